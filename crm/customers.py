@@ -1,0 +1,373 @@
+"""Customer use cases: create, update, fetch and search, with E.164 phones and duplicate checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from crm import audit
+from crm.models import (
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerTag,
+    LeadStage,
+    PoolStatus,
+    Role,
+    User,
+)
+from crm.phones import mask_phone, normalize_phone, try_normalize_phone
+from crm.scoping import visible_customers
+from crm.validation import FieldErrors, boolean, choice, email, text, timezone
+from dialflow.errors import DuplicateCustomer, InvalidInput, NotFound
+
+MAX_PHONES = 5
+MAX_TAGS = 20
+MAX_PAGE = 200
+NOT_NULL_FIELDS = frozenset({"consent", "do_not_call", "kind", "stage", "timezone"})
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Customer]
+    total: int
+
+
+def parse_customer_input(
+    session: Session, data: Mapping[str, Any], *, partial: bool, region: str = "CN"
+) -> dict[str, Any]:
+    """Validate API/form/import input into model values; every problem goes in one error."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("Expected a JSON object with the customer's fields.")
+    errors = FieldErrors()
+    values: dict[str, Any] = {}
+    fields = {
+        "name": lambda: text(data, "name", errors, max_len=200, required=not partial),
+        "company": lambda: text(data, "company", errors, max_len=200),
+        "address": lambda: text(data, "address", errors, max_len=400),
+        "region": lambda: text(data, "region", errors, max_len=80),
+        "source": lambda: text(data, "source", errors, max_len=80),
+        "notes": lambda: text(data, "notes", errors, max_len=4000),
+        "dnc_reason": lambda: text(data, "dnc_reason", errors, max_len=200),
+        "email": lambda: email(data, "email", errors),
+        "timezone": lambda: timezone(data, "timezone", errors),
+        "consent": lambda: boolean(data, "consent", errors),
+        "do_not_call": lambda: boolean(data, "do_not_call", errors),
+        "kind": lambda: choice(data, "kind", errors, CustomerKind),
+        "stage": lambda: choice(data, "stage", errors, LeadStage),
+    }
+    for key, parse in fields.items():
+        if key in data:
+            values[key] = parse()
+    if not partial and "name" not in data:
+        errors.add("name", "This field is required.")
+
+    raw_phones = _phones_from(data)
+    if raw_phones is not None:
+        if len(raw_phones) > MAX_PHONES:
+            errors.add("phones", f"At most {MAX_PHONES} phone numbers.")
+        phones: list[str] = []
+        for index, raw in enumerate(raw_phones[:MAX_PHONES]):
+            field = "phone" if "phone" in data else f"phones[{index}]"
+            e164 = errors.guard(
+                field, lambda raw=raw, field=field: normalize_phone(str(raw), region, field=field)
+            )
+            if e164 and e164 not in phones:
+                phones.append(e164)
+        values["phones"] = phones
+    if "tags" in data:
+        values["tags"] = _tags(data["tags"], errors)
+    if "owner" in data:
+        values["owner"] = _owner(session, data["owner"], errors)
+    errors.raise_if_any("The customer's data is not valid.")
+    return values
+
+
+def create_customer(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    region: str = "CN",
+    default_timezone: str = "Asia/Shanghai",
+) -> Customer:
+    values = parse_customer_input(session, data, partial=False, region=region)
+    if not values.get("phones") and not values.get("email"):
+        raise InvalidInput(
+            "A customer needs a phone number or an email address.",
+            details=[{"field": "phone", "message": "Give a phone number or an email address."}],
+        )
+    ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+    owner = values.pop("owner", None) if "owner" in values else _default_owner(actor)
+    customer = Customer(
+        kind=CustomerKind.PERSON,
+        timezone=default_timezone,
+        owner_id=owner.id if owner else None,
+        team_id=owner.team_id if owner else None,
+        pool_status=PoolStatus.OWNED if owner else PoolStatus.POOL,
+        created_by_id=actor.id if actor else None,
+    )
+    _apply(customer, values)
+    session.add(customer)
+    _flush_or_duplicate(session, values)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="customer",
+        entity_id=customer.id,
+        after=customer_to_dict(customer),
+    )
+    return customer
+
+
+def update_customer(
+    session: Session,
+    customer_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    region: str = "CN",
+) -> Customer:
+    customer = get_customer(session, customer_id, viewer=actor)
+    values = parse_customer_input(session, data, partial=True, region=region)
+    if "name" in values and values["name"] is None:
+        raise InvalidInput(
+            "A customer needs a name.",
+            details=[{"field": "name", "message": "This field is required."}],
+        )
+    ensure_no_duplicate(
+        session, values.get("phones", []), values.get("email"), exclude_id=customer.id
+    )
+    before = customer_to_dict(customer)
+    if "owner" in values:
+        owner = values.pop("owner")
+        customer.owner_id = owner.id if owner else None
+        customer.team_id = owner.team_id if owner else customer.team_id
+        customer.pool_status = PoolStatus.OWNED if owner else PoolStatus.POOL
+    _apply(customer, values)
+    _flush_or_duplicate(session, values)
+    changed_before, changed_after = audit.changed_fields(before, customer_to_dict(customer))
+    if changed_after:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="customer",
+            entity_id=customer.id,
+            before=changed_before,
+            after=changed_after,
+        )
+    return customer
+
+
+def get_customer(session: Session, customer_id: int, *, viewer: User | None = None) -> Customer:
+    """The customer, if it exists, is not erased, and ``viewer`` (when given) may see it."""
+    query = (
+        select(Customer)
+        .where(Customer.id == customer_id, Customer.erased_at.is_(None))
+        .options(selectinload(Customer.phones), selectinload(Customer.tag_rows))
+    )
+    if viewer is not None:
+        query = query.where(visible_customers(viewer))
+    customer = session.scalar(query)
+    if customer is None:
+        raise NotFound(f"No customer #{customer_id}.", code="customer_not_found")
+    return customer
+
+
+def find_duplicates(
+    session: Session,
+    phones: Sequence[str],
+    email_address: str | None,
+    exclude_id: int | None = None,
+) -> list[tuple[str, Customer]]:
+    """Existing customers sharing a normalized phone or the email, as ``(field, customer)``."""
+    found: list[tuple[str, Customer]] = []
+    if phones:
+        query = (
+            select(CustomerPhone.e164, Customer)
+            .join(Customer, Customer.id == CustomerPhone.customer_id)
+            .where(CustomerPhone.e164.in_(list(phones)))
+        )
+        found += [("phone", customer) for _e164, customer in session.execute(query)]
+    if email_address:
+        query = select(Customer).where(
+            func.lower(Customer.email) == email_address.lower(), Customer.erased_at.is_(None)
+        )
+        found += [("email", customer) for customer in session.scalars(query)]
+    return [(field, c) for field, c in found if c.id != exclude_id]
+
+
+def ensure_no_duplicate(
+    session: Session,
+    phones: Sequence[str],
+    email_address: str | None,
+    exclude_id: int | None = None,
+) -> None:
+    duplicates = find_duplicates(session, phones, email_address, exclude_id)
+    if duplicates:
+        field, existing = duplicates[0]
+        raise DuplicateCustomer(
+            f"Customer #{existing.id} ({existing.name}) already has this {field}.",
+            details=[
+                {
+                    "field": f,
+                    "existing_id": c.id,
+                    "existing_name": c.name,
+                    "message": f"Same {f} as customer #{c.id} ({c.name}).",
+                }
+                for f, c in duplicates
+            ],
+        )
+
+
+def search_customers(
+    session: Session,
+    *,
+    viewer: User | None,
+    q: str | None = None,
+    owner_id: int | None = None,
+    stage: str | None = None,
+    pool: bool | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    region: str = "CN",
+) -> Page:
+    """Search by name, phone (any common format) or email, within what ``viewer`` may see."""
+    query = select(Customer).where(Customer.erased_at.is_(None))
+    if viewer is not None:
+        query = query.where(visible_customers(viewer))
+    if q and q.strip():
+        query = query.where(_match(q.strip(), region))
+    if owner_id is not None:
+        query = query.where(Customer.owner_id == owner_id)
+    if stage:
+        query = query.where(Customer.stage == LeadStage(stage))
+    if pool is not None:
+        query = query.where(Customer.pool_status == (PoolStatus.POOL if pool else PoolStatus.OWNED))
+    if tag:
+        query = query.where(
+            Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == tag))
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    limit = max(1, min(limit, MAX_PAGE))
+    items = session.scalars(
+        query.order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(limit)
+        .offset(max(0, offset))
+        .options(
+            selectinload(Customer.phones),
+            selectinload(Customer.tag_rows),
+            selectinload(Customer.owner),
+        )
+    ).all()
+    return Page(items=list(items), total=total)
+
+
+def customer_to_dict(customer: Customer, *, reveal_phone: bool = True) -> dict[str, Any]:
+    phones = [p.e164 for p in customer.phones]
+    return {
+        "id": customer.id,
+        "kind": customer.kind.value if customer.kind else None,
+        "name": customer.name,
+        "company": customer.company,
+        "phones": phones if reveal_phone else [mask_phone(p) for p in phones],
+        "email": customer.email,
+        "address": customer.address,
+        "region": customer.region,
+        "timezone": customer.timezone,
+        "source": customer.source,
+        "stage": customer.stage.value if customer.stage else None,
+        "tags": customer.tags,
+        "owner_id": customer.owner_id,
+        "team_id": customer.team_id,
+        "pool_status": customer.pool_status.value if customer.pool_status else None,
+        "consent": customer.consent,
+        "do_not_call": customer.do_not_call,
+        "created_at": customer.created_at.isoformat() if customer.created_at else None,
+        "updated_at": customer.updated_at.isoformat() if customer.updated_at else None,
+    }
+
+
+def _match(q: str, region: str) -> Any:
+    e164 = try_normalize_phone(q, region)
+    if e164:
+        return Customer.id.in_(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164))
+    if "@" in q:
+        return func.lower(Customer.email) == q.lower()
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4 and len(digits) == len(q.replace(" ", "").replace("-", "")):
+        # A partial number (e.g. the last four digits read out by a customer).
+        return Customer.id.in_(
+            select(CustomerPhone.customer_id).where(CustomerPhone.e164.contains(digits))
+        )
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        Customer.name.like(pattern, escape="\\"), Customer.company.like(pattern, escape="\\")
+    )
+
+
+def _apply(customer: Customer, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "phones":
+            customer.phones = [CustomerPhone(e164=e164, position=i) for i, e164 in enumerate(value)]
+        elif key == "tags":
+            customer.tag_rows = [CustomerTag(tag=tag) for tag in value]
+        elif key in NOT_NULL_FIELDS and value is None:
+            continue  # an empty cell or field leaves a required column as it was
+        else:
+            setattr(customer, key, value)
+
+
+def _flush_or_duplicate(session: Session, values: dict[str, Any]) -> None:
+    """The unique phone index settles races that the duplicate check could not see."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+        raise
+
+
+def _phones_from(data: Mapping[str, Any]) -> list[Any] | None:
+    if "phones" in data:
+        value = data["phones"]
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list | tuple) else [value]
+    if "phone" in data:
+        return [] if data["phone"] in (None, "") else [data["phone"]]
+    return None
+
+
+def _tags(value: Any, errors: FieldErrors) -> list[str]:
+    raw = value.split(",") if isinstance(value, str) else value
+    if not isinstance(raw, list | tuple):
+        errors.add("tags", "Tags are a list of words.")
+        return []
+    tags = sorted({str(t).strip() for t in raw if str(t).strip()})
+    if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
+        errors.add("tags", f"At most {MAX_TAGS} tags of up to 40 characters.")
+        return []
+    return tags
+
+
+def _owner(session: Session, value: Any, errors: FieldErrors) -> User | None:
+    if value in (None, ""):
+        return None
+    column = User.id if isinstance(value, int) else User.username
+    user = session.scalar(select(User).where(column == value, User.active.is_(True)))
+    if user is None:
+        errors.add("owner", f"No active user {value!r}.")
+    return user
+
+
+def _default_owner(actor: User | None) -> User | None:
+    return actor if actor is not None and actor.role == Role.AGENT else None

@@ -1,0 +1,39 @@
+"""Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from crm.models.activities import Activity, ActivityKind
+from crm.models.audit import AuditEntry
+from crm.models.calls import Call, CallDirection, Disposition
+from crm.models.customers import (
+    Contact,
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerTag,
+    LeadStage,
+    PoolStatus,
+)
+from crm.models.deals import Deal, DealStage, DealStageChange
+from crm.models.users import ApiToken, Role, Team, User
+
+__all__ = [
+    "Activity",
+    "ActivityKind",
+    "ApiToken",
+    "AuditEntry",
+    "Call",
+    "CallDirection",
+    "Contact",
+    "Customer",
+    "CustomerKind",
+    "CustomerPhone",
+    "CustomerTag",
+    "Deal",
+    "DealStage",
+    "DealStageChange",
+    "Disposition",
+    "LeadStage",
+    "PoolStatus",
+    "Role",
+    "Team",
+    "User",
+]

@@ -1,0 +1,36 @@
+"""Row-level scoping: which customers a user may see (own / team / all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, false, or_
+
+from crm.models import Customer, PoolStatus, Role, User
+
+SEES_ALL = frozenset({Role.ADMIN, Role.DIRECTOR, Role.PROCESS_OWNER})
+
+
+def visible_customers(user: User) -> Any:
+    """A WHERE clause: agents see their own and pool leads, managers their team's, others all."""
+    if not user.active:
+        return false()
+    if user.role in SEES_ALL:
+        return Customer.id.isnot(None)
+    pool = Customer.pool_status == PoolStatus.POOL
+    if user.role == Role.MANAGER and user.team_id is not None:
+        return or_(Customer.team_id == user.team_id, Customer.owner_id == user.id, pool)
+    return or_(and_(Customer.owner_id == user.id), pool)
+
+
+def may_see_full_phone(user: User, customer: Customer) -> bool:
+    """Owner, the owner's manager (team manager) and admins see the number; others see it masked."""
+    if user.role in (Role.ADMIN, Role.DIRECTOR):
+        return True
+    if customer.owner_id == user.id:
+        return True
+    return (
+        user.role == Role.MANAGER
+        and customer.team_id is not None
+        and (customer.team_id == user.team_id)
+    )

@@ -1,0 +1,267 @@
+"""The ``dialflow`` command line. Errors go to stderr with a non-zero exit status."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from dialflow import schema
+from dialflow.errors import DialflowError
+from dialflow.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def reports_errors(command: F) -> F:
+    """Turn domain and database errors into one clear line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DialflowError as exc:
+            lines = [exc.message] + [
+                f"  {d.get('field') or d.get('element_id') or '-'}: {d.get('message')}"
+                for d in exc.details
+            ]
+            fail("\n".join(lines))
+        except OperationalError as exc:
+            fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+        except ProgrammingError as exc:
+            fail(
+                "the database schema is missing or out of date; run `dialflow db upgrade` "
+                f"({str(exc.orig).strip().splitlines()[0]})"
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def runtime() -> Runtime:
+    ctx = click.get_current_context()
+    if ctx.obj is None:
+        try:
+            ctx.obj = Runtime.build()
+        except DialflowError as exc:
+            fail(exc.message)
+        ctx.call_on_close(ctx.obj.close)
+    return ctx.obj
+
+
+def require_schema(rt: Runtime) -> None:
+    try:
+        up_to_date = schema.is_up_to_date(rt.db.engine)
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+    if not up_to_date:
+        fail("the database schema is missing or out of date; run `dialflow db upgrade` first")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dialflow")
+def main() -> None:
+    """Dialflow: a telesales CRM whose processes are BPMN diagrams."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@reports_errors
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the database named by DATABASE_URL."""
+    rt = runtime()
+    before = schema.current_revision(rt.db.engine)
+    schema.upgrade(rt.db.engine, revision, schema=rt.settings.database_schema)
+    after = schema.current_revision(rt.db.engine)
+    if before == after:
+        click.echo(f"database is up to date (revision {after})")
+    else:
+        click.echo(f"database upgraded: {before or 'empty'} → {after}")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="agent, manager, director, process_owner or admin")
+@click.option("--password", help="At least 8 characters; asked for when omitted on a terminal.")
+@click.option("--team", help="Team name; created when new.")
+@click.option("--manager", help="Username of this user's manager.")
+@click.option("--display-name", help="Name shown in the UI (defaults to the username).")
+@reports_errors
+def user_create(
+    username: str,
+    role: str,
+    password: str | None,
+    team: str | None,
+    manager: str | None,
+    display_name: str | None,
+) -> None:
+    """Create a user."""
+    from crm.users import create_user
+
+    rt = runtime()
+    require_schema(rt)
+    if password is None and sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with rt.db.unit_of_work() as session:
+        created = create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            team=team,
+            manager=manager,
+            display_name=display_name,
+        )
+        summary = f"created user {created.username} ({created.role.value})"
+    click.echo(summary + ("" if password else "; no password set: API tokens only"))
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+@reports_errors
+def token_create(username: str, name: str) -> None:
+    """Print a new bearer token for USERNAME on the last line."""
+    from crm.users import create_token, get_user
+
+    rt = runtime()
+    require_schema(rt)
+    with rt.db.unit_of_work() as session:
+        issued = create_token(session, get_user(session, username), name=name)
+    click.echo(f"token for {username} (shown once):", err=True)
+    click.echo(issued)
+
+
+@main.command("seed-demo")
+@click.option(
+    "--customers",
+    "customer_count",
+    type=click.IntRange(0, 10_000_000),
+    default=2_000,
+    show_default=True,
+    help="How many customers to add.",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@click.option("--seed", "rng_seed", type=int, default=7, show_default=True)
+@reports_errors
+def seed_demo(customer_count: int, if_empty: bool, rng_seed: int) -> None:
+    """Seed demo teams, logins, customers, calls and deals over the past 60 days."""
+    from sqlalchemy import func, select
+
+    from crm import demo
+    from crm.models import User
+
+    rt = runtime()
+    require_schema(rt)
+    with rt.db.unit_of_work() as session:
+        if if_empty and session.scalar(select(func.count(User.id))):
+            click.echo("demo skipped: the database already has users")
+            return
+        created = demo.ensure_demo_users(session)
+    started = time.perf_counter()
+    with click.progressbar(
+        length=customer_count, label="customers", file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        report = demo.seed_customers(
+            rt.db.unit_of_work, customer_count, rng_seed=rng_seed, progress=bar.update
+        )
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"seeded {report.customers:,} customers, {report.calls:,} calls, {report.deals:,} deals, "
+        f"{report.notes:,} notes in {elapsed:.1f} s"
+    )
+    if created:
+        click.echo(f"\ndemo logins (password: {demo.DEMO_PASSWORD}):")
+        for login in created:
+            team = f"  {login.team}" if login.team else ""
+            click.echo(f"  {login.username:<10} {login.role.value:<14}{team}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--threads", default=8, type=click.IntRange(1, 64), show_default=True)
+@reports_errors
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web UI and API (waitress; use gunicorn in production if you prefer)."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    rt = runtime()
+    require_schema(rt)
+    app = create_app(runtime=rt)
+    mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
+    click.echo(
+        f"Dialflow on http://{host}:{port}  database: {rt.db.engine.url.get_backend_name()}"
+        f"  background: {mode}"
+    )
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="dialflow")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command()
+@click.option("--concurrency", default=2, type=click.IntRange(1, 64), show_default=True)
+@click.option("--queues", default=None, help="Comma-separated queues (default: all).")
+@reports_errors
+def worker(concurrency: int, queues: str | None) -> None:
+    """Run a Celery worker for background work (needs REDIS_URL)."""
+    from dialflow.background import celery_app
+
+    rt = runtime()
+    if rt.settings.embedded:
+        fail(
+            "REDIS_URL is not set: without a broker, background work runs inside "
+            "`dialflow serve`; set REDIS_URL to run separate workers"
+        )
+    require_schema(rt)
+    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={rt.settings.log_level}"]
+    if queues:
+        argv.append(f"--queues={queues}")
+    celery_app(rt).worker_main(argv)
+
+
+@main.command()
+@reports_errors
+def scheduler() -> None:
+    """Run the scheduler that enqueues periodic and due work (needs REDIS_URL)."""
+    from dialflow.background import celery_app
+
+    rt = runtime()
+    if rt.settings.embedded:
+        fail(
+            "REDIS_URL is not set: without a broker, the scheduler runs inside "
+            "`dialflow serve`; set REDIS_URL to run it separately"
+        )
+    require_schema(rt)
+    schedule_file = rt.settings.var_dir / "celerybeat-schedule"
+    rt.settings.var_dir.mkdir(parents=True, exist_ok=True)
+    celery_app(rt).start(
+        ["beat", f"--loglevel={rt.settings.log_level}", f"--schedule={schedule_file}"]
+    )

@@ -1,0 +1,75 @@
+"""Domain errors: one family, one JSON shape, mapped to HTTP in ``web/errors.py`` only.
+
+Services raise these anywhere; they never import Flask. Each class carries its HTTP status so
+that the web layer needs no table of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DialflowError(Exception):
+    """Base of every error a user or integrator can cause."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: list[dict[str, Any]] = details or []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidInput(DialflowError):
+    """Input failed validation; ``details`` names the fields: ``{"field", "message"}``."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class NotFound(DialflowError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DialflowError):
+    status = 409
+    code = "conflict"
+
+
+class DuplicateCustomer(Conflict):
+    code = "duplicate_customer"
+
+
+class Unauthorized(DialflowError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DialflowError):
+    status = 403
+    code = "forbidden"
+
+
+class ConfigurationError(DialflowError):
+    """A setting is missing or malformed; raised at start, before anything is served."""
+
+    status = 500
+    code = "configuration_error"
+
+
+def field_error(field: str, message: str) -> InvalidInput:
+    """Shorthand for the common one-field validation failure."""
+    return InvalidInput(message, details=[{"field": field, "message": message}])

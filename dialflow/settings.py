@@ -1,0 +1,154 @@
+"""One settings object, read from the environment and validated at start.
+
+Defaults give the embedded mode: a SQLite file under ``./var/``, background work in-process,
+and a secret key generated once and kept in ``./var/secret_key``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialflow.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENVIRONMENTS = ("development", "production", "test")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    environment: str = "development"
+    log_level: str = "INFO"
+    database_schema: str | None = None
+    var_dir: Path = field(default=PROJECT_ROOT / "var")
+    bpmn_dir: Path = field(default=PROJECT_ROOT / "bpmn")
+    default_region: str = "CN"
+    default_timezone: str = "Asia/Shanghai"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: background work runs inside the web process."""
+        return self.redis_url is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Build and validate settings; every problem is reported at once, clearly."""
+        env = dict(os.environ if env is None else env)
+        problems: list[str] = []
+        var_dir = Path(env.get("DIALFLOW_VAR_DIR") or PROJECT_ROOT / "var")
+        environment = env.get("DIALFLOW_ENV", "development").strip().lower()
+        if environment not in ENVIRONMENTS:
+            problems.append(
+                f"DIALFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+            )
+
+        database_url = _database_url(env.get("DATABASE_URL"), var_dir, problems)
+        redis_url = (env.get("REDIS_URL") or "").strip() or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, not {redis_url!r}"
+            )
+
+        log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
+        if log_level not in LOG_LEVELS:
+            problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+
+        region = env.get("DIALFLOW_DEFAULT_REGION", "CN").strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                f"DIALFLOW_DEFAULT_REGION {region!r} is not a phone region code such as CN"
+            )
+        timezone = env.get("DIALFLOW_DEFAULT_TIMEZONE", "Asia/Shanghai").strip()
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"DIALFLOW_DEFAULT_TIMEZONE {timezone!r} is not an IANA time zone")
+
+        schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
+        if schema and not schema.replace("_", "").isalnum():
+            problems.append("DATABASE_SCHEMA may hold only letters, digits and underscores")
+
+        secret_key = (env.get("SECRET_KEY") or "").strip()
+        if not secret_key and environment == "production":
+            problems.append("SECRET_KEY is required when DIALFLOW_ENV=production")
+        elif secret_key and len(secret_key) < 16:
+            problems.append("SECRET_KEY must be at least 16 characters long")
+
+        if problems:
+            raise ConfigurationError("Invalid configuration:\n  - " + "\n  - ".join(problems))
+        if not secret_key:
+            secret_key = _stored_secret_key(var_dir)
+
+        values: dict[str, object] = {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "secret_key": secret_key,
+            "environment": environment,
+            "log_level": log_level,
+            "database_schema": schema,
+            "var_dir": var_dir,
+            "bpmn_dir": Path(env.get("DIALFLOW_BPMN_DIR") or PROJECT_ROOT / "bpmn"),
+            "default_region": region,
+            "default_timezone": timezone,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def configure_logging(self) -> None:
+        logging.basicConfig(
+            level=getattr(logging, self.log_level),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def _database_url(raw: str | None, var_dir: Path, problems: list[str]) -> str:
+    if not raw or not raw.strip():
+        return f"sqlite:///{(var_dir / 'dialflow.db').as_posix()}"
+    raw = raw.strip()
+    try:
+        url: URL = make_url(raw)
+    except ArgumentError:
+        problems.append(
+            "DATABASE_URL is not a database URL (e.g. postgresql://host/db or sqlite:///path)"
+        )
+        return raw
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        problems.append(f"DATABASE_URL must name PostgreSQL or SQLite, not {backend!r}")
+        return raw
+    if backend == "postgresql" and url.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; plain postgresql:// URLs would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _stored_secret_key(var_dir: Path) -> str:
+    """Generate the embedded default's secret once and keep it, so sessions survive restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,191 @@
+"""Fixtures: a migrated database per test (SQLite file copy, or a PostgreSQL schema per run).
+
+``DIALFLOW_TEST_DATABASE_URL`` selects PostgreSQL; unset, tests use SQLite files. Each pytest
+process (xdist worker) on PostgreSQL migrates its own schema once and truncates between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from crm.customers import create_customer
+from crm.models import Customer, User
+from crm.users import create_user
+from dialflow import schema
+from dialflow.db import Base, Database
+from dialflow.runtime import Runtime
+from dialflow.settings import Settings
+from web import create_app
+
+PG_URL = os.environ.get("DIALFLOW_TEST_DATABASE_URL")
+PASSWORD = "correct-horse-42"
+
+
+def backend() -> str:
+    return "postgresql" if PG_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def _pg_schema(worker_id: str) -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    worker = re.sub(r"\W", "", worker_id)
+    name = f"dft_{uuid.uuid4().hex[:8]}_{worker}"
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": PG_URL,
+            "DATABASE_SCHEMA": name,
+            "DIALFLOW_ENV": "test",
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    database = Database(settings)
+    schema.upgrade(database.engine, schema=name)
+    database.dispose()
+    yield name
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    if PG_URL:
+        return None
+    path = tmp_path_factory.mktemp("template") / "dialflow.db"
+    settings = Settings.from_env(
+        {"DATABASE_URL": f"sqlite:///{path}", "DIALFLOW_ENV": "test", "SECRET_KEY": "x" * 32}
+    )
+    database = Database(settings)
+    schema.upgrade(database.engine)
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def test_env(
+    tmp_path: Path, _pg_schema: str | None, _sqlite_template: Path | None
+) -> dict[str, str]:
+    """Environment variables naming this test's fresh, migrated database."""
+    env = {
+        "DIALFLOW_ENV": "test",
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "DIALFLOW_VAR_DIR": str(tmp_path / "var"),
+    }
+    if PG_URL:
+        env.update(DATABASE_URL=PG_URL, DATABASE_SCHEMA=_pg_schema or "")
+    else:
+        db_file = tmp_path / "dialflow.db"
+        shutil.copy(_sqlite_template, db_file)  # type: ignore[arg-type]
+        env["DATABASE_URL"] = f"sqlite:///{db_file}"
+    return env
+
+
+@pytest.fixture
+def settings(test_env: dict[str, str]) -> Settings:
+    return Settings.from_env(test_env)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime.build(settings)
+    if PG_URL:
+        _truncate_all(rt.db)
+    yield rt
+    rt.close()
+
+
+def _truncate_all(database: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(runtime: Runtime) -> Callable[..., Any]:
+    """``with db() as session:`` opens one committed unit of work on the test database."""
+    return runtime.db.unit_of_work
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Flask:
+    return create_app({"TESTING": True}, runtime=runtime)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db: Callable[..., Any]) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def _make(
+        role: str = "agent",
+        username: str | None = None,
+        team: str | None = "East",
+        manager: str | None = None,
+        password: str = PASSWORD,
+    ) -> User:
+        with db() as session:
+            return create_user(
+                session,
+                username=username or f"{role}{next(counter)}",
+                role=role,
+                password=password,
+                team=team,
+                manager=manager,
+            )
+
+    return _make
+
+
+@pytest.fixture
+def make_customer(db: Callable[..., Any]) -> Callable[..., Customer]:
+    counter = iter(range(10_000_000, 99_999_999))
+
+    def _make(actor: User | None = None, **fields: Any) -> Customer:
+        fields.setdefault("name", "测试客户")
+        if "phone" not in fields and "phones" not in fields and "email" not in fields:
+            fields["phone"] = f"139{next(counter):08d}"
+        with db() as session:
+            return create_customer(session, fields, actor=actor)
+
+    return _make
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the real form, CSRF token included."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token, "sign-in form has no CSRF token"
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token.group(1)}
+    )
+
+
+def api_token(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def count(session: Session, model: type) -> int:
+    from sqlalchemy import func, select
+
+    return session.scalar(select(func.count()).select_from(model)) or 0

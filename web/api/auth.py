@@ -1,0 +1,83 @@
+"""Bearer-token authentication for the API, and ``POST /api/v1/auth/token``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from crm import audit
+from crm.models import User
+from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
+from dialflow.db import utcnow
+from dialflow.errors import InvalidInput, Unauthorized
+from web.api import api_bp
+from web.context import unit_of_work
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a clear 400/422 instead of a framework error page."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidInput(
+            "Send a JSON object with Content-Type: application/json.", code="invalid_json"
+        )
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def token_required(view: F) -> F:
+    """Resolve ``Authorization: Bearer <token>`` to an active user in ``g.api_user``."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Send Authorization: Bearer <token>.", code="missing_token")
+        with unit_of_work(read_only=True) as db:
+            found = user_for_token(db, token.strip())
+        if found is None:
+            raise Unauthorized("The token is invalid or revoked.", code="invalid_token")
+        user, token_row = found
+        now = utcnow()
+        if token_needs_touch(token_row, now):
+            with unit_of_work() as db:
+                touch_token(db, token_row.id, now)
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+@api_bp.post("/auth/token")
+def issue_token() -> ResponseReturnValue:
+    data = json_body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise InvalidInput(
+            "Give username and password as strings.",
+            details=[
+                {"field": "username", "message": "required"},
+                {"field": "password", "message": "required"},
+            ],
+        )
+    with unit_of_work() as db:
+        user = authenticate(db, username, password)
+        if user is None:
+            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+        token = create_token(db, user, name="api")
+        audit.record(
+            db, actor=user, action="sign_in", entity_type="user", entity_id=user.id, source="api"
+        )
+    return jsonify({"token": token}), 201

@@ -1,0 +1,72 @@
+"""Flask extensions: sign-in sessions, CSRF protection and translations."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, session, url_for
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response
+
+from crm.models import User
+from web.context import unit_of_work
+
+LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+DEFAULT_LOCALE = "zh_CN"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The user's saved choice, then the switcher in this browser session, then Accept-Language."""
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    for choice in (user_locale, session.get("locale")):
+        if choice in LANGUAGES:
+            return choice
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    if best is None:
+        return DEFAULT_LOCALE
+    return "zh_CN" if best.startswith("zh") else "en"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    with unit_of_work(read_only=True) as db:
+        user = db.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+@login_manager.unauthorized_handler
+def _to_sign_in() -> Response:
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_locale=DEFAULT_LOCALE,
+        default_timezone="Asia/Shanghai",
+    )
+
+    @app.context_processor
+    def _layout_context() -> dict:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        code = "zh_CN" if locale is not None and locale.language == "zh" else "en"
+        return {"languages": LANGUAGES, "current_locale": code}
+
+    from flask_babel import format_datetime, format_decimal
+
+    from web.labels import role_label, stage_label
+
+    app.jinja_env.globals.update(role_label=role_label, stage_label=stage_label)
+    app.jinja_env.filters.update(format_datetime=format_datetime, format_number=format_decimal)
