@@ -133,8 +133,9 @@ def update_customer(
     *,
     actor: User | None,
     region: str = "CN",
+    scoped: bool = True,
 ) -> Customer:
-    customer = get_customer(session, customer_id, viewer=actor)
+    customer = get_customer(session, customer_id, viewer=actor if scoped else None)
     values = parse_customer_input(session, data, partial=True, region=region)
     if "name" in values and values["name"] is None:
         raise InvalidInput(

@@ -177,6 +177,12 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
     return created
 
 
+def existing_demo_users(session: Session) -> list[DemoUser]:
+    """The demo logins present (and still active) in this database."""
+    active = set(session.scalars(select(User.username).where(User.active.is_(True))))
+    return [demo for demo in DEMO_USERS if demo.username in active]
+
+
 def seed_customers(
     session_factory: Callable[[], object],
     count: int,

@@ -20,6 +20,7 @@ def add_note(
     actor: User | None,
     kind: ActivityKind = ActivityKind.NOTE,
     deal_id: int | None = None,
+    scoped: bool = True,
 ) -> Activity:
     text = (body or "").strip() if isinstance(body, str) else ""
     if not text:
@@ -32,7 +33,7 @@ def add_note(
             f"A note holds at most {MAX_NOTE_LENGTH} characters.",
             details=[{"field": "text", "message": "Too long."}],
         )
-    customer = get_customer(session, customer_id, viewer=actor)
+    customer = get_customer(session, customer_id, viewer=actor if scoped else None)
     note = Activity(
         customer_id=customer.id,
         deal_id=deal_id,

@@ -180,23 +180,27 @@ def seed_demo(customer_count: int, if_empty: bool, rng_seed: int) -> None:
     with rt.db.unit_of_work() as session:
         if if_empty and session.scalar(select(func.count(User.id))):
             click.echo("demo skipped: the database already has users")
-            return
-        created = demo.ensure_demo_users(session)
-    started = time.perf_counter()
-    with click.progressbar(
-        length=customer_count, label="customers", file=sys.stderr, show_pos=True, show_eta=True
-    ) as bar:
-        report = demo.seed_customers(
-            rt.db.unit_of_work, customer_count, rng_seed=rng_seed, progress=bar.update
+            customer_count = 0
+        else:
+            demo.ensure_demo_users(session)
+    if customer_count:
+        started = time.perf_counter()
+        with click.progressbar(
+            length=customer_count, label="customers", file=sys.stderr, show_pos=True, show_eta=True
+        ) as bar:
+            report = demo.seed_customers(
+                rt.db.unit_of_work, customer_count, rng_seed=rng_seed, progress=bar.update
+            )
+        click.echo(
+            f"seeded {report.customers:,} customers, {report.calls:,} calls, "
+            f"{report.deals:,} deals, {report.notes:,} notes "
+            f"in {time.perf_counter() - started:.1f} s"
         )
-    elapsed = time.perf_counter() - started
-    click.echo(
-        f"seeded {report.customers:,} customers, {report.calls:,} calls, {report.deals:,} deals, "
-        f"{report.notes:,} notes in {elapsed:.1f} s"
-    )
-    if created:
+    with rt.db.unit_of_work(read_only=True) as session:
+        logins = demo.existing_demo_users(session)
+    if logins:
         click.echo(f"\ndemo logins (password: {demo.DEMO_PASSWORD}):")
-        for login in created:
+        for login in logins:
             team = f"  {login.team}" if login.team else ""
             click.echo(f"  {login.username:<10} {login.role.value:<14}{team}")
 

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from dialflow.clock import Clock, SystemClock
 from dialflow.db import Database
 from dialflow.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.service import ProcessEngine
 
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    _engine: ProcessEngine | None = None
 
     @classmethod
-    def build(cls, settings: Settings | None = None) -> Runtime:
+    def build(cls, settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
         settings = settings or Settings.from_env()
-        return cls(settings=settings, db=Database(settings))
+        return cls(settings=settings, db=Database(settings), clock=clock or SystemClock())
+
+    @property
+    def engine(self) -> ProcessEngine:
+        """The BPMN engine, built on first use (the CLI's user commands never need it)."""
+        if self._engine is None:
+            from engine.service import ProcessEngine
+
+            self._engine = ProcessEngine(clock=self.clock)
+        return self._engine
 
     def close(self) -> None:
         self.db.dispose()

@@ -115,6 +115,8 @@ class Settings:
             level=getattr(logging, self.log_level),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        # SpiffWorkflow logs every task state change at INFO.
+        logging.getLogger("spiff").setLevel(max(logging.WARNING, getattr(logging, self.log_level)))
 
 
 def _database_url(raw: str | None, var_dir: Path, problems: list[str]) -> str:

@@ -13,6 +13,7 @@ from crm.models.customers import (
     PoolStatus,
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
+from crm.models.notifications import Notification
 from crm.models.users import ApiToken, Role, Team, User
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DealStageChange",
     "Disposition",
     "LeadStage",
+    "Notification",
     "PoolStatus",
     "Role",
     "Team",

@@ -47,7 +47,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    team: Mapped[Team | None] = relationship(back_populates="members", foreign_keys=[team_id])
+    team: Mapped[Team | None] = relationship(
+        back_populates="members", foreign_keys=[team_id], lazy="joined"
+    )
     manager: Mapped[User | None] = relationship(remote_side=[id])
 
     # The session protocol Flask-Login expects, without importing Flask into the domain.

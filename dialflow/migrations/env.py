@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import crm.models  # noqa: F401  (registers the CRM tables)
+import engine.models  # noqa: F401  (registers the engine tables)
 from dialflow.db import Base
 
 config = context.config

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from web.api import auth, customers  # noqa: E402,F401  (routes register on import)
+
+@api_bp.get("/openapi.json")
+def openapi_document() -> ResponseReturnValue:
+    from web.api.openapi import build_document
+
+    return jsonify(build_document(current_app))
+
+
+from web.api import (  # noqa: E402  (routes register on import)
+    auth,
+    customers,
+    instances,
+    process_models,
+    tasks,
+)
+
+__all__ = ["api_bp", "auth", "customers", "instances", "process_models", "tasks"]

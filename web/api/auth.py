@@ -13,8 +13,10 @@ from crm import audit
 from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
-from dialflow.errors import InvalidInput, Unauthorized
+from dialflow.errors import Forbidden, InvalidInput, Unauthorized
 from web.api import api_bp
+from web.api.openapi import documented
+from web.api.schemas import STR, obj
 from web.context import unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,7 +62,35 @@ def api_user() -> User:
     return g.api_user
 
 
+def require_role(*roles: str) -> None:
+    """403 unless the token's user has one of ``roles``."""
+    if api_user().role.value not in roles:
+        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+
+
+def paging() -> tuple[int, int]:
+    try:
+        limit = int(request.args.get("limit", 50))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        raise InvalidInput(
+            "limit and offset must be whole numbers.", code="invalid_paging"
+        ) from None
+    if limit < 1 or offset < 0:
+        raise InvalidInput("limit must be ≥ 1 and offset ≥ 0.", code="invalid_paging")
+    return min(limit, 200), offset
+
+
 @api_bp.post("/auth/token")
+@documented(
+    "Exchange a username and password for a bearer token",
+    tag="auth",
+    status=201,
+    auth=False,
+    errors=(401, 422),
+    request=obj({"username": STR, "password": STR}, required=["username", "password"]),
+    response=obj({"token": STR}),
+)
 def issue_token() -> ResponseReturnValue:
     data = json_body()
     username, password = data.get("username"), data.get("password")

@@ -16,29 +16,31 @@ from crm.customers import (
 )
 from crm.notes import add_note
 from crm.scoping import may_see_full_phone
-from dialflow.errors import InvalidInput
 from web.api import api_bp
-from web.api.auth import api_user, json_body, token_required
+from web.api.auth import api_user, json_body, paging, token_required
+from web.api.openapi import documented
+from web.api.schemas import ANY_OBJECT, CUSTOMER, INT, STR, obj, page
 from web.context import settings, unit_of_work
 
 
-def _paging() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise InvalidInput(
-            "limit and offset must be whole numbers.", code="invalid_paging"
-        ) from None
-    if limit < 1 or offset < 0:
-        raise InvalidInput("limit must be ≥ 1 and offset ≥ 0.", code="invalid_paging")
-    return limit, offset
-
-
 @api_bp.get("/customers")
+@documented(
+    "Search customers by name, phone (any format) or email",
+    tag="customers",
+    response=page(CUSTOMER),
+    query={
+        "q": "search text",
+        "owner_id": "filter",
+        "stage": "filter",
+        "pool": "1 = public pool only",
+        "tag": "filter",
+        "limit": "page size",
+        "offset": "skip",
+    },
+)
 @token_required
 def list_customers() -> ResponseReturnValue:
-    limit, offset = _paging()
+    limit, offset = paging()
     pool = request.args.get("pool")
     with unit_of_work(read_only=True) as db:
         user = api_user()
@@ -59,8 +61,25 @@ def list_customers() -> ResponseReturnValue:
 
 
 @api_bp.post("/customers")
+@documented(
+    "Create a customer (phones normalized to E.164; duplicates refused)",
+    tag="customers",
+    status=201,
+    errors=(401, 409, 422),
+    response=CUSTOMER,
+    request=obj(
+        {
+            "name": STR,
+            "phone": STR,
+            "phones": {"type": "array", "items": STR},
+            "email": STR,
+            "owner": STR,
+        },
+        required=["name"],
+    ),
+)
 @token_required
-def create() -> ResponseReturnValue:
+def post_customer() -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
         customer = create_customer(
@@ -75,8 +94,11 @@ def create() -> ResponseReturnValue:
 
 
 @api_bp.get("/customers/<int:customer_id>")
+@documented(
+    "One customer (the view is audited)", tag="customers", errors=(401, 404), response=CUSTOMER
+)
 @token_required
-def read(customer_id: int) -> ResponseReturnValue:
+def get_customer_detail(customer_id: int) -> ResponseReturnValue:
     with unit_of_work() as db:
         user = api_user()
         customer = get_customer(db, customer_id, viewer=user)
@@ -93,8 +115,15 @@ def read(customer_id: int) -> ResponseReturnValue:
 
 
 @api_bp.patch("/customers/<int:customer_id>")
+@documented(
+    "Change customer fields",
+    tag="customers",
+    errors=(401, 404, 409, 422),
+    response=CUSTOMER,
+    request=ANY_OBJECT,
+)
 @token_required
-def update(customer_id: int) -> ResponseReturnValue:
+def patch_customer(customer_id: int) -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
         customer = update_customer(
@@ -105,8 +134,16 @@ def update(customer_id: int) -> ResponseReturnValue:
 
 
 @api_bp.post("/customers/<int:customer_id>/notes")
+@documented(
+    "Add a note to the timeline",
+    tag="customers",
+    status=201,
+    errors=(401, 404, 422),
+    request=obj({"text": STR}, required=["text"]),
+    response=obj({"id": INT, "text": STR}),
+)
 @token_required
-def create_note(customer_id: int) -> ResponseReturnValue:
+def post_note(customer_id: int) -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
         note = add_note(db, customer_id, data.get("text", ""), actor=api_user())
@@ -120,8 +157,16 @@ def create_note(customer_id: int) -> ResponseReturnValue:
 
 
 @api_bp.post("/customers/<int:customer_id>/calls")
+@documented(
+    "Log a call with its disposition",
+    tag="customers",
+    status=201,
+    errors=(401, 404, 422),
+    request=ANY_OBJECT,
+    response=obj({"id": INT, "disposition": STR}),
+)
 @token_required
-def create_call(customer_id: int) -> ResponseReturnValue:
+def post_call(customer_id: int) -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
         call = log_call(db, customer_id, data, actor=api_user(), region=settings().default_region)

@@ -1,0 +1,112 @@
+"""A bundle: the BPMN, DMN and JSON-Schema form files of one deploy, addressed by content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidBpmn, problem
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Bundle:
+    bpmn: dict[str, str] = field(default_factory=dict)
+    dmn: dict[str, str] = field(default_factory=dict)
+    forms: dict[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        canonical = json.dumps(
+            {"bpmn": self.bpmn, "dmn": self.dmn, "forms": self.forms},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def from_named_files(cls, files: Iterable[tuple[str, bytes]]) -> Bundle:
+        """Sort uploaded or on-disk files by extension; unreadable ones are reported together."""
+        bpmn: dict[str, str] = {}
+        dmn: dict[str, str] = {}
+        forms: dict[str, Any] = {}
+        problems = []
+        for raw_name, content in files:
+            name = Path(raw_name or "").name
+            suffix = Path(name).suffix.lower()
+            if len(content) > MAX_FILE_BYTES:
+                problems.append(
+                    problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
+                )
+                continue
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                problems.append(problem(f"{name}: not UTF-8 text", file=name))
+                continue
+            if suffix == ".bpmn" or name.endswith(".bpmn20.xml"):
+                bpmn[name] = text
+            elif suffix == ".dmn":
+                dmn[name] = text
+            elif suffix == ".json":
+                try:
+                    forms[name] = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    problems.append(
+                        problem(f"{name}: invalid JSON: {exc.msg}", line=exc.lineno, file=name)
+                    )
+            else:
+                problems.append(problem(f"{name}: expected .bpmn, .dmn or .json", file=name))
+        if problems:
+            raise InvalidBpmn("Some files could not be read.", details=problems)
+        return cls(bpmn=bpmn, dmn=dmn, forms=forms)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Bundle:
+        """``{"bpmn": "<xml>" | {name: xml}, "dmn": [xml...] | {name: xml}, "forms": {...}}``."""
+
+        def named(value: Any, prefix: str, suffix: str) -> dict[str, str]:
+            if value is None:
+                return {}
+            if isinstance(value, str):
+                return {f"{prefix}{suffix}": value}
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return {f"{prefix}{i + 1}{suffix}": v for i, v in enumerate(value)}
+            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+                return {str(k): v for k, v in value.items()}
+            raise InvalidBpmn(
+                f"'{prefix}' must be XML text, a list of XML texts or a mapping",
+                details=[problem(f"bad '{prefix}' field")],
+            )
+
+        forms = data.get("forms") or {}
+        if not isinstance(forms, dict) or not all(isinstance(v, dict) for v in forms.values()):
+            raise InvalidBpmn(
+                "'forms' must map file names to JSON Schema objects",
+                details=[problem("bad 'forms' field")],
+            )
+        bundle = cls(
+            bpmn=named(data.get("bpmn"), "process", ".bpmn"),
+            dmn=named(data.get("dmn"), "decision", ".dmn"),
+            forms=dict(forms),
+        )
+        return bundle
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[Path]) -> Bundle:
+        files: list[tuple[str, bytes]] = []
+        for path in paths:
+            if path.is_dir():
+                files += [
+                    (p.name, p.read_bytes())
+                    for p in sorted(path.rglob("*"))
+                    if p.is_file() and p.suffix.lower() in (".bpmn", ".dmn", ".json")
+                ]
+            else:
+                files.append((path.name, path.read_bytes()))
+        return cls.from_named_files(files)

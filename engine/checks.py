@@ -1,0 +1,144 @@
+"""Semantic checks on parsed specs: what the XSD cannot see but would fail at run time."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import SchemaError
+from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
+
+from engine.errors import problem
+from handlers.registry import HandlerRegistry
+
+if TYPE_CHECKING:
+    from engine.validation import ParsedBundle
+
+ISO_LIKE = re.compile(r"^(R\d*/|P(\d|T)|\d{4}-\d{2}-\d{2}T)", re.IGNORECASE)
+
+
+def check_specs(
+    parsed: ParsedBundle, forms: dict[str, Any], registry: HandlerRegistry, lines: dict[str, int]
+) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+    for spec in _all_task_specs(parsed):
+        element_id = getattr(spec, "bpmn_id", None) or spec.name
+
+        def report(message: str, element_id: str = element_id) -> None:
+            problems.append(problem(message, element_id=element_id, line=lines.get(element_id)))
+
+        if isinstance(spec, ServiceTask):
+            for message in registry.check_call(spec.operation_name, set(spec.operation_params)):
+                report(message)
+            for name, param in spec.operation_params.items():
+                _check_expression(param.get("value", ""), f"parameter {name!r}", report)
+        if isinstance(spec, ScriptTask):
+            _check_script(spec.script or "", report)
+        if isinstance(spec, UserTask):
+            _check_user_task(spec, forms, report)
+        if isinstance(spec, CatchingEvent):
+            for definition in _timer_definitions(spec.event_definition):
+                _check_timer(definition, report)
+        for condition, _target in getattr(spec, "cond_task_specs", None) or []:
+            if condition is not None:
+                _check_expression(condition, "gateway condition", report)
+        for name in ("prescript", "postscript"):
+            script = getattr(spec, name, None)
+            if script:
+                _check_script(script, report)
+    return problems
+
+
+def _all_task_specs(parsed: ParsedBundle) -> Iterator[TaskSpec]:
+    seen: set[int] = set()
+    specs = list(parsed.specs.values())
+    for subprocesses in parsed.subprocess_specs.values():
+        specs += list(subprocesses.values())
+    for process_spec in specs:
+        for task_spec in process_spec.task_specs.values():
+            if id(task_spec) not in seen:
+                seen.add(id(task_spec))
+                yield task_spec
+
+
+def _check_expression(expression: str, what: str, report: Any) -> None:
+    try:
+        compile(expression, "<expression>", "eval")
+    except SyntaxError as exc:
+        report(f"{what} is not a valid Python expression: {expression!r} ({exc.msg})")
+
+
+def _check_script(script: str, report: Any) -> None:
+    try:
+        compile(script, "<script>", "exec")
+    except SyntaxError as exc:
+        report(f"script has a syntax error on line {exc.lineno}: {exc.msg}")
+
+
+def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None:
+    properties = (spec.extensions or {}).get("properties", {})
+    form_name = properties.get("formJsonSchemaFilename")
+    if form_name:
+        schema = forms.get(form_name)
+        if schema is None:
+            report(f"form {form_name!r} is not part of the deploy; add the .json file")
+        else:
+            try:
+                validator_for(schema).check_schema(schema)
+            except SchemaError as exc:
+                report(f"form {form_name!r} is not a valid JSON Schema: {exc.message}")
+    due_in = properties.get("dueIn")
+    if due_in:
+        try:
+            TimerEventDefinition.parse_iso_duration(due_in)
+        except Exception:  # SpiffWorkflow raises a bare Exception
+            report(f"dueIn {due_in!r} is not an ISO 8601 duration such as PT4H")
+    for name in ("dueAt", "priority", "title"):
+        if properties.get(name):
+            _check_expression(properties[name], name, report)
+
+
+def _timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:
+    if isinstance(definition, TimerEventDefinition):
+        yield definition
+    elif isinstance(definition, MultipleEventDefinition):
+        for inner in definition.event_definitions:
+            yield from _timer_definitions(inner)
+
+
+def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
+    expression = (definition.expression or "").strip()
+    if not expression:
+        report("timer has no expression")
+        return
+    if ISO_LIKE.match(expression):
+        report(f"timer expressions are Python: write {expression!r} in quotes, e.g. \"'PT1H'\"")
+        return
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as exc:
+        report(f"timer expression is not valid Python: {expression!r} ({exc.msg})")
+        return
+    if not isinstance(tree.body, ast.Constant) or not isinstance(tree.body.value, str):
+        return  # computed at run time from task data
+    value = tree.body.value
+    try:
+        if isinstance(definition, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif isinstance(definition, DurationTimerEventDefinition):
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # SpiffWorkflow raises bare Exceptions for bad values
+        report(f"timer value {value!r} is not a valid ISO 8601 date, duration or cycle")

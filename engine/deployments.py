@@ -1,0 +1,203 @@
+"""Deploying models: validate, store a bundle once per content, number versions per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm.models import User
+from engine.bundles import Bundle
+from engine.errors import InvalidBpmn, ProcessNotFound, problem
+from engine.models import ModelBundle, ProcessVersion
+from engine.service import ProcessEngine
+from engine.validation import validate_bundle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    bundle_id: int
+    versions: list[ProcessVersion]
+    created: bool
+
+    @property
+    def primary(self) -> ProcessVersion:
+        return self.versions[0]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "model_id": self.bundle_id,
+            "version": self.primary.version,
+            "process_ids": [v.process_id for v in self.versions],
+            "versions": {v.process_id: v.version for v in self.versions},
+        }
+
+
+def deploy(
+    engine: ProcessEngine,
+    session: Session,
+    bundle: Bundle,
+    *,
+    actor: User | None,
+    source: str = "api",
+) -> DeployResult:
+    """Deploy ``bundle``; identical content returns the versions it already has."""
+    content_hash = bundle.content_hash()
+    existing = _existing(session, content_hash)
+    if existing is not None:
+        return existing
+    dependencies = _dependency_sources(session, bundle)
+    sources = {
+        **{name: xml for _id, files in dependencies for name, xml in files.items()},
+        **bundle.bpmn,
+    }
+    parsed = validate_bundle(sources, bundle.dmn, bundle.forms, engine.registry)
+    own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
+    if not own_ids:
+        raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
+    row = ModelBundle(
+        content_hash=content_hash,
+        bpmn=bundle.bpmn,
+        dmn=bundle.dmn,
+        forms=bundle.forms,
+        dependencies=sorted({i for i, _f in dependencies}),
+        deployed_by_id=actor.id if actor else None,
+        source=source,
+        deployed_at=engine.clock.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            versions = [
+                _new_version(session, row, pid, parsed.names.get(pid), parsed.files[pid])
+                for pid in own_ids
+            ]
+            session.flush()
+    except IntegrityError:
+        # Someone deployed the same content (or a version of the same process) at this moment.
+        existing = _existing(session, content_hash)
+        if existing is None:
+            raise
+        return existing
+    engine.specs.put(row.id, parsed, bundle.forms)
+    audit.record(
+        session,
+        actor=actor,
+        action="deploy",
+        entity_type="process_model",
+        entity_id=row.id,
+        after={"processes": {v.process_id: v.version for v in versions}, "source": source},
+    )
+    return DeployResult(row.id, versions, created=True)
+
+
+def deploy_directory(
+    engine: ProcessEngine, session: Session, directory: Path
+) -> list[DeployResult]:
+    """Deploy every shipped diagram: one bundle per .bpmn file, with all DMN tables and forms."""
+    if not directory.is_dir():
+        return []
+    shared = [p for p in sorted(directory.rglob("*")) if p.suffix.lower() in (".dmn", ".json")]
+    results = []
+    for bpmn_file in sorted(directory.rglob("*.bpmn")):
+        bundle = Bundle.from_paths([bpmn_file, *shared])
+        results.append(deploy(engine, session, bundle, actor=None, source="startup"))
+    return results
+
+
+def latest_version(session: Session, process_id: str, version: int | None = None) -> ProcessVersion:
+    query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+    if version is not None:
+        query = query.where(ProcessVersion.version == version)
+    found = session.scalar(query.order_by(ProcessVersion.version.desc()).limit(1))
+    if found is None:
+        suffix = f" version {version}" if version is not None else ""
+        raise ProcessNotFound(f"No deployed process {process_id!r}{suffix}.")
+    return found
+
+
+def list_models(session: Session) -> list[dict[str, object]]:
+    rows = session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version).order_by(
+            ProcessVersion.process_id, ProcessVersion.version
+        )
+    ).all()
+    models: dict[str, dict[str, object]] = {}
+    for process_id, name, version in rows:
+        entry = models.setdefault(
+            process_id,
+            {"process_id": process_id, "name": name, "latest_version": version, "versions": []},
+        )
+        entry["versions"].append(version)  # type: ignore[attr-defined]
+        entry["latest_version"] = version
+        entry["name"] = name or entry["name"]
+    return list(models.values())
+
+
+def version_xml(session: Session, process_id: str, version: int) -> str:
+    found = latest_version(session, process_id, version)
+    return found.bundle.bpmn[found.bpmn_file]
+
+
+def _existing(session: Session, content_hash: str) -> DeployResult | None:
+    row = session.scalar(select(ModelBundle).where(ModelBundle.content_hash == content_hash))
+    if row is None:
+        return None
+    versions = sorted(row.versions, key=lambda v: v.id)
+    return DeployResult(row.id, versions, created=False)
+
+
+def _new_version(
+    session: Session, bundle: ModelBundle, process_id: str, name: str | None, bpmn_file: str
+) -> ProcessVersion:
+    current = (
+        session.scalar(
+            select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id)
+        )
+        or 0
+    )
+    version = ProcessVersion(
+        process_id=process_id,
+        version=current + 1,
+        name=name,
+        bundle_id=bundle.id,
+        bpmn_file=bpmn_file,
+        created_at=bundle.deployed_at,
+    )
+    session.add(version)
+    return version
+
+
+def _dependency_sources(session: Session, bundle: Bundle) -> list[tuple[int, dict[str, str]]]:
+    """Latest deployed bundles of processes called by ``bundle`` but not defined in it."""
+    from lxml import etree
+
+    from engine.validation import SAFE_XML
+
+    called, defined = set(), set()
+    for xml in bundle.bpmn.values():
+        try:
+            tree = etree.fromstring(xml.encode(), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+        ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+        defined |= set(tree.xpath("//bpmn:process/@id", namespaces=ns))
+        called |= set(tree.xpath("//bpmn:callActivity/@calledElement", namespaces=ns))
+    found = []
+    for process_id in sorted(called - defined):
+        version = session.scalar(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc())
+        )
+        if version is not None:
+            found.append((version.bundle_id, version.bundle.bpmn))
+    return found

@@ -1,0 +1,202 @@
+"""Instance use cases: start, read, list, retry after an incident, terminate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm.models import User
+from dialflow.errors import InvalidInput
+from engine import stepper
+from engine.deployments import latest_version
+from engine.errors import InstanceConflict, InstanceNotFound
+from engine.models import (
+    Incident,
+    InstanceStatus,
+    ProcessInstance,
+    WorkItem,
+    WorkItemStatus,
+)
+from engine.service import ProcessEngine
+
+MAX_BUSINESS_KEY = 120
+
+
+def start_instance(
+    engine: ProcessEngine,
+    session: Session,
+    process_id: str,
+    *,
+    version: int | None = None,
+    business_key: str | None = None,
+    data: dict[str, Any] | None = None,
+    actor: User | None,
+) -> ProcessInstance:
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput(
+            "'data' must be a JSON object.",
+            details=[{"field": "data", "message": "expected an object"}],
+        )
+    if business_key is not None and (
+        not isinstance(business_key, str | int) or len(str(business_key)) > MAX_BUSINESS_KEY
+    ):
+        raise InvalidInput(
+            "'business_key' must be a string of at most 120 characters.",
+            details=[{"field": "business_key", "message": "invalid"}],
+        )
+    found = latest_version(session, process_id, version)
+    step = stepper.begin(
+        engine,
+        session,
+        found,
+        None if business_key is None else str(business_key),
+        data or {},
+        actor,
+    )
+    stepper.run(engine, session, step)
+    audit.record(
+        session,
+        actor=actor,
+        action="start",
+        entity_type="process_instance",
+        entity_id=step.row.id,
+        after={
+            "process_id": process_id,
+            "version": found.version,
+            "business_key": step.row.business_key,
+        },
+    )
+    return step.row
+
+
+def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise InstanceNotFound(f"No process instance #{instance_id}.")
+    return row
+
+
+def list_instances(
+    session: Session,
+    *,
+    process_id: str | None = None,
+    status: str | None = None,
+    business_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ProcessInstance], int]:
+    query = select(ProcessInstance)
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if status:
+        try:
+            query = query.where(ProcessInstance.status == InstanceStatus(status))
+        except ValueError:
+            allowed = ", ".join(s.value for s in InstanceStatus)
+            raise InvalidInput(
+                f"Unknown status {status!r}; use one of: {allowed}.", code="invalid_status"
+            ) from None
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ProcessInstance.id.desc())
+        .limit(max(1, min(limit, 200)))
+        .offset(max(0, offset))
+    ).all()
+    return list(rows), total
+
+
+def retry(
+    engine: ProcessEngine, session: Session, instance_id: int, *, actor: User | None
+) -> ProcessInstance:
+    """Re-run the failed task(s) of an instance in error, after the cause was fixed."""
+    row = stepper.lock_instance(session, instance_id)
+    open_incidents = [i for i in row.incidents if i.resolved_at is None]
+    if row.status != InstanceStatus.ERROR or not open_incidents:
+        raise InstanceConflict(
+            f"Instance #{instance_id} has no incident to retry (status {row.status.value})."
+        )
+    step = stepper.load(engine, session, row, actor)
+    now = step.context.now
+    for incident in open_incidents:
+        incident.resolved_at = now
+
+    def rerun(workflow: Any) -> None:
+        for task in workflow.get_tasks(state=TaskState.ERROR):
+            task._set_state(TaskState.READY)
+
+    incident = stepper.run(engine, session, step, rerun)
+    if incident is not None:
+        incident.attempts = max(i.attempts for i in open_incidents) + 1
+    audit.record(
+        session,
+        actor=actor,
+        action="retry",
+        entity_type="process_instance",
+        entity_id=row.id,
+        after={"resolved": [i.id for i in open_incidents]},
+    )
+    return row
+
+
+def terminate(
+    engine: ProcessEngine, session: Session, instance_id: int, *, actor: User | None
+) -> ProcessInstance:
+    row = stepper.lock_instance(session, instance_id)
+    if row.status.is_final:
+        raise InstanceConflict(f"Instance #{instance_id} is already {row.status.value}.")
+    step = stepper.load(engine, session, row, actor)
+    step.workflow.cancel()
+    row.status = InstanceStatus.TERMINATED
+    row.ended_at = step.context.now
+    for incident in row.incidents:
+        incident.resolved_at = incident.resolved_at or step.context.now
+    stepper.save(engine, session, step)
+    audit.record(
+        session, actor=actor, action="terminate", entity_type="process_instance", entity_id=row.id
+    )
+    return row
+
+
+def instance_to_dict(session: Session, row: ProcessInstance) -> dict[str, Any]:
+    from engine.tasks import work_item_to_dict
+
+    ready = session.scalars(
+        select(WorkItem)
+        .where(WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.OPEN)
+        .order_by(WorkItem.created_at)
+    ).all()
+    incidents = session.scalars(
+        select(Incident).where(Incident.instance_id == row.id, Incident.resolved_at.is_(None))
+    ).all()
+    return {
+        "id": row.id,
+        "process_id": row.process_id,
+        "version": row.version.version,
+        "business_key": row.business_key,
+        "status": row.status.value,
+        "data": row.data,
+        "ready_tasks": [work_item_to_dict(item) for item in ready],
+        "waiting": row.waiting,
+        "incidents": [incident_to_dict(i) for i in incidents],
+        "started_at": row.started_at.isoformat(),
+        "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+    }
+
+
+def incident_to_dict(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "task_id": incident.task_id,
+        "element_id": incident.element_id,
+        "kind": incident.kind,
+        "message": incident.message,
+        "line": incident.line,
+        "attempts": incident.attempts,
+        "created_at": incident.created_at.isoformat(),
+    }

@@ -1,0 +1,51 @@
+"""Deployed models: a content-addressed bundle of files, and one version per process in it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dialflow.db import Base, UTCDateTime, utcnow
+
+
+class ModelBundle(Base):
+    """The files of one deploy (BPMN, DMN, JSON-Schema forms), stored once, keyed by content."""
+
+    __tablename__ = "model_bundles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    bpmn: Mapped[dict[str, str]] = mapped_column(JSON)  # file name -> XML
+    dmn: Mapped[dict[str, str]] = mapped_column(JSON)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> JSON Schema
+    # Bundles whose processes this one's call activities use (resolved when deployed).
+    dependencies: Mapped[list[int]] = mapped_column(JSON, default=list)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(20), default="api")  # api, cli, startup, modeler
+
+    versions: Mapped[list[ProcessVersion]] = relationship(back_populates="bundle")
+
+
+class ProcessVersion(Base):
+    """Version N of an executable process; running instances stay on the version they began."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "bundle_id"),
+        Index(None, "bundle_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(200))
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="RESTRICT"))
+    bpmn_file: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bundle: Mapped[ModelBundle] = relationship(back_populates="versions")

@@ -1,0 +1,133 @@
+"""The script engine of one step: script helpers, and service tasks calling handlers.
+
+Scripts and expressions are Python, evaluated by SpiffWorkflow against the task's data. They
+may use these helpers and nothing else from outside the data:
+
+========================  ==============================================================
+``now()``                 the current time (the engine's clock), timezone-aware UTC
+``now_iso()``             the same as an ISO 8601 string
+``today(tz)``             today's date in ``tz`` (default Asia/Shanghai) as ``YYYY-MM-DD``
+``in_duration(iso)``      ISO time of now + an ISO 8601 duration, e.g. ``in_duration("PT4H")``
+``parse_time(text)``      an aware datetime from ISO 8601 text (naive text is read as UTC)
+``datetime``,             the classes from :mod:`datetime`
+``timedelta``, ``date``
+``ZoneInfo``              time zones, e.g. ``now().astimezone(ZoneInfo("Asia/Shanghai"))``
+========================  ==============================================================
+
+A service task's handler runs inside a savepoint of the step's transaction: when it fails,
+its own writes are undone, the step keeps what came before, and an incident is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy.orm import Session
+
+from crm.models import User
+from dialflow.errors import DialflowError
+from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
+
+
+class ServiceTaskFailed(Exception):
+    """Raised out of SpiffWorkflow with the real cause (3.2.0 would hide it as a NameError)."""
+
+    def __init__(self, task: Any, operator_id: str, message: str) -> None:
+        super().__init__(f"{operator_id}: {message}")
+        self.task = task
+        self.operator_id = operator_id
+
+
+@dataclass
+class StepContext:
+    session: Session
+    registry: HandlerRegistry
+    now: datetime
+    actor: User | None
+    instance_id: int | None
+    business_key: str | None
+
+
+def script_helpers(now: datetime) -> dict[str, Any]:
+    def in_duration(iso_duration: str) -> str:
+        parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
+        return (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+
+    def parse_time(text: str) -> datetime:
+        value = datetime.fromisoformat(text)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return {
+        "now": lambda: now,
+        "now_iso": lambda: now.isoformat(),
+        "today": lambda tz="Asia/Shanghai": now.astimezone(ZoneInfo(tz)).date().isoformat(),
+        "in_duration": in_duration,
+        "parse_time": parse_time,
+        "datetime": datetime,
+        "timedelta": timedelta,
+        "date": date,
+        "ZoneInfo": ZoneInfo,
+    }
+
+
+class ScriptEnvironment(TaskDataEnvironment):
+    """Task data wins over helpers of the same name (a form field called ``date`` is fine).
+
+    SpiffWorkflow's own environment refuses such data, and after a script removes every data
+    key named like a helper; this one keeps data as the script left it, minus functions.
+    """
+
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+    ) -> bool:
+        scope = {**self.globals, **(external_context or {}), **context}
+        exec(script, scope)
+        context.clear()
+        for key, value in scope.items():
+            if key == "__builtins__" or callable(value) or isinstance(value, types.ModuleType):
+                continue
+            if key in self.globals and value is self.globals[key]:
+                continue
+            context[key] = value
+        return True
+
+
+class StepScriptEngine(PythonScriptEngine):
+    """Created per step: it carries that step's session and time, never shared between threads."""
+
+    def __init__(self, context: StepContext) -> None:
+        super().__init__(environment=ScriptEnvironment(script_helpers(context.now)))
+        self.context = context
+
+    def call_service(
+        self,
+        task: Any,
+        operation_name: str,  # type: ignore[override]
+        operation_params: dict[str, Any],
+        **_: Any,
+    ) -> str:
+        ctx = self.context
+        arguments = {name: param.get("value") for name, param in operation_params.items()}
+        handler_context = HandlerContext(
+            session=ctx.session,
+            actor=ctx.actor,
+            instance_id=ctx.instance_id,
+            business_key=ctx.business_key,
+            now=ctx.now,
+        )
+        try:
+            with ctx.session.begin_nested():
+                result = ctx.registry.call(operation_name, handler_context, arguments)
+        except (HandlerError, DialflowError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            raise ServiceTaskFailed(task, operation_name, message) from exc
+        except Exception as exc:
+            raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
+        return json.dumps(result, default=str, ensure_ascii=False)

@@ -1,0 +1,19 @@
+"""``ProcessEngine``: the long-lived parts of the engine one process needs (no per-user state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dialflow.clock import Clock, SystemClock
+from engine.specs import SpecCache
+from engine.state import StateCodec
+from handlers import build_registry
+from handlers.registry import HandlerRegistry
+
+
+@dataclass
+class ProcessEngine:
+    registry: HandlerRegistry = field(default_factory=build_registry)
+    clock: Clock = field(default_factory=SystemClock)
+    codec: StateCodec = field(default_factory=StateCodec)
+    specs: SpecCache = field(default_factory=SpecCache)

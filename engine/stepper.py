@@ -1,0 +1,223 @@
+"""One step of an instance: lock its row, load it, run, capture failures as incidents, save.
+
+Everything happens in the caller's unit of work, so the new state, the work items and the
+CRM writes of the handlers that ran commit together or not at all. A process killed mid-step
+commits nothing: the instance stays at its previous state and the step can run again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.models import User
+from engine.errors import InstanceNotFound
+from engine.models import Incident, InstanceStatus, ProcessInstance, ProcessVersion
+from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
+from engine.service import ProcessEngine
+from engine.specs import LoadedBundle
+from engine.work_items import sync_work_items
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Step:
+    """An instance row with its live workflow, inside one transaction."""
+
+    row: ProcessInstance
+    workflow: BpmnWorkflow
+    bundle: LoadedBundle
+    context: StepContext
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """The instance row, locked until the transaction ends (SQLite's write lock does the same)."""
+    row = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise InstanceNotFound(f"No process instance #{instance_id}.")
+    return row
+
+
+def _context(
+    engine: ProcessEngine,
+    session: Session,
+    row: ProcessInstance | None,
+    actor: User | None,
+    business_key: str | None,
+) -> StepContext:
+    return StepContext(
+        session=session,
+        registry=engine.registry,
+        now=engine.clock.now(),
+        actor=actor,
+        instance_id=row.id if row else None,
+        business_key=business_key,
+    )
+
+
+def begin(
+    engine: ProcessEngine,
+    session: Session,
+    version: ProcessVersion,
+    business_key: str | None,
+    data: dict[str, Any],
+    actor: User | None,
+) -> Step:
+    """A new instance of ``version`` with ``data`` on its start, flushed to get an id."""
+    bundle = engine.specs.get(session, version.bundle_id)
+    spec, subprocess_specs = bundle.spec(version.process_id)
+    now = engine.clock.now()
+    row = ProcessInstance(
+        process_id=version.process_id,
+        version_id=version.id,
+        business_key=business_key,
+        status=InstanceStatus.RUNNING,
+        state="{}",
+        data={},
+        waiting=[],
+        started_by_id=actor.id if actor else None,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    context = _context(engine, session, row, actor, business_key)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    return Step(row, workflow, bundle, context)
+
+
+def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: User | None) -> Step:
+    version = session.get(ProcessVersion, row.version_id)
+    assert version is not None
+    bundle = engine.specs.get(session, version.bundle_id)
+    spec, subprocess_specs = bundle.spec(row.process_id)
+    context = _context(engine, session, row, actor, row.business_key)
+    workflow = engine.codec.decode(row.state, spec, subprocess_specs)
+    workflow.script_engine = StepScriptEngine(context)
+    return Step(row, workflow, bundle, context)
+
+
+def run(
+    engine: ProcessEngine,
+    session: Session,
+    step: Step,
+    action: Callable[[BpmnWorkflow], None] | None = None,
+) -> Incident | None:
+    """Apply ``action`` (complete a task, deliver a message…), run engine steps, save.
+
+    A failing script, handler or gateway becomes an incident; the state up to the failure is
+    kept, the failed task waits in ERROR for ``retry``.
+    """
+    incident = None
+    try:
+        if action is not None:
+            action(step.workflow)
+        step.workflow.do_engine_steps()
+    except Exception as exc:
+        incident = _incident(step, exc)
+        step.row.incidents.append(incident)
+        log.info(
+            "instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message
+        )
+    save(engine, session, step)
+    return incident
+
+
+def save(engine: ProcessEngine, session: Session, step: Step) -> None:
+    row, workflow, now = step.row, step.workflow, step.context.now
+    row.state = engine.codec.encode(workflow)
+    row.waiting = _waiting(workflow)
+    due = [w["due_at"] for w in row.waiting if w.get("due_at")]
+    row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
+    row.data = _data_snapshot(workflow)
+    row.step_count = (row.step_count or 0) + 1
+    row.updated_at = now
+    open_incident = any(i.resolved_at is None for i in row.incidents)
+    if row.status == InstanceStatus.TERMINATED:
+        pass
+    elif open_incident:
+        row.status = InstanceStatus.ERROR
+    elif workflow.is_completed():
+        row.status = InstanceStatus.COMPLETED
+        row.ended_at = now
+    elif workflow.get_tasks(state=TaskState.READY, manual=True):
+        row.status = InstanceStatus.RUNNING
+    else:
+        row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
+    starter = session.get(User, row.started_by_id) if row.started_by_id else None
+    sync_work_items(session, row, workflow, step.bundle, starter.username if starter else None, now)
+    session.flush()
+
+
+def _incident(step: Step, exc: Exception) -> Incident:
+    task = getattr(exc, "task", None)
+    if task is None:
+        errored = step.workflow.get_tasks(state=TaskState.ERROR)
+        task = errored[0] if errored else None
+    if isinstance(exc, ServiceTaskFailed):
+        kind, message = "handler_error", str(exc)
+    elif isinstance(exc, WorkflowTaskException):
+        kind = "gateway_error" if "condition" in str(exc).lower() else "script_error"
+        message = (getattr(exc, "error_type", None) and f"{exc.error_type}: {exc}") or str(exc)
+    elif isinstance(exc, WorkflowException):
+        kind, message = "engine_error", str(exc)
+    else:
+        kind, message = "engine_error", f"{type(exc).__name__}: {exc}"
+    line = getattr(exc, "line_number", None)
+    return Incident(
+        instance_id=step.row.id,
+        task_id=str(task.id) if task is not None else None,
+        element_id=(task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None,
+        kind=kind,
+        message=message[:4000],
+        line=line if isinstance(line, int) and line > 0 else None,
+        created_at=step.context.now,
+    )
+
+
+def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
+    waiting = []
+    for event in workflow.waiting_events():
+        is_timer = "Timer" in event.event_type or "TimeDate" in event.event_type
+        entry: dict[str, Any] = {
+            "kind": "timer" if is_timer else _kind(event.event_type),
+            "name": event.name,
+        }
+        if is_timer and isinstance(event.value, str):
+            entry["due_at"] = event.value
+        waiting.append(entry)
+    return waiting
+
+
+def _kind(event_type: str) -> str:
+    lowered = event_type.lower()
+    for kind in ("message", "signal", "escalation", "error", "conditional"):
+        if kind in lowered:
+            return kind
+    return "event"
+
+
+def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
+    data = dict(workflow.data)
+    if not workflow.is_completed() and workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    return json.loads(json.dumps(data, default=str))

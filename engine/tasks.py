@@ -1,0 +1,220 @@
+"""Human-task use cases: list (the inbox), claim, unclaim, assign, complete.
+
+Reads use the work-item table only; only completion loads and advances the workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from crm import audit
+from crm.models import Role, User
+from dialflow.errors import Forbidden, InvalidInput
+from engine import stepper
+from engine.errors import TaskConflict, TaskNotFound
+from engine.forms import validate_form_data
+from engine.models import (
+    InstanceStatus,
+    ProcessInstance,
+    WorkItem,
+    WorkItemCandidate,
+    WorkItemStatus,
+)
+from engine.service import ProcessEngine
+from engine.work_items import user_groups
+
+SUPERVISORS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER})
+
+
+def list_tasks(
+    session: Session,
+    viewer: User,
+    *,
+    mine: bool = False,
+    candidate: bool = False,
+    all_tasks: bool = False,
+    process_id: str | None = None,
+    business_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[WorkItem], int]:
+    """Open work items sorted by due time (no due time last), then by age."""
+    query = select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN)
+    claimable = WorkItem.assignee_id.is_(None) & WorkItem.id.in_(
+        select(WorkItemCandidate.work_item_id).where(
+            WorkItemCandidate.name.in_(user_groups(viewer))
+        )
+    )
+    if all_tasks:
+        if viewer.role not in SUPERVISORS:
+            raise Forbidden("Only managers and administrators may list all tasks.")
+    elif mine and not candidate:
+        query = query.where(WorkItem.assignee_id == viewer.id)
+    elif candidate and not mine:
+        query = query.where(claimable)
+    else:
+        query = query.where(or_(WorkItem.assignee_id == viewer.id, claimable))
+    if process_id:
+        query = query.where(WorkItem.process_id == process_id)
+    if business_key:
+        query = query.where(WorkItem.business_key == business_key)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        .limit(max(1, min(limit, 200)))
+        .offset(max(0, offset))
+        .options(selectinload(WorkItem.candidates))
+    ).all()
+    return list(items), total
+
+
+def get_work_item(session: Session, task_id: str, *, lock: bool = False) -> WorkItem:
+    query = select(WorkItem).where(WorkItem.id == task_id)
+    if lock:
+        query = query.execution_options(populate_existing=True)
+    item = session.scalar(query)
+    if item is None:
+        raise TaskNotFound(f"No task {task_id!r}.")
+    return item
+
+
+def may_work_on(user: User, item: WorkItem) -> bool:
+    if item.assignee_id == user.id or user.role == Role.ADMIN:
+        return True
+    return bool(user_groups(user) & set(item.candidate_names))
+
+
+def claim(session: Session, task_id: str, *, actor: User, now: datetime) -> WorkItem:
+    item = _open_item(session, task_id)
+    if item.assignee_id == actor.id:
+        return item
+    if item.assignee_id is not None:
+        raise TaskConflict("The task is already assigned to someone else.", code="task_assigned")
+    if not may_work_on(actor, item):
+        raise Forbidden("You are not a candidate for this task.", code="not_a_candidate")
+    item.assignee_id = actor.id
+    item.claimed_at = now
+    item.claimed_by_id = actor.id
+    audit.record(session, actor=actor, action="claim", entity_type="task", entity_id=item.id)
+    return item
+
+
+def unclaim(session: Session, task_id: str, *, actor: User) -> WorkItem:
+    item = _open_item(session, task_id)
+    if item.assignee_id is None:
+        return item
+    if item.assignee_id != actor.id and actor.role not in SUPERVISORS:
+        raise Forbidden("Only the assignee or a manager may release this task.")
+    item.assignee_id = None
+    audit.record(session, actor=actor, action="unclaim", entity_type="task", entity_id=item.id)
+    return item
+
+
+def assign(
+    session: Session, task_id: str, username: Any, *, actor: User, now: datetime
+) -> WorkItem:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput(
+            "Give the username to assign the task to.",
+            details=[{"field": "user", "message": "required"}],
+        )
+    item = _open_item(session, task_id)
+    if actor.role not in SUPERVISORS and item.assignee_id != actor.id:
+        raise Forbidden("Only the assignee (to delegate) or a manager may assign this task.")
+    target = session.scalar(select(User).where(User.username == username.strip(), User.active))
+    if target is None:
+        raise InvalidInput(
+            f"No active user {username!r}.", details=[{"field": "user", "message": "unknown user"}]
+        )
+    before = item.assignee_id
+    item.assignee_id = target.id
+    item.claimed_at = now
+    item.claimed_by_id = actor.id
+    audit.record(
+        session,
+        actor=actor,
+        action="assign",
+        entity_type="task",
+        entity_id=item.id,
+        before={"assignee_id": before},
+        after={"assignee_id": target.id},
+    )
+    return item
+
+
+def complete(
+    engine: ProcessEngine, session: Session, task_id: str, data: Any, *, actor: User
+) -> ProcessInstance:
+    """Validate against the form, then advance the instance; one transaction, one winner."""
+    item = get_work_item(session, task_id)
+    _check_can_complete(item, actor)
+    validate_form_data(item.form_schema, data)
+    row = stepper.lock_instance(session, item.instance_id)
+    item = get_work_item(session, task_id, lock=True)  # re-read under the instance lock
+    _check_can_complete(item, actor)
+    if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
+        raise TaskConflict(f"The process instance is {row.status.value}.")
+    step = stepper.load(engine, session, row, actor)
+    task = step.workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY:
+        raise TaskConflict("The task is no longer waiting for input.")
+    item.status = WorkItemStatus.COMPLETED
+    item.completed_at = step.context.now
+    item.completed_by_id = actor.id
+    item.assignee_id = item.assignee_id or actor.id
+
+    def finish(_workflow: Any) -> None:
+        task.data.update(data)
+        task.run()
+
+    stepper.run(engine, session, step, finish)
+    audit.record(
+        session,
+        actor=actor,
+        action="complete",
+        entity_type="task",
+        entity_id=item.id,
+        after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
+    )
+    return row
+
+
+def work_item_to_dict(item: WorkItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.element_id,
+        "title": item.title,
+        "lane": item.lane,
+        "process_instance_id": item.instance_id,
+        "process_id": item.process_id,
+        "business_key": item.business_key,
+        "assignee": item.assignee_id,
+        "candidates": item.candidate_names,
+        "due_at": item.due_at.isoformat() if item.due_at else None,
+        "priority": item.priority,
+        "form_schema": item.form_schema,
+        "status": item.status.value,
+        "created_at": item.created_at.isoformat(),
+    }
+
+
+def _open_item(session: Session, task_id: str) -> WorkItem:
+    item = get_work_item(session, task_id)
+    if item.status != WorkItemStatus.OPEN:
+        raise TaskConflict(f"The task is {item.status.value}.", code="task_closed")
+    return item
+
+
+def _check_can_complete(item: WorkItem, actor: User) -> None:
+    if item.status != WorkItemStatus.OPEN:
+        raise TaskConflict(f"The task is already {item.status.value}.", code="task_closed")
+    if item.assignee_id is not None and item.assignee_id != actor.id and actor.role != Role.ADMIN:
+        raise TaskConflict("The task is assigned to someone else.", code="task_assigned")
+    if not may_work_on(actor, item):
+        raise Forbidden("You are not a candidate for this task.", code="not_a_candidate")

@@ -1,0 +1,174 @@
+"""Parse a bundle with the spiff parser and XSD validation, then check what will run.
+
+Every problem becomes one ``{"element_id", "line", "message"}`` detail of an ``InvalidBpmn``
+(422 ``invalid_bpmn``). Malformed XML is reported the same way; nothing here raises anything
+else for bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine.checks import check_specs
+from engine.errors import InvalidBpmn, problem
+from handlers.registry import HandlerRegistry
+
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+_NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
+
+
+@dataclass
+class ParsedBundle:
+    """Specs per executable process id, ready for ``BpmnWorkflow(spec, subprocess_specs)``."""
+
+    specs: dict[str, BpmnProcessSpec] = field(default_factory=dict)
+    subprocess_specs: dict[str, dict[str, BpmnProcessSpec]] = field(default_factory=dict)
+    names: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # process id -> BPMN file name
+
+
+def parse_bundle(
+    bpmn: dict[str, str],
+    dmn: dict[str, str],
+    *,
+    validate: bool = True,
+    problems: list[dict[str, Any]] | None = None,
+) -> ParsedBundle:
+    """Parse BPMN and DMN texts. With ``validate``, XSD errors are collected into ``problems``."""
+    problems = [] if problems is None else problems
+    parser = SpiffBpmnParser()
+    lines: dict[str, int] = {}
+    for name, text in dmn.items():
+        tree = _xml(name, text, problems)
+        if tree is not None:
+            _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
+    process_files: dict[str, str] = {}
+    for name, text in bpmn.items():
+        tree = _xml(name, text, problems)
+        if tree is None:
+            continue
+        lines.update(_line_index(tree))
+        if validate and not _xsd_valid(name, tree, problems, lines):
+            continue
+        before = set(parser.process_parsers)
+        if _guard(problems, name, lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)):
+            process_files.update({pid: name for pid in set(parser.process_parsers) - before})
+    parsed = ParsedBundle()
+    if problems:
+        return parsed
+    process_ids = parser.get_process_ids() or list(parser.process_parsers)
+    if not process_ids:
+        problems.append(problem("no process found: a BPMN file needs a <bpmn:process>"))
+    for process_id in process_ids:
+
+        def load(process_id: str = process_id) -> None:
+            parsed.specs[process_id] = parser.get_spec(process_id)
+            parsed.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
+
+        _guard(problems, process_files.get(process_id, ""), load, lines)
+        parsed.names[process_id] = parser.process_parsers[process_id].get_name()
+        parsed.files[process_id] = process_files.get(process_id, "")
+    return parsed
+
+
+def validate_bundle(
+    bpmn: dict[str, str], dmn: dict[str, str], forms: dict[str, Any], registry: HandlerRegistry
+) -> ParsedBundle:
+    """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` if any fail."""
+    if not bpmn:
+        raise InvalidBpmn(
+            "Nothing to deploy: no .bpmn file.",
+            details=[problem("a deploy needs at least one .bpmn file")],
+        )
+    problems: list[dict[str, Any]] = []
+    parsed = parse_bundle(bpmn, dmn, problems=problems)
+    if not problems:
+        lines: dict[str, int] = {}
+        for text in bpmn.values():
+            lines.update(_line_index(etree.fromstring(text.encode(), SAFE_XML)))
+        problems += check_specs(parsed, forms, registry, lines)
+    if problems:
+        count = len(problems)
+        raise InvalidBpmn(
+            f"The model has {count} problem{'s' if count > 1 else ''}.", details=_dedupe(problems)
+        )
+    return parsed
+
+
+def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
+    try:
+        return etree.fromstring(text.encode("utf-8"), SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        problems.append(problem(f"{name}: malformed XML: {exc.msg}", line=exc.lineno, file=name))
+    except ValueError as exc:
+        problems.append(problem(f"{name}: {exc}", file=name))
+    return None
+
+
+def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+    VALIDATOR.preprocess(tree)
+    schema = VALIDATOR.validator
+    if schema.validate(tree):
+        return True
+    by_line = {line: element_id for element_id, line in lines.items()}
+    for error in schema.error_log:
+        message = _NS.sub("bpmn:", error.message)
+        problems.append(
+            problem(
+                f"{name}: {message}", element_id=by_line.get(error.line), line=error.line, file=name
+            )
+        )
+    return False
+
+
+def _guard(
+    problems: list[dict[str, Any]], file: str, action: Any, lines: dict[str, int] | None = None
+) -> bool:
+    try:
+        action()
+    except ValidationException as exc:
+        element_id = getattr(exc, "id", None) or None
+        line = getattr(exc, "line_number", None) or (lines or {}).get(element_id or "")
+        problems.append(
+            problem(
+                _first_line(exc),
+                element_id=element_id,
+                line=line if isinstance(line, int) else None,
+                file=file or None,
+            )
+        )
+        return False
+    except Exception as exc:  # the parser raises many kinds for bad models
+        problems.append(problem(f"{type(exc).__name__}: {_first_line(exc)}", file=file or None))
+        return False
+    return True
+
+
+def _line_index(tree: Any) -> dict[str, int]:
+    return {
+        el.get("id"): el.sourceline
+        for el in tree.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+def _dedupe(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, unique = set(), []
+    for item in problems:
+        key = (item.get("element_id"), item.get("line"), item.get("message"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique

@@ -1,0 +1,173 @@
+"""The handler registry: operator id → typed callable, with parameter descriptions."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from sqlalchemy.orm import Session
+
+from crm.models import User
+
+SUPPORTED_TYPES: dict[type, str] = {
+    int: "int",
+    float: "float",
+    str: "str",
+    bool: "bool",
+    dict: "dict",
+    list: "list",
+}
+
+
+@dataclass
+class HandlerContext:
+    """What a handler may use: the step's session, who caused the step, and the instance."""
+
+    session: Session
+    actor: User | None
+    instance_id: int | None
+    business_key: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type_name: str
+    required: bool
+    accepts: tuple[type, ...]
+
+
+@dataclass(frozen=True)
+class Handler:
+    operator_id: str
+    func: Callable[..., Any]
+    description: str
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.operator_id,
+            "description": self.description,
+            "parameters": [
+                {"id": p.name, "type": p.type_name, "required": p.required}
+                for p in self.parameters.values()
+            ],
+        }
+
+
+class HandlerError(Exception):
+    """A handler refused its input or failed; becomes an incident on the service task."""
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, operator_id: str, description: str = "") -> Callable[[Callable], Callable]:
+        """Decorator: ``def f(ctx: HandlerContext, customer_id: int, text: str) -> dict``."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            if operator_id in self._handlers:
+                raise ValueError(f"handler {operator_id!r} registered twice")
+            self._handlers[operator_id] = Handler(
+                operator_id,
+                func,
+                description or (inspect.getdoc(func) or "").split("\n")[0],
+                _parameters(func),
+            )
+            return func
+
+        return decorate
+
+    def get(self, operator_id: str) -> Handler | None:
+        return self._handlers.get(operator_id)
+
+    def __contains__(self, operator_id: str) -> bool:
+        return operator_id in self._handlers
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [h.describe() for h in sorted(self._handlers.values(), key=lambda h: h.operator_id)]
+
+    def check_call(self, operator_id: str, param_names: set[str]) -> list[str]:
+        """Problems with a service task's operator and parameter names, for deploy checks."""
+        handler = self.get(operator_id)
+        if handler is None:
+            known = ", ".join(sorted(self._handlers))
+            return [f"unknown service operator {operator_id!r}; known operators: {known}"]
+        problems = [
+            f"{operator_id} has no parameter {name!r}"
+            for name in sorted(param_names - set(handler.parameters))
+        ]
+        problems += [
+            f"{operator_id} needs parameter {p.name!r} ({p.type_name})"
+            for p in handler.parameters.values()
+            if p.required and p.name not in param_names
+        ]
+        return problems
+
+    def call(self, operator_id: str, ctx: HandlerContext, arguments: dict[str, Any]) -> Any:
+        handler = self.get(operator_id)
+        if handler is None:
+            raise HandlerError(f"unknown service operator {operator_id!r}")
+        kwargs = {}
+        for name, value in arguments.items():
+            parameter = handler.parameters.get(name)
+            if parameter is None:
+                raise HandlerError(f"{operator_id} has no parameter {name!r}")
+            kwargs[name] = _coerce(operator_id, parameter, value)
+        missing = [
+            p.name for p in handler.parameters.values() if p.required and p.name not in kwargs
+        ]
+        if missing:
+            raise HandlerError(f"{operator_id} is missing {', '.join(missing)}")
+        return handler.func(ctx, **kwargs)
+
+
+def _parameters(func: Callable[..., Any]) -> dict[str, Parameter]:
+    hints = get_type_hints(func)
+    signature = inspect.signature(func)
+    parameters = {}
+    for name, param in list(signature.parameters.items())[1:]:  # the first one is the context
+        accepts = _accepted_types(hints.get(name, Any))
+        type_name = "|".join(SUPPORTED_TYPES.get(t, t.__name__) for t in accepts) or "any"
+        parameters[name] = Parameter(
+            name, type_name, param.default is inspect.Parameter.empty, accepts
+        )
+    return parameters
+
+
+def _accepted_types(hint: Any) -> tuple[type, ...]:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return tuple(t for arg in get_args(hint) for t in _accepted_types(arg))
+    if hint is type(None):
+        return (type(None),)
+    if origin is not None:
+        return (origin,)
+    return (hint,) if isinstance(hint, type) else ()
+
+
+def _coerce(operator_id: str, parameter: Parameter, value: Any) -> Any:
+    accepts = parameter.accepts
+    if not accepts or (
+        isinstance(value, accepts) and not (isinstance(value, bool) and bool not in accepts)
+    ):
+        return value
+    if int in accepts and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if float in accepts and isinstance(value, int | str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if str in accepts and isinstance(value, int | float):
+        return str(value)
+    raise HandlerError(
+        f"{operator_id}: parameter {parameter.name!r} must be {parameter.type_name}, "
+        f"got {type(value).__name__} {value!r}"
+    )

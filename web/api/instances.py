@@ -1,0 +1,135 @@
+"""``/api/v1/process-instances``: start, read, list, retry, terminate."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from dialflow.errors import InvalidInput
+from engine.instances import (
+    get_instance,
+    instance_to_dict,
+    list_instances,
+    retry,
+    start_instance,
+    terminate,
+)
+from web.api import api_bp
+from web.api.auth import api_user, json_body, paging, require_role, token_required
+from web.api.openapi import documented
+from web.api.schemas import ANY_OBJECT, INSTANCE, INT, STR, obj, page
+from web.context import runtime, unit_of_work
+
+OPERATORS = ("process_owner", "admin")
+
+
+@api_bp.post("/process-instances")
+@documented(
+    "Start an instance of a deployed process",
+    tag="process-instances",
+    status=201,
+    errors=(401, 404, 422),
+    response=INSTANCE,
+    request=obj(
+        {"process_id": STR, "version": INT, "business_key": STR, "data": ANY_OBJECT},
+        required=["process_id"],
+    ),
+)
+@token_required
+def post_instance() -> ResponseReturnValue:
+    body = json_body()
+    process_id = body.get("process_id")
+    version = body.get("version")
+    if not isinstance(process_id, str) or not process_id:
+        raise InvalidInput(
+            "'process_id' is required.", details=[{"field": "process_id", "message": "required"}]
+        )
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise InvalidInput(
+            "'version' must be an integer.",
+            details=[{"field": "version", "message": "expected an integer"}],
+        )
+    with unit_of_work() as db:
+        row = start_instance(
+            runtime().engine,
+            db,
+            process_id,
+            version=version,
+            business_key=body.get("business_key"),
+            data=body.get("data"),
+            actor=api_user(),
+        )
+        result = instance_to_dict(db, row)
+    return jsonify(result), 201
+
+
+@api_bp.get("/process-instances")
+@documented(
+    "List instances",
+    tag="process-instances",
+    response=page(INSTANCE),
+    query={
+        "process_id": "filter",
+        "status": "filter",
+        "business_key": "filter",
+        "limit": "page size",
+        "offset": "skip",
+    },
+)
+@token_required
+def list_process_instances() -> ResponseReturnValue:
+    limit, offset = paging()
+    with unit_of_work(read_only=True) as db:
+        rows, total = list_instances(
+            db,
+            process_id=request.args.get("process_id"),
+            status=request.args.get("status"),
+            business_key=request.args.get("business_key"),
+            limit=limit,
+            offset=offset,
+        )
+        items = [instance_to_dict(db, row) for row in rows]
+    return jsonify({"items": items, "total": total})
+
+
+@api_bp.get("/process-instances/<int:instance_id>")
+@documented(
+    "One instance with its ready tasks, waits and incidents",
+    tag="process-instances",
+    errors=(401, 404),
+    response=INSTANCE,
+)
+@token_required
+def get_process_instance(instance_id: int) -> ResponseReturnValue:
+    with unit_of_work(read_only=True) as db:
+        result = instance_to_dict(db, get_instance(db, instance_id))
+    return jsonify(result)
+
+
+@api_bp.post("/process-instances/<int:instance_id>/retry")
+@documented(
+    "Re-run the failed task of an instance in error",
+    tag="process-instances",
+    errors=(401, 403, 404, 409),
+    response=INSTANCE,
+)
+@token_required
+def retry_instance(instance_id: int) -> ResponseReturnValue:
+    require_role(*OPERATORS)
+    with unit_of_work() as db:
+        row = retry(runtime().engine, db, instance_id, actor=api_user())
+        result = instance_to_dict(db, row)
+    return jsonify(result)
+
+
+@api_bp.post("/process-instances/<int:instance_id>/terminate")
+@documented(
+    "Terminate an instance", tag="process-instances", errors=(401, 403, 404, 409), response=INSTANCE
+)
+@token_required
+def terminate_instance(instance_id: int) -> ResponseReturnValue:
+    require_role(*OPERATORS, "manager", "director")
+    with unit_of_work() as db:
+        row = terminate(runtime().engine, db, instance_id, actor=api_user())
+        result = instance_to_dict(db, row)
+    return jsonify(result)

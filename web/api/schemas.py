@@ -1,0 +1,91 @@
+"""JSON shapes shared by the API's OpenAPI documentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def page(item: dict[str, Any]) -> dict[str, Any]:
+    return obj({"items": {"type": "array", "items": item}, "total": {"type": "integer"}})
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+ANY_OBJECT = {"type": "object", "additionalProperties": True}
+TIME = {"type": "string", "format": "date-time", "nullable": True}
+
+TASK = obj(
+    {
+        "id": STR,
+        "name": STR,
+        "title": STR,
+        "lane": {"type": "string", "nullable": True},
+        "process_instance_id": INT,
+        "process_id": STR,
+        "business_key": {"type": "string", "nullable": True},
+        "assignee": {"type": "integer", "nullable": True},
+        "candidates": {"type": "array", "items": STR},
+        "due_at": TIME,
+        "priority": INT,
+        "form_schema": {"type": "object", "nullable": True},
+        "status": STR,
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+)
+
+INSTANCE = obj(
+    {
+        "id": INT,
+        "process_id": STR,
+        "version": INT,
+        "business_key": {"type": "string", "nullable": True},
+        "status": {
+            "type": "string",
+            "enum": ["running", "waiting", "completed", "error", "terminated"],
+        },
+        "data": ANY_OBJECT,
+        "ready_tasks": {"type": "array", "items": TASK},
+        "waiting": {"type": "array", "items": obj({"kind": STR, "name": STR, "due_at": TIME})},
+        "incidents": {
+            "type": "array",
+            "items": obj(
+                {
+                    "id": INT,
+                    "task_id": STR,
+                    "element_id": STR,
+                    "kind": STR,
+                    "message": STR,
+                    "line": {"type": "integer", "nullable": True},
+                    "attempts": INT,
+                }
+            ),
+        },
+    }
+)
+
+CUSTOMER = obj(
+    {
+        "id": INT,
+        "kind": STR,
+        "name": STR,
+        "company": {"type": "string", "nullable": True},
+        "phones": {"type": "array", "items": STR},
+        "email": {"type": "string", "nullable": True},
+        "region": {"type": "string", "nullable": True},
+        "timezone": STR,
+        "source": {"type": "string", "nullable": True},
+        "stage": STR,
+        "tags": {"type": "array", "items": STR},
+        "owner_id": {"type": "integer", "nullable": True},
+        "pool_status": STR,
+        "consent": {"type": "boolean"},
+        "do_not_call": {"type": "boolean"},
+    }
+)

@@ -1,0 +1,112 @@
+"""``/api/v1/tasks``: the inbox, claim, unclaim, assign and complete."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from engine.instances import instance_to_dict
+from engine.tasks import assign, claim, complete, list_tasks, unclaim, work_item_to_dict
+from web.api import api_bp
+from web.api.auth import api_user, json_body, paging, token_required
+from web.api.openapi import documented
+from web.api.schemas import ANY_OBJECT, INSTANCE, STR, TASK, obj, page
+from web.context import runtime, unit_of_work
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@api_bp.get("/tasks")
+@documented(
+    "Open tasks: mine, claimable by my groups, or all (managers)",
+    tag="tasks",
+    errors=(401, 403),
+    response=page(TASK),
+    query={
+        "mine": "1 = assigned to me",
+        "candidate": "1 = claimable by me",
+        "all": "1 = every open task (managers)",
+        "process_id": "filter",
+        "business_key": "filter",
+        "limit": "page size",
+        "offset": "skip",
+    },
+)
+@token_required
+def inbox() -> ResponseReturnValue:
+    limit, offset = paging()
+    with unit_of_work(read_only=True) as db:
+        items, total = list_tasks(
+            db,
+            api_user(),
+            mine=_flag("mine"),
+            candidate=_flag("candidate"),
+            all_tasks=_flag("all"),
+            process_id=request.args.get("process_id"),
+            business_key=request.args.get("business_key"),
+            limit=limit,
+            offset=offset,
+        )
+        body = {"items": [work_item_to_dict(i) for i in items], "total": total}
+    return jsonify(body)
+
+
+@api_bp.post("/tasks/<task_id>/claim")
+@documented("Claim a task", tag="tasks", errors=(401, 403, 404, 409), response=TASK)
+@token_required
+def claim_task(task_id: str) -> ResponseReturnValue:
+    with unit_of_work() as db:
+        item = claim(db, task_id, actor=api_user(), now=runtime().clock.now())
+        body = work_item_to_dict(item)
+    return jsonify(body)
+
+
+@api_bp.post("/tasks/<task_id>/unclaim")
+@documented(
+    "Give a claimed task back to its candidates",
+    tag="tasks",
+    errors=(401, 403, 404, 409),
+    response=TASK,
+)
+@token_required
+def unclaim_task(task_id: str) -> ResponseReturnValue:
+    with unit_of_work() as db:
+        body = work_item_to_dict(unclaim(db, task_id, actor=api_user()))
+    return jsonify(body)
+
+
+@api_bp.post("/tasks/<task_id>/assign")
+@documented(
+    "Assign (or delegate) a task to a user",
+    tag="tasks",
+    errors=(401, 403, 404, 409, 422),
+    response=TASK,
+    request=obj({"user": STR}, required=["user"]),
+)
+@token_required
+def assign_task(task_id: str) -> ResponseReturnValue:
+    body = json_body()
+    with unit_of_work() as db:
+        item = assign(db, task_id, body.get("user"), actor=api_user(), now=runtime().clock.now())
+        result = work_item_to_dict(item)
+    return jsonify(result)
+
+
+@api_bp.post("/tasks/<task_id>/complete")
+@documented(
+    "Complete a task with form data (validated against its JSON Schema)",
+    tag="tasks",
+    errors=(401, 403, 404, 409, 422),
+    response=INSTANCE,
+    request=obj({"data": ANY_OBJECT}),
+)
+@token_required
+def complete_task(task_id: str) -> ResponseReturnValue:
+    body = json_body()
+    data = body.get("data", {})
+    with unit_of_work() as db:
+        row = complete(runtime().engine, db, task_id, data, actor=api_user())
+        result = instance_to_dict(db, row)
+    return jsonify(result)
