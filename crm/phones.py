@@ -42,6 +42,20 @@ def try_normalize_phone(raw: str, region: str = "CN") -> str | None:
         return None
 
 
+def display_phone(e164: str, region: str = "CN") -> str:
+    """How people read it: ``138 0013 8000`` at home, ``+1 650-253-0000`` from abroad."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(number) == region
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
 def mask_phone(e164: str) -> str:
     """138****5678 style, for people who may not see the whole number."""
     national = e164[3:] if e164.startswith("+86") else e164.lstrip("+")

@@ -6,6 +6,7 @@ import functools
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -31,10 +32,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except DialflowError as exc:
-            lines = [exc.message] + [
-                f"  {d.get('field') or d.get('element_id') or '-'}: {d.get('message')}"
-                for d in exc.details
-            ]
+            lines = [exc.message] + [_detail_line(d) for d in exc.details]
             fail("\n".join(lines))
         except OperationalError as exc:
             fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
@@ -45,6 +43,13 @@ def reports_errors(command: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+def _detail_line(detail: dict[str, Any]) -> str:
+    where = [str(detail[k]) for k in ("file", "field", "element_id") if detail.get(k)]
+    if detail.get("line"):
+        where.append(f"line {detail['line']}")
+    return f"  {' '.join(where) or '-'}: {detail.get('message')}"
 
 
 def runtime() -> Runtime:
@@ -206,6 +211,34 @@ def seed_demo(customer_count: int, if_empty: bool, rng_seed: int) -> None:
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@reports_errors
+def deploy(paths: tuple[Path, ...]) -> None:
+    """Deploy .bpmn/.dmn/form .json files (or folders of them) as one bundle."""
+    from engine.bundles import Bundle
+    from engine.deployments import deploy as deploy_bundle
+
+    rt = runtime()
+    require_schema(rt)
+    bundle = Bundle.from_paths(list(paths))
+    with rt.db.unit_of_work() as session:
+        result = deploy_bundle(rt.engine, session, bundle, actor=None, source="cli")
+        versions = ", ".join(f"{v.process_id} v{v.version}" for v in result.versions)
+    click.echo(f"{'deployed' if result.created else 'unchanged, already deployed'}: {versions}")
+
+
+def deploy_shipped_models(rt: Runtime) -> None:
+    """Deploy what ``bpmn/`` ships; content addressing makes this a no-op when nothing changed."""
+    from engine.deployments import deploy_directory
+
+    with rt.db.unit_of_work() as session:
+        results = deploy_directory(rt.engine, session, rt.settings.bpmn_dir)
+    created = [f"{v.process_id} v{v.version}" for r in results if r.created for v in r.versions]
+    if created:
+        click.echo(f"deployed shipped models: {', '.join(created)}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True)
 @click.option("--threads", default=8, type=click.IntRange(1, 64), show_default=True)
@@ -218,6 +251,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     rt = runtime()
     require_schema(rt)
+    deploy_shipped_models(rt)
     app = create_app(runtime=rt)
     mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
     click.echo(
@@ -245,6 +279,7 @@ def worker(concurrency: int, queues: str | None) -> None:
             "`dialflow serve`; set REDIS_URL to run separate workers"
         )
     require_schema(rt)
+    deploy_shipped_models(rt)
     argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={rt.settings.log_level}"]
     if queues:
         argv.append(f"--queues={queues}")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from engine.errors import InvalidBpmn, problem
+from engine.validation import BPMN_NS, SAFE_XML
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -110,3 +113,55 @@ class Bundle:
             else:
                 files.append((path.name, path.read_bytes()))
         return cls.from_named_files(files)
+
+
+def merge_dependencies(own: Bundle, dependencies: Sequence[tuple[int, Bundle]]) -> Bundle:
+    """``own`` plus the files of the bundles its call activities reach, ready to parse together.
+
+    ``dependencies`` are ``(bundle id, files)``, nearest first. Their files are renamed
+    ``@<bundle id>/<name>`` so that they never replace an own file of the same name, and
+    processes defined by ``own`` (or by a nearer dependency) are cut out of them: redeploying
+    one process of an earlier multi-process bundle must not meet its old version again.
+    Own DMN decisions and forms win over dependencies' of the same id or name.
+    """
+    defined: set[str] = set()
+    for xml in own.bpmn.values():
+        defined |= _process_ids(xml)
+    bpmn: dict[str, str] = {}
+    dmn: dict[str, str] = {}
+    forms: dict[str, Any] = {}
+    for bundle_id, dependency in dependencies:
+        for name, xml in dependency.bpmn.items():
+            kept, ids = _without_processes(xml, defined)
+            if kept is not None:
+                bpmn[f"@{bundle_id}/{name}"] = kept
+            defined |= ids
+        for name, schema in dependency.forms.items():
+            forms.setdefault(name, schema)
+    for bundle_id, dependency in reversed(dependencies):  # the parser keeps the last decision
+        dmn.update({f"@{bundle_id}/{name}": xml for name, xml in dependency.dmn.items()})
+    # Dependencies first, so that own files come last (their element lines win in reports).
+    return Bundle(bpmn={**bpmn, **own.bpmn}, dmn={**dmn, **own.dmn}, forms={**forms, **own.forms})
+
+
+def _process_ids(xml: str) -> set[str]:
+    try:
+        tree = etree.fromstring(xml.encode(), SAFE_XML)
+    except (etree.XMLSyntaxError, ValueError):
+        return set()  # reported by validation
+    return {pid for p in tree.iterfind(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
+
+
+def _without_processes(xml: str, drop: set[str]) -> tuple[str | None, set[str]]:
+    """``xml`` without the processes in ``drop`` (None if none is left), and the ids it keeps."""
+    tree = etree.fromstring(xml.encode(), SAFE_XML)
+    processes = list(tree.iterfind(f"{{{BPMN_NS}}}process"))
+    dropped = [p for p in processes if p.get("id") in drop]
+    kept = {pid for p in processes if p not in dropped and (pid := p.get("id"))}
+    if not dropped:
+        return xml, kept
+    if len(dropped) == len(processes):
+        return None, set()
+    for process in dropped:
+        tree.remove(process)
+    return etree.tostring(tree, encoding="unicode"), kept

@@ -51,8 +51,9 @@ def check_specs(
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
         for condition, _target in getattr(spec, "cond_task_specs", None) or []:
-            if condition is not None:
-                _check_expression(condition, "gateway condition", report)
+            expression = _condition_text(condition)
+            if expression is not None:
+                _check_expression(expression, "gateway condition", report)
         for name in ("prescript", "postscript"):
             script = getattr(spec, name, None)
             if script:
@@ -70,6 +71,14 @@ def _all_task_specs(parsed: ParsedBundle) -> Iterator[TaskSpec]:
             if id(task_spec) not in seen:
                 seen.add(id(task_spec))
                 yield task_spec
+
+
+def _condition_text(condition: Any) -> str | None:
+    """The expression of a gateway condition (SpiffWorkflow wraps it in a ``_BpmnCondition``)."""
+    args = getattr(condition, "args", None)
+    if args and isinstance(args[0], str):
+        return args[0]
+    return None
 
 
 def _check_expression(expression: str, what: str, report: Any) -> None:

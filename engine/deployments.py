@@ -6,19 +6,23 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
-from engine.bundles import Bundle
+from dialflow.errors import Conflict
+from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
 from engine.service import ProcessEngine
-from engine.validation import validate_bundle
+from engine.specs import dependency_bundles
+from engine.validation import BPMN_NS, SAFE_XML, validate_bundle
 
 log = logging.getLogger(__name__)
+MAX_DEPLOY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -53,41 +57,47 @@ def deploy(
     existing = _existing(session, content_hash)
     if existing is not None:
         return existing
-    dependencies = _dependency_sources(session, bundle)
-    sources = {
-        **{name: xml for _id, files in dependencies for name, xml in files.items()},
-        **bundle.bpmn,
-    }
-    parsed = validate_bundle(sources, bundle.dmn, bundle.forms, engine.registry)
+    direct = _called_bundle_ids(session, bundle)
+    sources = merge_dependencies(bundle, dependency_bundles(session, direct))
+    parsed = validate_bundle(sources.bpmn, sources.dmn, sources.forms, engine.registry)
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
-    row = ModelBundle(
-        content_hash=content_hash,
-        bpmn=bundle.bpmn,
-        dmn=bundle.dmn,
-        forms=bundle.forms,
-        dependencies=sorted({i for i, _f in dependencies}),
-        deployed_by_id=actor.id if actor else None,
-        source=source,
-        deployed_at=engine.clock.now(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-            versions = [
-                _new_version(session, row, pid, parsed.names.get(pid), parsed.files[pid])
-                for pid in own_ids
-            ]
-            session.flush()
-    except IntegrityError:
-        # Someone deployed the same content (or a version of the same process) at this moment.
-        existing = _existing(session, content_hash)
-        if existing is None:
-            raise
-        return existing
-    engine.specs.put(row.id, parsed, bundle.forms)
+    attempt = 0
+    while True:
+        attempt += 1
+        row = ModelBundle(
+            content_hash=content_hash,
+            bpmn=bundle.bpmn,
+            dmn=bundle.dmn,
+            forms=bundle.forms,
+            dependencies=direct,
+            deployed_by_id=actor.id if actor else None,
+            source=source,
+            deployed_at=engine.clock.now(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+                versions = [
+                    _new_version(session, row, pid, parsed.names.get(pid), parsed.files[pid])
+                    for pid in own_ids
+                ]
+                session.flush()
+            break
+        except IntegrityError:
+            # Someone deployed the same content, or another version of one of these
+            # processes, at this moment: return theirs, or number ours after it.
+            existing = _existing(session, content_hash)
+            if existing is not None:
+                return existing
+            if attempt >= MAX_DEPLOY_ATTEMPTS:
+                raise Conflict(
+                    "Other deploys of these processes are under way; try again.",
+                    code="deploy_conflict",
+                ) from None
+    engine.specs.put(row.id, parsed, sources.forms)
     audit.record(
         session,
         actor=actor,
@@ -176,28 +186,27 @@ def _new_version(
     return version
 
 
-def _dependency_sources(session: Session, bundle: Bundle) -> list[tuple[int, dict[str, str]]]:
+def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
     """Latest deployed bundles of processes called by ``bundle`` but not defined in it."""
-    from lxml import etree
-
-    from engine.validation import SAFE_XML
-
-    called, defined = set(), set()
+    called: set[str] = set()
+    defined: set[str] = set()
     for xml in bundle.bpmn.values():
         try:
             tree = etree.fromstring(xml.encode(), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
-        ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-        defined |= set(tree.xpath("//bpmn:process/@id", namespaces=ns))
-        called |= set(tree.xpath("//bpmn:callActivity/@calledElement", namespaces=ns))
-    found = []
+        defined |= {pid for p in tree.iter(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
+        called |= {
+            ref for c in tree.iter(f"{{{BPMN_NS}}}callActivity") if (ref := c.get("calledElement"))
+        }
+    found: list[int] = []
     for process_id in sorted(called - defined):
-        version = session.scalar(
-            select(ProcessVersion)
+        bundle_id = session.scalar(
+            select(ProcessVersion.bundle_id)
             .where(ProcessVersion.process_id == process_id)
             .order_by(ProcessVersion.version.desc())
+            .limit(1)
         )
-        if version is not None:
-            found.append((version.bundle_id, version.bundle.bpmn))
+        if bundle_id is not None and bundle_id not in found:
+            found.append(bundle_id)
     return found

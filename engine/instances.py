@@ -125,6 +125,7 @@ def retry(
     now = step.context.now
     for incident in open_incidents:
         incident.resolved_at = now
+    step.open_incident = False
 
     def rerun(workflow: Any) -> None:
         for task in workflow.get_tasks(state=TaskState.ERROR):
@@ -151,6 +152,7 @@ def terminate(
     if row.status.is_final:
         raise InstanceConflict(f"Instance #{instance_id} is already {row.status.value}.")
     step = stepper.load(engine, session, row, actor)
+    step.open_incident = False
     step.workflow.cancel()
     row.status = InstanceStatus.TERMINATED
     row.ended_at = step.context.now

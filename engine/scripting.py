@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import User
 from dialflow.errors import DialflowError
+from engine.state import StateCodec
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 
 
@@ -53,6 +55,7 @@ class StepContext:
     actor: User | None
     instance_id: int | None
     business_key: str | None
+    codec: StateCodec
 
 
 def script_helpers(now: datetime) -> dict[str, Any]:
@@ -82,20 +85,32 @@ class ScriptEnvironment(TaskDataEnvironment):
 
     SpiffWorkflow's own environment refuses such data, and after a script removes every data
     key named like a helper; this one keeps data as the script left it, minus functions.
+    A value the state cannot store (``check_storable`` raises) fails the script, leaving the
+    task data untouched, instead of failing the whole step when the instance is saved.
     """
+
+    def __init__(
+        self, environment_globals: dict[str, Any], check_storable: Callable[[str, Any], None]
+    ) -> None:
+        super().__init__(environment_globals)
+        self.check_storable = check_storable
 
     def execute(
         self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
     ) -> bool:
         scope = {**self.globals, **(external_context or {}), **context}
         exec(script, scope)
-        context.clear()
+        result = {}
         for key, value in scope.items():
             if key == "__builtins__" or callable(value) or isinstance(value, types.ModuleType):
                 continue
             if key in self.globals and value is self.globals[key]:
                 continue
-            context[key] = value
+            if key not in context or context[key] is not value:
+                self.check_storable(key, value)
+            result[key] = value
+        context.clear()
+        context.update(result)
         return True
 
 
@@ -103,7 +118,9 @@ class StepScriptEngine(PythonScriptEngine):
     """Created per step: it carries that step's session and time, never shared between threads."""
 
     def __init__(self, context: StepContext) -> None:
-        super().__init__(environment=ScriptEnvironment(script_helpers(context.now)))
+        super().__init__(
+            environment=ScriptEnvironment(script_helpers(context.now), context.codec.check_storable)
+        )
         self.context = context
 
     def call_service(

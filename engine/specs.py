@@ -7,14 +7,17 @@ keeping their own copy never disagree.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import ModelBundle
+from engine.bundles import Bundle, merge_dependencies
+from engine.models import ModelBundle, ProcessVersion
 from engine.validation import ParsedBundle, parse_bundle
 
 
@@ -28,11 +31,30 @@ class LoadedBundle:
         return self.parsed.specs[process_id], self.parsed.subprocess_specs[process_id]
 
 
+def dependency_bundles(session: Session, bundle_ids: Iterable[int]) -> list[tuple[int, Bundle]]:
+    """The files of ``bundle_ids`` and, transitively, of the bundles they call; nearest first."""
+    found: list[tuple[int, Bundle]] = []
+    seen: set[int] = set()
+    queue = deque(bundle_ids)
+    while queue:
+        bundle_id = queue.popleft()
+        if bundle_id in seen:
+            continue
+        seen.add(bundle_id)
+        row = session.get(ModelBundle, bundle_id)
+        if row is None:
+            continue
+        found.append((bundle_id, Bundle(bpmn=row.bpmn, dmn=row.dmn, forms=row.forms)))
+        queue.extend(row.dependencies or [])
+    return found
+
+
 class SpecCache:
     def __init__(self, capacity: int = 128) -> None:
         self._capacity = capacity
         self._items: OrderedDict[int, LoadedBundle] = OrderedDict()
         self._lock = threading.Lock()
+        self._version_bundles: dict[int, int] = {}
 
     def get(self, session: Session, bundle_id: int) -> LoadedBundle:
         with self._lock:
@@ -43,20 +65,29 @@ class SpecCache:
         bundle = session.get(ModelBundle, bundle_id)
         if bundle is None:
             raise LookupError(f"model bundle {bundle_id} does not exist")
-        sources = dict(bundle.bpmn)
-        for dependency_id in bundle.dependencies or []:
-            dependency = session.get(ModelBundle, dependency_id)
-            if dependency is not None:
-                sources = {**dependency.bpmn, **sources}
+        own = Bundle(bpmn=bundle.bpmn, dmn=bundle.dmn, forms=bundle.forms)
+        sources = merge_dependencies(own, dependency_bundles(session, bundle.dependencies or []))
         # Validated when deployed: parse without the XSD pass.
         loaded = LoadedBundle(
-            bundle_id, parse_bundle(sources, bundle.dmn, validate=False), dict(bundle.forms)
+            bundle_id, parse_bundle(sources.bpmn, sources.dmn, validate=False), sources.forms
         )
         with self._lock:
             self._items[bundle_id] = loaded
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
         return loaded
+
+    def for_version(self, session: Session, version_id: int) -> LoadedBundle:
+        """The bundle of a process version; the version → bundle link never changes."""
+        bundle_id = self._version_bundles.get(version_id)
+        if bundle_id is None:
+            bundle_id = session.scalar(
+                select(ProcessVersion.bundle_id).where(ProcessVersion.id == version_id)
+            )
+            if bundle_id is None:
+                raise LookupError(f"process version {version_id} does not exist")
+            self._version_bundles[version_id] = bundle_id
+        return self.get(session, bundle_id)
 
     def put(self, bundle_id: int, parsed: ParsedBundle, forms: dict[str, Any]) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from them plus the cached spec of the instance's version.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +46,10 @@ class StateCodec:
 
     def __init__(self) -> None:
         registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
+        registry.register(
+            date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
+        )
         self._converter = _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
         self._version = self._serializer.VERSION
@@ -53,6 +58,16 @@ class StateCodec:
         dct = self._converter.to_dict(workflow)
         dct[BpmnWorkflowSerializer.VERSION_KEY] = self._version
         return json.dumps(dct, cls=self._serializer._encoder_cls, separators=(",", ":"))
+
+    def check_storable(self, name: str, value: Any) -> None:
+        """Raise ``TypeError`` naming ``name`` if ``value`` cannot be kept in task data."""
+        try:
+            json.dumps(value, cls=self._serializer._encoder_cls, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name!r} holds a value that cannot be stored as task data "
+                f"({type(value).__name__}: {exc}); use numbers, text, lists, dicts, datetimes"
+            ) from None
 
     def decode(
         self, text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]

@@ -17,6 +17,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,9 +25,11 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from engine.errors import InstanceNotFound
 from engine.models import Incident, InstanceStatus, ProcessInstance, ProcessVersion
+from engine.pruning import prune_history
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
+from engine.timekeeping import step_time
 from engine.work_items import sync_work_items
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,8 @@ class Step:
     workflow: BpmnWorkflow
     bundle: LoadedBundle
     context: StepContext
+    open_incident: bool = False  # known without loading the incidents collection
+    fresh: bool = False  # a new instance: it has no work items yet
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -69,6 +74,7 @@ def _context(
         actor=actor,
         instance_id=row.id if row else None,
         business_key=business_key,
+        codec=engine.codec,
     )
 
 
@@ -99,21 +105,20 @@ def begin(
     session.add(row)
     session.flush()
     context = _context(engine, session, row, actor, business_key)
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
+    with step_time(context.now):
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    return Step(row, workflow, bundle, context)
+    return Step(row, workflow, bundle, context, fresh=True)
 
 
 def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: User | None) -> Step:
-    version = session.get(ProcessVersion, row.version_id)
-    assert version is not None
-    bundle = engine.specs.get(session, version.bundle_id)
+    bundle = engine.specs.for_version(session, row.version_id)
     spec, subprocess_specs = bundle.spec(row.process_id)
     context = _context(engine, session, row, actor, row.business_key)
     workflow = engine.codec.decode(row.state, spec, subprocess_specs)
     workflow.script_engine = StepScriptEngine(context)
-    return Step(row, workflow, bundle, context)
+    return Step(row, workflow, bundle, context, open_incident=row.status == InstanceStatus.ERROR)
 
 
 def run(
@@ -129,12 +134,14 @@ def run(
     """
     incident = None
     try:
-        if action is not None:
-            action(step.workflow)
-        step.workflow.do_engine_steps()
+        with step_time(step.context.now):
+            if action is not None:
+                action(step.workflow)
+            step.workflow.do_engine_steps()
     except Exception as exc:
         incident = _incident(step, exc)
-        step.row.incidents.append(incident)
+        session.add(incident)
+        step.open_incident = True
         log.info(
             "instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message
         )
@@ -144,6 +151,7 @@ def run(
 
 def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row, workflow, now = step.row, step.workflow, step.context.now
+    prune_history(workflow)
     row.state = engine.codec.encode(workflow)
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
@@ -151,10 +159,9 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.data = _data_snapshot(workflow)
     row.step_count = (row.step_count or 0) + 1
     row.updated_at = now
-    open_incident = any(i.resolved_at is None for i in row.incidents)
     if row.status == InstanceStatus.TERMINATED:
         pass
-    elif open_incident:
+    elif step.open_incident:
         row.status = InstanceStatus.ERROR
     elif workflow.is_completed():
         row.status = InstanceStatus.COMPLETED
@@ -163,9 +170,17 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.status = InstanceStatus.RUNNING
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
-    starter = session.get(User, row.started_by_id) if row.started_by_id else None
-    sync_work_items(session, row, workflow, step.bundle, starter.username if starter else None, now)
+    sync_work_items(
+        session, row, workflow, step.bundle, lambda: _starter(session, row), now, fresh=step.fresh
+    )
+    step.fresh = False
     session.flush()
+
+
+def _starter(session: Session, row: ProcessInstance) -> str | None:
+    if row.started_by_id is None:
+        return None
+    return session.scalar(select(User.username).where(User.id == row.started_by_id))
 
 
 def _incident(step: Step, exc: Exception) -> Incident:
@@ -176,10 +191,11 @@ def _incident(step: Step, exc: Exception) -> Incident:
     if isinstance(exc, ServiceTaskFailed):
         kind, message = "handler_error", str(exc)
     elif isinstance(exc, WorkflowTaskException):
-        kind = "gateway_error" if "condition" in str(exc).lower() else "script_error"
-        message = (getattr(exc, "error_type", None) and f"{exc.error_type}: {exc}") or str(exc)
+        kind = "gateway_error" if _is_gateway(task) else "script_error"
+        message = str(exc).strip()  # SpiffWorkflow's text already starts with the error type
     elif isinstance(exc, WorkflowException):
-        kind, message = "engine_error", str(exc)
+        # e.g. an exclusive gateway whose conditions are all false and that has no default
+        kind, message = ("gateway_error" if _is_gateway(task) else "engine_error"), str(exc)
     else:
         kind, message = "engine_error", f"{type(exc).__name__}: {exc}"
     line = getattr(exc, "line_number", None)
@@ -192,6 +208,11 @@ def _incident(step: Step, exc: Exception) -> Incident:
         line=line if isinstance(line, int) and line > 0 else None,
         created_at=step.context.now,
     )
+
+
+def _is_gateway(task: Any) -> bool:
+    """Exclusive and inclusive gateways: the ones that evaluate conditions."""
+    return task is not None and isinstance(task.task_spec, MultiChoice)
 
 
 def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:

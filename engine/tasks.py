@@ -75,9 +75,10 @@ def list_tasks(
 
 
 def get_work_item(session: Session, task_id: str, *, lock: bool = False) -> WorkItem:
+    """The work item; with ``lock``, freshly read and locked until the transaction ends."""
     query = select(WorkItem).where(WorkItem.id == task_id)
     if lock:
-        query = query.execution_options(populate_existing=True)
+        query = query.with_for_update().execution_options(populate_existing=True)
     item = session.scalar(query)
     if item is None:
         raise TaskNotFound(f"No task {task_id!r}.")
@@ -205,7 +206,8 @@ def work_item_to_dict(item: WorkItem) -> dict[str, Any]:
 
 
 def _open_item(session: Session, task_id: str) -> WorkItem:
-    item = get_work_item(session, task_id)
+    # Locked: two people claiming at once must not both be told the task is theirs.
+    item = get_work_item(session, task_id, lock=True)
     if item.status != WorkItemStatus.OPEN:
         raise TaskConflict(f"The task is {item.status.value}.", code="task_closed")
     return item

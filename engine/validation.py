@@ -20,6 +20,7 @@ from engine.checks import check_specs
 from engine.errors import InvalidBpmn, problem
 from handlers.registry import HandlerRegistry
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
@@ -50,6 +51,7 @@ def parse_bundle(
         if tree is not None:
             _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
+    added: list[tuple[str, Any]] = []
     for name, text in bpmn.items():
         tree = _xml(name, text, problems)
         if tree is None:
@@ -60,6 +62,10 @@ def parse_bundle(
         before = set(parser.process_parsers)
         if _guard(problems, name, lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
+            added.append((name, tree))
+    if validate:
+        for name, tree in added:
+            problems += _reference_problems(name, tree, set(parser.process_parsers))
     parsed = ParsedBundle()
     if problems:
         return parsed
@@ -126,6 +132,43 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
             )
         )
     return False
+
+
+def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
+    """Sequence flows to or from nothing, and call activities to unknown processes.
+
+    SpiffWorkflow finds both only when building the spec, and names them poorly: a missing
+    target shows up as a duplicate-id message on the flow's source, a missing called process
+    without any element.
+    """
+    found = []
+    ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attribute in ("sourceRef", "targetRef"):
+            ref = flow.get(attribute)
+            if ref not in ids:
+                found.append(
+                    problem(
+                        f"{name}: sequence flow {flow.get('id')!r} has {attribute} {ref!r}, "
+                        "which is no element of the model",
+                        element_id=flow.get("id"),
+                        line=flow.sourceline,
+                        file=name,
+                    )
+                )
+    for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
+        called = call.get("calledElement")
+        if called and called not in process_ids:
+            found.append(
+                problem(
+                    f"{name}: call activity calls process {called!r}, which is neither in "
+                    "this deploy nor deployed before",
+                    element_id=call.get("id"),
+                    line=call.sourceline,
+                    file=name,
+                )
+            )
+    return found
 
 
 def _guard(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crm.models import Role, User
@@ -57,26 +58,36 @@ def sync_work_items(
     instance: ProcessInstance,
     workflow: BpmnWorkflow,
     bundle: LoadedBundle,
-    starter: str | None,
+    starter: Callable[[], str | None],
     now: datetime,
+    *,
+    fresh: bool = False,
 ) -> None:
+    """Open items for READY user tasks, cancel items whose task is gone; one query at most.
+
+    ``starter`` is called only when a task without a lane needs the instance's starter.
+    """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_items = {
-        item.id: item
-        for item in session.scalars(
-            select(WorkItem).where(
-                WorkItem.instance_id == instance.id, WorkItem.status == WorkItemStatus.OPEN
+    known: dict[str, WorkItem] = {}
+    if not fresh:
+        known = {
+            item.id: item
+            for item in session.scalars(
+                select(WorkItem).where(
+                    WorkItem.instance_id == instance.id,
+                    or_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.id.in_(list(ready))),
+                )
             )
-        )
-    }
-    for item_id, item in open_items.items():
-        if item_id not in ready:
+        }
+    for item_id, item in known.items():
+        if item_id not in ready and item.status == WorkItemStatus.OPEN:
             item.status = WorkItemStatus.CANCELLED
             item.completed_at = now
     for task_id, task in ready.items():
-        if task_id in open_items:
+        item = known.get(task_id)
+        if item is not None and item.status == WorkItemStatus.OPEN:
             continue
-        item = session.get(WorkItem, task_id) or WorkItem(id=task_id)
+        item = item or WorkItem(id=task_id)
         _fill(session, item, task, instance, workflow, bundle, starter, now)
         session.add(item)
 
@@ -88,13 +99,13 @@ def _fill(
     instance: ProcessInstance,
     workflow: BpmnWorkflow,
     bundle: LoadedBundle,
-    starter: str | None,
+    starter: Callable[[], str | None],
     now: datetime,
 ) -> None:
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
     form_name = properties.get("formJsonSchemaFilename")
-    candidates = candidates_for(task, starter)
+    candidates = candidates_for(task, None if spec.lane else starter())
     item.instance_id = instance.id
     item.process_id = instance.process_id
     item.element_id = spec.bpmn_id or spec.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -23,8 +24,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a clear 400/422 instead of a framework error page."""
-    data = request.get_json(silent=True)
+    """The request's JSON object, or a clear 400/422 instead of a framework error page.
+
+    Strict JSON only: ``NaN`` and ``Infinity``, which Python's parser accepts, would later be
+    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON.
+    """
+    data = None
+    if request.is_json:
+        try:
+            data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            data = None
     if data is None:
         raise InvalidInput(
             "Send a JSON object with Content-Type: application/json.", code="invalid_json"
@@ -32,6 +42,10 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
     return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def token_required(view: F) -> F:

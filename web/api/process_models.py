@@ -25,7 +25,7 @@ DEPLOY_RESULT = obj(
     "Deploy BPMN, DMN and JSON-Schema form files (multipart `file` fields or JSON)",
     tag="process-models",
     status=201,
-    errors=(401, 403, 422),
+    errors=(401, 403, 409, 422),
     request=obj(
         {
             "bpmn": {"oneOf": [STR, {"type": "object"}]},

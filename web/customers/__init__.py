@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from crm.customers import search_customers
-from crm.phones import mask_phone
+from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from web.context import settings, unit_of_work
 
@@ -52,4 +52,6 @@ def _shown_phone(customer) -> str:  # type: ignore[no-untyped-def]
     phone = customer.primary_phone
     if phone is None:
         return ""
-    return phone if may_see_full_phone(current_user, customer) else mask_phone(phone)
+    if may_see_full_phone(current_user, customer):
+        return display_phone(phone, settings().default_region)
+    return mask_phone(phone)

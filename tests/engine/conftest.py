@@ -1,0 +1,160 @@
+"""Engine fixtures: users with bearer tokens, and deploying the diagrams of ``diagrams/``.
+
+Users are created without a password and get their token the way ``dialflow token create``
+issues one (argon2 hashing would cost half a second per user); the sign-in door itself is
+exercised once in ``test_deploy.py`` through ``tests.conftest.api_token``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from crm.models import User
+from crm.users import create_token, create_user
+
+DIAGRAMS = Path(__file__).parent / "diagrams"
+
+
+@dataclass
+class Actor:
+    """A user talking to the API with their bearer token."""
+
+    client: FlaskClient
+    user: User
+    headers: dict[str, str]
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        if json is not None:
+            kwargs["json"] = json
+        return self.client.post(url, headers=self.headers, **kwargs)
+
+    # -- process models ---------------------------------------------------------------------
+
+    def upload(self, *names: str, extra: Sequence[tuple[str, bytes]] = ()) -> TestResponse:
+        """Deploy files of ``diagrams/`` (and raw ``(name, bytes)`` pairs) as multipart."""
+        files = [((DIAGRAMS / name).read_bytes(), name) for name in names]
+        files += [(content, name) for name, content in extra]
+        return self.post(
+            "/api/v1/process-models",
+            data={"file": [(BytesIO(content), name) for content, name in files]},
+            content_type="multipart/form-data",
+        )
+
+    def deploy(self, *names: str) -> dict[str, Any]:
+        response = self.upload(*names)
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json()
+
+    def models(self) -> list[dict[str, Any]]:
+        response = self.get("/api/v1/process-models")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["items"]
+
+    # -- instances and tasks ----------------------------------------------------------------
+
+    def start(self, process_id: str, data: dict[str, Any] | None = None, **fields: Any) -> dict:
+        body = {"process_id": process_id, "data": data or {}, **fields}
+        response = self.post("/api/v1/process-instances", json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def instance(self, instance_id: int) -> dict[str, Any]:
+        response = self.get(f"/api/v1/process-instances/{instance_id}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def tasks(self, query: str = "") -> list[dict[str, Any]]:
+        response = self.get(f"/api/v1/tasks{'?' + query if query else ''}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["items"]
+
+    def complete(self, task_id: str, data: dict[str, Any] | None = None) -> TestResponse:
+        return self.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data or {}})
+
+    def complete_ok(self, task_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.complete(task_id, data)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def actor(client: FlaskClient, db: Callable[..., Any]) -> Callable[..., Actor]:
+    """``actor("agent", username="li", team="East")`` → an Actor with a fresh bearer token."""
+    counter = iter(range(1, 10_000))
+
+    def _make(
+        role: str = "agent",
+        username: str | None = None,
+        team: str | None = "East",
+        manager: str | None = None,
+    ) -> Actor:
+        with db() as session:
+            user = create_user(
+                session,
+                username=username or f"{role}{next(counter)}",
+                role=role,
+                team=team,
+                manager=manager,
+            )
+            token = create_token(session, user, name="test")
+        return Actor(client, user, {"Authorization": f"Bearer {token}"})
+
+    return _make
+
+
+@pytest.fixture
+def owner(actor: Callable[..., Actor]) -> Actor:
+    """A process owner: may deploy models and retry instances."""
+    return actor("process_owner", username="po", team=None)
+
+
+@pytest.fixture
+def agent(actor: Callable[..., Actor]) -> Actor:
+    return actor("agent", username="agent_east", team="East")
+
+
+def post_together(app: Flask, url: str, requests: list[tuple[dict, dict]]) -> list[Any]:
+    """POST ``url`` from one thread per ``(headers, body)``, released by one barrier."""
+    barrier = threading.Barrier(len(requests))
+    results: list[Any] = [None] * len(requests)
+
+    def run(index: int, headers: dict, body: dict) -> None:
+        client = app.test_client()  # one client per thread, like two browsers
+        barrier.wait()
+        response = client.post(url, headers=headers, json=body)
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [
+        threading.Thread(target=run, args=(i, headers, body))
+        for i, (headers, body) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def only(items: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    """The single item whose fields equal ``match``."""
+    found = [i for i in items if all(i.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, (match, items)
+    return found[0]

@@ -1,0 +1,215 @@
+"""Failures at run time become incidents; retry re-runs the failed task after a fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crm.models import Activity, Notification
+from crm.notes import add_note
+from dialflow.runtime import Runtime
+from engine.service import ProcessEngine
+from handlers import build_registry
+from handlers.registry import HandlerContext, HandlerError
+from tests.engine.conftest import Actor
+
+
+def notes_of(db: Callable[..., Any], customer_id: int) -> list[str]:
+    with db() as session:
+        return list(
+            session.scalars(
+                select(Activity.body)
+                .where(Activity.customer_id == customer_id)
+                .order_by(Activity.id)
+            )
+        )
+
+
+def retry(owner: Actor, instance_id: int) -> Any:
+    return owner.post(f"/api/v1/process-instances/{instance_id}/retry")
+
+
+def test_script_error_is_an_incident(owner, agent):
+    owner.deploy("ratio_calc.bpmn")
+    failed = agent.start("ratio_calc", {"won": 3, "attempts": 0})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "compute_ratio"
+    assert incident["kind"] == "script_error"
+    assert "division by zero" in incident["message"]
+    assert incident["line"] == 2
+    assert incident["attempts"] == 1
+    assert failed["data"]["won"] == 3
+    assert "ratio" not in failed["data"]
+    listed = agent.get("/api/v1/process-instances?status=error").get_json()
+    assert [i["id"] for i in listed["items"]] == [failed["id"]]
+
+    # Nothing outside changed, so a retry fails the same way and counts the attempt.
+    again = retry(owner, failed["id"])
+    assert again.status_code == 200
+    body = again.get_json()
+    assert body["status"] == "error"
+    assert [(i["element_id"], i["attempts"]) for i in body["incidents"]] == [("compute_ratio", 2)]
+
+    fine = agent.start("ratio_calc", {"won": 3, "attempts": 4})
+    assert (fine["status"], fine["data"]["ratio"]) == ("completed", 0.75)
+
+
+def test_retry_after_the_cause_was_fixed(owner, agent, make_customer, make_user, db):
+    owner.deploy("welcome_newhire.bpmn")
+    customer = make_customer()
+    failed = agent.start("welcome_newhire", {"customer_id": customer.id, "new_owner": "liwei"})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "tell_new_owner"
+    assert incident["kind"] == "handler_error"
+    assert "no user 'liwei'" in incident["message"]
+    # The note handler before it ran in the same step; its write is kept.
+    assert notes_of(db, customer.id) == ["Handed over to liwei"]
+    assert failed["data"]["note"]["note_id"] > 0
+
+    assert retry(agent, failed["id"]).status_code == 403  # agents do not retry
+
+    newhire = make_user("agent", username="liwei")
+    fixed = retry(owner, failed["id"])
+    assert fixed.status_code == 200, fixed.get_json()
+    body = fixed.get_json()
+    assert body["status"] == "completed"
+    assert body["incidents"] == []
+    assert notes_of(db, customer.id) == ["Handed over to liwei"]  # not written twice
+    with db() as session:
+        [notification] = session.scalars(select(Notification)).all()
+    assert notification.user_id == newhire.id
+    assert notification.message == f"You now own customer {customer.id}"
+
+    done_already = retry(owner, failed["id"])
+    assert done_already.status_code == 409
+    assert done_already.get_json()["error"]["code"] == "instance_conflict"
+
+
+def test_retry_without_incident_is_409(owner, agent):
+    owner.deploy("parallel_followup.bpmn")
+    running = agent.start("parallel_followup", {"customer_name": "x"})
+    response = retry(owner, running["id"])
+    assert response.status_code == 409
+    assert retry(owner, 999_999).status_code == 404
+
+
+def test_gateway_without_a_true_condition(owner, agent):
+    owner.deploy("route_by_channel.bpmn")
+    assert agent.start("route_by_channel", {"channel": "phone"})["status"] == "completed"
+    failed = agent.start("route_by_channel", {"channel": "fax"})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "channel_gateway"
+    assert incident["kind"] == "gateway_error"
+    assert "channel_gateway" in incident["message"]
+
+    # A condition that cannot be evaluated is the gateway's incident too.
+    unknown = agent.start("route_by_channel", {})
+    [incident] = unknown["incidents"]
+    assert (incident["element_id"], incident["kind"]) == ("channel_gateway", "gateway_error")
+    assert "channel" in incident["message"]
+
+
+@pytest.fixture
+def failing_engine(runtime: Runtime) -> ProcessEngine:
+    """The runtime's engine with one more handler: writes a note, then fails."""
+    registry = build_registry()
+
+    @registry.register("test.note_then_fail", "Write a note, then fail")
+    def note_then_fail(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+        add_note(ctx.session, customer_id, "half-done work", actor=ctx.actor, scoped=False)
+        raise HandlerError("the remote system said no")
+
+    engine = ProcessEngine(registry=registry, clock=runtime.clock)
+    runtime._engine = engine
+    return engine
+
+
+def test_failed_handler_writes_are_undone_earlier_ones_kept(
+    failing_engine, owner, agent, make_customer, db
+):
+    owner.deploy("note_then_fail.bpmn")
+    customer = make_customer()
+    failed = agent.start("note_then_fail", {"customer_id": customer.id})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "half_done"
+    assert "the remote system said no" in incident["message"]
+    assert notes_of(db, customer.id) == ["first handler"]
+
+    # Each retry undoes its own partial write again.
+    assert retry(owner, failed["id"]).get_json()["status"] == "error"
+    assert notes_of(db, customer.id) == ["first handler"]
+
+
+def test_handler_crash_is_an_incident_not_a_500(failing_engine, owner, agent, make_customer):
+    """A service task on a customer that is gone: the handler raises NotFound inside."""
+    owner.deploy("welcome_newhire.bpmn")
+    failed = agent.start("welcome_newhire", {"customer_id": 987654, "new_owner": "x"})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "note_handover"
+    assert "987654" in incident["message"]
+
+
+def test_script_values_the_state_can_or_cannot_keep(owner, agent):
+    owner.deploy("script_values.bpmn")
+    fine = agent.start("script_values", {"raw": ""})
+    assert fine["status"] == "running", fine["incidents"]
+    assert fine["data"]["meeting_day"] == "2024-05-17"
+    assert fine["data"]["tags"] == ["east", "vip"]
+    # Dates, datetimes and durations survive the round trip through the stored state.
+    done = agent.complete_ok(fine["ready_tasks"][0]["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["weekday"] == 5
+    assert done["data"]["reminder_utc"] == "2024-05-16T01:00:00+00:00"
+    assert done["data"]["wait_minutes"] == 120
+
+    # Bytes cannot be stored: an incident on the script, not a failed request.
+    failed = agent.start("script_values", {"raw": "abc"})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "compute"
+    assert "'payload'" in incident["message"]
+    assert "meeting_day" not in failed["data"]
+
+
+def test_retry_inside_a_called_process(owner, agent, make_customer, make_user, db):
+    owner.deploy("welcome_newhire.bpmn")
+    owner.deploy("handover_caller.bpmn")
+    customer = make_customer()
+    failed = agent.start("handover_caller", {"customer_id": customer.id, "new_owner": "zhao"})
+    assert failed["status"] == "error"
+    assert [i["element_id"] for i in failed["incidents"]] == ["tell_new_owner"]
+
+    make_user("agent", username="zhao")
+    fixed = retry(owner, failed["id"]).get_json()
+    assert fixed["status"] == "completed", fixed["incidents"]
+    assert fixed["data"]["handed_over"] is True
+    assert notes_of(db, customer.id) == ["Handed over to zhao"]
+
+
+def test_incident_after_a_completed_form(owner, agent, actor, make_customer, db):
+    owner.deploy("crm_services.bpmn", "outcome-form.json")
+    customer = make_customer()
+    instance = agent.start("crm_services", {"customer_id": customer.id, "manager_username": "boss"})
+    task = instance["ready_tasks"][0]["id"]
+    failed = agent.complete_ok(
+        task, {"disposition": "connected_other", "duration_s": 30, "amount": 500}
+    )
+    assert failed["status"] == "error"
+    assert [i["element_id"] for i in failed["incidents"]] == ["tell_manager"]
+    assert failed["ready_tasks"] == []
+    assert agent.complete(task, {"disposition": "no_answer"}).status_code == 409
+
+    actor("manager", username="boss")
+    fixed = retry(owner, failed["id"]).get_json()
+    assert fixed["status"] == "completed", fixed["incidents"]
+    with db() as session:
+        assert len(session.scalars(select(Notification)).all()) == 1
+    assert len(notes_of(db, customer.id)) == 1  # the earlier handlers did not run again

@@ -1,0 +1,103 @@
+"""The OpenAPI document describes every /api/v1 route with the methods it really has."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from web.api.openapi import undocumented_routes
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+def test_every_route_is_documented_with_its_methods(app, client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] and document["info"]["version"]
+
+    expected: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1") and rule.rule != "/api/v1/openapi.json":
+            methods = {m.lower() for m in (rule.methods or set()) - IGNORED_METHODS}
+            expected.setdefault(openapi_path(rule.rule), set()).update(methods)
+    assert expected, "no API routes found"
+    documented = {path: set(operations) for path, operations in document["paths"].items()}
+    assert documented == expected
+
+    assert undocumented_routes(app) == ["/api/v1/openapi.json"]
+
+
+def test_operations_are_well_formed(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    operation_ids = []
+    for path, operations in document["paths"].items():
+        placeholders = set(re.findall(r"{(\w+)}", path))
+        for method, operation in operations.items():
+            operation_ids.append(operation["operationId"])
+            assert operation["summary"]
+            in_path = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+            assert in_path == placeholders, (method, path)
+            assert operation["responses"], (method, path)
+            for status, described in operation["responses"].items():
+                assert re.fullmatch(r"[1-5]\d\d", status)
+                assert described["description"]
+                schema = described["content"]["application/json"]["schema"]
+                ref = schema.get("$ref")
+                if ref:
+                    assert ref.startswith("#/components/schemas/")
+                    assert ref.rsplit("/", 1)[1] in schemas
+            if method in ("get",):
+                assert "requestBody" not in operation
+    assert len(operation_ids) == len(set(operation_ids))
+    engine_paths = {
+        "/api/v1/process-models",
+        "/api/v1/process-models/{process_id}/versions/{version}/bpmn",
+        "/api/v1/process-instances",
+        "/api/v1/process-instances/{instance_id}",
+        "/api/v1/process-instances/{instance_id}/retry",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}/complete",
+    }
+    assert engine_paths <= set(document["paths"])
+    deploy = document["paths"]["/api/v1/process-models"]["post"]
+    assert {"201", "401", "403", "422"} <= set(deploy["responses"])
+    assert deploy["security"] == [{"bearer": []}]
+    assert "security" not in document["paths"]["/api/v1/auth/token"]["post"]
+
+
+def test_document_passes_an_openapi_validator(client, tmp_path):
+    """Uses openapi-spec-validator where a Python outside the venv has it (not a dependency)."""
+    python = shutil.which("python3")
+    if python is None:
+        pytest.skip("no python3 on PATH")
+    probe = subprocess.run(
+        [python, "-c", "import openapi_spec_validator"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip("openapi-spec-validator is not installed")
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(client.get("/api/v1/openapi.json").get_json()))
+    result = subprocess.run(
+        [
+            python,
+            "-c",
+            "import json, sys; from openapi_spec_validator import validate;"
+            " validate(json.load(open(sys.argv[1])))",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -1,0 +1,229 @@
+"""Human tasks: lanes → candidates, the inbox views, claim/unclaim/assign, form validation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.engine.conftest import only
+
+TASK_FIELDS = {
+    "id",
+    "name",
+    "title",
+    "lane",
+    "process_instance_id",
+    "business_key",
+    "assignee",
+    "candidates",
+    "due_at",
+    "form_schema",
+    "created_at",
+}
+
+
+@pytest.fixture
+def lanes(owner):
+    owner.deploy("lanes.bpmn", "approve-form.json")
+
+
+def names(items):
+    return sorted(item["name"] for item in items)
+
+
+def test_lanes_give_candidates(lanes, agent):
+    instance = agent.start("lane_routing", business_key="lead-1")
+    assert instance["status"] == "running"
+    tasks = {task["name"]: task for task in instance["ready_tasks"]}
+    assert sorted(tasks) == ["approve", "prepare_call", "starter_check", "team_review"]
+    for task in tasks.values():
+        assert set(task) >= TASK_FIELDS
+        assert task["process_instance_id"] == instance["id"]
+        assert task["business_key"] == "lead-1"
+
+    assert tasks["prepare_call"]["lane"] == "agent"
+    assert tasks["prepare_call"]["candidates"] == ["group:agent"]
+    assert tasks["prepare_call"]["assignee"] is None
+    assert tasks["team_review"]["candidates"] == ["group:East"]
+    assert tasks["approve"]["candidates"] == ["group:Approver"]
+    assert tasks["approve"]["form_schema"]["required"] == ["approved"]
+    assert tasks["approve"]["title"] == "Approve the offer"
+    # No lane: the starter, who is then the assignee right away.
+    assert tasks["starter_check"]["lane"] is None
+    assert tasks["starter_check"]["candidates"] == [f"user:{agent.username}"]
+    assert tasks["starter_check"]["assignee"] == agent.user.id
+
+
+def test_lane_owners_in_data_override_the_lane(lanes, agent, actor):
+    manager = actor("manager", username="manager1", team="North")
+    instance = agent.start(
+        "lane_routing", {"lane_owners": {"Approver": ["manager1", "group:East"]}}
+    )
+    approve = only(instance["ready_tasks"], name="approve")
+    assert approve["candidates"] == ["group:East", "user:manager1"]
+    assert approve["assignee"] is None
+    assert names(manager.tasks("candidate=1")) == ["approve"]
+
+    single = agent.start("lane_routing", {"lane_owners": {"Approver": "manager1"}})
+    approve = only(single["ready_tasks"], name="approve")
+    assert approve["candidates"] == ["user:manager1"]
+    assert approve["assignee"] == manager.user.id
+    assert only(manager.tasks("mine=1"), name="approve")["process_instance_id"] == single["id"]
+
+
+def test_inbox_views(lanes, agent, actor):
+    west = actor("agent", username="agent_west", team="West")
+    manager = actor("manager", username="boss", team="East")
+    instance = agent.start("lane_routing")
+
+    assert names(agent.tasks("mine=1")) == ["starter_check"]
+    assert names(agent.tasks("candidate=1")) == ["prepare_call", "team_review"]
+    assert names(agent.tasks()) == ["prepare_call", "starter_check", "team_review"]
+    assert names(west.tasks("candidate=1")) == ["prepare_call"]
+    assert west.tasks("mine=1") == []
+
+    forbidden = agent.get("/api/v1/tasks?all=1")
+    assert forbidden.status_code == 403
+    assert forbidden.get_json()["error"]["code"] == "forbidden"
+    everything = manager.get("/api/v1/tasks?all=1").get_json()
+    assert everything["total"] == 4
+    assert names(everything["items"]) == [
+        "approve",
+        "prepare_call",
+        "starter_check",
+        "team_review",
+    ]
+    assert manager.tasks("all=1&business_key=other") == []
+    assert len(manager.tasks("all=1&process_id=lane_routing&limit=2")) == 2
+    assert agent.get("/api/v1/tasks?limit=0").status_code == 422
+    assert agent.get("/api/v1/tasks").get_json()["total"] == 3
+    assert all(t["process_instance_id"] == instance["id"] for t in everything["items"])
+
+
+def test_claim_unclaim_assign(lanes, agent, actor):
+    colleague = actor("agent", username="agent_east2", team="East")
+    west = actor("agent", username="agent_west", team="West")
+    manager = actor("manager", username="boss", team="East")
+    instance = agent.start("lane_routing")
+    review = only(instance["ready_tasks"], name="team_review")["id"]
+    url = f"/api/v1/tasks/{review}"
+
+    refused = west.post(f"{url}/claim")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "not_a_candidate"
+
+    claimed = agent.post(f"{url}/claim")
+    assert claimed.status_code == 200
+    assert claimed.get_json()["assignee"] == agent.user.id
+    assert agent.post(f"{url}/claim").status_code == 200  # claiming again is harmless
+    assert names(agent.tasks("mine=1")) == ["starter_check", "team_review"]
+    assert "team_review" not in names(colleague.tasks("candidate=1"))
+
+    taken = colleague.post(f"{url}/claim")
+    assert taken.status_code == 409
+    assert taken.get_json()["error"]["code"] == "task_assigned"
+    not_yours = colleague.complete(review)
+    assert not_yours.status_code == 409
+    assert colleague.post(f"{url}/unclaim").status_code == 403
+
+    released = agent.post(f"{url}/unclaim")
+    assert released.status_code == 200
+    assert released.get_json()["assignee"] is None
+    assert colleague.post(f"{url}/claim").status_code == 200
+
+    # A manager reassigns; agents may only delegate what they hold.
+    assert west.post(f"{url}/assign", json={"user": "agent_west"}).status_code == 403
+    moved = manager.post(f"{url}/assign", json={"user": agent.username})
+    assert moved.status_code == 200
+    assert moved.get_json()["assignee"] == agent.user.id
+    unknown = manager.post(f"{url}/assign", json={"user": "nobody"})
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["details"][0]["field"] == "user"
+    assert manager.post(f"{url}/assign", json={}).status_code == 422
+    delegated = agent.post(f"{url}/assign", json={"user": colleague.username})
+    assert delegated.status_code == 200
+    assert delegated.get_json()["assignee"] == colleague.user.id
+
+    assert agent.post("/api/v1/tasks/no-such-task/claim").status_code == 404
+    assert agent.complete("no-such-task").status_code == 404
+
+
+def test_completion_is_validated_against_the_form(lanes, agent, actor):
+    approver = actor("manager", username="approver", team="North")
+    instance = agent.start("lane_routing", {"lane_owners": {"Approver": ["approver"]}})
+    approve = only(instance["ready_tasks"], name="approve")["id"]
+
+    wrong = approver.complete(approve, {"approved": "yes", "comment": 5})
+    assert wrong.status_code == 422
+    error = wrong.get_json()["error"]
+    assert error["code"] == "invalid_form_data"
+    assert {d["field"]: d["validator"] for d in error["details"]} == {
+        "approved": "type",
+        "comment": "type",
+    }
+    missing = approver.complete(approve, {})
+    assert missing.status_code == 422
+    assert [(d["field"], d["validator"]) for d in missing.get_json()["error"]["details"]] == [
+        ("approved", "required")
+    ]
+    not_object = approver.post(f"/api/v1/tasks/{approve}/complete", json={"data": [1]})
+    assert not_object.status_code == 422
+    # Nothing moved: the task is still open.
+    assert only(approver.tasks("mine=1"), name="approve")["id"] == approve
+
+    done = approver.complete_ok(approve, {"approved": True, "comment": "ok"})
+    assert done["status"] == "running"
+    assert done["data"]["approved"] is True
+    assert "approve" not in names(done["ready_tasks"])
+    again = approver.complete(approve, {"approved": True})
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "task_closed"
+
+
+def test_non_candidate_cannot_complete(lanes, agent, actor):
+    west = actor("agent", username="agent_west", team="West")
+    instance = agent.start("lane_routing")
+    review = only(instance["ready_tasks"], name="team_review")["id"]
+    starter_check = only(instance["ready_tasks"], name="starter_check")["id"]
+
+    refused = west.complete(review)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "not_a_candidate"
+    assert west.complete(starter_check).status_code == 409  # assigned to the starter
+    assert agent.instance(instance["id"])["data"].get("approved") is None
+
+
+def test_all_lanes_done_completes_the_instance(lanes, agent, actor):
+    manager = actor("manager", username="manager1", team="North")
+    instance = agent.start("lane_routing", {"lane_owners": {"Approver": ["manager1"]}})
+    tasks = {t["name"]: t["id"] for t in instance["ready_tasks"]}
+    agent.complete_ok(tasks["prepare_call"])
+    agent.complete_ok(tasks["team_review"])
+    manager.complete_ok(tasks["approve"], {"approved": False})
+    assert agent.instance(instance["id"])["status"] == "running"
+    done = agent.complete_ok(tasks["starter_check"])
+    assert done["status"] == "completed"
+    assert done["ready_tasks"] == []
+    assert done["ended_at"] is not None
+    assert agent.tasks() == []
+    assert manager.tasks("all=1") == []
+
+
+def test_due_at_title_and_priority(owner, agent, make_customer):
+    owner.deploy("call_note.bpmn", "call-form.json")
+    owner.deploy("parallel_followup.bpmn")
+    customer = make_customer()
+    call = agent.start("call_note", {"customer_id": customer.id})["ready_tasks"][0]
+    created = datetime.fromisoformat(call["created_at"])
+    assert datetime.fromisoformat(call["due_at"]) - created == timedelta(hours=4)
+
+    followup = agent.start("parallel_followup", {"customer_name": "王先生"})
+    email = only(followup["ready_tasks"], name="send_email")
+    assert email["title"] == "Email 王先生"
+    assert email["priority"] == 2
+    assert only(followup["ready_tasks"], name="call_back")["title"] == "Call back"
+    # Sorted by due time, tasks without one last.
+    inbox = agent.tasks()
+    assert len(inbox) == 3
+    assert inbox[0]["name"] == "call"
