@@ -15,6 +15,7 @@ from crm.models import Call, CallDirection, Disposition, LeadStage, User
 from crm.phones import normalize_phone
 from crm.validation import FieldErrors, aware_datetime, choice, text
 from dialflow.db import utcnow
+from dialflow.errors import Conflict
 
 MAX_CALL_SECONDS = 24 * 3600
 
@@ -49,6 +50,12 @@ def log_call(
     if external_id:
         existing = session.scalar(select(Call).where(Call.external_id == external_id))
         if existing is not None:
+            if existing.customer_id != customer_id:
+                raise Conflict(
+                    f"Call {external_id!r} was already logged on another customer.",
+                    code="duplicate_external_id",
+                )
+            get_customer(session, customer_id, viewer=actor if scoped else None)
             return existing
     customer = get_customer(session, customer_id, viewer=actor if scoped else None)
     started_at = started_at or utcnow()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,9 +112,12 @@ def create_customer(
         pool_status=PoolStatus.OWNED if owner else PoolStatus.POOL,
         created_by_id=actor.id if actor else None,
     )
-    _apply(customer, values)
-    session.add(customer)
-    _flush_or_duplicate(session, values)
+
+    def insert() -> None:
+        _apply(customer, values)
+        session.add(customer)
+
+    _save_or_duplicate(session, values, insert)
     audit.record(
         session,
         actor=actor,
@@ -146,13 +149,16 @@ def update_customer(
         session, values.get("phones", []), values.get("email"), exclude_id=customer.id
     )
     before = customer_to_dict(customer)
-    if "owner" in values:
-        owner = values.pop("owner")
-        customer.owner_id = owner.id if owner else None
-        customer.team_id = owner.team_id if owner else customer.team_id
-        customer.pool_status = PoolStatus.OWNED if owner else PoolStatus.POOL
-    _apply(customer, values)
-    _flush_or_duplicate(session, values)
+
+    def change() -> None:
+        if "owner" in values:
+            owner = values.pop("owner")
+            customer.owner_id = owner.id if owner else None
+            customer.team_id = owner.team_id if owner else customer.team_id
+            customer.pool_status = PoolStatus.OWNED if owner else PoolStatus.POOL
+        _apply(customer, values)
+
+    _save_or_duplicate(session, values, change)
     changed_before, changed_after = audit.changed_fields(before, customer_to_dict(customer))
     if changed_after:
         audit.record(
@@ -250,7 +256,14 @@ def search_customers(
     if owner_id is not None:
         query = query.where(Customer.owner_id == owner_id)
     if stage:
-        query = query.where(Customer.stage == LeadStage(stage))
+        try:
+            query = query.where(Customer.stage == LeadStage(stage))
+        except ValueError:
+            allowed = ", ".join(s.value for s in LeadStage)
+            raise InvalidInput(
+                f"Unknown stage {stage!r}; use one of: {allowed}.",
+                details=[{"field": "stage", "message": "unknown stage"}],
+            ) from None
     if pool is not None:
         query = query.where(Customer.pool_status == (PoolStatus.POOL if pool else PoolStatus.OWNED))
     if tag:
@@ -318,22 +331,41 @@ def _match(q: str, region: str) -> Any:
 def _apply(customer: Customer, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if key == "phones":
-            customer.phones = [CustomerPhone(e164=e164, position=i) for i, e164 in enumerate(value)]
+            _set_phones(customer, value)
         elif key == "tags":
-            customer.tag_rows = [CustomerTag(tag=tag) for tag in value]
+            current = {row.tag: row for row in customer.tag_rows}
+            customer.tag_rows = [current.get(tag) or CustomerTag(tag=tag) for tag in value]
         elif key in NOT_NULL_FIELDS and value is None:
             continue  # an empty cell or field leaves a required column as it was
         else:
             setattr(customer, key, value)
 
 
-def _flush_or_duplicate(session: Session, values: dict[str, Any]) -> None:
-    """The unique phone index settles races that the duplicate check could not see."""
+def _set_phones(customer: Customer, numbers: list[str]) -> None:
+    """Keep the rows of numbers the customer already has (re-inserting one would collide with
+    the unique index before the old row is deleted); add new ones, drop the rest."""
+    current = {row.e164: row for row in customer.phones}
+    rows = []
+    for position, e164 in enumerate(numbers):
+        row = current.get(e164) or CustomerPhone(e164=e164)
+        row.position = position
+        rows.append(row)
+    customer.phones = rows
+
+
+def _save_or_duplicate(
+    session: Session, values: dict[str, Any], change: Callable[[], None]
+) -> None:
+    """Apply ``change`` and flush inside a savepoint: the unique phone index settles races the
+    duplicate check could not see. (``begin_nested`` flushes what is pending before the
+    SAVEPOINT, so the change must be made inside it.)"""
     try:
         with session.begin_nested():
+            change()
             session.flush()
     except IntegrityError:
-        ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+        with session.no_autoflush:  # the failed rows are still pending; don't flush them again
+            ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
         raise
 
 
@@ -362,6 +394,9 @@ def _tags(value: Any, errors: FieldErrors) -> list[str]:
 
 def _owner(session: Session, value: Any, errors: FieldErrors) -> User | None:
     if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        errors.add("owner", "Give the owner's username or user id.")
         return None
     column = User.id if isinstance(value, int) else User.username
     user = session.scalar(select(User).where(column == value, User.active.is_(True)))

@@ -130,6 +130,8 @@ def _database_url(raw: str | None, var_dir: Path, problems: list[str]) -> str:
             "DATABASE_URL is not a database URL (e.g. postgresql://host/db or sqlite:///path)"
         )
         return raw
+    if url.drivername == "postgres":  # the common Heroku-style alias
+        url = url.set(drivername="postgresql")
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         problems.append(f"DATABASE_URL must name PostgreSQL or SQLite, not {backend!r}")

@@ -104,11 +104,6 @@ def test_database_urls(tmp_path, raw, expected):
     assert settings.is_sqlite is raw.startswith("sqlite")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: dialflow/settings.py _database_url() rejects postgres:// (backend 'postgres') "
-    "before the line that is meant to upgrade drivername 'postgres' to postgresql+psycopg",
-)
 def test_postgres_scheme_is_upgraded_like_postgresql(tmp_path):
     settings = load(tmp_path, SECRET_KEY=KEY, DATABASE_URL="postgres://dial:pw@db/crm")
     assert settings.database_url == "postgresql+psycopg://dial:pw@db/crm"

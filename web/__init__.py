@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
+
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
+
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
@@ -31,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     if config:
         app.config.update(config)
     app.extensions["dialflow"] = runtime
+    # Ids in URLs fit the database's integer columns; anything larger is simply not found.
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     from web import errors, extensions
 

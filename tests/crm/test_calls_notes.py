@@ -126,12 +126,6 @@ def test_same_external_id_twice_stores_one_call(db, agent, customer):
         assert len(logged.all()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: crm/calls.py log_call() returns the call stored under a repeated external_id "
-    "before checking its customer: another agent, on another customer, gets back a call on a "
-    "customer they may not see",
-)
 def test_repeated_external_id_never_hands_over_another_agents_call(
     db, make_user, make_customer, agent, customer
 ):

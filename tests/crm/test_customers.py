@@ -303,12 +303,6 @@ def test_update_keeping_its_own_email_is_not_a_duplicate(db, make_user, make_cus
         assert get_customer(session, customer.id).name == "甲甲"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: crm/customers.py _apply() replaces every CustomerPhone row, so the new row for "
-    "a number the customer already has is INSERTed before the old one is DELETEd and hits the "
-    "unique index; _flush_or_duplicate() then fails with InvalidRequestError (a 500)",
-)
 @pytest.mark.parametrize(
     "phones", [["138 0013 8000"], ["13800138000", "13900139000"]], ids=["same", "added"]
 )
@@ -385,16 +379,6 @@ def test_concurrent_creates_with_one_phone_store_one_customer(runtime, db, make_
         assert count(session, Customer) == 1
     assert isinstance(result, DuplicateCustomer), repr(result)
     assert "先到者" in result.message
-
-
-if backend() == "postgresql":
-    test_concurrent_creates_with_one_phone_store_one_customer = pytest.mark.xfail(
-        strict=True,
-        reason="BUG: crm/customers.py _flush_or_duplicate() queries the session after the "
-        "savepoint's flush failed; SQLAlchemy raises InvalidRequestError ('Can't operate on "
-        "closed transaction inside context manager') instead of DuplicateCustomer, so the "
-        "loser of a race gets a 500",
-    )(test_concurrent_creates_with_one_phone_store_one_customer)
 
 
 def _wait_until_blocked(runtime, worker: threading.Thread) -> None:

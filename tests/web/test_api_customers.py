@@ -242,11 +242,6 @@ def test_strange_json_values_are_never_a_500(client, auth, subtests):
             assert response.is_json
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: crm/customers.py _owner() binds a JSON object 'owner' straight into the "
-    "user lookup; the driver refuses the parameter and the API answers 500 instead of 422",
-)
 def test_owner_that_is_a_json_object_is_422(client, db, auth):
     response = create(client, auth, name="x", phone="13800138000", owner={"id": 1})
     error = assert_error(response, 422)
@@ -332,20 +327,10 @@ def test_bad_paging_is_422(client, auth, subtests):
             assert_error(client.get(API, query_string=query, headers=auth), 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unknown ?stage= reaches crm/customers.py search_customers(), whose "
-    "LeadStage(stage) raises ValueError: 500 instead of 422",
-)
 def test_unknown_stage_filter_is_422(client, auth, listed):
     assert_error(client.get(API, query_string={"stage": "bogus"}, headers=auth), 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: paging accepts any offset; one beyond a 64-bit integer overflows in the "
-    "database driver and the API answers 500",
-)
 def test_huge_offset_is_not_a_500(client, auth, listed):
     response = client.get(API, query_string={"offset": 10**20}, headers=auth)
     assert response.status_code < 500
@@ -380,11 +365,6 @@ def test_read_unknown_customer_is_404(client, auth):
     assert_error(client.get(f"{API}/999999", headers=auth), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /api/v1/customers/<int:id> accepts ids beyond 64 bits; the lookup overflows "
-    "in the database driver and the API answers 500 instead of 404",
-)
 def test_read_an_impossible_id_is_404(client, auth):
     assert_error(client.get(f"{API}/{10**20}", headers=auth), 404)
 
@@ -455,11 +435,6 @@ def test_patch_to_a_duplicate_phone_is_409(client, auth, agent, make_customer):
     assert client.get(f"{API}/{second.id}", headers=auth).get_json()["phones"] == ["+8613900139000"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PATCH with the customer's own phone (here: adding a second number) fails with "
-    "500 — crm/customers.py _apply() re-inserts the existing CustomerPhone row",
-)
 def test_patch_adding_a_second_phone_keeps_the_first(client, auth, agent, make_customer):
     customer = make_customer(actor=agent, name="甲", phone="13800138000")
     response = client.patch(

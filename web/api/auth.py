@@ -21,6 +21,7 @@ from web.api.schemas import STR, obj
 from web.context import unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_OFFSET = 10_000_000
 
 
 def json_body() -> dict[str, Any]:
@@ -90,8 +91,10 @@ def paging() -> tuple[int, int]:
         raise InvalidInput(
             "limit and offset must be whole numbers.", code="invalid_paging"
         ) from None
-    if limit < 1 or offset < 0:
-        raise InvalidInput("limit must be ≥ 1 and offset ≥ 0.", code="invalid_paging")
+    if limit < 1 or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(
+            f"limit must be ≥ 1 and offset between 0 and {MAX_OFFSET}.", code="invalid_paging"
+        )
     return min(limit, 200), offset
 
 

@@ -13,6 +13,7 @@ from web.context import settings, unit_of_work
 
 customers_bp = Blueprint("customers", __name__)
 PAGE_SIZE = 25
+MAX_PAGE = 100_000
 
 
 @customers_bp.get("/")
@@ -24,7 +25,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def list_customers() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
     with unit_of_work(read_only=True) as db:
         result = search_customers(
             db,
