@@ -15,11 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+# Run as `python bench/engine.py`, this file's folder comes first on the path and its name would
+# shadow the `engine` package: put the project root before it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -68,7 +73,7 @@ def raw_baseline(count: int) -> float:
 def bench_registry() -> Any:
     registry = build_registry()
 
-    @registry.register("bench.echo", "Return its input (benchmark only)")
+    @registry.register("bench.echo", "Return its input (benchmark only)", writes=False)
     def echo(ctx: HandlerContext, value: str) -> dict[str, str]:
         return {"value": value}
 

@@ -95,7 +95,9 @@ def build_engine(settings: Settings) -> Engine:
         if settings.environment == "test":
             kwargs["poolclass"] = NullPool  # tests swap database files between cases
     else:
-        kwargs["pool_pre_ping"] = True
+        # No pre-ping (a round trip per transaction); a connection dropped by a server restart
+        # is invalidated on its first error, and old connections are recycled.
+        kwargs["pool_recycle"] = 1800
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
         if settings.database_schema:

@@ -53,9 +53,15 @@ class StepContext:
     registry: HandlerRegistry
     now: datetime
     actor: User | None
-    instance_id: int | None
     business_key: str | None
     codec: StateCodec
+    # A new instance is inserted once, with its state, when its first step is saved; a handler
+    # that needs the id earlier gets the row inserted on demand.
+    instance_id_source: Callable[[], int]
+
+    @property
+    def instance_id(self) -> int:
+        return self.instance_id_source()
 
 
 def script_helpers(now: datetime) -> dict[str, Any]:
@@ -139,9 +145,13 @@ class StepScriptEngine(PythonScriptEngine):
             business_key=ctx.business_key,
             now=ctx.now,
         )
+        handler = ctx.registry.get(operation_name)
         try:
-            with ctx.session.begin_nested():
+            if handler is not None and not handler.writes:
                 result = ctx.registry.call(operation_name, handler_context, arguments)
+            else:
+                with ctx.session.begin_nested():
+                    result = ctx.registry.call(operation_name, handler_context, arguments)
         except (HandlerError, DialflowError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             raise ServiceTaskFailed(task, operation_name, message) from exc

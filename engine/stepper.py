@@ -63,7 +63,7 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 def _context(
     engine: ProcessEngine,
     session: Session,
-    row: ProcessInstance | None,
+    row: ProcessInstance,
     actor: User | None,
     business_key: str | None,
 ) -> StepContext:
@@ -72,10 +72,17 @@ def _context(
         registry=engine.registry,
         now=engine.clock.now(),
         actor=actor,
-        instance_id=row.id if row else None,
+        instance_id_source=lambda: _persisted_id(session, row),
         business_key=business_key,
         codec=engine.codec,
     )
+
+
+def _persisted_id(session: Session, row: ProcessInstance) -> int:
+    if row.id is None:
+        session.add(row)
+        session.flush()
+    return row.id
 
 
 def begin(
@@ -102,8 +109,6 @@ def begin(
         started_at=now,
         updated_at=now,
     )
-    session.add(row)
-    session.flush()
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
@@ -200,7 +205,7 @@ def _incident(step: Step, exc: Exception) -> Incident:
         kind, message = "engine_error", f"{type(exc).__name__}: {exc}"
     line = getattr(exc, "line_number", None)
     return Incident(
-        instance_id=step.row.id,
+        instance_id=step.context.instance_id,
         task_id=str(task.id) if task is not None else None,
         element_id=(task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None,
         kind=kind,

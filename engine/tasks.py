@@ -11,7 +11,7 @@ from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm import audit
 from crm.models import Role, User
@@ -153,12 +153,9 @@ def complete(
     engine: ProcessEngine, session: Session, task_id: str, data: Any, *, actor: User
 ) -> ProcessInstance:
     """Validate against the form, then advance the instance; one transaction, one winner."""
-    item = get_work_item(session, task_id)
+    item, row = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
     validate_form_data(item.form_schema, data)
-    row = stepper.lock_instance(session, item.instance_id)
-    item = get_work_item(session, task_id, lock=True)  # re-read under the instance lock
-    _check_can_complete(item, actor)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)
@@ -184,6 +181,30 @@ def complete(
         after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
     )
     return row
+
+
+def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, ProcessInstance]:
+    """One round trip: the work item with its candidates, and its instance, both locked.
+
+    The instance comes first in FROM so PostgreSQL locks it before the work item, the same
+    order as every other step (instance, then its work items): no deadlock between them.
+    """
+    found = (
+        session.execute(
+            select(ProcessInstance, WorkItem)
+            .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
+            .where(WorkItem.id == task_id)
+            .options(joinedload(WorkItem.candidates))
+            .with_for_update(of=[ProcessInstance.__table__, WorkItem.__table__])
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
+    if found is None:
+        raise TaskNotFound(f"No task {task_id!r}.")
+    row, item = found
+    return item, row
 
 
 def work_item_to_dict(item: WorkItem) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class Handler:
     func: Callable[..., Any]
     description: str
     parameters: dict[str, Parameter] = field(default_factory=dict)
+    writes: bool = True  # False: a pure function, run without a savepoint
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -68,7 +69,9 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
 
-    def register(self, operator_id: str, description: str = "") -> Callable[[Callable], Callable]:
+    def register(
+        self, operator_id: str, description: str = "", *, writes: bool = True
+    ) -> Callable[[Callable], Callable]:
         """Decorator: ``def f(ctx: HandlerContext, customer_id: int, text: str) -> dict``."""
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,6 +82,7 @@ class HandlerRegistry:
                 func,
                 description or (inspect.getdoc(func) or "").split("\n")[0],
                 _parameters(func),
+                writes,
             )
             return func
 
