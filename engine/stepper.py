@@ -175,6 +175,9 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.status = InstanceStatus.RUNNING
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
+    if row.id is None:  # a new instance: one INSERT, with its first state
+        session.add(row)
+        session.flush()
     sync_work_items(
         session, row, workflow, step.bundle, lambda: _starter(session, row), now, fresh=step.fresh
     )
