@@ -228,12 +228,7 @@ def deploy(paths: tuple[Path, ...]) -> None:
 
 
 def deploy_shipped_models(rt: Runtime) -> None:
-    """Deploy what ``bpmn/`` ships; content addressing makes this a no-op when nothing changed."""
-    from engine.deployments import deploy_directory
-
-    with rt.db.unit_of_work() as session:
-        results = deploy_directory(rt.engine, session, rt.settings.bpmn_dir)
-    created = [f"{v.process_id} v{v.version}" for r in results if r.created for v in r.versions]
+    created = rt.deploy_shipped_models()
     if created:
         click.echo(f"deployed shipped models: {', '.join(created)}")
 
@@ -251,8 +246,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     rt = runtime()
     require_schema(rt)
-    deploy_shipped_models(rt)
-    app = create_app(runtime=rt)
+    app = create_app(runtime=rt)  # deploys the shipped models
     mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
     click.echo(
         f"Dialflow on http://{host}:{port}  database: {rt.db.engine.url.get_backend_name()}"

@@ -34,5 +34,14 @@ class Runtime:
             self._engine = ProcessEngine(clock=self.clock)
         return self._engine
 
+    def deploy_shipped_models(self) -> list[str]:
+        """Deploy what ``bpmn/`` ships (at start of the web app and of workers). Content
+        addressing makes this a no-op when nothing changed; returns the new versions."""
+        from engine.deployments import deploy_directory
+
+        with self.db.unit_of_work() as session:
+            results = deploy_directory(self.engine, session, self.settings.bpmn_dir)
+        return [f"{v.process_id} v{v.version}" for r in results if r.created for v in r.versions]
+
     def close(self) -> None:
         self.db.dispose()

@@ -58,4 +58,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    if app.config.get("DEPLOY_SHIPPED_MODELS", not app.testing):
+        for version in runtime.deploy_shipped_models():
+            app.logger.info("deployed shipped model %s", version)
     return app

@@ -153,3 +153,26 @@ def test_cli_deploy(test_env, owner):
     assert "log_outcome" in refused.stderr
     assert "outcome-form.json" in refused.stderr
     assert [m["process_id"] for m in owner.models()] == ["lead_scoring"]
+
+
+def test_shipped_models_are_deployed_when_the_app_starts(settings, runtime, tmp_path):
+    """Every .bpmn under the models folder is deployed at start; a restart changes nothing."""
+    import dataclasses
+    import shutil
+
+    from flask import Flask
+
+    from dialflow.runtime import Runtime
+    from engine.deployments import list_models
+    from web import create_app
+
+    shipped = tmp_path / "bpmn"
+    shipped.mkdir()
+    for name in ("call_note.bpmn", "call-form.json"):
+        shutil.copy(DIAGRAMS / name, shipped / name)
+    rt = Runtime(settings=dataclasses.replace(settings, bpmn_dir=shipped), db=runtime.db)
+    app: Flask = create_app({"TESTING": True, "DEPLOY_SHIPPED_MODELS": True}, runtime=rt)
+    create_app({"TESTING": True, "DEPLOY_SHIPPED_MODELS": True}, runtime=rt)  # a restart
+    with app.app_context(), runtime.db.unit_of_work() as session:
+        models = {m["process_id"]: m for m in list_models(session)}
+    assert models["call_note"]["versions"] == [1]
