@@ -247,6 +247,10 @@ def serve(host: str, port: int, threads: int) -> None:
     rt = runtime()
     require_schema(rt)
     app = create_app(runtime=rt)  # deploys the shipped models
+    if rt.settings.embedded:
+        from dialflow.background import TimerLoop
+
+        TimerLoop(rt).start_thread()
     mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
     click.echo(
         f"Dialflow on http://{host}:{port}  database: {rt.db.engine.url.get_backend_name()}"
@@ -274,17 +278,27 @@ def worker(concurrency: int, queues: str | None) -> None:
         )
     require_schema(rt)
     deploy_shipped_models(rt)
-    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={rt.settings.log_level}"]
-    if queues:
-        argv.append(f"--queues={queues}")
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--loglevel={rt.settings.log_level}",
+        "--queues=" + (queues or "default,timers,messages,imports"),
+    ]
     celery_app(rt).worker_main(argv)
 
 
 @main.command()
+@click.option(
+    "--interval",
+    default=0.5,
+    type=click.FloatRange(0.05, 60),
+    show_default=True,
+    help="Seconds between passes when nothing is due.",
+)
 @reports_errors
-def scheduler() -> None:
-    """Run the scheduler that enqueues periodic and due work (needs REDIS_URL)."""
-    from dialflow.background import celery_app
+def scheduler(interval: float) -> None:
+    """Hand due timers to workers (needs REDIS_URL); run exactly one."""
+    from dialflow.background import TimerLoop, celery_app, celery_dispatcher
 
     rt = runtime()
     if rt.settings.embedded:
@@ -293,8 +307,9 @@ def scheduler() -> None:
             "`dialflow serve`; set REDIS_URL to run it separately"
         )
     require_schema(rt)
-    schedule_file = rt.settings.var_dir / "celerybeat-schedule"
-    rt.settings.var_dir.mkdir(parents=True, exist_ok=True)
-    celery_app(rt).start(
-        ["beat", f"--loglevel={rt.settings.log_level}", f"--schedule={schedule_file}"]
-    )
+    loop = TimerLoop(rt, interval, dispatch=celery_dispatcher(celery_app(rt)))
+    click.echo(f"scheduler: checking due timers every {interval:g} s")
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        loop.stopped.set()

@@ -30,6 +30,7 @@ from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.timekeeping import step_time
+from engine.waits import sync_event_waits
 from engine.work_items import sync_work_items
 
 log = logging.getLogger(__name__)
@@ -158,11 +159,13 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row, workflow, now = step.row, step.workflow, step.context.now
     prune_history(workflow)
     row.state = engine.codec.encode(workflow)
+    waiting_before = None if step.fresh else row.waiting
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
     row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
     row.data = _data_snapshot(workflow)
     row.step_count = (row.step_count or 0) + 1
+    row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
     row.updated_at = now
     if row.status == InstanceStatus.TERMINATED:
         pass
@@ -181,6 +184,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     sync_work_items(
         session, row, workflow, step.bundle, lambda: _starter(session, row), now, fresh=step.fresh
     )
+    sync_event_waits(session, row, waiting_before, row.waiting, fresh=step.fresh)
     step.fresh = False
     session.flush()
 

@@ -1,15 +1,18 @@
 """The engine's tables. Importing this package registers them with the shared metadata."""
 
 from engine.models.deployments import ModelBundle, ProcessVersion
+from engine.models.events import EventWait, ReceivedMessage
 from engine.models.instances import Incident, InstanceStatus, ProcessInstance
 from engine.models.work_items import WorkItem, WorkItemCandidate, WorkItemStatus
 
 __all__ = [
+    "EventWait",
     "Incident",
     "InstanceStatus",
     "ModelBundle",
     "ProcessInstance",
     "ProcessVersion",
+    "ReceivedMessage",
     "WorkItem",
     "WorkItemCandidate",
     "WorkItemStatus",

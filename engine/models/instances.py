@@ -44,6 +44,9 @@ class ProcessInstance(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # latest data, for reads
     waiting: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the scheduler when it hands a due instance to a worker; a worker that dies leaves
+    # it to expire, and the instance is handed out again.
+    fire_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -19,8 +19,9 @@ from web.api import (  # noqa: E402  (routes register on import)
     auth,
     customers,
     instances,
+    messages,
     process_models,
     tasks,
 )
 
-__all__ = ["api_bp", "auth", "customers", "instances", "process_models", "tasks"]
+__all__ = ["api_bp", "auth", "customers", "instances", "messages", "process_models", "tasks"]

@@ -1,0 +1,175 @@
+"""Delivering messages to waiting instances, correlated by business key or properties.
+
+Candidates come from ``event_waits`` (indexed by kind, name, business key); each is locked and
+offered the message in id order, so two messages to one instance apply one after the other.
+A ``message_id`` seen before returns the first delivery's result without applying it again.
+Unmatched messages are recorded, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.models import User
+from dialflow.errors import InvalidInput
+from engine import stepper
+from engine.models import EventWait, InstanceStatus, ReceivedMessage
+from engine.service import ProcessEngine
+
+MAX_CANDIDATES = 1000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    record_id: int
+    delivered_to: list[int]
+    duplicate: bool = False
+
+
+class DuplicateMessage(Exception):
+    """Another request is storing the same ``message_id`` right now."""
+
+
+def parse_message(body: dict[str, Any]) -> dict[str, Any]:
+    name = body.get("name")
+    problems = []
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        problems.append({"field": "name", "message": "a message name is required"})
+    for field, kinds in (
+        ("business_key", (str, int)),
+        ("message_id", (str,)),
+        ("correlation", (dict,)),
+        ("payload", (dict,)),
+    ):
+        value = body.get(field)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            problems.append({"field": field, "message": f"invalid {field}"})
+    if problems:
+        raise InvalidInput("The message is not valid.", details=problems)
+    business_key = body.get("business_key")
+    return {
+        "name": name.strip(),
+        "business_key": None if business_key is None else str(business_key),
+        "message_id": body.get("message_id"),
+        "correlation": body.get("correlation") or {},
+        "payload": body.get("payload") or {},
+    }
+
+
+def deliver(
+    engine: ProcessEngine, session: Session, message: dict[str, Any], *, actor: User | None
+) -> Delivery:
+    if message["message_id"]:
+        seen = _seen(session, message["message_id"])
+        if seen is not None:
+            return seen
+    record = ReceivedMessage(
+        message_id=message["message_id"],
+        name=message["name"],
+        business_key=message["business_key"],
+        correlation=message["correlation"] or None,
+        payload=message["payload"],
+        delivered_to=[],
+        status="unmatched",
+        received_at=engine.clock.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        raise DuplicateMessage(message["message_id"]) from None
+    delivered = []
+    for instance_id in _candidates(session, message):
+        if _offer(engine, session, instance_id, message, actor):
+            delivered.append(instance_id)
+    record.delivered_to = delivered
+    record.status = "delivered" if delivered else "unmatched"
+    return Delivery(record.id, delivered)
+
+
+def previous_delivery(session: Session, message_id: str) -> Delivery | None:
+    return _seen(session, message_id)
+
+
+def _seen(session: Session, message_id: str) -> Delivery | None:
+    record = session.scalar(select(ReceivedMessage).where(ReceivedMessage.message_id == message_id))
+    if record is None:
+        return None
+    return Delivery(record.id, list(record.delivered_to or []), duplicate=True)
+
+
+def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
+    query = select(EventWait.instance_id).where(
+        EventWait.kind == "message", EventWait.name == message["name"]
+    )
+    if message["business_key"] is not None:
+        query = query.where(EventWait.business_key == message["business_key"])
+    return sorted(set(session.scalars(query.limit(MAX_CANDIDATES))))
+
+
+def _offer(
+    engine: ProcessEngine,
+    session: Session,
+    instance_id: int,
+    message: dict[str, Any],
+    actor: User | None,
+) -> bool:
+    row = stepper.lock_instance(session, instance_id)
+    if row.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        return False
+    step = stepper.load(engine, session, row, actor)
+    waiting = [t for t in step.workflow.waiting_events() if t.name == message["name"]]
+    definition = _definition(step.workflow, message["name"])
+    if not waiting or definition is None:
+        return False
+    payload = dict(message["payload"])
+    event = BpmnEvent(definition, payload=payload, correlations=_correlations(waiting, message))
+    matched = False
+
+    def send(workflow: Any) -> None:
+        nonlocal matched
+        try:
+            workflow.send_event(event)
+        except WorkflowException:
+            return  # waits for this name, but correlation says another instance
+        matched = True
+        # Without a spiffworkflow:messageVariable, the payload's fields join the task data.
+        if getattr(definition, "message_var", None) is None:
+            for task in workflow.get_tasks(state=TaskState.READY):
+                if task.internal_data.get(message["name"]) is payload:
+                    task.data.update(payload)
+
+    stepper.run(engine, session, step, send)
+    return matched
+
+
+def _definition(workflow: Any, name: str) -> Any:
+    """The message definition of a waiting catch event (its class decides equality)."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        for candidate in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
+                return candidate
+    return None
+
+
+def _correlations(waiting: list[Any], message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Correlation keys of the waiting catch events, filled from the message's properties."""
+    given = message["correlation"]
+    keys: dict[str, dict[str, Any]] = {}
+    for pending in waiting:
+        for prop in pending.value or []:
+            if prop.name in given:
+                for key in prop.correlation_keys:
+                    keys.setdefault(key, {})[prop.name] = given[prop.name]
+    return keys

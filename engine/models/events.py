@@ -1,0 +1,50 @@
+"""What instances wait for (timers, messages) and the messages received, for fast matching."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialflow.db import Base, UTCDateTime, utcnow
+
+
+class EventWait(Base):
+    """One event an instance waits for; rewritten after every step from the workflow's waits.
+
+    Messages are matched by ``(kind, name, business_key)`` without loading any workflow;
+    timers also keep their due time here (the earliest is copied to the instance row).
+    """
+
+    __tablename__ = "event_waits"
+    __table_args__ = (
+        Index(None, "kind", "name", "business_key"),
+        Index(None, "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # timer, message, signal, ...
+    name: Mapped[str | None] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(120))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReceivedMessage(Base):
+    """Every message sent to the API, delivered or not; ``message_id`` makes delivery idempotent."""
+
+    __tablename__ = "received_messages"
+    __table_args__ = (Index(None, "name", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(120))
+    correlation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delivered_to: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))  # delivered, unmatched
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,86 @@
+"""Firing due timers: find due instances by their indexed ``next_due_at``, claim, fire.
+
+A pass costs O(due instances): ``next_due_at`` holds each instance's earliest timer and is
+indexed. On PostgreSQL, claims use ``FOR UPDATE SKIP LOCKED``, so two schedulers or workers
+never take the same instance; the instance lock in the step itself is the final guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dialflow.db import Database
+from engine import stepper
+from engine.models import InstanceStatus, ProcessInstance
+from engine.service import ProcessEngine
+
+log = logging.getLogger(__name__)
+CLAIM_FOR = timedelta(seconds=30)
+FIREABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+
+
+def claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Mark up to ``limit`` due, unclaimed instances as claimed; returns their ids."""
+    due = (
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.next_due_at <= now,
+            ProcessInstance.status.in_(FIREABLE),
+            (ProcessInstance.fire_claimed_until.is_(None))
+            | (ProcessInstance.fire_claimed_until < now),
+        )
+        .order_by(ProcessInstance.next_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if ids:
+        session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id.in_(ids))
+            .values(fire_claimed_until=now + CLAIM_FOR)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def fire(engine: ProcessEngine, session: Session, instance_id: int) -> bool:
+    """Fire the due timers of one instance; False when it is no longer due or is busy."""
+    row = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    now = engine.clock.now()
+    if row is None or row.status not in FIREABLE:
+        return False
+    row.fire_claimed_until = None
+    if row.next_due_at is None or row.next_due_at > now:
+        return False
+    step = stepper.load(engine, session, row, actor=None)
+    stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
+    return True
+
+
+def fire_batch(engine: ProcessEngine, database: Database, instance_ids: list[int]) -> int:
+    """Fire each instance in its own transaction, so one failure never holds back the rest."""
+    fired = 0
+    for instance_id in instance_ids:
+        try:
+            with database.unit_of_work() as session:
+                fired += fire(engine, session, instance_id)
+        except Exception:
+            log.exception("timer of instance %s failed; it will be claimed again", instance_id)
+    return fired
+
+
+def fire_due(engine: ProcessEngine, database: Database, limit: int = 500) -> int:
+    """One embedded pass: claim what is due and fire it here."""
+    with database.unit_of_work() as session:
+        ids = claim_due(session, engine.clock.now(), limit)
+    return fire_batch(engine, database, ids) if ids else 0
