@@ -52,6 +52,7 @@ class StateCodec:
         )
         self._converter = _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
+        self.registry = registry  # SpiffWorkflow's diff compares specs through it
         self._version = self._serializer.VERSION
 
     def encode(self, workflow: BpmnWorkflow) -> str:

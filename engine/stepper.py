@@ -46,6 +46,7 @@ class Step:
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
     fresh: bool = False  # a new instance: it has no work items yet
+    respec: bool = False  # migrated: open work items follow the new version's elements
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -182,7 +183,14 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         session.add(row)
         session.flush()
     sync_work_items(
-        session, row, workflow, step.bundle, lambda: _starter(session, row), now, fresh=step.fresh
+        session,
+        row,
+        workflow,
+        step.bundle,
+        lambda: _starter(session, row),
+        now,
+        fresh=step.fresh,
+        respec=step.respec,
     )
     sync_event_waits(session, row, waiting_before, row.waiting, fresh=step.fresh)
     step.fresh = False
@@ -251,6 +259,11 @@ def _kind(event_type: str) -> str:
 
 def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     data = dict(workflow.data)
-    if not workflow.is_completed() and workflow.last_task is not None:
+    if workflow.is_completed():
+        pass
+    elif workflow.last_task is not None:
         data.update(workflow.last_task.data)
+    else:  # e.g. right after a migration reset the tasks it was at
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            data.update(task.data)
     return json.loads(json.dumps(data, default=str))

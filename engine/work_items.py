@@ -62,6 +62,7 @@ def sync_work_items(
     now: datetime,
     *,
     fresh: bool = False,
+    respec: bool = False,
 ) -> None:
     """Open items for READY user tasks, cancel items whose task is gone; one query at most.
 
@@ -86,6 +87,11 @@ def sync_work_items(
     for task_id, task in ready.items():
         item = known.get(task_id)
         if item is not None and item.status == WorkItemStatus.OPEN:
+            if respec:  # the task now follows another version's element: show that one
+                assignee, claimed = item.assignee_id, (item.claimed_at, item.claimed_by_id)
+                _fill(session, item, task, instance, workflow, bundle, starter, item.created_at)
+                item.assignee_id = assignee or item.assignee_id
+                item.claimed_at, item.claimed_by_id = claimed
             continue
         item = item or WorkItem(id=task_id)
         _fill(session, item, task, instance, workflow, bundle, starter, now)

@@ -14,6 +14,7 @@ from engine.instances import (
     start_instance,
     terminate,
 )
+from engine.migration import migrate, migrate_all
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, require_role, token_required
 from web.api.openapi import documented
@@ -133,3 +134,48 @@ def terminate_instance(instance_id: int) -> ResponseReturnValue:
         row = terminate(runtime().engine, db, instance_id, actor=api_user())
         result = instance_to_dict(db, row)
     return jsonify(result)
+
+
+@api_bp.post("/process-instances/<int:instance_id>/migrate")
+@documented(
+    "Move a running instance to another version (409 with the blocking elements)",
+    tag="process-instances",
+    errors=(401, 403, 404, 409, 422),
+    response=INSTANCE,
+    request=obj({"to_version": INT}, required=["to_version"]),
+)
+@token_required
+def migrate_instance(instance_id: int) -> ResponseReturnValue:
+    require_role(*OPERATORS)
+    body = json_body()
+    with unit_of_work() as db:
+        row = migrate(runtime().engine, db, instance_id, body.get("to_version"), actor=api_user())
+        result = instance_to_dict(db, row)
+    return jsonify(result)
+
+
+@api_bp.post("/process-models/<process_id>/versions/<int:version>/migrate")
+@documented(
+    "Move every running instance of a version; refused ones are listed with reasons",
+    tag="process-instances",
+    errors=(401, 403, 404, 422),
+    request=obj({"to_version": INT}, required=["to_version"]),
+    response=obj(
+        {
+            "migrated": {"type": "array", "items": INT},
+            "refused": {"type": "array", "items": obj({"id": INT, "reason": STR})},
+        }
+    ),
+)
+@token_required
+def migrate_version(process_id: str, version: int) -> ResponseReturnValue:
+    require_role(*OPERATORS)
+    to_version = json_body().get("to_version")
+    if not isinstance(to_version, int) or isinstance(to_version, bool):
+        raise InvalidInput(
+            "'to_version' must be an integer.",
+            details=[{"field": "to_version", "message": "expected an integer"}],
+        )
+    rt = runtime()
+    result = migrate_all(rt.engine, rt.db, process_id, version, to_version, actor=api_user())
+    return jsonify({"migrated": result.migrated, "refused": result.refused})
