@@ -268,7 +268,7 @@ def serve(host: str, port: int, threads: int) -> None:
 @reports_errors
 def worker(concurrency: int, queues: str | None) -> None:
     """Run a Celery worker for background work (needs REDIS_URL)."""
-    from dialflow.background import celery_app
+    from dialflow.background import run_worker
 
     rt = runtime()
     if rt.settings.embedded:
@@ -284,7 +284,7 @@ def worker(concurrency: int, queues: str | None) -> None:
         f"--loglevel={rt.settings.log_level}",
         "--queues=" + (queues or "default,timers,messages,imports"),
     ]
-    celery_app(rt).worker_main(argv)
+    run_worker(rt, argv)
 
 
 @main.command()
@@ -295,9 +295,18 @@ def worker(concurrency: int, queues: str | None) -> None:
     show_default=True,
     help="Seconds between passes when nothing is due.",
 )
+@click.option(
+    "--claim-seconds",
+    default=30.0,
+    type=click.FloatRange(1, 3600),
+    show_default=True,
+    help="How long a dispatched instance stays claimed; a dead worker's are sent out again.",
+)
 @reports_errors
-def scheduler(interval: float) -> None:
+def scheduler(interval: float, claim_seconds: float) -> None:
     """Hand due timers to workers (needs REDIS_URL); run exactly one."""
+    from datetime import timedelta
+
     from dialflow.background import TimerLoop, celery_app, celery_dispatcher
 
     rt = runtime()
@@ -307,9 +316,18 @@ def scheduler(interval: float) -> None:
             "`dialflow serve`; set REDIS_URL to run it separately"
         )
     require_schema(rt)
-    loop = TimerLoop(rt, interval, dispatch=celery_dispatcher(celery_app(rt)))
+    loop = TimerLoop(
+        rt,
+        interval,
+        dispatch=celery_dispatcher(celery_app(rt)),
+        claim_for=timedelta(seconds=claim_seconds),
+    )
     click.echo(f"scheduler: checking due timers every {interval:g} s")
     try:
         loop.run_forever()
     except KeyboardInterrupt:
         loop.stopped.set()
+
+
+if __name__ == "__main__":
+    main()
