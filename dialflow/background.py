@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from dialflow.runtime import Runtime
 
@@ -41,25 +44,47 @@ def celery_app(rt: Runtime) -> Celery:
     return app
 
 
+def run_worker(rt: Runtime, argv: list[str]) -> None:
+    """Run a Celery worker (``dialflow worker``) until it is stopped."""
+
+    def forget_parent_connections(**_kwargs: Any) -> None:
+        # A prefork child inherits the parent's pooled database connections (the worker
+        # checked the schema and deployed models before forking): two processes sharing one
+        # socket corrupt each other's queries. Each child opens its own; the parent keeps its.
+        rt.db.engine.dispose(close=False)
+
+    worker_process_init.connect(forget_parent_connections, weak=False)
+    rt.settings.configure_logging()  # SpiffWorkflow logs every task state change at INFO
+    celery_app(rt).worker_main(argv)
+
+
 class TimerLoop:
-    """Claims due instances every ``interval`` seconds and fires or dispatches them."""
+    """Claims due instances every ``interval`` seconds and fires or dispatches them.
+
+    A claim lasts ``claim_for`` (30 s by default): if the worker that got an instance dies
+    before firing it, the instance is claimed and handed out again once the claim expires.
+    """
 
     def __init__(
         self,
         rt: Runtime,
         interval: float = 0.5,
         dispatch: Callable[[list[int]], None] | None = None,
+        claim_for: timedelta | None = None,
     ) -> None:
+        from engine.timers import CLAIM_FOR
+
         self.rt = rt
         self.interval = interval
         self.dispatch = dispatch
+        self.claim_for = claim_for or CLAIM_FOR
         self.stopped = threading.Event()
 
     def run_once(self) -> int:
         from engine.timers import claim_due, fire_batch
 
         with self.rt.db.unit_of_work() as session:
-            ids = claim_due(session, self.rt.clock.now())
+            ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:
             return 0
         if self.dispatch is None:

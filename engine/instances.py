@@ -112,10 +112,16 @@ def list_instances(
 
 
 def retry(
-    engine: ProcessEngine, session: Session, instance_id: int, *, actor: User | None
+    engine: ProcessEngine,
+    session: Session,
+    instance_id: int,
+    *,
+    actor: User | None,
+    locked: ProcessInstance | None = None,
 ) -> ProcessInstance:
-    """Re-run the failed task(s) of an instance in error, after the cause was fixed."""
-    row = stepper.lock_instance(session, instance_id)
+    """Re-run the failed task(s) of an instance in error: by hand after the cause was fixed,
+    or automatically (``locked`` given by the scheduler) when the diagram asks for retries."""
+    row = locked or stepper.lock_instance(session, instance_id)
     open_incidents = [i for i in row.incidents if i.resolved_at is None]
     if row.status != InstanceStatus.ERROR or not open_incidents:
         raise InstanceConflict(
@@ -126,18 +132,17 @@ def retry(
     for incident in open_incidents:
         incident.resolved_at = now
     step.open_incident = False
+    step.attempt = max(i.attempts for i in open_incidents) + 1
 
     def rerun(workflow: Any) -> None:
         for task in workflow.get_tasks(state=TaskState.ERROR):
             task._set_state(TaskState.READY)
 
-    incident = stepper.run(engine, session, step, rerun)
-    if incident is not None:
-        incident.attempts = max(i.attempts for i in open_incidents) + 1
+    stepper.run(engine, session, step, rerun)
     audit.record(
         session,
         actor=actor,
-        action="retry",
+        action="retry" if locked is None else "automatic_retry",
         entity_type="process_instance",
         entity_id=row.id,
         after={"resolved": [i.id for i in open_incidents]},
@@ -200,5 +205,6 @@ def incident_to_dict(incident: Incident) -> dict[str, Any]:
         "message": incident.message,
         "line": incident.line,
         "attempts": incident.attempts,
+        "retry_at": incident.retry_at.isoformat() if incident.retry_at else None,
         "created_at": incident.created_at.isoformat(),
     }

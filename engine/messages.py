@@ -128,12 +128,16 @@ def _offer(
     if row.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
         return False
     step = stepper.load(engine, session, row, actor)
-    waiting = [t for t in step.workflow.waiting_events() if t.name == message["name"]]
+    waiting = [t for t in stepper.waiting_events(step.workflow) if t.name == message["name"]]
     definition = _definition(step.workflow, message["name"])
     if not waiting or definition is None:
         return False
     payload = dict(message["payload"])
-    event = BpmnEvent(definition, payload=payload, correlations=_correlations(waiting, message))
+    # SpiffWorkflow reads the correlation properties from the payload of the message it
+    # catches; the values named in ``correlation`` are part of the message too.
+    carried = {**message["correlation"], **payload}
+    correlations = _correlations(step.workflow, definition, carried, message)
+    event = BpmnEvent(definition, payload=carried, correlations=correlations)
     matched = False
 
     def send(workflow: Any) -> None:
@@ -146,7 +150,8 @@ def _offer(
         # Without a spiffworkflow:messageVariable, the payload's fields join the task data.
         if getattr(definition, "message_var", None) is None:
             for task in workflow.get_tasks(state=TaskState.READY):
-                if task.internal_data.get(message["name"]) is payload:
+                seen = task.internal_data.get("seen_events", [])  # an event-based gateway's
+                if task.internal_data.get(message["name"]) is carried or event in seen:
                     task.data.update(payload)
 
     stepper.run(engine, session, step, send)
@@ -163,13 +168,35 @@ def _definition(workflow: Any, name: str) -> Any:
     return None
 
 
-def _correlations(waiting: list[Any], message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Correlation keys of the waiting catch events, filled from the message's properties."""
+def _correlations(
+    workflow: Any, definition: Any, carried: dict[str, Any], message: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The message's correlation keys, read by the catch event's correlation properties from
+    the message (``correlation`` values, then the payload), as SpiffWorkflow reads them again
+    when it catches the message.
+
+    A message they cannot be read from, or that reads other values than its ``correlation``
+    names, is refused: catching it would stop the instance with an incident (the retrieval
+    expression's NameError) or re-key the instance's conversation.
+    """
+    properties = getattr(definition, "correlation_properties", None) or []
+    if not properties:
+        return {}
+    try:
+        found = definition.calculate_correlations(workflow.script_engine, properties, carried)
+    except Exception as exc:
+        names = ", ".join(sorted({p.name for p in properties}))
+        raise InvalidInput(
+            f"Message {message['name']!r} must carry its correlation properties ({names}) "
+            f"in 'correlation' or 'payload': {exc}.",
+            details=[{"field": "correlation", "message": str(exc)}],
+        ) from None
     given = message["correlation"]
-    keys: dict[str, dict[str, Any]] = {}
-    for pending in waiting:
-        for prop in pending.value or []:
-            if prop.name in given:
-                for key in prop.correlation_keys:
-                    keys.setdefault(key, {})[prop.name] = given[prop.name]
-    return keys
+    for values in found.values():
+        for name, value in values.items():
+            if name in given and given[name] != value:
+                raise InvalidInput(
+                    f"The payload gives {name!r} = {value!r}, the correlation {given[name]!r}.",
+                    details=[{"field": "payload", "message": f"contradicts correlation {name!r}"}],
+                )
+    return found

@@ -11,11 +11,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
@@ -34,6 +37,7 @@ from engine.waits import sync_event_waits
 from engine.work_items import sync_work_items
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 6 * 3600
 
 
 @dataclass
@@ -45,6 +49,10 @@ class Step:
     bundle: LoadedBundle
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
+    attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
+    retry_at: datetime | None = None  # an automatic retry is due then
+    allow_async: bool = False  # a background continuation: run tasks marked async
+    deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
     respec: bool = False  # migrated: open work items follow the new version's elements
 
@@ -144,9 +152,14 @@ def run(
         with step_time(step.context.now):
             if action is not None:
                 action(step.workflow)
-            step.workflow.do_engine_steps()
+            step.workflow.do_engine_steps(will_complete_task=lambda task: _hold(step, task))
+    except _Deferred:
+        step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
         incident = _incident(step, exc)
+        incident.attempts = step.attempt
+        incident.retry_at = _automatic_retry_at(exc, step)
+        step.retry_at = incident.retry_at
         session.add(incident)
         step.open_incident = True
         log.info(
@@ -164,6 +177,10 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
     row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
+    if step.open_incident:  # an instance in error only wakes up for its automatic retry
+        row.next_due_at = step.retry_at
+    elif step.deferred:  # due now: the scheduler hands it to a worker
+        row.next_due_at = now
     row.data = _data_snapshot(workflow)
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
@@ -230,23 +247,76 @@ def _incident(step: Step, exc: Exception) -> Incident:
     )
 
 
+class _Deferred(Exception):
+    """Raised before an async task runs in the foreground: the rest belongs to a worker."""
+
+
+def is_async(task_spec: Any) -> bool:
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+    return str(properties.get("async", "")).strip().lower() in ("true", "1", "yes")
+
+
+def _hold(step: Step, task: Any) -> None:
+    if not step.allow_async and is_async(task.task_spec):
+        raise _Deferred()
+
+
+def _automatic_retry_at(exc: Exception, step: Step) -> datetime | None:
+    """``<spiffworkflow:retry retries="N" backoff_base="B"/>``: attempt k+1 after B**k s."""
+    if not isinstance(exc, ServiceTaskFailed):
+        return None
+    retries = getattr(exc.task.task_spec, "retries", None) or 0
+    if step.attempt > retries:
+        return None
+    base = getattr(exc.task.task_spec, "retry_backoff_base", None) or 2
+    return step.context.now + timedelta(seconds=min(base**step.attempt, MAX_BACKOFF_SECONDS))
+
+
 def _is_gateway(task: Any) -> bool:
     """Exclusive and inclusive gateways: the ones that evaluate conditions."""
     return task is not None and isinstance(task.task_spec, MultiChoice)
 
 
+def waiting_events(workflow: BpmnWorkflow) -> list[PendingBpmnEvent]:
+    """What the workflow waits for, one entry per event.
+
+    SpiffWorkflow's ``waiting_events()`` reports an event-based gateway (reply *or* timeout)
+    or a multiple event as one nameless event: neither its message could be matched nor its
+    timer scheduled. Their parts are listed here, minus those already seen.
+    """
+    events = []
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if isinstance(definition, MultipleEventDefinition):
+            seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+            events.extend(d.details(task) for d in definition.event_definitions if d not in seen)
+        else:
+            events.append(definition.details(task))
+    return events
+
+
 def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
     waiting = []
-    for event in workflow.waiting_events():
+    for event in waiting_events(workflow):
         is_timer = "Timer" in event.event_type or "TimeDate" in event.event_type
         entry: dict[str, Any] = {
             "kind": "timer" if is_timer else _kind(event.event_type),
             "name": event.name,
         }
         if is_timer and isinstance(event.value, str):
-            entry["due_at"] = event.value
+            entry["due_at"] = _due_at(event.value)
         waiting.append(entry)
     return waiting
+
+
+def _due_at(value: str) -> str | None:
+    """The due time with its offset, read as SpiffWorkflow reads it when it checks the timer:
+    a date or a time without offset is in the server's local zone; ISO week dates work too."""
+    try:
+        moment = TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # SpiffWorkflow fails the step on it; nothing to schedule
+        return None
+    return moment.isoformat() if isinstance(moment, datetime) else None
 
 
 def _kind(event_type: str) -> str:

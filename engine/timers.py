@@ -15,21 +15,28 @@ from sqlalchemy.orm import Session
 
 from dialflow.db import Database
 from engine import stepper
+from engine.instances import retry
 from engine.models import InstanceStatus, ProcessInstance
 from engine.service import ProcessEngine
 
 log = logging.getLogger(__name__)
 CLAIM_FOR = timedelta(seconds=30)
 FIREABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+# An instance in error has a next_due_at only while an automatic handler retry is pending.
+CLAIMABLE = (*FIREABLE, InstanceStatus.ERROR)
 
 
-def claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    """Mark up to ``limit`` due, unclaimed instances as claimed; returns their ids."""
+def claim_due(
+    session: Session, now: datetime, limit: int = 500, claim_for: timedelta = CLAIM_FOR
+) -> list[int]:
+    """Mark up to ``limit`` due, unclaimed instances as claimed for ``claim_for``; returns
+    their ids. Due means strictly past, as SpiffWorkflow fires a timer only once its time is
+    *before* now: claiming at the exact due instant would fire nothing and claim again."""
     due = (
         select(ProcessInstance.id)
         .where(
-            ProcessInstance.next_due_at <= now,
-            ProcessInstance.status.in_(FIREABLE),
+            ProcessInstance.next_due_at < now,
+            ProcessInstance.status.in_(CLAIMABLE),
             (ProcessInstance.fire_claimed_until.is_(None))
             | (ProcessInstance.fire_claimed_until < now),
         )
@@ -42,7 +49,7 @@ def claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
         session.execute(
             update(ProcessInstance)
             .where(ProcessInstance.id.in_(ids))
-            .values(fire_claimed_until=now + CLAIM_FOR)
+            .values(fire_claimed_until=now + claim_for)
             .execution_options(synchronize_session=False)
         )
     return ids
@@ -57,12 +64,16 @@ def fire(engine: ProcessEngine, session: Session, instance_id: int) -> bool:
         .execution_options(populate_existing=True)
     )
     now = engine.clock.now()
-    if row is None or row.status not in FIREABLE:
+    if row is None or row.status not in CLAIMABLE:
         return False
     row.fire_claimed_until = None
-    if row.next_due_at is None or row.next_due_at > now:
+    if row.next_due_at is None or row.next_due_at >= now:
         return False
+    if row.status == InstanceStatus.ERROR:  # the retry the diagram asked for is due
+        retry(engine, session, row.id, actor=None, locked=row)
+        return True
     step = stepper.load(engine, session, row, actor=None)
+    step.allow_async = True  # also continues tasks marked async in the background
     stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
     return True
 

@@ -8,8 +8,9 @@ exercised once in ``test_deploy.py`` through ``tests.conftest.api_token``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,14 @@ from werkzeug.test import TestResponse
 
 from crm.models import User
 from crm.users import create_token, create_user
+from dialflow.background import TimerLoop
+from dialflow.clock import ManualClock
+from dialflow.runtime import Runtime
+from dialflow.settings import Settings
+from web import create_app
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
+T0 = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 
 
 @dataclass
@@ -97,6 +104,10 @@ class Actor:
 @pytest.fixture
 def actor(client: FlaskClient, db: Callable[..., Any]) -> Callable[..., Actor]:
     """``actor("agent", username="li", team="East")`` → an Actor with a fresh bearer token."""
+    return actor_factory(client, db)
+
+
+def actor_factory(client: FlaskClient, db: Callable[..., Any]) -> Callable[..., Actor]:
     counter = iter(range(1, 10_000))
 
     def _make(
@@ -128,6 +139,42 @@ def owner(actor: Callable[..., Actor]) -> Actor:
 @pytest.fixture
 def agent(actor: Callable[..., Actor]) -> Actor:
     return actor("agent", username="agent_east", team="East")
+
+
+@dataclass
+class Timed:
+    """An app whose runtime reads a ManualClock: move days forward, then run a timer pass."""
+
+    runtime: Runtime
+    clock: ManualClock
+    app: Flask
+    actor: Callable[..., Actor]
+    owner: Actor
+    agent: Actor
+
+    def advance(self, delta: timedelta = timedelta(0), **units: float) -> int:
+        """Move the clock by ``delta`` (or ``days=``, ``hours=``…) and run one scheduler pass,
+        firing inline like ``dialflow serve`` does; returns how many instances fired."""
+        self.clock.advance(delta + timedelta(**units))
+        return TimerLoop(self.runtime).run_once()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def timed(runtime: Runtime, settings: Settings, clock: ManualClock) -> Iterator[Timed]:
+    """A second runtime on the test database (``runtime`` empties it first) whose clock,
+    ``timed.clock``, only moves when told to; its own app and users with bearer tokens."""
+    clocked = Runtime.build(settings, clock=clock)
+    app = create_app({"TESTING": True}, runtime=clocked)
+    make = actor_factory(app.test_client(), clocked.db.unit_of_work)
+    owner = make("process_owner", username="po", team=None)
+    agent = make("agent", username="agent_east", team="East")
+    yield Timed(clocked, clock, app, make, owner, agent)
+    clocked.close()
 
 
 def post_together(app: Flask, url: str, requests: list[tuple[dict, dict]]) -> list[Any]:

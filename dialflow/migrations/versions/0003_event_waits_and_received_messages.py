@@ -1,4 +1,4 @@
-"""Event waits (timers, messages) per instance and the log of received messages.
+"""Event waits per instance, received messages, timer claims and automatic handler retries.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("process_instances", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fire_claimed_until", sa.DateTime(timezone=True)))
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True)))
 
     op.create_table(
         "received_messages",
@@ -70,6 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_column("retry_at")
     with op.batch_alter_table("process_instances", schema=None) as batch_op:
         batch_op.drop_column("fire_claimed_until")
 

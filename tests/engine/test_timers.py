@@ -1,0 +1,356 @@
+"""Timers on a manual clock: move days forward, run one scheduler pass, see the instance move.
+
+``timed.advance(...)`` moves the runtime's ManualClock and runs ``TimerLoop(runtime).run_once()``
+(the embedded mode of ``dialflow serve``: claim what is due, fire it inline).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import func, select
+
+from crm.models import Activity, Notification
+from dialflow.background import TimerLoop
+from engine.models import ProcessInstance, WorkItem, WorkItemStatus
+from engine.timers import fire_batch
+from tests.engine.conftest import T0, Timed, only
+
+
+def due(instance: dict) -> list[datetime]:
+    return [datetime.fromisoformat(w["due_at"]) for w in instance["waiting"] if w.get("due_at")]
+
+
+def step_count(timed: Timed, instance_id: int) -> int:
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        return session.scalar(
+            select(ProcessInstance.step_count).where(ProcessInstance.id == instance_id)
+        )
+
+
+def test_duration_timer_fires_once_due_and_not_before(timed: Timed):
+    timed.owner.deploy("timer_waits.bpmn")
+    instance = timed.agent.start("wait_duration")
+    assert instance["status"] == "waiting"
+    assert instance["ready_tasks"] == []
+    assert instance["waiting"] == [
+        {"kind": "timer", "name": "Two days later", "due_at": (T0 + timedelta(days=2)).isoformat()}
+    ]
+
+    assert timed.advance(days=1) == 0
+    assert timed.agent.instance(instance["id"])["status"] == "waiting"
+    # At the due instant itself nothing fires (SpiffWorkflow fires once due < now) and
+    # nothing is claimed either, so the loop does not spin on an instance it cannot fire.
+    assert timed.advance(days=1) == 0
+    assert timed.agent.instance(instance["id"])["status"] == "waiting"
+
+    assert timed.advance(seconds=1) == 1
+    woken = timed.agent.instance(instance["id"])
+    assert woken["status"] == "running"
+    assert woken["waiting"] == []
+    assert woken["data"]["woke_at"] == (T0 + timedelta(days=2, seconds=1)).isoformat()
+    follow_up = only(woken["ready_tasks"], name="follow_up")
+    assert timed.advance(days=30) == 0  # fired timers stay fired
+
+    done = timed.agent.complete_ok(follow_up["id"])
+    assert done["status"] == "completed"
+
+
+def test_date_timer_from_a_variable(timed: Timed):
+    timed.owner.deploy("timer_waits.bpmn")
+    call_at = T0 + timedelta(days=3, hours=4)
+    instance = timed.agent.start("wait_until", {"call_at": call_at.isoformat()})
+    assert instance["status"] == "waiting"
+    assert due(instance) == [call_at]
+    assert instance["waiting"][0]["name"] == "Agreed call-back time"
+
+    assert timed.advance(days=3) == 0
+    assert timed.advance(hours=5) == 1
+    done = timed.agent.instance(instance["id"])
+    assert done["status"] == "completed"
+    assert done["data"]["woke_at"] == (T0 + timedelta(days=3, hours=5)).isoformat()
+
+    # A date already past when the instance reaches the timer does not wait at all.
+    past = timed.agent.start("wait_until", {"call_at": (T0 - timedelta(days=1)).isoformat()})
+    assert past["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "call_at",
+    ["2026-05-07T09:00:00", "2026-05-07", "2026-W19-4T09:00:00"],
+    ids=["no-offset", "date-only", "week-date"],
+)
+def test_date_timer_without_offset_or_as_a_week_date(timed: Timed, call_at: str):
+    """ISO 8601 values SpiffWorkflow accepts (a time without offset is in the server's
+    local zone, as SpiffWorkflow reads it) are scheduled, not a 500."""
+    timed.owner.deploy("timer_waits.bpmn")
+    expected = TimerEventDefinition.parse_time_or_duration(call_at)
+    instance = timed.agent.start("wait_until", {"call_at": call_at})
+    assert instance["status"] == "waiting"
+    assert instance["waiting"][0]["due_at"] == expected.isoformat()
+    assert datetime.fromisoformat(instance["waiting"][0]["due_at"]).utcoffset() is not None
+
+    timed.clock.set(expected)
+    assert timed.advance() == 0
+    assert timed.advance(seconds=1) == 1
+    assert timed.agent.instance(instance["id"])["status"] == "completed"
+
+
+def test_event_based_gateway_reply_or_timeout(timed: Timed):
+    """Wait for the customer's reply at most two days: the reply wins on one instance, the
+    timeout on the other; a reply after the timeout finds nobody waiting."""
+    timed.owner.deploy("reply_or_timeout.bpmn")
+    replied = timed.agent.start("reply_or_timeout", business_key="lead-1")
+    silent = timed.agent.start("reply_or_timeout", business_key="lead-2")
+    assert replied["waiting"] == [
+        {"kind": "message", "name": "customer_replied"},
+        {
+            "kind": "timer",
+            "name": "No reply in two days",
+            "due_at": (T0 + timedelta(days=2)).isoformat(),
+        },
+    ]
+
+    timed.clock.advance(timedelta(hours=5))
+    answer = timed.agent.post(
+        "/api/v1/messages",
+        json={"name": "customer_replied", "business_key": "lead-1", "payload": {"text": "好的"}},
+    )
+    assert answer.status_code == 202, answer.get_json()
+    assert answer.get_json()["delivered_to"] == [replied["id"]]
+    done = timed.agent.instance(replied["id"])
+    assert done["status"] == "completed"
+    assert done["data"] == {"outcome": "replied", "text": "好的"}
+
+    assert timed.advance(days=2) == 1
+    late = timed.agent.instance(silent["id"])
+    assert late["status"] == "completed"
+    assert late["data"] == {"outcome": "timed out"}
+    too_late = timed.agent.post(
+        "/api/v1/messages", json={"name": "customer_replied", "business_key": "lead-2"}
+    )
+    assert too_late.status_code == 404
+
+
+def test_interrupting_boundary_timer_cancels_the_task_and_escalates(timed: Timed):
+    manager = timed.actor("manager", username="boss", team="East")
+    timed.owner.deploy("callback_timers.bpmn")
+    instance = timed.agent.start("callback_escalation")
+    call = only(instance["ready_tasks"], name="esc_call")
+    assert call["lane"] == "agent"
+    assert due(instance) == [T0 + timedelta(days=1)]
+    assert [t["id"] for t in timed.agent.tasks()] == [call["id"]]
+
+    assert timed.advance(hours=23) == 0
+    assert timed.advance(hours=1, seconds=1) == 1
+
+    escalated = timed.agent.instance(instance["id"])
+    assert escalated["status"] == "running"
+    assert escalated["waiting"] == []
+    escalate = only(escalated["ready_tasks"], name="escalate")
+    assert escalate["lane"] == "manager"
+    assert escalate["candidates"] == ["group:manager"]
+    assert [t["name"] for t in escalated["ready_tasks"]] == ["escalate"]
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        item = session.get(WorkItem, call["id"])
+        assert item is not None and item.status == WorkItemStatus.CANCELLED
+    assert timed.agent.tasks() == []
+    late = timed.agent.complete(call["id"])
+    assert late.status_code == 409
+
+    assert [t["id"] for t in manager.tasks()] == [escalate["id"]]
+    assert manager.complete_ok(escalate["id"])["status"] == "completed"
+
+
+def test_non_interrupting_boundary_timer_keeps_the_task_and_adds_a_reminder(
+    timed: Timed, make_customer
+):
+    customer = make_customer(name="王芳")
+    timed.owner.deploy("callback_timers.bpmn")
+    instance = timed.agent.start(
+        "callback_reminder", {"customer_id": customer.id, "customer_name": customer.name}
+    )
+    call = only(instance["ready_tasks"], name="rem_call")
+    assert due(instance) == [T0 + timedelta(hours=4)]
+
+    assert timed.advance(hours=3) == 0
+    assert timed.advance(hours=1, seconds=1) == 1
+    reminded = timed.agent.instance(instance["id"])
+    assert reminded["status"] == "running"
+    assert reminded["waiting"] == []
+    assert sorted(t["name"] for t in reminded["ready_tasks"]) == ["rem_call", "reminder"]
+    assert only(reminded["ready_tasks"], name="rem_call")["id"] == call["id"]  # still open
+    reminder = only(reminded["ready_tasks"], name="reminder")
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        notes = session.scalars(
+            select(Activity.body).where(Activity.customer_id == customer.id)
+        ).all()
+    assert notes == ["Reminder: call back 王芳"]
+    assert timed.advance(days=2) == 0  # a duration fires once
+
+    assert timed.agent.complete_ok(call["id"])["status"] == "running"
+    assert timed.agent.complete_ok(reminder["id"])["status"] == "completed"
+
+
+def test_cycle_timer_fires_three_times_then_stops(timed: Timed):
+    timed.owner.deploy("callback_timers.bpmn")
+    instance = timed.agent.start(
+        "callback_hourly", {"agent": timed.agent.username, "customer_name": "Chen"}
+    )
+    call = only(instance["ready_tasks"], name="hr_call")
+
+    def reminders() -> int:
+        with timed.runtime.db.unit_of_work(read_only=True) as session:
+            return session.scalar(
+                select(func.count(Notification.id)).where(
+                    Notification.user_id == timed.agent.user.id
+                )
+            )
+
+    for hour in (1, 2, 3):
+        due_at = T0 + timedelta(hours=hour)
+        assert due(timed.agent.instance(instance["id"])) == [due_at]
+        timed.clock.set(due_at - timedelta(minutes=1))
+        assert timed.advance() == 0
+        assert reminders() == hour - 1
+        assert timed.advance(minutes=1, seconds=1) == 1
+        assert reminders() == hour
+        seen = timed.agent.instance(instance["id"])
+        assert [t["id"] for t in seen["ready_tasks"]] == [call["id"]]  # the call stays open
+
+    assert timed.agent.instance(instance["id"])["waiting"] == []
+    assert timed.advance(days=7) == 0
+    assert reminders() == 3
+    assert timed.agent.complete_ok(call["id"])["status"] == "completed"
+
+
+def test_cycle_timer_overdue_for_a_day_catches_up_in_one_pass(timed: Timed):
+    """Scheduler down for a day: the next pass fires every overdue cycle, and no more
+    (SpiffWorkflow re-checks timers after each engine step, so one step runs all three)."""
+    timed.owner.deploy("callback_timers.bpmn")
+    instance = timed.agent.start(
+        "callback_hourly", {"agent": timed.agent.username, "customer_name": "Chen"}
+    )
+    assert timed.advance(days=1) == 1
+    assert [timed.advance() for _ in range(3)] == [0, 0, 0]
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        count = session.scalar(select(func.count(Notification.id)))
+    assert count == 3
+    seen = timed.agent.instance(instance["id"])
+    assert seen["status"] == "running"
+    assert seen["waiting"] == []
+    assert [t["name"] for t in seen["ready_tasks"]] == ["hr_call"]
+
+
+def test_timer_start_event_of_a_started_instance(timed: Timed):
+    """A timer start event holds an instance started through the API until its time.
+
+    Nothing starts instances of such a model by itself: the scheduler fires timers of
+    existing instances only (see the report; deploying does not schedule a start).
+    """
+    timed.owner.deploy("timer_start.bpmn")
+    run_at = T0 + timedelta(hours=17)
+    instance = timed.agent.start("nightly_digest", {"run_at": run_at.isoformat()})
+    assert instance["status"] == "waiting"
+    assert instance["waiting"] == [
+        {"kind": "timer", "name": "At 02:00 UTC", "due_at": run_at.isoformat()}
+    ]
+    assert timed.advance(hours=16) == 0
+    assert timed.advance(hours=1, seconds=1) == 1
+    done = timed.agent.instance(instance["id"])
+    assert done["status"] == "completed"
+    assert done["data"]["digest_at"] == (run_at + timedelta(seconds=1)).isoformat()
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        assert session.scalar(select(func.count(ProcessInstance.id))) == 1
+
+
+def test_two_loops_on_the_same_due_instances_fire_each_once(timed: Timed):
+    """Two schedulers at once (threads; on PostgreSQL, SKIP LOCKED keeps them apart), then
+    two workers handed the same ids (a redelivered batch): every instance steps exactly once."""
+    timed.owner.deploy("timer_waits.bpmn")
+    ids = [timed.agent.start("wait_duration")["id"] for _ in range(12)]
+    before = {i: step_count(timed, i) for i in ids}
+    timed.clock.advance(timedelta(days=2, seconds=1))
+
+    loops = [TimerLoop(timed.runtime), TimerLoop(timed.runtime)]
+    barrier = threading.Barrier(len(loops))
+    fired: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(loop: TimerLoop) -> None:
+        barrier.wait()
+        try:
+            fired.append(loop.run_once())
+        except BaseException as exc:  # reported below, not swallowed by the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(loop,)) for loop in loops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sum(fired) == len(ids), fired
+    assert {i: step_count(timed, i) for i in ids} == {i: before[i] + 1 for i in ids}
+    for instance_id in ids:
+        assert only(timed.agent.instance(instance_id)["ready_tasks"], name="follow_up")
+
+    # The same ids again, twice at once, straight to fire_batch: nothing is due any more.
+    late = timed.agent.start("wait_duration")["id"]
+    timed.clock.advance(timedelta(days=2, seconds=1))
+    engine, database = timed.runtime.engine, timed.runtime.db
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def fire_twice() -> None:
+        barrier.wait()
+        results.append(fire_batch(engine, database, [*ids, late]))
+
+    threads = [threading.Thread(target=fire_twice) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(results) == 1, results  # only the late instance was still due
+    assert step_count(timed, late) == before[ids[0]] + 1
+    assert {i: step_count(timed, i) for i in ids} == {i: before[i] + 1 for i in ids}
+    assert TimerLoop(timed.runtime).run_once() == 0
+
+
+def test_embedded_timer_thread_fires_a_one_second_timer_promptly(runtime, owner, agent, capsys):
+    """Real clock: ``TimerLoop.start_thread()`` (as in ``dialflow serve``) fires PT1S in time."""
+    owner.deploy("timer_waits.bpmn")
+    loop = TimerLoop(runtime)
+    thread = loop.start_thread()
+    try:
+        latencies = []
+        for _ in range(3):
+            instance = agent.start("wait_seconds", {"wait_for": "PT1S"})
+            (due_at,) = due(instance)
+            deadline = time.monotonic() + 10
+            while True:
+                with runtime.db.unit_of_work(read_only=True) as session:
+                    row = session.get(ProcessInstance, instance["id"])
+                    status, data = row.status.value, row.data
+                if status == "completed":
+                    seen = datetime.now(UTC)
+                    break
+                assert time.monotonic() < deadline, f"PT1S timer not fired after 10 s ({status})"
+                time.sleep(0.01)
+            fired_at = datetime.fromisoformat(data["woke_at"])
+            latencies.append(((fired_at - due_at).total_seconds(), (seen - due_at).total_seconds()))
+    finally:
+        loop.stopped.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    with capsys.disabled():
+        print(
+            "\nembedded timer latency after due time (fired, seen by the client), seconds: "
+            + ", ".join(f"{f:.3f}/{s:.3f}" for f, s in latencies)
+        )
+    assert all(0 < fired < 2.0 for fired, _ in latencies), latencies
+    assert all(seen < 2.0 for _, seen in latencies), latencies
