@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -81,7 +84,14 @@ def deploy(
                 session.add(row)
                 session.flush()
                 versions = [
-                    _new_version(session, row, pid, parsed.names.get(pid), parsed.files[pid])
+                    _new_version(
+                        session,
+                        row,
+                        pid,
+                        parsed.names.get(pid),
+                        parsed.files[pid],
+                        start_messages(parsed.specs[pid]),
+                    )
                     for pid in own_ids
                 ]
                 session.flush()
@@ -165,8 +175,26 @@ def _existing(session: Session, content_hash: str) -> DeployResult | None:
     return DeployResult(row.id, versions, created=False)
 
 
+def start_messages(spec: Any) -> list[str]:
+    """Names of the messages that start this process (its message start events)."""
+    names = set()
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, StartEvent):
+            continue
+        definition = getattr(task_spec, "event_definition", None)
+        for candidate in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(candidate, MessageEventDefinition):
+                names.add(candidate.name)
+    return sorted(names)
+
+
 def _new_version(
-    session: Session, bundle: ModelBundle, process_id: str, name: str | None, bpmn_file: str
+    session: Session,
+    bundle: ModelBundle,
+    process_id: str,
+    name: str | None,
+    bpmn_file: str,
+    messages: list[str],
 ) -> ProcessVersion:
     current = (
         session.scalar(
@@ -180,6 +208,7 @@ def _new_version(
         name=name,
         bundle_id=bundle.id,
         bpmn_file=bpmn_file,
+        start_messages=messages,
         created_at=bundle.deployed_at,
     )
     session.add(version)

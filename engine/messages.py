@@ -15,14 +15,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
 from dialflow.errors import InvalidInput
 from engine import stepper
-from engine.models import EventWait, InstanceStatus, ReceivedMessage
+from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
 
 MAX_CANDIDATES = 1000
@@ -92,6 +92,8 @@ def deliver(
     for instance_id in _candidates(session, message):
         if _offer(engine, session, instance_id, message, actor):
             delivered.append(instance_id)
+    for version in _started_by(session, message["name"]):
+        delivered.append(_start(engine, session, version, message, actor))
     record.delivered_to = delivered
     record.status = "delivered" if delivered else "unmatched"
     return Delivery(record.id, delivered)
@@ -156,6 +158,51 @@ def _offer(
 
     stepper.run(engine, session, step, send)
     return matched
+
+
+def _started_by(session: Session, name: str) -> list[ProcessVersion]:
+    """The latest version of each process that a message of this name starts."""
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    versions = session.scalars(
+        select(ProcessVersion)
+        .join(
+            latest,
+            and_(
+                ProcessVersion.process_id == latest.c.process_id,
+                ProcessVersion.version == latest.c.version,
+            ),
+        )
+        .order_by(ProcessVersion.process_id)
+    )
+    return [v for v in versions if name in (v.start_messages or [])]
+
+
+def _start(
+    engine: ProcessEngine,
+    session: Session,
+    version: ProcessVersion,
+    message: dict[str, Any],
+    actor: User | None,
+) -> int:
+    """A new instance whose message start event catches this message."""
+    step = stepper.begin(engine, session, version, message["business_key"], {}, actor)
+    payload = {**message["correlation"], **message["payload"]}
+
+    def send(workflow: Any) -> None:
+        workflow.do_engine_steps()  # the start event now waits for its message
+        definition = _definition(workflow, message["name"])
+        workflow.send_event(BpmnEvent(definition, payload=payload))
+        if getattr(definition, "message_var", None) is None:
+            for task in workflow.get_tasks(state=TaskState.READY):
+                if task.internal_data.get(message["name"]) is payload:
+                    task.data.update(payload)
+
+    stepper.run(engine, session, step, send)
+    return step.context.instance_id
 
 
 def _definition(workflow: Any, name: str) -> Any:

@@ -46,6 +46,8 @@ class ProcessVersion(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="RESTRICT"))
     bpmn_file: Mapped[str] = mapped_column(String(200))
+    # Names of the messages whose arrival starts an instance (message start events).
+    start_messages: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bundle: Mapped[ModelBundle] = relationship(back_populates="versions")

@@ -21,6 +21,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("fire_claimed_until", sa.DateTime(timezone=True)))
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True)))
+    with op.batch_alter_table("process_versions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("start_messages", sa.JSON(), nullable=False, server_default="[]")
+        )
 
     op.create_table(
         "received_messages",
@@ -72,6 +76,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("process_versions", schema=None) as batch_op:
+        batch_op.drop_column("start_messages")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_column("retry_at")
     with op.batch_alter_table("process_instances", schema=None) as batch_op:
