@@ -6,6 +6,7 @@ process (xdist worker) on PostgreSQL migrates its own schema once and truncates 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from crm.customers import create_customer
 from crm.models import Customer, User
-from crm.users import create_user
+from crm.users import create_user, hash_password
 from dialflow import schema
 from dialflow.db import Base, Database
 from dialflow.runtime import Runtime
@@ -137,8 +138,15 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """argon2 is slow on purpose; hash each test password once per process, not per user."""
+    return hash_password(password)
+
+
 @pytest.fixture
 def make_user(db: Callable[..., Any]) -> Callable[..., User]:
+    """Users without a password unless one is given (then stored as a cached argon2 hash)."""
     counter = iter(range(1, 10_000))
 
     def _make(
@@ -146,17 +154,19 @@ def make_user(db: Callable[..., Any]) -> Callable[..., User]:
         username: str | None = None,
         team: str | None = "East",
         manager: str | None = None,
-        password: str = PASSWORD,
+        password: str | None = None,
     ) -> User:
         with db() as session:
-            return create_user(
+            user = create_user(
                 session,
                 username=username or f"{role}{next(counter)}",
                 role=role,
-                password=password,
                 team=team,
                 manager=manager,
             )
+            if password is not None:
+                user.password_hash = password_hash(password)
+            return user
 
     return _make
 

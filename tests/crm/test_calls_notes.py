@@ -11,7 +11,6 @@ from crm.calls import log_call
 from crm.customers import get_customer
 from crm.models import Activity, AuditEntry, Call, CallDirection, Disposition, LeadStage
 from crm.notes import add_note
-from crm.users import create_user
 from dialflow.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import count
 
@@ -20,25 +19,6 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 def fields(error: InvalidInput) -> set[str]:
     return {d["field"] for d in error.details}
-
-
-@pytest.fixture
-def make_user(db):
-    """conftest's ``make_user`` without a password unless one is given: argon2 is slow."""
-    counter = iter(range(1, 10_000))
-
-    def _make(role="agent", username=None, team="East", manager=None, password=None):
-        with db() as session:
-            return create_user(
-                session,
-                username=username or f"{role}{next(counter)}",
-                role=role,
-                password=password,
-                team=team,
-                manager=manager,
-            )
-
-    return _make
 
 
 @pytest.fixture

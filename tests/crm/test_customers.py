@@ -31,25 +31,6 @@ def names(page) -> set[str]:
     return {c.name for c in page.items}
 
 
-@pytest.fixture
-def make_user(db):
-    """conftest's ``make_user`` without a password unless one is given: argon2 is slow."""
-    counter = iter(range(1, 10_000))
-
-    def _make(role="agent", username=None, team="East", manager=None, password=None):
-        with db() as session:
-            return create_user(
-                session,
-                username=username or f"{role}{next(counter)}",
-                role=role,
-                password=password,
-                team=team,
-                manager=manager,
-            )
-
-    return _make
-
-
 # --- create ---------------------------------------------------------------------------------
 
 

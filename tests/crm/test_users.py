@@ -138,7 +138,7 @@ def test_get_user(db, make_user):
 
 
 def test_authenticate_with_the_right_password(db, make_user):
-    user = make_user("agent", username="zhangwei")
+    user = make_user("agent", username="zhangwei", password=PASSWORD)
     with db() as session:
         found = authenticate(session, "zhangwei", PASSWORD)
         assert found is not None
@@ -147,7 +147,7 @@ def test_authenticate_with_the_right_password(db, make_user):
 
 
 def test_authenticate_refuses_wrong_credentials(db, make_user, subtests):
-    make_user("agent", username="zhangwei")
+    make_user("agent", username="zhangwei", password=PASSWORD)
     attempts = [
         ("zhangwei", "wrong-password"),
         ("zhangwei", ""),
@@ -162,7 +162,7 @@ def test_authenticate_refuses_wrong_credentials(db, make_user, subtests):
 
 
 def test_inactive_user_cannot_sign_in(db, make_user):
-    user = make_user("agent", username="leaver")
+    user = make_user("agent", username="leaver", password=PASSWORD)
     with db() as session:
         session.get(User, user.id).active = False
     with db() as session:

@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from crm.models import Activity
 from dialflow.cli import main
-from tests.conftest import api_token
+from tests.conftest import PASSWORD, api_token
 from tests.engine.conftest import DIAGRAMS, Actor, only
 
 
 def test_multipart_deploy_is_content_addressed(client, make_user):
-    user = make_user("process_owner", username="owner", team=None)
+    user = make_user("process_owner", username="owner", team=None, password=PASSWORD)
     owner = Actor(client, user, api_token(client, "owner"))  # the sign-in door, once
 
     first = owner.upload("call_note.bpmn", "call-form.json")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.models import Activity, AuditEntry, Call, Customer, User
-from crm.users import create_token, create_user
+from crm.users import create_token
 from tests.conftest import PASSWORD, api_token, count
 
 API = "/api/v1/customers"
@@ -33,25 +33,6 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 def detail_fields(error: dict) -> set[str]:
     return {d["field"] for d in error["details"]}
-
-
-@pytest.fixture
-def make_user(db):
-    """conftest's ``make_user`` without a password unless one is given: argon2 is slow."""
-    counter = iter(range(1, 10_000))
-
-    def _make(role="agent", username=None, team="East", manager=None, password=None):
-        with db() as session:
-            return create_user(
-                session,
-                username=username or f"{role}{next(counter)}",
-                role=role,
-                password=password,
-                team=team,
-                manager=manager,
-            )
-
-    return _make
 
 
 @pytest.fixture

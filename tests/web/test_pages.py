@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from crm.users import create_user, hash_password
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from tests.conftest import PASSWORD, sign_in
@@ -35,33 +33,6 @@ def compact(html: str) -> str:
 
 def is_signed_in(client) -> bool:
     return client.get("/customers").status_code == 200
-
-
-@functools.cache
-def password_hash(password: str) -> str:
-    """argon2 is slow on purpose; hash each test password once per process, not per user."""
-    return hash_password(password)
-
-
-@pytest.fixture
-def make_user(db):
-    """conftest's ``make_user``, without a password unless one is given (then a cached hash)."""
-    counter = iter(range(1, 10_000))
-
-    def _make(role="agent", username=None, team="East", manager=None, password=None):
-        with db() as session:
-            user = create_user(
-                session,
-                username=username or f"{role}{next(counter)}",
-                role=role,
-                team=team,
-                manager=manager,
-            )
-            if password is not None:
-                user.password_hash = password_hash(password)
-            return user
-
-    return _make
 
 
 @pytest.fixture
