@@ -81,17 +81,21 @@ class TimerLoop:
         self.stopped = threading.Event()
 
     def run_once(self) -> int:
+        """One pass: start instances whose timer start event is due (here: rare, one step
+        each), then claim due instances and fire them here or hand them to workers."""
+        from engine.start_timers import start_due
         from engine.timers import claim_due, fire_batch
 
+        started = start_due(self.rt.engine, self.rt.db)
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:
-            return 0
+            return started
         if self.dispatch is None:
-            return fire_batch(self.rt.engine, self.rt.db, ids)
+            return started + fire_batch(self.rt.engine, self.rt.db, ids)
         for start in range(0, len(ids), BATCH):
             self.dispatch(ids[start : start + BATCH])
-        return len(ids)
+        return started + len(ids)
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():

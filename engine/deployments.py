@@ -22,6 +22,7 @@ from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
+from engine.start_timers import schedule, start_timer_of
 from engine.validation import BPMN_NS, SAFE_XML, validate_bundle
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,10 @@ def deploy(
                     "Other deploys of these processes are under way; try again.",
                     code="deploy_conflict",
                 ) from None
+    for version in versions:
+        schedule(
+            session, version, start_timer_of(parsed.specs[version.process_id]), engine.clock.now()
+        )
     engine.specs.put(row.id, parsed, sources.forms)
     audit.record(
         session,

@@ -48,6 +48,11 @@ class ProcessVersion(Base):
     bpmn_file: Mapped[str] = mapped_column(String(200))
     # Names of the messages whose arrival starts an instance (message start events).
     start_messages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A timer start event with a literal date, duration or cycle: when the scheduler starts
+    # the next instance, and how many cycles remain (None: unbounded). Latest version only.
+    start_timer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    next_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    starts_left: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bundle: Mapped[ModelBundle] = relationship(back_populates="versions")

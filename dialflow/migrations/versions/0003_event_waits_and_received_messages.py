@@ -25,6 +25,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("start_messages", sa.JSON(), nullable=False, server_default="[]")
         )
+        batch_op.add_column(sa.Column("start_timer", sa.JSON()))
+        batch_op.add_column(sa.Column("next_start_at", sa.DateTime(timezone=True)))
+        batch_op.add_column(sa.Column("starts_left", sa.Integer()))
+        batch_op.create_index(
+            batch_op.f("ix_process_versions_next_start_at"), ["next_start_at"], unique=False
+        )
 
     op.create_table(
         "received_messages",
@@ -77,6 +83,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("process_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_process_versions_next_start_at"))
+        batch_op.drop_column("starts_left")
+        batch_op.drop_column("next_start_at")
+        batch_op.drop_column("start_timer")
         batch_op.drop_column("start_messages")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_column("retry_at")
