@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -39,7 +40,7 @@ from dialflow.settings import Settings
 from engine.bundles import Bundle
 from engine.deployments import deploy
 from engine.instances import start_instance
-from engine.models import ProcessInstance, WorkItem, WorkItemStatus
+from engine.models import WorkItem, WorkItemStatus
 from engine.service import ProcessEngine
 from engine.tasks import complete
 from handlers import build_registry
@@ -80,45 +81,54 @@ def bench_registry() -> Any:
     return registry
 
 
-def dialflow_run(settings: Settings, count: int) -> tuple[float, int]:
+def dialflow_run(settings: Settings, count: int, threads: int = 1) -> tuple[float, int]:
+    """Instances per second through the engine's use cases, from ``threads`` threads of one
+    process (as a web server's request threads would run them)."""
     runtime = Runtime.build(settings)
     schema.upgrade(runtime.db.engine, schema=settings.database_schema)
     engine = ProcessEngine(registry=bench_registry(), clock=runtime.clock)
     with runtime.db.unit_of_work() as session:
-        agent = create_user(
-            session,
-            username=f"bench{uuid.uuid4().hex[:6]}",
-            role="agent",
-            password="benchmark-pass",
-        )
+        agent = create_user(session, username=f"bench{uuid.uuid4().hex[:6]}", role="agent")
         deploy(engine, session, Bundle.from_paths([DIAGRAM]), actor=None, source="cli")
-    warmup = max(10, count // 20)
-    for phase, n in (("warmup", warmup), ("measure", count)):
-        started = time.perf_counter()
+
+    def run_instances(prefix: str, n: int) -> None:
         for i in range(n):
             with runtime.db.unit_of_work() as session:
                 row = start_instance(
                     engine,
                     session,
                     "bench_call",
-                    business_key=f"{phase}{i}",
+                    business_key=f"{prefix}{i}",
                     data={"customer_id": i},
                     actor=agent,
                 )
-                instance_id = row.id
-            with runtime.db.unit_of_work() as session:
                 task_id = session.scalar(
                     select(WorkItem.id).where(
-                        WorkItem.instance_id == instance_id, WorkItem.status == WorkItemStatus.OPEN
+                        WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.OPEN
                     )
                 )
+            with runtime.db.unit_of_work() as session:
                 complete(engine, session, task_id, {"outcome": "interested"}, actor=agent)
-        elapsed = time.perf_counter() - started
+
+    run_instances("warmup", max(10, count // 20))
+    per_thread = max(1, count // threads)
+    workers = [
+        threading.Thread(target=run_instances, args=(f"t{k}-", per_thread)) for k in range(threads)
+    ]
+    started = time.perf_counter()
+    if threads == 1:
+        run_instances("t0-", per_thread)
+    else:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    elapsed = time.perf_counter() - started
     with runtime.db.unit_of_work() as session:
         row = start_instance(engine, session, "bench_call", data={"customer_id": 1}, actor=agent)
         state_bytes = len(row.state.encode())
     runtime.close()
-    return count / elapsed, state_bytes
+    return per_thread * threads / elapsed, state_bytes
 
 
 def main() -> None:
@@ -130,6 +140,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="also measure with this many threads of the one process",
+    )
     args = parser.parse_args()
 
     raw_baseline(max(20, args.instances // 10))  # warm up
@@ -153,6 +169,13 @@ def main() -> None:
         )
         try:
             results.append(("Dialflow on PostgreSQL", *dialflow_run(settings, args.instances)))
+            if args.threads > 1:
+                results.append(
+                    (
+                        f"  the same, {args.threads} threads",
+                        *dialflow_run(settings, args.instances, args.threads),
+                    )
+                )
         finally:
             runtime = Runtime.build(settings)
             with runtime.db.engine.begin() as connection:
@@ -163,7 +186,6 @@ def main() -> None:
             f"{label:<32} {rate:8.0f} instances/s   ratio to raw {raw / rate:5.1f}x   "
             f"state at user task {state_bytes} bytes"
         )
-    _ = ProcessInstance  # the table measured
 
 
 if __name__ == "__main__":
