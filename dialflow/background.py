@@ -83,10 +83,12 @@ class TimerLoop:
     def run_once(self) -> int:
         """One pass: start instances whose timer start event is due (here: rare, one step
         each), then claim due instances and fire them here or hand them to workers."""
+        from engine.messages import deliver_queued
         from engine.start_timers import start_due
         from engine.timers import claim_due, fire_batch
 
         started = start_due(self.rt.engine, self.rt.db)
+        started += deliver_queued(self.rt.engine, self.rt.db)
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:

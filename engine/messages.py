@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
+from dialflow.db import Database
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
@@ -247,3 +248,39 @@ def _correlations(
                     details=[{"field": "payload", "message": f"contradicts correlation {name!r}"}],
                 )
     return found
+
+
+def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) -> int:
+    """Deliver messages thrown by instances, one transaction each; returns how many."""
+    handled = 0
+    for _ in range(limit):
+        with database.unit_of_work() as session:
+            record = session.scalar(
+                select(ReceivedMessage)
+                .where(ReceivedMessage.status == "queued")
+                .order_by(ReceivedMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if record is None:
+                return handled
+            message = {
+                "name": record.name,
+                "business_key": record.business_key,
+                "message_id": None,
+                "correlation": record.correlation or {},
+                "payload": record.payload or {},
+            }
+            delivered = [
+                i
+                for i in _candidates(session, message)
+                if _offer(engine, session, i, message, None)
+            ]
+            delivered += [
+                _start(engine, session, v, message, None)
+                for v in _started_by(session, message["name"])
+            ]
+            record.delivered_to = delivered
+            record.status = "delivered" if delivered else "unmatched"
+            handled += 1
+    return handled

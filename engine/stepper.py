@@ -16,6 +16,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
@@ -27,7 +28,13 @@ from sqlalchemy.orm import Session
 
 from crm.models import User
 from engine.errors import InstanceNotFound
-from engine.models import Incident, InstanceStatus, ProcessInstance, ProcessVersion
+from engine.models import (
+    Incident,
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    ReceivedMessage,
+)
 from engine.pruning import prune_history
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
@@ -165,6 +172,7 @@ def run(
         log.info(
             "instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message
         )
+    _queue_thrown_messages(session, step)
     save(engine, session, step)
     return incident
 
@@ -245,6 +253,32 @@ def _incident(step: Step, exc: Exception) -> Incident:
         line=line if isinstance(line, int) and line > 0 else None,
         created_at=step.context.now,
     )
+
+
+def _queue_thrown_messages(session: Session, step: Step) -> None:
+    """Messages the workflow threw that nothing inside it caught go to other instances: they
+    are queued (in this transaction) and delivered by the scheduler's next pass."""
+    for event in step.workflow.get_events():
+        definition = event.event_definition
+        if not isinstance(definition, MessageEventDefinition):
+            continue
+        correlation = {
+            prop: value
+            for values in (event.correlations or {}).values()
+            for prop, value in values.items()
+        }
+        payload = event.payload if isinstance(event.payload, dict) else {"value": event.payload}
+        session.add(
+            ReceivedMessage(
+                name=definition.name,
+                status="queued",
+                correlation=correlation or None,
+                business_key=None if correlation else step.row.business_key,
+                payload=json.loads(json.dumps(payload, default=str)),
+                delivered_to=[],
+                received_at=step.context.now,
+            )
+        )
 
 
 class _Deferred(Exception):

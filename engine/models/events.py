@@ -36,7 +36,7 @@ class ReceivedMessage(Base):
     """Every message sent to the API, delivered or not; ``message_id`` makes delivery idempotent."""
 
     __tablename__ = "received_messages"
-    __table_args__ = (Index(None, "name", "received_at"),)
+    __table_args__ = (Index(None, "name", "received_at"), Index(None, "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -53,6 +53,7 @@ def upgrade() -> None:
             ["name", "received_at"],
             unique=False,
         )
+        batch_op.create_index(batch_op.f("ix_received_messages_status"), ["status"], unique=False)
 
     op.create_table(
         "event_waits",
@@ -99,6 +100,7 @@ def downgrade() -> None:
 
     op.drop_table("event_waits")
     with op.batch_alter_table("received_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_received_messages_status"))
         batch_op.drop_index(batch_op.f("ix_received_messages_name_received_at"))
 
     op.drop_table("received_messages")
