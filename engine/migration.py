@@ -42,11 +42,7 @@ def migrate(
     *,
     actor: User | None,
 ) -> ProcessInstance:
-    if not isinstance(to_version, int) or isinstance(to_version, bool):
-        raise InvalidInput(
-            "'to_version' must be an integer.",
-            details=[{"field": "to_version", "message": "expected an integer"}],
-        )
+    to_version = version_number(to_version)
     row = stepper.lock_instance(session, instance_id)
     if row.status not in MIGRATABLE:
         raise InstanceConflict(
@@ -92,6 +88,16 @@ def migrate(
         after={"version": target.version},
     )
     return row
+
+
+def version_number(value: Any, field: str = "to_version") -> int:
+    """A version number from a request body, or a 422 naming the field."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(
+            f"'{field}' must be an integer.",
+            details=[{"field": field, "message": "expected an integer"}],
+        )
+    return value
 
 
 def migrate_all(

@@ -14,7 +14,7 @@ from engine.instances import (
     start_instance,
     terminate,
 )
-from engine.migration import migrate, migrate_all
+from engine.migration import migrate, migrate_all, version_number
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, require_role, token_required
 from web.api.openapi import documented
@@ -45,11 +45,8 @@ def post_instance() -> ResponseReturnValue:
         raise InvalidInput(
             "'process_id' is required.", details=[{"field": "process_id", "message": "required"}]
         )
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise InvalidInput(
-            "'version' must be an integer.",
-            details=[{"field": "version", "message": "expected an integer"}],
-        )
+    if version is not None:
+        version = version_number(version, "version")
     with unit_of_work() as db:
         row = start_instance(
             runtime().engine,
@@ -170,12 +167,7 @@ def migrate_instance(instance_id: int) -> ResponseReturnValue:
 @token_required
 def migrate_version(process_id: str, version: int) -> ResponseReturnValue:
     require_role(*OPERATORS)
-    to_version = json_body().get("to_version")
-    if not isinstance(to_version, int) or isinstance(to_version, bool):
-        raise InvalidInput(
-            "'to_version' must be an integer.",
-            details=[{"field": "to_version", "message": "expected an integer"}],
-        )
+    to_version = version_number(json_body().get("to_version"))
     rt = runtime()
     result = migrate_all(rt.engine, rt.db, process_id, version, to_version, actor=api_user())
     return jsonify({"migrated": result.migrated, "refused": result.refused})
