@@ -85,10 +85,14 @@ class TimerLoop:
         each), then claim due instances and fire them here or hand them to workers."""
         from engine.messages import deliver_queued
         from engine.start_timers import start_due
-        from engine.timers import claim_due, fire_batch
+        from engine.timers import claim_due, fire_batch, pending_work
 
-        started = start_due(self.rt.engine, self.rt.db)
-        started += deliver_queued(self.rt.engine, self.rt.db)
+        with self.rt.db.unit_of_work(read_only=True) as session:
+            starts, messages, timers = pending_work(session, self.rt.clock.now())
+        started = start_due(self.rt.engine, self.rt.db) if starts else 0
+        started += deliver_queued(self.rt.engine, self.rt.db) if messages else 0
+        if not timers:
+            return started
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from dialflow.db import Database
 from engine import stepper
 from engine.instances import retry
-from engine.models import InstanceStatus, ProcessInstance
+from engine.models import InstanceStatus, ProcessInstance, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
 
 log = logging.getLogger(__name__)
@@ -95,3 +95,17 @@ def fire_due(engine: ProcessEngine, database: Database, limit: int = 500) -> int
     with database.unit_of_work() as session:
         ids = claim_due(session, engine.clock.now(), limit)
     return fire_batch(engine, database, ids) if ids else 0
+
+
+def pending_work(session: Session, now: datetime) -> tuple[bool, bool, bool]:
+    """(timer starts due, thrown messages queued, instances due): one read-only query, so an
+    idle pass takes no write lock (SQLite) and touches only indexes."""
+    starts = exists().where(ProcessVersion.next_start_at < now)
+    messages = exists().where(ReceivedMessage.status == "queued")
+    timers = exists().where(
+        ProcessInstance.next_due_at < now,
+        ProcessInstance.status.in_(CLAIMABLE),
+        (ProcessInstance.fire_claimed_until.is_(None)) | (ProcessInstance.fire_claimed_until < now),
+    )
+    row = session.execute(select(starts, messages, timers)).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])
