@@ -88,11 +88,9 @@ class TimerLoop:
         from engine.timers import claim_due, fire_batch, pending_work
 
         with self.rt.db.unit_of_work(read_only=True) as session:
-            starts, messages, timers = pending_work(session, self.rt.clock.now())
+            starts, messages = pending_work(session, self.rt.clock.now())
         started = start_due(self.rt.engine, self.rt.db) if starts else 0
         started += deliver_queued(self.rt.engine, self.rt.db) if messages else 0
-        if not timers:
-            return started
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:

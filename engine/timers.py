@@ -97,15 +97,10 @@ def fire_due(engine: ProcessEngine, database: Database, limit: int = 500) -> int
     return fire_batch(engine, database, ids) if ids else 0
 
 
-def pending_work(session: Session, now: datetime) -> tuple[bool, bool, bool]:
-    """(timer starts due, thrown messages queued, instances due): one read-only query, so an
-    idle pass takes no write lock (SQLite) and touches only indexes."""
+def pending_work(session: Session, now: datetime) -> tuple[bool, bool]:
+    """(timer starts due, thrown messages queued), in one read-only query on two small
+    indexes, so that passes with neither take no write transaction for them."""
     starts = exists().where(ProcessVersion.next_start_at < now)
     messages = exists().where(ReceivedMessage.status == "queued")
-    timers = exists().where(
-        ProcessInstance.next_due_at < now,
-        ProcessInstance.status.in_(CLAIMABLE),
-        (ProcessInstance.fire_claimed_until.is_(None)) | (ProcessInstance.fire_claimed_until < now),
-    )
-    row = session.execute(select(starts, messages, timers)).one()
-    return bool(row[0]), bool(row[1]), bool(row[2])
+    row = session.execute(select(starts, messages)).one()
+    return bool(row[0]), bool(row[1])
