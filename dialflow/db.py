@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from dialflow.clock import current_time
 from dialflow.settings import Settings
 
 NAMING_CONVENTION = {
@@ -53,7 +54,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now for record timestamps: the unit of work's pinned time (see ``dialflow.clock``)."""
+    return current_time()
 
 
 class Database:

@@ -15,6 +15,8 @@ from datetime import datetime, tzinfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
+from dialflow.clock import pin_time
+
 _step_now: ContextVar[datetime | None] = ContextVar("dialflow_step_now", default=None)
 
 
@@ -39,6 +41,7 @@ def step_time(now: datetime) -> Iterator[None]:
     install()
     token = _step_now.set(now)
     try:
-        yield
+        with pin_time(now):  # record timestamps (calls, notes, audit) follow the step too
+            yield
     finally:
         _step_now.reset(token)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from dialflow.clock import SystemClock, pin_time_token, unpin
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 
@@ -58,7 +60,25 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    if not isinstance(runtime.clock, SystemClock):
+        _pin_request_time(app, runtime)
     if app.config.get("DEPLOY_SHIPPED_MODELS", not app.testing):
         for version in runtime.deploy_shipped_models():
             app.logger.info("deployed shipped model %s", version)
     return app
+
+
+def _pin_request_time(app: Flask, runtime: Runtime) -> None:
+    """On a test clock, each request's records carry the clock's time (see dialflow.clock)."""
+    from flask import g
+
+    @app.before_request
+    def pin() -> None:
+        g.dialflow_time_token = pin_time_token(runtime.clock.now())
+
+    @app.teardown_request
+    def release(_exc: BaseException | None) -> None:
+        token = g.pop("dialflow_time_token", None)
+        if token is not None:
+            with suppress(ValueError):  # another context ran the request: nothing to undo
+                unpin(token)

@@ -14,9 +14,11 @@ from crm.models.customers import (
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
 from crm.models.notifications import Notification
+from crm.models.telesales import GLOBAL_SCOPE, LeadAssignment, PoolClaim, Setting
 from crm.models.users import ApiToken, Role, Team, User
 
 __all__ = [
+    "GLOBAL_SCOPE",
     "Activity",
     "ActivityKind",
     "ApiToken",
@@ -32,10 +34,13 @@ __all__ = [
     "DealStage",
     "DealStageChange",
     "Disposition",
+    "LeadAssignment",
     "LeadStage",
     "Notification",
+    "PoolClaim",
     "PoolStatus",
     "Role",
+    "Setting",
     "Team",
     "User",
 ]
