@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import audit
+from crm import audit, events
 from crm.customers import get_customer
 from crm.models import Customer, Deal, DealStage, DealStageChange, LeadStage, User
 from crm.validation import FieldErrors, choice, decimal, text
@@ -111,6 +111,12 @@ def set_deal_stage(
         before={"stage": previous.value},
         after={"stage": new_stage.value},
     )
+    if new_stage == DealStage.WON:
+        events.publish(
+            session,
+            "deal_won",
+            {"deal_id": deal.id, "customer_id": deal.customer_id, "at": deal.closed_at},
+        )
     return deal
 
 

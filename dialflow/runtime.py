@@ -23,6 +23,9 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
         settings = settings or Settings.from_env()
+        from processes.telesales import install  # the composition root wires CRM events
+
+        install()
         return cls(settings=settings, db=Database(settings), clock=clock or SystemClock())
 
     @property

@@ -40,3 +40,18 @@ def _field(error: Any) -> str:
         if missing:
             return f"{path}.{missing}" if path else missing
     return path
+
+
+def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Every field of the form present in the task data: left-out fields take the schema's
+    ``default`` or ``None``. Diagrams can then test ``amount is None`` instead of guessing
+    whether a key exists, and a value from an earlier pass round a loop never lingers."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict):
+        return data
+    filled = {
+        name: spec.get("default") if isinstance(spec, dict) else None
+        for name, spec in properties.items()
+        if name not in data
+    }
+    return {**filled, **data}

@@ -8,7 +8,9 @@ Unmatched messages are recorded, never dropped silently.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -284,3 +286,25 @@ def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) 
             record.status = "delivered" if delivered else "unmatched"
             handled += 1
     return handled
+
+
+def queue_message(
+    session: Session,
+    *,
+    name: str,
+    business_key: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> ReceivedMessage:
+    """Queue a message in the caller's transaction; the scheduler's next pass delivers it to
+    waiting instances or message start events, like a message an instance throws."""
+    record = ReceivedMessage(
+        name=name,
+        status="queued",
+        business_key=business_key,
+        payload=json.loads(json.dumps(payload, default=str)),
+        delivered_to=[],
+        received_at=now,
+    )
+    session.add(record)
+    return record

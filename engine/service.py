@@ -17,3 +17,8 @@ class ProcessEngine:
     clock: Clock = field(default_factory=SystemClock)
     codec: StateCodec = field(default_factory=StateCodec)
     specs: SpecCache = field(default_factory=SpecCache)
+
+    def __post_init__(self) -> None:
+        from engine import builtin_handlers
+
+        builtin_handlers.register(self.registry, self)

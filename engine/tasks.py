@@ -18,7 +18,7 @@ from crm.models import Role, User
 from dialflow.errors import Forbidden, InvalidInput
 from engine import stepper
 from engine.errors import TaskConflict, TaskNotFound
-from engine.forms import validate_form_data
+from engine.forms import validate_form_data, with_form_defaults
 from engine.models import (
     InstanceStatus,
     ProcessInstance,
@@ -156,6 +156,7 @@ def complete(
     item, row = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
     validate_form_data(item.form_schema, data)
+    data = with_form_defaults(item.form_schema, data)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)

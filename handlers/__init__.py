@@ -11,11 +11,12 @@ from handlers.registry import HandlerContext, HandlerRegistry
 
 
 def build_registry() -> HandlerRegistry:
-    from handlers import crm_handlers, notify
+    from handlers import crm_handlers, notify, telesales
 
     registry = HandlerRegistry()
     crm_handlers.register(registry)
     notify.register(registry)
+    telesales.register(registry)
     return registry
 
 

@@ -158,6 +158,8 @@ def definition(key: str) -> Definition:
 def effective(session: Session, key: str, team_id: int | None = None) -> dict[str, Any]:
     """The value in force for a team: default ← global ← team, merged key by key."""
     value = copy.deepcopy(definition(key).default)
+    if team_id is not None and not isinstance(team_id, int):
+        team_id = None
     scopes = [GLOBAL_SCOPE] + ([team_scope(team_id)] if team_id is not None else [])
     rows = {
         row.scope: row.value

@@ -22,6 +22,16 @@ from web.api import (  # noqa: E402  (routes register on import)
     messages,
     process_models,
     tasks,
+    telesales,
 )
 
-__all__ = ["api_bp", "auth", "customers", "instances", "messages", "process_models", "tasks"]
+__all__ = [
+    "api_bp",
+    "auth",
+    "customers",
+    "instances",
+    "messages",
+    "process_models",
+    "tasks",
+    "telesales",
+]

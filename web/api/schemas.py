@@ -18,6 +18,7 @@ def page(item: dict[str, Any]) -> dict[str, Any]:
 
 STR = {"type": "string"}
 INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 TIME = {"type": "string", "format": "date-time", "nullable": True}
 

@@ -1,0 +1,482 @@
+"""Operators of the shipped telesales processes: assignment, compliance gate, cadence, pool,
+deal approval and after-sale visits.
+
+Each reads the settings in force for the customer's team when it runs (``processes.settings``),
+so a manager's change applies to the next step of running instances. Times returned to the
+diagrams are ISO 8601 strings (timer ``timeDate`` expressions read them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm import assignment, compliance, pool
+from crm.customers import get_customer
+from crm.deals import get_deal, set_deal_stage
+from crm.models import (
+    Activity,
+    ActivityKind,
+    Call,
+    Customer,
+    DealStage,
+    Disposition,
+    LeadStage,
+    Notification,
+    Role,
+    User,
+)
+from crm.notes import add_note
+from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
+from processes import settings
+
+UNANSWERED = (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.VOICEMAIL)
+CLOSING = {"wrong_number": "wrong number", "not_interested": "not interested"}
+
+
+def after(start: datetime, iso_duration: str) -> datetime:
+    parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
+    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
+def customer_team(customer: Customer, session: Session) -> int | None:
+    if customer.team_id is not None:
+        return customer.team_id
+    if customer.owner_id is not None:
+        owner = session.get(User, customer.owner_id)
+        return owner.team_id if owner else None
+    return None
+
+
+def window_for(session: Session, customer: Customer) -> compliance.Window:
+    team_id = customer_team(customer, session)
+    return compliance.Window.from_setting(settings.effective(session, "calling_window", team_id))
+
+
+def notify(session: Session, user_id: int | None, message: str, ctx: HandlerContext) -> None:
+    if user_id is None:
+        return
+    session.add(
+        Notification(
+            user_id=user_id, message=message[:2000], instance_id=ctx.instance_id, created_at=ctx.now
+        )
+    )
+
+
+def username(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return session.scalar(select(User.username).where(User.id == user_id))
+
+
+def register(registry: HandlerRegistry) -> None:
+    _register_leads(registry)
+    _register_calls(registry)
+    _register_pool(registry)
+    _register_deals(registry)
+    _register_after_sale(registry)
+
+
+# -- lead intake -------------------------------------------------------------------------------
+
+
+def _register_leads(registry: HandlerRegistry) -> None:
+    @registry.register("leads.assign", "Give a new lead to an agent of a team (daily caps)")
+    def assign_lead(
+        ctx: HandlerContext, customer_id: int, team: str, strategy: str = "round_robin"
+    ) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        found = assignment.team_by_name(session, team)
+        rules = settings.effective(session, "assignment", found.id)
+        agent = assignment.pick_agent(
+            session, found, strategy, int(rules["default_daily_cap"]), ctx.now
+        )
+        if agent is None:
+            customer.team_id = found.id
+            pool.release(
+                session,
+                customer,
+                reason=f"every agent of {team} reached the daily cap",
+                now=ctx.now,
+                actor=ctx.actor,
+                respect_protection=False,
+            )
+            return {"assigned": False, "owner": None, "team": team}
+        assignment.assign(session, customer, agent, strategy=strategy, now=ctx.now, actor=ctx.actor)
+        notify(session, agent.id, f"New lead: {customer.name}", ctx)
+        return {
+            "assigned": True,
+            "owner": agent.username,
+            "team": team,
+            "first_call_due": after(ctx.now, rules["first_call_sla"]).isoformat(),
+        }
+
+    @registry.register("leads.notify_owner", "Tell a customer's owner (or team) something")
+    def notify_owner(ctx: HandlerContext, customer_id: int, message: str) -> dict[str, Any]:
+        customer = get_customer(ctx.session, customer_id)
+        notify(ctx.session, customer.owner_id, message, ctx)
+        return {"notified": username(ctx.session, customer.owner_id)}
+
+    @registry.register("leads.close", "Close a lead with a reason (wrong number, not interested)")
+    def close_lead(ctx: HandlerContext, customer_id: int, reason: str) -> dict[str, Any]:
+        customer = get_customer(ctx.session, customer_id)
+        text = CLOSING.get(reason, reason)[:200]
+        customer.stage = LeadStage.LOST
+        customer.closed_reason = text
+        add_note(
+            ctx.session,
+            customer.id,
+            f"Lead closed: {text}",
+            actor=ctx.actor,
+            kind=ActivityKind.SYSTEM,
+            scoped=False,
+        )
+        return {"stage": customer.stage.value, "reason": text}
+
+
+# -- compliance gate and call cadence --------------------------------------------------------
+
+
+def _register_calls(registry: HandlerRegistry) -> None:
+    @registry.register(
+        "compliance.check_call", "May this customer be called now? (window, cap, DNC, consent)"
+    )
+    def check_call(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        team_id = customer_team(customer, session)
+        cap = int(settings.effective(session, "compliance", team_id)["daily_attempt_cap"])
+        verdict = compliance.check_call(
+            session, customer, ctx.now, window_for(session, customer), cap
+        )
+        return verdict.to_dict()
+
+    @registry.register(
+        "compliance.next_call_time", "The first allowed call time at or after a wanted time"
+    )
+    def next_call_time(ctx: HandlerContext, customer_id: int, at: str) -> dict[str, Any]:
+        customer = get_customer(ctx.session, customer_id)
+        try:
+            wanted = datetime.fromisoformat(str(at))
+        except ValueError as exc:
+            raise HandlerError(f"not a date and time: {at!r}") from exc
+        if wanted.tzinfo is None:  # a form's local time: the customer's zone
+            wanted = wanted.replace(tzinfo=compliance.zone_of(customer))
+        wanted = max(wanted, ctx.now)
+        allowed = compliance.next_allowed(
+            wanted, compliance.zone_of(customer), window_for(ctx.session, customer)
+        )
+        return {"at": allowed.isoformat(), "shifted": allowed != wanted}
+
+    @registry.register("cadence.plan_call", "Owner, due time and reclaim times of the next call")
+    def plan_call(ctx: HandlerContext, customer_id: int, since: str) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        owner = username(session, customer.owner_id)
+        if owner is None:
+            raise HandlerError(f"customer #{customer_id} has no owner to call them")
+        team_id = customer_team(customer, session)
+        rules = settings.effective(session, "pool", team_id)
+        made = _calls_since(session, customer.id, datetime.fromisoformat(since))
+        due = ctx.now
+        if made == 0:
+            sla = settings.effective(session, "assignment", team_id)["first_call_sla"]
+            due = after(ctx.now, sla)
+        reclaim_at = ctx.now + timedelta(days=int(rules["reclaim_after_days"]))
+        warn_days = min(int(rules["warning_days_before"]), int(rules["reclaim_after_days"]))
+        return {
+            "owner": owner,
+            "customer_name": customer.name,
+            "due_at": due.isoformat(),
+            "warn_at": (reclaim_at - timedelta(days=warn_days)).isoformat(),
+            "reclaim_at": reclaim_at.isoformat(),
+            "calls_so_far": made,
+        }
+
+    @registry.register("cadence.plan_retry", "After no answer or busy: retry when, or give up")
+    def plan_retry(ctx: HandlerContext, customer_id: int, since: str) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        team_id = customer_team(customer, session)
+        rules = settings.effective(session, "cadence", team_id)
+        zone = compliance.zone_of(customer)
+        day_start, day_end = compliance.local_day_bounds(ctx.now, zone)
+        started = datetime.fromisoformat(since)
+        total = _unanswered(session, customer.id, started, None)
+        today = _unanswered(session, customer.id, max(started, day_start), day_end)
+        window = window_for(session, customer)
+        if total >= int(rules["max_attempts_total"]):
+            pool.release(
+                session,
+                customer,
+                reason=f"no answer after {total} attempts",
+                now=ctx.now,
+                actor=ctx.actor,
+                respect_protection=False,
+            )
+            return {"action": "pool", "attempts_total": total, "attempts_today": today}
+        if today >= int(rules["max_attempts_per_day"]):
+            wait_until = compliance.next_allowed(day_end, zone, window)
+        else:
+            backoff = rules["retry_backoff"]
+            wait_until = after(ctx.now, backoff[min(total, len(backoff)) - 1])
+            wait_until = compliance.next_allowed(wait_until, zone, window)
+        return {
+            "action": "retry",
+            "wait_until": wait_until.isoformat(),
+            "attempts_total": total,
+            "attempts_today": today,
+        }
+
+
+def _calls_since(session: Session, customer_id: int, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count(Call.id)).where(
+                Call.customer_id == customer_id, Call.started_at >= since
+            )
+        )
+        or 0
+    )
+
+
+def _unanswered(session: Session, customer_id: int, start: datetime, end: datetime | None) -> int:
+    query = select(func.count(Call.id)).where(
+        Call.customer_id == customer_id,
+        Call.started_at >= start,
+        Call.disposition.in_(UNANSWERED),
+    )
+    if end is not None:
+        query = query.where(Call.started_at < end)
+    return session.scalar(query) or 0
+
+
+# -- public pool -------------------------------------------------------------------------------
+
+
+def _register_pool(registry: HandlerRegistry) -> None:
+    @registry.register("pool.warn", "Warn the owner that a lead goes back to the pool soon")
+    def warn(ctx: HandlerContext, customer_id: int, reclaim_at: str) -> dict[str, Any]:
+        customer = get_customer(ctx.session, customer_id)
+        when = datetime.fromisoformat(reclaim_at)
+        notify(
+            ctx.session,
+            customer.owner_id,
+            f"{customer.name} goes back to the public pool at {when:%Y-%m-%d %H:%M} UTC "
+            "unless you follow up.",
+            ctx,
+        )
+        return {"warned": username(ctx.session, customer.owner_id)}
+
+    @registry.register("pool.reclaim", "Take a lead without follow-up back into the pool")
+    def reclaim(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+        customer = get_customer(ctx.session, customer_id)
+        owner_id = customer.owner_id
+        reclaimed = pool.release(
+            ctx.session, customer, reason="no follow-up in time", now=ctx.now, actor=ctx.actor
+        )
+        if reclaimed:
+            notify(ctx.session, owner_id, f"{customer.name} went back to the public pool.", ctx)
+        return {
+            "reclaimed": reclaimed,
+            "protected_until": customer.protected_until.isoformat()
+            if customer.protected_until
+            else None,
+        }
+
+
+# -- deal approval ----------------------------------------------------------------------------
+
+
+def _register_deals(registry: HandlerRegistry) -> None:
+    @registry.register("deals.prepare_approval", "Quote facts and the approvers for a deal")
+    def prepare(ctx: HandlerContext, deal_id: int) -> dict[str, Any]:
+        session = ctx.session
+        deal = get_deal(session, deal_id)
+        agent = session.get(User, deal.owner_id) if deal.owner_id else None
+        manager = _manager_of(session, agent)
+        director = _manager_of(session, manager)
+        team_id = agent.team_id if agent else None
+        escalate = settings.effective(session, "approval", team_id)["escalate_after"]
+        return {
+            "deal_id": deal.id,
+            "title": deal.title,
+            "amount": float(deal.amount),
+            "discount_pct": float(deal.discount_pct),
+            "agent": agent.username if agent else None,
+            "manager": _candidate(manager, "manager"),
+            "director": _candidate(director, "director"),
+            "escalate_at": after(ctx.now, escalate).isoformat(),
+        }
+
+    @registry.register("deals.escalation_target", "Who takes over an approval nobody answered")
+    def escalation_target(ctx: HandlerContext, approver: str) -> dict[str, Any]:
+        session = ctx.session
+        if approver.startswith("group:"):
+            role = approver[6:]
+            above = {"manager": "group:director", "director": "group:admin"}
+            return {"approver": above.get(role, "group:admin")}
+        user = session.scalar(select(User).where(User.username == approver.removeprefix("user:")))
+        boss = _manager_of(session, user)
+        target = _candidate(boss, "director" if user and user.role == Role.MANAGER else "admin")
+        escalate = settings.effective(session, "approval", user.team_id if user else None)
+        notify(
+            session,
+            boss.id if boss else None,
+            f"An approval waited too long for {approver}; it is now yours.",
+            ctx,
+        )
+        return {
+            "approver": target,
+            "escalate_at": after(ctx.now, escalate["escalate_after"]).isoformat(),
+        }
+
+    @registry.register("deals.record_decision", "Apply an approval decision to the deal")
+    def record_decision(
+        ctx: HandlerContext,
+        deal_id: int,
+        decision: str,
+        tier: str,
+        comment: str | None = None,
+    ) -> dict[str, Any]:
+        session = ctx.session
+        deal = get_deal(session, deal_id)
+        who = ctx.actor.display_name if ctx.actor else "the approval rule"
+        text = f"Discount {deal.discount_pct}% {decision} ({tier}) by {who}"
+        if comment:
+            text += f": {comment}"
+        stage = {
+            "approved": DealStage.NEGOTIATION,
+            "rejected": DealStage.PROPOSAL,
+            "sent_back": DealStage.PROPOSAL,
+        }.get(decision)
+        if stage is None:
+            raise HandlerError(f"unknown decision {decision!r}")
+        set_deal_stage(session, deal.id, stage.value, actor=ctx.actor, comment=text)
+        add_note(
+            session,
+            deal.customer_id,
+            text,
+            actor=ctx.actor,
+            kind=ActivityKind.SYSTEM,
+            deal_id=deal.id,
+            scoped=False,
+        )
+        notify(session, deal.owner_id, text, ctx)
+        return {"decision": decision, "stage": stage.value}
+
+    @registry.register("deals.update_quote", "Change a deal's quote (discount, amount)")
+    def update_quote(
+        ctx: HandlerContext,
+        deal_id: int,
+        discount_pct: float | int | str,
+        amount: float | int | str | None = None,
+    ) -> dict[str, Any]:
+        deal = get_deal(ctx.session, deal_id)
+        deal.discount_pct = _decimal(discount_pct, "discount_pct", Decimal(0), Decimal(100))
+        if amount not in (None, ""):
+            deal.amount = _decimal(amount, "amount", Decimal(0), Decimal("1e12"))
+        if deal.stage != DealStage.APPROVAL:
+            set_deal_stage(ctx.session, deal.id, DealStage.APPROVAL.value, actor=ctx.actor)
+        ctx.session.flush()
+        return {"discount_pct": float(deal.discount_pct), "amount": float(deal.amount)}
+
+
+def _manager_of(session: Session, user: User | None) -> User | None:
+    if user is None or user.manager_id is None:
+        return None
+    return session.get(User, user.manager_id)
+
+
+def _candidate(user: User | None, fallback_role: str) -> str:
+    return f"user:{user.username}" if user is not None else f"group:{fallback_role}"
+
+
+def _decimal(value: Any, field: str, low: Decimal, high: Decimal) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise HandlerError(f"{field} must be a number, got {value!r}") from exc
+    if not low <= number <= high:
+        raise HandlerError(f"{field} must be between {low} and {high}")
+    return number
+
+
+# -- after-sale follow-up ---------------------------------------------------------------------
+
+
+def _register_after_sale(registry: HandlerRegistry) -> None:
+    @registry.register("aftersale.plan_visit", "When the next after-sale call is due, if any")
+    def plan_visit(
+        ctx: HandlerContext, customer_id: int, won_at: str, visit: int
+    ) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        rules = settings.effective(session, "after_sale", customer_team(customer, session))
+        visits = rules["visits"]
+        if visit >= len(visits):
+            return {"done": True, "visit": visit}
+        wanted = max(after(datetime.fromisoformat(won_at), visits[visit]), ctx.now)
+        at = compliance.next_allowed(
+            wanted, compliance.zone_of(customer), window_for(session, customer)
+        )
+        return {
+            "done": False,
+            "visit": visit,
+            "label": visits[visit],
+            "at": at.isoformat(),
+            "owner": username(session, customer.owner_id),
+            "manager": _candidate(
+                _manager_of(session, session.get(User, customer.owner_id))
+                if customer.owner_id
+                else None,
+                "manager",
+            ),
+            "low_score_at_most": int(rules["low_score_at_most"]),
+            "customer_name": customer.name,
+        }
+
+    @registry.register("aftersale.record", "Record an after-sale call and its satisfaction score")
+    def record(
+        ctx: HandlerContext,
+        customer_id: int,
+        reached: bool,
+        score: int | None = None,
+        notes: str | None = None,
+    ) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        text = (
+            f"After-sale call: satisfaction {score}/5"
+            if reached and score is not None
+            else "After-sale call: customer not reached"
+        )
+        if notes:
+            text += f" — {notes}"
+        session.add(
+            Call(
+                customer_id=customer.id,
+                agent_id=ctx.actor.id if ctx.actor else None,
+                number=customer.primary_phone,
+                started_at=ctx.now,
+                disposition=Disposition.CONNECTED_OTHER if reached else Disposition.NO_ANSWER,
+                notes=text,
+            )
+        )
+        session.add(
+            Activity(
+                customer_id=customer.id,
+                kind=ActivityKind.VISIT,
+                body=text,
+                author_id=ctx.actor.id if ctx.actor else None,
+                created_at=ctx.now,
+            )
+        )
+        session.flush()
+        return {"reached": reached, "score": score}

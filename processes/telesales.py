@@ -1,0 +1,217 @@
+"""Glue between CRM events and the shipped telesales processes.
+
+The API and pages call these; each runs in the caller's unit of work, so the CRM change and the
+process step it starts commit together.
+
+=======================  =====================================================================
+event                    process
+=======================  =====================================================================
+a lead comes in          ``lead_intake`` (business key: the customer id; a repeat carries the
+                         existing customer's id)
+a pool lead is claimed   ``call_cadence`` for the claimer
+a quote is submitted     ``deal_approval`` (business key: the customer id, ``deal_id`` in data)
+a deal is won            ``after_sale`` (started from ``crm.deals`` through ``crm.events``)
+=======================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crm import events, pool
+from crm.customers import create_customer, get_customer
+from crm.deals import get_deal, set_deal_stage
+from crm.models import Deal, DealStage, User
+from crm.validation import FieldErrors, text
+from dialflow.errors import Conflict, DuplicateCustomer, Forbidden, InvalidInput, NotFound
+from engine.instances import start_instance
+from engine.models import ProcessInstance
+from engine.service import ProcessEngine
+from processes import settings
+
+LEAD_INTAKE = "lead_intake"
+CALL_CADENCE = "call_cadence"
+DEAL_APPROVAL = "deal_approval"
+AFTER_SALE = "after_sale"
+
+
+def submit_lead(
+    engine: ProcessEngine,
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    region: str = "CN",
+) -> tuple[ProcessInstance, int, bool]:
+    """Store a lead (or find who already has it) and start its intake.
+
+    Returns ``(instance, customer_id, duplicate)``. A lead with invalid fields is refused with
+    422 before anything is stored.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidInput("Expected a JSON object with the lead's fields.")
+    fields = {k: v for k, v in data.items() if k != "owner"}
+    duplicate_of = None
+    try:
+        with session.begin_nested():
+            customer = create_customer(
+                session, {**fields, "owner": None}, actor=actor, region=region
+            )
+        customer_id = customer.id
+    except DuplicateCustomer as exc:
+        duplicate_of = exc.details[0]["existing_id"]
+        customer_id = duplicate_of
+    note = str(data.get("notes") or "")[:500]
+    instance = start_instance(
+        engine,
+        session,
+        LEAD_INTAKE,
+        business_key=str(customer_id),
+        data={
+            "customer_id": customer_id,
+            "duplicate_of": duplicate_of,
+            "lead_name": str(data.get("name") or ""),
+            "lead_note": note,
+            "region": data.get("region") or None,
+            "source": data.get("source") or None,
+        },
+        actor=actor,
+    )
+    return instance, customer_id, duplicate_of is not None
+
+
+def claim_from_pool(
+    engine: ProcessEngine, session: Session, customer_id: int, *, actor: User
+) -> tuple[int, ProcessInstance]:
+    """Claim a pool lead (caps, protection) and start its call cadence for the claimer."""
+    rules = pool.PoolRules.from_setting(settings.effective(session, "pool", actor.team_id))
+    now = engine.clock.now()
+    customer = pool.claim(session, customer_id, actor=actor, rules=rules, now=now)
+    instance = start_instance(
+        engine,
+        session,
+        CALL_CADENCE,
+        business_key=str(customer.id),
+        data={"customer_id": customer.id},
+        actor=actor,
+    )
+    return customer.id, instance
+
+
+def pool_caps(engine: ProcessEngine, session: Session, user: User) -> dict[str, int]:
+    rules = pool.PoolRules.from_setting(settings.effective(session, "pool", user.team_id))
+    return pool.caps(session, user, rules, engine.clock.now())
+
+
+def submit_quote(
+    engine: ProcessEngine,
+    session: Session,
+    deal_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+) -> tuple[Deal, ProcessInstance]:
+    """Set a deal's quote (amount, discount) and send it through approval."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("Expected a JSON object with the quote.")
+    errors = FieldErrors()
+    discount = _number(data, "discount_pct", errors, Decimal(0), Decimal(100), required=True)
+    amount = _number(data, "amount", errors, Decimal(0), Decimal("1e12"), required=False)
+    comment = text(data, "comment", errors, max_len=2000)
+    errors.raise_if_any("The quote is not valid.")
+    deal = get_deal(session, deal_id)
+    customer = get_customer(session, deal.customer_id, viewer=actor)  # 404 when not visible
+    if actor.role.value == "agent" and deal.owner_id != actor.id:
+        raise Forbidden("Only the deal's owner submits its quote.")
+    if deal.stage.is_closed:
+        raise Conflict(f"The deal is {deal.stage.value}.", code="deal_closed")
+    if deal.stage == DealStage.APPROVAL:
+        raise Conflict("The deal's quote is already waiting for approval.", code="approval_pending")
+    deal.discount_pct = discount if discount is not None else deal.discount_pct
+    if amount is not None:
+        deal.amount = amount
+    set_deal_stage(session, deal.id, DealStage.APPROVAL.value, actor=actor, comment=comment)
+    instance = start_instance(
+        engine,
+        session,
+        DEAL_APPROVAL,
+        business_key=str(customer.id),
+        data={
+            "deal_id": deal.id,
+            "customer_id": customer.id,
+            "discount_pct": float(deal.discount_pct),
+            "amount": float(deal.amount),
+            "quote_comment": comment,
+        },
+        actor=actor,
+    )
+    return deal, instance
+
+
+def _number(
+    data: Mapping[str, Any],
+    field: str,
+    errors: FieldErrors,
+    low: Decimal,
+    high: Decimal,
+    *,
+    required: bool,
+) -> Decimal | None:
+    value = data.get(field)
+    if value in (None, ""):
+        if required:
+            errors.add(field, "This field is required.")
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "Must be a number.")
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        errors.add(field, "Must be a number.")
+        return None
+    if not number.is_finite() or not low <= number <= high:
+        errors.add(field, f"Must be between {low} and {high}.")
+        return None
+    return number
+
+
+def _on_deal_won(session: Session, payload: dict[str, Any]) -> None:
+    """Queue the after-sale start in the same transaction (delivered by the next scheduler
+    pass): the deal can be won inside any step or request, where no engine is at hand."""
+    from engine.messages import queue_message
+
+    queue_message(
+        session,
+        name="deal_won",
+        business_key=str(payload["customer_id"]),
+        payload={
+            "customer_id": payload["customer_id"],
+            "deal_id": payload["deal_id"],
+            "won_at": payload["at"].isoformat(),
+        },
+        now=payload["at"],
+    )
+
+
+def install() -> None:
+    """Subscribe the processes to CRM events (idempotent; called when a runtime is built)."""
+    events.subscribe("deal_won", _on_deal_won)
+
+
+__all__ = [
+    "AFTER_SALE",
+    "CALL_CADENCE",
+    "DEAL_APPROVAL",
+    "LEAD_INTAKE",
+    "NotFound",
+    "claim_from_pool",
+    "install",
+    "pool_caps",
+    "submit_lead",
+    "submit_quote",
+]

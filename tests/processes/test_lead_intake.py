@@ -1,0 +1,88 @@
+"""Lead intake: duplicates, routing by the DMN table, round-robin within daily caps, SLA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm.models import Customer, LeadAssignment, Notification, User
+from tests.processes.conftest import Team
+
+
+def test_new_lead_is_routed_assigned_and_gets_a_first_call_task(team: Team) -> None:
+    result = team.lead(name="王小明", phone="13800138000", region="上海", source="网络推广")
+    assert result["duplicate"] is False
+    assert result["owner"] == "a1"  # round-robin starts with the first agent of 华东一组
+    assert result["instance"]["status"] == "completed"
+    task = team.one_task("a1", result["customer_id"], "call")
+    assert task["title"] == "Call 王小明"
+    # due within the first-call SLA (PT2H by default) of "now"
+    due = datetime.fromisoformat(task["due_at"])
+    assert (due - team.clock.now()).total_seconds() == 2 * 3600
+    with team.db() as db:
+        customer = db.get(Customer, result["customer_id"])
+        assert customer.owner.username == "a1"
+        assert customer.pool_status.value == "owned"
+        assert (
+            db.scalar(select(Notification.message).where(Notification.user_id == customer.owner_id))
+            == "New lead: 王小明"
+        )
+
+
+def test_round_robin_and_daily_cap_then_pool(team: Team) -> None:
+    team["admin"].post(
+        "/api/v1/settings/assignment",
+        json={},
+    )
+    response = team["boss"].client.put(
+        "/api/v1/settings/assignment",
+        headers=team["boss"].headers,
+        json={"value": {"default_daily_cap": 1}},
+    )
+    assert response.status_code == 200, response.get_json()
+    owners = [
+        team.lead(name=f"客户{i}", phone=f"1390000000{i}", region="杭州")["owner"] for i in range(4)
+    ]
+    assert owners == ["a1", "a2", "a3", None]  # the fourth finds every agent at the cap
+    with team.db() as db:
+        last = db.scalar(select(Customer).where(Customer.name == "客户3"))
+        assert last.pool_status.value == "pool" and last.owner_id is None
+    # the next day the caps start again
+    team.advance(hours=24)
+    assert team.lead(name="客户4", phone="13900000004", region="杭州")["owner"] == "a1"
+
+
+def test_south_region_goes_to_the_south_team_and_referrals_least_loaded(team: Team) -> None:
+    assert team.lead(name="广州客户", phone="13700000001", region="广州")["owner"] == "a4"
+    team.lead(name="东一", phone="13700000002", region="上海")  # a1
+    team.lead(name="东二", phone="13700000003", region="上海")  # a2
+    # a referral goes to the least-loaded agent of 华东一组: a3 holds nothing
+    assert team.lead(name="转介", phone="13700000004", source="转介绍")["owner"] == "a3"
+
+
+def test_a_repeated_lead_goes_to_the_existing_owner(team: Team) -> None:
+    first = team.lead(name="李雷", phone="13811112222", region="上海")
+    again = team.lead(name="李雷 (web form)", phone="+86 138 1111 2222", source="展会")
+    assert again["duplicate"] is True
+    assert again["customer_id"] == first["customer_id"]
+    assert again["instance"]["business_key"] == str(first["customer_id"])
+    with team.db() as db:
+        owner = db.scalar(select(User).where(User.username == first["owner"]))
+        messages = list(
+            db.scalars(select(Notification.message).where(Notification.user_id == owner.id))
+        )
+        assert any("came in again" in m for m in messages)
+        assert db.scalar(select(Customer).where(Customer.name.like("李雷%")).limit(2)) is not None
+        assert len(list(db.scalars(select(LeadAssignment)))) == 1  # not assigned twice
+    timeline = team.tasks_of(first["owner"], business_key=str(first["customer_id"]))
+    assert len(timeline) == 1  # still one call task
+
+
+def test_an_invalid_lead_is_refused_and_nothing_is_stored(team: Team) -> None:
+    response = team["boss"].post("/api/v1/leads", json={"name": "", "phone": "12"})
+    assert response.status_code == 422
+    fields = {d["field"] for d in response.get_json()["error"]["details"]}
+    assert {"name", "phone"} <= fields
+    with team.db() as db:
+        assert db.scalar(select(Customer)) is None
