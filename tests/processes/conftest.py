@@ -37,8 +37,12 @@ class Team:
         return self.people[username]
 
     def advance(self, delta: timedelta = timedelta(0), **units: float) -> int:
-        """Move the clock, then run scheduler passes until nothing more is due now."""
-        self.clock.advance(delta + timedelta(**units))
+        """Move the clock, then run scheduler passes until nothing more is due now.
+
+        A timer fires once its time is strictly past (SpiffWorkflow's rule), so each move
+        adds a millisecond: "advance to 09:00" fires what is due at 09:00, as the real
+        scheduler does half a second later."""
+        self.clock.advance(delta + timedelta(**units) + timedelta(milliseconds=1))
         fired = 0
         for _ in range(20):
             done = TimerLoop(self.runtime).run_once()
@@ -61,10 +65,13 @@ class Team:
         query = "&".join(f"{k}={v}" for k, v in {"mine": "1", **filters}.items())
         return self[username].tasks(query)
 
-    def one_task(self, username: str, business_key: object, name: str) -> dict[str, Any]:
-        found = [
-            t for t in self.tasks_of(username, business_key=str(business_key)) if t["name"] == name
-        ]
+    def one_task(
+        self, username: str, business_key: object, name: str, process_id: str | None = None
+    ) -> dict[str, Any]:
+        filters = {"business_key": str(business_key)}
+        if process_id:
+            filters["process_id"] = process_id
+        found = [t for t in self.tasks_of(username, **filters) if t["name"] == name]
         assert len(found) == 1, (username, business_key, name, found)
         return found[0]
 
