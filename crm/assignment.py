@@ -2,7 +2,7 @@
 
 No counter lives in memory: "round-robin" picks the agent whose last assignment is oldest, and
 caps count ``lead_assignments`` rows of the team's local day, so any number of workers agree.
-The team's agent rows are locked first, so two leads assigned at the same moment are
+The team's row is locked first, so two leads assigned at the same moment are
 serialized and a cap is never exceeded.
 """
 
@@ -41,12 +41,13 @@ def pick_agent(
             f"Unknown assignment strategy {strategy!r}; use one of {', '.join(STRATEGIES)}.",
             details=[{"field": "strategy", "message": "unknown strategy"}],
         )
+    # The team row is the lock: assignments to one team run one at a time.
+    session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
     agents = list(
         session.scalars(
             select(User)
             .where(User.team_id == team.id, User.role == Role.AGENT, User.active.is_(True))
             .order_by(User.id)
-            .with_for_update()
         )
     )
     if not agents:
