@@ -172,8 +172,16 @@ def token_create(username: str, name: str) -> None:
 )
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @click.option("--seed", "rng_seed", type=int, default=7, show_default=True)
+@click.option(
+    "--leads",
+    "lead_count",
+    type=click.IntRange(0, 10_000),
+    default=24,
+    show_default=True,
+    help="Leads sent through the shipped processes (calls, callbacks, quotes to approve).",
+)
 @reports_errors
-def seed_demo(customer_count: int, if_empty: bool, rng_seed: int) -> None:
+def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: int) -> None:
     """Seed demo teams, logins, customers, calls and deals over the past 60 days."""
     from sqlalchemy import func, select
 
@@ -200,6 +208,14 @@ def seed_demo(customer_count: int, if_empty: bool, rng_seed: int) -> None:
             f"seeded {report.customers:,} customers, {report.calls:,} calls, "
             f"{report.deals:,} deals, {report.notes:,} notes "
             f"in {time.perf_counter() - started:.1f} s"
+        )
+    if customer_count and lead_count:
+        from processes.demo import seed_process_work
+
+        work = seed_process_work(rt, lead_count)
+        click.echo(
+            f"sent {work.leads} leads through the processes: {work.callbacks} callbacks, "
+            f"{work.quotes} quotes waiting for approval or approved"
         )
     with rt.db.unit_of_work(read_only=True) as session:
         logins = demo.existing_demo_users(session)

@@ -208,8 +208,23 @@ def test_token_create_for_an_unknown_user_fails(invoke, db):
 # --- seed-demo ------------------------------------------------------------------------------
 
 
+def test_seed_demo_sends_leads_through_the_shipped_processes(invoke, db):
+    from engine.models import WorkItem, WorkItemStatus
+
+    result = invoke("seed-demo", "--customers", "20", "--leads", "9")
+    assert result.exit_code == 0, result.output
+    assert "sent 9 leads through the processes" in result.stdout
+    with db() as session:
+        open_items = list(
+            session.scalars(select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN))
+        )
+        processes = {item.process_id for item in open_items}
+        assert "call_cadence" in processes  # agents have calls to make
+        assert all(item.candidates for item in open_items)
+
+
 def test_seed_demo_creates_logins_and_unique_valid_customers_once(invoke, db, client):
-    result = invoke("seed-demo", "--customers", "300", "--if-empty")
+    result = invoke("seed-demo", "--customers", "300", "--if-empty", "--leads", "0")
     assert result.exit_code == 0, result.output
     assert "skipped" not in result.stdout
     assert "300" in result.stdout
