@@ -52,11 +52,17 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
+    from web.inbox import inbox_bp
+    from web.task_page import task_bp
+    from web.account import account_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(task_bp)
+    app.register_blueprint(account_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if app.config.get("DEPLOY_SHIPPED_MODELS", not app.testing):
         for version in runtime.deploy_shipped_models():
