@@ -46,7 +46,9 @@ def customer_snapshot(
         return None
     number = customer.primary_phone
     full = number is not None and may_see_full_phone(viewer, customer)
-    shown = None if number is None else (display_phone(number, region) if full else mask_phone(number))
+    shown = (
+        None if number is None else (display_phone(number, region) if full else mask_phone(number))
+    )
     calls = session.scalars(
         select(Call)
         .where(Call.customer_id == customer.id)

@@ -47,9 +47,11 @@ class Inbox:
 
     @property
     def total(self) -> int:
-        return self.counts[InboxKind.MINE] + self.counts[InboxKind.CLAIMABLE] + self.counts[
-            InboxKind.CALLBACK
-        ]
+        return (
+            self.counts[InboxKind.MINE]
+            + self.counts[InboxKind.CLAIMABLE]
+            + self.counts[InboxKind.CALLBACK]
+        )
 
 
 def is_callback(element_id: str) -> bool:

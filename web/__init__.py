@@ -48,13 +48,13 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     extensions.init_app(app)
     errors.init_app(app)
 
+    from web.account import account_bp
     from web.api import api_bp
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
     from web.inbox import inbox_bp
     from web.task_page import task_bp
-    from web.account import account_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)

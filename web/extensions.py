@@ -82,7 +82,9 @@ def init_app(app: Flask) -> None:
     from web.labels import disposition_label, role_label, stage_label
 
     app.jinja_env.globals.update(role_label=role_label, stage_label=stage_label)
-    app.jinja_env.globals.update(disposition_label=disposition_label, format_timedelta=format_timedelta)
+    app.jinja_env.globals.update(
+        disposition_label=disposition_label, format_timedelta=format_timedelta
+    )
     app.jinja_env.filters.update(format_datetime=format_datetime, format_number=format_decimal)
     app.jinja_env.filters.update(
         format_date=format_date,

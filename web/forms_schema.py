@@ -7,15 +7,16 @@ Widgets, chosen per property:
 | ``enum`` (labels from ``enumNames``) or ``oneOf`` of ``{"const", "title"}`` | ``<select>`` |
 | ``"type": "boolean"`` | checkbox (unchecked submits ``false``) |
 | ``"type": "integer"`` / ``"number"`` | ``<input type=number>`` with ``min``/``max``/``step`` |
-| string, ``"format": "date-time"`` | ``<input type=datetime-local>``; submitted as ISO 8601 with the team's offset |
+| string, ``"format": "date-time"`` | ``<input type=datetime-local>``, sent as ISO 8601 |
 | string, ``"format": "date"`` | ``<input type=date>`` (``YYYY-MM-DD``) |
 | string, ``"format": "email"`` | ``<input type=email>`` |
 | string with ``"x-widget": "textarea"`` or ``maxLength`` > 200 | ``<textarea>`` |
-| other strings | ``<input type=text>`` (``minLength``/``maxLength``/``pattern`` become attributes) |
+| other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
 | ``object`` / ``array`` | a JSON ``<textarea>`` |
 
-The browser checks what HTML attributes can express; the server validates again with the
-schema itself (``engine.forms``) and the messages are shown beside their fields.
+Date-times typed are read in the team's time zone. The browser checks what HTML attributes
+express; the server validates again with the schema itself (``engine.forms``) and the
+messages are shown beside their fields.
 """
 
 from __future__ import annotations
@@ -281,10 +282,14 @@ def _message(prop: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
     kind = detail.get("validator")
     if kind == "required":
         return _("This field is required.")
-    if kind in ("minimum", "exclusiveMinimum") and kind in prop:
+    if kind == "minimum" and kind in prop:
         return _("Enter a value of at least %(limit)s.", limit=prop[kind])
-    if kind in ("maximum", "exclusiveMaximum") and kind in prop:
+    if kind == "maximum" and kind in prop:
         return _("Enter a value of at most %(limit)s.", limit=prop[kind])
+    if kind == "exclusiveMinimum" and kind in prop:
+        return _("Enter a value greater than %(limit)s.", limit=prop[kind])
+    if kind == "exclusiveMaximum" and kind in prop:
+        return _("Enter a value less than %(limit)s.", limit=prop[kind])
     if kind == "minLength":
         return _("Enter at least %(count)s characters.", count=prop.get("minLength"))
     if kind == "maxLength":

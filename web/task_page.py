@@ -49,7 +49,9 @@ def show(task_id: str) -> ResponseReturnValue:
     if item.status != WorkItemStatus.OPEN:
         return render_template("task/page.html", **context, closed=True), 409
     if request.method == "GET":
-        return render_template("task/page.html", **context, fields=build_fields(item.form_schema, tz=zone))
+        return render_template(
+            "task/page.html", **context, fields=build_fields(item.form_schema, tz=zone)
+        )
 
     schema = item.form_schema
     submission = parse_submission(schema, request.form, tz=zone)

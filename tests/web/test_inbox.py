@@ -36,15 +36,13 @@ def test_sign_in_lands_on_the_inbox(client, desk):
     assert urlsplit(response.headers["Location"]).path == "/inbox"
 
 
-def test_inbox_merges_mine_claimable_and_due_callbacks_sorted_by_due(
-    client, desk, make_customer
-):
+def test_inbox_merges_mine_claimable_and_due_callbacks_sorted_by_due(client, desk, make_customer):
     now = datetime.now(UTC)
     customer = make_customer(actor=desk.agent, name="赵敏", phone="13800138001")
     mine = desk.start_call(customer.id)["ready_tasks"][0]["id"]  # due in 2 hours
     queue = desk.start_queue(review_due=LONG_AGO, callback_due=iso(now - timedelta(minutes=5)))
-    review = [t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead"][0]
-    callback = [t["id"] for t in queue["ready_tasks"] if t["name"] == "callback_customer"][0]
+    review = next(t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead")
+    callback = next(t["id"] for t in queue["ready_tasks"] if t["name"] == "callback_customer")
     sign_in(client, "li")
     page = client.get("/inbox", headers=EN).text
     assert row_ids(page) == [review, callback, mine]
@@ -94,7 +92,7 @@ def test_other_teams_and_other_peoples_tasks_are_not_listed(client, desk, make_u
 
 def test_claim_and_release_from_the_inbox(client, desk, db):
     queue = desk.start_queue(review_due=LONG_AGO, callback_due=LONG_AGO)
-    review = [t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead"][0]
+    review = next(t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead")
     sign_in(client, "li")
     page = client.get("/inbox", headers=EN)
     token = csrf_token(page.text)
@@ -118,7 +116,7 @@ def test_claim_and_release_from_the_inbox(client, desk, db):
 
 def test_claiming_a_task_someone_else_took_is_a_message(client, desk, make_user):
     queue = desk.start_queue(review_due=LONG_AGO, callback_due=LONG_AGO)
-    review = [t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead"][0]
+    review = next(t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead")
     make_user("agent", username="wang", team="East", password=PASSWORD)
     other = client.application.test_client()
     sign_in(other, "wang")

@@ -77,7 +77,9 @@ def test_dates_and_money_follow_the_language(client, desk, make_customer, db):
             {"title": "旗舰版", "amount": "1234567.5"},
             actor=session.get(User, desk.agent.id),
         )
-    desk.start_queue(review_due="2026-05-04T09:30:00+08:00", callback_due="2026-05-04T10:00:00+08:00")
+    desk.start_queue(
+        review_due="2026-05-04T09:30:00+08:00", callback_due="2026-05-04T10:00:00+08:00"
+    )
     task = desk.start_call(customer.id)["ready_tasks"][0]["id"]
     sign_in(client, "li")
     zh_inbox = client.get("/inbox?kind=claimable", headers=ZH).text
@@ -93,7 +95,9 @@ def test_times_are_shown_in_the_team_time_zone(client, desk, db):
 
     with db() as session:
         session.query(Team).filter_by(name="East").one().timezone = "Europe/London"
-    desk.start_queue(review_due="2026-05-04T09:30:00+08:00", callback_due="2026-05-04T10:00:00+08:00")
+    desk.start_queue(
+        review_due="2026-05-04T09:30:00+08:00", callback_due="2026-05-04T10:00:00+08:00"
+    )
     sign_in(client, "li", PASSWORD)
     page = client.get("/inbox?kind=claimable", headers=EN).text
     assert "5/4/26, 2:30" in page  # 09:30 in Shanghai is 02:30 in London (BST)
