@@ -46,11 +46,7 @@ def list_tasks(
 ) -> tuple[list[WorkItem], int]:
     """Open work items sorted by due time (no due time last), then by age."""
     query = select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN)
-    claimable = WorkItem.assignee_id.is_(None) & WorkItem.id.in_(
-        select(WorkItemCandidate.work_item_id).where(
-            WorkItemCandidate.name.in_(user_groups(viewer))
-        )
-    )
+    claimable = claimable_by(viewer)
     if all_tasks:
         if viewer.role not in SUPERVISORS:
             raise Forbidden("Only managers and administrators may list all tasks.")
@@ -72,6 +68,15 @@ def list_tasks(
         .options(selectinload(WorkItem.candidates))
     ).all()
     return list(items), total
+
+
+def claimable_by(viewer: User) -> Any:
+    """A WHERE clause: unassigned items one of the viewer's groups is a candidate for."""
+    return WorkItem.assignee_id.is_(None) & WorkItem.id.in_(
+        select(WorkItemCandidate.work_item_id).where(
+            WorkItemCandidate.name.in_(user_groups(viewer))
+        )
+    )
 
 
 def get_work_item(session: Session, task_id: str, *, lock: bool = False) -> WorkItem:

@@ -50,15 +50,21 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     extensions.init_app(app)
     errors.init_app(app)
 
+    from web.account import account_bp
     from web.api import api_bp
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
+    from web.inbox import inbox_bp
+    from web.task_page import task_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(task_bp)
+    app.register_blueprint(account_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if not isinstance(runtime.clock, SystemClock):
         _pin_request_time(app, runtime)

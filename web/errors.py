@@ -48,7 +48,11 @@ def error_response(status: int, code: str, message: str, details: list | None = 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DialflowError)
     def _domain_error(exc: DialflowError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Response:

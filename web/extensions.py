@@ -31,6 +31,12 @@ def select_locale() -> str:
     return "zh_CN" if best.startswith("zh") else "en"
 
 
+def select_timezone() -> str | None:
+    """Times on pages are shown in the user's team time zone (else the default)."""
+    team = getattr(current_user, "team", None) if current_user else None
+    return getattr(team, "timezone", None)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
@@ -52,6 +58,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
+        timezone_selector=select_timezone,
         default_locale=DEFAULT_LOCALE,
         default_timezone="Asia/Shanghai",
     )
@@ -64,9 +71,22 @@ def init_app(app: Flask) -> None:
         code = "zh_CN" if locale is not None and locale.language == "zh" else "en"
         return {"languages": LANGUAGES, "current_locale": code}
 
-    from flask_babel import format_datetime, format_decimal
+    from flask_babel import (
+        format_currency,
+        format_date,
+        format_datetime,
+        format_decimal,
+        format_timedelta,
+    )
 
-    from web.labels import role_label, stage_label
+    from web.labels import disposition_label, role_label, stage_label
 
     app.jinja_env.globals.update(role_label=role_label, stage_label=stage_label)
+    app.jinja_env.globals.update(
+        disposition_label=disposition_label, format_timedelta=format_timedelta
+    )
     app.jinja_env.filters.update(format_datetime=format_datetime, format_number=format_decimal)
+    app.jinja_env.filters.update(
+        format_date=format_date,
+        format_money=lambda amount, currency="CNY": format_currency(amount, currency),
+    )

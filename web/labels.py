@@ -28,3 +28,20 @@ def role_label(value: str) -> str:
 
 def stage_label(value: str) -> str:
     return str(STAGE_LABELS.get(value, value))
+
+
+DISPOSITION_LABELS = {
+    "connected_interested": _l("Interested"),
+    "connected_other": _l("Connected"),
+    "callback_requested": _l("Callback requested"),
+    "no_answer": _l("No answer"),
+    "busy": _l("Busy"),
+    "voicemail": _l("Voicemail"),
+    "wrong_number": _l("Wrong number"),
+    "not_interested": _l("Not interested"),
+    "do_not_call": _l("Do not call"),
+}
+
+
+def disposition_label(value: str | None) -> str:
+    return str(DISPOSITION_LABELS.get(value or "", value or ""))

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from crm import audit
+from crm import audit, signin_limits
 from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
@@ -18,7 +18,7 @@ from dialflow.errors import Forbidden, InvalidInput, Unauthorized
 from web.api import api_bp
 from web.api.openapi import documented
 from web.api.schemas import STR, obj
-from web.context import unit_of_work
+from web.context import runtime, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_OFFSET = 10_000_000
@@ -104,7 +104,7 @@ def paging() -> tuple[int, int]:
     tag="auth",
     status=201,
     auth=False,
-    errors=(401, 422),
+    errors=(401, 422, 429),
     request=obj({"username": STR, "password": STR}, required=["username", "password"]),
     response=obj({"token": STR}),
 )
@@ -119,12 +119,22 @@ def issue_token() -> ResponseReturnValue:
                 {"field": "password", "message": "required"},
             ],
         )
+    now, address = runtime().clock.now(), request.remote_addr
     with unit_of_work() as db:
+        signin_limits.check(db, username, address, now)
         user = authenticate(db, username, password)
-        if user is None:
-            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-        token = create_token(db, user, name="api")
-        audit.record(
-            db, actor=user, action="sign_in", entity_type="user", entity_id=user.id, source="api"
-        )
+        if user is None:  # recorded and committed, then refused
+            signin_limits.record_failure(db, username, address, now, source="api")
+        else:
+            token = create_token(db, user, name="api")
+            audit.record(
+                db,
+                actor=user,
+                action="sign_in",
+                entity_type="user",
+                entity_id=user.id,
+                source="api",
+            )
+    if user is None:
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     return jsonify({"token": token}), 201

@@ -12,9 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from crm import audit
+from crm import audit, signin_limits
 from crm.users import authenticate
-from web.context import unit_of_work
+from web.account import save_locale
+from web.context import runtime, unit_of_work
 from web.extensions import LANGUAGES
 
 auth_bp = Blueprint("auth", __name__)
@@ -29,12 +30,15 @@ class SignInForm(FlaskForm):
 @auth_bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("customers.index"))
+        return redirect(url_for("inbox.index"))
     form = SignInForm()
     error = None
     if form.validate_on_submit():
+        username = form.username.data or ""
+        now, address = runtime().clock.now(), request.remote_addr
         with unit_of_work() as db:
-            user = authenticate(db, form.username.data or "", form.password.data or "")
+            wait = signin_limits.seconds_locked(db, username, address, now)
+            user = None if wait else authenticate(db, username, form.password.data or "")
             if user is not None:
                 audit.record(
                     db,
@@ -44,6 +48,16 @@ def login() -> ResponseReturnValue:
                     entity_id=user.id,
                     source="web",
                 )
+            elif not wait:
+                signin_limits.record_failure(db, username, address, now, source="web")
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            message = _l(
+                "Too many failed sign-in attempts. Try again in %(minutes)s minutes.",
+                minutes=minutes,
+            )
+            page = render_template("auth/login.html", form=form, error=message)
+            return page, 429, {"Retry-After": str(wait)}
         if user is not None:
             login_user(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
@@ -64,6 +78,8 @@ def set_language() -> ResponseReturnValue:
     locale = request.form.get("locale", "")
     if locale in LANGUAGES:
         session["locale"] = locale
+        if current_user.is_authenticated:  # the header switch changes the saved choice too
+            save_locale(current_user.id, locale)
     else:
         flash(_l("Unknown language."), "error")
     return redirect(_safe_next(request.form.get("next")))
@@ -75,4 +91,4 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
-    return url_for("customers.index")
+    return url_for("inbox.index")

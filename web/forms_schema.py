@@ -1,0 +1,305 @@
+"""HTML forms from a task's JSON Schema, and the submitted form back into typed JSON data.
+
+Widgets, chosen per property:
+
+| schema | widget |
+|---|---|
+| ``enum`` (labels from ``enumNames``) or ``oneOf`` of ``{"const", "title"}`` | ``<select>`` |
+| ``"type": "boolean"`` | checkbox (unchecked submits ``false``) |
+| ``"type": "integer"`` / ``"number"`` | ``<input type=number>`` with ``min``/``max``/``step`` |
+| string, ``"format": "date-time"`` | ``<input type=datetime-local>``, sent as ISO 8601 |
+| string, ``"format": "date"`` | ``<input type=date>`` (``YYYY-MM-DD``) |
+| string, ``"format": "email"`` | ``<input type=email>`` |
+| string with ``"x-widget": "textarea"`` or ``maxLength`` > 200 | ``<textarea>`` |
+| other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
+| ``object`` / ``array`` | a JSON ``<textarea>`` |
+
+Date-times typed are read in the team's time zone. The browser checks what HTML attributes
+express; the server validates again with the schema itself (``engine.forms``) and the
+messages are shown beside their fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+TEXTAREA_FROM_LENGTH = 200
+PREFIX = "field:"  # keeps schema property names apart from csrf_token and friends
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    widget: str  # text, email, textarea, number, date, datetime, select, checkbox, json
+    required: bool
+    input_name: str
+    input_id: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: str = ""
+    checked: bool = False
+    description: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Submission:
+    data: dict[str, Any]
+    errors: dict[str, str]
+
+
+def properties(schema: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    if not schema or not isinstance(schema.get("properties"), Mapping):
+        return {}
+    return {str(k): v for k, v in schema["properties"].items() if isinstance(v, Mapping)}
+
+
+def build_fields(
+    schema: Mapping[str, Any] | None,
+    *,
+    submitted: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    tz: ZoneInfo,
+) -> list[FormField]:
+    """The fields to render; ``submitted`` (the raw form) keeps what the user typed."""
+    required = set((schema or {}).get("required") or [])
+    fields = []
+    for index, (name, prop) in enumerate(properties(schema).items()):
+        widget = widget_for(prop)
+        item = FormField(
+            name=name,
+            label=str(prop.get("title") or name),
+            widget=widget,
+            required=name in required,
+            input_name=PREFIX + name,
+            input_id=f"field-{index}",
+            attrs=_html_attributes(prop, widget, name in required),
+            options=_options(prop) if widget == "select" else [],
+            description=prop.get("description"),
+            error=(errors or {}).get(name),
+        )
+        if submitted is not None:
+            item.value = str(submitted.get(item.input_name, ""))
+            item.checked = item.input_name in submitted
+        else:
+            item.value, item.checked = _initial(prop, widget, tz)
+        fields.append(item)
+    return fields
+
+
+def widget_for(prop: Mapping[str, Any]) -> str:
+    kind = _type(prop)
+    if "enum" in prop or _one_of_consts(prop) is not None:
+        return "select"
+    if kind == "boolean":
+        return "checkbox"
+    if kind in ("integer", "number"):
+        return "number"
+    if kind in ("object", "array"):
+        return "json"
+    fmt = prop.get("format")
+    if fmt == "date-time":
+        return "datetime"
+    if fmt == "date":
+        return "date"
+    if prop.get("x-widget") == "textarea" or (prop.get("maxLength") or 0) > TEXTAREA_FROM_LENGTH:
+        return "textarea"
+    if fmt == "email":
+        return "email"
+    return "text"
+
+
+def parse_submission(
+    schema: Mapping[str, Any] | None, form: Mapping[str, str], *, tz: ZoneInfo
+) -> Submission:
+    """Typed data for the schema's properties; values that cannot be typed become errors.
+
+    Empty inputs are left out, so the schema's ``required`` reports them.
+    """
+    data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, prop in properties(schema).items():
+        widget = widget_for(prop)
+        key = PREFIX + name
+        if widget == "checkbox":
+            data[name] = key in form
+            continue
+        raw = str(form.get(key, ""))
+        if not raw.strip():
+            continue
+        try:
+            data[name] = _convert(prop, widget, raw, tz)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return Submission(data, errors)
+
+
+def field_errors(
+    schema: Mapping[str, Any] | None, details: list[dict[str, Any]]
+) -> tuple[dict[str, str], list[str]]:
+    """``FormInvalid`` details → one readable message per top-level field, plus the rest."""
+    props = properties(schema)
+    by_field: dict[str, str] = {}
+    general: list[str] = []
+    for detail in details:
+        name = str(detail.get("field") or "").split(".")[0]
+        if name in props:
+            by_field.setdefault(name, _message(props[name], detail))
+        else:
+            general.append(str(detail.get("message") or ""))
+    return by_field, general
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _type(prop: Mapping[str, Any]) -> str:
+    kind = prop.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    return str(kind)
+
+
+def _one_of_consts(prop: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
+    choices = prop.get("oneOf") or prop.get("anyOf")
+    if not isinstance(choices, list) or not choices:
+        return None
+    if not all(isinstance(c, Mapping) and "const" in c for c in choices):
+        return None
+    return [(c["const"], str(c.get("title") or c["const"])) for c in choices]
+
+
+def _choices(prop: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    consts = _one_of_consts(prop)
+    if consts is not None:
+        return consts
+    values = list(prop.get("enum") or [])
+    names = prop.get("enumNames")
+    labels = names if isinstance(names, list) and len(names) == len(values) else values
+    return [(v, str(label)) for v, label in zip(values, labels, strict=True)]
+
+
+def _option_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _options(prop: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(_option_value(v), label) for v, label in _choices(prop)]
+
+
+def _html_attributes(prop: Mapping[str, Any], widget: str, required: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if required and widget != "checkbox":
+        attrs["required"] = True
+    if widget == "number":
+        attrs["step"] = "1" if _type(prop) == "integer" else "any"
+        for key, attr in (("minimum", "min"), ("maximum", "max")):
+            if isinstance(prop.get(key), int | float):
+                attrs[attr] = prop[key]
+    if widget in ("text", "textarea", "email"):
+        if isinstance(prop.get("maxLength"), int):
+            attrs["maxlength"] = prop["maxLength"]
+        if isinstance(prop.get("minLength"), int):
+            attrs["minlength"] = prop["minLength"]
+    if widget in ("text", "email") and isinstance(prop.get("pattern"), str):
+        attrs["pattern"] = prop["pattern"]
+    return attrs
+
+
+def _initial(prop: Mapping[str, Any], widget: str, tz: ZoneInfo) -> tuple[str, bool]:
+    default = prop.get("default")
+    if default is None:
+        return "", False
+    if widget == "checkbox":
+        return "", bool(default)
+    if widget == "select":
+        return _option_value(default), False
+    if widget == "json":
+        return json.dumps(default, ensure_ascii=False, indent=2), False
+    if widget == "datetime" and isinstance(default, str):
+        try:
+            moment = datetime.fromisoformat(default)
+        except ValueError:
+            return "", False
+        local = moment.astimezone(tz) if moment.tzinfo else moment
+        return local.strftime("%Y-%m-%dT%H:%M"), False
+    return str(default), False
+
+
+def _convert(prop: Mapping[str, Any], widget: str, raw: str, tz: ZoneInfo) -> Any:
+    if widget == "select":
+        for value, _label in _choices(prop):
+            if _option_value(value) == raw:
+                return value
+        raise ValueError(_("Choose one of the options."))
+    if widget == "number":
+        return _number(raw.strip(), integer=_type(prop) == "integer")
+    if widget == "date":
+        try:
+            return date.fromisoformat(raw.strip()).isoformat()
+        except ValueError:
+            raise ValueError(_("Enter a date.")) from None
+    if widget == "datetime":
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(_("Enter a date and time.")) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        return moment.isoformat(timespec="seconds")
+    if widget == "json":
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ValueError(_("Enter valid JSON.")) from None
+    return raw
+
+
+def _number(raw: str, *, integer: bool) -> int | float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(_("Enter a number.")) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(_("Enter a number."))
+    if integer:
+        if not value.is_integer():
+            raise ValueError(_("Enter a whole number."))
+        return int(value)
+    return int(value) if value.is_integer() and "." not in raw and "e" not in raw.lower() else value
+
+
+def _message(prop: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
+    """A sentence for the person filling the form, not jsonschema's own wording."""
+    kind = detail.get("validator")
+    if kind == "required":
+        return _("This field is required.")
+    if kind == "minimum" and kind in prop:
+        return _("Enter a value of at least %(limit)s.", limit=prop[kind])
+    if kind == "maximum" and kind in prop:
+        return _("Enter a value of at most %(limit)s.", limit=prop[kind])
+    if kind == "exclusiveMinimum" and kind in prop:
+        return _("Enter a value greater than %(limit)s.", limit=prop[kind])
+    if kind == "exclusiveMaximum" and kind in prop:
+        return _("Enter a value less than %(limit)s.", limit=prop[kind])
+    if kind == "minLength":
+        return _("Enter at least %(count)s characters.", count=prop.get("minLength"))
+    if kind == "maxLength":
+        return _("Enter at most %(count)s characters.", count=prop.get("maxLength"))
+    if kind == "pattern":
+        return _("The value does not have the expected form.")
+    if kind in ("enum", "const", "oneOf", "anyOf"):
+        return _("Choose one of the options.")
+    if kind == "format":
+        return _("The value is not a valid %(format)s.", format=prop.get("format"))
+    if kind == "type":
+        return _("The value has the wrong type.")
+    return str(detail.get("message") or _("The value is not valid."))
