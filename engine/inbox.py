@@ -1,9 +1,10 @@
 """The agent's inbox: my tasks, my groups' claimable tasks and due callbacks in one queue.
 
 Reads the work-item tables only (three queries: counts, the page, customer names); no
-workflow is loaded. A *callback* is a work item whose element id contains ``callback``
-(the cadence processes name their call-back tasks that way); callbacks show up once due
-by the ``horizon`` (the end of the agent's day), the rest wait out of sight.
+workflow is loaded. A *callback* is a work item of kind ``callback`` (the user task's
+``kind`` property, an expression; the shipped call cadence sets it after a requested
+callback); callbacks show up once due by the ``horizon`` (the end of the agent's day), the
+rest wait out of sight.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from crm.models import Customer, User
 from engine.models import WorkItem, WorkItemStatus
 from engine.tasks import claimable_by
+
+CALLBACK_KIND = "callback"
 
 MAX_ROWS = 200
 MAX_CUSTOMER_ID = 2**31 - 1
@@ -54,8 +57,8 @@ class Inbox:
         )
 
 
-def is_callback(element_id: str) -> bool:
-    return "callback" in element_id.lower()
+def is_callback(item: WorkItem) -> bool:
+    return item.kind == CALLBACK_KIND
 
 
 def customer_id_of(business_key: str | None) -> int | None:
@@ -78,7 +81,7 @@ def load_inbox(
     """Rows sorted by due time (none last), then age; ``kind`` narrows the rows, not the counts."""
     mine = WorkItem.assignee_id == viewer.id
     claimable = claimable_by(viewer)
-    callback = func.lower(WorkItem.element_id).contains("callback")
+    callback = func.coalesce(WorkItem.kind, "") == CALLBACK_KIND
     due_callback = callback & WorkItem.due_at.is_not(None) & (WorkItem.due_at <= horizon)
     overdue = WorkItem.due_at.is_not(None) & (WorkItem.due_at < now)
     shown = and_(
@@ -121,7 +124,7 @@ def load_inbox(
 
 
 def _kind_of(item: WorkItem, viewer: User) -> InboxKind:
-    if is_callback(item.element_id):
+    if is_callback(item):
         return InboxKind.CALLBACK
     return InboxKind.MINE if item.assignee_id == viewer.id else InboxKind.CLAIMABLE
 

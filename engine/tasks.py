@@ -226,6 +226,7 @@ def work_item_to_dict(item: WorkItem) -> dict[str, Any]:
         "candidates": item.candidate_names,
         "due_at": item.due_at.isoformat() if item.due_at else None,
         "priority": item.priority,
+        "kind": item.kind,
         "form_schema": item.form_schema,
         "status": item.status.value,
         "created_at": item.created_at.isoformat(),

@@ -127,6 +127,8 @@ def _fill(
     item.created_at = now
     item.due_at = _due_at(workflow, task, properties, now)
     item.priority = _priority(workflow, task, properties)
+    kind = _evaluate(workflow, task, properties.get("kind"))
+    item.kind = str(kind)[:40] if kind else None
     item.form_name = form_name
     item.form_schema = bundle.forms.get(form_name) if form_name else None
     item.instructions = properties.get("instructionsForEndUser") or None

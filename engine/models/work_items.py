@@ -39,6 +39,8 @@ class WorkItem(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # What the task is to the inbox ("callback", "call", ...): the task's ``kind`` property.
+    kind: Mapped[str | None] = mapped_column(String(40))
     form_name: Mapped[str | None] = mapped_column(String(200))
     form_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     instructions: Mapped[str | None] = mapped_column(String(2000))

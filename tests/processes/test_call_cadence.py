@@ -73,6 +73,7 @@ def test_callback_at_the_requested_time(team: Team) -> None:
     team.advance(minutes=1)
     task = team.one_task(agent, customer_id, "call")
     assert datetime.fromisoformat(task["due_at"]) == team.clock.now()  # due at once, not SLA
+    assert task["kind"] == "callback"  # the inbox lists it under due callbacks
 
 
 def test_a_callback_outside_the_window_moves_to_the_next_opening(team: Team) -> None:

@@ -17,6 +17,7 @@ def test_new_lead_is_routed_assigned_and_gets_a_first_call_task(team: Team) -> N
     assert result["instance"]["status"] == "completed"
     task = team.one_task("a1", result["customer_id"], "call")
     assert task["title"] == "Call 王小明"
+    assert task["kind"] == "call"
     # due within the first-call SLA (PT2H by default) of "now"
     due = datetime.fromisoformat(task["due_at"])
     assert (due - team.clock.now()).total_seconds() == 2 * 3600

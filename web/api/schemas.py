@@ -35,6 +35,7 @@ TASK = obj(
         "candidates": {"type": "array", "items": STR},
         "due_at": TIME,
         "priority": INT,
+        "kind": {"type": "string", "nullable": True},
         "form_schema": {"type": "object", "nullable": True},
         "status": STR,
         "created_at": {"type": "string", "format": "date-time"},

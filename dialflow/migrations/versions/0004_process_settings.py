@@ -1,4 +1,4 @@
-"""Process settings, agent caps and pool claims (telesales processes).
+"""Process settings, agent caps, pool claims and work-item kinds (telesales processes).
 
 Revision ID: 0004
 Revises: 0003
@@ -104,8 +104,14 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("daily_lead_cap", sa.Integer(), nullable=True))
 
+    with op.batch_alter_table("work_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("kind", sa.String(length=40), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("work_items", schema=None) as batch_op:
+        batch_op.drop_column("kind")
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("daily_lead_cap")
 
