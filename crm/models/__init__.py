@@ -14,6 +14,7 @@ from crm.models.customers import (
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
 from crm.models.notifications import Notification
+from crm.models.telephony import TelephonyEvent
 from crm.models.users import ApiToken, Role, Team, User
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "PoolStatus",
     "Role",
     "Team",
+    "TelephonyEvent",
     "User",
 ]

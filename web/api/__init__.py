@@ -17,11 +17,16 @@ def openapi_document() -> ResponseReturnValue:
 
 from web.api import (  # noqa: E402  (routes register on import)
     auth,
+    calls,
+    customer_records,
     customers,
+    deals,
     instances,
     messages,
     process_models,
     tasks,
+    telephony,
 )
 
 __all__ = ["api_bp", "auth", "customers", "instances", "messages", "process_models", "tasks"]
+__all__ += ["calls", "customer_records", "deals", "telephony"]
