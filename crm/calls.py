@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -183,9 +183,9 @@ def call_to_dict(call: Call, *, reveal_phone: bool = True) -> dict[str, Any]:
         "agent_id": call.agent_id,
         "direction": call.direction.value,
         "number": number if reveal_phone or number is None else mask_phone(number),
-        "started_at": call.started_at.isoformat() if call.started_at else None,
-        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
-        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "started_at": _utc_iso(call.started_at),
+        "answered_at": _utc_iso(call.answered_at),
+        "ended_at": _utc_iso(call.ended_at),
         "duration_s": call.duration_s,
         "disposition": call.disposition.value if call.disposition else None,
         "notes": call.notes,
@@ -198,3 +198,8 @@ def may_see_call_number(viewer: User, call: Call, customer: Customer | None) -> 
     if customer is not None:
         return may_see_full_phone(viewer, customer)
     return viewer.role in SEES_ALL or call.agent_id == viewer.id
+
+
+def _utc_iso(value: datetime | None) -> str | None:
+    """Stored times come back in UTC; a call still in memory may carry the caller's offset."""
+    return value.astimezone(UTC).isoformat() if value is not None else None

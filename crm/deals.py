@@ -19,6 +19,7 @@ from dialflow.errors import InvalidInput, NotFound
 
 MAX_AMOUNT = Decimal("1000000000")
 MAX_PAGE = 200
+CENT = Decimal("0.01")
 
 
 def create_deal(
@@ -40,8 +41,8 @@ def create_deal(
     deal = Deal(
         customer_id=customer.id,
         title=title,
-        amount=amount or Decimal(0),
-        discount_pct=discount or Decimal(0),
+        amount=_cents(amount or Decimal(0)),
+        discount_pct=_cents(discount or Decimal(0)),
         currency=currency.upper(),
         expected_close=expected_close,
         owner_id=customer.owner_id or (actor.id if actor else None),
@@ -228,7 +229,7 @@ def update_deal(
 
     before = deal_to_dict(deal)
     for key, value in values.items():
-        setattr(deal, key, value)
+        setattr(deal, key, _cents(value) if isinstance(value, Decimal) else value)
     session.flush()
     changed_before, changed_after = audit.changed_fields(before, deal_to_dict(deal))
     if changed_after:
@@ -276,6 +277,11 @@ def _currency(data: Mapping[str, Any], errors: FieldErrors) -> str | None:
         errors.add("currency", "Use a three-letter currency code such as CNY.")
         return None
     return value.upper()
+
+
+def _cents(value: Decimal) -> Decimal:
+    """As the NUMERIC(…, 2) column will hold it, so responses match what a re-read returns."""
+    return value.quantize(CENT)
 
 
 def _has_error(errors: FieldErrors, key: str) -> bool:
