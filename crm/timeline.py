@@ -26,6 +26,7 @@ from dialflow.errors import InvalidInput
 MAX_DEPTH = 5_000  # offset + limit; deeper pages of one customer's history are not offered
 # Recorded changes that already appear as their own entries, or that are not changes.
 NOT_CHANGES = ("view", "add_note", "log_call", "export")
+BOOKKEEPING = frozenset({"updated_at"})  # changes with every edit; not worth a line
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def _changes(session: Session, customer_id: int, reveal_phone: bool) -> Timeline
 def _change_entry(entry: AuditEntry, reveal_phone: bool) -> TimelineEntry:
     data: dict[str, Any] = {"action": entry.action, "actor_id": entry.actor_id}
     if entry.action != "create":  # a creation's "after" is the whole record, not a change
-        before, after = entry.before or {}, entry.after or {}
+        before = {k: v for k, v in (entry.before or {}).items() if k not in BOOKKEEPING}
+        after = {k: v for k, v in (entry.after or {}).items() if k not in BOOKKEEPING}
         data["fields"] = sorted(set(before) | set(after))
         data["before"] = _masked(before, reveal_phone)
         data["after"] = _masked(after, reveal_phone)
