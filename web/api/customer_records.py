@@ -39,9 +39,11 @@ TIMELINE_ENTRY = obj(
 @token_required
 def get_timeline(customer_id: int) -> ResponseReturnValue:
     limit, offset = paging()
-    with unit_of_work() as db:
-        user = api_user()
+    user = api_user()
+    with unit_of_work(read_only=True) as db:
         entries, total = customer_timeline(db, customer_id, viewer=user, limit=limit, offset=offset)
+        items = [entry.to_dict() for entry in entries]
+    with unit_of_work() as db:  # the view is audited once it succeeded: one INSERT
         audit.record(
             db,
             actor=user,
@@ -50,7 +52,6 @@ def get_timeline(customer_id: int) -> ResponseReturnValue:
             entity_id=customer_id,
             source="api_timeline",
         )
-        items = [entry.to_dict() for entry in entries]
     return jsonify({"items": items, "total": total})
 
 

@@ -66,8 +66,10 @@ def _labels() -> dict[str, Any]:
 @customers_bp.get("/customers/<int:customer_id>")
 @login_required
 def customer_page(customer_id: int) -> ResponseReturnValue:
+    # Read and render without the write lock (SQLite); then the audit entry, one INSERT.
+    with unit_of_work(read_only=True) as db:
+        html = render_template("customers/detail.html", **_page(db, customer_id))
     with unit_of_work() as db:
-        context = _page(db, customer_id)
         audit.record(
             db,
             actor=current_user,
@@ -76,7 +78,7 @@ def customer_page(customer_id: int) -> ResponseReturnValue:
             entity_id=customer_id,
             source="web",
         )
-        return render_template("customers/detail.html", **context)
+    return html
 
 
 @customers_bp.post("/customers/<int:customer_id>/edit")
