@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.customers import get_customer
-from crm.models import Call, CallDirection, Disposition, LeadStage, User
-from crm.phones import normalize_phone
+from crm.models import Call, CallDirection, Customer, Disposition, LeadStage, User
+from crm.phones import mask_phone, normalize_phone
+from crm.scoping import SEES_ALL, may_see_full_phone, visible_customers
 from crm.validation import FieldErrors, aware_datetime, choice, text
 from dialflow.db import utcnow
 from dialflow.errors import Conflict
+
+MAX_PAGE = 200
 
 MAX_CALL_SECONDS = 24 * 3600
 
@@ -111,3 +114,92 @@ def _duration(value: Any, errors: FieldErrors) -> int:
         errors.add("duration_s", f"Must be between 0 and {MAX_CALL_SECONDS} seconds.")
         return 0
     return seconds
+
+
+def call_with_external_id(session: Session, external_id: Any) -> Call | None:
+    if not isinstance(external_id, str) or not external_id.strip():
+        return None
+    return session.scalar(select(Call).where(Call.external_id == external_id.strip()))
+
+
+def start_outbound_call(
+    session: Session, customer_id: int, *, actor: User, region: str = "CN"
+) -> Call:
+    """Click-to-call: log an outbound call now; the disposition comes later, in the agent's task.
+
+    Refused for customers on the do-not-call list, like every other dial path.
+    """
+    customer = get_customer(session, customer_id, viewer=actor)
+    if customer.do_not_call:
+        raise Conflict("This customer is on the do-not-call list.", code="do_not_call")
+    if customer.primary_phone is None:
+        raise Conflict("This customer has no phone number.", code="no_phone")
+    return log_call(session, customer.id, {"direction": "outbound"}, actor=actor, region=region)
+
+
+def list_calls(
+    session: Session,
+    *,
+    viewer: User | None,
+    customer_id: int | None = None,
+    agent_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Call, Customer | None]], int]:
+    """Calls ``viewer`` may see, newest first: those of customers they may see, and calls not
+    matched to any customer that they made themselves (all of them for directors and admins)."""
+    query = select(Call, Customer).outerjoin(Customer, Customer.id == Call.customer_id)
+    if viewer is not None:
+        unmatched = Call.customer_id.is_(None)
+        if viewer.role not in SEES_ALL:
+            unmatched = and_(unmatched, Call.agent_id == viewer.id)
+        query = query.where(
+            or_(and_(Customer.erased_at.is_(None), visible_customers(viewer)), unmatched)
+        )
+    if customer_id is not None:
+        query = query.where(Call.customer_id == customer_id)
+    if agent_id is not None:
+        query = query.where(Call.agent_id == agent_id)
+    if since is not None:
+        query = query.where(Call.started_at >= since)
+    if until is not None:
+        query = query.where(Call.started_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(max(1, min(limit, MAX_PAGE)))
+        .offset(max(0, offset))
+    ).all()
+    return [(call, customer) for call, customer in rows], total
+
+
+def call_to_dict(call: Call, *, reveal_phone: bool = True) -> dict[str, Any]:
+    number = call.number
+    return {
+        "id": call.id,
+        "customer_id": call.customer_id,
+        "agent_id": call.agent_id,
+        "direction": call.direction.value,
+        "number": number if reveal_phone or number is None else mask_phone(number),
+        "started_at": _utc_iso(call.started_at),
+        "answered_at": _utc_iso(call.answered_at),
+        "ended_at": _utc_iso(call.ended_at),
+        "duration_s": call.duration_s,
+        "disposition": call.disposition.value if call.disposition else None,
+        "notes": call.notes,
+        "recording_url": call.recording_url,
+        "external_id": call.external_id,
+    }
+
+
+def may_see_call_number(viewer: User, call: Call, customer: Customer | None) -> bool:
+    if customer is not None:
+        return may_see_full_phone(viewer, customer)
+    return viewer.role in SEES_ALL or call.agent_id == viewer.id
+
+
+def _utc_iso(value: datetime | None) -> str | None:
+    """Stored times come back in UTC; a call still in memory may carry the caller's offset."""
+    return value.astimezone(UTC).isoformat() if value is not None else None

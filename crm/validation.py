@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -144,4 +144,18 @@ def choice(data: Mapping[str, Any], key: str, errors: FieldErrors, enum_cls: typ
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)  # type: ignore[attr-defined]
         errors.add(key, f"Unknown value {value!r}; use one of: {allowed}.")
+        return None
+
+
+def iso_date(data: Mapping[str, Any], key: str, errors: FieldErrors) -> date | None:
+    """A calendar date as ``YYYY-MM-DD``; empty is None."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors.add(key, "Must be a date such as 2026-05-01.")
         return None

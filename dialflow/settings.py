@@ -36,6 +36,8 @@ class Settings:
     bpmn_dir: Path = field(default=PROJECT_ROOT / "bpmn")
     default_region: str = "CN"
     default_timezone: str = "Asia/Shanghai"
+    # Shared secret of the telephony webhook (HMAC-SHA256); unset disables the endpoint.
+    telephony_secret: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -90,6 +92,10 @@ class Settings:
         elif secret_key and len(secret_key) < 16:
             problems.append("SECRET_KEY must be at least 16 characters long")
 
+        telephony_secret = (env.get("TELEPHONY_SECRET") or "").strip() or None
+        if telephony_secret and len(telephony_secret) < 16:
+            problems.append("TELEPHONY_SECRET must be at least 16 characters long")
+
         if problems:
             raise ConfigurationError("Invalid configuration:\n  - " + "\n  - ".join(problems))
         if not secret_key:
@@ -106,6 +112,7 @@ class Settings:
             "bpmn_dir": Path(env.get("DIALFLOW_BPMN_DIR") or PROJECT_ROOT / "bpmn"),
             "default_region": region,
             "default_timezone": timezone,
+            "telephony_secret": telephony_secret,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

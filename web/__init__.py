@@ -20,6 +20,12 @@ class DatabaseIdConverter(IntegerConverter):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
+    def to_python(self, value: str) -> int:
+        # An id too large becomes 0, which no row has: the view answers "not found". (Refusing
+        # it here would make werkzeug answer 405 when another method has a route on the path.)
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
 
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the app. ``config`` overrides Flask settings; ``runtime`` injects a test database."""

@@ -30,9 +30,18 @@ def stage_label(value: str) -> str:
     return str(STAGE_LABELS.get(value, value))
 
 
+DEAL_STAGE_LABELS = {
+    "qualification": _l("Qualification"),
+    "proposal": _l("Proposal"),
+    "negotiation": _l("Negotiation"),
+    "approval": _l("Approval"),
+    "won": _l("Won"),
+    "lost": _l("Lost"),
+}
+
 DISPOSITION_LABELS = {
-    "connected_interested": _l("Interested"),
-    "connected_other": _l("Connected"),
+    "connected_interested": _l("Connected, interested"),
+    "connected_other": _l("Connected, other"),
     "callback_requested": _l("Callback requested"),
     "no_answer": _l("No answer"),
     "busy": _l("Busy"),
@@ -42,6 +51,22 @@ DISPOSITION_LABELS = {
     "do_not_call": _l("Do not call"),
 }
 
+TASK_STATUS_LABELS = {
+    "open": _l("Open"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+def deal_stage_label(value: str) -> str:
+    return str(DEAL_STAGE_LABELS.get(value, value))
+
 
 def disposition_label(value: str | None) -> str:
-    return str(DISPOSITION_LABELS.get(value or "", value or ""))
+    if not value:
+        return str(_l("No disposition yet"))
+    return str(DISPOSITION_LABELS.get(value, value))
+
+
+def task_status_label(value: str) -> str:
+    return str(TASK_STATUS_LABELS.get(value, value))

@@ -14,6 +14,7 @@ from crm.models.customers import (
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
 from crm.models.notifications import Notification
+from crm.models.telephony import TelephonyEvent
 from crm.models.telesales import GLOBAL_SCOPE, LeadAssignment, PoolClaim, Setting
 from crm.models.users import ApiToken, Role, Team, User
 
@@ -42,5 +43,6 @@ __all__ = [
     "Role",
     "Setting",
     "Team",
+    "TelephonyEvent",
     "User",
 ]

@@ -17,21 +17,29 @@ def openapi_document() -> ResponseReturnValue:
 
 from web.api import (  # noqa: E402  (routes register on import)
     auth,
+    calls,
+    customer_records,
     customers,
+    deals,
     instances,
     messages,
     process_models,
     tasks,
+    telephony,
     telesales,
 )
 
 __all__ = [
     "api_bp",
     "auth",
+    "calls",
+    "customer_records",
     "customers",
+    "deals",
     "instances",
     "messages",
     "process_models",
     "tasks",
+    "telephony",
     "telesales",
 ]

@@ -56,3 +56,6 @@ def _shown_phone(customer) -> str:  # type: ignore[no-untyped-def]
     if may_see_full_phone(current_user, customer):
         return display_phone(phone, settings().default_region)
     return mask_phone(phone)
+
+
+from web.customers import detail  # noqa: E402,F401  (the 360 page's routes register on import)

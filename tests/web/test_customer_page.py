@@ -1,0 +1,278 @@
+"""The customer 360 page through the browser's door: render, scoping, masking, edit, notes,
+click-to-call, audit and CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from crm.calls import log_call
+from crm.deals import create_deal
+from crm.models import Activity, AuditEntry, Call, CallDirection, Customer, User
+from tests.conftest import PASSWORD, count, sign_in
+from web import create_app
+
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found, "page has no CSRF token"
+    return found.group(1)
+
+
+def digits(html: str) -> str:
+    return re.sub(r"[\s\-()+]", "", html)
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user("agent", username="zhangwei", password=PASSWORD)
+
+
+@pytest.fixture
+def customer(db, agent, make_customer):
+    customer = make_customer(
+        actor=agent, name="王小明", phone="13800138000", tags=["vip", "北京"], company="甲公司"
+    )
+    with db() as session:
+        me = session.get(User, agent.id)
+        create_deal(session, customer.id, {"title": "年度套餐", "amount": "18800"}, actor=me)
+        log_call(session, customer.id, {"disposition": "callback_requested"}, actor=me)
+    return customer
+
+
+@pytest.fixture
+def signed_in(client, agent):
+    assert sign_in(client, "zhangwei").status_code == 302
+    return client
+
+
+def page(client, customer_id, **kwargs):
+    return client.get(f"/customers/{customer_id}", headers=EN, **kwargs)
+
+
+def test_the_page_shows_details_deals_and_timeline(signed_in, customer):
+    response = page(signed_in, customer.id)
+    assert response.status_code == 200
+    html = response.text
+    for text in ["王小明", "甲公司", "vip", "北京", "年度套餐", "18,800", "Qualification"]:
+        assert text in html, text
+    assert "Callback requested" in html  # the call's disposition on the timeline
+    assert "Deal “年度套餐” opened" in html
+    assert 'href="tel:+8613800138000"' in html  # the owner may dial
+    assert "13800138000" in digits(html)
+
+
+def test_the_view_is_audited_once_per_page(signed_in, db, customer, agent):
+    page(signed_in, customer.id)
+    with db() as session:
+        views = session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).all()
+    assert [(v.entity_id, v.actor_id, v.source) for v in views] == [
+        (str(customer.id), agent.id, "web")
+    ]
+
+
+def test_the_list_links_to_the_page(signed_in, customer):
+    assert f'href="/customers/{customer.id}"' in signed_in.get("/customers").text
+
+
+def test_another_agents_customer_is_a_404_page(signed_in, make_user, make_customer, db):
+    rival = make_user("agent", username="rival")
+    theirs = make_customer(actor=rival, name="别人的客户", phone="13600136000")
+    response = page(signed_in, theirs.id)
+    assert response.status_code == 404
+    assert "text/html" in response.content_type
+    assert "别人的客户" not in response.text
+    for path in ["edit", "notes", "call"]:
+        response = signed_in.post(
+            f"/customers/{theirs.id}/{path}",
+            data={"csrf_token": csrf_token(signed_in.get("/customers").text), "text": "x"},
+        )
+        assert response.status_code == 404, path
+    assert page(signed_in, 999999).status_code == 404
+    assert page(signed_in, 10**20).status_code == 404
+    with db() as session:
+        assert count(session, Activity) == 0
+
+
+def test_pool_customer_phone_is_masked_and_not_dialled_by_link(signed_in, make_user, make_customer):
+    pooled = make_customer(actor=make_user("admin"), name="公海客户", phone="13912345678")
+    html = page(signed_in, pooled.id).text
+    assert "139****5678" in html
+    assert "13912345678" not in digits(html)
+    assert "tel:" not in html
+    assert 'name="phones"' not in html  # the edit form does not reveal the numbers either
+
+
+def test_edit_shows_per_field_errors_and_keeps_the_data(signed_in, db, customer):
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/edit",
+        data={
+            "csrf_token": csrf_token(html),
+            "name": "",
+            "email": "not-an-email",
+            "phones": "12345",
+            "timezone": "Mars/Olympus",
+            "stage": "new",
+        },
+        headers=EN,
+    )
+    assert response.status_code == 422
+    errors = re.findall(r'class="field-error" role="alert">([^<]+)<', response.text)
+    assert len(errors) >= 3
+    assert "is not an email address" in response.text
+    assert "is not a valid phone number" in response.text
+    assert "is not a time zone" in response.text
+    assert 'value="not-an-email"' in response.text  # what was typed stays in the form
+    with db() as session:
+        stored = session.get(Customer, customer.id)
+        assert (stored.name, stored.email) == ("王小明", None)
+
+
+def test_edit_empty_name_is_a_field_error(signed_in, db, customer):
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/edit",
+        data={"csrf_token": csrf_token(html), "name": " ", "phones": "13800138000"},
+        headers=EN,
+    )
+    assert response.status_code == 422
+    assert "This field is required." in response.text
+
+
+def test_edit_saves_and_is_audited(signed_in, db, customer):
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/edit",
+        data={
+            "csrf_token": csrf_token(html),
+            "name": "王小明",
+            "company": "乙公司",
+            "phones": "138 0013 8000, 13700137000",
+            "email": "Wang@Example.com",
+            "timezone": "Asia/Shanghai",
+            "stage": "interested",
+            "tags": "vip",
+            "do_not_call": "1",
+            "dnc_reason": "客户要求",
+        },
+    )
+    assert response.status_code == 302
+    with db() as session:
+        stored = session.get(Customer, customer.id)
+        assert (stored.company, stored.email, stored.stage.value) == (
+            "乙公司",
+            "wang@example.com",
+            "interested",
+        )
+        assert [p.e164 for p in stored.phones] == ["+8613800138000", "+8613700137000"]
+        assert stored.tags == ["vip"]
+        assert (stored.consent, stored.do_not_call) == (False, True)
+        updates = session.scalars(select(AuditEntry).where(AuditEntry.action == "update")).all()
+        assert len(updates) == 1
+    html = page(signed_in, customer.id).text
+    assert "tel:" not in html  # on the do-not-call list now
+
+
+def test_duplicate_phone_is_shown_on_the_phones_field(signed_in, customer, make_customer, agent):
+    make_customer(actor=agent, name="另一个", phone="13700137000")
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/edit",
+        data={"csrf_token": csrf_token(html), "name": "王小明", "phones": "13700137000"},
+        headers=EN,
+    )
+    assert response.status_code == 422
+    assert "Same phone as customer" in response.text
+
+
+def test_note_with_script_is_escaped(signed_in, db, customer):
+    html = page(signed_in, customer.id).text
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    response = signed_in.post(
+        f"/customers/{customer.id}/notes", data={"csrf_token": csrf_token(html), "text": evil}
+    )
+    assert response.status_code == 302
+    shown = page(signed_in, customer.id).text
+    assert "<script>alert" not in shown
+    assert "<img src=x" not in shown
+    assert "&lt;script&gt;alert(" in shown
+
+
+def test_empty_note_is_an_error_on_the_page(signed_in, db, customer):
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/notes",
+        data={"csrf_token": csrf_token(html), "text": "  "},
+        headers=EN,
+    )
+    assert response.status_code == 422
+    assert "A note needs some text." in response.text
+    with db() as session:
+        assert count(session, Activity) == 0
+
+
+def test_click_to_call_logs_an_outbound_call(signed_in, db, customer, agent):
+    html = page(signed_in, customer.id).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/call", data={"csrf_token": csrf_token(html)}
+    )
+    assert response.status_code == 302
+    with db() as session:
+        call = session.scalars(select(Call).order_by(Call.id.desc())).first()
+        assert (call.direction, call.agent_id, call.disposition) == (
+            CallDirection.OUTBOUND,
+            agent.id,
+            None,
+        )
+        assert call.number == "+8613800138000"
+
+
+def test_click_to_call_refuses_do_not_call_customers(signed_in, db, customer):
+    with db() as session:
+        session.get(Customer, customer.id).do_not_call = True
+        calls_before = count(session, Call)
+    html = page(signed_in, customer.id).text
+    assert "Log an outbound call now" not in html
+    response = signed_in.post(
+        f"/customers/{customer.id}/call",
+        data={"csrf_token": csrf_token(html)},
+        follow_redirects=True,
+        headers=EN,
+    )
+    assert "do-not-call list" in response.text
+    with db() as session:
+        assert count(session, Call) == calls_before
+
+
+def test_the_page_needs_sign_in(client, customer):
+    response = client.get(f"/customers/{customer.id}")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+@pytest.fixture
+def csrf_app(runtime):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": True}, runtime=runtime)
+
+
+def test_forged_posts_without_csrf_are_refused(csrf_app, db, customer, agent):
+    client = csrf_app.test_client()
+    assert sign_in(client, "zhangwei").status_code == 302
+    for path, data in [
+        ("edit", {"name": "被篡改"}),
+        ("notes", {"text": "forged"}),
+        ("call", {}),
+    ]:
+        for token in [None, "", "forged"]:
+            body = dict(data) if token is None else {**data, "csrf_token": token}
+            response = client.post(f"/customers/{customer.id}/{path}", data=body)
+            assert response.status_code == 400, (path, token)
+    with db() as session:
+        assert session.get(Customer, customer.id).name == "王小明"
+        assert count(session, Activity) == 0
+        assert count(session, Call) == 1  # the fixture's call only

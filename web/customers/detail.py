@@ -1,0 +1,226 @@
+"""The customer 360 page: details, deals, one timeline, edit and note forms, click-to-call.
+
+Every view is audited (one INSERT). Another agent's customer is "not found", like in the API.
+Edits go through ``crm.customers.update_customer``: the same rules and messages as the API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from crm import audit
+from crm.calls import start_outbound_call
+from crm.customers import get_customer, update_customer
+from crm.deals import deals_of_customer
+from crm.models import Customer, LeadStage, Team, User
+from crm.notes import add_note
+from crm.phones import display_phone, mask_phone
+from crm.scoping import may_see_full_phone
+from dialflow.errors import Conflict, DialflowError, InvalidInput
+from engine.timeline import customer_timeline
+from web.context import settings, unit_of_work
+from web.customers import customers_bp
+from web.labels import deal_stage_label, disposition_label, task_status_label
+
+TIMELINE_PAGE = 30
+MAX_TIMELINE_PAGE = 160  # 160 × 30 stays within the timeline's paging depth
+TEXT_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "address",
+    "region",
+    "timezone",
+    "source",
+    "dnc_reason",
+    "notes",
+)
+USER_FIELDS = (
+    "author_id",
+    "agent_id",
+    "actor_id",
+    "changed_by_id",
+    "assignee_id",
+    "completed_by_id",
+)
+
+
+@customers_bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "deal_stage_label": deal_stage_label,
+        "disposition_label": disposition_label,
+        "task_status_label": task_status_label,
+    }
+
+
+@customers_bp.get("/customers/<int:customer_id>")
+@login_required
+def customer_page(customer_id: int) -> ResponseReturnValue:
+    # Read and render without the write lock (SQLite); then the audit entry, one INSERT.
+    with unit_of_work(read_only=True) as db:
+        html = render_template("customers/detail.html", **_page(db, customer_id))
+    with unit_of_work() as db:
+        audit.record(
+            db,
+            actor=current_user,
+            action="view",
+            entity_type="customer",
+            entity_id=customer_id,
+            source="web",
+        )
+    return html
+
+
+@customers_bp.post("/customers/<int:customer_id>/edit")
+@login_required
+def edit_customer(customer_id: int) -> ResponseReturnValue:
+    with unit_of_work(read_only=True) as db:
+        customer = get_customer(db, customer_id, viewer=current_user)
+        reveal = may_see_full_phone(current_user, customer)
+    data = _form_input(request.form, with_phones=reveal)
+    try:
+        with unit_of_work() as db:
+            update_customer(
+                db, customer_id, data, actor=current_user, region=settings().default_region
+            )
+    except (InvalidInput, Conflict) as exc:
+        with unit_of_work(read_only=True) as db:
+            context = _page(db, customer_id, submitted=request.form, errors=_field_errors(exc))
+        return render_template("customers/detail.html", **context), 422
+    flash(_("The customer was saved."), "success")
+    return redirect(url_for("customers.customer_page", customer_id=customer_id))
+
+
+@customers_bp.post("/customers/<int:customer_id>/notes")
+@login_required
+def post_note(customer_id: int) -> ResponseReturnValue:
+    try:
+        with unit_of_work() as db:
+            add_note(db, customer_id, request.form.get("text", ""), actor=current_user)
+    except InvalidInput as exc:
+        with unit_of_work(read_only=True) as db:
+            context = _page(
+                db, customer_id, note_error=exc.message, note_text=request.form.get("text", "")
+            )
+        return render_template("customers/detail.html", **context), 422
+    flash(_("The note was added."), "success")
+    return redirect(url_for("customers.customer_page", customer_id=customer_id))
+
+
+@customers_bp.post("/customers/<int:customer_id>/call")
+@login_required
+def click_to_call(customer_id: int) -> ResponseReturnValue:
+    """Log an outbound call now; the agent sets its disposition in their task afterwards."""
+    try:
+        with unit_of_work() as db:
+            start_outbound_call(
+                db, customer_id, actor=current_user, region=settings().default_region
+            )
+    except Conflict as exc:
+        if exc.code == "do_not_call":
+            flash(_("This customer is on the do-not-call list."), "error")
+        else:
+            flash(_("This customer has no phone number."), "error")
+    else:
+        flash(_("The outbound call was logged. Set its outcome in your task."), "success")
+    return redirect(url_for("customers.customer_page", customer_id=customer_id))
+
+
+def _page(
+    db: Session,
+    customer_id: int,
+    *,
+    submitted: MultiDict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    note_error: str | None = None,
+    note_text: str = "",
+) -> dict[str, Any]:
+    customer = get_customer(db, customer_id, viewer=current_user)
+    reveal = may_see_full_phone(current_user, customer)
+    region = settings().default_region
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_TIMELINE_PAGE)
+    entries, total = customer_timeline(
+        db,
+        customer.id,
+        viewer=current_user,
+        limit=TIMELINE_PAGE,
+        offset=(page - 1) * TIMELINE_PAGE,
+    )
+    timeline = [{**entry.to_dict(), "at_value": entry.at} for entry in entries]
+    phones = [
+        display_phone(p.e164, region) if reveal else mask_phone(p.e164) for p in customer.phones
+    ]
+    return {
+        "customer": customer,
+        "phones": phones,
+        "tel": customer.primary_phone if reveal and not customer.do_not_call else None,
+        "reveal": reveal,
+        "owner": db.get(User, customer.owner_id) if customer.owner_id else None,
+        "team": db.get(Team, customer.team_id) if customer.team_id else None,
+        "deals": deals_of_customer(db, customer.id),
+        "timeline": timeline,
+        "names": _names(db, timeline),
+        "page": page,
+        "pages": max(1, min(MAX_TIMELINE_PAGE, -(-total // TIMELINE_PAGE))),
+        "total": total,
+        "form": submitted if submitted is not None else _form_values(customer),
+        "errors": errors or {},
+        "stages": [s.value for s in LeadStage],
+        "note_error": note_error,
+        "note_text": note_text,
+    }
+
+
+def _form_values(customer: Customer) -> dict[str, Any]:
+    values: dict[str, Any] = {key: getattr(customer, key) or "" for key in TEXT_FIELDS}
+    values.update(
+        stage=customer.stage.value,
+        tags=", ".join(customer.tags),
+        phones=", ".join(p.e164 for p in customer.phones),
+        consent="1" if customer.consent else "",
+        do_not_call="1" if customer.do_not_call else "",
+    )
+    return values
+
+
+def _form_input(form: MultiDict[str, str], *, with_phones: bool) -> dict[str, Any]:
+    """The edit form as API input. Unchecked boxes are absent from a form, so they mean false;
+    phones are only part of the form for people who may see them."""
+    data: dict[str, Any] = {key: form.get(key, "") for key in TEXT_FIELDS}
+    data["stage"] = form.get("stage", "")
+    data["tags"] = form.get("tags", "")
+    data["consent"] = "1" if form.get("consent") else "0"
+    data["do_not_call"] = "1" if form.get("do_not_call") else "0"
+    if with_phones:
+        data["phones"] = [p for p in re.split(r"[,;\n]+", form.get("phones", "")) if p.strip()]
+    return data
+
+
+def _field_errors(exc: DialflowError) -> dict[str, list[str]]:
+    """Error details by form field (``phones[1]`` and ``phone`` belong to the phones field)."""
+    by_field: dict[str, list[str]] = {}
+    for detail in exc.details:
+        field = re.sub(r"\[\d+\]$", "", str(detail.get("field", "")))
+        field = "phones" if field == "phone" else field
+        by_field.setdefault(field or "_form", []).append(str(detail.get("message", "")))
+    if not by_field:
+        by_field["_form"] = [exc.message]
+    return by_field
+
+
+def _names(db: Session, timeline: list[dict[str, Any]]) -> dict[int, str]:
+    ids = {entry[key] for entry in timeline for key in USER_FIELDS if entry.get(key)}
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
