@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.deals import create_deal, set_deal_stage
 from crm.models import Activity, ActivityKind, Call, Customer
-from dialflow.clock import pin_time
 from tests.processes.conftest import Team
 
 
 def won_deal(team: Team, phone: str) -> tuple[int, str]:
     lead = team.lead(name="成交客户", phone=phone, region="上海")
     customer_id, agent = lead["customer_id"], lead["owner"]
-    with pin_time(team.clock.now()), team.db() as db:
-        deal = create_deal(
-            db, customer_id, {"title": "年费", "amount": 5000}, actor=None, scoped=False
-        )
-        set_deal_stage(db, deal.id, "won", actor=team[agent].user)
+    created = team[agent].post(
+        "/api/v1/deals", json={"customer_id": customer_id, "title": "年费", "amount": 5000}
+    )
+    assert created.status_code == 201, created.get_json()
+    won = team[agent].client.patch(
+        f"/api/v1/deals/{created.get_json()['id']}",
+        headers=team[agent].headers,
+        json={"stage": "won", "comment": "签约"},
+    )
+    assert won.status_code == 200, won.get_json()
     team.advance(seconds=1)  # the scheduler delivers the deal_won message
     return customer_id, agent
 
