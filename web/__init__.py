@@ -52,11 +52,13 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
+    from web.process_models import process_models_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(process_models_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if app.config.get("DEPLOY_SHIPPED_MODELS", not app.testing):
         for version in runtime.deploy_shipped_models():
