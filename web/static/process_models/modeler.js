@@ -14,7 +14,6 @@
 
   var modeler = new window.BpmnJS({
     container: '#canvas',
-    keyboard: { bindTo: document },
     moddleExtensions: { spiffworkflow: window.DialflowSpiffModdle },
   });
   new window.DialflowPropertiesForm(modeler, document.getElementById('properties'), {

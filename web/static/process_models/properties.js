@@ -26,7 +26,7 @@
       var current = selected && self.registry.get(selected.id);
       if (current && event.elements.indexOf(current) >= 0 && !self.editing) self.render(current);
     });
-    this.render(null);
+    modeler.on('import.done', function () { self.render(null); });
   }
 
   PropertiesForm.prototype.t = function (key) { return this.ctx.text[key] || key; };
@@ -37,7 +37,8 @@
     if (!element || element.type === 'label') {
       element = this.canvas.getRootElement();
     }
-    var bo = element.businessObject;
+    var bo = element && element.businessObject;
+    if (!bo) return; // nothing imported yet
     if (is(bo, 'bpmn:Collaboration') || is(bo, 'bpmn:Process') || is(bo, 'bpmn:Participant')) {
       this.renderProcess(c, element);
       c.appendChild(el('p', { className: 'muted small', text: this.t('nothing') }));
