@@ -20,6 +20,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
 from engine.errors import problem
+from engine.foreign import is_juel
 from handlers.registry import HandlerRegistry
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ def _condition_text(condition: Any) -> str | None:
 
 
 def _check_expression(expression: str, what: str, report: Any) -> None:
+    if is_juel(expression):
+        return  # reported element by element by engine.foreign
     try:
         compile(expression, "<expression>", "eval")
     except SyntaxError as exc:
@@ -131,6 +134,8 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     if not expression:
         report("timer has no expression")
         return
+    if is_juel(expression):
+        return  # reported by engine.foreign
     if ISO_LIKE.match(expression):
         report(f"timer expressions are Python: write {expression!r} in quotes, e.g. \"'PT1H'\"")
         return

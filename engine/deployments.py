@@ -124,6 +124,17 @@ def deploy(
     return DeployResult(row.id, versions, created=True)
 
 
+def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> list[str]:
+    """The checks of ``deploy`` without storing anything: the process ids, or ``InvalidBpmn``."""
+    direct = _called_bundle_ids(session, bundle)
+    sources = merge_dependencies(bundle, dependency_bundles(session, direct))
+    parsed = validate_bundle(sources.bpmn, sources.dmn, sources.forms, engine.registry)
+    own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
+    if not own_ids:
+        raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
+    return own_ids
+
+
 def deploy_directory(
     engine: ProcessEngine, session: Session, directory: Path
 ) -> list[DeployResult]:

@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.checks import check_specs
 from engine.errors import InvalidBpmn, problem
+from engine.foreign import foreign_problems, is_reported
 from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -93,6 +94,9 @@ def validate_bundle(
             "Nothing to deploy: no .bpmn file.",
             details=[problem("a deploy needs at least one .bpmn file")],
         )
+    foreign: list[dict[str, Any]] = []
+    for name, text in bpmn.items():
+        foreign += foreign_problems(name, text)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems)
     if not problems:
@@ -100,6 +104,7 @@ def validate_bundle(
         for text in bpmn.values():
             lines.update(_line_index(etree.fromstring(text.encode(), SAFE_XML)))
         problems += check_specs(parsed, forms, registry, lines)
+    problems = foreign + [p for p in problems if not is_reported(p, foreign)]
     if problems:
         count = len(problems)
         raise InvalidBpmn(

@@ -6,6 +6,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from dialflow.errors import InvalidInput
+from engine.instance_view import element_states
 from engine.instances import (
     get_instance,
     instance_to_dict,
@@ -14,7 +15,7 @@ from engine.instances import (
     start_instance,
     terminate,
 )
-from engine.migration import migrate, migrate_all, version_number
+from engine.migration import migrate, migrate_all, migration_report, version_number
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, require_role, token_required
 from web.api.openapi import documented
@@ -149,6 +150,57 @@ def migrate_instance(instance_id: int) -> ResponseReturnValue:
         row = migrate(runtime().engine, db, instance_id, body.get("to_version"), actor=api_user())
         result = instance_to_dict(db, row)
     return jsonify(result)
+
+
+@api_bp.get("/process-instances/<int:instance_id>/elements")
+@documented(
+    "Element ids of the instance's diagram by state: completed, ready, waiting, error, and the "
+    "sequence flows taken",
+    tag="process-instances",
+    errors=(401, 404),
+    response=obj(
+        {
+            name: {"type": "array", "items": STR}
+            for name in ("completed", "ready", "waiting", "error", "flows")
+        }
+    ),
+)
+@token_required
+def get_instance_elements(instance_id: int) -> ResponseReturnValue:
+    with unit_of_work(read_only=True) as db:
+        result = element_states(runtime().engine, db, get_instance(db, instance_id))
+    return jsonify(result)
+
+
+@api_bp.post("/process-models/<process_id>/versions/<int:version>/migration-check")
+@documented(
+    "Dry run of a bulk migration: for each running instance of the version, whether it can "
+    "move and what blocks it; nothing changes",
+    tag="process-instances",
+    errors=(401, 403, 404, 422),
+    request=obj({"to_version": INT}, required=["to_version"]),
+    response=obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": INT,
+                        "can_move": {"type": "boolean"},
+                        "blockers": {"type": "array", "items": {"type": "object"}},
+                    }
+                ),
+            }
+        }
+    ),
+)
+@token_required
+def check_migration(process_id: str, version: int) -> ResponseReturnValue:
+    require_role(*OPERATORS)
+    to_version = version_number(json_body().get("to_version"))
+    with unit_of_work(read_only=True) as db:
+        items = migration_report(runtime().engine, db, process_id, version, to_version)
+    return jsonify({"items": items})
 
 
 @api_bp.post("/process-models/<process_id>/versions/<int:version>/migrate")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from dialflow.errors import InvalidInput
 from engine.bundles import Bundle
-from engine.deployments import deploy, list_models, version_xml
+from engine.deployments import check, deploy, list_models, version_xml
 from engine.errors import InvalidBpmn, problem
+from engine.model_diff import diff_models
 from web.api import api_bp
 from web.api.auth import api_user, json_body, require_role, token_required
 from web.api.openapi import documented
@@ -38,6 +43,15 @@ DEPLOY_RESULT = obj(
 @token_required
 def deploy_model() -> ResponseReturnValue:
     require_role(*DEPLOYERS)
+    bundle = bundle_from_request(json_body)
+    with unit_of_work() as db:
+        result = deploy(runtime().engine, db, bundle, actor=api_user(), source="api")
+        body = result.to_dict()
+    return jsonify(body), 201 if result.created else 200
+
+
+def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
+    """The files of a deploy or validate request: multipart ``file`` fields, or JSON."""
     if request.files:
         files = [(f.filename or "", f.read()) for f in request.files.getlist("file")]
         if not files:
@@ -45,13 +59,98 @@ def deploy_model() -> ResponseReturnValue:
                 "Upload files in fields named 'file'.",
                 details=[problem("no 'file' field in the upload")],
             )
-        bundle = Bundle.from_named_files(files)
-    else:
-        bundle = Bundle.from_json(json_body())
-    with unit_of_work() as db:
-        result = deploy(runtime().engine, db, bundle, actor=api_user(), source="api")
-        body = result.to_dict()
-    return jsonify(body), 201 if result.created else 200
+        return Bundle.from_named_files(files)
+    return Bundle.from_json(read_json())
+
+
+@api_bp.post("/process-models/validate")
+@documented(
+    "Run the deploy checks without storing anything: 200, or 422 invalid_bpmn with one detail "
+    "per problem (element_id, line, message), foreign dialects (camunda:, zeebe:, JUEL) included",
+    tag="process-models",
+    errors=(401, 403, 422),
+    request=obj(
+        {
+            "bpmn": {"oneOf": [STR, {"type": "object"}]},
+            "dmn": {"type": "array", "items": STR},
+            "forms": {"type": "object"},
+        }
+    ),
+    response=obj({"valid": {"type": "boolean"}, "process_ids": {"type": "array", "items": STR}}),
+)
+@token_required
+def validate_model() -> ResponseReturnValue:
+    require_role(*DEPLOYERS)
+    bundle = bundle_from_request(json_body)
+    with unit_of_work(read_only=True) as db:
+        process_ids = check(runtime().engine, db, bundle)
+    return jsonify({"valid": True, "process_ids": process_ids})
+
+
+@api_bp.get("/handlers")
+@documented(
+    "Service-task operators of the handler registry, with their parameters",
+    tag="process-models",
+    errors=(401,),
+    response=obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": STR,
+                        "description": STR,
+                        "parameters": {
+                            "type": "array",
+                            "items": obj({"id": STR, "type": STR, "required": {"type": "boolean"}}),
+                        },
+                    }
+                ),
+            }
+        }
+    ),
+)
+@token_required
+def list_handlers() -> ResponseReturnValue:
+    return jsonify({"items": runtime().engine.registry.describe()})
+
+
+@api_bp.get("/process-models/<process_id>/diff")
+@documented(
+    "Elements added, removed and changed between two versions (layout ignored)",
+    tag="process-models",
+    errors=(401, 404, 422),
+    query={"from": "older version number", "to": "newer version number"},
+    response=obj(
+        {
+            "added": {"type": "array", "items": {"type": "object"}},
+            "removed": {"type": "array", "items": {"type": "object"}},
+            "changed": {"type": "array", "items": {"type": "object"}},
+        }
+    ),
+)
+@token_required
+def diff_versions(process_id: str) -> ResponseReturnValue:
+    before, after = version_pair()
+    with unit_of_work(read_only=True) as db:
+        result = diff_models(
+            version_xml(db, process_id, before), version_xml(db, process_id, after)
+        )
+    return jsonify(result.to_dict())
+
+
+def version_pair() -> tuple[int, int]:
+    """``?from=&to=`` as two version numbers, or a 422 naming the bad one."""
+    numbers = []
+    for name in ("from", "to"):
+        value = request.args.get(name, "")
+        if not value.isdigit() or int(value) > 2**31 - 1:
+            raise InvalidInput(
+                f"'{name}' must be a version number.",
+                details=[{"field": name, "message": "expected a version number"}],
+            )
+        numbers.append(int(value))
+    return numbers[0], numbers[1]
 
 
 @api_bp.get("/process-models")

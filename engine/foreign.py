@@ -1,0 +1,229 @@
+"""What diagrams from other tools carry that Dialflow does not execute, element by element.
+
+Camunda Modeler, Zeebe, Activiti and Flowable store execution semantics in their own
+namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>`` …) and write
+conditions in JUEL (``${amount > 100}``). SpiffWorkflow ignores foreign attributes and would
+run such a model without its assignments or service calls, or fail late on a JUEL condition;
+these checks name each such place with a hint at the Dialflow way instead. Layout-only and
+tool-only extensions (modeler templates, history settings, Signavio metadata) pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"  # as engine.validation (which imports us)
+
+FOREIGN_ENGINES = {
+    "http://camunda.org/schema/1.0/bpmn": "camunda",
+    "http://camunda.org/schema/zeebe/1.0": "zeebe",
+    "http://activiti.org/bpmn": "activiti",
+    "http://flowable.org/bpmn": "flowable",
+}
+# Tool bookkeeping with no effect on execution.
+HARMLESS = {
+    "modelerTemplate",
+    "modelerTemplateVersion",
+    "modelerTemplateIcon",
+    "versionTag",
+    "historyTimeToLive",
+    "isStartableInTasklist",
+    "properties",
+    "property",
+    "diagramRelationId",
+}
+HINTS = {
+    "assignee": "put the task in a lane (the lane names who works it)",
+    "candidateUsers": "put the task in a lane (the lane names who works it)",
+    "candidateGroups": "put the task in a lane (the lane names who works it)",
+    "assignmentDefinition": "put the task in a lane (the lane names who works it)",
+    "formKey": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "formRef": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "formData": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "formDefinition": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "class": "choose a service operator from the handler registry",
+    "delegateExpression": "choose a service operator from the handler registry",
+    "expression": "choose a service operator, or use a script task",
+    "type": "choose a service operator from the handler registry",
+    "topic": "choose a service operator from the handler registry",
+    "connector": "choose a service operator from the handler registry",
+    "taskDefinition": "choose a service operator from the handler registry",
+    "asyncBefore": "mark a service task with the property async = true",
+    "asyncAfter": "mark a service task with the property async = true",
+    "inputOutput": "map data with a script task",
+    "ioMapping": "map data with a script task",
+    "executionListener": "model the listener's work as a task",
+    "taskListener": "model the listener's work as a task",
+    "decisionRef": "use spiffworkflow:calledDecisionId",
+    "calledDecision": "use spiffworkflow:calledDecisionId",
+    "resultVariable": "set the result variable on the service operator or decision",
+}
+EXPRESSION_TAGS = {
+    "conditionExpression",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "loopCardinality",
+    "completionCondition",
+}
+PYTHON_LANGUAGES = {"", "python", "python3", "text/x-python", "text/python"}
+JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+
+
+def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
+    """One problem per foreign construct in the BPMN file ``text`` (malformed XML: none)."""
+    try:
+        tree = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    except (etree.XMLSyntaxError, ValueError):
+        return []  # reported by validation
+    found: list[dict[str, Any]] = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        if qname.namespace in FOREIGN_ENGINES:
+            found += _foreign_element(name, element, qname)
+            continue
+        if qname.namespace != BPMN_NS:
+            continue
+        found += _foreign_attributes(name, element)
+        if qname.localname in EXPRESSION_TAGS:
+            found += _expression(name, element, qname.localname)
+        if qname.localname == "scriptTask":
+            found += _script_format(name, element)
+        if qname.localname == "process" and element.get("isExecutable") == "false":
+            found.append(
+                _report(
+                    name,
+                    element,
+                    f'process {element.get("id")!r} is marked isExecutable="false" (the '
+                    "default of some modelers); mark it executable to deploy it",
+                )
+            )
+    return found
+
+
+def _owner(element: Any) -> Any:
+    """The nearest BPMN element with an id (the one to mark on the canvas)."""
+    node = element
+    while node is not None:
+        qname = etree.QName(node)
+        if (
+            qname.namespace == BPMN_NS
+            and node.get("id")
+            and not qname.localname.endswith("EventDefinition")
+        ):
+            return node
+        node = node.getparent()
+    return element
+
+
+def _label(element: Any) -> str:
+    kind = etree.QName(element).localname
+    return f"{kind} {element.get('id')!r}" if element.get("id") else kind
+
+
+def _report(name: str, element: Any, message: str) -> dict[str, Any]:
+    owner = _owner(element)
+    return problem(
+        f"{name}: {message}", element_id=owner.get("id"), line=element.sourceline, file=name
+    )
+
+
+def _hint(local: str) -> str:
+    hint = HINTS.get(local)
+    return f"; {hint}" if hint else ""
+
+
+def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
+    found = []
+    for attribute, value in element.attrib.items():
+        qname = etree.QName(attribute)
+        engine = FOREIGN_ENGINES.get(qname.namespace or "")
+        if engine is None or qname.localname in HARMLESS:
+            continue
+        found.append(
+            _report(
+                name,
+                element,
+                f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
+                f"{engine.capitalize()}-specific and Dialflow does not execute it"
+                f"{_hint(qname.localname)}",
+            )
+        )
+    return found
+
+
+def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]]:
+    engine = FOREIGN_ENGINES[qname.namespace]
+    parent = element.getparent()
+    if qname.localname in HARMLESS or (
+        parent is not None and etree.QName(parent).namespace == qname.namespace
+    ):
+        return []  # report the outermost foreign element only
+    return [
+        _report(
+            name,
+            element,
+            f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
+            f"{engine.capitalize()}-specific and Dialflow does not execute it"
+            f"{_hint(qname.localname)}",
+        )
+    ]
+
+
+def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
+    found = []
+    body = (element.text or "").strip()
+    language = (element.get("language") or "").strip().lower()
+    if language not in PYTHON_LANGUAGES:
+        found.append(
+            _report(
+                name,
+                element,
+                f"{local} of {_label(_owner(element))} is written in {element.get('language')!r}; "
+                "Dialflow evaluates Python expressions",
+            )
+        )
+    juel = JUEL.match(body)
+    if juel:
+        found.append(
+            _report(
+                name,
+                element,
+                f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
+                f"evaluates Python: write {juel.group(1).strip()!r}",
+            )
+        )
+    return found
+
+
+def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
+    script_format = (element.get("scriptFormat") or "").strip().lower()
+    if script_format in PYTHON_LANGUAGES:
+        return []
+    return [
+        _report(
+            name,
+            element,
+            f"script of {_label(element)} is {element.get('scriptFormat')!r}; Dialflow runs "
+            "Python scripts",
+        )
+    ]
+
+
+def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
+    """True when ``other`` (a parser problem) says again what a foreign problem said."""
+    return "is not executable" in other.get("message", "") and any(
+        f.get("element_id") == other.get("element_id") for f in foreign
+    )
+
+
+def is_juel(expression: str) -> bool:
+    """True for ``${…}`` / ``#{…}``: reported here, so the Python checks skip it."""
+    return bool(JUEL.match(expression or ""))

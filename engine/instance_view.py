@@ -1,0 +1,165 @@
+"""What the instance and version pages show: element ids by state, history, versions.
+
+Reading one instance's workflow is fine here (one deserialization per page view); lists of
+instances never do it. The completed path is what the pruned task tree still holds plus the
+elements of completed work items, which Dialflow keeps for good.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.models import AuditEntry, User
+from engine.models import (
+    InstanceStatus,
+    ModelBundle,
+    ProcessInstance,
+    ProcessVersion,
+    WorkItem,
+    WorkItemStatus,
+)
+from engine.service import ProcessEngine
+from engine.validation import BPMN_NS, SAFE_XML
+
+STATE_NAMES = {
+    TaskState.COMPLETED: "completed",
+    TaskState.READY: "ready",
+    TaskState.STARTED: "ready",
+    TaskState.WAITING: "waiting",
+    TaskState.ERROR: "error",
+}
+
+
+def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance) -> dict[str, Any]:
+    """``{"completed", "ready", "waiting", "error", "flows"}``: element ids for the canvas."""
+    found: dict[str, set[str]] = {n: set() for n in ("completed", "ready", "waiting", "error")}
+    pairs: set[tuple[str, str]] = set()
+    bundle = engine.specs.for_version(session, row.version_id)
+    spec, subprocess_specs = bundle.spec(row.process_id)
+    workflow = engine.codec.decode(row.state, spec, subprocess_specs)
+    for task in workflow.get_tasks():
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        name = STATE_NAMES.get(task.state)
+        if element_id is None or name is None:
+            continue
+        found[name].add(element_id)
+        parent_id = getattr(task.parent.task_spec, "bpmn_id", None) if task.parent else None
+        if parent_id and task.parent.state == TaskState.COMPLETED:
+            pairs.add((parent_id, element_id))
+    done_items = session.scalars(
+        select(WorkItem.element_id).where(
+            WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.COMPLETED
+        )
+    )
+    found["completed"] |= set(done_items)
+    found["completed"] -= found["ready"] | found["waiting"] | found["error"]
+    for incident in row.incidents:
+        if incident.resolved_at is None and incident.element_id:
+            found["error"].add(incident.element_id)
+    xml = row.version.bundle.bpmn[row.version.bpmn_file]
+    result: dict[str, Any] = {name: sorted(ids) for name, ids in found.items()}
+    result["flows"] = sorted(_flows(xml, pairs))
+    return result
+
+
+def _flows(xml: str, pairs: set[tuple[str, str]]) -> set[str]:
+    """Ids of the sequence flows from a completed element to the element that followed it."""
+    tree = etree.fromstring(xml.encode(), SAFE_XML)
+    return {
+        flow.get("id")
+        for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow")
+        if (flow.get("sourceRef"), flow.get("targetRef")) in pairs
+    }
+
+
+def history(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """Completed work items and audit entries of the instance, oldest first."""
+    names = dict(session.execute(select(User.id, User.display_name)).all())
+    entries: list[dict[str, Any]] = []
+    for item in session.scalars(
+        select(WorkItem).where(
+            WorkItem.instance_id == instance_id, WorkItem.status == WorkItemStatus.COMPLETED
+        )
+    ):
+        entries.append(
+            {
+                "at": item.completed_at,
+                "kind": "task",
+                "what": item.title,
+                "element_id": item.element_id,
+                "who": names.get(item.completed_by_id),
+            }
+        )
+    for entry in session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "process_instance", AuditEntry.entity_id == str(instance_id)
+        )
+    ):
+        entries.append(
+            {
+                "at": entry.at,
+                "kind": "audit",
+                "what": entry.action,
+                "element_id": None,
+                "who": names.get(entry.actor_id),
+                "details": entry.after,
+            }
+        )
+    return sorted(entries, key=lambda e: (e["at"] is None, e["at"]))
+
+
+def versions_of(session: Session, process_id: str) -> list[dict[str, Any]]:
+    """Every version of a process, newest first, with who deployed it and its live instances."""
+    live = dict(
+        session.execute(
+            select(ProcessInstance.version_id, func.count())
+            .where(
+                ProcessInstance.process_id == process_id,
+                ProcessInstance.status.in_(
+                    (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+                ),
+            )
+            .group_by(ProcessInstance.version_id)
+        ).all()
+    )
+    rows = session.execute(
+        select(ProcessVersion, ModelBundle, User.display_name)
+        .join(ModelBundle, ProcessVersion.bundle_id == ModelBundle.id)
+        .outerjoin(User, ModelBundle.deployed_by_id == User.id)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+    ).all()
+    return [
+        {
+            "version": version.version,
+            "name": version.name,
+            "deployed_by": deployer,
+            "deployed_at": version.created_at,
+            "source": bundle.source,
+            "content_hash": bundle.content_hash[:10],
+            "bpmn_file": version.bpmn_file,
+            "live_instances": live.get(version.id, 0),
+        }
+        for version, bundle, deployer in rows
+    ]
+
+
+def live_instances(session: Session, process_id: str, version: int) -> list[ProcessInstance]:
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
+            .where(
+                ProcessVersion.process_id == process_id,
+                ProcessVersion.version == version,
+                ProcessInstance.status.in_((InstanceStatus.RUNNING, InstanceStatus.WAITING)),
+            )
+            .order_by(ProcessInstance.id)
+            .limit(1000)
+        )
+    )

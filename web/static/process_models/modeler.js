@@ -1,0 +1,179 @@
+/* The modeler page: bpmn-js with our properties form, drafts in localStorage, validation
+   problems marked on the canvas, deploy. */
+(function () {
+  'use strict';
+  var D = window.Dialflow;
+  var el = D.el;
+  var data = D.readJSON('modeler-data');
+  var text = D.readJSON('modeler-text');
+  var draftKey = 'dialflow.modeler.draft.' + (data.process_id || 'new');
+  var forms = JSON.parse(JSON.stringify(data.forms || {}));
+  var overlayIds = [];
+  var problemIds = [];
+  var loading = true;
+
+  var modeler = new window.BpmnJS({
+    container: '#canvas',
+    moddleExtensions: { spiffworkflow: window.DialflowSpiffModdle },
+  });
+  new window.DialflowPropertiesForm(modeler, document.getElementById('properties'), {
+    text: text, handlers: data.handlers, forms: forms, onFormsChanged: saveDraft,
+  });
+
+  function readDraft() {
+    try { return JSON.parse(window.localStorage.getItem(draftKey) || 'null'); } catch (e) { return null; }
+  }
+
+  function saveDraft() {
+    if (loading) return;
+    modeler.saveXML({ format: true }).then(function (result) {
+      var draft = { xml: result.xml, forms: forms, base_version: data.version, saved_at: new Date().toISOString() };
+      window.localStorage.setItem(draftKey, JSON.stringify(draft));
+      document.getElementById('draft-state').textContent = text.draft_saved + ' · ' + new Date().toLocaleTimeString();
+    });
+  }
+
+  function discardDraft() {
+    window.localStorage.removeItem(draftKey);
+    window.location.reload();
+  }
+
+  function status(message, kind) {
+    var box = document.getElementById('status');
+    box.hidden = !message;
+    box.className = 'panel status ' + (kind || '');
+    box.textContent = message || '';
+  }
+
+  function clearProblems() {
+    var canvas = modeler.get('canvas');
+    var overlays = modeler.get('overlays');
+    overlayIds.forEach(function (id) { overlays.remove(id); });
+    problemIds.forEach(function (id) { canvas.removeMarker(id, 'df-problem'); });
+    overlayIds = [];
+    problemIds = [];
+    document.getElementById('problems').hidden = true;
+    document.getElementById('problem-list').innerHTML = '';
+  }
+
+  function showProblems(details) {
+    clearProblems();
+    var registry = modeler.get('elementRegistry');
+    var overlays = modeler.get('overlays');
+    var canvas = modeler.get('canvas');
+    var list = document.getElementById('problem-list');
+    var counts = {};
+    details.forEach(function (problem) {
+      var element = problem.element_id && registry.get(problem.element_id);
+      if (element && element.type !== 'bpmn:Process' && element.type !== 'bpmn:Collaboration') {
+        if (problemIds.indexOf(element.id) < 0) {
+          canvas.addMarker(element.id, 'df-problem');
+          problemIds.push(element.id);
+        }
+        counts[element.id] = (counts[element.id] || 0) + 1;
+        overlayIds.push(overlays.add(element.id, 'df-problem', {
+          position: { top: -10, right: 10 + 20 * (counts[element.id] - 1) },
+          html: el('div', { className: 'df-problem-badge', title: problem.message, text: '!' }),
+        }));
+      }
+      var item = el('li', { 'data-element-id': problem.element_id || '' }, [
+        el('span', { className: 'problem-element mono', text: problem.element_id || (problem.file || '') }),
+        el('span', { className: 'problem-message', text: problem.message.replace(/^[^:]+\.bpmn: /, '') }),
+        problem.line ? el('span', { className: 'muted small', text: ' · line ' + problem.line }) : null,
+      ]);
+      if (element) {
+        item.classList.add('clickable');
+        item.addEventListener('click', function () {
+          modeler.get('selection').select(element);
+          canvas.scrollToElement(element);
+        });
+      }
+      list.appendChild(item);
+    });
+    document.getElementById('problem-count').textContent = details.length;
+    document.getElementById('problems').hidden = details.length === 0;
+  }
+
+  function payload() {
+    return modeler.saveXML({ format: true }).then(function (result) {
+      var bpmn = {};
+      bpmn[fileName(result.xml)] = result.xml;
+      return { bpmn: bpmn, dmn: data.dmn || {}, forms: forms };
+    });
+  }
+
+  function fileName(xml) {
+    if (data.process_id) return data.file_name;
+    var match = /<bpmn:process[^>]*\sid="([^"]+)"/.exec(xml);
+    return (match ? match[1] : 'process') + '.bpmn';
+  }
+
+  function send(url) {
+    status('');
+    return payload().then(function (body) { return D.requestJSON('POST', url, body); }).then(function (result) {
+      if (result.status === 422 && result.body.error && result.body.error.code === 'invalid_bpmn') {
+        showProblems(result.body.error.details || []);
+        status(text.problems, 'error');
+        return null;
+      }
+      if (result.status >= 400) {
+        var message = result.body.error ? result.body.error.message : text.failed;
+        showProblems(result.body.error && result.body.error.details ? result.body.error.details.filter(function (d) { return d.message; }) : []);
+        status(message, 'error');
+        return null;
+      }
+      clearProblems();
+      return result;
+    }, function () { status(text.failed, 'error'); return null; });
+  }
+
+  document.getElementById('validate').addEventListener('click', function () {
+    send(data.urls.validate).then(function (result) { if (result) status(text.valid, 'ok'); });
+  });
+
+  document.getElementById('deploy').addEventListener('click', function () {
+    send(data.urls.deploy).then(function (result) {
+      if (!result) return;
+      window.localStorage.removeItem(draftKey);
+      var processId = result.body.process_ids[0];
+      var version = result.body.versions[processId];
+      status(result.body.created ? text.deployed : text.unchanged, 'ok');
+      window.location.href = data.urls.versions.replace('__PID__', encodeURIComponent(processId)) + '?deployed=' + version;
+    });
+  });
+
+  document.getElementById('download-xml').addEventListener('click', function () {
+    modeler.saveXML({ format: true }).then(function (result) {
+      var link = el('a', { href: URL.createObjectURL(new Blob([result.xml], { type: 'application/xml' })), download: fileName(result.xml) });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  });
+
+  document.getElementById('discard-draft').addEventListener('click', discardDraft);
+
+  modeler.on('commandStack.changed', saveDraft);
+
+  var draft = readDraft();
+  var xml = data.xml;
+  if (draft && (draft.xml !== data.xml || JSON.stringify(draft.forms) !== JSON.stringify(data.forms))) {
+    xml = draft.xml;
+    Object.keys(forms).forEach(function (k) { delete forms[k]; });
+    Object.assign(forms, draft.forms || {});
+    document.getElementById('draft-notice-text').textContent =
+      text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
+    document.getElementById('draft-notice').hidden = false;
+  }
+  modeler.importXML(xml).then(function (result) {
+    loading = false;
+    modeler.get('canvas').zoom('fit-viewport', 'auto');
+    if (result.warnings && result.warnings.length && window.console) console.warn(result.warnings);
+    document.body.setAttribute('data-modeler-ready', '1');
+  }, function (error) {
+    loading = false;
+    status(error.message, 'error');
+    document.body.setAttribute('data-modeler-ready', 'error');
+  });
+  window.dialflowModeler = modeler; // for the browser tests and the curious
+})();
