@@ -17,7 +17,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/customers**")
+    page.wait_for_url(f"{base}/inbox**")
 
 
 def test_edit_validate_fix_deploy_and_watch(live_server, page, screenshot, client, db, make_user):
@@ -95,3 +95,23 @@ def test_edit_validate_fix_deploy_and_watch(live_server, page, screenshot, clien
         "class"
     )
     screenshot("04-instance-current-task")
+
+
+def test_diagrams_without_layout_and_the_shipped_ones_are_drawn(
+    live_server, page, screenshot, client, db, make_user, runtime
+):
+    """A diagram exported without DI is laid out in the browser; shipped ones keep theirs."""
+    runtime.deploy_shipped_models()
+    api = actor_factory(client, db)("process_owner")
+    plain = {"bpmn": {"callback_timers.bpmn": (DIAGRAMS / "callback_timers.bpmn").read_text()}}
+    assert "BPMNShape" not in plain["bpmn"]["callback_timers.bpmn"]
+    assert api.post("/api/v1/process-models", json=plain).status_code == 201
+    make_user("process_owner", username="owner_layout", password=PASSWORD)
+    sign_in(page, live_server, "owner_layout")
+    for process_id, element in (("callback_escalation", "esc_call"), ("call_cadence", "gate")):
+        page.goto(f"{live_server}/process-models/{process_id}/versions/1/edit")
+        page.wait_for_selector("body[data-modeler-ready='1']")
+        shape = page.locator(f"g.djs-element[data-element-id='{element}']")
+        box = shape.bounding_box()
+        assert box is not None and box["width"] > 20 and box["height"] > 20, process_id
+        screenshot(f"10-drawn-{process_id}")

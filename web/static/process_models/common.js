@@ -58,5 +58,16 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  window.Dialflow = { requestJSON: requestJSON, el: el, mark: mark, readJSON: readJSON };
+  /* Diagrams without layout (DI) would draw nothing: lay them out first (bpmn-auto-layout).
+     Resolves the XML to import; a diagram that has its layout is left untouched. */
+  function withLayout(xml) {
+    if (/<([\w-]+:)?BPMNShape[\s>]/.test(xml) || !window.BpmnAutoLayout) {
+      return Promise.resolve(xml);
+    }
+    return window.BpmnAutoLayout.layoutProcess(xml).catch(function () { return xml; });
+  }
+
+  window.Dialflow = {
+    requestJSON: requestJSON, el: el, mark: mark, readJSON: readJSON, withLayout: withLayout,
+  };
 })();

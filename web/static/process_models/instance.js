@@ -6,7 +6,9 @@
   var data = D.readJSON('instance-data');
   var viewer = new window.BpmnJS({ container: '#instance-canvas' });
 
-  viewer.importXML(data.xml).then(function () {
+  D.withLayout(data.xml).then(function (xml) {
+    return viewer.importXML(xml);
+  }).then(function () {
     var states = data.states;
     viewer.get('canvas').zoom('fit-viewport', 'auto');
     D.mark(viewer, states.completed, 'df-done');

@@ -165,7 +165,9 @@
       text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
     document.getElementById('draft-notice').hidden = false;
   }
-  modeler.importXML(xml).then(function (result) {
+  window.Dialflow.withLayout(xml).then(function (laidOut) {
+    return modeler.importXML(laidOut);
+  }).then(function (result) {
     loading = false;
     modeler.get('canvas').zoom('fit-viewport', 'auto');
     if (result.warnings && result.warnings.length && window.console) console.warn(result.warnings);

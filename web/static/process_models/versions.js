@@ -20,6 +20,7 @@
     var v = viewer(id);
     return fetch(data.urls.xml.replace('__V__', version), { credentials: 'same-origin' })
       .then(function (r) { return r.text(); })
+      .then(function (xml) { return window.Dialflow.withLayout(xml); })
       .then(function (xml) { return v.importXML(xml); })
       .then(function () { v.get('canvas').zoom('fit-viewport', 'auto'); return v; });
   }
