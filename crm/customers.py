@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -248,6 +248,35 @@ def search_customers(
     region: str = "CN",
 ) -> Page:
     """Search by name, phone (any common format) or email, within what ``viewer`` may see."""
+    query = customer_query(
+        viewer=viewer, q=q, owner_id=owner_id, stage=stage, pool=pool, tag=tag, region=region
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    limit = max(1, min(limit, MAX_PAGE))
+    items = session.scalars(
+        query.order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(limit)
+        .offset(max(0, offset))
+        .options(
+            selectinload(Customer.phones),
+            selectinload(Customer.tag_rows),
+            selectinload(Customer.owner),
+        )
+    ).all()
+    return Page(items=list(items), total=total)
+
+
+def customer_query(
+    *,
+    viewer: User | None,
+    q: str | None = None,
+    owner_id: int | None = None,
+    stage: str | None = None,
+    pool: bool | None = None,
+    tag: str | None = None,
+    region: str = "CN",
+) -> Select[tuple[Customer]]:
+    """The customers a search (or an export) with these filters selects, unordered."""
     query = select(Customer).where(Customer.erased_at.is_(None))
     if viewer is not None:
         query = query.where(visible_customers(viewer))
@@ -270,19 +299,7 @@ def search_customers(
         query = query.where(
             Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == tag))
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    limit = max(1, min(limit, MAX_PAGE))
-    items = session.scalars(
-        query.order_by(Customer.updated_at.desc(), Customer.id.desc())
-        .limit(limit)
-        .offset(max(0, offset))
-        .options(
-            selectinload(Customer.phones),
-            selectinload(Customer.tag_rows),
-            selectinload(Customer.owner),
-        )
-    ).all()
-    return Page(items=list(items), total=total)
+    return query
 
 
 def customer_to_dict(customer: Customer, *, reveal_phone: bool = True) -> dict[str, Any]:

@@ -52,10 +52,12 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
+    from web.imports import imports_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if app.config.get("DEPLOY_SHIPPED_MODELS", not app.testing):

@@ -13,6 +13,7 @@ from crm.models.customers import (
     PoolStatus,
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
+from crm.models.jobs import Job, JobFile, JobKind, JobRow, JobStatus, RowOutcome
 from crm.models.notifications import Notification
 from crm.models.users import ApiToken, Role, Team, User
 
@@ -32,10 +33,16 @@ __all__ = [
     "DealStage",
     "DealStageChange",
     "Disposition",
+    "Job",
+    "JobFile",
+    "JobKind",
+    "JobRow",
+    "JobStatus",
     "LeadStage",
     "Notification",
     "PoolStatus",
     "Role",
+    "RowOutcome",
     "Team",
     "User",
 ]

@@ -18,10 +18,20 @@ def openapi_document() -> ResponseReturnValue:
 from web.api import (  # noqa: E402  (routes register on import)
     auth,
     customers,
+    imports,
     instances,
     messages,
     process_models,
     tasks,
 )
 
-__all__ = ["api_bp", "auth", "customers", "instances", "messages", "process_models", "tasks"]
+__all__ = [
+    "api_bp",
+    "auth",
+    "customers",
+    "imports",
+    "instances",
+    "messages",
+    "process_models",
+    "tasks",
+]
