@@ -82,6 +82,7 @@ CONTAINS = (
     ("电话", "phone"),
     ("phone", "phone"),
     ("mobile", "phone"),
+    ("tel", "phone"),
     ("邮箱", "email"),
     ("email", "email"),
     ("公司", "company"),
