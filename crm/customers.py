@@ -96,13 +96,34 @@ def create_customer(
     region: str = "CN",
     default_timezone: str = "Asia/Shanghai",
 ) -> Customer:
+    values = new_customer_values(session, data, region=region)
+    ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+    customer = build_customer(values, actor=actor, default_timezone=default_timezone)
+    _save_or_duplicate(session, values, lambda: session.add(customer))
+    record_created(session, customer, actor=actor)
+    return customer
+
+
+def new_customer_values(
+    session: Session, data: Mapping[str, Any], *, region: str = "CN"
+) -> dict[str, Any]:
+    """A new customer's validated values; it needs a name and a phone number or an email."""
     values = parse_customer_input(session, data, partial=False, region=region)
     if not values.get("phones") and not values.get("email"):
         raise InvalidInput(
             "A customer needs a phone number or an email address.",
             details=[{"field": "phone", "message": "Give a phone number or an email address."}],
         )
-    ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+    return values
+
+
+def build_customer(
+    values: Mapping[str, Any], *, actor: User | None, default_timezone: str = "Asia/Shanghai"
+) -> Customer:
+    """A transient customer from ``new_customer_values``; the caller adds and flushes it (an
+    agent's new customer is their own, anyone else's goes to the pool unless an owner is
+    given)."""
+    values = dict(values)
     owner = values.pop("owner", None) if "owner" in values else _default_owner(actor)
     customer = Customer(
         kind=CustomerKind.PERSON,
@@ -111,13 +132,16 @@ def create_customer(
         team_id=owner.team_id if owner else None,
         pool_status=PoolStatus.OWNED if owner else PoolStatus.POOL,
         created_by_id=actor.id if actor else None,
+        phones=[],  # empty collections, not lazy loads (with an autoflush) later
+        tag_rows=[],
     )
+    _apply(customer, values)
+    return customer
 
-    def insert() -> None:
-        _apply(customer, values)
-        session.add(customer)
 
-    _save_or_duplicate(session, values, insert)
+def record_created(
+    session: Session, customer: Customer, *, actor: User | None, source: str | None = None
+) -> None:
     audit.record(
         session,
         actor=actor,
@@ -125,8 +149,8 @@ def create_customer(
         entity_type="customer",
         entity_id=customer.id,
         after=customer_to_dict(customer),
+        source=source,
     )
-    return customer
 
 
 def update_customer(

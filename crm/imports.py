@@ -16,12 +16,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit, jobs
-from crm.customers import create_customer, find_duplicates, parse_customer_input
-from crm.models import Customer, Job, JobKind, JobRow, JobStatus, Role, RowOutcome, User
+from crm.customers import (
+    build_customer,
+    create_customer,
+    new_customer_values,
+    parse_customer_input,
+    record_created,
+)
+from crm.models import (
+    Customer,
+    CustomerPhone,
+    Job,
+    JobKind,
+    JobRow,
+    JobStatus,
+    Role,
+    RowOutcome,
+    User,
+)
 from crm.spreadsheets import FileTooLarge, Sheet, read_sheet
 from dialflow.db import Database, utcnow
 from dialflow.errors import DialflowError, DuplicateCustomer, Forbidden, InvalidInput
@@ -275,9 +292,7 @@ def preview(
     existing = _existing_matches(session, [values for _row, values in valid])
     first_seen: dict[tuple[str, str], int] = {}
     for (row, values), (_r, _v, problems) in zip(valid, [p for p in parsed if p[1]], strict=True):
-        keys = [("phone", p) for p in values.get("phones", [])]
-        keys += [("email", values["email"])] if values.get("email") else []
-        for key in keys:
+        for key in _keys(values):
             if key in existing:
                 cid, cname = existing[key]
                 problems.append(_dup(key, f"Same {key[0]} as customer #{cid} ({cname}).", cid))
@@ -370,29 +385,40 @@ def _detail(detail: Mapping[str, Any], exc: DialflowError) -> dict[str, Any]:
 
 
 def _existing_matches(
-    session: Session, rows: list[dict[str, Any]]
+    session: Session, rows: list[dict[str, Any]], *, names: bool = True
 ) -> dict[tuple[str, str], tuple[int, str]]:
-    """Existing customers by ("phone", e164), ("email", address) and ("name", name), found in a
-    few batched queries (phones through ``find_duplicates``, i.e. the unique E.164 index)."""
+    """Existing customers by ("phone", e164), ("email", address) and ("name", name), in a few
+    batched queries with the rules of ``crm.customers.find_duplicates``: the unique E.164
+    index, and the email compared case-insensitively."""
     found: dict[tuple[str, str], tuple[int, str]] = {}
     phones = sorted({p for r in rows for p in r.get("phones", [])})
-    emails = sorted({r["email"] for r in rows if r.get("email")})
-    names = sorted({r["name"] for r in rows if r.get("name")})
-    for chunk in _chunks(phones):
-        for _field, customer in find_duplicates(session, chunk, None):
-            for phone in customer.phones:
-                if phone.e164 in chunk:
-                    found[("phone", phone.e164)] = (customer.id, customer.name)
+    emails = sorted({r["email"].lower() for r in rows if r.get("email")})
     alive = Customer.erased_at.is_(None)
+    for chunk in _chunks(phones):
+        query = (
+            select(CustomerPhone.e164, Customer.id, Customer.name)
+            .join(Customer, Customer.id == CustomerPhone.customer_id)
+            .where(CustomerPhone.e164.in_(chunk))
+        )
+        for e164, cid, name in session.execute(query):
+            found[("phone", e164)] = (cid, name)
     for chunk in _chunks(emails):
-        query = select(Customer.id, Customer.name, Customer.email)
-        for cid, name, address in session.execute(query.where(Customer.email.in_(chunk), alive)):
-            found.setdefault(("email", (address or "").lower()), (cid, name))
-    for chunk in _chunks(names):
-        query = select(Customer.id, Customer.name).where(Customer.name.in_(chunk), alive)
-        for cid, name in session.execute(query):
-            found.setdefault(("name", name), (cid, name))
+        address = func.lower(Customer.email)
+        query = select(address, Customer.id, Customer.name).where(address.in_(chunk), alive)
+        for email, cid, name in session.execute(query):
+            found.setdefault(("email", email), (cid, name))
+    if names:
+        wanted = sorted({r["name"] for r in rows if r.get("name")})
+        for chunk in _chunks(wanted):
+            query = select(Customer.id, Customer.name).where(Customer.name.in_(chunk), alive)
+            for cid, name in session.execute(query):
+                found.setdefault(("name", name), (cid, name))
     return found
+
+
+def _keys(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    keys = [("phone", p) for p in values.get("phones", [])]
+    return keys + ([("email", values["email"].lower())] if values.get("email") else [])
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:
@@ -491,8 +517,7 @@ def run_import(
                 _audit_done(session, job)
                 return JobStatus.DONE.value
             actor = session.get(User, job.created_by_id) if job.created_by_id else None
-            for row in batch:
-                run.one(session, job, actor, row)
+            run.batch(session, job, actor, batch)
             job.rows_processed += len(batch)
 
 
@@ -503,6 +528,61 @@ class _Run:
         self.region = region
         self.default_timezone = default_timezone
         self.row_of_customer: dict[int, int] = {}
+
+    def batch(self, session: Session, job: Job, actor: User | None, rows: list[RowData]) -> None:
+        """The rows of one batch with the API's rules, in a few statements: validate each row
+        (``new_customer_values``), find duplicates for the whole batch at once, insert the new
+        customers together. If a concurrent writer took one of the numbers meanwhile (the
+        unique index refuses the insert), the batch is redone row by row."""
+        candidates: list[tuple[RowData, dict[str, Any]]] = []
+        for row in rows:
+            try:
+                if row.problem:
+                    raise InvalidInput(row.problem)
+                candidates.append((row, new_customer_values(session, row.data, region=self.region)))
+            except DialflowError as exc:
+                self._error(session, job, row, exc)
+        existing = _existing_matches(session, [v for _r, v in candidates], names=False)
+        fresh: list[tuple[RowData, Customer]] = []
+        seen: dict[tuple[str, str], tuple[int, Customer]] = {}
+        repeats: list[tuple[RowData, tuple[str, str], tuple[int, Customer]]] = []
+        for row, values in candidates:
+            keys = _keys(values)
+            old = next((k for k in keys if k in existing), None)
+            if old is not None:
+                cid, name = existing[old]
+                message = f"Customer #{cid} ({name}) already has this {old[0]}."
+                if cid in self.row_of_customer:
+                    message = (
+                        f"Same {old[0]} as row {self.row_of_customer[cid]} of this file "
+                        f"(customer #{cid})."
+                    )
+                self._duplicate(session, job, row, old[0], cid, message)
+                continue
+            earlier = next((k for k in keys if k in seen), None)
+            if earlier is not None:
+                repeats.append((row, earlier, seen[earlier]))
+                continue
+            customer = build_customer(values, actor=actor, default_timezone=self.default_timezone)
+            seen.update({key: (row.number, customer) for key in keys})
+            fresh.append((row, customer))
+        try:
+            with session.begin_nested():
+                session.add_all([customer for _row, customer in fresh])
+                session.flush()
+        except IntegrityError:
+            for row, _customer in fresh:
+                self.one(session, job, actor, row)
+            for row, _key, _first in repeats:
+                self.one(session, job, actor, row)
+            return
+        for row, customer in fresh:
+            record_created(session, customer, actor=actor, source="import")
+            job.rows_created += 1
+            self.row_of_customer[customer.id] = row.number
+        for row, key, (first_row, customer) in repeats:
+            message = f"Same {key[0]} as row {first_row} of this file (customer #{customer.id})."
+            self._duplicate(session, job, row, key[0], customer.id, message)
 
     def one(self, session: Session, job: Job, actor: User | None, row: RowData) -> None:
         try:
@@ -518,24 +598,40 @@ class _Run:
         except DuplicateCustomer as exc:
             detail = (exc.details or [{}])[0]
             existing = detail.get("existing_id")
+            existing = existing if isinstance(existing, int) else None
             message = exc.message
             if existing in self.row_of_customer:
                 message = (
                     f"Same {detail.get('field')} as row {self.row_of_customer[existing]} "
                     f"of this file (customer #{existing})."
                 )
-            problem = _problem(job, row, RowOutcome.DUPLICATE, detail.get("field"), message)
-            problem.existing_customer_id = existing if isinstance(existing, int) else None
-            session.add(problem)
-            job.rows_duplicate += 1
+            self._duplicate(session, job, row, detail.get("field"), existing, message)
         except DialflowError as exc:
-            for detail in exc.details or [{"field": None, "message": exc.message}]:
-                message = detail.get("message") or exc.message
-                session.add(_problem(job, row, RowOutcome.ERROR, detail.get("field"), message))
-            job.rows_error += 1
+            self._error(session, job, row, exc)
         else:
             job.rows_created += 1
             self.row_of_customer[customer.id] = row.number
+
+    @staticmethod
+    def _duplicate(
+        session: Session,
+        job: Job,
+        row: RowData,
+        field: str | None,
+        existing_id: int | None,
+        message: str,
+    ) -> None:
+        problem = _problem(job, row, RowOutcome.DUPLICATE, field, message)
+        problem.existing_customer_id = existing_id
+        session.add(problem)
+        job.rows_duplicate += 1
+
+    @staticmethod
+    def _error(session: Session, job: Job, row: RowData, exc: DialflowError) -> None:
+        for detail in exc.details or [{"field": None, "message": exc.message}]:
+            message = detail.get("message") or exc.message
+            session.add(_problem(job, row, RowOutcome.ERROR, detail.get("field"), message))
+        job.rows_error += 1
 
 
 def _problem(

@@ -301,14 +301,14 @@ def test_too_many_rows_and_empty_files_are_refused(db, manager):
 def test_a_run_that_dies_resumes_after_its_last_committed_batch(db, runtime, manager, monkeypatch):
     rows = [["姓名", "手机"]] + [[f"客户{i}", f"1380013{i:04d}"] for i in range(10)]
     job_id = submit(db, manager, csv_bytes(rows))
-    real_one = imports._Run.one
+    real_batch = imports._Run.batch
 
-    def dies_at_row_8(self, session, job, actor, row):
-        if row.number == 8:
+    def dies_at_row_8(self, session, job, actor, rows):
+        real_batch(self, session, job, actor, rows)
+        if any(row.number == 8 for row in rows):
             raise RuntimeError("worker killed")
-        return real_one(self, session, job, actor, row)
 
-    monkeypatch.setattr(imports._Run, "one", dies_at_row_8)
+    monkeypatch.setattr(imports._Run, "batch", dies_at_row_8)
     with pytest.raises(RuntimeError):
         run_import(runtime.db, job_id, batch_rows=3)
     job, _ = job_state(db, job_id)
@@ -318,7 +318,7 @@ def test_a_run_that_dies_resumes_after_its_last_committed_batch(db, runtime, man
         assert jobs.stale_jobs(session, utcnow()) == []  # its lease still runs
         later = utcnow() + jobs.LEASE + timedelta(seconds=1)
         assert jobs.stale_jobs(session, later) == [job_id]
-    monkeypatch.setattr(imports._Run, "one", real_one)
+    monkeypatch.setattr(imports._Run, "batch", real_batch)
     # while the lease runs nobody else may take the job
     assert run_import(runtime.db, job_id) == "running"
     later = utcnow() + jobs.LEASE + timedelta(seconds=1)
@@ -326,6 +326,25 @@ def test_a_run_that_dies_resumes_after_its_last_committed_batch(db, runtime, man
     job, problems = job_state(db, job_id)
     assert (job.rows_processed, job.rows_created, job.rows_duplicate) == (10, 10, 0)
     assert job.attempts == 2 and problems == []
+
+
+def test_a_number_taken_between_the_check_and_the_insert_is_a_duplicate(
+    db, runtime, manager, make_customer, monkeypatch
+):
+    """The batch's duplicate check misses a customer created concurrently (simulated by
+    hiding it); the unique index refuses the insert and the batch is redone row by row."""
+    rows = [["姓名", "手机"], ["新客户", "13900139000"], ["抢先", "13800138000"]]
+    job_id = submit(db, manager, csv_bytes(rows))
+    taken = make_customer(name="别人先建", phone="13800138000")
+    monkeypatch.setattr(imports, "_existing_matches", lambda *_a, **_k: {})
+    assert run_import(runtime.db, job_id) == "done"
+    job, problems = job_state(db, job_id)
+    assert (job.rows_created, job.rows_duplicate, job.rows_error) == (1, 1, 0)
+    assert [(p["row"], p["outcome"], p["existing_customer_id"]) for p in problems] == [
+        (3, "duplicate", taken.id)
+    ]
+    with db() as session:
+        assert count(session, Customer) == 2
 
 
 def test_a_job_that_keeps_dying_fails_after_the_attempts(db, runtime, manager):
