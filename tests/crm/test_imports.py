@@ -397,3 +397,18 @@ def test_export_is_scoped_audited_and_refused_to_agents(db, make_user, make_cust
         (1, "xlsx", {"q": "东区"}),
     ]
     assert {e.actor_id for e in entries} == {manager.id}
+
+
+def test_the_sweeper_dispatches_jobs_nobody_works_on(db, runtime, manager):
+    from dialflow.background import JobSweeper
+
+    lost = submit(db, manager, csv_bytes([["姓名", "手机"], ["张三", "13800138000"]]))
+    fresh = submit(db, manager, csv_bytes([["姓名", "手机"], ["李四", "13900139000"]]))
+    with db() as session:
+        session.get(Job, lost).created_at = utcnow() - jobs.QUEUED_GRACE * 2
+    dispatched: list[int] = []
+    assert JobSweeper(runtime, dispatch=dispatched.append).run_once() == [lost]
+    assert dispatched == [lost]  # the fresh one is still being dispatched by its submit
+    assert run_import(runtime.db, lost) == "done"
+    assert JobSweeper(runtime, dispatch=dispatched.append).run_once() == []
+    assert fresh not in dispatched
