@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -96,13 +96,34 @@ def create_customer(
     region: str = "CN",
     default_timezone: str = "Asia/Shanghai",
 ) -> Customer:
+    values = new_customer_values(session, data, region=region)
+    ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+    customer = build_customer(values, actor=actor, default_timezone=default_timezone)
+    _save_or_duplicate(session, values, lambda: session.add(customer))
+    record_created(session, customer, actor=actor)
+    return customer
+
+
+def new_customer_values(
+    session: Session, data: Mapping[str, Any], *, region: str = "CN"
+) -> dict[str, Any]:
+    """A new customer's validated values; it needs a name and a phone number or an email."""
     values = parse_customer_input(session, data, partial=False, region=region)
     if not values.get("phones") and not values.get("email"):
         raise InvalidInput(
             "A customer needs a phone number or an email address.",
             details=[{"field": "phone", "message": "Give a phone number or an email address."}],
         )
-    ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
+    return values
+
+
+def build_customer(
+    values: Mapping[str, Any], *, actor: User | None, default_timezone: str = "Asia/Shanghai"
+) -> Customer:
+    """A transient customer from ``new_customer_values``; the caller adds and flushes it (an
+    agent's new customer is their own, anyone else's goes to the pool unless an owner is
+    given)."""
+    values = dict(values)
     owner = values.pop("owner", None) if "owner" in values else _default_owner(actor)
     customer = Customer(
         kind=CustomerKind.PERSON,
@@ -111,13 +132,16 @@ def create_customer(
         team_id=owner.team_id if owner else None,
         pool_status=PoolStatus.OWNED if owner else PoolStatus.POOL,
         created_by_id=actor.id if actor else None,
+        phones=[],  # empty collections, not lazy loads (with an autoflush) later
+        tag_rows=[],
     )
+    _apply(customer, values)
+    return customer
 
-    def insert() -> None:
-        _apply(customer, values)
-        session.add(customer)
 
-    _save_or_duplicate(session, values, insert)
+def record_created(
+    session: Session, customer: Customer, *, actor: User | None, source: str | None = None
+) -> None:
     audit.record(
         session,
         actor=actor,
@@ -125,8 +149,8 @@ def create_customer(
         entity_type="customer",
         entity_id=customer.id,
         after=customer_to_dict(customer),
+        source=source,
     )
-    return customer
 
 
 def update_customer(
@@ -248,6 +272,35 @@ def search_customers(
     region: str = "CN",
 ) -> Page:
     """Search by name, phone (any common format) or email, within what ``viewer`` may see."""
+    query = customer_query(
+        viewer=viewer, q=q, owner_id=owner_id, stage=stage, pool=pool, tag=tag, region=region
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    limit = max(1, min(limit, MAX_PAGE))
+    items = session.scalars(
+        query.order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(limit)
+        .offset(max(0, offset))
+        .options(
+            selectinload(Customer.phones),
+            selectinload(Customer.tag_rows),
+            selectinload(Customer.owner),
+        )
+    ).all()
+    return Page(items=list(items), total=total)
+
+
+def customer_query(
+    *,
+    viewer: User | None,
+    q: str | None = None,
+    owner_id: int | None = None,
+    stage: str | None = None,
+    pool: bool | None = None,
+    tag: str | None = None,
+    region: str = "CN",
+) -> Select[tuple[Customer]]:
+    """The customers a search (or an export) with these filters selects, unordered."""
     query = select(Customer).where(Customer.erased_at.is_(None))
     if viewer is not None:
         query = query.where(visible_customers(viewer))
@@ -270,19 +323,7 @@ def search_customers(
         query = query.where(
             Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == tag))
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    limit = max(1, min(limit, MAX_PAGE))
-    items = session.scalars(
-        query.order_by(Customer.updated_at.desc(), Customer.id.desc())
-        .limit(limit)
-        .offset(max(0, offset))
-        .options(
-            selectinload(Customer.phones),
-            selectinload(Customer.tag_rows),
-            selectinload(Customer.owner),
-        )
-    ).all()
-    return Page(items=list(items), total=total)
+    return query
 
 
 def customer_to_dict(customer: Customer, *, reveal_phone: bool = True) -> dict[str, Any]:

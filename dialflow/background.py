@@ -7,6 +7,7 @@ in the embedded default the same loop fires them itself, inside ``dialflow serve
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from dialflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TIMER_QUEUE = "timers"
+IMPORT_QUEUE = "imports"
 BATCH = 50
 
 
@@ -41,6 +43,10 @@ def celery_app(rt: Runtime) -> Celery:
         from engine.timers import fire_batch
 
         return fire_batch(rt.engine, rt.db, [int(i) for i in instance_ids])
+
+    @app.task(name="dialflow.run_job", queue=IMPORT_QUEUE)
+    def run_job_task(job_id: int) -> str:
+        return run_job(rt, int(job_id))
 
     return app
 
@@ -129,3 +135,81 @@ def celery_dispatcher(app: Celery) -> Callable[[list[int]], None]:
         app.send_task("dialflow.fire_timers", args=[ids], queue=TIMER_QUEUE)
 
     return dispatch
+
+
+def run_job(rt: Runtime, job_id: int) -> str:
+    """Run or resume one import job (the Celery task and the embedded thread both call this)."""
+    from crm.imports import run_import
+
+    return run_import(
+        rt.db,
+        job_id,
+        region=rt.settings.default_region,
+        default_timezone=rt.settings.default_timezone,
+    )
+
+
+def dispatch_job(rt: Runtime, job_id: int) -> None:
+    """Start a queued job: on a Celery worker with Redis, else on a thread of this process.
+
+    Nothing is kept in memory: if the dispatch is lost (the process stops), ``JobSweeper``
+    finds the job in the database and dispatches it again."""
+    if rt.settings.embedded:
+        threading.Thread(
+            target=_run_logged, args=(rt, job_id), name=f"dialflow-job-{job_id}", daemon=True
+        ).start()
+    else:
+        _producer(rt.settings.redis_url).send_task(
+            "dialflow.run_job", args=[job_id], queue=IMPORT_QUEUE
+        )
+
+
+def _run_logged(rt: Runtime, job_id: int) -> None:
+    try:
+        run_job(rt, job_id)
+    except Exception:  # the lease expires and the sweeper retries (up to MAX_ATTEMPTS)
+        log.exception("job %s stopped; it will be retried", job_id)
+
+
+@functools.cache
+def _producer(redis_url: str | None) -> Celery:
+    return Celery("dialflow", broker=redis_url, set_as_current=False)
+
+
+class JobSweeper:
+    """Every ``interval`` seconds, dispatch jobs nobody works on: queued ones whose dispatch
+    was lost and running ones whose runner died (lease expired). They resume after their last
+    committed batch. Runs inside ``dialflow serve`` (embedded) or ``dialflow scheduler``."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        interval: float = 30.0,
+        dispatch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.rt = rt
+        self.interval = interval
+        self.dispatch = dispatch or (lambda job_id: dispatch_job(rt, job_id))
+        self.stopped = threading.Event()
+
+    def run_once(self) -> list[int]:
+        from crm.jobs import stale_jobs
+
+        with self.rt.db.unit_of_work(read_only=True) as session:
+            ids = stale_jobs(session, self.rt.clock.now())
+        for job_id in ids:
+            self.dispatch(job_id)
+        return ids
+
+    def run_forever(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("job sweep failed; trying again")
+            self.stopped.wait(self.interval)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="dialflow-jobs", daemon=True)
+        thread.start()
+        return thread

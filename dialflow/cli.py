@@ -264,9 +264,10 @@ def serve(host: str, port: int, threads: int) -> None:
     require_schema(rt)
     app = create_app(runtime=rt)  # deploys the shipped models
     if rt.settings.embedded:
-        from dialflow.background import TimerLoop
+        from dialflow.background import JobSweeper, TimerLoop
 
         TimerLoop(rt).start_thread()
+        JobSweeper(rt).start_thread()  # resumes imports a stopped process left unfinished
     mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
     click.echo(
         f"Dialflow on http://{host}:{port}  database: {rt.db.engine.url.get_backend_name()}"
@@ -338,6 +339,9 @@ def scheduler(interval: float, claim_seconds: float) -> None:
         dispatch=celery_dispatcher(celery_app(rt)),
         claim_for=timedelta(seconds=claim_seconds),
     )
+    from dialflow.background import JobSweeper
+
+    JobSweeper(rt).start_thread()  # re-dispatches imports whose worker died
     click.echo(f"scheduler: checking due timers every {interval:g} s")
     try:
         loop.run_forever()

@@ -38,6 +38,7 @@ class Settings:
     default_timezone: str = "Asia/Shanghai"
     # Shared secret of the telephony webhook (HMAC-SHA256); unset disables the endpoint.
     telephony_secret: str | None = None
+    import_max_rows: int = 200_000
 
     @property
     def embedded(self) -> bool:
@@ -82,6 +83,14 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"DIALFLOW_DEFAULT_TIMEZONE {timezone!r} is not an IANA time zone")
 
+        import_max_rows = 200_000
+        raw_max_rows = (env.get("DIALFLOW_IMPORT_MAX_ROWS") or "").strip()
+        if raw_max_rows:
+            if raw_max_rows.isdigit() and 1 <= int(raw_max_rows) <= 10_000_000:
+                import_max_rows = int(raw_max_rows)
+            else:
+                problems.append("DIALFLOW_IMPORT_MAX_ROWS must be a whole number of rows ≥ 1")
+
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
             problems.append("DATABASE_SCHEMA may hold only letters, digits and underscores")
@@ -113,6 +122,7 @@ class Settings:
             "default_region": region,
             "default_timezone": timezone,
             "telephony_secret": telephony_secret,
+            "import_max_rows": import_max_rows,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.auth import auth_bp
     from web.customers import customers_bp
     from web.health import health_bp
+    from web.imports import imports_bp
     from web.inbox import inbox_bp
     from web.process_models import process_models_bp
     from web.task_page import task_bp
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(task_bp)

@@ -13,6 +13,7 @@ from crm.models.customers import (
     PoolStatus,
 )
 from crm.models.deals import Deal, DealStage, DealStageChange
+from crm.models.jobs import Job, JobFile, JobKind, JobRow, JobStatus, RowOutcome
 from crm.models.notifications import Notification
 from crm.models.telephony import TelephonyEvent
 from crm.models.telesales import GLOBAL_SCOPE, LeadAssignment, PoolClaim, Setting
@@ -35,12 +36,18 @@ __all__ = [
     "DealStage",
     "DealStageChange",
     "Disposition",
+    "Job",
+    "JobFile",
+    "JobKind",
+    "JobRow",
+    "JobStatus",
     "LeadAssignment",
     "LeadStage",
     "Notification",
     "PoolClaim",
     "PoolStatus",
     "Role",
+    "RowOutcome",
     "Setting",
     "Team",
     "TelephonyEvent",

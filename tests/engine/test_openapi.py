@@ -52,7 +52,9 @@ def test_operations_are_well_formed(client):
             for status, described in operation["responses"].items():
                 assert re.fullmatch(r"[1-5]\d\d", status)
                 assert described["description"]
-                schema = described["content"]["application/json"]["schema"]
+                (media,) = described["content"]  # JSON, or text/csv for file downloads
+                assert media in ("application/json", "text/csv"), (method, path, media)
+                schema = described["content"][media]["schema"]
                 ref = schema.get("$ref")
                 if ref:
                     assert ref.startswith("#/components/schemas/")

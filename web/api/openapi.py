@@ -38,6 +38,7 @@ def documented(
     auth: bool = True,
     query: dict[str, str] | None = None,
     content_type: str = "application/json",
+    response_type: str = "application/json",
 ) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         setattr(
@@ -53,6 +54,7 @@ def documented(
                 "auth": auth,
                 "query": query or {},
                 "content_type": content_type,
+                "response_type": response_type,
             },
         )
         return view
@@ -134,7 +136,11 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(meta["status"]): {
             "description": "Success",
-            "content": {"application/json": {"schema": meta["response"] or {"type": "object"}}},
+            "content": {
+                meta.get("response_type", "application/json"): {
+                    "schema": meta["response"] or {"type": "object"}
+                }
+            },
         },
     }
     for status in meta["errors"]:
