@@ -229,7 +229,7 @@ def test_killed_worker_loses_nothing_and_the_timer_fires_once(
         assert loop.run_once() == 0  # still claimed: not handed out twice
 
         second = processes.start("worker-2", sys.executable, WORKER, marker, 0)
-        wait_for(loop.run_once, claim_for.total_seconds() + 10, "the claim to end", processes)
+        wait_for(loop.run_once, claim_for.total_seconds() + 45, "the claim to end", processes)
         wait_for(lambda: row().status.value == "completed", 30, "worker 2 to fire", processes)
         done = row()
         assert done.step_count == before.step_count + 1
