@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.customers import customers_bp
     from web.health import health_bp
     from web.inbox import inbox_bp
+    from web.sales import sales_bp
     from web.task_page import task_bp
 
     app.register_blueprint(health_bp)
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(inbox_bp)
     app.register_blueprint(task_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(sales_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if not isinstance(runtime.clock, SystemClock):
         _pin_request_time(app, runtime)
