@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from crm.models import Deal, User
-from tests.conftest import password_hash, sign_in, PASSWORD
+from tests.conftest import PASSWORD, password_hash, sign_in
 from tests.processes.conftest import Team
 from tests.web.test_pages import csrf_token
 
