@@ -26,7 +26,7 @@ def count_of(html: str, stage: str) -> int:
 
 def test_columns_count_and_total_the_visible_deals(team: Team) -> None:
     c1, d1, agent1 = opportunity(team, "13700003001", name="甲公司")
-    c2, d2, agent2 = opportunity(team, "13700003002", name="乙公司")
+    _c2, d2, agent2 = opportunity(team, "13700003002", name="乙公司")
     with team.db() as db:
         db.get(Deal, d2).amount = 25000
     manager = browser(team, "m_east")

@@ -32,7 +32,7 @@ def pool_leads(team: Team, count: int) -> list[int]:
 
 
 def test_agent_claims_a_lead_and_gets_a_link_to_the_call_task(team: Team) -> None:
-    first, second = pool_leads(team, 2)
+    first, _second = pool_leads(team, 2)
     agent = browser(team, "a4")
     page = agent.get("/pool")
     assert page.status_code == 200
