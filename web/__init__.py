@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.imports import imports_bp
     from web.inbox import inbox_bp
     from web.process_models import process_models_bp
+    from web.sales import sales_bp
     from web.task_page import task_bp
 
     app.register_blueprint(health_bp)
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(task_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(process_models_bp)
+    app.register_blueprint(sales_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if not isinstance(runtime.clock, SystemClock):
         _pin_request_time(app, runtime)

@@ -15,3 +15,8 @@ from tests.web.workspace import Desk, set_up_desk
 @pytest.fixture
 def desk(client: FlaskClient, db: Callable[..., Any], make_user: Callable[..., User]) -> Desk:
     return set_up_desk(client, db, make_user)
+
+
+# -- telesales pages: the processes' team on a test clock, each person in their own browser ----
+
+from tests.processes.conftest import team  # noqa: E402, F401

@@ -1,0 +1,256 @@
+"""The team board: each agent's load today, the team's open tasks, reassignment and lead caps.
+
+Figures count rows (work items, calls, lead assignments, pool claims) in a few grouped
+queries; "today" is the team's local day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from crm import audit, pool
+from crm.assignment import OPEN_STAGES
+from crm.compliance import local_day_bounds
+from crm.models import Call, Customer, LeadAssignment, PoolClaim, PoolStatus, Role, Team, User
+from dialflow.errors import Forbidden, InvalidInput, NotFound
+from engine import tasks
+from engine.inbox import customer_id_of
+from engine.models import WorkItem, WorkItemCandidate, WorkItemStatus
+from processes import settings
+
+SEES_EVERY_TEAM = frozenset({Role.DIRECTOR, Role.ADMIN})
+MAX_TASKS = 200
+MAX_LEAD_CAP = 10_000
+
+
+@dataclass
+class AgentLoad:
+    user: User
+    open_tasks: int
+    overdue_tasks: int
+    calls_today: int
+    leads_held: int
+    leads_today: int
+    lead_cap: int
+    lead_cap_is_default: bool
+    claims_today: int
+    claim_cap: int
+    holding_cap: int
+
+
+@dataclass
+class TeamTask:
+    item: WorkItem
+    assignee: User | None
+    overdue: bool
+    customer_id: int | None
+    customer_name: str | None = None
+
+
+def may_manage(user: User, team: Team) -> bool:
+    """Managers their own team; directors and administrators every team."""
+    if user.role in SEES_EVERY_TEAM:
+        return True
+    return user.role == Role.MANAGER and user.team_id == team.id
+
+
+def teams_for(session: Session, user: User) -> list[Team]:
+    if user.role in SEES_EVERY_TEAM:
+        return list(session.scalars(select(Team).order_by(Team.name)))
+    if user.role == Role.MANAGER and user.team is not None:
+        return [user.team]
+    return []
+
+
+def members(session: Session, team: Team) -> list[User]:
+    """The team's active agents, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.team_id == team.id, User.role == Role.AGENT, User.active.is_(True))
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
+def agent_loads(session: Session, team: Team, *, now: datetime) -> list[AgentLoad]:
+    agents = members(session, team)
+    ids = [a.id for a in agents]
+    if not ids:
+        return []
+    start, end = local_day_bounds(now, pool.user_zone(agents[0]))
+    open_items = WorkItem.status == WorkItemStatus.OPEN
+    task_counts = {
+        user_id: (total, late)
+        for user_id, total, late in session.execute(
+            select(
+                WorkItem.assignee_id,
+                func.count(WorkItem.id),
+                func.count(WorkItem.due_at).filter(WorkItem.due_at < now),
+            )
+            .where(open_items, WorkItem.assignee_id.in_(ids))
+            .group_by(WorkItem.assignee_id)
+        ).all()
+    }
+    calls = _counts(
+        session,
+        Call.agent_id,
+        Call.id,
+        Call.agent_id.in_(ids),
+        Call.started_at >= start,
+        Call.started_at < end,
+    )
+    held = _counts(
+        session,
+        Customer.owner_id,
+        Customer.id,
+        Customer.owner_id.in_(ids),
+        Customer.pool_status == PoolStatus.OWNED,
+        Customer.stage.in_(OPEN_STAGES),
+        Customer.erased_at.is_(None),
+    )
+    assigned = _counts(
+        session,
+        LeadAssignment.user_id,
+        LeadAssignment.id,
+        LeadAssignment.user_id.in_(ids),
+        LeadAssignment.assigned_at >= start,
+        LeadAssignment.assigned_at < end,
+    )
+    claims = _counts(
+        session,
+        PoolClaim.user_id,
+        PoolClaim.id,
+        PoolClaim.user_id.in_(ids),
+        PoolClaim.claimed_at >= start,
+        PoolClaim.claimed_at < end,
+    )
+    default_cap = int(settings.effective(session, "assignment", team.id)["default_daily_cap"])
+    pool_rules = settings.effective(session, "pool", team.id)
+    return [
+        AgentLoad(
+            user=agent,
+            open_tasks=task_counts.get(agent.id, (0, 0))[0],
+            overdue_tasks=task_counts.get(agent.id, (0, 0))[1],
+            calls_today=calls.get(agent.id, 0),
+            leads_held=held.get(agent.id, 0),
+            leads_today=assigned.get(agent.id, 0),
+            lead_cap=agent.daily_lead_cap if agent.daily_lead_cap is not None else default_cap,
+            lead_cap_is_default=agent.daily_lead_cap is None,
+            claims_today=claims.get(agent.id, 0),
+            claim_cap=int(pool_rules["daily_claim_cap"]),
+            holding_cap=int(pool_rules["holding_cap"]),
+        )
+        for agent in agents
+    ]
+
+
+def _counts(session: Session, key: Any, counted: Any, *where: Any) -> dict[int, int]:
+    return {
+        k: int(n)
+        for k, n in session.execute(
+            select(key, func.count(counted)).where(*where).group_by(key)
+        ).all()
+    }
+
+
+def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]:
+    """Open tasks assigned to the team's people, or waiting for the team's group."""
+    people = {u.id: u for u in session.scalars(select(User).where(User.team_id == team.id))}
+    group_item_ids = select(WorkItemCandidate.work_item_id).where(
+        WorkItemCandidate.name == f"group:{team.name}"
+    )
+    items = session.scalars(
+        select(WorkItem)
+        .where(
+            WorkItem.status == WorkItemStatus.OPEN,
+            or_(
+                WorkItem.assignee_id.in_(list(people) or [0]),
+                WorkItem.assignee_id.is_(None) & WorkItem.id.in_(group_item_ids),
+            ),
+        )
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        .limit(MAX_TASKS)
+    ).all()
+    rows = [
+        TeamTask(
+            item=item,
+            assignee=people.get(item.assignee_id) if item.assignee_id else None,
+            overdue=item.due_at is not None and item.due_at < now,
+            customer_id=customer_id_of(item.business_key),
+        )
+        for item in items
+    ]
+    ids = {r.customer_id for r in rows if r.customer_id is not None}
+    names = (
+        dict(
+            session.execute(
+                select(Customer.id, Customer.name).where(
+                    Customer.id.in_(ids), Customer.erased_at.is_(None)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    for row in rows:
+        row.customer_name = names.get(row.customer_id) if row.customer_id else None
+    return rows
+
+
+def reassign(
+    session: Session, team: Team, task_id: str, user_id: Any, *, actor: User, now: datetime
+) -> tuple[WorkItem, User]:
+    """Give one of the team's open tasks to another agent of the team (``engine.tasks.assign``)."""
+    if not may_manage(actor, team):
+        raise Forbidden("You may not manage this team.")
+    ours = {row.item.id for row in team_tasks(session, team, now=now)}
+    if task_id not in ours:
+        raise NotFound("No such task in this team.", code="task_not_found")
+    target = None
+    if isinstance(user_id, int) or (isinstance(user_id, str) and user_id.isdigit()):
+        target = session.get(User, int(user_id))
+    if target is None or target not in members(session, team):
+        raise InvalidInput(
+            "Choose an agent of the team.",
+            details=[{"field": "user", "message": "not an agent of the team"}],
+        )
+    item = tasks.assign(session, task_id, target.username, actor=actor, now=now)
+    return item, target
+
+
+def set_lead_cap(session: Session, team: Team, agent_id: int, raw: Any, *, actor: User) -> User:
+    """An agent's own daily lead cap; blank → the team's default (audited)."""
+    if not may_manage(actor, team):
+        raise Forbidden("You may not manage this team.")
+    agent = session.get(User, agent_id)
+    if agent is None or agent not in members(session, team):
+        raise NotFound("No such agent in this team.", code="user_not_found")
+    text = str(raw if raw is not None else "").strip()
+    cap: int | None = None
+    if text:
+        if not text.isdigit() or int(text) > MAX_LEAD_CAP:
+            raise InvalidInput(
+                f"The daily lead cap is a whole number from 0 to {MAX_LEAD_CAP}.",
+                details=[{"field": "daily_lead_cap", "message": "out of range"}],
+            )
+        cap = int(text)
+    before = agent.daily_lead_cap
+    if before != cap:
+        agent.daily_lead_cap = cap
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="user",
+            entity_id=agent.id,
+            before={"daily_lead_cap": before},
+            after={"daily_lead_cap": cap},
+        )
+    return agent

@@ -1,0 +1,148 @@
+"""The team board: per-agent figures, the team's open tasks, reassignment within the team,
+agents' daily lead caps (audited), and who may see which team."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from crm.models import AuditEntry, User
+from crm.models import Team as TeamRow
+from engine.models import WorkItem
+from tests.processes.conftest import EAST, SOUTH, Team
+from tests.web.sales_pages import browser, submit
+
+
+def agent_row(html: str, username: str) -> list[str]:
+    found = re.search(rf'<tr data-agent="{username}">(.*?)</tr>', html, re.S)
+    assert found, f"no row for {username}"
+    return [
+        re.sub(r"<[^>]+>|\s+", " ", cell).strip()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", found.group(1), re.S)
+    ]
+
+
+def team_id(team: Team, name: str) -> int:
+    with team.db() as db:
+        return db.scalar(select(TeamRow.id).where(TeamRow.name == name))
+
+
+def test_manager_sees_each_agents_load_and_the_teams_tasks(team: Team) -> None:
+    lead = team.lead(name="王芳", phone="13600002001", region="上海")
+    owner, customer_id = lead["owner"], lead["customer_id"]
+    call = team.one_task(owner, customer_id, "call")
+    team[owner].complete_ok(call["id"], {"disposition": "no_answer"})
+    other = team.lead(name="李雷", phone="13600002002", region="上海")
+    manager = browser(team, "m_east")
+    page = manager.get("/team")
+    assert page.status_code == 200
+    cells = agent_row(page.text, owner)
+    # open tasks, overdue, calls today, leads held / cap, claims / cap, leads today / cap
+    assert cells[1:4] == ["0" if owner != other["owner"] else "1", "0", "1"]
+    assert cells[4].startswith("1") or cells[4].startswith("2")
+    assert "/ 30" in cells[6]
+    assert {"a1", "a2", "a3"} <= set(re.findall(r'data-agent="(\w+)"', page.text))
+    assert 'data-agent="a4"' not in page.text  # another team's agent
+    open_call = team.one_task(other["owner"], other["customer_id"], "call")
+    assert f'data-task="{open_call["id"]}"' in page.text and "李雷" in page.text
+
+
+def test_manager_reassigns_a_task_to_another_agent_of_the_team(team: Team) -> None:
+    lead = team.lead(name="张伟", phone="13600002003", region="上海")
+    owner, customer_id = lead["owner"], lead["customer_id"]
+    call = team.one_task(owner, customer_id, "call")
+    target = next(a for a in ("a1", "a2", "a3") if a != owner)
+    manager = browser(team, "m_east")
+    east = team_id(team, EAST)
+    moved = submit(
+        manager,
+        "/team",
+        f"/team/{east}/tasks/{call['id']}/reassign",
+        {"user": str(team[target].user.id)},
+    )
+    assert moved.status_code == 302
+    with team.db() as db:
+        assert db.get(WorkItem, call["id"]).assignee_id == team[target].user.id
+    assert "now belongs to" in manager.get("/team").text
+    # Not to an agent of another team: refused with a message, nothing changes.
+    submit(
+        manager,
+        "/team",
+        f"/team/{east}/tasks/{call['id']}/reassign",
+        {"user": str(team["a4"].user.id)},
+    )
+    assert "Choose an agent of the team." in manager.get("/team").text
+    submit(manager, "/team", f"/team/{east}/tasks/{call['id']}/reassign", {"user": "abc"})
+    with team.db() as db:
+        assert db.get(WorkItem, call["id"]).assignee_id == team[target].user.id
+    # The other team's manager cannot touch it, nor see the team.
+    south = browser(team, "m_south")
+    refused = submit(
+        south,
+        "/team",
+        f"/team/{east}/tasks/{call['id']}/reassign",
+        {"user": str(team["a4"].user.id)},
+    )
+    assert refused.status_code == 404
+    assert south.get(f"/team?team={east}").status_code == 404
+    refused = submit(
+        south,
+        "/team",
+        f"/team/{team_id(team, SOUTH)}/tasks/{call['id']}/reassign",
+        {"user": str(team["a4"].user.id)},
+    )
+    assert refused.status_code == 404
+
+
+def test_daily_lead_cap_is_changed_validated_and_audited(team: Team) -> None:
+    manager = browser(team, "m_east")
+    east = team_id(team, EAST)
+    a1 = team["a1"].user.id
+    done = submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": "12"})
+    assert done.status_code == 302
+    page = manager.get("/team").text
+    assert "/ 12" in agent_row(page, "a1")[6]
+    bad = submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": "-3"})
+    assert bad.status_code == 302
+    assert "whole number from 0 to 10000" in manager.get("/team").text
+    submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": ""})
+    with team.db() as db:
+        assert db.get(User, a1).daily_lead_cap is None
+        entries = db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity_type == "user",
+                AuditEntry.entity_id == str(a1),
+                AuditEntry.action == "update",
+            )
+        ).all()
+    assert [(e.before, e.after) for e in entries] == [
+        ({"daily_lead_cap": None}, {"daily_lead_cap": 12}),
+        ({"daily_lead_cap": 12}, {"daily_lead_cap": None}),
+    ]
+    # Another team's agent through this team's URL, or the other team's manager: not found.
+    a4 = team["a4"].user.id
+    assert (
+        submit(
+            manager, "/team", f"/team/{east}/agents/{a4}/cap", {"daily_lead_cap": "1"}
+        ).status_code
+        == 404
+    )
+    south = browser(team, "m_south")
+    assert (
+        submit(south, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": "1"}).status_code
+        == 404
+    )
+    no_token = manager.post(f"/team/{east}/agents/{a1}/cap", data={"daily_lead_cap": "5"})
+    assert no_token.status_code == 400
+
+
+def test_roles_and_team_choice(team: Team) -> None:
+    assert browser(team, "a1").get("/team").status_code == 403
+    director = browser(team, "boss")
+    south = team_id(team, SOUTH)
+    page = director.get(f"/team?team={south}")
+    assert page.status_code == 200 and 'data-agent="a4"' in page.text
+    assert 'data-agent="a1"' not in page.text
+    assert director.get("/team?team=999999").status_code == 404
+    assert EAST in director.get("/team").text  # a team picker with both teams
