@@ -14,6 +14,9 @@ Widgets, chosen per property:
 | other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
 | ``object`` / ``array`` | a JSON ``<textarea>`` |
 
+A title written in both languages, ``"Outcome / 结果"`` (English, a slash, Chinese), shows
+the part of the user's language; the shipped forms use this.
+
 Date-times typed are read in the team's time zone. The browser checks what HTML attributes
 express; the server validates again with the schema itself (``engine.forms``) and the
 messages are shown beside their fields.
@@ -28,9 +31,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 TEXTAREA_FROM_LENGTH = 200
+BILINGUAL_SEPARATOR = " / "
 PREFIX = "field:"  # keeps schema property names apart from csrf_token and friends
 
 
@@ -62,6 +67,21 @@ def properties(schema: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in schema["properties"].items() if isinstance(v, Mapping)}
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def bilingual(text: str) -> str:
+    """``"Outcome / 结果"`` → ``结果`` for Chinese users, ``Outcome`` for the others; any
+    other text is returned as it is."""
+    parts = text.split(BILINGUAL_SEPARATOR)
+    if len(parts) != 2 or _has_cjk(parts[0]) or not _has_cjk(parts[1]):
+        return text
+    locale = get_locale()
+    chinese = locale is not None and locale.language == "zh"
+    return parts[1].strip() if chinese else parts[0].strip()
+
+
 def build_fields(
     schema: Mapping[str, Any] | None,
     *,
@@ -76,7 +96,7 @@ def build_fields(
         widget = widget_for(prop)
         item = FormField(
             name=name,
-            label=str(prop.get("title") or name),
+            label=bilingual(str(prop.get("title") or name)),
             widget=widget,
             required=name in required,
             input_name=PREFIX + name,
@@ -174,7 +194,7 @@ def _one_of_consts(prop: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
         return None
     if not all(isinstance(c, Mapping) and "const" in c for c in choices):
         return None
-    return [(c["const"], str(c.get("title") or c["const"])) for c in choices]
+    return [(c["const"], bilingual(str(c.get("title") or c["const"]))) for c in choices]
 
 
 def _choices(prop: Mapping[str, Any]) -> list[tuple[Any, str]]:

@@ -141,3 +141,27 @@ def test_schema_errors_become_one_sentence_per_field():
 def test_no_schema_means_no_fields_and_no_data():
     assert build_fields(None, tz=SHANGHAI) == []
     assert parse_submission(None, {"field:x": "1"}, tz=SHANGHAI).data == {}
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "option"), [("zh-CN", "结果", "接通"), ("en", "Outcome", "Connected")]
+)
+def test_bilingual_titles_show_the_users_language(app, language, label, option):
+    schema = {
+        "type": "object",
+        "properties": {
+            "outcome": {
+                "title": "Outcome / 结果",
+                "oneOf": [
+                    {"const": "ok", "title": "Connected / 接通"},
+                    {"const": "x", "title": "其他"},
+                ],
+            },
+            "plain": {"type": "string", "title": "A / B"},
+        },
+    }
+    with app.test_request_context(headers={"Accept-Language": language}):
+        outcome, plain = build_fields(schema, tz=SHANGHAI)
+    assert outcome.label == label
+    assert outcome.options[0][1] == option and outcome.options[1][1] == "其他"
+    assert plain.label == "A / B"  # not one English and one Chinese part: shown as written
