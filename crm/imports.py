@@ -435,6 +435,7 @@ def submit_import(
     mapping: Any = None,
     max_rows: int,
     draft: bool = False,
+    route_leads: bool = False,
 ) -> Job:
     """Check the file and the mapping, store the file with a new job (queued, or a draft the
     wizard confirms later with ``start_import``). The caller dispatches queued jobs."""
@@ -455,6 +456,7 @@ def submit_import(
         mapping=checked,
         rows_total=total,
     )
+    job.options = {**(job.options or {}), "route_leads": bool(route_leads)}
     content_type = "text/csv" if sheet.file_format == "csv" else _XLSX
     jobs.store_file(session, job, "upload", data, content_type)
     return job
@@ -478,6 +480,12 @@ def start_import(session: Session, job: Job, mapping: Any) -> Job:
     return job
 
 
+# Called once per batch, in the batch's transaction, with the customers the batch created and
+# the existing customers its duplicate rows matched; ``processes`` uses it to route imported
+# rows as leads (the CRM does not know the processes).
+BatchHook = Callable[[Session, Job, list[int], list[int]], None]
+
+
 def run_import(
     db: Database,
     job_id: int,
@@ -486,6 +494,7 @@ def run_import(
     default_timezone: str = "Asia/Shanghai",
     batch_rows: int = BATCH_ROWS,
     now: Callable[[], datetime] = utcnow,
+    on_batch: BatchHook | None = None,
 ) -> str:
     """Run (or resume) an import job to the end; returns the job's status afterwards.
 
@@ -517,7 +526,10 @@ def run_import(
                 _audit_done(session, job)
                 return JobStatus.DONE.value
             actor = session.get(User, job.created_by_id) if job.created_by_id else None
+            run.created, run.duplicates = [], []
             run.batch(session, job, actor, batch)
+            if on_batch is not None and (run.created or run.duplicates):
+                on_batch(session, job, run.created, run.duplicates)
             job.rows_processed += len(batch)
 
 
@@ -528,6 +540,8 @@ class _Run:
         self.region = region
         self.default_timezone = default_timezone
         self.row_of_customer: dict[int, int] = {}
+        self.created: list[int] = []  # this batch's new customers
+        self.duplicates: list[int] = []  # existing customers this batch's rows repeated
 
     def batch(self, session: Session, job: Job, actor: User | None, rows: list[RowData]) -> None:
         """The rows of one batch with the API's rules, in a few statements: validate each row
@@ -580,6 +594,7 @@ class _Run:
             record_created(session, customer, actor=actor, source="import")
             job.rows_created += 1
             self.row_of_customer[customer.id] = row.number
+            self.created.append(customer.id)
         for row, key, (first_row, customer) in repeats:
             message = f"Same {key[0]} as row {first_row} of this file (customer #{customer.id})."
             self._duplicate(session, job, row, key[0], customer.id, message)
@@ -611,9 +626,10 @@ class _Run:
         else:
             job.rows_created += 1
             self.row_of_customer[customer.id] = row.number
+            self.created.append(customer.id)
 
-    @staticmethod
     def _duplicate(
+        self,
         session: Session,
         job: Job,
         row: RowData,
@@ -625,6 +641,8 @@ class _Run:
         problem.existing_customer_id = existing_id
         session.add(problem)
         job.rows_duplicate += 1
+        if existing_id is not None and existing_id not in self.row_of_customer:
+            self.duplicates.append(existing_id)  # a customer from before, not from this file
 
     @staticmethod
     def _error(session: Session, job: Job, row: RowData, exc: DialflowError) -> None:

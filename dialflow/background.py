@@ -140,12 +140,14 @@ def celery_dispatcher(app: Celery) -> Callable[[list[int]], None]:
 def run_job(rt: Runtime, job_id: int) -> str:
     """Run or resume one import job (the Celery task and the embedded thread both call this)."""
     from crm.imports import run_import
+    from processes.telesales import route_imported_leads
 
     return run_import(
         rt.db,
         job_id,
         region=rt.settings.default_region,
         default_timezone=rt.settings.default_timezone,
+        on_batch=route_imported_leads(rt.engine),
     )
 
 

@@ -16,16 +16,17 @@ a deal is won            ``after_sale`` (started from ``crm.deals`` through ``cr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import events, pool
 from crm.customers import create_customer, get_customer
 from crm.deals import get_deal, set_deal_stage
-from crm.models import Deal, DealStage, User
+from crm.models import Customer, Deal, DealStage, User
 from crm.validation import FieldErrors, text
 from dialflow.errors import Conflict, DuplicateCustomer, Forbidden, InvalidInput, NotFound
 from engine.instances import start_instance
@@ -65,8 +66,28 @@ def submit_lead(
     except DuplicateCustomer as exc:
         duplicate_of = exc.details[0]["existing_id"]
         customer_id = duplicate_of
-    note = str(data.get("notes") or "")[:500]
-    instance = start_instance(
+    instance = start_intake(
+        engine,
+        session,
+        customer_id,
+        duplicate_of=duplicate_of,
+        lead={k: data.get(k) for k in ("name", "notes", "region", "source")},
+        actor=actor,
+    )
+    return instance, customer_id, duplicate_of is not None
+
+
+def start_intake(
+    engine: ProcessEngine,
+    session: Session,
+    customer_id: int,
+    *,
+    duplicate_of: int | None,
+    lead: Mapping[str, Any],
+    actor: User | None,
+) -> ProcessInstance:
+    """Start ``lead_intake`` for a stored customer (or a repeat of ``duplicate_of``)."""
+    return start_instance(
         engine,
         session,
         LEAD_INTAKE,
@@ -74,14 +95,36 @@ def submit_lead(
         data={
             "customer_id": customer_id,
             "duplicate_of": duplicate_of,
-            "lead_name": str(data.get("name") or ""),
-            "lead_note": note,
-            "region": data.get("region") or None,
-            "source": data.get("source") or None,
+            "lead_name": str(lead.get("name") or ""),
+            "lead_note": str(lead.get("notes") or "")[:500],
+            "region": lead.get("region") or None,
+            "source": lead.get("source") or None,
         },
         actor=actor,
     )
-    return instance, customer_id, duplicate_of is not None
+
+
+def route_imported_leads(
+    engine: ProcessEngine,
+) -> Callable[[Session, Any, list[int], list[int]], None]:
+    """The import's batch hook: when the job asks for it (``options.route_leads``), each new
+    customer goes through lead intake (routing, assignment, call cadence) and each row that
+    repeated an existing customer notes it and tells its owner — in the batch's transaction."""
+
+    def route(session: Session, job: Any, created: list[int], duplicates: list[int]) -> None:
+        if not (job.options or {}).get("route_leads"):
+            return
+        actor = session.get(User, job.created_by_id) if job.created_by_id else None
+        for customer in session.scalars(select(Customer).where(Customer.id.in_(created))):
+            lead = {"name": customer.name, "region": customer.region, "source": customer.source}
+            start_intake(engine, session, customer.id, duplicate_of=None, lead=lead, actor=actor)
+        for existing_id in dict.fromkeys(duplicates):
+            lead = {"name": f"import {job.file_name or ''}".strip(), "source": "import"}
+            start_intake(
+                engine, session, existing_id, duplicate_of=existing_id, lead=lead, actor=actor
+            )
+
+    return route
 
 
 def claim_from_pool(
@@ -212,6 +255,8 @@ __all__ = [
     "claim_from_pool",
     "install",
     "pool_caps",
+    "route_imported_leads",
+    "start_intake",
     "submit_lead",
     "submit_quote",
 ]

@@ -87,3 +87,40 @@ def test_an_invalid_lead_is_refused_and_nothing_is_stored(team: Team) -> None:
     assert {"name", "phone"} <= fields
     with team.db() as db:
         assert db.scalar(select(Customer)) is None
+
+
+def test_imported_rows_can_be_routed_as_leads(team: Team) -> None:
+    import time
+    from io import BytesIO
+
+    existing = team.lead(name="老客户", phone="13855556666", region="上海")
+    csv = (
+        "姓名,手机,地区,来源\n"
+        "新客户甲,13811110001,上海,展会\n"
+        "新客户乙,13811110002,广州,展会\n"
+        "老客户,138-5555-6666,上海,展会\n"
+    )
+    manager = team["m_east"]
+    response = manager.post(
+        "/api/v1/customers/import",
+        data={"file": (BytesIO(csv.encode("utf-8")), "leads.csv"), "route_leads": "1"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_json()
+    job_url = f"/api/v1/jobs/{response.get_json()['job_id']}"
+    for _ in range(100):
+        job = manager.get(job_url).get_json()
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["status"] == "done", job
+    with team.db() as db:
+        customers = {c.name: c for c in db.scalars(select(Customer))}
+        assert customers["新客户甲"].owner.team.name == "华东一组"
+        assert customers["新客户乙"].owner.username == "a4"  # 广州 → 华南一组
+        owner = db.get(Customer, existing["customer_id"]).owner
+        told = list(
+            db.scalars(select(Notification.message).where(Notification.user_id == owner.id))
+        )
+    assert any("came in again" in m for m in told)
+    assert team.one_task("a4", customers["新客户乙"].id, "call")

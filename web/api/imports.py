@@ -47,7 +47,17 @@ JOB = obj(
         ),
     }
 )
-UPLOAD = obj({"file": {"type": "string", "format": "binary"}, "mapping": STR}, required=["file"])
+UPLOAD = obj(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "mapping": STR,
+        "route_leads": {
+            "type": "string",
+            "description": "1 = new rows go through lead intake; repeats tell the owner",
+        },
+    },
+    required=["file"],
+)
 
 
 @api_bp.post("/customers/import")
@@ -82,6 +92,7 @@ def post_import() -> ResponseReturnValue:
             data=data,
             mapping=mapping,
             max_rows=settings().import_max_rows,
+            route_leads=request.form.get("route_leads") in ("1", "true", "on"),
         )
         job_id, rows = job.id, job.rows_total
     dispatch_job(runtime(), job_id)

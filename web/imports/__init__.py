@@ -177,6 +177,7 @@ def start(job_id: int) -> ResponseReturnValue:
         job = jobs.get_job(db, job_id, viewer=current_user)
         if job.status != JobStatus.DRAFT:  # started already (a second click)
             return redirect(url_for("imports.job_page", job_id=job_id))
+        job.options = {**(job.options or {}), "route_leads": "route_leads" in request.form}
         start_import(db, job, job.mapping)
     dispatch_job(runtime(), job_id)
     flash(_("The import has started."))
