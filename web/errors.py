@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +26,41 @@ HTTP_CODES = {
     429: "too_many_requests",
 }
 
+# Error pages speak the reader's language; the JSON errors keep the domain's English messages.
+PAGE_MESSAGES = {
+    "customer_not_found": _l("This customer does not exist or is not visible to you."),
+    "task_not_found": _l("This task does not exist."),
+    "job_not_found": _l("This import or export does not exist."),
+    "deal_not_found": _l("This deal does not exist."),
+    "process_not_found": _l("This process model does not exist."),
+    "instance_not_found": _l("This process instance does not exist."),
+    "csrf_failed": _l("The form has expired. Reload the page and try again."),
+    "file_required": _l("Choose a CSV or XLSX file to upload."),
+    "file_too_large": _l("The file is too large; split it into smaller files."),
+    "unsupported_file_type": _l("This file cannot be read. Upload a CSV or Excel (.xlsx) file."),
+    "empty_file": _l("The file has no rows to import."),
+    "too_many_sign_in_attempts": _l("Too many failed sign-in attempts. Try again later."),
+}
+STATUS_MESSAGES = {
+    400: _l("The request was not valid."),
+    401: _l("Please sign in."),
+    403: _l("You do not have permission to open this page."),
+    404: _l("This page does not exist."),
+    405: _l("This address does not accept this kind of request."),
+    409: _l("This was changed in the meantime. Reload the page and try again."),
+    413: _l("The upload is too large."),
+    415: _l("This kind of file is not supported."),
+    422: _l("Some of the input is not valid."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something went wrong on our side."),
+}
+
+
+def page_message(status: int, code: str) -> str | None:
+    """The error page's text in the reader's language, or None to show the original message."""
+    message = PAGE_MESSAGES.get(code) or STATUS_MESSAGES.get(status)
+    return str(message) if message is not None else None
+
 
 def wants_json() -> bool:
     return (
@@ -38,7 +74,13 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, "details": details or []}})
     else:
-        response = render_template("error.html", status=status, code=code, message=message)
+        response = render_template(
+            "error.html",
+            status=status,
+            code=code,
+            message=page_message(status, code) or message,
+            detail=message,
+        )
     if not isinstance(response, Response):
         response = Response(response, mimetype="text/html")
     response.status_code = status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ROLE_LABELS = {
     "agent": _l("Agent"),
@@ -13,12 +14,12 @@ ROLE_LABELS = {
 }
 
 STAGE_LABELS = {
-    "new": _l("New"),
-    "contacted": _l("Contacted"),
-    "interested": _l("Interested"),
-    "opportunity": _l("Opportunity"),
-    "customer": _l("Customer"),
-    "lost": _l("Lost"),
+    "new": lazy_pgettext("lead stage", "New"),
+    "contacted": lazy_pgettext("lead stage", "Contacted"),
+    "interested": lazy_pgettext("lead stage", "Interested"),
+    "opportunity": lazy_pgettext("lead stage", "Opportunity"),
+    "customer": lazy_pgettext("lead stage", "Customer"),
+    "lost": lazy_pgettext("lead stage", "Lost"),
 }
 
 
@@ -31,12 +32,12 @@ def stage_label(value: str) -> str:
 
 
 DEAL_STAGE_LABELS = {
-    "qualification": _l("Qualification"),
-    "proposal": _l("Proposal"),
-    "negotiation": _l("Negotiation"),
-    "approval": _l("Approval"),
-    "won": _l("Won"),
-    "lost": _l("Lost"),
+    "qualification": lazy_pgettext("deal stage", "Qualification"),
+    "proposal": lazy_pgettext("deal stage", "Proposal"),
+    "negotiation": lazy_pgettext("deal stage", "Negotiation"),
+    "approval": lazy_pgettext("deal stage", "Approval"),
+    "won": lazy_pgettext("deal stage", "Won"),
+    "lost": lazy_pgettext("deal stage", "Lost"),
 }
 
 DISPOSITION_LABELS = {
@@ -52,9 +53,9 @@ DISPOSITION_LABELS = {
 }
 
 TASK_STATUS_LABELS = {
-    "open": _l("Open"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
+    "open": lazy_pgettext("task status", "Open"),
+    "completed": lazy_pgettext("task status", "Completed"),
+    "cancelled": lazy_pgettext("task status", "Cancelled"),
 }
 
 

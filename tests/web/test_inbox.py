@@ -97,7 +97,9 @@ def test_claim_and_release_from_the_inbox(client, desk, db):
     page = client.get("/inbox", headers=EN)
     token = csrf_token(page.text)
     response = client.post(
-        f"/tasks/{review}/claim", data={"csrf_token": token, "next": "/inbox?kind=mine"}
+        f"/tasks/{review}/claim",
+        data={"csrf_token": token, "next": "/inbox?kind=mine"},
+        headers=EN,  # the flashed message is written in the language of the POST
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/inbox?kind=mine")
@@ -107,7 +109,7 @@ def test_claim_and_release_from_the_inbox(client, desk, db):
     assert tab_count(page, "mine") == 1 and tab_count(page, "claimable") == 0
     assert f'action="/tasks/{review}/unclaim"' in page
 
-    response = client.post(f"/tasks/{review}/unclaim", data={"csrf_token": token})
+    response = client.post(f"/tasks/{review}/unclaim", data={"csrf_token": token}, headers=EN)
     assert urlsplit(response.headers["Location"]).path == "/inbox"
     page = client.get("/inbox", headers=EN).text
     assert "is back in the group queue" in page
@@ -123,7 +125,7 @@ def test_claiming_a_task_someone_else_took_is_a_message(client, desk, make_user)
     other.post(f"/tasks/{review}/claim", data={"csrf_token": csrf_token(other.get("/inbox").text)})
     sign_in(client, "li")
     token = csrf_token(client.get("/inbox").text)
-    response = client.post(f"/tasks/{review}/claim", data={"csrf_token": token})
+    response = client.post(f"/tasks/{review}/claim", data={"csrf_token": token}, headers=EN)
     assert response.status_code == 302
     page = client.get("/inbox", headers=EN).text
     assert "Someone else is working on this task." in page

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -57,7 +58,7 @@ JOB_STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 CHECK_LABELS = {
-    "new": _l("New"),
+    "new": lazy_pgettext("import row check", "New"),
     "error": _l("Error"),
     "duplicate": _l("Duplicate"),
     "same_name": _l("Same name exists"),

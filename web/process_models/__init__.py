@@ -10,6 +10,7 @@ browser holds a token.
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.models import User
@@ -24,7 +25,7 @@ WATCHERS = ("process_owner", "admin", "manager", "director")
 def require_role(*roles: str) -> None:
     """403 page (or JSON error) unless the signed-in user has one of ``roles``."""
     if current_user.role.value not in roles:
-        raise Forbidden("This page is for process owners and administrators.")
+        raise Forbidden(_("This page is for process owners and administrators."))
 
 
 def actor() -> User:

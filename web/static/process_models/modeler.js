@@ -79,7 +79,7 @@
       var item = el('li', { 'data-element-id': problem.element_id || '' }, [
         el('span', { className: 'problem-element mono', text: problem.element_id || (problem.file || '') }),
         el('span', { className: 'problem-message', text: problem.message.replace(/^[^:]+\.bpmn: /, '') }),
-        problem.line ? el('span', { className: 'muted small', text: ' · line ' + problem.line }) : null,
+        problem.line ? el('span', { className: 'muted small', text: ' · ' + text.problem_line.replace('{line}', problem.line) }) : null,
       ]);
       if (element) {
         item.classList.add('clickable');
