@@ -1,14 +1,20 @@
-"""The customers list page (the full customer workspace comes with the web layer)."""
+"""The customers list (search, filters, pages) and the form that creates a customer."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from typing import Any
 
-from crm.customers import search_customers
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from crm.customers import create_customer, search_customers
+from crm.models import LeadStage, Role, User
 from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
+from dialflow.errors import DuplicateCustomer, InvalidInput
 from web.context import settings, unit_of_work
 
 customers_bp = Blueprint("customers", __name__)
@@ -26,15 +32,21 @@ def index() -> ResponseReturnValue:
 def list_customers() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:100]
     page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    filters = _filters()
     with unit_of_work(read_only=True) as db:
         result = search_customers(
             db,
             viewer=current_user,
             q=q or None,
+            owner_id=filters["owner_id"],
+            stage=filters["stage"],
+            pool=filters["pool"],
+            tag=filters["tag"],
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
             region=settings().default_region,
         )
+        owners = _owner_choices(db)
         rows = [
             {
                 "customer": c,
@@ -45,8 +57,80 @@ def list_customers() -> ResponseReturnValue:
         ]
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render_template(
-        "customers/list.html", rows=rows, total=result.total, q=q, page=page, pages=pages
+        "customers/list.html",
+        rows=rows,
+        total=result.total,
+        q=q,
+        page=page,
+        pages=pages,
+        filters=filters,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+        owners=owners,
+        stages=[stage.value for stage in LeadStage],
     )
+
+
+def _filters() -> dict[str, Any]:
+    """The list's filters from the query string; a value that makes no sense is ignored."""
+    stage = request.args.get("stage") or None
+    pool = request.args.get("pool")
+    return {
+        "owner_id": request.args.get("owner", type=int),
+        "stage": stage if stage in {s.value for s in LeadStage} else None,
+        "pool": {"1": True, "0": False}.get(pool or ""),
+        "tag": (request.args.get("tag") or "").strip()[:40] or None,
+    }
+
+
+def _owner_choices(db: Any) -> list[tuple[int, str]]:
+    """Owners the viewer may filter by: agents see themselves, managers their team."""
+    user = current_user
+    if user.role == Role.AGENT:
+        return [(user.id, user.display_name)]
+    query = select(User.id, User.display_name).where(User.active.is_(True))
+    if user.role == Role.MANAGER:
+        query = query.where(User.team_id == user.team_id)
+    query = query.where(User.role.in_([Role.AGENT, Role.MANAGER])).order_by(User.display_name)
+    return [(row.id, row.display_name) for row in db.execute(query.limit(500))]
+
+
+@customers_bp.route("/customers/new", methods=["GET", "POST"])
+@login_required
+def new_customer() -> ResponseReturnValue:
+    """Create a customer by hand (leads that should be routed go through New lead)."""
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {f: request.form.get(f, "").strip() for f in NEW_CUSTOMER_FIELDS}
+        data: dict[str, Any] = {k: v for k, v in values.items() if v and k != "tags"}
+        if values.get("tags"):
+            data["tags"] = [t.strip() for t in values["tags"].replace("，", ",").split(",")]
+        try:
+            with unit_of_work() as db:
+                customer = create_customer(
+                    db,
+                    data,
+                    actor=current_user,
+                    region=settings().default_region,
+                    default_timezone=settings().default_timezone,
+                )
+                customer_id = customer.id
+        except DuplicateCustomer as exc:
+            existing = (exc.details or [{}])[0].get("existing_id")
+            errors["phone"] = _("This customer already exists (#%(id)s).", id=existing)
+        except InvalidInput as exc:
+            errors = {
+                str(d.get("field") or "name").split("[")[0]: str(d.get("message"))
+                for d in exc.details
+            } or {"name": exc.message}
+        else:
+            flash(_("Customer created."))
+            return redirect(url_for("customers.customer_page", customer_id=customer_id))
+    status = 422 if errors else 200
+    return render_template("customers/new.html", values=values, errors=errors), status
+
+
+NEW_CUSTOMER_FIELDS = ("name", "phone", "email", "company", "region", "source", "tags", "notes")
 
 
 def _shown_phone(customer) -> str:  # type: ignore[no-untyped-def]
