@@ -45,7 +45,13 @@ def list_customers() -> ResponseReturnValue:
         ]
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render_template(
-        "customers/list.html", rows=rows, total=result.total, q=q, page=page, pages=pages
+        "customers/list.html",
+        rows=rows,
+        total=result.total,
+        total_capped=result.total_capped,
+        q=q,
+        page=page,
+        pages=pages,
     )
 
 
