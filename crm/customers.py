@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,19 +23,24 @@ from crm.models import (
 )
 from crm.phones import mask_phone, normalize_phone, try_normalize_phone
 from crm.scoping import visible_customers
+from crm.text_search import contains, id_in, searched
 from crm.validation import FieldErrors, boolean, choice, email, text, timezone
 from dialflow.errors import DuplicateCustomer, InvalidInput, NotFound
 
 MAX_PHONES = 5
 MAX_TAGS = 20
 MAX_PAGE = 200
+# Search totals are exact up to here; beyond it counting would read every matching row of a
+# million-customer table on each page, so the total stops and says so (``total_capped``).
+TOTAL_CAP = 10_000
 NOT_NULL_FIELDS = frozenset({"consent", "do_not_call", "kind", "stage", "timezone"})
 
 
 @dataclass(frozen=True)
 class Page:
     items: list[Customer]
-    total: int
+    total: int  # exact, or TOTAL_CAP when ``total_capped``
+    total_capped: bool = False
 
 
 def parse_customer_input(
@@ -275,7 +280,8 @@ def search_customers(
     query = customer_query(
         viewer=viewer, q=q, owner_id=owner_id, stage=stage, pool=pool, tag=tag, region=region
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    counted = query.with_only_columns(Customer.id).limit(TOTAL_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     limit = max(1, min(limit, MAX_PAGE))
     items = session.scalars(
         query.order_by(Customer.updated_at.desc(), Customer.id.desc())
@@ -287,7 +293,7 @@ def search_customers(
             selectinload(Customer.owner),
         )
     ).all()
-    return Page(items=list(items), total=total)
+    return Page(items=list(items), total=min(total, TOTAL_CAP), total_capped=total > TOTAL_CAP)
 
 
 def customer_query(
@@ -360,13 +366,13 @@ def _match(q: str, region: str) -> Any:
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4 and len(digits) == len(q.replace(" ", "").replace("-", "")):
         # A partial number (e.g. the last four digits read out by a customer).
-        return Customer.id.in_(
-            select(CustomerPhone.customer_id).where(CustomerPhone.e164.contains(digits))
+        return id_in(
+            Customer.id,
+            select(CustomerPhone.customer_id).where(
+                CustomerPhone.e164.like(searched(f"%{digits}%"))
+            ),
         )
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Customer.name.like(pattern, escape="\\"), Customer.company.like(pattern, escape="\\")
-    )
+    return contains([Customer.name, Customer.company], q)
 
 
 def _apply(customer: Customer, values: dict[str, Any]) -> None:

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from crm.models import Customer, User
 from engine.models import WorkItem, WorkItemStatus
-from engine.tasks import claimable_by
+from engine.tasks import mine_or_claimable
 
 CALLBACK_KIND = "callback"
 
@@ -80,13 +80,14 @@ def load_inbox(
 ) -> Inbox:
     """Rows sorted by due time (none last), then age; ``kind`` narrows the rows, not the counts."""
     mine = WorkItem.assignee_id == viewer.id
-    claimable = claimable_by(viewer)
+    # Within the shown items (mine or claimable), the unassigned ones are the claimable ones.
+    claimable = WorkItem.assignee_id.is_(None)
     callback = func.coalesce(WorkItem.kind, "") == CALLBACK_KIND
     due_callback = callback & WorkItem.due_at.is_not(None) & (WorkItem.due_at <= horizon)
     overdue = WorkItem.due_at.is_not(None) & (WorkItem.due_at < now)
     shown = and_(
         WorkItem.status == WorkItemStatus.OPEN,
-        or_(mine, claimable),
+        mine_or_claimable(viewer),
         or_(not_(callback), due_callback),
     )
     conditions = {
@@ -102,7 +103,8 @@ def load_inbox(
     ).one()
     counts = {k: int(v) for k, v in zip(conditions, totals, strict=True)}
 
-    query = select(WorkItem).where(shown)
+    # The form is read when a task is opened, not for the list: 200 rows × ~1.5 KB of JSON.
+    query = select(WorkItem).where(shown).options(defer(WorkItem.form_schema))
     if kind is not None:
         query = query.where(conditions[kind])
     items = session.scalars(

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.types import str_enum
@@ -46,6 +46,11 @@ class Customer(Base):
         Index(None, "stage"),
         Index(None, "name"),
         Index(None, "email"),
+        Index(None, "updated_at", "id"),  # lists are newest first: read in order, stop at a page
+        # Email search ignores case (SQLite cannot reflect expression indexes: PostgreSQL only).
+        Index("ix_customers_lower_email", text("lower(email)")).ddl_if(dialect="postgresql"),
+        # PostgreSQL also has GIN indexes on dialflow_grams(name) and (company), and pg_trgm
+        # ones on name and customer_phones.e164: raw SQL in the migrations, see 0007.
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

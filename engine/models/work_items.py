@@ -63,10 +63,12 @@ class WorkItemCandidate(Base):
     """Who may claim an item: ``user:<username>`` or ``group:<role or team>``."""
 
     __tablename__ = "work_item_candidates"
+    # Name first: the inbox looks up a user's groups and reads the item ids from the index.
+    __table_args__ = (Index(None, "name", "work_item_id"),)
 
     work_item_id: Mapped[str] = mapped_column(
         ForeignKey("work_items.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(160), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
 
     work_item: Mapped[WorkItem] = relationship(back_populates="candidates")

@@ -245,10 +245,36 @@ def test_list_returns_items_and_total_in_the_callers_scope(client, auth, listed)
     response = client.get(API, headers=auth)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"items", "total"}
+    assert set(body) == {"items", "total", "total_capped"}
     assert body["total"] == 6
+    assert body["total_capped"] is False
     names = {c["name"] for c in body["items"]}
     assert names == {f"我的客户{i}" for i in range(5)} | {"公海客户"}
+
+
+def test_search_values_with_quotes_and_backslashes_are_only_text(client, auth, listed, agent):
+    """Search values are written into the SQL (planned per value): quoting must hold."""
+    create(client, auth, name="O'Brien\\陈", company="a'b\\c 贸易", phone="13700137000")
+    for q, names in {
+        "'Brien\\": {"O'Brien\\陈"},
+        "b\\c 贸": {"O'Brien\\陈"},
+        "'": {"O'Brien\\陈"},
+        "'; DROP TABLE customers; --": set(),
+        "\\'": set(),
+    }.items():
+        response = client.get(API, query_string={"q": q}, headers=auth)
+        assert response.status_code == 200, (q, response.get_json())
+        assert {c["name"] for c in response.get_json()["items"]} == names, q
+    assert client.get(API, headers=auth).get_json()["total"] == 7
+
+
+def test_list_total_stops_at_the_cap_and_says_so(client, auth, listed, monkeypatch):
+    """Counting a million matches on every page is what the cap avoids (10,000 in use)."""
+    monkeypatch.setattr("crm.customers.TOTAL_CAP", 4)
+    body = client.get(API, query_string={"limit": 2}, headers=auth).get_json()
+    assert (body["total"], body["total_capped"], len(body["items"])) == (4, True, 2)
+    exact = client.get(API, query_string={"q": "我的客户3"}, headers=auth).get_json()
+    assert (exact["total"], exact["total_capped"]) == (1, False)
 
 
 def test_list_masks_phones_the_caller_may_not_see(client, auth, listed):

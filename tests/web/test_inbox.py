@@ -12,6 +12,7 @@ from crm.models import User
 from engine.inbox import InboxKind, load_inbox
 from tests.conftest import PASSWORD, sign_in
 from tests.web.test_pages import EN, csrf_token
+from tests.web.workspace import bearer
 
 LONG_AGO = "2026-01-05T09:00:00+08:00"
 
@@ -130,6 +131,30 @@ def test_claiming_a_task_someone_else_took_is_a_message(client, desk, make_user)
     page = client.get("/inbox", headers=EN).text
     assert "Someone else is working on this task." in page
     assert review not in row_ids(page)
+
+
+def test_a_group_task_claimed_by_a_colleague_leaves_my_lists(client, desk, make_user, db):
+    """The inbox and ``GET /api/v1/tasks`` find group tasks through the candidates index; an
+    item that is still a candidate of my group but now assigned to someone else is not mine."""
+    queue = desk.start_queue(review_due=LONG_AGO, callback_due=LONG_AGO)
+    review = next(t["id"] for t in queue["ready_tasks"] if t["name"] == "review_lead")
+    mine = desk.start_call()["ready_tasks"][0]["id"]
+
+    def listed(query: str) -> set[str]:
+        body = client.get(f"/api/v1/tasks{query}", headers=desk.agent_api).get_json()
+        assert body["total"] == len(body["items"])
+        return {t["id"] for t in body["items"]}
+
+    assert {review, mine} <= listed("")
+    assert review in listed("?candidate=1") and mine not in listed("?candidate=1")
+    colleague = make_user("agent", username="wang", team="East", password=PASSWORD)
+    response = client.post(f"/api/v1/tasks/{review}/claim", headers=bearer(db, colleague))
+    assert response.status_code == 200
+    assert review not in listed("") | listed("?candidate=1") | listed("?mine=1")
+    assert mine in listed("") and mine in listed("?mine=1")
+    sign_in(client, "li")
+    page = client.get("/inbox", headers=EN).text
+    assert review not in row_ids(page) and mine in row_ids(page)
 
 
 def test_claim_needs_the_csrf_token_and_a_post(client, desk):

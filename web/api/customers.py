@@ -19,15 +19,21 @@ from crm.scoping import may_see_full_phone
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
-from web.api.schemas import ANY_OBJECT, CUSTOMER, INT, STR, obj, page
+from web.api.schemas import ANY_OBJECT, BOOL, CUSTOMER, INT, STR, obj, page
 from web.context import settings, unit_of_work
+
+# ``total`` counts up to 10,000 matches; beyond that it is 10,000 and ``total_capped`` is true.
+CUSTOMER_PAGE = {
+    **page(CUSTOMER),
+    "properties": {**page(CUSTOMER)["properties"], "total_capped": BOOL},
+}
 
 
 @api_bp.get("/customers")
 @documented(
     "Search customers by name, phone (any format) or email",
     tag="customers",
-    response=page(CUSTOMER),
+    response=CUSTOMER_PAGE,
     query={
         "q": "search text",
         "owner_id": "filter",
@@ -57,7 +63,7 @@ def list_customers() -> ResponseReturnValue:
             region=settings().default_region,
         )
         items = [customer_to_dict(c, reveal_phone=may_see_full_phone(user, c)) for c in page.items]
-    return jsonify({"items": items, "total": page.total})
+    return jsonify({"items": items, "total": page.total, "total_capped": page.total_capped})
 
 
 @api_bp.post("/customers")

@@ -60,6 +60,7 @@ def list_customers() -> ResponseReturnValue:
         "customers/list.html",
         rows=rows,
         total=result.total,
+        total_capped=result.total_capped,
         q=q,
         page=page,
         pages=pages,
