@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -83,6 +85,55 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[Connection]:
+    """Statements run on the yielded connection travel to the server together.
+
+    On PostgreSQL the block is a psycopg pipeline: one round trip for all of them, at the end
+    of the block, where a failing statement raises (as SQLAlchemy's ``DBAPIError`` family, like
+    any statement). Their results are not available inside the block: use it for INSERTs and
+    UPDATEs whose outcome is read afterwards, if at all. Elsewhere it is the plain connection.
+    """
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):
+        yield connection
+        return
+    import psycopg
+
+    try:
+        with driver.pipeline():
+            yield connection
+    except psycopg.Error as exc:  # raised by the pipeline's final sync, not by a statement
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+
+
+def pending_update(obj: Any) -> tuple[Any, dict[str, Any]] | None:
+    """The UPDATE that would flush ``obj``'s changed columns, and those values; ``None`` if
+    nothing changed. Pair it with :func:`mark_saved` once it has run."""
+    state = inspect(obj)
+    mapper = state.mapper
+    values = {}
+    for prop in mapper.column_attrs:
+        history = state.attrs[prop.key].history
+        if history.added or history.deleted:
+            values[prop.key] = getattr(obj, prop.key)
+    if not values:
+        return None
+    table = mapper.local_table
+    condition = [
+        column == getattr(obj, mapper.get_property_by_column(column).key)
+        for column in mapper.primary_key
+    ]
+    return update(table).where(*condition).values(values), values
+
+
+def mark_saved(obj: Any, values: dict[str, Any]) -> None:
+    """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again."""
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
 
 
 def build_engine(settings: Settings) -> Engine:

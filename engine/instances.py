@@ -57,19 +57,17 @@ def start_instance(
         data or {},
         actor,
     )
-    stepper.run(engine, session, step)
-    audit.record(
-        session,
-        actor=actor,
-        action="start",
-        entity_type="process_instance",
-        entity_id=step.row.id,
-        after={
-            "process_id": process_id,
-            "version": found.version,
-            "business_key": step.row.business_key,
-        },
+    key, number = step.row.business_key, found.version
+    step.audit.append(
+        lambda row: audit.entry_values(
+            actor=actor,
+            action="start",
+            entity_type="process_instance",
+            entity_id=row.id,
+            after={"process_id": process_id, "version": number, "business_key": key},
+        )
     )
+    stepper.run(engine, session, step)
     return step.row
 
 
@@ -138,15 +136,17 @@ def retry(
         for task in workflow.get_tasks(state=TaskState.ERROR):
             task._set_state(TaskState.READY)
 
-    stepper.run(engine, session, step, rerun)
-    audit.record(
-        session,
-        actor=actor,
-        action="retry" if locked is None else "automatic_retry",
-        entity_type="process_instance",
-        entity_id=row.id,
-        after={"resolved": [i.id for i in open_incidents]},
+    resolved = [i.id for i in open_incidents]
+    step.audit.append(
+        lambda saved: audit.entry_values(
+            actor=actor,
+            action="retry" if locked is None else "automatic_retry",
+            entity_type="process_instance",
+            entity_id=saved.id,
+            after={"resolved": resolved},
+        )
     )
+    stepper.run(engine, session, step, rerun)
     return row
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +23,13 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
 
+from crm import audit
 from crm.models import User
+from dialflow.db import mark_saved, pending_update, pipelined
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -34,6 +37,7 @@ from engine.models import (
     ProcessInstance,
     ProcessVersion,
     ReceivedMessage,
+    WorkItem,
 )
 from engine.pruning import prune_history
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
@@ -41,7 +45,7 @@ from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
-from engine.work_items import sync_work_items
+from engine.work_items import Write, manual_ready_ids, sync_work_items
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 6 * 3600
@@ -62,6 +66,13 @@ class Step:
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
     respec: bool = False  # migrated: open work items follow the new version's elements
+    # When loaded: the ids of READY user tasks (= the instance's open work items, which every
+    # save brings in line with them) and of all tasks. ``None``: unknown, ask the database.
+    open_before: set[str] | None = None
+    tasks_before: set[str] | None = None
+    # Audit entries the use case wants stored with the step's own writes (one round trip);
+    # each gets the saved instance row and returns ``audit.entry_values(...)``.
+    audit: list[Callable[[ProcessInstance], dict[str, Any]]] = field(default_factory=list)
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -97,9 +108,23 @@ def _context(
 
 def _persisted_id(session: Session, row: ProcessInstance) -> int:
     if row.id is None:
-        session.add(row)
-        session.flush()
+        _insert(session, row)
     return row.id
+
+
+def _insert(session: Session, row: ProcessInstance) -> None:
+    """INSERT the new instance without the unit of work; the row becomes a loaded object."""
+    table = ProcessInstance.__table__
+    values = {
+        column.key: getattr(row, column.key) for column in table.columns if column.key != "id"
+    }
+    values["lock_version"] = 1  # as the ORM's version counter starts
+    values["step_count"] = values["step_count"] or 0
+    row.id = session.connection().scalar(insert(table).values(values).returning(table.c.id))
+    for key, value in values.items():  # every column loaded: reading one never queries
+        setattr(row, key, value)
+    make_transient_to_detached(row)
+    session.add(row)
 
 
 def begin(
@@ -140,7 +165,22 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
     context = _context(engine, session, row, actor, row.business_key)
     workflow = engine.codec.decode(row.state, spec, subprocess_specs)
     workflow.script_engine = StepScriptEngine(context)
-    return Step(row, workflow, bundle, context, open_incident=row.status == InstanceStatus.ERROR)
+    return Step(
+        row,
+        workflow,
+        bundle,
+        context,
+        open_incident=row.status == InstanceStatus.ERROR,
+        open_before=manual_ready_ids(workflow),
+        tasks_before=_task_ids(workflow),
+    )
+
+
+def _task_ids(workflow: BpmnWorkflow) -> set[str]:
+    ids = {str(task_id) for task_id in workflow.tasks}
+    for subprocess in workflow.subprocesses.values():
+        ids.update(str(task_id) for task_id in subprocess.tasks)
+    return ids
 
 
 def run(
@@ -205,26 +245,65 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
     if row.id is None:  # a new instance: one INSERT, with its first state
-        session.add(row)
+        _insert(session, row)
+    writes: list[Write] = []
+    # Work items the use case changed (a completion) go with the other writes; anything else
+    # pending (incidents, handlers' CRM rows) is flushed first, keeping the order of writes.
+    for item in [o for o in session.dirty if isinstance(o, WorkItem)]:
+        change = pending_update(item)
+        if change is not None:
+            writes.append((change[0], None))
+            mark_saved(item, change[1])
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
         session.flush()
-    sync_work_items(
+    writes += sync_work_items(
         session,
         row,
         workflow,
         step.bundle,
-        lambda: _starter(session, row),
+        lambda: _starter(session, step),
         now,
         fresh=step.fresh,
         respec=step.respec,
+        open_before=step.open_before,
+        tasks_before=step.tasks_before,
     )
-    sync_event_waits(session, row, waiting_before, row.waiting, fresh=step.fresh)
+    writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
+    change = _row_update(row)
+    entries = [entry(row) for entry in step.audit]
+    step.audit.clear()
+    with pipelined(session) as connection:
+        for statement, params in writes:
+            connection.execute(statement, params)
+        updated = connection.execute(change[0]) if change is not None else None
+        audit.append(connection, entries)
+    if updated is not None:
+        if updated.context.cursor.rowcount == 0:  # as the ORM's version check would
+            raise StaleDataError(f"process instance {row.id} was changed by someone else")
+        mark_saved(row, change[1])
     step.fresh = False
-    session.flush()
+    step.open_before = step.tasks_before = None  # a second save asks the database
 
 
-def _starter(session: Session, row: ProcessInstance) -> str | None:
+def _row_update(row: ProcessInstance) -> tuple[Any, dict[str, Any]] | None:
+    """The instance's UPDATE, bumping and checking ``lock_version`` like the ORM's versioning."""
+    change = pending_update(row)
+    if change is None:
+        return None
+    statement, values = change
+    values["lock_version"] = row.lock_version + 1
+    statement = statement.where(ProcessInstance.lock_version == row.lock_version).values(
+        lock_version=values["lock_version"]
+    )
+    return statement, values
+
+
+def _starter(session: Session, step: Step) -> str | None:
+    row, actor = step.row, step.context.actor
     if row.started_by_id is None:
         return None
+    if actor is not None and actor.id == row.started_by_id:  # e.g. the start itself
+        return actor.username
     return session.scalar(select(User.username).where(User.id == row.started_by_id))
 
 

@@ -171,15 +171,15 @@ def complete(
         task.data.update(data)
         task.run()
 
-    stepper.run(engine, session, step, finish)
-    audit.record(
-        session,
+    entry = audit.entry_values(
         actor=actor,
         action="complete",
         entity_type="task",
         entity_id=item.id,
         after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
     )
+    step.audit.append(lambda _row: entry)
+    stepper.run(engine, session, step, finish)
     return row
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, User
+from dialflow.db import mark_saved
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
+ITEM_COLUMNS = [column.key for column in WorkItem.__table__.columns]
+Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a list of dicts)
 
 
 def user_groups(user: User) -> set[str]:
@@ -53,6 +57,10 @@ def _candidate(entry: str) -> str:
     return f"user:{entry}"
 
 
+def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
 def sync_work_items(
     session: Session,
     instance: ProcessInstance,
@@ -63,23 +71,105 @@ def sync_work_items(
     *,
     fresh: bool = False,
     respec: bool = False,
-) -> None:
-    """Open items for READY user tasks, cancel items whose task is gone; one query at most.
+    open_before: set[str] | None = None,
+    tasks_before: set[str] | None = None,
+) -> list[Write]:
+    """Open items for READY user tasks, cancel items whose task is gone.
 
+    Returns the INSERTs and UPDATEs to run (the caller sends them in one round trip). The open
+    items are known without a query when the step says which user tasks were READY when it
+    was loaded (``open_before``, with the ids of all its tasks then, ``tasks_before``): every
+    save leaves exactly those open. A task READY again after it had an item (a user task
+    retried after an error) or a migration reads the items from the database instead.
     ``starter`` is called only when a task without a lane needs the instance's starter.
     """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    known: dict[str, WorkItem] = {}
-    if not fresh:
-        known = {
-            item.id: item
-            for item in session.scalars(
-                select(WorkItem).where(
-                    WorkItem.instance_id == instance.id,
-                    or_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.id.in_(list(ready))),
+    if fresh:
+        return _insert_items(session, ready.values(), instance, workflow, bundle, starter, now)
+    if respec or open_before is None or tasks_before is None:
+        return _sync_from_database(
+            session, ready, instance, workflow, bundle, starter, now, respec=respec
+        )
+    again = [i for i in ready if i not in open_before and i in tasks_before]
+    if again:
+        return _sync_from_database(session, ready, instance, workflow, bundle, starter, now)
+    writes: list[Write] = []
+    gone = {i for i in open_before if i not in ready and _still_open(session, i)}
+    if gone:
+        table = WorkItem.__table__
+        writes.append(
+            (
+                update(table)
+                .where(
+                    table.c.instance_id == instance.id,
+                    table.c.status == WorkItemStatus.OPEN,
+                    table.c.id.not_in(list(ready)),
                 )
+                .values(status=WorkItemStatus.CANCELLED, completed_at=now),
+                None,
             )
-        }
+        )
+        for item_id in gone:  # keep loaded objects in step with the rows
+            item = session.identity_map.get(identity_key(WorkItem, item_id))
+            if item is not None:
+                mark_saved(item, {"status": WorkItemStatus.CANCELLED, "completed_at": now})
+    new = [task for task_id, task in ready.items() if task_id not in open_before]
+    writes += _insert_items(session, new, instance, workflow, bundle, starter, now)
+    return writes
+
+
+def _still_open(session: Session, item_id: str) -> bool:
+    """False if this transaction already closed the item (a completion)."""
+    item = session.identity_map.get(identity_key(WorkItem, item_id))
+    return item is None or item.status == WorkItemStatus.OPEN
+
+
+def _insert_items(
+    session: Session,
+    tasks: Iterable[Any],
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+) -> list[Write]:
+    """New items as plain INSERTs (no ORM objects: the inbox reads them from the table)."""
+    items, candidates = [], []
+    for task in tasks:
+        item = WorkItem(id=str(task.id))
+        _fill(session, item, task, instance, workflow, bundle, starter, now)
+        items.append({column: getattr(item, column) for column in ITEM_COLUMNS})
+        candidates += [{"work_item_id": item.id, "name": c.name} for c in item.candidates]
+    writes: list[Write] = []
+    if items:
+        writes.append((insert(WorkItem.__table__).inline(), items))
+    if candidates:
+        writes.append((insert(WorkItemCandidate.__table__).inline(), candidates))
+    return writes
+
+
+def _sync_from_database(
+    session: Session,
+    ready: dict[str, Any],
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+    *,
+    respec: bool = False,
+) -> list[Write]:
+    """The general case, through the ORM: one query for the instance's open items and those
+    of the READY tasks."""
+    known = {
+        item.id: item
+        for item in session.scalars(
+            select(WorkItem).where(
+                WorkItem.instance_id == instance.id,
+                or_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.id.in_(list(ready))),
+            )
+        )
+    }
     for item_id, item in known.items():
         if item_id not in ready and item.status == WorkItemStatus.OPEN:
             item.status = WorkItemStatus.CANCELLED
@@ -96,6 +186,8 @@ def sync_work_items(
         item = item or WorkItem(id=task_id)
         _fill(session, item, task, instance, workflow, bundle, starter, now)
         session.add(item)
+    session.flush()
+    return []
 
 
 def _fill(
