@@ -272,17 +272,21 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     change = _row_update(row)
     entries = [entry(row) for entry in step.audit]
     step.audit.clear()
-    with pipelined(session) as connection:
+    with pipelined(session) as batch:
         for statement, params in writes:
-            connection.execute(statement, params)
-        updated = connection.execute(change[0]) if change is not None else None
-        audit.append(connection, entries)
-    if updated is not None:
-        if updated.context.cursor.rowcount == 0:  # as the ORM's version check would
-            raise StaleDataError(f"process instance {row.id} was changed by someone else")
-        mark_saved(row, change[1])
+            batch.execute(statement, params)
+        if change is not None:
+            updated = batch.execute(change[0])
+            batch.check(lambda: _check_version(row, updated))
+            mark_saved(row, change[1])
+        audit.append(batch.connection, entries)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
+
+
+def _check_version(row: ProcessInstance, result: Any) -> None:
+    if result.context.cursor.rowcount == 0:  # as the ORM's version check would
+        raise StaleDataError(f"process instance {row.id} was changed by someone else")
 
 
 def _row_update(row: ProcessInstance) -> tuple[Any, dict[str, Any]] | None:
