@@ -66,7 +66,10 @@ def append(connection: Connection, entries: list[dict[str, Any]]) -> None:
     paths that batch their writes (the engine's steps). Same transaction as the caller's."""
     if entries:
         at = utcnow()
-        connection.execute(insert(AuditEntry).inline(), [{"at": at, **entry} for entry in entries])
+        connection.execute(_INSERT, [{"at": at, **entry} for entry in entries])
+
+
+_INSERT = insert(AuditEntry.__table__).inline()
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:

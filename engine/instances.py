@@ -18,6 +18,7 @@ from engine.models import (
     Incident,
     InstanceStatus,
     ProcessInstance,
+    ProcessVersion,
     WorkItem,
     WorkItemStatus,
 )
@@ -48,7 +49,7 @@ def start_instance(
             "'business_key' must be a string of at most 120 characters.",
             details=[{"field": "business_key", "message": "invalid"}],
         )
-    found = latest_version(session, process_id, version)
+    found, instance_id = _version_and_id(session, process_id, version)
     step = stepper.begin(
         engine,
         session,
@@ -56,6 +57,7 @@ def start_instance(
         None if business_key is None else str(business_key),
         data or {},
         actor,
+        instance_id=instance_id,
     )
     key, number = step.row.business_key, found.version
     step.audit.append(
@@ -69,6 +71,25 @@ def start_instance(
     )
     stepper.run(engine, session, step)
     return step.row
+
+
+def _version_and_id(
+    session: Session, process_id: str, version: int | None
+) -> tuple[ProcessVersion, int | None]:
+    """The version to start and, on PostgreSQL, the new instance's id from its sequence, in
+    the same round trip: the instance's INSERT then joins the step's other writes."""
+    if session.get_bind().dialect.name != "postgresql":
+        return latest_version(session, process_id, version), None
+    query = select(ProcessVersion, _NEXT_ID).where(ProcessVersion.process_id == process_id)
+    if version is not None:
+        query = query.where(ProcessVersion.version == version)
+    found = session.execute(query.order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if found is None:  # the same answer as any other lookup: ProcessNotFound
+        return latest_version(session, process_id, version), None
+    return found[0], found[1]
+
+
+_NEXT_ID = func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id"))
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:

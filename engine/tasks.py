@@ -27,7 +27,7 @@ from engine.models import (
     WorkItemStatus,
 )
 from engine.service import ProcessEngine
-from engine.work_items import user_groups
+from engine.work_items import close_item, user_groups
 
 SUPERVISORS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER})
 
@@ -162,10 +162,15 @@ def complete(
     task = step.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
         raise TaskConflict("The task is no longer waiting for input.")
-    item.status = WorkItemStatus.COMPLETED
-    item.completed_at = step.context.now
-    item.completed_by_id = actor.id
-    item.assignee_id = item.assignee_id or actor.id
+    step.writes.append(
+        close_item(
+            item,
+            WorkItemStatus.COMPLETED,
+            step.context.now,
+            actor.id,
+            item.assignee_id or actor.id,
+        )
+    )
 
     def finish(_workflow: Any) -> None:
         task.data.update(data)

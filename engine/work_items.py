@@ -10,7 +10,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -23,6 +23,18 @@ log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
 ITEM_COLUMNS = [column.key for column in WorkItem.__table__.columns]
 Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a list of dicts)
+_INSERT_ITEMS = insert(WorkItem.__table__).inline()
+_INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
+_CLOSE = (
+    update(WorkItem.__table__)
+    .where(WorkItem.__table__.c.id == bindparam("_id"))
+    .values(
+        status=bindparam("status"),
+        completed_at=bindparam("completed_at"),
+        completed_by_id=bindparam("completed_by_id"),
+        assignee_id=bindparam("assignee_id"),
+    )
+)
 
 
 def user_groups(user: User) -> set[str]:
@@ -55,6 +67,20 @@ def _candidate(entry: str) -> str:
     if entry.startswith(("user:", "group:")):
         return entry
     return f"user:{entry}"
+
+
+def close_item(
+    item: WorkItem, status: WorkItemStatus, at: datetime, by: int | None, assignee: int | None
+) -> Write:
+    """The UPDATE that closes ``item``, for the step's writes; the object shows it already."""
+    values = {
+        "status": status,
+        "completed_at": at,
+        "completed_by_id": by,
+        "assignee_id": assignee,
+    }
+    mark_saved(item, values)
+    return _CLOSE, {"_id": item.id, **values}
 
 
 def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
@@ -142,9 +168,9 @@ def _insert_items(
         candidates += [{"work_item_id": item.id, "name": c.name} for c in item.candidates]
     writes: list[Write] = []
     if items:
-        writes.append((insert(WorkItem.__table__).inline(), items))
+        writes.append((_INSERT_ITEMS, items))
     if candidates:
-        writes.append((insert(WorkItemCandidate.__table__).inline(), candidates))
+        writes.append((_INSERT_CANDIDATES, candidates))
     return writes
 
 
