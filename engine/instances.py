@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -80,16 +80,25 @@ def _version_and_id(
     the same round trip: the instance's INSERT then joins the step's other writes."""
     if session.get_bind().dialect.name != "postgresql":
         return latest_version(session, process_id, version), None
-    query = select(ProcessVersion, _NEXT_ID).where(ProcessVersion.process_id == process_id)
-    if version is not None:
-        query = query.where(ProcessVersion.version == version)
-    found = session.execute(query.order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if version is None:
+        found = session.execute(_LATEST_AND_ID, {"process_id": process_id}).first()
+    else:
+        query = _AND_ID.where(ProcessVersion.process_id == process_id)
+        found = session.execute(query.where(ProcessVersion.version == version)).first()
     if found is None:  # the same answer as any other lookup: ProcessNotFound
         return latest_version(session, process_id, version), None
     return found[0], found[1]
 
 
-_NEXT_ID = func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id"))
+_AND_ID = select(
+    ProcessVersion,
+    func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id")),
+)
+_LATEST_AND_ID = (
+    _AND_ID.where(ProcessVersion.process_id == bindparam("process_id"))
+    .order_by(ProcessVersion.version.desc())
+    .limit(1)
+)
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:

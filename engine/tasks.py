@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm import audit
@@ -194,22 +194,22 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     The instance comes first in FROM so PostgreSQL locks it before the work item, the same
     order as every other step (instance, then its work items): no deadlock between them.
     """
-    found = (
-        session.execute(
-            select(ProcessInstance, WorkItem)
-            .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
-            .where(WorkItem.id == task_id)
-            .options(joinedload(WorkItem.candidates))
-            .with_for_update(of=[ProcessInstance.__table__, WorkItem.__table__])
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .first()
-    )
+    found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
     if found is None:
         raise TaskNotFound(f"No task {task_id!r}.")
     row, item = found
     return item, row
+
+
+# Built once: constructing the statement costs more than running it from SQLAlchemy's cache.
+_LOCK_ITEM_AND_INSTANCE = (
+    select(ProcessInstance, WorkItem)
+    .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
+    .where(WorkItem.id == bindparam("task_id"))
+    .options(joinedload(WorkItem.candidates))
+    .with_for_update(of=[ProcessInstance.__table__, WorkItem.__table__])
+    .execution_options(populate_existing=True)
+)
 
 
 def work_item_to_dict(item: WorkItem) -> dict[str, Any]:
