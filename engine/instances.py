@@ -78,26 +78,26 @@ def _version_and_id(
 ) -> tuple[ProcessVersion, int | None]:
     """The version to start and, on PostgreSQL, the new instance's id from its sequence, in
     the same round trip: the instance's INSERT then joins the step's other writes."""
-    if session.get_bind().dialect.name != "postgresql":
+    if version is not None:  # rarer: the shared lookup, the id from the INSERT
         return latest_version(session, process_id, version), None
-    if version is None:
-        found = session.execute(_LATEST_AND_ID, {"process_id": process_id}).first()
-    else:
-        query = _AND_ID.where(ProcessVersion.process_id == process_id)
-        found = session.execute(query.where(ProcessVersion.version == version)).first()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    found = session.execute(
+        _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id}
+    ).first()
     if found is None:  # the same answer as any other lookup: ProcessNotFound
         return latest_version(session, process_id, version), None
-    return found[0], found[1]
+    return found[0], found[1] if postgres else None
 
 
-_AND_ID = select(
-    ProcessVersion,
-    func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id")),
-)
-_LATEST_AND_ID = (
-    _AND_ID.where(ProcessVersion.process_id == bindparam("process_id"))
+# Built once: constructing a statement costs more than running it from SQLAlchemy's cache.
+_LATEST = (
+    select(ProcessVersion)
+    .where(ProcessVersion.process_id == bindparam("process_id"))
     .order_by(ProcessVersion.version.desc())
     .limit(1)
+)
+_LATEST_AND_ID = _LATEST.add_columns(
+    func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id"))
 )
 
 

@@ -21,7 +21,12 @@ from engine.specs import LoadedBundle
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
-ITEM_COLUMNS = [column.key for column in WorkItem.__table__.columns]
+_UNCLAIMED = {
+    "claimed_at": None,
+    "claimed_by_id": None,
+    "completed_at": None,
+    "completed_by_id": None,
+}
 Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a list of dicts)
 _INSERT_ITEMS = insert(WorkItem.__table__).inline()
 _INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
@@ -162,10 +167,10 @@ def _insert_items(
     """New items as plain INSERTs (no ORM objects: the inbox reads them from the table)."""
     items, candidates = [], []
     for task in tasks:
-        item = WorkItem(id=str(task.id))
-        _fill(session, item, task, instance, workflow, bundle, starter, now)
-        items.append({column: getattr(item, column) for column in ITEM_COLUMNS})
-        candidates += [{"work_item_id": item.id, "name": c.name} for c in item.candidates]
+        item_id = str(task.id)
+        values, names = _item_values(session, task, instance, workflow, bundle, starter, now)
+        items.append({**_UNCLAIMED, **values, "id": item_id})
+        candidates += [{"work_item_id": item_id, "name": name} for name in names]
     writes: list[Write] = []
     if items:
         writes.append((_INSERT_ITEMS, items))
@@ -226,35 +231,54 @@ def _fill(
     starter: Callable[[], str | None],
     now: datetime,
 ) -> None:
+    values, candidates = _item_values(session, task, instance, workflow, bundle, starter, now)
+    for key, value in values.items():
+        setattr(item, key, value)
+    item.candidates = [WorkItemCandidate(name=name) for name in candidates]
+
+
+def _item_values(
+    session: Session,
+    task: Any,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+) -> tuple[dict[str, Any], list[str]]:
+    """The work item's columns (all but id and the claim/completion ones) and candidates."""
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
     form_name = properties.get("formJsonSchemaFilename")
     candidates = candidates_for(task, None if spec.lane else starter())
-    item.instance_id = instance.id
-    item.process_id = instance.process_id
-    item.element_id = spec.bpmn_id or spec.name
-    item.title = str(
-        _evaluate(workflow, task, properties.get("title"))
-        or spec.bpmn_name
-        or spec.bpmn_id
-        or spec.name
-    )[:300]
-    item.lane = spec.lane
-    item.business_key = instance.business_key
-    item.status = WorkItemStatus.OPEN
-    item.created_at = now
-    item.due_at = _due_at(workflow, task, properties, now)
-    item.priority = _priority(workflow, task, properties)
-    item.form_name = form_name
-    item.form_schema = bundle.forms.get(form_name) if form_name else None
-    item.instructions = properties.get("instructionsForEndUser") or None
-    item.candidates = [WorkItemCandidate(name=name) for name in candidates]
     single_user = [c for c in candidates if c.startswith("user:")]
-    item.assignee_id = None
+    assignee_id = None
     if len(candidates) == 1 and single_user:
-        item.assignee_id = session.scalar(
+        assignee_id = session.scalar(
             select(User.id).where(User.username == single_user[0][5:], User.active)
         )
+    values = {
+        "instance_id": instance.id,
+        "process_id": instance.process_id,
+        "element_id": spec.bpmn_id or spec.name,
+        "title": str(
+            _evaluate(workflow, task, properties.get("title"))
+            or spec.bpmn_name
+            or spec.bpmn_id
+            or spec.name
+        )[:300],
+        "lane": spec.lane,
+        "business_key": instance.business_key,
+        "status": WorkItemStatus.OPEN,
+        "created_at": now,
+        "due_at": _due_at(workflow, task, properties, now),
+        "priority": _priority(workflow, task, properties),
+        "form_name": form_name,
+        "form_schema": bundle.forms.get(form_name) if form_name else None,
+        "instructions": properties.get("instructionsForEndUser") or None,
+        "assignee_id": assignee_id,
+    }
+    return values, candidates
 
 
 def _evaluate(workflow: BpmnWorkflow, task: Any, expression: str | None) -> Any:
