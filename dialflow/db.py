@@ -247,6 +247,11 @@ def mark_saved(obj: Any, values: dict[str, Any]) -> None:
     """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again."""
     for key, value in values.items():
         set_committed_value(obj, key, value)
+    state = inspect(obj)
+    if state.session is not None and not state.session.is_modified(obj):
+        # Nothing else pending: take the object off the session's list of modified ones, so
+        # the commit's flush has nothing to look at (set_committed_value leaves it there).
+        state._commit_all(state.dict, state.session.identity_map)
 
 
 def build_engine(settings: Settings) -> Engine:
