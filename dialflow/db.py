@@ -7,6 +7,7 @@ and the CRM writes of its handlers therefore share one transaction.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -92,7 +93,6 @@ class Batch:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._checks: list[Callable[[], None]] = []
         self._pipeline: _Pipeline | None = None
 
     def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
@@ -118,7 +118,7 @@ def pipelined(session: Session) -> Iterator[Batch]:
     """
     connection = session.connection()
     batch = Batch(connection)
-    if connection.dialect.name != "postgresql":
+    if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
         yield batch
         return
     pipeline = connection.info.get(_PIPELINE)
@@ -135,6 +135,7 @@ def pipelined(session: Session) -> Iterator[Batch]:
 
 
 _PIPELINE = "dialflow_pipeline"
+_CARRYING: weakref.WeakSet[Any] = weakref.WeakSet()  # dialects of engines with the hooks below
 
 
 class _Pipeline:
@@ -179,6 +180,7 @@ def _close_pipeline(
 
 def _carry_pipeline(engine: Engine) -> None:
     """Statements after :func:`pipelined` join its pipeline and close it (one round trip)."""
+    _CARRYING.add(engine.dialect)
 
     def pending(context: Any) -> _Pipeline | None:
         try:
