@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from crm.models import AuditEntry, User
+from dialflow.db import utcnow
 
 
 def record(
@@ -22,16 +25,51 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the change)."""
     entry = AuditEntry(
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=before,
-        after=after,
-        source=source,
+        **entry_values(
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            source=source,
+        )
     )
     session.add(entry)
     return entry
+
+
+def entry_values(
+    *,
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: object | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one entry, for :func:`append` (same arguments as :func:`record`)."""
+    return {
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": before,
+        "after": after,
+        "source": source,
+    }
+
+
+def append(connection: Connection, entries: list[dict[str, Any]]) -> None:
+    """Insert entries from :func:`entry_values` with one statement, without the ORM; for hot
+    paths that batch their writes (the engine's steps). Same transaction as the caller's."""
+    if entries:
+        at = utcnow()
+        connection.execute(_INSERT, [{"at": at, **entry} for entry in entries])
+
+
+_INSERT = insert(AuditEntry.__table__).inline()
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
+from dialflow.db import settle
+
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert plain dict rows into ``table`` inside the session's transaction.
@@ -19,6 +21,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     columns = list(rows[0].keys())
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        settle(session)  # a step's pipelined writes first: COPY cannot run in pipeline mode
         raw = connection.connection.driver_connection
         column_list = ", ".join(f'"{c}"' for c in columns)
         with (

@@ -7,14 +7,17 @@ and the CRM writes of its handlers therefore share one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -87,6 +90,180 @@ class Database:
         self.engine.dispose()
 
 
+class Batch:
+    """Writes sent together; see :func:`pipelined`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._pipeline: _Pipeline | None = None
+
+    def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        return self.connection.execute(statement, parameters)
+
+    def check(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the results of the writes are in, if that is before the
+        transaction ends (at once without a pipeline)."""
+        if self._pipeline is None:
+            callback()
+        else:
+            self._pipeline.checks.append(callback)
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[Batch]:
+    """INSERTs and UPDATEs whose results nobody reads, sent without waiting for each.
+
+    On PostgreSQL they go into a psycopg pipeline that stays open after the block: the next
+    statement or the COMMIT travels with them and syncs it, so a step's writes and its commit
+    cost one round trip. A failing write raises there, as SQLAlchemy's ``DBAPIError`` family,
+    and the transaction rolls back as usual. Elsewhere (SQLite) the statements just run.
+    """
+    connection = session.connection()
+    batch = Batch(connection)
+    if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
+        yield batch
+        return
+    pipeline = connection.info.get(_PIPELINE)
+    if pipeline is None:
+        pipeline = connection.info[_PIPELINE] = _Pipeline(connection.connection.driver_connection)
+    batch._pipeline = pipeline
+    pipeline.batching = True
+    try:
+        yield batch
+    except BaseException:
+        _close_pipeline(connection.info, raise_errors=False, run_checks=False)
+        raise
+    pipeline.batching = False
+
+
+_PIPELINE = "dialflow_pipeline"
+_CARRYING: weakref.WeakSet[Any] = weakref.WeakSet()  # dialects of engines with the hooks below
+
+
+class _Pipeline:
+    """A psycopg pipeline left open after :func:`pipelined` until something needs results."""
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+        self._context = driver.pipeline()
+        self._context.__enter__()
+        self.batching = False
+        self.checks: list[Callable[[], None]] = []
+
+    def close(self, *, raise_errors: bool, run_checks: bool, commit: bool = False) -> None:
+        import psycopg
+
+        error = None
+        try:
+            if commit:
+                self._driver.execute("COMMIT")
+        except psycopg.Error as exc:
+            error = exc
+        try:
+            self._context.__exit__(None, None, None)
+        except psycopg.Error as exc:
+            error = error or exc  # the first failure is the cause; later ones say "aborted"
+        if error is not None:
+            if raise_errors:
+                raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+            return
+        if run_checks:
+            for check in self.checks:
+                check()
+
+
+def settle(session: Session) -> None:
+    """Sync writes still waiting in a pipeline (raising their errors) before the caller uses
+    the driver directly, e.g. for COPY, which psycopg refuses in pipeline mode."""
+    _close_pipeline(session.connection().info, raise_errors=True)
+
+
+def _close_pipeline(
+    info: dict[Any, Any], *, raise_errors: bool, run_checks: bool = True, commit: bool = False
+) -> None:
+    pipeline = info.pop(_PIPELINE, None)
+    if pipeline is not None:
+        pipeline.close(raise_errors=raise_errors, run_checks=run_checks, commit=commit)
+
+
+def _carry_pipeline(engine: Engine) -> None:
+    """Statements after :func:`pipelined` join its pipeline and close it (one round trip)."""
+    _CARRYING.add(engine.dialect)
+
+    def pending(context: Any) -> _Pipeline | None:
+        try:
+            pipeline = context.root_connection.info.get(_PIPELINE)
+        except NotImplementedError:  # the dialect's first connect has no pooled record yet
+            return None
+        return pipeline if pipeline is not None and not pipeline.batching else None
+
+    @event.listens_for(engine, "do_execute")
+    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        if pending(context) is None:
+            return None
+        cursor.execute(statement, parameters)
+        _close_pipeline(context.root_connection.info, raise_errors=True)
+        return True
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool | None:
+        if pending(context) is None:
+            return None
+        cursor.execute(statement)
+        _close_pipeline(context.root_connection.info, raise_errors=True)
+        return True
+
+    @event.listens_for(engine, "do_executemany")
+    def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        if pending(context) is not None:
+            _close_pipeline(context.root_connection.info, raise_errors=True)
+
+    @event.listens_for(engine, "commit")
+    def _commit(connection: Connection) -> None:
+        # COMMIT joins the pipeline; psycopg's own commit then finds nothing to do. The row
+        # locks the writes were made under, not the checks, guard them at this point.
+        _close_pipeline(connection.info, raise_errors=True, run_checks=False, commit=True)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(connection: Connection) -> None:
+        _close_pipeline(connection.info, raise_errors=False, run_checks=False)
+
+    @event.listens_for(engine, "reset")
+    def _reset(_dbapi_connection: Any, record: Any, _state: Any = None) -> None:
+        _close_pipeline(record.info, raise_errors=False, run_checks=False)
+
+
+def pending_update(obj: Any) -> tuple[Any, dict[str, Any]] | None:
+    """The UPDATE that would flush ``obj``'s changed columns, and those values; ``None`` if
+    nothing changed. Pair it with :func:`mark_saved` once it has run."""
+    state = inspect(obj)
+    mapper = state.mapper
+    values = {}
+    for prop in mapper.column_attrs:
+        history = state.attrs[prop.key].history
+        if history.added or history.deleted:
+            values[prop.key] = getattr(obj, prop.key)
+    if not values:
+        return None
+    table = mapper.local_table
+    condition = [
+        column == getattr(obj, mapper.get_property_by_column(column).key)
+        for column in mapper.primary_key
+    ]
+    return update(table).where(*condition).values(values), values
+
+
+def mark_saved(obj: Any, values: dict[str, Any]) -> None:
+    """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again."""
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    state = inspect(obj)
+    if state.session is not None and not state.session.is_modified(obj):
+        # Nothing else pending: take the object off the session's list of modified ones, so
+        # the commit's flush has nothing to look at (set_committed_value leaves it there).
+        state._commit_all(state.dict, state.session.identity_map)
+
+
 def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
     kwargs: dict[str, Any] = {"future": True}
@@ -107,6 +284,8 @@ def build_engine(settings: Settings) -> Engine:
     engine = create_engine(url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine)
+    elif engine.dialect.driver == "psycopg":
+        _carry_pipeline(engine)
     return engine
 
 

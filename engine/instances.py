@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -18,6 +18,7 @@ from engine.models import (
     Incident,
     InstanceStatus,
     ProcessInstance,
+    ProcessVersion,
     WorkItem,
     WorkItemStatus,
 )
@@ -48,7 +49,7 @@ def start_instance(
             "'business_key' must be a string of at most 120 characters.",
             details=[{"field": "business_key", "message": "invalid"}],
         )
-    found = latest_version(session, process_id, version)
+    found, instance_id = _version_and_id(session, process_id, version)
     step = stepper.begin(
         engine,
         session,
@@ -56,21 +57,48 @@ def start_instance(
         None if business_key is None else str(business_key),
         data or {},
         actor,
+        instance_id=instance_id,
+    )
+    key, number = step.row.business_key, found.version
+    step.audit.append(
+        lambda row: audit.entry_values(
+            actor=actor,
+            action="start",
+            entity_type="process_instance",
+            entity_id=row.id,
+            after={"process_id": process_id, "version": number, "business_key": key},
+        )
     )
     stepper.run(engine, session, step)
-    audit.record(
-        session,
-        actor=actor,
-        action="start",
-        entity_type="process_instance",
-        entity_id=step.row.id,
-        after={
-            "process_id": process_id,
-            "version": found.version,
-            "business_key": step.row.business_key,
-        },
-    )
     return step.row
+
+
+def _version_and_id(
+    session: Session, process_id: str, version: int | None
+) -> tuple[ProcessVersion, int | None]:
+    """The version to start and, on PostgreSQL, the new instance's id from its sequence, in
+    the same round trip: the instance's INSERT then joins the step's other writes."""
+    if version is not None:  # rarer: the shared lookup, the id from the INSERT
+        return latest_version(session, process_id, version), None
+    postgres = session.get_bind().dialect.name == "postgresql"
+    found = session.execute(
+        _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id}
+    ).first()
+    if found is None:  # the same answer as any other lookup: ProcessNotFound
+        return latest_version(session, process_id, version), None
+    return found[0], found[1] if postgres else None
+
+
+# Built once: constructing a statement costs more than running it from SQLAlchemy's cache.
+_LATEST = (
+    select(ProcessVersion)
+    .where(ProcessVersion.process_id == bindparam("process_id"))
+    .order_by(ProcessVersion.version.desc())
+    .limit(1)
+)
+_LATEST_AND_ID = _LATEST.add_columns(
+    func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id"))
+)
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -138,15 +166,17 @@ def retry(
         for task in workflow.get_tasks(state=TaskState.ERROR):
             task._set_state(TaskState.READY)
 
-    stepper.run(engine, session, step, rerun)
-    audit.record(
-        session,
-        actor=actor,
-        action="retry" if locked is None else "automatic_retry",
-        entity_type="process_instance",
-        entity_id=row.id,
-        after={"resolved": [i.id for i in open_incidents]},
+    resolved = [i.id for i in open_incidents]
+    step.audit.append(
+        lambda saved: audit.entry_values(
+            actor=actor,
+            action="retry" if locked is None else "automatic_retry",
+            entity_type="process_instance",
+            entity_id=saved.id,
+            after={"resolved": resolved},
+        )
     )
+    stepper.run(engine, session, step, rerun)
     return row
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +23,13 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
 
+from crm import audit
 from crm.models import User
+from dialflow.db import Batch, mark_saved, pending_update, pipelined
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -34,6 +37,7 @@ from engine.models import (
     ProcessInstance,
     ProcessVersion,
     ReceivedMessage,
+    WorkItem,
 )
 from engine.pruning import prune_history
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
@@ -41,7 +45,7 @@ from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
-from engine.work_items import sync_work_items
+from engine.work_items import Write, manual_ready_ids, sync_work_items
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 6 * 3600
@@ -62,6 +66,15 @@ class Step:
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
     respec: bool = False  # migrated: open work items follow the new version's elements
+    # When loaded: the ids of READY user tasks (= the instance's open work items, which every
+    # save brings in line with them) and of all tasks. ``None``: unknown, ask the database.
+    open_before: set[str] | None = None
+    tasks_before: set[str] | None = None
+    # Audit entries the use case wants stored with the step's own writes (one round trip);
+    # each gets the saved instance row and returns ``audit.entry_values(...)``.
+    audit: list[Callable[[ProcessInstance], dict[str, Any]]] = field(default_factory=list)
+    # Writes of the use case (a work item's completion) to send with the step's own.
+    writes: list[Write] = field(default_factory=list)
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -96,10 +109,45 @@ def _context(
 
 
 def _persisted_id(session: Session, row: ProcessInstance) -> int:
-    if row.id is None:
-        session.add(row)
-        session.flush()
+    if inspect(row).transient:
+        _insert(session, row)
     return row.id
+
+
+_TABLE = ProcessInstance.__table__
+_COLUMNS = [column.key for column in _TABLE.columns if column.key != "id"]
+_INSERT = insert(_TABLE).inline()
+_INSERT_RETURNING_ID = insert(_TABLE).returning(_TABLE.c.id)
+# Every column but the key, from the row as it is: one statement for every step.
+_UPDATE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("_id"), _TABLE.c.lock_version == bindparam("_version"))
+    .values({key: bindparam(key) for key in _COLUMNS})
+)
+
+
+def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) -> None:
+    """INSERT the new instance without the unit of work; the row becomes a loaded object.
+
+    With its id known (reserved with the version's lookup) the INSERT can join ``batch``.
+    """
+    values = _row_values(row)
+    values["lock_version"] = 1  # as the ORM's version counter starts
+    values["step_count"] = values["step_count"] or 0
+    if row.id is None:
+        row.id = session.connection().scalar(_INSERT_RETURNING_ID, values)
+    elif batch is not None:
+        batch.execute(_INSERT, {"id": row.id, **values})
+    else:
+        session.connection().execute(_INSERT, {"id": row.id, **values})
+    for key, value in values.items():  # every column loaded: reading one never queries
+        setattr(row, key, value)
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+def _row_values(row: ProcessInstance) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in _COLUMNS}
 
 
 def begin(
@@ -109,12 +157,16 @@ def begin(
     business_key: str | None,
     data: dict[str, Any],
     actor: User | None,
+    *,
+    instance_id: int | None = None,
 ) -> Step:
-    """A new instance of ``version`` with ``data`` on its start, flushed to get an id."""
+    """A new instance of ``version`` with ``data`` on its start; ``instance_id`` if one was
+    reserved, else the row's INSERT gives it."""
     bundle = engine.specs.get(session, version.bundle_id)
     spec, subprocess_specs = bundle.spec(version.process_id)
     now = engine.clock.now()
     row = ProcessInstance(
+        id=instance_id,
         process_id=version.process_id,
         version_id=version.id,
         business_key=business_key,
@@ -140,7 +192,22 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
     context = _context(engine, session, row, actor, row.business_key)
     workflow = engine.codec.decode(row.state, spec, subprocess_specs)
     workflow.script_engine = StepScriptEngine(context)
-    return Step(row, workflow, bundle, context, open_incident=row.status == InstanceStatus.ERROR)
+    return Step(
+        row,
+        workflow,
+        bundle,
+        context,
+        open_incident=row.status == InstanceStatus.ERROR,
+        open_before=manual_ready_ids(workflow),
+        tasks_before=_task_ids(workflow),
+    )
+
+
+def _task_ids(workflow: BpmnWorkflow) -> set[str]:
+    ids = {str(task_id) for task_id in workflow.tasks}
+    for subprocess in workflow.subprocesses.values():
+        ids.update(str(task_id) for task_id in subprocess.tasks)
+    return ids
 
 
 def run(
@@ -204,27 +271,74 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.status = InstanceStatus.RUNNING
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
-    if row.id is None:  # a new instance: one INSERT, with its first state
-        session.add(row)
+    # A new instance: one INSERT, with its first state. Its id is reserved on PostgreSQL, and
+    # the INSERT joins the other writes; elsewhere the id comes back from it first.
+    new_row = inspect(row).transient
+    if new_row and row.id is None:
+        _insert(session, row)
+        new_row = False
+    writes, step.writes = step.writes, []
+    # The row's and work items' changes (a completion) go with the other writes; anything else
+    # pending (incidents, handlers' CRM rows) is flushed first, keeping the order of writes.
+    for item in [o for o in session.dirty if isinstance(o, WorkItem)]:
+        item_change = pending_update(item)
+        if item_change is not None:
+            writes.append((item_change[0], None))
+            mark_saved(item, item_change[1])
+    change = None if new_row else _row_update(row)
+    if change is not None:
+        mark_saved(row, change[1])
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
         session.flush()
-    sync_work_items(
+    writes += sync_work_items(
         session,
         row,
         workflow,
         step.bundle,
-        lambda: _starter(session, row),
+        lambda: _starter(session, step),
         now,
         fresh=step.fresh,
         respec=step.respec,
+        open_before=step.open_before,
+        tasks_before=step.tasks_before,
     )
-    sync_event_waits(session, row, waiting_before, row.waiting, fresh=step.fresh)
+    writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
+    entries = [entry(row) for entry in step.audit]
+    step.audit.clear()
+    with pipelined(session) as batch:
+        if new_row:
+            _insert(session, row, batch)
+        for statement, params in writes:
+            batch.execute(statement, params)
+        if change is not None:
+            updated = batch.execute(_UPDATE, change[0])
+            batch.check(lambda: _check_version(row, updated))
+        audit.append(batch.connection, entries)
     step.fresh = False
-    session.flush()
+    step.open_before = step.tasks_before = None  # a second save asks the database
 
 
-def _starter(session: Session, row: ProcessInstance) -> str | None:
+def _check_version(row: ProcessInstance, result: Any) -> None:
+    if result.context.cursor.rowcount == 0:  # as the ORM's version check would
+        raise StaleDataError(f"process instance {row.id} was changed by someone else")
+
+
+def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Parameters for ``_UPDATE`` and the values it stores, bumping ``lock_version`` like the
+    ORM's versioning; ``None`` if nothing changed."""
+    if not inspect(row).modified:
+        return None
+    values = _row_values(row)
+    values["lock_version"] = row.lock_version + 1
+    return {"_id": row.id, "_version": row.lock_version, **values}, values
+
+
+def _starter(session: Session, step: Step) -> str | None:
+    row, actor = step.row, step.context.actor
     if row.started_by_id is None:
         return None
+    if actor is not None and actor.id == row.started_by_id:  # e.g. the start itself
+        return actor.username
     return session.scalar(select(User.username).where(User.id == row.started_by_id))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm import audit
@@ -27,7 +27,7 @@ from engine.models import (
     WorkItemStatus,
 )
 from engine.service import ProcessEngine
-from engine.work_items import user_groups
+from engine.work_items import close_item, user_groups
 
 SUPERVISORS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER})
 
@@ -186,24 +186,29 @@ def complete(
     task = step.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
         raise TaskConflict("The task is no longer waiting for input.")
-    item.status = WorkItemStatus.COMPLETED
-    item.completed_at = step.context.now
-    item.completed_by_id = actor.id
-    item.assignee_id = item.assignee_id or actor.id
+    step.writes.append(
+        close_item(
+            item,
+            WorkItemStatus.COMPLETED,
+            step.context.now,
+            actor.id,
+            item.assignee_id or actor.id,
+        )
+    )
 
     def finish(_workflow: Any) -> None:
         task.data.update(data)
         task.run()
 
-    stepper.run(engine, session, step, finish)
-    audit.record(
-        session,
+    entry = audit.entry_values(
         actor=actor,
         action="complete",
         entity_type="task",
         entity_id=item.id,
         after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
     )
+    step.audit.append(lambda _row: entry)
+    stepper.run(engine, session, step, finish)
     return row
 
 
@@ -213,22 +218,22 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     The instance comes first in FROM so PostgreSQL locks it before the work item, the same
     order as every other step (instance, then its work items): no deadlock between them.
     """
-    found = (
-        session.execute(
-            select(ProcessInstance, WorkItem)
-            .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
-            .where(WorkItem.id == task_id)
-            .options(joinedload(WorkItem.candidates))
-            .with_for_update(of=[ProcessInstance.__table__, WorkItem.__table__])
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .first()
-    )
+    found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
     if found is None:
         raise TaskNotFound(f"No task {task_id!r}.")
     row, item = found
     return item, row
+
+
+# Built once: constructing the statement costs more than running it from SQLAlchemy's cache.
+_LOCK_ITEM_AND_INSTANCE = (
+    select(ProcessInstance, WorkItem)
+    .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
+    .where(WorkItem.id == bindparam("task_id"))
+    .options(joinedload(WorkItem.candidates))
+    .with_for_update(of=[ProcessInstance.__table__, WorkItem.__table__])
+    .execution_options(populate_existing=True)
+)
 
 
 def work_item_to_dict(item: WorkItem) -> dict[str, Any]:

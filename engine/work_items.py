@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, User
+from dialflow.db import mark_saved
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
+_UNCLAIMED = {
+    "claimed_at": None,
+    "claimed_by_id": None,
+    "completed_at": None,
+    "completed_by_id": None,
+}
+Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a list of dicts)
+_INSERT_ITEMS = insert(WorkItem.__table__).inline()
+_INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
+_CLOSE = (
+    update(WorkItem.__table__)
+    .where(WorkItem.__table__.c.id == bindparam("_id"))
+    .values(
+        status=bindparam("status"),
+        completed_at=bindparam("completed_at"),
+        completed_by_id=bindparam("completed_by_id"),
+        assignee_id=bindparam("assignee_id"),
+    )
+)
 
 
 def user_groups(user: User) -> set[str]:
@@ -53,6 +74,24 @@ def _candidate(entry: str) -> str:
     return f"user:{entry}"
 
 
+def close_item(
+    item: WorkItem, status: WorkItemStatus, at: datetime, by: int | None, assignee: int | None
+) -> Write:
+    """The UPDATE that closes ``item``, for the step's writes; the object shows it already."""
+    values = {
+        "status": status,
+        "completed_at": at,
+        "completed_by_id": by,
+        "assignee_id": assignee,
+    }
+    mark_saved(item, values)
+    return _CLOSE, {"_id": item.id, **values}
+
+
+def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
 def sync_work_items(
     session: Session,
     instance: ProcessInstance,
@@ -63,23 +102,105 @@ def sync_work_items(
     *,
     fresh: bool = False,
     respec: bool = False,
-) -> None:
-    """Open items for READY user tasks, cancel items whose task is gone; one query at most.
+    open_before: set[str] | None = None,
+    tasks_before: set[str] | None = None,
+) -> list[Write]:
+    """Open items for READY user tasks, cancel items whose task is gone.
 
+    Returns the INSERTs and UPDATEs to run (the caller sends them in one round trip). The open
+    items are known without a query when the step says which user tasks were READY when it
+    was loaded (``open_before``, with the ids of all its tasks then, ``tasks_before``): every
+    save leaves exactly those open. A task READY again after it had an item (a user task
+    retried after an error) or a migration reads the items from the database instead.
     ``starter`` is called only when a task without a lane needs the instance's starter.
     """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    known: dict[str, WorkItem] = {}
-    if not fresh:
-        known = {
-            item.id: item
-            for item in session.scalars(
-                select(WorkItem).where(
-                    WorkItem.instance_id == instance.id,
-                    or_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.id.in_(list(ready))),
+    if fresh:
+        return _insert_items(session, ready.values(), instance, workflow, bundle, starter, now)
+    if respec or open_before is None or tasks_before is None:
+        return _sync_from_database(
+            session, ready, instance, workflow, bundle, starter, now, respec=respec
+        )
+    again = [i for i in ready if i not in open_before and i in tasks_before]
+    if again:
+        return _sync_from_database(session, ready, instance, workflow, bundle, starter, now)
+    writes: list[Write] = []
+    gone = {i for i in open_before if i not in ready and _still_open(session, i)}
+    if gone:
+        table = WorkItem.__table__
+        writes.append(
+            (
+                update(table)
+                .where(
+                    table.c.instance_id == instance.id,
+                    table.c.status == WorkItemStatus.OPEN,
+                    table.c.id.not_in(list(ready)),
                 )
+                .values(status=WorkItemStatus.CANCELLED, completed_at=now),
+                None,
             )
-        }
+        )
+        for item_id in gone:  # keep loaded objects in step with the rows
+            item = session.identity_map.get(identity_key(WorkItem, item_id))
+            if item is not None:
+                mark_saved(item, {"status": WorkItemStatus.CANCELLED, "completed_at": now})
+    new = [task for task_id, task in ready.items() if task_id not in open_before]
+    writes += _insert_items(session, new, instance, workflow, bundle, starter, now)
+    return writes
+
+
+def _still_open(session: Session, item_id: str) -> bool:
+    """False if this transaction already closed the item (a completion)."""
+    item = session.identity_map.get(identity_key(WorkItem, item_id))
+    return item is None or item.status == WorkItemStatus.OPEN
+
+
+def _insert_items(
+    session: Session,
+    tasks: Iterable[Any],
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+) -> list[Write]:
+    """New items as plain INSERTs (no ORM objects: the inbox reads them from the table)."""
+    items, candidates = [], []
+    for task in tasks:
+        item_id = str(task.id)
+        values, names = _item_values(session, task, instance, workflow, bundle, starter, now)
+        items.append({**_UNCLAIMED, **values, "id": item_id})
+        candidates += [{"work_item_id": item_id, "name": name} for name in names]
+    writes: list[Write] = []
+    if items:
+        writes.append((_INSERT_ITEMS, items))
+    if candidates:
+        writes.append((_INSERT_CANDIDATES, candidates))
+    return writes
+
+
+def _sync_from_database(
+    session: Session,
+    ready: dict[str, Any],
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+    *,
+    respec: bool = False,
+) -> list[Write]:
+    """The general case, through the ORM: one query for the instance's open items and those
+    of the READY tasks."""
+    known = {
+        item.id: item
+        for item in session.scalars(
+            select(WorkItem).where(
+                WorkItem.instance_id == instance.id,
+                or_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.id.in_(list(ready))),
+            )
+        )
+    }
     for item_id, item in known.items():
         if item_id not in ready and item.status == WorkItemStatus.OPEN:
             item.status = WorkItemStatus.CANCELLED
@@ -96,6 +217,8 @@ def sync_work_items(
         item = item or WorkItem(id=task_id)
         _fill(session, item, task, instance, workflow, bundle, starter, now)
         session.add(item)
+    session.flush()
+    return []
 
 
 def _fill(
@@ -108,37 +231,55 @@ def _fill(
     starter: Callable[[], str | None],
     now: datetime,
 ) -> None:
+    values, candidates = _item_values(session, task, instance, workflow, bundle, starter, now)
+    for key, value in values.items():
+        setattr(item, key, value)
+    item.candidates = [WorkItemCandidate(name=name) for name in candidates]
+
+
+def _item_values(
+    session: Session,
+    task: Any,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+    now: datetime,
+) -> tuple[dict[str, Any], list[str]]:
+    """The work item's columns (all but id and the claim/completion ones) and candidates."""
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
     form_name = properties.get("formJsonSchemaFilename")
     candidates = candidates_for(task, None if spec.lane else starter())
-    item.instance_id = instance.id
-    item.process_id = instance.process_id
-    item.element_id = spec.bpmn_id or spec.name
-    item.title = str(
-        _evaluate(workflow, task, properties.get("title"))
-        or spec.bpmn_name
-        or spec.bpmn_id
-        or spec.name
-    )[:300]
-    item.lane = spec.lane
-    item.business_key = instance.business_key
-    item.status = WorkItemStatus.OPEN
-    item.created_at = now
-    item.due_at = _due_at(workflow, task, properties, now)
-    item.priority = _priority(workflow, task, properties)
-    kind = _evaluate(workflow, task, properties.get("kind"))
-    item.kind = str(kind)[:40] if kind else None
-    item.form_name = form_name
-    item.form_schema = bundle.forms.get(form_name) if form_name else None
-    item.instructions = properties.get("instructionsForEndUser") or None
-    item.candidates = [WorkItemCandidate(name=name) for name in candidates]
     single_user = [c for c in candidates if c.startswith("user:")]
-    item.assignee_id = None
+    assignee_id = None
     if len(candidates) == 1 and single_user:
-        item.assignee_id = session.scalar(
+        assignee_id = session.scalar(
             select(User.id).where(User.username == single_user[0][5:], User.active)
         )
+    values = {
+        "instance_id": instance.id,
+        "process_id": instance.process_id,
+        "element_id": spec.bpmn_id or spec.name,
+        "title": str(
+            _evaluate(workflow, task, properties.get("title"))
+            or spec.bpmn_name
+            or spec.bpmn_id
+            or spec.name
+        )[:300],
+        "lane": spec.lane,
+        "business_key": instance.business_key,
+        "status": WorkItemStatus.OPEN,
+        "created_at": now,
+        "due_at": _due_at(workflow, task, properties, now),
+        "priority": _priority(workflow, task, properties),
+        "kind": _kind(workflow, task, properties),
+        "form_name": form_name,
+        "form_schema": bundle.forms.get(form_name) if form_name else None,
+        "instructions": properties.get("instructionsForEndUser") or None,
+        "assignee_id": assignee_id,
+    }
+    return values, candidates
 
 
 def _evaluate(workflow: BpmnWorkflow, task: Any, expression: str | None) -> Any:
@@ -169,6 +310,11 @@ def _due_at(
     if isinstance(value, datetime):
         return value if value.tzinfo else None
     return None
+
+
+def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str | None:
+    kind = _evaluate(workflow, task, properties.get("kind"))
+    return str(kind)[:40] if kind else None
 
 
 def _priority(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> int:
