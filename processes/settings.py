@@ -217,8 +217,9 @@ def _window_problems(window: dict[str, str]) -> list[dict[str, str]]:
 
 
 def may_change(user: User, team_id: int | None) -> bool:
-    """Managers change their own team's settings; directors and admins change any scope."""
-    if user.role.value in ("admin", "director"):
+    """Managers change their own team's settings; directors, admins and process owners (who
+    own how the processes behave) change any scope."""
+    if user.role.value in ("admin", "director", "process_owner"):
         return True
     return user.role.value == "manager" and team_id is not None and team_id == user.team_id
 

@@ -95,6 +95,7 @@ def team(runtime: Runtime, settings: Settings) -> Iterator[Team]:
         "a3": make("agent", username="a3", team=EAST, manager="m_east"),
         "a4": make("agent", username="a4", team=SOUTH, manager="m_south"),
         "admin": make("admin", username="admin", team=None),
+        "owner": make("process_owner", username="flow_owner", team=None),
     }
     yield Team(clocked, clock, app, people)
     clocked.close()

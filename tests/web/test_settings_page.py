@@ -135,3 +135,14 @@ def test_managers_only_their_team_directors_global_and_any_team(team: Team) -> N
     page = director.get(f"/settings?team={south}").text
     assert cells(page, "pool", "daily_claim_cap")[1:3] == ["5", "8"]  # default, inherited
     assert director.get("/settings?team=abc").status_code == 404
+
+
+def test_process_owners_change_the_cadence_for_everyone(team: Team) -> None:
+    """How the processes behave is the process owner's: the retry limit, for example."""
+    owner = browser(team, "flow_owner")
+    assert owner.get("/settings").status_code == 200
+    saved = submit(
+        owner, "/settings", "/settings/cadence", {"team": "global", "max_attempts_total": "4"}
+    )
+    assert saved.status_code == 302
+    assert effective(team, "cadence", EAST)["max_attempts_total"] == 4

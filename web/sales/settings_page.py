@@ -176,8 +176,9 @@ def _parse(key: str, form: Any) -> tuple[dict[str, Any], dict[str, str], dict[st
 
 
 def _scope(db: Session, raw: str | None) -> tuple[int | None, list[Team]]:
-    """The scope shown and saved: managers their team; directors and admins any (or global)."""
-    if current_user.role in (Role.DIRECTOR, Role.ADMIN):
+    """The scope shown and saved: managers their team; directors, admins and process owners
+    any team (or global)."""
+    if current_user.role in (Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER):
         teams = list(db.scalars(select(Team).order_by(Team.name)))
         if raw in (None, "", "global"):
             return None, teams
@@ -226,7 +227,7 @@ def _render(
 
 
 @sales_bp.get("/settings")
-@roles_required(*MANAGERS)
+@roles_required(*MANAGERS, "process_owner")
 def settings_page() -> ResponseReturnValue:
     with unit_of_work(read_only=True) as db:
         team_id, teams = _scope(db, request.args.get("team"))
@@ -234,7 +235,7 @@ def settings_page() -> ResponseReturnValue:
 
 
 @sales_bp.post("/settings/<key>")
-@roles_required(*MANAGERS)
+@roles_required(*MANAGERS, "process_owner")
 def save_setting(key: str) -> ResponseReturnValue:
     with unit_of_work(read_only=True) as db:
         process_settings.definition(key)  # 404 for an unknown key
