@@ -9,13 +9,12 @@ serialized and a cap is never exceeded.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
-from crm.compliance import DEFAULT_ZONE, local_day_bounds
+from crm.compliance import local_day_bounds, zone
 from crm.models import Customer, LeadAssignment, LeadStage, PoolStatus, Role, Team, User
 from dialflow.errors import InvalidInput
 
@@ -53,7 +52,7 @@ def pick_agent(
     if not agents:
         return None
     ids = [agent.id for agent in agents]
-    start, end = local_day_bounds(now, _zone(team))
+    start, end = local_day_bounds(now, zone(team.timezone))
     today = dict(
         session.execute(
             select(LeadAssignment.user_id, func.count(LeadAssignment.id))
@@ -128,10 +127,3 @@ def assign(
         after={"owner_id": agent.id, "strategy": strategy, "pool_status": "owned"},
     )
     return row
-
-
-def _zone(team: Team) -> ZoneInfo:
-    try:
-        return ZoneInfo(team.timezone or DEFAULT_ZONE)
-    except (KeyError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)

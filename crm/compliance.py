@@ -53,11 +53,16 @@ class Verdict:
         }
 
 
-def zone_of(customer: Customer) -> ZoneInfo:
+def zone(name: str | None) -> ZoneInfo:
+    """The named time zone; the default zone when the name is empty or unknown."""
     try:
-        return ZoneInfo(customer.timezone or DEFAULT_ZONE)
+        return ZoneInfo(name or DEFAULT_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_ZONE)
+
+
+def zone_of(customer: Customer) -> ZoneInfo:
+    return zone(customer.timezone)
 
 
 def next_allowed(at: datetime, zone: ZoneInfo, window: Window) -> datetime:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.assignment import OPEN_STAGES
-from crm.compliance import DEFAULT_ZONE, local_day_bounds
+from crm.compliance import local_day_bounds, zone
 from crm.models import Activity, ActivityKind, Customer, PoolClaim, PoolStatus, User
 from crm.scoping import visible_customers
 from dialflow.errors import Conflict, Forbidden, NotFound
@@ -38,10 +38,7 @@ class ClaimRefused(Conflict):
 
 
 def user_zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.team.timezone if user.team else DEFAULT_ZONE)
-    except (KeyError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
+    return zone(user.team.timezone if user.team else None)
 
 
 def claims_today(session: Session, user: User, now: datetime) -> int:
