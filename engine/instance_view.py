@@ -143,6 +143,7 @@ def versions_of(session: Session, process_id: str) -> list[dict[str, Any]]:
             "source": bundle.source,
             "content_hash": bundle.content_hash[:10],
             "bpmn_file": version.bpmn_file,
+            "dmn_files": sorted(bundle.dmn),
             "live_instances": live.get(version.id, 0),
         }
         for version, bundle, deployer in rows

@@ -37,6 +37,6 @@ def may_edit() -> bool:
     return current_user.is_authenticated and current_user.role.value in EDITORS
 
 
-from web.process_models import actions, pages  # noqa: E402  (routes register on import)
+from web.process_models import actions, decisions, pages  # noqa: E402  (routes register on import)
 
-__all__ = ["actions", "pages", "process_models_bp"]
+__all__ = ["actions", "decisions", "pages", "process_models_bp"]
