@@ -53,10 +53,12 @@ def parse_bundle(
             _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     added: list[tuple[str, Any]] = []
+    trees: list[Any] = []
     for name, text in bpmn.items():
         tree = _xml(name, text, problems)
         if tree is None:
             continue
+        trees.append(tree)
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
@@ -69,6 +71,7 @@ def parse_bundle(
             problems += _reference_problems(name, tree, set(parser.process_parsers))
     parsed = ParsedBundle()
     if problems:
+        _locate_by_name(problems, trees)
         return parsed
     process_ids = parser.get_process_ids() or list(parser.process_parsers)
     if not process_ids:
@@ -82,7 +85,32 @@ def parse_bundle(
         _guard(problems, process_files.get(process_id, ""), load, lines)
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = process_files.get(process_id, "")
+    _locate_by_name(problems, trees)
     return parsed
+
+
+def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
+    """Some parser errors name the element but carry no id ("Data Store with name Bank System
+    has no implementation"): point them at the element of that name, the longest that the
+    message mentions, so the modeler can mark it."""
+    named: dict[str, tuple[str, int | None]] = {}
+    for tree in trees:
+        for el in tree.iter():
+            name = el.get("name") if isinstance(el.tag, str) else None
+            if not name or not el.get("id"):
+                continue
+            # the whole name with its spacing tidied, and its first line: messages keep only
+            # their first line, and names from some modelers hold line breaks
+            for form in {" ".join(name.split()), name.strip().splitlines()[0].strip()}:
+                if len(form) >= 3:
+                    named.setdefault(form, (el.get("id"), el.sourceline))
+    for item in problems:
+        if item.get("element_id"):
+            continue
+        mentioned = [n for n in named if n in item.get("message", "")]
+        if mentioned:
+            element_id, line = named[max(mentioned, key=len)]
+            item["element_id"], item["line"] = element_id, item.get("line") or line
 
 
 def validate_bundle(

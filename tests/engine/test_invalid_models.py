@@ -277,3 +277,13 @@ def test_a_refused_deploy_leaves_earlier_versions_alone(owner):
     )
     assert_refused(response)
     assert owner.models() == before
+
+
+def test_errors_the_parser_gives_without_an_id_point_at_the_named_element(owner, db):
+    """A data store with no implementation: the parser names it but gives no id; the 422
+    still points at the element (a name with a line break, as some modelers write)."""
+    response = owner.upload("ledger_store.bpmn")
+    assert response.status_code == 422
+    (detail,) = response.get_json()["error"]["details"]
+    assert "Data Store" in detail["message"]
+    assert detail["element_id"] == "ledger" and detail["line"] == 3
