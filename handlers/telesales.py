@@ -9,7 +9,7 @@ diagrams are ISO 8601 strings (timer ``timeDate`` expressions read them).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -32,6 +32,7 @@ from crm.models import (
     User,
 )
 from crm.notes import add_note
+from crm.validation import FieldErrors, decimal
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 from processes import settings
 
@@ -399,12 +400,11 @@ def _candidate(user: User | None, fallback_role: str) -> str:
 
 
 def _decimal(value: Any, field: str, low: Decimal, high: Decimal) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise HandlerError(f"{field} must be a number, got {value!r}") from exc
-    if not low <= number <= high:
-        raise HandlerError(f"{field} must be between {low} and {high}")
+    errors = FieldErrors()
+    number = decimal({field: value}, field, errors, minimum=low, maximum=high)
+    if number is None:
+        message = errors.details[0]["message"] if errors.details else "This field is required."
+        raise HandlerError(f"{field}: {message}")
     return number
 
 

@@ -17,7 +17,7 @@ a deal is won            ``after_sale`` (started from ``crm.deals`` through ``cr
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,8 +27,8 @@ from crm import events, pool
 from crm.customers import create_customer, get_customer
 from crm.deals import get_deal, set_deal_stage
 from crm.models import Customer, Deal, DealStage, User
-from crm.validation import FieldErrors, text
-from dialflow.errors import Conflict, DuplicateCustomer, Forbidden, InvalidInput, NotFound
+from crm.validation import FieldErrors, decimal, text
+from dialflow.errors import Conflict, DuplicateCustomer, Forbidden, InvalidInput
 from engine.instances import start_instance
 from engine.models import ProcessInstance
 from engine.service import ProcessEngine
@@ -162,8 +162,10 @@ def submit_quote(
     if not isinstance(data, Mapping):
         raise InvalidInput("Expected a JSON object with the quote.")
     errors = FieldErrors()
-    discount = _number(data, "discount_pct", errors, Decimal(0), Decimal(100), required=True)
-    amount = _number(data, "amount", errors, Decimal(0), Decimal("1e12"), required=False)
+    discount = decimal(data, "discount_pct", errors, minimum=Decimal(0), maximum=Decimal(100))
+    if data.get("discount_pct") in (None, ""):
+        errors.add("discount_pct", "This field is required.")
+    amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=Decimal("1e12"))
     comment = text(data, "comment", errors, max_len=2000)
     errors.raise_if_any("The quote is not valid.")
     deal = get_deal(session, deal_id)
@@ -195,34 +197,6 @@ def submit_quote(
     return deal, instance
 
 
-def _number(
-    data: Mapping[str, Any],
-    field: str,
-    errors: FieldErrors,
-    low: Decimal,
-    high: Decimal,
-    *,
-    required: bool,
-) -> Decimal | None:
-    value = data.get(field)
-    if value in (None, ""):
-        if required:
-            errors.add(field, "This field is required.")
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "Must be a number.")
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        errors.add(field, "Must be a number.")
-        return None
-    if not number.is_finite() or not low <= number <= high:
-        errors.add(field, f"Must be between {low} and {high}.")
-        return None
-    return number
-
-
 def _on_deal_won(session: Session, payload: dict[str, Any]) -> None:
     """Queue the after-sale start in the same transaction (delivered by the next scheduler
     pass): the deal can be won inside any step or request, where no engine is at hand."""
@@ -251,7 +225,6 @@ __all__ = [
     "CALL_CADENCE",
     "DEAL_APPROVAL",
     "LEAD_INTAKE",
-    "NotFound",
     "claim_from_pool",
     "install",
     "pool_caps",
