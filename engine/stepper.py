@@ -35,7 +35,6 @@ from engine.models import (
     Incident,
     InstanceStatus,
     ProcessInstance,
-    ProcessVersion,
     ReceivedMessage,
     WorkItem,
 )
@@ -153,14 +152,15 @@ def _row_values(row: ProcessInstance) -> dict[str, Any]:
 def begin(
     engine: ProcessEngine,
     session: Session,
-    version: ProcessVersion,
+    version: Any,
     business_key: str | None,
     data: dict[str, Any],
     actor: User | None,
     *,
     instance_id: int | None = None,
 ) -> Step:
-    """A new instance of ``version`` with ``data`` on its start; ``instance_id`` if one was
+    """A new instance of ``version`` (a ``ProcessVersion``, or a row with its ``id``,
+    ``process_id`` and ``bundle_id``) with ``data`` on its start; ``instance_id`` if one was
     reserved, else the row's INSERT gives it."""
     bundle = engine.specs.get(session, version.bundle_id)
     spec, subprocess_specs = bundle.spec(version.process_id)
@@ -260,6 +260,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
     row.updated_at = now
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)  # one walk, used twice
     if row.status == InstanceStatus.TERMINATED:
         pass
     elif step.open_incident:
@@ -267,7 +268,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     elif workflow.is_completed():
         row.status = InstanceStatus.COMPLETED
         row.ended_at = now
-    elif workflow.get_tasks(state=TaskState.READY, manual=True):
+    elif ready:
         row.status = InstanceStatus.RUNNING
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
@@ -301,6 +302,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         respec=step.respec,
         open_before=step.open_before,
         tasks_before=step.tasks_before,
+        ready_tasks=ready,
     )
     writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
     entries = [entry(row) for entry in step.audit]
