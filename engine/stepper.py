@@ -314,14 +314,14 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
             batch.execute(statement, params)
         if change is not None:
             updated = batch.execute(_UPDATE, change[0])
-            batch.check(lambda: _check_version(row, updated))
-        audit.append(batch.connection, entries)
+            batch.check(lambda: _check_version(row, batch.rowcount(updated)))
+        audit.append(batch, entries)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
 
 
-def _check_version(row: ProcessInstance, result: Any) -> None:
-    if result.context.cursor.rowcount == 0:  # as the ORM's version check would
+def _check_version(row: ProcessInstance, rowcount: int) -> None:
+    if rowcount == 0:  # as the ORM's version check would
         raise StaleDataError(f"process instance {row.id} was changed by someone else")
 
 
