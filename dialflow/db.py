@@ -177,6 +177,8 @@ class _Direct:
         cursor = driver.cursor()
         if isinstance(parameters, dict):
             cursor.execute(self.sql, self._values(parameters))
+        elif len(parameters) == 1:  # psycopg's executemany costs more, even for one row
+            cursor.execute(self.sql, self._values(parameters[0]))
         else:
             cursor.executemany(self.sql, [self._values(p) for p in parameters])
         return cursor
