@@ -161,14 +161,19 @@ def pipelined(session: Session) -> Iterator[Batch]:
 class _Direct:
     """A statement compiled for one dialect and one set of parameter keys."""
 
-    def __init__(self, compiled: Any) -> None:
+    def __init__(self, compiled: Any, keys: tuple[str, ...]) -> None:
         self.sql: str = compiled.string
         self.compiled = compiled
-        self.processors = compiled._bind_processors
+        self.processors = list(compiled._bind_processors.items())
+        # Every parameter of the SQL named by a given key: the values are the given ones.
+        self.given = set(compiled.binds) == set(keys)
 
     def _values(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        values = self.compiled.construct_params(parameters, _check=False)
-        for name, process in self.processors.items():
+        if self.given and len(parameters) == len(self.compiled.binds):
+            values = dict(parameters)
+        else:
+            values = self.compiled.construct_params(parameters, _check=False)
+        for name, process in self.processors:
             if name in values:
                 values[name] = process(values[name])
         return values
@@ -208,7 +213,7 @@ def _direct(connection: Connection, statement: Any, parameters: Any) -> _Direct 
             or compiled.escaped_bind_names
             or compiled.literal_execute_params
         ):
-            direct = _Direct(compiled)
+            direct = _Direct(compiled, keys)
     # Statements are built once, at import (kept alive here so their ids stay theirs).
     _DIRECT[key] = (statement, direct)
     return direct

@@ -139,8 +139,10 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
         batch.execute(_INSERT, {"id": row.id, **values})
     else:
         session.connection().execute(_INSERT, {"id": row.id, **values})
+    loaded = inspect(row).dict
     for key, value in values.items():  # every column loaded: reading one never queries
-        setattr(row, key, value)
+        if key not in loaded or loaded[key] is not value:
+            setattr(row, key, value)
     make_transient_to_detached(row)
     session.add(row)
 
