@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from crm.users import create_user
 from dialflow import schema
@@ -81,6 +81,13 @@ def bench_registry() -> Any:
     return registry
 
 
+# The client's look-up of the task to complete, built once as a web handler's would be: the
+# benchmark measures the engine, not the building of its own statement.
+OPEN_ITEM = select(WorkItem.id).where(
+    WorkItem.instance_id == bindparam("instance_id"), WorkItem.status == WorkItemStatus.OPEN
+)
+
+
 def dialflow_run(settings: Settings, count: int, threads: int = 1) -> tuple[float, int]:
     """Instances per second through the engine's use cases, from ``threads`` threads of one
     process (as a web server's request threads would run them)."""
@@ -102,11 +109,7 @@ def dialflow_run(settings: Settings, count: int, threads: int = 1) -> tuple[floa
                     data={"customer_id": i},
                     actor=agent,
                 )
-                task_id = session.scalar(
-                    select(WorkItem.id).where(
-                        WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.OPEN
-                    )
-                )
+                task_id = session.scalar(OPEN_ITEM, {"instance_id": row.id})
             with runtime.db.unit_of_work() as session:
                 complete(engine, session, task_id, {"outcome": "interested"}, actor=agent)
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from crm.models import AuditEntry, User
-from dialflow.db import utcnow
+from dialflow.db import Batch, utcnow
 
 
 def record(
@@ -61,7 +61,7 @@ def entry_values(
     }
 
 
-def append(connection: Connection, entries: list[dict[str, Any]]) -> None:
+def append(connection: Connection | Batch, entries: list[dict[str, Any]]) -> None:
     """Insert entries from :func:`entry_values` with one statement, without the ORM; for hot
     paths that batch their writes (the engine's steps). Same transaction as the caller's."""
     if entries:

@@ -97,8 +97,30 @@ class Batch:
         self.connection = connection
         self._pipeline: _Pipeline | None = None
 
-    def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+    def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Run ``statement``; give the result to :meth:`rowcount`, not to anything else.
+
+        In a pipeline, a plain INSERT or UPDATE with its parameters skips SQLAlchemy's
+        execution machinery (most of a pipelined statement's cost): it is compiled once per
+        set of keys, its values go through the same bind processors, and psycopg runs it.
+        """
+        if self._pipeline is not None and parameters:
+            direct = _direct(self.connection, statement, parameters)
+            if direct is not None:
+                import psycopg
+
+                try:
+                    return direct.run(self._pipeline.driver, parameters)
+                except psycopg.Error as exc:  # as SQLAlchemy would raise it
+                    raise DBAPIError.instance(direct.sql, parameters, exc, psycopg.Error) from exc
         return self.connection.execute(statement, parameters)
+
+    @staticmethod
+    def rowcount(result: Any) -> int:
+        """Rows matched by a statement run with :meth:`execute`, once its results are in."""
+        if isinstance(result, CursorResult):
+            return result.context.cursor.rowcount
+        return result.rowcount
 
     def check(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the results of the writes are in, if that is before the
@@ -136,6 +158,67 @@ def pipelined(session: Session) -> Iterator[Batch]:
     pipeline.batching = False
 
 
+class _Direct:
+    """A statement compiled for one dialect and one set of parameter keys."""
+
+    def __init__(self, compiled: Any, keys: tuple[str, ...]) -> None:
+        self.sql: str = compiled.string
+        self.compiled = compiled
+        self.processors = list(compiled._bind_processors.items())
+        # Every parameter of the SQL named by a given key: the values are the given ones.
+        self.given = set(compiled.binds) == set(keys)
+
+    def _values(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        if self.given and len(parameters) == len(self.compiled.binds):
+            values = dict(parameters)
+        else:
+            values = self.compiled.construct_params(parameters, _check=False)
+        for name, process in self.processors:
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+    def run(self, driver: Any, parameters: Any) -> Any:
+        cursor = driver.cursor()
+        if isinstance(parameters, dict):
+            cursor.execute(self.sql, self._values(parameters))
+        elif len(parameters) == 1:  # psycopg's executemany costs more, even for one row
+            cursor.execute(self.sql, self._values(parameters[0]))
+        else:
+            cursor.executemany(self.sql, [self._values(p) for p in parameters])
+        return cursor
+
+
+_DIRECT: dict[tuple[int, int, tuple[str, ...]], tuple[Any, _Direct | None]] = {}
+
+
+def _direct(connection: Connection, statement: Any, parameters: Any) -> _Direct | None:
+    """The compiled form of a plain INSERT or UPDATE (``None`` if it needs more: defaults
+    computed in Python, expanding or renamed parameters, RETURNING)."""
+    first = parameters if isinstance(parameters, dict) else parameters[0]
+    keys = tuple(first)
+    dialect = connection.dialect
+    key = (id(statement), id(dialect), keys)
+    found = _DIRECT.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    direct = None
+    if getattr(statement, "is_dml", False) and not getattr(statement, "_returning", ()):
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        if not (
+            compiled.positional
+            or compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.post_compile_params
+            or compiled.escaped_bind_names
+            or compiled.literal_execute_params
+        ):
+            direct = _Direct(compiled, keys)
+    # Statements are built once, at import (kept alive here so their ids stay theirs).
+    _DIRECT[key] = (statement, direct)
+    return direct
+
+
 _PIPELINE = "dialflow_pipeline"
 _CARRYING: weakref.WeakSet[Any] = weakref.WeakSet()  # dialects of engines with the hooks below
 
@@ -144,7 +227,7 @@ class _Pipeline:
     """A psycopg pipeline left open after :func:`pipelined` until something needs results."""
 
     def __init__(self, driver: Any) -> None:
-        self._driver = driver
+        self._driver = self.driver = driver
         self._context = driver.pipeline()
         self._context.__enter__()
         self.batching = False

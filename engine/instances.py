@@ -75,25 +75,32 @@ def start_instance(
 
 def _version_and_id(
     session: Session, process_id: str, version: int | None
-) -> tuple[ProcessVersion, int | None]:
-    """The version to start and, on PostgreSQL, the new instance's id from its sequence, in
-    the same round trip: the instance's INSERT then joins the step's other writes."""
+) -> tuple[Any, int | None]:
+    """The version to start (its ``id``, ``process_id``, ``bundle_id`` and ``version``) and,
+    on PostgreSQL, the new instance's id from its sequence, in the same round trip: the
+    instance's INSERT then joins the step's other writes.
+
+    The common case reads a plain row on the session's connection: an ORM object would cost
+    more to build than the query costs to run, and nothing here changes the version.
+    """
     if version is not None:  # rarer: the shared lookup, the id from the INSERT
         return latest_version(session, process_id, version), None
-    postgres = session.get_bind().dialect.name == "postgresql"
-    found = session.execute(
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    found = connection.execute(
         _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id}
     ).first()
     if found is None:  # the same answer as any other lookup: ProcessNotFound
         return latest_version(session, process_id, version), None
-    return found[0], found[1] if postgres else None
+    return found, found[-1] if postgres else None
 
 
 # Built once: constructing a statement costs more than running it from SQLAlchemy's cache.
+_VERSIONS = ProcessVersion.__table__
 _LATEST = (
-    select(ProcessVersion)
-    .where(ProcessVersion.process_id == bindparam("process_id"))
-    .order_by(ProcessVersion.version.desc())
+    select(_VERSIONS.c.id, _VERSIONS.c.process_id, _VERSIONS.c.bundle_id, _VERSIONS.c.version)
+    .where(_VERSIONS.c.process_id == bindparam("process_id"))
+    .order_by(_VERSIONS.c.version.desc())
     .limit(1)
 )
 _LATEST_AND_ID = _LATEST.add_columns(

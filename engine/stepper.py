@@ -35,7 +35,6 @@ from engine.models import (
     Incident,
     InstanceStatus,
     ProcessInstance,
-    ProcessVersion,
     ReceivedMessage,
     WorkItem,
 )
@@ -140,8 +139,10 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
         batch.execute(_INSERT, {"id": row.id, **values})
     else:
         session.connection().execute(_INSERT, {"id": row.id, **values})
+    loaded = inspect(row).dict
     for key, value in values.items():  # every column loaded: reading one never queries
-        setattr(row, key, value)
+        if key not in loaded or loaded[key] is not value:
+            setattr(row, key, value)
     make_transient_to_detached(row)
     session.add(row)
 
@@ -153,14 +154,15 @@ def _row_values(row: ProcessInstance) -> dict[str, Any]:
 def begin(
     engine: ProcessEngine,
     session: Session,
-    version: ProcessVersion,
+    version: Any,
     business_key: str | None,
     data: dict[str, Any],
     actor: User | None,
     *,
     instance_id: int | None = None,
 ) -> Step:
-    """A new instance of ``version`` with ``data`` on its start; ``instance_id`` if one was
+    """A new instance of ``version`` (a ``ProcessVersion``, or a row with its ``id``,
+    ``process_id`` and ``bundle_id``) with ``data`` on its start; ``instance_id`` if one was
     reserved, else the row's INSERT gives it."""
     bundle = engine.specs.get(session, version.bundle_id)
     spec, subprocess_specs = bundle.spec(version.process_id)
@@ -260,6 +262,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
     row.updated_at = now
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)  # one walk, used twice
     if row.status == InstanceStatus.TERMINATED:
         pass
     elif step.open_incident:
@@ -267,7 +270,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     elif workflow.is_completed():
         row.status = InstanceStatus.COMPLETED
         row.ended_at = now
-    elif workflow.get_tasks(state=TaskState.READY, manual=True):
+    elif ready:
         row.status = InstanceStatus.RUNNING
     else:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
@@ -301,6 +304,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         respec=step.respec,
         open_before=step.open_before,
         tasks_before=step.tasks_before,
+        ready_tasks=ready,
     )
     writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
     entries = [entry(row) for entry in step.audit]
@@ -312,14 +316,14 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
             batch.execute(statement, params)
         if change is not None:
             updated = batch.execute(_UPDATE, change[0])
-            batch.check(lambda: _check_version(row, updated))
-        audit.append(batch.connection, entries)
+            batch.check(lambda: _check_version(row, batch.rowcount(updated)))
+        audit.append(batch, entries)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
 
 
-def _check_version(row: ProcessInstance, result: Any) -> None:
-    if result.context.cursor.rowcount == 0:  # as the ORM's version check would
+def _check_version(row: ProcessInstance, rowcount: int) -> None:
+    if rowcount == 0:  # as the ORM's version check would
         raise StaleDataError(f"process instance {row.id} was changed by someone else")
 
 

@@ -104,6 +104,7 @@ def sync_work_items(
     respec: bool = False,
     open_before: set[str] | None = None,
     tasks_before: set[str] | None = None,
+    ready_tasks: list[Any] | None = None,
 ) -> list[Write]:
     """Open items for READY user tasks, cancel items whose task is gone.
 
@@ -114,7 +115,9 @@ def sync_work_items(
     retried after an error) or a migration reads the items from the database instead.
     ``starter`` is called only when a task without a lane needs the instance's starter.
     """
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    if ready_tasks is None:  # the caller may have walked the tree for them already
+        ready_tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+    ready = {str(t.id): t for t in ready_tasks}
     if fresh:
         return _insert_items(session, ready.values(), instance, workflow, bundle, starter, now)
     if respec or open_before is None or tasks_before is None:
