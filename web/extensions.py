@@ -90,3 +90,6 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_money=lambda amount, currency="CNY": format_currency(amount, currency),
     )
+    from web.service_messages import localize
+
+    app.jinja_env.filters["localize"] = localize  # the services' messages, translated

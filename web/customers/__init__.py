@@ -16,6 +16,7 @@ from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import DuplicateCustomer, InvalidInput
 from web.context import settings, unit_of_work
+from web.service_messages import localize
 
 customers_bp = Blueprint("customers", __name__)
 PAGE_SIZE = 25
@@ -121,9 +122,9 @@ def new_customer() -> ResponseReturnValue:
             errors["phone"] = _("This customer already exists (#%(id)s).", id=existing)
         except InvalidInput as exc:
             errors = {
-                str(d.get("field") or "name").split("[")[0]: str(d.get("message"))
+                str(d.get("field") or "name").split("[")[0]: localize(d.get("message"))
                 for d in exc.details
-            } or {"name": exc.message}
+            } or {"name": localize(exc.message)}
         else:
             flash(_("Customer created."))
             return redirect(url_for("customers.customer_page", customer_id=customer_id))

@@ -30,6 +30,7 @@ from engine.timeline import customer_timeline
 from web.context import settings, unit_of_work
 from web.customers import customers_bp
 from web.labels import deal_stage_label, disposition_label, task_status_label
+from web.service_messages import localize
 
 TIMELINE_PAGE = 30
 MAX_TIMELINE_PAGE = 160  # 160 × 30 stays within the timeline's paging depth
@@ -212,9 +213,9 @@ def _field_errors(exc: DialflowError) -> dict[str, list[str]]:
     for detail in exc.details:
         field = re.sub(r"\[\d+\]$", "", str(detail.get("field", "")))
         field = "phones" if field == "phone" else field
-        by_field.setdefault(field or "_form", []).append(str(detail.get("message", "")))
+        by_field.setdefault(field or "_form", []).append(localize(detail.get("message", "")))
     if not by_field:
-        by_field["_form"] = [exc.message]
+        by_field["_form"] = [localize(exc.message)]
     return by_field
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
+from web.service_messages import localize
+
 sales_bp = Blueprint("sales", __name__)
 
 MANAGERS = frozenset({"manager", "director", "admin"})
@@ -37,7 +39,7 @@ def field_messages(details: list[dict[str, Any]]) -> dict[str, str]:
     for detail in details:
         name = str(detail.get("field") or "").split("[")[0].split(".")[0]
         name = "phone" if name == "phones" else name
-        out.setdefault(name or "_form", str(detail.get("message") or ""))
+        out.setdefault(name or "_form", localize(detail.get("message")))
     return out
 
 
