@@ -187,7 +187,7 @@ def test_duplicate_phone_is_shown_on_the_phones_field(signed_in, customer, make_
         headers=EN,
     )
     assert response.status_code == 422
-    assert "Same phone as customer" in response.text
+    assert "Same phone number as customer" in response.text
 
 
 def test_note_with_script_is_escaped(signed_in, db, customer):
