@@ -148,6 +148,8 @@ def pipelined(session: Session) -> Iterator[Batch]:
     pipeline = connection.info.get(_PIPELINE)
     if pipeline is None:
         pipeline = connection.info[_PIPELINE] = _Pipeline(connection.connection.driver_connection)
+        if connection.info.pop(_BEGIN, False):  # the transaction's BEGIN goes first
+            pipeline.driver.execute("BEGIN")
     batch._pipeline = pipeline
     pipeline.batching = True
     try:
@@ -220,6 +222,10 @@ def _direct(connection: Connection, statement: Any, parameters: Any) -> _Direct 
 
 
 _PIPELINE = "dialflow_pipeline"
+# In a connection's ``info``: a transaction began, and its BEGIN is not sent yet (see
+# ``_carry_pipeline``). Only statements that pass through this module's hooks may be sent then.
+_BEGIN = "dialflow_begin"
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 _CARRYING: weakref.WeakSet[Any] = weakref.WeakSet()  # dialects of engines with the hooks below
 
 
@@ -256,9 +262,13 @@ class _Pipeline:
 
 
 def settle(session: Session) -> None:
-    """Sync writes still waiting in a pipeline (raising their errors) before the caller uses
-    the driver directly, e.g. for COPY, which psycopg refuses in pipeline mode."""
-    _close_pipeline(session.connection().info, raise_errors=True)
+    """Sync writes still waiting in a pipeline (raising their errors) and open the transaction
+    before the caller uses the driver directly, e.g. for COPY, which psycopg refuses in
+    pipeline mode."""
+    connection = session.connection()
+    _close_pipeline(connection.info, raise_errors=True)
+    if connection.info.pop(_BEGIN, False):
+        connection.connection.driver_connection.execute("BEGIN")
 
 
 def _close_pipeline(
@@ -270,49 +280,92 @@ def _close_pipeline(
 
 
 def _carry_pipeline(engine: Engine) -> None:
-    """Statements after :func:`pipelined` join its pipeline and close it (one round trip)."""
+    """Statements after :func:`pipelined` join its pipeline and close it (one round trip);
+    a transaction's BEGIN travels with its first statement.
+
+    psycopg sends BEGIN on its own before a transaction's first statement and waits for the
+    answer, even in a pipeline: a round trip per transaction. Instead the driver connection
+    stays in autocommit mode and Dialflow owes the server a BEGIN from SQLAlchemy's "begin"
+    until the first statement, which sends both together. psycopg's commit and rollback go
+    by the server's transaction status, so they end such a transaction as their own.
+    """
     _CARRYING.add(engine.dialect)
 
-    def pending(context: Any) -> _Pipeline | None:
+    def info_of(context: Any) -> dict[Any, Any] | None:
         try:
-            pipeline = context.root_connection.info.get(_PIPELINE)
+            return context.root_connection.info
         except NotImplementedError:  # the dialect's first connect has no pooled record yet
             return None
+
+    def pending(info: dict[Any, Any] | None) -> _Pipeline | None:
+        pipeline = info.get(_PIPELINE) if info is not None else None
         return pipeline if pipeline is not None and not pipeline.batching else None
+
+    def run(cursor: Any, info: dict[Any, Any] | None, statement: str, parameters: Any) -> bool:
+        if info is None:
+            return False
+        if pending(info) is not None:
+            cursor.execute(statement, parameters)
+            _close_pipeline(info, raise_errors=True)
+            return True
+        if not info.pop(_BEGIN, False):
+            return False
+        driver = cursor.connection
+        if not parameters or getattr(cursor, "name", None):
+            # Without parameters the SQL may hold several commands, which a pipeline (the
+            # extended protocol) refuses; a server-side cursor cannot run in one either.
+            driver.execute("BEGIN")
+            return False
+        with driver.pipeline():
+            driver.execute("BEGIN")
+            cursor.execute(statement, parameters)
+        return True
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        driver = connection.connection.driver_connection
+        if driver.info.transaction_status != _IDLE or driver._pipeline is not None:
+            return  # not a fresh transaction: psycopg begins it as usual
+        if not driver.autocommit:
+            driver.autocommit = True
+        connection.info[_BEGIN] = True
 
     @event.listens_for(engine, "do_execute")
     def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
-        if pending(context) is None:
-            return None
-        cursor.execute(statement, parameters)
-        _close_pipeline(context.root_connection.info, raise_errors=True)
-        return True
+        return run(cursor, info_of(context), statement, parameters) or None
 
     @event.listens_for(engine, "do_execute_no_params")
     def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool | None:
-        if pending(context) is None:
-            return None
-        cursor.execute(statement)
-        _close_pipeline(context.root_connection.info, raise_errors=True)
-        return True
+        return run(cursor, info_of(context), statement, None) or None
 
     @event.listens_for(engine, "do_executemany")
     def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
-        if pending(context) is not None:
-            _close_pipeline(context.root_connection.info, raise_errors=True)
+        info = info_of(context)
+        if info is None:
+            return
+        if pending(info) is not None:
+            _close_pipeline(info, raise_errors=True)
+        if info.pop(_BEGIN, False):
+            cursor.connection.execute("BEGIN")
 
     @event.listens_for(engine, "commit")
     def _commit(connection: Connection) -> None:
         # COMMIT joins the pipeline; psycopg's own commit then finds nothing to do. The row
-        # locks the writes were made under, not the checks, guard them at this point.
+        # locks the writes were made under, not the checks, guard them at this point. A
+        # transaction that sent nothing has nothing to end.
+        connection.info.pop(_BEGIN, None)
         _close_pipeline(connection.info, raise_errors=True, run_checks=False, commit=True)
 
     @event.listens_for(engine, "rollback")
     def _rollback(connection: Connection) -> None:
+        connection.info.pop(_BEGIN, None)
         _close_pipeline(connection.info, raise_errors=False, run_checks=False)
 
     @event.listens_for(engine, "reset")
     def _reset(_dbapi_connection: Any, record: Any, _state: Any = None) -> None:
+        record.info.pop(_BEGIN, None)
         _close_pipeline(record.info, raise_errors=False, run_checks=False)
 
 

@@ -1,0 +1,110 @@
+"""A unit of work is one transaction whatever its first statement is.
+
+On PostgreSQL the driver connection runs in autocommit mode and Dialflow sends BEGIN with a
+transaction's first statement (``dialflow.db``): these tests check that every kind of first
+statement (with parameters, without, a server-side cursor, executemany, a pipelined write,
+COPY) really opens a transaction, so a rollback undoes it and ``now()`` stays the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from crm.models import Notification
+from dialflow.bulk import bulk_insert
+from dialflow.db import pipelined
+from tests.conftest import backend
+
+
+class Undo(Exception):
+    """Raised to roll a unit of work back."""
+
+
+def _row(user_id: int, message: str, now: Any) -> dict[str, Any]:
+    return {"user_id": user_id, "message": message, "instance_id": None, "created_at": now}
+
+
+def _insert_with_parameters(session: Session, user_id: int, now: Any) -> None:
+    session.execute(Notification.__table__.insert(), _row(user_id, "params", now))
+
+
+def _insert_many(session: Session, user_id: int, now: Any) -> None:
+    rows = [_row(user_id, "many", now), _row(user_id, "many", now)]
+    session.execute(Notification.__table__.insert(), rows)
+
+
+def _insert_pipelined(session: Session, user_id: int, now: Any) -> None:
+    with pipelined(session) as batch:
+        batch.execute(Notification.__table__.insert().inline(), _row(user_id, "batch", now))
+
+
+def _insert_by_copy(session: Session, user_id: int, now: Any) -> None:
+    bulk_insert(session, Notification.__table__, [_row(user_id, "copy", now)])
+
+
+FIRST_WRITES: dict[str, Callable[[Session, int, Any], None]] = {
+    "with parameters": _insert_with_parameters,
+    "executemany": _insert_many,
+    "pipelined": _insert_pipelined,
+    "copy": _insert_by_copy,
+}
+
+
+@pytest.mark.parametrize("kind", list(FIRST_WRITES))
+def test_a_rolled_back_unit_of_work_leaves_nothing(runtime, make_user, db, kind):
+    user = make_user("agent", username=f"tx_{kind.replace(' ', '_')}")
+    with pytest.raises(Undo), runtime.db.unit_of_work() as session:
+        FIRST_WRITES[kind](session, user.id, runtime.clock.now())
+        raise Undo
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) == 0
+    with runtime.db.unit_of_work() as session:  # and the same write commits when it should
+        FIRST_WRITES[kind](session, user.id, runtime.clock.now())
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) >= 1
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="now() is PostgreSQL's transaction time")
+@pytest.mark.parametrize(
+    "first",
+    [
+        "SELECT now() AS at WHERE 1 = :one",  # with parameters: travels with its BEGIN
+        "SELECT now() AS at",  # without: may hold several commands, BEGIN goes alone
+        "server-side cursor",
+    ],
+)
+def test_statements_after_the_first_share_its_transaction(runtime, first):
+    with runtime.db.unit_of_work() as session:
+        if first == "server-side cursor":
+            result = session.execute(
+                select(func.now()).execution_options(yield_per=10, stream_results=True)
+            )
+            at_first = result.scalar()
+        elif ":one" in first:
+            at_first = session.execute(text(first), {"one": 1}).scalar()
+        else:
+            at_first = session.connection().exec_driver_sql(first).scalar()
+        time.sleep(0.02)
+        at_second = session.scalar(select(func.now()))
+        assert at_first == at_second
+
+
+def test_a_failing_first_statement_rolls_back_and_the_connection_recovers(runtime, db):
+    with pytest.raises(DBAPIError), runtime.db.unit_of_work() as session:
+        session.execute(text("SELECT * FROM no_such_table WHERE 1 = :one"), {"one": 1})
+    with db() as session:
+        assert session.execute(text("SELECT 2 * :two"), {"two": 2}).scalar() == 4
+
+
+def test_a_unit_of_work_that_runs_nothing_commits(runtime, db):
+    with runtime.db.unit_of_work():
+        pass
+    with db() as session:
+        assert session.execute(text("SELECT 1 + :one"), {"one": 1}).scalar() == 2
