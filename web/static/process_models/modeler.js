@@ -97,15 +97,54 @@
   function payload() {
     return modeler.saveXML({ format: true }).then(function (result) {
       var bpmn = {};
-      bpmn[fileName(result.xml)] = result.xml;
+      bpmn[fileName()] = result.xml;
       return { bpmn: bpmn, dmn: data.dmn || {}, forms: forms };
     });
   }
 
-  function fileName(xml) {
-    if (data.process_id) return data.file_name;
-    var match = /<bpmn:process[^>]*\sid="([^"]+)"/.exec(xml);
-    return (match ? match[1] : 'process') + '.bpmn';
+  /* The process the file is named after: from the imported definitions (any namespace
+     prefix), preferring an executable process. */
+  function definedProcessId() {
+    var definitions = modeler.getDefinitions && modeler.getDefinitions();
+    var processes = ((definitions && definitions.rootElements) || []).filter(function (element) {
+      return element.$type === 'bpmn:Process';
+    });
+    var chosen = processes.filter(function (p) { return p.isExecutable; })[0] || processes[0];
+    return chosen ? chosen.id : null;
+  }
+
+  function fileName() {
+    var processId = definedProcessId();
+    var definitions = modeler.getDefinitions && modeler.getDefinitions();
+    var keepsOwn = data.process_id && ((definitions && definitions.rootElements) || []).some(function (element) {
+      return element.$type === 'bpmn:Process' && element.id === data.process_id;
+    });
+    if (keepsOwn) return data.file_name;
+    return (processId || 'process') + '.bpmn';
+  }
+
+  /* A BPMN file from another tool (or a download of ours) replaces the diagram and becomes
+     the draft; nothing is sent to the server until validate or deploy. */
+  function openFile(file) {
+    if (!file) return;
+    status('');
+    file.text().then(function (xml) {
+      return window.Dialflow.withLayout(xml).then(function (laidOut) {
+        loading = true;
+        return modeler.importXML(laidOut);
+      });
+    }).then(function (result) {
+      loading = false;
+      clearProblems();
+      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      if (result.warnings && result.warnings.length && window.console) console.warn(result.warnings);
+      status(text.opened.replace('{file}', file.name), 'ok');
+      document.body.setAttribute('data-opened-file', file.name);
+      saveDraft();
+    }, function (error) {
+      loading = false;
+      status(text.open_failed.replace('{file}', file.name) + ' ' + (error && error.message ? error.message : ''), 'error');
+    });
   }
 
   function send(url) {
@@ -144,7 +183,7 @@
 
   document.getElementById('download-xml').addEventListener('click', function () {
     modeler.saveXML({ format: true }).then(function (result) {
-      var link = el('a', { href: URL.createObjectURL(new Blob([result.xml], { type: 'application/xml' })), download: fileName(result.xml) });
+      var link = el('a', { href: URL.createObjectURL(new Blob([result.xml], { type: 'application/xml' })), download: fileName() });
       document.body.appendChild(link);
       link.click();
       link.remove();
@@ -152,6 +191,26 @@
   });
 
   document.getElementById('discard-draft').addEventListener('click', discardDraft);
+
+  var fileInput = document.getElementById('open-file');
+  fileInput.addEventListener('change', function () {
+    openFile(fileInput.files[0]);
+    fileInput.value = '';
+  });
+  var dropZone = document.querySelector('.modeler-layout');
+  dropZone.addEventListener('dragover', function (event) {
+    if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], 'Files') >= 0) {
+      event.preventDefault();
+      dropZone.classList.add('drop-target');
+    }
+  });
+  dropZone.addEventListener('dragleave', function () { dropZone.classList.remove('drop-target'); });
+  dropZone.addEventListener('drop', function (event) {
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    dropZone.classList.remove('drop-target');
+    openFile(event.dataTransfer.files[0]);
+  });
 
   modeler.on('commandStack.changed', saveDraft);
 
@@ -161,8 +220,14 @@
     xml = draft.xml;
     Object.keys(forms).forEach(function (k) { delete forms[k]; });
     Object.assign(forms, draft.forms || {});
-    document.getElementById('draft-notice-text').textContent =
-      text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
+    var notice = text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
+    if (data.version && draft.base_version && draft.base_version !== data.version) {
+      notice += ' ' + text.draft_other_version
+        .replace('{draft}', draft.base_version).replace('{version}', data.version);
+      document.getElementById('draft-notice').classList.add('warning');
+      document.getElementById('draft-notice').setAttribute('data-other-version', draft.base_version);
+    }
+    document.getElementById('draft-notice-text').textContent = notice;
     document.getElementById('draft-notice').hidden = false;
   }
   window.Dialflow.withLayout(xml).then(function (laidOut) {
