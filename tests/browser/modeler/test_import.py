@@ -74,3 +74,34 @@ def test_open_a_camunda_file_see_its_problems_then_deploy_an_executable_one(
     assert "Process_call_back" in models and "discount_request" not in models
     xml = api.get("/api/v1/process-models/Process_call_back/versions/1/bpmn").text
     assert 'isExecutable="true"' in xml
+
+
+def test_upload_a_decision_table_with_the_diagram_and_deploy(
+    live_server, page, screenshot, client, db, make_user
+):
+    make_user("process_owner", username="owner_dmn", password=PASSWORD)
+    sign_in(page, live_server, "owner_dmn")
+    page.goto(f"{live_server}/process-models/new")
+    page.wait_for_selector("body[data-modeler-ready='1']")
+    assert page.locator("#dmn-empty").is_visible()
+
+    page.set_input_files("#open-file", str(DIAGRAMS / "deal_pricing.bpmn"))
+    page.wait_for_selector("body[data-opened-file='deal_pricing.bpmn']")
+    page.click("#validate")
+    problem = page.locator("#problem-list li[data-element-id='pick_discount']")
+    assert "discount_tier" in problem.inner_text()
+
+    page.set_input_files("#open-dmn", str(DIAGRAMS / "discount.dmn"))
+    page.wait_for_selector("#dmn-list li[data-file='discount.dmn']")
+    # kept in the draft with the diagram
+    page.reload()
+    page.wait_for_selector("body[data-modeler-ready='1']")
+    page.wait_for_selector("#dmn-list li[data-file='discount.dmn']")
+    page.click("#validate")
+    page.wait_for_selector("#status.ok")
+    screenshot("22-decision-table-uploaded")
+    page.click("#deploy")
+    page.wait_for_url("**/process-models/deal_pricing?deployed=1")
+    assert page.locator("#versions tr[data-version='1'] a.decision-link").inner_text() == (
+        "discount.dmn"
+    )

@@ -8,6 +8,7 @@
   var text = D.readJSON('modeler-text');
   var draftKey = 'dialflow.modeler.draft.' + (data.process_id || 'new');
   var forms = JSON.parse(JSON.stringify(data.forms || {}));
+  var dmn = JSON.parse(JSON.stringify(data.dmn || {}));
   var overlayIds = [];
   var problemIds = [];
   var loading = true;
@@ -27,7 +28,7 @@
   function saveDraft() {
     if (loading) return;
     modeler.saveXML({ format: true }).then(function (result) {
-      var draft = { xml: result.xml, forms: forms, base_version: data.version, saved_at: new Date().toISOString() };
+      var draft = { xml: result.xml, forms: forms, dmn: dmn, base_version: data.version, saved_at: new Date().toISOString() };
       window.localStorage.setItem(draftKey, JSON.stringify(draft));
       document.getElementById('draft-state').textContent = text.draft_saved + ' · ' + new Date().toLocaleTimeString();
     });
@@ -98,7 +99,7 @@
     return modeler.saveXML({ format: true }).then(function (result) {
       var bpmn = {};
       bpmn[fileName()] = result.xml;
-      return { bpmn: bpmn, dmn: data.dmn || {}, forms: forms };
+      return { bpmn: bpmn, dmn: dmn, forms: forms };
     });
   }
 
@@ -125,8 +126,40 @@
 
   /* A BPMN file from another tool (or a download of ours) replaces the diagram and becomes
      the draft; nothing is sent to the server until validate or deploy. */
+  /* The decision tables sent with the diagram: the version's own, plus uploaded ones. */
+  function renderDmn() {
+    var list = document.getElementById('dmn-list');
+    list.innerHTML = '';
+    var names = Object.keys(dmn).sort();
+    names.forEach(function (name) {
+      list.appendChild(el('li', { 'data-file': name }, [
+        el('span', { className: 'mono', text: name }),
+        el('button', { type: 'button', className: 'button small', text: text.remove, onclick: function () {
+          delete dmn[name];
+          renderDmn();
+          saveDraft();
+        } }),
+      ]));
+    });
+    document.getElementById('dmn-empty').hidden = names.length > 0;
+  }
+
+  function addDmn(file) {
+    if (!/\.dmn$/i.test(file.name)) {
+      status(text.not_dmn.replace('{file}', file.name), 'error');
+      return;
+    }
+    file.text().then(function (xml) {
+      dmn[file.name] = xml;
+      renderDmn();
+      saveDraft();
+      status(text.dmn_added.replace('{file}', file.name), 'ok');
+    });
+  }
+
   function openFile(file) {
     if (!file) return;
+    if (/\.dmn$/i.test(file.name)) { addDmn(file); return; }
     status('');
     file.text().then(function (xml) {
       return window.Dialflow.withLayout(xml).then(function (laidOut) {
@@ -197,6 +230,11 @@
     openFile(fileInput.files[0]);
     fileInput.value = '';
   });
+  var dmnInput = document.getElementById('open-dmn');
+  dmnInput.addEventListener('change', function () {
+    Array.prototype.forEach.call(dmnInput.files, addDmn);
+    dmnInput.value = '';
+  });
   var dropZone = document.querySelector('.modeler-layout');
   dropZone.addEventListener('dragover', function (event) {
     if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], 'Files') >= 0) {
@@ -216,10 +254,15 @@
 
   var draft = readDraft();
   var xml = data.xml;
-  if (draft && (draft.xml !== data.xml || JSON.stringify(draft.forms) !== JSON.stringify(data.forms))) {
+  if (draft && (draft.xml !== data.xml || JSON.stringify(draft.forms) !== JSON.stringify(data.forms) ||
+      (draft.dmn && JSON.stringify(draft.dmn) !== JSON.stringify(data.dmn || {})))) {
     xml = draft.xml;
     Object.keys(forms).forEach(function (k) { delete forms[k]; });
     Object.assign(forms, draft.forms || {});
+    if (draft.dmn) {
+      Object.keys(dmn).forEach(function (k) { delete dmn[k]; });
+      Object.assign(dmn, draft.dmn);
+    }
     var notice = text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
     if (data.version && draft.base_version && draft.base_version !== data.version) {
       notice += ' ' + text.draft_other_version
@@ -230,6 +273,7 @@
     document.getElementById('draft-notice-text').textContent = notice;
     document.getElementById('draft-notice').hidden = false;
   }
+  renderDmn();
   window.Dialflow.withLayout(xml).then(function (laidOut) {
     return modeler.importXML(laidOut);
   }).then(function (result) {
