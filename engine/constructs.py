@@ -97,11 +97,25 @@ PARSER_MESSAGES = (
 )
 
 
+# Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
+PARSER_REWORDED = (
+    (
+        re.compile(r"^Cannot resolve data(Input|Output)Association"),
+        "a data association of this task must connect it to a data object of its process "
+        "(SpiffWorkflow cannot resolve what it points at)",
+    ),
+)
+
+
 def rewrite_parser_message(message: str) -> tuple[str, bool]:
-    """The parser's garbled or raw message in plain words, and whether it was one we know."""
+    """The parser's garbled or raw message in plain words, and whether the pre-pass names
+    the same construct itself (then the parser's problem is left out)."""
     for pattern, plain in PARSER_MESSAGES:
         if pattern.search(message):
             return plain, True
+    for pattern, plain in PARSER_REWORDED:
+        if pattern.search(message):
+            return plain, False
     return message, False
 
 
@@ -247,8 +261,13 @@ def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> li
                 found.append(
                     ctx.report(
                         node,
-                        f"waits for escalation {escalation or ''!r}, which nothing in this "
-                        "process throws; Dialflow delivers escalations only within one instance",
+                        (
+                            f"waits for escalation {escalation!r}"
+                            if escalation
+                            else "waits for an escalation"
+                        )
+                        + ", which nothing in this process throws; Dialflow delivers "
+                        "escalations only within one instance",
                     )
                 )
     return found

@@ -225,8 +225,9 @@ def _guard(
     except ValidationException as exc:
         element_id = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or (lines or {}).get(element_id or "")
-        message, known = rewrite_parser_message(_first_line(exc))
-        if known and element_id:
+        raw = _first_line(exc)
+        message, known = rewrite_parser_message(raw)
+        if message != raw and element_id:
             message = f"{getattr(exc, 'tag', None) or 'element'} {element_id!r}: {message}"
         found = problem(
             message,
@@ -269,7 +270,9 @@ def _line_index(tree: Any) -> dict[str, int]:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
+    line = text.splitlines()[0][:500]
+    # ValidationException adds a full stop to messages that already end with one
+    return line[:-1] if line.endswith("..") else line
 
 
 def _dedupe(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:

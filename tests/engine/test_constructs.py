@@ -226,3 +226,12 @@ def test_condition_problems_point_at_their_sequence_flow(owner):
     found = refused(owner, fixed)
     assert set(found) == {"f_bad"}
     assert "not a valid Python expression" in found["f_bad"][0]
+
+
+def test_parser_messages_keep_their_element_and_one_full_stop(owner):
+    xml = process(
+        START + '<bpmn:subProcess id="a"><bpmn:task id="inner"/></bpmn:subProcess>'
+        '<bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e"/>'
+    )
+    (message,) = refused(owner, xml)["a"]
+    assert "start event" in message and message.endswith(".") and not message.endswith("..")
