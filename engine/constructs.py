@@ -13,7 +13,9 @@ What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gate
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
 compensation boundary events, and data stores (none has an implementation in Dialflow).
 Transactions, ad-hoc subprocesses, link events and signals or escalations thrown and caught
-within one instance parse and run.
+within one instance parse and run. A conditional event is evaluated once, when the path
+reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer events afterwards, so a
+condition false at that moment waits forever.
 """
 
 from __future__ import annotations
