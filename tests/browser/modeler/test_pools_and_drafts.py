@@ -43,6 +43,15 @@ def test_a_selected_pool_edits_its_own_process(live_server, page, client, db, ma
     assert page.locator("#properties input[data-prop='process_name']").input_value() == (
         "Quote request"
     )
+    # no pool executable: each process's problem is marked on its pool
+    page.locator("#properties input[name='executable']").uncheck()
+    page.click("#validate")
+    page.wait_for_selector("g.djs-element.df-problem[data-element-id='pool_sales']")
+    assert page.locator("g.djs-element.df-problem[data-element-id='pool_customer']").count() == 1
+    click_pool_label(page, "pool_sales")
+    page.locator("#properties input[name='executable']").check()
+    page.click("#validate")
+    page.wait_for_selector("#status.ok")
     page.click("#deploy")
     page.wait_for_url("**/process-models/quote_request?deployed=2")
     saved = api.get("/api/v1/process-models/quote_request/versions/2/bpmn").text

@@ -57,6 +57,14 @@
     document.getElementById('problem-list').innerHTML = '';
   }
 
+  /* In a collaboration a process has no shape of its own: its pool stands for it. */
+  function poolOf(registry, processId) {
+    return registry.filter(function (element) {
+      var ref = element.type === 'bpmn:Participant' && element.businessObject.processRef;
+      return ref && ref.id === processId;
+    })[0];
+  }
+
   function showProblems(details) {
     clearProblems();
     var registry = modeler.get('elementRegistry');
@@ -65,7 +73,7 @@
     var list = document.getElementById('problem-list');
     var counts = {};
     details.forEach(function (problem) {
-      var element = problem.element_id && registry.get(problem.element_id);
+      var element = problem.element_id && (registry.get(problem.element_id) || poolOf(registry, problem.element_id));
       if (element && element.type !== 'bpmn:Process' && element.type !== 'bpmn:Collaboration') {
         if (problemIds.indexOf(element.id) < 0) {
           canvas.addMarker(element.id, 'df-problem');
