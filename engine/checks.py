@@ -26,12 +26,20 @@ from handlers.registry import HandlerRegistry
 if TYPE_CHECKING:
     from engine.validation import ParsedBundle
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ISO_LIKE = re.compile(r"^(R\d*/|P(\d|T)|\d{4}-\d{2}-\d{2}T)", re.IGNORECASE)
 
 
 def check_specs(
-    parsed: ParsedBundle, forms: dict[str, Any], registry: HandlerRegistry, lines: dict[str, int]
+    parsed: ParsedBundle,
+    forms: dict[str, Any],
+    registry: HandlerRegistry,
+    lines: dict[str, int],
+    conditions: dict[str, list[tuple[str, str, str]]] | None = None,
 ) -> list[dict[str, Any]]:
+    """Problems of the parsed specs; ``conditions`` (from ``conditions_by_gateway``) lets a
+    bad condition point at the sequence flow that holds it rather than at its gateway."""
+    conditions = conditions or {}
     problems: list[dict[str, Any]] = []
     for spec in _all_task_specs(parsed):
         element_id = getattr(spec, "bpmn_id", None) or spec.name
@@ -51,15 +59,45 @@ def check_specs(
         if isinstance(spec, CatchingEvent):
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
-        for condition, _target in getattr(spec, "cond_task_specs", None) or []:
+        for condition, target in getattr(spec, "cond_task_specs", None) or []:
             expression = _condition_text(condition)
             if expression is not None:
-                _check_expression(expression, "gateway condition", report)
+                flow = _flow_of(conditions.get(element_id, []), expression, target)
+
+                def report_flow(message: str, where: str = flow or element_id) -> None:
+                    problems.append(problem(message, element_id=where, line=lines.get(where)))
+
+                _check_expression(
+                    expression,
+                    f"condition of sequence flow {flow!r}" if flow else "gateway condition",
+                    report_flow,
+                )
         for name in ("prescript", "postscript"):
             script = getattr(spec, name, None)
             if script:
                 _check_script(script, report)
     return problems
+
+
+def conditions_by_gateway(tree: Any) -> dict[str, list[tuple[str, str, str]]]:
+    """Source element id → (sequence flow id, target id, condition text) of its conditional
+    outgoing flows, from one BPMN file's XML."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for condition in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
+            found.setdefault(flow.get("sourceRef"), []).append(
+                (flow.get("id"), flow.get("targetRef"), (condition.text or "").strip())
+            )
+    return found
+
+
+def _flow_of(flows: list[tuple[str, str, str]], expression: str, target: str) -> str | None:
+    """The sequence flow that holds ``expression``: by its text, else by its target."""
+    by_text = [flow for flow, _target, text in flows if text == expression.strip()]
+    if len(by_text) == 1:
+        return by_text[0]
+    by_target = [flow for flow, flow_target, _text in flows if flow_target == target]
+    return by_target[0] if len(by_target) == 1 else None
 
 
 def _all_task_specs(parsed: ParsedBundle) -> Iterator[TaskSpec]:

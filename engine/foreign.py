@@ -81,9 +81,16 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
         tree = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
     except (etree.XMLSyntaxError, ValueError):
         return []  # reported by validation
+    processes = list(tree.iter(f"{{{BPMN_NS}}}process"))
+    executable = [p for p in processes if p.get("isExecutable") != "false"]
+    # A collaboration's other pools (a customer, a partner) are drawn, not run: when a
+    # process of the file is executable, the others are left alone.
+    skipped = {id(p) for p in processes} - {id(p) for p in executable} if executable else set()
     found: list[dict[str, Any]] = []
     for element in tree.iter():
         if not isinstance(element.tag, str):
+            continue
+        if skipped and _inside(element, skipped):
             continue
         qname = etree.QName(element)
         if qname.namespace in FOREIGN_ENGINES:
@@ -108,8 +115,46 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
     return found
 
 
+def _inside(element: Any, processes: set[int]) -> bool:
+    node = element
+    while node is not None:
+        if id(node) in processes:
+            return True
+        node = node.getparent()
+    return False
+
+
+# Parts of an element that carry an id of their own but have no shape on the canvas: a
+# problem in them is marked on the flow node or sequence flow that holds them.
+PARTS = {
+    "conditionExpression",
+    "condition",
+    "formalExpression",
+    "expression",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "loopCardinality",
+    "completionCondition",
+    "multiInstanceLoopCharacteristics",
+    "standardLoopCharacteristics",
+    "ioSpecification",
+    "dataInput",
+    "dataOutput",
+    "inputSet",
+    "outputSet",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "property",
+    "script",
+    "documentation",
+    "extensionElements",
+    "assignment",
+}
+
+
 def _owner(element: Any) -> Any:
-    """The nearest BPMN element with an id (the one to mark on the canvas)."""
+    """The nearest BPMN element with an id that the canvas shows (the one to mark)."""
     node = element
     while node is not None:
         qname = etree.QName(node)
@@ -117,6 +162,7 @@ def _owner(element: Any) -> Any:
             qname.namespace == BPMN_NS
             and node.get("id")
             and not qname.localname.endswith("EventDefinition")
+            and qname.localname not in PARTS
         ):
             return node
         node = node.getparent()

@@ -164,3 +164,63 @@ def live_instances(session: Session, process_id: str, version: int) -> list[Proc
             .limit(1000)
         )
     )
+
+
+LIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+INSTANCE_LIST_LIMIT = 200
+
+
+def instances_of(
+    session: Session,
+    process_id: str,
+    *,
+    version: int | None = None,
+    live_only: bool = False,
+    limit: int = INSTANCE_LIST_LIMIT,
+) -> list[dict[str, Any]]:
+    """The newest instances of a process (or of one version): status, business key, start,
+    and the titles of their open tasks, read from rows (no workflow is loaded)."""
+    query = (
+        select(
+            ProcessInstance.id,
+            ProcessInstance.status,
+            ProcessInstance.business_key,
+            ProcessInstance.started_at,
+            ProcessInstance.ended_at,
+            ProcessInstance.waiting,
+            ProcessVersion.version,
+        )
+        .join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
+        .where(ProcessInstance.process_id == process_id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit)
+    )
+    if version is not None:
+        query = query.where(ProcessVersion.version == version)
+    if live_only:
+        query = query.where(ProcessInstance.status.in_(LIVE))
+    rows = session.execute(query).all()
+    open_tasks: dict[int, list[str]] = {}
+    if rows:
+        for instance_id, title in session.execute(
+            select(WorkItem.instance_id, WorkItem.title)
+            .where(
+                WorkItem.instance_id.in_([row.id for row in rows]),
+                WorkItem.status == WorkItemStatus.OPEN,
+            )
+            .order_by(WorkItem.created_at)
+        ):
+            open_tasks.setdefault(instance_id, []).append(title)
+    return [
+        {
+            "id": row.id,
+            "version": row.version,
+            "status": InstanceStatus(row.status).value,
+            "business_key": row.business_key,
+            "started_at": row.started_at,
+            "ended_at": row.ended_at,
+            "open_tasks": open_tasks.get(row.id, []),
+            "waiting": [w.get("name") or w.get("kind") for w in row.waiting or []],
+        }
+        for row in rows
+    ]

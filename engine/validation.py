@@ -16,7 +16,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.checks import check_specs
+from engine.checks import check_specs, conditions_by_gateway
+from engine.constructs import rewrite_parser_message, unsupported_problems
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
 from handlers.registry import HandlerRegistry
@@ -125,14 +126,26 @@ def validate_bundle(
     foreign: list[dict[str, Any]] = []
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
+    # every construct the parser would refuse one at a time, listed at once
+    unsupported = unsupported_problems(bpmn)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems)
     if not problems:
         lines: dict[str, int] = {}
+        conditions: dict[str, list[tuple[str, str, str]]] = {}
         for text in bpmn.values():
-            lines.update(_line_index(etree.fromstring(text.encode(), SAFE_XML)))
-        problems += check_specs(parsed, forms, registry, lines)
-    problems = foreign + [p for p in problems if not is_reported(p, foreign)]
+            tree = etree.fromstring(text.encode(), SAFE_XML)
+            lines.update(_line_index(tree))
+            conditions.update(conditions_by_gateway(tree))
+        problems += check_specs(parsed, forms, registry, lines, conditions)
+    problems = [
+        p
+        for p in problems
+        if not is_reported(p, foreign) and not (unsupported and p.pop("_construct", False))
+    ]
+    for p in problems:
+        p.pop("_construct", None)
+    problems = foreign + unsupported + problems
     if problems:
         count = len(problems)
         raise InvalidBpmn(
@@ -212,17 +225,37 @@ def _guard(
     except ValidationException as exc:
         element_id = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or (lines or {}).get(element_id or "")
-        problems.append(
-            problem(
-                _first_line(exc),
-                element_id=element_id,
-                line=line if isinstance(line, int) else None,
-                file=file or None,
-            )
+        raw = _first_line(exc)
+        message, known = rewrite_parser_message(raw)
+        if message != raw and element_id:
+            message = f"{getattr(exc, 'tag', None) or 'element'} {element_id!r}: {message}"
+        found = problem(
+            message,
+            element_id=element_id,
+            line=line if isinstance(line, int) else None,
+            file=file or None,
         )
+        if known:
+            found["_construct"] = True  # said again, in more words, by engine.constructs
+        problems.append(found)
         return False
     except Exception as exc:  # the parser raises many kinds for bad models
-        problems.append(problem(f"{type(exc).__name__}: {_first_line(exc)}", file=file or None))
+        message, known = rewrite_parser_message(_first_line(exc))
+        if known:
+            # NotImplementedError('Unsupported Catch Event: %r', b'<bpmn:boundaryEvent … id="b"')
+            match = re.search(r"""\bid=\\?["']([^"'\\]+)""", str(exc))
+            element_id = match.group(1) if match else None
+            line = (lines or {}).get(element_id or "")
+            found = problem(
+                f"element {element_id!r}: {message}" if element_id else message,
+                element_id=element_id,
+                line=line,
+                file=file or None,
+            )
+            found["_construct"] = True
+            problems.append(found)
+        else:
+            problems.append(problem(f"{type(exc).__name__}: {_first_line(exc)}", file=file or None))
         return False
     return True
 
@@ -237,7 +270,9 @@ def _line_index(tree: Any) -> dict[str, int]:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
+    line = text.splitlines()[0][:500]
+    # ValidationException adds a full stop to messages that already end with one
+    return line[:-1] if line.endswith("..") else line
 
 
 def _dedupe(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.deployments import latest_version, list_models
-from engine.instance_view import element_states, history, versions_of
+from engine.instance_view import (
+    INSTANCE_LIST_LIMIT,
+    element_states,
+    history,
+    instances_of,
+    versions_of,
+)
 from engine.instances import get_instance, incident_to_dict
 from engine.models import InstanceStatus, ProcessInstance
 from web.context import runtime, unit_of_work
@@ -129,6 +135,33 @@ def versions_page(process_id: str) -> ResponseReturnValue:
         versions=versions,
         data=data,
         deployed=request.args.get("deployed", type=int),
+    )
+
+
+@process_models_bp.get("/process-models/<process_id>/instances")
+@login_required
+def instances_page(process_id: str) -> ResponseReturnValue:
+    """The newest instances of a process, or of one version (``?version=N``); ``?live=1``
+    leaves out completed and terminated ones."""
+    require_role(*EDITORS)
+    version = request.args.get("version", type=int)
+    live_only = request.args.get("live") == "1"
+    with unit_of_work(read_only=True) as db:
+        latest = latest_version(db, process_id)  # 404 for an unknown process
+        if version is not None:
+            latest_version(db, process_id, version)  # 404 for an unknown version
+        items = instances_of(db, process_id, version=version, live_only=live_only)
+        versions = [v["version"] for v in versions_of(db, process_id)]
+        name = latest.name
+    return render_template(
+        "process_models/instances.html",
+        process_id=process_id,
+        name=name,
+        items=items,
+        version=version,
+        versions=versions,
+        live_only=live_only,
+        limit=INSTANCE_LIST_LIMIT,
     )
 
 

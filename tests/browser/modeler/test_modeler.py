@@ -51,8 +51,9 @@ def test_edit_validate_fix_deploy_and_watch(live_server, page, screenshot, clien
     screenshot("01-modeler-editing")
 
     page.click("#validate")
-    page.wait_for_selector("g.djs-element.df-problem[data-element-id='gw']")
-    problem = page.locator("#problem-list li[data-element-id='gw']")
+    # marked on the sequence flow that holds the condition
+    page.wait_for_selector("g.djs-element.df-problem[data-element-id='f_yes']", state="attached")
+    problem = page.locator("#problem-list li[data-element-id='f_yes']")
     assert "not a valid Python expression" in problem.inner_text()
     assert page.locator(".df-problem-badge").count() >= 1
     screenshot("02-validation-error-marked")
@@ -64,7 +65,7 @@ def test_edit_validate_fix_deploy_and_watch(live_server, page, screenshot, clien
 
     problem_again = page.locator("#validate")
     problem_again.click()
-    page.locator("#problem-list li[data-element-id='gw']").click()
+    page.locator("#problem-list li[data-element-id='f_yes']").click()
     condition = page.locator("#properties input[data-prop='condition']")
     condition.fill("outcome == 'very interested'")
     condition.press("Tab")

@@ -8,6 +8,7 @@
   var text = D.readJSON('modeler-text');
   var draftKey = 'dialflow.modeler.draft.' + (data.process_id || 'new');
   var forms = JSON.parse(JSON.stringify(data.forms || {}));
+  var dmn = JSON.parse(JSON.stringify(data.dmn || {}));
   var overlayIds = [];
   var problemIds = [];
   var loading = true;
@@ -27,7 +28,7 @@
   function saveDraft() {
     if (loading) return;
     modeler.saveXML({ format: true }).then(function (result) {
-      var draft = { xml: result.xml, forms: forms, base_version: data.version, saved_at: new Date().toISOString() };
+      var draft = { xml: result.xml, forms: forms, dmn: dmn, base_version: data.version, saved_at: new Date().toISOString() };
       window.localStorage.setItem(draftKey, JSON.stringify(draft));
       document.getElementById('draft-state').textContent = text.draft_saved + ' · ' + new Date().toLocaleTimeString();
     });
@@ -56,6 +57,14 @@
     document.getElementById('problem-list').innerHTML = '';
   }
 
+  /* In a collaboration a process has no shape of its own: its pool stands for it. */
+  function poolOf(registry, processId) {
+    return registry.filter(function (element) {
+      var ref = element.type === 'bpmn:Participant' && element.businessObject.processRef;
+      return ref && ref.id === processId;
+    })[0];
+  }
+
   function showProblems(details) {
     clearProblems();
     var registry = modeler.get('elementRegistry');
@@ -64,7 +73,7 @@
     var list = document.getElementById('problem-list');
     var counts = {};
     details.forEach(function (problem) {
-      var element = problem.element_id && registry.get(problem.element_id);
+      var element = problem.element_id && (registry.get(problem.element_id) || poolOf(registry, problem.element_id));
       if (element && element.type !== 'bpmn:Process' && element.type !== 'bpmn:Collaboration') {
         if (problemIds.indexOf(element.id) < 0) {
           canvas.addMarker(element.id, 'df-problem');
@@ -97,15 +106,86 @@
   function payload() {
     return modeler.saveXML({ format: true }).then(function (result) {
       var bpmn = {};
-      bpmn[fileName(result.xml)] = result.xml;
-      return { bpmn: bpmn, dmn: data.dmn || {}, forms: forms };
+      bpmn[fileName()] = result.xml;
+      return { bpmn: bpmn, dmn: dmn, forms: forms };
     });
   }
 
-  function fileName(xml) {
-    if (data.process_id) return data.file_name;
-    var match = /<bpmn:process[^>]*\sid="([^"]+)"/.exec(xml);
-    return (match ? match[1] : 'process') + '.bpmn';
+  /* The process the file is named after: from the imported definitions (any namespace
+     prefix), preferring an executable process. */
+  function definedProcessId() {
+    var definitions = modeler.getDefinitions && modeler.getDefinitions();
+    var processes = ((definitions && definitions.rootElements) || []).filter(function (element) {
+      return element.$type === 'bpmn:Process';
+    });
+    var chosen = processes.filter(function (p) { return p.isExecutable; })[0] || processes[0];
+    return chosen ? chosen.id : null;
+  }
+
+  function fileName() {
+    var processId = definedProcessId();
+    var definitions = modeler.getDefinitions && modeler.getDefinitions();
+    var keepsOwn = data.process_id && ((definitions && definitions.rootElements) || []).some(function (element) {
+      return element.$type === 'bpmn:Process' && element.id === data.process_id;
+    });
+    if (keepsOwn) return data.file_name;
+    return (processId || 'process') + '.bpmn';
+  }
+
+  /* A BPMN file from another tool (or a download of ours) replaces the diagram and becomes
+     the draft; nothing is sent to the server until validate or deploy. */
+  /* The decision tables sent with the diagram: the version's own, plus uploaded ones. */
+  function renderDmn() {
+    var list = document.getElementById('dmn-list');
+    list.innerHTML = '';
+    var names = Object.keys(dmn).sort();
+    names.forEach(function (name) {
+      list.appendChild(el('li', { 'data-file': name }, [
+        el('span', { className: 'mono', text: name }),
+        el('button', { type: 'button', className: 'button small', text: text.remove, onclick: function () {
+          delete dmn[name];
+          renderDmn();
+          saveDraft();
+        } }),
+      ]));
+    });
+    document.getElementById('dmn-empty').hidden = names.length > 0;
+  }
+
+  function addDmn(file) {
+    if (!/\.dmn$/i.test(file.name)) {
+      status(text.not_dmn.replace('{file}', file.name), 'error');
+      return;
+    }
+    file.text().then(function (xml) {
+      dmn[file.name] = xml;
+      renderDmn();
+      saveDraft();
+      status(text.dmn_added.replace('{file}', file.name), 'ok');
+    });
+  }
+
+  function openFile(file) {
+    if (!file) return;
+    if (/\.dmn$/i.test(file.name)) { addDmn(file); return; }
+    status('');
+    file.text().then(function (xml) {
+      return window.Dialflow.withLayout(xml).then(function (laidOut) {
+        loading = true;
+        return modeler.importXML(laidOut);
+      });
+    }).then(function (result) {
+      loading = false;
+      clearProblems();
+      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      if (result.warnings && result.warnings.length && window.console) console.warn(result.warnings);
+      status(text.opened.replace('{file}', file.name), 'ok');
+      document.body.setAttribute('data-opened-file', file.name);
+      saveDraft();
+    }, function (error) {
+      loading = false;
+      status(text.open_failed.replace('{file}', file.name) + ' ' + (error && error.message ? error.message : ''), 'error');
+    });
   }
 
   function send(url) {
@@ -144,7 +224,7 @@
 
   document.getElementById('download-xml').addEventListener('click', function () {
     modeler.saveXML({ format: true }).then(function (result) {
-      var link = el('a', { href: URL.createObjectURL(new Blob([result.xml], { type: 'application/xml' })), download: fileName(result.xml) });
+      var link = el('a', { href: URL.createObjectURL(new Blob([result.xml], { type: 'application/xml' })), download: fileName() });
       document.body.appendChild(link);
       link.click();
       link.remove();
@@ -153,18 +233,55 @@
 
   document.getElementById('discard-draft').addEventListener('click', discardDraft);
 
+  var fileInput = document.getElementById('open-file');
+  fileInput.addEventListener('change', function () {
+    openFile(fileInput.files[0]);
+    fileInput.value = '';
+  });
+  var dmnInput = document.getElementById('open-dmn');
+  dmnInput.addEventListener('change', function () {
+    Array.prototype.forEach.call(dmnInput.files, addDmn);
+    dmnInput.value = '';
+  });
+  var dropZone = document.querySelector('.modeler-layout');
+  dropZone.addEventListener('dragover', function (event) {
+    if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], 'Files') >= 0) {
+      event.preventDefault();
+      dropZone.classList.add('drop-target');
+    }
+  });
+  dropZone.addEventListener('dragleave', function () { dropZone.classList.remove('drop-target'); });
+  dropZone.addEventListener('drop', function (event) {
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    dropZone.classList.remove('drop-target');
+    openFile(event.dataTransfer.files[0]);
+  });
+
   modeler.on('commandStack.changed', saveDraft);
 
   var draft = readDraft();
   var xml = data.xml;
-  if (draft && (draft.xml !== data.xml || JSON.stringify(draft.forms) !== JSON.stringify(data.forms))) {
+  if (draft && (draft.xml !== data.xml || JSON.stringify(draft.forms) !== JSON.stringify(data.forms) ||
+      (draft.dmn && JSON.stringify(draft.dmn) !== JSON.stringify(data.dmn || {})))) {
     xml = draft.xml;
     Object.keys(forms).forEach(function (k) { delete forms[k]; });
     Object.assign(forms, draft.forms || {});
-    document.getElementById('draft-notice-text').textContent =
-      text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
+    if (draft.dmn) {
+      Object.keys(dmn).forEach(function (k) { delete dmn[k]; });
+      Object.assign(dmn, draft.dmn);
+    }
+    var notice = text.draft_restored.replace('{time}', new Date(draft.saved_at).toLocaleString());
+    if (data.version && draft.base_version && draft.base_version !== data.version) {
+      notice += ' ' + text.draft_other_version
+        .replace('{draft}', draft.base_version).replace('{version}', data.version);
+      document.getElementById('draft-notice').classList.add('warning');
+      document.getElementById('draft-notice').setAttribute('data-other-version', draft.base_version);
+    }
+    document.getElementById('draft-notice-text').textContent = notice;
     document.getElementById('draft-notice').hidden = false;
   }
+  renderDmn();
   window.Dialflow.withLayout(xml).then(function (laidOut) {
     return modeler.importXML(laidOut);
   }).then(function (result) {

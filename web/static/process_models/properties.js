@@ -138,7 +138,13 @@
 
   /* --- process ---------------------------------------------------------------------------- */
 
-  PropertiesForm.prototype.process = function () {
+  /* The process to edit: the selected pool's own process, else the diagram's (a
+     collaboration's first pool that has one). */
+  PropertiesForm.prototype.process = function (element) {
+    var selected = element && element.businessObject;
+    if (is(selected, 'bpmn:Participant')) {
+      return selected.processRef ? { element: element, bo: selected.processRef } : null;
+    }
     var root = this.canvas.getRootElement();
     var bo = root.businessObject;
     if (is(bo, 'bpmn:Collaboration')) {
@@ -148,8 +154,8 @@
     return { element: root, bo: bo };
   };
 
-  PropertiesForm.prototype.renderProcess = function (c) {
-    var p = this.process();
+  PropertiesForm.prototype.renderProcess = function (c, element) {
+    var p = this.process(element);
     if (!p) return;
     var self = this;
     c.appendChild(el('h2', { text: this.t('process') }));

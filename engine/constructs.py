@@ -1,0 +1,362 @@
+"""BPMN constructs Dialflow does not execute, all listed before the parser runs.
+
+SpiffWorkflow's parser stops at the first construct it refuses in a process, with messages
+such as "Multiple outgoing flows are not supported for tasks of type." or a raw
+``NotImplementedError``; a diagram from another tool then gets its problems one deploy at a
+time. This pre-pass walks the XML of every executable process and names each such element at
+once, in words a process owner can act on. It also refuses events that SpiffWorkflow accepts
+but that nothing would ever deliver in Dialflow: signals and escalations that no element of the
+same instance throws (Dialflow delivers neither between instances), signal start events, and
+conditional events (nothing re-evaluates their condition when data changes).
+
+What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
+other flow node it has no parser for), an activity with more than one outgoing sequence flow,
+compensation boundary events, and data stores (none has an implementation in Dialflow).
+Transactions, ad-hoc subprocesses, link events and signals or escalations thrown and caught
+within one instance parse and run. A conditional event is evaluated once, when the path
+reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer events afterwards, so a
+condition false at that moment waits forever.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+SUPPORTED_NODES = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "manualTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+}
+UNSUPPORTED_NODES = {
+    "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
+    "parallel gateway",
+}
+ACTIVITIES = {
+    "task",
+    "userTask",
+    "manualTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+}
+CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
+CATCHES = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
+THROWS = {"intermediateThrowEvent", "endEvent"}
+
+# The parser's messages, for problems the pre-pass did not already name (and to rewrite them).
+PARSER_MESSAGES = (
+    (
+        re.compile(r"Multiple outgoing flows are not supported for tasks of type"),
+        "an activity can have only one outgoing sequence flow: put an exclusive or parallel "
+        "gateway after it",
+    ),
+    (
+        re.compile(r"There is no support implemented for this task type"),
+        "this kind of element is not supported by Dialflow",
+    ),
+    (
+        re.compile(r"Unsupported Catch Event"),
+        "this kind of boundary event is not supported by Dialflow (compensation boundary "
+        "events are not executed)",
+    ),
+    (
+        re.compile(r"^Data Store with name "),
+        "data stores are not supported: keep the data in the process (task data) or reach the "
+        "system through a service task",
+    ),
+)
+
+
+# Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
+PARSER_REWORDED = (
+    (
+        re.compile(r"^Cannot resolve data(Input|Output)Association"),
+        "a data association of this task must connect it to a data object of its process "
+        "(SpiffWorkflow cannot resolve what it points at)",
+    ),
+)
+
+
+def rewrite_parser_message(message: str) -> tuple[str, bool]:
+    """The parser's garbled or raw message in plain words, and whether the pre-pass names
+    the same construct itself (then the parser's problem is left out)."""
+    for pattern, plain in PARSER_MESSAGES:
+        if pattern.search(message):
+            return plain, True
+    for pattern, plain in PARSER_REWORDED:
+        if pattern.search(message):
+            return plain, False
+    return message, False
+
+
+def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
+    """One problem per construct Dialflow does not execute, in every executable process."""
+    trees: dict[str, Any] = {}
+    for name, text in bpmn.items():
+        try:
+            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+    processes = {
+        process.get("id"): process
+        for tree in trees.values()
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+        if process.get("id")
+    }
+    found: list[dict[str, Any]] = []
+    for name, tree in trees.items():
+        own = list(tree.iter(f"{{{BPMN_NS}}}process"))
+        executable = [p for p in own if p.get("isExecutable") != "false"] or own
+        signals = _names(tree, "signal")
+        escalations = _names(tree, "escalation")
+        for process in executable:
+            scope = _scope(process, processes)
+            thrown_signals = _thrown(scope, "signalEventDefinition", "signalRef", signals)
+            thrown_escalations = _thrown(
+                scope, "escalationEventDefinition", "escalationRef", escalations
+            )
+            context = _Context(name, signals, escalations, thrown_signals, thrown_escalations)
+            found += _process_problems(process, context)
+        found += _unused_data_stores(name, tree, executable)
+    return found
+
+
+class _Context:
+    def __init__(
+        self,
+        file: str,
+        signals: dict[str, str],
+        escalations: dict[str, str],
+        thrown_signals: set[str | None],
+        thrown_escalations: set[str | None],
+    ) -> None:
+        self.file = file
+        self.signals = signals
+        self.escalations = escalations
+        self.thrown_signals = thrown_signals
+        self.thrown_escalations = thrown_escalations
+
+    def report(self, element: Any, message: str) -> dict[str, Any]:
+        label = _label(element)
+        return problem(
+            f"{self.file}: {label}: {message}",
+            element_id=element.get("id"),
+            line=element.sourceline,
+            file=self.file,
+        )
+
+
+def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for container in [process, *_descendants(process, CONTAINERS)]:
+        outgoing: dict[str, int] = {}
+        for flow in _children(container, "sequenceFlow"):
+            outgoing[flow.get("sourceRef")] = outgoing.get(flow.get("sourceRef"), 0) + 1
+        for node in container:
+            if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
+                continue
+            local = etree.QName(node).localname
+            if local in UNSUPPORTED_NODES:
+                found.append(ctx.report(node, UNSUPPORTED_NODES[local]))
+            if local in ACTIVITIES and outgoing.get(node.get("id"), 0) > 1:
+                found.append(
+                    ctx.report(
+                        node,
+                        f"has {outgoing[node.get('id')]} outgoing sequence flows; an activity "
+                        "can have only one in Dialflow: put an exclusive gateway after it (or "
+                        "a parallel gateway to take them all)",
+                    )
+                )
+            if local == "dataStoreReference":
+                found.append(
+                    ctx.report(
+                        node,
+                        "data stores are not supported: keep the data in the process (task "
+                        "data) or reach the system through a service task",
+                    )
+                )
+            if local in CATCHES:
+                found += _catch_problems(node, local, container is process, ctx)
+    return found
+
+
+def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> list[dict]:
+    found = []
+    for definition in node:
+        if not isinstance(definition.tag, str):
+            continue
+        kind = etree.QName(definition).localname
+        if kind == "compensateEventDefinition" and local == "boundaryEvent":
+            found.append(
+                ctx.report(
+                    node,
+                    "compensation is not supported: model the undo step on the path that needs it",
+                )
+            )
+        elif kind == "conditionalEventDefinition":
+            found.append(
+                ctx.report(
+                    node,
+                    "conditional events are not supported: nothing re-evaluates their "
+                    "condition when data changes; use an exclusive gateway, a timer or a "
+                    "message",
+                )
+            )
+        elif kind == "signalEventDefinition":
+            signal = _resolved(definition.get("signalRef"), ctx.signals)
+            if local == "startEvent" and top_level:
+                found.append(
+                    ctx.report(
+                        node,
+                        "a signal start event never starts an instance: Dialflow does not "
+                        "deliver signals from outside an instance; use a message start event",
+                    )
+                )
+            elif signal not in ctx.thrown_signals:
+                found.append(
+                    ctx.report(
+                        node,
+                        f"waits for signal {signal!r}, which nothing in this process throws; "
+                        "Dialflow delivers signals only within one instance (use a message "
+                        "to reach it from outside)",
+                    )
+                )
+        elif kind == "escalationEventDefinition":
+            escalation = _resolved(definition.get("escalationRef"), ctx.escalations)
+            if escalation is None:
+                caught = bool(ctx.thrown_escalations)
+            else:
+                caught = bool(ctx.thrown_escalations & {escalation, None})
+            if not caught:
+                found.append(
+                    ctx.report(
+                        node,
+                        (
+                            f"waits for escalation {escalation!r}"
+                            if escalation
+                            else "waits for an escalation"
+                        )
+                        + ", which nothing in this process throws; Dialflow delivers "
+                        "escalations only within one instance",
+                    )
+                )
+    return found
+
+
+def _unused_data_stores(name: str, tree: Any, executable: list[Any]) -> list[dict[str, Any]]:
+    """A ``<bpmn:dataStore>`` with no reference in a process still stops the parser."""
+    referenced = {
+        ref.get("dataStoreRef")
+        for process in executable
+        for ref in process.iter(f"{{{BPMN_NS}}}dataStoreReference")
+    }
+    found = []
+    for store in tree.iter(f"{{{BPMN_NS}}}dataStore"):
+        if store.get("id") not in referenced:
+            found.append(
+                problem(
+                    f"{name}: dataStore {store.get('id')!r}: data stores are not supported; "
+                    "remove it, keep the data in the process or reach the system through a "
+                    "service task",
+                    element_id=store.get("id"),
+                    line=store.sourceline,
+                    file=name,
+                )
+            )
+    return found
+
+
+def _scope(process: Any, processes: dict[str, Any]) -> list[Any]:
+    """The process and every process it calls (call activities), transitively."""
+    seen = {process.get("id")}
+    scope = [process]
+    index = 0
+    while index < len(scope):
+        for call in scope[index].iter(f"{{{BPMN_NS}}}callActivity"):
+            called = call.get("calledElement")
+            if called in processes and called not in seen:
+                seen.add(called)
+                scope.append(processes[called])
+        index += 1
+    return scope
+
+
+def _thrown(scope: list[Any], definition: str, ref: str, names: dict[str, str]) -> set:
+    thrown: set[str | None] = set()
+    for process in scope:
+        for element in process.iter():
+            if not isinstance(element.tag, str) or etree.QName(element).localname not in THROWS:
+                continue
+            for inner in element.iter(f"{{{BPMN_NS}}}{definition}"):
+                thrown.add(_resolved(inner.get(ref), names))
+    return thrown
+
+
+def _names(tree: Any, tag: str) -> dict[str, str]:
+    """Signal or escalation id → the name SpiffWorkflow matches throws and catches by."""
+    return {
+        element.get("id"): element.get("name") or element.get("id")
+        for element in tree.iter(f"{{{BPMN_NS}}}{tag}")
+        if element.get("id")
+    }
+
+
+def _resolved(ref: str | None, names: dict[str, str]) -> str | None:
+    if not ref:
+        return None
+    return names.get(ref, ref)
+
+
+def _children(container: Any, local: str) -> list[Any]:
+    return [child for child in container if child.tag == f"{{{BPMN_NS}}}{local}"]
+
+
+def _descendants(container: Any, locals_: set[str]) -> list[Any]:
+    return [
+        element
+        for element in container.iter()
+        if element is not container
+        and isinstance(element.tag, str)
+        and etree.QName(element).namespace == BPMN_NS
+        and etree.QName(element).localname in locals_
+    ]
+
+
+def _label(element: Any) -> str:
+    kind = etree.QName(element).localname
+    label = f"{kind} {element.get('id')!r}"
+    if element.get("name"):
+        label += f" ({' '.join(element.get('name').split())})"
+    return label
