@@ -1,8 +1,8 @@
 """What the instance and version pages show: element ids by state, history, versions.
 
 Reading one instance's workflow is fine here (one deserialization per page view); lists of
-instances never do it. The completed path is what the pruned task tree still holds plus the
-elements of completed work items, which Dialflow keeps for good.
+instances never do it. The completed path is what the pruned task tree still holds, plus the
+trail that pruning keeps of what it dropped, plus the elements of completed work items.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from engine.models import (
     WorkItem,
     WorkItemStatus,
 )
+from engine.pruning import Trail
 from engine.service import ProcessEngine
 from engine.validation import BPMN_NS, SAFE_XML
 
@@ -51,6 +52,9 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
         parent_id = getattr(task.parent.task_spec, "bpmn_id", None) if task.parent else None
         if parent_id and task.parent.state == TaskState.COMPLETED:
             pairs.add((parent_id, element_id))
+    trail = Trail(row.trail)  # what pruning took from the tree
+    found["completed"] |= trail.elements
+    pairs |= trail.flows
     done_items = session.scalars(
         select(WorkItem.element_id).where(
             WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.COMPLETED

@@ -38,7 +38,7 @@ from engine.models import (
     ReceivedMessage,
     WorkItem,
 )
-from engine.pruning import prune_history
+from engine.pruning import Trail, prune_history
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
@@ -248,7 +248,10 @@ def run(
 
 def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row, workflow, now = step.row, step.workflow, step.context.now
-    prune_history(workflow)
+    trail = Trail(row.trail)
+    prune_history(workflow, trail)
+    if trail.changed:
+        row.trail = trail.to_json()
     row.state = engine.codec.encode(workflow)
     waiting_before = None if step.fresh else row.waiting
     row.waiting = _waiting(workflow)

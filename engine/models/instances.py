@@ -43,6 +43,9 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(Text)  # serialized workflow JSON, spec excluded
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # latest data, for reads
     waiting: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The path the pruned task tree no longer holds, for the instance view (engine/pruning.py):
+    # {"elements": [completed element ids], "flows": [[from element, to element], ...]}.
+    trail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by the scheduler when it hands a due instance to a worker; a worker that dies leaves
     # it to expire, and the instance is handed out again.

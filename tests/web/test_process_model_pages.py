@@ -152,6 +152,19 @@ def test_instance_elements_show_the_current_task_and_the_path(actor):
     assert owner.get("/api/v1/process-instances/999999/elements").status_code == 404
 
 
+def test_instance_elements_keep_the_path_that_history_pruning_dropped(actor):
+    owner = actor("process_owner")
+    owner.deploy("scored_call.bpmn", "call-form.json")
+    started = owner.start("scored_call", {"customer_id": 1})
+    states = owner.get(f"/api/v1/process-instances/{started['id']}/elements").get_json()
+    assert states["ready"] == ["call"]
+    # The start event and the script task are no longer in the pruned task tree.
+    assert {"start", "score", "worth_it"} <= set(states["completed"])
+    assert "skipped" not in states["completed"]
+    assert {"f1", "f2", "f3"} <= set(states["flows"])
+    assert "f4" not in states["flows"]
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
