@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
+from crm import audit
 from crm.models import User
 from crm.snapshot import customer_snapshot
 from dialflow.errors import DialflowError
@@ -46,6 +47,7 @@ def show(task_id: str) -> ResponseReturnValue:
     with unit_of_work(read_only=True) as db:
         item = _visible_item(db, task_id, current_user)
         context = _context(db, item)
+    _audit_snapshot(context)
     if item.status != WorkItemStatus.OPEN:
         return render_template("task/page.html", **context, closed=True), 409
     if request.method == "GET":
@@ -120,8 +122,16 @@ def _visible_item(db: Session, task_id: str, user: User) -> WorkItem:
 
 def _context(db: Session, item: WorkItem) -> dict[str, Any]:
     customer_id = customer_id_of(item.business_key)
+    # Whoever holds the open task is dialing the customer: they see the number to call.
+    dialing = item.status == WorkItemStatus.OPEN and item.assignee_id == current_user.id
     snapshot = (
-        customer_snapshot(db, customer_id, viewer=current_user, region=settings().default_region)
+        customer_snapshot(
+            db,
+            customer_id,
+            viewer=current_user,
+            region=settings().default_region,
+            dialing=dialing,
+        )
         if customer_id is not None
         else None
     )
@@ -134,6 +144,22 @@ def _context(db: Session, item: WorkItem) -> dict[str, Any]:
         "mine": item.assignee_id == current_user.id,
         "candidates": item.candidate_names,
     }
+
+
+def _audit_snapshot(context: dict[str, Any]) -> None:
+    """The customer panel is a customer view: audited like the customer page (one INSERT)."""
+    snapshot = context.get("snapshot")
+    if snapshot is None:
+        return
+    with unit_of_work() as db:
+        audit.record(
+            db,
+            actor=current_user,
+            action="view",
+            entity_type="customer",
+            entity_id=snapshot.customer.id,
+            source="web_task",
+        )
 
 
 def _users(db: Session, item: WorkItem) -> list[User]:

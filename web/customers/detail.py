@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from crm import audit
-from crm.calls import start_outbound_call
 from crm.customers import get_customer, update_customer
 from crm.deals import deals_of_customer
 from crm.models import Customer, LeadStage, Team, User
@@ -26,7 +25,9 @@ from crm.notes import add_note
 from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import Conflict, DialflowError, InvalidInput
+from engine.dialing import is_dialing, start_call
 from engine.timeline import customer_timeline
+from web.auth import _safe_next
 from web.context import settings, unit_of_work
 from web.customers import customers_bp
 from web.labels import deal_stage_label, disposition_label, task_status_label
@@ -124,9 +125,7 @@ def click_to_call(customer_id: int) -> ResponseReturnValue:
     """Log an outbound call now; the agent sets its disposition in their task afterwards."""
     try:
         with unit_of_work() as db:
-            start_outbound_call(
-                db, customer_id, actor=current_user, region=settings().default_region
-            )
+            start_call(db, customer_id, actor=current_user, region=settings().default_region)
     except Conflict as exc:
         if exc.code == "do_not_call":
             flash(_("This customer is on the do-not-call list."), "error")
@@ -134,6 +133,9 @@ def click_to_call(customer_id: int) -> ResponseReturnValue:
             flash(_("This customer has no phone number."), "error")
     else:
         flash(_("The outbound call was logged. Set its outcome in your task."), "success")
+    target = request.form.get("next")  # the task page's form comes back to the task
+    if target:
+        return redirect(_safe_next(target))
     return redirect(url_for("customers.customer_page", customer_id=customer_id))
 
 
@@ -147,7 +149,7 @@ def _page(
     note_text: str = "",
 ) -> dict[str, Any]:
     customer = get_customer(db, customer_id, viewer=current_user)
-    reveal = may_see_full_phone(current_user, customer)
+    reveal = may_see_full_phone(current_user, customer) or is_dialing(db, current_user, customer.id)
     region = settings().default_region
     page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_TIMELINE_PAGE)
     entries, total = customer_timeline(
