@@ -23,6 +23,7 @@ from web.auth import _safe_next
 from web.context import runtime, settings, unit_of_work
 from web.forms_schema import build_fields, field_errors, parse_submission
 from web.inbox import user_zone
+from web.service_messages import task_title
 
 task_bp = Blueprint("task", __name__)
 
@@ -64,7 +65,7 @@ def show(task_id: str) -> ResponseReturnValue:
         else:
             with unit_of_work() as db:
                 complete(runtime().engine, db, task_id, submission.data, actor=current_user)
-            flash(_l("Task “%(title)s” completed.", title=item.title), "ok")
+            flash(_l("Task “%(title)s” completed.", title=task_title(item)), "ok")
             return redirect(url_for("inbox.index"))
     except FormInvalid as exc:
         more, general = field_errors(schema, exc.details)
@@ -97,10 +98,10 @@ def _take_or_release(task_id: str, *, take: bool) -> ResponseReturnValue:
         with unit_of_work() as db:
             if take:
                 item = claim(db, task_id, actor=current_user, now=runtime().clock.now())
-                message = _l("You claimed “%(title)s”.", title=item.title)
+                message = _l("You claimed “%(title)s”.", title=task_title(item))
             else:
                 item = unclaim(db, task_id, actor=current_user)
-                message = _l("“%(title)s” is back in the group queue.", title=item.title)
+                message = _l("“%(title)s” is back in the group queue.", title=task_title(item))
         flash(message, "ok")
     except TaskNotFound:
         raise

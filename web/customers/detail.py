@@ -30,7 +30,13 @@ from engine.timeline import customer_timeline
 from web.auth import _safe_next
 from web.context import settings, unit_of_work
 from web.customers import customers_bp
-from web.labels import deal_stage_label, disposition_label, task_status_label
+from web.labels import (
+    change_label,
+    deal_stage_label,
+    disposition_label,
+    instance_status_label,
+    task_status_label,
+)
 from web.service_messages import localize
 
 TIMELINE_PAGE = 30
@@ -62,6 +68,8 @@ def _labels() -> dict[str, Any]:
         "deal_stage_label": deal_stage_label,
         "disposition_label": disposition_label,
         "task_status_label": task_status_label,
+        "instance_status_label": instance_status_label,
+        "change_label": change_label,
     }
 
 
@@ -112,7 +120,10 @@ def post_note(customer_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         with unit_of_work(read_only=True) as db:
             context = _page(
-                db, customer_id, note_error=exc.message, note_text=request.form.get("text", "")
+                db,
+                customer_id,
+                note_error=localize(exc.message),
+                note_text=request.form.get("text", ""),
             )
         return render_template("customers/detail.html", **context), 422
     flash(_("The note was added."), "success")
