@@ -32,10 +32,12 @@ def test_the_customer_page_shows_process_titles_statuses_and_money_in_chinese(te
     assert "Recorded change" not in html and "记录的变更：assign" not in html
     assert not RAW_STATUS.search(html)  # process statuses are labels, not enum values
     assert "¥100,000.00" in html  # the deal's amount as money
+    assert "跟进节奏" in html and "call_cadence started" not in html  # the process's name
 
     english = speaking(team, agent, "en").get(f"/customers/{customer_id}").text
     assert "Opportunity: 杭州云帆" in english and "Call 杭州云帆" in english
     assert "Assigned to an agent" in english
+    assert "Call cadence" in english and "跟进节奏" not in english
     assert not RAW_STATUS.search(english)
 
 

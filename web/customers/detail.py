@@ -26,10 +26,12 @@ from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import Conflict, DialflowError, InvalidInput
 from engine.dialing import is_dialing, start_call
+from engine.models import ProcessVersion
 from engine.timeline import customer_timeline
 from web.auth import _safe_next
 from web.context import settings, unit_of_work
 from web.customers import customers_bp
+from web.forms_schema import bilingual
 from web.labels import (
     change_label,
     deal_stage_label,
@@ -184,6 +186,7 @@ def _page(
         "deals": deals_of_customer(db, customer.id),
         "timeline": timeline,
         "names": _names(db, timeline),
+        "process_names": _process_names(db, timeline),
         "page": page,
         "pages": max(1, min(MAX_TIMELINE_PAGE, -(-total // TIMELINE_PAGE))),
         "total": total,
@@ -230,6 +233,20 @@ def _field_errors(exc: DialflowError) -> dict[str, list[str]]:
     if not by_field:
         by_field["_form"] = [localize(exc.message)]
     return by_field
+
+
+def _process_names(db: Session, timeline: list[dict[str, Any]]) -> dict[str, str]:
+    """Process ids on this page → the latest version's name in the reader's language
+    (the shipped diagrams are named in both languages, "Call cadence / 跟进节奏")."""
+    ids = {entry["process_id"] for entry in timeline if entry.get("process_id")}
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name)
+        .where(ProcessVersion.process_id.in_(ids))
+        .order_by(ProcessVersion.process_id, ProcessVersion.version)
+    )
+    return {process_id: bilingual(name) for process_id, name in rows if name}
 
 
 def _names(db: Session, timeline: list[dict[str, Any]]) -> dict[int, str]:
