@@ -23,6 +23,14 @@ PATTERNS: list[tuple[re.Pattern[str], Callable[[], str]]] = [
         (r"^This field is required\.$", lambda: _l("This field is required.")),
         (r"^A note needs some text\.$", lambda: _l("A note needs some text.")),
         (
+            r"^This \.xlsx file is damaged near row (?P<row>\d+) and cannot be read \(\w+\)\. "
+            r"Open it in Excel or WPS, save it again and upload it again\.$",
+            lambda: _l(
+                "This .xlsx file is damaged near row %(row)s and cannot be read. "
+                "Open it in Excel or WPS, save it again and upload it again."
+            ),
+        ),
+        (
             r"^A note holds at most (?P<count>\d+) characters\.$",
             lambda: _l("A note holds at most %(count)s characters."),
         ),

@@ -262,3 +262,5 @@ def test_a_file_damaged_after_upload_fails_its_job_with_a_clear_message(client, 
     page = client.get(f"/jobs/{job_id}", headers=EN)
     assert page.status_code == 200
     assert "damaged" in page.text
+    chinese = client.get(f"/jobs/{job_id}", headers=ZH_HEADERS).text
+    assert re.search(r"文件在第 \d+ 行附近已损坏", chinese)
