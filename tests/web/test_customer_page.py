@@ -276,3 +276,25 @@ def test_forged_posts_without_csrf_are_refused(csrf_app, db, customer, agent):
         assert session.get(Customer, customer.id).name == "王小明"
         assert count(session, Activity) == 0
         assert count(session, Call) == 1  # the fixture's call only
+
+
+def test_note_errors_are_in_the_readers_language(signed_in, db, customer):
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    html = signed_in.get(f"/customers/{customer.id}", headers=zh).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/notes",
+        data={"csrf_token": csrf_token(html), "text": "  "},
+        headers=zh,
+    )
+    assert response.status_code == 422
+    assert "备注不能为空。" in response.text
+    assert "A note needs some text." not in response.text
+    too_long = signed_in.post(
+        f"/customers/{customer.id}/notes",
+        data={"csrf_token": csrf_token(html), "text": "长" * 20_001},
+        headers=zh,
+    )
+    assert too_long.status_code == 422
+    assert re.search(r"备注最多 [\d,]+ 个字符。", too_long.text)
+    with db() as session:
+        assert count(session, Activity) == 0
