@@ -368,3 +368,16 @@ def test_task_without_customer_or_form(client, desk):
     assert "This task has no form" in page.text
     response = submit(client, task_id, {})
     assert response.status_code == 302
+
+
+def test_the_task_links_its_process_instance_for_those_who_watch_processes(
+    client, desk, customer, call_task, make_user
+):
+    page = client.get(f"/tasks/{call_task}").text  # the agent: no process pages for them
+    assert 'id="instance-link"' not in page
+    make_user("manager", username="watcher", team="North", password=PASSWORD)
+    switch_to(client, "watcher")
+    page = client.get(f"/tasks/{call_task}").text
+    link = re.search(r'<a href="(/process-instances/\d+)" id="instance-link">', page)
+    assert link, "no link to the instance"
+    assert client.get(link.group(1)).status_code == 200
