@@ -283,7 +283,7 @@
         values[param.id] = value;
         var fresh = findExtension(element.businessObject, SPIFF + 'serviceTaskOperator');
         self.writeOperator(element, current, values, fresh ? fresh.resultVariable : '');
-      }, { mono: true }));
+      }, { mono: true, hint: param.description || undefined }));
     });
     s.appendChild(this.textField('result_variable', this.t('result_variable'), (op && op.resultVariable) || '', function (value) {
       self.writeOperator(element, current, values, value);
