@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from crm.models import Customer
 from handlers.telesales import OVERRIDES
 from tests.processes.conftest import Team
+from tests.web.sales_pages import browser
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -195,3 +196,10 @@ def test_a_rule_computed_from_data_is_checked_when_it_runs(team: Team) -> None:
     incident = instance["incidents"][0]
     assert incident["element_id"] == "plan_retry"
     assert "max_attempts_total -1" in incident["message"]
+
+
+def test_the_settings_page_tells_managers_that_a_diagram_may_pin_a_rule(team: Team) -> None:
+    page = browser(team, "m_east").get("/settings")
+    assert page.status_code == 200
+    note = re.search(r"<div[^>]*data-pinned-note>(.*?)</div>", page.text, re.S)
+    assert note is not None and "instances of that version follow the diagram" in note.group(1)
