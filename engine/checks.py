@@ -49,13 +49,14 @@ def check_specs(
             problems.append(problem(message, element_id=element_id, line=lines.get(element_id)))
 
         if isinstance(spec, ServiceTask):
-            for message in registry.check_call(spec.operation_name, set(spec.operation_params)):
+            literals = _literal_parameters(spec.operation_params, report)
+            # a literal None leaves an optional parameter to its default, as if not given
+            given = {name for name in spec.operation_params if literals.get(name, 0) is not None}
+            for message in registry.check_call(spec.operation_name, given):
                 report(message)
             for name, param in spec.operation_params.items():
                 _check_expression(param.get("value", ""), f"parameter {name!r}", report)
-            for message in registry.check_values(
-                spec.operation_name, _literal_parameters(spec.operation_params, report)
-            ):
+            for message in registry.check_values(spec.operation_name, literals):
                 report(message)
         if isinstance(spec, ScriptTask):
             _check_script(spec.script or "", report)

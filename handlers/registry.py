@@ -139,12 +139,7 @@ class HandlerRegistry:
             for p in handler.parameters.values()
             if p.required and p.name not in param_names
         ]
-        for group in handler.together:
-            given = [name for name in group if name in param_names]
-            if given and len(given) < len(group):
-                names = " and ".join(repr(name) for name in group)
-                problems.append(f"{operator_id}: give {names} together, or none of them")
-        return problems
+        return problems + _apart(handler, param_names)
 
     def check_values(self, operator_id: str, values: dict[str, Any]) -> list[str]:
         """Problems of parameter values known before run time (a diagram's literals)."""
@@ -179,11 +174,22 @@ class HandlerRegistry:
         ]
         if missing:
             raise HandlerError(f"{operator_id} is missing {', '.join(missing)}")
-        if handler.check is not None:
-            problems = handler.check(kwargs)
-            if problems:
-                raise HandlerError("; ".join(problems))
+        given = {name for name, value in kwargs.items() if value is not None}
+        problems = _apart(handler, given) + (handler.check(kwargs) if handler.check else [])
+        if problems:
+            raise HandlerError("; ".join(problems))
         return handler.func(ctx, **kwargs)
+
+
+def _apart(handler: Handler, given: set[str]) -> list[str]:
+    """Groups of parameters that must come together, given in part."""
+    problems = []
+    for group in handler.together:
+        present = [name for name in group if name in given]
+        if present and len(present) < len(group):
+            names = " and ".join(repr(name) for name in group)
+            problems.append(f"{handler.operator_id}: give {names} together, or none of them")
+    return problems
 
 
 def _parameters(func: Callable[..., Any], descriptions: dict[str, str]) -> dict[str, Parameter]:

@@ -203,3 +203,22 @@ def test_the_settings_page_tells_managers_that_a_diagram_may_pin_a_rule(team: Te
     assert page.status_code == 200
     note = re.search(r"<div[^>]*data-pinned-note>(.*?)</div>", page.text, re.S)
     assert note is not None and "instances of that version follow the diagram" in note.group(1)
+
+
+def test_a_window_needs_both_ends_at_deploy_and_when_it_runs(team: Team) -> None:
+    half = pinned(shipped(), "gate", window_start="'10:00'", window_end="None")
+    assert [element for element, _message in problems_of(deploy(team, half))] == ["gate"]
+    computed = pinned(shipped(), "gate", window_start="'10:00'", window_end="None if 1 else ''")
+    response = deploy(team, computed)
+    assert response.status_code == 201, response.get_json()
+    result = team.lead(name="客户", phone="13800007002", region="上海")
+    started = (
+        team["admin"]
+        .get(
+            f"/api/v1/process-instances?process_id=call_cadence&business_key={result['customer_id']}"
+        )
+        .get_json()["items"]
+    )
+    assert [i["status"] for i in started] == ["error"]
+    assert "together" in started[0]["incidents"][0]["message"]
+    assert started[0]["incidents"][0]["element_id"] == "gate"
