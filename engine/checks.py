@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ISO_LIKE = re.compile(r"^(R\d*/|P(\d|T)|\d{4}-\d{2}-\d{2}T)", re.IGNORECASE)
+CLOCK_LIKE = re.compile(r"^\d{1,2}:\d{2}$")
 
 
 def check_specs(
@@ -48,10 +49,15 @@ def check_specs(
             problems.append(problem(message, element_id=element_id, line=lines.get(element_id)))
 
         if isinstance(spec, ServiceTask):
-            for message in registry.check_call(spec.operation_name, set(spec.operation_params)):
+            literals = _literal_parameters(spec.operation_params, report)
+            # a literal None leaves an optional parameter to its default, as if not given
+            given = {name for name in spec.operation_params if literals.get(name, 0) is not None}
+            for message in registry.check_call(spec.operation_name, given):
                 report(message)
             for name, param in spec.operation_params.items():
                 _check_expression(param.get("value", ""), f"parameter {name!r}", report)
+            for message in registry.check_values(spec.operation_name, literals):
+                report(message)
         if isinstance(spec, ScriptTask):
             _check_script(spec.script or "", report)
         if isinstance(spec, UserTask):
@@ -77,6 +83,25 @@ def check_specs(
             if script:
                 _check_script(script, report)
     return problems
+
+
+def _literal_parameters(params: dict[str, Any], report: Any) -> dict[str, Any]:
+    """The parameters whose value is a Python literal (``2``, ``'10:00'``, ``['PT1H']``), known
+    before run time; an unquoted duration (``PT2H``, a variable name to Python) gets a hint."""
+    literals = {}
+    for name, param in params.items():
+        expression = (param.get("value") or "").strip()
+        try:
+            literals[name] = ast.literal_eval(expression)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            if (ISO_LIKE.match(expression) and expression.isidentifier()) or CLOCK_LIKE.match(
+                expression
+            ):
+                report(
+                    f"parameter {name!r} is a Python expression: write {expression!r} "
+                    f"in quotes, e.g. \"'{expression}'\""
+                )
+    return literals
 
 
 def conditions_by_gateway(tree: Any) -> dict[str, list[tuple[str, str, str]]]:

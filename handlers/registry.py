@@ -40,6 +40,7 @@ class Parameter:
     type_name: str
     required: bool
     accepts: tuple[type, ...]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,22 @@ class Handler:
     description: str
     parameters: dict[str, Parameter] = field(default_factory=dict)
     writes: bool = True  # False: a pure function, run without a savepoint
+    # parameters given together or not at all (a calling window's start and end)
+    together: tuple[tuple[str, ...], ...] = ()
+    # problems of the given values (already coerced), for deploy checks and before each call
+    check: Callable[[dict[str, Any]], list[str]] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.operator_id,
             "description": self.description,
             "parameters": [
-                {"id": p.name, "type": p.type_name, "required": p.required}
+                {
+                    "id": p.name,
+                    "type": p.type_name,
+                    "required": p.required,
+                    "description": p.description,
+                }
                 for p in self.parameters.values()
             ],
         }
@@ -70,19 +80,36 @@ class HandlerRegistry:
         self._handlers: dict[str, Handler] = {}
 
     def register(
-        self, operator_id: str, description: str = "", *, writes: bool = True
+        self,
+        operator_id: str,
+        description: str = "",
+        *,
+        writes: bool = True,
+        parameters: dict[str, str] | None = None,
+        together: tuple[tuple[str, ...], ...] = (),
+        check: Callable[[dict[str, Any]], list[str]] | None = None,
     ) -> Callable[[Callable], Callable]:
-        """Decorator: ``def f(ctx: HandlerContext, customer_id: int, text: str) -> dict``."""
+        """Decorator: ``def f(ctx: HandlerContext, customer_id: int, text: str) -> dict``.
+
+        ``parameters`` describes parameters by name (shown in the modeler); ``together`` names
+        groups of parameters given all or none; ``check`` returns the problems of given values
+        (checked at deploy for literal values, and before every call)."""
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             if operator_id in self._handlers:
                 raise ValueError(f"handler {operator_id!r} registered twice")
+            found = _parameters(func, parameters or {})
+            unknown = set(parameters or {}).union(*together) - set(found)
+            if unknown:
+                raise ValueError(f"{operator_id} describes unknown parameters {sorted(unknown)}")
             self._handlers[operator_id] = Handler(
                 operator_id,
                 func,
                 description or (inspect.getdoc(func) or "").split("\n")[0],
-                _parameters(func),
+                found,
                 writes,
+                together,
+                check,
             )
             return func
 
@@ -112,6 +139,24 @@ class HandlerRegistry:
             for p in handler.parameters.values()
             if p.required and p.name not in param_names
         ]
+        return problems + _apart(handler, param_names)
+
+    def check_values(self, operator_id: str, values: dict[str, Any]) -> list[str]:
+        """Problems of parameter values known before run time (a diagram's literals)."""
+        handler = self.get(operator_id)
+        if handler is None:
+            return []
+        coerced, problems = {}, []
+        for name, value in values.items():
+            parameter = handler.parameters.get(name)
+            if parameter is None:
+                continue  # reported by check_call
+            try:
+                coerced[name] = _coerce(operator_id, parameter, value)
+            except HandlerError as exc:
+                problems.append(str(exc))
+        if handler.check is not None:
+            problems += handler.check(coerced)
         return problems
 
     def call(self, operator_id: str, ctx: HandlerContext, arguments: dict[str, Any]) -> Any:
@@ -129,18 +174,40 @@ class HandlerRegistry:
         ]
         if missing:
             raise HandlerError(f"{operator_id} is missing {', '.join(missing)}")
+        given = {name for name, value in kwargs.items() if value is not None}
+        problems = _apart(handler, given) + (handler.check(kwargs) if handler.check else [])
+        if problems:
+            raise HandlerError("; ".join(problems))
         return handler.func(ctx, **kwargs)
 
 
-def _parameters(func: Callable[..., Any]) -> dict[str, Parameter]:
+def _apart(handler: Handler, given: set[str]) -> list[str]:
+    """Groups of parameters that must come together, given in part."""
+    problems = []
+    for group in handler.together:
+        present = [name for name in group if name in given]
+        if present and len(present) < len(group):
+            names = " and ".join(repr(name) for name in group)
+            problems.append(f"{handler.operator_id}: give {names} together, or none of them")
+    return problems
+
+
+def _parameters(func: Callable[..., Any], descriptions: dict[str, str]) -> dict[str, Parameter]:
     hints = get_type_hints(func)
     signature = inspect.signature(func)
     parameters = {}
     for name, param in list(signature.parameters.items())[1:]:  # the first one is the context
         accepts = _accepted_types(hints.get(name, Any))
-        type_name = "|".join(SUPPORTED_TYPES.get(t, t.__name__) for t in accepts) or "any"
+        type_name = (
+            "|".join(SUPPORTED_TYPES.get(t, t.__name__) for t in accepts if t is not type(None))
+            or "any"
+        )
         parameters[name] = Parameter(
-            name, type_name, param.default is inspect.Parameter.empty, accepts
+            name,
+            type_name,
+            param.default is inspect.Parameter.empty,
+            accepts,
+            descriptions.get(name, ""),
         )
     return parameters
 

@@ -2,16 +2,20 @@
 deal approval and after-sale visits.
 
 Each reads the settings in force for the customer's team when it runs (``processes.settings``),
-so a manager's change applies to the next step of running instances. Times returned to the
-diagrams are ISO 8601 strings (timer ``timeDate`` expressions read them).
+so a manager's change applies to the next step of running instances. The compliance and
+cadence operators also take optional parameters named in ``OVERRIDES``: a value given in the
+diagram replaces that setting, so a process owner can pin a rule to a deployed version (its
+instances keep it until migrated). Times returned to the diagrams are ISO 8601 strings (timer
+``timeDate`` expressions read them).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import jsonschema
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -54,9 +58,92 @@ def customer_team(customer: Customer, session: Session) -> int | None:
     return None
 
 
-def window_for(session: Session, customer: Customer) -> compliance.Window:
+def window_for(
+    session: Session,
+    customer: Customer,
+    window_start: str | None = None,
+    window_end: str | None = None,
+) -> compliance.Window:
     team_id = customer_team(customer, session)
-    return compliance.Window.from_setting(settings.effective(session, "calling_window", team_id))
+    given = {"window_start": window_start, "window_end": window_end}
+    return compliance.Window.from_setting(rules_in_force(session, "calling_window", team_id, given))
+
+
+# -- rules pinned in a diagram ------------------------------------------------------------------
+
+# Optional operator parameters that stand in for one field of a setting: (setting, field).
+OVERRIDES: dict[str, tuple[str, str]] = {
+    "window_start": ("calling_window", "start"),
+    "window_end": ("calling_window", "end"),
+    "daily_attempt_cap": ("compliance", "daily_attempt_cap"),
+    "first_call_sla": ("assignment", "first_call_sla"),
+    "reclaim_after_days": ("pool", "reclaim_after_days"),
+    "warning_days_before": ("pool", "warning_days_before"),
+    "retry_backoff": ("cadence", "retry_backoff"),
+    "max_attempts_per_day": ("cadence", "max_attempts_per_day"),
+    "max_attempts_total": ("cadence", "max_attempts_total"),
+}
+WINDOW = ("window_start", "window_end")
+
+
+def rules_in_force(
+    session: Session, key: str, team_id: int | None, given: dict[str, Any]
+) -> dict[str, Any]:
+    """The setting ``key`` in force for the team, with the fields the diagram gives replaced."""
+    value = settings.effective(session, key, team_id)
+    for name, given_value in given.items():
+        setting_key, field_name = OVERRIDES[name]
+        if setting_key == key and given_value is not None:
+            if name == "retry_backoff":
+                given_value = _backoff_list(given_value)
+            value[field_name] = given_value
+    return value
+
+
+def _backoff_list(value: Any) -> Any:
+    """``"PT30M, PT2H"`` → ``["PT30M", "PT2H"]``: a list is easier typed as text."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def describe_override(name: str, what: str) -> str:
+    key, field_name = OVERRIDES[name]
+    return f"{what} Empty: the {key}.{field_name} setting of the customer's team."
+
+
+def check_overrides(values: dict[str, Any]) -> list[str]:
+    """Problems of pinned rule values: the setting's own schema, and for a calling window the
+    hours 08:00-22:00 and an end after the start."""
+    problems = []
+    for name, value in values.items():
+        if name not in OVERRIDES or value is None:
+            continue
+        key, field_name = OVERRIDES[name]
+        schema = settings.definition(key).schema["properties"][field_name]
+        value = _backoff_list(value) if name == "retry_backoff" else value
+        for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
+            problems.append(f"{name} {value!r}: {error.message}")
+    start, end = values.get("window_start"), values.get("window_end")
+    if problems or start is None or end is None:  # the registry asks for both or neither
+        return problems
+    if time.fromisoformat(start) < settings.EARLIEST_CALL:
+        problems.append(f"window_start {start!r}: calls may not start before 08:00")
+    if time.fromisoformat(end) > settings.LATEST_CALL:
+        problems.append(f"window_end {end!r}: calls may not end after 22:00")
+    if start >= end:
+        problems.append(f"window_end {end!r} must be after window_start {start!r}")
+    return problems
+
+
+WINDOW_HELP = {
+    "window_start": describe_override(
+        "window_start", "Start of the customer's local calling window, e.g. '10:00'."
+    ),
+    "window_end": describe_override(
+        "window_end", "End of the customer's local calling window, e.g. '18:00'."
+    ),
+}
 
 
 def notify(session: Session, user_id: int | None, message: str, ctx: HandlerContext) -> None:
@@ -146,22 +233,47 @@ def _register_leads(registry: HandlerRegistry) -> None:
 
 def _register_calls(registry: HandlerRegistry) -> None:
     @registry.register(
-        "compliance.check_call", "May this customer be called now? (window, cap, DNC, consent)"
+        "compliance.check_call",
+        "May this customer be called now? (window, cap, DNC, consent)",
+        parameters={
+            **WINDOW_HELP,
+            "daily_attempt_cap": describe_override(
+                "daily_attempt_cap", "Calls to one customer per local day, e.g. 2."
+            ),
+        },
+        together=(WINDOW,),
+        check=check_overrides,
     )
-    def check_call(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+    def check_call(
+        ctx: HandlerContext,
+        customer_id: int,
+        window_start: str | None = None,
+        window_end: str | None = None,
+        daily_attempt_cap: int | None = None,
+    ) -> dict[str, Any]:
         session = ctx.session
         customer = get_customer(session, customer_id)
         team_id = customer_team(customer, session)
-        cap = int(settings.effective(session, "compliance", team_id)["daily_attempt_cap"])
-        verdict = compliance.check_call(
-            session, customer, ctx.now, window_for(session, customer), cap
-        )
+        given = {"daily_attempt_cap": daily_attempt_cap}
+        cap = int(rules_in_force(session, "compliance", team_id, given)["daily_attempt_cap"])
+        window = window_for(session, customer, window_start, window_end)
+        verdict = compliance.check_call(session, customer, ctx.now, window, cap)
         return verdict.to_dict()
 
     @registry.register(
-        "compliance.next_call_time", "The first allowed call time at or after a wanted time"
+        "compliance.next_call_time",
+        "The first allowed call time at or after a wanted time",
+        parameters=WINDOW_HELP,
+        together=(WINDOW,),
+        check=check_overrides,
     )
-    def next_call_time(ctx: HandlerContext, customer_id: int, at: str) -> dict[str, Any]:
+    def next_call_time(
+        ctx: HandlerContext,
+        customer_id: int,
+        at: str,
+        window_start: str | None = None,
+        window_end: str | None = None,
+    ) -> dict[str, Any]:
         customer = get_customer(ctx.session, customer_id)
         try:
             wanted = datetime.fromisoformat(str(at))
@@ -170,27 +282,55 @@ def _register_calls(registry: HandlerRegistry) -> None:
         if wanted.tzinfo is None:  # a form's local time: the customer's zone
             wanted = wanted.replace(tzinfo=compliance.zone_of(customer))
         wanted = max(wanted, ctx.now)
-        allowed = compliance.next_allowed(
-            wanted, compliance.zone_of(customer), window_for(ctx.session, customer)
-        )
+        window = window_for(ctx.session, customer, window_start, window_end)
+        allowed = compliance.next_allowed(wanted, compliance.zone_of(customer), window)
         return {"at": allowed.isoformat(), "shifted": allowed != wanted}
 
-    @registry.register("cadence.plan_call", "Owner, due time and reclaim times of the next call")
-    def plan_call(ctx: HandlerContext, customer_id: int, since: str) -> dict[str, Any]:
+    @registry.register(
+        "cadence.plan_call",
+        "Owner, due time and reclaim times of the next call",
+        parameters={
+            "first_call_sla": describe_override(
+                "first_call_sla", "The first call is due this long after the lead, e.g. 'PT1H'."
+            ),
+            "reclaim_after_days": describe_override(
+                "reclaim_after_days", "Days without follow-up before the lead goes to the pool."
+            ),
+            "warning_days_before": describe_override(
+                "warning_days_before", "Days before the reclaim that the owner is warned."
+            ),
+        },
+        check=check_overrides,
+    )
+    def plan_call(
+        ctx: HandlerContext,
+        customer_id: int,
+        since: str,
+        first_call_sla: str | None = None,
+        reclaim_after_days: int | None = None,
+        warning_days_before: int | None = None,
+    ) -> dict[str, Any]:
         session = ctx.session
         customer = get_customer(session, customer_id)
         owner = username(session, customer.owner_id)
         if owner is None:
             raise HandlerError(f"customer #{customer_id} has no owner to call them")
         team_id = customer_team(customer, session)
-        rules = settings.effective(session, "pool", team_id)
+        pool_rules = rules_in_force(
+            session,
+            "pool",
+            team_id,
+            {"reclaim_after_days": reclaim_after_days, "warning_days_before": warning_days_before},
+        )
         made = _calls_since(session, customer.id, datetime.fromisoformat(since))
         due = ctx.now
         if made == 0:
-            sla = settings.effective(session, "assignment", team_id)["first_call_sla"]
+            given = {"first_call_sla": first_call_sla}
+            sla = rules_in_force(session, "assignment", team_id, given)["first_call_sla"]
             due = after(ctx.now, sla)
-        reclaim_at = ctx.now + timedelta(days=int(rules["reclaim_after_days"]))
-        warn_days = min(int(rules["warning_days_before"]), int(rules["reclaim_after_days"]))
+        reclaim_days = int(pool_rules["reclaim_after_days"])
+        reclaim_at = ctx.now + timedelta(days=reclaim_days)
+        warn_days = min(int(pool_rules["warning_days_before"]), reclaim_days)
         return {
             "owner": owner,
             "customer_name": customer.name,
@@ -200,19 +340,55 @@ def _register_calls(registry: HandlerRegistry) -> None:
             "calls_so_far": made,
         }
 
-    @registry.register("cadence.plan_retry", "After no answer or busy: retry when, or give up")
-    def plan_retry(ctx: HandlerContext, customer_id: int, since: str) -> dict[str, Any]:
+    @registry.register(
+        "cadence.plan_retry",
+        "After no answer or busy: retry when, or give up",
+        parameters={
+            **WINDOW_HELP,
+            "max_attempts_per_day": describe_override(
+                "max_attempts_per_day", "Unanswered attempts per local day, then tomorrow."
+            ),
+            "max_attempts_total": describe_override(
+                "max_attempts_total", "Unanswered attempts in all, then the public pool."
+            ),
+            "retry_backoff": describe_override(
+                "retry_backoff",
+                "Wait before each retry, e.g. ['PT30M', 'PT2H'] (the last one repeats).",
+            ),
+        },
+        together=(WINDOW,),
+        check=check_overrides,
+    )
+    def plan_retry(
+        ctx: HandlerContext,
+        customer_id: int,
+        since: str,
+        max_attempts_per_day: int | None = None,
+        max_attempts_total: int | None = None,
+        retry_backoff: list | str | None = None,
+        window_start: str | None = None,
+        window_end: str | None = None,
+    ) -> dict[str, Any]:
         session = ctx.session
         customer = get_customer(session, customer_id)
         team_id = customer_team(customer, session)
-        rules = settings.effective(session, "cadence", team_id)
+        cadence = rules_in_force(
+            session,
+            "cadence",
+            team_id,
+            {
+                "max_attempts_per_day": max_attempts_per_day,
+                "max_attempts_total": max_attempts_total,
+                "retry_backoff": retry_backoff,
+            },
+        )
         zone = compliance.zone_of(customer)
         day_start, day_end = compliance.local_day_bounds(ctx.now, zone)
         started = datetime.fromisoformat(since)
         total = _unanswered(session, customer.id, started, None)
         today = _unanswered(session, customer.id, max(started, day_start), day_end)
-        window = window_for(session, customer)
-        if total >= int(rules["max_attempts_total"]):
+        window = window_for(session, customer, window_start, window_end)
+        if total >= int(cadence["max_attempts_total"]):
             pool.release(
                 session,
                 customer,
@@ -222,10 +398,10 @@ def _register_calls(registry: HandlerRegistry) -> None:
                 respect_protection=False,
             )
             return {"action": "pool", "attempts_total": total, "attempts_today": today}
-        if today >= int(rules["max_attempts_per_day"]):
+        if today >= int(cadence["max_attempts_per_day"]):
             wait_until = compliance.next_allowed(day_end, zone, window)
         else:
-            backoff = rules["retry_backoff"]
+            backoff = cadence["retry_backoff"]
             wait_until = after(ctx.now, backoff[min(total, len(backoff)) - 1])
             wait_until = compliance.next_allowed(wait_until, zone, window)
         return {

@@ -94,7 +94,17 @@ def test_handlers_lists_the_registry_with_parameters(actor):
     items = {h["id"]: h for h in response.get_json()["items"]}
     assert "crm.add_note" in items
     params = {p["id"]: p for p in items["crm.add_note"]["parameters"]}
-    assert params["customer_id"] == {"id": "customer_id", "type": "int", "required": True}
+    assert params["customer_id"] == {
+        "id": "customer_id",
+        "type": "int",
+        "required": True,
+        "description": "",
+    }
+    # a rule a process owner may pin in the diagram: optional, described, typed without None
+    retry = {p["id"]: p for p in items["cadence.plan_retry"]["parameters"]}
+    assert retry["max_attempts_total"]["required"] is False
+    assert retry["max_attempts_total"]["type"] == "int"
+    assert "cadence.max_attempts_total setting" in retry["max_attempts_total"]["description"]
 
 
 def test_handlers_need_a_token(client):

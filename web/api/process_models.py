@@ -102,7 +102,14 @@ def validate_model() -> ResponseReturnValue:
                         "description": STR,
                         "parameters": {
                             "type": "array",
-                            "items": obj({"id": STR, "type": STR, "required": {"type": "boolean"}}),
+                            "items": obj(
+                                {
+                                    "id": STR,
+                                    "type": STR,
+                                    "required": {"type": "boolean"},
+                                    "description": STR,
+                                }
+                            ),
                         },
                     }
                 ),

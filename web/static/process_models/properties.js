@@ -192,7 +192,7 @@
   /* --- user tasks: a JSON-Schema form of the bundle ----------------------------------------- */
 
   function properties(bo) {
-    var found = findExtension(bo, SPIFF + 'properties');
+    var found = findExtension(bo, SPIFF + 'Properties');
     var result = {};
     ((found && found.properties) || []).forEach(function (p) { result[p.name] = p.value; });
     return result;
@@ -204,10 +204,10 @@
     if (value) values[name] = value; else delete values[name];
     var moddle = this.moddle;
     var names = Object.keys(values);
-    var list = names.length ? moddle.create(SPIFF + 'properties', {
-      properties: names.map(function (n) { return moddle.create(SPIFF + 'property', { name: n, value: values[n] }); }),
+    var list = names.length ? moddle.create(SPIFF + 'Properties', {
+      properties: names.map(function (n) { return moddle.create(SPIFF + 'Property', { name: n, value: values[n] }); }),
     }) : null;
-    this.setExtension(element, bo, SPIFF + 'properties', list);
+    this.setExtension(element, bo, SPIFF + 'Properties', list);
   };
 
   PropertiesForm.prototype.renderUserTask = function (c, element) {
@@ -262,7 +262,7 @@
   PropertiesForm.prototype.renderServiceTask = function (c, element) {
     var s = this.section(c, this.t('operator'));
     var bo = element.businessObject;
-    var op = findExtension(bo, SPIFF + 'serviceTaskOperator');
+    var op = findExtension(bo, SPIFF + 'ServiceTaskOperator');
     var handlers = this.ctx.handlers;
     var current = op ? op.id : '';
     var values = {};
@@ -281,9 +281,9 @@
       var label = param.id + ' · ' + param.type + (param.required ? ' *' : '');
       s.appendChild(self.textField('param-' + param.id, label, values[param.id] || '', function (value) {
         values[param.id] = value;
-        var fresh = findExtension(element.businessObject, SPIFF + 'serviceTaskOperator');
+        var fresh = findExtension(element.businessObject, SPIFF + 'ServiceTaskOperator');
         self.writeOperator(element, current, values, fresh ? fresh.resultVariable : '');
-      }, { mono: true }));
+      }, { mono: true, hint: param.description || undefined }));
     });
     s.appendChild(this.textField('result_variable', this.t('result_variable'), (op && op.resultVariable) || '', function (value) {
       self.writeOperator(element, current, values, value);
@@ -292,22 +292,22 @@
 
   PropertiesForm.prototype.writeOperator = function (element, operatorId, values, resultVariable) {
     var bo = element.businessObject;
-    if (!operatorId) { this.setExtension(element, bo, SPIFF + 'serviceTaskOperator', null); return; }
+    if (!operatorId) { this.setExtension(element, bo, SPIFF + 'ServiceTaskOperator', null); return; }
     var moddle = this.moddle;
     var handler = this.ctx.handlers.filter(function (h) { return h.id === operatorId; })[0];
     var params = (handler ? handler.parameters : []).filter(function (p) {
       return values[p.id] !== undefined && values[p.id] !== '';
     }).map(function (p) {
-      return moddle.create(SPIFF + 'parameter', { id: p.id, type: p.type, value: values[p.id] });
+      return moddle.create(SPIFF + 'Parameter', { id: p.id, type: p.type, value: values[p.id] });
     });
-    var old = findExtension(bo, SPIFF + 'serviceTaskOperator');
-    var op = moddle.create(SPIFF + 'serviceTaskOperator', {
+    var old = findExtension(bo, SPIFF + 'ServiceTaskOperator');
+    var op = moddle.create(SPIFF + 'ServiceTaskOperator', {
       id: operatorId,
       resultVariable: resultVariable || undefined,
-      parameterList: moddle.create(SPIFF + 'parameters', { parameters: params }),
+      parameterList: moddle.create(SPIFF + 'Parameters', { parameters: params }),
       retry: old && old.retry ? old.retry : undefined,
     });
-    this.setExtension(element, bo, SPIFF + 'serviceTaskOperator', op);
+    this.setExtension(element, bo, SPIFF + 'ServiceTaskOperator', op);
   };
 
   /* --- scripts, decisions ------------------------------------------------------------------- */
@@ -321,9 +321,9 @@
 
   PropertiesForm.prototype.renderDecision = function (c, element) {
     var s = this.section(c, this.t('decision'));
-    var found = findExtension(element.businessObject, SPIFF + 'calledDecisionId');
+    var found = findExtension(element.businessObject, SPIFF + 'CalledDecisionId');
     s.appendChild(this.textField('decision', this.t('decision'), (found && found.value) || '', function (value) {
-      this.bodyExtension(element, element.businessObject, SPIFF + 'calledDecisionId', value);
+      this.bodyExtension(element, element.businessObject, SPIFF + 'CalledDecisionId', value);
     }, { mono: true }));
   };
 
@@ -428,24 +428,24 @@
     s.appendChild(el('datalist', { id: 'message-names' }, names.map(function (n) { return el('option', { value: n }); })));
     var bo = element.businessObject;
     var throwing = is(bo, 'bpmn:ThrowEvent') || is(bo, 'bpmn:SendTask');
-    var correlation = findExtension(definition, SPIFF + 'processVariableCorrelation');
+    var correlation = findExtension(definition, SPIFF + 'ProcessVariableCorrelation');
     var key = correlation ? correlation.propertyId || '' : '';
     var expr = correlation ? correlation.expression || '' : '';
     var writeCorrelation = function () {
-      var value = key ? self.moddle.create(SPIFF + 'processVariableCorrelation', { propertyId: key, expression: expr || key }) : null;
-      self.setExtension(element, definition, SPIFF + 'processVariableCorrelation', value);
+      var value = key ? self.moddle.create(SPIFF + 'ProcessVariableCorrelation', { propertyId: key, expression: expr || key }) : null;
+      self.setExtension(element, definition, SPIFF + 'ProcessVariableCorrelation', value);
     };
     s.appendChild(this.textField('correlation_key', this.t('correlation_key'), key, function (value) { key = value; writeCorrelation(); }, { mono: true }));
     s.appendChild(this.textField('correlation_expression', this.t('correlation_expression'), expr, function (value) { expr = value; writeCorrelation(); }, { mono: true }));
     if (throwing) {
-      var payload = findExtension(definition, SPIFF + 'messagePayload');
+      var payload = findExtension(definition, SPIFF + 'MessagePayload');
       s.appendChild(this.textField('payload', this.t('payload'), (payload && payload.value) || '', function (value) {
-        this.bodyExtension(element, definition, SPIFF + 'messagePayload', value);
+        this.bodyExtension(element, definition, SPIFF + 'MessagePayload', value);
       }, { mono: true, placeholder: '{"amount": amount}' }));
     } else {
-      var variable = findExtension(definition, SPIFF + 'messageVariable');
+      var variable = findExtension(definition, SPIFF + 'MessageVariable');
       s.appendChild(this.textField('message_variable', this.t('message_variable'), (variable && variable.value) || '', function (value) {
-        this.bodyExtension(element, definition, SPIFF + 'messageVariable', value);
+        this.bodyExtension(element, definition, SPIFF + 'MessageVariable', value);
       }, { mono: true }));
     }
   };
