@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm import assignment, compliance, pool
 from crm.customers import get_customer
-from crm.deals import get_deal, set_deal_stage
+from crm.deals import MAX_AMOUNT, cents, get_deal, set_deal_stage
 from crm.models import (
     Activity,
     ActivityKind,
@@ -380,9 +380,9 @@ def _register_deals(registry: HandlerRegistry) -> None:
         amount: float | int | str | None = None,
     ) -> dict[str, Any]:
         deal = get_deal(ctx.session, deal_id)
-        deal.discount_pct = _decimal(discount_pct, "discount_pct", Decimal(0), Decimal(100))
+        deal.discount_pct = cents(_decimal(discount_pct, "discount_pct", Decimal(0), Decimal(100)))
         if amount not in (None, ""):
-            deal.amount = _decimal(amount, "amount", Decimal(0), Decimal("1e12"))
+            deal.amount = cents(_decimal(amount, "amount", Decimal(0), MAX_AMOUNT))
         if deal.stage != DealStage.APPROVAL:
             set_deal_stage(ctx.session, deal.id, DealStage.APPROVAL.value, actor=ctx.actor)
         ctx.session.flush()
