@@ -19,8 +19,8 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import audit
-from crm.models import GLOBAL_SCOPE, Setting, Team, User
+from crm import audit, compliance
+from crm.models import GLOBAL_SCOPE, Customer, Setting, Team, User
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 
 ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
@@ -171,6 +171,23 @@ def effective(session: Session, key: str, team_id: int | None = None) -> dict[st
         if isinstance(rows.get(scope), dict):
             value.update(rows[scope])
     return value
+
+
+def customer_team_id(session: Session, customer: Customer) -> int | None:
+    """The team whose settings apply to a customer: theirs, else their owner's."""
+    if customer.team_id is not None:
+        return customer.team_id
+    if customer.owner_id is not None:
+        owner = session.get(User, customer.owner_id)
+        return owner.team_id if owner else None
+    return None
+
+
+def calling_rules(session: Session, customer: Customer) -> tuple[compliance.Window, int]:
+    """The calling window and the daily attempt cap in force for a customer."""
+    team_id = customer_team_id(session, customer)
+    window = compliance.Window.from_setting(effective(session, "calling_window", team_id))
+    return window, int(effective(session, "compliance", team_id)["daily_attempt_cap"])
 
 
 def stored(session: Session, key: str, team_id: int | None) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ click-to-call, audit and CSRF."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -216,7 +217,16 @@ def test_empty_note_is_an_error_on_the_page(signed_in, db, customer):
         assert count(session, Activity) == 0
 
 
+def midday_zone() -> str:
+    """A fixed-offset zone where the wall clock reads about noon, so the calling window (which
+    click-to-call respects) is open whenever the test runs."""
+    offset = 12 - datetime.now(UTC).hour  # Etc/GMT-N is UTC+N
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
+
+
 def test_click_to_call_logs_an_outbound_call(signed_in, db, customer, agent):
+    with db() as session:
+        session.get(Customer, customer.id).timezone = midday_zone()
     html = page(signed_in, customer.id).text
     response = signed_in.post(
         f"/customers/{customer.id}/call", data={"csrf_token": csrf_token(html)}
