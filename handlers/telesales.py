@@ -8,7 +8,7 @@ diagrams are ISO 8601 strings (timer ``timeDate`` expressions read them).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -277,9 +277,27 @@ def _register_pool(registry: HandlerRegistry) -> None:
         return {"warned": username(ctx.session, customer.owner_id)}
 
     @registry.register("pool.reclaim", "Take a lead without follow-up back into the pool")
-    def reclaim(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+    def reclaim(
+        ctx: HandlerContext, customer_id: int, planned_at: str | None = None
+    ) -> dict[str, Any]:
+        """``planned_at``: when the call was planned; contact since then (a call logged
+        outside the task, click-to-call) keeps the lead with its owner."""
         customer = get_customer(ctx.session, customer_id)
         owner_id = customer.owner_id
+        contacted = customer.last_contact_at
+        if planned_at and contacted is not None:
+            try:
+                since = datetime.fromisoformat(planned_at)
+            except ValueError as exc:
+                raise HandlerError(f"not a date and time: {planned_at!r}") from exc
+            if contacted.tzinfo is None:  # SQLite returns naive UTC
+                contacted = contacted.replace(tzinfo=UTC)
+            if contacted > since:
+                return {
+                    "reclaimed": False,
+                    "contacted_at": contacted.isoformat(),
+                    "protected_until": None,
+                }
         reclaimed = pool.release(
             ctx.session, customer, reason="no follow-up in time", now=ctx.now, actor=ctx.actor
         )

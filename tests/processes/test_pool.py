@@ -67,6 +67,30 @@ def test_reclaim_after_days_without_follow_up_with_a_warning_the_day_before(team
     assert customer_id in [c["id"] for c in response.get_json()["items"]]
 
 
+def test_contact_outside_the_task_keeps_the_lead_from_the_reclaim(team: Team) -> None:
+    result = team.lead(name="电话联系过", phone="13600000009", region="上海")
+    customer_id, agent = result["customer_id"], result["owner"]
+    team.advance(days=2)
+    logged = team[agent].post(
+        "/api/v1/calls",
+        json={
+            "customer_id": customer_id,
+            "disposition": "connected_other",
+            "started_at": team.clock.now().isoformat(),
+        },
+    )
+    assert logged.status_code == 201, logged.get_json()
+    team.advance(days=5)  # 7 days after the call was planned: the reclaim timer fires
+    customer = team[agent].get(f"/api/v1/customers/{customer_id}").get_json()
+    assert customer["owner_id"] == team[agent].user.id and customer["pool_status"] == "owned"
+    assert team.one_task(agent, customer_id, "call")  # planned again, reclaim clock restarted
+    pool = team[agent].get("/api/v1/pool").get_json()["items"]
+    assert customer_id not in [c["id"] for c in pool]
+    team.advance(days=7)  # no contact since: now it goes
+    pool = team[agent].get("/api/v1/pool").get_json()["items"]
+    assert customer_id in [c["id"] for c in pool]
+
+
 def test_following_up_in_time_keeps_the_lead(team: Team) -> None:
     result = team.lead(name="有跟进", phone="13600000002", region="上海")
     customer_id, agent = result["customer_id"], result["owner"]
