@@ -168,7 +168,13 @@ def submit_quote(
     amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=MAX_AMOUNT)
     comment = text(data, "comment", errors, max_len=2000)
     errors.raise_if_any("The quote is not valid.")
-    deal = get_deal(session, deal_id)
+    # Locked and re-read: of two quotes at once, the second finds the first's approval stage.
+    deal = session.scalar(
+        select(Deal)
+        .where(Deal.id == deal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ) or get_deal(session, deal_id)  # not found: 404
     customer = get_customer(session, deal.customer_id, viewer=actor)  # 404 when not visible
     if actor.role.value == "agent" and deal.owner_id != actor.id:
         raise Forbidden("Only the deal's owner submits its quote.")

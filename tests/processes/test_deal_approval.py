@@ -180,3 +180,24 @@ def test_a_revised_discount_is_decided_as_stored_to_the_cent(team: Team) -> None
     deal = team[agent].get(f"/api/v1/deals/{deal_id}").get_json()
     assert float(deal["discount_pct"]) == 10 and deal["stage"] == "negotiation"
     assert team.tasks_of("m_east", business_key=str(customer_id)) == []
+
+
+def test_two_quotes_on_one_deal_at_once_start_one_approval(team: Team) -> None:
+    from tests.engine.conftest import post_together
+
+    customer_id, deal_id, agent = opportunity(team, "13500000010")
+    results = post_together(
+        team.app,
+        f"/api/v1/deals/{deal_id}/quote",
+        [(team[agent].headers, {"discount_pct": 15}), (team[agent].headers, {"discount_pct": 18})],
+    )
+    assert sorted(status for status, _ in results) == [201, 409], results
+    loser = next(body for status, body in results if status == 409)
+    assert loser["error"]["code"] == "approval_pending"
+    instances = (
+        team["admin"]
+        .get(f"/api/v1/process-instances?process_id=deal_approval&business_key={customer_id}")
+        .get_json()["items"]
+    )
+    assert len(instances) == 1
+    assert [s for s, _ in stages(team, deal_id)].count("approval") == 1

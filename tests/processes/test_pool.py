@@ -3,6 +3,8 @@ with daily and holding caps, protection after a claim, and two agents racing for
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 
 from crm.models import AuditEntry, Customer, Notification, PoolClaim
@@ -161,6 +163,56 @@ def test_two_agents_claim_the_same_lead_at_once_one_wins(team: Team) -> None:
         .get_json()["items"]
     )
     assert len(instances) == 1
+
+
+def post_each_together(team: Team, requests: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
+    """POST each ``(url, headers)`` from its own thread, released by one barrier."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def run(index: int, url: str, headers: dict) -> None:
+        client = team.app.test_client()
+        barrier.wait()
+        response = client.post(url, headers=headers, json={})
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [
+        threading.Thread(target=run, args=(i, url, headers))
+        for i, (url, headers) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def test_one_agent_claiming_two_leads_at_once_stays_within_the_daily_cap(team: Team) -> None:
+    put_setting(team, "pool", {"daily_claim_cap": 1})
+    leads = [pool_lead(team, f"1360000040{n}") for n in range(3)]
+    results = post_each_together(
+        team, [(f"/api/v1/pool/{lead}/claim", team["a1"].headers) for lead in leads]
+    )
+    assert sorted(status for status, _ in results) == [200, 409, 409], results
+    assert {body["error"]["code"] for status, body in results if status == 409} == {
+        "daily_claim_cap_reached"
+    }
+    assert team["a1"].get("/api/v1/pool").get_json()["caps"]["claimed_today"] == 1
+
+
+def test_one_agent_claiming_two_leads_at_once_stays_within_the_holding_cap(team: Team) -> None:
+    leads = [pool_lead(team, f"1360000050{n}") for n in range(3)]
+    holding = team["a2"].get("/api/v1/pool").get_json()["caps"]["holding"]
+    put_setting(team, "pool", {"holding_cap": holding + 1})
+    results = post_each_together(
+        team, [(f"/api/v1/pool/{lead}/claim", team["a2"].headers) for lead in leads]
+    )
+    assert sorted(status for status, _ in results) == [200, 409, 409], results
+    assert {body["error"]["code"] for status, body in results if status == 409} == {
+        "holding_cap_reached"
+    }
+    assert team["a2"].get("/api/v1/pool").get_json()["caps"]["holding"] == holding + 1
 
 
 def test_only_pool_leads_can_be_claimed(team: Team) -> None:
