@@ -90,6 +90,11 @@ def test_send_back_then_revised_quote_goes_round_again(team: Team) -> None:
     with team.db() as db:
         assert float(db.get(Deal, deal_id).discount_pct) == 9
     assert [s for s, _ in stages(team, deal_id)][-3:] == ["proposal", "approval", "negotiation"]
+    timeline = team[agent].get(f"/api/v1/customers/{customer_id}/timeline").get_json()["items"]
+    notes = [e["text"] for e in timeline if e["kind"] == "note"]
+    assert "Discount 18.00% sent_back (manager) by m_east: 降到10%以内" in notes
+    changes = [e.get("comment") for e in timeline if e["kind"] != "note"]
+    assert "Discount 18.00% sent_back (manager) by m_east: 降到10%以内" in changes
 
 
 def test_no_answer_in_24_hours_escalates_to_the_approvers_manager(team: Team) -> None:
