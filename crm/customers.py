@@ -25,7 +25,7 @@ from crm.phones import mask_phone, normalize_phone, try_normalize_phone
 from crm.scoping import visible_customers
 from crm.text_search import contains, id_in, searched
 from crm.validation import FieldErrors, boolean, choice, email, text, timezone
-from dialflow.errors import DuplicateCustomer, InvalidInput, NotFound
+from dialflow.errors import DuplicateCustomer, Forbidden, InvalidInput, NotFound
 
 MAX_PHONES = 5
 MAX_TAGS = 20
@@ -153,7 +153,7 @@ def record_created(
         action="create",
         entity_type="customer",
         entity_id=customer.id,
-        after=customer_to_dict(customer),
+        after=customer_to_dict(customer, reveal_phone=True),
         source=source,
     )
 
@@ -174,10 +174,17 @@ def update_customer(
             "A customer needs a name.",
             details=[{"field": "name", "message": "This field is required."}],
         )
+    if scoped and actor is not None and actor.role == Role.AGENT and "owner" in values:
+        new_owner = values["owner"]
+        if (new_owner.id if new_owner else None) != customer.owner_id:
+            raise Forbidden(
+                "Agents cannot change a customer's owner; claim pool leads from the pool.",
+                code="owner_change_forbidden",
+            )
     ensure_no_duplicate(
         session, values.get("phones", []), values.get("email"), exclude_id=customer.id
     )
-    before = customer_to_dict(customer)
+    before = customer_to_dict(customer, reveal_phone=True)
 
     def change() -> None:
         if "owner" in values:
@@ -188,7 +195,9 @@ def update_customer(
         _apply(customer, values)
 
     _save_or_duplicate(session, values, change)
-    changed_before, changed_after = audit.changed_fields(before, customer_to_dict(customer))
+    changed_before, changed_after = audit.changed_fields(
+        before, customer_to_dict(customer, reveal_phone=True)
+    )
     if changed_after:
         audit.record(
             session,
@@ -332,7 +341,7 @@ def customer_query(
     return query
 
 
-def customer_to_dict(customer: Customer, *, reveal_phone: bool = True) -> dict[str, Any]:
+def customer_to_dict(customer: Customer, *, reveal_phone: bool) -> dict[str, Any]:
     phones = [p.e164 for p in customer.phones]
     return {
         "id": customer.id,

@@ -512,11 +512,17 @@ def run_import(
             return JobStatus.FAILED.value
         mapping, skip = dict(job.mapping or {}), job.rows_processed
     rows = iter(mapped_rows(sheet, mapping))
-    for _ in range(skip):
-        next(rows, None)
+    try:
+        for _ in range(skip):
+            next(rows, None)
+    except DialflowError as exc:
+        return _fail_held(db, job_id, runner, now, exc)
     run = _Run(region=region, default_timezone=default_timezone)
     while True:
-        batch = [row for _, row in zip(range(batch_rows), rows, strict=False)]
+        try:
+            batch = [row for _, row in zip(range(batch_rows), rows, strict=False)]
+        except DialflowError as exc:  # the file turned out damaged part-way through
+            return _fail_held(db, job_id, runner, now, exc)
         with db.unit_of_work() as session:
             job = jobs.hold(session, job_id, runner, now())
             if job is None:
@@ -531,6 +537,18 @@ def run_import(
             if on_batch is not None and (run.created or run.duplicates):
                 on_batch(session, job, run.created, run.duplicates)
             job.rows_processed += len(batch)
+
+
+def _fail_held(
+    db: Database, job_id: int, runner: str, now: Callable[[], datetime], exc: DialflowError
+) -> str:
+    """Mark the job failed with the file's problem; the batches before it stay imported."""
+    with db.unit_of_work() as session:
+        job = jobs.hold(session, job_id, runner, now())
+        if job is None:
+            return "lost"
+        jobs.fail(job, exc.message, now())
+    return JobStatus.FAILED.value
 
 
 class _Run:

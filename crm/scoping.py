@@ -23,8 +23,25 @@ def visible_customers(user: User) -> Any:
     return or_(and_(Customer.owner_id == user.id), pool)
 
 
-def may_see_full_phone(user: User, customer: Customer) -> bool:
-    """Owner, the owner's manager (team manager) and admins see the number; others see it masked."""
+def may_see_customer(user: User, customer: Customer) -> bool:
+    """``visible_customers`` for one loaded customer, without a query."""
+    if not user.active:
+        return False
+    if user.role in SEES_ALL or customer.pool_status == PoolStatus.POOL:
+        return True
+    if customer.owner_id == user.id:
+        return True
+    return (
+        user.role == Role.MANAGER and user.team_id is not None and customer.team_id == user.team_id
+    )
+
+
+def may_see_full_phone(user: User, customer: Customer, *, dialing: bool = False) -> bool:
+    """Owner, the owner's manager (team manager), admins and directors see the number, and so
+    does whoever is dialing them: the assignee of an open call task about the customer
+    (``engine.dialing.is_dialing``). Everyone else sees it masked."""
+    if dialing:
+        return True
     if user.role in (Role.ADMIN, Role.DIRECTOR):
         return True
     if customer.owner_id == user.id:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crm.models import Activity, ActivityKind, Call, Customer, Deal, User
 from crm.phones import display_phone, mask_phone
-from crm.scoping import may_see_full_phone
+from crm.scoping import may_see_customer, may_see_full_phone
 
 RECENT = 5
 
@@ -27,15 +27,22 @@ class CustomerSnapshot:
     calls: list[Call]
     notes: list[Activity]
     open_deals: list[Deal]
+    visible: bool  # the viewer may open the full customer record
 
 
 def customer_snapshot(
-    session: Session, customer_id: int, *, viewer: User, region: str = "CN"
+    session: Session,
+    customer_id: int,
+    *,
+    viewer: User,
+    region: str = "CN",
+    dialing: bool = False,
 ) -> CustomerSnapshot | None:
     """None when the customer does not exist or was erased.
 
     No row-level scope here: callers show it beside a task the viewer may work on, which is
-    the reason to see that customer; the phone number still follows the masking rule.
+    the reason to see that customer; the phone number still follows the masking rule, where
+    ``dialing`` (the viewer holds the open task) reveals it.
     """
     customer = session.scalar(
         select(Customer)
@@ -45,7 +52,7 @@ def customer_snapshot(
     if customer is None:
         return None
     number = customer.primary_phone
-    full = number is not None and may_see_full_phone(viewer, customer)
+    full = number is not None and may_see_full_phone(viewer, customer, dialing=dialing)
     shown = (
         None if number is None else (display_phone(number, region) if full else mask_phone(number))
     )
@@ -75,4 +82,5 @@ def customer_snapshot(
         calls=list(calls),
         notes=list(notes),
         open_deals=list(deals),
+        visible=may_see_customer(viewer, customer),
     )

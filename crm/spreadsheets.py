@@ -183,17 +183,41 @@ def _xlsx_sheet(data: bytes) -> Sheet:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        worksheets = workbook.worksheets
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise UnsupportedFile(f"This .xlsx file could not be opened: {exc}.") from None
-    if not workbook.worksheets:
+    except DialflowError:
+        raise
+    except Exception as exc:  # damaged XML inside the zip: ElementTree's or lxml's errors, …
+        raise _damaged_workbook(exc, None) from None
+    if not worksheets:
         raise InvalidInput("The workbook has no sheet.", code="empty_file")
-    sheet = workbook.worksheets[0]
+    sheet = worksheets[0]
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        number = 0
+        rows = sheet.iter_rows(values_only=True)
+        while True:
+            try:
+                values = next(rows, None)
+            except Exception as exc:  # a truncated or invalid sheet XML fails while reading
+                raise _damaged_workbook(exc, number + 1) from None
+            if values is None:
+                return
+            number += 1
             yield number, [_cell_text(v) for v in values]
 
     return _sheet(records, "xlsx", None)
+
+
+def _damaged_workbook(exc: Exception, row: int | None) -> InvalidInput:
+    where = f" near row {row}" if row else ""
+    return InvalidInput(
+        f"This .xlsx file is damaged{where} and cannot be read ({type(exc).__name__}). "
+        "Open it in Excel or WPS, save it again and upload it again.",
+        code="malformed_file",
+        details=[{"field": "file", "message": str(exc)[:200]}],
+    )
 
 
 def _cell_text(value: Any) -> str:

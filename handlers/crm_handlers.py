@@ -23,7 +23,7 @@ def register(registry: HandlerRegistry) -> None:
         ctx: HandlerContext, customer_id: int, fields: dict
     ) -> dict[str, Any]:
         customer = update_customer(ctx.session, customer_id, fields, actor=ctx.actor, scoped=False)
-        return customer_to_dict(customer)
+        return customer_to_dict(customer, reveal_phone=True)
 
     @registry.register("crm.set_deal_stage", "Move a deal to another stage")
     def set_deal_stage(

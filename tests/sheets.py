@@ -38,3 +38,21 @@ def wait_until(read: Callable[[], dict], timeout: float = 60.0) -> dict:
             return job
         assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
         time.sleep(0.05)
+
+
+def damaged_xlsx(rows: Sequence[Sequence[Any]], part: str) -> bytes:
+    """A workbook with one damaged part: ``sheet`` cuts the first sheet's XML in the middle of
+    its rows (the header still reads); ``content_types`` breaks ``[Content_Types].xml``."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if part == "sheet" and info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3]
+            elif part == "content_types" and info.filename == "[Content_Types].xml":
+                data = data[: len(data) // 2] + b"<<broken"
+            target.writestr(info, data)
+    return out.getvalue()

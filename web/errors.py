@@ -39,6 +39,15 @@ PAGE_MESSAGES = {
     "file_too_large": _l("The file is too large; split it into smaller files."),
     "unsupported_file_type": _l("This file cannot be read. Upload a CSV or Excel (.xlsx) file."),
     "empty_file": _l("The file has no rows to import."),
+    "unknown_encoding": _l(
+        "The file's text encoding could not be recognised. Save it as “CSV UTF-8” "
+        "(Excel: File › Save As › CSV UTF-8) and upload it again."
+    ),
+    "too_many_rows": _l("The file has too many rows; split it into smaller files."),
+    "malformed_file": _l(
+        "The file is damaged and cannot be read. Open it in Excel or WPS, save it again "
+        "and upload it again."
+    ),
     "too_many_sign_in_attempts": _l("Too many failed sign-in attempts. Try again later."),
 }
 STATUS_MESSAGES = {

@@ -89,7 +89,27 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         format_date=format_date,
         format_money=lambda amount, currency="CNY": format_currency(amount, currency),
+        format_when=_format_when,
     )
-    from web.service_messages import localize
+    from web.service_messages import deal_title, localize, task_title
 
     app.jinja_env.filters["localize"] = localize  # the services' messages, translated
+    app.jinja_env.filters["task_title"] = task_title  # titles the shipped processes wrote
+    app.jinja_env.filters["deal_title"] = deal_title
+
+
+def _format_when(value: object, style: str = "short") -> str:
+    """A datetime, or an ISO 8601 string as stored in JSON (waits, snapshots), in the reader's
+    locale and time zone; anything else as it is."""
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return format_datetime(value, style)
+    return "" if value is None else str(value)

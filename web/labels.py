@@ -59,6 +59,32 @@ TASK_STATUS_LABELS = {
 }
 
 
+INSTANCE_STATUS_LABELS = {
+    "running": lazy_pgettext("process status", "Running"),
+    "waiting": lazy_pgettext("process status", "Waiting"),
+    "completed": lazy_pgettext("process status", "Completed"),
+    "error": lazy_pgettext("process status", "Stopped by an error"),
+    "terminated": lazy_pgettext("process status", "Terminated"),
+}
+
+# Recorded changes of a customer other than create/update (``crm.timeline``'s change entries).
+CHANGE_LABELS = {
+    "claim": _l("Claimed from the public pool"),
+    "release_to_pool": _l("Released to the public pool"),
+    "assign": _l("Assigned to an agent"),
+    "erase": _l("Personal data erased"),
+}
+
+
+def instance_status_label(value: str) -> str:
+    return str(INSTANCE_STATUS_LABELS.get(value, value))
+
+
+def change_label(action: str) -> str | None:
+    label = CHANGE_LABELS.get(action)
+    return str(label) if label is not None else None
+
+
 def deal_stage_label(value: str) -> str:
     return str(DEAL_STAGE_LABELS.get(value, value))
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
+from crm import audit
 from crm.models import User
 from crm.snapshot import customer_snapshot
 from dialflow.errors import DialflowError
@@ -22,6 +23,7 @@ from web.auth import _safe_next
 from web.context import runtime, settings, unit_of_work
 from web.forms_schema import build_fields, field_errors, parse_submission
 from web.inbox import user_zone
+from web.service_messages import task_title
 
 task_bp = Blueprint("task", __name__)
 
@@ -46,6 +48,7 @@ def show(task_id: str) -> ResponseReturnValue:
     with unit_of_work(read_only=True) as db:
         item = _visible_item(db, task_id, current_user)
         context = _context(db, item)
+    _audit_snapshot(context)
     if item.status != WorkItemStatus.OPEN:
         return render_template("task/page.html", **context, closed=True), 409
     if request.method == "GET":
@@ -62,7 +65,7 @@ def show(task_id: str) -> ResponseReturnValue:
         else:
             with unit_of_work() as db:
                 complete(runtime().engine, db, task_id, submission.data, actor=current_user)
-            flash(_l("Task “%(title)s” completed.", title=item.title), "ok")
+            flash(_l("Task “%(title)s” completed.", title=task_title(item)), "ok")
             return redirect(url_for("inbox.index"))
     except FormInvalid as exc:
         more, general = field_errors(schema, exc.details)
@@ -95,10 +98,10 @@ def _take_or_release(task_id: str, *, take: bool) -> ResponseReturnValue:
         with unit_of_work() as db:
             if take:
                 item = claim(db, task_id, actor=current_user, now=runtime().clock.now())
-                message = _l("You claimed “%(title)s”.", title=item.title)
+                message = _l("You claimed “%(title)s”.", title=task_title(item))
             else:
                 item = unclaim(db, task_id, actor=current_user)
-                message = _l("“%(title)s” is back in the group queue.", title=item.title)
+                message = _l("“%(title)s” is back in the group queue.", title=task_title(item))
         flash(message, "ok")
     except TaskNotFound:
         raise
@@ -120,8 +123,16 @@ def _visible_item(db: Session, task_id: str, user: User) -> WorkItem:
 
 def _context(db: Session, item: WorkItem) -> dict[str, Any]:
     customer_id = customer_id_of(item.business_key)
+    # Whoever holds the open task is dialing the customer: they see the number to call.
+    dialing = item.status == WorkItemStatus.OPEN and item.assignee_id == current_user.id
     snapshot = (
-        customer_snapshot(db, customer_id, viewer=current_user, region=settings().default_region)
+        customer_snapshot(
+            db,
+            customer_id,
+            viewer=current_user,
+            region=settings().default_region,
+            dialing=dialing,
+        )
         if customer_id is not None
         else None
     )
@@ -134,6 +145,22 @@ def _context(db: Session, item: WorkItem) -> dict[str, Any]:
         "mine": item.assignee_id == current_user.id,
         "candidates": item.candidate_names,
     }
+
+
+def _audit_snapshot(context: dict[str, Any]) -> None:
+    """The customer panel is a customer view: audited like the customer page (one INSERT)."""
+    snapshot = context.get("snapshot")
+    if snapshot is None:
+        return
+    with unit_of_work() as db:
+        audit.record(
+            db,
+            actor=current_user,
+            action="view",
+            entity_type="customer",
+            entity_id=snapshot.customer.id,
+            source="web_task",
+        )
 
 
 def _users(db: Session, item: WorkItem) -> list[User]:

@@ -98,3 +98,24 @@ def test_manager_imports_a_csv_with_bad_rows(page, sales_team, tmp_path):
     assert page.locator("#job-duplicates").inner_text() == "1"
     assert page.locator("#job-errors").inner_text() == "3"
     screenshot(page, "import-done-with-errors")
+
+
+def test_import_progress_stops_polling_when_the_session_ends(page, sales_team, tmp_path):
+    csv = tmp_path / "线索.csv"
+    csv.write_bytes("姓名,手机\n刘一,13600000001\n".encode())
+    sign_in(page, "wang")
+    page.goto("/customers/import")
+    page.set_input_files("input[type=file]", str(csv))
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r"/mapping$"))
+    job_id = re.search(r"/import/(\d+)/mapping", page.url).group(1)
+    page.goto(f"/jobs/{job_id}")  # a job still being set up: the page keeps polling
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if "status.json" in r.url else None)
+    page.context.clear_cookies()  # signed out (another tab, an expired session)
+    page.wait_for_selector("#job-gone:not([hidden])", timeout=10_000)
+    assert "重新登录" in page.locator("#job-gone").inner_text()
+    seen = len(polls)
+    page.wait_for_timeout(3_500)
+    assert len(polls) == seen  # it stopped asking
+    screenshot(page, "import-progress-signed-out")

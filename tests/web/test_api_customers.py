@@ -10,6 +10,7 @@ from sqlalchemy import select
 from crm.models import Activity, AuditEntry, Call, Customer, User
 from crm.users import create_token
 from tests.conftest import PASSWORD, api_token, count
+from tests.web.crm_api_helpers import bearer
 
 API = "/api/v1/customers"
 
@@ -568,3 +569,69 @@ def test_unknown_api_path_is_a_json_404(client, auth):
 
 def test_wrong_method_on_the_api_is_a_json_405(client, auth):
     assert_error(client.put(API, json={}, headers=auth), 405)
+
+
+# --- phone masking and owner changes through PATCH -----------------------------------------
+
+
+def test_patch_of_a_pool_lead_returns_the_masked_phone_like_get(
+    client, auth, make_user, make_customer
+):
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345678")
+    shown = client.get(f"{API}/{pooled.id}", headers=auth).get_json()["phones"]
+    response = client.patch(f"{API}/{pooled.id}", json={}, headers=auth)
+    assert response.status_code == 200, response.get_json()
+    phones = response.get_json()["phones"]
+    assert phones == shown
+    assert "+8613912345678" not in phones
+    assert "****" in phones[0]
+
+
+def test_patch_of_own_customer_still_shows_the_full_phone(client, auth, agent, make_customer):
+    mine = make_customer(actor=agent, name="我的客户", phone="13912345679")
+    response = client.patch(f"{API}/{mine.id}", json={"company": "新公司"}, headers=auth)
+    assert response.status_code == 200
+    assert response.get_json()["phones"] == ["+8613912345679"]
+
+
+def test_agents_cannot_take_a_pool_lead_through_patch(
+    client, db, auth, agent, make_user, make_customer
+):
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345670")
+    response = client.patch(f"{API}/{pooled.id}", json={"owner": agent.username}, headers=auth)
+    assert_error(response, 403, "owner_change_forbidden")
+    with db() as session:
+        customer = session.get(Customer, pooled.id)
+        assert customer.owner_id is None
+        assert customer.pool_status.value == "pool"
+
+
+def test_agents_cannot_hand_their_customer_to_someone_else(
+    client, db, auth, agent, make_user, make_customer
+):
+    other = make_user("agent", username="colleague")
+    mine = make_customer(actor=agent, name="我的客户", phone="13912345671")
+    for owner in (other.username, None):
+        response = client.patch(f"{API}/{mine.id}", json={"owner": owner}, headers=auth)
+        assert_error(response, 403, "owner_change_forbidden")
+    with db() as session:
+        assert session.get(Customer, mine.id).owner_id == agent.id
+
+
+def test_managers_may_reassign_a_customer(client, db, make_user, make_customer):
+    manager = make_user("manager", username="boss")
+    other = make_user("agent", username="colleague")
+    mine = make_customer(actor=make_user("agent"), name="客户", phone="13912345672")
+    response = client.patch(
+        f"{API}/{mine.id}", json={"owner": other.username}, headers=bearer(db, manager)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["owner_id"] == other.id
+
+
+def test_created_customer_in_the_pool_comes_back_masked(client, auth):
+    response = create(client, auth, name="给公海", phone="13912345673", owner=None)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["pool_status"] == "pool"
+    assert "+8613912345673" not in body["phones"]

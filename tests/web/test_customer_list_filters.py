@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import re
 
 from sqlalchemy import select
@@ -59,3 +62,25 @@ def test_create_a_customer_with_per_field_errors(client, make_user, db):
     )
     assert again.status_code == 422
     assert "already exists" in again.text or "已存在" in again.text
+
+
+def test_export_buttons_carry_the_list_filters(client, make_user, make_customer):
+    manager = make_user("manager", username="mgr", team="East", password=PASSWORD)
+    agent = make_user("agent", username="ag", team="East", manager="mgr")
+    other = make_user("agent", username="ag3", team="East", manager="mgr")
+    make_customer(name="甲", owner=agent.username, tags=["VIP"], stage="contacted")
+    make_customer(name="乙", owner=agent.username, stage="contacted")
+    make_customer(name="丁", owner=other.username, tags=["VIP"], stage="contacted")
+    make_customer(name="丙", owner=None, tags=["VIP"])
+    sign_in(client, manager.username)
+    for query in (f"owner={agent.id}&stage=contacted", "tag=VIP&stage=contacted", "pool=1"):
+        page = client.get(f"/customers?{query}")
+        shown = set(names(page.text))
+        link = re.search(r'href="([^"]*/customers/export[^"]*format=csv[^"]*)"', page.text)
+        assert link, page.text
+        response = client.get(html.unescape(link.group(1)))
+        assert response.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+        exported = {row[next(k for k in row if k in ("name", "姓名", "Name"))] for row in rows}
+        assert exported == shown, (query, exported, shown)
+        assert shown and len(shown) < 4

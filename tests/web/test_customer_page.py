@@ -4,7 +4,6 @@ click-to-call, audit and CSRF."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from crm.calls import log_call
 from crm.deals import create_deal
 from crm.models import Activity, AuditEntry, Call, CallDirection, Customer, User
-from tests.conftest import PASSWORD, count, sign_in
+from tests.conftest import PASSWORD, count, midday_zone, sign_in
 from web import create_app
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -217,13 +216,6 @@ def test_empty_note_is_an_error_on_the_page(signed_in, db, customer):
         assert count(session, Activity) == 0
 
 
-def midday_zone() -> str:
-    """A fixed-offset zone where the wall clock reads about noon, so the calling window (which
-    click-to-call respects) is open whenever the test runs."""
-    offset = 12 - datetime.now(UTC).hour  # Etc/GMT-N is UTC+N
-    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
-
-
 def test_click_to_call_logs_an_outbound_call(signed_in, db, customer, agent):
     with db() as session:
         session.get(Customer, customer.id).timezone = midday_zone()
@@ -286,3 +278,25 @@ def test_forged_posts_without_csrf_are_refused(csrf_app, db, customer, agent):
         assert session.get(Customer, customer.id).name == "王小明"
         assert count(session, Activity) == 0
         assert count(session, Call) == 1  # the fixture's call only
+
+
+def test_note_errors_are_in_the_readers_language(signed_in, db, customer):
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    html = signed_in.get(f"/customers/{customer.id}", headers=zh).text
+    response = signed_in.post(
+        f"/customers/{customer.id}/notes",
+        data={"csrf_token": csrf_token(html), "text": "  "},
+        headers=zh,
+    )
+    assert response.status_code == 422
+    assert "备注不能为空。" in response.text
+    assert "A note needs some text." not in response.text
+    too_long = signed_in.post(
+        f"/customers/{customer.id}/notes",
+        data={"csrf_token": csrf_token(html), "text": "长" * 20_001},
+        headers=zh,
+    )
+    assert too_long.status_code == 422
+    assert re.search(r"备注最多 [\d,]+ 个字符。", too_long.text)
+    with db() as session:
+        assert count(session, Activity) == 0

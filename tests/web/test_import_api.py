@@ -14,7 +14,7 @@ from sqlalchemy import select
 from crm.models import AuditEntry, Customer, Job
 from dialflow.runtime import Runtime
 from tests.conftest import PASSWORD, api_token, count
-from tests.sheets import HEADERS_ZH, csv_bytes, wait_until, xlsx_bytes
+from tests.sheets import HEADERS_ZH, csv_bytes, damaged_xlsx, wait_until, xlsx_bytes
 from tests.web.test_api_customers import assert_error
 from web import create_app
 
@@ -231,3 +231,16 @@ def test_export_csv_and_xlsx_audited_and_refused_to_agents(
         (2, "csv", {}, "api"),
         (1, "xlsx", {"stage": "interested"}, "api"),
     ]
+
+
+@pytest.mark.parametrize("part", ["sheet", "content_types"])
+def test_a_damaged_xlsx_is_refused_as_malformed_not_a_server_error(client, db, manager_auth, part):
+    rows = [HEADERS_ZH] + [
+        [f"客户{i}", f"1390013{i:04d}", "", "", "", "", "", ""] for i in range(200)
+    ]
+    response = upload(client, manager_auth, damaged_xlsx(rows, part), "damaged.xlsx")
+    error = assert_error(response, 422, "malformed_file")
+    assert "damaged" in error["message"]
+    with db() as session:
+        assert count(session, Job) == 0
+        assert count(session, Customer) == 0

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
 import pytest
 from sqlalchemy import select
 
-from crm.models import AuditEntry, Customer, Job, JobStatus
+from crm.models import AuditEntry, Customer, Job, JobFile, JobStatus
+from dialflow.runtime import Runtime
 from tests.conftest import PASSWORD, count, sign_in
-from tests.sheets import csv_bytes, wait_until
+from tests.sheets import csv_bytes, damaged_xlsx, wait_until, xlsx_bytes
 from tests.web.test_pages import EN, csrf_token, location_path
+from web import create_app
 
 ROWS = [
     ["客户姓名", "联系电话", "备注", "内部编号"],
@@ -19,6 +22,7 @@ ROWS = [
     ["李四", "12345", "", "A2"],
     ["王五", "138 0013 8000", "", "A3"],
 ]
+DAMAGED_ROWS = [["姓名", "手机"]] + [[f"客户{i}", f"1390013{i:04d}"] for i in range(300)]
 
 
 @pytest.fixture
@@ -169,3 +173,94 @@ def test_other_users_jobs_are_not_found(client, db, make_user, manager):
     make_user("manager", username="manager2", password=PASSWORD)
     sign_in(client, "manager2")
     assert client.get(job_url).status_code == 404
+
+
+ZH_HEADERS = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def zh_upload(client, data: bytes, name: str):
+    token = csrf_token(client.get("/customers/import", headers=ZH_HEADERS).text)
+    return client.post(
+        "/customers/import",
+        data={"file": (io.BytesIO(data), name), "csrf_token": token},
+        content_type="multipart/form-data",
+        headers=ZH_HEADERS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "code", "chinese"),
+    [
+        (
+            "latin.csv",
+            "Name,Phone\nJosé,1\nZoë,2\n".encode("latin-1"),
+            422,
+            "unknown_encoding",
+            "编码",
+        ),
+        ("damaged.xlsx", damaged_xlsx(DAMAGED_ROWS, "sheet"), 422, "malformed_file", "已损坏"),
+        (
+            "damaged.xlsx",
+            damaged_xlsx(DAMAGED_ROWS, "content_types"),
+            422,
+            "malformed_file",
+            "已损坏",
+        ),
+    ],
+)
+def test_upload_problems_are_explained_on_the_upload_form_in_chinese(
+    client, db, manager, name, data, status, code, chinese
+):
+    response = zh_upload(client, data, name)
+    assert response.status_code == status
+    error = re.search(
+        r'<div class="flash error" role="alert" id="upload-error" data-code="([^"]+)">(.*?)</div>',
+        response.text,
+        re.S,
+    )
+    assert error, response.text
+    assert error.group(1) == code
+    assert chinese in error.group(2)
+    assert 'enctype="multipart/form-data"' in response.text  # the form is there to try again
+    with db() as session:
+        assert count(session, Job) == 0
+
+
+def test_too_many_rows_are_explained_in_chinese(runtime, make_user):
+    limited = Runtime(
+        settings=dataclasses.replace(runtime.settings, import_max_rows=2), db=runtime.db
+    )
+    client = create_app({"TESTING": True}, runtime=limited).test_client()
+    make_user("manager", username="boss", password=PASSWORD)
+    sign_in(client, "boss")
+    rows = [["姓名", "手机"]] + [[f"客户{i}", f"1380013800{i}"] for i in range(3)]
+    response = zh_upload(client, csv_bytes(rows), "many.csv")
+    assert response.status_code == 422
+    assert 'data-code="too_many_rows"' in response.text
+    assert "行数过多" in response.text
+
+
+def test_a_file_damaged_after_upload_fails_its_job_with_a_clear_message(client, db, manager):
+    """The file is checked at upload; if it is unreadable when the job runs, the job fails with
+    the reason instead of stopping its runner."""
+    data = xlsx_bytes(DAMAGED_ROWS)
+    response = upload(client, data, "客户.xlsx")
+    assert response.status_code == 302, response.text
+    mapping_url = location_path(response)
+    job_id = int(re.search(r"/import/(\d+)/", mapping_url).group(1))
+    with db() as session:
+        stored = session.scalars(select(JobFile).where(JobFile.job_id == job_id)).one()
+        stored.data = damaged_xlsx(DAMAGED_ROWS, "sheet")
+    preview = client.get(f"/customers/import/{job_id}/preview", headers=EN)
+    assert preview.status_code == 422  # the preview reads every row: refused, not a 500
+    token = csrf_token(client.get(mapping_url, headers=EN).text)
+    response = client.post(f"/customers/import/{job_id}/start", data={"csrf_token": token})
+    assert response.status_code == 302
+    job = wait_until(lambda: client.get(f"/jobs/{job_id}/status.json").get_json())
+    assert job["status"] == "failed"
+    assert "damaged" in job["message"]
+    page = client.get(f"/jobs/{job_id}", headers=EN)
+    assert page.status_code == 200
+    assert "damaged" in page.text
+    chinese = client.get(f"/jobs/{job_id}", headers=ZH_HEADERS).text
+    assert re.search(r"文件在第 \d+ 行附近已损坏", chinese)

@@ -168,3 +168,25 @@ def test_production_cookies_are_secure(runtime, test_env):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["REMEMBER_COOKIE_HTTPONLY"] is True
+    assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_keep_me_signed_in_cookie_is_http_only_and_same_site(client, agent):
+    page = client.get("/login", headers=EN)
+    response = client.post(
+        "/login",
+        data={
+            "username": "zhangwei",
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": csrf_token(page.text),
+        },
+        headers=EN,
+    )
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    cookie = next(c for c in cookies if c.startswith("remember_token="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # only in production (see below)

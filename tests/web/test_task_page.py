@@ -7,12 +7,13 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from crm.calls import log_call
 from crm.deals import create_deal
-from crm.models import Customer, Team, User
+from crm.models import AuditEntry, Call, Customer, Team, User
 from crm.notes import add_note
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import PASSWORD, count, midday_zone, sign_in
 from tests.web.test_pages import EN, ZH, csrf_token
 
 VALID = {
@@ -106,18 +107,119 @@ def test_customer_panel_shows_the_owner_the_number_to_call(client, desk, custome
     assert "¥12,345.00" in page
 
 
-def test_customer_panel_masks_a_number_the_agent_may_not_see(
+def test_customer_panel_masks_a_number_the_viewer_may_not_see(
     client, desk, make_user, make_customer
 ):
+    """A manager of another team may look at the task, but is neither the customer's owner,
+    their manager, nor dialing them: the number stays masked."""
     rival = make_user("agent", username="rival", team="West")
+    make_user("manager", username="north", team="North", password=PASSWORD)
     theirs = make_customer(actor=rival, name="别人的客户", phone="13912345678")
     instance = desk.start_call(theirs.id)
-    sign_in(client, "li")
+    sign_in(client, "north")
     page = client.get(f"/tasks/{instance['ready_tasks'][0]['id']}").text
     assert "别人的客户" in page
     assert "139****5678" in page
     assert "tel:" not in page
     assert "13912345678" not in re.sub(r"\s", "", page)
+    assert f'href="/customers/{theirs.id}"' not in page  # not a record they may open
+
+
+def switch_to(client, username: str) -> None:
+    token = csrf_token(client.get("/inbox").text)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert sign_in(client, username).status_code == 302
+
+
+def test_the_assignee_dialing_a_customer_sees_the_number_until_the_task_is_reassigned(
+    client, desk, db, make_user, make_customer
+):
+    rival = make_user("agent", username="rival", team="West")
+    make_user("agent", username="wang", team="East", password=PASSWORD)
+    make_user("manager", username="boss", team="East", password=PASSWORD)
+    theirs = make_customer(actor=rival, name="别人的客户", phone="13912345678")
+    with db() as session:  # inside the calling window whenever the test runs
+        session.get(Customer, theirs.id).timezone = midday_zone()
+    task_id = desk.start_call(theirs.id)["ready_tasks"][0]["id"]
+
+    sign_in(client, "li")  # li holds the open call task: li is dialing them
+    page = client.get(f"/tasks/{task_id}").text
+    assert 'href="tel:+8613912345678"' in page
+    assert f'href="/customers/{theirs.id}"' not in page  # the record itself stays private
+
+    switch_to(client, "boss")
+    with db() as session:
+        team_id = session.scalar(select(Team.id).where(Team.name == "East"))
+        wang_id = session.scalar(select(User.id).where(User.username == "wang"))
+    board = client.get(f"/team?team={team_id}")
+    response = client.post(
+        f"/team/{team_id}/tasks/{task_id}/reassign",
+        data={"user": str(wang_id), "csrf_token": csrf_token(board.text)},
+    )
+    assert response.status_code == 302
+
+    switch_to(client, "wang")
+    page = client.get(f"/tasks/{task_id}").text
+    assert 'href="tel:+8613912345678"' in page
+    assert 'id="log-call-form"' in page and "sendBeacon" in page
+    assert f'href="/customers/{theirs.id}"' not in page
+    response = client.post(
+        f"/customers/{theirs.id}/call",
+        data={"csrf_token": csrf_token(page), "next": f"/tasks/{task_id}"},
+    )
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/tasks/{task_id}"
+    with db() as session:
+        calls = session.scalars(select(Call).where(Call.customer_id == theirs.id)).all()
+        assert [(c.agent_id, c.direction.value) for c in calls] == [(wang_id, "outbound")]
+
+    switch_to(client, "li")  # no longer the assignee: no longer dialing them
+    page = client.get(f"/tasks/{task_id}").text
+    assert "139****5678" in page
+    assert "tel:" not in page and 'id="log-call-form"' not in page
+    response = client.post(f"/customers/{theirs.id}/call", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 404
+    with db() as session:
+        assert count(session, Call) == 1
+
+
+def test_the_task_page_logs_the_call_for_the_owner_and_comes_back(
+    client, desk, customer, call_task, db
+):
+    with db() as session:  # inside the calling window whenever the test runs
+        session.get(Customer, customer.id).timezone = midday_zone()
+    page = client.get(f"/tasks/{call_task}", headers=EN).text
+    form = re.search(
+        r'<form method="post" action="([^"]+)" id="log-call-form">(.*?)</form>', page, re.S
+    )
+    assert form, page
+    assert form.group(1) == f"/customers/{customer.id}/call"
+    data = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    response = client.post(form.group(1), data=data, headers=EN)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/tasks/{call_task}"
+    with db() as session:
+        call = session.scalars(select(Call).where(Call.customer_id == customer.id)).one()
+        assert call.agent_id == desk.agent.id
+        assert call.direction.value == "outbound"
+    assert "The outbound call was logged" in client.get(f"/tasks/{call_task}", headers=EN).text
+
+
+def test_showing_the_customer_panel_is_audited(client, desk, customer, call_task, db):
+    def views():
+        with db() as session:
+            return session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "view", AuditEntry.source == "web_task"
+                )
+            ).all()
+
+    assert views() == []
+    assert client.get(f"/tasks/{call_task}").status_code == 200
+    entries = views()
+    assert [(e.actor_id, e.entity_type, e.entity_id) for e in entries] == [
+        (desk.agent.id, "customer", str(customer.id))
+    ]
 
 
 def test_do_not_call_customer_has_no_call_link(client, desk, make_customer, db):
@@ -270,3 +372,16 @@ def test_task_without_customer_or_form(client, desk):
     assert "This task has no form" in page.text
     response = submit(client, task_id, {})
     assert response.status_code == 302
+
+
+def test_the_task_links_its_process_instance_for_those_who_watch_processes(
+    client, desk, customer, call_task, make_user
+):
+    page = client.get(f"/tasks/{call_task}").text  # the agent: no process pages for them
+    assert 'id="instance-link"' not in page
+    make_user("manager", username="watcher", team="North", password=PASSWORD)
+    switch_to(client, "watcher")
+    page = client.get(f"/tasks/{call_task}").text
+    link = re.search(r'<a href="(/process-instances/\d+)" id="instance-link">', page)
+    assert link, "no link to the instance"
+    assert client.get(link.group(1)).status_code == 200

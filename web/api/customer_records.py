@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from crm import audit
 from crm.customers import customer_to_dict
 from crm.erasure import erase_customer
+from crm.scoping import may_see_full_phone
 from engine.timeline import customer_timeline
 from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
@@ -65,7 +66,8 @@ def get_timeline(customer_id: int) -> ResponseReturnValue:
 @token_required
 def delete_customer(customer_id: int) -> ResponseReturnValue:
     with unit_of_work() as db:
-        customer = erase_customer(db, customer_id, actor=api_user())
-        body = customer_to_dict(customer)
+        user = api_user()
+        customer = erase_customer(db, customer_id, actor=user)
+        body = customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer))
         body["erased_at"] = customer.erased_at.isoformat() if customer.erased_at else None
     return jsonify(body)

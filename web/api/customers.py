@@ -95,7 +95,7 @@ def post_customer() -> ResponseReturnValue:
             region=settings().default_region,
             default_timezone=settings().default_timezone,
         )
-        body = customer_to_dict(customer)
+        body = customer_to_dict(customer, reveal_phone=may_see_full_phone(api_user(), customer))
     return jsonify(body), 201
 
 
@@ -122,9 +122,9 @@ def get_customer_detail(customer_id: int) -> ResponseReturnValue:
 
 @api_bp.patch("/customers/<int:customer_id>")
 @documented(
-    "Change customer fields",
+    "Change customer fields (agents cannot change the owner: 403 owner_change_forbidden)",
     tag="customers",
-    errors=(401, 404, 409, 422),
+    errors=(401, 403, 404, 409, 422),
     response=CUSTOMER,
     request=ANY_OBJECT,
 )
@@ -132,10 +132,11 @@ def get_customer_detail(customer_id: int) -> ResponseReturnValue:
 def patch_customer(customer_id: int) -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
+        user = api_user()
         customer = update_customer(
-            db, customer_id, data, actor=api_user(), region=settings().default_region
+            db, customer_id, data, actor=user, region=settings().default_region
         )
-        body = customer_to_dict(customer)
+        body = customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer))
     return jsonify(body)
 
 

@@ -178,7 +178,8 @@ def export_filters() -> dict[str, object]:
     pool = request.args.get("pool")
     return {
         "q": (request.args.get("q") or "").strip()[:100] or None,
-        "owner_id": request.args.get("owner_id", type=int),
+        # ``owner`` is the customer list's name for the filter; the API documents ``owner_id``
+        "owner_id": request.args.get("owner_id", type=int) or request.args.get("owner", type=int),
         "stage": request.args.get("stage") or None,
         "pool": None if not pool else pool in ("1", "true"),
         "tag": request.args.get("tag") or None,

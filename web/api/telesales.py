@@ -108,7 +108,7 @@ def claim_pool_lead(customer_id: int) -> ResponseReturnValue:
         claimed_id, instance = telesales.claim_from_pool(rt.engine, db, customer_id, actor=user)
         customer = get_customer(db, claimed_id)
         result = {
-            "customer": customer_to_dict(customer),
+            "customer": customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer)),
             "instance": instance_to_dict(db, instance),
             "caps": telesales.pool_caps(rt.engine, db, user),
         }

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from crm import audit
-from crm.calls import start_outbound_call
 from crm.customers import get_customer, update_customer
 from crm.deals import deals_of_customer
 from crm.models import Customer, LeadStage, Team, User
@@ -27,11 +26,21 @@ from crm.notes import add_note
 from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import Conflict, DialflowError, InvalidInput
+from engine.dialing import is_dialing, start_call
+from engine.models import ProcessVersion
 from engine.timeline import customer_timeline
 from processes import settings as process_settings
+from web.auth import _safe_next
 from web.context import runtime, settings, unit_of_work
 from web.customers import customers_bp
-from web.labels import deal_stage_label, disposition_label, task_status_label
+from web.forms_schema import bilingual
+from web.labels import (
+    change_label,
+    deal_stage_label,
+    disposition_label,
+    instance_status_label,
+    task_status_label,
+)
 from web.service_messages import localize
 
 CALL_REFUSALS = {
@@ -73,6 +82,8 @@ def _labels() -> dict[str, Any]:
         "deal_stage_label": deal_stage_label,
         "disposition_label": disposition_label,
         "task_status_label": task_status_label,
+        "instance_status_label": instance_status_label,
+        "change_label": change_label,
     }
 
 
@@ -123,7 +134,10 @@ def post_note(customer_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         with unit_of_work(read_only=True) as db:
             context = _page(
-                db, customer_id, note_error=exc.message, note_text=request.form.get("text", "")
+                db,
+                customer_id,
+                note_error=localize(exc.message),
+                note_text=request.form.get("text", ""),
             )
         return render_template("customers/detail.html", **context), 422
     flash(_("The note was added."), "success")
@@ -136,10 +150,8 @@ def click_to_call(customer_id: int) -> ResponseReturnValue:
     """Log an outbound call now; the agent sets its disposition in their task afterwards."""
     try:
         with unit_of_work() as db:
-            window, daily_cap = process_settings.calling_rules(
-                db, get_customer(db, customer_id, viewer=current_user)
-            )
-            start_outbound_call(
+            window, daily_cap = process_settings.calling_rules(db, get_customer(db, customer_id))
+            start_call(
                 db,
                 customer_id,
                 actor=current_user,
@@ -152,6 +164,9 @@ def click_to_call(customer_id: int) -> ResponseReturnValue:
         flash(str(CALL_REFUSALS.get(exc.code, exc.message)), "error")
     else:
         flash(_("The outbound call was logged. Set its outcome in your task."), "success")
+    target = request.form.get("next")  # the task page's form comes back to the task
+    if target:
+        return redirect(_safe_next(target))
     return redirect(url_for("customers.customer_page", customer_id=customer_id))
 
 
@@ -165,7 +180,7 @@ def _page(
     note_text: str = "",
 ) -> dict[str, Any]:
     customer = get_customer(db, customer_id, viewer=current_user)
-    reveal = may_see_full_phone(current_user, customer)
+    reveal = may_see_full_phone(current_user, customer) or is_dialing(db, current_user, customer.id)
     region = settings().default_region
     page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_TIMELINE_PAGE)
     entries, total = customer_timeline(
@@ -189,6 +204,7 @@ def _page(
         "deals": deals_of_customer(db, customer.id),
         "timeline": timeline,
         "names": _names(db, timeline),
+        "process_names": _process_names(db, timeline),
         "page": page,
         "pages": max(1, min(MAX_TIMELINE_PAGE, -(-total // TIMELINE_PAGE))),
         "total": total,
@@ -235,6 +251,20 @@ def _field_errors(exc: DialflowError) -> dict[str, list[str]]:
     if not by_field:
         by_field["_form"] = [localize(exc.message)]
     return by_field
+
+
+def _process_names(db: Session, timeline: list[dict[str, Any]]) -> dict[str, str]:
+    """Process ids on this page → the latest version's name in the reader's language
+    (the shipped diagrams are named in both languages, "Call cadence / 跟进节奏")."""
+    ids = {entry["process_id"] for entry in timeline if entry.get("process_id")}
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name)
+        .where(ProcessVersion.process_id.in_(ids))
+        .order_by(ProcessVersion.process_id, ProcessVersion.version)
+    )
+    return {process_id: bilingual(name) for process_id, name in rows if name}
 
 
 def _names(db: Session, timeline: list[dict[str, Any]]) -> dict[int, str]:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm import jobs
 from crm.exports import export_customers, may_export
@@ -26,9 +27,10 @@ from crm.imports import (
 )
 from crm.models import Job, JobKind, JobStatus
 from dialflow.background import dispatch_job
-from dialflow.errors import InvalidInput
+from dialflow.errors import DialflowError, InvalidInput
 from web.api.imports import csv_download, download, export_filters
 from web.context import runtime, settings, unit_of_work
+from web.errors import page_message
 from web.uploads import uploaded_file
 
 imports_bp = Blueprint("imports", __name__)
@@ -87,30 +89,52 @@ def _nav() -> dict:
 def upload_form() -> ResponseReturnValue:
     ensure_may_import(current_user)
     with unit_of_work(read_only=True) as db:
-        recent = db.scalars(
+        recent = _recent_imports(db)
+    return render_template("imports/upload.html", recent=recent)
+
+
+def _recent_imports(db: Session) -> list[Job]:
+    return list(
+        db.scalars(
             select(Job)
             .where(Job.created_by_id == current_user.id, Job.kind == JobKind.IMPORT)
             .order_by(Job.id.desc())
             .limit(10)
         ).all()
-    return render_template("imports/upload.html", recent=recent)
+    )
 
 
 @imports_bp.post("/customers/import")
 @login_required
 def upload() -> ResponseReturnValue:
     ensure_may_import(current_user)
-    file_name, data = uploaded_file()
-    with unit_of_work() as db:
-        job = submit_import(
-            db,
-            actor=current_user,
-            file_name=file_name,
-            data=data,
-            max_rows=settings().import_max_rows,
-            draft=True,
+    try:
+        file_name, data = uploaded_file()
+        with unit_of_work() as db:
+            job = submit_import(
+                db,
+                actor=current_user,
+                file_name=file_name,
+                data=data,
+                max_rows=settings().import_max_rows,
+                draft=True,
+            )
+            job_id = job.id
+    except DialflowError as exc:
+        if exc.status in (401, 403):
+            raise
+        # The upload form again, with the problem in the reader's language beside it.
+        with unit_of_work(read_only=True) as db:
+            recent = _recent_imports(db)
+        message = page_message(exc.status, exc.code) or exc.message
+        body = render_template(
+            "imports/upload.html",
+            recent=recent,
+            upload_error=message,
+            upload_detail=exc.message,
+            upload_code=exc.code,
         )
-        job_id = job.id
+        return Response(body, status=exc.status)
     return redirect(url_for("imports.mapping", job_id=job_id))
 
 

@@ -20,6 +20,7 @@ from web.forms_schema import field_errors, parse_submission
 from web.inbox import user_zone
 from web.labels import deal_stage_label
 from web.sales import MANAGERS, roles_required, sales_bp
+from web.service_messages import task_title
 from web.task_page import refusal
 
 
@@ -58,7 +59,7 @@ def decide(task_id: str) -> ResponseReturnValue:
             or not may_work_on(current_user, item)
         ):
             raise TaskNotFound("No such task.")
-        schema, title = item.form_schema, item.title
+        schema, title = item.form_schema, task_title(item)
     submission = parse_submission(schema, request.form, tz=user_zone(current_user))
     errors = dict(submission.errors)
     try:

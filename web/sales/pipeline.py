@@ -19,6 +19,7 @@ from web.auth import _safe_next
 from web.context import unit_of_work
 from web.labels import deal_stage_label
 from web.sales import sales_bp
+from web.service_messages import deal_title
 
 # A deal reaches "approval" only with a quote (POST /api/v1/deals/{id}/quote): the process
 # that decides it starts there, so the board does not offer it.
@@ -83,7 +84,7 @@ def move_deal(deal_id: int) -> ResponseReturnValue:
             )
             message = _(
                 "“%(title)s” moved to %(stage)s.",
-                title=deal.title,
+                title=deal_title(deal.title),
                 stage=deal_stage_label(deal.stage.value),
             )
         flash(message, "ok")

@@ -22,6 +22,7 @@ from processes.team_board import (
 from web.context import runtime, unit_of_work
 from web.inbox import user_zone
 from web.sales import MANAGERS, roles_required, sales_bp
+from web.service_messages import task_title
 from web.task_page import refusal
 
 
@@ -77,7 +78,9 @@ def reassign_task(team_id: int, task_id: str) -> ResponseReturnValue:
                 now=runtime().clock.now(),
             )
             message = _(
-                "“%(title)s” now belongs to %(name)s.", title=item.title, name=target.display_name
+                "“%(title)s” now belongs to %(name)s.",
+                title=task_title(item),
+                name=target.display_name,
             )
         flash(message, "ok")
     except InvalidInput:

@@ -94,4 +94,10 @@ def test_change_a_shipped_process_deploy_and_watch_the_next_quote(
     assert "df-ready" in ready.get_attribute("class")
     timer = page.locator("g.djs-element[data-element-id='manager_silent']")
     assert "df-waiting" in timer.get_attribute("class")
+    # the path taken so far: the start, the decision table and the flow into it
+    for element in ("start", "decide_tier", "f_start", "f_tiered"):
+        done = page.locator(f"g.djs-element[data-element-id='{element}']")
+        assert "df-done" in done.get_attribute("class"), element
+    auto = page.locator("g.djs-element[data-element-id='auto_approve']")
+    assert "df-done" not in auto.get_attribute("class")
     screenshot("32-shipped-process-instance")
