@@ -75,3 +75,22 @@ def test_click_to_call_needs_consent(team: Team) -> None:
     html = click_to_call(team, agent, customer_id)
     assert "has not consented to be called" in html
     assert calls_of(team, customer_id) == []
+
+
+def test_dialing_through_a_reassigned_task_passes_the_same_gate(team: Team) -> None:
+    customer_id = lead_of_a1(team, "13300000005")
+    task = team.one_task("a1", customer_id, "call")
+    handed = team["m_east"].post(f"/api/v1/tasks/{task['id']}/assign", json={"user": "a2"})
+    assert handed.status_code == 200, handed.get_json()
+    dialer = browser(team, "a2")  # not the owner: dialing them through the task
+    task_page = f"/tasks/{task['id']}"
+    team.advance(hours=13, minutes=30)  # 22:30 local
+    refused = submit(dialer, task_page, f"/customers/{customer_id}/call", {"next": task_page})
+    assert refused.status_code == 302
+    assert "outside the customer&#39;s calling window" in dialer.get(task_page).text
+    assert calls_of(team, customer_id) == []
+    team.advance(hours=11)  # 09:30 the next morning
+    logged = submit(dialer, task_page, f"/customers/{customer_id}/call", {"next": task_page})
+    assert logged.status_code == 302
+    [call] = calls_of(team, customer_id)
+    assert call["agent_id"] == team["a2"].user.id
