@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm import audit
+from crm.compliance import Window, require_callable
 from crm.customers import get_customer
 from crm.models import Call, CallDirection, Customer, Disposition, LeadStage, User
 from crm.phones import mask_phone, normalize_phone
@@ -123,18 +124,32 @@ def call_with_external_id(session: Session, external_id: Any) -> Call | None:
 
 
 def start_outbound_call(
-    session: Session, customer_id: int, *, actor: User, region: str = "CN"
+    session: Session,
+    customer_id: int,
+    *,
+    actor: User,
+    window: Window,
+    daily_cap: int,
+    now: datetime,
+    region: str = "CN",
 ) -> Call:
     """Click-to-call: log an outbound call now; the disposition comes later, in the agent's task.
 
-    Refused for customers on the do-not-call list, like every other dial path.
+    Behind the same compliance gate as every other dial path (``compliance.require_callable``:
+    do-not-call, consent, the customer's local calling window, the daily attempt cap): a
+    refusal is a 409 with the reason as its code, and no call is logged.
     """
     customer = get_customer(session, customer_id, viewer=actor)
-    if customer.do_not_call:
-        raise Conflict("This customer is on the do-not-call list.", code="do_not_call")
+    require_callable(session, customer, now, window, daily_cap)
     if customer.primary_phone is None:
         raise Conflict("This customer has no phone number.", code="no_phone")
-    return log_call(session, customer.id, {"direction": "outbound"}, actor=actor, region=region)
+    return log_call(
+        session,
+        customer.id,
+        {"direction": "outbound", "started_at": now},
+        actor=actor,
+        region=region,
+    )
 
 
 def list_calls(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.models import Call, Customer
+from dialflow.errors import Conflict
 
 EARLIEST = time(8, 0)
 LATEST = time(22, 0)
@@ -94,8 +95,10 @@ def calls_today(session: Session, customer: Customer, now: datetime) -> int:
 
 
 def check_call(
-    session: Session, customer: Customer, now: datetime, window: Window, daily_cap: int
+    session: Session, customer: Customer, now: datetime, window: Window, daily_cap: int | None
 ) -> Verdict:
+    """The gate's verdict; ``daily_cap=None`` leaves the attempt cap out (a call already made
+    is being logged)."""
     if customer.erased_at is not None:
         return Verdict(False, True, "erased", None)
     if customer.do_not_call:
@@ -103,10 +106,45 @@ def check_call(
     if not customer.consent:
         return Verdict(False, True, "no_consent", None)
     zone = zone_of(customer)
-    if calls_today(session, customer, now) >= daily_cap:
+    if daily_cap is not None and calls_today(session, customer, now) >= daily_cap:
         _, tomorrow = local_day_bounds(now, zone)
         return Verdict(False, False, "daily_attempt_cap", next_allowed(tomorrow, zone, window))
     allowed_at = next_allowed(now, zone, window)
     if allowed_at > now:
         return Verdict(False, False, "outside_calling_window", allowed_at)
     return Verdict(True, False, None, None)
+
+
+class CallNotAllowed(Conflict):
+    """A call the gate refuses; ``code`` is the verdict's reason (``do_not_call``,
+    ``no_consent``, ``erased``, ``outside_calling_window``, ``daily_attempt_cap``)."""
+
+    code = "call_not_allowed"
+
+
+def require_callable(
+    session: Session, customer: Customer, now: datetime, window: Window, daily_cap: int | None
+) -> None:
+    """Raise :class:`CallNotAllowed` (409) unless ``customer`` may be called at ``now``."""
+    verdict = check_call(session, customer, now, window, daily_cap)
+    if verdict.allowed:
+        return
+    reason = verdict.reason or "call_not_allowed"
+    later = verdict.next_allowed_at
+    local = now.astimezone(zone_of(customer))
+    messages = {
+        "erased": "This customer's data was erased; they are not called.",
+        "do_not_call": "This customer is on the do-not-call list.",
+        "no_consent": "This customer has not consented to be called.",
+        "daily_attempt_cap": f"This customer was already called {daily_cap} times today.",
+        "outside_calling_window": (
+            f"It is {local:%H:%M} for the customer, outside the calling window "
+            f"{window.start:%H:%M}-{window.end:%H:%M}."
+        ),
+    }
+    message = messages.get(reason, "This customer may not be called now.")
+    details = []
+    if later is not None:
+        message += f" Next allowed at {later.astimezone(UTC).isoformat()}."
+        details.append({"field": "next_allowed_at", "message": later.astimezone(UTC).isoformat()})
+    raise CallNotAllowed(message, code=reason, details=details)

@@ -41,8 +41,8 @@ def create_deal(
     deal = Deal(
         customer_id=customer.id,
         title=title,
-        amount=_cents(amount or Decimal(0)),
-        discount_pct=_cents(discount or Decimal(0)),
+        amount=cents(amount or Decimal(0)),
+        discount_pct=cents(discount or Decimal(0)),
         currency=currency.upper(),
         expected_close=expected_close,
         owner_id=customer.owner_id or (actor.id if actor else None),
@@ -235,7 +235,7 @@ def update_deal(
 
     before = deal_to_dict(deal)
     for key, value in values.items():
-        setattr(deal, key, _cents(value) if isinstance(value, Decimal) else value)
+        setattr(deal, key, cents(value) if isinstance(value, Decimal) else value)
     session.flush()
     changed_before, changed_after = audit.changed_fields(before, deal_to_dict(deal))
     if changed_after:
@@ -285,7 +285,7 @@ def _currency(data: Mapping[str, Any], errors: FieldErrors) -> str | None:
     return value.upper()
 
 
-def _cents(value: Decimal) -> Decimal:
+def cents(value: Decimal) -> Decimal:
     """As the NUMERIC(…, 2) column will hold it, so responses match what a re-read returns."""
     return value.quantize(CENT)
 

@@ -1,7 +1,8 @@
 """The public pool (公海池): leads without an owner, reclaimed or released, and claims.
 
-A claim locks the customer row and re-checks it under the lock, so when two agents claim the
-same lead at once exactly one gets it and the other a ``409 already_claimed``. Caps count
+A claim locks the claimer's user row, then the customer row, and re-checks both under the
+locks, so when two agents claim the same lead at once exactly one gets it and the other a
+``409 already_claimed``, and one agent's claims at once cannot both pass a cap. Caps count
 rows of ``pool_claims`` (claims today) and owned open leads (holding), never memory.
 """
 
@@ -97,6 +98,9 @@ def claim(
 ) -> Customer:
     if actor.role.value not in ("agent", "manager"):
         raise Forbidden("Only agents and managers claim leads from the pool.")
+    # The claimer's row first, then the lead's (always in this order): one agent's claims run
+    # one at a time, so two at once cannot both pass the daily or holding cap.
+    session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     customer = session.scalar(
         select(Customer)
         .where(Customer.id == customer_id)

@@ -62,6 +62,7 @@ def check_specs(
             _check_script(spec.script or "", report)
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
+            _check_completion_check(spec, registry, report)
         if isinstance(spec, CatchingEvent):
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
@@ -182,6 +183,14 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     for name in ("dueAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
+
+
+def _check_completion_check(spec: UserTask, registry: HandlerRegistry, report: Any) -> None:
+    operator_id = (
+        (spec.extensions or {}).get("properties", {}).get("completionCheck") or ""
+    ).strip()
+    if operator_id and operator_id not in registry:
+        report(f"completionCheck names an unknown operator {operator_id!r}")
 
 
 def _timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:

@@ -8,10 +8,13 @@ when the task is completed, cancelled or reassigned.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.calls import log_call, start_outbound_call
+from crm.compliance import Window, require_callable
 from crm.customers import get_customer
 from crm.models import Call, User
 from crm.scoping import may_see_customer
@@ -34,17 +37,39 @@ def is_dialing(session: Session, user: User, customer_id: int) -> bool:
     return found is not None
 
 
-def start_call(session: Session, customer_id: int, *, actor: User, region: str = "CN") -> Call:
+def start_call(
+    session: Session,
+    customer_id: int,
+    *,
+    actor: User,
+    window: Window,
+    daily_cap: int,
+    now: datetime,
+    region: str = "CN",
+) -> Call:
     """Click-to-call: for customers the actor may see, ``crm.calls.start_outbound_call``; for
-    a customer they are dialing through an open task, the same checks without the row scope.
-    Anyone else gets ``customer_not_found``."""
+    a customer they are dialing through an open task, the same checks without the row scope
+    (the compliance gate: window, daily cap, do-not-call, consent). Anyone else gets
+    ``customer_not_found``."""
     customer = get_customer(session, customer_id)
     if may_see_customer(actor, customer) or not is_dialing(session, actor, customer_id):
-        return start_outbound_call(session, customer_id, actor=actor, region=region)
-    if customer.do_not_call:
-        raise Conflict("This customer is on the do-not-call list.", code="do_not_call")
+        return start_outbound_call(
+            session,
+            customer_id,
+            actor=actor,
+            window=window,
+            daily_cap=daily_cap,
+            now=now,
+            region=region,
+        )
+    require_callable(session, customer, now, window, daily_cap)
     if customer.primary_phone is None:
         raise Conflict("This customer has no phone number.", code="no_phone")
     return log_call(
-        session, customer.id, {"direction": "outbound"}, actor=actor, region=region, scoped=False
+        session,
+        customer.id,
+        {"direction": "outbound", "started_at": now},
+        actor=actor,
+        region=region,
+        scoped=False,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm import audit
 from crm.models import Role, User
-from dialflow.errors import Forbidden, InvalidInput
+from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper
 from engine.errors import TaskConflict, TaskNotFound
 from engine.forms import validate_form_data, with_form_defaults
@@ -28,6 +28,7 @@ from engine.models import (
 )
 from engine.service import ProcessEngine
 from engine.work_items import close_item, user_groups
+from handlers.registry import HandlerContext, HandlerError
 
 SUPERVISORS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER})
 
@@ -186,6 +187,7 @@ def complete(
     task = step.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
         raise TaskConflict("The task is no longer waiting for input.")
+    _run_completion_check(step, task, data)
     step.writes.append(
         close_item(
             item,
@@ -210,6 +212,39 @@ def complete(
     step.audit.append(lambda _row: entry)
     stepper.run(engine, session, step, finish)
     return row
+
+
+def _run_completion_check(step: stepper.Step, task: Any, data: dict[str, Any]) -> None:
+    """A user task's ``completionCheck`` property names an operator that may refuse the
+    completion before anything runs (the compliance gate in front of logging a call). It gets
+    the parameters its signature names from the task's data with the submitted data over it;
+    a ``DialflowError`` it raises refuses the completion as it is (its code and status), any
+    other refusal is a 409 ``completion_refused``. Nothing of the step is stored then."""
+    properties = (task.task_spec.extensions or {}).get("properties", {})
+    operator_id = str(properties.get("completionCheck") or "").strip()
+    if not operator_id:
+        return
+    ctx = step.context
+    handler = ctx.registry.get(operator_id)
+    if handler is None:
+        raise TaskConflict(
+            f"The task's completion check {operator_id!r} is unknown.", code="completion_refused"
+        )
+    merged = {**task.data, **data}
+    arguments = {name: merged[name] for name in handler.parameters if name in merged}
+    context = HandlerContext(
+        session=ctx.session,
+        actor=ctx.actor,
+        instance_id=ctx.instance_id,
+        business_key=ctx.business_key,
+        now=ctx.now,
+    )
+    try:
+        ctx.registry.call(operator_id, context, arguments)
+    except DialflowError:
+        raise
+    except HandlerError as exc:
+        raise TaskConflict(str(exc), code="completion_refused") from exc
 
 
 def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, ProcessInstance]:

@@ -11,7 +11,7 @@ instances keep it until migrated). Times returned to the diagrams are ISO 8601 s
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from crm import assignment, compliance, pool
 from crm.customers import get_customer
-from crm.deals import get_deal, set_deal_stage
+from crm.deals import MAX_AMOUNT, cents, get_deal, set_deal_stage
 from crm.models import (
     Activity,
     ActivityKind,
@@ -168,6 +168,7 @@ def register(registry: HandlerRegistry) -> None:
     _register_pool(registry)
     _register_deals(registry)
     _register_after_sale(registry)
+    _register_gate_checks(registry)
 
 
 # -- lead intake -------------------------------------------------------------------------------
@@ -452,9 +453,27 @@ def _register_pool(registry: HandlerRegistry) -> None:
         return {"warned": username(ctx.session, customer.owner_id)}
 
     @registry.register("pool.reclaim", "Take a lead without follow-up back into the pool")
-    def reclaim(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+    def reclaim(
+        ctx: HandlerContext, customer_id: int, planned_at: str | None = None
+    ) -> dict[str, Any]:
+        """``planned_at``: when the call was planned; contact since then (a call logged
+        outside the task, click-to-call) keeps the lead with its owner."""
         customer = get_customer(ctx.session, customer_id)
         owner_id = customer.owner_id
+        contacted = customer.last_contact_at
+        if planned_at and contacted is not None:
+            try:
+                since = datetime.fromisoformat(planned_at)
+            except ValueError as exc:
+                raise HandlerError(f"not a date and time: {planned_at!r}") from exc
+            if contacted.tzinfo is None:  # SQLite returns naive UTC
+                contacted = contacted.replace(tzinfo=UTC)
+            if contacted > since:
+                return {
+                    "reclaimed": False,
+                    "contacted_at": contacted.isoformat(),
+                    "protected_until": None,
+                }
         reclaimed = pool.release(
             ctx.session, customer, reason="no follow-up in time", now=ctx.now, actor=ctx.actor
         )
@@ -556,9 +575,9 @@ def _register_deals(registry: HandlerRegistry) -> None:
         amount: float | int | str | None = None,
     ) -> dict[str, Any]:
         deal = get_deal(ctx.session, deal_id)
-        deal.discount_pct = _decimal(discount_pct, "discount_pct", Decimal(0), Decimal(100))
+        deal.discount_pct = cents(_decimal(discount_pct, "discount_pct", Decimal(0), Decimal(100)))
         if amount not in (None, ""):
-            deal.amount = _decimal(amount, "amount", Decimal(0), Decimal("1e12"))
+            deal.amount = cents(_decimal(amount, "amount", Decimal(0), MAX_AMOUNT))
         if deal.stage != DealStage.APPROVAL:
             set_deal_stage(ctx.session, deal.id, DealStage.APPROVAL.value, actor=ctx.actor)
         ctx.session.flush()
@@ -656,3 +675,43 @@ def _register_after_sale(registry: HandlerRegistry) -> None:
         )
         session.flush()
         return {"reached": reached, "score": score}
+
+
+# -- the compliance gate at the call itself --------------------------------------------------
+
+
+def _register_gate_checks(registry: HandlerRegistry) -> None:
+    @registry.register(
+        "compliance.may_log_call",
+        "Refuse logging a call made now (outside the window, DNC, no consent); a task's "
+        "completionCheck",
+        writes=False,
+    )
+    def may_log_call(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        window, _cap = settings.calling_rules(session, customer)
+        # the attempt cap counts calls before they are made; this one is already made
+        compliance.require_callable(session, customer, ctx.now, window, None)
+        return {"allowed": True}
+
+    @registry.register(
+        "aftersale.check_visit", "Skip (and record) an after-sale call the gate forbids"
+    )
+    def check_visit(ctx: HandlerContext, customer_id: int, label: str) -> dict[str, Any]:
+        session = ctx.session
+        customer = get_customer(session, customer_id)
+        window, _cap = settings.calling_rules(session, customer)
+        verdict = compliance.check_call(session, customer, ctx.now, window, None)
+        if not verdict.blocked:
+            return {"skipped": False, "reason": None}
+        reason = verdict.reason or "blocked"
+        add_note(
+            session,
+            customer.id,
+            f"After-sale call ({label}) skipped: {reason.replace('_', ' ')}",
+            actor=ctx.actor,
+            kind=ActivityKind.SYSTEM,
+            scoped=False,
+        )
+        return {"skipped": True, "reason": reason}

@@ -19,8 +19,8 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import audit
-from crm.models import GLOBAL_SCOPE, Setting, Team, User
+from crm import audit, compliance
+from crm.models import GLOBAL_SCOPE, Customer, Setting, Team, User
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 
 ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
@@ -173,6 +173,23 @@ def effective(session: Session, key: str, team_id: int | None = None) -> dict[st
     return value
 
 
+def customer_team_id(session: Session, customer: Customer) -> int | None:
+    """The team whose settings apply to a customer: theirs, else their owner's."""
+    if customer.team_id is not None:
+        return customer.team_id
+    if customer.owner_id is not None:
+        owner = session.get(User, customer.owner_id)
+        return owner.team_id if owner else None
+    return None
+
+
+def calling_rules(session: Session, customer: Customer) -> tuple[compliance.Window, int]:
+    """The calling window and the daily attempt cap in force for a customer."""
+    team_id = customer_team_id(session, customer)
+    window = compliance.Window.from_setting(effective(session, "calling_window", team_id))
+    return window, int(effective(session, "compliance", team_id)["daily_attempt_cap"])
+
+
 def stored(session: Session, key: str, team_id: int | None) -> dict[str, Any] | None:
     definition(key)
     row = session.scalar(
@@ -181,8 +198,10 @@ def stored(session: Session, key: str, team_id: int | None) -> dict[str, Any] | 
     return row.value if row is not None else None
 
 
-def validate(key: str, value: Any) -> dict[str, Any]:
-    """Check a (partial) value against the setting's schema; 422 with one detail per problem."""
+def validate(key: str, value: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check a (partial) value against the setting's schema, and the value it makes effective
+    (``base``, default: the setting's default, with ``value`` over it) against the rules across
+    keys; 422 with one detail per problem."""
     found = definition(key)
     if not isinstance(value, dict):
         raise InvalidInput(
@@ -198,7 +217,7 @@ def validate(key: str, value: Any) -> dict[str, Any]:
         for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     ]
     if key == "calling_window" and not problems:
-        problems += _window_problems({**found.default, **value})
+        problems += _window_problems({**(found.default if base is None else base), **value})
     if problems:
         raise InvalidInput(f"The value of {key!r} is not valid.", details=problems)
     return value
@@ -214,6 +233,12 @@ def _window_problems(window: dict[str, str]) -> list[dict[str, str]]:
     if start >= end:
         problems.append({"field": "value.end", "message": "the window must end after it starts"})
     return problems
+
+
+def require_team(session: Session, team_id: int | None) -> None:
+    """404 ``team_not_found`` for a team id no team has (None: the global scope)."""
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise NotFound(f"No team #{team_id}.", code="team_not_found")
 
 
 def may_change(user: User, team_id: int | None) -> bool:
@@ -232,16 +257,25 @@ def save(
     team_id: int | None,
     actor: User,
     now: datetime,
+    merge: bool = True,
 ) -> dict[str, Any]:
-    """Store a team's (or the global) value, audited; returns the new effective value."""
+    """Store a team's (or the global) value, audited; returns the new effective value.
+
+    With ``merge`` (the API's partial update) the keys left out keep their stored value;
+    without it (a page's whole form) the value replaces what the scope stored, and the keys
+    left out fall back to the global value or the default. Either way the value then in force
+    is checked as a whole (a window must end after it starts)."""
     validate(key, value)
-    if team_id is not None and session.get(Team, team_id) is None:
-        raise NotFound(f"No team #{team_id}.", code="team_not_found")
+    require_team(session, team_id)
     if not may_change(actor, team_id):
         raise Forbidden("You may not change this setting.")
     scope = team_scope(team_id)
     row = session.scalar(select(Setting).where(Setting.key == key, Setting.scope == scope))
     before = row.value if row is not None else None
+    if merge and isinstance(before, dict):
+        value = {**before, **value}
+    inherited = effective(session, key, None) if team_id is not None else definition(key).default
+    validate(key, value, base=inherited)
     if row is None:
         row = Setting(key=key, scope=scope, value=value, updated_by_id=actor.id, updated_at=now)
         session.add(row)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from crm import events, pool
 from crm.customers import create_customer, get_customer
-from crm.deals import get_deal, set_deal_stage
+from crm.deals import MAX_AMOUNT, cents, get_deal, set_deal_stage
 from crm.models import Customer, Deal, DealStage, User
 from crm.validation import FieldErrors, decimal, text
 from dialflow.errors import Conflict, DuplicateCustomer, Forbidden, InvalidInput
@@ -165,10 +165,16 @@ def submit_quote(
     discount = decimal(data, "discount_pct", errors, minimum=Decimal(0), maximum=Decimal(100))
     if data.get("discount_pct") in (None, ""):
         errors.add("discount_pct", "This field is required.")
-    amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=Decimal("1e12"))
+    amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=MAX_AMOUNT)
     comment = text(data, "comment", errors, max_len=2000)
     errors.raise_if_any("The quote is not valid.")
-    deal = get_deal(session, deal_id)
+    # Locked and re-read: of two quotes at once, the second finds the first's approval stage.
+    deal = session.scalar(
+        select(Deal)
+        .where(Deal.id == deal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ) or get_deal(session, deal_id)  # not found: 404
     customer = get_customer(session, deal.customer_id, viewer=actor)  # 404 when not visible
     if actor.role.value == "agent" and deal.owner_id != actor.id:
         raise Forbidden("Only the deal's owner submits its quote.")
@@ -176,9 +182,11 @@ def submit_quote(
         raise Conflict(f"The deal is {deal.stage.value}.", code="deal_closed")
     if deal.stage == DealStage.APPROVAL:
         raise Conflict("The deal's quote is already waiting for approval.", code="approval_pending")
-    deal.discount_pct = discount if discount is not None else deal.discount_pct
+    # As the NUMERIC(…, 2) columns hold them: the decision judges the discount that is stored.
+    if discount is not None:
+        deal.discount_pct = cents(discount)
     if amount is not None:
-        deal.amount = amount
+        deal.amount = cents(amount)
     set_deal_stage(session, deal.id, DealStage.APPROVAL.value, actor=actor, comment=comment)
     instance = start_instance(
         engine,

@@ -12,6 +12,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,10 @@ def count(session: Session, model: type) -> int:
     from sqlalchemy import func, select
 
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where the wall clock reads about noon, so a customer living there is
+    inside the calling window (which click-to-call respects) whenever a wall-clock test runs."""
+    offset = 12 - datetime.now(UTC).hour  # Etc/GMT-N is UTC+N
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"

@@ -90,6 +90,15 @@ BROKEN = [
         "crm.add_notes",
     ),
     (
+        "unknown-completion-check",
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="ask-form.json" />',
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="ask-form.json" />'
+        '<spiffworkflow:property name="completionCheck" value="compliance.nope" />',
+        "ask",
+        '<bpmn:userTask id="ask"',
+        "compliance.nope",
+    ),
+    (
         "wrong-parameter-name",
         'parameter id="text"',
         'parameter id="body"',

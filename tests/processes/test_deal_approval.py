@@ -90,6 +90,11 @@ def test_send_back_then_revised_quote_goes_round_again(team: Team) -> None:
     with team.db() as db:
         assert float(db.get(Deal, deal_id).discount_pct) == 9
     assert [s for s, _ in stages(team, deal_id)][-3:] == ["proposal", "approval", "negotiation"]
+    timeline = team[agent].get(f"/api/v1/customers/{customer_id}/timeline").get_json()["items"]
+    notes = [e["text"] for e in timeline if e["kind"] == "note"]
+    assert "Discount 18.00% sent_back (manager) by m_east: 降到10%以内" in notes
+    changes = [e.get("comment") for e in timeline if e["kind"] != "note"]
+    assert "Discount 18.00% sent_back (manager) by m_east: 降到10%以内" in changes
 
 
 def test_no_answer_in_24_hours_escalates_to_the_approvers_manager(team: Team) -> None:
@@ -145,3 +150,59 @@ def test_approval_tiers_are_a_decision_table(team: Team) -> None:
     _customer_id, deal_id, agent = opportunity(team, "13500000007")
     assert quote(team, agent, deal_id, 14).get_json()["instance"]["status"] == "completed"
     assert stages(team, deal_id)[-1][0] == "negotiation"
+
+
+def test_a_quote_beyond_the_largest_amount_is_refused(team: Team) -> None:
+    _customer_id, deal_id, agent = opportunity(team, "13500000007")
+    too_big = quote(team, agent, deal_id, 5, amount=1e12)
+    assert too_big.status_code == 422, too_big.get_json()
+    assert too_big.get_json()["error"]["details"][0]["field"] == "amount"
+    deal = team[agent].get(f"/api/v1/deals/{deal_id}").get_json()
+    assert deal["stage"] != "approval" and float(deal["amount"]) == 100000
+    assert quote(team, agent, deal_id, 5, amount=1e9).status_code == 201
+
+
+def test_the_discount_is_decided_as_stored_to_the_cent(team: Team) -> None:
+    customer_id, deal_id, agent = opportunity(team, "13500000008")
+    response = quote(team, agent, deal_id, 10.004)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["instance"]["status"] == "completed"
+    deal = team[agent].get(f"/api/v1/deals/{deal_id}").get_json()
+    assert float(deal["discount_pct"]) == 10 and deal["stage"] == "negotiation"
+    assert stages(team, deal_id)[-1][1].startswith("Discount 10.00% approved (auto)")
+    assert team.tasks_of("m_east", business_key=str(customer_id)) == []
+
+
+def test_a_revised_discount_is_decided_as_stored_to_the_cent(team: Team) -> None:
+    customer_id, deal_id, agent = opportunity(team, "13500000009")
+    quote(team, agent, deal_id, 18)
+    task = team.one_task("m_east", customer_id, "approve_manager")
+    team["m_east"].complete_ok(task["id"], {"decision": "send_back", "comment": "再低一点"})
+    revise = team.one_task(agent, customer_id, "revise")
+    too_big = team[agent].complete(revise["id"], {"discount_pct": 9, "amount": 1e12})
+    assert too_big.status_code == 422
+    team[agent].complete_ok(revise["id"], {"discount_pct": 10.004})
+    deal = team[agent].get(f"/api/v1/deals/{deal_id}").get_json()
+    assert float(deal["discount_pct"]) == 10 and deal["stage"] == "negotiation"
+    assert team.tasks_of("m_east", business_key=str(customer_id)) == []
+
+
+def test_two_quotes_on_one_deal_at_once_start_one_approval(team: Team) -> None:
+    from tests.engine.conftest import post_together
+
+    customer_id, deal_id, agent = opportunity(team, "13500000010")
+    results = post_together(
+        team.app,
+        f"/api/v1/deals/{deal_id}/quote",
+        [(team[agent].headers, {"discount_pct": 15}), (team[agent].headers, {"discount_pct": 18})],
+    )
+    assert sorted(status for status, _ in results) == [201, 409], results
+    loser = next(body for status, body in results if status == 409)
+    assert loser["error"]["code"] == "approval_pending"
+    instances = (
+        team["admin"]
+        .get(f"/api/v1/process-instances?process_id=deal_approval&business_key={customer_id}")
+        .get_json()["items"]
+    )
+    assert len(instances) == 1
+    assert [s for s, _ in stages(team, deal_id)].count("approval") == 1

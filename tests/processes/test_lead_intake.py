@@ -32,10 +32,6 @@ def test_new_lead_is_routed_assigned_and_gets_a_first_call_task(team: Team) -> N
 
 
 def test_round_robin_and_daily_cap_then_pool(team: Team) -> None:
-    team["admin"].post(
-        "/api/v1/settings/assignment",
-        json={},
-    )
     response = team["boss"].client.put(
         "/api/v1/settings/assignment",
         headers=team["boss"].headers,
@@ -56,10 +52,36 @@ def test_round_robin_and_daily_cap_then_pool(team: Team) -> None:
 
 def test_south_region_goes_to_the_south_team_and_referrals_least_loaded(team: Team) -> None:
     assert team.lead(name="广州客户", phone="13700000001", region="广州")["owner"] == "a4"
-    team.lead(name="东一", phone="13700000002", region="上海")  # a1
-    team.lead(name="东二", phone="13700000003", region="上海")  # a2
-    # a referral goes to the least-loaded agent of 华东一组: a3 holds nothing
-    assert team.lead(name="转介", phone="13700000004", source="转介绍")["owner"] == "a3"
+    east = [team.lead(name=f"东{n}", phone=f"1370000001{n}", region="上海") for n in range(3)]
+    assert [lead["owner"] for lead in east] == ["a1", "a2", "a3"]  # round-robin
+    # a2's lead is closed: a2 now holds nothing open, while round-robin would pick a1 next
+    task = team.one_task("a2", east[1]["customer_id"], "call")
+    team["a2"].complete_ok(task["id"], {"disposition": "not_interested"})
+    assert team.lead(name="转介", phone="13700000004", source="转介绍")["owner"] == "a2"
+    # the default route stays round-robin: the agent assigned longest ago
+    assert team.lead(name="东3", phone="13700000005", region="上海")["owner"] == "a1"
+
+
+def test_the_first_call_sla_is_a_setting(team: Team) -> None:
+    response = team["boss"].client.put(
+        "/api/v1/settings/assignment",
+        headers=team["boss"].headers,
+        json={"team_id": team["a1"].user.team_id, "value": {"first_call_sla": "PT30M"}},
+    )
+    assert response.status_code == 200, response.get_json()
+    result = team.lead(name="急客户", phone="13700000006", region="上海")
+    task = team.one_task(result["owner"], result["customer_id"], "call")
+    due = datetime.fromisoformat(task["due_at"])
+    assert (due - team.clock.now()).total_seconds() == 30 * 60
+    south = team.lead(name="南方客户", phone="13700000007", region="广州")  # another team
+    task = team.one_task("a4", south["customer_id"], "call")
+    assert (datetime.fromisoformat(task["due_at"]) - team.clock.now()).total_seconds() == 7200
+
+
+def timeline_notes(team: Team, customer_id: int, by: str = "boss") -> list[str]:
+    response = team[by].get(f"/api/v1/customers/{customer_id}/timeline")
+    assert response.status_code == 200, response.get_json()
+    return [e["text"] for e in response.get_json()["items"] if e["kind"] == "note"]
 
 
 def test_a_repeated_lead_goes_to_the_existing_owner(team: Team) -> None:
@@ -76,8 +98,10 @@ def test_a_repeated_lead_goes_to_the_existing_owner(team: Team) -> None:
         assert any("came in again" in m for m in messages)
         assert db.scalar(select(Customer).where(Customer.name.like("李雷%")).limit(2)) is not None
         assert len(list(db.scalars(select(LeadAssignment)))) == 1  # not assigned twice
-    timeline = team.tasks_of(first["owner"], business_key=str(first["customer_id"]))
-    assert len(timeline) == 1  # still one call task
+    tasks = team.tasks_of(first["owner"], business_key=str(first["customer_id"]))
+    assert len(tasks) == 1  # still one call task
+    notes = timeline_notes(team, first["customer_id"], by=first["owner"])
+    assert "The lead came in again (source: 展会)." in notes
 
 
 def test_an_invalid_lead_is_refused_and_nothing_is_stored(team: Team) -> None:
@@ -123,4 +147,7 @@ def test_imported_rows_can_be_routed_as_leads(team: Team) -> None:
             db.scalars(select(Notification.message).where(Notification.user_id == owner.id))
         )
     assert any("came in again" in m for m in told)
+    assert "The lead came in again (source: import)." in timeline_notes(
+        team, existing["customer_id"], by="m_east"
+    )
     assert team.one_task("a4", customers["新客户乙"].id, "call")

@@ -3,6 +3,8 @@ with daily and holding caps, protection after a claim, and two agents racing for
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 
 from crm.models import AuditEntry, Customer, Notification, PoolClaim
@@ -65,6 +67,30 @@ def test_reclaim_after_days_without_follow_up_with_a_warning_the_day_before(team
         assert "release_to_pool" in actions
     response = team[agent].get("/api/v1/pool")
     assert customer_id in [c["id"] for c in response.get_json()["items"]]
+
+
+def test_contact_outside_the_task_keeps_the_lead_from_the_reclaim(team: Team) -> None:
+    result = team.lead(name="电话联系过", phone="13600000009", region="上海")
+    customer_id, agent = result["customer_id"], result["owner"]
+    team.advance(days=2)
+    logged = team[agent].post(
+        "/api/v1/calls",
+        json={
+            "customer_id": customer_id,
+            "disposition": "connected_other",
+            "started_at": team.clock.now().isoformat(),
+        },
+    )
+    assert logged.status_code == 201, logged.get_json()
+    team.advance(days=5)  # 7 days after the call was planned: the reclaim timer fires
+    customer = team[agent].get(f"/api/v1/customers/{customer_id}").get_json()
+    assert customer["owner_id"] == team[agent].user.id and customer["pool_status"] == "owned"
+    assert team.one_task(agent, customer_id, "call")  # planned again, reclaim clock restarted
+    pool = team[agent].get("/api/v1/pool").get_json()["items"]
+    assert customer_id not in [c["id"] for c in pool]
+    team.advance(days=7)  # no contact since: now it goes
+    pool = team[agent].get("/api/v1/pool").get_json()["items"]
+    assert customer_id in [c["id"] for c in pool]
 
 
 def test_following_up_in_time_keeps_the_lead(team: Team) -> None:
@@ -137,6 +163,56 @@ def test_two_agents_claim_the_same_lead_at_once_one_wins(team: Team) -> None:
         .get_json()["items"]
     )
     assert len(instances) == 1
+
+
+def post_each_together(team: Team, requests: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
+    """POST each ``(url, headers)`` from its own thread, released by one barrier."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def run(index: int, url: str, headers: dict) -> None:
+        client = team.app.test_client()
+        barrier.wait()
+        response = client.post(url, headers=headers, json={})
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [
+        threading.Thread(target=run, args=(i, url, headers))
+        for i, (url, headers) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def test_one_agent_claiming_two_leads_at_once_stays_within_the_daily_cap(team: Team) -> None:
+    put_setting(team, "pool", {"daily_claim_cap": 1})
+    leads = [pool_lead(team, f"1360000040{n}") for n in range(3)]
+    results = post_each_together(
+        team, [(f"/api/v1/pool/{lead}/claim", team["a1"].headers) for lead in leads]
+    )
+    assert sorted(status for status, _ in results) == [200, 409, 409], results
+    assert {body["error"]["code"] for status, body in results if status == 409} == {
+        "daily_claim_cap_reached"
+    }
+    assert team["a1"].get("/api/v1/pool").get_json()["caps"]["claimed_today"] == 1
+
+
+def test_one_agent_claiming_two_leads_at_once_stays_within_the_holding_cap(team: Team) -> None:
+    leads = [pool_lead(team, f"1360000050{n}") for n in range(3)]
+    holding = team["a2"].get("/api/v1/pool").get_json()["caps"]["holding"]
+    put_setting(team, "pool", {"holding_cap": holding + 1})
+    results = post_each_together(
+        team, [(f"/api/v1/pool/{lead}/claim", team["a2"].headers) for lead in leads]
+    )
+    assert sorted(status for status, _ in results) == [200, 409, 409], results
+    assert {body["error"]["code"] for status, body in results if status == 409} == {
+        "holding_cap_reached"
+    }
+    assert team["a2"].get("/api/v1/pool").get_json()["caps"]["holding"] == holding + 1
 
 
 def test_only_pool_leads_can_be_claimed(team: Team) -> None:

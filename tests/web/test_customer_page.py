@@ -11,7 +11,7 @@ from sqlalchemy import select
 from crm.calls import log_call
 from crm.deals import create_deal
 from crm.models import Activity, AuditEntry, Call, CallDirection, Customer, User
-from tests.conftest import PASSWORD, count, sign_in
+from tests.conftest import PASSWORD, count, midday_zone, sign_in
 from web import create_app
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -217,6 +217,8 @@ def test_empty_note_is_an_error_on_the_page(signed_in, db, customer):
 
 
 def test_click_to_call_logs_an_outbound_call(signed_in, db, customer, agent):
+    with db() as session:
+        session.get(Customer, customer.id).timezone = midday_zone()
     html = page(signed_in, customer.id).text
     response = signed_in.post(
         f"/customers/{customer.id}/call", data={"csrf_token": csrf_token(html)}

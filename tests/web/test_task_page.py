@@ -13,7 +13,7 @@ from crm.calls import log_call
 from crm.deals import create_deal
 from crm.models import AuditEntry, Call, Customer, Team, User
 from crm.notes import add_note
-from tests.conftest import PASSWORD, count, sign_in
+from tests.conftest import PASSWORD, count, midday_zone, sign_in
 from tests.web.test_pages import EN, ZH, csrf_token
 
 VALID = {
@@ -138,6 +138,8 @@ def test_the_assignee_dialing_a_customer_sees_the_number_until_the_task_is_reass
     make_user("agent", username="wang", team="East", password=PASSWORD)
     make_user("manager", username="boss", team="East", password=PASSWORD)
     theirs = make_customer(actor=rival, name="别人的客户", phone="13912345678")
+    with db() as session:  # inside the calling window whenever the test runs
+        session.get(Customer, theirs.id).timezone = midday_zone()
     task_id = desk.start_call(theirs.id)["ready_tasks"][0]["id"]
 
     sign_in(client, "li")  # li holds the open call task: li is dialing them
@@ -184,6 +186,8 @@ def test_the_assignee_dialing_a_customer_sees_the_number_until_the_task_is_reass
 def test_the_task_page_logs_the_call_for_the_owner_and_comes_back(
     client, desk, customer, call_task, db
 ):
+    with db() as session:  # inside the calling window whenever the test runs
+        session.get(Customer, customer.id).timezone = midday_zone()
     page = client.get(f"/tasks/{call_task}", headers=EN).text
     form = re.search(
         r'<form method="post" action="([^"]+)" id="log-call-form">(.*?)</form>', page, re.S

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from crm.customers import customer_to_dict, get_customer
 from crm.deals import deal_to_dict
 from crm.pool import list_pool
 from crm.scoping import may_see_full_phone
-from dialflow.errors import InvalidInput
 from engine.instances import instance_to_dict
 from processes import settings as process_settings
 from processes import telesales
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
+from web.api.params import id_value, int_arg
 from web.api.schemas import ANY_OBJECT, BOOL, CUSTOMER, INSTANCE, INT, STR, obj
 from web.context import runtime, settings, unit_of_work
 
@@ -141,6 +141,7 @@ def post_quote(deal_id: int) -> ResponseReturnValue:
 @documented(
     "The telesales settings in force for a team (default ← global ← team)",
     tag="telesales",
+    errors=(401, 404, 422),
     response=obj({"items": {"type": "array", "items": SETTING}}),
     query={"team_id": "a team's values (default: the caller's team)"},
 )
@@ -149,6 +150,7 @@ def list_settings() -> ResponseReturnValue:
     user = api_user()
     team_id = _team_arg(user.team_id)
     with unit_of_work(read_only=True) as db:
+        process_settings.require_team(db, team_id)
         items = [_setting(db, key, team_id) for key in process_settings.DEFINITIONS]
     return jsonify({"items": items})
 
@@ -157,7 +159,7 @@ def list_settings() -> ResponseReturnValue:
 @documented(
     "One telesales setting",
     tag="telesales",
-    errors=(401, 404),
+    errors=(401, 404, 422),
     response=SETTING,
     query={"team_id": "a team's value (default: the caller's team)"},
 )
@@ -165,6 +167,7 @@ def list_settings() -> ResponseReturnValue:
 def get_setting(key: str) -> ResponseReturnValue:
     team_id = _team_arg(api_user().team_id)
     with unit_of_work(read_only=True) as db:
+        process_settings.require_team(db, team_id)
         return jsonify(_setting(db, key, team_id))
 
 
@@ -181,11 +184,8 @@ def get_setting(key: str) -> ResponseReturnValue:
 def put_setting(key: str) -> ResponseReturnValue:
     body = json_body()
     team_id = body.get("team_id")
-    if team_id is not None and (isinstance(team_id, bool) or not isinstance(team_id, int)):
-        raise InvalidInput(
-            "'team_id' must be a team id or null.",
-            details=[{"field": "team_id", "message": "expected an integer"}],
-        )
+    if team_id is not None:
+        team_id = id_value(team_id, "team_id")
     user = api_user()
     with unit_of_work() as db:
         process_settings.save(
@@ -196,16 +196,8 @@ def put_setting(key: str) -> ResponseReturnValue:
 
 
 def _team_arg(default: int | None) -> int | None:
-    raw = request.args.get("team_id")
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(
-            "team_id must be a whole number.",
-            details=[{"field": "team_id", "message": "expected an integer"}],
-        ) from None
+    team_id = int_arg("team_id")
+    return default if team_id is None else team_id
 
 
 def _setting(db, key: str, team_id: int | None) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,8 +29,9 @@ from dialflow.errors import Conflict, DialflowError, InvalidInput
 from engine.dialing import is_dialing, start_call
 from engine.models import ProcessVersion
 from engine.timeline import customer_timeline
+from processes import settings as process_settings
 from web.auth import _safe_next
-from web.context import settings, unit_of_work
+from web.context import runtime, settings, unit_of_work
 from web.customers import customers_bp
 from web.forms_schema import bilingual
 from web.labels import (
@@ -41,6 +43,16 @@ from web.labels import (
 )
 from web.service_messages import localize
 
+CALL_REFUSALS = {
+    "do_not_call": _l("This customer is on the do-not-call list."),
+    "no_consent": _l("This customer has not consented to be called."),
+    "erased": _l("This customer's data was erased; they are not called."),
+    "outside_calling_window": _l(
+        "It is outside the customer's calling window now; call them during their calling hours."
+    ),
+    "daily_attempt_cap": _l("This customer was already called as often as allowed today."),
+    "no_phone": _l("This customer has no phone number."),
+}
 TIMELINE_PAGE = 30
 MAX_TIMELINE_PAGE = 160  # 160 × 30 stays within the timeline's paging depth
 TEXT_FIELDS = (
@@ -138,12 +150,18 @@ def click_to_call(customer_id: int) -> ResponseReturnValue:
     """Log an outbound call now; the agent sets its disposition in their task afterwards."""
     try:
         with unit_of_work() as db:
-            start_call(db, customer_id, actor=current_user, region=settings().default_region)
+            window, daily_cap = process_settings.calling_rules(db, get_customer(db, customer_id))
+            start_call(
+                db,
+                customer_id,
+                actor=current_user,
+                window=window,
+                daily_cap=daily_cap,
+                now=runtime().clock.now(),
+                region=settings().default_region,
+            )
     except Conflict as exc:
-        if exc.code == "do_not_call":
-            flash(_("This customer is on the do-not-call list."), "error")
-        else:
-            flash(_("This customer has no phone number."), "error")
+        flash(str(CALL_REFUSALS.get(exc.code, exc.message)), "error")
     else:
         flash(_("The outbound call was logged. Set its outcome in your task."), "success")
     target = request.form.get("next")  # the task page's form comes back to the task

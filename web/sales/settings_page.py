@@ -245,7 +245,13 @@ def save_setting(key: str) -> ResponseReturnValue:
         try:
             with unit_of_work() as db:
                 process_settings.save(
-                    db, key, value, team_id=team_id, actor=current_user, now=runtime().clock.now()
+                    db,
+                    key,
+                    value,
+                    team_id=team_id,
+                    actor=current_user,
+                    now=runtime().clock.now(),
+                    merge=False,  # the form holds every key; an empty one inherits
                 )
             flash(_("%(setting)s saved.", setting=TITLES.get(key, key)), "ok")
             return redirect(url_for("sales.settings_page", team=team_id or "global") + f"#{key}")
