@@ -247,3 +247,64 @@ def test_per_customer_daily_attempt_cap(team: Team) -> None:
 
 def _team_id(team: Team, username: str) -> int:
     return team[username].user.team_id
+
+
+def _put_team_setting(team: Team, key: str, value: dict) -> None:
+    response = team["m_east"].client.put(
+        f"/api/v1/settings/{key}",
+        headers=team["m_east"].headers,
+        json={"team_id": _team_id(team, "a1"), "value": value},
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def _cadence(team: Team, customer_id: int) -> dict:
+    response = team["admin"].get(
+        f"/api/v1/process-instances?process_id=call_cadence&business_key={customer_id}"
+    )
+    assert response.status_code == 200, response.get_json()
+    (instance,) = response.get_json()["items"]
+    return instance
+
+
+def test_the_cadence_attempts_per_day_stop_before_the_compliance_cap(team: Team) -> None:
+    """Two unanswered attempts a day in the cadence, five calls a day allowed by compliance:
+    the cadence's own limit moves the third attempt to tomorrow (the backoff and the gate
+    would have allowed it at 13:00)."""
+    _put_team_setting(team, "cadence", {"max_attempts_per_day": 2})
+    _put_team_setting(team, "compliance", {"daily_attempt_cap": 5})
+    customer_id, agent = new_lead(team)
+    call(team, agent, customer_id, disposition="no_answer")  # 09:00
+    team.advance(hours=1)
+    call(team, agent, customer_id, disposition="busy")  # 10:00: the second attempt today
+    team.advance(hours=3)  # 13:00, the backoff after two attempts (PT3H)
+    team.no_task(agent, customer_id)
+    assert _cadence(team, customer_id)["data"]["gate"]["allowed"] is True  # the gate never ran
+    team.advance(hours=19, minutes=59)  # 08:59 the next day
+    team.no_task(agent, customer_id)
+    team.advance(minutes=1)
+    assert team.one_task(agent, customer_id, "call")
+    assert local(team).hour == 9 and _cadence(team, customer_id)["data"]["gate"]["allowed"]
+    assert calls_of(team, customer_id) == ["no_answer", "busy"]
+
+
+def test_the_compliance_cap_stops_before_the_cadence_attempts_per_day(team: Team) -> None:
+    """Five unanswered attempts a day in the cadence, two calls a day allowed by compliance:
+    the retry the cadence plans for 13:00 is held by the gate until tomorrow's window."""
+    _put_team_setting(team, "cadence", {"max_attempts_per_day": 5})
+    _put_team_setting(team, "compliance", {"daily_attempt_cap": 2})
+    customer_id, agent = new_lead(team)
+    call(team, agent, customer_id, disposition="no_answer")  # 09:00
+    team.advance(hours=1)
+    call(team, agent, customer_id, disposition="busy")  # 10:00: the cap for today
+    team.advance(hours=3)  # 13:00: the retry is due, the gate refuses it
+    team.no_task(agent, customer_id)
+    gate = _cadence(team, customer_id)["data"]["gate"]
+    assert gate["reason"] == "daily_attempt_cap" and not gate["blocked"]
+    next_at = datetime.fromisoformat(gate["next_allowed_at"]).astimezone(SHANGHAI)
+    assert (next_at.date() - local(team).date()).days == 1 and next_at.hour == 9
+    team.advance(hours=19, minutes=59)  # 08:59 the next day
+    team.no_task(agent, customer_id)
+    team.advance(minutes=1)
+    assert team.one_task(agent, customer_id, "call")
+    assert calls_of(team, customer_id) == ["no_answer", "busy"]
