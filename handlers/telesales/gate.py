@@ -7,9 +7,7 @@ from typing import Any
 
 from crm import compliance
 from crm.customers import get_customer
-from crm.models import (
-    ActivityKind,
-)
+from crm.models import ActivityKind
 from crm.notes import add_note
 from handlers.registry import HandlerContext, HandlerRegistry
 from processes import settings
@@ -22,9 +20,15 @@ def register(registry: HandlerRegistry) -> None:
         "completionCheck",
         writes=False,
     )
-    def may_log_call(ctx: HandlerContext, customer_id: int) -> dict[str, Any]:
+    def may_log_call(
+        ctx: HandlerContext, customer_id: int, disposition: str | None = None
+    ) -> dict[str, Any]:
         session = ctx.session
         customer = get_customer(session, customer_id)
+        if customer.do_not_call and disposition == "do_not_call":
+            # Flagged after the task was made: recording it is how the agent closes the task
+            # (the cadence ends there), not a new call to them.
+            return {"allowed": True}
         window, _cap = settings.calling_rules(session, customer)
         # the attempt cap counts calls before they are made; this one is already made
         compliance.require_callable(session, customer, ctx.now, window, None)

@@ -81,6 +81,10 @@ def test_a_customer_flagged_do_not_call_after_the_task_was_created(team: Team) -
     assert refused.get_json()["error"]["code"] == "do_not_call"
     assert calls_of(team, customer_id) == []
     assert team["boss"].get(f"/api/v1/deals?customer_id={customer_id}").get_json()["items"] == []
+    # Recording the do-not-call outcome closes the task and ends the cadence.
+    team[agent].complete_ok(task["id"], {"disposition": "do_not_call"})
+    assert [c["disposition"] for c in calls_of(team, customer_id)] == ["do_not_call"]
+    team.no_task(agent, customer_id)
 
 
 def test_a_customer_who_withdrew_consent_is_not_called(team: Team) -> None:
