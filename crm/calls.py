@@ -132,14 +132,16 @@ def start_outbound_call(
     daily_cap: int,
     now: datetime,
     region: str = "CN",
+    scoped: bool = True,
 ) -> Call:
     """Click-to-call: log an outbound call now; the disposition comes later, in the agent's task.
 
     Behind the same compliance gate as every other dial path (``compliance.require_callable``:
     do-not-call, consent, the customer's local calling window, the daily attempt cap): a
-    refusal is a 409 with the reason as its code, and no call is logged.
+    refusal is a 409 with the reason as its code, and no call is logged. ``scoped=False``
+    skips the actor's row scope (someone dialing the customer through a task of theirs).
     """
-    customer = get_customer(session, customer_id, viewer=actor)
+    customer = get_customer(session, customer_id, viewer=actor if scoped else None)
     require_callable(session, customer, now, window, daily_cap)
     if customer.primary_phone is None:
         raise Conflict("This customer has no phone number.", code="no_phone")
@@ -149,6 +151,7 @@ def start_outbound_call(
         {"direction": "outbound", "started_at": now},
         actor=actor,
         region=region,
+        scoped=scoped,
     )
 
 

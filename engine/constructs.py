@@ -30,33 +30,6 @@ from engine.errors import problem
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
-SUPPORTED_NODES = {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "task",
-    "userTask",
-    "manualTask",
-    "serviceTask",
-    "scriptTask",
-    "businessRuleTask",
-    "sendTask",
-    "receiveTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-    "exclusiveGateway",
-    "inclusiveGateway",
-    "parallelGateway",
-    "eventBasedGateway",
-}
-UNSUPPORTED_NODES = {
-    "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
-    "parallel gateway",
-}
 ACTIVITIES = {
     "task",
     "userTask",
@@ -70,6 +43,21 @@ ACTIVITIES = {
     "subProcess",
     "transaction",
     "adHocSubProcess",
+}
+SUPPORTED_NODES = ACTIVITIES | {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+}
+UNSUPPORTED_NODES = {
+    "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
+    "parallel gateway",
 }
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 CATCHES = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}

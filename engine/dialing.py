@@ -13,13 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.calls import log_call, start_outbound_call
-from crm.compliance import Window, require_callable
+from crm.calls import start_outbound_call
+from crm.compliance import Window
 from crm.customers import get_customer
 from crm.models import Call, User
 from crm.scoping import may_see_customer
 from crm.timeline import business_keys
-from dialflow.errors import Conflict
 from engine.models import WorkItem, WorkItemStatus
 
 
@@ -52,24 +51,14 @@ def start_call(
     (the compliance gate: window, daily cap, do-not-call, consent). Anyone else gets
     ``customer_not_found``."""
     customer = get_customer(session, customer_id)
-    if may_see_customer(actor, customer) or not is_dialing(session, actor, customer_id):
-        return start_outbound_call(
-            session,
-            customer_id,
-            actor=actor,
-            window=window,
-            daily_cap=daily_cap,
-            now=now,
-            region=region,
-        )
-    require_callable(session, customer, now, window, daily_cap)
-    if customer.primary_phone is None:
-        raise Conflict("This customer has no phone number.", code="no_phone")
-    return log_call(
+    scoped = may_see_customer(actor, customer) or not is_dialing(session, actor, customer_id)
+    return start_outbound_call(
         session,
-        customer.id,
-        {"direction": "outbound", "started_at": now},
+        customer_id,
         actor=actor,
+        window=window,
+        daily_cap=daily_cap,
+        now=now,
         region=region,
-        scoped=False,
+        scoped=scoped,
     )
