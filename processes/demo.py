@@ -59,6 +59,8 @@ def seed_process_work(rt: Runtime, leads: int = 24, rng_seed: int = 11) -> DemoW
                     "source": rng.choice(SOURCES),
                 },
                 actor=None,
+                region=rt.settings.default_region,
+                default_timezone=rt.settings.default_timezone,
             )
         report.leads += 1
     with rt.db.unit_of_work() as session:

@@ -47,6 +47,7 @@ def submit_lead(
     *,
     actor: User | None,
     region: str = "CN",
+    default_timezone: str = "Asia/Shanghai",
 ) -> tuple[ProcessInstance, int, bool]:
     """Store a lead (or find who already has it) and start its intake.
 
@@ -60,7 +61,11 @@ def submit_lead(
     try:
         with session.begin_nested():
             customer = create_customer(
-                session, {**fields, "owner": None}, actor=actor, region=region
+                session,
+                {**fields, "owner": None},
+                actor=actor,
+                region=region,
+                default_timezone=default_timezone,
             )
         customer_id = customer.id
     except DuplicateCustomer as exc:

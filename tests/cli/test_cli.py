@@ -15,7 +15,7 @@ from crm.models import ApiToken, Customer, CustomerPhone, Role, User
 from crm.users import create_user
 from dialflow import schema
 from dialflow.cli import main
-from tests.conftest import PASSWORD, count
+from tests.conftest import PASSWORD, count, midday_zone
 
 Invoke = Callable[..., Result]
 MAINLAND_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
@@ -208,13 +208,23 @@ def test_token_create_for_an_unknown_user_fails(invoke, db):
 # --- seed-demo ------------------------------------------------------------------------------
 
 
-def test_seed_demo_sends_leads_through_the_shipped_processes(invoke, db):
+def test_seed_demo_sends_leads_through_the_shipped_processes(invoke, cli_env, db):
     from engine.models import WorkItem, WorkItemStatus
 
-    result = invoke("seed-demo", "--customers", "20", "--leads", "9")
+    # New customers live in the default time zone: one where it is about noon now, so their
+    # first calls fall inside the calling window whatever time the test runs.
+    zone = midday_zone()
+    env = {**cli_env, "DIALFLOW_DEFAULT_TIMEZONE": zone}
+    result = invoke("seed-demo", "--customers", "20", "--leads", "9", env=env)
     assert result.exit_code == 0, result.output
     assert "sent 9 leads through the processes" in result.stdout
     with db() as session:
+        lead_zones = session.scalars(  # the demo's leads call from 1770000xxxx
+            select(Customer.timezone)
+            .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+            .where(CustomerPhone.e164.like("+861770000%"))
+        )
+        assert set(lead_zones) == {zone}
         open_items = list(
             session.scalars(select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN))
         )

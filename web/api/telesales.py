@@ -63,7 +63,12 @@ def post_lead() -> ResponseReturnValue:
     rt = runtime()
     with unit_of_work() as db:
         instance, customer_id, duplicate = telesales.submit_lead(
-            rt.engine, db, body, actor=api_user(), region=settings().default_region
+            rt.engine,
+            db,
+            body,
+            actor=api_user(),
+            region=settings().default_region,
+            default_timezone=settings().default_timezone,
         )
         assignment = (instance.data or {}).get("assignment") or {}
         result = {

@@ -34,7 +34,12 @@ def submit_lead() -> ResponseReturnValue:
     try:
         with unit_of_work() as db:
             _instance, customer_id, duplicate = telesales.submit_lead(
-                runtime().engine, db, data, actor=current_user, region=settings().default_region
+                runtime().engine,
+                db,
+                data,
+                actor=current_user,
+                region=settings().default_region,
+                default_timezone=settings().default_timezone,
             )
             result = _result(db, customer_id, duplicate)
     except InvalidInput as exc:
