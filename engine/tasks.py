@@ -61,14 +61,18 @@ def list_tasks(
         query = query.where(WorkItem.process_id == process_id)
     if business_key:
         query = query.where(WorkItem.business_key == business_key)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(
-        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+    # The total comes with the page (a window count): the matching items are found once.
+    rows = session.execute(
+        query.add_columns(func.count().over())
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))
     ).all()
-    return list(items), total
+    if rows:
+        return [item for item, _total in rows], rows[0][1]
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return [], total  # a page past the end: the total still says how many there are
 
 
 def claimable_by(viewer: User) -> Any:

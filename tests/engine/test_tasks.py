@@ -98,6 +98,13 @@ def test_inbox_views(lanes, agent, actor):
     assert len(manager.tasks("all=1&process_id=lane_routing&limit=2")) == 2
     assert agent.get("/api/v1/tasks?limit=0").status_code == 422
     assert agent.get("/api/v1/tasks").get_json()["total"] == 3
+    # A page holds some of them and the total counts all; a page past the end still counts.
+    first = manager.get("/api/v1/tasks?all=1&limit=2").get_json()
+    page = manager.get("/api/v1/tasks?all=1&limit=2&offset=2").get_json()
+    assert (len(first["items"]), first["total"], len(page["items"]), page["total"]) == (2, 4, 2, 4)
+    assert sorted(names(first["items"]) + names(page["items"])) == names(everything["items"])
+    beyond = manager.get("/api/v1/tasks?all=1&offset=10").get_json()
+    assert (beyond["items"], beyond["total"]) == ([], 4)
     assert all(t["process_instance_id"] == instance["id"] for t in everything["items"])
 
 
