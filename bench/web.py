@@ -107,7 +107,18 @@ def setup(url: str, schema: str, customers: int, work_items: int) -> None:
         # lets index-only scans skip the table), so that the first run measures steady state.
         with rt.db.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("customers", "customer_phones", "work_items", "work_item_candidates"):
+            for table in (
+                "customers",
+                "customer_phones",
+                "customer_tags",
+                "calls",
+                "activities",
+                "deals",
+                "deal_stage_changes",
+                "users",
+                "work_items",
+                "work_item_candidates",
+            ):
                 connection.execute(text(f"VACUUM ANALYZE {table}"))
     finally:
         rt.close()
