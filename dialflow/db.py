@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from dialflow.clock import current_time
+from dialflow.direct import direct_statement
 from dialflow.settings import Settings
 
 NAMING_CONVENTION = {
@@ -100,19 +101,20 @@ class Batch:
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         """Run ``statement``; give the result to :meth:`rowcount`, not to anything else.
 
-        In a pipeline, a plain INSERT or UPDATE with its parameters skips SQLAlchemy's
-        execution machinery (most of a pipelined statement's cost): it is compiled once per
-        set of keys, its values go through the same bind processors, and psycopg runs it.
+        A plain INSERT or UPDATE with its parameters skips SQLAlchemy's execution machinery
+        (most of such a statement's cost, see ``dialflow.direct``): the driver runs it, in
+        the pipeline on PostgreSQL.
         """
-        if self._pipeline is not None and parameters:
-            direct = _direct(self.connection, statement, parameters)
+        if parameters:
+            direct = direct_statement(self.connection.dialect, statement, parameters)
             if direct is not None:
-                import psycopg
-
-                try:
-                    return direct.run(self._pipeline.driver, parameters)
-                except psycopg.Error as exc:  # as SQLAlchemy would raise it
-                    raise DBAPIError.instance(direct.sql, parameters, exc, psycopg.Error) from exc
+                driver = (
+                    self._pipeline.driver
+                    if self._pipeline is not None
+                    else self.connection.connection.driver_connection
+                )
+                with _as_dbapi_error(self.connection, direct.sql, parameters):
+                    return direct.execute(driver.cursor(), parameters)
         return self.connection.execute(statement, parameters)
 
     @staticmethod
@@ -160,65 +162,62 @@ def pipelined(session: Session) -> Iterator[Batch]:
     pipeline.batching = False
 
 
-class _Direct:
-    """A statement compiled for one dialect and one set of parameter keys."""
-
-    def __init__(self, compiled: Any, keys: tuple[str, ...]) -> None:
-        self.sql: str = compiled.string
-        self.compiled = compiled
-        self.processors = list(compiled._bind_processors.items())
-        # Every parameter of the SQL named by a given key: the values are the given ones.
-        self.given = set(compiled.binds) == set(keys)
-
-    def _values(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        if self.given and len(parameters) == len(self.compiled.binds):
-            values = dict(parameters)
-        else:
-            values = self.compiled.construct_params(parameters, _check=False)
-        for name, process in self.processors:
-            if name in values:
-                values[name] = process(values[name])
-        return values
-
-    def run(self, driver: Any, parameters: Any) -> Any:
-        cursor = driver.cursor()
-        if isinstance(parameters, dict):
-            cursor.execute(self.sql, self._values(parameters))
-        elif len(parameters) == 1:  # psycopg's executemany costs more, even for one row
-            cursor.execute(self.sql, self._values(parameters[0]))
-        else:
-            cursor.executemany(self.sql, [self._values(p) for p in parameters])
-        return cursor
+def fetch(session: Session, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a Core SELECT, run by the driver itself (see ``dialflow.direct``): for
+    the reads every workflow step makes. Same transaction, same values as
+    ``session.execute(statement, parameters).all()``; a statement the driver cannot be given
+    as it is goes through SQLAlchemy."""
+    connection = session.connection()
+    direct = direct_statement(connection.dialect, statement, parameters)
+    if direct is None:
+        return [tuple(row) for row in connection.execute(statement, parameters)]
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor()
+    with _as_dbapi_error(connection, direct.sql, parameters):
+        if not _send(connection.info, driver, lambda: direct.execute(cursor, parameters)):
+            direct.execute(cursor, parameters)
+        return direct.rows(cursor)
 
 
-_DIRECT: dict[tuple[int, int, tuple[str, ...]], tuple[Any, _Direct | None]] = {}
+def inserted_id(session: Session, statement: Any, returning: Any, values: dict[str, Any]) -> int:
+    """Run the INSERT ``statement`` of one row and give its new integer key: SQLite's
+    driver tells it without RETURNING (run directly, see ``fetch``); elsewhere ``returning``,
+    the same INSERT returning the key, is run."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        direct = direct_statement(connection.dialect, statement, values)
+        if direct is not None:
+            cursor = connection.connection.driver_connection.cursor()
+            with _as_dbapi_error(connection, direct.sql, values):
+                return direct.execute(cursor, values).lastrowid
+    return connection.scalar(returning, values)
 
 
-def _direct(connection: Connection, statement: Any, parameters: Any) -> _Direct | None:
-    """The compiled form of a plain INSERT or UPDATE (``None`` if it needs more: defaults
-    computed in Python, expanding or renamed parameters, RETURNING)."""
-    first = parameters if isinstance(parameters, dict) else parameters[0]
-    keys = tuple(first)
-    dialect = connection.dialect
-    key = (id(statement), id(dialect), keys)
-    found = _DIRECT.get(key)
-    if found is not None and found[0] is statement:
-        return found[1]
-    direct = None
-    if getattr(statement, "is_dml", False) and not getattr(statement, "_returning", ()):
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        if not (
-            compiled.positional
-            or compiled.insert_prefetch
-            or compiled.update_prefetch
-            or compiled.post_compile_params
-            or compiled.escaped_bind_names
-            or compiled.literal_execute_params
-        ):
-            direct = _Direct(compiled, keys)
-    # Statements are built once, at import (kept alive here so their ids stay theirs).
-    _DIRECT[key] = (statement, direct)
-    return direct
+@contextmanager
+def _as_dbapi_error(connection: Connection, sql: str, parameters: Any) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy raises them (``IntegrityError``...)."""
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, error) from exc
+
+
+def _send(info: dict[Any, Any], driver: Any, execute: Callable[[], Any]) -> bool:
+    """Run ``execute`` (which sends one statement with parameters on ``driver``) so that it
+    travels with what PostgreSQL is owed: the writes of a pipeline left open (synced with it)
+    or the transaction's deferred BEGIN. ``False`` if nothing was owed and it was not run."""
+    pipeline = info.get(_PIPELINE)
+    if pipeline is not None and not pipeline.batching:
+        execute()
+        _close_pipeline(info, raise_errors=True)
+        return True
+    if not info.pop(_BEGIN, False):
+        return False
+    with driver.pipeline():
+        driver.execute("BEGIN")
+        execute()
+    return True
 
 
 _PIPELINE = "dialflow_pipeline"
@@ -304,22 +303,17 @@ def _carry_pipeline(engine: Engine) -> None:
     def run(cursor: Any, info: dict[Any, Any] | None, statement: str, parameters: Any) -> bool:
         if info is None:
             return False
-        if pending(info) is not None:
-            cursor.execute(statement, parameters)
-            _close_pipeline(info, raise_errors=True)
-            return True
-        if not info.pop(_BEGIN, False):
-            return False
-        driver = cursor.connection
         if not parameters or getattr(cursor, "name", None):
             # Without parameters the SQL may hold several commands, which a pipeline (the
             # extended protocol) refuses; a server-side cursor cannot run in one either.
-            driver.execute("BEGIN")
+            if pending(info) is not None:
+                cursor.execute(statement, parameters)
+                _close_pipeline(info, raise_errors=True)
+                return True
+            if info.pop(_BEGIN, False):
+                cursor.connection.execute("BEGIN")
             return False
-        with driver.pipeline():
-            driver.execute("BEGIN")
-            cursor.execute(statement, parameters)
-        return True
+        return _send(info, cursor.connection, lambda: cursor.execute(statement, parameters))
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
@@ -389,6 +383,14 @@ def pending_update(obj: Any) -> tuple[Any, dict[str, Any]] | None:
     return update(table).where(*condition).values(values), values
 
 
+def as_loaded(obj: Any) -> Any:
+    """``obj``, built with every column's value as read from its row, made to look loaded
+    by a query: no history, its identity key set (add it to the session to make it
+    persistent without SQL). For reads that skip the ORM's loading (``fetch``)."""
+    make_transient_to_detached(obj)
+    return obj
+
+
 def mark_saved(obj: Any, values: dict[str, Any]) -> None:
     """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again."""
     for key, value in values.items():
@@ -445,4 +447,5 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get("read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # On the driver: one per transaction, SQLAlchemy's execution would cost more.
+        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
+from dialflow.db import fetch
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.deployments import latest_version
@@ -80,19 +81,24 @@ def _version_and_id(
     on PostgreSQL, the new instance's id from its sequence, in the same round trip: the
     instance's INSERT then joins the step's other writes.
 
-    The common case reads a plain row on the session's connection: an ORM object would cost
-    more to build than the query costs to run, and nothing here changes the version.
+    The common case reads a plain row, run by the driver (``dialflow.db.fetch``): an ORM
+    object, or even SQLAlchemy's result machinery, would cost more than the query costs to
+    run, and nothing here changes the version.
     """
     if version is not None:  # rarer: the shared lookup, the id from the INSERT
         return latest_version(session, process_id, version), None
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    found = connection.execute(
-        _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id}
-    ).first()
-    if found is None:  # the same answer as any other lookup: ProcessNotFound
+    postgres = session.connection().dialect.name == "postgresql"
+    found = fetch(session, _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id})
+    if not found:  # the same answer as any other lookup: ProcessNotFound
         return latest_version(session, process_id, version), None
-    return found, found[-1] if postgres else None
+    return _Version(*found[0][:4]), found[0][4] if postgres else None
+
+
+class _Version(NamedTuple):
+    id: int
+    process_id: str
+    bundle_id: int
+    version: int
 
 
 # Built once: constructing a statement costs more than running it from SQLAlchemy's cache.

@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Batch, mark_saved, pending_update, pipelined
+from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -134,7 +134,7 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
     values["lock_version"] = 1  # as the ORM's version counter starts
     values["step_count"] = values["step_count"] or 0
     if row.id is None:
-        row.id = session.connection().scalar(_INSERT_RETURNING_ID, values)
+        row.id = inserted_id(session, _INSERT, _INSERT_RETURNING_ID, values)
     elif batch is not None:
         batch.execute(_INSERT, {"id": row.id, **values})
     else:

@@ -12,9 +12,12 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from crm import audit
 from crm.models import Role, User
+from dialflow.db import as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper
 from engine.errors import TaskConflict, TaskNotFound
@@ -256,15 +259,51 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
 
     The instance comes first in FROM so PostgreSQL locks it before the work item, the same
     order as every other step (instance, then its work items): no deadlock between them.
+    Every completion runs it, so the driver runs it (``dialflow.db.fetch``) and the objects
+    are built from its row as a query would load them; if the session already holds either
+    of them, the ORM reads them afresh instead.
     """
-    found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
-    if found is None:
+    rows = fetch(session, _LOCK_ROWS, {"task_id": task_id})
+    if not rows:
         raise TaskNotFound(f"No task {task_id!r}.")
-    row, item = found
-    return item, row
+    first = rows[0]
+    instance = dict(zip(_INSTANCE_KEYS, first, strict=False))
+    item = dict(zip(_ITEM_KEYS, first[len(_INSTANCE_KEYS) :], strict=False))
+    if session.identity_map.get(
+        identity_key(ProcessInstance, instance["id"])
+    ) is not None or session.identity_map.get(identity_key(WorkItem, item["id"])):
+        found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
+        if found is None:
+            raise TaskNotFound(f"No task {task_id!r}.")
+        return found[1], found[0]
+    names = [row[-1] for row in rows if row[-1] is not None]
+    work_item = WorkItem(**item)
+    set_committed_value(
+        work_item,
+        "candidates",
+        [as_loaded(WorkItemCandidate(work_item_id=item["id"], name=name)) for name in names],
+    )
+    row = ProcessInstance(**instance)
+    session.add(as_loaded(row))
+    session.add(as_loaded(work_item))
+    return work_item, row
 
 
-# Built once: constructing the statement costs more than running it from SQLAlchemy's cache.
+_INSTANCES, _ITEMS = ProcessInstance.__table__, WorkItem.__table__
+_CANDIDATES = WorkItemCandidate.__table__
+_INSTANCE_KEYS = [ProcessInstance.__mapper__.get_property_by_column(c).key for c in _INSTANCES.c]
+_ITEM_KEYS = [WorkItem.__mapper__.get_property_by_column(c).key for c in _ITEMS.c]
+# Built once: constructing the statement costs more than running it.
+_LOCK_ROWS = (
+    select(*_INSTANCES.c, *_ITEMS.c, _CANDIDATES.c.name)
+    .select_from(
+        _INSTANCES.join(_ITEMS, _ITEMS.c.instance_id == _INSTANCES.c.id).outerjoin(
+            _CANDIDATES, _CANDIDATES.c.work_item_id == _ITEMS.c.id
+        )
+    )
+    .where(_ITEMS.c.id == bindparam("task_id"))
+    .with_for_update(of=[_INSTANCES, _ITEMS])
+)
 _LOCK_ITEM_AND_INSTANCE = (
     select(ProcessInstance, WorkItem)
     .join(WorkItem, WorkItem.instance_id == ProcessInstance.id)

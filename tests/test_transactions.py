@@ -13,14 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from crm.models import Notification
 from dialflow.bulk import bulk_insert
-from dialflow.db import pipelined
+from dialflow.db import fetch, pipelined
 from tests.conftest import backend
+
+_NOW_IF_ONE = select(func.now()).where(bindparam("one") == 1)
 
 
 class Undo(Exception):
@@ -78,6 +80,7 @@ def test_a_rolled_back_unit_of_work_leaves_nothing(runtime, make_user, db, kind)
         "SELECT now() AS at WHERE 1 = :one",  # with parameters: travels with its BEGIN
         "SELECT now() AS at",  # without: may hold several commands, BEGIN goes alone
         "server-side cursor",
+        "direct read",  # run by the driver itself (dialflow.db.fetch)
     ],
 )
 def test_statements_after_the_first_share_its_transaction(runtime, first):
@@ -87,6 +90,8 @@ def test_statements_after_the_first_share_its_transaction(runtime, first):
                 select(func.now()).execution_options(yield_per=10, stream_results=True)
             )
             at_first = result.scalar()
+        elif first == "direct read":
+            at_first = fetch(session, _NOW_IF_ONE, {"one": 1})[0][0]
         elif ":one" in first:
             at_first = session.execute(text(first), {"one": 1}).scalar()
         else:

@@ -6,6 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from engine.instances import get_instance
+from engine.models import InstanceStatus, ProcessInstance, WorkItem, WorkItemStatus
+from engine.tasks import complete
 from tests.engine.conftest import only
 
 TASK_FIELDS = {
@@ -234,3 +237,25 @@ def test_due_at_title_and_priority(owner, agent, make_customer):
     inbox = agent.tasks()
     assert len(inbox) == 3
     assert inbox[0]["name"] == "call"
+
+
+def test_completing_a_task_whose_instance_the_session_already_holds(
+    runtime, owner, agent, make_customer, db
+):
+    """The completion's locked read builds its objects from the row; when the session already
+    holds them they are read afresh instead, and the step sees the stored state."""
+    owner.deploy("call_note.bpmn", "call-form.json")
+    instance = agent.start("call_note", {"customer_id": make_customer().id})
+    task_id = instance["ready_tasks"][0]["id"]
+    with runtime.db.unit_of_work() as session:
+        held = get_instance(session, instance["id"])
+        held.data = {"changed": "in memory only"}  # not flushed: the fresh read replaces it
+        user = session.get(type(agent.user), agent.user.id)
+        row = complete(runtime.engine, session, task_id, {"outcome": "interested"}, actor=user)
+        assert row is held
+    with db() as session:
+        stored = session.get(ProcessInstance, instance["id"])
+        assert stored.status == InstanceStatus.COMPLETED
+        assert stored.data["outcome"] == "interested"
+        assert "changed" not in stored.data
+        assert session.get(WorkItem, task_id).status == WorkItemStatus.COMPLETED

@@ -1,0 +1,118 @@
+"""Statements compiled once by SQLAlchemy and run on the database driver itself.
+
+For the few statements every workflow step runs, SQLAlchemy's execution machinery (an
+execution context, cache look-ups, result metadata, events) costs several times what the
+driver needs to send the statement and read its rows. A :class:`DirectStatement` keeps the
+compiled SQL and the type processors of one statement for one dialect and one set of
+parameter keys, so values are converted exactly as SQLAlchemy would convert them, then hands
+the SQL to the driver's cursor (psycopg's named ``%(x)s`` or sqlite3's ``?`` parameters).
+
+This module only compiles and runs; transactions (PostgreSQL's deferred BEGIN, pipelines) are
+``dialflow.db``'s business, which is the only caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+
+
+class DirectStatement:
+    """One statement compiled for one dialect and one set of parameter keys."""
+
+    def __init__(self, statement: Any, compiled: Any, dialect: Dialect, keys: tuple[str, ...]):
+        self.sql: str = compiled.string
+        self._compiled = compiled
+        self._bind_processors = list(compiled._bind_processors.items())
+        # Every parameter of the SQL named by a given key: the values are the given ones.
+        self._given = set(compiled.binds) == set(keys)
+        self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        self._result_processors: list[Callable[[Any], Any] | None] = []
+        if getattr(statement, "is_select", False):
+            self._result_processors = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in statement.selected_columns
+            ]
+
+    def values(self, parameters: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        """The driver's parameters: bound values processed, in the driver's style."""
+        if self._given and len(parameters) == len(self._compiled.binds):
+            values = dict(parameters)
+        else:
+            values = self._compiled.construct_params(parameters, _check=False)
+        for name, process in self._bind_processors:
+            if name in values:
+                values[name] = process(values[name])
+        if self._order is not None:
+            return tuple(values[name] for name in self._order)
+        return values
+
+    def execute(self, cursor: Any, parameters: dict[str, Any] | list[dict[str, Any]]) -> Any:
+        if isinstance(parameters, dict):
+            cursor.execute(self.sql, self.values(parameters))
+        elif len(parameters) == 1:  # psycopg's executemany costs more, even for one row
+            cursor.execute(self.sql, self.values(parameters[0]))
+        else:
+            cursor.executemany(self.sql, [self.values(p) for p in parameters])
+        return cursor
+
+    def rows(self, cursor: Any) -> list[tuple[Any, ...]]:
+        """The fetched rows, each value converted by its column's type."""
+        fetched = cursor.fetchall()
+        processors = self._result_processors
+        if not any(processors):
+            return [tuple(row) for row in fetched]
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in fetched
+        ]
+
+
+# Statements are built once, at import; they are kept alive here so their ids stay theirs.
+# A caller that builds its statement per call only refills the cache: it is bounded.
+_CACHE_SIZE = 512
+_CACHE: dict[tuple[int, int, tuple[str, ...]], tuple[Any, DirectStatement | None]] = {}
+
+
+def direct_statement(dialect: Dialect, statement: Any, parameters: Any) -> DirectStatement | None:
+    """The direct form of ``statement`` for these parameters' keys, or ``None`` if it needs
+    more than the driver can be given as it is: defaults computed in Python, expanding or
+    renamed parameters, RETURNING, or a driver this module does not know."""
+    first = parameters if isinstance(parameters, dict) else parameters[0]
+    keys = tuple(first)
+    key = (id(statement), id(dialect), keys)
+    found = _CACHE.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    direct = None
+    if dialect.driver in ("psycopg", "pysqlite") and _plain(statement):
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        if not (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.post_compile_params
+            or compiled.escaped_bind_names
+            or compiled.literal_execute_params
+            or (compiled.positional and dialect.paramstyle != "qmark")
+            or (not compiled.positional and dialect.paramstyle != "pyformat")
+        ):
+            direct = DirectStatement(statement, compiled, dialect, keys)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = (statement, direct)
+    return direct
+
+
+def _plain(statement: Any) -> bool:
+    """A Core SELECT, or an INSERT/UPDATE/DELETE without RETURNING (ORM statements need
+    the ORM to build their results)."""
+    if statement._propagate_attrs.get("compile_state_plugin") == "orm":
+        return False
+    if getattr(statement, "is_select", False):
+        return True
+    return getattr(statement, "is_dml", False) and not getattr(statement, "_returning", ())

@@ -1,0 +1,91 @@
+"""Statements the driver runs itself (``dialflow.direct``) behave as SQLAlchemy's would: the
+same values come back converted by their column types, the same values are stored, the
+driver's errors arrive as SQLAlchemy's, and everything stays in the unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from crm import audit
+from crm.models import AuditEntry, CustomerPhone, Notification, Role, User
+from dialflow.db import fetch, inserted_id, pipelined
+from dialflow.direct import direct_statement
+
+_USERS, _AUDIT = User.__table__, AuditEntry.__table__
+_BY_ID = select(_USERS.c.id, _USERS.c.role).where(_USERS.c.id == bindparam("id"))
+_NOTIFICATIONS = Notification.__table__
+_NOTIFY = insert(_NOTIFICATIONS).inline()
+_NOTIFY_RETURNING = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
+
+
+def test_a_read_gives_the_values_sqlalchemy_gives(runtime, make_user, db):
+    user = make_user("manager", username="direct_reader")
+    with runtime.db.unit_of_work() as session:
+        audit.record(
+            session,
+            actor=user,
+            action="direct",
+            entity_type="user",
+            entity_id=user.id,
+            after={"名": "张三", "n": [1, 2.5, None]},
+        )
+    read = (
+        select(*_USERS.c, *_AUDIT.c)
+        .join_from(_USERS, _AUDIT, _AUDIT.c.actor_id == _USERS.c.id)
+        .where(_USERS.c.id == bindparam("id"), _AUDIT.c.entity_id == bindparam("key"))
+    )
+    with db() as session:
+        assert direct_statement(session.connection().dialect, read, {"id": 1, "key": ""})
+        direct = fetch(session, read, {"id": user.id, "key": str(user.id)})
+        through_sqlalchemy = session.execute(read, {"id": user.id, "key": str(user.id)}).all()
+    assert direct == [tuple(r) for r in through_sqlalchemy]
+    values = dict(zip([*_USERS.c.keys(), *_AUDIT.c.keys()], direct[0], strict=True))
+    assert values["role"] is Role.MANAGER  # the enum, not its text
+    assert values["after"] == {"名": "张三", "n": [1, 2.5, None]}  # JSON decoded
+    assert values["at"].tzinfo is not None  # UTCDateTime's processing
+    assert values["before"] is None
+
+
+def test_a_read_of_nothing_and_a_read_that_fails(runtime, db):
+    with db() as session:
+        assert fetch(session, _BY_ID, {"id": 123456}) == []
+    bad = select(_USERS.c.id).where(_USERS.c.id == func.no_such_function(bindparam("id")))
+    with pytest.raises(DBAPIError), runtime.db.unit_of_work() as session:
+        fetch(session, bad, {"id": 1})
+    with db() as session:  # the connection went back to the pool usable
+        assert fetch(session, _BY_ID, {"id": 1}) == []
+
+
+def test_direct_writes_store_what_the_orm_reads_back(runtime, make_user, db):
+    user = make_user("agent", username="direct_writer")
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    values = {"user_id": user.id, "message": "直接写入", "instance_id": None, "created_at": at}
+    with runtime.db.unit_of_work() as session:
+        new_id = inserted_id(session, _NOTIFY, _NOTIFY_RETURNING, values)
+        with pipelined(session) as batch:
+            batch.execute(_NOTIFY, [{**values, "message": "second"}, {**values, "message": "3"}])
+    with db() as session:
+        stored = session.get(Notification, new_id)
+        assert (stored.message, stored.created_at, stored.user_id) == ("直接写入", at, user.id)
+        messages = session.scalars(select(Notification.message).order_by(Notification.id))
+        assert list(messages) == ["直接写入", "second", "3"]
+
+
+def test_a_failing_direct_write_is_sqlalchemys_error_and_keeps_nothing(runtime, make_customer, db):
+    taken = make_customer(name="已有", phone="13900003333")
+    other = make_customer(name="别的", phone="13900004444")
+    duplicate = {"customer_id": other.id, "e164": taken.primary_phone, "label": "m", "position": 1}
+    with pytest.raises(IntegrityError), runtime.db.unit_of_work() as session:
+        session.add(
+            Notification(user_id=None, message="must not stay", created_at=datetime.now(UTC))
+        )
+        session.flush()
+        with pipelined(session) as batch:
+            batch.execute(CustomerPhone.__table__.insert().inline(), duplicate)
+        session.scalar(select(func.count(Notification.id)))  # syncs a pipeline, if any
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) == 0
