@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from crm.calls import start_outbound_call
 from crm.compliance import Window
 from crm.customers import get_customer
-from crm.models import Call, User
-from crm.scoping import may_see_customer
+from crm.models import Call, Customer, User
+from crm.scoping import may_see_customer, may_see_full_phone
 from crm.timeline import business_keys
 from engine.models import WorkItem, WorkItemStatus
 
@@ -34,6 +34,13 @@ def is_dialing(session: Session, user: User, customer_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+def may_see_number(session: Session, user: User, customer: Customer) -> bool:
+    """Whether ``user`` reads the customer's full number where the record shows it (the
+    customer page, ``GET``/``PATCH /api/v1/customers/{id}``): ``may_see_full_phone``, or
+    dialing them."""
+    return may_see_full_phone(user, customer) or is_dialing(session, user, customer.id)
 
 
 def start_call(

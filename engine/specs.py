@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -26,9 +26,30 @@ class LoadedBundle:
     bundle_id: int
     parsed: ParsedBundle
     forms: dict[str, Any]
+    _names: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def spec(self, process_id: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
         return self.parsed.specs[process_id], self.parsed.subprocess_specs[process_id]
+
+    def element_names(self, process_id: str) -> Mapping[str, str]:
+        """Element id → the diagram's ``name`` of that element, for the process and the
+        subprocesses it runs (its own elements first); unnamed elements are left out, and so
+        is a process the bundle does not hold. Worked out once per process."""
+        names = self._names.get(process_id)
+        if names is None:
+            names = {}
+            if process_id in self.parsed.specs:
+                spec, subprocess_specs = self.spec(process_id)
+                for each in (*subprocess_specs.values(), spec):  # the process's own win
+                    for task_spec in each.task_specs.values():
+                        element_id = getattr(task_spec, "bpmn_id", None)
+                        name = getattr(task_spec, "bpmn_name", None)
+                        if element_id and name:
+                            names[element_id] = name
+            self._names[process_id] = names
+        return names
 
 
 def dependency_bundles(session: Session, bundle_ids: Iterable[int]) -> list[tuple[int, Bundle]]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from crm.models import Activity, AuditEntry, Call, Customer, User
 from crm.users import create_token
-from tests.conftest import PASSWORD, api_token, count
+from tests.conftest import PASSWORD, api_token, count, sign_in
 from tests.web.crm_api_helpers import bearer
 
 API = "/api/v1/customers"
@@ -585,6 +585,55 @@ def test_patch_of_a_pool_lead_returns_the_masked_phone_like_get(
     assert phones == shown
     assert "+8613912345678" not in phones
     assert "****" in phones[0]
+
+
+def views_of(db, customer_id: int, user_id: int) -> int:
+    with db() as session:
+        return len(
+            session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "view",
+                    AuditEntry.entity_type == "customer",
+                    AuditEntry.entity_id == str(customer_id),
+                    AuditEntry.actor_id == user_id,
+                    AuditEntry.source == "api",
+                )
+            ).all()
+        )
+
+
+def test_the_agent_dialing_a_customer_reads_the_full_number_while_the_task_is_theirs(
+    client, db, desk, auth, agent, make_user, make_customer
+):
+    """Not the owner, but the assignee of an open call task about the customer: like the
+    customer page, the API shows them the number they are to dial, and the read is audited."""
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345678")
+    [task] = desk.start_call(pooled.id)["ready_tasks"]
+    assert task["assignee"] == desk.agent.id  # li is dialing them
+
+    read = client.get(f"{API}/{pooled.id}", headers=desk.agent_api)
+    assert read.status_code == 200, read.get_json()
+    assert read.get_json()["phones"] == ["+8613912345678"]
+    assert views_of(db, pooled.id, desk.agent.id) == 1
+    patched = client.patch(f"{API}/{pooled.id}", json={}, headers=desk.agent_api)
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["phones"] == ["+8613912345678"]  # like GET
+    assert sign_in(client, "li").status_code == 302  # the page agrees
+    assert 'href="tel:+8613912345678"' in client.get(f"/customers/{pooled.id}").text
+
+    others = client.get(f"{API}/{pooled.id}", headers=auth)  # another agent, not dialing
+    assert others.get_json()["phones"] == ["139****5678"]
+    assert views_of(db, pooled.id, agent.id) == 1
+
+    done = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"data": {"outcome": "no_answer", "interest": 1, "callback_at": "2026-05-06T14:30"}},
+        headers=desk.agent_api,
+    )
+    assert done.status_code == 200, done.get_json()
+    after = client.get(f"{API}/{pooled.id}", headers=desk.agent_api)  # no longer dialing
+    assert after.get_json()["phones"] == ["139****5678"]
+    assert views_of(db, pooled.id, desk.agent.id) == 2
 
 
 def test_patch_of_own_customer_still_shows_the_full_phone(client, auth, agent, make_customer):

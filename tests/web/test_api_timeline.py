@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crm.models import Activity, AuditEntry, Call, Customer, CustomerPhone
 from tests.conftest import count
 from tests.engine.conftest import DIAGRAMS
-from tests.web.crm_api_helpers import bearer, error_of
+from tests.web.crm_api_helpers import bearer, deploy_and_start, error_of, one_step_diagram
 
 API = "/api/v1/customers"
 
@@ -148,6 +148,41 @@ def test_masked_numbers_in_the_timeline_for_pool_customers(client, people, make_
     change = next(e for e in items if e["kind"] == "change" and e["action"] == "update")
     assert change["after"]["phones"] == ["139****5679"]
     assert "13912345679" not in str(items)
+
+
+def test_task_entries_name_their_step_as_the_diagram_of_their_version_does(
+    client, people, customer
+):
+    deployer, agent = people["owner"][1], people["a"][1]
+
+    def start(process_id, element_id, name):
+        diagram = one_step_diagram(process_id, element_id, name)
+        return deploy_and_start(client, deployer, agent, diagram, customer.id)["id"]
+
+    first = start("address_check", "confirm", "Confirm the address")
+    renamed = start("address_check", "confirm", "Check the address again")  # version 2
+    unnamed = start("quiet_check", "confirm_quietly", None)
+
+    tasks = [e for e in timeline(client, agent, customer.id)["items"] if e["kind"] == "task"]
+    assert {e["process_instance_id"]: (e["element_id"], e["element_name"]) for e in tasks} == {
+        first: ("confirm", "Confirm the address"),
+        renamed: ("confirm", "Check the address again"),
+        unnamed: ("confirm_quietly", None),
+    }
+    for entry in tasks:  # the fields a task entry had before are all still there
+        assert {
+            "kind",
+            "id",
+            "at",
+            "title",
+            "status",
+            "element_id",
+            "process_id",
+            "process_instance_id",
+            "assignee_id",
+            "due_at",
+            "completed_by_id",
+        } <= set(entry)
 
 
 # --- erasure --------------------------------------------------------------------------------

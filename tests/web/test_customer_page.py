@@ -12,6 +12,7 @@ from crm.calls import log_call
 from crm.deals import create_deal
 from crm.models import Activity, AuditEntry, Call, CallDirection, Customer, User
 from tests.conftest import PASSWORD, count, midday_zone, sign_in
+from tests.web.crm_api_helpers import bearer, deploy_and_start, one_step_diagram
 from web import create_app
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -64,6 +65,26 @@ def test_the_page_shows_details_deals_and_timeline(signed_in, customer):
     assert "Deal “年度套餐” opened" in html
     assert 'href="tel:+8613800138000"' in html  # the owner may dial
     assert "13800138000" in digits(html)
+
+
+def test_the_timeline_names_process_steps_as_their_diagrams_do(
+    signed_in, db, make_user, agent, customer
+):
+    deployer = bearer(db, make_user("process_owner", username="modeler", team=None))
+    for diagram in [
+        one_step_diagram("address_check", "confirm", "Confirm the address / 确认地址"),
+        one_step_diagram("quiet_check", "confirm_quietly", None),
+    ]:
+        deploy_and_start(signed_in, deployer, bearer(db, agent), diagram, customer.id)
+
+    english = page(signed_in, customer.id).text
+    assert "Process step Confirm the address of Address check" in english
+    assert "Process step confirm of" not in english  # the name, not the element id
+    assert "Process step confirm_quietly of Address check" in english  # no name: the id
+
+    chinese = signed_in.get(f"/customers/{customer.id}", headers={"Accept-Language": "zh-CN"})
+    assert "流程 Address check 的步骤 确认地址" in chinese.text
+    assert "流程 Address check 的步骤 confirm_quietly" in chinese.text
 
 
 def test_the_view_is_audited_once_per_page(signed_in, db, customer, agent):

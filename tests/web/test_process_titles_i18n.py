@@ -41,6 +41,19 @@ def test_the_customer_page_shows_process_titles_statuses_and_money_in_chinese(te
     assert not RAW_STATUS.search(english)
 
 
+def test_the_customer_page_names_the_step_of_a_shipped_process_in_the_readers_language(
+    team: Team,
+):
+    lead = team.lead(name="嘉兴远航", phone="13500009105", region="上海")
+    agent, customer_id = lead["owner"], lead["customer_id"]
+    team.one_task(agent, customer_id, "call")  # element ``call``, "Call the customer"
+    html = speaking(team, agent, "zh_CN").get(f"/customers/{customer_id}").text
+    assert "流程 跟进节奏 的步骤 致电客户" in html
+    english = speaking(team, agent, "en").get(f"/customers/{customer_id}").text
+    assert "Process step Call the customer of Call cadence" in english
+    assert "Process step call of" not in english
+
+
 def test_open_task_titles_are_translated_in_the_inbox_and_on_the_task_page(team: Team):
     lead = team.lead(name="苏州明达", phone="13500009102", region="上海")
     agent, customer_id = lead["owner"], lead["customer_id"]

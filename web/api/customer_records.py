@@ -14,7 +14,7 @@ from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
 from web.api.openapi import documented
 from web.api.schemas import CUSTOMER, STR, TIME, obj, page
-from web.context import unit_of_work
+from web.context import runtime, unit_of_work
 
 TIMELINE_ENTRY = obj(
     {
@@ -24,6 +24,9 @@ TIMELINE_ENTRY = obj(
         },
         "id": STR,
         "at": TIME,
+        # tasks: the BPMN element, and its name in the diagram (null when it has none)
+        "element_id": STR,
+        "element_name": {"type": "string", "nullable": True},
     }
 )
 
@@ -42,7 +45,9 @@ def get_timeline(customer_id: int) -> ResponseReturnValue:
     limit, offset = paging()
     user = api_user()
     with unit_of_work(read_only=True) as db:
-        entries, total = customer_timeline(db, customer_id, viewer=user, limit=limit, offset=offset)
+        entries, total = customer_timeline(
+            runtime().engine, db, customer_id, viewer=user, limit=limit, offset=offset
+        )
         items = [entry.to_dict() for entry in entries]
     with unit_of_work() as db:  # the view is audited once it succeeded: one INSERT
         audit.record(

@@ -16,6 +16,7 @@ from crm.customers import (
 )
 from crm.notes import add_note
 from crm.scoping import may_see_full_phone
+from engine.dialing import may_see_number
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
@@ -101,7 +102,11 @@ def post_customer() -> ResponseReturnValue:
 
 @api_bp.get("/customers/<int:customer_id>")
 @documented(
-    "One customer (the view is audited)", tag="customers", errors=(401, 404), response=CUSTOMER
+    "One customer (the view is audited); phone numbers in full for the owner, their manager, "
+    "directors, admins and whoever is dialing them through an open task, masked for others",
+    tag="customers",
+    errors=(401, 404),
+    response=CUSTOMER,
 )
 @token_required
 def get_customer_detail(customer_id: int) -> ResponseReturnValue:
@@ -116,7 +121,8 @@ def get_customer_detail(customer_id: int) -> ResponseReturnValue:
             entity_id=customer.id,
             source="api",
         )
-        body = customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer))
+        # Like the customer page: whoever is dialing them through an open task sees the number.
+        body = customer_to_dict(customer, reveal_phone=may_see_number(db, user, customer))
     return jsonify(body)
 
 
@@ -136,7 +142,7 @@ def patch_customer(customer_id: int) -> ResponseReturnValue:
         customer = update_customer(
             db, customer_id, data, actor=user, region=settings().default_region
         )
-        body = customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer))
+        body = customer_to_dict(customer, reveal_phone=may_see_number(db, user, customer))
     return jsonify(body)
 
 

@@ -26,7 +26,7 @@ from crm.notes import add_note
 from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import Conflict, DialflowError, InvalidInput
-from engine.dialing import is_dialing, start_call
+from engine.dialing import may_see_number, start_call
 from engine.models import ProcessVersion
 from engine.timeline import customer_timeline
 from processes import settings as process_settings
@@ -41,7 +41,7 @@ from web.labels import (
     instance_status_label,
     task_status_label,
 )
-from web.service_messages import localize
+from web.service_messages import localize, task_title
 
 CALL_REFUSALS = {
     "do_not_call": _l("This customer is on the do-not-call list."),
@@ -84,6 +84,7 @@ def _labels() -> dict[str, Any]:
         "task_status_label": task_status_label,
         "instance_status_label": instance_status_label,
         "change_label": change_label,
+        "step_name": _step_name,
     }
 
 
@@ -180,10 +181,11 @@ def _page(
     note_text: str = "",
 ) -> dict[str, Any]:
     customer = get_customer(db, customer_id, viewer=current_user)
-    reveal = may_see_full_phone(current_user, customer) or is_dialing(db, current_user, customer.id)
+    reveal = may_see_number(db, current_user, customer)
     region = settings().default_region
     page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_TIMELINE_PAGE)
     entries, total = customer_timeline(
+        runtime().engine,
         db,
         customer.id,
         viewer=current_user,
@@ -251,6 +253,16 @@ def _field_errors(exc: DialflowError) -> dict[str, list[str]]:
     if not by_field:
         by_field["_form"] = [localize(exc.message)]
     return by_field
+
+
+def _step_name(entry: dict[str, Any]) -> str:
+    """A task entry's process step: its element's name in the diagram, in the reader's language
+    like process names (``bilingual``) and the shipped processes' task titles (``task_title``,
+    which knows their task names); the element id when the element has no name."""
+    name = entry.get("element_name")
+    if not name:
+        return str(entry.get("element_id") or "")
+    return task_title({**entry, "title": bilingual(str(name))})
 
 
 def _process_names(db: Session, timeline: list[dict[str, Any]]) -> dict[str, str]:
