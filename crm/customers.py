@@ -22,7 +22,7 @@ from crm.models import (
     User,
 )
 from crm.phones import mask_phone, normalize_phone, try_normalize_phone
-from crm.scoping import visible_customers
+from crm.scoping import may_change_phone, visible_customers
 from crm.text_search import contains, id_in, searched
 from crm.validation import FieldErrors, boolean, choice, email, text, timezone
 from dialflow.errors import DuplicateCustomer, Forbidden, InvalidInput, NotFound
@@ -34,6 +34,10 @@ MAX_PAGE = 200
 # million-customer table on each page, so the total stops and says so (``total_capped``).
 TOTAL_CAP = 10_000
 NOT_NULL_FIELDS = frozenset({"consent", "do_not_call", "kind", "stage", "timezone"})
+PHONE_CHANGE_FORBIDDEN = (
+    "Only the customer's owner, their manager, directors and administrators may change the "
+    "phone numbers."
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,8 @@ def update_customer(
     scoped: bool = True,
 ) -> Customer:
     customer = get_customer(session, customer_id, viewer=actor if scoped else None)
+    if scoped and actor is not None and not may_change_phone(actor, customer):
+        _refuse_phone_change(customer, data, region)
     values = parse_customer_input(session, data, partial=True, region=region)
     if "name" in values and values["name"] is None:
         raise InvalidInput(
@@ -423,6 +429,29 @@ def _save_or_duplicate(
         with session.no_autoflush:  # the failed rows are still pending; don't flush them again
             ensure_no_duplicate(session, values.get("phones", []), values.get("email"))
         raise
+
+
+def _refuse_phone_change(customer: Customer, data: Mapping[str, Any], region: str) -> None:
+    """For someone who may not change the phone numbers (``crm.scoping.may_change_phone``):
+    refuse input that would change them, before anything is applied. The numbers as they are
+    (in any format) pass, so a whole record sent back unchanged is no change."""
+    if not isinstance(data, Mapping):
+        return  # parse_customer_input refuses it
+    raw_phones = _phones_from(data)
+    if raw_phones is None:
+        return
+    numbers: list[str | None] = []
+    for raw in raw_phones:
+        e164 = try_normalize_phone(str(raw), region)
+        if e164 is None or e164 not in numbers:
+            numbers.append(e164)
+    if numbers != [row.e164 for row in customer.phones]:
+        field = "phone" if "phone" in data and "phones" not in data else "phones"
+        raise Forbidden(
+            PHONE_CHANGE_FORBIDDEN,
+            code="phone_change_forbidden",
+            details=[{"field": field, "message": PHONE_CHANGE_FORBIDDEN}],
+        )
 
 
 def _phones_from(data: Mapping[str, Any]) -> list[Any] | None:

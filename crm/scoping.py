@@ -51,3 +51,10 @@ def may_see_full_phone(user: User, customer: Customer, *, dialing: bool = False)
         and customer.team_id is not None
         and (customer.team_id == user.team_id)
     )
+
+
+def may_change_phone(user: User, customer: Customer) -> bool:
+    """Who may change a customer's phone numbers: the owner, the owner's manager, directors
+    and admins (``may_see_full_phone`` without ``dialing``). Dialing them through a task shows
+    the number to call, not the right to change it."""
+    return may_see_full_phone(user, customer)

@@ -37,6 +37,14 @@ PATTERNS: list[tuple[re.Pattern[str], Callable[[], str]]] = [
         (r"^This field cannot be empty\.$", lambda: _l("This field cannot be empty.")),
         (r"^A phone number is required\.$", lambda: _l("A phone number is required.")),
         (
+            r"^Only the customer's owner, their manager, directors and administrators may "
+            r"change the phone numbers\.$",
+            lambda: _l(
+                "Only the customer's owner, their manager, directors and administrators may "
+                "change the phone numbers."
+            ),
+        ),
+        (
             r"^(?P<value>'.*') is not a valid phone number\.$",
             lambda: _l("%(value)s is not a valid phone number."),
         ),

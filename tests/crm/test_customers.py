@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from crm.customers import create_customer, get_customer, search_customers, update_customer
 from crm.models import AuditEntry, Customer, CustomerPhone, PoolStatus, User
 from crm.users import create_user
-from dialflow.errors import DuplicateCustomer, InvalidInput, NotFound
+from dialflow.errors import DuplicateCustomer, Forbidden, InvalidInput, NotFound
 from tests.conftest import backend, count
 
 
@@ -333,6 +333,42 @@ def test_update_of_an_unknown_customer_is_not_found(db, make_user):
     with pytest.raises(NotFound) as caught, db() as session:
         update_customer(session, 999_999, {"name": "x"}, actor=admin)
     assert caught.value.code == "customer_not_found"
+
+
+def test_only_those_who_may_see_the_number_change_it_and_a_refusal_changes_nothing(
+    db, make_user, make_customer
+):
+    """An agent may edit a pool lead, not its phone numbers: a change of them refuses the whole
+    update (``phone_change_forbidden``); the same numbers in another format are no change. The
+    owner's manager may change them, and so may a process step (unscoped)."""
+    admin = make_user("admin")
+    agent = make_user("agent")
+    pooled = make_customer(actor=admin, name="公海线索", phone="13800138000")
+    for change in ({"phone": "13900139000"}, {"phones": []}, {"phone": None}, {"phone": "x"}):
+        with pytest.raises(Forbidden) as caught, db() as session:
+            update_customer(session, pooled.id, {"name": "改名", **change}, actor=agent)
+        assert caught.value.code == "phone_change_forbidden"
+        assert fields(caught.value) == {"phone" if "phone" in change else "phones"}
+    with db() as session:
+        stored = get_customer(session, pooled.id)
+        assert (stored.name, stored.primary_phone) == ("公海线索", "+8613800138000")
+        assert audit_entries(session, action="update") == []
+
+    with db() as session:
+        update_customer(
+            session, pooled.id, {"name": "改名", "phones": ["138 0013 8000"]}, actor=agent
+        )
+    with db() as session:
+        assert get_customer(session, pooled.id).name == "改名"
+
+    manager = make_user("manager")  # team East, like the owner below
+    theirs = make_customer(actor=make_user("agent"), phone="13700137000")
+    with db() as session:
+        update_customer(session, theirs.id, {"phone": "13600136000"}, actor=manager)
+        update_customer(session, pooled.id, {"phone": "13500135000"}, actor=agent, scoped=False)
+    with db() as session:
+        assert get_customer(session, theirs.id).primary_phone == "+8613600136000"
+        assert get_customer(session, pooled.id).primary_phone == "+8613500135000"
 
 
 def test_concurrent_creates_with_one_phone_store_one_customer(runtime, db, make_user):

@@ -636,6 +636,54 @@ def test_the_agent_dialing_a_customer_reads_the_full_number_while_the_task_is_th
     assert views_of(db, pooled.id, desk.agent.id) == 2
 
 
+def test_the_agent_dialing_a_customer_cannot_change_the_number_through_patch(
+    client, db, desk, make_user, make_customer
+):
+    """Dialing them shows the number, not the right to change it: a change of the phones is
+    403 phone_change_forbidden and nothing of the request is saved; the same number in
+    another format is no change."""
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345678")
+    desk.start_call(pooled.id)
+    for change in ({"phones": ["13700137000"]}, {"phone": "13700137000"}, {"phone": None}):
+        response = client.patch(
+            f"{API}/{pooled.id}", json={"company": "新公司", **change}, headers=desk.agent_api
+        )
+        error = assert_error(response, 403, "phone_change_forbidden")
+        assert detail_fields(error) == set(change)
+    with db() as session:
+        stored = session.get(Customer, pooled.id)
+        assert (stored.company, stored.primary_phone) == (None, "+8613912345678")
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "update")).all() == []
+
+    same = client.patch(
+        f"{API}/{pooled.id}",
+        json={"company": "新公司", "phone": "139 1234 5678"},
+        headers=desk.agent_api,
+    )
+    assert same.status_code == 200, same.get_json()
+    assert (same.get_json()["company"], same.get_json()["phones"]) == ("新公司", ["+8613912345678"])
+
+
+def test_an_agent_who_sees_the_number_masked_cannot_change_it(
+    client, db, auth, make_user, make_customer
+):
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345678")
+    response = client.patch(f"{API}/{pooled.id}", json={"phones": []}, headers=auth)
+    assert_error(response, 403, "phone_change_forbidden")
+    with db() as session:
+        assert session.get(Customer, pooled.id).primary_phone == "+8613912345678"
+
+
+def test_the_owners_manager_may_change_the_number(client, db, make_user, make_customer):
+    manager = make_user("manager", username="boss")
+    theirs = make_customer(actor=make_user("agent"), name="客户", phone="13912345673")
+    response = client.patch(
+        f"{API}/{theirs.id}", json={"phone": "13700137000"}, headers=bearer(db, manager)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["phones"] == ["+8613700137000"]
+
+
 def test_patch_of_own_customer_still_shows_the_full_phone(client, auth, agent, make_customer):
     mine = make_customer(actor=agent, name="我的客户", phone="13912345679")
     response = client.patch(f"{API}/{mine.id}", json={"company": "新公司"}, headers=auth)

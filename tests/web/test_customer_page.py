@@ -128,6 +128,157 @@ def test_pool_customer_phone_is_masked_and_not_dialled_by_link(signed_in, make_u
     assert 'name="phones"' not in html  # the edit form does not reveal the numbers either
 
 
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+ONLY_THOSE_WHO_MAY = "may change the phone numbers."
+PHONE_ERROR = re.compile(r'class="field-error" role="alert">([^<]+)<')
+
+
+def edit_form(html: str) -> str:
+    found = re.search(r'<form[^>]*class="edit-form".*?</form>', html, re.S)
+    assert found, "page has no edit form"
+    return found.group(0)
+
+
+def updates_of(db, customer_id: int) -> int:
+    with db() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "update", AuditEntry.entity_id == str(customer_id)
+            )
+        ).all()
+    return len(entries)
+
+
+@pytest.fixture
+def dialed(db, desk, make_user, make_customer):
+    """A pool lead whose open call task li holds: li is dialing them, not their owner."""
+    pooled = make_customer(actor=make_user("admin"), name="公海线索", phone="13912345678")
+    [task] = desk.start_call(pooled.id)["ready_tasks"]
+    assert task["assignee"] == desk.agent.id
+    assert sign_in(desk.client, "li").status_code == 302
+    return pooled
+
+
+def test_the_agent_dialing_a_customer_sees_the_number_read_only_in_the_edit_form(desk, dialed):
+    html = page(desk.client, dialed.id).text
+    assert 'href="tel:+8613912345678"' in html  # the number to dial
+    form = edit_form(html)
+    assert 'name="phones"' not in form  # not an input they could change
+    assert re.search(
+        r'<div id="f-phones" class="readonly-value mono"[^>]*>139 1234 5678</div>', form
+    )
+    assert ONLY_THOSE_WHO_MAY in form  # and why not
+    chinese = edit_form(desk.client.get(f"/customers/{dialed.id}", headers=ZH).text)
+    assert "只有客户的负责人、其主管、总监和管理员可以修改电话号码。" in chinese
+
+
+def test_a_phone_change_by_the_dialing_agent_is_refused_and_nothing_is_saved(db, desk, dialed):
+    """A crafted form: the whole save is refused with the reason on the phones field, and the
+    other fields of that submission are not saved either."""
+    html = page(desk.client, dialed.id).text
+    response = desk.client.post(
+        f"/customers/{dialed.id}/edit",
+        data={
+            "csrf_token": csrf_token(html),
+            "name": "改了名字",
+            "company": "新公司",
+            "phones": "13700137000",
+            "timezone": "Asia/Shanghai",
+            "stage": "interested",
+        },
+        headers=EN,
+    )
+    assert response.status_code == 403
+    assert "The customer was saved." not in response.text
+    form = edit_form(response.text)
+    [error] = PHONE_ERROR.findall(form)
+    assert error.endswith(ONLY_THOSE_WHO_MAY)
+    assert 'value="改了名字"' in form  # what was typed stays, to save without the phone
+    assert 'name="phones"' not in form
+    with db() as session:
+        stored = session.get(Customer, dialed.id)
+        assert (stored.name, stored.company, stored.stage.value) == ("公海线索", None, "new")
+        assert [p.e164 for p in stored.phones] == ["+8613912345678"]
+    assert updates_of(db, dialed.id) == 0
+
+    chinese = desk.client.post(
+        f"/customers/{dialed.id}/edit",
+        data={"csrf_token": csrf_token(html), "name": "改了名字", "phones": ""},
+        headers=ZH,
+    )
+    assert chinese.status_code == 403
+    assert PHONE_ERROR.findall(chinese.text) == [
+        "只有客户的负责人、其主管、总监和管理员可以修改电话号码。"
+    ]
+    assert updates_of(db, dialed.id) == 0
+
+    # The form as shown (no phones field) saves the other fields.
+    saved = desk.client.post(
+        f"/customers/{dialed.id}/edit",
+        data={"csrf_token": csrf_token(html), "name": "改了名字", "stage": "interested"},
+        follow_redirects=True,
+        headers=EN,
+    )
+    assert "The customer was saved." in saved.text
+    with db() as session:
+        stored = session.get(Customer, dialed.id)
+        assert (stored.name, stored.primary_phone) == ("改了名字", "+8613912345678")
+
+
+def test_a_phone_change_by_an_agent_who_sees_the_number_masked_is_refused(
+    signed_in, db, make_user, make_customer
+):
+    pooled = make_customer(actor=make_user("admin"), name="公海客户", phone="13912345678")
+    html = page(signed_in, pooled.id).text
+    response = signed_in.post(
+        f"/customers/{pooled.id}/edit",
+        data={"csrf_token": csrf_token(html), "name": "公海客户", "phones": "13700137000"},
+        headers=EN,
+    )
+    assert response.status_code == 403
+    assert PHONE_ERROR.findall(edit_form(response.text))[0].endswith(ONLY_THOSE_WHO_MAY)
+    assert "13912345678" not in digits(response.text)  # still masked
+    with db() as session:
+        assert session.get(Customer, pooled.id).primary_phone == "+8613912345678"
+    assert updates_of(db, pooled.id) == 0
+
+
+def test_the_owner_and_their_manager_change_the_phone_in_the_form(
+    signed_in, db, customer, make_user
+):
+    form = edit_form(page(signed_in, customer.id).text)
+    assert re.search(
+        r'<input type="text" id="f-phones" name="phones" value="\+8613800138000"', form
+    )
+    assert ONLY_THOSE_WHO_MAY not in form
+    response = signed_in.post(
+        f"/customers/{customer.id}/edit",
+        data={"csrf_token": csrf_token(form), "name": "王小明", "phones": "137 0013 7000"},
+    )
+    assert response.status_code == 302
+    with db() as session:
+        assert session.get(Customer, customer.id).primary_phone == "+8613700137000"
+
+    make_user("manager", username="boss", password=PASSWORD)  # team East, like the owner
+    boss = signed_in.application.test_client()  # another browser
+    assert sign_in(boss, "boss").status_code == 302
+    form = edit_form(page(boss, customer.id).text)
+    assert 'name="phones"' in form
+    response = boss.post(
+        f"/customers/{customer.id}/edit",
+        data={
+            "csrf_token": csrf_token(form),
+            "name": "王小明",
+            "phones": "13700137000, 13600136000",
+        },
+    )
+    assert response.status_code == 302
+    with db() as session:
+        stored = session.get(Customer, customer.id)
+        assert [p.e164 for p in stored.phones] == ["+8613700137000", "+8613600136000"]
+    assert updates_of(db, customer.id) == 2
+
+
 def test_edit_shows_per_field_errors_and_keeps_the_data(signed_in, db, customer):
     html = page(signed_in, customer.id).text
     response = signed_in.post(

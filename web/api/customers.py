@@ -128,7 +128,9 @@ def get_customer_detail(customer_id: int) -> ResponseReturnValue:
 
 @api_bp.patch("/customers/<int:customer_id>")
 @documented(
-    "Change customer fields (agents cannot change the owner: 403 owner_change_forbidden)",
+    "Change customer fields (agents cannot change the owner: 403 owner_change_forbidden; "
+    "only the owner, their manager, directors and admins may change the phone numbers, "
+    "not whoever is dialing them: 403 phone_change_forbidden, and nothing is saved)",
     tag="customers",
     errors=(401, 403, 404, 409, 422),
     response=CUSTOMER,

@@ -24,8 +24,8 @@ from crm.deals import deals_of_customer
 from crm.models import Customer, LeadStage, Team, User
 from crm.notes import add_note
 from crm.phones import display_phone, mask_phone
-from crm.scoping import may_see_full_phone
-from dialflow.errors import Conflict, DialflowError, InvalidInput
+from crm.scoping import may_change_phone
+from dialflow.errors import Conflict, DialflowError, Forbidden, InvalidInput
 from engine.dialing import may_see_number, start_call
 from engine.models import ProcessVersion
 from engine.timeline import customer_timeline
@@ -109,19 +109,20 @@ def customer_page(customer_id: int) -> ResponseReturnValue:
 @customers_bp.post("/customers/<int:customer_id>/edit")
 @login_required
 def edit_customer(customer_id: int) -> ResponseReturnValue:
-    with unit_of_work(read_only=True) as db:
-        customer = get_customer(db, customer_id, viewer=current_user)
-        reveal = may_see_full_phone(current_user, customer)
-    data = _form_input(request.form, with_phones=reveal)
+    """Save the edit form, all of it or nothing. Phones submitted by someone who may not change
+    them (a crafted form: theirs shows the numbers read-only, if at all) refuse the whole save
+    with an error on the phones field, like every other refused field."""
+    data = _form_input(request.form)
     try:
         with unit_of_work() as db:
             update_customer(
                 db, customer_id, data, actor=current_user, region=settings().default_region
             )
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, Forbidden) as exc:
         with unit_of_work(read_only=True) as db:
             context = _page(db, customer_id, submitted=request.form, errors=_field_errors(exc))
-        return render_template("customers/detail.html", **context), 422
+        status = 403 if isinstance(exc, Forbidden) else 422
+        return render_template("customers/detail.html", **context), status
     flash(_("The customer was saved."), "success")
     return redirect(url_for("customers.customer_page", customer_id=customer_id))
 
@@ -201,6 +202,7 @@ def _page(
         "phones": phones,
         "tel": customer.primary_phone if reveal and not customer.do_not_call else None,
         "reveal": reveal,
+        "phones_editable": may_change_phone(current_user, customer),
         "owner": db.get(User, customer.owner_id) if customer.owner_id else None,
         "team": db.get(Team, customer.team_id) if customer.team_id else None,
         "deals": deals_of_customer(db, customer.id),
@@ -230,15 +232,15 @@ def _form_values(customer: Customer) -> dict[str, Any]:
     return values
 
 
-def _form_input(form: MultiDict[str, str], *, with_phones: bool) -> dict[str, Any]:
+def _form_input(form: MultiDict[str, str]) -> dict[str, Any]:
     """The edit form as API input. Unchecked boxes are absent from a form, so they mean false;
-    phones are only part of the form for people who may see them."""
+    phones are only an input for people who may change them, and absent otherwise."""
     data: dict[str, Any] = {key: form.get(key, "") for key in TEXT_FIELDS}
     data["stage"] = form.get("stage", "")
     data["tags"] = form.get("tags", "")
     data["consent"] = "1" if form.get("consent") else "0"
     data["do_not_call"] = "1" if form.get("do_not_call") else "0"
-    if with_phones:
+    if "phones" in form:
         data["phones"] = [p for p in re.split(r"[,;\n]+", form.get("phones", "")) if p.strip()]
     return data
 
