@@ -3,15 +3,24 @@
 SpiffWorkflow's serializer embeds the whole spec in every serialization (about 60 % of a small
 instance). ``StateCodec`` keeps the task tree, data and subprocesses, and rebuilds a workflow
 from them plus the cached spec of the instance's version.
+
+The JSON text is written and read with orjson, and the result is what ``json`` gave: the
+same text for the same workflow would decode to the same structure. Where orjson would write
+or read something differently (integers beyond 64 bits, non-string keys, NaN and infinities,
+UUIDs and enums in data, lone surrogates), that call falls back to ``json``; states written
+by ``json`` read the same.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -41,6 +50,45 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+# orjson hands these to ``default`` instead of writing them its own way (datetimes as ISO text,
+# dataclasses as objects, subclasses of str, int, dict and list as their base type):
+# SpiffWorkflow's encoder converts those it knows, the rest are left to json.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_JSON_BASE_TYPES = (str, int, float, list, tuple, dict)
+# Registered types whose stored form holds only text and integers.
+_PLAIN_REGISTERED = frozenset({datetime, date, timedelta})
+# Values of a workflow's and a task's dictionary that SpiffWorkflow builds from ids, names,
+# states, times and flags, never from data: the check of orjson's text skips them.
+# Subprocesses are checked as workflows of their own.
+_WORKFLOW_PLAIN_KEYS = frozenset(
+    {
+        "last_task",
+        "success",
+        "completed",
+        "root",
+        "subprocesses",
+        "tasks",
+        "parent_task_id",
+        "spec",
+        "typename",
+    }
+)
+_TASK_PLAIN_KEYS = frozenset(
+    {"id", "parent", "children", "last_state_change", "state", "task_spec", "triggered", "typename"}
+)
+# A task's dictionary in SpiffWorkflow 3.2: the plain keys and the three that hold data; a
+# layout other than this one has all but its plain keys checked.
+_TASK_KEYS = _TASK_PLAIN_KEYS | {"data", "delta", "internal_data"}
+# orjson reads integers beyond 64 bits as floats, without an error. They have 19 digits or more:
+# text with a run of 19 digits is read by json.
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_NUMBER = b"0" * 19
+
+
 class StateCodec:
     """Encode a workflow to a JSON string and back; stateless after construction, thread-safe."""
 
@@ -54,11 +102,14 @@ class StateCodec:
         self._serializer = BpmnWorkflowSerializer(registry)
         self.registry = registry  # SpiffWorkflow's diff compares specs through it
         self._version = self._serializer.VERSION
+        # SpiffWorkflow's encoder: registered types to their dictionaries, functions and
+        # modules to null, sets to lists; anything else raises TypeError.
+        self._spiff_default: Callable[[Any], Any] = self._serializer._encoder_cls().default
 
     def encode(self, workflow: BpmnWorkflow) -> str:
         dct = self._converter.to_dict(workflow)
         dct[BpmnWorkflowSerializer.VERSION_KEY] = self._version
-        return json.dumps(dct, cls=self._serializer._encoder_cls, separators=(",", ":"))
+        return self._dumps(dct)
 
     def check_storable(self, name: str, value: Any) -> None:
         """Raise ``TypeError`` naming ``name`` if ``value`` cannot be kept in task data."""
@@ -73,9 +124,85 @@ class StateCodec:
     def decode(
         self, text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
     ) -> BpmnWorkflow:
-        dct = json.loads(text)
+        dct = self._loads(text)
         if dct.get(BpmnWorkflowSerializer.VERSION_KEY) != self._version:
             self._serializer.migrate(dct)
         else:
             dct.pop(BpmnWorkflowSerializer.VERSION_KEY, None)
         return self._converter.restore(dct, spec, subprocess_specs)
+
+    def _dumps(self, dct: dict[str, Any]) -> str:
+        try:
+            text = orjson.dumps(dct, default=self._default, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass  # json encodes it, or raises its own error
+        else:
+            if not self._workflow_differs(dct):
+                return text.decode()
+        return json.dumps(dct, cls=self._serializer._encoder_cls, separators=(",", ":"))
+
+    def _loads(self, text: str) -> Any:
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError:  # lone surrogates: orjson refuses them
+            return json.loads(text)
+        if _LONG_NUMBER not in raw.translate(_DIGITS_TO_ZERO):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # NaN, Infinity, escaped lone surrogates, floats beyond range: json's call
+        return json.loads(text)
+
+    def _default(self, value: Any) -> Any:
+        """What json writes for ``value``, a value orjson does not write itself."""
+        if isinstance(value, _JSON_BASE_TYPES):
+            # A subclass: json writes it as its base type without asking its encoder (an
+            # OrderedDict in its own order, not its dict's): json's call.
+            raise TypeError(f"{type(value).__name__} is left to json")
+        return self._spiff_default(value)
+
+    def _workflow_differs(self, dct: dict[str, Any]) -> bool:
+        """Whether orjson's text for a workflow's dictionary (which it encoded) would decode
+        differently from json's, looking only where data can be."""
+        values: list[Any] = []
+        for workflow in (dct, *dct["subprocesses"].values()):
+            values += [v for k, v in workflow.items() if k not in _WORKFLOW_PLAIN_KEYS]
+            tasks = list(workflow["tasks"].values())
+            # Every task has the layout of SpiffWorkflow's one task converter.
+            if not tasks or tasks[0].keys() == _TASK_KEYS:
+                for task in tasks:
+                    values += (task["data"], task["delta"], task["internal_data"])
+            else:  # a layout this module does not know: all but the plain keys
+                for task in tasks:
+                    values += [v for k, v in task.items() if k not in _TASK_PLAIN_KEYS]
+        return self._differs(values)
+
+    def _differs(self, values: list[Any]) -> bool:
+        """Whether orjson's text for ``values`` (which it encoded) would decode differently from
+        json's: NaN and infinities (orjson writes null), UUIDs and enums (orjson writes their
+        text or value where json writes SpiffWorkflow's dictionary or raises).
+
+        orjson having encoded them, they hold no cycle and are at most 255 levels deep.
+        """
+        stack = list(values)
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            item = pop()
+            kind = type(item)
+            if kind is dict:
+                if item:
+                    extend(item.values())
+            elif kind is str or kind is int or kind is bool or item is None:
+                continue
+            elif kind is list or kind is tuple:
+                extend(item)
+            elif kind is float:
+                if item - item:  # NaN for NaN and both infinities, 0.0 for the rest
+                    return True
+            elif kind in _PLAIN_REGISTERED:
+                continue
+            elif isinstance(item, UUID | Enum):
+                return True
+            else:
+                push(self._default(item))  # what orjson was given in its place
+        return False
