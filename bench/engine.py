@@ -6,8 +6,9 @@ Each instance: start → user task → complete with data → service task → e
 parses once and runs everything in memory; Dialflow runs the same diagram through its use
 cases (two transactions per instance: start, complete) with state, work items and audit
 stored. Prints instances/s for each, the ratio to the baseline, and the persisted state size
-at the user task. Targets on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL,
-state ≤ 4 KB, ratio ≤ 5×.
+at the user task; then the rate of the same SQL statements sent from the driver with no engine
+(bench/floor.py), which bounds the ratio any engine on this database can reach here. Targets
+on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL, state ≤ 4 KB, ratio ≤ 5×.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select, text
 
+from bench.floor import database_floor, templates
 from crm.users import create_user
 from dialflow import schema
 from dialflow.runtime import Runtime
@@ -88,9 +90,12 @@ OPEN_ITEM = select(WorkItem.id).where(
 )
 
 
-def dialflow_run(settings: Settings, count: int, threads: int = 1) -> tuple[float, int]:
+def dialflow_run(
+    settings: Settings, count: int, threads: int = 1, floor: bool = False
+) -> tuple[float, int, float | None]:
     """Instances per second through the engine's use cases, from ``threads`` threads of one
-    process (as a web server's request threads would run them)."""
+    process (as a web server's request threads would run them); the state's size at the user
+    task; with ``floor``, the instances per second of the same statements alone (bench/floor.py)."""
     runtime = Runtime.build(settings)
     schema.upgrade(runtime.db.engine, schema=settings.database_schema)
     engine = ProcessEngine(registry=bench_registry(), clock=runtime.clock)
@@ -130,8 +135,13 @@ def dialflow_run(settings: Settings, count: int, threads: int = 1) -> tuple[floa
     with runtime.db.unit_of_work() as session:
         row = start_instance(engine, session, "bench_call", data={"customer_id": 1}, actor=agent)
         state_bytes = len(row.state.encode())
+        instance_id, version_id = row.id, row.version_id
+    floor_rate = None
+    if floor:
+        values = templates(runtime.db.engine, instance_id)
+        floor_rate = database_floor(runtime.db.engine, values, version_id, count)
     runtime.close()
-    return per_thread * threads / elapsed, state_bytes
+    return per_thread * threads / elapsed, state_bytes, floor_rate
 
 
 def main() -> None:
@@ -154,7 +164,7 @@ def main() -> None:
     raw_baseline(max(20, args.instances // 10))  # warm up
     raw = raw_baseline(args.instances)
     print(f"raw SpiffWorkflow, in memory     {raw:8.0f} instances/s")
-    results: list[tuple[str, float, int]] = []
+    results: list[tuple[str, float, int, float | None]] = []
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings.from_env(
@@ -164,14 +174,18 @@ def main() -> None:
                     "SECRET_KEY": "b" * 32,
                 }
             )
-            results.append(("Dialflow on SQLite", *dialflow_run(settings, args.instances)))
+            results.append(
+                ("Dialflow on SQLite", *dialflow_run(settings, args.instances, floor=True))
+            )
     if not args.skip_postgres:
         name = f"bench_{uuid.uuid4().hex[:8]}"
         settings = Settings.from_env(
             {"DATABASE_URL": args.postgres, "DATABASE_SCHEMA": name, "SECRET_KEY": "b" * 32}
         )
         try:
-            results.append(("Dialflow on PostgreSQL", *dialflow_run(settings, args.instances)))
+            results.append(
+                ("Dialflow on PostgreSQL", *dialflow_run(settings, args.instances, floor=True))
+            )
             if args.threads > 1:
                 results.append(
                     (
@@ -184,11 +198,19 @@ def main() -> None:
             with runtime.db.engine.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
             runtime.close()
-    for label, rate, state_bytes in results:
+    for label, rate, state_bytes, floor_rate in results:
         print(
             f"{label:<32} {rate:8.0f} instances/s   ratio to raw {raw / rate:5.1f}x   "
             f"state at user task {state_bytes} bytes"
         )
+        if floor_rate is not None:
+            # An instance costs at least its statements plus SpiffWorkflow's own work.
+            lowest = raw / floor_rate + 1
+            print(
+                f"  its statements alone, no engine {floor_rate:8.0f} instances/s   "
+                f"lowest reachable ratio {lowest:5.1f}x   "
+                f"engine's own time {1000 / rate - 1000 / floor_rate - 1000 / raw:.2f} ms/instance"
+            )
 
 
 if __name__ == "__main__":

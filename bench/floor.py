@@ -1,0 +1,151 @@
+"""The database's share of one benchmark instance, measured without the engine.
+
+Dialflow's engine sends, per instance of ``bench_call``: the version look-up with the new id
+and BEGIN; the instance, its work item, the candidates and an audit entry, with the client's
+look-up of the open task; COMMIT; BEGIN with the locked read of task and instance; the work
+item's and the instance's UPDATEs, an audit entry and COMMIT. Five round trips on PostgreSQL,
+two commits. :func:`database_floor` sends exactly those statements (the engine's own, compiled
+the same way) with values taken from a real instance, straight from the driver, in the same
+pipelines: what one instance costs when no workflow runs and no Python sits between the
+steps and the driver. The gap between it and Dialflow's rate is the engine's own cost.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
+
+from crm.audit import _INSERT as INSERT_AUDIT
+from engine.instances import _LATEST, _LATEST_AND_ID
+from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.stepper import _INSERT as INSERT_INSTANCE
+from engine.stepper import _UPDATE as UPDATE_INSTANCE
+from engine.tasks import _LOCK_ROWS
+from engine.work_items import _CLOSE, _INSERT_CANDIDATES, _INSERT_ITEMS
+
+_ITEMS = WorkItem.__table__
+OPEN_ITEM_ROW = select(_ITEMS.c.id).where(
+    _ITEMS.c.instance_id == bindparam("instance_id"), _ITEMS.c.status == WorkItemStatus.OPEN
+)
+
+
+def templates(engine: Engine, instance_id: int) -> dict[str, Any]:
+    """Column values of an instance at its user task and of its open work item."""
+    instances, candidates = ProcessInstance.__table__, WorkItemCandidate.__table__
+    with engine.connect() as connection:
+        instance = (
+            connection.execute(select(instances).where(instances.c.id == instance_id))
+            .one()
+            ._asdict()
+        )
+        item = (
+            connection.execute(select(_ITEMS).where(_ITEMS.c.instance_id == instance_id))
+            .one()
+            ._asdict()
+        )
+        names = connection.scalars(
+            select(candidates.c.name).where(candidates.c.work_item_id == item["id"])
+        ).all()
+    return {"instance": instance, "item": item, "candidates": list(names)}
+
+
+class _Driver:
+    """The statements above, run on one driver connection as Dialflow's steps run them."""
+
+    def __init__(self, engine: Engine) -> None:
+        from dialflow.direct import direct_statement
+
+        self.dialect = engine.dialect
+        self.postgres = self.dialect.name == "postgresql"
+        self.raw = engine.raw_connection()
+        self.driver = self.raw.driver_connection
+        if self.postgres:
+            self.driver.autocommit = True  # BEGIN and COMMIT are sent as Dialflow sends them
+        self._compile = lambda statement, params: direct_statement(self.dialect, statement, params)
+
+    def run(self, statement: Any, params: Any) -> Any:
+        direct = self._compile(statement, params)
+        assert direct is not None, "the engine's statements are run by the driver itself"
+        return direct, direct.execute(self.driver.cursor(), params)
+
+    def read(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        direct, cursor = self.run(statement, params)
+        return direct.rows(cursor)
+
+    def begin_and_read(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if not self.postgres:
+            self.driver.execute("BEGIN IMMEDIATE")
+            return self.read(statement, params)
+        cursor = self.driver.cursor()
+        direct = self._compile(statement, params)
+        with self.driver.pipeline():
+            self.driver.execute("BEGIN")
+            direct.execute(cursor, params)
+        return direct.rows(cursor)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def database_floor(engine: Engine, values: dict[str, Any], version_id: int, count: int) -> float:
+    """Instances per second of the engine's statements alone (see the module's text)."""
+    driver = _Driver(engine)
+    instance, item, names = values["instance"], values["item"], values["candidates"]
+    latest = _LATEST_AND_ID if driver.postgres else _LATEST
+    user_id = instance["started_by_id"]
+
+    def one(n: int) -> None:
+        found = driver.begin_and_read(latest, {"process_id": instance["process_id"]})
+        assert found and found[0][0] == version_id
+        row = {k: v for k, v in instance.items() if k != "id"}
+        row.update(business_key=f"floor{n}", lock_version=1, step_count=1)
+        item_id = str(uuid.uuid4())
+        pipeline = driver.driver.pipeline() if driver.postgres else None
+        if pipeline is not None:
+            pipeline.__enter__()
+        if driver.postgres:
+            instance_id = found[0][4]
+            driver.run(INSERT_INSTANCE, {"id": instance_id, **row})
+        else:
+            _direct, cursor = driver.run(INSERT_INSTANCE, row)
+            instance_id = cursor.lastrowid
+        new_item = {**item, "id": item_id, "instance_id": instance_id, "business_key": f"floor{n}"}
+        driver.run(_INSERT_ITEMS, [new_item])
+        driver.run(_INSERT_CANDIDATES, [{"work_item_id": item_id, "name": x} for x in names])
+        audit = {"at": row["started_at"], "actor_id": user_id, "entity_type": "process_instance"}
+        audit.update(action="start", entity_id=str(instance_id), before=None, source=None)
+        driver.run(INSERT_AUDIT, [{**audit, "after": {"process_id": row["process_id"]}}])
+        direct, cursor = driver.run(OPEN_ITEM_ROW, {"instance_id": instance_id})
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+        assert direct.rows(cursor)[0][0] == item_id
+        driver.driver.execute("COMMIT")
+
+        locked = driver.begin_and_read(_LOCK_ROWS, {"task_id": item_id})
+        assert locked
+        pipeline = driver.driver.pipeline() if driver.postgres else None
+        if pipeline is not None:
+            pipeline.__enter__()
+        closed = {"status": WorkItemStatus.COMPLETED, "completed_at": row["updated_at"]}
+        closed.update(completed_by_id=user_id, assignee_id=user_id)
+        driver.run(_CLOSE, {"_id": item_id, **closed})
+        done = {**row, "status": "completed", "ended_at": row["updated_at"], "lock_version": 2}
+        driver.run(UPDATE_INSTANCE, {"_id": instance_id, "_version": 1, **done})
+        driver.run(INSERT_AUDIT, [{**audit, "action": "complete", "entity_type": "task"}])
+        driver.driver.execute("COMMIT")
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+
+    try:
+        for n in range(max(10, count // 20)):
+            one(-n - 1)
+        started = time.perf_counter()
+        for n in range(count):
+            one(n)
+        return count / (time.perf_counter() - started)
+    finally:
+        driver.close()
