@@ -269,9 +269,11 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     first = rows[0]
     instance = dict(zip(_INSTANCE_KEYS, first, strict=False))
     item = dict(zip(_ITEM_KEYS, first[len(_INSTANCE_KEYS) :], strict=False))
-    if session.identity_map.get(
-        identity_key(ProcessInstance, instance["id"])
-    ) is not None or session.identity_map.get(identity_key(WorkItem, item["id"])):
+    held = session.identity_map
+    if (
+        held.get(identity_key(ProcessInstance, instance["id"])) is not None
+        or held.get(identity_key(WorkItem, item["id"])) is not None
+    ):
         found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
