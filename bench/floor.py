@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from crm.audit import _INSERT as INSERT_AUDIT
@@ -24,13 +24,10 @@ from engine.instances import _LATEST, _LATEST_AND_ID
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.stepper import _INSERT as INSERT_INSTANCE
 from engine.stepper import _UPDATE as UPDATE_INSTANCE
-from engine.tasks import _LOCK_ROWS
+from engine.tasks import _LOCK_ROWS, _OPEN_ITEMS
 from engine.work_items import _CLOSE, _INSERT_CANDIDATES, _INSERT_ITEMS
 
 _ITEMS = WorkItem.__table__
-OPEN_ITEM_ROW = select(_ITEMS.c.id).where(
-    _ITEMS.c.instance_id == bindparam("instance_id"), _ITEMS.c.status == WorkItemStatus.OPEN
-)
 
 
 def templates(engine: Engine, instance_id: int) -> dict[str, Any]:
@@ -119,7 +116,7 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         audit = {"at": row["started_at"], "actor_id": user_id, "entity_type": "process_instance"}
         audit.update(action="start", entity_id=str(instance_id), before=None, source=None)
         driver.run(INSERT_AUDIT, [{**audit, "after": {"process_id": row["process_id"]}}])
-        direct, cursor = driver.run(OPEN_ITEM_ROW, {"instance_id": instance_id})
+        direct, cursor = driver.run(_OPEN_ITEMS, {"instance_id": instance_id})
         if pipeline is not None:
             pipeline.__exit__(None, None, None)
         assert direct.rows(cursor)[0][0] == item_id

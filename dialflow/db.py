@@ -167,6 +167,8 @@ def fetch(session: Session, statement: Any, parameters: dict[str, Any]) -> list[
     the reads every workflow step makes. Same transaction, same values as
     ``session.execute(statement, parameters).all()``; a statement the driver cannot be given
     as it is goes through SQLAlchemy."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()  # as a query through the session would
     connection = session.connection()
     direct = direct_statement(connection.dialect, statement, parameters)
     if direct is None:

@@ -20,8 +20,6 @@ from engine.models import (
     InstanceStatus,
     ProcessInstance,
     ProcessVersion,
-    WorkItem,
-    WorkItemStatus,
 )
 from engine.service import ProcessEngine
 
@@ -214,13 +212,9 @@ def terminate(
 
 
 def instance_to_dict(session: Session, row: ProcessInstance) -> dict[str, Any]:
-    from engine.tasks import work_item_to_dict
+    from engine.tasks import open_tasks
 
-    ready = session.scalars(
-        select(WorkItem)
-        .where(WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.OPEN)
-        .order_by(WorkItem.created_at)
-    ).all()
+    ready_tasks = open_tasks(session, row.id)
     incidents = session.scalars(
         select(Incident).where(Incident.instance_id == row.id, Incident.resolved_at.is_(None))
     ).all()
@@ -231,7 +225,7 @@ def instance_to_dict(session: Session, row: ProcessInstance) -> dict[str, Any]:
         "business_key": row.business_key,
         "status": row.status.value,
         "data": row.data,
-        "ready_tasks": [work_item_to_dict(item) for item in ready],
+        "ready_tasks": ready_tasks,
         "waiting": row.waiting,
         "incidents": [incident_to_dict(i) for i in incidents],
         "started_at": row.started_at.isoformat(),

@@ -6,6 +6,7 @@ Reads use the work-item table only; only completion loads and advances the workf
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -316,7 +317,36 @@ _LOCK_ITEM_AND_INSTANCE = (
 )
 
 
-def work_item_to_dict(item: WorkItem) -> dict[str, Any]:
+def open_tasks(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """The instance's open work items as the API shows them (``ready_tasks``), oldest first.
+
+    Every start and completion answers with them: one read, run by the driver
+    (``dialflow.db.fetch``), with the candidates joined, and no ORM objects built.
+    """
+    items: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for row in fetch(session, _OPEN_ITEMS, {"instance_id": instance_id}):
+        values = dict(zip(_ITEM_KEYS, row, strict=False))
+        _values, names = items.setdefault(values["id"], (values, []))
+        if row[-1] is not None:
+            names.append(row[-1])
+    return [
+        work_item_to_dict(SimpleNamespace(**values, candidate_names=sorted(names)))
+        for values, names in items.values()
+    ]
+
+
+_OPEN_ITEMS = (
+    select(*_ITEMS.c, _CANDIDATES.c.name)
+    .select_from(_ITEMS.outerjoin(_CANDIDATES, _CANDIDATES.c.work_item_id == _ITEMS.c.id))
+    .where(
+        _ITEMS.c.instance_id == bindparam("instance_id"),
+        _ITEMS.c.status == WorkItemStatus.OPEN,
+    )
+    .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
+)
+
+
+def work_item_to_dict(item: WorkItem | SimpleNamespace) -> dict[str, Any]:
     return {
         "id": item.id,
         "name": item.element_id,
