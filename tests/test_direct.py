@@ -89,3 +89,11 @@ def test_a_failing_direct_write_is_sqlalchemys_error_and_keeps_nothing(runtime, 
         session.scalar(select(func.count(Notification.id)))  # syncs a pipeline, if any
     with db() as session:
         assert session.scalar(select(func.count(Notification.id))) == 0
+
+
+def test_a_read_sees_what_the_session_has_not_flushed_yet(runtime, make_user):
+    user = make_user("agent", username="direct_flush")
+    count = select(func.count(_NOTIFICATIONS.c.id)).where(_NOTIFICATIONS.c.user_id == user.id)
+    with runtime.db.unit_of_work() as session:
+        session.add(Notification(user_id=user.id, message="pending", created_at=datetime.now(UTC)))
+        assert fetch(session, count, {}) == [(1,)]
