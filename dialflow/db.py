@@ -165,8 +165,9 @@ def pipelined(session: Session) -> Iterator[Batch]:
 def fetch(session: Session, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of a Core SELECT, run by the driver itself (see ``dialflow.direct``): for
     the reads every workflow step makes. Same transaction, same values as
-    ``session.execute(statement, parameters).all()``; a statement the driver cannot be given
-    as it is goes through SQLAlchemy."""
+    ``session.execute(statement, parameters).all()``, and it sees the session's pending ORM
+    changes (it flushes them first, as an ORM query would); a statement the driver cannot be
+    given as it is goes through SQLAlchemy."""
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()  # as a query through the session would
     connection = session.connection()
@@ -356,6 +357,8 @@ def _carry_pipeline(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rollback(connection: Connection) -> None:
+        if connection.invalidated:  # the server dropped it: no pipeline or BEGIN left to end,
+            return  # and reading its info would raise over the error that dropped it
         connection.info.pop(_BEGIN, None)
         _close_pipeline(connection.info, raise_errors=False, run_checks=False)
 
@@ -449,5 +452,8 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get("read_only", False)
-        # On the driver: one per transaction, SQLAlchemy's execution would cost more.
-        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # On the driver: one per transaction, SQLAlchemy's execution would cost more. A locked
+        # or read-only database still raises SQLAlchemy's OperationalError.
+        sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        with _as_dbapi_error(connection, sql, None):
+            connection.connection.driver_connection.execute(sql)

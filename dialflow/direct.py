@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import StatementError
 
 
 class DirectStatement:
@@ -26,25 +27,31 @@ class DirectStatement:
         self.sql: str = compiled.string
         self._compiled = compiled
         self._bind_processors = list(compiled._bind_processors.items())
-        # Every parameter of the SQL named by a given key: the values are the given ones.
-        self._given = set(compiled.binds) == set(keys)
+        # Every parameter of the SQL is named by a given key: the values are the given ones.
+        self._keys = frozenset(keys) if set(compiled.binds) == set(keys) else None
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         self._result_processors: list[Callable[[Any], Any] | None] = []
         if getattr(statement, "is_select", False):
+            # Built without the driver's type codes: a type whose processing needs them
+            # (psycopg's Numeric) raises here, and the statement stays with SQLAlchemy.
             self._result_processors = [
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in statement.selected_columns
             ]
 
     def values(self, parameters: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
-        """The driver's parameters: bound values processed, in the driver's style."""
-        if self._given and len(parameters) == len(self._compiled.binds):
-            values = dict(parameters)
-        else:
-            values = self._compiled.construct_params(parameters, _check=False)
-        for name, process in self._bind_processors:
-            if name in values:
-                values[name] = process(values[name])
+        """The driver's parameters: bound values processed, in the driver's style. A value
+        that is missing or cannot be converted raises ``StatementError`` as SQLAlchemy would."""
+        try:
+            if self._keys is not None and parameters.keys() == self._keys:
+                values = dict(parameters)
+            else:
+                values = self._compiled.construct_params(parameters, _check=True)
+            for name, process in self._bind_processors:
+                if name in values:
+                    values[name] = process(values[name])
+        except Exception as exc:
+            raise StatementError(str(exc), self.sql, parameters, exc) from exc
         if self._order is not None:
             return tuple(values[name] for name in self._order)
         return values
@@ -101,7 +108,10 @@ def direct_statement(dialect: Dialect, statement: Any, parameters: Any) -> Direc
             or (compiled.positional and dialect.paramstyle != "qmark")
             or (not compiled.positional and dialect.paramstyle != "pyformat")
         ):
-            direct = DirectStatement(statement, compiled, dialect, keys)
+            try:
+                direct = DirectStatement(statement, compiled, dialect, keys)
+            except Exception:  # a type the driver's rows cannot be converted for without it
+                direct = None
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()
     _CACHE[key] = (statement, direct)

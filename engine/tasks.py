@@ -261,8 +261,8 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     The instance comes first in FROM so PostgreSQL locks it before the work item, the same
     order as every other step (instance, then its work items): no deadlock between them.
     Every completion runs it, so the driver runs it (``dialflow.db.fetch``) and the objects
-    are built from its row as a query would load them; if the session already holds either
-    of them, the ORM reads them afresh instead.
+    are built from its row as a query would load them; if the session already holds any of
+    them (or a candidate), the ORM reads them afresh instead.
     """
     rows = fetch(session, _LOCK_ROWS, {"task_id": task_id})
     if not rows:
@@ -270,16 +270,18 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     first = rows[0]
     instance = dict(zip(_INSTANCE_KEYS, first, strict=False))
     item = dict(zip(_ITEM_KEYS, first[len(_INSTANCE_KEYS) :], strict=False))
+    names = [row[-1] for row in rows if row[-1] is not None]
     held = session.identity_map
-    if (
-        held.get(identity_key(ProcessInstance, instance["id"])) is not None
-        or held.get(identity_key(WorkItem, item["id"])) is not None
-    ):
+    keys = [
+        identity_key(ProcessInstance, instance["id"]),
+        identity_key(WorkItem, item["id"]),
+        *(identity_key(WorkItemCandidate, (item["id"], name)) for name in names),
+    ]
+    if any(held.get(key) is not None for key in keys):
         found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
         return found[1], found[0]
-    names = [row[-1] for row in rows if row[-1] is not None]
     work_item = WorkItem(**item)
     set_committed_value(
         work_item,

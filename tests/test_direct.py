@@ -4,16 +4,19 @@ driver's errors arrive as SQLAlchemy's, and everything stays in the unit of work
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Float, Numeric, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 
 from crm import audit
 from crm.models import AuditEntry, CustomerPhone, Notification, Role, User
 from dialflow.db import fetch, inserted_id, pipelined
 from dialflow.direct import direct_statement
+from tests.conftest import backend
 
 _USERS, _AUDIT = User.__table__, AuditEntry.__table__
 _BY_ID = select(_USERS.c.id, _USERS.c.role).where(_USERS.c.id == bindparam("id"))
@@ -97,3 +100,58 @@ def test_a_read_sees_what_the_session_has_not_flushed_yet(runtime, make_user):
     with runtime.db.unit_of_work() as session:
         session.add(Notification(user_id=user.id, message="pending", created_at=datetime.now(UTC)))
         assert fetch(session, count, {}) == [(1,)]
+
+
+def test_a_missing_or_unconvertible_value_is_refused_and_nothing_is_stored(runtime, make_user, db):
+    user = make_user("agent", username="direct_missing")
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    full = {"user_id": user.id, "message": "kept", "instance_id": None, "created_at": at}
+    with runtime.db.unit_of_work() as session, pipelined(session) as batch:
+        batch.execute(_NOTIFY, full)
+    relabel = (
+        update(_NOTIFICATIONS)
+        .where(_NOTIFICATIONS.c.user_id == bindparam("_user"))
+        .values(message=bindparam("message"), link=bindparam("link"))
+    )
+    naive = {**full, "created_at": datetime(2026, 3, 1, 9, 30)}
+    attempts = [
+        (relabel, {"_user": user.id, "message": "no link given"}),  # a value left out
+        (_NOTIFY, [full, {k: v for k, v in full.items() if k != "message"}]),  # one row short
+        (_NOTIFY, naive),  # UTCDateTime refuses naive datetimes
+    ]
+    for statement, params in attempts:
+        with (
+            pytest.raises(StatementError),
+            runtime.db.unit_of_work() as session,
+            pipelined(session) as batch,
+        ):
+            batch.execute(statement, params)
+    with pytest.raises(StatementError), runtime.db.unit_of_work() as session:
+        fetch(session, _BY_ID, {})
+    with db() as session:
+        stored = session.scalars(
+            select(Notification.message).where(Notification.user_id == user.id)
+        )
+        assert list(stored) == ["kept"]
+
+
+def test_a_read_of_a_type_that_needs_the_driver_s_type_codes(db):
+    amount = select(cast(literal(1.5), Numeric(10, 2)), cast(literal(2.25), Float))
+    with db() as session:
+        assert fetch(session, amount, {}) == [tuple(session.execute(amount).one())]
+        assert fetch(session, amount, {})[0][0] == Decimal("1.50")
+
+
+@pytest.mark.skipif(backend() != "sqlite", reason="SQLite's write lock")
+def test_a_locked_sqlite_database_is_sqlalchemy_s_operational_error(runtime, settings):
+    path = settings.database_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with runtime.db.engine.connect() as connection:
+            connection.connection.driver_connection.execute("PRAGMA busy_timeout=50")
+            with pytest.raises(OperationalError):
+                connection.begin()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from crm.models import Notification
 from dialflow.bulk import bulk_insert
@@ -113,3 +114,27 @@ def test_a_unit_of_work_that_runs_nothing_commits(runtime, db):
         pass
     with db() as session:
         assert session.execute(text("SELECT 1 + :one"), {"one": 1}).scalar() == 2
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="a PostgreSQL server dropping a connection")
+@pytest.mark.parametrize("read", ["direct", "sqlalchemy"])
+def test_a_dropped_connection_reports_its_own_error_and_the_next_unit_of_work_runs(
+    runtime, settings, read
+):
+    with runtime.db.unit_of_work() as session:
+        session.execute(select(func.now())).one()  # a pooled connection exists
+    killer = create_engine(settings.database_url, poolclass=NullPool)
+    try:
+        with pytest.raises(DBAPIError) as raised, runtime.db.unit_of_work() as session:
+            pid = session.execute(text("SELECT pg_backend_pid() WHERE 1 = :one"), {"one": 1})
+            with killer.begin() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid.scalar()})
+            if read == "direct":
+                fetch(session, _NOW_IF_ONE, {"one": 1})
+            else:
+                session.execute(_NOW_IF_ONE, {"one": 1}).all()
+        assert isinstance(raised.value, OperationalError)  # not a PendingRollbackError
+    finally:
+        killer.dispose()
+    with runtime.db.unit_of_work() as session:
+        assert fetch(session, _NOW_IF_ONE, {"one": 1})

@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from engine.instances import get_instance
-from engine.models import InstanceStatus, ProcessInstance, WorkItem, WorkItemStatus
+from engine.models import (
+    InstanceStatus,
+    ProcessInstance,
+    WorkItem,
+    WorkItemCandidate,
+    WorkItemStatus,
+)
 from engine.tasks import complete
 from tests.engine.conftest import only
 
@@ -258,4 +265,21 @@ def test_completing_a_task_whose_instance_the_session_already_holds(
         assert stored.status == InstanceStatus.COMPLETED
         assert stored.data["outcome"] == "interested"
         assert "changed" not in stored.data
+        assert session.get(WorkItem, task_id).status == WorkItemStatus.COMPLETED
+
+
+def test_completing_a_task_whose_candidates_the_session_already_holds(
+    runtime, owner, agent, make_customer, db
+):
+    owner.deploy("call_note.bpmn", "call-form.json")
+    instance = agent.start("call_note", {"customer_id": make_customer().id})
+    task_id = instance["ready_tasks"][0]["id"]
+    with runtime.db.unit_of_work() as session:
+        held = session.scalars(
+            select(WorkItemCandidate).where(WorkItemCandidate.work_item_id == task_id)
+        ).all()
+        assert held
+        user = session.get(type(agent.user), agent.user.id)
+        complete(runtime.engine, session, task_id, {"outcome": "interested"}, actor=user)
+    with db() as session:
         assert session.get(WorkItem, task_id).status == WorkItemStatus.COMPLETED
