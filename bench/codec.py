@@ -87,12 +87,7 @@ def json_encode(codec: StateCodec, workflow: Any) -> str:
 
 
 def json_decode(codec: StateCodec, text: str, spec: Any, subprocess_specs: Any) -> Any:
-    dct = json.loads(text)
-    if dct.get(BpmnWorkflowSerializer.VERSION_KEY) != codec._version:
-        codec._serializer.migrate(dct)
-    else:
-        dct.pop(BpmnWorkflowSerializer.VERSION_KEY, None)
-    return codec._converter.restore(dct, spec, subprocess_specs)
+    return codec.restore(json.loads(text), spec, subprocess_specs)
 
 
 def micros(call: Any, rounds: int) -> float:

@@ -124,7 +124,15 @@ class StateCodec:
     def decode(
         self, text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
     ) -> BpmnWorkflow:
-        dct = self._loads(text)
+        return self.restore(self._loads(text), spec, subprocess_specs)
+
+    def restore(
+        self,
+        dct: dict[str, Any],
+        spec: BpmnProcessSpec,
+        subprocess_specs: dict[str, BpmnProcessSpec],
+    ) -> BpmnWorkflow:
+        """The workflow from a decoded state (migrated first if an older serializer wrote it)."""
         if dct.get(BpmnWorkflowSerializer.VERSION_KEY) != self._version:
             self._serializer.migrate(dct)
         else:
