@@ -14,6 +14,7 @@ from crm.models import User
 from crm.notes import add_note
 from tests.browser.conftest import screenshot
 from tests.web.workspace import set_up_desk
+from web.inbox import end_of_day, user_zone
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +41,13 @@ def day(client, db, make_user, make_customer):
         add_note(session, customer.id, "对年度套餐感兴趣，预算约两万。", actor=agent)
         create_deal(session, customer.id, {"title": "年度套餐", "amount": "19800"}, actor=agent)
     now = datetime.now(UTC)
+    with db() as session:
+        # Before the agent's day ends (the inbox shows callbacks due today), and before the
+        # call task, due in two hours.
+        end = end_of_day(now, user_zone(session.get(User, desk.agent.id)))
     desk.start_queue(
         review_due=(now - timedelta(hours=3)).isoformat(),
-        callback_due=(now + timedelta(minutes=30)).isoformat(),
+        callback_due=(now + min(timedelta(minutes=30), (end - now) / 2)).isoformat(),
     )
     task = desk.start_call(customer.id)["ready_tasks"][0]["id"]
     return {"desk": desk, "customer": customer, "task": task}
