@@ -11,19 +11,27 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    class_mapper,
+    make_transient_to_detached,
+    sessionmaker,
+)
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from dialflow.clock import current_time
 from dialflow.direct import direct_statement
 from dialflow.settings import Settings
+
+_T = TypeVar("_T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -388,23 +396,30 @@ def pending_update(obj: Any) -> tuple[Any, dict[str, Any]] | None:
     return update(table).where(*condition).values(values), values
 
 
-def as_loaded(obj: Any) -> Any:
-    """``obj``, built with every column's value as read from its row, made to look loaded
-    by a query: no history, its identity key set (add it to the session to make it
-    persistent without SQL). For reads that skip the ORM's loading (``fetch``)."""
+def as_loaded(cls: type[_T], values: dict[str, Any]) -> _T:
+    """An object of ``cls`` with ``values``, every column's value as read from its row, made
+    to look loaded by a query: no history, its identity key set (add it to the session to make
+    it persistent without SQL). For reads that skip the ORM's loading (``fetch``).
+
+    Like the ORM's own loading it skips ``__init__`` and its attribute events, which would
+    record every value as a change only to have it forgotten at once."""
+    obj = class_mapper(cls).class_manager.new_instance()
+    instance_state(obj).dict.update(values)
     make_transient_to_detached(obj)
     return obj
 
 
 def mark_saved(obj: Any, values: dict[str, Any]) -> None:
-    """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again."""
-    for key, value in values.items():
-        set_committed_value(obj, key, value)
-    state = inspect(obj)
-    if state.session is not None and not state.session.is_modified(obj):
-        # Nothing else pending: take the object off the session's list of modified ones, so
-        # the commit's flush has nothing to look at (set_committed_value leaves it there).
-        state._commit_all(state.dict, state.session.identity_map)
+    """Tell the ORM that ``values`` of ``obj`` are now stored, so no flush writes them again.
+
+    The values go in as a refresh from the database would put them (no change events, their
+    history dropped); an object with nothing else changed leaves the session's list of
+    modified ones, so the commit's flush has nothing to look at."""
+    state = instance_state(obj)
+    state.dict.update(values)
+    state._commit(state.dict, values)
+    if not state.committed_state and state.modified:
+        state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -282,15 +282,15 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
         return found[1], found[0]
-    work_item = WorkItem(**item)
+    work_item = as_loaded(WorkItem, item)
     set_committed_value(
         work_item,
         "candidates",
-        [as_loaded(WorkItemCandidate(work_item_id=item["id"], name=name)) for name in names],
+        [as_loaded(WorkItemCandidate, {"work_item_id": item["id"], "name": n}) for n in names],
     )
-    row = ProcessInstance(**instance)
-    session.add(as_loaded(row))
-    session.add(as_loaded(work_item))
+    row = as_loaded(ProcessInstance, instance)
+    session.add(row)
+    session.add(work_item)
     return work_item, row
 
 
