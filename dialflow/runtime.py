@@ -32,7 +32,7 @@ class Runtime:
         install()
         install_webhooks()
         rt = cls(settings=settings, db=Database(settings), clock=clock or SystemClock())
-        from dialflow.background import wake_webhooks_after_commit
+        from dialflow.wakeups import wake_webhooks_after_commit
 
         wake_webhooks_after_commit(rt)
         return rt

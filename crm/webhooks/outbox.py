@@ -7,8 +7,9 @@ back with the business change (a savepoint rolled back takes them too). Each row
 once; a worker posts it after the commit (see ``crm.webhooks.delivery``).
 
 ``session.info[WAKE]`` tells the after-commit hook (``dialflow.background``) that deliveries
-were written (``"yes"``) or may have been (``"maybe"``, a step's batched write whose row count
-nobody waits for), so a sender can start without waiting for the next sweep.
+were written (``"yes"``) or may have been (``"maybe"``: a step's batched write whose row count
+nobody waits for, or a statement whose count PostgreSQL's pipeline did not report), so a sender
+can start without waiting for the next sweep.
 """
 
 from __future__ import annotations
@@ -106,11 +107,14 @@ def enqueue(
     *,
     occurred_at: datetime | None = None,
 ) -> int:
-    """Write the event's deliveries in the session's transaction; how many were written."""
+    """Write the event's deliveries in the session's transaction; how many were written, as
+    far as the driver tells (a statement sent in PostgreSQL's pipeline reports 0)."""
     result: Any = session.execute(FAN_OUT, parameters(event_type, data, occurred_at=occurred_at))
     written = max(result.rowcount or 0, 0)
     if written:
         session.info[WAKE] = "yes"
+    else:
+        session.info.setdefault(WAKE, "maybe")
     return written
 
 

@@ -373,3 +373,36 @@ def test_an_import_batch_sends_one_event_per_new_customer(db, runtime, admin, ma
     rows = deliveries(db)
     assert len(rows) == 7 and len({r.event_id for r in rows}) == 7
     assert {r.payload["data"]["customer_id"] for r in rows} == customer_ids
+
+
+def test_a_commit_that_wrote_deliveries_wakes_the_sender_a_rollback_does_not(
+    db, runtime, admin, agent, receiver
+):
+    subscribe(db, admin, receiver.url, "customer.created")
+    runtime.webhooks_due.clear()
+    with pytest.raises(RuntimeError), db() as session:
+        create_customer(session, {"name": "回滚", "phone": "13800001111"}, actor=agent)
+        raise RuntimeError("undo")
+    with db() as session:  # a transaction that wrote no delivery
+        assert session.scalar(select(WebhookDelivery.id)) is None
+    assert not runtime.webhooks_due.is_set()
+    with db() as session:
+        create_customer(session, {"name": "提交", "phone": "13800002222"}, actor=agent)
+    assert runtime.webhooks_due.is_set()
+
+
+def test_the_scheduler_sweep_queues_work_only_while_deliveries_are_due(
+    db, runtime, admin, agent, receiver
+):
+    from dialflow.background import WebhookSweeper
+
+    queued: list[int] = []
+    sweeper = WebhookSweeper(runtime, dispatch=lambda: queued.append(1))
+    assert sweeper.run_once() == 0 and queued == []
+    subscribe(db, admin, receiver.url, "customer.created")
+    with db() as session:
+        for n in range(25):
+            create_customer(session, {"name": f"扫{n}", "phone": f"1380001{n:04d}"}, actor=agent)
+    assert sweeper.run_once() == 2 and len(queued) == 2  # 25 due rows: two batches of 20
+    assert deliver_due(runtime.db, Clock(), policy=FAST, limit=25) == 25
+    assert sweeper.run_once() == 0 and len(queued) == 2
