@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm import audit
+from crm import audit, events
 from crm.compliance import Window, require_callable
 from crm.customers import get_customer
 from crm.models import Call, CallDirection, Customer, Disposition, LeadStage, User
@@ -92,6 +92,7 @@ def log_call(
             "duration_s": duration,
         },
     )
+    events.publish(session, "call_logged", {"call": call})
     return call
 
 

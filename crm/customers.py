@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from crm import audit
+from crm import audit, events
 from crm.models import (
     Customer,
     CustomerKind,
@@ -110,6 +110,7 @@ def create_customer(
     customer = build_customer(values, actor=actor, default_timezone=default_timezone)
     _save_or_duplicate(session, values, lambda: session.add(customer))
     record_created(session, customer, actor=actor)
+    events.publish(session, "customers_created", {"customers": [customer]})
     return customer
 
 

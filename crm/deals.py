@@ -125,6 +125,11 @@ def set_deal_stage(
         before={"stage": previous.value},
         after={"stage": new_stage.value},
     )
+    events.publish(
+        session,
+        "deal_stage_changed",
+        {"deal": deal, "from_stage": previous, "actor_id": actor.id if actor else None},
+    )
     if new_stage == DealStage.WON:
         events.publish(
             session,

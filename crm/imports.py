@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm import audit, jobs
+from crm import audit, events, jobs
 from crm.customers import (
     build_customer,
     create_customer,
@@ -613,6 +613,8 @@ class _Run:
             job.rows_created += 1
             self.row_of_customer[customer.id] = row.number
             self.created.append(customer.id)
+        if fresh:
+            events.publish(session, "customers_created", {"customers": [c for _r, c in fresh]})
         for row, key, (first_row, customer) in repeats:
             message = f"Same {key[0]} as row {first_row} of this file (customer #{customer.id})."
             self._duplicate(session, job, row, key[0], customer.id, message)

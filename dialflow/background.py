@@ -23,7 +23,9 @@ from dialflow.runtime import Runtime
 log = logging.getLogger(__name__)
 TIMER_QUEUE = "timers"
 IMPORT_QUEUE = "imports"
+WEBHOOK_QUEUE = "webhooks"
 BATCH = 50
+WEBHOOK_PASSES = 10  # batches one webhook task sends before it leaves the rest to the next
 
 
 def celery_app(rt: Runtime) -> Celery:
@@ -47,6 +49,10 @@ def celery_app(rt: Runtime) -> Celery:
     @app.task(name="dialflow.run_job", queue=IMPORT_QUEUE)
     def run_job_task(job_id: int) -> str:
         return run_job(rt, int(job_id))
+
+    @app.task(name="dialflow.deliver_webhooks", queue=WEBHOOK_QUEUE)
+    def deliver_webhooks_task() -> int:
+        return deliver_webhooks(rt)
 
     return app
 
@@ -213,5 +219,98 @@ class JobSweeper:
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="dialflow-jobs", daemon=True)
+        thread.start()
+        return thread
+
+
+def deliver_webhooks(rt: Runtime, passes: int = WEBHOOK_PASSES) -> int:
+    """Send due webhook deliveries, batch after batch while there are any (the Celery task
+    and the embedded sender both call this); the number of attempts made."""
+    from crm.webhooks.delivery import deliver_due
+
+    sent = 0
+    for _ in range(passes):
+        made = deliver_due(rt.db, rt.clock.now)
+        sent += made
+        if not made:
+            break
+    return sent
+
+
+class WebhookSender:
+    """Embedded default: sends due webhook deliveries in a thread of ``dialflow serve``,
+    woken after each commit that wrote some and every ``interval`` seconds for retries."""
+
+    def __init__(self, rt: Runtime, interval: float = 2.0) -> None:
+        self.rt = rt
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run_forever(self) -> None:
+        while not self.stopped.is_set():
+            self.rt.webhooks_due.clear()
+            try:
+                sent = deliver_webhooks(self.rt)
+            except Exception:
+                log.exception("webhook pass failed; trying again")
+                sent = 0
+            if not sent:
+                self.rt.webhooks_due.wait(self.interval)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="dialflow-webhooks", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.rt.webhooks_due.set()
+
+
+class WebhookSweeper:
+    """With Redis, in ``dialflow scheduler``: every ``interval`` seconds, if deliveries are
+    due (first attempts a step wrote, retries whose backoff ran out, claims of dead workers),
+    queue webhook tasks for the workers; they claim rows with ``SKIP LOCKED``, so extra tasks
+    find nothing rather than send twice."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        interval: float = 2.0,
+        dispatch: Callable[[], None] | None = None,
+        most_tasks: int = 4,
+    ) -> None:
+        self.rt = rt
+        self.interval = interval
+        self.most_tasks = most_tasks
+        self.dispatch = dispatch or (
+            lambda: _producer(rt.settings.redis_url).send_task(
+                "dialflow.deliver_webhooks", queue=WEBHOOK_QUEUE
+            )
+        )
+        self.stopped = threading.Event()
+
+    def run_once(self) -> int:
+        from crm.webhooks.delivery import due_count
+
+        with self.rt.db.unit_of_work(read_only=True) as session:
+            due = due_count(session, self.rt.clock.now())
+        tasks = min(self.most_tasks, -(-due // 20)) if due else 0
+        for _ in range(tasks):
+            self.dispatch()
+        return tasks
+
+    def run_forever(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("webhook sweep failed; trying again")
+            self.stopped.wait(self.interval)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.run_forever, name="dialflow-webhook-sweep", daemon=True
+        )
         thread.start()
         return thread

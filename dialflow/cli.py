@@ -264,10 +264,11 @@ def serve(host: str, port: int, threads: int) -> None:
     require_schema(rt)
     app = create_app(runtime=rt)  # deploys the shipped models
     if rt.settings.embedded:
-        from dialflow.background import JobSweeper, TimerLoop
+        from dialflow.background import JobSweeper, TimerLoop, WebhookSender
 
         TimerLoop(rt).start_thread()
         JobSweeper(rt).start_thread()  # resumes imports a stopped process left unfinished
+        WebhookSender(rt).start_thread()  # posts webhook deliveries after their commit
     mode = "embedded (background work in this process)" if rt.settings.embedded else "Redis"
     click.echo(
         f"Dialflow on http://{host}:{port}  database: {rt.db.engine.url.get_backend_name()}"
@@ -299,7 +300,7 @@ def worker(concurrency: int, queues: str | None) -> None:
         "worker",
         f"--concurrency={concurrency}",
         f"--loglevel={rt.settings.log_level}",
-        "--queues=" + (queues or "default,timers,messages,imports"),
+        "--queues=" + (queues or "default,timers,messages,imports,webhooks"),
     ]
     run_worker(rt, argv)
 
@@ -339,9 +340,10 @@ def scheduler(interval: float, claim_seconds: float) -> None:
         dispatch=celery_dispatcher(celery_app(rt)),
         claim_for=timedelta(seconds=claim_seconds),
     )
-    from dialflow.background import JobSweeper
+    from dialflow.background import JobSweeper, WebhookSweeper
 
     JobSweeper(rt).start_thread()  # re-dispatches imports whose worker died
+    WebhookSweeper(rt).start_thread()  # queues due webhook deliveries and retries
     click.echo(f"scheduler: checking due timers every {interval:g} s")
     try:
         loop.run_forever()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,14 +20,22 @@ class Runtime:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     _engine: ProcessEngine | None = None
+    # Set after a commit that wrote webhook deliveries: wakes this process's sender (embedded).
+    webhooks_due: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def build(cls, settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
         settings = settings or Settings.from_env()
+        from crm.webhooks.domain_events import install as install_webhooks
         from processes.telesales import install  # the composition root wires CRM events
 
         install()
-        return cls(settings=settings, db=Database(settings), clock=clock or SystemClock())
+        install_webhooks()
+        rt = cls(settings=settings, db=Database(settings), clock=clock or SystemClock())
+        from dialflow.wakeups import wake_webhooks_after_commit
+
+        wake_webhooks_after_commit(rt)
+        return rt
 
     @property
     def engine(self) -> ProcessEngine:

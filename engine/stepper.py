@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm.models import User
 from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
+from engine import webhook_events
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -243,6 +244,8 @@ def run(
         )
     _queue_thrown_messages(session, step)
     save(engine, session, step)
+    if incident is not None:  # saved, so it has its id; rare, so a statement of its own
+        webhook_events.incident_opened(session, step.row, incident)
     return incident
 
 
@@ -266,6 +269,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
     row.updated_at = now
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)  # one walk, used twice
+    status_before = row.status
     if row.status == InstanceStatus.TERMINATED:
         pass
     elif step.open_incident:
@@ -283,6 +287,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     if new_row and row.id is None:
         _insert(session, row)
         new_row = False
+    step.writes += webhook_events.step_events(session, row, status_before, now)
     writes, step.writes = step.writes, []
     # The row's and work items' changes (a completion) go with the other writes; anything else
     # pending (incidents, handlers' CRM rows) is flushed first, keeping the order of writes.

@@ -20,7 +20,7 @@ from crm import audit
 from crm.models import Role, User
 from dialflow.db import as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
-from engine import stepper
+from engine import stepper, webhook_events
 from engine.errors import TaskConflict, TaskNotFound
 from engine.forms import validate_form_data, with_form_defaults
 from engine.models import (
@@ -218,6 +218,7 @@ def complete(
         after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
     )
     step.audit.append(lambda _row: entry)
+    step.writes.append(webhook_events.task_completed(session, item, row, actor, step.context.now))
     stepper.run(engine, session, step, finish)
     return row
 

@@ -146,6 +146,15 @@ def password_hash(password: str) -> str:
 
 
 @pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A real HTTP server on 127.0.0.1 that records webhook deliveries (``webhook_receiver``)."""
+    from tests.webhook_receiver import serving_receiver
+
+    with serving_receiver() as found:
+        yield found
+
+
+@pytest.fixture
 def make_user(db: Callable[..., Any]) -> Callable[..., User]:
     """Users without a password unless one is given (then stored as a cached argon2 hash)."""
     counter = iter(range(1, 10_000))

@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     from web.process_models import process_models_bp
     from web.sales import sales_bp
     from web.task_page import task_bp
+    from web.webhooks import webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.register_blueprint(account_bp)
     app.register_blueprint(process_models_bp)
     app.register_blueprint(sales_bp)
+    app.register_blueprint(webhooks_bp)
     extensions.csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     if not isinstance(runtime.clock, SystemClock):
         _pin_request_time(app, runtime)

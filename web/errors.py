@@ -49,6 +49,8 @@ PAGE_MESSAGES = {
         "and upload it again."
     ),
     "too_many_sign_in_attempts": _l("Too many failed sign-in attempts. Try again later."),
+    "webhook_not_found": _l("This webhook does not exist."),
+    "delivery_not_found": _l("This webhook delivery does not exist."),
 }
 STATUS_MESSAGES = {
     400: _l("The request was not valid."),

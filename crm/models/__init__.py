@@ -18,6 +18,12 @@ from crm.models.notifications import Notification
 from crm.models.telephony import TelephonyEvent
 from crm.models.telesales import GLOBAL_SCOPE, LeadAssignment, PoolClaim, Setting
 from crm.models.users import ApiToken, Role, Team, User
+from crm.models.webhooks import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+)
 
 __all__ = [
     "GLOBAL_SCOPE",
@@ -35,6 +41,7 @@ __all__ = [
     "Deal",
     "DealStage",
     "DealStageChange",
+    "DeliveryStatus",
     "Disposition",
     "Job",
     "JobFile",
@@ -52,4 +59,7 @@ __all__ = [
     "Team",
     "TelephonyEvent",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WebhookSubscriptionEvent",
 ]

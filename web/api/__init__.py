@@ -28,6 +28,7 @@ from web.api import (  # noqa: E402  (routes register on import)
     tasks,
     telephony,
     telesales,
+    webhooks,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "tasks",
     "telephony",
     "telesales",
+    "webhooks",
 ]

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from flask import Flask
 
+from crm.webhooks.signing import SCHEME
+
 F = TypeVar("F", bound=Callable[..., Any])
 _DOC_ATTR = "__openapi__"
 
@@ -31,6 +33,7 @@ def documented(
     summary: str,
     *,
     tag: str,
+    description: str | None = None,
     request: dict[str, Any] | None = None,
     response: dict[str, Any] | None = None,
     status: int = 200,
@@ -46,6 +49,7 @@ def documented(
             _DOC_ATTR,
             {
                 "summary": summary,
+                "description": description,
                 "tag": tag,
                 "request": request,
                 "response": response,
@@ -78,7 +82,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         "info": {
             "title": "Dialflow API",
             "version": "1.0.0",
-            "description": "Telesales CRM and BPMN engine. Errors share one shape.",
+            "description": "Telesales CRM and BPMN engine. Errors share one shape. "
+            "Webhooks out: " + SCHEME,
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -155,6 +160,8 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
     }
+    if meta.get("description"):
+        operation["description"] = meta["description"]
     if meta["auth"]:
         operation["security"] = [{"bearer": []}]
     if meta["request"] is not None:

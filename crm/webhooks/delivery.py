@@ -1,0 +1,236 @@
+"""Posting due deliveries: claim with row locks, send outside any transaction, record.
+
+A pass claims up to ``limit`` due rows in one short transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so concurrent workers take disjoint rows; SQLite's single writer serializes the
+claims): each becomes ``sending`` with a lease (``next_attempt_at`` = now + lease) and a claim
+token, and counts an attempt. The POST happens with no transaction open. The answer is
+recorded only by the claim's holder (same token): 2xx → ``delivered``; anything else →
+``pending`` again after an exponential backoff, or ``failed`` once the attempts are used up. A
+worker that dies mid-send leaves its lease to run out; the row is then due again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crm.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from crm.webhooks import signing
+from dialflow.db import Database
+
+log = logging.getLogger(__name__)
+USER_AGENT = "Dialflow-Webhooks/1.0"
+MAX_ERROR = 500
+DUE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=6)
+    timeout: float = 5.0  # seconds for connect, write and read alike
+    lease: timedelta = timedelta(seconds=60)  # longer than any attempt can take
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failed attempt: base, 2×base, 4×base … capped."""
+        return min(self.backoff_cap, self.backoff_base * 2 ** max(attempts - 1, 0))
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    token: str
+    attempt: int
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+def claim_due(
+    session: Session, now: datetime, *, limit: int = 20, policy: RetryPolicy = DEFAULT_POLICY
+) -> list[Claim]:
+    """Claim due deliveries (first attempts, retries and expired leases), oldest due first.
+
+    A delivery whose subscription was disabled meanwhile fails here, unsent."""
+    rows = session.execute(
+        select(
+            WebhookDelivery,
+            WebhookSubscription.url,
+            WebhookSubscription.secret,
+            WebhookSubscription.active,
+        )
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.status.in_(DUE), WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    ).all()
+    claims = []
+    for delivery, url, secret, active in rows:
+        if not active:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+            delivery.claim_token = None
+            delivery.last_error = "The subscription is disabled."
+            continue
+        token = secrets.token_hex(16)
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.claim_token = token
+        delivery.last_attempt_at = now
+        delivery.next_attempt_at = now + policy.lease
+        claims.append(
+            Claim(
+                delivery_id=delivery.id,
+                token=token,
+                attempt=delivery.attempts,
+                url=url,
+                secret=secret,
+                event_id=delivery.event_id,
+                event_type=delivery.event_type,
+                body=body_bytes(delivery.payload),
+            )
+        )
+    session.flush()
+    return claims
+
+
+def body_bytes(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def send(claim: Claim, client: httpx.Client) -> Outcome:
+    """POST one claimed delivery, signed; never raises for the receiver's failures."""
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        signing.TIMESTAMP_HEADER: timestamp,
+        signing.SIGNATURE_HEADER: signing.signature(claim.secret, timestamp, claim.body),
+        signing.EVENT_ID_HEADER: claim.event_id,
+        signing.IDEMPOTENCY_HEADER: claim.event_id,
+        signing.EVENT_TYPE_HEADER: claim.event_type,
+        signing.DELIVERY_HEADER: str(claim.delivery_id),
+        signing.ATTEMPT_HEADER: str(claim.attempt),
+    }
+    try:
+        response = client.post(claim.url, content=claim.body, headers=headers)
+    except httpx.TimeoutException as exc:
+        return Outcome(None, f"Timed out: {type(exc).__name__}")
+    except httpx.HTTPError as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    if 200 <= response.status_code < 300:
+        return Outcome(response.status_code, None)
+    excerpt = response.text[:200].strip()
+    error = f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else "")
+    return Outcome(response.status_code, error[:MAX_ERROR])
+
+
+def record(
+    session: Session,
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> DeliveryStatus | None:
+    """Store the attempt's answer if the claim is still ours; the delivery's new status."""
+    if outcome.ok:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.DELIVERED,
+            "delivered_at": now,
+            "next_attempt_at": None,
+        }
+    elif claim.attempt >= policy.max_attempts:
+        values = {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+    else:
+        values = {
+            "status": DeliveryStatus.PENDING,
+            "next_attempt_at": now + policy.delay(claim.attempt),
+        }
+    result: Any = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == claim.delivery_id,
+            WebhookDelivery.claim_token == claim.token,
+            WebhookDelivery.status == DeliveryStatus.SENDING,
+        )
+        .values(
+            **values,
+            claim_token=None,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return values["status"] if result.rowcount else None
+
+
+def deliver_due(
+    db: Database,
+    now: Callable[[], datetime],
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    limit: int = 20,
+    client: httpx.Client | None = None,
+) -> int:
+    """One pass: claim, send each, record each; the number of attempts made."""
+    with db.unit_of_work() as session:
+        claims = claim_due(session, now(), limit=limit, policy=policy)
+    if not claims:
+        return 0
+    own = client is None
+    http = client or httpx.Client(timeout=policy.timeout, follow_redirects=False)
+    try:
+        for claim in claims:
+            outcome = send(claim, http)
+            with db.unit_of_work() as session:
+                status = record(session, claim, outcome, now(), policy)
+            log.info(
+                "webhook delivery %s (%s, attempt %s): %s",
+                claim.delivery_id,
+                claim.event_type,
+                claim.attempt,
+                status.value if status else "claim lost",
+            )
+    finally:
+        if own:
+            http.close()
+    return len(claims)
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """How many deliveries are due (the scheduler dispatches workers when there are any)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.status.in_(DUE), WebhookDelivery.next_attempt_at <= now)
+        )
+        or 0
+    )

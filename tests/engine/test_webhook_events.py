@@ -1,0 +1,85 @@
+"""The engine's webhook events: a completed task, an instance at its end, an incident; each in
+the step's transaction, with the instance's id even when the instance is new in that step."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.models import WebhookDelivery
+from crm.webhooks.subscriptions import create_subscription
+
+ENGINE_EVENTS = ("task.completed", "process_instance.completed", "process_instance.incident")
+
+
+@pytest.fixture
+def subscribed(db, make_user):
+    admin = make_user("admin", username="root", team=None)
+    with db() as session:
+        subscription, _secret = create_subscription(
+            session,
+            {"url": "https://crm.example.com/hooks", "event_types": list(ENGINE_EVENTS)},
+            actor=admin,
+        )
+        return subscription.id
+
+
+def events(db) -> list[tuple[str, dict]]:
+    with db() as session:
+        rows = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
+        return [(row.event_type, row.payload["data"]) for row in rows]
+
+
+def test_completing_the_last_task_sends_task_and_instance_completed(db, subscribed, owner, agent):
+    owner.deploy("lead_scoring.bpmn", "score-form.json")
+    instance = agent.start("lead_scoring", business_key="4711")
+    [task] = instance["ready_tasks"]
+    assert events(db) == []
+
+    refused = agent.complete(task["id"], {"score": "high"})  # fails the form: nothing stored
+    assert refused.status_code == 422
+    assert events(db) == []
+
+    done = agent.complete_ok(task["id"], {"score": 80, "channel": "phone"})
+    assert done["status"] == "completed"
+    (kind, task_data), (kind2, instance_data) = events(db)
+    assert kind == "task.completed"
+    assert task_data == {
+        "task_id": task["id"],
+        "instance_id": instance["id"],
+        "process_id": "lead_scoring",
+        "element_id": task_data["element_id"],
+        "business_key": "4711",
+        "completed_by_id": agent.user.id,
+    }
+    assert task_data["element_id"]
+    assert kind2 == "process_instance.completed"
+    assert instance_data["instance_id"] == instance["id"]
+    assert instance_data["business_key"] == "4711" and instance_data["ended_at"]
+
+
+def test_an_instance_that_ends_in_its_first_step_has_its_id(db, subscribed, owner, agent):
+    owner.deploy("ratio_calc.bpmn")
+    fine = agent.start("ratio_calc", {"won": 3, "attempts": 4})
+    assert fine["status"] == "completed"
+    [(kind, data)] = events(db)
+    assert kind == "process_instance.completed" and data["instance_id"] == fine["id"]
+
+
+def test_an_incident_is_sent_with_its_element_and_message(db, subscribed, owner, agent):
+    owner.deploy("ratio_calc.bpmn")
+    failed = agent.start("ratio_calc", {"won": 3, "attempts": 0})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    [(kind, data)] = events(db)
+    assert kind == "process_instance.incident"
+    assert data["instance_id"] == failed["id"] and data["incident_id"] == incident["id"]
+    assert data["element_id"] == incident["element_id"]
+    assert data["message"] and data["attempts"] == 1
+
+
+def test_without_subscriptions_the_engine_writes_no_deliveries(db, owner, agent):
+    owner.deploy("ratio_calc.bpmn")
+    agent.start("ratio_calc", {"won": 3, "attempts": 4})
+    agent.start("ratio_calc", {"won": 3, "attempts": 0})
+    assert events(db) == []
