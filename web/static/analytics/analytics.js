@@ -42,15 +42,15 @@
   var agents = data.agents;
   chart('chart-agents', {
     tooltip: { trigger: 'axis' },
-    legend: { data: [text.calls, text.connect_rate] },
-    grid: { left: 50, right: 60, bottom: 40, top: 40 },
+    legend: { top: 0, data: [text.calls, text.connect_rate] },
+    grid: { left: 50, right: 60, bottom: 40, top: 50 },
     xAxis: { type: 'category', data: agents.names, axisLabel: { interval: 0, rotate: agents.names.length > 8 ? 30 : 0 } },
     yAxis: [
       { type: 'value', name: text.calls, minInterval: 1 },
       { type: 'value', name: '%', min: 0, max: 100 }
     ],
     series: [
-      { name: text.calls, type: 'bar', data: agents.calls, itemStyle: { color: BLUE } },
+      { name: text.calls, type: 'bar', data: agents.calls, barMaxWidth: 60, itemStyle: { color: BLUE } },
       { name: text.connect_rate, type: 'line', yAxisIndex: 1, data: agents.connect_rate,
         itemStyle: { color: GREEN }, connectNulls: true }
     ]
@@ -59,13 +59,13 @@
   var steps = data.steps;
   chart('chart-steps', {
     tooltip: { trigger: 'axis' },
-    legend: { data: [text.avg_cycle, text.p90_cycle] },
-    grid: { left: 60, right: 20, bottom: 60, top: 40 },
+    legend: { top: 0, data: [text.avg_cycle, text.p90_cycle] },
+    grid: { left: 60, right: 20, bottom: 60, top: 50 },
     xAxis: { type: 'category', data: steps.names, axisLabel: { interval: 0, rotate: steps.names.length > 4 ? 20 : 0 } },
     yAxis: { type: 'value', name: text.hours },
     series: [
-      { name: text.avg_cycle, type: 'bar', data: steps.avg_h, itemStyle: { color: BLUE } },
-      { name: text.p90_cycle, type: 'bar', data: steps.p90_h, itemStyle: { color: ORANGE } }
+      { name: text.avg_cycle, type: 'bar', data: steps.avg_h, barMaxWidth: 60, itemStyle: { color: BLUE } },
+      { name: text.p90_cycle, type: 'bar', data: steps.p90_h, barMaxWidth: 60, itemStyle: { color: ORANGE } }
     ]
   }, steps.names.length > 0);
 
