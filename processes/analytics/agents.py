@@ -48,6 +48,7 @@ from processes.analytics.funnel import CENT, connected, ratio
 from processes.analytics.sql import seconds_between, utc_hour
 
 CALLBACK_GRACE_S = 3600
+LIVE = (WorkItemStatus.OPEN, WorkItemStatus.COMPLETED)  # not withdrawn
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _callbacks(session: Session, scope: Scope, row: Any) -> None:
         select(person, func.count(WorkItem.id), _count_if(kept))
         .where(
             WorkItem.kind == CALLBACK_KIND,
-            WorkItem.status != WorkItemStatus.CANCELLED,
+            WorkItem.status.in_(LIVE),  # (status, due_at) index: two ranges
             WorkItem.due_at >= scope.start,
             WorkItem.due_at < literal(until, UTCDateTime),
             person.is_not(None),

@@ -38,6 +38,7 @@ from processes.analytics.funnel import ratio
 from processes.analytics.sql import nearest_rank, seconds_between
 
 MAX_STEPS = 200
+LIVE = (WorkItemStatus.OPEN, WorkItemStatus.COMPLETED)  # not withdrawn
 
 
 @dataclass
@@ -182,7 +183,7 @@ def _breaches(session: Session, scope: Scope, keys: tuple[Any, ...]) -> list[tup
     rows = session.execute(
         select(*keys, func.count(WorkItem.id), _count_if(late))
         .where(
-            WorkItem.status != WorkItemStatus.CANCELLED,
+            WorkItem.status.in_(LIVE),  # (status, due_at) index: two ranges
             WorkItem.due_at >= scope.start,
             WorkItem.due_at < literal(until, UTCDateTime),
             scope.people(_person()),
