@@ -26,6 +26,7 @@ from dialflow.errors import Forbidden, InvalidInput
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,12 @@ def _date(raw: Mapping[str, Any], name: str) -> date | None:
     try:
         if not isinstance(value, str) or len(value.strip()) != 10:
             raise ValueError
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise _invalid(name, f"{name} must be a date such as 2026-05-01.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # far dates would overflow the arithmetic
+        raise _invalid(name, f"{name} must be a date between {FIRST_YEAR} and {LAST_YEAR}.")
+    return day
 
 
 def _id(raw: Mapping[str, Any], name: str) -> int | None:

@@ -182,6 +182,8 @@ def test_filters_outside_the_scope_are_forbidden(db, books, viewer, raw, code) -
         ({"to": "yesterday"}, "invalid_filter", "to"),
         ({"from": "2026-03-09", "to": "2026-03-01"}, "invalid_filter", "to"),
         ({"from": "2024-01-01", "to": "2026-03-01"}, "period_too_long", "from"),
+        ({"from": "9999-12-31"}, "invalid_filter", "from"),
+        ({"to": "0001-01-01"}, "invalid_filter", "to"),
         ({"team_id": "x"}, "invalid_filter", "team_id"),
         ({"agent_id": "-3"}, "invalid_filter", "agent_id"),
         ({"agent_id": "99999999999"}, "invalid_filter", "agent_id"),

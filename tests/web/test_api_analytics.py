@@ -147,6 +147,7 @@ def test_a_manager_sees_their_team(client, db, books) -> None:
         ({"to": "2026-02-30"}, "invalid_filter"),
         ({"from": "2026-03-09", "to": "2026-03-02"}, "invalid_filter"),
         ({"from": "2020-01-01", "to": "2026-03-02"}, "period_too_long"),
+        ({"to": "9999-12-31"}, "invalid_filter"),
         ({"team_id": "east"}, "invalid_filter"),
         ({"agent_id": "1e9"}, "invalid_filter"),
         ({"agent_id": "4294967296"}, "invalid_filter"),
