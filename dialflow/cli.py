@@ -210,13 +210,15 @@ def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: in
             f"in {time.perf_counter() - started:.1f} s"
         )
     if customer_count and lead_count:
-        from processes.demo import seed_process_work
+        from processes.demo import seed_process_history, seed_process_work
 
         work = seed_process_work(rt, lead_count)
         click.echo(
             f"sent {work.leads} leads through the processes: {work.callbacks} callbacks, "
             f"{work.quotes} quotes waiting for approval or approved"
         )
+        history = seed_process_history(rt)
+        click.echo(f"worked {history} earlier leads through their calls (for the analytics)")
     with rt.db.unit_of_work(read_only=True) as session:
         logins = demo.existing_demo_users(session)
     if logins:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from crm.models import Customer, Deal, User
+from crm.models import Customer, CustomerPhone, Deal, User
+from crm.phones import normalize_phone
+from dialflow.clock import ManualClock, pin_time
 from dialflow.runtime import Runtime
 from engine.models import WorkItem, WorkItemStatus
 from engine.tasks import complete
@@ -38,6 +42,7 @@ class DemoWork:
     leads: int = 0
     quotes: int = 0
     callbacks: int = 0
+    history: int = 0
 
 
 def seed_process_work(rt: Runtime, leads: int = 24, rng_seed: int = 11) -> DemoWork:
@@ -112,3 +117,79 @@ def _tomorrow(rt: Runtime) -> str:
     from datetime import timedelta
 
     return (rt.clock.now() + timedelta(days=1)).replace(microsecond=0).isoformat()
+
+
+HISTORY_DISPOSITIONS = ("connected_interested", "not_interested", "callback_requested")
+
+
+def seed_process_history(rt: Runtime, leads: int = 12, days: int = 24, rng_seed: int = 13) -> int:
+    """Leads worked through ``call_cadence`` over the past ``days`` days on a clock of their
+    own, so the analytics page has cycle times, SLA breaches and callbacks (kept or not) to
+    show. Each lead's process ends (opportunity or closed): no timer is left behind. Leads
+    whose phone already exists are skipped, so a second run adds nothing."""
+    from dialflow.background import TimerLoop  # (Celery) only when the history is seeded
+
+    rng = random.Random(rng_seed)
+    zone = ZoneInfo(rt.settings.default_timezone)
+    today = rt.clock.now().astimezone(zone).date()
+    clock = ManualClock(datetime.combine(today - timedelta(days=days), time(10), tzinfo=zone))
+    past = Runtime.build(rt.settings, clock=clock)
+    done = 0
+    try:
+        for index in range(leads):
+            phone = f"1770001{index:04d}"
+            day = today - timedelta(days=days) + timedelta(days=index * days // max(leads, 1))
+            clock.set(datetime.combine(day, time(10, rng.randint(0, 50)), tzinfo=zone))
+            with pin_time(clock.now()), past.db.unit_of_work() as session:
+                e164 = normalize_phone(phone, rt.settings.default_region)
+                if session.scalar(select(CustomerPhone.id).where(CustomerPhone.e164 == e164)):
+                    continue
+                _instance, customer_id, _dup = submit_lead(
+                    past.engine,
+                    session,
+                    {"name": f"{rng.choice(NAMES)}{index}", "phone": phone, "source": "展会"},
+                    actor=None,
+                    region=rt.settings.default_region,
+                    default_timezone=rt.settings.default_timezone,
+                )
+            disposition = HISTORY_DISPOSITIONS[index % len(HISTORY_DISPOSITIONS)]
+            # The first call: within the two-hour SLA mostly, late now and then.
+            clock.advance(timedelta(minutes=rng.choice((20, 45, 70, 150, 200))))
+            _work_call(past, clock, customer_id, disposition, rng)
+            if disposition == "callback_requested":
+                # The callback comes due the next day; kept within minutes, or hours late.
+                clock.advance(timedelta(days=1, milliseconds=1))
+                with pin_time(clock.now()):
+                    TimerLoop(past).run_once()
+                clock.advance(timedelta(minutes=rng.choice((5, 15, 25, 180))))
+                follow = rng.choice(("connected_interested", "not_interested"))
+                _work_call(past, clock, customer_id, follow, rng)
+            done += 1
+    finally:
+        past.close()
+    return done
+
+
+def _work_call(
+    past: Runtime, clock: ManualClock, customer_id: int, disposition: str, rng: random.Random
+) -> None:
+    now = clock.now()
+    with pin_time(now), past.db.unit_of_work() as session:
+        item = session.scalar(
+            select(WorkItem).where(
+                WorkItem.process_id == "call_cadence",
+                WorkItem.business_key == str(customer_id),
+                WorkItem.status == WorkItemStatus.OPEN,
+            )
+        )
+        agent = session.get(User, item.assignee_id) if item and item.assignee_id else None
+        if item is None or agent is None:
+            return
+        data: dict[str, object] = {"disposition": disposition}
+        if disposition == "connected_interested":
+            data = _interested(rng)
+        elif disposition == "callback_requested":
+            data["callback_at"] = (now + timedelta(days=1)).replace(microsecond=0).isoformat()
+        else:
+            data["duration_s"] = rng.randint(30, 240)
+        complete(past.engine, session, item.id, data, actor=agent)

@@ -47,6 +47,7 @@ class Customer(Base):
         Index(None, "name"),
         Index(None, "email"),
         Index(None, "updated_at", "id"),  # lists are newest first: read in order, stop at a page
+        Index(None, "created_at"),  # the analytics lead funnel's cohort
         # Email search ignores case (SQLite cannot reflect expression indexes: PostgreSQL only).
         Index("ix_customers_lower_email", text("lower(email)")).ddl_if(dialect="postgresql"),
         # PostgreSQL also has GIN indexes on dialflow_grams(name) and (company), and pg_trgm

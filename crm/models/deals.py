@@ -37,6 +37,7 @@ class Deal(Base):
         Index(None, "team_id", "stage"),
         Index(None, "stage", "expected_close"),
         Index(None, "closed_at"),
+        Index(None, "created_at"),  # the analytics funnel's cohort
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

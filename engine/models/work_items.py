@@ -26,6 +26,7 @@ class WorkItem(Base):
         Index(None, "status", "due_at"),
         Index(None, "instance_id", "status"),
         Index(None, "business_key", "status"),
+        Index(None, "completed_at"),  # analytics: cycle times of the work completed in a period
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id

@@ -16,6 +16,7 @@ def openapi_document() -> ResponseReturnValue:
 
 
 from web.api import (  # noqa: E402  (routes register on import)
+    analytics,
     auth,
     calls,
     customer_records,
@@ -32,6 +33,7 @@ from web.api import (  # noqa: E402  (routes register on import)
 )
 
 __all__ = [
+    "analytics",
     "api_bp",
     "auth",
     "calls",

@@ -43,4 +43,12 @@ def field_messages(details: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-from web.sales import approvals, leads, pipeline, pool, settings_page, team  # noqa: E402, F401
+from web.sales import (  # noqa: E402, F401
+    analytics,
+    approvals,
+    leads,
+    pipeline,
+    pool,
+    settings_page,
+    team,
+)
