@@ -7,7 +7,10 @@ time. This pre-pass walks the XML of every executable process and names each suc
 once, in words a process owner can act on. It also refuses events that SpiffWorkflow accepts
 but that nothing would ever deliver in Dialflow: signals and escalations that no element of the
 same instance throws (Dialflow delivers neither between instances), signal start events, and
-conditional events (nothing re-evaluates their condition when data changes).
+conditional events (nothing re-evaluates their condition when data changes). Event
+subprocesses are refused too: SpiffWorkflow 3.2 parses an error start event in one as a plain
+start and runs it with the process, and its message start events are no waits Dialflow could
+deliver to. A process with several untriggered start events would run only one of them.
 
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
@@ -20,6 +23,7 @@ condition false at that moment waits forever.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -78,6 +82,10 @@ PARSER_MESSAGES = (
         re.compile(r"Unsupported Catch Event"),
         "this kind of boundary event is not supported by Dialflow (compensation boundary "
         "events are not executed)",
+    ),
+    (
+        re.compile(r"'list' object has no attribute 'tag'"),
+        "the decision this task calls is in a DMN file with several decisions",
     ),
     (
         re.compile(r"^Data Store with name "),
@@ -197,6 +205,34 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                 )
             if local in CATCHES:
                 found += _catch_problems(node, local, container is process, ctx)
+            if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
+                found.append(
+                    ctx.report(
+                        node,
+                        "event subprocesses are not supported: SpiffWorkflow 3.2 runs one "
+                        "with an error start at once, as if the error had happened, and never "
+                        "hands it a message; draw a subprocess around the main path with an "
+                        "error, escalation or message boundary event instead",
+                    )
+                )
+        plain_starts = [
+            node
+            for node in _children(container, "startEvent")
+            if not any(
+                isinstance(child.tag, str) and child.tag.endswith("EventDefinition")
+                for child in node
+            )
+        ]
+        if container is process and len(plain_starts) > 1:
+            for node in plain_starts:
+                found.append(
+                    ctx.report(
+                        node,
+                        f"is one of {len(plain_starts)} start events without a trigger; only "
+                        "the first would run (SpiffWorkflow cancels the others): keep one and "
+                        "split after it with a parallel gateway",
+                    )
+                )
     return found
 
 
@@ -348,3 +384,137 @@ def _label(element: Any) -> str:
     if element.get("name"):
         label += f" ({' '.join(element.get('name').split())})"
     return label
+
+
+# What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
+# the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
+# COLLECT a list per output. PRIORITY, OUTPUT ORDER and RULE ORDER would silently answer with
+# the first match too, and a COLLECT aggregation (SUM, COUNT, MIN, MAX) is ignored.
+HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
+
+
+def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
+    """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
+    several decisions in one file, decisions that are no table, hit policies and aggregations
+    it does not implement, and cells that are not the Python its rules are evaluated as."""
+    found: list[dict[str, Any]] = []
+    for name, text in dmn.items():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+
+        def report(element: Any, message: str, name: str = name) -> None:
+            found.append(
+                problem(
+                    f"{name}: {etree.QName(element).localname} {element.get('id')!r}: {message}",
+                    element_id=element.get("id"),
+                    line=element.sourceline,
+                    file=name,
+                )
+            )
+
+        decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
+        for extra in decisions[1:]:
+            report(
+                extra,
+                f"is the {_ordinal(decisions.index(extra) + 1)} decision of this file; Dialflow "
+                "reads one decision per DMN file (SpiffWorkflow 3.2): put it in a file of its own",
+            )
+        for decision in decisions:
+            tables = [
+                e for e in decision if isinstance(e.tag, str) and _local(e) == "decisionTable"
+            ]
+            if not tables:
+                report(decision, "is not a decision table; only decision tables are supported")
+            for table in tables:
+                _table_problems(table, report)
+    return found
+
+
+def _table_problems(table: Any, report: Any) -> None:
+    policy = " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper()
+    if policy not in HIT_POLICIES:
+        report(
+            table,
+            f"hit policy {policy} is not supported (SpiffWorkflow 3.2 would answer with the "
+            "first matching rule); use UNIQUE, FIRST, ANY or COLLECT",
+        )
+    if policy == "COLLECT" and table.get("aggregation"):
+        report(
+            table,
+            f"COLLECT with aggregation {table.get('aggregation')} is not supported (the list of "
+            "values would come back unaggregated); drop the aggregation and sum, count or pick "
+            "in a script task after the decision",
+        )
+    for element in table.iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = _local(element)
+        text_node = next(
+            (c for c in element if isinstance(c.tag, str) and _local(c) == "text"), None
+        )
+        text = (text_node.text or "").strip() if text_node is not None else ""
+        if not text:
+            continue
+        if local == "inputExpression":
+            problem_text = _python_problem(text, "eval")
+            if problem_text:
+                report(element, f"input expression {text!r} is not Python: {problem_text}")
+        elif local == "inputEntry" and text != "-":
+            message = _unary_test_problem(text)
+            if message:
+                report(element, message)
+        elif local == "outputEntry":
+            problem_text = _python_problem(text, "eval")
+            if problem_text:
+                report(element, f"output {text!r} is not a Python expression: {problem_text}")
+
+
+def _unary_test_problem(text: str) -> str | None:
+    """SpiffWorkflow compares ``input == (cell)``, or appends the cell to the input when it
+    starts with an operator (``>= 10``, ``in (…)``); ``?`` stands for the input."""
+    if "?" in text:
+        candidate = re.sub(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""", "v", text)
+        error = _python_problem(candidate, "eval")
+        return f"rule cell {text!r} is not Python: {error}" if error else None
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        error = _python_problem(f"v {text}", "eval")
+        if error is None:
+            return None
+        if re.match(r"^\s*[\[(].*\.\..*[\])]\s*$", text):
+            return (
+                f"rule cell {text!r} is a FEEL range; SpiffWorkflow evaluates Python: write "
+                "e.g. '1 <= ? <= 5' or '>= 1'"
+            )
+        return f"rule cell {text!r} is not Python: {error}"
+    body = tree.body
+    if isinstance(body, ast.Tuple):
+        return (
+            f"rule cell {text!r} is a FEEL list of alternatives, which Python would compare as "
+            f"one tuple and never match: write 'in ({text})'"
+        )
+    if isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not):
+        return (
+            f"rule cell {text!r} is a FEEL negation, which Python reads as a boolean: write "
+            'e.g. \'!= "East"\' or \'not in ("East", "West")\''
+        )
+    return None
+
+
+def _python_problem(text: str, mode: str) -> str | None:
+    try:
+        compile(text, "<dmn>", mode)
+    except SyntaxError as exc:
+        return exc.msg
+    return None
+
+
+def _local(element: Any) -> str:
+    return etree.QName(element).localname
+
+
+def _ordinal(number: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(number, f"{number}th")

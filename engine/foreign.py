@@ -2,10 +2,11 @@
 
 Camunda Modeler, Zeebe, Activiti and Flowable store execution semantics in their own
 namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>`` …) and write
-conditions in JUEL (``${amount > 100}``). SpiffWorkflow ignores foreign attributes and would
-run such a model without its assignments or service calls, or fail late on a JUEL condition;
-these checks name each such place with a hint at the Dialflow way instead. Layout-only and
-tool-only extensions (modeler templates, history settings, Signavio metadata) pass.
+conditions in JUEL (``${amount > 100}``) or, in Camunda 8, FEEL (``=amount > 100``).
+SpiffWorkflow ignores foreign attributes and would run such a model without its assignments
+or service calls, or fail late on such a condition; these checks name each such place with a
+hint at the Dialflow way instead. Layout-only and tool-only extensions (modeler templates,
+history settings, Signavio metadata) pass.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ EXPRESSION_TAGS = {
 }
 PYTHON_LANGUAGES = {"", "python", "python3", "text/x-python", "text/python"}
 JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+# Camunda 8 writes every expression in FEEL with a leading "=" ("=amount > 100").
+FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
 
 
 def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
@@ -236,6 +239,16 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 "Dialflow evaluates Python expressions",
             )
         )
+    feel = FEEL.match(body)
+    if feel:
+        found.append(
+            _report(
+                name,
+                element,
+                f"{local} {body!r} of {_label(_owner(element))} is a FEEL expression (Camunda 8); "
+                f"Dialflow evaluates Python: write {_feel_hint(feel.group(1).strip())!r}",
+            )
+        )
     juel = JUEL.match(body)
     if juel:
         found.append(
@@ -271,5 +284,11 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
 
 
 def is_juel(expression: str) -> bool:
-    """True for ``${…}`` / ``#{…}``: reported here, so the Python checks skip it."""
-    return bool(JUEL.match(expression or ""))
+    """True for JUEL ``${…}`` / ``#{…}`` and FEEL ``=…``: reported here, so the Python checks
+    skip it."""
+    return bool(JUEL.match(expression or "") or FEEL.match(expression or ""))
+
+
+def _feel_hint(expression: str) -> str:
+    """The FEEL expression in Python words where they differ most often: ``=`` is ``==``."""
+    return re.sub(r"(?<![<>=!])=(?!=)", "==", expression)

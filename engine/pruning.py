@@ -102,3 +102,56 @@ def _deepest_common_ancestor(tasks: list[Any]) -> Any:
         else:
             break
     return common
+
+
+# A step runs automatic tasks until the instance waits. Past this many in one step the
+# diagram has a loop with no way out (or none reachable with this data): an incident, not a
+# request that never ends.
+MAX_AUTOMATIC_TASKS = 10_000
+PRUNE_EVERY = 200  # automatic tasks between re-rootings within a step
+
+
+class RunawayLoop(Exception):
+    """More than ``MAX_AUTOMATIC_TASKS`` automatic tasks in one step; ``task`` is the next."""
+
+    def __init__(self, task: Any, limit: int) -> None:
+        element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+        super().__init__(
+            f"more than {limit} automatic tasks ran in one step without waiting for anyone; "
+            f"the loop through {element!r} has no way out with this data"
+        )
+        self.task = task
+
+
+def run_engine_steps(
+    workflow: BpmnWorkflow,
+    will_complete_task: Any = None,
+    trail: Trail | None = None,
+    limit: int | None = None,
+) -> int:
+    """``workflow.do_engine_steps()``, pruning the tree whenever a pass ran many tasks.
+
+    SpiffWorkflow stops seeing READY tasks deeper than 1,000 levels, so an automatic loop
+    of a few hundred passes within one step would stop there silently (and ``is_completed()``
+    answer true), and each pass walks the whole grown tree. Re-rooting it every
+    ``PRUNE_EVERY`` tasks, as between steps (only finished tasks above every unfinished one
+    go), keeps both bounded. Returns how many automatic tasks ran."""
+    ran = 0
+    limit = MAX_AUTOMATIC_TASKS if limit is None else limit
+
+    def before(task: Any) -> None:
+        nonlocal ran
+        if ran >= limit:
+            raise RunawayLoop(task, limit)
+        ran += 1
+        if ran % PRUNE_EVERY == 0:
+            prune_history(workflow, trail)
+        if will_complete_task is not None:
+            will_complete_task(task)
+
+    while True:
+        before_pass = ran
+        workflow.do_engine_steps(will_complete_task=before)
+        # a pass that stopped deep in the tree may have left READY tasks it could not see
+        if ran - before_pass < PRUNE_EVERY // 2 or not prune_history(workflow, trail):
+            return ran

@@ -39,7 +39,7 @@ from engine.models import (
     ReceivedMessage,
     WorkItem,
 )
-from engine.pruning import Trail, prune_history
+from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
@@ -229,7 +229,12 @@ def run(
         with step_time(step.context.now):
             if action is not None:
                 action(step.workflow)
-            step.workflow.do_engine_steps(will_complete_task=lambda task: _hold(step, task))
+            trail = Trail(step.row.trail)
+            try:
+                run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
+            finally:
+                if trail.changed:
+                    step.row.trail = trail.to_json()
     except _Deferred:
         step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
@@ -361,6 +366,8 @@ def _incident(step: Step, exc: Exception) -> Incident:
         task = errored[0] if errored else None
     if isinstance(exc, ServiceTaskFailed):
         kind, message = "handler_error", str(exc)
+    elif isinstance(exc, RunawayLoop):
+        kind, message = "runaway_loop", str(exc)
     elif isinstance(exc, WorkflowTaskException):
         kind = "gateway_error" if _is_gateway(task) else "script_error"
         message = str(exc).strip()  # SpiffWorkflow's text already starts with the error type

@@ -14,10 +14,12 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.specs.model import HitPolicy
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.checks import check_specs, conditions_by_gateway
-from engine.constructs import rewrite_parser_message, unsupported_problems
+from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
 from handlers.registry import HandlerRegistry
@@ -82,12 +84,37 @@ def parse_bundle(
         def load(process_id: str = process_id) -> None:
             parsed.specs[process_id] = parser.get_spec(process_id)
             parsed.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
+            for spec in [parsed.specs[process_id], *parsed.subprocess_specs[process_id].values()]:
+                _collect_into_lists(spec)
 
         _guard(problems, process_files.get(process_id, ""), load, lines)
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = process_files.get(process_id, "")
     _locate_by_name(problems, trees)
     return parsed
+
+
+class _CollectEngine(DMNEngine):
+    """COLLECT answers a list per output even when no rule matches (an empty one), as DMN
+    says; SpiffWorkflow 3.2 then leaves the outputs unset, and the next script that reads
+    them fails with a NameError."""
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = super().result(task)
+        for output in self.decision_table.outputs:
+            if output.name:
+                found.setdefault(output.name, [])
+        return found
+
+
+def _collect_into_lists(spec: BpmnProcessSpec) -> None:
+    for task_spec in spec.task_specs.values():
+        engine = getattr(task_spec, "dmnEngine", None)
+        if (
+            type(engine) is DMNEngine
+            and engine.decision_table.hit_policy == HitPolicy.COLLECT.value
+        ):
+            task_spec.dmnEngine = _CollectEngine(engine.decision_table)
 
 
 def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
@@ -127,7 +154,7 @@ def validate_bundle(
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
     # every construct the parser would refuse one at a time, listed at once
-    unsupported = unsupported_problems(bpmn)
+    unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems)
     if not problems:
@@ -214,6 +241,78 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                     file=name,
                 )
             )
+    return found + _structure_problems(name, tree, ids)
+
+
+# Event definitions and the root element each one refers to (SpiffWorkflow 3.2 fails on an
+# unknown one with "raise_validation_exception() got an unexpected keyword argument").
+EVENT_REFERENCES = {
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+    "messageEventDefinition": ("messageRef", "message"),
+    "signalEventDefinition": ("signalRef", "signal"),
+}
+GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+
+
+def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """What the parser accepts but would run wrongly or fail on late, element by element:
+    references to nothing (boundary hosts, default flows, errors, messages …), gateways with
+    no way out, script tasks without a script."""
+    found = []
+
+    def report(element: Any, message: str) -> None:
+        kind = etree.QName(element).localname
+        found.append(
+            problem(
+                f"{name}: {kind} {element.get('id')!r}: {message}",
+                element_id=element.get("id"),
+                line=element.sourceline,
+                file=name,
+            )
+        )
+
+    roots = {
+        local: {el.get("id") for el in tree.iterfind(f"{{{BPMN_NS}}}{local}") if el.get("id")}
+        for _attribute, local in EVENT_REFERENCES.values()
+    }
+    outgoing: dict[str, list[str]] = {}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
+            continue
+        local = etree.QName(element).localname
+        element_id = element.get("id")
+        if local == "boundaryEvent":
+            host = element.get("attachedToRef")
+            if host not in ids:
+                report(element, f"is attached to {host!r}, which is no element of the model")
+        if local in EVENT_REFERENCES:
+            attribute, root = EVENT_REFERENCES[local]
+            ref = element.get(attribute)
+            if ref and ref not in roots[root]:
+                owner = element.getparent()
+                report(
+                    owner,
+                    f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
+                    f"(<bpmn:{root} id={ref!r} …/>) next to the process",
+                )
+        if local in GATEWAYS and not outgoing.get(element_id):
+            report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
+        default = element.get("default")
+        if default and default not in outgoing.get(element_id, []):
+            report(
+                element,
+                f"its default flow {default!r} is not one of its outgoing sequence flows",
+            )
+        if local == "scriptTask":
+            script = element.find(f"{{{BPMN_NS}}}script")
+            if script is None or not (script.text or "").strip():
+                report(
+                    element,
+                    "has no script; write the Python it runs, or make it a plain task",
+                )
     return found
 
 
