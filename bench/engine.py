@@ -5,8 +5,8 @@
 Each instance: start → user task → complete with data → service task → end. The raw baseline
 parses once and runs everything in memory; Dialflow runs the same diagram through its use
 cases (two transactions per instance: start, with the client reading its open task as the
-API's answer carries it; complete) with state, work items and audit stored. Prints
-instances/s for each, the ratio to the baseline, and the persisted state size at the user
+API's answer carries it; complete) with state, work items, audit and webhook outbox stored.
+Prints instances/s for each, the ratio to the baseline, and the persisted state size at the user
 task; then the rate of the same SQL statements sent from the driver with no engine
 (bench/floor.py), which bounds the ratio any engine on this database can reach here. Targets
 on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL, state ≤ 4 KB, ratio ≤ 5×.

@@ -3,10 +3,11 @@
 Dialflow's engine sends, per instance of ``bench_call``: the version look-up with the new id
 and BEGIN; the instance, its work item, the candidates and an audit entry, with the client's
 look-up of the open task; COMMIT; BEGIN with the locked read of task and instance; the work
-item's and the instance's UPDATEs, an audit entry and COMMIT. Five round trips on PostgreSQL,
-two commits. :func:`database_floor` sends exactly those statements (the engine's own, compiled
-the same way) with values taken from a real instance, straight from the driver, in the same
-pipelines: what one instance costs when no workflow runs and no Python sits between the
+item's and the instance's UPDATEs, an audit entry, the webhook outbox's writes of the
+task's and the instance's completion (no rows: nobody subscribed) and COMMIT. Five round trips
+on PostgreSQL, two commits. :func:`database_floor` sends exactly those statements (the engine's
+own, compiled the same way) with values taken from a real instance, straight from the driver,
+in the same pipelines: what one instance costs when no workflow runs and no Python sits between the
 steps and the driver. The gap between it and Dialflow's rate is the engine's own cost.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from crm.audit import _INSERT as INSERT_AUDIT
+from crm.webhooks import outbox
 from engine.instances import _LATEST, _LATEST_AND_ID
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.stepper import _INSERT as INSERT_INSTANCE
@@ -94,6 +96,10 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
     instance, item, names = values["instance"], values["item"], values["candidates"]
     latest = _LATEST_AND_ID if driver.postgres else _LATEST
     user_id = instance["started_by_id"]
+    events = [
+        outbox.parameters(kind, {"instance_id": instance["id"]}, occurred_at=instance["updated_at"])
+        for kind in ("task.completed", "process_instance.completed")
+    ]
 
     def one(n: int) -> None:
         found = driver.begin_and_read(latest, {"process_id": instance["process_id"]})
@@ -133,6 +139,8 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         done = {**row, "status": "completed", "ended_at": row["updated_at"], "lock_version": 2}
         driver.run(UPDATE_INSTANCE, {"_id": instance_id, "_version": 1, **done})
         driver.run(INSERT_AUDIT, [{**audit, "action": "complete", "entity_type": "task"}])
+        for event in events:
+            driver.run(outbox.FAN_OUT, event)
         driver.driver.execute("COMMIT")
         if pipeline is not None:
             pipeline.__exit__(None, None, None)
