@@ -145,8 +145,13 @@ def enqueue_test(session: Session, subscription_id: int, data: Mapping[str, Any]
     return values["w_event_id"]
 
 
+_AS_IS = frozenset({str, int, float, bool})
+
+
 def plain(value: Any) -> Any:
     """``value`` as JSON has it: times as ISO 8601, decimals as text, enums by value."""
+    if value is None or type(value) in _AS_IS:  # most values: no ABC checks
+        return value
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
