@@ -22,6 +22,7 @@ from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
+from engine.loops import endless_loop_problems
 from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -241,7 +242,7 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                     file=name,
                 )
             )
-    return found + _structure_problems(name, tree, ids)
+    return found + _structure_problems(name, tree, ids) + endless_loop_problems(name, tree)
 
 
 # Event definitions and the root element each one refers to (SpiffWorkflow 3.2 fails on an
