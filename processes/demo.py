@@ -46,14 +46,39 @@ class DemoWork:
 
 
 def seed_process_work(rt: Runtime, leads: int = 24, rng_seed: int = 11) -> DemoWork:
-    """Submit ``leads`` leads and work some of their first calls (idempotent per phone)."""
+    """Submit ``leads`` leads and work some of their first calls (idempotent per phone).
+
+    Outside the calling window (a demo seeded at night, in the default time zone) the leads
+    would only wait for the morning: they are then submitted and worked on a clock standing at
+    the last 10:00, so agents find calls to make, callbacks and quotes whatever the hour."""
     rng = random.Random(rng_seed)
     report = DemoWork()
-    engine = rt.engine
     rt.deploy_shipped_models()
+    clock = _last_working_morning(rt)
+    work = rt if clock is None else Runtime.build(rt.settings, clock=clock)
+    try:
+        _submit_and_work(work, leads, rng, report)
+    finally:
+        if work is not rt:
+            work.close()
+    return report
+
+
+def _last_working_morning(rt: Runtime) -> ManualClock | None:
+    """``None`` in the middle of the calling day, else a clock at the last 10:00 local."""
+    zone = ZoneInfo(rt.settings.default_timezone)
+    local = rt.clock.now().astimezone(zone)
+    if time(9) <= local.time() < time(20):
+        return None
+    day = local.date() if local.time() >= time(10) else local.date() - timedelta(days=1)
+    return ManualClock(datetime.combine(day, time(10), tzinfo=zone))
+
+
+def _submit_and_work(rt: Runtime, leads: int, rng: random.Random, report: DemoWork) -> None:
+    engine = rt.engine
     for index in range(leads):
         phone = f"1770000{index:04d}"
-        with rt.db.unit_of_work() as session:
+        with pin_time(rt.clock.now()), rt.db.unit_of_work() as session:
             submit_lead(
                 engine,
                 session,
@@ -80,7 +105,7 @@ def seed_process_work(rt: Runtime, leads: int = 24, rng_seed: int = 11) -> DemoW
         )
         plan = [(item.id, int(item.business_key or 0), item.assignee_id) for item in items]
     for position, (task_id, customer_id, assignee_id) in enumerate(plan[: leads // 2]):
-        with rt.db.unit_of_work() as session:
+        with pin_time(rt.clock.now()), rt.db.unit_of_work() as session:
             agent = session.get(User, assignee_id) if assignee_id else None
             if agent is None:
                 continue
@@ -101,7 +126,6 @@ def seed_process_work(rt: Runtime, leads: int = 24, rng_seed: int = 11) -> DemoW
                 discount = (8, 15, 25)[report.quotes % 3]
                 submit_quote(engine, session, deal.id, {"discount_pct": discount}, actor=agent)
                 report.quotes += 1
-    return report
 
 
 def _interested(rng: random.Random) -> dict[str, object]:

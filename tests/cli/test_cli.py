@@ -233,6 +233,31 @@ def test_seed_demo_sends_leads_through_the_shipped_processes(invoke, cli_env, db
         assert all(item.candidates for item in open_items)
 
 
+def test_seed_demo_at_night_still_gives_agents_calls_callbacks_and_quotes(invoke, cli_env, db):
+    from datetime import UTC, datetime
+
+    from engine.models import WorkItem, WorkItemStatus
+
+    # A zone where it is about 02:00: the calling window (08:00-22:00) is closed, so the demo
+    # works its leads on the last morning's clock instead of leaving them all waiting.
+    offset = (2 - datetime.now(UTC).hour + 12) % 24 - 12  # Etc/GMT-N is UTC+N
+    zone = f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
+    env = {**cli_env, "DIALFLOW_DEFAULT_TIMEZONE": zone}
+    result = invoke("seed-demo", "--customers", "20", "--leads", "9", env=env)
+    assert result.exit_code == 0, result.output
+    found = re.search(r"(\d+) callbacks, (\d+) quotes", result.stdout)
+    assert found, result.stdout
+    assert int(found.group(1)) > 0 and int(found.group(2)) > 0
+    with db() as session:
+        open_calls = session.scalar(
+            select(func.count(WorkItem.id)).where(
+                WorkItem.process_id == "call_cadence",
+                WorkItem.status == WorkItemStatus.OPEN,
+            )
+        )
+    assert open_calls > 0  # agents have calls to make tonight
+
+
 def test_seed_demo_creates_logins_and_unique_valid_customers_once(invoke, db, client):
     result = invoke("seed-demo", "--customers", "300", "--if-empty", "--leads", "0")
     assert result.exit_code == 0, result.output
