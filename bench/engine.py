@@ -1,6 +1,6 @@
 """Engine throughput: raw in-memory SpiffWorkflow vs Dialflow's persisted engine.
 
-    python bench/engine.py [--instances N] [--postgres URL] [--skip-sqlite]
+    python bench/engine.py [--instances N] [--rounds R] [--postgres URL] [--skip-sqlite]
 
 Each instance: start → user task → complete with data → service task → end. The raw baseline
 parses once and runs everything in memory; Dialflow runs the same diagram through its use
@@ -10,6 +10,11 @@ Prints instances/s for each, the ratio to the baseline, and the persisted state 
 task; then the rate of the same SQL statements sent from the driver with no engine
 (bench/floor.py), which bounds the ratio any engine on this database can reach here. Targets
 on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL, state ≤ 4 KB, ratio ≤ 5×.
+
+A shared machine's speed drifts by tens of percent within a minute, so the raw baseline is
+measured right before and right after every persisted measurement, and each ratio is taken
+against the mean of those two; ``--rounds`` repeats the whole sequence and the medians are
+printed, with every round's ratio.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 # Run as `python bench/engine.py`, this file's folder comes first on the path and its name would
@@ -83,22 +89,23 @@ def bench_registry() -> Any:
     return registry
 
 
-def dialflow_run(
-    settings: Settings, count: int, threads: int = 1, floor: bool = False
-) -> tuple[float, int, float | None]:
-    """Instances per second through the engine's use cases, from ``threads`` threads of one
-    process (as a web server's request threads would run them); the state's size at the user
-    task; with ``floor``, the instances per second of the same statements alone (bench/floor.py)."""
-    runtime = Runtime.build(settings)
-    schema.upgrade(runtime.db.engine, schema=settings.database_schema)
-    engine = ProcessEngine(registry=bench_registry(), clock=runtime.clock)
-    with runtime.db.unit_of_work() as session:
-        agent = create_user(session, username=f"bench{uuid.uuid4().hex[:6]}", role="agent")
-        deploy(engine, session, Bundle.from_paths([DIAGRAM]), actor=None, source="cli")
+class PersistedEngine:
+    """Dialflow's engine on one database, deployed with the benchmark's diagram and a user."""
 
-    def run_instances(prefix: str, n: int) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self.runtime = Runtime.build(settings)
+        schema.upgrade(self.runtime.db.engine, schema=settings.database_schema)
+        self.engine = ProcessEngine(registry=bench_registry(), clock=self.runtime.clock)
+        with self.runtime.db.unit_of_work() as session:
+            self.agent = create_user(session, username=f"bench{uuid.uuid4().hex[:6]}", role="agent")
+            deploy(self.engine, session, Bundle.from_paths([DIAGRAM]), actor=None, source="cli")
+        self._runs = 0
+        self.run_instances("warmup-", 50)
+
+    def run_instances(self, prefix: str, n: int) -> None:
+        db, engine, agent = self.runtime.db, self.engine, self.agent
         for i in range(n):
-            with runtime.db.unit_of_work() as session:
+            with db.unit_of_work() as session:
                 row = start_instance(
                     engine,
                     session,
@@ -110,38 +117,96 @@ def dialflow_run(
                 # The client learns the task to complete from the answer to its start, as
                 # the API gives it (``ready_tasks``).
                 task_id = open_tasks(session, row.id)[0]["id"]
-            with runtime.db.unit_of_work() as session:
+            with db.unit_of_work() as session:
                 complete(engine, session, task_id, {"outcome": "interested"}, actor=agent)
 
-    run_instances("warmup", max(10, count // 20))
-    per_thread = max(1, count // threads)
-    workers = [
-        threading.Thread(target=run_instances, args=(f"t{k}-", per_thread)) for k in range(threads)
-    ]
-    started = time.perf_counter()
-    if threads == 1:
-        run_instances("t0-", per_thread)
-    else:
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-    elapsed = time.perf_counter() - started
-    with runtime.db.unit_of_work() as session:
-        row = start_instance(engine, session, "bench_call", data={"customer_id": 1}, actor=agent)
-        state_bytes = len(row.state.encode())
-        instance_id, version_id = row.id, row.version_id
-    floor_rate = None
-    if floor:
-        values = templates(runtime.db.engine, instance_id)
-        floor_rate = database_floor(runtime.db.engine, values, version_id, count)
-    runtime.close()
-    return per_thread * threads / elapsed, state_bytes, floor_rate
+    def rate(self, count: int, threads: int = 1) -> float:
+        """Instances per second from ``threads`` threads of this process (as a web server's
+        request threads would run them)."""
+        self._runs += 1
+        per_thread = max(1, count // threads)
+        names = [f"r{self._runs}t{k}-" for k in range(threads)]
+        started = time.perf_counter()
+        if threads == 1:
+            self.run_instances(names[0], per_thread)
+        else:
+            workers = [
+                threading.Thread(target=self.run_instances, args=(name, per_thread))
+                for name in names
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        return per_thread * threads / (time.perf_counter() - started)
+
+    def state_and_floor(self, count: int) -> tuple[int, float]:
+        """The state's size at the user task, and the instances per second of the same
+        statements alone (bench/floor.py)."""
+        with self.runtime.db.unit_of_work() as session:
+            row = start_instance(
+                self.engine, session, "bench_call", data={"customer_id": 1}, actor=self.agent
+            )
+            state_bytes = len(row.state.encode())
+            instance_id, version_id = row.id, row.version_id
+        values = templates(self.runtime.db.engine, instance_id)
+        return state_bytes, database_floor(self.runtime.db.engine, values, version_id, count)
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
+class Measured:
+    """One line of the report: rates, and ratios to the raw runs on either side of each."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.rates: list[float] = []
+        self.ratios: list[float] = []
+        self.floors: list[float] = []
+        self.floor_ratios: list[float] = []
+        self.own_ms: list[float] = []
+        self.state_bytes: int | None = None
+
+    def add(self, rate: float, raw: float) -> None:
+        self.rates.append(rate)
+        self.ratios.append(raw / rate)
+
+    def add_floor(self, floor: float, raw: float, rate: float) -> None:
+        self.floors.append(floor)
+        # An instance costs at least its statements plus SpiffWorkflow's own work.
+        self.floor_ratios.append(raw / floor + 1)
+        self.own_ms.append(1000 / rate - 1000 / floor - 1000 / raw)
+
+    def report(self) -> None:
+        ratios = " ".join(f"{r:.1f}" for r in self.ratios)
+        state = f"   state at user task {self.state_bytes} bytes" if self.state_bytes else ""
+        print(
+            f"{self.label:<32} {median(self.rates):8.0f} instances/s   ratio to raw "
+            f"{median(self.ratios):5.1f}x (rounds: {ratios}){state}"
+        )
+        if self.floors:
+            print(
+                f"  its statements alone, no engine {median(self.floors):8.0f} instances/s   "
+                f"lowest reachable ratio {median(self.floor_ratios):5.1f}x   "
+                f"engine's own time {median(self.own_ms):.2f} ms/instance"
+            )
+
+
+def sqlite_settings(tmp: str) -> Settings:
+    return Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "DIALFLOW_VAR_DIR": tmp,
+            "SECRET_KEY": "b" * 32,
+        }
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--postgres",
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test"),
@@ -155,57 +220,67 @@ def main() -> None:
         help="also measure with this many threads of the one process",
     )
     args = parser.parse_args()
+    count = args.instances
 
-    raw_baseline(max(20, args.instances // 10))  # warm up
-    raw = raw_baseline(args.instances)
-    print(f"raw SpiffWorkflow, in memory     {raw:8.0f} instances/s")
-    results: list[tuple[str, float, int, float | None]] = []
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
+    raw_baseline(max(20, count // 10))  # warm up
+    raws: list[float] = []
+
+    def around(measure: Any) -> tuple[Any, float]:
+        """``measure()``, and the mean raw rate right before and right after it."""
+        before = raw_baseline(count)
+        result = measure()
+        after = raw_baseline(count)
+        raws.extend((before, after))
+        return result, (before + after) / 2
+
+    targets: list[tuple[str, PersistedEngine, int]] = []
+    cleanups: list[Any] = []
+    try:
+        if not args.skip_sqlite:
+            tmp = tempfile.TemporaryDirectory()
+            cleanups.append(tmp.cleanup)
+            targets.append(("Dialflow on SQLite", PersistedEngine(sqlite_settings(tmp.name)), 1))
+        if not args.skip_postgres:
+            name = f"bench_{uuid.uuid4().hex[:8]}"
             settings = Settings.from_env(
-                {
-                    "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                    "DIALFLOW_VAR_DIR": tmp,
-                    "SECRET_KEY": "b" * 32,
-                }
+                {"DATABASE_URL": args.postgres, "DATABASE_SCHEMA": name, "SECRET_KEY": "b" * 32}
             )
-            results.append(
-                ("Dialflow on SQLite", *dialflow_run(settings, args.instances, floor=True))
-            )
-    if not args.skip_postgres:
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        settings = Settings.from_env(
-            {"DATABASE_URL": args.postgres, "DATABASE_SCHEMA": name, "SECRET_KEY": "b" * 32}
-        )
-        try:
-            results.append(
-                ("Dialflow on PostgreSQL", *dialflow_run(settings, args.instances, floor=True))
-            )
+            cleanups.append(lambda: drop_schema(settings, name))
+            postgres = PersistedEngine(settings)
+            targets.append(("Dialflow on PostgreSQL", postgres, 1))
             if args.threads > 1:
-                results.append(
-                    (
-                        f"  the same, {args.threads} threads",
-                        *dialflow_run(settings, args.instances, args.threads),
+                targets.append((f"  the same, {args.threads} threads", postgres, args.threads))
+        lines = {label: Measured(label) for label, _target, _threads in targets}
+        for _round in range(args.rounds):
+            for label, target, threads in targets:
+                rate, raw = around(lambda t=target, n=threads: t.rate(count, n))
+                lines[label].add(rate, raw)
+                if threads == 1:
+                    (state_bytes, floor), raw_floor = around(
+                        lambda t=target: t.state_and_floor(count)
                     )
-                )
-        finally:
-            runtime = Runtime.build(settings)
-            with runtime.db.engine.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            runtime.close()
-    for label, rate, state_bytes, floor_rate in results:
+                    lines[label].state_bytes = state_bytes
+                    lines[label].add_floor(floor, raw_floor, rate)
         print(
-            f"{label:<32} {rate:8.0f} instances/s   ratio to raw {raw / rate:5.1f}x   "
-            f"state at user task {state_bytes} bytes"
+            f"raw SpiffWorkflow, in memory     {median(raws):8.0f} instances/s   "
+            f"(median of {len(raws)} runs, {min(raws):.0f}–{max(raws):.0f}, "
+            "each right before or after a persisted run)"
         )
-        if floor_rate is not None:
-            # An instance costs at least its statements plus SpiffWorkflow's own work.
-            lowest = raw / floor_rate + 1
-            print(
-                f"  its statements alone, no engine {floor_rate:8.0f} instances/s   "
-                f"lowest reachable ratio {lowest:5.1f}x   "
-                f"engine's own time {1000 / rate - 1000 / floor_rate - 1000 / raw:.2f} ms/instance"
-            )
+        for line in lines.values():
+            line.report()
+    finally:
+        for _label, target, threads in targets:
+            if threads == 1:
+                target.close()
+        for cleanup in cleanups:
+            cleanup()
+
+
+def drop_schema(settings: Settings, name: str) -> None:
+    runtime = Runtime.build(settings)
+    with runtime.db.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    runtime.close()
 
 
 if __name__ == "__main__":
