@@ -3,8 +3,8 @@
 Dialflow's engine sends, per instance of ``bench_call``: the version look-up with the new id
 and BEGIN; the instance, its work item, the candidates and an audit entry, with the client's
 look-up of the open task; COMMIT; BEGIN with the locked read of task and instance; the work
-item's and the instance's UPDATEs, an audit entry, the webhook outbox's writes of the
-task's and the instance's completion (no rows: nobody subscribed) and COMMIT. Five round trips
+item's and the instance's UPDATEs, an audit entry (and, where a webhook subscription exists,
+the outbox's writes of the task's and the instance's completion) and COMMIT. Five round trips
 on PostgreSQL, two commits. :func:`database_floor` sends exactly those statements (the engine's
 own, compiled the same way) with values taken from a real instance, straight from the driver,
 in the same pipelines: what one instance costs when no workflow runs and no Python sits between the
@@ -111,7 +111,7 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         if pipeline is not None:
             pipeline.__enter__()
         if driver.postgres:
-            instance_id = found[0][4]
+            instance_id = found[0][5]
             driver.run(INSERT_INSTANCE, {"id": instance_id, **row})
         else:
             _direct, cursor = driver.run(INSERT_INSTANCE, row)
@@ -139,8 +139,9 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         done = {**row, "status": "completed", "ended_at": row["updated_at"], "lock_version": 2}
         driver.run(UPDATE_INSTANCE, {"_id": instance_id, "_version": 1, **done})
         driver.run(INSERT_AUDIT, [{**audit, "action": "complete", "entity_type": "task"}])
-        for event in events:
-            driver.run(outbox.FAN_OUT, event)
+        if locked[0][-2]:  # a webhook subscription exists: the outbox's writes
+            for event in events:
+                driver.run(outbox.FAN_OUT, event)
         driver.driver.execute("COMMIT")
         if pipeline is not None:
             pipeline.__exit__(None, None, None)

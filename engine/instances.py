@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
+from crm.webhooks import outbox
 from dialflow.db import fetch
 from dialflow.errors import InvalidInput
 from engine import stepper
@@ -48,7 +49,7 @@ def start_instance(
             "'business_key' must be a string of at most 120 characters.",
             details=[{"field": "business_key", "message": "invalid"}],
         )
-    found, instance_id = _version_and_id(session, process_id, version)
+    found, instance_id, subscribed = _version_and_id(session, process_id, version)
     step = stepper.begin(
         engine,
         session,
@@ -58,6 +59,7 @@ def start_instance(
         actor,
         instance_id=instance_id,
     )
+    step.webhooks = subscribed
     key, number = step.row.business_key, found.version
     step.audit.append(
         lambda row: audit.entry_values(
@@ -74,22 +76,24 @@ def start_instance(
 
 def _version_and_id(
     session: Session, process_id: str, version: int | None
-) -> tuple[Any, int | None]:
-    """The version to start (its ``id``, ``process_id``, ``bundle_id`` and ``version``) and,
-    on PostgreSQL, the new instance's id from its sequence, in the same round trip: the
-    instance's INSERT then joins the step's other writes.
+) -> tuple[Any, int | None, bool]:
+    """The version to start (its ``id``, ``process_id``, ``bundle_id`` and ``version``),
+    whether any webhook subscription exists (``crm.webhooks.outbox.SUBSCRIBED``; true when not
+    read) and, on PostgreSQL, the new instance's id from its sequence, in the same round trip:
+    the instance's INSERT then joins the step's other writes.
 
     The common case reads a plain row, run by the driver (``dialflow.db.fetch``): an ORM
     object, or even SQLAlchemy's result machinery, would cost more than the query costs to
     run, and nothing here changes the version.
     """
     if version is not None:  # rarer: the shared lookup, the id from the INSERT
-        return latest_version(session, process_id, version), None
+        return latest_version(session, process_id, version), None, True
     postgres = session.connection().dialect.name == "postgresql"
     found = fetch(session, _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id})
     if not found:  # the same answer as any other lookup: ProcessNotFound
-        return latest_version(session, process_id, version), None
-    return _Version(*found[0][:4]), found[0][4] if postgres else None
+        return latest_version(session, process_id, version), None, True
+    row = found[0]
+    return _Version(*row[:4]), row[5] if postgres else None, bool(row[4])
 
 
 class _Version(NamedTuple):
@@ -102,7 +106,13 @@ class _Version(NamedTuple):
 # Built once: constructing a statement costs more than running it from SQLAlchemy's cache.
 _VERSIONS = ProcessVersion.__table__
 _LATEST = (
-    select(_VERSIONS.c.id, _VERSIONS.c.process_id, _VERSIONS.c.bundle_id, _VERSIONS.c.version)
+    select(
+        _VERSIONS.c.id,
+        _VERSIONS.c.process_id,
+        _VERSIONS.c.bundle_id,
+        _VERSIONS.c.version,
+        outbox.SUBSCRIBED,
+    )
     .where(_VERSIONS.c.process_id == bindparam("process_id"))
     .order_by(_VERSIONS.c.version.desc())
     .limit(1)

@@ -75,6 +75,9 @@ class Step:
     audit: list[Callable[[ProcessInstance], dict[str, Any]]] = field(default_factory=list)
     # Writes of the use case (a work item's completion) to send with the step's own.
     writes: list[Write] = field(default_factory=list)
+    # False when the step's first read found no webhook subscription at all
+    # (``crm.webhooks.outbox.SUBSCRIBED``): its events then need no outbox statement.
+    webhooks: bool = True
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -292,7 +295,8 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     if new_row and row.id is None:
         _insert(session, row)
         new_row = False
-    step.writes += webhook_events.step_events(session, row, status_before, now)
+    if step.webhooks:
+        step.writes += webhook_events.step_events(session, row, status_before, now)
     writes, step.writes = step.writes, []
     # The row's and work items' changes (a completion) go with the other writes; anything else
     # pending (incidents, handlers' CRM rows) is flushed first, keeping the order of writes.

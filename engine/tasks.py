@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from crm import audit
 from crm.models import Role, User
+from crm.webhooks import outbox
 from dialflow.db import as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
@@ -185,7 +186,7 @@ def complete(
     engine: ProcessEngine, session: Session, task_id: str, data: Any, *, actor: User
 ) -> ProcessInstance:
     """Validate against the form, then advance the instance; one transaction, one winner."""
-    item, row = _lock_item_and_instance(session, task_id)
+    item, row, subscribed = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
     validate_form_data(item.form_schema, data)
     data = with_form_defaults(item.form_schema, data)
@@ -218,7 +219,11 @@ def complete(
         after={"instance_id": row.id, "element_id": item.element_id, "fields": sorted(data)},
     )
     step.audit.append(lambda _row: entry)
-    step.writes.append(webhook_events.task_completed(session, item, row, actor, step.context.now))
+    step.webhooks = subscribed
+    if subscribed:
+        step.writes.append(
+            webhook_events.task_completed(session, item, row, actor, step.context.now)
+        )
     stepper.run(engine, session, step, finish)
     return row
 
@@ -256,8 +261,11 @@ def _run_completion_check(step: stepper.Step, task: Any, data: dict[str, Any]) -
         raise TaskConflict(str(exc), code="completion_refused") from exc
 
 
-def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, ProcessInstance]:
-    """One round trip: the work item with its candidates, and its instance, both locked.
+def _lock_item_and_instance(
+    session: Session, task_id: str
+) -> tuple[WorkItem, ProcessInstance, bool]:
+    """One round trip: the work item with its candidates, and its instance, both locked, and
+    whether any webhook subscription exists (``crm.webhooks.outbox.SUBSCRIBED``).
 
     The instance comes first in FROM so PostgreSQL locks it before the work item, the same
     order as every other step (instance, then its work items): no deadlock between them.
@@ -271,6 +279,7 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     first = rows[0]
     instance = dict(zip(_INSTANCE_KEYS, first, strict=False))
     item = dict(zip(_ITEM_KEYS, first[len(_INSTANCE_KEYS) :], strict=False))
+    subscribed = bool(first[-2])
     names = [row[-1] for row in rows if row[-1] is not None]
     held = session.identity_map
     keys = [
@@ -282,7 +291,7 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
         found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
-        return found[1], found[0]
+        return found[1], found[0], subscribed
     work_item = as_loaded(WorkItem, item)
     set_committed_value(
         work_item,
@@ -292,7 +301,7 @@ def _lock_item_and_instance(session: Session, task_id: str) -> tuple[WorkItem, P
     row = as_loaded(ProcessInstance, instance)
     session.add(row)
     session.add(work_item)
-    return work_item, row
+    return work_item, row, subscribed
 
 
 _INSTANCES, _ITEMS = ProcessInstance.__table__, WorkItem.__table__
@@ -301,7 +310,7 @@ _INSTANCE_KEYS = [ProcessInstance.__mapper__.get_property_by_column(c).key for c
 _ITEM_KEYS = [WorkItem.__mapper__.get_property_by_column(c).key for c in _ITEMS.c]
 # Built once: constructing the statement costs more than running it.
 _LOCK_ROWS = (
-    select(*_INSTANCES.c, *_ITEMS.c, _CANDIDATES.c.name)
+    select(*_INSTANCES.c, *_ITEMS.c, outbox.SUBSCRIBED, _CANDIDATES.c.name)
     .select_from(
         _INSTANCES.join(_ITEMS, _ITEMS.c.instance_id == _INSTANCES.c.id).outerjoin(
             _CANDIDATES, _CANDIDATES.c.work_item_id == _ITEMS.c.id

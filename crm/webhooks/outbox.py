@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, bindparam, insert, literal_column, select
+from sqlalchemy import JSON, Integer, String, bindparam, exists, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from crm.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -71,6 +71,15 @@ def _fan_out(*, one_subscription: bool) -> Any:
 # Built once: the direct statements of a step are cached by the statement's identity.
 FAN_OUT = _fan_out(one_subscription=False)
 TO_ONE = _fan_out(one_subscription=True)
+
+# Whether any active subscription wants any event: a column for the reads a workflow step makes
+# anyway (the version look-up of a start, the locked read of a completion). Where it is false
+# the step writes no outbox statement, the same result as :data:`FAN_OUT` matching no row.
+SUBSCRIBED = exists(
+    select(_wanted.c.subscription_id)
+    .join(_subscriptions, _subscriptions.c.id == _wanted.c.subscription_id)
+    .where(_subscriptions.c.active)
+).label("webhooks_subscribed")
 
 
 def event_body(

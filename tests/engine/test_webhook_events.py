@@ -83,3 +83,44 @@ def test_without_subscriptions_the_engine_writes_no_deliveries(db, owner, agent)
     agent.start("ratio_calc", {"won": 3, "attempts": 4})
     agent.start("ratio_calc", {"won": 3, "attempts": 0})
     assert events(db) == []
+
+
+def test_steps_write_to_the_outbox_only_while_a_subscription_is_active(
+    db, owner, agent, make_user, monkeypatch
+):
+    """The step's own read tells whether any active subscription exists; without one, no
+    outbox statement is sent at all. One created or re-enabled between two steps counts at
+    the next step."""
+    from crm.webhooks import outbox
+    from crm.webhooks.subscriptions import update_subscription
+
+    sent: list[str] = []
+    batched_write = outbox.batched_write
+
+    def spy(session, event_type, data, *, occurred_at):
+        sent.append(event_type)
+        return batched_write(session, event_type, data, occurred_at=occurred_at)
+
+    monkeypatch.setattr(outbox, "batched_write", spy)
+    owner.deploy("lead_scoring.bpmn", "score-form.json")
+    first = agent.start("lead_scoring")
+    agent.complete_ok(first["ready_tasks"][0]["id"], {"score": 80, "channel": "phone"})
+    assert sent == [] and events(db) == []
+
+    admin = make_user("admin", username="root", team=None)
+    with db() as session:
+        subscription, _secret = create_subscription(
+            session,
+            {"url": "https://crm.example.com/hooks", "event_types": ["task.completed"]},
+            actor=admin,
+        )
+    second = agent.start("lead_scoring")
+    agent.complete_ok(second["ready_tasks"][0]["id"], {"score": 70, "channel": "phone"})
+    assert sent == ["task.completed", "process_instance.completed"]
+    assert [kind for kind, _data in events(db)] == ["task.completed"]  # what it asked for
+
+    with db() as session:
+        update_subscription(session, subscription.id, {"active": False}, actor=admin)
+    third = agent.start("lead_scoring")
+    agent.complete_ok(third["ready_tasks"][0]["id"], {"score": 60, "channel": "phone"})
+    assert len(sent) == 2 and len(events(db)) == 1
