@@ -3,7 +3,11 @@
 A pass claims up to ``limit`` due rows in one short transaction (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so concurrent workers take disjoint rows; SQLite's single writer serializes the
 claims): each becomes ``sending`` with a lease (``next_attempt_at`` = now + lease) and a claim
-token, and counts an attempt. The POST happens with no transaction open. The answer is
+token, and counts an attempt. Right before its POST, each row's lease is renewed (same token,
+still ``sending``): the rows of a batch are posted one after another, so without it the last
+ones' leases could run out while the first are sent, another worker would claim them, and
+both would post them; a row whose claim was lost is skipped. The POST happens with no
+transaction open. The answer is
 recorded only by the claim's holder (same token): 2xx → ``delivered``; anything else →
 ``pending`` again after an exponential backoff, or ``failed`` once the attempts are used up. A
 worker that dies mid-send leaves its lease to run out; the row is then due again.
@@ -152,6 +156,24 @@ def send(claim: Claim, client: httpx.Client) -> Outcome:
     return Outcome(response.status_code, error[:MAX_ERROR])
 
 
+def renew(
+    session: Session, claim: Claim, now: datetime, policy: RetryPolicy = DEFAULT_POLICY
+) -> bool:
+    """Extend the claim's lease for the attempt about to start; False if it is no longer ours
+    (its lease ran out and another worker claimed the row, or it was deleted)."""
+    result: Any = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == claim.delivery_id,
+            WebhookDelivery.claim_token == claim.token,
+            WebhookDelivery.status == DeliveryStatus.SENDING,
+        )
+        .values(next_attempt_at=now + policy.lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
 def record(
     session: Session,
     claim: Claim,
@@ -213,7 +235,12 @@ def deliver_due(
     own = client is None
     http = client or httpx.Client(timeout=policy.timeout, follow_redirects=False)
     try:
-        for claim in claims:
+        for index, claim in enumerate(claims):
+            if index:  # the first was claimed just now
+                with db.unit_of_work() as session:
+                    if not renew(session, claim, now(), policy):
+                        log.info("webhook delivery %s: claim lost", claim.delivery_id)
+                        continue
             outcome = send(claim, http)
             with db.unit_of_work() as session:
                 status = record(session, claim, outcome, now(), policy)

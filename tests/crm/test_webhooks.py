@@ -406,3 +406,32 @@ def test_the_scheduler_sweep_queues_work_only_while_deliveries_are_due(
     assert sweeper.run_once() == 2 and len(queued) == 2  # 25 due rows: two batches of 20
     assert deliver_due(runtime.db, Clock(), policy=FAST, limit=25) == 25
     assert sweeper.run_once() == 0 and len(queued) == 2
+
+
+def test_a_batch_slower_than_its_lease_never_sends_a_delivery_twice(db, runtime, admin, agent):
+    """One sender claims a batch and posts it row after row; receivers take 40 s each, so the
+    last rows' leases run out before their turn and another sender claims them. Each event
+    is still posted once: a sender posts a row only while its claim still holds."""
+    import httpx
+
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        for n in range(3):
+            create_customer(session, {"name": f"租期{n}", "phone": f"1350000{n:04d}"}, actor=agent)
+    clock = Clock()
+    posted: list[str] = []
+    other: list[int] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        posted.append(request.headers["Idempotency-Key"])
+        clock.advance(seconds=40)
+        if len(posted) == 2 and not other:  # meanwhile, another worker's sender runs
+            other.append(deliver_due(runtime.db, clock, policy=FAST, limit=10, client=client))
+        return httpx.Response(200)
+
+    client = httpx.Client(transport=httpx.MockTransport(receive))
+    with client:
+        deliver_due(runtime.db, clock, policy=FAST, limit=10, client=client)
+    assert len(posted) == 3 and len(set(posted)) == 3, posted
+    assert other == [1]  # the one row whose lease had run out
+    assert all(r.status == DeliveryStatus.DELIVERED for r in deliveries(db))
