@@ -435,3 +435,11 @@ def test_a_batch_slower_than_its_lease_never_sends_a_delivery_twice(db, runtime,
     assert len(posted) == 3 and len(set(posted)) == 3, posted
     assert other == [1]  # the one row whose lease had run out
     assert all(r.status == DeliveryStatus.DELIVERED for r in deliveries(db))
+
+
+def test_verify_refuses_odd_headers_without_raising():
+    body, secret, now = b'{"id":"x"}', "whsec_k", 1_700_000_000
+    good = signing.signature(secret, str(now), body)
+    assert signing.verify(secret, str(now), body, good, now=now)
+    assert not signing.verify(secret, "²", body, good, now=now)  # a digit int() refuses
+    assert not signing.verify(secret, str(now), body, "sha256=é" + good[8:], now=now)
