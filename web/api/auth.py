@@ -28,13 +28,17 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or a clear 400/422 instead of a framework error page.
 
     Strict JSON only: ``NaN`` and ``Infinity``, which Python's parser accepts, would later be
-    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON.
+    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON; so
+    would a lone surrogate escape (``"\\udcff"``), which no database can store as UTF-8.
     """
     data = None
     if request.is_json:
+        raw = request.get_data(cache=True)
         try:
-            data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
-        except (ValueError, RecursionError):
+            data = json.loads(raw, parse_constant=_no_constant)
+            if b"\\u" in raw:  # escapes: the only way a lone surrogate gets in
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             data = None
     if data is None:
         raise InvalidInput(
