@@ -147,7 +147,7 @@ def send(claim: Claim, client: httpx.Client) -> Outcome:
         response = client.post(claim.url, content=claim.body, headers=headers)
     except httpx.TimeoutException as exc:
         return Outcome(None, f"Timed out: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA, UTF-8
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     if 200 <= response.status_code < 300:
         return Outcome(response.status_code, None)

@@ -443,3 +443,23 @@ def test_verify_refuses_odd_headers_without_raising():
     assert signing.verify(secret, str(now), body, good, now=now)
     assert not signing.verify(secret, "²", body, good, now=now)  # a digit int() refuses
     assert not signing.verify(secret, str(now), body, "sha256=é" + good[8:], now=now)
+
+
+def test_a_url_the_client_cannot_send_to_is_a_failed_attempt_not_a_stuck_batch(
+    db, runtime, admin, agent, receiver
+):
+    """A subscription stored before its URL was checked as the sender reads it (a host name
+    IDNA refuses): its delivery is a failed attempt, and the rest of the batch is sent."""
+    from crm.models import WebhookSubscription
+
+    bad, _secret = subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    subscribe(db, admin, receiver.url, "customer.created")
+    with db() as session:
+        session.get(WebhookSubscription, bad).url = "https://\u2488.example.com/in"
+        create_customer(session, {"name": "坏地址", "phone": "13900001234"}, actor=agent)
+    assert deliver_due(runtime.db, Clock(), policy=FAST) == 2
+    receiver.wait_for(1)
+    failed, sent = deliveries(db)
+    assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
+    assert failed.last_error and "InvalidURL" in failed.last_error
+    assert sent.status == DeliveryStatus.DELIVERED
