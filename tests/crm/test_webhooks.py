@@ -463,3 +463,46 @@ def test_a_url_the_client_cannot_send_to_is_a_failed_attempt_not_a_stuck_batch(
     assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
     assert failed.last_error and "InvalidURL" in failed.last_error
     assert sent.status == DeliveryStatus.DELIVERED
+
+
+def test_a_huge_error_answer_is_not_read_to_its_end(db, runtime, admin, agent):
+    """Only the first bytes of a failed answer are kept, so only they are read: a receiver
+    answering 500 with an endless body cannot fill the sender's memory or hold it forever."""
+    import httpx
+
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        create_customer(session, {"name": "大回应", "phone": "13900004321"}, actor=agent)
+    served = [0]
+
+    def endless():
+        while served[0] < 64:  # 64 MiB if read to the end
+            served[0] += 1
+            yield b"x" * 1024 * 1024
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, content=endless())
+
+    with httpx.Client(transport=httpx.MockTransport(receive)) as client:
+        assert deliver_due(runtime.db, Clock(), policy=FAST, client=client) == 1
+    assert served[0] <= 2
+    [row] = deliveries(db)
+    assert row.status == DeliveryStatus.PENDING and row.last_status_code == 500
+    assert row.last_error.startswith("HTTP 500: xxx") and len(row.last_error) <= 500
+
+
+def test_a_delivery_whose_senders_keep_dying_fails_at_the_attempt_cap(db, runtime, admin, agent):
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        create_customer(session, {"name": "总崩溃", "phone": "13900004322"}, actor=agent)
+    clock = Clock()
+    for attempt in range(1, FAST.max_attempts + 1):
+        with db() as session:  # claimed, then the worker dies before recording
+            [claim] = claim_due(session, clock(), policy=FAST)
+        assert claim.attempt == attempt
+        clock.advance(seconds=61)
+    with db() as session:
+        assert claim_due(session, clock(), policy=FAST) == []
+    [row] = deliveries(db)
+    assert row.status == DeliveryStatus.FAILED and row.attempts == FAST.max_attempts
+    assert row.next_attempt_at is None and row.last_error
