@@ -102,9 +102,10 @@ def test_bad_subscriptions_are_422_with_the_field(admin, body, field):
 def test_malformed_requests_and_unknown_ids(admin):
     response = admin.client.post(URL, headers=admin.headers, data="{", content_type="text/plain")
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_json"
-    for body in (  # a lone surrogate escape, which no database stores as UTF-8
+    for body in (  # a lone surrogate (no database stores it as UTF-8), a NUL (nor PostgreSQL)
         '{"url": "https://crm.example.com/in\\udcff", "event_types": ["deal.won"]}',
         '{"url": "https://x.example.com", "description": "\\ud800", "event_types": ["deal.won"]}',
+        '{"url": "https://x.example.com", "description": "a\\u0000", "event_types": ["deal.won"]}',
     ):
         response = admin.client.post(
             URL, headers=admin.headers, data=body, content_type="application/json"
