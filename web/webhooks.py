@@ -44,7 +44,7 @@ STATUS_LABELS = {
 FIELD_MESSAGES = {
     "url": _l("Enter an http:// or https:// address, without a user name or password."),
     "event_types": _l("Choose at least one event type."),
-    "description": _l("At most 500 characters."),
+    "description": _l("At most 500 characters, and no control characters."),
 }
 CONFLICTS = {
     "subscription_disabled": _l("Enable the webhook before redelivering."),
