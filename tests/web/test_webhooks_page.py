@@ -101,6 +101,7 @@ def test_create_see_secret_once_test_event_redeliver_disable_delete(
     )
     assert created.status_code == 201
     secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', created.text).group(1)
+    assert created.headers["Cache-Control"] == "no-store"  # not kept in the browser's cache
     [hook_id] = subscription_ids(db)
     detail = f"{PAGE}/{hook_id}"
     shown = admin_client.get(detail)
@@ -137,6 +138,7 @@ def test_create_see_secret_once_test_event_redeliver_disable_delete(
 
     rotated = post(admin_client, detail, f"{detail}/secret", {})
     new_secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', rotated.text).group(1)
+    assert rotated.headers["Cache-Control"] == "no-store"
     assert new_secret != secret
 
     gone = post(admin_client, detail, f"{detail}/delete", {})
