@@ -459,7 +459,8 @@ def test_a_url_the_client_cannot_send_to_is_a_failed_attempt_not_a_stuck_batch(
         create_customer(session, {"name": "坏地址", "phone": "13900001234"}, actor=agent)
     assert deliver_due(runtime.db, Clock(), policy=FAST) == 2
     receiver.wait_for(1)
-    failed, sent = deliveries(db)
+    [failed] = deliveries(db, subscription_id=bad)
+    [sent] = [row for row in deliveries(db) if row.subscription_id != bad]
     assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
     assert failed.last_error and "InvalidURL" in failed.last_error
     assert sent.status == DeliveryStatus.DELIVERED
