@@ -53,6 +53,9 @@ def text(
     if len(value) > max_len:
         errors.add(key, f"At most {max_len} characters.")
         return None
+    if "\x00" in value:  # PostgreSQL's text columns refuse it
+        errors.add(key, "May not contain a NUL character.")
+        return None
     return value
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,7 +53,7 @@ STATUS_LABELS = {
 FIELD_MESSAGES = {
     "url": _l("Enter an http:// or https:// address, without a user name or password."),
     "event_types": _l("Choose at least one event type."),
-    "description": _l("At most 500 characters."),
+    "description": _l("At most 500 characters, and no control characters."),
 }
 CONFLICTS = {
     "subscription_disabled": _l("Enable the webhook before redelivering."),
@@ -85,16 +94,22 @@ def _list_page(db: Session, *, values: dict[str, Any] | None = None, errors: dic
     )
 
 
-def _detail_page(db: Session, subscription_id: int, *, secret: str | None = None) -> str:
+def _detail_page(db: Session, subscription_id: int, *, secret: str | None = None) -> Response:
+    """The subscription's page; one showing a new secret is not to be cached anywhere."""
     subscription = hooks.get_subscription(db, subscription_id)
     deliveries, total = hooks.list_deliveries(db, subscription_id, limit=RECENT)
-    return render_template(
-        "webhooks/detail.html",
-        subscription=subscription,
-        deliveries=deliveries,
-        total=total,
-        secret=secret,
+    response = make_response(
+        render_template(
+            "webhooks/detail.html",
+            subscription=subscription,
+            deliveries=deliveries,
+            total=total,
+            secret=secret,
+        )
     )
+    if secret is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @webhooks_bp.get("")

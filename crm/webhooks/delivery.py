@@ -3,7 +3,11 @@
 A pass claims up to ``limit`` due rows in one short transaction (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so concurrent workers take disjoint rows; SQLite's single writer serializes the
 claims): each becomes ``sending`` with a lease (``next_attempt_at`` = now + lease) and a claim
-token, and counts an attempt. The POST happens with no transaction open. The answer is
+token, and counts an attempt. Right before its POST, each row's lease is renewed (same token,
+still ``sending``): the rows of a batch are posted one after another, so without it the last
+ones' leases could run out while the first are sent, another worker would claim them, and
+both would post them; a row whose claim was lost is skipped. The POST happens with no
+transaction open. The answer is
 recorded only by the claim's holder (same token): 2xx → ``delivered``; anything else →
 ``pending`` again after an exponential backoff, or ``failed`` once the attempts are used up. A
 worker that dies mid-send leaves its lease to run out; the row is then due again.
@@ -31,6 +35,7 @@ from dialflow.db import Database
 log = logging.getLogger(__name__)
 USER_AGENT = "Dialflow-Webhooks/1.0"
 MAX_ERROR = 500
+MAX_ANSWER = 1024  # bytes of a failed answer read for its excerpt
 DUE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
@@ -77,7 +82,8 @@ def claim_due(
 ) -> list[Claim]:
     """Claim due deliveries (first attempts, retries and expired leases), oldest due first.
 
-    A delivery whose subscription was disabled meanwhile fails here, unsent."""
+    A delivery whose subscription was disabled meanwhile fails here, unsent, and so does one
+    whose last attempt's claim expired (the sender died, or kept dying, on it)."""
     rows = session.execute(
         select(
             WebhookDelivery,
@@ -93,11 +99,16 @@ def claim_due(
     ).all()
     claims = []
     for delivery, url, secret, active in rows:
-        if not active:
+        if not active or delivery.attempts >= policy.max_attempts:
+            # An expired claim of the last attempt: its senders died; do not try forever.
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
             delivery.claim_token = None
-            delivery.last_error = "The subscription is disabled."
+            delivery.last_error = (
+                "The subscription is disabled."
+                if not active
+                else "No answer was recorded for the last attempt (the sender stopped)."
+            )
             continue
         token = secrets.token_hex(16)
         delivery.status = DeliveryStatus.SENDING
@@ -140,16 +151,46 @@ def send(claim: Claim, client: httpx.Client) -> Outcome:
         signing.ATTEMPT_HEADER: str(claim.attempt),
     }
     try:
-        response = client.post(claim.url, content=claim.body, headers=headers)
+        # Streamed: the body of a 2xx is never read, of another answer only its first bytes
+        # (an endless answer cannot fill the memory or hold the sender).
+        with client.stream("POST", claim.url, content=claim.body, headers=headers) as response:
+            if 200 <= response.status_code < 300:
+                return Outcome(response.status_code, None)
+            head = _first_bytes(response, MAX_ANSWER)
     except httpx.TimeoutException as exc:
         return Outcome(None, f"Timed out: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA, UTF-8
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
-    if 200 <= response.status_code < 300:
-        return Outcome(response.status_code, None)
-    excerpt = response.text[:200].strip()
+    excerpt = head.decode(response.encoding or "utf-8", errors="replace")[:200].strip()
     error = f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else "")
     return Outcome(response.status_code, error[:MAX_ERROR])
+
+
+def _first_bytes(response: httpx.Response, limit: int) -> bytes:
+    head = b""
+    for chunk in response.iter_bytes():
+        head += chunk
+        if len(head) >= limit:
+            break
+    return head[:limit]
+
+
+def renew(
+    session: Session, claim: Claim, now: datetime, policy: RetryPolicy = DEFAULT_POLICY
+) -> bool:
+    """Extend the claim's lease for the attempt about to start; False if it is no longer ours
+    (its lease ran out and another worker claimed the row, or it was deleted)."""
+    result: Any = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == claim.delivery_id,
+            WebhookDelivery.claim_token == claim.token,
+            WebhookDelivery.status == DeliveryStatus.SENDING,
+        )
+        .values(next_attempt_at=now + policy.lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def record(
@@ -213,7 +254,12 @@ def deliver_due(
     own = client is None
     http = client or httpx.Client(timeout=policy.timeout, follow_redirects=False)
     try:
-        for claim in claims:
+        for index, claim in enumerate(claims):
+            if index:  # the first was claimed just now
+                with db.unit_of_work() as session:
+                    if not renew(session, claim, now(), policy):
+                        log.info("webhook delivery %s: claim lost", claim.delivery_id)
+                        continue
             outcome = send(claim, http)
             with db.unit_of_work() as session:
                 status = record(session, claim, outcome, now(), policy)

@@ -55,8 +55,9 @@ def verify(
     tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
     """True if ``header`` signs ``body`` at ``timestamp`` and the timestamp is recent."""
-    if not timestamp or not header or not timestamp.isdigit():
+    if not timestamp or not header or not (timestamp.isascii() and timestamp.isdigit()):
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), header.strip().lower())
+    expected = signature(secret, timestamp, body).encode()
+    return hmac.compare_digest(expected, header.strip().lower().encode())  # bytes: any header

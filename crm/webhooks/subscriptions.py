@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -338,7 +339,8 @@ def url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+        httpx.Request("POST", url)  # as the sender builds it: a host IDNA can encode, UTF-8
+    except (ValueError, httpx.InvalidURL):  # UnicodeError and IDNAError are ValueErrors
         return "The URL is not valid."
     if parts.scheme.lower() not in ("http", "https"):
         return "Use an http:// or https:// URL."

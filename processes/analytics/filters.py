@@ -153,7 +153,8 @@ def _id(raw: Mapping[str, Any], name: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    # ASCII only: str.isdigit() also takes "²" and "①", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
         raise _invalid(name, f"{name} must be a positive whole number (an id).")
     return int(text)
 

@@ -117,6 +117,8 @@ def _deal_stages(session: Session, scope: Scope) -> list[FunnelStep]:
             DealStageChange.deal_id.label("deal_id"),
             func.max(_rank(DealStageChange.to_stage)).label("rank"),
         )
+        # The cohort's history only (its deal_id index), not every deal's ever.
+        .where(DealStageChange.deal_id.in_(select(Deal.id).where(*_cohort(scope))))
         .group_by(DealStageChange.deal_id)
         .subquery()
     )

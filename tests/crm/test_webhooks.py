@@ -406,3 +406,104 @@ def test_the_scheduler_sweep_queues_work_only_while_deliveries_are_due(
     assert sweeper.run_once() == 2 and len(queued) == 2  # 25 due rows: two batches of 20
     assert deliver_due(runtime.db, Clock(), policy=FAST, limit=25) == 25
     assert sweeper.run_once() == 0 and len(queued) == 2
+
+
+def test_a_batch_slower_than_its_lease_never_sends_a_delivery_twice(db, runtime, admin, agent):
+    """One sender claims a batch and posts it row after row; receivers take 40 s each, so the
+    last rows' leases run out before their turn and another sender claims them. Each event
+    is still posted once: a sender posts a row only while its claim still holds."""
+    import httpx
+
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        for n in range(3):
+            create_customer(session, {"name": f"租期{n}", "phone": f"1350000{n:04d}"}, actor=agent)
+    clock = Clock()
+    posted: list[str] = []
+    other: list[int] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        posted.append(request.headers["Idempotency-Key"])
+        clock.advance(seconds=40)
+        if len(posted) == 2 and not other:  # meanwhile, another worker's sender runs
+            other.append(deliver_due(runtime.db, clock, policy=FAST, limit=10, client=client))
+        return httpx.Response(200)
+
+    client = httpx.Client(transport=httpx.MockTransport(receive))
+    with client:
+        deliver_due(runtime.db, clock, policy=FAST, limit=10, client=client)
+    assert len(posted) == 3 and len(set(posted)) == 3, posted
+    assert other == [1]  # the one row whose lease had run out
+    assert all(r.status == DeliveryStatus.DELIVERED for r in deliveries(db))
+
+
+def test_verify_refuses_odd_headers_without_raising():
+    body, secret, now = b'{"id":"x"}', "whsec_k", 1_700_000_000
+    good = signing.signature(secret, str(now), body)
+    assert signing.verify(secret, str(now), body, good, now=now)
+    assert not signing.verify(secret, "²", body, good, now=now)  # a digit int() refuses
+    assert not signing.verify(secret, str(now), body, "sha256=é" + good[8:], now=now)
+
+
+def test_a_url_the_client_cannot_send_to_is_a_failed_attempt_not_a_stuck_batch(
+    db, runtime, admin, agent, receiver
+):
+    """A subscription stored before its URL was checked as the sender reads it (a host name
+    IDNA refuses): its delivery is a failed attempt, and the rest of the batch is sent."""
+    from crm.models import WebhookSubscription
+
+    bad, _secret = subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    subscribe(db, admin, receiver.url, "customer.created")
+    with db() as session:
+        session.get(WebhookSubscription, bad).url = "https://\u2488.example.com/in"
+        create_customer(session, {"name": "坏地址", "phone": "13900001234"}, actor=agent)
+    assert deliver_due(runtime.db, Clock(), policy=FAST) == 2
+    receiver.wait_for(1)
+    [failed] = deliveries(db, subscription_id=bad)
+    [sent] = [row for row in deliveries(db) if row.subscription_id != bad]
+    assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
+    assert failed.last_error and "InvalidURL" in failed.last_error
+    assert sent.status == DeliveryStatus.DELIVERED
+
+
+def test_a_huge_error_answer_is_not_read_to_its_end(db, runtime, admin, agent):
+    """Only the first bytes of a failed answer are kept, so only they are read: a receiver
+    answering 500 with an endless body cannot fill the sender's memory or hold it forever."""
+    import httpx
+
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        create_customer(session, {"name": "大回应", "phone": "13900004321"}, actor=agent)
+    served = [0]
+
+    def endless():
+        while served[0] < 64:  # 64 MiB if read to the end
+            served[0] += 1
+            yield b"x" * 1024 * 1024
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, content=endless())
+
+    with httpx.Client(transport=httpx.MockTransport(receive)) as client:
+        assert deliver_due(runtime.db, Clock(), policy=FAST, client=client) == 1
+    assert served[0] <= 2
+    [row] = deliveries(db)
+    assert row.status == DeliveryStatus.PENDING and row.last_status_code == 500
+    assert row.last_error.startswith("HTTP 500: xxx") and len(row.last_error) <= 500
+
+
+def test_a_delivery_whose_senders_keep_dying_fails_at_the_attempt_cap(db, runtime, admin, agent):
+    subscribe(db, admin, "https://crm.example.com/in", "customer.created")
+    with db() as session:
+        create_customer(session, {"name": "总崩溃", "phone": "13900004322"}, actor=agent)
+    clock = Clock()
+    for attempt in range(1, FAST.max_attempts + 1):
+        with db() as session:  # claimed, then the worker dies before recording
+            [claim] = claim_due(session, clock(), policy=FAST)
+        assert claim.attempt == attempt
+        clock.advance(seconds=61)
+    with db() as session:
+        assert claim_due(session, clock(), policy=FAST) == []
+    [row] = deliveries(db)
+    assert row.status == DeliveryStatus.FAILED and row.attempts == FAST.max_attempts
+    assert row.next_attempt_at is None and row.last_error

@@ -89,6 +89,14 @@ def test_bad_dates_show_the_page_with_an_error(app, books) -> None:
     assert "the end date is not before the start date" in response.get_data(as_text=True)
 
 
+def test_an_id_of_other_digits_shows_the_page_with_an_error(app, books) -> None:
+    client = browser(app, "admin")
+    for raw in ("²", "①"):
+        response = client.get("/analytics", query_string={"agent_id": raw})
+        assert response.status_code == 422
+        assert 'data-error="filters"' in response.get_data(as_text=True)
+
+
 def test_a_filter_narrows_the_tables(app, books) -> None:
     client = browser(app, "admin")
     html = client.get("/analytics", query_string={**PERIOD, "agent_id": books.id("a3")}).get_data(

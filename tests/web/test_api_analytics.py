@@ -151,6 +151,9 @@ def test_a_manager_sees_their_team(client, db, books) -> None:
         ({"team_id": "east"}, "invalid_filter"),
         ({"agent_id": "1e9"}, "invalid_filter"),
         ({"agent_id": "4294967296"}, "invalid_filter"),
+        ({"agent_id": "²"}, "invalid_filter"),  # a digit to str.isdigit, not to int()
+        ({"team_id": "①"}, "invalid_filter"),
+        ({"team_id": "٣"}, "invalid_filter"),  # ids are ASCII digits
         ({"team_id": "777777"}, "unknown_team"),
         ({"agent_id": "777777"}, "unknown_agent"),
     ],

@@ -78,6 +78,10 @@ def test_only_administrators_reach_webhooks(client, admin, agent):
         ({"event_types": ["deal.won"]}, "url"),
         ({"url": "https://crm.example.com/in", "event_types": ["deal.exploded"]}, "event_types"),
         ({"url": "https://crm.example.com/in", "event_types": []}, "event_types"),
+        # Host names no HTTP client can send to (not IDNA).
+        ({"url": "https://⒈.example.com/in", "event_types": ["deal.won"]}, "url"),
+        ({"url": "https://xn--a.example.com/in", "event_types": ["deal.won"]}, "url"),
+        ({"url": "https://exámple.com/in", "event_types": ["deal.won"]}, "url"),
         ({"url": "https://crm.example.com/in", "event_types": "deal.won"}, "event_types"),
         ({"url": "https://crm.example.com/in"}, "event_types"),
         (
@@ -98,6 +102,16 @@ def test_bad_subscriptions_are_422_with_the_field(admin, body, field):
 def test_malformed_requests_and_unknown_ids(admin):
     response = admin.client.post(URL, headers=admin.headers, data="{", content_type="text/plain")
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_json"
+    for body in (  # a lone surrogate (no database stores it as UTF-8), a NUL (nor PostgreSQL)
+        '{"url": "https://crm.example.com/in\\udcff", "event_types": ["deal.won"]}',
+        '{"url": "https://x.example.com", "description": "\\ud800", "event_types": ["deal.won"]}',
+        '{"url": "https://x.example.com", "description": "a\\u0000", "event_types": ["deal.won"]}',
+    ):
+        response = admin.client.post(
+            URL, headers=admin.headers, data=body, content_type="application/json"
+        )
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["error"]["code"] == "invalid_json"
     response = admin.post(URL, json=["https://crm.example.com"])
     assert response.status_code == 422
     for response in (

@@ -72,6 +72,19 @@ def test_bad_input_is_shown_beside_the_fields_and_nothing_is_stored(admin_client
     assert subscription_ids(db) == []
 
 
+def test_a_nul_in_the_description_is_refused_not_a_server_error(admin_client, db):
+    """PostgreSQL's text columns refuse NUL: it is bad input, shown beside the field."""
+    response = post(
+        admin_client,
+        PAGE,
+        PAGE,
+        {"url": "https://crm.example.com/in", "description": "CRM\x00", "event_types": "deal.won"},
+    )
+    assert response.status_code == 422
+    assert 'data-error="description"' in response.text
+    assert subscription_ids(db) == []
+
+
 def test_create_see_secret_once_test_event_redeliver_disable_delete(
     admin_client, db, runtime, receiver
 ):
@@ -88,6 +101,7 @@ def test_create_see_secret_once_test_event_redeliver_disable_delete(
     )
     assert created.status_code == 201
     secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', created.text).group(1)
+    assert created.headers["Cache-Control"] == "no-store"  # not kept in the browser's cache
     [hook_id] = subscription_ids(db)
     detail = f"{PAGE}/{hook_id}"
     shown = admin_client.get(detail)
@@ -124,6 +138,7 @@ def test_create_see_secret_once_test_event_redeliver_disable_delete(
 
     rotated = post(admin_client, detail, f"{detail}/secret", {})
     new_secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', rotated.text).group(1)
+    assert rotated.headers["Cache-Control"] == "no-store"
     assert new_secret != secret
 
     gone = post(admin_client, detail, f"{detail}/delete", {})

@@ -28,13 +28,18 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or a clear 400/422 instead of a framework error page.
 
     Strict JSON only: ``NaN`` and ``Infinity``, which Python's parser accepts, would later be
-    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON.
+    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON; so
+    would a lone surrogate (``"\\udcff"``), which no database can store as UTF-8, and a NUL
+    (``"\\u0000"``), which PostgreSQL's text columns refuse.
     """
     data = None
     if request.is_json:
+        raw = request.get_data(cache=True)
         try:
-            data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
-        except (ValueError, RecursionError):
+            data = json.loads(raw, parse_constant=_no_constant)
+            if b"\\u" in raw:  # escapes: the only way either gets into a string
+                _check_text(data)
+        except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             data = None
     if data is None:
         raise InvalidInput(
@@ -43,6 +48,21 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
     return data
+
+
+def _check_text(value: Any) -> None:
+    """ValueError if a string in ``value`` (a key too) holds a NUL or a lone surrogate."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL in a string")
+        value.encode("utf-8")
 
 
 def _no_constant(name: str) -> Any:
