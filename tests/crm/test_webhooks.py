@@ -4,6 +4,7 @@ workers at once. A real HTTP receiver on 127.0.0.1 answers them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import threading
@@ -302,8 +303,11 @@ def test_an_expired_claim_is_claimed_again_and_the_late_answer_is_ignored(
 
 
 def test_two_concurrent_senders_never_send_one_delivery_twice(db, runtime, admin, agent, receiver):
-    receiver.slow_seconds = 0.05
+    # Slow enough that one sender cannot finish all 24 before the other starts, with a timeout
+    # no loaded machine comes near.
+    receiver.slow_seconds = 0.2
     receiver.answers = ["slow"] * 40
+    patient = dataclasses.replace(FAST, timeout=10.0)
     subscribe(db, admin, receiver.url, "customer.created")
     with db() as session:
         for n in range(24):
@@ -316,7 +320,7 @@ def test_two_concurrent_senders_never_send_one_delivery_twice(db, runtime, admin
     def sender(index: int) -> None:
         try:
             barrier.wait()
-            while made := deliver_due(runtime.db, Clock(), policy=FAST, limit=3):
+            while made := deliver_due(runtime.db, Clock(), policy=patient, limit=3):
                 sent[index] += made
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
