@@ -86,7 +86,8 @@ class Settings:
         import_max_rows = 200_000
         raw_max_rows = (env.get("DIALFLOW_IMPORT_MAX_ROWS") or "").strip()
         if raw_max_rows:
-            if raw_max_rows.isdigit() and 1 <= int(raw_max_rows) <= 10_000_000:
+            digits = raw_max_rows.isascii() and raw_max_rows.isdigit()
+            if digits and 1 <= int(raw_max_rows) <= 10_000_000:
                 import_max_rows = int(raw_max_rows)
             else:
                 problems.append("DIALFLOW_IMPORT_MAX_ROWS must be a whole number of rows ≥ 1")

@@ -229,7 +229,7 @@ def _coerce(operator_id: str, parameter: Parameter, value: Any) -> Any:
         isinstance(value, accepts) and not (isinstance(value, bool) and bool not in accepts)
     ):
         return value
-    if int in accepts and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if int in accepts and isinstance(value, str) and _is_integer_text(value):
         return int(value)
     if float in accepts and isinstance(value, int | str):
         try:
@@ -242,3 +242,10 @@ def _coerce(operator_id: str, parameter: Parameter, value: Any) -> Any:
         f"{operator_id}: parameter {parameter.name!r} must be {parameter.type_name}, "
         f"got {type(value).__name__} {value!r}"
     )
+
+
+def _is_integer_text(value: str) -> bool:
+    """ASCII digits with an optional minus: what ``int()`` reads (``str.isdigit`` also takes
+    "²" and "①", which it refuses)."""
+    digits = value.strip().removeprefix("-")
+    return digits.isascii() and digits.isdigit()

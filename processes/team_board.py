@@ -213,7 +213,8 @@ def reassign(
     if task_id not in ours:
         raise NotFound("No such task in this team.", code="task_not_found")
     target = None
-    if isinstance(user_id, int) or (isinstance(user_id, str) and user_id.isdigit()):
+    numeric = isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()
+    if isinstance(user_id, int) or numeric:
         target = session.get(User, int(user_id))
     if target is None or target not in members(session, team):
         raise InvalidInput(
@@ -234,7 +235,7 @@ def set_lead_cap(session: Session, team: Team, agent_id: int, raw: Any, *, actor
     text = str(raw if raw is not None else "").strip()
     cap: int | None = None
     if text:
-        if not text.isdigit() or int(text) > MAX_LEAD_CAP:
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_LEAD_CAP:
             raise InvalidInput(
                 f"The daily lead cap is a whole number from 0 to {MAX_LEAD_CAP}.",
                 details=[{"field": "daily_lead_cap", "message": "out of range"}],

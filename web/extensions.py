@@ -39,7 +39,7 @@ def select_timezone() -> str | None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    if not (user_id.isascii() and user_id.isdigit()):
         return None
     with unit_of_work(read_only=True) as db:
         user = db.get(User, int(user_id))

@@ -77,7 +77,9 @@ def test_registry_checks_and_coerces_parameters():
         "label": "7",
         "ratio": 2.0,
     }
-    for bad in ({"count": True, "label": "x"}, {"count": "4x", "label": "x"}, {"label": "x"}):
+    assert registry.call("test.echo", context(), {"count": " -3 ", "label": "x"})["count"] == -3
+    bads = ({"count": True, "label": "x"}, {"count": "4x", "label": "x"}, {"label": "x"})
+    for bad in (*bads, {"count": "²", "label": "x"}, {"count": "-①", "label": "x"}):
         with pytest.raises(HandlerError):
             registry.call("test.echo", context(), bad)
     with pytest.raises(ValueError, match="twice"):

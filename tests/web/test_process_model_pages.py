@@ -125,6 +125,9 @@ def test_diff_of_two_versions(actor):
     assert diff["added"] == diff["removed"] == []
     bad = owner.get("/api/v1/process-models/call_note/diff?from=x&to=2")
     assert bad.status_code == 422
+    for odd in ("²", "①"):  # digits to str.isdigit, not to int()
+        odd_diff = owner.get(f"/api/v1/process-models/call_note/diff?from={odd}&to=2")
+        assert odd_diff.status_code == 422
     assert owner.get("/api/v1/process-models/call_note/diff?from=1&to=9").status_code == 404
 
 

@@ -103,9 +103,10 @@ def test_daily_lead_cap_is_changed_validated_and_audited(team: Team) -> None:
     assert done.status_code == 302
     page = manager.get("/team").text
     assert "/ 12" in agent_row(page, "a1")[6]
-    bad = submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": "-3"})
-    assert bad.status_code == 302
-    assert "whole number from 0 to 10000" in manager.get("/team").text
+    for odd in ("-3", "²"):
+        bad = submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": odd})
+        assert bad.status_code == 302
+        assert "whole number from 0 to 10000" in manager.get("/team").text
     submit(manager, "/team", f"/team/{east}/agents/{a1}/cap", {"daily_lead_cap": ""})
     with team.db() as db:
         assert db.get(User, a1).daily_lead_cap is None

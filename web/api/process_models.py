@@ -151,7 +151,7 @@ def version_pair() -> tuple[int, int]:
     numbers = []
     for name in ("from", "to"):
         value = request.args.get(name, "")
-        if not value.isdigit() or int(value) > 2**31 - 1:
+        if not (value.isascii() and value.isdigit()) or int(value) > 2**31 - 1:
             raise InvalidInput(
                 f"'{name}' must be a version number.",
                 details=[{"field": name, "message": "expected a version number"}],

@@ -162,7 +162,7 @@ def _parse(key: str, form: Any) -> tuple[dict[str, Any], dict[str, str], dict[st
             continue
         kind = _kind(prop)
         if kind == "integer":
-            if not text.lstrip("-").isdigit():
+            if not (text.isascii() and text.lstrip("-").isdigit()):
                 errors[name] = _hint(prop, kind)
                 continue
             value[name] = int(text)
@@ -182,7 +182,7 @@ def _scope(db: Session, raw: str | None) -> tuple[int | None, list[Team]]:
         teams = list(db.scalars(select(Team).order_by(Team.name)))
         if raw in (None, "", "global"):
             return None, teams
-        if raw.isdigit() and any(t.id == int(raw) for t in teams):
+        if raw.isascii() and raw.isdigit() and any(t.id == int(raw) for t in teams):
             return int(raw), teams
         raise NotFound("No such team.", code="team_not_found")
     if current_user.team_id is None:
