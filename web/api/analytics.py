@@ -69,20 +69,7 @@ AGENT = obj(
         "username": {"type": "string", "nullable": True},
         "display_name": STR,
         "team": {"type": "string", "nullable": True},
-        **{
-            name: INT
-            for name in (
-                "calls",
-                "dialed",
-                "connected",
-                "answered",
-                "talk_time_s",
-                "calling_hours",
-                "callbacks_due",
-                "callbacks_kept",
-                "deals_won",
-            )
-        },
+        **{name: INT for name in agents.COUNTED},
         "connect_rate": RATE,
         "avg_talk_s": SECONDS,
         "calls_per_hour": {"type": "number", "nullable": True},
