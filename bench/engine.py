@@ -48,9 +48,9 @@ from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from engine.bundles import Bundle
 from engine.deployments import deploy
-from engine.instances import start_instance
+from engine.instances import start, start_instance
 from engine.service import ProcessEngine
-from engine.tasks import complete, open_tasks
+from engine.tasks import complete
 from handlers import build_registry
 from handlers.registry import HandlerContext
 
@@ -106,7 +106,7 @@ class PersistedEngine:
         db, engine, agent = self.runtime.db, self.engine, self.agent
         for i in range(n):
             with db.unit_of_work() as session:
-                row = start_instance(
+                started = start(
                     engine,
                     session,
                     "bench_call",
@@ -116,7 +116,7 @@ class PersistedEngine:
                 )
                 # The client learns the task to complete from the answer to its start, as
                 # the API gives it (``ready_tasks``).
-                task_id = open_tasks(session, row.id)[0]["id"]
+                task_id = started.ready_tasks[0]["id"]
             with db.unit_of_work() as session:
                 complete(engine, session, task_id, {"outcome": "interested"}, actor=agent)
 

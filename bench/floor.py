@@ -1,14 +1,15 @@
 """The database's share of one benchmark instance, measured without the engine.
 
 Dialflow's engine sends, per instance of ``bench_call``: the version look-up with the new id
-and BEGIN; the instance, its work item, the candidates and an audit entry, with the client's
-look-up of the open task; COMMIT; BEGIN with the locked read of task and instance; the work
-item's and the instance's UPDATEs, an audit entry (and, where a webhook subscription exists,
-the outbox's writes of the task's and the instance's completion) and COMMIT. Five round trips
-on PostgreSQL, two commits. :func:`database_floor` sends exactly those statements (the engine's
-own, compiled the same way) with values taken from a real instance, straight from the driver,
-in the same pipelines: what one instance costs when no workflow runs and no Python sits between the
-steps and the driver. The gap between it and Dialflow's rate is the engine's own cost.
+and BEGIN; the instance, its work item, the candidates, an audit entry and COMMIT (the client
+learns the open task from the start's answer, which needs no read); BEGIN with the locked read
+of task and instance; the work item's and the instance's UPDATEs, an audit entry (and, where a
+webhook subscription exists, the outbox's writes of the task's and the instance's completion)
+and COMMIT. Four round trips on PostgreSQL, two commits. :func:`database_floor` sends exactly
+those statements (the engine's own, compiled the same way) with values taken from a real
+instance, straight from the driver, in the same pipelines: what one instance costs when no
+workflow runs and no Python sits between the steps and the driver. The gap between it and
+Dialflow's rate is the engine's own cost.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from engine.instances import _LATEST, _LATEST_AND_ID
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.stepper import _INSERT as INSERT_INSTANCE
 from engine.stepper import _UPDATE as UPDATE_INSTANCE
-from engine.tasks import _LOCK_ROWS, _OPEN_ITEMS
+from engine.tasks import _LOCK_ROWS
 from engine.work_items import _CLOSE, _INSERT_CANDIDATES, _INSERT_ITEMS
 
 _ITEMS = WorkItem.__table__
@@ -122,11 +123,9 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         audit = {"at": row["started_at"], "actor_id": user_id, "entity_type": "process_instance"}
         audit.update(action="start", entity_id=str(instance_id), before=None, source=None)
         driver.run(INSERT_AUDIT, [{**audit, "after": {"process_id": row["process_id"]}}])
-        direct, cursor = driver.run(_OPEN_ITEMS, {"instance_id": instance_id})
+        driver.driver.execute("COMMIT")
         if pipeline is not None:
             pipeline.__exit__(None, None, None)
-        assert direct.rows(cursor)[0][0] == item_id
-        driver.driver.execute("COMMIT")
 
         locked = driver.begin_and_read(_LOCK_ROWS, {"task_id": item_id})
         assert locked

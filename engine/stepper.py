@@ -45,7 +45,7 @@ from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
-from engine.work_items import Write, manual_ready_ids, sync_work_items
+from engine.work_items import OpenedItem, Write, manual_ready_ids, opened_items, sync_work_items
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 6 * 3600
@@ -78,6 +78,9 @@ class Step:
     # False when the step's first read found no webhook subscription at all
     # (``crm.webhooks.outbox.SUBSCRIBED``): its events then need no outbox statement.
     webhooks: bool = True
+    # After a new instance's first save: the work items it opened, as inserted (``OpenedItem``),
+    # which are all the instance's open items. Its start answers with them without a read.
+    opened: list[OpenedItem] = field(default_factory=list)
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -310,7 +313,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         mark_saved(row, change[1])
     if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
         session.flush()
-    writes += sync_work_items(
+    item_writes = sync_work_items(
         session,
         row,
         workflow,
@@ -323,6 +326,9 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         tasks_before=step.tasks_before,
         ready_tasks=ready,
     )
+    if step.fresh:
+        step.opened = opened_items(item_writes)
+    writes += item_writes
     writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
     entries = [entry(row) for entry in step.audit]
     step.audit.clear()

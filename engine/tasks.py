@@ -5,7 +5,8 @@ Reads use the work-item table only; only completion loads and advances the workf
 
 from __future__ import annotations
 
-from datetime import datetime
+import copy
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
@@ -32,7 +33,7 @@ from engine.models import (
     WorkItemStatus,
 )
 from engine.service import ProcessEngine
-from engine.work_items import close_item, user_groups
+from engine.work_items import OpenedItem, close_item, user_groups
 from handlers.registry import HandlerContext, HandlerError
 
 SUPERVISORS = frozenset({Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.PROCESS_OWNER})
@@ -356,6 +357,24 @@ _OPEN_ITEMS = (
     )
     .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
 )
+
+
+def opened_to_dict(item: OpenedItem) -> dict[str, Any]:
+    """A work item just inserted (``Step.opened``) as :func:`open_tasks` would read it back:
+    times in UTC, the stored JSON's own copy of the form."""
+    values, names = item
+    due_at = values["due_at"]
+    return work_item_to_dict(
+        SimpleNamespace(
+            **{
+                **values,
+                "created_at": values["created_at"].astimezone(UTC),
+                "due_at": due_at.astimezone(UTC) if due_at is not None else None,
+                "form_schema": copy.deepcopy(values["form_schema"]),
+            },
+            candidate_names=names,
+        )
+    )
 
 
 def work_item_to_dict(item: WorkItem | SimpleNamespace) -> dict[str, Any]:

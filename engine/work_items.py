@@ -28,6 +28,8 @@ _UNCLAIMED = {
     "completed_by_id": None,
 }
 Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a list of dicts)
+# A work item as its INSERT stores it: its column values and its candidates' names.
+OpenedItem = tuple[dict[str, Any], list[str]]
 _INSERT_ITEMS = insert(WorkItem.__table__).inline()
 _INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
 _CLOSE = (
@@ -150,6 +152,21 @@ def sync_work_items(
     new = [task for task_id, task in ready.items() if task_id not in open_before]
     writes += _insert_items(session, new, instance, workflow, bundle, starter, now)
     return writes
+
+
+def opened_items(writes: list[Write]) -> list[OpenedItem]:
+    """The work items that ``writes`` (from :func:`sync_work_items`) insert, with their
+    candidates, in the order the inbox lists them (``created_at``, then id)."""
+    items: list[dict[str, Any]] = []
+    names: dict[str, list[str]] = {}
+    for statement, params in writes:
+        if statement is _INSERT_ITEMS:
+            items += params
+        elif statement is _INSERT_CANDIDATES:
+            for candidate in params:
+                names.setdefault(candidate["work_item_id"], []).append(candidate["name"])
+    items.sort(key=lambda item: (item["created_at"], item["id"]))
+    return [(item, sorted(names.get(item["id"], []))) for item in items]
 
 
 def _still_open(session: Session, item_id: str) -> bool:

@@ -283,3 +283,49 @@ def test_completing_a_task_whose_candidates_the_session_already_holds(
         complete(runtime.engine, session, task_id, {"outcome": "interested"}, actor=user)
     with db() as session:
         assert session.get(WorkItem, task_id).status == WorkItemStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("files", "process_id", "data"),
+    [
+        (("lanes.bpmn", "approve-form.json"), "lane_routing", {}),
+        (("parallel_followup.bpmn",), "parallel_followup", {"customer_name": "Wang"}),
+        (("call_note.bpmn", "call-form.json"), "call_note", {}),
+        (("script_helpers.bpmn", "meeting-form.json"), "script_helpers", {}),
+        ((), "due_in_shanghai", {"callback_at": "2026-12-24T09:30:00+08:00"}),
+    ],
+)
+def test_a_start_answers_with_the_tasks_a_read_gives(owner, agent, files, process_id, data):
+    """The start's ``ready_tasks`` are the items its step inserted, not read back: they must
+    be exactly what reading the instance gives (lanes, candidates, assignee, forms, titles
+    and priorities from expressions, due times from ``dueIn`` and from data, in UTC)."""
+    if files:
+        owner.deploy(*files)
+    else:
+        response = owner.upload(extra=[("due_in_shanghai.bpmn", DUE_IN_SHANGHAI)])
+        assert response.status_code == 201, response.get_json()
+    started = agent.start(process_id, data, business_key="key-1")
+    assert started["ready_tasks"], "the diagram opens work items at its start"
+    assert started["ready_tasks"] == agent.instance(started["id"])["ready_tasks"]
+
+
+DUE_IN_SHANGHAI = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs_due" targetNamespace="http://dialflow.example/bpmn">
+  <bpmn:process id="due_in_shanghai" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="call_back" name="Call back">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="dueAt" value="callback_at" />
+        <spiffworkflow:property name="priority" value="1 + 2" />
+        <spiffworkflow:property name="kind" value="'callback'" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call_back" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call_back" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""

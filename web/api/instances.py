@@ -12,7 +12,7 @@ from engine.instances import (
     instance_to_dict,
     list_instances,
     retry,
-    start_instance,
+    start,
     terminate,
 )
 from engine.migration import migrate, migrate_all, migration_report, version_number
@@ -49,7 +49,7 @@ def post_instance() -> ResponseReturnValue:
     if version is not None:
         version = version_number(version, "version")
     with unit_of_work() as db:
-        row = start_instance(
+        started = start(
             runtime().engine,
             db,
             process_id,
@@ -58,7 +58,7 @@ def post_instance() -> ResponseReturnValue:
             data=body.get("data"),
             actor=api_user(),
         )
-        result = instance_to_dict(db, row)
+        result = instance_to_dict(db, started.row, ready_tasks=started.ready_tasks)
     return jsonify(result), 201
 
 
