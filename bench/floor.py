@@ -1,7 +1,8 @@
 """The database's share of one benchmark instance, measured without the engine.
 
 Dialflow's engine sends, per instance of ``bench_call``: the version look-up with the new id
-and BEGIN; the instance, its work item, the candidates, an audit entry and COMMIT (the client
+(on PostgreSQL before the transaction's BEGIN); BEGIN, the instance, its work item, the
+candidates, an audit entry and COMMIT (the client
 learns the open task from the start's answer, which needs no read); BEGIN with the locked read
 of task and instance; the work item's and the instance's UPDATEs, an audit entry (and, where a
 webhook subscription exists, the outbox's writes of the task's and the instance's completion)
@@ -103,7 +104,10 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
     ]
 
     def one(n: int) -> None:
-        found = driver.begin_and_read(latest, {"process_id": instance["process_id"]})
+        if driver.postgres:  # the look-up on its own; BEGIN goes with the writes
+            found = driver.read(latest, {"process_id": instance["process_id"]})
+        else:
+            found = driver.begin_and_read(latest, {"process_id": instance["process_id"]})
         assert found and found[0][0] == version_id
         row = {k: v for k, v in instance.items() if k != "id"}
         row.update(business_key=f"floor{n}", lock_version=1, step_count=1)
@@ -111,6 +115,7 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         pipeline = driver.driver.pipeline() if driver.postgres else None
         if pipeline is not None:
             pipeline.__enter__()
+            driver.driver.execute("BEGIN")
         if driver.postgres:
             instance_id = found[0][5]
             driver.run(INSERT_INSTANCE, {"id": instance_id, **row})

@@ -170,12 +170,23 @@ def pipelined(session: Session) -> Iterator[Batch]:
     pipeline.batching = False
 
 
-def fetch(session: Session, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+def fetch(
+    session: Session,
+    statement: Any,
+    parameters: dict[str, Any],
+    *,
+    may_precede_begin: bool = False,
+) -> list[tuple[Any, ...]]:
     """The rows of a Core SELECT, run by the driver itself (see ``dialflow.direct``): for
     the reads every workflow step makes. Same transaction, same values as
     ``session.execute(statement, parameters).all()``, and it sees the session's pending ORM
     changes (it flushes them first, as an ORM query would); a statement the driver cannot be
-    given as it is goes through SQLAlchemy."""
+    given as it is goes through SQLAlchemy.
+
+    ``may_precede_begin``: a read that locks nothing and sees only committed rows, which at
+    READ COMMITTED is all a transaction's first statement sees, may run on PostgreSQL before
+    the transaction's owed BEGIN, on its own; BEGIN then travels with the next statement.
+    One statement answered costs the driver less than a pipeline of BEGIN and the read."""
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()  # as a query through the session would
     connection = session.connection()
@@ -184,8 +195,11 @@ def fetch(session: Session, statement: Any, parameters: dict[str, Any]) -> list[
         return [tuple(row) for row in connection.execute(statement, parameters)]
     driver = connection.connection.driver_connection
     cursor = driver.cursor()
+    info = connection.info
     with _as_dbapi_error(connection, direct.sql, parameters):
-        if not _send(connection.info, driver, lambda: direct.execute(cursor, parameters)):
+        if may_precede_begin and info.get(_BEGIN) and info.get(_PIPELINE) is None:
+            direct.execute(cursor, parameters)  # autocommit: BEGIN stays owed
+        elif not _send(info, driver, lambda: direct.execute(cursor, parameters)):
             direct.execute(cursor, parameters)
         return direct.rows(cursor)
 

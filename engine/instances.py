@@ -123,7 +123,12 @@ def _version_and_id(
     if version is not None:  # rarer: the shared lookup, the id from the INSERT
         return latest_version(session, process_id, version), None, True
     postgres = session.connection().dialect.name == "postgresql"
-    found = fetch(session, _LATEST_AND_ID if postgres else _LATEST, {"process_id": process_id})
+    found = fetch(
+        session,
+        _LATEST_AND_ID if postgres else _LATEST,
+        {"process_id": process_id},
+        may_precede_begin=True,  # committed rows only; nextval is outside transactions anyway
+    )
     if not found:  # the same answer as any other lookup: ProcessNotFound
         return latest_version(session, process_id, version), None, True
     row = found[0]

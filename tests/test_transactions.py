@@ -102,6 +102,33 @@ def test_statements_after_the_first_share_its_transaction(runtime, first):
         assert at_first == at_second
 
 
+@pytest.mark.parametrize("then", ["write", "pipelined"])
+def test_a_read_that_may_precede_begin_leaves_the_transaction_to_what_follows(
+    runtime, make_user, db, then
+):
+    """The start's version look-up runs before the owed BEGIN on PostgreSQL: what follows
+    must still be one transaction, undone as a whole, and share one ``now()``."""
+    user = make_user("agent", username=f"precede_{then}")
+    write = _insert_with_parameters if then == "write" else _insert_pipelined
+    with pytest.raises(Undo), runtime.db.unit_of_work() as session:
+        assert fetch(session, select(bindparam("x")), {"x": 7}, may_precede_begin=True) == [(7,)]
+        write(session, user.id, runtime.clock.now())
+        raise Undo
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) == 0
+    with runtime.db.unit_of_work() as session:
+        fetch(session, select(bindparam("x")), {"x": 7}, may_precede_begin=True)
+        if backend() == "postgresql":  # the read did not open the transaction on the server
+            driver = session.connection().connection.driver_connection
+            assert driver.info.transaction_status == 0  # IDLE
+        write(session, user.id, runtime.clock.now())
+        at_first = session.scalar(select(func.now()))
+        time.sleep(0.02)
+        assert session.scalar(select(func.now())) == at_first
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) == 1
+
+
 def test_a_failing_first_statement_rolls_back_and_the_connection_recovers(runtime, db):
     with pytest.raises(DBAPIError), runtime.db.unit_of_work() as session:
         session.execute(text("SELECT * FROM no_such_table WHERE 1 = :one"), {"one": 1})
