@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dialflow.clock import Clock, SystemClock
+from engine.kept import KeptWorkflows
 from engine.specs import SpecCache
 from engine.state import StateCodec
 from handlers import build_registry
@@ -17,6 +18,8 @@ class ProcessEngine:
     clock: Clock = field(default_factory=SystemClock)
     codec: StateCodec = field(default_factory=StateCodec)
     specs: SpecCache = field(default_factory=SpecCache)
+    # Each instance's last saved workflow, for its next step here (see ``engine.kept``).
+    kept: KeptWorkflows = field(default_factory=KeptWorkflows)
 
     def __post_init__(self) -> None:
         from engine import builtin_handlers

@@ -199,7 +199,9 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
     bundle = engine.specs.for_version(session, row.version_id)
     spec, subprocess_specs = bundle.spec(row.process_id)
     context = _context(engine, session, row, actor, row.business_key)
-    workflow = engine.codec.decode(row.state, spec, subprocess_specs)
+    workflow = engine.kept.take(row.id, row.version_id, row.state)
+    if workflow is None:
+        workflow = engine.codec.decode(row.state, spec, subprocess_specs)
     workflow.script_engine = StepScriptEngine(context)
     return Step(
         row,
@@ -341,6 +343,8 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
             updated = batch.execute(_UPDATE, change[0])
             batch.check(lambda: _check_version(row, batch.rowcount(updated)))
         audit.append(batch, entries)
+    # The workflow as stored, for the instance's next step here; the row's text decides.
+    engine.kept.keep(row.id, row.version_id, row.state, workflow)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
 
