@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ IMPORT_QUEUE = "imports"
 WEBHOOK_QUEUE = "webhooks"
 BATCH = 50
 WEBHOOK_PASSES = 10  # batches one webhook task sends before it leaves the rest to the next
+PURGE_EVERY = 600.0  # seconds between retention passes over the webhook delivery log
 
 
 def celery_app(rt: Runtime) -> Celery:
@@ -237,20 +239,57 @@ def deliver_webhooks(rt: Runtime, passes: int = WEBHOOK_PASSES) -> int:
     return sent
 
 
+class DeliveryPurge:
+    """Retention of the webhook delivery log (``crm.webhooks.retention``), run by the pass of
+    whichever sweeps deliveries (``WebhookSender`` embedded, ``WebhookSweeper`` with Redis):
+    at most every ``every`` seconds, or at the next pass while a backlog remains."""
+
+    def __init__(self, rt: Runtime, every: float = PURGE_EVERY) -> None:
+        self.rt = rt
+        self.every = every
+        self.next_at = 0.0  # monotonic; the first pass purges
+
+    def run_if_due(self) -> int:
+        """Delete what has expired if it is time; how many deliveries were deleted."""
+        from crm.webhooks.retention import purge_finished
+
+        if time.monotonic() < self.next_at:
+            return 0
+        deleted, more = purge_finished(
+            self.rt.db, self.rt.clock.now(), keep_days=self.rt.settings.webhook_retention_days
+        )
+        self.next_at = time.monotonic() + (0 if more else self.every)
+        if deleted:
+            log.info("deleted %s finished webhook deliveries past retention", deleted)
+        return deleted
+
+
 class WebhookSender:
     """Embedded default: sends due webhook deliveries in a thread of ``dialflow serve``,
-    woken after each commit that wrote some and every ``interval`` seconds for retries."""
+    woken after each commit that wrote some and every ``interval`` seconds for retries; its
+    passes also apply the delivery log's retention."""
 
     def __init__(self, rt: Runtime, interval: float = 2.0) -> None:
         self.rt = rt
         self.interval = interval
         self.stopped = threading.Event()
+        self.purge = DeliveryPurge(rt)
+
+    def run_once(self) -> int:
+        """One pass: send what is due, then delete expired deliveries if it is time; the
+        number of attempts made."""
+        sent = deliver_webhooks(self.rt)
+        try:
+            self.purge.run_if_due()
+        except Exception:  # retention can wait; sending must go on
+            log.exception("webhook retention pass failed; trying again later")
+        return sent
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():
             self.rt.webhooks_due.clear()
             try:
-                sent = deliver_webhooks(self.rt)
+                sent = self.run_once()
             except Exception:
                 log.exception("webhook pass failed; trying again")
                 sent = 0
@@ -271,7 +310,7 @@ class WebhookSweeper:
     """With Redis, in ``dialflow scheduler``: every ``interval`` seconds, if deliveries are
     due (first attempts a step wrote, retries whose backoff ran out, claims of dead workers),
     queue webhook tasks for the workers; they claim rows with ``SKIP LOCKED``, so extra tasks
-    find nothing rather than send twice."""
+    find nothing rather than send twice. Its passes also apply the delivery log's retention."""
 
     def __init__(
         self,
@@ -289,8 +328,11 @@ class WebhookSweeper:
             )
         )
         self.stopped = threading.Event()
+        self.purge = DeliveryPurge(rt)
 
     def run_once(self) -> int:
+        """One pass: queue tasks for the due deliveries (how many were queued), then delete
+        expired deliveries if it is time."""
         from crm.webhooks.delivery import due_count
 
         with self.rt.db.unit_of_work(read_only=True) as session:
@@ -298,6 +340,10 @@ class WebhookSweeper:
         tasks = min(self.most_tasks, -(-due // 20)) if due else 0
         for _ in range(tasks):
             self.dispatch()
+        try:
+            self.purge.run_if_due()
+        except Exception:  # retention can wait; queuing must go on
+            log.exception("webhook retention pass failed; trying again later")
         return tasks
 
     def run_forever(self) -> None:

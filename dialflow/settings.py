@@ -6,8 +6,10 @@ and a secret key generated once and kept in ``./var/secret_key``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,10 @@ from dialflow.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENVIRONMENTS = ("development", "production", "test")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# A host name of the allowance list: letters, digits, hyphens and dots, or "*." and a domain.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?:\*\.)?{_LABEL}(?:\.{_LABEL})*$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,13 @@ class Settings:
     # Shared secret of the telephony webhook (HMAC-SHA256); unset disables the endpoint.
     telephony_secret: str | None = None
     import_max_rows: int = 200_000
+    # Webhooks out: the time limit of one attempt (connect, send and read the answer together;
+    # well under the 60 s claim lease), how long finished deliveries are kept (0: forever),
+    # and the internal receivers allowed despite the refusal of internal addresses.
+    webhook_attempt_seconds: int = 10
+    webhook_retention_days: int = 30
+    webhook_allowed_networks: tuple[IPNetwork, ...] = ()
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -92,6 +105,14 @@ class Settings:
             else:
                 problems.append("DIALFLOW_IMPORT_MAX_ROWS must be a whole number of rows ≥ 1")
 
+        attempt_seconds = _whole_number(
+            env, "DIALFLOW_WEBHOOK_ATTEMPT_SECONDS", 10, 1, 30, "seconds from 1 to 30", problems
+        )
+        retention_days = _whole_number(
+            env, "DIALFLOW_WEBHOOK_RETENTION_DAYS", 30, 0, 3650, "days from 0 to 3650", problems
+        )
+        networks, hosts = _allowed_targets(env.get("DIALFLOW_WEBHOOK_ALLOWED_TARGETS"), problems)
+
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
             problems.append("DATABASE_SCHEMA may hold only letters, digits and underscores")
@@ -124,6 +145,10 @@ class Settings:
             "default_timezone": timezone,
             "telephony_secret": telephony_secret,
             "import_max_rows": import_max_rows,
+            "webhook_attempt_seconds": attempt_seconds,
+            "webhook_retention_days": retention_days,
+            "webhook_allowed_networks": networks,
+            "webhook_allowed_hosts": hosts,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -158,6 +183,49 @@ def _database_url(raw: str | None, var_dir: Path, problems: list[str]) -> str:
         # psycopg 3 is the driver we ship; plain postgresql:// URLs would ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return url.render_as_string(hide_password=False)
+
+
+def _whole_number(
+    env: dict[str, str],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    unit: str,
+    problems: list[str],
+) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    problems.append(f"{name} must be a whole number of {unit}, not {raw!r}")
+    return default
+
+
+def _allowed_targets(
+    raw: str | None, problems: list[str]
+) -> tuple[tuple[IPNetwork, ...], tuple[str, ...]]:
+    """``DIALFLOW_WEBHOOK_ALLOWED_TARGETS``: addresses or CIDR ranges (``10.20.0.0/16``,
+    ``fd00::/8``) and host names (``hooks.corp.example``, ``*.corp.example``), separated by
+    commas or spaces: internal receivers that webhooks may reach."""
+    networks: list[IPNetwork] = []
+    hosts: list[str] = []
+    for entry in (raw or "").replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+            continue
+        except ValueError:
+            pass
+        name = entry.lower().rstrip(".")
+        if name.isascii() and _HOST_NAME.match(name) and not name.replace(".", "").isdigit():
+            hosts.append(name)
+        else:
+            problems.append(
+                "DIALFLOW_WEBHOOK_ALLOWED_TARGETS: "
+                f"{entry!r} is neither an address, a CIDR range nor a host name"
+            )
+    return tuple(networks), tuple(hosts)
 
 
 def _stored_secret_key(var_dir: Path) -> str:

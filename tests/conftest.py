@@ -80,14 +80,23 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
 @pytest.fixture
 def test_env(
-    tmp_path: Path, _pg_schema: str | None, _sqlite_template: Path | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    _pg_schema: str | None,
+    _sqlite_template: Path | None,
 ) -> dict[str, str]:
-    """Environment variables naming this test's fresh, migrated database."""
+    """Environment variables naming this test's fresh, migrated database.
+
+    Webhook tests post to receivers on 127.0.0.1, which the default refuses as internal: they
+    say so with ``@pytest.mark.webhook_targets("127.0.0.1")`` (module or test)."""
     env = {
         "DIALFLOW_ENV": "test",
         "SECRET_KEY": "test-secret-key-0123456789",
         "DIALFLOW_VAR_DIR": str(tmp_path / "var"),
     }
+    allowed = request.node.get_closest_marker("webhook_targets")
+    if allowed is not None:
+        env["DIALFLOW_WEBHOOK_ALLOWED_TARGETS"] = " ".join(allowed.args)
     if PG_URL:
         env.update(DATABASE_URL=PG_URL, DATABASE_SCHEMA=_pg_schema or "")
     else:

@@ -185,3 +185,45 @@ def test_generated_secret_keys_differ_between_installations(tmp_path):
 def test_explicit_secret_key_writes_no_file(tmp_path):
     assert load(tmp_path, SECRET_KEY=KEY).secret_key == KEY
     assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_webhook_settings_default_to_no_internal_targets(tmp_path):
+    settings = load(tmp_path, SECRET_KEY=KEY)
+    assert settings.webhook_attempt_seconds == 10
+    assert settings.webhook_retention_days == 30
+    assert settings.webhook_allowed_networks == () and settings.webhook_allowed_hosts == ()
+
+
+def test_webhook_settings_are_read_and_the_allowance_parsed(tmp_path):
+    settings = load(
+        tmp_path,
+        SECRET_KEY=KEY,
+        DIALFLOW_WEBHOOK_ATTEMPT_SECONDS="4",
+        DIALFLOW_WEBHOOK_RETENTION_DAYS="0",
+        DIALFLOW_WEBHOOK_ALLOWED_TARGETS=(
+            "10.20.0.0/16, 192.168.1.7 fd00::/8,ERP.corp.lan. *.hooks.lan"
+        ),
+    )
+    assert settings.webhook_attempt_seconds == 4 and settings.webhook_retention_days == 0
+    assert [str(n) for n in settings.webhook_allowed_networks] == [
+        "10.20.0.0/16",
+        "192.168.1.7/32",
+        "fd00::/8",
+    ]
+    assert settings.webhook_allowed_hosts == ("erp.corp.lan", "*.hooks.lan")
+
+
+def test_bad_webhook_settings_are_reported_together(tmp_path):
+    with pytest.raises(ConfigurationError) as raised:
+        load(
+            tmp_path,
+            SECRET_KEY=KEY,
+            DIALFLOW_WEBHOOK_ATTEMPT_SECONDS="60",  # past half the 60 s claim lease
+            DIALFLOW_WEBHOOK_RETENTION_DAYS="３０",  # full-width digits
+            DIALFLOW_WEBHOOK_ALLOWED_TARGETS="10.0.0.0/33 bad!host 1.2.3",
+        )
+    text = str(raised.value)
+    assert "DIALFLOW_WEBHOOK_ATTEMPT_SECONDS must be a whole number of seconds from 1 to 30" in text
+    assert "DIALFLOW_WEBHOOK_RETENTION_DAYS must be a whole number of days" in text
+    for entry in ("'10.0.0.0/33'", "'bad!host'", "'1.2.3'"):
+        assert f"DIALFLOW_WEBHOOK_ALLOWED_TARGETS: {entry} is neither" in text

@@ -1,7 +1,10 @@
 """A real HTTP receiver for webhook tests: ``http.server`` on 127.0.0.1, a free port, a thread.
 
 It records every request (headers and raw body) and answers with the next status of
-``answers`` (then ``default``); an answer of ``"slow"`` sleeps past the sender's timeout.
+``answers`` (then ``default``); an answer of ``"slow"`` sleeps past the sender's timeout;
+``"trickle"`` sends a 200 answer one byte every ``trickle_every`` seconds from its status line
+on, and ``"trickle-body"`` a 500 whose headers come at once and whose body trickles: each byte
+comes well within any read timeout, the whole answer takes ``trickle_bytes`` × that.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class Receiver:
     answers: list[int | str] = field(default_factory=list)
     default: int = 200
     slow_seconds: float = 2.0
+    trickle_every: float = 0.1
+    trickle_bytes: int = 400
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_answer(self) -> int | str:
@@ -57,6 +62,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             with receiver.lock:
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
             answer = receiver.next_answer()
+            if answer in ("trickle", "trickle-body"):
+                self._trickle(str(answer))
+                return
             if answer == "slow":
                 time.sleep(receiver.slow_seconds)
                 answer = 200
@@ -69,6 +77,24 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except OSError:  # the sender gave up (timeout) and closed the connection
                 pass
+
+        def _trickle(self, answer: str) -> None:
+            body = b"x" * receiver.trickle_bytes
+            if answer == "trickle":
+                head = b"HTTP/1.1 200 OK\r\nX-Padding: " + body + b"\r\nContent-Length: 2\r\n\r\n"
+                slow, at_once = head + b"ok", b""
+            else:
+                at_once = f"HTTP/1.1 500 Oops\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                slow = body
+            try:
+                self.wfile.write(at_once)
+                for index in range(len(slow)):
+                    self.wfile.write(slow[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(receiver.trickle_every)
+            except OSError:  # the sender gave up and closed the connection
+                pass
+            self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from crm.webhooks import subscriptions as hooks
 from crm.webhooks.catalog import EVENT_TYPES
+from crm.webhooks.targets import REFUSED_CODE, TargetPolicy
 from dialflow.errors import Conflict, InvalidInput
-from web.context import unit_of_work
+from web.context import settings, unit_of_work
 from web.sales import roles_required
 
 webhooks_bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
@@ -54,6 +55,14 @@ FIELD_MESSAGES = {
     "url": _l("Enter an http:// or https:// address, without a user name or password."),
     "event_types": _l("Choose at least one event type."),
     "description": _l("At most 500 characters, and no control characters."),
+}
+TARGET_KINDS = {
+    "loopback": _l("a loopback address (this machine)"),
+    "link-local": _l("a link-local address (such as the cloud metadata service 169.254.169.254)"),
+    "unspecified": _l("an unspecified address"),
+    "multicast": _l("a multicast address"),
+    "private": _l("a private network address"),
+    "reserved": _l("a reserved, non-public address"),
 }
 CONFLICTS = {
     "subscription_disabled": _l("Enable the webhook before redelivering."),
@@ -81,6 +90,17 @@ def _form_data() -> dict[str, Any]:
         "description": request.form.get("description", "").strip()[:1000] or None,
         "event_types": request.form.getlist("event_types"),
     }
+
+
+def _field_message(detail: dict[str, Any]) -> str:
+    if detail.get("code") == REFUSED_CODE:
+        kind = TARGET_KINDS.get(detail.get("kind", ""), detail.get("kind"))
+        return _(
+            "This address is %(kind)s. Webhooks go only to public addresses, unless the "
+            "server's DIALFLOW_WEBHOOK_ALLOWED_TARGETS setting allows it.",
+            kind=kind,
+        )
+    return str(FIELD_MESSAGES.get(detail.get("field"), detail.get("message")))
 
 
 def _list_page(db: Session, *, values: dict[str, Any] | None = None, errors: dict | None = None):
@@ -125,13 +145,12 @@ def create() -> ResponseReturnValue:
     values = _form_data()
     try:
         with unit_of_work() as db:
-            subscription, secret = hooks.create_subscription(db, values, actor=current_user)
+            subscription, secret = hooks.create_subscription(
+                db, values, actor=current_user, targets=TargetPolicy.from_settings(settings())
+            )
             subscription_id = subscription.id
     except InvalidInput as exc:
-        errors = {
-            d.get("field"): str(FIELD_MESSAGES.get(d.get("field"), d.get("message")))
-            for d in exc.details
-        }
+        errors = {d.get("field"): _field_message(d) for d in exc.details}
         with unit_of_work(read_only=True) as db:
             return _list_page(db, values=values, errors=errors), 422
     flash(_("Webhook created. Copy its secret now: it is shown only once."), "ok")

@@ -78,6 +78,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("subscription_id", "event_id"),
         Index(None, "status", "next_attempt_at"),  # the sweep: due pending and expired claims
         Index(None, "subscription_id", "created_at"),  # a subscription's recent deliveries
+        Index(None, "status", "created_at"),  # retention: old finished deliveries (0011)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

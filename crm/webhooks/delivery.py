@@ -7,7 +7,9 @@ token, and counts an attempt. Right before its POST, each row's lease is renewed
 still ``sending``): the rows of a batch are posted one after another, so without it the last
 ones' leases could run out while the first are sent, another worker would claim them, and
 both would post them; a row whose claim was lost is skipped. The POST happens with no
-transaction open. The answer is
+transaction open, through the guarded client of ``crm.webhooks.transport`` (internal addresses
+refused after DNS resolution; the whole attempt within ``attempt_limit``, well under the
+lease). The answer is
 recorded only by the claim's holder (same token): 2xx → ``delivered``; anything else →
 ``pending`` again after an exponential backoff, or ``failed`` once the attempts are used up. A
 worker that dies mid-send leaves its lease to run out; the row is then due again.
@@ -15,6 +17,7 @@ worker that dies mid-send leaves its lease to run out; the row is then due again
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -22,15 +25,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crm.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from crm.webhooks import signing
+from crm.webhooks import signing, transport
+from crm.webhooks.targets import TargetPolicy
 from dialflow.db import Database
+
+if TYPE_CHECKING:
+    from dialflow.settings import Settings
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Dialflow-Webhooks/1.0"
@@ -41,11 +48,24 @@ DUE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How attempts are timed: each one's limits, the claim's lease, the backoff between."""
+
     max_attempts: int = 10
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_cap: timedelta = timedelta(hours=6)
-    timeout: float = 5.0  # seconds for connect, write and read alike
+    timeout: float = 5.0  # seconds for connect, one write, one read
+    attempt_limit: float = 10.0  # seconds for the whole attempt, however the receiver trickles
     lease: timedelta = timedelta(seconds=60)  # longer than any attempt can take
+
+    def __post_init__(self) -> None:
+        # A lease shorter than an attempt would let a second sender post the same delivery.
+        if self.attempt_limit * 2 > self.lease.total_seconds():
+            raise ValueError("attempt_limit must be at most half of the lease")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        limit = float(settings.webhook_attempt_seconds)
+        return cls(attempt_limit=limit, timeout=min(cls.timeout, limit))
 
     def delay(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failed attempt: base, 2×base, 4×base … capped."""
@@ -136,8 +156,11 @@ def body_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def send(claim: Claim, client: httpx.Client) -> Outcome:
-    """POST one claimed delivery, signed; never raises for the receiver's failures."""
+def send(claim: Claim, client: httpx.Client, *, limit: float | None = None) -> Outcome:
+    """POST one claimed delivery, signed; never raises for the receiver's failures.
+
+    ``limit``: seconds the whole attempt may take with the guarded client
+    (``crm.webhooks.transport``), from resolving the host to the answer's last byte read."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -150,15 +173,26 @@ def send(claim: Claim, client: httpx.Client) -> Outcome:
         signing.DELIVERY_HEADER: str(claim.delivery_id),
         signing.ATTEMPT_HEADER: str(claim.attempt),
     }
+    ends = time.monotonic() + (limit or 0)
     try:
         # Streamed: the body of a 2xx is never read, of another answer only its first bytes
         # (an endless answer cannot fill the memory or hold the sender).
-        with client.stream("POST", claim.url, content=claim.body, headers=headers) as response:
+        with (
+            transport.deadline(limit) if limit else contextlib.nullcontext(),
+            client.stream("POST", claim.url, content=claim.body, headers=headers) as response,
+        ):
             if 200 <= response.status_code < 300:
                 return Outcome(response.status_code, None)
             head = _first_bytes(response, MAX_ANSWER)
     except httpx.TimeoutException as exc:
+        if limit and time.monotonic() >= ends:
+            return Outcome(None, f"Timed out: no full answer within {limit:g} s")
         return Outcome(None, f"Timed out: {type(exc).__name__}")
+    except httpx.ConnectError as exc:
+        refusal = transport.refused(exc)
+        if refusal is not None:
+            return Outcome(None, f"Not sent: {refusal}"[:MAX_ERROR])
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: IDNA, UTF-8
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     excerpt = head.decode(response.encoding or "utf-8", errors="replace")[:200].strip()
@@ -236,14 +270,18 @@ def deliver_due(
     db: Database,
     now: Callable[[], datetime],
     *,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
+    targets: TargetPolicy | None = None,
     limit: int = 20,
     client: httpx.Client | None = None,
 ) -> int:
     """One pass: claim, send each, record each; the number of attempts made.
 
-    A look first, without the write lock: the embedded sender is woken after every step that
-    may have written deliveries, and most wrote none (no subscription wanted the event)."""
+    ``policy`` and ``targets`` default to the database's settings (attempt time limit,
+    allowed internal receivers). A look first, without the write lock: the embedded sender is
+    woken after every step that may have written deliveries, and most wrote none (no
+    subscription wanted the event)."""
+    policy = policy or RetryPolicy.from_settings(db.settings)
     with db.unit_of_work(read_only=True) as session:
         if not due_count(session, now()):
             return 0
@@ -252,7 +290,8 @@ def deliver_due(
     if not claims:
         return 0
     own = client is None
-    http = client or httpx.Client(timeout=policy.timeout, follow_redirects=False)
+    allowed = targets or TargetPolicy.from_settings(db.settings)
+    http = client or transport.sender_client(allowed, policy.timeout)
     try:
         for index, claim in enumerate(claims):
             if index:  # the first was claimed just now
@@ -260,7 +299,7 @@ def deliver_due(
                     if not renew(session, claim, now(), policy):
                         log.info("webhook delivery %s: claim lost", claim.delivery_id)
                         continue
-            outcome = send(claim, http)
+            outcome = send(claim, http, limit=policy.attempt_limit)
             with db.unit_of_work() as session:
                 status = record(session, claim, outcome, now(), policy)
             log.info(

@@ -1,7 +1,9 @@
 """The admin's webhook use cases: subscriptions, their deliveries, redeliver, test events.
 
-Every change is audited (``entity_type`` ``webhook_subscription``); the secret never enters
-the audit log or a listing: it is returned once, by ``create`` and ``rotate_secret``.
+A URL naming an internal address is refused (``crm.webhooks.targets``) unless ``targets``,
+built from the settings by the caller, allows it. Every change is audited (``entity_type``
+``webhook_subscription``); the secret never enters the audit log or a listing: it is returned
+once, by ``create`` and ``rotate_secret``.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from crm.models import (
 from crm.validation import FieldErrors, text
 from crm.webhooks import outbox
 from crm.webhooks.catalog import EVENT_TYPES
+from crm.webhooks.targets import REFUSED_CODE, TargetPolicy, message
 from dialflow.db import utcnow
 from dialflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 MAX_URL = 2000
 MAX_PAGE = 200
 ENTITY = "webhook_subscription"
+STRICT = TargetPolicy()  # no internal receiver allowed
 
 
 def ensure_admin(user: User) -> None:
@@ -45,16 +49,20 @@ def new_secret() -> str:
 
 
 def create_subscription(
-    session: Session, data: Mapping[str, Any], *, actor: User
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+    targets: TargetPolicy = STRICT,
 ) -> tuple[WebhookSubscription, str]:
     """A new active subscription and its secret (shown this once)."""
     ensure_admin(actor)
     errors = FieldErrors()
-    url = _url(data, errors, required=True)
+    url = _url(data, errors, required=True, targets=targets)
     event_types = _event_types(data, errors, required=True)
     description = text(data, "description", errors, max_len=500)
     active = _flag(data, "active", errors, default=True)
-    errors.raise_if_any("The webhook subscription is not valid.", code="invalid_webhook")
+    _raise_if_any(errors)
     secret = new_secret()
     subscription = WebhookSubscription(
         url=url,
@@ -89,7 +97,12 @@ def list_subscriptions(session: Session) -> list[WebhookSubscription]:
 
 
 def update_subscription(
-    session: Session, subscription_id: int, data: Mapping[str, Any], *, actor: User
+    session: Session,
+    subscription_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+    targets: TargetPolicy = STRICT,
 ) -> WebhookSubscription:
     """Change url, event types, description or the active flag; all problems at once."""
     ensure_admin(actor)
@@ -97,11 +110,11 @@ def update_subscription(
         raise InvalidInput("Expected a JSON object with the subscription's fields.")
     subscription = get_subscription(session, subscription_id)
     errors = FieldErrors()
-    url = _url(data, errors, required=True) if "url" in data else None
+    url = _url(data, errors, required=True, targets=targets) if "url" in data else None
     event_types = _event_types(data, errors, required=True) if "event_types" in data else None
     description = text(data, "description", errors, max_len=500)
     active = _flag(data, "active", errors, default=None)
-    errors.raise_if_any("The webhook subscription is not valid.", code="invalid_webhook")
+    _raise_if_any(errors)
     before = subscription_to_dict(subscription)
     if url is not None:
         subscription.url = url
@@ -312,7 +325,19 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _url(data: Mapping[str, Any], errors: FieldErrors, *, required: bool) -> str | None:
+def _raise_if_any(errors: FieldErrors) -> None:
+    """One InvalidInput for all problems; its code says when the only one is a refused
+    target (a client can tell "fix the URL's form" from "ask for an allowance")."""
+    codes = {detail.get("code") for detail in errors.details}
+    if codes == {REFUSED_CODE}:
+        [detail] = errors.details
+        errors.raise_if_any(detail["message"], code=REFUSED_CODE)
+    errors.raise_if_any("The webhook subscription is not valid.", code="invalid_webhook")
+
+
+def _url(
+    data: Mapping[str, Any], errors: FieldErrors, *, required: bool, targets: TargetPolicy
+) -> str | None:
     raw = data.get("url")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
@@ -325,6 +350,11 @@ def _url(data: Mapping[str, Any], errors: FieldErrors, *, required: bool) -> str
     problem = url_problem(url)
     if problem:
         errors.add("url", problem)
+        return None
+    host = urlsplit(url).hostname or ""
+    kind = targets.url_host_refusal(host)
+    if kind:
+        errors.add("url", message(host, kind), code=REFUSED_CODE, kind=kind)
         return None
     return url
 

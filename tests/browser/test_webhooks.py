@@ -13,7 +13,8 @@ from dialflow.background import WebhookSender
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+# The receiver listens on 127.0.0.1, an address refused by default.
+pytestmark = [pytest.mark.browser, pytest.mark.webhook_targets("127.0.0.1")]
 
 
 def test_admin_creates_a_webhook_and_sees_its_test_event_delivered(

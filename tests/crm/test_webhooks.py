@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,8 +26,14 @@ from crm.webhooks.subscriptions import (
     redeliver,
     update_subscription,
 )
+from crm.webhooks.targets import TargetPolicy
 from tests.conftest import backend
 from tests.webhook_receiver import closed_port_url
+
+# The receivers listen on 127.0.0.1, an address refused by default: the runtime's settings
+# (what the sender reads) and the use cases called here allow it explicitly.
+pytestmark = pytest.mark.webhook_targets("127.0.0.1")
+LOCAL = TargetPolicy(networks=(ipaddress.ip_network("127.0.0.1/32"),))
 
 FAST = RetryPolicy(
     max_attempts=3,
@@ -65,6 +72,7 @@ def subscribe(db, admin, url: str, *types: str, active: bool = True):
             session,
             {"url": url, "event_types": list(types), "active": active, "description": "CRM sync"},
             actor=admin,
+            targets=LOCAL,
         )
         return subscription.id, secret
 

@@ -14,6 +14,8 @@ from crm.webhooks.delivery import RetryPolicy, deliver_due
 from tests.engine.conftest import actor_factory
 
 URL = "/api/v1/webhooks"
+# The receivers of these tests listen on 127.0.0.1, an address refused by default.
+pytestmark = pytest.mark.webhook_targets("127.0.0.1")
 QUICK = RetryPolicy(timeout=1.0)
 
 

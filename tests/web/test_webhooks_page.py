@@ -13,6 +13,8 @@ from crm.webhooks.delivery import RetryPolicy, deliver_due
 from tests.conftest import PASSWORD, sign_in
 
 PAGE = "/settings/webhooks"
+# The receivers of these tests listen on 127.0.0.1, an address refused by default.
+pytestmark = pytest.mark.webhook_targets("127.0.0.1")
 
 
 def csrf_token(html: str) -> str:

@@ -9,11 +9,12 @@ from flask.typing import ResponseReturnValue
 from crm.webhooks import subscriptions as hooks
 from crm.webhooks.catalog import EVENT_TYPES
 from crm.webhooks.signing import SCHEME
+from crm.webhooks.targets import TargetPolicy
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
 from web.api.schemas import ANY_OBJECT, BOOL, INT, STR, TIME, obj, page
-from web.context import unit_of_work
+from web.context import settings, unit_of_work
 
 EVENT_TYPE = {"type": "string", "enum": list(EVENT_TYPES)}
 SUBSCRIPTION = obj(
@@ -48,7 +49,13 @@ DELIVERY = obj(
     }
 )
 INPUT = {
-    "url": {"type": "string", "format": "uri", "description": "http:// or https://"},
+    "url": {
+        "type": "string",
+        "format": "uri",
+        "description": "http:// or https://, to a public address: internal ones (loopback, "
+        "link-local, private networks …) are refused with 422 webhook_target_refused unless "
+        "DIALFLOW_WEBHOOK_ALLOWED_TARGETS allows them",
+    },
     "event_types": {"type": "array", "items": EVENT_TYPE, "minItems": 1},
     "description": STR,
     "active": BOOL,
@@ -98,7 +105,9 @@ def get_webhooks() -> ResponseReturnValue:
 def post_webhook() -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
-        subscription, secret = hooks.create_subscription(db, data, actor=api_user())
+        subscription, secret = hooks.create_subscription(
+            db, data, actor=api_user(), targets=TargetPolicy.from_settings(settings())
+        )
         body = {**hooks.subscription_to_dict(subscription), "secret": secret}
     return jsonify(body), 201
 
@@ -125,7 +134,13 @@ def get_webhook(subscription_id: int) -> ResponseReturnValue:
 def patch_webhook(subscription_id: int) -> ResponseReturnValue:
     data = json_body()
     with unit_of_work() as db:
-        subscription = hooks.update_subscription(db, subscription_id, data, actor=api_user())
+        subscription = hooks.update_subscription(
+            db,
+            subscription_id,
+            data,
+            actor=api_user(),
+            targets=TargetPolicy.from_settings(settings()),
+        )
         body = hooks.subscription_to_dict(subscription)
     return jsonify(body)
 
