@@ -8,10 +8,10 @@ Calls count by ``calls.started_at`` in ``[start, end)`` and belong to ``calls.ag
   interested, do-not-call, wrong number); ``connect_rate`` = connected / dialed.
 - ``talk_time_s``: the seconds (``duration_s``) of every answered call, either direction;
   ``avg_talk_s`` = talk_time_s / ``answered`` (answered calls, either direction).
-- ``calling_hours``: the clock hours (UTC hours, the same as local ones in whole-hour time
-  zones) in which the agent logged at least one call. Dialflow records no shifts or
-  sign-in time, so this is the working time the data shows; ``calls_per_hour`` =
-  calls / calling_hours.
+- ``calling_hours``: the local clock hours (of the report's zone, ``scope.zone``: an hour of
+  Asia/Kolkata runs from :30 to :30 UTC) in which the agent logged at least one call.
+  Dialflow records no shifts or sign-in time, so this is the working time the data shows;
+  ``calls_per_hour`` = calls / calling_hours.
 
 Callbacks are the work items of kind ``callback`` (the call cadence's call task after a
 customer asked to be called back; its due time is the time asked for), not withdrawn,
@@ -45,7 +45,7 @@ from engine.inbox import CALLBACK_KIND
 from engine.models import WorkItem, WorkItemStatus
 from processes.analytics.filters import Scope
 from processes.analytics.funnel import CENT, connected, ratio
-from processes.analytics.sql import seconds_between, utc_hour
+from processes.analytics.sql import local_hour, seconds_between
 
 CALLBACK_GRACE_S = 3600
 LIVE = (WorkItemStatus.OPEN, WorkItemStatus.COMPLETED)  # not withdrawn
@@ -156,7 +156,7 @@ def _calls(session: Session, scope: Scope, row: Any) -> None:
             _count_if(and_(outbound, answered)),
             _count_if(answered),
             func.coalesce(func.sum(case((answered, Call.duration_s), else_=0)), 0),
-            func.count(func.distinct(utc_hour(Call.started_at))),
+            func.count(func.distinct(local_hour(Call.started_at, *scope.zone_range))),
         )
         .where(
             Call.started_at >= scope.start,

@@ -3,7 +3,8 @@ permission (managers, directors, administrators: ``crm.exports.may_export``) and
 is an audit entry (``export`` of ``analytics``) with the report, its row count and filters.
 
 Columns are the API's field names; rates are fractions (0.25 = 25 %), durations seconds,
-money per currency in columns named ``revenue_<CUR>`` / ``won_amount_<CUR>``.
+money per currency (never added across currencies) in columns named ``revenue_<CUR>`` or
+rows named ``won_amount_<CUR>``. The trend has one row per local day and a ``total`` row.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from processes.analytics.agents import agent_kpis
 from processes.analytics.filters import Scope
 from processes.analytics.funnel import funnel
 from processes.analytics.steps import process_kpis
+from processes.analytics.trend import daily_trend
 
-REPORTS = ("funnel", "agents", "processes")
+REPORTS = ("funnel", "agents", "processes", "trend")
+TREND_COLUMNS = ("day", "calls", "dialed", "connected", "connect_rate", "deals_won")
 AGENT_COLUMNS = (
     "user_id",
     "username",
@@ -82,13 +85,13 @@ def export_report(
     specs: SpecCache | None = None,
     source: str | None = None,
 ) -> ReportFile:
-    """``report`` (funnel, agents or processes) for ``scope`` as CSV; audited in the caller's
-    transaction."""
+    """``report`` (funnel, agents, processes or trend) for ``scope`` as CSV; audited in the
+    caller's transaction."""
     if report not in REPORTS:
         raise InvalidInput(
-            "The report is funnel, agents or processes.",
+            "The report is funnel, agents, processes or trend.",
             code="unknown_report",
-            details=[{"field": "report", "message": "use funnel, agents or processes"}],
+            details=[{"field": "report", "message": "use funnel, agents, processes or trend"}],
         )
     if not may_export(viewer):
         raise Forbidden("Exporting needs the manager, director or admin role.")
@@ -96,6 +99,7 @@ def export_report(
         "funnel": lambda: _funnel_rows(session, scope),
         "agents": lambda: _agent_rows(session, scope),
         "processes": lambda: _step_rows(session, scope, specs),
+        "trend": lambda: _trend_rows(session, scope),
     }
     rows = builders[report]()
     audit.record(
@@ -151,6 +155,20 @@ def _step_rows(session: Session, scope: Scope, specs: SpecCache | None) -> list[
         if step is report.totals:
             values["name"] = "total"
         rows.append([values[c] for c in STEP_COLUMNS])
+    return rows
+
+
+def _trend_rows(session: Session, scope: Scope) -> list[list[Any]]:
+    report = daily_trend(session, scope)
+    currencies = report.currencies
+    rows: list[list[Any]] = [[*TREND_COLUMNS, *(f"revenue_{c}" for c in currencies)]]
+    for entry in [*report.days, report.totals]:
+        values = entry.as_dict()
+        values.setdefault("day", "total")
+        rows.append(
+            [values[c] for c in TREND_COLUMNS]
+            + [values["revenue"].get(c, "0.00") for c in currencies]
+        )
     return rows
 
 

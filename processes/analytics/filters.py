@@ -1,6 +1,13 @@
-"""The reports' filters: a date range in the viewer's time zone, a team, an agent, and the row
-scope the viewer is allowed (agents: themselves; managers: their team; directors, process
-owners and administrators: everyone).
+"""The reports' filters: a date range of whole local days, a team, an agent, and the row scope
+the viewer is allowed (agents: themselves; managers: their team; directors, process owners and
+administrators: everyone).
+
+The days (and the hours the reports count or group by) are those of the business's time zone:
+the installation's (``DIALFLOW_DEFAULT_TIMEZONE``, Asia/Shanghai by default and in the demo)
+for figures across teams, and a team's own ``teams.timezone`` when the figures are one team's
+(a team filter, an agent's figures: their team; a manager's or agent's own scope), the zone
+that team's daily lead caps count in (``crm.assignment``). So one selection has the same days
+whoever looks at it.
 
 The query string is parsed here, not in the web layer, so the API and the page refuse the
 same values with the same codes: a malformed value is ``422 invalid_filter``, an unknown team
@@ -54,6 +61,11 @@ class Scope:
         return true()
 
     @property
+    def zone_range(self) -> tuple[str, datetime, datetime]:
+        """``(zone, start, end)``, what ``sql.local_hour`` and ``sql.local_day`` take."""
+        return self.zone, self.start, self.end
+
+    @property
     def restricted(self) -> bool:
         return self.agent_id is not None or self.team_id is not None
 
@@ -67,9 +79,10 @@ class Scope:
         }
 
 
-def viewer_zone(viewer: User, default: str) -> str:
-    """The viewer's team time zone (the day a team works), else the installation's."""
-    name = viewer.team.timezone if viewer.team is not None else default
+def zone_of(team: Team | None, default: str) -> str:
+    """A team's time zone (the day it works), else the installation's; an unknown name in the
+    team's row falls back to the installation's."""
+    name = team.timezone if team is not None and team.timezone else default
     try:
         ZoneInfo(name)
     except (ValueError, KeyError):
@@ -85,16 +98,23 @@ def resolve_scope(
     now: datetime,
     default_zone: str = "Asia/Shanghai",
 ) -> Scope:
-    """Parse ``from``/``to`` (``YYYY-MM-DD``, inclusive; default the last 30 days up to today
-    in the viewer's zone), ``team_id`` and ``agent_id``, and narrow them to what ``viewer``
-    may see."""
+    """Parse ``from``/``to`` (``YYYY-MM-DD``, whole local days, inclusive; default the last 30
+    days up to today), ``team_id`` and ``agent_id``, and narrow them to what ``viewer`` may
+    see; the days are those of the selection's zone (see the module)."""
     if not viewer.active:
         raise Forbidden("This account is disabled.", code="outside_scope")
-    zone = viewer_zone(viewer, default_zone)
+    given_last, given_first = _date(raw, "to"), _date(raw, "from")
+    team_id, agent_id = _id(raw, "team_id"), _id(raw, "agent_id")
+    team = _team(session, team_id) if team_id is not None else None
+    agent = _agent(session, agent_id) if agent_id is not None else None
+    if agent is not None and team is not None and agent.team_id != team.id:
+        raise _invalid("agent_id", "This agent is not a member of the chosen team.")
+    team_id, agent_id = _narrow(viewer, team, agent)
+    zone = _zone(session, team_id, agent_id, default_zone)
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
-    last_day = _date(raw, "to") or today
-    first_day = _date(raw, "from") or last_day - timedelta(days=DEFAULT_DAYS - 1)
+    last_day = given_last or today
+    first_day = given_first or last_day - timedelta(days=DEFAULT_DAYS - 1)
     if first_day > last_day:
         raise _invalid("to", "The end date is before the start date.")
     if (last_day - first_day).days + 1 > MAX_DAYS:
@@ -103,15 +123,20 @@ def resolve_scope(
             code="period_too_long",
             details=[{"field": "from", "message": f"at most {MAX_DAYS} days"}],
         )
-    team_id, agent_id = _id(raw, "team_id"), _id(raw, "agent_id")
-    team = _team(session, team_id) if team_id is not None else None
-    agent = _agent(session, agent_id) if agent_id is not None else None
-    if agent is not None and team is not None and agent.team_id != team.id:
-        raise _invalid("agent_id", "This agent is not a member of the chosen team.")
-    team_id, agent_id = _narrow(viewer, team, agent)
     start = datetime.combine(first_day, time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
     return Scope(first_day, last_day, zone, start, end, now, team_id, agent_id)
+
+
+def _zone(session: Session, team_id: int | None, agent_id: int | None, default: str) -> str:
+    """The zone of the selection: the one team its figures are (an agent's: their team), else
+    the installation's."""
+    if agent_id is not None:
+        agent = session.get(User, agent_id)
+        team = agent.team if agent is not None else None
+    else:
+        team = session.get(Team, team_id) if team_id is not None else None
+    return zone_of(team, default)
 
 
 def _narrow(viewer: User, team: Team | None, agent: User | None) -> tuple[int | None, int | None]:

@@ -18,7 +18,16 @@ from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD, password_hash
-from tests.processes.analytics_data import FIRST_DAY, LAST_DAY, NOW, Books, build
+from tests.processes.analytics_data import (
+    FIRST_DAY,
+    LAST_DAY,
+    NOW,
+    Books,
+    add_call,
+    add_won_deal,
+    at,
+    build,
+)
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -53,7 +62,7 @@ def test_manager_reads_filters_and_exports_the_analytics(page, books, db) -> Non
     page.fill("#f-to", LAST_DAY)
     page.click("#analytics-filters button[type=submit]")
     page.wait_for_url(re.compile(r"from=2026-03-02"))
-    for chart in ("chart-funnel", "chart-agents", "chart-steps"):
+    for chart in ("chart-funnel", "chart-agents", "chart-trend", "chart-steps"):
         page.wait_for_selector(f'#{chart}[data-rendered="chart"] canvas')
         box = page.locator(f"#{chart} canvas").first.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 200
@@ -104,3 +113,53 @@ def test_manager_reads_filters_and_exports_the_analytics(page, books, db) -> Non
         entry = session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "analytics"))
     assert entry is not None and entry.source == "web"
     assert entry.after["filters"]["agent_id"] == books.id("a2")
+
+
+def test_the_daily_trend_draws_a_line_per_figure_and_currency(page, books, db) -> None:
+    with db() as session:
+        add_won_deal(session, books, "a1", at(6, 3), "500", "USD")
+        # 23:50 on 03-03 in Shanghai, 15:50 UTC: the trend puts it on 03-03, not 03-04.
+        add_call(session, books, "a2", at(3, 15, 50))
+    page.goto("/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r"/inbox$"))
+    page.goto(f"/analytics?from={FIRST_DAY}&to={LAST_DAY}")
+    page.wait_for_selector('#chart-trend[data-rendered="chart"] canvas')
+    box = page.locator("#chart-trend canvas").first.bounding_box()
+    assert box and box["width"] > 600 and box["height"] > 200
+    option = page.evaluate(
+        """() => {
+            const chart = echarts.getInstanceByDom(document.getElementById('chart-trend'));
+            const option = chart.getOption();
+            return {
+                days: option.xAxis[0].data,
+                series: option.series.map(s => ({axis: s.yAxisIndex || 0, data: s.data})),
+            };
+        }"""
+    )
+    assert option["days"][0] == "2026-03-02" and len(option["days"]) == 7
+    # Calls, connected, deals won on the left axis; revenue in CNY and in USD on the right.
+    assert [s["axis"] for s in option["series"]] == [0, 0, 0, 1, 1]
+    assert option["series"][0]["data"] == [4, 2, 2, 1, 0, 0, 0]
+    assert option["series"][3]["data"][4] == 9000 and option["series"][4]["data"][4] == 500
+
+    page.click("details.trend-days summary")
+    day = page.locator('table.analytics-trend tr[data-day="2026-03-06"]')
+    assert day.locator('[data-revenue="USD"]').inner_text().endswith("500.00")
+    assert day.locator('[data-revenue="CNY"]').inner_text().endswith("9,000.00")
+    screenshot(page, "analytics-trend")
+
+    with page.expect_download() as download_info:
+        page.click('a.export-csv[data-report="trend"]')
+    download = download_info.value
+    assert download.suggested_filename == "analytics-trend-2026-03-02-2026-03-08.csv"
+    content = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert content[0] == (
+        "day,calls,dialed,connected,connect_rate,deals_won,revenue_CNY,revenue_USD"
+    )
+    assert content[-1].startswith("total,9,")
+    with db() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "analytics"))
+    assert entry is not None and entry.after["report"] == "trend"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.models import (
@@ -266,3 +267,65 @@ def _work(session: Session, books: Books) -> None:
                 completed_by_id=assignee if completed else None,
             )
         )
+
+
+def add_call(
+    session: Session,
+    books: Books,
+    agent: str,
+    started: datetime,
+    *,
+    customer: str = "C5",
+    disposition: Disposition | None = Disposition.CONNECTED_OTHER,
+) -> None:
+    """One more outbound call of ``agent``, for the time-zone and trend tests."""
+    session.add(
+        Call(
+            customer_id=books.customers[customer],
+            agent_id=books.id(agent),
+            direction=CallDirection.OUTBOUND,
+            started_at=started,
+            duration_s=30,
+            disposition=disposition,
+            created_at=started,
+        )
+    )
+
+
+def add_won_deal(
+    session: Session,
+    books: Books,
+    owner: str,
+    closed: datetime,
+    amount: str,
+    currency: str,
+    *,
+    created: datetime | None = None,
+    customer: str = "C5",
+) -> None:
+    """One more won deal of ``owner``, closed at ``closed`` (created then too, by default)."""
+    user = books.users[owner]
+    created = created or closed
+    session.add(
+        Deal(
+            customer_id=books.customers[customer],
+            title=f"{owner} {amount} {currency}",
+            stage=DealStage.WON,
+            amount=Decimal(amount),
+            currency=currency,
+            discount_pct=Decimal(0),
+            owner_id=user.id,
+            team_id=user.team_id,
+            created_at=created,
+            updated_at=closed,
+            closed_at=closed,
+        )
+    )
+
+
+def move_team(session: Session, team_of: str, zone: str) -> int:
+    """Put the team of user ``team_of`` in ``zone``; its id."""
+    user = session.scalar(select(User).where(User.username == team_of))
+    assert user is not None and user.team is not None
+    user.team.timezone = zone
+    return user.team.id

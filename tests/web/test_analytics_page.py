@@ -3,6 +3,7 @@ and the CSV exports with their permission and audit entries."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from dialflow.clock import ManualClock
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from tests.conftest import PASSWORD, password_hash, sign_in
-from tests.processes.analytics_data import NOW, PERIOD, Books, build
+from tests.processes.analytics_data import NOW, PERIOD, Books, add_won_deal, at, build
 from tests.web.test_pages import EN
 from web import create_app
 
@@ -57,7 +58,7 @@ def test_a_manager_sees_the_team_figures_charts_and_exports(app, books) -> None:
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'href="/analytics"' in html  # in the navigation
-    for chart in ("chart-funnel", "chart-agents", "chart-steps"):
+    for chart in ("chart-funnel", "chart-agents", "chart-trend", "chart-steps"):
         assert f'id="{chart}"' in html
     assert "vendor/echarts/6.1.0/echarts.min.js" in html
     assert re.findall(r'data-agent="(\w+)"', html) == ["a1", "a2"]
@@ -65,7 +66,7 @@ def test_a_manager_sees_the_team_figures_charts_and_exports(app, books) -> None:
     assert cell(html, "a1", "connect_rate") == "75.0%"
     assert cell(html, "a1", "callbacks") == "1/3"
     assert re.search(r'data-stage="won"><td>Won</td><td class="num count-cell">1<', html)
-    assert html.count('class="button small export-csv"') == 3
+    assert html.count('class="button small export-csv"') == 4
 
 
 def test_an_agent_sees_only_their_own_row_and_no_export(app, books) -> None:
@@ -104,6 +105,44 @@ def test_a_filter_narrows_the_tables(app, books) -> None:
     )
     assert re.findall(r'data-agent="(\w+)"', html) == ["a3"]
     assert f'<option value="{books.id("a3")}" selected>' in html
+
+
+def test_revenue_and_the_daily_trend_show_each_currency_apart(app, books, db) -> None:
+    with db() as session:
+        add_won_deal(session, books, "a1", at(6, 3), "500", "USD")
+    client = browser(app, "admin")
+    html = client.get("/analytics", query_string=PERIOD).get_data(as_text=True)
+    revenue = re.search(r'data-agent="a1".*?data-kpi="revenue">(.*?)</td>', html, re.S)
+    assert revenue is not None
+    assert re.findall(r"<div>(.*?)</div>", revenue.group(1)) == ["CN¥14,000.00", "$500.00"]
+    a2 = re.search(r'data-agent="a2".*?data-kpi="revenue">(.*?)</td>', html, re.S)
+    assert a2 is not None and a2.group(1) == "—"  # no revenue: no currency made up
+    day = re.search(r'<tr data-day="2026-03-06">(.*?)</tr>', html, re.S)
+    assert day is not None
+    assert re.findall(r'data-revenue="(\w+)">(.*?)</td>', day.group(1)) == [
+        ("CNY", "CN¥9,000.00"),
+        ("USD", "$500.00"),
+    ]
+    assert "Revenue (USD)" in html
+    data = re.search(r'id="analytics-data">(.*?)</script>', html, re.S)
+    assert data is not None
+    trend = json.loads(data.group(1))["trend"]
+    assert trend["days"][0] == "2026-03-02" and trend["calls"][0] == 4
+    assert [(m["currency"], m["values"][4]) for m in trend["revenue"]] == [
+        ("CNY", 9000.0),
+        ("USD", 500.0),
+    ]
+
+
+def test_page_export_of_the_trend(app, books, db) -> None:
+    client = browser(app, "m1")
+    response = client.get("/analytics/export/trend", query_string=PERIOD)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).splitlines()[0].startswith("\ufeffday,calls,")
+    with db() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "analytics"))
+    assert entry is not None and (entry.source, entry.after["report"]) == ("web", "trend")
+    assert browser(app, "a1").get("/analytics/export/trend", query_string=PERIOD).status_code == 403
 
 
 def test_page_export_is_audited(app, books, db) -> None:

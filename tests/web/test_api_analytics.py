@@ -158,13 +158,15 @@ def test_a_manager_sees_their_team(client, db, books) -> None:
         ({"agent_id": "777777"}, "unknown_agent"),
     ],
 )
-@pytest.mark.parametrize("report", ["funnel", "agents", "processes", "agents/export"])
+@pytest.mark.parametrize(
+    "report", ["funnel", "agents", "processes", "trend", "agents/export", "trend/export"]
+)
 def test_bad_filters_are_422(client, db, books, report, args, code) -> None:
     error_of(get(client, db, books, "admin", report, **args), 422, code)
 
 
 def test_a_token_is_required(client, books) -> None:
-    for path in ("funnel", "agents", "processes", "funnel/export"):
+    for path in ("funnel", "agents", "processes", "trend", "funnel/export", "trend/export"):
         error_of(client.get(f"/api/v1/analytics/{path}"), 401, "missing_token")
 
 
@@ -211,7 +213,7 @@ def test_agents_may_not_export(client, db, books) -> None:
 
 def test_the_reports_are_in_the_openapi_document(client) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    for report in ("funnel", "agents", "processes"):
+    for report in ("funnel", "agents", "processes", "trend"):
         assert "get" in paths[f"/api/v1/analytics/{report}"]
         export = paths[f"/api/v1/analytics/{report}/export"]["get"]
         assert "text/csv" in export["responses"]["200"]["content"]

@@ -1,7 +1,8 @@
-"""``/api/v1/analytics/{funnel,agents,processes}`` and their CSV exports.
+"""``/api/v1/analytics/{funnel,agents,processes,trend}`` and their CSV exports.
 
-Filters (query string): ``from`` and ``to`` (``YYYY-MM-DD``, inclusive local days in the
-caller's team time zone; default the last 30 days), ``team_id``, ``agent_id``. Agents get
+Filters (query string): ``from`` and ``to`` (``YYYY-MM-DD``, inclusive whole local days of
+the selection's time zone: the chosen team's, else the installation's; default the last 30
+days), ``team_id``, ``agent_id``. Agents get
 their own figures, managers their team's, directors, process owners and admins everyone's;
 a team or agent outside that is 403 ``outside_scope``. The figures' definitions are in the
 docstrings of ``processes/analytics/``.
@@ -15,7 +16,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from processes.analytics import agents, funnel, steps
+from processes.analytics import agents, funnel, steps, trend
 from processes.analytics.export import export_report
 from processes.analytics.filters import Scope, resolve_scope
 from web.api import api_bp
@@ -26,8 +27,10 @@ from web.api.schemas import INT, STR, obj
 from web.context import runtime, settings, unit_of_work
 
 FILTERS = {
-    "from": "first day, YYYY-MM-DD (default: 29 days before `to`)",
-    "to": "last day, YYYY-MM-DD, inclusive (default: today in the caller's team time zone)",
+    "from": "first local day, YYYY-MM-DD (default: 29 days before `to`); days are those of "
+    "the selection's time zone (`period.zone`): the team's when the figures are one team's, "
+    "else the installation's",
+    "to": "last local day, YYYY-MM-DD, inclusive (default: today in `period.zone`)",
     "team_id": "only this team's people",
     "agent_id": "only this person",
 }
@@ -36,13 +39,18 @@ SECONDS = {"type": "number", "nullable": True, "description": "seconds"}
 MONEY = {
     "type": "object",
     "additionalProperties": {"type": "string"},
-    "description": 'currency → amount as decimal text, e.g. {"CNY": "18800.00"}',
+    "description": "per currency, never added across currencies: ISO code → amount as decimal "
+    'text, e.g. {"CNY": "18800.00", "USD": "950.00"}; a currency without amounts is left out',
 }
 PERIOD = obj(
     {
         "from": {"type": "string", "format": "date"},
         "to": {"type": "string", "format": "date"},
-        "zone": STR,
+        "zone": {
+            "type": "string",
+            "description": "the IANA time zone of the days and hours (the team's, else the "
+            "installation's)",
+        },
         "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"},
         "team_id": {"type": "integer", "nullable": True},
@@ -72,7 +80,12 @@ AGENT = obj(
         **{name: INT for name in agents.COUNTED},
         "connect_rate": RATE,
         "avg_talk_s": SECONDS,
-        "calls_per_hour": {"type": "number", "nullable": True},
+        "calls_per_hour": {
+            "type": "number",
+            "nullable": True,
+            "description": "calls / calling_hours, the local clock hours of `period.zone` "
+            "in which the agent called",
+        },
         "callback_keep_rate": RATE,
         "revenue": MONEY,
     }
@@ -99,6 +112,30 @@ STEP_KPIS = obj(
 )
 PROCESSES = obj(
     {"period": PERIOD, "steps": {"type": "array", "items": STEP_KPIS}, "totals": STEP_KPIS}
+)
+TREND_FIGURES = {
+    **{name: INT for name in trend.COUNTED},
+    "connect_rate": RATE,
+    "revenue": MONEY,
+}
+TREND = obj(
+    {
+        "period": PERIOD,
+        "days": {
+            "type": "array",
+            "items": obj(
+                {"day": {"type": "string", "format": "date", "description": "local day"}}
+                | TREND_FIGURES
+            ),
+            "description": "every local day of the period, in order, zeros included",
+        },
+        "totals": obj(TREND_FIGURES),
+        "currencies": {
+            "type": "array",
+            "items": STR,
+            "description": "the currencies with revenue in the period",
+        },
+    }
 )
 
 
@@ -177,6 +214,23 @@ def get_process_kpis() -> ResponseReturnValue:
     return jsonify(body)
 
 
+@api_bp.get("/analytics/trend")
+@documented(
+    "Daily trend: per local day of the period, calls, dialed, connected calls, deals won and "
+    "revenue per currency, with the same filters and scoping as the other reports",
+    tag="analytics",
+    errors=(401, 403, 422),
+    response=TREND,
+    query=FILTERS,
+)
+@token_required
+def get_daily_trend() -> ResponseReturnValue:
+    with unit_of_work(read_only=True) as db:
+        scope = scope_of(db, api_user(), request.args)
+        body = {"period": period(scope), **trend.daily_trend(db, scope).as_dict()}
+    return jsonify(body)
+
+
 EXPORT = {
     "tag": "analytics",
     "errors": (401, 403, 422),
@@ -206,6 +260,13 @@ def export_agent_kpis() -> ResponseReturnValue:
 @token_required
 def export_process_kpis() -> ResponseReturnValue:
     return _export("processes")
+
+
+@api_bp.get("/analytics/trend/export")
+@documented(f"The daily trend {EXPORTED}", **EXPORT)
+@token_required
+def export_daily_trend() -> ResponseReturnValue:
+    return _export("trend")
 
 
 def _export(report: str) -> ResponseReturnValue:

@@ -1,6 +1,7 @@
-"""``/analytics`` (数据分析): the funnel, agent KPIs and process KPIs with charts, filters and CSV
-exports. Everyone signed in may open it; the figures follow ``processes.analytics``'s scope
-(agents their own, managers their team's, directors, process owners and admins everyone's).
+"""``/analytics`` (数据分析): the funnel, agent KPIs, the daily trend and process KPIs with
+charts, filters and CSV exports. Everyone signed in may open it; the figures follow
+``processes.analytics``'s scope (agents their own, managers their team's, directors, process
+owners and admins everyone's).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from processes.analytics.export import export_report
 from processes.analytics.filters import Scope
 from processes.analytics.funnel import Funnel, funnel
 from processes.analytics.steps import ProcessReport, process_kpis
+from processes.analytics.trend import Trend, daily_trend
 from web.api.analytics import scope_of
 from web.api.imports import csv_download
 from web.context import runtime, unit_of_work
@@ -83,15 +85,11 @@ def percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value, "#,##0.0%")
 
 
-def _main_currency(report: AgentReport) -> str:
-    totals = report.totals.revenue
-    return max(totals, key=lambda c: totals[c]) if totals else "CNY"
-
-
 def _chart_data(
-    deals: Funnel, people: AgentReport, steps: ProcessReport, currency: str
+    deals: Funnel, people: AgentReport, steps: ProcessReport, days: Trend
 ) -> dict[str, Any]:
-    """What the charts draw; the tables below them show the same figures."""
+    """What the charts draw; the tables below them show the same figures. Money is one series
+    per currency: amounts in different currencies are never added up."""
     named = [step for step in steps.steps if step.completed]
     return {
         "funnel": [
@@ -105,7 +103,20 @@ def _chart_data(
                 None if a.connect_rate is None else round(a.connect_rate * 100, 1)
                 for a in people.agents
             ],
-            "revenue": [float(a.revenue.get(currency, Decimal(0))) for a in people.agents],
+        },
+        "trend": {
+            "days": [d.day.isoformat() for d in days.days if d.day is not None],
+            "calls": [d.calls for d in days.days],
+            "connected": [d.connected for d in days.days],
+            "deals_won": [d.deals_won for d in days.days],
+            "revenue": [
+                {
+                    "currency": currency,
+                    "name": _("Revenue (%(currency)s)", currency=currency),
+                    "values": [float(d.revenue.get(currency, Decimal(0))) for d in days.days],
+                }
+                for currency in days.currencies
+            ],
         },
         "steps": {
             "names": [step_label(s) for s in named],
@@ -134,8 +145,8 @@ def analytics_page() -> ResponseReturnValue:
             scope = scope_of(db, current_user, {})
         deals = funnel(db, scope)
         people = agent_kpis(db, scope)
+        days = daily_trend(db, scope)
         steps = process_kpis(db, scope, specs=runtime().engine.specs)
-        currency = _main_currency(people)
         body = render_template(
             "sales/analytics.html",
             scope=scope,
@@ -146,8 +157,8 @@ def analytics_page() -> ResponseReturnValue:
             funnel=deals,
             people=people,
             steps=steps,
-            currency=currency,
-            charts=_chart_data(deals, people, steps, currency),
+            trend=days,
+            charts=_chart_data(deals, people, steps, days),
             lead_step_label=lambda v: str(LEAD_STEP_LABELS.get(v, v)),
             deal_stage_label=deal_stage_label,
             seconds_label=seconds_label,

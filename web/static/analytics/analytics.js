@@ -56,6 +56,34 @@
     ]
   }, any(agents.calls));
 
+  // The daily trend: counts on the left axis, revenue on the right, one line per currency
+  // (amounts in different currencies are never added up).
+  var trend = data.trend;
+  var MONEY = ['#d97706', '#9333ea', '#0891b2', '#be123c'];
+  var trendSeries = [
+    { name: text.calls, type: 'line', data: trend.calls, itemStyle: { color: BLUE }, symbolSize: 5 },
+    { name: text.connected, type: 'line', data: trend.connected, itemStyle: { color: GREEN }, symbolSize: 5 },
+    { name: text.deals_won, type: 'line', data: trend.deals_won, itemStyle: { color: '#6b7385' }, symbolSize: 5 }
+  ];
+  trend.revenue.forEach(function (money, index) {
+    trendSeries.push({
+      name: money.name, type: 'line', yAxisIndex: 1, data: money.values, symbolSize: 5,
+      lineStyle: { type: 'dashed' }, itemStyle: { color: MONEY[index % MONEY.length] }
+    });
+  });
+  chart('chart-trend', {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, data: trendSeries.map(function (s) { return s.name; }) },
+    grid: { left: 50, right: 80, bottom: 40, top: 50 },
+    xAxis: { type: 'category', data: trend.days, boundaryGap: false,
+             axisLabel: { formatter: function (day) { return day.slice(5); } } },
+    yAxis: [
+      { type: 'value', name: text.count, minInterval: 1 },
+      { type: 'value', name: text.revenue, splitLine: { show: false } }
+    ],
+    series: trendSeries
+  }, any(trend.calls) || any(trend.deals_won));
+
   var steps = data.steps;
   chart('chart-steps', {
     tooltip: { trigger: 'axis' },
