@@ -30,6 +30,7 @@ DEPLOY_RESULT = obj(
     "Deploy BPMN, DMN and JSON-Schema form files (multipart `file` fields or JSON)",
     tag="process-models",
     status=201,
+    also={200: ("The same content was deployed before: its existing version", None)},
     errors=(401, 403, 409, 422),
     request=obj(
         {
