@@ -52,8 +52,8 @@ def test_operations_are_well_formed(client):
             for status, described in operation["responses"].items():
                 assert re.fullmatch(r"[1-5]\d\d", status)
                 assert described["description"]
-                (media,) = described["content"]  # JSON, or text/csv for file downloads
-                assert media in ("application/json", "text/csv"), (method, path, media)
+                (media,) = described["content"]  # JSON, text/csv for file downloads, BPMN XML
+                assert media in ("application/json", "text/csv", "application/xml"), media
                 schema = described["content"][media]["schema"]
                 ref = schema.get("$ref")
                 if ref:
@@ -130,3 +130,5 @@ def test_the_answers_to_bad_input_are_documented(client):
     dry_run = document["paths"]["/api/v1/customers/import"]["post"]["responses"]
     assert {"200", "201"} <= set(call) & set(deploy)
     assert {"200", "202"} <= set(dry_run)
+    xml = document["paths"]["/api/v1/process-models/{process_id}/versions/{version}/bpmn"]["get"]
+    assert set(xml["responses"]["200"]["content"]) == {"application/xml"}

@@ -300,3 +300,37 @@ def test_an_import_mapping_that_is_not_strict_json_is_refused(client, db, people
     error_of(response, 422, "invalid_mapping")
     with db() as session:
         assert count(session, Job) == 0
+
+
+# -- answers that did not match their documented schema ----------------------------------------
+
+
+def test_a_call_logged_without_a_disposition_answers_as_documented(client, people, customer):
+    response = client.post(
+        f"/api/v1/customers/{customer.id}/calls", json={}, headers=people["agent"][1]
+    )
+    assert response.status_code == 201, response.get_json()
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/customers/{customer_id}/calls"]["post"]
+    schema = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    assert response.get_json()["disposition"] is None
+    assert schema["properties"]["disposition"].get("nullable") is True
+
+
+def test_a_version_xml_answers_with_its_documented_media_type(client, owner_auth):
+    from tests.web.crm_api_helpers import one_step_diagram
+
+    content, name = one_step_diagram("xml_check", "check", "Check")
+    from io import BytesIO
+
+    deployed = client.post(
+        "/api/v1/process-models",
+        data={"file": (BytesIO(content), name)},
+        headers=owner_auth,
+        content_type="multipart/form-data",
+    )
+    assert deployed.status_code == 201, deployed.get_json()
+    response = client.get("/api/v1/process-models/xml_check/versions/1/bpmn", headers=owner_auth)
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/process-models/{process_id}/versions/{version}/bpmn"]
+    assert response.mimetype in operation["get"]["responses"]["200"]["content"]

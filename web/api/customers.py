@@ -179,7 +179,7 @@ def post_note(customer_id: int) -> ResponseReturnValue:
     status=201,
     errors=(401, 404, 422),
     request=ANY_OBJECT,
-    response=obj({"id": INT, "disposition": STR}),
+    response=obj({"id": INT, "disposition": {"type": "string", "nullable": True}}),
 )
 @token_required
 def post_call(customer_id: int) -> ResponseReturnValue:

@@ -189,6 +189,7 @@ def list_process_models() -> ResponseReturnValue:
     tag="process-models",
     errors=(401, 404),
     response={"type": "string"},
+    response_type="application/xml",
 )
 @token_required
 def get_version_xml(process_id: str, version: int) -> ResponseReturnValue:
