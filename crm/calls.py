@@ -109,7 +109,7 @@ def _update_contact_state(customer: Any, call: Call, at: datetime) -> None:
 def _duration(value: Any, errors: FieldErrors) -> int:
     try:
         seconds = int(value or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         errors.add("duration_s", "Must be a whole number of seconds.")
         return 0
     if not 0 <= seconds <= MAX_CALL_SECONDS:

@@ -24,7 +24,7 @@ from crm.models import (
 from crm.phones import mask_phone, normalize_phone, try_normalize_phone
 from crm.scoping import may_change_phone, visible_customers
 from crm.text_search import contains, id_in, searched
-from crm.validation import FieldErrors, boolean, choice, email, text, timezone
+from crm.validation import MAX_ID, FieldErrors, boolean, choice, email, text, timezone
 from dialflow.errors import DuplicateCustomer, Forbidden, InvalidInput, NotFound
 
 MAX_PHONES = 5
@@ -483,6 +483,9 @@ def _owner(session: Session, value: Any, errors: FieldErrors) -> User | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         errors.add("owner", "Give the owner's username or user id.")
+        return None
+    if isinstance(value, int) and not 1 <= value <= MAX_ID:  # no such id; too large for SQL
+        errors.add("owner", f"No active user {value!r}.")
         return None
     column = User.id if isinstance(value, int) else User.username
     user = session.scalar(select(User).where(column == value, User.active.is_(True)))

@@ -8,7 +8,6 @@ customers, problem rows and the job's counters commit together (see ``crm.jobs``
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +41,7 @@ from crm.models import (
 from crm.spreadsheets import FileTooLarge, Sheet, read_sheet
 from dialflow.db import Database, utcnow
 from dialflow.errors import DialflowError, DuplicateCustomer, Forbidden, InvalidInput
+from dialflow.strict_json import loads_strict
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,8 @@ def parse_mapping(headers: list[str], raw: Any) -> dict[str, str | None]:
     else:
         if isinstance(raw, str):
             try:
-                raw = json.loads(raw)
-            except ValueError:
+                raw = loads_strict(raw)
+            except (ValueError, RecursionError):
                 raise InvalidInput(
                     "mapping must be a JSON object {column: field}.", code="invalid_mapping"
                 ) from None

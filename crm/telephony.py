@@ -53,7 +53,10 @@ def verify_signature(secret: str | None, body: bytes, header: str | None) -> Non
     if given.lower().startswith("sha256="):
         given = given[len("sha256=") :]
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given.lower()):
+    # Bytes, not str: compare_digest refuses str with non-ASCII characters (a TypeError), and
+    # a header may carry any Latin-1 text.
+    given_bytes = given.lower().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode("ascii"), given_bytes):
         raise Unauthorized("The signature does not match the body.", code="invalid_signature")
 
 

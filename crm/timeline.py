@@ -37,7 +37,9 @@ class TimelineEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "at": self.at.isoformat(), **self.data}
+        # The entry's own fields last: a call's data carries its integer "id", which would
+        # otherwise replace the entry's string id (the documented type).
+        return {**self.data, "kind": self.kind, "id": self.id, "at": self.at.isoformat()}
 
 
 @dataclass(frozen=True)

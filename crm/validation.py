@@ -13,6 +13,10 @@ from dialflow.errors import InvalidInput
 
 T = TypeVar("T")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Date-times outside these years are typing errors, and near year 1 or 9999 they overflow
+# Python's datetime when moved to UTC or given a duration (a 500, not a message).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+MAX_ID = 2**31 - 1  # ids are PostgreSQL INTEGERs: a larger one names nothing (and fails in SQL)
 
 
 class FieldErrors:
@@ -134,6 +138,9 @@ def aware_datetime(data: Mapping[str, Any], key: str, errors: FieldErrors) -> da
             return None
     if parsed.tzinfo is None:
         errors.add(key, "The date-time needs a UTC offset, e.g. +08:00.")
+        return None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        errors.add(key, f"Must be a date-time between the years {FIRST_YEAR} and {LAST_YEAR}.")
         return None
     return parsed
 

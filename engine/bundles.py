@@ -11,6 +11,7 @@ from typing import Any
 
 from lxml import etree
 
+from dialflow.strict_json import loads_strict
 from engine.errors import InvalidBpmn, problem
 from engine.validation import BPMN_NS, SAFE_XML
 
@@ -58,11 +59,14 @@ class Bundle:
                 dmn[name] = text
             elif suffix == ".json":
                 try:
-                    forms[name] = json.loads(text)
+                    forms[name] = loads_strict(text)
                 except json.JSONDecodeError as exc:
                     problems.append(
                         problem(f"{name}: invalid JSON: {exc.msg}", line=exc.lineno, file=name)
                     )
+                except (ValueError, RecursionError) as exc:  # NaN, 1e400, NUL; too deep
+                    reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+                    problems.append(problem(f"{name}: invalid JSON: {reason}", file=name))
             else:
                 problems.append(problem(f"{name}: expected .bpmn, .dmn or .json", file=name))
         if problems:

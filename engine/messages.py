@@ -42,6 +42,11 @@ class DuplicateMessage(Exception):
     """Another request is storing the same ``message_id`` right now."""
 
 
+# The lengths of ``received_messages.business_key`` and ``message_id`` (the instances' business
+# keys are as long as this one).
+MAX_LENGTHS = {"business_key": 120, "message_id": 200}
+
+
 def parse_message(body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("name")
     problems = []
@@ -56,6 +61,9 @@ def parse_message(body: dict[str, Any]) -> dict[str, Any]:
         value = body.get(field)
         if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
             problems.append({"field": field, "message": f"invalid {field}"})
+        elif field in MAX_LENGTHS and value is not None and len(str(value)) > MAX_LENGTHS[field]:
+            # the columns of received_messages (PostgreSQL refuses a longer value: a 500)
+            problems.append({"field": field, "message": f"at most {MAX_LENGTHS[field]} characters"})
     if problems:
         raise InvalidInput("The message is not valid.", details=problems)
     business_key = body.get("business_key")

@@ -26,6 +26,7 @@ from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
 
 MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+MAX_VERSION = 2**31 - 1  # process_versions.version is a PostgreSQL INTEGER
 
 
 @dataclass
@@ -128,11 +129,12 @@ def migration_report(
 
 
 def version_number(value: Any, field: str = "to_version") -> int:
-    """A version number from a request body, or a 422 naming the field."""
-    if not isinstance(value, int) or isinstance(value, bool):
+    """A version number from a request body, or a 422 naming the field (also for a number no
+    version can have: versions count from 1 in a PostgreSQL INTEGER)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
         raise InvalidInput(
-            f"'{field}' must be an integer.",
-            details=[{"field": field, "message": "expected an integer"}],
+            f"'{field}' must be a version number (a whole number from 1).",
+            details=[{"field": field, "message": "expected a version number"}],
         )
     return value
 

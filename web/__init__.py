@@ -52,10 +52,11 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     # Ids in URLs fit the database's integer columns; anything larger is simply not found.
     app.url_map.converters["int"] = DatabaseIdConverter
 
-    from web import errors, extensions
+    from web import errors, extensions, request_checks
 
     extensions.init_app(app)
     errors.init_app(app)
+    request_checks.init_app(app)
 
     from web.account import account_bp
     from web.api import api_bp

@@ -52,8 +52,8 @@ def test_operations_are_well_formed(client):
             for status, described in operation["responses"].items():
                 assert re.fullmatch(r"[1-5]\d\d", status)
                 assert described["description"]
-                (media,) = described["content"]  # JSON, or text/csv for file downloads
-                assert media in ("application/json", "text/csv"), (method, path, media)
+                (media,) = described["content"]  # JSON, text/csv for file downloads, BPMN XML
+                assert media in ("application/json", "text/csv", "application/xml"), media
                 schema = described["content"][media]["schema"]
                 ref = schema.get("$ref")
                 if ref:
@@ -103,3 +103,32 @@ def test_document_passes_an_openapi_validator(client, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_answers_to_bad_input_are_documented(client):
+    """What every operation answers for bad input is in its responses: 401 without a token, 422
+    for a malformed body (``json_body``) or paging, 404 for an id that names nothing, and any
+    other success status it answers (a repeated call's 200)."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    missing = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            names = {p["name"] for p in operation["parameters"]}
+            in_path = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+            needed = set()
+            if operation.get("security"):
+                needed.add("401")
+            if "limit" in names or "requestBody" in operation:
+                needed.add("422")
+            if in_path:
+                needed.add("404")
+            missing += [f"{method} {path}: {status}" for status in sorted(needed - statuses)]
+    assert missing == []
+    call = document["paths"]["/api/v1/calls"]["post"]["responses"]
+    deploy = document["paths"]["/api/v1/process-models"]["post"]["responses"]
+    dry_run = document["paths"]["/api/v1/customers/import"]["post"]["responses"]
+    assert {"200", "201"} <= set(call) & set(deploy)
+    assert {"200", "202"} <= set(dry_run)
+    xml = document["paths"]["/api/v1/process-models/{process_id}/versions/{version}/bpmn"]["get"]
+    assert set(xml["responses"]["200"]["content"]) == {"application/xml"}

@@ -91,6 +91,8 @@ def test_timeline_merges_every_kind_newest_first(client, db, people, customer):
     for entry in body["items"]:
         by_kind.setdefault(entry["kind"], []).append(entry)
     assert by_kind["call"][0]["disposition"] == "no_answer"
+    # every entry's id is a string, as documented: a call's data carries an integer "id"
+    assert all(isinstance(entry["id"], str) for entry in body["items"])
     assert {n["text"] for n in by_kind["note"]} == {"客户说下周再联系", "Outcome: interested"}
     assert [(d["from_stage"], d["to_stage"]) for d in by_kind["deal_stage"]] == [
         ("qualification", "proposal"),

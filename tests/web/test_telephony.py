@@ -122,6 +122,8 @@ def test_concurrent_duplicates_are_applied_once(app, db, customer):
         ("deadbeef", "invalid_signature"),
         ("sha256=" + "0" * 64, "invalid_signature"),
         ("wrong-secret", "invalid_signature"),
+        ("sha256=é" + "0" * 63, "invalid_signature"),  # compare_digest refuses non-ASCII str
+        ("ü", "invalid_signature"),
     ],
 )
 def test_bad_or_missing_signature_is_401_and_stores_nothing(client, db, customer, signature, code):
@@ -181,6 +183,22 @@ def test_a_signed_body_that_is_not_json_is_422(client):
     for body in [b"not json", b"[1, 2]", b'{"a": NaN}']:
         response = client.post(URL, data=body, headers={"X-Dialflow-Signature": sign(body)})
         error_of(response, 422, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b'"x": "a\\u0000"',  # PostgreSQL's JSON columns refuse it
+        b'"x": "\\udcff"',  # no database stores a lone surrogate as UTF-8
+        b'"x": 1e400',  # infinity, which neither JSON column nor answer can hold
+    ],
+)
+def test_a_signed_event_that_is_not_strict_json_is_422_and_stores_nothing(client, db, extra):
+    body = b'{"event_id": "s1", "type": "call.started", "call_id": "c1", ' + extra + b"}"
+    response = client.post(URL, data=body, headers={"X-Dialflow-Signature": sign(body)})
+    error_of(response, 422, "invalid_json")
+    with db() as session:
+        assert count(session, TelephonyEvent) == 0
 
 
 def test_without_a_secret_the_endpoint_is_disabled(test_env, tmp_path):

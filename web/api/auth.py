@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
 from dialflow.errors import Forbidden, InvalidInput, Unauthorized
+from dialflow.strict_json import loads_strict
 from web.api import api_bp
 from web.api.openapi import documented
 from web.api.schemas import STR, obj
@@ -27,18 +27,13 @@ MAX_OFFSET = 10_000_000
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a clear 400/422 instead of a framework error page.
 
-    Strict JSON only: ``NaN`` and ``Infinity``, which Python's parser accepts, would later be
-    refused by PostgreSQL's JSON columns (a 500) and make our own responses invalid JSON; so
-    would a lone surrogate (``"\\udcff"``), which no database can store as UTF-8, and a NUL
-    (``"\\u0000"``), which PostgreSQL's text columns refuse.
+    Strict JSON only (``dialflow.strict_json``): no ``NaN``, no numbers beyond a float's range, no
+    NUL and no lone surrogate in a string, which the databases or our own answers cannot hold.
     """
     data = None
     if request.is_json:
-        raw = request.get_data(cache=True)
         try:
-            data = json.loads(raw, parse_constant=_no_constant)
-            if b"\\u" in raw:  # escapes: the only way either gets into a string
-                _check_text(data)
+            data = loads_strict(request.get_data(cache=True))
         except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             data = None
     if data is None:
@@ -48,25 +43,6 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
     return data
-
-
-def _check_text(value: Any) -> None:
-    """ValueError if a string in ``value`` (a key too) holds a NUL or a lone surrogate."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("NUL in a string")
-        value.encode("utf-8")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def token_required(view: F) -> F:

@@ -81,6 +81,7 @@ def get_calls() -> ResponseReturnValue:
     "Log a call on a customer; a repeated external_id returns the call already logged (200)",
     tag="calls",
     status=201,
+    also={200: ("The call already logged under this external_id", None)},
     errors=(401, 404, 409, 422),
     request=obj(
         {

@@ -20,6 +20,7 @@ from engine.dialing import may_see_number
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
+from web.api.params import int_arg
 from web.api.schemas import ANY_OBJECT, BOOL, CUSTOMER, INT, STR, obj, page
 from web.context import settings, unit_of_work
 
@@ -55,7 +56,7 @@ def list_customers() -> ResponseReturnValue:
             db,
             viewer=user,
             q=request.args.get("q"),
-            owner_id=request.args.get("owner_id", type=int),
+            owner_id=int_arg("owner_id"),
             stage=request.args.get("stage"),
             pool=None if pool is None else pool in ("1", "true"),
             tag=request.args.get("tag"),
@@ -178,7 +179,7 @@ def post_note(customer_id: int) -> ResponseReturnValue:
     status=201,
     errors=(401, 404, 422),
     request=ANY_OBJECT,
-    response=obj({"id": INT, "disposition": STR}),
+    response=obj({"id": INT, "disposition": {"type": "string", "nullable": True}}),
 )
 @token_required
 def post_call(customer_id: int) -> ResponseReturnValue:

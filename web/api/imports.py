@@ -13,6 +13,7 @@ from dialflow.errors import InvalidInput
 from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
 from web.api.openapi import documented
+from web.api.params import int_arg
 from web.api.schemas import ANY_OBJECT, INT, STR, obj
 from web.context import runtime, settings, unit_of_work
 from web.uploads import uploaded_file
@@ -65,6 +66,7 @@ UPLOAD = obj(
     "Import customers from a CSV or XLSX file as a background job (dry_run=1: preview only)",
     tag="customers",
     status=202,
+    also={200: ("dry_run=1: the mapped first rows and the dedupe report", ANY_OBJECT)},
     errors=(401, 403, 413, 415, 422),
     request=UPLOAD,
     content_type="multipart/form-data",
@@ -179,7 +181,7 @@ def export_filters() -> dict[str, object]:
     return {
         "q": (request.args.get("q") or "").strip()[:100] or None,
         # ``owner`` is the customer list's name for the filter; the API documents ``owner_id``
-        "owner_id": request.args.get("owner_id", type=int) or request.args.get("owner", type=int),
+        "owner_id": int_arg("owner_id") or int_arg("owner"),
         "stage": request.args.get("stage") or None,
         "pool": None if not pool else pool in ("1", "true"),
         "tag": request.args.get("tag") or None,

@@ -42,7 +42,11 @@ def documented(
     query: dict[str, str] | None = None,
     content_type: str = "application/json",
     response_type: str = "application/json",
+    also: dict[int, tuple[str, dict[str, Any] | None]] | None = None,
 ) -> Callable[[F], F]:
+    """``also``: other success statuses the view answers, each with its description and
+    response schema (None: the same as ``status``'s)."""
+
     def decorate(view: F) -> F:
         setattr(
             view,
@@ -59,6 +63,7 @@ def documented(
                 "query": query or {},
                 "content_type": content_type,
                 "response_type": response_type,
+                "also": also or {},
             },
         )
         return view
@@ -148,6 +153,15 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
+    for status, (description, schema) in meta["also"].items():
+        responses[str(status)] = {
+            "description": description,
+            "content": {
+                meta.get("response_type", "application/json"): {
+                    "schema": schema or meta["response"] or {"type": "object"}
+                }
+            },
+        }
     for status in meta["errors"]:
         responses[str(status)] = {
             "description": ERROR_RESPONSES.get(str(status), "Error"),

@@ -30,6 +30,7 @@ DEPLOY_RESULT = obj(
     "Deploy BPMN, DMN and JSON-Schema form files (multipart `file` fields or JSON)",
     tag="process-models",
     status=201,
+    also={200: ("The same content was deployed before: its existing version", None)},
     errors=(401, 403, 409, 422),
     request=obj(
         {
@@ -188,6 +189,7 @@ def list_process_models() -> ResponseReturnValue:
     tag="process-models",
     errors=(401, 404),
     response={"type": "string"},
+    response_type="application/xml",
 )
 @token_required
 def get_version_xml(process_id: str, version: int) -> ResponseReturnValue:

@@ -22,7 +22,7 @@ def _flag(name: str) -> bool:
 @documented(
     "Open tasks: mine, claimable by my groups, or all (managers)",
     tag="tasks",
-    errors=(401, 403),
+    errors=(401, 403, 422),
     response=page(TASK),
     query={
         "mine": "1 = assigned to me",

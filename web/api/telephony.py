@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from crm.telephony import receive_event, verify_signature
 from dialflow.errors import InvalidInput
+from dialflow.strict_json import loads_strict
 from web.api import api_bp
 from web.api.openapi import documented
 from web.api.schemas import INT, STR, obj
@@ -51,7 +50,7 @@ def post_telephony_event() -> ResponseReturnValue:
     body = request.get_data(cache=True)
     verify_signature(settings().telephony_secret, body, request.headers.get(SIGNATURE_HEADER))
     try:
-        payload = json.loads(body, parse_constant=_refuse)
+        payload = loads_strict(body)
     except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
@@ -61,7 +60,3 @@ def post_telephony_event() -> ResponseReturnValue:
     return jsonify(
         {"event_id": result.event_id, "call_id": result.call_id, "duplicate": result.duplicate}
     )
-
-
-def _refuse(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
