@@ -56,6 +56,10 @@ class KeptWorkflows:
             return None
         return entry[2]
 
+    def forget(self, instance_id: int) -> None:
+        with self._lock:
+            self._entries.pop(instance_id, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

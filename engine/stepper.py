@@ -344,7 +344,10 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
             batch.check(lambda: _check_version(row, batch.rowcount(updated)))
         audit.append(batch, entries)
     # The workflow as stored, for the instance's next step here; the row's text decides.
-    engine.kept.keep(row.id, row.version_id, row.state, workflow)
+    if row.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+        engine.kept.forget(row.id)  # no step follows
+    else:
+        engine.kept.keep(row.id, row.version_id, row.state, workflow)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
 

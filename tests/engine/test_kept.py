@@ -94,6 +94,8 @@ def test_a_kept_workflow_is_used_only_for_the_text_and_version_it_was_saved_as()
         kept.keep(instance_id, 10, "s", _Workflow())
     assert kept.take(1, 10, "s") is None  # the oldest went beyond the capacity
     assert kept.take(3, 10, "s") is not None
+    kept.forget(2)  # e.g. the instance completed: no step follows
+    assert kept.take(2, 10, "s") is None
 
 
 @pytest.mark.parametrize(
