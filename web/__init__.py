@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from dialflow.clock import SystemClock, pin_time_token, unpin
@@ -25,6 +25,17 @@ class DatabaseIdConverter(IntegerConverter):
         # it here would make werkzeug answer 405 when another method has a route on the path.)
         number = int(value)
         return number if number <= MAX_ID else 0
+
+
+def id_arg(name: str) -> int | None:
+    """An id in a page's query string: ASCII digits, or ``None`` (the filter is left out).
+    One too large for any row becomes 0, which no row has, as in paths: a filter on it finds
+    nothing, a view that needs it answers "not found"; the database never sees it."""
+    raw = (request.args.get(name) or "").strip()
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    number = int(raw)
+    return number if number <= MAX_ID else 0
 
 
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:

@@ -15,6 +15,7 @@ from crm.models import LeadStage, Role, User
 from crm.phones import display_phone, mask_phone
 from crm.scoping import may_see_full_phone
 from dialflow.errors import DuplicateCustomer, InvalidInput
+from web import id_arg
 from web.context import settings, unit_of_work
 from web.service_messages import localize
 
@@ -77,7 +78,7 @@ def _filters() -> dict[str, Any]:
     stage = request.args.get("stage") or None
     pool = request.args.get("pool")
     return {
-        "owner_id": request.args.get("owner", type=int),
+        "owner_id": id_arg("owner"),
         "stage": stage if stage in {s.value for s in LeadStage} else None,
         "pool": {"1": True, "0": False}.get(pool or ""),
         "tag": (request.args.get("tag") or "").strip()[:40] or None,

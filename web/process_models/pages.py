@@ -19,6 +19,7 @@ from engine.instance_view import (
 )
 from engine.instances import get_instance, incident_to_dict
 from engine.models import InstanceStatus, ProcessInstance
+from web import id_arg
 from web.context import runtime, unit_of_work
 from web.process_models import EDITORS, WATCHERS, may_edit, process_models_bp, require_role
 
@@ -144,7 +145,7 @@ def instances_page(process_id: str) -> ResponseReturnValue:
     """The newest instances of a process, or of one version (``?version=N``); ``?live=1``
     leaves out completed and terminated ones."""
     require_role(*EDITORS)
-    version = request.args.get("version", type=int)
+    version = id_arg("version")
     live_only = request.args.get("live") == "1"
     with unit_of_work(read_only=True) as db:
         latest = latest_version(db, process_id)  # 404 for an unknown process

@@ -19,6 +19,7 @@ from processes.team_board import (
     team_tasks,
     teams_for,
 )
+from web import id_arg
 from web.context import runtime, unit_of_work
 from web.inbox import user_zone
 from web.sales import MANAGERS, roles_required, sales_bp
@@ -40,7 +41,7 @@ def _team(db: Session, team_id: int | None) -> tuple[Team | None, list[Team]]:
 @sales_bp.get("/team")
 @roles_required(*MANAGERS)
 def team_board() -> ResponseReturnValue:
-    team_id = request.args.get("team", type=int)
+    team_id = id_arg("team")
     now = runtime().clock.now()
     with unit_of_work(read_only=True) as db:
         team, teams = _team(db, team_id)
