@@ -461,6 +461,9 @@ def build_engine(settings: Settings) -> Engine:
     return engine
 
 
+SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """WAL lets readers work while a writer commits; foreign keys are off in SQLite by default.
 
@@ -476,6 +479,11 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint copies the WAL into the database file and syncs both: its fixed cost
+        # (two fsyncs), paid by whichever commit crosses the threshold, dominated the commits
+        # at SQLite's default of 1,000 pages. 10,000 pages (about 40 MB of WAL) makes it ten
+        # times rarer; the copying is the same, a crossing commit waits tens of milliseconds.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -158,8 +158,15 @@ class Settings:
             level=getattr(logging, self.log_level),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        # SpiffWorkflow logs every task state change at INFO.
-        logging.getLogger("spiff").setLevel(max(logging.WARNING, getattr(logging, self.log_level)))
+        # SpiffWorkflow logs every task state change at INFO. Its own loggers are set too, not
+        # only their parent: it reads ``logger.level`` itself, and below INFO (unset counts)
+        # gathers every task of the workflow and its data for each log record.
+        spiff_level = max(logging.WARNING, getattr(logging, self.log_level))
+        for name in SPIFF_LOGGERS:
+            logging.getLogger(name).setLevel(spiff_level)
+
+
+SPIFF_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn")
 
 
 def _database_url(raw: str | None, var_dir: Path, problems: list[str]) -> str:

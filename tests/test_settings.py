@@ -227,3 +227,38 @@ def test_bad_webhook_settings_are_reported_together(tmp_path):
     assert "DIALFLOW_WEBHOOK_RETENTION_DAYS must be a whole number of days" in text
     for entry in ("'10.0.0.0/33'", "'bad!host'", "'1.2.3'"):
         assert f"DIALFLOW_WEBHOOK_ALLOWED_TARGETS: {entry} is neither" in text
+
+
+@pytest.fixture
+def spiff_levels():
+    import logging
+
+    from dialflow.settings import SPIFF_LOGGERS
+
+    levels = {name: logging.getLogger(name).level for name in SPIFF_LOGGERS}
+    for name in SPIFF_LOGGERS:  # as SpiffWorkflow leaves them (an app may have set them)
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.parametrize("log_level", ["DEBUG", "INFO"])
+def test_logging_spares_spiffworkflow_its_debug_details(tmp_path, spiff_levels, log_level):
+    """SpiffWorkflow decides by its own loggers' ``level`` whether every log record carries
+    the task's data and the ids of all tasks: an unset level counts as below INFO."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+    diagram = PROJECT_ROOT / "bench" / "diagrams" / "bench_call.bpmn"
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(diagram))
+    workflow = BpmnWorkflow(parser.get_spec("bench_call"))
+    task = workflow.task_tree
+    assert "tasks" in workflow.collect_log_extras()  # SpiffWorkflow's loggers left unset
+    assert "data" in task.collect_log_extras()
+
+    load(tmp_path, SECRET_KEY=KEY, LOG_LEVEL=log_level).configure_logging()
+
+    assert "tasks" not in workflow.collect_log_extras()
+    assert "data" not in task.collect_log_extras()
