@@ -45,7 +45,14 @@ from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
-from engine.work_items import OpenedItem, Write, manual_ready_ids, opened_items, sync_work_items
+from engine.work_items import (
+    OpenedItem,
+    Write,
+    manual_ready_ids,
+    manual_ready_tasks,
+    opened_items,
+    sync_work_items,
+)
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 6 * 3600
@@ -190,8 +197,9 @@ def begin(
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(data)
+    for task in workflow.tasks.values():  # a new workflow: its start events, no subprocesses
+        if task.state == TaskState.READY:
+            task.data.update(data)
     return Step(row, workflow, bundle, context, fresh=True)
 
 
@@ -281,7 +289,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
     row.updated_at = now
-    ready = workflow.get_tasks(state=TaskState.READY, manual=True)  # one walk, used twice
+    ready = manual_ready_tasks(workflow)  # used twice
     status_before = row.status
     if row.status == InstanceStatus.TERMINATED:
         pass

@@ -90,8 +90,29 @@ def close_item(
     return _CLOSE, {"_id": item.id, **values}
 
 
+def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """READY user tasks, as ``workflow.get_tasks(state=READY, manual=True)`` lists them.
+
+    Read from the task maps of the workflow and its subprocesses instead of walking the tree,
+    a tenth of the time; only an order among several needs the walk (the tree's order, which
+    the maps' order of creation need not follow)."""
+    found = [
+        task
+        for tasks in _task_maps(workflow)
+        for task in tasks.values()
+        if task.state == TaskState.READY and task.task_spec.manual
+    ]
+    if len(found) > 1:
+        return workflow.get_tasks(state=TaskState.READY, manual=True)
+    return found
+
+
 def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    return {str(task.id) for task in manual_ready_tasks(workflow)}
+
+
+def _task_maps(workflow: BpmnWorkflow) -> list[dict[Any, Any]]:
+    return [workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())]
 
 
 def sync_work_items(
@@ -118,7 +139,7 @@ def sync_work_items(
     ``starter`` is called only when a task without a lane needs the instance's starter.
     """
     if ready_tasks is None:  # the caller may have walked the tree for them already
-        ready_tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+        ready_tasks = manual_ready_tasks(workflow)
     ready = {str(t.id): t for t in ready_tasks}
     if fresh:
         return _insert_items(session, ready.values(), instance, workflow, bundle, starter, now)

@@ -122,9 +122,10 @@ def test_a_read_that_may_precede_begin_leaves_the_transaction_to_what_follows(
             driver = session.connection().connection.driver_connection
             assert driver.info.transaction_status == 0  # IDLE
         write(session, user.id, runtime.clock.now())
-        at_first = session.scalar(select(func.now()))
-        time.sleep(0.02)
-        assert session.scalar(select(func.now())) == at_first
+        if backend() == "postgresql":  # SQLite's now() is the second of each statement
+            at_first = session.scalar(select(func.now()))
+            time.sleep(0.02)
+            assert session.scalar(select(func.now())) == at_first
     with db() as session:
         assert session.scalar(select(func.count(Notification.id))) == 1
 

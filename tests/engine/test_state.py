@@ -315,3 +315,50 @@ def test_a_task_layout_other_than_spiffworkflow_3_2s_is_checked_whole():
     del task["extra"], task["delta"]  # without a key it knows
     task["data"]["score"] = math.nan
     assert CODEC._workflow_differs(dct)
+
+
+def test_tasks_are_written_as_spiffworkflows_task_converter_writes_them():
+    """The codec writes each task itself instead of through the registry's dispatch: at every
+    point of a run with subprocesses, a called process, a multi-instance task (its internal
+    data), changed and deleted data, the result equals SpiffWorkflow's own conversion."""
+    from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+
+    from engine.validation import parse_bundle
+
+    codec = StateCodec()
+    converter = codec._converter
+    assert converter._task_typename == "Task"  # the fast path is the one in use
+
+    def generic(workflow: Any) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(converter, workflow)
+        dct["tasks"] = {str(k): converter.registry.convert(v) for k, v in workflow.tasks.items()}
+        dct["subprocesses"] = {
+            str(k): converter.registry.convert(v) for k, v in workflow.subprocesses.items()
+        }
+        dct["bpmn_events"] = converter.registry.convert(workflow.bpmn_events)
+        return dct
+
+    parsed = parse_bundle({"r.bpmn": (DIAGRAMS / "ready_everywhere.bpmn").read_text()}, {})
+    workflow = BpmnWorkflow(
+        parsed.specs["ready_everywhere"], parsed.subprocess_specs["ready_everywhere"]
+    )
+    workflow.data["when"] = datetime(2024, 5, 17, 9, 30, tzinfo=UTC)
+    compared = 0
+    while True:
+        workflow.do_engine_steps()
+        fast = converter.to_dict(workflow)
+        assert fast == generic(workflow)
+        assert json.dumps(fast, sort_keys=True, default=str) == json.dumps(
+            generic(workflow), sort_keys=True, default=str
+        )
+        compared += 1
+        ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+        if not ready:
+            break
+        task = ready[-1]
+        task.data.update({"note": f"step {compared}", "at": date(2024, 5, compared)})
+        task.data.pop("note" if compared % 3 == 0 else "absent", None)
+        task.internal_data["seen"] = timedelta(minutes=compared)
+        task.run()
+    assert compared >= 8
+    assert workflow.is_completed()

@@ -140,3 +140,57 @@ def test_script_environment_data_wins_over_helpers():
     with pytest.raises(TypeError, match="'blob'"):
         environment.execute("n = 2\nblob = b'x'", kept)
     assert kept == {"n": 1}  # a failed script leaves the data as it was
+
+
+def test_ready_user_tasks_read_from_the_task_maps_are_those_of_the_tree_walk():
+    """``manual_ready_tasks`` reads the workflow's and its subprocesses' task maps instead of
+    walking the tree: at every point it must list the same tasks, in the same order, as
+    ``get_tasks(state=READY, manual=True)``; here with user tasks READY at once in the top
+    process, an embedded subprocess, a called process and a multi-instance task, completed
+    first-listed first, last-listed first and from the middle."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.validation import parse_bundle
+    from engine.work_items import manual_ready_ids, manual_ready_tasks
+
+    parsed = parse_bundle({"r.bpmn": (DIAGRAMS / "ready_everywhere.bpmn").read_text()}, {})
+    spec, subprocess_specs = (
+        parsed.specs["ready_everywhere"],
+        parsed.subprocess_specs["ready_everywhere"],
+    )
+    for pick in (0, -1, 2):
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        most = in_subprocess = 0
+        completed = []
+        while True:
+            workflow.do_engine_steps()
+            walked = workflow.get_tasks(state=TaskState.READY, manual=True)
+            assert manual_ready_tasks(workflow) == walked
+            assert manual_ready_ids(workflow) == {str(task.id) for task in walked}
+            if not walked:
+                break
+            most = max(most, len(walked))
+            in_subprocess += sum(task.workflow is not workflow for task in walked)
+            task = walked[pick if len(walked) > 2 else 0]
+            completed.append(task.task_spec.bpmn_id)
+            task.run()
+        assert workflow.is_completed()
+        assert most >= 8  # call, price, terms, bureau, bank and three reviews
+        assert in_subprocess > 0
+        assert sorted(set(completed)) == sorted(
+            ["top_call", "price", "terms", "bureau", "bank", "reviews", "confirm"]
+        )
+    kept_alone = set()
+    for keep in range(8):  # down to one READY user task, each in turn: read from the maps alone
+        single = BpmnWorkflow(spec, subprocess_specs)
+        single.do_engine_steps()
+        ready = single.get_tasks(state=TaskState.READY, manual=True)
+        for task in ready[:keep] + ready[keep + 1 :]:
+            task.run()
+        single.do_engine_steps()
+        walked = single.get_tasks(state=TaskState.READY, manual=True)
+        assert len(walked) == 1
+        assert manual_ready_tasks(single) == walked
+        kept_alone.add(walked[0].task_spec.bpmn_id)
+    assert {"top_call", "price", "bureau", "reviews"} <= kept_alone
