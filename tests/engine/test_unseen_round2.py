@@ -2,8 +2,10 @@
 API and run end to end: Camunda Modeler 5 exports with parallel lanes, DMN tables routing an
 exclusive gateway (UNIQUE and FIRST, several inputs, ranges), a hand-edited file with a BOM,
 CRLF, comments and processing instructions, Chinese names and ids with dots and dashes, a call
-activity whose child escalates or fails, a terminate end event beside an open user task, none
-and manual tasks, a standard loop; and diagrams that must be refused element by element.
+activity whose child escalates or fails, waits inside called processes (a receive task, a timer
+on the call, multi-instance), a data object across a subprocess, a terminate end event beside an
+open user task, none and manual tasks, a standard loop; and diagrams that must be refused
+element by element.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 
 from crm.models import Activity, Notification
 from engine.models import ModelBundle, ProcessVersion, WorkItem
-from tests.engine.conftest import DIAGRAMS, Actor, only
+from tests.engine.conftest import DIAGRAMS, Actor, Timed, only
 
 UNSEEN = DIAGRAMS / "unseen"
 
@@ -349,6 +351,88 @@ def test_an_error_end_in_the_called_process_is_caught_by_a_catch_all_boundary(
     assert done["data"]["outcome"] == "blocked"
     assert done["ready_tasks"] == []
     assert notifications_of(db, manager) == []
+
+
+# -- waits inside called processes: a receive task, a timer on the call, multi-instance -------
+
+
+def test_a_message_reaches_a_receive_task_inside_a_called_process(owner, agent):
+    deployed = deploy(owner, "called_waits.bpmn")
+    assert sorted(deployed["process_ids"]) == [
+        "cw_canvass",
+        "cw_contract",
+        "cw_one_call",
+        "cw_signing",
+    ]
+    started = agent.start("cw_contract", business_key="deal-1")
+    other = agent.start("cw_contract", business_key="deal-2")
+    send = only(started["ready_tasks"], name="cw_send")
+    assert send["candidates"] == ["group:agent"]
+    sent = agent.complete_ok(send["id"])
+    assert sent["status"] == "waiting"
+    assert sorted(w["kind"] for w in sent["waiting"]) == ["message", "timer"]
+    response = agent.post(
+        "/api/v1/messages",
+        json={"name": "contract_signed", "business_key": "deal-1", "payload": {"signer": "王"}},
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["delivered_to"] == [started["id"]]
+    done = agent.instance(started["id"])
+    assert (done["status"], done["waiting"]) == ("completed", [])
+    assert done["data"]["result"] == "signed by 王"
+    # the other instance has not sent its contract yet: nothing waits for the message there
+    assert agent.instance(other["id"])["status"] == "running"
+
+
+def test_a_timer_on_a_call_activity_cancels_the_called_process_and_its_task(timed: Timed):
+    upload(timed.owner, unseen("called_waits.bpmn"))
+    started = timed.agent.start("cw_contract", business_key="deal-9")
+    send = only(started["ready_tasks"], name="cw_send")
+    assert timed.advance(days=6) == 0
+    assert timed.advance(days=1, seconds=1) == 1
+    lapsed = timed.agent.instance(started["id"])
+    assert lapsed["status"] == "completed", lapsed["incidents"]
+    assert lapsed["data"]["result"] == "lapsed"
+    assert timed.agent.tasks("candidate=1") == []
+    assert timed.agent.complete(send["id"]).status_code in (404, 409)
+
+
+def test_a_multi_instance_call_activity_runs_one_called_process_per_item(owner, agent):
+    deploy(owner, "called_waits.bpmn")
+    started = agent.start("cw_canvass", {"contacts": ["甲", "乙", "丙"]})
+    calls = [t for t in started["ready_tasks"] if t["name"] == "oc_call"]
+    assert len(calls) == 3
+    instance = started
+    for task, answer in zip(calls, ["yes", "no", "yes"], strict=True):
+        assert instance["status"] == "running"
+        instance = agent.complete_ok(task["id"], {"answer": answer})
+    assert instance["status"] == "completed", instance["incidents"]
+    assert instance["data"]["answers"] == ["yes", "no", "yes"]
+    assert instance["data"]["yes"] == 2
+
+
+# -- a data object across a subprocess, a team's lane, a reminder that does not interrupt ----
+
+
+def test_data_object_team_lane_and_a_non_interrupting_timer_on_a_subprocess(timed: Timed):
+    west = timed.actor("agent", username="west_agent", team="West")
+    assert upload(timed.owner, unseen("data_objects_team.bpmn")).status_code == 201
+    started = timed.agent.start("dobj_visit", {"city": "杭州"})
+    assert started["status"] == "running", started["incidents"]
+    assert started["data"]["data_objects"] == {"visit_plan": {"city": "杭州", "slots": 2}}
+    visit = only(started["ready_tasks"], name="dobj_visit_task")
+    assert (visit["lane"], visit["candidates"]) == ("East", ["group:East"])
+    assert west.complete(visit["id"], {"outcome": "x"}).status_code == 403
+
+    assert timed.advance(days=1, seconds=1) == 1
+    reminded = timed.agent.instance(started["id"])
+    assert reminded["data"]["reminded"] is True
+    assert [t["id"] for t in reminded["ready_tasks"]] == [visit["id"]]  # still open
+    assert reminded["waiting"] == []
+
+    done = timed.agent.complete_ok(visit["id"], {"outcome": "签约"})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["report"] == "杭州: 签约"
 
 
 # -- a terminate end event ends the instance while the other branch's user task is open -------
