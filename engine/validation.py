@@ -350,11 +350,23 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
                 report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
     for event in tree.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         host = by_id.get(event.get("attachedToRef"))
-        if host is not None and etree.QName(host).localname not in ACTIVITIES:
+        if host is None:
+            continue
+        if etree.QName(host).localname not in ACTIVITIES:
             report(
                 event,
                 f"is attached to {etree.QName(host).localname} {host.get('id')!r}; a boundary "
                 "event belongs on a task, subprocess or call activity",
+            )
+        elif host.getparent() is not event.getparent():
+            # SpiffWorkflow 3.2 leaves such an event out: its timer never fires, its error
+            # is never caught
+            where = host.getparent()
+            report(
+                event,
+                f"is attached to {host.get('id')!r}, which is inside "
+                f"{etree.QName(where).localname} {where.get('id')!r} while the event is not; "
+                "draw the boundary event in the same (sub)process as its activity",
             )
     return found
 

@@ -303,6 +303,33 @@ def test_version_two_starts_new_instances_while_version_one_runs_on(
     assert notes_of(db, customer.id) == ["第二版：有意向", f"意向客户：有意向（{plan_day}）"]
 
 
+def test_an_instance_at_a_chinese_named_task_migrates_to_version_two(
+    owner, agent, make_customer, db
+):
+    customer = make_customer(name="韩梅梅")
+    deploy(owner, "quirky_follow_up.bpmn")
+    data = {"customer_id": customer.id, "owner": agent.username, "name": "韩梅梅"}
+    old = agent.start("lead.follow-up-cn", data)
+    text = (UNSEEN / "quirky_follow_up.bpmn").read_bytes().decode("utf-8-sig")
+    changed = text.replace('name="跟进客户"', 'name="电话跟进客户"').replace(
+        "f'意向客户：{结果}（{plan_day}）'", "f'第二版：{结果}'"
+    )
+    assert upload(owner, [("follow_up_v2.bpmn", changed.encode())]).status_code == 201
+    response = owner.post(f"/api/v1/process-instances/{old['id']}/migrate", json={"to_version": 2})
+    assert response.status_code == 200, response.get_json()
+    moved = response.get_json()
+    assert moved["version"] == 2
+    (task,) = agent.tasks("candidate=1")
+    assert (task["name"], task["title"], task["id"]) == (
+        "task.跟进-1",
+        "电话跟进客户",
+        old["ready_tasks"][0]["id"],
+    )
+    done = agent.complete_ok(task["id"], {"结果": "有意向"})
+    assert (done["status"], done["version"]) == ("completed", 2)
+    assert notes_of(db, customer.id) == ["第二版：有意向"]
+
+
 # -- a call activity whose child escalates (non-interrupting) or ends in an error -------------
 
 
@@ -502,7 +529,8 @@ def test_call_activities_that_call_back_into_themselves_are_refused(owner, db):
 def test_references_across_scopes_and_to_nothing_are_refused(owner, db):
     details = refused(upload(owner, unseen("cross_scope.bpmn")))
     found = by_element(details)
-    assert set(found) == {"q_leak", "lane_cross", "gw_timer"}, details
+    assert set(found) == {"q_leak", "lane_cross", "gw_timer", "score_timer"}, details
+    assert "'q_score', which is inside subProcess 'qualify'" in found["score_timer"]
     assert "'call_back', which is outside subProcess 'qualify'" in found["q_leak"]
     assert "perhaps a form" not in found["q_leak"]  # the parser's words on q_score are gone
     assert "'ghost_task'" in found["lane_cross"]
