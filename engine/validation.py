@@ -51,10 +51,14 @@ def parse_bundle(
     problems = [] if problems is None else problems
     parser = SpiffBpmnParser()
     lines: dict[str, int] = {}
+    decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
         tree = _xml(name, text, problems)
-        if tree is not None:
-            _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
+        if tree is None:
+            continue
+        if validate and _duplicate_decisions(name, tree, decisions, problems):
+            continue
+        _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     added: list[tuple[str, Any]] = []
     trees: list[Any] = []
@@ -67,12 +71,14 @@ def parse_bundle(
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
         before = set(parser.process_parsers)
-        if _guard(problems, name, lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)):
+        add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
+        if _guard(problems, name, add, _line_index(tree)):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
             added.append((name, tree))
     if validate:
         for name, tree in added:
             problems += _reference_problems(name, tree, set(parser.process_parsers))
+        problems += _call_cycle_problems(added)
     parsed = ParsedBundle()
     if problems:
         _locate_by_name(problems, trees)
@@ -95,6 +101,31 @@ def parse_bundle(
     return parsed
 
 
+class _SingleHitEngine(DMNEngine):
+    """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
+    SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
+    decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
+    table with different outputs, fail the task (an incident naming the rules) instead."""
+
+    def decide(self, task: Any) -> list[Any]:
+        table = self.decision_table
+        matched = [rule for rule in table.rules if self._DMNEngine__check_rule(rule, task)]
+        if len(matched) > 1:
+            ids = ", ".join(repr(rule.id) for rule in matched)
+            if table.hit_policy == HitPolicy.UNIQUE.value:
+                raise ValueError(
+                    f"decision table {table.id!r} has hit policy UNIQUE but rules {ids} all "
+                    "match; make the rules exclusive or use hit policy FIRST"
+                )
+            outputs = [rule.output_as_dict(task) for rule in matched]
+            if any(output != outputs[0] for output in outputs[1:]):
+                raise ValueError(
+                    f"decision table {table.id!r} has hit policy ANY but rules {ids} match "
+                    "with different outputs; make them agree or use hit policy FIRST"
+                )
+        return matched
+
+
 class _CollectEngine(DMNEngine):
     """COLLECT answers a list per output even when no rule matches (an empty one), as DMN
     says; SpiffWorkflow 3.2 then leaves the outputs unset, and the next script that reads
@@ -108,14 +139,20 @@ class _CollectEngine(DMNEngine):
         return found
 
 
+SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY"}
+
+
 def _collect_into_lists(spec: BpmnProcessSpec) -> None:
+    """Decision tables decide as their hit policy says (see the engines above)."""
     for task_spec in spec.task_specs.values():
         engine = getattr(task_spec, "dmnEngine", None)
-        if (
-            type(engine) is DMNEngine
-            and engine.decision_table.hit_policy == HitPolicy.COLLECT.value
-        ):
+        if type(engine) is not DMNEngine:
+            continue
+        policy = engine.decision_table.hit_policy
+        if policy == HitPolicy.COLLECT.value:
             task_spec.dmnEngine = _CollectEngine(engine.decision_table)
+        elif policy in SINGLE_HIT:
+            task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
 
 
 def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
@@ -166,10 +203,15 @@ def validate_bundle(
             lines.update(_line_index(tree))
             conditions.update(conditions_by_gateway(tree))
         problems += check_specs(parsed, forms, registry, lines, conditions)
+    # the pre-pass names these elements with their file and line; the parser's own words on
+    # the same element (without a line, on the file that used it) say it again
+    named = {p["element_id"] for p in unsupported if p.get("element_id")}
     problems = [
         p
         for p in problems
-        if not is_reported(p, foreign) and not (unsupported and p.pop("_construct", False))
+        if not is_reported(p, foreign)
+        and not (unsupported and p.pop("_construct", False))
+        and not (p.get("line") is None and p.get("element_id") in named)
     ]
     for p in problems:
         p.pop("_construct", None)
@@ -230,6 +272,7 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                         file=name,
                     )
                 )
+    found += _scope_problems(name, tree, ids)
     for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
         called = call.get("calledElement")
         if called and called not in process_ids:
@@ -243,6 +286,161 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                 )
             )
     return found + _structure_problems(name, tree, ids) + endless_loop_problems(name, tree)
+
+
+# What a boundary event may be attached to.
+ACTIVITIES = {
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+}
+
+
+def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """Sequence flows that leave their process or subprocess, lanes listing elements that do
+    not exist, boundary events on what is no activity. SpiffWorkflow reports the first as a
+    duplicate id on the flow's source ("perhaps a form has the same ID?") and stops; the
+    others it ignores, or fails on when the instance runs."""
+    found = []
+
+    def report(element: Any, message: str) -> None:
+        kind = etree.QName(element).localname
+        found.append(
+            problem(
+                f"{name}: {kind} {element.get('id')!r} {message}",
+                element_id=element.get("id"),
+                line=element.sourceline,
+                file=name,
+            )
+        )
+
+    by_id = {el.get("id"): el for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        scope = flow.getparent()
+        for attribute in ("sourceRef", "targetRef"):
+            end = by_id.get(flow.get(attribute))
+            if end is None or end.getparent() is scope:
+                continue
+            where = end.getparent()
+            kind = etree.QName(scope).localname
+            place = (
+                f"outside {kind} {scope.get('id')!r}"
+                if where in scope.iterancestors()
+                else f"inside {etree.QName(where).localname} {where.get('id')!r}"
+            )
+            report(
+                flow,
+                f"has {attribute} {end.get('id')!r}, which is {place}; a sequence flow stays "
+                f"within its {kind}: leave a subprocess through its end event and a flow from "
+                "the subprocess itself",
+            )
+    for lane in tree.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            target = (ref.text or "").strip()
+            if target and target not in ids:
+                report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
+    for event in tree.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        host = by_id.get(event.get("attachedToRef"))
+        if host is None:
+            continue
+        if etree.QName(host).localname not in ACTIVITIES:
+            report(
+                event,
+                f"is attached to {etree.QName(host).localname} {host.get('id')!r}; a boundary "
+                "event belongs on a task, subprocess or call activity",
+            )
+        elif host.getparent() is not event.getparent():
+            # SpiffWorkflow 3.2 leaves such an event out: its timer never fires, its error
+            # is never caught
+            where = host.getparent()
+            report(
+                event,
+                f"is attached to {host.get('id')!r}, which is inside "
+                f"{etree.QName(where).localname} {where.get('id')!r} while the event is not; "
+                "draw the boundary event in the same (sub)process as its activity",
+            )
+    return found
+
+
+def _call_cycle_problems(added: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Call activities that lead back to their own process, directly or through others.
+    SpiffWorkflow 3.2 builds the called process anew at every level without end: the step
+    never returns and its memory grows, past any guard on automatic tasks."""
+    calls: dict[str, list[tuple[str, Any, str]]] = {}  # process -> (called, element, file)
+    for name, tree in added:
+        for process in tree.iter(f"{{{BPMN_NS}}}process"):
+            for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
+                if call.get("calledElement"):
+                    calls.setdefault(process.get("id"), []).append(
+                        (call.get("calledElement"), call, name)
+                    )
+
+    def path(start: str, goal: str) -> list[str] | None:
+        """The processes from ``start`` to ``goal`` along call activities, or None."""
+        seen, todo = {start}, [[start]]
+        while todo:
+            trail = todo.pop()
+            if trail[-1] == goal:
+                return trail
+            for called, _call, _name in calls.get(trail[-1], []):
+                if called not in seen:
+                    seen.add(called)
+                    todo.append([*trail, called])
+        return None
+
+    found = []
+    for process_id, targets in calls.items():
+        for called, call, name in targets:
+            back = path(called, process_id)
+            if back is None:
+                continue
+            found.append(
+                problem(
+                    f"{name}: callActivity {call.get('id')!r} calls {called!r}, which leads "
+                    f"back to {process_id!r} ({' → '.join([process_id, *back])}); called "
+                    "processes may not call themselves again: SpiffWorkflow 3.2 would start "
+                    "them without end. Repeat work with a sequence flow back through a gateway",
+                    element_id=call.get("id"),
+                    line=call.sourceline,
+                    file=name,
+                )
+            )
+    return found
+
+
+def _duplicate_decisions(
+    name: str, tree: Any, decisions: dict[str, str], problems: list[dict[str, Any]]
+) -> bool:
+    """Record the decisions of a DMN file; a decision id another file of the deploy already
+    has is a problem (the parser would keep one of the two without a word)."""
+    duplicate = False
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or etree.QName(element).localname != "decision":
+            continue
+        decision_id = element.get("id")
+        if decision_id in decisions:
+            duplicate = True
+            problems.append(
+                problem(
+                    f"{name}: decision {decision_id!r} is also in {decisions[decision_id]}; "
+                    "a decision id may appear once in a deploy",
+                    element_id=decision_id,
+                    line=element.sourceline,
+                    file=name,
+                )
+            )
+        elif decision_id:
+            decisions[decision_id] = name
+    return duplicate
 
 
 # Event definitions and the root element each one refers to (SpiffWorkflow 3.2 fails on an
