@@ -111,16 +111,37 @@ MAX_AUTOMATIC_TASKS = 10_000
 PRUNE_EVERY = 200  # automatic tasks between re-rootings within a step
 
 
+# Called processes nested deeper than this (a call activity calling its own process again,
+# directly or through others, whose way out this data never takes) are an incident too:
+# SpiffWorkflow builds every level anew and walks all of them at each task, so such a step
+# would run for hours before reaching ``MAX_AUTOMATIC_TASKS``.
+MAX_CALL_DEPTH = 50
+
+
 class RunawayLoop(Exception):
     """More than ``MAX_AUTOMATIC_TASKS`` automatic tasks in one step; ``task`` is the next."""
 
-    def __init__(self, task: Any, limit: int) -> None:
+    def __init__(self, task: Any, limit: int, message: str | None = None) -> None:
         element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
         super().__init__(
-            f"more than {limit} automatic tasks ran in one step without waiting for anyone; "
-            f"the loop through {element!r} has no way out with this data"
+            message
+            or f"more than {limit} automatic tasks ran in one step without waiting for "
+            f"anyone; the loop through {element!r} has no way out with this data"
         )
         self.task = task
+
+
+class RunawayCalls(RunawayLoop):
+    """Called processes nested deeper than ``MAX_CALL_DEPTH``; ``task`` is the next task."""
+
+    def __init__(self, task: Any, limit: int) -> None:
+        process = task.workflow.spec.name
+        super().__init__(
+            task,
+            limit,
+            f"called processes nested more than {limit} deep in one step; the calls into "
+            f"{process!r} never end with this data",
+        )
 
 
 def run_engine_steps(
@@ -143,6 +164,8 @@ def run_engine_steps(
         nonlocal ran
         if ran >= limit:
             raise RunawayLoop(task, limit)
+        if task.workflow is not workflow and task.workflow.depth > MAX_CALL_DEPTH:
+            raise RunawayCalls(task, MAX_CALL_DEPTH)
         ran += 1
         if ran % PRUNE_EVERY == 0:
             prune_history(workflow, trail)

@@ -372,13 +372,15 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
 
 
 def _call_cycle_problems(added: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    """Call activities that lead back to their own process, directly or through others.
-    SpiffWorkflow 3.2 builds the called process anew at every level without end: the step
-    never returns and its memory grows, past any guard on automatic tasks."""
+    """Call activities that lead back to their own process, directly or through others, with
+    nothing that could stop them: every call on the way is reached from its process's start
+    through automatic elements only, no choice and no wait (:func:`_certain_calls`). Such a
+    step would only ever nest deeper (the step's guard stops it at ``MAX_CALL_DEPTH``); a
+    recursion behind a gateway, a user task or an event may end, and deploys."""
     calls: dict[str, list[tuple[str, Any, str]]] = {}  # process -> (called, element, file)
     for name, tree in added:
         for process in tree.iter(f"{{{BPMN_NS}}}process"):
-            for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            for call in _certain_calls(process):
                 if call.get("calledElement"):
                     calls.setdefault(process.get("id"), []).append(
                         (call.get("calledElement"), call, name)
@@ -415,6 +417,63 @@ def _call_cycle_problems(added: list[tuple[str, Any]]) -> list[dict[str, Any]]:
                 )
             )
     return found
+
+
+# Elements a step runs through on its own, whatever the data: the next ones are certain too.
+_AUTOMATIC = {
+    "startEvent",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "sendTask",
+    "intermediateThrowEvent",
+    "parallelGateway",
+}
+_CHOICES = {"exclusiveGateway", "inclusiveGateway"}  # automatic only with one way out
+_SCOPES = {"subProcess", "transaction"}  # entered at their start events
+
+
+def _certain_calls(process: Any) -> list[Any]:
+    """The call activities of ``process`` that every instance reaches in its first step: from
+    the start events along sequence flows without a condition, through automatic elements
+    (gateways only with one outgoing flow) and into embedded subprocesses."""
+    flows: dict[str, list[Any]] = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        flows.setdefault(flow.get("sourceRef"), []).append(flow)
+    by_id = {el.get("id"): el for el in process.iter() if isinstance(el.tag, str)}
+
+    def starts(scope: Any) -> list[Any]:
+        return [child for child in scope if _local(child) == "startEvent"]
+
+    found, seen, todo = [], set(), starts(process)
+    while todo:
+        element = todo.pop()
+        if element is None or element.get("id") in seen:
+            continue
+        seen.add(element.get("id"))
+        kind, outgoing = _local(element), flows.get(element.get("id"), [])
+        if kind == "callActivity":
+            found.append(element)
+            continue
+        if kind in _SCOPES:
+            todo += starts(element)
+            continue
+        if kind not in _AUTOMATIC and not (kind in _CHOICES and len(outgoing) == 1):
+            continue  # a choice, a wait, or a start that needs an event
+        if kind == "startEvent" and any(
+            _local(child).endswith("EventDefinition") for child in element
+        ):
+            continue
+        todo += [
+            by_id.get(flow.get("targetRef"))
+            for flow in outgoing
+            if flow.find(f"{{{BPMN_NS}}}conditionExpression") is None
+        ]
+    return found
+
+
+def _local(element: Any) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def _duplicate_decisions(

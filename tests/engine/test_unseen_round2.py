@@ -526,6 +526,35 @@ def test_call_activities_that_call_back_into_themselves_are_refused(owner, db):
     nothing_deployed(db)
 
 
+def test_call_activities_that_may_stop_calling_themselves_deploy_and_run(owner, agent):
+    """A recursion behind a gateway or a user task may end: it deploys. An escalation chain
+    climbs three levels and ends; with a limit its data never reaches, the step stops at the
+    nesting guard with an incident instead of running without end."""
+    deploy(owner, "recursive_ends.bpmn")
+
+    done = agent.start("escalate_up", {"level": 0, "limit": 3, "chain": []})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["incidents"] == []
+
+    endless = agent.start("escalate_up", {"level": 0, "limit": 10**6, "chain": []})
+    assert endless["status"] == "error"
+    (incident,) = endless["incidents"]
+    assert incident["kind"] == "runaway_loop"
+    assert "nested more than 50 deep" in incident["message"]
+    assert "'escalate_up'" in incident["message"]
+
+    waiting = agent.start("call_until_answered")
+    assert waiting["status"] == "running"
+    (task,) = waiting["ready_tasks"]
+    agent.complete_ok(task["id"])  # the next level waits for its own call
+    again = agent.instance(waiting["id"])
+    assert again["status"] == "running"
+    assert [(t["name"], t["title"]) for t in again["ready_tasks"]] == [
+        ("cu_call", "Call the customer")
+    ]
+    assert again["ready_tasks"][0]["id"] != task["id"]
+
+
 def test_references_across_scopes_and_to_nothing_are_refused(owner, db):
     details = refused(upload(owner, unseen("cross_scope.bpmn")))
     found = by_element(details)
