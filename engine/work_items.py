@@ -96,23 +96,23 @@ def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
     Read from the task maps of the workflow and its subprocesses instead of walking the tree,
     a tenth of the time; only an order among several needs the walk (the tree's order, which
     the maps' order of creation need not follow)."""
-    found = [
-        task
-        for tasks in _task_maps(workflow)
-        for task in tasks.values()
-        if task.state == TaskState.READY and task.task_spec.manual
-    ]
+    found = _manual_ready_in_maps(workflow)
     if len(found) > 1:
         return workflow.get_tasks(state=TaskState.READY, manual=True)
     return found
 
 
 def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(task.id) for task in manual_ready_tasks(workflow)}
+    return {str(task.id) for task in _manual_ready_in_maps(workflow)}
 
 
-def _task_maps(workflow: BpmnWorkflow) -> list[dict[Any, Any]]:
-    return [workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())]
+def _manual_ready_in_maps(workflow: BpmnWorkflow) -> list[Any]:
+    return [
+        task
+        for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values()))
+        for task in tasks.values()
+        if task.state == TaskState.READY and task.task_spec.manual
+    ]
 
 
 def sync_work_items(
