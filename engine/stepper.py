@@ -68,7 +68,9 @@ class Step:
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
     attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
-    retry_at: datetime | None = None  # an automatic retry is due then
+    # An automatic retry is due then: loaded from an instance in error (its pending retry,
+    # which a step of another branch keeps), or set by this step's incident.
+    retry_at: datetime | None = None
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -217,6 +219,7 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
         bundle,
         context,
         open_incident=row.status == InstanceStatus.ERROR,
+        retry_at=row.next_due_at if row.status == InstanceStatus.ERROR else None,
         open_before=manual_ready_ids(workflow),
         tasks_before=_task_ids(workflow),
     )
@@ -257,7 +260,10 @@ def run(
         incident = _incident(step, exc)
         incident.attempts = step.attempt
         incident.retry_at = _automatic_retry_at(exc, step)
-        step.retry_at = incident.retry_at
+        if incident.retry_at is not None and (
+            step.retry_at is None or incident.retry_at < step.retry_at
+        ):
+            step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
         session.add(incident)
         step.open_incident = True
         log.info(
