@@ -31,6 +31,7 @@ from engine.service import ProcessEngine
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000
+_RECEIVING = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ def _offer(
     actor: User | None,
 ) -> bool:
     row = stepper.lock_instance(session, instance_id)
-    if row.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+    # An instance in error still waits in its other branches: the message is taken there
+    # (not lost as unmatched) and the instance stays in error until its incident is retried.
+    if row.status not in _RECEIVING:
         return False
     step = stepper.load(engine, session, row, actor)
     waiting = [t for t in stepper.waiting_events(step.workflow) if t.name == message["name"]]

@@ -249,3 +249,31 @@ def test_correlation_properties_pick_one_of_two_instances_without_business_key(o
     assert left["status"] == "waiting" and left["incidents"] == []
     with db() as session:
         assert session.scalar(select(func.count(ReceivedMessage.id))) == 3
+
+
+def test_a_message_reaches_an_instance_whose_other_branch_failed(owner, agent, db):
+    """One branch waits for an incident's retry, the other for a payment: the payment is
+    taken (not lost as unmatched), and the instance goes on once the incident is retried."""
+    from crm.users import create_user
+
+    owner.deploy("notify_beside_payment.bpmn")
+    instance = agent.start("notify_beside_payment", {"recipient": "ghost"}, business_key="o-5")
+    assert instance["status"] == "error"
+
+    response = agent.post(
+        URL,
+        json={"name": "payment_received", "business_key": "o-5", "payload": {"paid": 120}},
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["delivered_to"] == [instance["id"]]
+    seen = agent.instance(instance["id"])
+    assert seen["status"] == "error" and len(seen["incidents"]) == 1
+    assert seen["waiting"] == []
+
+    with db() as session:
+        create_user(session, username="ghost", role="agent")
+    retried = owner.post(f"/api/v1/process-instances/{instance['id']}/retry")
+    assert retried.status_code == 200, retried.get_json()
+    done = retried.get_json()
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["paid"] == 120
