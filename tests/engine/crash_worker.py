@@ -13,12 +13,14 @@ is ``POINT``:
 
 There it writes the marker file and sleeps; the test kills it with SIGKILL.
 
-Usage: ``python crash_worker.py TASK_ID MARKER_FILE BEARER_TOKEN [POINT]``
+Usage: ``python crash_worker.py TASK_ID MARKER_FILE BEARER_TOKEN [POINT]``; a ``TASK_ID`` of
+``message:{...}`` posts that message to ``/api/v1/messages`` instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -76,11 +78,19 @@ def main(task_id: str, marker: Path, token: str, point: str = "handler") -> int:
 
     runtime._engine = ProcessEngine(registry=registry, clock=runtime.clock)
     client = create_app({"TESTING": True}, runtime=runtime).test_client()
-    response = client.post(
-        f"/api/v1/tasks/{task_id}/complete",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"data": {"outcome": "interested", "sleep_seconds": 1 if point == "handler" else 0}},
-    )
+    headers = {"Authorization": f"Bearer {token}"}
+    if task_id.startswith("message:"):  # deliver this message instead
+        response = client.post(
+            "/api/v1/messages", headers=headers, json=json.loads(task_id.removeprefix("message:"))
+        )
+    else:
+        response = client.post(
+            f"/api/v1/tasks/{task_id}/complete",
+            headers=headers,
+            json={
+                "data": {"outcome": "interested", "sleep_seconds": 1 if point == "handler" else 0}
+            },
+        )
     print(response.status_code, response.get_json())  # only reached if nobody kills us
     return 0
 

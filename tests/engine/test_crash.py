@@ -9,6 +9,7 @@ before the step, and the same completion then succeeds once.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,13 @@ from sqlalchemy import func, select
 from crm.models import Activity, AuditEntry
 from crm.models.webhooks import WebhookDelivery
 from dialflow.runtime import Runtime
-from engine.models import EventWait, ProcessInstance, WorkItem, WorkItemCandidate
+from engine.models import (
+    EventWait,
+    ProcessInstance,
+    ReceivedMessage,
+    WorkItem,
+    WorkItemCandidate,
+)
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
@@ -92,6 +99,29 @@ def snapshot(db: Any, instance_id: int) -> dict[str, Any]:
         }
 
 
+def run_until_killed(args: list[str], marker: Path, env: dict[str, str], point: str) -> None:
+    """Run ``crash_worker.py`` with ``args`` until it stops at ``point``, then SIGKILL it."""
+    child = subprocess.Popen(
+        [sys.executable, str(WORKER), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            if child.poll() is not None:
+                out, err = child.communicate()
+                pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err!r}")
+            assert time.monotonic() < deadline, f"worker never reached {point}"
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_mid_step_leaves_no_trace(
     sleepy_engine, owner, agent, actor, make_customer, db, test_env, tmp_path, point
@@ -115,25 +145,7 @@ def test_killed_mid_step_leaves_no_trace(
     marker = tmp_path / "stopped"
     token = agent.headers["Authorization"].removeprefix("Bearer ")
     env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, str(WORKER), task_id, str(marker), token, point],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            if child.poll() is not None:
-                out, err = child.communicate()
-                pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err!r}")
-            assert time.monotonic() < deadline, f"worker never reached {point}"
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    run_until_killed([task_id, str(marker), token, point], marker, env, point)
 
     # The step's transaction died with the process: state, tasks, CRM, outbox as before.
     assert snapshot(db, instance["id"]) == before
@@ -152,3 +164,34 @@ def test_killed_mid_step_leaves_no_trace(
     assert after["deliveries"] == ["task.completed", "process_instance.completed"]
     assert agent.tasks() == []
     assert agent.complete(task_id, {"outcome": "interested"}).status_code == 409
+
+
+@pytest.mark.parametrize("point", ["save", "commit"])
+def test_a_message_killed_mid_delivery_is_delivered_when_sent_again(
+    sleepy_engine, owner, agent, make_customer, db, test_env, tmp_path, point
+):
+    """The message's record commits with its step: killed, neither exists, and the same
+    message (same id) sent again is delivered, once."""
+    owner.deploy("call_or_cancel.bpmn", "call-form.json")
+    customer = make_customer()
+    instance = agent.start("call_or_cancel", {"customer_id": customer.id}, business_key="c-1")
+    before = snapshot(db, instance["id"])
+    message = {"name": "call_cancelled", "business_key": "c-1", "message_id": "crm-evt-1"}
+
+    marker = tmp_path / "stopped"
+    token = agent.headers["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+    args = [f"message:{json.dumps(message)}", str(marker), token, point]
+    run_until_killed(args, marker, env, point)
+
+    assert snapshot(db, instance["id"]) == before
+    with db() as session:
+        assert session.scalars(select(ReceivedMessage)).all() == []
+
+    first = agent.post("/api/v1/messages", json=message)
+    assert first.status_code == 202, first.get_json()
+    assert first.get_json() == {"delivered_to": [instance["id"]], "duplicate": False}
+    again = agent.post("/api/v1/messages", json=message)
+    assert again.get_json() == {"delivered_to": [instance["id"]], "duplicate": True}
+    assert snapshot(db, instance["id"])["notes"] == ["Cancelled"]
+    assert agent.instance(instance["id"])["status"] == "completed"
