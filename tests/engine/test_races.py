@@ -522,3 +522,38 @@ def test_a_step_beside_a_pending_automatic_retry_keeps_it(timed: Timed):
     assert (done["status"], done["incidents"]) == ("completed", [])
     with timed.runtime.db.unit_of_work() as session:
         assert session.scalars(select(Notification.message)).all() == ["新线索已分配给你"]
+
+
+def test_completion_against_a_migration_of_its_instance(app, owner, agent, make_customer, db):
+    """Moved first, the task is completed on the new version; completed first, the move is
+    refused: the note is the one of the version that ran the step."""
+    owner.deploy("call_note.bpmn", "call-form.json")
+    owner.deploy("call_note_v2.bpmn", "call-form.json")
+    for round_number in range(ROUNDS * 2):
+        customer = make_customer()
+        instance = agent.start("call_note", {"customer_id": customer.id}, version=1)
+        task_id = instance["ready_tasks"][0]["id"]
+        completed, moved = together(
+            poster(
+                app,
+                f"/api/v1/tasks/{task_id}/complete",
+                agent.headers,
+                {"data": {"outcome": "interested"}},
+            ),
+            poster(
+                app,
+                f"/api/v1/process-instances/{instance['id']}/migrate",
+                owner.headers,
+                {"to_version": 2},
+            ),
+        )
+        seen = agent.instance(instance["id"])
+        assert seen["status"] == "completed", (round_number, completed, moved)
+        assert completed[0] == 200, (round_number, completed, moved)
+        if moved[0] == 200:
+            assert seen["version"] == 2
+            assert notes_of(db, customer.id) == ["Result: interested"]
+        else:
+            assert moved[0] == 409, (round_number, completed, moved)
+            assert seen["version"] == 1
+            assert notes_of(db, customer.id) == ["Outcome: interested"]
