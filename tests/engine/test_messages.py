@@ -277,3 +277,23 @@ def test_a_message_reaches_an_instance_whose_other_branch_failed(owner, agent, d
     done = retried.get_json()
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert done["data"]["paid"] == 120
+
+
+def test_a_message_that_cancels_the_failed_task_closes_its_incident(timed):
+    """The failing handler's boundary event catches a cancellation: the failed task is gone,
+    so is its incident and its pending automatic retry; the instance ends."""
+    owner = timed.owner
+    owner.deploy("notify_unless_cancelled.bpmn")
+    failed = owner.start("notify_unless_cancelled", {"recipient": "ghost"}, business_key="l-1")
+    assert failed["status"] == "error"
+    assert failed["incidents"][0]["retry_at"] is not None
+
+    response = owner.post(URL, json={"name": "lead_cancelled", "business_key": "l-1"})
+    assert response.status_code == 202, response.get_json()
+    done = owner.instance(failed["id"])
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        row = session.get(ProcessInstance, failed["id"])
+        assert row is not None and row.next_due_at is None
+        assert all(i.resolved_at is not None for i in row.incidents)
+    assert timed.advance(seconds=11) == 0  # no retry of a task that is gone
