@@ -110,8 +110,9 @@ class TimerLoop:
 
         with self.rt.db.unit_of_work(read_only=True) as session:
             starts, messages = pending_work(session, self.rt.clock.now())
-        started = start_due(self.rt.engine, self.rt.db) if starts else 0
-        started += deliver_queued(self.rt.engine, self.rt.db) if messages else 0
+        # Each kind of work on its own: a failure in one never holds up the due timers.
+        started = _logged(start_due, self.rt, "timer starts") if starts else 0
+        started += _logged(deliver_queued, self.rt, "queued messages") if messages else 0
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:
@@ -136,6 +137,14 @@ class TimerLoop:
         thread = threading.Thread(target=self.run_forever, name="dialflow-timers", daemon=True)
         thread.start()
         return thread
+
+
+def _logged(work: Callable[[Any, Any], int], rt: Runtime, what: str) -> int:
+    try:
+        return work(rt.engine, rt.db)
+    except Exception:
+        log.exception("%s failed; trying again next pass", what)
+        return 0
 
 
 def celery_dispatcher(app: Celery) -> Callable[[list[int]], None]:

@@ -220,6 +220,7 @@ def retry(
     for incident in open_incidents:
         incident.resolved_at = now
     step.open_incident = False
+    step.retry_at = None  # the retry is this step; a new failure schedules the next one
     step.attempt = max(i.attempts for i in open_incidents) + 1
 
     def rerun(workflow: Any) -> None:

@@ -9,6 +9,7 @@ Unmatched messages are recorded, never dropped silently.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,8 +18,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
@@ -28,7 +29,9 @@ from engine import stepper
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
 
+log = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000
+_RECEIVING = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,9 @@ def _offer(
     actor: User | None,
 ) -> bool:
     row = stepper.lock_instance(session, instance_id)
-    if row.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+    # An instance in error still waits in its other branches: the message is taken there
+    # (not lost as unmatched) and the instance stays in error until its incident is retried.
+    if row.status not in _RECEIVING:
         return False
     step = stepper.load(engine, session, row, actor)
     waiting = [t for t in stepper.waiting_events(step.workflow) if t.name == message["name"]]
@@ -261,39 +266,71 @@ def _correlations(
 
 
 def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) -> int:
-    """Deliver messages thrown by instances, one transaction each; returns how many."""
+    """Deliver messages thrown by instances, one transaction each; returns how many.
+
+    A message that cannot be delivered to a waiting instance (its correlation properties
+    cannot be read from it) is not delivered there; one that fails otherwise is marked
+    ``failed`` with the error, its transaction rolled back. Either way the queue goes on: a
+    message nobody can correct never holds up the ones behind it. Errors of the database
+    itself leave the message queued for the next pass.
+    """
     handled = 0
     for _ in range(limit):
-        with database.unit_of_work() as session:
-            record = session.scalar(
-                select(ReceivedMessage)
-                .where(ReceivedMessage.status == "queued")
-                .order_by(ReceivedMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if record is None:
-                return handled
-            message = {
-                "name": record.name,
-                "business_key": record.business_key,
-                "message_id": None,
-                "correlation": record.correlation or {},
-                "payload": record.payload or {},
-            }
-            delivered = [
-                i
-                for i in _candidates(session, message)
-                if _offer(engine, session, i, message, None)
-            ]
-            delivered += [
-                _start(engine, session, v, message, None)
-                for v in _started_by(session, message["name"])
-            ]
-            record.delivered_to = delivered
-            record.status = "delivered" if delivered else "unmatched"
-            handled += 1
+        record_id = None
+        try:
+            with database.unit_of_work() as session:
+                record = session.scalar(
+                    select(ReceivedMessage)
+                    .where(ReceivedMessage.status == "queued")
+                    .order_by(ReceivedMessage.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if record is None:
+                    return handled
+                record_id = record.id
+                _deliver_record(engine, session, record)
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            if record_id is None:
+                raise
+            log.exception("queued message %s failed; marked failed", record_id)
+            _mark_failed(database, record_id, f"{type(exc).__name__}: {exc}")
+        handled += 1
     return handled
+
+
+def _deliver_record(engine: ProcessEngine, session: Session, record: ReceivedMessage) -> None:
+    message = {
+        "name": record.name,
+        "business_key": record.business_key,
+        "message_id": None,
+        "correlation": record.correlation or {},
+        "payload": record.payload or {},
+    }
+    delivered, refusals = [], []
+    for instance_id in _candidates(session, message):
+        try:
+            if _offer(engine, session, instance_id, message, None):
+                delivered.append(instance_id)
+        except InvalidInput as exc:  # raised before the instance's step wrote anything
+            refusals.append(f"instance {instance_id}: {exc.message}")
+    delivered += [
+        _start(engine, session, v, message, None) for v in _started_by(session, message["name"])
+    ]
+    record.delivered_to = delivered
+    record.status = "delivered" if delivered else "failed" if refusals else "unmatched"
+    record.error = "; ".join(refusals)[:4000] or None
+
+
+def _mark_failed(database: Database, record_id: int, error: str) -> None:
+    with database.unit_of_work() as session:
+        session.execute(
+            update(ReceivedMessage)
+            .where(ReceivedMessage.id == record_id, ReceivedMessage.status == "queued")
+            .values(status="failed", error=error[:4000])
+        )
 
 
 def queue_message(

@@ -68,7 +68,10 @@ class Step:
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
     attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
-    retry_at: datetime | None = None  # an automatic retry is due then
+    # An automatic retry is due then: loaded from an instance in error (its pending retry,
+    # which a step of another branch keeps), or set by this step's incident.
+    retry_at: datetime | None = None
+    failed: bool = False  # this step opened an incident
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -217,6 +220,7 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
         bundle,
         context,
         open_incident=row.status == InstanceStatus.ERROR,
+        retry_at=row.next_due_at if row.status == InstanceStatus.ERROR else None,
         open_before=manual_ready_ids(workflow),
         tasks_before=_task_ids(workflow),
     )
@@ -257,9 +261,12 @@ def run(
         incident = _incident(step, exc)
         incident.attempts = step.attempt
         incident.retry_at = _automatic_retry_at(exc, step)
-        step.retry_at = incident.retry_at
+        if incident.retry_at is not None and (
+            step.retry_at is None or incident.retry_at < step.retry_at
+        ):
+            step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
         session.add(incident)
-        step.open_incident = True
+        step.open_incident = step.failed = True
         log.info(
             "instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message
         )
@@ -276,6 +283,9 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     prune_history(workflow, trail)
     if trail.changed:
         row.trail = trail.to_json()
+    if step.open_incident and not _failed_tasks_left(workflow) and not step.failed:
+        _close_incidents(row, now)  # an interrupting boundary event took over from them
+        step.open_incident, step.retry_at = False, None
     row.state = engine.codec.encode(workflow)
     waiting_before = None if step.fresh else row.waiting
     row.waiting = _waiting(workflow)
@@ -358,6 +368,32 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         engine.kept.keep(row.id, row.version_id, row.state, workflow)
     step.fresh = False
     step.open_before = step.tasks_before = None  # a second save asks the database
+
+
+def _failed_tasks_left(workflow: BpmnWorkflow) -> bool:
+    """Whether a task is left in ERROR for a retry. A failed task whose interrupting boundary
+    event has fired since (a cancellation message, a deadline) is over: SpiffWorkflow leaves it
+    in ERROR, where a retry would run it again; it is cancelled here."""
+    left = False
+    for task in workflow.get_tasks(state=TaskState.ERROR):
+        parent = task.parent
+        taken_over = parent is not None and any(
+            sibling is not task
+            and sibling.state == TaskState.COMPLETED
+            and getattr(sibling.task_spec, "cancel_activity", False)
+            for sibling in parent.children
+        )
+        if taken_over:
+            task._set_state(TaskState.CANCELLED)
+        else:
+            left = True
+    return left
+
+
+def _close_incidents(row: ProcessInstance, now: datetime) -> None:
+    for incident in row.incidents:
+        if incident.resolved_at is None:
+            incident.resolved_at = now
 
 
 def _check_version(row: ProcessInstance, rowcount: int) -> None:

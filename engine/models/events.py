@@ -45,6 +45,7 @@ class ReceivedMessage(Base):
     correlation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     delivered_to: Mapped[list[int]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20))  # delivered, unmatched
+    # delivered, unmatched; thrown ones: queued, then delivered, unmatched or failed (error)
+    status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

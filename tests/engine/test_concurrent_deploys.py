@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from sqlalchemy import select
+
+from crm.models import Activity
+from engine.bundles import Bundle
+from engine.deployments import deploy
 from tests.engine.conftest import DIAGRAMS, post_together
 
 CALL_NOTE = (DIAGRAMS / "call_note.bpmn").read_text()
@@ -32,3 +38,22 @@ def test_different_deploys_at_once_get_consecutive_versions(app, owner):
     assert [status for status, _ in results] == [201, 201, 201], results
     assert sorted(result["version"] for _, result in results) == [2, 3, 4]
     assert owner.models()[0]["versions"] == [1, 2, 3, 4]
+
+
+def test_a_rolled_back_deploy_leaves_nothing_the_next_deploy_could_run(
+    runtime, owner, agent, make_customer, db
+):
+    """A deploy whose transaction rolled back after it had parsed and stored its bundle: the
+    next bundle may get the same id (SQLite reuses it), and must run its own diagram."""
+    rolled_back = Bundle(bpmn=body("Rolled back")["bpmn"], forms={"call-form.json": FORM})
+    with pytest.raises(RuntimeError), db() as session:
+        deploy(runtime.engine, session, rolled_back, actor=None)
+        raise RuntimeError("the request failed after the deploy")
+
+    assert owner.post("/api/v1/process-models", json=body("Kept")).status_code == 201
+    customer = make_customer()
+    started = agent.start("call_note", {"customer_id": customer.id})
+    agent.complete_ok(started["ready_tasks"][0]["id"], {"outcome": "interested"})
+    with db() as session:
+        notes = session.scalars(select(Activity.body).where(Activity.customer_id == customer.id))
+        assert notes.all() == ["Kept: interested"]

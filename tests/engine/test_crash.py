@@ -1,7 +1,15 @@
-"""A process killed in the middle of a step commits nothing; the step can simply run again."""
+"""A process killed in the middle of a step commits nothing; the step can simply run again.
+
+The step is stopped (and the process killed with SIGKILL) at several points: inside a
+service task's handler, in the step's save after the CRM rows were flushed, after the
+step's writes were sent, and when the unit of work commits. Every time, the instance, its
+work items, its waits, the CRM rows, the audit log and the webhook outbox are exactly as
+before the step, and the same completion then succeeds once.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,17 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crm.models import Activity
+from crm.models import Activity, AuditEntry
+from crm.models.webhooks import WebhookDelivery
 from dialflow.runtime import Runtime
-from engine.models import ProcessInstance, WorkItem
+from engine.models import (
+    EventWait,
+    ProcessInstance,
+    ReceivedMessage,
+    WorkItem,
+    WorkItemCandidate,
+)
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
+POINTS = ["handler", "save", "writes", "commit"]
 
 
 @pytest.fixture
@@ -38,27 +54,55 @@ def sleepy_engine(runtime: Runtime) -> ProcessEngine:
     return runtime._engine
 
 
-def snapshot(db: Any, instance_id: int) -> tuple[str, int, dict, str]:
+def snapshot(db: Any, instance_id: int) -> dict[str, Any]:
+    """Everything a completion of the instance's task writes."""
     with db() as session:
         row = session.get(ProcessInstance, instance_id)
         assert row is not None
-        return row.state, row.step_count, row.data, row.status.value
+        items = session.execute(
+            select(
+                WorkItem.id,
+                WorkItem.status,
+                WorkItem.assignee_id,
+                WorkItem.completed_at,
+                WorkItem.completed_by_id,
+            )
+            .where(WorkItem.instance_id == instance_id)
+            .order_by(WorkItem.id)
+        ).all()
+        return {
+            "instance": (
+                row.state,
+                row.step_count,
+                row.data,
+                row.status.value,
+                row.lock_version,
+                row.waiting,
+                row.next_due_at,
+                row.ended_at,
+                row.trail,
+            ),
+            "work_items": [tuple(i) for i in items],
+            "candidates": session.execute(
+                select(WorkItemCandidate.work_item_id, WorkItemCandidate.name).order_by(
+                    WorkItemCandidate.work_item_id, WorkItemCandidate.name
+                )
+            ).all(),
+            "waits": session.execute(
+                select(EventWait.kind, EventWait.name).where(EventWait.instance_id == instance_id)
+            ).all(),
+            "notes": session.scalars(select(Activity.body).order_by(Activity.id)).all(),
+            "audit": session.scalar(select(func.count()).select_from(AuditEntry)),
+            "deliveries": session.scalars(
+                select(WebhookDelivery.event_type).order_by(WebhookDelivery.id)
+            ).all(),
+        }
 
 
-def test_killed_mid_step_leaves_no_trace(
-    sleepy_engine, owner, agent, make_customer, db, test_env, tmp_path
-):
-    owner.deploy("slow_note.bpmn", "call-form.json")
-    customer = make_customer()
-    instance = agent.start("slow_note", {"customer_id": customer.id})
-    task_id = instance["ready_tasks"][0]["id"]
-    before = snapshot(db, instance["id"])
-
-    marker = tmp_path / "inside-sleep"
-    token = agent.headers["Authorization"].removeprefix("Bearer ")
-    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+def run_until_killed(args: list[str], marker: Path, env: dict[str, str], point: str) -> None:
+    """Run ``crash_worker.py`` with ``args`` until it stops at ``point``, then SIGKILL it."""
     child = subprocess.Popen(
-        [sys.executable, str(WORKER), task_id, str(marker), token],
+        [sys.executable, str(WORKER), *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -70,29 +114,84 @@ def test_killed_mid_step_leaves_no_trace(
             if child.poll() is not None:
                 out, err = child.communicate()
                 pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err!r}")
-            assert time.monotonic() < deadline, "worker never reached test.sleep"
+            assert time.monotonic() < deadline, f"worker never reached {point}"
             time.sleep(0.05)
     finally:
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
-    # The step's transaction died with the process: state, task and CRM are as before.
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_mid_step_leaves_no_trace(
+    sleepy_engine, owner, agent, actor, make_customer, db, test_env, tmp_path, point
+):
+    admin = actor("admin", username="root", team=None)
+    hook = admin.post(
+        "/api/v1/webhooks",
+        json={
+            "url": "https://hooks.example.com/dialflow",
+            "event_types": ["task.completed", "process_instance.completed"],
+        },
+    )
+    assert hook.status_code == 201, hook.get_json()
+    owner.deploy("slow_note.bpmn", "call-form.json")
+    customer = make_customer()
+    instance = agent.start("slow_note", {"customer_id": customer.id})
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+    assert before["instance"][3] == "running"
+
+    marker = tmp_path / "stopped"
+    token = agent.headers["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+    run_until_killed([task_id, str(marker), token, point], marker, env, point)
+
+    # The step's transaction died with the process: state, tasks, CRM, outbox as before.
     assert snapshot(db, instance["id"]) == before
     seen = agent.instance(instance["id"])
     assert seen["status"] == "running"
     assert [t["id"] for t in seen["ready_tasks"]] == [task_id]
-    with db() as session:
-        notes = session.scalars(select(Activity).where(Activity.customer_id == customer.id))
-        assert notes.all() == []
-        item = session.get(WorkItem, task_id)
-        assert item is not None and item.status.value == "open"
+    assert [t["id"] for t in agent.tasks()] == [task_id]
 
     done = agent.complete_ok(task_id, {"outcome": "interested", "sleep_seconds": 0})
     assert done["status"] == "completed", done["incidents"]
     assert done["data"]["slept"] == {"slept": 0}
+    after = snapshot(db, instance["id"])
+    assert after["notes"] == ["Outcome: interested"]
+    assert after["instance"][1] == before["instance"][1] + 1
+    assert after["work_items"][0][1].value == "completed"
+    assert after["deliveries"] == ["task.completed", "process_instance.completed"]
+    assert agent.tasks() == []
+    assert agent.complete(task_id, {"outcome": "interested"}).status_code == 409
+
+
+@pytest.mark.parametrize("point", ["save", "commit"])
+def test_a_message_killed_mid_delivery_is_delivered_when_sent_again(
+    sleepy_engine, owner, agent, make_customer, db, test_env, tmp_path, point
+):
+    """The message's record commits with its step: killed, neither exists, and the same
+    message (same id) sent again is delivered, once."""
+    owner.deploy("call_or_cancel.bpmn", "call-form.json")
+    customer = make_customer()
+    instance = agent.start("call_or_cancel", {"customer_id": customer.id}, business_key="c-1")
+    before = snapshot(db, instance["id"])
+    message = {"name": "call_cancelled", "business_key": "c-1", "message_id": "crm-evt-1"}
+
+    marker = tmp_path / "stopped"
+    token = agent.headers["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+    args = [f"message:{json.dumps(message)}", str(marker), token, point]
+    run_until_killed(args, marker, env, point)
+
+    assert snapshot(db, instance["id"]) == before
     with db() as session:
-        notes = session.scalars(
-            select(Activity.body).where(Activity.customer_id == customer.id)
-        ).all()
-    assert notes == ["Outcome: interested"]
+        assert session.scalars(select(ReceivedMessage)).all() == []
+
+    first = agent.post("/api/v1/messages", json=message)
+    assert first.status_code == 202, first.get_json()
+    assert first.get_json() == {"delivered_to": [instance["id"]], "duplicate": False}
+    again = agent.post("/api/v1/messages", json=message)
+    assert again.get_json() == {"delivered_to": [instance["id"]], "duplicate": True}
+    assert snapshot(db, instance["id"])["notes"] == ["Cancelled"]
+    assert agent.instance(instance["id"])["status"] == "completed"

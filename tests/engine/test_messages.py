@@ -249,3 +249,51 @@ def test_correlation_properties_pick_one_of_two_instances_without_business_key(o
     assert left["status"] == "waiting" and left["incidents"] == []
     with db() as session:
         assert session.scalar(select(func.count(ReceivedMessage.id))) == 3
+
+
+def test_a_message_reaches_an_instance_whose_other_branch_failed(owner, agent, db):
+    """One branch waits for an incident's retry, the other for a payment: the payment is
+    taken (not lost as unmatched), and the instance goes on once the incident is retried."""
+    from crm.users import create_user
+
+    owner.deploy("notify_beside_payment.bpmn")
+    instance = agent.start("notify_beside_payment", {"recipient": "ghost"}, business_key="o-5")
+    assert instance["status"] == "error"
+
+    response = agent.post(
+        URL,
+        json={"name": "payment_received", "business_key": "o-5", "payload": {"paid": 120}},
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["delivered_to"] == [instance["id"]]
+    seen = agent.instance(instance["id"])
+    assert seen["status"] == "error" and len(seen["incidents"]) == 1
+    assert seen["waiting"] == []
+
+    with db() as session:
+        create_user(session, username="ghost", role="agent")
+    retried = owner.post(f"/api/v1/process-instances/{instance['id']}/retry")
+    assert retried.status_code == 200, retried.get_json()
+    done = retried.get_json()
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["paid"] == 120
+
+
+def test_a_message_that_cancels_the_failed_task_closes_its_incident(timed):
+    """The failing handler's boundary event catches a cancellation: the failed task is gone,
+    so is its incident and its pending automatic retry; the instance ends."""
+    owner = timed.owner
+    owner.deploy("notify_unless_cancelled.bpmn")
+    failed = owner.start("notify_unless_cancelled", {"recipient": "ghost"}, business_key="l-1")
+    assert failed["status"] == "error"
+    assert failed["incidents"][0]["retry_at"] is not None
+
+    response = owner.post(URL, json={"name": "lead_cancelled", "business_key": "l-1"})
+    assert response.status_code == 202, response.get_json()
+    done = owner.instance(failed["id"])
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        row = session.get(ProcessInstance, failed["id"])
+        assert row is not None and row.next_due_at is None
+        assert all(i.resolved_at is not None for i in row.incidents)
+    assert timed.advance(seconds=11) == 0  # no retry of a task that is gone
