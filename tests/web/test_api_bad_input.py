@@ -425,3 +425,57 @@ def test_a_wrong_method_on_a_page_names_the_allowed_ones(client):
     assert response.status_code == 405
     assert response.mimetype == "text/html"
     assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+# -- true/false where text is expected --------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_customer_name_of_true_or_false_is_refused_and_not_stored(client, db, people, value):
+    response = client.post(
+        "/api/v1/customers",
+        json={"name": value, "phone": "13900001111"},
+        headers=people["agent"][1],
+    )
+    assert fields_of(error_of(response, 422, "invalid_input")) == {"name"}
+    with db() as session:
+        assert count(session, Customer) == 0
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_webhook_description_of_true_or_false_is_refused(client, db, people, value):
+    from crm.models import WebhookSubscription
+
+    body = {"url": "https://example.com/hook", "event_types": ["call.logged"]}
+    auth = people["admin"][1]
+    response = client.post("/api/v1/webhooks", json={**body, "description": value}, headers=auth)
+    assert fields_of(error_of(response, 422)) == {"description"}
+    created = client.post("/api/v1/webhooks", json={**body, "description": "kept"}, headers=auth)
+    url = f"/api/v1/webhooks/{created.get_json()['id']}"
+    response = client.patch(url, json={"description": value, "active": False}, headers=auth)
+    assert fields_of(error_of(response, 422)) == {"description"}
+    with db() as session:
+        (subscription,) = session.query(WebhookSubscription).all()
+        assert (subscription.description, subscription.active) == ("kept", True)
+
+
+def test_an_import_error_row_answers_as_documented(client, db, people):
+    from io import BytesIO
+
+    from tests.sheets import wait_until
+
+    auth = people["admin"][1]
+    started = client.post(
+        "/api/v1/customers/import",
+        data={"file": (BytesIO("name,phone\n张三,\n".encode()), "people.csv")},
+        headers=auth,
+        content_type="multipart/form-data",
+    )
+    assert started.status_code == 202, started.get_json()
+    job_url = f"/api/v1/jobs/{started.get_json()['job_id']}"
+    job = wait_until(lambda: client.get(job_url, headers=auth).get_json())
+    (row,) = job["errors"]["items"]
+    assert (row["outcome"], row["existing_customer_id"]) == ("error", None)
+    schema = documented_body(client.application, "/api/v1/jobs/{job_id}", "get", 200)
+    documented = schema["properties"]["errors"]["properties"]["items"]["items"]["properties"]
+    assert documented["existing_customer_id"].get("nullable") is True
