@@ -50,7 +50,8 @@ def text(
         if required:
             errors.add(key, "This field is required.")
         return None
-    if not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # true/false would be stored as the words "True"/"False"
         errors.add(key, "Must be text.")
         return None
     value = str(value).strip()

@@ -11,6 +11,7 @@ routing) live in the DMN tables next to the diagrams instead.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -25,6 +26,32 @@ from dialflow.errors import Forbidden, InvalidInput, NotFound
 
 ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
 CLOCK_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+# The longest wait a duration setting may give: SpiffWorkflow counts a duration's years and
+# months out one month at a time, and a date past year 9999 does not exist, so P99999999Y
+# would hold a request (and its step) busy for good.
+MAX_DURATION_DAYS = 5 * 366
+_DURATION_PARTS = re.compile(ISO_DURATION)
+_DAYS_PER = (366, 31, 7, 1, None, 1 / 24, 1 / 1440, 1 / 86400)  # Y M W D (T) H M S
+
+
+def duration_days(iso_duration: str) -> float | None:
+    """About how many days an ISO 8601 duration of ``ISO_DURATION``'s form lasts (at most:
+    years of 366 days, months of 31), or None when it is not of that form."""
+    match = _DURATION_PARTS.match(iso_duration)
+    if match is None:
+        return None
+    total = 0.0
+    for part, days in zip(match.groups(), _DAYS_PER, strict=True):
+        if part and days is not None:
+            total += int(part[:-1]) * days
+    return total
+
+
+def duration_problem(iso_duration: str) -> str | None:
+    days = duration_days(iso_duration)
+    if days is not None and days > MAX_DURATION_DAYS:
+        return "at most 5 years (P5Y)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -218,9 +245,25 @@ def validate(key: str, value: Any, base: dict[str, Any] | None = None) -> dict[s
     ]
     if key == "calling_window" and not problems:
         problems += _window_problems({**(found.default if base is None else base), **value})
+    if not problems:
+        problems += _duration_problems(value)
     if problems:
         raise InvalidInput(f"The value of {key!r} is not valid.", details=problems)
     return value
+
+
+def _duration_problems(value: Any, path: tuple[Any, ...] = ("value",)) -> list[dict[str, str]]:
+    if isinstance(value, str):
+        problem = duration_problem(value)
+        return [] if problem is None else [{"field": ".".join(map(str, path)), "message": problem}]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    return [found for k, v in items for found in _duration_problems(v, (*path, k))]
 
 
 def _window_problems(window: dict[str, str]) -> list[dict[str, str]]:

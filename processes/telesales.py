@@ -173,14 +173,17 @@ def submit_quote(
     amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=MAX_AMOUNT)
     comment = text(data, "comment", errors, max_len=2000)
     errors.raise_if_any("The quote is not valid.")
+    # A deal outside the actor's scope is not found as a deal, like GET /deals/{id}: naming
+    # its customer would tell that the deal exists, and whose it is.
+    get_deal(session, deal_id, viewer=actor)
     # Locked and re-read: of two quotes at once, the second finds the first's approval stage.
     deal = session.scalar(
         select(Deal)
         .where(Deal.id == deal_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ) or get_deal(session, deal_id)  # not found: 404
-    customer = get_customer(session, deal.customer_id, viewer=actor)  # 404 when not visible
+    ) or get_deal(session, deal_id)  # deleted meanwhile: 404
+    customer = get_customer(session, deal.customer_id, viewer=actor)  # erased meanwhile: 404
     if actor.role.value == "agent" and deal.owner_id != actor.id:
         raise Forbidden("Only the deal's owner submits its quote.")
     if deal.stage.is_closed:

@@ -114,7 +114,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        return error_response(status, HTTP_CODES.get(status, "http_error"), exc.description or "")
+        response = error_response(
+            status, HTTP_CODES.get(status, "http_error"), exc.description or ""
+        )
+        # What the exception says beyond its body: 405's ``Allow`` (RFC 9110), 401's
+        # ``WWW-Authenticate``, 429's ``Retry-After``.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

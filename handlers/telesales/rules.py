@@ -26,6 +26,11 @@ CLOSING = {"wrong_number": "wrong number", "not_interested": "not interested"}
 
 
 def after(start: datetime, iso_duration: str) -> datetime:
+    """``start`` plus the duration; one longer than settings allow (a value pinned in a
+    diagram) fails the task instead of counting its months out for ever."""
+    problem = settings.duration_problem(iso_duration)
+    if problem is not None:
+        raise ValueError(f"The duration {iso_duration!r} is too long: {problem}.")
     parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
     return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
 

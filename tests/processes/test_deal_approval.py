@@ -206,3 +206,40 @@ def test_two_quotes_on_one_deal_at_once_start_one_approval(team: Team) -> None:
     )
     assert len(instances) == 1
     assert [s for s, _ in stages(team, deal_id)].count("approval") == 1
+
+
+def test_a_quote_on_a_deal_outside_ones_scope_is_not_found_as_the_deal(team: Team) -> None:
+    """As GET /deals/{id} answers: no word of the deal's customer, nothing changed."""
+    from engine.models import ProcessInstance
+
+    _customer_id, deal_id, _agent = opportunity(team, "13500000011")
+    with team.db() as db:
+        before = (
+            stages(team, deal_id),
+            db.scalar(select(Deal.discount_pct).where(Deal.id == deal_id)),
+        )
+        instances = len(list(db.scalars(select(ProcessInstance.id))))
+    for outsider in ("a4", "m_south"):  # the other team's agent and manager
+        seen = team[outsider].get(f"/api/v1/deals/{deal_id}")
+        refused = quote(team, outsider, deal_id, 5)
+        assert (seen.status_code, refused.status_code) == (404, 404)
+        assert refused.get_json()["error"] == seen.get_json()["error"]
+        assert refused.get_json()["error"]["code"] == "deal_not_found"
+        assert refused.get_json()["error"]["message"] == f"No deal #{deal_id}."
+    with team.db() as db:
+        after = (
+            stages(team, deal_id),
+            db.scalar(select(Deal.discount_pct).where(Deal.id == deal_id)),
+        )
+        assert len(list(db.scalars(select(ProcessInstance.id)))) == instances
+    assert after == before
+
+
+def test_a_quote_on_a_deal_of_an_erased_customer_is_not_found_as_the_deal(team: Team) -> None:
+    customer_id, deal_id, _agent = opportunity(team, "13500000012")
+    admin = team["admin"]
+    erased = admin.client.delete(f"/api/v1/customers/{customer_id}", headers=admin.headers)
+    assert erased.status_code == 200, erased.get_json()
+    refused = quote(team, "admin", deal_id, 5)
+    assert refused.status_code == 404
+    assert refused.get_json()["error"]["code"] == "deal_not_found"

@@ -79,3 +79,64 @@ def test_the_merged_window_must_end_after_it_starts(team: Team) -> None:
     assert refused.status_code == 422, refused.get_json()
     ok = put(team, "calling_window", {"team_id": south, "value": {"start": "11:00"}})
     assert ok.get_json()["value"] == {"start": "11:00", "end": "12:00"}
+
+
+# -- durations: a wait longer than any date (SpiffWorkflow counts its months out one by one) ----
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("assignment", {"first_call_sla": "P99999999Y"}, "value.first_call_sla"),
+        ("approval", {"escalate_after": "PT999999999999999999H"}, "value.escalate_after"),
+        ("cadence", {"retry_backoff": ["PT1H", "P99999W"]}, "value.retry_backoff.1"),
+        ("after_sale", {"visits": ["P3D", "P5Y1D"]}, "value.visits.1"),
+    ],
+)
+def test_a_duration_longer_than_five_years_is_refused_and_not_stored(
+    team: Team, key: str, value: dict[str, Any], field: str
+) -> None:
+    before = team["boss"].get(f"/api/v1/settings/{key}").get_json()
+    response = put(team, key, {"value": value})
+    assert response.status_code == 422, response.get_json()
+    assert [d["field"] for d in response.get_json()["error"]["details"]] == [field]
+    assert team["boss"].get(f"/api/v1/settings/{key}").get_json() == before
+
+
+def test_a_duration_of_five_years_is_kept(team: Team) -> None:
+    response = put(team, "after_sale", {"value": {"visits": ["P3D", "P5Y"]}})
+    assert response.status_code == 200, response.get_json()
+    assert team["boss"].get("/api/v1/settings/after_sale").get_json()["value"]["visits"] == [
+        "P3D",
+        "P5Y",
+    ]
+
+
+def test_a_too_long_duration_stored_before_fails_the_step_instead_of_holding_it(
+    team: Team,
+) -> None:
+    """A value stored before the check (or pinned in a diagram) makes an incident of the
+    operator that reads it; the lead is answered at once."""
+    import signal
+
+    from crm.models import Setting
+
+    with team.db() as db:
+        db.add(Setting(key="assignment", value={"first_call_sla": "P99999999Y"}))
+
+    def too_slow(*_: object) -> None:
+        raise TimeoutError("the lead's intake is still counting out the duration")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)
+    try:
+        response = team["boss"].post(
+            "/api/v1/leads", json={"name": "慢客户", "phone": "13700000099", "region": "上海"}
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert response.status_code == 201, response.get_json()
+    instance = response.get_json()["instance"]
+    assert instance["status"] == "error"
+    assert "too long" in instance["incidents"][0]["message"]

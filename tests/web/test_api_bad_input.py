@@ -334,3 +334,148 @@ def test_a_version_xml_answers_with_its_documented_media_type(client, owner_auth
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/api/v1/process-models/{process_id}/versions/{version}/bpmn"]
     assert response.mimetype in operation["get"]["responses"]["200"]["content"]
+
+
+def documented_body(app, path: str, method: str, status: int) -> dict:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    answer = document["paths"][path][method]["responses"][str(status)]
+    return answer["content"]["application/json"]["schema"]
+
+
+def test_a_repeated_lead_answers_with_no_owner_as_documented(team):
+    first = team.lead(name="李雷", phone="13811112222", region="上海")
+    again = team["boss"].post("/api/v1/leads", json={"name": "李雷", "phone": "13811112222"})
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["duplicate"] is True
+    assert again.get_json()["customer_id"] == first["customer_id"]
+    assert again.get_json()["owner"] is None  # not assigned again
+    schema = documented_body(team.app, "/api/v1/leads", "post", 201)
+    assert schema["properties"]["owner"].get("nullable") is True
+
+
+def test_a_webhook_description_may_be_cleared_as_documented(client, db, people):
+    auth = people["admin"][1]
+    created = client.post(
+        "/api/v1/webhooks",
+        json={
+            "url": "https://example.com/hook",
+            "event_types": ["call.logged"],
+            "description": "x",
+        },
+        headers=auth,
+    )
+    assert created.status_code == 201, created.get_json()
+    url = f"/api/v1/webhooks/{created.get_json()['id']}"
+    cleared = client.patch(url, json={"description": None}, headers=auth)
+    assert cleared.status_code == 200, cleared.get_json()
+    assert cleared.get_json()["description"] is None
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, method in (
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{subscription_id}", "patch"),
+    ):
+        body = document["paths"][path][method]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["properties"]["description"].get("nullable") is True
+
+
+# -- uploads of process models: the multipart body the contract names ---------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/process-models", "/api/v1/process-models/validate"])
+def test_a_deploy_documents_its_multipart_files(client, path):
+    document = client.get("/api/v1/openapi.json").get_json()
+    content = document["paths"][path]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "multipart/form-data"}
+    files = content["multipart/form-data"]["schema"]
+    assert files["required"] == ["file"]
+    assert files["properties"]["file"]["items"]["format"] == "binary"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/process-models", "/api/v1/process-models/validate"])
+def test_a_multipart_deploy_without_files_asks_for_files(client, owner_auth, path):
+    response = client.post(
+        path,
+        data={"file": "<bpmn:definitions/>"},  # text, not a file
+        headers=owner_auth,
+        content_type="multipart/form-data",
+    )
+    error = error_of(response, 422, "invalid_bpmn")
+    assert "file" in error["message"]
+
+
+# -- wrong methods name the right ones ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/v1/customers", {"GET", "POST"}),
+        ("/api/v1/tasks/1/claim", {"POST"}),
+        ("/api/v1/webhooks/1", {"GET", "PATCH", "DELETE"}),
+    ],
+)
+def test_a_wrong_method_on_the_api_names_the_allowed_ones(client, people, path, allowed):
+    response = client.open(path, method="TRACE", headers=people["admin"][1])
+    error_of(response, 405, "method_not_allowed")
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_a_wrong_method_on_a_page_names_the_allowed_ones(client):
+    response = client.delete("/login")
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+# -- true/false where text is expected --------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_customer_name_of_true_or_false_is_refused_and_not_stored(client, db, people, value):
+    response = client.post(
+        "/api/v1/customers",
+        json={"name": value, "phone": "13900001111"},
+        headers=people["agent"][1],
+    )
+    assert fields_of(error_of(response, 422, "invalid_input")) == {"name"}
+    with db() as session:
+        assert count(session, Customer) == 0
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_webhook_description_of_true_or_false_is_refused(client, db, people, value):
+    from crm.models import WebhookSubscription
+
+    body = {"url": "https://example.com/hook", "event_types": ["call.logged"]}
+    auth = people["admin"][1]
+    response = client.post("/api/v1/webhooks", json={**body, "description": value}, headers=auth)
+    assert fields_of(error_of(response, 422)) == {"description"}
+    created = client.post("/api/v1/webhooks", json={**body, "description": "kept"}, headers=auth)
+    url = f"/api/v1/webhooks/{created.get_json()['id']}"
+    response = client.patch(url, json={"description": value, "active": False}, headers=auth)
+    assert fields_of(error_of(response, 422)) == {"description"}
+    with db() as session:
+        (subscription,) = session.query(WebhookSubscription).all()
+        assert (subscription.description, subscription.active) == ("kept", True)
+
+
+def test_an_import_error_row_answers_as_documented(client, db, people):
+    from io import BytesIO
+
+    from tests.sheets import wait_until
+
+    auth = people["admin"][1]
+    started = client.post(
+        "/api/v1/customers/import",
+        data={"file": (BytesIO("name,phone\n张三,\n".encode()), "people.csv")},
+        headers=auth,
+        content_type="multipart/form-data",
+    )
+    assert started.status_code == 202, started.get_json()
+    job_url = f"/api/v1/jobs/{started.get_json()['job_id']}"
+    job = wait_until(lambda: client.get(job_url, headers=auth).get_json())
+    (row,) = job["errors"]["items"]
+    assert (row["outcome"], row["existing_customer_id"]) == ("error", None)
+    schema = documented_body(client.application, "/api/v1/jobs/{job_id}", "get", 200)
+    documented = schema["properties"]["errors"]["properties"]["items"]["items"]["properties"]
+    assert documented["existing_customer_id"].get("nullable") is True

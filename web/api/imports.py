@@ -37,9 +37,14 @@ JOB = obj(
                         {
                             "row": INT,
                             "outcome": STR,
-                            "field": STR,
+                            "field": {"type": "string", "nullable": True},
                             "message": STR,
-                            "existing_customer_id": INT,
+                            "existing_customer_id": {
+                                "type": "integer",
+                                "nullable": True,
+                                "description": "the customer a duplicate row matched; "
+                                "null for an error row",
+                            },
                         }
                     ),
                 },

@@ -43,9 +43,11 @@ def documented(
     content_type: str = "application/json",
     response_type: str = "application/json",
     also: dict[int, tuple[str, dict[str, Any] | None]] | None = None,
+    other_requests: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """``also``: other success statuses the view answers, each with its description and
-    response schema (None: the same as ``status``'s)."""
+    response schema (None: the same as ``status``'s). ``other_requests``: other media types
+    the view reads its body from (``multipart/form-data`` beside JSON), with their schema."""
 
     def decorate(view: F) -> F:
         setattr(
@@ -64,6 +66,7 @@ def documented(
                 "content_type": content_type,
                 "response_type": response_type,
                 "also": also or {},
+                "other_requests": other_requests or {},
             },
         )
         return view
@@ -181,6 +184,12 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
     if meta["request"] is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {meta["content_type"]: {"schema": meta["request"]}},
+            "content": {
+                meta["content_type"]: {"schema": meta["request"]},
+                **{
+                    media_type: {"schema": schema}
+                    for media_type, schema in meta.get("other_requests", {}).items()
+                },
+            },
         }
     return operation

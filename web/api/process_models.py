@@ -20,6 +20,23 @@ from web.api.schemas import INT, STR, obj, page
 from web.context import runtime, unit_of_work
 
 DEPLOYERS = ("process_owner", "admin")
+BUNDLE_JSON = obj(
+    {
+        "bpmn": {"oneOf": [STR, {"type": "object"}]},
+        "dmn": {"type": "array", "items": STR},
+        "forms": {"type": "object"},
+    }
+)
+BUNDLE_FILES = obj(
+    {
+        "file": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": ".bpmn, .dmn and form .json files, one field named file each",
+        }
+    },
+    required=["file"],
+)
 DEPLOY_RESULT = obj(
     {"model_id": INT, "version": INT, "process_ids": {"type": "array", "items": STR}}
 )
@@ -32,13 +49,8 @@ DEPLOY_RESULT = obj(
     status=201,
     also={200: ("The same content was deployed before: its existing version", None)},
     errors=(401, 403, 409, 422),
-    request=obj(
-        {
-            "bpmn": {"oneOf": [STR, {"type": "object"}]},
-            "dmn": {"type": "array", "items": STR},
-            "forms": {"type": "object"},
-        }
-    ),
+    request=BUNDLE_JSON,
+    other_requests={"multipart/form-data": BUNDLE_FILES},
     response=DEPLOY_RESULT,
 )
 @token_required
@@ -52,8 +64,10 @@ def deploy_model() -> ResponseReturnValue:
 
 
 def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
-    """The files of a deploy or validate request: multipart ``file`` fields, or JSON."""
-    if request.files:
+    """The files of a deploy or validate request: multipart ``file`` fields, or JSON. A
+    multipart body without files (a ``file`` field sent as text) is told to send files, not
+    JSON."""
+    if request.files or request.mimetype == "multipart/form-data":
         files = [(f.filename or "", f.read()) for f in request.files.getlist("file")]
         if not files:
             raise InvalidBpmn(
@@ -70,13 +84,8 @@ def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
     "per problem (element_id, line, message), foreign dialects (camunda:, zeebe:, JUEL) included",
     tag="process-models",
     errors=(401, 403, 422),
-    request=obj(
-        {
-            "bpmn": {"oneOf": [STR, {"type": "object"}]},
-            "dmn": {"type": "array", "items": STR},
-            "forms": {"type": "object"},
-        }
-    ),
+    request=BUNDLE_JSON,
+    other_requests={"multipart/form-data": BUNDLE_FILES},
     response=obj({"valid": {"type": "boolean"}, "process_ids": {"type": "array", "items": STR}}),
 )
 @token_required

@@ -33,7 +33,19 @@ LEAD = obj(
     },
     required=["name"],
 )
-LEAD_RESULT = obj({"customer_id": INT, "duplicate": BOOL, "instance": INSTANCE, "owner": STR})
+LEAD_RESULT = obj(
+    {
+        "customer_id": INT,
+        "duplicate": BOOL,
+        "instance": INSTANCE,
+        "owner": {
+            "type": "string",
+            "nullable": True,
+            "description": "the agent the lead went to; null when it was not assigned "
+            "(a duplicate of a known customer, or no agent below their cap)",
+        },
+    }
+)
 CAPS = obj({"claimed_today": INT, "daily_claim_cap": INT, "holding": INT, "holding_cap": INT})
 SETTING = obj(
     {

@@ -57,7 +57,11 @@ INPUT = {
         "DIALFLOW_WEBHOOK_ALLOWED_TARGETS allows them",
     },
     "event_types": {"type": "array", "items": EVENT_TYPE, "minItems": 1},
-    "description": STR,
+    "description": {
+        "type": "string",
+        "nullable": True,
+        "description": "at most 500 characters; null or blank clears it",
+    },
     "active": BOOL,
 }
 ERRORS = (401, 403, 404, 422)
