@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
 from engine.errors import problem
 from engine.foreign import is_juel
+from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
 if TYPE_CHECKING:
@@ -177,7 +178,9 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     due_in = properties.get("dueIn")
     if due_in:
         try:
-            TimerEventDefinition.parse_iso_duration(due_in)
+            check_duration(TimerEventDefinition.parse_iso_duration(due_in))
+        except TooLong as exc:
+            report(f"dueIn {due_in!r}: {exc}")
         except Exception:  # SpiffWorkflow raises a bare Exception
             report(f"dueIn {due_in!r} is not an ISO 8601 duration such as PT4H")
     for name in ("dueAt", "priority", "title"):
@@ -223,8 +226,10 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
         if isinstance(definition, CycleTimerEventDefinition):
             TimerEventDefinition.parse_iso_recurring_interval(value)
         elif isinstance(definition, DurationTimerEventDefinition):
-            TimerEventDefinition.parse_iso_duration(value)
+            check_duration(TimerEventDefinition.parse_iso_duration(value))
         else:
             TimerEventDefinition.parse_time_or_duration(value)
+    except TooLong as exc:
+        report(f"timer value {value!r}: {exc}")
     except Exception:  # SpiffWorkflow raises bare Exceptions for bad values
         report(f"timer value {value!r} is not a valid ISO 8601 date, duration or cycle")

@@ -115,6 +115,14 @@ BROKEN = [
         "PXYZ",
     ),
     (
+        "timer-longer-than-a-century",  # SpiffWorkflow would count its months out for good
+        "'PT1M'",
+        "'P99999999Y'",
+        "pause",
+        '<bpmn:intermediateCatchEvent id="pause"',
+        "longer than 100 years",
+    ),
+    (
         "timer-unquoted",
         "'PT1M'",
         "PT1H",

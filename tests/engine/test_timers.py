@@ -354,3 +354,31 @@ def test_embedded_timer_thread_fires_a_one_second_timer_promptly(runtime, owner,
         )
     assert all(0 < fired < 2.0 for fired, _ in latencies), latencies
     assert all(seen < 2.0 for _, seen in latencies), latencies
+
+
+@pytest.mark.parametrize("duration", ["P99999999Y", "P1300M", "P5300W"])
+def test_a_duration_from_task_data_longer_than_a_century_is_an_incident(timed: Timed, duration):
+    """SpiffWorkflow counts a duration's years and months out one month at a time: a timer
+    whose duration comes from the data as ``P99999999Y`` held its step for good. Past 100
+    years it is an incident on the timer, and the start answers at once."""
+    import signal
+
+    def too_slow(*_: object) -> None:
+        raise AssertionError("the step counted the duration out instead of refusing it")
+
+    timed.owner.deploy("timer_waits.bpmn")
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)
+    try:
+        instance = timed.agent.start("wait_seconds", {"wait_for": duration})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert instance["status"] == "error"
+    (incident,) = instance["incidents"]
+    assert "longer than 100 years" in incident["message"]
+    assert instance["waiting"] == []
+    fine = timed.agent.start("wait_seconds", {"wait_for": "P99Y"})
+    assert fine["status"] == "waiting"
+    (wait,) = due(fine)
+    assert wait.year == T0.year + 99
