@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from crm.models import User
+from crm.models import Activity, User
 from crm.users import create_token, create_user
 from dialflow.background import TimerLoop
 from dialflow.clock import ManualClock
@@ -205,3 +206,35 @@ def only(items: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
     found = [i for i in items if all(i.get(k) == v for k, v in match.items())]
     assert len(found) == 1, (match, items)
     return found[0]
+
+
+def notes_of(db: Callable[..., Any], customer_id: int) -> list[str]:
+    """The customer's activity bodies (notes the handlers wrote), oldest first."""
+    with db() as session:
+        return list(
+            session.scalars(
+                select(Activity.body)
+                .where(Activity.customer_id == customer_id)
+                .order_by(Activity.id)
+            )
+        )
+
+
+def refused(response: Any) -> list[dict[str, Any]]:
+    """The details of a deploy answered ``422 invalid_bpmn``, each checked for its shape."""
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_bpmn"
+    assert error["details"]
+    for detail in error["details"]:
+        assert {"element_id", "line", "message"} <= set(detail), detail
+        assert isinstance(detail["message"], str) and detail["message"]
+    return error["details"]
+
+
+def by_element(details: list[dict[str, Any]]) -> dict[str | None, str]:
+    """Problem messages per element id, joined with `` | ``."""
+    found: dict[str | None, list[str]] = {}
+    for detail in details:
+        found.setdefault(detail["element_id"], []).append(detail["message"])
+    return {key: " | ".join(messages) for key, messages in found.items()}

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from crm.models import Activity, Notification
+from crm.models import Notification
 from crm.notes import add_note
 from dialflow.runtime import Runtime
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext, HandlerError
-from tests.engine.conftest import Actor
-
-
-def notes_of(db: Callable[..., Any], customer_id: int) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Activity.body)
-                .where(Activity.customer_id == customer_id)
-                .order_by(Activity.id)
-            )
-        )
+from tests.engine.conftest import Actor, notes_of
 
 
 def retry(owner: Actor, instance_id: int) -> Any:

@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from crm.models import Activity
 from crm.notes import add_note
 from dialflow.background import TimerLoop
 from dialflow.runtime import Runtime
@@ -23,7 +22,7 @@ from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext, HandlerError
 from tests.conftest import PASSWORD, sign_in
-from tests.engine.conftest import Actor, Timed
+from tests.engine.conftest import Actor, Timed, notes_of
 from tests.web.test_pages import csrf_token
 
 ROUNDS = 3
@@ -61,15 +60,11 @@ def poster(app: Flask, url: str, headers: dict, body: dict | None = None) -> Cal
     return post
 
 
-def notes_of(db: Callable[..., Any], customer_id: int) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Activity.body)
-                .where(Activity.customer_id == customer_id)
-                .order_by(Activity.id)
-            )
-        )
+def completion(app: Flask, actor: Actor, task_id: str) -> Callable[[], Any]:
+    """The call's completion with the outcome every test here gives, as ``actor``."""
+    return poster(
+        app, f"/api/v1/tasks/{task_id}/complete", actor.headers, {"data": {"outcome": "interested"}}
+    )
 
 
 def item_of(db: Callable[..., Any], task_id: str) -> WorkItem:
@@ -91,12 +86,7 @@ def test_completion_against_a_claim_by_someone_else(app, owner, agent, actor, ma
         customer = make_customer()
         _instance_id, task_id = start_call(agent, customer.id)
         completed, claimed = together(
-            poster(
-                app,
-                f"/api/v1/tasks/{task_id}/complete",
-                agent.headers,
-                {"data": {"outcome": "interested"}},
-            ),
+            completion(app, agent, task_id),
             poster(app, f"/api/v1/tasks/{task_id}/claim", colleague.headers),
         )
         item = item_of(db, task_id)
@@ -201,12 +191,7 @@ def test_completion_against_a_message_that_cancels_the_task(app, owner, agent, m
         instance = agent.start("call_or_cancel", {"customer_id": customer.id}, business_key=key)
         task_id = instance["ready_tasks"][0]["id"]
         completed, message = together(
-            poster(
-                app,
-                f"/api/v1/tasks/{task_id}/complete",
-                agent.headers,
-                {"data": {"outcome": "interested"}},
-            ),
+            completion(app, agent, task_id),
             poster(
                 app,
                 "/api/v1/messages",
@@ -286,12 +271,7 @@ def test_the_task_page_and_the_api_complete_the_same_task_at_once(
 
         page, api = together(
             by_page,
-            poster(
-                app,
-                f"/api/v1/tasks/{task_id}/complete",
-                colleague.headers,
-                {"data": {"outcome": "interested"}},
-            ),
+            completion(app, colleague, task_id),
         )
         assert sorted([{302: 200}.get(page, page), api[0]]) == [200, 409], (page, api)
         expected = "Outcome: no_answer" if page == 302 else "Outcome: interested"
@@ -337,12 +317,7 @@ def test_completion_against_termination(app, owner, agent, actor, make_customer,
         customer = make_customer()
         instance_id, task_id = start_call(agent, customer.id)
         completed, stopped = together(
-            poster(
-                app,
-                f"/api/v1/tasks/{task_id}/complete",
-                agent.headers,
-                {"data": {"outcome": "interested"}},
-            ),
+            completion(app, agent, task_id),
             poster(app, f"/api/v1/process-instances/{instance_id}/terminate", manager.headers),
         )
         status = agent.instance(instance_id)["status"]
@@ -534,12 +509,7 @@ def test_completion_against_a_migration_of_its_instance(app, owner, agent, make_
         instance = agent.start("call_note", {"customer_id": customer.id}, version=1)
         task_id = instance["ready_tasks"][0]["id"]
         completed, moved = together(
-            poster(
-                app,
-                f"/api/v1/tasks/{task_id}/complete",
-                agent.headers,
-                {"data": {"outcome": "interested"}},
-            ),
+            completion(app, agent, task_id),
             poster(
                 app,
                 f"/api/v1/process-instances/{instance['id']}/migrate",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import ModelBundle, ProcessVersion
-from tests.engine.conftest import DIAGRAMS, Actor
+from tests.engine.conftest import DIAGRAMS, Actor, by_element, refused
 
 UNSEEN = DIAGRAMS / "unseen"
 GOOD = (UNSEEN / "camunda7_callback.bpmn").read_bytes()
@@ -26,24 +26,6 @@ def upload_bytes(actor: Actor, files: list[tuple[str, bytes]]) -> Any:
 
 def unseen(*names: str) -> list[tuple[str, bytes]]:
     return [(name, (UNSEEN / name).read_bytes()) for name in names]
-
-
-def refused(response: Any) -> list[dict[str, Any]]:
-    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
-    error = response.get_json()["error"]
-    assert error["code"] == "invalid_bpmn"
-    assert error["details"]
-    for detail in error["details"]:
-        assert {"element_id", "line", "message"} <= set(detail), detail
-        assert isinstance(detail["message"], str) and detail["message"]
-    return error["details"]
-
-
-def by_element(details: list[dict[str, Any]]) -> dict[str | None, str]:
-    found: dict[str | None, list[str]] = {}
-    for detail in details:
-        found.setdefault(detail["element_id"], []).append(detail["message"])
-    return {key: " | ".join(messages) for key, messages in found.items()}
 
 
 def line_of(fragment: str, name: str) -> int:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from crm.models import Activity, Notification
+from crm.models import Notification
 from engine.models import ModelBundle, ProcessVersion, WorkItem
-from tests.engine.conftest import DIAGRAMS, Actor, Timed, only
+from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, only, refused
 
 UNSEEN = DIAGRAMS / "unseen"
 
@@ -42,24 +42,6 @@ def deploy(actor: Actor, *names: str) -> dict[str, Any]:
     return response.get_json()
 
 
-def refused(response: Any) -> list[dict[str, Any]]:
-    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
-    error = response.get_json()["error"]
-    assert error["code"] == "invalid_bpmn"
-    assert error["details"]
-    for detail in error["details"]:
-        assert {"element_id", "line", "message"} <= set(detail), detail
-        assert isinstance(detail["message"], str) and detail["message"]
-    return error["details"]
-
-
-def by_element(details: list[dict[str, Any]]) -> dict[str | None, str]:
-    found: dict[str | None, list[str]] = {}
-    for detail in details:
-        found.setdefault(detail["element_id"], []).append(detail["message"])
-    return {key: " | ".join(messages) for key, messages in found.items()}
-
-
 def line_of(fragment: str, name: str) -> int:
     text = (UNSEEN / name).read_bytes().decode("utf-8-sig")
     return text.count("\n", 0, text.index(fragment)) + 1
@@ -74,17 +56,6 @@ def nothing_deployed(db: Any) -> None:
 @pytest.fixture
 def manager(actor: Callable[..., Actor]) -> Actor:
     return actor("manager", username="boss", team="East")
-
-
-def notes_of(db: Any, customer_id: int) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Activity.body)
-                .where(Activity.customer_id == customer_id)
-                .order_by(Activity.id)
-            )
-        )
 
 
 def notifications_of(db: Any, user: Actor) -> list[str]:
