@@ -112,5 +112,6 @@ def test_agent_claims_a_lead_from_the_pool(page, team: Team) -> None:  # noqa: F
     page.fill("#lead-name", "刘洋")
     page.fill("#lead-phone", "12")
     page.click("button[type=submit].primary")
+    page.wait_for_selector("[data-error=phone]")  # the click only starts the navigation
     assert page.locator("[data-error=phone]").count() == 1
     screenshot(page, "lead-form")

@@ -62,6 +62,8 @@ def test_admin_creates_a_webhook_and_sees_its_test_event_delivered(
         screenshot(page, "webhooks")
 
         page.click('a.tab[data-tab="webhooks"]')
+        page.wait_for_url(re.compile(r"/settings/webhooks$"))
+        page.wait_for_selector("table.webhooks tbody tr")  # the click only starts the navigation
         listed = page.locator("table.webhooks tbody tr")
         assert listed.count() == 1 and "ERP 同步" in listed.inner_text()
     finally:

@@ -131,5 +131,6 @@ def test_switching_the_language(page, day):
     assert page.is_checked("input[name=locale][value=en]")
     page.check("input[name=locale][value=zh_CN]")
     page.click("form.task-form button[type=submit]")
+    page.wait_for_selector("html[lang=zh-CN]")  # the click only starts the navigation
     assert "退出" in page.locator(".topbar").inner_text()
     screenshot(page, "account-zh")
