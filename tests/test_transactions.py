@@ -169,16 +169,19 @@ def test_a_dropped_connection_reports_its_own_error_and_the_next_unit_of_work_ru
 
 
 @pytest.mark.skipif(backend() != "sqlite", reason="SQLite's write-ahead log only")
-def test_sqlite_connections_checkpoint_their_write_ahead_log_every_ten_thousand_pages(runtime):
-    """The checkpoint's two fsyncs are paid by the commit that crosses the threshold: at
-    SQLite's default of 1,000 pages they were most of the commits' time."""
-    from dialflow.db import SQLITE_WAL_CHECKPOINT_PAGES
+def test_sqlite_databases_have_small_pages_and_checkpoint_every_forty_megabytes(runtime):
+    """A commit writes every page it changed whole into the WAL: small pages write less. The
+    checkpoint's two fsyncs are paid by the commit that crosses the threshold: at SQLite's
+    default of 1,000 pages they were most of the commits' time."""
+    from dialflow.db import SQLITE_PAGE_SIZE, SQLITE_WAL_CHECKPOINT_PAGES
 
     with runtime.db.engine.connect() as first, runtime.db.engine.connect() as second:
         for connection in (first, second):
             driver = connection.connection.driver_connection
             assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert driver.execute("PRAGMA page_size").fetchone() == (SQLITE_PAGE_SIZE,)
             assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (
                 SQLITE_WAL_CHECKPOINT_PAGES,
             )
-    assert SQLITE_WAL_CHECKPOINT_PAGES == 10_000
+    assert SQLITE_PAGE_SIZE == 2048
+    assert SQLITE_PAGE_SIZE * SQLITE_WAL_CHECKPOINT_PAGES == 40_960_000
