@@ -220,10 +220,19 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
         bundle,
         context,
         open_incident=row.status == InstanceStatus.ERROR,
-        retry_at=row.next_due_at if row.status == InstanceStatus.ERROR else None,
+        retry_at=pending_retry_at(row),
         open_before=manual_ready_ids(workflow),
         tasks_before=_task_ids(workflow),
     )
+
+
+def pending_retry_at(row: ProcessInstance) -> datetime | None:
+    """When the automatic retry of an instance in error is due: the earliest of its open
+    incidents' retries; ``None`` if it is not in error or waits for a person."""
+    if row.status != InstanceStatus.ERROR:
+        return None
+    due = [i.retry_at for i in row.incidents if i.resolved_at is None and i.retry_at]
+    return min(due) if due else None
 
 
 def _task_ids(workflow: BpmnWorkflow) -> set[str]:
@@ -238,42 +247,67 @@ def run(
     session: Session,
     step: Step,
     action: Callable[[BpmnWorkflow], None] | None = None,
-) -> Incident | None:
+) -> list[Incident]:
     """Apply ``action`` (complete a task, deliver a message…), run engine steps, save.
 
     A failing script, handler or gateway becomes an incident; the state up to the failure is
-    kept, the failed task waits in ERROR for ``retry``.
+    kept, the failed task waits in ERROR for ``retry``, and the instance's other branches go
+    on as far as they can (each further failure is an incident of its own).
     """
-    incident = None
+    failures: list[Exception] = []
     try:
         with step_time(step.context.now):
             if action is not None:
                 action(step.workflow)
             trail = Trail(step.row.trail)
             try:
-                run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
+                _run_branches(step, trail, failures)
             finally:
                 if trail.changed:
                     step.row.trail = trail.to_json()
     except _Deferred:
         step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
-        incident = _incident(step, exc)
-        incident.attempts = step.attempt
-        incident.retry_at = _automatic_retry_at(exc, step)
-        if incident.retry_at is not None and (
-            step.retry_at is None or incident.retry_at < step.retry_at
-        ):
-            step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
-        session.add(incident)
-        step.open_incident = step.failed = True
-        log.info(
-            "instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message
-        )
+        failures.append(exc)
+    incidents = [_open_incident(session, step, exc) for exc in failures]
     _queue_thrown_messages(session, step)
     save(engine, session, step)
-    if incident is not None:  # saved, so it has its id; rare, so a statement of its own
+    for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
         webhook_events.incident_opened(session, step.row, incident)
+    return incidents
+
+
+def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
+    """Run engine steps; after a task that failed in place (left in ERROR), run the rest.
+
+    A failure stops only its own path: a parallel branch's user task still opens, its timer
+    still waits. Anything else that stops a pass (a runaway loop, an async task held for a
+    worker, an error outside a task) ends the step there. Each failure leaves one READY task
+    in ERROR, so the passes end."""
+    while True:
+        try:
+            run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
+            return
+        except _Deferred:
+            raise
+        except Exception as exc:
+            task = getattr(exc, "task", None)
+            if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
+                raise
+            failures.append(exc)
+
+
+def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
+    incident = _incident(step, exc)
+    incident.attempts = step.attempt
+    incident.retry_at = _automatic_retry_at(exc, step)
+    if incident.retry_at is not None and (
+        step.retry_at is None or incident.retry_at < step.retry_at
+    ):
+        step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
+    session.add(incident)
+    step.open_incident = step.failed = True
+    log.info("instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message)
     return incident
 
 
@@ -291,8 +325,8 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
     row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
-    if step.open_incident:  # an instance in error only wakes up for its automatic retry
-        row.next_due_at = step.retry_at
+    if step.open_incident:  # in error: its other branches' timers still fire, and its retry
+        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
     elif step.deferred:  # due now: the scheduler hands it to a worker
         row.next_due_at = now
     row.data = _data_snapshot(workflow)

@@ -22,7 +22,7 @@ from engine.service import ProcessEngine
 log = logging.getLogger(__name__)
 CLAIM_FOR = timedelta(seconds=30)
 FIREABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
-# An instance in error has a next_due_at only while an automatic handler retry is pending.
+# An instance in error still fires the timers of its other branches, and its automatic retry.
 CLAIMABLE = (*FIREABLE, InstanceStatus.ERROR)
 
 
@@ -69,7 +69,8 @@ def fire(engine: ProcessEngine, session: Session, instance_id: int) -> bool:
     row.fire_claimed_until = None
     if row.next_due_at is None or row.next_due_at >= now:
         return False
-    if row.status == InstanceStatus.ERROR:  # the retry the diagram asked for is due
+    retry_at = stepper.pending_retry_at(row)
+    if retry_at is not None and retry_at < now:  # the retry the diagram asked for is due
         retry(engine, session, row.id, actor=None, locked=row)
         return True
     step = stepper.load(engine, session, row, actor=None)

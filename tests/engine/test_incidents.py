@@ -13,7 +13,7 @@ from dialflow.runtime import Runtime
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext, HandlerError
-from tests.engine.conftest import Actor, notes_of
+from tests.engine.conftest import Actor, notes_of, only
 
 
 def retry(owner: Actor, instance_id: int) -> Any:
@@ -201,3 +201,25 @@ def test_incident_after_a_completed_form(owner, agent, actor, make_customer, db)
     with db() as session:
         assert len(session.scalars(select(Notification)).all()) == 1
     assert len(notes_of(db, customer.id)) == 1  # the earlier handlers did not run again
+
+
+def test_a_failed_branch_stops_only_its_own_path(owner, agent):
+    """Two scripts fail side by side: an incident each, and the third branch's task opens
+    all the same. A retry runs both again; the instance ends once all three are through."""
+    owner.deploy("two_failing_branches.bpmn")
+    data = {"won": 1, "calls": 0, "reached": 2, "dialled": 0}
+    failed = agent.start("two_failing_branches", data)
+    assert failed["status"] == "error"
+    assert sorted(i["element_id"] for i in failed["incidents"]) == ["reach", "win_rate"]
+    assert all("division by zero" in i["message"] for i in failed["incidents"])
+    review = only(failed["ready_tasks"], name="review")
+    assert [t["id"] for t in agent.tasks()] == [review["id"]]
+
+    finished = agent.complete_ok(review["id"])  # the branch is done; the instance still failed
+    assert finished["status"] == "error" and len(finished["incidents"]) == 2
+
+    again = retry(owner, failed["id"]).get_json()
+    assert sorted((i["element_id"], i["attempts"]) for i in again["incidents"]) == [
+        ("reach", 2),
+        ("win_rate", 2),
+    ]

@@ -382,3 +382,57 @@ def test_a_duration_from_task_data_longer_than_a_century_is_an_incident(timed: T
     assert fine["status"] == "waiting"
     (wait,) = due(fine)
     assert wait.year == T0.year + 99
+
+
+def test_a_branch_timer_fires_while_another_branch_waits_for_its_retry(timed: Timed):
+    """One branch's handler failed; the other branch's deadline still passes on time, before
+    and after the automatic retry, and the instance stays in error until its incident goes."""
+    from crm.users import create_user
+
+    owner = timed.owner
+    owner.deploy("remind_beside_notify.bpmn")
+    started = owner.start("remind_beside_notify", {"recipient": "ghost"})
+    assert started["status"] == "error"
+    call = only(started["ready_tasks"], name="call")
+    [incident] = started["incidents"]
+    assert datetime.fromisoformat(incident["retry_at"]) == T0 + timedelta(seconds=10)
+
+    assert timed.advance(seconds=11) == 1  # the retry, which fails again: no retry is left
+    retried = owner.instance(started["id"])
+    assert retried["status"] == "error"
+    assert [(i["attempts"], i["retry_at"]) for i in retried["incidents"]] == [(2, None)]
+    assert due(retried) == [T0 + timedelta(hours=1)]
+
+    assert timed.advance(hours=1) == 1  # the deadline of the call, in the other branch
+    late = owner.instance(started["id"])
+    assert late["status"] == "error" and len(late["incidents"]) == 1
+    assert late["data"]["escalated"] is True
+    assert late["ready_tasks"] == [] and late["waiting"] == []
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        item = session.get(WorkItem, call["id"])
+        assert item is not None and item.status == WorkItemStatus.CANCELLED
+    assert timed.advance(days=1) == 0  # nothing else is due
+
+    with timed.runtime.db.unit_of_work() as session:
+        create_user(session, username="ghost", role="agent")
+    done = owner.post(f"/api/v1/process-instances/{started['id']}/retry")
+    assert done.status_code == 200, done.get_json()
+    assert (done.get_json()["status"], done.get_json()["incidents"]) == ("completed", [])
+
+
+def test_a_timer_on_a_failed_task_takes_over_from_its_incident(timed: Timed):
+    """A handler that failed for an hour is given up for the timer's path: the task is
+    cancelled, its incident closed, and a person calls instead."""
+    owner = timed.owner
+    owner.deploy("notify_or_call.bpmn")
+    started = owner.start("notify_or_call", {"recipient": "ghost"})
+    assert started["status"] == "error"
+    assert [i["retry_at"] for i in started["incidents"]] == [None]
+    assert due(started) == [T0 + timedelta(hours=1)]
+
+    assert timed.advance(minutes=59) == 0
+    assert timed.advance(minutes=1, seconds=1) == 1
+    moved = owner.instance(started["id"])
+    assert (moved["status"], moved["incidents"]) == ("running", [])
+    call = only(moved["ready_tasks"], name="call_owner")
+    assert owner.complete_ok(call["id"])["status"] == "completed"
