@@ -8,6 +8,7 @@ Unmatched messages are recorded, never dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ class Delivery:
     record_id: int
     delivered_to: list[int]
     duplicate: bool = False
+    # Instances that wait for the message but whose correlation properties it does not
+    # carry: ``{"instance_id", "message"}`` each (others took it).
+    refused: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 class DuplicateMessage(Exception):
@@ -102,15 +106,25 @@ def deliver(
             session.flush()
     except IntegrityError:
         raise DuplicateMessage(message["message_id"]) from None
-    delivered = []
+    delivered: list[int] = []
+    refusals: list[tuple[int, InvalidInput]] = []
     for instance_id in _candidates(session, message):
-        if _offer(engine, session, instance_id, message, actor):
-            delivered.append(instance_id)
+        try:
+            if _offer(engine, session, instance_id, message, actor):
+                delivered.append(instance_id)
+        except InvalidInput as exc:  # raised before the instance's step wrote anything
+            refusals.append((instance_id, exc))
     for version in _started_by(session, message["name"]):
         delivered.append(_start(engine, session, version, message, actor))
+    if refusals and not delivered:
+        raise refusals[0][1]  # the sender learns what the message lacks; nothing is stored
     record.delivered_to = delivered
     record.status = "delivered" if delivered else "unmatched"
-    return Delivery(record.id, delivered)
+    refused = [{"instance_id": i, "message": exc.message} for i, exc in refusals]
+    record.error = (
+        "; ".join(f"instance {r['instance_id']}: {r['message']}" for r in refused)[:4000] or None
+    )
+    return Delivery(record.id, delivered, refused=refused)
 
 
 def previous_delivery(session: Session, message_id: str) -> Delivery | None:

@@ -251,6 +251,33 @@ def test_correlation_properties_pick_one_of_two_instances_without_business_key(o
         assert session.scalar(select(func.count(ReceivedMessage.id))) == 3
 
 
+def test_an_instance_the_message_lacks_the_keys_of_does_not_stop_the_others(owner, agent, db):
+    """Two processes wait for one message name under one business key; only one keys its
+    conversation by an ``order_ref`` the message does not carry. The other takes the message,
+    the answer names the one refused, and the record keeps why."""
+    owner.deploy("order_correlation.bpmn")
+    owner.deploy("payment_plain.bpmn")
+    by_ref = agent.start("payment_by_ref", {"order_ref": "A-1"}, business_key="deal-7")
+    by_key = agent.start("payment_by_key", {}, business_key="deal-7")
+
+    sent = agent.post(
+        URL,
+        json={"name": "payment_confirmed", "business_key": "deal-7", "payload": {"amount": 5}},
+    )
+    assert sent.status_code == 202, sent.get_json()
+    answer = sent.get_json()
+    assert answer["delivered_to"] == [by_key["id"]]
+    [refused] = answer["refused"]
+    assert refused["instance_id"] == by_ref["id"] and "order_ref" in refused["message"]
+    assert agent.instance(by_key["id"])["status"] == "completed"
+    left = agent.instance(by_ref["id"])
+    assert (left["status"], left["incidents"]) == ("waiting", [])
+    with db() as session:
+        [record] = session.scalars(select(ReceivedMessage)).all()
+        assert record.status == "delivered" and record.delivered_to == [by_key["id"]]
+        assert record.error is not None and f"instance {by_ref['id']}" in record.error
+
+
 def test_a_message_reaches_an_instance_whose_other_branch_failed(owner, agent, db):
     """One branch waits for an incident's retry, the other for a payment: the payment is
     taken (not lost as unmatched), and the instance goes on once the incident is retried."""

@@ -31,7 +31,14 @@ from web.errors import error_response
         required=["name"],
     ),
     response=obj(
-        {"delivered_to": {"type": "array", "items": INT}, "duplicate": {"type": "boolean"}}
+        {
+            "delivered_to": {"type": "array", "items": INT},
+            "duplicate": {"type": "boolean"},
+            "refused": {
+                "type": "array",
+                "items": obj({"instance_id": INT, "message": STR}),
+            },
+        }
     ),
 )
 @token_required
@@ -51,4 +58,7 @@ def post_message() -> ResponseReturnValue:
             f"No instance waits for message {message['name']!r}; it was recorded.",
             [{"message_record": delivery.record_id}],
         )
-    return jsonify({"delivered_to": delivery.delivered_to, "duplicate": delivery.duplicate}), 202
+    answer = {"delivered_to": delivery.delivered_to, "duplicate": delivery.duplicate}
+    if delivery.refused:  # waiting instances the message lacks the correlation keys of
+        answer["refused"] = delivery.refused
+    return jsonify(answer), 202
