@@ -33,7 +33,7 @@ rates from the sums (``calls_per_hour`` over everyone's calling hours).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
@@ -44,8 +44,8 @@ from dialflow.db import UTCDateTime
 from engine.inbox import CALLBACK_KIND
 from engine.models import WorkItem, WorkItemStatus
 from processes.analytics.filters import Scope
-from processes.analytics.funnel import CENT, connected, ratio
-from processes.analytics.sql import local_hour, seconds_between
+from processes.analytics.funnel import connected, ratio
+from processes.analytics.sql import amount_of_cents, local_hour, net_cents, seconds_between
 
 CALLBACK_GRACE_S = 3600
 LIVE = (WorkItemStatus.OPEN, WorkItemStatus.COMPLETED)  # not withdrawn
@@ -199,7 +199,7 @@ def _callbacks(session: Session, scope: Scope, row: Any) -> None:
 
 
 def _deals(session: Session, scope: Scope, row: Any) -> None:
-    net = Deal.amount * (100 - Deal.discount_pct) / 100
+    net = net_cents(Deal.amount, Deal.discount_pct)
     for user_id, currency, won, total in session.execute(
         select(Deal.owner_id, Deal.currency, func.count(Deal.id), func.sum(net))
         .where(
@@ -213,7 +213,7 @@ def _deals(session: Session, scope: Scope, row: Any) -> None:
     ):
         kpis = row(user_id)
         kpis.deals_won += int(won)
-        amount = Decimal(str(total or 0)).quantize(CENT, ROUND_HALF_UP)
+        amount = amount_of_cents(total)
         kpis.revenue[currency] = kpis.revenue.get(currency, Decimal(0)) + amount
 
 

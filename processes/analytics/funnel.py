@@ -26,7 +26,7 @@ is still filling up.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from crm.models import Call, Customer, Deal, DealStage, DealStageChange
 from crm.models.calls import CONNECTED_DISPOSITIONS
 from processes.analytics.filters import Scope
+from processes.analytics.sql import amount_of_cents, net_cents
 
 PATH = (
     DealStage.QUALIFICATION,
@@ -44,7 +45,6 @@ PATH = (
     DealStage.WON,
 )
 LEAD_STEPS = ("leads", "called", "connected", "opportunity", "won")
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -142,7 +142,7 @@ def _deal_stages(session: Session, scope: Scope) -> list[FunnelStep]:
 
 
 def _deal_outcomes(session: Session, scope: Scope, report: Funnel) -> None:
-    net = Deal.amount * (100 - Deal.discount_pct) / 100
+    net = net_cents(Deal.amount, Deal.discount_pct)
     rows = session.execute(
         select(Deal.stage, Deal.currency, func.count(Deal.id), func.sum(net))
         .where(*_cohort(scope))
@@ -152,7 +152,7 @@ def _deal_outcomes(session: Session, scope: Scope, report: Funnel) -> None:
         report.deals += int(number)
         if stage == DealStage.WON:
             report.won += int(number)
-            amount = Decimal(str(total or 0)).quantize(CENT, ROUND_HALF_UP)
+            amount = amount_of_cents(total)
             report.won_amount[currency] = report.won_amount.get(currency, Decimal(0)) + amount
         elif stage == DealStage.LOST:
             report.lost += int(number)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from crm.models import Call, CallDirection, Deal, DealStage
 from processes.analytics.filters import Scope
-from processes.analytics.funnel import CENT, connected, ratio
-from processes.analytics.sql import local_day
+from processes.analytics.funnel import connected, ratio
+from processes.analytics.sql import amount_of_cents, local_day, net_cents
 
 COUNTED = ("calls", "dialed", "connected", "deals_won")
 
@@ -114,7 +114,7 @@ def _calls(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
 
 
 def _deals(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
-    net = Deal.amount * (100 - Deal.discount_pct) / 100
+    net = net_cents(Deal.amount, Deal.discount_pct)
     day = local_day(Deal.closed_at, *scope.zone_range).label("day")
     for text, currency, won, total in session.execute(
         select(day, Deal.currency, func.count(Deal.id), func.sum(net))
@@ -131,5 +131,5 @@ def _deals(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
         if entry is None:
             continue
         entry.deals_won += int(won)
-        amount = Decimal(str(total or 0)).quantize(CENT, ROUND_HALF_UP)
+        amount = amount_of_cents(total)
         entry.revenue[currency] = entry.revenue.get(currency, Decimal(0)) + amount

@@ -302,6 +302,7 @@ def add_won_deal(
     *,
     created: datetime | None = None,
     customer: str = "C5",
+    discount: str = "0",
 ) -> None:
     """One more won deal of ``owner``, closed at ``closed`` (created then too, by default)."""
     user = books.users[owner]
@@ -313,7 +314,7 @@ def add_won_deal(
             stage=DealStage.WON,
             amount=Decimal(amount),
             currency=currency,
-            discount_pct=Decimal(0),
+            discount_pct=Decimal(discount),
             owner_id=user.id,
             team_id=user.team_id,
             created_at=created,

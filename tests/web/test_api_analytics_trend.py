@@ -152,6 +152,23 @@ def test_days_across_a_daylight_saving_change(client, db, books) -> None:
     assert (a3["calls"], a3["calling_hours"]) == (4, 4)
 
 
+def test_revenue_adds_each_deal_as_its_quote_rounds_it(client, db, books) -> None:
+    """2.01 at 50 % off is 1.005, quoted as 1.01: three such deals made 3.03, where adding the
+    unrounded amounts gives 3.015 and SQLite's floats 3.0149999999999997 (so 3.01)."""
+    with db() as session:
+        for hour in (2, 3, 4):
+            add_won_deal(session, books, "a2", at(6, hour), "2.01", "USD", discount="50")
+    agents = get(client, db, books, "admin", "agents").get_json()
+    rows = {a["username"]: a for a in agents["agents"]}
+    assert rows["a2"]["revenue"] == {"USD": "3.03"}
+    assert agents["totals"]["revenue"]["USD"] == "3.03"
+    funnel = get(client, db, books, "admin", "funnel").get_json()
+    assert funnel["won_amount"]["USD"] == "3.03"
+    trend = get(client, db, books, "admin", "trend").get_json()
+    [day] = [d for d in trend["days"] if d["revenue"].get("USD")]
+    assert day["revenue"]["USD"] == "3.03"
+
+
 def test_revenue_is_never_added_across_currencies(client, db, books) -> None:
     with db() as session:
         add_won_deal(session, books, "a1", at(6, 3), "500", "USD")
