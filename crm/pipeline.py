@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm.models import Customer, Deal, DealStage, User
+from crm.money import in_cents, money_of_cents
 from crm.scoping import visible_customers
 
 CARDS_PER_STAGE = 50
@@ -38,7 +39,7 @@ def pipeline(
         where.append(Deal.team_id == team_id)
     columns = {stage: StageColumn(stage) for stage in DealStage}
     sums = session.execute(
-        select(Deal.stage, Deal.currency, func.count(Deal.id), func.sum(Deal.amount))
+        select(Deal.stage, Deal.currency, func.count(Deal.id), func.sum(in_cents(Deal.amount)))
         .join(Customer, Customer.id == Deal.customer_id)
         .where(*where)
         .group_by(Deal.stage, Deal.currency)
@@ -46,7 +47,7 @@ def pipeline(
     for stage, currency, count, total in sums:
         column = columns[DealStage(stage)]
         column.count += int(count)
-        column.totals[currency] = Decimal(str(total or 0)).quantize(Decimal("0.01"))
+        column.totals[currency] = money_of_cents(total)
     ranked = (
         select(
             Deal.id,

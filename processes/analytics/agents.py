@@ -40,12 +40,13 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from crm.models import Call, CallDirection, Deal, DealStage, Role, Team, User
+from crm.money import money_of_cents, net_in_cents
 from dialflow.db import UTCDateTime
 from engine.inbox import CALLBACK_KIND
 from engine.models import WorkItem, WorkItemStatus
 from processes.analytics.filters import Scope
 from processes.analytics.funnel import connected, ratio
-from processes.analytics.sql import amount_of_cents, local_hour, net_cents, seconds_between
+from processes.analytics.sql import local_hour, seconds_between
 
 CALLBACK_GRACE_S = 3600
 LIVE = (WorkItemStatus.OPEN, WorkItemStatus.COMPLETED)  # not withdrawn
@@ -199,7 +200,7 @@ def _callbacks(session: Session, scope: Scope, row: Any) -> None:
 
 
 def _deals(session: Session, scope: Scope, row: Any) -> None:
-    net = net_cents(Deal.amount, Deal.discount_pct)
+    net = net_in_cents(Deal.amount, Deal.discount_pct)
     for user_id, currency, won, total in session.execute(
         select(Deal.owner_id, Deal.currency, func.count(Deal.id), func.sum(net))
         .where(
@@ -213,7 +214,7 @@ def _deals(session: Session, scope: Scope, row: Any) -> None:
     ):
         kpis = row(user_id)
         kpis.deals_won += int(won)
-        amount = amount_of_cents(total)
+        amount = money_of_cents(total)
         kpis.revenue[currency] = kpis.revenue.get(currency, Decimal(0)) + amount
 
 

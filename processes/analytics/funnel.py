@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from crm.models import Call, Customer, Deal, DealStage, DealStageChange
 from crm.models.calls import CONNECTED_DISPOSITIONS
+from crm.money import money_of_cents, net_in_cents
 from processes.analytics.filters import Scope
-from processes.analytics.sql import amount_of_cents, net_cents
 
 PATH = (
     DealStage.QUALIFICATION,
@@ -142,7 +142,7 @@ def _deal_stages(session: Session, scope: Scope) -> list[FunnelStep]:
 
 
 def _deal_outcomes(session: Session, scope: Scope, report: Funnel) -> None:
-    net = net_cents(Deal.amount, Deal.discount_pct)
+    net = net_in_cents(Deal.amount, Deal.discount_pct)
     rows = session.execute(
         select(Deal.stage, Deal.currency, func.count(Deal.id), func.sum(net))
         .where(*_cohort(scope))
@@ -152,7 +152,7 @@ def _deal_outcomes(session: Session, scope: Scope, report: Funnel) -> None:
         report.deals += int(number)
         if stage == DealStage.WON:
             report.won += int(number)
-            amount = amount_of_cents(total)
+            amount = money_of_cents(total)
             report.won_amount[currency] = report.won_amount.get(currency, Decimal(0)) + amount
         elif stage == DealStage.LOST:
             report.lost += int(number)

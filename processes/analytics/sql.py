@@ -14,19 +14,15 @@
   their own, which is why UTC hours will not do.
 - :func:`nearest_rank` : the rank of the ``p``-th percentile among ``n`` sorted values,
   ⌈p·n⌉ in integer arithmetic, so both databases agree exactly.
-- :func:`net_cents` / :func:`amount_of_cents`: a deal's amount net of its discount in whole
-  cents, as an integer both databases sum exactly (SQLite keeps decimals as floats), and the
-  sum back as money.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Float, String, bindparam, case, cast, func, literal
+from sqlalchemy import Float, String, bindparam, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -155,20 +151,3 @@ def _local_day_sqlite(element: _local_day, compiler: Any, **kw: Any) -> str:
 def nearest_rank(n: Any, percent: int) -> Any:
     """⌈percent/100 · n⌉ for a SQL integer ``n`` (integer division on both databases)."""
     return (n * percent + 99) // 100
-
-
-def net_cents(amount: Any, discount_pct: Any) -> Any:
-    """``amount × (100 − discount_pct) / 100`` in whole cents, rounded half up, as an integer.
-
-    Both columns hold two decimals: as cents and hundredths of a percent they are integers
-    (rounded, since SQLite stores them as floats), and the rest is integer arithmetic. Each
-    deal is rounded to the cent as its own quote shows it; the sum of such integers is exact on
-    both databases, where summing SQLite's floats was not."""
-    amount_cents = cast(func.round(amount * 100), BigInteger)
-    discount_basis_points = cast(func.round(discount_pct * 100), BigInteger)
-    return (amount_cents * (10000 - discount_basis_points) + 5000) // 10000
-
-
-def amount_of_cents(total: Any) -> Decimal:
-    """A sum of :func:`net_cents` (``None`` for no rows) as money with two decimals."""
-    return Decimal(int(total or 0)).scaleb(-2)

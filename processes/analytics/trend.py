@@ -27,9 +27,10 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from crm.models import Call, CallDirection, Deal, DealStage
+from crm.money import money_of_cents, net_in_cents
 from processes.analytics.filters import Scope
 from processes.analytics.funnel import connected, ratio
-from processes.analytics.sql import amount_of_cents, local_day, net_cents
+from processes.analytics.sql import local_day
 
 COUNTED = ("calls", "dialed", "connected", "deals_won")
 
@@ -114,7 +115,7 @@ def _calls(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
 
 
 def _deals(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
-    net = net_cents(Deal.amount, Deal.discount_pct)
+    net = net_in_cents(Deal.amount, Deal.discount_pct)
     day = local_day(Deal.closed_at, *scope.zone_range).label("day")
     for text, currency, won, total in session.execute(
         select(day, Deal.currency, func.count(Deal.id), func.sum(net))
@@ -131,5 +132,5 @@ def _deals(session: Session, scope: Scope, days: dict[date, TrendDay]) -> None:
         if entry is None:
             continue
         entry.deals_won += int(won)
-        amount = amount_of_cents(total)
+        amount = money_of_cents(total)
         entry.revenue[currency] = entry.revenue.get(currency, Decimal(0)) + amount
