@@ -15,10 +15,11 @@ deliver to. A process with several untriggered start events would run only one o
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
 compensation boundary events, and data stores (none has an implementation in Dialflow).
-Transactions, ad-hoc subprocesses, link events and signals or escalations thrown and caught
-within one instance parse and run. A conditional event is evaluated once, when the path
-reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer events afterwards, so a
-condition false at that moment waits forever.
+Transactions, ad-hoc subprocesses and signals or escalations thrown and caught within one
+instance parse and run; link events run once ``engine.links`` has joined each throw to its
+catch (SpiffWorkflow 3.2 alone ended the path at the throw). A conditional event is evaluated
+once, when the path reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer
+events afterwards, so a condition false at that moment waits forever.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
+from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
 from handlers.registry import HandlerRegistry
 
@@ -70,6 +71,9 @@ def parse_bundle(
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
+        if validate:
+            problems += link_problems(name, tree)
+        join_links(tree)  # before the parser, which does not know link events
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, _line_index(tree)):

@@ -1,0 +1,118 @@
+"""A third round of diagrams in styles not seen before, deployed and run through the API:
+an ADONIS-style export with link events as off-page connectors, Trisotech-style ``semantic:``
+files with two pools, default-namespace files with Chinese ids, and constructs that must
+be refused element by element instead of deploying and then running wrongly or never.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import ModelBundle, ProcessVersion
+from tests.engine.conftest import DIAGRAMS, Actor, by_element, refused
+
+UNSEEN3 = DIAGRAMS / "unseen3"
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" '
+    'targetNamespace="http://dialflow.example/round3">\n'
+)
+
+
+def process(process_id: str, body: str, roots: str = "") -> str:
+    """A one-process BPMN file around ``body``, with ``roots`` (messages …) beside it."""
+    return (
+        f'{HEAD}{roots}<bpmn:process id="{process_id}" isExecutable="true">\n{body}\n'
+        "</bpmn:process>\n</bpmn:definitions>\n"
+    )
+
+
+def upload(actor: Actor, name: str, content: bytes) -> Any:
+    return actor.post(
+        "/api/v1/process-models",
+        data={"file": [(BytesIO(content), name)]},
+        content_type="multipart/form-data",
+    )
+
+
+def diagram(name: str) -> bytes:
+    return (UNSEEN3 / name).read_bytes()
+
+
+def deploy(actor: Actor, name: str, content: bytes | None = None) -> dict[str, Any]:
+    response = upload(actor, name, diagram(name) if content is None else content)
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
+
+
+def line_of(fragment: str, text: str) -> int:
+    return text.count("\n", 0, text.index(fragment)) + 1
+
+
+def nothing_deployed(db: Any) -> None:
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
+
+
+# -- link events: off-page connectors --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reached", "next_task", "data"),
+    [(True, "obj_contract", {"price": 1200}), (False, "obj_plan", {})],
+    ids=["reached-goes-to-closing", "not-reached-goes-to-retry"],
+)
+def test_link_events_carry_the_flow_to_their_catch(owner, agent, reached, next_task, data):
+    """SpiffWorkflow 3.2 ended the path at the link throw event: the instance completed
+    right after the call, without the subprocess or the retry task."""
+    assert deploy(owner, "adonis_links.bpmn")["process_ids"] == ["adonis_callback"]
+    started = agent.start("adonis_callback", {"plan": "pro"})
+    (call,) = started["ready_tasks"]
+    assert call["name"] == "obj_call" and call["lane"] == "agent"
+    after_call = agent.complete_ok(call["id"], {"reached": reached})
+    assert after_call["status"] == "running"
+    (task,) = after_call["ready_tasks"]
+    assert task["name"] == next_task
+    done = agent.complete_ok(task["id"])
+    assert done["status"] == "completed"
+    assert done["data"] == {"plan": "pro", "reached": reached, **data}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element_id", "fragment"),
+    [
+        ('id="led_2" name="Retry"', 'id="led_2" name="Later"', "obj_to_retry", "no link catch"),
+        ('id="led_4" name="Contract"', 'id="led_4" name="Closing"', None, None),
+        (
+            '<bpmn:sequenceFlow id="rel_3"',
+            '<bpmn:sequenceFlow id="rel_x" sourceRef="obj_to_retry" targetRef="obj_plan"/>'
+            '<bpmn:sequenceFlow id="rel_3"',
+            "obj_to_retry",
+            "has no outgoing sequence flow",
+        ),
+        (
+            '<bpmn:userTask id="obj_plan"',
+            '<bpmn:intermediateCatchEvent id="obj_twin"><bpmn:linkEventDefinition name="Retry"/>'
+            '</bpmn:intermediateCatchEvent><bpmn:userTask id="obj_plan"',
+            "obj_twin",
+            "2 link catch events here are named 'Retry'",
+        ),
+    ],
+    ids=["no-catch", "catch-in-another-scope", "throw-with-outgoing-flow", "two-catches"],
+)
+def test_links_that_lead_nowhere_or_twice_are_refused(owner, db, old, new, element_id, fragment):
+    text = diagram("adonis_links.bpmn").decode()
+    assert text.count(old) == 1
+    broken = text.replace(old, new)
+    found = by_element(refused(upload(owner, "links.bpmn", broken.encode())))
+    if element_id is None:  # the subprocess's throw now names the top level's catch
+        assert "no link catch event named 'Closing'" in found["obj_sub_jump"]
+    else:
+        assert fragment in found[element_id]
+    nothing_deployed(db)
