@@ -206,6 +206,8 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                 )
             if local in CATCHES:
                 found += _catch_problems(node, local, container is process, ctx)
+            if _compensates(node, local):
+                found.append(ctx.report(node, COMPENSATION))
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found.append(
                     ctx.report(
@@ -237,6 +239,20 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
     return found
 
 
+COMPENSATION = (
+    "compensation is not supported: SpiffWorkflow 3.2 passes a compensation throw event by and "
+    "never runs a compensation handler; model the undo step on the path that needs it"
+)
+
+
+def _compensates(node: Any, local: str) -> bool:
+    """A compensation throw or end event, or an activity marked as a compensation handler:
+    SpiffWorkflow 3.2 deploys both and runs neither (the undo silently never happened)."""
+    if local in THROWS:
+        return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+    return local in ACTIVITIES and node.get("isForCompensation") in ("true", "1")
+
+
 def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> list[dict]:
     found = []
     for definition in node:
@@ -244,12 +260,7 @@ def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> li
             continue
         kind = etree.QName(definition).localname
         if kind == "compensateEventDefinition" and local == "boundaryEvent":
-            found.append(
-                ctx.report(
-                    node,
-                    "compensation is not supported: model the undo step on the path that needs it",
-                )
-            )
+            found.append(ctx.report(node, COMPENSATION))
         elif kind == "conditionalEventDefinition":
             found.append(
                 ctx.report(

@@ -116,3 +116,61 @@ def test_links_that_lead_nowhere_or_twice_are_refused(owner, db, old, new, eleme
     else:
         assert fragment in found[element_id]
     nothing_deployed(db)
+
+
+# -- transactions and compensation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("declined", "next_task"),
+    [(False, "Id_ship"), (True, "Id_other_card")],
+    ids=["paid", "declined"],
+)
+def test_a_cancel_end_in_a_transaction_takes_its_cancel_boundary(owner, agent, declined, next_task):
+    deploy(owner, "bizagi_payment_txn.bpmn")
+    (charge,) = agent.start("Id_payment")["ready_tasks"]
+    after = agent.complete_ok(charge["id"], {"declined": declined})
+    assert [task["name"] for task in after["ready_tasks"]] == [next_task]
+    assert agent.complete_ok(after["ready_tasks"][0]["id"])["status"] == "completed"
+
+
+COMPENSATING = process(
+    "booking",
+    """
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="book" name="Book the slot"><bpmn:script>booked = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:boundaryEvent id="undo_book" attachedToRef="book">
+      <bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:scriptTask id="unbook" name="Free the slot" isForCompensation="true">
+      <bpmn:script>booked = False</bpmn:script></bpmn:scriptTask>
+    <bpmn:intermediateThrowEvent id="roll_back" name="Undo">
+      <bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="book"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="book" targetRef="roll_back"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="roll_back" targetRef="end"/>
+    <bpmn:association id="a1" sourceRef="undo_book" targetRef="unbook"/>
+    """,
+)
+
+
+@pytest.mark.parametrize("keep_boundary", [True, False], ids=["with-boundary", "throw-only"])
+def test_compensation_throws_and_handlers_are_refused(owner, db, keep_boundary):
+    """Without the boundary event the diagram deployed and its instance completed with
+    ``booked`` still true: SpiffWorkflow 3.2 passed the throw by and never ran the handler."""
+    text = COMPENSATING
+    if not keep_boundary:
+        text = text.replace(
+            '<bpmn:boundaryEvent id="undo_book" attachedToRef="book">\n'
+            "      <bpmn:compensateEventDefinition/></bpmn:boundaryEvent>",
+            "",
+        ).replace('<bpmn:association id="a1" sourceRef="undo_book" targetRef="unbook"/>', "")
+    details = refused(upload(owner, "booking.bpmn", text.encode()))
+    found = by_element(details)
+    expected = {"roll_back", "unbook"} | ({"undo_book"} if keep_boundary else set())
+    assert set(found) == expected, details
+    assert all("compensation is not supported" in message for message in found.values())
+    lines = {d["element_id"]: d["line"] for d in details}
+    assert lines["roll_back"] == line_of('id="roll_back"', text)
+    nothing_deployed(db)
