@@ -174,3 +174,101 @@ def test_compensation_throws_and_handlers_are_refused(owner, db, keep_boundary):
     lines = {d["element_id"]: d["line"] for d in details}
     assert lines["roll_back"] == line_of('id="roll_back"', text)
     nothing_deployed(db)
+
+
+# -- Trisotech: semantic: prefix, two pools, a parallel multi-instance with a completion rule ---
+
+ASPECTS = {"price": "12%", "term": "24 months", "volume": "50 seats"}
+
+
+@pytest.fixture
+def manager(actor: Any) -> Actor:
+    return actor("manager", username="boss", team="East")
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "status"),
+    [([True, True, True], "waiting"), ([True, False], "completed")],
+    ids=["all-approve", "one-refusal-ends-the-round"],
+)
+def test_trisotech_multi_instance_approvals_and_the_customer_pool(
+    owner, agent, manager, verdicts, status
+):
+    assert deploy(owner, "trisotech_approvals.bpmn")["process_ids"] == ["_disc_approval"]
+    started = agent.start("_disc_approval", {"aspects": ASPECTS}, business_key="deal-9")
+    assert [t["lane"] for t in started["ready_tasks"]] == ["manager"] * 3
+    items = manager.tasks("candidate=1")
+    for item, verdict in zip(items, verdicts, strict=False):
+        after = manager.complete_ok(item["id"], {"approved": verdict})
+    assert manager.tasks("candidate=1") == []  # a refusal cancelled the third approval
+    assert after["data"]["verdicts"] == dict(zip(ASPECTS, verdicts, strict=False))
+    if status == "completed":
+        assert after["status"] == "completed"
+        return
+    (offer,) = after["ready_tasks"]
+    assert offer["lane"] == "agent"
+    waiting = agent.complete_ok(offer["id"])
+    assert waiting["status"] == status
+    assert waiting["waiting"] == [{"kind": "message", "name": "customer_answer"}]
+    answer = {"name": "customer_answer", "business_key": "deal-9", "payload": {"ok": True}}
+    assert agent.post("/api/v1/messages", json=answer).status_code == 202
+    assert agent.instance(started["id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        (
+            '<semantic:outputDataItem id="approved" name="approved"/>',
+            '<semantic:outputDataItem id="DataOutput_7" name="approved"/>',
+            "outputDataItem 'DataOutput_7' is named 'approved', but each instance's task data "
+            "would be named by its id",
+        ),
+        (
+            '<semantic:inputDataItem id="aspect" name="aspect"/>',
+            '<semantic:inputDataItem id="_in_1" name="aspect"/>',
+            "inputDataItem '_in_1' is named 'aspect'",
+        ),
+        (">not approved<", ">not approved ==<", "completionCondition is not a valid Python"),
+        (
+            "<semantic:loopDataInputRef>aspects</semantic:loopDataInputRef>",
+            "<semantic:loopCardinality>len(aspects</semantic:loopCardinality>",
+            "loopCardinality is not a valid Python",
+        ),
+    ],
+    ids=["output-item-id-is-not-its-name", "input-item", "completion-condition", "cardinality"],
+)
+def test_multi_instance_items_and_expressions_are_checked_at_deploy(owner, db, old, new, fragment):
+    """Each deployed before and failed only when an instance reached the task or completed
+    its first approval (``Expected an output item``, or an incident on the expression)."""
+    text = diagram("trisotech_approvals.bpmn").decode()
+    assert text.count(old) == 1
+    broken = text.replace(old, new)
+    if "loopCardinality" in new:  # cardinality instead of the collection: no items then
+        broken = broken.replace('<semantic:inputDataItem id="aspect" name="aspect"/>', "")
+    details = refused(upload(owner, "approvals.bpmn", broken.encode()))
+    found = by_element(details)
+    assert fragment in found["_approve"], details
+    (detail,) = [d for d in details if d["element_id"] == "_approve"]
+    assert detail["line"] == line_of('<semantic:userTask id="_approve"', broken)
+    nothing_deployed(db)
+
+
+def test_a_standard_loop_condition_is_checked_at_deploy(owner, db):
+    text = process(
+        "ring_until_answered",
+        """
+        <bpmn:startEvent id="start"/>
+        <bpmn:userTask id="ring" name="Ring">
+          <bpmn:standardLoopCharacteristics loopMaximum="5">
+            <bpmn:loopCondition>answered =</bpmn:loopCondition>
+          </bpmn:standardLoopCharacteristics>
+        </bpmn:userTask>
+        <bpmn:endEvent id="end"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ring"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="ring" targetRef="end"/>
+        """,
+    )
+    found = by_element(refused(upload(owner, "ring.bpmn", text.encode())))
+    assert "loopCondition is not a valid Python expression: 'answered ='" in found["ring"]
+    nothing_deployed(db)
