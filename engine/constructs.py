@@ -99,6 +99,11 @@ PARSER_MESSAGES = (
 # Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
 PARSER_REWORDED = (
     (
+        re.compile(r"^Time Specification Error"),
+        "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
+        "timeCycle), such as a timeDuration of \"'PT1H'\"",
+    ),
+    (
         re.compile(r"^Cannot resolve data(Input|Output)Association"),
         "a data association of this task must connect it to a data object of its process "
         "(SpiffWorkflow cannot resolve what it points at)",

@@ -515,6 +515,7 @@ EVENT_REFERENCES = {
     "signalEventDefinition": ("signalRef", "signal"),
 }
 GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+MESSAGE_TASKS = {"sendTask", "receiveTask"}
 
 
 def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
@@ -560,6 +561,8 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
                     f"(<bpmn:{root} id={ref!r} …/>) next to the process",
                 )
+        if local in MESSAGE_TASKS or local == "messageEventDefinition":
+            _message_problem(element, local, roots["message"], report)
         if local in GATEWAYS and not outgoing.get(element_id):
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
         default = element.get("default")
@@ -576,6 +579,28 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     "has no script; write the Python it runs, or make it a plain task",
                 )
     return found
+
+
+def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:
+    """A message event, send task or receive task must name its message. Without one,
+    SpiffWorkflow 3.2 waits for a message named ``None`` that nothing can send, passes a
+    receive task by at once, sends nothing from a send task, and a throw event failed the
+    step that reached it."""
+    if local == "messageEventDefinition":
+        owner, ref = element.getparent(), element.get("messageRef")
+        if not ref:
+            report(owner, "its message event definition has no messageRef; name the message")
+        return
+    ref = element.get("messageRef")
+    if not ref:
+        verb = "sends" if local == "sendTask" else "waits for"
+        report(element, f"has no messageRef; name the message it {verb}")
+    elif ref not in messages:
+        report(
+            element,
+            f"messageRef {ref!r} names no <bpmn:message> of this file; declare it "
+            f"(<bpmn:message id={ref!r} …/>) next to the process",
+        )
 
 
 def _guard(

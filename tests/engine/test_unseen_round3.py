@@ -272,3 +272,67 @@ def test_a_standard_loop_condition_is_checked_at_deploy(owner, db):
     found = by_element(refused(upload(owner, "ring.bpmn", text.encode())))
     assert "loopCondition is not a valid Python expression: 'answered ='" in found["ring"]
     nothing_deployed(db)
+
+
+# -- messages that name no message -------------------------------------------------------------
+
+WAIT_BEFORE_END = """
+<bpmn:startEvent id="start"/>
+{element}
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{element_id}"/>
+<bpmn:sequenceFlow id="f2" sourceRef="{element_id}" targetRef="end"/>
+"""
+
+
+@pytest.mark.parametrize(
+    ("element_id", "element", "fragment"),
+    [
+        (
+            "tell_team",
+            '<bpmn:intermediateThrowEvent id="tell_team" name="Tell the team">'
+            "<bpmn:messageEventDefinition/></bpmn:intermediateThrowEvent>",
+            "no messageRef",
+        ),
+        (
+            "wait_reply",
+            '<bpmn:intermediateCatchEvent id="wait_reply">'
+            "<bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>",
+            "no messageRef",
+        ),
+        ("get_reply", '<bpmn:receiveTask id="get_reply"/>', "name the message it waits for"),
+        ("mail_quote", '<bpmn:sendTask id="mail_quote"/>', "name the message it sends"),
+        (
+            "mail_quote",
+            '<bpmn:sendTask id="mail_quote" messageRef="Message_0x1"/>',
+            "messageRef 'Message_0x1' names no <bpmn:message>",
+        ),
+    ],
+    ids=["throw-event", "catch-event", "receive-task", "send-task", "send-task-to-nothing"],
+)
+def test_message_elements_without_a_message_are_refused(
+    owner, agent, db, element_id, element, fragment
+):
+    """These deployed: the throw event then failed every start with a 500 (the queued
+    message had no name), the catch waited for a message named ``None`` for good, the receive
+    task passed at once and the send task sent nothing."""
+    body = WAIT_BEFORE_END.format(element=element, element_id=element_id)
+    found = by_element(
+        refused(upload(owner, "messages.bpmn", process("no_message", body).encode()))
+    )
+    assert fragment in found[element_id]
+    nothing_deployed(db)
+    response = agent.post("/api/v1/process-instances", json={"process_id": "no_message"})
+    assert response.status_code == 404
+
+
+def test_a_timer_with_no_date_duration_or_cycle_says_so(owner, db):
+    body = WAIT_BEFORE_END.format(
+        element_id="pause",
+        element='<bpmn:intermediateCatchEvent id="pause"><bpmn:timerEventDefinition/>'
+        "</bpmn:intermediateCatchEvent>",
+    )
+    (detail,) = refused(upload(owner, "pause.bpmn", process("pause_flow", body).encode()))
+    assert detail["element_id"] == "pause"
+    assert "needs a date, a duration or a cycle" in detail["message"]
+    assert "Unknown Time Specification" not in detail["message"]
