@@ -244,14 +244,31 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     if schema.validate(tree):
         return True
     by_line = {line: element_id for element_id, line in lines.items()}
+    by_path = _ids_by_path(tree)
     for error in schema.error_log:
         message = _NS.sub("bpmn:", error.message)
+        element_id = by_path.get(error.path or "") or by_line.get(error.line)
         problems.append(
-            problem(
-                f"{name}: {message}", element_id=by_line.get(error.line), line=error.line, file=name
-            )
+            problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         )
     return False
+
+
+def _ids_by_path(tree: Any) -> dict[str, str]:
+    """Each element's XPath (as libxml2 writes it in an error) → its id, or its nearest
+    ancestor's. A line holds several elements in a file written on one line (minified
+    exports): by line alone, every problem was put on the line's last element."""
+    root = tree.getroottree()
+    found: dict[str, str] = {}
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        owner = element
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        if owner is not None:
+            found[root.getpath(element)] = owner.get("id")
+    return found
 
 
 def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:

@@ -336,3 +336,28 @@ def test_a_timer_with_no_date_duration_or_cycle_says_so(owner, db):
     assert detail["element_id"] == "pause"
     assert "needs a date, a duration or a cycle" in detail["message"]
     assert "Unknown Time Specification" not in detail["message"]
+
+
+# -- a file written on one line -----------------------------------------------------------------
+
+ONE_LINE = (
+    '<?xml version="1.0" encoding="UTF-8"?><definitions xmlns="http://www.omg.org/spec/BPMN/'
+    '20100524/MODEL" id="defs_min" targetNamespace="http://dialflow.example/min"><process '
+    'id="minified" isExecutable="true"><startEvent id="start"/><userTask id="call" '
+    'priority="high"/><userTask id="call"/><task id="note"><frob/></task><endEvent id="end"/>'
+    '<sequenceFlow id="f1" sourceRef="start" targetRef="call"/><sequenceFlow id="f2" '
+    'sourceRef="call" targetRef="note"/><sequenceFlow id="f3" sourceRef="note" targetRef="end"/>'
+    "</process></definitions>"
+)
+
+
+def test_schema_problems_of_a_one_line_file_name_their_own_elements(owner, db):
+    """Every problem of a minified file is on line 1: each was put on the line's last element
+    with an id (``f3``), not on the element it is about."""
+    details = refused(upload(owner, "minified.bpmn", ONE_LINE.encode()))
+    assert {d["line"] for d in details} == {1}
+    found = by_element(details)
+    assert "'priority'" in found["call"] and "xs:ID" in found["call"]
+    assert "frob" in found["note"]
+    assert "f3" not in found
+    nothing_deployed(db)
