@@ -99,6 +99,12 @@ PARSER_MESSAGES = (
 # Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
 PARSER_REWORDED = (
     (
+        re.compile(r"RecursionError|maximum recursion depth"),
+        "the flow from its start event is too long: SpiffWorkflow's parser follows it "
+        "element by element in nested calls and gives up after about 480 elements in a row; "
+        "split it into subprocesses or call activities",
+    ),
+    (
         re.compile(r"^Time Specification Error"),
         "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
         "timeCycle), such as a timeDuration of \"'PT1H'\"",

@@ -28,6 +28,7 @@ from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+MAX_DEPTH = 256  # libxml2's limit without huge_tree
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
 
@@ -232,7 +233,12 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
     try:
         return etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
-        problems.append(problem(f"{name}: malformed XML: {exc.msg}", line=exc.lineno, file=name))
+        message = f"malformed XML: {exc.msg}"
+        if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
+            message = (
+                f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
+            )
+        problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
     return None

@@ -361,3 +361,47 @@ def test_schema_problems_of_a_one_line_file_name_their_own_elements(owner, db):
     assert "frob" in found["note"]
     assert "f3" not in found
     nothing_deployed(db)
+
+
+# -- very long and very deep documents --------------------------------------------------------
+
+
+def chain(count: int) -> str:
+    """A process of ``count`` tasks in a row."""
+    body = '<bpmn:startEvent id="start"/>\n'
+    for i in range(count):
+        source = "start" if i == 0 else f"step_{i - 1}"
+        body += f'<bpmn:task id="step_{i}"/>\n'
+        body += f'<bpmn:sequenceFlow id="f{i}" sourceRef="{source}" targetRef="step_{i}"/>\n'
+    body += '<bpmn:endEvent id="end"/>\n'
+    body += f'<bpmn:sequenceFlow id="f_end" sourceRef="step_{count - 1}" targetRef="end"/>\n'
+    return process("checklist", body)
+
+
+def test_a_flow_too_long_for_the_parser_is_refused_in_plain_words(owner, db):
+    details = refused(upload(owner, "checklist.bpmn", chain(1000).encode()))
+    (detail,) = details
+    assert "too long" in detail["message"] and "subprocesses" in detail["message"]
+    assert "RecursionError" not in detail["message"]
+    assert detail["element_id"].startswith("step_") and detail["line"]
+    nothing_deployed(db)
+
+
+def test_a_long_flow_within_the_limit_deploys_and_runs(owner, agent):
+    deploy(owner, "checklist.bpmn", chain(300).encode())
+    (first,) = agent.start("checklist")["ready_tasks"]
+    assert first["name"] == "step_0"
+    assert [t["name"] for t in agent.complete_ok(first["id"])["ready_tasks"]] == ["step_1"]
+
+
+def test_elements_nested_past_the_reader_s_depth_are_refused_in_plain_words(owner, db):
+    depth = 300
+    opened = "".join(
+        f'<bpmn:subProcess id="box_{i}"><bpmn:startEvent id="in_{i}"/>' for i in range(depth)
+    )
+    closed = "</bpmn:subProcess>" * depth
+    text = process("nested", f'<bpmn:startEvent id="start"/>{opened}{closed}')
+    (detail,) = refused(upload(owner, "nested.bpmn", text.encode()))
+    assert "nested more than 256 levels deep" in detail["message"]
+    assert "XML_PARSE_HUGE" not in detail["message"]
+    nothing_deployed(db)
