@@ -405,3 +405,33 @@ def test_elements_nested_past_the_reader_s_depth_are_refused_in_plain_words(owne
     assert "nested more than 256 levels deep" in detail["message"]
     assert "XML_PARSE_HUGE" not in detail["message"]
     nothing_deployed(db)
+
+
+# -- a non-interrupting message boundary event catches every message while its task runs ------
+
+
+def test_every_note_sent_during_the_task_opens_its_own_answer(owner, agent):
+    """SpiffWorkflow 3.2 caught the first message only: the second found nothing waiting and
+    was answered 404 ``no_matching_instance``, although the task it was meant for still ran."""
+    deploy(owner, "signavio_customer_notes.bpmn")
+    started = agent.start("sid-lead-work", business_key="lead-77")
+    for number in range(3):
+        note = {"name": "customer_note", "business_key": "lead-77", "payload": {"note": number}}
+        response = agent.post("/api/v1/messages", json=note)
+        assert response.status_code == 202, response.get_json()
+        assert response.get_json()["delivered_to"] == [started["id"]]
+    during = agent.instance(started["id"])
+    assert sorted(t["name"] for t in during["ready_tasks"]) == ["sid-answer"] * 3 + ["sid-work"]
+    assert during["waiting"] == [{"kind": "message", "name": "customer_note"}]
+    mine = agent.tasks("candidate=1")
+    (work,) = [t for t in mine if t["name"] == "sid-work"]
+    after_work = agent.complete_ok(work["id"])
+    assert after_work["waiting"] == []  # the task ended: no more notes are taken
+    late = {"name": "customer_note", "business_key": "lead-77"}
+    assert agent.post("/api/v1/messages", json=late).status_code == 404
+    notes = []
+    for answer in [t for t in mine if t["name"] == "sid-answer"]:
+        done = agent.complete_ok(answer["id"])
+        notes.append(done["data"]["note"])
+    assert sorted(notes) == [0, 1, 2]
+    assert done["status"] == "completed"
