@@ -601,7 +601,54 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     element,
                     "has no script; write the Python it runs, or make it a plain task",
                 )
+    _flow_problems(tree, report)
     return found
+
+
+# Where SpiffWorkflow 3.2 evaluates a sequence flow's condition: the others were ignored and the
+# flow was always taken.
+CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
+# What an event-based gateway may lead to (each waits for its event).
+EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
+
+
+def _flow_problems(tree: Any, report: Any) -> None:
+    """Conditions that would never be evaluated, and event-based gateways that lead to
+    something other than an event: the first deployed and ran as if the condition were not
+    there, the second failed in the parser with an ``AttributeError``."""
+    nodes = {
+        element.get("id"): element
+        for element in tree.iter()
+        if isinstance(element.tag, str) and element.get("id")
+    }
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
+        if source is None or target is None:
+            continue  # reported as a reference to nothing
+        kind = etree.QName(source).localname
+        if flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None:
+            if kind not in CONDITIONAL_SOURCES:
+                report(
+                    flow,
+                    f"has a condition, but it leaves {kind} {source.get('id')!r}, which takes "
+                    "every outgoing flow whatever the condition says: put an exclusive gateway "
+                    "(one way) or an inclusive gateway (every true way) before the condition",
+                )
+            elif source.get("default") == flow.get("id"):
+                report(
+                    flow,
+                    f"is the default flow of {source.get('id')!r} and has a condition; a "
+                    "default flow is taken when no condition holds, whatever its own says: "
+                    "remove its condition or make it an ordinary flow",
+                )
+        target_kind = etree.QName(target).localname
+        if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
+            report(
+                source,
+                f"leads to {target_kind} {target.get('id')!r}; an event-based gateway can "
+                "only lead to catch events (message, timer, signal) or receive tasks, the "
+                "first of which to happen decides the way",
+            )
 
 
 def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:

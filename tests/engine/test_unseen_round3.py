@@ -435,3 +435,58 @@ def test_every_note_sent_during_the_task_opens_its_own_answer(owner, agent):
         notes.append(done["data"]["note"])
     assert sorted(notes) == [0, 1, 2]
     assert done["status"] == "completed"
+
+
+# -- conditions that would never be evaluated ---------------------------------------------------
+
+CONDITIONS = process(
+    "follow_up_rules",
+    """
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="score" name="Score"><bpmn:script>points = 3</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f_conditional" sourceRef="score" targetRef="split">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">points &gt; 5
+      </bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:sequenceFlow id="f_vip" sourceRef="split" targetRef="pick">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">vip</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_always" sourceRef="split" targetRef="pick_join"/>
+    <bpmn:exclusiveGateway id="pick" default="f_other"/>
+    <bpmn:sequenceFlow id="f_big" sourceRef="pick" targetRef="call">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">big</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_other" sourceRef="pick" targetRef="wait">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">not big</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:userTask id="call" name="Call"/>
+    <bpmn:eventBasedGateway id="wait"/>
+    <bpmn:sequenceFlow id="f_w1" sourceRef="wait" targetRef="remind"/>
+    <bpmn:userTask id="remind" name="Remind"/>
+    <bpmn:parallelGateway id="pick_join"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f_s" sourceRef="start" targetRef="score"/>
+    <bpmn:sequenceFlow id="f_c" sourceRef="call" targetRef="pick_join"/>
+    <bpmn:sequenceFlow id="f_r" sourceRef="remind" targetRef="end"/>
+    <bpmn:sequenceFlow id="f_j" sourceRef="pick_join" targetRef="end"/>
+    """,
+)
+
+
+def test_conditions_that_would_never_be_evaluated_are_refused(owner, agent, db):
+    """A condition on the flow out of a task (Camunda's conditional flow) or a parallel
+    gateway was ignored and the flow always taken; a default flow's condition too; an
+    event-based gateway leading to a user task failed with ``AttributeError``."""
+    details = refused(upload(owner, "rules.bpmn", CONDITIONS.encode()))
+    found = by_element(details)
+    assert "leaves scriptTask 'score'" in found["f_conditional"]
+    assert "leaves parallelGateway 'split'" in found["f_vip"]
+    assert "is the default flow of 'pick'" in found["f_other"]
+    assert "leads to userTask 'remind'" in found["wait"]
+    assert set(found) == {"f_conditional", "f_vip", "f_other", "wait"}, details
+    assert not any("AttributeError" in d["message"] for d in details)
+    lines = {d["element_id"]: d["line"] for d in details}
+    assert lines["f_vip"] == line_of('id="f_vip"', CONDITIONS)
+    nothing_deployed(db)
