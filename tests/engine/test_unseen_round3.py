@@ -490,3 +490,26 @@ def test_conditions_that_would_never_be_evaluated_are_refused(owner, agent, db):
     lines = {d["element_id"]: d["line"] for d in details}
     assert lines["f_vip"] == line_of('id="f_vip"', CONDITIONS)
     nothing_deployed(db)
+
+
+# -- nested lanes and a terminate end event inside a subprocess ---------------------------------
+
+
+def test_child_lanes_route_tasks_and_a_terminate_end_ends_only_its_subprocess(
+    owner, agent, manager
+):
+    deploy(owner, "nested_lanes_terminate.bpmn")
+    started = agent.start("quote_desk")
+    lanes = {t["name"]: t["lane"] for t in started["ready_tasks"]}
+    assert lanes == {"prepare": "agent", "check_credit": "agent", "check_stock": "agent"}
+    tasks = {t["name"]: t for t in agent.tasks("candidate=1")}
+    after_credit = agent.complete_ok(tasks["check_credit"]["id"], {"refused": True})
+    # the terminate end closed the subprocess's other task, not the instance
+    assert after_credit["status"] == "running"
+    assert [t["name"] for t in after_credit["ready_tasks"]] == ["prepare"]
+    assert agent.complete(tasks["check_stock"]["id"]).status_code == 409
+    after_prepare = agent.complete_ok(tasks["prepare"]["id"])
+    (approve,) = after_prepare["ready_tasks"]
+    assert approve["lane"] == "manager"
+    assert agent.tasks("candidate=1") == []
+    assert manager.complete_ok(approve["id"])["status"] == "completed"
