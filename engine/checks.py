@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
@@ -67,6 +68,8 @@ def check_specs(
         if isinstance(spec, CatchingEvent):
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
+        if isinstance(spec, MultiInstanceTask | StandardLoopTask):
+            _check_loop(spec, report)
         for condition, target in getattr(spec, "cond_task_specs", None) or []:
             expression = _condition_text(condition)
             if expression is not None:
@@ -154,6 +157,33 @@ def _check_expression(expression: str, what: str, report: Any) -> None:
         compile(expression, "<expression>", "eval")
     except SyntaxError as exc:
         report(f"{what} is not a valid Python expression: {expression!r} ({exc.msg})")
+
+
+def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None:
+    """A loop's expressions compile, and its data items are named by their id.
+
+    A syntax error in ``loopCardinality``, ``completionCondition`` or ``loopCondition`` was
+    found only when an instance reached the task (or finished its first pass), as an incident.
+    SpiffWorkflow names a multi-instance item's task data by the item's ``id`` and ignores its
+    ``name``: an ``inputDataItem id="DataInput_1" name="phone"`` (as Signavio or Trisotech
+    write them) gave each instance ``DataInput_1``, and a form or script reading ``phone``
+    failed or, for an output item, the whole task did ("Expected an output item").
+    """
+    if isinstance(spec, StandardLoopTask):
+        if spec.condition:
+            _check_expression(spec.condition, "loopCondition", report)
+        return
+    if spec.cardinality:
+        _check_expression(spec.cardinality, "loopCardinality", report)
+    if spec.condition:
+        _check_expression(spec.condition, "completionCondition", report)
+    for kind, item in (("inputDataItem", spec.input_item), ("outputDataItem", spec.output_item)):
+        name = getattr(item, "bpmn_name", None)
+        if item is not None and name and name != item.bpmn_id:
+            report(
+                f"{kind} {item.bpmn_id!r} is named {name!r}, but each instance's task data "
+                f"would be named by its id, {item.bpmn_id!r}: give it id and name {name!r}"
+            )
 
 
 def _check_script(script: str, report: Any) -> None:

@@ -15,10 +15,11 @@ deliver to. A process with several untriggered start events would run only one o
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
 compensation boundary events, and data stores (none has an implementation in Dialflow).
-Transactions, ad-hoc subprocesses, link events and signals or escalations thrown and caught
-within one instance parse and run. A conditional event is evaluated once, when the path
-reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer events afterwards, so a
-condition false at that moment waits forever.
+Transactions, ad-hoc subprocesses and signals or escalations thrown and caught within one
+instance parse and run; link events run once ``engine.links`` has joined each throw to its
+catch (SpiffWorkflow 3.2 alone ended the path at the throw). A conditional event is evaluated
+once, when the path reaches it: SpiffWorkflow 3.2's ``refresh_timers`` updates only timer
+events afterwards, so a condition false at that moment waits forever.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ PARSER_MESSAGES = (
 
 # Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
 PARSER_REWORDED = (
+    (
+        re.compile(r"RecursionError|maximum recursion depth"),
+        "the flow from its start event is too long: SpiffWorkflow's parser follows it "
+        "element by element in nested calls and gives up after about 480 elements in a row; "
+        "split it into subprocesses or call activities",
+    ),
+    (
+        re.compile(r"^Time Specification Error"),
+        "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
+        "timeCycle), such as a timeDuration of \"'PT1H'\"",
+    ),
     (
         re.compile(r"^Cannot resolve data(Input|Output)Association"),
         "a data association of this task must connect it to a data object of its process "
@@ -205,6 +217,8 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                 )
             if local in CATCHES:
                 found += _catch_problems(node, local, container is process, ctx)
+            if _compensates(node, local):
+                found.append(ctx.report(node, COMPENSATION))
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found.append(
                     ctx.report(
@@ -236,6 +250,20 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
     return found
 
 
+COMPENSATION = (
+    "compensation is not supported: SpiffWorkflow 3.2 passes a compensation throw event by and "
+    "never runs a compensation handler; model the undo step on the path that needs it"
+)
+
+
+def _compensates(node: Any, local: str) -> bool:
+    """A compensation throw or end event, or an activity marked as a compensation handler:
+    SpiffWorkflow 3.2 deploys both and runs neither (the undo silently never happened)."""
+    if local in THROWS:
+        return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+    return local in ACTIVITIES and node.get("isForCompensation") in ("true", "1")
+
+
 def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> list[dict]:
     found = []
     for definition in node:
@@ -243,12 +271,7 @@ def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> li
             continue
         kind = etree.QName(definition).localname
         if kind == "compensateEventDefinition" and local == "boundaryEvent":
-            found.append(
-                ctx.report(
-                    node,
-                    "compensation is not supported: model the undo step on the path that needs it",
-                )
-            )
+            found.append(ctx.report(node, COMPENSATION))
         elif kind == "conditionalEventDefinition":
             found.append(
                 ctx.report(

@@ -22,11 +22,13 @@ from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
+from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
 from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+MAX_DEPTH = 256  # libxml2's limit without huge_tree
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
 
@@ -70,6 +72,9 @@ def parse_bundle(
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
+        if validate:
+            problems += link_problems(name, tree)
+        join_links(tree)  # before the parser, which does not know link events
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, _line_index(tree)):
@@ -228,7 +233,12 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
     try:
         return etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
-        problems.append(problem(f"{name}: malformed XML: {exc.msg}", line=exc.lineno, file=name))
+        message = f"malformed XML: {exc.msg}"
+        if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
+            message = (
+                f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
+            )
+        problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
     return None
@@ -240,14 +250,31 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     if schema.validate(tree):
         return True
     by_line = {line: element_id for element_id, line in lines.items()}
+    by_path = _ids_by_path(tree)
     for error in schema.error_log:
         message = _NS.sub("bpmn:", error.message)
+        element_id = by_path.get(error.path or "") or by_line.get(error.line)
         problems.append(
-            problem(
-                f"{name}: {message}", element_id=by_line.get(error.line), line=error.line, file=name
-            )
+            problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         )
     return False
+
+
+def _ids_by_path(tree: Any) -> dict[str, str]:
+    """Each element's XPath (as libxml2 writes it in an error) → its id, or its nearest
+    ancestor's. A line holds several elements in a file written on one line (minified
+    exports): by line alone, every problem was put on the line's last element."""
+    root = tree.getroottree()
+    found: dict[str, str] = {}
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        owner = element
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        if owner is not None:
+            found[root.getpath(element)] = owner.get("id")
+    return found
 
 
 def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
@@ -511,6 +538,7 @@ EVENT_REFERENCES = {
     "signalEventDefinition": ("signalRef", "signal"),
 }
 GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+MESSAGE_TASKS = {"sendTask", "receiveTask"}
 
 
 def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
@@ -556,6 +584,8 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
                     f"(<bpmn:{root} id={ref!r} …/>) next to the process",
                 )
+        if local in MESSAGE_TASKS or local == "messageEventDefinition":
+            _message_problem(element, local, roots["message"], report)
         if local in GATEWAYS and not outgoing.get(element_id):
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
         default = element.get("default")
@@ -571,7 +601,76 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     element,
                     "has no script; write the Python it runs, or make it a plain task",
                 )
+    _flow_problems(tree, report)
     return found
+
+
+# Where SpiffWorkflow 3.2 evaluates a sequence flow's condition: the others were ignored and the
+# flow was always taken.
+CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
+# What an event-based gateway may lead to (each waits for its event).
+EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
+
+
+def _flow_problems(tree: Any, report: Any) -> None:
+    """Conditions that would never be evaluated, and event-based gateways that lead to
+    something other than an event: the first deployed and ran as if the condition were not
+    there, the second failed in the parser with an ``AttributeError``."""
+    nodes = {
+        element.get("id"): element
+        for element in tree.iter()
+        if isinstance(element.tag, str) and element.get("id")
+    }
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
+        if source is None or target is None:
+            continue  # reported as a reference to nothing
+        kind = etree.QName(source).localname
+        if flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None:
+            if kind not in CONDITIONAL_SOURCES:
+                report(
+                    flow,
+                    f"has a condition, but it leaves {kind} {source.get('id')!r}, which takes "
+                    "every outgoing flow whatever the condition says: put an exclusive gateway "
+                    "(one way) or an inclusive gateway (every true way) before the condition",
+                )
+            elif source.get("default") == flow.get("id"):
+                report(
+                    flow,
+                    f"is the default flow of {source.get('id')!r} and has a condition; a "
+                    "default flow is taken when no condition holds, whatever its own says: "
+                    "remove its condition or make it an ordinary flow",
+                )
+        target_kind = etree.QName(target).localname
+        if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
+            report(
+                source,
+                f"leads to {target_kind} {target.get('id')!r}; an event-based gateway can "
+                "only lead to catch events (message, timer, signal) or receive tasks, the "
+                "first of which to happen decides the way",
+            )
+
+
+def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:
+    """A message event, send task or receive task must name its message. Without one,
+    SpiffWorkflow 3.2 waits for a message named ``None`` that nothing can send, passes a
+    receive task by at once, sends nothing from a send task, and a throw event failed the
+    step that reached it."""
+    if local == "messageEventDefinition":
+        owner, ref = element.getparent(), element.get("messageRef")
+        if not ref:
+            report(owner, "its message event definition has no messageRef; name the message")
+        return
+    ref = element.get("messageRef")
+    if not ref:
+        verb = "sends" if local == "sendTask" else "waits for"
+        report(element, f"has no messageRef; name the message it {verb}")
+    elif ref not in messages:
+        report(
+            element,
+            f"messageRef {ref!r} names no <bpmn:message> of this file; declare it "
+            f"(<bpmn:message id={ref!r} …/>) next to the process",
+        )
 
 
 def _guard(

@@ -70,9 +70,10 @@ def test_every_unsupported_construct_is_listed_at_once(owner):
 def test_a_parser_refusal_the_pre_pass_does_not_know_is_still_in_plain_words(owner):
     """A receive task followed by two flows: the activity rule applies to every activity."""
     xml = process(
-        START + '<bpmn:receiveTask id="a"/><bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>'
-        '<bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e1"/>'
-        '<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e2"/>'
+        START + '<bpmn:receiveTask id="a" messageRef="m"/><bpmn:endEvent id="e1"/>'
+        '<bpmn:endEvent id="e2"/><bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e1"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e2"/>',
+        before='<bpmn:message id="m" name="reply"/>',
     )
     (message,) = refused(owner, xml)["a"]
     assert "receiveTask 'a'" in message and "only one" in message
