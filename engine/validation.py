@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
+from engine.data_objects import name_data_objects
 from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
@@ -75,6 +76,7 @@ def parse_bundle(
         if validate:
             problems += link_problems(name, tree)
         join_links(tree)  # before the parser, which does not know link events
+        name_data_objects(tree)  # bpmn.io's generated ids: scripts use the names
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, _line_index(tree)):

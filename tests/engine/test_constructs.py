@@ -236,3 +236,12 @@ def test_parser_messages_keep_their_element_and_one_full_stop(owner):
     )
     (message,) = refused(owner, xml)["a"]
     assert "start event" in message and message.endswith(".") and not message.endswith("..")
+
+
+def test_a_data_object_drawn_in_bpmn_io_is_read_by_the_name_on_its_references(owner, agent):
+    """bpmn.io generates the data object's id and writes the modeller's name on its references:
+    the scripts use the name."""
+    owner.deploy("bpmnio_offer.bpmn")
+    done = agent.start("Process_offer", {"list_price": 200})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["quoted"] == 180
