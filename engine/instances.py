@@ -224,7 +224,7 @@ def retry(
     step.attempt = max(i.attempts for i in open_incidents) + 1
 
     def rerun(workflow: Any) -> None:
-        for task in workflow.get_tasks(state=TaskState.ERROR):
+        for task in stepper.failed_tasks(workflow):
             task._set_state(TaskState.READY)
 
     resolved = [i.id for i in open_incidents]

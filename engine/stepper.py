@@ -404,12 +404,22 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     step.open_before = step.tasks_before = None  # a second save asks the database
 
 
+def failed_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """The tasks in ERROR, in the workflow and its subprocesses. SpiffWorkflow's
+    ``get_tasks(state=ERROR)`` does not look below an unfinished task, so it misses the failed
+    instances of a parallel multi-instance task (which stays STARTED while they run)."""
+    found = [t for t in workflow.tasks.values() if t.state == TaskState.ERROR]
+    for subprocess in workflow.subprocesses.values():
+        found += [t for t in subprocess.tasks.values() if t.state == TaskState.ERROR]
+    return found
+
+
 def _failed_tasks_left(workflow: BpmnWorkflow) -> bool:
     """Whether a task is left in ERROR for a retry. A failed task whose interrupting boundary
     event has fired since (a cancellation message, a deadline) is over: SpiffWorkflow leaves it
     in ERROR, where a retry would run it again; it is cancelled here."""
     left = False
-    for task in workflow.get_tasks(state=TaskState.ERROR):
+    for task in failed_tasks(workflow):
         parent = task.parent
         taken_over = parent is not None and any(
             sibling is not task
@@ -457,7 +467,7 @@ def _starter(session: Session, step: Step) -> str | None:
 def _incident(step: Step, exc: Exception) -> Incident:
     task = getattr(exc, "task", None)
     if task is None:
-        errored = step.workflow.get_tasks(state=TaskState.ERROR)
+        errored = failed_tasks(step.workflow)
         task = errored[0] if errored else None
     if isinstance(exc, ServiceTaskFailed):
         kind, message = "handler_error", str(exc)

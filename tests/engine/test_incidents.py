@@ -223,3 +223,29 @@ def test_a_failed_branch_stops_only_its_own_path(owner, agent):
         ("reach", 2),
         ("win_rate", 2),
     ]
+
+
+def test_failed_instances_of_a_parallel_multi_instance_task_wait_for_a_retry(
+    owner, agent, make_user, db
+):
+    """Two of three parallel notifications fail while the lead is called. Completing the call
+    leaves the instance in error with both incidents (the failed instances sit below the
+    running multi-instance task), and a retry once the users exist finishes it."""
+    owner.deploy("notify_each_beside_call.bpmn")
+    owners = ["ghost_a", "agent_east", "ghost_b"]
+    started = agent.start("notify_each_beside_call", {"owners": owners})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["tell", "tell"]
+    call = only(started["ready_tasks"], name="call")
+
+    called = agent.complete_ok(call["id"])
+    assert called["status"] == "error"
+    assert [i["id"] for i in called["incidents"]] == [i["id"] for i in started["incidents"]]
+
+    make_user("agent", username="ghost_a")
+    make_user("agent", username="ghost_b")
+    done = retry(owner, started["id"])
+    assert done.status_code == 200, done.get_json()
+    assert (done.get_json()["status"], done.get_json()["incidents"]) == ("completed", [])
+    with db() as session:
+        assert len(session.scalars(select(Notification)).all()) == 3  # each owner once
