@@ -69,9 +69,10 @@ class Step:
     open_incident: bool = False  # known without loading the incidents collection
     attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
     # An automatic retry is due then: loaded from an instance in error (its pending retry,
-    # which a step of another branch keeps), or set by this step's incident.
+    # which a step of another branch keeps); ``save`` sets it from the incidents left open.
     retry_at: datetime | None = None
     failed: bool = False  # this step opened an incident
+    incidents: list[Incident] = field(default_factory=list)  # the ones it opened
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -301,11 +302,8 @@ def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
     incident = _incident(step, exc)
     incident.attempts = step.attempt
     incident.retry_at = _automatic_retry_at(exc, step)
-    if incident.retry_at is not None and (
-        step.retry_at is None or incident.retry_at < step.retry_at
-    ):
-        step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
     session.add(incident)
+    step.incidents.append(incident)
     step.open_incident = step.failed = True
     log.info("instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message)
     return incident
@@ -317,9 +315,8 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     prune_history(workflow, trail)
     if trail.changed:
         row.trail = trail.to_json()
-    if step.open_incident and not _failed_tasks_left(workflow) and not step.failed:
-        _close_incidents(row, now)  # an interrupting boundary event took over from them
-        step.open_incident, step.retry_at = False, None
+    if step.open_incident:
+        _settle_incidents(row, step, now)
     row.state = engine.codec.encode(workflow)
     waiting_before = None if step.fresh else row.waiting
     row.waiting = _waiting(workflow)
@@ -414,30 +411,62 @@ def failed_tasks(workflow: BpmnWorkflow) -> list[Any]:
     return found
 
 
-def _failed_tasks_left(workflow: BpmnWorkflow) -> bool:
-    """Whether a task is left in ERROR for a retry. A failed task whose interrupting boundary
-    event has fired since (a cancellation message, a deadline) is over: SpiffWorkflow leaves it
-    in ERROR, where a retry would run it again; it is cancelled here."""
-    left = False
-    for task in failed_tasks(workflow):
-        parent = task.parent
-        taken_over = parent is not None and any(
-            sibling is not task
-            and sibling.state == TaskState.COMPLETED
-            and getattr(sibling.task_spec, "cancel_activity", False)
-            for sibling in parent.children
-        )
-        if taken_over:
-            task._set_state(TaskState.CANCELLED)
-        else:
-            left = True
-    return left
+def _settle_incidents(row: ProcessInstance, step: Step, now: datetime) -> None:
+    """Close the incidents whose failed task is over, and say whether the instance is still in
+    error and when its next automatic retry is due.
 
-
-def _close_incidents(row: ProcessInstance, now: datetime) -> None:
-    for incident in row.incidents:
-        if incident.resolved_at is None:
+    With no failed task left and no new incident, every incident closes. Otherwise only those
+    of tasks that are over: a failure beside them keeps the instance in error and its own retry
+    pending. A process that has ended (a terminate end event in another branch) leaves
+    nothing to retry: all its incidents close, and it ends like any other."""
+    left, over = _failed_tasks_left(step.workflow)
+    # Loaded by any step of an instance that was in error; otherwise it had none open.
+    earlier = row.incidents if "incidents" in inspect(row).dict else []
+    open_ = {id(i): i for i in (*earlier, *step.incidents) if i.resolved_at is None}
+    ended = step.workflow.completed
+    for incident in open_.values():
+        if ended or incident.task_id in over or not (left or step.failed):
             incident.resolved_at = now
+    still = [i for i in open_.values() if i.resolved_at is None]
+    step.open_incident = bool(still)
+    step.retry_at = min((i.retry_at for i in still if i.retry_at), default=None)
+
+
+def _failed_tasks_left(workflow: BpmnWorkflow) -> tuple[set[str], set[str]]:
+    """The ids of the tasks left in ERROR for a retry, and of those that are over.
+
+    A failed task is over when an interrupting boundary event has fired since (a cancellation
+    message, a deadline) or when its process has ended since (a terminate end event, its
+    subprocess cancelled): SpiffWorkflow leaves it in ERROR, where a retry would run it
+    again; it is cancelled here."""
+    left: set[str] = set()
+    over: set[str] = set()
+    for task in failed_tasks(workflow):
+        if _taken_over(task) or _process_ended(task):
+            task._set_state(TaskState.CANCELLED)
+            over.add(str(task.id))
+        else:
+            left.add(str(task.id))
+    return left, over
+
+
+def _taken_over(task: Any) -> bool:
+    parent = task.parent
+    return parent is not None and any(
+        sibling is not task
+        and sibling.state == TaskState.COMPLETED
+        and getattr(sibling.task_spec, "cancel_activity", False)
+        for sibling in parent.children
+    )
+
+
+def _process_ended(task: Any) -> bool:
+    workflow = task.workflow
+    while workflow is not None:
+        if workflow.completed:
+            return True
+        workflow = getattr(workflow, "parent_workflow", None)
+    return False
 
 
 def _check_version(row: ProcessInstance, rowcount: int) -> None:

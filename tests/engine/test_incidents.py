@@ -249,3 +249,19 @@ def test_failed_instances_of_a_parallel_multi_instance_task_wait_for_a_retry(
     assert (done.get_json()["status"], done.get_json()["incidents"]) == ("completed", [])
     with db() as session:
         assert len(session.scalars(select(Notification)).all()) == 3  # each owner once
+
+
+def test_a_terminate_end_in_another_branch_ends_an_instance_in_error(owner, agent):
+    """The lead is closed while its score failed: the terminate end event ends the instance,
+    its incident closes, and the failed script is not run again after the end."""
+    owner.deploy("terminate_beside_failure.bpmn")
+    started = agent.start("terminate_beside_failure", {"won": 1, "calls": 0})
+    assert started["status"] == "error"
+    close = only(started["ready_tasks"], name="close")
+
+    closed = agent.complete_ok(close["id"])
+    assert (closed["status"], closed["incidents"]) == ("completed", [])
+    assert closed["ended_at"] is not None
+    assert retry(owner, started["id"]).status_code == 409
+    listed = owner.get("/api/v1/process-instances?status=error").get_json()
+    assert listed["items"] == []
