@@ -67,7 +67,9 @@ class Step:
     bundle: LoadedBundle
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
-    attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
+    # Which attempt at each failed task (by task id) this step is; a task not named here
+    # runs for the first time. A retry counts each task's own attempts, not its neighbours'.
+    attempts: dict[str, int] = field(default_factory=dict)
     # An automatic retry is due then: loaded from an instance in error (its pending retry,
     # which a step of another branch keeps); ``save`` sets it from the incidents left open.
     retry_at: datetime | None = None
@@ -300,8 +302,8 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
 
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
     incident = _incident(step, exc)
-    incident.attempts = step.attempt
-    incident.retry_at = _automatic_retry_at(exc, step)
+    incident.attempts = step.attempts.get(incident.task_id or "", 1)
+    incident.retry_at = _automatic_retry_at(exc, incident.attempts, step.context.now)
     session.add(incident)
     step.incidents.append(incident)
     step.open_incident = step.failed = True
@@ -562,15 +564,15 @@ def _hold(step: Step, task: Any) -> None:
         raise _Deferred()
 
 
-def _automatic_retry_at(exc: Exception, step: Step) -> datetime | None:
+def _automatic_retry_at(exc: Exception, attempt: int, now: datetime) -> datetime | None:
     """``<spiffworkflow:retry retries="N" backoff_base="B"/>``: attempt k+1 after B**k s."""
     if not isinstance(exc, ServiceTaskFailed):
         return None
     retries = getattr(exc.task.task_spec, "retries", None) or 0
-    if step.attempt > retries:
+    if attempt > retries:
         return None
     base = getattr(exc.task.task_spec, "retry_backoff_base", None) or 2
-    return step.context.now + timedelta(seconds=min(base**step.attempt, MAX_BACKOFF_SECONDS))
+    return now + timedelta(seconds=min(base**attempt, MAX_BACKOFF_SECONDS))
 
 
 def _is_gateway(task: Any) -> bool:
