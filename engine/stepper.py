@@ -324,10 +324,10 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
     row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
-    if step.open_incident:  # in error: its other branches' timers still fire, and its retry
-        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
-    elif step.deferred:  # due now: the scheduler hands it to a worker
+    if step.deferred:  # due now: the scheduler hands it to a worker, in error or not
         row.next_due_at = now
+    elif step.open_incident:  # in error: its other branches' timers still fire, and its retry
+        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
     row.data = _data_snapshot(workflow)
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh

@@ -76,6 +76,24 @@ def test_a_service_task_marked_async_runs_in_the_background(timed):
         assert session.scalars(select(Notification.message)).all() == ["新线索已分配给你"]
 
 
+def test_an_async_task_beside_a_failed_branch_still_runs_in_the_background(timed):
+    """One branch failed in the request; the other stopped before its async handler. The
+    worker still continues that branch, and the instance stays in error for its incident."""
+    owner = timed.owner
+    owner.deploy("notify_later_beside_score.bpmn")
+    with timed.runtime.db.unit_of_work() as session:
+        create_user(session, username="li", role="agent")
+
+    started = owner.start("notify_later_beside_score", {"recipient": "li", "won": 1, "calls": 0})
+    assert started["status"] == "error"
+    assert timed.advance(seconds=1) == 1  # the scheduler hands it to a worker (inline here)
+    told = owner.instance(started["id"])
+    assert (told["status"], told["incidents"]) == ("error", started["incidents"])
+    with timed.runtime.db.unit_of_work() as session:
+        assert session.scalars(select(Notification.message)).all() == ["新线索已分配给你"]
+    assert timed.advance(days=1) == 0  # nothing else is due
+
+
 def test_an_automatic_retry_leaves_the_failure_beside_it_to_a_person(timed):
     """A handler with retries and a script without fail side by side. The scheduler re-runs
     only the handler: the script's incident stays as it was (same incident, one attempt) and
