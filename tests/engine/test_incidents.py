@@ -265,3 +265,51 @@ def test_a_terminate_end_in_another_branch_ends_an_instance_in_error(owner, agen
     assert retry(owner, started["id"]).status_code == 409
     listed = owner.get("/api/v1/process-instances?status=error").get_json()
     assert listed["items"] == []
+
+
+def test_a_caught_bpmn_error_beside_a_failed_branch_is_no_incident(owner, agent):
+    """The check ends in a BPMN error its boundary event catches, beside a script that fails:
+    only the script is an incident, and the caught error's path opens its task."""
+    owner.deploy("check_beside_score.bpmn")
+    started = agent.start("check_beside_score", {"won": 1, "calls": 0, "amount": -1})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["score"]
+    fix = only(started["ready_tasks"], name="fix_amount")
+    fixed = agent.complete_ok(fix["id"])
+    assert (fixed["status"], fixed["incidents"]) == ("error", started["incidents"])
+
+
+def test_a_retry_where_one_failed_branch_now_succeeds(owner, agent, make_user, db):
+    """Both branches failed; after the user exists a retry gets the handler through, while the
+    script fails again as its second attempt, alone."""
+    owner.deploy("notify_retry_beside_script.bpmn")
+    data = {"recipient": "ghost", "won": 1, "calls": 0}
+    started = agent.start("notify_retry_beside_script", data)
+    assert sorted(i["element_id"] for i in started["incidents"]) == ["score", "tell"]
+
+    make_user("agent", username="ghost")
+    again = retry(owner, started["id"]).get_json()
+    assert again["status"] == "error"
+    assert [(i["element_id"], i["attempts"]) for i in again["incidents"]] == [("score", 2)]
+    assert again["data"]["told"]["notification_id"] > 0
+    with db() as session:
+        assert len(session.scalars(select(Notification)).all()) == 1
+
+
+def test_failures_in_a_subprocess_and_a_called_process_beside_a_user_task(owner, agent):
+    """A script fails inside an embedded subprocess, another inside a called process; the
+    caller's third branch opens its task, its completion keeps both incidents, a retry runs
+    both again."""
+    owner.deploy("subprocess_beside_call.bpmn")
+    data = {"won": 1, "calls": 0, "reached": 1, "dialled": 0}
+    started = agent.start("subprocess_beside_call", data)
+    assert sorted(i["element_id"] for i in started["incidents"]) == ["rate", "score"]
+    call = only(started["ready_tasks"], name="call")
+
+    called = agent.complete_ok(call["id"])
+    assert (called["status"], called["incidents"]) == ("error", started["incidents"])
+    again = retry(owner, started["id"]).get_json()
+    assert sorted((i["element_id"], i["attempts"]) for i in again["incidents"]) == [
+        ("rate", 2),
+        ("score", 2),
+    ]

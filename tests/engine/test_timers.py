@@ -457,3 +457,27 @@ def test_a_timer_takes_over_one_of_two_failed_branches(timed: Timed):
 
     again = owner.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
     assert [(i["element_id"], i["attempts"]) for i in again["incidents"]] == [("score", 2)]
+
+
+def test_a_non_interrupting_timer_on_a_failed_task_fires_and_leaves_it_to_its_retry(
+    timed: Timed,
+):
+    """The reminder on a failing handler still fires on time; the handler keeps its incident
+    and the path after it runs once, after the retry."""
+    from crm.users import create_user
+
+    owner = timed.owner
+    owner.deploy("remind_while_tell_fails.bpmn")
+    started = owner.start("remind_while_tell_fails", {"recipient": "ghost", "after_count": 0})
+    assert started["status"] == "error"
+    assert due(started) == [T0 + timedelta(hours=1)]
+
+    assert timed.advance(hours=1, seconds=1) == 1
+    reminded = owner.instance(started["id"])
+    assert (reminded["status"], reminded["incidents"]) == ("error", started["incidents"])
+    assert reminded["data"]["reminded"] is True and reminded["data"]["after_count"] == 0
+
+    with timed.runtime.db.unit_of_work() as session:
+        create_user(session, username="ghost", role="agent")
+    done = owner.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
+    assert (done["status"], done["data"]["after_count"]) == ("completed", 1)
