@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
@@ -232,10 +231,8 @@ def retry(
     step.retry_at = min((i.retry_at for i in kept if i.retry_at), default=None)
     only = None if locked is None else set(step.attempts)
 
-    def rerun(workflow: Any) -> None:
-        for task in stepper.failed_tasks(workflow):
-            if only is None or str(task.id) in only:
-                task._set_state(TaskState.READY)
+    def rerun(_workflow: Any) -> None:
+        stepper.rerun_failed(step, only)
 
     resolved = [i.id for i in retried]
     step.audit.append(

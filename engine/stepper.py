@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +76,10 @@ class Step:
     retry_at: datetime | None = None
     failed: bool = False  # this step opened an incident
     incidents: list[Incident] = field(default_factory=list)  # the ones it opened
+    # Failed tasks held out of ERROR while the step runs (``_failures_held``), by task id,
+    # and those of them an interrupting event or the process's end cancelled meanwhile.
+    held: dict[str, Any] = field(default_factory=dict)
+    cancelled_failures: set[str] = field(default_factory=set)
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -259,7 +264,7 @@ def run(
     """
     failures: list[Exception] = []
     try:
-        with step_time(step.context.now):
+        with step_time(step.context.now), _failures_held(step):
             if action is not None:
                 action(step.workflow)
             trail = Trail(step.row.trail)
@@ -288,6 +293,7 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
     worker, an error outside a task) ends the step there. Each failure leaves one READY task
     in ERROR, so the passes end."""
     while True:
+        _hold_failures(step)
         try:
             run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
             return
@@ -298,6 +304,43 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
                 raise
             failures.append(exc)
+
+
+@contextmanager
+def _failures_held(step: Step) -> Iterator[None]:
+    """Hold the failed tasks out of ERROR while the step runs, and put them back after.
+
+    SpiffWorkflow counts a task in ERROR as finished: an inclusive join would stop waiting
+    for the failed branch and go on without it (that branch, retried, then arrives at a join
+    already passed, and what follows the join never runs), a terminate end event or an
+    interrupting boundary event would leave it in ERROR. Held as STARTED, a failed task is
+    still under way, as it is for the process: joins wait for it, and what ends it cancels
+    it."""
+    _hold_failures(step)
+    try:
+        yield
+    finally:
+        for task_id, task in step.held.items():
+            if task.state == TaskState.STARTED:
+                task._set_state(TaskState.ERROR)
+            elif task.state == TaskState.CANCELLED:
+                step.cancelled_failures.add(task_id)
+        step.held.clear()
+
+
+def _hold_failures(step: Step) -> None:
+    for task in failed_tasks(step.workflow):
+        task._set_state(TaskState.STARTED)
+        step.held[str(task.id)] = task
+
+
+def rerun_failed(step: Step, only: set[str] | None = None) -> None:
+    """For a retry: put the failed tasks (all, or those whose ids are in ``only``) back to
+    READY, so that the step runs them again; call it in the step's action."""
+    for task_id, task in list(step.held.items()):
+        if only is None or task_id in only:
+            del step.held[task_id]
+            task._set_state(TaskState.READY)
 
 
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
@@ -422,6 +465,7 @@ def _settle_incidents(row: ProcessInstance, step: Step, now: datetime) -> None:
     pending. A process that has ended (a terminate end event in another branch) leaves
     nothing to retry: all its incidents close, and it ends like any other."""
     left, over = _failed_tasks_left(step.workflow)
+    over |= step.cancelled_failures
     # Loaded by any step of an instance that was in error; otherwise it had none open.
     earlier = row.incidents if "incidents" in inspect(row).dict else []
     open_ = {id(i): i for i in (*earlier, *step.incidents) if i.resolved_at is None}

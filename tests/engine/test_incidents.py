@@ -313,3 +313,22 @@ def test_failures_in_a_subprocess_and_a_called_process_beside_a_user_task(owner,
         ("rate", 2),
         ("score", 2),
     ]
+
+
+def test_an_inclusive_join_waits_for_a_failed_branch(owner, agent, make_user):
+    """Both channels are scored; the phone branch's handler fails. The join does not go on
+    with the mail branch alone: the review opens once the retry got the phone branch through,
+    and what follows the join runs once."""
+    owner.deploy("inclusive_scores.bpmn")
+    data = {"phone_lead": True, "mail_lead": True, "recipient": "ghost", "opened": 1, "sent": 2}
+    started = agent.start("inclusive_scores", {**data, "joined": 0})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["phone_score"]
+    assert started["ready_tasks"] == []
+
+    make_user("agent", username="ghost")
+    retried = retry(owner, started["id"]).get_json()
+    assert (retried["status"], retried["incidents"]) == ("running", [])
+    review = only(retried["ready_tasks"], name="review")
+    assert retried["data"]["joined"] == 1
+    assert agent.complete_ok(review["id"])["status"] == "completed"
