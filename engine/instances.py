@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
@@ -208,7 +208,11 @@ def retry(
     locked: ProcessInstance | None = None,
 ) -> ProcessInstance:
     """Re-run the failed task(s) of an instance in error: by hand after the cause was fixed,
-    or automatically (``locked`` given by the scheduler) when the diagram asks for retries."""
+    or automatically (``locked`` given by the scheduler) when the diagram asks for retries.
+
+    By hand, every failed task runs again. The scheduler re-runs only the tasks whose
+    automatic retry is due: a failure beside them that waits for a person keeps its incident
+    (and its attempts) until someone retries it."""
     row = locked or stepper.lock_instance(session, instance_id)
     open_incidents = [i for i in row.incidents if i.resolved_at is None]
     if row.status != InstanceStatus.ERROR or not open_incidents:
@@ -217,17 +221,20 @@ def retry(
         )
     step = stepper.load(engine, session, row, actor)
     now = step.context.now
-    for incident in open_incidents:
+    retried = open_incidents if locked is None else _due_retries(open_incidents, now)
+    for incident in retried:
         incident.resolved_at = now
-    step.open_incident = False
-    step.retry_at = None  # the retry is this step; a new failure schedules the next one
-    step.attempt = max(i.attempts for i in open_incidents) + 1
+    step.attempts = {i.task_id: i.attempts + 1 for i in retried if i.task_id}
+    kept = [i for i in open_incidents if i.resolved_at is None]
+    step.open_incident = bool(kept)
+    # the retry is this step; a new failure, or one left waiting, schedules the next one
+    step.retry_at = min((i.retry_at for i in kept if i.retry_at), default=None)
+    only = None if locked is None else set(step.attempts)
 
-    def rerun(workflow: Any) -> None:
-        for task in workflow.get_tasks(state=TaskState.ERROR):
-            task._set_state(TaskState.READY)
+    def rerun(_workflow: Any) -> None:
+        stepper.rerun_failed(step, only)
 
-    resolved = [i.id for i in open_incidents]
+    resolved = [i.id for i in retried]
     step.audit.append(
         lambda saved: audit.entry_values(
             actor=actor,
@@ -239,6 +246,11 @@ def retry(
     )
     stepper.run(engine, session, step, rerun)
     return row
+
+
+def _due_retries(incidents: list[Incident], now: datetime) -> list[Incident]:
+    """The incidents whose automatic retry is due (the scheduler claims it once past)."""
+    return [i for i in incidents if i.retry_at is not None and i.retry_at <= now]
 
 
 def terminate(

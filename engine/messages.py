@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,7 +124,8 @@ def deliver(
     record.status = "delivered" if delivered else "unmatched"
     refused = [{"instance_id": i, "message": exc.message} for i, exc in refusals]
     record.error = (
-        "; ".join(f"instance {r['instance_id']}: {r['message']}" for r in refused)[:4000] or None
+        "; ".join(f"{_REFUSED_PREFIX}{r['instance_id']}: {r['message']}" for r in refused)[:4000]
+        or None
     )
     return Delivery(record.id, delivered, refused=refused)
 
@@ -136,7 +138,24 @@ def _seen(session: Session, message_id: str) -> Delivery | None:
     record = session.scalar(select(ReceivedMessage).where(ReceivedMessage.message_id == message_id))
     if record is None:
         return None
-    return Delivery(record.id, list(record.delivered_to or []), duplicate=True)
+    refused = _refusals(record.error)
+    return Delivery(record.id, list(record.delivered_to or []), duplicate=True, refused=refused)
+
+
+_REFUSED_PREFIX = "instance "
+_REFUSED = re.compile(
+    rf"(?:^|; ){_REFUSED_PREFIX}(\d+): (.*?)(?=; {_REFUSED_PREFIX}\d+: |\Z)", re.S
+)
+
+
+def _refusals(error: str | None) -> list[dict[str, Any]]:
+    """The refusals of a first delivery, read back from its record's ``error``: a repeated
+    ``message_id`` answers as the first delivery did, naming the instances it did not reach
+    (the sender learns to send them a new message, not the same one again)."""
+    return [
+        {"instance_id": int(m.group(1)), "message": m.group(2)}
+        for m in _REFUSED.finditer(error or "")
+    ]
 
 
 def _candidates(session: Session, message: dict[str, Any]) -> list[int]:

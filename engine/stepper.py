@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,11 +68,18 @@ class Step:
     bundle: LoadedBundle
     context: StepContext
     open_incident: bool = False  # known without loading the incidents collection
-    attempt: int = 1  # which attempt at the failed task this step is (automatic retries)
+    # Which attempt at each failed task (by task id) this step is; a task not named here
+    # runs for the first time. A retry counts each task's own attempts, not its neighbours'.
+    attempts: dict[str, int] = field(default_factory=dict)
     # An automatic retry is due then: loaded from an instance in error (its pending retry,
-    # which a step of another branch keeps), or set by this step's incident.
+    # which a step of another branch keeps); ``save`` sets it from the incidents left open.
     retry_at: datetime | None = None
     failed: bool = False  # this step opened an incident
+    incidents: list[Incident] = field(default_factory=list)  # the ones it opened
+    # Failed tasks held out of ERROR while the step runs (``_failures_held``), by task id,
+    # and those of them an interrupting event or the process's end cancelled meanwhile.
+    held: dict[str, Any] = field(default_factory=dict)
+    cancelled_failures: set[str] = field(default_factory=set)
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -256,7 +264,7 @@ def run(
     """
     failures: list[Exception] = []
     try:
-        with step_time(step.context.now):
+        with step_time(step.context.now), _failures_held(step):
             if action is not None:
                 action(step.workflow)
             trail = Trail(step.row.trail)
@@ -285,6 +293,7 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
     worker, an error outside a task) ends the step there. Each failure leaves one READY task
     in ERROR, so the passes end."""
     while True:
+        _hold_failures(step)
         try:
             run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
             return
@@ -297,15 +306,49 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             failures.append(exc)
 
 
+@contextmanager
+def _failures_held(step: Step) -> Iterator[None]:
+    """Hold the failed tasks out of ERROR while the step runs, and put them back after.
+
+    SpiffWorkflow counts a task in ERROR as finished: an inclusive join would stop waiting
+    for the failed branch and go on without it (that branch, retried, then arrives at a join
+    already passed, and what follows the join never runs), a terminate end event or an
+    interrupting boundary event would leave it in ERROR. Held as STARTED, a failed task is
+    still under way, as it is for the process: joins wait for it, and what ends it cancels
+    it."""
+    _hold_failures(step)
+    try:
+        yield
+    finally:
+        for task_id, task in step.held.items():
+            if task.state == TaskState.STARTED:
+                task._set_state(TaskState.ERROR)
+            elif task.state == TaskState.CANCELLED:
+                step.cancelled_failures.add(task_id)
+        step.held.clear()
+
+
+def _hold_failures(step: Step) -> None:
+    for task in failed_tasks(step.workflow):
+        task._set_state(TaskState.STARTED)
+        step.held[str(task.id)] = task
+
+
+def rerun_failed(step: Step, only: set[str] | None = None) -> None:
+    """For a retry: put the failed tasks (all, or those whose ids are in ``only``) back to
+    READY, so that the step runs them again; call it in the step's action."""
+    for task_id, task in list(step.held.items()):
+        if only is None or task_id in only:
+            del step.held[task_id]
+            task._set_state(TaskState.READY)
+
+
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
     incident = _incident(step, exc)
-    incident.attempts = step.attempt
-    incident.retry_at = _automatic_retry_at(exc, step)
-    if incident.retry_at is not None and (
-        step.retry_at is None or incident.retry_at < step.retry_at
-    ):
-        step.retry_at = incident.retry_at  # the earliest of the open incidents' retries
+    incident.attempts = step.attempts.get(incident.task_id or "", 1)
+    incident.retry_at = _automatic_retry_at(exc, incident.attempts, step.context.now)
     session.add(incident)
+    step.incidents.append(incident)
     step.open_incident = step.failed = True
     log.info("instance %s: incident at %s: %s", step.row.id, incident.element_id, incident.message)
     return incident
@@ -317,18 +360,17 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     prune_history(workflow, trail)
     if trail.changed:
         row.trail = trail.to_json()
-    if step.open_incident and not _failed_tasks_left(workflow) and not step.failed:
-        _close_incidents(row, now)  # an interrupting boundary event took over from them
-        step.open_incident, step.retry_at = False, None
+    if step.open_incident:
+        _settle_incidents(row, step, now)
     row.state = engine.codec.encode(workflow)
     waiting_before = None if step.fresh else row.waiting
     row.waiting = _waiting(workflow)
     due = [w["due_at"] for w in row.waiting if w.get("due_at")]
     row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
-    if step.open_incident:  # in error: its other branches' timers still fire, and its retry
-        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
-    elif step.deferred:  # due now: the scheduler hands it to a worker
+    if step.deferred:  # due now: the scheduler hands it to a worker, in error or not
         row.next_due_at = now
+    elif step.open_incident:  # in error: its other branches' timers still fire, and its retry
+        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
     row.data = _data_snapshot(workflow)
     row.step_count = (row.step_count or 0) + 1
     row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
@@ -404,30 +446,73 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
     step.open_before = step.tasks_before = None  # a second save asks the database
 
 
-def _failed_tasks_left(workflow: BpmnWorkflow) -> bool:
-    """Whether a task is left in ERROR for a retry. A failed task whose interrupting boundary
-    event has fired since (a cancellation message, a deadline) is over: SpiffWorkflow leaves it
-    in ERROR, where a retry would run it again; it is cancelled here."""
-    left = False
-    for task in workflow.get_tasks(state=TaskState.ERROR):
-        parent = task.parent
-        taken_over = parent is not None and any(
-            sibling is not task
-            and sibling.state == TaskState.COMPLETED
-            and getattr(sibling.task_spec, "cancel_activity", False)
-            for sibling in parent.children
-        )
-        if taken_over:
-            task._set_state(TaskState.CANCELLED)
-        else:
-            left = True
-    return left
+def failed_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """The tasks in ERROR, in the workflow and its subprocesses. SpiffWorkflow's
+    ``get_tasks(state=ERROR)`` does not look below an unfinished task, so it misses the failed
+    instances of a parallel multi-instance task (which stays STARTED while they run)."""
+    found = [t for t in workflow.tasks.values() if t.state == TaskState.ERROR]
+    for subprocess in workflow.subprocesses.values():
+        found += [t for t in subprocess.tasks.values() if t.state == TaskState.ERROR]
+    return found
 
 
-def _close_incidents(row: ProcessInstance, now: datetime) -> None:
-    for incident in row.incidents:
-        if incident.resolved_at is None:
+def _settle_incidents(row: ProcessInstance, step: Step, now: datetime) -> None:
+    """Close the incidents whose failed task is over, and say whether the instance is still in
+    error and when its next automatic retry is due.
+
+    With no failed task left and no new incident, every incident closes. Otherwise only those
+    of tasks that are over: a failure beside them keeps the instance in error and its own retry
+    pending. A process that has ended (a terminate end event in another branch) leaves
+    nothing to retry: all its incidents close, and it ends like any other."""
+    left, over = _failed_tasks_left(step.workflow)
+    over |= step.cancelled_failures
+    # Loaded by any step of an instance that was in error; otherwise it had none open.
+    earlier = row.incidents if "incidents" in inspect(row).dict else []
+    open_ = {id(i): i for i in (*earlier, *step.incidents) if i.resolved_at is None}
+    ended = step.workflow.completed
+    for incident in open_.values():
+        if ended or incident.task_id in over or not (left or step.failed):
             incident.resolved_at = now
+    still = [i for i in open_.values() if i.resolved_at is None]
+    step.open_incident = bool(still)
+    step.retry_at = min((i.retry_at for i in still if i.retry_at), default=None)
+
+
+def _failed_tasks_left(workflow: BpmnWorkflow) -> tuple[set[str], set[str]]:
+    """The ids of the tasks left in ERROR for a retry, and of those that are over.
+
+    A failed task is over when an interrupting boundary event has fired since (a cancellation
+    message, a deadline) or when its process has ended since (a terminate end event, its
+    subprocess cancelled): SpiffWorkflow leaves it in ERROR, where a retry would run it
+    again; it is cancelled here."""
+    left: set[str] = set()
+    over: set[str] = set()
+    for task in failed_tasks(workflow):
+        if _taken_over(task) or _process_ended(task):
+            task._set_state(TaskState.CANCELLED)
+            over.add(str(task.id))
+        else:
+            left.add(str(task.id))
+    return left, over
+
+
+def _taken_over(task: Any) -> bool:
+    parent = task.parent
+    return parent is not None and any(
+        sibling is not task
+        and sibling.state == TaskState.COMPLETED
+        and getattr(sibling.task_spec, "cancel_activity", False)
+        for sibling in parent.children
+    )
+
+
+def _process_ended(task: Any) -> bool:
+    workflow = task.workflow
+    while workflow is not None:
+        if workflow.completed:
+            return True
+        workflow = getattr(workflow, "parent_workflow", None)
+    return False
 
 
 def _check_version(row: ProcessInstance, rowcount: int) -> None:
@@ -457,7 +542,7 @@ def _starter(session: Session, step: Step) -> str | None:
 def _incident(step: Step, exc: Exception) -> Incident:
     task = getattr(exc, "task", None)
     if task is None:
-        errored = step.workflow.get_tasks(state=TaskState.ERROR)
+        errored = failed_tasks(step.workflow)
         task = errored[0] if errored else None
     if isinstance(exc, ServiceTaskFailed):
         kind, message = "handler_error", str(exc)
@@ -523,15 +608,15 @@ def _hold(step: Step, task: Any) -> None:
         raise _Deferred()
 
 
-def _automatic_retry_at(exc: Exception, step: Step) -> datetime | None:
+def _automatic_retry_at(exc: Exception, attempt: int, now: datetime) -> datetime | None:
     """``<spiffworkflow:retry retries="N" backoff_base="B"/>``: attempt k+1 after B**k s."""
     if not isinstance(exc, ServiceTaskFailed):
         return None
     retries = getattr(exc.task.task_spec, "retries", None) or 0
-    if step.attempt > retries:
+    if attempt > retries:
         return None
     base = getattr(exc.task.task_spec, "retry_backoff_base", None) or 2
-    return step.context.now + timedelta(seconds=min(base**step.attempt, MAX_BACKOFF_SECONDS))
+    return now + timedelta(seconds=min(base**attempt, MAX_BACKOFF_SECONDS))
 
 
 def _is_gateway(task: Any) -> bool:

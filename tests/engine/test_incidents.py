@@ -223,3 +223,112 @@ def test_a_failed_branch_stops_only_its_own_path(owner, agent):
         ("reach", 2),
         ("win_rate", 2),
     ]
+
+
+def test_failed_instances_of_a_parallel_multi_instance_task_wait_for_a_retry(
+    owner, agent, make_user, db
+):
+    """Two of three parallel notifications fail while the lead is called. Completing the call
+    leaves the instance in error with both incidents (the failed instances sit below the
+    running multi-instance task), and a retry once the users exist finishes it."""
+    owner.deploy("notify_each_beside_call.bpmn")
+    owners = ["ghost_a", "agent_east", "ghost_b"]
+    started = agent.start("notify_each_beside_call", {"owners": owners})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["tell", "tell"]
+    call = only(started["ready_tasks"], name="call")
+
+    called = agent.complete_ok(call["id"])
+    assert called["status"] == "error"
+    assert [i["id"] for i in called["incidents"]] == [i["id"] for i in started["incidents"]]
+
+    make_user("agent", username="ghost_a")
+    make_user("agent", username="ghost_b")
+    done = retry(owner, started["id"])
+    assert done.status_code == 200, done.get_json()
+    assert (done.get_json()["status"], done.get_json()["incidents"]) == ("completed", [])
+    with db() as session:
+        assert len(session.scalars(select(Notification)).all()) == 3  # each owner once
+
+
+def test_a_terminate_end_in_another_branch_ends_an_instance_in_error(owner, agent):
+    """The lead is closed while its score failed: the terminate end event ends the instance,
+    its incident closes, and the failed script is not run again after the end."""
+    owner.deploy("terminate_beside_failure.bpmn")
+    started = agent.start("terminate_beside_failure", {"won": 1, "calls": 0})
+    assert started["status"] == "error"
+    close = only(started["ready_tasks"], name="close")
+
+    closed = agent.complete_ok(close["id"])
+    assert (closed["status"], closed["incidents"]) == ("completed", [])
+    assert closed["ended_at"] is not None
+    assert retry(owner, started["id"]).status_code == 409
+    listed = owner.get("/api/v1/process-instances?status=error").get_json()
+    assert listed["items"] == []
+
+
+def test_a_caught_bpmn_error_beside_a_failed_branch_is_no_incident(owner, agent):
+    """The check ends in a BPMN error its boundary event catches, beside a script that fails:
+    only the script is an incident, and the caught error's path opens its task."""
+    owner.deploy("check_beside_score.bpmn")
+    started = agent.start("check_beside_score", {"won": 1, "calls": 0, "amount": -1})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["score"]
+    fix = only(started["ready_tasks"], name="fix_amount")
+    fixed = agent.complete_ok(fix["id"])
+    assert (fixed["status"], fixed["incidents"]) == ("error", started["incidents"])
+
+
+def test_a_retry_where_one_failed_branch_now_succeeds(owner, agent, make_user, db):
+    """Both branches failed; after the user exists a retry gets the handler through, while the
+    script fails again as its second attempt, alone."""
+    owner.deploy("notify_retry_beside_script.bpmn")
+    data = {"recipient": "ghost", "won": 1, "calls": 0}
+    started = agent.start("notify_retry_beside_script", data)
+    assert sorted(i["element_id"] for i in started["incidents"]) == ["score", "tell"]
+
+    make_user("agent", username="ghost")
+    again = retry(owner, started["id"]).get_json()
+    assert again["status"] == "error"
+    assert [(i["element_id"], i["attempts"]) for i in again["incidents"]] == [("score", 2)]
+    assert again["data"]["told"]["notification_id"] > 0
+    with db() as session:
+        assert len(session.scalars(select(Notification)).all()) == 1
+
+
+def test_failures_in_a_subprocess_and_a_called_process_beside_a_user_task(owner, agent):
+    """A script fails inside an embedded subprocess, another inside a called process; the
+    caller's third branch opens its task, its completion keeps both incidents, a retry runs
+    both again."""
+    owner.deploy("subprocess_beside_call.bpmn")
+    data = {"won": 1, "calls": 0, "reached": 1, "dialled": 0}
+    started = agent.start("subprocess_beside_call", data)
+    assert sorted(i["element_id"] for i in started["incidents"]) == ["rate", "score"]
+    call = only(started["ready_tasks"], name="call")
+
+    called = agent.complete_ok(call["id"])
+    assert (called["status"], called["incidents"]) == ("error", started["incidents"])
+    again = retry(owner, started["id"]).get_json()
+    assert sorted((i["element_id"], i["attempts"]) for i in again["incidents"]) == [
+        ("rate", 2),
+        ("score", 2),
+    ]
+
+
+def test_an_inclusive_join_waits_for_a_failed_branch(owner, agent, make_user):
+    """Both channels are scored; the phone branch's handler fails. The join does not go on
+    with the mail branch alone: the review opens once the retry got the phone branch through,
+    and what follows the join runs once."""
+    owner.deploy("inclusive_scores.bpmn")
+    data = {"phone_lead": True, "mail_lead": True, "recipient": "ghost", "opened": 1, "sent": 2}
+    started = agent.start("inclusive_scores", {**data, "joined": 0})
+    assert started["status"] == "error"
+    assert [i["element_id"] for i in started["incidents"]] == ["phone_score"]
+    assert started["ready_tasks"] == []
+
+    make_user("agent", username="ghost")
+    retried = retry(owner, started["id"]).get_json()
+    assert (retried["status"], retried["incidents"]) == ("running", [])
+    review = only(retried["ready_tasks"], name="review")
+    assert retried["data"]["joined"] == 1
+    assert agent.complete_ok(review["id"])["status"] == "completed"

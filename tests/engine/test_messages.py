@@ -278,6 +278,29 @@ def test_an_instance_the_message_lacks_the_keys_of_does_not_stop_the_others(owne
         assert record.error is not None and f"instance {by_ref['id']}" in record.error
 
 
+def test_a_repeated_message_id_names_the_instances_the_first_delivery_refused(owner, agent):
+    """The first delivery skipped an instance whose key the message lacked; sending the same
+    message again answers as the first did, refusal included, and changes nothing."""
+    owner.deploy("order_correlation.bpmn")
+    owner.deploy("payment_plain.bpmn")
+    by_ref = agent.start("payment_by_ref", {"order_ref": "A-1"}, business_key="deal-7")
+    by_key = agent.start("payment_by_key", {}, business_key="deal-7")
+    body = {
+        "name": "payment_confirmed",
+        "business_key": "deal-7",
+        "message_id": "pay-7",
+        "payload": {"amount": 5},
+    }
+
+    first = agent.post(URL, json=body).get_json()
+    again = agent.post(URL, json=body)
+    assert again.status_code == 202
+    assert again.get_json() == {**first, "duplicate": True}
+    assert first["delivered_to"] == [by_key["id"]]
+    assert [r["instance_id"] for r in first["refused"]] == [by_ref["id"]]
+    assert agent.instance(by_ref["id"])["status"] == "waiting"
+
+
 def test_a_message_reaches_an_instance_whose_other_branch_failed(owner, agent, db):
     """One branch waits for an incident's retry, the other for a payment: the payment is
     taken (not lost as unmatched), and the instance goes on once the incident is retried."""

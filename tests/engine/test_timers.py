@@ -436,3 +436,48 @@ def test_a_timer_on_a_failed_task_takes_over_from_its_incident(timed: Timed):
     assert (moved["status"], moved["incidents"]) == ("running", [])
     call = only(moved["ready_tasks"], name="call_owner")
     assert owner.complete_ok(call["id"])["status"] == "completed"
+
+
+def test_a_timer_takes_over_one_of_two_failed_branches(timed: Timed):
+    """Two branches failed; the deadline on one of them cancels it and closes its incident
+    only: the other branch's incident keeps the instance in error."""
+    owner = timed.owner
+    owner.deploy("notify_or_call_beside_score.bpmn")
+    started = owner.start(
+        "notify_or_call_beside_score", {"recipient": "ghost", "won": 1, "calls": 0}
+    )
+    assert sorted(i["element_id"] for i in started["incidents"]) == ["score", "tell"]
+    score = only(started["incidents"], element_id="score")
+
+    assert timed.advance(hours=1, seconds=1) == 1
+    moved = owner.instance(started["id"])
+    assert (moved["status"], moved["incidents"]) == ("error", [score])
+    call = only(moved["ready_tasks"], name="call_owner")
+    assert owner.complete_ok(call["id"])["status"] == "error"
+
+    again = owner.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
+    assert [(i["element_id"], i["attempts"]) for i in again["incidents"]] == [("score", 2)]
+
+
+def test_a_non_interrupting_timer_on_a_failed_task_fires_and_leaves_it_to_its_retry(
+    timed: Timed,
+):
+    """The reminder on a failing handler still fires on time; the handler keeps its incident
+    and the path after it runs once, after the retry."""
+    from crm.users import create_user
+
+    owner = timed.owner
+    owner.deploy("remind_while_tell_fails.bpmn")
+    started = owner.start("remind_while_tell_fails", {"recipient": "ghost", "after_count": 0})
+    assert started["status"] == "error"
+    assert due(started) == [T0 + timedelta(hours=1)]
+
+    assert timed.advance(hours=1, seconds=1) == 1
+    reminded = owner.instance(started["id"])
+    assert (reminded["status"], reminded["incidents"]) == ("error", started["incidents"])
+    assert reminded["data"]["reminded"] is True and reminded["data"]["after_count"] == 0
+
+    with timed.runtime.db.unit_of_work() as session:
+        create_user(session, username="ghost", role="agent")
+    done = owner.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
+    assert (done["status"], done["data"]["after_count"]) == ("completed", 1)
