@@ -293,7 +293,6 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
     worker, an error outside a task) ends the step there. Each failure leaves one READY task
     in ERROR, so the passes end."""
     while True:
-        _hold_failures(step)
         try:
             run_engine_steps(step.workflow, lambda task: _hold(step, task), trail)
             return
@@ -304,6 +303,7 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
                 raise
             failures.append(exc)
+            _hold_failures(step)  # the next pass goes on beside it
 
 
 @contextmanager
@@ -315,8 +315,9 @@ def _failures_held(step: Step) -> Iterator[None]:
     already passed, and what follows the join never runs), a terminate end event or an
     interrupting boundary event would leave it in ERROR. Held as STARTED, a failed task is
     still under way, as it is for the process: joins wait for it, and what ends it cancels
-    it."""
-    _hold_failures(step)
+    it. Only an instance in error has failed tasks when its step begins."""
+    if step.row.status == InstanceStatus.ERROR:
+        _hold_failures(step)
     try:
         yield
     finally:
