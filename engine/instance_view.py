@@ -49,8 +49,13 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
         if element_id is None or name is None:
             continue
         found[name].add(element_id)
-        parent_id = getattr(task.parent.task_spec, "bpmn_id", None) if task.parent else None
-        if parent_id and task.parent.state == TaskState.COMPLETED:
+        parent = task.parent  # pruning may have put a task below an earlier one
+        parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent else None
+        if (
+            parent_id
+            and parent.state == TaskState.COMPLETED
+            and task.task_spec in parent.task_spec.outputs
+        ):
             pairs.add((parent_id, element_id))
     trail = Trail(row.trail)  # what pruning took from the tree
     found["completed"] |= trail.elements

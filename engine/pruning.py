@@ -50,7 +50,9 @@ class Trail:
             return
         source = getattr(source_task.task_spec, "bpmn_id", None)
         element = getattr(task.task_spec, "bpmn_id", None)
-        if source is not None and element is not None and (source, element) not in self.flows:
+        if source is None or element is None or (source, element) in self.flows:
+            return
+        if task.task_spec in source_task.task_spec.outputs:  # not a parent given by pruning
             self.flows.add((source, element))
             self.changed = True
 
@@ -59,49 +61,119 @@ class Trail:
 
 
 def _prune(workflow: Any, trail: Trail | None) -> int:
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if not unfinished:
+    # Failed tasks count as live: each keeps its place and its parent for the retry.
+    live = [t for t in workflow.tasks.values() if not t.has_state(_HISTORY)]
+    if not live:
         return 0
-    new_root = _deepest_common_ancestor(unfinished)
-    while new_root is not None and not new_root.has_state(TaskState.FINISHED_MASK):
-        new_root = new_root.parent
-    if new_root is None or new_root is workflow.task_tree:
-        return 0
-    keep: set[Any] = set()
-    stack = [new_root]
-    while stack:
-        task = stack.pop()
-        keep.add(task.id)
-        stack.extend(task.children)
-    dropped = [task_id for task_id in workflow.tasks if task_id not in keep]
+    root = workflow.task_tree
+    removed = 0
+    for first, keep in _cuts(root, _live_children(live)):
+        removed += _cut(workflow, first, keep, trail)
+    return removed
+
+
+_HISTORY = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def _live_children(live: list[Any]) -> dict[Any, list[Any]]:
+    """By task id, the children through which each task leads to live tasks: the live part
+    of the tree, walked up from the live tasks only as far as it is new."""
+    children_of: dict[Any, list[Any]] = {}
+    for task in live:
+        parent = task.parent
+        while parent is not None:
+            children = children_of.get(parent.id)
+            if children is not None:
+                if not any(child is task for child in children):
+                    children.append(task)
+                break
+            children_of[parent.id] = [task]
+            task, parent = parent, parent.parent
+    return children_of
+
+
+def _cuts(root: Any, live: dict[Any, list[Any]]) -> list[tuple[Any, Any]]:
+    """``(first, keep)``: the finished tasks between ``first`` and ``keep`` are history,
+    ``keep`` being the deepest completed task that leads to every live task below ``first``;
+    ``first`` is the root (which ``keep`` replaces) or the first task of a split's branch.
+
+    Taken at the root alone, a parallel branch's open task would keep the split as the common
+    ancestor, and a loop in another branch would grow below it without end; so each branch of
+    a split is cut on its own, down through nested splits. A branch keeps its first task: the
+    split's children stay as they were (a failed task's siblings tell whether a boundary event
+    took over from it)."""
+    cuts = []
+    todo = [root]
+    while todo:
+        first = todo.pop()
+        keep = _last_completed(first, live)
+        if keep is None:
+            continue
+        if keep is not first and (first is root or keep.parent is not first):
+            cuts.append((first, keep))
+        branches = live.get(keep.id, ())
+        if len(branches) > 1:
+            todo.extend(branches)
+    return cuts
+
+
+def _last_completed(task: Any, live: dict[Any, list[Any]]) -> Any:
+    """The deepest of the completed tasks from ``task`` down that lead one way only; ``None``
+    if ``task`` is not completed."""
+    last = None
+    while task.state == TaskState.COMPLETED:
+        last = task
+        children = live.get(task.id, ())
+        if len(children) != 1:
+            break
+        task = children[0]
+    return last
+
+
+def _cut(workflow: Any, first: Any, keep: Any, trail: Trail | None) -> int:
+    """Drop the tasks from the root to above ``keep`` (which becomes the root), or from below
+    ``first`` to above ``keep`` (which becomes a child of ``first``); what hangs off them is
+    all finished."""
+    at_root = first is workflow.task_tree
+    top = first if at_root else _child_towards(first, keep)
+    dropped = _history_above(top, keep)
     if trail is not None:  # before any is deleted: a task finds its parent through the tree
-        for task_id in dropped:
-            trail.add(workflow.tasks[task_id])
-        trail.add_flow(new_root.parent, new_root)  # the step into the new root, cut below
-    for task_id in dropped:
-        del workflow.tasks[task_id]
-    new_root.parent = None
-    workflow.task_tree = new_root
-    if workflow.last_task is not None and workflow.last_task.id not in keep:
-        workflow.last_task = new_root
+        for task in dropped:
+            trail.add(task)
+        trail.add_flow(keep.parent, keep)  # the step into ``keep``, cut below
+    for task in dropped:
+        del workflow.tasks[task.id]
+    if at_root:
+        keep.parent = None
+        workflow.task_tree = keep
+    else:
+        first._children[first._children.index(top.id)] = keep.id
+        keep.parent = first
+    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+        workflow.last_task = keep
     return len(dropped)
 
 
-def _deepest_common_ancestor(tasks: list[Any]) -> Any:
-    paths = []
-    for task in tasks:
-        path = []
-        while task is not None:
-            path.append(task)
-            task = task.parent
-        paths.append(path[::-1])
-    common = None
-    for level in zip(*paths, strict=False):
-        if all(node is level[0] for node in level):
-            common = level[0]
-        else:
-            break
-    return common
+def _child_towards(task: Any, descendant: Any) -> Any:
+    while descendant.parent is not task:
+        descendant = descendant.parent
+    return descendant
+
+
+def _history_above(first: Any, keep: Any) -> list[Any]:
+    """The tasks below ``first`` (itself included) that are not below ``keep``."""
+    dropped = []
+    path = keep
+    while path is not first:
+        above = path.parent
+        dropped.append(above)
+        stack = [child for child in above.children if child is not path]
+        while stack:
+            task = stack.pop()
+            dropped.append(task)
+            stack.extend(task.children)
+        path = above
+    return dropped
 
 
 # A step runs automatic tasks until the instance waits. Past this many in one step the
@@ -172,9 +244,35 @@ def run_engine_steps(
         if will_complete_task is not None:
             will_complete_task(task)
 
+    long_passes = False
     while True:
         before_pass = ran
         workflow.do_engine_steps(will_complete_task=before)
+        if ran - before_pass < PRUNE_EVERY // 2 and not long_passes:
+            return ran
+        long_passes = True
         # a pass that stopped deep in the tree may have left READY tasks it could not see
         if ran - before_pass < PRUNE_EVERY // 2 or not prune_history(workflow, trail):
+            _check_nothing_left_unseen(workflow, limit)
             return ran
+
+
+def _check_nothing_left_unseen(workflow: BpmnWorkflow, limit: int) -> None:
+    """Raise ``RunawayLoop`` on an automatic READY task that SpiffWorkflow's search no longer
+    reaches: the step would end as if nothing were left to do, the instance silently stuck.
+
+    Pruning keeps the tree shallow enough, so this is a guard, checked only after a step ran
+    long passes (a whole-tree scan)."""
+    for flow in (workflow, *workflow.subprocesses.values()):
+        seen = {task.id for task in flow.get_tasks(state=TaskState.READY)}
+        for task in flow.tasks.values():
+            if task.state == TaskState.READY and not task.task_spec.manual and task.id not in seen:
+                raise RunawayLoop(task, limit, _unseen_message(task))
+
+
+def _unseen_message(task: Any) -> str:
+    element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+    return (
+        f"the path through {element!r} went deeper than the engine can follow in one step "
+        "and stopped; the loop it is in ran too long without waiting for anyone"
+    )
