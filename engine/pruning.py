@@ -3,8 +3,9 @@
 SpiffWorkflow appends every pass of a back-edge loop below the previous one. Past a depth of
 1,000 its task search stops seeing READY tasks (the loop stalls and ``is_completed()`` lies),
 and the serialized state grows with every pass. After each step we re-root each task tree at
-the deepest finished task that is an ancestor of every unfinished task: everything above it is
-history, which Dialflow keeps in its own tables (work items, incidents, audit, calls).
+the deepest completed task that leads to every live task, and below a split whose branches are
+live cut each branch's finished path the same way (a loop beside an open task): what is cut
+is history, which Dialflow keeps in its own tables (work items, incidents, audit, calls).
 """
 
 from __future__ import annotations
@@ -65,9 +66,8 @@ def _prune(workflow: Any, trail: Trail | None) -> int:
     live = [t for t in workflow.tasks.values() if not t.has_state(_HISTORY)]
     if not live:
         return 0
-    root = workflow.task_tree
     removed = 0
-    for first, keep in _cuts(root, _live_children(live)):
+    for first, keep in _cuts(workflow.task_tree, _live_children(live)):
         removed += _cut(workflow, first, keep, trail)
     return removed
 
@@ -227,8 +227,8 @@ def run_engine_steps(
     SpiffWorkflow stops seeing READY tasks deeper than 1,000 levels, so an automatic loop
     of a few hundred passes within one step would stop there silently (and ``is_completed()``
     answer true), and each pass walks the whole grown tree. Re-rooting it every
-    ``PRUNE_EVERY`` tasks, as between steps (only finished tasks above every unfinished one
-    go), keeps both bounded. Returns how many automatic tasks ran."""
+    ``PRUNE_EVERY`` tasks, as between steps (only finished history goes), keeps both bounded.
+    Returns how many automatic tasks ran."""
     ran = 0
     limit = MAX_AUTOMATIC_TASKS if limit is None else limit
 

@@ -123,6 +123,36 @@ WAITING_LOOP = """    <startEvent id="start" />
     <endEvent id="end" />"""
 
 
+NESTED_LOOP = """    <startEvent id="start" />
+    <sequenceFlow id="f0" sourceRef="start" targetRef="outer" />
+    <parallelGateway id="outer" />
+    <sequenceFlow id="o1" sourceRef="outer" targetRef="review" />
+    <sequenceFlow id="o2" sourceRef="outer" targetRef="inner" />
+    <userTask id="review" name="Review" />
+    <sequenceFlow id="r1" sourceRef="review" targetRef="outer_join" />
+    <parallelGateway id="inner" />
+    <sequenceFlow id="i1" sourceRef="inner" targetRef="check" />
+    <sequenceFlow id="i2" sourceRef="inner" targetRef="init" />
+    <userTask id="check" name="Check" />
+    <sequenceFlow id="k1" sourceRef="check" targetRef="inner_join" />
+    <scriptTask id="init"><script>n = 0</script></scriptTask>
+    <sequenceFlow id="n1" sourceRef="init" targetRef="count" />
+    <scriptTask id="count"><script>n = n + 1</script></scriptTask>
+    <sequenceFlow id="c1" sourceRef="count" targetRef="enough" />
+    <exclusiveGateway id="enough" default="again" />
+    <sequenceFlow id="again" sourceRef="enough" targetRef="count" />
+    <sequenceFlow id="done" sourceRef="enough" targetRef="inner_join">
+      <conditionExpression xsi:type="tFormalExpression">n &gt;= target</conditionExpression>
+    </sequenceFlow>
+    <parallelGateway id="inner_join" />
+    <sequenceFlow id="j1" sourceRef="inner_join" targetRef="outer_join" />
+    <parallelGateway id="outer_join" />
+    <sequenceFlow id="j2" sourceRef="outer_join" targetRef="after" />
+    <scriptTask id="after"><script>joined = n</script></scriptTask>
+    <sequenceFlow id="e1" sourceRef="after" targetRef="end" />
+    <endEvent id="end" />"""
+
+
 def state_size(db: Any, instance_id: int) -> int:
     with db() as session:
         return session.scalar(
@@ -238,3 +268,20 @@ def test_a_loop_the_engine_lost_sight_of_is_an_incident_not_a_silent_stop(
     assert incident["kind"] == "runaway_loop"
     assert "deeper than the engine can follow" in incident["message"]
     assert stuck["data"]["n"] < 600
+
+
+def test_a_loop_in_a_split_within_a_split_runs_to_its_end_and_joins_both(
+    runtime: Runtime, db: Any, owner: Actor, agent: Actor
+) -> None:
+    deploy(owner, "count_beside_two", NESTED_LOOP)
+    short = agent.start("count_beside_two", {"target": 10})
+    long = agent.start("count_beside_two", {"target": 1_500})
+    assert long["status"] == "running", long["incidents"]
+    assert long["data"]["n"] == 1_500
+    assert state_size(db, long["id"]) < 1.5 * state_size(db, short["id"])
+    assert_tree_consistent(runtime, long["id"])
+    checked = agent.complete_ok(task_named(long, "check")["id"])
+    assert [t["name"] for t in checked["ready_tasks"]] == ["review"]
+    done = agent.complete_ok(task_named(checked, "review")["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["joined"] == 1_500
