@@ -281,7 +281,8 @@ def run(
     _queue_thrown_messages(session, step)
     save(engine, session, step)
     for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
-        webhook_events.incident_opened(session, step.row, incident)
+        if incident.resolved_at is None:  # not one the step's own end closed at once
+            webhook_events.incident_opened(session, step.row, incident)
     return incidents
 
 

@@ -124,3 +124,13 @@ def test_steps_write_to_the_outbox_only_while_a_subscription_is_active(
     third = agent.start("lead_scoring")
     agent.complete_ok(third["ready_tasks"][0]["id"], {"score": 60, "channel": "phone"})
     assert len(sent) == 2 and len(events(db)) == 1
+
+
+def test_a_failure_its_own_step_ended_sends_no_incident(db, subscribed, owner, agent):
+    """The script fails and a terminate end event in the other branch ends the process in the
+    same step: the incident is closed at once, and only the end is announced."""
+    owner.deploy("terminate_while_failing.bpmn")
+    ended = agent.start("terminate_while_failing", {"won": 1, "calls": 0})
+    assert (ended["status"], ended["incidents"]) == ("completed", [])
+    [(kind, data)] = events(db)
+    assert kind == "process_instance.completed" and data["instance_id"] == ended["id"]
