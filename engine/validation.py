@@ -25,6 +25,7 @@ from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
+from engine.wiring import wiring_problems
 from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -314,7 +315,8 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                     file=name,
                 )
             )
-    return found + _structure_problems(name, tree, ids) + endless_loop_problems(name, tree)
+    found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
+    return found + endless_loop_problems(name, tree)
 
 
 # What a boundary event may be attached to.
