@@ -1,11 +1,12 @@
 """Diagrams whose wiring SpiffWorkflow 3.2 reads differently from their author, refused at
 deploy element by element: ``<bpmn:outgoing>``/``<bpmn:incoming>`` entries naming flows that
-are not there and elements nothing leads to."""
+are not there, elements nothing leads to, and a standard loop capped at no pass at all."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.models import ModelBundle, ProcessVersion
@@ -178,3 +179,45 @@ def test_elements_that_start_without_an_incoming_flow_deploy(owner, agent):
     assert response.status_code == 201, response.get_json()
     (call,) = agent.start("follow_up")["ready_tasks"]
     assert agent.complete_ok(call["id"])["status"] == "completed"
+
+
+# -- loopMaximum -----------------------------------------------------------------------------
+
+RING = """
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="ring" name="Ring">
+  <bpmn:standardLoopCharacteristics loopMaximum="{maximum}"/>
+</bpmn:userTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ring"/>
+<bpmn:sequenceFlow id="f2" sourceRef="ring" targetRef="end"/>
+"""
+
+
+@pytest.mark.parametrize(
+    ("maximum", "fragment"),
+    [
+        ("0", "loopMaximum is 0; it caps the passes of the loop and must be a positive"),
+        ("-3", "loopMaximum is -3"),
+        ("2.5", "loopMaximum"),
+        ("${tries}", "loopMaximum"),
+        ("tries", "loopMaximum"),
+    ],
+)
+def test_a_loop_maximum_that_is_no_positive_whole_number_is_refused(owner, db, maximum, fragment):
+    """``0`` and ``-3`` deployed and ran the task once; the others are no integer."""
+    xml = process("ring_lead", RING.format(maximum=maximum))
+    details = refused(deploy(owner, xml))
+    (detail,) = details
+    assert detail["element_id"] == "ring", details
+    assert fragment in detail["message"]
+    assert detail["line"] in (line_of('<bpmn:userTask id="ring"', xml), line_of("loopMax", xml))
+    nothing_deployed(db)
+
+
+def test_a_positive_loop_maximum_runs_that_many_passes(owner, agent):
+    assert deploy(owner, process("ring_lead", RING.format(maximum="2"))).status_code == 201
+    started = agent.start("ring_lead")
+    (first,) = started["ready_tasks"]
+    (second,) = agent.complete_ok(first["id"])["ready_tasks"]
+    assert agent.complete_ok(second["id"])["status"] == "completed"
