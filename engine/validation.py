@@ -16,8 +16,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import HitPolicy
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.boundaries import DialflowParser
 from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
@@ -53,7 +54,7 @@ def parse_bundle(
 ) -> ParsedBundle:
     """Parse BPMN and DMN texts. With ``validate``, XSD errors are collected into ``problems``."""
     problems = [] if problems is None else problems
-    parser = SpiffBpmnParser()
+    parser = DialflowParser()
     lines: dict[str, int] = {}
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
