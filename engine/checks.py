@@ -160,7 +160,8 @@ def _check_expression(expression: str, what: str, report: Any) -> None:
 
 
 def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None:
-    """A loop's expressions compile, and its data items are named by their id.
+    """A loop's expressions compile, its cap is positive, and its data items are named by
+    their id.
 
     A syntax error in ``loopCardinality``, ``completionCondition`` or ``loopCondition`` was
     found only when an instance reached the task (or finished its first pass), as an incident.
@@ -172,6 +173,12 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
     if isinstance(spec, StandardLoopTask):
         if spec.condition:
             _check_expression(spec.condition, "loopCondition", report)
+        if spec.maximum is not None and spec.maximum < 1:
+            # the first pass runs before SpiffWorkflow compares: 0 or -3 ran the task once
+            report(
+                f"loopMaximum is {spec.maximum}; it caps the passes of the loop and must be a "
+                "positive whole number (leave it out to loop until loopCondition is false)"
+            )
         return
     if spec.cardinality:
         _check_expression(spec.cardinality, "loopCardinality", report)

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -194,13 +193,11 @@ def _offer(
 
     def send(workflow: Any) -> None:
         nonlocal matched
-        armed = _non_interrupting_boundaries(workflow)
         try:
             workflow.send_event(event)
         except WorkflowException:
             return  # waits for this name, but correlation says another instance
         matched = True
-        _rearm(armed)
         # Without a spiffworkflow:messageVariable, the payload's fields join the task data.
         if getattr(definition, "message_var", None) is None:
             for task in workflow.get_tasks(state=TaskState.READY):
@@ -210,30 +207,6 @@ def _offer(
 
     stepper.run(engine, session, step, send)
     return matched
-
-
-def _non_interrupting_boundaries(workflow: Any) -> list[Any]:
-    return [
-        task
-        for task in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(task.task_spec, BoundaryEvent) and not task.task_spec.cancel_activity
-    ]
-
-
-def _rearm(armed: list[Any]) -> None:
-    """A non-interrupting boundary event that caught the message waits for the next one.
-
-    BPMN keeps such an event listening while its activity runs, so every note a customer
-    sends during a call task opens its own follow-up; SpiffWorkflow 3.2 catches once, and the
-    second message found nothing waiting (recorded as unmatched, answered 404). The activity's
-    end cancels the new wait with the others (``BoundaryEventJoin``).
-    """
-    for task in armed:
-        if task.state != TaskState.WAITING and task.parent is not None:
-            # predicted first, so its outgoing path is laid out as the first one's was; the
-            # update then makes it wait and registers it for events
-            again = task.parent._add_child(task.task_spec, TaskState.MAYBE)
-            task.task_spec._update(again)
 
 
 def _started_by(session: Session, name: str) -> list[ProcessVersion]:

@@ -33,6 +33,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from engine.boundaries import serializer_config
+
 
 class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     def __init__(self, target_class: type, registry: Any) -> None:
@@ -155,7 +157,7 @@ class StateCodec:
     """Encode a workflow to a JSON string and back; stateless after construction, thread-safe."""
 
     def __init__(self) -> None:
-        registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        registry = BpmnWorkflowSerializer.configure(serializer_config(SPIFF_CONFIG))
         # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
         registry.register(
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])

@@ -16,8 +16,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import HitPolicy
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.boundaries import DialflowParser
 from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
@@ -25,6 +26,7 @@ from engine.errors import InvalidBpmn, problem
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
+from engine.wiring import wiring_problems
 from handlers.registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -52,7 +54,7 @@ def parse_bundle(
 ) -> ParsedBundle:
     """Parse BPMN and DMN texts. With ``validate``, XSD errors are collected into ``problems``."""
     problems = [] if problems is None else problems
-    parser = SpiffBpmnParser()
+    parser = DialflowParser()
     lines: dict[str, int] = {}
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
@@ -314,7 +316,8 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
                     file=name,
                 )
             )
-    return found + _structure_problems(name, tree, ids) + endless_loop_problems(name, tree)
+    found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
+    return found + endless_loop_problems(name, tree)
 
 
 # What a boundary event may be attached to.

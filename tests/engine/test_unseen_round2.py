@@ -529,7 +529,8 @@ def test_call_activities_that_may_stop_calling_themselves_deploy_and_run(owner, 
 def test_references_across_scopes_and_to_nothing_are_refused(owner, db):
     details = refused(upload(owner, unseen("cross_scope.bpmn")))
     found = by_element(details)
-    assert set(found) == {"q_leak", "lane_cross", "gw_timer", "score_timer"}, details
+    assert set(found) == {"q_leak", "lane_cross", "gw_timer", "score_timer", "q_end"}, details
+    assert "nothing leads to this element" in found["q_end"]  # q_leak went elsewhere
     assert "'q_score', which is inside subProcess 'qualify'" in found["score_timer"]
     assert "'call_back', which is outside subProcess 'qualify'" in found["q_leak"]
     assert "perhaps a form" not in found["q_leak"]  # the parser's words on q_score are gone

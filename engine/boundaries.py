@@ -1,0 +1,75 @@
+"""Non-interrupting boundary events that keep listening while their activity runs.
+
+BPMN starts a path from a non-interrupting message, signal or escalation boundary event for
+each occurrence while its activity runs; SpiffWorkflow 3.2 catches the first and then stops
+waiting, so a second signal thrown in another branch, a second escalation from the subprocess
+or a second message found nothing (the message was answered 404). Each such event, once it
+caught, waits again beside the path it started; the activity's end cancels the wait with the
+other boundary events (``BoundaryEventJoin``). Timers are left as SpiffWorkflow runs them: a
+duration fires once, a cycle repeats on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+# What may happen again while the activity runs, each time starting its own path.
+REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
+
+
+def repeats(definition: Any) -> bool:
+    """Whether a non-interrupting boundary event of ``definition`` catches more than once."""
+    if isinstance(definition, MultipleEventDefinition):
+        inner = definition.event_definitions
+        return bool(inner) and all(repeats(each) for each in inner)
+    return isinstance(definition, REPEATABLE)
+
+
+class RepeatingBoundaryEvent(BoundaryEvent):
+    """A boundary event that, non-interrupting, waits for the next occurrence once it caught."""
+
+    def catch(self, my_task: Any, event: Any) -> None:
+        super().catch(my_task, event)
+        if not self.cancel_activity and repeats(self.event_definition):
+            wait_again(my_task)
+
+
+def wait_again(caught: Any) -> None:
+    """A new wait of the caught task's event beside it, under the same split.
+
+    The workflow matched the event against the tasks it listed before calling ``catch``, so
+    the new wait takes only the next occurrence. It is predicted first, so its outgoing path
+    is laid out as the first one's was; the update then makes it wait and registers it.
+    """
+    if caught.parent is None:
+        return
+    again = caught.parent._add_child(caught.task_spec, TaskState.MAYBE)
+    caught.task_spec._update(again)
+
+
+def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
+    """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event as it
+    converts its own: migration's diff compares specs through the serializer's registry, and
+    an unknown class failed it (``'RepeatingBoundaryEvent' object has no attribute 'get'``)."""
+    return {**config, RepeatingBoundaryEvent: config[BoundaryEvent]}
+
+
+class DialflowParser(SpiffBpmnParser):
+    """SpiffWorkflow's parser with boundary events that keep listening (see above)."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+    }
