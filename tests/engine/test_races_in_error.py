@@ -228,3 +228,25 @@ def test_a_retry_by_hand_fires_a_deadline_due_beside_it(timed: Timed):
     assert (done["status"], done["ready_tasks"]) == ("error", [])
     assert open_items(timed, started["id"]) == []
     assert timed.advance(days=1) == 0
+
+
+def test_a_retry_against_a_completion_of_the_other_branch(timed: Timed):
+    """Both steps lock the instance, then its work items: they serialize, both apply."""
+    timed.owner.deploy("call_beside_failing_score.bpmn")
+    for round_number in range(ROUNDS):
+        started = start_in_error(timed, f"r-{round_number}")
+        [task] = started["ready_tasks"]
+        retried, completed = together(
+            poster(
+                timed.app, f"/api/v1/process-instances/{started['id']}/retry", timed.owner.headers
+            ),
+            poster(
+                timed.app,
+                f"/api/v1/tasks/{task['id']}/complete",
+                timed.agent.headers,
+                {"data": {"followups": 1}},
+            ),
+        )
+        assert (retried[0], completed[0]) == (200, 200), (round_number, retried, completed)
+        assert incidents_of(timed, started["id"]) == [("score", 1, False), ("score", 2, True)]
+        assert open_items(timed, started["id"]) == []
