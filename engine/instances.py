@@ -231,8 +231,12 @@ def retry(
     step.retry_at = min((i.retry_at for i in kept if i.retry_at), default=None)
     only = None if locked is None else set(step.attempts)
 
-    def rerun(_workflow: Any) -> None:
+    def rerun(workflow: Any) -> None:
         stepper.rerun_failed(step, only)
+        # Timers of other branches that came due meanwhile fire in this step, as the
+        # scheduler's would: SpiffWorkflow refreshes them only after its last pass, which
+        # left them READY and no longer waiting (no ``next_due_at``), never to run.
+        workflow.refresh_timers()
 
     resolved = [i.id for i in retried]
     step.audit.append(

@@ -14,7 +14,8 @@ is ``POINT``:
 There it writes the marker file and sleeps; the test kills it with SIGKILL.
 
 Usage: ``python crash_worker.py TASK_ID MARKER_FILE BEARER_TOKEN [POINT]``; a ``TASK_ID`` of
-``message:{...}`` posts that message to ``/api/v1/messages`` instead.
+``message:{...}`` posts that message to ``/api/v1/messages`` instead, ``retry:ID`` retries
+that instance (``POST /api/v1/process-instances/ID/retry``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ def main(task_id: str, marker: Path, token: str, point: str = "handler") -> int:
     if task_id.startswith("message:"):  # deliver this message instead
         response = client.post(
             "/api/v1/messages", headers=headers, json=json.loads(task_id.removeprefix("message:"))
+        )
+    elif task_id.startswith("retry:"):  # retry this instance instead
+        response = client.post(
+            f"/api/v1/process-instances/{task_id.removeprefix('retry:')}/retry", headers=headers
         )
     else:
         response = client.post(

@@ -26,6 +26,7 @@ from crm.models.webhooks import WebhookDelivery
 from dialflow.runtime import Runtime
 from engine.models import (
     EventWait,
+    Incident,
     ProcessInstance,
     ReceivedMessage,
     WorkItem,
@@ -195,3 +196,87 @@ def test_a_message_killed_mid_delivery_is_delivered_when_sent_again(
     assert again.get_json() == {"delivered_to": [instance["id"]], "duplicate": True}
     assert snapshot(db, instance["id"])["notes"] == ["Cancelled"]
     assert agent.instance(instance["id"])["status"] == "completed"
+
+
+def incidents(db: Any, instance_id: int) -> list[tuple[Any, ...]]:
+    """Every incident of the instance as stored, oldest first."""
+    with db() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(
+                    Incident.id,
+                    Incident.task_id,
+                    Incident.element_id,
+                    Incident.attempts,
+                    Incident.retry_at,
+                    Incident.resolved_at,
+                )
+                .where(Incident.instance_id == instance_id)
+                .order_by(Incident.id)
+            )
+        ]
+
+
+@pytest.mark.parametrize("point", ["save", "writes", "commit"])
+def test_a_retry_of_two_incidents_killed_mid_step_changes_nothing(
+    sleepy_engine, owner, db, test_env, tmp_path, point
+):
+    """Two failed branches, one with automatic retries: a person's retry killed mid-step
+    leaves the instance, both incidents (attempts, pending retry) and the work items as
+    they were; the retry then runs once."""
+    owner.deploy("notify_retry_beside_script.bpmn")
+    data = {"recipient": "ghost", "won": 1, "calls": 0}
+    failed = owner.start("notify_retry_beside_script", data)
+    assert failed["status"] == "error"
+    before, incidents_before = snapshot(db, failed["id"]), incidents(db, failed["id"])
+    assert sorted((i[2], i[3], i[4] is not None, i[5]) for i in incidents_before) == [
+        ("score", 1, False, None),
+        ("tell", 1, True, None),
+    ]
+
+    marker = tmp_path / "stopped"
+    token = owner.headers["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+    run_until_killed([f"retry:{failed['id']}", str(marker), token, point], marker, env, point)
+
+    assert snapshot(db, failed["id"]) == before
+    assert incidents(db, failed["id"]) == incidents_before
+
+    retried = owner.post(f"/api/v1/process-instances/{failed['id']}/retry")
+    assert retried.status_code == 200, retried.get_json()
+    assert sorted((i["element_id"], i["attempts"]) for i in retried.get_json()["incidents"]) == [
+        ("score", 2),
+        ("tell", 2),
+    ]
+    assert [i[5] is not None for i in incidents(db, failed["id"])] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("point", ["save", "commit"])
+def test_a_step_opening_a_second_incident_killed_mid_step_changes_nothing(
+    sleepy_engine, owner, agent, db, test_env, tmp_path, point
+):
+    """An instance in error; the completion of its other branch fails too. Killed before it
+    committed: one incident, the task still open; completed again: two incidents."""
+    owner.deploy("call_beside_failing_score.bpmn")
+    started = agent.start("call_beside_failing_score", {"won": 1, "calls": 0})
+    assert started["status"] == "error"
+    [task] = started["ready_tasks"]
+    before, incidents_before = snapshot(db, started["id"]), incidents(db, started["id"])
+
+    marker = tmp_path / "stopped"
+    token = agent.headers["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, **test_env, "PYTHONPATH": str(ROOT)}
+    run_until_killed([task["id"], str(marker), token, point], marker, env, point)
+
+    assert snapshot(db, started["id"]) == before
+    assert incidents(db, started["id"]) == incidents_before
+    assert [t["id"] for t in agent.instance(started["id"])["ready_tasks"]] == [task["id"]]
+
+    done = agent.complete_ok(task["id"], {"outcome": "interested"})
+    assert done["status"] == "error"
+    assert [(i["element_id"], i["attempts"]) for i in done["incidents"]] == [
+        ("score", 1),
+        ("follow_up", 1),
+    ]
+    assert incidents(db, started["id"])[0] == incidents_before[0]
