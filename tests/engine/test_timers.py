@@ -481,3 +481,22 @@ def test_a_non_interrupting_timer_on_a_failed_task_fires_and_leaves_it_to_its_re
         create_user(session, username="ghost", role="agent")
     done = owner.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
     assert (done["status"], done["data"]["after_count"]) == ("completed", 1)
+
+
+def test_a_completion_after_a_deadline_passed_fires_it(timed: Timed):
+    """The scheduler has not fired an overdue deadline yet when a person completes a task of
+    another branch: the deadline is not lost, it fires (in that step or the next pass)."""
+    owner = timed.owner
+    owner.deploy("two_calls_one_deadline.bpmn")
+    started = owner.start("two_calls_one_deadline", {})
+    first = only(started["ready_tasks"], name="first_call")
+    second = only(started["ready_tasks"], name="second_call")
+
+    timed.clock.advance(timedelta(hours=2))  # no scheduler pass yet
+    owner.complete_ok(first["id"])
+    timed.advance(seconds=1)  # the next pass, if the completion left it to one
+    done = owner.instance(started["id"])
+    assert (done["status"], done["data"].get("escalated")) == ("completed", True)
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        item = session.get(WorkItem, second["id"])
+        assert item is not None and item.status == WorkItemStatus.CANCELLED
