@@ -12,8 +12,8 @@ from typing import Any
 from lxml import etree
 
 from dialflow.strict_json import loads_strict
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import InvalidBpmn, problem
-from engine.validation import BPMN_NS, SAFE_XML
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

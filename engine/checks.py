@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
+from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 from engine.foreign import is_juel
 from engine.timekeeping import TooLong, check_duration
@@ -28,7 +29,6 @@ from handlers.registry import HandlerRegistry
 if TYPE_CHECKING:
     from engine.validation import ParsedBundle
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ISO_LIKE = re.compile(r"^(R\d*/|P(\d|T)|\d{4}-\d{2}-\d{2}T)", re.IGNORECASE)
 CLOCK_LIKE = re.compile(r"^\d{1,2}:\d{2}$")
 

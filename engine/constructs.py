@@ -30,25 +30,9 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.errors import problem
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-ACTIVITIES = {
-    "task",
-    "userTask",
-    "manualTask",
-    "serviceTask",
-    "scriptTask",
-    "businessRuleTask",
-    "sendTask",
-    "receiveTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-}
 SUPPORTED_NODES = ACTIVITIES | {
     "startEvent",
     "endEvent",
@@ -428,14 +412,7 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
             continue  # reported by validation
 
         def report(element: Any, message: str, name: str = name) -> None:
-            found.append(
-                problem(
-                    f"{name}: {etree.QName(element).localname} {element.get('id')!r}: {message}",
-                    element_id=element.get("id"),
-                    line=element.sourceline,
-                    file=name,
-                )
-            )
+            found.append(element_problem(name, element, message))
 
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
         for extra in decisions[1:]:

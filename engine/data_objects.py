@@ -16,7 +16,7 @@ import keyword
 import re
 from typing import Any
 
-from engine.links import BPMN_NS
+from engine.bpmn_xml import BPMN_NS
 
 GENERATED_ID = re.compile(r"DataObject_[0-9a-z]{7}")
 _DATA_OBJECT = f"{{{BPMN_NS}}}dataObject"

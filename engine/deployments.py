@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.models import User
 from dialflow.errors import Conflict
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
-from engine.validation import BPMN_NS, SAFE_XML, validate_bundle
+from engine.validation import validate_bundle
 
 log = logging.getLogger(__name__)
 MAX_DEPLOY_ATTEMPTS = 5

@@ -16,9 +16,8 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
-
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"  # as engine.validation (which imports us)
 
 FOREIGN_ENGINES = {
     "http://camunda.org/schema/1.0/bpmn": "camunda",

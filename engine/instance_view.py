@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.models import AuditEntry, User
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.models import (
     InstanceStatus,
     ModelBundle,
@@ -25,7 +26,6 @@ from engine.models import (
 )
 from engine.pruning import Trail
 from engine.service import ProcessEngine
-from engine.validation import BPMN_NS, SAFE_XML
 
 STATE_NAMES = {
     TaskState.COMPLETED: "completed",

@@ -20,9 +20,8 @@ from typing import Any
 
 from lxml import etree
 
-from engine.errors import problem
+from engine.bpmn_xml import BPMN_NS, element_problem
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 LINK = f"{{{BPMN_NS}}}linkEventDefinition"
 
@@ -32,15 +31,7 @@ def link_problems(name: str, tree: Any) -> list[dict[str, Any]]:
     found = []
 
     def report(element: Any, message: str) -> None:
-        kind = etree.QName(element).localname
-        found.append(
-            problem(
-                f"{name}: {kind} {element.get('id')!r}: {message}",
-                element_id=element.get("id"),
-                line=element.sourceline,
-                file=name,
-            )
-        )
+        found.append(element_problem(name, element, message))
 
     for container in _containers(tree):
         throws, catches = _links(container)

@@ -20,9 +20,9 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Elements that hold their own sequence flows.
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 # Elements that run without waiting for anyone or anything.

@@ -14,9 +14,9 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn_xml import BPMN_NS
 from engine.errors import InvalidBpmn, problem
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 KEYED = {"parameter", "property"}  # spiffworkflow parameters and properties, by id or name
 SKIPPED = {"incoming", "outgoing", "flowNodeRef"}
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)

@@ -19,6 +19,7 @@ from SpiffWorkflow.dmn.specs.model import HitPolicy
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.boundaries import DialflowParser
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
@@ -29,8 +30,6 @@ from engine.loops import endless_loop_problems
 from engine.wiring import wiring_problems
 from handlers.registry import HandlerRegistry
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 MAX_DEPTH = 256  # libxml2's limit without huge_tree
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
@@ -320,23 +319,6 @@ def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dic
     return found + endless_loop_problems(name, tree)
 
 
-# What a boundary event may be attached to.
-ACTIVITIES = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-}
-
-
 def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
     """Sequence flows that leave their process or subprocess, lanes listing elements that do
     not exist, boundary events on what is no activity. SpiffWorkflow reports the first as a
@@ -345,15 +327,7 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
     found = []
 
     def report(element: Any, message: str) -> None:
-        kind = etree.QName(element).localname
-        found.append(
-            problem(
-                f"{name}: {kind} {element.get('id')!r} {message}",
-                element_id=element.get("id"),
-                line=element.sourceline,
-                file=name,
-            )
-        )
+        found.append(element_problem(name, element, message, sep=" "))
 
     by_id = {el.get("id"): el for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
@@ -553,15 +527,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
     found = []
 
     def report(element: Any, message: str) -> None:
-        kind = etree.QName(element).localname
-        found.append(
-            problem(
-                f"{name}: {kind} {element.get('id')!r}: {message}",
-                element_id=element.get("id"),
-                line=element.sourceline,
-                file=name,
-            )
-        )
+        found.append(element_problem(name, element, message))
 
     roots = {
         local: {el.get("id") for el in tree.iterfind(f"{{{BPMN_NS}}}{local}") if el.get("id")}

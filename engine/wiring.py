@@ -23,23 +23,11 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, element_problem
 from engine.errors import problem
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Elements a sequence flow may lead to and that run only when one does.
-REACHED_BY_FLOWS = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
+REACHED_BY_FLOWS = ACTIVITIES | {
     "exclusiveGateway",
     "inclusiveGateway",
     "parallelGateway",
@@ -115,14 +103,12 @@ def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
             continue
         what = "task" if kind.endswith("Task") or kind == "task" else "element"
         found.append(
-            problem(
-                f"{name}: {kind} {element.get('id')!r}: nothing leads to this {what}; no "
-                "sequence flow has it as its target, so no instance would ever reach it "
-                "(SpiffWorkflow starts a process at its start events only). Connect it with "
-                "a sequence flow, or remove it",
-                element_id=element.get("id"),
-                line=element.sourceline,
-                file=name,
+            element_problem(
+                name,
+                element,
+                f"nothing leads to this {what}; no sequence flow has it as its target, so no "
+                "instance would ever reach it (SpiffWorkflow starts a process at its start "
+                "events only). Connect it with a sequence flow, or remove it",
             )
         )
     return found

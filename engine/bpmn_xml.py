@@ -1,0 +1,44 @@
+"""What the modules reading BPMN XML share: the namespace, a parser that resolves no entities
+and fetches nothing, the kinds of activity, and a problem about one element in the shape a
+deploy's ``422`` lists it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+# The activities: what a boundary event may be attached to, what a flow may lead to and run.
+ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
+
+
+def element_problem(file: str, element: Any, message: str, *, sep: str = ": ") -> dict[str, Any]:
+    """``"file: userTask 'call': message"`` on the element's id and line (``sep`` between the
+    element and a message that reads on from its name, such as ``"leaves its process"``)."""
+    kind = etree.QName(element).localname
+    return problem(
+        f"{file}: {kind} {element.get('id')!r}{sep}{message}",
+        element_id=element.get("id"),
+        line=element.sourceline,
+        file=file,
+    )
