@@ -238,3 +238,15 @@ def by_element(details: list[dict[str, Any]]) -> dict[str | None, str]:
     for detail in details:
         found.setdefault(detail["element_id"], []).append(detail["message"])
     return {key: " | ".join(messages) for key, messages in found.items()}
+
+
+def one_process(process_id: str, body: str) -> bytes:
+    """A BPMN file (default namespace, no layout) with one executable process of ``body``."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'
+        '  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"\n'
+        '  id="defs" targetNamespace="http://example.com/loops">\n'
+        f'  <process id="{process_id}" isExecutable="true">\n{body}\n  </process>\n'
+        "</definitions>\n"
+    ).encode()

@@ -7,20 +7,7 @@ from __future__ import annotations
 from io import BytesIO
 from typing import Any
 
-from tests.engine.conftest import Actor
-
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-  id="defs" targetNamespace="http://example.com/loops">
-"""
-
-
-def diagram(process_id: str, body: str) -> bytes:
-    return (
-        f'{HEAD}  <process id="{process_id}" isExecutable="true">\n{body}\n  </process>\n'
-        "</definitions>\n"
-    ).encode()
+from tests.engine.conftest import Actor, one_process
 
 
 def deploy(actor: Actor, name: str, content: bytes) -> Any:
@@ -36,7 +23,7 @@ def line_of(content: bytes, fragment: str) -> int:
     return text.count("\n", 0, text.index(fragment)) + 1
 
 
-SCRIPT_LOOP = diagram(
+SCRIPT_LOOP = one_process(
     "spin",
     """    <startEvent id="start" />
     <sequenceFlow id="f1" sourceRef="start" targetRef="count" />
@@ -61,7 +48,7 @@ def test_a_loop_of_automatic_elements_with_no_way_out_is_refused(owner: Actor) -
 
 
 def test_a_gateway_looping_on_itself_inside_a_sub_process_is_refused(owner: Actor) -> None:
-    content = diagram(
+    content = one_process(
         "nested_spin",
         """    <startEvent id="start" />
     <sequenceFlow id="f1" sourceRef="start" targetRef="inner" />
@@ -82,7 +69,7 @@ def test_a_gateway_looping_on_itself_inside_a_sub_process_is_refused(owner: Acto
 
 def test_loops_with_a_way_out_or_a_wait_deploy_and_run(owner: Actor) -> None:
     # A way out: a flow leaves the loop, even if its condition may never hold.
-    exits = diagram(
+    exits = one_process(
         "count_to_three",
         """    <startEvent id="start" />
     <sequenceFlow id="f0" sourceRef="start" targetRef="init" />
@@ -105,7 +92,7 @@ def test_loops_with_a_way_out_or_a_wait_deploy_and_run(owner: Actor) -> None:
     assert body["data"]["n"] == 3
 
     # A loop that waits for someone each time round is a process that runs until stopped.
-    waits = diagram(
+    waits = one_process(
         "weekly_review",
         """    <startEvent id="start" />
     <sequenceFlow id="f1" sourceRef="start" targetRef="review" />
@@ -124,7 +111,7 @@ def test_loops_with_a_way_out_or_a_wait_deploy_and_run(owner: Actor) -> None:
 
 
 def test_a_loop_without_a_gateway_is_refused_even_when_it_waits(owner: Actor) -> None:
-    content = diagram(
+    content = one_process(
         "review_forever",
         """    <startEvent id="start" />
     <sequenceFlow id="f1" sourceRef="start" targetRef="review" />
@@ -142,7 +129,7 @@ def test_a_loop_without_a_gateway_is_refused_even_when_it_waits(owner: Actor) ->
 
 
 def test_a_loop_back_through_a_boundary_event_deploys(owner: Actor) -> None:
-    content = diagram(
+    content = one_process(
         "retry_on_timeout",
         """    <startEvent id="start" />
     <sequenceFlow id="f1" sourceRef="start" targetRef="call" />

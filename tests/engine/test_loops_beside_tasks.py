@@ -13,26 +13,13 @@ from sqlalchemy import func, select
 
 from dialflow.runtime import Runtime
 from engine.models import ProcessInstance
-from tests.engine.conftest import Actor
-
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-  id="defs" targetNamespace="http://example.com/loops">
-"""
-
-
-def diagram(process_id: str, body: str) -> bytes:
-    return (
-        f'{HEAD}  <process id="{process_id}" isExecutable="true">\n{body}\n  </process>\n'
-        "</definitions>\n"
-    ).encode()
+from tests.engine.conftest import Actor, one_process
 
 
 def deploy(actor: Actor, process_id: str, body: str) -> None:
     response = actor.post(
         "/api/v1/process-models",
-        data={"file": [(BytesIO(diagram(process_id, body)), f"{process_id}.bpmn")]},
+        data={"file": [(BytesIO(one_process(process_id, body)), f"{process_id}.bpmn")]},
         content_type="multipart/form-data",
     )
     assert response.status_code == 201, response.get_data(as_text=True)
