@@ -25,6 +25,10 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn_xml import ACTIVITIES
+from engine.multi_instance import with_counting
+
+_ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # What may happen again while the activity runs, each time starting its own path.
 REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
 
@@ -67,9 +71,14 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
 
 
 class DialflowParser(SpiffBpmnParser):
-    """SpiffWorkflow's parser with boundary events that keep listening (see above)."""
+    """SpiffWorkflow's parser with boundary events that keep listening (see above) and
+    multi-instance activities whose completion condition can count (``engine.multi_instance``).
+    """
 
     OVERRIDE_PARSER_CLASSES = {
-        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        **{
+            tag: (with_counting(parser), spec) if tag in _ACTIVITY_TAGS else (parser, spec)
+            for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
+        },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
     }

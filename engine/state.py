@@ -34,6 +34,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.boundaries import serializer_config
+from engine.multi_instance import serializer_config as multi_instance_config
 
 
 class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -157,7 +158,9 @@ class StateCodec:
     """Encode a workflow to a JSON string and back; stateless after construction, thread-safe."""
 
     def __init__(self) -> None:
-        registry = BpmnWorkflowSerializer.configure(serializer_config(SPIFF_CONFIG))
+        registry = BpmnWorkflowSerializer.configure(
+            multi_instance_config(serializer_config(SPIFF_CONFIG))
+        )
         # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
         registry.register(
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 HEAD = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">"""
@@ -245,3 +247,18 @@ def test_a_data_object_drawn_in_bpmn_io_is_read_by_the_name_on_its_references(ow
     done = agent.start("Process_offer", {"list_price": 200})
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert done["data"]["quoted"] == 180
+
+
+@pytest.mark.parametrize(("answers", "granted"), [([True, True], True), ([False, False], False)])
+def test_a_completion_condition_counts_the_answers_so_far(owner, agent, answers, granted):
+    """Two of three managers decide: the condition reads the output collection as merged so
+    far and Camunda's counters, so the third approval is cancelled once two agree."""
+    owner.deploy("two_of_three_approve.bpmn")
+    started = agent.start("two_of_three_approve", {"managers": ["li", "wang", "zhao"]})
+    tasks = [t for t in started["ready_tasks"] if t["name"] == "approve"]
+    assert len(tasks) == 3
+    for task, answer in zip(tasks, answers, strict=False):
+        last = agent.complete_ok(task["id"], {"approved": answer})
+    assert last["status"] == "completed", last
+    assert last["data"]["granted"] is granted
+    assert agent.tasks() == []  # the third approval was withdrawn

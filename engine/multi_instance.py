@@ -1,0 +1,89 @@
+"""Completion conditions of multi-instance activities that can count what is done.
+
+A completion condition such as "two of the three managers approved" must see what the
+finished instances produced. SpiffWorkflow 3.2 evaluates it with the data of the instance
+that just finished only: the output collection there is the copy taken when that instance
+began (empty for a parallel activity), so a condition written against it never became true
+and every instance ran. Here the condition sees that instance's data, then the output
+collection as merged so far, and Camunda's counters ``nrOfInstances``,
+``nrOfCompletedInstances`` and ``nrOfActiveInstances``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
+from SpiffWorkflow.util.task import TaskState
+
+
+def completion_reached(spec: Any, my_task: Any) -> bool:
+    """Whether the activity's completion condition holds now that an instance finished."""
+    merged = my_task.internal_data.get("merged", [])
+    if not merged or spec.condition is None:
+        return False
+    last = next(c for c in my_task.children if str(c.id) == merged[-1])
+    data = {**last.data, **_counters(spec, my_task, len(merged))}
+    output = spec.data_output
+    if output is not None and output.exists(my_task):
+        data[output.bpmn_id] = output.get(my_task)
+    engine = my_task.workflow.script_engine
+    try:
+        return bool(engine.environment.evaluate(spec.condition, data, None))
+    except SpiffWorkflowException as exc:
+        exc.add_note(f"Error evaluating expression '{spec.condition}'")
+        raise
+    except Exception as exc:
+        raise WorkflowTaskException(
+            f"Error evaluating expression '{spec.condition}'", task=last, exception=exc
+        ) from exc
+
+
+def _counters(spec: Any, my_task: Any, completed: int) -> dict[str, int]:
+    """Camunda's multi-instance counters, for conditions written for it."""
+    active = sum(1 for c in spec._instances(my_task) if not c.has_state(TaskState.FINISHED_MASK))
+    total = my_task.internal_data.get("cardinality")
+    if total is None:
+        total = completed + active + len(my_task.internal_data.get("remaining", []))
+    return {
+        "nrOfInstances": total,
+        "nrOfCompletedInstances": completed,
+        "nrOfActiveInstances": active,
+    }
+
+
+class CountingParallelMultiInstanceTask(ParallelMultiInstanceTask):
+    def check_completion_condition(self, my_task: Any) -> bool:
+        return completion_reached(self, my_task)
+
+
+class CountingSequentialMultiInstanceTask(SequentialMultiInstanceTask):
+    def check_completion_condition(self, my_task: Any) -> bool:
+        return completion_reached(self, my_task)
+
+
+def with_counting(parser_class: type) -> type:
+    """``parser_class`` building these multi-instance activities."""
+    return type(
+        parser_class.__name__,
+        (parser_class,),
+        {
+            "PARALLEL_MI_CLASS": CountingParallelMultiInstanceTask,
+            "SEQUENTIAL_MI_CLASS": CountingSequentialMultiInstanceTask,
+        },
+    )
+
+
+def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
+    """The serializer's ``config`` converting these as SpiffWorkflow's own (migration's diff
+    compares specs through the registry)."""
+    return {
+        **config,
+        CountingParallelMultiInstanceTask: config[ParallelMultiInstanceTask],
+        CountingSequentialMultiInstanceTask: config[SequentialMultiInstanceTask],
+    }
