@@ -32,6 +32,7 @@ from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.errors import problem
+from engine.feel import unary_test
 
 SUPPORTED_NODES = ACTIVITIES | {
     "startEvent",
@@ -462,7 +463,7 @@ def _table_problems(table: Any, report: Any) -> None:
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")
         elif local == "inputEntry" and text != "-":
-            message = _unary_test_problem(text)
+            message = _unary_test_problem(unary_test(text))
             if message:
                 report(element, message)
         elif local == "outputEntry":

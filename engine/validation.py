@@ -24,6 +24,7 @@ from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
 from engine.errors import InvalidBpmn, problem
+from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
@@ -62,6 +63,7 @@ def parse_bundle(
             continue
         if validate and _duplicate_decisions(name, tree, decisions, problems):
             continue
+        translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     added: list[tuple[str, Any]] = []
