@@ -32,7 +32,7 @@ from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.errors import problem
-from engine.feel import unary_test
+from engine.feel import literal, unary_test
 
 SUPPORTED_NODES = ACTIVITIES | {
     "startEvent",
@@ -467,7 +467,7 @@ def _table_problems(table: Any, report: Any) -> None:
             if message:
                 report(element, message)
         elif local == "outputEntry":
-            problem_text = _python_problem(text, "eval")
+            problem_text = _python_problem(literal(text), "eval")
             if problem_text:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
 

@@ -4,8 +4,9 @@ Camunda Modeler and other DMN tools write input cells in FEEL: a range ``[1000..
 list of alternatives ``"East","North"``, a negation ``not("West")``. SpiffWorkflow 3.2
 evaluates a cell as Python (``input == (cell)``, or the cell appended to the input when it
 starts with an operator, ``?`` standing for the input), so those cells failed or never
-matched. Before the parser sees a DMN file, such cells are rewritten into that Python; cells
-that are Python already (``>= 10``, ``"East"``, ``in ("a", "b")``) are left as they are.
+matched, and an output ``true`` was an unknown name. Before the parser sees a DMN file, such
+cells are rewritten into that Python; cells that are Python already (``>= 10``, ``"East"``,
+``in ("a", "b")``) are left as they are.
 """
 
 from __future__ import annotations
@@ -42,11 +43,17 @@ def unary_test(text: str) -> str:
 def translate_tree(tree: Any) -> None:
     """Rewrite the input cells of a parsed DMN file in place (see the module's text)."""
     for element in tree.iter():
-        if not isinstance(element.tag, str) or etree.QName(element).localname != "inputEntry":
+        kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        if kind not in ("inputEntry", "outputEntry"):
             continue
         for text in element:
             if isinstance(text.tag, str) and etree.QName(text).localname == "text" and text.text:
-                text.text = unary_test(text.text)
+                text.text = unary_test(text.text) if kind == "inputEntry" else literal(text.text)
+
+
+def literal(text: str) -> str:
+    """An output cell: FEEL's ``true``, ``false`` and ``null`` as Python's."""
+    return _LITERALS.get(text.strip(), text)
 
 
 def _test(text: str) -> str | None:

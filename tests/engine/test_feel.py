@@ -10,16 +10,19 @@ from tests.engine.conftest import DIAGRAMS
 
 
 @pytest.mark.parametrize(
-    ("amount", "region", "discount"),
+    ("amount", "region", "discount", "review"),
     [
-        (2000, "West", 3),  # [1000..5000]
-        (5000, "West", 3),  # the range includes its end
-        (8000, "East", 5),  # > 5000 and one of "East","North"
-        (8000, "West", 4),  # ]5000..1000000] and not("East","North")
-        (500, "North", 0),  # the catch-all row
+        (2000, "West", 3, False),  # [1000..5000]
+        (5000, "West", 3, False),  # the range includes its end
+        (8000, "East", 5, True),  # > 5000 and one of "East","North"
+        (8000, "West", 4, True),  # ]5000..1000000] and not("East","North")
+        (500, "North", 0, False),  # the catch-all row
     ],
 )
-def test_a_camunda_decision_table_with_feel_cells_decides(owner, agent, amount, region, discount):
+def test_a_camunda_decision_table_with_feel_cells_decides(
+    owner, agent, amount, region, discount, review
+):
+    """FEEL input cells, and FEEL's true and false as outputs."""
     bpmn = (DIAGRAMS / "deal_pricing.bpmn").read_text().replace("discount_tier", "feel_discount")
     deployed = owner.post(
         "/api/v1/process-models",
@@ -34,3 +37,4 @@ def test_a_camunda_decision_table_with_feel_cells_decides(owner, agent, amount, 
     done = agent.start("deal_pricing", {"amount": amount, "region": region})
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert done["data"]["discount_pct"] == discount
+    assert done["data"]["needs_review"] is review
