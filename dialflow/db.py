@@ -462,7 +462,7 @@ def build_engine(settings: Settings) -> Engine:
 
 
 SQLITE_PAGE_SIZE = 2048
-SQLITE_WAL_CHECKPOINT_PAGES = 20_000
+SQLITE_WAL_CHECKPOINT_BYTES = 40_960_000  # 20,000 pages of 2 KB; 10,000 of an older 4 KB file
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -487,10 +487,11 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A checkpoint copies the WAL into the database file and syncs both: its fixed cost
         # (two fsyncs), paid by whichever commit crosses the threshold, dominated the commits
-        # at SQLite's default of 1,000 pages. About 40 MB of WAL (20,000 pages of 2 KB) makes
-        # it some twenty times rarer; the copying is the same, a crossing commit waits tens of
-        # milliseconds.
-        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
+        # at SQLite's default of 1,000 pages. About 40 MB of WAL makes it some twenty times
+        # rarer; the copying is the same, a crossing commit waits tens of milliseconds. The
+        # threshold counts pages, of the size this file actually has.
+        page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_BYTES // page_size}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

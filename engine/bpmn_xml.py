@@ -42,3 +42,21 @@ def element_problem(file: str, element: Any, message: str, *, sep: str = ": ") -
         line=element.sourceline,
         file=file,
     )
+
+
+def executable_processes(tree: Any) -> list[Any]:
+    """The processes that run: those not marked ``isExecutable="false"``, else all of them
+    (a collaboration's other pools are drawn only: nothing in them runs)."""
+    own = list(tree.iter(f"{{{BPMN_NS}}}process"))
+    return [p for p in own if p.get("isExecutable") != "false"] or own
+
+
+def drawn_only(tree: Any) -> set[Any]:
+    """The elements of the processes that do not run (see :func:`executable_processes`)."""
+    running = executable_processes(tree)
+    return {
+        element
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+        if process not in running
+        for element in process.iter()
+    }

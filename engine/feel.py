@@ -21,13 +21,15 @@ _RANGE = re.compile(r"^([\[\(\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\]\)\[])$", re.S)
 _NOT = re.compile(r"^not\s*\((.*)\)$", re.S)
 _OPERATOR = re.compile(r"^(<=|>=|!=|<|>|=)\s*(.+)$", re.S)
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
+# SpiffWorkflow's own test for a ``?`` standing for the input: one outside quotes.
+_INPUT = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 
 
 def unary_test(text: str) -> str:
     """``text`` as SpiffWorkflow's Python cell, or unchanged if it is no FEEL of the kinds
     above (or already Python)."""
     stripped = text.strip()
-    if not stripped or stripped == "-" or "?" in stripped:
+    if not stripped or stripped == "-" or _INPUT.search(stripped):
         return text
     if stripped in _LITERALS:  # Python would read them as names
         return _LITERALS[stripped]

@@ -24,7 +24,7 @@ from engine.models import (
     WorkItem,
     WorkItemStatus,
 )
-from engine.pruning import Trail
+from engine.pruning import Trail, is_flow
 from engine.service import ProcessEngine
 
 STATE_NAMES = {
@@ -51,11 +51,7 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
         found[name].add(element_id)
         parent = task.parent  # pruning may have put a task below an earlier one
         parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent else None
-        if (
-            parent_id
-            and parent.state == TaskState.COMPLETED
-            and task.task_spec in parent.task_spec.outputs
-        ):
+        if parent_id and parent.state == TaskState.COMPLETED and is_flow(parent, task):
             pairs.add((parent_id, element_id))
     trail = Trail(row.trail)  # what pruning took from the tree
     found["completed"] |= trail.elements

@@ -15,8 +15,6 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-SEARCH_DEPTH = 10**6  # see every task, however deep, while pruning
-
 
 def prune_history(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
     """Drop finished tasks above the live part of each tree; returns how many were dropped.
@@ -53,12 +51,18 @@ class Trail:
         element = getattr(task.task_spec, "bpmn_id", None)
         if source is None or element is None or (source, element) in self.flows:
             return
-        if task.task_spec in source_task.task_spec.outputs:  # not a parent given by pruning
+        if is_flow(source_task, task):
             self.flows.add((source, element))
             self.changed = True
 
     def to_json(self) -> dict[str, Any]:
         return {"elements": sorted(self.elements), "flows": sorted(map(list, self.flows))}
+
+
+def is_flow(parent: Any, task: Any) -> bool:
+    """Whether ``task`` follows ``parent`` in the diagram: pruning branch by branch may give a
+    task an earlier task of its branch as parent, which is no flow that was taken."""
+    return task.task_spec in parent.task_spec.outputs
 
 
 def _prune(workflow: Any, trail: Trail | None) -> int:

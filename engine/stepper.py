@@ -80,6 +80,7 @@ class Step:
     # and those of them an interrupting event or the process's end cancelled meanwhile.
     held: dict[str, Any] = field(default_factory=dict)
     cancelled_failures: set[str] = field(default_factory=set)
+    failed_before: set[str] = field(default_factory=set)  # all it held: not this failure's
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -327,6 +328,7 @@ def _failures_held(step: Step) -> Iterator[None]:
                 task._set_state(TaskState.ERROR)
             elif task.state == TaskState.CANCELLED:
                 step.cancelled_failures.add(task_id)
+        step.failed_before.update(step.held)
         step.held.clear()
 
 
@@ -544,7 +546,8 @@ def _starter(session: Session, step: Step) -> str | None:
 def _incident(step: Step, exc: Exception) -> Incident:
     task = getattr(exc, "task", None)
     if task is None:
-        errored = failed_tasks(step.workflow)
+        # a failure without its task: one that failed in this pass, not an earlier one
+        errored = [t for t in failed_tasks(step.workflow) if str(t.id) not in step.failed_before]
         task = errored[0] if errored else None
     if isinstance(exc, ServiceTaskFailed):
         kind, message = "handler_error", str(exc)

@@ -19,7 +19,7 @@ from SpiffWorkflow.dmn.specs.model import HitPolicy
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.boundaries import DialflowParser
-from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, drawn_only, element_problem
 from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
@@ -538,6 +538,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
     outgoing: dict[str, list[str]] = {}
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
+    drawn = drawn_only(tree)  # a collaboration's pools that do not run: only drawn
     for element in tree.iter():
         if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
             continue
@@ -557,7 +558,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
                     f"(<bpmn:{root} id={ref!r} …/>) next to the process",
                 )
-        if local in MESSAGE_TASKS or local == "messageEventDefinition":
+        if (local in MESSAGE_TASKS or local == "messageEventDefinition") and element not in drawn:
             _message_problem(element, local, roots["message"], report)
         if local in GATEWAYS and not outgoing.get(element_id):
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
@@ -574,7 +575,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                     element,
                     "has no script; write the Python it runs, or make it a plain task",
                 )
-    _flow_problems(tree, report)
+    _flow_problems(tree, drawn, report)
     return found
 
 
@@ -585,10 +586,11 @@ CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
 EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
 
 
-def _flow_problems(tree: Any, report: Any) -> None:
+def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
     """Conditions that would never be evaluated, and event-based gateways that lead to
     something other than an event: the first deployed and ran as if the condition were not
-    there, the second failed in the parser with an ``AttributeError``."""
+    there, the second failed in the parser with an ``AttributeError``. Pools that are only
+    drawn (``drawn``) run nothing and are left alone."""
     nodes = {
         element.get("id"): element
         for element in tree.iter()
@@ -596,8 +598,8 @@ def _flow_problems(tree: Any, report: Any) -> None:
     }
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
-        if source is None or target is None:
-            continue  # reported as a reference to nothing
+        if source is None or target is None or flow in drawn:
+            continue  # reported as a reference to nothing, or never run
         kind = etree.QName(source).localname
         if flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None:
             if kind not in CONDITIONAL_SOURCES:

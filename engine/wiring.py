@@ -23,7 +23,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import ACTIVITIES, BPMN_NS, element_problem
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, element_problem, executable_processes
 from engine.errors import problem
 
 # Elements a sequence flow may lead to and that run only when one does.
@@ -46,18 +46,12 @@ def wiring_problems(name: str, tree: Any) -> list[dict[str, Any]]:
     process of one BPMN file (after link events were joined: a link catch has its flow)."""
     flows = {flow.get("id"): flow for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow")}
     found: list[dict[str, Any]] = []
-    for process in _executable(tree):
+    for process in executable_processes(tree):
         for element in process.iter():
             if _local(element) in REACHED_BY_FLOWS:
                 found += _reference_problems(name, element, flows)
         found += _unreached(name, process)
     return found
-
-
-def _executable(tree: Any) -> list[Any]:
-    """The processes that run: those not marked ``isExecutable="false"``, else all of them."""
-    own = list(tree.iter(f"{{{BPMN_NS}}}process"))
-    return [p for p in own if p.get("isExecutable") != "false"] or own
 
 
 def _reference_problems(name: str, element: Any, flows: dict[str, Any]) -> list[dict[str, Any]]:

@@ -173,15 +173,44 @@ def test_sqlite_databases_have_small_pages_and_checkpoint_every_forty_megabytes(
     """A commit writes every page it changed whole into the WAL: small pages write less. The
     checkpoint's two fsyncs are paid by the commit that crosses the threshold: at SQLite's
     default of 1,000 pages they were most of the commits' time."""
-    from dialflow.db import SQLITE_PAGE_SIZE, SQLITE_WAL_CHECKPOINT_PAGES
+    from dialflow.db import SQLITE_PAGE_SIZE, SQLITE_WAL_CHECKPOINT_BYTES
 
     with runtime.db.engine.connect() as first, runtime.db.engine.connect() as second:
         for connection in (first, second):
             driver = connection.connection.driver_connection
             assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)
             assert driver.execute("PRAGMA page_size").fetchone() == (SQLITE_PAGE_SIZE,)
-            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (
-                SQLITE_WAL_CHECKPOINT_PAGES,
-            )
-    assert SQLITE_PAGE_SIZE == 2048
-    assert SQLITE_PAGE_SIZE * SQLITE_WAL_CHECKPOINT_PAGES == 40_960_000
+            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (20_000,)
+    assert SQLITE_PAGE_SIZE == 2048 and SQLITE_WAL_CHECKPOINT_BYTES == 40_960_000
+
+
+@pytest.mark.skipif(backend() != "sqlite", reason="SQLite's page size")
+def test_a_database_made_with_4_kb_pages_keeps_them_and_checkpoints_at_the_same_size(tmp_path):
+    """An existing file keeps its page size: its checkpoint threshold is counted in its own
+    pages, so it still comes every 40 MB of WAL."""
+    import sqlite3
+
+    from dialflow.db import build_engine
+    from dialflow.settings import Settings
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE t (x)")
+    old.close()
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "DIALFLOW_VAR_DIR": str(tmp_path),
+            "SECRET_KEY": "k" * 32,
+        }
+    )
+    engine = build_engine(settings)
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver.execute("PRAGMA page_size").fetchone() == (4096,)
+            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (10_000,)
+    finally:
+        engine.dispose()

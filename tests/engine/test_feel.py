@@ -38,3 +38,12 @@ def test_a_camunda_decision_table_with_feel_cells_decides(
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert done["data"]["discount_pct"] == discount
     assert done["data"]["needs_review"] is review
+
+
+def test_a_question_mark_inside_quotes_is_text_not_the_input():
+    """``?`` stands for the input only outside quotes, as SpiffWorkflow reads it: a list of
+    texts with one in it is still a list of alternatives."""
+    from engine.feel import unary_test
+
+    assert unary_test('"Callback?","Later"') == '? in ("Callback?", "Later")'
+    assert unary_test("1 <= ? <= 5") == "1 <= ? <= 5"

@@ -221,3 +221,33 @@ def test_a_positive_loop_maximum_runs_that_many_passes(owner, agent):
     (first,) = started["ready_tasks"]
     (second,) = agent.complete_ok(first["id"])["ready_tasks"]
     assert agent.complete_ok(second["id"])["status"] == "completed"
+
+
+def test_a_pool_that_is_only_drawn_is_left_alone(owner: Actor, agent: Actor) -> None:
+    """A collaboration's customer pool, drawn for the message flows but not executable: its
+    nameless message throw and its condition on a task's flow run nowhere, so the sales pool
+    deploys and runs."""
+    xml = (
+        f"{HEAD}"
+        '<bpmn:collaboration id="collab">'
+        '<bpmn:participant id="p_sales" processRef="sales_side"/>'
+        '<bpmn:participant id="p_customer" processRef="customer_side"/>'
+        "</bpmn:collaboration>\n"
+        f'<bpmn:process id="sales_side" isExecutable="true">{CALL_THEN_CONFIRM}</bpmn:process>\n'
+        '<bpmn:process id="customer_side" isExecutable="false">\n'
+        '<bpmn:startEvent id="c_start"/>\n'
+        '<bpmn:task id="think" name="Think it over"/>\n'
+        '<bpmn:intermediateThrowEvent id="ask"><bpmn:messageEventDefinition/>'
+        "</bpmn:intermediateThrowEvent>\n"
+        '<bpmn:endEvent id="c_end"/>\n'
+        '<bpmn:sequenceFlow id="g1" sourceRef="c_start" targetRef="think"/>\n'
+        '<bpmn:sequenceFlow id="g2" sourceRef="think" targetRef="ask">'
+        "<bpmn:conditionExpression>interested</bpmn:conditionExpression>"
+        "</bpmn:sequenceFlow>\n"
+        '<bpmn:sequenceFlow id="g3" sourceRef="ask" targetRef="c_end"/>\n'
+        "</bpmn:process>\n</bpmn:definitions>\n"
+    )
+    response = deploy(owner, xml)
+    assert response.status_code == 201, response.get_json()
+    started = agent.start("sales_side")
+    assert [t["name"] for t in started["ready_tasks"]] == ["call"]
