@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,26 +106,44 @@ def deliver(
             session.flush()
     except IntegrityError:
         raise DuplicateMessage(message["message_id"]) from None
+    delivered, refusals = _offer_all(engine, session, message, actor)
+    if refusals and not delivered:
+        raise refusals[0][1]  # the sender learns what the message lacks; nothing is stored
+    _record_outcome(record, delivered, refusals, status="delivered" if delivered else "unmatched")
+    return Delivery(record.id, delivered, refused=list(record.refused or []))
+
+
+def _offer_all(
+    engine: ProcessEngine, session: Session, message: dict[str, Any], actor: User | None
+) -> tuple[list[int], list[tuple[int, InvalidInput]]]:
+    """Offer the message to every waiting instance and start the processes it starts: the
+    instances that took it, and those that refused it (their correlation properties could not
+    be read from it), each refusal raised before that instance's step wrote anything."""
     delivered: list[int] = []
     refusals: list[tuple[int, InvalidInput]] = []
     for instance_id in _candidates(session, message):
         try:
             if _offer(engine, session, instance_id, message, actor):
                 delivered.append(instance_id)
-        except InvalidInput as exc:  # raised before the instance's step wrote anything
+        except InvalidInput as exc:
             refusals.append((instance_id, exc))
     for version in _started_by(session, message["name"]):
         delivered.append(_start(engine, session, version, message, actor))
-    if refusals and not delivered:
-        raise refusals[0][1]  # the sender learns what the message lacks; nothing is stored
+    return delivered, refusals
+
+
+def _record_outcome(
+    record: ReceivedMessage,
+    delivered: list[int],
+    refusals: list[tuple[int, InvalidInput]],
+    *,
+    status: str,
+) -> None:
     record.delivered_to = delivered
-    record.status = "delivered" if delivered else "unmatched"
-    refused = [{"instance_id": i, "message": exc.message} for i, exc in refusals]
-    record.error = (
-        "; ".join(f"{_REFUSED_PREFIX}{r['instance_id']}: {r['message']}" for r in refused)[:4000]
-        or None
-    )
-    return Delivery(record.id, delivered, refused=refused)
+    record.status = status
+    record.refused = [{"instance_id": i, "message": exc.message} for i, exc in refusals] or None
+    text = "; ".join(f"instance {i}: {exc.message}" for i, exc in refusals)
+    record.error = text[:4000] or None
 
 
 def previous_delivery(session: Session, message_id: str) -> Delivery | None:
@@ -134,27 +151,13 @@ def previous_delivery(session: Session, message_id: str) -> Delivery | None:
 
 
 def _seen(session: Session, message_id: str) -> Delivery | None:
+    """The first delivery of ``message_id``: a repeat answers as it did, naming the instances
+    it did not reach (the sender learns to send them a new message, not the same again)."""
     record = session.scalar(select(ReceivedMessage).where(ReceivedMessage.message_id == message_id))
     if record is None:
         return None
-    refused = _refusals(record.error)
+    refused = list(record.refused or [])
     return Delivery(record.id, list(record.delivered_to or []), duplicate=True, refused=refused)
-
-
-_REFUSED_PREFIX = "instance "
-_REFUSED = re.compile(
-    rf"(?:^|; ){_REFUSED_PREFIX}(\d+): (.*?)(?=; {_REFUSED_PREFIX}\d+: |\Z)", re.S
-)
-
-
-def _refusals(error: str | None) -> list[dict[str, Any]]:
-    """The refusals of a first delivery, read back from its record's ``error``: a repeated
-    ``message_id`` answers as the first delivery did, naming the instances it did not reach
-    (the sender learns to send them a new message, not the same one again)."""
-    return [
-        {"instance_id": int(m.group(1)), "message": m.group(2)}
-        for m in _REFUSED.finditer(error or "")
-    ]
 
 
 def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
@@ -342,19 +345,9 @@ def _deliver_record(engine: ProcessEngine, session: Session, record: ReceivedMes
         "correlation": record.correlation or {},
         "payload": record.payload or {},
     }
-    delivered, refusals = [], []
-    for instance_id in _candidates(session, message):
-        try:
-            if _offer(engine, session, instance_id, message, None):
-                delivered.append(instance_id)
-        except InvalidInput as exc:  # raised before the instance's step wrote anything
-            refusals.append(f"instance {instance_id}: {exc.message}")
-    delivered += [
-        _start(engine, session, v, message, None) for v in _started_by(session, message["name"])
-    ]
-    record.delivered_to = delivered
-    record.status = "delivered" if delivered else "failed" if refusals else "unmatched"
-    record.error = "; ".join(refusals)[:4000] or None
+    delivered, refusals = _offer_all(engine, session, message, None)
+    status = "delivered" if delivered else "failed" if refusals else "unmatched"
+    _record_outcome(record, delivered, refusals, status=status)
 
 
 def _mark_failed(database: Database, record_id: int, error: str) -> None:

@@ -45,6 +45,8 @@ class ReceivedMessage(Base):
     correlation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     delivered_to: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Waiting instances that could not take it: [{"instance_id", "message"}] (their keys).
+    refused: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # delivered, unmatched; thrown ones: queued, then delivered, unmatched or failed (error)
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
