@@ -14,7 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     EscalationEventDefinition,
     SignalEventDefinition,
@@ -26,6 +31,13 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES
+from engine.event_subprocesses import (
+    EndEventParser,
+    EventStartParser,
+    ScopeParser,
+    ThrowEventParser,
+    left_to_event_subprocess,
+)
 from engine.multi_instance import with_counting
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
@@ -43,6 +55,9 @@ def repeats(definition: Any) -> bool:
 
 class RepeatingBoundaryEvent(BoundaryEvent):
     """A boundary event that, non-interrupting, waits for the next occurrence once it caught."""
+
+    def catches(self, my_task: Any, event: Any) -> bool:
+        return super().catches(my_task, event) and not left_to_event_subprocess(my_task, event)
 
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)
@@ -71,14 +86,19 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
 
 
 class DialflowParser(SpiffBpmnParser):
-    """SpiffWorkflow's parser with boundary events that keep listening (see above) and
-    multi-instance activities whose completion condition can count (``engine.multi_instance``).
+    """SpiffWorkflow's parser with boundary events that keep listening (see above),
+    multi-instance activities whose completion condition can count (``engine.multi_instance``)
+    and event subprocesses (``engine.event_subprocesses``).
     """
 
+    PROCESS_PARSER_CLASS = ScopeParser
     OVERRIDE_PARSER_CLASSES = {
         **{
             tag: (with_counting(parser), spec) if tag in _ACTIVITY_TAGS else (parser, spec)
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+        full_tag("startEvent"): (EventStartParser, StartEvent),
+        full_tag("endEvent"): (EndEventParser, EndEvent),
+        full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
     }

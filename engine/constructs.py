@@ -8,9 +8,10 @@ once, in words a process owner can act on. It also refuses events that SpiffWork
 but that nothing would ever deliver in Dialflow: signals and escalations that no element of the
 same instance throws (Dialflow delivers neither between instances), signal start events, and
 conditional events (nothing re-evaluates their condition when data changes). Event
-subprocesses are refused too: SpiffWorkflow 3.2 parses an error start event in one as a plain
-start and runs it with the process, and its message start events are no waits Dialflow could
-deliver to. A process with several untriggered start events would run only one of them.
+subprocesses run through ``engine.event_subprocesses``; refused are those it cannot run as
+BPMN says: a start event without a trigger or with several, a non-interrupting error start
+(BPMN has none), a cycle timer start, and one inside an ad-hoc subprocess. A process with
+several untriggered start events would run only one of them.
 
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
@@ -205,15 +206,7 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
             if _compensates(node, local):
                 found.append(ctx.report(node, COMPENSATION))
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
-                found.append(
-                    ctx.report(
-                        node,
-                        "event subprocesses are not supported: SpiffWorkflow 3.2 runs one "
-                        "with an error start at once, as if the error had happened, and never "
-                        "hands it a message; draw a subprocess around the main path with an "
-                        "error, escalation or message boundary event instead",
-                    )
-                )
+                found += _event_subprocess_problems(node, container, ctx)
         plain_starts = [
             node
             for node in _children(container, "startEvent")
@@ -233,6 +226,87 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                     )
                 )
     return found
+
+
+# The triggers an event subprocess's start event may have (``engine.event_subprocesses``);
+# conditional starts are refused with every conditional event, compensation with compensation.
+EVENT_SUBPROCESS_TRIGGERS = {
+    "errorEventDefinition",
+    "escalationEventDefinition",
+    "messageEventDefinition",
+    "signalEventDefinition",
+    "timerEventDefinition",
+}
+
+
+def _event_subprocess_problems(node: Any, container: Any, ctx: _Context) -> list[dict]:
+    """What of an event subprocess Dialflow cannot run as BPMN says, on the element to change."""
+    if etree.QName(container).localname == "adHocSubProcess":
+        return [
+            ctx.report(
+                node,
+                "an event subprocess inside an ad-hoc subprocess is not supported: SpiffWorkflow "
+                "3.2 would run it at once as one of the ad-hoc activities; move it to the "
+                "enclosing (sub)process",
+            )
+        ]
+    starts = _children(node, "startEvent")
+    if len(starts) != 1:
+        return [
+            ctx.report(
+                node,
+                f"an event subprocess needs exactly one start event (it has {len(starts)}): "
+                "the one whose error, escalation, message, signal or timer starts it",
+            )
+        ]
+    (start,) = starts
+    kinds = [
+        etree.QName(child).localname
+        for child in start
+        if isinstance(child.tag, str) and child.tag.endswith("EventDefinition")
+    ]
+    if start.find(f"{{{BPMN_NS}}}eventDefinitionRef") is not None:
+        kinds.append("eventDefinitionRef")
+    interrupting = start.get("isInterrupting", "true") not in ("false", "0")
+    if "compensateEventDefinition" in kinds:
+        return [ctx.report(start, COMPENSATION)]
+    if "conditionalEventDefinition" in kinds:
+        return []  # refused with every conditional event
+    if not kinds:
+        return [
+            ctx.report(
+                start,
+                "the start event of an event subprocess needs a trigger: an error, escalation, "
+                "message, signal or timer (SpiffWorkflow 3.2 would run it at once)",
+            )
+        ]
+    if len(kinds) > 1 or kinds[0] not in EVENT_SUBPROCESS_TRIGGERS:
+        return [
+            ctx.report(
+                start,
+                "the start event of an event subprocess may have one trigger only (error, "
+                "escalation, message, signal or timer): draw one event subprocess per trigger",
+            )
+        ]
+    if kinds[0] == "errorEventDefinition" and not interrupting:
+        return [
+            ctx.report(
+                start,
+                'an error start event always interrupts (BPMN): remove isInterrupting="false", '
+                "or catch an escalation to go on beside the main path",
+            )
+        ]
+    timer = start.find(f"{{{BPMN_NS}}}timerEventDefinition")
+    if timer is not None and timer.find(f"{{{BPMN_NS}}}timeCycle") is not None:
+        return [
+            ctx.report(
+                start,
+                "a cycle timer is not supported on the start event of an event subprocess "
+                "(SpiffWorkflow 3.2 would repeat it without interrupting and with the data of "
+                "the scope's start): use a duration or a date, or a cycle timer boundary event",
+            )
+        ]
+    return []
 
 
 COMPENSATION = (

@@ -22,8 +22,10 @@ from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict
+from engine.event_subprocesses import arm_new_listeners
 from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
+from engine.timekeeping import step_time
 
 MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
 MAX_VERSION = 2**31 - 1  # process_versions.version is a PostgreSQL INTEGER
@@ -75,6 +77,8 @@ def migrate(
         subprocess = workflow.subprocesses[subprocess_id]
         migrate_workflow(diff, subprocess, dependencies[subprocess.spec.name])
     workflow.subprocess_specs = dependencies
+    with step_time(step.context.now):
+        arm_new_listeners(workflow)
     row.version_id = target.id
     step.bundle = new_bundle
     step.respec = True

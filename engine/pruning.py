@@ -15,13 +15,15 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.event_subprocesses import drop_finished_runs
+
 
 def prune_history(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
     """Drop finished tasks above the live part of each tree; returns how many were dropped.
     The completed elements among them, and the steps between them, are added to ``trail``."""
-    removed = _prune(workflow, trail)
-    for subprocess in workflow.subprocesses.values():
-        removed += _prune(subprocess, trail)
+    removed = _prune(workflow, trail) + drop_finished_runs(workflow, trail)
+    for subprocess in list(workflow.subprocesses.values()):
+        removed += _prune(subprocess, trail) + drop_finished_runs(subprocess, trail)
     return removed
 
 

@@ -34,6 +34,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.boundaries import serializer_config
+from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
 
 
@@ -159,7 +160,7 @@ class StateCodec:
 
     def __init__(self) -> None:
         registry = BpmnWorkflowSerializer.configure(
-            multi_instance_config(serializer_config(SPIFF_CONFIG))
+            event_subprocess_config(multi_instance_config(serializer_config(SPIFF_CONFIG)))
         )
         # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
         registry.register(

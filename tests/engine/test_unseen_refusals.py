@@ -91,18 +91,21 @@ def test_a_feel_condition_alone_is_not_reported_as_bad_python(owner, db):
 # -- event subprocesses ----------------------------------------------------------------------
 
 
-def test_event_subprocesses_are_refused(owner, db, deployed_before):
-    """SpiffWorkflow 3.2 started the error event subprocess with the process (its error start
-    event parses as a plain start) and never listed the message start as a wait."""
-    details = refused(upload_bytes(owner, unseen("event_subprocess_complaints.bpmn")))
-    found = by_element(details)
-    assert set(found) == {"on_call_in", "on_fraud"}
-    assert all("event subprocesses are not supported" in m for m in found.values())
-    lines = {d["element_id"]: d["line"] for d in details}
-    assert lines["on_fraud"] == line_of(
-        '<bpmn:subProcess id="on_fraud"', "event_subprocess_complaints.bpmn"
+def test_event_subprocesses_deploy_and_their_non_interrupting_error_start_is_refused(owner, db):
+    """Event subprocesses run since ``engine.event_subprocesses`` (SpiffWorkflow 3.2 started
+    the error one with the process and never offered the message one its message); an error
+    start marked non-interrupting, which BPMN does not have, is refused on that start event."""
+    (name, content) = unseen("event_subprocess_complaints.bpmn")[0]
+    assert upload_bytes(owner, [(name, content)]).status_code == 201
+    bent = content.replace(
+        b'<bpmn:startEvent id="fraud_start" isInterrupting="true">',
+        b'<bpmn:startEvent id="fraud_start" isInterrupting="false">',
     )
-    assert_unchanged(owner, db, deployed_before)
+    details = refused(upload_bytes(owner, [(name, bent)]))
+    found = by_element(details)
+    assert set(found) == {"fraud_start"}
+    assert "an error start event always interrupts" in found["fraud_start"]
+    assert details[0]["line"] == line_of('<bpmn:startEvent id="fraud_start"', name)
 
 
 # -- what the XSD and the parser let through -------------------------------------------------

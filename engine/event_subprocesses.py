@@ -1,0 +1,420 @@
+"""Event subprocesses (``<subProcess triggeredByEvent="true">``), run as BPMN says.
+
+SpiffWorkflow 3.2 connects an event subprocess whose start event has no trigger it knows
+(error and escalation start events are parsed as plain ones) to the start of its scope, so
+it runs at once with the scope, as if the error had happened. A timer one starts with its
+scope too, its timer waiting inside it: when it fires the handler runs without interrupting,
+and the scope cannot end before that. One with a message or signal start is listed as no
+wait (``waiting_events``), so Dialflow, which delivers a message to what an instance waits
+for, answered 404; SpiffWorkflow's own ``send_event`` starts it at the process level without
+interrupting, and inside a subprocess never. ``isInterrupting`` is never read.
+
+Here the event subprocess's start event becomes a listener in the parent scope: an
+``EventSubprocessStart`` task beside the main path from the scope's start, waiting for the
+start event's trigger (a message and a timer appear in ``waiting_events`` like any other
+wait, so ``event_waits`` and ``next_due_at`` carry them). Its task carries the start event's
+element id; the subprocess itself keeps its own, and its start event inside runs as a plain
+one. When the event occurs:
+
+* interrupting: every other task of the scope is cancelled (the main path, the other
+  listeners, runs of non-interrupting event subprocesses), the event subprocess runs, and
+  the scope ends after it;
+* non-interrupting: a new listener waits beside it for the next occurrence (a duration or
+  date timer fires once per scope, as BPMN says), the event subprocess runs beside the main
+  path, and the scope ends when both are done.
+
+The scope's end (``ScopeEnd``) cancels the listeners still waiting once nothing else of the
+scope is left, so they no longer hold the process open nor take messages after it. The
+listener's run starts from the scope's data as its open tasks hold it when the event occurs,
+plus the event's payload (an error's or escalation's data from its thrower).
+
+An error or escalation is taken by the innermost handler around its thrower, as BPMN says:
+SpiffWorkflow 3.2 offers a thrown error to every waiting catch of the instance. The throw
+events record their task while they throw (``_THROWER``); a listener takes the event only if
+no boundary event on an activity around the thrower, and no event subprocess of a scope
+nearer to it, catches it first, and a boundary event outside the listener's scope leaves it
+to the listener.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextvars import ContextVar
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+)
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as DefaultBoundaryEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffEndEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffStartEventParser,
+)
+from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+
+# The task of the error or escalation end or throw event that is throwing right now.
+_THROWER: ContextVar[Any] = ContextVar("dialflow_thrower", default=None)
+# Caught again and again while the scope is active, each occurrence its own run.
+_REPEATING = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
+_SCOPED = (ErrorEventDefinition, EscalationEventDefinition)
+_UNFINISHED = TaskState.NOT_FINISHED_MASK
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
+    """The start event of an event subprocess, waiting in the parent scope for its event."""
+
+    def __init__(
+        self, wf_spec: Any, bpmn_id: str, event_definition: Any, cancel_activity: bool, **kwargs
+    ) -> None:
+        super().__init__(wf_spec, bpmn_id, event_definition=event_definition, **kwargs)
+        self.cancel_activity = cancel_activity
+
+    def catches(self, my_task: Any, event: Any) -> bool:
+        if my_task.state != TaskState.WAITING or not super().catches(my_task, event):
+            return False
+        if isinstance(self.event_definition, _SCOPED):
+            thrower = _THROWER.get()
+            return thrower is not None and my_task in closest_catchers(thrower, event)
+        return True
+
+    def _on_ready_hook(self, my_task: Any) -> None:
+        super()._on_ready_hook(my_task)  # no longer waiting
+        my_task.data = scope_data(my_task)
+        if self.cancel_activity:
+            _cancel_rest_of_scope(my_task)
+        elif isinstance(self.event_definition, _REPEATING) and my_task.parent is not None:
+            again = my_task.parent._add_child(self, TaskState.MAYBE)
+            self._update(again)
+
+
+def is_listener(task: Any) -> bool:
+    return isinstance(task.task_spec, EventSubprocessStart)
+
+
+def scope_data(listener: Any) -> dict[str, Any]:
+    """The scope's data as its open tasks hold it now (the main path's, not the runs of
+    other event subprocesses), over the data the listener started with."""
+    data = deepcopy(listener.data)
+    for task in listener.workflow.tasks.values():
+        if (
+            task is listener
+            or not task.has_state(_LIVE)
+            or isinstance(task.task_spec, (EventSubprocessStart, EventSubprocess, _EndJoin))
+        ):
+            continue
+        DeepMerge.merge(data, deepcopy(task.data))
+    return data
+
+
+def _cancel_rest_of_scope(listener: Any) -> None:
+    """Cancel every task of the listener's workflow that is not on its own path."""
+    path = [listener]
+    while path[-1].parent is not None:
+        path.append(path[-1].parent)
+    on_path = {id(task) for task in path}
+    for ancestor in path[1:]:
+        for child in list(ancestor.children):
+            if id(child) not in on_path:
+                child.cancel()
+
+
+class ScopeStart(BpmnStartTask):
+    """The start of a scope with event subprocesses: each one's start event listens beside
+    the main path instead of SpiffWorkflow's connection (see the module's docstring)."""
+
+    def connect_or_add_trigger(self, task_spec: Any, sp_spec: Any) -> None:
+        start = sp_spec.bpmn_start_events[0]
+        listener = EventSubprocessStart(
+            self._wf_spec,
+            start.bpmn_id,
+            event_definition=start.event_definition,
+            cancel_activity=getattr(start, "interrupting", True),
+            bpmn_name=start.bpmn_name,
+            lane=task_spec.lane,
+            description=start.description,
+        )
+        start.event_definition = NoneEventDefinition()  # inside, the run starts at once
+        self.connect(listener)
+        listener.connect(task_spec)
+        task_spec.connect(self._wf_spec.end)
+
+
+class ScopeEnd(_EndJoin):
+    """The end of a scope with event subprocesses: waits for every token of the scope but
+    the listeners, and cancels those when it goes on (the scope is over)."""
+
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        listening = []
+        stack = [my_task.workflow.task_tree]
+        while stack:
+            task = stack.pop()
+            if task is not my_task and task.has_state(_UNFINISHED):
+                if is_listener(task) and task.state == TaskState.WAITING:
+                    listening.append(task)
+                    continue  # its predicted path is no token
+                return False
+            if task.task_spec.name != self.name:
+                stack.extend(task.children)
+        carried: dict[str, Any] = {}
+        for task in listening:
+            DeepMerge.merge(carried, task.internal_data.pop(CARRIED, {}))
+            task.cancel()
+        if carried:
+            my_task.internal_data[CARRIED] = carried
+        return True
+
+    def _run_hook(self, my_task: Any) -> Any:
+        # the finished runs pruned away (``drop_finished_runs``) count as branches that ended
+        # here; the main path's values win, as they do over a branch that ended earlier
+        DeepMerge.merge(my_task.data, my_task.internal_data.pop(CARRIED, {}))
+        return super()._run_hook(my_task)
+
+
+# A listener's internal data: what the finished runs of its event subprocess left, carried
+# to the scope's end once their tasks are dropped from the tree.
+CARRIED = "event_subprocess_data"
+
+
+def drop_finished_runs(workflow: Any, trail: Any = None) -> int:
+    """Drop each finished run of a non-interrupting event subprocess from the scope's tree and
+    its subprocess, carrying its data on the listener waiting for the next occurrence;
+    returns how many tasks went. Without this every message or escalation caught would stay
+    in the state for good. Only a scope with event subprocesses has anything to drop."""
+    if workflow.spec.start.__class__ is not ScopeStart:
+        return 0
+    waiting: dict[str, Any] = {}
+    done = []
+    for task in workflow.tasks.values():
+        if not is_listener(task):
+            continue
+        if task.state == TaskState.WAITING:
+            waiting[task.task_spec.name] = task
+        elif task.state == TaskState.COMPLETED and not task.task_spec.cancel_activity:
+            done.append(task)
+    top = workflow.top_workflow
+    removed = 0
+    for listener in done:
+        heir = waiting.get(listener.task_spec.name)
+        if heir is None or listener.parent is None:
+            continue
+        tree = list(_subtree(listener))
+        if any(not t.has_state(TaskState.FINISHED_MASK) for t in tree):
+            continue
+        for task in tree:
+            if isinstance(task.task_spec, EventSubprocess) and task.state == TaskState.COMPLETED:
+                DeepMerge.merge(heir.internal_data.setdefault(CARRIED, {}), task.data)
+        inner = []
+        for task in tree:
+            if task.id in top.subprocesses:
+                inner += top.delete_subprocess(task)
+        if trail is not None:
+            for task in (*tree, *inner):
+                trail.add(task)
+        listener.parent._children.remove(listener.id)
+        for task in tree:
+            del workflow.tasks[task.id]
+        removed += len(tree) + len(inner)
+    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+        # as a decoded state has it: the instance's data is then read from its open tasks
+        workflow.last_task = None
+    return removed
+
+
+def arm_new_listeners(workflow: Any) -> int:
+    """After a migration, the event subprocesses of the new version that the instance's scopes
+    did not have start listening (the old version's tree has no listener for them, and
+    nothing else would ever add one); returns how many."""
+    armed = 0
+    for flow in (workflow, *workflow.subprocesses.values()):
+        if flow.spec.start.__class__ is not ScopeStart or flow.completed:
+            continue
+        present = {task.task_spec.name for task in flow.tasks.values()}
+        for spec in flow.spec.start.outputs:
+            if isinstance(spec, EventSubprocessStart) and spec.name not in present:
+                listener = flow.task_tree._add_child(spec, TaskState.MAYBE)
+                spec._update(listener)
+                armed += 1
+    return armed
+
+
+def _subtree(task: Any) -> Iterator[Any]:
+    stack = [task]
+    while stack:
+        task = stack.pop()
+        yield task
+        stack.extend(task.children)
+
+
+class _ThrowsInScope:
+    """An error or escalation throw that records its task while it throws."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        token = _THROWER.set(my_task)
+        try:
+            return super()._run_hook(my_task)  # type: ignore[misc]
+        finally:
+            _THROWER.reset(token)
+
+
+class ScopedEndEvent(_ThrowsInScope, EndEvent):
+    pass
+
+
+class ScopedIntermediateThrowEvent(_ThrowsInScope, IntermediateThrowEvent):
+    pass
+
+
+def closest_catchers(thrower: Any, event: Any) -> list[Any]:
+    """The waiting tasks that take an error or escalation thrown at ``thrower``: the boundary
+    events of the nearest activity around it that catch it, else the listeners of the nearest
+    scope (not the scope of an event subprocess it was thrown in). A catch naming the code
+    wins over one that catches any."""
+    workflow, inner = thrower.workflow, thrower
+    top = workflow.top_workflow
+    while True:
+        found: list[Any] = []
+        split = inner.parent
+        if (
+            inner is not thrower
+            and split is not None
+            and isinstance(split.task_spec, BoundaryEventSplit)
+        ):
+            found = [
+                t
+                for t in split.children
+                if isinstance(t.task_spec, BoundaryEvent)
+                and t.state == TaskState.WAITING
+                and t.task_spec.event_definition.catches(t, event)
+            ]
+        if not found and not isinstance(inner.task_spec, EventSubprocess):
+            found = [
+                t
+                for t in _listeners(top, workflow)
+                if t.task_spec.event_definition.catches(t, event)
+            ]
+        if found:
+            named = [t for t in found if _names_code(t.task_spec.event_definition)]
+            return named or found
+        if workflow.parent_task_id is None:
+            return []
+        inner = top.get_task_from_id(workflow.parent_task_id)
+        if inner is None:
+            return []
+        workflow = inner.workflow
+
+
+def _listeners(top: Any, workflow: Any) -> Iterator[Any]:
+    for task in list(top.event_manager.tasks.values()):
+        if task.workflow is workflow and is_listener(task) and task.state == TaskState.WAITING:
+            yield task
+
+
+def _names_code(definition: Any) -> bool:
+    return isinstance(definition, CodeEventDefinition) and definition.code is not None
+
+
+def left_to_event_subprocess(boundary: Any, event: Any) -> bool:
+    """Whether an error or escalation a boundary event matches belongs to an event subprocess
+    nearer to its thrower (then the boundary event does not take it)."""
+    thrower = _THROWER.get()
+    if thrower is None or not isinstance(event.event_definition, _SCOPED):
+        return False
+    closest = closest_catchers(thrower, event)
+    return boundary not in closest and any(is_listener(t) for t in closest)
+
+
+def _in_event_subprocess(node: Any) -> bool:
+    parent = node.getparent()
+    return parent is not None and parent.get("triggeredByEvent") in ("true", "1")
+
+
+class EventStartParser(SpiffStartEventParser):
+    """Start events; in an event subprocess also error and escalation starts (SpiffWorkflow
+    3.2 reads them as plain starts) and whether it interrupts."""
+
+    def create_task(self) -> Any:
+        if not _in_event_subprocess(self.node):
+            return super().create_task()
+        definition = self.get_event_definition(
+            [
+                MESSAGE_EVENT_XPATH,
+                SIGNAL_EVENT_XPATH,
+                TIMER_EVENT_XPATH,
+                CONDITIONAL_EVENT_XPATH,
+                ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH,
+            ]
+        )
+        task = self._create_task(definition)
+        task.interrupting = self.node.get("isInterrupting", "true") not in ("false", "0")
+        self.spec.start.connect(task)
+        return task
+
+
+class _ScopedThrowParser:
+    """Error and escalation throws become the classes that record their task."""
+
+    SCOPED_CLASS: type
+
+    def _create_task(self, event_definition: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(event_definition, _SCOPED):
+            self.spec_class = self.SCOPED_CLASS
+        return super()._create_task(event_definition, *args, **kwargs)  # type: ignore[misc]
+
+
+class EndEventParser(_ScopedThrowParser, SpiffEndEventParser):
+    SCOPED_CLASS = ScopedEndEvent
+
+
+class ThrowEventParser(_ScopedThrowParser, SpiffIntermediateThrowEventParser):
+    SCOPED_CLASS = ScopedIntermediateThrowEvent
+
+
+class ScopeParser(SpiffProcessParser):
+    """A process or subprocess; one with event subprocesses gets ``ScopeStart`` and
+    ``ScopeEnd`` (a plain one is built exactly as SpiffWorkflow builds it)."""
+
+    def create_spec(self) -> Any:
+        spec = super().create_spec()
+        if self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            spec.start.__class__ = ScopeStart
+            spec.end.__class__ = ScopeEnd
+        return spec
+
+
+def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
+    """SpiffWorkflow's serializer ``config`` converting these classes as their bases (the
+    listener as a boundary event: an event definition and whether it interrupts), which
+    migration's diff needs."""
+    return {
+        **config,
+        EventSubprocessStart: config[DefaultBoundaryEvent],
+        ScopeStart: config[BpmnStartTask],
+        ScopeEnd: config[_EndJoin],
+        ScopedEndEvent: config[EndEvent],
+        ScopedIntermediateThrowEvent: config[IntermediateThrowEvent],
+    }
