@@ -3,9 +3,10 @@ starts, interrupting and not, at the process level and inside an embedded subpro
 
 SpiffWorkflow 3.2 alone ran an error or escalation event subprocess at once with the process
 (it parses those start events as plain ones) and a timer one at once beside the main path
-without interrupting, and never offered a message to a message event subprocess;
-``engine.event_subprocesses`` runs them as BPMN says. Every API call is a step of its own, so
-each instance is stored and loaded again between the steps below.
+(its timer waiting inside, never interrupting), and listed no wait for a message event
+subprocess, so a message to it was answered 404;
+``engine.event_subprocesses`` runs them as BPMN says. Every API call is a step of its own, and
+each step decodes the stored state (``decoded_at_every_step``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from engine.kept import KeptWorkflows
 from engine.models import EventWait, Incident, ProcessInstance
 from tests.engine.conftest import DIAGRAMS, Actor, by_element, refused
 
 HERE = "event_subprocesses"
+
+
+@pytest.fixture(autouse=True)
+def decoded_at_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every step reads the instance from its stored state, never from the workflow this
+    process kept after the previous step (``engine.kept``): listeners, runs and carried data
+    must survive the codec."""
+    monkeypatch.setattr(KeptWorkflows, "take", lambda self, *args: None)
 
 
 def deploy(owner: Actor, name: str) -> None:
