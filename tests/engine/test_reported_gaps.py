@@ -1,0 +1,416 @@
+"""Gaps reported in the engine, each reproduced through the HTTP API:
+
+1. signals caught in one step: each catch gets the payload of the signal that reached it,
+   also a catch event listing several signals (SpiffWorkflow 3.2 dropped those payloads);
+2. a message thrown without ``messagePayload`` carries the sending task's data;
+3. lanes that name no role and no existing team deploy with a warning, and their tasks stay
+   within reach of managers and administrators;
+4. deploy refuses every element no path from a start reaches, not only the first one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.models import ModelBundle, ProcessVersion, ReceivedMessage
+from tests.engine.conftest import Actor
+
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+    'id="defs" targetNamespace="http://dialflow.example/gaps">\n'
+)
+
+
+def definitions(body: str) -> str:
+    return f"{HEAD}{body}\n</bpmn:definitions>\n"
+
+
+def process(process_id: str, body: str, before: str = "") -> str:
+    return definitions(
+        f'{before}<bpmn:process id="{process_id}" isExecutable="true">\n{body}\n</bpmn:process>'
+    )
+
+
+def deploy(actor: Actor, xml: str) -> Any:
+    return actor.post("/api/v1/process-models", json={"bpmn": xml})
+
+
+def deployed(actor: Actor, xml: str) -> dict[str, Any]:
+    response = deploy(actor, xml)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def names(instance: dict[str, Any]) -> list[str]:
+    return sorted(task["name"] for task in instance["ready_tasks"])
+
+
+def the(instance: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(task for task in instance["ready_tasks"] if task["name"] == name)
+
+
+def line_of(fragment: str, text: str) -> int:
+    return text.count("\n", 0, text.index(fragment)) + 1
+
+
+def nothing_deployed(db: Any) -> None:
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
+
+
+# -- 1. signal payloads ----------------------------------------------------------------------
+
+
+def signal(signal_id: str, name: str, variable: str) -> str:
+    """A signal whose throw carries the thrower's ``note``, caught into ``variable``."""
+    return (
+        f'<bpmn:signal id="{signal_id}" name="{name}"><bpmn:extensionElements>'
+        "<spiffworkflow:payloadExpression>note</spiffworkflow:payloadExpression>"
+        f"<spiffworkflow:variableName>{variable}</spiffworkflow:variableName>"
+        "</bpmn:extensionElements></bpmn:signal>\n"
+    )
+
+
+SIGNALS = signal("sig_one", "one", "got_one") + signal("sig_two", "two", "got_two")
+
+
+def thrower(throws: list[tuple[str, str]]) -> str:
+    """A branch: the user task ``go``, then for each ``(signal id, note)`` a script setting the
+    note and a throw of the signal, all in the step that completes ``go``."""
+    parts, previous = [], "go"
+    for index, (signal_id, note) in enumerate(throws):
+        parts.append(
+            f'<bpmn:scriptTask id="note_{index}"><bpmn:script>note = "{note}"</bpmn:script>'
+            f'</bpmn:scriptTask><bpmn:intermediateThrowEvent id="throw_{index}">'
+            f'<bpmn:signalEventDefinition signalRef="{signal_id}"/></bpmn:intermediateThrowEvent>'
+            f'<bpmn:sequenceFlow id="tn_{index}" sourceRef="{previous}" targetRef="note_{index}"/>'
+            f'<bpmn:sequenceFlow id="tt_{index}" sourceRef="note_{index}" '
+            f'targetRef="throw_{index}"/>'
+        )
+        previous = f"throw_{index}"
+    parts.append(
+        '<bpmn:endEvent id="thrown"/>'
+        f'<bpmn:sequenceFlow id="t_end" sourceRef="{previous}" targetRef="thrown"/>'
+    )
+    return '<bpmn:userTask id="go" name="go"/>\n' + "\n".join(parts)
+
+
+def heard(branch: str, condition: str, catch: str) -> str:
+    """After ``catch``, the user task ``<branch>_heard`` if ``condition`` holds on the caught
+    data, else ``<branch>_missed``."""
+    return (
+        f'<bpmn:exclusiveGateway id="{branch}_check" default="{branch}_no"/>'
+        f'<bpmn:userTask id="{branch}_heard" name="{branch}_heard"/>'
+        f'<bpmn:userTask id="{branch}_missed" name="{branch}_missed"/>'
+        f'<bpmn:endEvent id="{branch}_e1"/><bpmn:endEvent id="{branch}_e2"/>'
+        f'<bpmn:sequenceFlow id="{branch}_in" sourceRef="{catch}" targetRef="{branch}_check"/>'
+        f'<bpmn:sequenceFlow id="{branch}_yes" sourceRef="{branch}_check" '
+        f'targetRef="{branch}_heard"><bpmn:conditionExpression>{condition}'
+        "</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        f'<bpmn:sequenceFlow id="{branch}_no" sourceRef="{branch}_check" '
+        f'targetRef="{branch}_missed"/>'
+        f'<bpmn:sequenceFlow id="{branch}_o1" sourceRef="{branch}_heard" targetRef="{branch}_e1"/>'
+        f'<bpmn:sequenceFlow id="{branch}_o2" sourceRef="{branch}_missed" '
+        f'targetRef="{branch}_e2"/>'
+    )
+
+
+def forked(process_id: str, branches: list[str], throws: list[tuple[str, str]]) -> str:
+    """Start (no payload yet: ``got_one``/``got_two`` are None), fork into ``branches`` (each
+    begins with the element id ``<branch>``) and the thrower."""
+    targets = [*branches, "go"]
+    flows = "".join(
+        f'<bpmn:sequenceFlow id="fork_{t}" sourceRef="fork" targetRef="{t}"/>' for t in targets
+    )
+    return process(
+        process_id,
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:scriptTask id="init"><bpmn:script>got_one = None\ngot_two = None</bpmn:script>'
+        '</bpmn:scriptTask><bpmn:parallelGateway id="fork"/>'
+        '<bpmn:sequenceFlow id="s1" sourceRef="start" targetRef="init"/>'
+        '<bpmn:sequenceFlow id="s2" sourceRef="init" targetRef="fork"/>'
+        f"{flows}\n{thrower(throws)}",
+        before=SIGNALS,
+    )
+
+
+def catch(catch_id: str, *signal_ids: str, parallel: bool = False) -> str:
+    definitions = "".join(f'<bpmn:signalEventDefinition signalRef="{s}"/>' for s in signal_ids)
+    attribute = ' parallelMultiple="true"' if parallel else ""
+    return (
+        f'<bpmn:intermediateCatchEvent id="{catch_id}"{attribute}>{definitions}'
+        "</bpmn:intermediateCatchEvent>"
+    )
+
+
+def test_two_signals_thrown_in_one_step_reach_their_catches_with_their_own_payloads(
+    owner: Actor, agent: Actor
+) -> None:
+    """Two signals, one after the other in the step that completes ``go``, each caught by its
+    own intermediate catch event: each catch has the note thrown with its signal."""
+    body = forked("two_signals", ["a", "b"], [("sig_one", "first"), ("sig_two", "second")])
+    body = body.replace(
+        '<bpmn:userTask id="go"',
+        catch("a", "sig_one")
+        + catch("b", "sig_two")
+        + heard("one", 'got_one == "first"', "a")
+        + heard("two", 'got_two == "second"', "b")
+        + '<bpmn:userTask id="go"',
+    )
+    deployed(owner, body)
+    instance = agent.start("two_signals")
+    assert names(instance) == ["go"]
+    instance = agent.complete_ok(the(instance, "go")["id"])
+    assert names(instance) == ["one_heard", "two_heard"]
+
+
+def test_a_boundary_event_hit_twice_in_one_step_starts_a_path_with_each_payload(
+    owner: Actor, agent: Actor
+) -> None:
+    """One non-interrupting boundary event, one signal thrown twice in one step: two paths,
+    the first with the first note, the second with the second."""
+    body = forked("twice", ["work"], [("sig_one", "first"), ("sig_one", "second")])
+    body = body.replace(
+        '<bpmn:userTask id="go"',
+        '<bpmn:userTask id="work" name="work"/><bpmn:endEvent id="worked"/>'
+        '<bpmn:sequenceFlow id="w1" sourceRef="work" targetRef="worked"/>'
+        '<bpmn:boundaryEvent id="on_signal" attachedToRef="work" cancelActivity="false">'
+        '<bpmn:signalEventDefinition signalRef="sig_one"/></bpmn:boundaryEvent>'
+        '<bpmn:exclusiveGateway id="which" default="to_second"/>'
+        '<bpmn:userTask id="react_first" name="react_first"/>'
+        '<bpmn:userTask id="react_second" name="react_second"/>'
+        '<bpmn:endEvent id="r1"/><bpmn:endEvent id="r2"/>'
+        '<bpmn:sequenceFlow id="b1" sourceRef="on_signal" targetRef="which"/>'
+        '<bpmn:sequenceFlow id="to_first" sourceRef="which" targetRef="react_first">'
+        '<bpmn:conditionExpression>got_one == "first"</bpmn:conditionExpression>'
+        "</bpmn:sequenceFlow>"
+        '<bpmn:sequenceFlow id="to_second" sourceRef="which" targetRef="react_second"/>'
+        '<bpmn:sequenceFlow id="b2" sourceRef="react_first" targetRef="r1"/>'
+        '<bpmn:sequenceFlow id="b3" sourceRef="react_second" targetRef="r2"/>'
+        '<bpmn:userTask id="go"',
+    )
+    # sig_two is declared for the other tests; nothing here waits for it
+    deployed(owner, body)
+    instance = agent.start("twice", business_key="b")
+    instance = agent.complete_ok(the(instance, "go")["id"])
+    assert names(instance) == ["react_first", "react_second", "work"]
+
+
+def test_a_parallel_multiple_catch_gets_the_payloads_of_both_signals(
+    owner: Actor, agent: Actor
+) -> None:
+    """A catch waiting for both signals (parallelMultiple), both thrown in one step: it got
+    neither payload (SpiffWorkflow's multiple event definition dropped them)."""
+    body = forked("both", ["wait_both"], [("sig_one", "first"), ("sig_two", "second")])
+    body = body.replace(
+        '<bpmn:userTask id="go"',
+        catch("wait_both", "sig_one", "sig_two", parallel=True)
+        + heard("both", 'got_one == "first" and got_two == "second"', "wait_both")
+        + '<bpmn:userTask id="go"',
+    )
+    deployed(owner, body)
+    instance = agent.start("both")
+    instance = agent.complete_ok(the(instance, "go")["id"])
+    assert names(instance) == ["both_heard"]
+
+
+def test_a_multiple_catch_gets_the_payload_of_the_signal_that_reached_it(
+    owner: Actor, agent: Actor
+) -> None:
+    """A catch waiting for either signal: the second is thrown first and reaches it, with its
+    note; the first, thrown after, finds nothing waiting any more."""
+    body = forked("either", ["wait_either"], [("sig_two", "second"), ("sig_one", "first")])
+    body = body.replace(
+        '<bpmn:userTask id="go"',
+        catch("wait_either", "sig_one", "sig_two")
+        + heard("either", 'got_two == "second" and got_one is None', "wait_either")
+        + '<bpmn:userTask id="go"',
+    )
+    deployed(owner, body)
+    instance = agent.start("either")
+    instance = agent.complete_ok(the(instance, "go")["id"])
+    assert names(instance) == ["either_heard"]
+
+
+def test_a_boundary_event_of_two_signals_hands_each_path_its_payload(
+    owner: Actor, agent: Actor
+) -> None:
+    """A non-interrupting boundary event listing both signals, both thrown in one step: one
+    path per signal, each with the payload of its own."""
+    body = forked("two_on_boundary", ["work"], [("sig_one", "first"), ("sig_two", "second")])
+    body = body.replace(
+        '<bpmn:userTask id="go"',
+        '<bpmn:userTask id="work" name="work"/><bpmn:endEvent id="worked"/>'
+        '<bpmn:sequenceFlow id="w1" sourceRef="work" targetRef="worked"/>'
+        '<bpmn:boundaryEvent id="on_signal" attachedToRef="work" cancelActivity="false">'
+        '<bpmn:signalEventDefinition signalRef="sig_one"/>'
+        '<bpmn:signalEventDefinition signalRef="sig_two"/></bpmn:boundaryEvent>'
+        '<bpmn:exclusiveGateway id="which" default="to_none"/>'
+        '<bpmn:userTask id="react_one" name="react_one"/>'
+        '<bpmn:userTask id="react_two" name="react_two"/>'
+        '<bpmn:userTask id="react_none" name="react_none"/>'
+        '<bpmn:endEvent id="r1"/><bpmn:endEvent id="r2"/><bpmn:endEvent id="r3"/>'
+        '<bpmn:sequenceFlow id="b1" sourceRef="on_signal" targetRef="which"/>'
+        '<bpmn:sequenceFlow id="to_one" sourceRef="which" targetRef="react_one">'
+        '<bpmn:conditionExpression>got_one == "first" and got_two is None'
+        "</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        '<bpmn:sequenceFlow id="to_two" sourceRef="which" targetRef="react_two">'
+        '<bpmn:conditionExpression>got_two == "second" and got_one is None'
+        "</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        '<bpmn:sequenceFlow id="to_none" sourceRef="which" targetRef="react_none"/>'
+        '<bpmn:sequenceFlow id="b2" sourceRef="react_one" targetRef="r1"/>'
+        '<bpmn:sequenceFlow id="b3" sourceRef="react_two" targetRef="r2"/>'
+        '<bpmn:sequenceFlow id="b4" sourceRef="react_none" targetRef="r3"/>'
+        '<bpmn:userTask id="go"',
+    )
+    deployed(owner, body)
+    instance = agent.start("two_on_boundary")
+    instance = agent.complete_ok(the(instance, "go")["id"])
+    assert names(instance) == ["react_one", "react_two", "work"]
+
+
+# -- 2. messages without a payload expression ------------------------------------------------
+
+# As Camunda Modeler draws them: no spiffworkflow extension anywhere.
+ORDER_MESSAGE = '<bpmn:message id="msg_order" name="order_confirmed"/>\n'
+ORDER_SENDER = process(
+    "order_sender",
+    '<bpmn:startEvent id="start"/>'
+    '<bpmn:scriptTask id="confirm"><bpmn:script>confirmed_by = "sales"</bpmn:script>'
+    "</bpmn:scriptTask>"
+    '<bpmn:endEvent id="announce"><bpmn:messageEventDefinition messageRef="msg_order"/>'
+    "</bpmn:endEvent>"
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="confirm"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="confirm" targetRef="announce"/>',
+    before=ORDER_MESSAGE,
+)
+ORDER_WAITER = process(
+    "order_waiter",
+    '<bpmn:startEvent id="start"/>'
+    '<bpmn:intermediateCatchEvent id="wait_order">'
+    '<bpmn:messageEventDefinition messageRef="msg_order"/></bpmn:intermediateCatchEvent>'
+    '<bpmn:userTask id="fulfil" name="fulfil"/><bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_order"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="wait_order" targetRef="fulfil"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="fulfil" targetRef="end"/>',
+    before=ORDER_MESSAGE,
+)
+
+
+def test_a_message_end_event_without_payload_sends_the_task_data(timed: Any) -> None:
+    """The waiting instance of the same business key gets the sender's data (it got nothing);
+    the sender's lane_owners, which route its own lanes, stay behind."""
+    owner = timed.owner
+    deployed(owner, ORDER_WAITER)
+    deployed(owner, ORDER_SENDER)
+    mine = owner.start("order_waiter", {"amount": 1}, business_key="customer-7")
+    other = owner.start("order_waiter", business_key="customer-8")
+    data = {"amount": 18800, "product": "CRM Pro", "lane_owners": {"Sales": ["po"]}}
+    sender = owner.start("order_sender", data, business_key="customer-7")
+    assert sender["status"] == "completed"
+
+    assert timed.advance(seconds=1) >= 1
+    delivered = owner.instance(mine["id"])
+    assert names(delivered) == ["fulfil"]
+    assert delivered["data"]["amount"] == 18800  # the message's value wins
+    assert delivered["data"]["product"] == "CRM Pro"
+    assert delivered["data"]["confirmed_by"] == "sales"
+    assert "lane_owners" not in delivered["data"]
+    assert owner.instance(other["id"])["status"] == "waiting"
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        record = session.scalar(select(ReceivedMessage))
+        assert (record.status, record.delivered_to) == ("delivered", [mine["id"]])
+        assert record.payload["product"] == "CRM Pro"
+
+
+PAYMENT = (
+    '<bpmn:message id="msg_paid" name="payment_confirmed"/>'
+    '<bpmn:correlationProperty id="order_ref" name="Order reference">'
+    '<bpmn:correlationPropertyRetrievalExpression messageRef="msg_paid">'
+    "<bpmn:formalExpression>order_ref</bpmn:formalExpression>"
+    "</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>\n"
+)
+PAYMENT_NOTICE = process(
+    "payment_notice",
+    '<bpmn:startEvent id="start"/>'
+    '<bpmn:intermediateThrowEvent id="announce">'
+    '<bpmn:messageEventDefinition messageRef="msg_paid"/></bpmn:intermediateThrowEvent>'
+    '<bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="announce"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="announce" targetRef="end"/>',
+    before=PAYMENT,
+)
+
+
+def test_an_intermediate_throw_without_payload_is_correlated_by_the_task_data(
+    timed: Any,
+) -> None:
+    """The payment notice names no payload: its data carries ``order_ref``, the waiting
+    instance's correlation property, so the payment reaches the instance of that order only
+    (before, an empty message could not be delivered to it: marked failed)."""
+    owner = timed.owner
+    owner.deploy("order_correlation.bpmn")
+    deployed(owner, PAYMENT_NOTICE)
+    first = owner.start("payment_by_ref", {"order_ref": "A-1"}, business_key="customer-3")
+    second = owner.start("payment_by_ref", {"order_ref": "A-2"}, business_key="customer-3")
+    owner.start("payment_notice", {"order_ref": "A-2", "amount": 5}, business_key="customer-3")
+
+    timed.advance(seconds=1)
+    done = owner.instance(second["id"])
+    assert done["status"] == "completed"
+    assert (done["data"]["paid"], done["data"]["amount"]) == (True, 5)
+    assert owner.instance(first["id"])["status"] == "waiting"
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        record = session.scalar(select(ReceivedMessage))
+        assert (record.status, record.delivered_to) == ("delivered", [second["id"]])
+
+
+def test_a_payload_expression_still_decides_what_a_message_carries(timed: Any) -> None:
+    owner = timed.owner
+    deployed(owner, ORDER_WAITER)
+    deployed(
+        owner,
+        ORDER_SENDER.replace(
+            '<bpmn:messageEventDefinition messageRef="msg_order"/>',
+            '<bpmn:messageEventDefinition messageRef="msg_order"><bpmn:extensionElements>'
+            '<spiffworkflow:messagePayload>{"product": product}</spiffworkflow:messagePayload>'
+            "</bpmn:extensionElements></bpmn:messageEventDefinition>",
+        ),
+    )
+    waiting = owner.start("order_waiter", business_key="customer-7")
+    owner.start("order_sender", {"amount": 1, "product": "Pro"}, business_key="customer-7")
+    timed.advance(seconds=1)
+    data = owner.instance(waiting["id"])["data"]
+    assert data["product"] == "Pro"
+    assert "amount" not in data and "confirmed_by" not in data
+
+
+def test_an_instance_at_a_task_before_a_message_end_moves_to_a_new_version(
+    timed: Any,
+) -> None:
+    """Migration compares the versions' specs through the state's serializer, which must know
+    the message that sends the task data; the moved instance still sends it."""
+    owner = timed.owner
+    deployed(owner, ORDER_WAITER)
+    sender = ORDER_SENDER.replace(
+        '<bpmn:scriptTask id="confirm"><bpmn:script>confirmed_by = "sales"</bpmn:script>'
+        "</bpmn:scriptTask>",
+        '<bpmn:userTask id="confirm" name="confirm"/>',
+    )
+    deployed(owner, sender)
+    waiting = owner.start("order_waiter", business_key="customer-9")
+    started = owner.start("order_sender", {"product": "Pro"}, business_key="customer-9")
+    deployed(owner, sender.replace('name="confirm"', 'name="Confirm the order"'))
+    response = owner.post(
+        f"/api/v1/process-instances/{started['id']}/migrate", json={"to_version": 2}
+    )
+    assert response.status_code == 200, response.get_json()
+    owner.complete_ok(response.get_json()["ready_tasks"][0]["id"], {"confirmed_by": "me"})
+    timed.advance(seconds=1)
+    data = owner.instance(waiting["id"])["data"]
+    assert (data["product"], data["confirmed_by"]) == ("Pro", "me")
