@@ -414,3 +414,96 @@ def test_an_instance_at_a_task_before_a_message_end_moves_to_a_new_version(
     timed.advance(seconds=1)
     data = owner.instance(waiting["id"])["data"]
     assert (data["product"], data["confirmed_by"]) == ("Pro", "me")
+
+
+# -- 3. lanes nobody matches -----------------------------------------------------------------
+
+LANES = definitions(
+    '<bpmn:collaboration id="collab">'
+    '<bpmn:participant id="p_sales" processRef="key_accounts"/>'
+    '<bpmn:participant id="p_customer" processRef="customer"/></bpmn:collaboration>\n'
+    '<bpmn:process id="key_accounts" isExecutable="true">\n'
+    '<bpmn:laneSet id="lanes">\n'
+    '<bpmn:lane id="lane_agents" name="agent"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+    "<bpmn:flowNodeRef>prepare</bpmn:flowNodeRef></bpmn:lane>\n"
+    '<bpmn:lane id="lane_east" name="East"><bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+    "</bpmn:lane>\n"
+    '<bpmn:lane id="lane_key" name="Key Accounts"><bpmn:flowNodeRef>pitch</bpmn:flowNodeRef>'
+    "</bpmn:lane>\n"
+    '<bpmn:lane id="lane_robots" name="Robots"><bpmn:flowNodeRef>log</bpmn:flowNodeRef>'
+    "<bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>\n"
+    '<bpmn:lane id="lane_region" name="North region">'
+    "<bpmn:flowNodeRef>sign</bpmn:flowNodeRef><bpmn:childLaneSet id='inner'>"
+    '<bpmn:lane id="lane_directors" name="Director"><bpmn:flowNodeRef>sign</bpmn:flowNodeRef>'
+    "</bpmn:lane></bpmn:childLaneSet></bpmn:lane>\n"
+    "</bpmn:laneSet>\n"
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="prepare" name="prepare"/>'
+    '<bpmn:userTask id="review" name="review"/><bpmn:userTask id="pitch" name="pitch"/>'
+    '<bpmn:userTask id="sign" name="sign"/>'
+    '<bpmn:scriptTask id="log"><bpmn:script>logged = True</bpmn:script></bpmn:scriptTask>'
+    '<bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="review"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="pitch"/>'
+    '<bpmn:sequenceFlow id="f4" sourceRef="pitch" targetRef="sign"/>'
+    '<bpmn:sequenceFlow id="f5" sourceRef="sign" targetRef="log"/>'
+    '<bpmn:sequenceFlow id="f6" sourceRef="log" targetRef="end"/>'
+    "\n</bpmn:process>\n"
+    '<bpmn:process id="customer" isExecutable="false"><bpmn:laneSet id="c_lanes">'
+    '<bpmn:lane id="lane_buyer" name="Buyer"><bpmn:flowNodeRef>decide</bpmn:flowNodeRef>'
+    '</bpmn:lane></bpmn:laneSet><bpmn:userTask id="decide"/></bpmn:process>'
+)
+
+
+def test_a_lane_nobody_matches_deploys_with_a_warning(owner: Actor, agent: Actor) -> None:
+    """Roles (``agent``, ``Director`` in any case) and the existing team ``East`` match; the
+    lane of only a script task, the outer lane of a nested one and a drawn-only pool's lane
+    decide nothing. ``Key Accounts`` is no team: one warning on that lane."""
+    answer = deployed(owner, LANES)
+    assert answer["process_ids"] == ["key_accounts"] and answer["version"] == 1
+    (warning,) = answer["warnings"]
+    assert warning["element_id"] == "lane_key"
+    assert warning["line"] == line_of('<bpmn:lane id="lane_key"', LANES)
+    assert "'Key Accounts'" in warning["message"] and "no role and no team" in warning["message"]
+
+
+def test_the_warning_goes_once_the_team_exists(owner: Actor, agent: Actor, actor: Any) -> None:
+    """A redeploy of the same content answers as things stand: the team created meanwhile
+    matches the lane."""
+    assert [w["element_id"] for w in deployed(owner, LANES)["warnings"]] == ["lane_key"]
+    actor("agent", username="ka_agent", team="Key Accounts")
+    again = deploy(owner, LANES)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["warnings"] == []
+
+
+def test_a_task_in_a_lane_nobody_matches_can_be_seen_and_assigned_by_a_manager(
+    owner: Actor, agent: Actor, actor: Any
+) -> None:
+    """Nobody is a candidate for ``pitch``: it is in no agent's list, but a manager lists all
+    tasks, assigns it, and the agent works it; an administrator may complete such a task
+    directly."""
+    deployed(owner, LANES)
+    manager = actor("manager", username="boss", team="East")
+    admin = actor("admin", username="root", team=None)
+    instance = agent.start("key_accounts")
+    instance = agent.complete_ok(the(instance, "prepare")["id"])
+    instance = manager.complete_ok(the(instance, "review")["id"])  # East: the manager's team
+    pitch = the(instance, "pitch")
+    assert pitch["candidates"] == ["group:Key Accounts"]
+    for viewer in (agent, manager):
+        assert all(t["id"] != pitch["id"] for t in viewer.tasks())
+    assert agent.post(f"/api/v1/tasks/{pitch['id']}/claim").status_code == 403
+
+    listed = [t["id"] for t in manager.tasks("all=1")]
+    assert pitch["id"] in listed
+    response = manager.post(f"/api/v1/tasks/{pitch['id']}/assign", json={"user": agent.username})
+    assert response.status_code == 200, response.get_json()
+    assert [t["id"] for t in agent.tasks("mine=1")] == [pitch["id"]]
+    instance = agent.complete_ok(pitch["id"])
+    assert names(instance) == ["sign"]
+
+    second = agent.start("key_accounts")
+    second = agent.complete_ok(the(second, "prepare")["id"])
+    second = manager.complete_ok(the(second, "review")["id"])
+    assert names(admin.complete_ok(the(second, "pitch")["id"])) == ["sign"]
