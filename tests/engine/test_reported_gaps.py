@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.models import ModelBundle, ProcessVersion, ReceivedMessage
-from tests.engine.conftest import Actor
+from tests.engine.conftest import Actor, by_element, refused
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -507,3 +507,157 @@ def test_a_task_in_a_lane_nobody_matches_can_be_seen_and_assigned_by_a_manager(
     second = agent.complete_ok(the(second, "prepare")["id"])
     second = manager.complete_ok(the(second, "review")["id"])
     assert names(admin.complete_ok(the(second, "pitch")["id"])) == ["sign"]
+
+
+# -- 4. reachability ------------------------------------------------------------------------
+
+CALL = (
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="call" name="call"/>'
+    '<bpmn:endEvent id="end"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>\n'
+)
+
+
+def test_every_element_of_an_unreached_chain_is_refused_once(owner: Actor, db: Any) -> None:
+    """Nothing leads to ``brochure``; only it leads to ``follow_up``, which leads to the end:
+    before, ``brochure`` alone was refused and the two after it deployed, never to run."""
+    xml = process(
+        "with_chain",
+        CALL + '<bpmn:userTask id="brochure"/>\n<bpmn:userTask id="follow_up"/>\n'
+        '<bpmn:endEvent id="chain_end"/>\n'
+        '<bpmn:sequenceFlow id="c1" sourceRef="brochure" targetRef="follow_up"/>'
+        '<bpmn:sequenceFlow id="c2" sourceRef="follow_up" targetRef="chain_end"/>',
+    )
+    details = refused(deploy(owner, xml))
+    assert [d["element_id"] for d in details] == ["brochure", "follow_up", "chain_end"]
+    found = by_element(details)
+    assert "userTask 'brochure': nothing leads to this task" in found["brochure"]
+    assert "userTask 'follow_up': nothing that runs leads to this task" in found["follow_up"]
+    assert "only 'brochure' leads here" in found["follow_up"]
+    assert "only 'follow_up' leads here" in found["chain_end"]
+    for detail in details:
+        assert detail["line"] == line_of(f'id="{detail["element_id"]}"', xml)
+    nothing_deployed(db)
+
+
+def test_a_loop_only_reached_from_itself_is_refused(owner: Actor, db: Any) -> None:
+    """``retry`` and ``again`` lead to each other and nothing else leads in: neither runs."""
+    xml = process(
+        "with_loop",
+        CALL + '<bpmn:userTask id="retry"/><bpmn:exclusiveGateway id="again" default="l2"/>'
+        '<bpmn:endEvent id="gave_up"/>'
+        '<bpmn:sequenceFlow id="l1" sourceRef="retry" targetRef="again"/>'
+        '<bpmn:sequenceFlow id="l2" sourceRef="again" targetRef="retry"/>'
+        '<bpmn:sequenceFlow id="l3" sourceRef="again" targetRef="gave_up">'
+        "<bpmn:conditionExpression>done</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    )
+    found = by_element(refused(deploy(owner, xml)))
+    assert {"retry", "again", "gave_up"} <= set(found)
+    assert "nothing that runs leads to this task: only 'again' leads here" in found["retry"]
+    assert "call" not in found and "end" not in found
+    nothing_deployed(db)
+
+
+def test_an_unreached_subprocess_is_refused_as_one_element(owner: Actor, db: Any) -> None:
+    """Its inside, reached from its own start event, runs whenever the subprocess does: the
+    subprocess is the problem, and what follows it, and boundary events on it lead nowhere."""
+    xml = process(
+        "with_stray_sub",
+        CALL + '<bpmn:subProcess id="qualify"><bpmn:startEvent id="q_start"/>'
+        '<bpmn:userTask id="q_ask"/><bpmn:endEvent id="q_end"/>'
+        '<bpmn:sequenceFlow id="q1" sourceRef="q_start" targetRef="q_ask"/>'
+        '<bpmn:sequenceFlow id="q2" sourceRef="q_ask" targetRef="q_end"/></bpmn:subProcess>'
+        '<bpmn:boundaryEvent id="late" attachedToRef="qualify">'
+        "<bpmn:timerEventDefinition><bpmn:timeDuration>'P1D'</bpmn:timeDuration>"
+        "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+        '<bpmn:userTask id="chase"/><bpmn:endEvent id="qualified"/><bpmn:endEvent id="chased"/>'
+        '<bpmn:sequenceFlow id="s1" sourceRef="qualify" targetRef="qualified"/>'
+        '<bpmn:sequenceFlow id="s2" sourceRef="late" targetRef="chase"/>'
+        '<bpmn:sequenceFlow id="s3" sourceRef="chase" targetRef="chased"/>',
+    )
+    found = by_element(refused(deploy(owner, xml)))
+    assert set(found) == {"qualify", "qualified", "chase", "chased"}
+    nothing_deployed(db)
+
+
+AD_HOC = (
+    '<bpmn:adHocSubProcess id="extras"><bpmn:userTask id="x_mail" name="x_mail"/>'
+    '<bpmn:userTask id="x_visit" name="x_visit"/><bpmn:scriptTask id="x_after">'
+    "<bpmn:script>visited = True</bpmn:script></bpmn:scriptTask>"
+    '<bpmn:sequenceFlow id="x1" sourceRef="x_visit" targetRef="x_after"/>'
+    "</bpmn:adHocSubProcess>"
+)
+
+
+def test_what_starts_without_a_flow_and_what_follows_it_deploys(owner: Actor, agent: Actor) -> None:
+    """A boundary event on a task that runs, and the chain after it; a subprocess entered at
+    its start event; an ad-hoc subprocess's loose activities; a link throw's catch and what
+    follows it; a pool that is only drawn."""
+    xml = definitions(
+        '<bpmn:collaboration id="collab">'
+        '<bpmn:participant id="p_us" processRef="all_reached"/>'
+        '<bpmn:participant id="p_them" processRef="drawn"/></bpmn:collaboration>\n'
+        '<bpmn:process id="all_reached" isExecutable="true">'
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="call" name="call"/>'
+        '<bpmn:boundaryEvent id="late" attachedToRef="call" cancelActivity="false">'
+        "<bpmn:timerEventDefinition><bpmn:timeDuration>'P1D'</bpmn:timeDuration>"
+        "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+        '<bpmn:userTask id="remind"/><bpmn:scriptTask id="note_late"><bpmn:script>late = True'
+        '</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="reminded"/>'
+        '<bpmn:subProcess id="qualify"><bpmn:startEvent id="q_start"/>'
+        '<bpmn:userTask id="q_ask" name="q_ask"/><bpmn:endEvent id="q_end"/>'
+        '<bpmn:sequenceFlow id="q1" sourceRef="q_start" targetRef="q_ask"/>'
+        '<bpmn:sequenceFlow id="q2" sourceRef="q_ask" targetRef="q_end"/></bpmn:subProcess>'
+        '<bpmn:intermediateThrowEvent id="jump"><bpmn:linkEventDefinition name="page2"/>'
+        "</bpmn:intermediateThrowEvent>"
+        '<bpmn:intermediateCatchEvent id="landed"><bpmn:linkEventDefinition name="page2"/>'
+        '</bpmn:intermediateCatchEvent><bpmn:userTask id="close" name="close"/>'
+        '<bpmn:endEvent id="end"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="qualify"/>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="qualify" targetRef="jump"/>'
+        '<bpmn:sequenceFlow id="f5" sourceRef="landed" targetRef="close"/>'
+        '<bpmn:sequenceFlow id="f6" sourceRef="close" targetRef="end"/>'
+        '<bpmn:sequenceFlow id="b1" sourceRef="late" targetRef="remind"/>'
+        '<bpmn:sequenceFlow id="b2" sourceRef="remind" targetRef="note_late"/>'
+        '<bpmn:sequenceFlow id="b3" sourceRef="note_late" targetRef="reminded"/>'
+        "</bpmn:process>\n"
+        # deployed, not run: SpiffWorkflow 3.2 fails an ad-hoc subprocess when it starts
+        '<bpmn:process id="extras_only" isExecutable="true"><bpmn:startEvent id="a_start"/>'
+        + AD_HOC
+        + '<bpmn:endEvent id="a_end"/>'
+        '<bpmn:sequenceFlow id="a1" sourceRef="a_start" targetRef="extras"/>'
+        '<bpmn:sequenceFlow id="a2" sourceRef="extras" targetRef="a_end"/></bpmn:process>\n'
+        '<bpmn:process id="drawn" isExecutable="false"><bpmn:task id="think"/>'
+        '<bpmn:task id="answer"/><bpmn:sequenceFlow id="d1" sourceRef="think" '
+        'targetRef="answer"/></bpmn:process>'
+    )
+    deployed(owner, xml)
+    instance = agent.start("all_reached")
+    instance = agent.complete_ok(the(instance, "call")["id"])
+    assert names(instance) == ["q_ask"]
+    instance = agent.complete_ok(the(instance, "q_ask")["id"])
+    assert names(instance) == ["close"]  # along the link
+    assert agent.complete_ok(the(instance, "close")["id"])["status"] == "completed"
+
+
+def test_event_subprocesses_and_compensation_handlers_are_not_called_unreached(
+    owner: Actor,
+) -> None:
+    """They start without an incoming flow, and so does what their start event leads to.
+    Dialflow refuses both for what they are (``engine.constructs``), never as unreached."""
+    xml = process(
+        "with_handlers",
+        CALL + '<bpmn:subProcess id="on_cancel" triggeredByEvent="true">'
+        '<bpmn:startEvent id="e_start"><bpmn:messageEventDefinition messageRef="msg_cancel"/>'
+        '</bpmn:startEvent><bpmn:userTask id="e_undo"/><bpmn:endEvent id="e_end"/>'
+        '<bpmn:sequenceFlow id="e1" sourceRef="e_start" targetRef="e_undo"/>'
+        '<bpmn:sequenceFlow id="e2" sourceRef="e_undo" targetRef="e_end"/></bpmn:subProcess>'
+        '<bpmn:userTask id="refund" isForCompensation="true"/>',
+        before='<bpmn:message id="msg_cancel" name="cancel"/>',
+    )
+    response = deploy(owner, xml)
+    if response.status_code != 201:
+        for message in by_element(refused(response)).values():
+            assert "leads to this" not in message
