@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from dialflow.cli import main
 from engine.models import ModelBundle, ProcessVersion, ReceivedMessage
 from tests.engine.conftest import Actor, by_element, refused
 
@@ -507,6 +509,18 @@ def test_a_task_in_a_lane_nobody_matches_can_be_seen_and_assigned_by_a_manager(
     second = agent.complete_ok(the(second, "prepare")["id"])
     second = manager.complete_ok(the(second, "review")["id"])
     assert names(admin.complete_ok(the(second, "pitch")["id"])) == ["sign"]
+
+
+def test_the_cli_deploys_and_writes_the_warning_to_stderr(
+    test_env: Any, db: Any, tmp_path: Any
+) -> None:
+    """(``db`` empties the test database first.)"""
+    path = tmp_path / "key_accounts.bpmn"
+    path.write_text(LANES)
+    result = CliRunner().invoke(main, ["deploy", str(path)], env=test_env)
+    assert result.exit_code == 0, result.output
+    assert "deployed: key_accounts v1" in result.stdout
+    assert "lane 'lane_key' names no role and no team" in result.stderr
 
 
 # -- 4. reachability ------------------------------------------------------------------------
