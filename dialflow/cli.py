@@ -243,6 +243,8 @@ def deploy(paths: tuple[Path, ...]) -> None:
         result = deploy_bundle(rt.engine, session, bundle, actor=None, source="cli")
         versions = ", ".join(f"{v.process_id} v{v.version}" for v in result.versions)
     click.echo(f"{'deployed' if result.created else 'unchanged, already deployed'}: {versions}")
+    for warning in result.warnings:  # deployed all the same (lanes nobody matches yet)
+        click.echo(f"warning: {warning['message']}", err=True)
 
 
 def deploy_shipped_models(rt: Runtime) -> None:

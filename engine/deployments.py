@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
 from engine.validation import validate_bundle
+from engine.work_items import unmatched_lanes
 
 log = logging.getLogger(__name__)
 MAX_DEPLOY_ATTEMPTS = 5
@@ -35,6 +36,9 @@ class DeployResult:
     bundle_id: int
     versions: list[ProcessVersion]
     created: bool
+    # What deploys but may not run as meant (lanes nobody matches), in the shape of a 422's
+    # details; never a reason to refuse.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def primary(self) -> ProcessVersion:
@@ -46,6 +50,7 @@ class DeployResult:
             "version": self.primary.version,
             "process_ids": [v.process_id for v in self.versions],
             "versions": {v.process_id: v.version for v in self.versions},
+            "warnings": self.warnings,
         }
 
 
@@ -57,7 +62,20 @@ def deploy(
     actor: User | None,
     source: str = "api",
 ) -> DeployResult:
-    """Deploy ``bundle``; identical content returns the versions it already has."""
+    """Deploy ``bundle``; identical content returns the versions it already has. Both answer
+    with the warnings of the content as things stand (``work_items.unmatched_lanes``)."""
+    result = _deploy(engine, session, bundle, actor=actor, source=source)
+    return replace(result, warnings=unmatched_lanes(session, bundle.bpmn))
+
+
+def _deploy(
+    engine: ProcessEngine,
+    session: Session,
+    bundle: Bundle,
+    *,
+    actor: User | None,
+    source: str,
+) -> DeployResult:
     content_hash = bundle.content_hash()
     existing = _existing(session, content_hash)
     if existing is not None:

@@ -33,6 +33,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from engine import event_payloads
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
@@ -166,6 +167,7 @@ class StateCodec:
         registry.register(
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
         )
+        event_payloads.register(registry)
         self._converter = _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
         self.registry = registry  # SpiffWorkflow's diff compares specs through it

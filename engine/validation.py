@@ -24,6 +24,7 @@ from engine.checks import check_specs, conditions_by_gateway
 from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
 from engine.data_objects import name_data_objects
 from engine.errors import InvalidBpmn, problem
+from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
@@ -103,6 +104,7 @@ def parse_bundle(
             parsed.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
             for spec in [parsed.specs[process_id], *parsed.subprocess_specs[process_id].values()]:
                 _collect_into_lists(spec)
+                carry_payloads(spec)
 
         _guard(problems, process_files.get(process_id, ""), load, lines)
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()

@@ -13,6 +13,9 @@ are not read. So:
   starts such an activity with the process, SpiffWorkflow does not, so it is refused. Start
   events, boundary events, event subprocesses, compensation handlers and the activities of an
   ad-hoc subprocess start without an incoming flow and are left alone.
+- so is everything after it: the check follows the flows from where the process starts, so
+  the rest of an unreached chain, or a loop nothing enters, is refused element by element
+  too (a subprocess nothing reaches as one element, not with all it holds).
 
 A collaboration's pools that are not executable are drawn, not run, and are not checked.
 """
@@ -37,6 +40,8 @@ REACHED_BY_FLOWS = ACTIVITIES | {
     "intermediateThrowEvent",
     "endEvent",
 }
+# What holds elements of its own, entered at its start events.
+SCOPES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 # An element's list, the end of a flow that must be the element, and how to say where it is.
 SIDES = (("outgoing", "sourceRef", "leaves"), ("incoming", "targetRef", "enters"))
 
@@ -88,24 +93,75 @@ def _reference_problems(name: str, element: Any, flows: dict[str, Any]) -> list[
 
 
 def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
-    """Elements of ``process`` (and its subprocesses) that no sequence flow leads to."""
-    targets = {flow.get("targetRef") for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow")}
+    """Elements of ``process`` (and its subprocesses) that no path from where the process
+    starts leads to, each reported once; those inside a subprocess that never runs are left
+    to the subprocess's own problem."""
+    reached = _reached(process)
+    into: dict[str, list[str]] = {}  # element id -> the sources of the flows into it
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        into.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
     found = []
     for element in process.iter():
         kind = _local(element)
-        if kind not in REACHED_BY_FLOWS or element.get("id") in targets or _starts_alone(element):
+        parent = element.getparent()
+        if kind not in REACHED_BY_FLOWS or element in reached:
             continue
+        if parent is not process and parent not in reached:
+            continue  # inside a subprocess that never runs: that is its problem
         what = "task" if kind.endswith("Task") or kind == "task" else "element"
-        found.append(
-            element_problem(
-                name,
-                element,
+        sources = sorted({source for source in into.get(element.get("id"), []) if source})
+        if not sources:
+            message = (
                 f"nothing leads to this {what}; no sequence flow has it as its target, so no "
                 "instance would ever reach it (SpiffWorkflow starts a process at its start "
-                "events only). Connect it with a sequence flow, or remove it",
+                "events only). Connect it with a sequence flow, or remove it"
             )
-        )
+        else:
+            named = ", ".join(repr(source) for source in sources)
+            one = len(sources) == 1
+            message = (
+                f"nothing that runs leads to this {what}: only {named} "
+                f"{'leads' if one else 'lead'} here, and no path from a start event (or a "
+                "boundary event of an activity that runs) reaches "
+                f"{'it' if one else 'them'}, so no instance would ever reach it. "
+                "Connect the first element of this path with a sequence flow, or remove the "
+                "path"
+            )
+        found.append(element_problem(name, element, message))
     return found
+
+
+def _reached(process: Any) -> set[Any]:
+    """The elements a path leads to from where ``process`` starts: its start events, the
+    elements that start without an incoming flow (``_starts_alone``), then along sequence
+    flows, to the boundary events of each activity reached and into each subprocess reached.
+    Elements only a loop of unreached elements leads to stay unreached."""
+    by_id = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
+    after: dict[Any, list[Any]] = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        target = by_id.get(flow.get("targetRef"))
+        if target is not None:
+            after.setdefault(flow.get("sourceRef"), []).append(target)
+    for boundary in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        host = boundary.get("attachedToRef")
+        # a boundary event on no element is refused elsewhere: not a reason to refuse more
+        after.setdefault(host if host in by_id else None, []).append(boundary)
+    reached: set[Any] = set()
+    todo = [process, *after.get(None, [])]
+    while todo:
+        element = todo.pop()
+        if element in reached:
+            continue
+        reached.add(element)
+        todo += after.get(element.get("id"), [])
+        if element is process or _local(element) in SCOPES:
+            todo += [
+                child
+                for child in element
+                if _local(child) == "startEvent"
+                or (isinstance(child.tag, str) and _starts_alone(child))
+            ]
+    return reached
 
 
 def _starts_alone(element: Any) -> bool:

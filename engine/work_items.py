@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -14,8 +15,9 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from crm.models import Role, User
+from crm.models import Role, Team, User
 from dialflow.db import mark_saved
+from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 
@@ -55,6 +57,67 @@ def user_groups(user: User) -> set[str]:
 def lane_group(lane: str) -> str:
     name = lane.strip()
     return f"group:{name.lower()}" if name.lower() in ROLE_NAMES else f"group:{name}"
+
+
+# Elements whose lane decides who works on them: user and manual tasks, and subprocesses,
+# whose tasks take the subprocess's lane.
+_HUMAN = ("userTask", "manualTask")
+_SCOPES = ("subProcess", "transaction", "adHocSubProcess")
+
+
+def unmatched_lanes(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One warning per lane of an executable process whose tasks nobody is a candidate for:
+    its name is no role and no existing team.
+
+    Such a deploy goes through (the team may be created later, or the task data's
+    ``lane_owners`` name the owners), but until then its tasks appear in no inbox; managers
+    and administrators still list them (``all=1``) and assign them. A lane counts when it is
+    the lane of a user or manual task, as SpiffWorkflow reads lanes: the last lane (the
+    innermost of nested ones) listing the element, the subprocess's for what it holds."""
+    found: list[tuple[str, Any, str]] = []
+    for file, text in bpmn.items():
+        try:
+            tree = etree.fromstring(text.encode(), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # validation reported it
+        for process in executable_processes(tree):
+            found += [(file, lane, name) for lane, name in _lanes_in_use(process)]
+    if not found:
+        return []
+    names = {name for _, _, name in found if name.lower() not in ROLE_NAMES}
+    teams = set(session.scalars(select(Team.name).where(Team.name.in_(names)))) if names else set()
+    return [
+        element_problem(
+            file,
+            lane,
+            f"names no role and no team, so its tasks are offered to nobody until a team "
+            f"{name!r} exists (or the task data's lane_owners names their owners); managers "
+            "and administrators still see them among all tasks and can assign them",
+            sep=" ",
+        )
+        for file, lane, name in found
+        if name.lower() not in ROLE_NAMES and name not in teams
+    ]
+
+
+def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
+    """The named lanes of ``process`` that some user or manual task runs in."""
+    lane_of: dict[str, Any] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            if ref.text:
+                lane_of[ref.text.strip()] = lane  # the last one listing it wins
+    used: list[Any] = []
+    for element in process:
+        kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        human = kind in _HUMAN or (
+            kind in _SCOPES
+            and any(next(element.iter(f"{{{BPMN_NS}}}{tag}"), None) is not None for tag in _HUMAN)
+        )
+        lane = lane_of.get(element.get("id") or "")
+        if human and lane is not None and lane not in used:
+            used.append(lane)
+    return [(lane, name) for lane in used if (name := (lane.get("name") or "").strip())]
 
 
 def candidates_for(task: Any, starter: str | None) -> list[str]:

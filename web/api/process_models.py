@@ -38,7 +38,25 @@ BUNDLE_FILES = obj(
     required=["file"],
 )
 DEPLOY_RESULT = obj(
-    {"model_id": INT, "version": INT, "process_ids": {"type": "array", "items": STR}}
+    {
+        "model_id": INT,
+        "version": INT,
+        "process_ids": {"type": "array", "items": STR},
+        "warnings": {
+            "type": "array",
+            "description": "What deployed but may not run as meant, such as a lane that "
+            "names no role and no existing team (its tasks reach no inbox until one exists)",
+            "items": obj(
+                {
+                    "element_id": STR,
+                    "line": {"type": "integer", "nullable": True},
+                    "file": STR,
+                    "message": STR,
+                },
+                required=["element_id", "message"],
+            ),
+        },
+    }
 )
 
 
