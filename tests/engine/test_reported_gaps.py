@@ -606,8 +606,7 @@ AD_HOC = (
 
 def test_what_starts_without_a_flow_and_what_follows_it_deploys(owner: Actor, agent: Actor) -> None:
     """A boundary event on a task that runs, and the chain after it; a subprocess entered at
-    its start event; an ad-hoc subprocess's loose activities; a link throw's catch and what
-    follows it; a pool that is only drawn."""
+    its start event; a link throw's catch and what follows it; a pool that is only drawn."""
     xml = definitions(
         '<bpmn:collaboration id="collab">'
         '<bpmn:participant id="p_us" processRef="all_reached"/>'
@@ -637,12 +636,6 @@ def test_what_starts_without_a_flow_and_what_follows_it_deploys(owner: Actor, ag
         '<bpmn:sequenceFlow id="b2" sourceRef="remind" targetRef="note_late"/>'
         '<bpmn:sequenceFlow id="b3" sourceRef="note_late" targetRef="reminded"/>'
         "</bpmn:process>\n"
-        # deployed, not run: SpiffWorkflow 3.2 fails an ad-hoc subprocess when it starts
-        '<bpmn:process id="extras_only" isExecutable="true"><bpmn:startEvent id="a_start"/>'
-        + AD_HOC
-        + '<bpmn:endEvent id="a_end"/>'
-        '<bpmn:sequenceFlow id="a1" sourceRef="a_start" targetRef="extras"/>'
-        '<bpmn:sequenceFlow id="a2" sourceRef="extras" targetRef="a_end"/></bpmn:process>\n'
         '<bpmn:process id="drawn" isExecutable="false"><bpmn:task id="think"/>'
         '<bpmn:task id="answer"/><bpmn:sequenceFlow id="d1" sourceRef="think" '
         'targetRef="answer"/></bpmn:process>'
@@ -675,3 +668,20 @@ def test_event_subprocesses_and_compensation_handlers_are_not_called_unreached(
     if response.status_code != 201:
         for message in by_element(refused(response)).values():
             assert "leads to this" not in message
+
+
+def test_an_ad_hoc_subprocess_is_refused_for_what_it_is_not_its_loose_activities(
+    owner: Actor, db: Any
+) -> None:
+    """Its activities start without an incoming flow; the reachability check leaves them
+    alone, and the ad-hoc subprocess itself is refused (``engine.constructs``)."""
+    xml = process(
+        "extras_only",
+        '<bpmn:startEvent id="a_start"/>' + AD_HOC + '<bpmn:endEvent id="a_end"/>'
+        '<bpmn:sequenceFlow id="a1" sourceRef="a_start" targetRef="extras"/>'
+        '<bpmn:sequenceFlow id="a2" sourceRef="extras" targetRef="a_end"/>',
+    )
+    found = by_element(refused(deploy(owner, xml)))
+    assert set(found) == {"extras"}, found
+    assert "ad-hoc subprocesses are not supported" in found["extras"]
+    nothing_deployed(db)
