@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -57,6 +57,20 @@ def user_groups(user: User) -> set[str]:
 def lane_group(lane: str) -> str:
     name = lane.strip()
     return f"group:{name.lower()}" if name.lower() in ROLE_NAMES else f"group:{name}"
+
+
+def offered_to_nobody(session: Session) -> ColumnElement[bool]:
+    """Open, unassigned work items no one may claim: none of their candidates is a user, a
+    role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`). The team
+    board lists them to every manager, who can give them to an agent."""
+    known = [f"group:{role}" for role in sorted(ROLE_NAMES)]
+    known += [f"group:{name}" for name in session.scalars(select(Team.name))]
+    candidates = WorkItemCandidate.__table__.c
+    claimable = exists().where(
+        candidates.work_item_id == WorkItem.id,
+        or_(candidates.name.startswith("user:", autoescape=True), candidates.name.in_(known)),
+    )
+    return and_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.assignee_id.is_(None), ~claimable)
 
 
 # Elements whose lane decides who works on them: user and manual tasks, and subprocesses,

@@ -21,6 +21,7 @@ from dialflow.errors import Forbidden, InvalidInput, NotFound
 from engine import tasks
 from engine.inbox import customer_id_of
 from engine.models import WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.work_items import offered_to_nobody
 from processes import settings
 
 SEES_EVERY_TEAM = frozenset({Role.DIRECTOR, Role.ADMIN})
@@ -50,6 +51,7 @@ class TeamTask:
     overdue: bool
     customer_id: int | None
     customer_name: str | None = None
+    offered_to_nobody: bool = False
 
 
 def may_manage(user: User, team: Team) -> bool:
@@ -160,11 +162,14 @@ def _counts(session: Session, key: Any, counted: Any, *where: Any) -> dict[int, 
 
 
 def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]:
-    """Open tasks assigned to the team's people, or waiting for the team's group."""
+    """Open tasks assigned to the team's people, or waiting for the team's group, and those
+    no one may claim (their lane names no role and no team): any manager may give them to
+    an agent of theirs."""
     people = {u.id: u for u in session.scalars(select(User).where(User.team_id == team.id))}
     group_item_ids = select(WorkItemCandidate.work_item_id).where(
         WorkItemCandidate.name == f"group:{team.name}"
     )
+    nobody = offered_to_nobody(session)
     items = session.scalars(
         select(WorkItem)
         .where(
@@ -172,6 +177,7 @@ def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]
             or_(
                 WorkItem.assignee_id.in_(list(people) or [0]),
                 WorkItem.assignee_id.is_(None) & WorkItem.id.in_(group_item_ids),
+                nobody,
             ),
         )
         .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
@@ -186,6 +192,13 @@ def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]
         )
         for item in items
     ]
+    unassigned = [row.item.id for row in rows if row.item.assignee_id is None]
+    if unassigned:
+        orphans = set(
+            session.scalars(select(WorkItem.id).where(WorkItem.id.in_(unassigned), nobody))
+        )
+        for row in rows:
+            row.offered_to_nobody = row.item.id in orphans
     ids = {r.customer_id for r in rows if r.customer_id is not None}
     names = (
         dict(

@@ -147,3 +147,59 @@ def test_roles_and_team_choice(team: Team) -> None:
     assert 'data-agent="a1"' not in page.text
     assert director.get("/team?team=999999").status_code == 404
     assert EAST in director.get("/team").text  # a team picker with both teams
+
+
+NOBODYS_LANE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs"
+  targetNamespace="http://dialflow.example/team-board">
+  <bpmn:process id="field_visit" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_field" name="Field Sales"><bpmn:flowNodeRef>visit</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="visit" name="Visit the customer"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="visit"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="visit" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_task_no_one_can_claim_is_on_every_managers_board_and_can_be_given_away(
+    team: Team,
+) -> None:
+    """Its lane names no role and no team: the deploy warned, no inbox offers it, and the
+    team board shows it to the managers, marked, so one of them gives it to an agent."""
+    deployed = team["owner"].post("/api/v1/process-models", json={"bpmn": NOBODYS_LANE})
+    assert deployed.status_code == 201, deployed.get_json()
+    assert [w["element_id"] for w in deployed.get_json()["warnings"]] == ["lane_field"]
+    started = team["boss"].start("field_visit")
+    (task,) = started["ready_tasks"]
+    assert all(team[a].tasks("?candidate=1") == [] for a in ("a1", "a4"))
+    row = f'data-task="{task["id"]}"'
+    for manager in ("m_east", "m_south"):
+        page = browser(team, manager).get("/team").text
+        assert row in page and "data-offered-to-nobody" in page, manager
+    # A task of the team's own group is not marked.
+    lead = team.lead(name="赵敏", phone="13600002009", region="上海")
+    call = team.one_task(lead["owner"], lead["customer_id"], "call")
+    page = browser(team, "m_east").get("/team").text
+    marked = re.search(rf'data-task="{call["id"]}".*?</tr>', page, re.S)
+    assert marked and "data-offered-to-nobody" not in marked.group(0)
+
+    manager = browser(team, "m_east")
+    moved = submit(
+        manager,
+        "/team",
+        f"/team/{team_id(team, EAST)}/tasks/{task['id']}/reassign",
+        {"user": str(team["a2"].user.id)},
+    )
+    assert moved.status_code == 302
+    assert [t["id"] for t in team["a2"].tasks("?mine=1")] == [task["id"]]
+    # Now it is someone's: the other team's board no longer lists it.
+    assert row not in browser(team, "m_south").get("/team").text
+    assert team["a2"].complete_ok(task["id"])["status"] == "completed"
+    with team.db() as db:
+        assert db.get(WorkItem, task["id"]).completed_by_id == team["a2"].user.id
