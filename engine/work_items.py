@@ -85,9 +85,29 @@ def unmatched_lanes(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
 
     Such a deploy goes through (the team may be created later, or the task data's
     ``lane_owners`` name the owners), but until then its tasks appear in no inbox; managers
-    and administrators still list them (``all=1``) and assign them. A lane counts when it is
-    the lane of a user or manual task, as SpiffWorkflow reads lanes: the last lane (the
-    innermost of nested ones) listing the element, the subprocess's for what it holds."""
+    and administrators still list them (``all=1``), see them on the team board
+    (:func:`offered_to_nobody`) and assign them. A lane counts when it is the lane of a user
+    or manual task, as SpiffWorkflow reads lanes: the last lane (the innermost of nested ones)
+    listing the element, the subprocess's for what it holds."""
+    return [
+        element_problem(
+            file,
+            lane,
+            f"names no role and no team, so its tasks are offered to nobody until a team "
+            f"{name!r} exists (or the task data's lane_owners names their owners); managers "
+            "and administrators still see them among all tasks and can assign them",
+            sep=" ",
+        )
+        for file, lane, name in _unmatched(session, bpmn)
+    ]
+
+
+def unmatched_lane_names(session: Session, bpmn: Mapping[str, str]) -> list[str]:
+    """The names of the lanes :func:`unmatched_lanes` warns about, once each, in file order."""
+    return list(dict.fromkeys(name for _, _, name in _unmatched(session, bpmn)))
+
+
+def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
     for file, text in bpmn.items():
         try:
@@ -101,14 +121,7 @@ def unmatched_lanes(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
     names = {name for _, _, name in found if name.lower() not in ROLE_NAMES}
     teams = set(session.scalars(select(Team.name).where(Team.name.in_(names)))) if names else set()
     return [
-        element_problem(
-            file,
-            lane,
-            f"names no role and no team, so its tasks are offered to nobody until a team "
-            f"{name!r} exists (or the task data's lane_owners names their owners); managers "
-            "and administrators still see them among all tasks and can assign them",
-            sep=" ",
-        )
+        (file, lane, name)
         for file, lane, name in found
         if name.lower() not in ROLE_NAMES and name not in teams
     ]

@@ -318,3 +318,41 @@ def test_instance_page_has_no_retry_for_managers(app, client, make_user, actor):
     assert '"may_retry": false' in page.text
     agent = signed_in(app.test_client(), make_user, "agent")
     assert agent.get(f"/process-instances/{started['id']}").status_code == 403
+
+
+def test_the_versions_page_after_a_deploy_repeats_its_lane_warnings(client, make_user, actor):
+    """The modeler lands on the versions page after a deploy; a lane no one matches is said
+    there, in the reader's language, as the deploy's answer said it."""
+    owner = actor("process_owner")
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+        'targetNamespace="http://dialflow.example/lanes">'
+        '<bpmn:process id="field_visit" isExecutable="true"><bpmn:laneSet id="ls">'
+        '<bpmn:lane id="lane_field" name="Field Sales"><bpmn:flowNodeRef>visit</bpmn:flowNodeRef>'
+        '</bpmn:lane><bpmn:lane id="lane_sales" name="agent">'
+        "<bpmn:flowNodeRef>call</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="call"/><bpmn:userTask id="visit"/>'
+        '<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="visit"/>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="visit" targetRef="end"/>'
+        "</bpmn:process></bpmn:definitions>"
+    )
+    deployed = owner.post("/api/v1/process-models", json={"bpmn": xml})
+    assert [w["element_id"] for w in deployed.get_json()["warnings"]] == ["lane_field"]
+    signed_in(client, make_user, "process_owner")
+    english = client.get(
+        "/process-models/field_visit?deployed=1", headers={"Accept-Language": "en"}
+    ).text
+    assert 'data-lane-of-nobody="Field Sales"' in english
+    assert "The lane Field Sales names no role and no team" in english
+    assert 'data-lane-of-nobody="agent"' not in english  # a role: offered to its agents
+    chinese = client.get(
+        "/process-models/field_visit?deployed=1", headers={"Accept-Language": "zh-CN"}
+    ).text
+    assert "泳道 Field Sales 既不是角色也不是团队" in chinese
+    # Only right after a deploy, and not for a version that does not exist.
+    plain = client.get("/process-models/field_visit", headers={"Accept-Language": "en"}).text
+    assert "data-lane-of-nobody" not in plain
+    missing = client.get("/process-models/field_visit?deployed=7").text
+    assert "data-lane-of-nobody" not in missing

@@ -18,7 +18,8 @@ from engine.instance_view import (
     versions_of,
 )
 from engine.instances import get_instance, incident_to_dict
-from engine.models import InstanceStatus, ProcessInstance
+from engine.models import InstanceStatus, ModelBundle, ProcessInstance
+from engine.work_items import unmatched_lane_names
 from web import id_arg
 from web.context import runtime, unit_of_work
 from web.process_models import EDITORS, WATCHERS, may_edit, process_models_bp, require_role
@@ -106,10 +107,16 @@ def _modeler(
 @login_required
 def versions_page(process_id: str) -> ResponseReturnValue:
     require_role(*EDITORS)
+    deployed = request.args.get("deployed", type=int)
+    lanes_of_nobody: list[str] = []
     with unit_of_work(read_only=True) as db:
         latest = latest_version(db, process_id)  # 404 for an unknown process
         versions = versions_of(db, process_id)
         name = latest.name
+        if deployed is not None and deployed in {v["version"] for v in versions}:
+            # What the deploy's answer warned about, said again where the modeler lands.
+            bundle = db.get(ModelBundle, latest_version(db, process_id, deployed).bundle_id)
+            lanes_of_nobody = unmatched_lane_names(db, bundle.bpmn) if bundle else []
     data = {
         "process_id": process_id,
         "versions": [v["version"] for v in versions],
@@ -135,7 +142,8 @@ def versions_page(process_id: str) -> ResponseReturnValue:
         name=name,
         versions=versions,
         data=data,
-        deployed=request.args.get("deployed", type=int),
+        deployed=deployed,
+        lanes_of_nobody=lanes_of_nobody,
     )
 
 
