@@ -161,12 +161,13 @@ class _Context:
         self.thrown_signals = thrown_signals
         self.thrown_escalations = thrown_escalations
 
-    def report(self, element: Any, message: str) -> dict[str, Any]:
+    def report(self, element: Any, message: str, part: Any = None) -> dict[str, Any]:
+        """``element``'s problem, on the line of ``part`` of it when given."""
         label = _label(element)
         return problem(
             f"{self.file}: {label}: {message}",
             element_id=element.get("id"),
-            line=element.sourceline,
+            line=(element if part is None else part).sourceline,
             file=self.file,
         )
 
@@ -204,6 +205,8 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                 found += _catch_problems(node, local, container is process, ctx)
             if _compensates(node, local):
                 found.append(ctx.report(node, COMPENSATION))
+            if local in ACTIVITIES:
+                found += _assignment_problems(node, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found.append(
                     ctx.report(
@@ -247,6 +250,53 @@ def _compensates(node: Any, local: str) -> bool:
     if local in THROWS:
         return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
     return local in ACTIVITIES and node.get("isForCompensation") in ("true", "1")
+
+
+RESOURCE_ROLES = {"performer", "humanPerformer", "potentialOwner"}
+BY_LANE = (
+    "Dialflow gives a task to the people its lane names; put the task in a lane named after "
+    "the role or team"
+)
+# The task inputs by which jBPM assigns a user task.
+PEOPLE_INPUTS = {"GroupId", "ActorId"}
+
+
+def _assignment_problems(node: Any, ctx: _Context) -> list[dict[str, Any]]:
+    """People and values given to a task the way jBPM writes them: SpiffWorkflow 3.2 ignores
+    resource roles (the task went to the starter) and the ``<assignment>`` of a data
+    association (the input it should fill was missing and the task failed at once)."""
+    names = {
+        item.get("id"): item.get("name") or item.get("id")
+        for item in node.iter(f"{{{BPMN_NS}}}dataInput", f"{{{BPMN_NS}}}dataOutput")
+    }
+    found = []
+    for child in node:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
+            continue
+        kind = etree.QName(child).localname
+        if kind in RESOURCE_ROLES:
+            found.append(ctx.report(node, f"<{kind}> is not supported: {BY_LANE}", child))
+        elif kind in ("dataInputAssociation", "dataOutputAssociation") and any(
+            etree.QName(part).localname in ("assignment", "transformation")
+            for part in child
+            if isinstance(part.tag, str)
+        ):
+            target = (child.findtext(f"{{{BPMN_NS}}}targetRef") or "").strip()
+            name = names.get(target, target)
+            hint = (
+                BY_LANE
+                if name in PEOPLE_INPUTS
+                else "set the value in a script task before this one"
+            )
+            found.append(
+                ctx.report(
+                    node,
+                    f"the assignment to {name!r} in its {kind} is not supported: SpiffWorkflow "
+                    f"does not run it and the task would stop on the missing value; {hint}",
+                    child,
+                )
+            )
+    return found
 
 
 def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> list[dict]:

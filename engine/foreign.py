@@ -1,7 +1,8 @@
 """What diagrams from other tools carry that Dialflow does not execute, element by element.
 
-Camunda Modeler, Zeebe, Activiti and Flowable store execution semantics in their own
-namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>`` …) and write
+Camunda Modeler, Zeebe, Activiti, Flowable and jBPM store execution semantics in their own
+namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>``,
+``<drools:onEntry-script>`` …) and write
 conditions in JUEL (``${amount > 100}``) or, in Camunda 8, FEEL (``=amount > 100``).
 SpiffWorkflow ignores foreign attributes and would run such a model without its assignments
 or service calls, or fail late on such a condition; these checks name each such place with a
@@ -24,7 +25,10 @@ FOREIGN_ENGINES = {
     "http://camunda.org/schema/zeebe/1.0": "zeebe",
     "http://activiti.org/bpmn": "activiti",
     "http://flowable.org/bpmn": "flowable",
+    # jBPM / KIE writes it with the prefix drools: or (older designers) tns:.
+    "http://www.jboss.org/drools": "drools",
 }
+LABELS = {"drools": "jBPM"}
 # Tool bookkeeping with no effect on execution.
 HARMLESS = {
     "modelerTemplate",
@@ -36,6 +40,31 @@ HARMLESS = {
     "properties",
     "property",
     "diagramRelationId",
+    # jBPM: the package and version a KIE project files the process under, the element's
+    # label again (metaData), a data item's Java type, and the canvas' colours and dockers.
+    "packageName",
+    "version",
+    "metaData",
+    "dtype",
+    "selectable",
+    "dockerinfo",
+    "bgcolor",
+    "bordercolor",
+    "color",
+    # jBPM repeats on an event what its standard attributes already say: cancelActivity
+    # (boundaryca) and the name of the error, escalation or message it refers to.
+    "boundaryca",
+    "erefname",
+    "esccode",
+    "msgref",
+}
+# Settings that have an effect only when they differ from what Dialflow does anyway.
+AS_DIALFLOW = {
+    "adHoc": "false",  # jBPM: the process runs by its sequence flows
+    "waitForCompletion": "true",  # jBPM: a call activity waits for the called process
+    "independent": "false",  # jBPM: the called process ends with its caller
+    "formFieldValidation": "true",  # Flowable: completion data is checked against the form
+    "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -62,6 +91,10 @@ HINTS = {
     "decisionRef": "use spiffworkflow:calledDecisionId",
     "calledDecision": "use spiffworkflow:calledDecisionId",
     "resultVariable": "set the result variable on the service operator or decision",
+    "taskName": "choose a service operator from the handler registry",
+    "onEntry-script": "model the script's work as a script task",
+    "onExit-script": "model the script's work as a script task",
+    "priority": "Dialflow takes the first true condition in the order the flows are written",
 }
 EXPRESSION_TAGS = {
     "conditionExpression",
@@ -183,6 +216,10 @@ def _report(name: str, element: Any, message: str) -> dict[str, Any]:
     )
 
 
+def _engine_label(engine: str) -> str:
+    return LABELS.get(engine, engine.capitalize())
+
+
 def _hint(local: str) -> str:
     hint = HINTS.get(local)
     return f"; {hint}" if hint else ""
@@ -195,12 +232,14 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
         engine = FOREIGN_ENGINES.get(qname.namespace or "")
         if engine is None or qname.localname in HARMLESS:
             continue
+        if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
+            continue
         found.append(
             _report(
                 name,
                 element,
                 f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
-                f"{engine.capitalize()}-specific and Dialflow does not execute it"
+                f"{_engine_label(engine)}-specific and Dialflow does not execute it"
                 f"{_hint(qname.localname)}",
             )
         )
@@ -219,7 +258,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
             name,
             element,
             f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
-            f"{engine.capitalize()}-specific and Dialflow does not execute it"
+            f"{_engine_label(engine)}-specific and Dialflow does not execute it"
             f"{_hint(qname.localname)}",
         )
     ]

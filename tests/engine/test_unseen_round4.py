@@ -1,0 +1,172 @@
+"""A fourth round of diagrams in styles not seen before, deployed and run through the API:
+jBPM / KIE exports (``drools:``/``tns:`` extensions, item definitions, process properties),
+Flowable and Activiti exports (``flowable:``/``activiti:`` extensions, ``omgdc``/``omgdi``
+layout), Enterprise Architect (``EAID_`` ids), Visual Paradigm, Yaoqiang and Cardanit; and
+their malformed or invalid variants, each refused element by element with nothing deployed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from io import BytesIO
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.models import Notification
+from engine.models import ModelBundle, ProcessVersion
+from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, refused
+
+UNSEEN4 = DIAGRAMS / "unseen4"
+
+
+def diagram(name: str) -> bytes:
+    return (UNSEEN4 / name).read_bytes()
+
+
+def upload(actor: Actor, *files: tuple[str, bytes]) -> Any:
+    return actor.post(
+        "/api/v1/process-models",
+        data={"file": [(BytesIO(content), name) for name, content in files]},
+        content_type="multipart/form-data",
+    )
+
+
+def deploy(actor: Actor, *names: str) -> dict[str, Any]:
+    response = upload(actor, *[(name, diagram(name)) for name in names])
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
+
+
+def edited(name: str, *changes: tuple[str, str]) -> bytes:
+    """``name`` with each ``(old, new)`` replaced once (each ``old`` must occur once)."""
+    text = diagram(name).decode()
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text.encode()
+
+
+def line_of(fragment: str, text: bytes) -> int:
+    decoded = text.decode()
+    return decoded.count("\n", 0, decoded.index(fragment)) + 1
+
+
+def nothing_deployed(db: Any) -> None:
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
+
+
+def notifications_of(db: Any, user: Actor) -> list[str]:
+    with db() as session:
+        return list(
+            session.scalars(
+                select(Notification.message)
+                .where(Notification.user_id == user.user.id)
+                .order_by(Notification.id)
+            )
+        )
+
+
+@pytest.fixture
+def manager(actor: Callable[..., Actor]) -> Actor:
+    return actor("manager", username="boss", team="East")
+
+
+# -- jBPM / KIE -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vip", "answers", "outcome"),
+    [
+        (False, [True], "reached"),
+        (True, [False, True], "reached"),
+        (False, [False], None),
+        (True, [False, False], None),
+    ],
+    ids=["first-try", "second-try", "one-miss", "two-misses"],
+)
+def test_jbpm_callback_hands_data_to_the_called_process_and_back(
+    owner, agent, make_customer, db, vip, answers, outcome
+):
+    assert deploy(owner, "jbpm_callback.bpmn")["process_ids"] == [
+        "telesales.callback",
+        "telesales.callback_call",
+    ]
+    customer = make_customer(name="Wang Fang")
+    started = agent.start(
+        "telesales.callback", {"customer_id": customer.id, "contact": "Ms Wang", "vip": vip}
+    )
+    (agree,) = started["ready_tasks"]
+    assert (agree["name"], agree["lane"]) == ("_kie_agree", "agent")
+    after = agent.complete_ok(agree["id"], {"slot": "14:00"})
+    for answer in answers:
+        (dial,) = after["ready_tasks"]
+        assert dial["name"] == "_kcc_dial"
+        assert dial["lane"] == "agent"
+        after = agent.complete_ok(dial["id"], {"reached": answer, "outcome": "reached"})
+    assert after["status"] == "completed", after["incidents"]
+    assert after["ready_tasks"] == []
+    data = after["data"]
+    if outcome:  # counted in the called process, handed back when it ends
+        assert (data["tries"], data["outcome"]) == (len(answers), "reached")
+        assert data["summary"] == f"Ms Wang: reached after {len(answers)} tries"
+        assert notes_of(db, customer.id) == []
+    else:  # an error ends the called process: nothing of its data comes back
+        assert data["tries"] == 0 and "outcome" not in data and "summary" not in data
+        assert notes_of(db, customer.id) == ["No answer from Ms Wang, callback missed"]
+
+
+def test_jbpm_reminder_timer_does_not_interrupt_the_task(timed: Timed, db):
+    deploy(timed.owner, "jbpm_callback.bpmn")
+    started = timed.agent.start(
+        "telesales.callback", {"customer_id": 0, "contact": "Mr Li", "vip": False}
+    )
+    assert timed.advance(hours=3) == 0
+    assert timed.advance(hours=1, minutes=1) == 1
+    now = timed.agent.instance(started["id"])
+    assert [t["name"] for t in now["ready_tasks"]] == ["_kie_agree"]
+    assert now["data"]["reminder"]  # the notify operator's answer
+    assert notifications_of(db, timed.agent) == ["Agree a callback time with Mr Li"]
+
+
+def test_a_raw_jbpm_export_is_refused_element_by_element(owner, db):
+    text = diagram("jbpm_kie_export.bpmn")
+    details = refused(upload(owner, ("jbpm_kie_export.bpmn", text)))
+    found = by_element(details)
+    assert set(found) == {"_F3", "_F4", "_A1"}, details
+    assert "drools:priority='1'" in found["_F3"] and "jBPM-specific" in found["_F3"]
+    assert "'http://www.java.com/java'" in found["_F3"]
+    assert "<drools:onEntry-script>" in found["_A1"]
+    assert "the assignment to 'TaskName'" in found["_A1"]
+    assert "the assignment to 'GroupId'" in found["_A1"] and "lane" in found["_A1"]
+    assert "<potentialOwner> is not supported" in found["_A1"]
+    lines = {(d["element_id"], d["line"]) for d in details}
+    assert ("_A1", line_of("<bpmn2:potentialOwner", text)) in lines
+    assert ("_A1", line_of("<drools:onEntry-script", text)) in lines
+    nothing_deployed(db)
+
+
+def test_a_jbpm_task_whose_inputs_are_assigned_is_refused_not_failed_at_run_time(owner, db):
+    """It deployed, and every instance stopped at the task with "Missing data input.":
+    SpiffWorkflow 3.2 does not run the association's assignment, then finds no input."""
+    text = diagram("jbpm_kie_export.bpmn").decode()
+    for old, new in [
+        (' language="http://www.java.com/java"><![CDATA[return hours < 24;]]>', ">hours &lt; 24"),
+        (' language="http://www.java.com/java"><![CDATA[return hours >= 24;]]>', ">hours >= 24"),
+        (' drools:priority="1"', ""),
+        (' drools:priority="2"', ""),
+    ]:
+        text = text.replace(old, new)
+    start = text.index("<drools:onEntry-script")
+    text = text[:start] + text[text.index("</drools:onEntry-script>") + 24 :]
+    start = text.index("<bpmn2:dataOutputAssociation>")
+    text = text[:start] + text[text.index("</bpmn2:dataOutputAssociation>") + 30 :]
+    start = text.index("<bpmn2:potentialOwner")
+    text = text[:start] + text[text.index("</bpmn2:potentialOwner>") + 23 :]
+    details = refused(upload(owner, ("assigned.bpmn", text.encode())))
+    assert [d["element_id"] for d in details] == ["_A1", "_A1"], details
+    assert "'TaskName'" in details[0]["message"] and "'GroupId'" in details[1]["message"]
+    nothing_deployed(db)
