@@ -65,6 +65,7 @@ AS_DIALFLOW = {
     "independent": "false",  # jBPM: the called process ends with its caller
     "formFieldValidation": "true",  # Flowable: completion data is checked against the form
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
+    "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -94,6 +95,7 @@ HINTS = {
     "taskName": "choose a service operator from the handler registry",
     "onEntry-script": "model the script's work as a script task",
     "onExit-script": "model the script's work as a script task",
+    "autoStoreVariables": "Dialflow keeps every variable a script sets",
     "priority": "Dialflow takes the first true condition in the order the flows are written",
 }
 EXPRESSION_TAGS = {

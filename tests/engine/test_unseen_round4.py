@@ -170,3 +170,123 @@ def test_a_jbpm_task_whose_inputs_are_assigned_is_refused_not_failed_at_run_time
     assert [d["element_id"] for d in details] == ["_A1", "_A1"], details
     assert "'TaskName'" in details[0]["message"] and "'GroupId'" in details[1]["message"]
     nothing_deployed(db)
+
+
+# -- Flowable ---------------------------------------------------------------------------------
+
+FLOWABLE = "flowable_lead_followup.bpmn20.xml"
+
+
+@pytest.mark.parametrize(
+    ("channels", "call_at", "summary"),
+    [
+        (
+            ["email", "call"],
+            "10:00",
+            "Dear customer, about your 12 seats (12 seats); call at 10:00",
+        ),
+        (["call"], "16:30", "call at 16:30"),
+        ([], None, "note"),
+    ],
+    ids=["email-and-call", "call-only", "default-flow"],
+)
+def test_flowable_hot_lead_opens_a_deal_beside_the_review_then_follows_up(
+    owner, agent, manager, make_customer, db, channels, call_at, summary
+):
+    assert deploy(owner, FLOWABLE)["process_ids"] == ["leadFollowUp"]
+    customer = make_customer(name="Hot lead")
+    started = agent.start("leadFollowUp", {"customer_id": customer.id})
+    (qualify,) = started["ready_tasks"]
+    assert (qualify["name"], qualify["lane"]) == ("sid-QUALIFY", "agent")
+    split = agent.complete_ok(qualify["id"], {"score": 85, "seats": 12, "channels": channels})
+    assert split["status"] == "running", split["incidents"]
+    assert split["data"]["deal"]["title"] == "12 seats"  # the service task ran beside the review
+    (review,) = split["ready_tasks"]
+    assert (review["name"], review["lane"]) == ("sid-REVIEW", "manager")
+    assert agent.complete(review["id"]).status_code == 403
+    after = manager.complete_ok(review["id"], {"approved": True})
+    if "call" in channels:
+        (book,) = after["ready_tasks"]
+        assert (book["name"], book["lane"]) == ("sid-BOOK-CALL", "agent")
+        after = agent.complete_ok(book["id"], {"call_at": call_at})
+    assert after["status"] == "completed", after["incidents"]
+    assert after["data"]["summary"] == summary
+    assert notes_of(db, customer.id) == []
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [(50, {"stage": "nurture"}), (10, {})],
+    ids=["warm-nurtured", "cold-default-flow"],
+)
+def test_flowable_warm_and_cold_leads(owner, agent, make_customer, db, score, expected):
+    deploy(owner, FLOWABLE)
+    customer = make_customer(name="Lukewarm")
+    (qualify,) = agent.start("leadFollowUp", {"customer_id": customer.id})["ready_tasks"]
+    done = agent.complete_ok(qualify["id"], {"score": score, "seats": 1, "channels": []})
+    assert done["status"] == "completed", done["incidents"]
+    assert {k: done["data"][k] for k in expected} == expected
+    assert "deal" not in done["data"]
+    cold = [f"Not a fit (score {score})"] if score < 40 else []
+    assert notes_of(db, customer.id) == cold
+
+
+def test_flowable_qualify_timer_hands_the_lead_to_a_manager(timed: Timed):
+    deploy(timed.owner, FLOWABLE)
+    started = timed.agent.start("leadFollowUp", {"customer_id": 0})
+    assert timed.advance(hours=2, minutes=1) == 1
+    now = timed.agent.instance(started["id"])
+    (take_over,) = now["ready_tasks"]
+    assert (take_over["name"], take_over["lane"]) == ("sid-TAKE-OVER", "manager")
+    assert timed.agent.tasks("candidate=1") == []  # the qualify task is gone
+    boss = timed.actor("manager", username="boss", team="East")
+    assert boss.complete_ok(take_over["id"])["status"] == "completed"
+
+
+def test_a_raw_flowable_export_is_refused_element_by_element(owner, db):
+    name = "flowable_raw_export.bpmn20.xml"
+    details = refused(upload(owner, (name, diagram(name))))
+    found = by_element(details)
+    assert set(found) == {
+        "leadFollowUpRaw",
+        "sid-QUALIFY",
+        "sid-OPEN-DEAL",
+        "sid-NURTURE",
+        "sid-F-HOT",
+    }, details  # formFieldValidation="true" and exclusive="true" are Dialflow's way anyway
+    assert "<flowable:executionListener>" in found["leadFollowUpRaw"]
+    assert (
+        "flowable:candidateGroups='sales'" in found["sid-QUALIFY"]
+        and "lane" in found["sid-QUALIFY"]
+    )
+    assert "flowable:formKey='qualify'" in found["sid-QUALIFY"]
+    assert "flowable:class=" in found["sid-OPEN-DEAL"]
+    assert "autoStoreVariables='false'" in found["sid-NURTURE"]
+    assert "'groovy'" in found["sid-NURTURE"]
+    assert "write 'score >= 70'" in found["sid-F-HOT"]
+    nothing_deployed(db)
+
+
+def test_flowable_defaults_that_are_dialflow_s_own_behaviour_pass(owner, agent):
+    """Flowable Modeler writes formFieldValidation="true" on every start event and user task,
+    and Activiti/Flowable exclusive="true" on service tasks: they were refused as
+    Flowable-specific, though Dialflow always checks a task's data and runs one step at a time."""
+    text = edited(
+        FLOWABLE,
+        (
+            '<scriptTask id="sid-NURTURE" name="Put in nurture" scriptFormat="python">',
+            '<scriptTask id="sid-NURTURE" name="Put in nurture" scriptFormat="python" '
+            'flowable:autoStoreVariables="true">',
+        ),
+    )
+    assert text.count(b'flowable:formFieldValidation="true"') == 5
+    assert upload(owner, (FLOWABLE, text)).status_code == 201
+    off = edited(
+        FLOWABLE,
+        (
+            '<userTask id="sid-REVIEW" name="Review the hot lead" flowable:formFieldValidation="true">',
+            '<userTask id="sid-REVIEW" name="Review the hot lead" flowable:formFieldValidation="false">',
+        ),
+    )
+    found = by_element(refused(upload(owner, (FLOWABLE, off))))
+    assert set(found) == {"sid-REVIEW"} and "formFieldValidation='false'" in found["sid-REVIEW"]
