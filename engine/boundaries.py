@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -71,8 +72,10 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
 
 
 class DialflowParser(SpiffBpmnParser):
-    """SpiffWorkflow's parser with boundary events that keep listening (see above) and
-    multi-instance activities whose completion condition can count (``engine.multi_instance``).
+    """SpiffWorkflow's parser with boundary events that keep listening (see above),
+    multi-instance activities whose completion condition can count (``engine.multi_instance``)
+    and DMN files read whatever their default namespace and with annotation columns
+    (``add_dmn_xml``).
     """
 
     OVERRIDE_PARSER_CLASSES = {
@@ -82,3 +85,29 @@ class DialflowParser(SpiffBpmnParser):
         },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
     }
+
+    def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:
+        """A DMN file whose default namespace is not DMN's, parsed as if it were.
+
+        The KIE / Kogito editor binds the default namespace to the model's own
+        (``xmlns="https://kiegroup.org/dmn/_…"``) and DMN to the prefix ``dmn:``; SpiffWorkflow
+        3.2 then maps ``dmn`` to the default namespace, finds no decision and fails with
+        "IndexError: list index out of range". The root is rebuilt with DMN as its default
+        namespace (the children move over with their lines).
+
+        A decision table's annotation columns (DMN 1.2, written by KIE and Trisotech) are
+        comments: SpiffWorkflow 3.2 stopped at them with "Unknown type in decision table", on
+        the BPMN file that called the decision. They are left out (the rules' entries for them,
+        ``annotationEntry``, it skips itself).
+        """
+        namespace = etree.QName(node).namespace
+        for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
+            column.getparent().remove(column)
+        if node.nsmap.get(None) not in (None, namespace):
+            nsmap = {**node.nsmap, None: namespace}
+            root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)
+            root.sourceline = node.sourceline
+            root.text = node.text
+            root.extend(list(node))
+            node = root
+        super().add_dmn_xml(node, filename)
