@@ -115,12 +115,16 @@ class _SingleHitEngine(DMNEngine):
     """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
     SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
     decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
-    table with different outputs, fail the task (an incident naming the rules) instead."""
+    table with different outputs, fail the task (an incident naming the rules) instead.
+
+    A single-hit table (UNIQUE, ANY, FIRST) none of whose rules match answers null for each
+    output, as DMN says: SpiffWorkflow 3.2 left the outputs unset, and the gateway after the
+    task failed on an unknown name instead of taking its default flow."""
 
     def decide(self, task: Any) -> list[Any]:
         table = self.decision_table
         matched = [rule for rule in table.rules if self._DMNEngine__check_rule(rule, task)]
-        if len(matched) > 1:
+        if len(matched) > 1 and table.hit_policy != "FIRST":
             ids = ", ".join(repr(rule.id) for rule in matched)
             if table.hit_policy == HitPolicy.UNIQUE.value:
                 raise ValueError(
@@ -134,6 +138,12 @@ class _SingleHitEngine(DMNEngine):
                     "with different outputs; make them agree or use hit policy FIRST"
                 )
         return matched
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = super().result(task)
+        if not found:
+            found = {output.name: None for output in self.decision_table.outputs if output.name}
+        return found
 
 
 class _CollectEngine(DMNEngine):
@@ -149,7 +159,7 @@ class _CollectEngine(DMNEngine):
         return found
 
 
-SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY"}
+SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
 
 
 def _collect_into_lists(spec: BpmnProcessSpec) -> None:
