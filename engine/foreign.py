@@ -66,6 +66,7 @@ AS_DIALFLOW = {
     "formFieldValidation": "true",  # Flowable: completion data is checked against the form
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
     "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
+    "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -83,6 +84,7 @@ HINTS = {
     "topic": "choose a service operator from the handler registry",
     "connector": "choose a service operator from the handler registry",
     "taskDefinition": "choose a service operator from the handler registry",
+    "async": "mark a service task with the property async = true",
     "asyncBefore": "mark a service task with the property async = true",
     "asyncAfter": "mark a service task with the property async = true",
     "inputOutput": "map data with a script task",

@@ -285,3 +285,92 @@ def test_flowable_defaults_that_are_dialflow_s_own_behaviour_pass(owner, agent):
     off = edited(FLOWABLE, (f'{review}"true">', f'{review}"false">'))
     found = by_element(refused(upload(owner, (FLOWABLE, off))))
     assert set(found) == {"sid-REVIEW"} and "formFieldValidation='false'" in found["sid-REVIEW"]
+
+
+# -- Activiti Designer with a KIE decision table ------------------------------------------------
+
+ACTIVITI = ("activiti_deal_approval.bpmn", "kie_approval_tier.dmn")
+
+
+@pytest.fixture
+def director(actor: Callable[..., Actor]) -> Actor:
+    return actor("director", username="dir", team=None)
+
+
+def prepared(agent: Actor, customer_id: int, **quote: Any) -> dict[str, Any]:
+    started = agent.start("dealApproval", {"customer_id": customer_id})
+    (prepare,) = started["ready_tasks"]
+    assert (prepare["name"], prepare["lane"]) == ("usertask1", "agent")
+    return agent.complete_ok(prepare["id"], quote)
+
+
+@pytest.mark.parametrize(
+    ("quote", "verdicts", "note"),
+    [
+        ({"amount": 5000, "discount_pct": 5, "segment": "smb"}, [], "approved by rules (auto)"),
+        (
+            {"amount": 5000, "discount_pct": 15, "segment": "enterprise"},
+            [True, True],
+            "approved by managers (manager)",
+        ),
+        (
+            {"amount": 20000, "discount_pct": 0, "segment": "smb"},
+            [True, False],
+            "refused by managers",
+        ),
+    ],
+    ids=["auto", "managers-approve", "a-manager-refuses"],
+)
+def test_activiti_quote_routed_by_a_kie_decision_table(
+    owner, agent, manager, make_customer, db, quote, verdicts, note
+):
+    """The KIE editor's DMN file was refused with "IndexError: list index out of range" (its
+    default namespace is the model's own), then with "Unknown type in decision table" (its
+    annotation column)."""
+    assert deploy(owner, *ACTIVITI)["process_ids"] == ["dealApproval"]
+    customer = make_customer(name="Quote customer")
+    after = prepared(agent, customer.id, checks=["price", "terms"], **quote)
+    assert after["data"]["tier"] == ("auto" if not verdicts else "manager")
+    if verdicts:
+        checks = after["ready_tasks"]
+        assert [(t["name"], t["lane"]) for t in checks] == [("usertask2", "manager")] * 2
+        for task, verdict in zip(checks, verdicts, strict=True):
+            after = manager.complete_ok(task["id"], {"verdict": verdict})
+        assert after["data"]["verdicts"] == verdicts
+    assert after["status"] == "completed", after["incidents"]
+    assert notes_of(db, customer.id) == [f"Quote of {quote['amount']} {note}"]
+
+
+@pytest.mark.parametrize("approves", [True, False], ids=["director-approves", "director-refuses"])
+def test_activiti_director_review_and_its_catch_all_error_boundary(
+    owner, agent, director, make_customer, db, approves
+):
+    deploy(owner, *ACTIVITI)
+    customer = make_customer(name="Big deal")
+    after = prepared(agent, customer.id, amount=50000, discount_pct=3, segment="enterprise")
+    assert after["data"]["tier"] == "director"
+    (decide,) = after["ready_tasks"]
+    assert (decide["name"], decide["lane"]) == ("usertask3", "director")
+    after = director.complete_ok(decide["id"], {"director_approves": approves})
+    if approves:
+        assert after["status"] == "completed", after["incidents"]
+        assert notes_of(db, customer.id) == ["Quote of 50000 approved by director (director)"]
+        return
+    (tell,) = after["ready_tasks"]  # the error end was caught on the subprocess
+    assert (tell["name"], tell["lane"]) == ("usertask5", "agent")
+    done = agent.complete_ok(tell["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert "approved" not in done["data"]
+    assert notes_of(db, customer.id) == []
+
+
+def test_a_single_hit_table_with_no_matching_rule_answers_null(owner, agent, director):
+    """DMN: no matching rule of a UNIQUE table is a null result. SpiffWorkflow 3.2 left
+    ``tier`` unset, and the gateway after the task failed with "Error evaluating expression
+    'tier == "auto"'" instead of taking its default flow."""
+    deploy(owner, *ACTIVITI)
+    after = prepared(agent, 0, amount=500, discount_pct=-5, segment="smb", checks=[])
+    assert after["incidents"] == [] and after["status"] == "running"
+    assert after["data"]["tier"] is None
+    (decide,) = after["ready_tasks"]  # the gateway's default flow: the director decides
+    assert decide["name"] == "usertask3"
