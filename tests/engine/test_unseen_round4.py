@@ -374,3 +374,81 @@ def test_a_single_hit_table_with_no_matching_rule_answers_null(owner, agent, dir
     assert after["data"]["tier"] is None
     (decide,) = after["ready_tasks"]  # the gateway's default flow: the director decides
     assert decide["name"] == "usertask3"
+
+
+# -- Enterprise Architect: receive task, event-based gateway, sequential multi-instance --------
+
+EA = "ea_callback_booking.bpmn"
+EA_PROCESS = "EAID_PROC0001_A1B2_4c3d_8E4F_5A6B7C8D9E0F"
+
+
+def booked(clocked: Timed, customer_id: int, ref: str) -> dict[str, Any]:
+    """An instance whose slot offer went out with ``ref`` (waiting for the customer's pick)."""
+    started = clocked.agent.start(
+        EA_PROCESS,
+        {"customer_id": customer_id, "contacts": ["Ms Wang", "Mr Li"], "wait_for": "PT24H"},
+    )
+    (offer,) = started["ready_tasks"]
+    assert (offer["title"], offer["lane"]) == ("Offer callback slots", "agent")
+    waiting = clocked.agent.complete_ok(offer["id"], {"booking_ref": ref})
+    assert waiting["status"] == "waiting"
+    assert [w["name"] for w in waiting["waiting"]] == ["slot_chosen"]
+    return waiting
+
+
+def message(actor: Actor, name: str, ref: str, **payload: Any) -> Any:
+    return actor.post(
+        "/api/v1/messages",
+        json={"name": name, "correlation": {"booking_ref": ref}, "payload": payload},
+    )
+
+
+def test_ea_receive_task_and_cancel_message_are_correlated_by_booking(
+    timed: Timed, make_customer, db
+):
+    deploy(timed.owner, EA)
+    customer = make_customer(name="Correlated")
+    first = booked(timed, customer.id, "B-1")
+    second = booked(timed, customer.id, "B-2")
+    picked = message(timed.agent, "slot_chosen", "B-2", slot="Tue 10:00")
+    assert picked.status_code == 202, picked.get_json()
+    assert picked.get_json()["delivered_to"] == [second["id"]]
+    now = timed.agent.instance(second["id"])
+    assert now["data"]["slot"] == "Tue 10:00"
+    assert sorted(w["kind"] for w in now["waiting"]) == ["message", "timer"]
+    assert timed.agent.instance(first["id"])["waiting"][0]["name"] == "slot_chosen"
+    # the cancellation is for B-2 only: B-1 does not wait for one yet
+    cancelled = message(timed.agent, "callback_cancelled", "B-2", reason="bought elsewhere")
+    assert cancelled.get_json()["delivered_to"] == [second["id"]]
+    done = timed.agent.instance(second["id"])
+    assert done["status"] == "completed" and done["waiting"] == []
+    assert notes_of(db, customer.id) == ["Callback B-2 cancelled: bought elsewhere"]
+    # the timer of the event-based gateway went with the other path
+    assert timed.advance(hours=25) == 0
+    assert message(timed.agent, "callback_cancelled", "B-1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "reviewed"),
+    [(["no answer", "reached"], False), (["reached"], False), (["no answer", "busy"], True)],
+    ids=["second-contact-reached", "first-reached-ends-the-loop", "nobody-reached"],
+)
+def test_ea_callback_time_calls_each_contact_in_turn(timed: Timed, outcomes, reviewed):
+    deploy(timed.owner, EA)
+    waiting = booked(timed, 0, "B-9")
+    assert message(timed.agent, "slot_chosen", "B-9", slot="Wed 15:00").status_code == 202
+    assert timed.advance(hours=23) == 0
+    assert timed.advance(hours=1, minutes=1) == 1
+    now = timed.agent.instance(waiting["id"])
+    for expected, outcome in zip(["Ms Wang", "Mr Li"], outcomes, strict=False):
+        (call,) = now["ready_tasks"]  # sequential: one contact at a time
+        assert (call["title"], call["lane"]) == ("Call the contact", "agent")
+        assert [t["id"] for t in timed.agent.tasks("candidate=1")] == [call["id"]]
+        now = timed.agent.complete_ok(call["id"], {"outcome": outcome, "called": expected})
+    assert now["data"]["outcomes"] == outcomes
+    if reviewed:
+        (review,) = now["ready_tasks"]
+        assert (review["title"], review["lane"]) == ("Review the unreachable lead", "manager")
+    else:
+        assert now["status"] == "completed", now["incidents"]
+        assert now["ready_tasks"] == []
