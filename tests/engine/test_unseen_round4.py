@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from crm.models import Notification
 from engine.models import ModelBundle, ProcessVersion
-from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, refused
+from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, only, refused
 
 UNSEEN4 = DIAGRAMS / "unseen4"
 
@@ -452,3 +452,57 @@ def test_ea_callback_time_calls_each_contact_in_turn(timed: Timed, outcomes, rev
     else:
         assert now["status"] == "completed", now["incidents"]
         assert now["ready_tasks"] == []
+
+
+# -- Visual Paradigm: escalations from a subprocess, a Trisotech COLLECT table -----------------
+
+VP = ("vp_discount_negotiation.bpmn", "triso_risk_flags.dmn")
+VP_PROCESS = "_Pro8sBZGAqACBAQe"
+
+
+def negotiating(agent: Actor, discount_pct: int, term_months: int) -> dict[str, Any]:
+    started = agent.start(VP_PROCESS, {"term_months": term_months})
+    (propose,) = started["ready_tasks"]
+    assert (propose["title"], propose["lane"]) == ("Propose\na discount", "agent")
+    return agent.complete_ok(propose["id"], {"discount_pct": discount_pct})
+
+
+@pytest.mark.parametrize(
+    ("discount_pct", "term_months", "flags", "levels"),
+    [
+        (25, 3, ["deep discount", "manager involved", "short term"], [2, 1, 3]),
+        (10, 12, [], []),
+    ],
+    ids=["escalated-three-flags", "no-flag-empty-lists"],
+)
+def test_vp_non_interrupting_escalation_and_a_collect_table(
+    owner, agent, manager, discount_pct, term_months, flags, levels
+):
+    assert deploy(owner, *VP)["process_ids"] == [VP_PROCESS]
+    after = negotiating(agent, discount_pct, term_months)
+    terms = only(after["ready_tasks"], title="Agree the terms")
+    if discount_pct > 20:  # the manager is asked beside the negotiation, which goes on
+        approve = only(after["ready_tasks"], title="Approve the\nlarge discount")
+        assert approve["lane"] == "manager"
+        assert len(after["ready_tasks"]) == 2
+        after = manager.complete_ok(approve["id"])
+        assert [t["id"] for t in after["ready_tasks"]] == [terms["id"]]
+    else:
+        assert len(after["ready_tasks"]) == 1
+    done = agent.complete_ok(terms["id"], {"customer_stays": True})
+    assert done["status"] == "completed", done["incidents"]
+    assert (done["data"]["flags"], done["data"]["levels"]) == (flags, levels)
+    assert done["data"]["flag_count"] == len(flags)
+    assert done["data"]["worst"] == max(levels, default=0)
+
+
+def test_vp_interrupting_escalation_end_leaves_the_subprocess(owner, agent, manager):
+    deploy(owner, *VP)
+    after = negotiating(agent, 5, 24)
+    (terms,) = after["ready_tasks"]
+    after = agent.complete_ok(terms["id"], {"customer_stays": False})
+    (rescue,) = after["ready_tasks"]
+    assert (rescue["title"], rescue["lane"]) == ("Rescue the deal", "manager")
+    done = manager.complete_ok(rescue["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert "flags" not in done["data"]  # the path after the subprocess was not taken
