@@ -7,6 +7,9 @@ or a second message found nothing (the message was answered 404). Each such even
 caught, waits again beside the path it started; the activity's end cancels the wait with the
 other boundary events (``BoundaryEventJoin``). Timers are left as SpiffWorkflow runs them: a
 duration fires once, a cycle repeats on its own.
+
+An error or escalation is caught by the boundary event that names its code; a catch-all beside
+it (no code) takes only the others (SpiffWorkflow 3.2 ran both paths).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
     EscalationEventDefinition,
     SignalEventDefinition,
 )
@@ -43,12 +47,41 @@ def repeats(definition: Any) -> bool:
 
 
 class RepeatingBoundaryEvent(BoundaryEvent):
-    """A boundary event that, non-interrupting, waits for the next occurrence once it caught."""
+    """A boundary event that, non-interrupting, waits for the next occurrence once it caught;
+    one without an error or escalation code leaves an event to a boundary event of the same
+    activity that names its code (``outranked``)."""
 
     def catch(self, my_task: Any, event: Any) -> None:
+        if outranked(my_task, event):
+            return
         super().catch(my_task, event)
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
+
+
+def outranked(my_task: Any, event: Any) -> bool:
+    """Whether a catch-all error or escalation boundary event (no code) should let a boundary
+    event of the same activity with the event's code catch it instead.
+
+    SpiffWorkflow 3.2 hands the event to every boundary event that matches, so an error with
+    the code of one boundary event was caught by it and by the catch-all beside it: both
+    paths ran. BPMN (and Camunda, Flowable, jBPM) give it to the one that names the code.
+    """
+    definition = my_task.task_spec.event_definition
+    if not isinstance(definition, CodeEventDefinition) or definition.code is not None:
+        return False
+    siblings = my_task.parent.children if my_task.parent is not None else []
+    for sibling in siblings:
+        other = getattr(sibling.task_spec, "event_definition", None)
+        if (
+            sibling is not my_task
+            and isinstance(sibling.task_spec, BoundaryEvent)
+            and type(other) is type(definition)
+            and other.code is not None
+            and other.catches(sibling, event)
+        ):
+            return True
+    return False
 
 
 def wait_again(caught: Any) -> None:
