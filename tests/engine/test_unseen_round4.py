@@ -506,3 +506,62 @@ def test_vp_interrupting_escalation_end_leaves_the_subprocess(owner, agent, mana
     done = manager.complete_ok(rescue["id"])
     assert done["status"] == "completed", done["incidents"]
     assert "flags" not in done["data"]  # the path after the subprocess was not taken
+
+
+# -- Yaoqiang: a call activity's errors, caught by code and by a catch-all ---------------------
+
+YAOQIANG = "yaoqiang_budget_check.bpmn"
+
+
+@pytest.mark.parametrize(
+    ("amount", "task", "notes"),
+    [
+        (8000, ("Send the contract", "agent"), []),
+        (12000, ("CFO review", "director"), []),
+        (25000, None, ["Deal of 25000 is over the limit"]),
+    ],
+    ids=["within-the-limit", "needs-cfo-caught-by-catch-all", "over-limit-caught-by-code"],
+)
+def test_yaoqiang_called_process_errors_reach_the_boundary_of_their_code(
+    owner, agent, director, make_customer, db, amount, task, notes
+):
+    assert deploy(owner, YAOQIANG)["process_ids"] == ["PROCESS_1", "PROCESS_2"]
+    customer = make_customer(name="Budget")
+    started = agent.start(
+        "PROCESS_1", {"customer_id": customer.id, "amount": amount, "segment": "smb"}
+    )
+    assert started["incidents"] == []
+    if task is None:  # only the boundary event with the code caught it, not the catch-all too
+        assert started["status"] == "completed"
+        assert started["ready_tasks"] == []
+    else:
+        (ready,) = started["ready_tasks"]  # one path: the specific catch is not doubled
+        assert (ready["title"], ready["lane"]) == task
+        worker = director if task[1] == "director" else agent
+        assert worker.complete_ok(ready["id"])["status"] == "completed"
+    if amount <= 10000:  # the called process ended normally: its data came back
+        assert started["data"]["headroom"] == 10000 - amount
+    assert notes_of(db, customer.id) == notes
+
+
+def test_a_coded_escalation_is_not_also_caught_by_a_catch_all_beside_it(owner, agent, manager):
+    """The subprocess's "Deal at risk" boundary made a catch-all: the non-interrupting
+    "Needs approval" escalation was caught by it as well and ended the negotiation."""
+    text = edited(
+        VP[0],
+        (
+            '<escalationEventDefinition id="_Eed8sBZGAqACBAQr" escalationRef="_Esc8sBZGAqACBAQb"/>',
+            '<escalationEventDefinition id="_Eed8sBZGAqACBAQr"/>',
+        ),
+    )
+    response = upload(owner, (VP[0], text), (VP[1], diagram(VP[1])))
+    assert response.status_code == 201, response.get_json()
+    after = negotiating(agent, 30, 24)
+    titles = sorted(t["title"] for t in after["ready_tasks"])
+    assert titles == ["Agree the terms", "Approve the\nlarge discount"]
+    terms = only(after["ready_tasks"], title="Agree the terms")
+    after = agent.complete_ok(terms["id"], {"customer_stays": False})  # now the catch-all
+    rescue = only(after["ready_tasks"], title="Rescue the deal")
+    approve = only(after["ready_tasks"], title="Approve the\nlarge discount")
+    manager.complete_ok(approve["id"])
+    assert manager.complete_ok(rescue["id"])["status"] == "completed"
