@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -81,8 +82,9 @@ PARSER_MESSAGES = (
 )
 
 
-# Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
-PARSER_REWORDED = (
+# Parser messages said in plainer words (fixed, or made from the match), but not named by the
+# pre-pass (kept in any case).
+PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"RecursionError|maximum recursion depth"),
         "the flow from its start event is too long: SpiffWorkflow's parser follows it "
@@ -99,6 +101,20 @@ PARSER_REWORDED = (
         "a data association of this task must connect it to a data object of its process "
         "(SpiffWorkflow cannot resolve what it points at)",
     ),
+    (
+        re.compile(
+            r'^No DMN Diagram available with id "([^"]*)", Available DMN ids are: (.*?)\.?$'
+        ),
+        lambda found: (
+            f"calls decision {found.group(1)!r}, which no DMN file of this deploy "
+            "has; "
+            + (
+                f"the decisions it has are {found.group(2)}"
+                if found.group(2).strip()
+                else "add the .dmn file that has it to the deploy"
+            )
+        ),
+    ),
 )
 
 
@@ -108,9 +124,10 @@ def rewrite_parser_message(message: str) -> tuple[str, bool]:
     for pattern, plain in PARSER_MESSAGES:
         if pattern.search(message):
             return plain, True
-    for pattern, plain in PARSER_REWORDED:
-        if pattern.search(message):
-            return plain, False
+    for pattern, reworded in PARSER_REWORDED:
+        found = pattern.search(message)
+        if found:
+            return (reworded(found) if callable(reworded) else reworded), False
     return message, False
 
 
