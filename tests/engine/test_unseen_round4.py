@@ -565,3 +565,168 @@ def test_a_coded_escalation_is_not_also_caught_by_a_catch_all_beside_it(owner, a
     approve = only(after["ready_tasks"], title="Approve the\nlarge discount")
     manager.complete_ok(approve["id"])
     assert manager.complete_ok(rescue["id"])["status"] == "completed"
+
+
+# -- malformed and invalid variants of the files above -----------------------------------------
+
+
+def variant(name: str, *changes: tuple[str, str]) -> tuple[str, bytes]:
+    return (name, edited(name, *changes))
+
+
+def same(name: str) -> tuple[str, bytes]:
+    return (name, diagram(name))
+
+
+def truncated(name: str, at: int) -> tuple[str, bytes]:
+    return (name, diagram(name)[:at])
+
+
+BROKEN = {
+    "broken-xml": (
+        [truncated("ea_callback_booking.bpmn", 6000)],
+        [(None, "malformed XML", None)],  # on the line where the file stops
+    ),
+    "unknown-operator": (
+        [
+            variant(
+                FLOWABLE,
+                ('id="crm.create_opportunity" resultVariable', 'id="crm.open_deal" resultVariable'),
+            )
+        ],
+        [("sid-OPEN-DEAL", "unknown service operator 'crm.open_deal'", 'id="sid-OPEN-DEAL"')],
+    ),
+    "missing-parameter": (
+        [
+            variant(
+                ACTIVITI[0],
+                (
+                    '<spiffworkflow:parameter id="customer_id" type="int" value="customer_id">'
+                    "</spiffworkflow:parameter>",
+                    "",
+                ),
+            ),
+            same(ACTIVITI[1]),
+        ],
+        [("servicetask1", "needs parameter 'customer_id'", 'id="servicetask1"')],
+    ),
+    "bad-condition": (
+        [variant(FLOWABLE, ("<![CDATA[score >= 70]]>", "<![CDATA[score >>= 70]]>"))],
+        [("sid-F-HOT", "not a valid Python expression: 'score >>= 70'", 'id="sid-F-HOT"')],
+    ),
+    "bad-script": (
+        [variant(YAOQIANG, ("headroom = limit - amount]]>", "headroom = limit - amount)]]>"))],
+        [("_22", "syntax error on line 2", 'id="_22"')],
+    ),
+    "flow-to-nowhere": (
+        [variant(FLOWABLE, ('targetRef="sid-END-NURTURE"', 'targetRef="sid-END-NURTURED"'))],
+        [
+            ("sid-F-NURTURED", "'sid-END-NURTURED', which is no element", 'id="sid-F-NURTURED"'),
+            ("sid-END-NURTURE", "nothing leads to this element", 'id="sid-END-NURTURE"'),
+        ],
+    ),
+    "default-flow-missing": (
+        [variant(FLOWABLE, ('default="sid-F-COLD"', 'default="sid-F-FROZEN"'))],
+        [("sid-QUALIFIED", "default flow 'sid-F-FROZEN'", 'id="sid-QUALIFIED"')],
+    ),
+    "called-process-missing": (
+        [
+            variant(
+                "jbpm_callback.bpmn",
+                (
+                    'calledElement="telesales.callback_call"',
+                    'calledElement="telesales.callback_dial"',
+                ),
+            )
+        ],
+        [("_kie_call", "'telesales.callback_dial', which is neither", 'id="_kie_call"')],
+    ),
+    "error-ref-missing": (
+        [
+            variant(
+                "jbpm_callback.bpmn",
+                (
+                    'id="_kie_no_answer_def" drools:erefname="NO_ANSWER" errorRef="NO_ANSWER"/>',
+                    'id="_kie_no_answer_def" errorRef="NO_REPLY"/>',
+                ),
+            )
+        ],
+        [("_kie_no_answer", "errorRef 'NO_REPLY' names no <bpmn:error>", 'id="_kie_no_answer"')],
+    ),
+    "message-ref-missing": (
+        [
+            variant(
+                EA,
+                (
+                    'messageRef="EAID_2C3D4E5F_6071_4c8d_9EAF_1A2B3C4D5E6F">\n        <bpmn:ext',
+                    'messageRef="EAID_NOPE">\n        <bpmn:ext',
+                ),
+            )
+        ],
+        [
+            (
+                "EAID_CE000001_7F8A_4b9c_8D0E_2F3A4B5C6D7E",
+                "messageRef 'EAID_NOPE' names no <bpmn:message>",
+                'id="EAID_CE000001_7F8A_4b9c_8D0E_2F3A4B5C6D7E"',
+            )
+        ],
+    ),
+    "boundary-host-missing": (
+        [
+            variant(
+                YAOQIANG,
+                (
+                    'attachedToRef="_3" cancelActivity="true" id="_6"',
+                    'attachedToRef="_99" cancelActivity="true" id="_6"',
+                ),
+            )
+        ],
+        [("_6", "attached to '_99', which is no element", 'id="_6"')],
+    ),
+    "lane-lists-missing-task": (
+        [
+            variant(VP[0], ("<flowNodeRef>_Usr8sBZGAqACBAQl<", "<flowNodeRef>_Usr8sBZGAqACBAQL<")),
+            same(VP[1]),
+        ],
+        [
+            (
+                "_Lan8sBZGAqACBAQj",
+                "'_Usr8sBZGAqACBAQL', which is no element",
+                'id="_Lan8sBZGAqACBAQj"',
+            )
+        ],
+    ),
+    "decision-missing": (
+        [variant(ACTIVITI[0], (">approval_tier<", ">approval_level<")), same(ACTIVITI[1])],
+        [
+            (
+                "businessruletask1",
+                "calls decision 'approval_level', which no DMN file of this deploy has; the "
+                "decisions it has are approval_tier",
+                'id="businessruletask1"',
+            )
+        ],
+    ),
+    "dmn-file-left-out": (
+        [same(ACTIVITI[0])],
+        [("businessruletask1", "add the .dmn file that has it", 'id="businessruletask1"')],
+    ),
+    "bad-dmn-cell": (
+        [same(VP[0]), variant(VP[1], ("<semantic:text>[1..6)<", "<semantic:text>[1..6<"))],
+        [("_rf_r3_3", "rule cell '[1..6' is not Python", 'id="_rf_r3_3"')],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN), ids=list(BROKEN))
+def test_malformed_and_invalid_variants_are_refused_element_by_element(owner, db, case):
+    files, expected = BROKEN[case]
+    details = refused(upload(owner, *files))
+    assert [d["element_id"] for d in details] == [e[0] for e in expected], details
+    contents = dict(files)
+    for detail, (_, fragment, where) in zip(details, expected, strict=True):
+        assert fragment in detail["message"], detail
+        text = contents[detail["file"]] if detail.get("file") in contents else files[0][1]
+        line = text.count(b"\n") + 1 if where is None else line_of(where, text)
+        assert detail["line"] == line, detail
+    nothing_deployed(db)
