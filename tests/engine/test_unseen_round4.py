@@ -730,3 +730,54 @@ def test_malformed_and_invalid_variants_are_refused_element_by_element(owner, db
         line = text.count(b"\n") + 1 if where is None else line_of(where, text)
         assert detail["line"] == line, detail
     nothing_deployed(db)
+
+
+# -- Cardanit: a FIRST table and an inclusive gateway with a default ---------------------------
+
+CARDANIT = ("cardanit_lead_routing.bpmn", "cardanit_lead_grade.dmn")
+CARDANIT_PROCESS = "id-7c4e1b2a-9d3f-4e6a-8b5c-0a1d2e3f4b5c"
+
+
+@pytest.mark.parametrize(
+    ("lead", "grade", "opened", "notes"),
+    [
+        (
+            {"seats": 150, "source": "web", "vip": True, "wants_brochure": True},
+            "A",
+            [("Call within the hour", "agent"), ("Manager calls the VIP", "manager")],
+            ["Brochure sent (A)"],
+        ),
+        (
+            {"seats": 50, "source": "referral", "vip": False, "wants_brochure": False},
+            "A",
+            [("Call within the hour", "agent")],
+            [],
+        ),
+        (
+            {"seats": 50, "source": "web", "vip": True, "wants_brochure": False},
+            "B",
+            [("Call within the hour", "agent")],
+            [],
+        ),
+        ({"seats": 3, "source": "web", "vip": True, "wants_brochure": False}, "C", [], []),
+    ],
+    ids=["three-channels", "first-rule-wins", "second-grade", "default-nurture"],
+)
+def test_cardanit_first_table_and_inclusive_channels(
+    owner, agent, manager, make_customer, db, lead, grade, opened, notes
+):
+    assert deploy(owner, *CARDANIT)["process_ids"] == [CARDANIT_PROCESS]
+    customer = make_customer(name="Routed")
+    now = agent.start(CARDANIT_PROCESS, {"customer_id": customer.id, **lead})
+    assert now["data"]["grade"] == grade
+    if opened:  # the hand-over waits until every channel opened is done
+        assert sorted((t["title"], t["lane"]) for t in now["ready_tasks"]) == sorted(opened)
+    for title, lane in opened:
+        task = only(now["ready_tasks"], title=title)
+        now = (manager if lane == "manager" else agent).complete_ok(task["id"])
+    (handover,) = now["ready_tasks"]  # the join waited for every channel it opened
+    assert handover["title"] == "Hand over"
+    done = agent.complete_ok(handover["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"].get("nurture", False) is (not opened and not notes)
+    assert notes_of(db, customer.id) == notes
