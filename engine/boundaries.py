@@ -9,7 +9,8 @@ other boundary events (``BoundaryEventJoin``). Timers are left as SpiffWorkflow 
 duration fires once, a cycle repeats on its own.
 
 An error or escalation is caught by the boundary event that names its code; a catch-all beside
-it (no code) takes only the others (SpiffWorkflow 3.2 ran both paths).
+it (no code) takes only the others (SpiffWorkflow 3.2 ran both paths). An error end event whose
+error nothing catches fails (``CheckedEndEvent``) instead of ending its path quietly.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
+    ErrorEventDefinition,
     EscalationEventDefinition,
     SignalEventDefinition,
 )
@@ -97,11 +100,45 @@ def wait_again(caught: Any) -> None:
     caught.task_spec._update(again)
 
 
+class CheckedEndEvent(EndEvent):
+    """An end event whose error no boundary event takes fails (an incident on it).
+
+    SpiffWorkflow 3.2 ends the path of an error nothing catches as if it were a none end
+    event: the called process or subprocess completed and its caller went on, so a deal that
+    "needs the CFO" went on to the contract. BPMN leaves an uncaught error unspecified; Dialflow
+    stops there, where the process owner can see it.
+    """
+
+    def _run_hook(self, my_task: Any) -> bool:
+        definition = self.event_definition
+        if not isinstance(definition, ErrorEventDefinition):
+            return super()._run_hook(my_task)
+        top = my_task.workflow.top_workflow
+        before = len(top.bpmn_events)
+        done = super()._run_hook(my_task)
+        thrown = top.bpmn_events[before:]
+        uncaught = [event for event in thrown if event.event_definition is definition]
+        if uncaught:
+            top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
+            code = f" (code {definition.code!r})" if definition.code else ""
+            raise WorkflowException(
+                f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
+                "boundary error event of an enclosing subprocess or calling call activity takes "
+                "it; add one, or end the path with a plain end event"
+            )
+        return done
+
+
 def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
-    """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event as it
-    converts its own: migration's diff compares specs through the serializer's registry, and
-    an unknown class failed it (``'RepeatingBoundaryEvent' object has no attribute 'get'``)."""
-    return {**config, RepeatingBoundaryEvent: config[BoundaryEvent]}
+    """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event and
+    the checked end event as it converts its own: migration's diff compares specs through the
+    serializer's registry, and an unknown class failed it (``'RepeatingBoundaryEvent' object
+    has no attribute 'get'``)."""
+    return {
+        **config,
+        RepeatingBoundaryEvent: config[BoundaryEvent],
+        CheckedEndEvent: config[EndEvent],
+    }
 
 
 class DialflowParser(SpiffBpmnParser):
@@ -117,6 +154,10 @@ class DialflowParser(SpiffBpmnParser):
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+        full_tag("endEvent"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][0],
+            CheckedEndEvent,
+        ),
     }
 
     def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:
