@@ -48,6 +48,18 @@ def edited(name: str, *changes: tuple[str, str]) -> bytes:
     return text.encode()
 
 
+def variant(name: str, *changes: tuple[str, str]) -> tuple[str, bytes]:
+    return (name, edited(name, *changes))
+
+
+def same(name: str) -> tuple[str, bytes]:
+    return (name, diagram(name))
+
+
+def truncated(name: str, at: int) -> tuple[str, bytes]:
+    return (name, diagram(name)[:at])
+
+
 def line_of(fragment: str, text: bytes) -> int:
     decoded = text.decode()
     return decoded.count("\n", 0, decoded.index(fragment)) + 1
@@ -341,11 +353,21 @@ def test_activiti_quote_routed_by_a_kie_decision_table(
     assert notes_of(db, customer.id) == [f"Quote of {quote['amount']} {note}"]
 
 
+CATCH_ALL = "<errorEventDefinition></errorEventDefinition>"
+BOUNDARIES = {
+    "catch-all": CATCH_ALL,
+    "by-code": '<errorEventDefinition errorRef="rejected"></errorEventDefinition>',
+}
+
+
+@pytest.mark.parametrize("boundary", list(BOUNDARIES))
 @pytest.mark.parametrize("approves", [True, False], ids=["director-approves", "director-refuses"])
-def test_activiti_director_review_and_its_catch_all_error_boundary(
-    owner, agent, director, make_customer, db, approves
+def test_activiti_director_review_and_its_error_boundary(
+    owner, agent, director, make_customer, db, approves, boundary
 ):
-    deploy(owner, *ACTIVITI)
+    text = edited(ACTIVITI[0], (CATCH_ALL, BOUNDARIES[boundary]))
+    response = upload(owner, (ACTIVITI[0], text), same(ACTIVITI[1]))
+    assert response.status_code == 201, response.get_json()
     customer = make_customer(name="Big deal")
     after = prepared(agent, customer.id, amount=50000, discount_pct=3, segment="enterprise")
     assert after["data"]["tier"] == "director"
@@ -362,6 +384,28 @@ def test_activiti_director_review_and_its_catch_all_error_boundary(
     assert done["status"] == "completed", done["incidents"]
     assert "approved" not in done["data"]
     assert notes_of(db, customer.id) == []
+
+
+def test_a_subprocess_error_whose_code_no_boundary_names_is_an_incident(owner, agent, director):
+    """The boundary event waits for another code: SpiffWorkflow 3.2 ended the subprocess as if
+    it had completed, and the refused quote was noted as approved by nobody."""
+    text = edited(
+        ACTIVITI[0],
+        (CATCH_ALL, '<errorEventDefinition errorRef="other"></errorEventDefinition>'),
+        (
+            '<error id="rejected" name="Rejected" errorCode="DEAL_REJECTED"></error>',
+            '<error id="rejected" name="Rejected" errorCode="DEAL_REJECTED"></error>'
+            '<error id="other" name="Other" errorCode="OTHER"></error>',
+        ),
+    )
+    assert upload(owner, (ACTIVITI[0], text), same(ACTIVITI[1])).status_code == 201
+    after = prepared(agent, 0, amount=50000, discount_pct=3, segment="enterprise")
+    (decide,) = after["ready_tasks"]
+    after = director.complete_ok(decide["id"], {"director_approves": False})
+    assert after["status"] == "error" and after["ready_tasks"] == []
+    (incident,) = after["incidents"]
+    assert incident["element_id"] == "errorendevent1"
+    assert "(code 'DEAL_REJECTED')" in incident["message"]
 
 
 def test_a_single_hit_table_with_no_matching_rule_answers_null(owner, agent, director):
@@ -570,18 +614,6 @@ def test_a_coded_escalation_is_not_also_caught_by_a_catch_all_beside_it(owner, a
 # -- malformed and invalid variants of the files above -----------------------------------------
 
 
-def variant(name: str, *changes: tuple[str, str]) -> tuple[str, bytes]:
-    return (name, edited(name, *changes))
-
-
-def same(name: str) -> tuple[str, bytes]:
-    return (name, diagram(name))
-
-
-def truncated(name: str, at: int) -> tuple[str, bytes]:
-    return (name, diagram(name)[:at])
-
-
 BROKEN = {
     "broken-xml": (
         [truncated("ea_callback_booking.bpmn", 6000)],
@@ -781,3 +813,33 @@ def test_cardanit_first_table_and_inclusive_channels(
     assert done["status"] == "completed", done["incidents"]
     assert done["data"].get("nurture", False) is (not opened and not notes)
     assert notes_of(db, customer.id) == notes
+
+
+def test_an_error_nothing_catches_is_an_incident_not_a_quiet_end(owner, agent):
+    """Without the catch-all, NEEDS_CFO had no catcher: SpiffWorkflow 3.2 ended the called
+    process as if normally and the deal went on to "Send the contract"."""
+    text = diagram(YAOQIANG).decode()
+    start = text.index('<boundaryEvent attachedToRef="_3" cancelActivity="true" id="_8"')
+    text = text[:start] + text[text.index("</boundaryEvent>", start) + 16 :]
+    start = text.index('<userTask completionQuantity="1" id="_9"')
+    text = text[:start] + text[text.index("</endEvent>", start) + 11 :]  # the task and its end
+    for gone in (
+        '<sequenceFlow id="_16" sourceRef="_8" targetRef="_9"/>',
+        '<sequenceFlow id="_17" sourceRef="_9" targetRef="_11"/>',
+        "<flowNodeRef>_9</flowNodeRef>",
+    ):
+        assert gone in text
+        text = text.replace(gone, "")
+    assert upload(owner, (YAOQIANG, text.encode())).status_code == 201
+    started = agent.start("PROCESS_1", {"customer_id": 0, "amount": 12000, "segment": "smb"})
+    assert started["status"] == "error"
+    assert started["ready_tasks"] == []  # not on to "Send the contract"
+    (incident,) = started["incidents"]
+    assert incident["element_id"] == "_25"
+    assert (
+        "error 'Needs the CFO' (code 'NEEDS_CFO') is thrown here and nothing catches it"
+        in (incident["message"])
+    )
+    # a caught error and a normal end still run as before
+    over = agent.start("PROCESS_1", {"customer_id": 0, "amount": 8000, "segment": "smb"})
+    assert [t["title"] for t in over["ready_tasks"]] == ["Send the contract"]
