@@ -279,6 +279,44 @@ def test_a_raw_flowable_export_is_refused_element_by_element(owner, db):
     nothing_deployed(db)
 
 
+MAPPED = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" xmlns:drools="http://www.jboss.org/drools"
+  targetNamespace="http://www.flowable.org/processdef">
+  <process id="mapped" isExecutable="true">
+    <startEvent id="s" flowable:initiator="starter"/>
+    <userTask id="each" name="Call each contact">
+      <multiInstanceLoopCharacteristics isSequential="true"
+        flowable:collection="contacts" flowable:elementVariable="contact"/>
+    </userTask>
+    <callActivity id="call" calledElement="mapped_child">
+      <extensionElements><flowable:in source="amount" target="amount"/></extensionElements>
+    </callActivity>
+    <serviceTask id="svc" drools:serviceimplementation="Java" implementation="Java"/>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="each"/>
+    <sequenceFlow id="f2" sourceRef="each" targetRef="call"/>
+    <sequenceFlow id="f3" sourceRef="call" targetRef="svc"/>
+    <sequenceFlow id="f4" sourceRef="svc" targetRef="e"/>
+  </process>
+  <process id="mapped_child" isExecutable="true">
+    <startEvent id="cs"/><endEvent id="ce"/><sequenceFlow id="cf" sourceRef="cs" targetRef="ce"/>
+  </process>
+</definitions>
+"""
+
+
+def test_flowable_and_jbpm_mappings_are_refused_with_the_dialflow_way(owner, db):
+    found = by_element(refused(upload(owner, ("mapped.bpmn20.xml", MAPPED.encode()))))
+    assert "Dialflow records who started an instance itself" in found["s"]
+    assert "flowable:collection='contacts'" in found["each"]
+    assert "name the list in loopDataInputRef and each item in inputDataItem" in found["each"]
+    assert "<flowable:in>" in found["call"] and "gets all of the caller's data" in found["call"]
+    assert "drools:serviceimplementation='Java'" in found["svc"]
+    assert "choose a service operator" in found["svc"]
+    nothing_deployed(db)
+
+
 def test_flowable_defaults_that_are_dialflow_s_own_behaviour_pass(owner, agent):
     """Flowable Modeler writes formFieldValidation="true" on every start event and user task,
     and Activiti/Flowable exclusive="true" on service tasks: they were refused as
