@@ -75,6 +75,13 @@ PARSER_MESSAGES = (
         "the decision this task calls is in a DMN file with several decisions",
     ),
     (
+        # SpiffWorkflow's DMN engine takes the decision's first decision table, and there is
+        # none in a literal expression, a context or an invocation.
+        re.compile(r"^IndexError\('list index out of range'\)"),
+        "the decision this task calls has no decision table; only decision tables are "
+        "supported",
+    ),
+    (
         re.compile(r"^Data Store with name "),
         "data stores are not supported: keep the data in the process (task data) or reach the "
         "system through a service task",

@@ -7,6 +7,7 @@ their malformed or invalid variants, each refused element by element with nothin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any
@@ -780,6 +781,24 @@ BROKEN = {
     "dmn-file-left-out": (
         [same(ACTIVITI[0])],
         [("businessruletask1", "add the .dmn file that has it", 'id="businessruletask1"')],
+    ),
+    "decision-without-table": (
+        [
+            same(ACTIVITI[0]),
+            (
+                ACTIVITI[1],
+                re.sub(
+                    rb"<dmn:decisionTable .*</dmn:decisionTable>",
+                    b'<dmn:literalExpression id="_LE"><dmn:text>"auto"</dmn:text>'
+                    b"</dmn:literalExpression>",
+                    diagram(ACTIVITI[1]),
+                    flags=re.S,
+                ),
+            ),
+        ],
+        # only this: the parser's "IndexError('list index out of range')" on the task was
+        # said again beside it
+        [("approval_tier", "is not a decision table", 'id="approval_tier"')],
     ),
     "bad-dmn-cell": (
         [same(VP[0]), variant(VP[1], ("<semantic:text>[1..6)<", "<semantic:text>[1..6<"))],
