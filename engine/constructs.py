@@ -112,17 +112,19 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         re.compile(
             r'^No DMN Diagram available with id "([^"]*)", Available DMN ids are: (.*?)\.?$'
         ),
-        lambda found: (
-            f"calls decision {found.group(1)!r}, which no DMN file of this deploy "
-            "has; "
-            + (
-                f"the decisions it has are {found.group(2)}"
-                if found.group(2).strip()
-                else "add the .dmn file that has it to the deploy"
-            )
-        ),
+        lambda found: _decision_missing(found.group(1), found.group(2).strip()),
     ),
 )
+
+
+def _decision_missing(decision: str, known: str) -> str:
+    if decision == "None":  # the task names none
+        return (
+            "a business rule task needs the decision it calls: name it with "
+            "spiffworkflow:calledDecisionId and deploy its .dmn file with it"
+        )
+    found = f"the decisions it has are {known}" if known else "add the .dmn file that has it"
+    return f"calls decision {decision!r}, which no DMN file of this deploy has; {found}"
 
 
 def rewrite_parser_message(message: str) -> tuple[str, bool]:

@@ -94,6 +94,8 @@ HINTS = {
     "decisionRef": "use spiffworkflow:calledDecisionId",
     "calledDecision": "use spiffworkflow:calledDecisionId",
     "resultVariable": "set the result variable on the service operator or decision",
+    "rules": "call a DMN decision table with spiffworkflow:calledDecisionId",
+    "ruleVariablesInput": "call a DMN decision table with spiffworkflow:calledDecisionId",
     "taskName": "choose a service operator from the handler registry",
     "serviceimplementation": "choose a service operator from the handler registry",
     "serviceinterface": "choose a service operator from the handler registry",
