@@ -425,6 +425,30 @@ def test_activiti_director_review_and_its_error_boundary(
     assert notes_of(db, customer.id) == []
 
 
+def test_a_raw_activiti_export_is_refused_element_by_element(owner, db):
+    name = "activiti_raw_export.bpmn"
+    details = refused(upload(owner, (name, diagram(name))))
+    found = by_element(details)
+    assert set(found) == {
+        "startevent1",
+        "usertask1",
+        "businessruletask1",
+        "usertask2",
+        "servicetask1",
+        "scripttask1",
+        "flow5",
+    }, details
+    assert "put the task in a lane" in found["usertask1"]
+    rules = found["businessruletask1"]
+    assert "activiti:rules='tierRule'" in rules and "spiffworkflow:calledDecisionId" in rules
+    assert "needs the decision it calls" in rules  # was "calls decision 'None'"
+    assert "activiti:collection='${checks}'" in found["usertask2"]
+    assert "activiti:expression=" in found["servicetask1"]
+    assert "'javascript'" in found["scripttask1"]
+    assert "write \"tier == 'auto'\"" in found["flow5"]
+    nothing_deployed(db)
+
+
 def test_a_subprocess_error_whose_code_no_boundary_names_is_an_incident(owner, agent, director):
     """The boundary event waits for another code: SpiffWorkflow 3.2 ended the subprocess as if
     it had completed, and the refused quote was noted as approved by nobody."""
