@@ -78,8 +78,7 @@ PARSER_MESSAGES = (
         # SpiffWorkflow's DMN engine takes the decision's first decision table, and there is
         # none in a literal expression, a context or an invocation.
         re.compile(r"^IndexError\('list index out of range'\)"),
-        "the decision this task calls has no decision table; only decision tables are "
-        "supported",
+        "the decision this task calls has no decision table; only decision tables are supported",
     ),
     (
         re.compile(r"^Data Store with name "),

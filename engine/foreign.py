@@ -108,6 +108,12 @@ HINTS = {
     "onEntry-script": "model the script's work as a script task",
     "onExit-script": "model the script's work as a script task",
     "autoStoreVariables": "Dialflow keeps every variable a script sets",
+    "priority": "give the task the property priority",
+    "dueDate": "give the task the property dueIn (a duration such as 'PT4H') or dueAt",
+    "formProperty": "pick a JSON-Schema form (formJsonSchemaFilename)",
+}
+# Where a setting means something else on a sequence flow.
+FLOW_HINTS = {
     "priority": "Dialflow takes the first true condition in the order the flows are written",
 }
 EXPRESSION_TAGS = {
@@ -234,8 +240,9 @@ def _engine_label(engine: str) -> str:
     return LABELS.get(engine, engine.capitalize())
 
 
-def _hint(local: str) -> str:
-    hint = HINTS.get(local)
+def _hint(local: str, element: Any) -> str:
+    flow = etree.QName(_owner(element)).localname == "sequenceFlow"
+    hint = (FLOW_HINTS.get(local) if flow else None) or HINTS.get(local)
     return f"; {hint}" if hint else ""
 
 
@@ -254,7 +261,7 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
                 element,
                 f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
                 f"{_engine_label(engine)}-specific and Dialflow does not execute it"
-                f"{_hint(qname.localname)}",
+                f"{_hint(qname.localname, element)}",
             )
         )
     return found
@@ -273,7 +280,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
             element,
             f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"
-            f"{_hint(qname.localname)}",
+            f"{_hint(qname.localname, element)}",
         )
     ]
 

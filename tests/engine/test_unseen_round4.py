@@ -290,13 +290,17 @@ MAPPED = """<?xml version="1.0" encoding="UTF-8"?>
       <multiInstanceLoopCharacteristics isSequential="true"
         flowable:collection="contacts" flowable:elementVariable="contact"/>
     </userTask>
+    <userTask id="due" name="Call back" flowable:dueDate="PT4H" flowable:priority="80">
+      <extensionElements><flowable:formProperty id="outcome" type="string"/></extensionElements>
+    </userTask>
     <callActivity id="call" calledElement="mapped_child">
       <extensionElements><flowable:in source="amount" target="amount"/></extensionElements>
     </callActivity>
     <serviceTask id="svc" drools:serviceimplementation="Java" implementation="Java"/>
     <endEvent id="e"/>
     <sequenceFlow id="f1" sourceRef="s" targetRef="each"/>
-    <sequenceFlow id="f2" sourceRef="each" targetRef="call"/>
+    <sequenceFlow id="f2" sourceRef="each" targetRef="due"/>
+    <sequenceFlow id="f2b" sourceRef="due" targetRef="call"/>
     <sequenceFlow id="f3" sourceRef="call" targetRef="svc"/>
     <sequenceFlow id="f4" sourceRef="svc" targetRef="e"/>
   </process>
@@ -313,6 +317,8 @@ def test_flowable_and_jbpm_mappings_are_refused_with_the_dialflow_way(owner, db)
     assert "flowable:collection='contacts'" in found["each"]
     assert "name the list in loopDataInputRef and each item in inputDataItem" in found["each"]
     assert "<flowable:in>" in found["call"] and "gets all of the caller's data" in found["call"]
+    assert "the property dueIn" in found["due"] and "the property priority" in found["due"]
+    assert "<flowable:formProperty>" in found["due"] and "JSON-Schema form" in found["due"]
     assert "drools:serviceimplementation='Java'" in found["svc"]
     assert "choose a service operator" in found["svc"]
     nothing_deployed(db)
