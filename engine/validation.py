@@ -267,12 +267,35 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     by_line = {line: element_id for element_id, line in lines.items()}
     by_path = _ids_by_path(tree)
     for error in schema.error_log:
-        message = _NS.sub("bpmn:", error.message)
+        message = _id_message(_NS.sub("bpmn:", error.message), tree)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         problems.append(
             problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         )
     return False
+
+
+_BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
+
+
+def _id_message(message: str, tree: Any) -> str:
+    """libxml2 says "… is not a valid value of the atomic type 'xs:ID'" both of an id given
+    twice in a file and of one that is no XML name: say which it is."""
+    bad = _BAD_ID.search(message)
+    if bad is None:
+        return message
+    value = bad.group(1)
+    lines = [e.sourceline for e in tree.iter() if isinstance(e.tag, str) and e.get("id") == value]
+    if len(lines) > 1:
+        where = ", ".join(str(line) for line in lines)
+        return (
+            f"id {value!r} is given to {len(lines)} elements of this file (lines {where}); "
+            "each element needs an id of its own"
+        )
+    return (
+        f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
+        "spaces or ':'"
+    )
 
 
 def _ids_by_path(tree: Any) -> dict[str, str]:
