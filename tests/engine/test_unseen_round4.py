@@ -680,6 +680,87 @@ def test_a_coded_escalation_is_not_also_caught_by_a_catch_all_beside_it(owner, a
     assert manager.complete_ok(rescue["id"])["status"] == "completed"
 
 
+def test_an_error_nothing_catches_is_an_incident_not_a_quiet_end(owner, agent):
+    """Without the catch-all, NEEDS_CFO had no catcher: SpiffWorkflow 3.2 ended the called
+    process as if normally and the deal went on to "Send the contract"."""
+    text = diagram(YAOQIANG).decode()
+    start = text.index('<boundaryEvent attachedToRef="_3" cancelActivity="true" id="_8"')
+    text = text[:start] + text[text.index("</boundaryEvent>", start) + 16 :]
+    start = text.index('<userTask completionQuantity="1" id="_9"')
+    text = text[:start] + text[text.index("</endEvent>", start) + 11 :]  # the task and its end
+    for gone in (
+        '<sequenceFlow id="_16" sourceRef="_8" targetRef="_9"/>',
+        '<sequenceFlow id="_17" sourceRef="_9" targetRef="_11"/>',
+        "<flowNodeRef>_9</flowNodeRef>",
+    ):
+        assert gone in text
+        text = text.replace(gone, "")
+    assert upload(owner, (YAOQIANG, text.encode())).status_code == 201
+    started = agent.start("PROCESS_1", {"customer_id": 0, "amount": 12000, "segment": "smb"})
+    assert started["status"] == "error"
+    assert started["ready_tasks"] == []  # not on to "Send the contract"
+    (incident,) = started["incidents"]
+    assert incident["element_id"] == "_25"
+    assert (
+        "error 'Needs the CFO' (code 'NEEDS_CFO') is thrown here and nothing catches it"
+        in (incident["message"])
+    )
+    # a caught error and a normal end still run as before
+    over = agent.start("PROCESS_1", {"customer_id": 0, "amount": 8000, "segment": "smb"})
+    assert [t["title"] for t in over["ready_tasks"]] == ["Send the contract"]
+
+
+# -- Cardanit: a FIRST table and an inclusive gateway with a default ---------------------------
+
+CARDANIT = ("cardanit_lead_routing.bpmn", "cardanit_lead_grade.dmn")
+CARDANIT_PROCESS = "id-7c4e1b2a-9d3f-4e6a-8b5c-0a1d2e3f4b5c"
+
+
+@pytest.mark.parametrize(
+    ("lead", "grade", "opened", "notes"),
+    [
+        (
+            {"seats": 150, "source": "web", "vip": True, "wants_brochure": True},
+            "A",
+            [("Call within the hour", "agent"), ("Manager calls the VIP", "manager")],
+            ["Brochure sent (A)"],
+        ),
+        (
+            {"seats": 50, "source": "referral", "vip": False, "wants_brochure": False},
+            "A",
+            [("Call within the hour", "agent")],
+            [],
+        ),
+        (
+            {"seats": 50, "source": "web", "vip": True, "wants_brochure": False},
+            "B",
+            [("Call within the hour", "agent")],
+            [],
+        ),
+        ({"seats": 3, "source": "web", "vip": True, "wants_brochure": False}, "C", [], []),
+    ],
+    ids=["three-channels", "first-rule-wins", "second-grade", "default-nurture"],
+)
+def test_cardanit_first_table_and_inclusive_channels(
+    owner, agent, manager, make_customer, db, lead, grade, opened, notes
+):
+    assert deploy(owner, *CARDANIT)["process_ids"] == [CARDANIT_PROCESS]
+    customer = make_customer(name="Routed")
+    now = agent.start(CARDANIT_PROCESS, {"customer_id": customer.id, **lead})
+    assert now["data"]["grade"] == grade
+    if opened:  # the hand-over waits until every channel opened is done
+        assert sorted((t["title"], t["lane"]) for t in now["ready_tasks"]) == sorted(opened)
+    for title, lane in opened:
+        task = only(now["ready_tasks"], title=title)
+        now = (manager if lane == "manager" else agent).complete_ok(task["id"])
+    (handover,) = now["ready_tasks"]  # the join waited for every channel it opened
+    assert handover["title"] == "Hand over"
+    done = agent.complete_ok(handover["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"].get("nurture", False) is (not opened and not notes)
+    assert notes_of(db, customer.id) == notes
+
+
 # -- malformed and invalid variants of the files above -----------------------------------------
 
 
@@ -830,6 +911,26 @@ BROKEN = {
         # said again beside it
         [("approval_tier", "is not a decision table", 'id="approval_tier"')],
     ),
+    "id-given-twice": (  # was "… is not a valid value of the atomic type 'xs:ID'"
+        [
+            variant(CARDANIT[0], ('<bpmn:userTask id="id-vip"', '<bpmn:userTask id="id-call"')),
+            same(CARDANIT[1]),
+        ],
+        [
+            (
+                "id-call",
+                "id 'id-call' is given to 2 elements of this file (lines 28, 29)",
+                '<bpmn:userTask id="id-call" name="Manager',
+            )
+        ],
+    ),
+    "id-that-is-no-xml-name": (
+        [
+            variant(CARDANIT[0], ('<bpmn:userTask id="id-vip"', '<bpmn:userTask id="2 vip"')),
+            same(CARDANIT[1]),
+        ],
+        [("2 vip", "id '2 vip' is no valid XML id", 'id="2 vip"')],
+    ),
     "bad-dmn-cell": (
         [same(VP[0]), variant(VP[1], ("<semantic:text>[1..6)<", "<semantic:text>[1..6<"))],
         [("_rf_r3_3", "rule cell '[1..6' is not Python", 'id="_rf_r3_3"')],
@@ -849,84 +950,3 @@ def test_malformed_and_invalid_variants_are_refused_element_by_element(owner, db
         line = text.count(b"\n") + 1 if where is None else line_of(where, text)
         assert detail["line"] == line, detail
     nothing_deployed(db)
-
-
-# -- Cardanit: a FIRST table and an inclusive gateway with a default ---------------------------
-
-CARDANIT = ("cardanit_lead_routing.bpmn", "cardanit_lead_grade.dmn")
-CARDANIT_PROCESS = "id-7c4e1b2a-9d3f-4e6a-8b5c-0a1d2e3f4b5c"
-
-
-@pytest.mark.parametrize(
-    ("lead", "grade", "opened", "notes"),
-    [
-        (
-            {"seats": 150, "source": "web", "vip": True, "wants_brochure": True},
-            "A",
-            [("Call within the hour", "agent"), ("Manager calls the VIP", "manager")],
-            ["Brochure sent (A)"],
-        ),
-        (
-            {"seats": 50, "source": "referral", "vip": False, "wants_brochure": False},
-            "A",
-            [("Call within the hour", "agent")],
-            [],
-        ),
-        (
-            {"seats": 50, "source": "web", "vip": True, "wants_brochure": False},
-            "B",
-            [("Call within the hour", "agent")],
-            [],
-        ),
-        ({"seats": 3, "source": "web", "vip": True, "wants_brochure": False}, "C", [], []),
-    ],
-    ids=["three-channels", "first-rule-wins", "second-grade", "default-nurture"],
-)
-def test_cardanit_first_table_and_inclusive_channels(
-    owner, agent, manager, make_customer, db, lead, grade, opened, notes
-):
-    assert deploy(owner, *CARDANIT)["process_ids"] == [CARDANIT_PROCESS]
-    customer = make_customer(name="Routed")
-    now = agent.start(CARDANIT_PROCESS, {"customer_id": customer.id, **lead})
-    assert now["data"]["grade"] == grade
-    if opened:  # the hand-over waits until every channel opened is done
-        assert sorted((t["title"], t["lane"]) for t in now["ready_tasks"]) == sorted(opened)
-    for title, lane in opened:
-        task = only(now["ready_tasks"], title=title)
-        now = (manager if lane == "manager" else agent).complete_ok(task["id"])
-    (handover,) = now["ready_tasks"]  # the join waited for every channel it opened
-    assert handover["title"] == "Hand over"
-    done = agent.complete_ok(handover["id"])
-    assert done["status"] == "completed", done["incidents"]
-    assert done["data"].get("nurture", False) is (not opened and not notes)
-    assert notes_of(db, customer.id) == notes
-
-
-def test_an_error_nothing_catches_is_an_incident_not_a_quiet_end(owner, agent):
-    """Without the catch-all, NEEDS_CFO had no catcher: SpiffWorkflow 3.2 ended the called
-    process as if normally and the deal went on to "Send the contract"."""
-    text = diagram(YAOQIANG).decode()
-    start = text.index('<boundaryEvent attachedToRef="_3" cancelActivity="true" id="_8"')
-    text = text[:start] + text[text.index("</boundaryEvent>", start) + 16 :]
-    start = text.index('<userTask completionQuantity="1" id="_9"')
-    text = text[:start] + text[text.index("</endEvent>", start) + 11 :]  # the task and its end
-    for gone in (
-        '<sequenceFlow id="_16" sourceRef="_8" targetRef="_9"/>',
-        '<sequenceFlow id="_17" sourceRef="_9" targetRef="_11"/>',
-        "<flowNodeRef>_9</flowNodeRef>",
-    ):
-        assert gone in text
-        text = text.replace(gone, "")
-    assert upload(owner, (YAOQIANG, text.encode())).status_code == 201
-    started = agent.start("PROCESS_1", {"customer_id": 0, "amount": 12000, "segment": "smb"})
-    assert started["status"] == "error"
-    assert started["ready_tasks"] == []  # not on to "Send the contract"
-    (incident,) = started["incidents"]
-    assert incident["element_id"] == "_25"
-    assert (
-        "error 'Needs the CFO' (code 'NEEDS_CFO') is thrown here and nothing catches it"
-        in (incident["message"])
-    )
-    # a caught error and a normal end still run as before
-    over = agent.start("PROCESS_1", {"customer_id": 0, "amount": 8000, "segment": "smb"})
-    assert [t["title"] for t in over["ready_tasks"]] == ["Send the contract"]
