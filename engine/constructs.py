@@ -476,6 +476,21 @@ def _label(element: Any) -> str:
 HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
 
 
+# The model namespaces of DMN 1.1 to 1.5 all lie under this address.
+DMN_NAMESPACE = re.compile(r"^https?://www\.omg\.org/spec/DMN/\d{8}/")
+
+
+def is_dmn(tree: Any) -> bool:
+    """Whether ``tree`` is the ``<definitions>`` of a DMN version (what the parser can read:
+    anything else failed in it with "XPathEvalError: Undefined namespace prefix")."""
+    namespace = etree.QName(tree).namespace or ""
+    return _local(tree) == "definitions" and bool(DMN_NAMESPACE.match(namespace))
+
+
+def has_decision(tree: Any) -> bool:
+    return any(isinstance(e.tag, str) and _local(e) == "decision" for e in tree)
+
+
 def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
     several decisions in one file, decisions that are no table, hit policies and aggregations
@@ -490,7 +505,28 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
         def report(element: Any, message: str, name: str = name) -> None:
             found.append(element_problem(name, element, message))
 
+        if not is_dmn(tree):
+            namespace = etree.QName(tree).namespace
+            found.append(
+                problem(
+                    f"{name}: is no DMN file: its root is <{_local(tree)}>"
+                    + (f" of {namespace!r}" if namespace else " without a namespace")
+                    + ", where a DMN file has the <definitions> of a DMN version "
+                    "(such as https://www.omg.org/spec/DMN/20191111/MODEL/)",
+                    line=tree.sourceline,
+                    file=name,
+                )
+            )
+            continue
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
+        if not decisions:
+            found.append(
+                problem(
+                    f"{name}: holds no decision; a DMN file needs one decision table",
+                    line=tree.sourceline,
+                    file=name,
+                )
+            )
         for extra in decisions[1:]:
             report(
                 extra,

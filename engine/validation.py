@@ -21,7 +21,13 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, drawn_only, element_problem
 from engine.checks import check_specs, conditions_by_gateway
-from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
+from engine.constructs import (
+    decision_problems,
+    has_decision,
+    is_dmn,
+    rewrite_parser_message,
+    unsupported_problems,
+)
 from engine.data_objects import name_data_objects
 from engine.errors import InvalidBpmn, problem
 from engine.feel import translate_tree
@@ -63,6 +69,8 @@ def parse_bundle(
             continue
         if validate and _duplicate_decisions(name, tree, decisions, problems):
             continue
+        if not (is_dmn(tree) and has_decision(tree)):
+            continue  # named by constructs.decision_problems; the parser fails on it garbled
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}

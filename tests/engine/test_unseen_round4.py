@@ -931,6 +931,26 @@ BROKEN = {
         ],
         [("2 vip", "id '2 vip' is no valid XML id", 'id="2 vip"')],
     ),
+    "bpmn-file-named-dmn": (  # was "XPathEvalError: Undefined namespace prefix"
+        [same(ACTIVITI[0]), ("approval_tier.dmn", diagram(CARDANIT[0]))],
+        [
+            (None, "approval_tier.dmn: is no DMN file: its root is <definitions> of", "<bpmn:defi"),
+            ("businessruletask1", "calls decision 'approval_tier'", 'id="businessruletask1"'),
+        ],
+    ),
+    "dmn-without-decision": (  # was "IndexError: list index out of range"
+        [
+            same(ACTIVITI[0]),
+            (
+                ACTIVITI[1],
+                re.sub(rb"<dmn:decision .*</dmn:decision>", b"", diagram(ACTIVITI[1]), flags=re.S),
+            ),
+        ],
+        [
+            (None, "kie_approval_tier.dmn: holds no decision", "<dmn:definitions"),
+            ("businessruletask1", "calls decision 'approval_tier'", 'id="businessruletask1"'),
+        ],
+    ),
     "bad-dmn-cell": (
         [same(VP[0]), variant(VP[1], ("<semantic:text>[1..6)<", "<semantic:text>[1..6<"))],
         [("_rf_r3_3", "rule cell '[1..6' is not Python", 'id="_rf_r3_3"')],
