@@ -268,6 +268,19 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
 
 
 def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+    root = etree.QName(tree)
+    if (root.namespace, root.localname) != (BPMN_NS, "definitions"):
+        # libxml2: "No matching global declaration available for the validation root."
+        problems.append(
+            problem(
+                f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
+                + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
+                + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
+                line=tree.sourceline,
+                file=name,
+            )
+        )
+        return False
     VALIDATOR.preprocess(tree)
     schema = VALIDATOR.validator
     if schema.validate(tree):

@@ -938,6 +938,17 @@ BROKEN = {
             ("businessruletask1", "calls decision 'approval_tier'", 'id="businessruletask1"'),
         ],
     ),
+    "dmn-file-named-bpmn": (  # was "No matching global declaration available for the …"
+        [("quote_rules.bpmn", diagram(ACTIVITI[1]))],
+        [
+            (
+                None,
+                "is no BPMN 2.0 file: its root is <definitions> of "
+                "'http://www.omg.org/spec/DMN/20180521/MODEL/'",
+                "<dmn:definitions",
+            )
+        ],
+    ),
     "dmn-without-decision": (  # was "IndexError: list index out of range"
         [
             same(ACTIVITI[0]),
