@@ -75,12 +75,12 @@ def parse_bundle(
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     added: list[tuple[str, Any]] = []
-    trees: list[Any] = []
+    trees: dict[str, Any] = {}
     for name, text in bpmn.items():
         tree = _xml(name, text, problems)
         if tree is None:
             continue
-        trees.append(tree)
+        trees[name] = tree
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
@@ -183,12 +183,14 @@ def _collect_into_lists(spec: BpmnProcessSpec) -> None:
             task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
 
 
-def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
+def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
     """Some parser errors name the element but carry no id ("Data Store with name Bank System
     has no implementation"): point them at the element of that name, the longest that the
-    message mentions, so the modeler can mark it."""
-    named: dict[str, tuple[str, int | None]] = {}
-    for tree in trees:
+    message mentions, so the modeler can mark it. Only the problem's own file is searched,
+    and not its name at the head of the message (a malformed "Hand over.bpmn" was put on a
+    task "Hand over" of another file)."""
+    named: dict[str | None, dict[str, tuple[str, int | None]]] = {}
+    for file, tree in trees.items():
         for el in tree.iter():
             name = el.get("name") if isinstance(el.tag, str) else None
             if not name or not el.get("id"):
@@ -197,13 +199,19 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
             # their first line, and names from some modelers hold line breaks
             for form in {" ".join(name.split()), name.strip().splitlines()[0].strip()}:
                 if len(form) >= 3:
-                    named.setdefault(form, (el.get("id"), el.sourceline))
+                    for key in (file, None):
+                        named.setdefault(key, {}).setdefault(form, (el.get("id"), el.sourceline))
     for item in problems:
         if item.get("element_id"):
             continue
-        mentioned = [n for n in named if n in item.get("message", "")]
+        file = item.get("file")
+        message = item.get("message", "")
+        if file and message.startswith(f"{file}: "):
+            message = message[len(file) + 2 :]
+        candidates = named.get(file if file in trees else None, {})
+        mentioned = [n for n in candidates if n in message]
         if mentioned:
-            element_id, line = named[max(mentioned, key=len)]
+            element_id, line = candidates[max(mentioned, key=len)]
             item["element_id"], item["line"] = element_id, item.get("line") or line
 
 
