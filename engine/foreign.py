@@ -57,6 +57,8 @@ HARMLESS = {
     "erefname",
     "esccode",
     "msgref",
+    # Flowable: which tenant's process a call activity falls back to (Dialflow has none).
+    "fallbackToDefaultTenant",
 }
 # Settings that have an effect only when they differ from what Dialflow does anyway.
 AS_DIALFLOW = {
@@ -67,6 +69,12 @@ AS_DIALFLOW = {
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
     "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
     "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
+    # Flowable call activities: the called process by its id, with all of the caller's data
+    # and its business key, from the same deploy.
+    "calledElementType": "key",
+    "inheritVariables": "true",
+    "inheritBusinessKey": "true",
+    "sameDeployment": "true",
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -105,6 +113,11 @@ HINTS = {
     "in": "a called process gets all of the caller's data (map it with a script task)",
     "out": "the caller gets all of the called process's data back (map it with a script task)",
     "initiator": "Dialflow records who started an instance itself",
+    "independent": "a called process ends with its caller; to start one that lives on, use "
+    "a service task with the operator process.start",
+    "waitForCompletion": "a call activity waits for the called process; to start one without "
+    "waiting, use a service task with the operator process.start",
+    "inheritVariables": "a called process gets all of the caller's data",
     "onEntry-script": "model the script's work as a script task",
     "onExit-script": "model the script's work as a script task",
     "autoStoreVariables": "Dialflow keeps every variable a script sets",

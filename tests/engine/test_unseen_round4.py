@@ -324,6 +324,61 @@ def test_flowable_and_jbpm_mappings_are_refused_with_the_dialflow_way(owner, db)
     nothing_deployed(db)
 
 
+CALLING = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" targetNamespace="http://www.flowable.org/processdef">
+  <process id="quoteWithCheck" isExecutable="true">
+    <startEvent id="s"/>
+    <callActivity id="check" name="Credit check" calledElement="creditCheck"
+      flowable:calledElementType="key" flowable:inheritVariables="true"
+      flowable:inheritBusinessKey="true" flowable:sameDeployment="true"
+      flowable:fallbackToDefaultTenant="false"/>
+    <scriptTask id="after" scriptFormat="python">
+      <script>verdict = "ok" if limit >= amount else "no"</script>
+    </scriptTask>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="check"/>
+    <sequenceFlow id="f2" sourceRef="check" targetRef="after"/>
+    <sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
+  </process>
+  <process id="creditCheck" isExecutable="true">
+    <startEvent id="cs"/>
+    <scriptTask id="limit_of" scriptFormat="python">
+      <script>limit = 2 * amount if rating == "A" else amount // 2</script>
+    </scriptTask>
+    <endEvent id="ce"/>
+    <sequenceFlow id="cf1" sourceRef="cs" targetRef="limit_of"/>
+    <sequenceFlow id="cf2" sourceRef="limit_of" targetRef="ce"/>
+  </process>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize(("rating", "verdict"), [("A", "ok"), ("C", "no")])
+def test_flowable_call_activity_defaults_pass_and_data_goes_in_and_out(
+    owner, agent, rating, verdict
+):
+    """The Flowable Modeler's call-activity settings at Dialflow's own behaviour (by key, all
+    data and the business key in, the same deploy) were refused as Flowable-specific."""
+    response = upload(owner, ("quote.bpmn20.xml", CALLING.encode()))
+    assert response.status_code == 201, response.get_json()
+    done = agent.start("quoteWithCheck", {"amount": 1000, "rating": rating}, business_key="q-1")
+    assert done["status"] == "completed", done["incidents"]
+    assert (done["data"]["limit"], done["data"]["verdict"]) == (
+        2000 if rating == "A" else 500,
+        verdict,
+    )
+    other = CALLING.replace('flowable:inheritVariables="true"', 'flowable:inheritVariables="false"')
+    jbpm = CALLING.replace(
+        'xmlns:flowable="http://flowable.org/bpmn"',
+        'xmlns:flowable="http://flowable.org/bpmn" xmlns:drools="http://www.jboss.org/drools"',
+    ).replace('flowable:fallbackToDefaultTenant="false"', 'drools:independent="true"')
+    found = by_element(refused(upload(owner, ("other.bpmn20.xml", other.encode()))))
+    assert "inheritVariables='false'" in found["check"] and "all of the caller's" in found["check"]
+    found = by_element(refused(upload(owner, ("jbpm.bpmn", jbpm.encode()))))
+    assert "drools:independent='true'" in found["check"] and "process.start" in found["check"]
+
+
 def test_flowable_defaults_that_are_dialflow_s_own_behaviour_pass(owner, agent):
     """Flowable Modeler writes formFieldValidation="true" on every start event and user task,
     and Activiti/Flowable exclusive="true" on service tasks: they were refused as
