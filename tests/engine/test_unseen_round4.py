@@ -571,10 +571,28 @@ def message(actor: Actor, name: str, ref: str, **payload: Any) -> Any:
     )
 
 
+def standard_correlation_only() -> bytes:
+    """The EA file as EA writes it: correlation properties with retrieval expressions on the
+    messages and a correlation key, without spiffworkflow:processVariableCorrelation."""
+    text, count = re.subn(
+        rb"<bpmn:extensionElements>\s*<spiffworkflow:processVariableCorrelation>.*?"
+        rb"</bpmn:extensionElements>",
+        b"",
+        diagram(EA),
+        flags=re.S,
+    )
+    assert count == 2
+    return text
+
+
+@pytest.mark.parametrize("binding", ["spiffworkflow", "standard-bpmn-only"])
 def test_ea_receive_task_and_cancel_message_are_correlated_by_booking(
-    timed: Timed, make_customer, db
+    timed: Timed, make_customer, db, binding
 ):
-    deploy(timed.owner, EA)
+    """With standard BPMN correlation only, the message for B-2 went to both waiting instances
+    (SpiffWorkflow keys a conversation by its first message) and keyed B-1's as B-2."""
+    content = diagram(EA) if binding == "spiffworkflow" else standard_correlation_only()
+    assert upload(timed.owner, (EA, content)).status_code == 201
     customer = make_customer(name="Correlated")
     first = booked(timed, customer.id, "B-1")
     second = booked(timed, customer.id, "B-2")
