@@ -297,9 +297,20 @@ def _keyed_otherwise(
             except Exception:  # the instance does not know it (yet): the message keys it
                 continue
             given = [correlations.get(key, {}).get(prop.name) for key in prop.correlation_keys]
-            if own is not None and any(value is not None and value != own for value in given):
+            if own is not None and any(not _same(value, own) for value in given):
                 return True
     return False
+
+
+def _same(value: Any, own: Any) -> bool:
+    """A message's value names the instance's own (``None``: it names none); ``"5"`` from a
+    JSON client names ``5``."""
+    scalars = (str, int, float)
+    return (
+        value is None
+        or value == own
+        or (isinstance(value, scalars) and isinstance(own, scalars) and str(value) == str(own))
+    )
 
 
 def _waits_for(task: Any, name: str) -> bool:

@@ -550,7 +550,7 @@ EA = "ea_callback_booking.bpmn"
 EA_PROCESS = "EAID_PROC0001_A1B2_4c3d_8E4F_5A6B7C8D9E0F"
 
 
-def booked(clocked: Timed, customer_id: int, ref: str) -> dict[str, Any]:
+def booked(clocked: Timed, customer_id: int, ref: str | int) -> dict[str, Any]:
     """An instance whose slot offer went out with ``ref`` (waiting for the customer's pick)."""
     started = clocked.agent.start(
         EA_PROCESS,
@@ -612,6 +612,15 @@ def test_ea_receive_task_and_cancel_message_are_correlated_by_booking(
     # the timer of the event-based gateway went with the other path
     assert timed.advance(hours=25) == 0
     assert message(timed.agent, "callback_cancelled", "B-1").status_code == 404
+
+
+def test_a_number_sent_as_text_names_the_instance_that_holds_it(timed: Timed):
+    assert upload(timed.owner, (EA, standard_correlation_only())).status_code == 201
+    first = booked(timed, 0, 7)
+    second = booked(timed, 0, 8)
+    picked = message(timed.agent, "slot_chosen", "8", slot="Fri 09:00")
+    assert picked.get_json()["delivered_to"] == [second["id"]]
+    assert timed.agent.instance(first["id"])["waiting"][0]["name"] == "slot_chosen"
 
 
 @pytest.mark.parametrize(
