@@ -308,11 +308,15 @@ def _assignment_problems(node: Any, ctx: _Context) -> list[dict[str, Any]]:
         ):
             target = (child.findtext(f"{{{BPMN_NS}}}targetRef") or "").strip()
             name = names.get(target, target)
-            hint = (
-                BY_LANE
-                if name in PEOPLE_INPUTS
-                else "set the value in a script task before this one"
-            )
+            if name in PEOPLE_INPUTS:
+                hint = BY_LANE
+            elif etree.QName(node).localname == "businessRuleTask":  # jBPM's DMN task
+                hint = (
+                    "name the decision with spiffworkflow:calledDecisionId (its table reads "
+                    "the process data)"
+                )
+            else:
+                hint = "set the value in a script task before this one"
             found.append(
                 ctx.report(
                     node,

@@ -162,6 +162,16 @@ def test_a_raw_jbpm_export_is_refused_element_by_element(owner, db):
     nothing_deployed(db)
 
 
+def test_a_jbpm_dmn_task_is_told_how_dialflow_names_its_decision(owner, db):
+    name = "jbpm_dmn_task_export.bpmn"
+    details = refused(upload(owner, (name, diagram(name))))
+    assert [d["element_id"] for d in details] == ["_brt", "_brt"], details
+    assert "the assignment to 'decision'" in details[0]["message"]
+    assert "name the decision with spiffworkflow:calledDecisionId" in details[0]["message"]
+    assert "needs the decision it calls" in details[1]["message"]
+    nothing_deployed(db)
+
+
 def test_a_jbpm_task_whose_inputs_are_assigned_is_refused_not_failed_at_run_time(owner, db):
     """It deployed, and every instance stopped at the task with "Missing data input.":
     SpiffWorkflow 3.2 does not run the association's assignment, then finds no input."""
