@@ -190,8 +190,12 @@ def test_a_jbpm_task_whose_inputs_are_assigned_is_refused_not_failed_at_run_time
     start = text.index("<bpmn2:potentialOwner")
     text = text[:start] + text[text.index("</bpmn2:potentialOwner>") + 23 :]
     details = refused(upload(owner, ("assigned.bpmn", text.encode())))
-    assert [d["element_id"] for d in details] == ["_A1", "_A1"], details
+    assert [d["element_id"] for d in details] == ["_A1", "_A1", "_A1"], details
     assert "'TaskName'" in details[0]["message"] and "'GroupId'" in details[1]["message"]
+    assert (
+        "ioSpecification declares data inputs or outputs ('TaskName', 'GroupId', 'hours')"
+        in (details[2]["message"])
+    )
     nothing_deployed(db)
 
 
@@ -1056,6 +1060,30 @@ BROKEN = {
         [
             (None, "kie_approval_tier.dmn: holds no decision", "<dmn:definitions"),
             ("businessruletask1", "calls decision 'approval_tier'", 'id="businessruletask1"'),
+        ],
+    ),
+    "task-io-specification": (  # deployed; then "Missing data input." or the data was lost
+        [
+            variant(
+                EA,
+                (
+                    "<bpmn:documentation>Send the customer the free slots and a booking "
+                    "reference.</bpmn:documentation>",
+                    "<bpmn:documentation/><bpmn:ioSpecification>"
+                    '<bpmn:dataInput id="EAID_DI000001_0000_4a00_8000_000000000001" '
+                    'name="contacts"/><bpmn:dataOutput id="slot_offer" name="slot_offer"/>'
+                    "<bpmn:inputSet><bpmn:dataInputRefs>EAID_DI000001_0000_4a00_8000_000000000001"
+                    "</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet><bpmn:dataOutputRefs>"
+                    "slot_offer</bpmn:dataOutputRefs></bpmn:outputSet></bpmn:ioSpecification>",
+                ),
+            )
+        ],
+        [
+            (
+                "EAID_UT000001_2B3C_4d4e_9F5A_6B7C8D9E0F1A",
+                "ioSpecification declares data inputs or outputs ('contacts', 'slot_offer')",
+                'id="EAID_UT000001_2B3C_4d4e_9F5A_6B7C8D9E0F1A"',
+            )
         ],
     ),
     "bad-dmn-cell": (
