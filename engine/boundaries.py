@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.exceptions import WorkflowException
+from SpiffWorkflow.bpmn.exceptions import WorkflowException, WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -31,12 +31,28 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition as SpiffMessageEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES
 from engine.multi_instance import with_counting
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
+# The elements whose parser reads a message event definition.
+_MESSAGE_TAGS = {
+    full_tag(kind)
+    for kind in (
+        "startEvent",
+        "endEvent",
+        "boundaryEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "sendTask",
+        "receiveTask",
+    )
+}
 # What may happen again while the activity runs, each time starting its own path.
 REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
 
@@ -129,6 +145,54 @@ class CheckedEndEvent(EndEvent):
         return done
 
 
+class TaskMessage(SpiffMessageEventDefinition):
+    """A message whose correlation is read from the task data, failing on its task.
+
+    SpiffWorkflow 3.2 evaluates a catch's ``spiffworkflow:processVariableCorrelation`` (and a
+    throw's retrieval expressions) without its task: a ``booking_ref`` missing from the data
+    left an incident on no element, on no task a retry could run again.
+    """
+
+    def update_task(self, my_task: Any) -> None:
+        try:
+            super().update_task(my_task)
+        except WorkflowTaskException:
+            raise
+        except Exception as exc:
+            raise _unreadable(self, my_task, exc) from exc
+
+    def throw(self, my_task: Any) -> None:
+        try:
+            super().throw(my_task)
+        except WorkflowTaskException:
+            raise
+        except Exception as exc:
+            raise _unreadable(self, my_task, exc) from exc
+
+
+def _unreadable(definition: Any, my_task: Any, exc: Exception) -> WorkflowTaskException:
+    return WorkflowTaskException(
+        f"the correlation of message {definition.name!r} cannot be read from the task's data: "
+        f"{type(exc).__name__}: {exc}",
+        task=my_task,
+        exception=exc,
+    )
+
+
+def with_task_messages(parser: Any) -> Any:
+    """``parser`` whose message events are ``TaskMessage``s."""
+
+    class Parser(parser):  # type: ignore[misc, valid-type]
+        def parse_message_event(self, message_event: Any) -> Any:
+            definition = super().parse_message_event(message_event)
+            if type(definition) is SpiffMessageEventDefinition:
+                definition.__class__ = TaskMessage  # a subclass with no state of its own
+            return definition
+
+    Parser.__name__ = parser.__name__
+    return Parser
+
+
 def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
     """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event and
     the checked end event as it converts its own: migration's diff compares specs through the
@@ -138,6 +202,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         **config,
         RepeatingBoundaryEvent: config[BoundaryEvent],
         CheckedEndEvent: config[EndEvent],
+        TaskMessage: config[SpiffMessageEventDefinition],
     }
 
 
@@ -158,6 +223,10 @@ class DialflowParser(SpiffBpmnParser):
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][0],
             CheckedEndEvent,
         ),
+    }
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (with_task_messages(parser) if tag in _MESSAGE_TAGS else parser, spec)
+        for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
 
     def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:

@@ -628,6 +628,22 @@ def test_ea_receive_task_and_cancel_message_are_correlated_by_booking(
     assert message(timed.agent, "callback_cancelled", "B-1").status_code == 404
 
 
+def test_a_correlation_value_the_instance_lacks_is_an_incident_on_the_receive_task(owner, agent):
+    """The offer was completed without a booking reference: the incident named no element and
+    no task (SpiffWorkflow evaluated the correlation outside its task)."""
+    deploy(owner, EA)
+    started = agent.start(EA_PROCESS, {"customer_id": 0, "contacts": [], "wait_for": "PT1H"})
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert after["status"] == "error"
+    (incident,) = after["incidents"]
+    assert incident["element_id"] == "EAID_RT000001_5D6E_4f7a_8B9C_0D1E2F3A4B5C"
+    assert incident["task_id"] is not None
+    assert incident["message"].startswith(
+        "the correlation of message 'slot_chosen' cannot be read from the task's data: "
+        "NameError: name 'booking_ref' is not defined"
+    )
+
+
 def test_a_number_sent_as_text_names_the_instance_that_holds_it(timed: Timed):
     assert upload(timed.owner, (EA, standard_correlation_only())).status_code == 201
     first = booked(timed, 0, 7)
