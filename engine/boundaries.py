@@ -7,12 +7,18 @@ or a second message found nothing (the message was answered 404). Each such even
 caught, waits again beside the path it started; the activity's end cancels the wait with the
 other boundary events (``BoundaryEventJoin``). Timers are left as SpiffWorkflow runs them: a
 duration fires once, a cycle repeats on its own.
+
+An error or escalation is caught by the boundary event that names its code; a catch-all beside
+it (no code) takes only the others (SpiffWorkflow 3.2 ran both paths). An error end event whose
+error nothing catches fails (``CheckedEndEvent``) instead of ending its path quietly.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowException, WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
@@ -21,6 +27,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
+    ErrorEventDefinition,
     EscalationEventDefinition,
     SignalEventDefinition,
 )
@@ -28,12 +36,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition as SpiffMessageEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES
 from engine.event_subprocesses import (
     EndEventParser,
     EventStartParser,
+    ScopedEndEvent,
     ScopeParser,
     ThrowEventParser,
     left_to_event_subprocess,
@@ -41,6 +53,19 @@ from engine.event_subprocesses import (
 from engine.multi_instance import with_counting
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
+# The elements whose parser reads a message event definition.
+_MESSAGE_TAGS = {
+    full_tag(kind)
+    for kind in (
+        "startEvent",
+        "endEvent",
+        "boundaryEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "sendTask",
+        "receiveTask",
+    )
+}
 # What may happen again while the activity runs, each time starting its own path.
 REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
 
@@ -54,15 +79,44 @@ def repeats(definition: Any) -> bool:
 
 
 class RepeatingBoundaryEvent(BoundaryEvent):
-    """A boundary event that, non-interrupting, waits for the next occurrence once it caught."""
+    """A boundary event that, non-interrupting, waits for the next occurrence once it caught;
+    one without an error or escalation code leaves an event to a boundary event of the same
+    activity that names its code (``outranked``)."""
 
     def catches(self, my_task: Any, event: Any) -> bool:
         return super().catches(my_task, event) and not left_to_event_subprocess(my_task, event)
 
     def catch(self, my_task: Any, event: Any) -> None:
+        if outranked(my_task, event):
+            return
         super().catch(my_task, event)
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
+
+
+def outranked(my_task: Any, event: Any) -> bool:
+    """Whether a catch-all error or escalation boundary event (no code) should let a boundary
+    event of the same activity with the event's code catch it instead.
+
+    SpiffWorkflow 3.2 hands the event to every boundary event that matches, so an error with
+    the code of one boundary event was caught by it and by the catch-all beside it: both
+    paths ran. BPMN (and Camunda, Flowable, jBPM) give it to the one that names the code.
+    """
+    definition = my_task.task_spec.event_definition
+    if not isinstance(definition, CodeEventDefinition) or definition.code is not None:
+        return False
+    siblings = my_task.parent.children if my_task.parent is not None else []
+    for sibling in siblings:
+        other = getattr(sibling.task_spec, "event_definition", None)
+        if (
+            sibling is not my_task
+            and isinstance(sibling.task_spec, BoundaryEvent)
+            and type(other) is type(definition)
+            and other.code is not None
+            and other.catches(sibling, event)
+        ):
+            return True
+    return False
 
 
 def wait_again(caught: Any) -> None:
@@ -78,17 +132,112 @@ def wait_again(caught: Any) -> None:
     caught.task_spec._update(again)
 
 
+class CheckedEndEvent(EndEvent):
+    """An end event whose error no boundary event takes fails (an incident on it).
+
+    SpiffWorkflow 3.2 ends the path of an error nothing catches as if it were a none end
+    event: the called process or subprocess completed and its caller went on, so a deal that
+    "needs the CFO" went on to the contract. BPMN leaves an uncaught error unspecified; Dialflow
+    stops there, where the process owner can see it.
+    """
+
+    def _run_hook(self, my_task: Any) -> bool:
+        definition = self.event_definition
+        if not isinstance(definition, ErrorEventDefinition):
+            return super()._run_hook(my_task)
+        top = my_task.workflow.top_workflow
+        before = len(top.bpmn_events)
+        done = super()._run_hook(my_task)
+        thrown = top.bpmn_events[before:]
+        uncaught = [event for event in thrown if event.event_definition is definition]
+        if uncaught:
+            top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
+            code = f" (code {definition.code!r})" if definition.code else ""
+            raise WorkflowException(
+                f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
+                "boundary error event of an enclosing subprocess or calling call activity takes "
+                "it; add one, or end the path with a plain end event"
+            )
+        return done
+
+
+class CheckedScopedEndEvent(CheckedEndEvent, ScopedEndEvent):
+    """An error or escalation end event: it records its task while it throws, so the event
+    subprocess nearest to it takes the event (``engine.event_subprocesses``), and an error
+    nothing takes fails it (``CheckedEndEvent``)."""
+
+
+class CheckedEndEventParser(EndEventParser):
+    SCOPED_CLASS = CheckedScopedEndEvent
+
+
+class TaskMessage(SpiffMessageEventDefinition):
+    """A message whose correlation is read from the task data, failing on its task.
+
+    SpiffWorkflow 3.2 evaluates a catch's ``spiffworkflow:processVariableCorrelation`` (and a
+    throw's retrieval expressions) without its task: a ``booking_ref`` missing from the data
+    left an incident on no element, on no task a retry could run again.
+    """
+
+    def update_task(self, my_task: Any) -> None:
+        try:
+            super().update_task(my_task)
+        except WorkflowTaskException:
+            raise
+        except Exception as exc:
+            raise _unreadable(self, my_task, exc) from exc
+
+    def throw(self, my_task: Any) -> None:
+        try:
+            super().throw(my_task)
+        except WorkflowTaskException:
+            raise
+        except Exception as exc:
+            raise _unreadable(self, my_task, exc) from exc
+
+
+def _unreadable(definition: Any, my_task: Any, exc: Exception) -> WorkflowTaskException:
+    return WorkflowTaskException(
+        f"the correlation of message {definition.name!r} cannot be read from the task's data: "
+        f"{type(exc).__name__}: {exc}",
+        task=my_task,
+        exception=exc,
+    )
+
+
+def with_task_messages(parser: Any) -> Any:
+    """``parser`` whose message events are ``TaskMessage``s."""
+
+    class Parser(parser):  # type: ignore[misc, valid-type]
+        def parse_message_event(self, message_event: Any) -> Any:
+            definition = super().parse_message_event(message_event)
+            if type(definition) is SpiffMessageEventDefinition:
+                definition.__class__ = TaskMessage  # a subclass with no state of its own
+            return definition
+
+    Parser.__name__ = parser.__name__
+    return Parser
+
+
 def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
-    """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event as it
-    converts its own: migration's diff compares specs through the serializer's registry, and
-    an unknown class failed it (``'RepeatingBoundaryEvent' object has no attribute 'get'``)."""
-    return {**config, RepeatingBoundaryEvent: config[BoundaryEvent]}
+    """SpiffWorkflow's serializer ``config`` that converts the repeating boundary event and
+    the checked end event as it converts its own: migration's diff compares specs through the
+    serializer's registry, and an unknown class failed it (``'RepeatingBoundaryEvent' object
+    has no attribute 'get'``)."""
+    return {
+        **config,
+        RepeatingBoundaryEvent: config[BoundaryEvent],
+        CheckedEndEvent: config[EndEvent],
+        CheckedScopedEndEvent: config[EndEvent],
+        TaskMessage: config[SpiffMessageEventDefinition],
+    }
 
 
 class DialflowParser(SpiffBpmnParser):
     """SpiffWorkflow's parser with boundary events that keep listening (see above),
-    multi-instance activities whose completion condition can count (``engine.multi_instance``)
-    and event subprocesses (``engine.event_subprocesses``).
+    multi-instance activities whose completion condition can count (``engine.multi_instance``),
+    event subprocesses (``engine.event_subprocesses``), and DMN files read whatever their
+    default namespace and with annotation columns (``add_dmn_xml``).
     """
 
     PROCESS_PARSER_CLASS = ScopeParser
@@ -99,6 +248,36 @@ class DialflowParser(SpiffBpmnParser):
         },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
         full_tag("startEvent"): (EventStartParser, StartEvent),
-        full_tag("endEvent"): (EndEventParser, EndEvent),
+        full_tag("endEvent"): (CheckedEndEventParser, CheckedEndEvent),
         full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
     }
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (with_task_messages(parser) if tag in _MESSAGE_TAGS else parser, spec)
+        for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
+    }
+
+    def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:
+        """A DMN file whose default namespace is not DMN's, parsed as if it were.
+
+        The KIE / Kogito editor binds the default namespace to the model's own
+        (``xmlns="https://kiegroup.org/dmn/_…"``) and DMN to the prefix ``dmn:``; SpiffWorkflow
+        3.2 then maps ``dmn`` to the default namespace, finds no decision and fails with
+        "IndexError: list index out of range". The root is rebuilt with DMN as its default
+        namespace (the children move over with their lines).
+
+        A decision table's annotation columns (DMN 1.2, written by KIE and Trisotech) are
+        comments: SpiffWorkflow 3.2 stopped at them with "Unknown type in decision table", on
+        the BPMN file that called the decision. They are left out (the rules' entries for them,
+        ``annotationEntry``, it skips itself).
+        """
+        namespace = etree.QName(node).namespace
+        for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
+            column.getparent().remove(column)
+        if node.nsmap.get(None) not in (None, namespace):
+            nsmap = {**node.nsmap, None: namespace}
+            root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)
+            root.sourceline = node.sourceline
+            root.text = node.text
+            root.extend(list(node))
+            node = root
+        super().add_dmn_xml(node, filename)

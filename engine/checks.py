@@ -70,6 +70,8 @@ def check_specs(
                 _check_timer(definition, report)
         if isinstance(spec, MultiInstanceTask | StandardLoopTask):
             _check_loop(spec, report)
+        elif getattr(spec, "io_specification", None) is not None:
+            _check_io(spec.io_specification, report)
         for condition, target in getattr(spec, "cond_task_specs", None) or []:
             expression = _condition_text(condition)
             if expression is not None:
@@ -88,6 +90,27 @@ def check_specs(
             if script:
                 _check_script(script, report)
     return problems
+
+
+def _check_io(io: Any, report: Any) -> None:
+    """A task with data inputs or outputs of its own (``ioSpecification``) is refused.
+
+    SpiffWorkflow gives such a task only its inputs, read from the task data under each
+    input's ``id``, and hands on only its outputs: everything else the instance held was gone
+    after the task. An Enterprise Architect task with ``dataInput id="EAID_…" name="contacts"``
+    stopped every instance with "Missing data input." although ``contacts`` was there; with
+    ids as names, the instance lost its customer and the next script failed on a NameError.
+    """
+    items = [*io.data_inputs, *io.data_outputs]
+    if not items:
+        return  # an empty ioSpecification, as many tools write one, changes nothing
+    names = ", ".join(repr(getattr(item, "bpmn_name", None) or item.bpmn_id) for item in items)
+    report(
+        f"its ioSpecification declares data inputs or outputs ({names}): SpiffWorkflow would "
+        "give the task only those inputs and hand on only its outputs, so the rest of the "
+        "instance's data would be lost after it; leave them out (forms, scripts and service "
+        "parameters read the instance's data directly)"
+    )
 
 
 def _literal_parameters(params: dict[str, Any], report: Any) -> dict[str, Any]:

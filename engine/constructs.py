@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -80,6 +81,12 @@ PARSER_MESSAGES = (
         "the decision this task calls is in a DMN file with several decisions",
     ),
     (
+        # SpiffWorkflow's DMN engine takes the decision's first decision table, and there is
+        # none in a literal expression, a context or an invocation.
+        re.compile(r"^IndexError\('list index out of range'\)"),
+        "the decision this task calls has no decision table; only decision tables are supported",
+    ),
+    (
         re.compile(r"^Data Store with name "),
         "data stores are not supported: keep the data in the process (task data) or reach the "
         "system through a service task",
@@ -87,8 +94,9 @@ PARSER_MESSAGES = (
 )
 
 
-# Parser messages said in plainer words, but not named by the pre-pass (kept in any case).
-PARSER_REWORDED = (
+# Parser messages said in plainer words (fixed, or made from the match), but not named by the
+# pre-pass (kept in any case).
+PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"RecursionError|maximum recursion depth"),
         "the flow from its start event is too long: SpiffWorkflow's parser follows it "
@@ -105,7 +113,23 @@ PARSER_REWORDED = (
         "a data association of this task must connect it to a data object of its process "
         "(SpiffWorkflow cannot resolve what it points at)",
     ),
+    (
+        re.compile(
+            r'^No DMN Diagram available with id "([^"]*)", Available DMN ids are: (.*?)\.?$'
+        ),
+        lambda found: _decision_missing(found.group(1), found.group(2).strip()),
+    ),
 )
+
+
+def _decision_missing(decision: str, known: str) -> str:
+    if decision == "None":  # the task names none
+        return (
+            "a business rule task needs the decision it calls: name it with "
+            "spiffworkflow:calledDecisionId and deploy its .dmn file with it"
+        )
+    found = f"the decisions it has are {known}" if known else "add the .dmn file that has it"
+    return f"calls decision {decision!r}, which no DMN file of this deploy has; {found}"
 
 
 def rewrite_parser_message(message: str) -> tuple[str, bool]:
@@ -114,9 +138,10 @@ def rewrite_parser_message(message: str) -> tuple[str, bool]:
     for pattern, plain in PARSER_MESSAGES:
         if pattern.search(message):
             return plain, True
-    for pattern, plain in PARSER_REWORDED:
-        if pattern.search(message):
-            return plain, False
+    for pattern, reworded in PARSER_REWORDED:
+        found = pattern.search(message)
+        if found:
+            return (reworded(found) if callable(reworded) else reworded), False
     return message, False
 
 
@@ -167,12 +192,13 @@ class _Context:
         self.thrown_signals = thrown_signals
         self.thrown_escalations = thrown_escalations
 
-    def report(self, element: Any, message: str) -> dict[str, Any]:
+    def report(self, element: Any, message: str, part: Any = None) -> dict[str, Any]:
+        """``element``'s problem, on the line of ``part`` of it when given."""
         label = _label(element)
         return problem(
             f"{self.file}: {label}: {message}",
             element_id=element.get("id"),
-            line=element.sourceline,
+            line=(element if part is None else part).sourceline,
             file=self.file,
         )
 
@@ -210,6 +236,8 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                 found += _catch_problems(node, local, container is process, ctx)
             if _compensates(node, local):
                 found.append(ctx.report(node, COMPENSATION))
+            if local in ACTIVITIES:
+                found += _assignment_problems(node, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found += _event_subprocess_problems(node, ctx)
         plain_starts = [
@@ -317,6 +345,57 @@ def _compensates(node: Any, local: str) -> bool:
     if local in THROWS:
         return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
     return local in ACTIVITIES and node.get("isForCompensation") in ("true", "1")
+
+
+RESOURCE_ROLES = {"performer", "humanPerformer", "potentialOwner"}
+BY_LANE = (
+    "Dialflow gives a task to the people its lane names; put the task in a lane named after "
+    "the role or team"
+)
+# The task inputs by which jBPM assigns a user task.
+PEOPLE_INPUTS = {"GroupId", "ActorId"}
+
+
+def _assignment_problems(node: Any, ctx: _Context) -> list[dict[str, Any]]:
+    """People and values given to a task the way jBPM writes them: SpiffWorkflow 3.2 ignores
+    resource roles (the task went to the starter) and the ``<assignment>`` of a data
+    association (the input it should fill was missing and the task failed at once)."""
+    names = {
+        item.get("id"): item.get("name") or item.get("id")
+        for item in node.iter(f"{{{BPMN_NS}}}dataInput", f"{{{BPMN_NS}}}dataOutput")
+    }
+    found = []
+    for child in node:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
+            continue
+        kind = etree.QName(child).localname
+        if kind in RESOURCE_ROLES:
+            found.append(ctx.report(node, f"<{kind}> is not supported: {BY_LANE}", child))
+        elif kind in ("dataInputAssociation", "dataOutputAssociation") and any(
+            etree.QName(part).localname in ("assignment", "transformation")
+            for part in child
+            if isinstance(part.tag, str)
+        ):
+            target = (child.findtext(f"{{{BPMN_NS}}}targetRef") or "").strip()
+            name = names.get(target, target)
+            if name in PEOPLE_INPUTS:
+                hint = BY_LANE
+            elif etree.QName(node).localname == "businessRuleTask":  # jBPM's DMN task
+                hint = (
+                    "name the decision with spiffworkflow:calledDecisionId (its table reads "
+                    "the process data)"
+                )
+            else:
+                hint = "set the value in a script task before this one"
+            found.append(
+                ctx.report(
+                    node,
+                    f"the assignment to {name!r} in its {kind} is not supported: SpiffWorkflow "
+                    f"does not run it and the task would stop on the missing value; {hint}",
+                    child,
+                )
+            )
+    return found
 
 
 def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> list[dict]:
@@ -471,6 +550,21 @@ def _label(element: Any) -> str:
 HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
 
 
+# The model namespaces of DMN 1.1 to 1.5 all lie under this address.
+DMN_NAMESPACE = re.compile(r"^https?://www\.omg\.org/spec/DMN/\d{8}/")
+
+
+def is_dmn(tree: Any) -> bool:
+    """Whether ``tree`` is the ``<definitions>`` of a DMN version (what the parser can read:
+    anything else failed in it with "XPathEvalError: Undefined namespace prefix")."""
+    namespace = etree.QName(tree).namespace or ""
+    return _local(tree) == "definitions" and bool(DMN_NAMESPACE.match(namespace))
+
+
+def has_decision(tree: Any) -> bool:
+    return any(isinstance(e.tag, str) and _local(e) == "decision" for e in tree)
+
+
 def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
     several decisions in one file, decisions that are no table, hit policies and aggregations
@@ -485,7 +579,28 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
         def report(element: Any, message: str, name: str = name) -> None:
             found.append(element_problem(name, element, message))
 
+        if not is_dmn(tree):
+            namespace = etree.QName(tree).namespace
+            found.append(
+                problem(
+                    f"{name}: is no DMN file: its root is <{_local(tree)}>"
+                    + (f" of {namespace!r}" if namespace else " without a namespace")
+                    + ", where a DMN file has the <definitions> of a DMN version "
+                    "(such as https://www.omg.org/spec/DMN/20191111/MODEL/)",
+                    line=tree.sourceline,
+                    file=name,
+                )
+            )
+            continue
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
+        if not decisions:
+            found.append(
+                problem(
+                    f"{name}: holds no decision; a DMN file needs one decision table",
+                    line=tree.sourceline,
+                    file=name,
+                )
+            )
         for extra in decisions[1:]:
             report(
                 extra,

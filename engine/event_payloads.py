@@ -34,6 +34,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
 
+from engine.boundaries import TaskMessage
+
 _WITH_PAYLOAD = (ItemAwareEventDefinition, MessageEventDefinition)
 # Task data that belongs to the sender's own process, not to the message it sends.
 NOT_SENT = ("lane_owners",)
@@ -53,7 +55,7 @@ class MultipleCatch(MultipleEventDefinition):
                     break
 
 
-class DataMessage(SpiffMessageEventDefinition):
+class DataMessage(TaskMessage):
     """A thrown message without a payload expression: it carries the sending task's data."""
 
     def throw(self, my_task: Any) -> None:
@@ -103,7 +105,10 @@ def carry_payloads(spec: Any) -> None:
 def _sent(definition: Any) -> Any:
     if type(definition) is MultipleEventDefinition:  # a multiple throw throws each of them
         definition.event_definitions = [_sent(d) for d in definition.event_definitions]
-    elif type(definition) is SpiffMessageEventDefinition and definition.expression is None:
+    elif (
+        type(definition) in (SpiffMessageEventDefinition, TaskMessage)
+        and definition.expression is None
+    ):
         return DataMessage(
             definition.name,
             definition.correlation_properties,

@@ -1,7 +1,8 @@
 """What diagrams from other tools carry that Dialflow does not execute, element by element.
 
-Camunda Modeler, Zeebe, Activiti and Flowable store execution semantics in their own
-namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>`` …) and write
+Camunda Modeler, Zeebe, Activiti, Flowable and jBPM store execution semantics in their own
+namespaces (``camunda:assignee``, ``camunda:class``, ``<zeebe:taskDefinition>``,
+``<drools:onEntry-script>`` …) and write
 conditions in JUEL (``${amount > 100}``) or, in Camunda 8, FEEL (``=amount > 100``).
 SpiffWorkflow ignores foreign attributes and would run such a model without its assignments
 or service calls, or fail late on such a condition; these checks name each such place with a
@@ -24,7 +25,10 @@ FOREIGN_ENGINES = {
     "http://camunda.org/schema/zeebe/1.0": "zeebe",
     "http://activiti.org/bpmn": "activiti",
     "http://flowable.org/bpmn": "flowable",
+    # jBPM / KIE writes it with the prefix drools: or (older designers) tns:.
+    "http://www.jboss.org/drools": "drools",
 }
+LABELS = {"drools": "jBPM"}
 # Tool bookkeeping with no effect on execution.
 HARMLESS = {
     "modelerTemplate",
@@ -36,6 +40,41 @@ HARMLESS = {
     "properties",
     "property",
     "diagramRelationId",
+    # jBPM: the package and version a KIE project files the process under, the element's
+    # label again (metaData), a data item's Java type, and the canvas' colours and dockers.
+    "packageName",
+    "version",
+    "metaData",
+    "dtype",
+    "selectable",
+    "dockerinfo",
+    "bgcolor",
+    "bordercolor",
+    "color",
+    # jBPM repeats on an event what its standard attributes already say: cancelActivity
+    # (boundaryca) and the name of the error, escalation or message it refers to.
+    "boundaryca",
+    "erefname",
+    "esccode",
+    "msgref",
+    # Flowable: which tenant's process a call activity falls back to (Dialflow has none).
+    "fallbackToDefaultTenant",
+}
+# Settings that have an effect only when they differ from what Dialflow does anyway.
+AS_DIALFLOW = {
+    "adHoc": "false",  # jBPM: the process runs by its sequence flows
+    "waitForCompletion": "true",  # jBPM: a call activity waits for the called process
+    "independent": "false",  # jBPM: the called process ends with its caller
+    "formFieldValidation": "true",  # Flowable: completion data is checked against the form
+    "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
+    "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
+    "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
+    # Flowable call activities: the called process by its id, with all of the caller's data
+    # and its business key, from the same deploy.
+    "calledElementType": "key",
+    "inheritVariables": "true",
+    "inheritBusinessKey": "true",
+    "sameDeployment": "true",
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -53,6 +92,7 @@ HINTS = {
     "topic": "choose a service operator from the handler registry",
     "connector": "choose a service operator from the handler registry",
     "taskDefinition": "choose a service operator from the handler registry",
+    "async": "mark a service task with the property async = true",
     "asyncBefore": "mark a service task with the property async = true",
     "asyncAfter": "mark a service task with the property async = true",
     "inputOutput": "map data with a script task",
@@ -62,6 +102,32 @@ HINTS = {
     "decisionRef": "use spiffworkflow:calledDecisionId",
     "calledDecision": "use spiffworkflow:calledDecisionId",
     "resultVariable": "set the result variable on the service operator or decision",
+    "rules": "call a DMN decision table with spiffworkflow:calledDecisionId",
+    "ruleVariablesInput": "call a DMN decision table with spiffworkflow:calledDecisionId",
+    "taskName": "choose a service operator from the handler registry",
+    "serviceimplementation": "choose a service operator from the handler registry",
+    "serviceinterface": "choose a service operator from the handler registry",
+    "serviceoperation": "choose a service operator from the handler registry",
+    "collection": "name the list in loopDataInputRef and each item in inputDataItem",
+    "elementVariable": "name the list in loopDataInputRef and each item in inputDataItem",
+    "in": "a called process gets all of the caller's data (map it with a script task)",
+    "out": "the caller gets all of the called process's data back (map it with a script task)",
+    "initiator": "Dialflow records who started an instance itself",
+    "independent": "a called process ends with its caller; to start one that lives on, use "
+    "a service task with the operator process.start",
+    "waitForCompletion": "a call activity waits for the called process; to start one without "
+    "waiting, use a service task with the operator process.start",
+    "inheritVariables": "a called process gets all of the caller's data",
+    "onEntry-script": "model the script's work as a script task",
+    "onExit-script": "model the script's work as a script task",
+    "autoStoreVariables": "Dialflow keeps every variable a script sets",
+    "priority": "give the task the property priority",
+    "dueDate": "give the task the property dueIn (a duration such as 'PT4H') or dueAt",
+    "formProperty": "pick a JSON-Schema form (formJsonSchemaFilename)",
+}
+# Where a setting means something else on a sequence flow.
+FLOW_HINTS = {
+    "priority": "Dialflow takes the first true condition in the order the flows are written",
 }
 EXPRESSION_TAGS = {
     "conditionExpression",
@@ -183,8 +249,13 @@ def _report(name: str, element: Any, message: str) -> dict[str, Any]:
     )
 
 
-def _hint(local: str) -> str:
-    hint = HINTS.get(local)
+def _engine_label(engine: str) -> str:
+    return LABELS.get(engine, engine.capitalize())
+
+
+def _hint(local: str, element: Any) -> str:
+    flow = etree.QName(_owner(element)).localname == "sequenceFlow"
+    hint = (FLOW_HINTS.get(local) if flow else None) or HINTS.get(local)
     return f"; {hint}" if hint else ""
 
 
@@ -195,13 +266,15 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
         engine = FOREIGN_ENGINES.get(qname.namespace or "")
         if engine is None or qname.localname in HARMLESS:
             continue
+        if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
+            continue
         found.append(
             _report(
                 name,
                 element,
                 f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
-                f"{engine.capitalize()}-specific and Dialflow does not execute it"
-                f"{_hint(qname.localname)}",
+                f"{_engine_label(engine)}-specific and Dialflow does not execute it"
+                f"{_hint(qname.localname, element)}",
             )
         )
     return found
@@ -219,8 +292,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
             name,
             element,
             f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
-            f"{engine.capitalize()}-specific and Dialflow does not execute it"
-            f"{_hint(qname.localname)}",
+            f"{_engine_label(engine)}-specific and Dialflow does not execute it"
+            f"{_hint(qname.localname, element)}",
         )
     ]
 

@@ -191,6 +191,8 @@ def _offer(
     # catches; the values named in ``correlation`` are part of the message too.
     carried = {**message["correlation"], **payload}
     correlations = _correlations(step.workflow, definition, carried, message)
+    if _keyed_otherwise(step.workflow, definition, correlations, message["name"]):
+        return False
     event = BpmnEvent(definition, payload=carried, correlations=correlations)
     matched = False
 
@@ -265,6 +267,58 @@ def _definition(workflow: Any, name: str) -> Any:
             if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
                 return candidate
     return None
+
+
+def _keyed_otherwise(
+    workflow: Any, definition: Any, correlations: dict[str, dict[str, Any]], name: str
+) -> bool:
+    """Whether the instance's own data gives a correlation property of the message another
+    value, so the message is not for it.
+
+    Standard BPMN (as Enterprise Architect, Signavio or Trisotech write it) defines a
+    correlation property by its retrieval expression on the message alone; SpiffWorkflow 3.2
+    lets the first message of a conversation key it, so a message for booking B-2 went to
+    every waiting instance, B-1's too, and keyed it B-2. The same expression read on the
+    waiting task's data is the instance's own value when it has one (not ``None``); an
+    instance without one takes the message and is keyed by it, as BPMN says. Once keyed (or
+    with ``spiffworkflow:processVariableCorrelation``), SpiffWorkflow compares itself.
+    """
+    properties = getattr(definition, "correlation_properties", None) or []
+    if not properties or not correlations:
+        return False
+    for task in workflow.event_manager.tasks.values():
+        if task.workflow.correlations or not _waits_for(task, name):
+            continue
+        for prop in properties:
+            try:
+                own = workflow.script_engine.environment.evaluate(
+                    prop.retrieval_expression, dict(task.data)
+                )
+            except Exception:  # the instance does not know it (yet): the message keys it
+                continue
+            given = [correlations.get(key, {}).get(prop.name) for key in prop.correlation_keys]
+            if own is not None and any(not _same(value, own) for value in given):
+                return True
+    return False
+
+
+def _same(value: Any, own: Any) -> bool:
+    """A message's value names the instance's own (``None``: it names none); ``"5"`` from a
+    JSON client names ``5``."""
+    scalars = (str, int, float)
+    return (
+        value is None
+        or value == own
+        or (isinstance(value, scalars) and isinstance(own, scalars) and str(value) == str(own))
+    )
+
+
+def _waits_for(task: Any, name: str) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return any(
+        isinstance(candidate, MessageEventDefinition) and candidate.name == name
+        for candidate in getattr(definition, "event_definitions", None) or [definition]
+    )
 
 
 def _correlations(

@@ -21,7 +21,13 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, drawn_only, element_problem
 from engine.checks import check_specs, conditions_by_gateway
-from engine.constructs import decision_problems, rewrite_parser_message, unsupported_problems
+from engine.constructs import (
+    decision_problems,
+    has_decision,
+    is_dmn,
+    rewrite_parser_message,
+    unsupported_problems,
+)
 from engine.data_objects import name_data_objects
 from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
@@ -64,16 +70,18 @@ def parse_bundle(
             continue
         if validate and _duplicate_decisions(name, tree, decisions, problems):
             continue
+        if not (is_dmn(tree) and has_decision(tree)):
+            continue  # named by constructs.decision_problems; the parser fails on it garbled
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     added: list[tuple[str, Any]] = []
-    trees: list[Any] = []
+    trees: dict[str, Any] = {}
     for name, text in bpmn.items():
         tree = _xml(name, text, problems)
         if tree is None:
             continue
-        trees.append(tree)
+        trees[name] = tree
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
             continue
@@ -117,12 +125,16 @@ class _SingleHitEngine(DMNEngine):
     """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
     SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
     decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
-    table with different outputs, fail the task (an incident naming the rules) instead."""
+    table with different outputs, fail the task (an incident naming the rules) instead.
+
+    A single-hit table (UNIQUE, ANY, FIRST) none of whose rules match answers null for each
+    output, as DMN says: SpiffWorkflow 3.2 left the outputs unset, and the gateway after the
+    task failed on an unknown name instead of taking its default flow."""
 
     def decide(self, task: Any) -> list[Any]:
         table = self.decision_table
         matched = [rule for rule in table.rules if self._DMNEngine__check_rule(rule, task)]
-        if len(matched) > 1:
+        if len(matched) > 1 and table.hit_policy != "FIRST":
             ids = ", ".join(repr(rule.id) for rule in matched)
             if table.hit_policy == HitPolicy.UNIQUE.value:
                 raise ValueError(
@@ -136,6 +148,12 @@ class _SingleHitEngine(DMNEngine):
                     "with different outputs; make them agree or use hit policy FIRST"
                 )
         return matched
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = super().result(task)
+        if not found:
+            found = {output.name: None for output in self.decision_table.outputs if output.name}
+        return found
 
 
 class _CollectEngine(DMNEngine):
@@ -151,7 +169,7 @@ class _CollectEngine(DMNEngine):
         return found
 
 
-SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY"}
+SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
 
 
 def _collect_into_lists(spec: BpmnProcessSpec) -> None:
@@ -167,12 +185,14 @@ def _collect_into_lists(spec: BpmnProcessSpec) -> None:
             task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
 
 
-def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
+def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
     """Some parser errors name the element but carry no id ("Data Store with name Bank System
     has no implementation"): point them at the element of that name, the longest that the
-    message mentions, so the modeler can mark it."""
-    named: dict[str, tuple[str, int | None]] = {}
-    for tree in trees:
+    message mentions, so the modeler can mark it. Only the problem's own file is searched,
+    and not its name at the head of the message (a malformed "Hand over.bpmn" was put on a
+    task "Hand over" of another file)."""
+    named: dict[str | None, dict[str, tuple[str, int | None]]] = {}
+    for file, tree in trees.items():
         for el in tree.iter():
             name = el.get("name") if isinstance(el.tag, str) else None
             if not name or not el.get("id"):
@@ -181,13 +201,19 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: list[Any]) -> None:
             # their first line, and names from some modelers hold line breaks
             for form in {" ".join(name.split()), name.strip().splitlines()[0].strip()}:
                 if len(form) >= 3:
-                    named.setdefault(form, (el.get("id"), el.sourceline))
+                    for key in (file, None):
+                        named.setdefault(key, {}).setdefault(form, (el.get("id"), el.sourceline))
     for item in problems:
         if item.get("element_id"):
             continue
-        mentioned = [n for n in named if n in item.get("message", "")]
+        file = item.get("file")
+        message = item.get("message", "")
+        if file and message.startswith(f"{file}: "):
+            message = message[len(file) + 2 :]
+        candidates = named.get(file if file in trees else None, {})
+        mentioned = [n for n in candidates if n in message]
         if mentioned:
-            element_id, line = named[max(mentioned, key=len)]
+            element_id, line = candidates[max(mentioned, key=len)]
             item["element_id"], item["line"] = element_id, item.get("line") or line
 
 
@@ -252,6 +278,19 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
 
 
 def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+    root = etree.QName(tree)
+    if (root.namespace, root.localname) != (BPMN_NS, "definitions"):
+        # libxml2: "No matching global declaration available for the validation root."
+        problems.append(
+            problem(
+                f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
+                + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
+                + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
+                line=tree.sourceline,
+                file=name,
+            )
+        )
+        return False
     VALIDATOR.preprocess(tree)
     schema = VALIDATOR.validator
     if schema.validate(tree):
@@ -259,12 +298,35 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     by_line = {line: element_id for element_id, line in lines.items()}
     by_path = _ids_by_path(tree)
     for error in schema.error_log:
-        message = _NS.sub("bpmn:", error.message)
+        message = _id_message(_NS.sub("bpmn:", error.message), tree)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         problems.append(
             problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         )
     return False
+
+
+_BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
+
+
+def _id_message(message: str, tree: Any) -> str:
+    """libxml2 says "… is not a valid value of the atomic type 'xs:ID'" both of an id given
+    twice in a file and of one that is no XML name: say which it is."""
+    bad = _BAD_ID.search(message)
+    if bad is None:
+        return message
+    value = bad.group(1)
+    lines = [e.sourceline for e in tree.iter() if isinstance(e.tag, str) and e.get("id") == value]
+    if len(lines) > 1:
+        where = ", ".join(str(line) for line in lines)
+        return (
+            f"id {value!r} is given to {len(lines)} elements of this file (lines {where}); "
+            "each element needs an id of its own"
+        )
+    return (
+        f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
+        "spaces or ':'"
+    )
 
 
 def _ids_by_path(tree: Any) -> dict[str, str]:

@@ -132,7 +132,7 @@ def test_structural_problems_are_all_named_at_once(owner, db, deployed_before):
 @pytest.mark.parametrize(
     ("old", "new", "element_id", "fragment"),
     [
-        ('id="Activity_cold"', 'id="Activity_hot"', "Activity_hot", "xs:ID"),
+        ('id="Activity_cold"', 'id="Activity_hot"', "Activity_hot", "given to 2 elements"),
         ('isExecutable="true"', 'isExecutable="yes"', "c7_callback_outcome", "xs:boolean"),
         (
             '<bpmn:endEvent id="Event_hot">',

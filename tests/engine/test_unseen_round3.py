@@ -357,7 +357,7 @@ def test_schema_problems_of_a_one_line_file_name_their_own_elements(owner, db):
     details = refused(upload(owner, "minified.bpmn", ONE_LINE.encode()))
     assert {d["line"] for d in details} == {1}
     found = by_element(details)
-    assert "'priority'" in found["call"] and "xs:ID" in found["call"]
+    assert "'priority'" in found["call"] and "id 'call' is given to 2 elements" in found["call"]
     assert "frob" in found["note"]
     assert "f3" not in found
     nothing_deployed(db)
