@@ -4,8 +4,11 @@ The defects found: SpiffWorkflow 3.2 builds an event subprocess as a plain subpr
 looks for ``triggeredByEvent`` in the BPMN namespace), so the engine could not tell a run from
 the main path: a run started with the data of another run, the data of a run that finished
 before its scope ended was lost, and an escalation a run threw was caught by the run's own
-event subprocess again and again. The cases that held (called processes, error codes,
-correlation, concurrent requests, a worker killed mid-run, …) are kept here as well.
+event subprocess again and again. At deploy, an event subprocess with sequence flows in or
+out, two event subprocesses of one scope started by the same message (or error, or
+escalation), and a boundary event on an event subprocess deployed or were refused without
+naming their element. The cases that held (called processes, error codes, correlation,
+concurrent requests, a worker killed mid-run, …) are kept here as well.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from engine.kept import KeptWorkflows
+from tests.engine.conftest import by_element, refused
 from tests.engine.test_crash import ROOT, run_until_killed, snapshot
 from tests.engine.test_crash import sleepy_engine as sleepy_engine
 
@@ -569,6 +573,80 @@ def test_an_interrupting_timer_ends_a_process_in_error_and_closes_its_incident(t
     instance = agent.instance(instance["id"])
     assert instance["status"] == "completed" and instance["incidents"] == []
     assert instance["data"]["expired"] is True
+
+
+# -- refused at deploy -----------------------------------------------------------------------
+
+
+def plain_handler(element_id: str, trigger: str) -> str:
+    """An event subprocess whose start event leads straight to its end."""
+    return f"""<bpmn:subProcess id="{element_id}" triggeredByEvent="true">
+    <bpmn:startEvent id="{element_id}_start">{trigger}</bpmn:startEvent>
+    <bpmn:endEvent id="{element_id}_end"/>
+    <bpmn:sequenceFlow id="{element_id}_f" sourceRef="{element_id}_start"
+      targetRef="{element_id}_end"/>
+  </bpmn:subProcess>"""
+
+
+def line_of(xml: str, element_id: str) -> int:
+    return 1 + next(n for n, line in enumerate(xml.splitlines()) if f'id="{element_id}"' in line)
+
+
+def test_an_event_subprocess_with_sequence_flows_is_refused_on_it(owner):
+    """BPMN gives an event subprocess no incoming or outgoing flows; drawn anyway, they were
+    deployed and run as a plain step of the main path."""
+    body = """<bpmn:startEvent id="start"/>
+  <bpmn:userTask id="work" name="work"/>
+  <bpmn:endEvent id="end"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+  <bpmn:sequenceFlow id="into" sourceRef="work" targetRef="on_poke"/>
+  <bpmn:sequenceFlow id="out" sourceRef="on_poke" targetRef="end"/>
+  """ + plain_handler("on_poke", MESSAGE)
+    xml = process("flows", body)
+    details = refused(owner.post("/api/v1/process-models", json={"bpmn": xml}))
+    found = by_element(details)
+    assert set(found) == {"on_poke"}, details
+    assert "no incoming or outgoing sequence flows" in found["on_poke"]
+    assert "'into', 'out'" in found["on_poke"]
+    assert details[0]["line"] == line_of(xml, "on_poke")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "words"),
+    [
+        (MESSAGE, MESSAGE, "message 'poke'"),
+        (ERROR_A, ERROR_A, "error 'A'"),
+        ("<bpmn:errorEventDefinition/>", "<bpmn:errorEventDefinition/>", "any error"),
+    ],
+)
+def test_two_event_subprocesses_of_one_scope_on_the_same_trigger_are_refused(
+    owner, first, second, words
+):
+    """One message started both (each its own run); which of two interrupting ones ran was
+    chance. The second is refused on its start event; other triggers still deploy."""
+    handlers = plain_handler("one", first) + "<!-- beside it -->" + plain_handler("two", second)
+    xml = process("twice", WORK + handlers, ERRORS)
+    details = refused(owner.post("/api/v1/process-models", json={"bpmn": xml}))
+    found = by_element(details)
+    assert set(found) == {"two_start"}, details
+    assert "'one_start'" in found["two_start"] and words in found["two_start"]
+    assert details[0]["line"] == line_of(xml, "two_start")
+    apart = plain_handler("one", ERROR_A) + plain_handler("two", ERROR_B)
+    deploy(owner, process("apart", WORK + apart, ERRORS))
+
+
+def test_a_boundary_event_on_an_event_subprocess_is_refused_on_it(owner):
+    """It was refused with the parser's ``AttributeError`` and no element."""
+    boundary = """<bpmn:boundaryEvent id="too_late" attachedToRef="on_poke">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:endEvent id="late"/>
+  <bpmn:sequenceFlow id="b1" sourceRef="too_late" targetRef="late"/>"""
+    xml = process("bounded", WORK + plain_handler("on_poke", MESSAGE) + boundary)
+    details = refused(owner.post("/api/v1/process-models", json={"bpmn": xml}))
+    found = by_element(details)
+    assert set(found) == {"too_late"}, details
+    assert "cannot be attached to an event subprocess" in found["too_late"]
 
 
 # -- a worker killed while a run starts ------------------------------------------------------
