@@ -10,8 +10,9 @@ same instance throws (Dialflow delivers neither between instances), signal start
 conditional events (nothing re-evaluates their condition when data changes). Event
 subprocesses run through ``engine.event_subprocesses``; refused are those it cannot run as
 BPMN says: a start event without a trigger or with several, a non-interrupting error start
-(BPMN has none) and a cycle timer start. A process with
-several untriggered start events would run only one of them.
+(BPMN has none), a cycle timer start, one with sequence flows in or out or a boundary event
+attached (BPMN allows neither), and two in one scope started by the same message, error or
+escalation. A process with several untriggered start events would run only one of them.
 
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
@@ -60,6 +61,11 @@ CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 CATCHES = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
 THROWS = {"intermediateThrowEvent", "endEvent"}
 
+ON_EVENT_SUBPROCESS = (
+    "a boundary event cannot be attached to an event subprocess (BPMN): its own start event "
+    "starts it; put the catch inside it, or catch the event in the enclosing scope"
+)
+
 # The parser's messages, for problems the pre-pass did not already name (and to rewrite them).
 PARSER_MESSAGES = (
     (
@@ -80,6 +86,7 @@ PARSER_MESSAGES = (
         re.compile(r"'list' object has no attribute 'tag'"),
         "the decision this task calls is in a DMN file with several decisions",
     ),
+    (re.compile(r"'BoundaryEventSplit' object has no attribute 'spec'"), ON_EVENT_SUBPROCESS),
     (
         # SpiffWorkflow's DMN engine takes the decision's first decision table, and there is
         # none in a literal expression, a context or an invocation.
@@ -239,7 +246,13 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
             if local in ACTIVITIES:
                 found += _assignment_problems(node, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
-                found += _event_subprocess_problems(node, ctx)
+                found += _event_subprocess_problems(node, container, ctx)
+                found += [
+                    ctx.report(boundary, ON_EVENT_SUBPROCESS)
+                    for boundary in _children(container, "boundaryEvent")
+                    if boundary.get("attachedToRef") == node.get("id")
+                ]
+        found += _same_trigger_twice(container, ctx)
         plain_starts = [
             node
             for node in _children(container, "startEvent")
@@ -272,8 +285,22 @@ EVENT_SUBPROCESS_TRIGGERS = {
 }
 
 
-def _event_subprocess_problems(node: Any, ctx: _Context) -> list[dict]:
+def _event_subprocess_problems(node: Any, container: Any, ctx: _Context) -> list[dict]:
     """What of an event subprocess Dialflow cannot run as BPMN says, on the element to change."""
+    flows = [
+        flow.get("id")
+        for flow in _children(container, "sequenceFlow")
+        if node.get("id") in (flow.get("sourceRef"), flow.get("targetRef"))
+    ]
+    if flows:
+        return [
+            ctx.report(
+                node,
+                "an event subprocess has no incoming or outgoing sequence flows (BPMN): its "
+                f"start event's trigger starts it and it ends within its scope; remove "
+                f"{', '.join(map(repr, flows))}, or draw a plain subprocess",
+            )
+        ]
     starts = _children(node, "startEvent")
     if len(starts) != 1:
         return [
@@ -331,6 +358,54 @@ def _event_subprocess_problems(node: Any, ctx: _Context) -> list[dict]:
             )
         ]
     return []
+
+
+_CONTAINER_TAGS = {f"{{{BPMN_NS}}}{local}" for local in CONTAINERS}
+# What an event subprocess's start event is started by, per trigger: the message's name, the
+# error's or escalation's code (a catch without a reference catches every one).
+_TRIGGER_REFS = {
+    "messageEventDefinition": ("messageRef", "message", "name"),
+    "errorEventDefinition": ("errorRef", "error", "errorCode"),
+    "escalationEventDefinition": ("escalationRef", "escalation", "escalationCode"),
+}
+
+
+def _same_trigger_twice(container: Any, ctx: _Context) -> list[dict]:
+    """Two event subprocesses of one scope started by the same message, error or escalation:
+    which one runs would be an accident of order (SpiffWorkflow hands the event to both, an
+    interrupting one cancels the other), so the second is refused."""
+    first: dict[tuple[str, str | None], Any] = {}
+    found = []
+    for node in container:
+        if node.tag not in _CONTAINER_TAGS or node.get("triggeredByEvent") not in ("true", "1"):
+            continue
+        for start in _children(node, "startEvent"):
+            for kind, (attribute, tag, key) in _TRIGGER_REFS.items():
+                for definition in _children(start, kind):
+                    trigger = (kind, _trigger_key(start, definition.get(attribute), tag, key))
+                    if trigger not in first:
+                        first[trigger] = start
+                        continue
+                    what = f"any {tag}" if trigger[1] is None else f"{tag} {trigger[1]!r}"
+                    found.append(
+                        ctx.report(
+                            start,
+                            f"starts on the same {tag} as {first[trigger].get('id')!r} in "
+                            f"the same scope ({what}): which of the two would run is chance; "
+                            f"draw one event subprocess per {tag} and scope, with a gateway "
+                            "inside it where the handling differs",
+                        )
+                    )
+    return found
+
+
+def _trigger_key(element: Any, ref: str | None, tag: str, key: str) -> str | None:
+    if not ref:
+        return None
+    for target in element.getroottree().iter(f"{{{BPMN_NS}}}{tag}"):
+        if target.get("id") == ref:
+            return target.get(key) or target.get("name") or ref
+    return ref
 
 
 COMPENSATION = (

@@ -33,7 +33,9 @@ SpiffWorkflow 3.2 offers a thrown error to every waiting catch of the instance. 
 events record their task while they throw (``_THROWER``); a listener takes the event only if
 no boundary event on an activity around the thrower, and no event subprocess of a scope
 nearer to it, catches it first, and a boundary event outside the listener's scope leaves it
-to the listener.
+to the listener. One thrown inside a run is for the run's scope, whose other event
+subprocesses may take it, but never the run's own event subprocess (its next listener would
+start a run that throws it again).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffStartEventParser,
 )
 from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
+from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubprocess
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
@@ -147,6 +150,12 @@ class ScopeStart(BpmnStartTask):
     the main path instead of SpiffWorkflow's connection (see the module's docstring)."""
 
     def connect_or_add_trigger(self, task_spec: Any, sp_spec: Any) -> None:
+        if not isinstance(task_spec, EventSubprocess):
+            # SpiffWorkflow 3.2's parser looks for ``triggeredByEvent`` in the BPMN namespace,
+            # where no diagram puts it, and builds a plain subprocess: the runs are told from
+            # the main path by this class (``scope_data``, ``drop_finished_runs``,
+            # ``closest_catchers``)
+            task_spec.__class__ = SpiffEventSubprocess
         start = sp_spec.bpmn_start_events[0]
         listener = EventSubprocessStart(
             self._wf_spec,
@@ -291,8 +300,9 @@ class ScopedIntermediateThrowEvent(_ThrowsInScope, IntermediateThrowEvent):
 def closest_catchers(thrower: Any, event: Any) -> list[Any]:
     """The waiting tasks that take an error or escalation thrown at ``thrower``: the boundary
     events of the nearest activity around it that catch it, else the listeners of the nearest
-    scope (not the scope of an event subprocess it was thrown in). A catch naming the code
-    wins over one that catches any."""
+    scope. One thrown inside a run of an event subprocess is offered to the other event
+    subprocesses of the run's scope, not to the run's own (which would start itself again),
+    as Camunda's engines do. A catch naming the code wins over one that catches any."""
     workflow, inner = thrower.workflow, thrower
     top = workflow.top_workflow
     while True:
@@ -310,11 +320,12 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
                 and t.state == TaskState.WAITING
                 and t.task_spec.event_definition.catches(t, event)
             ]
-        if not found and not isinstance(inner.task_spec, EventSubprocess):
+        if not found:
+            own = _own_listener(inner)
             found = [
                 t
                 for t in _listeners(top, workflow)
-                if t.task_spec.event_definition.catches(t, event)
+                if t.task_spec is not own and t.task_spec.event_definition.catches(t, event)
             ]
         if found:
             named = [t for t in found if _names_code(t.task_spec.event_definition)]
@@ -325,6 +336,13 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
         if inner is None:
             return []
         workflow = inner.workflow
+
+
+def _own_listener(inner: Any) -> Any:
+    """The listener spec whose event started ``inner``, if ``inner`` is a run."""
+    if isinstance(inner.task_spec, EventSubprocess) and inner.parent is not None:
+        return inner.parent.task_spec
+    return None
 
 
 def _listeners(top: Any, workflow: Any) -> Iterator[Any]:

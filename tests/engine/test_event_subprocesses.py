@@ -272,8 +272,9 @@ def test_a_message_event_subprocess_of_a_subprocess_listens_only_while_it_runs(o
         response = send(agent, "counter_offer", "deal-2", offer=offer * 100)
         assert response.status_code == 202, response.get_json()
         sizes.append(state_size(db, instance["id"]))
-    # the finished runs are dropped from the state: it holds the last run, not thirty
-    assert max(sizes) - sizes[0] < 100 and max(sizes) < small + 5000, (small, sizes)
+    # the finished runs are dropped from the state: it holds the last run and one copy of
+    # the data the runs left for the scope's end, not thirty
+    assert max(sizes) - sizes[0] < 200 and max(sizes) < small + 5000, (small, sizes)
     instance = agent.instance(instance["id"])
     assert names(instance) == ["haggle"]
     assert instance["status"] == "running"
