@@ -206,13 +206,21 @@ def retry(
     *,
     actor: User | None,
     locked: ProcessInstance | None = None,
+    data: dict[str, Any] | None = None,
 ) -> ProcessInstance:
     """Re-run the failed task(s) of an instance in error: by hand after the cause was fixed,
     or automatically (``locked`` given by the scheduler) when the diagram asks for retries.
+    ``data`` by hand: the fix itself, merged into each failed task's data before it runs again
+    (a gateway's variables: the instance's data changes nowhere else).
 
     By hand, every failed task runs again. The scheduler re-runs only the tasks whose
     automatic retry is due: a failure beside them that waits for a person keeps its incident
     (and its attempts) until someone retries it."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput(
+            "'data' must be a JSON object.",
+            details=[{"field": "data", "message": "expected an object"}],
+        )
     row = locked or stepper.lock_instance(session, instance_id)
     open_incidents = [i for i in row.incidents if i.resolved_at is None]
     if row.status != InstanceStatus.ERROR or not open_incidents:
@@ -232,7 +240,7 @@ def retry(
     only = None if locked is None else set(step.attempts)
 
     def rerun(workflow: Any) -> None:
-        stepper.rerun_failed(step, only)
+        stepper.rerun_failed(step, only, data)
         # Timers of other branches that came due meanwhile fire in this step, as the
         # scheduler's would: SpiffWorkflow refreshes them only after its last pass, which
         # left them READY and no longer waiting (no ``next_due_at``), never to run.
@@ -245,7 +253,7 @@ def retry(
             action="retry" if locked is None else "automatic_retry",
             entity_type="process_instance",
             entity_id=saved.id,
-            after={"resolved": resolved},
+            after={"resolved": resolved, **({"data": sorted(data)} if data else {})},
         )
     )
     stepper.run(engine, session, step, rerun)
