@@ -65,3 +65,105 @@ def test_a_gateway_condition_that_fails_names_its_flow(owner: Actor, agent: Acto
     assert "name 'region' is not defined" in message and "Did you mean 'score'" in message
     fixed = retry(owner, failed["id"], {"data": {"region": "East"}}).get_json()
     assert (fixed["status"], fixed["incidents"]) == ("completed", [])
+
+
+# -- 2. a multi-instance subprocess's input item -----------------------------------------------
+
+MI = """
+    <multiInstanceLoopCharacteristics isSequential="{sequential}">
+      <loopDataInputRef>managers</loopDataInputRef>
+      <loopDataOutputRef>approvals</loopDataOutputRef>
+      <inputDataItem id="manager" name="manager"/>
+      <outputDataItem id="approval" name="approval"/>
+    </multiInstanceLoopCharacteristics>"""
+
+EMBEDDED = """
+    <startEvent id="start"/>
+    <subProcess id="ask_each" name="Ask each manager">{mi}
+      <startEvent id="sub_start"/>
+      <scriptTask id="decide"><script>approval = manager + " approves"</script></scriptTask>
+      <endEvent id="sub_end"/>
+      <sequenceFlow id="s1" sourceRef="sub_start" targetRef="decide"/>
+      <sequenceFlow id="s2" sourceRef="decide" targetRef="sub_end"/>
+    </subProcess>
+    <userTask id="review" name="Review the approvals"/>
+    <endEvent id="end"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="ask_each"/>
+    <sequenceFlow id="f2" sourceRef="ask_each" targetRef="review"/>
+    <sequenceFlow id="f3" sourceRef="review" targetRef="end"/>
+"""
+
+CALLED = """
+  <process id="ask_one" isExecutable="true">
+    <startEvent id="one_start"/>
+    <scriptTask id="one_decide"><script>approval = manager + " approves"</script></scriptTask>
+    <endEvent id="one_end"/>
+    <sequenceFlow id="o1" sourceRef="one_start" targetRef="one_decide"/>
+    <sequenceFlow id="o2" sourceRef="one_decide" targetRef="one_end"/>
+  </process>
+"""
+
+CALLING = """
+    <startEvent id="start"/>
+    <callActivity id="ask_each" name="Ask each manager" calledElement="ask_one">{mi}
+    </callActivity>
+    <userTask id="review" name="Review the approvals"/>
+    <endEvent id="end"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="ask_each"/>
+    <sequenceFlow id="f2" sourceRef="ask_each" targetRef="review"/>
+    <sequenceFlow id="f3" sourceRef="review" targetRef="end"/>
+"""
+
+TASK = """
+    <startEvent id="start"/>
+    <scriptTask id="ask_each">{mi}
+      <script>approval = manager + " approves"</script>
+    </scriptTask>
+    <userTask id="review" name="Review the approvals"/>
+    <endEvent id="end"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="ask_each"/>
+    <sequenceFlow id="f2" sourceRef="ask_each" targetRef="review"/>
+    <sequenceFlow id="f3" sourceRef="review" targetRef="end"/>
+"""
+
+
+def _with_called(content: bytes) -> bytes:
+    return content.replace(b"</definitions>", CALLED.encode() + b"</definitions>")
+
+
+@pytest.mark.parametrize("collected", [True, False], ids=["output", "no-output"])
+@pytest.mark.parametrize("sequential", ["false", "true"])
+@pytest.mark.parametrize("body", ["task", "embedded", "call"])
+def test_a_multi_instance_activity_leaves_no_input_item_behind(
+    owner: Actor, agent: Actor, body: str, sequential: str, collected: bool
+) -> None:
+    """The item variable belongs to each instance, after an embedded subprocess or a call
+    activity as after a task; the parent keeps the output collection. Without one,
+    SpiffWorkflow merged each instance's data, its item too (a sequential one then failed
+    its second instance: the item "already exists")."""
+    loop = MI.format(sequential=sequential)
+    if not collected:
+        loop = loop.replace("<loopDataOutputRef>approvals</loopDataOutputRef>", "")
+        loop = loop.replace('<outputDataItem id="approval" name="approval"/>', "")
+    diagram = {"task": TASK, "embedded": EMBEDDED, "call": CALLING}[body]
+    content = one_process("approvals", diagram.format(mi=loop))
+    if body == "call":
+        content = _with_called(content)
+    response = owner.upload(extra=[("approvals.bpmn", content)])
+    assert response.status_code == 201, response.get_json()
+    started = agent.start("approvals", {"managers": ["wang", "li"]})
+    assert (started["status"], started["incidents"]) == ("running", []), started
+    data = started["data"]
+    assert "manager" not in data
+    if collected:
+        assert data["approvals"] == ["wang approves", "li approves"]
+        assert "approval" not in data
+    else:  # a variable an instance sets still reaches the process, as before
+        assert data["approval"] in ("wang approves", "li approves")
+    [task] = started["ready_tasks"]
+    done = agent.complete_ok(task["id"])
+    assert done["status"] == "completed"
+    assert "manager" not in done["data"]
+    assert done["data"].get("approvals") == (
+        ["wang approves", "li approves"] if collected else None
+    )
