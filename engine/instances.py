@@ -15,7 +15,7 @@ from dialflow.db import fetch
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.deployments import latest_version
-from engine.errors import InstanceConflict, InstanceNotFound
+from engine.errors import InstanceConflict, InstanceNotFound, RetryCannotHelp
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -230,6 +230,10 @@ def retry(
     step = stepper.load(engine, session, row, actor)
     now = step.context.now
     retried = open_incidents if locked is None else _due_retries(open_incidents, now)
+    hopeless = _thrown_by_diagram(step, retried)
+    if hopeless and len(hopeless) == len(retried):
+        raise RetryCannotHelp(_cannot_help(hopeless[0]))
+    retried = [i for i in retried if i not in hopeless]  # they stay open
     for incident in retried:
         incident.resolved_at = now
     step.attempts = {i.task_id: i.attempts + 1 for i in retried if i.task_id}
@@ -237,7 +241,7 @@ def retry(
     step.open_incident = bool(kept)
     # the retry is this step; a new failure, or one left waiting, schedules the next one
     step.retry_at = min((i.retry_at for i in kept if i.retry_at), default=None)
-    only = None if locked is None else set(step.attempts)
+    only = None if locked is None and not hopeless else set(step.attempts)
 
     def rerun(workflow: Any) -> None:
         stepper.rerun_failed(step, only, data)
@@ -258,6 +262,21 @@ def retry(
     )
     stepper.run(engine, session, step, rerun)
     return row
+
+
+def _thrown_by_diagram(step: stepper.Step, incidents: list[Incident]) -> list[Incident]:
+    """The incidents that no retry can help: an error end event nothing catches."""
+    failed = {str(task.id): task for task in stepper.failed_tasks(step.workflow)}
+    return [i for i in incidents if stepper.thrown_by_diagram(failed.get(i.task_id or ""))]
+
+
+def _cannot_help(incident: Incident) -> str:
+    return (
+        f"The error at '{incident.element_id}' is thrown by the diagram itself and nothing in "
+        "this version catches it: a retry would throw it again. Deploy a version that catches "
+        "it (a boundary error event or an error event subprocess) and migrate the instance, or "
+        "terminate it."
+    )
 
 
 def _due_retries(incidents: list[Incident], now: datetime) -> list[Incident]:

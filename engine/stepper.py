@@ -20,6 +20,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -36,6 +37,7 @@ from crm import audit
 from crm.models import User
 from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
 from engine import webhook_events
+from engine.boundaries import CheckedEndEvent
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -565,6 +567,8 @@ def _incident(step: Step, exc: Exception) -> Incident:
         kind, message = "handler_error", str(exc)
     elif isinstance(exc, RunawayLoop):
         kind, message = "runaway_loop", str(exc)
+    elif thrown_by_diagram(task):
+        kind, message = "uncaught_error", str(exc)
     elif _is_gateway(task) and isinstance(exc, WorkflowException):
         kind, message = "gateway_error", gateway_message(task, exc)
     elif isinstance(exc, WorkflowTaskException):
@@ -687,6 +691,16 @@ def _values_read(expression: str, data: dict[str, Any], helpers: dict[str, Any])
 
 
 _BUILTIN_NAMES = set(dir(builtins)) | {"True", "False", "None"}
+
+
+def thrown_by_diagram(task: Any) -> bool:
+    """An error end event whose error nothing catches (``boundaries.CheckedEndEvent``): its
+    failure is the version's own, and a retry would throw the error again."""
+    return (
+        task is not None
+        and isinstance(task.task_spec, CheckedEndEvent)
+        and isinstance(task.task_spec.event_definition, ErrorEventDefinition)
+    )
 
 
 def _is_gateway(task: Any) -> bool:

@@ -167,3 +167,63 @@ def test_a_multi_instance_activity_leaves_no_input_item_behind(
     assert done["data"].get("approvals") == (
         ["wang approves", "li approves"] if collected else None
     )
+
+
+# -- 3. retrying an error nothing catches ------------------------------------------------------
+
+UNCAUGHT = """
+    <startEvent id="start"/>
+    <parallelGateway id="fork"/>
+    <scriptTask id="ratio"><script>ratio = 1 / divisor</script></scriptTask>
+    <endEvent id="ratio_end"/>
+    <subProcess id="check" name="Check the deal">
+      <startEvent id="check_start"/>
+      <endEvent id="needs_cfo" name="Needs the CFO">
+        <errorEventDefinition errorRef="cfo_error"/>
+      </endEvent>
+      <sequenceFlow id="c1" sourceRef="check_start" targetRef="needs_cfo"/>
+    </subProcess>
+    <endEvent id="check_end"/>
+    <scriptTask id="prepare"><script>checked = True</script></scriptTask>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+    <sequenceFlow id="f2" sourceRef="fork" targetRef="ratio"/>
+    <sequenceFlow id="f3" sourceRef="ratio" targetRef="ratio_end"/>
+    <sequenceFlow id="f4" sourceRef="fork" targetRef="prepare"/>
+    <sequenceFlow id="f6" sourceRef="prepare" targetRef="check"/>
+    <sequenceFlow id="f5" sourceRef="check" targetRef="check_end"/>
+"""
+
+
+def _uncaught() -> bytes:
+    content = one_process("uncaught", UNCAUGHT)
+    error = b'  <error id="cfo_error" name="Needs the CFO" errorCode="NEEDS_CFO"/>\n'
+    return content.replace(b"  <process ", error + b"  <process ", 1)
+
+
+def test_a_retry_cannot_help_an_error_the_diagram_throws_and_nothing_catches(
+    owner: Actor, agent: Actor
+) -> None:
+    assert owner.upload(extra=[("uncaught.bpmn", _uncaught())]).status_code == 201
+    failed = agent.start("uncaught", {"divisor": 0})
+    assert failed["status"] == "error"
+    kinds = {i["element_id"]: i["kind"] for i in failed["incidents"]}
+    assert kinds == {"ratio": "script_error", "needs_cfo": "uncaught_error"}
+
+    # The script's incident retries as before, with its fix; the thrown error stays.
+    again = retry(owner, failed["id"], {"data": {"divisor": 4}})
+    assert again.status_code == 200, again.get_json()
+    body = again.get_json()
+    assert body["status"] == "error"
+    assert [(i["element_id"], i["attempts"]) for i in body["incidents"]] == [("needs_cfo", 1)]
+
+    # Only the thrown error is left: a retry would throw it again, so it is refused.
+    refused = retry(owner, failed["id"])
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "retry_cannot_help"
+    assert "'needs_cfo'" in error["message"] and "thrown by the diagram itself" in error["message"]
+    assert "migrate" in error["message"] and "terminate" in error["message"]
+    still = agent.instance(failed["id"])
+    assert [(i["element_id"], i["attempts"]) for i in still["incidents"]] == [("needs_cfo", 1)]
+    ended = owner.post(f"/api/v1/process-instances/{failed['id']}/terminate").get_json()
+    assert (ended["status"], ended["incidents"]) == ("terminated", [])
