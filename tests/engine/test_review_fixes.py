@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from engine.models import ModelBundle
 from tests.engine.conftest import Actor, one_process
+from tests.engine.test_reported_gaps import LANES, line_of
 
 
 def retry(owner: Actor, instance_id: int, body: Any = None) -> Any:
@@ -227,3 +230,29 @@ def test_a_retry_cannot_help_an_error_the_diagram_throws_and_nothing_catches(
     assert [(i["element_id"], i["attempts"]) for i in still["incidents"]] == [("needs_cfo", 1)]
     ended = owner.post(f"/api/v1/process-instances/{failed['id']}/terminate").get_json()
     assert (ended["status"], ended["incidents"]) == ("terminated", [])
+
+
+# -- 4. validate answers the deploy's warnings -------------------------------------------------
+
+
+def test_validate_answers_the_warnings_a_deploy_would(
+    owner: Actor, agent: Actor, actor: Any, db: Any
+) -> None:
+    """Lanes that name no role and no existing team (the agent makes team East exist): the
+    same warnings as the deploy's, with nothing stored; none once the team exists."""
+    validated = owner.post("/api/v1/process-models/validate", json={"bpmn": LANES})
+    assert validated.status_code == 200, validated.get_json()
+    answer = validated.get_json()
+    assert (answer["valid"], answer["process_ids"]) == (True, ["key_accounts"])
+    (warning,) = answer["warnings"]
+    assert warning["element_id"] == "lane_key"
+    assert warning["line"] == line_of('<bpmn:lane id="lane_key"', LANES)
+    assert "'Key Accounts'" in warning["message"] and "no role and no team" in warning["message"]
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
+    deployed = owner.post("/api/v1/process-models", json={"bpmn": LANES}).get_json()
+    assert deployed["warnings"] == answer["warnings"]
+
+    actor("agent", username="ka_agent", team="Key Accounts")
+    again = owner.post("/api/v1/process-models/validate", json={"bpmn": LANES}).get_json()
+    assert again["warnings"] == []

@@ -44,7 +44,7 @@ def test_validate_accepts_a_good_model_and_stores_nothing(actor):
     owner = actor("process_owner")
     response = owner.post("/api/v1/process-models/validate", json=bundle_of("call_note.bpmn"))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"valid": True, "process_ids": ["call_note"]}
+    assert response.get_json() == {"valid": True, "process_ids": ["call_note"], "warnings": []}
     assert owner.models() == []
 
 
@@ -244,7 +244,7 @@ def test_page_validate_and_deploy_with_the_session(client, make_user, db):
     ids = {d["element_id"] for d in refused.get_json()["error"]["details"]}
     assert {"review", "notify", "Flow_big"} <= ids
     ok = client.post("/process-models/validate", json=bundle_of("call_note.bpmn"), headers=headers)
-    assert ok.get_json() == {"valid": True, "process_ids": ["call_note"]}
+    assert ok.get_json() == {"valid": True, "process_ids": ["call_note"], "warnings": []}
     deployed = client.post(
         "/process-models/deploy", json=bundle_of("call_note.bpmn"), headers=headers
     )
