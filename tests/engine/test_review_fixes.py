@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import ModelBundle
-from tests.engine.conftest import Actor, one_process
+from tests.engine.conftest import Actor, by_element, one_process, refused
 from tests.engine.test_reported_gaps import LANES, line_of
 
 
@@ -256,3 +256,88 @@ def test_validate_answers_the_warnings_a_deploy_would(
     actor("agent", username="ka_agent", team="Key Accounts")
     again = owner.post("/api/v1/process-models/validate", json={"bpmn": LANES}).get_json()
     assert again["warnings"] == []
+
+
+# -- 5. a called process's own ioSpecification -------------------------------------------------
+
+CALLER = """
+    <startEvent id="start"/>
+    <callActivity id="approve" name="Approve" calledElement="approval"/>
+    <userTask id="next" name="Next"/>
+    <endEvent id="end"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <sequenceFlow id="f2" sourceRef="approve" targetRef="next"/>
+    <sequenceFlow id="f3" sourceRef="next" targetRef="end"/>
+"""
+
+
+def _called(inputs: dict[str, str], outputs: dict[str, str]) -> str:
+    """The called process ``approval``; ``inputs`` and ``outputs`` map ids to names."""
+    declared = "".join(f'<dataInput id="{i}" name="{n}"/>' for i, n in inputs.items())
+    declared += "".join(f'<dataOutput id="{i}" name="{n}"/>' for i, n in outputs.items())
+    refs = "".join(f"<dataInputRefs>{i}</dataInputRefs>" for i in inputs)
+    out_refs = "".join(f"<dataOutputRefs>{i}</dataOutputRefs>" for i in outputs)
+    return f"""
+  <process id="approval" isExecutable="true">
+    <ioSpecification>{declared}
+      <inputSet>{refs}</inputSet>
+      <outputSet>{out_refs}</outputSet>
+    </ioSpecification>
+    <startEvent id="a_start"/>
+    <scriptTask id="decide"><script>knows_customer = "customer_id" in dir()
+approved = amount &lt; 1000
+internal = 1</script></scriptTask>
+    <endEvent id="a_end"/>
+    <sequenceFlow id="a1" sourceRef="a_start" targetRef="decide"/>
+    <sequenceFlow id="a2" sourceRef="decide" targetRef="a_end"/>
+  </process>
+"""
+
+
+def _calling(called: str) -> bytes:
+    content = one_process("caller", CALLER)
+    return content.replace(b"</definitions>", called.encode() + b"</definitions>")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "outputs"),
+    [
+        ({"amount": "amount"}, {"approved": "approved"}),  # ran, until something was missing
+        ({"amount": "amount"}, {}),  # the caller got the called process's data
+        ({}, {"approved": "approved"}),
+        ({"in_amount": "amount"}, {"out_ok": "approved"}),  # read by id: "missing" input
+    ],
+    ids=["in-and-out", "in-only", "out-only", "ids-not-names"],
+)
+def test_a_called_process_with_data_inputs_or_outputs_of_its_own_is_refused(
+    owner: Actor, inputs: dict[str, str], outputs: dict[str, str]
+) -> None:
+    """SpiffWorkflow runs a process-level ioSpecification only while nothing is missing: a
+    missing input is an incident no retry gets past (the retry ran the called process without
+    its inputs, failing inside it), so each such process is refused on its line."""
+    content = _calling(_called(inputs, outputs))
+    details = refused(owner.upload(extra=[("caller.bpmn", content)]))
+    found = by_element(details)
+    assert set(found) == {"approval"}
+    assert "the process's ioSpecification declares data inputs or outputs" in found["approval"]
+    for name in [*inputs.values(), *outputs.values()]:
+        assert repr(name) in found["approval"]
+    assert "leave them out" in found["approval"]
+    [detail] = details
+    assert (
+        content.decode()
+        .splitlines()[detail["line"] - 1]
+        .strip()
+        .startswith('<process id="approval"')
+    )
+
+
+def test_an_empty_process_io_specification_still_deploys_and_passes_all_data(
+    owner: Actor, agent: Actor
+) -> None:
+    content = _calling(_called({}, {}))
+    assert owner.upload(extra=[("caller.bpmn", content)]).status_code == 201
+    done = agent.start("caller", {"customer_id": 7, "amount": 500})
+    assert done["status"] == "running", done
+    assert done["data"]["customer_id"] == 7 and done["data"]["approved"] is True
+    assert done["data"]["knows_customer"] is True
