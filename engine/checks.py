@@ -89,7 +89,35 @@ def check_specs(
             script = getattr(spec, name, None)
             if script:
                 _check_script(script, report)
-    return problems
+    return problems + _check_process_io(parsed, lines)
+
+
+def _check_process_io(parsed: ParsedBundle, lines: dict[str, int]) -> list[dict[str, Any]]:
+    """A process whose own ``ioSpecification`` declares data inputs or outputs is refused.
+
+    They are what a call activity passes in and out, and SpiffWorkflow runs them only while
+    nothing is missing: a missing input left the called process created without data, and the
+    retry of its incident ran it so, failing inside it; a missing output left the call
+    activity under way, where no retry reached it. Inputs without outputs handed the caller
+    the called process's data instead of its own, and each item is read under its ``id``, not
+    its ``name`` ("missing a required Data Input" while the caller held it). Any executable
+    process may be called by a later deploy, so each is checked."""
+    found: list[dict[str, Any]] = []
+    for process_id, spec in parsed.specs.items():
+        io = spec.io_specification
+        items = [*io.data_inputs, *io.data_outputs] if io is not None else []
+        if not items:
+            continue  # an empty ioSpecification changes nothing
+        names = ", ".join(repr(item.bpmn_name or item.bpmn_id) for item in items)
+        message = (
+            f"the process's ioSpecification declares data inputs or outputs ({names}): "
+            "SpiffWorkflow would pass only those between a calling process and this one, and "
+            "an input or output missing at run time would stop the instance where no retry "
+            "helps; leave them out (a call activity passes the caller's data in and this "
+            "process's data back)"
+        )
+        found.append(problem(message, process_id, lines.get(process_id)))
+    return found
 
 
 def _check_io(io: Any, report: Any) -> None:

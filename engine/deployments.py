@@ -143,15 +143,27 @@ def _deploy(
     return DeployResult(row.id, versions, created=True)
 
 
-def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> list[str]:
-    """The checks of ``deploy`` without storing anything: the process ids, or ``InvalidBpmn``."""
+@dataclass(frozen=True)
+class CheckResult:
+    """What a deploy of the files would answer, without storing anything."""
+
+    process_ids: list[str]
+    warnings: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"valid": True, "process_ids": self.process_ids, "warnings": self.warnings}
+
+
+def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResult:
+    """The checks of ``deploy`` without storing anything: the process ids and the warnings a
+    deploy would answer, or ``InvalidBpmn``."""
     direct = _called_bundle_ids(session, bundle)
     sources = merge_dependencies(bundle, dependency_bundles(session, direct))
     parsed = validate_bundle(sources.bpmn, sources.dmn, sources.forms, engine.registry)
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
-    return own_ids
+    return CheckResult(own_ids, unmatched_lanes(session, bundle.bpmn))
 
 
 def deploy_directory(

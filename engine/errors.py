@@ -36,6 +36,13 @@ class InstanceConflict(Conflict):
     code = "instance_conflict"
 
 
+class RetryCannotHelp(Conflict):
+    """The failure is the diagram's own (an error end event nothing catches): a retry would
+    only throw it again."""
+
+    code = "retry_cannot_help"
+
+
 class FormInvalid(InvalidInput):
     code = "invalid_form_data"
 

@@ -15,7 +15,7 @@ from dialflow.db import fetch
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.deployments import latest_version
-from engine.errors import InstanceConflict, InstanceNotFound
+from engine.errors import InstanceConflict, InstanceNotFound, RetryCannotHelp
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -206,13 +206,21 @@ def retry(
     *,
     actor: User | None,
     locked: ProcessInstance | None = None,
+    data: dict[str, Any] | None = None,
 ) -> ProcessInstance:
     """Re-run the failed task(s) of an instance in error: by hand after the cause was fixed,
     or automatically (``locked`` given by the scheduler) when the diagram asks for retries.
+    ``data`` by hand: the fix itself, merged into each failed task's data before it runs again
+    (a gateway's variables: the instance's data changes nowhere else).
 
     By hand, every failed task runs again. The scheduler re-runs only the tasks whose
     automatic retry is due: a failure beside them that waits for a person keeps its incident
     (and its attempts) until someone retries it."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput(
+            "'data' must be a JSON object.",
+            details=[{"field": "data", "message": "expected an object"}],
+        )
     row = locked or stepper.lock_instance(session, instance_id)
     open_incidents = [i for i in row.incidents if i.resolved_at is None]
     if row.status != InstanceStatus.ERROR or not open_incidents:
@@ -222,6 +230,10 @@ def retry(
     step = stepper.load(engine, session, row, actor)
     now = step.context.now
     retried = open_incidents if locked is None else _due_retries(open_incidents, now)
+    hopeless = _thrown_by_diagram(step, retried)
+    if hopeless and len(hopeless) == len(retried):
+        raise RetryCannotHelp(_cannot_help(hopeless[0]))
+    retried = [i for i in retried if i not in hopeless]  # they stay open
     for incident in retried:
         incident.resolved_at = now
     step.attempts = {i.task_id: i.attempts + 1 for i in retried if i.task_id}
@@ -229,10 +241,10 @@ def retry(
     step.open_incident = bool(kept)
     # the retry is this step; a new failure, or one left waiting, schedules the next one
     step.retry_at = min((i.retry_at for i in kept if i.retry_at), default=None)
-    only = None if locked is None else set(step.attempts)
+    only = None if locked is None and not hopeless else set(step.attempts)
 
     def rerun(workflow: Any) -> None:
-        stepper.rerun_failed(step, only)
+        stepper.rerun_failed(step, only, data)
         # Timers of other branches that came due meanwhile fire in this step, as the
         # scheduler's would: SpiffWorkflow refreshes them only after its last pass, which
         # left them READY and no longer waiting (no ``next_due_at``), never to run.
@@ -245,11 +257,26 @@ def retry(
             action="retry" if locked is None else "automatic_retry",
             entity_type="process_instance",
             entity_id=saved.id,
-            after={"resolved": resolved},
+            after={"resolved": resolved, **({"data": sorted(data)} if data else {})},
         )
     )
     stepper.run(engine, session, step, rerun)
     return row
+
+
+def _thrown_by_diagram(step: stepper.Step, incidents: list[Incident]) -> list[Incident]:
+    """The incidents that no retry can help: an error end event nothing catches."""
+    failed = {str(task.id): task for task in stepper.failed_tasks(step.workflow)}
+    return [i for i in incidents if stepper.thrown_by_diagram(failed.get(i.task_id or ""))]
+
+
+def _cannot_help(incident: Incident) -> str:
+    return (
+        f"The error at '{incident.element_id}' is thrown by the diagram itself and nothing in "
+        "this version catches it: a retry would throw it again. Deploy a version that catches "
+        "it (a boundary error event or an error event subprocess) and migrate the instance, or "
+        "terminate it."
+    )
 
 
 def _due_retries(incidents: list[Incident], now: datetime) -> list[Incident]:

@@ -7,6 +7,12 @@ began (empty for a parallel activity), so a condition written against it never b
 and every instance ran. Here the condition sees that instance's data, then the output
 collection as merged so far, and Camunda's counters ``nrOfInstances``,
 ``nrOfCompletedInstances`` and ``nrOfActiveInstances``.
+
+The item variables belong to each instance. Without an output collection SpiffWorkflow merges
+each finished instance's whole data into the activity's, its input item (and output item)
+too: after a task, embedded subprocess or call activity the process kept the last instance's
+``manager``, and a sequential one failed its second instance ("Multiinstance input item
+manager already exists"). Here they stay with their instance; other variables merge as before.
 """
 
 from __future__ import annotations
@@ -57,12 +63,29 @@ def _counters(spec: Any, my_task: Any, completed: int) -> dict[str, int]:
     }
 
 
-class CountingParallelMultiInstanceTask(ParallelMultiInstanceTask):
+class _ItemsPerInstance:
+    """Merges a finished instance's data without its item variables (see above)."""
+
+    input_item: Any
+    output_item: Any
+    data_output: Any
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        items = [self.input_item] + ([self.output_item] if self.data_output is None else [])
+        names = {item.bpmn_id for item in items if item is not None}
+        kept = {name: child.data.pop(name) for name in names if name in child.data}
+        try:
+            super().merge_child(workflow, child)  # type: ignore[misc]
+        finally:
+            child.data.update(kept)  # the instance's own record keeps them
+
+
+class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
         return completion_reached(self, my_task)
 
 
-class CountingSequentialMultiInstanceTask(SequentialMultiInstanceTask):
+class CountingSequentialMultiInstanceTask(_ItemsPerInstance, SequentialMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
         return completion_reached(self, my_task)
 

@@ -7,8 +7,11 @@ commits nothing: the instance stays at its previous state and the step can run a
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
 import logging
+import reprlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,9 +20,11 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
@@ -32,6 +37,7 @@ from crm import audit
 from crm.models import User
 from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
 from engine import webhook_events
+from engine.boundaries import CheckedEndEvent
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -338,12 +344,20 @@ def _hold_failures(step: Step) -> None:
         step.held[str(task.id)] = task
 
 
-def rerun_failed(step: Step, only: set[str] | None = None) -> None:
+def rerun_failed(
+    step: Step, only: set[str] | None = None, data: dict[str, Any] | None = None
+) -> None:
     """For a retry: put the failed tasks (all, or those whose ids are in ``only``) back to
-    READY, so that the step runs them again; call it in the step's action."""
+    READY, so that the step runs them again; call it in the step's action. ``data`` joins
+    each one's data first; a join (an inclusive gateway) takes its data from the task before
+    it when it runs, so that task's data takes it too."""
     for task_id, task in list(step.held.items()):
         if only is None or task_id in only:
             del step.held[task_id]
+            if data:
+                task.data.update(data)
+                if isinstance(task.task_spec, UnstructuredJoin) and task.parent is not None:
+                    task.parent.data.update(data)
             task._set_state(TaskState.READY)
 
 
@@ -553,12 +567,15 @@ def _incident(step: Step, exc: Exception) -> Incident:
         kind, message = "handler_error", str(exc)
     elif isinstance(exc, RunawayLoop):
         kind, message = "runaway_loop", str(exc)
+    elif thrown_by_diagram(task):
+        kind, message = "uncaught_error", str(exc)
+    elif _is_gateway(task) and isinstance(exc, WorkflowException):
+        kind, message = "gateway_error", gateway_message(task, exc)
     elif isinstance(exc, WorkflowTaskException):
-        kind = "gateway_error" if _is_gateway(task) else "script_error"
+        kind = "script_error"
         message = str(exc).strip()  # SpiffWorkflow's text already starts with the error type
     elif isinstance(exc, WorkflowException):
-        # e.g. an exclusive gateway whose conditions are all false and that has no default
-        kind, message = ("gateway_error" if _is_gateway(task) else "engine_error"), str(exc)
+        kind, message = "engine_error", str(exc)
     else:
         kind, message = "engine_error", f"{type(exc).__name__}: {exc}"
     line = getattr(exc, "line_number", None)
@@ -622,6 +639,68 @@ def _automatic_retry_at(exc: Exception, attempt: int, now: datetime) -> datetime
         return None
     base = getattr(exc.task.task_spec, "retry_backoff_base", None) or 2
     return now + timedelta(seconds=min(base**attempt, MAX_BACKOFF_SECONDS))
+
+
+def gateway_message(task: Any, exc: Exception) -> str:
+    """What a process owner needs to fix a gateway's data: SpiffWorkflow says only "No
+    conditions satisfied on gateway", or quotes a failed expression without its flow."""
+    spec = task.task_spec
+    element = spec.bpmn_id or spec.name
+    named = f" ({element})" if spec.bpmn_name and spec.bpmn_name != element else ""
+    gateway = f"Gateway '{spec.bpmn_name or element}'{named}"
+    conditions = []
+    failed = None
+    for condition, target_name in spec.cond_task_specs:
+        if condition is None:
+            continue
+        target = task.workflow.spec.task_specs[target_name]
+        expression = str(condition.args[0]).strip()
+        flow = f"to '{target.bpmn_name or target.bpmn_id or target_name}'"
+        environment = getattr(task.workflow.script_engine, "environment", None)
+        read = _values_read(expression, task.data, getattr(environment, "globals", {}))
+        conditions.append(f"{flow}: {expression}{read}")
+        if isinstance(exc, WorkflowTaskException) and f"'{expression}'" in str(exc):
+            failed = f"{flow} ({expression}{read})"
+    if failed is not None:
+        cause = exc.__context__ if exc.__context__ is not None else exc
+        detail = f"{type(cause).__name__}: {cause}"
+        notes = " ".join(getattr(exc, "notes", []))
+        return f"{gateway}: the condition of the flow {failed} failed: {detail}. {notes}".strip()
+    if "No conditions satisfied" not in str(exc):
+        return str(exc).strip()
+    listed = "; ".join(conditions) or "none"
+    return (
+        f"{gateway}: no outgoing condition held and the gateway has no default flow. "
+        f"Conditions evaluated: {listed}. Fix the data and retry, or add a default flow."
+    )
+
+
+def _values_read(expression: str, data: dict[str, Any], helpers: dict[str, Any]) -> str:
+    """`` (score = 50, region = 'East')``: the task data the expression reads."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return ""
+    names = dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    values = [
+        f"{name} = {reprlib.repr(data[name])}" if name in data else f"{name} not set"
+        for name in names
+        if name in data or (name not in _BUILTIN_NAMES and name not in helpers)
+    ]
+    return f" ({', '.join(values)})" if values else ""
+
+
+_BUILTIN_NAMES = set(dir(builtins)) | {"True", "False", "None"}
+
+
+def thrown_by_diagram(task: Any) -> bool:
+    """An error end event whose error nothing catches (``boundaries.CheckedEndEvent``): its
+    failure is the version's own, and a retry would throw the error again."""
+    return (
+        task is not None
+        and isinstance(task.task_spec, CheckedEndEvent)
+        and isinstance(task.task_spec.event_definition, ErrorEventDefinition)
+    )
 
 
 def _is_gateway(task: Any) -> bool:

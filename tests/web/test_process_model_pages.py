@@ -44,7 +44,7 @@ def test_validate_accepts_a_good_model_and_stores_nothing(actor):
     owner = actor("process_owner")
     response = owner.post("/api/v1/process-models/validate", json=bundle_of("call_note.bpmn"))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"valid": True, "process_ids": ["call_note"]}
+    assert response.get_json() == {"valid": True, "process_ids": ["call_note"], "warnings": []}
     assert owner.models() == []
 
 
@@ -244,7 +244,7 @@ def test_page_validate_and_deploy_with_the_session(client, make_user, db):
     ids = {d["element_id"] for d in refused.get_json()["error"]["details"]}
     assert {"review", "notify", "Flow_big"} <= ids
     ok = client.post("/process-models/validate", json=bundle_of("call_note.bpmn"), headers=headers)
-    assert ok.get_json() == {"valid": True, "process_ids": ["call_note"]}
+    assert ok.get_json() == {"valid": True, "process_ids": ["call_note"], "warnings": []}
     deployed = client.post(
         "/process-models/deploy", json=bundle_of("call_note.bpmn"), headers=headers
     )
@@ -306,6 +306,36 @@ def test_instance_page_shows_the_incident_and_retries_it(client, make_user, acto
     history = client.get(f"/process-instances/{started['id']}", headers={"Accept-Language": "en"})
     assert ">retry<" in history.text
     assert client.get("/process-instances/999999").status_code == 404
+
+
+def instance_data(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="instance-data">(.*?)</script>', html)
+    assert found, "page has no instance data"
+    return json.loads(found.group(1))
+
+
+def test_instance_page_says_a_retry_cannot_help_an_error_nothing_catches(client, make_user, actor):
+    from tests.engine.test_review_fixes import _uncaught
+
+    api = actor("process_owner")
+    assert (
+        api.post("/api/v1/process-models", json={"bpmn": _uncaught().decode()}).status_code == 201
+    )
+    started = api.start("uncaught", {"divisor": 1})
+    assert [i["kind"] for i in started["incidents"]] == ["uncaught_error"]
+    signed_in(client, make_user, "process_owner")
+    url = f"/process-instances/{started['id']}"
+    page = client.get(url, headers={"Accept-Language": "zh-CN"})
+    [shown] = instance_data(page.text)["incidents"]
+    assert shown["retry_refused"].startswith("重试无济于事")
+    [shown] = instance_data(client.get(url, headers={"Accept-Language": "en"}).text)["incidents"]
+    assert shown["retry_refused"].startswith("A retry cannot help: this error is thrown by the")
+    retry = client.post(
+        f"/process-instances/{started['id']}/retry",
+        headers={"X-CSRFToken": page_token(page.text), "Accept": "application/json"},
+    )
+    assert retry.status_code == 409
+    assert retry.get_json()["error"]["code"] == "retry_cannot_help"
 
 
 def test_instance_page_has_no_retry_for_managers(app, client, make_user, actor):

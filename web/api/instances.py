@@ -107,16 +107,19 @@ def get_process_instance(instance_id: int) -> ResponseReturnValue:
 
 @api_bp.post("/process-instances/<int:instance_id>/retry")
 @documented(
-    "Re-run the failed task of an instance in error",
+    "Re-run the failed task of an instance in error; `data`, if given, is merged into the "
+    "failed task's data first (the fix of a gateway's variables)",
     tag="process-instances",
-    errors=(401, 403, 404, 409),
+    errors=(401, 403, 404, 409, 422),
     response=INSTANCE,
+    request=obj({"data": ANY_OBJECT}),
 )
 @token_required
 def retry_instance(instance_id: int) -> ResponseReturnValue:
     require_role(*OPERATORS)
+    data = json_body().get("data") if request.get_data(cache=True) else None
     with unit_of_work() as db:
-        row = retry(runtime().engine, db, instance_id, actor=api_user())
+        row = retry(runtime().engine, db, instance_id, actor=api_user(), data=data)
         result = instance_to_dict(db, row)
     return jsonify(result)
 

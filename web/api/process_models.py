@@ -37,25 +37,26 @@ BUNDLE_FILES = obj(
     },
     required=["file"],
 )
+WARNINGS = {
+    "type": "array",
+    "description": "What deploys but may not run as meant, such as a lane that "
+    "names no role and no existing team (its tasks reach no inbox until one exists)",
+    "items": obj(
+        {
+            "element_id": STR,
+            "line": {"type": "integer", "nullable": True},
+            "file": STR,
+            "message": STR,
+        },
+        required=["element_id", "message"],
+    ),
+}
 DEPLOY_RESULT = obj(
     {
         "model_id": INT,
         "version": INT,
         "process_ids": {"type": "array", "items": STR},
-        "warnings": {
-            "type": "array",
-            "description": "What deployed but may not run as meant, such as a lane that "
-            "names no role and no existing team (its tasks reach no inbox until one exists)",
-            "items": obj(
-                {
-                    "element_id": STR,
-                    "line": {"type": "integer", "nullable": True},
-                    "file": STR,
-                    "message": STR,
-                },
-                required=["element_id", "message"],
-            ),
-        },
+        "warnings": WARNINGS,
     }
 )
 
@@ -98,21 +99,28 @@ def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
 
 @api_bp.post("/process-models/validate")
 @documented(
-    "Run the deploy checks without storing anything: 200, or 422 invalid_bpmn with one detail "
-    "per problem (element_id, line, message), foreign dialects (camunda:, zeebe:, JUEL) included",
+    "Run the deploy checks without storing anything: 200 with the warnings a deploy would "
+    "answer, or 422 invalid_bpmn with one detail per problem (element_id, line, message), "
+    "foreign dialects (camunda:, zeebe:, JUEL) included",
     tag="process-models",
     errors=(401, 403, 422),
     request=BUNDLE_JSON,
     other_requests={"multipart/form-data": BUNDLE_FILES},
-    response=obj({"valid": {"type": "boolean"}, "process_ids": {"type": "array", "items": STR}}),
+    response=obj(
+        {
+            "valid": {"type": "boolean"},
+            "process_ids": {"type": "array", "items": STR},
+            "warnings": WARNINGS,
+        }
+    ),
 )
 @token_required
 def validate_model() -> ResponseReturnValue:
     require_role(*DEPLOYERS)
     bundle = bundle_from_request(json_body)
     with unit_of_work(read_only=True) as db:
-        process_ids = check(runtime().engine, db, bundle)
-    return jsonify({"valid": True, "process_ids": process_ids})
+        result = check(runtime().engine, db, bundle).to_dict()
+    return jsonify(result)
 
 
 @api_bp.get("/handlers")

@@ -37,8 +37,8 @@ def validate() -> ResponseReturnValue:
     require_role(*EDITORS)
     bundle = _bundle()
     with unit_of_work(read_only=True) as db:
-        process_ids = check(runtime().engine, db, bundle)
-    return jsonify({"valid": True, "process_ids": process_ids})
+        result = check(runtime().engine, db, bundle).to_dict()
+    return jsonify(result)
 
 
 @process_models_bp.post("/process-models/deploy")

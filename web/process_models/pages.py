@@ -196,7 +196,7 @@ def instance_page(instance_id: int) -> ResponseReturnValue:
     with unit_of_work(read_only=True) as db:
         row: ProcessInstance = get_instance(db, instance_id)
         states = element_states(runtime().engine, db, row)
-        incidents = [incident_to_dict(i) for i in row.incidents if i.resolved_at is None]
+        incidents = [_with_retry_note(i) for i in row.incidents if i.resolved_at is None]
         view = {
             "id": row.id,
             "process_id": row.process_id,
@@ -227,3 +227,16 @@ def instance_page(instance_id: int) -> ResponseReturnValue:
         data=data,
         may_edit=may_edit(),
     )
+
+
+def _with_retry_note(incident: Any) -> dict[str, Any]:
+    """The incident as the API gives it; where a retry cannot help (the retry answers 409
+    ``retry_cannot_help``), what to do instead, in the reader's language."""
+    shown = incident_to_dict(incident)
+    if incident.kind == "uncaught_error":
+        shown["retry_refused"] = _(
+            "A retry cannot help: this error is thrown by the diagram itself and nothing in "
+            "this version catches it. Deploy a version that catches it and migrate the "
+            "instance, or terminate it."
+        )
+    return shown

@@ -21,13 +21,21 @@
     data.incidents.forEach(function (incident) {
       if (!incident.element_id || !registry.get(incident.element_id)) return;
       var children = [el('div', { className: 'incident-message', text: incident.message })];
-      if (data.may_retry) {
+      if (incident.retry_refused) {
+        children.push(el('div', { className: 'incident-retry-refused', text: incident.retry_refused }));
+      } else if (data.may_retry) {
         children.push(el('button', {
           type: 'button', className: 'button small danger', text: data.text.retry,
           onclick: function (event) {
-            event.target.disabled = true;
-            event.target.textContent = data.text.retrying;
-            D.requestJSON('POST', data.urls.retry).then(function () { window.location.reload(); });
+            var button = event.target;
+            button.disabled = true;
+            button.textContent = data.text.retrying;
+            D.requestJSON('POST', data.urls.retry).then(function (answer) {
+              if (answer.status < 400) { window.location.reload(); return; }
+              button.replaceWith(el('div', {
+                className: 'incident-retry-refused', text: (answer.body.error || {}).message || '',
+              }));
+            });
           },
         }));
       }
