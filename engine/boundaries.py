@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.exceptions import WorkflowException, WorkflowTaskException
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
@@ -153,10 +153,12 @@ class CheckedEndEvent(EndEvent):
         if uncaught:
             top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
             code = f" (code {definition.code!r})" if definition.code else ""
-            raise WorkflowException(
+            # On its task: the step holds this path only, and the other branches run on.
+            raise WorkflowTaskException(
                 f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
                 "boundary error event of an enclosing subprocess or calling call activity takes "
-                "it; add one, or end the path with a plain end event"
+                "it; add one, or end the path with a plain end event",
+                task=my_task,
             )
         return done
 

@@ -232,6 +232,40 @@ def test_a_retry_cannot_help_an_error_the_diagram_throws_and_nothing_catches(
     assert (ended["status"], ended["incidents"]) == ("terminated", [])
 
 
+BESIDE_UNCAUGHT = """
+    <startEvent id="start"/>
+    <parallelGateway id="split"/>
+    <endEvent id="needs_cfo"><errorEventDefinition errorRef="cfo_error"/></endEvent>
+    <scriptTask id="prepare"><script>prepared = True</script></scriptTask>
+    <userTask id="call_back" name="Call back"/>
+    <endEvent id="done"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <sequenceFlow id="f2" sourceRef="split" targetRef="needs_cfo"/>
+    <sequenceFlow id="f3" sourceRef="split" targetRef="prepare"/>
+    <sequenceFlow id="f4" sourceRef="prepare" targetRef="call_back"/>
+    <sequenceFlow id="f5" sourceRef="call_back" targetRef="done"/>
+"""
+
+
+def test_an_error_nothing_catches_stops_its_own_path_only(owner: Actor, agent: Actor) -> None:
+    """The incident is on the error end event; the parallel branch reached after it in the
+    same step still runs to its user task, which can be completed."""
+    content = one_process("beside_uncaught", BESIDE_UNCAUGHT)
+    error = b'  <error id="cfo_error" name="Needs the CFO" errorCode="NEEDS_CFO"/>\n'
+    content = content.replace(b"  <process ", error + b"  <process ", 1)
+    assert owner.upload(extra=[("beside.bpmn", content)]).status_code == 201
+    started = agent.start("beside_uncaught")
+    assert started["status"] == "error"
+    assert [(i["element_id"], i["kind"]) for i in started["incidents"]] == [
+        ("needs_cfo", "uncaught_error")
+    ]
+    (task,) = started["ready_tasks"]
+    assert task["name"] == "call_back"
+    after = agent.complete_ok(task["id"])
+    assert after["status"] == "error" and after["data"]["prepared"] is True
+    assert retry(owner, started["id"]).status_code == 409
+
+
 # -- 4. validate answers the deploy's warnings -------------------------------------------------
 
 
