@@ -85,7 +85,6 @@ def parse_bundle(
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
-    added: list[tuple[str, Any]] = []
     trees: dict[str, Any] = {}
     schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
     for name, text in bpmn.items():
@@ -104,7 +103,6 @@ def parse_bundle(
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, _line_index(tree), mark="_added"):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
-            added.append((name, tree))
     if validate:
         # a called process counts as there when its file has it, even if the parser did not
         # take that file (its problems are listed)
@@ -134,16 +132,33 @@ def parse_bundle(
         if not _guard(problems, file, load, lines, mark="_built") and validate:
             parsed.specs.pop(process_id, None)
             parsed.subprocess_specs.pop(process_id, None)
-            read = lambda action, file=file: _guard(  # noqa: E731
-                problems, file, action, lines, mark="_element"
-            )
-            parsed.unbuilt[process_id] = read_elements(
-                parser.process_parsers[process_id], read, seen
-            )
+            unbuilt = _read_unbuilt(parser.process_parsers[process_id], problems, file, lines, seen)
+            if unbuilt is not None:
+                parsed.unbuilt[process_id] = unbuilt
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = file
     _locate_by_name(problems, trees)
     return parsed
+
+
+def _read_unbuilt(
+    process_parser: Any,
+    problems: list[dict[str, Any]],
+    file: str,
+    lines: dict[str, int],
+    seen: set[str],
+) -> BpmnProcessSpec | None:
+    """A process the parser could not build, read element by element (``element_specs``),
+    each element's failure a problem marked ``_element``; None if even that fails (the
+    parser's problem with the process is listed)."""
+
+    def read(action: Callable[[], None]) -> bool:
+        return _guard(problems, file, action, lines, mark="_element")
+
+    try:
+        return read_elements(process_parser, read, seen)
+    except Exception:  # outside any element: the process's own reading
+        return None
 
 
 def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
@@ -308,8 +323,8 @@ def _first_sayings(
     such problems; an element it could not read on its own (``_element``) only when no layer
     said anything of that element (a Camunda ``decisionRef`` is not also "needs the decision
     it calls"); and after the XSD refused a file, only the schema speaks of the elements it
-    named, nor of what names them, and the parser not of the file. What the pre-passes (``foreign``,
-    ``unsupported``) say leaves out the parser's words as before."""
+    named and of what names them, and the parser not of the file. What the pre-passes
+    (``foreign``, ``unsupported``) say leaves out the parser's words as before."""
     earlier = [p for p in found if not (p.get("_built") or p.get("_element"))]
     files_said = {p.get("file") for p in earlier}
     elements_said = {p.get("element_id") for p in earlier if p.get("element_id")}
