@@ -22,7 +22,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
-from engine.foreign import is_juel
+from engine.foreign import PYTHON_LANGUAGES, is_juel
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -172,6 +172,30 @@ def conditions_by_gateway(tree: Any) -> dict[str, list[tuple[str, str, str]]]:
     return found
 
 
+def flow_condition_problems(process: Any, lines: dict[str, int]) -> list[dict[str, Any]]:
+    """The conditions of the flows out of the exclusive and inclusive gateways of a process
+    the parser could not build (``check_specs`` finds them on the gateways' specs); one in
+    another language is ``engine.foreign``'s."""
+    gateways = {
+        element.get("id")
+        for local in ("exclusiveGateway", "inclusiveGateway")
+        for element in process.iter(f"{{{BPMN_NS}}}{local}")
+    }
+    problems: list[dict[str, Any]] = []
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        flow_id = flow.get("id")
+
+        def report(message: str, flow_id: str = flow_id) -> None:
+            problems.append(problem(message, element_id=flow_id, line=lines.get(flow_id)))
+
+        for condition in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
+            language = (condition.get("language") or "").strip().lower()
+            if flow.get("sourceRef") in gateways and language in PYTHON_LANGUAGES:
+                expression = (condition.text or "").strip()
+                _check_expression(expression, f"condition of sequence flow {flow_id!r}", report)
+    return problems
+
+
 def _flow_of(flows: list[tuple[str, str, str]], expression: str, target: str) -> str | None:
     """The sequence flow that holds ``expression``: by its text, else by its target."""
     by_text = [flow for flow, _target, text in flows if text == expression.strip()]
@@ -183,7 +207,7 @@ def _flow_of(flows: list[tuple[str, str, str]], expression: str, target: str) ->
 
 def _all_task_specs(parsed: ParsedBundle) -> Iterator[TaskSpec]:
     seen: set[int] = set()
-    specs = list(parsed.specs.values())
+    specs = [*parsed.specs.values(), *parsed.unbuilt.values()]
     for subprocesses in parsed.subprocess_specs.values():
         specs += list(subprocesses.values())
     for process_spec in specs:

@@ -8,6 +8,7 @@ else for bad input.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, drawn_only, element_problem
-from engine.checks import check_specs, conditions_by_gateway
+from engine.checks import check_specs, conditions_by_gateway, flow_condition_problems
 from engine.constructs import (
     decision_problems,
     has_decision,
@@ -29,6 +30,7 @@ from engine.constructs import (
     unsupported_problems,
 )
 from engine.data_objects import name_data_objects
+from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
@@ -39,6 +41,7 @@ from engine.wiring import wiring_problems
 from handlers.registry import HandlerRegistry
 
 MAX_DEPTH = 256  # libxml2's limit without huge_tree
+PROCESS = f"{{{BPMN_NS}}}process"
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
 
@@ -50,6 +53,9 @@ class ParsedBundle:
     subprocess_specs: dict[str, dict[str, BpmnProcessSpec]] = field(default_factory=dict)
     names: dict[str, str | None] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # process id -> BPMN file name
+    # A refused deploy's processes the parser could not build, read element by element
+    # (``element_specs``) for the semantic checks; never run.
+    unbuilt: dict[str, BpmnProcessSpec] = field(default_factory=dict)
 
 
 def parse_bundle(
@@ -59,7 +65,11 @@ def parse_bundle(
     validate: bool = True,
     problems: list[dict[str, Any]] | None = None,
 ) -> ParsedBundle:
-    """Parse BPMN and DMN texts. With ``validate``, XSD errors are collected into ``problems``."""
+    """Parse BPMN and DMN texts. With ``validate``, XSD errors, the XML passes' problems and
+    the parser's are collected into ``problems``, and every process is built (or read element
+    by element) even when another one has problems, so that a deploy lists them all at once.
+    Problems carry private marks for ``validate_bundle``: ``_xsd`` (the schema's), ``_added``
+    (the parser's on a file), ``_built`` (on a process), ``_element`` (on one element)."""
     problems = [] if problems is None else problems
     parser = DialflowParser()
     lines: dict[str, int] = {}
@@ -75,36 +85,40 @@ def parse_bundle(
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
-    added: list[tuple[str, Any]] = []
     trees: dict[str, Any] = {}
+    schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
     for name, text in bpmn.items():
         tree = _xml(name, text, problems)
-        if tree is None:
-            continue
+        if tree is None or (validate and not _bpmn_root(name, tree, problems)):
+            continue  # nothing more can be said of it
         trees[name] = tree
         lines.update(_line_index(tree))
         if validate and not _xsd_valid(name, tree, problems, lines):
-            continue
+            schema_invalid.add(name)
         if validate:
-            problems += link_problems(name, tree)
-        join_links(tree)  # before the parser, which does not know link events
-        name_data_objects(tree)  # bpmn.io's generated ids: scripts use the names
+            problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
+        _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
+        _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
-        if _guard(problems, name, add, _line_index(tree)):
+        if _guard(problems, name, add, _line_index(tree), mark="_added"):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
-            added.append((name, tree))
     if validate:
-        for name, tree in added:
-            problems += _reference_problems(name, tree, set(parser.process_parsers))
-        problems += _call_cycle_problems(added)
+        # a called process counts as there when its file has it, even if the parser did not
+        # take that file (its problems are listed)
+        known = set(parser.process_parsers) | {
+            process.get("id") for tree in trees.values() for process in tree.iter(PROCESS)
+        }
+        for name, tree in trees.items():
+            problems += _xml_pass(name in schema_invalid, _reference_problems, name, tree, known)
+        problems += _xml_pass(bool(schema_invalid), _call_cycle_problems, list(trees.items()))
     parsed = ParsedBundle()
-    if problems:
-        _locate_by_name(problems, trees)
+    if problems and not validate:
         return parsed
     process_ids = parser.get_process_ids() or list(parser.process_parsers)
-    if not process_ids:
+    if not process_ids and not problems:
         problems.append(problem("no process found: a BPMN file needs a <bpmn:process>"))
+    seen: set[str] = set()  # elements read one by one
     for process_id in process_ids:
 
         def load(process_id: str = process_id) -> None:
@@ -114,11 +128,49 @@ def parse_bundle(
                 _collect_into_lists(spec)
                 carry_payloads(spec)
 
-        _guard(problems, process_files.get(process_id, ""), load, lines)
+        file = process_files.get(process_id, "")
+        if not _guard(problems, file, load, lines, mark="_built") and validate:
+            parsed.specs.pop(process_id, None)
+            parsed.subprocess_specs.pop(process_id, None)
+            unbuilt = _read_unbuilt(parser.process_parsers[process_id], problems, file, lines, seen)
+            if unbuilt is not None:
+                parsed.unbuilt[process_id] = unbuilt
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
-        parsed.files[process_id] = process_files.get(process_id, "")
+        parsed.files[process_id] = file
     _locate_by_name(problems, trees)
     return parsed
+
+
+def _read_unbuilt(
+    process_parser: Any,
+    problems: list[dict[str, Any]],
+    file: str,
+    lines: dict[str, int],
+    seen: set[str],
+) -> BpmnProcessSpec | None:
+    """A process the parser could not build, read element by element (``element_specs``),
+    each element's failure a problem marked ``_element``; None if even that fails (the
+    parser's problem with the process is listed)."""
+
+    def read(action: Callable[[], None]) -> bool:
+        return _guard(problems, file, action, lines, mark="_element")
+
+    try:
+        return read_elements(process_parser, read, seen)
+    except Exception:  # outside any element: the process's own reading
+        return None
+
+
+def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
+    """Run a pass over a file's XML. On a file the XSD refused it may meet what no valid file
+    holds (an attribute missing, an element out of place): it then finds nothing, and the
+    XSD's problems say what is wrong."""
+    if not guarded:
+        return action(*args)
+    try:
+        return action(*args)
+    except Exception:  # anything, on XML the schema refused
+        return []
 
 
 class _SingleHitEngine(DMNEngine):
@@ -220,7 +272,9 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
 def validate_bundle(
     bpmn: dict[str, str], dmn: dict[str, str], forms: dict[str, Any], registry: HandlerRegistry
 ) -> ParsedBundle:
-    """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` if any fail."""
+    """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` listing
+    every problem found if any. One problem does not hide another: the checks run on what the
+    parser built, and on a process it could not build element by element."""
     if not bpmn:
         raise InvalidBpmn(
             "Nothing to deploy: no .bpmn file.",
@@ -233,33 +287,85 @@ def validate_bundle(
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems)
-    if not problems:
-        lines: dict[str, int] = {}
-        conditions: dict[str, list[tuple[str, str, str]]] = {}
-        for text in bpmn.values():
+    lines: dict[str, int] = {}
+    conditions: dict[str, list[tuple[str, str, str]]] = {}
+    unbuilt: list[Any] = []  # the XML of the processes read element by element
+    for text in bpmn.values():
+        try:
             tree = etree.fromstring(text.encode(), SAFE_XML)
-            lines.update(_line_index(tree))
-            conditions.update(conditions_by_gateway(tree))
-        problems += check_specs(parsed, forms, registry, lines, conditions)
-    # the pre-pass names these elements with their file and line; the parser's own words on
-    # the same element (without a line, on the file that used it) say it again
-    named = {p["element_id"] for p in unsupported if p.get("element_id")}
-    problems = [
-        p
-        for p in problems
-        if not is_reported(p, foreign)
-        and not (unsupported and p.pop("_construct", False))
-        and not (p.get("line") is None and p.get("element_id") in named)
-    ]
-    for p in problems:
-        p.pop("_construct", None)
-    problems = foreign + unsupported + problems
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # said by parse_bundle
+        lines.update(_line_index(tree))
+        conditions.update(conditions_by_gateway(tree))
+        unbuilt += [p for p in tree.iter(PROCESS) if p.get("id") in parsed.unbuilt]
+    checked = check_specs(parsed, forms, registry, lines, conditions)
+    for process in unbuilt:
+        checked += flow_condition_problems(process, lines)
+    problems = _first_sayings(foreign, unsupported, problems) + checked
     if problems:
         count = len(problems)
         raise InvalidBpmn(
             f"The model has {count} problem{'s' if count > 1 else ''}.", details=_dedupe(problems)
         )
     return parsed
+
+
+def _first_sayings(
+    foreign: list[dict[str, Any]], unsupported: list[dict[str, Any]], found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The problems of all layers, each said once, by the first layer that can say it well.
+
+    The XSD and the passes on the XML name elements with their file and line; the parser's
+    words on the same thing (often without a line, on the file that used it, or garbled: a
+    missing flow target is "two items with the same ID" on the flow's source) say it again.
+    So a process the parser could not build (``_built``) counts only when those found nothing
+    in the file of the element it stopped at, as when it was built only for a bundle without
+    such problems; an element it could not read on its own (``_element``) only when no layer
+    said anything of that element (a Camunda ``decisionRef`` is not also "needs the decision
+    it calls"); and after the XSD refused a file, only the schema speaks of the elements it
+    named and of what names them, and the parser not of the file. What the pre-passes
+    (``foreign``, ``unsupported``) say leaves out the parser's words as before."""
+    earlier = [p for p in found if not (p.get("_built") or p.get("_element"))]
+    files_said = {p.get("file") for p in earlier}
+    elements_said = {p.get("element_id") for p in earlier if p.get("element_id")}
+    refused = {(p.get("file"), p.get("element_id")) for p in found if p.get("_xsd")}
+    refused_files = {file for file, _element in refused}
+    named = {p["element_id"] for p in unsupported if p.get("element_id")}
+    named_before = named | {p["element_id"] for p in foreign if p.get("element_id")}
+    kept: list[dict[str, Any]] = []
+    hidden: set[tuple[Any, str]] = set()  # a called process's failure, said by its caller too
+    for p in found:
+        file, element_id = p.get("file"), p.get("element_id")
+        if is_reported(p, foreign) or (unsupported and p.get("_construct")):
+            continue
+        if p.get("line") is None and element_id in named:
+            continue
+        if not p.get("_xsd") and file in refused_files and _names_refused(p, file, refused):
+            continue
+        if p.get("_added") and file in refused_files:
+            continue
+        if p.get("_built") and (
+            p.get("_source", file) in files_said or element_id in elements_said
+        ):
+            hidden.add((element_id, p["message"]))
+            continue
+        if p.get("_element") and (not element_id or element_id in elements_said | named_before):
+            continue
+        kept.append(p)
+        if p.get("_built"):
+            elements_said.add(element_id)
+    kept = [p for p in kept if not (p.get("_built") and (p["element_id"], p["message"]) in hidden)]
+    for p in kept:
+        for mark in ("_construct", "_xsd", "_added", "_built", "_element", "_source"):
+            p.pop(mark, None)
+    return foreign + unsupported + kept
+
+
+def _names_refused(found: dict[str, Any], file: str, refused: set[tuple[Any, Any]]) -> bool:
+    """Whether a later layer's problem in ``file`` is on an element the XSD refused, or names
+    one (a flow without ``targetRef`` "enters None")."""
+    ids = {element for where, element in refused if where == file and element}
+    return found.get("element_id") in ids or any(repr(i) in found["message"] for i in ids)
 
 
 def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
@@ -277,20 +383,26 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
     return None
 
 
-def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+def _bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
+    """A file whose root is no BPMN ``<definitions>`` is said so once; nothing else is."""
     root = etree.QName(tree)
-    if (root.namespace, root.localname) != (BPMN_NS, "definitions"):
-        # libxml2: "No matching global declaration available for the validation root."
-        problems.append(
-            problem(
-                f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
-                + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
-                + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
-                line=tree.sourceline,
-                file=name,
-            )
+    if (root.namespace, root.localname) == (BPMN_NS, "definitions"):
+        return True
+    # libxml2: "No matching global declaration available for the validation root."
+    problems.append(
+        problem(
+            f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
+            + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
+            + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
+            line=tree.sourceline,
+            file=name,
         )
-        return False
+    )
+    return False
+
+
+def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+    """Every XSD error of the file (marked ``_xsd``), on its element."""
     VALIDATOR.preprocess(tree)
     schema = VALIDATOR.validator
     if schema.validate(tree):
@@ -300,9 +412,9 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     for error in schema.error_log:
         message = _id_message(_NS.sub("bpmn:", error.message), tree)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
-        problems.append(
-            problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
-        )
+        found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
+        found["_xsd"] = True
+        problems.append(found)
     return False
 
 
@@ -713,8 +825,25 @@ def _message_problem(element: Any, local: str, messages: set[str], report: Any) 
 
 
 def _guard(
-    problems: list[dict[str, Any]], file: str, action: Any, lines: dict[str, int] | None = None
+    problems: list[dict[str, Any]],
+    file: str,
+    action: Any,
+    lines: dict[str, int] | None = None,
+    *,
+    mark: str | None = None,
 ) -> bool:
+    """Run a parser ``action``; its failure becomes a problem (marked ``mark``)."""
+    before = len(problems)
+    _parse(problems, file, action, lines)
+    for found in problems[before:]:
+        if mark:
+            found[mark] = True
+    return len(problems) == before
+
+
+def _parse(
+    problems: list[dict[str, Any]], file: str, action: Any, lines: dict[str, int] | None
+) -> None:
     try:
         action()
     except ValidationException as exc:
@@ -732,8 +861,9 @@ def _guard(
         )
         if known:
             found["_construct"] = True  # said again, in more words, by engine.constructs
+        if getattr(exc, "file_name", None):
+            found["_source"] = exc.file_name  # the file of the element, not of its caller
         problems.append(found)
-        return False
     except Exception as exc:  # the parser raises many kinds for bad models
         message, known = rewrite_parser_message(_first_line(exc))
         if known:
@@ -751,8 +881,6 @@ def _guard(
             problems.append(found)
         else:
             problems.append(problem(f"{type(exc).__name__}: {_first_line(exc)}", file=file or None))
-        return False
-    return True
 
 
 def _line_index(tree: Any) -> dict[str, int]:
