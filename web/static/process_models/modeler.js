@@ -11,6 +11,7 @@
   var dmn = JSON.parse(JSON.stringify(data.dmn || {}));
   var overlayIds = [];
   var problemIds = [];
+  var warningIds = [];
   var loading = true;
 
   var modeler = new window.BpmnJS({
@@ -51,8 +52,10 @@
     var overlays = modeler.get('overlays');
     overlayIds.forEach(function (id) { overlays.remove(id); });
     problemIds.forEach(function (id) { canvas.removeMarker(id, 'df-problem'); });
+    warningIds.forEach(function (id) { canvas.removeMarker(id, 'df-warning'); });
     overlayIds = [];
     problemIds = [];
+    warningIds = [];
     document.getElementById('problems').hidden = true;
     document.getElementById('problem-list').innerHTML = '';
   }
@@ -207,8 +210,43 @@
     }, function () { status(text.failed, 'error'); return null; });
   }
 
+  /* The validate answer's warnings (lanes that name no role and no team): listed and marked
+     like problems, but the diagram can be deployed as it is. */
+  function showWarnings(warnings) {
+    var registry = modeler.get('elementRegistry');
+    var canvas = modeler.get('canvas');
+    var list = document.getElementById('problem-list');
+    warnings.forEach(function (warning) {
+      var element = warning.element_id && registry.get(warning.element_id);
+      var name = element && element.businessObject.name ? element.businessObject.name : warning.element_id;
+      if (element) {
+        canvas.addMarker(element.id, 'df-warning');
+        warningIds.push(element.id);
+      }
+      var item = el('li', { className: 'warning', 'data-element-id': warning.element_id || '' }, [
+        el('span', { className: 'problem-element mono', text: warning.element_id || '' }),
+        el('span', { className: 'problem-message', text: text.lane_of_nobody.replace('{lane}', name) }),
+      ]);
+      if (element) {
+        item.classList.add('clickable');
+        item.addEventListener('click', function () {
+          modeler.get('selection').select(element);
+          canvas.scrollToElement(element);
+        });
+      }
+      list.appendChild(item);
+    });
+    document.getElementById('problem-count').textContent = warnings.length;
+    document.getElementById('problems').hidden = warnings.length === 0;
+  }
+
   document.getElementById('validate').addEventListener('click', function () {
-    send(data.urls.validate).then(function (result) { if (result) status(text.valid, 'ok'); });
+    send(data.urls.validate).then(function (result) {
+      if (!result) return;
+      var warnings = result.body.warnings || [];
+      showWarnings(warnings);
+      status(warnings.length ? text.valid_with_warnings : text.valid, 'ok');
+    });
   });
 
   document.getElementById('deploy').addEventListener('click', function () {
