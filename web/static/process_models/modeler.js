@@ -68,6 +68,18 @@
     })[0];
   }
 
+  /* A problem list entry that selects its element on the canvas when clicked. */
+  function selecting(item, element) {
+    if (element) {
+      item.classList.add('clickable');
+      item.addEventListener('click', function () {
+        modeler.get('selection').select(element);
+        modeler.get('canvas').scrollToElement(element);
+      });
+    }
+    return item;
+  }
+
   function showProblems(details) {
     clearProblems();
     var registry = modeler.get('elementRegistry');
@@ -93,14 +105,7 @@
         el('span', { className: 'problem-message', text: problem.message.replace(/^[^:]+\.bpmn: /, '') }),
         problem.line ? el('span', { className: 'muted small', text: ' · ' + text.problem_line.replace('{line}', problem.line) }) : null,
       ]);
-      if (element) {
-        item.classList.add('clickable');
-        item.addEventListener('click', function () {
-          modeler.get('selection').select(element);
-          canvas.scrollToElement(element);
-        });
-      }
-      list.appendChild(item);
+      list.appendChild(selecting(item, element));
     });
     document.getElementById('problem-count').textContent = details.length;
     document.getElementById('problems').hidden = details.length === 0;
@@ -227,14 +232,7 @@
         el('span', { className: 'problem-element mono', text: warning.element_id || '' }),
         el('span', { className: 'problem-message', text: text.lane_of_nobody.replace('{lane}', name) }),
       ]);
-      if (element) {
-        item.classList.add('clickable');
-        item.addEventListener('click', function () {
-          modeler.get('selection').select(element);
-          canvas.scrollToElement(element);
-        });
-      }
-      list.appendChild(item);
+      list.appendChild(selecting(item, element));
     });
     document.getElementById('problem-count').textContent = warnings.length;
     document.getElementById('problems').hidden = warnings.length === 0;
