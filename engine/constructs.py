@@ -166,6 +166,17 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
         for process in tree.iter(f"{{{BPMN_NS}}}process")
         if process.get("id")
     }
+    # A throw's reference is resolved in its own file: a called process may come from another.
+    signals_of = {
+        process.get("id"): _names(tree, "signal")
+        for tree in trees.values()
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+    }
+    codes_of = {
+        process.get("id"): _escalation_codes(tree)
+        for tree in trees.values()
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+    }
     found: list[dict[str, Any]] = []
     for name, tree in trees.items():
         own = list(tree.iter(f"{{{BPMN_NS}}}process"))
@@ -174,9 +185,9 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
         escalations = _names(tree, "escalation")
         for process in executable:
             scope = _scope(process, processes)
-            thrown_signals = _thrown(scope, "signalEventDefinition", "signalRef", signals)
+            thrown_signals = _thrown(scope, "signalEventDefinition", "signalRef", signals_of)
             thrown_escalations = _thrown(
-                scope, "escalationEventDefinition", "escalationRef", escalations
+                scope, "escalationEventDefinition", "escalationRef", codes_of
             )
             context = _Context(name, signals, escalations, thrown_signals, thrown_escalations)
             found += _process_problems(process, context)
@@ -197,7 +208,7 @@ class _Context:
         self.signals = signals
         self.escalations = escalations
         self.thrown_signals = thrown_signals
-        self.thrown_escalations = thrown_escalations
+        self.thrown_escalations = thrown_escalations  # by code, as SpiffWorkflow matches them
 
     def report(self, element: Any, message: str, part: Any = None) -> dict[str, Any]:
         """``element``'s problem, on the line of ``part`` of it when given."""
@@ -510,11 +521,13 @@ def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> li
                     )
                 )
         elif kind == "escalationEventDefinition":
-            escalation = _resolved(definition.get("escalationRef"), ctx.escalations)
-            if escalation is None:
+            ref = definition.get("escalationRef")
+            escalation = _resolved(ref, ctx.escalations)
+            code = _resolved(ref, _escalation_codes(node.getroottree()))
+            if code is None:  # no escalation or no code: SpiffWorkflow catches every one
                 caught = bool(ctx.thrown_escalations)
             else:
-                caught = bool(ctx.thrown_escalations & {escalation, None})
+                caught = bool(ctx.thrown_escalations & {code, None})
             if not caught:
                 found.append(
                     ctx.report(
@@ -569,9 +582,13 @@ def _scope(process: Any, processes: dict[str, Any]) -> list[Any]:
     return scope
 
 
-def _thrown(scope: list[Any], definition: str, ref: str, names: dict[str, str]) -> set:
+def _thrown(
+    scope: list[Any], definition: str, ref: str, names_of: dict[str, dict[str, Any]]
+) -> set:
+    """What the scope's throws name, each reference resolved by its own process's file."""
     thrown: set[str | None] = set()
     for process in scope:
+        names = names_of.get(process.get("id"), {})
         for element in process.iter():
             if not isinstance(element.tag, str) or etree.QName(element).localname not in THROWS:
                 continue
@@ -589,7 +606,17 @@ def _names(tree: Any, tag: str) -> dict[str, str]:
     }
 
 
-def _resolved(ref: str | None, names: dict[str, str]) -> str | None:
+def _escalation_codes(tree: Any) -> dict[str, str | None]:
+    """Escalation id → its ``escalationCode``, by which SpiffWorkflow matches throw and catch
+    (its name is not compared; no code catches every escalation)."""
+    return {
+        element.get("id"): element.get("escalationCode") or None
+        for element in tree.iter(f"{{{BPMN_NS}}}escalation")
+        if element.get("id")
+    }
+
+
+def _resolved(ref: str | None, names: dict[str, Any]) -> str | None:
     if not ref:
         return None
     return names.get(ref, ref)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
@@ -88,6 +90,22 @@ class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstance
 class CountingSequentialMultiInstanceTask(_ItemsPerInstance, SequentialMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
         return completion_reached(self, my_task)
+
+
+def hear_instances(spec: BpmnProcessSpec) -> None:
+    """Let every loop or multi-instance activity of ``spec`` hear its instances complete.
+
+    SpiffWorkflow 3.2 connects an activity to its instances' completion only when it creates
+    one, and its serializer when it reads a spec back; a spec parsed again from the stored
+    diagram (another worker, a restart) had neither, so the instances created before finished
+    unheard: nothing was merged, no completion condition checked, the activity never ended."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            instance = spec.task_specs.get(task_spec.task_spec)
+            if instance is not None and not instance.completed_event.is_connected(
+                task_spec.merge_child
+            ):
+                instance.completed_event.connect(task_spec.merge_child)
 
 
 def with_counting(parser_class: type) -> type:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import Bundle, merge_dependencies
 from engine.models import ModelBundle, ProcessVersion
+from engine.multi_instance import hear_instances
 from engine.validation import ParsedBundle, parse_bundle
 
 
@@ -50,6 +51,13 @@ class LoadedBundle:
                             names[element_id] = name
             self._names[process_id] = names
         return names
+
+
+def _all_specs(parsed: ParsedBundle) -> Iterable[BpmnProcessSpec]:
+    """Every process spec of the bundle, and the (sub)process specs each one runs."""
+    for process_id, spec in parsed.specs.items():
+        yield spec
+        yield from parsed.subprocess_specs.get(process_id, {}).values()
 
 
 def dependency_bundles(session: Session, bundle_ids: Iterable[int]) -> list[tuple[int, Bundle]]:
@@ -89,9 +97,10 @@ class SpecCache:
         own = Bundle(bpmn=bundle.bpmn, dmn=bundle.dmn, forms=bundle.forms)
         sources = merge_dependencies(own, dependency_bundles(session, bundle.dependencies or []))
         # Validated when deployed: parse without the XSD pass.
-        loaded = LoadedBundle(
-            bundle_id, parse_bundle(sources.bpmn, sources.dmn, validate=False), sources.forms
-        )
+        parsed = parse_bundle(sources.bpmn, sources.dmn, validate=False)
+        for spec in _all_specs(parsed):
+            hear_instances(spec)
+        loaded = LoadedBundle(bundle_id, parsed, sources.forms)
         with self._lock:
             self._items[bundle_id] = loaded
             while len(self._items) > self._capacity:

@@ -55,7 +55,42 @@ def wiring_problems(name: str, tree: Any) -> list[dict[str, Any]]:
         for element in process.iter():
             if _local(element) in REACHED_BY_FLOWS:
                 found += _reference_problems(name, element, flows)
+        found += _wrong_way(name, process)
         found += _unreached(name, process)
+    return found
+
+
+def _wrong_way(name: str, process: Any) -> list[dict[str, Any]]:
+    """Sequence flows out of an end event or into a start event, which BPMN forbids: the
+    diagram deployed, and what it meant was anyone's guess (a terminate end event cut the
+    flow after it off, a plain one went on along it)."""
+    events = {
+        element.get("id"): element
+        for element in process.iter(f"{{{BPMN_NS}}}endEvent", f"{{{BPMN_NS}}}startEvent")
+    }
+    found = []
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for end, kind, word in (
+            ("sourceRef", "endEvent", "leaves"),
+            ("targetRef", "startEvent", "enters"),
+        ):
+            event = events.get(flow.get(end))
+            if event is None or _local(event) != kind:
+                continue
+            found.append(
+                problem(
+                    f"{name}: {kind} {event.get('id')!r}: sequence flow {flow.get('id')!r} "
+                    f"{word} it; BPMN allows no sequence flow "
+                    + (
+                        "out of an end event: draw it from the element before the end event"
+                        if kind == "endEvent"
+                        else "into a start event: lead it to the element after the start event"
+                    ),
+                    element_id=event.get("id"),
+                    line=flow.sourceline,
+                    file=name,
+                )
+            )
     return found
 
 

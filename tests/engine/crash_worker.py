@@ -15,7 +15,8 @@ There it writes the marker file and sleeps; the test kills it with SIGKILL.
 
 Usage: ``python crash_worker.py TASK_ID MARKER_FILE BEARER_TOKEN [POINT]``; a ``TASK_ID`` of
 ``message:{...}`` posts that message to ``/api/v1/messages`` instead, ``retry:ID`` retries
-that instance (``POST /api/v1/process-instances/ID/retry``).
+that instance (``POST /api/v1/process-instances/ID/retry``), ``task:ID:{...}`` completes task
+``ID`` with that data.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ def main(task_id: str, marker: Path, token: str, point: str = "handler") -> int:
     elif task_id.startswith("retry:"):  # retry this instance instead
         response = client.post(
             f"/api/v1/process-instances/{task_id.removeprefix('retry:')}/retry", headers=headers
+        )
+    elif task_id.startswith("task:"):  # complete with this data instead
+        task, data = task_id.removeprefix("task:").split(":", 1)
+        response = client.post(
+            f"/api/v1/tasks/{task}/complete", headers=headers, json={"data": json.loads(data)}
         )
     else:
         response = client.post(
