@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import SchemaError
@@ -16,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
@@ -65,7 +67,16 @@ def check_specs(
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
             _check_completion_check(spec, registry, report)
-        if isinstance(spec, CatchingEvent):
+        if isinstance(spec, EventBasedGateway):
+            # It holds its events' definitions, in the order of its outputs (SpiffWorkflow
+            # moves them there): a timer's problem is reported on its own event.
+            for event, held in zip(
+                spec.outputs, spec.event_definition.event_definitions, strict=False
+            ):
+                event_id = getattr(event, "bpmn_id", None) or event.name
+                for definition in _timer_definitions(held):
+                    _check_timer(definition, partial(report, element_id=event_id))
+        elif isinstance(spec, CatchingEvent):
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
         if isinstance(spec, MultiInstanceTask | StandardLoopTask):

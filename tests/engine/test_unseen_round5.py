@@ -965,20 +965,7 @@ VARIANTS = {
 }
 
 
-MISPLACED = pytest.mark.xfail(
-    strict=True,
-    reason="defect kept (engine/checks.py, another engineer's area): the unquoted duration of "
-    "a timer after an event-based gateway is reported on the gateway, not on the timer event",
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, marks=MISPLACED) if case == "unquoted timer duration" else case
-        for case in sorted(VARIANTS)
-    ],
-)
+@pytest.mark.parametrize("case", sorted(VARIANTS))
 def test_invalid_variants_are_refused_on_their_element(owner, db, case):
     name, changes, others, expected = VARIANTS[case]
     files = [(name, edited(name, *changes))] + [(other, diagram(other)) for other in others]
