@@ -20,10 +20,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
     EndEvent,
+    InclusiveGateway,
     IntermediateThrowEvent,
+    ParallelGateway,
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -50,6 +53,7 @@ from engine.event_subprocesses import (
     ThrowEventParser,
     left_to_event_subprocess,
 )
+from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
@@ -230,6 +234,8 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         **config,
         RepeatingBoundaryEvent: config[BoundaryEvent],
         CheckedEndEvent: config[EndEvent],
+        BranchMergingParallelGateway: config[ParallelGateway],
+        BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
     }
@@ -249,6 +255,8 @@ class DialflowParser(SpiffBpmnParser):
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+        full_tag("parallelGateway"): (GatewayParser, BranchMergingParallelGateway),
+        full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergingInclusiveGateway),
         full_tag("startEvent"): (EventStartParser, StartEvent),
         full_tag("endEvent"): (CheckedEndEventParser, CheckedEndEvent),
         full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
