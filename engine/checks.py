@@ -232,9 +232,10 @@ def _flow_of(flows: list[tuple[str, str, str]], expression: str, target: str) ->
 
 
 def _all_task_specs(parsed: ParsedBundle) -> Iterator[tuple[TaskSpec, str]]:
-    """Every task spec once, with the name of the file its process is in."""
+    """Every task spec once, with the name of the file its process is in: the built ones,
+    and those read one by one (of a process not built, or elements no path reaches)."""
     seen: set[int] = set()
-    specs = [*parsed.specs.values(), *parsed.unbuilt.values()]
+    specs = [*parsed.specs.values(), *parsed.unbuilt.values(), *parsed.unreached.values()]
     for subprocesses in parsed.subprocess_specs.values():
         specs += list(subprocesses.values())
     for process_spec in specs:

@@ -37,7 +37,7 @@ from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
-from engine.wiring import wiring_problems
+from engine.wiring import reached_elements, wiring_problems
 from handlers.registry import HandlerRegistry
 
 Lines = dict[str, dict[str, int]]  # file name → element id → line, one index per file
@@ -57,6 +57,9 @@ class ParsedBundle:
     # A refused deploy's processes the parser could not build, read element by element
     # (``element_specs``) for the semantic checks; never run.
     unbuilt: dict[str, BpmnProcessSpec] = field(default_factory=dict)
+    # Per built process, its elements no path reaches (the parser left them out), read the
+    # same way for the same checks: a refused deploy names their own problems too.
+    unreached: dict[str, BpmnProcessSpec] = field(default_factory=dict)
 
 
 def parse_bundle(
@@ -130,12 +133,17 @@ def parse_bundle(
                 carry_payloads(spec)
 
         file = process_files.get(process_id, "")
+        process_parser = parser.process_parsers[process_id]
         if not _guard(problems, file, load, lines, mark="_built") and validate:
             parsed.specs.pop(process_id, None)
             parsed.subprocess_specs.pop(process_id, None)
-            unbuilt = _read_unbuilt(parser.process_parsers[process_id], problems, file, lines, seen)
+            unbuilt = _read_unbuilt(process_parser, problems, file, lines, seen)
             if unbuilt is not None:
                 parsed.unbuilt[process_id] = unbuilt
+        elif validate:
+            unreached = _read_unreached(process_parser, problems, file, lines, seen)
+            if unreached is not None:
+                parsed.unreached[process_id] = unreached
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = file
     _locate_by_name(problems, trees)
@@ -160,6 +168,36 @@ def _read_unbuilt(
         return read_elements(process_parser, read, seen)
     except Exception:  # outside any element: the process's own reading
         return None
+
+
+def _read_unreached(
+    process_parser: Any,
+    problems: list[dict[str, Any]],
+    file: str,
+    lines: Lines,
+    seen: set[tuple[str, str]],
+) -> BpmnProcessSpec | None:
+    """The elements of a built process that no path reaches (``wiring.reached_elements``),
+    which the parser, following the flows, left out of the spec: read element by element
+    (``element_specs``) so the semantic checks see them too; an element that cannot be read
+    is a problem marked ``_unreached``. None when every element is reached."""
+    node = process_parser.node
+    reached = reached_elements(node)
+    everything = [e for e in node.iter() if isinstance(e.tag, str) and e.get("id")]
+    if all(element in reached for element in everything):
+        return None
+    where = process_parser.filename or ""
+    skip = {(where, e.get("id")) for e in everything if e in reached} | seen
+
+    def read(action: Callable[[], None]) -> bool:
+        return _guard(problems, file, action, lines, mark="_unreached")
+
+    try:
+        return read_elements(process_parser, read, skip)
+    except Exception:  # outside any element: nothing more to say than wiring does
+        return None
+    finally:
+        seen |= {key for key in skip if key[0] == where}
 
 
 def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
@@ -323,17 +361,27 @@ def _first_sayings(
     The XSD and the passes on the XML name elements with their file and line; the parser's
     words on the same thing (often without a line, on the file that used it, or garbled: a
     missing flow target is "two items with the same ID" on the flow's source) say it again.
-    So a process the parser could not build (``_built``) counts only when those found nothing
-    in the file of the element it stopped at, as when it was built only for a bundle without
-    such problems; an element it could not read on its own (``_element``) only when no layer
-    said anything of that element (a Camunda ``decisionRef`` is not also "needs the decision
-    it calls"); and after the XSD refused a file, only the schema speaks of the elements it
-    named and of what names them, and the parser not of the file. What the pre-passes
-    (``foreign``, ``unsupported``) say leaves out the parser's words as before."""
-    earlier = [p for p in found if not (p.get("_built") or p.get("_element"))]
+    So a process the parser could not build (``_built``) counts only when those found nothing in
+    the file of the element it stopped at, as when it was built only for a bundle without such
+    problems; an element it could not read on its own (``_element``) only when no layer said
+    anything of that element (a Camunda ``decisionRef`` is not also "needs the decision it
+    calls"), an element no path reaches that it could not read (``_unreached``) only when no
+    layer said more of it than that nothing reaches it (``_reach``); and after the XSD refused a
+    file, only the schema speaks of the elements it named and of what names them, and the parser
+    not of the file. What the pre-passes (``foreign``, ``unsupported``) say leaves out the
+    parser's words as before."""
+    earlier = [
+        p for p in found if not (p.get("_built") or p.get("_element") or p.get("_unreached"))
+    ]
     files_said = {p.get("file") for p in earlier}
     # elements by (file, id): two files of a deploy often share ids such as Task_1
     elements_said = {(p.get("file"), p["element_id"]) for p in earlier if p.get("element_id")}
+    # what was said of an element besides that nothing reaches it (``wiring``)
+    own_said = {
+        (p.get("file"), p["element_id"])
+        for p in earlier
+        if p.get("element_id") and not p.get("_reach")
+    }
     refused = {(p.get("file"), p.get("element_id")) for p in found if p.get("_xsd")}
     refused_files = {file for file, _element in refused}
     named = {p["element_id"] for p in unsupported if p.get("element_id")}
@@ -367,6 +415,12 @@ def _first_sayings(
             or said(named_before, file, element_id)
         ):
             continue
+        if p.get("_unreached") and (
+            not element_id
+            or said(own_said, file, element_id)
+            or said(named_before, file, element_id)
+        ):
+            continue
         kept.append(p)
         if p.get("_built"):
             elements_said.add((file, element_id))
@@ -376,7 +430,8 @@ def _first_sayings(
         if not (p.get("_built") and (p.get("file"), p["element_id"], p["message"]) in hidden)
     ]
     for p in kept:
-        for mark in ("_construct", "_xsd", "_added", "_built", "_element", "_source"):
+        marks = ("_construct", "_xsd", "_added", "_built", "_element", "_unreached", "_reach")
+        for mark in (*marks, "_source"):
             p.pop(mark, None)
     return foreign + unsupported + kept
 
