@@ -39,18 +39,23 @@ def check_specs(
     parsed: ParsedBundle,
     forms: dict[str, Any],
     registry: HandlerRegistry,
-    lines: dict[str, int],
-    conditions: dict[str, list[tuple[str, str, str]]] | None = None,
+    lines: dict[str, dict[str, int]],
+    conditions: dict[str, dict[str, list[tuple[str, str, str]]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Problems of the parsed specs; ``conditions`` (from ``conditions_by_gateway``) lets a
-    bad condition point at the sequence flow that holds it rather than at its gateway."""
+    """Problems of the parsed specs, each with the file and line of its element. ``lines``
+    and ``conditions`` (from ``conditions_by_gateway``, which lets a bad condition point at
+    the sequence flow that holds it rather than at its gateway) are per file name: the files
+    of one deploy often share element ids (``StartEvent_1``, ``Task_1``)."""
     conditions = conditions or {}
     problems: list[dict[str, Any]] = []
-    for spec in _all_task_specs(parsed):
+    for spec, file in _all_task_specs(parsed):
         element_id = getattr(spec, "bpmn_id", None) or spec.name
+        here, flows_here = lines.get(file, {}), conditions.get(file, {})
 
-        def report(message: str, element_id: str = element_id) -> None:
-            problems.append(problem(message, element_id=element_id, line=lines.get(element_id)))
+        def report(
+            message: str, element_id: str = element_id, file: str = file, here: Any = here
+        ) -> None:
+            problems.append(problem(message, element_id, here.get(element_id), file or None))
 
         if isinstance(spec, ServiceTask):
             literals = _literal_parameters(spec.operation_params, report)
@@ -86,10 +91,15 @@ def check_specs(
         for condition, target in getattr(spec, "cond_task_specs", None) or []:
             expression = _condition_text(condition)
             if expression is not None:
-                flow = _flow_of(conditions.get(element_id, []), expression, target)
+                flow = _flow_of(flows_here.get(element_id, []), expression, target)
 
-                def report_flow(message: str, where: str = flow or element_id) -> None:
-                    problems.append(problem(message, element_id=where, line=lines.get(where)))
+                def report_flow(
+                    message: str,
+                    where: str = flow or element_id,
+                    file: str = file,
+                    here: Any = here,
+                ) -> None:
+                    problems.append(problem(message, where, here.get(where), file or None))
 
                 _check_expression(
                     expression,
@@ -103,7 +113,9 @@ def check_specs(
     return problems + _check_process_io(parsed, lines)
 
 
-def _check_process_io(parsed: ParsedBundle, lines: dict[str, int]) -> list[dict[str, Any]]:
+def _check_process_io(
+    parsed: ParsedBundle, lines: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
     """A process whose own ``ioSpecification`` declares data inputs or outputs is refused.
 
     They are what a call activity passes in and out, and SpiffWorkflow runs them only while
@@ -127,7 +139,8 @@ def _check_process_io(parsed: ParsedBundle, lines: dict[str, int]) -> list[dict[
             "helps; leave them out (a call activity passes the caller's data in and this "
             "process's data back)"
         )
-        found.append(problem(message, process_id, lines.get(process_id)))
+        file = parsed.files.get(process_id, "")
+        found.append(problem(message, process_id, lines.get(file, {}).get(process_id), file))
     return found
 
 
@@ -183,7 +196,9 @@ def conditions_by_gateway(tree: Any) -> dict[str, list[tuple[str, str, str]]]:
     return found
 
 
-def flow_condition_problems(process: Any, lines: dict[str, int]) -> list[dict[str, Any]]:
+def flow_condition_problems(
+    process: Any, lines: dict[str, int], file: str | None = None
+) -> list[dict[str, Any]]:
     """The conditions of the flows out of the exclusive and inclusive gateways of a process
     the parser could not build (``check_specs`` finds them on the gateways' specs); one in
     another language is ``engine.foreign``'s."""
@@ -197,7 +212,7 @@ def flow_condition_problems(process: Any, lines: dict[str, int]) -> list[dict[st
         flow_id = flow.get("id")
 
         def report(message: str, flow_id: str = flow_id) -> None:
-            problems.append(problem(message, element_id=flow_id, line=lines.get(flow_id)))
+            problems.append(problem(message, flow_id, lines.get(flow_id), file))
 
         for condition in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
             language = (condition.get("language") or "").strip().lower()
@@ -216,16 +231,18 @@ def _flow_of(flows: list[tuple[str, str, str]], expression: str, target: str) ->
     return by_target[0] if len(by_target) == 1 else None
 
 
-def _all_task_specs(parsed: ParsedBundle) -> Iterator[TaskSpec]:
+def _all_task_specs(parsed: ParsedBundle) -> Iterator[tuple[TaskSpec, str]]:
+    """Every task spec once, with the name of the file its process is in: the built ones,
+    and those read one by one (of a process not built, or elements no path reaches)."""
     seen: set[int] = set()
-    specs = [*parsed.specs.values(), *parsed.unbuilt.values()]
+    specs = [*parsed.specs.values(), *parsed.unbuilt.values(), *parsed.unreached.values()]
     for subprocesses in parsed.subprocess_specs.values():
         specs += list(subprocesses.values())
     for process_spec in specs:
         for task_spec in process_spec.task_specs.values():
             if id(task_spec) not in seen:
                 seen.add(id(task_spec))
-                yield task_spec
+                yield task_spec, getattr(process_spec, "file", None) or ""
 
 
 def _condition_text(condition: Any) -> str | None:

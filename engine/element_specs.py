@@ -25,11 +25,14 @@ SUBWORKFLOWS = {"subProcess", "transaction", "callActivity", "adHocSubProcess"}
 
 
 def read_elements(
-    process_parser: Any, guard: Callable[[Callable[[], None]], object], seen: set[str]
+    process_parser: Any,
+    guard: Callable[[Callable[[], None]], object],
+    seen: set[tuple[str, str]],
 ) -> BpmnProcessSpec:
     """A spec holding the task spec of every flow node of ``process_parser``'s process (its
     subprocesses' included) that reads on its own; ``guard`` runs each reading and records
-    its failure. Elements in ``seen`` are skipped (and the ones read are added to it)."""
+    its failure. Elements in ``seen`` (file, element id) are skipped and the ones read are
+    added to it: an id another file of the deploy also has is read in each file."""
     spec = BpmnProcessSpec(
         name=process_parser.bpmn_id,
         description=process_parser.get_name(),
@@ -47,9 +50,10 @@ def read_elements(
                 continue
             reader_class, spec_class = process_parser.parser._get_parser_class(node.tag)
             element_id = node.get("id")
-            if reader_class is None or not element_id or element_id in seen:
+            key = (process_parser.filename or "", element_id)
+            if reader_class is None or not element_id or key in seen:
                 continue
-            seen.add(element_id)
+            seen.add(key)
             reader = reader_class(
                 process_parser, spec_class, node, process_parser.nsmap, lane=process_parser.lane
             )

@@ -71,14 +71,15 @@ def schedule(
 
 
 def start_due(engine: ProcessEngine, database: Database, limit: int = 50) -> int:
-    """Start one instance for each version whose start time has passed; returns how many."""
+    """Start one instance for each version whose start time has come (now or past); returns
+    how many."""
     started = 0
     for _ in range(limit):
         with database.unit_of_work() as session:
             now = engine.clock.now()
             version = session.scalar(
                 select(ProcessVersion)
-                .where(ProcessVersion.next_start_at < now)
+                .where(ProcessVersion.next_start_at <= now)
                 .order_by(ProcessVersion.next_start_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -138,7 +139,7 @@ def _reschedule(version: ProcessVersion, now: datetime) -> None:
     step = timedelta(seconds=max(interval.total_seconds(), 1))
     assert version.next_start_at is not None
     upcoming = version.next_start_at + step
-    while upcoming < now:
+    while upcoming <= now:  # one start per instant: the one just made covers now
         upcoming += step
     version.next_start_at, version.starts_left = upcoming, left
 

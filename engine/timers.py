@@ -30,12 +30,13 @@ def claim_due(
     session: Session, now: datetime, limit: int = 500, claim_for: timedelta = CLAIM_FOR
 ) -> list[int]:
     """Mark up to ``limit`` due, unclaimed instances as claimed for ``claim_for``; returns
-    their ids. Due means strictly past, as SpiffWorkflow fires a timer only once its time is
-    *before* now: claiming at the exact due instant would fire nothing and claim again."""
+    their ids. Due means now or past: a timer fires at its due instant (``timekeeping`` makes
+    SpiffWorkflow's own check agree, so a claim at that instant fires and is not claimed
+    again)."""
     due = (
         select(ProcessInstance.id)
         .where(
-            ProcessInstance.next_due_at < now,
+            ProcessInstance.next_due_at <= now,
             ProcessInstance.status.in_(CLAIMABLE),
             (ProcessInstance.fire_claimed_until.is_(None))
             | (ProcessInstance.fire_claimed_until < now),
@@ -67,10 +68,10 @@ def fire(engine: ProcessEngine, session: Session, instance_id: int) -> bool:
     if row is None or row.status not in CLAIMABLE:
         return False
     row.fire_claimed_until = None
-    if row.next_due_at is None or row.next_due_at >= now:
+    if row.next_due_at is None or row.next_due_at > now:
         return False
     retry_at = stepper.pending_retry_at(row)
-    if retry_at is not None and retry_at < now:  # the retry the diagram asked for is due
+    if retry_at is not None and retry_at <= now:  # the retry the diagram asked for is due
         retry(engine, session, row.id, actor=None, locked=row)
         return True
     step = stepper.load(engine, session, row, actor=None)
@@ -101,7 +102,7 @@ def fire_due(engine: ProcessEngine, database: Database, limit: int = 500) -> int
 def pending_work(session: Session, now: datetime) -> tuple[bool, bool]:
     """(timer starts due, thrown messages queued), in one read-only query on two small
     indexes, so that passes with neither take no write transaction for them."""
-    starts = exists().where(ProcessVersion.next_start_at < now)
+    starts = exists().where(ProcessVersion.next_start_at <= now)
     messages = exists().where(ReceivedMessage.status == "queued")
     row = session.execute(select(starts, messages)).one()
     return bool(row[0]), bool(row[1])

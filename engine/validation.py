@@ -37,9 +37,10 @@ from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
-from engine.wiring import wiring_problems
+from engine.wiring import reached_elements, wiring_problems
 from handlers.registry import HandlerRegistry
 
+Lines = dict[str, dict[str, int]]  # file name → element id → line, one index per file
 MAX_DEPTH = 256  # libxml2's limit without huge_tree
 PROCESS = f"{{{BPMN_NS}}}process"
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
@@ -56,6 +57,9 @@ class ParsedBundle:
     # A refused deploy's processes the parser could not build, read element by element
     # (``element_specs``) for the semantic checks; never run.
     unbuilt: dict[str, BpmnProcessSpec] = field(default_factory=dict)
+    # Per built process, its elements no path reaches (the parser left them out), read the
+    # same way for the same checks: a refused deploy names their own problems too.
+    unreached: dict[str, BpmnProcessSpec] = field(default_factory=dict)
 
 
 def parse_bundle(
@@ -72,7 +76,7 @@ def parse_bundle(
     (the parser's on a file), ``_built`` (on a process), ``_element`` (on one element)."""
     problems = [] if problems is None else problems
     parser = DialflowParser()
-    lines: dict[str, int] = {}
+    lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
         tree = _xml(name, text, problems)
@@ -92,8 +96,8 @@ def parse_bundle(
         if tree is None or (validate and not _bpmn_root(name, tree, problems)):
             continue  # nothing more can be said of it
         trees[name] = tree
-        lines.update(_line_index(tree))
-        if validate and not _xsd_valid(name, tree, problems, lines):
+        lines[name] = _line_index(tree)
+        if validate and not _xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
@@ -101,7 +105,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
-        if _guard(problems, name, add, _line_index(tree), mark="_added"):
+        if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
     if validate:
         # a called process counts as there when its file has it, even if the parser did not
@@ -118,7 +122,7 @@ def parse_bundle(
     process_ids = parser.get_process_ids() or list(parser.process_parsers)
     if not process_ids and not problems:
         problems.append(problem("no process found: a BPMN file needs a <bpmn:process>"))
-    seen: set[str] = set()  # elements read one by one
+    seen: set[tuple[str, str]] = set()  # (file, element id) of the elements read one by one
     for process_id in process_ids:
 
         def load(process_id: str = process_id) -> None:
@@ -129,12 +133,17 @@ def parse_bundle(
                 carry_payloads(spec)
 
         file = process_files.get(process_id, "")
+        process_parser = parser.process_parsers[process_id]
         if not _guard(problems, file, load, lines, mark="_built") and validate:
             parsed.specs.pop(process_id, None)
             parsed.subprocess_specs.pop(process_id, None)
-            unbuilt = _read_unbuilt(parser.process_parsers[process_id], problems, file, lines, seen)
+            unbuilt = _read_unbuilt(process_parser, problems, file, lines, seen)
             if unbuilt is not None:
                 parsed.unbuilt[process_id] = unbuilt
+        elif validate:
+            unreached = _read_unreached(process_parser, problems, file, lines, seen)
+            if unreached is not None:
+                parsed.unreached[process_id] = unreached
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = file
     _locate_by_name(problems, trees)
@@ -145,8 +154,8 @@ def _read_unbuilt(
     process_parser: Any,
     problems: list[dict[str, Any]],
     file: str,
-    lines: dict[str, int],
-    seen: set[str],
+    lines: Lines,
+    seen: set[tuple[str, str]],
 ) -> BpmnProcessSpec | None:
     """A process the parser could not build, read element by element (``element_specs``),
     each element's failure a problem marked ``_element``; None if even that fails (the
@@ -159,6 +168,36 @@ def _read_unbuilt(
         return read_elements(process_parser, read, seen)
     except Exception:  # outside any element: the process's own reading
         return None
+
+
+def _read_unreached(
+    process_parser: Any,
+    problems: list[dict[str, Any]],
+    file: str,
+    lines: Lines,
+    seen: set[tuple[str, str]],
+) -> BpmnProcessSpec | None:
+    """The elements of a built process that no path reaches (``wiring.reached_elements``),
+    which the parser, following the flows, left out of the spec: read element by element
+    (``element_specs``) so the semantic checks see them too; an element that cannot be read
+    is a problem marked ``_unreached``. None when every element is reached."""
+    node = process_parser.node
+    reached = reached_elements(node)
+    everything = [e for e in node.iter() if isinstance(e.tag, str) and e.get("id")]
+    if all(element in reached for element in everything):
+        return None
+    where = process_parser.filename or ""
+    skip = {(where, e.get("id")) for e in everything if e in reached} | seen
+
+    def read(action: Callable[[], None]) -> bool:
+        return _guard(problems, file, action, lines, mark="_unreached")
+
+    try:
+        return read_elements(process_parser, read, skip)
+    except Exception:  # outside any element: nothing more to say than wiring does
+        return None
+    finally:
+        seen |= {key for key in skip if key[0] == where}
 
 
 def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
@@ -287,20 +326,24 @@ def validate_bundle(
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems)
-    lines: dict[str, int] = {}
-    conditions: dict[str, list[tuple[str, str, str]]] = {}
-    unbuilt: list[Any] = []  # the XML of the processes read element by element
-    for text in bpmn.values():
+    lines: Lines = {}
+    conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
+    unbuilt: list[tuple[str, Any]] = []  # the XML of the processes read element by element
+    for name, text in bpmn.items():
         try:
             tree = etree.fromstring(text.encode(), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # said by parse_bundle
-        lines.update(_line_index(tree))
-        conditions.update(conditions_by_gateway(tree))
-        unbuilt += [p for p in tree.iter(PROCESS) if p.get("id") in parsed.unbuilt]
+        lines[name] = _line_index(tree)
+        conditions[name] = conditions_by_gateway(tree)
+        unbuilt += [
+            (name, p)
+            for p in tree.iter(PROCESS)
+            if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
+        ]
     checked = check_specs(parsed, forms, registry, lines, conditions)
-    for process in unbuilt:
-        checked += flow_condition_problems(process, lines)
+    for name, process in unbuilt:
+        checked += flow_condition_problems(process, lines[name], name)
     problems = _first_sayings(foreign, unsupported, problems) + checked
     if problems:
         count = len(problems)
@@ -318,22 +361,39 @@ def _first_sayings(
     The XSD and the passes on the XML name elements with their file and line; the parser's
     words on the same thing (often without a line, on the file that used it, or garbled: a
     missing flow target is "two items with the same ID" on the flow's source) say it again.
-    So a process the parser could not build (``_built``) counts only when those found nothing
-    in the file of the element it stopped at, as when it was built only for a bundle without
-    such problems; an element it could not read on its own (``_element``) only when no layer
-    said anything of that element (a Camunda ``decisionRef`` is not also "needs the decision
-    it calls"); and after the XSD refused a file, only the schema speaks of the elements it
-    named and of what names them, and the parser not of the file. What the pre-passes
-    (``foreign``, ``unsupported``) say leaves out the parser's words as before."""
-    earlier = [p for p in found if not (p.get("_built") or p.get("_element"))]
+    So a process the parser could not build (``_built``) counts only when those found nothing in
+    the file of the element it stopped at, as when it was built only for a bundle without such
+    problems; an element it could not read on its own (``_element``) only when no layer said
+    anything of that element (a Camunda ``decisionRef`` is not also "needs the decision it
+    calls"), an element no path reaches that it could not read (``_unreached``) only when no
+    layer said more of it than that nothing reaches it (``_reach``); and after the XSD refused a
+    file, only the schema speaks of the elements it named and of what names them, and the parser
+    not of the file. What the pre-passes (``foreign``, ``unsupported``) say leaves out the
+    parser's words as before."""
+    earlier = [
+        p for p in found if not (p.get("_built") or p.get("_element") or p.get("_unreached"))
+    ]
     files_said = {p.get("file") for p in earlier}
-    elements_said = {p.get("element_id") for p in earlier if p.get("element_id")}
+    # elements by (file, id): two files of a deploy often share ids such as Task_1
+    elements_said = {(p.get("file"), p["element_id"]) for p in earlier if p.get("element_id")}
+    # what was said of an element besides that nothing reaches it (``wiring``)
+    own_said = {
+        (p.get("file"), p["element_id"])
+        for p in earlier
+        if p.get("element_id") and not p.get("_reach")
+    }
     refused = {(p.get("file"), p.get("element_id")) for p in found if p.get("_xsd")}
     refused_files = {file for file, _element in refused}
     named = {p["element_id"] for p in unsupported if p.get("element_id")}
-    named_before = named | {p["element_id"] for p in foreign if p.get("element_id")}
+    named_before = {
+        (p.get("file"), p["element_id"]) for p in [*unsupported, *foreign] if p.get("element_id")
+    }
+
+    def said(where: set[tuple[Any, Any]], file: Any, element_id: Any) -> bool:
+        return (file, element_id) in where or (None, element_id) in where
+
     kept: list[dict[str, Any]] = []
-    hidden: set[tuple[Any, str]] = set()  # a called process's failure, said by its caller too
+    hidden: set[tuple[Any, Any, str]] = set()  # a called process's failure, said by its caller
     for p in found:
         file, element_id = p.get("file"), p.get("element_id")
         if is_reported(p, foreign) or (unsupported and p.get("_construct")):
@@ -345,18 +405,33 @@ def _first_sayings(
         if p.get("_added") and file in refused_files:
             continue
         if p.get("_built") and (
-            p.get("_source", file) in files_said or element_id in elements_said
+            p.get("_source", file) in files_said or said(elements_said, file, element_id)
         ):
-            hidden.add((element_id, p["message"]))
+            hidden.add((file, element_id, p["message"]))
             continue
-        if p.get("_element") and (not element_id or element_id in elements_said | named_before):
+        if p.get("_element") and (
+            not element_id
+            or said(elements_said, file, element_id)
+            or said(named_before, file, element_id)
+        ):
+            continue
+        if p.get("_unreached") and (
+            not element_id
+            or said(own_said, file, element_id)
+            or said(named_before, file, element_id)
+        ):
             continue
         kept.append(p)
         if p.get("_built"):
-            elements_said.add(element_id)
-    kept = [p for p in kept if not (p.get("_built") and (p["element_id"], p["message"]) in hidden)]
+            elements_said.add((file, element_id))
+    kept = [
+        p
+        for p in kept
+        if not (p.get("_built") and (p.get("file"), p["element_id"], p["message"]) in hidden)
+    ]
     for p in kept:
-        for mark in ("_construct", "_xsd", "_added", "_built", "_element", "_source"):
+        marks = ("_construct", "_xsd", "_added", "_built", "_element", "_unreached", "_reach")
+        for mark in (*marks, "_source"):
             p.pop(mark, None)
     return foreign + unsupported + kept
 
@@ -828,7 +903,7 @@ def _guard(
     problems: list[dict[str, Any]],
     file: str,
     action: Any,
-    lines: dict[str, int] | None = None,
+    lines: Lines | None = None,
     *,
     mark: str | None = None,
 ) -> bool:
@@ -841,14 +916,16 @@ def _guard(
     return len(problems) == before
 
 
-def _parse(
-    problems: list[dict[str, Any]], file: str, action: Any, lines: dict[str, int] | None
-) -> None:
+def _parse(problems: list[dict[str, Any]], file: str, action: Any, lines: Lines | None) -> None:
+    """``lines`` are per file: an element's line is looked up in the file it is in (the
+    exception's, else ``file``), never in another file that has the same id."""
+    lines = lines or {}
     try:
         action()
     except ValidationException as exc:
         element_id = getattr(exc, "id", None) or None
-        line = getattr(exc, "line_number", None) or (lines or {}).get(element_id or "")
+        source = getattr(exc, "file_name", None) or file
+        line = getattr(exc, "line_number", None) or lines.get(source, {}).get(element_id or "")
         raw = _first_line(exc)
         message, known = rewrite_parser_message(raw)
         if message != raw and element_id:
@@ -857,7 +934,7 @@ def _parse(
             message,
             element_id=element_id,
             line=line if isinstance(line, int) else None,
-            file=file or None,
+            file=source or None,
         )
         if known:
             found["_construct"] = True  # said again, in more words, by engine.constructs
@@ -870,7 +947,7 @@ def _parse(
             # NotImplementedError('Unsupported Catch Event: %r', b'<bpmn:boundaryEvent … id="b"')
             match = re.search(r"""\bid=\\?["']([^"'\\]+)""", str(exc))
             element_id = match.group(1) if match else None
-            line = (lines or {}).get(element_id or "")
+            line = lines.get(file, {}).get(element_id or "")
             found = problem(
                 f"element {element_id!r}: {message}" if element_id else message,
                 element_id=element_id,
@@ -884,6 +961,7 @@ def _parse(
 
 
 def _line_index(tree: Any) -> dict[str, int]:
+    """Element id → line, of one file."""
     return {
         el.get("id"): el.sourceline
         for el in tree.iter()

@@ -15,7 +15,9 @@ are not read. So:
   ad-hoc subprocess start without an incoming flow and are left alone.
 - so is everything after it: the check follows the flows from where the process starts, so
   the rest of an unreached chain, or a loop nothing enters, is refused element by element
-  too (a subprocess nothing reaches as one element, not with all it holds).
+  too (a subprocess nothing reaches as one element, not with all it holds). What else is wrong
+  with such an element (an unknown operator, a missing form) is said as well: ``validation``
+  reads the elements ``reached_elements`` leaves out one by one for the semantic checks.
 
 A collaboration's pools that are not executable are drawn, not run, and are not checked.
 """
@@ -131,7 +133,7 @@ def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
     """Elements of ``process`` (and its subprocesses) that no path from where the process
     starts leads to, each reported once; those inside a subprocess that never runs are left
     to the subprocess's own problem."""
-    reached = _reached(process)
+    reached = reached_elements(process)
     into: dict[str, list[str]] = {}  # element id -> the sources of the flows into it
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         into.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
@@ -163,10 +165,11 @@ def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
                 "path"
             )
         found.append(element_problem(name, element, message))
+        found[-1]["_reach"] = True  # for ``validation._first_sayings``: not the element's own
     return found
 
 
-def _reached(process: Any) -> set[Any]:
+def reached_elements(process: Any) -> set[Any]:
     """The elements a path leads to from where ``process`` starts: its start events, the
     elements that start without an incoming flow (``_starts_alone``), then along sequence
     flows, to the boundary events of each activity reached and into each subprocess reached.

@@ -43,16 +43,14 @@ def test_duration_timer_fires_once_due_and_not_before(timed: Timed):
 
     assert timed.advance(days=1) == 0
     assert timed.agent.instance(instance["id"])["status"] == "waiting"
-    # At the due instant itself nothing fires (SpiffWorkflow fires once due < now) and
-    # nothing is claimed either, so the loop does not spin on an instance it cannot fire.
-    assert timed.advance(days=1) == 0
+    assert timed.advance(days=1, seconds=-1) == 0
     assert timed.agent.instance(instance["id"])["status"] == "waiting"
 
-    assert timed.advance(seconds=1) == 1
+    assert timed.advance(seconds=1) == 1  # at the due instant itself (test_due_instant.py)
     woken = timed.agent.instance(instance["id"])
     assert woken["status"] == "running"
     assert woken["waiting"] == []
-    assert woken["data"]["woke_at"] == (T0 + timedelta(days=2, seconds=1)).isoformat()
+    assert woken["data"]["woke_at"] == (T0 + timedelta(days=2)).isoformat()
     follow_up = only(woken["ready_tasks"], name="follow_up")
     assert timed.advance(days=30) == 0  # fired timers stay fired
 
@@ -94,9 +92,9 @@ def test_date_timer_without_offset_or_as_a_week_date(timed: Timed, call_at: str)
     assert instance["waiting"][0]["due_at"] == expected.isoformat()
     assert datetime.fromisoformat(instance["waiting"][0]["due_at"]).utcoffset() is not None
 
-    timed.clock.set(expected)
+    timed.clock.set(expected - timedelta(seconds=1))
     assert timed.advance() == 0
-    assert timed.advance(seconds=1) == 1
+    assert timed.advance(seconds=1) == 1  # due at that very instant
     assert timed.agent.instance(instance["id"])["status"] == "completed"
 
 
