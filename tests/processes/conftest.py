@@ -37,12 +37,9 @@ class Team:
         return self.people[username]
 
     def advance(self, delta: timedelta = timedelta(0), **units: float) -> int:
-        """Move the clock, then run scheduler passes until nothing more is due now.
-
-        A timer fires once its time is strictly past (SpiffWorkflow's rule), so each move
-        adds a millisecond: "advance to 09:00" fires what is due at 09:00, as the real
-        scheduler does half a second later."""
-        self.clock.advance(delta + timedelta(**units) + timedelta(milliseconds=1))
+        """Move the clock, then run scheduler passes until nothing more is due now: "advance
+        to 09:00" fires what is due at 09:00."""
+        self.clock.advance(delta + timedelta(**units))
         fired = 0
         for _ in range(20):
             done = TimerLoop(self.runtime).run_once()
