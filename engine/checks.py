@@ -218,6 +218,8 @@ def flow_condition_problems(
             language = (condition.get("language") or "").strip().lower()
             if flow.get("sourceRef") in gateways and language in PYTHON_LANGUAGES:
                 expression = (condition.text or "").strip()
+                if not expression:
+                    continue  # the parser's "without condition", said in plain words
                 _check_expression(expression, f"condition of sequence flow {flow_id!r}", report)
     return problems
 
@@ -256,6 +258,12 @@ def _condition_text(condition: Any) -> str | None:
 def _check_expression(expression: str, what: str, report: Any) -> None:
     if is_juel(expression):
         return  # reported element by element by engine.foreign
+    if not expression.strip():
+        report(
+            f"{what} is empty: write the condition, or leave the <conditionExpression> out "
+            "and make the flow its gateway's default"
+        )
+        return
     try:
         compile(expression, "<expression>", "eval")
     except SyntaxError as exc:

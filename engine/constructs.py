@@ -38,6 +38,7 @@ from lxml import etree
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.errors import problem
 from engine.feel import literal, unary_test
+from engine.hit_policies import REWRITTEN, priority_problems
 
 SUPPORTED_NODES = ACTIVITIES | {
     "startEvent",
@@ -114,6 +115,17 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         re.compile(r"^Time Specification Error"),
         "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
         "timeCycle), such as a timeDuration of \"'PT1H'\"",
+    ),
+    (
+        re.compile(r"^Non-default exclusive outgoing sequence flow without condition"),
+        "leaves an exclusive gateway without a condition (or with an empty one) and is not "
+        "the gateway's default flow: write its condition, or name it as the gateway's "
+        'default (default="<flow id>" on the gateway)',
+    ),
+    (
+        re.compile(r'^No "calledElement" attribute for Call Activity'),
+        'a call activity names the process it calls: add calledElement="<process id>" '
+        "(the id of an executable process of this deploy or deployed before)",
     ),
     (
         re.compile(r"^Cannot resolve data(Input|Output)Association"),
@@ -520,6 +532,8 @@ def _catch_problems(node: Any, local: str, top_level: bool, ctx: _Context) -> li
                         "to reach it from outside)",
                     )
                 )
+        elif kind == "escalationEventDefinition" and _on_call_to_nothing(node):
+            continue  # the call activity's own problem says why nothing is called
         elif kind == "escalationEventDefinition":
             ref = definition.get("escalationRef")
             escalation = _resolved(ref, ctx.escalations)
@@ -565,6 +579,19 @@ def _unused_data_stores(name: str, tree: Any, executable: list[Any]) -> list[dic
                 )
             )
     return found
+
+
+def _on_call_to_nothing(node: Any) -> bool:
+    """Whether ``node`` is a boundary event on a call activity that names no process."""
+    if etree.QName(node).localname != "boundaryEvent" or node.getparent() is None:
+        return False
+    for host in node.getparent():
+        if isinstance(host.tag, str) and host.get("id") == node.get("attachedToRef"):
+            return (
+                etree.QName(host).localname == "callActivity"
+                and not (host.get("calledElement") or "").strip()
+            )
+    return False
 
 
 def _scope(process: Any, processes: dict[str, Any]) -> list[Any]:
@@ -647,9 +674,9 @@ def _label(element: Any) -> str:
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
 # the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
-# COLLECT a list per output. PRIORITY, OUTPUT ORDER and RULE ORDER would silently answer with
-# the first match too, and a COLLECT aggregation (SUM, COUNT, MIN, MAX) is ignored.
-HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
+# COLLECT a list per output; RULE ORDER, PRIORITY and OUTPUT ORDER are rewritten into those
+# (``engine.hit_policies``). A COLLECT aggregation (SUM, COUNT, MIN, MAX) would be ignored.
+HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT", *REWRITTEN}
 
 
 # The model namespaces of DMN 1.1 to 1.5 all lie under this address.
@@ -726,8 +753,11 @@ def _table_problems(table: Any, report: Any) -> None:
         report(
             table,
             f"hit policy {policy} is not supported (SpiffWorkflow 3.2 would answer with the "
-            "first matching rule); use UNIQUE, FIRST, ANY or COLLECT",
+            "first matching rule); use UNIQUE, FIRST, ANY, COLLECT, RULE ORDER, PRIORITY or "
+            "OUTPUT ORDER",
         )
+    for element, message in priority_problems(table):
+        report(element, message)
     if policy == "COLLECT" and table.get("aggregation"):
         report(
             table,

@@ -35,6 +35,7 @@ from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
+from engine.hit_policies import rewrite_tree
 from engine.links import join_links, link_problems
 from engine.loops import endless_loop_problems
 from engine.wiring import reached_elements, wiring_problems
@@ -86,6 +87,7 @@ def parse_bundle(
             continue
         if not (is_dmn(tree) and has_decision(tree)):
             continue  # named by constructs.decision_problems; the parser fails on it garbled
+        rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
@@ -101,6 +103,7 @@ def parse_bundle(
             schema_invalid.add(name)
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
+            problems += _xml_pass(name in schema_invalid, _untriggered_catches, name, tree)
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         before = set(parser.process_parsers)
@@ -486,6 +489,7 @@ def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict
     by_path = _ids_by_path(tree)
     for error in schema.error_log:
         message = _id_message(_NS.sub("bpmn:", error.message), tree)
+        message = _order_message(message, tree, error.path)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         found["_xsd"] = True
@@ -514,6 +518,92 @@ def _id_message(message: str, tree: Any) -> str:
         f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
         "spaces or ':'"
     )
+
+
+_BAD_REF = re.compile(
+    r"attribute '(\w+)': '(.*)' is not a valid value of the atomic type 'xs:IDREF'"
+)
+_UNEXPECTED = re.compile(r"^Element 'bpmn:(\w+)': This element is not expected\.")
+# Where BPMN's schema wants the children every element may have: first documentation, then
+# extensionElements, then a flow node's incoming and outgoing flows, then what is the
+# element's own (a script, event definitions, a condition, loop characteristics …).
+_CHILD_RANK = {"documentation": 0, "extensionElements": 1, "incoming": 2, "outgoing": 3}
+_OWN_CONTENT = re.compile(
+    r"^(script|conditionExpression|\w+EventDefinition|eventDefinitionRef|"
+    r"(standard|multiInstance)LoopCharacteristics|laneSet|flowNodeRef|childLaneSet)$"
+)
+_TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
+
+
+def _order_message(message: str, tree: Any, path: str | None) -> str:
+    """libxml2's "This element is not expected" said as what a hand-written file most often
+    means by it: a child out of BPMN's fixed order, two of a timer's parts, documentation
+    directly in <definitions>; a reference holding what is no single id. Otherwise as said."""
+    bad_ref = _BAD_REF.search(message)
+    if bad_ref:
+        attribute, value = bad_ref.groups()
+        more = (
+            "; a gateway has one default flow"
+            if attribute == "default" and len(value.split()) > 1
+            else ""
+        )
+        return (
+            f"attribute {attribute!r} names {value!r}, which is no single id: it must name one "
+            f"element by its id{more}"
+        )
+    unexpected = _UNEXPECTED.match(message)
+    if unexpected is None or not path:
+        return message
+    try:
+        found = tree.getroottree().xpath(path)
+    except etree.XPathError:
+        return message
+    if not found or not isinstance(found[0].tag, str):
+        return message
+    element, local = found[0], unexpected.group(1)
+    parent = element.getparent()
+    if parent is None:
+        return message
+    parent_local = etree.QName(parent).localname
+    where = f"<{parent_local}>" + (f" {parent.get('id')!r}" if parent.get("id") else "")
+    if parent_local == "definitions":
+        return (
+            f"{message} <{local}> cannot stand directly in <definitions>: put it inside the "
+            "process or the element it belongs to"
+        )
+    if parent_local == "timerEventDefinition" and local in _TIMER_PARTS:
+        return (
+            f"{message} A timer has one of timeDate, timeDuration or timeCycle, and {where} "
+            "has several: keep the one it waits for"
+        )
+    rank = _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
+    if rank is None:
+        return message
+    for sibling in element.itersiblings(preceding=True):
+        if not isinstance(sibling.tag, str):
+            continue
+        sibling_local = etree.QName(sibling).localname
+        sibling_rank = _CHILD_RANK.get(
+            sibling_local, 4 if _OWN_CONTENT.match(sibling_local) else None
+        )
+        if sibling_rank is not None and sibling_rank > rank:
+            first = sibling
+            for earlier in sibling.itersiblings(preceding=True):
+                if not isinstance(earlier.tag, str):
+                    continue
+                earlier_local = etree.QName(earlier).localname
+                earlier_rank = _CHILD_RANK.get(
+                    earlier_local, 4 if _OWN_CONTENT.match(earlier_local) else None
+                )
+                if earlier_rank is not None and earlier_rank > rank:
+                    first = earlier
+            return (
+                f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
+                "documentation first, then extensionElements, incoming, outgoing, then the "
+                f"element's own content; move it before <{etree.QName(first).localname}> "
+                f"(line {first.sourceline})"
+            )
+    return message
 
 
 def _ids_by_path(tree: Any) -> dict[str, str]:
@@ -607,6 +697,22 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
             target = (ref.text or "").strip()
             if target and target not in ids:
                 report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
+    for lane_set in [*tree.iter(f"{{{BPMN_NS}}}laneSet"), *tree.iter(f"{{{BPMN_NS}}}childLaneSet")]:
+        # BPMN puts a flow node in one lane of a lane set; SpiffWorkflow 3.2 silently gave a
+        # node two sibling lanes list to the last of them
+        first_lane: dict[str, Any] = {}
+        for lane in lane_set.iterfind(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+                target = (ref.text or "").strip()
+                other = first_lane.setdefault(target, lane)
+                if target in ids and other is not lane:
+                    report(
+                        lane,
+                        f"lists flowNodeRef {target!r}, which lane {other.get('id')!r} "
+                        f"({other.get('name') or 'no name'}) of the same lane set lists too; "
+                        "an element sits in one lane: list it in one of them (a lane inside "
+                        "another goes in its childLaneSet)",
+                    )
     for event in tree.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         host = by_id.get(event.get("attachedToRef"))
         if host is None:
@@ -771,6 +877,46 @@ EVENT_REFERENCES = {
 }
 GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
 MESSAGE_TASKS = {"sendTask", "receiveTask"}
+
+
+# Catch events that need the event they wait for. SpiffWorkflow 3.2 runs an intermediate catch
+# event without one as a plain event: the path went straight through, the wait drawn was lost.
+CATCHES_OF_SOMETHING = {
+    "intermediateCatchEvent": (
+        "has no event definition, so it would wait for nothing and the path would go straight "
+        "through it: give it the timer, message or signal it waits for (a milestone without "
+        "a trigger is an intermediate throw event)"
+    ),
+    "boundaryEvent": (
+        "has no event definition, so it would never be triggered: give it the timer, error, "
+        "escalation, message or signal it catches"
+    ),
+}
+
+
+def _untriggered_catches(name: str, tree: Any) -> list[dict[str, Any]]:
+    """Catch events without the event they wait for (read before links become plain)."""
+    drawn = drawn_only(tree)
+    return [
+        element_problem(name, element, message)
+        for local, message in CATCHES_OF_SOMETHING.items()
+        for element in tree.iter(f"{{{BPMN_NS}}}{local}")
+        if element not in drawn and not _triggers(element)
+    ]
+
+
+def _triggers(event: Any) -> list[Any]:
+    """The event definitions (or references to them) of a catch event."""
+    return [
+        child
+        for child in event
+        if isinstance(child.tag, str)
+        and etree.QName(child).namespace == BPMN_NS
+        and (
+            etree.QName(child).localname.endswith("EventDefinition")
+            or etree.QName(child).localname == "eventDefinitionRef"
+        )
+    ]
 
 
 def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:

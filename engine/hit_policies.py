@@ -1,0 +1,128 @@
+"""DMN hit policies SpiffWorkflow 3.2 does not know, written as the ones it decides right.
+
+SpiffWorkflow 3.2 answers every table with its first matching rule, except COLLECT (a list per
+output, the matches in rule order); Dialflow's engines add UNIQUE, ANY and FIRST as DMN says
+(``validation._SingleHitEngine``). The other policies DMN defines are orderings of the same
+matches, so before the parser sees a DMN file each such table is rewritten:
+
+- RULE ORDER (every match, in rule order) becomes COLLECT;
+- PRIORITY (the match whose outputs come first in their ``outputValues``) becomes FIRST over
+  the rules sorted by that priority, ties kept in rule order;
+- OUTPUT ORDER (every match, by that priority) becomes COLLECT over the sorted rules.
+
+An output's priority is the place of the rule's value in the output's ``outputValues`` list
+(DMN: "in decreasing order of priority"); with several such outputs the first decides, then
+the next. A PRIORITY or OUTPUT ORDER table without ``outputValues``, or a rule whose value is
+not among them, has no order to go by: ``priority_problems`` names it at deploy. The stored
+file stays as uploaded.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from lxml import etree
+
+from engine.feel import _alternatives, literal
+
+RANKED = {"PRIORITY": "FIRST", "OUTPUT ORDER": "COLLECT"}
+REWRITTEN = {"RULE ORDER": "COLLECT", **RANKED}
+
+
+def policy_of(table: Any) -> str:
+    return " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper()
+
+
+def rewrite_tree(tree: Any) -> None:
+    """Rewrite the tables of a parsed DMN file in place (see the module's text); a table
+    ``priority_problems`` refuses is left as it is."""
+    for table in _tables(tree):
+        policy = policy_of(table)
+        if policy not in REWRITTEN:
+            continue
+        if policy in RANKED:
+            ranks, problems = _ranks(table)
+            if problems:
+                continue
+            rules = [child for child in table if _local(child) == "rule"]
+            order = sorted(range(len(rules)), key=lambda index: ranks[index])
+            for rule in rules:
+                table.remove(rule)
+            for index in order:
+                table.append(rules[index])
+        table.set("hitPolicy", REWRITTEN[policy])
+
+
+def priority_problems(table: Any) -> list[tuple[Any, str]]:
+    """``(element, message)`` for a PRIORITY or OUTPUT ORDER table that gives no priority."""
+    if policy_of(table) not in RANKED:
+        return []
+    return _ranks(table)[1]
+
+
+def _ranks(table: Any) -> tuple[list[tuple[int, ...]], list[tuple[Any, str]]]:
+    """Each rule's priority (in rule order; lower first), and the problems that leave none."""
+    outputs = [child for child in table if _local(child) == "output"]
+    ordered = [
+        (index, [_value(v) for v in _alternatives(_text(values))])
+        for index, output in enumerate(outputs)
+        for values in output
+        if _local(values) == "outputValues" and _text(values).strip()
+    ]
+    policy = policy_of(table)
+    if not ordered:
+        return [], [
+            (
+                table,
+                f"hit policy {policy} picks rules by the order of their outputs' values, and "
+                "no output lists its values (<outputValues>, highest priority first): list "
+                "them, or use hit policy FIRST with the rules in the order to try",
+            )
+        ]
+    ranks: list[tuple[int, ...]] = []
+    problems: list[tuple[Any, str]] = []
+    for rule in (child for child in table if _local(child) == "rule"):
+        entries = [child for child in rule if _local(child) == "outputEntry"]
+        rank = []
+        for index, values in ordered:
+            if index >= len(entries):
+                continue
+            value = _value(_text(entries[index]))
+            if value not in values:
+                problems.append(
+                    (
+                        entries[index],
+                        f"output {_text(entries[index]).strip()!r} of rule {rule.get('id')!r} "
+                        f"is not one of the output's values ({', '.join(map(repr, values))}), "
+                        f"by whose order hit policy {policy} ranks the rules: use one of them",
+                    )
+                )
+                continue
+            rank.append(values.index(value))
+        ranks.append(tuple(rank))
+    return ranks, problems
+
+
+def _value(text: str) -> Any:
+    """A cell's value, so ``"gold"`` and ``'gold'`` (or ``10`` and ``10.0``) are one."""
+    text = literal(text).strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def _tables(tree: Any) -> list[Any]:
+    return [e for e in tree.iter() if isinstance(e.tag, str) and _local(e) == "decisionTable"]
+
+
+def _text(element: Any) -> str:
+    for child in element:
+        if isinstance(child.tag, str) and _local(child) == "text":
+            return child.text or ""
+    return ""
+
+
+def _local(element: Any) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
