@@ -12,7 +12,9 @@ subprocesses run through ``engine.event_subprocesses``; refused are those it can
 BPMN says: a start event without a trigger or with several, a non-interrupting error start
 (BPMN has none), a cycle timer start, one with sequence flows in or out or a boundary event
 attached (BPMN allows neither), and two in one scope started by the same message, error or
-escalation. A process with several untriggered start events would run only one of them.
+escalation. Two boundary events of one activity caught by the same message, error,
+escalation or signal are refused too (both paths would run). A process with several
+untriggered start events would run only one of them.
 
 What SpiffWorkflow 3.2 refuses was found by parsing small diagrams: complex gateways (and any
 other flow node it has no parser for), an activity with more than one outgoing sequence flow,
@@ -276,6 +278,7 @@ def _process_problems(process: Any, ctx: _Context) -> list[dict[str, Any]]:
                     if boundary.get("attachedToRef") == node.get("id")
                 ]
         found += _same_trigger_twice(container, ctx)
+        found += _same_boundary_trigger_twice(container, ctx)
         plain_starts = [
             node
             for node in _children(container, "startEvent")
@@ -419,6 +422,38 @@ def _same_trigger_twice(container: Any, ctx: _Context) -> list[dict]:
                             "inside it where the handling differs",
                         )
                     )
+    return found
+
+
+_BOUNDARY_TRIGGER_REFS = {
+    **_TRIGGER_REFS,
+    "signalEventDefinition": ("signalRef", "signal", "name"),
+}
+
+
+def _same_boundary_trigger_twice(container: Any, ctx: _Context) -> list[dict]:
+    """Two boundary events of one activity caught by the same message, error, escalation or
+    signal: SpiffWorkflow hands the event to both, so both paths run (and an interrupting one
+    cancels the activity under the other); the second is refused."""
+    first: dict[tuple[str | None, str, str | None], Any] = {}
+    found = []
+    for boundary in _children(container, "boundaryEvent"):
+        host = boundary.get("attachedToRef")
+        for kind, (attribute, tag, key) in _BOUNDARY_TRIGGER_REFS.items():
+            for definition in _children(boundary, kind):
+                trigger = (host, kind, _trigger_key(boundary, definition.get(attribute), tag, key))
+                if trigger not in first:
+                    first[trigger] = boundary
+                    continue
+                what = f"any {tag}" if trigger[2] is None else f"{tag} {trigger[2]!r}"
+                found.append(
+                    ctx.report(
+                        boundary,
+                        f"catches the same {tag} on {host!r} as {first[trigger].get('id')!r} "
+                        f"({what}): both paths would run; keep one boundary event and put a "
+                        "gateway after it where the handling differs",
+                    )
+                )
     return found
 
 

@@ -262,3 +262,62 @@ def test_a_completion_condition_counts_the_answers_so_far(owner, agent, answers,
     assert last["status"] == "completed", last
     assert last["data"]["granted"] is granted
     assert agent.tasks() == []  # the third approval was withdrawn
+
+
+def boundaries_on_a_subprocess(first: str, second: str) -> str:
+    """A subprocess that raises error 'bad' and escalation 'late', with two boundary events."""
+    paths = "".join(
+        f'<bpmn:boundaryEvent id="{b}" attachedToRef="sub" cancelActivity="{cancel}">{d}'
+        f'</bpmn:boundaryEvent><bpmn:sequenceFlow id="to_{b}" sourceRef="{b}" '
+        f'targetRef="after_{b}"/><bpmn:scriptTask id="after_{b}"><bpmn:script>{b} = True'
+        f'</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="from_{b}" '
+        f'sourceRef="after_{b}" targetRef="end_{b}"/><bpmn:endEvent id="end_{b}"/>'
+        for b, d, cancel in (("b1", first, "true"), ("b2", second, "true"))
+    )
+    return process(
+        """
+        <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="sub"/>
+        <bpmn:subProcess id="sub">
+          <bpmn:startEvent id="ss"/>
+          <bpmn:sequenceFlow id="g0" sourceRef="ss" targetRef="warn"/>
+          <bpmn:intermediateThrowEvent id="warn">
+            <bpmn:escalationEventDefinition escalationRef="late"/></bpmn:intermediateThrowEvent>
+          <bpmn:sequenceFlow id="g1" sourceRef="warn" targetRef="boom"/>
+          <bpmn:endEvent id="boom"><bpmn:errorEventDefinition errorRef="bad"/></bpmn:endEvent>
+        </bpmn:subProcess>
+        <bpmn:sequenceFlow id="f1" sourceRef="sub" targetRef="e"/><bpmn:endEvent id="e"/>
+        """
+        + paths,
+        before='<bpmn:error id="bad" errorCode="BAD"/><bpmn:error id="other" errorCode="OTHER"/>'
+        '<bpmn:escalation id="late" escalationCode="LATE"/>',
+    )
+
+
+ERROR_BAD = '<bpmn:errorEventDefinition errorRef="bad"/>'
+ANY_ERROR = "<bpmn:errorEventDefinition/>"
+ESCALATION_LATE = '<bpmn:escalationEventDefinition escalationRef="late"/>'
+
+
+@pytest.mark.parametrize(
+    ("same", "words"),
+    [
+        (ERROR_BAD, "catches the same error on 'sub' as 'b1' (error 'BAD')"),
+        (ANY_ERROR, "catches the same error on 'sub' as 'b1' (any error)"),
+        (ESCALATION_LATE, "catches the same escalation on 'sub' as 'b1' (escalation 'LATE')"),
+    ],
+)
+def test_two_boundary_events_of_one_activity_on_the_same_trigger_are_refused(owner, same, words):
+    """SpiffWorkflow hands the error or escalation to both, and both paths ran."""
+    found = refused(owner, boundaries_on_a_subprocess(same, same))
+    assert set(found) == {"b2"}, found
+    assert words in found["b2"][0]
+
+
+def test_boundary_events_on_different_triggers_deploy_and_the_right_one_runs(owner):
+    other = '<bpmn:errorEventDefinition errorRef="other"/>'
+    xml = boundaries_on_a_subprocess(other, ERROR_BAD)
+    response = owner.post("/api/v1/process-models", json={"bpmn": {"m.bpmn": xml}})
+    assert response.status_code == 201, response.get_json()
+    started = owner.start("p")
+    assert started["status"] == "completed"
+    assert started["data"].get("b2") is True and "b1" not in started["data"]
