@@ -400,29 +400,21 @@ def _same_trigger_twice(container: Any, ctx: _Context) -> list[dict]:
     """Two event subprocesses of one scope started by the same message, error or escalation:
     which one runs would be an accident of order (SpiffWorkflow hands the event to both, an
     interrupting one cancels the other), so the second is refused."""
-    first: dict[tuple[str, str | None], Any] = {}
-    found = []
-    for node in container:
-        if node.tag not in _CONTAINER_TAGS or node.get("triggeredByEvent") not in ("true", "1"):
-            continue
-        for start in _children(node, "startEvent"):
-            for kind, (attribute, tag, key) in _TRIGGER_REFS.items():
-                for definition in _children(start, kind):
-                    trigger = (kind, _trigger_key(start, definition.get(attribute), tag, key))
-                    if trigger not in first:
-                        first[trigger] = start
-                        continue
-                    what = f"any {tag}" if trigger[1] is None else f"{tag} {trigger[1]!r}"
-                    found.append(
-                        ctx.report(
-                            start,
-                            f"starts on the same {tag} as {first[trigger].get('id')!r} in "
-                            f"the same scope ({what}): which of the two would run is chance; "
-                            f"draw one event subprocess per {tag} and scope, with a gateway "
-                            "inside it where the handling differs",
-                        )
-                    )
-    return found
+    starts = [
+        start
+        for node in container
+        if node.tag in _CONTAINER_TAGS and node.get("triggeredByEvent") in ("true", "1")
+        for start in _children(node, "startEvent")
+    ]
+
+    def said(tag: str, what: str, first: Any) -> str:
+        return (
+            f"starts on the same {tag} as {first.get('id')!r} in the same scope ({what}): "
+            f"which of the two would run is chance; draw one event subprocess per {tag} and "
+            "scope, with a gateway inside it where the handling differs"
+        )
+
+    return _second_catches(starts, _TRIGGER_REFS, lambda _event: None, said, ctx)
 
 
 _BOUNDARY_TRIGGER_REFS = {
@@ -435,25 +427,42 @@ def _same_boundary_trigger_twice(container: Any, ctx: _Context) -> list[dict]:
     """Two boundary events of one activity caught by the same message, error, escalation or
     signal: SpiffWorkflow hands the event to both, so both paths run (and an interrupting one
     cancels the activity under the other); the second is refused."""
+
+    def said(tag: str, what: str, first: Any) -> str:
+        return (
+            f"catches the same {tag} on {first.get('attachedToRef')!r} as "
+            f"{first.get('id')!r} ({what}): both paths would run; keep one boundary event "
+            "and put a gateway after it where the handling differs"
+        )
+
+    boundaries = _children(container, "boundaryEvent")
+    return _second_catches(
+        boundaries, _BOUNDARY_TRIGGER_REFS, lambda event: event.get("attachedToRef"), said, ctx
+    )
+
+
+def _second_catches(
+    events: list[Any],
+    refs: dict[str, tuple[str, str, str]],
+    group: Callable[[Any], str | None],
+    said: Callable[[str, str, Any], str],
+    ctx: _Context,
+) -> list[dict]:
+    """Each event of ``events`` caught by the same trigger as an earlier one of its group
+    (a message's name, an error's or escalation's code, a signal's name; a catch without a
+    reference catches every one), reported with ``said(tag, what, first)``."""
     first: dict[tuple[str | None, str, str | None], Any] = {}
     found = []
-    for boundary in _children(container, "boundaryEvent"):
-        host = boundary.get("attachedToRef")
-        for kind, (attribute, tag, key) in _BOUNDARY_TRIGGER_REFS.items():
-            for definition in _children(boundary, kind):
-                trigger = (host, kind, _trigger_key(boundary, definition.get(attribute), tag, key))
+    for event in events:
+        for kind, (attribute, tag, key) in refs.items():
+            for definition in _children(event, kind):
+                code = _trigger_key(event, definition.get(attribute), tag, key)
+                trigger = (group(event), kind, code)
                 if trigger not in first:
-                    first[trigger] = boundary
+                    first[trigger] = event
                     continue
-                what = f"any {tag}" if trigger[2] is None else f"{tag} {trigger[2]!r}"
-                found.append(
-                    ctx.report(
-                        boundary,
-                        f"catches the same {tag} on {host!r} as {first[trigger].get('id')!r} "
-                        f"({what}): both paths would run; keep one boundary event and put a "
-                        "gateway after it where the handling differs",
-                    )
-                )
+                what = f"any {tag}" if code is None else f"{tag} {code!r}"
+                found.append(ctx.report(event, said(tag, what, first[trigger])))
     return found
 
 

@@ -535,6 +535,11 @@ _OWN_CONTENT = re.compile(
 _TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
 
 
+def _child_rank(local: str) -> int | None:
+    """A child's place in BPMN's order, or None for a child the order says nothing of."""
+    return _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
+
+
 def _order_message(message: str, tree: Any, path: str | None) -> str:
     """libxml2's "This element is not expected" said as what a hand-written file most often
     means by it: a child out of BPMN's fixed order, two of a timer's parts, documentation
@@ -576,33 +581,25 @@ def _order_message(message: str, tree: Any, path: str | None) -> str:
             f"{message} A timer has one of timeDate, timeDuration or timeCycle, and {where} "
             "has several: keep the one it waits for"
         )
-    rank = _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
+    rank = _child_rank(local)
     if rank is None:
         return message
-    for sibling in element.itersiblings(preceding=True):
-        if not isinstance(sibling.tag, str):
-            continue
-        sibling_local = etree.QName(sibling).localname
-        sibling_rank = _CHILD_RANK.get(
-            sibling_local, 4 if _OWN_CONTENT.match(sibling_local) else None
+    # The earliest preceding sibling that BPMN's order puts after this element.
+    later = [
+        sibling
+        for sibling in element.itersiblings(preceding=True)
+        if isinstance(sibling.tag, str)
+        and (sibling_rank := _child_rank(etree.QName(sibling).localname)) is not None
+        and sibling_rank > rank
+    ]
+    if later:
+        first = later[-1]
+        return (
+            f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
+            "documentation first, then extensionElements, incoming, outgoing, then the "
+            f"element's own content; move it before <{etree.QName(first).localname}> "
+            f"(line {first.sourceline})"
         )
-        if sibling_rank is not None and sibling_rank > rank:
-            first = sibling
-            for earlier in sibling.itersiblings(preceding=True):
-                if not isinstance(earlier.tag, str):
-                    continue
-                earlier_local = etree.QName(earlier).localname
-                earlier_rank = _CHILD_RANK.get(
-                    earlier_local, 4 if _OWN_CONTENT.match(earlier_local) else None
-                )
-                if earlier_rank is not None and earlier_rank > rank:
-                    first = earlier
-            return (
-                f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
-                "documentation first, then extensionElements, incoming, outgoing, then the "
-                f"element's own content; move it before <{etree.QName(first).localname}> "
-                f"(line {first.sourceline})"
-            )
     return message
 
 

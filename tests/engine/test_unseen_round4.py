@@ -9,44 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from io import BytesIO
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from crm.models import Notification
-from engine.models import ModelBundle, ProcessVersion
-from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, only, refused
+from tests.engine.conftest import Actor, Timed, by_element, notes_of, only, refused
+from tests.engine.diagram_folders import (
+    DiagramFolder,
+    nothing_deployed,
+    notifications_of,
+    upload,
+)
+from tests.engine.diagram_folders import line_in as line_of
 
-UNSEEN4 = DIAGRAMS / "unseen4"
-
-
-def diagram(name: str) -> bytes:
-    return (UNSEEN4 / name).read_bytes()
-
-
-def upload(actor: Actor, *files: tuple[str, bytes]) -> Any:
-    return actor.post(
-        "/api/v1/process-models",
-        data={"file": [(BytesIO(content), name) for name, content in files]},
-        content_type="multipart/form-data",
-    )
-
-
-def deploy(actor: Actor, *names: str) -> dict[str, Any]:
-    response = upload(actor, *[(name, diagram(name)) for name in names])
-    assert response.status_code in (200, 201), response.get_json()
-    return response.get_json()
-
-
-def edited(name: str, *changes: tuple[str, str]) -> bytes:
-    """``name`` with each ``(old, new)`` replaced once (each ``old`` must occur once)."""
-    text = diagram(name).decode()
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text.encode()
+UNSEEN4 = DiagramFolder("unseen4")
+diagram, edited, deploy = UNSEEN4.read, UNSEEN4.edited, UNSEEN4.deploy
 
 
 def variant(name: str, *changes: tuple[str, str]) -> tuple[str, bytes]:
@@ -59,28 +36,6 @@ def same(name: str) -> tuple[str, bytes]:
 
 def truncated(name: str, at: int) -> tuple[str, bytes]:
     return (name, diagram(name)[:at])
-
-
-def line_of(fragment: str, text: bytes) -> int:
-    decoded = text.decode()
-    return decoded.count("\n", 0, decoded.index(fragment)) + 1
-
-
-def nothing_deployed(db: Any) -> None:
-    with db() as session:
-        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
-        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
-
-
-def notifications_of(db: Any, user: Actor) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Notification.message)
-                .where(Notification.user_id == user.user.id)
-                .order_by(Notification.id)
-            )
-        )
 
 
 @pytest.fixture

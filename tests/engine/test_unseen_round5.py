@@ -12,22 +12,20 @@ import json
 import os
 import time
 from collections.abc import Callable
-from io import BytesIO
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from crm.models import Deal, DealStageChange, Notification
+from crm.models import Deal, DealStageChange
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
-from engine.models import ModelBundle, ProcessVersion, WorkItem
+from engine.models import ProcessVersion, WorkItem
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
 from tests.engine.conftest import (
-    DIAGRAMS,
     Actor,
     Timed,
     by_element,
@@ -36,54 +34,12 @@ from tests.engine.conftest import (
     post_together,
     refused,
 )
+from tests.engine.diagram_folders import DiagramFolder, nothing_deployed, notifications_of, upload
 from tests.engine.test_crash import ROOT, run_until_killed, snapshot
 from web import create_app
 
-ROUND5 = DIAGRAMS / "round5"
-
-
-def diagram(name: str) -> bytes:
-    return (ROUND5 / name).read_bytes()
-
-
-def upload(actor: Actor, *files: tuple[str, bytes]) -> Any:
-    return actor.post(
-        "/api/v1/process-models",
-        data={"file": [(BytesIO(content), name) for name, content in files]},
-        content_type="multipart/form-data",
-    )
-
-
-def deploy(actor: Actor, *names: str) -> dict[str, Any]:
-    response = upload(actor, *[(name, diagram(name)) for name in names])
-    assert response.status_code in (200, 201), response.get_json()
-    return response.get_json()
-
-
-def edited(name: str, *changes: tuple[str, str]) -> bytes:
-    """``name`` with each ``(old, new)`` replaced once (each ``old`` must occur once)."""
-    text = diagram(name).decode()
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text.encode()
-
-
-def nothing_deployed(db: Any) -> None:
-    with db() as session:
-        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
-        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
-
-
-def notifications_of(db: Any, user: Actor) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Notification.message)
-                .where(Notification.user_id == user.user.id)
-                .order_by(Notification.id)
-            )
-        )
+ROUND5 = DiagramFolder("round5")
+diagram, edited, deploy = ROUND5.read, ROUND5.edited, ROUND5.deploy
 
 
 def deals_of(db: Any, customer_id: int) -> list[tuple[str, str]]:

@@ -9,18 +9,15 @@ files carry, each refused with ``422 invalid_bpmn`` on its element and nothing d
 from __future__ import annotations
 
 from collections.abc import Callable
-from io import BytesIO
 from typing import Any
 
 import pytest
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.models import Call, Customer, Deal, DealStageChange, Notification
 from engine.hit_policies import rewrite_tree
-from engine.models import ModelBundle, ProcessVersion
 from tests.engine.conftest import (
-    DIAGRAMS,
     Actor,
     Timed,
     by_element,
@@ -29,46 +26,10 @@ from tests.engine.conftest import (
     post_together,
     refused,
 )
+from tests.engine.diagram_folders import DiagramFolder, nothing_deployed, upload
 
-ROUND6 = DIAGRAMS / "round6"
-
-
-def diagram(name: str) -> bytes:
-    return (ROUND6 / name).read_bytes()
-
-
-def upload(actor: Actor, *files: tuple[str, bytes]) -> Any:
-    return actor.post(
-        "/api/v1/process-models",
-        data={"file": [(BytesIO(content), name) for name, content in files]},
-        content_type="multipart/form-data",
-    )
-
-
-def deploy(actor: Actor, *names: str) -> dict[str, Any]:
-    response = upload(actor, *[(name, diagram(name)) for name in names])
-    assert response.status_code in (200, 201), response.get_json()
-    return response.get_json()
-
-
-def edited(name: str, *changes: tuple[str, str]) -> bytes:
-    """``name`` with each ``(old, new)`` replaced once (each ``old`` must occur once)."""
-    text = diagram(name).decode()
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text.encode()
-
-
-def line_of(fragment: str, name: str) -> int:
-    text = diagram(name).decode()
-    return text.count("\n", 0, text.index(fragment)) + 1
-
-
-def nothing_deployed(db: Any) -> None:
-    with db() as session:
-        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
-        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
+ROUND6 = DiagramFolder("round6")
+diagram, edited, deploy, line_of = ROUND6.read, ROUND6.edited, ROUND6.deploy, ROUND6.line_of
 
 
 @pytest.fixture

@@ -1,0 +1,69 @@
+"""The hand-written diagrams of one folder of ``diagrams/``, deployed through the API as a
+process owner would upload them, and the checks the rounds of unseen diagrams share."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from sqlalchemy import func, select
+
+from crm.models import Notification
+from engine.models import ModelBundle, ProcessVersion
+from tests.engine.conftest import DIAGRAMS, Actor
+
+
+def upload(actor: Actor, *files: tuple[str, bytes]) -> Any:
+    """``POST /process-models`` with ``(file name, content)`` pairs, one multipart field each."""
+    return actor.post(
+        "/api/v1/process-models",
+        data={"file": [(BytesIO(content), name) for name, content in files]},
+        content_type="multipart/form-data",
+    )
+
+
+class DiagramFolder:
+    def __init__(self, name: str) -> None:
+        self.path = DIAGRAMS / name
+
+    def read(self, name: str) -> bytes:
+        return (self.path / name).read_bytes()
+
+    def edited(self, name: str, *changes: tuple[str, str]) -> bytes:
+        """``name`` with each ``(old, new)`` replaced once (each ``old`` must occur once)."""
+        text = self.read(name).decode()
+        for old, new in changes:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        return text.encode()
+
+    def deploy(self, actor: Actor, *names: str) -> dict[str, Any]:
+        response = upload(actor, *[(name, self.read(name)) for name in names])
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json()
+
+    def line_of(self, fragment: str, name: str) -> int:
+        return line_in(fragment, self.read(name))
+
+
+def line_in(fragment: str, text: bytes | str) -> int:
+    """The line of ``text`` on which ``fragment`` first stands."""
+    decoded = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+    return decoded.count("\n", 0, decoded.index(fragment)) + 1
+
+
+def nothing_deployed(db: Any) -> None:
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
+
+
+def notifications_of(db: Any, user: Actor) -> list[str]:
+    with db() as session:
+        return list(
+            session.scalars(
+                select(Notification.message)
+                .where(Notification.user_id == user.user.id)
+                .order_by(Notification.id)
+            )
+        )
