@@ -15,11 +15,11 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from crm.models import Notification
-from engine.models import ModelBundle, ProcessVersion, WorkItem
+from engine.models import WorkItem
 from tests.engine.conftest import DIAGRAMS, Actor, Timed, by_element, notes_of, only, refused
+from tests.engine.diagram_folders import nothing_deployed, notifications_of
 
 UNSEEN = DIAGRAMS / "unseen"
 
@@ -47,26 +47,9 @@ def line_of(fragment: str, name: str) -> int:
     return text.count("\n", 0, text.index(fragment)) + 1
 
 
-def nothing_deployed(db: Any) -> None:
-    with db() as session:
-        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
-        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
-
-
 @pytest.fixture
 def manager(actor: Callable[..., Actor]) -> Actor:
     return actor("manager", username="boss", team="East")
-
-
-def notifications_of(db: Any, user: Actor) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Notification.message)
-                .where(Notification.user_id == user.user.id)
-                .order_by(Notification.id)
-            )
-        )
 
 
 # -- Camunda Modeler 5: a parallel split with a user task per lane, done in either order -------

@@ -10,10 +10,9 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from engine.models import ModelBundle, ProcessVersion
 from tests.engine.conftest import DIAGRAMS, Actor, by_element, refused
+from tests.engine.diagram_folders import nothing_deployed
 
 UNSEEN3 = DIAGRAMS / "unseen3"
 HEAD = (
@@ -52,12 +51,6 @@ def deploy(actor: Actor, name: str, content: bytes | None = None) -> dict[str, A
 
 def line_of(fragment: str, text: str) -> int:
     return text.count("\n", 0, text.index(fragment)) + 1
-
-
-def nothing_deployed(db: Any) -> None:
-    with db() as session:
-        assert session.scalar(select(func.count()).select_from(ModelBundle)) == 0
-        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 0
 
 
 # -- link events: off-page connectors --------------------------------------------------------

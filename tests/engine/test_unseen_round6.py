@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from crm.models import Call, Customer, Deal, DealStageChange, Notification
+from crm.models import Call, Customer, Deal, DealStageChange
 from engine.hit_policies import rewrite_tree
 from tests.engine.conftest import (
     Actor,
@@ -26,7 +26,7 @@ from tests.engine.conftest import (
     post_together,
     refused,
 )
-from tests.engine.diagram_folders import DiagramFolder, nothing_deployed, upload
+from tests.engine.diagram_folders import DiagramFolder, nothing_deployed, notifications_of, upload
 
 ROUND6 = DiagramFolder("round6")
 diagram, edited, deploy, line_of = ROUND6.read, ROUND6.edited, ROUND6.deploy, ROUND6.line_of
@@ -187,17 +187,6 @@ def test_offer_decides_by_priority_and_rule_order_then_splits(
 
 
 # -- contract: a call activity of another file, its errors and escalation -------------------
-
-
-def notifications_of(db: Any, user: Actor) -> list[str]:
-    with db() as session:
-        return list(
-            session.scalars(
-                select(Notification.message)
-                .where(Notification.user_id == user.user.id)
-                .order_by(Notification.id)
-            )
-        )
 
 
 def stage_changes(db: Any, deal_id: int) -> list[tuple[str, str | None]]:
