@@ -369,18 +369,40 @@ def _names_refused(found: dict[str, Any], file: str, refused: set[tuple[Any, Any
 
 
 def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
+    """The file's tree, or None with its problem said: no well-formed XML, or a DOCTYPE. No
+    modeler writes a DOCTYPE, and what it could declare (entities, an external DTD) is only a
+    way to attack XML readers or to make the diagram read otherwise than the modeler shows
+    it (libxml2 expands internal entities in attributes, bpmn-js does not)."""
     try:
-        return etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
         message = f"malformed XML: {exc.msg}"
         if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
             message = (
                 f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
             )
+        elif "amplification" in exc.msg:  # "see xmlCtxtSetMaxAmplification"
+            message = (
+                "its entities would expand to far more text than the file holds (entity "
+                "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
+                "<!DOCTYPE> and no entities"
+            )
         problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
+        return None
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
-    return None
+        return None
+    if tree.getroottree().docinfo.doctype:
+        problems.append(
+            problem(
+                f"{name}: has a <!DOCTYPE> declaration; BPMN and DMN files need none, and "
+                "Dialflow reads no DTD and no entities: remove it",
+                line=text.count("\n", 0, max(text.find("<!DOCTYPE"), 0)) + 1,
+                file=name,
+            )
+        )
+        return None
+    return tree
 
 
 def _bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
