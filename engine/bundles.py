@@ -62,6 +62,12 @@ class Bundle:
             if not name:
                 problems.append(problem("a file without a name: name it .bpmn, .dmn or .json"))
                 continue
+            if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+                # a NUL no database can store; other control characters no one can type
+                problems.append(
+                    problem(f"{name!r}: a file name may not hold control characters; rename it")
+                )
+                continue
             if name in seen:
                 problems.append(
                     problem(

@@ -261,6 +261,16 @@ def test_file_names_that_cannot_be_told_apart_are_refused(
     assert_unchanged(owner, db, deployed_before)
 
 
+@pytest.mark.parametrize("name", ["call\x00.bpmn", "call\x1b[31m.bpmn"], ids=["nul", "escape"])
+def test_a_file_name_with_a_control_character_is_refused(owner, db, deployed_before, name):
+    """A NUL in the name deployed on SQLite and answered 500 on PostgreSQL."""
+    body, content_type = raw_multipart([(name, renamed("Control"))])
+    response = owner.post("/api/v1/process-models", data=body, content_type=content_type)
+    (detail,) = refused(response)
+    assert "may not hold control characters" in detail["message"]
+    assert_unchanged(owner, db, deployed_before)
+
+
 def test_upper_case_and_chinese_file_names_deploy(owner):
     response = upload(owner, [("回访.BPMN", GOOD)])
     assert response.status_code == 201, response.get_json()
