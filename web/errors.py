@@ -102,6 +102,23 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return response
 
 
+def too_large_message() -> str:
+    """What werkzeug's 413 ("The data value transmitted exceeds the capacity limit.") means:
+    a body over ``MAX_CONTENT_LENGTH``, or a form of more parts than ``MAX_FORM_PARTS``."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    size = request.content_length
+    if limit and (size is None or size > limit):
+        return (
+            f"The request is larger than {limit // (1024 * 1024)} MB, the most this server "
+            "accepts; send fewer or smaller files."
+        )
+    parts = current_app.config.get("MAX_FORM_PARTS")
+    return (
+        f"The form has more than {parts} parts (files and fields), the most this server "
+        "accepts; send fewer files at once."
+    )
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DialflowError)
     def _domain_error(exc: DialflowError) -> Response:
@@ -118,13 +135,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        description = exc.description or ""
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        if status == 413 and limit:  # werkzeug: "The data value transmitted exceeds the ..."
-            description = (
-                f"The request is larger than {limit // (1024 * 1024)} MB, the most this server "
-                "accepts; send fewer or smaller files."
-            )
+        description = too_large_message() if status == 413 else exc.description or ""
         response = error_response(status, HTTP_CODES.get(status, "http_error"), description)
         # What the exception says beyond its body: 405's ``Allow`` (RFC 9110), 401's
         # ``WWW-Authenticate``, 429's ``Retry-After``.

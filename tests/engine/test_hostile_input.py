@@ -338,6 +338,16 @@ def test_a_request_over_the_limit_is_a_coded_413_naming_it(owner, app, deployed_
     assert_unchanged(owner, db, deployed_before)
 
 
+def test_an_upload_of_too_many_files_says_so(owner, db, deployed_before):
+    """werkzeug's 413 for more than 1,000 parts was said to be "larger than 60 MB"."""
+    body, content_type = raw_multipart([(f"f{i}.json", b"{}") for i in range(1001)])
+    response = owner.post("/api/v1/process-models", data=body, content_type=content_type)
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "payload_too_large" and "more than 1000 parts" in error["message"]
+    assert_unchanged(owner, db, deployed_before)
+
+
 def wide(tasks: int) -> str:
     """A parallel split to ``tasks`` tasks and a join: three elements per task."""
     parts = [
