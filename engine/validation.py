@@ -75,7 +75,7 @@ def parse_bundle(
     lines: dict[str, int] = {}
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
-        tree = _xml(name, text, problems)
+        tree = _xml(name, text, problems, refuse_doctype=validate)
         if tree is None:
             continue
         if validate and _duplicate_decisions(name, tree, decisions, problems):
@@ -88,7 +88,7 @@ def parse_bundle(
     trees: dict[str, Any] = {}
     schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
     for name, text in bpmn.items():
-        tree = _xml(name, text, problems)
+        tree = _xml(name, text, problems, refuse_doctype=validate)
         if tree is None or (validate and not _bpmn_root(name, tree, problems)):
             continue  # nothing more can be said of it
         trees[name] = tree
@@ -368,11 +368,12 @@ def _names_refused(found: dict[str, Any], file: str, refused: set[tuple[Any, Any
     return found.get("element_id") in ids or any(repr(i) in found["message"] for i in ids)
 
 
-def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
-    """The file's tree, or None with its problem said: no well-formed XML, or a DOCTYPE. No
-    modeler writes a DOCTYPE, and what it could declare (entities, an external DTD) is only a
-    way to attack XML readers or to make the diagram read otherwise than the modeler shows
-    it (libxml2 expands internal entities in attributes, bpmn-js does not)."""
+def _xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doctype: bool) -> Any:
+    """The file's tree, or None with its problem said: no well-formed XML, or (at deploy) a
+    DOCTYPE. No modeler writes a DOCTYPE, and what it could declare (entities, an external
+    DTD) is only a way to attack XML readers or to make the diagram read otherwise than the
+    modeler shows it (libxml2 expands internal entities in attributes, bpmn-js does not). A
+    version stored before deploys refused them still loads."""
     try:
         tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
@@ -392,7 +393,7 @@ def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
         return None
-    if tree.getroottree().docinfo.doctype:
+    if refuse_doctype and tree.getroottree().docinfo.doctype:
         problems.append(
             problem(
                 f"{name}: has a <!DOCTYPE> declaration; BPMN and DMN files need none, and "

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine.forms import validate_form_data
 from engine.models import ModelBundle, ProcessVersion
+from engine.validation import parse_bundle
 from tests.conftest import PASSWORD, sign_in
 from tests.engine.conftest import DIAGRAMS, Actor, refused
 
@@ -98,6 +99,13 @@ def test_a_doctype_is_refused_and_nothing_it_names_is_read(
         assert "<!DOCTYPE>" in detail["message"] and detail["line"] == 2, detail
         assert SECRET not in response.get_data(as_text=True)
     assert_unchanged(owner, db, deployed_before)
+
+
+def test_a_version_stored_with_a_doctype_still_loads():
+    """Deploys took DOCTYPEs before: such a stored version must still be parsed to run."""
+    xml = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY co "Callback">]>' + BODY.decode()
+    parsed = parse_bundle({"old.bpmn": xml}, {}, validate=False)
+    assert list(parsed.specs) == ["c7_callback_outcome"]
 
 
 LAUGHS = (
