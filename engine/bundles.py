@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,16 @@ from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import InvalidBpmn, problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# Byte-order marks, UTF-32's before UTF-16's (whose little-endian mark begins UTF-32's).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+_DECLARED = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
+_DECLARATION = re.compile(r"(<\?xml[^>]*?\sencoding\s*=\s*)([\"'])([^\"']*)\2")
 
 
 @dataclass(frozen=True)
@@ -40,20 +53,43 @@ class Bundle:
         dmn: dict[str, str] = {}
         forms: dict[str, Any] = {}
         problems = []
+        seen: set[str] = set()
         for raw_name, content in files:
-            name = Path(raw_name or "").name
+            # a browser may send the whole Windows path: the name is what follows the last
+            # slash or backslash (``../x.bpmn`` is ``x.bpmn`` too)
+            name = re.split(r"[/\\]", raw_name or "")[-1].strip()
             suffix = Path(name).suffix.lower()
+            if not name:
+                problems.append(problem("a file without a name: name it .bpmn, .dmn or .json"))
+                continue
+            if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+                # a NUL no database can store; other control characters no one can type
+                problems.append(
+                    problem(f"{name!r}: a file name may not hold control characters; rename it")
+                )
+                continue
+            if name in seen:
+                problems.append(
+                    problem(
+                        f"{name}: two files of this name; each file of a deploy needs its own "
+                        "name (the second would replace the first)",
+                        file=name,
+                    )
+                )
+                continue
+            seen.add(name)
             if len(content) > MAX_FILE_BYTES:
                 problems.append(
                     problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
                 )
                 continue
+            is_xml = suffix in (".bpmn", ".dmn") or name.lower().endswith(".bpmn20.xml")
             try:
-                text = content.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                problems.append(problem(f"{name}: not UTF-8 text", file=name))
+                text = xml_text(content) if is_xml else _utf8_text(content)
+            except _Unreadable as exc:
+                problems.append(problem(f"{name}: {exc.message}", line=exc.line, file=name))
                 continue
-            if suffix == ".bpmn" or name.endswith(".bpmn20.xml"):
+            if suffix == ".bpmn" or name.lower().endswith(".bpmn20.xml"):
                 bpmn[name] = text
             elif suffix == ".dmn":
                 dmn[name] = text
@@ -81,11 +117,13 @@ class Bundle:
             if value is None:
                 return {}
             if isinstance(value, str):
-                return {f"{prefix}{suffix}": value}
+                return {f"{prefix}{suffix}": unicode_declaration(value)}
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return {f"{prefix}{i + 1}{suffix}": v for i, v in enumerate(value)}
+                return {
+                    f"{prefix}{i + 1}{suffix}": unicode_declaration(v) for i, v in enumerate(value)
+                }
             if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-                return {str(k): v for k, v in value.items()}
+                return {str(k): unicode_declaration(v) for k, v in value.items()}
             raise InvalidBpmn(
                 f"'{prefix}' must be XML text, a list of XML texts or a mapping",
                 details=[problem(f"bad '{prefix}' field")],
@@ -102,21 +140,127 @@ class Bundle:
             dmn=named(data.get("dmn"), "decision", ".dmn"),
             forms=dict(forms),
         )
+        large = [
+            problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
+            for name, text in {**bundle.bpmn, **bundle.dmn}.items()
+            if len(text) > MAX_FILE_BYTES // 4 and len(text.encode()) > MAX_FILE_BYTES
+        ]
+        if large:  # the limit of an uploaded file, whichever way it is sent
+            raise InvalidBpmn("Some files could not be read.", details=large)
         return bundle
 
     @classmethod
     def from_paths(cls, paths: Iterable[Path]) -> Bundle:
+        """The files named, and those of the folders named (their subfolders too). Each file
+        is read up to one byte past the limit, so that a device or a huge file costs no
+        memory; a name that is no UTF-8, or a file that cannot be read, is a problem."""
         files: list[tuple[str, bytes]] = []
+        problems = []
         for path in paths:
-            if path.is_dir():
-                files += [
-                    (p.name, p.read_bytes())
+            found = (
+                [
+                    p
                     for p in sorted(path.rglob("*"))
                     if p.is_file() and p.suffix.lower() in (".bpmn", ".dmn", ".json")
                 ]
-            else:
-                files.append((path.name, path.read_bytes()))
+                if path.is_dir()
+                else [path]
+            )
+            for file in found:
+                try:
+                    file.name.encode()
+                except UnicodeEncodeError:
+                    shown = os.fsencode(file).decode(errors="replace")
+                    problems.append(problem(f"{shown}: the file name is not UTF-8; rename it"))
+                    continue
+                try:
+                    with file.open("rb") as stream:
+                        files.append((file.name, stream.read(MAX_FILE_BYTES + 1)))
+                except OSError as exc:
+                    reason = exc.strerror or exc
+                    problems.append(problem(f"{file}: cannot be read: {reason}", file=file.name))
+        if problems:
+            raise InvalidBpmn("Some files could not be read.", details=problems)
         return cls.from_named_files(files)
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+def xml_text(content: bytes) -> str:
+    """The text of an XML file, read as an XML parser would: by its byte-order mark, else by
+    the encoding its declaration names (UTF-8 without one), with that declaration then
+    saying UTF-8 (the text is kept as Unicode, so what it says must not be read again).
+    A declaration that cannot be right (UTF-16 without a mark; a single-byte or Chinese
+    encoding over text that is UTF-8, which would come out garbled) is refused."""
+    for bom, codec, label in BOMS:
+        if content.startswith(bom):
+            return unicode_declaration(_decode(content, codec, label))
+    declared = _DECLARED.match(content)
+    encoding = declared.group(1).decode() if declared else "UTF-8"
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise _Unreadable(
+            f"its XML declaration names the encoding {encoding!r}, which is unknown; save the "
+            "file as UTF-8"
+        ) from None
+    if codec != "utf-8":
+        if codec.startswith(("utf-16", "utf-32")):
+            raise _Unreadable(
+                f"its XML declaration says encoding={encoding!r}, but the file has no "
+                f"{encoding} byte-order mark and its bytes are not {encoding}; correct the "
+                'declaration to encoding="UTF-8" or save the file as UTF-8'
+            )
+        if not content.isascii() and _is_utf8(content):
+            raise _Unreadable(
+                f"its XML declaration says encoding={encoding!r}, but its text is UTF-8, "
+                f'which would be read garbled; correct the declaration to encoding="UTF-8"'
+            )
+    return unicode_declaration(_decode(content, codec, encoding))
+
+
+def unicode_declaration(text: str) -> str:
+    """``text`` whose XML declaration, if it names an encoding other than UTF-8, names UTF-8:
+    Unicode text is parsed as its UTF-8 bytes, which the declaration must not contradict."""
+    found = _DECLARATION.match(text)
+    if found is None or found.group(3).replace("_", "-").lower() in ("utf-8", "utf8"):
+        return text
+    return f"{found.group(1)}{found.group(2)}UTF-8{found.group(2)}{text[found.end() :]}"
+
+
+def _utf8_text(content: bytes) -> str:
+    return _decode(content, "utf-8-sig", "UTF-8")
+
+
+def _decode(content: bytes, codec: str, label: str) -> str:
+    try:
+        return content.decode(codec)
+    except UnicodeDecodeError as exc:
+        if content.startswith(b"PK\x03\x04"):
+            raise _Unreadable(
+                "is a ZIP archive, not a text file; unpack it and upload the .bpmn, .dmn "
+                "and .json files inside"
+            ) from None
+        if b"\x00" in content[:1024] and label == "UTF-8":
+            raise _Unreadable("is binary data (an image or an archive?), not a text file") from None
+        line = content.count(b"\n", 0, exc.start) + 1
+        raise _Unreadable(
+            f"not {label} text: byte {content[exc.start]:#04x} on line {line} is no {label}; "
+            f"save the file as {label}",
+            line=line,
+        ) from None
+
+
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def merge_dependencies(own: Bundle, dependencies: Sequence[tuple[int, Bundle]]) -> Bundle:

@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 from engine.foreign import PYTHON_LANGUAGES, is_juel
+from engine.forms import ref_problem
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -323,6 +324,9 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
                 validator_for(schema).check_schema(schema)
             except SchemaError as exc:
                 report(f"form {form_name!r} is not a valid JSON Schema: {exc.message}")
+            else:
+                if found := ref_problem(schema):
+                    report(f"form {form_name!r}: {found}")
     due_in = properties.get("dueIn")
     if due_in:
         try:

@@ -47,6 +47,12 @@ class FormInvalid(InvalidInput):
     code = "invalid_form_data"
 
 
+class FormUnusable(Conflict):
+    """The task's form itself cannot be used (a ``$ref`` that resolves to nothing in it)."""
+
+    code = "form_unusable"
+
+
 def problem(
     message: str, element_id: str | None = None, line: int | None = None, file: str | None = None
 ) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 
 FOREIGN_ENGINES = {
@@ -146,7 +146,7 @@ FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
 def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
     """One problem per foreign construct in the BPMN file ``text`` (malformed XML: none)."""
     try:
-        tree = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+        tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except (etree.XMLSyntaxError, ValueError):
         return []  # reported by validation
     processes = list(tree.iter(f"{{{BPMN_NS}}}process"))

@@ -80,7 +80,7 @@ def parse_bundle(
     lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
-        tree = _xml(name, text, problems)
+        tree = _xml(name, text, problems, refuse_doctype=validate)
         if tree is None:
             continue
         if validate and _duplicate_decisions(name, tree, decisions, problems):
@@ -94,7 +94,7 @@ def parse_bundle(
     trees: dict[str, Any] = {}
     schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
     for name, text in bpmn.items():
-        tree = _xml(name, text, problems)
+        tree = _xml(name, text, problems, refuse_doctype=validate)
         if tree is None or (validate and not _bpmn_root(name, tree, problems)):
             continue  # nothing more can be said of it
         trees[name] = tree
@@ -446,19 +446,42 @@ def _names_refused(found: dict[str, Any], file: str, refused: set[tuple[Any, Any
     return found.get("element_id") in ids or any(repr(i) in found["message"] for i in ids)
 
 
-def _xml(name: str, text: str, problems: list[dict[str, Any]]) -> Any:
+def _xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doctype: bool) -> Any:
+    """The file's tree, or None with its problem said: no well-formed XML, or (at deploy) a
+    DOCTYPE. No modeler writes a DOCTYPE, and what it could declare (entities, an external
+    DTD) is only a way to attack XML readers or to make the diagram read otherwise than the
+    modeler shows it (libxml2 expands internal entities in attributes, bpmn-js does not). A
+    version stored before deploys refused them still loads."""
     try:
-        return etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
         message = f"malformed XML: {exc.msg}"
         if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
             message = (
                 f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
             )
+        elif "amplification" in exc.msg:  # "see xmlCtxtSetMaxAmplification"
+            message = (
+                "its entities would expand to far more text than the file holds (entity "
+                "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
+                "<!DOCTYPE> and no entities"
+            )
         problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
+        return None
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
-    return None
+        return None
+    if refuse_doctype and tree.getroottree().docinfo.doctype:
+        problems.append(
+            problem(
+                f"{name}: has a <!DOCTYPE> declaration; BPMN and DMN files need none, and "
+                "Dialflow reads no DTD and no entities: remove it",
+                line=text.count("\n", 0, max(text.find("<!DOCTYPE"), 0)) + 1,
+                file=name,
+            )
+        )
+        return None
+    return tree
 
 
 def _bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -49,6 +49,10 @@ PAGE_MESSAGES = {
         "and upload it again."
     ),
     "too_many_sign_in_attempts": _l("Too many failed sign-in attempts. Try again later."),
+    "form_unusable": _l(
+        "This task's form is broken and cannot check what you enter. Ask a process owner to "
+        "deploy a corrected form."
+    ),
     "webhook_not_found": _l("This webhook does not exist."),
     "delivery_not_found": _l("This webhook delivery does not exist."),
 }
@@ -98,6 +102,23 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return response
 
 
+def too_large_message() -> str:
+    """What werkzeug's 413 ("The data value transmitted exceeds the capacity limit.") means:
+    a body over ``MAX_CONTENT_LENGTH``, or a form of more parts than ``MAX_FORM_PARTS``."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    size = request.content_length
+    if limit and (size is None or size > limit):
+        return (
+            f"The request is larger than {limit // (1024 * 1024)} MB, the most this server "
+            "accepts; send fewer or smaller files."
+        )
+    parts = current_app.config.get("MAX_FORM_PARTS")
+    return (
+        f"The form has more than {parts} parts (files and fields), the most this server "
+        "accepts; send fewer files at once."
+    )
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DialflowError)
     def _domain_error(exc: DialflowError) -> Response:
@@ -114,9 +135,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        response = error_response(
-            status, HTTP_CODES.get(status, "http_error"), exc.description or ""
-        )
+        description = too_large_message() if status == 413 else exc.description or ""
+        response = error_response(status, HTTP_CODES.get(status, "http_error"), description)
         # What the exception says beyond its body: 405's ``Allow`` (RFC 9110), 401's
         # ``WWW-Authenticate``, 429's ``Retry-After``.
         for name, value in exc.get_headers():

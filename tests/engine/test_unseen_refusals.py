@@ -194,7 +194,7 @@ EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/pa
         (GOOD[: len(GOOD) // 2], "malformed XML"),
         (b"", "malformed XML"),
         (b" \n ", "malformed XML"),
-        (GOOD.replace(b'encoding="UTF-8"', b'encoding="UTF-16"'), "malformed XML"),
+        (GOOD.replace(b'encoding="UTF-8"', b'encoding="UTF-16"'), "no UTF-16 byte-order mark"),
         ("回访".encode("gbk") + GOOD, "not UTF-8"),
         (LAUGHS, "amplification"),
         (EXTERNAL, "external entity"),

@@ -67,7 +67,7 @@ DEPLOY_RESULT = obj(
     tag="process-models",
     status=201,
     also={200: ("The same content was deployed before: its existing version", None)},
-    errors=(401, 403, 409, 422),
+    errors=(401, 403, 409, 413, 422),
     request=BUNDLE_JSON,
     other_requests={"multipart/form-data": BUNDLE_FILES},
     response=DEPLOY_RESULT,
@@ -103,7 +103,7 @@ def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
     "answer, or 422 invalid_bpmn with one detail per problem (element_id, line, message), "
     "foreign dialects (camunda:, zeebe:, JUEL) included",
     tag="process-models",
-    errors=(401, 403, 422),
+    errors=(401, 403, 413, 422),
     request=BUNDLE_JSON,
     other_requests={"multipart/form-data": BUNDLE_FILES},
     response=obj(
