@@ -35,6 +35,8 @@ def test_test_database_is_at_the_head_revision(runtime):
     assert schema.is_up_to_date(runtime.db.engine)
 
 
+# SQLite cannot reflect an expression index (lower(email)); PostgreSQL's pass compares it.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_models_and_migrations_agree(runtime):
     with runtime.db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
