@@ -1,6 +1,6 @@
 """What the modules reading BPMN XML share: the namespace, a parser that resolves no entities
-and fetches nothing, the kinds of activity, and a problem about one element in the shape a
-deploy's ``422`` lists it."""
+and fetches nothing, the kinds of activity and of container, and a problem about one element
+in the shape a deploy's ``422`` lists it."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ ACTIVITIES = frozenset(
         "adHocSubProcess",
     }
 )
+# What holds flow elements: a process and its (event, ad-hoc) subprocesses and transactions.
+CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
+
+
+def children(container: Any, local: str) -> list[Any]:
+    """The direct children of ``container`` that are BPMN ``<local>`` elements."""
+    return [child for child in container if child.tag == f"{{{BPMN_NS}}}{local}"]
 
 
 def element_problem(file: str, element: Any, message: str, *, sep: str = ": ") -> dict[str, Any]:

@@ -83,7 +83,7 @@ def carry_payloads(spec: Any) -> None:
     """Use these classes in ``spec``: ``MultipleCatch`` for each catch event of several
     definitions, ``DataMessage`` for each message thrown without a payload expression.
 
-    A pass over the parsed spec, like the decision engines ``validation.py`` sets, rather
+    A pass over the parsed spec, like the decision engines ``hit_policies`` sets, rather
     than parser classes: whichever parser class built an event, its definition is replaced
     the same way."""
     for task_spec in spec.task_specs.values():

@@ -2,8 +2,9 @@
 
 SpiffWorkflow 3.2 answers every table with its first matching rule, except COLLECT (a list per
 output, the matches in rule order); Dialflow's engines add UNIQUE, ANY and FIRST as DMN says
-(``validation._SingleHitEngine``). The other policies DMN defines are orderings of the same
-matches, so before the parser sees a DMN file each such table is rewritten:
+(``_SingleHitEngine`` below, set on every parsed spec by :func:`decide_by_hit_policy`). The
+other policies DMN defines are orderings of the same matches, so before the parser sees a DMN
+file each such table is rewritten:
 
 - RULE ORDER (every match, in rule order) becomes COLLECT;
 - PRIORITY (the match whose outputs come first in their ``outputValues``) becomes FIRST over
@@ -23,6 +24,9 @@ import ast
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.specs.model import HitPolicy
 
 from engine.feel import _alternatives, literal
 
@@ -126,3 +130,67 @@ def _text(element: Any) -> str:
 
 def _local(element: Any) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+class _SingleHitEngine(DMNEngine):
+    """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
+    SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
+    decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
+    table with different outputs, fail the task (an incident naming the rules) instead.
+
+    A single-hit table (UNIQUE, ANY, FIRST) none of whose rules match answers null for each
+    output, as DMN says: SpiffWorkflow 3.2 left the outputs unset, and the gateway after the
+    task failed on an unknown name instead of taking its default flow."""
+
+    def decide(self, task: Any) -> list[Any]:
+        table = self.decision_table
+        matched = [rule for rule in table.rules if self._DMNEngine__check_rule(rule, task)]
+        if len(matched) > 1 and table.hit_policy != "FIRST":
+            ids = ", ".join(repr(rule.id) for rule in matched)
+            if table.hit_policy == HitPolicy.UNIQUE.value:
+                raise ValueError(
+                    f"decision table {table.id!r} has hit policy UNIQUE but rules {ids} all "
+                    "match; make the rules exclusive or use hit policy FIRST"
+                )
+            outputs = [rule.output_as_dict(task) for rule in matched]
+            if any(output != outputs[0] for output in outputs[1:]):
+                raise ValueError(
+                    f"decision table {table.id!r} has hit policy ANY but rules {ids} match "
+                    "with different outputs; make them agree or use hit policy FIRST"
+                )
+        return matched
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = super().result(task)
+        if not found:
+            found = {output.name: None for output in self.decision_table.outputs if output.name}
+        return found
+
+
+class _CollectEngine(DMNEngine):
+    """COLLECT answers a list per output even when no rule matches (an empty one), as DMN
+    says; SpiffWorkflow 3.2 then leaves the outputs unset, and the next script that reads
+    them fails with a NameError."""
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = super().result(task)
+        for output in self.decision_table.outputs:
+            if output.name:
+                found.setdefault(output.name, [])
+        return found
+
+
+SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
+
+
+def decide_by_hit_policy(spec: BpmnProcessSpec) -> None:
+    """Decision tables decide as their hit policy says (see the engines above)."""
+    for task_spec in spec.task_specs.values():
+        engine = getattr(task_spec, "dmnEngine", None)
+        if type(engine) is not DMNEngine:
+            continue
+        policy = engine.decision_table.hit_policy
+        if policy == HitPolicy.COLLECT.value:
+            task_spec.dmnEngine = _CollectEngine(engine.decision_table)
+        elif policy in SINGLE_HIT:
+            task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)

@@ -1,8 +1,13 @@
-"""Parse a bundle with the spiff parser and XSD validation, then check what will run.
+"""The deploy pipeline: parse a bundle with the spiff parser and XSD validation, then check
+what will run.
 
 Every problem becomes one ``{"element_id", "line", "message"}`` detail of an ``InvalidBpmn``
 (422 ``invalid_bpmn``). Malformed XML is reported the same way; nothing here raises anything
-else for bad input.
+else for bad input. The checks themselves live in their own modules: the XML reader's and the
+XSD's problems in ``engine.xsd_problems``, references and structure in ``engine.references``,
+recursive calls in ``engine.call_cycles``, constructs in ``engine.constructs`` and
+``engine.event_checks``, DMN files in ``engine.dmn_checks``, the parser's words in
+``engine.parser_messages``; here they run in order, and each problem is said once.
 """
 
 from __future__ import annotations
@@ -15,36 +20,29 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
-from SpiffWorkflow.dmn.specs.model import HitPolicy
-from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.boundaries import DialflowParser
-from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, drawn_only, element_problem
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.call_cycles import call_cycle_problems
 from engine.checks import check_specs, conditions_by_gateway, flow_condition_problems
-from engine.constructs import (
-    decision_problems,
-    has_decision,
-    is_dmn,
-    rewrite_parser_message,
-    unsupported_problems,
-)
+from engine.constructs import unsupported_problems
 from engine.data_objects import name_data_objects
+from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.foreign import foreign_problems, is_reported
-from engine.hit_policies import rewrite_tree
+from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
-from engine.loops import endless_loop_problems
-from engine.wiring import reached_elements, wiring_problems
+from engine.parser_messages import rewrite_parser_message
+from engine.references import reference_problems, untriggered_catches
+from engine.wiring import reached_elements
+from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from handlers.registry import HandlerRegistry
 
 Lines = dict[str, dict[str, int]]  # file name → element id → line, one index per file
-MAX_DEPTH = 256  # libxml2's limit without huge_tree
 PROCESS = f"{{{BPMN_NS}}}process"
-_NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
 
 
 @dataclass
@@ -80,13 +78,13 @@ def parse_bundle(
     lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
     for name, text in dmn.items():
-        tree = _xml(name, text, problems, refuse_doctype=validate)
+        tree = read_xml(name, text, problems, refuse_doctype=validate)
         if tree is None:
             continue
-        if validate and _duplicate_decisions(name, tree, decisions, problems):
+        if validate and duplicate_decisions(name, tree, decisions, problems):
             continue
         if not (is_dmn(tree) and has_decision(tree)):
-            continue  # named by constructs.decision_problems; the parser fails on it garbled
+            continue  # named by dmn_checks.decision_problems; the parser fails on it garbled
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
@@ -94,16 +92,16 @@ def parse_bundle(
     trees: dict[str, Any] = {}
     schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
     for name, text in bpmn.items():
-        tree = _xml(name, text, problems, refuse_doctype=validate)
-        if tree is None or (validate and not _bpmn_root(name, tree, problems)):
+        tree = read_xml(name, text, problems, refuse_doctype=validate)
+        if tree is None or (validate and not bpmn_root(name, tree, problems)):
             continue  # nothing more can be said of it
         trees[name] = tree
         lines[name] = _line_index(tree)
-        if validate and not _xsd_valid(name, tree, problems, lines[name]):
+        if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
-            problems += _xml_pass(name in schema_invalid, _untriggered_catches, name, tree)
+            problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         before = set(parser.process_parsers)
@@ -117,8 +115,8 @@ def parse_bundle(
             process.get("id") for tree in trees.values() for process in tree.iter(PROCESS)
         }
         for name, tree in trees.items():
-            problems += _xml_pass(name in schema_invalid, _reference_problems, name, tree, known)
-        problems += _xml_pass(bool(schema_invalid), _call_cycle_problems, list(trees.items()))
+            problems += _xml_pass(name in schema_invalid, reference_problems, name, tree, known)
+        problems += _xml_pass(bool(schema_invalid), call_cycle_problems, list(trees.items()))
     parsed = ParsedBundle()
     if problems and not validate:
         return parsed
@@ -132,7 +130,7 @@ def parse_bundle(
             parsed.specs[process_id] = parser.get_spec(process_id)
             parsed.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
             for spec in [parsed.specs[process_id], *parsed.subprocess_specs[process_id].values()]:
-                _collect_into_lists(spec)
+                decide_by_hit_policy(spec)
                 carry_payloads(spec)
 
         file = process_files.get(process_id, "")
@@ -213,70 +211,6 @@ def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
         return action(*args)
     except Exception:  # anything, on XML the schema refused
         return []
-
-
-class _SingleHitEngine(DMNEngine):
-    """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
-    SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
-    decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
-    table with different outputs, fail the task (an incident naming the rules) instead.
-
-    A single-hit table (UNIQUE, ANY, FIRST) none of whose rules match answers null for each
-    output, as DMN says: SpiffWorkflow 3.2 left the outputs unset, and the gateway after the
-    task failed on an unknown name instead of taking its default flow."""
-
-    def decide(self, task: Any) -> list[Any]:
-        table = self.decision_table
-        matched = [rule for rule in table.rules if self._DMNEngine__check_rule(rule, task)]
-        if len(matched) > 1 and table.hit_policy != "FIRST":
-            ids = ", ".join(repr(rule.id) for rule in matched)
-            if table.hit_policy == HitPolicy.UNIQUE.value:
-                raise ValueError(
-                    f"decision table {table.id!r} has hit policy UNIQUE but rules {ids} all "
-                    "match; make the rules exclusive or use hit policy FIRST"
-                )
-            outputs = [rule.output_as_dict(task) for rule in matched]
-            if any(output != outputs[0] for output in outputs[1:]):
-                raise ValueError(
-                    f"decision table {table.id!r} has hit policy ANY but rules {ids} match "
-                    "with different outputs; make them agree or use hit policy FIRST"
-                )
-        return matched
-
-    def result(self, task: Any) -> dict[str, Any]:
-        found = super().result(task)
-        if not found:
-            found = {output.name: None for output in self.decision_table.outputs if output.name}
-        return found
-
-
-class _CollectEngine(DMNEngine):
-    """COLLECT answers a list per output even when no rule matches (an empty one), as DMN
-    says; SpiffWorkflow 3.2 then leaves the outputs unset, and the next script that reads
-    them fails with a NameError."""
-
-    def result(self, task: Any) -> dict[str, Any]:
-        found = super().result(task)
-        for output in self.decision_table.outputs:
-            if output.name:
-                found.setdefault(output.name, [])
-        return found
-
-
-SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
-
-
-def _collect_into_lists(spec: BpmnProcessSpec) -> None:
-    """Decision tables decide as their hit policy says (see the engines above)."""
-    for task_spec in spec.task_specs.values():
-        engine = getattr(task_spec, "dmnEngine", None)
-        if type(engine) is not DMNEngine:
-            continue
-        policy = engine.decision_table.hit_policy
-        if policy == HitPolicy.COLLECT.value:
-            task_spec.dmnEngine = _CollectEngine(engine.decision_table)
-        elif policy in SINGLE_HIT:
-            task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
 
 
 def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
@@ -444,625 +378,6 @@ def _names_refused(found: dict[str, Any], file: str, refused: set[tuple[Any, Any
     one (a flow without ``targetRef`` "enters None")."""
     ids = {element for where, element in refused if where == file and element}
     return found.get("element_id") in ids or any(repr(i) in found["message"] for i in ids)
-
-
-def _xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doctype: bool) -> Any:
-    """The file's tree, or None with its problem said: no well-formed XML, or (at deploy) a
-    DOCTYPE. No modeler writes a DOCTYPE, and what it could declare (entities, an external
-    DTD) is only a way to attack XML readers or to make the diagram read otherwise than the
-    modeler shows it (libxml2 expands internal entities in attributes, bpmn-js does not). A
-    version stored before deploys refused them still loads."""
-    try:
-        tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-    except etree.XMLSyntaxError as exc:
-        message = f"malformed XML: {exc.msg}"
-        if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
-            message = (
-                f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
-            )
-        elif "amplification" in exc.msg:  # "see xmlCtxtSetMaxAmplification"
-            message = (
-                "its entities would expand to far more text than the file holds (entity "
-                "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
-                "<!DOCTYPE> and no entities"
-            )
-        problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
-        return None
-    except ValueError as exc:
-        problems.append(problem(f"{name}: {exc}", file=name))
-        return None
-    if refuse_doctype and tree.getroottree().docinfo.doctype:
-        problems.append(
-            problem(
-                f"{name}: has a <!DOCTYPE> declaration; BPMN and DMN files need none, and "
-                "Dialflow reads no DTD and no entities: remove it",
-                line=text.count("\n", 0, max(text.find("<!DOCTYPE"), 0)) + 1,
-                file=name,
-            )
-        )
-        return None
-    return tree
-
-
-def _bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
-    """A file whose root is no BPMN ``<definitions>`` is said so once; nothing else is."""
-    root = etree.QName(tree)
-    if (root.namespace, root.localname) == (BPMN_NS, "definitions"):
-        return True
-    # libxml2: "No matching global declaration available for the validation root."
-    problems.append(
-        problem(
-            f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
-            + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
-            + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
-            line=tree.sourceline,
-            file=name,
-        )
-    )
-    return False
-
-
-def _xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
-    """Every XSD error of the file (marked ``_xsd``), on its element."""
-    VALIDATOR.preprocess(tree)
-    schema = VALIDATOR.validator
-    if schema.validate(tree):
-        return True
-    by_line = {line: element_id for element_id, line in lines.items()}
-    by_path = _ids_by_path(tree)
-    for error in schema.error_log:
-        message = _id_message(_NS.sub("bpmn:", error.message), tree)
-        message = _order_message(message, tree, error.path)
-        element_id = by_path.get(error.path or "") or by_line.get(error.line)
-        found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
-        found["_xsd"] = True
-        problems.append(found)
-    return False
-
-
-_BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
-
-
-def _id_message(message: str, tree: Any) -> str:
-    """libxml2 says "… is not a valid value of the atomic type 'xs:ID'" both of an id given
-    twice in a file and of one that is no XML name: say which it is."""
-    bad = _BAD_ID.search(message)
-    if bad is None:
-        return message
-    value = bad.group(1)
-    lines = [e.sourceline for e in tree.iter() if isinstance(e.tag, str) and e.get("id") == value]
-    if len(lines) > 1:
-        where = ", ".join(str(line) for line in lines)
-        return (
-            f"id {value!r} is given to {len(lines)} elements of this file (lines {where}); "
-            "each element needs an id of its own"
-        )
-    return (
-        f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
-        "spaces or ':'"
-    )
-
-
-_BAD_REF = re.compile(
-    r"attribute '(\w+)': '(.*)' is not a valid value of the atomic type 'xs:IDREF'"
-)
-_UNEXPECTED = re.compile(r"^Element 'bpmn:(\w+)': This element is not expected\.")
-# Where BPMN's schema wants the children every element may have: first documentation, then
-# extensionElements, then a flow node's incoming and outgoing flows, then what is the
-# element's own (a script, event definitions, a condition, loop characteristics …).
-_CHILD_RANK = {"documentation": 0, "extensionElements": 1, "incoming": 2, "outgoing": 3}
-_OWN_CONTENT = re.compile(
-    r"^(script|conditionExpression|\w+EventDefinition|eventDefinitionRef|"
-    r"(standard|multiInstance)LoopCharacteristics|laneSet|flowNodeRef|childLaneSet)$"
-)
-_TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
-
-
-def _child_rank(local: str) -> int | None:
-    """A child's place in BPMN's order, or None for a child the order says nothing of."""
-    return _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
-
-
-def _order_message(message: str, tree: Any, path: str | None) -> str:
-    """libxml2's "This element is not expected" said as what a hand-written file most often
-    means by it: a child out of BPMN's fixed order, two of a timer's parts, documentation
-    directly in <definitions>; a reference holding what is no single id. Otherwise as said."""
-    bad_ref = _BAD_REF.search(message)
-    if bad_ref:
-        attribute, value = bad_ref.groups()
-        more = (
-            "; a gateway has one default flow"
-            if attribute == "default" and len(value.split()) > 1
-            else ""
-        )
-        return (
-            f"attribute {attribute!r} names {value!r}, which is no single id: it must name one "
-            f"element by its id{more}"
-        )
-    unexpected = _UNEXPECTED.match(message)
-    if unexpected is None or not path:
-        return message
-    try:
-        found = tree.getroottree().xpath(path)
-    except etree.XPathError:
-        return message
-    if not found or not isinstance(found[0].tag, str):
-        return message
-    element, local = found[0], unexpected.group(1)
-    parent = element.getparent()
-    if parent is None:
-        return message
-    parent_local = etree.QName(parent).localname
-    where = f"<{parent_local}>" + (f" {parent.get('id')!r}" if parent.get("id") else "")
-    if parent_local == "definitions":
-        return (
-            f"{message} <{local}> cannot stand directly in <definitions>: put it inside the "
-            "process or the element it belongs to"
-        )
-    if parent_local == "timerEventDefinition" and local in _TIMER_PARTS:
-        return (
-            f"{message} A timer has one of timeDate, timeDuration or timeCycle, and {where} "
-            "has several: keep the one it waits for"
-        )
-    rank = _child_rank(local)
-    if rank is None:
-        return message
-    # The earliest preceding sibling that BPMN's order puts after this element.
-    later = [
-        sibling
-        for sibling in element.itersiblings(preceding=True)
-        if isinstance(sibling.tag, str)
-        and (sibling_rank := _child_rank(etree.QName(sibling).localname)) is not None
-        and sibling_rank > rank
-    ]
-    if later:
-        first = later[-1]
-        return (
-            f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
-            "documentation first, then extensionElements, incoming, outgoing, then the "
-            f"element's own content; move it before <{etree.QName(first).localname}> "
-            f"(line {first.sourceline})"
-        )
-    return message
-
-
-def _ids_by_path(tree: Any) -> dict[str, str]:
-    """Each element's XPath (as libxml2 writes it in an error) → its id, or its nearest
-    ancestor's. A line holds several elements in a file written on one line (minified
-    exports): by line alone, every problem was put on the line's last element."""
-    root = tree.getroottree()
-    found: dict[str, str] = {}
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
-        owner = element
-        while owner is not None and not owner.get("id"):
-            owner = owner.getparent()
-        if owner is not None:
-            found[root.getpath(element)] = owner.get("id")
-    return found
-
-
-def _reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
-    """Sequence flows to or from nothing, and call activities to unknown processes.
-
-    SpiffWorkflow finds both only when building the spec, and names them poorly: a missing
-    target shows up as a duplicate-id message on the flow's source, a missing called process
-    without any element.
-    """
-    found = []
-    ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
-    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        for attribute in ("sourceRef", "targetRef"):
-            ref = flow.get(attribute)
-            if ref not in ids:
-                found.append(
-                    problem(
-                        f"{name}: sequence flow {flow.get('id')!r} has {attribute} {ref!r}, "
-                        "which is no element of the model",
-                        element_id=flow.get("id"),
-                        line=flow.sourceline,
-                        file=name,
-                    )
-                )
-    found += _scope_problems(name, tree, ids)
-    for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
-        called = call.get("calledElement")
-        if called and called not in process_ids:
-            found.append(
-                problem(
-                    f"{name}: call activity calls process {called!r}, which is neither in "
-                    "this deploy nor deployed before",
-                    element_id=call.get("id"),
-                    line=call.sourceline,
-                    file=name,
-                )
-            )
-    found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
-    return found + endless_loop_problems(name, tree)
-
-
-def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
-    """Sequence flows that leave their process or subprocess, lanes listing elements that do
-    not exist, boundary events on what is no activity. SpiffWorkflow reports the first as a
-    duplicate id on the flow's source ("perhaps a form has the same ID?") and stops; the
-    others it ignores, or fails on when the instance runs."""
-    found = []
-
-    def report(element: Any, message: str) -> None:
-        found.append(element_problem(name, element, message, sep=" "))
-
-    by_id = {el.get("id"): el for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
-    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        scope = flow.getparent()
-        for attribute in ("sourceRef", "targetRef"):
-            end = by_id.get(flow.get(attribute))
-            if end is None or end.getparent() is scope:
-                continue
-            where = end.getparent()
-            kind = etree.QName(scope).localname
-            place = (
-                f"outside {kind} {scope.get('id')!r}"
-                if where in scope.iterancestors()
-                else f"inside {etree.QName(where).localname} {where.get('id')!r}"
-            )
-            report(
-                flow,
-                f"has {attribute} {end.get('id')!r}, which is {place}; a sequence flow stays "
-                f"within its {kind}: leave a subprocess through its end event and a flow from "
-                "the subprocess itself",
-            )
-    for lane in tree.iter(f"{{{BPMN_NS}}}lane"):
-        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
-            target = (ref.text or "").strip()
-            if target and target not in ids:
-                report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
-    for lane_set in [*tree.iter(f"{{{BPMN_NS}}}laneSet"), *tree.iter(f"{{{BPMN_NS}}}childLaneSet")]:
-        # BPMN puts a flow node in one lane of a lane set; SpiffWorkflow 3.2 silently gave a
-        # node two sibling lanes list to the last of them
-        first_lane: dict[str, Any] = {}
-        for lane in lane_set.iterfind(f"{{{BPMN_NS}}}lane"):
-            for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
-                target = (ref.text or "").strip()
-                other = first_lane.setdefault(target, lane)
-                if target in ids and other is not lane:
-                    report(
-                        lane,
-                        f"lists flowNodeRef {target!r}, which lane {other.get('id')!r} "
-                        f"({other.get('name') or 'no name'}) of the same lane set lists too; "
-                        "an element sits in one lane: list it in one of them (a lane inside "
-                        "another goes in its childLaneSet)",
-                    )
-    for event in tree.iter(f"{{{BPMN_NS}}}boundaryEvent"):
-        host = by_id.get(event.get("attachedToRef"))
-        if host is None:
-            continue
-        if etree.QName(host).localname not in ACTIVITIES:
-            report(
-                event,
-                f"is attached to {etree.QName(host).localname} {host.get('id')!r}; a boundary "
-                "event belongs on a task, subprocess or call activity",
-            )
-        elif host.getparent() is not event.getparent():
-            # SpiffWorkflow 3.2 leaves such an event out: its timer never fires, its error
-            # is never caught
-            where = host.getparent()
-            report(
-                event,
-                f"is attached to {host.get('id')!r}, which is inside "
-                f"{etree.QName(where).localname} {where.get('id')!r} while the event is not; "
-                "draw the boundary event in the same (sub)process as its activity",
-            )
-    return found
-
-
-def _call_cycle_problems(added: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    """Call activities that lead back to their own process, directly or through others, with
-    nothing that could stop them: every call on the way is reached from its process's start
-    through automatic elements only, no choice and no wait (:func:`_certain_calls`). Such a
-    step would only ever nest deeper (the step's guard stops it at ``MAX_CALL_DEPTH``); a
-    recursion behind a gateway, a user task or an event may end, and deploys."""
-    calls: dict[str, list[tuple[str, Any, str]]] = {}  # process -> (called, element, file)
-    for name, tree in added:
-        for process in tree.iter(f"{{{BPMN_NS}}}process"):
-            for call in _certain_calls(process):
-                if call.get("calledElement"):
-                    calls.setdefault(process.get("id"), []).append(
-                        (call.get("calledElement"), call, name)
-                    )
-
-    def path(start: str, goal: str) -> list[str] | None:
-        """The processes from ``start`` to ``goal`` along call activities, or None."""
-        seen, todo = {start}, [[start]]
-        while todo:
-            trail = todo.pop()
-            if trail[-1] == goal:
-                return trail
-            for called, _call, _name in calls.get(trail[-1], []):
-                if called not in seen:
-                    seen.add(called)
-                    todo.append([*trail, called])
-        return None
-
-    found = []
-    for process_id, targets in calls.items():
-        for called, call, name in targets:
-            back = path(called, process_id)
-            if back is None:
-                continue
-            found.append(
-                problem(
-                    f"{name}: callActivity {call.get('id')!r} calls {called!r}, which leads "
-                    f"back to {process_id!r} ({' → '.join([process_id, *back])}); called "
-                    "processes may not call themselves again: SpiffWorkflow 3.2 would start "
-                    "them without end. Repeat work with a sequence flow back through a gateway",
-                    element_id=call.get("id"),
-                    line=call.sourceline,
-                    file=name,
-                )
-            )
-    return found
-
-
-# Elements a step runs through on its own, whatever the data: the next ones are certain too.
-_AUTOMATIC = {
-    "startEvent",
-    "scriptTask",
-    "serviceTask",
-    "businessRuleTask",
-    "sendTask",
-    "intermediateThrowEvent",
-    "parallelGateway",
-}
-_CHOICES = {"exclusiveGateway", "inclusiveGateway"}  # automatic only with one way out
-_SCOPES = {"subProcess", "transaction"}  # entered at their start events
-
-
-def _certain_calls(process: Any) -> list[Any]:
-    """The call activities of ``process`` that every instance reaches in its first step: from
-    the start events along sequence flows without a condition, through automatic elements
-    (gateways only with one outgoing flow) and into embedded subprocesses."""
-    flows: dict[str, list[Any]] = {}
-    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        flows.setdefault(flow.get("sourceRef"), []).append(flow)
-    by_id = {el.get("id"): el for el in process.iter() if isinstance(el.tag, str)}
-
-    def starts(scope: Any) -> list[Any]:
-        return [child for child in scope if _local(child) == "startEvent"]
-
-    found, seen, todo = [], set(), starts(process)
-    while todo:
-        element = todo.pop()
-        if element is None or element.get("id") in seen:
-            continue
-        seen.add(element.get("id"))
-        kind, outgoing = _local(element), flows.get(element.get("id"), [])
-        if kind == "callActivity":
-            found.append(element)
-            continue
-        if kind in _SCOPES:
-            todo += starts(element)
-            continue
-        if kind not in _AUTOMATIC and not (kind in _CHOICES and len(outgoing) == 1):
-            continue  # a choice, a wait, or a start that needs an event
-        if kind == "startEvent" and any(
-            _local(child).endswith("EventDefinition") for child in element
-        ):
-            continue
-        todo += [
-            by_id.get(flow.get("targetRef"))
-            for flow in outgoing
-            if flow.find(f"{{{BPMN_NS}}}conditionExpression") is None
-        ]
-    return found
-
-
-def _local(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
-
-def _duplicate_decisions(
-    name: str, tree: Any, decisions: dict[str, str], problems: list[dict[str, Any]]
-) -> bool:
-    """Record the decisions of a DMN file; a decision id another file of the deploy already
-    has is a problem (the parser would keep one of the two without a word)."""
-    duplicate = False
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or etree.QName(element).localname != "decision":
-            continue
-        decision_id = element.get("id")
-        if decision_id in decisions:
-            duplicate = True
-            problems.append(
-                problem(
-                    f"{name}: decision {decision_id!r} is also in {decisions[decision_id]}; "
-                    "a decision id may appear once in a deploy",
-                    element_id=decision_id,
-                    line=element.sourceline,
-                    file=name,
-                )
-            )
-        elif decision_id:
-            decisions[decision_id] = name
-    return duplicate
-
-
-# Event definitions and the root element each one refers to (SpiffWorkflow 3.2 fails on an
-# unknown one with "raise_validation_exception() got an unexpected keyword argument").
-EVENT_REFERENCES = {
-    "errorEventDefinition": ("errorRef", "error"),
-    "escalationEventDefinition": ("escalationRef", "escalation"),
-    "messageEventDefinition": ("messageRef", "message"),
-    "signalEventDefinition": ("signalRef", "signal"),
-}
-GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
-MESSAGE_TASKS = {"sendTask", "receiveTask"}
-
-
-# Catch events that need the event they wait for. SpiffWorkflow 3.2 runs an intermediate catch
-# event without one as a plain event: the path went straight through, the wait drawn was lost.
-CATCHES_OF_SOMETHING = {
-    "intermediateCatchEvent": (
-        "has no event definition, so it would wait for nothing and the path would go straight "
-        "through it: give it the timer, message or signal it waits for (a milestone without "
-        "a trigger is an intermediate throw event)"
-    ),
-    "boundaryEvent": (
-        "has no event definition, so it would never be triggered: give it the timer, error, "
-        "escalation, message or signal it catches"
-    ),
-}
-
-
-def _untriggered_catches(name: str, tree: Any) -> list[dict[str, Any]]:
-    """Catch events without the event they wait for (read before links become plain)."""
-    drawn = drawn_only(tree)
-    return [
-        element_problem(name, element, message)
-        for local, message in CATCHES_OF_SOMETHING.items()
-        for element in tree.iter(f"{{{BPMN_NS}}}{local}")
-        if element not in drawn and not _triggers(element)
-    ]
-
-
-def _triggers(event: Any) -> list[Any]:
-    """The event definitions (or references to them) of a catch event."""
-    return [
-        child
-        for child in event
-        if isinstance(child.tag, str)
-        and etree.QName(child).namespace == BPMN_NS
-        and (
-            etree.QName(child).localname.endswith("EventDefinition")
-            or etree.QName(child).localname == "eventDefinitionRef"
-        )
-    ]
-
-
-def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
-    """What the parser accepts but would run wrongly or fail on late, element by element:
-    references to nothing (boundary hosts, default flows, errors, messages …), gateways with
-    no way out, script tasks without a script."""
-    found = []
-
-    def report(element: Any, message: str) -> None:
-        found.append(element_problem(name, element, message))
-
-    roots = {
-        local: {el.get("id") for el in tree.iterfind(f"{{{BPMN_NS}}}{local}") if el.get("id")}
-        for _attribute, local in EVENT_REFERENCES.values()
-    }
-    outgoing: dict[str, list[str]] = {}
-    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
-    drawn = drawn_only(tree)  # a collaboration's pools that do not run: only drawn
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
-            continue
-        local = etree.QName(element).localname
-        element_id = element.get("id")
-        if local == "boundaryEvent":
-            host = element.get("attachedToRef")
-            if host not in ids:
-                report(element, f"is attached to {host!r}, which is no element of the model")
-        if local in EVENT_REFERENCES:
-            attribute, root = EVENT_REFERENCES[local]
-            ref = element.get(attribute)
-            if ref and ref not in roots[root]:
-                owner = element.getparent()
-                report(
-                    owner,
-                    f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
-                    f"(<bpmn:{root} id={ref!r} …/>) next to the process",
-                )
-        if (local in MESSAGE_TASKS or local == "messageEventDefinition") and element not in drawn:
-            _message_problem(element, local, roots["message"], report)
-        if local in GATEWAYS and not outgoing.get(element_id):
-            report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
-        default = element.get("default")
-        if default and default not in outgoing.get(element_id, []):
-            report(
-                element,
-                f"its default flow {default!r} is not one of its outgoing sequence flows",
-            )
-        if local == "scriptTask":
-            script = element.find(f"{{{BPMN_NS}}}script")
-            if script is None or not (script.text or "").strip():
-                report(
-                    element,
-                    "has no script; write the Python it runs, or make it a plain task",
-                )
-    _flow_problems(tree, drawn, report)
-    return found
-
-
-# Where SpiffWorkflow 3.2 evaluates a sequence flow's condition: the others were ignored and the
-# flow was always taken.
-CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
-# What an event-based gateway may lead to (each waits for its event).
-EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
-
-
-def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
-    """Conditions that would never be evaluated, and event-based gateways that lead to
-    something other than an event: the first deployed and ran as if the condition were not
-    there, the second failed in the parser with an ``AttributeError``. Pools that are only
-    drawn (``drawn``) run nothing and are left alone."""
-    nodes = {
-        element.get("id"): element
-        for element in tree.iter()
-        if isinstance(element.tag, str) and element.get("id")
-    }
-    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
-        if source is None or target is None or flow in drawn:
-            continue  # reported as a reference to nothing, or never run
-        kind = etree.QName(source).localname
-        if flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None:
-            if kind not in CONDITIONAL_SOURCES:
-                report(
-                    flow,
-                    f"has a condition, but it leaves {kind} {source.get('id')!r}, which takes "
-                    "every outgoing flow whatever the condition says: put an exclusive gateway "
-                    "(one way) or an inclusive gateway (every true way) before the condition",
-                )
-            elif source.get("default") == flow.get("id"):
-                report(
-                    flow,
-                    f"is the default flow of {source.get('id')!r} and has a condition; a "
-                    "default flow is taken when no condition holds, whatever its own says: "
-                    "remove its condition or make it an ordinary flow",
-                )
-        target_kind = etree.QName(target).localname
-        if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
-            report(
-                source,
-                f"leads to {target_kind} {target.get('id')!r}; an event-based gateway can "
-                "only lead to catch events (message, timer, signal) or receive tasks, the "
-                "first of which to happen decides the way",
-            )
-
-
-def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:
-    """A message event, send task or receive task must name its message. Without one,
-    SpiffWorkflow 3.2 waits for a message named ``None`` that nothing can send, passes a
-    receive task by at once, sends nothing from a send task, and a throw event failed the
-    step that reached it."""
-    if local == "messageEventDefinition":
-        owner, ref = element.getparent(), element.get("messageRef")
-        if not ref:
-            report(owner, "its message event definition has no messageRef; name the message")
-        return
-    ref = element.get("messageRef")
-    if not ref:
-        verb = "sends" if local == "sendTask" else "waits for"
-        report(element, f"has no messageRef; name the message it {verb}")
-    elif ref not in messages:
-        report(
-            element,
-            f"messageRef {ref!r} names no <bpmn:message> of this file; declare it "
-            f"(<bpmn:message id={ref!r} …/>) next to the process",
-        )
 
 
 def _guard(

@@ -1,0 +1,112 @@
+"""The parser's garbled or raw messages said in plain words.
+
+SpiffWorkflow's parser names what it refuses with messages such as "Multiple outgoing flows
+are not supported for tasks of type." or a raw ``AttributeError``. ``validation`` turns each
+parser failure into a problem with :func:`rewrite_parser_message`, which also says whether the
+pre-pass (``engine.constructs``) names the same construct itself, so that the parser's words
+are then left out. It lives apart from the pre-pass because it reads SpiffWorkflow's messages,
+not the XML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from engine.event_checks import ON_EVENT_SUBPROCESS
+
+# The parser's messages, for problems the pre-pass did not already name (and to rewrite them).
+PARSER_MESSAGES = (
+    (
+        re.compile(r"Multiple outgoing flows are not supported for tasks of type"),
+        "an activity can have only one outgoing sequence flow: put an exclusive or parallel "
+        "gateway after it",
+    ),
+    (
+        re.compile(r"There is no support implemented for this task type"),
+        "this kind of element is not supported by Dialflow",
+    ),
+    (
+        re.compile(r"Unsupported Catch Event"),
+        "this kind of boundary event is not supported by Dialflow (compensation boundary "
+        "events are not executed)",
+    ),
+    (
+        re.compile(r"'list' object has no attribute 'tag'"),
+        "the decision this task calls is in a DMN file with several decisions",
+    ),
+    (re.compile(r"'BoundaryEventSplit' object has no attribute 'spec'"), ON_EVENT_SUBPROCESS),
+    (
+        # SpiffWorkflow's DMN engine takes the decision's first decision table, and there is
+        # none in a literal expression, a context or an invocation.
+        re.compile(r"^IndexError\('list index out of range'\)"),
+        "the decision this task calls has no decision table; only decision tables are supported",
+    ),
+    (
+        re.compile(r"^Data Store with name "),
+        "data stores are not supported: keep the data in the process (task data) or reach the "
+        "system through a service task",
+    ),
+)
+
+
+# Parser messages said in plainer words (fixed, or made from the match), but not named by the
+# pre-pass (kept in any case).
+PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"RecursionError|maximum recursion depth"),
+        "the flow from its start event is too long: SpiffWorkflow's parser follows it "
+        "element by element in nested calls and gives up after about 480 elements in a row; "
+        "split it into subprocesses or call activities",
+    ),
+    (
+        re.compile(r"^Time Specification Error"),
+        "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
+        "timeCycle), such as a timeDuration of \"'PT1H'\"",
+    ),
+    (
+        re.compile(r"^Non-default exclusive outgoing sequence flow without condition"),
+        "leaves an exclusive gateway without a condition (or with an empty one) and is not "
+        "the gateway's default flow: write its condition, or name it as the gateway's "
+        'default (default="<flow id>" on the gateway)',
+    ),
+    (
+        re.compile(r'^No "calledElement" attribute for Call Activity'),
+        'a call activity names the process it calls: add calledElement="<process id>" '
+        "(the id of an executable process of this deploy or deployed before)",
+    ),
+    (
+        re.compile(r"^Cannot resolve data(Input|Output)Association"),
+        "a data association of this task must connect it to a data object of its process "
+        "(SpiffWorkflow cannot resolve what it points at)",
+    ),
+    (
+        re.compile(
+            r'^No DMN Diagram available with id "([^"]*)", Available DMN ids are: (.*?)\.?$'
+        ),
+        lambda found: _decision_missing(found.group(1), found.group(2).strip()),
+    ),
+)
+
+
+def _decision_missing(decision: str, known: str) -> str:
+    if decision == "None":  # the task names none
+        return (
+            "a business rule task needs the decision it calls: name it with "
+            "spiffworkflow:calledDecisionId and deploy its .dmn file with it"
+        )
+    found = f"the decisions it has are {known}" if known else "add the .dmn file that has it"
+    return f"calls decision {decision!r}, which no DMN file of this deploy has; {found}"
+
+
+def rewrite_parser_message(message: str) -> tuple[str, bool]:
+    """The parser's garbled or raw message in plain words, and whether the pre-pass names
+    the same construct itself (then the parser's problem is left out)."""
+    for pattern, plain in PARSER_MESSAGES:
+        if pattern.search(message):
+            return plain, True
+    for pattern, reworded in PARSER_REWORDED:
+        found = pattern.search(message)
+        if found:
+            return (reworded(found) if callable(reworded) else reworded), False
+    return message, False

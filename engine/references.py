@@ -1,0 +1,316 @@
+"""References and structure the parser misreports or ignores, checked on each file's XML.
+
+SpiffWorkflow finds a sequence flow to or from nothing, or a call activity to an unknown
+process, only when it builds the spec, and names them poorly (a missing target is a
+duplicate-id message on the flow's source). Other things it ignores, or fails on only when the
+instance runs: boundary hosts, default flows, error, escalation, message and signal
+references, lanes listing missing elements or sharing a flow node, flows that leave their
+(sub)process, gateways without a way out, empty script tasks, message events and tasks that
+name no message, conditions no gateway would evaluate, event-based gateways that lead to no
+event, and catch events without an event definition. Here each is one problem on its element,
+with its file and line; :func:`reference_problems` adds the incoming/outgoing lists and
+unreached elements (``engine.wiring``) and endless loops (``engine.loops``). It lives apart
+from ``engine.validation`` so that the deploy pipeline holds no check of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, drawn_only, element_problem
+from engine.errors import problem
+from engine.loops import endless_loop_problems
+from engine.wiring import wiring_problems
+
+
+def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
+    """Sequence flows to or from nothing, and call activities to unknown processes.
+
+    SpiffWorkflow finds both only when building the spec, and names them poorly: a missing
+    target shows up as a duplicate-id message on the flow's source, a missing called process
+    without any element.
+    """
+    found = []
+    ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attribute in ("sourceRef", "targetRef"):
+            ref = flow.get(attribute)
+            if ref not in ids:
+                found.append(
+                    problem(
+                        f"{name}: sequence flow {flow.get('id')!r} has {attribute} {ref!r}, "
+                        "which is no element of the model",
+                        element_id=flow.get("id"),
+                        line=flow.sourceline,
+                        file=name,
+                    )
+                )
+    found += _scope_problems(name, tree, ids)
+    for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
+        called = call.get("calledElement")
+        if called and called not in process_ids:
+            found.append(
+                problem(
+                    f"{name}: call activity calls process {called!r}, which is neither in "
+                    "this deploy nor deployed before",
+                    element_id=call.get("id"),
+                    line=call.sourceline,
+                    file=name,
+                )
+            )
+    found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
+    return found + endless_loop_problems(name, tree)
+
+
+def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """Sequence flows that leave their process or subprocess, lanes listing elements that do
+    not exist, boundary events on what is no activity. SpiffWorkflow reports the first as a
+    duplicate id on the flow's source ("perhaps a form has the same ID?") and stops; the
+    others it ignores, or fails on when the instance runs."""
+    found = []
+
+    def report(element: Any, message: str) -> None:
+        found.append(element_problem(name, element, message, sep=" "))
+
+    by_id = {el.get("id"): el for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        scope = flow.getparent()
+        for attribute in ("sourceRef", "targetRef"):
+            end = by_id.get(flow.get(attribute))
+            if end is None or end.getparent() is scope:
+                continue
+            where = end.getparent()
+            kind = etree.QName(scope).localname
+            place = (
+                f"outside {kind} {scope.get('id')!r}"
+                if where in scope.iterancestors()
+                else f"inside {etree.QName(where).localname} {where.get('id')!r}"
+            )
+            report(
+                flow,
+                f"has {attribute} {end.get('id')!r}, which is {place}; a sequence flow stays "
+                f"within its {kind}: leave a subprocess through its end event and a flow from "
+                "the subprocess itself",
+            )
+    for lane in tree.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            target = (ref.text or "").strip()
+            if target and target not in ids:
+                report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
+    for lane_set in [*tree.iter(f"{{{BPMN_NS}}}laneSet"), *tree.iter(f"{{{BPMN_NS}}}childLaneSet")]:
+        # BPMN puts a flow node in one lane of a lane set; SpiffWorkflow 3.2 silently gave a
+        # node two sibling lanes list to the last of them
+        first_lane: dict[str, Any] = {}
+        for lane in lane_set.iterfind(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+                target = (ref.text or "").strip()
+                other = first_lane.setdefault(target, lane)
+                if target in ids and other is not lane:
+                    report(
+                        lane,
+                        f"lists flowNodeRef {target!r}, which lane {other.get('id')!r} "
+                        f"({other.get('name') or 'no name'}) of the same lane set lists too; "
+                        "an element sits in one lane: list it in one of them (a lane inside "
+                        "another goes in its childLaneSet)",
+                    )
+    for event in tree.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        host = by_id.get(event.get("attachedToRef"))
+        if host is None:
+            continue
+        if etree.QName(host).localname not in ACTIVITIES:
+            report(
+                event,
+                f"is attached to {etree.QName(host).localname} {host.get('id')!r}; a boundary "
+                "event belongs on a task, subprocess or call activity",
+            )
+        elif host.getparent() is not event.getparent():
+            # SpiffWorkflow 3.2 leaves such an event out: its timer never fires, its error
+            # is never caught
+            where = host.getparent()
+            report(
+                event,
+                f"is attached to {host.get('id')!r}, which is inside "
+                f"{etree.QName(where).localname} {where.get('id')!r} while the event is not; "
+                "draw the boundary event in the same (sub)process as its activity",
+            )
+    return found
+
+
+# Event definitions and the root element each one refers to (SpiffWorkflow 3.2 fails on an
+# unknown one with "raise_validation_exception() got an unexpected keyword argument").
+EVENT_REFERENCES = {
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+    "messageEventDefinition": ("messageRef", "message"),
+    "signalEventDefinition": ("signalRef", "signal"),
+}
+GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+MESSAGE_TASKS = {"sendTask", "receiveTask"}
+
+
+# Catch events that need the event they wait for. SpiffWorkflow 3.2 runs an intermediate catch
+# event without one as a plain event: the path went straight through, the wait drawn was lost.
+CATCHES_OF_SOMETHING = {
+    "intermediateCatchEvent": (
+        "has no event definition, so it would wait for nothing and the path would go straight "
+        "through it: give it the timer, message or signal it waits for (a milestone without "
+        "a trigger is an intermediate throw event)"
+    ),
+    "boundaryEvent": (
+        "has no event definition, so it would never be triggered: give it the timer, error, "
+        "escalation, message or signal it catches"
+    ),
+}
+
+
+def untriggered_catches(name: str, tree: Any) -> list[dict[str, Any]]:
+    """Catch events without the event they wait for (read before links become plain)."""
+    drawn = drawn_only(tree)
+    return [
+        element_problem(name, element, message)
+        for local, message in CATCHES_OF_SOMETHING.items()
+        for element in tree.iter(f"{{{BPMN_NS}}}{local}")
+        if element not in drawn and not _triggers(element)
+    ]
+
+
+def _triggers(event: Any) -> list[Any]:
+    """The event definitions (or references to them) of a catch event."""
+    return [
+        child
+        for child in event
+        if isinstance(child.tag, str)
+        and etree.QName(child).namespace == BPMN_NS
+        and (
+            etree.QName(child).localname.endswith("EventDefinition")
+            or etree.QName(child).localname == "eventDefinitionRef"
+        )
+    ]
+
+
+def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """What the parser accepts but would run wrongly or fail on late, element by element:
+    references to nothing (boundary hosts, default flows, errors, messages …), gateways with
+    no way out, script tasks without a script."""
+    found = []
+
+    def report(element: Any, message: str) -> None:
+        found.append(element_problem(name, element, message))
+
+    roots = {
+        local: {el.get("id") for el in tree.iterfind(f"{{{BPMN_NS}}}{local}") if el.get("id")}
+        for _attribute, local in EVENT_REFERENCES.values()
+    }
+    outgoing: dict[str, list[str]] = {}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
+    drawn = drawn_only(tree)  # a collaboration's pools that do not run: only drawn
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
+            continue
+        local = etree.QName(element).localname
+        element_id = element.get("id")
+        if local == "boundaryEvent":
+            host = element.get("attachedToRef")
+            if host not in ids:
+                report(element, f"is attached to {host!r}, which is no element of the model")
+        if local in EVENT_REFERENCES:
+            attribute, root = EVENT_REFERENCES[local]
+            ref = element.get(attribute)
+            if ref and ref not in roots[root]:
+                owner = element.getparent()
+                report(
+                    owner,
+                    f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
+                    f"(<bpmn:{root} id={ref!r} …/>) next to the process",
+                )
+        if (local in MESSAGE_TASKS or local == "messageEventDefinition") and element not in drawn:
+            _message_problem(element, local, roots["message"], report)
+        if local in GATEWAYS and not outgoing.get(element_id):
+            report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
+        default = element.get("default")
+        if default and default not in outgoing.get(element_id, []):
+            report(
+                element,
+                f"its default flow {default!r} is not one of its outgoing sequence flows",
+            )
+        if local == "scriptTask":
+            script = element.find(f"{{{BPMN_NS}}}script")
+            if script is None or not (script.text or "").strip():
+                report(
+                    element,
+                    "has no script; write the Python it runs, or make it a plain task",
+                )
+    _flow_problems(tree, drawn, report)
+    return found
+
+
+# Where SpiffWorkflow 3.2 evaluates a sequence flow's condition: the others were ignored and the
+# flow was always taken.
+CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
+# What an event-based gateway may lead to (each waits for its event).
+EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
+
+
+def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
+    """Conditions that would never be evaluated, and event-based gateways that lead to
+    something other than an event: the first deployed and ran as if the condition were not
+    there, the second failed in the parser with an ``AttributeError``. Pools that are only
+    drawn (``drawn``) run nothing and are left alone."""
+    nodes = {
+        element.get("id"): element
+        for element in tree.iter()
+        if isinstance(element.tag, str) and element.get("id")
+    }
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
+        if source is None or target is None or flow in drawn:
+            continue  # reported as a reference to nothing, or never run
+        kind = etree.QName(source).localname
+        if flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None:
+            if kind not in CONDITIONAL_SOURCES:
+                report(
+                    flow,
+                    f"has a condition, but it leaves {kind} {source.get('id')!r}, which takes "
+                    "every outgoing flow whatever the condition says: put an exclusive gateway "
+                    "(one way) or an inclusive gateway (every true way) before the condition",
+                )
+            elif source.get("default") == flow.get("id"):
+                report(
+                    flow,
+                    f"is the default flow of {source.get('id')!r} and has a condition; a "
+                    "default flow is taken when no condition holds, whatever its own says: "
+                    "remove its condition or make it an ordinary flow",
+                )
+        target_kind = etree.QName(target).localname
+        if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
+            report(
+                source,
+                f"leads to {target_kind} {target.get('id')!r}; an event-based gateway can "
+                "only lead to catch events (message, timer, signal) or receive tasks, the "
+                "first of which to happen decides the way",
+            )
+
+
+def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:
+    """A message event, send task or receive task must name its message. Without one,
+    SpiffWorkflow 3.2 waits for a message named ``None`` that nothing can send, passes a
+    receive task by at once, sends nothing from a send task, and a throw event failed the
+    step that reached it."""
+    if local == "messageEventDefinition":
+        owner, ref = element.getparent(), element.get("messageRef")
+        if not ref:
+            report(owner, "its message event definition has no messageRef; name the message")
+        return
+    ref = element.get("messageRef")
+    if not ref:
+        verb = "sends" if local == "sendTask" else "waits for"
+        report(element, f"has no messageRef; name the message it {verb}")
+    elif ref not in messages:
+        report(
+            element,
+            f"messageRef {ref!r} names no <bpmn:message> of this file; declare it "
+            f"(<bpmn:message id={ref!r} …/>) next to the process",
+        )

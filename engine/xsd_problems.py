@@ -1,0 +1,222 @@
+"""What the XML reader and BPMN's XSD say of a file, in plain words, on the element concerned.
+
+A file that is no well-formed XML, holds a ``<!DOCTYPE>`` or is no BPMN ``<definitions>`` is
+said once and read no further; otherwise **all** the XSD's errors are collected (lxml's error
+log, not just the last one), each put on its element by the error's XPath, not its line (a
+file written on one line), and libxml2's words rewritten where they mislead: an id given twice
+or no XML name ("not a valid value of the atomic type 'xs:ID'"), an IDREF holding several ids,
+a child out of BPMN's order, two parts of one timer, documentation directly in
+``<definitions>``, entity bombs. It lives apart from ``engine.validation`` because it is the
+one place that reads libxml2's messages; the pipeline only asks whether a file passed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.errors import problem
+
+MAX_DEPTH = 256  # libxml2's limit without huge_tree
+_NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
+
+
+def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doctype: bool) -> Any:
+    """The file's tree, or None with its problem said: no well-formed XML, or (at deploy) a
+    DOCTYPE. No modeler writes a DOCTYPE, and what it could declare (entities, an external
+    DTD) is only a way to attack XML readers or to make the diagram read otherwise than the
+    modeler shows it (libxml2 expands internal entities in attributes, bpmn-js does not). A
+    version stored before deploys refused them still loads."""
+    try:
+        tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        message = f"malformed XML: {exc.msg}"
+        if "Excessive depth" in exc.msg:  # libxml2's own words name a parser option
+            message = (
+                f"elements are nested more than {MAX_DEPTH} levels deep, which no diagram needs"
+            )
+        elif "amplification" in exc.msg:  # "see xmlCtxtSetMaxAmplification"
+            message = (
+                "its entities would expand to far more text than the file holds (entity "
+                "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
+                "<!DOCTYPE> and no entities"
+            )
+        problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
+        return None
+    except ValueError as exc:
+        problems.append(problem(f"{name}: {exc}", file=name))
+        return None
+    if refuse_doctype and tree.getroottree().docinfo.doctype:
+        problems.append(
+            problem(
+                f"{name}: has a <!DOCTYPE> declaration; BPMN and DMN files need none, and "
+                "Dialflow reads no DTD and no entities: remove it",
+                line=text.count("\n", 0, max(text.find("<!DOCTYPE"), 0)) + 1,
+                file=name,
+            )
+        )
+        return None
+    return tree
+
+
+def bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
+    """A file whose root is no BPMN ``<definitions>`` is said so once; nothing else is."""
+    root = etree.QName(tree)
+    if (root.namespace, root.localname) == (BPMN_NS, "definitions"):
+        return True
+    # libxml2: "No matching global declaration available for the validation root."
+    problems.append(
+        problem(
+            f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
+            + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
+            + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
+            line=tree.sourceline,
+            file=name,
+        )
+    )
+    return False
+
+
+def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[str, int]) -> bool:
+    """Every XSD error of the file (marked ``_xsd``), on its element."""
+    VALIDATOR.preprocess(tree)
+    schema = VALIDATOR.validator
+    if schema.validate(tree):
+        return True
+    by_line = {line: element_id for element_id, line in lines.items()}
+    by_path = _ids_by_path(tree)
+    for error in schema.error_log:
+        message = _id_message(_NS.sub("bpmn:", error.message), tree)
+        message = _order_message(message, tree, error.path)
+        element_id = by_path.get(error.path or "") or by_line.get(error.line)
+        found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
+        found["_xsd"] = True
+        problems.append(found)
+    return False
+
+
+_BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
+
+
+def _id_message(message: str, tree: Any) -> str:
+    """libxml2 says "… is not a valid value of the atomic type 'xs:ID'" both of an id given
+    twice in a file and of one that is no XML name: say which it is."""
+    bad = _BAD_ID.search(message)
+    if bad is None:
+        return message
+    value = bad.group(1)
+    lines = [e.sourceline for e in tree.iter() if isinstance(e.tag, str) and e.get("id") == value]
+    if len(lines) > 1:
+        where = ", ".join(str(line) for line in lines)
+        return (
+            f"id {value!r} is given to {len(lines)} elements of this file (lines {where}); "
+            "each element needs an id of its own"
+        )
+    return (
+        f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
+        "spaces or ':'"
+    )
+
+
+_BAD_REF = re.compile(
+    r"attribute '(\w+)': '(.*)' is not a valid value of the atomic type 'xs:IDREF'"
+)
+_UNEXPECTED = re.compile(r"^Element 'bpmn:(\w+)': This element is not expected\.")
+# Where BPMN's schema wants the children every element may have: first documentation, then
+# extensionElements, then a flow node's incoming and outgoing flows, then what is the
+# element's own (a script, event definitions, a condition, loop characteristics …).
+_CHILD_RANK = {"documentation": 0, "extensionElements": 1, "incoming": 2, "outgoing": 3}
+_OWN_CONTENT = re.compile(
+    r"^(script|conditionExpression|\w+EventDefinition|eventDefinitionRef|"
+    r"(standard|multiInstance)LoopCharacteristics|laneSet|flowNodeRef|childLaneSet)$"
+)
+_TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
+
+
+def _child_rank(local: str) -> int | None:
+    """A child's place in BPMN's order, or None for a child the order says nothing of."""
+    return _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
+
+
+def _order_message(message: str, tree: Any, path: str | None) -> str:
+    """libxml2's "This element is not expected" said as what a hand-written file most often
+    means by it: a child out of BPMN's fixed order, two of a timer's parts, documentation
+    directly in <definitions>; a reference holding what is no single id. Otherwise as said."""
+    bad_ref = _BAD_REF.search(message)
+    if bad_ref:
+        attribute, value = bad_ref.groups()
+        more = (
+            "; a gateway has one default flow"
+            if attribute == "default" and len(value.split()) > 1
+            else ""
+        )
+        return (
+            f"attribute {attribute!r} names {value!r}, which is no single id: it must name one "
+            f"element by its id{more}"
+        )
+    unexpected = _UNEXPECTED.match(message)
+    if unexpected is None or not path:
+        return message
+    try:
+        found = tree.getroottree().xpath(path)
+    except etree.XPathError:
+        return message
+    if not found or not isinstance(found[0].tag, str):
+        return message
+    element, local = found[0], unexpected.group(1)
+    parent = element.getparent()
+    if parent is None:
+        return message
+    parent_local = etree.QName(parent).localname
+    where = f"<{parent_local}>" + (f" {parent.get('id')!r}" if parent.get("id") else "")
+    if parent_local == "definitions":
+        return (
+            f"{message} <{local}> cannot stand directly in <definitions>: put it inside the "
+            "process or the element it belongs to"
+        )
+    if parent_local == "timerEventDefinition" and local in _TIMER_PARTS:
+        return (
+            f"{message} A timer has one of timeDate, timeDuration or timeCycle, and {where} "
+            "has several: keep the one it waits for"
+        )
+    rank = _child_rank(local)
+    if rank is None:
+        return message
+    # The earliest preceding sibling that BPMN's order puts after this element.
+    later = [
+        sibling
+        for sibling in element.itersiblings(preceding=True)
+        if isinstance(sibling.tag, str)
+        and (sibling_rank := _child_rank(etree.QName(sibling).localname)) is not None
+        and sibling_rank > rank
+    ]
+    if later:
+        first = later[-1]
+        return (
+            f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
+            "documentation first, then extensionElements, incoming, outgoing, then the "
+            f"element's own content; move it before <{etree.QName(first).localname}> "
+            f"(line {first.sourceline})"
+        )
+    return message
+
+
+def _ids_by_path(tree: Any) -> dict[str, str]:
+    """Each element's XPath (as libxml2 writes it in an error) → its id, or its nearest
+    ancestor's. A line holds several elements in a file written on one line (minified
+    exports): by line alone, every problem was put on the line's last element."""
+    root = tree.getroottree()
+    found: dict[str, str] = {}
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        owner = element
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        if owner is not None:
+            found[root.getpath(element)] = owner.get("id")
+    return found
