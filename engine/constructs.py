@@ -44,17 +44,6 @@ from engine.event_checks import (
     thrown_by,
 )
 
-SUPPORTED_NODES = ACTIVITIES | {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "exclusiveGateway",
-    "inclusiveGateway",
-    "parallelGateway",
-    "eventBasedGateway",
-}
 UNSUPPORTED_NODES = {
     "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
     "parallel gateway",

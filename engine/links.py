@@ -20,9 +20,8 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, element_problem
+from engine.bpmn_xml import BPMN_NS, CONTAINERS, children, element_problem
 
-CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 LINK = f"{{{BPMN_NS}}}linkEventDefinition"
 
 
@@ -35,7 +34,7 @@ def link_problems(name: str, tree: Any) -> list[dict[str, Any]]:
 
     for container in _containers(tree):
         throws, catches = _links(container)
-        sources = {flow.get("sourceRef") for flow in _children(container, "sequenceFlow")}
+        sources = {flow.get("sourceRef") for flow in children(container, "sequenceFlow")}
         for link, elements in catches.items():
             if len(elements) > 1:
                 for element in elements:
@@ -93,7 +92,7 @@ def _links(container: Any) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
     throws: dict[str, list[Any]] = {}
     catches: dict[str, list[Any]] = {}
     for kind, found in (("intermediateThrowEvent", throws), ("intermediateCatchEvent", catches)):
-        for event in _children(container, kind):
+        for event in children(container, kind):
             definition = event.find(LINK)
             if definition is not None:
                 link = (definition.get("name") or event.get("name") or "").strip()
@@ -109,10 +108,6 @@ def _containers(tree: Any) -> list[Any]:
         and etree.QName(element).namespace == BPMN_NS
         and etree.QName(element).localname in CONTAINERS
     ]
-
-
-def _children(container: Any, local: str) -> list[Any]:
-    return list(container.iterchildren(f"{{{BPMN_NS}}}{local}"))
 
 
 def _fresh_id(base: str, ids: set[str]) -> str:

@@ -20,11 +20,10 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, CONTAINERS
 from engine.errors import problem
 
 # Elements that hold their own sequence flows.
-CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 # Elements that run without waiting for anyone or anything.
 AUTOMATIC = {
     "scriptTask",
