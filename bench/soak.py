@@ -18,10 +18,12 @@ tasks, a parallel split into two user tasks, one of them with a 4 s interrupting
 boundary whose path writes a note, a message catch, a last note) and creates one customer
 per instance. Then ``--clients`` threads drive ``--instances`` instances through the API,
 each request on a random server: two agents claim the call at once on both servers, the
-winner's completion is sent to both servers at once, each follow-up task is completed twice
-at once (about a third of the follow-ups are left for the timer), and the confirmation
-message is sent twice at once with one ``message_id``. Meanwhile a chaos thread SIGKILLs a
-server (only when the farm has another), the worker or the scheduler every few seconds and
+winner's completion is sent to both servers at once, the two follow-up tasks of the parallel
+split are completed together, each twice at once (three in ten follow-ups are left for the
+timer, three in ten completed at the timer's due instant), a confirmation sent before the
+instance waits is answered 404 (and recorded), and the confirmation is sent twice at once with
+one ``message_id`` once it waits. Meanwhile a chaos thread SIGKILLs a server, the worker or
+the scheduler (one at a time, every ``--kill-every`` seconds; SQLite's only server too) and
 restarts it. A client whose request died with its server reads the instance again and goes
 on from what it finds.
 
@@ -56,6 +58,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +163,7 @@ class Api:
         self.statuses: collections.Counter[tuple[str, int]] = collections.Counter()
         self.broken: collections.Counter[str] = collections.Counter()  # connections lost
         self.bad: list[str] = []  # 5xx answers, 4xx answers without a code
+        self.codes: collections.Counter[tuple[int, str]] = collections.Counter()
         self.lock = threading.Lock()
         self.local = threading.local()
 
@@ -192,11 +196,16 @@ class Api:
             payload = response.text
         with self.lock:
             self.statuses[(f"{method} {kind}", response.status_code)] += 1
+            if response.status_code >= 400 and isinstance(payload, dict):
+                code = (payload.get("error") or {}).get("code")
+                self.codes[(response.status_code, str(code))] += 1
             if response.status_code >= 500 or (
                 response.status_code >= 400
                 and not (isinstance(payload, dict) and payload.get("error", {}).get("code"))
             ):
-                self.bad.append(f"{method} {path} on {port}: {response.status_code} {payload!r}"[:600])
+                self.bad.append(
+                    f"{method} {path} on {port}: {response.status_code} {payload!r}"[:600]
+                )
         return response.status_code, payload
 
     def must(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -254,19 +263,29 @@ class Driver:
         instance_id = self.start(key, customer_id)
         with self.lock:
             self.instances[key] = instance_id
-        leave_for_timer = random.random() < 0.33
-        if leave_for_timer:
+        # The follow-up: done at once, left for its 4 s timer, or completed at its due instant.
+        mode = random.choices(["fast", "timer", "race"], weights=[4, 3, 3])[0]
+        if mode == "timer":
             self.left_for_timer.add(key)
         admin = self.tokens["soak_admin"]
-        sent_message = 0
+        early = {"name": "soak_confirm", "business_key": key, "message_id": f"early-{key}"}
+        self.api.call("POST", "/api/v1/messages", self.tokens[AGENTS[0]], early)  # 404, recorded
         while time.monotonic() < self.deadline:
             _, seen = self.api.must("GET", f"/api/v1/process-instances/{instance_id}", admin)
             if seen["status"] in ("completed", "terminated", "error"):
                 return
-            tasks = [t for t in seen["ready_tasks"] if not (leave_for_timer and t["name"] == "followup")]
-            for task in tasks:
-                self.work(task)
-            if not tasks and any(w["kind"] == "message" for w in seen["waiting"]):
+            tasks = seen["ready_tasks"]
+            if mode != "fast" and any(t["name"] == "followup" for t in tasks):
+                followup = next(t for t in tasks if t["name"] == "followup")
+                tasks = [t for t in tasks if t["name"] != "followup"]
+                if mode == "race" and not tasks:  # the e-mail is done: meet the timer
+                    due = datetime.fromisoformat(followup["created_at"]) + timedelta(seconds=4)
+                    wait = (due - datetime.now(UTC)).total_seconds() + random.uniform(-0.2, 0.2)
+                    time.sleep(max(0.0, wait))
+                    tasks = [followup]
+            if tasks:
+                self.work(tasks)
+            elif any(w["kind"] == "message" for w in seen["waiting"]):
                 message = {"name": "soak_confirm", "business_key": key, "message_id": f"ok-{key}"}
                 a, b = random.sample(AGENTS, 2)
                 self.api.together(
@@ -275,39 +294,34 @@ class Driver:
                         ("POST", "/api/v1/messages", self.tokens[b], message, PORTS[1]),
                     ]
                 )
-                sent_message += 1
-            if not tasks:
+            else:
                 time.sleep(0.5)
 
-    def work(self, task: dict[str, Any]) -> None:
-        task_id = task["id"]
-        a, b = random.sample(AGENTS, 2)
-        if task["name"] == "call":
-            claims = self.api.together(
-                [
-                    ("POST", f"/api/v1/tasks/{task_id}/claim", self.tokens[a], {}, PORTS[0]),
-                    ("POST", f"/api/v1/tasks/{task_id}/claim", self.tokens[b], {}, PORTS[1]),
-                ]
-            )
-            winners = [who for who, r in zip((a, b), claims, strict=True) if r and r[0] == 200]
-            who = winners[0] if winners else (task.get("assignee_username") or a)
-            if not winners:  # claimed before (a retry after a kill): find the holder
-                who = self.holder(task_id) or a
-            data = {"data": {"outcome": random.choice(["interested", "no_answer"])}}
-            self.api.together(
-                [
-                    ("POST", f"/api/v1/tasks/{task_id}/complete", self.tokens[who], data, PORTS[0]),
-                    ("POST", f"/api/v1/tasks/{task_id}/complete", self.tokens[who], data, PORTS[1]),
-                ]
-            )
-        else:
-            data = {"data": {f"{task['name']}_done": True}}
-            self.api.together(
-                [
-                    ("POST", f"/api/v1/tasks/{task_id}/complete", self.tokens[a], data, PORTS[0]),
-                    ("POST", f"/api/v1/tasks/{task_id}/complete", self.tokens[b], data, PORTS[1]),
-                ]
-            )
+    def work(self, tasks: list[dict[str, Any]]) -> None:
+        """Every ready task completed twice at the same moment, once on each server (the call
+        claimed first by two agents at once): parallel branches complete together."""
+        calls = []
+        for task in tasks:
+            task_id = task["id"]
+            a, b = random.sample(AGENTS, 2)
+            url = f"/api/v1/tasks/{task_id}/complete"
+            if task["name"] == "call":
+                claims = self.api.together(
+                    [
+                        ("POST", f"/api/v1/tasks/{task_id}/claim", self.tokens[a], {}, PORTS[0]),
+                        ("POST", f"/api/v1/tasks/{task_id}/claim", self.tokens[b], {}, PORTS[1]),
+                    ]
+                )
+                winners = [w for w, r in zip((a, b), claims, strict=True) if r and r[0] == 200]
+                a = b = winners[0] if winners else (self.holder(task_id) or a)
+                data = {"data": {"outcome": random.choice(["interested", "no_answer"])}}
+            else:
+                data = {"data": {f"{task['name']}_done": True}}
+            calls += [
+                ("POST", url, self.tokens[a], data, PORTS[0]),
+                ("POST", url, self.tokens[b], data, PORTS[1]),
+            ]
+        self.api.together(calls)
 
     def holder(self, task_id: str) -> str | None:
         for name in AGENTS:
@@ -318,15 +332,10 @@ class Driver:
 
 
 def chaos(farm: Farm, stop: threading.Event, every: tuple[float, float], log: list[str]) -> None:
-    """SIGKILL one process at a time at random moments and start it again."""
-    servers = [n for n in farm.names if n.startswith("server-")]
-    victims = [n for n in farm.names if n != "scheduler"] + (
-        ["scheduler"] if "scheduler" in farm.names else []
-    )
+    """SIGKILL one process at a time at random moments and start it again (SQLite's only
+    server too: its clients wait for it to come back)."""
     while not stop.wait(random.uniform(*every)):
-        name = random.choice(victims)
-        if name.startswith("server-") and len(servers) == 1:
-            pass  # the SQLite case: the only server; clients wait for it to come back
+        name = random.choice(farm.names)
         farm.kill(name)
         log.append(f"{time.strftime('%H:%M:%S')} SIGKILL {name}")
         stop.wait(random.uniform(0.5, 2.0))
@@ -354,17 +363,25 @@ def check(
             text("SELECT id, instance_id, element_id, status FROM work_items")
         ).all()
         waits = conn.execute(text("SELECT instance_id, kind, name, due_at FROM event_waits")).all()
-        notes = conn.execute(
-            text("SELECT body, count(*) FROM activities GROUP BY body")
-        ).all()
+        notes = conn.execute(text("SELECT body, count(*) FROM activities GROUP BY body")).all()
         deals = conn.execute(text("SELECT title, count(*) FROM deals GROUP BY title")).all()
+        early = conn.execute(
+            text(
+                "SELECT status, count(*) FROM received_messages"
+                " WHERE message_id LIKE 'early-%' GROUP BY status"
+            )
+        ).all()
         incidents = conn.execute(
             text("SELECT instance_id, element_id, message FROM incidents WHERE resolved_at IS NULL")
         ).all()
     engine.dispose()
 
-    extra = [r for r in rows.values() if r.id not in ids and (r.business_key or "").startswith("soak-")]
-    results.append(("one instance per business key (no double start)", not extra, f"{len(extra)} extra"))
+    extra = [
+        r for r in rows.values() if r.id not in ids and (r.business_key or "").startswith("soak-")
+    ]
+    results.append(
+        ("one instance per business key (no double start)", not extra, f"{len(extra)} extra")
+    )
     statuses = collections.Counter(rows[i].status for i in ids)
     open_items: dict[int, list[str]] = collections.defaultdict(list)
     all_items: dict[int, list[str]] = collections.defaultdict(list)
@@ -398,12 +415,22 @@ def check(
         if not movable:
             stuck.append((i, row.status, elements))
     results.append(
-        ("completed instances: no open item, wait or due time", not completed_dirty, f"{len(completed_dirty)} bad {completed_dirty[:3]}")
+        (
+            "completed instances: no open item, wait or due time",
+            not completed_dirty,
+            f"{len(completed_dirty)} bad {completed_dirty[:3]}",
+        )
     )
     results.append(
-        ("READY user tasks = open work items, one each", not mismatch, f"{len(mismatch)} bad {mismatch[:3]}")
+        (
+            "READY user tasks = open work items, one each",
+            not mismatch,
+            f"{len(mismatch)} bad {mismatch[:3]}",
+        )
     )
-    results.append(("no task with two work items", not duplicates, f"{len(duplicates)} bad {duplicates[:3]}"))
+    results.append(
+        ("no task with two work items", not duplicates, f"{len(duplicates)} bad {duplicates[:3]}")
+    )
     results.append(("no instance stuck", not stuck, f"{len(stuck)} stuck {stuck[:3]}"))
     results.append(
         ("no open incident", not incidents, f"{len(incidents)} {[tuple(r) for r in incidents[:3]]}")
@@ -435,21 +462,40 @@ def check(
         if done and got[:2] != (1, 1):
             wrong_writes.append((key, "completed without its call note and deal", got))
     results.append(
-        ("CRM writes exactly once per service task that ran", not wrong_writes, f"{len(wrong_writes)} bad {wrong_writes[:5]}")
+        (
+            "CRM writes exactly once per service task that ran",
+            not wrong_writes,
+            f"{len(wrong_writes)} bad {wrong_writes[:5]}",
+        )
     )
 
+    answered_404 = api.codes[(404, "no_matching_instance")]
+    recorded = dict(early)
+    results.append(
+        (
+            "every unmatched message recorded",
+            recorded.get("unmatched", 0) >= answered_404 and set(recorded) <= {"unmatched"},
+            f"{answered_404} answered 404, recorded {recorded}",
+        )
+    )
     fives = [b for b in api.bad if re.search(r": 5\d\d ", b)]
     codeless = [b for b in api.bad if b not in fives]
     results.append(("no 5xx answer", not fives, f"{len(fives)} {fives[:3]}"))
-    results.append(("every 4xx answer has an error code", not codeless, f"{len(codeless)} {codeless[:3]}"))
+    results.append(
+        ("every 4xx answer has an error code", not codeless, f"{len(codeless)} {codeless[:3]}")
+    )
 
     tracebacks = []
     for log in sorted(logs.glob("*.log")):
         text_ = log.read_text(errors="replace")
-        for match in re.finditer(r"Traceback \(most recent call last\):.*?(?=\n\S|\Z)", text_, re.S):
+        for match in re.finditer(
+            r"Traceback \(most recent call last\):.*?(?=\n\S|\Z)", text_, re.S
+        ):
             tail = text_[match.end() : match.end() + 300].splitlines()[:2]
             tracebacks.append(f"{log.name}: {' | '.join(tail)}")
-    results.append(("no traceback in the logs", not tracebacks, f"{len(tracebacks)} {tracebacks[:5]}"))
+    results.append(
+        ("no traceback in the logs", not tracebacks, f"{len(tracebacks)} {tracebacks[:5]}")
+    )
     print(f"instances by status: {dict(statuses)}")
     return results
 
@@ -494,9 +540,29 @@ def main() -> int:
     try:
         cli(env, "db", "upgrade")
         cli(env, "user", "create", "soak_admin", "--role", "admin", "--password", "soak-password")
-        cli(env, "user", "create", "soak_owner", "--role", "process_owner", "--password", "soak-password")
+        cli(
+            env,
+            "user",
+            "create",
+            "soak_owner",
+            "--role",
+            "process_owner",
+            "--password",
+            "soak-password",
+        )
         for name in AGENTS:
-            cli(env, "user", "create", name, "--role", "agent", "--team", "Soak", "--password", "soak-password")
+            cli(
+                env,
+                "user",
+                "create",
+                name,
+                "--role",
+                "agent",
+                "--team",
+                "Soak",
+                "--password",
+                "soak-password",
+            )
         tokens = {
             name: cli(env, "token", "create", name).strip().splitlines()[-1]
             for name in ["soak_admin", "soak_owner", *AGENTS]
@@ -515,7 +581,10 @@ def main() -> int:
             )
             if status == 409:  # a random phone taken twice
                 status, body = api.must(
-                    "POST", "/api/v1/customers", tokens["soak_admin"], {"name": f"Soak {n}", "email": f"soak{n}@example.com"}
+                    "POST",
+                    "/api/v1/customers",
+                    tokens["soak_admin"],
+                    {"name": f"Soak {n}", "email": f"soak{n}@example.com"},
                 )
             assert status == 201, body
             customers.append(body["id"])
@@ -540,7 +609,7 @@ def main() -> int:
                     n, customer_id = queue.pop()
                 try:
                     driver.drive(f"soak-{n}", customer_id)
-                except Exception as exc:  # noqa: BLE001 - counted, the soak goes on
+                except Exception as exc:  # counted; the soak goes on
                     driver.errors.append(f"soak-{n}: {exc!r}"[:400])
 
         clients = [threading.Thread(target=client) for _ in range(args.clients)]
@@ -564,7 +633,12 @@ def main() -> int:
         print(f"by status: {dict(sorted(by_status.items()))}")
         for (kind, status), n in sorted(api.statuses.items()):
             print(f"  {status} {kind}: {n}")
-        print(f"kills: {dict(farm.kills)} ({sum(farm.kills.values())}); left for the timer: {len(driver.left_for_timer)}")
+        print(f"4xx by code: {dict(sorted(api.codes.items()))}")
+        print(
+            f"kills: {dict(farm.kills)} ({sum(farm.kills.values())});"
+            f" follow-ups left for the timer: {len(driver.left_for_timer)}"
+        )
+        print(f"kill times: {', '.join(chaos_log)}")
         if driver.errors:
             print(f"client errors: {len(driver.errors)} {driver.errors[:5]}")
         failed = bool(driver.errors)
@@ -579,7 +653,10 @@ def main() -> int:
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             engine.dispose()
-        print(f"logs in {logs}" + ("" if args.keep or schema is None else f"; schema {schema} dropped"))
+        print(
+            f"logs in {logs}"
+            + ("" if args.keep or schema is None else f"; schema {schema} dropped")
+        )
 
 
 if __name__ == "__main__":
