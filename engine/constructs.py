@@ -41,6 +41,7 @@ from engine.bpmn_xml import ACTIVITIES, BPMN_NS, SAFE_XML, element_problem
 from engine.errors import problem
 from engine.feel import literal, unary_test
 from engine.hit_policies import REWRITTEN, priority_problems
+from engine.unthrown_errors import unthrown_boundary_problems
 
 SUPPORTED_NODES = ACTIVITIES | {
     "startEvent",
@@ -206,6 +207,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             context = _Context(name, signals, escalations, thrown_signals, thrown_escalations)
             found += _process_problems(process, context)
         found += _unused_data_stores(name, tree, executable)
+        found += unthrown_boundary_problems(name, executable)
     return found
 
 

@@ -356,13 +356,28 @@ def _names_code(definition: Any) -> bool:
 
 
 def left_to_event_subprocess(boundary: Any, event: Any) -> bool:
-    """Whether an error or escalation a boundary event matches belongs to an event subprocess
-    nearer to its thrower (then the boundary event does not take it)."""
+    """Whether an error or escalation a boundary event matches belongs to a catch nearer to
+    its thrower: an event subprocess, or a boundary event of an activity nearer to it (an
+    error from a subprocess inside a called process goes to that subprocess's boundary event,
+    not to the call activity's). Then the boundary event does not take it."""
     thrower = _THROWER.get()
     if thrower is None or not isinstance(event.event_definition, _SCOPED):
         return False
     closest = closest_catchers(thrower, event)
-    return boundary not in closest and any(is_listener(t) for t in closest)
+    return bool(closest) and boundary not in closest
+
+
+def thrower_data(event: Any) -> dict[str, Any] | None:
+    """A copy of the data of the task throwing ``event`` (an error or escalation without a
+    payload expression), for a boundary event that catches it: the path after it sees what
+    the subprocess or called process found before it threw, as an event subprocess's run
+    does. SpiffWorkflow 3.2 handed it nothing: the activity's data from before it started."""
+    thrower = _THROWER.get()
+    if thrower is None or event.payload is not None:
+        return None
+    if not isinstance(event.event_definition, _SCOPED):
+        return None
+    return {k: deepcopy(v) for k, v in thrower.data.items() if k != "lane_owners"}
 
 
 def _in_event_subprocess(node: Any) -> bool:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crm.models import Call
-from tests.engine.conftest import Actor, by_element, notes_of, only, refused
-from tests.engine.diagram_folders import DiagramFolder, nothing_deployed, notifications_of, upload
+from crm.models import Call, DealStageChange
+from tests.engine.conftest import Actor, notes_of
+from tests.engine.diagram_folders import DiagramFolder, notifications_of
 
 ROUND7 = DiagramFolder("round7")
 diagram, edited, deploy, line_of = ROUND7.read, ROUND7.edited, ROUND7.deploy, ROUND7.line_of
@@ -138,7 +138,6 @@ def test_contact_round_runs_on_the_form_data(
     assert after["data"]["step"] == steps
     calls = after["ready_tasks"]
     assert [t["name"] for t in calls] == ["Activity_0dial", "Activity_0dial"]
-    people = [agent.get(f"/api/v1/tasks?mine=1").get_json()]  # noqa: F841
     for call, reached in zip(calls, answers, strict=True):
         after = agent.complete_ok(call["id"], {"reached": reached, "interest": "高"})
     assert after["status"] == "completed", after["incidents"]
@@ -153,3 +152,115 @@ def test_contact_round_runs_on_the_form_data(
     else:
         assert calls_of(db, customer.id) == []
         assert data["status"] == "nurture"
+
+
+# -- order credit (IBM BAW caller, Oracle BPM called process in another file): errors from a
+#    subprocess nested in the called process caught at two levels, an error without an
+#    errorCode, an escalation caught without interrupting while the call goes on, and a
+#    variable the called process sets that the caller's gateway tests ------------------------
+
+CREDIT_FILES = ("ibm_baw_order.bpmn", "oracle_credit_check.bpmn")
+
+
+def stage_changes(db: Any, deal_id: int) -> list[tuple[str, str | None]]:
+    with db() as session:
+        return [
+            (row.to_stage.value, row.comment)
+            for row in session.scalars(
+                select(DealStageChange)
+                .where(DealStageChange.deal_id == deal_id)
+                .order_by(DealStageChange.id)
+            )
+        ]
+
+
+def start_order(agent: Actor, manager: Actor, customer_id: int) -> tuple[dict, dict, int]:
+    made = agent.post(
+        "/api/v1/deals", json={"customer_id": customer_id, "title": "Order", "amount": "900"}
+    )
+    assert made.status_code == 201, made.get_json()
+    deal_id = made.get_json()["id"]
+    data = {"customer_id": customer_id, "deal_id": deal_id, "team_lead": manager.username}
+    started = agent.start("r7_order_credit", data)
+    (prepare,) = started["ready_tasks"]
+    assert (prepare["name"], prepare["lane"]) == ("bpdid.prepare", "agent")
+    return started, prepare, deal_id
+
+
+@pytest.mark.parametrize(
+    ("rating", "amount", "ending"),
+    [("A", 30000, "approved"), ("B", 30000, "prepay"), ("X", 30000, "prepay")],
+    ids=["limit-covers", "limit-short", "fraud-caught-inside-the-called-process"],
+)
+def test_order_credit_caller_tests_what_the_called_process_set(
+    owner, agent, manager, make_customer, db, rating, amount, ending
+):
+    assert deploy(owner, *CREDIT_FILES)["process_ids"] == ["r7_order_credit", "r7_credit_check"]
+    customer = make_customer()
+    _started, prepare, deal_id = start_order(agent, manager, customer.id)
+    after = agent.complete_ok(prepare["id"], {"amount": amount, "rating": rating})
+    data = after["data"]
+    assert data.get("credit_checked") is True, (after["status"], after["incidents"], data)
+    assert data["credit_limit"] == {"A": 60000, "B": 15000, "X": 0}[rating]
+    assert data.get("fraud_flag", False) is (rating == "X")
+    if ending == "approved":
+        assert after["status"] == "completed", after["incidents"]
+        assert notes_of(db, customer.id) == ["Credit approved: limit 60000, order 30000"]
+    else:
+        (prepay,) = after["ready_tasks"]
+        assert (prepay["name"], prepay["lane"]) == ("bpdid.prepay", "agent")
+        done = agent.complete_ok(prepay["id"], {})
+        assert done["status"] == "completed", done["incidents"]
+        assert notes_of(db, customer.id) == []
+    assert stage_changes(db, deal_id) == [("qualification", None)]
+    assert notifications_of(db, manager) == []
+
+
+def test_order_credit_error_from_the_nested_subprocess_reaches_the_call_activity(
+    owner, agent, manager, make_customer, db
+):
+    deploy(owner, *CREDIT_FILES)
+    customer = make_customer()
+    _started, prepare, deal_id = start_order(agent, manager, customer.id)
+    after = agent.complete_ok(prepare["id"], {"amount": 30000, "rating": "D"})
+    assert after["status"] == "completed", (after["incidents"], after["data"])
+    assert after["ready_tasks"] == []
+    # the thrower's data came with the error: why it was denied
+    assert stage_changes(db, deal_id)[1:] == [("lost", "credit denied: rating D")], after
+    assert "credit_checked" not in after["data"]
+    assert notes_of(db, customer.id) == []
+
+
+def test_order_credit_error_without_an_error_code_goes_to_the_catch_all(
+    owner, agent, manager, make_customer, db
+):
+    deploy(owner, *CREDIT_FILES)
+    customer = make_customer()
+    _started, prepare, deal_id = start_order(agent, manager, customer.id)
+    after = agent.complete_ok(prepare["id"], {"amount": None, "rating": "A"})
+    assert after["status"] == "running", after["incidents"]
+    (fix,) = after["ready_tasks"]
+    assert fix["name"] == "bpdid.fix"  # not the boundary naming CREDIT_DENIED
+    done = agent.complete_ok(fix["id"], {})
+    assert done["status"] == "completed", done["incidents"]
+    assert stage_changes(db, deal_id) == [("qualification", None)]
+
+
+def test_order_credit_escalation_is_caught_while_the_call_goes_on(
+    owner, agent, manager, make_customer, db
+):
+    deploy(owner, *CREDIT_FILES)
+    customer = make_customer()
+    started, prepare, _deal_id = start_order(agent, manager, customer.id)
+    after = agent.complete_ok(prepare["id"], {"amount": 80000, "rating": "A"})
+    assert after["status"] == "running", after["incidents"]
+    (review,) = after["ready_tasks"]
+    assert (review["name"], review["lane"]) == ("USER_TASK_REVIEW", "manager")
+    assert notifications_of(db, manager) == ["Order of 80000 needs a credit review"]
+    assert agent.complete(review["id"], {}).status_code == 403
+    done = manager.complete_ok(review["id"], {"reviewed": True})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["reviewed"] is True and done["data"]["credit_checked"] is True
+    assert notes_of(db, customer.id) == ["Credit approved: limit 160000, order 80000"]
+    assert notifications_of(db, manager) == ["Order of 80000 needs a credit review"]
+    assert agent.instance(started["id"])["status"] == "completed"
