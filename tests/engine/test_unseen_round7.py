@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crm.models import Call, DealStageChange
-from tests.engine.conftest import Actor, notes_of
+from crm.models import Call, Deal, DealStageChange
+from tests.engine.conftest import Actor, by_element, notes_of, only, refused
 from tests.engine.diagram_folders import DiagramFolder, notifications_of
 
 ROUND7 = DiagramFolder("round7")
@@ -132,7 +132,7 @@ def test_contact_round_runs_on_the_form_data(
 ):
     deploy(owner, *CONTACT_FILES)
     customer = make_customer()
-    started, task = start_round(agent, customer.id)
+    _started, task = start_round(agent, customer.id)
     after = agent.complete_ok(task["id"], survey)
     assert after["status"] == "running", after["incidents"]
     assert after["data"]["step"] == steps
@@ -264,3 +264,183 @@ def test_order_credit_escalation_is_caught_while_the_call_goes_on(
     assert notes_of(db, customer.id) == ["Credit approved: limit 160000, order 80000"]
     assert notifications_of(db, manager) == ["Order of 80000 needs a credit review"]
     assert agent.instance(started["id"])["status"] == "completed"
+
+
+# -- discount approval (Bonita): four lanes (a team's agents, team lead, manager, finance),
+#    work handed back to the first lane, lane_owners, who may claim and complete ------------
+
+
+@pytest.fixture
+def lanes(actor: Callable[..., Actor], agent: Actor, manager: Actor) -> dict[str, Actor]:
+    return {
+        "agent": agent,
+        "colleague": actor("agent", username="agent_east2", team="East"),
+        "west": actor("agent", username="agent_west", team="West"),
+        "lead": manager,
+        "director": actor("director", username="dir_wang", team=None),
+        "fin_zhao": actor("agent", username="fin_zhao", team="Finance"),
+        "fin_qian": actor("agent", username="fin_qian", team="Finance"),
+    }
+
+
+def work(who: Actor, task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    claimed = who.post(f"/api/v1/tasks/{task['id']}/claim")
+    assert claimed.status_code == 200, claimed.get_json()
+    return who.complete_ok(task["id"], data)
+
+
+@pytest.mark.parametrize(
+    ("discount", "answers", "path", "outcome"),
+    [
+        (8, {}, ["Finance"], "批准"),
+        (15, {"tl_ok": True}, ["manager", "Finance"], "批准"),
+        (25, {"tl_ok": True, "dir_ok": True}, ["manager", "director", "Finance"], "批准"),
+        (25, {"tl_ok": True, "dir_ok": False}, ["manager", "director"], "驳回"),
+        (15, {"tl_ok": False}, ["manager"], "驳回"),
+    ],
+    ids=["small", "team-lead", "up-to-the-manager", "manager-says-no", "team-lead-says-no"],
+)
+def test_discount_goes_through_four_lanes_and_back(
+    owner, lanes, make_customer, db, discount, answers, path, outcome
+):
+    assert deploy(owner, "bonita_discount_lanes.bpmn")["process_ids"] == ["r7_discount_lanes"]
+    customer = make_customer()
+    agent, west = lanes["agent"], lanes["west"]
+    started = agent.start("r7_discount_lanes", {"customer_id": customer.id})
+    (propose,) = started["ready_tasks"]
+    assert (propose["name"], propose["lane"]) == ("_propose", "East")
+    assert propose["candidates"] == ["group:East"]
+    # an agent of another team neither sees, claims nor completes it
+    assert not [t for t in west.tasks("candidate=1") if t["id"] == propose["id"]]
+    assert west.post(f"/api/v1/tasks/{propose['id']}/claim").status_code == 403
+    assert west.complete(propose["id"], {"discount": discount}).status_code == 403
+    after = work(agent, propose, {"discount": discount})
+    workers = {"manager": lanes["lead"], "director": lanes["director"], "Finance": lanes["fin_qian"]}
+    data = {"manager": {"tl_ok": answers.get("tl_ok")}, "director": {"dir_ok": answers.get("dir_ok")}}
+    data["Finance"] = {"margin_ok": True}
+    for lane in path:
+        (task,) = after["ready_tasks"]
+        assert task["lane"] == lane, (task, path)
+        assert agent.complete(task["id"], data[lane]).status_code == 403
+        after = work(workers[lane], task, data[lane])
+    (tell,) = after["ready_tasks"]
+    assert (tell["name"], tell["lane"]) == ("_tell", "East")  # back to the first lane
+    assert after["data"]["outcome"] == outcome
+    # the first lane is the team's: a colleague of the agent may take it over
+    done = work(lanes["colleague"], tell, {"told": "电话告知"})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == [f"折扣 {discount}%：{outcome}（电话告知）"]
+
+
+def test_lane_owners_name_who_works_the_finance_lane(owner, lanes, make_customer, db):
+    deploy(owner, "bonita_discount_lanes.bpmn")
+    customer = make_customer()
+    agent = lanes["agent"]
+    started = agent.start(
+        "r7_discount_lanes",
+        {"customer_id": customer.id, "lane_owners": {"Finance": ["fin_zhao"]}},
+    )
+    (propose,) = started["ready_tasks"]
+    assert propose["candidates"] == ["group:East"]  # lanes lane_owners leave out keep theirs
+    after = work(agent, propose, {"discount": 5})
+    (margin,) = after["ready_tasks"]
+    assert (margin["lane"], margin["candidates"]) == ("Finance", ["user:fin_zhao"])
+    qian = lanes["fin_qian"]
+    # one owner named: the task is theirs at once; another member of the team is turned away
+    assert margin["assignee"] == lanes["fin_zhao"].user.id
+    for refusal in (
+        qian.post(f"/api/v1/tasks/{margin['id']}/claim"),
+        qian.complete(margin["id"], {"margin_ok": False}),
+    ):
+        assert refusal.status_code == 409, refusal.get_json()
+        assert refusal.get_json()["error"]["code"] == "task_assigned"
+    assert only(lanes["fin_zhao"].tasks("mine=1"), id=margin["id"])
+    after = lanes["fin_zhao"].complete_ok(margin["id"], {"margin_ok": False})
+    (tell,) = after["ready_tasks"]
+    assert after["data"]["outcome"] == "财务驳回"
+    done = work(agent, tell, {"told": "邮件"})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == ["折扣 5%：财务驳回（邮件）"]
+
+
+# -- quote pricing (ProcessMaker): a script that raises, a gateway with no true condition, a
+#    failing handler; each an incident on its element, each retried with the data fixed -------
+
+
+def start_quote(agent: Actor, customer_id: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    started = agent.start("r7_pm_quote", {"customer_id": customer_id})
+    (enter,) = started["ready_tasks"]
+    assert (enter["name"], enter["lane"], enter["candidates"]) == (
+        "node_2",
+        None,
+        [f"user:{agent.username}"],
+    )
+    return agent.complete_ok(enter["id"], {"lines": lines})
+
+
+def retry(owner: Actor, instance_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"data": data} if data is not None else None
+    response = owner.post(f"/api/v1/process-instances/{instance_id}/retry", json=body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def deals_of(db: Any, customer_id: int) -> list[tuple[str, str]]:
+    with db() as session:
+        return [
+            (deal.title, str(deal.amount))
+            for deal in session.scalars(
+                select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
+            )
+        ]
+
+
+def test_a_script_that_raises_is_an_incident_with_its_line(owner, agent, make_customer, db):
+    assert deploy(owner, "processmaker_quote.bpmn")["process_ids"] == ["r7_pm_quote"]
+    customer = make_customer()
+    failed = start_quote(agent, customer.id, [{"price": 120, "qty": 0}])
+    assert failed["status"] == "error"
+    (incident,) = failed["incidents"]
+    assert (incident["element_id"], incident["line"]) == ("node_3", 3)
+    assert "division by zero" in incident["message"]
+    assert "unit" not in failed["data"]
+    # the failed task's data takes the fix, and the script runs again
+    done = retry(owner, failed["id"], {"lines": [{"price": 120, "qty": 2}]})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["incidents"] == []
+    assert deals_of(db, customer.id) == [("Quote: 2 units at 120", "240.00")]
+
+
+def test_a_gateway_with_no_true_condition_names_itself_and_its_conditions(
+    owner, agent, make_customer, db
+):
+    deploy(owner, "processmaker_quote.bpmn")
+    customer = make_customer()
+    failed = start_quote(agent, customer.id, [{"price": 50, "qty": 3}])
+    assert failed["status"] == "error"
+    (incident,) = failed["incidents"]
+    assert incident["element_id"] == "node_4"
+    assert "unit >= 100" in incident["message"] and "unit < 10" in incident["message"]
+    assert "50" in incident["message"]  # the value the conditions read
+    done = retry(owner, failed["id"], {"unit": 150})
+    assert done["status"] == "completed", done["incidents"]
+    assert deals_of(db, customer.id) == [("Quote: 3 units at 150", "150.00")]
+
+
+def test_a_failing_handler_is_retried_after_the_data_is_fixed(owner, agent, make_customer, db):
+    deploy(owner, "processmaker_quote.bpmn")
+    customer = make_customer()
+    started = agent.start("r7_pm_quote", {"customer_id": 987654})
+    (enter,) = started["ready_tasks"]
+    failed = agent.complete_ok(enter["id"], {"lines": [{"price": 4, "qty": 5}]})
+    assert failed["status"] == "error"
+    (incident,) = failed["incidents"]
+    assert incident["element_id"] == "node_6"
+    assert "987654" in incident["message"]
+    again = retry(owner, failed["id"])
+    assert again["status"] == "error"
+    assert [i["attempts"] for i in again["incidents"]] == [2]
+    done = retry(owner, failed["id"], {"customer_id": customer.id})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == ["Small quote: 20"]
+    assert done["data"]["customer_id"] == customer.id
