@@ -18,7 +18,13 @@ from sqlalchemy import select
 
 from crm.models import Call, Deal, DealStageChange
 from tests.engine.conftest import Actor, by_element, notes_of, only, refused
-from tests.engine.diagram_folders import DiagramFolder, notifications_of
+from tests.engine.diagram_folders import (
+    DiagramFolder,
+    line_in,
+    nothing_deployed,
+    notifications_of,
+    upload,
+)
 
 ROUND7 = DiagramFolder("round7")
 diagram, edited, deploy, line_of = ROUND7.read, ROUND7.edited, ROUND7.deploy, ROUND7.line_of
@@ -315,8 +321,15 @@ def test_discount_goes_through_four_lanes_and_back(
     assert west.post(f"/api/v1/tasks/{propose['id']}/claim").status_code == 403
     assert west.complete(propose["id"], {"discount": discount}).status_code == 403
     after = work(agent, propose, {"discount": discount})
-    workers = {"manager": lanes["lead"], "director": lanes["director"], "Finance": lanes["fin_qian"]}
-    data = {"manager": {"tl_ok": answers.get("tl_ok")}, "director": {"dir_ok": answers.get("dir_ok")}}
+    workers = {
+        "manager": lanes["lead"],
+        "director": lanes["director"],
+        "Finance": lanes["fin_qian"],
+    }
+    data = {
+        "manager": {"tl_ok": answers.get("tl_ok")},
+        "director": {"dir_ok": answers.get("dir_ok")},
+    }
     data["Finance"] = {"margin_ok": True}
     for lane in path:
         (task,) = after["ready_tasks"]
@@ -444,3 +457,130 @@ def test_a_failing_handler_is_retried_after_the_data_is_fixed(owner, agent, make
     assert done["status"] == "completed", done["incidents"]
     assert notes_of(db, customer.id) == ["Small quote: 20"]
     assert done["data"]["customer_id"] == customer.id
+
+
+# -- what these tools write that Dialflow refuses: 422 invalid_bpmn on the element, nothing
+#    deployed ------------------------------------------------------------------------------
+
+REFUSALS = {
+    "processmaker-assignment": (
+        ("processmaker_quote.bpmn",),
+        "processmaker_quote.bpmn",
+        (
+            'pm:allowReassignment="false"',
+            'pm:allowReassignment="false" pm:assignment="user" pm:assignedUsers="7"',
+        ),
+        "node_2",
+        ["pm:assignment='user'", "ProcessMaker-specific", "put the task in a lane"],
+    ),
+    "processmaker-screen": (
+        ("processmaker_quote.bpmn",),
+        "processmaker_quote.bpmn",
+        ('pm:assignmentLock="false">', 'pm:assignmentLock="false" pm:screenRef="12">'),
+        "node_2",
+        ["pm:screenRef='12'", "formJsonSchemaFilename"],
+    ),
+    "xpath-condition": (
+        ("ibm_baw_order.bpmn", "oracle_credit_check.bpmn"),
+        "ibm_baw_order.bpmn",
+        (
+            'language="text/x-python">credit_limit &gt;= amount',
+            'language="http://www.w3.org/1999/XPath">/order/amount &lt;= /credit/limit',
+        ),
+        "sf.yes",
+        ["'http://www.w3.org/1999/XPath'", "Dialflow evaluates Python expressions"],
+        "/order/amount",
+    ),
+    "unprefixed-xsi-type": (
+        ("processmaker_quote.bpmn",),
+        "processmaker_quote.bpmn",
+        (
+            'xsi:type="bpmn:tFormalExpression">unit &gt;= 100',
+            'xsi:type="tFormalExpression">unit &gt;= 100',
+        ),
+        "node_14",
+        ["tFormalExpression"],
+        ">unit &gt;= 100",
+    ),
+    "error-boundary-on-a-user-task": (
+        ("bonita_discount_lanes.bpmn",),
+        "bonita_discount_lanes.bpmn",
+        (
+            '<model:endEvent id="_end" name="End"/>',
+            '<model:endEvent id="_end" name="End"/>\n'
+            '    <model:boundaryEvent id="_margin_error" attachedToRef="_margin">'
+            "<model:errorEventDefinition/></model:boundaryEvent>\n"
+            '    <model:sequenceFlow id="_f_err" sourceRef="_margin_error" targetRef="_reject"/>',
+        ),
+        "_margin_error",
+        ["userTask '_margin'", "never throws", "exclusive gateway"],
+    ),
+    "escalation-boundary-on-a-script-task": (
+        ("oracle_credit_check.bpmn", "ibm_baw_order.bpmn"),
+        "oracle_credit_check.bpmn",
+        (
+            '<endEvent id="END_EVENT1" name="End"/>',
+            '<endEvent id="END_EVENT1" name="End"/>\n'
+            '    <boundaryEvent id="BOUNDARY_LIMIT" attachedToRef="SCRIPT_TASK_LIMIT" '
+            'cancelActivity="false"><escalationEventDefinition '
+            'escalationRef="ESCALATION_REVIEW"/></boundaryEvent>\n'
+            '    <sequenceFlow id="SEQ_L" sourceRef="BOUNDARY_LIMIT" targetRef="END_EVENT1"/>',
+        ),
+        "BOUNDARY_LIMIT",
+        ["scriptTask 'SCRIPT_TASK_LIMIT'", "never throws", "incident"],
+    ),
+    "error-of-no-such-id": (
+        ("oracle_credit_check.bpmn", "ibm_baw_order.bpmn"),
+        "oracle_credit_check.bpmn",
+        (
+            'errorRef="ERROR_DENIED"/>\n      </endEvent>',
+            'errorRef="ERROR_NOPE"/>\n      </endEvent>',
+        ),
+        "END_EVENT_DENIED",
+        ["ERROR_NOPE"],
+    ),
+    "lane-lists-a-missing-task": (
+        ("bonita_discount_lanes.bpmn",),
+        "bonita_discount_lanes.bpmn",
+        (
+            "<model:flowNodeRef>_approve</model:flowNodeRef>",
+            "<model:flowNodeRef>_approve</model:flowNodeRef>\n"
+            "        <model:flowNodeRef>_audit</model:flowNodeRef>",
+        ),
+        "_Lane_finance",
+        ["_audit"],
+    ),
+    "form-not-uploaded": (
+        ("bpmnjs_contact_round.bpmn", "contact_plan.dmn", "reach-form.json"),
+        "bpmnjs_contact_round.bpmn",
+        (),
+        "Activity_0survey",
+        ["survey-form.json"],
+    ),
+    "feel-date-in-a-rule": (
+        CONTACT_FILES,
+        "contact_plan.dmn",
+        ('<text>&lt; "2026-06-01"</text>', '<text>&lt; date("2026-06-01")</text>'),
+        "UnaryTests_s3",
+        ["FEEL's date(…)", "does not evaluate", '< "2026-06-01"'],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS), ids=list(REFUSALS))
+def test_what_these_tools_write_wrong_is_refused_on_its_element(owner, db, case):
+    files, changed, changes, element, words, *line_at = REFUSALS[case]
+    bodies = [
+        (name, edited(name, changes) if changes and name == changed else diagram(name))
+        for name in files
+    ]
+    details = refused(upload(owner, *bodies))
+    problems = by_element(details)
+    assert element in problems, details
+    for word in words:
+        assert word in problems[element], problems[element]
+    (detail,) = [d for d in details if d["element_id"] == element][:1]
+    assert detail["file"] == changed
+    text = dict(bodies)[changed].decode()
+    assert detail["line"] == line_in(line_at[0] if line_at else f'id="{element}"', text), detail
+    nothing_deployed(db)
