@@ -98,7 +98,7 @@ class RepeatingBoundaryEvent(BoundaryEvent):
         if outranked(my_task, event):
             return
         super().catch(my_task, event)
-        thrown_with = thrower_data(event)
+        thrown_with = thrower_data(event, my_task)
         if thrown_with is not None:
             my_task.internal_data[THROWN_WITH] = thrown_with
         if not self.cancel_activity and repeats(self.event_definition):

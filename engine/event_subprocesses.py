@@ -67,7 +67,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, EventSubprocess
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffEndEventParser,
     SpiffIntermediateThrowEventParser,
@@ -367,16 +367,24 @@ def left_to_event_subprocess(boundary: Any, event: Any) -> bool:
     return bool(closest) and boundary not in closest
 
 
-def thrower_data(event: Any) -> dict[str, Any] | None:
+def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
     """A copy of the data of the task throwing ``event`` (an error or escalation without a
-    payload expression), for a boundary event that catches it: the path after it sees what
-    the subprocess or called process found before it threw, as an event subprocess's run
-    does. SpiffWorkflow 3.2 handed it nothing: the activity's data from before it started."""
+    payload expression) for ``catcher``, a boundary event of an embedded subprocess around
+    it: the path after it sees what the subprocess set before it threw, as an event
+    subprocess's run does (SpiffWorkflow 3.2 handed it the subprocess's data from before it
+    started). A called process's data stays its own: none of it comes back on an error."""
     thrower = _THROWER.get()
     if thrower is None or event.payload is not None:
         return None
     if not isinstance(event.event_definition, _SCOPED):
         return None
+    workflow, top = thrower.workflow, thrower.workflow.top_workflow
+    while workflow is not catcher.workflow:
+        parent_id = workflow.parent_task_id
+        outer = top.get_task_from_id(parent_id) if parent_id is not None else None
+        if outer is None or isinstance(outer.task_spec, CallActivity):
+            return None
+        workflow = outer.workflow
     return {k: deepcopy(v) for k, v in thrower.data.items() if k != "lane_owners"}
 
 
