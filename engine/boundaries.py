@@ -52,6 +52,7 @@ from engine.event_subprocesses import (
     ScopeParser,
     ThrowEventParser,
     left_to_event_subprocess,
+    thrower_data,
 )
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
@@ -72,6 +73,9 @@ _MESSAGE_TAGS = {
 }
 # What may happen again while the activity runs, each time starting its own path.
 REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
+
+# The data of the task that threw the error or escalation a boundary event caught.
+THROWN_WITH = "thrown_with"
 
 
 def repeats(definition: Any) -> bool:
@@ -94,8 +98,17 @@ class RepeatingBoundaryEvent(BoundaryEvent):
         if outranked(my_task, event):
             return
         super().catch(my_task, event)
+        thrown_with = thrower_data(event, my_task)
+        if thrown_with is not None:
+            my_task.internal_data[THROWN_WITH] = thrown_with
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
+
+    def _run_hook(self, my_task: Any) -> bool:
+        thrown_with = my_task.internal_data.pop(THROWN_WITH, None)
+        if thrown_with:
+            my_task.set_data(**thrown_with)
+        return super()._run_hook(my_task)
 
 
 def outranked(my_task: Any, event: Any) -> bool:

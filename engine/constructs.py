@@ -43,6 +43,7 @@ from engine.event_checks import (
     same_trigger_twice,
     thrown_by,
 )
+from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
     "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
@@ -94,6 +95,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             context = Context(name, signals, escalations, thrown_signals, thrown_escalations)
             found += _process_problems(process, context)
         found += _unused_data_stores(name, tree, executable)
+        found += unthrown_boundary_problems(name, executable)
     return found
 
 

@@ -21,6 +21,7 @@ from lxml import etree
 from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.errors import problem
 from engine.feel import literal, unary_test
+from engine.feel_temporal import temporal_problem
 from engine.hit_policies import REWRITTEN, priority_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
@@ -152,7 +153,9 @@ def _table_problems(table: Any, report: Any) -> None:
         text = (text_node.text or "").strip() if text_node is not None else ""
         if not text:
             continue
-        if local == "inputExpression":
+        if temporal_problem(local, text):
+            report(element, temporal_problem(local, text))
+        elif local == "inputExpression":
             problem_text = _python_problem(text, "eval")
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")

@@ -67,7 +67,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, EventSubprocess
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffEndEventParser,
     SpiffIntermediateThrowEventParser,
@@ -356,13 +356,36 @@ def _names_code(definition: Any) -> bool:
 
 
 def left_to_event_subprocess(boundary: Any, event: Any) -> bool:
-    """Whether an error or escalation a boundary event matches belongs to an event subprocess
-    nearer to its thrower (then the boundary event does not take it)."""
+    """Whether an error or escalation a boundary event matches belongs to a catch nearer to
+    its thrower: an event subprocess, or a boundary event of an activity nearer to it (an
+    error from a subprocess inside a called process goes to that subprocess's boundary event,
+    not to the call activity's). Then the boundary event does not take it."""
     thrower = _THROWER.get()
     if thrower is None or not isinstance(event.event_definition, _SCOPED):
         return False
     closest = closest_catchers(thrower, event)
-    return boundary not in closest and any(is_listener(t) for t in closest)
+    return bool(closest) and boundary not in closest
+
+
+def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
+    """A copy of the data of the task throwing ``event`` (an error or escalation without a
+    payload expression) for ``catcher``, a boundary event of an embedded subprocess around
+    it: the path after it sees what the subprocess set before it threw, as an event
+    subprocess's run does (SpiffWorkflow 3.2 handed it the subprocess's data from before it
+    started). A called process's data stays its own: none of it comes back on an error."""
+    thrower = _THROWER.get()
+    if thrower is None or event.payload is not None:
+        return None
+    if not isinstance(event.event_definition, _SCOPED):
+        return None
+    workflow, top = thrower.workflow, thrower.workflow.top_workflow
+    while workflow is not catcher.workflow:
+        parent_id = workflow.parent_task_id
+        outer = top.get_task_from_id(parent_id) if parent_id is not None else None
+        if outer is None or isinstance(outer.task_spec, CallActivity):
+            return None
+        workflow = outer.workflow
+    return {k: deepcopy(v) for k, v in thrower.data.items() if k != "lane_owners"}
 
 
 def _in_event_subprocess(node: Any) -> bool:

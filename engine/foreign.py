@@ -27,8 +27,11 @@ FOREIGN_ENGINES = {
     "http://flowable.org/bpmn": "flowable",
     # jBPM / KIE writes it with the prefix drools: or (older designers) tns:.
     "http://www.jboss.org/drools": "drools",
+    # ProcessMaker 4: who works a task (pm:assignment, pm:assignedUsers), its screen and
+    # the script it runs are references into ProcessMaker's own database.
+    "http://processmaker.com/BPMN/2.0/Schema.xsd": "pm",
 }
-LABELS = {"drools": "jBPM"}
+LABELS = {"drools": "jBPM", "pm": "ProcessMaker"}
 # Tool bookkeeping with no effect on execution.
 HARMLESS = {
     "modelerTemplate",
@@ -59,6 +62,9 @@ HARMLESS = {
     "msgref",
     # Flowable: which tenant's process a call activity falls back to (Dialflow has none).
     "fallbackToDefaultTenant",
+    # ProcessMaker: the canvas' colours and icon, the screen shown between two tasks.
+    "customIcon",
+    "interstitialScreenRef",
 }
 # Settings that have an effect only when they differ from what Dialflow does anyway.
 AS_DIALFLOW = {
@@ -75,6 +81,11 @@ AS_DIALFLOW = {
     "inheritVariables": "true",
     "inheritBusinessKey": "true",
     "sameDeployment": "true",
+    # ProcessMaker: no screen between tasks, no settings, tasks kept to their owners.
+    "allowInterstitial": "false",
+    "config": "{}",
+    "assignmentLock": "false",
+    "allowReassignment": "false",
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -124,6 +135,13 @@ HINTS = {
     "priority": "give the task the property priority",
     "dueDate": "give the task the property dueIn (a duration such as 'PT4H') or dueAt",
     "formProperty": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "assignment": "put the task in a lane (the lane names who works it; outside every lane, "
+    "the instance's starter works it)",
+    "assignedUsers": "put the task in a lane (the lane names who works it)",
+    "assignedGroups": "put the task in a lane (the lane names who works it)",
+    "screenRef": "pick a JSON-Schema form (formJsonSchemaFilename)",
+    "scriptRef": "write the Python script in the script task itself",
+    "dueIn": "give the task the property dueIn (a duration such as 'PT4H')",
 }
 # Where a setting means something else on a sequence flow.
 FLOW_HINTS = {

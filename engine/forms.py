@@ -84,7 +84,10 @@ def _refs(schema: Any) -> Iterator[str]:
 def _field(error: Any) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = next((name for name in error.validator_value if name not in error.instance), None)
+        # one error per missing property, each saying which ("'budget' is a required property")
+        absent = [name for name in error.validator_value if name not in error.instance]
+        said = [name for name in absent if error.message.startswith(f"{name!r} ")]
+        missing = next(iter(said or absent), None)
         if missing:
             return f"{path}.{missing}" if path else missing
     return path
