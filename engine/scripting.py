@@ -12,10 +12,14 @@ may use these helpers and nothing else from outside the data:
 ``datetime``,             the classes from :mod:`datetime`
 ``timedelta``, ``date``
 ``ZoneInfo``              time zones, e.g. ``now().astimezone(ZoneInfo("Asia/Shanghai"))``
+``fail(code, message)``   fail the script with a coded failure: an error boundary event
+                          on the script task with that ``errorCode`` (or none) catches it
 ========================  ==============================================================
 
 A service task's handler runs inside a savepoint of the step's transaction: when it fails,
-its own writes are undone, the step keeps what came before, and an incident is opened.
+its own writes are undone, the step keeps what came before, and an incident is opened —
+unless an interrupting error boundary event on the task catches the failure
+(``engine/caught_failures.py``).
 """
 
 from __future__ import annotations
@@ -41,10 +45,25 @@ from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 class ServiceTaskFailed(Exception):
     """Raised out of SpiffWorkflow with the real cause (3.2.0 would hide it as a NameError)."""
 
-    def __init__(self, task: Any, operator_id: str, message: str) -> None:
+    def __init__(self, task: Any, operator_id: str, message: str, code: str | None = None) -> None:
         super().__init__(f"{operator_id}: {message}")
         self.task = task
         self.operator_id = operator_id
+        self.code = code  # the handler's ``HandlerError(code=...)``, for error boundary events
+
+
+class ScriptFailed(Exception):
+    """What a script's ``fail(code, message)`` raises: a failure with a code, which an error
+    boundary event on the script task naming that code catches."""
+
+    def __init__(self, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = None if code is None else str(code)
+        self.message = str(message)
+
+
+def _fail(code: str | None, message: str = "") -> None:
+    raise ScriptFailed(code, message or f"failed with code {code}")
 
 
 @dataclass
@@ -83,6 +102,7 @@ def script_helpers(now: datetime) -> dict[str, Any]:
         "timedelta": timedelta,
         "date": date,
         "ZoneInfo": ZoneInfo,
+        "fail": _fail,
     }
 
 
@@ -154,7 +174,8 @@ class StepScriptEngine(PythonScriptEngine):
                     result = ctx.registry.call(operation_name, handler_context, arguments)
         except (HandlerError, DialflowError) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            raise ServiceTaskFailed(task, operation_name, message) from exc
+            code = exc.code if isinstance(exc, HandlerError) else None
+            raise ServiceTaskFailed(task, operation_name, message, code) from exc
         except Exception as exc:
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return json.dumps(result, default=str, ensure_ascii=False)

@@ -38,6 +38,7 @@ from crm.models import User
 from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
 from engine import webhook_events
 from engine.boundaries import CheckedEndEvent
+from engine.caught_failures import catch_failure
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -310,8 +311,9 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             task = getattr(exc, "task", None)
             if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
                 raise
-            failures.append(exc)
             _hold_failures(step)  # the next pass goes on beside it
+            if _retries_left(step, exc) or not catch_failure(exc):
+                failures.append(exc)  # else its error boundary event's path runs next pass
 
 
 @contextmanager
@@ -628,6 +630,12 @@ def is_async(task_spec: Any) -> bool:
 def _hold(step: Step, task: Any) -> None:
     if not step.allow_async and is_async(task.task_spec):
         raise _Deferred()
+
+
+def _retries_left(step: Step, exc: Exception) -> bool:
+    """Whether the failed task of ``exc`` has an automatic retry to come (this attempt's)."""
+    attempt = step.attempts.get(str(exc.task.id), 1)  # type: ignore[attr-defined]
+    return _automatic_retry_at(exc, attempt, step.context.now) is not None
 
 
 def _automatic_retry_at(exc: Exception, attempt: int, now: datetime) -> datetime | None:

@@ -1,11 +1,12 @@
 """Error and escalation boundary events that nothing could ever reach, refused at deploy.
 
-An error or escalation reaches a boundary event only from inside its activity: an end or
-throw event in an embedded subprocess, or in the process a call activity runs. A user, manual,
-script, service, send, receive or business-rule task throws neither: Dialflow completes a
-person's task with its form data, and a failing script, handler or decision is an incident to
-retry, not a BPMN error (SpiffWorkflow 3.2 raises no error event for it either). Such a
-boundary event deployed and its path never ran.
+An error or escalation reaches a boundary event from inside its activity: an end or throw
+event in an embedded subprocess, or in the process a call activity runs. A failing script or
+handler is an error at its own script or service task, which an interrupting error boundary
+event on that task catches (``caught_failures.py``). Nothing else throws: Dialflow completes a
+person's task (user, manual) with its form data, a send, receive or business-rule task's
+failure is an incident to retry, and no task throws an escalation. Such a boundary event
+deployed and its path never ran.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from engine.bpmn_xml import BPMN_NS, element_problem
 
 # What an error or escalation can be thrown inside of.
 THROWN_INSIDE = frozenset({"subProcess", "callActivity", "transaction"})
+# Tasks whose failure is an error at the task itself (not an escalation).
+FAILS_AS_ERROR = frozenset({"scriptTask", "serviceTask"})
 CAUGHT = {"errorEventDefinition": "an error", "escalationEventDefinition": "an escalation"}
 ADVICE = {
     "userTask": "a person's task ends with its form data: draw an exclusive gateway after it "
     "that tests the answer",
     "manualTask": "a person's task ends with its form data: draw an exclusive gateway after it "
     "that tests the answer",
-    "scriptTask": "a failing script is an incident to retry; to branch, let the script set a "
-    "variable and test it in an exclusive gateway, or throw from an error end event inside a "
-    "subprocess around it",
-    "serviceTask": "a failing handler is an incident to retry; to branch on its outcome, test "
-    "its result variable in an exclusive gateway",
+    "scriptTask": "a failing script is caught by an error boundary event, not an escalation "
+    "one; to branch otherwise, let the script set a variable and test it in an exclusive "
+    "gateway",
+    "serviceTask": "a failing handler is caught by an error boundary event, not an escalation "
+    "one; to branch on its outcome otherwise, test its result variable in an exclusive gateway",
     "businessRuleTask": "test the decision's outputs in an exclusive gateway after it",
 }
 
@@ -48,6 +51,8 @@ def unthrown_boundary_problems(file: str, processes: list[Any]) -> list[dict[str
                 for child in boundary
                 if isinstance(child.tag, str) and etree.QName(child).localname in CAUGHT
             ]
+            if kind in FAILS_AS_ERROR:
+                caught = [each for each in caught if each != CAUGHT["errorEventDefinition"]]
             if kind in THROWN_INSIDE or not caught:
                 continue
             advice = ADVICE.get(kind, "draw the path after it with an exclusive gateway")
@@ -57,7 +62,8 @@ def unthrown_boundary_problems(file: str, processes: list[Any]) -> list[dict[str
                     boundary,
                     f"catches {caught[0]} on {kind} {host.get('id')!r}, which never throws "
                     "one: only an error or escalation end or throw event inside a subprocess "
-                    f"or a called process reaches a boundary event; {advice}",
+                    "or a called process, or a failing script or handler at its own task "
+                    f"(an error), reaches a boundary event; {advice}",
                     sep=" ",
                 )
             )

@@ -72,7 +72,15 @@ class Handler:
 
 
 class HandlerError(Exception):
-    """A handler refused its input or failed; becomes an incident on the service task."""
+    """A handler refused its input or failed; becomes an incident on the service task.
+
+    ``code`` names the failure for BPMN: an interrupting error boundary event on the service
+    task whose error has that ``errorCode`` catches it (one without a code catches any
+    failure), and its path runs instead of an incident (``engine/caught_failures.py``)."""
+
+    def __init__(self, *args: Any, code: str | None = None) -> None:
+        super().__init__(*args)
+        self.code = code
 
 
 class HandlerRegistry:

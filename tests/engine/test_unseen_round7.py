@@ -529,7 +529,7 @@ REFUSALS = {
             '    <sequenceFlow id="SEQ_L" sourceRef="BOUNDARY_LIMIT" targetRef="END_EVENT1"/>',
         ),
         "BOUNDARY_LIMIT",
-        ["scriptTask 'SCRIPT_TASK_LIMIT'", "never throws", "incident"],
+        ["scriptTask 'SCRIPT_TASK_LIMIT'", "never throws", "not an escalation"],
     ),
     "error-of-no-such-id": (
         ("oracle_credit_check.bpmn", "ibm_baw_order.bpmn"),
