@@ -46,7 +46,9 @@ class ServiceTaskFailed(Exception):
     """Raised out of SpiffWorkflow with the real cause (3.2.0 would hide it as a NameError)."""
 
     def __init__(self, task: Any, operator_id: str, message: str, code: str | None = None) -> None:
-        super().__init__(f"{operator_id}: {message}")
+        # Said once: the registry's own messages already start with the operator's id.
+        named = message.startswith(f"{operator_id}:") or message.startswith(f"{operator_id} ")
+        super().__init__(message if named else f"{operator_id}: {message}")
         self.task = task
         self.operator_id = operator_id
         self.code = code  # the handler's ``HandlerError(code=...)``, for error boundary events
