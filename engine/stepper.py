@@ -29,8 +29,9 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
@@ -140,7 +141,7 @@ def _context(
 
 
 def _persisted_id(session: Session, row: ProcessInstance) -> int:
-    if inspect(row).transient:
+    if instance_state(row).transient:
         _insert(session, row)
     return row.id
 
@@ -171,7 +172,7 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
         batch.execute(_INSERT, {"id": row.id, **values})
     else:
         session.connection().execute(_INSERT, {"id": row.id, **values})
-    loaded = inspect(row).dict
+    loaded = instance_state(row).dict
     for key, value in values.items():  # every column loaded: reading one never queries
         if key not in loaded or loaded[key] is not value:
             setattr(row, key, value)
@@ -180,7 +181,11 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
 
 
 def _row_values(row: ProcessInstance) -> dict[str, Any]:
-    return {key: getattr(row, key) for key in _COLUMNS}
+    """Every column but the key, as the row's attributes give them: from the loaded values
+    themselves (the attributes' instrumentation costs more than the dictionary), a column not
+    loaded through its attribute."""
+    loaded = instance_state(row).dict
+    return {key: loaded[key] if key in loaded else getattr(row, key) for key in _COLUMNS}
 
 
 def begin(
@@ -408,7 +413,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
     # A new instance: one INSERT, with its first state. Its id is reserved on PostgreSQL, and
     # the INSERT joins the other writes; elsewhere the id comes back from it first.
-    new_row = inspect(row).transient
+    new_row = instance_state(row).transient
     if new_row and row.id is None:
         _insert(session, row)
         new_row = False
@@ -485,7 +490,7 @@ def _settle_incidents(row: ProcessInstance, step: Step, now: datetime) -> None:
     left, over = _failed_tasks_left(step.workflow)
     over |= step.cancelled_failures
     # Loaded by any step of an instance that was in error; otherwise it had none open.
-    earlier = row.incidents if "incidents" in inspect(row).dict else []
+    earlier = row.incidents if "incidents" in instance_state(row).dict else []
     open_ = {id(i): i for i in (*earlier, *step.incidents) if i.resolved_at is None}
     ended = step.workflow.completed
     for incident in open_.values():
@@ -541,7 +546,7 @@ def _check_version(row: ProcessInstance, rowcount: int) -> None:
 def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Parameters for ``_UPDATE`` and the values it stores, bumping ``lock_version`` like the
     ORM's versioning; ``None`` if nothing changed."""
-    if not inspect(row).modified:
+    if not instance_state(row).modified:
         return None
     values = _row_values(row)
     values["lock_version"] = row.lock_version + 1
