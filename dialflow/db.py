@@ -429,9 +429,18 @@ def as_loaded(cls: type[_T], values: dict[str, Any]) -> _T:
 
     Like the ORM's own loading it skips ``__init__`` and its attribute events, which would
     record every value as a change only to have it forgotten at once."""
+    obj = as_new(cls, values)
+    make_transient_to_detached(obj)
+    return obj
+
+
+def as_new(cls: type[_T], values: dict[str, Any]) -> _T:
+    """A new (transient) object of ``cls`` with ``values``, built as :func:`as_loaded` builds
+    it but not made to look loaded: for a row whose INSERT the caller sends itself and then
+    makes loaded (a step's new instance). ``cls(**values)`` would record every value as a
+    change, only for that to forget them."""
     obj = class_mapper(cls).class_manager.new_instance()
     instance_state(obj).dict.update(values)
-    make_transient_to_detached(obj)
     return obj
 
 

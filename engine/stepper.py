@@ -36,7 +36,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
+from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
 from engine import webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.errors import InstanceNotFound
@@ -172,10 +172,9 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
         batch.execute(_INSERT, {"id": row.id, **values})
     else:
         session.connection().execute(_INSERT, {"id": row.id, **values})
-    loaded = instance_state(row).dict
-    for key, value in values.items():  # every column loaded: reading one never queries
-        if key not in loaded or loaded[key] is not value:
-            setattr(row, key, value)
+    # Every column loaded (reading one never queries), as the row now stores them: put in
+    # without change events, which making it detached would forget at once.
+    instance_state(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
 
@@ -204,18 +203,21 @@ def begin(
     bundle = engine.specs.get(session, version.bundle_id)
     spec, subprocess_specs = bundle.spec(version.process_id)
     now = engine.clock.now()
-    row = ProcessInstance(
-        id=instance_id,
-        process_id=version.process_id,
-        version_id=version.id,
-        business_key=business_key,
-        status=InstanceStatus.RUNNING,
-        state="{}",
-        data={},
-        waiting=[],
-        started_by_id=actor.id if actor else None,
-        started_at=now,
-        updated_at=now,
+    row = as_new(
+        ProcessInstance,
+        {
+            "id": instance_id,
+            "process_id": version.process_id,
+            "version_id": version.id,
+            "business_key": business_key,
+            "status": InstanceStatus.RUNNING,
+            "state": "{}",
+            "data": {},
+            "waiting": [],
+            "started_by_id": actor.id if actor else None,
+            "started_at": now,
+            "updated_at": now,
+        },
     )
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
