@@ -37,7 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm.models import User
 from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
-from engine import webhook_events
+from engine import log_records, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.errors import InstanceNotFound
 from engine.models import (
@@ -63,6 +63,7 @@ from engine.work_items import (
 )
 
 log = logging.getLogger(__name__)
+log_records.install()  # SpiffWorkflow's task records only when someone listens
 MAX_BACKOFF_SECONDS = 6 * 3600
 
 
