@@ -29,14 +29,15 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Batch, inserted_id, mark_saved, pending_update, pipelined
-from engine import webhook_events
+from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
+from engine import log_records, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import catch_failure
 from engine.errors import InstanceNotFound
@@ -63,6 +64,7 @@ from engine.work_items import (
 )
 
 log = logging.getLogger(__name__)
+log_records.install()  # SpiffWorkflow's task records only when someone listens
 MAX_BACKOFF_SECONDS = 6 * 3600
 
 
@@ -141,7 +143,7 @@ def _context(
 
 
 def _persisted_id(session: Session, row: ProcessInstance) -> int:
-    if inspect(row).transient:
+    if instance_state(row).transient:
         _insert(session, row)
     return row.id
 
@@ -172,16 +174,19 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
         batch.execute(_INSERT, {"id": row.id, **values})
     else:
         session.connection().execute(_INSERT, {"id": row.id, **values})
-    loaded = inspect(row).dict
-    for key, value in values.items():  # every column loaded: reading one never queries
-        if key not in loaded or loaded[key] is not value:
-            setattr(row, key, value)
+    # Every column loaded (reading one never queries), as the row now stores them: put in
+    # without change events, which making it detached would forget at once.
+    instance_state(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
 
 
 def _row_values(row: ProcessInstance) -> dict[str, Any]:
-    return {key: getattr(row, key) for key in _COLUMNS}
+    """Every column but the key, as the row's attributes give them: from the loaded values
+    themselves (the attributes' instrumentation costs more than the dictionary), a column not
+    loaded through its attribute."""
+    loaded = instance_state(row).dict
+    return {key: loaded[key] if key in loaded else getattr(row, key) for key in _COLUMNS}
 
 
 def begin(
@@ -200,18 +205,21 @@ def begin(
     bundle = engine.specs.get(session, version.bundle_id)
     spec, subprocess_specs = bundle.spec(version.process_id)
     now = engine.clock.now()
-    row = ProcessInstance(
-        id=instance_id,
-        process_id=version.process_id,
-        version_id=version.id,
-        business_key=business_key,
-        status=InstanceStatus.RUNNING,
-        state="{}",
-        data={},
-        waiting=[],
-        started_by_id=actor.id if actor else None,
-        started_at=now,
-        updated_at=now,
+    row = as_new(
+        ProcessInstance,
+        {
+            "id": instance_id,
+            "process_id": version.process_id,
+            "version_id": version.id,
+            "business_key": business_key,
+            "status": InstanceStatus.RUNNING,
+            "state": "{}",
+            "data": {},
+            "waiting": [],
+            "started_by_id": actor.id if actor else None,
+            "started_at": now,
+            "updated_at": now,
+        },
     )
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
@@ -410,7 +418,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
     # A new instance: one INSERT, with its first state. Its id is reserved on PostgreSQL, and
     # the INSERT joins the other writes; elsewhere the id comes back from it first.
-    new_row = inspect(row).transient
+    new_row = instance_state(row).transient
     if new_row and row.id is None:
         _insert(session, row)
         new_row = False
@@ -487,7 +495,7 @@ def _settle_incidents(row: ProcessInstance, step: Step, now: datetime) -> None:
     left, over = _failed_tasks_left(step.workflow)
     over |= step.cancelled_failures
     # Loaded by any step of an instance that was in error; otherwise it had none open.
-    earlier = row.incidents if "incidents" in inspect(row).dict else []
+    earlier = row.incidents if "incidents" in instance_state(row).dict else []
     open_ = {id(i): i for i in (*earlier, *step.incidents) if i.resolved_at is None}
     ended = step.workflow.completed
     for incident in open_.values():
@@ -543,7 +551,7 @@ def _check_version(row: ProcessInstance, rowcount: int) -> None:
 def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Parameters for ``_UPDATE`` and the values it stores, bumping ``lock_version`` like the
     ORM's versioning; ``None`` if nothing changed."""
-    if not inspect(row).modified:
+    if not instance_state(row).modified:
         return None
     values = _row_values(row)
     values["lock_version"] = row.lock_version + 1
