@@ -20,6 +20,9 @@ from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+# As SpiffWorkflow ships it: ``bench/engine.py`` runs its raw baseline with it.
+SHIPPED_SET_STATE = Task._set_state
+
 
 def _set_state(self: Task, value: int) -> None:
     """``Task._set_state`` of SpiffWorkflow 3.2 (force the state), its logging guarded."""
