@@ -71,8 +71,9 @@ def test_the_approval_task_title_translates_the_deal_title_inside_it(team: Team)
     _customer_id, deal_id, agent = opportunity(team, "13500009103", name="宁波海港")
     quote(team, agent, deal_id, 15)
     with team.db() as db:
-        manager = db.scalar(select(User).where(User.role == "manager", User.team_id.isnot(None)))
-        username = manager.username
+        # The quote waits for the agent's own manager (there are two managers).
+        seller = db.scalar(select(User).where(User.username == team[agent].username))
+        username = db.get(User, seller.manager_id).username
     approvals = speaking(team, username, "zh_CN").get("/approvals").text
     assert "商机：宁波海港" in approvals
     assert "Opportunity:" not in approvals
