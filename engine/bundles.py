@@ -59,14 +59,9 @@ class Bundle:
             # slash or backslash (``../x.bpmn`` is ``x.bpmn`` too)
             name = re.split(r"[/\\]", raw_name or "")[-1].strip()
             suffix = Path(name).suffix.lower()
-            if not name:
-                problems.append(problem("a file without a name: name it .bpmn, .dmn or .json"))
-                continue
-            if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
-                # a NUL no database can store; other control characters no one can type
-                problems.append(
-                    problem(f"{name!r}: a file name may not hold control characters; rename it")
-                )
+            unnamed = name_problem(name)
+            if unnamed:
+                problems.append(unnamed)
                 continue
             if name in seen:
                 problems.append(
@@ -140,6 +135,13 @@ class Bundle:
             dmn=named(data.get("dmn"), "decision", ".dmn"),
             forms=dict(forms),
         )
+        unnamed = [
+            found
+            for name in (*bundle.bpmn, *bundle.dmn, *bundle.forms)
+            if (found := name_problem(name.strip()))
+        ]
+        if unnamed:  # the keys are file names, checked as an upload's names are
+            raise InvalidBpmn("Some files could not be read.", details=unnamed)
         large = [
             problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
             for name, text in {**bundle.bpmn, **bundle.dmn}.items()
@@ -182,6 +184,16 @@ class Bundle:
         if problems:
             raise InvalidBpmn("Some files could not be read.", details=problems)
         return cls.from_named_files(files)
+
+
+def name_problem(name: str) -> dict[str, Any] | None:
+    """Why ``name`` cannot name a file of a deploy, if it cannot."""
+    if not name:
+        return problem("a file without a name: name it .bpmn, .dmn or .json")
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+        # a NUL no database can store; other control characters no one can type
+        return problem(f"{name!r}: a file name may not hold control characters; rename it")
+    return None
 
 
 class _Unreadable(Exception):

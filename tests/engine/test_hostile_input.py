@@ -412,3 +412,35 @@ def test_the_modelers_deploy_refuses_and_reads_alike(client, make_user, owner, d
     assert response.status_code == 201, response.get_json()
     assert process_name(owner) == "回访结果"
     assert json.loads(response.get_data())["created"] is True
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [
+        ("bpmn", "call\x1b[31m.bpmn"),
+        ("bpmn", ""),
+        ("bpmn", "   "),
+        ("dmn", "rules\r\n.dmn"),
+        ("forms", "form\x07.json"),
+        ("forms", ""),
+    ],
+    ids=["bpmn-escape", "bpmn-empty", "bpmn-blank", "dmn-newline", "form-bell", "form-empty"],
+)
+def test_file_names_given_as_keys_of_a_json_body_are_checked_as_upload_names(
+    owner, db, deployed_before, field, name
+):
+    """The keys of a JSON deploy are file names too: they deployed with control characters
+    (kept in the stored version and shown in the modeler) or empty, a file no form or call
+    could name. (A NUL never gets that far: the body is refused as ``invalid_json``.)"""
+    body: dict[str, Any] = {"bpmn": {"outcome.bpmn": renamed("Keys").decode()}}
+    if field == "bpmn":
+        body["bpmn"] = {name: renamed("Keys").decode()}
+    elif field == "dmn":
+        body["dmn"] = {name: '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"/>'}
+    else:
+        body["forms"] = {name: {"type": "object"}}
+    details = refused(owner.post("/api/v1/process-models", json=body))
+    assert any(
+        "control characters" in d["message"] or "without a name" in d["message"] for d in details
+    ), details
+    assert_unchanged(owner, db, deployed_before)
