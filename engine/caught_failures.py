@@ -39,6 +39,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition as SpiffErrorEventDefinition,
@@ -106,8 +107,15 @@ def _interrupt(task: Any, caught: list[Any]) -> None:
         if not isinstance(catcher.task_spec, BoundaryEvent) or split is None:
             continue
         for activity in split.children:
-            if not isinstance(activity.task_spec, BoundaryEvent):
-                activity.cancel()
+            if isinstance(activity.task_spec, BoundaryEvent):
+                continue
+            if isinstance(activity.task_spec, LoopTask):
+                # each instance first: cancelling the activity drops unfinished children
+                # from the tree without their ``_on_cancel``, leaving a subprocess
+                # instance's workflow running
+                for instance in list(activity.task_spec._instances(activity)):
+                    instance.cancel()
+            activity.cancel()
 
 
 def audit_entry(caught: CaughtFailure, actor: User | None) -> Callable[[Any], dict[str, Any]]:

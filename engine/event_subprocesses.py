@@ -328,13 +328,12 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
     as Camunda's engines do. A catch naming the code wins over one that catches any. A
     failing task's error is thrown at its activity (``failed_activity``), whose own boundary
     events come first, and only interrupting catches take it."""
-    workflow = thrower.workflow
+    workflow, inner = thrower.workflow, thrower
     top = workflow.top_workflow
     failed = failed_activity(thrower)
-    inner = thrower if failed is None else failed
     while True:
         found: list[Any] = []
-        split = inner.parent
+        split = activity_of(inner).parent
         if (
             (inner is not thrower or failed is not None)
             and split is not None
@@ -369,20 +368,26 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
 
 
 def failed_activity(thrower: Any) -> Any:
-    """The activity a failing service or script task's error is thrown at: the task itself,
-    or the multi-instance or loop activity whose instance it is (SpiffWorkflow 3.2 runs each
-    instance as a child task of the activity's task, with the inner task's spec, and the
-    activity's boundary events hang beside the activity's task); ``None`` for a throw event."""
+    """The activity a failing service or script task's error is thrown at (``activity_of``);
+    ``None`` for a throw event."""
     if not isinstance(thrower.task_spec, ServiceTask | ScriptTask):
         return None
-    parent = thrower.parent
+    return activity_of(thrower)
+
+
+def activity_of(task: Any) -> Any:
+    """The activity whose boundary events hang beside ``task``: the multi-instance or loop
+    activity when ``task`` is one of its instances (SpiffWorkflow 3.2 runs each instance as a
+    child of the activity's task, with the inner spec, and puts the boundary events beside the
+    activity's task), else ``task`` itself."""
+    parent = task.parent
     if (
         parent is not None
         and isinstance(parent.task_spec, LoopTask)
-        and parent.task_spec.task_spec == thrower.task_spec.name
+        and parent.task_spec.task_spec == task.task_spec.name
     ):
         return parent
-    return thrower
+    return task
 
 
 @contextmanager

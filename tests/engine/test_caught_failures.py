@@ -137,6 +137,24 @@ def test_the_boundary_takes_the_failure_only_after_the_retries(timed):
     assert timed.advance(days=1) == 0
 
 
+def test_an_event_subprocess_takes_the_failure_only_after_the_retries(timed, db):
+    owner, agent = timed.owner, timed.agent
+    owner.deploy("failure_event_subprocess_after_retries.bpmn")
+    started = agent.start("sms_retried_scope", {"recipient": "nobody"})
+    assert started["status"] == "error"
+    assert [(i["attempts"], i["retry_at"] is not None) for i in started["incidents"]] == [(1, True)]
+    assert caught_entries(db, started["id"]) == []
+
+    assert timed.advance(seconds=11) == 1  # attempt 2, the last: the event subprocess takes it
+    caught = owner.instance(started["id"])
+    assert (caught["status"], caught["incidents"]) == ("running", [])
+    assert ready(caught) == ["call_instead"]
+    assert "nobody" in caught["data"]["error_message"]
+    assert [e["caught_by"] for e in caught_entries(db, started["id"])] == [["failure_start"]]
+    task = only(agent.tasks(), name="call_instead")
+    assert agent.complete_ok(task["id"])["status"] == "completed"
+
+
 def test_a_failing_script_goes_to_its_error_boundary(owner, agent):
     owner.deploy("script_caught.bpmn")
     coded = agent.start("script_caught", {"won": 3, "attempts": 0})
@@ -315,21 +333,29 @@ def test_a_failure_no_catch_around_takes_stays_an_incident(
     assert (retried.get_json()["status"], retried.get_json()["incidents"]) == ("completed", [])
 
 
-@pytest.mark.parametrize("sequential", [False, True])
+@pytest.mark.parametrize(
+    ("diagram", "sequential", "failed_at", "caught_by"),
+    [
+        ("failure_multi_instance", False, "send_each", "sms_failed"),
+        ("failure_multi_instance", True, "send_each", "sms_failed"),
+        ("failure_multi_instance_subprocess", False, "send_one", "outreach_failed"),
+        ("failure_multi_instance_subprocess", True, "send_one", "outreach_failed"),
+    ],
+)
 def test_a_multi_instance_boundary_takes_a_failing_instance(
-    sms_engine, owner, agent, make_customer, db, sequential
+    sms_engine, owner, agent, make_customer, db, diagram, sequential, failed_at, caught_by
 ):
-    text = (DIAGRAMS / "failure_multi_instance.bpmn").read_text()
+    """A failing instance of a multi-instance service task (or of a task inside a
+    multi-instance subprocess) is caught by the activity's error boundary event: the
+    instances not yet run are cancelled with it, the ones that ran keep their writes."""
+    text = (DIAGRAMS / f"{diagram}.bpmn").read_text()
     if sequential:
         text = text.replace('isSequential="false"', 'isSequential="true"')
-    assert owner.upload(extra=[("failure_multi_instance.bpmn", text.encode())]).status_code in (
-        200,
-        201,
-    )
+    response = owner.upload(extra=[(f"{diagram}.bpmn", text.encode())])
+    assert response.status_code in (200, 201), response.get_json()
     first, second, third = make_customer(), make_customer(), make_customer()
     started = agent.start(
-        "failure_multi_instance",
-        {"customers": [first.id, second.id, third.id], "failing": second.id},
+        diagram, {"customers": [first.id, second.id, third.id], "failing": second.id}
     )
     assert (started["status"], started["incidents"]) == ("running", [])
     assert ready(started) == ["call_instead"]
@@ -339,11 +365,9 @@ def test_a_multi_instance_boundary_takes_a_failing_instance(
     assert notes_of(db, first.id) == ["SMS sent"]
     assert notes_of(db, second.id) == notes_of(db, third.id) == []
     [entry] = caught_entries(db, started["id"])
-    assert (entry["element_id"], entry["caught_by"]) == ("send_each", ["sms_failed"])
+    assert (entry["element_id"], entry["caught_by"]) == (failed_at, [caught_by])
     task = only(agent.tasks(), name="call_instead")
     assert agent.complete_ok(task["id"])["status"] == "completed"
 
-    fine = agent.start(
-        "failure_multi_instance", {"customers": [first.id, third.id], "failing": second.id}
-    )
+    fine = agent.start(diagram, {"customers": [first.id, third.id], "failing": second.id})
     assert (fine["status"], fine["incidents"]) == ("completed", [])
