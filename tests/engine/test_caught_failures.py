@@ -371,3 +371,20 @@ def test_a_multi_instance_boundary_takes_a_failing_instance(
 
     fine = agent.start(diagram, {"customers": [first.id, third.id], "failing": second.id})
     assert (fine["status"], fine["incidents"]) == ("completed", [])
+
+
+def test_a_loop_activity_boundary_takes_a_failing_pass(owner, agent, db):
+    owner.deploy("failure_loop.bpmn")
+    stopped = agent.start("failure_loop", {"passes": 0, "stop_at": 3})
+    assert (stopped["status"], stopped["incidents"]) == ("running", [])
+    assert ready(stopped) == ["review"]
+    assert stopped["data"]["passes"] == 2  # the passes that ended; the third failed
+    assert (stopped["data"]["error_code"], stopped["data"]["error_message"]) == (
+        "STOP",
+        "stopped at pass 3",
+    )
+    [entry] = caught_entries(db, stopped["id"])
+    assert (entry["element_id"], entry["caught_by"]) == ("dial_pass", ["stopped"])
+
+    fine = agent.start("failure_loop", {"passes": 0, "stop_at": 9})
+    assert (fine["status"], fine["data"]["passes"]) == ("completed", 5)
