@@ -46,6 +46,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES
 from engine.event_subprocesses import (
+    THROWN_WITH,
     EndEventParser,
     EventStartParser,
     ScopedEndEvent,
@@ -73,9 +74,6 @@ _MESSAGE_TAGS = {
 }
 # What may happen again while the activity runs, each time starting its own path.
 REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
-
-# The data of the task that threw the error or escalation a boundary event caught.
-THROWN_WITH = "thrown_with"
 
 
 def repeats(definition: Any) -> bool:

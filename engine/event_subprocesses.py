@@ -36,11 +36,19 @@ nearer to it, catches it first, and a boundary event outside the listener's scop
 to the listener. One thrown inside a run is for the run's scope, whose other event
 subprocesses may take it, but never the run's own event subprocess (its next listener would
 start a run that throws it again).
+
+A failing service or script task throws its failure the same way (``engine.caught_failures``
+records it as the thrower and offers the error to every waiting catch): here it counts as an
+error thrown *at* the activity, so the nearest catch is an interrupting error boundary event
+on the task itself, or on the multi-instance or loop activity one of whose instances failed,
+before those of the activities around it and the event subprocesses of its scopes. Only
+interrupting catches take a failure: the failed task must end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
@@ -67,6 +75,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, EventSubprocess
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffEndEventParser,
@@ -85,6 +96,10 @@ _REPEATING = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefi
 _SCOPED = (ErrorEventDefinition, EscalationEventDefinition)
 _UNFINISHED = TaskState.NOT_FINISHED_MASK
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# A catch's internal data: what the path after it starts with, from the thrower.
+THROWN_WITH = "thrown_with"
+# What a failure's catch gets across a call activity: the called process's data stays its own.
+FAILURE_FIELDS = ("error_code", "error_message")
 
 
 class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
@@ -104,9 +119,17 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
             return thrower is not None and my_task in closest_catchers(thrower, event)
         return True
 
+    def catch(self, my_task: Any, event: Any) -> None:
+        super().catch(my_task, event)
+        thrower = _THROWER.get()
+        if thrower is not None and failed_activity(thrower) is not None:
+            my_task.internal_data[THROWN_WITH] = thrower_data(event, my_task)
+
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)  # no longer waiting
         my_task.data = scope_data(my_task)
+        # a failure's data: the failed task's from before it ran, with its code and message
+        my_task.data.update(my_task.internal_data.pop(THROWN_WITH, None) or {})
         if self.cancel_activity:
             _cancel_rest_of_scope(my_task)
         elif isinstance(self.event_definition, _REPEATING) and my_task.parent is not None:
@@ -302,14 +325,17 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
     events of the nearest activity around it that catch it, else the listeners of the nearest
     scope. One thrown inside a run of an event subprocess is offered to the other event
     subprocesses of the run's scope, not to the run's own (which would start itself again),
-    as Camunda's engines do. A catch naming the code wins over one that catches any."""
+    as Camunda's engines do. A catch naming the code wins over one that catches any. A
+    failing task's error is thrown at its activity (``failed_activity``), whose own boundary
+    events come first, and only interrupting catches take it."""
     workflow, inner = thrower.workflow, thrower
     top = workflow.top_workflow
+    failed = failed_activity(thrower)
     while True:
         found: list[Any] = []
-        split = inner.parent
+        split = activity_of(inner).parent
         if (
-            inner is not thrower
+            (inner is not thrower or failed is not None)
             and split is not None
             and isinstance(split.task_spec, BoundaryEventSplit)
         ):
@@ -318,6 +344,7 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
                 for t in split.children
                 if isinstance(t.task_spec, BoundaryEvent)
                 and t.state == TaskState.WAITING
+                and (failed is None or t.task_spec.cancel_activity)
                 and t.task_spec.event_definition.catches(t, event)
             ]
         if not found:
@@ -325,7 +352,9 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
             found = [
                 t
                 for t in _listeners(top, workflow)
-                if t.task_spec is not own and t.task_spec.event_definition.catches(t, event)
+                if t.task_spec is not own
+                and (failed is None or t.task_spec.cancel_activity)
+                and t.task_spec.event_definition.catches(t, event)
             ]
         if found:
             named = [t for t in found if _names_code(t.task_spec.event_definition)]
@@ -336,6 +365,39 @@ def closest_catchers(thrower: Any, event: Any) -> list[Any]:
         if inner is None:
             return []
         workflow = inner.workflow
+
+
+def failed_activity(thrower: Any) -> Any:
+    """The activity a failing service or script task's error is thrown at (``activity_of``);
+    ``None`` for a throw event."""
+    if not isinstance(thrower.task_spec, ServiceTask | ScriptTask):
+        return None
+    return activity_of(thrower)
+
+
+def activity_of(task: Any) -> Any:
+    """The activity whose boundary events hang beside ``task``: the multi-instance or loop
+    activity when ``task`` is one of its instances (SpiffWorkflow 3.2 runs each instance as a
+    child of the activity's task, with the inner spec, and puts the boundary events beside the
+    activity's task), else ``task`` itself."""
+    parent = task.parent
+    if (
+        parent is not None
+        and isinstance(parent.task_spec, LoopTask)
+        and parent.task_spec.task_spec == task.task_spec.name
+    ):
+        return parent
+    return task
+
+
+@contextmanager
+def throwing(thrower: Any) -> Iterator[None]:
+    """``thrower`` recorded as the task throwing while the block offers its event around."""
+    token = _THROWER.set(thrower)
+    try:
+        yield
+    finally:
+        _THROWER.reset(token)
 
 
 def _own_listener(inner: Any) -> Any:
@@ -372,19 +434,28 @@ def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
     payload expression) for ``catcher``, a boundary event of an embedded subprocess around
     it: the path after it sees what the subprocess set before it threw, as an event
     subprocess's run does (SpiffWorkflow 3.2 handed it the subprocess's data from before it
-    started). A called process's data stays its own: none of it comes back on an error."""
+    started). A called process's data stays its own: none of it comes back on an error.
+
+    A failing task's event carries its payload (``engine.caught_failures``: the data from
+    before it ran, ``error_code`` and ``error_message``): a catch in its own process gets it
+    all, one across a call activity only the code and message."""
     thrower = _THROWER.get()
-    if thrower is None or event.payload is not None:
+    if thrower is None or not isinstance(event.event_definition, _SCOPED):
         return None
-    if not isinstance(event.event_definition, _SCOPED):
+    failed = failed_activity(thrower) is not None
+    if event.payload is not None and not failed:
         return None
     workflow, top = thrower.workflow, thrower.workflow.top_workflow
     while workflow is not catcher.workflow:
         parent_id = workflow.parent_task_id
         outer = top.get_task_from_id(parent_id) if parent_id is not None else None
         if outer is None or isinstance(outer.task_spec, CallActivity):
+            if failed:
+                return {key: deepcopy(event.payload.get(key)) for key in FAILURE_FIELDS}
             return None
         workflow = outer.workflow
+    if failed:
+        return deepcopy(event.payload)
     return {k: deepcopy(v) for k, v in thrower.data.items() if k != "lane_owners"}
 
 

@@ -39,7 +39,7 @@ from crm.models import User
 from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
 from engine import log_records, webhook_events
 from engine.boundaries import CheckedEndEvent
-from engine.caught_failures import catch_failure
+from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.models import (
     Incident,
@@ -320,8 +320,11 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
                 raise
             _hold_failures(step)  # the next pass goes on beside it
-            if _retries_left(step, exc) or not catch_failure(exc):
-                failures.append(exc)  # else its error boundary event's path runs next pass
+            caught = None if _retries_left(step, exc) else catch_failure(exc)
+            if caught is None:
+                failures.append(exc)
+            else:  # the catch's path runs next pass
+                step.audit.append(audit_entry(caught, step.context.actor))
 
 
 @contextmanager

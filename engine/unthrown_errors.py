@@ -2,11 +2,13 @@
 
 An error or escalation reaches a boundary event from inside its activity: an end or throw
 event in an embedded subprocess, or in the process a call activity runs. A failing script or
-handler is an error at its own script or service task, which an interrupting error boundary
-event on that task catches (``caught_failures.py``). Nothing else throws: Dialflow completes a
-person's task (user, manual) with its form data, a send, receive or business-rule task's
-failure is an incident to retry, and no task throws an escalation. Such a boundary event
-deployed and its path never ran.
+handler is an error thrown at its own script or service task (``caught_failures.py``), which
+the nearest interrupting error catch takes: a boundary event on the task (or on its
+multi-instance activity), on a subprocess or call activity around it, or an error event
+subprocess of its scope. Those all deploy; nothing needs to be relaxed for them. Nothing else
+throws: Dialflow completes a person's task (user, manual) with its form data, a send, receive
+or business-rule task's failure is an incident to retry, and no task throws an escalation.
+Such a boundary event deployed and its path never ran, and is still refused.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ def unthrown_boundary_problems(file: str, processes: list[Any]) -> list[dict[str
                     boundary,
                     f"catches {caught[0]} on {kind} {host.get('id')!r}, which never throws "
                     "one: only an error or escalation end or throw event inside a subprocess "
-                    "or a called process, or a failing script or handler at its own task "
-                    f"(an error), reaches a boundary event; {advice}",
+                    "or a called process, or a failing script or handler at that task or "
+                    f"inside the activity (an error), reaches a boundary event; {advice}",
                     sep=" ",
                 )
             )

@@ -110,20 +110,23 @@ def test_without_the_error_the_process_ends_and_stops_listening(owner, agent, db
     assert "on_fraud" not in view["completed"]
 
 
-def test_a_failing_script_stays_an_incident_and_the_nearest_event_subprocess_takes_the_error(
+def test_a_failing_script_goes_to_the_catch_all_and_the_nearest_event_subprocess_takes_the_error(
     owner, agent, db
 ):
-    """A script or service task that fails is no BPMN error: no error event subprocess (nor
-    error boundary event) catches it; it is an incident as before. An error end event inside
-    the embedded subprocess is caught by the subprocess's own error event subprocess, not by
-    the process's catch-all one, and the process goes on after the subprocess."""
+    """A script or service task that fails throws a BPMN error at itself: nothing in the
+    embedded subprocess catches this one (its error event subprocess waits for another code),
+    so the process's catch-all error event subprocess takes it and ends the process. An error
+    end event inside the embedded subprocess is caught by the subprocess's own error event
+    subprocess, not by the process's catch-all one, and the process goes on after the
+    subprocess."""
     deploy(owner, "negotiation")
     failing = agent.start("negotiation", business_key="deal-9")
     failing = agent.complete_ok(the(failing, "haggle")["id"], {"walked": False})
-    assert failing["status"] == "error"
-    assert [i["element_id"] for i in failing["incidents"]] == ["price"]
-    assert "failed" not in failing["data"]
-    assert ("error", None) in waits(db, failing["id"])  # the catch-all still listens
+    assert (failing["status"], failing["incidents"]) == ("completed", [])
+    assert failing["data"]["failed"] is True and "lost" not in failing["data"]
+    assert failing["data"]["error_code"] is None
+    assert failing["data"]["error_message"].startswith("NameError")
+    assert waits(db, failing["id"]) == []
 
     instance = agent.start("negotiation", business_key="deal-1")
     assert names(instance) == ["haggle"]
