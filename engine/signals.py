@@ -225,9 +225,14 @@ def queue_thrown(session: Session, step: Any, thrown: list[Any]) -> None:
     """Write the signals the step threw as pending broadcasts, in the step's transaction (they
     commit or roll back with it); the background pass delivers them to the other instances."""
     for event in thrown:
+        name = event.event_definition.name
+        if not name or len(name) > MAX_LENGTHS["name"]:
+            # No catch of another instance could name it (``event_waits.name`` holds 200).
+            log.warning("instance %s threw a signal without a usable name", step.row.id)
+            continue
         session.add(
             SignalBroadcast(
-                name=event.event_definition.name,
+                name=name,
                 payload=json.loads(json.dumps(event.payload, default=str)),
                 source_instance_id=step.row.id,
                 status="pending",

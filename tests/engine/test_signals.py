@@ -468,3 +468,88 @@ def test_claims_take_only_broadcasts_nobody_runs(timed):
     with database.unit_of_work(read_only=True) as session:
         rows = session.scalars(select(SignalBroadcast).order_by(SignalBroadcast.id)).all()
         assert ids == [rows[0].id, rows[2].id]
+
+
+# Announces a recall at its end event (no payload expression: its data is not sent).
+ANNOUNCER = diagram(
+    "recall_announcer",
+    START + '<bpmn:scriptTask id="prepare"><bpmn:script>batch = "B-3"</bpmn:script>'
+    f'</bpmn:scriptTask><bpmn:endEvent id="end">{catch("sig_recall")}</bpmn:endEvent>'
+    + flow("f1", "start", "prepare")
+    + flow("f2", "prepare", "end"),
+)
+# Keeps what a price change carried in one variable (spiffworkflow:variableName).
+PRICE_VARIABLE = diagram(
+    "price_variable",
+    START + f'<bpmn:intermediateCatchEvent id="hear">{catch("sig_prices")}'
+    '</bpmn:intermediateCatchEvent><bpmn:userTask id="look"/>'
+    + END
+    + flow("f1", "start", "hear")
+    + flow("f2", "hear", "look")
+    + flow("f3", "look", "end"),
+    before=(
+        '<bpmn:signal id="sig_prices" name="price_list_changed"><bpmn:extensionElements>'
+        "<spiffworkflow:variableName>price_change</spiffworkflow:variableName>"
+        "</bpmn:extensionElements></bpmn:signal>"
+    ),
+)
+
+
+def test_an_end_event_signal_of_a_new_instance_reaches_others_and_starts_processes(timed):
+    owner = timed.owner
+    deploy(owner, ANNOUNCER, AFTER_SALE_RECALL, recall_campaign())
+    waiting = owner.start("after_sale_recall")["id"]
+
+    announcer = owner.start("recall_announcer")
+    assert announcer["status"] == "completed"
+    assert ready(owner, waiting) == ["follow_up"]
+    timed.advance(seconds=1)
+
+    assert ready(owner, waiting) == ["recall_customer"]
+    listed = owner.get("/api/v1/process-instances?process_id=recall_campaign").get_json()
+    assert listed["total"] == 1
+    with timed.runtime.db.unit_of_work(read_only=True) as session:
+        row = session.scalar(select(SignalBroadcast))
+        assert (row.source_instance_id, row.status, row.payload) == (
+            announcer["id"],
+            "delivered",
+            None,
+        )
+        started = session.scalar(
+            select(SignalDelivery.instance_id).where(SignalDelivery.process_id.is_not(None))
+        )
+    assert started == listed["items"][0]["id"]
+
+
+def test_a_catch_with_a_variable_name_keeps_the_payload_in_it(owner):
+    deploy(owner, PRICE_VARIABLE)
+    instance = owner.start("price_variable")["id"]
+    response = send(owner, "price_list_changed", payload={"list": 12, "from": "2026-12-07"})
+    assert response.get_json()["delivered_to"] == [instance]
+    data = owner.instance(instance)["data"]
+    assert data["price_change"] == {"list": 12, "from": "2026-12-07"}
+    assert "list" not in data
+
+
+def test_a_signal_end_event_reaches_its_own_instance_in_the_same_step(owner):
+    """SpiffWorkflow 3.2 read no signal on an end event: its path ended as a plain one."""
+    xml = diagram(
+        "own_end_signal",
+        START + '<bpmn:parallelGateway id="split"/>'
+        f'<bpmn:intermediateCatchEvent id="hear">{catch("sig_paused")}'
+        '</bpmn:intermediateCatchEvent><bpmn:userTask id="own_caught"/>'
+        '<bpmn:subProcess id="sub"><bpmn:startEvent id="sub_start"/>'
+        f'<bpmn:endEvent id="sub_end">{catch("sig_paused")}</bpmn:endEvent>'
+        + flow("s1", "sub_start", "sub_end")
+        + '</bpmn:subProcess><bpmn:endEvent id="end_sub"/>'
+        + END
+        + flow("f1", "start", "split")
+        + flow("f2", "split", "hear")
+        + flow("f3", "hear", "own_caught")
+        + flow("f4", "own_caught", "end")
+        + flow("f5", "split", "sub")
+        + flow("f6", "sub", "end_sub"),
+    )
+    deploy(owner, xml)
+    started = owner.start("own_end_signal")
+    assert [t["name"] for t in started["ready_tasks"]] == ["own_caught"]
