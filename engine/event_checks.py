@@ -100,14 +100,7 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
         elif kind == "signalEventDefinition":
             # Signals are broadcast (``engine.signals``): a catch or signal start event waits
             # for a throw of any instance or ``POST /api/v1/signals``, so it needs a name only.
-            if not definition.get("signalRef") and not (node.get("name") or "").strip():
-                found.append(
-                    ctx.report(
-                        node,
-                        "waits for a signal it does not name: give its signalEventDefinition a "
-                        "signalRef to a <bpmn:signal> (whose name is the signal's)",
-                    )
-                )
+            found += _unnamed_signal(node, definition, "waits for", ctx)
         elif kind == "escalationEventDefinition" and _on_call_to_nothing(node):
             continue  # the call activity's own problem says why nothing is called
         elif kind == "escalationEventDefinition":
@@ -132,6 +125,31 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                     )
                 )
     return found
+
+
+def throw_problems(node: Any, ctx: Context) -> list[dict]:
+    """A signal throw or end event must name its signal: it is broadcast by name."""
+    found = []
+    for definition in node:
+        if isinstance(definition.tag, str) and (
+            etree.QName(definition).localname == "signalEventDefinition"
+        ):
+            found += _unnamed_signal(node, definition, "throws", ctx)
+    return found
+
+
+def _unnamed_signal(node: Any, definition: Any, verb: str, ctx: Context) -> list[dict]:
+    """SpiffWorkflow names a signal by its ``<bpmn:signal>``, else by the event's own name;
+    with neither, nothing could send or catch it by name."""
+    if definition.get("signalRef") or (node.get("name") or "").strip():
+        return []
+    return [
+        ctx.report(
+            node,
+            f"{verb} a signal it does not name: give its signalEventDefinition a signalRef "
+            "to a <bpmn:signal> (whose name is the signal's)",
+        )
+    ]
 
 
 def _on_call_to_nothing(node: Any) -> bool:

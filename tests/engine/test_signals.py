@@ -428,6 +428,20 @@ def test_a_signal_nothing_throws_in_its_instance_deploys_and_one_naming_none_doe
     assert response.status_code == 422
     details = response.get_json()["error"]["details"]
     assert any(d["element_id"] == "wait" and "signalRef" in d["message"] for d in details)
+    unnamed_throw = diagram(
+        "unnamed_throw",
+        START + '<bpmn:intermediateThrowEvent id="tell"><bpmn:signalEventDefinition/>'
+        '</bpmn:intermediateThrowEvent><bpmn:endEvent id="end"><bpmn:signalEventDefinition/>'
+        "</bpmn:endEvent>" + flow("f1", "start", "tell") + flow("f2", "tell", "end"),
+    )
+    response = owner.post("/api/v1/process-models", json={"bpmn": {"t.bpmn": unnamed_throw}})
+    assert response.status_code == 422
+    details = response.get_json()["error"]["details"]
+    for element in ("tell", "end"):
+        assert any(
+            d["element_id"] == element and "throws a signal it does not name" in d["message"]
+            for d in details
+        ), details
     unknown = diagram(
         "unknown_ref",
         START + '<bpmn:intermediateCatchEvent id="wait">'
