@@ -48,6 +48,12 @@ def celery_app(rt: Runtime) -> Celery:
 
         return fire_batch(rt.engine, rt.db, [int(i) for i in instance_ids])
 
+    @app.task(name="dialflow.deliver_signals", queue=TIMER_QUEUE)
+    def deliver_signals(broadcast_ids: list[int]) -> int:
+        from engine.signals import run_batch
+
+        return run_batch(rt.engine, rt.db, [int(i) for i in broadcast_ids])
+
     @app.task(name="dialflow.run_job", queue=IMPORT_QUEUE)
     def run_job_task(job_id: int) -> str:
         return run_job(rt, int(job_id))
@@ -86,12 +92,15 @@ class TimerLoop:
         interval: float = 0.5,
         dispatch: Callable[[list[int]], None] | None = None,
         claim_for: timedelta | None = None,
+        dispatch_signals: Callable[[list[int]], None] | None = None,
     ) -> None:
         from engine.timers import CLAIM_FOR
 
         self.rt = rt
         self.interval = interval
         self.dispatch = dispatch
+        # Signal broadcasts thrown by instances: run here (embedded) or handed to workers.
+        self.dispatch_signals = dispatch_signals
         self.claim_for = claim_for or CLAIM_FOR
         self.stopped = threading.Event()
 
@@ -109,10 +118,11 @@ class TimerLoop:
         from engine.timers import claim_due, fire_batch, pending_work
 
         with self.rt.db.unit_of_work(read_only=True) as session:
-            starts, messages = pending_work(session, self.rt.clock.now())
+            starts, messages, signals = pending_work(session, self.rt.clock.now())
         # Each kind of work on its own: a failure in one never holds up the due timers.
         started = _logged(start_due, self.rt, "timer starts") if starts else 0
         started += _logged(deliver_queued, self.rt, "queued messages") if messages else 0
+        started += _logged(self._signals, self.rt, "signal broadcasts") if signals else 0
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:
@@ -122,6 +132,19 @@ class TimerLoop:
         for start in range(0, len(ids), BATCH):
             self.dispatch(ids[start : start + BATCH])
         return started + len(ids)
+
+    def _signals(self, engine: Any, database: Any) -> int:
+        """Pending signal broadcasts: claimed (for ``engine.signals.LEASE``) and run here, or
+        handed to workers one by one; a dead runner's are claimed again once its lease ends."""
+        from engine.signals import claim_pending, deliver_pending
+
+        if self.dispatch_signals is None:
+            return deliver_pending(engine, database)
+        with database.unit_of_work() as session:
+            ids = claim_pending(session, engine.clock.now())
+        for broadcast_id in ids:
+            self.dispatch_signals([broadcast_id])
+        return len(ids)
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():
@@ -150,6 +173,15 @@ def _logged(work: Callable[[Any, Any], int], rt: Runtime, what: str) -> int:
 def celery_dispatcher(app: Celery) -> Callable[[list[int]], None]:
     def dispatch(ids: list[int]) -> None:
         app.send_task("dialflow.fire_timers", args=[ids], queue=TIMER_QUEUE)
+
+    return dispatch
+
+
+def signal_dispatcher(app: Celery) -> Callable[[list[int]], None]:
+    """Hands claimed signal broadcasts to the workers (``dialflow.deliver_signals``)."""
+
+    def dispatch(ids: list[int]) -> None:
+        app.send_task("dialflow.deliver_signals", args=[ids], queue=TIMER_QUEUE)
 
     return dispatch
 

@@ -329,7 +329,12 @@ def scheduler(interval: float, claim_seconds: float) -> None:
     """Hand due timers to workers (needs REDIS_URL); run exactly one."""
     from datetime import timedelta
 
-    from dialflow.background import TimerLoop, celery_app, celery_dispatcher
+    from dialflow.background import (
+        TimerLoop,
+        celery_app,
+        celery_dispatcher,
+        signal_dispatcher,
+    )
 
     rt = runtime()
     if rt.settings.embedded:
@@ -338,11 +343,13 @@ def scheduler(interval: float, claim_seconds: float) -> None:
             "`dialflow serve`; set REDIS_URL to run it separately"
         )
     require_schema(rt)
+    app = celery_app(rt)
     loop = TimerLoop(
         rt,
         interval,
-        dispatch=celery_dispatcher(celery_app(rt)),
+        dispatch=celery_dispatcher(app),
         claim_for=timedelta(seconds=claim_seconds),
+        dispatch_signals=signal_dispatcher(app),
     )
     from dialflow.background import JobSweeper, WebhookSweeper
 

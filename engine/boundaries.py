@@ -20,6 +20,14 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+)
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
@@ -186,6 +194,23 @@ class CheckedScopedEndEvent(CheckedEndEvent, ScopedEndEvent):
 
 class CheckedEndEventParser(EndEventParser):
     SCOPED_CLASS = CheckedScopedEndEvent
+
+    def create_task(self) -> Any:
+        """SpiffWorkflow 3.2 reads no signal on an end event: a signal end event ended its path
+        as a plain one and threw nothing. It is read here like a signal throw event's."""
+        definition = self.get_event_definition(
+            [
+                MESSAGE_EVENT_XPATH,
+                SIGNAL_EVENT_XPATH,
+                CANCEL_EVENT_XPATH,
+                ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH,
+                TERMINATION_EVENT_XPATH,
+            ]
+        )
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
 
 
 class TaskMessage(SpiffMessageEventDefinition):

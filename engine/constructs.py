@@ -32,6 +32,7 @@ from engine.errors import problem
 from engine.event_checks import (
     COMPENSATION,
     ON_EVENT_SUBPROCESS,
+    THROWS,
     Context,
     calling_scope,
     catch_problems,
@@ -41,6 +42,7 @@ from engine.event_checks import (
     event_subprocess_problems,
     same_boundary_trigger_twice,
     same_trigger_twice,
+    throw_problems,
     thrown_by,
 )
 from engine.unthrown_errors import unthrown_boundary_problems
@@ -130,6 +132,8 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
                 )
             if local in CATCHES:
                 found += catch_problems(node, local, container is process, ctx)
+            if local in THROWS:
+                found += throw_problems(node, ctx)
             if compensates(node, local):
                 found.append(ctx.report(node, COMPENSATION))
             if local in ACTIVITIES:

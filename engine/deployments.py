@@ -22,6 +22,7 @@ from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
 from engine.service import ProcessEngine
+from engine.signals import start_signals
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
 from engine.validation import validate_bundle
@@ -111,6 +112,7 @@ def _deploy(
                         parsed.names.get(pid),
                         parsed.files[pid],
                         start_messages(parsed.specs[pid]),
+                        start_signals(parsed.specs[pid]),
                     )
                     for pid in own_ids
                 ]
@@ -242,6 +244,7 @@ def _new_version(
     name: str | None,
     bpmn_file: str,
     messages: list[str],
+    signals: list[str],
 ) -> ProcessVersion:
     current = (
         session.scalar(
@@ -256,6 +259,7 @@ def _new_version(
         bundle_id=bundle.id,
         bpmn_file=bpmn_file,
         start_messages=messages,
+        start_signals=signals,
         created_at=bundle.deployed_at,
     )
     session.add(version)

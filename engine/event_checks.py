@@ -6,19 +6,21 @@ They live apart from the other constructs because they share what an event needs
 understood: which signals and escalations the instance (a process and the processes it calls)
 throws, by name or code, each throw's reference read in its own file.
 
-SpiffWorkflow accepts signals and escalations that nothing would ever deliver in Dialflow:
-those that no element of the same instance throws (Dialflow delivers neither between
-instances), signal start events, and conditional events (nothing re-evaluates their condition
-when data changes). Event subprocesses run through ``engine.event_subprocesses``; refused are
-those it cannot run as BPMN says: a start event without a trigger or with several, a
-non-interrupting error start (BPMN has none), a cycle timer start, one with sequence flows in
-or out or a boundary event attached (BPMN allows neither), and two in one scope started by the
-same message, error or escalation. Two boundary events of one activity caught by the same
-message, error, escalation or signal are refused too (both paths would run). Compensation
-(boundary, throw and end events, handlers marked ``isForCompensation``) is refused: SpiffWorkflow
-3.2 passes a compensation throw by and never runs the handler.
+SpiffWorkflow accepts escalations that nothing would ever deliver in Dialflow: those that no
+element of the same instance throws (Dialflow delivers them only within one instance), and
+conditional events (nothing re-evaluates their condition when data changes). Signals are
+broadcast between instances (``engine.signals``): a signal catch or start event that nothing
+in its own instance throws deploys, one that names no signal does not. Event subprocesses
+run through ``engine.event_subprocesses``; refused are those it cannot run as BPMN says: a
+start event without a trigger or with several, a non-interrupting error start (BPMN has
+none), a cycle timer start, one with sequence flows in or out or a boundary event attached
+(BPMN allows neither), and two in one scope started by the same message, error or
+escalation. Two boundary events of one activity caught by the same message, error,
+escalation or signal are refused too (both paths would run). Compensation (boundary, throw
+and end events, handlers marked ``isForCompensation``) is refused: SpiffWorkflow 3.2 passes
+a compensation throw by and never runs the handler.
 
-Signals or escalations thrown and caught within one instance parse and run. A conditional
+Escalations thrown and caught within one instance parse and run. A conditional
 event is evaluated once, when the path reaches it: SpiffWorkflow 3.2's ``refresh_timers``
 updates only timer events afterwards, so a condition false at that moment waits forever.
 """
@@ -96,24 +98,9 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                 )
             )
         elif kind == "signalEventDefinition":
-            signal = _resolved(definition.get("signalRef"), ctx.signals)
-            if local == "startEvent" and top_level:
-                found.append(
-                    ctx.report(
-                        node,
-                        "a signal start event never starts an instance: Dialflow does not "
-                        "deliver signals from outside an instance; use a message start event",
-                    )
-                )
-            elif signal not in ctx.thrown_signals:
-                found.append(
-                    ctx.report(
-                        node,
-                        f"waits for signal {signal!r}, which nothing in this process throws; "
-                        "Dialflow delivers signals only within one instance (use a message "
-                        "to reach it from outside)",
-                    )
-                )
+            # Signals are broadcast (``engine.signals``): a catch or signal start event waits
+            # for a throw of any instance or ``POST /api/v1/signals``, so it needs a name only.
+            found += _unnamed_signal(node, definition, "waits for", ctx)
         elif kind == "escalationEventDefinition" and _on_call_to_nothing(node):
             continue  # the call activity's own problem says why nothing is called
         elif kind == "escalationEventDefinition":
@@ -138,6 +125,31 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                     )
                 )
     return found
+
+
+def throw_problems(node: Any, ctx: Context) -> list[dict]:
+    """A signal throw or end event must name its signal: it is broadcast by name."""
+    found = []
+    for definition in node:
+        if isinstance(definition.tag, str) and (
+            etree.QName(definition).localname == "signalEventDefinition"
+        ):
+            found += _unnamed_signal(node, definition, "throws", ctx)
+    return found
+
+
+def _unnamed_signal(node: Any, definition: Any, verb: str, ctx: Context) -> list[dict]:
+    """SpiffWorkflow names a signal by its ``<bpmn:signal>``, else by the event's own name;
+    with neither, nothing could send or catch it by name."""
+    if definition.get("signalRef") or (node.get("name") or "").strip():
+        return []
+    return [
+        ctx.report(
+            node,
+            f"{verb} a signal it does not name: give its signalEventDefinition a signalRef "
+            "to a <bpmn:signal> (whose name is the signal's)",
+        )
+    ]
 
 
 def _on_call_to_nothing(node: Any) -> bool:

@@ -37,7 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm.models import User
 from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
-from engine import log_records, webhook_events
+from engine import log_records, signals, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
@@ -279,8 +279,13 @@ def run(
     on as far as they can (each further failure is an incident of its own).
     """
     failures: list[Exception] = []
+    thrown: list[Any] = []  # signals: also broadcast to other instances, after the step
     try:
-        with step_time(step.context.now), _failures_held(step):
+        with (
+            step_time(step.context.now),
+            _failures_held(step),
+            signals.thrown_in(step.workflow, thrown),
+        ):
             if action is not None:
                 action(step.workflow)
             trail = Trail(step.row.trail)
@@ -296,6 +301,7 @@ def run(
     incidents = [_open_incident(session, step, exc) for exc in failures]
     _queue_thrown_messages(session, step)
     save(engine, session, step)
+    signals.queue_thrown(session, step, thrown)
     for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
         if incident.resolved_at is None:  # not one the step's own end closed at once
             webhook_events.incident_opened(session, step.row, incident)

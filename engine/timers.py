@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from dialflow.db import Database
 from engine import stepper
 from engine.instances import retry
-from engine.models import InstanceStatus, ProcessInstance, ProcessVersion, ReceivedMessage
+from engine.models import (
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    ReceivedMessage,
+    SignalBroadcast,
+)
 from engine.service import ProcessEngine
 
 log = logging.getLogger(__name__)
@@ -99,10 +105,12 @@ def fire_due(engine: ProcessEngine, database: Database, limit: int = 500) -> int
     return fire_batch(engine, database, ids) if ids else 0
 
 
-def pending_work(session: Session, now: datetime) -> tuple[bool, bool]:
-    """(timer starts due, thrown messages queued), in one read-only query on two small
-    indexes, so that passes with neither take no write transaction for them."""
+def pending_work(session: Session, now: datetime) -> tuple[bool, bool, bool]:
+    """(timer starts due, thrown messages queued, signal broadcasts pending), in one
+    read-only query on three small indexes, so that passes with none take no write
+    transaction for them."""
     starts = exists().where(ProcessVersion.next_start_at <= now)
     messages = exists().where(ReceivedMessage.status == "queued")
-    row = session.execute(select(starts, messages)).one()
-    return bool(row[0]), bool(row[1])
+    signals = exists().where(SignalBroadcast.status == "pending")
+    row = session.execute(select(starts, messages, signals)).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])

@@ -3,6 +3,7 @@
 from engine.models.deployments import ModelBundle, ProcessVersion
 from engine.models.events import EventWait, ReceivedMessage
 from engine.models.instances import Incident, InstanceStatus, ProcessInstance
+from engine.models.signals import SignalBroadcast, SignalDelivery
 from engine.models.work_items import WorkItem, WorkItemCandidate, WorkItemStatus
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "ProcessInstance",
     "ProcessVersion",
     "ReceivedMessage",
+    "SignalBroadcast",
+    "SignalDelivery",
     "WorkItem",
     "WorkItemCandidate",
     "WorkItemStatus",

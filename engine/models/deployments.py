@@ -48,6 +48,8 @@ class ProcessVersion(Base):
     bpmn_file: Mapped[str] = mapped_column(String(200))
     # Names of the messages whose arrival starts an instance (message start events).
     start_messages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Names of the signals that start an instance (signal start events of the process).
+    start_signals: Mapped[list[str]] = mapped_column(JSON, default=list)
     # A timer start event with a literal date, duration or cycle: when the scheduler starts
     # the next instance, and how many cycles remain (None: unbounded). Latest version only.
     start_timer: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -666,11 +666,18 @@ VARIANTS: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str | None
         [],
         {"pw_start": "has no messageRef"},
     ),
-    "signal thrown by nothing in the process": (  # Dialflow delivers signals within an instance
+    # Signals are broadcast between instances: a catch nothing in its own process throws
+    # deploys (``test_signals.py``); one naming a signal the file does not define does not.
+    "signal catch naming no signal": (
         WATCH,
-        [('<signalEventDefinition id="pw_tell_def" signalRef="pw_sig"/>', "")],
+        [
+            (
+                '<signalEventDefinition id="pw_hear_def" signalRef="pw_sig"/>',
+                '<signalEventDefinition id="pw_hear_def" signalRef="pw_nowhere"/>',
+            )
+        ],
         [],
-        {"pw_hear": "waits for signal 'price_changed', which nothing in this process throws"},
+        {"pw_hear": "pw_nowhere"},
     ),
 }
 
