@@ -127,7 +127,16 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
 
 def _table_problems(table: Any, report: Any) -> None:
     policy = " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper()
-    if policy not in HIT_POLICIES:
+    written = table.get("hitPolicy")
+    if policy in HIT_POLICIES and written is not None and written != policy:
+        # SpiffWorkflow compares the text as written: "Collect" answered one rule's outputs,
+        # not a list, and "Unique" let several rules match
+        report(
+            table,
+            f"hit policy {written!r} is not spelled as DMN spells it (in capitals, one space "
+            f"between words): write {policy!r}",
+        )
+    elif policy not in HIT_POLICIES:
         report(
             table,
             f"hit policy {policy} is not supported (SpiffWorkflow 3.2 would answer with the "
