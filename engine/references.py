@@ -286,6 +286,9 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
         for element in tree.iter()
         if isinstance(element.tag, str) and element.get("id")
     }
+    outgoing: dict[str, list[str]] = {}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
         if source is None or target is None or flow in drawn:
@@ -306,6 +309,14 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                     "default flow is taken when no condition holds, whatever its own says: "
                     "remove its condition or make it an ordinary flow",
                 )
+        elif kind in CONDITIONAL_SOURCES and _chooses(source, flow, outgoing):
+            gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+            report(
+                flow,
+                f"leaves the {gateway} gateway {source.get('id')!r} without a condition and is "
+                "not its default flow: write its condition, or name it as the gateway's "
+                f'default (default="{flow.get("id")}" on the gateway; a gateway has one)',
+            )
         target_kind = etree.QName(target).localname
         if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
             report(
@@ -314,6 +325,17 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                 "only lead to catch events (message, timer, signal) or receive tasks, the "
                 "first of which to happen decides the way",
             )
+
+
+def _chooses(gateway: Any, flow: Any, outgoing: dict[str, list[str]]) -> bool:
+    """Whether ``flow``, which has no condition, leaves a gateway that must choose (several
+    ways out) without being its default. SpiffWorkflow's parser stopped at the first such flow
+    with "Non-default exclusive outgoing sequence flow" (an inclusive gateway's too), so the
+    others went unsaid (the MIWG file A.2.0 draws a split of three flows without any). A
+    default naming no flow of the gateway is said on the gateway, not again on its flows."""
+    ways = outgoing.get(gateway.get("id"), [])
+    default = gateway.get("default")
+    return len(ways) > 1 and default != flow.get("id") and (not default or default in ways)
 
 
 def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:

@@ -41,9 +41,11 @@ def manager(actor: Callable[..., Actor]) -> Actor:
 
 # -- callback and quote (MIWG A.1-A.3 as Signavio exports them): a task two flows lead into (the
 #    callback loop through an intermediate timer), default flows, a non-interrupting timer and an
-#    interrupting message on the manager's approval, a handback to the agent's lane ------------
+#    interrupting message on the manager's approval, a handback to the agent's lane, a call
+#    activity (the onboarding, in a second Signavio file) with a timer on it ------------------
 
 SIGNAVIO = "signavio_callback_quote.bpmn"
+ONBOARDING = "signavio_onboarding.bpmn"
 
 
 def sid(number: int) -> str:
@@ -52,6 +54,7 @@ def sid(number: int) -> str:
 
 
 CALL, APPROVE, TELL = sid(2), sid(8), sid(14)
+BOOK = "sid-B1B2C3D4-0002-4000-8000-000000000002"
 
 
 def start_callback(agent: Actor, customer_id: int, manager: Actor) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def start_callback(agent: Actor, customer_id: int, manager: Actor) -> dict[str, 
 def test_callbacks_wait_a_day_then_the_manager_approves(timed: Timed, make_customer, db):
     manager = timed.actor("manager", username="lead_east", team="East")
     agent = timed.agent
-    ROUND8.deploy(timed.owner, SIGNAVIO)
+    ROUND8.deploy(timed.owner, SIGNAVIO, ONBOARDING)
     customer = make_customer()
     started = start_callback(agent, customer.id, manager)
     (call,) = started["ready_tasks"]
@@ -92,17 +95,49 @@ def test_callbacks_wait_a_day_then_the_manager_approves(timed: Timed, make_custo
     assert (approve["name"], approve["lane"]) == (APPROVE, "manager")
     assert after["data"]["quote"] == 10200
     assert agent.complete(approve["id"], {"approved": True}).status_code == 403
-    done = manager.complete_ok(approve["id"], {"approved": True})
+    approved = manager.complete_ok(approve["id"], {"approved": True})
+    assert notes_of(db, customer.id) == ["Quote approved: 10200.0"]
+    # the onboarding is a called process: its task in the agent lane, a 2-day timer on the call
+    (book,) = approved["ready_tasks"]
+    assert (book["name"], book["lane"], book["title"]) == (
+        BOOK,
+        "agent",
+        "Book the onboarding call",
+    )
+    assert [(w["kind"], w["name"]) for w in approved["waiting"]] == [("timer", "2 days")]
+    done = agent.complete_ok(book["id"], {"booked_for": "2026-05-06 10:00", "trainer": "Ms Lin"})
     assert done["status"] == "completed", done["incidents"]
     assert done["data"]["calls"] == 3
-    assert done["waiting"] == []  # the 4-hour reminder went with the approval
+    assert done["data"]["onboarding"] == "2026-05-06 10:00 with Ms Lin (quote 10200.0)"
+    assert done["waiting"] == []  # the reminder went with the approval, the timer with the call
+    assert timed.advance(days=3) == 0
     assert notes_of(db, customer.id) == ["Quote approved: 10200.0"]
     assert notifications_of(db, manager) == []
 
 
+def test_an_onboarding_not_booked_in_two_days_is_noted(timed: Timed, make_customer, db):
+    manager = timed.actor("manager", username="lead_east", team="East")
+    ROUND8.deploy(timed.owner, SIGNAVIO, ONBOARDING)
+    customer = make_customer()
+    started = start_callback(timed.agent, customer.id, manager)
+    (call,) = started["ready_tasks"]
+    (approve,) = timed.agent.complete_ok(call["id"], {"outcome": "interested"})["ready_tasks"]
+    (book,) = manager.complete_ok(approve["id"], {"approved": True})["ready_tasks"]
+    assert timed.advance(days=1, hours=23) == 0
+    assert timed.advance(hours=1) == 1
+    view = timed.owner.instance(started["id"])
+    assert view["status"] == "completed", view["incidents"]
+    assert view["ready_tasks"] == [] and "onboarding" not in view["data"]
+    assert timed.agent.complete(book["id"], {"booked_for": "x", "trainer": "y"}).status_code == 409
+    assert notes_of(db, customer.id) == [
+        "Quote approved: 10200.0",
+        "Onboarding not booked within 2 days",
+    ]
+
+
 def test_the_third_callback_is_one_too_many(timed: Timed, make_customer, db):
     manager = timed.actor("manager", username="lead_east", team="East")
-    ROUND8.deploy(timed.owner, SIGNAVIO)
+    ROUND8.deploy(timed.owner, SIGNAVIO, ONBOARDING)
     customer = make_customer()
     started = start_callback(timed.agent, customer.id, manager)
     (call,) = started["ready_tasks"]
@@ -119,7 +154,7 @@ def test_the_manager_is_reminded_after_four_hours_and_the_approval_stays(
     timed: Timed, make_customer, db
 ):
     manager = timed.actor("manager", username="lead_east", team="East")
-    ROUND8.deploy(timed.owner, SIGNAVIO)
+    ROUND8.deploy(timed.owner, SIGNAVIO, ONBOARDING)
     customer = make_customer()
     started = start_callback(timed.agent, customer.id, manager)
     (call,) = started["ready_tasks"]
@@ -141,7 +176,7 @@ def test_the_manager_is_reminded_after_four_hours_and_the_approval_stays(
 
 
 def test_the_customer_withdraws_while_the_manager_decides(owner, agent, manager, make_customer, db):
-    deploy(owner, SIGNAVIO)
+    deploy(owner, SIGNAVIO, ONBOARDING)
     customer = make_customer()
     started = start_callback(agent, customer.id, manager)
     (call,) = started["ready_tasks"]
@@ -165,7 +200,7 @@ def test_the_customer_withdraws_while_the_manager_decides(owner, agent, manager,
 
 
 def test_not_interested_on_the_first_call(owner, agent, manager, make_customer, db):
-    deploy(owner, SIGNAVIO)
+    deploy(owner, SIGNAVIO, ONBOARDING)
     customer = make_customer()
     started = start_callback(agent, customer.id, manager)
     (call,) = started["ready_tasks"]
@@ -548,7 +583,7 @@ def test_an_annotation_written_among_the_flows_says_what_to_move(owner, db):
     artifacts = text[start:end]
     first_flow = text.index('      <sequenceFlow id="sid-F0000001-AAAA-4BBB-8CCC-000000000001"')
     moved = text[:first_flow] + artifacts + text[first_flow:start] + text[end:]
-    details = refused(upload(owner, (SIGNAVIO, moved.encode())))
+    details = refused(upload(owner, (SIGNAVIO, moved.encode()), (ONBOARDING, diagram(ONBOARDING))))
     (detail,) = details
     flow = "sid-F0000001-AAAA-4BBB-8CCC-000000000001"
     assert (detail["element_id"], detail["line"]) == (flow, line_in(f'id="{flow}"', moved))
@@ -565,7 +600,9 @@ def test_a_lane_set_written_after_the_flows_says_what_to_move(owner, db):
     lanes = text[start:end]
     moved = text[:start] + text[end:]
     moved = moved.replace("   </process>", lanes + "   </process>")
-    (detail,) = refused(upload(owner, (SIGNAVIO, moved.encode())))
+    (detail,) = refused(
+        upload(owner, (SIGNAVIO, moved.encode()), (ONBOARDING, diagram(ONBOARDING)))
+    )
     assert detail["line"] == line_in("<laneSet", moved)
     start_event = line_in("<startEvent", moved)
     assert "<laneSet> is out of order in <process> 'r8_signavio_callback'" in detail["message"]
@@ -618,19 +655,19 @@ Change = tuple[tuple[str, str], ...]
 REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = {
     # (files, the file changed, its change, element refused, words, where its line is)
     "sequence-flow-to-nothing": (
-        (SIGNAVIO,),
+        (SIGNAVIO, ONBOARDING),
         SIGNAVIO,
         (
             (
-                'name="" sourceRef="sid-A1B2C3D4-0018-4000-8000-000000000018" '
+                'name="" sourceRef="sid-A1B2C3D4-0021-4000-8000-000000000021" '
                 'targetRef="sid-A1B2C3D4-0019-4000-8000-000000000019"',
-                'name="" sourceRef="sid-A1B2C3D4-0018-4000-8000-000000000018" '
+                'name="" sourceRef="sid-A1B2C3D4-0021-4000-8000-000000000021" '
                 'targetRef="sid-A1B2C3D4-0019-4000-8000-00000000019"',
             ),
         ),
-        "sid-F0000001-AAAA-4BBB-8CCC-000000000016",
+        "sid-F0000001-AAAA-4BBB-8CCC-000000000019",
         ["targetRef 'sid-A1B2C3D4-0019-4000-8000-00000000019'", "no element of the model"],
-        'id="sid-F0000001-AAAA-4BBB-8CCC-000000000016"',
+        'id="sid-F0000001-AAAA-4BBB-8CCC-000000000019"',
     ),
     "message-flow-to-nothing": (
         (TRISO,),
@@ -641,7 +678,7 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         'id="_mf_offer"',
     ),
     "spiffworkflow-namespace-with-a-slash": (
-        (SIGNAVIO,),
+        (SIGNAVIO, ONBOARDING),
         SIGNAVIO,
         (
             (
@@ -666,7 +703,7 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         'id="Event_0won" name="Won"',
     ),
     "gateway-without-a-way-out": (
-        (SIGNAVIO,),
+        (SIGNAVIO, ONBOARDING),
         SIGNAVIO,
         (
             (
@@ -678,6 +715,32 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         "sid-GW-0021",
         ["no outgoing"],
         'id="sid-GW-0021"',
+    ),
+    "gateway-without-its-default": (
+        (SIGNAVIO, ONBOARDING),
+        SIGNAVIO,
+        (
+            (
+                'exclusiveGateway default="sid-F0000001-AAAA-4BBB-8CCC-000000000006" ',
+                "exclusiveGateway ",
+            ),
+        ),
+        "sid-F0000001-AAAA-4BBB-8CCC-000000000006",
+        ["leaves the exclusive gateway", "without a condition", "default="],
+        'id="sid-F0000001-AAAA-4BBB-8CCC-000000000006"',
+    ),
+    "activity-waiting-for-two-arrivals": (
+        (TRISO,),
+        TRISO,
+        (
+            (
+                'startQuantity="1" name="Relancer le client"',
+                'startQuantity="2" name="Relancer le client"',
+            ),
+        ),
+        "_relance",
+        ["startQuantity='2'", "not supported", "parallel gateway"],
+        'id="_relance"',
     ),
     "condition-in-javascript": (
         DESK,
@@ -693,7 +756,7 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         'language="javascript"',
     ),
     "condition-in-xpath-as-the-definitions-say": (
-        (SIGNAVIO,),
+        (SIGNAVIO, ONBOARDING),
         SIGNAVIO,
         (("outcome == 'interested'", "/lead/outcome = 'interested'"),),
         "sid-F0000001-AAAA-4BBB-8CCC-000000000003",
@@ -786,6 +849,33 @@ def test_one_mistake_per_file_is_refused_on_its_element(owner, db, case):
     nothing_deployed(db)
 
 
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_split_drawn_without_conditions_names_every_flow(owner, db, kind):
+    """The MIWG file A.2.0 draws a gateway splitting three ways with no condition and no
+    default. The parser stopped at the first flow ("exclusive" for an inclusive gateway
+    too); the others went unsaid."""
+    body = (
+        f'<startEvent id="s"/><{kind} id="route" name="Channel"/>'
+        '<userTask id="call" name="Call"/><userTask id="mail" name="Mail"/>'
+        '<userTask id="visit" name="Visit"/><endEvent id="e"/>'
+        '<sequenceFlow id="f0" sourceRef="s" targetRef="route"/>'
+        '<sequenceFlow id="to_call" sourceRef="route" targetRef="call"/>'
+        '<sequenceFlow id="to_mail" sourceRef="route" targetRef="mail"/>'
+        '<sequenceFlow id="to_visit" sourceRef="route" targetRef="visit"/>'
+        '<sequenceFlow id="f1" sourceRef="call" targetRef="e"/>'
+        '<sequenceFlow id="f2" sourceRef="mail" targetRef="e"/>'
+        '<sequenceFlow id="f3" sourceRef="visit" targetRef="e"/>'
+    )
+    details = refused(upload(owner, ("split.bpmn", one_process("r8_split", body))))
+    problems = by_element(details)
+    gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+    assert set(problems) == {"to_call", "to_mail", "to_visit"}, details
+    for flow, message in problems.items():
+        assert f"leaves the {gateway} gateway 'route' without a condition" in message
+        assert f'default="{flow}"' in message
+    nothing_deployed(db)
+
+
 def test_a_file_saved_in_latin_1_but_declared_utf_8_names_its_line(owner, db):
     latin = diagram(TRISO).replace(b'encoding="ISO-8859-1"', b'encoding="UTF-8"')
     (detail,) = refused(upload(owner, (TRISO, latin)))
@@ -802,7 +892,7 @@ def test_the_bpmn_2_beta_namespace_is_named(owner, db):
             'xmlns="http://www.omg.org/spec/BPMN/20100501/MODEL"',
         ),
     )
-    (detail,) = refused(upload(owner, (SIGNAVIO, beta)))
+    (detail,) = refused(upload(owner, (SIGNAVIO, beta), (ONBOARDING, diagram(ONBOARDING))))
     assert detail["line"] == 1
     assert "'http://www.omg.org/spec/BPMN/20100501/MODEL'" in detail["message"]
     assert "'http://www.omg.org/spec/BPMN/20100524/MODEL'" in detail["message"]
