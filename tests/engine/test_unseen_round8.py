@@ -1,14 +1,15 @@
 """An eighth round of unseen diagrams, in the styles of the BPMN Model Interchange Working
-Group's reference files (A.1-A.4, B.2.0, C.1.0) as Signavio and Trisotech export them: Signavio's
-default namespace with ``sid-`` ids, XPath declared as the expression language and
-``isImmediate`` flows; Trisotech's ``semantic:`` prefix in ISO-8859-1 with accented names, two
-pools with message flows to a pool that is only drawn; one of every kind of element. Beside
-them a Camunda Modeler 5 offer desk combining a form, a DMN discount, an approval with a timer
-and a handback, an error and a non-interrupting escalation out of a subprocess, an inclusive
-split and join, a signed order correlated from the CRM; and a Camunda 8 (Zeebe) export as a
-user writes it. What runs is run end to end through the API; what Dialflow does not run, and
-one mistake per file as people make them, is refused with ``422 invalid_bpmn`` on its element
-and line, nothing deployed.
+Group's reference files (A.1-A.4, B.2.0, C.1.0, C.3.0) as Signavio, Trisotech and itp-commerce's
+Visio modeler export them: Signavio's default namespace with ``sid-`` ids, XPath declared as the
+expression language and ``isImmediate`` flows; Trisotech's ``semantic:`` prefix in ISO-8859-1
+with accented names, two pools with message flows to a pool that is only drawn; tool attributes
+in every extensionElements and a message start event; one of every kind of element. Beside them
+a Camunda Modeler 5 offer desk combining a form, a DMN discount, an approval with a timer and a
+handback, an error and a non-interrupting escalation out of a subprocess, an inclusive split
+and join, a signed order correlated from the CRM; and a Camunda 8 (Zeebe) export as a user
+writes it. What runs is run end to end through the API; what Dialflow does not run, and one
+mistake per file as people make them, is refused with ``422 invalid_bpmn`` on its element and
+line, nothing deployed.
 """
 
 from __future__ import annotations
@@ -512,6 +513,91 @@ def test_an_approval_left_eight_hours_caps_the_discount(timed: Timed, make_custo
     assert deals_of(db, customer.id) == [("80 seats, 10% off", "21600.00", "qualification")]
 
 
+# -- a service request (MIWG C.3.0 as itp-commerce's Visio modeler writes it through W4): tool
+#    attributes everywhere, a message start event the CRM sends, a non-interrupting message
+#    boundary event on the standard repair, a message end event no instance takes ------------
+
+ITP = "itp_service_request.bpmn"
+
+
+def request_service(actor: Actor, customer_id: int, manager: Actor, **payload: Any) -> int:
+    sent = actor.post(
+        "/api/v1/messages",
+        json={
+            "name": "r8_service_request",
+            "business_key": f"svc-{customer_id}",
+            "payload": {"customer_id": customer_id, "team_lead": manager.username, **payload},
+        },
+    )
+    assert sent.status_code == 202, sent.get_json()
+    [instance_id] = sent.get_json()["delivered_to"]
+    return instance_id
+
+
+def analysed(agent: Actor, instance_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    (analyse,) = agent.instance(instance_id)["ready_tasks"]
+    assert (analyse["name"], analyse["lane"], analyse["title"]) == (
+        "_analyse",
+        "agent",
+        "Analyse customer request",
+    )
+    return agent.complete_ok(analyse["id"], data)
+
+
+def test_a_request_from_the_crm_starts_a_repair_the_customer_upgrades_during(
+    owner, agent, manager, make_customer, db
+):
+    assert deploy(owner, ITP)["process_ids"] == ["r8_itp_service"]
+    customer = make_customer()
+    instance_id = request_service(agent, customer.id, manager, kind="repair", warranty=False)
+    after = analysed(agent, instance_id, {"plan": "standard"})
+    (repair,) = after["ready_tasks"]
+    assert (repair["name"], repair["lane"]) == ("_standard", "agent")
+    upgrade = {"name": "r8_service_upgrade", "business_key": f"svc-{customer.id}"}
+    for plan in ("premium", "premium plus"):  # the boundary keeps listening
+        sent = agent.post("/api/v1/messages", json={**upgrade, "payload": {"plan": plan}})
+        assert sent.get_json()["delivered_to"] == [instance_id], sent.get_json()
+    view = owner.instance(instance_id)
+    assert [t["id"] for t in view["ready_tasks"]] == [repair["id"]]  # not interrupted
+    assert notifications_of(db, manager) == [
+        f"Customer {customer.id} upgrades to premium",
+        f"Customer {customer.id} upgrades to premium plus",
+    ]
+    done = agent.complete_ok(repair["id"], {"fixed": True})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["waiting"] == []
+    assert agent.post("/api/v1/messages", json=upgrade).status_code == 404
+    with db() as session:
+        (sent_done,) = session.scalars(
+            select(ReceivedMessage).where(ReceivedMessage.name == "r8_service_done")
+        ).all()
+        assert sent_done.business_key == f"svc-{customer.id}"
+        assert sent_done.payload["fixed"] is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "warranty", "plan", "task", "lane"),
+    [
+        ("replace", True, "standard", "_replace", "agent"),
+        ("replace", False, "premium", "_premium", "manager"),
+        ("repair", True, "premium", "_premium", "manager"),
+    ],
+    ids=["replaced-under-warranty", "no-warranty-premium", "premium-repair"],
+)
+def test_a_request_goes_the_way_its_type_and_level_say(
+    owner, agent, manager, make_customer, db, kind, warranty, plan, task, lane
+):
+    deploy(owner, ITP)
+    customer = make_customer()
+    instance_id = request_service(agent, customer.id, manager, kind=kind, warranty=warranty)
+    (next_task,) = analysed(agent, instance_id, {"plan": plan})["ready_tasks"]
+    assert (next_task["name"], next_task["lane"]) == (task, lane)
+    worker = manager if lane == "manager" else agent
+    done = worker.complete_ok(next_task["id"], {})
+    assert done["status"] == "completed", done["incidents"]
+    assert notifications_of(db, manager) == []
+
+
 # -- one of every kind of element (MIWG B.2.0 as Trisotech writes it): what Dialflow does not
 #    run is refused on its element, the group and text annotation beside it are not ----------
 
@@ -729,6 +815,7 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         ["leaves the exclusive gateway", "without a condition", "default="],
         'id="sid-F0000001-AAAA-4BBB-8CCC-000000000006"',
     ),
+    # the MIWG reference file C.3.0 has startQuantity="2" and completionQuantity="2" on a task
     "activity-waiting-for-two-arrivals": (
         (TRISO,),
         TRISO,
