@@ -874,6 +874,22 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         ["FIRST_MATCH is not supported", "use UNIQUE, FIRST"],
         'id="DecisionTable_r8disc"',
     ),
+    "rule-with-a-cell-missing": (
+        DESK,
+        DESK[1],
+        (('<inputEntry id="UnaryTests_big1"><text>&gt;= 50</text></inputEntry>', ""),),
+        "DecisionRule_big",
+        ["has 1 input entry for the table's 2 inputs", "one cell per input column"],
+        'id="DecisionRule_big"',
+    ),
+    "output-without-a-name": (
+        DESK,
+        DESK[1],
+        (('label="Approval" name="approval"', 'label="Approval"'),),
+        "Output_approval",
+        ["has no name", "under its label 'Approval'", 'name="'],
+        'id="Output_approval"',
+    ),
     "form-not-uploaded": (
         DESK[:3],
         DESK[0],
