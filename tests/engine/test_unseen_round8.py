@@ -850,6 +850,14 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         ["not a valid Python expression", "/lead/outcome"],
         'id="sid-F0000001-AAAA-4BBB-8CCC-000000000003"',
     ),
+    "comparison-with-one-equals-sign": (
+        (SIGNAVIO, ONBOARDING),
+        SIGNAVIO,
+        (("outcome == 'callback' and", "outcome = 'callback' and"),),
+        "sid-F0000001-AAAA-4BBB-8CCC-000000000004",
+        ["not a valid Python expression", "to compare, write \"outcome == 'callback' and"],
+        'id="sid-F0000001-AAAA-4BBB-8CCC-000000000004"',
+    ),
     "hit-policy-in-small-letters": (
         DESK,
         DESK[1],
