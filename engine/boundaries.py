@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
+from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
     EndEvent,
@@ -52,7 +53,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn_xml import ACTIVITIES
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 from engine.event_subprocesses import (
     THROWN_WITH,
     EndEventParser,
@@ -301,6 +302,21 @@ class DialflowParser(SpiffBpmnParser):
         tag: (with_task_messages(parser) if tag in _MESSAGE_TAGS else parser, spec)
         for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
+
+    def _add_data_stores(self, bpmn: Any) -> None:
+        """Every ``<bpmn:dataStore>`` taken as a store that holds nothing.
+
+        SpiffWorkflow 3.2 stops at a data store it has no class for before it reads any process
+        of the file, so a deploy refused for the store (``constructs.py`` refuses every data
+        store reference and every store) said nothing else of that file: a service task without
+        an operator or a missing form came up only once the store was removed. No version is
+        ever deployed with a data store, so the stand-in never runs.
+        """
+        for data_store in bpmn.iter(f"{{{BPMN_NS}}}dataStore"):
+            store_id = data_store.get("id")
+            if store_id:
+                name = data_store.get("name") or store_id
+                self.data_stores[store_id] = BpmnDataStoreSpecification(store_id, name)
 
     def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:
         """A DMN file whose default namespace is not DMN's, parsed as if it were.

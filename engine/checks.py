@@ -268,7 +268,23 @@ def _check_expression(expression: str, what: str, report: Any) -> None:
     try:
         compile(expression, "<expression>", "eval")
     except SyntaxError as exc:
-        report(f"{what} is not a valid Python expression: {expression!r} ({exc.msg})")
+        report(
+            f"{what} is not a valid Python expression: {expression!r} ({exc.msg})"
+            f"{_comparison_hint(expression)}"
+        )
+
+
+def _comparison_hint(expression: str) -> str:
+    """A comparison written with one ``=`` (as XPath, FEEL and spreadsheets write it, and
+    Signavio files declare XPath), said with the ``==`` that compiles."""
+    compared = re.sub(r"(?<![<>=!])=(?!=)", "==", expression)
+    if compared == expression:
+        return ""
+    try:
+        compile(compared, "<expression>", "eval")
+    except SyntaxError:
+        return ""
+    return f"; to compare, write {compared!r}"
 
 
 def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None:

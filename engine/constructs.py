@@ -55,6 +55,11 @@ UNSUPPORTED_NODES = {
     "branches of an inclusive gateway, or as user tasks of their own",
 }
 CATCHES = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
+# Token counts BPMN lets an activity have (modelers write 1, the default, on every task).
+QUANTITIES = {
+    "startQuantity": "join the arrivals with a parallel gateway before the activity",
+    "completionQuantity": "split after the activity with a parallel gateway",
+}
 
 
 def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
@@ -113,6 +118,17 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
             local = etree.QName(node).localname
             if local in UNSUPPORTED_NODES:
                 found.append(ctx.report(node, UNSUPPORTED_NODES[local]))
+            if local in ACTIVITIES:
+                found += [
+                    ctx.report(
+                        node,
+                        f"{attribute}={node.get(attribute)!r}: an activity that waits for "
+                        "several arrivals or sends several on is not supported (SpiffWorkflow "
+                        f"runs it once per arrival and leaves once); {hint}",
+                    )
+                    for attribute, hint in QUANTITIES.items()
+                    if (node.get(attribute) or "1").strip() != "1"
+                ]
             if local in ACTIVITIES and outgoing.get(node.get("id"), 0) > 1:
                 found.append(
                     ctx.report(

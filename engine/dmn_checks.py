@@ -4,7 +4,8 @@ or decide wrongly, all listed before the parser runs.
 A file that is no DMN or holds no decision, several decisions in one file (SpiffWorkflow 3.2
 reads one), decisions that are no decision table, hit policies other than UNIQUE, FIRST, ANY,
 COLLECT without aggregation and RULE ORDER, PRIORITY, OUTPUT ORDER (``engine.hit_policies``),
-and rule cells that are neither Python nor FEEL ``engine.feel`` can rewrite; and one decision
+outputs without a name and rules whose cells do not match the table's columns, and rule
+cells that are neither Python nor FEEL ``engine.feel`` can rewrite; and one decision
 id in two DMN files of a deploy (the parser would keep one of the two without a word). It
 lives apart from ``engine.constructs`` because DMN tables share nothing with the BPMN
 pre-pass but the shape of a problem.
@@ -125,15 +126,62 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     return found
 
 
+def _shape_problems(table: Any, report: Any) -> None:
+    """Outputs without a name and rules whose cells do not match the table's columns.
+
+    SpiffWorkflow 3.2 pairs a rule's cells with the table's inputs and outputs by position: a
+    rule with a cell too few was matched against the first inputs only (the cells after a
+    missing one tested the wrong column), one with a cell too many failed the parser with an
+    ``IndexError``. An output without a name set a variable named after its label
+    (``Approval``, ``Discount %``), so the condition reading ``approval`` failed at run time.
+    """
+    columns: dict[str, list[Any]] = {"inputEntry": [], "outputEntry": []}
+    for child in table:
+        if isinstance(child.tag, str) and _local(child) in ("input", "output"):
+            columns[f"{_local(child)}Entry"].append(child)
+    for output in columns["outputEntry"]:
+        if not (output.get("name") or "").strip():
+            label = output.get("label")
+            stored = f"under its label {label!r}" if label else "under no usable name"
+            report(
+                output,
+                f"has no name: the decision would set its value {stored}; add "
+                'name="…", the variable the gateways and scripts after the task read',
+            )
+    for rule in table:
+        if not isinstance(rule.tag, str) or _local(rule) != "rule":
+            continue
+        for entry, kind in (("inputEntry", "input"), ("outputEntry", "output")):
+            have = sum(1 for c in rule if isinstance(c.tag, str) and _local(c) == entry)
+            want = len(columns[entry])
+            if have != want:
+                report(
+                    rule,
+                    f"has {have} {kind} entr{'y' if have == 1 else 'ies'} for the table's "
+                    f"{want} {kind}s: a rule has one cell per {kind} column, in order ('-' "
+                    "for any value in an input column)",
+                )
+
+
 def _table_problems(table: Any, report: Any) -> None:
     policy = " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper()
-    if policy not in HIT_POLICIES:
+    written = table.get("hitPolicy")
+    if policy in HIT_POLICIES and written is not None and written != policy:
+        # SpiffWorkflow compares the text as written: "Collect" answered one rule's outputs,
+        # not a list, and "Unique" let several rules match
+        report(
+            table,
+            f"hit policy {written!r} is not spelled as DMN spells it (in capitals, one space "
+            f"between words): write {policy!r}",
+        )
+    elif policy not in HIT_POLICIES:
         report(
             table,
             f"hit policy {policy} is not supported (SpiffWorkflow 3.2 would answer with the "
             "first matching rule); use UNIQUE, FIRST, ANY, COLLECT, RULE ORDER, PRIORITY or "
             "OUTPUT ORDER",
         )
+    _shape_problems(table, report)
     for element, message in priority_problems(table):
         report(element, message)
     if policy == "COLLECT" and table.get("aggregation"):

@@ -32,6 +32,7 @@ FOREIGN_ENGINES = {
     "http://processmaker.com/BPMN/2.0/Schema.xsd": "pm",
 }
 LABELS = {"drools": "jBPM", "pm": "ProcessMaker"}
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Tool bookkeeping with no effect on execution.
 HARMLESS = {
     "modelerTemplate",
@@ -142,6 +143,14 @@ HINTS = {
     "screenRef": "pick a JSON-Schema form (formJsonSchemaFilename)",
     "scriptRef": "write the Python script in the script task itself",
     "dueIn": "give the task the property dueIn (a duration such as 'PT4H')",
+    # Camunda 8 (Zeebe)
+    "calledElement": "name the called process in the call activity's calledElement attribute",
+    "script": "write the Python the task runs in its <script>",
+    "loopCharacteristics": "name the list in loopDataInputRef and each item in inputDataItem",
+    "subscription": "correlate by business key, or by a correlationProperty whose retrieval "
+    "expression reads the key from the data",
+    "taskHeaders": "give the operator what it needs as its parameters",
+    "userTask": "Dialflow works every user task itself: remove it",
 }
 # Where a setting means something else on a sequence flow.
 FLOW_HINTS = {
@@ -159,6 +168,8 @@ PYTHON_LANGUAGES = {"", "python", "python3", "text/x-python", "text/python"}
 JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
 # Camunda 8 writes every expression in FEEL with a leading "=" ("=amount > 100").
 FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
+FEEL_TEMPORAL = re.compile(r'^(?:duration|date and time|date|time)\(\s*"([^"]*)"\s*\)$')
+TIMER_TAGS = {"timeDate", "timeDuration", "timeCycle"}
 
 
 def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
@@ -182,6 +193,18 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
         if qname.namespace in FOREIGN_ENGINES:
             found += _foreign_element(name, element, qname)
             continue
+        if _misspelled_spiff(element, qname):
+            found.append(
+                _report(
+                    name,
+                    element,
+                    f"<{element.prefix}:{qname.localname}> on {_label(_owner(element))} is in "
+                    f"the namespace {qname.namespace!r}, not SpiffWorkflow's {SPIFF_NS!r}, so "
+                    "Dialflow does not read it; correct the file's xmlns:"
+                    f"{element.prefix or 'spiffworkflow'} declaration",
+                )
+            )
+            continue
         if qname.namespace != BPMN_NS:
             continue
         found += _foreign_attributes(name, element)
@@ -199,6 +222,20 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
                 )
             )
     return found
+
+
+def _misspelled_spiff(element: Any, qname: Any) -> bool:
+    """An extension element meant for SpiffWorkflow (its prefix or namespace says so) whose
+    namespace is not exactly SpiffWorkflow's, as a hand-typed declaration has it (a trailing
+    slash, https): SpiffWorkflow skips it, and the task was "without an operator" or ran
+    without its form. The outermost such element only."""
+    namespace = qname.namespace or ""
+    if namespace == SPIFF_NS or not (
+        element.prefix == "spiffworkflow" or "spiffworkflow.org" in namespace.lower()
+    ):
+        return False
+    parent = element.getparent()
+    return parent is None or etree.QName(parent).namespace != namespace
 
 
 def _inside(element: Any, processes: set[int]) -> bool:
@@ -274,6 +311,8 @@ def _engine_label(engine: str) -> str:
 def _hint(local: str, element: Any) -> str:
     flow = etree.QName(_owner(element)).localname == "sequenceFlow"
     hint = (FLOW_HINTS.get(local) if flow else None) or HINTS.get(local)
+    if local == "calledElement" and element.get("processId"):
+        hint = f"{hint}: calledElement={element.get('processId')!r}"
     return f"; {hint}" if hint else ""
 
 
@@ -336,7 +375,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a FEEL expression (Camunda 8); "
-                f"Dialflow evaluates Python: write {_feel_hint(feel.group(1).strip())!r}",
+                f"Dialflow evaluates Python: write {_feel_hint(feel.group(1).strip(), local)!r}",
             )
         )
     juel = JUEL.match(body)
@@ -367,10 +406,14 @@ def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
 
 
 def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
-    """True when ``other`` (a parser problem) says again what a foreign problem said."""
-    return "is not executable" in other.get("message", "") and any(
-        f.get("element_id") == other.get("element_id") for f in foreign
-    )
+    """True when ``other`` (a parser problem) says again what a foreign problem said: that an
+    element is not executable, or that a service task has no operator where its operator was
+    written in a misspelled SpiffWorkflow namespace."""
+    message = other.get("message", "")
+    same = [f for f in foreign if f.get("element_id") == other.get("element_id")]
+    if "must have an operator" in message:
+        return any(":serviceTaskOperator> " in f["message"] for f in same)
+    return "is not executable" in message and bool(same)
 
 
 def is_juel(expression: str) -> bool:
@@ -379,6 +422,11 @@ def is_juel(expression: str) -> bool:
     return bool(JUEL.match(expression or "") or FEEL.match(expression or ""))
 
 
-def _feel_hint(expression: str) -> str:
-    """The FEEL expression in Python words where they differ most often: ``=`` is ``==``."""
+def _feel_hint(expression: str, local: str = "") -> str:
+    """The FEEL expression in Python words where they differ most often: ``=`` is ``==``; in a
+    timer, a FEEL literal (``duration("P7D")``, ``date and time("…")``) is its quoted ISO text,
+    which is what a Python timer expression evaluates to (``"P7D"``)."""
+    literal = FEEL_TEMPORAL.match(expression)
+    if local in TIMER_TAGS and literal:
+        return f'"{literal.group(1)}"'
     return re.sub(r"(?<![<>=!])=(?!=)", "==", expression)

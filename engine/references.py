@@ -34,13 +34,17 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
     """
     found = []
     ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
-    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+    # A message flow only draws who talks to whom (Dialflow delivers messages by name), but
+    # one to nothing is as broken as a sequence flow to nothing: the schema does not check it.
+    flows = [*tree.iter(f"{{{BPMN_NS}}}sequenceFlow"), *tree.iter(f"{{{BPMN_NS}}}messageFlow")]
+    for flow in flows:
+        kind = "sequence flow" if etree.QName(flow).localname == "sequenceFlow" else "message flow"
         for attribute in ("sourceRef", "targetRef"):
             ref = flow.get(attribute)
             if ref not in ids:
                 found.append(
                     problem(
-                        f"{name}: sequence flow {flow.get('id')!r} has {attribute} {ref!r}, "
+                        f"{name}: {kind} {flow.get('id')!r} has {attribute} {ref!r}, "
                         "which is no element of the model",
                         element_id=flow.get("id"),
                         line=flow.sourceline,
@@ -48,13 +52,18 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                     )
                 )
     found += _scope_problems(name, tree, ids)
+    global_tasks = _global_tasks(tree)
     for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
         called = call.get("calledElement")
         if called and called not in process_ids:
             found.append(
                 problem(
-                    f"{name}: call activity calls process {called!r}, which is neither in "
-                    "this deploy nor deployed before",
+                    f"{name}: call activity calls {global_tasks[called]} {called!r}, which "
+                    "Dialflow does not run: a call activity calls a process; draw the task "
+                    "in this process instead, or in a process of its own to call"
+                    if called in global_tasks
+                    else f"{name}: call activity calls process {called!r}, which is neither "
+                    "in this deploy nor deployed before",
                     element_id=call.get("id"),
                     line=call.sourceline,
                     file=name,
@@ -62,6 +71,19 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
             )
     found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
     return found + endless_loop_problems(name, tree)
+
+
+def _global_tasks(tree: Any) -> dict[str, str]:
+    """The file's global tasks (``<globalUserTask>`` …, a task drawn once for call activities
+    to call, as in the MIWG reference file B.2.0), id → kind."""
+    return {
+        element.get("id"): etree.QName(element).localname
+        for element in tree
+        if isinstance(element.tag, str)
+        and etree.QName(element).namespace == BPMN_NS
+        and etree.QName(element).localname.startswith("global")
+        and element.get("id")
+    }
 
 
 def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
@@ -264,6 +286,9 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
         for element in tree.iter()
         if isinstance(element.tag, str) and element.get("id")
     }
+    outgoing: dict[str, list[str]] = {}
+    for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         source, target = nodes.get(flow.get("sourceRef")), nodes.get(flow.get("targetRef"))
         if source is None or target is None or flow in drawn:
@@ -284,6 +309,14 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                     "default flow is taken when no condition holds, whatever its own says: "
                     "remove its condition or make it an ordinary flow",
                 )
+        elif kind in CONDITIONAL_SOURCES and _chooses(source, flow, outgoing):
+            gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+            report(
+                flow,
+                f"leaves the {gateway} gateway {source.get('id')!r} without a condition and is "
+                "not its default flow: write its condition, or name it as the gateway's "
+                f'default (default="{flow.get("id")}" on the gateway; a gateway has one)',
+            )
         target_kind = etree.QName(target).localname
         if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
             report(
@@ -292,6 +325,17 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                 "only lead to catch events (message, timer, signal) or receive tasks, the "
                 "first of which to happen decides the way",
             )
+
+
+def _chooses(gateway: Any, flow: Any, outgoing: dict[str, list[str]]) -> bool:
+    """Whether ``flow``, which has no condition, leaves a gateway that must choose (several
+    ways out) without being its default. SpiffWorkflow's parser stopped at the first such flow
+    with "Non-default exclusive outgoing sequence flow" (an inclusive gateway's too), so the
+    others went unsaid (the MIWG file A.2.0 draws a split of three flows without any). A
+    default naming no flow of the gateway is said on the gateway, not again on its flows."""
+    ways = outgoing.get(gateway.get("id"), [])
+    default = gateway.get("default")
+    return len(ways) > 1 and default != flow.get("id") and (not default or default in ways)
 
 
 def _message_problem(element: Any, local: str, messages: set[str], report: Any) -> None:

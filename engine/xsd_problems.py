@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bpmn_xml import BPMN_NS, CONTAINERS, SAFE_XML
 from engine.errors import problem
 
 MAX_DEPTH = 256  # libxml2's limit without huge_tree
@@ -152,6 +152,11 @@ _OWN_CONTENT = re.compile(
     r"(standard|multiInstance)LoopCharacteristics|laneSet|flowNodeRef|childLaneSet)$"
 )
 _TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
+_ARTIFACTS = frozenset({"textAnnotation", "association", "group"})
+_FLOW_ELEMENT = re.compile(
+    r"^(task|\w+Task|\w+Event|\w+Gateway|subProcess|adHocSubProcess|transaction|"
+    r"callActivity|sequenceFlow|dataObject|dataObjectReference|dataStoreReference)$"
+)
 
 
 def _child_rank(local: str) -> int | None:
@@ -200,6 +205,8 @@ def _order_message(message: str, tree: Any, path: str | None) -> str:
             f"{message} A timer has one of timeDate, timeDuration or timeCycle, and {where} "
             "has several: keep the one it waits for"
         )
+    if parent_local in CONTAINERS and (contents := _container_order(element, local, where)):
+        return f"{message} {contents}"
     rank = _child_rank(local)
     if rank is None:
         return message
@@ -220,6 +227,41 @@ def _order_message(message: str, tree: Any, path: str | None) -> str:
             f"(line {first.sourceline})"
         )
     return message
+
+
+def _container_rank(local: str) -> int | None:
+    """A child's place in a process's or subprocess's content: lanes, flow elements, then
+    artifacts; None for what stands before them (documentation, incoming, properties …)."""
+    if local == "laneSet":
+        return 0
+    if local in _ARTIFACTS:
+        return 2
+    return 1 if _FLOW_ELEMENT.match(local) else None
+
+
+def _container_order(element: Any, local: str, where: str) -> str | None:
+    """A flow element after an artifact (a text annotation, association or group, which
+    modelers write last), or a lane set after flow elements, said as what to move where."""
+    rank = _container_rank(local)
+    if rank is None:
+        return None
+    later = [
+        sibling
+        for sibling in element.itersiblings(preceding=True)
+        if isinstance(sibling.tag, str)
+        and etree.QName(sibling).namespace == BPMN_NS
+        and (sibling_rank := _container_rank(etree.QName(sibling).localname)) is not None
+        and sibling_rank > rank
+    ]
+    if not later:
+        return None
+    first = later[-1]
+    return (
+        f"<{local}> is out of order in {where}: BPMN's schema wants the lane set first, then "
+        "the flow elements (events, activities, gateways, sequence flows, data objects), then "
+        "the artifacts (text annotations, associations, groups); move it before "
+        f"<{etree.QName(first).localname}> (line {first.sourceline})"
+    )
 
 
 def _ids_by_path(tree: Any) -> dict[str, str]:
