@@ -9,9 +9,11 @@ import subprocess
 
 import pytest
 
+from crm.customers import create_customer
 from web.api.openapi import undocumented_routes
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def openapi_path(rule: str) -> str:
@@ -52,13 +54,13 @@ def test_operations_are_well_formed(client):
             for status, described in operation["responses"].items():
                 assert re.fullmatch(r"[1-5]\d\d", status)
                 assert described["description"]
-                (media,) = described["content"]  # JSON, text/csv for file downloads, BPMN XML
-                assert media in ("application/json", "text/csv", "application/xml"), media
-                schema = described["content"][media]["schema"]
-                ref = schema.get("$ref")
-                if ref:
-                    assert ref.startswith("#/components/schemas/")
-                    assert ref.rsplit("/", 1)[1] in schemas
+                # JSON, text/csv for file downloads (an export's XLSX beside), BPMN XML
+                for media, content in described["content"].items():
+                    assert media in ("application/json", "text/csv", XLSX, "application/xml")
+                    ref = content["schema"].get("$ref")
+                    if ref:
+                        assert ref.startswith("#/components/schemas/")
+                        assert ref.rsplit("/", 1)[1] in schemas
             if method in ("get",):
                 assert "requestBody" not in operation
     assert len(operation_ids) == len(set(operation_ids))
@@ -132,3 +134,38 @@ def test_the_answers_to_bad_input_are_documented(client):
     assert {"200", "202"} <= set(dry_run)
     xml = document["paths"]["/api/v1/process-models/{process_id}/versions/{version}/bpmn"]["get"]
     assert set(xml["responses"]["200"]["content"]) == {"application/xml"}
+
+
+def test_the_export_answers_only_media_types_the_document_lists(client, actor, db):
+    """``GET /customers/export?format=xlsx`` answers XLSX: the document lists it beside CSV
+    (fuzzing found it listed CSV only), and the formats the parameter takes."""
+    admin = actor("admin", username="boss", team=None)
+    with db() as session:
+        create_customer(session, {"name": "王小明", "phone": "13800138000"}, actor=None)
+    export = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/customers/export"]
+    (file_format,) = [p for p in export["get"]["parameters"] if p["name"] == "format"]
+    assert file_format["schema"] == {"type": "string", "enum": ["csv", "xlsx"]}
+    documented = set(export["get"]["responses"]["200"]["content"])
+    for name in file_format["schema"]["enum"]:
+        response = admin.get(f"/api/v1/customers/export?format={name}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        assert response.mimetype in documented, (name, response.mimetype)
+    refused = admin.get("/api/v1/customers/export?format=pdf")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_paging_and_id_filters_are_documented_as_integers(client, actor):
+    """Fuzzing from the document sends what it says: ``limit``/``offset`` and the id filters
+    are integers (they were text, so nearly every generated list request was a 422), and an id
+    filter sent empty is the filter not given, as the API reads it."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    customers = {p["name"]: p for p in document["paths"]["/api/v1/customers"]["get"]["parameters"]}
+    assert customers["limit"]["schema"] == {"type": "integer", "minimum": 1}
+    assert customers["offset"]["schema"]["type"] == "integer"
+    assert customers["owner_id"]["schema"]["type"] == "integer"
+    assert customers["owner_id"]["allowEmptyValue"] is True
+    assert "allowEmptyValue" not in customers["limit"]
+    admin = actor("admin", username="boss", team=None)
+    assert admin.get("/api/v1/customers?owner_id=").status_code == 200
+    assert admin.get("/api/v1/customers?limit=").status_code == 422

@@ -6,7 +6,7 @@ from flask import Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from crm import jobs
-from crm.exports import export_customers
+from crm.exports import FORMATS, export_customers
 from crm.imports import ensure_may_import, open_upload, parse_mapping, preview, submit_import
 from dialflow.background import dispatch_job
 from dialflow.errors import InvalidInput
@@ -157,8 +157,9 @@ def get_job_errors(job_id: int) -> ResponseReturnValue:
     errors=(401, 403, 422),
     response_type="text/csv",
     response={"type": "string", "format": "binary"},
+    other_responses={FORMATS["xlsx"]: {"type": "string", "format": "binary"}},
     query={
-        "format": "csv (default) or xlsx",
+        "format": ("csv (default) or xlsx", {"type": "string", "enum": ["csv", "xlsx"]}),
         "q": "search text",
         "owner_id": "filter",
         "stage": "filter",
