@@ -169,3 +169,27 @@ def test_paging_and_id_filters_are_documented_as_integers(client, actor):
     admin = actor("admin", username="boss", team=None)
     assert admin.get("/api/v1/customers?owner_id=").status_code == 200
     assert admin.get("/api/v1/customers?limit=").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "first"),
+    [
+        ("/api/v1/process-instances", "status", "running"),
+        ("/api/v1/deals", "stage", "qualification"),
+        ("/api/v1/customers", "stage", "new"),
+        ("/api/v1/customers/export", "stage", "new"),
+    ],
+)
+def test_filters_of_a_fixed_set_are_documented_as_enums(client, actor, path, name, first):
+    """The values a filter takes are in the document (fuzzing sends them), each answered 200;
+    another is the 422 the document lists, and an empty one is the filter not given."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    (parameter,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+    assert parameter["schema"]["enum"][0] == first
+    assert parameter["allowEmptyValue"] is True
+    admin = actor("admin", username="boss", team=None)
+    for value in [*parameter["schema"]["enum"], ""]:
+        assert admin.get(f"{path}?{name}={value}").status_code == 200, value
+    refused = admin.get(f"{path}?{name}=bogus")
+    assert refused.status_code == 422
+    assert "422" in document["paths"][path]["get"]["responses"]

@@ -8,11 +8,12 @@ from flask.typing import ResponseReturnValue
 from crm import jobs
 from crm.exports import FORMATS, export_customers
 from crm.imports import ensure_may_import, open_upload, parse_mapping, preview, submit_import
+from crm.models import LeadStage, RowOutcome
 from dialflow.background import dispatch_job
 from dialflow.errors import InvalidInput
 from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.params import int_arg
 from web.api.schemas import ANY_OBJECT, INT, STR, obj
 from web.context import runtime, settings, unit_of_work
@@ -115,7 +116,11 @@ def post_import() -> ResponseReturnValue:
     tag="jobs",
     errors=(401, 404, 422),
     response=JOB,
-    query={"limit": "rows per page (≤ 500)", "offset": "skip", "outcome": "duplicate | error"},
+    query={
+        "limit": "rows per page (≤ 500)",
+        "offset": "skip",
+        "outcome": choice("duplicate | error", RowOutcome),
+    },
 )
 @token_required
 def get_job(job_id: int) -> ResponseReturnValue:
@@ -159,10 +164,10 @@ def get_job_errors(job_id: int) -> ResponseReturnValue:
     response={"type": "string", "format": "binary"},
     other_responses={FORMATS["xlsx"]: {"type": "string", "format": "binary"}},
     query={
-        "format": ("csv (default) or xlsx", {"type": "string", "enum": ["csv", "xlsx"]}),
+        "format": choice("csv (default) or xlsx", FORMATS, empty_is_none=False),
         "q": "search text",
         "owner_id": "filter",
-        "stage": "filter",
+        "stage": choice("filter", LeadStage),
         "pool": "1 = public pool only",
         "tag": "filter",
     },

@@ -8,7 +8,7 @@ that every ``/api/v1`` route is documented).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -43,6 +43,18 @@ ERROR_RESPONSES = {
 }
 
 
+def choice(description: str, values: Iterable[str], *, empty_is_none: bool = True) -> dict:
+    """A query parameter taking one of ``values``; sent empty, the filter is not given
+    (``empty_is_none``) or refused."""
+    parameter: dict[str, Any] = {
+        "description": description,
+        "schema": {"type": "string", "enum": [str(value) for value in values]},
+    }
+    if empty_is_none:
+        parameter["allowEmptyValue"] = True
+    return parameter
+
+
 def documented(
     summary: str,
     *,
@@ -53,16 +65,17 @@ def documented(
     status: int = 200,
     errors: tuple[int, ...] = (401, 422),
     auth: bool = True,
-    query: dict[str, str | tuple[str, dict[str, Any]]] | None = None,
+    query: dict[str, str | dict[str, Any]] | None = None,
     content_type: str = "application/json",
     response_type: str = "application/json",
     also: dict[int, tuple[str, dict[str, Any] | None]] | None = None,
     other_requests: dict[str, dict[str, Any]] | None = None,
     other_responses: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
-    """``query``: each parameter's description, or its description and schema (else text, or
-    the schema of ``QUERY_SCHEMAS``). ``also``: other success statuses the view answers, each
-    with its description and response schema (None: the same as ``status``'s).
+    """``query``: each parameter's description (its schema text, or that of ``QUERY_SCHEMAS``),
+    or the parameter's fields (``description``, ``schema``…; ``choice`` builds them).
+    ``also``: other success statuses the view answers, each with its description and response
+    schema (None: the same as ``status``'s).
     ``other_requests``: other media types the view reads its body from
     (``multipart/form-data`` beside JSON), with their schema. ``other_responses``: other media
     types of the success answer (an export's XLSX beside CSV), with their schema."""
@@ -156,10 +169,13 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
         for name in rule.arguments
     ]
     for name, described in meta["query"].items():
-        text, schema = described if isinstance(described, tuple) else (described, None)
-        parameter = {"name": name, "in": "query", "required": False, "description": text}
-        if schema is not None:
-            parameter["schema"] = schema
+        parameter = {"name": name, "in": "query", "required": False}
+        if isinstance(described, dict):
+            parameter.update(described)
+        else:
+            parameter["description"] = described
+        if "schema" in parameter:
+            pass
         elif name in QUERY_SCHEMAS:
             parameter["schema"] = QUERY_SCHEMAS[name]
             if name in EMPTY_MEANS_NOT_GIVEN:
