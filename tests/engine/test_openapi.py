@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -193,3 +194,60 @@ def test_filters_of_a_fixed_set_are_documented_as_enums(client, actor, path, nam
     refused = admin.get(f"{path}?{name}=bogus")
     assert refused.status_code == 422
     assert "422" in document["paths"][path]["get"]["responses"]
+
+
+def _undocumented(schema: dict, value: object, where: str) -> list[str]:
+    """Fields of ``value`` its documented object schema does not name, recursively."""
+    found: list[str] = []
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            if key not in schema["properties"]:
+                found.append(f"{where}.{key}")
+            else:
+                found += _undocumented(schema["properties"][key], item, f"{where}.{key}")
+    elif isinstance(value, list) and "items" in schema:
+        for item in value:
+            found += _undocumented(schema["items"], item, f"{where}[]")
+    return found
+
+
+def test_the_fields_of_records_are_documented(client, actor, owner, make_customer):
+    """Customers, deals, instances and import jobs answer no field the document leaves out
+    (``created_at``, ``team_id``, ``lost_reason``, ``started_at``… were answered unlisted, so
+    no schema check looked at them)."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    admin = actor("admin", username="boss", team=None)
+    customer = make_customer(name="王小明", phone="13800138000")
+    deal = admin.post("/api/v1/deals", {"customer_id": customer.id, "title": "年度合同"})
+    assert deal.status_code == 201, deal.get_json()
+    owner.deploy("call_note.bpmn", "call-form.json")
+    instance = owner.start("call_note", {"customer_id": customer.id})
+    upload = admin.post(
+        "/api/v1/customers/import",
+        data={"file": (io.BytesIO("姓名,手机\n李四,12\n".encode()), "客户.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 202, upload.get_json()
+    urls = [
+        f"/api/v1/customers/{customer.id}",
+        "/api/v1/customers",
+        "/api/v1/pool",
+        f"/api/v1/deals/{deal.get_json()['id']}",
+        "/api/v1/deals",
+        f"/api/v1/process-instances/{instance['id']}",
+        "/api/v1/process-instances",
+        f"/api/v1/jobs/{upload.get_json()['job_id']}",
+    ]
+    undocumented = []
+    for url in urls:
+        response = admin.get(url)
+        assert response.status_code == 200, (url, response.get_json())
+        path = re.sub(r"/\d+", lambda m: "/{id}", url)
+        (operation,) = [
+            ops["get"]
+            for documented_path, ops in document["paths"].items()
+            if re.sub(r"{\w+}", "{id}", documented_path) == path
+        ]
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        undocumented += _undocumented(schema, response.get_json(), url)
+    assert undocumented == []

@@ -29,7 +29,11 @@ DEAL = obj(
         "discount_pct": NUMBER_TEXT,
         "expected_close": {"type": "string", "format": "date", "nullable": True},
         "owner_id": {"type": "integer", "nullable": True},
+        "team_id": {"type": "integer", "nullable": True},
+        "lost_reason": {"type": "string", "nullable": True},
         "closed_at": TIME,
+        "created_at": TIME,
+        "updated_at": TIME,
         "stage_history": {
             "type": "array",
             "items": obj(

@@ -15,7 +15,7 @@ from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
 from web.api.openapi import choice, documented
 from web.api.params import int_arg
-from web.api.schemas import ANY_OBJECT, INT, STR, obj
+from web.api.schemas import ANY_OBJECT, INT, STR, TIME, obj
 from web.context import runtime, settings, unit_of_work
 from web.uploads import uploaded_file
 
@@ -50,8 +50,17 @@ JOB = obj(
                     ),
                 },
                 "total": INT,
+                "limit": INT,
+                "offset": INT,
             }
         ),
+        "file_format": {"type": "string", "nullable": True},
+        "encoding": {"type": "string", "nullable": True},
+        "attempts": INT,
+        "created_by_id": {"type": "integer", "nullable": True},
+        "created_at": TIME,
+        "started_at": TIME,
+        "finished_at": TIME,
     }
 )
 UPLOAD = obj(
