@@ -39,8 +39,18 @@ from sqlalchemy import select
 
 from crm import demo
 from crm.imports import run_import, submit_import
-from crm.models import Call, Customer, Deal, Job, Team, User
+from crm.models import (
+    Call,
+    Customer,
+    Deal,
+    Job,
+    Team,
+    User,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from crm.users import create_token, create_user
+from crm.webhooks.subscriptions import create_subscription, send_test
 from dialflow.db import Base
 from dialflow.runtime import Runtime
 from engine.models import ProcessInstance, ProcessVersion, WorkItem
@@ -145,6 +155,14 @@ def seed(rt: Runtime, *, customers: int = 40, leads: int = 3) -> Known:
             data="姓名,手机\n王小明,13800138000\n王小明,13800138000\n李四,12\n".encode(),
             max_rows=100,
         )
+        # A webhook subscription with a delivery (no sender runs here: nothing is sent).
+        subscription, _secret = create_subscription(
+            session,
+            {"url": "https://hooks.example.com/dialflow", "event_types": ["deal.won"]},
+            actor=users["admin"],
+        )
+        session.flush()
+        send_test(session, subscription.id, actor=users["admin"])
     run_import(rt.db, job.id)
     if customers:
         demo.seed_customers(rt.db.unit_of_work, customers)
@@ -174,6 +192,8 @@ def known_ids(rt: Runtime) -> dict[str, list[Any]]:
             "process_id": sorted({process_id for process_id, _ in versions}),
             "version": sorted({version for _, version in versions}),
             "job_id": first(Job.id),
+            "subscription_id": first(WebhookSubscription.id),
+            "delivery_id": first(WebhookDelivery.id),
             "key": sorted(settings_catalog.DEFINITIONS),
             "team_id": first(Team.id),
             "user": first(User.username, 20),
@@ -207,13 +227,15 @@ def load_schema(app: Flask) -> Any:
 
 
 def operations(schema: Any, only: str | None = None) -> list[Any]:
+    """The document's operations, those that delete last (an erasure or a deleted webhook
+    would leave the others only ids that no longer exist)."""
     found = []
     for result in schema.get_all_operations():
         operation = result.ok()
         if only and only not in operation.label:
             continue
         found.append(operation)
-    return found
+    return sorted(found, key=lambda operation: operation.method.upper() == "DELETE")
 
 
 def cases(operation: Any, known: Known, mode: GenerationMode) -> st.SearchStrategy[Any]:
