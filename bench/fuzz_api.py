@@ -5,8 +5,10 @@
 The app runs in process (WSGI) on a fresh database seeded like the demo (a temporary SQLite
 file, or a schema of its own in ``FUZZ_DATABASE_URL``, default
 postgresql+psycopg://127.0.0.1:5432/test, dropped at the end). Each operation gets
-``--examples`` valid and as many invalid generated requests, derandomized (``--seed``), as one
-of the demo's roles, with random ids or ids that exist. The checks are those of
+``--examples`` valid and as many invalid generated requests, derandomized, as one of the
+demo's roles, with random ids or ids that exist; then ``--scenarios`` stateful scenarios
+follow the links schemathesis infers between operations (an id one answer carries, used by the
+next request). The checks are those of
 ``tests/web/api_fuzz.py``: no 5xx, statuses, content types and bodies as documented, 401
 without a token, and the error JSON with a code on every 4xx. Prints the operations tested,
 the requests sent, the time, and each distinct failure with its smallest request; exits 1 if
@@ -47,6 +49,12 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=6)
     parser.add_argument(
         "--mode", choices=("both", "positive", "negative"), default="both", help="data generated"
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=int,
+        default=100,
+        help="stateful scenarios along the links schemathesis infers (0: none)",
     )
     parser.add_argument(
         "--guard",
@@ -93,6 +101,7 @@ def main() -> int:
             only=args.only,
             progress=lambda line: print(line, flush=True),
             guard=rt if args.guard else None,
+            scenarios=args.scenarios,
         )
     finally:
         rt.close()

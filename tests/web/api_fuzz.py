@@ -454,6 +454,51 @@ def exercise(
         run()
 
 
+def stateful(schema: Any, known: Known, report: Report, *, examples: int, steps: int = 8) -> None:
+    """Scenarios along the links schemathesis infers between operations (an id one answer
+    carries, used by the next request), as the administrator, with the same checks."""
+    from schemathesis.generation.stateful import run_state_machine_as_test
+
+    checks = _checks()
+    headers = {"Authorization": f"Bearer {known.tokens['admin']}"}
+    machine = schema.as_state_machine()
+
+    class Scenarios(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, *_a: Any, **_k: Any) -> None:
+            label = f"{case.operation.label} (stateful)"
+            request = f"as admin: {_request_text(case)}"
+            report.examples += 1
+            status = response.status_code
+            report.statuses[status] = report.statuses.get(status, 0) + 1
+            mine = report.by_operation.setdefault(label, {})
+            mine[status] = mine.get(status, 0) + 1
+            for problem in contract_problems(response):
+                report.add(Failure(label, "contract", status, problem, request))
+            try:
+                case.validate_response(response, checks=checks, headers=headers)
+            except (FailureGroup, AssertionError) as exc:
+                for failure in getattr(exc, "exceptions", [exc]):
+                    title = str(getattr(failure, "title", type(failure).__name__))
+                    message = getattr(failure, "message", str(failure))
+                    report.add(Failure(label, title, status, message, request))
+
+    run_state_machine_as_test(
+        Scenarios,
+        settings=hypothesis.settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=(Phase.explicit, Phase.generate),
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
 def fuzz(
     app: Flask,
     known: Known,
@@ -463,7 +508,10 @@ def fuzz(
     only: str | None = None,
     progress: Callable[[str], None] = lambda _line: None,
     guard: Runtime | None = None,
+    scenarios: int = 0,
 ) -> Report:
+    """Each operation (``only``: those whose label holds it) with ``examples`` requests per
+    generation mode, then ``scenarios`` stateful scenarios along the inferred links."""
     schema = load_schema(app)
     report = Report()
     started = time.perf_counter()
@@ -474,5 +522,9 @@ def fuzz(
         for mode in modes:
             exercise(operation, known, report, examples=examples, mode=mode, guard=guard)
         progress(f"{operation.label}: {report.examples - before} requests")
+    if scenarios:
+        before = report.examples
+        stateful(schema, known, report, examples=scenarios)
+        progress(f"stateful: {scenarios} scenarios, {report.examples - before} requests")
     report.seconds = time.perf_counter() - started
     return report

@@ -1,7 +1,8 @@
 """Every operation of the OpenAPI document, fuzzed (schemathesis, derandomized, a few examples
 each) against the app on a seeded demo database, as the demo's roles, with random ids and ids
-that exist: no 5xx, no traceback, answers as documented, the error JSON with a code on every
-4xx. ``bench/fuzz_api.py`` runs the same checks with many more examples."""
+that exist, then a few stateful scenarios along the links schemathesis infers: no 5xx, no
+traceback, answers as documented, the error JSON with a code on every 4xx.
+``bench/fuzz_api.py`` runs the same checks with many more examples."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.web.api_fuzz import Known, fuzz, seed
 from web import create_app
 
 EXAMPLES = 6  # per operation, valid and as many invalid
+SCENARIOS = 10  # stateful, along the links schemathesis infers
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +40,8 @@ def seeded(runtime: Runtime, test_env: dict[str, str]) -> Iterator[tuple[Flask, 
 def test_the_api_answers_fuzzed_requests_as_documented(seeded, caplog):
     app, known = seeded
     with caplog.at_level(logging.CRITICAL, logger="web.errors"):
-        report = fuzz(app, known, examples=EXAMPLES)
+        report = fuzz(app, known, examples=EXAMPLES, scenarios=SCENARIOS)
     assert report.operations >= 60
     assert report.examples >= report.operations * EXAMPLES
+    assert any(label.endswith("(stateful)") for label in report.by_operation)
     assert not report.failures, report.describe()
