@@ -43,7 +43,12 @@ PG_URL = os.environ.get("FUZZ_DATABASE_URL", "postgresql+psycopg://127.0.0.1:543
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--examples", type=int, default=100, help="per operation and mode")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=100,
+        help="per operation and mode (0: stateful scenarios only)",
+    )
     parser.add_argument("--only", help="operations whose label contains this text")
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--leads", type=int, default=6)
