@@ -13,6 +13,7 @@ from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 
 MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
+MAX_OFFSET = 10_000_000  # the deepest a list's ``offset`` pages
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -15,13 +15,13 @@ from crm.users import authenticate, create_token, token_needs_touch, touch_token
 from dialflow.db import utcnow
 from dialflow.errors import Forbidden, InvalidInput, Unauthorized
 from dialflow.strict_json import loads_strict
+from web import MAX_OFFSET
 from web.api import api_bp
 from web.api.openapi import documented
 from web.api.schemas import STR, obj
 from web.context import runtime, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
-MAX_OFFSET = 10_000_000
 
 
 def json_body() -> dict[str, Any]:

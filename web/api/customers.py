@@ -14,12 +14,13 @@ from crm.customers import (
     search_customers,
     update_customer,
 )
+from crm.models import LeadStage
 from crm.notes import add_note
 from crm.scoping import may_see_full_phone
 from engine.dialing import may_see_number
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.params import int_arg
 from web.api.schemas import ANY_OBJECT, BOOL, CUSTOMER, INT, STR, obj, page
 from web.context import settings, unit_of_work
@@ -39,7 +40,7 @@ CUSTOMER_PAGE = {
     query={
         "q": "search text",
         "owner_id": "filter",
-        "stage": "filter",
+        "stage": choice("filter", LeadStage),
         "pool": "1 = public pool only",
         "tag": "filter",
         "limit": "page size",

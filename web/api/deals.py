@@ -6,9 +6,10 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from crm.deals import create_deal, deal_detail, get_deal, list_deals, update_deal
+from crm.models import DealStage
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.params import id_value, int_arg
 from web.api.schemas import INT, STR, TIME, obj, page
 from web.context import unit_of_work
@@ -28,7 +29,11 @@ DEAL = obj(
         "discount_pct": NUMBER_TEXT,
         "expected_close": {"type": "string", "format": "date", "nullable": True},
         "owner_id": {"type": "integer", "nullable": True},
+        "team_id": {"type": "integer", "nullable": True},
+        "lost_reason": {"type": "string", "nullable": True},
         "closed_at": TIME,
+        "created_at": TIME,
+        "updated_at": TIME,
         "stage_history": {
             "type": "array",
             "items": obj(
@@ -58,7 +63,7 @@ DEAL_INPUT = {
     tag="deals",
     response=page(DEAL),
     query={
-        "stage": "filter",
+        "stage": choice("filter", DealStage),
         "owner_id": "filter",
         "customer_id": "filter",
         "limit": "page size",

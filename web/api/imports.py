@@ -6,15 +6,16 @@ from flask import Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from crm import jobs
-from crm.exports import export_customers
+from crm.exports import FORMATS, export_customers
 from crm.imports import ensure_may_import, open_upload, parse_mapping, preview, submit_import
+from crm.models import LeadStage, RowOutcome
 from dialflow.background import dispatch_job
 from dialflow.errors import InvalidInput
 from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.params import int_arg
-from web.api.schemas import ANY_OBJECT, INT, STR, obj
+from web.api.schemas import ANY_OBJECT, INT, STR, TIME, obj
 from web.context import runtime, settings, unit_of_work
 from web.uploads import uploaded_file
 
@@ -49,8 +50,17 @@ JOB = obj(
                     ),
                 },
                 "total": INT,
+                "limit": INT,
+                "offset": INT,
             }
         ),
+        "file_format": {"type": "string", "nullable": True},
+        "encoding": {"type": "string", "nullable": True},
+        "attempts": INT,
+        "created_by_id": {"type": "integer", "nullable": True},
+        "created_at": TIME,
+        "started_at": TIME,
+        "finished_at": TIME,
     }
 )
 UPLOAD = obj(
@@ -115,7 +125,11 @@ def post_import() -> ResponseReturnValue:
     tag="jobs",
     errors=(401, 404, 422),
     response=JOB,
-    query={"limit": "rows per page (≤ 500)", "offset": "skip", "outcome": "duplicate | error"},
+    query={
+        "limit": "rows per page (≤ 500)",
+        "offset": "skip",
+        "outcome": choice("duplicate | error", RowOutcome),
+    },
 )
 @token_required
 def get_job(job_id: int) -> ResponseReturnValue:
@@ -157,11 +171,12 @@ def get_job_errors(job_id: int) -> ResponseReturnValue:
     errors=(401, 403, 422),
     response_type="text/csv",
     response={"type": "string", "format": "binary"},
+    other_responses={FORMATS["xlsx"]: {"type": "string", "format": "binary"}},
     query={
-        "format": "csv (default) or xlsx",
+        "format": choice("csv (default) or xlsx", FORMATS, empty_is_none=False),
         "q": "search text",
         "owner_id": "filter",
-        "stage": "filter",
+        "stage": choice("filter", LeadStage),
         "pool": "1 = public pool only",
         "tag": "filter",
     },

@@ -16,9 +16,10 @@ from engine.instances import (
     terminate,
 )
 from engine.migration import migrate, migrate_all, migration_report, version_number
+from engine.models import InstanceStatus
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, require_role, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.schemas import ANY_OBJECT, INSTANCE, INT, STR, obj, page
 from web.context import runtime, unit_of_work
 
@@ -69,7 +70,7 @@ def post_instance() -> ResponseReturnValue:
     response=page(INSTANCE),
     query={
         "process_id": "filter",
-        "status": "filter",
+        "status": choice("filter", InstanceStatus),
         "business_key": "filter",
         "limit": "page size",
         "offset": "skip",

@@ -8,17 +8,31 @@ that every ``/api/v1`` route is documented).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import Flask
 
 from crm.webhooks.signing import SCHEME
+from web import MAX_ID, MAX_OFFSET
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DOC_ATTR = "__openapi__"
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# Query parameters that mean the same on every operation that reads them: paging and the ids
+# of filters (an id filter sent empty, ``?owner_id=`` as an HTML form sends it, is not given).
+# Others are documented as text (dates, flags, enums read loosely).
+ID_QUERY = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+    "customer_id": ID_QUERY,
+    "agent_id": ID_QUERY,
+    "owner_id": ID_QUERY,
+    "team_id": ID_QUERY,
+}
+EMPTY_MEANS_NOT_GIVEN = {"customer_id", "agent_id", "owner_id", "team_id"}
 ERROR_RESPONSES = {
     "400": "Malformed request",
     "401": "Missing or invalid bearer token",
@@ -27,6 +41,18 @@ ERROR_RESPONSES = {
     "409": "Conflict with the current state",
     "422": "Invalid input; details name the fields or elements",
 }
+
+
+def choice(description: str, values: Iterable[str], *, empty_is_none: bool = True) -> dict:
+    """A query parameter taking one of ``values``; sent empty, the filter is not given
+    (``empty_is_none``) or refused."""
+    parameter: dict[str, Any] = {
+        "description": description,
+        "schema": {"type": "string", "enum": [str(value) for value in values]},
+    }
+    if empty_is_none:
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 def documented(
@@ -39,15 +65,20 @@ def documented(
     status: int = 200,
     errors: tuple[int, ...] = (401, 422),
     auth: bool = True,
-    query: dict[str, str] | None = None,
+    query: dict[str, str | dict[str, Any]] | None = None,
     content_type: str = "application/json",
     response_type: str = "application/json",
     also: dict[int, tuple[str, dict[str, Any] | None]] | None = None,
     other_requests: dict[str, dict[str, Any]] | None = None,
+    other_responses: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
-    """``also``: other success statuses the view answers, each with its description and
-    response schema (None: the same as ``status``'s). ``other_requests``: other media types
-    the view reads its body from (``multipart/form-data`` beside JSON), with their schema."""
+    """``query``: each parameter's description (its schema text, or that of ``QUERY_SCHEMAS``),
+    or the parameter's fields (``description``, ``schema``…; ``choice`` builds them).
+    ``also``: other success statuses the view answers, each with its description and response
+    schema (None: the same as ``status``'s).
+    ``other_requests``: other media types the view reads its body from
+    (``multipart/form-data`` beside JSON), with their schema. ``other_responses``: other media
+    types of the success answer (an export's XLSX beside CSV), with their schema."""
 
     def decorate(view: F) -> F:
         setattr(
@@ -67,6 +98,7 @@ def documented(
                 "response_type": response_type,
                 "also": also or {},
                 "other_requests": other_requests or {},
+                "other_responses": other_responses or {},
             },
         )
         return view
@@ -136,23 +168,32 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
         }
         for name in rule.arguments
     ]
-    parameters += [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": text,
-        }
-        for name, text in meta["query"].items()
-    ]
+    for name, described in meta["query"].items():
+        parameter = {"name": name, "in": "query", "required": False}
+        if isinstance(described, dict):
+            parameter.update(described)
+        else:
+            parameter["description"] = described
+        if "schema" in parameter:
+            pass
+        elif name in QUERY_SCHEMAS:
+            parameter["schema"] = QUERY_SCHEMAS[name]
+            if name in EMPTY_MEANS_NOT_GIVEN:
+                parameter["allowEmptyValue"] = True
+        else:
+            parameter["schema"] = {"type": "string"}
+        parameters.append(parameter)
     responses: dict[str, Any] = {
         str(meta["status"]): {
             "description": "Success",
             "content": {
                 meta.get("response_type", "application/json"): {
                     "schema": meta["response"] or {"type": "object"}
-                }
+                },
+                **{
+                    media_type: {"schema": schema}
+                    for media_type, schema in meta.get("other_responses", {}).items()
+                },
             },
         },
     }

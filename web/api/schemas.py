@@ -69,6 +69,8 @@ INSTANCE = obj(
                 }
             ),
         },
+        "started_at": {"type": "string", "format": "date-time"},
+        "ended_at": TIME,
     }
 )
 
@@ -89,5 +91,9 @@ CUSTOMER = obj(
         "pool_status": STR,
         "consent": {"type": "boolean"},
         "do_not_call": {"type": "boolean"},
+        "address": {"type": "string", "nullable": True},
+        "team_id": {"type": "integer", "nullable": True},
+        "created_at": TIME,
+        "updated_at": TIME,
     }
 )

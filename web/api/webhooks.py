@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from crm.models import DeliveryStatus
 from crm.webhooks import subscriptions as hooks
 from crm.webhooks.catalog import EVENT_TYPES
 from crm.webhooks.signing import SCHEME
 from crm.webhooks.targets import TargetPolicy
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.schemas import ANY_OBJECT, BOOL, INT, STR, TIME, obj, page
 from web.context import settings, unit_of_work
 
@@ -199,7 +200,7 @@ def post_webhook_test(subscription_id: int) -> ResponseReturnValue:
     errors=ERRORS,
     response=page(DELIVERY),
     query={
-        "status": "pending, sending, delivered or failed",
+        "status": choice("pending, sending, delivered or failed", DeliveryStatus),
         "limit": "page size",
         "offset": "skip",
     },
