@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.models import EventWait, ProcessInstance, WorkItem
 from engine.models.work_items import WorkItemStatus
-from tests.engine.conftest import Timed, notes_of, only
+from tests.engine.conftest import Timed, notes_of, only, refused
 from tests.engine.interrupt_diagrams import diagram
 
 INSIDE = {
@@ -277,3 +277,30 @@ def test_terminating_the_instance_ends_all_work_inside(timed, make_customer, db,
     assert_quiet_later(timed, db, instance_id, customers)
     for customer in customers:
         assert notes_of(db, customer) == []
+
+
+def test_a_non_interrupting_error_boundary_event_is_refused(owner):
+    """BPMN's error boundary events always interrupt; one marked otherwise deployed, and its
+    path ran beside an activity that went on after the error (a failing task's error it did
+    not catch at all)."""
+    text = diagram("subprocess", multi="parallel", boundary="error", throw="error")
+    marked = text.replace(
+        '<bpmn:boundaryEvent id="interrupt" attachedToRef="work">',
+        '<bpmn:boundaryEvent id="interrupt" attachedToRef="work" cancelActivity="false">',
+    )
+    assert marked != text
+    details = refused(owner.upload(extra=[("interrupts.bpmn", marked.encode())]))
+    [detail] = [d for d in details if d["element_id"] == "interrupt"]
+    assert "error boundary events always interrupt" in detail["message"]
+    assert 'remove cancelActivity="false"' in detail["message"]
+    lines = marked.splitlines()
+    assert detail["line"] == 1 + next(i for i, line in enumerate(lines) if 'id="interrupt"' in line)
+
+    # an escalation boundary event may go on beside the activity
+    escalation = diagram("subprocess", multi="parallel", boundary="escalation", throw="escalate")
+    beside = escalation.replace(
+        '<bpmn:boundaryEvent id="interrupt" attachedToRef="work">',
+        '<bpmn:boundaryEvent id="interrupt" attachedToRef="work" cancelActivity="false">',
+    )
+    response = owner.upload(extra=[("interrupts.bpmn", beside.encode())])
+    assert response.status_code in (200, 201), response.get_json()
