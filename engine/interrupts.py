@@ -48,9 +48,26 @@ def cancel_activity(task: Any) -> None:
         below.append(current)
         stack.extend(reversed(current.children))
     # the tasks under a task first, so that they are still in the tree when cancelled
+    cancelled = []
     for inner in reversed(below):
         if inner.has_state(TaskState.NOT_FINISHED_MASK):
             inner.cancel()
+            cancelled.append(inner)
+    _stay_cancelled(task.workflow.top_workflow, cancelled)
+
+
+def _stay_cancelled(top: Any, cancelled: list[Any]) -> None:
+    """Silence the workflows of the cancelled subprocess and call activity tasks, and of those
+    nested in them. A cancelled workflow counts as completed, and SpiffWorkflow 3.2 announces
+    its completion again whenever one of its tasks completes (``_task_completed_notify``): an
+    error end event whose throw cancelled its own instance completed after that, and its
+    instance task, cancelled, was set READY and ran (a sequential multi-instance activity
+    then started its next instance)."""
+    todo = [top.subprocesses[t.id] for t in cancelled if t.id in top.subprocesses]
+    while todo:
+        workflow = todo.pop()
+        workflow.completed_event.disconnect_all()
+        todo += [top.subprocesses[i] for i in workflow.tasks if i in top.subprocesses]
 
 
 class InterruptingBoundaryEventJoin(BoundaryEventJoin):

@@ -25,6 +25,11 @@ BOUNDARIES = {
     "error": '<bpmn:errorEventDefinition errorRef="err_inner" />',
     "escalation": '<bpmn:escalationEventDefinition escalationRef="esc_inner" />',
 }
+# what starts the event subprocess
+STARTS = {
+    "message": '<bpmn:messageEventDefinition messageRef="msg_stop" />',
+    "error": '<bpmn:errorEventDefinition errorRef="err_inner" />',
+}
 # what the inner path ends at for each ``outcome``
 THROWS = {
     "error": '<bpmn:errorEventDefinition errorRef="err_inner" />',
@@ -96,16 +101,20 @@ def diagram(
     multi: str | None = None,
     boundary: str | None = None,
     throw: str | None = None,
-    event_subprocess: bool = False,
+    event_subprocess: str | None = None,
     prelude: bool = False,
     process_id: str = "interrupts",
 ) -> str:
     """The BPMN file: ``kind`` is ``subprocess`` or ``call``; ``multi`` ``parallel`` or
     ``sequential`` (over ``customers``, one ``customer_id`` each) or ``None``; ``boundary`` the
     interrupting boundary event on ``work`` (``BOUNDARIES``); ``throw`` what the inside may end
-    at; ``event_subprocess`` an interrupting event subprocess on message ``stop_all``."""
+    at; ``event_subprocess`` an interrupting event subprocess of the process started by the
+    message ``stop_work`` (``message``) or the error ``INNER`` (``error``). ``multi="loop"``
+    makes ``work`` a standard loop of three passes."""
     loop = ""
-    if multi is not None:
+    if multi == "loop":
+        loop = '\n      <bpmn:standardLoopCharacteristics loopMaximum="3" />'
+    elif multi is not None:
         loop = f"""
       <bpmn:multiInstanceLoopCharacteristics isSequential="{"true" if multi == "sequential" else "false"}">
         <bpmn:loopDataInputRef>customers</bpmn:loopDataInputRef>
@@ -152,9 +161,9 @@ def diagram(
     <bpmn:sequenceFlow id="f_interrupted" sourceRef="interrupt" targetRef="after" />
     <bpmn:sequenceFlow id="f_after" sourceRef="after" targetRef="after_end" />"""
     elif event_subprocess:
-        after = """
+        after = f"""
     <bpmn:subProcess id="stop_all" triggeredByEvent="true">
-      <bpmn:startEvent id="stop_all_start"><bpmn:outgoing>e1</bpmn:outgoing><bpmn:messageEventDefinition messageRef="msg_stop" /></bpmn:startEvent>
+      <bpmn:startEvent id="stop_all_start"><bpmn:outgoing>e1</bpmn:outgoing>{STARTS[event_subprocess]}</bpmn:startEvent>
       <bpmn:userTask id="after" name="After"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
       <bpmn:endEvent id="after_end"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
       <bpmn:sequenceFlow id="e1" sourceRef="stop_all_start" targetRef="after" />

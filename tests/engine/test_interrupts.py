@@ -42,6 +42,9 @@ ACTIVITIES = [
     ("call", None),
 ]
 IDS = [f"{kind}-{multi or 'single'}" for kind, multi in ACTIVITIES]
+# with a standard loop (three passes) too: a pass is a child of the loop's task as well
+OUTSIDE = [*ACTIVITIES, ("subprocess", "loop"), ("call", "loop")]
+OUTSIDE_IDS = [*IDS, "subprocess-loop", "call-loop"]
 
 
 def deploy(timed: Timed, text: str) -> None:
@@ -50,8 +53,9 @@ def deploy(timed: Timed, text: str) -> None:
 
 
 def start(timed: Timed, make_customer: Any, multi: str | None) -> tuple[dict, list[int]]:
-    customers = [make_customer().id for _ in range(3 if multi else 1)]
-    data = {"customers": customers} if multi else {"customer_id": customers[0]}
+    several = multi in ("parallel", "sequential")
+    customers = [make_customer().id for _ in range(3 if several else 1)]
+    data = {"customers": customers} if several else {"customer_id": customers[0]}
     started = timed.agent.start("interrupts", data, business_key="bk-1")
     assert (started["status"], started["incidents"]) == ("running", []), started
     return started, customers
@@ -141,7 +145,7 @@ def first_call(timed: Timed, instance_id: int) -> dict[str, Any]:
     return tasks[0]
 
 
-@pytest.mark.parametrize(("kind", "multi"), ACTIVITIES, ids=IDS)
+@pytest.mark.parametrize(("kind", "multi"), OUTSIDE, ids=OUTSIDE_IDS)
 @pytest.mark.parametrize("interrupt", ["timer", "message", "signal", "event_subprocess"])
 def test_an_interrupt_from_outside_ends_all_work_inside(
     timed, make_customer, db, kind, multi, interrupt
@@ -153,7 +157,7 @@ def test_an_interrupt_from_outside_ends_all_work_inside(
             kind,
             multi=multi,
             boundary=None if event_subprocess else interrupt,
-            event_subprocess=event_subprocess,
+            event_subprocess="message" if event_subprocess else None,
         ),
     )
     started, customers = start(timed, make_customer, multi)
@@ -195,11 +199,20 @@ def test_an_interrupt_from_outside_ends_all_work_inside(
 
 
 @pytest.mark.parametrize(("kind", "multi"), ACTIVITIES, ids=IDS)
-@pytest.mark.parametrize(("thrown", "caught_by"), [("error", "error"), ("escalate", "escalation")])
+@pytest.mark.parametrize(
+    ("thrown", "caught_by"),
+    [("error", "error"), ("escalate", "escalation"), ("error", "event_subprocess")],
+)
 def test_an_error_or_escalation_from_one_instance_ends_all_work_inside(
     timed, make_customer, db, kind, multi, thrown, caught_by
 ):
-    deploy(timed, diagram(kind, multi=multi, boundary=caught_by, throw=thrown, prelude=True))
+    """Thrown by an end event inside one instance, caught by a boundary event on the activity
+    or by an error event subprocess of the process around it."""
+    if caught_by == "event_subprocess":
+        text = diagram(kind, multi=multi, throw=thrown, event_subprocess="error", prelude=True)
+    else:
+        text = diagram(kind, multi=multi, boundary=caught_by, throw=thrown, prelude=True)
+    deploy(timed, text)
     started, customers = start(timed, make_customer, multi)
     instance_id = started["id"]
     if multi is not None:  # one instance ends well first
