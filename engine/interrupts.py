@@ -9,13 +9,14 @@ task, so cancelling the activity dropped them unheard: the workflow of each unfi
 instance of a subprocess or call activity stayed in ``BpmnWorkflow.subprocesses``, cut off
 from the tree, its user tasks still READY (work items in the inbox), its timers and messages
 still waiting (``event_waits``), and the next engine step failed looking for its parent task
-("A task with id … was not found", an incident on no element). A waiting catch event among
-the dropped children (an instance of a multi-instance receive task) likewise stayed in the
-event manager's list of waits.
+("A task with id … was not found", an incident on no element). By the same drop, a waiting
+catch event among the children (an instance of a multi-instance receive task) would stay in
+the event manager's list of waits until the next load.
 
 ``cancel_activity`` cancels every unfinished task under the task first, deepest first, each
 with its spec's ``_on_cancel`` (a subprocess instance cancels its workflow, a catch event
-stops waiting), then the task itself. Every interrupt goes through it:
+stops waiting), then the task itself, and silences the cancelled workflows
+(``_stay_cancelled``). Every interrupt goes through it:
 
 * an interrupting boundary event (timer, message, signal, error, escalation) when it runs
   (``InterruptingBoundaryEventJoin``, the join SpiffWorkflow puts after an activity with
