@@ -39,7 +39,6 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition as SpiffErrorEventDefinition,
@@ -49,6 +48,7 @@ from SpiffWorkflow.util.task import TaskState
 from crm import audit
 from crm.models import User
 from engine.event_subprocesses import closest_catchers, failed_activity, throwing
+from engine.interrupts import cancel_activity
 from engine.scripting import ScriptFailed, ServiceTaskFailed
 
 log = logging.getLogger(__name__)
@@ -96,26 +96,20 @@ def catch_failure(exc: Exception) -> CaughtFailure | None:
 
 def _interrupt(task: Any, caught: list[Any]) -> None:
     """Cancel the failed task, and at once the activity each boundary event that caught its
-    failure interrupts (with a subprocess or call activity, SpiffWorkflow cancels what runs in
-    it; with a multi-instance activity, its instances). SpiffWorkflow 3.2 cancels the activity
-    only when the boundary event's task runs (``BoundaryEventJoin``), so READY tasks inside it,
-    such as the next instances of a multi-instance activity, ran first. An event subprocess's
-    listener cancelled the rest of its scope as it caught (``EventSubprocessStart``)."""
+    failure interrupts, with all that runs inside it (``engine.interrupts.cancel_activity``:
+    the instances of a multi-instance activity and their subprocesses too). SpiffWorkflow 3.2
+    cancels the activity only when the boundary event's task runs (``BoundaryEventJoin``), so
+    READY tasks inside it, such as the next instances of a multi-instance activity, ran first.
+    An event subprocess's listener cancelled the rest of its scope as it caught
+    (``EventSubprocessStart``)."""
     task.cancel()
     for catcher in caught:
         split = catcher.parent
         if not isinstance(catcher.task_spec, BoundaryEvent) or split is None:
             continue
         for activity in split.children:
-            if isinstance(activity.task_spec, BoundaryEvent):
-                continue
-            if isinstance(activity.task_spec, LoopTask):
-                # each instance first: cancelling the activity drops unfinished children
-                # from the tree without their ``_on_cancel``, leaving a subprocess
-                # instance's workflow running
-                for instance in list(activity.task_spec._instances(activity)):
-                    instance.cancel()
-            activity.cancel()
+            if not isinstance(activity.task_spec, BoundaryEvent):
+                cancel_activity(activity)
 
 
 def audit_entry(caught: CaughtFailure, actor: User | None) -> Callable[[Any], dict[str, Any]]:

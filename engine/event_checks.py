@@ -37,6 +37,13 @@ from engine.errors import problem
 
 THROWS = {"intermediateThrowEvent", "endEvent"}
 
+NON_INTERRUPTING_ERROR = (
+    'error boundary events always interrupt their activity (BPMN): remove cancelActivity="false" '
+    "(SpiffWorkflow 3.2 ran its path beside the activity, which went on after the error, and "
+    "left a failing task's error to an incident); to go on beside the activity, catch an "
+    "escalation"
+)
+
 ON_EVENT_SUBPROCESS = (
     "a boundary event cannot be attached to an event subprocess (BPMN): its own start event "
     "starts it; put the catch inside it, or catch the event in the enclosing scope"
@@ -88,6 +95,12 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
         kind = etree.QName(definition).localname
         if kind == "compensateEventDefinition" and local == "boundaryEvent":
             found.append(ctx.report(node, COMPENSATION))
+        elif (
+            kind == "errorEventDefinition"
+            and local == "boundaryEvent"
+            and node.get("cancelActivity", "true").strip() in ("false", "0")
+        ):
+            found.append(ctx.report(node, NON_INTERRUPTING_ERROR))
         elif kind == "conditionalEventDefinition":
             found.append(
                 ctx.report(

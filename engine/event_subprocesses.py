@@ -61,7 +61,12 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     SIGNAL_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask, _EndJoin
+from SpiffWorkflow.bpmn.specs.control import (
+    BoundaryEventJoin,
+    BoundaryEventSplit,
+    BpmnStartTask,
+    _EndJoin,
+)
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as DefaultBoundaryEvent
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -88,6 +93,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubprocess
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
 
 # The task of the error or escalation end or throw event that is throwing right now.
 _THROWER: ContextVar[Any] = ContextVar("dialflow_thrower", default=None)
@@ -157,7 +164,8 @@ def scope_data(listener: Any) -> dict[str, Any]:
 
 
 def _cancel_rest_of_scope(listener: Any) -> None:
-    """Cancel every task of the listener's workflow that is not on its own path."""
+    """Cancel every task of the listener's workflow that is not on its own path, with all
+    that runs inside it (``cancel_activity``: the instances of a multi-instance activity)."""
     path = [listener]
     while path[-1].parent is not None:
         path.append(path[-1].parent)
@@ -165,7 +173,7 @@ def _cancel_rest_of_scope(listener: Any) -> None:
     for ancestor in path[1:]:
         for child in list(ancestor.children):
             if id(child) not in on_path:
-                child.cancel()
+                cancel_activity(child)
 
 
 class ScopeStart(BpmnStartTask):
@@ -508,7 +516,12 @@ class ThrowEventParser(_ScopedThrowParser, SpiffIntermediateThrowEventParser):
 
 class ScopeParser(SpiffProcessParser):
     """A process or subprocess; one with event subprocesses gets ``ScopeStart`` and
-    ``ScopeEnd`` (a plain one is built exactly as SpiffWorkflow builds it)."""
+    ``ScopeEnd`` (a plain one is built as SpiffWorkflow builds it), and the joins after
+    activities with boundary events cancel all that runs inside (``engine.interrupts``)."""
+
+    def _parse(self) -> None:
+        super()._parse()
+        interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
 
     def create_spec(self) -> Any:
         spec = super().create_spec()
@@ -529,4 +542,5 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         ScopeEnd: config[_EndJoin],
         ScopedEndEvent: config[EndEvent],
         ScopedIntermediateThrowEvent: config[IntermediateThrowEvent],
+        InterruptingBoundaryEventJoin: config[BoundaryEventJoin],
     }

@@ -1,0 +1,90 @@
+"""What an interrupt cancels: an activity and everything under way inside it.
+
+SpiffWorkflow 3.2 cancels a task with ``Task.cancel``: the task is marked cancelled, its
+unfinished children are removed from the tree (``_drop_children``) *without* their own
+``_on_cancel``, and only then the task's spec hears of it. For most activities nothing is
+lost: a subprocess or call activity cancels its own workflow in its ``_on_cancel``. But the
+instances of a multi-instance (or standard loop) activity are children of the activity's
+task, so cancelling the activity dropped them unheard: the workflow of each unfinished
+instance of a subprocess or call activity stayed in ``BpmnWorkflow.subprocesses``, cut off
+from the tree, its user tasks still READY (work items in the inbox), its timers and messages
+still waiting (``event_waits``), and the next engine step failed looking for its parent task
+("A task with id … was not found", an incident on no element). By the same drop, a waiting
+catch event among the children (an instance of a multi-instance receive task) would stay in
+the event manager's list of waits until the next load.
+
+``cancel_activity`` cancels every unfinished task under the task first, deepest first, each
+with its spec's ``_on_cancel`` (a subprocess instance cancels its workflow, a catch event
+stops waiting), then the task itself, and silences the cancelled workflows
+(``_stay_cancelled``). Every interrupt goes through it:
+
+* an interrupting boundary event (timer, message, signal, error, escalation) when it runs
+  (``InterruptingBoundaryEventJoin``, the join SpiffWorkflow puts after an activity with
+  boundary events), and a caught task failure at once (``engine.caught_failures``);
+* an interrupting event subprocess cancelling the rest of its scope
+  (``engine.event_subprocesses``).
+
+A terminate end event and ``POST …/terminate`` (``BpmnWorkflow.cancel``) list every
+unfinished task of the workflow, the instances and what runs in them included, before
+cancelling each one, so they already cancel everything; a terminate end event inside a
+subprocess ends that subprocess instance only, as BPMN says (within a multi-instance
+activity: that instance, and the activity goes on with the others).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.util.task import TaskState
+
+
+def cancel_activity(task: Any) -> None:
+    """Cancel ``task`` and every unfinished task under it, each with its ``_on_cancel``
+    (see the module's docstring); finished tasks stay as they are."""
+    below = []  # in tree order: each task before the tasks under it
+    stack = [task]
+    while stack:
+        current = stack.pop()
+        below.append(current)
+        stack.extend(reversed(current.children))
+    # the tasks under a task first, so that they are still in the tree when cancelled
+    cancelled = []
+    for inner in reversed(below):
+        if inner.has_state(TaskState.NOT_FINISHED_MASK):
+            inner.cancel()
+            cancelled.append(inner)
+    _stay_cancelled(task.workflow.top_workflow, cancelled)
+
+
+def _stay_cancelled(top: Any, cancelled: list[Any]) -> None:
+    """Silence the workflows of the cancelled subprocess and call activity tasks, and of those
+    nested in them. A cancelled workflow counts as completed, and SpiffWorkflow 3.2 announces
+    its completion again whenever one of its tasks completes (``_task_completed_notify``): an
+    error end event whose throw cancelled its own instance completed after that, and its
+    instance task, cancelled, was set READY and ran (a sequential multi-instance activity
+    then started its next instance)."""
+    todo = [top.subprocesses[t.id] for t in cancelled if t.id in top.subprocesses]
+    while todo:
+        workflow = todo.pop()
+        workflow.completed_event.disconnect_all()
+        todo += [top.subprocesses[i] for i in workflow.tasks if i in top.subprocesses]
+
+
+class InterruptingBoundaryEventJoin(BoundaryEventJoin):
+    """The join after an activity with boundary events: when an interrupting one ran, the
+    activity is cancelled with everything inside it (``cancel_activity``), as are the
+    boundary events still waiting once the activity is over."""
+
+    def _check_threshold_structured(self, my_task: Any) -> tuple[bool, list[Any]]:
+        finished, cancel = super()._check_threshold_structured(my_task)
+        for task in cancel:
+            cancel_activity(task)
+        return finished, []
+
+
+def interrupting_joins(spec: Any) -> None:
+    """Give every boundary event join of ``spec`` the class above."""
+    for task_spec in spec.task_specs.values():
+        if type(task_spec) is BoundaryEventJoin:
+            task_spec.__class__ = InterruptingBoundaryEventJoin
