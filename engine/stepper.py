@@ -52,6 +52,7 @@ from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
+from engine.task_ids import id_text
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
 from engine.work_items import (
@@ -260,9 +261,9 @@ def pending_retry_at(row: ProcessInstance) -> datetime | None:
 
 
 def _task_ids(workflow: BpmnWorkflow) -> set[str]:
-    ids = {str(task_id) for task_id in workflow.tasks}
+    ids = {id_text(task_id) for task_id in workflow.tasks}
     for subprocess in workflow.subprocesses.values():
-        ids.update(str(task_id) for task_id in subprocess.tasks)
+        ids.update(id_text(task_id) for task_id in subprocess.tasks)
     return ids
 
 
