@@ -430,8 +430,43 @@ def as_loaded(cls: type[_T], values: dict[str, Any]) -> _T:
     Like the ORM's own loading it skips ``__init__`` and its attribute events, which would
     record every value as a change only to have it forgotten at once."""
     obj = as_new(cls, values)
-    make_transient_to_detached(obj)
+    make_loaded(obj)
     return obj
+
+
+def make_loaded(obj: Any) -> None:
+    """``make_transient_to_detached(obj)``: a new object with every column's value becomes
+    detached, as if loaded from its row (its values as they are, no history).
+
+    With every column's value in it (the common case) that is its changes committed and its
+    identity key: what ``make_transient_to_detached`` would expire then are its relationships,
+    which are not loaded and load on access either way, and working that out attribute by
+    attribute costs several times the rest of building the object. The whole work is still
+    done when a column is missing or something listens to expiry."""
+    state = instance_state(obj)
+    mapper = state.mapper
+    loaded = state.dict
+    keys = _KEYS.get(mapper)
+    if keys is None:
+        keys = _KEYS[mapper] = (
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+            frozenset(prop.key for prop in mapper.column_attrs),
+        )
+    identity, columns = keys
+    if (
+        state.key is not None
+        or state.session_id is not None
+        or state.manager.dispatch.expire
+        or not columns <= loaded.keys()
+    ):
+        make_transient_to_detached(obj)
+        return
+    if state.modified or state.committed_state:
+        state._commit_all(loaded)
+    state.key = mapper.identity_key_from_primary_key(tuple(loaded[key] for key in identity))
+
+
+_KEYS: dict[Any, tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
 def as_new(cls: type[_T], values: dict[str, Any]) -> _T:

@@ -30,13 +30,21 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
+from dialflow.db import (
+    Batch,
+    as_new,
+    inserted_id,
+    make_loaded,
+    mark_saved,
+    pending_update,
+    pipelined,
+)
 from engine import log_records, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import catch_failure
@@ -169,16 +177,17 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
     values = _row_values(row)
     values["lock_version"] = 1  # as the ORM's version counter starts
     values["step_count"] = values["step_count"] or 0
-    if row.id is None:
-        row.id = inserted_id(session, _INSERT, _INSERT_RETURNING_ID, values)
+    new_id = row.id
+    if new_id is None:
+        new_id = inserted_id(session, _INSERT, _INSERT_RETURNING_ID, values)
     elif batch is not None:
-        batch.execute(_INSERT, {"id": row.id, **values})
+        batch.execute(_INSERT, {"id": new_id, **values})
     else:
-        session.connection().execute(_INSERT, {"id": row.id, **values})
+        session.connection().execute(_INSERT, {"id": new_id, **values})
     # Every column loaded (reading one never queries), as the row now stores them: put in
     # without change events, which making it detached would forget at once.
-    instance_state(row).dict.update(values)
-    make_transient_to_detached(row)
+    instance_state(row).dict.update(values, id=new_id)
+    make_loaded(row)
     session.add(row)
 
 
