@@ -793,4 +793,34 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     else:  # e.g. right after a migration reset the tasks it was at
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             data.update(task.data)
-    return json.loads(json.dumps(data, default=str))
+    try:
+        return _json_copy(data)
+    except (_NotPlain, RecursionError):
+        return json.loads(json.dumps(data, default=str))
+
+
+class _NotPlain(Exception):
+    """A value that JSON would store as something else (a tuple, a date, a number key...)."""
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_copy(value: Any) -> Any:
+    """``json.loads(json.dumps(value))`` for a value made of dicts with text keys, lists,
+    text, numbers, booleans and None, which JSON stores as they are: a deep copy, without
+    writing and reading the text (an encoder built for every call, for a handful of values).
+    Raises ``_NotPlain`` on anything else."""
+    kind = type(value)
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copied[key] = _json_copy(item)
+        return copied
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    raise _NotPlain
