@@ -469,6 +469,26 @@ def make_loaded(obj: Any) -> None:
 _KEYS: dict[Any, tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
+def add_loaded(session: Session, obj: Any) -> None:
+    """``session.add(obj)`` for an object made loaded by :func:`as_loaded` or
+    :func:`make_loaded` whose relationships hold nothing loaded: ``add`` would walk every
+    relationship of its mapper for objects to cascade to and find none. Any other object is
+    added as usual."""
+    state = instance_state(obj)
+    relationships = _RELATIONSHIPS.get(state.mapper)
+    if relationships is None:
+        relationships = _RELATIONSHIPS[state.mapper] = tuple(state.mapper.relationships.keys())
+    loaded = state.dict
+    if state.key is None or any(key in loaded for key in relationships):
+        session.add(obj)
+        return
+    state._orphaned_outside_of_session = False
+    session._save_or_update_impl(state)
+
+
+_RELATIONSHIPS: dict[Any, tuple[str, ...]] = {}
+
+
 def as_new(cls: type[_T], values: dict[str, Any]) -> _T:
     """A new (transient) object of ``cls`` with ``values``, built as :func:`as_loaded` builds
     it but not made to look loaded: for a row whose INSERT the caller sends itself and then

@@ -38,6 +38,7 @@ from crm import audit
 from crm.models import User
 from dialflow.db import (
     Batch,
+    add_loaded,
     as_new,
     inserted_id,
     make_loaded,
@@ -188,7 +189,7 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
     # without change events, which making it detached would forget at once.
     instance_state(row).dict.update(values, id=new_id)
     make_loaded(row)
-    session.add(row)
+    add_loaded(session, row)
 
 
 def _row_values(row: ProcessInstance) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from crm import audit
 from crm.models import Role, User
 from crm.webhooks import outbox
-from dialflow.db import as_loaded, fetch
+from dialflow.db import add_loaded, as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
 from engine.errors import TaskConflict, TaskNotFound
@@ -300,8 +300,8 @@ def _lock_item_and_instance(
         [as_loaded(WorkItemCandidate, {"work_item_id": item["id"], "name": n}) for n in names],
     )
     row = as_loaded(ProcessInstance, instance)
-    session.add(row)
-    session.add(work_item)
+    add_loaded(session, row)
+    session.add(work_item)  # with its candidates
     return work_item, row, subscribed
 
 
