@@ -27,8 +27,18 @@ class DirectStatement:
         self.sql: str = compiled.string
         self._compiled = compiled
         self._bind_processors = list(compiled._bind_processors.items())
-        # Every parameter of the SQL is named by a given key: the values are the given ones.
-        self._keys = frozenset(keys) if set(compiled.binds) == set(keys) else None
+        # Every parameter of the SQL is named by a given key or has a fixed value of its own
+        # (a LIMIT): the values are the given ones and those.
+        self._keys: frozenset[str] | None = None
+        self._fixed: dict[str, Any] = {}
+        if set(keys) <= set(compiled.binds):
+            fixed = {
+                name: bind.value
+                for name, bind in compiled.binds.items()
+                if name not in keys and bind.callable is None and not bind.required
+            }
+            if len(fixed) + len(keys) == len(compiled.binds):
+                self._keys, self._fixed = frozenset(keys), fixed
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         self._result_processors: list[Callable[[Any], Any] | None] = []
         if getattr(statement, "is_select", False):
@@ -44,7 +54,7 @@ class DirectStatement:
         that is missing or cannot be converted raises ``StatementError`` as SQLAlchemy would."""
         try:
             if self._keys is not None and parameters.keys() == self._keys:
-                values = dict(parameters)
+                values = {**self._fixed, **parameters}
             else:
                 values = self._compiled.construct_params(parameters, _check=True)
             for name, process in self._bind_processors:
