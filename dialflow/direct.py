@@ -40,13 +40,18 @@ class DirectStatement:
             if len(fixed) + len(keys) == len(compiled.binds):
                 self._keys, self._fixed = frozenset(keys), fixed
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
-        self._result_processors: list[Callable[[Any], Any] | None] = []
+        # The columns whose values are converted, by their place in the row.
+        self._result_processors: list[tuple[int, Callable[[Any], Any]]] = []
         if getattr(statement, "is_select", False):
             # Built without the driver's type codes: a type whose processing needs them
             # (psycopg's Numeric) raises here, and the statement stays with SQLAlchemy.
-            self._result_processors = [
+            processors = [
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in statement.selected_columns
+            ]
+            self._width = len(processors)
+            self._result_processors = [
+                (place, process) for place, process in enumerate(processors) if process
             ]
 
     def values(self, parameters: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
@@ -79,15 +84,19 @@ class DirectStatement:
         """The fetched rows, each value converted by its column's type."""
         fetched = cursor.fetchall()
         processors = self._result_processors
-        if not any(processors):
+        if not processors:
             return [tuple(row) for row in fetched]
-        return [
-            tuple(
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            )
-            for row in fetched
-        ]
+        rows = []
+        for row in fetched:
+            values = list(row)
+            if len(values) != self._width:
+                raise ValueError(f"a row of {len(values)} values for {self._width} columns")
+            for place, process in processors:
+                value = values[place]
+                if value is not None:
+                    values[place] = process(value)
+            rows.append(tuple(values))
+        return rows
 
 
 # Statements are built once, at import; they are kept alive here so their ids stay theirs.
