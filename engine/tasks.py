@@ -283,12 +283,14 @@ def _lock_item_and_instance(
     subscribed = bool(first[-2])
     names = [row[-1] for row in rows if row[-1] is not None]
     held = session.identity_map
-    keys = [
-        identity_key(ProcessInstance, instance["id"]),
-        identity_key(WorkItem, item["id"]),
-        *(identity_key(WorkItemCandidate, (item["id"], name)) for name in names),
-    ]
-    if any(held.get(key) is not None for key in keys):
+    if len(held) and any(  # a session that holds nothing yet (most) holds none of them
+        held.get(key) is not None
+        for key in (
+            identity_key(ProcessInstance, instance["id"]),
+            identity_key(WorkItem, item["id"]),
+            *(identity_key(WorkItemCandidate, (item["id"], name)) for name in names),
+        )
+    ):
         found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
