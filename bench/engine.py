@@ -69,28 +69,34 @@ class RawEngine(PythonScriptEngine):
 def raw_baseline(count: int) -> float:
     """Instances per second of SpiffWorkflow as shipped: Dialflow's own change to it
     (``engine.log_records``, loaded with the engine into this process) is lifted meanwhile."""
-    patched, Task._set_state = Task._set_state, log_records.SHIPPED_SET_STATE
-    try:
-        return _raw_rate(count)
-    finally:
-        Task._set_state = patched
+    spec, subprocesses = raw_specs()
+    started = time.perf_counter()
+    run_raw(spec, subprocesses, count)
+    return count / (time.perf_counter() - started)
 
 
-def _raw_rate(count: int) -> float:
+def raw_specs() -> tuple[Any, Any]:
+    """The benchmark diagram's spec and its subprocess specs, parsed by SpiffWorkflow."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_file(str(DIAGRAM))
-    spec, subprocesses = parser.get_spec("bench_call"), parser.get_subprocess_specs("bench_call")
-    engine = RawEngine()
-    started = time.perf_counter()
-    for _ in range(count):
-        workflow = BpmnWorkflow(spec, subprocesses, script_engine=engine)
-        workflow.do_engine_steps()
-        task = workflow.get_next_task(state=TaskState.READY, manual=True)
-        task.data.update({"outcome": "interested"})
-        task.run()
-        workflow.do_engine_steps()
-        assert workflow.is_completed()
-    return count / (time.perf_counter() - started)
+    return parser.get_spec("bench_call"), parser.get_subprocess_specs("bench_call")
+
+
+def run_raw(spec: Any, subprocesses: Any, count: int) -> None:
+    """``count`` instances in memory, on SpiffWorkflow as shipped (see :func:`raw_baseline`)."""
+    patched, Task._set_state = Task._set_state, log_records.SHIPPED_SET_STATE
+    try:
+        engine = RawEngine()
+        for _ in range(count):
+            workflow = BpmnWorkflow(spec, subprocesses, script_engine=engine)
+            workflow.do_engine_steps()
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            task.data.update({"outcome": "interested"})
+            task.run()
+            workflow.do_engine_steps()
+            assert workflow.is_completed()
+    finally:
+        Task._set_state = patched
 
 
 def bench_registry() -> Any:

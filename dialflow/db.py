@@ -64,6 +64,33 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, :meth:`process_bind_param` and SQLite's own text of the UTC time (its
+        default storage format) in one function: the same text, from ``isoformat`` instead
+        of a dictionary of the seven fields formatted, for every time every step writes."""
+        if (
+            dialect.name != "sqlite"
+            or getattr(self.impl_instance, "_storage_format", None) != _SQLITE_DATETIME
+            or type(self).process_bind_param is not UTCDateTime.process_bind_param
+        ):
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+            # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset, as the format writes it
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+        return process
+
+
+# SQLite's DATETIME text by default (``sqlalchemy.dialects.sqlite.DATETIME``).
+_SQLITE_DATETIME = (
+    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+)
+
 
 def utcnow() -> datetime:
     """Now for record timestamps: the unit of work's pinned time (see ``dialflow.clock``)."""
@@ -430,8 +457,63 @@ def as_loaded(cls: type[_T], values: dict[str, Any]) -> _T:
     Like the ORM's own loading it skips ``__init__`` and its attribute events, which would
     record every value as a change only to have it forgotten at once."""
     obj = as_new(cls, values)
-    make_transient_to_detached(obj)
+    make_loaded(obj)
     return obj
+
+
+def make_loaded(obj: Any) -> None:
+    """``make_transient_to_detached(obj)``: a new object with every column's value becomes
+    detached, as if loaded from its row (its values as they are, no history).
+
+    With every column's value in it (the common case) that is its changes committed and its
+    identity key: what ``make_transient_to_detached`` would expire then are its relationships,
+    which are not loaded and load on access either way, and working that out attribute by
+    attribute costs several times the rest of building the object. The whole work is still
+    done when a column is missing or something listens to expiry."""
+    state = instance_state(obj)
+    mapper = state.mapper
+    loaded = state.dict
+    keys = _KEYS.get(mapper)
+    if keys is None:
+        keys = _KEYS[mapper] = (
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+            frozenset(prop.key for prop in mapper.column_attrs),
+        )
+    identity, columns = keys
+    if (
+        state.key is not None
+        or state.session_id is not None
+        or state.manager.dispatch.expire
+        or not columns <= loaded.keys()
+    ):
+        make_transient_to_detached(obj)
+        return
+    if state.modified or state.committed_state:
+        state._commit_all(loaded)
+    state.key = mapper.identity_key_from_primary_key(tuple(loaded[key] for key in identity))
+
+
+_KEYS: dict[Any, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def add_loaded(session: Session, obj: Any) -> None:
+    """``session.add(obj)`` for an object made loaded by :func:`as_loaded` or
+    :func:`make_loaded` whose relationships hold nothing loaded: ``add`` would walk every
+    relationship of its mapper for objects to cascade to and find none. Any other object is
+    added as usual."""
+    state = instance_state(obj)
+    relationships = _RELATIONSHIPS.get(state.mapper)
+    if relationships is None:
+        relationships = _RELATIONSHIPS[state.mapper] = tuple(state.mapper.relationships.keys())
+    loaded = state.dict
+    if state.key is None or any(key in loaded for key in relationships):
+        session.add(obj)
+        return
+    state._orphaned_outside_of_session = False
+    session._save_or_update_impl(state)
+
+
+_RELATIONSHIPS: dict[Any, tuple[str, ...]] = {}
 
 
 def as_new(cls: type[_T], values: dict[str, Any]) -> _T:

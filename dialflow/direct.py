@@ -27,16 +27,31 @@ class DirectStatement:
         self.sql: str = compiled.string
         self._compiled = compiled
         self._bind_processors = list(compiled._bind_processors.items())
-        # Every parameter of the SQL is named by a given key: the values are the given ones.
-        self._keys = frozenset(keys) if set(compiled.binds) == set(keys) else None
+        # Every parameter of the SQL is named by a given key or has a fixed value of its own
+        # (a LIMIT): the values are the given ones and those.
+        self._keys: frozenset[str] | None = None
+        self._fixed: dict[str, Any] = {}
+        if set(keys) <= set(compiled.binds):
+            fixed = {
+                name: bind.value
+                for name, bind in compiled.binds.items()
+                if name not in keys and bind.callable is None and not bind.required
+            }
+            if len(fixed) + len(keys) == len(compiled.binds):
+                self._keys, self._fixed = frozenset(keys), fixed
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
-        self._result_processors: list[Callable[[Any], Any] | None] = []
+        # The columns whose values are converted, by their place in the row.
+        self._result_processors: list[tuple[int, Callable[[Any], Any]]] = []
         if getattr(statement, "is_select", False):
             # Built without the driver's type codes: a type whose processing needs them
             # (psycopg's Numeric) raises here, and the statement stays with SQLAlchemy.
-            self._result_processors = [
+            processors = [
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in statement.selected_columns
+            ]
+            self._width = len(processors)
+            self._result_processors = [
+                (place, process) for place, process in enumerate(processors) if process
             ]
 
     def values(self, parameters: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
@@ -44,7 +59,7 @@ class DirectStatement:
         that is missing or cannot be converted raises ``StatementError`` as SQLAlchemy would."""
         try:
             if self._keys is not None and parameters.keys() == self._keys:
-                values = dict(parameters)
+                values = {**self._fixed, **parameters}
             else:
                 values = self._compiled.construct_params(parameters, _check=True)
             for name, process in self._bind_processors:
@@ -69,15 +84,19 @@ class DirectStatement:
         """The fetched rows, each value converted by its column's type."""
         fetched = cursor.fetchall()
         processors = self._result_processors
-        if not any(processors):
+        if not processors:
             return [tuple(row) for row in fetched]
-        return [
-            tuple(
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            )
-            for row in fetched
-        ]
+        rows = []
+        for row in fetched:
+            values = list(row)
+            if len(values) != self._width:
+                raise ValueError(f"a row of {len(values)} values for {self._width} columns")
+            for place, process in processors:
+                value = values[place]
+                if value is not None:
+                    values[place] = process(value)
+            rows.append(tuple(values))
+        return rows
 
 
 # Statements are built once, at import; they are kept alive here so their ids stay theirs.

@@ -37,6 +37,7 @@ from engine import event_payloads
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
+from engine.task_ids import id_text
 
 
 class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -57,15 +58,14 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         if typename is None or kwargs:
             return super().mapping_to_dict(mapping, **kwargs)
         convert = self.registry.convert
-        # Each id as text once: a task's id is also its children's parent and its parent's
-        # child, and ``str(UUID)`` is Python code (a third of writing a plain task).
-        texts = {key: str(key) for key in mapping}
+        # Each id as text once per process (``engine.task_ids``): a task's id is also its
+        # children's parent and its parent's child, and ``str(UUID)`` is Python code.
         dct = {}
         for key, value in mapping.items():
             if value.__class__ is Task:
-                dct[texts[key]] = _task_to_dict(value, typename, convert, texts)
+                dct[id_text(key)] = _task_to_dict(value, typename, convert)
             else:
-                dct[texts[key]] = convert(value)
+                dct[id_text(key)] = convert(value)
         return dct
 
     def restore(
@@ -92,12 +92,9 @@ def _plain_task_typename(registry: Any) -> str | None:
     return typename if type(converter) is TaskConverter else None
 
 
-def _task_to_dict(
-    task: Task, typename: str, convert: Callable[[Any], Any], texts: dict[UUID, str]
-) -> dict[str, Any]:
+def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> dict[str, Any]:
     """``TaskConverter.to_dict`` of SpiffWorkflow 3.2, with the registry's ``typename``: the
-    data only as changes against the parent's (all of it at the root). ``texts``: ids of the
-    task's workflow as text (any other is converted here)."""
+    data only as changes against the parent's (all of it at the root)."""
     parent = task.parent
     if parent is None:
         data, delta = task.data, {}
@@ -109,9 +106,9 @@ def _task_to_dict(
         }
     internal = task.internal_data
     return {
-        "id": texts.get(task.id) or str(task.id),
-        "parent": (texts.get(task._parent) or str(task._parent)) if parent is not None else None,
-        "children": [texts.get(child) or str(child) for child in task._children],
+        "id": id_text(task.id),
+        "parent": id_text(task._parent) if parent is not None else None,
+        "children": [id_text(child) for child in task._children],
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,

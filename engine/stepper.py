@@ -30,13 +30,22 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Batch, as_new, inserted_id, mark_saved, pending_update, pipelined
+from dialflow.db import (
+    Batch,
+    add_loaded,
+    as_new,
+    inserted_id,
+    make_loaded,
+    mark_saved,
+    pending_update,
+    pipelined,
+)
 from engine import log_records, signals, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
@@ -52,6 +61,7 @@ from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
+from engine.task_ids import id_text
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
 from engine.work_items import (
@@ -168,17 +178,18 @@ def _insert(session: Session, row: ProcessInstance, batch: Batch | None = None) 
     values = _row_values(row)
     values["lock_version"] = 1  # as the ORM's version counter starts
     values["step_count"] = values["step_count"] or 0
-    if row.id is None:
-        row.id = inserted_id(session, _INSERT, _INSERT_RETURNING_ID, values)
+    new_id = row.id
+    if new_id is None:
+        new_id = inserted_id(session, _INSERT, _INSERT_RETURNING_ID, values)
     elif batch is not None:
-        batch.execute(_INSERT, {"id": row.id, **values})
+        batch.execute(_INSERT, {"id": new_id, **values})
     else:
-        session.connection().execute(_INSERT, {"id": row.id, **values})
+        session.connection().execute(_INSERT, {"id": new_id, **values})
     # Every column loaded (reading one never queries), as the row now stores them: put in
     # without change events, which making it detached would forget at once.
-    instance_state(row).dict.update(values)
-    make_transient_to_detached(row)
-    session.add(row)
+    instance_state(row).dict.update(values, id=new_id)
+    make_loaded(row)
+    add_loaded(session, row)
 
 
 def _row_values(row: ProcessInstance) -> dict[str, Any]:
@@ -260,9 +271,9 @@ def pending_retry_at(row: ProcessInstance) -> datetime | None:
 
 
 def _task_ids(workflow: BpmnWorkflow) -> set[str]:
-    ids = {str(task_id) for task_id in workflow.tasks}
+    ids = {id_text(task_id) for task_id in workflow.tasks}
     for subprocess in workflow.subprocesses.values():
-        ids.update(str(task_id) for task_id in subprocess.tasks)
+        ids.update(id_text(task_id) for task_id in subprocess.tasks)
     return ids
 
 
@@ -792,4 +803,34 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     else:  # e.g. right after a migration reset the tasks it was at
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             data.update(task.data)
-    return json.loads(json.dumps(data, default=str))
+    try:
+        return _json_copy(data)
+    except (_NotPlain, RecursionError):
+        return json.loads(json.dumps(data, default=str))
+
+
+class _NotPlain(Exception):
+    """A value that JSON would store as something else (a tuple, a date, a number key...)."""
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_copy(value: Any) -> Any:
+    """``json.loads(json.dumps(value))`` for a value made of dicts with text keys, lists,
+    text, numbers, booleans and None, which JSON stores as they are: a deep copy, without
+    writing and reading the text (an encoder built for every call, for a handful of values).
+    Raises ``_NotPlain`` on anything else."""
+    kind = type(value)
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copied[key] = _json_copy(item)
+        return copied
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    raise _NotPlain

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from crm import audit
 from crm.models import Role, User
 from crm.webhooks import outbox
-from dialflow.db import as_loaded, fetch
+from dialflow.db import add_loaded, as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
 from engine.errors import TaskConflict, TaskNotFound
@@ -283,12 +283,14 @@ def _lock_item_and_instance(
     subscribed = bool(first[-2])
     names = [row[-1] for row in rows if row[-1] is not None]
     held = session.identity_map
-    keys = [
-        identity_key(ProcessInstance, instance["id"]),
-        identity_key(WorkItem, item["id"]),
-        *(identity_key(WorkItemCandidate, (item["id"], name)) for name in names),
-    ]
-    if any(held.get(key) is not None for key in keys):
+    if len(held) and any(  # a session that holds nothing yet (most) holds none of them
+        held.get(key) is not None
+        for key in (
+            identity_key(ProcessInstance, instance["id"]),
+            identity_key(WorkItem, item["id"]),
+            *(identity_key(WorkItemCandidate, (item["id"], name)) for name in names),
+        )
+    ):
         found = session.execute(_LOCK_ITEM_AND_INSTANCE, {"task_id": task_id}).unique().first()
         if found is None:
             raise TaskNotFound(f"No task {task_id!r}.")
@@ -300,8 +302,8 @@ def _lock_item_and_instance(
         [as_loaded(WorkItemCandidate, {"work_item_id": item["id"], "name": n}) for n in names],
     )
     row = as_loaded(ProcessInstance, instance)
-    session.add(row)
-    session.add(work_item)
+    add_loaded(session, row)
+    session.add(work_item)  # with its candidates
     return work_item, row, subscribed
 
 

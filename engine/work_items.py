@@ -20,6 +20,7 @@ from dialflow.db import mark_saved
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
+from engine.task_ids import id_text
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
@@ -193,7 +194,7 @@ def manual_ready_tasks(workflow: BpmnWorkflow) -> list[Any]:
 
 
 def manual_ready_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(task.id) for task in _manual_ready_in_maps(workflow)}
+    return {id_text(task.id) for task in _manual_ready_in_maps(workflow)}
 
 
 def _manual_ready_in_maps(workflow: BpmnWorkflow) -> list[Any]:
@@ -230,7 +231,7 @@ def sync_work_items(
     """
     if ready_tasks is None:  # the caller may have walked the tree for them already
         ready_tasks = manual_ready_tasks(workflow)
-    ready = {str(t.id): t for t in ready_tasks}
+    ready = {id_text(t.id): t for t in ready_tasks}
     if fresh:
         return _insert_items(session, ready.values(), instance, workflow, bundle, starter, now)
     if respec or open_before is None or tasks_before is None:
@@ -298,7 +299,7 @@ def _insert_items(
     """New items as plain INSERTs (no ORM objects: the inbox reads them from the table)."""
     items, candidates = [], []
     for task in tasks:
-        item_id = str(task.id)
+        item_id = id_text(task.id)
         values, names = _item_values(session, task, instance, workflow, bundle, starter, now)
         items.append({**_UNCLAIMED, **values, "id": item_id})
         candidates += [{"work_item_id": item_id, "name": name} for name in names]

@@ -155,3 +155,50 @@ def test_a_locked_sqlite_database_is_sqlalchemy_s_operational_error(runtime, set
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_read_with_a_fixed_parameter_of_its_own(runtime, make_user, db):
+    """A LIMIT is a parameter the caller does not give: its value comes with the statement,
+    and the values are the ones SQLAlchemy binds."""
+    for n in range(3):
+        make_user("agent", username=f"direct_limit{n}")
+    newest = (
+        select(_USERS.c.id, _USERS.c.username)
+        .where(_USERS.c.username.startswith(bindparam("prefix")))
+        .order_by(_USERS.c.id.desc())
+        .limit(2)
+    )
+    with db() as session:
+        dialect = session.connection().dialect
+        direct = direct_statement(dialect, newest, {"prefix": "direct_limit"})
+        assert direct is not None and direct._keys == frozenset({"prefix"})
+        rows = fetch(session, newest, {"prefix": "direct_limit"})
+        assert rows == [tuple(r) for r in session.execute(newest, {"prefix": "direct_limit"})]
+    assert [name for _id, name in rows] == ["direct_limit2", "direct_limit1"]
+
+
+def test_times_are_bound_as_sqlalchemy_binds_them():
+    """UTCDateTime's own processor on SQLite writes the text SQLite's DATETIME writes."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from dialflow.db import UTCDateTime
+
+    dialect = sqlite.dialect()
+    column_type = UTCDateTime().dialect_impl(dialect)
+    own, general = (
+        column_type.bind_processor(dialect),
+        TypeDecorator.bind_processor(column_type, dialect),
+    )
+    assert own is not None and general is not None
+    for value in (
+        datetime(2026, 12, 5, 7, 0, tzinfo=UTC),
+        datetime(2026, 12, 5, 7, 0, 1, 5, tzinfo=timezone(timedelta(hours=8))),
+        datetime(999, 1, 2, 3, 4, 5, 999999, tzinfo=timezone(timedelta(hours=-5))),
+        None,
+    ):
+        assert own(value) == general(value)
+    with pytest.raises(ValueError, match="naive"):
+        own(datetime(2026, 1, 1))

@@ -362,3 +362,25 @@ def test_tasks_are_written_as_spiffworkflows_task_converter_writes_them():
         task.run()
     assert compared >= 8
     assert workflow.is_completed()
+
+
+def test_task_ids_as_text_are_their_str():
+    import uuid
+
+    from engine.task_ids import id_text
+
+    ids = [uuid.uuid4() for _ in range(5)]
+    assert [id_text(i) for i in ids] == [str(i) for i in ids]
+    assert [id_text(UUID(str(i))) for i in ids] == [str(i) for i in ids]  # equal ids
+
+
+def test_the_data_snapshot_is_what_json_stores():
+    from engine.stepper import _json_copy, _NotPlain
+
+    data = {"a": 1, "b": [1, 2.5, None, True, {"c": "张"}], "d": math.inf, "e": 10**30}
+    copied = _json_copy(data)
+    assert copied == json.loads(json.dumps(data, default=str))
+    assert copied is not data and copied["b"] is not data["b"]
+    for stored_otherwise in ({"t": (1, 2)}, {1: "x"}, {"s": {1}}, {"d": datetime.now(UTC)}):
+        with pytest.raises(_NotPlain):
+            _json_copy(stored_otherwise)
