@@ -108,6 +108,8 @@ def parse_bundle(
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
+        else:
+            _name_first_file(problems[-1], process_files)
     if validate:
         # a called process counts as there when its file has it, even if the parser did not
         # take that file (its problems are listed)
@@ -439,6 +441,13 @@ def _parse(problems: list[dict[str, Any]], file: str, action: Any, lines: Lines 
             problems.append(found)
         else:
             problems.append(problem(f"{type(exc).__name__}: {_first_line(exc)}", file=file or None))
+
+
+def _name_first_file(found: dict[str, Any], process_files: dict[str, str]) -> None:
+    """The parser's "Duplicate process ID" names the second file only: add the first."""
+    first = process_files.get(found.get("element_id") or "")
+    if first and found["message"].startswith("Duplicate process ID"):
+        found["message"] = f"{found['message'].rstrip('.')}, also in {first}"
 
 
 def _line_index(tree: Any) -> dict[str, int]:

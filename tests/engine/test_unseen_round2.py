@@ -566,7 +566,7 @@ def test_the_same_process_or_decision_id_twice_in_one_deploy_is_refused(owner, d
     )
     found = by_element(details)
     assert set(found) == {"dnc_guard", "quote_discount"}, details
-    assert "Duplicate process ID" in found["dnc_guard"]
+    assert "Duplicate process ID: dnc_guard, also in a.bpmn" in found["dnc_guard"]
     assert "also in d1.dmn" in found["quote_discount"]
     lines = {d["element_id"]: (d["file"], d["line"]) for d in details}
     assert lines == {"dnc_guard": ("b.bpmn", 5), "quote_discount": ("d2.dmn", 4)}
