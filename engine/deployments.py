@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
@@ -22,7 +23,6 @@ from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
 from engine.service import ProcessEngine
-from engine.signals import start_signals
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
 from engine.validation import validate_bundle
@@ -111,8 +111,8 @@ def _deploy(
                         pid,
                         parsed.names.get(pid),
                         parsed.files[pid],
-                        start_messages(parsed.specs[pid]),
-                        start_signals(parsed.specs[pid]),
+                        start_event_names(parsed.specs[pid], MessageEventDefinition),
+                        start_event_names(parsed.specs[pid], SignalEventDefinition),
                     )
                     for pid in own_ids
                 ]
@@ -224,15 +224,16 @@ def _existing(session: Session, content_hash: str) -> DeployResult | None:
     return DeployResult(row.id, versions, created=False)
 
 
-def start_messages(spec: Any) -> list[str]:
-    """Names of the messages that start this process (its message start events)."""
+def start_event_names(spec: Any, kind: type) -> list[str]:
+    """Names of the events of ``kind`` (a message or signal event definition class) that
+    start this process: what a message or a broadcast signal of that name starts."""
     names = set()
     for task_spec in spec.task_specs.values():
         if not isinstance(task_spec, StartEvent):
             continue
         definition = getattr(task_spec, "event_definition", None)
         for candidate in getattr(definition, "event_definitions", None) or [definition]:
-            if isinstance(candidate, MessageEventDefinition):
+            if isinstance(candidate, kind):
                 names.add(candidate.name)
     return sorted(names)
 

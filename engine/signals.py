@@ -37,7 +37,6 @@ from datetime import timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -527,19 +526,3 @@ def _merge_payload(workflow: Any, event: Any) -> None:
         seen = task.internal_data.get("seen_events", [])  # an event-based gateway's
         if task.internal_data.get(name) is event.payload or event in seen:
             task.data.update(event.payload)
-
-
-# -- deploys ------------------------------------------------------------------------------
-
-
-def start_signals(spec: Any) -> list[str]:
-    """Names of the signals that start this process (its signal start events)."""
-    names = set()
-    for task_spec in spec.task_specs.values():
-        if not isinstance(task_spec, StartEvent):
-            continue
-        definition = getattr(task_spec, "event_definition", None)
-        for candidate in getattr(definition, "event_definitions", None) or [definition]:
-            if isinstance(candidate, SignalEventDefinition):
-                names.add(candidate.name)
-    return sorted(names)
