@@ -53,6 +53,7 @@ from engine.errors import InstanceNotFound
 from engine.models import (
     EventWait,
     InstanceStatus,
+    ProcessInstance,
     ProcessVersion,
     SignalBroadcast,
     SignalDelivery,
@@ -318,8 +319,9 @@ def run(
             )
         if len(ids) < PAGE:
             break
+    starter = actor if actor is not None or source is None else _starter_of(database, source)
     for version_id, process_id in _started_by(database, name):
-        _start_once(engine, database, broadcast_id, version_id, process_id, name, payload, actor)
+        _start_once(engine, database, broadcast_id, version_id, process_id, name, payload, starter)
     with database.unit_of_work() as session:
         session.execute(
             update(SignalBroadcast)
@@ -327,6 +329,17 @@ def run(
             .values(status="delivered", claimed_until=None, finished_at=engine.clock.now())
         )
     return True
+
+
+def _starter_of(database: Database, instance_id: int) -> User | None:
+    """Who started the instance that threw a signal: the instances its signal starts are
+    theirs too, so that a task in no lane (or in a lane naming nobody) reaches their inbox
+    as it would had they started the process themselves."""
+    with database.unit_of_work(read_only=True) as session:
+        starter_id = session.scalar(
+            select(ProcessInstance.started_by_id).where(ProcessInstance.id == instance_id)
+        )
+        return session.get(User, starter_id) if starter_id is not None else None
 
 
 def _waiting(session: Session, name: str, source: int | None, after: int) -> list[int]:

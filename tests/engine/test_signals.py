@@ -533,6 +533,8 @@ def test_an_end_event_signal_of_a_new_instance_reaches_others_and_starts_process
             select(SignalDelivery.instance_id).where(SignalDelivery.process_id.is_not(None))
         )
     assert started == listed["items"][0]["id"]
+    # The recall's task is in no lane: it goes to whoever started the announcer.
+    assert started in {t["process_instance_id"] for t in owner.tasks("mine=1")}
 
 
 def test_a_catch_with_a_variable_name_keeps_the_payload_in_it(owner):
