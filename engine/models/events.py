@@ -14,13 +14,15 @@ from dialflow.db import Base, UTCDateTime, utcnow
 class EventWait(Base):
     """One event an instance waits for; rewritten after every step from the workflow's waits.
 
-    Messages are matched by ``(kind, name, business_key)`` without loading any workflow;
-    timers also keep their due time here (the earliest is copied to the instance row).
+    Messages are matched by ``(kind, name, business_key)`` without loading any workflow, a
+    signal's broadcast pages through ``(kind, name, instance_id)``; timers also keep their due
+    time here (the earliest is copied to the instance row).
     """
 
     __tablename__ = "event_waits"
     __table_args__ = (
         Index(None, "kind", "name", "business_key"),
+        Index(None, "kind", "name", "instance_id"),  # a signal's waiting instances, by page
         Index(None, "instance_id"),
     )
 
