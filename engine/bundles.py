@@ -298,8 +298,17 @@ def merge_dependencies(own: Bundle, dependencies: Sequence[tuple[int, Bundle]]) 
             defined |= ids
         for name, schema in dependency.forms.items():
             forms.setdefault(name, schema)
-    for bundle_id, dependency in reversed(dependencies):  # the parser keeps the last decision
-        dmn.update({f"@{bundle_id}/{name}": xml for name, xml in dependency.dmn.items()})
+    decided: set[str] = set()
+    for xml in own.dmn.values():
+        decided |= _decision_ids(xml)
+    for bundle_id, dependency in dependencies:
+        for name, xml in dependency.dmn.items():
+            # a decision the deploy (or a nearer dependency) has itself is theirs: the
+            # dependency's copy of it would be "one decision id in two DMN files"
+            kept_dmn, ids = _without_decisions(xml, decided)
+            if kept_dmn is not None:
+                dmn[f"@{bundle_id}/{name}"] = kept_dmn
+            decided |= ids
     # Dependencies first, so that own files come last (their element lines win in reports).
     return Bundle(bpmn={**bpmn, **own.bpmn}, dmn={**dmn, **own.dmn}, forms={**forms, **own.forms})
 
@@ -310,6 +319,37 @@ def _process_ids(xml: str) -> set[str]:
     except (etree.XMLSyntaxError, ValueError):
         return set()  # reported by validation
     return {pid for p in tree.iterfind(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
+
+
+def _decision_ids(xml: str) -> set[str]:
+    try:
+        tree = etree.fromstring(xml.encode(), SAFE_XML)
+    except (etree.XMLSyntaxError, ValueError):
+        return set()  # reported by validation
+    return {i for e in tree.iter() if _is_decision(e) and (i := e.get("id"))}
+
+
+def _is_decision(element: Any) -> bool:
+    return isinstance(element.tag, str) and etree.QName(element).localname == "decision"
+
+
+def _without_decisions(xml: str, drop: set[str]) -> tuple[str | None, set[str]]:
+    """A dependency's DMN ``xml`` without the decisions in ``drop`` (None if none is left),
+    and the ids it keeps."""
+    try:
+        tree = etree.fromstring(xml.encode(), SAFE_XML)
+    except (etree.XMLSyntaxError, ValueError):
+        return xml, set()
+    decisions = [e for e in tree.iter() if _is_decision(e)]
+    dropped = [e for e in decisions if e.get("id") in drop]
+    kept = {i for e in decisions if e not in dropped and (i := e.get("id"))}
+    if not dropped:
+        return xml, kept
+    if len(dropped) == len(decisions):
+        return None, set()
+    for decision in dropped:
+        decision.getparent().remove(decision)
+    return etree.tostring(tree, encoding="unicode"), kept
 
 
 def _without_processes(xml: str, drop: set[str]) -> tuple[str | None, set[str]]:
