@@ -24,7 +24,12 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.call_cycles import call_cycle_problems
-from engine.checks import check_specs, conditions_by_gateway, flow_condition_problems
+from engine.checks import (
+    check_specs,
+    conditions_by_gateway,
+    flow_condition_problems,
+    script_lines,
+)
 from engine.constructs import unsupported_problems
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
@@ -267,6 +272,7 @@ def validate_bundle(
     parsed = parse_bundle(bpmn, dmn, problems=problems)
     lines: Lines = {}
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
+    scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins
     unbuilt: list[tuple[str, Any]] = []  # the XML of the processes read element by element
     for name, text in bpmn.items():
         try:
@@ -275,12 +281,13 @@ def validate_bundle(
             continue  # said by parse_bundle
         lines[name] = _line_index(tree)
         conditions[name] = conditions_by_gateway(tree)
+        scripts[name] = script_lines(tree)
         unbuilt += [
             (name, p)
             for p in tree.iter(PROCESS)
             if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
         ]
-    checked = check_specs(parsed, forms, registry, lines, conditions)
+    checked = check_specs(parsed, forms, registry, lines, conditions, scripts)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _first_sayings(foreign, unsupported, problems) + checked
