@@ -211,6 +211,9 @@ def xml_text(content: bytes) -> str:
     for bom, codec, label in BOMS:
         if content.startswith(bom):
             return unicode_declaration(_decode(content, codec, label))
+    unmarked = _utf16_without_mark(content)
+    if unmarked:
+        return unicode_declaration(_decode(content, unmarked, "UTF-16"))
     declared = _DECLARED.match(content)
     encoding = declared.group(1).decode() if declared else "UTF-8"
     try:
@@ -233,6 +236,21 @@ def xml_text(content: bytes) -> str:
                 f'which would be read garbled; correct the declaration to encoding="UTF-8"'
             )
     return unicode_declaration(_decode(content, codec, encoding))
+
+
+def _utf16_without_mark(content: bytes) -> str | None:
+    """The UTF-16 codec of a file whose first characters are ``<`` and ASCII in UTF-16 without
+    a byte-order mark (Windows tools save "Unicode" so), as an XML parser detects it: read as
+    UTF-8 it was either "Char 0x0 out of allowed range" or, with a declaration, text full of
+    NUL characters that libxml2 read as UTF-16 but PostgreSQL cannot store."""
+    head = content[:8]
+    if len(head) < 8:
+        return None
+    if head[0::2] == b"\x00" * 4 and head[1:2] == b"<" and head[3::2].isascii():
+        return "utf-16-be"
+    if head[1::2] == b"\x00" * 4 and head[0:1] == b"<" and head[2::2].isascii():
+        return "utf-16-le"
+    return None
 
 
 def unicode_declaration(text: str) -> str:
@@ -262,9 +280,21 @@ def _decode(content: bytes, codec: str, label: str) -> str:
         line = content.count(b"\n", 0, exc.start) + 1
         raise _Unreadable(
             f"not {label} text: byte {content[exc.start]:#04x} on line {line} is no {label}; "
-            f"save the file as {label}",
+            f"save the file as {label}{_gbk_hint(content, label)}",
             line=line,
         ) from None
+
+
+def _gbk_hint(content: bytes, label: str) -> str:
+    """Chinese text saved as GBK without a declaration (Windows Notepad's "ANSI" on a Chinese
+    system) reads as GBK: say how to keep it so."""
+    if label != "UTF-8":
+        return ""
+    try:
+        content.decode("gbk")
+    except UnicodeDecodeError:
+        return ""
+    return ' (its bytes read as GBK: keep them and declare <?xml version="1.0" encoding="GBK"?>)'
 
 
 def _is_utf8(content: bytes) -> bool:
@@ -298,8 +328,17 @@ def merge_dependencies(own: Bundle, dependencies: Sequence[tuple[int, Bundle]]) 
             defined |= ids
         for name, schema in dependency.forms.items():
             forms.setdefault(name, schema)
-    for bundle_id, dependency in reversed(dependencies):  # the parser keeps the last decision
-        dmn.update({f"@{bundle_id}/{name}": xml for name, xml in dependency.dmn.items()})
+    decided: set[str] = set()
+    for xml in own.dmn.values():
+        decided |= _decision_ids(xml)
+    for bundle_id, dependency in dependencies:
+        for name, xml in dependency.dmn.items():
+            # a decision the deploy (or a nearer dependency) has itself is theirs: the
+            # dependency's copy of it would be "one decision id in two DMN files"
+            kept_dmn, ids = _without_decisions(xml, decided)
+            if kept_dmn is not None:
+                dmn[f"@{bundle_id}/{name}"] = kept_dmn
+            decided |= ids
     # Dependencies first, so that own files come last (their element lines win in reports).
     return Bundle(bpmn={**bpmn, **own.bpmn}, dmn={**dmn, **own.dmn}, forms={**forms, **own.forms})
 
@@ -310,6 +349,37 @@ def _process_ids(xml: str) -> set[str]:
     except (etree.XMLSyntaxError, ValueError):
         return set()  # reported by validation
     return {pid for p in tree.iterfind(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
+
+
+def _decision_ids(xml: str) -> set[str]:
+    try:
+        tree = etree.fromstring(xml.encode(), SAFE_XML)
+    except (etree.XMLSyntaxError, ValueError):
+        return set()  # reported by validation
+    return {i for e in tree.iter() if _is_decision(e) and (i := e.get("id"))}
+
+
+def _is_decision(element: Any) -> bool:
+    return isinstance(element.tag, str) and etree.QName(element).localname == "decision"
+
+
+def _without_decisions(xml: str, drop: set[str]) -> tuple[str | None, set[str]]:
+    """A dependency's DMN ``xml`` without the decisions in ``drop`` (None if none is left),
+    and the ids it keeps."""
+    try:
+        tree = etree.fromstring(xml.encode(), SAFE_XML)
+    except (etree.XMLSyntaxError, ValueError):
+        return xml, set()
+    decisions = [e for e in tree.iter() if _is_decision(e)]
+    dropped = [e for e in decisions if e.get("id") in drop]
+    kept = {i for e in decisions if e not in dropped and (i := e.get("id"))}
+    if not dropped:
+        return xml, kept
+    if len(dropped) == len(decisions):
+        return None, set()
+    for decision in dropped:
+        decision.getparent().remove(decision)
+    return etree.tostring(tree, encoding="unicode"), kept
 
 
 def _without_processes(xml: str, drop: set[str]) -> tuple[str | None, set[str]]:

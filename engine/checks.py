@@ -42,12 +42,16 @@ def check_specs(
     registry: HandlerRegistry,
     lines: dict[str, dict[str, int]],
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] | None = None,
+    scripts: dict[str, dict[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Problems of the parsed specs, each with the file and line of its element. ``lines``
     and ``conditions`` (from ``conditions_by_gateway``, which lets a bad condition point at
     the sequence flow that holds it rather than at its gateway) are per file name: the files
-    of one deploy often share element ids (``StartEvent_1``, ``Task_1``)."""
+    of one deploy often share element ids (``StartEvent_1``, ``Task_1``), as are ``scripts``
+    (``script_lines``: where each script task's script begins, to name the file's line of a
+    script's syntax error)."""
     conditions = conditions or {}
+    scripts = scripts or {}
     problems: list[dict[str, Any]] = []
     for spec, file in _all_task_specs(parsed):
         element_id = getattr(spec, "bpmn_id", None) or spec.name
@@ -69,7 +73,7 @@ def check_specs(
             for message in registry.check_values(spec.operation_name, literals):
                 report(message)
         if isinstance(spec, ScriptTask):
-            _check_script(spec.script or "", report)
+            _check_script(spec.script or "", report, scripts.get(file, {}).get(element_id))
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
             _check_completion_check(spec, registry, report)
@@ -106,6 +110,7 @@ def check_specs(
                     expression,
                     f"condition of sequence flow {flow!r}" if flow else "gateway condition",
                     report_flow,
+                    test=True,
                 )
         for name in ("prescript", "postscript"):
             script = getattr(spec, name, None)
@@ -221,7 +226,9 @@ def flow_condition_problems(
                 expression = (condition.text or "").strip()
                 if not expression:
                     continue  # the parser's "without condition", said in plain words
-                _check_expression(expression, f"condition of sequence flow {flow_id!r}", report)
+                _check_expression(
+                    expression, f"condition of sequence flow {flow_id!r}", report, test=True
+                )
     return problems
 
 
@@ -256,7 +263,8 @@ def _condition_text(condition: Any) -> str | None:
     return None
 
 
-def _check_expression(expression: str, what: str, report: Any) -> None:
+def _check_expression(expression: str, what: str, report: Any, *, test: bool = False) -> None:
+    """``expression`` compiles as Python; with ``test`` (a condition) it assigns nothing."""
     if is_juel(expression):
         return  # reported element by element by engine.foreign
     if not expression.strip():
@@ -272,6 +280,33 @@ def _check_expression(expression: str, what: str, report: Any) -> None:
             f"{what} is not a valid Python expression: {expression!r} ({exc.msg})"
             f"{_comparison_hint(expression)}"
         )
+        return
+    if test:
+        _check_no_assignment(expression, what, report)
+
+
+def _check_no_assignment(expression: str, what: str, report: Any) -> None:
+    """A condition with ``:=`` compiles, but what it assigns lasts only while the condition
+    is evaluated (the path taken is decided by the value assigned, and the data keeps the
+    old value): a modeller who wrote it meant to set a variable."""
+    for node in ast.walk(ast.parse(expression, mode="eval")):
+        if isinstance(node, ast.NamedExpr):
+            target = ast.unparse(node.target)
+            report(
+                f"{what} assigns {target!r} with ':=' ({expression!r}); a condition only "
+                f"tests, and the value would be lost after it: set {target!r} in a script "
+                "task before the gateway, and test it here"
+                f"{_walrus_hint(node)}"
+            )
+            return
+
+
+def _walrus_hint(node: ast.NamedExpr) -> str:
+    """To compare, ``==``: ``(plan := 'team')`` was mostly meant as ``plan == 'team'``."""
+    if not isinstance(node.value, ast.Constant):
+        return ""
+    compared = f"{ast.unparse(node.target)} == {ast.unparse(node.value)}"
+    return f" (to compare, write {compared!r})"
 
 
 def _comparison_hint(expression: str) -> str:
@@ -300,7 +335,7 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
     """
     if isinstance(spec, StandardLoopTask):
         if spec.condition:
-            _check_expression(spec.condition, "loopCondition", report)
+            _check_expression(spec.condition, "loopCondition", report, test=True)
         if spec.maximum is not None and spec.maximum < 1:
             # the first pass runs before SpiffWorkflow compares: 0 or -3 ran the task once
             report(
@@ -311,7 +346,7 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
     if spec.cardinality:
         _check_expression(spec.cardinality, "loopCardinality", report)
     if spec.condition:
-        _check_expression(spec.condition, "completionCondition", report)
+        _check_expression(spec.condition, "completionCondition", report, test=True)
     for kind, item in (("inputDataItem", spec.input_item), ("outputDataItem", spec.output_item)):
         name = getattr(item, "bpmn_name", None)
         if item is not None and name and name != item.bpmn_id:
@@ -321,11 +356,28 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
             )
 
 
-def _check_script(script: str, report: Any) -> None:
+def _check_script(script: str, report: Any, first_line: int | None = None) -> None:
+    """``first_line``: the file's line on which the script begins, if known."""
     try:
         compile(script, "<script>", "exec")
     except SyntaxError as exc:
-        report(f"script has a syntax error on line {exc.lineno}: {exc.msg}")
+        where = f"line {exc.lineno}"
+        if first_line and exc.lineno:
+            where = f"line {exc.lineno} (line {first_line + exc.lineno - 1} of the file)"
+        shown = script.splitlines()[exc.lineno - 1].strip() if exc.lineno else ""
+        report(
+            f"script has a syntax error on {where}: {exc.msg}" + (f": {shown!r}" if shown else "")
+        )
+
+
+def script_lines(tree: Any) -> dict[str, int]:
+    """Script task id → the line of its ``<script>`` (where the script's first line is)."""
+    return {
+        task.get("id"): script.sourceline
+        for task in tree.iter(f"{{{BPMN_NS}}}scriptTask")
+        for script in task.iterfind(f"{{{BPMN_NS}}}script")
+        if task.get("id")
+    }
 
 
 def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None:
@@ -400,4 +452,22 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     except TooLong as exc:
         report(f"timer value {value!r}: {exc}")
     except Exception:  # SpiffWorkflow raises bare Exceptions for bad values
-        report(f"timer value {value!r} is not a valid ISO 8601 date, duration or cycle")
+        report(f"timer value {value!r} is not a valid ISO 8601 {_timer_example(definition)}")
+
+
+def _timer_example(definition: TimerEventDefinition) -> str:
+    """What the timer's part (timeCycle, timeDuration, timeDate) takes, with an example."""
+    if isinstance(definition, CycleTimerEventDefinition):
+        return (
+            "cycle (timeCycle): write repetitions and a duration, such as 'R3/PT1H' (three "
+            "times an hour apart) or 'R/P1D' (every day)"
+        )
+    if isinstance(definition, DurationTimerEventDefinition):
+        return (
+            "duration (timeDuration): write such as 'PT1H' (an hour), 'PT30M' or 'P2D'; hours, "
+            "minutes and seconds come after a T"
+        )
+    return (
+        "date (timeDate): write a date and time with its offset, such as "
+        "'2026-06-01T09:00:00+08:00'"
+    )

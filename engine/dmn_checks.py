@@ -23,6 +23,7 @@ from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.errors import problem
 from engine.feel import literal, unary_test
 from engine.feel_temporal import temporal_problem
+from engine.file_kinds import upload_hint
 from engine.hit_policies import REWRITTEN, priority_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
@@ -73,6 +74,26 @@ def duplicate_decisions(
     return duplicate
 
 
+def _duplicate_ids(tree: Any, report: Any) -> None:
+    """An id given to two elements of a DMN file (a rule copied by hand with its id): DMN's
+    schema refuses it as BPMN's does, and the decision editor tells the two apart by id.
+    Said on each element after the first."""
+    first: dict[str, Any] = {}
+    for element in tree.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if not element_id:
+            continue
+        if element_id not in first:
+            first[element_id] = element
+            continue
+        other = first[element_id]
+        report(
+            element,
+            f"has the id of the {_local(other)} on line {other.sourceline}; each element of a "
+            "DMN file needs an id of its own: give this one another id",
+        )
+
+
 def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
     several decisions in one file, decisions that are no table, hit policies and aggregations
@@ -94,12 +115,14 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                     f"{name}: is no DMN file: its root is <{_local(tree)}>"
                     + (f" of {namespace!r}" if namespace else " without a namespace")
                     + ", where a DMN file has the <definitions> of a DMN version "
-                    "(such as https://www.omg.org/spec/DMN/20191111/MODEL/)",
+                    "(such as https://www.omg.org/spec/DMN/20191111/MODEL/)"
+                    + upload_hint(tree, "dmn"),
                     line=tree.sourceline,
                     file=name,
                 )
             )
             continue
+        _duplicate_ids(tree, report)
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
         if not decisions:
             found.append(

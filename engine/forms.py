@@ -37,6 +37,11 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
             f"The task's form cannot check the data: its $ref {exc.ref!r} does not resolve "
             "within the form. A process owner must deploy a corrected form."
         ) from None
+    except RecursionError:  # a $ref loop in a form deployed before deploys refused them
+        raise FormUnusable(
+            "The task's form cannot check the data: a $ref in it leads back to itself. "
+            "A process owner must deploy a corrected form."
+        ) from None
     if errors:
         details = [
             {"field": _field(e), "message": e.message, "validator": e.validator} for e in errors
@@ -66,7 +71,62 @@ def ref_problem(schema: Any) -> str | None:
             resolver.lookup(ref)
         except Unresolvable:
             return f"$ref {ref!r} refers to nothing in the form"
+    return _ref_loop(refs, resolver)
+
+
+# Keywords whose subschemas apply to the same value as the schema that holds them: a ``$ref``
+# reached only through these, back to where it started, never reaches a field of the data.
+_SAME_VALUE_LISTS = ("allOf", "anyOf", "oneOf")
+_SAME_VALUE_ONE = ("not", "if", "then", "else")
+
+
+def _ref_loop(refs: list[str], resolver: Any) -> str | None:
+    """A ``$ref`` that leads back to itself through schemas of the same value (``a`` is
+    ``$ref b``, ``b`` is ``$ref a``): checking data against it recursed until Python's
+    stack ran out, and completing the task answered 500. A ``$ref`` inside ``properties`` or
+    ``items`` (a node whose ``next`` is a node) descends into the data and ends with it."""
+    targets: dict[str, list[str]] = {}
+    for ref in refs:
+        if ref.startswith("#"):
+            targets[ref] = list(_same_value_refs(resolver.lookup(ref).contents))
+    for start in targets:
+        path = _loop_from(start, targets, [start])
+        if path:
+            chain = " → ".join(path)
+            return (
+                f"$ref {start!r} leads back to itself ({chain}) without a field in between, "
+                "so no data could be checked against it: let one of them describe the value "
+                '(a "type" with its "properties")'
+            )
     return None
+
+
+def _loop_from(ref: str, targets: dict[str, list[str]], path: list[str]) -> list[str] | None:
+    for nxt in targets.get(ref, []):
+        if nxt == path[0]:
+            return [*path, nxt]
+        if nxt not in path:
+            found = _loop_from(nxt, targets, [*path, nxt])
+            if found:
+                return found
+    return None
+
+
+def _same_value_refs(schema: Any) -> Iterator[str]:
+    if not isinstance(schema, dict):
+        return
+    if isinstance(schema.get("$ref"), str):
+        yield schema["$ref"]
+    for key in _SAME_VALUE_LISTS:
+        if isinstance(schema.get(key), list):
+            for item in schema[key]:
+                yield from _same_value_refs(item)
+    for key in _SAME_VALUE_ONE:
+        yield from _same_value_refs(schema.get(key))
+    dependent = schema.get("dependentSchemas")
+    if isinstance(dependent, dict):
+        for item in dependent.values():
+            yield from _same_value_refs(item)
 
 
 def _refs(schema: Any) -> Iterator[str]:

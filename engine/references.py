@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, drawn_only, element_problem
+from engine.collaboration import collaboration_problems
 from engine.errors import problem
 from engine.loops import endless_loop_problems
 from engine.wiring import wiring_problems
@@ -69,6 +70,7 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                     file=name,
                 )
             )
+    found += collaboration_problems(name, tree, process_ids)
     found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
     return found + endless_loop_problems(name, tree)
 

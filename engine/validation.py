@@ -24,7 +24,12 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.call_cycles import call_cycle_problems
-from engine.checks import check_specs, conditions_by_gateway, flow_condition_problems
+from engine.checks import (
+    check_specs,
+    conditions_by_gateway,
+    flow_condition_problems,
+    script_lines,
+)
 from engine.constructs import unsupported_problems
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
@@ -77,13 +82,16 @@ def parse_bundle(
     parser = DialflowParser()
     lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
+    unread: set[str] = set()  # process and decision ids in files that are no readable XML
     for name, text in dmn.items():
         tree = read_xml(name, text, problems, refuse_doctype=validate)
         if tree is None:
+            unread |= _ids_in_text(_DECISION_TAG, text)
             continue
         if validate and duplicate_decisions(name, tree, decisions, problems):
             continue
         if not (is_dmn(tree) and has_decision(tree)):
+            unread |= _ids_in_text(_PROCESS_TAG, text)  # a BPMN file named .dmn
             continue  # named by dmn_checks.decision_problems; the parser fails on it garbled
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
@@ -94,6 +102,8 @@ def parse_bundle(
     for name, text in bpmn.items():
         tree = read_xml(name, text, problems, refuse_doctype=validate)
         if tree is None or (validate and not bpmn_root(name, tree, problems)):
+            # a DMN file named .bpmn: its decisions are said to be there, misnamed
+            unread |= _ids_in_text(_PROCESS_TAG, text) | _ids_in_text(_DECISION_TAG, text)
             continue  # nothing more can be said of it
         trees[name] = tree
         lines[name] = _line_index(tree)
@@ -113,9 +123,11 @@ def parse_bundle(
     if validate:
         # a called process counts as there when its file has it, even if the parser did not
         # take that file (its problems are listed)
-        known = set(parser.process_parsers) | {
-            process.get("id") for tree in trees.values() for process in tree.iter(PROCESS)
-        }
+        known = (
+            set(parser.process_parsers)
+            | {process.get("id") for tree in trees.values() for process in tree.iter(PROCESS)}
+            | unread
+        )
         for name, tree in trees.items():
             problems += _xml_pass(name in schema_invalid, reference_problems, name, tree, known)
         problems += _xml_pass(bool(schema_invalid), call_cycle_problems, list(trees.items()))
@@ -149,8 +161,32 @@ def parse_bundle(
                 parsed.unreached[process_id] = unreached
         parsed.names[process_id] = parser.process_parsers[process_id].get_name()
         parsed.files[process_id] = file
+    if unread:
+        # the parser's "The process 'x' was not found" and "calls decision 'x', which no DMN
+        # file of this deploy has" of what such a file holds: its own problem says it
+        problems[:] = [p for p in problems if not _calls_unread(p, unread)]
     _locate_by_name(problems, trees)
     return parsed
+
+
+_CALLED = re.compile(r"The process '([^']+)' was not found|calls decision '([^']+)', which no DMN")
+
+
+def _calls_unread(found: dict[str, Any], unread: set[str]) -> bool:
+    called = _CALLED.search(found.get("message", ""))
+    return bool(called and (called.group(1) or called.group(2)) in unread)
+
+
+_PROCESS_TAG = re.compile(r"""<(?:[\w.-]+:)?process\b[^>]*?\sid\s*=\s*["']([^"'<>]+)["']""")
+_DECISION_TAG = re.compile(r"""<(?:[\w.-]+:)?decision\b[^>]*?\sid\s*=\s*["']([^"'<>]+)["']""")
+
+
+def _ids_in_text(tag: re.Pattern[str], text: str) -> set[str]:
+    """The ids of the processes (or decisions) a file that could not be read as XML (cut off,
+    malformed) still shows: a call activity or business rule task calling one of them is not
+    also calling something "neither in this deploy nor deployed before" (the file's own problem
+    says what is wrong)."""
+    return set(tag.findall(text))
 
 
 def _read_unbuilt(
@@ -267,6 +303,7 @@ def validate_bundle(
     parsed = parse_bundle(bpmn, dmn, problems=problems)
     lines: Lines = {}
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
+    scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins
     unbuilt: list[tuple[str, Any]] = []  # the XML of the processes read element by element
     for name, text in bpmn.items():
         try:
@@ -275,12 +312,13 @@ def validate_bundle(
             continue  # said by parse_bundle
         lines[name] = _line_index(tree)
         conditions[name] = conditions_by_gateway(tree)
+        scripts[name] = script_lines(tree)
         unbuilt += [
             (name, p)
             for p in tree.iter(PROCESS)
             if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
         ]
-    checked = check_specs(parsed, forms, registry, lines, conditions)
+    checked = check_specs(parsed, forms, registry, lines, conditions, scripts)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _first_sayings(foreign, unsupported, problems) + checked
@@ -447,7 +485,10 @@ def _name_first_file(found: dict[str, Any], process_files: dict[str, str]) -> No
     """The parser's "Duplicate process ID" names the second file only: add the first."""
     first = process_files.get(found.get("element_id") or "")
     if first and found["message"].startswith("Duplicate process ID"):
-        found["message"] = f"{found['message'].rstrip('.')}, also in {first}"
+        found["message"] = (
+            f"{found['message'].rstrip('.')}, also in {first}: a process id is defined once "
+            "in a deploy; give one of them another id, or leave one of the files out"
+        )
 
 
 def _line_index(tree: Any) -> dict[str, int]:

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.bpmn_xml import BPMN_NS, CONTAINERS, SAFE_XML
 from engine.errors import problem
+from engine.file_kinds import is_svg, svg_message, upload_hint
 
 MAX_DEPTH = 256  # libxml2's limit without huge_tree
 _NS = re.compile(r"\{http://www\.omg\.org/spec/(BPMN|DD)/20100524/[A-Z-]+\}")
@@ -45,10 +46,18 @@ def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doc
                 "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
                 "<!DOCTYPE> and no entities"
             )
+        elif _at_the_end(text, exc.lineno) and "Extra content" not in exc.msg:
+            message += (
+                "; the file ends here, before its elements are closed: it looks cut off "
+                "(saved or copied only in part): upload the whole file as the modeler saves it"
+            )
         problems.append(problem(f"{name}: {message}", line=exc.lineno, file=name))
         return None
     except ValueError as exc:
         problems.append(problem(f"{name}: {exc}", file=name))
+        return None
+    if refuse_doctype and is_svg(tree):  # bpmn.io's SVG export holds a DOCTYPE
+        problems.append(problem(svg_message(name), line=tree.sourceline, file=name))
         return None
     if refuse_doctype and tree.getroottree().docinfo.doctype:
         problems.append(
@@ -63,6 +72,13 @@ def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doc
     return tree
 
 
+def _at_the_end(text: str, line: int | None) -> bool:
+    """Whether the reader stopped on the file's last line (not one of only blank lines), as it
+    does in a file cut off in the middle."""
+    stripped = text.rstrip()
+    return bool(stripped) and line is not None and line >= stripped.count("\n") + 1
+
+
 def bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
     """A file whose root is no BPMN ``<definitions>`` is said so once; nothing else is."""
     root = etree.QName(tree)
@@ -73,7 +89,8 @@ def bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
         problem(
             f"{name}: is no BPMN 2.0 file: its root is <{root.localname}>"
             + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
-            + f", where a BPMN file has the <definitions> of {BPMN_NS!r}",
+            + f", where a BPMN file has the <definitions> of {BPMN_NS!r}"
+            + upload_hint(tree, "bpmn"),
             line=tree.sourceline,
             file=name,
         )
@@ -91,7 +108,7 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
     by_line = {line: element_id for element_id, line in lines.items()}
     by_path = _ids_by_path(tree)
     for error in schema.error_log:
-        message = _id_message(_NS.sub("bpmn:", error.message), tree)
+        message = _qname_message(_id_message(_NS.sub("bpmn:", error.message), tree))
         message = _order_message(message, tree, error.path)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
@@ -114,6 +131,32 @@ def _qualify_xsi_types(tree: Any) -> None:
             continue
         if etree.QName(element).namespace == BPMN_NS and element.prefix:
             element.set(_XSI_TYPE, f"{element.prefix}:{value}")
+
+
+_BAD_QNAME = re.compile(
+    r"attribute '(\w+)': '(.*)' is not a valid value of the atomic type 'xs:QName'"
+)
+
+
+def _qname_message(message: str) -> str:
+    """libxml2's "… is not a valid value of the atomic type 'xs:QName'" of a reference that
+    holds an expression (``calledElement="${process}"`` as Camunda 7 writes it, or a Camunda 8
+    ``=process_id``): the reference names an element by its id, and nothing evaluates it."""
+    bad = _BAD_QNAME.search(message)
+    if bad is None:
+        return message
+    attribute, value = bad.groups()
+    if attribute == "calledElement":
+        return (
+            f"calledElement {value!r} is no process id: a call activity calls the process "
+            "whose id it names, and Dialflow evaluates no expression there: write the id of "
+            "the process to call (choose between processes with a gateway before several "
+            "call activities)"
+        )
+    return (
+        f"attribute {attribute!r} holds {value!r}, which is no id: it must name one element "
+        "by its id"
+    )
 
 
 _BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
