@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from crm.models import Role, Team, User
 from dialflow.db import mark_saved
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
+from engine.instructions import instructions_of
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
@@ -415,7 +416,7 @@ def _item_values(
         "kind": _kind(workflow, task, properties),
         "form_name": form_name,
         "form_schema": bundle.forms.get(form_name) if form_name else None,
-        "instructions": properties.get("instructionsForEndUser") or None,
+        "instructions": instructions_of(spec.extensions or {}, task.data),
         "assignee_id": assignee_id,
     }
     return values, candidates
