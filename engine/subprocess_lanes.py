@@ -20,11 +20,14 @@ _REF = f"{{{BPMN_NS}}}flowNodeRef"
 
 
 def own_lanes(scope: Any) -> dict[str, Any]:
-    """Element id → the ``<lane>`` of ``scope``'s own lane sets listing it (the last one, the
-    innermost of nested lanes, as SpiffWorkflow reads a process's lanes)."""
+    """Element id → the named ``<lane>`` of ``scope``'s own lane sets listing it (the last
+    one, the innermost of nested lanes, as SpiffWorkflow reads a process's lanes); a lane
+    without a name leaves its elements in the subprocess's lane."""
     found: dict[str, Any] = {}
     for lane_set in scope.iterfind(_LANE_SET):
         for lane in lane_set.iter(_LANE):
+            if not (lane.get("name") or "").strip():
+                continue
             for ref in lane.iterfind(_REF):
                 if ref.text and ref.text.strip():
                     found[ref.text.strip()] = lane
