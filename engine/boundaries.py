@@ -48,6 +48,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
@@ -66,6 +67,7 @@ from engine.event_subprocesses import (
 )
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
+from engine.task_scripts import ScriptTaskWithScriptsParser
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # The elements whose parser reads a message event definition.
@@ -291,6 +293,7 @@ class DialflowParser(SpiffBpmnParser):
             tag: (with_counting(parser), spec) if tag in _ACTIVITY_TAGS else (parser, spec)
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
+        full_tag("scriptTask"): (with_counting(ScriptTaskWithScriptsParser), ScriptTask),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
         full_tag("parallelGateway"): (GatewayParser, BranchMergingParallelGateway),
         full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergingInclusiveGateway),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from collections.abc import Iterator
 from functools import partial
@@ -86,9 +87,12 @@ def check_specs(
                 event_id = getattr(event, "bpmn_id", None) or event.name
                 for definition in _timer_definitions(held):
                     _check_timer(definition, partial(report, element_id=event_id))
+                _check_message(held, partial(report, element_id=event_id))
         elif isinstance(spec, CatchingEvent):
             for definition in _timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
+        if not isinstance(spec, EventBasedGateway):
+            _check_message(getattr(spec, "event_definition", None), report)
         if isinstance(spec, MultiInstanceTask | StandardLoopTask):
             _check_loop(spec, report)
         elif getattr(spec, "io_specification", None) is not None:
@@ -112,10 +116,10 @@ def check_specs(
                     report_flow,
                     test=True,
                 )
-        for name in ("prescript", "postscript"):
+        for name, said in (("prescript", "pre-script"), ("postscript", "post-script")):
             script = getattr(spec, name, None)
             if script:
-                _check_script(script, report)
+                _check_script(script, report, said=said)
     return problems + _check_process_io(parsed, lines)
 
 
@@ -356,8 +360,12 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
             )
 
 
-def _check_script(script: str, report: Any, first_line: int | None = None) -> None:
-    """``first_line``: the file's line on which the script begins, if known."""
+def _check_script(
+    script: str, report: Any, first_line: int | None = None, said: str = "script"
+) -> None:
+    """``first_line``: the file's line on which the script begins, if known. ``said`` names
+    which of the task's scripts it is: a script task may hold a pre-script, its script and a
+    post-script, and "script has a syntax error on line 1" named none."""
     try:
         compile(script, "<script>", "exec")
     except SyntaxError as exc:
@@ -366,7 +374,7 @@ def _check_script(script: str, report: Any, first_line: int | None = None) -> No
             where = f"line {exc.lineno} (line {first_line + exc.lineno - 1} of the file)"
         shown = script.splitlines()[exc.lineno - 1].strip() if exc.lineno else ""
         report(
-            f"script has a syntax error on {where}: {exc.msg}" + (f": {shown!r}" if shown else "")
+            f"{said} has a syntax error on {where}: {exc.msg}" + (f": {shown!r}" if shown else "")
         )
 
 
@@ -422,6 +430,31 @@ def _timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:
     elif isinstance(definition, MultipleEventDefinition):
         for inner in definition.event_definitions:
             yield from _timer_definitions(inner)
+
+
+def _check_message(definition: Any, report: Any) -> None:
+    """SpiffArena's message extensions: ``spiffworkflow:messagePayload`` is a Python
+    expression (one that did not compile deployed and failed each throw), and
+    ``spiffworkflow:messageVariable`` the name a caught message is stored under (one that is no
+    Python name deployed, and no script or condition could read the message)."""
+    definitions = (
+        definition.event_definitions
+        if isinstance(definition, MultipleEventDefinition)
+        else [definition]
+    )
+    for held in definitions:
+        expression = getattr(held, "expression", None)
+        if isinstance(expression, str) and expression.strip():
+            _check_expression(expression, "spiffworkflow:messagePayload", report)
+        variable = getattr(held, "message_var", None)
+        if isinstance(variable, str) and not (
+            variable.isidentifier() and not keyword.iskeyword(variable)
+        ):
+            report(
+                f"spiffworkflow:messageVariable {variable!r} is no Python name, so no script "
+                "or condition could read the message stored under it; write a name such as "
+                "'signature'"
+            )
 
 
 def _check_timer(definition: TimerEventDefinition, report: Any) -> None:

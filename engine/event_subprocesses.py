@@ -95,6 +95,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
+from engine.subprocess_lanes import lane_inside
 
 # The task of the error or escalation end or throw event that is throwing right now.
 _THROWER: ContextVar[Any] = ContextVar("dialflow_thrower", default=None)
@@ -522,6 +523,17 @@ class ScopeParser(SpiffProcessParser):
     def _parse(self) -> None:
         super()._parse()
         interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
+
+    def parse_node(self, node: Any) -> Any:
+        """A subprocess's element listed in the subprocess's own lane set runs in that lane
+        (``engine.subprocess_lanes``), not in the subprocess's."""
+        outer = self.lane
+        if outer is not None:
+            self.lane = lane_inside(self.node, node.get("id")) or outer
+        try:
+            return super().parse_node(node)
+        finally:
+            self.lane = outer
 
     def create_spec(self) -> Any:
         spec = super().create_spec()

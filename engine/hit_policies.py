@@ -132,7 +132,25 @@ def _local(element: Any) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
-class _SingleHitEngine(DMNEngine):
+class _ReplacingEngine(DMNEngine):
+    """A decision's outputs replace what the task data held under their names, as each run of
+    a decision answers afresh. SpiffWorkflow 3.2 deep-merges the answer into the data: a list
+    from an earlier run (a COLLECT decided again in a loop, or a list the instance started
+    with) kept its first items and was cut to the new length (``["sms"]`` then ``["email",
+    "visit"]`` gave ``["sms", "email"]``), and a dict output kept the keys it no longer has.
+    The outputs are dropped from the data here, just before the task merges the answer."""
+
+    def result(self, task: Any) -> dict[str, Any]:
+        found = self.decided(task)
+        for name in found:
+            task.data.pop(name, None)
+        return found
+
+    def decided(self, task: Any) -> dict[str, Any]:
+        return super().result(task)
+
+
+class _SingleHitEngine(_ReplacingEngine):
     """UNIQUE answers the one matching rule and ANY the output all matching rules agree on;
     SpiffWorkflow 3.2 answers with the first match for both, so a table whose rules overlap
     decided silently by their order. Several matches of a UNIQUE table, or matches of an ANY
@@ -160,20 +178,20 @@ class _SingleHitEngine(DMNEngine):
                 )
         return matched
 
-    def result(self, task: Any) -> dict[str, Any]:
-        found = super().result(task)
+    def decided(self, task: Any) -> dict[str, Any]:
+        found = super().decided(task)
         if not found:
             found = {output.name: None for output in self.decision_table.outputs if output.name}
         return found
 
 
-class _CollectEngine(DMNEngine):
+class _CollectEngine(_ReplacingEngine):
     """COLLECT answers a list per output even when no rule matches (an empty one), as DMN
     says; SpiffWorkflow 3.2 then leaves the outputs unset, and the next script that reads
     them fails with a NameError."""
 
-    def result(self, task: Any) -> dict[str, Any]:
-        found = super().result(task)
+    def decided(self, task: Any) -> dict[str, Any]:
+        found = super().decided(task)
         for output in self.decision_table.outputs:
             if output.name:
                 found.setdefault(output.name, [])

@@ -175,9 +175,23 @@ class StepScriptEngine(PythonScriptEngine):
                 with ctx.session.begin_nested():
                     result = ctx.registry.call(operation_name, handler_context, arguments)
         except (HandlerError, DialflowError) as exc:
-            message = getattr(exc, "message", None) or str(exc)
+            message = failure_text(exc)
             code = exc.code if isinstance(exc, HandlerError) else None
             raise ServiceTaskFailed(task, operation_name, message, code) from exc
         except Exception as exc:
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return json.dumps(result, default=str, ensure_ascii=False)
+
+
+def failure_text(exc: Exception) -> str:
+    """A handler's failure as its incident says it: the message and, for a ``DialflowError``
+    with field details (the CRM's input checks), each field and what is wrong with it. The
+    message alone was "The call could not be logged." with no word of which value was wrong."""
+    message = getattr(exc, "message", None) or str(exc)
+    said = []
+    for detail in getattr(exc, "details", None) or []:
+        if not isinstance(detail, dict) or not detail.get("message"):
+            continue
+        field = detail.get("field")
+        said.append(f"{field}: {detail['message']}" if field else str(detail["message"]))
+    return f"{message} ({'; '.join(said)})" if said else message

@@ -394,6 +394,7 @@ def work_item_to_dict(item: WorkItem | SimpleNamespace) -> dict[str, Any]:
         "priority": item.priority,
         "kind": item.kind,
         "form_schema": item.form_schema,
+        "instructions": item.instructions,
         "status": item.status.value,
         "created_at": item.created_at.isoformat(),
     }

@@ -18,8 +18,10 @@ from sqlalchemy.orm.util import identity_key
 from crm.models import Role, Team, User
 from dialflow.db import mark_saved
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
+from engine.instructions import instructions_of
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
+from engine.subprocess_lanes import own_lanes
 from engine.task_ids import id_text
 
 log = logging.getLogger(__name__)
@@ -129,22 +131,28 @@ def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any
 
 
 def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
-    """The named lanes of ``process`` that some user or manual task runs in."""
+    """The named lanes of ``process`` that some user or manual task runs in: the last lane
+    listing it, the lane of a subprocess's own lane set for what that lists, else the
+    subprocess's (``engine.subprocess_lanes``)."""
     lane_of: dict[str, Any] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
             if ref.text:
                 lane_of[ref.text.strip()] = lane  # the last one listing it wins
     used: list[Any] = []
-    for element in process:
-        kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
-        human = kind in _HUMAN or (
-            kind in _SCOPES
-            and any(next(element.iter(f"{{{BPMN_NS}}}{tag}"), None) is not None for tag in _HUMAN)
-        )
-        lane = lane_of.get(element.get("id") or "")
-        if human and lane is not None and lane not in used:
-            used.append(lane)
+
+    def walk(scope: Any, inherited: Any) -> None:
+        inside = own_lanes(scope) if inherited is not None else {}
+        for element in scope:
+            kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
+            key = element.get("id") or ""
+            lane = inside.get(key, inherited) if inherited is not None else lane_of.get(key)
+            if kind in _SCOPES:
+                walk(element, lane)
+            elif kind in _HUMAN and lane is not None and lane not in used:
+                used.append(lane)
+
+    walk(process, None)
     return [(lane, name) for lane in used if (name := (lane.get("name") or "").strip())]
 
 
@@ -408,7 +416,7 @@ def _item_values(
         "kind": _kind(workflow, task, properties),
         "form_name": form_name,
         "form_schema": bundle.forms.get(form_name) if form_name else None,
-        "instructions": properties.get("instructionsForEndUser") or None,
+        "instructions": instructions_of(spec.extensions or {}, task.data),
         "assignee_id": assignee_id,
     }
     return values, candidates

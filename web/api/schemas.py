@@ -37,6 +37,7 @@ TASK = obj(
         "priority": INT,
         "kind": {"type": "string", "nullable": True},
         "form_schema": {"type": "object", "nullable": True},
+        "instructions": {"type": "string", "nullable": True},
         "status": STR,
         "created_at": {"type": "string", "format": "date-time"},
     }
