@@ -824,7 +824,7 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         QUOTE[0],
         ((">quote_expires</bpmn:timeDate>", '>"next monday"</bpmn:timeDate>'),),
         "Event_1expired",
-        ["'next monday' is not a valid ISO 8601 date, duration or cycle"],
+        ["'next monday' is not a valid ISO 8601 date (timeDate)"],
         'id="Event_1expired"',
     ),
     "duration-of-two-centuries": (
