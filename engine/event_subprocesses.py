@@ -150,7 +150,9 @@ def is_listener(task: Any) -> bool:
 
 def scope_data(listener: Any) -> dict[str, Any]:
     """The scope's data as its open tasks hold it now (the main path's, not the runs of
-    other event subprocesses), over the data the listener started with."""
+    other event subprocesses), over the data the listener started with. An open instance of
+    a multi-instance activity keeps its item variables (``instance_items``): the run is no
+    part of it."""
     data = deepcopy(listener.data)
     for task in listener.workflow.tasks.values():
         if (
@@ -159,7 +161,8 @@ def scope_data(listener: Any) -> dict[str, Any]:
             or isinstance(task.task_spec, (EventSubprocessStart, EventSubprocess, _EndJoin))
         ):
             continue
-        DeepMerge.merge(data, deepcopy(task.data))
+        items = instance_items(task)
+        DeepMerge.merge(data, {k: deepcopy(v) for k, v in task.data.items() if k not in items})
     return data
 
 

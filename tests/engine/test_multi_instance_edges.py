@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from engine.models import EventWait, WorkItem
@@ -43,15 +44,14 @@ def ready(instance: dict[str, Any], name: str) -> list[str]:
     return [task["id"] for task in instance["ready_tasks"] if task["name"] == name]
 
 
-def send(timed: Timed, name: str, **payload: Any) -> Any:
-    body: dict[str, Any] = {"name": name, "business_key": KEY}
-    if payload:
-        body["payload"] = payload
-    return timed.agent.post("/api/v1/messages", json=body)
+def send(timed: Timed, name: str) -> Any:
+    return timed.agent.post("/api/v1/messages", json={"name": name, "business_key": KEY})
 
 
 def running(instance: dict[str, Any]) -> dict[str, Any]:
-    assert (instance["status"], instance["incidents"]) == ("running", []), instance
+    """``instance``, checked to be under way (``waiting`` when only events can move it)."""
+    assert instance["status"] in ("running", "waiting"), instance
+    assert instance["incidents"] == [], instance
     return instance
 
 
@@ -73,3 +73,56 @@ def test_an_error_caught_around_the_activity_leaves_each_instance_its_item(timed
         assert instance["data"]["attempts"] == attempt
         assert "number" not in instance["data"]
     assert open_items(timed, instance["id"]) == ["dial", "dial"]
+
+
+# -- (a) receive tasks of a multi-instance activity, interrupted -------------------------------
+
+CUSTOMERS = ["c1", "c2", "c3"]
+LISTENING = ("message", "cancel_all")  # the event subprocess waits while the process runs
+
+
+def deploy(timed: Timed, name: str) -> None:
+    timed.owner.deploy(f"multi_instance_edges/{name}.bpmn")
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+@pytest.mark.parametrize("interrupt", ["timer", "message", "event_subprocess"])
+def test_interrupted_receive_tasks_stop_waiting(timed, mode, interrupt):
+    """No reply is awaited any more, a late one is answered 404, the instance goes on. The
+    interrupting event subprocess's run took the data of the open receive tasks with one
+    instance's ``customer``, which the process then kept."""
+    deploy(timed, f"replies_{mode}")
+    started = running(
+        timed.agent.start(f"replies_{mode}", {"customers": CUSTOMERS}, business_key=KEY)
+    )
+    instance_id = started["id"]
+    replies = 3 if mode == "parallel" else 1
+    boundary = [("message", "give_up"), ("timer", "too_late")]
+    assert waits(timed, instance_id) == sorted(
+        [("message", "reply")] * replies + boundary + [LISTENING]
+    )
+    if mode == "sequential":  # the first customer replies: the second one's wait opens
+        assert send(timed, "reply").status_code == 202
+        assert waits(timed, instance_id) == sorted([("message", "reply"), *boundary, LISTENING])
+
+    if interrupt == "timer":
+        assert timed.advance(hours=1) == 1
+    else:
+        name = "give_up" if interrupt == "message" else "cancel_all"
+        sent = send(timed, name)
+        assert sent.status_code == 202, sent.get_json()
+        assert sent.get_json()["delivered_to"] == [instance_id]
+
+    instance = running(timed.agent.instance(instance_id))
+    after = "clean_up" if interrupt == "event_subprocess" else "follow_up"
+    assert open_items(timed, instance_id) == [after]
+    assert waits(timed, instance_id) == ([] if after == "clean_up" else [LISTENING])
+    assert "customer" not in instance["data"]  # each receive task's own item
+    late = send(timed, "reply")
+    assert late.status_code == 404, late.get_json()
+    assert late.get_json()["error"]["code"] == "no_matching_instance"
+    assert timed.advance(hours=2) == 0  # the timer went with the activity
+
+    done = timed.agent.complete_ok(ready(instance, after)[0])
+    assert (done["status"], done["incidents"]) == ("completed", []), done
+    assert waits(timed, instance_id) == []
