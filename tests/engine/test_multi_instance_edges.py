@@ -126,3 +126,58 @@ def test_interrupted_receive_tasks_stop_waiting(timed, mode, interrupt):
     done = timed.agent.complete_ok(ready(instance, after)[0])
     assert (done["status"], done["incidents"]) == ("completed", []), done
     assert waits(timed, instance_id) == []
+
+
+# -- (c) nested multi-instance activities ------------------------------------------------------
+
+TEAMS = [["ann", "bo"], ["cy", "di", "ed"]]
+
+
+def members_open(timed: Timed, instance_id: int) -> dict[str, str]:
+    """The open ``call_member`` tasks by member (their title is ``Call <member>``)."""
+    return {
+        task["title"].removeprefix("Call "): task["id"]
+        for task in timed.agent.tasks()
+        if task["process_instance_id"] == instance_id and task["name"] == "call_member"
+    }
+
+
+@pytest.mark.parametrize("outer", ["parallel", "sequential"])
+def test_nested_multi_instance_activities_merge_their_outputs(timed, outer):
+    """A parallel subprocess per team around a sequential task per member, and the
+    reverse: each member's result lands in its team's list, each team's list in its place.
+    The outputs of a parallel activity were listed in the order the tasks were completed."""
+    deploy(timed, f"teams_{outer}")
+    started = timed.agent.start(f"teams_{outer}", {"teams": TEAMS}, business_key=KEY)
+    instance_id = running(started)["id"]
+    # the first wave: one member per team (outer parallel), or every member of the first team
+    first = {"ann", "cy"} if outer == "parallel" else {"ann", "bo"}
+    assert set(members_open(timed, instance_id)) == first
+    called = set()
+    while opened := members_open(timed, instance_id):
+        member, task_id = sorted(opened.items())[-1]  # the last first: order must not matter
+        instance = running(timed.agent.complete_ok(task_id, {"result": member.upper()}))
+        called.add(member)
+    assert called == {m for team in TEAMS for m in team}
+    assert instance["data"]["team_results"] == [["ANN", "BO"], ["CY", "DI", "ED"]]
+    assert {"team", "member", "result", "results"}.isdisjoint(instance["data"])
+    assert open_items(timed, instance_id) == ["review"]
+
+
+@pytest.mark.parametrize("outer", ["parallel", "sequential"])
+def test_nested_multi_instance_activities_stop_together(timed, outer):
+    deploy(timed, f"teams_{outer}")
+    started = timed.agent.start(f"teams_{outer}", {"teams": TEAMS}, business_key=KEY)
+    instance_id = running(started)["id"]
+    ann = members_open(timed, instance_id)["ann"]
+    running(timed.agent.complete_ok(ann, {"result": "ANN"}))
+    sent = send(timed, "stop_teams")
+    assert sent.status_code == 202, sent.get_json()
+    instance = running(timed.agent.instance(instance_id))
+    assert open_items(timed, instance_id) == ["after"]
+    assert members_open(timed, instance_id) == {}
+    assert waits(timed, instance_id) == []
+    assert {"team", "member", "result", "results"}.isdisjoint(instance["data"])
+    assert send(timed, "stop_teams").status_code == 404
+    done = timed.agent.complete_ok(ready(instance, "after")[0])
+    assert (done["status"], done["incidents"]) == ("completed", []), done
