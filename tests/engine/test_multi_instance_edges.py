@@ -128,6 +128,52 @@ def test_interrupted_receive_tasks_stop_waiting(timed, mode, interrupt):
     assert waits(timed, instance_id) == []
 
 
+# -- (b) non-interrupting boundary events beside the instances ---------------------------------
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+def test_non_interrupting_boundary_events_fire_beside_the_instances(timed, mode):
+    """An hourly reminder, a message and an escalation from one instance each open their
+    task once per occurrence while the calls go on; the activity completes with its calls.
+    SpiffWorkflow 3.2 starts a cycle timer's paths below its waiting boundary event, and
+    cancelling that wait when the activity completed cancelled the reminders it had opened."""
+    deploy(timed, f"reminders_{mode}")
+    started = timed.agent.start(f"reminders_{mode}", {"customers": CUSTOMERS}, business_key=KEY)
+    instance_id = running(started)["id"]
+    calls = 3 if mode == "parallel" else 1
+    assert open_items(timed, instance_id) == ["call"] * calls
+
+    for hour in (1, 2):  # the hourly reminder, once an hour
+        assert timed.advance(hours=1) == 1
+        assert open_items(timed, instance_id) == sorted(["call"] * calls + ["chase"] * hour)
+    for _ in range(2):  # each question its own answer
+        sent = send(timed, "question")
+        assert sent.status_code == 202, sent.get_json()
+    beside = ["answer", "answer", "chase", "chase"]
+    assert open_items(timed, instance_id) == sorted(["call"] * calls + beside)
+
+    # one call asks for a discount: an approval opens, the calls go on
+    instance = running(timed.agent.instance(instance_id))
+    instance = running(timed.agent.complete_ok(ready(instance, "call")[0], {"discount": True}))
+    beside = sorted([*beside, "approve"])
+    assert open_items(timed, instance_id) == sorted(
+        ["call"] * (2 if mode == "parallel" else 1) + beside
+    )
+    # the other calls end the activity; what fired beside it stays open, once per occurrence
+    while ready(instance, "call"):
+        instance = running(timed.agent.complete_ok(ready(instance, "call")[0], {"discount": False}))
+    assert open_items(timed, instance_id) == sorted([*beside, "wrap_up"])
+    assert waits(timed, instance_id) == []
+    assert "customer" not in instance["data"]
+    assert timed.advance(hours=1) == 0  # the third reminder never comes
+    assert send(timed, "question").status_code == 404
+
+    for task_id in [task["id"] for task in instance["ready_tasks"]]:
+        instance = timed.agent.complete_ok(task_id)
+    assert (instance["status"], instance["incidents"]) == ("completed", []), instance
+    assert open_items(timed, instance_id) == []
+
+
 # -- (c) nested multi-instance activities ------------------------------------------------------
 
 TEAMS = [["ann", "bo"], ["cy", "di", "ed"]]
