@@ -227,3 +227,31 @@ def test_nested_multi_instance_activities_stop_together(timed, outer):
     assert send(timed, "stop_teams").status_code == 404
     done = timed.agent.complete_ok(ready(instance, "after")[0])
     assert (done["status"], done["incidents"]) == ("completed", []), done
+
+
+# -- (d) a multi-instance call activity whose called process loops on a timer ------------------
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+def test_a_called_process_looping_on_a_timer_in_each_instance(timed, mode):
+    timed.owner.deploy(
+        f"multi_instance_edges/chase_{mode}.bpmn", "multi_instance_edges/chase_customer.bpmn"
+    )
+    started = timed.agent.start(f"chase_{mode}", {"customers": CUSTOMERS}, business_key=KEY)
+    instance_id = running(started)["id"]
+    at_once = 3 if mode == "parallel" else 1
+    assert waits(timed, instance_id) == [("timer", "c_wait")] * at_once
+    hours = 3 if mode == "parallel" else 9  # three tries an hour apart, per customer
+    for hour in range(1, hours + 1):
+        assert timed.advance(hours=1) == 1, hour
+        instance = running(timed.agent.instance(instance_id))
+        if hour < hours:
+            assert open_items(timed, instance_id) == []
+            assert waits(timed, instance_id) == [("timer", "c_wait")] * at_once
+    assert open_items(timed, instance_id) == [f"{mode[0]}_review"]
+    assert waits(timed, instance_id) == []
+    assert instance["data"]["outcomes"] == [3, 3, 3]
+    assert {"customer", "tries", "tried_for"}.isdisjoint(instance["data"])
+    assert timed.advance(hours=1) == 0
+    done = timed.agent.complete_ok(ready(instance, f"{mode[0]}_review")[0])
+    assert (done["status"], done["incidents"]) == ("completed", []), done
