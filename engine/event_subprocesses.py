@@ -151,7 +151,9 @@ def is_listener(task: Any) -> bool:
 
 def scope_data(listener: Any) -> dict[str, Any]:
     """The scope's data as its open tasks hold it now (the main path's, not the runs of
-    other event subprocesses), over the data the listener started with."""
+    other event subprocesses), over the data the listener started with. An open instance of
+    a multi-instance activity keeps its item variables (``instance_items``): the run is no
+    part of it."""
     data = deepcopy(listener.data)
     for task in listener.workflow.tasks.values():
         if (
@@ -160,7 +162,8 @@ def scope_data(listener: Any) -> dict[str, Any]:
             or isinstance(task.task_spec, (EventSubprocessStart, EventSubprocess, _EndJoin))
         ):
             continue
-        DeepMerge.merge(data, deepcopy(task.data))
+        items = instance_items(task)
+        DeepMerge.merge(data, {k: deepcopy(v) for k, v in task.data.items() if k not in items})
     return data
 
 
@@ -455,6 +458,7 @@ def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
     if event.payload is not None and not failed:
         return None
     workflow, top = thrower.workflow, thrower.workflow.top_workflow
+    local = instance_items(thrower)
     while workflow is not catcher.workflow:
         parent_id = workflow.parent_task_id
         outer = top.get_task_from_id(parent_id) if parent_id is not None else None
@@ -462,10 +466,26 @@ def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
             if failed:
                 return {key: deepcopy(event.payload.get(key)) for key in FAILURE_FIELDS}
             return None
+        local |= instance_items(outer)
         workflow = outer.workflow
     if failed:
-        return deepcopy(event.payload)
-    return {k: deepcopy(v) for k, v in thrower.data.items() if k != "lane_owners"}
+        return {k: deepcopy(v) for k, v in event.payload.items() if k not in local}
+    return {
+        k: deepcopy(v) for k, v in thrower.data.items() if k not in local and k != "lane_owners"
+    }
+
+
+def instance_items(task: Any) -> set[str]:
+    """The item variables (input and output item) of the multi-instance activity ``task`` is
+    an instance of; none for any other task. They belong to that instance alone: a path that
+    leaves it, as an error caught around the activity does, leaves them behind (else the next
+    entry into the activity, a loop back to it, fails: "input item … already exists")."""
+    activity = activity_of(task)
+    if activity is task:
+        return set()
+    spec = activity.task_spec
+    items = (getattr(spec, "input_item", None), getattr(spec, "output_item", None))
+    return {item.bpmn_id for item in items if item is not None}
 
 
 def _in_event_subprocess(node: Any) -> bool:

@@ -24,6 +24,10 @@ stops waiting), then the task itself, and silences the cancelled workflows
 * an interrupting event subprocess cancelling the rest of its scope
   (``engine.event_subprocesses``).
 
+What a non-interrupting boundary event already started is no part of its activity: a cycle
+timer's paths hang below its waiting task, and go on when the join ends that wait
+(``stop_waiting``) instead of cancelling it.
+
 A terminate end event and ``POST …/terminate`` (``BpmnWorkflow.cancel``) list every
 unfinished task of the workflow, the instances and what runs in them included, before
 cancelling each one, so they already cancel everything; a terminate end event inside a
@@ -36,6 +40,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -74,13 +79,39 @@ def _stay_cancelled(top: Any, cancelled: list[Any]) -> None:
 class InterruptingBoundaryEventJoin(BoundaryEventJoin):
     """The join after an activity with boundary events: when an interrupting one ran, the
     activity is cancelled with everything inside it (``cancel_activity``), as are the
-    boundary events still waiting once the activity is over."""
+    boundary events still waiting once the activity is over, but for the paths a repeating
+    one already started (``stop_waiting``)."""
 
     def _check_threshold_structured(self, my_task: Any) -> tuple[bool, list[Any]]:
         finished, cancel = super()._check_threshold_structured(my_task)
         for task in cancel:
-            cancel_activity(task)
+            if started_paths(task):
+                stop_waiting(task)
+            else:
+                cancel_activity(task)
         return finished, []
+
+
+def started_paths(task: Any) -> list[Any]:
+    """The paths a waiting boundary event already started below itself: a non-interrupting
+    cycle timer adds one child per firing and waits on (SpiffWorkflow 3.2); predicted
+    children are no path."""
+    if not isinstance(task.task_spec, BoundaryEvent) or task.task_spec.cancel_activity:
+        return []
+    return [child for child in task.children if not child.has_state(TaskState.PREDICTED_MASK)]
+
+
+def stop_waiting(task: Any) -> None:
+    """End the wait of a boundary event whose paths go on: it fires no more, and is done.
+    Cancelling it, as SpiffWorkflow 3.2 does once its activity is over, also cancelled every
+    path a non-interrupting cycle timer had started (the reminders it opened left the inbox
+    when the activity completed or another boundary event interrupted it)."""
+    task.workflow.top_workflow.event_manager.remove_task(task)
+    task.internal_data.pop("event_value", None)
+    for child in list(task.children):
+        if child.has_state(TaskState.PREDICTED_MASK):
+            child.cancel()
+    task._set_state(TaskState.COMPLETED)
 
 
 def interrupting_joins(spec: Any) -> None:

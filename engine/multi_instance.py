@@ -13,10 +13,13 @@ each finished instance's whole data into the activity's, its input item (and out
 too: after a task, embedded subprocess or call activity the process kept the last instance's
 ``manager``, and a sequential one failed its second instance ("Multiinstance input item
 manager already exists"). Here they stay with their instance; other variables merge as before.
+A list output collection holds each output item at its instance's place, whatever the order
+the instances finish in.
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -28,6 +31,10 @@ from SpiffWorkflow.spiff.specs.defaults import (
     SequentialMultiInstanceTask,
 )
 from SpiffWorkflow.util.task import TaskState
+
+# The activity task's internal data: the instance indexes of the items of its list output
+# collection, in the collection's order.
+OUTPUT_ORDER = "output_order"
 
 
 def completion_reached(spec: Any, my_task: Any) -> bool:
@@ -66,10 +73,12 @@ def _counters(spec: Any, my_task: Any, completed: int) -> dict[str, int]:
 
 
 class _ItemsPerInstance:
-    """Merges a finished instance's data without its item variables (see above)."""
+    """Merges a finished instance's data without its item variables, and its output item at
+    its instance's place in a list output collection (see above)."""
 
     input_item: Any
     output_item: Any
+    data_input: Any
     data_output: Any
 
     def merge_child(self, workflow: Any, child: Any) -> None:
@@ -80,6 +89,28 @@ class _ItemsPerInstance:
             super().merge_child(workflow, child)  # type: ignore[misc]
         finally:
             child.data.update(kept)  # the instance's own record keeps them
+        self._put_in_place(child)
+
+    def _put_in_place(self, child: Any) -> None:
+        """Move the output item just appended to the list output collection to the place of
+        its instance's index among the items merged so far: SpiffWorkflow 3.2 appends them as
+        the instances finish, so a parallel activity's outputs came in the order the people
+        completed them, not the order of the input collection (or of the cardinality)."""
+        index = child.internal_data.get("key_or_index")
+        if self.data_output is None or self.output_item is None or type(index) is not int:
+            return
+        my_task = child.parent
+        output = self.data_output.get(my_task)
+        if not isinstance(output, list) or (
+            self.data_input is not None and self.data_input.get(my_task) is output
+        ):
+            return  # a map, or the input collection updated in place: already by key
+        placed = my_task.internal_data.setdefault(OUTPUT_ORDER, [])
+        if len(placed) != len(output) - 1:
+            return  # items merged before their places were recorded: left as they came
+        at = bisect.bisect(placed, index)
+        placed.insert(at, index)
+        output.insert(at, output.pop())
 
 
 class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstanceTask):

@@ -19,11 +19,47 @@ from engine.event_subprocesses import drop_finished_runs
 
 
 def prune_history(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
-    """Drop finished tasks above the live part of each tree; returns how many were dropped.
-    The completed elements among them, and the steps between them, are added to ``trail``."""
+    """Drop finished tasks above the live part of each tree, and the workflows of the
+    subprocesses and called processes whose task went with them (``drop_detached``); returns
+    how many tasks were dropped. The completed elements among them, and the steps between
+    them, are added to ``trail``."""
     removed = _prune(workflow, trail) + drop_finished_runs(workflow, trail)
-    for subprocess in list(workflow.subprocesses.values()):
-        removed += _prune(subprocess, trail) + drop_finished_runs(subprocess, trail)
+    for key, subprocess in list(workflow.subprocesses.items()):
+        if key in workflow.subprocesses:  # not dropped with an event subprocess's run
+            removed += _prune(subprocess, trail) + drop_finished_runs(subprocess, trail)
+    return removed + drop_detached(workflow, trail)
+
+
+def drop_detached(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
+    """Drop from ``workflow.subprocesses`` each workflow whose subprocess or call activity task
+    is no longer in its parent's tree, with those nested in it; returns how many tasks went.
+
+    SpiffWorkflow 3.2 keeps a subprocess's workflow after its task completed or was cancelled,
+    and nothing removed it when pruning cut that task from the tree: every pass of a loop
+    through a subprocess or call activity (an attempt interrupted by a timer, each instance
+    of a multi-instance one) left one behind, written with the state at every step. Decoding
+    such a state drops them silently (``subprocesses_from_dict`` restores only the workflows
+    of tasks it finds), so a workflow kept in memory (``engine.kept``) grew where a decoded
+    one did not, up to the size it keeps. Their completed tasks go to ``trail``: the path
+    inside them stays in the instance view."""
+    if not workflow.subprocesses:
+        return 0
+    by_depth: dict[int, list[tuple[Any, Any]]] = {}
+    for key, subprocess in workflow.subprocesses.items():
+        by_depth.setdefault(subprocess.depth, []).append((key, subprocess))
+    staying: dict[int, list[Any]] = {0: [workflow]}  # by depth, the workflows that stay
+    removed = 0
+    for depth in sorted(by_depth):
+        parents = staying.get(depth - 1, ())
+        for key, subprocess in by_depth[depth]:
+            if any(subprocess.parent_task_id in parent.tasks for parent in parents):
+                staying.setdefault(depth, []).append(subprocess)
+                continue
+            del workflow.subprocesses[key]
+            if trail is not None:
+                for task in subprocess.tasks.values():
+                    trail.add(task)
+            removed += len(subprocess.tasks)
     return removed
 
 
