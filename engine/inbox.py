@@ -108,9 +108,9 @@ def load_inbox(
     if kind is not None:
         query = query.where(conditions[kind])
     items = session.scalars(
-        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at).limit(
-            max(1, min(limit, MAX_ROWS))
-        )
+        query.order_by(
+            WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq
+        ).limit(max(1, min(limit, MAX_ROWS)))
     ).all()
     rows = [
         InboxRow(

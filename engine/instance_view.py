@@ -213,7 +213,7 @@ def instances_of(
                 WorkItem.instance_id.in_([row.id for row in rows]),
                 WorkItem.status == WorkItemStatus.OPEN,
             )
-            .order_by(WorkItem.created_at)
+            .order_by(WorkItem.created_at, WorkItem.seq)
         ):
             open_tasks.setdefault(instance_id, []).append(title)
     return [

@@ -70,7 +70,7 @@ def list_tasks(
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq)
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))
@@ -357,7 +357,7 @@ _OPEN_ITEMS = (
         _ITEMS.c.instance_id == bindparam("instance_id"),
         _ITEMS.c.status == WorkItemStatus.OPEN,
     )
-    .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
+    .order_by(_ITEMS.c.created_at, _ITEMS.c.seq, _ITEMS.c.id)
 )
 
 

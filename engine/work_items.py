@@ -276,7 +276,7 @@ def sync_work_items(
 
 def opened_items(writes: list[Write]) -> list[OpenedItem]:
     """The work items that ``writes`` (from :func:`sync_work_items`) insert, with their
-    candidates, in the order the inbox lists them (``created_at``, then id)."""
+    candidates, in the order the inbox lists them (``created_at``, ``seq``, then id)."""
     items: list[dict[str, Any]] = []
     names: dict[str, list[str]] = {}
     for statement, params in writes:
@@ -285,7 +285,7 @@ def opened_items(writes: list[Write]) -> list[OpenedItem]:
         elif statement is _INSERT_CANDIDATES:
             for candidate in params:
                 names.setdefault(candidate["work_item_id"], []).append(candidate["name"])
-    items.sort(key=lambda item: (item["created_at"], item["id"]))
+    items.sort(key=lambda item: (item["created_at"], item["seq"], item["id"]))
     return [(item, sorted(names.get(item["id"], []))) for item in items]
 
 
@@ -306,10 +306,10 @@ def _insert_items(
 ) -> list[Write]:
     """New items as plain INSERTs (no ORM objects: the inbox reads them from the table)."""
     items, candidates = [], []
-    for task in tasks:
+    for seq, task in enumerate(tasks):
         item_id = id_text(task.id)
         values, names = _item_values(session, task, instance, workflow, bundle, starter, now)
-        items.append({**_UNCLAIMED, **values, "id": item_id})
+        items.append({**_UNCLAIMED, **values, "id": item_id, "seq": seq})
         candidates += [{"work_item_id": item_id, "name": name} for name in names]
     writes: list[Write] = []
     if items:

@@ -61,7 +61,7 @@ def approval_queue(session: Session, viewer: User, *, now: datetime) -> list[App
         select(WorkItem, ProcessInstance.data, ProcessInstance.started_at)
         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
         .where(approval_tasks(viewer))
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq)
         .limit(MAX_ROWS)
     ).all()
     rows = []

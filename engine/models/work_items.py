@@ -53,6 +53,10 @@ class WorkItem(Base):
     form_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     instructions: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its place among the items its step opened, in the order of the process's tree: the
+    # instances of a multi-instance activity open in one step, at one instant, and are listed
+    # in the order of their items (contact 1, 2, 3), not by their random ids.
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
