@@ -1,8 +1,8 @@
 """Moving running instances to another version of their process, with SpiffWorkflow's diff.
 
 An instance may move when every task it has not finished still exists in the new version
-(and every active call activity's process too). Otherwise the move is refused with the
-elements that block it; nothing is changed. Moves are audited.
+(and every active call activity's process too), a failed one included. Otherwise the move is
+refused with the elements that block it; nothing is changed. Moves are audited.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
 from engine.timekeeping import step_time
 
-MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+# An instance in error moves with its incidents open: the fix of a failing script or of an
+# error nothing caught is a new version, then a retry runs the failed task there.
+MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 MAX_VERSION = 2**31 - 1  # process_versions.version is a PostgreSQL INTEGER
 
 
@@ -50,8 +52,8 @@ def migrate(
     row = stepper.lock_instance(session, instance_id)
     if row.status not in MIGRATABLE:
         raise InstanceConflict(
-            f"Instance #{instance_id} is {row.status.value}; only running or "
-            "waiting instances can move.",
+            f"Instance #{instance_id} is {row.status.value}; only running, waiting or "
+            "failed instances can move.",
             code="migration_refused",
         )
     target = latest_version(session, row.process_id, to_version)
