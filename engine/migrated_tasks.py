@@ -6,7 +6,8 @@ task's internal data: a timer already waiting lost its due time and was started 
 the new version's expression, on the wall clock rather than the step's (a retry due in a
 minute was due hours later; a test clock's instance was due in the real present). A wait
 begun on the old version goes on as it began when its event is of the same kind in the new
-version, as Camunda keeps a migrated timer's due date.
+version (a date and a duration are: both hold the due instant), as Camunda keeps a migrated
+timer's due date; a message renamed is waited for by its new name.
 
 A task the new version gives boundary events has, in the old tree, no ``BoundaryEventSplit``
 above it: the events never waited, and the join after the task failed ("Split … was not
@@ -20,6 +21,10 @@ from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import migrate_workflow
@@ -70,9 +75,17 @@ def boundary_blockers(workflow: Any, diff: Any) -> list[Any]:
     ]
 
 
+def _kind(definition: Any) -> type:
+    """Waits of one kind keep what they hold: a date and a duration both hold their due
+    instant (a cycle holds its count too)."""
+    if isinstance(definition, TimeDateEventDefinition | DurationTimerEventDefinition):
+        return TimeDateEventDefinition
+    return type(definition)
+
+
 def _waits_begun(workflow: Any) -> dict[Any, tuple[type, dict[str, Any]]]:
     return {
-        task.id: (type(task.task_spec.event_definition), deepcopy(task.internal_data))
+        task.id: (_kind(task.task_spec.event_definition), deepcopy(task.internal_data))
         for task in workflow.get_tasks(state=TaskState.WAITING, skip_subprocesses=True)
         if isinstance(task.task_spec, CatchingEvent)
     }
@@ -85,7 +98,7 @@ def _resume(workflow: Any, begun: dict[Any, tuple[type, dict[str, Any]]]) -> Non
             task is not None
             and task.state == TaskState.WAITING
             and isinstance(task.task_spec, CatchingEvent)
-            and type(task.task_spec.event_definition) is kind
+            and _kind(task.task_spec.event_definition) is kind
         ):
             task.internal_data = internal_data
 
