@@ -1143,3 +1143,43 @@ def test_saving_an_unchanged_version_again_deploys_nothing_new(owner, agent, mak
     assert missing.get_json()["error"]["message"]
     (listed,) = [m for m in owner.models() if m["process_id"] == QUOTE]
     assert listed["latest_version"] == 2
+
+
+def test_a_regenerated_release_renames_its_message_and_times_the_release_anew(
+    timed: Timed, make_customer, db
+):
+    """The release begun on version 1 keeps its due time though version 2 times it as a
+    duration; the renamed message is waited for by its new name."""
+    GENERATED.deploy(timed.owner, "r10_gen_pool_release.bpmn")
+    customer = make_customer(timed.agent.user)
+    key = f"customer-{customer.id}"
+    started = timed.agent.start(
+        POOL_RELEASE, {"customer_id": customer.id, "planned_at": T0.isoformat()}, business_key=key
+    )
+    assert timed.advance(days=2) == 1  # warned; the release waits for day 3
+    regenerated = GENERATED.edited(
+        "r10_gen_pool_release.bpmn",
+        ('name="r10_followed_up"', 'name="r10_contacted"'),
+        (
+            "<ns0:timeDate>reclaim_at</ns0:timeDate>",
+            '<ns0:timeDuration>"PT12H"</ns0:timeDuration>',
+        ),
+    )
+    assert upload(timed.owner, ("r10_gen_pool_release.bpmn", regenerated)).status_code == 201
+    timed.advance(hours=1)
+    moved = migrate(timed.owner, started["id"], 2)
+    assert moved.status_code == 200, moved.get_json()
+    waiting = {w["kind"]: w for w in moved.get_json()["waiting"]}
+    assert waiting["message"]["name"] == "r10_contacted"
+    assert datetime.fromisoformat(waiting["timer"]["due_at"]) == T0 + timedelta(days=3)
+    old_name = timed.agent.post(
+        "/api/v1/messages", json={"name": "r10_followed_up", "business_key": key}
+    )
+    assert old_name.status_code == 404
+    assert timed.advance(hours=22, minutes=59) == 0
+    sent = timed.agent.post("/api/v1/messages", json={"name": "r10_contacted", "business_key": key})
+    assert sent.status_code == 202, sent.get_json()
+    done = timed.owner.instance(started["id"])
+    assert (done["status"], done["waiting"]) == ("completed", []), done["incidents"]
+    with db() as session:
+        assert session.get(Customer, customer.id).owner_id == timed.agent.user.id
