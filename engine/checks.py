@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -443,9 +444,16 @@ def _check_message(definition: Any, report: Any) -> None:
         else [definition]
     )
     for held in definitions:
+        if isinstance(held, TimerEventDefinition):
+            continue  # its expression is the timer's, checked as such
         expression = getattr(held, "expression", None)
         if isinstance(expression, str) and expression.strip():
-            _check_expression(expression, "spiffworkflow:messagePayload", report)
+            what = (
+                "spiffworkflow:messagePayload"
+                if isinstance(held, MessageEventDefinition)
+                else "spiffworkflow:payloadExpression"
+            )
+            _check_expression(expression, what, report)
         variable = getattr(held, "message_var", None)
         if isinstance(variable, str) and not (
             variable.isidentifier() and not keyword.iskeyword(variable)

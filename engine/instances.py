@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict, InstanceNotFound, RetryCannotHelp
+from engine.event_subprocesses import closest_catchers
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -265,9 +267,17 @@ def retry(
 
 
 def _thrown_by_diagram(step: stepper.Step, incidents: list[Incident]) -> list[Incident]:
-    """The incidents that no retry can help: an error end event nothing catches."""
+    """The incidents that no retry can help: an error end event nothing catches (still:
+    after a move to a version that catches it, the retry throws it there)."""
     failed = {str(task.id): task for task in stepper.failed_tasks(step.workflow)}
-    return [i for i in incidents if stepper.thrown_by_diagram(failed.get(i.task_id or ""))]
+    hopeless = []
+    for incident in incidents:
+        task = failed.get(incident.task_id or "")
+        if stepper.thrown_by_diagram(task) and not closest_catchers(
+            task, BpmnEvent(task.task_spec.event_definition)
+        ):
+            hopeless.append(incident)
+    return hopeless
 
 
 def _cannot_help(incident: Incident) -> str:

@@ -1,8 +1,8 @@
 """Moving running instances to another version of their process, with SpiffWorkflow's diff.
 
 An instance may move when every task it has not finished still exists in the new version
-(and every active call activity's process too). Otherwise the move is refused with the
-elements that block it; nothing is changed. Moves are audited.
+(and every active call activity's process too), a failed one included. Otherwise the move is
+refused with the elements that block it; nothing is changed. Moves are audited.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import diff_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,11 +23,14 @@ from engine import stepper
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict
 from engine.event_subprocesses import arm_new_listeners
+from engine.migrated_tasks import boundary_blockers, migrate_tree
 from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
 from engine.timekeeping import step_time
 
-MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+# An instance in error moves with its incidents open: the fix of a failing script or of an
+# error nothing caught is a new version, then a retry runs the failed task there.
+MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
 MAX_VERSION = 2**31 - 1  # process_versions.version is a PostgreSQL INTEGER
 
 
@@ -49,8 +52,8 @@ def migrate(
     row = stepper.lock_instance(session, instance_id)
     if row.status not in MIGRATABLE:
         raise InstanceConflict(
-            f"Instance #{instance_id} is {row.status.value}; only running or "
-            "waiting instances can move.",
+            f"Instance #{instance_id} is {row.status.value}; only running, waiting or "
+            "failed instances can move.",
             code="migration_refused",
         )
     target = latest_version(session, row.process_id, to_version)
@@ -72,12 +75,12 @@ def migrate(
             code="migration_refused",
             details=blockers,
         )
-    migrate_workflow(top_diff, workflow, spec)
-    for subprocess_id, diff in sub_diffs.items():
-        subprocess = workflow.subprocesses[subprocess_id]
-        migrate_workflow(diff, subprocess, dependencies[subprocess.spec.name])
-    workflow.subprocess_specs = dependencies
-    with step_time(step.context.now):
+    with step_time(step.context.now):  # timers that start again read the step's clock
+        migrate_tree(top_diff, workflow, spec)
+        for subprocess_id, diff in sub_diffs.items():
+            subprocess = workflow.subprocesses[subprocess_id]
+            migrate_tree(diff, subprocess, dependencies[subprocess.spec.name])
+        workflow.subprocess_specs = dependencies
         arm_new_listeners(workflow)
     row.version_id = target.id
     step.bundle = new_bundle
@@ -182,6 +185,7 @@ def migrate_all(
 
 def _blockers(workflow: Any, top_diff: Any, sub_diffs: dict[Any, Any]) -> list[dict[str, Any]]:
     blockers = [_blocker(task) for task in top_diff.removed if _unfinished(task)]
+    blockers += [_looping_blocker(task) for task in boundary_blockers(workflow, top_diff)]
     for subprocess_id, diff in sub_diffs.items():
         subprocess = workflow.subprocesses[subprocess_id]
         if diff is None:
@@ -195,6 +199,7 @@ def _blockers(workflow: Any, top_diff: Any, sub_diffs: dict[Any, Any]) -> list[d
                 )
             continue
         blockers += [_blocker(task) for task in diff.removed if _unfinished(task)]
+        blockers += [_looping_blocker(task) for task in boundary_blockers(subprocess, diff)]
     return blockers
 
 
@@ -211,4 +216,15 @@ def _blocker(task: Any) -> dict[str, Any]:
         "element_id": element_id,
         "line": None,
         "message": f"{element_id} ({state}) has no counterpart in the new version",
+    }
+
+
+def _looping_blocker(task: Any) -> dict[str, Any]:
+    element_id = task.task_spec.bpmn_id or task.task_spec.name
+    return {
+        "element_id": element_id,
+        "line": None,
+        "message": f"{element_id} (started) gets boundary events in the new version, which "
+        "a multi-instance or loop activity under way cannot begin to wait for; move the "
+        "instance once the activity is over",
     }

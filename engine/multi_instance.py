@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException, WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -87,6 +87,16 @@ class _ItemsPerInstance:
         kept = {name: child.data.pop(name) for name in names if name in child.data}
         try:
             super().merge_child(workflow, child)  # type: ignore[misc]
+        except WorkflowDataException as exc:
+            if self.output_item is None or self.output_item.exists(child):
+                raise
+            # the instance failed, not the activity: a retry runs it again (a person's task
+            # opens again), where SpiffWorkflow left it completed and the retry had nothing
+            # to run, the instance stuck with nothing ready
+            child._set_state(TaskState.ERROR)
+            raise WorkflowDataException(
+                _missing_output(self, child), child, data_output=self.data_output
+            ) from exc
         finally:
             child.data.update(kept)  # the instance's own record keeps them
         self._put_in_place(child)
@@ -111,6 +121,19 @@ class _ItemsPerInstance:
         at = bisect.bisect(placed, index)
         placed.insert(at, index)
         output.insert(at, output.pop())
+
+
+def _missing_output(spec: Any, child: Any) -> str:
+    """What an instance that ended without its output item lacked, and where to set it
+    (SpiffWorkflow said only "Expected an output item")."""
+    item = spec.output_item.bpmn_id
+    collection = spec.data_output.bpmn_id
+    return (
+        f"An instance of {spec.bpmn_id or spec.name} ended without {item!r}, the "
+        f"outputDataItem each instance adds to {collection!r}; its data holds "
+        f"{', '.join(repr(k) for k in sorted(child.data)) or 'nothing'}. Give the task's "
+        f"form a field named {item!r}, or set {item!r} in a script or post-script"
+    )
 
 
 class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstanceTask):

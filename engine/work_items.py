@@ -349,16 +349,37 @@ def _sync_from_database(
         item = known.get(task_id)
         if item is not None and item.status == WorkItemStatus.OPEN:
             if respec:  # the task now follows another version's element: show that one
-                assignee, claimed = item.assignee_id, (item.claimed_at, item.claimed_by_id)
-                _fill(session, item, task, instance, workflow, bundle, starter, item.created_at)
-                item.assignee_id = assignee or item.assignee_id
-                item.claimed_at, item.claimed_by_id = claimed
+                _refill_keeping_claim(session, item, task, instance, workflow, bundle, starter)
             continue
         item = item or WorkItem(id=task_id)
         _fill(session, item, task, instance, workflow, bundle, starter, now)
         session.add(item)
     session.flush()
     return []
+
+
+def _refill_keeping_claim(
+    session: Session,
+    item: WorkItem,
+    task: Any,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    bundle: LoadedBundle,
+    starter: Callable[[], str | None],
+) -> None:
+    """An open item refilled from the element of the version its instance moved to. Its claim
+    stays with whoever the new element still offers it to: a task the new version put in
+    another lane is no longer held by someone that lane does not name."""
+    assignee, claimed = item.assignee_id, (item.claimed_at, item.claimed_by_id)
+    _fill(session, item, task, instance, workflow, bundle, starter, item.created_at)
+    holder = session.get(User, assignee) if assignee is not None else None
+    if holder is not None and (
+        holder.role == Role.ADMIN or user_groups(holder) & set(item.candidate_names)
+    ):
+        item.assignee_id = assignee
+        item.claimed_at, item.claimed_by_id = claimed
+    elif item.assignee_id is None:
+        item.claimed_at = item.claimed_by_id = None
 
 
 def _fill(
