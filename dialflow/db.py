@@ -8,7 +8,7 @@ and the CRM writes of its handlers therefore share one transaction.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -27,11 +27,13 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from dialflow import enum_lookup
 from dialflow.clock import current_time
 from dialflow.direct import direct_statement
 from dialflow.settings import Settings
 
 _T = TypeVar("_T")
+enum_lookup.install()  # every process with a database: enum members read the plain way
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -496,21 +498,27 @@ def make_loaded(obj: Any) -> None:
 _KEYS: dict[Any, tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
-def add_loaded(session: Session, obj: Any) -> None:
+def add_loaded(session: Session, obj: Any, related: Sequence[Any] = ()) -> None:
     """``session.add(obj)`` for an object made loaded by :func:`as_loaded` or
     :func:`make_loaded` whose relationships hold nothing loaded: ``add`` would walk every
-    relationship of its mapper for objects to cascade to and find none. Any other object is
+    relationship of its mapper for objects to cascade to and find none.
+
+    ``related``: every object that ``obj``'s loaded relationships hold (set with
+    ``set_committed_value``), each made loaded the same way with nothing loaded of its own.
+    They are added with it, which is what ``add``'s walk would find. Any other object is
     added as usual."""
     state = instance_state(obj)
     relationships = _RELATIONSHIPS.get(state.mapper)
     if relationships is None:
         relationships = _RELATIONSHIPS[state.mapper] = tuple(state.mapper.relationships.keys())
     loaded = state.dict
-    if state.key is None or any(key in loaded for key in relationships):
+    if state.key is None or (not related and any(key in loaded for key in relationships)):
         session.add(obj)
         return
     state._orphaned_outside_of_session = False
     session._save_or_update_impl(state)
+    for other in related:
+        add_loaded(session, other)
 
 
 _RELATIONSHIPS: dict[Any, tuple[str, ...]] = {}

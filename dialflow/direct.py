@@ -40,6 +40,15 @@ class DirectStatement:
             if len(fixed) + len(keys) == len(compiled.binds):
                 self._keys, self._fixed = frozenset(keys), fixed
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        # A positional driver (sqlite3) given the statement's own keys: for each place in
+        # order, where its value comes from (the fixed values or the parameters) and its
+        # type's conversion, so the driver's tuple is built in one pass.
+        self._places: list[tuple[str, bool, Callable[[Any], Any] | None]] | None = None
+        if self._order is not None and self._keys is not None:
+            processors = dict(self._bind_processors)
+            self._places = [
+                (name, name in self._fixed, processors.get(name)) for name in self._order
+            ]
         # The columns whose values are converted, by their place in the row.
         self._result_processors: list[tuple[int, Callable[[Any], Any]]] = []
         if getattr(statement, "is_select", False):
@@ -58,6 +67,12 @@ class DirectStatement:
         """The driver's parameters: bound values processed, in the driver's style. A value
         that is missing or cannot be converted raises ``StatementError`` as SQLAlchemy would."""
         try:
+            if self._places is not None and parameters.keys() == self._keys:
+                fixed, converted = self._fixed, []
+                for name, is_fixed, process in self._places:
+                    value = fixed[name] if is_fixed else parameters[name]
+                    converted.append(value if process is None else process(value))
+                return tuple(converted)
             if self._keys is not None and parameters.keys() == self._keys:
                 values = {**self._fixed, **parameters}
             else:

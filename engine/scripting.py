@@ -142,6 +142,11 @@ class ScriptEnvironment(TaskDataEnvironment):
         return True
 
 
+# ``json.dumps(result, default=str, ensure_ascii=False)``, without building an encoder for
+# every service task: an encoder holds only its options, so one serves every thread.
+_RESULT_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class StepScriptEngine(PythonScriptEngine):
     """Created per step: it carries that step's session and time, never shared between threads."""
 
@@ -180,7 +185,7 @@ class StepScriptEngine(PythonScriptEngine):
             raise ServiceTaskFailed(task, operation_name, message, code) from exc
         except Exception as exc:
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
-        return json.dumps(result, default=str, ensure_ascii=False)
+        return _RESULT_JSON.encode(result)
 
 
 def failure_text(exc: Exception) -> str:

@@ -410,38 +410,47 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row.trail = trail.to_json()
     if step.open_incident:
         _settle_incidents(row, step, now)
-    row.state = engine.codec.encode(workflow)
     waiting_before = None if step.fresh else row.waiting
-    row.waiting = _waiting(workflow)
-    due = [w["due_at"] for w in row.waiting if w.get("due_at")]
-    row.next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
+    waiting = _waiting(workflow)
+    due = [w["due_at"] for w in waiting if w.get("due_at")]
+    next_due_at = min(datetime.fromisoformat(d) for d in due) if due else None
     if step.deferred:  # due now: the scheduler hands it to a worker, in error or not
-        row.next_due_at = now
+        next_due_at = now
     elif step.open_incident:  # in error: its other branches' timers still fire, and its retry
-        row.next_due_at = min((d for d in (row.next_due_at, step.retry_at) if d), default=None)
-    row.data = _data_snapshot(workflow)
-    row.step_count = (row.step_count or 0) + 1
-    row.fire_claimed_until = None  # this step settled the timers; the scheduler looks afresh
-    row.updated_at = now
+        next_due_at = min((d for d in (next_due_at, step.retry_at) if d), default=None)
     ready = manual_ready_tasks(workflow)  # used twice
-    status_before = row.status
-    if row.status == InstanceStatus.TERMINATED:
+    status_before = status = row.status
+    # Every column the step sets; the row's INSERT or UPDATE below stores them all, so they
+    # go in without the attributes' change events (see ``_put``).
+    values: dict[str, Any] = {
+        "state": engine.codec.encode(workflow),
+        "waiting": waiting,
+        "next_due_at": next_due_at,
+        "data": _data_snapshot(workflow),
+        "step_count": (row.step_count or 0) + 1,
+        "fire_claimed_until": None,  # this step settled the timers; the scheduler looks afresh
+        "updated_at": now,
+    }
+    if status == InstanceStatus.TERMINATED:
         pass
     elif step.open_incident:
-        row.status = InstanceStatus.ERROR
+        status = InstanceStatus.ERROR
     elif workflow.is_completed():
-        row.status = InstanceStatus.COMPLETED
-        row.ended_at = now
+        status = InstanceStatus.COMPLETED
+        values["ended_at"] = now
     elif ready:
-        row.status = InstanceStatus.RUNNING
+        status = InstanceStatus.RUNNING
     else:
-        row.status = InstanceStatus.WAITING if row.waiting else InstanceStatus.RUNNING
+        status = InstanceStatus.WAITING if waiting else InstanceStatus.RUNNING
+    values["status"] = status
+    _put(row, values)
     # A new instance: one INSERT, with its first state. Its id is reserved on PostgreSQL, and
     # the INSERT joins the other writes; elsewhere the id comes back from it first.
     new_row = instance_state(row).transient
+    stored = False  # the INSERT below stored every column: no UPDATE follows
     if new_row and row.id is None:
         _insert(session, row)
-        new_row = False
+        new_row, stored = False, True
     if step.webhooks:
         step.writes += webhook_events.step_events(session, row, status_before, now)
     writes, step.writes = step.writes, []
@@ -452,7 +461,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         if item_change is not None:
             writes.append((item_change[0], None))
             mark_saved(item, item_change[1])
-    change = None if new_row else _row_update(row)
+    change = None if new_row or stored else _row_update(row)
     if change is not None:
         mark_saved(row, change[1])
     if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
@@ -568,11 +577,18 @@ def _check_version(row: ProcessInstance, rowcount: int) -> None:
         raise StaleDataError(f"process instance {row.id} was changed by someone else")
 
 
-def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Parameters for ``_UPDATE`` and the values it stores, bumping ``lock_version`` like the
-    ORM's versioning; ``None`` if nothing changed."""
-    if not instance_state(row).modified:
-        return None
+def _put(row: ProcessInstance, values: dict[str, Any]) -> None:
+    """Set the row's columns to ``values`` without the attributes' change events, which cost
+    more than the rest of the save's bookkeeping: a new row's INSERT stores them as they are,
+    and a loaded row's UPDATE (``_row_update``) stores every column, after which
+    ``mark_saved`` records them as stored."""
+    instance_state(row).dict.update(values)
+
+
+def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parameters for ``_UPDATE`` and the values it stores (every column, as the row holds
+    them), bumping ``lock_version`` like the ORM's versioning. A save always changes the row
+    (its step count at least), so there is always an UPDATE."""
     values = _row_values(row)
     values["lock_version"] = row.lock_version + 1
     return {"_id": row.id, "_version": row.lock_version, **values}, values

@@ -296,14 +296,13 @@ def _lock_item_and_instance(
             raise TaskNotFound(f"No task {task_id!r}.")
         return found[1], found[0], subscribed
     work_item = as_loaded(WorkItem, item)
-    set_committed_value(
-        work_item,
-        "candidates",
-        [as_loaded(WorkItemCandidate, {"work_item_id": item["id"], "name": n}) for n in names],
-    )
+    candidates = [
+        as_loaded(WorkItemCandidate, {"work_item_id": item["id"], "name": n}) for n in names
+    ]
+    set_committed_value(work_item, "candidates", candidates)
     row = as_loaded(ProcessInstance, instance)
     add_loaded(session, row)
-    session.add(work_item)  # with its candidates
+    add_loaded(session, work_item, candidates)
     return work_item, row, subscribed
 
 

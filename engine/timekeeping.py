@@ -135,9 +135,14 @@ def install() -> None:
     at their due instant, and bound the durations it counts out."""
     if spiff_timer.datetime is not _StepDatetime:
         spiff_timer.datetime = _StepDatetime  # type: ignore[misc]
-    TimeDateEventDefinition.has_fired = _date_has_fired  # type: ignore[method-assign]
-    DurationTimerEventDefinition.has_fired = _duration_has_fired  # type: ignore[method-assign]
-    CycleTimerEventDefinition.cycle_complete = _cycle_complete  # type: ignore[method-assign]
+    # Set only when not set: every step calls this, and setting a class's attribute, even to
+    # the same function, makes Python drop what it cached about that class.
+    if TimeDateEventDefinition.has_fired is not _date_has_fired:
+        TimeDateEventDefinition.has_fired = _date_has_fired  # type: ignore[method-assign]
+    if DurationTimerEventDefinition.has_fired is not _duration_has_fired:
+        DurationTimerEventDefinition.has_fired = _duration_has_fired  # type: ignore[method-assign]
+    if CycleTimerEventDefinition.cycle_complete is not _cycle_complete:
+        CycleTimerEventDefinition.cycle_complete = _cycle_complete  # type: ignore[method-assign]
     if TimerEventDefinition.get_timedelta_from_start is not _bounded_from_start:
         TimerEventDefinition.get_timedelta_from_start = staticmethod(_bounded_from_start)  # type: ignore[method-assign,assignment]
         TimerEventDefinition.get_timedelta_from_end = staticmethod(_bounded_from_end)  # type: ignore[method-assign,assignment]

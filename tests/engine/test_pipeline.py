@@ -4,7 +4,7 @@ same transaction still works, and a failing write rolls the whole transaction ba
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import DBAPIError
 
 from crm.models import Activity, ActivityKind, CustomerPhone, Notification
@@ -60,3 +60,35 @@ def test_a_failing_pipelined_write_rolls_back_the_transaction(runtime, make_cust
             select(CustomerPhone.customer_id).where(CustomerPhone.e164 == taken.primary_phone)
         )
         assert list(owners) == [taken.id]
+
+
+def test_a_start_stores_its_instance_row_with_one_insert_and_no_update(runtime, owner, db):
+    """The first save inserts the row with every column it set; nothing rewrites it after.
+    Counted with SQLite's own trace of the statements it runs (the step's writes go to the
+    driver directly, past SQLAlchemy's events)."""
+    if runtime.settings.database_url.startswith("postgresql"):
+        pytest.skip("counted with SQLite's statement trace")
+    owner.deploy("call_note.bpmn", "call-form.json")
+    statements: list[str] = []
+
+    def trace(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    event.listen(runtime.db.engine, "connect", trace)
+    try:
+        with runtime.db.unit_of_work() as session:
+            row = start_instance(runtime.engine, session, "call_note", actor=None)
+            seen = (row.id, row.status, row.step_count, row.lock_version, row.state, row.waiting)
+    finally:
+        event.remove(runtime.db.engine, "connect", trace)
+    writes = [
+        s.split()[0].upper()
+        for s in statements
+        if "process_instances" in s and s.split()[0].upper() in ("INSERT", "UPDATE")
+    ]
+    assert writes == ["INSERT"]
+    with db() as session:
+        stored = session.get(ProcessInstance, seen[0])
+        assert (stored.id, stored.status, stored.step_count, stored.lock_version) == seen[:4]
+        assert (stored.state, stored.waiting) == seen[4:]
+        assert stored.step_count == 1 and stored.lock_version == 1
