@@ -27,13 +27,11 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from dialflow import enum_lookup
 from dialflow.clock import current_time
 from dialflow.direct import direct_statement
 from dialflow.settings import Settings
 
 _T = TypeVar("_T")
-enum_lookup.install()  # every process with a database: enum members read the plain way
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
