@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -72,17 +73,20 @@ def migrate(
             code="migration_refused",
             details=blockers,
         )
-    migrate_workflow(top_diff, workflow, spec)
-    for subprocess_id, diff in sub_diffs.items():
-        subprocess = workflow.subprocesses[subprocess_id]
-        migrate_workflow(diff, subprocess, dependencies[subprocess.spec.name])
-    workflow.subprocess_specs = dependencies
+    timers = _timers_set(workflow)
     with step_time(step.context.now):
+        migrate_workflow(top_diff, workflow, spec)
+        for subprocess_id, diff in sub_diffs.items():
+            subprocess = workflow.subprocesses[subprocess_id]
+            migrate_workflow(diff, subprocess, dependencies[subprocess.spec.name])
+        workflow.subprocess_specs = dependencies
+        _keep_timers(workflow, timers)
         arm_new_listeners(workflow)
     row.version_id = target.id
     step.bundle = new_bundle
     step.respec = True
-    stepper.run(engine, session, step)
+    # A timer that came due before the move fires in its step, as the scheduler would fire it.
+    stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
     audit.record(
         session,
         actor=actor,
@@ -93,6 +97,34 @@ def migrate(
         after={"version": target.version},
     )
     return row
+
+
+def _timers_set(workflow: Any) -> dict[Any, tuple[Any, dict[str, Any]]]:
+    """The timers the instance waits on (intermediate, boundary, event subprocess starts), by
+    task id: their definition and what SpiffWorkflow keeps of them (the due instant)."""
+    found = {}
+    for flow in (workflow, *workflow.subprocesses.values()):
+        for task in flow.tasks.values():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and "event_value" in task.internal_data:
+                found[task.id] = (definition, dict(task.internal_data))
+    return found
+
+
+def _keep_timers(workflow: Any, timers: dict[Any, tuple[Any, dict[str, Any]]]) -> None:
+    """Give the timers the move left in place their due instants back. SpiffWorkflow's
+    ``migrate_workflow`` resets every waiting task, which forgets a timer's due instant: it
+    started counting again from the move (on the wall clock), so a due timer, or a boundary
+    timer half-way through, was put off by its whole duration. A timer whose definition the
+    new version changed counts from the move (the step's time)."""
+    for flow in (workflow, *workflow.subprocesses.values()):
+        for task_id, (definition, kept) in timers.items():
+            task = flow.tasks.get(task_id)
+            if task is None or not task.has_state(TaskState.WAITING | TaskState.READY):
+                continue
+            new = getattr(task.task_spec, "event_definition", None)
+            if type(new) is type(definition) and new.expression == definition.expression:
+                task.internal_data.update(kept)
 
 
 def check(
