@@ -129,6 +129,22 @@ CAUGHT = diagram(
     + flow("f4", "note", "end"),
 )
 
+# The same failure, taken by an error event subprocess of the process.
+CAUGHT_BY_EVENT_SUBPROCESS = diagram(
+    "held_caught_inside",
+    START
+    + hold("send", "'half-sent'", operator="test.fail")
+    + END
+    + chain("start", "send", "end")
+    + '<bpmn:subProcess id="on_failure" triggeredByEvent="true">'
+    '<bpmn:startEvent id="failure_start"><bpmn:errorEventDefinition/></bpmn:startEvent>'
+    + hold("note", "'caught: ' + error_message")
+    + '<bpmn:endEvent id="failure_end"/>'
+    + flow("e1", "failure_start", "note")
+    + flow("e2", "note", "failure_end")
+    + "</bpmn:subProcess>",
+)
+
 # Waits for a broadcast signal, then notes it.
 SIGNAL_WAITER = diagram(
     "held_signal_waiter",

@@ -371,14 +371,19 @@ def test_a_retry_by_hand_killed_in_its_handler(
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_a_failure_caught_by_an_error_boundary(
-    holding, owner, agent, make_customer, db, test_env, tmp_path, point
+@pytest.mark.parametrize(
+    ("xml", "process_id"),
+    [(bpmn.CAUGHT, "held_caught"), (bpmn.CAUGHT_BY_EVENT_SUBPROCESS, "held_caught_inside")],
+    ids=["boundary", "event_subprocess"],
+)
+def test_a_failure_caught_by_an_error_catch(
+    holding, owner, agent, make_customer, db, test_env, tmp_path, point, xml, process_id
 ):
     """Killed on the catch's path: neither the failed handler's half note nor the path's note,
     nor the ``failure_caught`` entry, is left; started again, the catch is recorded once."""
-    deploy(owner, bpmn.CAUGHT)
+    deploy(owner, xml)
     customer = make_customer()
-    body = {"process_id": "held_caught", "data": {"customer_id": customer.id}}
+    body = {"process_id": process_id, "data": {"customer_id": customer.id}}
     before = dump(db)
 
     crash(
@@ -386,7 +391,7 @@ def test_a_failure_caught_by_an_error_boundary(
     )
 
     assert dump(db) == before
-    started = agent.start("held_caught", {"customer_id": customer.id})
+    started = agent.start(process_id, {"customer_id": customer.id})
     assert (started["status"], started["incidents"]) == ("completed", [])
     assert notes_of(db, customer.id) == ["caught: test.fail: the gateway is down"]
     [caught] = audit_actions(db, "failure_caught")
