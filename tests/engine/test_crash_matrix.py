@@ -126,6 +126,7 @@ def crash(
     nth: int = 1,
     clock: Any = None,
     page: int | None = None,
+    batch_rows: int | None = None,
 ) -> None:
     """Run ``action`` in ``crash_matrix_worker.py`` until it stops at ``point``; SIGKILL it."""
     marker = tmp_path / f"stopped-{uuid.uuid4().hex}"
@@ -137,6 +138,8 @@ def crash(
         "action": action,
         "clock": clock.isoformat() if clock is not None else None,
         "page": page,
+        "batch_rows": batch_rows,
+        "commit_after": "batch" if batch_rows else "armed",
     }
     spec_file = tmp_path / f"spec-{uuid.uuid4().hex}.json"
     spec_file.write_text(json.dumps(spec))
@@ -147,17 +150,21 @@ def crash(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    deadline, late = time.monotonic() + 60, False
     try:
-        deadline = time.monotonic() + 60
         while not marker.exists():
             if child.poll() is not None:
                 out, err = child.communicate()
                 pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err[-3000:]!r}")
-            assert time.monotonic() < deadline, f"worker never reached {point}"
+            late = time.monotonic() > deadline
+            if late:
+                break
             time.sleep(0.02)
     finally:
         child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
+        out, err = child.communicate(timeout=30)
+    if late:
+        pytest.fail(f"worker never reached {point}: {out!r} {err[-3000:]!r}")
     assert child.returncode == -signal.SIGKILL
 
 
@@ -534,3 +541,69 @@ def test_a_deploy_from_the_command_line(holding, owner, db, test_env, tmp_path, 
     again = CliRunner().invoke(cli, ["deploy", str(folder)], obj=holding)
     assert again.output == "unchanged, already deployed: held_start v2\n"
     assert owner.models()[0]["versions"] == [1, 2]
+
+
+# -- a customer import routing its rows as leads ----------------------------------------------
+
+LEADS = "姓名,手机,地区,来源\n" + "".join(
+    f"导入客户{n},1381111000{n},上海,展会\n" for n in range(1, 6)
+)
+
+
+@pytest.mark.parametrize("point", ["batch", "commit"])
+def test_an_import_killed_mid_batch(runtime, actor, db, test_env, tmp_path, point):
+    """Five rows, two a batch, each new customer routed through lead intake in its batch's
+    transaction: killed in the second batch, the first stays whole (customers, instances,
+    progress) and nothing of the second is left; resumed once its lease ran out, every row is
+    imported and routed once."""
+    from datetime import UTC, datetime
+
+    from crm.imports import run_import
+    from crm.jobs import LEASE
+    from crm.models import Customer
+    from crm.models.jobs import Job
+    from processes.telesales import route_imported_leads
+
+    runtime.deploy_shipped_models()
+    manager = actor("manager", username="m_east", team="华东一组")
+    for name in ("a1", "a2"):
+        actor("agent", username=name, team="华东一组", manager="m_east")
+    action = {
+        "upload": "/api/v1/customers/import",
+        "file_name": "leads.csv",
+        "content": LEADS,
+        "fields": {"route_leads": "1"},
+    }
+
+    crash(tmp_path, test_env, point, action, actor=manager, nth=2, batch_rows=2)
+
+    def imported() -> tuple[list[str], list[str], Job]:
+        with db() as session:
+            names = session.scalars(select(Customer.name).order_by(Customer.id)).all()
+            keys = session.scalars(
+                select(ProcessInstance.business_key)
+                .where(ProcessInstance.process_id == "lead_intake")
+                .order_by(ProcessInstance.id)
+            ).all()
+            [job] = session.scalars(select(Job)).all()
+            session.expunge(job)
+            return list(names), list(keys), job
+
+    names, keys, job = imported()
+    assert names == ["导入客户1", "导入客户2"]
+    assert len(keys) == 2
+    assert (job.status.value, job.rows_processed) == ("running", 2)
+
+    later = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+    status = run_import(
+        runtime.db,
+        job.id,
+        now=lambda: later,
+        on_batch=route_imported_leads(runtime.engine),
+        batch_rows=2,
+    )
+    assert status == "done"
+    names, keys, job = imported()
+    assert names == [f"导入客户{n}" for n in range(1, 6)]
+    assert len(keys) == len(set(keys)) == 5
+    assert (job.rows_processed, job.attempts) == (5, 2)
