@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from crm.models import AuditEntry
+from crm.models.webhooks import WebhookDelivery
 from crm.notes import add_note
 from dialflow.cli import main as cli
 from dialflow.db import Base
@@ -48,6 +49,7 @@ IGNORED = {"api_tokens": {"last_used_at"}}
 # What a background pass commits before it runs a step: its claim on the instance.
 CLAIMS = {**IGNORED, "process_instances": {"fire_claimed_until"}}
 FAILING = {"on": False}
+EVENTS = ("task.completed", "process_instance.completed", "process_instance.incident")
 
 
 def install(runtime: Runtime) -> None:
@@ -70,10 +72,20 @@ def install(runtime: Runtime) -> None:
     runtime._engine = ProcessEngine(registry=registry, clock=runtime.clock)
 
 
+def subscribe(admin: Actor) -> None:
+    """A webhook subscription, so that steps write to the outbox the dumps compare."""
+    hook = admin.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.com/dialflow", "event_types": list(EVENTS)},
+    )
+    assert hook.status_code == 201, hook.get_json()
+
+
 @pytest.fixture
-def holding(runtime: Runtime) -> Runtime:
+def holding(runtime: Runtime, actor: Callable[..., Actor]) -> Runtime:
     FAILING["on"] = False
     install(runtime)
+    subscribe(actor("admin", username="root", team=None))
     return runtime
 
 
@@ -81,7 +93,17 @@ def holding(runtime: Runtime) -> Runtime:
 def timed_holding(timed: Timed) -> Timed:
     FAILING["on"] = False
     install(timed.runtime)
+    subscribe(timed.actor("admin", username="root", team=None))
     return timed
+
+
+def outbox(db: Callable[..., Any]) -> list[tuple[str, int]]:
+    """The webhook deliveries written: (event type, instance id), oldest first."""
+    with db() as session:
+        rows = session.execute(
+            select(WebhookDelivery.event_type, WebhookDelivery.payload).order_by(WebhookDelivery.id)
+        )
+        return [(kind, payload["data"]["instance_id"]) for kind, payload in rows]
 
 
 # -- row dumps --------------------------------------------------------------------------------
@@ -304,6 +326,7 @@ def test_a_message_to_a_waiting_instance(
     assert agent.post("/api/v1/messages", json=message).get_json()["duplicate"] is True
     assert agent.instance(instance["id"])["status"] == "completed"
     assert notes_of(db, customer.id) == ["went"]
+    assert outbox(db) == [("process_instance.completed", instance["id"])]
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -328,6 +351,7 @@ def test_a_timer_fired_by_the_background_pass(
     assert timed.agent.instance(instance["id"])["status"] == "completed"
     assert timed.advance(hours=2) == 0
     assert notes_of(db, customer.id) == ["an hour later"]
+    assert outbox(db) == [("process_instance.completed", instance["id"])]
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -352,6 +376,11 @@ def test_an_automatic_retry(timed_holding, make_customer, test_env, tmp_path, po
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert timed.advance(minutes=5) == 0
     assert notes_of(db, customer.id) == ["retried"]
+    done = [
+        ("process_instance.incident", failed["id"]),
+        ("process_instance.completed", failed["id"]),
+    ]
+    assert outbox(db) == done
 
 
 def test_a_retry_by_hand_killed_in_its_handler(
@@ -375,6 +404,11 @@ def test_a_retry_by_hand_killed_in_its_handler(
     again = owner.post(url)
     assert again.status_code == 409, again.get_json()
     assert notes_of(db, customer.id) == ["by hand"]
+    done = [
+        ("process_instance.incident", failed["id"]),
+        ("process_instance.completed", failed["id"]),
+    ]
+    assert outbox(db) == done
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -403,6 +437,7 @@ def test_a_failure_caught_by_an_error_catch(
     assert notes_of(db, customer.id) == ["caught: test.fail: the gateway is down"]
     [caught] = audit_actions(db, "failure_caught")
     assert caught["element_id"] == "send"
+    assert outbox(db) == [("process_instance.completed", started["id"])]
 
 
 @pytest.mark.parametrize(("point", "nth"), [("handler", 4), ("save", 4), ("commit", 4)])
@@ -443,6 +478,8 @@ def test_a_signal_broadcast_killed_mid_page(
         assert session.scalars(select(SignalBroadcast.status)).all() == ["delivered"]
     assert [notes_of(db, c.id) for c in customers] == [["repriced"]] * 5
     assert [s for _, s in instances_of(db, "held_signal_waiter")] == ["completed"] * 5
+    completions = [i for kind, i in outbox(db) if kind == "process_instance.completed"]
+    assert sorted(set(completions) & set(waiting)) == waiting and len(completions) == 6
     assert timed.advance(signals.LEASE + timedelta(seconds=1)) == 0
 
 
@@ -506,6 +543,8 @@ def test_a_migration(holding, owner, agent, make_customer, db, test_env, tmp_pat
     assert [e["version"] for e in audit_actions(db, "migrate")] == [2]
     agent.complete_ok(instance["ready_tasks"][0]["id"])
     assert notes_of(db, customer.id) == ["second"]
+    done = [("task.completed", instance["id"]), ("process_instance.completed", instance["id"])]
+    assert outbox(db) == done
 
 
 @pytest.mark.parametrize("point", ["writes", "commit"])
