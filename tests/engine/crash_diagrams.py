@@ -88,6 +88,15 @@ MESSAGE_WAITER = diagram(
     before='<bpmn:message id="m_go" name="go"/>',
 )
 
+# Throws that message to the instance of its business key (queued, delivered by the pass).
+MESSAGE_THROWER = diagram(
+    "held_thrower",
+    START
+    + '<bpmn:intermediateThrowEvent id="send"><bpmn:messageEventDefinition messageRef="m_go"/>'
+    "</bpmn:intermediateThrowEvent>" + END + chain("start", "send", "end"),
+    before='<bpmn:message id="m_go" name="go"/>',
+)
+
 # An hour later, the note.
 TIMER = diagram(
     "held_timer",

@@ -34,7 +34,7 @@ from dialflow.cli import main as cli
 from dialflow.db import Base
 from dialflow.runtime import Runtime
 from engine import signals
-from engine.models import ProcessInstance, SignalBroadcast, SignalDelivery
+from engine.models import ProcessInstance, ReceivedMessage, SignalBroadcast, SignalDelivery
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext, HandlerError
@@ -327,6 +327,33 @@ def test_a_message_to_a_waiting_instance(
     assert agent.instance(instance["id"])["status"] == "completed"
     assert notes_of(db, customer.id) == ["went"]
     assert outbox(db) == [("process_instance.completed", instance["id"])]
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_thrown_message_delivered_by_the_background_pass(
+    timed_holding, make_customer, test_env, tmp_path, point
+):
+    """Queued by the instance that threw it, the message is delivered in a transaction that
+    also marks it delivered: killed, it is still queued, and the next pass delivers it once."""
+    timed = timed_holding
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, bpmn.MESSAGE_WAITER, bpmn.MESSAGE_THROWER)
+    customer = make_customer()
+    key = f"customer-{customer.id}"
+    waiting = timed.agent.start("held_waiter", {"customer_id": customer.id}, business_key=key)
+    timed.agent.start("held_thrower", business_key=key)
+    before = dump(db)
+
+    crash(tmp_path, test_env, point, {"pass": True}, clock=timed.clock.now())
+
+    assert dump(db) == before
+    assert timed.advance() == 1
+    assert timed.agent.instance(waiting["id"])["status"] == "completed"
+    assert timed.advance(minutes=5) == 0
+    assert notes_of(db, customer.id) == ["went"]
+    with db() as session:
+        [record] = session.scalars(select(ReceivedMessage)).all()
+        assert (record.status, record.delivered_to) == ("delivered", [waiting["id"]])
 
 
 @pytest.mark.parametrize("point", POINTS)
