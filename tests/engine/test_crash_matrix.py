@@ -467,7 +467,9 @@ def test_a_failure_caught_by_an_error_catch(
     assert outbox(db) == [("process_instance.completed", started["id"])]
 
 
-@pytest.mark.parametrize(("point", "nth"), [("handler", 4), ("save", 4), ("commit", 4)])
+@pytest.mark.parametrize(
+    ("point", "nth"), [("handler", 4), ("save", 4), ("writes", 4), ("commit", 4)]
+)
 def test_a_signal_broadcast_killed_mid_page(
     timed_holding, make_customer, test_env, tmp_path, point, nth
 ):
@@ -530,7 +532,9 @@ def test_a_call_activity_starting_its_process(
     assert notes_of(db, customer.id) == ["child"]
 
 
-@pytest.mark.parametrize(("point", "nth"), [("handler", 2), ("save", 1), ("commit", 1)])
+@pytest.mark.parametrize(
+    ("point", "nth"), [("handler", 2), ("save", 1), ("writes", 1), ("commit", 1)]
+)
 def test_a_multi_instance_activity_creating_its_instances(
     holding, owner, agent, make_customer, db, test_env, tmp_path, point, nth
 ):
