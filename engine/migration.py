@@ -85,7 +85,8 @@ def migrate(
     row.version_id = target.id
     step.bundle = new_bundle
     step.respec = True
-    stepper.run(engine, session, step)
+    # A timer that came due before the move fires in its step, as the scheduler would fire it.
+    stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
     audit.record(
         session,
         actor=actor,

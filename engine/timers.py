@@ -56,7 +56,9 @@ def claim_due(
         session.execute(
             update(ProcessInstance)
             .where(ProcessInstance.id.in_(ids))
-            .values(fire_claimed_until=now + claim_for)
+            # A claim is no change of the instance: its onupdate stamp is kept, so a pass
+            # that dies before firing leaves the row as the last step wrote it.
+            .values(fire_claimed_until=now + claim_for, updated_at=ProcessInstance.updated_at)
             .execution_options(synchronize_session=False)
         )
     return ids

@@ -29,13 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
 import engine.stepper
 from dialflow.runtime import Runtime
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
+from tests.engine.crash_points import listen_first
 from web import create_app
 
 HOLD_SECONDS = 30
@@ -75,8 +74,7 @@ def main(task_id: str, marker: Path, token: str, point: str = "handler") -> int:
 
         engine.stepper.pipelined = pipelined_then_hold
     elif point == "commit":
-        # Before Dialflow's own commit listener, which sends the COMMIT.
-        event.listen(runtime.db.engine, "commit", lambda _conn: hold("commit"), insert=True)
+        listen_first(runtime.db.engine, "commit", lambda _conn: hold("commit"))
 
     runtime._engine = ProcessEngine(registry=registry, clock=runtime.clock)
     client = create_app({"TESTING": True}, runtime=runtime).test_client()
