@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crm.models import Notification
+from crm.models import Deal, Notification
 from engine.models import ModelBundle, ProcessVersion
 from tests.engine.conftest import DIAGRAMS, Actor
 
@@ -67,3 +67,14 @@ def notifications_of(db: Any, user: Actor) -> list[str]:
                 .order_by(Notification.id)
             )
         )
+
+
+def deals_of(db: Any, customer_id: int) -> list[tuple[str, str, str]]:
+    """A customer's deals as (title, amount, stage), oldest first."""
+    with db() as session:
+        return [
+            (deal.title, str(deal.amount), deal.stage.value)
+            for deal in session.scalars(
+                select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
+            )
+        ]

@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crm.models import Call, Customer, Deal
+from crm.models import Call, Customer
 from tests.engine.conftest import T0, Actor, Timed, by_element, notes_of, refused
 from tests.engine.diagram_folders import (
     DiagramFolder,
+    deals_of,
     line_in,
     nothing_deployed,
     notifications_of,
@@ -66,16 +67,6 @@ def director(actor: Callable[..., Actor]) -> Actor:
 
 def deploy_version(owner: Actor, n: int) -> dict[str, Any]:
     return VERSIONS[n].deploy(owner, *FILES[n])
-
-
-def deals_of(db: Any, customer_id: int) -> list[tuple[str, str, str]]:
-    with db() as session:
-        return [
-            (deal.title, str(deal.amount), deal.stage.value)
-            for deal in session.scalars(
-                select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
-            )
-        ]
 
 
 def migrate(owner: Actor, instance_id: int, to_version: Any) -> Any:

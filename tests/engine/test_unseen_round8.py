@@ -25,6 +25,7 @@ from engine.models import ReceivedMessage
 from tests.engine.conftest import Actor, Timed, by_element, notes_of, one_process, refused
 from tests.engine.diagram_folders import (
     DiagramFolder,
+    deals_of,
     line_in,
     nothing_deployed,
     notifications_of,
@@ -216,16 +217,6 @@ def test_not_interested_on_the_first_call(owner, agent, manager, make_customer, 
 #    expanded subprocess whose tasks stand in the manager's lane -----------------------------
 
 TRISO = "trisotech_offer_collaboration.bpmn"
-
-
-def deals_of(db: Any, customer_id: int) -> list[tuple[str, str, str]]:
-    with db() as session:
-        return [
-            (deal.title, str(deal.amount), deal.stage.value)
-            for deal in session.scalars(
-                select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
-            )
-        ]
 
 
 def stage_comments(db: Any, customer_id: int) -> list[str | None]:

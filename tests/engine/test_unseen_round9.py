@@ -29,6 +29,7 @@ from engine.models import ProcessInstance
 from tests.engine.conftest import Actor, Timed, by_element, notes_of, refused
 from tests.engine.diagram_folders import (
     DiagramFolder,
+    deals_of,
     line_in,
     nothing_deployed,
     notifications_of,
@@ -47,16 +48,6 @@ def manager(actor: Callable[..., Actor]) -> Actor:
 @pytest.fixture
 def director(actor: Callable[..., Actor]) -> Actor:
     return actor("director", username="dir_east", team="East")
-
-
-def deals_of(db: Any, customer_id: int) -> list[tuple[str, str, str]]:
-    with db() as session:
-        return [
-            (deal.title, str(deal.amount), deal.stage.value)
-            for deal in session.scalars(
-                select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
-            )
-        ]
 
 
 def closing_comments(db: Any, customer_id: int) -> list[str | None]:
