@@ -16,6 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    StandardLoopTask as StandardLoopTaskMixin,
+)
 from SpiffWorkflow.spiff.specs.defaults import StandardLoopTask
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -50,6 +53,17 @@ def retried_condition(my_task: Any, evaluate: Callable[[], bool]) -> bool | None
 
 class CheckedStandardLoopTask(StandardLoopTask):
     """A standard loop whose ``loopCondition`` failing is an incident on the loop, retryable."""
+
+    def _update_hook(self, my_task: Any) -> bool | None:
+        if not self.test_before:
+            return super()._update_hook(my_task)
+        super(StandardLoopTaskMixin, self)._update_hook(my_task)  # data, pre-script
+        my_task.internal_data["merged"] = []
+        if evaluate_or_fail(my_task, lambda: self.loop_complete(my_task)):
+            return True  # not even one iteration
+        my_task._set_state(TaskState.STARTED)
+        self.create_child(my_task)
+        return None
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         my_task = child.parent

@@ -151,3 +151,20 @@ def test_a_failing_post_script_of_a_user_task_opens_the_task_again(owner):
     assert [t["name"] for t in reopened["ready_tasks"]] == ["ask"]
     done = owner.complete_ok(reopened["ready_tasks"][0]["id"], {"x": 4})
     assert (done["status"], done["data"]["ratio"]) == ("completed", 2.5)
+
+
+def test_a_failing_loop_condition_tested_before_the_first_iteration_is_retried(owner):
+    deploy(
+        owner,
+        "loop_tested_before",
+        LOOP.replace(
+            "<bpmn:standardLoopCharacteristics ",
+            '<bpmn:standardLoopCharacteristics testBefore="true" ',
+        ),
+    )
+    started = owner.start("loop_tested_before", {"n": 0})
+    assert incident_at(started) == ("error", "step", "script_error")
+
+    done = retry(owner, started["id"], {"limit": 3})
+
+    assert (done["status"], done["incidents"], done["data"]["n"]) == ("completed", [], 3)
