@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.conftest import Actor
+from tests.engine.conftest import Actor, notes_of
 
 NS = (
     'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -168,3 +168,34 @@ def test_a_failing_loop_condition_tested_before_the_first_iteration_is_retried(o
     done = retry(owner, started["id"], {"limit": 3})
 
     assert (done["status"], done["incidents"], done["data"]["n"]) == ("completed", [], 3)
+
+
+def test_a_failing_post_script_of_a_service_task_does_not_call_its_handler_again(
+    owner, make_customer, db
+):
+    customer = make_customer()
+    deploy(
+        owner,
+        "service_post_script",
+        between(
+            "note",
+            '<bpmn:serviceTask id="note"><bpmn:extensionElements>'
+            '<spiffworkflow:serviceTaskOperator id="crm.add_note" resultVariable="written">'
+            "<spiffworkflow:parameters>"
+            '<spiffworkflow:parameter id="customer_id" type="int" value="customer_id"/>'
+            '<spiffworkflow:parameter id="text" type="str" value="\'Called\'"/>'
+            "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator>"
+            "<spiffworkflow:postScript>share = 1 / parts</spiffworkflow:postScript>"
+            "</bpmn:extensionElements></bpmn:serviceTask>",
+            "note",
+        ),
+    )
+    started = owner.start("service_post_script", {"customer_id": customer.id, "parts": 0})
+    assert incident_at(started) == ("error", "note", "script_error")
+    assert notes_of(db, customer.id) == ["Called"]
+
+    done = retry(owner, started["id"], {"parts": 4})
+
+    assert (done["status"], done["incidents"], done["data"]["share"]) == ("completed", [], 0.25)
+    assert notes_of(db, customer.id) == ["Called"]  # the handler's work, done once
+    assert done["data"]["written"]["note_id"] > 0
