@@ -48,7 +48,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
@@ -67,7 +67,7 @@ from engine.event_subprocesses import (
 )
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
-from engine.task_scripts import ScriptTaskWithScriptsParser
+from engine.task_scripts import PostScriptRetryingServiceTask, ScriptTaskWithScriptsParser
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # The elements whose parser reads a message event definition.
@@ -277,6 +277,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
+        PostScriptRetryingServiceTask: config[ServiceTask],
     }
 
 
@@ -294,6 +295,10 @@ class DialflowParser(SpiffBpmnParser):
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
         full_tag("scriptTask"): (with_counting(ScriptTaskWithScriptsParser), ScriptTask),
+        full_tag("serviceTask"): (
+            with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
+            PostScriptRetryingServiceTask,
+        ),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
         full_tag("parallelGateway"): (GatewayParser, BranchMergingParallelGateway),
         full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergingInclusiveGateway),

@@ -29,8 +29,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
+    StandardLoopTask,
 )
 from SpiffWorkflow.util.task import TaskState
+
+from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
 
 # The activity task's internal data: the instance indexes of the items of its list output
 # collection, in the collection's order.
@@ -43,7 +46,8 @@ def completion_reached(spec: Any, my_task: Any) -> bool:
     if not merged or spec.condition is None:
         return False
     last = next(c for c in my_task.children if str(c.id) == merged[-1])
-    data = {**last.data, **_counters(spec, my_task, len(merged))}
+    # the activity's data beneath: what a retry brought to fix a failed condition
+    data = {**my_task.data, **last.data, **_counters(spec, my_task, len(merged))}
     output = spec.data_output
     if output is not None and output.exists(my_task):
         data[output.bpmn_id] = output.get(my_task)
@@ -138,12 +142,28 @@ def _missing_output(spec: Any, child: Any) -> str:
 
 class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
-        return completion_reached(self, my_task)
+        return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
+
+    def _run_hook(self, my_task: Any) -> bool | None:
+        reached = retried_condition(my_task, lambda: completion_reached(self, my_task))
+        if reached:
+            for child in self._instances(my_task):
+                child.cancel()  # the finished ones stay as they are
+        elif reached is False and not self.children_complete(my_task):
+            return None  # the instances still running end it
+        return super()._run_hook(my_task)
 
 
 class CountingSequentialMultiInstanceTask(_ItemsPerInstance, SequentialMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
-        return completion_reached(self, my_task)
+        return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
+
+    def _run_hook(self, my_task: Any) -> bool | None:
+        reached = retried_condition(my_task, lambda: completion_reached(self, my_task))
+        if reached is False and not self.children_complete(my_task):
+            self.add_next_child(my_task)  # the next instance
+            return None
+        return super()._run_hook(my_task)
 
 
 def hear_instances(spec: BpmnProcessSpec) -> None:
@@ -163,13 +183,15 @@ def hear_instances(spec: BpmnProcessSpec) -> None:
 
 
 def with_counting(parser_class: type) -> type:
-    """``parser_class`` building these multi-instance activities."""
+    """``parser_class`` building these multi-instance activities, and standard loops whose
+    failing condition a retry evaluates again (``engine.condition_retries``)."""
     return type(
         parser_class.__name__,
         (parser_class,),
         {
             "PARALLEL_MI_CLASS": CountingParallelMultiInstanceTask,
             "SEQUENTIAL_MI_CLASS": CountingSequentialMultiInstanceTask,
+            "STANDARD_LOOP_CLASS": CheckedStandardLoopTask,
         },
     )
 
@@ -181,4 +203,5 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         **config,
         CountingParallelMultiInstanceTask: config[ParallelMultiInstanceTask],
         CountingSequentialMultiInstanceTask: config[SequentialMultiInstanceTask],
+        CheckedStandardLoopTask: config[StandardLoopTask],
     }
