@@ -24,7 +24,7 @@ from engine.models import (
     WorkItem,
     WorkItemStatus,
 )
-from engine.pruning import Trail, is_flow
+from engine.pruning import Trail, flow_source
 from engine.service import ProcessEngine
 
 STATE_NAMES = {
@@ -49,10 +49,9 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
         if element_id is None or name is None:
             continue
         found[name].add(element_id)
-        parent = task.parent  # pruning may have put a task below an earlier one
-        parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent else None
-        if parent_id and parent.state == TaskState.COMPLETED and is_flow(parent, task):
-            pairs.add((parent_id, element_id))
+        source = flow_source(task)
+        if source is not None and source.state == TaskState.COMPLETED:
+            pairs.add((source.task_spec.bpmn_id, element_id))
     trail = Trail(row.trail)  # what pruning took from the tree
     found["completed"] |= trail.elements
     pairs |= trail.flows

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
 from engine.event_subprocesses import drop_finished_runs
@@ -80,27 +81,50 @@ class Trail:
         if element not in self.elements:
             self.elements.add(element)
             self.changed = True
-        self.add_flow(task.parent, task)
+        self.add_flow(task)
 
-    def add_flow(self, source_task: Any, task: Any) -> None:
+    def add_flow(self, task: Any) -> None:
+        """The step into ``task`` from the element before it, if it followed a flow; for a
+        split or join of SpiffWorkflow's own, the steps through it (pruning may keep one as
+        the root of what stays, and a flow into it is one into what comes after it)."""
+        if isinstance(task.task_spec, _HIDDEN):
+            for child in task.children:
+                self.add_flow(child)
+            return
+        source_task = flow_source(task)
         if source_task is None:
             return
-        source = getattr(source_task.task_spec, "bpmn_id", None)
-        element = getattr(task.task_spec, "bpmn_id", None)
-        if source is None or element is None or (source, element) in self.flows:
-            return
-        if is_flow(source_task, task):
-            self.flows.add((source, element))
+        pair = (source_task.task_spec.bpmn_id, getattr(task.task_spec, "bpmn_id", None))
+        if pair[1] is not None and pair not in self.flows:
+            self.flows.add(pair)
             self.changed = True
 
     def to_json(self) -> dict[str, Any]:
         return {"elements": sorted(self.elements), "flows": sorted(map(list, self.flows))}
 
 
-def is_flow(parent: Any, task: Any) -> bool:
-    """Whether ``task`` follows ``parent`` in the diagram: pruning branch by branch may give a
-    task an earlier task of its branch as parent, which is no flow that was taken."""
-    return task.task_spec in parent.task_spec.outputs
+_HIDDEN = (BoundaryEventSplit, BoundaryEventJoin)
+
+
+def flow_source(task: Any) -> Any | None:
+    """The task of the element ``task`` followed along a sequence flow, or None.
+
+    SpiffWorkflow puts a split of its own before an activity with boundary events and a join
+    after it, elements of no diagram: a flow into or out of such an activity passes through
+    them (the instance view showed neither). Pruning branch by branch may give a task an
+    earlier task of its branch as parent, which is no flow that was taken: each step must be
+    to one of its parent's outputs."""
+    child, parent = task, task.parent
+    while parent is not None and isinstance(parent.task_spec, _HIDDEN):
+        outputs = parent.task_spec.outputs
+        if isinstance(parent.task_spec, BoundaryEventSplit):
+            outputs = outputs[:1]  # the activity; its boundary events are reached by no flow
+        if child.task_spec not in outputs:
+            return None
+        child, parent = parent, parent.parent
+    if parent is None or getattr(parent.task_spec, "bpmn_id", None) is None:
+        return None
+    return parent if child.task_spec in parent.task_spec.outputs else None
 
 
 def _prune(workflow: Any, trail: Trail | None) -> int:
@@ -182,7 +206,7 @@ def _cut(workflow: Any, first: Any, keep: Any, trail: Trail | None) -> int:
     if trail is not None:  # before any is deleted: a task finds its parent through the tree
         for task in dropped:
             trail.add(task)
-        trail.add_flow(keep.parent, keep)  # the step into ``keep``, cut below
+        trail.add_flow(keep)  # the step into ``keep``, cut below
     for task in dropped:
         del workflow.tasks[task.id]
     if at_root:

@@ -348,3 +348,24 @@ def test_the_instances_of_a_multi_instance_task_are_listed_in_their_items_order(
             done = agent.complete_ok(task_id, {"answer": n})
         assert done["status"] == "completed", done["incidents"]
         assert done["data"]["answers"] == list(range(8))
+
+
+def test_the_instance_view_shows_the_flows_into_and_out_of_a_task_with_boundary_events(
+    owner, agent, make_customer
+):
+    """SpiffWorkflow runs a split and a join of its own around an activity with boundary
+    events; the flows through them (into the call, out of it) were never shown taken."""
+    owner.deploy("call_or_cancel.bpmn", "call-form.json")
+    started = agent.start("call_or_cancel", {"customer_id": make_customer().id})
+    url = f"/api/v1/process-instances/{started['id']}/elements"
+    view = agent.get(url).get_json()
+    assert (view["ready"], view["waiting"], view["flows"]) == (
+        ["call"],
+        ["cancelled", "overdue"],
+        ["f1"],
+    )
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {"outcome": "interested"})
+    assert done["status"] == "completed", done["incidents"]
+    view = agent.get(url).get_json()
+    assert view["flows"] == ["f1", "f2", "f3"]
+    assert "cancelled" not in view["completed"] and "overdue" not in view["completed"]
