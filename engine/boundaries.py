@@ -48,7 +48,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
@@ -67,7 +67,14 @@ from engine.event_subprocesses import (
 )
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
-from engine.task_scripts import PostScriptRetryingServiceTask, ScriptTaskWithScriptsParser
+from engine.task_scripts import (
+    PostScriptRetryingManualTask,
+    PostScriptRetryingScriptTask,
+    PostScriptRetryingServiceTask,
+    PostScriptRetryingUserTask,
+    RetryingUserTaskParser,
+    ScriptTaskWithScriptsParser,
+)
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # The elements whose parser reads a message event definition.
@@ -278,6 +285,9 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],
+        PostScriptRetryingScriptTask: config[ScriptTask],
+        PostScriptRetryingUserTask: config[UserTask],
+        PostScriptRetryingManualTask: config[ManualTask],
     }
 
 
@@ -294,7 +304,15 @@ class DialflowParser(SpiffBpmnParser):
             tag: (with_counting(parser), spec) if tag in _ACTIVITY_TAGS else (parser, spec)
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
-        full_tag("scriptTask"): (with_counting(ScriptTaskWithScriptsParser), ScriptTask),
+        full_tag("scriptTask"): (
+            with_counting(ScriptTaskWithScriptsParser),
+            PostScriptRetryingScriptTask,
+        ),
+        full_tag("userTask"): (with_counting(RetryingUserTaskParser), PostScriptRetryingUserTask),
+        full_tag("manualTask"): (
+            with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][0]),
+            PostScriptRetryingManualTask,
+        ),
         full_tag("serviceTask"): (
             with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             PostScriptRetryingServiceTask,
