@@ -24,6 +24,7 @@ from typing import Any
 
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.util.task import TaskState
 
 # A task's internal data: its own work is done, its post-script failed.
 POST_SCRIPT_FAILED = "post_script_failed"
@@ -55,8 +56,8 @@ def post_script_failed(task: Any) -> bool:
     return bool(task.internal_data.get(POST_SCRIPT_FAILED) or task.internal_data.get(HANDLER_RAN))
 
 
-class PostScriptRetry:
-    """A task whose retry after a failed post-script runs only the post-script."""
+class _WorkDone:
+    """A task retried after its work was done runs no more than its completion again."""
 
     def _run_hook(self, my_task: Any) -> bool:
         done = my_task.internal_data.pop(POST_SCRIPT_FAILED, False)
@@ -64,11 +65,33 @@ class PostScriptRetry:
             return True  # its work is in the data already; completing runs the post-script
         return super()._run_hook(my_task)  # type: ignore[misc]
 
+
+class PostScriptRetry(_WorkDone):
+    """A script or service task whose completion failed after its script ran or its handler
+    did its work (its post-script, or what it hands on): retried, it completes again only."""
+
     def _on_complete_hook(self, my_task: Any) -> None:
         try:
             super()._on_complete_hook(my_task)  # type: ignore[misc]
         except Exception:
             my_task.internal_data[POST_SCRIPT_FAILED] = True
+            raise
+
+
+class SubmittedPostScriptRetry(_WorkDone):
+    """A user or manual task whose post-script failed once its form was submitted: retried,
+    it runs the post-script on the submitted form. Another failure of its completion (an
+    output item a multi-instance task's form did not give) opens the task again, as before:
+    what was submitted is what needs mending."""
+
+    def execute_script(self, my_task: Any, script: str) -> None:
+        # the post-script runs while the task completes (COMPLETED), the pre-script before
+        post = script is self.postscript and my_task.state == TaskState.COMPLETED  # type: ignore[attr-defined]
+        try:
+            super().execute_script(my_task, script)  # type: ignore[misc]
+        except Exception:
+            if post:
+                my_task.internal_data[POST_SCRIPT_FAILED] = True
             raise
 
 
@@ -80,9 +103,9 @@ class PostScriptRetryingServiceTask(PostScriptRetry, ServiceTask):
     """A service task whose retry after a failed post-script does not call its handler again."""
 
 
-class PostScriptRetryingUserTask(PostScriptRetry, UserTask):
+class PostScriptRetryingUserTask(SubmittedPostScriptRetry, UserTask):
     """A user task whose retry after a failed post-script keeps the submitted form."""
 
 
-class PostScriptRetryingManualTask(PostScriptRetry, ManualTask):
+class PostScriptRetryingManualTask(SubmittedPostScriptRetry, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""
