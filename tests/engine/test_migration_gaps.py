@@ -378,3 +378,58 @@ def test_a_moved_task_with_a_kept_non_interrupting_boundary_event_completes(time
     assert [w["kind"] for w in view["waiting"]] == ["message"]
     done = timed.agent.complete_ok(the_task(view)["id"])
     assert (done["status"], done["waiting"]) == ("completed", []), done["incidents"]
+
+
+SIGNAL_HEAD = '  <signal id="sig_pause" name="campaign_paused"/>\n'
+SIGNAL = """
+    <boundaryEvent id="paused" attachedToRef="work">
+      <signalEventDefinition signalRef="sig_pause"/>
+    </boundaryEvent>
+    <sequenceFlow id="f7" sourceRef="paused" targetRef="was_paused"/>
+    <endEvent id="was_paused"/>
+"""
+
+
+def test_a_removed_signal_boundary_no_longer_reaches_the_moved_instance(owner, agent):
+    deploy(owner, activity(USER) + SIGNAL, SIGNAL_HEAD)
+    started = agent.start(PID)
+    assert [w["kind"] for w in started["waiting"]] == ["signal"]
+    deploy(owner, activity(USER), SIGNAL_HEAD)
+    check = owner.post(
+        f"/api/v1/process-models/{PID}/versions/1/migration-check", json={"to_version": 2}
+    )
+    assert check.status_code == 200, check.get_json()
+    assert check.get_json()["items"] == [{"id": started["id"], "can_move": True, "blockers": []}]
+
+    view = moved_ok(owner, started["id"])
+
+    assert view["waiting"] == []
+    sent = owner.post("/api/v1/signals", json={"name": "campaign_paused"})
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == []
+    assert [t["name"] for t in owner.instance(started["id"])["ready_tasks"]] == ["work"]
+    done = agent.complete_ok(the_task(view)["id"])
+    assert done["status"] == "completed", done["incidents"]
+
+
+def test_a_timer_removed_inside_a_subprocess_under_way_stops_waiting(timed: Timed):
+    inside = SUBPROCESS.replace(
+        '<endEvent id="in_e"/>',
+        '<endEvent id="in_e"/>'
+        + TIMER.replace('attachedToRef="work"', 'attachedToRef="inner"')
+        .replace('id="f3"', 'id="in_f3"')
+        .replace("timed_out", "in_timed_out"),
+    )
+    deploy(timed.owner, activity(inside))
+    started = timed.agent.start(PID)
+    task = the_task(started)
+    assert [w["name"] for w in started["waiting"]] == ["late"]
+    deploy(timed.owner, activity(SUBPROCESS))
+
+    view = moved_ok(timed.owner, started["id"])
+
+    assert (view["waiting"], the_task(view)["id"]) == ([], task["id"])
+    assert timed.advance(hours=2) == 0
+    done = timed.agent.complete_ok(task["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert "in_timed_out" not in elements(timed.owner, started["id"])["completed"]
