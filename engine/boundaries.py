@@ -46,9 +46,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
@@ -65,9 +66,17 @@ from engine.event_subprocesses import (
     left_to_event_subprocess,
     thrower_data,
 )
+from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
-from engine.task_scripts import PostScriptRetryingServiceTask, ScriptTaskWithScriptsParser
+from engine.task_scripts import (
+    PostScriptRetryingManualTask,
+    PostScriptRetryingScriptTask,
+    PostScriptRetryingServiceTask,
+    PostScriptRetryingUserTask,
+    RetryingUserTaskParser,
+    ScriptTaskWithScriptsParser,
+)
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # The elements whose parser reads a message event definition.
@@ -113,11 +122,32 @@ class RepeatingBoundaryEvent(BoundaryEvent):
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
 
+    def _update_hook(self, my_task: Any) -> bool | None:
+        fired = super()._update_hook(my_task)
+        if not fired and cycle_spent(my_task):
+            stop_waiting(my_task)  # its last occurrence started its path: nothing is awaited
+        return fired
+
     def _run_hook(self, my_task: Any) -> bool:
         thrown_with = my_task.internal_data.pop(THROWN_WITH, None)
         if thrown_with:
             my_task.set_data(**thrown_with)
         return super()._run_hook(my_task)
+
+
+def cycle_spent(my_task: Any) -> bool:
+    """Whether a non-interrupting cycle timer's task has fired its last repetition.
+
+    SpiffWorkflow 3.2 counts the repetitions down as they fire, and notices none are left
+    only at the timer's next refresh (and completes it at the one after): after its third
+    firing an ``R3/PT1H`` reminder stayed listed as a wait with no due time, which no
+    scheduler pass refreshes, until another step of the instance, whose completion of the
+    timer then synced its children with its element's outputs (the reminders it opened)."""
+    definition = my_task.task_spec.event_definition
+    if not isinstance(definition, CycleTimerEventDefinition) or my_task.task_spec.cancel_activity:
+        return False
+    event_value = my_task.internal_data.get("event_value")
+    return my_task.state == TaskState.WAITING and bool(event_value) and event_value["cycles"] == 0
 
 
 def outranked(my_task: Any, event: Any) -> bool:
@@ -278,6 +308,9 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],
+        PostScriptRetryingScriptTask: config[ScriptTask],
+        PostScriptRetryingUserTask: config[UserTask],
+        PostScriptRetryingManualTask: config[ManualTask],
     }
 
 
@@ -294,7 +327,15 @@ class DialflowParser(SpiffBpmnParser):
             tag: (with_counting(parser), spec) if tag in _ACTIVITY_TAGS else (parser, spec)
             for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         },
-        full_tag("scriptTask"): (with_counting(ScriptTaskWithScriptsParser), ScriptTask),
+        full_tag("scriptTask"): (
+            with_counting(ScriptTaskWithScriptsParser),
+            PostScriptRetryingScriptTask,
+        ),
+        full_tag("userTask"): (with_counting(RetryingUserTaskParser), PostScriptRetryingUserTask),
+        full_tag("manualTask"): (
+            with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][0]),
+            PostScriptRetryingManualTask,
+        ),
         full_tag("serviceTask"): (
             with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             PostScriptRetryingServiceTask,

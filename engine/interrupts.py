@@ -43,6 +43,9 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
+# A boundary event's child that no firing started: predicted, or FUTURE below a reset wait.
+NOT_STARTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
+
 
 def cancel_activity(task: Any) -> None:
     """Cancel ``task`` and every unfinished task under it, each with its ``_on_cancel``
@@ -83,7 +86,7 @@ class InterruptingBoundaryEventJoin(BoundaryEventJoin):
     one already started (``stop_waiting``)."""
 
     def _check_threshold_structured(self, my_task: Any) -> tuple[bool, list[Any]]:
-        finished, cancel = super()._check_threshold_structured(my_task)
+        finished, cancel = self._threshold(my_task)
         for task in cancel:
             if started_paths(task):
                 stop_waiting(task)
@@ -91,14 +94,41 @@ class InterruptingBoundaryEventJoin(BoundaryEventJoin):
                 cancel_activity(task)
         return finished, []
 
+    def _threshold(self, my_task: Any) -> tuple[bool, list[Any]]:
+        """SpiffWorkflow's test, over the split's children the split's element draws: a
+        boundary event a move to a version without it ended stays below the split, and
+        SpiffWorkflow took any child that is no boundary event of this version (after
+        decoding, such an event's task has no element) for the activity."""
+        split_task = my_task.find_ancestor(self.split_task)
+        if split_task is None:
+            return super()._check_threshold_structured(my_task)  # raises "not reached"
+        drawn = split_task.task_spec.outputs
+        main, interrupting, noninterrupting = None, [], []
+        for task in split_task.children:
+            if task.task_spec not in drawn:
+                continue
+            if not isinstance(task.task_spec, BoundaryEvent):
+                main = task
+            elif task.task_spec.cancel_activity:
+                interrupting.append(task)
+            else:
+                noninterrupting.append(task)
+        if main is None:
+            return super()._check_threshold_structured(my_task)  # raises "no main task"
+        interrupt = any(t.has_state(TaskState.READY | TaskState.COMPLETED) for t in interrupting)
+        if not (main.has_state(TaskState.FINISHED_MASK) or interrupt):
+            return False, []
+        cancel = [t for t in interrupting + noninterrupting if t.state == TaskState.WAITING]
+        return True, [*cancel, main] if interrupt else cancel
+
 
 def started_paths(task: Any) -> list[Any]:
     """The paths a waiting boundary event already started below itself: a non-interrupting
     cycle timer adds one child per firing and waits on (SpiffWorkflow 3.2); predicted
-    children are no path."""
+    children are no path, nor are the FUTURE ones a move predicts below a wait it reset."""
     if not isinstance(task.task_spec, BoundaryEvent) or task.task_spec.cancel_activity:
         return []
-    return [child for child in task.children if not child.has_state(TaskState.PREDICTED_MASK)]
+    return [child for child in task.children if not child.has_state(NOT_STARTED)]
 
 
 def stop_waiting(task: Any) -> None:
@@ -109,7 +139,7 @@ def stop_waiting(task: Any) -> None:
     task.workflow.top_workflow.event_manager.remove_task(task)
     task.internal_data.pop("event_value", None)
     for child in list(task.children):
-        if child.has_state(TaskState.PREDICTED_MASK):
+        if child.has_state(NOT_STARTED):
             child.cancel()
     task._set_state(TaskState.COMPLETED)
 

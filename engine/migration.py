@@ -23,7 +23,12 @@ from engine import stepper
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict
 from engine.event_subprocesses import arm_new_listeners
-from engine.migrated_tasks import boundary_blockers, migrate_tree
+from engine.migrated_tasks import (
+    boundary_blockers,
+    dropped_on_move,
+    migrate_tree,
+    removed_boundary_blockers,
+)
 from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
 from engine.timekeeping import step_time
@@ -185,8 +190,7 @@ def migrate_all(
 
 
 def _blockers(workflow: Any, top_diff: Any, sub_diffs: dict[Any, Any]) -> list[dict[str, Any]]:
-    blockers = [_blocker(task) for task in top_diff.removed if _unfinished(task)]
-    blockers += [_looping_blocker(task) for task in boundary_blockers(workflow, top_diff)]
+    blockers = _blockers_in(workflow, top_diff)
     for subprocess_id, diff in sub_diffs.items():
         subprocess = workflow.subprocesses[subprocess_id]
         if diff is None:
@@ -199,8 +203,25 @@ def _blockers(workflow: Any, top_diff: Any, sub_diffs: dict[Any, Any]) -> list[d
                     }
                 )
             continue
-        blockers += [_blocker(task) for task in diff.removed if _unfinished(task)]
-        blockers += [_looping_blocker(task) for task in boundary_blockers(subprocess, diff)]
+        blockers += _blockers_in(subprocess, diff)
+    return blockers
+
+
+def _blockers_in(workflow: Any, diff: Any) -> list[dict[str, Any]]:
+    """What blocks one (sub)workflow: unfinished tasks the new version lacks, but for the
+    boundary events it no longer draws, which stop waiting on the move."""
+    dropped = dropped_on_move(workflow, diff)
+    kept = {event.id for _activity, event in removed_boundary_blockers(workflow, diff)}
+    blockers = [
+        _blocker(task)
+        for task in diff.removed
+        if _unfinished(task) and task.id not in dropped | kept
+    ]
+    blockers += [_looping_blocker(task) for task in boundary_blockers(workflow, diff)]
+    blockers += [
+        _kept_waiting_blocker(activity, event)
+        for activity, event in removed_boundary_blockers(workflow, diff)
+    ]
     return blockers
 
 
@@ -228,4 +249,16 @@ def _looping_blocker(task: Any) -> dict[str, Any]:
         "message": f"{element_id} (started) gets boundary events in the new version, which "
         "a multi-instance or loop activity under way cannot begin to wait for; move the "
         "instance once the activity is over",
+    }
+
+
+def _kept_waiting_blocker(activity: Any, event: Any) -> dict[str, Any]:
+    element_id = event.task_spec.bpmn_id or event.task_spec.name
+    activity_id = activity.task_spec.bpmn_id or activity.task_spec.name
+    return {
+        "element_id": element_id,
+        "line": None,
+        "message": f"{element_id} is not on {activity_id} in the new version, and a "
+        "multi-instance or loop activity under way cannot stop waiting for a boundary event; "
+        "move the instance once the activity is over",
     }

@@ -37,6 +37,7 @@ from engine import event_payloads
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
+from engine.removed_elements import KeepingTaskConverter
 from engine.task_ids import id_text
 
 
@@ -89,7 +90,7 @@ def _plain_task_typename(registry: Any) -> str | None:
     typename = registry.typenames.get(Task)
     written = registry.convert_to_dict.get(typename)
     converter = getattr(getattr(written, "args", (None, None))[1], "__self__", None)
-    return typename if type(converter) is TaskConverter else None
+    return typename if isinstance(converter, TaskConverter) else None
 
 
 def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> dict[str, Any]:
@@ -164,7 +165,10 @@ class StateCodec:
 
     def __init__(self) -> None:
         registry = BpmnWorkflowSerializer.configure(
-            event_subprocess_config(multi_instance_config(serializer_config(SPIFF_CONFIG)))
+            {
+                **event_subprocess_config(multi_instance_config(serializer_config(SPIFF_CONFIG))),
+                Task: KeepingTaskConverter,  # a finished task of an element a move removed
+            }
         )
         # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
         registry.register(

@@ -62,6 +62,7 @@ from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.task_ids import id_text
+from engine.task_scripts import post_script_failed
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
 from engine.work_items import (
@@ -100,6 +101,9 @@ class Step:
     held: dict[str, Any] = field(default_factory=dict)
     cancelled_failures: set[str] = field(default_factory=set)
     failed_before: set[str] = field(default_factory=set)  # all it held: not this failure's
+    # Failures of tasks the step's action ran itself (``run_in_place``): incidents of the step,
+    # which goes on beside them.
+    failed_in_action: list[Exception] = field(default_factory=list)
     allow_async: bool = False  # a background continuation: run tasks marked async
     deferred: bool = False  # stopped before an async task; a worker continues it
     fresh: bool = False  # a new instance: it has no work items yet
@@ -299,6 +303,7 @@ def run(
         ):
             if action is not None:
                 action(step.workflow)
+                failures += step.failed_in_action
             trail = Trail(step.row.trail)
             try:
                 _run_branches(step, trail, failures)
@@ -380,7 +385,10 @@ def rerun_failed(
     """For a retry: put the failed tasks (all, or those whose ids are in ``only``) back to
     READY, so that the step runs them again; call it in the step's action. ``data`` joins
     each one's data first; a join (an inclusive gateway) takes its data from the task before
-    it when it runs, so that task's data takes it too."""
+    it when it runs, so that task's data takes it too. A user or manual task whose
+    post-script failed is completed again here, its submitted data kept (``task_scripts``).
+    """
+    submitted = []
     for task_id, task in list(step.held.items()):
         if only is None or task_id in only:
             del step.held[task_id]
@@ -389,6 +397,22 @@ def rerun_failed(
                 if isinstance(task.task_spec, UnstructuredJoin) and task.parent is not None:
                     task.parent.data.update(data)
             task._set_state(TaskState.READY)
+            if task.task_spec.manual and post_script_failed(task):
+                submitted.append(task)
+    for task in submitted:  # its form was submitted: only its post-script runs again
+        run_in_place(step, task)
+
+
+def run_in_place(step: Step, task: Any) -> None:
+    """Run ``task`` in the step's action; if it fails in place (left in ERROR) it is an
+    incident of the step, which goes on beside it as after any failed task."""
+    try:
+        task.run()
+    except Exception as exc:
+        if getattr(exc, "task", None) is None or task.state != TaskState.ERROR:
+            raise
+        _hold_failures(step)
+        step.failed_in_action.append(exc)
 
 
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:

@@ -8,9 +8,23 @@ subprocess the event is attached to, with a user task between two throws.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.engine.conftest import Actor
+import pytest
+
+from tests.engine.conftest import T0, Actor, Timed
+from tests.engine.test_migration_gaps import (
+    CALL,
+    CALLED_BODY,
+    CYCLE,
+    PID,
+    SUBPROCESS,
+    USER,
+    activity,
+    deploy,
+    moved_ok,
+)
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -162,3 +176,97 @@ def test_an_instance_with_a_repeated_wait_migrates_and_keeps_listening(owner, ag
     assert moved["version"] == 2
     instance = agent.complete_ok(the(moved, "ask")["id"], {"again": False})
     assert names(instance) == ["recheck", "recheck", "work"]
+
+
+# -- a non-interrupting cycle timer (R3/PT1H) on an activity that is not multi-instance -----
+# Each firing opens its own reminder; three firings and no more; the activity's end stops the
+# cycle (the reminders it opened go on); a move keeps the cycle's due instant and what is left
+# of its repetitions.
+
+CYCLED = {
+    "user-task": (USER, None),
+    "subprocess": (SUBPROCESS, None),
+    "call-activity": (CALL, CALLED_BODY),
+}
+
+
+def cycled(timed: Timed, kind: str, *, version_two: str | None = None) -> dict[str, Any]:
+    inner, called = CYCLED[kind]
+    deploy(timed.owner, activity(inner) + CYCLE, called=called)
+    started = timed.agent.start(PID)
+    assert started["status"] == "running", started["incidents"]
+    return started
+
+
+def due_instants(view: dict[str, Any]) -> list[datetime]:
+    return [datetime.fromisoformat(w["due_at"]) for w in view["waiting"]]
+
+
+def reminders(timed: Timed) -> list[str]:
+    return [t["id"] for t in timed.agent.tasks("mine=1") if t["name"] == "remind"]
+
+
+@pytest.mark.parametrize("kind", list(CYCLED))
+def test_a_cycle_timer_fires_three_times_each_opening_a_reminder(timed: Timed, kind):
+    started = cycled(timed, kind)
+    (work,) = started["ready_tasks"]
+    for hour in (1, 2, 3):
+        view = timed.owner.instance(started["id"])
+        assert due_instants(view) == [T0 + timedelta(hours=hour)]
+        assert timed.advance(minutes=59) == 0
+        assert timed.advance(minutes=1) == 1
+        assert len(reminders(timed)) == hour
+    view = timed.owner.instance(started["id"])
+    assert view["waiting"] == []
+    assert timed.advance(days=2) == 0
+    assert len(reminders(timed)) == 3
+    assert work["id"] in [t["id"] for t in view["ready_tasks"]]  # the activity goes on
+    for reminder in reminders(timed):
+        assert timed.agent.complete_ok(reminder)["status"] == "running"
+    done = timed.agent.complete_ok(work["id"])
+    assert (done["status"], done["waiting"]) == ("completed", []), done["incidents"]
+
+
+@pytest.mark.parametrize("kind", list(CYCLED))
+def test_the_activitys_end_stops_the_cycle_and_its_reminder_goes_on(timed: Timed, kind):
+    started = cycled(timed, kind)
+    (work,) = started["ready_tasks"]
+    assert timed.advance(hours=1) == 1
+    (reminder,) = reminders(timed)
+    after = timed.agent.complete_ok(work["id"])
+    assert (after["status"], after["waiting"]) == ("running", [])
+    assert [t["id"] for t in after["ready_tasks"]] == [reminder]
+    assert timed.advance(hours=5) == 0
+    assert reminders(timed) == [reminder]
+    done = timed.agent.complete_ok(reminder)
+    assert done["status"] == "completed", done["incidents"]
+
+
+@pytest.mark.parametrize("kind", list(CYCLED))
+def test_a_move_keeps_the_cycles_due_instant_and_remaining_repetitions(timed: Timed, kind):
+    started = cycled(timed, kind)
+    (work,) = started["ready_tasks"]
+    assert timed.advance(hours=1) == 1
+    (first,) = reminders(timed)
+    timed.advance(minutes=30)
+    inner, called = CYCLED[kind]
+    deploy(
+        timed.owner,
+        activity(inner) + CYCLE.replace('name="Reminder"', 'name="Nudge"'),
+        called=called,
+    )
+
+    view = moved_ok(timed.owner, started["id"])
+
+    assert due_instants(view) == [T0 + timedelta(hours=2)]
+    assert sorted(t["id"] for t in view["ready_tasks"]) == sorted([work["id"], first])
+    assert timed.advance(minutes=29) == 0
+    assert timed.advance(minutes=1) == 1
+    assert timed.advance(hours=1) == 1
+    assert timed.owner.instance(started["id"])["waiting"] == []
+    assert timed.advance(days=1) == 0
+    assert len(reminders(timed)) == 3  # two more after the move: three in all
+    for reminder in reminders(timed):
+        timed.agent.complete_ok(reminder)
+    done = timed.agent.complete_ok(work["id"])
+    assert (done["status"], done["version"]) == ("completed", 2), done["incidents"]
