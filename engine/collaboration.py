@@ -4,8 +4,12 @@ A pool (``<participant>``) whose ``processRef`` names no process deployed as if 
 wrong: the pool's tasks were drawn in a process of another id (a renamed or deleted process,
 an id mistyped by hand), so nothing the modeller saw in the pool would run. A message flow
 between two elements of one process deployed too, and was never a message: BPMN draws message
-flows between pools, and within one process the work goes along sequence flows. Each is one
-problem on its participant or message flow, with its line.
+flows between pools, and within one process the work goes along sequence flows. Message flows
+are checked across the deploy's files: a pool may stand for a process of another file or of an
+earlier deploy (the latest version, read by ``engine.deployments``), and a message flow to or
+from such a pool whose message that process does not catch (or throw) never reached it, as
+Dialflow delivers messages by name. Each is one problem on its participant or message flow,
+with its line.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from engine.bpmn_xml import BPMN_NS, element_problem
 
 
 def collaboration_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
-    """Pools naming no process of the deploy (or deployed before), message flows inside one
-    process. ``process_ids`` are the processes the deploy knows."""
+    """Pools naming no process of the deploy (or deployed before). ``process_ids`` are the
+    processes the deploy knows."""
     found = []
     for participant in tree.iter(f"{{{BPMN_NS}}}participant"):
         ref = (participant.get("processRef") or "").strip()
@@ -30,9 +34,9 @@ def collaboration_problems(name: str, tree: Any, process_ids: set[str]) -> list[
                     name,
                     participant,
                     f"the pool {pool!r} has processRef {ref!r}, which names no process of "
-                    "this deploy nor one deployed before, so nothing drawn in the pool would run: set processRef to "
-                    "the id of the pool's <bpmn:process>, or leave it out for a pool that is "
-                    "only drawn",
+                    "this deploy nor one deployed before, so nothing drawn in the pool would "
+                    "run: set processRef to the id of the pool's <bpmn:process>, or leave it "
+                    "out for a pool that is only drawn",
                 )
             )
     return found
@@ -74,7 +78,10 @@ def message_flow_problems(trees: dict[str, Any], earlier: dict[str, Any]) -> lis
                     )
                 )
                 continue
-            for pool_ref, other_ref, catches in ((target_ref, source_ref, True), (source_ref, target_ref, False)):
+            for pool_ref, other_ref, catches in (
+                (target_ref, source_ref, True),
+                (source_ref, target_ref, False),
+            ):
                 process_id = pools.get(pool_ref)
                 if process_id is None or process_id not in processes:
                     continue

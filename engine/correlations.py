@@ -25,8 +25,10 @@ def correlation_problems(trees: dict[str, Any]) -> list[dict[str, Any]]:
         if p.get("id")
     }
     known = ", ".join(repr(p) for p in sorted(properties))
-    there = f"the deploy's correlation properties are {known}" if known else (
-        "the deploy defines no correlation property"
+    there = (
+        f"the deploy's correlation properties are {known}"
+        if known
+        else ("the deploy defines no correlation property")
     )
     found = []
     for name, tree in trees.items():

@@ -125,9 +125,7 @@ def _element_at(root: Any, path: str | None) -> Any:
 
 
 _MISSING = re.compile(r"Missing child element\(s\)\. Expected is (?:one of )?\( ?([^)]*)\)")
-_UNEXPECTED = re.compile(
-    r"This element is not expected\. Expected is (?:one of )?\( ?([^)]*)\)"
-)
+_UNEXPECTED = re.compile(r"This element is not expected\. Expected is (?:one of )?\( ?([^)]*)\)")
 _ENUM = re.compile(r"attribute '(\w+)': \[facet 'enumeration'\] The value '(.*)' is not an element")
 _BAD_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
 # What every DMN element may hold first: never what a schema error is about.
@@ -179,5 +177,3 @@ def _plain(message: str, element: Any) -> str:
             f"a <text> element (<{kind}><text>…</text></{kind}>)"
         )
     return message.removeprefix("Element ")
-
-

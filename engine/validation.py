@@ -144,9 +144,7 @@ def parse_bundle(
         for name, tree in trees.items():
             problems += _xml_pass(name in schema_invalid, reference_problems, name, tree, known)
         # across the deploy's files (and the processes deployed before its pools name)
-        problems += _xml_pass(
-            bool(schema_invalid), message_flow_problems, trees, earlier_trees
-        )
+        problems += _xml_pass(bool(schema_invalid), message_flow_problems, trees, earlier_trees)
         problems += _xml_pass(bool(schema_invalid), correlation_problems, trees)
         problems += _xml_pass(bool(schema_invalid), call_cycle_problems, list(trees.items()))
     parsed = ParsedBundle()
