@@ -44,7 +44,7 @@ from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
 from engine.parser_messages import rewrite_parser_message
-from engine.references import reference_problems, untriggered_catches
+from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from handlers.registry import HandlerRegistry
@@ -143,6 +143,7 @@ def parse_bundle(
         known |= {p.get("id") for t in earlier_trees.values() for p in t.iter(PROCESS)}
         for name, tree in trees.items():
             problems += _xml_pass(name in schema_invalid, reference_problems, name, tree, known)
+        declared_elsewhere(problems, trees)
         # across the deploy's files (and the processes deployed before its pools name)
         problems += _xml_pass(bool(schema_invalid), message_flow_problems, trees, earlier_trees)
         problems += _xml_pass(bool(schema_invalid), correlation_problems, trees)
