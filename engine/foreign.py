@@ -405,7 +405,7 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
     ref = f"{kind}Ref"
     users = sorted(
         {
-            (_owner(definition) or definition).get("id") or "?"
+            _shown(definition).get("id") or "?"
             for definition in tree.iter(f"{{{BPMN_NS}}}{kind}EventDefinition")
             if (definition.get(ref) or "").rsplit(":", 1)[-1] == element.get("id")
         }
@@ -421,6 +421,12 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
             f'as {attribute}="late", and one {kind} per code',
         )
     ]
+
+
+def _shown(element: Any) -> Any:
+    """The element the canvas shows for ``element`` (itself when none is)."""
+    owner = _owner(element)
+    return owner if owner is not None else element
 
 
 def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
