@@ -81,6 +81,8 @@ class Bundle:
             is_xml = suffix in (".bpmn", ".dmn") or name.lower().endswith(".bpmn20.xml")
             try:
                 text = xml_text(content) if is_xml else _utf8_text(content)
+                if is_xml:
+                    _no_nul(text)
             except _Unreadable as exc:
                 problems.append(problem(f"{name}: {exc.message}", line=exc.line, file=name))
                 continue
@@ -92,12 +94,28 @@ class Bundle:
                 try:
                     forms[name] = loads_strict(text)
                 except json.JSONDecodeError as exc:
+                    reason = exc.msg
+                    if reason.startswith("Invalid control character"):
+                        reason = (
+                            "a control character (a NUL, a tab or a line break) inside a string "
+                            f"at column {exc.colno}; write it escaped (\\u0000, \\t, \\n) "
+                            "or remove it"
+                        )
                     problems.append(
-                        problem(f"{name}: invalid JSON: {exc.msg}", line=exc.lineno, file=name)
+                        problem(f"{name}: invalid JSON: {reason}", line=exc.lineno, file=name)
                     )
                 except (ValueError, RecursionError) as exc:  # NaN, 1e400, NUL; too deep
                     reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
                     problems.append(problem(f"{name}: invalid JSON: {reason}", file=name))
+            elif content.startswith((b"PK\x03\x04", b"\x1f\x8b")):
+                kind = "a ZIP" if content.startswith(b"PK") else "a gzip"
+                problems.append(
+                    problem(
+                        f"{name}: is {kind} archive; Dialflow takes the files themselves: "
+                        "unpack it and upload the .bpmn, .dmn and .json files inside",
+                        file=name,
+                    )
+                )
             else:
                 problems.append(problem(f"{name}: expected .bpmn, .dmn or .json", file=name))
         if problems:
@@ -146,6 +164,12 @@ class Bundle:
             problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
             for name, text in {**bundle.bpmn, **bundle.dmn}.items()
             if len(text) > MAX_FILE_BYTES // 4 and len(text.encode()) > MAX_FILE_BYTES
+        ]
+        # a form is measured as the .json file it would be (it was stored whatever its size)
+        large += [
+            problem(f"{name}: larger than {MAX_FILE_BYTES // 1024} KB", file=name)
+            for name, schema in bundle.forms.items()
+            if len(json.dumps(schema, ensure_ascii=False).encode()) > MAX_FILE_BYTES
         ]
         if large:  # the limit of an uploaded file, whichever way it is sent
             raise InvalidBpmn("Some files could not be read.", details=large)
@@ -266,6 +290,20 @@ def _utf8_text(content: bytes) -> str:
     return _decode(content, "utf-8-sig", "UTF-8")
 
 
+def _no_nul(text: str) -> None:
+    """A NUL character, which no XML file may hold (libxml2 said "invalid character in
+    attribute value" or "Char 0x0 out of allowed range"), said as what it is, on its line."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        raise _Unreadable(
+            f"malformed XML: it holds a NUL character (a zero byte) on line {line}, which no "
+            "XML file may hold, "
+            "as a copy from a binary file or a tool's bug leaves it: delete it",
+            line=line,
+        )
+
+
 def _decode(content: bytes, codec: str, label: str) -> str:
     try:
         return content.decode(codec)
@@ -274,6 +312,10 @@ def _decode(content: bytes, codec: str, label: str) -> str:
             raise _Unreadable(
                 "is a ZIP archive, not a text file; unpack it and upload the .bpmn, .dmn "
                 "and .json files inside"
+            ) from None
+        if content.startswith(b"\x1f\x8b"):
+            raise _Unreadable(
+                "is a gzip archive, not a text file; unpack it and upload the file inside"
             ) from None
         if b"\x00" in content[:1024] and label == "UTF-8":
             raise _Unreadable("is binary data (an image or an archive?), not a text file") from None

@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 from engine.foreign import PYTHON_LANGUAGES, is_juel
+from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
@@ -395,7 +396,9 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     if form_name:
         schema = forms.get(form_name)
         if schema is None:
-            report(f"form {form_name!r} is not part of the deploy; add the .json file")
+            report(_missing_form(form_name, forms))
+        elif draft := unknown_draft(schema):
+            report(f"form {form_name!r}: {draft}")
         else:
             try:
                 validator_for(schema).check_schema(schema)
@@ -403,6 +406,8 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
                 report(f"form {form_name!r} is not a valid JSON Schema: {exc.message}")
             else:
                 if found := ref_problem(schema):
+                    report(f"form {form_name!r}: {found}")
+                for found in form_problems(schema):
                     report(f"form {form_name!r}: {found}")
     due_in = properties.get("dueIn")
     if due_in:
@@ -415,6 +420,24 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     for name in ("dueAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
+
+
+def _missing_form(form_name: str, forms: dict[str, Any]) -> str:
+    """A form that is not in the deploy; one named by a path (``forms/call.json``,
+    ``../../etc/passwd``) is said to be named wrong: forms are the deploy's own .json files,
+    named by their file name alone, and nothing is read from any path."""
+    if not re.search(r"[/\\]", form_name):
+        return f"form {form_name!r} is not part of the deploy; add the .json file"
+    base = re.split(r"[/\\]", form_name)[-1]
+    hint = (
+        f": write {base!r}, the name it has in this deploy"
+        if base in forms
+        else "; add the .json file and name it by its file name"
+    )
+    return (
+        f"form {form_name!r} is a path; a form is one of the deploy's .json files, named by "
+        f"its file name alone (Dialflow reads no file from a path){hint}"
+    )
 
 
 def _check_completion_check(spec: UserTask, registry: HandlerRegistry, report: Any) -> None:

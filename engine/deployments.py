@@ -83,7 +83,9 @@ def _deploy(
         return existing
     direct = _called_bundle_ids(session, bundle)
     sources = merge_dependencies(bundle, dependency_bundles(session, direct))
-    parsed = validate_bundle(sources.bpmn, sources.dmn, sources.forms, engine.registry)
+    parsed = validate_bundle(
+        sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
+    )
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
@@ -161,7 +163,9 @@ def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResul
     deploy would answer, or ``InvalidBpmn``."""
     direct = _called_bundle_ids(session, bundle)
     sources = merge_dependencies(bundle, dependency_bundles(session, direct))
-    parsed = validate_bundle(sources.bpmn, sources.dmn, sources.forms, engine.registry)
+    parsed = validate_bundle(
+        sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
+    )
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
@@ -265,6 +269,39 @@ def _new_version(
     )
     session.add(version)
     return version
+
+
+def _pooled(session: Session, sources: Bundle) -> dict[str, str]:
+    """The files of the processes deployed before (latest versions) that the deploy's pools
+    name and the deploy does not define: a pool may stand for a process deployed on its own,
+    and the message flows to it are checked against it (``collaboration.py``)."""
+    pooled: set[str] = set()
+    defined: set[str] = set()
+    for xml in sources.bpmn.values():
+        try:
+            tree = etree.fromstring(xml.encode(), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+        defined |= {pid for p in tree.iter(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
+        pooled |= {
+            ref.rsplit(":", 1)[-1]
+            for p in tree.iter(f"{{{BPMN_NS}}}participant")
+            if (ref := (p.get("processRef") or "").strip())
+        }
+    files: dict[str, str] = {}
+    for process_id in sorted(pooled - defined):
+        version = session.scalars(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc())
+            .limit(1)
+        ).first()
+        if version is not None:
+            row = session.get(ModelBundle, version.bundle_id)
+            text = (row.bpmn or {}).get(version.bpmn_file) if row is not None else None
+            if text is not None:
+                files[f"@{version.bundle_id}/{version.bpmn_file}"] = text
+    return files
 
 
 def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:

@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import SAFE_XML, element_problem
+from engine.dmn_schema import dmn_xsd_problems
 from engine.errors import problem
 from engine.feel import literal, unary_test
 from engine.feel_temporal import temporal_problem
@@ -122,6 +123,7 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                 )
             )
             continue
+        before = len(found)
         _duplicate_ids(tree, report)
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
         if not decisions:
@@ -146,7 +148,16 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                 report(decision, "is not a decision table; only decision tables are supported")
             for table in tables:
                 _table_problems(table, report)
+        found[before:before] = _schema_problems(name, tree, found[before:])
     return found
+
+
+def _schema_problems(name: str, tree: Any, said: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The schema's problems of the file (``engine.dmn_schema``), but on the elements the
+    checks above already named (a hit policy, a rule without its output cell), in words that
+    say what runs: one problem per element."""
+    named = {p["element_id"] for p in said if p.get("element_id")}
+    return [p for p in dmn_xsd_problems(name, tree) if p["element_id"] not in named]
 
 
 def _shape_problems(table: Any, report: Any) -> None:
@@ -162,6 +173,13 @@ def _shape_problems(table: Any, report: Any) -> None:
     for child in table:
         if isinstance(child.tag, str) and _local(child) in ("input", "output"):
             columns[f"{_local(child)}Entry"].append(child)
+    if not columns["outputEntry"]:
+        report(
+            table,
+            "has no <output>: a decision table needs at least one output column (the "
+            'variable the decision sets, <output name="…">), after its inputs and before its '
+            "rules",
+        )
     for output in columns["outputEntry"]:
         if not (output.get("name") or "").strip():
             label = output.get("label")
@@ -177,7 +195,7 @@ def _shape_problems(table: Any, report: Any) -> None:
         for entry, kind in (("inputEntry", "input"), ("outputEntry", "output")):
             have = sum(1 for c in rule if isinstance(c.tag, str) and _local(c) == entry)
             want = len(columns[entry])
-            if have != want:
+            if have != want and want:
                 report(
                     rule,
                     f"has {have} {kind} entr{'y' if have == 1 else 'ies'} for the table's "

@@ -208,6 +208,8 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
         if qname.namespace != BPMN_NS:
             continue
         found += _foreign_attributes(name, element)
+        if qname.localname in ("error", "escalation"):
+            found += _code_expression(name, element, qname.localname, tree)
         if qname.localname in EXPRESSION_TAGS:
             found += _expression(name, element, qname.localname)
         if qname.localname == "scriptTask":
@@ -389,6 +391,42 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
             )
         )
     return found
+
+
+def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict[str, Any]]:
+    """An ``errorCode`` or ``escalationCode`` written as a JUEL ``${…}`` or FEEL ``=…``
+    expression, as Camunda lets a throw compute its code: SpiffWorkflow compares codes as
+    written, so a catch of the code the expression means never took it. Said on the
+    declaration, with the events that use it."""
+    attribute = f"{kind}Code"
+    code = (element.get(attribute) or "").strip()
+    if not is_juel(code) or not element.get("id"):
+        return []
+    ref = f"{kind}Ref"
+    users = sorted(
+        {
+            _shown(definition).get("id") or "?"
+            for definition in tree.iter(f"{{{BPMN_NS}}}{kind}EventDefinition")
+            if (definition.get(ref) or "").rsplit(":", 1)[-1] == element.get("id")
+        }
+    )
+    used = f" (thrown or caught by {', '.join(repr(u) for u in users)})" if users else ""
+    return [
+        _report(
+            name,
+            element,
+            f"{kind} {element.get('id')!r}{used} has {attribute} {code!r}, an expression; "
+            "Dialflow evaluates no expression there and compares codes as written, so a "
+            f"catch of the code it means would never take it: write the code itself, such "
+            f'as {attribute}="late", and one {kind} per code',
+        )
+    ]
+
+
+def _shown(element: Any) -> Any:
+    """The element the canvas shows for ``element`` (itself when none is)."""
+    owner = _owner(element)
+    return owner if owner is not None else element
 
 
 def _script_format(name: str, element: Any) -> list[dict[str, Any]]:

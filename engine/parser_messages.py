@@ -60,6 +60,12 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         "split it into subprocesses or call activities",
     ),
     (
+        re.compile(r"multiinstance task must specify exactly one of cardinality or loop input"),
+        "a multi-instance activity runs a number of times (loopCardinality) or once per item "
+        "of a collection (loopDataInputRef), not both, and needs one of them: keep the one "
+        "you mean (with a collection, its length is the number of instances)",
+    ),
+    (
         re.compile(r"^Time Specification Error"),
         "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
         "timeCycle), such as a timeDuration of \"'PT1H'\"",

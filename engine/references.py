@@ -15,6 +15,7 @@ from ``engine.validation`` so that the deploy pipeline holds no check of its own
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -33,7 +34,7 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
     target shows up as a duplicate-id message on the flow's source, a missing called process
     without any element.
     """
-    found = []
+    found = _spaced_ids(name, tree)
     ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
     # A message flow only draws who talks to whom (Dialflow delivers messages by name), but
     # one to nothing is as broken as a sequence flow to nothing: the schema does not check it.
@@ -43,15 +44,21 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
         for attribute in ("sourceRef", "targetRef"):
             ref = flow.get(attribute)
             if ref not in ids:
+                spaced = (
+                    f" (it has a space: write {ref.strip()!r})"
+                    if ref and ref != ref.strip() and ref.strip() in ids
+                    else ""
+                )
                 found.append(
                     problem(
                         f"{name}: {kind} {flow.get('id')!r} has {attribute} {ref!r}, "
-                        "which is no element of the model",
+                        f"which is no element of the model{spaced}",
                         element_id=flow.get("id"),
                         line=flow.sourceline,
                         file=name,
                     )
                 )
+    found += _flows_to_themselves(name, tree, ids)
     found += _scope_problems(name, tree, ids)
     global_tasks = _global_tasks(tree)
     for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
@@ -72,7 +79,99 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
             )
     found += collaboration_problems(name, tree, process_ids)
     found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
-    return found + endless_loop_problems(name, tree)
+    return _said_by_spaced_ids(found + endless_loop_problems(name, tree))
+
+
+def _said_by_spaced_ids(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only the id with a space is said of it: the flows naming it without the space, the
+    incoming and outgoing lists, and what no path reaches through it follow from it."""
+    spaced = {p["element_id"] for p in found if p.get("_spaced")}
+    if not spaced:
+        return found
+    names = {repr(i) for i in spaced} | {repr(i.strip()) for i in spaced}
+    kept = [
+        p
+        for p in found
+        if p.get("_spaced")
+        or not (p.get("element_id") in spaced or any(n in p["message"] for n in names))
+    ]
+    for p in kept:
+        p.pop("_spaced", None)
+    return kept
+
+
+def _spaced_ids(name: str, tree: Any) -> list[dict[str, Any]]:
+    """An id with a space before or after it (typed by hand, or pasted): the schema reads it
+    as the id without them, every reference written without them names nothing, and the
+    problems of those references did not say why."""
+    found = []
+    for element in tree.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if element_id and element_id != element_id.strip():
+            found.append(
+                element_problem(
+                    name,
+                    element,
+                    f"its id has a space {'before' if element_id[0].isspace() else 'after'} "
+                    f"it; the references to {element_id.strip()!r} name nothing: write "
+                    f'id="{element_id.strip()}"',
+                )
+            )
+            found[-1]["_spaced"] = True
+    return found
+
+
+def _flows_to_themselves(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """A sequence flow from an element back to itself: the element would run again at once,
+    with nothing that could decide to stop (its other problems, several outgoing flows or a
+    loop without a gateway, do not name the flow)."""
+    return [
+        element_problem(
+            name,
+            flow,
+            f"goes from {flow.get('sourceRef')!r} back to itself; to repeat work, lead the "
+            "flow back through an exclusive gateway whose condition decides when to stop",
+            sep=" ",
+        )
+        for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow")
+        if flow.get("sourceRef")
+        and flow.get("sourceRef") == flow.get("targetRef")
+        and flow.get("sourceRef") in ids
+    ]
+
+
+_UNDECLARED = re.compile(r"(\w+Ref) '([^']+)' names no <bpmn:(\w+)> of this file")
+
+
+def declared_elsewhere(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
+    """A reference to an error, escalation, signal or message that another file of the deploy
+    declares (the throw in a called process's file, the catch on its call activity): said
+    with where it is declared, and with its code, to declare it in this file too."""
+    for found in problems:
+        match = _UNDECLARED.search(found.get("message", ""))
+        if match is None:
+            continue
+        _attribute, ref, root = match.groups()
+        for other, tree in trees.items():
+            if other == found.get("file"):
+                continue
+            declared = tree.find(f"{{{BPMN_NS}}}{root}[@id='{ref}']") if "'" not in ref else None
+            if declared is None:
+                continue
+            code_attribute = f"{root}Code"
+            code = declared.get(code_attribute)
+            same = (
+                f' with the same {code_attribute}="{code}"'
+                if code
+                else f' with the same name="{declared.get("name")}"'
+                if declared.get("name")
+                else ""
+            )
+            found["message"] += (
+                f". {other} declares it; SpiffWorkflow reads each file's references in that "
+                f"file alone, so declare it in this file too{same}"
+            )
+            break
 
 
 def _global_tasks(tree: Any) -> dict[str, str]:

@@ -30,9 +30,12 @@ from engine.checks import (
     flow_condition_problems,
     script_lines,
 )
+from engine.collaboration import message_flow_problems
 from engine.constructs import unsupported_problems
+from engine.correlations import correlation_problems
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
+from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
@@ -41,7 +44,7 @@ from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
 from engine.parser_messages import rewrite_parser_message
-from engine.references import reference_problems, untriggered_catches
+from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from handlers.registry import HandlerRegistry
@@ -72,12 +75,15 @@ def parse_bundle(
     *,
     validate: bool = True,
     problems: list[dict[str, Any]] | None = None,
+    earlier: dict[str, str] | None = None,
 ) -> ParsedBundle:
     """Parse BPMN and DMN texts. With ``validate``, XSD errors, the XML passes' problems and
     the parser's are collected into ``problems``, and every process is built (or read element
     by element) even when another one has problems, so that a deploy lists them all at once.
     Problems carry private marks for ``validate_bundle``: ``_xsd`` (the schema's), ``_added``
-    (the parser's on a file), ``_built`` (on a process), ``_element`` (on one element)."""
+    (the parser's on a file), ``_built`` (on a process), ``_element`` (on one element).
+    ``earlier`` are the files of processes deployed before that the deploy's pools name: they
+    are known, and their messages checked against the message flows, but not parsed."""
     problems = [] if problems is None else problems
     parser = DialflowParser()
     lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
@@ -93,6 +99,11 @@ def parse_bundle(
         if not (is_dmn(tree) and has_decision(tree)):
             unread |= _ids_in_text(_PROCESS_TAG, text)  # a BPMN file named .dmn
             continue  # named by dmn_checks.decision_problems; the parser fails on it garbled
+        if validate and dmn_xsd_problems(name, tree):
+            # named by dmn_checks on their elements; the parser's words would say it garbled
+            if not _guard([], name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name)):
+                unread |= _ids_in_text(_DECISION_TAG, text)
+            continue
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
@@ -128,8 +139,14 @@ def parse_bundle(
             | {process.get("id") for tree in trees.values() for process in tree.iter(PROCESS)}
             | unread
         )
+        earlier_trees = _earlier_trees(earlier or {})
+        known |= {p.get("id") for t in earlier_trees.values() for p in t.iter(PROCESS)}
         for name, tree in trees.items():
             problems += _xml_pass(name in schema_invalid, reference_problems, name, tree, known)
+        declared_elsewhere(problems, trees)
+        # across the deploy's files (and the processes deployed before its pools name)
+        problems += _xml_pass(bool(schema_invalid), message_flow_problems, trees, earlier_trees)
+        problems += _xml_pass(bool(schema_invalid), correlation_problems, trees)
         problems += _xml_pass(bool(schema_invalid), call_cycle_problems, list(trees.items()))
     parsed = ParsedBundle()
     if problems and not validate:
@@ -170,6 +187,16 @@ def parse_bundle(
 
 
 _CALLED = re.compile(r"The process '([^']+)' was not found|calls decision '([^']+)', which no DMN")
+
+
+def _earlier_trees(earlier: dict[str, str]) -> dict[str, Any]:
+    trees = {}
+    for name, text in earlier.items():
+        try:
+            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # stored by an earlier deploy; nothing to say of it now
+    return trees
 
 
 def _calls_unread(found: dict[str, Any], unread: set[str]) -> bool:
@@ -284,7 +311,11 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
 
 
 def validate_bundle(
-    bpmn: dict[str, str], dmn: dict[str, str], forms: dict[str, Any], registry: HandlerRegistry
+    bpmn: dict[str, str],
+    dmn: dict[str, str],
+    forms: dict[str, Any],
+    registry: HandlerRegistry,
+    earlier: dict[str, str] | None = None,
 ) -> ParsedBundle:
     """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` listing
     every problem found if any. One problem does not hide another: the checks run on what the
@@ -300,7 +331,7 @@ def validate_bundle(
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []
-    parsed = parse_bundle(bpmn, dmn, problems=problems)
+    parsed = parse_bundle(bpmn, dmn, problems=problems, earlier=earlier)
     lines: Lines = {}
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
     scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins

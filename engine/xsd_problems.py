@@ -59,6 +59,20 @@ def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doc
     if refuse_doctype and is_svg(tree):  # bpmn.io's SVG export holds a DOCTYPE
         problems.append(problem(svg_message(name), line=tree.sourceline, file=name))
         return None
+    version = tree.getroottree().docinfo.xml_version
+    if refuse_doctype and version not in (None, "1.0"):
+        # libxml2 reads a 1.1 file as 1.0, where bpmn-js and browsers refuse it, and what 1.1
+        # allows (control characters as references, other line ends) reads otherwise in 1.0
+        problems.append(
+            problem(
+                f"{name}: declares XML version {version!r}; BPMN and DMN files are XML 1.0, "
+                "the only version modelers and browsers read: write "
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                line=1,
+                file=name,
+            )
+        )
+        return None
     if refuse_doctype and tree.getroottree().docinfo.doctype:
         problems.append(
             problem(
@@ -107,9 +121,10 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
         return True
     by_line = {line: element_id for element_id, line in lines.items()}
     by_path = _ids_by_path(tree)
+    prefixes = _prefixes(tree)
     for error in schema.error_log:
         message = _qname_message(_id_message(_NS.sub("bpmn:", error.message), tree))
-        message = _order_message(message, tree, error.path)
+        message = _order_message(message, tree, error.path, prefixes)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         found["_xsd"] = True
@@ -207,7 +222,22 @@ def _child_rank(local: str) -> int | None:
     return _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
 
 
-def _order_message(message: str, tree: Any, path: str | None) -> str:
+def _prefixes(tree: Any) -> dict[str, str]:
+    """The namespace prefixes the file declares: libxml2 writes an error's XPath with them
+    (``/bpmn:definitions/bpmn:process/…`` in a file of ``bpmn:`` elements, as bpmn.io and
+    Camunda Modeler write them), and XPath resolves none it is not given."""
+    found: dict[str, str] = {}
+    for element in tree.iter():
+        if isinstance(element.tag, str):
+            for prefix, namespace in element.nsmap.items():
+                if prefix:
+                    found.setdefault(prefix, namespace)
+    return found
+
+
+def _order_message(
+    message: str, tree: Any, path: str | None, prefixes: dict[str, str] | None = None
+) -> str:
     """libxml2's "This element is not expected" said as what a hand-written file most often
     means by it: a child out of BPMN's fixed order, two of a timer's parts, documentation
     directly in <definitions>; a reference holding what is no single id. Otherwise as said."""
@@ -227,7 +257,7 @@ def _order_message(message: str, tree: Any, path: str | None) -> str:
     if unexpected is None or not path:
         return message
     try:
-        found = tree.getroottree().xpath(path)
+        found = tree.getroottree().xpath(path, namespaces=prefixes or {})
     except etree.XPathError:
         return message
     if not found or not isinstance(found[0].tag, str):
