@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 
@@ -308,9 +309,14 @@ def _engine_label(engine: str) -> str:
     return LABELS.get(engine, engine.capitalize())
 
 
-def _hint(local: str, element: Any) -> str:
-    flow = etree.QName(_owner(element)).localname == "sequenceFlow"
-    hint = (FLOW_HINTS.get(local) if flow else None) or HINTS.get(local)
+def _hint(local: str, element: Any, value: str | None = None) -> str:
+    owner = _owner(element)
+    flow = etree.QName(owner).localname == "sequenceFlow"
+    hint = (
+        (FLOW_HINTS.get(local) if flow else None)
+        or foreign_hints.hint_for(local, owner, value)
+        or HINTS.get(local)
+    )
     if local == "calledElement" and element.get("processId"):
         hint = f"{hint}: calledElement={element.get('processId')!r}"
     return f"; {hint}" if hint else ""
@@ -331,7 +337,7 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
                 element,
                 f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
                 f"{_engine_label(engine)}-specific and Dialflow does not execute it"
-                f"{_hint(qname.localname, element)}",
+                f"{_hint(qname.localname, element, value)}",
             )
         )
     return found
@@ -340,8 +346,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
 def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]]:
     engine = FOREIGN_ENGINES[qname.namespace]
     parent = element.getparent()
-    if qname.localname in HARMLESS or (
-        parent is not None and etree.QName(parent).namespace == qname.namespace
+    if (
+        qname.localname in HARMLESS
+        or (parent is not None and etree.QName(parent).namespace == qname.namespace)
+        or foreign_hints.as_dialflow(element)
     ):
         return []  # report the outermost foreign element only
     return [
@@ -385,10 +393,25 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
-                f"evaluates Python: write {juel.group(1).strip()!r}",
+                f"evaluates Python: {_juel_hint(juel.group(1))}",
             )
         )
     return found
+
+
+def _juel_hint(body: str) -> str:
+    """What to write instead of the JUEL ``body``: its Python, or why there is none."""
+    names = juel.engine_names(body)
+    if names:
+        listed = ", ".join(names)
+        return (
+            f"{listed} {'is' if len(names) == 1 else 'are'} set by the Java engines and not by "
+            "Dialflow; write a Python expression over the process's own data instead"
+        )
+    python = juel.to_python(body)
+    if python is None:
+        return "rewrite it as a Python expression over the process's data"
+    return f"write {python!r}"
 
 
 def _script_format(name: str, element: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,136 @@
+"""The Dialflow way for a Camunda 7, Activiti or Flowable setting, where it depends on the
+element that carries it or on the setting's value.
+
+``foreign.py`` names every such setting with one hint per name; that hint was wrong or missing
+for the ones teams bring most: ``asyncBefore`` on a start event or user task was told to mark
+"a service task" async, ``flowable:type="dmn"`` to "choose a service operator" (a decision is a
+business rule task), ``assignee="${initiator}"`` to put the task in a lane (outside every lane
+the starter already works it), a business rule task's ``resultVariable`` to set it "on the
+service operator or decision", and ``skipExpression``, ``triggerable``, retry cycles,
+``exclusive="false"``, starter groups and decision or process bindings had no hint at all.
+
+A call activity's ``<camunda:in variables="all"/>``, ``<camunda:out variables="all"/>`` and
+``<camunda:in businessKey="…"/>`` say what a Dialflow call activity does anyway (the called
+process gets all of the caller's data, the caller gets all of its data back, one business
+key for both), so they pass (``as_dialflow``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine.bpmn_xml import BPMN_NS
+
+_ROLES = ("agent", "manager", "director", "process_owner", "admin")
+_ONE_NAME = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
+_ALL_VARIABLES = {"in", "out"}
+_SERVICE_TYPES = {
+    "dmn": "draw a business rule task with spiffworkflow:calledDecisionId naming the decision",
+    "mail": "use a service task with the operator notify.user",
+    "external": "choose a service operator from the handler registry (Dialflow runs it "
+    "itself, no external worker fetches it)",
+}
+
+
+def as_dialflow(element: Any) -> bool:
+    """True for a call activity mapping that says what Dialflow does anyway."""
+    qname = etree.QName(element)
+    if qname.localname not in _ALL_VARIABLES or element.get("local", "false") != "false":
+        return False
+    keys = set(element.attrib) - {"local"}
+    if keys == {"variables"}:
+        return element.get("variables") == "all"
+    return qname.localname == "in" and keys == {"businessKey"}
+
+
+def hint_for(local: str, owner: Any, value: str | None) -> str | None:
+    """The hint for the foreign setting ``local`` (of value ``value``, ``None`` for an
+    element) on ``owner``, the BPMN element that carries it; ``None``: the general hint."""
+    kind = etree.QName(owner).localname
+    if local in ("async", "asyncBefore", "asyncAfter") and kind != "serviceTask":
+        return (
+            "remove it: Dialflow saves each step of an instance in its own transaction; only "
+            "a service task can be left to a worker (its property async = true)"
+        )
+    if local == "type" and value is not None:
+        return _SERVICE_TYPES.get(value.strip().lower())
+    if local == "field" and kind == "serviceTask":
+        return "give the operator what it needs as spiffworkflow:parameters"
+    if local == "assignee" and value is not None:
+        return _assignee(owner, value)
+    if local in ("candidateGroups", "candidateUsers") and value is not None:
+        return _candidates(local, value)
+    if local in ("resultVariable", "mapDecisionResult") and kind == "businessRuleTask":
+        return (
+            "remove it: the decision's outputs become variables named after its output "
+            "columns (the output's name)"
+        )
+    if local == "resultVariable" and kind == "scriptTask":
+        return "assign the result in the script itself (result = …)"
+    if local == "resultVariable":
+        return "name it in spiffworkflow:serviceTaskOperator's resultVariable"
+    return _FIXED.get(local)
+
+
+def _assignee(owner: Any, value: str) -> str:
+    name = _ONE_NAME.match(value)
+    if name and name.group(1) in _initiator_names(owner):
+        return (
+            "remove it and draw the task outside every lane: Dialflow gives such a task to "
+            "whoever started the instance"
+        )
+    who = name.group(1) if name else repr(value.strip())
+    return (
+        "put the task in a lane and name who works it in the data before it: lane_owners = "
+        f"{{'<lane name>': {who}}} (a username)"
+    )
+
+
+def _candidates(local: str, value: str) -> str:
+    entries = [e.strip() for e in value.split(",") if e.strip()]
+    if local == "candidateGroups":
+        roles = [e for e in entries if e.lower() in _ROLES]
+        if roles and len(roles) == len(entries) == 1:
+            return f"put the task in a lane named {roles[0].lower()!r} (a role or team name)"
+        return (
+            "put the task in a lane named after the role or team that works it (agent, "
+            "manager, director or a team's name); several groups: lane_owners = "
+            f"{{'<lane name>': {['group:' + e for e in entries]!r}}}"
+        )
+    return (
+        "put the task in a lane and name the users in the data before it: lane_owners = "
+        f"{{'<lane name>': {entries!r}}}"
+    )
+
+
+def _initiator_names(owner: Any) -> set[str]:
+    """The variables the file's start events store the starter in (``camunda:initiator``)."""
+    names = {"initiator"}
+    for start in owner.getroottree().iter(f"{{{BPMN_NS}}}startEvent"):
+        for attribute, value in start.attrib.items():
+            if etree.QName(attribute).localname == "initiator":
+                names.add(value.strip())
+    return names
+
+
+_FIXED = {
+    "candidateStarterGroups": "remove it: whoever may use the API may start an instance",
+    "candidateStarterUsers": "remove it: whoever may use the API may start an instance",
+    "skipExpression": "draw an exclusive gateway before the task whose default flow goes around it",
+    "triggerable": "wait for the answer with a receive task or message catch event after it",
+    "failedJobRetryTimeCycle": 'retry the operator with <spiffworkflow:retry retries="3" '
+    'backoff_base="2"/> inside its spiffworkflow:serviceTaskOperator',
+    "exclusive": "remove it: Dialflow runs one step of an instance at a time",
+    "decisionRefBinding": "remove it: a version calls the decision deployed with it",
+    "decisionRefVersion": "remove it: a version calls the decision deployed with it",
+    "decisionRefVersionTag": "remove it: a version calls the decision deployed with it",
+    "calledElementBinding": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+    "calledElementVersion": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+    "calledElementVersionTag": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+}
