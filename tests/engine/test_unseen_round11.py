@@ -173,3 +173,109 @@ def test_three_unanswered_calls_end_the_cadence_in_an_error_the_manager_takes(
     assert done["status"] == "completed", done["incidents"]
     assert "outcome" not in done["data"]  # an error brings none of the cadence's data back
     assert notes_of(db, customer.id) == [f"Call {n}: no_answer" for n in (1, 2, 3)]
+
+
+# -- quote approval (Activiti 6 Modeler) + discount tier (Flowable DMN 1.2) ---------------------
+
+QUOTES = ("quote_approval.bpmn", "discount_tier.dmn")
+
+
+def quote(discount: float, vip: bool = False) -> dict[str, Any]:
+    return {"product": "坐席年费", "list_price": 10000, "discount": discount, "vip": vip}
+
+
+def prepared(agent: Actor, customer_id: int, discount: float, vip: bool = False) -> dict:
+    started = agent.start("quoteApproval", {"customer_id": customer_id})
+    (prepare,) = started["ready_tasks"]
+    assert (prepare["name"], prepare["lane"]) == ("sid-PREPARE", "agent")
+    return agent.complete_ok(prepare["id"], quote(discount, vip))
+
+
+def sent(agent: Actor, after: dict[str, Any]) -> dict[str, Any]:
+    """The parallel branch's task: the deal is open beside it already."""
+    (send,) = after["ready_tasks"]
+    assert (send["name"], send["title"], send["lane"]) == (
+        "sid-SEND",
+        "发送报价 Send the quote",
+        "agent",
+    )
+    return agent.complete_ok(send["id"], {"sent_by": "email"})
+
+
+def test_a_small_discount_is_approved_by_the_table_and_the_deal_opens_beside_the_quote(
+    owner, agent, make_customer, db
+):
+    deploy(owner, *QUOTES)
+    customer = make_customer()
+    after = prepared(agent, customer.id, 0.03)
+    assert (after["data"]["approver"], after["data"]["approved_by"]) == ("auto", "auto")
+    assert deals_of(db, customer.id) == [("坐席年费, 3% off", "9700.00", "qualification")]
+    done = sent(agent, after)
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["deal"]["title"] == "坐席年费, 3% off"  # both branches' data joined
+
+
+@pytest.mark.parametrize(
+    ("discount", "vip", "lane"),
+    [(0.10, False, "manager"), (0.25, True, "manager"), (0.25, False, "director")],
+    ids=["team-leader", "vip-team-leader", "manager"],
+)
+def test_larger_discounts_go_to_the_lane_the_table_names(
+    owner, agent, manager, director, make_customer, db, discount, vip, lane
+):
+    deploy(owner, *QUOTES)
+    customer = make_customer()
+    after = prepared(agent, customer.id, discount, vip)
+    (approve,) = after["ready_tasks"]
+    assert approve["lane"] == lane
+    approver, other = (manager, director) if lane == "manager" else (director, manager)
+    assert agent.complete(approve["id"]).status_code == 403
+    assert other.complete(approve["id"]).status_code == 403
+    after = approver.complete_ok(approve["id"], {"decision": "approve"})
+    assert deals_of(db, customer.id) == [
+        (
+            f"坐席年费, {round(discount * 100)}% off",
+            f"{10000 * (1 - discount):.2f}",
+            "qualification",
+        )
+    ]
+    assert sent(agent, after)["status"] == "completed"
+
+
+def test_a_quote_sent_back_is_prepared_again_and_a_rejection_is_noted(
+    owner, agent, director, make_customer, db
+):
+    deploy(owner, *QUOTES)
+    customer = make_customer()
+    after = prepared(agent, customer.id, 0.30)
+    (approve,) = after["ready_tasks"]
+    after = director.complete_ok(approve["id"], {"decision": "revise"})
+    (prepare,) = after["ready_tasks"]
+    assert (prepare["name"], prepare["lane"]) == ("sid-PREPARE", "agent")
+    after = agent.complete_ok(prepare["id"], quote(0.20))
+    (approve,) = after["ready_tasks"]
+    assert approve["lane"] == "director"
+    done = director.complete_ok(approve["id"], {"decision": "reject", "comment": "价格底线"})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == ["Quote of 20% off rejected: 价格底线"]
+    assert deals_of(db, customer.id) == []
+
+
+def test_a_team_leader_silent_for_a_day_hands_the_quote_to_the_manager(
+    timed: Timed, make_customer, db
+):
+    deploy(timed.owner, *QUOTES)
+    leader = timed.actor("manager", username="leader", team="East")
+    chief = timed.actor("director", username="chief", team=None)
+    customer = make_customer()
+    after = prepared(timed.agent, customer.id, 0.12)
+    (approve,) = after["ready_tasks"]
+    assert approve["lane"] == "manager"
+    assert timed.advance(hours=23, minutes=59) == 0
+    assert timed.advance(minutes=1) == 1
+    (approve_up,) = timed.agent.instance(after["id"])["ready_tasks"]
+    assert (approve_up["name"], approve_up["lane"]) == ("sid-MGR", "director")
+    assert leader.complete(approve["id"]).status_code in (404, 409)
+    after = chief.complete_ok(approve_up["id"], {"decision": "approve"})
+    assert sent(timed.agent, after)["status"] == "completed"
+    assert deals_of(db, customer.id) == [("坐席年费, 12% off", "8800.00", "qualification")]
