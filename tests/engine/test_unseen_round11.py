@@ -279,3 +279,150 @@ def test_a_team_leader_silent_for_a_day_hands_the_quote_to_the_manager(
     after = chief.complete_ok(approve_up["id"], {"decision": "approve"})
     assert sent(timed.agent, after)["status"] == "completed"
     assert deals_of(db, customer.id) == [("坐席年费, 12% off", "8800.00", "qualification")]
+
+
+# -- order confirmation (Camunda Modeler 7, no lanes) -------------------------------------------
+
+
+def open_deal(agent: Actor, customer_id: int) -> int:
+    response = agent.post(
+        "/api/v1/deals", json={"customer_id": customer_id, "title": "坐席年费", "amount": "9000"}
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def confirm(agent: Actor, order_no: str, needs: list[str]) -> Any:
+    return agent.post(
+        "/api/v1/messages",
+        json={"name": "order_confirmed", "business_key": order_no, "payload": {"needs": needs}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("needs", "tasks"),
+    [
+        ([], []),
+        (["delivery"], ["Activity_0delivery"]),
+        (["delivery", "training"], ["Activity_0delivery", "Activity_1training"]),
+    ],
+    ids=["invoice-only", "delivery", "delivery-and-training"],
+)
+def test_a_confirmed_order_books_what_the_customer_needs_and_wins_the_deal(
+    owner, agent, actor, make_customer, db, needs, tasks
+):
+    deploy(owner, "order_confirmation.bpmn")
+    customer = make_customer(actor=agent.user)
+    deal_id = open_deal(agent, customer.id)
+    started = agent.start(
+        "order_confirmation",
+        {"customer_id": customer.id, "deal_id": deal_id, "order_no": "SO-1001"},
+        business_key="SO-1001",
+    )
+    assert started["status"] == "waiting" and started["ready_tasks"] == []
+    assert deals_of(db, customer.id) == [("坐席年费", "9000.00", "negotiation")]
+    answer = confirm(agent, "SO-1001", needs)
+    assert answer.status_code == 202, answer.get_json()
+    now = agent.instance(started["id"])
+    assert sorted(t["name"] for t in now["ready_tasks"]) == tasks
+    other = actor("agent", username="colleague", team="East")
+    for task in now["ready_tasks"]:  # outside every lane: the one who started works it
+        assert (task["lane"], task["candidates"]) == (None, ["user:agent_east"])
+        assert other.complete(task["id"]).status_code in (403, 409)
+        now = agent.complete_ok(task["id"], {"booked": True})
+    assert now["status"] == "completed", now["incidents"]
+    assert deals_of(db, customer.id) == [("坐席年费", "9000.00", "won")]
+    assert notes_of(db, customer.id) == ([] if needs else ["Invoice for order SO-1001"])
+
+
+def test_an_unconfirmed_order_is_chased_every_three_days(timed: Timed, make_customer, db):
+    deploy(timed.owner, "order_confirmation.bpmn")
+    customer = make_customer(actor=timed.agent.user)
+    deal_id = open_deal(timed.agent, customer.id)
+    started = timed.agent.start(
+        "order_confirmation",
+        {"customer_id": customer.id, "deal_id": deal_id, "order_no": "SO-7"},
+        business_key="SO-7",
+    )
+    for _ in range(2):
+        assert timed.advance(days=3) == 1
+        (chase,) = timed.agent.instance(started["id"])["ready_tasks"]
+        assert chase["name"] == "Activity_1chase"
+        timed.agent.complete_ok(chase["id"], {"reached": False})
+    assert confirm(timed.agent, "SO-7", ["training"]).status_code == 202
+    (training,) = timed.agent.instance(started["id"])["ready_tasks"]
+    done = timed.agent.complete_ok(training["id"], {})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["chases"] == 2
+    assert deals_of(db, customer.id) == [("坐席年费", "9000.00", "won")]
+
+
+# -- complaint handling (Flowable Modeler 6): subprocess with escalation, error and SLA ----------
+
+COMPLAINT = "complaint_handling.bpmn20.xml"
+
+
+def logged(agent: Actor, customer_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    started = agent.start(
+        "complaintHandling",
+        {"customer_id": customer_id, "ticket": "TS-42", "team_manager": "boss"},
+    )
+    (log,) = started["ready_tasks"]
+    assert (log["name"], log["lane"]) == ("sid-LOG", "agent")
+    after = agent.complete_ok(log["id"], {"summary": "坐席系统掉线"})
+    (investigate,) = after["ready_tasks"]
+    assert (investigate["name"], investigate["lane"]) == ("sid-INVESTIGATE", "agent")
+    return started, investigate
+
+
+def test_a_critical_complaint_brings_the_manager_in_while_the_agent_fixes_it(
+    owner, agent, manager, make_customer, db
+):
+    deploy(owner, COMPLAINT)
+    customer = make_customer()
+    started, investigate = logged(agent, customer.id)
+    after = agent.complete_ok(
+        investigate["id"], {"severity": "critical", "wants_refund": False, "refund_allowed": False}
+    )
+    tasks = {t["name"]: t for t in after["ready_tasks"]}
+    assert set(tasks) == {"sid-CALLBACK", "sid-FIX"}
+    assert (tasks["sid-CALLBACK"]["lane"], tasks["sid-FIX"]["lane"]) == ("manager", "agent")
+    manager.complete_ok(tasks["sid-CALLBACK"]["id"], {"called": True})
+    done = agent.complete_ok(tasks["sid-FIX"]["id"], {"resolution": "补发账号"})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == ["Complaint TS-42 resolved: 补发账号"]
+
+
+def test_a_refused_refund_ends_the_subprocess_and_the_manager_makes_a_gesture(
+    owner, agent, manager, make_customer, db
+):
+    deploy(owner, COMPLAINT)
+    customer = make_customer()
+    started, investigate = logged(agent, customer.id)
+    after = agent.complete_ok(
+        investigate["id"], {"severity": "normal", "wants_refund": True, "refund_allowed": False}
+    )
+    (gesture,) = after["ready_tasks"]
+    assert (gesture["name"], gesture["lane"]) == ("sid-GOODWILL", "manager")
+    done = manager.complete_ok(gesture["id"], {"voucher": 200})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id) == ["Complaint TS-42: refund refused"]
+
+
+def test_a_complaint_open_for_two_days_warns_the_manager_once(timed: Timed, make_customer, db):
+    deploy(timed.owner, COMPLAINT)
+    boss = timed.actor("manager", username="boss", team="East")
+    customer = make_customer()
+    started, investigate = logged(timed.agent, customer.id)
+    assert timed.advance(days=2) == 1
+    assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"]
+    (still,) = timed.agent.instance(started["id"])["ready_tasks"]
+    assert still["name"] == "sid-INVESTIGATE"  # the warning did not interrupt
+    assert timed.advance(days=2) == 0
+    after = timed.agent.complete_ok(
+        still["id"], {"severity": "normal", "wants_refund": False, "refund_allowed": True}
+    )
+    (fix,) = after["ready_tasks"]
+    done = timed.agent.complete_ok(fix["id"], {"resolution": "已道歉"})
+    assert done["status"] == "completed", done["incidents"]
+    assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"]
