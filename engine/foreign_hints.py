@@ -4,7 +4,7 @@ element that carries it or on the setting's value.
 ``foreign.py`` names every such setting with one hint per name; that hint was wrong or missing
 for the ones teams bring most: ``asyncBefore`` on a start event or user task was told to mark
 "a service task" async, ``flowable:type="dmn"`` to "choose a service operator" (a decision is a
-business rule task), ``assignee="${initiator}"`` to put the task in a lane (outside every lane
+business rule task), ``assignee="${initiator}"`` (Activiti's modeler: ``$INITIATOR``) to put the task in a lane (outside every lane
 the starter already works it), a business rule task's ``resultVariable`` to set it "on the
 service operator or decision", and ``skipExpression``, ``triggerable``, retry cycles,
 ``exclusive="false"``, starter groups and decision or process bindings had no hint at all.
@@ -58,6 +58,8 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
     if local == "type" and value is not None:
         return _SERVICE_TYPES.get(value.strip().lower())
     if local == "field" and kind == "serviceTask":
+        if any(_is_dmn_type(a, v) for a, v in owner.attrib.items()):
+            return "name the decision in a business rule task's spiffworkflow:calledDecisionId"
         return "give the operator what it needs as spiffworkflow:parameters"
     if local == "assignee" and value is not None:
         return _assignee(owner, value)
@@ -75,9 +77,14 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
     return _FIXED.get(local)
 
 
+def _is_dmn_type(attribute: str, value: str) -> bool:
+    return etree.QName(attribute).localname == "type" and value.strip().lower() == "dmn"
+
+
 def _assignee(owner: Any, value: str) -> str:
     name = _ONE_NAME.match(value)
-    if name and name.group(1) in _initiator_names(owner):
+    # Activiti's modeler writes the starter as $INITIATOR (with modeler:activiti-idm-initiator)
+    if value.strip() == "$INITIATOR" or (name and name.group(1) in _initiator_names(owner)):
         return (
             "remove it and draw the task outside every lane: Dialflow gives such a task to "
             "whoever started the instance"
