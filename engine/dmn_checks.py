@@ -20,11 +20,11 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import SAFE_XML, element_problem
+from engine.dmn_juel import juel_cell_problem
 from engine.errors import problem
 from engine.feel import literal, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
-from engine.dmn_juel import juel_cell_problem
 from engine.hit_policies import REWRITTEN, priority_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return

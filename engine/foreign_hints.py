@@ -4,10 +4,11 @@ element that carries it or on the setting's value.
 ``foreign.py`` names every such setting with one hint per name; that hint was wrong or missing
 for the ones teams bring most: ``asyncBefore`` on a start event or user task was told to mark
 "a service task" async, ``flowable:type="dmn"`` to "choose a service operator" (a decision is a
-business rule task), ``assignee="${initiator}"`` (Activiti's modeler: ``$INITIATOR``) to put the task in a lane (outside every lane
-the starter already works it), a business rule task's ``resultVariable`` to set it "on the
-service operator or decision", and ``skipExpression``, ``triggerable``, retry cycles,
-``exclusive="false"``, starter groups and decision or process bindings had no hint at all.
+business rule task), ``assignee="${initiator}"`` (Activiti's modeler: ``$INITIATOR``) to put
+the task in a lane (outside every lane the starter already works it), a business rule task's
+``resultVariable`` to set it "on the service operator or decision", and ``skipExpression``,
+``triggerable``, retry cycles, ``exclusive="false"``, starter groups and decision or process
+bindings had no hint at all.
 
 A call activity's ``<camunda:in variables="all"/>``, ``<camunda:out variables="all"/>`` and
 ``<camunda:in businessKey="…"/>`` say what a Dialflow call activity does anyway (the called
