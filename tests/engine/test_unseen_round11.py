@@ -29,10 +29,11 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import Actor, Timed, by_element, notes_of, only, refused
+from tests.engine.conftest import Actor, Timed, notes_of, refused
 from tests.engine.diagram_folders import (
     DiagramFolder,
     deals_of,
+    line_in,
     nothing_deployed,
     notifications_of,
     upload,
@@ -380,7 +381,7 @@ def test_a_critical_complaint_brings_the_manager_in_while_the_agent_fixes_it(
 ):
     deploy(owner, COMPLAINT)
     customer = make_customer()
-    started, investigate = logged(agent, customer.id)
+    _, investigate = logged(agent, customer.id)
     after = agent.complete_ok(
         investigate["id"], {"severity": "critical", "wants_refund": False, "refund_allowed": False}
     )
@@ -398,7 +399,7 @@ def test_a_refused_refund_ends_the_subprocess_and_the_manager_makes_a_gesture(
 ):
     deploy(owner, COMPLAINT)
     customer = make_customer()
-    started, investigate = logged(agent, customer.id)
+    _, investigate = logged(agent, customer.id)
     after = agent.complete_ok(
         investigate["id"], {"severity": "normal", "wants_refund": True, "refund_allowed": False}
     )
@@ -413,7 +414,7 @@ def test_a_complaint_open_for_two_days_warns_the_manager_once(timed: Timed, make
     deploy(timed.owner, COMPLAINT)
     boss = timed.actor("manager", username="boss", team="East")
     customer = make_customer()
-    started, investigate = logged(timed.agent, customer.id)
+    started, _ = logged(timed.agent, customer.id)
     assert timed.advance(days=2) == 1
     assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"]
     (still,) = timed.agent.instance(started["id"])["ready_tasks"]
@@ -426,3 +427,318 @@ def test_a_complaint_open_for_two_days_warns_the_manager_once(timed: Timed, make
     done = timed.agent.complete_ok(fix["id"], {"resolution": "已道歉"})
     assert done["status"] == "completed", done["incidents"]
     assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"]
+
+
+# -- the files as the tools exported them: one mistake each, refused with the Dialflow way ------
+
+BUNDLES = {
+    "lead_assignment.bpmn": LEADS,
+    "call_cadence.bpmn20.xml": ("call_cadence.bpmn20.xml",),
+    "lead_grade.dmn": LEADS,
+    "quote_approval.bpmn": QUOTES,
+    "order_confirmation.bpmn": ("order_confirmation.bpmn",),
+    COMPLAINT: (COMPLAINT,),
+}
+HOT_CALL = '<bpmn:userTask id="Activity_0hotcall" name="立即致电 Call the hot lead"'
+GRADE_TASK = """<bpmn:businessRuleTask id="Activity_0grade" name="线索分级 Grade the lead">
+      <bpmn:extensionElements>
+        <spiffworkflow:calledDecisionId>lead_grade</spiffworkflow:calledDecisionId>
+      </bpmn:extensionElements>"""
+_LEADS_TEXT = diagram("lead_assignment.bpmn").decode()
+_NOTE_AT = _LEADS_TEXT.index('<bpmn:serviceTask id="Activity_0interested"')
+NOTE_OPERATOR = _LEADS_TEXT[
+    _NOTE_AT : _LEADS_TEXT.index("</bpmn:extensionElements>", _NOTE_AT) + 25
+]  # the task's opening tag with its operator
+CALL_TASK = '<userTask id="sid-CALL" name="拨打电话 Call the customer"'
+TIER_TASK = """<businessRuleTask id="sid-TIER" name="审批层级 Approval tier">
+      <extensionElements>
+        <spiffworkflow:calledDecisionId>discountTier</spiffworkflow:calledDecisionId>
+      </extensionElements>
+    </businessRuleTask>"""
+EXPORTED = [
+    pytest.param(
+        "lead_assignment.bpmn",
+        [('grade == "A" and hot<', '${grade == "A" &amp;&amp; hot}<')],
+        "Flow_1gradeA",
+        '${grade == "A"',
+        ["is a JUEL expression", """write 'grade == "A" and hot'"""],
+        id="camunda-juel-and",
+    ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [(HOT_CALL, HOT_CALL + ' camunda:assignee="${initiator}"')],
+        "Activity_0hotcall",
+        HOT_CALL,
+        ["camunda:assignee='${initiator}'", "outside every lane", "whoever started"],
+        id="camunda-assignee-initiator",
+    ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [
+            (
+                GRADE_TASK,
+                '<bpmn:businessRuleTask id="Activity_0grade" name="线索分级 Grade the lead" '
+                'camunda:resultVariable="gradeResult" camunda:decisionRef="lead_grade" '
+                'camunda:mapDecisionResult="singleEntry">',
+            )
+        ],
+        "Activity_0grade",
+        'camunda:resultVariable="gradeResult"',
+        [
+            "camunda:decisionRef='lead_grade'",
+            "spiffworkflow:calledDecisionId",
+            "the decision's outputs become variables named after its output columns",
+        ],
+        id="camunda-decision-ref",
+    ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [
+            (
+                '<bpmn:startEvent id="StartEvent_1"',
+                '<bpmn:startEvent id="StartEvent_1" camunda:asyncBefore="true"',
+            )
+        ],
+        "StartEvent_1",
+        '<bpmn:startEvent id="StartEvent_1"',
+        ["camunda:asyncBefore='true'", "remove it", "only a service task"],
+        id="camunda-async-start",
+    ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [
+            (
+                NOTE_OPERATOR,
+                '<bpmn:serviceTask id="Activity_0interested" name="记录意向 Note the interest" '
+                'camunda:type="external" camunda:topic="crm-note">',
+            )
+        ],
+        "Activity_0interested",
+        'camunda:type="external"',
+        ["camunda:type='external'", "no external worker fetches it", "camunda:topic='crm-note'"],
+        id="camunda-external-task",
+    ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [('<camunda:in variables="all" />', '<camunda:in variables="all" local="true" />')],
+        "Activity_1cadence",
+        'local="true"',
+        ["<camunda:in>", "gets all of the caller's data"],
+        id="camunda-in-local",
+    ),
+    pytest.param(
+        "lead_grade.dmn",
+        [
+            (
+                '<inputEntry id="UnaryTests_1b"><text>&gt;= 50000</text>',
+                '<inputEntry id="UnaryTests_1b" expressionLanguage="juel">'
+                "<text>${budget &gt;= 50000}</text>",
+            )
+        ],
+        "UnaryTests_1b",
+        'id="UnaryTests_1b"',
+        ["'${budget >= 50000}' is a JUEL expression", "write '? >= 50000'"],
+        id="camunda-dmn-juel-cell",
+    ),
+    pytest.param(
+        "call_cadence.bpmn20.xml",
+        [(CALL_TASK, CALL_TASK + ' flowable:candidateGroups="telesales,team_leader"')],
+        "sid-CALL",
+        CALL_TASK,
+        ["flowable:candidateGroups", "lane_owners", "['group:telesales', 'group:team_leader']"],
+        id="flowable-candidate-groups",
+    ),
+    pytest.param(
+        "call_cadence.bpmn20.xml",
+        [
+            (
+                "</spiffworkflow:properties>",
+                "</spiffworkflow:properties>"
+                '<flowable:formProperty id="disposition" name="结果" type="enum" required="true">'
+                '<flowable:value id="interested" name="有意向"></flowable:value>'
+                "</flowable:formProperty>",
+            )
+        ],
+        "sid-CALL",
+        "<flowable:formProperty",
+        ["<flowable:formProperty>", "formJsonSchemaFilename"],
+        id="flowable-form-property",
+    ),
+    pytest.param(
+        "call_cadence.bpmn20.xml",
+        [("<![CDATA[callbacks >= 2]]>", "<![CDATA[${callbacks ge 2}]]>")],
+        "sid-F-CB-LATE",
+        "${callbacks ge 2}",
+        ["write 'callbacks >= 2'"],
+        id="flowable-juel-ge",
+    ),
+    pytest.param(
+        "call_cadence.bpmn20.xml",
+        [
+            (
+                '<serviceTask id="sid-NOTE" name="记录通话 Note the call"',
+                '<serviceTask id="sid-NOTE" name="记录通话 Note the call" '
+                'flowable:failedJobRetryTimeCycle="R3/PT5M"',
+            )
+        ],
+        "sid-NOTE",
+        '<serviceTask id="sid-NOTE"',
+        ['<spiffworkflow:retry retries="3" backoff_base="2"/>'],
+        id="flowable-retry-cycle",
+    ),
+    pytest.param(
+        "quote_approval.bpmn",
+        [
+            (
+                '<userTask id="sid-PREPARE" name="填写报价 Prepare the quote">',
+                '<userTask id="sid-PREPARE" name="填写报价 Prepare the quote" '
+                'activiti:assignee="$INITIATOR">',
+            ),
+            (
+                "<![CDATA[sid-PREPARE]]></modeler:editor-resource-id>",
+                "<![CDATA[sid-PREPARE]]></modeler:editor-resource-id>"
+                '<modeler:activiti-idm-initiator xmlns:modeler="http://activiti.com/modeler">'
+                "<![CDATA[true]]></modeler:activiti-idm-initiator>",
+            ),
+        ],
+        "sid-PREPARE",
+        '<userTask id="sid-PREPARE"',
+        ["activiti:assignee='$INITIATOR'", "outside every lane", "whoever started"],
+        id="activiti-initiator",
+    ),
+    pytest.param(
+        "quote_approval.bpmn",
+        [
+            (
+                TIER_TASK,
+                '<serviceTask id="sid-TIER" name="审批层级 Approval tier" activiti:type="dmn">'
+                '<extensionElements><activiti:field name="decisionTableReferenceKey">'
+                "<activiti:string><![CDATA[discountTier]]></activiti:string></activiti:field>"
+                "</extensionElements></serviceTask>",
+            )
+        ],
+        "sid-TIER",
+        '<serviceTask id="sid-TIER"',
+        [
+            "activiti:type='dmn'",
+            "draw a business rule task with spiffworkflow:calledDecisionId",
+            "<activiti:field>",
+            "name the decision in a business rule task's spiffworkflow:calledDecisionId",
+        ],
+        id="activiti-dmn-service-task",
+    ),
+    pytest.param(
+        "quote_approval.bpmn",
+        [
+            (
+                '<userTask id="sid-MGR" name="经理审批 Manager approves"></userTask>',
+                '<userTask id="sid-MGR" name="经理审批 Manager approves">'
+                '<multiInstanceLoopCharacteristics isSequential="false" '
+                'activiti:collection="${directors}" activiti:elementVariable="director">'
+                "<completionCondition>${nrOfCompletedInstances &gt;= 1}</completionCondition>"
+                "</multiInstanceLoopCharacteristics></userTask>",
+            )
+        ],
+        "sid-MGR",
+        '<userTask id="sid-MGR"',
+        [
+            "activiti:collection='${directors}'",
+            "loopDataInputRef",
+            "nrOfCompletedInstances is set by the Java engines and not by Dialflow",
+        ],
+        id="activiti-multi-instance",
+    ),
+    pytest.param(
+        "order_confirmation.bpmn",
+        [
+            (
+                '<bpmn:userTask id="Activity_1chase" name="电话催单 Chase the customer">',
+                '<bpmn:userTask id="Activity_1chase" name="电话催单 Chase the customer" '
+                'camunda:candidateUsers="${salesRep}">',
+            )
+        ],
+        "Activity_1chase",
+        'camunda:candidateUsers="${salesRep}"',
+        ["camunda:candidateUsers", "lane_owners = {'<lane name>': ['${salesRep}']}"],
+        id="camunda-candidate-users",
+    ),
+    pytest.param(
+        COMPLAINT,
+        [
+            (
+                '<userTask id="sid-FIX" name="解决问题 Fix the problem"',
+                '<userTask id="sid-FIX" name="解决问题 Fix the problem" '
+                'flowable:skipExpression="${!wants_fix}"',
+            )
+        ],
+        "sid-FIX",
+        '<userTask id="sid-FIX"',
+        ["flowable:skipExpression", "exclusive gateway before the task"],
+        id="flowable-skip-expression",
+    ),
+    pytest.param(
+        COMPLAINT,
+        [
+            (
+                '<userTask id="sid-LOG" name="登记投诉 Log the complaint"',
+                '<userTask id="sid-LOG" name="登记投诉 Log the complaint" flowable:async="true"',
+            )
+        ],
+        "sid-LOG",
+        '<userTask id="sid-LOG"',
+        ["flowable:async='true'", "only a service task can be left to a worker"],
+        id="flowable-async-user-task",
+    ),
+    pytest.param(
+        COMPLAINT,
+        [
+            (
+                '<userTask id="sid-CALLBACK" name="主管回访 Manager calls back" '
+                'flowable:formFieldValidation="true"></userTask>',
+                '<userTask id="sid-CALLBACK" name="主管回访 Manager calls back" '
+                'flowable:formFieldValidation="true"><extensionElements>'
+                '<flowable:taskListener event="create" delegateExpression="${notifier}">'
+                "</flowable:taskListener></extensionElements></userTask>",
+            )
+        ],
+        "sid-CALLBACK",
+        "<flowable:taskListener",
+        ["<flowable:taskListener>", "model the listener's work as a task"],
+        id="flowable-task-listener",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "changes", "element", "at", "expected"), EXPORTED)
+def test_a_setting_as_the_tool_exported_it_is_refused_with_what_to_write(
+    owner, db, name, changes, element, at, expected
+):
+    text = edited(name, *changes)
+    files = [(n, text if n == name else diagram(n)) for n in BUNDLES[name]]
+    details = refused(upload(owner, *files))
+    assert {d["element_id"] for d in details} == {element}, details
+    assert {d["file"] for d in details} == {name}
+    assert line_in(at, text) in {d["line"] for d in details}, details
+    said = " | ".join(d["message"] for d in details)
+    for words in expected:
+        assert words in said, said
+    nothing_deployed(db)
+
+
+def test_the_python_a_juel_refusal_suggests_deploys_and_runs(owner, agent, make_customer, db):
+    """The hint once repeated the JUEL (``grade == "A" && hot``), which is no Python."""
+    name = "lead_assignment.bpmn"
+    text = edited(
+        name, ('grade == "A" and hot<', '${grade == "A" &amp;&amp; !empty hot}<')
+    ).decode()
+    others = [(n, diagram(n)) for n in LEADS[1:]]
+    (detail,) = refused(upload(owner, (name, text.encode()), *others))
+    suggested = detail["message"].split("write ")[-1]
+    assert suggested == """'grade == "A" and hot'"""
+    fixed = text.replace('${grade == "A" &amp;&amp; !empty hot}', suggested[1:-1])
+    response = upload(owner, (name, fixed.encode()), *others)
+    assert response.status_code in (200, 201), response.get_json()
+    customer = make_customer()
+    started = agent.start("lead_assignment", lead(customer.id, "referral", 60000))
+    assert [t["name"] for t in started["ready_tasks"]] == ["Activity_0hotcall"]
+    assert deals_of(db, customer.id) == [("referral lead, grade A", "60000.00", "qualification")]
