@@ -331,6 +331,8 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
+        if foreign_hints.honoured(qname.localname, element, value):
+            continue
         found.append(
             _report(
                 name,

@@ -13,7 +13,10 @@ bindings had no hint at all.
 A call activity's ``<camunda:in variables="all"/>``, ``<camunda:out variables="all"/>`` and
 ``<camunda:in businessKey="…"/>`` say what a Dialflow call activity does anyway (the called
 process gets all of the caller's data, the caller gets all of its data back, one business
-key for both), so they pass (``as_dialflow``).
+key for both), so they pass (``as_dialflow``). So do assignments that say what the drawing
+makes Dialflow do (``honoured``): ``candidateGroups`` naming the task's own lane, and the
+instance's starter as the assignee of a task outside every lane, with the start event's
+``initiator`` when nothing else reads its variable.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
+from engine.subprocess_lanes import own_lanes
 
+_HUMAN = {"userTask", "manualTask"}
 _ROLES = ("agent", "manager", "director", "process_owner", "admin")
 _ONE_NAME = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
 _ALL_VARIABLES = {"in", "out"}
@@ -45,6 +50,72 @@ def as_dialflow(element: Any) -> bool:
     if keys == {"variables"}:
         return element.get("variables") == "all"
     return qname.localname == "in" and keys == {"businessKey"}
+
+
+def honoured(local: str, owner: Any, value: str) -> bool:
+    """True for an assignment that says what the drawing makes Dialflow do anyway: candidate
+    groups naming only the task's lane, the starter as assignee of a task outside every lane
+    (``${initiator}``, Activiti's ``$INITIATOR``), and a start event's ``initiator`` whose
+    variable nothing else in the file reads than such assignees."""
+    kind = etree.QName(owner).localname
+    if local == "candidateGroups" and kind in _HUMAN:
+        lane = lane_of(owner)
+        group = value.strip()
+        return lane is not None and (
+            lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
+        )
+    if local == "assignee" and kind in _HUMAN:
+        return _is_starter(owner, value) and lane_of(owner) is None
+    if local == "initiator" and kind == "startEvent":
+        return _initiator_only_assigns(owner, value.strip())
+    return False
+
+
+def lane_of(element: Any) -> str | None:
+    """The name of the lane ``element`` runs in (the innermost listing it, else the one of
+    the subprocess around it), as ``work_items`` gives its candidates; ``None``: no lane."""
+    node = element
+    while node is not None:
+        scope = node.getparent()
+        if scope is None or etree.QName(scope).namespace != BPMN_NS:
+            return None
+        lane = own_lanes(scope).get(node.get("id") or "")
+        if lane is not None:
+            return (lane.get("name") or "").strip()
+        if etree.QName(scope).localname == "process":
+            return None
+        node = scope
+    return None
+
+
+def _is_starter(owner: Any, value: str) -> bool:
+    name = _ONE_NAME.match(value)
+    return value.strip() == "$INITIATOR" or bool(name and name.group(1) in _initiator_names(owner))
+
+
+def _initiator_only_assigns(start: Any, variable: str) -> bool:
+    """Whether the starter's variable ``variable`` is read by assignees that are honoured and
+    by nothing else (a script or condition reading it, here or in a called process, would find
+    nothing: Dialflow does not set it)."""
+    if not _ONE_NAME.match("${" + variable + "}"):
+        return False
+    word = re.compile(rf"(?<![\w$]){re.escape(variable)}(?!\w)")
+    assigned = False
+    for element in start.getroottree().iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.text and word.search(element.text):
+            return False
+        for attribute, value in element.attrib.items():
+            local = etree.QName(attribute).localname
+            if element is start and local == "initiator":
+                continue
+            if not word.search(value):
+                continue
+            if local != "assignee" or not honoured(local, element, value):
+                return False
+            assigned = True
+    return assigned
 
 
 def hint_for(local: str, owner: Any, value: str | None) -> str | None:

@@ -742,3 +742,98 @@ def test_the_python_a_juel_refusal_suggests_deploys_and_runs(owner, agent, make_
     started = agent.start("lead_assignment", lead(customer.id, "referral", 60000))
     assert [t["name"] for t in started["ready_tasks"]] == ["Activity_0hotcall"]
     assert deals_of(db, customer.id) == [("referral lead, grade A", "60000.00", "qualification")]
+
+
+# -- assignments that say what the drawing does: honoured, not refused ---------------------------
+
+ORDER_START = '<bpmn:startEvent id="StartEvent_1" name="合同已发 Contract sent"'
+DELIVERY = '<bpmn:userTask id="Activity_0delivery" name="预约交付 Book the delivery"'
+TRAINING = '<bpmn:userTask id="Activity_1training" name="安排培训 Schedule the training"'
+
+
+def test_the_starter_as_assignee_outside_every_lane_deploys_and_works_as_camunda_would(
+    owner, agent, actor, make_customer, db
+):
+    """Camunda Modeler's ``camunda:initiator`` with ``camunda:assignee="${initiator}"`` on tasks
+    outside every lane is what Dialflow does: it was refused on all three elements."""
+    text = edited(
+        "order_confirmation.bpmn",
+        (ORDER_START, ORDER_START + ' camunda:initiator="initiator"'),
+        (DELIVERY, DELIVERY + ' camunda:assignee="${initiator}"'),
+        (TRAINING, TRAINING + ' camunda:assignee="${initiator}"'),
+    )
+    response = upload(owner, ("order_confirmation.bpmn", text))
+    assert response.status_code in (200, 201), response.get_json()
+    customer = make_customer(actor=agent.user)
+    deal_id = open_deal(agent, customer.id)
+    started = agent.start(
+        "order_confirmation",
+        {"customer_id": customer.id, "deal_id": deal_id, "order_no": "SO-9"},
+        business_key="SO-9",
+    )
+    assert confirm(agent, "SO-9", ["delivery", "training"]).status_code == 202
+    tasks = agent.instance(started["id"])["ready_tasks"]
+    assert [t["candidates"] for t in tasks] == [["user:agent_east"]] * 2
+    other = actor("agent", username="colleague", team="East")
+    for task in tasks:
+        assert other.complete(task["id"]).status_code in (403, 409)
+        done = agent.complete_ok(task["id"], {})
+    assert done["status"] == "completed", done["incidents"]
+    assert deals_of(db, customer.id) == [("坐席年费", "9000.00", "won")]
+
+
+def test_an_initiator_variable_a_script_reads_is_still_refused(owner, db):
+    """Dialflow does not set the variable: the script would fail on the first instance."""
+    text = edited(
+        "order_confirmation.bpmn",
+        (ORDER_START, ORDER_START + ' camunda:initiator="initiator"'),
+        (DELIVERY, DELIVERY + ' camunda:assignee="${initiator}"'),
+        (
+            "<bpmn:script>chases = 0</bpmn:script>",
+            "<bpmn:script>chases = 0\nby = initiator</bpmn:script>",
+        ),
+    )
+    details = refused(upload(owner, ("order_confirmation.bpmn", text)))
+    assert [(d["element_id"], d["line"]) for d in details] == [
+        ("StartEvent_1", line_in(ORDER_START, text))
+    ]
+    assert "Dialflow records who started an instance itself" in details[0]["message"]
+    nothing_deployed(db)
+
+
+LEADER = '<userTask id="sid-LEADER" name="组长审批 Team leader approves"'
+MGR = '<userTask id="sid-MGR" name="经理审批 Manager approves"'
+
+
+def test_candidate_groups_naming_the_tasks_own_lane_deploy_and_run_in_that_lane(
+    owner, agent, manager, director, make_customer, db
+):
+    """Activiti's modeler writes the group beside the lane; it was refused though it agreed."""
+    text = edited(
+        "quote_approval.bpmn",
+        (LEADER, LEADER + ' activiti:candidateGroups="manager"'),
+        (MGR, MGR + ' activiti:candidateGroups="Director"'),
+    )
+    response = upload(
+        owner, ("quote_approval.bpmn", text), ("discount_tier.dmn", diagram(QUOTES[1]))
+    )
+    assert response.status_code in (200, 201), response.get_json()
+    customer = make_customer()
+    after = prepared(agent, customer.id, 0.12)
+    (approve,) = after["ready_tasks"]
+    assert (approve["lane"], approve["candidates"]) == ("manager", ["group:manager"])
+    assert agent.complete(approve["id"]).status_code == 403
+    after = manager.complete_ok(approve["id"], {"decision": "approve"})
+    assert sent(agent, after)["status"] == "completed"
+
+
+def test_candidate_groups_other_than_the_lane_are_refused_with_the_lane_to_use(owner, db):
+    text = edited("quote_approval.bpmn", (LEADER, LEADER + ' activiti:candidateGroups="director"'))
+    details = refused(
+        upload(owner, ("quote_approval.bpmn", text), ("discount_tier.dmn", diagram(QUOTES[1])))
+    )
+    assert [(d["element_id"], d["line"]) for d in details] == [
+        ("sid-LEADER", line_in(LEADER, text))
+    ]
+    assert "put the task in a lane named 'director'" in details[0]["message"]
+    nothing_deployed(db)
