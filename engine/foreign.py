@@ -20,6 +20,7 @@ from lxml import etree
 from engine import foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
+from engine.expression_names import expression_name_problem
 
 FOREIGN_ENGINES = {
     "http://camunda.org/schema/1.0/bpmn": "camunda",
@@ -213,6 +214,10 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
             found += _expression(name, element, qname.localname)
         if qname.localname == "scriptTask":
             found += _script_format(name, element)
+        if qname.localname in ("message", "signal"):
+            named = expression_name_problem(element)
+            if named:
+                found.append(_report(name, element, named))
         if qname.localname == "process" and element.get("isExecutable") == "false":
             found.append(
                 _report(

@@ -24,6 +24,7 @@ deployed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -455,6 +456,8 @@ TIER_TASK = """<businessRuleTask id="sid-TIER" name="审批层级 Approval tier"
         <spiffworkflow:calledDecisionId>discountTier</spiffworkflow:calledDecisionId>
       </extensionElements>
     </businessRuleTask>"""
+SLA_TIMER = '<timeDuration>"P2D"</timeDuration>'
+CRON_TIMER = "<timeCycle>0 0 9 * * ?</timeCycle>"
 EXPORTED = [
     pytest.param(
         "lead_assignment.bpmn",
@@ -709,6 +712,29 @@ EXPORTED = [
 ]
 
 
+EXPORTED += [
+    pytest.param(
+        "order_confirmation.bpmn",
+        [('name="order_confirmed" />', 'name="order_confirmed_${orderNo}" />')],
+        "Message_0confirmed",
+        'name="order_confirmed_${orderNo}"',
+        [
+            "Dialflow matches the name as written",
+            "give it a fixed name such as 'order_confirmed' and correlate it by business key",
+        ],
+        id="camunda-message-name-expression",
+    ),
+    pytest.param(
+        COMPLAINT,
+        [(SLA_TIMER, CRON_TIMER)],
+        "sid-SLA",
+        '<boundaryEvent id="sid-SLA"',
+        ["'0 0 9 * * ?' is a cron expression", "'R/2026-05-04T09:00:00+08:00/P1D'"],
+        id="flowable-cron-cycle",
+    ),
+]
+
+
 @pytest.mark.parametrize(("name", "changes", "element", "at", "expected"), EXPORTED)
 def test_a_setting_as_the_tool_exported_it_is_refused_with_what_to_write(
     owner, db, name, changes, element, at, expected
@@ -837,3 +863,23 @@ def test_candidate_groups_other_than_the_lane_are_refused_with_the_lane_to_use(o
     ]
     assert "put the task in a lane named 'director'" in details[0]["message"]
     nothing_deployed(db)
+
+
+def test_the_iso_cycle_a_cron_refusal_suggests_deploys_and_reminds_every_morning(
+    timed: Timed, make_customer, db
+):
+    """Quartz's daily ``0 0 9 * * ?`` as the ISO 8601 cycle the refusal suggests."""
+    text = edited(COMPLAINT, (SLA_TIMER, CRON_TIMER)).decode()
+    (detail,) = refused(upload(timed.owner, (COMPLAINT, text.encode())))
+    suggested = re.search(r"such as ('R/[^']+')", detail["message"]).group(1)
+    fixed = text.replace(CRON_TIMER, f'<timeCycle>"{suggested[1:-1]}"</timeCycle>')
+    response = upload(timed.owner, (COMPLAINT, fixed.encode()))
+    assert response.status_code in (200, 201), response.get_json()
+    boss = timed.actor("manager", username="boss", team="East")
+    customer = make_customer()
+    logged(timed.agent, customer.id)  # on Monday at 09:00 Shanghai: the cycle's start
+    # due at once: 09:00 today, when the subprocess began
+    assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"]
+    assert timed.advance(hours=23, minutes=59) == 0
+    assert timed.advance(minutes=1) == 1  # 09:00 tomorrow
+    assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"] * 2
