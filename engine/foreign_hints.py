@@ -195,7 +195,16 @@ def _initiator_names(owner: Any) -> set[str]:
     return names
 
 
+_CAUGHT = (
+    "remove it: after a failing script or service task the catch's path reads error_code and "
+    "error_message; an error end event's code is the one its catch names"
+)
 _FIXED = {
+    "errorCodeVariable": _CAUGHT,
+    "errorMessageVariable": _CAUGHT,
+    "errorVariableName": _CAUGHT,
+    "escalationCodeVariable": "remove it: the escalation caught is the one its catch names",
+    "category": "remove it: Dialflow files a task under its process",
     "candidateStarterGroups": "remove it: whoever may use the API may start an instance",
     "candidateStarterUsers": "remove it: whoever may use the API may start an instance",
     "skipExpression": "draw an exclusive gateway before the task whose default flow goes around it",

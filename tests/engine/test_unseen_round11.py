@@ -456,6 +456,7 @@ TIER_TASK = """<businessRuleTask id="sid-TIER" name="审批层级 Approval tier"
         <spiffworkflow:calledDecisionId>discountTier</spiffworkflow:calledDecisionId>
       </extensionElements>
     </businessRuleTask>"""
+REFUSED_CATCH = 'attachedToRef="sid-RESOLVE">\n      '
 SLA_TIMER = '<timeDuration>"P2D"</timeDuration>'
 CRON_TIMER = "<timeCycle>0 0 9 * * ?</timeCycle>"
 EXPORTED = [
@@ -731,6 +732,20 @@ EXPORTED += [
         '<boundaryEvent id="sid-SLA"',
         ["'0 0 9 * * ?' is a cron expression", "'R/2026-05-04T09:00:00+08:00/P1D'"],
         id="flowable-cron-cycle",
+    ),
+    pytest.param(
+        COMPLAINT,
+        [
+            (
+                REFUSED_CATCH + '<errorEventDefinition errorRef="REFUND_REFUSED">',
+                REFUSED_CATCH + '<errorEventDefinition errorRef="REFUND_REFUSED" '
+                'flowable:errorVariableName="refundError">',
+            )
+        ],
+        "sid-REFUSED",
+        'flowable:errorVariableName="refundError"',
+        ["flowable:errorVariableName='refundError'", "reads error_code and error_message"],
+        id="flowable-error-variable",
     ),
 ]
 
