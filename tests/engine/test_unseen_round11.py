@@ -17,9 +17,13 @@ files as those tools export them before the team rewrote them (JUEL conditions,
 ``camunda:assignee="${initiator}"``, ``candidateGroups``, ``camunda:formData``,
 ``flowable:formProperty``, ``camunda:decisionRef`` with ``resultVariable``,
 ``flowable:type="dmn"``, ``camunda:type="external"``, ``asyncBefore``, ``skipExpression``,
-multi-instance ``camunda:collection``, listeners, retry cycles): one mistake each, refused
-with ``422 invalid_bpmn`` on its element and line, with what to write instead, and nothing
-deployed.
+multi-instance ``camunda:collection``, listeners, retry cycles, a message named with
+``${…}``, a cron ``timeCycle``, a JUEL cell in a decision table): one mistake each, refused
+with ``422 invalid_bpmn`` on its element and line, with what to write instead (the Python a
+JUEL condition and the ISO 8601 cycle a cron refusal suggest deploy and run), and nothing
+deployed. What such a file says that Dialflow does anyway deploys and runs as drawn:
+``candidateGroups`` naming the task's own lane, the starter as assignee of a task outside
+every lane with the start event's ``initiator``.
 """
 
 from __future__ import annotations
