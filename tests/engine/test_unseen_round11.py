@@ -181,6 +181,44 @@ def test_three_unanswered_calls_end_the_cadence_in_an_error_the_manager_takes(
     assert notes_of(db, customer.id) == [f"Call {n}: no_answer" for n in (1, 2, 3)]
 
 
+# -- lead grading of an imported list (Flowable Modeler 6): a parallel multi-instance ------------
+
+GRADING = ("lead_grading.bpmn20.xml", "lead_grade.dmn")
+LIST = [
+    {"phone": "13900000001", "source": "referral", "budget": 80000},
+    {"phone": "13900000002", "source": "web", "budget": 20000},
+    {"phone": "13900000003", "source": "cold_list", "budget": 0},
+    {"phone": "13900000004", "source": "exhibition", "budget": 120000},
+]
+
+
+def test_an_imported_list_is_graded_lead_by_lead_and_hot_leads_go_to_the_team_leader(
+    owner, agent, manager
+):
+    deploy(owner, *GRADING)
+    started = agent.start("leadGrading", {"leads": LIST})
+    assert [(g["phone"][-1], g["grade"], g["hot"]) for g in started["data"]["grades"]] == [
+        ("1", "A", True),
+        ("2", "B", False),
+        ("3", "C", False),
+        ("4", "A", True),
+    ]
+    assert started["data"]["by_grade"] == {"A": 2, "B": 1, "C": 1}
+    (review,) = started["ready_tasks"]
+    assert (review["name"], review["lane"]) == ("sid-REVIEW", "manager")
+    assert agent.complete(review["id"]).status_code == 403
+    done = manager.complete_ok(review["id"], {"handed_to": "agent_east"})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["hot_phones"] == ["13900000001", "13900000004"]
+
+
+def test_a_list_without_a_hot_lead_ends_without_the_team_leader(owner, agent):
+    deploy(owner, *GRADING)
+    started = agent.start("leadGrading", {"leads": LIST[1:3]})
+    assert started["status"] == "completed", started["incidents"]
+    assert started["data"]["by_grade"] == {"A": 0, "B": 1, "C": 1}
+
+
 # -- quote approval (Activiti 6 Modeler) + discount tier (Flowable DMN 1.2) ---------------------
 
 QUOTES = ("quote_approval.bpmn", "discount_tier.dmn")
@@ -443,6 +481,7 @@ BUNDLES = {
     "quote_approval.bpmn": QUOTES,
     "order_confirmation.bpmn": ("order_confirmation.bpmn",),
     COMPLAINT: (COMPLAINT,),
+    "lead_grading.bpmn20.xml": GRADING,
 }
 HOT_CALL = '<bpmn:userTask id="Activity_0hotcall" name="立即致电 Call the hot lead"'
 GRADE_TASK = """<bpmn:businessRuleTask id="Activity_0grade" name="线索分级 Grade the lead">
@@ -750,6 +789,30 @@ EXPORTED += [
         'flowable:errorVariableName="refundError"',
         ["flowable:errorVariableName='refundError'", "reads error_code and error_message"],
         id="flowable-error-variable",
+    ),
+    pytest.param(
+        "lead_grading.bpmn20.xml",
+        [
+            (
+                """<multiInstanceLoopCharacteristics isSequential="false">
+        <loopDataInputRef>leads</loopDataInputRef>
+        <loopDataOutputRef>grades</loopDataOutputRef>
+        <inputDataItem id="lead" name="lead"></inputDataItem>
+        <outputDataItem id="graded" name="graded"></outputDataItem>
+      </multiInstanceLoopCharacteristics>""",
+                '<multiInstanceLoopCharacteristics isSequential="false" '
+                'flowable:collection="leads" flowable:elementVariable="lead">'
+                "</multiInstanceLoopCharacteristics>",
+            )
+        ],
+        "sid-EACH",
+        'flowable:collection="leads"',
+        [
+            "flowable:collection='leads'",
+            "flowable:elementVariable='lead'",
+            "name the list in loopDataInputRef and each item in inputDataItem",
+        ],
+        id="flowable-multi-instance-collection",
     ),
 ]
 
