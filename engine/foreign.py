@@ -83,6 +83,8 @@ AS_DIALFLOW = {
     "calledElementType": "key",
     "inheritVariables": "true",
     "inheritBusinessKey": "true",
+    # Activiti/Flowable signals: thrown to every instance waiting for them, as Dialflow does
+    "scope": "global",
     "sameDeployment": "true",
     # ProcessMaker: no screen between tasks, no settings, tasks kept to their owners.
     "allowInterstitial": "false",

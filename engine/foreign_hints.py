@@ -16,7 +16,8 @@ process gets all of the caller's data, the caller gets all of its data back, one
 key for both), so they pass (``as_dialflow``). So do assignments that say what the drawing
 makes Dialflow do (``honoured``): ``candidateGroups`` naming the task's own lane, and the
 instance's starter as the assignee of a task outside every lane, with the start event's
-``initiator`` when nothing else reads its variable.
+``initiator`` when nothing else reads its variable. (A signal's ``scope="global"`` is in
+``foreign.AS_DIALFLOW``: Dialflow's signals reach every instance.)
 """
 
 from __future__ import annotations
@@ -115,7 +116,20 @@ def _initiator_only_assigns(start: Any, variable: str) -> bool:
             if local != "assignee" or not honoured(local, element, value):
                 return False
             assigned = True
-    return assigned
+    return assigned or (variable == "initiator" and _starter_assigned(start))
+
+
+def _starter_assigned(start: Any) -> bool:
+    """Whether a task is assigned Activiti's and Flowable's ``$INITIATOR`` (the variable their
+    modelers name ``initiator``), honoured."""
+    return any(
+        etree.QName(attribute).localname == "assignee"
+        and value.strip() == "$INITIATOR"
+        and honoured("assignee", element, value)
+        for element in start.getroottree().iter()
+        if isinstance(element.tag, str)
+        for attribute, value in element.attrib.items()
+    )
 
 
 def hint_for(local: str, owner: Any, value: str | None) -> str | None:
@@ -205,6 +219,8 @@ _FIXED = {
     "errorVariableName": _CAUGHT,
     "escalationCodeVariable": "remove it: the escalation caught is the one its catch names",
     "category": "remove it: Dialflow files a task under its process",
+    "scope": "Dialflow's signals reach every instance waiting for them; to reach this "
+    "instance only, send a message correlated by its business key",
     "candidateStarterGroups": "remove it: whoever may use the API may start an instance",
     "candidateStarterUsers": "remove it: whoever may use the API may start an instance",
     "skipExpression": "draw an exclusive gateway before the task whose default flow goes around it",

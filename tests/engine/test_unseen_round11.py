@@ -965,3 +965,34 @@ def test_the_iso_cycle_a_cron_refusal_suggests_deploys_and_reminds_every_morning
     assert timed.advance(hours=23, minutes=59) == 0
     assert timed.advance(minutes=1) == 1  # 09:00 tomorrow
     assert notifications_of(db, boss) == ["Complaint TS-42 open for 2 days"] * 2
+
+
+REQUOTE = diagram("requote.bpmn20.xml").decode()
+
+
+def test_activitis_initiator_and_global_signal_deploy_and_each_starter_quotes_again(
+    owner, agent, actor
+):
+    """Activiti 6 Modeler's ``$INITIATOR`` with the start event's ``activiti:initiator`` and a
+    signal of ``activiti:scope="global"``: what Dialflow does; it was refused on all three."""
+    response = upload(owner, ("requote.bpmn20.xml", REQUOTE.encode()))
+    assert response.status_code in (200, 201), response.get_json()
+    other = actor("agent", username="li_na", team="East")
+    mine, theirs = agent.start("requote"), other.start("requote")
+    sent = agent.post("/api/v1/signals", json={"name": "price_changed"})
+    assert sent.status_code == 202, sent.get_json()
+    assert sorted(sent.get_json()["delivered_to"]) == sorted([mine["id"], theirs["id"]])
+    for who, started in ((agent, mine), (other, theirs)):
+        (task,) = who.instance(started["id"])["ready_tasks"]
+        assert task["candidates"] == [f"user:{who.username}"]
+        assert who.complete_ok(task["id"], {})["status"] == "completed"
+
+
+def test_a_signal_scoped_to_its_instance_is_refused_with_the_message_to_send(owner, db):
+    text = REQUOTE.replace('activiti:scope="global"', 'activiti:scope="processInstance"')
+    details = refused(upload(owner, ("requote.bpmn20.xml", text.encode())))
+    assert [(d["element_id"], d["line"]) for d in details] == [
+        ("priceChanged", line_in('<signal id="priceChanged"', text))
+    ]
+    assert "send a message correlated by its business key" in details[0]["message"]
+    nothing_deployed(db)
