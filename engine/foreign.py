@@ -312,6 +312,15 @@ def _report(name: str, element: Any, message: str) -> dict[str, Any]:
     )
 
 
+def _prefix(element: Any, namespace: str, engine: str) -> str:
+    """The prefix the file writes ``namespace`` with (Camunda 7.0-7.3 wrote ``camunda:`` for
+    Activiti's namespace), so the message names what the file holds; else the engine's."""
+    if element.prefix and etree.QName(element).namespace == namespace:
+        return element.prefix
+    written = [p for p, uri in (element.nsmap or {}).items() if uri == namespace and p]
+    return engine if engine in written or not written else written[0]
+
+
 def _engine_label(engine: str) -> str:
     return LABELS.get(engine, engine.capitalize())
 
@@ -344,7 +353,8 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             _report(
                 name,
                 element,
-                f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
+                f"{_prefix(element, qname.namespace, engine)}:{qname.localname}={value!r} on "
+                f"{_label(_owner(element))} is "
                 f"{_engine_label(engine)}-specific and Dialflow does not execute it"
                 f"{_hint(qname.localname, element, value)}",
             )
@@ -365,7 +375,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         _report(
             name,
             element,
-            f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
+            f"<{_prefix(element, qname.namespace, engine)}:{qname.localname}> on "
+            f"{_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"
             f"{_hint(qname.localname, element)}",
         )

@@ -814,6 +814,20 @@ EXPORTED += [
         ],
         id="flowable-multi-instance-collection",
     ),
+    pytest.param(
+        "lead_assignment.bpmn",
+        [  # Camunda BPM 7.0-7.3 wrote camunda: for Activiti's namespace
+            (
+                'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
+                'xmlns:camunda="http://activiti.org/bpmn"',
+            ),
+            (HOT_CALL, HOT_CALL + ' camunda:formKey="embedded:app:forms/hot-call.html"'),
+        ],
+        "Activity_0hotcall",
+        HOT_CALL,
+        ["camunda:formKey='embedded:app:forms/hot-call.html'", "formJsonSchemaFilename"],
+        id="camunda-7-3-activiti-namespace",
+    ),
 ]
 
 
