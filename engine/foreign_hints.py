@@ -193,10 +193,17 @@ def _candidates(local: str, value: str) -> str:
             "manager, director or a team's name); several groups: lane_owners = "
             f"{{'<lane name>': {['group:' + e for e in entries]!r}}}"
         )
+    users = ", ".join(_as_python(e) for e in entries)
     return (
         "put the task in a lane and name the users in the data before it: lane_owners = "
-        f"{{'<lane name>': {entries!r}}}"
+        f"{{'<lane name>': [{users}]}}"
     )
+
+
+def _as_python(entry: str) -> str:
+    """A candidate as Python: ``${salesRep}`` the variable, a username its text."""
+    name = _ONE_NAME.match(entry)
+    return name.group(1) if name else repr(entry)
 
 
 def _initiator_names(owner: Any) -> set[str]:

@@ -706,7 +706,7 @@ EXPORTED = [
         ],
         "Activity_1chase",
         'camunda:candidateUsers="${salesRep}"',
-        ["camunda:candidateUsers", "lane_owners = {'<lane name>': ['${salesRep}']}"],
+        ["camunda:candidateUsers", "lane_owners = {'<lane name>': [salesRep]}"],
         id="camunda-candidate-users",
     ),
     pytest.param(
