@@ -25,6 +25,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
 from engine.bpmn_xml import BPMN_NS
+from engine.cron_timers import cron_problem
 from engine.errors import problem
 from engine.foreign import PYTHON_LANGUAGES, is_juel
 from engine.form_checks import form_problems, unknown_draft
@@ -495,6 +496,10 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
         return
     if is_juel(expression):
         return  # reported by engine.foreign
+    cron = cron_problem(expression)
+    if cron:
+        report(cron)
+        return
     if ISO_LIKE.match(expression):
         report(f"timer expressions are Python: write {expression!r} in quotes, e.g. \"'PT1H'\"")
         return

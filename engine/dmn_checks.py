@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import SAFE_XML, element_problem
+from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems
 from engine.errors import problem
 from engine.feel import literal, unary_test
@@ -32,6 +33,7 @@ from engine.hit_policies import REWRITTEN, priority_problems
 # COLLECT a list per output; RULE ORDER, PRIORITY and OUTPUT ORDER are rewritten into those
 # (``engine.hit_policies``). A COLLECT aggregation (SUM, COUNT, MIN, MAX) would be ignored.
 HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT", *REWRITTEN}
+_CELLS = {"inputExpression", "inputEntry", "outputEntry"}
 
 
 # The model namespaces of DMN 1.1 to 1.5 all lie under this address.
@@ -242,7 +244,10 @@ def _table_problems(table: Any, report: Any) -> None:
         text = (text_node.text or "").strip() if text_node is not None else ""
         if not text:
             continue
-        if temporal_problem(local, text):
+        juel_text = juel_cell_problem(element, text) if local in _CELLS else None
+        if juel_text:
+            report(element, juel_text)
+        elif temporal_problem(local, text):
             report(element, temporal_problem(local, text))
         elif local == "inputExpression":
             problem_text = _python_problem(text, "eval")

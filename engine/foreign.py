@@ -17,8 +17,10 @@ from typing import Any
 
 from lxml import etree
 
+from engine import foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
+from engine.expression_names import expression_name_problem
 
 FOREIGN_ENGINES = {
     "http://camunda.org/schema/1.0/bpmn": "camunda",
@@ -81,6 +83,8 @@ AS_DIALFLOW = {
     "calledElementType": "key",
     "inheritVariables": "true",
     "inheritBusinessKey": "true",
+    # Activiti/Flowable signals: thrown to every instance waiting for them, as Dialflow does
+    "scope": "global",
     "sameDeployment": "true",
     # ProcessMaker: no screen between tasks, no settings, tasks kept to their owners.
     "allowInterstitial": "false",
@@ -214,6 +218,10 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
             found += _expression(name, element, qname.localname)
         if qname.localname == "scriptTask":
             found += _script_format(name, element)
+        if qname.localname in ("message", "signal"):
+            named = expression_name_problem(element)
+            if named:
+                found.append(_report(name, element, named))
         if qname.localname == "process" and element.get("isExecutable") == "false":
             found.append(
                 _report(
@@ -306,13 +314,27 @@ def _report(name: str, element: Any, message: str) -> dict[str, Any]:
     )
 
 
+def _prefix(element: Any, namespace: str, engine: str) -> str:
+    """The prefix the file writes ``namespace`` with (Camunda 7.0-7.3 wrote ``camunda:`` for
+    Activiti's namespace), so the message names what the file holds; else the engine's."""
+    if element.prefix and etree.QName(element).namespace == namespace:
+        return element.prefix
+    written = [p for p, uri in (element.nsmap or {}).items() if uri == namespace and p]
+    return engine if engine in written or not written else written[0]
+
+
 def _engine_label(engine: str) -> str:
     return LABELS.get(engine, engine.capitalize())
 
 
-def _hint(local: str, element: Any) -> str:
-    flow = etree.QName(_owner(element)).localname == "sequenceFlow"
-    hint = (FLOW_HINTS.get(local) if flow else None) or HINTS.get(local)
+def _hint(local: str, element: Any, value: str | None = None) -> str:
+    owner = _owner(element)
+    flow = etree.QName(owner).localname == "sequenceFlow"
+    hint = (
+        (FLOW_HINTS.get(local) if flow else None)
+        or foreign_hints.hint_for(local, owner, value)
+        or HINTS.get(local)
+    )
     if local == "calledElement" and element.get("processId"):
         hint = f"{hint}: calledElement={element.get('processId')!r}"
     return f"; {hint}" if hint else ""
@@ -327,13 +349,16 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
+        if foreign_hints.honoured(qname.localname, element, value):
+            continue
         found.append(
             _report(
                 name,
                 element,
-                f"{engine}:{qname.localname}={value!r} on {_label(_owner(element))} is "
+                f"{_prefix(element, qname.namespace, engine)}:{qname.localname}={value!r} on "
+                f"{_label(_owner(element))} is "
                 f"{_engine_label(engine)}-specific and Dialflow does not execute it"
-                f"{_hint(qname.localname, element)}",
+                f"{_hint(qname.localname, element, value)}",
             )
         )
     return found
@@ -342,15 +367,18 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
 def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]]:
     engine = FOREIGN_ENGINES[qname.namespace]
     parent = element.getparent()
-    if qname.localname in HARMLESS or (
-        parent is not None and etree.QName(parent).namespace == qname.namespace
+    if (
+        qname.localname in HARMLESS
+        or (parent is not None and etree.QName(parent).namespace == qname.namespace)
+        or foreign_hints.as_dialflow(element)
     ):
         return []  # report the outermost foreign element only
     return [
         _report(
             name,
             element,
-            f"<{engine}:{qname.localname}> on {_label(_owner(element))} is "
+            f"<{_prefix(element, qname.namespace, engine)}:{qname.localname}> on "
+            f"{_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"
             f"{_hint(qname.localname, element)}",
         )
@@ -387,7 +415,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
-                f"evaluates Python: write {juel.group(1).strip()!r}",
+                f"evaluates Python: {_juel_hint(juel.group(1))}",
             )
         )
     return found
@@ -427,6 +455,21 @@ def _shown(element: Any) -> Any:
     """The element the canvas shows for ``element`` (itself when none is)."""
     owner = _owner(element)
     return owner if owner is not None else element
+
+
+def _juel_hint(body: str) -> str:
+    """What to write instead of the JUEL ``body``: its Python, or why there is none."""
+    names = juel.engine_names(body)
+    if names:
+        listed = ", ".join(names)
+        return (
+            f"{listed} {'is' if len(names) == 1 else 'are'} set by the Java engines and not by "
+            "Dialflow; write a Python expression over the process's own data instead"
+        )
+    python = juel.to_python(body)
+    if python is None:
+        return "rewrite it as a Python expression over the process's data"
+    return f"write {python!r}"
 
 
 def _script_format(name: str, element: Any) -> list[dict[str, Any]]:

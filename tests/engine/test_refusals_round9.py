@@ -395,7 +395,7 @@ REFUSALS: dict[str, tuple[Files, Expected]] = {
                 "Event_0remind",
                 R,
                 'id="Event_0remind"',
-                ["'0 0 9 * * ?' is not a valid ISO 8601 cycle (timeCycle)", "'R3/PT1H'"],
+                ["'0 0 9 * * ?' is a cron expression", "'R/2026-05-04T09:00:00+08:00/P1D'"],
             )
         ],
     ),

@@ -59,7 +59,9 @@ def test_camunda_7_tasklist_process_is_refused_element_by_element(owner, db, dep
     assert "camunda:collection" in review and "camunda:elementVariable" in review
     assert "camunda:decisionRef" in found["Task_rules"]
     assert "calledDecisionId" in found["Task_rules"]
-    assert "<camunda:in>" in found["Call_contract"] and "'contract'" in found["Call_contract"]
+    # <camunda:in variables="all"/> and its out are what a call activity does: not refused
+    assert "<camunda:in>" not in found["Call_contract"] and "'contract'" in found["Call_contract"]
+    assert "camunda:calledElementBinding='latest'" in found["Call_contract"]
     assert "camunda:expression" in found["Task_mail"]
     assert "JUEL" in found["Wait_answer"] and "'waitTime'" in found["Wait_answer"]
     assert_unchanged(owner, db, deployed_before)

@@ -1,0 +1,247 @@
+"""The Dialflow way for a Camunda 7, Activiti or Flowable setting, where it depends on the
+element that carries it or on the setting's value.
+
+``foreign.py`` names every such setting with one hint per name; that hint was wrong or missing
+for the ones teams bring most: ``asyncBefore`` on a start event or user task was told to mark
+"a service task" async, ``flowable:type="dmn"`` to "choose a service operator" (a decision is a
+business rule task), ``assignee="${initiator}"`` (Activiti's modeler: ``$INITIATOR``) to put
+the task in a lane (outside every lane the starter already works it), a business rule task's
+``resultVariable`` to set it "on the service operator or decision", and ``skipExpression``,
+``triggerable``, retry cycles, ``exclusive="false"``, starter groups and decision or process
+bindings had no hint at all.
+
+A call activity's ``<camunda:in variables="all"/>``, ``<camunda:out variables="all"/>`` and
+``<camunda:in businessKey="…"/>`` say what a Dialflow call activity does anyway (the called
+process gets all of the caller's data, the caller gets all of its data back, one business
+key for both), so they pass (``as_dialflow``). So do assignments that say what the drawing
+makes Dialflow do (``honoured``): ``candidateGroups`` naming the task's own lane, and the
+instance's starter as the assignee of a task outside every lane, with the start event's
+``initiator`` when nothing else reads its variable. (A signal's ``scope="global"`` is in
+``foreign.AS_DIALFLOW``: Dialflow's signals reach every instance.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine.bpmn_xml import BPMN_NS
+from engine.subprocess_lanes import own_lanes
+
+_HUMAN = {"userTask", "manualTask"}
+_ROLES = ("agent", "manager", "director", "process_owner", "admin")
+_ONE_NAME = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
+_ALL_VARIABLES = {"in", "out"}
+_SERVICE_TYPES = {
+    "dmn": "draw a business rule task with spiffworkflow:calledDecisionId naming the decision",
+    "mail": "use a service task with the operator notify.user",
+    "external": "choose a service operator from the handler registry (Dialflow runs it "
+    "itself, no external worker fetches it)",
+}
+
+
+def as_dialflow(element: Any) -> bool:
+    """True for a call activity mapping that says what Dialflow does anyway."""
+    qname = etree.QName(element)
+    if qname.localname not in _ALL_VARIABLES or element.get("local", "false") != "false":
+        return False
+    keys = set(element.attrib) - {"local"}
+    if keys == {"variables"}:
+        return element.get("variables") == "all"
+    return qname.localname == "in" and keys == {"businessKey"}
+
+
+def honoured(local: str, owner: Any, value: str) -> bool:
+    """True for an assignment that says what the drawing makes Dialflow do anyway: candidate
+    groups naming only the task's lane, the starter as assignee of a task outside every lane
+    (``${initiator}``, Activiti's ``$INITIATOR``), and a start event's ``initiator`` whose
+    variable nothing else in the file reads than such assignees."""
+    kind = etree.QName(owner).localname
+    if local == "candidateGroups" and kind in _HUMAN:
+        lane = lane_of(owner)
+        group = value.strip()
+        return lane is not None and (
+            lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
+        )
+    if local == "assignee" and kind in _HUMAN:
+        return _is_starter(owner, value) and lane_of(owner) is None
+    if local == "initiator" and kind == "startEvent":
+        return _initiator_only_assigns(owner, value.strip())
+    return False
+
+
+def lane_of(element: Any) -> str | None:
+    """The name of the lane ``element`` runs in (the innermost listing it, else the one of
+    the subprocess around it), as ``work_items`` gives its candidates; ``None``: no lane."""
+    node = element
+    while node is not None:
+        scope = node.getparent()
+        if scope is None or etree.QName(scope).namespace != BPMN_NS:
+            return None
+        lane = own_lanes(scope).get(node.get("id") or "")
+        if lane is not None:
+            return (lane.get("name") or "").strip()
+        if etree.QName(scope).localname == "process":
+            return None
+        node = scope
+    return None
+
+
+def _is_starter(owner: Any, value: str) -> bool:
+    name = _ONE_NAME.match(value)
+    return value.strip() == "$INITIATOR" or bool(name and name.group(1) in _initiator_names(owner))
+
+
+def _initiator_only_assigns(start: Any, variable: str) -> bool:
+    """Whether the starter's variable ``variable`` is read by assignees that are honoured and
+    by nothing else (a script or condition reading it, here or in a called process, would find
+    nothing: Dialflow does not set it)."""
+    if not _ONE_NAME.match("${" + variable + "}"):
+        return False
+    word = re.compile(rf"(?<![\w$]){re.escape(variable)}(?!\w)")
+    assigned = False
+    for element in start.getroottree().iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.text and word.search(element.text):
+            return False
+        for attribute, value in element.attrib.items():
+            local = etree.QName(attribute).localname
+            if element is start and local == "initiator":
+                continue
+            if not word.search(value):
+                continue
+            if local != "assignee" or not honoured(local, element, value):
+                return False
+            assigned = True
+    return assigned or (variable == "initiator" and _starter_assigned(start))
+
+
+def _starter_assigned(start: Any) -> bool:
+    """Whether a task is assigned Activiti's and Flowable's ``$INITIATOR`` (the variable their
+    modelers name ``initiator``), honoured."""
+    return any(
+        etree.QName(attribute).localname == "assignee"
+        and value.strip() == "$INITIATOR"
+        and honoured("assignee", element, value)
+        for element in start.getroottree().iter()
+        if isinstance(element.tag, str)
+        for attribute, value in element.attrib.items()
+    )
+
+
+def hint_for(local: str, owner: Any, value: str | None) -> str | None:
+    """The hint for the foreign setting ``local`` (of value ``value``, ``None`` for an
+    element) on ``owner``, the BPMN element that carries it; ``None``: the general hint."""
+    kind = etree.QName(owner).localname
+    if local in ("async", "asyncBefore", "asyncAfter") and kind != "serviceTask":
+        return (
+            "remove it: Dialflow saves each step of an instance in its own transaction; only "
+            "a service task can be left to a worker (its property async = true)"
+        )
+    if local == "type" and value is not None:
+        return _SERVICE_TYPES.get(value.strip().lower())
+    if local == "field" and kind == "serviceTask":
+        if any(_is_dmn_type(a, v) for a, v in owner.attrib.items()):
+            return "name the decision in a business rule task's spiffworkflow:calledDecisionId"
+        return "give the operator what it needs as spiffworkflow:parameters"
+    if local == "assignee" and value is not None:
+        return _assignee(owner, value)
+    if local in ("candidateGroups", "candidateUsers") and value is not None:
+        return _candidates(local, value)
+    if local in ("resultVariable", "mapDecisionResult") and kind == "businessRuleTask":
+        return (
+            "remove it: the decision's outputs become variables named after its output "
+            "columns (the output's name)"
+        )
+    if local == "resultVariable" and kind == "scriptTask":
+        return "assign the result in the script itself (result = …)"
+    if local == "resultVariable":
+        return "name it in spiffworkflow:serviceTaskOperator's resultVariable"
+    return _FIXED.get(local)
+
+
+def _is_dmn_type(attribute: str, value: str) -> bool:
+    return etree.QName(attribute).localname == "type" and value.strip().lower() == "dmn"
+
+
+def _assignee(owner: Any, value: str) -> str:
+    name = _ONE_NAME.match(value)
+    # Activiti's modeler writes the starter as $INITIATOR (with modeler:activiti-idm-initiator)
+    if value.strip() == "$INITIATOR" or (name and name.group(1) in _initiator_names(owner)):
+        return (
+            "remove it and draw the task outside every lane: Dialflow gives such a task to "
+            "whoever started the instance"
+        )
+    who = name.group(1) if name else repr(value.strip())
+    return (
+        "put the task in a lane and name who works it in the data before it: lane_owners = "
+        f"{{'<lane name>': {who}}} (a username)"
+    )
+
+
+def _candidates(local: str, value: str) -> str:
+    entries = [e.strip() for e in value.split(",") if e.strip()]
+    if local == "candidateGroups":
+        roles = [e for e in entries if e.lower() in _ROLES]
+        if roles and len(roles) == len(entries) == 1:
+            return f"put the task in a lane named {roles[0].lower()!r} (a role or team name)"
+        return (
+            "put the task in a lane named after the role or team that works it (agent, "
+            "manager, director or a team's name); several groups: lane_owners = "
+            f"{{'<lane name>': {['group:' + e for e in entries]!r}}}"
+        )
+    users = ", ".join(_as_python(e) for e in entries)
+    return (
+        "put the task in a lane and name the users in the data before it: lane_owners = "
+        f"{{'<lane name>': [{users}]}}"
+    )
+
+
+def _as_python(entry: str) -> str:
+    """A candidate as Python: ``${salesRep}`` the variable, a username its text."""
+    name = _ONE_NAME.match(entry)
+    return name.group(1) if name else repr(entry)
+
+
+def _initiator_names(owner: Any) -> set[str]:
+    """The variables the file's start events store the starter in (``camunda:initiator``)."""
+    names = {"initiator"}
+    for start in owner.getroottree().iter(f"{{{BPMN_NS}}}startEvent"):
+        for attribute, value in start.attrib.items():
+            if etree.QName(attribute).localname == "initiator":
+                names.add(value.strip())
+    return names
+
+
+_CAUGHT = (
+    "remove it: after a failing script or service task the catch's path reads error_code and "
+    "error_message; an error end event's code is the one its catch names"
+)
+_FIXED = {
+    "errorCodeVariable": _CAUGHT,
+    "errorMessageVariable": _CAUGHT,
+    "errorVariableName": _CAUGHT,
+    "escalationCodeVariable": "remove it: the escalation caught is the one its catch names",
+    "category": "remove it: Dialflow files a task under its process",
+    "scope": "Dialflow's signals reach every instance waiting for them; to reach this "
+    "instance only, send a message correlated by its business key",
+    "candidateStarterGroups": "remove it: whoever may use the API may start an instance",
+    "candidateStarterUsers": "remove it: whoever may use the API may start an instance",
+    "skipExpression": "draw an exclusive gateway before the task whose default flow goes around it",
+    "triggerable": "wait for the answer with a receive task or message catch event after it",
+    "failedJobRetryTimeCycle": 'retry the operator with <spiffworkflow:retry retries="3" '
+    'backoff_base="2"/> inside its spiffworkflow:serviceTaskOperator',
+    "exclusive": "remove it: Dialflow runs one step of an instance at a time",
+    "decisionRefBinding": "remove it: a version calls the decision deployed with it",
+    "decisionRefVersion": "remove it: a version calls the decision deployed with it",
+    "decisionRefVersionTag": "remove it: a version calls the decision deployed with it",
+    "calledElementBinding": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+    "calledElementVersion": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+    "calledElementVersionTag": "remove it: a call activity calls the version of the process "
+    "current when it was deployed",
+}
