@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from dialflow import json_text
 from dialflow.clock import current_time
 from dialflow.direct import direct_statement
 from dialflow.settings import Settings
@@ -547,7 +548,8 @@ def mark_saved(obj: Any, values: dict[str, Any]) -> None:
 
 def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
-    kwargs: dict[str, Any] = {"future": True}
+    # JSON columns written as json.dumps writes them, without an encoder built per value.
+    kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text.dumps}
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if ":memory:" in url or url.rstrip("/") == "sqlite:":
