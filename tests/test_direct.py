@@ -197,6 +197,10 @@ def test_times_are_bound_as_sqlalchemy_binds_them():
         datetime(2026, 12, 5, 7, 0, tzinfo=UTC),
         datetime(2026, 12, 5, 7, 0, 1, 5, tzinfo=timezone(timedelta(hours=8))),
         datetime(999, 1, 2, 3, 4, 5, 999999, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 10, 9, 8, 7, 6, 54321, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(1000, 1, 1, 0, 0, 0, 1, tzinfo=timezone(timedelta(hours=1))),
         None,
     ):
         assert own(value) == general(value)
