@@ -31,7 +31,6 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine import event_payloads
 from engine.boundaries import serializer_config
@@ -95,30 +94,46 @@ def _plain_task_typename(registry: Any) -> str | None:
 
 def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> dict[str, Any]:
     """``TaskConverter.to_dict`` of SpiffWorkflow 3.2, with the registry's ``typename``: the
-    data only as changes against the parent's (all of it at the root)."""
-    parent = task.parent
+    data only as changes against the parent's (all of it at the root).
+
+    Written out rather than called: the parent looked up in its workflow's task map (what the
+    ``parent`` property does), ``DeepMerge``'s two comparisons inline, and internal data of
+    plain values copied as the registry's conversion would copy them."""
+    parent_id = task._parent
+    parent = task.workflow.tasks.get(parent_id) if parent_id is not None else None
     if parent is None:
         data, delta = task.data, {}
     else:
+        before, after = parent.data, task.data
         data = {}
         delta = {
-            "updates": DeepMerge.get_updated_keys(parent.data, task.data),
-            "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+            "updates": {k: v for k, v in after.items() if k not in before or v != before[k]},
+            "deletions": [k for k in before if k not in after],
         }
     internal = task.internal_data
+    if not internal:
+        internal = {}
+    elif all(type(v) in _PLAIN_INTERNAL for v in internal.values()):
+        internal = dict(internal)  # what the registry's conversion gives for plain values
+    else:
+        internal = convert(internal)
     return {
         "id": id_text(task.id),
-        "parent": id_text(task._parent) if parent is not None else None,
+        "parent": id_text(parent_id) if parent is not None else None,
         "children": [id_text(child) for child in task._children],
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
-        "internal_data": convert(internal) if internal else {},
+        "internal_data": internal,
         "data": data,
         "delta": delta,
         "typename": typename,
     }
+
+
+# Values the registry converts to themselves (no registered type, no container, not callable).
+_PLAIN_INTERNAL = frozenset({str, int, float, bool, type(None)})
 
 
 # orjson hands these to ``default`` instead of writing them its own way (datetimes as ISO text,
