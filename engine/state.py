@@ -26,7 +26,6 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
-    WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -46,10 +45,23 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self._task_typename = _plain_task_typename(registry)
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
+        """``WorkflowConverter.to_dict`` with the subprocesses and events, written out: ids
+        as text once per process (``engine.task_ids``), and data of plain JSON values (most)
+        taken as the registry's conversion would give it, without its dispatch per value."""
+        convert = self.registry.convert
+        last_task = workflow.last_task
+        events = workflow.bpmn_events
+        return {
+            "data": workflow.data if _is_plain(workflow.data) else convert(workflow.data),
+            "correlations": workflow.correlations,
+            "last_task": id_text(last_task.id) if last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self.mapping_to_dict(workflow.tasks),
+            "root": id_text(workflow.task_tree.id),
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": convert(events) if events else [],
+        }
 
     def mapping_to_dict(self, mapping: Any, **kwargs: Any) -> dict[str, Any]:
         """A workflow's task map as SpiffWorkflow's ``TaskConverter`` writes it, without the
@@ -134,6 +146,24 @@ def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> d
 
 # Values the registry converts to themselves (no registered type, no container, not callable).
 _PLAIN_INTERNAL = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is made of dicts, lists and the values of ``_PLAIN_INTERNAL`` only:
+    then the registry's conversion (callables dropped, registered types written as their
+    dictionaries) gives an equal copy of it, and the value itself can be written instead."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind not in _PLAIN_INTERNAL:
+            return False
+    return True
 
 
 # orjson hands these to ``default`` instead of writing them its own way (datetimes as ISO text,
