@@ -26,17 +26,16 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
-    WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine import event_payloads
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
+from engine.quiet_workflow import InstanceWorkflow
 from engine.removed_elements import KeepingTaskConverter
 from engine.task_ids import id_text
 
@@ -47,10 +46,23 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self._task_typename = _plain_task_typename(registry)
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
+        """``WorkflowConverter.to_dict`` with the subprocesses and events, written out: ids
+        as text once per process (``engine.task_ids``), and data of plain JSON values (most)
+        taken as the registry's conversion would give it, without its dispatch per value."""
+        convert = self.registry.convert
+        last_task = workflow.last_task
+        events = workflow.bpmn_events
+        return {
+            "data": workflow.data if _is_plain(workflow.data) else convert(workflow.data),
+            "correlations": workflow.correlations,
+            "last_task": id_text(last_task.id) if last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self.mapping_to_dict(workflow.tasks),
+            "root": id_text(workflow.task_tree.id),
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": convert(events) if events else [],
+        }
 
     def mapping_to_dict(self, mapping: Any, **kwargs: Any) -> dict[str, Any]:
         """A workflow's task map as SpiffWorkflow's ``TaskConverter`` writes it, without the
@@ -95,30 +107,64 @@ def _plain_task_typename(registry: Any) -> str | None:
 
 def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> dict[str, Any]:
     """``TaskConverter.to_dict`` of SpiffWorkflow 3.2, with the registry's ``typename``: the
-    data only as changes against the parent's (all of it at the root)."""
-    parent = task.parent
+    data only as changes against the parent's (all of it at the root).
+
+    Written out rather than called: the parent looked up in its workflow's task map (what the
+    ``parent`` property does), ``DeepMerge``'s two comparisons inline, and internal data of
+    plain values copied as the registry's conversion would copy them."""
+    parent_id = task._parent
+    parent = task.workflow.tasks.get(parent_id) if parent_id is not None else None
     if parent is None:
         data, delta = task.data, {}
     else:
+        before, after = parent.data, task.data
         data = {}
         delta = {
-            "updates": DeepMerge.get_updated_keys(parent.data, task.data),
-            "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+            "updates": {k: v for k, v in after.items() if k not in before or v != before[k]},
+            "deletions": [k for k in before if k not in after],
         }
     internal = task.internal_data
+    if not internal:
+        internal = {}
+    elif all(type(v) in _PLAIN_INTERNAL for v in internal.values()):
+        internal = dict(internal)  # what the registry's conversion gives for plain values
+    else:
+        internal = convert(internal)
     return {
         "id": id_text(task.id),
-        "parent": id_text(task._parent) if parent is not None else None,
+        "parent": id_text(parent_id) if parent is not None else None,
         "children": [id_text(child) for child in task._children],
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
-        "internal_data": convert(internal) if internal else {},
+        "internal_data": internal,
         "data": data,
         "delta": delta,
         "typename": typename,
     }
+
+
+# Values the registry converts to themselves (no registered type, no container, not callable).
+_PLAIN_INTERNAL = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is made of dicts, lists and the values of ``_PLAIN_INTERNAL`` only:
+    then the registry's conversion (callables dropped, registered types written as their
+    dictionaries) gives an equal copy of it, and the value itself can be written instead."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind not in _PLAIN_INTERNAL:
+            return False
+    return True
 
 
 # orjson hands these to ``default`` instead of writing them its own way (datetimes as ISO text,
@@ -175,7 +221,7 @@ class StateCodec:
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
         )
         event_payloads.register(registry)
-        self._converter = _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
+        self._converter = _SpecFreeWorkflowConverter(InstanceWorkflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
         self.registry = registry  # SpiffWorkflow's diff compares specs through it
         self._version = self._serializer.VERSION

@@ -58,6 +58,7 @@ from engine.models import (
     WorkItem,
 )
 from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
+from engine.quiet_workflow import InstanceWorkflow
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
@@ -238,7 +239,7 @@ def begin(
     )
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
+        workflow = InstanceWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
     for task in workflow.tasks.values():  # a new workflow: its start events, no subprocesses
         if task.state == TaskState.READY:
             task.data.update(data)

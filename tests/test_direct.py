@@ -197,8 +197,50 @@ def test_times_are_bound_as_sqlalchemy_binds_them():
         datetime(2026, 12, 5, 7, 0, tzinfo=UTC),
         datetime(2026, 12, 5, 7, 0, 1, 5, tzinfo=timezone(timedelta(hours=8))),
         datetime(999, 1, 2, 3, 4, 5, 999999, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 10, 9, 8, 7, 6, 54321, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(1000, 1, 1, 0, 0, 0, 1, tzinfo=timezone(timedelta(hours=1))),
         None,
     ):
         assert own(value) == general(value)
     with pytest.raises(ValueError, match="naive"):
         own(datetime(2026, 1, 1))
+
+
+def test_json_columns_hold_the_text_json_dumps_writes(runtime, make_user, db):
+    """Written by the ORM or by a step's direct statements, a JSON column's stored text is
+    json.dumps's own (PostgreSQL's json columns keep it as sent); a value that contains
+    itself is refused with json's error and nothing is stored."""
+    import json
+
+    from sqlalchemy import String, cast
+
+    user = make_user("agent", username="json_text")
+    after = {"名": "张三", "n": [1, 2.5, -0.0, 1e16, None, True], "nested": {"k": ["é\u2028"]}}
+    entry = audit.entry_values(actor=user, action="json", entity_type="user", after=after)
+    with runtime.db.unit_of_work() as session:
+        audit.record(session, actor=user, action="json", entity_type="orm", after=after)
+        with pipelined(session) as batch:
+            audit.append(batch, [{**entry, "entity_type": "direct"}])
+    stored = (
+        select(_AUDIT.c.entity_type, cast(_AUDIT.c.after, String), cast(_AUDIT.c.before, String))
+        .where(_AUDIT.c.action == "json")
+        .order_by(_AUDIT.c.entity_type)
+    )
+    with db() as session:
+        rows = session.execute(stored).all()
+    assert [tuple(r) for r in rows] == [
+        ("direct", json.dumps(after), "null"),
+        ("orm", json.dumps(after), "null"),
+    ]
+    looped: dict[str, object] = {}
+    looped["self"] = looped
+    # SQLAlchemy's StatementError on SQLite; psycopg's dumper lets json's ValueError through
+    with (
+        pytest.raises((StatementError, ValueError), match="Circular reference"),
+        runtime.db.unit_of_work() as session,
+    ):
+        audit.record(session, actor=user, action="loop", entity_type="user", after=looped)
+    with db() as session:
+        assert session.scalar(select(func.count()).where(_AUDIT.c.action == "loop")) == 0

@@ -362,6 +362,14 @@ def test_tasks_are_written_as_spiffworkflows_task_converter_writes_them():
         task.run()
     assert compared >= 8
     assert workflow.is_completed()
+    # Workflow data of plain values only, nested too (written as it is), and with a value the
+    # registry converts (a set) or drops (a function) somewhere inside.
+    workflow.data.clear()
+    workflow.data.update({"plain": {"a": [1, 2.5, {"b": None, "c": True}], "d": "text"}})
+    assert converter.to_dict(workflow) == generic(workflow)
+    for odd in ({1, 2}, len, UUID(int=3)):
+        workflow.data["plain"]["a"][2]["odd"] = odd
+        assert converter.to_dict(workflow) == generic(workflow)
 
 
 def test_task_ids_as_text_are_their_str():
