@@ -63,6 +63,7 @@ def people(actor: Callable[..., Actor]) -> dict[str, Actor]:
 
 
 def test_a_campaign_of_three_hundred_elements_runs_end_to_end(owner, people, db, capsys):
+    """Every step of the campaign is timed and its stored state measured (printed)."""
     timings: list[tuple[str, float, int]] = []
     started = time.perf_counter()
     deployed = FOLDER.deploy(owner, "r12_campaign.bpmn")
@@ -154,7 +155,11 @@ def test_a_campaign_of_three_hundred_elements_runs_end_to_end(owner, people, db,
         )
     slowest = max(seconds for name, seconds, _ in timings if name != "deploy")
     assert slowest < 2.0, timings
-    assert max(size for _, _, size in timings) < 100_000, timings
+    # the state holds the workflows of the subprocesses and called processes under way only:
+    # the finished ones stayed (5 KB each, 60 KB once the campaign had completed)
+    sizes = dict((name, size) for name, _, size in timings)
+    assert sizes["l8_sign"] < 8_000, timings  # completed
+    assert sizes["sub5_confirm"] < 40_000, timings  # in the deepest level, 8 workflows
 
 
 # -- loops that run many times -------------------------------------------------------------
