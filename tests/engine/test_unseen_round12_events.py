@@ -2,7 +2,7 @@
 and the long loops): events where real telesales processes put them, written by hand as ARIS
 Architect exports BPMN. An event-based gateway waiting for a message, a timer and a signal at
 once inside an offer subprocess inside a loop; interrupting and non-interrupting event
-subprocesses at two levels at once (message, signal, error, escalation); boundary events on
+subprocesses at two levels at once (message, signal, timer, error, escalation); boundary events on
 call activities three levels deep (a timer, a message, an error and a non-interrupting
 escalation); terminate end events inside a subprocess and a called process, each ending only
 its own scope. Then the constructs Dialflow does not run as drawn, each refused at deploy on
@@ -58,6 +58,7 @@ OFFER_WAITS = [  # the event subprocesses' starts beside the gateway's three eve
     ("message", "r12_reply"),
     ("signal", "r12_campaign_stopped"),
     ("signal", "r12_price_change"),
+    ("timer", "45 minutes without a reply"),
     ("timer", "An hour passed"),
 ]
 
@@ -81,12 +82,18 @@ def test_each_round_takes_whichever_event_comes_first(timed: Timed):
     assert (view["data"]["rounds"], view["data"]["outcomes"]) == (1, ["answered yes"])
     assert waits(view) == OFFER_WAITS  # round 2 waits for all three again
 
-    # round 2: the hour passes; the escalation is counted without interrupting the round
-    assert timed.advance(minutes=59) == 0
+    # round 2: a reminder after 45 minutes beside the waiting gateway, then the hour passes;
+    # the escalation is counted without interrupting the round
+    assert timed.advance(minutes=44) == 0
     assert timed.advance(minutes=1) == 1
     view = agent.instance(view["id"])
+    assert (view["data"]["rounds"], view["status"]) == (1, "waiting")
+    assert ("timer", "45 minutes without a reply") not in waits(view)
+    assert timed.advance(minutes=15) == 1
+    view = agent.instance(view["id"])
     assert view["data"]["outcomes"] == ["answered yes", "timed out"]
-    assert (view["data"]["rounds"], view["data"]["late"]) == (2, 1)
+    assert (view["data"]["rounds"], view["data"]["late"], view["data"]["reminders"]) == (2, 1, 1)
+    assert waits(view) == OFFER_WAITS  # round 3 has its own reminder waiting
 
     # round 3: a void reply throws the error the offer's event subprocess takes
     message(agent, "r12_reply", "offer-1", answer="void")
@@ -100,12 +107,13 @@ def test_each_round_takes_whichever_event_comes_first(timed: Timed):
     view = agent.instance(view["id"])
     assert view["status"] == "completed", view["incidents"]
     assert view["data"]["outcomes"] == ["answered yes", "timed out", "void", "repriced"]
-    assert (view["data"]["rounds"], view["data"]["notes"]) == (4, 1)
+    assert (view["data"]["rounds"], view["data"]["notes"], view["data"]["reminders"]) == (4, 1, 1)
 
     elements = shown(agent, view["id"])
     assert {"oo_reply", "oo_hour", "oo_price", "oov_count", "ool_count", "on_count"} <= set(
         elements["completed"]
     )
+    assert "oor_count" in elements["completed"]
     assert {"oo_terminate", "o_done", "o_back"} - set(elements["completed"]) == {"o_back"}
     assert "os_note" not in elements["completed"]
     assert elements["waiting"] == [] and elements["ready"] == []
