@@ -14,6 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.event_subprocesses import drop_finished_runs
@@ -147,7 +148,43 @@ def _prune(workflow: Any, trail: Trail | None) -> int:
     removed = 0
     for first, keep in _cuts(workflow.task_tree, _live_children(live)):
         removed += _cut(workflow, first, keep, trail)
+    return removed + _drop_finished_instances(workflow, trail)
+
+
+def _drop_finished_instances(workflow: Any, trail: Trail | None) -> int:
+    """Drop the instances of each completed multi-instance or loop activity: its outputs are
+    merged, and nothing reads them again. They hung off the activity's task, which stays as
+    the root (or on the path) while the next task waits: a multi-instance script over 100
+    contacts kept its 100 instances, 45 KB, in the state until the next step moved on."""
+    removed = 0
+    for task in list(workflow.tasks.values()):
+        if task.state != TaskState.COMPLETED or not isinstance(task.task_spec, LoopTask):
+            continue
+        instances = [
+            child
+            for child in task.children
+            if child.task_spec.name == task.task_spec.task_spec
+            and all(t.has_state(_HISTORY) for t in _below(child))
+        ]
+        for child in instances:
+            subtree = list(_below(child))
+            if trail is not None:
+                for each in subtree:
+                    trail.add(each)
+            task._children.remove(child.id)
+            for each in subtree:
+                del workflow.tasks[each.id]
+            removed += len(subtree)
     return removed
+
+
+def _below(task: Any) -> list[Any]:
+    found, stack = [], [task]
+    while stack:
+        each = stack.pop()
+        found.append(each)
+        stack.extend(each.children)
+    return found
 
 
 _HISTORY = TaskState.COMPLETED | TaskState.CANCELLED
