@@ -45,6 +45,7 @@ from engine.event_checks import (
     throw_problems,
     thrown_by,
 )
+from engine.event_places import place_problems
 from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
@@ -146,6 +147,7 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
                         "data) or reach the system through a service task",
                     )
                 )
+            found += place_problems(node, local, container, ctx)
             if local in CATCHES:
                 found += catch_problems(node, local, container is process, ctx)
             if local in THROWS:

@@ -95,6 +95,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
+from engine.scope_merge import carry_run, merge_at_scope_end
 from engine.subprocess_lanes import lane_inside
 
 # The task of the error or escalation end or throw event that is throwing right now.
@@ -232,14 +233,15 @@ class ScopeEnd(_EndJoin):
         return True
 
     def _run_hook(self, my_task: Any) -> Any:
-        # the finished runs pruned away (``drop_finished_runs``) count as branches that ended
-        # here; the main path's values win, as they do over a branch that ended earlier
-        DeepMerge.merge(my_task.data, my_task.internal_data.pop(CARRIED, {}))
-        return super()._run_hook(my_task)
+        # each branch's changes, the finished runs pruned away (``drop_finished_runs``) too
+        carried = my_task.internal_data.pop(CARRIED, {})
+        merge_at_scope_end(self, my_task, carried, is_listener)
+        my_task.workflow.data.update(my_task.data)  # as SpiffWorkflow's end join
+        return True
 
 
 # A listener's internal data: what the finished runs of its event subprocess left, carried
-# to the scope's end once their tasks are dropped from the tree.
+# to the scope's end once their tasks are dropped from the tree (``scope_merge.carry_run``).
 CARRIED = "event_subprocess_data"
 
 
@@ -270,7 +272,7 @@ def drop_finished_runs(workflow: Any, trail: Any = None) -> int:
             continue
         for task in tree:
             if isinstance(task.task_spec, EventSubprocess) and task.state == TaskState.COMPLETED:
-                DeepMerge.merge(heir.internal_data.setdefault(CARRIED, {}), task.data)
+                carry_run(heir.internal_data.setdefault(CARRIED, {}), listener, task)
         inner = []
         for task in tree:
             if task.id in top.subprocesses:

@@ -10,7 +10,8 @@ Here each branch contributes only the variables it changed since the split (the 
 the branches share, still in the tree while any branch is live: ``engine.pruning`` cuts each
 branch's finished path below it, not the split itself). Where two branches changed the same
 variable, the one that arrived later wins, as before. A join whose branches share no task
-(nothing to compare with) merges as SpiffWorkflow does.
+(nothing to compare with) merges as SpiffWorkflow does. Inside a loop only the arrivals of
+the join's own pass count (``engine.join_passes``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine.join_passes import inclusive_may_fire, parallel_may_fire, this_pass
+
 
 def merge_branches(spec: Any, my_task: Any) -> None:
     """The join's data: the last branch's, with every branch's own changes over it in the
@@ -30,11 +33,8 @@ def merge_branches(spec: Any, my_task: Any) -> None:
     others = sorted(
         (
             task
-            for task in my_task.workflow.tasks.values()
-            if task.task_spec == spec
-            and task is not my_task
-            and task.has_state(TaskState.FINISHED_MASK)
-            and not my_task.is_descendant_of(task)
+            for task in this_pass(spec, my_task, my_task.workflow.tasks.values())
+            if task is not my_task and task.has_state(TaskState.FINISHED_MASK)
         ),
         key=lambda task: task.last_state_change,
     )
@@ -77,12 +77,18 @@ def _changes(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 
 
 class BranchMergingParallelGateway(ParallelGateway):
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        return parallel_may_fire(self, my_task)
+
     def _run_hook(self, my_task: Any) -> bool:
         merge_branches(self, my_task)
         return True
 
 
 class BranchMergingInclusiveGateway(InclusiveGateway):
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        return inclusive_may_fire(self, my_task)
+
     def _run_hook(self, my_task: Any) -> bool:
         merge_branches(self, my_task)
         # the rest as SpiffWorkflow's InclusiveGateway: the split after the join

@@ -34,6 +34,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
+from engine.loop_outputs import FreshOutputs
 
 # The activity task's internal data: the instance indexes of the items of its list output
 # collection, in the collection's order.
@@ -140,7 +141,7 @@ def _missing_output(spec: Any, child: Any) -> str:
     )
 
 
-class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstanceTask):
+class CountingParallelMultiInstanceTask(_ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
 
@@ -154,7 +155,9 @@ class CountingParallelMultiInstanceTask(_ItemsPerInstance, ParallelMultiInstance
         return super()._run_hook(my_task)
 
 
-class CountingSequentialMultiInstanceTask(_ItemsPerInstance, SequentialMultiInstanceTask):
+class CountingSequentialMultiInstanceTask(
+    _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
+):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
 

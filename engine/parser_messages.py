@@ -28,8 +28,9 @@ PARSER_MESSAGES = (
     ),
     (
         re.compile(r"Unsupported Catch Event"),
-        "this kind of boundary event is not supported by Dialflow (compensation boundary "
-        "events are not executed)",
+        "this kind of boundary event is not supported: a boundary event catches a timer, "
+        "message, signal, error or escalation (a terminate, link or untriggered event is "
+        "never caught)",
     ),
     (
         re.compile(r"'list' object has no attribute 'tag'"),

@@ -14,6 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.event_subprocesses import drop_finished_runs
@@ -33,7 +34,8 @@ def prune_history(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
 
 def drop_detached(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
     """Drop from ``workflow.subprocesses`` each workflow whose subprocess or call activity task
-    is no longer in its parent's tree, with those nested in it; returns how many tasks went.
+    is no longer in its parent's tree, or is over (completed or cancelled), with those nested
+    in it; returns how many tasks went.
 
     SpiffWorkflow 3.2 keeps a subprocess's workflow after its task completed or was cancelled,
     and nothing removed it when pruning cut that task from the tree: every pass of a loop
@@ -42,7 +44,10 @@ def drop_detached(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
     such a state drops them silently (``subprocesses_from_dict`` restores only the workflows
     of tasks it finds), so a workflow kept in memory (``engine.kept``) grew where a decoded
     one did not, up to the size it keeps. Their completed tasks go to ``trail``: the path
-    inside them stays in the instance view."""
+    inside them stays in the instance view. A finished one stayed as long as its task did:
+    the root a pruned tree keeps before a later task, and every task of a completed
+    instance, whose state held each subprocess and called process it ran (55 KB of a
+    campaign's 60 KB)."""
     if not workflow.subprocesses:
         return 0
     by_depth: dict[int, list[tuple[Any, Any]]] = {}
@@ -53,7 +58,7 @@ def drop_detached(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
     for depth in sorted(by_depth):
         parents = staying.get(depth - 1, ())
         for key, subprocess in by_depth[depth]:
-            if any(subprocess.parent_task_id in parent.tasks for parent in parents):
+            if any(_under_way(subprocess.parent_task_id, parent) for parent in parents):
                 staying.setdefault(depth, []).append(subprocess)
                 continue
             del workflow.subprocesses[key]
@@ -62,6 +67,14 @@ def drop_detached(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
                     trail.add(task)
             removed += len(subprocess.tasks)
     return removed
+
+
+def _under_way(task_id: Any, parent: Any) -> bool:
+    """Whether the subprocess or call activity task ``task_id`` is in ``parent``'s tree and
+    not over: a finished one has taken its workflow's data, and nothing reads the workflow
+    again (its completed elements go to the trail)."""
+    task = parent.tasks.get(task_id)
+    return task is not None and not task.has_state(_HISTORY)
 
 
 class Trail:
@@ -135,7 +148,43 @@ def _prune(workflow: Any, trail: Trail | None) -> int:
     removed = 0
     for first, keep in _cuts(workflow.task_tree, _live_children(live)):
         removed += _cut(workflow, first, keep, trail)
+    return removed + _drop_finished_instances(workflow, trail)
+
+
+def _drop_finished_instances(workflow: Any, trail: Trail | None) -> int:
+    """Drop the instances of each completed multi-instance or loop activity: its outputs are
+    merged, and nothing reads them again. They hung off the activity's task, which stays as
+    the root (or on the path) while the next task waits: a multi-instance script over 100
+    contacts kept its 100 instances, 45 KB, in the state until the next step moved on."""
+    removed = 0
+    for task in list(workflow.tasks.values()):
+        if task.state != TaskState.COMPLETED or not isinstance(task.task_spec, LoopTask):
+            continue
+        instances = [
+            child
+            for child in task.children
+            if child.task_spec.name == task.task_spec.task_spec
+            and all(t.has_state(_HISTORY) for t in _below(child))
+        ]
+        for child in instances:
+            subtree = list(_below(child))
+            if trail is not None:
+                for each in subtree:
+                    trail.add(each)
+            task._children.remove(child.id)
+            for each in subtree:
+                del workflow.tasks[each.id]
+            removed += len(subtree)
     return removed
+
+
+def _below(task: Any) -> list[Any]:
+    found, stack = [], [task]
+    while stack:
+        each = stack.pop()
+        found.append(each)
+        stack.extend(each.children)
+    return found
 
 
 _HISTORY = TaskState.COMPLETED | TaskState.CANCELLED

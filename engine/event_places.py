@@ -1,0 +1,84 @@
+"""Events drawn where BPMN does not allow them, which SpiffWorkflow 3.2 ran as something else:
+checks on the XML of every executable process, run element by element by
+``engine.constructs`` before the parser.
+
+* A cancel end event outside a transaction subprocess ended its path as a plain end event
+  (BPMN allows it only inside a transaction, whose cancel boundary event takes it).
+* A start event with a trigger (message, timer, signal, ...) inside an embedded subprocess
+  or transaction waited for it as an intermediate catch would: BPMN gives such a start event
+  no trigger, and a modeller drawing one most often meant an event subprocess.
+* An event-based gateway of type ``Parallel`` that starts nothing chose one event, as an
+  exclusive one does (BPMN allows the type only on a gateway that starts the process); one
+  that starts the process (``instantiate="true"``) was refused as "No start event found".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from engine.event_checks import Context
+
+TRIGGERED_START = (
+    "a start event inside a subprocess has no trigger (BPMN): SpiffWorkflow 3.2 waited for "
+    "its {what} as an intermediate catch event would. To run this subprocess when the {what} "
+    'comes while its scope runs, make it an event subprocess (triggeredByEvent="true", no '
+    "sequence flows); to wait for it here, start with a plain start event followed by an "
+    "intermediate catch event"
+)
+
+CANCEL_OUTSIDE = (
+    "a cancel end event belongs inside a transaction subprocess (BPMN), where the transaction's "
+    "cancel boundary event takes it; here SpiffWorkflow 3.2 ended the path as a plain end event. "
+    "Draw a plain end event, or an error end event and an error boundary event to leave the "
+    "subprocess another way"
+)
+
+PARALLEL_GATEWAY = (
+    'eventGatewayType="Parallel" is allowed only on an event-based gateway that starts the '
+    "process (BPMN); here the first event to come would be taken alone, as with the exclusive "
+    'type. Remove the attribute (or write "Exclusive"), or wait for every event with a '
+    "parallel gateway before intermediate catch events"
+)
+
+INSTANTIATING_GATEWAY = (
+    'an event-based gateway that starts the process (instantiate="true") is not supported: '
+    "draw a message (or signal, or timer) start event for each of its events instead"
+)
+
+DEFINITIONS = {
+    "messageEventDefinition": "message",
+    "timerEventDefinition": "timer",
+    "signalEventDefinition": "signal",
+    "errorEventDefinition": "error",
+    "escalationEventDefinition": "escalation",
+    "conditionalEventDefinition": "condition",
+    "compensateEventDefinition": "compensation",
+}
+
+
+def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[dict[str, Any]]:
+    """The problem of ``node`` (a flow element of ``container``) if BPMN does not allow it
+    where it is drawn."""
+    inside = etree.QName(container).localname
+    in_plain_subprocess = inside in ("subProcess", "transaction") and container.get(
+        "triggeredByEvent"
+    ) not in ("true", "1")
+    if local == "startEvent" and in_plain_subprocess:
+        kinds = [_kind(child) for child in node if _kind(child) in DEFINITIONS]
+        if kinds:
+            return [ctx.report(node, TRIGGERED_START.format(what=DEFINITIONS[kinds[0]]))]
+    cancels = any(_kind(child) == "cancelEventDefinition" for child in node)
+    if local == "endEvent" and inside != "transaction" and cancels:
+        return [ctx.report(node, CANCEL_OUTSIDE)]
+    if local == "eventBasedGateway":
+        if node.get("instantiate", "false").strip() in ("true", "1"):
+            return [ctx.report(node, INSTANTIATING_GATEWAY)]
+        if node.get("eventGatewayType", "Exclusive").strip() == "Parallel":
+            return [ctx.report(node, PARALLEL_GATEWAY)]
+    return []
+
+
+def _kind(child: Any) -> str | None:
+    return etree.QName(child).localname if isinstance(child.tag, str) else None

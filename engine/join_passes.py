@@ -1,0 +1,117 @@
+"""Parallel and inclusive joins inside a loop see the arrivals of the pass they are in.
+
+SpiffWorkflow 3.2 decides whether a join may fire, and merges the branches' data, from every
+task of the join's element in the tree: those of earlier passes through a loop too, as long as
+they are still in the tree (a loop that runs several passes in one step, or a tree re-rooted
+at an earlier pass's join). An inclusive join then fired as soon as the first branch of its
+third pass arrived (the earlier passes' arrivals counted as the others), so the loop ran the
+rest of its pass twice, and once the tree was re-rooted at such a join it failed with
+"'NoneType' object has no attribute 'state'" on no element. A parallel join merged the stale
+data of an earlier pass's arrival over the branch's own: a counter a branch raised went back.
+
+Here the arrivals that count are the tasks of the join below its previous firing on the path
+to this task (the pass this task belongs to); the tasks of the join above it, and the other
+arrivals of earlier passes, are history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+
+
+def previous_firing(spec: Any, my_task: Any) -> Any | None:
+    """The nearest task above ``my_task`` of the same join: where this pass began."""
+    node = my_task.parent
+    while node is not None:
+        if node.task_spec == spec:
+            return node
+        node = node.parent
+    return None
+
+
+def this_pass(spec: Any, my_task: Any, tasks: Any) -> list[Any]:
+    """The tasks among ``tasks`` of the join ``spec`` that belong to ``my_task``'s pass: not
+    above it, and below its previous firing when there was one."""
+    above = set()
+    node = my_task.parent
+    while node is not None:
+        above.add(node.id)
+        node = node.parent
+    start = previous_firing(spec, my_task)
+    return [
+        task
+        for task in tasks
+        if task.task_spec == spec
+        and task.id not in above
+        and (start is None or _below(task, start))
+    ]
+
+
+def _below(task: Any, ancestor: Any) -> bool:
+    node = task.parent
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def parallel_may_fire(spec: Any, my_task: Any) -> bool:
+    """SpiffWorkflow's parallel join threshold over this pass's arrivals only."""
+    waiting_inputs = set(spec.inputs)
+    for task in this_pass(spec, my_task, my_task.workflow.tasks.values()):
+        if task is not my_task and task.is_descendant_of(my_task):
+            node = task  # a later pass predicted below: it will not arrive before this fires
+            while node is not None and node.task_spec not in waiting_inputs:
+                node = node.parent
+            if node is not None:
+                waiting_inputs.discard(node.task_spec)
+        elif task.parent is not None and task.parent.state == TaskState.COMPLETED:
+            waiting_inputs.discard(task.parent.task_spec)
+    return not waiting_inputs
+
+
+def inclusive_may_fire(spec: Any, my_task: Any) -> bool:
+    """SpiffWorkflow's inclusive join threshold over this pass's arrivals only: fire once no
+    live task can still reach an input that has not arrived."""
+    workflow = my_task.workflow
+    arrivals = this_pass(spec, my_task, workflow.tasks.values())
+    stale = {task.id for task in workflow.tasks.values() if task.task_spec == spec} - {
+        task.id for task in arrivals
+    }
+    sources = []
+    stack = [workflow.task_tree]
+    while stack:  # live tasks, not looking past this pass's arrivals
+        task = stack.pop()
+        if task.task_spec == spec and task.id not in stale:
+            continue
+        if task.has_state(TaskState.READY | TaskState.WAITING):
+            sources.append(task.task_spec)
+        stack.extend(task.children)
+    completed = {
+        task.parent.task_spec
+        for task in arrivals
+        if task.parent is not None and task.parent.state == TaskState.COMPLETED
+    }
+    for task in arrivals:
+        if (
+            task.parent.has_state(TaskState.DEFINITE_MASK)
+            and task.parent.task_spec not in completed
+        ):
+            return False
+    checked: list[Any] = []
+
+    def source_of(each: Any) -> Any:
+        checked.append(each)
+        for parent in each.inputs:
+            if parent not in checked:
+                return parent if parent in sources else source_of(parent)
+        return None
+
+    for each in completed:
+        source = source_of(each)
+        if source is not None:
+            sources.remove(source)
+    return all(source_of(each) is None for each in spec.inputs if each not in completed)
