@@ -37,6 +37,7 @@ from engine import event_payloads
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
+from engine.one_catch import Workflow
 from engine.removed_elements import KeepingTaskConverter
 from engine.task_ids import id_text
 
@@ -175,7 +176,7 @@ class StateCodec:
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
         )
         event_payloads.register(registry)
-        self._converter = _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
+        self._converter = _SpecFreeWorkflowConverter(Workflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
         self.registry = registry  # SpiffWorkflow's diff compares specs through it
         self._version = self._serializer.VERSION
