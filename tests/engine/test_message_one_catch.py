@@ -349,3 +349,82 @@ def test_two_replies_sent_at_once_move_each_catch_once(timed, round_):
     assert all(answer["delivered_to"] == [instance_id] for _, answer in results)
     assert moved(timed, instance_id) == ["after_callback", "after_quote"]
     assert reply(timed).status_code == 404
+
+
+def test_an_interrupting_boundary_event_and_a_receive_task_beside_it(timed):
+    """The boundary event on the call waits from the start, the receive task once the
+    quote is prepared: the first reply interrupts the call only, the second moves the
+    receive task."""
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:parallelGateway id="split"/>'
+        + user("call")
+        + user("prepare_quote")
+        + user("after_boundary")
+        + user("after_wait")
+        + '<bpmn:boundaryEvent id="reply_in_call" attachedToRef="call">'
+        '<bpmn:messageEventDefinition messageRef="msg_reply"/></bpmn:boundaryEvent>'
+        '<bpmn:receiveTask id="wait" messageRef="msg_reply"/>'
+        '<bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/><bpmn:endEvent id="e3"/>'
+        + flows(
+            "start>split",
+            "split>call",
+            "split>prepare_quote",
+            "call>e1",
+            "reply_in_call>after_boundary",
+            "after_boundary>e2",
+            "prepare_quote>wait",
+            "wait>after_wait",
+            "after_wait>e3",
+        )
+    )
+    deploy(timed, process("interrupted_call", body))
+    instance_id = timed.agent.start("interrupted_call", business_key=KEY)["id"]
+    complete(timed, instance_id, "prepare_quote")
+    delivered(timed, instance_id)
+    assert moved(timed, instance_id) == ["after_boundary"]
+    delivered(timed, instance_id)
+    assert moved(timed, instance_id) == ["after_boundary", "after_wait"]
+
+
+def test_an_interrupting_event_subprocess_of_a_later_scope_waits_its_turn(timed):
+    """The receive task waits from the start; the subprocess ``talk``, whose interrupting
+    event subprocess listens for the same message, opens later. The first reply moves the
+    receive task and leaves the talk alone; the second interrupts the talk."""
+    talk = (
+        '<bpmn:subProcess id="talk"><bpmn:startEvent id="t_start"/>'
+        + user("talking")
+        + '<bpmn:endEvent id="t_end"/>'
+        + flows("t_start>talking", "talking>t_end")
+        + '<bpmn:subProcess id="on_reply" triggeredByEvent="true">'
+        '<bpmn:startEvent id="on_reply_start" isInterrupting="true">'
+        '<bpmn:messageEventDefinition messageRef="msg_reply"/></bpmn:startEvent>'
+        + user("handle_reply")
+        + '<bpmn:endEvent id="h_end"/>'
+        + flows("on_reply_start>handle_reply", "handle_reply>h_end")
+        + "</bpmn:subProcess></bpmn:subProcess>"
+    )
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:parallelGateway id="split"/>'
+        '<bpmn:receiveTask id="wait" messageRef="msg_reply"/>'
+        + user("after_wait")
+        + user("open_talk")
+        + talk
+        + '<bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>'
+        + flows(
+            "start>split",
+            "split>wait",
+            "split>open_talk",
+            "wait>after_wait",
+            "after_wait>e1",
+            "open_talk>talk",
+            "talk>e2",
+        )
+    )
+    deploy(timed, process("talk_later", body))
+    instance_id = timed.agent.start("talk_later", business_key=KEY)["id"]
+    complete(timed, instance_id, "open_talk")
+    assert moved(timed, instance_id) == ["talking"]
+    delivered(timed, instance_id)
+    assert moved(timed, instance_id) == ["after_wait", "talking"]
+    delivered(timed, instance_id)
+    assert moved(timed, instance_id) == ["after_wait", "handle_reply"]
