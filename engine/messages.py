@@ -3,7 +3,8 @@
 Candidates come from ``event_waits`` (indexed by kind, name, business key); each is locked and
 offered the message in id order, so two messages to one instance apply one after the other.
 A ``message_id`` seen before returns the first delivery's result without applying it again.
-Unmatched messages are recorded, never dropped silently.
+Unmatched messages are recorded, never dropped silently. Each instance that takes a message
+moves one of its waiting catches (``engine.one_catch``).
 """
 
 from __future__ import annotations

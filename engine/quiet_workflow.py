@@ -1,5 +1,6 @@
-"""The workflow class of Dialflow's instances: SpiffWorkflow's ``BpmnWorkflow`` whose own log
-records get their extras only when their logger is enabled.
+"""The workflow class of Dialflow's instances: ``one_catch.Workflow`` (SpiffWorkflow's
+``BpmnWorkflow`` delivering a message to one catch) whose own log records get their extras
+only when their logger is enabled.
 
 SpiffWorkflow 3.2 logs a workflow's start, end and cancellation at INFO on ``spiff.workflow``
 and builds each record's extras before the call, whether the logger is enabled or not: with
@@ -17,13 +18,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from engine.one_catch import Workflow
 
 _LOGGER = logging.getLogger("spiff.workflow")  # SpiffWorkflow's own, in SpiffWorkflow/workflow.py
 
 
-class InstanceWorkflow(BpmnWorkflow):
-    """A ``BpmnWorkflow`` that builds its log records' extras only for an enabled logger."""
+class InstanceWorkflow(Workflow):
+    """The workflow of an instance: each message moves one catch (``one_catch.Workflow``),
+    and its log records' extras are built only for an enabled logger."""
 
     def collect_log_extras(self, dct: dict[str, Any] | None = None) -> dict[str, Any]:
         if _LOGGER.isEnabledFor(logging.INFO):

@@ -57,6 +57,7 @@ from engine.models import (
     ReceivedMessage,
     WorkItem,
 )
+from engine.one_catch import new_step
 from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.quiet_workflow import InstanceWorkflow
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
@@ -240,6 +241,7 @@ def begin(
     context = _context(engine, session, row, actor, business_key)
     with step_time(context.now):
         workflow = InstanceWorkflow(spec, subprocess_specs, script_engine=StepScriptEngine(context))
+    new_step(workflow)
     for task in workflow.tasks.values():  # a new workflow: its start events, no subprocesses
         if task.state == TaskState.READY:
             task.data.update(data)
@@ -254,6 +256,7 @@ def load(engine: ProcessEngine, session: Session, row: ProcessInstance, actor: U
     if workflow is None:
         workflow = engine.codec.decode(row.state, spec, subprocess_specs)
     workflow.script_engine = StepScriptEngine(context)
+    new_step(workflow)  # the waits this step begins are younger than those waiting now
     return Step(
         row,
         workflow,

@@ -61,14 +61,17 @@ def dials(instance: dict[str, Any]) -> list[str]:
 
 def end_attempt(timed: Timed, ending: str, instances: list[dict[str, Any]]) -> None:
     """End the open attempt of ``instances`` (all with the business key ``KEY``) ``ending``'s
-    way; a message, signal or timer reaches all of them at once."""
+    way; a message, signal or timer reaches all of them at once. A message moves one catch
+    per instance: ``hang_up`` is sent once per instance of the attempt activity, whose
+    event subprocess each waits for it."""
     agent = timed.agent
     if ending == "timer":
         assert timed.advance(days=1) == len(instances)
     elif ending in ("message", "hang_up"):
         name = "stop_attempt" if ending == "message" else "hang_up"
-        sent = agent.post("/api/v1/messages", json={"name": name, "business_key": KEY})
-        assert sent.status_code == 202, sent.get_json()
+        for _ in range(1 if ending == "message" else len(dials(instances[0]))):
+            sent = agent.post("/api/v1/messages", json={"name": name, "business_key": KEY})
+            assert sent.status_code == 202, sent.get_json()
     elif ending == "signal":
         sent = agent.post("/api/v1/signals", json={"name": "stop_attempts"})
         assert sent.status_code == 202, sent.get_json()
@@ -169,14 +172,18 @@ def test_a_reloaded_instance_goes_on_as_the_one_held_in_memory(timed, kind):
 @pytest.mark.parametrize("message", ["note", "remark"])
 def test_event_subprocess_runs_leave_nothing_behind(timed, kind, message):
     """``note`` runs a non-interrupting event subprocess inside the attempt, ``remark`` one of
-    the process beside the loop; each message runs it once more while ``dial`` stays open."""
+    the process beside the loop; each message runs it once more while ``dial`` stays open
+    (one message moves one catch: each pass sends ``note`` once per instance of the
+    attempt activity)."""
     deploy(timed, kind)
     instance_id = begin(timed, kind)
     sizes = []
     for _ in range(PASSES):
-        sent = timed.agent.post("/api/v1/messages", json={"name": message, "business_key": KEY})
-        assert sent.status_code == 202, sent.get_json()
-        assert sent.get_json()["delivered_to"] == [instance_id]
+        for _ in range(opened_per_attempt(kind) if message == "note" else 1):
+            body = {"name": message, "business_key": KEY}
+            sent = timed.agent.post("/api/v1/messages", json=body)
+            assert sent.status_code == 202, sent.get_json()
+            assert sent.get_json()["delivered_to"] == [instance_id]
         sizes.append(state_size(timed, instance_id))
     check_pass(timed, instance_id, kind, 0)
     assert max(sizes[BASELINE:]) <= sizes[BASELINE - 1] + SLACK, sizes

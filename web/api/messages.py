@@ -16,7 +16,8 @@ from web.errors import error_response
 
 @api_bp.post("/messages")
 @documented(
-    "Deliver a message (by business key or correlation); a repeated message_id applies once",
+    "Deliver a message (by business key or correlation) to one waiting catch of each instance; "
+    "a repeated message_id applies once",
     tag="messages",
     status=202,
     errors=(401, 404, 422),
