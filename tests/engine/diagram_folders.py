@@ -4,11 +4,14 @@ process owner would upload them, and the checks the rounds of unseen diagrams sh
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from crm.models import Deal, Notification
+from dialflow.cli import main
 from engine.models import ModelBundle, ProcessVersion
 from tests.engine.conftest import DIAGRAMS, Actor
 
@@ -78,3 +81,26 @@ def deals_of(db: Any, customer_id: int) -> list[tuple[str, str, str]]:
                 select(Deal).where(Deal.customer_id == customer_id).order_by(Deal.id)
             )
         ]
+
+
+def cli_refuses(
+    test_env: dict[str, str],
+    folder: Path,
+    files: list[tuple[str, bytes]],
+    expected: list[tuple[str, str, str | int, list[str]]],
+) -> None:
+    """``dialflow deploy FOLDER`` with ``files`` in it exits 1 and prints one problem per
+    ``expected`` (element, file, line or a fragment of it, words), with no traceback."""
+    for name, content in files:
+        (folder / name).write_bytes(content)
+    result = CliRunner().invoke(main, ["deploy", str(folder)], env=test_env)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    printed = [line for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert len(printed) == len(expected), result.stderr
+    contents = dict(files)
+    for shown, (element, file, where, words) in zip(printed, expected, strict=True):
+        line = where if isinstance(where, int) else line_in(where, contents[file])
+        assert shown.startswith(f"  {file} {element + ' ' if element else ''}line {line}: "), shown
+        for word in words:
+            assert word in shown, (word, shown)

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from dialflow.cli import main
 from tests.engine.conftest import Actor, Timed, refused
-from tests.engine.diagram_folders import DiagramFolder, line_in, upload
+from tests.engine.diagram_folders import DiagramFolder, cli_refuses, upload
 from tests.engine.test_refusals_round9 import (
     BASE,
     DISCOUNT,
@@ -336,19 +334,7 @@ def test_the_cli_prints_each_problem_and_stores_nothing(
     test_env: dict[str, str], db: Any, tmp_path: Path, case: str
 ) -> None:
     files, expected = REFUSALS[case]
-    for name, content in files:
-        (tmp_path / name).write_bytes(content)
-    result = CliRunner().invoke(main, ["deploy", str(tmp_path)], env=test_env)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and "Traceback" not in result.stderr
-    printed = [line for line in result.stderr.splitlines() if line.startswith("  ")]
-    assert len(printed) == len(expected), result.stderr
-    contents = dict(files)
-    for line_printed, (element, file, where, words) in zip(printed, expected, strict=True):
-        line = line_in(where, contents[file]) if isinstance(where, str) else where
-        assert line_printed.startswith(f"  {file} {element} line {line}: "), line_printed
-        for word in words:
-            assert word in line_printed, (word, line_printed)
+    cli_refuses(test_env, tmp_path, files, expected)
     assert counts(db) == (0, 0)
 
 

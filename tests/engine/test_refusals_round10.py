@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 from dialflow.cli import main
 from tests.engine.conftest import Actor, refused
-from tests.engine.diagram_folders import DiagramFolder, line_in, upload
+from tests.engine.diagram_folders import DiagramFolder, cli_refuses, upload
 from tests.engine.test_refusals_round9 import (
     BASE,
     FORM,
@@ -388,19 +388,7 @@ def test_the_cli_prints_every_problem_and_stores_nothing(
     test_env: dict[str, str], db: Any, tmp_path: Path, case: str
 ) -> None:
     files, expected = REFUSALS[case]
-    for name, content in files:
-        (tmp_path / name).write_bytes(content)
-    result = CliRunner().invoke(main, ["deploy", str(tmp_path)], env=test_env)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and "Traceback" not in result.stderr
-    printed = [line for line in result.stderr.splitlines() if line.startswith("  ")]
-    assert len(printed) == len(expected), result.stderr
-    contents = dict(files)
-    for shown, (element, file, where, words) in zip(printed, expected, strict=True):
-        line = line_in(where, contents[file]) if isinstance(where, str) else where
-        assert shown.startswith(f"  {file} {element + ' ' if element else ''}line {line}: "), shown
-        for word in words:
-            assert word in shown, (word, shown)
+    cli_refuses(test_env, tmp_path, files, expected)
     assert counts(db) == (0, 0)
 
 

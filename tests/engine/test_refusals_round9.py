@@ -23,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from dialflow.cli import main
 from engine.models import ModelBundle, ProcessVersion, WorkItem
 from tests.engine.conftest import Actor, Timed, refused
-from tests.engine.diagram_folders import DiagramFolder, line_in, nothing_deployed, upload
+from tests.engine.diagram_folders import (
+    DiagramFolder,
+    cli_refuses,
+    line_in,
+    nothing_deployed,
+    upload,
+)
 
 ROUND9 = DiagramFolder("refusals9")
 R, H, D, FORM = "r9_renewal.bpmn", "r9_handover.bpmn", "r9_discount.dmn", "r9-review-form.json"
@@ -638,19 +642,7 @@ def test_the_cli_prints_every_problem_and_stores_nothing(
     test_env: dict[str, str], db: Any, tmp_path: Path, case: str
 ) -> None:
     files, expected = REFUSALS[case]
-    for name, content in files:
-        (tmp_path / name).write_bytes(content)
-    result = CliRunner().invoke(main, ["deploy", str(tmp_path)], env=test_env)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and "Traceback" not in result.stderr
-    problems = [line for line in result.stderr.splitlines() if line.startswith("  ")]
-    assert len(problems) == len(expected), result.stderr
-    contents = dict(files)
-    for printed, (element, file, where, words) in zip(problems, expected, strict=True):
-        line = where if isinstance(where, int) else line_in(where, contents[file])
-        assert printed.startswith(f"  {file} {element + ' ' if element else ''}line {line}: ")
-        for word in words:
-            assert word in printed, (word, printed)
+    cli_refuses(test_env, tmp_path, files, expected)
     nothing_deployed(db)
 
 
