@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from werkzeug.routing import Rule
 
 from crm.customers import create_customer
 from crm.models import Customer, User
@@ -33,6 +34,28 @@ from web import create_app
 
 PG_URL = os.environ.get("DIALFLOW_TEST_DATABASE_URL")
 PASSWORD = "correct-horse-42"
+
+
+def _compile_each_url_builder_once() -> None:
+    """Werkzeug compiles Python code for every route of every app it builds (``create_app``:
+    about 60 ms, most of a test's set-up) and the suite builds an app per test. A builder
+    depends only on its rule's text and parts, so the suite's processes compile each once and
+    share it. Rules with defaults (folded into their builder) are compiled as usual."""
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple[Any, ...], Any] = {}
+
+    def compile_once(rule: Rule, append_unknown: bool = True) -> Any:
+        if rule.defaults:
+            return compile_builder(rule, append_unknown)
+        key = (rule.rule, tuple(rule._trace), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(rule, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = compile_once  # type: ignore[method-assign]
+
+
+_compile_each_url_builder_once()
 
 
 def backend() -> str:
