@@ -128,7 +128,7 @@ HINTS = {
     "elementVariable": "name the list in loopDataInputRef and each item in inputDataItem",
     "in": "a called process gets all of the caller's data (map it with a script task)",
     "out": "the caller gets all of the called process's data back (map it with a script task)",
-    "initiator": "Dialflow records who started an instance itself",
+    "initiator": "Dialflow sets the starter's variable from a process's start event only",
     "independent": "a called process ends with its caller; to start one that lives on, use "
     "a service task with the operator process.start",
     "waitForCompletion": "a call activity waits for the called process; to start one without "
