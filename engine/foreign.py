@@ -415,7 +415,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
-                f"evaluates Python: {_juel_hint(juel.group(1))}",
+                f"evaluates Python: {_juel_hint(juel.group(1), local)}",
             )
         )
     return found
@@ -457,9 +457,14 @@ def _shown(element: Any) -> Any:
     return owner if owner is not None else element
 
 
-def _juel_hint(body: str) -> str:
-    """What to write instead of the JUEL ``body``: its Python, or why there is none."""
+def _juel_hint(body: str, local: str = "") -> str:
+    """What to write instead of the JUEL ``body``: its Python, or why there is none. A
+    completion condition reads the multi-instance counters ``nrOfInstances``,
+    ``nrOfCompletedInstances`` and ``nrOfActiveInstances`` (``engine.multi_instance``): the
+    hint said Dialflow did not set them, and suggested no Python."""
     names = juel.engine_names(body)
+    if local == "completionCondition":
+        names = [name for name in names if name not in juel.COUNTERS]
     if names:
         listed = ", ".join(names)
         return (

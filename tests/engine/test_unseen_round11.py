@@ -691,7 +691,7 @@ EXPORTED = [
         [
             "activiti:collection='${directors}'",
             "loopDataInputRef",
-            "nrOfCompletedInstances is set by the Java engines and not by Dialflow",
+            "write 'nrOfCompletedInstances >= 1'",  # Dialflow's completion conditions count
         ],
         id="activiti-multi-instance",
     ),
