@@ -143,6 +143,11 @@ HINTS = {
     "assignment": "put the task in a lane (the lane names who works it; outside every lane, "
     "the instance's starter works it)",
     "assignedUsers": "put the task in a lane (the lane names who works it)",
+    # RuoYi-Vue-Pro (yudao) BPM: who works a task, as a strategy code and its parameter
+    "candidateStrategy": "put the task in a lane (the lane names who works it: a role or a "
+    "team; outside every lane, the instance's starter works it)",
+    "candidateParam": "put the task in a lane (the lane names who works it: a role or a "
+    "team; outside every lane, the instance's starter works it)",
     "assignedGroups": "put the task in a lane (the lane names who works it)",
     "screenRef": "pick a JSON-Schema form (formJsonSchemaFilename)",
     "scriptRef": "write the Python script in the script task itself",
