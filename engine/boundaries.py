@@ -69,6 +69,7 @@ from engine.event_subprocesses import (
 from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
+from engine.starter import StarterStartEvent
 from engine.task_scripts import (
     PostScriptRetryingManualTask,
     PostScriptRetryingScriptTask,
@@ -303,6 +304,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         **config,
         RepeatingBoundaryEvent: config[BoundaryEvent],
         CheckedEndEvent: config[EndEvent],
+        StarterStartEvent: config[StartEvent],
         BranchMergingParallelGateway: config[ParallelGateway],
         BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],

@@ -4,6 +4,9 @@ checks on the XML of every executable process, run element by element by
 
 * A cancel end event outside a transaction subprocess ended its path as a plain end event
   (BPMN allows it only inside a transaction, whose cancel boundary event takes it).
+* A cancel boundary event on anything but a transaction subprocess was refused with
+  SpiffWorkflow's own words ("Cancel Events may only be used with transactions"), marked on
+  the activity rather than on the event to change.
 * A start event with a trigger (message, timer, signal, ...) inside an embedded subprocess
   or transaction waited for it as an intermediate catch would: BPMN gives such a start event
   no trigger, and a modeller drawing one most often meant an event subprocess.
@@ -33,6 +36,13 @@ CANCEL_OUTSIDE = (
     "cancel boundary event takes it; here SpiffWorkflow 3.2 ended the path as a plain end event. "
     "Draw a plain end event, or an error end event and an error boundary event to leave the "
     "subprocess another way"
+)
+
+CANCEL_BOUNDARY = (
+    "a cancel boundary event belongs on a transaction subprocess (BPMN), which a cancel end "
+    "event inside it cancels; {where}. Make the subprocess a transaction (bpmn:transaction) "
+    "with a cancel end event inside, or catch an error: an error end event inside and an error "
+    "boundary event here"
 )
 
 PARALLEL_GATEWAY = (
@@ -72,12 +82,30 @@ def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[
     cancels = any(_kind(child) == "cancelEventDefinition" for child in node)
     if local == "endEvent" and inside != "transaction" and cancels:
         return [ctx.report(node, CANCEL_OUTSIDE)]
+    if local == "boundaryEvent" and cancels:
+        where = _attached_to(node, container)
+        if where is not None:
+            return [ctx.report(node, CANCEL_BOUNDARY.format(where=where))]
     if local == "eventBasedGateway":
         if node.get("instantiate", "false").strip() in ("true", "1"):
             return [ctx.report(node, INSTANTIATING_GATEWAY)]
         if node.get("eventGatewayType", "Exclusive").strip() == "Parallel":
             return [ctx.report(node, PARALLEL_GATEWAY)]
     return []
+
+
+def _attached_to(boundary: Any, container: Any) -> str | None:
+    """What a cancel boundary event is drawn on, said when it is no transaction; ``None``: a
+    transaction, or nothing found (the reference checks say so)."""
+    ref = (boundary.get("attachedToRef") or "").strip()
+    for node in container:
+        if isinstance(node.tag, str) and node.get("id") == ref:
+            kind = etree.QName(node).localname
+            if kind == "transaction":
+                return None
+            what = "an embedded subprocess" if kind == "subProcess" else f"a {kind}"
+            return f"{ref!r} is {what}, which nothing can cancel"
+    return None
 
 
 def _kind(child: Any) -> str | None:

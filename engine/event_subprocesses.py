@@ -96,6 +96,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
 from engine.scope_merge import carry_run, merge_at_scope_end
+from engine.starter import StarterStartEvent, initiator_variable, sets_starter
 from engine.subprocess_lanes import lane_inside
 
 # The task of the error or escalation end or throw event that is throwing right now.
@@ -497,11 +498,18 @@ def _in_event_subprocess(node: Any) -> bool:
 
 class EventStartParser(SpiffStartEventParser):
     """Start events; in an event subprocess also error and escalation starts (SpiffWorkflow
-    3.2 reads them as plain starts) and whether it interrupts."""
+    3.2 reads them as plain starts) and whether it interrupts. A process's start event with
+    an ``initiator`` sets that variable to the starter (``engine.starter``)."""
 
     def create_task(self) -> Any:
         if not _in_event_subprocess(self.node):
-            return super().create_task()
+            variable = initiator_variable(self.node)
+            if variable is None or not sets_starter(self.node, variable):
+                return super().create_task()
+            self.spec_class = StarterStartEvent
+            task = super().create_task()
+            task.initiator = variable
+            return task
         definition = self.get_event_definition(
             [
                 MESSAGE_EVENT_XPATH,

@@ -128,7 +128,7 @@ HINTS = {
     "elementVariable": "name the list in loopDataInputRef and each item in inputDataItem",
     "in": "a called process gets all of the caller's data (map it with a script task)",
     "out": "the caller gets all of the called process's data back (map it with a script task)",
-    "initiator": "Dialflow records who started an instance itself",
+    "initiator": "Dialflow sets the starter's variable from a process's start event only",
     "independent": "a called process ends with its caller; to start one that lives on, use "
     "a service task with the operator process.start",
     "waitForCompletion": "a call activity waits for the called process; to start one without "
@@ -143,6 +143,11 @@ HINTS = {
     "assignment": "put the task in a lane (the lane names who works it; outside every lane, "
     "the instance's starter works it)",
     "assignedUsers": "put the task in a lane (the lane names who works it)",
+    # RuoYi-Vue-Pro (yudao) BPM: who works a task, as a strategy code and its parameter
+    "candidateStrategy": "put the task in a lane (the lane names who works it: a role or a "
+    "team; outside every lane, the instance's starter works it)",
+    "candidateParam": "put the task in a lane (the lane names who works it: a role or a "
+    "team; outside every lane, the instance's starter works it)",
     "assignedGroups": "put the task in a lane (the lane names who works it)",
     "screenRef": "pick a JSON-Schema form (formJsonSchemaFilename)",
     "scriptRef": "write the Python script in the script task itself",
@@ -415,7 +420,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
-                f"evaluates Python: {_juel_hint(juel.group(1))}",
+                f"evaluates Python: {_juel_hint(juel.group(1), local)}",
             )
         )
     return found
@@ -457,9 +462,14 @@ def _shown(element: Any) -> Any:
     return owner if owner is not None else element
 
 
-def _juel_hint(body: str) -> str:
-    """What to write instead of the JUEL ``body``: its Python, or why there is none."""
+def _juel_hint(body: str, local: str = "") -> str:
+    """What to write instead of the JUEL ``body``: its Python, or why there is none. A
+    completion condition reads the multi-instance counters ``nrOfInstances``,
+    ``nrOfCompletedInstances`` and ``nrOfActiveInstances`` (``engine.multi_instance``): the
+    hint said Dialflow did not set them, and suggested no Python."""
     names = juel.engine_names(body)
+    if local == "completionCondition":
+        names = [name for name in names if name not in juel.COUNTERS]
     if names:
         listed = ", ".join(names)
         return (

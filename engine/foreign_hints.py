@@ -14,20 +14,23 @@ A call activity's ``<camunda:in variables="all"/>``, ``<camunda:out variables="a
 ``<camunda:in businessKey="…"/>`` say what a Dialflow call activity does anyway (the called
 process gets all of the caller's data, the caller gets all of its data back, one business
 key for both), so they pass (``as_dialflow``). So do assignments that say what the drawing
-makes Dialflow do (``honoured``): ``candidateGroups`` naming the task's own lane, and the
-instance's starter as the assignee of a task outside every lane, with the start event's
-``initiator`` when nothing else reads its variable. (A signal's ``scope="global"`` is in
-``foreign.AS_DIALFLOW``: Dialflow's signals reach every instance.)
+makes Dialflow do (``honoured``): ``candidateGroups`` naming the task's own lane, the
+instance's starter as the assignee of a task outside every lane, and a process start event's
+``initiator``, whose variable Dialflow sets to the starter's username (``engine.starter``).
+(A signal's ``scope="global"`` is in ``foreign.AS_DIALFLOW``: Dialflow's signals reach every
+instance.)
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
+from engine.starter import initiator_variable, sets_starter
 from engine.subprocess_lanes import own_lanes
 
 _HUMAN = {"userTask", "manualTask"}
@@ -56,8 +59,8 @@ def as_dialflow(element: Any) -> bool:
 def honoured(local: str, owner: Any, value: str) -> bool:
     """True for an assignment that says what the drawing makes Dialflow do anyway: candidate
     groups naming only the task's lane, the starter as assignee of a task outside every lane
-    (``${initiator}``, Activiti's ``$INITIATOR``), and a start event's ``initiator`` whose
-    variable nothing else in the file reads than such assignees."""
+    (``${initiator}``, Activiti's ``$INITIATOR``), and a process's start event's ``initiator``
+    (Dialflow sets that variable to the starter: ``engine.starter``)."""
     kind = etree.QName(owner).localname
     if local == "candidateGroups" and kind in _HUMAN:
         lane = lane_of(owner)
@@ -68,7 +71,7 @@ def honoured(local: str, owner: Any, value: str) -> bool:
     if local == "assignee" and kind in _HUMAN:
         return _is_starter(owner, value) and lane_of(owner) is None
     if local == "initiator" and kind == "startEvent":
-        return _initiator_only_assigns(owner, value.strip())
+        return initiator_variable(owner) == value.strip() and sets_starter(owner, value.strip())
     return False
 
 
@@ -94,44 +97,6 @@ def _is_starter(owner: Any, value: str) -> bool:
     return value.strip() == "$INITIATOR" or bool(name and name.group(1) in _initiator_names(owner))
 
 
-def _initiator_only_assigns(start: Any, variable: str) -> bool:
-    """Whether the starter's variable ``variable`` is read by assignees that are honoured and
-    by nothing else (a script or condition reading it, here or in a called process, would find
-    nothing: Dialflow does not set it)."""
-    if not _ONE_NAME.match("${" + variable + "}"):
-        return False
-    word = re.compile(rf"(?<![\w$]){re.escape(variable)}(?!\w)")
-    assigned = False
-    for element in start.getroottree().iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.text and word.search(element.text):
-            return False
-        for attribute, value in element.attrib.items():
-            local = etree.QName(attribute).localname
-            if element is start and local == "initiator":
-                continue
-            if not word.search(value):
-                continue
-            if local != "assignee" or not honoured(local, element, value):
-                return False
-            assigned = True
-    return assigned or (variable == "initiator" and _starter_assigned(start))
-
-
-def _starter_assigned(start: Any) -> bool:
-    """Whether a task is assigned Activiti's and Flowable's ``$INITIATOR`` (the variable their
-    modelers name ``initiator``), honoured."""
-    return any(
-        etree.QName(attribute).localname == "assignee"
-        and value.strip() == "$INITIATOR"
-        and honoured("assignee", element, value)
-        for element in start.getroottree().iter()
-        if isinstance(element.tag, str)
-        for attribute, value in element.attrib.items()
-    )
-
-
 def hint_for(local: str, owner: Any, value: str | None) -> str | None:
     """The hint for the foreign setting ``local`` (of value ``value``, ``None`` for an
     element) on ``owner``, the BPMN element that carries it; ``None``: the general hint."""
@@ -149,6 +114,8 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
         return "give the operator what it needs as spiffworkflow:parameters"
     if local == "assignee" and value is not None:
         return _assignee(owner, value)
+    if local == "initiator" and kind == "startEvent" and value is not None:
+        return _initiator(owner, value.strip())
     if local in ("candidateGroups", "candidateUsers") and value is not None:
         return _candidates(local, value)
     if local in ("resultVariable", "mapDecisionResult") and kind == "businessRuleTask":
@@ -179,6 +146,18 @@ def _assignee(owner: Any, value: str) -> str:
     return (
         "put the task in a lane and name who works it in the data before it: lane_owners = "
         f"{{'<lane name>': {who}}} (a username)"
+    )
+
+
+def _initiator(start: Any, variable: str) -> str:
+    """Why a start event's ``initiator`` Dialflow does not set is refused (``sets_starter``)."""
+    if not variable.isidentifier() or keyword.iskeyword(variable):
+        return (
+            f"name the variable the starter's username goes in with a Python name, not {variable!r}"
+        )
+    return (
+        "remove it: Dialflow sets the starter's variable from a process's start event only "
+        "(a subprocess sees the process's data, that variable included)"
     )
 
 

@@ -42,6 +42,8 @@ _GET_VARIABLE = re.compile(
 _METHOD_CALL = re.compile(r"[\w)\]]\.\w+\s*\(")
 # ``order.amount``: a property of a map variable (task data holds JSON objects, no attributes).
 _PROPERTY = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# The multi-instance counters a Dialflow completion condition reads too (engine.multi_instance).
+COUNTERS = {"nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances"}
 # What the Java engines put beside the process's variables, which Dialflow's data lacks.
 ENGINE_NAMES = {
     "nrOfInstances": "the multi-instance counters",

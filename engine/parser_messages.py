@@ -44,6 +44,11 @@ PARSER_MESSAGES = (
         "the decision this task calls has no decision table; only decision tables are supported",
     ),
     (
+        re.compile(r"Cancel Events may only be used with transactions"),
+        "a cancel boundary event belongs on a transaction subprocess (bpmn:transaction), "
+        "which a cancel end event inside it cancels",
+    ),
+    (
         re.compile(r"^Data Store with name "),
         "data stores are not supported: keep the data in the process (task data) or reach the "
         "system through a service task",

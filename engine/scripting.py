@@ -79,10 +79,17 @@ class StepContext:
     # A new instance is inserted once, with its state, when its first step is saved; a handler
     # that needs the id earlier gets the row inserted on demand.
     instance_id_source: Callable[[], int]
+    # The username of the instance's starter (``engine.starter``), read only when a start
+    # event sets it.
+    starter_source: Callable[[], str | None] = lambda: None
 
     @property
     def instance_id(self) -> int:
         return self.instance_id_source()
+
+    @property
+    def starter(self) -> str | None:
+        return self.starter_source()
 
 
 def script_helpers(now: datetime) -> dict[str, Any]:

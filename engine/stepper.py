@@ -153,6 +153,7 @@ def _context(
         now=engine.clock.now(),
         actor=actor,
         instance_id_source=lambda: _persisted_id(session, row),
+        starter_source=lambda: _starter(session, row, actor),
         business_key=business_key,
         codec=engine.codec,
     )
@@ -499,7 +500,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         row,
         workflow,
         step.bundle,
-        lambda: _starter(session, step),
+        lambda: _starter(session, row, step.context.actor),
         now,
         fresh=step.fresh,
         respec=step.respec,
@@ -622,8 +623,8 @@ def _row_update(row: ProcessInstance) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"_id": row.id, "_version": row.lock_version, **values}, values
 
 
-def _starter(session: Session, step: Step) -> str | None:
-    row, actor = step.row, step.context.actor
+def _starter(session: Session, row: ProcessInstance, actor: User | None) -> str | None:
+    """The username of the user who started the instance ``row``; ``None``: nobody did."""
     if row.started_by_id is None:
         return None
     if actor is not None and actor.id == row.started_by_id:  # e.g. the start itself
