@@ -24,7 +24,6 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from dialflow import json_text
@@ -572,8 +571,6 @@ def build_engine(settings: Settings) -> Engine:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if ":memory:" in url or url.rstrip("/") == "sqlite:":
             raise ValueError("Dialflow needs a SQLite file, not an in-memory database")
-        if settings.environment == "test":
-            kwargs["poolclass"] = NullPool  # tests swap database files between cases
     else:
         # No pre-ping (a round trip per transaction); a connection dropped by a server restart
         # is invalidated on its first error, and old connections are recycled.

@@ -71,16 +71,21 @@ def test_a_start_stores_its_instance_row_with_one_insert_and_no_update(runtime, 
     owner.deploy("call_note.bpmn", "call-form.json")
     statements: list[str] = []
 
-    def trace(dbapi_connection, _record) -> None:
+    def trace(dbapi_connection, _record, _proxy) -> None:
         dbapi_connection.set_trace_callback(statements.append)
 
-    event.listen(runtime.db.engine, "connect", trace)
+    def untrace(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(runtime.db.engine, "checkout", trace)
+    event.listen(runtime.db.engine, "checkin", untrace)
     try:
         with runtime.db.unit_of_work() as session:
             row = start_instance(runtime.engine, session, "call_note", actor=None)
             seen = (row.id, row.status, row.step_count, row.lock_version, row.state, row.waiting)
     finally:
-        event.remove(runtime.db.engine, "connect", trace)
+        event.remove(runtime.db.engine, "checkout", trace)
+        event.remove(runtime.db.engine, "checkin", untrace)
     writes = [
         s.split()[0].upper()
         for s in statements
