@@ -30,6 +30,7 @@ import pytest
 from tests.engine.conftest import Actor, Timed, by_element, notes_of, refused
 from tests.engine.diagram_folders import (
     DiagramFolder,
+    cli_refuses,
     line_in,
     nothing_deployed,
     notifications_of,
@@ -552,4 +553,20 @@ def test_one_mistake_is_refused_on_its_element_and_line(owner, db, mistake):
     assert detail["line"] == line_in(where, dict(files)[detail.get("file", changed)]), detail
     for word in words:
         assert word in detail["message"], (word, detail["message"])
+    nothing_deployed(db)
+
+
+def test_the_cli_names_the_bizagi_branches_without_conditions(test_env, db, tmp_path):
+    """``dialflow deploy`` of the Bizagi export prints both branches with their labels."""
+    changed, change, *_ = MISTAKES["bizagi-branches-without-conditions"]
+    words = ["none of the gateway's 2 branches has a condition"]
+    cli_refuses(
+        test_env,
+        tmp_path,
+        [(changed, edited(changed, *change))],
+        [
+            (guid("f", n), changed, f'<sequenceFlow id="{guid("f", n)}"', [f"({label} ", *words])
+            for n, label in ((3, '"Yes" of'), (4, '"No" of'))
+        ],
+    )
     nothing_deployed(db)
