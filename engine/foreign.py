@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import foreign_hints, juel
+from engine import foreign_hints, juel, zeebe_hints
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 from engine.expression_names import expression_name_problem
@@ -335,13 +335,13 @@ def _engine_label(engine: str) -> str:
 def _hint(local: str, element: Any, value: str | None = None) -> str:
     owner = _owner(element)
     flow = etree.QName(owner).localname == "sequenceFlow"
+    zeebe = value is None and etree.QName(element).namespace == zeebe_hints.ZEEBE_NS
     hint = (
         (FLOW_HINTS.get(local) if flow else None)
+        or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
-    if local == "calledElement" and element.get("processId"):
-        hint = f"{hint}: calledElement={element.get('processId')!r}"
     return f"; {hint}" if hint else ""
 
 
@@ -376,6 +376,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         qname.localname in HARMLESS
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
+        or zeebe_hints.as_dialflow(element)
     ):
         return []  # report the outermost foreign element only
     return [
@@ -410,7 +411,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a FEEL expression (Camunda 8); "
-                f"Dialflow evaluates Python: write {_feel_hint(feel.group(1).strip(), local)!r}",
+                f"Dialflow evaluates Python: {_feel_hint(feel.group(1).strip(), local)}",
             )
         )
     juel = JUEL.match(body)
@@ -498,12 +499,20 @@ def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
 
 def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
     """True when ``other`` (a parser problem) says again what a foreign problem said: that an
-    element is not executable, or that a service task has no operator where its operator was
-    written in a misspelled SpiffWorkflow namespace."""
+    element is not executable, that a service task has no operator where its operator was
+    written in a misspelled SpiffWorkflow namespace, or that a call activity, business rule
+    task or script task names no process, decision or script where Zeebe's element names it."""
     message = other.get("message", "")
     same = [f for f in foreign if f.get("element_id") == other.get("element_id")]
     if "must have an operator" in message:
         return any(":serviceTaskOperator> " in f["message"] for f in same)
+    # a Camunda 8 export names the called process or decision in its own element only
+    if "a call activity names the process it calls" in message:
+        return any(":calledElement> " in f["message"] for f in same)
+    if "a business rule task needs the decision it calls" in message:
+        return any(":calledDecision> " in f["message"] for f in same)
+    if "has no script; write the Python it runs" in message:
+        return any(":script> " in f["message"] for f in same)
     return "is not executable" in message and bool(same)
 
 
@@ -514,10 +523,13 @@ def is_juel(expression: str) -> bool:
 
 
 def _feel_hint(expression: str, local: str = "") -> str:
-    """The FEEL expression in Python words where they differ most often: ``=`` is ``==``; in a
+    """What to write instead of the FEEL expression: its Python (``zeebe_hints``); in a
     timer, a FEEL literal (``duration("P7D")``, ``date and time("…")``) is its quoted ISO text,
     which is what a Python timer expression evaluates to (``"P7D"``)."""
     literal = FEEL_TEMPORAL.match(expression)
     if local in TIMER_TAGS and literal:
-        return f'"{literal.group(1)}"'
-    return re.sub(r"(?<![<>=!])=(?!=)", "==", expression)
+        return "write " + repr(f'"{literal.group(1)}"')
+    python = zeebe_hints.feel_to_python(expression)
+    if python is None:
+        return "rewrite it as a Python expression over the process's data"
+    return f"write {python!r}"

@@ -221,7 +221,12 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
             target = (ref.text or "").strip()
             if target and target not in ids:
-                report(lane, f"lists flowNodeRef {target!r}, which is no element of the model")
+                label = (lane.get("name") or "").strip()
+                report(
+                    lane,
+                    f"{f'(the lane {label!r}) ' if label else ''}lists flowNodeRef {target!r}, "
+                    "which is no element of the model",
+                )
     for lane_set in [*tree.iter(f"{{{BPMN_NS}}}laneSet"), *tree.iter(f"{{{BPMN_NS}}}childLaneSet")]:
         # BPMN puts a flow node in one lane of a lane set; SpiffWorkflow 3.2 silently gave a
         # node two sibling lanes list to the last of them
@@ -414,9 +419,10 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
             gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
             report(
                 flow,
-                f"leaves the {gateway} gateway {source.get('id')!r} without a condition and is "
-                "not its default flow: write its condition, or name it as the gateway's "
-                f'default (default="{flow.get("id")}" on the gateway; a gateway has one)',
+                f"{_branch(source, flow)}leaves the {gateway} gateway {source.get('id')!r} "
+                "without a condition and is not its default flow: write its condition, or name "
+                f'it as the gateway\'s default (default="{flow.get("id")}" on the gateway; a '
+                f"gateway has one){_unconditioned(source, outgoing, nodes)}",
             )
         target_kind = etree.QName(target).localname
         if kind == "eventBasedGateway" and target_kind not in EVENT_GATEWAY_TARGETS:
@@ -426,6 +432,33 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                 "only lead to catch events (message, timer, signal) or receive tasks, the "
                 "first of which to happen decides the way",
             )
+
+
+def _branch(gateway: Any, flow: Any) -> str:
+    """The branch and its gateway by their labels, which a file with generated ids (Bizagi's
+    GUIDs) needs for the branch to be found on the canvas; empty when neither has one."""
+    labels = [
+        f'"{label}"' if (label := (flow.get("name") or "").strip()) else "",
+        f'the gateway "{label}"' if (label := (gateway.get("name") or "").strip()) else "",
+    ]
+    shown = [label for label in labels if label]
+    return f"({' of '.join(shown)}) " if shown else ""
+
+
+def _unconditioned(gateway: Any, outgoing: dict[str, list[str]], nodes: dict[str, Any]) -> str:
+    """When none of the gateway's branches has a condition and it has no default (Bizagi
+    Modeler, for one, keeps conditions outside the file), how to write them all."""
+    ways = [nodes.get(way) for way in outgoing.get(gateway.get("id"), [])]
+    if gateway.get("default") or any(
+        way is not None and way.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+        for way in ways
+    ):
+        return ""
+    return (
+        f"; none of the gateway's {len(ways)} branches has a condition (Bizagi Modeler, for "
+        "one, keeps them outside the file): write one on every branch but one and make that "
+        "one the default"
+    )
 
 
 def _chooses(gateway: Any, flow: Any, outgoing: dict[str, list[str]]) -> bool:

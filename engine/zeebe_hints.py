@@ -1,0 +1,201 @@
+"""Camunda 8 (Zeebe) settings told in the Python Dialflow runs, and those that pass.
+
+``foreign.py`` refuses every ``zeebe:`` setting on its element with one hint per name. For
+the ones Camunda 8 teams bring most that hint was generic ("write the Python the task runs",
+"map data with a script task") or wrong: a FEEL condition ``=approved = true`` was told as
+``approved == true``, which names an unknown ``true``, and ``=customer.tier = "gold"`` as
+``customer.tier == "gold"``, which fails on task data (JSON objects, no attributes). Here a
+FEEL expression becomes the Python that runs (``==``, ``True``/``False``/``None``,
+``customer["tier"]``, ``count(x)`` ``len(x)``; no suggestion when it stays no Python), and
+a script, an input/output mapping, a called decision, a subscription and an assignment are
+each told as what to write, with the file's own names.
+
+What says what Dialflow does anyway passes (``as_dialflow``): ``<zeebe:userTask/>`` (Dialflow
+works every user task itself, no job worker), ``<zeebe:assignmentDefinition
+candidateGroups>`` naming only the task's own lane, and ``<zeebe:calledElement>`` naming the
+process the call activity's ``calledElement`` already names while handing all the called
+process's data back.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine import foreign_hints, juel
+
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+_FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
+_STRING = re.compile(r'("(?:\\.|[^"\\])*")')
+_FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
+_UNKNOWN_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+_PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
+
+
+def feel_to_python(expression: str) -> str | None:
+    """The FEEL ``expression`` (without its leading ``=``) as Python, or ``None`` when it does
+    not become an expression Python compiles from names it knows."""
+    parts = _STRING.split(expression.strip())
+    for index in range(0, len(parts), 2):  # outside string literals only
+        text = re.sub(r"(?<![<>=!])=(?!=)", "==", parts[index])
+        for feel, python in _FUNCTIONS.items():
+            text = re.sub(rf"(?<![\w.]){feel}\s*\(", f"{python}(", text)
+        parts[index] = text
+    body = "".join(parts)
+    if any(name not in _PYTHON_CALLS for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
+        return None  # a FEEL function (date and time(), is defined() …) with no Python here
+    python = juel.to_python(body)
+    if python is None:
+        return None
+    try:
+        ast.parse(python, mode="eval")
+    except SyntaxError:
+        return None
+    return python
+
+
+def is_feel(text: str | None) -> bool:
+    return bool(_FEEL.match(text or ""))
+
+
+def _python_of(value: str | None) -> str | None:
+    """A ``source``/``expression`` attribute as Python: FEEL converted, a literal quoted."""
+    match = _FEEL.match(value or "")
+    if match:
+        return feel_to_python(match.group(1))
+    return repr(value) if value is not None else None
+
+
+def as_dialflow(element: Any) -> bool:
+    """True for a Zeebe setting that says what Dialflow does anyway (see the module)."""
+    qname = etree.QName(element)
+    if qname.namespace != ZEEBE_NS:
+        return False
+    owner = _flow_node(element)
+    if owner is None:
+        return False
+    kind = etree.QName(owner).localname
+    if qname.localname == "userTask":
+        return kind == "userTask" and not element.attrib and len(element) == 0
+    if qname.localname == "assignmentDefinition":
+        return set(element.attrib) == {"candidateGroups"} and foreign_hints.honoured(
+            "candidateGroups", owner, element.get("candidateGroups", "")
+        )
+    if qname.localname == "calledElement":
+        process = (element.get("processId") or "").strip()
+        keys = set(element.attrib) - {"processId", "propagateAllChildVariables"}
+        return (
+            kind == "callActivity"
+            and not keys
+            and bool(process)
+            and process == (owner.get("calledElement") or "").strip()
+            and element.get("propagateAllChildVariables", "true").strip().lower() == "true"
+        )
+    return False
+
+
+def hint_for(element: Any) -> str | None:
+    """The Dialflow way for the Zeebe element ``element``, or ``None`` for the general hint."""
+    local = etree.QName(element).localname
+    owner = _flow_node(element)
+    kind = etree.QName(owner).localname if owner is not None else ""
+    if local == "script":
+        python = _python_of(element.get("expression"))
+        target = element.get("resultVariable") or "result"
+        if python:
+            return f"write the Python in its <script>: {target} = {python}"
+        return "write the Python the task runs in its <script>"
+    if local == "ioMapping":
+        return _mapping(element)
+    if local == "calledDecision":
+        decision = element.get("decisionId") or "<decision id>"
+        return (
+            "name the decision in the task's extensionElements: <spiffworkflow:calledDecisionId>"
+            f"{decision}</spiffworkflow:calledDecisionId>; the decision's outputs become "
+            "variables named after its output columns, so "
+            f"resultVariable={element.get('resultVariable')!r} is not needed"
+        )
+    if local == "calledElement" and kind == "callActivity":
+        process = (element.get("processId") or "").strip()
+        if is_feel(process):
+            return (
+                "a call activity calls the process it names as written: name one process id "
+                "in its calledElement attribute"
+            )
+        if element.get("propagateAllChildVariables", "true").strip().lower() == "false":
+            return (
+                "name the called process in the call activity's calledElement attribute: "
+                f"calledElement={process!r}, and remove <zeebe:calledElement>; Dialflow gives "
+                "the caller all of the called process's data back (propagateAllChildVariables="
+                '"false" is not what it does)'
+            )
+        return (
+            "name the called process in the call activity's calledElement attribute: "
+            f"calledElement={process!r}"
+        )
+    if local == "assignmentDefinition":
+        return _assignment(element, owner)
+    if local == "subscription":
+        key = _python_of(element.get("correlationKey"))
+        return (
+            "correlate by business key: start the instance with the business key "
+            f"{key or 'the key'} holds and send the message with that business_key, or "
+            "by a correlationProperty whose retrieval expression reads the key from the data"
+        )
+    if local == "userTaskForm":
+        return (
+            "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "
+            "and name it in the user task's formJsonSchemaFilename property"
+        )
+    return None
+
+
+def _mapping(element: Any) -> str:
+    """The script tasks that do what the input and output mappings did."""
+    ns = f"{{{ZEEBE_NS}}}"
+    lines = {"input": [], "output": []}
+    for side in ("input", "output"):
+        for entry in element.iter(f"{ns}{side}"):
+            python = _python_of(entry.get("source"))
+            if python is None or not entry.get("target"):
+                return "map data with a script task"
+            lines[side].append(f"{entry.get('target')} = {python}")
+    said = []
+    if lines["input"]:
+        said.append(f"a script task before it: {'; '.join(lines['input'])}")
+    if lines["output"] and etree.QName(_flow_node(element)).localname == "serviceTask":
+        said.append(
+            "the operator's result in its resultVariable (spiffworkflow:serviceTaskOperator), "
+            "read in a script task after it"
+        )
+    elif lines["output"]:
+        said.append(f"a script task after it: {'; '.join(lines['output'])}")
+    return "map data with " + " and ".join(said) if said else "map data with a script task"
+
+
+def _assignment(element: Any, owner: Any) -> str:
+    assignee = element.get("assignee")
+    if assignee:
+        name = _FEEL.match(assignee)
+        who = name.group(1).strip() if name else repr(assignee.strip())
+        return (
+            "put the task in a lane and name who works it in the data before it: lane_owners = "
+            f"{{'<lane name>': {who}}} (a username)"
+        )
+    groups = element.get("candidateGroups")
+    if groups and not is_feel(groups):
+        lane = foreign_hints.lane_of(owner) if owner is not None else None
+        where = f" (the task's lane is {lane!r})" if lane else ""
+        return foreign_hints.hint_for("candidateGroups", owner, groups) + where
+    return "put the task in a lane (the lane names who works it)"
+
+
+def _flow_node(element: Any) -> Any:
+    """The BPMN element whose extensionElements hold ``element``."""
+    node = element.getparent()
+    while node is not None and etree.QName(node).localname == "extensionElements":
+        node = node.getparent()
+    return node
