@@ -279,3 +279,25 @@ REMINDED = diagram(
     + flow("r1", "hourly", "reminder")
     + flow("r2", "reminder", "end_reminder"),
 )
+
+# Three turns of a loop: a multi-instance user task asks each of ``contacts`` for an answer;
+# their answers are noted together on ``customer_id`` once all are in.
+ASKED = diagram(
+    "held_asked",
+    START
+    + script("init", "turn = 0")
+    + '<bpmn:exclusiveGateway id="next"/>'
+    + script("open", "turn = turn + 1")
+    + '<bpmn:userTask id="ask"><bpmn:multiInstanceLoopCharacteristics isSequential="false">'
+    "<bpmn:loopDataInputRef>contacts</bpmn:loopDataInputRef>"
+    "<bpmn:loopDataOutputRef>answers</bpmn:loopDataOutputRef>"
+    '<bpmn:inputDataItem id="contact" name="contact"/>'
+    '<bpmn:outputDataItem id="answer" name="answer"/>'
+    "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
+    + note("tally", "str(turn) + ': ' + str(answers)")
+    + '<bpmn:exclusiveGateway id="more" default="to_done"/>'
+    + END
+    + chain("start", "init", "next", "open", "ask", "tally", "more")
+    + condition("back", "more", "next", "turn &lt; 3")
+    + flow("to_done", "more", "end"),
+)

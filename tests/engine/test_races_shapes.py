@@ -5,8 +5,9 @@ looping subprocess against the reply it waits for, a reply, a withdrawal and a s
 subprocesses at two levels) at once, a message for one of two waiting catches against the
 completion that begins the second wait, a message boundary event two calls up against the
 completion three levels down that ends the calls, the review of a looping inclusive split and
-multi-instance activity completed twice. Whatever order the database picks, each step applies
-whole or not at all, and the notes are those of the path the instance took, once.
+multi-instance activity completed twice, the instances of a looping multi-instance user task
+completed at once. Whatever order the database picks, each step applies whole or not at all,
+and the notes are those of the path the instance took, once.
 """
 
 from __future__ import annotations
@@ -206,3 +207,29 @@ def test_the_review_of_a_looping_turn_completed_twice_at_once(holding: Timed, ma
         assert view["data"]["turn"] == turn
     assert notes_of(db, lead.id) == ["a1", "a2", "b2", "a3"]
     assert [notes_of(db, c.id) for c in contacts] == [["each1", "each2", "each3"]] * 2
+
+
+def test_the_instances_of_a_looping_multi_instance_task_completed_at_once(
+    holding: Timed, make_customer
+):
+    """Three people's answers to one turn's three tasks, at once: each applies, the answers
+    are collected in the contacts' order and noted once, and the next turn asks anew."""
+    timed, db = holding, holding.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.ASKED)
+    customer = make_customer()
+    view = timed.agent.start("held_asked", {"customer_id": customer.id, "contacts": [1, 2, 3]})
+    for turn in (1, 2, 3):
+        tasks = view["ready_tasks"]
+        assert [t["name"] for t in tasks] == ["ask"] * 3, turn
+        results = together(
+            *(completion(timed, t["id"], {"answer": n * 10 + turn}) for n, t in enumerate(tasks))
+        )
+        assert [status for status, _ in results] == [200] * 3, (turn, results)
+        view = timed.agent.instance(view["id"])
+        assert (view["data"]["answers"], view["incidents"]) == ([turn, 10 + turn, 20 + turn], [])
+    assert view["status"] == "completed"
+    assert notes_of(db, customer.id) == [
+        "1: [1, 11, 21]",
+        "2: [2, 12, 22]",
+        "3: [3, 13, 23]",
+    ]
