@@ -93,26 +93,6 @@ def test_the_hour_of_an_offer_round_against_the_reply(holding: Timed, make_custo
         assert stopped[0] == 202, stopped
 
 
-def test_a_reply_while_the_hour_is_due_but_not_fired_takes_the_reply_alone(
-    holding: Timed, make_customer
-):
-    """The background pass is late: the reply reaches the event-based gateway after its hour
-    was due. The reply's step takes the reply's path only; SpiffWorkflow also added the due
-    timer to the events the gateway had seen and ran the timeout's path beside it."""
-    timed, db = holding, holding.runtime.db.unit_of_work
-    deploy(timed.owner, shapes.OFFERS)
-    customer = make_customer()
-    started = timed.agent.start("held_offers", {"customer_id": customer.id}, business_key="late")
-    timed.clock.advance(timedelta(hours=1, minutes=5))
-    assert message(timed, "offer_reply", "late", answer="yes")()[0] == 202
-    view = timed.agent.instance(started["id"])
-    assert (view["data"]["rounds"], view["incidents"]) == (1, [])
-    assert sorted(notes_of(db, customer.id)) == ["reminded", "reply yes"]
-    timers = sorted(w["name"] for w in view["waiting"] if w["kind"] == "timer")
-    assert timers == ["o_hour", "o_remind_start"]
-    assert timed.advance() == 0  # round 2's timers run from the reply
-
-
 NOTES = {"offer_reply": "reply no", "offer_withdrawn": "withdrawn", "offers_stopped": "stopped"}
 
 
