@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
-from engine import event_payloads
+from engine import event_payloads, first_event
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
 from engine.multi_instance import serializer_config as multi_instance_config
@@ -221,6 +221,7 @@ class StateCodec:
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
         )
         event_payloads.register(registry)
+        first_event.register(registry)
         self._converter = _SpecFreeWorkflowConverter(InstanceWorkflow, registry)
         self._serializer = BpmnWorkflowSerializer(registry)
         self.registry = registry  # SpiffWorkflow's diff compares specs through it

@@ -50,6 +50,7 @@ from engine import log_records, signals, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
+from engine.first_event import FirstEvent
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -799,7 +800,9 @@ def waiting_events(workflow: BpmnWorkflow) -> list[PendingBpmnEvent]:
     events = []
     for task in workflow.event_manager.tasks.values():
         definition = task.task_spec.event_definition
-        if isinstance(definition, MultipleEventDefinition):
+        if isinstance(definition, FirstEvent):  # an event-based gateway: timers of their own
+            events.extend(definition.waiting(task))
+        elif isinstance(definition, MultipleEventDefinition):
             seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
             events.extend(d.details(task) for d in definition.event_definitions if d not in seen)
         else:

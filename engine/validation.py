@@ -40,6 +40,7 @@ from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
+from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
@@ -163,6 +164,7 @@ def parse_bundle(
             for spec in [parsed.specs[process_id], *parsed.subprocess_specs[process_id].values()]:
                 decide_by_hit_policy(spec)
                 carry_payloads(spec)
+                first_event_wins(spec)
 
         file = process_files.get(process_id, "")
         process_parser = parser.process_parsers[process_id]

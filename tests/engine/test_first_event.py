@@ -1,0 +1,100 @@
+"""An event-based gateway takes the first event that reaches it, and that one only
+(``engine/first_event.py``), when the background pass comes late: a reply after the gateway's
+timeout was due, two timers of one gateway, each with its own due time, both due at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.engine import crash_shapes as shapes
+from tests.engine.conftest import T0, Timed, notes_of
+from tests.engine.crash_diagrams import END, START, diagram, flow
+from tests.engine.test_crash_matrix import deploy, install
+
+
+@pytest.fixture
+def holding(timed: Timed) -> Timed:
+    install(timed.runtime)
+    return timed
+
+
+def test_a_reply_while_the_hour_is_due_but_not_fired_takes_the_reply_alone(
+    holding: Timed, make_customer
+):
+    """The reply reaches the round's event-based gateway after its hour was due. The reply's
+    step takes the reply's path only (the round's reminder, overdue too, fires in it beside
+    the gateway); SpiffWorkflow also added the due timer to the events the gateway had seen
+    and ran the timeout's path beside the reply's."""
+    timed, db = holding, holding.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.OFFERS)
+    customer = make_customer()
+    started = timed.agent.start("held_offers", {"customer_id": customer.id}, business_key="late")
+    timed.clock.advance(timedelta(hours=1, minutes=5))
+    body = {"name": "offer_reply", "business_key": "late", "payload": {"answer": "yes"}}
+    assert timed.agent.post("/api/v1/messages", json=body).status_code == 202
+    view = timed.agent.instance(started["id"])
+    assert (view["data"]["rounds"], view["incidents"]) == (1, [])
+    assert sorted(notes_of(db, customer.id)) == ["reminded", "reply yes"]
+    timers = sorted(w["name"] for w in view["waiting"] if w["kind"] == "timer")
+    assert timers == ["o_hour", "o_remind_start"]
+    assert timed.advance() == 0  # round 2's timers run from the reply
+
+
+def timeout(cid: str, duration: str) -> str:
+    return (
+        f'<bpmn:intermediateCatchEvent id="{cid}"><bpmn:timerEventDefinition>'
+        f"<bpmn:timeDuration>'{duration}'</bpmn:timeDuration></bpmn:timerEventDefinition>"
+        "</bpmn:intermediateCatchEvent>"
+    )
+
+
+# An offer's deadline in two hours, drawn first; a reminder in one hour, drawn second.
+TWO_TIMERS = diagram(
+    "held_two_timers",
+    START
+    + '<bpmn:eventBasedGateway id="wait"/>'
+    + timeout("deadline", "PT2H")
+    + timeout("reminder", "PT1H")
+    + shapes.note("deadline_note", "'deadline'")
+    + shapes.note("reminder_note", "'reminder'")
+    + END
+    + '<bpmn:endEvent id="end_reminder"/>'
+    + flow("f1", "start", "wait")
+    + flow("f2", "wait", "deadline")
+    + flow("f3", "wait", "reminder")
+    + flow("f4", "deadline", "deadline_note")
+    + flow("f5", "deadline_note", "end")
+    + flow("f6", "reminder", "reminder_note")
+    + flow("f7", "reminder_note", "end_reminder"),
+)
+
+
+def test_each_timer_of_a_gateway_is_due_at_its_own_time(holding: Timed, make_customer):
+    """SpiffWorkflow kept one due time for all the timers of a gateway, the first drawn's:
+    the one-hour reminder was shown and scheduled at two hours, and a pass three hours late
+    took the deadline, drawn first. Now each is due at its own time, and of two due at once
+    the one due first is taken, alone."""
+    timed, db = holding, holding.runtime.db.unit_of_work
+    deploy(timed.owner, TWO_TIMERS)
+    on_time, late = make_customer(), make_customer()
+
+    started = timed.agent.start("held_two_timers", {"customer_id": on_time.id})
+    due = {w["name"]: w["due_at"] for w in started["waiting"]}
+    assert due == {
+        "deadline": (T0 + timedelta(hours=2)).isoformat(),
+        "reminder": (T0 + timedelta(hours=1)).isoformat(),
+    }
+    assert timed.advance(minutes=59) == 0
+    assert timed.advance(minutes=1) == 1
+    assert timed.agent.instance(started["id"])["status"] == "completed"
+    assert notes_of(db, on_time.id) == ["reminder"]
+
+    started = timed.agent.start("held_two_timers", {"customer_id": late.id})
+    assert timed.advance(hours=3) == 1
+    view = timed.agent.instance(started["id"])
+    assert (view["status"], view["waiting"], view["incidents"]) == ("completed", [], [])
+    assert notes_of(db, late.id) == ["reminder"]
+    assert timed.advance(hours=3) == 0
+    assert notes_of(db, on_time.id) == ["reminder"]
