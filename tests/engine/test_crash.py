@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,8 @@ from engine.models import (
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
+from tests.engine.worker_processes import ROOT, Worker
 
-WORKER = Path(__file__).with_name("crash_worker.py")
-ROOT = Path(__file__).resolve().parents[2]
 POINTS = ["handler", "save", "writes", "commit"]
 
 
@@ -102,25 +99,17 @@ def snapshot(db: Any, instance_id: int) -> dict[str, Any]:
 
 def run_until_killed(args: list[str], marker: Path, env: dict[str, str], point: str) -> None:
     """Run ``crash_worker.py`` with ``args`` until it stops at ``point``, then SIGKILL it."""
-    child = subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    child = Worker("tests.engine.crash_worker", args, env, marker.with_suffix(".log"))
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
             if child.poll() is not None:
-                out, err = child.communicate()
-                pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err!r}")
+                pytest.fail(f"worker ended early ({child.poll()}): {child.output()}")
             assert time.monotonic() < deadline, f"worker never reached {point}"
-            time.sleep(0.05)
+            time.sleep(0.02)
     finally:
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+        code = child.kill()
+    assert code == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("point", POINTS)

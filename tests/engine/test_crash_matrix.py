@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -40,9 +38,8 @@ from handlers import build_registry
 from handlers.registry import HandlerContext, HandlerError
 from tests.engine import crash_diagrams as bpmn
 from tests.engine.conftest import Actor, Timed, notes_of
+from tests.engine.worker_processes import Worker
 
-WORKER = Path(__file__).with_name("crash_matrix_worker.py")
-ROOT = Path(__file__).resolve().parents[2]
 POINTS = ["handler", "save", "writes", "commit"]
 # Written outside the step by the request's sign-in (a bearer token's last use).
 IGNORED = {"api_tokens": {"last_used_at"}}
@@ -165,29 +162,26 @@ def crash(
     }
     spec_file = tmp_path / f"spec-{uuid.uuid4().hex}.json"
     spec_file.write_text(json.dumps(spec))
-    child = subprocess.Popen(
-        [sys.executable, str(WORKER), str(spec_file)],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    child = Worker(
+        "tests.engine.crash_matrix_worker",
+        [str(spec_file)],
+        {**os.environ, **env},
+        spec_file.with_suffix(".log"),
     )
     deadline, late = time.monotonic() + 60, False
     try:
         while not marker.exists():
             if child.poll() is not None:
-                out, err = child.communicate()
-                pytest.fail(f"worker ended early ({child.returncode}): {out!r} {err[-3000:]!r}")
+                pytest.fail(f"worker ended early ({child.poll()}): {child.output()}")
             late = time.monotonic() > deadline
             if late:
                 break
             time.sleep(0.02)
     finally:
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
+        code = child.kill()
     if late:
-        pytest.fail(f"worker never reached {point}: {out!r} {err[-3000:]!r}")
-    assert child.returncode == -signal.SIGKILL
+        pytest.fail(f"worker never reached {point}: {child.output()}")
+    assert code == -signal.SIGKILL
 
 
 def of_instances(rows: dict[str, list[str]], table: str, ids: list[int]) -> list[str]:
