@@ -155,6 +155,7 @@ def test_what_no_json_schema_says_is_refused_on_its_element(owner: Actor, db):
         "juel_default",
         "two_forms",
         "min_text",
+        "bad_default",
         "sid-HIDDEN",
         "sid-ENUM",
         "sid-KEY",
@@ -170,6 +171,8 @@ def test_what_no_json_schema_says_is_refused_on_its_element(owner: Actor, db):
     assert "remove the formJsonSchemaFilename property to use the drawn form" in both
     assert "or the <camunda:formData> to use 'call.json'" in both
     assert "constraint min but is no number" in found["min_text"]
+    # checked as any form is: a default its own field refuses
+    assert "the default 500 of minutes does not fit its own field" in found["bad_default"]
     assert 'readable="false" (a hidden field)' in found["sid-HIDDEN"]
     assert "default 'D', which is none of its values ('A', 'B')" in found["sid-ENUM"]
     assert "flowable:formKey='leadReviewForm'" in found["sid-KEY"]
