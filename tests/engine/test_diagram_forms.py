@@ -1,4 +1,4 @@
-"""Forms drawn in Camunda 7 and Flowable diagrams deploy as the task's JSON-Schema form.
+"""Forms drawn in Camunda 7, Flowable and Activiti diagrams deploy as the task's JSON-Schema form.
 
 A Camunda 7 ``<camunda:formData>`` and a Flowable ``<flowable:formProperty>`` list (Chinese
 labels, enums, limits, defaults, dates, read-only fields) deploy through the API, the inbox
@@ -11,6 +11,8 @@ What has no faithful JSON Schema is refused on its element with what to write in
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from crm.users import create_token
 from tests.conftest import PASSWORD, sign_in
@@ -118,9 +120,11 @@ def test_a_camunda_7_form_is_the_tasks_json_schema_form(owner: Actor):
     assert (data["minutes"], data["vip"]) == (5, False)  # left out: the diagram's defaults
 
 
-def test_a_flowable_form_is_the_tasks_json_schema_form(owner: Actor):
-    owner.deploy(FLOWABLE)
-    started = owner.start("flowable_lead_review", {"source": "官网表单"})
+@pytest.mark.parametrize("engine", ["flowable", "activiti"])
+def test_a_flowable_form_is_the_tasks_json_schema_form(owner: Actor, engine: str):
+    text = (DIAGRAMS / FLOWABLE).read_text().replace("flowable", engine)  # same schema
+    assert owner.upload(extra=[(f"{engine}.bpmn20.xml", text.encode())]).status_code == 201
+    started = owner.start(f"{engine}_lead_review", {"source": "官网表单"})
     (task,) = started["ready_tasks"]
     assert task["form_schema"] == FLOWABLE_FORM
     assert only(owner.tasks("mine=1"), id=task["id"])["form_schema"] == FLOWABLE_FORM
