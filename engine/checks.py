@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
+from engine.diagram_forms import form_of
 from engine.errors import problem
 from engine.foreign import PYTHON_LANGUAGES, is_juel
 from engine.form_checks import form_problems, unknown_draft
@@ -393,23 +394,13 @@ def script_lines(tree: Any) -> dict[str, int]:
 
 def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None:
     properties = (spec.extensions or {}).get("properties", {})
-    form_name = properties.get("formJsonSchemaFilename")
-    if form_name:
-        schema = forms.get(form_name)
-        if schema is None:
-            report(_missing_form(form_name, forms))
-        elif draft := unknown_draft(schema):
-            report(f"form {form_name!r}: {draft}")
-        else:
-            try:
-                validator_for(schema).check_schema(schema)
-            except SchemaError as exc:
-                report(f"form {form_name!r} is not a valid JSON Schema: {exc.message}")
-            else:
-                if found := ref_problem(schema):
-                    report(f"form {form_name!r}: {found}")
-                for found in form_problems(schema):
-                    report(f"form {form_name!r}: {found}")
+    form_name, schema = form_of(spec, forms)
+    if form_name and schema is None:
+        report(_missing_form(form_name, forms))
+    elif schema is not None:
+        _check_form(
+            f"form {form_name!r}" if form_name else "the form drawn in the diagram", schema, report
+        )
     due_in = properties.get("dueIn")
     if due_in:
         try:
@@ -421,6 +412,22 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     for name in ("dueAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
+
+
+def _check_form(label: str, schema: dict[str, Any], report: Any) -> None:
+    """What keeps the task's form ``schema`` (said as ``label``) from being filled in."""
+    if draft := unknown_draft(schema):
+        report(f"{label}: {draft}")
+        return
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        report(f"{label} is not a valid JSON Schema: {exc.message}")
+        return
+    if found := ref_problem(schema):
+        report(f"{label}: {found}")
+    for found in form_problems(schema):
+        report(f"{label}: {found}")
 
 
 def _missing_form(form_name: str, forms: dict[str, Any]) -> str:

@@ -7,7 +7,9 @@ conditions in JUEL (``${amount > 100}``) or, in Camunda 8, FEEL (``=amount > 100
 SpiffWorkflow ignores foreign attributes and would run such a model without its assignments
 or service calls, or fail late on such a condition; these checks name each such place with a
 hint at the Dialflow way instead. Layout-only and tool-only extensions (modeler templates,
-history settings, Signavio metadata) pass.
+history settings, Signavio metadata) pass. A user task's form drawn in the diagram
+(``<camunda:formData>``, ``<flowable:formProperty>``) becomes its JSON-Schema form; only what
+of it cannot is refused (``engine.diagram_forms``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import foreign_hints, juel, zeebe_hints
+from engine import diagram_forms, foreign_hints, juel, zeebe_hints
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 from engine.expression_names import expression_name_problem
@@ -223,6 +225,8 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
             found += _expression(name, element, qname.localname)
         if qname.localname == "scriptTask":
             found += _script_format(name, element)
+        if qname.localname == "userTask":
+            found += [_report(name, at, said) for at, said in diagram_forms.problems(element)]
         if qname.localname in ("message", "signal"):
             named = expression_name_problem(element)
             if named:
@@ -339,6 +343,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
     hint = (
         (FLOW_HINTS.get(local) if flow else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
+        or diagram_forms.form_hint(local, owner, value)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
@@ -377,6 +382,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or zeebe_hints.as_dialflow(element)
+        or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only
     return [

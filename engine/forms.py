@@ -42,10 +42,17 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
             "The task's form cannot check the data: a $ref in it leads back to itself. "
             "A process owner must deploy a corrected form."
         ) from None
-    if errors:
-        details = [
-            {"field": _field(e), "message": e.message, "validator": e.validator} for e in errors
-        ]
+    details = [{"field": _field(e), "message": e.message, "validator": e.validator} for e in errors]
+    details += [
+        {
+            "field": name,
+            "message": f"{name!r} is read-only: the task shows it but does not take it",
+            "validator": "readOnly",
+        }
+        for name in read_only(schema)
+        if name in data
+    ]
+    if details:
         raise FormInvalid(
             f"The form has {len(details)} invalid field{'s' if len(details) > 1 else ''}.",
             details=details,
@@ -153,6 +160,20 @@ def _field(error: Any) -> str:
     return path
 
 
+def read_only(schema: dict[str, Any] | None) -> list[str]:
+    """The form's fields marked ``"readOnly": true``: shown to the agent, never written by
+    completing the task (Camunda's ``readonly`` constraint, Flowable's ``writable="false"``).
+    jsonschema treats ``readOnly`` as a note only, so a completion could overwrite them."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict):
+        return []
+    return [
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get("readOnly") is True
+    ]
+
+
 def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
     """Every field of the form present in the task data: left-out fields take the schema's
     ``default`` or ``None``. Diagrams can then test ``amount is None`` instead of guessing
@@ -160,9 +181,10 @@ def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> d
     properties = (schema or {}).get("properties")
     if not isinstance(properties, dict):
         return data
+    kept = set(read_only(schema))  # the instance's own value stays, not the default or None
     filled = {
         name: spec.get("default") if isinstance(spec, dict) else None
         for name, spec in properties.items()
-        if name not in data
+        if name not in data and name not in kept
     }
     return {**filled, **data}

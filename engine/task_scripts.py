@@ -26,6 +26,8 @@ from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, UserTaskParse
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.diagram_forms import DIAGRAM_FORM, diagram_form
+
 # A task's internal data: its own work is done, its post-script failed.
 POST_SCRIPT_FAILED = "post_script_failed"
 # What a service task's internal data said for the same before user and script tasks had it.
@@ -43,12 +45,20 @@ class ScriptTaskWithScriptsParser(ScriptTaskParser):
 
 class RetryingUserTaskParser(UserTaskParser):
     """SpiffWorkflow's user task parser, building the spec class it is given (it builds its
-    own ``UserTask`` whatever the class)."""
+    own ``UserTask`` whatever the class), with the form drawn in the diagram, if any, as a
+    JSON Schema in its extensions (``engine.diagram_forms``)."""
 
     def create_task(self) -> Any:
         task = super().create_task()
         task.__class__ = self.spec_class  # a subclass with no state of its own
         return task
+
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        extensions: dict[str, Any] = super().parse_extensions(node)
+        form = diagram_form(self.node) if node is None else None
+        if form is not None:
+            extensions[DIAGRAM_FORM] = form
+        return extensions
 
 
 def post_script_failed(task: Any) -> bool:

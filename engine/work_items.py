@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from crm.models import Role, Team, User
 from dialflow.db import mark_saved
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
+from engine.diagram_forms import form_of
 from engine.instructions import instructions_of
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
@@ -410,7 +411,7 @@ def _item_values(
     """The work item's columns (all but id and the claim/completion ones) and candidates."""
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
-    form_name = properties.get("formJsonSchemaFilename")
+    form_name, form_schema = form_of(spec, bundle.forms)
     candidates = candidates_for(task, None if spec.lane else starter())
     single_user = [c for c in candidates if c.startswith("user:")]
     assignee_id = None
@@ -436,7 +437,7 @@ def _item_values(
         "priority": _priority(workflow, task, properties),
         "kind": _kind(workflow, task, properties),
         "form_name": form_name,
-        "form_schema": bundle.forms.get(form_name) if form_name else None,
+        "form_schema": form_schema,
         "instructions": instructions_of(spec.extensions or {}, task.data),
         "assignee_id": assignee_id,
     }

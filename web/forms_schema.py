@@ -14,6 +14,9 @@ Widgets, chosen per property:
 | other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
 | ``object`` / ``array`` | a JSON ``<textarea>`` |
 
+A field marked ``"readOnly": true`` is shown disabled with the instance's value (else its
+default) and never sent: completing the task does not take it (``engine.forms``).
+
 A title written in both languages, ``"Outcome / 结果"`` (English, a slash, Chinese), shows
 the part of the user's language; the shipped forms use this.
 
@@ -88,25 +91,31 @@ def build_fields(
     submitted: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
     tz: ZoneInfo,
+    values: Mapping[str, Any] | None = None,
 ) -> list[FormField]:
-    """The fields to render; ``submitted`` (the raw form) keeps what the user typed."""
+    """The fields to render; ``submitted`` (the raw form) keeps what the user typed;
+    ``values`` (the instance's data) fills the read-only fields."""
     required = set((schema or {}).get("required") or [])
     fields = []
     for index, (name, prop) in enumerate(properties(schema).items()):
         widget = widget_for(prop)
+        shown = _read_only(prop)
         item = FormField(
             name=name,
             label=bilingual(str(prop.get("title") or name)),
             widget=widget,
-            required=name in required,
+            required=name in required and not shown,
             input_name=PREFIX + name,
             input_id=f"field-{index}",
-            attrs=_html_attributes(prop, widget, name in required),
+            attrs={"disabled": True} if shown else _html_attributes(prop, widget, name in required),
             options=_options(prop) if widget == "select" else [],
             description=prop.get("description"),
             error=(errors or {}).get(name),
         )
-        if submitted is not None:
+        if shown:
+            value = (values or {}).get(name, prop.get("default"))
+            item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
+        elif submitted is not None:
             item.value = str(submitted.get(item.input_name, ""))
             item.checked = item.input_name in submitted
         else:
@@ -147,6 +156,8 @@ def parse_submission(
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, prop in properties(schema).items():
+        if _read_only(prop):
+            continue  # shown, not taken
         widget = widget_for(prop)
         key = PREFIX + name
         if widget == "checkbox":
@@ -179,6 +190,10 @@ def field_errors(
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _read_only(prop: Mapping[str, Any]) -> bool:
+    return prop.get("readOnly") is True
 
 
 def _type(prop: Mapping[str, Any]) -> str:

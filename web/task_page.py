@@ -15,9 +15,9 @@ from crm.models import User
 from crm.snapshot import customer_snapshot
 from dialflow.errors import DialflowError
 from engine.errors import FormInvalid, TaskConflict, TaskNotFound
-from engine.forms import validate_form_data
+from engine.forms import read_only, validate_form_data
 from engine.inbox import customer_id_of
-from engine.models import WorkItem, WorkItemStatus
+from engine.models import ProcessInstance, WorkItem, WorkItemStatus
 from engine.tasks import SUPERVISORS, claim, complete, get_work_item, may_work_on, unclaim
 from web.auth import _safe_next
 from web.context import runtime, settings, unit_of_work
@@ -53,7 +53,9 @@ def show(task_id: str) -> ResponseReturnValue:
         return render_template("task/page.html", **context, closed=True), 409
     if request.method == "GET":
         return render_template(
-            "task/page.html", **context, fields=build_fields(item.form_schema, tz=zone)
+            "task/page.html",
+            **context,
+            fields=build_fields(item.form_schema, tz=zone, values=context["values"]),
         )
 
     schema = item.form_schema
@@ -75,7 +77,9 @@ def show(task_id: str) -> ResponseReturnValue:
         return render_template("task/page.html", **context, closed=True), 409
     except DialflowError as exc:
         general = [refusal(exc)]
-    fields = build_fields(schema, submitted=request.form, errors=errors, tz=zone)
+    fields = build_fields(
+        schema, submitted=request.form, errors=errors, tz=zone, values=context["values"]
+    )
     page = render_template("task/page.html", **context, fields=fields, general_errors=general)
     return page, 422
 
@@ -144,7 +148,18 @@ def _context(db: Session, item: WorkItem) -> dict[str, Any]:
         "completed_by": names.get(item.completed_by_id or 0),
         "mine": item.assignee_id == current_user.id,
         "candidates": item.candidate_names,
+        "values": _shown_values(db, item),
     }
+
+
+def _shown_values(db: Session, item: WorkItem) -> dict[str, Any]:
+    """The instance's values of the form's read-only fields, which the page shows."""
+    names = read_only(item.form_schema)
+    if not names:
+        return {}
+    instance = db.get(ProcessInstance, item.instance_id)
+    data = instance.data if instance is not None and isinstance(instance.data, dict) else {}
+    return {name: data[name] for name in names if name in data}
 
 
 def _audit_snapshot(context: dict[str, Any]) -> None:

@@ -14,8 +14,8 @@ parallel split; an order confirmation waiting for the customer's message or chas
 timer, then an inclusive split; a complaint handled in a subprocess with an escalation, an
 error and an SLA timer. Each is deployed through the API and run end to end. Then the same
 files as those tools export them before the team rewrote them (JUEL conditions,
-``camunda:assignee="${initiator}"``, ``candidateGroups``, ``camunda:formData``,
-``flowable:formProperty``, ``camunda:decisionRef`` with ``resultVariable``,
+``camunda:assignee="${initiator}"``, ``candidateGroups``, a form field kept under another
+variable (``flowable:formProperty variable=``), ``camunda:decisionRef`` with ``resultVariable``,
 ``flowable:type="dmn"``, ``camunda:type="external"``, ``asyncBefore``, ``skipExpression``,
 multi-instance ``camunda:collection``, listeners, retry cycles, a message named with
 ``${…}``, a cron ``timeCycle``, a JUEL cell in a decision table): one mistake each, refused
@@ -601,15 +601,16 @@ EXPORTED = [
             (
                 "</spiffworkflow:properties>",
                 "</spiffworkflow:properties>"
-                '<flowable:formProperty id="disposition" name="结果" type="enum" required="true">'
+                '<flowable:formProperty id="disposition" name="结果" type="enum" required="true"'
+                ' variable="call_result">'
                 '<flowable:value id="interested" name="有意向"></flowable:value>'
                 "</flowable:formProperty>",
             )
         ],
         "sid-CALL",
         "<flowable:formProperty",
-        ["<flowable:formProperty>", "formJsonSchemaFilename"],
-        id="flowable-form-property",
+        ["field 'disposition'", "variable 'call_result'", "name the field 'call_result'"],
+        id="flowable-form-property-variable",
     ),
     pytest.param(
         "call_cadence.bpmn20.xml",
