@@ -34,6 +34,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
+from engine.instance_scripts import create_instance, scripts_to_instances
 from engine.loop_outputs import FreshOutputs
 
 # The activity task's internal data: the instance indexes of the items of its list output
@@ -86,9 +87,15 @@ class _ItemsPerInstance:
     data_input: Any
     data_output: Any
 
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        # an instance whose pre-script fails does not stop its siblings (instance_scripts)
+        create_instance(super().create_child, my_task, item, key_or_index)  # type: ignore[misc]
+
     def merge_child(self, workflow: Any, child: Any) -> None:
         items = [self.input_item] + ([self.output_item] if self.data_output is None else [])
         names = {item.bpmn_id for item in items if item is not None}
+        if getattr(child.task_spec, "prescript", None):
+            names.add("lane_owners")  # the owners its own pre-script gave it are its own
         kept = {name: child.data.pop(name) for name in names if name in child.data}
         try:
             super().merge_child(workflow, child)  # type: ignore[misc]
@@ -188,15 +195,22 @@ def hear_instances(spec: BpmnProcessSpec) -> None:
 def with_counting(parser_class: type) -> type:
     """``parser_class`` building these multi-instance activities, and standard loops whose
     failing condition a retry evaluates again (``engine.condition_retries``)."""
-    return type(
+
+    def _copy_task_attrs(self: Any, original: Any, loop_characteristics: Any = None) -> None:
+        super(parser, self)._copy_task_attrs(original, loop_characteristics)
+        scripts_to_instances(self.task, original, loop_characteristics)
+
+    parser = type(
         parser_class.__name__,
         (parser_class,),
         {
+            "_copy_task_attrs": _copy_task_attrs,
             "PARALLEL_MI_CLASS": CountingParallelMultiInstanceTask,
             "SEQUENTIAL_MI_CLASS": CountingSequentialMultiInstanceTask,
             "STANDARD_LOOP_CLASS": CheckedStandardLoopTask,
         },
     )
+    return parser
 
 
 def serializer_config(config: dict[type, Any]) -> dict[type, Any]:

@@ -1,4 +1,4 @@
-"""Pre- and post-scripts of tasks, and the retry of a post-script that failed.
+"""Pre- and post-scripts of tasks, and the retry of a pre- or post-script that failed.
 
 SpiffArena's modeler offers ``spiffworkflow:preScript`` and ``spiffworkflow:postScript`` on a
 script task as on any task, and SpiffWorkflow 3.2's spec class runs them, but its script task
@@ -16,12 +16,21 @@ be filled in once more. Here the task remembers that its work was done; retried,
 only the post-script again, with the task's data as its work left it (and the retry's fix).
 A user task is completed by the retry itself (``stepper.rerun_failed``): its work item stays
 completed by whoever submitted it, when they did.
+
+A pre-script runs as the task is reached, before it is ready. SpiffWorkflow 3.2's retry put
+a task whose pre-script failed straight to READY: a user task opened without what its
+pre-script computes (its ``lane_owners``: offered to the whole lane), and a multi-instance
+activity whose pre-script builds its input collection ended at once with no instance (an
+approval skipped). Here the retry runs the pre-script again, with the retry's data, and
+then the task becomes ready (an activity creates its instances, a subprocess starts).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.util.task import TaskState
@@ -30,6 +39,10 @@ from SpiffWorkflow.util.task import TaskState
 POST_SCRIPT_FAILED = "post_script_failed"
 # What a service task's internal data said for the same before user and script tasks had it.
 HANDLER_RAN = "handler_ran"
+# A task's internal data: its pre-script failed, it never became ready.
+PRE_SCRIPT_FAILED = "pre_script_failed"
+# SpiffWorkflow's note on an error raised by a pre-script.
+PRE_SCRIPT_NOTE = "Error occurred in the Pre-Script"
 
 
 class ScriptTaskWithScriptsParser(ScriptTaskParser):
@@ -54,6 +67,59 @@ class RetryingUserTaskParser(UserTaskParser):
 def post_script_failed(task: Any) -> bool:
     """Whether ``task`` (in ERROR) failed in its post-script, its own work done."""
     return bool(task.internal_data.get(POST_SCRIPT_FAILED) or task.internal_data.get(HANDLER_RAN))
+
+
+def mark_pre_script_failure(exc: Exception) -> bool:
+    """Remember on its task that ``exc`` is its pre-script's failure; whether it is."""
+    task = getattr(exc, "task", None)
+    notes = [*getattr(exc, "notes", []), *getattr(exc, "__notes__", [])]
+    if task is None or PRE_SCRIPT_NOTE not in notes:
+        return False
+    task.internal_data[PRE_SCRIPT_FAILED] = True
+    return True
+
+
+def pre_script_failed(task: Any) -> bool:
+    """Whether ``task`` (in ERROR) failed in its pre-script, before it was ready."""
+    return bool(task.internal_data.get(PRE_SCRIPT_FAILED))
+
+
+def inherits_again(task: Any) -> bool:
+    """Whether retrying ``task`` takes its data from the task before it again (an activity
+    that loops, whose becoming ready creates its instances), so the retry's fix goes there
+    too."""
+    return pre_script_failed(task) and isinstance(task.task_spec, LoopTask)
+
+
+def rerun_pre_script(task: Any) -> None:
+    """For a retry of ``task`` whose pre-script failed: run it again with the task's data as
+    it is now (the retry's fix in it), then what becoming ready does after it. Failing
+    again, the task stays in ERROR, marked, and the error is raised."""
+    spec = task.task_spec
+    del task.internal_data[PRE_SCRIPT_FAILED]
+    task._set_state(TaskState.WAITING)
+    if isinstance(spec, LoopTask):  # creating its instances follows its pre-script
+        _marking(lambda: spec._update(task))
+        return
+    try:
+        spec.execute_script(task, spec.prescript)
+    except Exception as exc:
+        exc.add_note(PRE_SCRIPT_NOTE)
+        mark_pre_script_failure(exc)
+        raise
+    if isinstance(spec, SubWorkflowTask):  # its subprocess starts after its pre-script
+        spec.start_workflow(task)
+        task._set_state(TaskState.STARTED)
+    else:
+        task._ready()
+
+
+def _marking(update: Any) -> None:
+    try:
+        update()
+    except Exception as exc:
+        mark_pre_script_failure(exc)
+        raise
 
 
 class _WorkDone:
