@@ -102,9 +102,9 @@ class _ItemsPerInstance:
         except WorkflowDataException as exc:
             if self.output_item is None or self.output_item.exists(child):
                 raise
-            # the instance failed, not the activity: a retry runs it again (a person's task
-            # opens again), where SpiffWorkflow left it completed and the retry had nothing
-            # to run, the instance stuck with nothing ready
+            # the instance failed, not the activity: a retry completes it again with the
+            # retry's data (a person's submitted form kept, task_scripts), where SpiffWorkflow
+            # left it completed and the retry had nothing to run, the instance stuck
             child._set_state(TaskState.ERROR)
             raise WorkflowDataException(
                 _missing_output(self, child), child, data_output=self.data_output
@@ -144,7 +144,8 @@ def _missing_output(spec: Any, child: Any) -> str:
         f"An instance of {spec.bpmn_id or spec.name} ended without {item!r}, the "
         f"outputDataItem each instance adds to {collection!r}; its data holds "
         f"{', '.join(repr(k) for k in sorted(child.data)) or 'nothing'}. Give the task's "
-        f"form a field named {item!r}, or set {item!r} in a script or post-script"
+        f"form a field named {item!r}, or set {item!r} in a script or post-script; a "
+        f"retry with {item!r} in its data completes this instance"
     )
 
 

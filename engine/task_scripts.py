@@ -39,6 +39,8 @@ from SpiffWorkflow.util.task import TaskState
 POST_SCRIPT_FAILED = "post_script_failed"
 # What a service task's internal data said for the same before user and script tasks had it.
 HANDLER_RAN = "handler_ran"
+# A user task's internal data while it completes: its post-script ran.
+POST_SCRIPT_RAN = "post_script_ran"
 # A task's internal data: its pre-script failed, it never became ready.
 PRE_SCRIPT_FAILED = "pre_script_failed"
 # SpiffWorkflow's note on an error raised by a pre-script.
@@ -145,20 +147,38 @@ class PostScriptRetry(_WorkDone):
 
 
 class SubmittedPostScriptRetry(_WorkDone):
-    """A user or manual task whose post-script failed once its form was submitted: retried,
-    it runs the post-script on the submitted form. Another failure of its completion (an
-    output item a multi-instance task's form did not give) opens the task again, as before:
-    what was submitted is what needs mending."""
+    """A user or manual task whose completion failed once its form was submitted: its
+    post-script, or what completing hands on after it (a data output association whose
+    variable the form did not give, a multi-instance output item missing from the form).
+    The task fails in place, its work item completed by whoever submitted it; retried, it
+    completes with the submitted form and the retry's fix, the post-script not run again
+    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
+    instance stuck, a retry had nothing to run), or opened it again for its form to be
+    filled in once more."""
 
     def execute_script(self, my_task: Any, script: str) -> None:
         # the post-script runs while the task completes (COMPLETED), the pre-script before
         post = script is self.postscript and my_task.state == TaskState.COMPLETED  # type: ignore[attr-defined]
+        if post and my_task.internal_data.get(POST_SCRIPT_RAN):
+            return  # it ran before what failed after it
         try:
             super().execute_script(my_task, script)  # type: ignore[misc]
         except Exception:
             if post:
                 my_task.internal_data[POST_SCRIPT_FAILED] = True
             raise
+        if post:
+            my_task.internal_data[POST_SCRIPT_RAN] = True
+
+    def _on_complete_hook(self, my_task: Any) -> None:
+        try:
+            super()._on_complete_hook(my_task)  # type: ignore[misc]
+        except Exception as exc:
+            if getattr(exc, "task", None) is my_task:  # not its loop's failing condition
+                my_task.internal_data[POST_SCRIPT_FAILED] = True
+                my_task._set_state(TaskState.ERROR)  # the task failed, not what follows it
+            raise
+        my_task.internal_data.pop(POST_SCRIPT_RAN, None)
 
 
 class PostScriptRetryingScriptTask(PostScriptRetry, ScriptTask):
