@@ -22,19 +22,14 @@ pre-script runs again with the retry's data and the instance becomes ready
 from __future__ import annotations
 
 import symtable
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.task_scripts import mark_pre_script_failure
+from engine.task_scripts import heard_instead
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-
-_heard: ContextVar[list[Exception] | None] = ContextVar("instance_failures", default=None)
 
 
 def scripts_to_instances(activity: Any, instance: Any, characteristics: Any) -> None:
@@ -69,17 +64,6 @@ def module_names(script: str) -> set[str]:
     return names
 
 
-@contextmanager
-def failures_heard() -> Iterator[list[Exception]]:
-    """Collect the failures of instances' pre-scripts while the block runs (a step)."""
-    heard: list[Exception] = []
-    token = _heard.set(heard)
-    try:
-        yield heard
-    finally:
-        _heard.reset(token)
-
-
 def create_instance(create: Any, my_task: Any, *args: Any) -> None:
     """``create(my_task, *args)``, SpiffWorkflow's creation of one instance of the activity
     ``my_task``. An instance whose pre-script fails is left in ERROR, marked for its retry,
@@ -89,9 +73,5 @@ def create_instance(create: Any, my_task: Any, *args: Any) -> None:
         create(my_task, *args)
     except SpiffWorkflowException as exc:
         child = getattr(exc, "task", None)
-        if child is None or child.parent is not my_task or not mark_pre_script_failure(exc):
+        if child is None or child.parent is not my_task or not heard_instead(exc):
             raise
-        heard = _heard.get()
-        if heard is None:
-            raise
-        heard.append(exc)

@@ -36,6 +36,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
 from engine.instance_scripts import create_instance, scripts_to_instances
 from engine.loop_outputs import FreshOutputs
+from engine.task_scripts import PreScriptHeard
 
 # The activity task's internal data: the instance indexes of the items of its list output
 # collection, in the collection's order.
@@ -149,7 +150,9 @@ def _missing_output(spec: Any, child: Any) -> str:
     )
 
 
-class CountingParallelMultiInstanceTask(_ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask):
+class CountingParallelMultiInstanceTask(
+    PreScriptHeard, _ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask
+):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
 
@@ -164,7 +167,7 @@ class CountingParallelMultiInstanceTask(_ItemsPerInstance, FreshOutputs, Paralle
 
 
 class CountingSequentialMultiInstanceTask(
-    _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
+    PreScriptHeard, _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
 ):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))

@@ -51,7 +51,6 @@ from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.first_event import FirstEvent
-from engine.instance_scripts import failures_heard
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -67,6 +66,7 @@ from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.task_ids import id_text
 from engine.task_scripts import (
+    failures_heard,
     inherits_again,
     mark_pre_script_failure,
     post_script_failed,
@@ -313,7 +313,7 @@ def run(
             step_time(step.context.now),
             _failures_held(step),
             signals.thrown_in(step.workflow, thrown),
-            failures_heard() as heard,  # instances whose pre-script failed
+            failures_heard() as heard,  # tasks whose pre-script failed, left in ERROR
         ):
             if action is not None:
                 action(step.workflow)

@@ -17,7 +17,10 @@ only the post-script again, with the task's data as its work left it (and the re
 A user task is completed by the retry itself (``stepper.rerun_failed``): its work item stays
 completed by whoever submitted it, when they did.
 
-A pre-script runs as the task is reached, before it is ready. SpiffWorkflow 3.2's retry put
+A pre-script runs as the task is reached, before it is ready. SpiffWorkflow 3.2 raised its
+failure through the completion of the task before, which left that task's other outgoing
+paths unreached (a parallel branch beside it never opened); here the failed task is left in
+ERROR and the step hears the failure (``PreScriptHeard``). SpiffWorkflow 3.2's retry put
 a task whose pre-script failed straight to READY: a user task opened without what its
 pre-script computes (its ``lane_owners``: offered to the whole lane), and a multi-instance
 activity whose pre-script builds its input collection ended at once with no instance (an
@@ -27,6 +30,9 @@ then the task becomes ready (an activity creates its instances, a subprocess sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -45,6 +51,8 @@ POST_SCRIPT_RAN = "post_script_ran"
 PRE_SCRIPT_FAILED = "pre_script_failed"
 # SpiffWorkflow's note on an error raised by a pre-script.
 PRE_SCRIPT_NOTE = "Error occurred in the Pre-Script"
+
+_heard: ContextVar[list[Exception] | None] = ContextVar("pre_script_failures", default=None)
 
 
 class ScriptTaskWithScriptsParser(ScriptTaskParser):
@@ -79,6 +87,42 @@ def mark_pre_script_failure(exc: Exception) -> bool:
         return False
     task.internal_data[PRE_SCRIPT_FAILED] = True
     return True
+
+
+@contextmanager
+def failures_heard() -> Iterator[list[Exception]]:
+    """Collect the pre-script failures heard while the block runs (a step)."""
+    heard: list[Exception] = []
+    token = _heard.set(heard)
+    try:
+        yield heard
+    finally:
+        _heard.reset(token)
+
+
+def heard_instead(exc: Exception) -> bool:
+    """Whether ``exc``, a pre-script's failure, was marked on its task and heard by the step
+    (``failures_heard``) instead of being raised; outside a step it must be raised."""
+    heard = _heard.get()
+    if heard is None or not mark_pre_script_failure(exc):
+        return False
+    heard.append(exc)
+    return True
+
+
+class PreScriptHeard:
+    """A task whose pre-script fails stays in ERROR, not ready, and the step hears the
+    failure (an incident on the task). SpiffWorkflow 3.2 raised it through the completion of
+    the task before, which then left the rest of its outgoing paths unreached: a parallel
+    branch beside the failed task never opened, and its join waited for good."""
+
+    def _update_hook(self, my_task: Any) -> Any:
+        try:
+            return super()._update_hook(my_task)  # type: ignore[misc]
+        except Exception as exc:
+            if getattr(exc, "task", None) is not my_task or not heard_instead(exc):
+                raise
+            return None
 
 
 def pre_script_failed(task: Any) -> bool:
@@ -181,17 +225,17 @@ class SubmittedPostScriptRetry(_WorkDone):
         my_task.internal_data.pop(POST_SCRIPT_RAN, None)
 
 
-class PostScriptRetryingScriptTask(PostScriptRetry, ScriptTask):
+class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
     """A script task whose retry after a failed post-script does not run its script again."""
 
 
-class PostScriptRetryingServiceTask(PostScriptRetry, ServiceTask):
+class PostScriptRetryingServiceTask(PreScriptHeard, PostScriptRetry, ServiceTask):
     """A service task whose retry after a failed post-script does not call its handler again."""
 
 
-class PostScriptRetryingUserTask(SubmittedPostScriptRetry, UserTask):
+class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, UserTask):
     """A user task whose retry after a failed post-script keeps the submitted form."""
 
 
-class PostScriptRetryingManualTask(SubmittedPostScriptRetry, ManualTask):
+class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""

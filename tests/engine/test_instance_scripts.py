@@ -267,3 +267,32 @@ def test_an_activitys_failed_pre_script_building_its_collection_runs_again_on_re
         ("sign", ["group:manager"]),
         ("sign", ["group:manager"]),
     ]
+
+
+def test_a_pre_script_failing_in_one_branch_leaves_the_other_branch_open(
+    owner: Actor, agent: Actor
+):
+    """Before, the failure left the parallel branch beside it unreached: it never opened,
+    and the join after both waited for good."""
+    forked = (
+        '<bpmn:startEvent id="s"/><bpmn:parallelGateway id="fork"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fork"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="a"/>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="b"/>'
+        f'<bpmn:userTask id="a">{scripts("share = 1 / parts")}</bpmn:userTask>'
+        '<bpmn:scriptTask id="b"><bpmn:script>done = 1</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:inclusiveGateway id="join"/>'
+        '<bpmn:sequenceFlow id="f4" sourceRef="a" targetRef="join"/>'
+        '<bpmn:sequenceFlow id="f5" sourceRef="b" targetRef="join"/>'
+        '<bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/><bpmn:endEvent id="e"/>'
+    )
+    deploy(owner, "forked", forked)
+    started = agent.start("forked", {"parts": 0})
+    # the branch beside it ran, and the join waits for the failed one
+    assert incident_at(started) == ("error", "a", "script_error")
+    assert (started["ready_tasks"], started["data"]["done"]) == ([], 1)
+
+    again = retry(owner, started["id"], {"parts": 4})
+    assert (again["status"], [t["name"] for t in again["ready_tasks"]]) == ("running", ["a"])
+    done = agent.complete_ok(again["ready_tasks"][0]["id"])
+    assert (done["status"], done["data"]["share"]) == ("completed", 0.25)
