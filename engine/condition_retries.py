@@ -23,6 +23,8 @@ from SpiffWorkflow.spiff.specs.defaults import StandardLoopTask
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine.task_scripts import PreScriptHeard
+
 # The activity task's internal data: its condition failed, a retry evaluates it again.
 CONDITION_FAILED = "condition_failed"
 
@@ -51,7 +53,7 @@ def retried_condition(my_task: Any, evaluate: Callable[[], bool]) -> bool | None
     return reached
 
 
-class CheckedStandardLoopTask(StandardLoopTask):
+class CheckedStandardLoopTask(PreScriptHeard, StandardLoopTask):
     """A standard loop whose ``loopCondition`` failing is an incident on the loop, retryable."""
 
     def _update_hook(self, my_task: Any) -> bool | None:

@@ -34,7 +34,9 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
+from engine.instance_scripts import create_instance, scripts_to_instances
 from engine.loop_outputs import FreshOutputs
+from engine.task_scripts import PreScriptHeard
 
 # The activity task's internal data: the instance indexes of the items of its list output
 # collection, in the collection's order.
@@ -86,18 +88,24 @@ class _ItemsPerInstance:
     data_input: Any
     data_output: Any
 
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        # an instance whose pre-script fails does not stop its siblings (instance_scripts)
+        create_instance(super().create_child, my_task, item, key_or_index)  # type: ignore[misc]
+
     def merge_child(self, workflow: Any, child: Any) -> None:
         items = [self.input_item] + ([self.output_item] if self.data_output is None else [])
         names = {item.bpmn_id for item in items if item is not None}
+        if getattr(child.task_spec, "prescript", None):
+            names.add("lane_owners")  # the owners its own pre-script gave it are its own
         kept = {name: child.data.pop(name) for name in names if name in child.data}
         try:
             super().merge_child(workflow, child)  # type: ignore[misc]
         except WorkflowDataException as exc:
             if self.output_item is None or self.output_item.exists(child):
                 raise
-            # the instance failed, not the activity: a retry runs it again (a person's task
-            # opens again), where SpiffWorkflow left it completed and the retry had nothing
-            # to run, the instance stuck with nothing ready
+            # the instance failed, not the activity: a retry completes it again with the
+            # retry's data (a person's submitted form kept, task_scripts), where SpiffWorkflow
+            # left it completed and the retry had nothing to run, the instance stuck
             child._set_state(TaskState.ERROR)
             raise WorkflowDataException(
                 _missing_output(self, child), child, data_output=self.data_output
@@ -137,11 +145,14 @@ def _missing_output(spec: Any, child: Any) -> str:
         f"An instance of {spec.bpmn_id or spec.name} ended without {item!r}, the "
         f"outputDataItem each instance adds to {collection!r}; its data holds "
         f"{', '.join(repr(k) for k in sorted(child.data)) or 'nothing'}. Give the task's "
-        f"form a field named {item!r}, or set {item!r} in a script or post-script"
+        f"form a field named {item!r}, or set {item!r} in a script or post-script; a "
+        f"retry with {item!r} in its data completes this instance"
     )
 
 
-class CountingParallelMultiInstanceTask(_ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask):
+class CountingParallelMultiInstanceTask(
+    PreScriptHeard, _ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask
+):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
 
@@ -156,7 +167,7 @@ class CountingParallelMultiInstanceTask(_ItemsPerInstance, FreshOutputs, Paralle
 
 
 class CountingSequentialMultiInstanceTask(
-    _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
+    PreScriptHeard, _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
 ):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
@@ -188,15 +199,22 @@ def hear_instances(spec: BpmnProcessSpec) -> None:
 def with_counting(parser_class: type) -> type:
     """``parser_class`` building these multi-instance activities, and standard loops whose
     failing condition a retry evaluates again (``engine.condition_retries``)."""
-    return type(
+
+    def _copy_task_attrs(self: Any, original: Any, loop_characteristics: Any = None) -> None:
+        super(parser, self)._copy_task_attrs(original, loop_characteristics)
+        scripts_to_instances(self.task, original, loop_characteristics)
+
+    parser = type(
         parser_class.__name__,
         (parser_class,),
         {
+            "_copy_task_attrs": _copy_task_attrs,
             "PARALLEL_MI_CLASS": CountingParallelMultiInstanceTask,
             "SEQUENTIAL_MI_CLASS": CountingSequentialMultiInstanceTask,
             "STANDARD_LOOP_CLASS": CheckedStandardLoopTask,
         },
     )
+    return parser
 
 
 def serializer_config(config: dict[type, Any]) -> dict[type, Any]:

@@ -65,7 +65,14 @@ from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.task_ids import id_text
-from engine.task_scripts import post_script_failed
+from engine.task_scripts import (
+    failures_heard,
+    inherits_again,
+    mark_pre_script_failure,
+    post_script_failed,
+    pre_script_failed,
+    rerun_pre_script,
+)
 from engine.timekeeping import step_time
 from engine.waits import sync_event_waits
 from engine.work_items import (
@@ -306,6 +313,7 @@ def run(
             step_time(step.context.now),
             _failures_held(step),
             signals.thrown_in(step.workflow, thrown),
+            failures_heard() as heard,  # tasks whose pre-script failed, left in ERROR
         ):
             if action is not None:
                 action(step.workflow)
@@ -320,6 +328,7 @@ def run(
         step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
         failures.append(exc)
+    failures += heard
     incidents = [_open_incident(session, step, exc) for exc in failures]
     _queue_thrown_messages(session, step)
     save(engine, session, step)
@@ -390,21 +399,31 @@ def rerun_failed(
 ) -> None:
     """For a retry: put the failed tasks (all, or those whose ids are in ``only``) back to
     READY, so that the step runs them again; call it in the step's action. ``data`` joins
-    each one's data first; a join (an inclusive gateway) takes its data from the task before
-    it when it runs, so that task's data takes it too. A user or manual task whose
-    post-script failed is completed again here, its submitted data kept (``task_scripts``).
+    each one's data first; a join (an inclusive gateway), and an activity whose pre-script
+    failed before it created its instances, takes its data from the task before it when it
+    runs, so that task's data takes it too. A user or manual task whose
+    post-script failed is completed again here, its submitted data kept (``task_scripts``);
+    an instance whose pre-script failed runs it again, then becomes ready
+    (``instance_scripts``).
     """
-    submitted = []
+    submitted, unready = [], []
     for task_id, task in list(step.held.items()):
         if only is None or task_id in only:
             del step.held[task_id]
             if data:
                 task.data.update(data)
-                if isinstance(task.task_spec, UnstructuredJoin) and task.parent is not None:
+                if task.parent is not None and (
+                    isinstance(task.task_spec, UnstructuredJoin) or inherits_again(task)
+                ):
                     task.parent.data.update(data)
+            if pre_script_failed(task):
+                unready.append(task)
+                continue
             task._set_state(TaskState.READY)
             if task.task_spec.manual and post_script_failed(task):
                 submitted.append(task)
+    for task in unready:  # it never became ready: its pre-script runs again first
+        _in_place(step, task, rerun_pre_script)
     for task in submitted:  # its form was submitted: only its post-script runs again
         run_in_place(step, task)
 
@@ -412,8 +431,12 @@ def rerun_failed(
 def run_in_place(step: Step, task: Any) -> None:
     """Run ``task`` in the step's action; if it fails in place (left in ERROR) it is an
     incident of the step, which goes on beside it as after any failed task."""
+    _in_place(step, task, lambda task: task.run())
+
+
+def _in_place(step: Step, task: Any, run: Callable[[Any], Any]) -> None:
     try:
-        task.run()
+        run(task)
     except Exception as exc:
         if getattr(exc, "task", None) is None or task.state != TaskState.ERROR:
             raise
@@ -422,6 +445,7 @@ def run_in_place(step: Step, task: Any) -> None:
 
 
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
+    mark_pre_script_failure(exc)  # its retry runs the pre-script again
     incident = _incident(step, exc)
     incident.attempts = step.attempts.get(incident.task_id or "", 1)
     incident.retry_at = _automatic_retry_at(exc, incident.attempts, step.context.now)

@@ -1,4 +1,4 @@
-"""Pre- and post-scripts of tasks, and the retry of a post-script that failed.
+"""Pre- and post-scripts of tasks, and the retry of a pre- or post-script that failed.
 
 SpiffArena's modeler offers ``spiffworkflow:preScript`` and ``spiffworkflow:postScript`` on a
 script task as on any task, and SpiffWorkflow 3.2's spec class runs them, but its script task
@@ -16,12 +16,27 @@ be filled in once more. Here the task remembers that its work was done; retried,
 only the post-script again, with the task's data as its work left it (and the retry's fix).
 A user task is completed by the retry itself (``stepper.rerun_failed``): its work item stays
 completed by whoever submitted it, when they did.
+
+A pre-script runs as the task is reached, before it is ready. SpiffWorkflow 3.2 raised its
+failure through the completion of the task before, which left that task's other outgoing
+paths unreached (a parallel branch beside it never opened); here the failed task is left in
+ERROR and the step hears the failure (``PreScriptHeard``). SpiffWorkflow 3.2's retry put
+a task whose pre-script failed straight to READY: a user task opened without what its
+pre-script computes (its ``lane_owners``: offered to the whole lane), and a multi-instance
+activity whose pre-script builds its input collection ended at once with no instance (an
+approval skipped). Here the retry runs the pre-script again, with the retry's data, and
+then the task becomes ready (an activity creates its instances, a subprocess starts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.util.task import TaskState
@@ -32,6 +47,14 @@ from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 POST_SCRIPT_FAILED = "post_script_failed"
 # What a service task's internal data said for the same before user and script tasks had it.
 HANDLER_RAN = "handler_ran"
+# A user task's internal data while it completes: its post-script ran.
+POST_SCRIPT_RAN = "post_script_ran"
+# A task's internal data: its pre-script failed, it never became ready.
+PRE_SCRIPT_FAILED = "pre_script_failed"
+# SpiffWorkflow's note on an error raised by a pre-script.
+PRE_SCRIPT_NOTE = "Error occurred in the Pre-Script"
+
+_heard: ContextVar[list[Exception] | None] = ContextVar("pre_script_failures", default=None)
 
 
 class ScriptTaskWithScriptsParser(ScriptTaskParser):
@@ -66,6 +89,95 @@ def post_script_failed(task: Any) -> bool:
     return bool(task.internal_data.get(POST_SCRIPT_FAILED) or task.internal_data.get(HANDLER_RAN))
 
 
+def mark_pre_script_failure(exc: Exception) -> bool:
+    """Remember on its task that ``exc`` is its pre-script's failure; whether it is."""
+    task = getattr(exc, "task", None)
+    notes = [*getattr(exc, "notes", []), *getattr(exc, "__notes__", [])]
+    if task is None or PRE_SCRIPT_NOTE not in notes:
+        return False
+    task.internal_data[PRE_SCRIPT_FAILED] = True
+    return True
+
+
+@contextmanager
+def failures_heard() -> Iterator[list[Exception]]:
+    """Collect the pre-script failures heard while the block runs (a step)."""
+    heard: list[Exception] = []
+    token = _heard.set(heard)
+    try:
+        yield heard
+    finally:
+        _heard.reset(token)
+
+
+def heard_instead(exc: Exception) -> bool:
+    """Whether ``exc``, a pre-script's failure, was marked on its task and heard by the step
+    (``failures_heard``) instead of being raised; outside a step it must be raised."""
+    heard = _heard.get()
+    if heard is None or not mark_pre_script_failure(exc):
+        return False
+    heard.append(exc)
+    return True
+
+
+class PreScriptHeard:
+    """A task whose pre-script fails stays in ERROR, not ready, and the step hears the
+    failure (an incident on the task). SpiffWorkflow 3.2 raised it through the completion of
+    the task before, which then left the rest of its outgoing paths unreached: a parallel
+    branch beside the failed task never opened, and its join waited for good."""
+
+    def _update_hook(self, my_task: Any) -> Any:
+        try:
+            return super()._update_hook(my_task)  # type: ignore[misc]
+        except Exception as exc:
+            if getattr(exc, "task", None) is not my_task or not heard_instead(exc):
+                raise
+            return None
+
+
+def pre_script_failed(task: Any) -> bool:
+    """Whether ``task`` (in ERROR) failed in its pre-script, before it was ready."""
+    return bool(task.internal_data.get(PRE_SCRIPT_FAILED))
+
+
+def inherits_again(task: Any) -> bool:
+    """Whether retrying ``task`` takes its data from the task before it again (an activity
+    that loops, whose becoming ready creates its instances), so the retry's fix goes there
+    too."""
+    return pre_script_failed(task) and isinstance(task.task_spec, LoopTask)
+
+
+def rerun_pre_script(task: Any) -> None:
+    """For a retry of ``task`` whose pre-script failed: run it again with the task's data as
+    it is now (the retry's fix in it), then what becoming ready does after it. Failing
+    again, the task stays in ERROR, marked, and the error is raised."""
+    spec = task.task_spec
+    del task.internal_data[PRE_SCRIPT_FAILED]
+    task._set_state(TaskState.WAITING)
+    if isinstance(spec, LoopTask):  # creating its instances follows its pre-script
+        _marking(lambda: spec._update(task))
+        return
+    try:
+        spec.execute_script(task, spec.prescript)
+    except Exception as exc:
+        exc.add_note(PRE_SCRIPT_NOTE)
+        mark_pre_script_failure(exc)
+        raise
+    if isinstance(spec, SubWorkflowTask):  # its subprocess starts after its pre-script
+        spec.start_workflow(task)
+        task._set_state(TaskState.STARTED)
+    else:
+        task._ready()
+
+
+def _marking(update: Any) -> None:
+    try:
+        update()
+    except Exception as exc:
+        mark_pre_script_failure(exc)
+        raise
+
+
 class _WorkDone:
     """A task retried after its work was done runs no more than its completion again."""
 
@@ -89,33 +201,51 @@ class PostScriptRetry(_WorkDone):
 
 
 class SubmittedPostScriptRetry(_WorkDone):
-    """A user or manual task whose post-script failed once its form was submitted: retried,
-    it runs the post-script on the submitted form. Another failure of its completion (an
-    output item a multi-instance task's form did not give) opens the task again, as before:
-    what was submitted is what needs mending."""
+    """A user or manual task whose completion failed once its form was submitted: its
+    post-script, or what completing hands on after it (a data output association whose
+    variable the form did not give, a multi-instance output item missing from the form).
+    The task fails in place, its work item completed by whoever submitted it; retried, it
+    completes with the submitted form and the retry's fix, the post-script not run again
+    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
+    instance stuck, a retry had nothing to run), or opened it again for its form to be
+    filled in once more."""
 
     def execute_script(self, my_task: Any, script: str) -> None:
         # the post-script runs while the task completes (COMPLETED), the pre-script before
         post = script is self.postscript and my_task.state == TaskState.COMPLETED  # type: ignore[attr-defined]
+        if post and my_task.internal_data.get(POST_SCRIPT_RAN):
+            return  # it ran before what failed after it
         try:
             super().execute_script(my_task, script)  # type: ignore[misc]
         except Exception:
             if post:
                 my_task.internal_data[POST_SCRIPT_FAILED] = True
             raise
+        if post:
+            my_task.internal_data[POST_SCRIPT_RAN] = True
+
+    def _on_complete_hook(self, my_task: Any) -> None:
+        try:
+            super()._on_complete_hook(my_task)  # type: ignore[misc]
+        except Exception as exc:
+            if getattr(exc, "task", None) is my_task:  # not its loop's failing condition
+                my_task.internal_data[POST_SCRIPT_FAILED] = True
+                my_task._set_state(TaskState.ERROR)  # the task failed, not what follows it
+            raise
+        my_task.internal_data.pop(POST_SCRIPT_RAN, None)
 
 
-class PostScriptRetryingScriptTask(PostScriptRetry, ScriptTask):
+class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
     """A script task whose retry after a failed post-script does not run its script again."""
 
 
-class PostScriptRetryingServiceTask(PostScriptRetry, ServiceTask):
+class PostScriptRetryingServiceTask(PreScriptHeard, PostScriptRetry, ServiceTask):
     """A service task whose retry after a failed post-script does not call its handler again."""
 
 
-class PostScriptRetryingUserTask(SubmittedPostScriptRetry, UserTask):
+class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, UserTask):
     """A user task whose retry after a failed post-script keeps the submitted form."""
 
 
-class PostScriptRetryingManualTask(SubmittedPostScriptRetry, ManualTask):
+class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""

@@ -200,3 +200,97 @@ def test_a_failing_post_script_of_a_service_task_does_not_call_its_handler_again
     assert (done["status"], done["incidents"], done["data"]["share"]) == ("completed", [], 0.25)
     assert notes_of(db, customer.id) == ["Called"]  # the handler's work, done once
     assert done["data"]["written"]["note_id"] > 0
+
+
+# -- a user task whose completion fails after its form was submitted, not in its post-script:
+#    the form is kept, the work item completes once, the retry completes the task -------------
+
+
+def submitted_once(owner: Actor, agent: Actor, failed: dict[str, Any], task_id: str) -> None:
+    """The task failed in place: nothing to fill in again, its work item completed."""
+    assert (failed["ready_tasks"], owner.tasks("all=1")) == ([], [])
+    assert agent.complete(task_id, {"x": 1}).status_code == 409
+
+
+DATA_OBJECT = '<bpmn:dataObject id="total"/>' + between(
+    "ask",
+    '<bpmn:userTask id="ask"><bpmn:extensionElements><spiffworkflow:postScript>'
+    "counted = counted + 1</spiffworkflow:postScript></bpmn:extensionElements>"
+    '<bpmn:dataOutputAssociation id="out"><bpmn:targetRef>total_ref</bpmn:targetRef>'
+    '</bpmn:dataOutputAssociation></bpmn:userTask><bpmn:dataObjectReference id="total_ref" '
+    'dataObjectRef="total"/>',
+    "ask",
+)
+
+
+def test_a_data_output_the_form_did_not_give_is_retried_with_the_submitted_form(owner, agent):
+    """Before, the task stayed completed with nothing after it: the retry found nothing to
+    run and the instance stayed running for good, with no task and no wait."""
+    deploy(owner, "data_output", DATA_OBJECT)
+    started = agent.start("data_output", {"counted": 0})
+    [task] = started["ready_tasks"]
+
+    failed = agent.complete_ok(task["id"], {"note": "kept"})
+    assert incident_at(failed) == ("error", "ask", "script_error")
+    assert "'total'" in failed["incidents"][0]["message"]
+    submitted_once(owner, agent, failed, task["id"])
+
+    done = retry(owner, started["id"], {"total": 7})
+
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert (done["data"]["note"], done["data"]["data_objects"]["total"]) == ("kept", 7)
+    assert done["data"]["counted"] == 1  # the post-script that had run, not run again
+
+
+def test_a_multi_instance_output_item_the_form_did_not_give_is_retried_without_reopening(
+    owner, agent
+):
+    """Before, the retry opened the instance's task again, for its form to be filled in once
+    more."""
+    deploy(
+        owner,
+        "output_item",
+        between(
+            "ask",
+            '<bpmn:userTask id="ask"><bpmn:multiInstanceLoopCharacteristics>'
+            "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>"
+            "<bpmn:loopDataOutputRef>answers</bpmn:loopDataOutputRef>"
+            '<bpmn:inputDataItem id="item"/><bpmn:outputDataItem id="answer"/>'
+            "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
+            "ask",
+        ),
+    )
+    started = agent.start("output_item", {"items": ["a", "b"]})
+    first, second = (t["id"] for t in started["ready_tasks"])
+
+    failed = agent.complete_ok(first, {"reached": True})
+    assert incident_at(failed) == ("error", "ask", "script_error")
+    assert failed["incidents"][0]["task_id"] == first
+    assert [t["id"] for t in failed["ready_tasks"]] == [second]  # its sibling still open
+    assert agent.complete(first, {"answer": "again"}).status_code == 409
+
+    mended = retry(owner, started["id"], {"answer": "yes"})
+    assert (mended["status"], [t["id"] for t in mended["ready_tasks"]]) == ("running", [second])
+
+    done = agent.complete_ok(second, {"answer": "no"})
+    assert (done["status"], done["data"]["answers"]) == ("completed", ["yes", "no"])
+
+
+def test_a_user_tasks_failing_loop_condition_keeps_its_completed_iteration(owner, agent):
+    deploy(
+        owner,
+        "user_loop",
+        LOOP.replace("scriptTask", "userTask").replace("<bpmn:script>n = n + 1</bpmn:script>", ""),
+    )
+    started = agent.start("user_loop", {"n": 0})
+    [task] = started["ready_tasks"]
+
+    failed = agent.complete_ok(task["id"], {"n": 1})
+    assert incident_at(failed) == ("error", "step", "script_error")
+    submitted_once(owner, agent, failed, task["id"])
+
+    again = retry(owner, started["id"], {"limit": 2})
+
+    [following] = again["ready_tasks"]  # the next iteration, the first one not again
+    assert (again["status"], following["id"] != task["id"]) == ("running", True)
+    assert agent.complete_ok(following["id"], {"n": 2})["status"] == "completed"
