@@ -1,0 +1,141 @@
+"""What a fuzzer does not send, probed by hand: the same request several times at once, ids
+in digits other than ASCII, bodies over the size limit and refusals the OpenAPI document did
+not list. Each answers as documented, never 500, and stores what one request would."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from crm.models import Call, Customer, Setting
+from tests.web.crm_api_helpers import bearer, error_of
+from web import create_app
+
+ROUNDS = 3  # each race is run a few times: one round may happen not to overlap
+
+
+@pytest.fixture
+def people(db, make_user):
+    agent = make_user("agent", username="agent_h", team="East")
+    admin = make_user("admin", username="admin_h", team=None)
+    return {"agent": (agent, bearer(db, agent)), "admin": (admin, bearer(db, admin))}
+
+
+def together(app: Flask, method: str, url: str, headers: dict, bodies: list[Any]) -> list[Any]:
+    """Send ``method url`` once per body, each from its own thread, released by one barrier:
+    ``(status, json)`` each."""
+    barrier = threading.Barrier(len(bodies))
+    results: list[Any] = [None] * len(bodies)
+
+    def run(index: int) -> None:
+        client = app.test_client()  # one client per thread, like two integrations
+        barrier.wait()
+        response = client.open(url, method=method, headers=headers, json=bodies[index])
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+# -- the same request several times at once ---------------------------------------------------
+
+
+def test_one_call_logged_by_several_requests_at_once_is_logged_once(app, db, people, make_customer):
+    customer = make_customer(actor=people["agent"][0])
+    for n in range(ROUNDS):
+        body = {"customer_id": customer.id, "external_id": f"pbx-{n}", "duration_s": 30}
+        results = together(app, "POST", "/api/v1/calls", people["agent"][1], [body] * 4)
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [200, 200, 200, 201], results  # was 500 for all but one
+        assert len({answer["id"] for _, answer in results}) == 1
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == ROUNDS
+
+
+def test_one_call_logged_at_once_on_the_customer_is_logged_once(app, db, people, make_customer):
+    customer = make_customer(actor=people["agent"][0])
+    url = f"/api/v1/customers/{customer.id}/calls"
+    for n in range(ROUNDS):
+        body = {"external_id": f"pbx-c-{n}", "disposition": "no_answer"}
+        results = together(app, "POST", url, people["agent"][1], [body] * 4)
+        assert [status for status, _ in results] == [201] * 4, results
+        assert len({answer["id"] for _, answer in results}) == 1
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == ROUNDS
+
+
+def test_a_setting_first_stored_by_several_requests_at_once(app, db, people):
+    keys = ["pool", "cadence", "assignment"][:ROUNDS]
+    for key in keys:
+        bodies = [{"value": {}} for _ in range(3)]
+        results = together(app, "PUT", f"/api/v1/settings/{key}", people["admin"][1], bodies)
+        assert [status for status, _ in results] == [200] * 3, results  # was 500
+    with db() as session:
+        stored = session.scalars(select(Setting.key).where(Setting.key.in_(keys))).all()
+    assert sorted(stored) == sorted(keys)
+
+
+def test_one_email_given_to_several_new_customers_at_once_makes_one(app, db, people):
+    for n in range(ROUNDS):
+        email = f"race{n}@example.com"
+        bodies = [{"name": f"张三{i}", "email": email} for i in range(4)]
+        results = together(app, "POST", "/api/v1/customers", people["admin"][1], bodies)
+        assert sorted(status for status, _ in results) == [201, 409, 409, 409], results
+        for status, answer in results:
+            if status == 409:
+                assert answer["error"]["code"] == "duplicate_customer"
+        with db() as session:
+            same = select(func.count()).where(func.lower(Customer.email) == email)
+            assert session.scalar(same) == 1
+
+
+# -- ids in other digits ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zero", ["\uff10", "\u0660", "\u0966"])  # fullwidth, Arabic, Devanagari
+def test_an_id_in_digits_other_than_ascii_names_nothing(client, db, people, make_customer, zero):
+    customer = make_customer(actor=people["agent"][0], name="王小明")
+    written = quote("".join(chr(ord(zero) + int(d)) for d in str(customer.id)))  # int() reads it
+    auth = people["admin"][1]
+    error_of(client.get(f"/api/v1/customers/{written}", headers=auth), 404)
+    error_of(client.delete(f"/api/v1/customers/{written}", headers=auth), 404)
+    with db() as session:
+        assert session.get(Customer, customer.id).name == "王小明"  # not erased
+
+
+# -- refusals the document lists --------------------------------------------------------------
+
+
+def test_a_call_id_of_another_customer_is_a_documented_409(client, people, make_customer):
+    auth = people["agent"][1]
+    first = make_customer(actor=people["agent"][0])
+    second = make_customer(actor=people["agent"][0])
+    body = {"external_id": "pbx-shared"}
+    assert client.post(f"/api/v1/customers/{first.id}/calls", json=body, headers=auth).status_code
+    answer = client.post(f"/api/v1/customers/{second.id}/calls", json=body, headers=auth)
+    error_of(answer, 409, "duplicate_external_id")
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "409" in document["paths"]["/api/v1/customers/{customer_id}/calls"]["post"]["responses"]
+
+
+def test_a_body_over_the_size_limit_is_a_documented_413(runtime, people):
+    app = create_app({"TESTING": True, "MAX_CONTENT_LENGTH": 4096}, runtime=runtime)
+    client = app.test_client()
+    body = {"name": "张三", "phone": "13900001111", "address": "长" * 4000}
+    answer = client.post("/api/v1/customers", json=body, headers=people["agent"][1])
+    error_of(answer, 413, "payload_too_large")
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
