@@ -5,6 +5,7 @@ not list. Each answers as documented, never 500, and stores what one request wou
 from __future__ import annotations
 
 import threading
+from io import BytesIO
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +14,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from crm.models import Call, Customer, Setting
-from tests.web.crm_api_helpers import bearer, error_of
+from engine.models import ProcessInstance
+from tests.web.crm_api_helpers import bearer, error_of, fields_of, one_step_diagram
 from web import create_app
 
 ROUNDS = 3  # each race is run a few times: one round may happen not to overlap
@@ -139,3 +141,35 @@ def test_a_body_over_the_size_limit_is_a_documented_413(runtime, people):
         for method, operation in operations.items():
             if "requestBody" in operation:
                 assert "413" in operation["responses"], (method, path)
+
+
+# -- values of the wrong kind -----------------------------------------------------------------
+
+
+def test_a_business_key_of_true_is_refused_and_nothing_starts(client, db, make_user):
+    owner = make_user("process_owner", username="owner_h", team=None)
+    auth = bearer(db, owner)
+    content, name = one_step_diagram("key_check", "review", "Review")
+    deployed = client.post(
+        "/api/v1/process-models",
+        data={"file": [(BytesIO(content), name)]},
+        content_type="multipart/form-data",
+        headers=auth,
+    )
+    assert deployed.status_code == 201, deployed.get_json()
+    for key in (True, False):  # was started under the key "True" (messages refuse it)
+        body = {"process_id": "key_check", "business_key": key}
+        answer = client.post("/api/v1/process-instances", json=body, headers=auth)
+        assert fields_of(error_of(answer, 422, "invalid_input")) == {"business_key"}
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+@pytest.mark.parametrize("field", ["bpmn", "dmn"])
+def test_a_deploy_field_of_the_wrong_kind_is_named_as_sent(client, db, make_user, field):
+    auth = bearer(db, make_user("process_owner", username="owner_k", team=None))
+    body = {"bpmn": "<definitions/>", field: 5}
+    answer = client.post("/api/v1/process-models/validate", json=body, headers=auth)
+    error = error_of(answer, 422, "invalid_bpmn")
+    assert error["message"].startswith(f"'{field}' must be")  # was 'process' or 'decision'
+    assert error["details"][0]["message"] == f"bad '{field}' field"
