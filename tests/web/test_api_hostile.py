@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from crm.models import Call, Customer, Setting
+from crm.models import Call, Customer, Deal, Setting
 from engine.models import ProcessInstance
 from tests.web.crm_api_helpers import bearer, error_of, fields_of, one_step_diagram
 from web import create_app
@@ -173,3 +173,19 @@ def test_a_deploy_field_of_the_wrong_kind_is_named_as_sent(client, db, make_user
     error = error_of(answer, 422, "invalid_bpmn")
     assert error["message"].startswith(f"'{field}' must be")  # was 'process' or 'decision'
     assert error["details"][0]["message"] == f"bad '{field}' field"
+
+
+@pytest.mark.parametrize("currency", ["😀😀😀", "12$", "人民币", "ＣＮＹ"])
+def test_a_deal_currency_that_is_no_code_is_refused(client, db, people, make_customer, currency):
+    auth = people["admin"][1]
+    customer = make_customer(actor=people["agent"][0])
+    body = {"customer_id": customer.id, "title": "年度套餐", "amount": "100", "currency": currency}
+    answer = client.post("/api/v1/deals", json=body, headers=auth)  # was stored as sent
+    assert fields_of(error_of(answer, 422, "invalid_input")) == {"currency"}
+    created = client.post("/api/v1/deals", json={**body, "currency": "usd"}, headers=auth)
+    assert created.get_json()["currency"] == "USD"
+    deal_id = created.get_json()["id"]
+    patched = client.patch(f"/api/v1/deals/{deal_id}", json={"currency": currency}, headers=auth)
+    assert fields_of(error_of(patched, 422, "invalid_input")) == {"currency"}
+    with db() as session:
+        assert session.scalars(select(Deal.currency)).all() == ["USD"]
