@@ -189,3 +189,27 @@ def test_a_deal_currency_that_is_no_code_is_refused(client, db, people, make_cus
     assert fields_of(error_of(patched, 422, "invalid_input")) == {"currency"}
     with db() as session:
         assert session.scalars(select(Deal.currency)).all() == ["USD"]
+
+
+# -- paging -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["limit", "offset"])
+def test_a_page_number_that_is_no_integer_is_refused(client, people, name):
+    for value in ["1_0", "\u0661\u0662", "\uff15", "+5", " 5", "5 "]:  # int() read 10, 12, 5
+        answer = client.get(
+            "/api/v1/customers", query_string={name: value}, headers=people["admin"][1]
+        )
+        error_of(answer, 422, "invalid_paging")
+
+
+def test_a_page_size_of_any_length_is_the_largest_page(client, people, make_customer):
+    for _ in range(2):
+        make_customer(actor=people["agent"][0])
+    auth = people["admin"][1]
+    for limit, count in [("9" * 5000, 2), ("0" * 20 + "1", 1)]:  # the first was refused
+        answer = client.get(f"/api/v1/customers?limit={limit}", headers=auth)
+        assert answer.status_code == 200, answer.get_json()
+        assert len(answer.get_json()["items"]) == count
+    deep = client.get(f"/api/v1/customers?offset={'9' * 5000}", headers=auth)
+    error_of(deep, 422, "invalid_paging")
