@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from crm.models import Call, Customer, Deal, Setting
+from crm.models import Call, Customer, Deal, Setting, WebhookSubscription
 from engine.models import ProcessInstance
 from tests.web.crm_api_helpers import bearer, error_of, fields_of, one_step_diagram
 from web import create_app
@@ -213,3 +213,17 @@ def test_a_page_size_of_any_length_is_the_largest_page(client, people, make_cust
         assert len(answer.get_json()["items"]) == count
     deep = client.get(f"/api/v1/customers?offset={'9' * 5000}", headers=auth)
     error_of(deep, 422, "invalid_paging")
+
+
+# -- webhook targets --------------------------------------------------------------------------
+
+
+def test_a_link_local_webhook_target_with_a_zone_in_the_url_is_refused(client, db, people):
+    auth = people["admin"][1]
+    for url in ["https://[fe80::1%25eth9]/hook", "https://[fe80::a9fe:a9fe%25lan]/hook"]:
+        body = {"url": url, "event_types": ["deal.won"]}  # was stored: getaddrinfo knew no eth9
+        answer = client.post("/api/v1/webhooks", json=body, headers=auth)
+        error = error_of(answer, 422, "webhook_target_refused")
+        assert error["details"][0]["kind"] == "link-local"
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
