@@ -227,3 +227,22 @@ def test_a_link_local_webhook_target_with_a_zone_in_the_url_is_refused(client, d
         assert error["details"][0]["kind"] == "link-local"
     with db() as session:
         assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
+
+
+def test_a_deal_closing_near_year_1_or_9999_is_refused(client, db, people, make_customer):
+    auth = people["admin"][1]
+    customer = make_customer(actor=people["agent"][0])
+    body = {"customer_id": customer.id, "title": "年度套餐", "amount": "100"}
+    for day in ("0001-01-01", "9999-12-31"):  # was stored as sent
+        answer = client.post("/api/v1/deals", json={**body, "expected_close": day}, headers=auth)
+        assert fields_of(error_of(answer, 422, "invalid_input")) == {"expected_close"}
+    created = client.post(
+        "/api/v1/deals", json={**body, "expected_close": "2027-01-31"}, headers=auth
+    )
+    deal_id = created.get_json()["id"]
+    patched = client.patch(
+        f"/api/v1/deals/{deal_id}", json={"expected_close": "0001-01-01"}, headers=auth
+    )
+    assert fields_of(error_of(patched, 422, "invalid_input")) == {"expected_close"}
+    with db() as session:
+        assert [str(d) for d in session.scalars(select(Deal.expected_close))] == ["2027-01-31"]
