@@ -15,7 +15,7 @@ from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
 from web.api.params import id_value, int_arg, time_arg
-from web.api.schemas import INT, STR, TIME, obj, page
+from web.api.schemas import INT, STR, TIME, TIME_OR_NOW, obj, page
 from web.context import settings, unit_of_work
 
 NULLABLE_STR = {"type": "string", "nullable": True}
@@ -88,7 +88,7 @@ def get_calls() -> ResponseReturnValue:
             "disposition": STR,
             "direction": STR,
             "duration_s": INT,
-            "started_at": {"type": "string", "format": "date-time"},
+            "started_at": TIME_OR_NOW,
             "notes": STR,
             "recording_url": STR,
             "number": STR,

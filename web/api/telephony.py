@@ -10,7 +10,7 @@ from dialflow.errors import InvalidInput
 from dialflow.strict_json import loads_strict
 from web.api import api_bp
 from web.api.openapi import documented
-from web.api.schemas import INT, STR, obj
+from web.api.schemas import INT, STR, TIME_OR_NOW, obj
 from web.context import settings, unit_of_work
 
 SIGNATURE_HEADER = "X-Dialflow-Signature"
@@ -32,7 +32,7 @@ SIGNATURE_HEADER = "X-Dialflow-Signature"
             "direction": {"type": "string", "enum": ["outbound", "inbound"]},
             "number": STR,
             "agent": STR,
-            "at": {"type": "string", "format": "date-time"},
+            "at": TIME_OR_NOW,
             "duration_s": INT,
             "recording_url": STR,
         },
