@@ -283,12 +283,12 @@ def _date_time_checker() -> jsonschema.FormatChecker:
 
 def test_what_the_api_takes_the_document_allows(client, db, people, make_customer):
     """Found by the long fuzz run: an empty date-time (now), a quote without an amount (the
-    deal's) were taken though the document refused them."""
+    deal's), a PBX event's unknown agent (null) were taken though the document refused them."""
     auth = people["admin"][1]
     customer = make_customer(actor=people["agent"][0])
     checker = _date_time_checker()
     # Not sent (the event unsigned, the quote without its process): the fuzz run sent them.
-    event = {"event_id": "e", "type": "call.ended", "call_id": "c", "at": ""}
+    event = {"event_id": "e", "type": "call.ended", "call_id": "c", "at": "", "agent": None}
     for path, url, method, body in [
         ("/api/v1/calls", "/api/v1/calls", "post", {"customer_id": customer.id, "started_at": ""}),
         ("/api/v1/telephony/events", None, "post", event),
