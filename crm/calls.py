@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit, events
@@ -34,6 +36,26 @@ def log_call(
     scoped: bool = True,
 ) -> Call:
     """Record a call. A repeated ``external_id`` returns the call already logged (idempotent)."""
+    return log_call_once(session, customer_id, data, actor=actor, region=region, scoped=scoped).call
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    call: Call
+    new: bool  # False: the call logged before under the same ``external_id``
+
+
+def log_call_once(
+    session: Session,
+    customer_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    region: str = "CN",
+    scoped: bool = True,
+) -> LoggedCall:
+    """``log_call``, saying whether the call is new or was logged before under its
+    ``external_id`` (by an earlier request, or by one running at the same time)."""
     errors = FieldErrors()
     disposition = choice(data, "disposition", errors, Disposition)
     direction = choice(data, "direction", errors, CallDirection) or CallDirection.OUTBOUND
@@ -52,15 +74,9 @@ def log_call(
     errors.raise_if_any("The call could not be logged.")
 
     if external_id:
-        existing = session.scalar(select(Call).where(Call.external_id == external_id))
+        existing = _logged_before(session, external_id, customer_id, actor if scoped else None)
         if existing is not None:
-            if existing.customer_id != customer_id:
-                raise Conflict(
-                    f"Call {external_id!r} was already logged on another customer.",
-                    code="duplicate_external_id",
-                )
-            get_customer(session, customer_id, viewer=actor if scoped else None)
-            return existing
+            return LoggedCall(existing, new=False)
     customer = get_customer(session, customer_id, viewer=actor if scoped else None)
     started_at = started_at or utcnow()
     call = Call(
@@ -77,7 +93,11 @@ def log_call(
         recording_url=recording_url,
         external_id=external_id,
     )
-    session.add(call)
+    if not _inserted(session, call):  # the same external_id, logged meanwhile
+        existing = _logged_before(session, external_id, customer_id, actor if scoped else None)
+        if existing is None:
+            raise RuntimeError(f"call {external_id!r} collided, yet is not stored")
+        return LoggedCall(existing, new=False)
     _update_contact_state(customer, call, started_at)
     session.flush()
     audit.record(
@@ -93,7 +113,42 @@ def log_call(
         },
     )
     events.publish(session, "call_logged", {"call": call})
-    return call
+    return LoggedCall(call, new=True)
+
+
+def _logged_before(
+    session: Session, external_id: str | None, customer_id: int, viewer: User | None
+) -> Call | None:
+    """The call stored under ``external_id``; 409 if it was logged on another customer."""
+    existing = session.scalar(select(Call).where(Call.external_id == external_id))
+    if existing is None:
+        return None
+    if existing.customer_id != customer_id:
+        raise Conflict(
+            f"Call {external_id!r} was already logged on another customer.",
+            code="duplicate_external_id",
+        )
+    get_customer(session, customer_id, viewer=viewer)
+    return existing
+
+
+def _inserted(session: Session, call: Call) -> bool:
+    """Insert ``call``; False if another transaction stored its ``external_id`` first.
+
+    Two requests logging the same call at once both miss it in the lookup; the unique index
+    settles which one stores it (on PostgreSQL the second waits for the first's commit), and
+    the other answers with that call instead of failing. The savepoint keeps the transaction
+    usable after the refused INSERT."""
+    if call.external_id is None:
+        session.add(call)
+        return True
+    try:
+        with session.begin_nested():
+            session.add(call)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def _update_contact_state(customer: Any, call: Call, at: datetime) -> None:
@@ -116,12 +171,6 @@ def _duration(value: Any, errors: FieldErrors) -> int:
         errors.add("duration_s", f"Must be between 0 and {MAX_CALL_SECONDS} seconds.")
         return 0
     return seconds
-
-
-def call_with_external_id(session: Session, external_id: Any) -> Call | None:
-    if not isinstance(external_id, str) or not external_id.strip():
-        return None
-    return session.scalar(select(Call).where(Call.external_id == external_id.strip()))
 
 
 def start_outbound_call(

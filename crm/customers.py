@@ -262,6 +262,8 @@ def ensure_no_duplicate(
     email_address: str | None,
     exclude_id: int | None = None,
 ) -> None:
+    if email_address:
+        _hold_email(session, email_address)
     duplicates = find_duplicates(session, phones, email_address, exclude_id)
     if duplicates:
         field, existing = duplicates[0]
@@ -277,6 +279,16 @@ def ensure_no_duplicate(
                 for f, c in duplicates
             ],
         )
+
+
+def _hold_email(session: Session, email_address: str) -> None:
+    """On PostgreSQL, hold the email address until the transaction ends: two requests giving
+    the same email at once are then checked one after the other, and the second finds the
+    first's customer. (Phones have a unique index; an email may repeat on erased customers,
+    so none can settle it. SQLite runs one writing transaction at a time already.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext(f"customer email {email_address.lower()}")
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def search_customers(

@@ -34,7 +34,7 @@ def create_deal(
     title = text(data, "title", errors, max_len=200, required=True)
     amount = decimal(data, "amount", errors, minimum=Decimal(0), maximum=MAX_AMOUNT)
     discount = decimal(data, "discount_pct", errors, minimum=Decimal(0), maximum=Decimal(100))
-    currency = text(data, "currency", errors, max_len=3) or "CNY"
+    currency = _currency(data, errors) or "CNY"
     expected_close = iso_date(data, "expected_close", errors)
     errors.raise_if_any("The deal is not valid.")
     customer = get_customer(session, customer_id, viewer=actor if scoped else None)
@@ -43,7 +43,7 @@ def create_deal(
         title=title,
         amount=cents(amount or Decimal(0)),
         discount_pct=cents(discount or Decimal(0)),
-        currency=currency.upper(),
+        currency=currency,
         expected_close=expected_close,
         owner_id=customer.owner_id or (actor.id if actor else None),
         team_id=customer.team_id,
@@ -284,7 +284,8 @@ def _currency(data: Mapping[str, Any], errors: FieldErrors) -> str | None:
     value = text(data, "currency", errors, max_len=3)
     if value is None:
         return None
-    if len(value) != 3 or not value.isalpha():
+    # ASCII: isalpha() holds for "人民币" and "ＣＮＹ", which are no ISO 4217 codes
+    if len(value) != 3 or not (value.isascii() and value.isalpha()):
         errors.add("currency", "Use a three-letter currency code such as CNY.")
         return None
     return value.upper()

@@ -166,7 +166,11 @@ def iso_date(data: Mapping[str, Any], key: str, errors: FieldErrors) -> date | N
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
         errors.add(key, "Must be a date such as 2026-05-01.")
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # as every other date the API takes
+        errors.add(key, f"Must be a date between the years {FIRST_YEAR} and {LAST_YEAR}.")
+        return None
+    return day

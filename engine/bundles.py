@@ -126,7 +126,8 @@ class Bundle:
     def from_json(cls, data: Mapping[str, Any]) -> Bundle:
         """``{"bpmn": "<xml>" | {name: xml}, "dmn": [xml...] | {name: xml}, "forms": {...}}``."""
 
-        def named(value: Any, prefix: str, suffix: str) -> dict[str, str]:
+        def named(field: str, prefix: str, suffix: str) -> dict[str, str]:
+            value = data.get(field)
             if value is None:
                 return {}
             if isinstance(value, str):
@@ -137,9 +138,9 @@ class Bundle:
                 }
             if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
                 return {str(k): unicode_declaration(v) for k, v in value.items()}
-            raise InvalidBpmn(
-                f"'{prefix}' must be XML text, a list of XML texts or a mapping",
-                details=[problem(f"bad '{prefix}' field")],
+            raise InvalidBpmn(  # named as the client sent it, not as its files are named
+                f"'{field}' must be XML text, a list of XML texts or a mapping",
+                details=[problem(f"bad '{field}' field")],
             )
 
         forms = data.get("forms") or {}
@@ -149,8 +150,8 @@ class Bundle:
                 details=[problem("bad 'forms' field")],
             )
         bundle = cls(
-            bpmn=named(data.get("bpmn"), "process", ".bpmn"),
-            dmn=named(data.get("dmn"), "decision", ".dmn"),
+            bpmn=named("bpmn", "process", ".bpmn"),
+            dmn=named("dmn", "decision", ".dmn"),
             forms=dict(forms),
         )
         unnamed = [

@@ -77,7 +77,9 @@ def start(
             details=[{"field": "data", "message": "expected an object"}],
         )
     if business_key is not None and (
-        not isinstance(business_key, str | int) or len(str(business_key)) > MAX_BUSINESS_KEY
+        not isinstance(business_key, str | int)
+        or isinstance(business_key, bool)  # true is no key (it was stored as "True")
+        or len(str(business_key)) > MAX_BUSINESS_KEY
     ):
         raise InvalidInput(
             "'business_key' must be a string of at most 120 characters.",

@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit, compliance
@@ -312,6 +313,7 @@ def save(
     require_team(session, team_id)
     if not may_change(actor, team_id):
         raise Forbidden("You may not change this setting.")
+    sent = value
     scope = team_scope(team_id)
     row = session.scalar(select(Setting).where(Setting.key == key, Setting.scope == scope))
     before = row.value if row is not None else None
@@ -321,7 +323,9 @@ def save(
     validate(key, value, base=inherited)
     if row is None:
         row = Setting(key=key, scope=scope, value=value, updated_by_id=actor.id, updated_at=now)
-        session.add(row)
+        if not _inserted(session, row):
+            # Another request stored this scope's first value meanwhile: change that one.
+            return save(session, key, sent, team_id=team_id, actor=actor, now=now, merge=merge)
     else:
         row.value, row.updated_by_id, row.updated_at = value, actor.id, now
     session.flush()
@@ -335,3 +339,15 @@ def save(
         after={"value": value},
     )
     return effective(session, key, team_id)
+
+
+def _inserted(session: Session, row: Setting) -> bool:
+    """Insert a scope's first value; False if another transaction stored one first (the
+    unique key and scope settle it; the savepoint keeps the transaction usable)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

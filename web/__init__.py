@@ -17,6 +17,10 @@ MAX_OFFSET = 10_000_000  # the deepest a list's ``offset`` pages
 
 
 class DatabaseIdConverter(IntegerConverter):
+    # ASCII digits: werkzeug's ``\d+`` also matches "１" or "١", which int() reads as 1, so
+    # /customers/１ answered (and erased) customer 1.
+    regex = r"[0-9]+"
+
     def __init__(self, map: object, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ def create_subscription(
     errors = FieldErrors()
     url = _url(data, errors, required=True, targets=targets)
     event_types = _event_types(data, errors, required=True)
-    description = text(data, "description", errors, max_len=500)
+    description = _description(data, errors)
     active = _flag(data, "active", errors, default=True)
     _raise_if_any(errors)
     secret = new_secret()
@@ -83,6 +83,15 @@ def create_subscription(
         after=subscription_to_dict(subscription),
     )
     return subscription, secret
+
+
+def _description(data: Mapping[str, Any], errors: FieldErrors) -> str | None:
+    """Text or null, as documented (``text`` also takes a number, as a spreadsheet cell)."""
+    value = data.get("description")
+    if value is not None and not isinstance(value, str):
+        errors.add("description", "Must be text.")
+        return None
+    return text(data, "description", errors, max_len=500)
 
 
 def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
@@ -112,7 +121,7 @@ def update_subscription(
     errors = FieldErrors()
     url = _url(data, errors, required=True, targets=targets) if "url" in data else None
     event_types = _event_types(data, errors, required=True) if "event_types" in data else None
-    description = text(data, "description", errors, max_len=500)
+    description = _description(data, errors)
     active = _flag(data, "active", errors, default=None)
     _raise_if_any(errors)
     before = subscription_to_dict(subscription)

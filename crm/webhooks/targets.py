@@ -15,6 +15,7 @@ address the host name resolves to, and the connection goes to a checked address
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -123,6 +124,11 @@ def numeric_addresses(host: str) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
     except (socket.gaierror, UnicodeError, ValueError):
+        # An IPv6 address with a zone this machine has no interface of (``fe80::1%25eth9``,
+        # as RFC 6874 writes ``%`` in a URL) is still that address.
+        address, zone, _ = host.partition("%")
+        with contextlib.suppress(ValueError):
+            return [ipaddress.IPv6Address(address)] if zone else []
         return []
     return unique_addresses(str(info[4][0]) for info in infos)
 

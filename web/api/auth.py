@@ -79,19 +79,25 @@ def require_role(*roles: str) -> None:
         raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
 
 
+MAX_PAGE = 200  # a larger limit is this one
+
+
 def paging() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise InvalidInput(
-            "limit and offset must be whole numbers.", code="invalid_paging"
-        ) from None
-    if limit < 1 or not 0 <= offset <= MAX_OFFSET:
+    limit, offset = request.args.get("limit", "50"), request.args.get("offset", "0")
+    # ASCII digits only: int() also reads " 5", "+5", "1_0", "١٢" and "５", which the
+    # document's integers are not.
+    if not all(raw.isascii() and raw.isdigit() for raw in (limit, offset)):
+        raise InvalidInput("limit and offset must be whole numbers.", code="invalid_paging")
+    # Read no further than a page needs (int() refuses over 4300 digits): a limit of more
+    # than 9 digits is the largest page, an offset of more is beyond the deepest.
+    limit, offset = limit.lstrip("0") or "0", offset.lstrip("0") or "0"
+    size = MAX_PAGE if len(limit) > 9 else min(int(limit), MAX_PAGE)
+    skip = MAX_OFFSET + 1 if len(offset) > 9 else int(offset)
+    if size < 1 or not 0 <= skip <= MAX_OFFSET:
         raise InvalidInput(
             f"limit must be ≥ 1 and offset between 0 and {MAX_OFFSET}.", code="invalid_paging"
         )
-    return min(limit, 200), offset
+    return size, skip
 
 
 @api_bp.post("/auth/token")

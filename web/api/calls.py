@@ -7,16 +7,15 @@ from flask.typing import ResponseReturnValue
 
 from crm.calls import (
     call_to_dict,
-    call_with_external_id,
     list_calls,
-    log_call,
+    log_call_once,
     may_see_call_number,
 )
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
 from web.api.params import id_value, int_arg, time_arg
-from web.api.schemas import INT, STR, TIME, obj, page
+from web.api.schemas import INT, STR, TIME, TIME_OR_NOW, obj, page
 from web.context import settings, unit_of_work
 
 NULLABLE_STR = {"type": "string", "nullable": True}
@@ -89,7 +88,7 @@ def get_calls() -> ResponseReturnValue:
             "disposition": STR,
             "direction": STR,
             "duration_s": INT,
-            "started_at": {"type": "string", "format": "date-time"},
+            "started_at": TIME_OR_NOW,
             "notes": STR,
             "recording_url": STR,
             "number": STR,
@@ -105,7 +104,6 @@ def post_call_log() -> ResponseReturnValue:
     customer_id = id_value(data.get("customer_id"), "customer_id")
     with unit_of_work() as db:
         user = api_user()
-        known = call_with_external_id(db, data.get("external_id")) is not None
-        call = log_call(db, customer_id, data, actor=user, region=settings().default_region)
-        body = call_to_dict(call)
-    return jsonify(body), 200 if known else 201
+        logged = log_call_once(db, customer_id, data, actor=user, region=settings().default_region)
+        body = call_to_dict(logged.call)
+    return jsonify(body), 201 if logged.new else 200

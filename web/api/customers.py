@@ -175,10 +175,11 @@ def post_note(customer_id: int) -> ResponseReturnValue:
 
 @api_bp.post("/customers/<int:customer_id>/calls")
 @documented(
-    "Log a call with its disposition",
+    "Log a call with its disposition; a repeated external_id returns the call already "
+    "logged, 409 if it was logged on another customer",
     tag="customers",
     status=201,
-    errors=(401, 404, 422),
+    errors=(401, 404, 409, 422),
     request=ANY_OBJECT,
     response=obj({"id": INT, "disposition": {"type": "string", "nullable": True}}),
 )

@@ -126,7 +126,7 @@ def post_import() -> ResponseReturnValue:
     errors=(401, 404, 422),
     response=JOB,
     query={
-        "limit": "rows per page (≤ 500)",
+        "limit": "rows per page (at most 200)",
         "offset": "skip",
         "outcome": choice("duplicate | error", RowOutcome),
     },

@@ -39,6 +39,7 @@ ERROR_RESPONSES = {
     "403": "Not allowed for this user",
     "404": "Not found",
     "409": "Conflict with the current state",
+    "413": "The body is larger than the server accepts",
     "422": "Invalid input; details name the fields or elements",
 }
 
@@ -206,7 +207,11 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
                 }
             },
         }
-    for status in meta["errors"]:
+    errors = tuple(meta["errors"])
+    if meta["request"] is not None and 413 not in errors:
+        # Any body over MAX_CONTENT_LENGTH is refused before the view runs (web/errors.py).
+        errors += (413,)
+    for status in errors:
         responses[str(status)] = {
             "description": ERROR_RESPONSES.get(str(status), "Error"),
             "content": {"application/json": {"schema": ERROR}},

@@ -21,6 +21,13 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 TIME = {"type": "string", "format": "date-time", "nullable": True}
+# A date-time a request may leave empty ("" or null, as a form sends it): then it is now.
+TIME_OR_NOW = {
+    "type": "string",
+    "nullable": True,
+    "anyOf": [{"format": "date-time"}, {"maxLength": 0}],
+    "description": "date-time with offset; empty or null: now",
+}
 
 TASK = obj(
     {

@@ -10,10 +10,11 @@ from dialflow.errors import InvalidInput
 from dialflow.strict_json import loads_strict
 from web.api import api_bp
 from web.api.openapi import documented
-from web.api.schemas import INT, STR, obj
+from web.api.schemas import STR, TIME_OR_NOW, obj
 from web.context import settings, unit_of_work
 
 SIGNATURE_HEADER = "X-Dialflow-Signature"
+NULLABLE_STR = {"type": "string", "nullable": True}
 
 
 @api_bp.post("/telephony/events")
@@ -29,12 +30,13 @@ SIGNATURE_HEADER = "X-Dialflow-Signature"
             "event_id": STR,
             "type": {"type": "string", "enum": ["call.started", "call.answered", "call.ended"]},
             "call_id": STR,
-            "direction": {"type": "string", "enum": ["outbound", "inbound"]},
-            "number": STR,
-            "agent": STR,
-            "at": {"type": "string", "format": "date-time"},
-            "duration_s": INT,
-            "recording_url": STR,
+            # the optional fields may be null, as a PBX sends what it does not know
+            "direction": {"type": "string", "enum": ["outbound", "inbound"], "nullable": True},
+            "number": NULLABLE_STR,
+            "agent": NULLABLE_STR,
+            "at": TIME_OR_NOW,
+            "duration_s": {"type": "integer", "nullable": True},
+            "recording_url": NULLABLE_STR,
         },
         required=["event_id", "type", "call_id"],
     ),

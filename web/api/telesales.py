@@ -139,7 +139,11 @@ def claim_pool_lead(customer_id: int) -> ResponseReturnValue:
     status=201,
     errors=(401, 403, 404, 409, 422),
     request=obj(
-        {"discount_pct": {"type": "number"}, "amount": {"type": "number"}, "comment": STR},
+        {
+            "discount_pct": {"type": "number"},
+            "amount": {"type": "number", "nullable": True, "description": "null: the deal's"},
+            "comment": STR,
+        },
         required=["discount_pct"],
     ),
     response=obj({"deal": ANY_OBJECT, "instance": INSTANCE}),
