@@ -211,10 +211,24 @@ class Bundle:
         return cls.from_named_files(files)
 
 
+_DEPENDENCY_NAME = re.compile(r"@\d+/")
+
+
+def is_dependency(name: str) -> bool:
+    """Whether ``name`` is a file of an earlier deploy merged in by :func:`merge_dependencies`
+    (``@<bundle id>/<name>``), checked when it was deployed."""
+    return _DEPENDENCY_NAME.match(name) is not None
+
+
 def name_problem(name: str) -> dict[str, Any] | None:
     """Why ``name`` cannot name a file of a deploy, if it cannot."""
     if not name:
         return problem("a file without a name: name it .bpmn, .dmn or .json")
+    if is_dependency(name):
+        return problem(
+            f"{name!r}: names beginning with '@', a number and '/' are kept for the files of "
+            "earlier deploys that a call activity reaches; rename it"
+        )
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
         # a NUL no database can store; other control characters no one can type
         return problem(f"{name!r}: a file name may not hold control characters; rename it")

@@ -410,3 +410,44 @@ def test_a_pool_standing_for_a_process_deployed_before_deploys_and_is_checked(
     response = upload(owner, (SALES, sales()))
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["process_ids"] == ["r10_sales"]
+
+
+RENEWAL_CALLER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D_r10c"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="r10_renewal_round" isExecutable="true">
+    <bpmn:startEvent id="Event_0round" />
+    <bpmn:callActivity id="Activity_0sales" name="Sell" calledElement="r10_sales" />
+    <bpmn:endEvent id="Event_0rounded" />
+    <bpmn:sequenceFlow id="Flow_c1" sourceRef="Event_0round" targetRef="Activity_0sales" />
+    <bpmn:sequenceFlow id="Flow_c2" sourceRef="Activity_0sales" targetRef="Event_0rounded" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_call_to_an_earlier_file_does_not_answer_for_that_files_message_flows(
+    owner: Actor, agent: Actor
+) -> None:
+    """Sales drew billing's pool when billing waited for 'r10_order'; billing was then changed
+    to wait for another message. A new process calling sales merges sales' file into its
+    deploy: the message flow of that earlier file, checked when it was deployed, refused the
+    new process (on a file the new deploy does not have). It is not checked again."""
+    ROUND10.deploy(owner, BILLING)
+    ROUND10.deploy(owner, SALES)
+    renamed = billing(('name="r10_order"', 'name="r10_order_signed"'))
+    assert upload(owner, (BILLING, renamed)).status_code == 201
+    response = upload(owner, ("renewal_round.bpmn", RENEWAL_CALLER))
+    assert response.status_code == 201, response.get_json()
+    started = agent.start("r10_renewal_round")
+    assert [t["name"] for t in started["ready_tasks"]] == ["Activity_0sell"]
+
+
+def test_a_file_named_as_an_earlier_deploys_file_is_refused(owner: Actor, db: Any) -> None:
+    before = counts(db)
+    response = owner.post(
+        "/api/v1/process-models", json={"bpmn": {"@1/sales.bpmn": ROUND10.read(SALES).decode()}}
+    )
+    details = refused(response)
+    assert "kept for the files of earlier deploys" in details[0]["message"], details
+    assert counts(db) == before
