@@ -27,6 +27,7 @@ from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
 from engine.validation import validate_bundle
 from engine.work_items import unmatched_lanes
+from engine.zeebe_tasks import called_process
 
 log = logging.getLogger(__name__)
 MAX_DEPLOY_ATTEMPTS = 5
@@ -315,7 +316,7 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
             continue  # reported by validation
         defined |= {pid for p in tree.iter(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
         called |= {
-            ref for c in tree.iter(f"{{{BPMN_NS}}}callActivity") if (ref := c.get("calledElement"))
+            ref for c in tree.iter(f"{{{BPMN_NS}}}callActivity") if (ref := called_process(c))
         }
     found: list[int] = []
     for process_id in sorted(called - defined):

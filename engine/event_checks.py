@@ -34,6 +34,7 @@ from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, children
 from engine.errors import problem
+from engine.zeebe_tasks import called_process
 
 THROWS = {"intermediateThrowEvent", "endEvent"}
 
@@ -171,10 +172,7 @@ def _on_call_to_nothing(node: Any) -> bool:
         return False
     for host in node.getparent():
         if isinstance(host.tag, str) and host.get("id") == node.get("attachedToRef"):
-            return (
-                etree.QName(host).localname == "callActivity"
-                and not (host.get("calledElement") or "").strip()
-            )
+            return etree.QName(host).localname == "callActivity" and not called_process(host)
     return False
 
 
@@ -185,7 +183,7 @@ def calling_scope(process: Any, processes: dict[str, Any]) -> list[Any]:
     index = 0
     while index < len(scope):
         for call in scope[index].iter(f"{{{BPMN_NS}}}callActivity"):
-            called = call.get("calledElement")
+            called = called_process(call)
             if called in processes and called not in seen:
                 seen.add(called)
                 scope.append(processes[called])

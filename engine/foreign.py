@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import diagram_forms, foreign_hints, juel, zeebe_hints
+from engine import diagram_forms, foreign_hints, juel, zeebe_hints, zeebe_tasks
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 from engine.expression_names import expression_name_problem
@@ -342,6 +342,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
     zeebe = value is None and etree.QName(element).namespace == zeebe_hints.ZEEBE_NS
     hint = (
         (FLOW_HINTS.get(local) if flow else None)
+        or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or diagram_forms.form_hint(local, owner, value)
         or foreign_hints.hint_for(local, owner, value)
@@ -382,6 +383,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or zeebe_hints.as_dialflow(element)
+        or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only
@@ -510,8 +512,12 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
     task or script task names no process, decision or script where Zeebe's element names it."""
     message = other.get("message", "")
     same = [f for f in foreign if f.get("element_id") == other.get("element_id")]
-    if "must have an operator" in message:
-        return any(":serviceTaskOperator> " in f["message"] for f in same)
+    if "must have an operator" in message:  # or a Zeebe job worker that is not adopted
+        return any(
+            marker in f["message"]
+            for f in same
+            for marker in (":serviceTaskOperator> ", ":taskDefinition> ", ":ioMapping> ")
+        )
     # a Camunda 8 export names the called process or decision in its own element only
     if "a call activity names the process it calls" in message:
         return any(":calledElement> " in f["message"] for f in same)

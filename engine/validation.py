@@ -48,6 +48,7 @@ from engine.parser_messages import rewrite_parser_message
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
+from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
 
 Lines = dict[str, dict[str, int]]  # file name → element id → line, one index per file
@@ -121,6 +122,7 @@ def parse_bundle(
         lines[name] = _line_index(tree)
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
+        _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)

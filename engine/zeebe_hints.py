@@ -13,8 +13,9 @@ each told as what to write, with the file's own names.
 What says what Dialflow does anyway passes (``as_dialflow``): ``<zeebe:userTask/>`` (Dialflow
 works every user task itself, no job worker), ``<zeebe:assignmentDefinition
 candidateGroups>`` naming only the task's own lane, and ``<zeebe:calledElement>`` naming the
-process the call activity's ``calledElement`` already names while handing all the called
-process's data back.
+process the call activity's ``calledElement`` names (or, with none, as a plain Camunda 8 export
+writes it, the process it calls: ``engine.zeebe_tasks``) while handing all the called process's
+data back.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def is_feel(text: str | None) -> bool:
     return bool(_FEEL.match(text or ""))
 
 
-def _python_of(value: str | None) -> str | None:
+def python_of(value: str | None) -> str | None:
     """A ``source``/``expression`` attribute as Python: FEEL converted, a literal quoted."""
     match = _FEEL.match(value or "")
     if match:
@@ -91,7 +92,8 @@ def as_dialflow(element: Any) -> bool:
             kind == "callActivity"
             and not keys
             and bool(process)
-            and process == (owner.get("calledElement") or "").strip()
+            and not is_feel(process)
+            and process == ((owner.get("calledElement") or "").strip() or process)
             and element.get("propagateAllChildVariables", "true").strip().lower() == "true"
         )
     return False
@@ -103,7 +105,7 @@ def hint_for(element: Any) -> str | None:
     owner = _flow_node(element)
     kind = etree.QName(owner).localname if owner is not None else ""
     if local == "script":
-        python = _python_of(element.get("expression"))
+        python = python_of(element.get("expression"))
         target = element.get("resultVariable") or "result"
         if python:
             return f"write the Python in its <script>: {target} = {python}"
@@ -139,7 +141,7 @@ def hint_for(element: Any) -> str | None:
     if local == "assignmentDefinition":
         return _assignment(element, owner)
     if local == "subscription":
-        key = _python_of(element.get("correlationKey"))
+        key = python_of(element.get("correlationKey"))
         return (
             "correlate by business key: start the instance with the business key "
             f"{key or 'the key'} holds and send the message with that business_key, or "
@@ -159,7 +161,7 @@ def _mapping(element: Any) -> str:
     lines = {"input": [], "output": []}
     for side in ("input", "output"):
         for entry in element.iter(f"{ns}{side}"):
-            python = _python_of(entry.get("source"))
+            python = python_of(entry.get("source"))
             if python is None or not entry.get("target"):
                 return "map data with a script task"
             lines[side].append(f"{entry.get('target')} = {python}")

@@ -425,16 +425,6 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
             "Dialflow gives the caller all of the called process's data back",
         ],
     ),
-    "called-process-named-only-by-zeebe": (
-        "lead_qualification.bpmn",
-        ((' calledElement="r13_follow_up"', ""),),
-        "Activity_follow_up",
-        "<zeebe:calledElement",
-        [
-            "name the called process in the call activity's calledElement attribute: "
-            "calledElement='r13_follow_up'"
-        ],
-    ),
     "candidate-group-of-another-name-than-the-lane": (
         "lead_qualification.bpmn",
         (('candidateGroups="manager"', 'candidateGroups="sales-managers"'),),
