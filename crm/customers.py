@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -286,9 +287,22 @@ def _hold_email(session: Session, email_address: str) -> None:
     the same email at once are then checked one after the other, and the second finds the
     first's customer. (Phones have a unique index; an email may repeat on erased customers,
     so none can settle it. SQLite runs one writing transaction at a time already.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        key = func.hashtext(f"customer email {email_address.lower()}")
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+    hold_emails(session, [email_address])
+
+
+def hold_emails(session: Session, addresses: Sequence[str]) -> None:
+    """``_hold_email`` for many addresses in one statement (an import's batch), taken in the
+    order of their lock keys, so two writers holding several never wait on each other."""
+    if not addresses or session.get_bind().dialect.name != "postgresql":
+        return
+    texts = sorted({f"customer email {address.lower()}" for address in addresses})
+    session.execute(_HOLD_EMAILS, {"texts": texts})
+
+
+_HOLD_EMAILS = sql_text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT DISTINCT hashtext(t) AS k FROM unnest(CAST(:texts AS text[])) AS t ORDER BY k) AS h"
+)
 
 
 def search_customers(

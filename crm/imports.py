@@ -23,6 +23,7 @@ from crm import audit, events, jobs
 from crm.customers import (
     build_customer,
     create_customer,
+    hold_emails,
     new_customer_values,
     parse_customer_input,
     record_created,
@@ -574,6 +575,9 @@ class _Run:
                 candidates.append((row, new_customer_values(session, row.data, region=self.region)))
             except DialflowError as exc:
                 self._error(session, job, row, exc)
+        # As the API's create does: a customer created at the same moment with one of these
+        # emails is then either seen below or waits for this batch's transaction.
+        hold_emails(session, [v["email"] for _r, v in candidates if v.get("email")])
         existing = _existing_matches(session, [v for _r, v in candidates], names=False)
         fresh: list[tuple[RowData, Customer]] = []
         seen: dict[tuple[str, str], tuple[int, Customer]] = {}

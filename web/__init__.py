@@ -16,6 +16,29 @@ MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
 MAX_OFFSET = 10_000_000  # the deepest a list's ``offset`` pages
 
 
+class OutOfRangeId(int):
+    """An id too large for any row: the number 0 to the database (no row has it, and SQL never
+    sees a number beyond INTEGER), but the digits asked for in formatted text (f-strings), so
+    "not found" messages name the id the client sent rather than #0."""
+
+    digits: str
+
+    def __new__(cls, digits: str) -> OutOfRangeId:
+        self = super().__new__(cls, 0)
+        self.digits = digits
+        return self
+
+    # str() stays "0": a database driver may write an int parameter through str().
+    def __format__(self, spec: str) -> str:
+        return format(int(self.digits), spec)
+
+
+def database_id(digits: str) -> int:
+    """``digits`` as an id: itself up to ``MAX_ID``, else an ``OutOfRangeId``."""
+    number = int(digits)
+    return number if number <= MAX_ID else OutOfRangeId(str(number))
+
+
 class DatabaseIdConverter(IntegerConverter):
     # ASCII digits: werkzeug's ``\d+`` also matches "１" or "١", which int() reads as 1, so
     # /customers/１ answered (and erased) customer 1.
@@ -28,8 +51,7 @@ class DatabaseIdConverter(IntegerConverter):
     def to_python(self, value: str) -> int:
         # An id too large becomes 0, which no row has: the view answers "not found". (Refusing
         # it here would make werkzeug answer 405 when another method has a route on the path.)
-        number = int(value)
-        return number if number <= MAX_ID else 0
+        return database_id(value)
 
 
 def id_arg(name: str) -> int | None:
@@ -39,8 +61,7 @@ def id_arg(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not (raw.isascii() and raw.isdigit()):
         return None
-    number = int(raw)
-    return number if number <= MAX_ID else 0
+    return database_id(raw)
 
 
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:

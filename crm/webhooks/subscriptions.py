@@ -94,8 +94,12 @@ def _description(data: Mapping[str, Any], errors: FieldErrors) -> str | None:
     return text(data, "description", errors, max_len=500)
 
 
-def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
-    found = session.get(WebhookSubscription, subscription_id)
+def get_subscription(
+    session: Session, subscription_id: int, *, for_update: bool = False
+) -> WebhookSubscription:
+    """``for_update``: lock the row, so a request deleting it at the same moment waits and
+    then finds it gone (on PostgreSQL; SQLite runs one writer at a time)."""
+    found = session.get(WebhookSubscription, subscription_id, with_for_update=for_update)
     if found is None:
         raise NotFound(f"No webhook subscription #{subscription_id}.", code="webhook_not_found")
     return found
@@ -154,7 +158,7 @@ def update_subscription(
 def delete_subscription(session: Session, subscription_id: int, *, actor: User) -> None:
     """Remove the subscription and its delivery log."""
     ensure_admin(actor)
-    subscription = get_subscription(session, subscription_id)
+    subscription = get_subscription(session, subscription_id, for_update=True)
     before = subscription_to_dict(subscription)
     session.delete(subscription)
     session.flush()

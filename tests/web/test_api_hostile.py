@@ -306,3 +306,59 @@ def test_a_webhook_description_that_is_no_text_is_refused(client, db, people):
     assert fields_of(error_of(answer, 422, "invalid_webhook")) == {"description"}
     with db() as session:
         assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
+
+
+def test_a_deal_title_or_note_that_is_no_text_is_refused(client, db, people, make_customer):
+    """Numbers were taken where the document says text: a title of 5 became "5"."""
+    auth = people["agent"][1]
+    customer = make_customer(actor=people["agent"][0])
+    body = {"customer_id": customer.id, "title": 5, "currency": "CNY"}
+    answer = client.post("/api/v1/deals", json=body, headers=auth)
+    assert fields_of(error_of(answer, 422)) == {"title"}
+    deal = client.post("/api/v1/deals", json={**body, "title": "年度合同"}, headers=auth)
+    assert deal.status_code == 201, deal.get_json()
+    answer = client.patch(
+        f"/api/v1/deals/{deal.get_json()['id']}", json={"title": 0.0}, headers=auth
+    )
+    assert fields_of(error_of(answer, 422)) == {"title"}
+    answer = client.post(f"/api/v1/customers/{customer.id}/notes", json={"text": 42}, headers=auth)
+    assert fields_of(error_of(answer, 422)) == {"text"}
+    with db() as session:
+        assert session.scalars(select(Deal.title)).all() == ["年度合同"]
+
+
+# -- the same subscription deleted at once; ids beyond any row ---------------------------------
+
+
+def test_one_subscription_deleted_by_several_requests_at_once(app, db, people, recwarn):
+    auth = people["admin"][1]
+    body = {"url": "https://hooks.example.com/in", "event_types": ["deal.won"]}
+    for _ in range(ROUNDS):
+        created = app.test_client().post("/api/v1/webhooks", json=body, headers=auth)
+        url = f"/api/v1/webhooks/{created.get_json()['id']}"
+        results = together(app, "DELETE", url, auth, [None] * 3)
+        assert sorted(status for status, _ in results) == [200, 404, 404], results  # 200 each
+        codes = {answer["error"]["code"] for status, answer in results if status == 404}
+        gone = app.test_client().delete(url, headers=auth).get_json()["error"]["code"]
+        assert codes == {gone}
+    assert not [w for w in recwarn if "SAWarning" in type(w.message).__name__], list(recwarn)
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/customers/{}",
+        "/api/v1/customers/{}/timeline",
+        "/api/v1/deals/{}",
+        "/api/v1/webhooks/{}",
+        "/api/v1/webhooks/{}/deliveries",
+        "/api/v1/jobs/{}",
+        "/api/v1/process-instances/{}",
+    ],
+)
+def test_an_id_beyond_any_row_is_named_in_the_not_found_message(client, people, path):
+    for big in (2**31, 10**30):  # the message read "No customer #0."
+        error = error_of(client.get(path.format(big), headers=people["admin"][1]), 404)
+        assert str(big) in error["message"] and "#0" not in error["message"], error

@@ -6,15 +6,18 @@ import csv
 import dataclasses
 import io
 import json
+import threading
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crm.models import AuditEntry, Customer, Job
+from crm.imports import run_import, submit_import
+from crm.models import AuditEntry, Customer, Job, User
 from dialflow.runtime import Runtime
 from tests.conftest import PASSWORD, api_token, count
 from tests.sheets import HEADERS_ZH, csv_bytes, damaged_xlsx, wait_until, xlsx_bytes
+from tests.web.crm_api_helpers import bearer
 from tests.web.test_api_customers import assert_error
 from web import create_app
 
@@ -244,3 +247,40 @@ def test_a_damaged_xlsx_is_refused_as_malformed_not_a_server_error(client, db, m
     with db() as session:
         assert count(session, Job) == 0
         assert count(session, Customer) == 0
+
+
+def test_an_api_create_during_an_import_of_the_same_email_makes_one_customer(
+    app, runtime, db, make_user
+):
+    """The API's create waited for the email (an advisory lock on PostgreSQL), the import did
+    not: a create while the import's batch was written made a second customer."""
+    manager = make_user("manager", username="manager_race")
+    row = ["李四", "13900139000", "race@example.com", "", "", "", "", ""]
+    with db() as session:
+        actor = session.get(User, manager.id)
+        job_id = submit_import(
+            session,
+            actor=actor,
+            file_name="客户.csv",
+            data=csv_bytes([HEADERS_ZH, row]),
+            max_rows=9,
+        ).id
+    body = {"name": "李四", "email": "Race@example.com"}
+    answers: list = []
+    creates: list[threading.Thread] = []
+
+    def create() -> None:
+        answers.append(app.test_client().post("/api/v1/customers", json=body, headers=auth))
+
+    def during_the_batch(*_args) -> None:  # the batch is written, not yet committed
+        creates.append(threading.Thread(target=create))
+        creates[0].start()
+        creates[0].join(timeout=0.5)  # without the import's lock the create ends meanwhile
+
+    auth = bearer(db, manager)
+    assert run_import(runtime.db, job_id, on_batch=during_the_batch) == "done"
+    creates[0].join(timeout=30)
+    assert [answer.status_code for answer in answers] == [409], answers[0].get_json()
+    with db() as session:
+        same = select(func.count()).where(func.lower(Customer.email) == "race@example.com")
+        assert session.scalar(same) == 1

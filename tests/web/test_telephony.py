@@ -171,6 +171,12 @@ def test_unknown_number_keeps_the_call_without_a_customer(client, db):
             {"event_id": "e", "type": "call.ended", "call_id": "c", "recording_url": "ftp://x"},
             {"recording_url"},
         ),
+        # numbers where the document says text: 0.0 was read as no number, 5 as "5"
+        ({"event_id": "e", "type": "call.ended", "call_id": "c", "number": 0.0}, {"number"}),
+        (
+            {"event_id": 5, "type": "call.ended", "call_id": 7, "agent": 1},
+            {"event_id", "call_id", "agent"},
+        ),
     ],
 )
 def test_invalid_events_are_422(client, db, payload, fields):

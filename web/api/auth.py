@@ -17,6 +17,7 @@ from dialflow.errors import Forbidden, InvalidInput, Unauthorized
 from dialflow.strict_json import loads_strict
 from web import MAX_OFFSET
 from web.api import api_bp
+from web.api.body_types import refuse_wrong_types
 from web.api.openapi import documented
 from web.api.schemas import STR, obj
 from web.context import runtime, unit_of_work
@@ -24,8 +25,11 @@ from web.context import runtime, unit_of_work
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def json_body() -> dict[str, Any]:
+def json_body(invalid_code: str = "invalid_input") -> dict[str, Any]:
     """The request's JSON object, or a clear 400/422 instead of a framework error page.
+
+    A field documented as text that holds another JSON type is a 422 with ``invalid_code``
+    (the code the view's own checks answer with).
 
     Strict JSON only (``dialflow.strict_json``): no ``NaN``, no numbers beyond a float's range, no
     NUL and no lone surrogate in a string, which the databases or our own answers cannot hold.
@@ -42,6 +46,7 @@ def json_body() -> dict[str, Any]:
         )
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    refuse_wrong_types(data, code=invalid_code)
     return data
 
 

@@ -239,3 +239,10 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
             },
         }
     return operation
+
+
+def request_schema(app: Flask, endpoint: str | None) -> dict[str, Any] | None:
+    """The documented JSON request schema of the view at ``endpoint``, if it has one."""
+    view = app.view_functions.get(endpoint or "")
+    meta = getattr(view, _DOC_ATTR, None)
+    return meta["request"] if meta else None

@@ -9,6 +9,7 @@ from crm.telephony import receive_event, verify_signature
 from dialflow.errors import InvalidInput
 from dialflow.strict_json import loads_strict
 from web.api import api_bp
+from web.api.body_types import refuse_wrong_types
 from web.api.openapi import documented
 from web.api.schemas import STR, TIME_OR_NOW, obj
 from web.context import settings, unit_of_work
@@ -57,6 +58,7 @@ def post_telephony_event() -> ResponseReturnValue:
         payload = None
     if not isinstance(payload, dict):
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    refuse_wrong_types(payload)
     with unit_of_work() as db:
         result = receive_event(db, payload, region=settings().default_region)
     return jsonify(

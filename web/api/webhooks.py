@@ -108,7 +108,7 @@ def get_webhooks() -> ResponseReturnValue:
 )
 @token_required
 def post_webhook() -> ResponseReturnValue:
-    data = json_body()
+    data = json_body(invalid_code="invalid_webhook")
     with unit_of_work() as db:
         subscription, secret = hooks.create_subscription(
             db, data, actor=api_user(), targets=TargetPolicy.from_settings(settings())
@@ -137,7 +137,7 @@ def get_webhook(subscription_id: int) -> ResponseReturnValue:
 )
 @token_required
 def patch_webhook(subscription_id: int) -> ResponseReturnValue:
-    data = json_body()
+    data = json_body(invalid_code="invalid_webhook")
     with unit_of_work() as db:
         subscription = hooks.update_subscription(
             db,
