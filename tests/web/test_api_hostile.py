@@ -362,3 +362,7 @@ def test_an_id_beyond_any_row_is_named_in_the_not_found_message(client, people, 
     for big in (2**31, 10**30):  # the message read "No customer #0."
         error = error_of(client.get(path.format(big), headers=people["admin"][1]), 404)
         assert str(big) in error["message"] and "#0" not in error["message"], error
+        # any method answers as for an id no row has (404 where the path takes it, else 405)
+        missing = client.delete(path.format(2**31 - 1), headers=people["admin"][1])
+        huge = client.delete(path.format(big), headers=people["admin"][1])
+        assert huge.status_code == missing.status_code, (huge.get_json(), missing.get_json())
