@@ -165,6 +165,11 @@ def test_a_business_key_of_true_is_refused_and_nothing_starts(client, db, make_u
         assert fields_of(error_of(answer, 422, "invalid_input")) == {"business_key"}
     with db() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    # an integer (an order number) is taken as its digits, as documented
+    body = {"process_id": "key_check", "business_key": 20261205}
+    answer = client.post("/api/v1/process-instances", json=body, headers=auth)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["business_key"] == "20261205"
 
 
 @pytest.mark.parametrize("field", ["bpmn", "dmn"])

@@ -20,7 +20,7 @@ from engine.models import InstanceStatus
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, require_role, token_required
 from web.api.openapi import choice, documented
-from web.api.schemas import ANY_OBJECT, INSTANCE, INT, STR, obj, page
+from web.api.schemas import ANY_OBJECT, INSTANCE, INT, KEY, STR, obj, page
 from web.context import runtime, unit_of_work
 
 OPERATORS = ("process_owner", "admin")
@@ -34,7 +34,7 @@ OPERATORS = ("process_owner", "admin")
     errors=(401, 404, 422),
     response=INSTANCE,
     request=obj(
-        {"process_id": STR, "version": INT, "business_key": STR, "data": ANY_OBJECT},
+        {"process_id": STR, "version": INT, "business_key": KEY, "data": ANY_OBJECT},
         required=["process_id"],
     ),
 )

@@ -9,7 +9,7 @@ from engine.messages import DuplicateMessage, deliver, parse_message, previous_d
 from web.api import api_bp
 from web.api.auth import api_user, json_body, token_required
 from web.api.openapi import documented
-from web.api.schemas import ANY_OBJECT, INT, STR, obj
+from web.api.schemas import ANY_OBJECT, INT, KEY, STR, obj
 from web.context import runtime, unit_of_work
 from web.errors import error_response
 
@@ -24,7 +24,7 @@ from web.errors import error_response
     request=obj(
         {
             "name": STR,
-            "business_key": STR,
+            "business_key": KEY,
             "message_id": STR,
             "correlation": ANY_OBJECT,
             "payload": ANY_OBJECT,

@@ -21,6 +21,11 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 TIME = {"type": "string", "format": "date-time", "nullable": True}
+# A business key a request gives: text, or an integer taken as its digits (an order number).
+KEY = {
+    "oneOf": [{"type": "string"}, {"type": "integer"}],
+    "description": "text; an integer is taken as its digits",
+}
 # A date-time a request may leave empty ("" or null, as a form sends it): then it is now.
 TIME_OR_NOW = {
     "type": "string",
