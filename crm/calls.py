@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit, events
@@ -18,7 +17,7 @@ from crm.models import Call, CallDirection, Customer, Disposition, LeadStage, Us
 from crm.phones import mask_phone, normalize_phone
 from crm.scoping import SEES_ALL, may_see_full_phone, visible_customers
 from crm.validation import FieldErrors, aware_datetime, choice, text
-from dialflow.db import utcnow
+from dialflow.db import inserted_first, utcnow
 from dialflow.errors import Conflict
 
 MAX_PAGE = 200
@@ -133,22 +132,12 @@ def _logged_before(
 
 
 def _inserted(session: Session, call: Call) -> bool:
-    """Insert ``call``; False if another transaction stored its ``external_id`` first.
-
-    Two requests logging the same call at once both miss it in the lookup; the unique index
-    settles which one stores it (on PostgreSQL the second waits for the first's commit), and
-    the other answers with that call instead of failing. The savepoint keeps the transaction
-    usable after the refused INSERT."""
+    """Insert ``call``; False if another transaction stored its ``external_id`` first (the
+    other request then answers with that call instead of failing)."""
     if call.external_id is None:
         session.add(call)
         return True
-    try:
-        with session.begin_nested():
-            session.add(call)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return inserted_first(session, call)
 
 
 def _update_contact_state(customer: Any, call: Call, at: datetime) -> None:

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -25,7 +24,7 @@ from crm.calls import MAX_CALL_SECONDS
 from crm.models import Call, CallDirection, Customer, CustomerPhone, TelephonyEvent, User
 from crm.phones import normalize_phone
 from crm.validation import FieldErrors, aware_datetime, choice, text
-from dialflow.db import utcnow
+from dialflow.db import inserted_first, utcnow
 from dialflow.errors import DialflowError, InvalidInput, Unauthorized
 
 EVENT_TYPES = ("call.started", "call.answered", "call.ended")
@@ -71,11 +70,7 @@ def receive_event(
     row = TelephonyEvent(
         event_id=event["event_id"], event_type=event["type"], payload=dict(payload)
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:  # the same event, applied concurrently by another request
+    if not inserted_first(session, row):  # the same event, applied concurrently
         first = _stored(session, event["event_id"])
         assert first is not None
         return EventResult(first.event_id, first.call_id, duplicate=True)
@@ -173,14 +168,10 @@ def _new_call(session: Session, event: dict[str, Any], at: datetime) -> Call:
         customer_id=_customer_for(session, event["number"]) if event["number"] else None,
         agent_id=_agent_id(session, event["agent"]) if event["agent"] else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(call)
-            session.flush()
-    except IntegrityError:
+    if not inserted_first(session, call):
         existing = session.scalar(select(Call).where(Call.external_id == event["call_id"]))
         if existing is None:
-            raise
+            raise RuntimeError(f"call {event['call_id']!r} collided, yet is not stored")
         return existing
     if call.customer_id is not None:
         audit.record(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Session,
@@ -184,6 +184,20 @@ class Batch:
             callback()
         else:
             self._pipeline.checks.append(callback)
+
+
+def inserted_first(session: Session, row: Any) -> bool:
+    """Insert ``row`` in a savepoint; False if a unique key refused it because another
+    transaction stored the same key first (two requests doing the same at once: both missed
+    the row in their lookup, the unique index settles which one stores it; on PostgreSQL the
+    second waits for the first's commit). The savepoint keeps the transaction usable."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 @contextmanager

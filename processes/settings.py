@@ -18,11 +18,11 @@ from typing import Any
 
 import jsonschema
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import audit, compliance
 from crm.models import GLOBAL_SCOPE, Customer, Setting, Team, User
+from dialflow.db import inserted_first
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 
 ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
@@ -323,7 +323,7 @@ def save(
     validate(key, value, base=inherited)
     if row is None:
         row = Setting(key=key, scope=scope, value=value, updated_by_id=actor.id, updated_at=now)
-        if not _inserted(session, row):
+        if not inserted_first(session, row):
             # Another request stored this scope's first value meanwhile: change that one.
             return save(session, key, sent, team_id=team_id, actor=actor, now=now, merge=merge)
     else:
@@ -339,15 +339,3 @@ def save(
         after={"value": value},
     )
     return effective(session, key, team_id)
-
-
-def _inserted(session: Session, row: Setting) -> bool:
-    """Insert a scope's first value; False if another transaction stored one first (the
-    unique key and scope settle it; the savepoint keeps the transaction usable)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
