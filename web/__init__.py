@@ -6,7 +6,6 @@ from contextlib import suppress
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from dialflow.clock import SystemClock, pin_time_token, unpin
@@ -15,6 +14,29 @@ from dialflow.settings import Settings
 
 MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
 MAX_OFFSET = 10_000_000  # the deepest a list's ``offset`` pages
+
+
+class OutOfRangeId(int):
+    """An id too large for any row: the number 0 to the database (no row has it, and SQL never
+    sees a number beyond INTEGER), but the digits asked for in formatted text (f-strings), so
+    "not found" messages name the id the client sent rather than #0."""
+
+    digits: str
+
+    def __new__(cls, digits: str) -> OutOfRangeId:
+        self = super().__new__(cls, 0)
+        self.digits = digits
+        return self
+
+    # str() stays "0": a database driver may write an int parameter through str().
+    def __format__(self, spec: str) -> str:
+        return format(int(self.digits), spec)
+
+
+def database_id(digits: str) -> int:
+    """``digits`` as an id: itself up to ``MAX_ID``, else an ``OutOfRangeId``."""
+    number = int(digits)
+    return number if number <= MAX_ID else OutOfRangeId(str(number))
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -27,13 +49,9 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
     def to_python(self, value: str) -> int:
-        # An id too large for any row is not found, said with the id as sent. (NotFound, not
-        # the converter's ValidationError: that one makes werkzeug try the path's other routes
-        # and answer 405 when another method has one.)
-        number = int(value)
-        if number > MAX_ID:
-            raise NotFound(f"Nothing has the id {number}: ids go up to {MAX_ID}.")
-        return number
+        # An id too large becomes 0, which no row has: the view answers "not found". (Refusing
+        # it here would make werkzeug answer 405 when another method has a route on the path.)
+        return database_id(value)
 
 
 def id_arg(name: str) -> int | None:
@@ -43,8 +61,7 @@ def id_arg(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not (raw.isascii() and raw.isdigit()):
         return None
-    number = int(raw)
-    return number if number <= MAX_ID else 0
+    return database_id(raw)
 
 
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
