@@ -63,6 +63,11 @@ class Forbidden(DialflowError):
     code = "forbidden"
 
 
+class PayloadTooLarge(DialflowError):
+    status = 413
+    code = "payload_too_large"
+
+
 class ConfigurationError(DialflowError):
     """A setting is missing or malformed; raised at start, before anything is served."""
 

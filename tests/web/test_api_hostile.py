@@ -371,3 +371,28 @@ def test_an_id_beyond_any_row_is_named_in_the_not_found_message(client, people, 
         missing = client.delete(path.format(2**31 - 1), headers=people["admin"][1])
         huge = client.delete(path.format(big), headers=people["admin"][1])
         assert huge.status_code == missing.status_code, (huge.get_json(), missing.get_json())
+
+
+def test_a_json_body_over_a_megabyte_is_413_and_nothing_is_stored(client, db, make_user):
+    """A 10-million-character value was stored in an instance (a 60 MB row every later step
+    reads). Data sent to the API as JSON now stops at 1 MB, with the code and what to do."""
+    owner = make_user("process_owner", username="owner_big", team=None)
+    auth = bearer(db, owner)
+    content, name = one_step_diagram("big_data", "review", "Review")
+    deployed = client.post(
+        "/api/v1/process-models",
+        data={"file": [(BytesIO(content), name)]},
+        content_type="multipart/form-data",
+        headers=auth,
+    )
+    assert deployed.status_code == 201, deployed.get_json()
+    big = {"process_id": "big_data", "data": {"note": "x" * (1024 * 1024)}}
+    error = error_of(client.post("/api/v1/process-instances", json=big, headers=auth), 413)
+    assert error["code"] == "payload_too_large" and "1024 KB" in error["message"], error
+    message = {"name": "customer_replied", "payload": {"note": "x" * (1024 * 1024)}}
+    error_of(client.post("/api/v1/messages", json=message, headers=auth), 413)
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    fits = {"process_id": "big_data", "data": {"note": "x" * (900 * 1024)}}
+    started = client.post("/api/v1/process-instances", json=fits, headers=auth)
+    assert started.status_code == 201, started.get_json()

@@ -13,7 +13,7 @@ from crm import audit, signin_limits
 from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
-from dialflow.errors import Forbidden, InvalidInput, Unauthorized
+from dialflow.errors import Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
 from dialflow.strict_json import loads_strict
 from web import MAX_OFFSET
 from web.api import api_bp
@@ -24,16 +24,30 @@ from web.context import runtime, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# A record, a form's answers, a message's payload: all far smaller. A deploy's files and an
+# import's rows have their own doors and limits.
+MAX_JSON_BYTES = 1024 * 1024
 
-def json_body(invalid_code: str = "invalid_input") -> dict[str, Any]:
+
+def json_body(
+    invalid_code: str = "invalid_input", *, max_bytes: int | None = MAX_JSON_BYTES
+) -> dict[str, Any]:
     """The request's JSON object, or a clear 400/422 instead of a framework error page.
 
     A field documented as text that holds another JSON type is a 422 with ``invalid_code``
-    (the code the view's own checks answer with).
+    (the code the view's own checks answer with). A body over ``max_bytes`` is a 413 (``None``:
+    only the app's limit on every request, for a deploy's files, which have their own).
 
     Strict JSON only (``dialflow.strict_json``): no ``NaN``, no numbers beyond a float's range, no
     NUL and no lone surrogate in a string, which the databases or our own answers cannot hold.
     """
+    if max_bytes is not None and len(request.get_data(cache=True)) > max_bytes:
+        raise PayloadTooLarge(
+            f"A JSON body may hold at most {max_bytes // 1024} KB: an instance keeps what "
+            "it is sent, and every later step reads it. Keep files and long texts in the CRM "
+            "(notes, attachments) and send their ids.",
+            details=[{"field": "", "message": f"at most {max_bytes} bytes"}],
+        )
     data = None
     if request.is_json:
         try:

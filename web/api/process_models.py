@@ -75,11 +75,16 @@ DEPLOY_RESULT = obj(
 @token_required
 def deploy_model() -> ResponseReturnValue:
     require_role(*DEPLOYERS)
-    bundle = bundle_from_request(json_body)
+    bundle = bundle_from_request(_deploy_json)
     with unit_of_work() as db:
         result = deploy(runtime().engine, db, bundle, actor=api_user(), source="api")
         body = result.to_dict()
     return jsonify(body), 201 if result.created else 200
+
+
+def _deploy_json() -> dict[str, Any]:
+    """A deploy's JSON body: its files have their own size limits (``engine.bundles``)."""
+    return json_body(max_bytes=None)
 
 
 def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
@@ -117,7 +122,7 @@ def bundle_from_request(read_json: Callable[[], dict[str, Any]]) -> Bundle:
 @token_required
 def validate_model() -> ResponseReturnValue:
     require_role(*DEPLOYERS)
-    bundle = bundle_from_request(json_body)
+    bundle = bundle_from_request(_deploy_json)
     with unit_of_work(read_only=True) as db:
         result = check(runtime().engine, db, bundle).to_dict()
     return jsonify(result)

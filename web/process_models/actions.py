@@ -22,7 +22,7 @@ from web.process_models import EDITORS, actor, process_models_bp, require_role
 
 
 def _bundle() -> Bundle:
-    body = json_body()
+    body = json_body(max_bytes=None)  # a deploy's files have their own size limits
     if not isinstance(body.get("bpmn"), dict):
         raise InvalidInput(
             "'bpmn' must map a file name to the diagram's XML.",
