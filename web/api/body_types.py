@@ -22,8 +22,17 @@ def refuse_wrong_types(payload: Mapping[str, Any], *, code: str = "invalid_input
     if not schema:
         return
     errors = FieldErrors()
-    for name, prop in schema.get("properties", {}).items():
+    properties = schema.get("properties", {})
+    for name, prop in properties.items():
         value = payload.get(name)
         if value is not None and prop.get("type") == "string" and not isinstance(value, str):
             errors.add(name, "Must be text (a JSON string).")
+    if errors.details:  # one problem does not hide another: objects and lists of the wrong kind
+        for name, prop in properties.items():
+            value, kind = payload.get(name), _CONTAINERS.get(prop.get("type", ""))
+            if value is not None and kind is not None and not isinstance(value, kind[0]):
+                errors.add(name, f"Must be a JSON {kind[1]}.")
     errors.raise_if_any("The request body has fields of the wrong type.", code=code)
+
+
+_CONTAINERS: dict[str, tuple[type, str]] = {"object": (dict, "object"), "array": (list, "array")}
