@@ -78,6 +78,14 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         'instantiate="true" does not start a process in Dialflow',
     ),
     (
+        re.compile(r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)"),
+        lambda found: (
+            "an embedded subprocess starts at one plain start event, and this one has "
+            f"{found.group(1)}: keep exactly one start event inside it, connected to the first "
+            "activity"
+        ),
+    ),
+    (
         re.compile(r"^A Service Task must have an operator"),
         "a service task must have an operator: name the Dialflow handler it calls (such as "
         'crm.add_note) with <spiffworkflow:serviceTaskOperator id="crm.add_note"> in its '
