@@ -54,6 +54,15 @@ UNSUPPORTED_NODES = {
     "adHocSubProcess": "ad-hoc subprocesses are not supported: SpiffWorkflow 3.2 fails one as "
     "soon as it starts, with or without a completion condition; draw the optional activities as "
     "branches of an inclusive gateway, or as user tasks of their own",
+    **dict.fromkeys(
+        ("choreographyTask", "callChoreography", "subChoreography"),
+        "choreography activities are not executable: they describe the messages between "
+        "participants, not what one process does. In this process, draw a send task (or a "
+        "message throw event) for what it sends and a receive task (or a message catch event) "
+        "for what it waits for",
+    ),
+    "implicitThrowEvent": "an implicit throw event is not executable (BPMN keeps it for "
+    "choreographies): draw an intermediate throw event, or an end event",
 }
 CATCHES = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
 # Token counts BPMN lets an activity have (modelers write 1, the default, on every task).

@@ -13,6 +13,10 @@ checks on the XML of every executable process, run element by element by
 * An event-based gateway of type ``Parallel`` that starts nothing chose one event, as an
   exclusive one does (BPMN allows the type only on a gateway that starts the process); one
   that starts the process (``instantiate="true"``) was refused as "No start event found".
+* A receive task that starts the process (``instantiate="true"``) was refused the same way.
+* A start event with several triggers that needs them all (``parallelMultiple="true"``) was
+  started by each trigger alone: every message or signal started an instance of its own,
+  which then waited for the others, possibly for ever.
 """
 
 from __future__ import annotations
@@ -57,6 +61,19 @@ INSTANTIATING_GATEWAY = (
     "draw a message (or signal, or timer) start event for each of its events instead"
 )
 
+INSTANTIATING_RECEIVE = (
+    'a receive task that starts the process (instantiate="true") is not supported: draw a '
+    "message start event for its message instead, or remove instantiate to wait for the "
+    "message at this task after a start event"
+)
+
+ALL_TRIGGERS_START = (
+    'a start event that needs all of its triggers (parallelMultiple="true") is not '
+    "supported: each {whats} would start an instance of its own. Start on one of them and "
+    'wait for the others with an intermediate catch event after it (parallelMultiple="true" '
+    "there waits for them all), or remove parallelMultiple to start on whichever comes first"
+)
+
 DEFINITIONS = {
     "messageEventDefinition": "message",
     "timerEventDefinition": "timer",
@@ -79,6 +96,13 @@ def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[
         kinds = [_kind(child) for child in node if _kind(child) in DEFINITIONS]
         if kinds:
             return [ctx.report(node, TRIGGERED_START.format(what=DEFINITIONS[kinds[0]]))]
+    if local == "startEvent" and _true(node.get("parallelMultiple")):
+        kinds = [DEFINITIONS.get(_kind(child) or "") for child in node]
+        named = sorted({kind for kind in kinds if kind})
+        if len([kind for kind in kinds if kind]) > 1:
+            return [ctx.report(node, ALL_TRIGGERS_START.format(whats=" or ".join(named)))]
+    if local == "receiveTask" and _true(node.get("instantiate")):
+        return [ctx.report(node, INSTANTIATING_RECEIVE)]
     cancels = any(_kind(child) == "cancelEventDefinition" for child in node)
     if local == "endEvent" and inside != "transaction" and cancels:
         return [ctx.report(node, CANCEL_OUTSIDE)]
@@ -106,6 +130,10 @@ def _attached_to(boundary: Any, container: Any) -> str | None:
             what = "an embedded subprocess" if kind == "subProcess" else f"a {kind}"
             return f"{ref!r} is {what}, which nothing can cancel"
     return None
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip() in ("true", "1")
 
 
 def _kind(child: Any) -> str | None:

@@ -72,6 +72,27 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         "you mean (with a collection, its length is the number of instances)",
     ),
     (
+        re.compile(r"^No start event found"),
+        "the process has no start event: draw one where it begins (a plain start event, or a "
+        "message, timer or signal start event); an event-based gateway or a receive task with "
+        'instantiate="true" does not start a process in Dialflow',
+    ),
+    (
+        re.compile(r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)"),
+        lambda found: (
+            "an embedded subprocess starts at one plain start event, and this one has "
+            f"{found.group(1)}: keep exactly one start event inside it, connected to the first "
+            "activity"
+        ),
+    ),
+    (
+        re.compile(r"^A Service Task must have an operator"),
+        "a service task must have an operator: name the Dialflow handler it calls (such as "
+        'crm.add_note) with <spiffworkflow:serviceTaskOperator id="crm.add_note"> in its '
+        'extensionElements; implementation="##WebService", an operationRef and interfaces '
+        "are not run",
+    ),
+    (
         re.compile(r"^Time Specification Error"),
         "a timer event needs a date, a duration or a cycle (timeDate, timeDuration or "
         "timeCycle), such as a timeDuration of \"'PT1H'\"",
