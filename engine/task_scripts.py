@@ -225,36 +225,16 @@ def _marking(update: Any) -> None:
 
 
 class _WorkDone:
-    """A task retried after its work was done runs no more than its completion again."""
+    """A task retried after its work was done runs no more than its completion again, and a
+    post-script that ran before what failed after it (a data output association, a
+    multi-instance output item) is not run again: it had set what it sets (a counter counted
+    once, a list appended to once)."""
 
     def _run_hook(self, my_task: Any) -> bool:
         done = my_task.internal_data.pop(POST_SCRIPT_FAILED, False)
         if my_task.internal_data.pop(HANDLER_RAN, False) or done:
             return True  # its work is in the data already; completing runs the post-script
         return super()._run_hook(my_task)  # type: ignore[misc]
-
-
-class PostScriptRetry(_WorkDone):
-    """A script or service task whose completion failed after its script ran or its handler
-    did its work (its post-script, or what it hands on): retried, it completes again only."""
-
-    def _on_complete_hook(self, my_task: Any) -> None:
-        try:
-            super()._on_complete_hook(my_task)  # type: ignore[misc]
-        except Exception:
-            my_task.internal_data[POST_SCRIPT_FAILED] = True
-            raise
-
-
-class SubmittedPostScriptRetry(_WorkDone):
-    """A user or manual task whose completion failed once its form was submitted: its
-    post-script, or what completing hands on after it (a data output association whose
-    variable the form did not give, a multi-instance output item missing from the form).
-    The task fails in place, its work item completed by whoever submitted it; retried, it
-    completes with the submitted form and the retry's fix, the post-script not run again
-    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
-    instance stuck, a retry had nothing to run), or opened it again for its form to be
-    filled in once more."""
 
     def execute_script(self, my_task: Any, script: str) -> None:
         # the post-script runs while the task completes (COMPLETED), the pre-script before
@@ -279,6 +259,26 @@ class SubmittedPostScriptRetry(_WorkDone):
                 my_task._set_state(TaskState.ERROR)  # the task failed, not what follows it
             raise
         my_task.internal_data.pop(POST_SCRIPT_RAN, None)
+
+
+class PostScriptRetry(_WorkDone):
+    """A script or service task whose completion failed after its script ran or its handler
+    did its work (its post-script, or what it hands on after it: a data output association
+    whose variable its work did not set): the task fails in place; retried, it completes
+    again only, the post-script not run again if it had run. SpiffWorkflow 3.2 ran the
+    post-script again, and left a task whose data output failed COMPLETED with nothing after
+    it (the retry had nothing to run, the instance stayed running for good)."""
+
+
+class SubmittedPostScriptRetry(_WorkDone):
+    """A user or manual task whose completion failed once its form was submitted: its
+    post-script, or what completing hands on after it (a data output association whose
+    variable the form did not give, a multi-instance output item missing from the form).
+    The task fails in place, its work item completed by whoever submitted it; retried, it
+    completes with the submitted form and the retry's fix, the post-script not run again
+    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
+    instance stuck, a retry had nothing to run), or opened it again for its form to be
+    filled in once more."""
 
 
 class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
