@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent, PendingBpmnEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 TIMER_VALUES = "timer_values"  # a gateway task's internal data: each timer's own value
+LABEL = "shared_label"  # a timer's label, when another timer of its gateway has it too
 
 
 class FirstEvent(MultipleEventDefinition):
@@ -98,6 +99,11 @@ def _share_out(task: Any, timers: list[TimerEventDefinition]) -> None:
     if TIMER_VALUES not in data and data.get("event_value") is not None:
         shared = data.pop("event_value")
         data[TIMER_VALUES] = {timer.name: shared for timer in timers}
+    values = data.get(TIMER_VALUES) or {}
+    for timer in timers:
+        label = getattr(timer, LABEL, None)
+        if timer.name not in values and label in values:  # stored under the shared label
+            values[timer.name] = values[label]
 
 
 def _due_at(event: PendingBpmnEvent) -> datetime:
@@ -112,11 +118,30 @@ def first_event_wins(spec: Any) -> None:
     for task_spec in spec.task_specs.values():
         definition = getattr(task_spec, "event_definition", None)
         if isinstance(task_spec, EventBasedGateway) and type(definition) is MultipleEventDefinition:
+            _own_names(task_spec, definition.event_definitions)
             task_spec.event_definition = FirstEvent(
                 definition.event_definitions,
                 definition.parallel,
                 description=definition.description,
             )
+
+
+def _own_names(gateway: Any, definitions: list[Any]) -> None:
+    """Timers of ``gateway`` that share a label are named by their events' ids, as timers
+    without a label are: SpiffWorkflow tells timers apart by name, so two labelled "Wait"
+    shared one due time and the first drawn's path was taken whichever fired. Each keeps the
+    label it was known by (``LABEL``), for the value a gateway waiting since then stored."""
+    timers = [
+        (d, output)
+        for d, output in zip(definitions, gateway.outputs, strict=False)
+        if isinstance(d, TimerEventDefinition)
+    ]
+    names = [d.name for d, _output in timers]
+    if len(set(names)) == len(names):
+        return
+    for timer, output in timers:
+        setattr(timer, LABEL, timer.name)
+        timer.name = output.bpmn_id or timer.name
 
 
 def register(registry: Any) -> None:

@@ -98,3 +98,32 @@ def test_each_timer_of_a_gateway_is_due_at_its_own_time(holding: Timed, make_cus
     assert notes_of(db, late.id) == ["reminder"]
     assert timed.advance(hours=3) == 0
     assert notes_of(db, on_time.id) == ["reminder"]
+
+
+# The same two timers, both labelled "Wait" (a label, not an id, names a timer).
+SAME_LABELS = (
+    TWO_TIMERS.replace("held_two_timers", "held_waits")
+    .replace('id="deadline">', 'id="deadline" name="Wait">')
+    .replace('id="reminder">', 'id="reminder" name="Wait">')
+)
+
+
+def test_two_timers_of_one_label_are_each_due_at_their_own_time(holding: Timed, make_customer):
+    """SpiffWorkflow tells timers apart by their label: a deadline and a reminder both
+    labelled "Wait" shared one due time (two hours), nothing fired at one hour, and the
+    deadline's path, drawn first, was taken whichever was due. Each is now named by its
+    event's id and due at its own time."""
+    assert SAME_LABELS.count('name="Wait"') == 2
+    timed, db = holding, holding.runtime.db.unit_of_work
+    deploy(timed.owner, SAME_LABELS)
+    customer = make_customer()
+    started = timed.agent.start("held_waits", {"customer_id": customer.id})
+    due = {w["name"]: w["due_at"] for w in started["waiting"]}
+    assert due == {
+        "deadline": (T0 + timedelta(hours=2)).isoformat(),
+        "reminder": (T0 + timedelta(hours=1)).isoformat(),
+    }
+    assert timed.advance(hours=1, minutes=1) == 1
+    view = timed.agent.instance(started["id"])
+    assert (view["status"], view["waiting"], view["incidents"]) == ("completed", [], [])
+    assert notes_of(db, customer.id) == ["reminder"]
