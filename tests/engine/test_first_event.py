@@ -127,3 +127,18 @@ def test_two_timers_of_one_label_are_each_due_at_their_own_time(holding: Timed, 
     view = timed.agent.instance(started["id"])
     assert (view["status"], view["waiting"], view["incidents"]) == ("completed", [], [])
     assert notes_of(db, customer.id) == ["reminder"]
+
+
+def test_a_cycle_timer_after_the_gateway_is_refused_on_its_event(holding: Timed):
+    """SpiffWorkflow checks a gateway's timers as dates and durations: a cycle deployed, was
+    shown waiting with no due time, and never fired (a reply-or-hourly-reminder waited for
+    the reply alone, for good)."""
+    hourly = TWO_TIMERS.replace("held_two_timers", "held_hourly").replace(
+        "<bpmn:timeDuration>'PT1H'</bpmn:timeDuration>",
+        "<bpmn:timeCycle>'R3/PT1H'</bpmn:timeCycle>",
+    )
+    answer = holding.owner.post("/api/v1/process-models", json={"bpmn": {"hourly.bpmn": hourly}})
+    assert answer.status_code == 422, answer.get_json()
+    (detail,) = answer.get_json()["error"]["details"]
+    assert detail["element_id"] == "reminder"
+    assert "a cycle timer (timeCycle) after an event-based gateway never fires" in detail["message"]
