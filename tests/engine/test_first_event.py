@@ -12,6 +12,7 @@ from tests.engine import crash_shapes as shapes
 from tests.engine.conftest import T0, Timed, notes_of
 from tests.engine.crash_diagrams import END, START, diagram, flow
 from tests.engine.test_crash_matrix import deploy, install
+from tests.engine.test_migration_gaps import moved_ok
 
 
 @pytest.fixture
@@ -142,3 +143,23 @@ def test_a_cycle_timer_after_the_gateway_is_refused_on_its_event(holding: Timed)
     (detail,) = answer.get_json()["error"]["details"]
     assert detail["element_id"] == "reminder"
     assert "a cycle timer (timeCycle) after an event-based gateway never fires" in detail["message"]
+
+
+def test_a_migrated_gateway_keeps_the_due_time_of_a_timer_whose_label_changed(
+    holding: Timed, make_customer
+):
+    """A gateway's timers kept their values by label: an instance waiting 50 minutes at the
+    one-hour reminder, migrated to a version that only relabels it, waited another hour."""
+    timed, db = holding, holding.runtime.db.unit_of_work
+    labelled = TWO_TIMERS.replace('id="reminder">', 'id="reminder" name="In an hour">')
+    deploy(timed.owner, labelled)
+    customer = make_customer()
+    started = timed.agent.start("held_two_timers", {"customer_id": customer.id})
+    assert timed.advance(minutes=50) == 0
+    deploy(timed.owner, labelled.replace("In an hour", "Remind"))
+    moved = moved_ok(timed.owner, started["id"])
+    due = {w["name"]: w["due_at"] for w in moved["waiting"]}
+    assert due["Remind"] == (T0 + timedelta(hours=1)).isoformat()
+    assert timed.advance(minutes=10) == 1
+    assert timed.agent.instance(started["id"])["status"] == "completed"
+    assert notes_of(db, customer.id) == ["reminder"]
