@@ -110,3 +110,27 @@ def test_what_is_not_what_dialflow_does_is_refused_on_its_element_and_line(owner
         assert word in said, (word, said)
     assert mine[0]["line"] == line_in(where, text), mine
     nothing_deployed(db)
+
+
+FEEL_TEXT = "=&#34;Quote for &#34; + string(seats) + &#34; seats&#34;"
+FEEL_INDEXES = "=notes[1] + lead.contacts[1].name + notes[-1]"
+
+
+def test_feel_list_indexes_count_from_one(owner, agent, make_customer, db):
+    """FEEL counts a list's items from 1 (``notes[1]`` is the first, ``notes[-1]`` the last),
+    and an item's fields are read by path after an index too (``lead.contacts[1].name``):
+    the input mapping ``=notes[1]`` gave the operator the second note, and
+    ``=lead.contacts[1].name`` failed on the data's object. A filter has no Python here:
+    ``=notes[item != ""]`` ran as ``notes[True]``, the second note; it is refused."""
+    filtered = INPUT_TEXT.replace(FEEL_TEXT, "=notes[item != &#34;&#34;]")
+    text = ZEEBE2.edited(QUOTE, (INPUT_TEXT, filtered))
+    details = refused(upload(owner, (QUOTE, text), (PRICING, ZEEBE2.read(PRICING))))
+    assert set(by_element(details)) == {"Activity_note"}, details
+    text = ZEEBE2.edited(QUOTE, (INPUT_TEXT, INPUT_TEXT.replace(FEEL_TEXT, FEEL_INDEXES)))
+    answer = upload(owner, (QUOTE, text), (PRICING, ZEEBE2.read(PRICING)))
+    assert answer.status_code == 201, answer.get_json()
+    customer = make_customer()
+    lead = {"customer_id": customer.id, "contacts": [{"name": " Ada "}, {"name": " Bo "}]}
+    done = agent.start("z2_quote_request", {"lead": lead, "seats": 4, "notes": ["one", "two"]})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id)[0] == "one Ada two"
