@@ -168,7 +168,18 @@ class SubscribedMessage(SpiffMessageEventDefinition):
         if not isinstance(sent, MessageEventDefinition) or sent.name != self.name:
             return False
         given = carried_key(event.payload)
-        return given is not None and given == my_task.internal_data.get(_KEPT, {}).get(self.name)
+        return given is not None and given == self._kept(my_task)
+
+    def _kept(self, my_task: Any) -> str | None:
+        """The key read when the task began to wait; read now when nothing read it then (a
+        catch of several events, whose definition does not pass the wait on to this one)."""
+        kept = my_task.internal_data.get(_KEPT, {})
+        if self.name not in kept:
+            try:
+                return self._read(my_task)
+            except WorkflowTaskException:
+                return None  # not readable from its data: it takes no message
+        return kept[self.name]
 
     def reset(self, my_task: Any) -> None:
         my_task.internal_data.get(_KEPT, {}).pop(self.name, None)
