@@ -20,6 +20,11 @@ from tests.engine.diagram_folders import DiagramFolder, line_in, nothing_deploye
 FOLDER = DiagramFolder("zeebe_messages")
 QUOTE, LEAD = "quote_answer.bpmn", "lead_arrived.bpmn"
 MESSAGES = "/api/v1/messages"
+SUBSCRIBED = (
+    "    <bpmn:extensionElements>\n"
+    '      <zeebe:subscription correlationKey="=lead.id" />\n'
+    "    </bpmn:extensionElements>\n"
+)
 
 
 def send(actor, name: str, key=None, **fields):
@@ -170,3 +175,18 @@ def test_an_output_that_cannot_be_read_is_an_incident_retried_without_the_operat
     data = retried.get_json()["data"]
     assert data["quote_note"] == int(data["note_label"].split()[1]) + 1, data
     assert notes_of(db, customer.id) == ["Quote sent to L-1"]  # the note was written once
+
+
+def test_an_instance_migrated_onto_a_subscribing_version_is_matched_by_its_key(
+    owner, agent, make_customer, db
+):
+    plain = FOLDER.read(LEAD).replace(SUBSCRIBED.encode(), b"")  # the messages by name only
+    deployed = upload(owner, (LEAD, plain))
+    assert deployed.status_code == 201, deployed.get_json()
+    started = send(agent, "zm_lead_arrived", payload={"lead": {"id": "L-5"}})
+    (instance_id,) = started.get_json()["delivered_to"]
+    FOLDER.deploy(owner, LEAD)
+    url = f"/api/v1/process-instances/{instance_id}/migrate"
+    assert owner.post(url, json={"to_version": 2}).status_code == 200
+    assert send(agent, "zm_lead_called", "L-6").status_code == 404
+    assert send(agent, "zm_lead_called", "L-5").get_json()["delivered_to"] == [instance_id]
