@@ -7,7 +7,7 @@ the ones Camunda 8 teams bring most that hint was generic ("write the Python the
 ``customer.tier == "gold"``, which fails on task data (JSON objects, no attributes). Here a
 FEEL expression becomes the Python that runs (``==``, ``True``/``False``/``None``,
 ``customer["tier"]``, ``count(x)`` ``len(x)``; no suggestion when it stays no Python), and
-a script, an input/output mapping, a called decision, a subscription and an assignment are
+a script, an input/output mapping, a called decision and an assignment are
 each told as what to write, with the file's own names.
 
 What says what Dialflow does anyway passes (``as_dialflow``): ``<zeebe:userTask/>`` (Dialflow
@@ -176,13 +176,6 @@ def hint_for(element: Any) -> str | None:
         )
     if local == "assignmentDefinition":
         return _assignment(element, owner)
-    if local == "subscription":
-        key = python_of(element.get("correlationKey"))
-        return (
-            "correlate by business key: start the instance with the business key "
-            f"{key or 'the key'} holds and send the message with that business_key, or "
-            "by a correlationProperty whose retrieval expression reads the key from the data"
-        )
     if local == "userTaskForm":
         return (
             "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "

@@ -7,7 +7,8 @@ call activity without a ``calledElement`` attribute ("name the called process in
 activity's calledElement attribute"). Now the operator runs with the inputs as its parameters
 (FEEL told as Python) and the process is called; what is not what Dialflow does stays refused
 on its element and line: an operator that does not exist, its parameters checked as for
-Dialflow's own service tasks, output mappings, a FEEL process id, child variables kept.
+Dialflow's own service tasks, an output into a field, a FEEL process id, child variables
+kept. (Output mappings run: ``test_zeebe_messages``.)
 """
 
 from __future__ import annotations
@@ -70,16 +71,13 @@ MISTAKES = {
         NOTE,
         ["crm.add_note: parameter 'customer_id' must be"],
     ),
-    "output-mapping": (
-        (INPUT_TEXT, INPUT_TEXT + '<zeebe:output source="=note_id" target="note" />'),
+    "output-into-a-field": (
+        (INPUT_TEXT, INPUT_TEXT + '<zeebe:output source="=note_id" target="note.id" />'),
         "Activity_note",
         "<zeebe:ioMapping>",
         [
             "<zeebe:ioMapping>",
-            "its outputs read a job's variables",
-            "<spiffworkflow:serviceTaskOperator id='crm.add_note' resultVariable='result'>",
-            'customer_id = lead["customer_id"]',
-            "script task after it: note = result['note_id']",
+            "sets 'note.id': a target names one variable",
         ],
     ),
     "feel-process-id": (
