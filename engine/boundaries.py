@@ -81,6 +81,7 @@ from engine.task_scripts import (
     RetryingUserTaskParser,
     ScriptTaskWithScriptsParser,
 )
+from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscribed
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 # The elements whose parser reads a message event definition.
@@ -285,13 +286,16 @@ def _unreadable(definition: Any, my_task: Any, exc: Exception) -> WorkflowTaskEx
 
 
 def with_task_messages(parser: Any) -> Any:
-    """``parser`` whose message events are ``TaskMessage``s."""
+    """``parser`` whose message events are ``TaskMessage``s, or ``SubscribedMessage``s
+    (``engine.zeebe_messages``) for the catches of a message with a Camunda 8 subscription."""
 
     class Parser(parser):  # type: ignore[misc, valid-type]
         def parse_message_event(self, message_event: Any) -> Any:
             definition = super().parse_message_event(message_event)
             if type(definition) is SpiffMessageEventDefinition:
                 definition.__class__ = TaskMessage  # a subclass with no state of its own
+                # a catch of a Camunda 8 message with a subscription: matched by its key
+                return subscribed(self, message_event, definition)
             return definition
 
     Parser.__name__ = parser.__name__
@@ -312,6 +316,8 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
+        SubscribedMessage: config[SpiffMessageEventDefinition],
+        SubscribingGateway: config[MultipleEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],
         PostScriptRetryingScriptTask: config[ScriptTask],
         PostScriptRetryingUserTask: config[UserTask],

@@ -90,6 +90,9 @@ def check_specs(
             ):
                 event_id = getattr(event, "bpmn_id", None) or event.name
                 for definition in _timer_definitions(held):
+                    if isinstance(definition, CycleTimerEventDefinition):
+                        report(_GATEWAY_CYCLE, element_id=event_id)
+                        continue
                     _check_timer(definition, partial(report, element_id=event_id))
                 _check_message(held, partial(report, element_id=event_id))
         elif isinstance(spec, CatchingEvent):
@@ -454,6 +457,15 @@ def _check_completion_check(spec: UserTask, registry: HandlerRegistry, report: A
     ).strip()
     if operator_id and operator_id not in registry:
         report(f"completionCheck names an unknown operator {operator_id!r}")
+
+
+# SpiffWorkflow 3.2 never fires a cycle timer an event-based gateway waits for (the gateway
+# checks each timer as a date or duration): the instance waited for good at it.
+_GATEWAY_CYCLE = (
+    "a cycle timer (timeCycle) after an event-based gateway never fires: the gateway takes "
+    "one event, so write when that is as a duration (timeDuration, such as \"'PT1H'\") or a "
+    "date (timeDate)"
+)
 
 
 def _timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:

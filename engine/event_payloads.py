@@ -35,6 +35,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 
 from engine.boundaries import TaskMessage
+from engine.zeebe_messages import subscribe_gateway
 
 _WITH_PAYLOAD = (ItemAwareEventDefinition, MessageEventDefinition)
 # Task data that belongs to the sender's own process, not to the message it sends.
@@ -90,9 +91,10 @@ def carry_payloads(spec: Any) -> None:
         definition = getattr(task_spec, "event_definition", None)
         if isinstance(task_spec, ThrowingEvent):
             task_spec.event_definition = _sent(definition)
+        elif isinstance(task_spec, EventBasedGateway):
+            subscribe_gateway(definition)  # its Camunda 8 message keys read as it waits
         elif (
-            isinstance(task_spec, CatchingEvent)
-            and not isinstance(task_spec, EventBasedGateway)  # it applies payloads itself
+            isinstance(task_spec, CatchingEvent)  # not a gateway: it applies payloads itself
             and type(definition) is MultipleEventDefinition
         ):
             task_spec.event_definition = MultipleCatch(

@@ -17,9 +17,10 @@ The timers of one gateway also shared one due time: SpiffWorkflow keeps a timer'
 its task's ``event_value``, and the gateway is the task of all its events, so a gateway's
 second timer took the first's due time (a two-hour deadline beside a one-hour reminder was
 shown and scheduled at one hour; drawn first, the two-hour timer held the one-hour timer back
-to two hours). Here each timer keeps its own value (``TIMER_VALUES``, by the timer's name);
-of several due at one check, the one due first is the event. A gateway that was waiting with
-one shared value keeps it for each of its timers.
+to two hours). Here each timer keeps its own value (``TIMER_VALUES``, by its event's id, so
+a migrated instance keeps it when only the timer's label changed); of several due at one
+check, the one due first is the event. A gateway that was waiting with one shared value keeps
+it for each of its timers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from SpiffWorkflow.bpmn.util import BpmnEvent, PendingBpmnEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 TIMER_VALUES = "timer_values"  # a gateway task's internal data: each timer's own value
+LABEL = "shared_label"  # a timer's label, when another timer of its gateway has it too
+EVENT_ID = "event_id"  # the id of a gateway's timer's event, which its value is kept under
 
 
 class FirstEvent(MultipleEventDefinition):
@@ -82,23 +85,37 @@ def own_value(task: Any, timer: TimerEventDefinition, call: Callable[[Any], Any]
     """``call(task)`` with ``timer``'s own value as the task's ``event_value``, kept after."""
     data = task.internal_data
     values = data.setdefault(TIMER_VALUES, {})
+    key = _key(timer)
     data.pop("event_fired", None)
-    if values.get(timer.name) is not None:
-        data["event_value"] = values[timer.name]
+    if values.get(key) is not None:
+        data["event_value"] = values[key]
     try:
         return call(task)
     finally:
-        values[timer.name] = data.pop("event_value", None)
+        values[key] = data.pop("event_value", None)
         data.pop("event_fired", None)
+
+
+def _key(timer: TimerEventDefinition) -> str:
+    """What a timer's value is kept under: its event's id, which a new version keeps when
+    the timer's label changes (a migrated instance's timer is not started again)."""
+    return getattr(timer, EVENT_ID, None) or timer.name
 
 
 def _share_out(task: Any, timers: list[TimerEventDefinition]) -> None:
     """A gateway waiting since before each timer kept its value: its one shared value is
-    each timer's, as it was."""
+    each timer's, as it was; a value kept under the timer's label (its name, or the label it
+    shared) is kept under its event's id."""
     data = task.internal_data
     if TIMER_VALUES not in data and data.get("event_value") is not None:
         shared = data.pop("event_value")
-        data[TIMER_VALUES] = {timer.name: shared for timer in timers}
+        data[TIMER_VALUES] = {_key(timer): shared for timer in timers}
+    values = data.get(TIMER_VALUES) or {}
+    for timer in timers:
+        key = _key(timer)
+        for before in (timer.name, getattr(timer, LABEL, None)):
+            if key not in values and before in values:
+                values[key] = values[before]
 
 
 def _due_at(event: PendingBpmnEvent) -> datetime:
@@ -113,11 +130,33 @@ def first_event_wins(spec: Any) -> None:
     for task_spec in spec.task_specs.values():
         definition = getattr(task_spec, "event_definition", None)
         if isinstance(task_spec, EventBasedGateway) and type(definition) is MultipleEventDefinition:
+            _own_names(task_spec, definition.event_definitions)
             task_spec.event_definition = FirstEvent(
                 definition.event_definitions,
                 definition.parallel,
                 description=definition.description,
             )
+
+
+def _own_names(gateway: Any, definitions: list[Any]) -> None:
+    """Each timer of ``gateway`` knows its event's id (``EVENT_ID``), and timers that share a
+    label are named by those ids, as timers without a label are: SpiffWorkflow tells timers
+    apart by name, so two labelled "Wait" shared one due time and the first drawn's path was
+    taken whichever fired. Each keeps the label it was known by (``LABEL``), for the value a
+    gateway waiting since then stored."""
+    timers = [
+        (d, output)
+        for d, output in zip(definitions, gateway.outputs, strict=False)
+        if isinstance(d, TimerEventDefinition)
+    ]
+    for timer, output in timers:
+        setattr(timer, EVENT_ID, output.bpmn_id)
+    names = [d.name for d, _output in timers]
+    if len(set(names)) == len(names):
+        return
+    for timer, output in timers:
+        setattr(timer, LABEL, timer.name)
+        timer.name = output.bpmn_id or timer.name
 
 
 def register(registry: Any) -> None:

@@ -30,6 +30,7 @@ from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
+from engine.zeebe_messages import KEY_FIELD, SubscribedMessage, carried_key
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000
@@ -191,6 +192,13 @@ def _offer(
     # SpiffWorkflow reads the correlation properties from the payload of the message it
     # catches; the values named in ``correlation`` are part of the message too.
     carried = {**message["correlation"], **payload}
+    if isinstance(definition, SubscribedMessage) and carried_key(carried) is None:
+        raise InvalidInput(
+            f"Message {message['name']!r} is awaited by a subscription matched by its "
+            f"correlation key: send the key as 'correlation': {{{KEY_FIELD!r}: \"…\"}} "
+            "(text or a number).",
+            details=[{"field": "correlation", "message": f"{KEY_FIELD} is required"}],
+        )
     correlations = _correlations(step.workflow, definition, carried, message)
     if _keyed_otherwise(step.workflow, definition, correlations, message["name"]):
         return False

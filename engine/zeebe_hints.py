@@ -7,7 +7,7 @@ the ones Camunda 8 teams bring most that hint was generic ("write the Python the
 ``customer.tier == "gold"``, which fails on task data (JSON objects, no attributes). Here a
 FEEL expression becomes the Python that runs (``==``, ``True``/``False``/``None``,
 ``customer["tier"]``, ``count(x)`` ``len(x)``; no suggestion when it stays no Python), and
-a script, an input/output mapping, a called decision, a subscription and an assignment are
+a script, an input/output mapping, a called decision and an assignment are
 each told as what to write, with the file's own names.
 
 What says what Dialflow does anyway passes (``as_dialflow``): ``<zeebe:userTask/>`` (Dialflow
@@ -52,10 +52,46 @@ def feel_to_python(expression: str) -> str | None:
     if python is None:
         return None
     try:
-        ast.parse(python, mode="eval")
+        tree = ast.parse(python, mode="eval")
     except SyntaxError:
         return None
-    return python
+    return _as_feel_reads(python, tree)
+
+
+def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
+    """``python`` reading data as FEEL does: a list's items counted from 1 (``items[1]`` is
+    ``items[0]``; ``items[-1]`` the last in both), a field after an index by its name
+    (``items[1].name``), a context's keys as names (``{a: 1}``); ``None`` for a filter or an
+    index Python reads otherwise (``items[x > 1]``, ``items[i]``, ``items[0]``)."""
+    edits: list[tuple[int, int, str]] = []  # (start, end, text) in UTF-8 bytes of ``python``
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            index = node.slice
+            if isinstance(index, ast.Constant) and isinstance(index.value, str):
+                continue  # a field by its name (``lead["tier"]``)
+            if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+                index = index.operand  # counted from the end, the same in both
+                if isinstance(index, ast.Constant) and type(index.value) is int and index.value:
+                    continue
+                return None
+            if not (isinstance(index, ast.Constant) and type(index.value) is int):
+                return None
+            if index.value < 1:
+                return None  # FEEL's item 0 is null
+            edits.append((index.col_offset, index.end_col_offset or 0, str(index.value - 1)))
+        elif isinstance(node, ast.Attribute):
+            start = node.value.end_col_offset or 0
+            edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
+        elif isinstance(node, ast.Dict):
+            edits += [
+                (key.col_offset, key.end_col_offset or 0, f'"{key.id}"')
+                for key in node.keys
+                if isinstance(key, ast.Name)
+            ]
+    text = python.encode()
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement.encode() + text[end:]
+    return text.decode()
 
 
 def is_feel(text: str | None) -> bool:
@@ -140,13 +176,6 @@ def hint_for(element: Any) -> str | None:
         )
     if local == "assignmentDefinition":
         return _assignment(element, owner)
-    if local == "subscription":
-        key = python_of(element.get("correlationKey"))
-        return (
-            "correlate by business key: start the instance with the business key "
-            f"{key or 'the key'} holds and send the message with that business_key, or "
-            "by a correlationProperty whose retrieval expression reads the key from the data"
-        )
     if local == "userTaskForm":
         return (
             "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "

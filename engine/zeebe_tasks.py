@@ -9,9 +9,17 @@ every input is a FEEL expression with a Python equivalent (``zeebe_hints``), the
 operator ``type`` with those inputs as its parameters, as a
 ``<spiffworkflow:serviceTaskOperator>`` would. ``adopt`` writes that into the parsed tree, so
 the parser, the deploy checks (``engine.checks``: an unknown operator, a missing or unknown
-parameter, a literal of the wrong type) and the run treat them as Dialflow's own. Output
-mappings are not adopted: they read the job's variables, which an operator does not return
-(``zeebe_hints`` says what to write instead); nothing of such a task is adopted.
+parameter, a literal of the wrong type) and the run treat them as Dialflow's own.
+
+Output mappings run as Camunda 8 runs them on a job's variables: the operator's result is
+the job's variables (a dict's keys; any other result is the one variable ``result``), each
+``source`` is evaluated over them on top of the instance's data, its value set under its
+``target``, and the job's variables themselves are not kept (Camunda 8 merges only the
+outputs when a task has any). ``adopt`` writes that as the task's post-script
+(``outputs_script``), so a source that fails is an incident on the task, whose retry reads
+the outputs again without running the operator twice. A mapping that does not become Python
+(a FEEL function with no Python here, no target, a target that is a field ``a.b``) leaves the
+task unadopted, and ``mapping_hint`` says which mapping on which line.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
 _SPIFF = f"{{{SPIFF_NS}}}"
 _EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
+JOB_RESULT = "_zeebe_job_result"  # the operator's result, until the outputs are read from it
 
 
 def _zeebe(node: Any, local: str) -> list[Any]:
@@ -53,23 +62,70 @@ def called_process(call: Any) -> str | None:
 def service_operator(task: Any) -> tuple[str, list[tuple[str, str]]] | None:
     """The operator and its parameters (name, Python expression) a Zeebe service task's
     ``taskDefinition`` and input mappings say, or ``None`` when they say more than that."""
+    found = service_mappings(task)
+    return None if found is None else (found[0], found[1])
+
+
+def service_mappings(
+    task: Any,
+) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]] | None:
+    """The operator, its parameters and its outputs (target, Python of the source) a Zeebe
+    service task says, or ``None`` when it says more than that or a mapping does not become
+    Python (``mapping_hint`` says which)."""
     operator = _operator(task)
     mappings = _zeebe(task, "ioMapping")
     if operator is None or len(mappings) > 1:
         return None
-    parameters: list[tuple[str, str]] = []
+    found: dict[str, list[tuple[str, str]]] = {"input": [], "output": []}
     for mapping in mappings:
         if mapping.attrib:
             return None
         for entry in mapping:
-            if not isinstance(entry.tag, str) or entry.tag != f"{_ZEEBE}input" or len(entry):
-                return None  # an output, or something else
-            target = (entry.get("target") or "").strip()
-            python = zeebe_hints.python_of(entry.get("source"))
-            if not target or python is None or set(entry.attrib) != {"source", "target"}:
+            side = _side(entry)
+            if side is None or _mapped(entry) is None:
                 return None
-            parameters.append((target, python))
-    return operator, parameters
+            found[side].append(_mapped(entry))  # type: ignore[arg-type]
+    if found["output"] and any(True for _ in task.iter(f"{_SPIFF}postScript")):
+        return None  # the outputs would be a post-script beside the task's own
+    return operator, found["input"], found["output"]
+
+
+def _side(entry: Any) -> str | None:
+    if not isinstance(entry.tag, str) or len(entry):
+        return None
+    local = etree.QName(entry).localname
+    return local if entry.tag == f"{_ZEEBE}{local}" and local in ("input", "output") else None
+
+
+def _mapped(entry: Any) -> tuple[str, str] | None:
+    """A mapping's (target, Python of its source), when its target names a variable and its
+    source becomes Python."""
+    target = (entry.get("target") or "").strip()
+    python = zeebe_hints.python_of(entry.get("source"))
+    if not target.isidentifier() or python is None or set(entry.attrib) != {"source", "target"}:
+        return None
+    return target, python
+
+
+def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
+    """The post-script that does what Camunda 8 does with a job's outputs: each source
+    evaluated over the job's variables (the operator's result: the keys of a dict, else the
+    one variable ``result``) on top of the instance's data, its value set under the target;
+    the job's variables themselves are not kept."""
+    lines = [
+        f"_job = {{**globals(), **({result} if isinstance({result}, dict) "
+        f"else {{'result': {result}}})}}"
+    ]
+    for target, python in outputs:
+        said = f"the output {target!r} ({python}) cannot be read: "
+        lines += [
+            "try:",
+            f"    {target} = eval({python!r}, _job)",
+            "except Exception as _failure:",
+            f"    raise ValueError({said!r} + type(_failure).__name__ + ': ' + str(_failure))",
+        ]
+    lines.append(f"del _job, {result}")
+    return "\n".join(lines)
 
 
 def _operator(task: Any) -> str | None:
@@ -104,47 +160,72 @@ def adopted(element: Any) -> bool:
 
 def adopt(tree: Any) -> None:
     """Give each call activity the ``calledElement`` and each service task the
-    ``spiffworkflow:serviceTaskOperator`` its Zeebe settings say (see the module)."""
+    ``spiffworkflow:serviceTaskOperator`` its Zeebe settings say (see the module), and a
+    service task with output mappings the post-script that sets them."""
     for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
         process = called_process(call)
         if process and not call.get("calledElement"):
             call.set("calledElement", process)
     for task in tree.iter(f"{{{BPMN_NS}}}serviceTask"):
-        found = service_operator(task)
+        found = service_mappings(task)
         if found is None:
             continue
-        operator, parameters = found
+        operator, parameters, outputs = found
         extensions = task.find(_EXTENSIONS)
         said = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
+        if outputs:
+            said.set("resultVariable", JOB_RESULT)
+            script = etree.SubElement(extensions, f"{_SPIFF}postScript")
+            script.text = outputs_script(JOB_RESULT, outputs)
         listed = etree.SubElement(said, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)
 
 
 def mapping_hint(element: Any) -> str | None:
-    """For a ``zeebe:ioMapping`` with outputs on a task whose ``taskDefinition`` names only its
-    operator: the task as Dialflow's own, its result kept whole and read after it."""
+    """For a ``zeebe:ioMapping`` on a task whose ``taskDefinition`` names only its operator,
+    the mapping ``service_mappings`` does not take: what to write instead."""
     owner = element.getparent()
     owner = owner.getparent() if owner is not None and owner.tag == _EXTENSIONS else None
     if etree.QName(element).localname != "ioMapping" or owner is None:
         return None
-    operator = _operator(owner)
-    outputs = list(element.iter(f"{_ZEEBE}output"))
-    if operator is None or not outputs:
+    if _operator(owner) is None:
         return None
-    inputs = [
-        f"{entry.get('target')} = {zeebe_hints.python_of(entry.get('source')) or '…'}"
-        for entry in element.iter(f"{_ZEEBE}input")
-    ]
-    reads = []
-    for entry in outputs:
-        source = (entry.get("source") or "").strip().lstrip("=").strip()
-        read = f"result[{source!r}]" if source.isidentifier() else "<read it from result>"
-        reads.append(f"{entry.get('target')} = {read}")
-    given = f" with the parameters {'; '.join(inputs)}" if inputs else ""
-    return (
-        "its outputs read a job's variables, and an operator returns one result, kept whole "
-        "in a resultVariable: write the task as Dialflow's own, <spiffworkflow:"
-        f"serviceTaskOperator id={operator!r} resultVariable='result'>{given}, and read the "
-        f"result in a script task after it: {'; '.join(reads)}"
-    )
+    if element.attrib:
+        return "an ioMapping holds only its <zeebe:input> and <zeebe:output> mappings"
+    for entry in element:
+        side = _side(entry)
+        if not isinstance(entry.tag, str):
+            continue
+        if side is None:
+            return (
+                f"<{entry.prefix or 'zeebe'}:{etree.QName(entry).localname}> (line "
+                f"{entry.sourceline}) is no mapping: an ioMapping holds <zeebe:input> and "
+                "<zeebe:output> elements, each with a source and a target"
+            )
+        if _mapped(entry) is not None:
+            continue
+        target = (entry.get("target") or "").strip()
+        source = entry.get("source")
+        where = f"<zeebe:{side}> on line {entry.sourceline}"
+        if not target:
+            return f"{where} has no target: name the variable its value is set under"
+        if not target.isidentifier():
+            return (
+                f"{where} sets {target!r}: a target names one variable (set a field of an "
+                "object in a script task after the task)"
+            )
+        if zeebe_hints.python_of(source) is None:
+            return (
+                f"{where}: its source {source!r} has no Python Dialflow evaluates: write it "
+                "with variables, fields (lead.id), literals and count(), string(), abs(), "
+                "sum(), min()"
+            )
+        others = sorted(set(entry.attrib) - {"source", "target"})
+        return f"{where}: a mapping has a source and a target only (not {', '.join(others)})"
+    if any(True for _ in owner.iter(f"{_SPIFF}postScript")):
+        return (
+            "its outputs would run as the task's post-script, which it has: set them in "
+            "its spiffworkflow:postScript"
+        )
+    return None

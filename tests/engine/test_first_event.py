@@ -12,6 +12,7 @@ from tests.engine import crash_shapes as shapes
 from tests.engine.conftest import T0, Timed, notes_of
 from tests.engine.crash_diagrams import END, START, diagram, flow
 from tests.engine.test_crash_matrix import deploy, install
+from tests.engine.test_migration_gaps import moved_ok
 
 
 @pytest.fixture
@@ -98,3 +99,67 @@ def test_each_timer_of_a_gateway_is_due_at_its_own_time(holding: Timed, make_cus
     assert notes_of(db, late.id) == ["reminder"]
     assert timed.advance(hours=3) == 0
     assert notes_of(db, on_time.id) == ["reminder"]
+
+
+# The same two timers, both labelled "Wait" (a label, not an id, names a timer).
+SAME_LABELS = (
+    TWO_TIMERS.replace("held_two_timers", "held_waits")
+    .replace('id="deadline">', 'id="deadline" name="Wait">')
+    .replace('id="reminder">', 'id="reminder" name="Wait">')
+)
+
+
+def test_two_timers_of_one_label_are_each_due_at_their_own_time(holding: Timed, make_customer):
+    """SpiffWorkflow tells timers apart by their label: a deadline and a reminder both
+    labelled "Wait" shared one due time (two hours), nothing fired at one hour, and the
+    deadline's path, drawn first, was taken whichever was due. Each is now named by its
+    event's id and due at its own time."""
+    assert SAME_LABELS.count('name="Wait"') == 2
+    timed, db = holding, holding.runtime.db.unit_of_work
+    deploy(timed.owner, SAME_LABELS)
+    customer = make_customer()
+    started = timed.agent.start("held_waits", {"customer_id": customer.id})
+    due = {w["name"]: w["due_at"] for w in started["waiting"]}
+    assert due == {
+        "deadline": (T0 + timedelta(hours=2)).isoformat(),
+        "reminder": (T0 + timedelta(hours=1)).isoformat(),
+    }
+    assert timed.advance(hours=1, minutes=1) == 1
+    view = timed.agent.instance(started["id"])
+    assert (view["status"], view["waiting"], view["incidents"]) == ("completed", [], [])
+    assert notes_of(db, customer.id) == ["reminder"]
+
+
+def test_a_cycle_timer_after_the_gateway_is_refused_on_its_event(holding: Timed):
+    """SpiffWorkflow checks a gateway's timers as dates and durations: a cycle deployed, was
+    shown waiting with no due time, and never fired (a reply-or-hourly-reminder waited for
+    the reply alone, for good)."""
+    hourly = TWO_TIMERS.replace("held_two_timers", "held_hourly").replace(
+        "<bpmn:timeDuration>'PT1H'</bpmn:timeDuration>",
+        "<bpmn:timeCycle>'R3/PT1H'</bpmn:timeCycle>",
+    )
+    answer = holding.owner.post("/api/v1/process-models", json={"bpmn": {"hourly.bpmn": hourly}})
+    assert answer.status_code == 422, answer.get_json()
+    (detail,) = answer.get_json()["error"]["details"]
+    assert detail["element_id"] == "reminder"
+    assert "a cycle timer (timeCycle) after an event-based gateway never fires" in detail["message"]
+
+
+def test_a_migrated_gateway_keeps_the_due_time_of_a_timer_whose_label_changed(
+    holding: Timed, make_customer
+):
+    """A gateway's timers kept their values by label: an instance waiting 50 minutes at the
+    one-hour reminder, migrated to a version that only relabels it, waited another hour."""
+    timed, db = holding, holding.runtime.db.unit_of_work
+    labelled = TWO_TIMERS.replace('id="reminder">', 'id="reminder" name="In an hour">')
+    deploy(timed.owner, labelled)
+    customer = make_customer()
+    started = timed.agent.start("held_two_timers", {"customer_id": customer.id})
+    assert timed.advance(minutes=50) == 0
+    deploy(timed.owner, labelled.replace("In an hour", "Remind"))
+    moved = moved_ok(timed.owner, started["id"])
+    due = {w["name"]: w["due_at"] for w in moved["waiting"]}
+    assert due["Remind"] == (T0 + timedelta(hours=1)).isoformat()
+    assert timed.advance(minutes=10) == 1
+    assert timed.agent.instance(started["id"])["status"] == "completed"
+    assert notes_of(db, customer.id) == ["reminder"]

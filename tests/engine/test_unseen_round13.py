@@ -461,20 +461,20 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         "<bpmn:businessRuleTask",
         ["calls decision 'r13_lead_grade'", "r13_leadgrade"],
     ),
-    "message-correlated-by-a-feel-key": (
+    "message-correlated-by-a-feel-function": (
         "follow_up.bpmn",
         (
             (
                 '<bpmn:message id="Message_quote" name="r13_quote_requested" />',
                 '<bpmn:message id="Message_quote" name="r13_quote_requested">\n'
                 "    <bpmn:extensionElements>\n"
-                '      <zeebe:subscription correlationKey="=customer_id" />\n'
+                '      <zeebe:subscription correlationKey="=upper case(customer_id)" />\n'
                 "    </bpmn:extensionElements>\n  </bpmn:message>",
             ),
         ),
         "Message_quote",
         "<zeebe:subscription",
-        ["correlate by business key", "customer_id holds"],
+        ["has no Python Dialflow evaluates", "correlate by business key"],
     ),
     "camunda-form-embedded-in-the-process": (
         "follow_up.bpmn",

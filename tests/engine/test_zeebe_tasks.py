@@ -7,7 +7,8 @@ call activity without a ``calledElement`` attribute ("name the called process in
 activity's calledElement attribute"). Now the operator runs with the inputs as its parameters
 (FEEL told as Python) and the process is called; what is not what Dialflow does stays refused
 on its element and line: an operator that does not exist, its parameters checked as for
-Dialflow's own service tasks, output mappings, a FEEL process id, child variables kept.
+Dialflow's own service tasks, an output into a field, a FEEL process id, child variables
+kept. (Output mappings run: ``test_zeebe_messages``.)
 """
 
 from __future__ import annotations
@@ -70,16 +71,13 @@ MISTAKES = {
         NOTE,
         ["crm.add_note: parameter 'customer_id' must be"],
     ),
-    "output-mapping": (
-        (INPUT_TEXT, INPUT_TEXT + '<zeebe:output source="=note_id" target="note" />'),
+    "output-into-a-field": (
+        (INPUT_TEXT, INPUT_TEXT + '<zeebe:output source="=note_id" target="note.id" />'),
         "Activity_note",
         "<zeebe:ioMapping>",
         [
             "<zeebe:ioMapping>",
-            "its outputs read a job's variables",
-            "<spiffworkflow:serviceTaskOperator id='crm.add_note' resultVariable='result'>",
-            'customer_id = lead["customer_id"]',
-            "script task after it: note = result['note_id']",
+            "sets 'note.id': a target names one variable",
         ],
     ),
     "feel-process-id": (
@@ -110,3 +108,27 @@ def test_what_is_not_what_dialflow_does_is_refused_on_its_element_and_line(owner
         assert word in said, (word, said)
     assert mine[0]["line"] == line_in(where, text), mine
     nothing_deployed(db)
+
+
+FEEL_TEXT = "=&#34;Quote for &#34; + string(seats) + &#34; seats&#34;"
+FEEL_INDEXES = "=notes[1] + lead.contacts[1].name + notes[-1]"
+
+
+def test_feel_list_indexes_count_from_one(owner, agent, make_customer, db):
+    """FEEL counts a list's items from 1 (``notes[1]`` is the first, ``notes[-1]`` the last),
+    and an item's fields are read by path after an index too (``lead.contacts[1].name``):
+    the input mapping ``=notes[1]`` gave the operator the second note, and
+    ``=lead.contacts[1].name`` failed on the data's object. A filter has no Python here:
+    ``=notes[item != ""]`` ran as ``notes[True]``, the second note; it is refused."""
+    filtered = INPUT_TEXT.replace(FEEL_TEXT, "=notes[item != &#34;&#34;]")
+    text = ZEEBE2.edited(QUOTE, (INPUT_TEXT, filtered))
+    details = refused(upload(owner, (QUOTE, text), (PRICING, ZEEBE2.read(PRICING))))
+    assert set(by_element(details)) == {"Activity_note"}, details
+    text = ZEEBE2.edited(QUOTE, (INPUT_TEXT, INPUT_TEXT.replace(FEEL_TEXT, FEEL_INDEXES)))
+    answer = upload(owner, (QUOTE, text), (PRICING, ZEEBE2.read(PRICING)))
+    assert answer.status_code == 201, answer.get_json()
+    customer = make_customer()
+    lead = {"customer_id": customer.id, "contacts": [{"name": " Ada "}, {"name": " Bo "}]}
+    done = agent.start("z2_quote_request", {"lead": lead, "seats": 4, "notes": ["one", "two"]})
+    assert done["status"] == "completed", done["incidents"]
+    assert notes_of(db, customer.id)[0] == "one Ada two"

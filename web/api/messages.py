@@ -16,8 +16,9 @@ from web.errors import error_response
 
 @api_bp.post("/messages")
 @documented(
-    "Deliver a message (by business key or correlation) to one waiting catch of each instance; "
-    "a repeated message_id applies once",
+    "Deliver a message (by business key or correlation; a Camunda 8 subscription's key as "
+    "correlation.correlationKey) to one waiting catch of each instance; a repeated message_id "
+    "applies once",
     tag="messages",
     status=202,
     errors=(401, 404, 422),
