@@ -71,10 +71,13 @@ from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGat
 from engine.multi_instance import with_counting
 from engine.starter import StarterStartEvent
 from engine.task_scripts import (
+    PRE_SCRIPT_HEARD,
+    BuildingBusinessRuleTaskParser,
     PostScriptRetryingManualTask,
     PostScriptRetryingScriptTask,
     PostScriptRetryingServiceTask,
     PostScriptRetryingUserTask,
+    PreScriptHeardBusinessRuleTask,
     RetryingUserTaskParser,
     ScriptTaskWithScriptsParser,
 )
@@ -319,6 +322,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         PostScriptRetryingScriptTask: config[ScriptTask],
         PostScriptRetryingUserTask: config[UserTask],
         PostScriptRetryingManualTask: config[ManualTask],
+        **{heard: config[spec] for spec, heard in PRE_SCRIPT_HEARD.items()},
     }
 
 
@@ -348,6 +352,10 @@ class DialflowParser(SpiffBpmnParser):
             with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             PostScriptRetryingServiceTask,
         ),
+        full_tag("businessRuleTask"): (
+            with_counting(BuildingBusinessRuleTaskParser),
+            PreScriptHeardBusinessRuleTask,
+        ),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
         full_tag("parallelGateway"): (GatewayParser, BranchMergingParallelGateway),
         full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergingInclusiveGateway),
@@ -356,7 +364,10 @@ class DialflowParser(SpiffBpmnParser):
         full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
     }
     OVERRIDE_PARSER_CLASSES = {
-        tag: (with_task_messages(parser) if tag in _MESSAGE_TAGS else parser, spec)
+        tag: (
+            with_task_messages(parser) if tag in _MESSAGE_TAGS else parser,
+            PRE_SCRIPT_HEARD.get(spec, spec),
+        )
         for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
 

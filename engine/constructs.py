@@ -46,6 +46,7 @@ from engine.event_checks import (
     thrown_by,
 )
 from engine.event_places import place_problems
+from engine.payload_places import misplaced_payloads
 from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
@@ -112,6 +113,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             context = Context(name, signals, escalations, thrown_signals, thrown_escalations)
             found += _process_problems(process, context)
         found += _unused_data_stores(name, tree, executable)
+        found += misplaced_payloads(name, tree)
         found += unthrown_boundary_problems(name, executable)
     return found
 

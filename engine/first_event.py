@@ -9,8 +9,9 @@ path *and* the timeout's. The same held for a message reaching a gateway that ha
 seen an event in its step. BPMN's exclusive event-based gateway is triggered by one event:
 here the first one caught wins, a later event is not caught (a message goes to another
 catch, or to no instance), and a due timer is not added after it. Whichever step comes
-first wins, as between a completion and its task's due boundary timer: a timer fires when
-the instance next steps, unless that step's own event got there first.
+first wins, as between a completion and its task's due boundary timer: a timer that came due
+fires in the scheduler's next pass, in a step of its own (``due_timers.py``), unless a step's
+own event got there first.
 
 The timers of one gateway also shared one due time: SpiffWorkflow keeps a timer's value in
 its task's ``event_value``, and the gateway is the task of all its events, so a gateway's

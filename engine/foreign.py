@@ -342,6 +342,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
     zeebe = value is None and etree.QName(element).namespace == zeebe_hints.ZEEBE_NS
     hint = (
         (FLOW_HINTS.get(local) if flow else None)
+        or foreign_hints.signal_hint(local, owner)
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)

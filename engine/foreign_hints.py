@@ -46,9 +46,14 @@ _SERVICE_TYPES = {
 
 
 def as_dialflow(element: Any) -> bool:
-    """True for a call activity mapping that says what Dialflow does anyway."""
+    """True for a call activity mapping that says what Dialflow does anyway (the same mapping
+    on a signal is no call activity's: ``hint_for``)."""
     qname = etree.QName(element)
     if qname.localname not in _ALL_VARIABLES or element.get("local", "false") != "false":
+        return False
+    holder = element.getparent()
+    holder = holder.getparent() if holder is not None else None
+    if holder is None or holder.tag != f"{{{BPMN_NS}}}callActivity":
         return False
     keys = set(element.attrib) - {"local"}
     if keys == {"variables"}:
@@ -128,6 +133,28 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
     if local == "resultVariable":
         return "name it in spiffworkflow:serviceTaskOperator's resultVariable"
     return _FIXED.get(local)
+
+
+def signal_hint(local: str, owner: Any) -> str | None:
+    """What a signal carries in Dialflow, for the data a Camunda 7 ``<camunda:in>`` or a
+    Camunda 8 ``<zeebe:ioMapping>`` gives a signal event: Camunda copies the variables named
+    (``variables="all"``: every one) into each instance the signal reaches; Dialflow's signal
+    carries its payload expression only, so such a diagram deployed and every catch got
+    nothing (``variables="all"`` passed as a call activity's would). Copying the thrower's
+    whole data into every instance a broadcast reaches would overwrite each one's own
+    customer and deal, so the fields are named instead. ``None`` on what is no signal
+    event."""
+    definition = owner.find(f"{{{BPMN_NS}}}signalEventDefinition")
+    if local not in (*_ALL_VARIABLES, "ioMapping") or definition is None:
+        return None
+    ref = definition.get("signalRef")
+    signal = f'<bpmn:signal id="{ref}">' if ref else "the <bpmn:signal>"
+    return (
+        "a Dialflow signal carries what spiffworkflow:payloadExpression in the "
+        f"extensionElements of {signal} evaluates to, and each instance it reaches gets those "
+        'fields: name the ones to pass, such as {"reason": reason}, rather than copying '
+        "the thrower's data into every instance"
+    )
 
 
 def _is_dmn_type(attribute: str, value: str) -> bool:

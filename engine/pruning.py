@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSpl
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.due_timers import run_passes
 from engine.event_subprocesses import drop_finished_runs
 
 
@@ -362,7 +363,7 @@ def run_engine_steps(
     long_passes = False
     while True:
         before_pass = ran
-        workflow.do_engine_steps(will_complete_task=before)
+        run_passes(workflow, before)  # timers that came due fire in a step of their own
         if ran - before_pass < PRUNE_EVERY // 2 and not long_passes:
             return ran
         long_passes = True

@@ -423,7 +423,7 @@ def rerun_failed(
             if task.task_spec.manual and post_script_failed(task):
                 submitted.append(task)
     for task in unready:  # it never became ready: its pre-script runs again first
-        _in_place(step, task, rerun_pre_script)
+        _in_place(step, task, lambda task: rerun_pre_script(task, data))
     for task in submitted:  # its form was submitted: only its post-script runs again
         run_in_place(step, task)
 

@@ -35,10 +35,27 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, UserTaskParser
-from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.spiff.parser.task_spec import (
+    BusinessRuleTaskParser,
+    ScriptTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.spiff.specs.defaults import (
+    BusinessRuleTask,
+    CallActivity,
+    ManualTask,
+    NoneTask,
+    ReceiveTask,
+    ScriptTask,
+    SendTask,
+    ServiceTask,
+    TransactionSubprocess,
+    UserTask,
+)
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as SubprocessTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
@@ -51,6 +68,8 @@ HANDLER_RAN = "handler_ran"
 POST_SCRIPT_RAN = "post_script_ran"
 # A task's internal data: its pre-script failed, it never became ready.
 PRE_SCRIPT_FAILED = "pre_script_failed"
+# A waiting catch's internal data: the fix its retry brought to its failed pre-script.
+RETRY_FIX = "pre_script_retry_fix"
 # SpiffWorkflow's note on an error raised by a pre-script.
 PRE_SCRIPT_NOTE = "Error occurred in the Pre-Script"
 
@@ -82,6 +101,16 @@ class RetryingUserTaskParser(UserTaskParser):
         if form is not None:
             extensions[DIAGRAM_FORM] = form
         return extensions
+
+
+class BuildingBusinessRuleTaskParser(BusinessRuleTaskParser):
+    """SpiffWorkflow's business-rule task parser, building the spec class it is given (it
+    builds its own ``BusinessRuleTask`` whatever the class)."""
+
+    def create_task(self) -> Any:
+        task = super().create_task()
+        task.__class__ = self.spec_class  # a subclass with no state of its own
+        return task
 
 
 def post_script_failed(task: Any) -> bool:
@@ -134,6 +163,15 @@ class PreScriptHeard:
                 raise
             return None
 
+    def execute_script(self, my_task: Any, script: str) -> None:
+        # A waiting catch (a receive task) takes its parent's data again and runs its
+        # pre-script at every update while it waits (SpiffWorkflow): the fix its retry
+        # brought stays over that data, or the pre-script failed again on the message.
+        fix = my_task.internal_data.get(RETRY_FIX)
+        if fix and script is self.prescript:  # type: ignore[attr-defined]
+            my_task.data.update(fix)
+        super().execute_script(my_task, script)  # type: ignore[misc]
+
 
 def pre_script_failed(task: Any) -> bool:
     """Whether ``task`` (in ERROR) failed in its pre-script, before it was ready."""
@@ -147,12 +185,16 @@ def inherits_again(task: Any) -> bool:
     return pre_script_failed(task) and isinstance(task.task_spec, LoopTask)
 
 
-def rerun_pre_script(task: Any) -> None:
+def rerun_pre_script(task: Any, fix: dict[str, Any] | None = None) -> None:
     """For a retry of ``task`` whose pre-script failed: run it again with the task's data as
-    it is now (the retry's fix in it), then what becoming ready does after it. Failing
-    again, the task stays in ERROR, marked, and the error is raised."""
+    it is now (the retry's ``fix`` in it), then what becoming ready does after it (a receive
+    task waits for its message, keeping ``fix`` over what it takes from the task before it
+    while it waits). Failing again, the task stays in ERROR, marked, and the error is
+    raised."""
     spec = task.task_spec
     del task.internal_data[PRE_SCRIPT_FAILED]
+    if fix and isinstance(spec, CatchingEvent):
+        task.internal_data[RETRY_FIX] = {**task.internal_data.get(RETRY_FIX, {}), **fix}
     task._set_state(TaskState.WAITING)
     if isinstance(spec, LoopTask):  # creating its instances follows its pre-script
         _marking(lambda: spec._update(task))
@@ -166,6 +208,10 @@ def rerun_pre_script(task: Any) -> None:
     if isinstance(spec, SubWorkflowTask):  # its subprocess starts after its pre-script
         spec.start_workflow(task)
         task._set_state(TaskState.STARTED)
+    elif isinstance(spec, CatchingEvent) and not spec.event_definition.has_fired(task):
+        # a receive task waits for its message after its pre-script (``CatchingEvent``)
+        task.workflow.top_workflow.event_manager.add_task(task)
+        spec.event_definition.update_task(task)
     else:
         task._ready()
 
@@ -179,36 +225,16 @@ def _marking(update: Any) -> None:
 
 
 class _WorkDone:
-    """A task retried after its work was done runs no more than its completion again."""
+    """A task retried after its work was done runs no more than its completion again, and a
+    post-script that ran before what failed after it (a data output association, a
+    multi-instance output item) is not run again: it had set what it sets (a counter counted
+    once, a list appended to once)."""
 
     def _run_hook(self, my_task: Any) -> bool:
         done = my_task.internal_data.pop(POST_SCRIPT_FAILED, False)
         if my_task.internal_data.pop(HANDLER_RAN, False) or done:
             return True  # its work is in the data already; completing runs the post-script
         return super()._run_hook(my_task)  # type: ignore[misc]
-
-
-class PostScriptRetry(_WorkDone):
-    """A script or service task whose completion failed after its script ran or its handler
-    did its work (its post-script, or what it hands on): retried, it completes again only."""
-
-    def _on_complete_hook(self, my_task: Any) -> None:
-        try:
-            super()._on_complete_hook(my_task)  # type: ignore[misc]
-        except Exception:
-            my_task.internal_data[POST_SCRIPT_FAILED] = True
-            raise
-
-
-class SubmittedPostScriptRetry(_WorkDone):
-    """A user or manual task whose completion failed once its form was submitted: its
-    post-script, or what completing hands on after it (a data output association whose
-    variable the form did not give, a multi-instance output item missing from the form).
-    The task fails in place, its work item completed by whoever submitted it; retried, it
-    completes with the submitted form and the retry's fix, the post-script not run again
-    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
-    instance stuck, a retry had nothing to run), or opened it again for its form to be
-    filled in once more."""
 
     def execute_script(self, my_task: Any, script: str) -> None:
         # the post-script runs while the task completes (COMPLETED), the pre-script before
@@ -235,6 +261,26 @@ class SubmittedPostScriptRetry(_WorkDone):
         my_task.internal_data.pop(POST_SCRIPT_RAN, None)
 
 
+class PostScriptRetry(_WorkDone):
+    """A script or service task whose completion failed after its script ran or its handler
+    did its work (its post-script, or what it hands on after it: a data output association
+    whose variable its work did not set): the task fails in place; retried, it completes
+    again only, the post-script not run again if it had run. SpiffWorkflow 3.2 ran the
+    post-script again, and left a task whose data output failed COMPLETED with nothing after
+    it (the retry had nothing to run, the instance stayed running for good)."""
+
+
+class SubmittedPostScriptRetry(_WorkDone):
+    """A user or manual task whose completion failed once its form was submitted: its
+    post-script, or what completing hands on after it (a data output association whose
+    variable the form did not give, a multi-instance output item missing from the form).
+    The task fails in place, its work item completed by whoever submitted it; retried, it
+    completes with the submitted form and the retry's fix, the post-script not run again
+    if it had run. SpiffWorkflow 3.2 left such a task COMPLETED with nothing after it (the
+    instance stuck, a retry had nothing to run), or opened it again for its form to be
+    filled in once more."""
+
+
 class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
     """A script task whose retry after a failed post-script does not run its script again."""
 
@@ -249,3 +295,44 @@ class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, UserT
 
 class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""
+
+
+class PreScriptHeardSubprocess(PreScriptHeard, SubprocessTask):
+    """An embedded subprocess whose failed pre-script is an incident on it alone."""
+
+
+class PreScriptHeardTransaction(PreScriptHeard, TransactionSubprocess):
+    """A transaction subprocess whose failed pre-script is an incident on it alone."""
+
+
+class PreScriptHeardCallActivity(PreScriptHeard, CallActivity):
+    """A call activity whose failed pre-script is an incident on it alone."""
+
+
+class PreScriptHeardBusinessRuleTask(PreScriptHeard, BusinessRuleTask):
+    """A business-rule task whose failed pre-script is an incident on it alone."""
+
+
+class PreScriptHeardSendTask(PreScriptHeard, SendTask):
+    """A send task whose failed pre-script is an incident on it alone."""
+
+
+class PreScriptHeardReceiveTask(PreScriptHeard, ReceiveTask):
+    """A receive task whose failed pre-script is an incident on it alone; retried, it runs
+    the pre-script again and then waits for its message."""
+
+
+class PreScriptHeardTask(PreScriptHeard, NoneTask):
+    """A task of no kind (``<bpmn:task>``) whose failed pre-script is an incident on it alone."""
+
+
+# SpiffWorkflow's spec class → the one whose pre-script failure the step hears
+PRE_SCRIPT_HEARD = {
+    SubprocessTask: PreScriptHeardSubprocess,
+    TransactionSubprocess: PreScriptHeardTransaction,
+    CallActivity: PreScriptHeardCallActivity,
+    BusinessRuleTask: PreScriptHeardBusinessRuleTask,
+    SendTask: PreScriptHeardSendTask,
+    ReceiveTask: PreScriptHeardReceiveTask,
+    NoneTask: PreScriptHeardTask,
+}

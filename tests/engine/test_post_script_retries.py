@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.engine.conftest import Actor, Timed
+from tests.engine.conftest import Actor, Timed, notes_of
 from tests.engine.test_completion_failures import between, deploy, incident_at, retry
 
 
@@ -138,3 +138,63 @@ def test_a_user_tasks_retry_goes_on_beside_another_failed_branch(owner, agent):
 
     assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
     assert (done["data"]["ratio"], done["data"]["half"]) == (5, 2)
+
+
+# -- a post-script that succeeded before a later part of the completion failed: it ran once ---
+
+
+SCRIPT_BODY = "<bpmn:script>ran = ran + 1</bpmn:script>"
+
+
+def counting_post_script(element: str, kind: str, inner: str) -> str:
+    """``element``, a ``kind`` task whose post-script counts, with a data output association
+    to a data object its work does not set (the completion fails after the post-script)."""
+    return '<bpmn:dataObject id="total"/>' + between(
+        element,
+        f'<bpmn:{kind} id="{element}"><bpmn:extensionElements>{inner}'
+        "<spiffworkflow:postScript>counted = counted + 1; log = log + [len(log)]"
+        "</spiffworkflow:postScript></bpmn:extensionElements>"
+        '<bpmn:dataOutputAssociation id="out"><bpmn:targetRef>total_ref</bpmn:targetRef>'
+        f"</bpmn:dataOutputAssociation>{SCRIPT_BODY if kind == 'scriptTask' else ''}"
+        f'</bpmn:{kind}><bpmn:dataObjectReference id="total_ref" dataObjectRef="total"/>',
+        element,
+    )
+
+
+def test_a_script_tasks_post_script_that_ran_is_not_run_again_by_the_retry(owner: Actor):
+    """Before, the retry ran the post-script a second time: the count said 2."""
+    deploy(owner, "script_output", counting_post_script("count", "scriptTask", ""))
+    started = owner.start("script_output", {"counted": 0, "log": [], "ran": 0})
+    assert incident_at(started) == ("error", "count", "script_error")
+    assert "'total'" in started["incidents"][0]["message"]
+
+    done = retry(owner, started["id"], {"total": 7})
+
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert (done["data"]["ran"], done["data"]["counted"], done["data"]["log"]) == (1, 1, [0])
+    assert done["data"]["data_objects"]["total"] == 7
+
+
+def test_a_service_tasks_post_script_that_ran_is_not_run_again_by_the_retry(
+    owner: Actor, make_customer, db
+):
+    customer = make_customer()
+    operator = (
+        '<spiffworkflow:serviceTaskOperator id="crm.add_note" resultVariable="written">'
+        "<spiffworkflow:parameters>"
+        '<spiffworkflow:parameter id="customer_id" type="int" value="customer_id"/>'
+        '<spiffworkflow:parameter id="text" type="str" value="\'Called\'"/>'
+        "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator>"
+    )
+    deploy(owner, "service_output", counting_post_script("note", "serviceTask", operator))
+    data = {"customer_id": customer.id, "counted": 0, "log": []}
+    started = owner.start("service_output", data)
+    assert incident_at(started) == ("error", "note", "script_error")
+
+    again = retry(owner, started["id"], {})  # still without it: fails again, counts nothing
+    assert incident_at(again) == ("error", "note", "script_error")
+    done = retry(owner, started["id"], {"total": 7})
+
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert (done["data"]["counted"], done["data"]["log"]) == (1, [0])
+    assert notes_of(db, customer.id) == ["Called"]
