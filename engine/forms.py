@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from jsonschema import FormatChecker
@@ -172,6 +172,39 @@ def read_only(schema: dict[str, Any] | None) -> list[str]:
         for name, spec in properties.items()
         if isinstance(spec, dict) and spec.get("readOnly") is True
     ]
+
+
+def form_values(
+    schema: dict[str, Any] | None, data: Any, answered: Collection[str] = ()
+) -> dict[str, Any]:
+    """The instance's values of the form's own fields, which the task offers as the fields'
+    initial values (Camunda's Tasklist fills a field from the process variable of its name):
+    a field the data holds shows that value, else its ``default``.
+
+    Only the form's fields are offered, never the rest of the instance's data; never a field
+    marked ``"writeOnly": true`` (something asked for, such as a code, not to be shown back);
+    and never a person's answer: a field in ``answered`` (the fields of the instance's tasks
+    completed before) starts empty or with its default, so a director's approval does not
+    start with the manager's decision and a loop's next call with the last call's outcome. A
+    read-only field always shows the instance's value. A value of None (a field left empty
+    before) is no value: the default shows."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict) or not isinstance(data, dict):
+        return {}
+    shown = set(read_only(schema))
+    return {
+        name: data[name]
+        for name, spec in properties.items()
+        if data.get(name) is not None
+        and (name in shown or name not in answered)
+        and not (isinstance(spec, dict) and spec.get("writeOnly") is True)
+    }
+
+
+def form_fields(schema: Any) -> list[str]:
+    """The names of the form's fields (its top-level ``properties``)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return [str(name) for name in properties] if isinstance(properties, dict) else []
 
 
 def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:

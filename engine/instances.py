@@ -109,7 +109,7 @@ def start(
     stepper.run(engine, session, step)
     from engine.tasks import opened_to_dict
 
-    return Started(step.row, [opened_to_dict(item) for item in step.opened])
+    return Started(step.row, [opened_to_dict(item, step.row.data) for item in step.opened])
 
 
 def _version_and_id(
@@ -323,7 +323,7 @@ def instance_to_dict(
     from engine.tasks import open_tasks
 
     if ready_tasks is None:
-        ready_tasks = open_tasks(session, row.id)
+        ready_tasks = open_tasks(session, row.id, row.data)
     incidents = session.scalars(
         select(Incident).where(Incident.instance_id == row.id, Incident.resolved_at.is_(None))
     ).all()

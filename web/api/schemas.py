@@ -49,6 +49,13 @@ TASK = obj(
         "priority": INT,
         "kind": {"type": "string", "nullable": True},
         "form_schema": {"type": "object", "nullable": True},
+        "values": {
+            "type": "object",
+            "description": (
+                "the instance's values of the form's own fields (none marked writeOnly), "
+                "the fields' initial values; a field not here starts with its default"
+            ),
+        },
         "instructions": {"type": "string", "nullable": True},
         "status": STR,
         "created_at": {"type": "string", "format": "date-time"},
