@@ -106,3 +106,29 @@ def test_a_persons_answer_is_not_offered_to_the_next_form_that_asks(owner: Actor
     (second,) = done["ready_tasks"]
     assert second["values"] == {"deal": "D-7"}
     assert only(owner.tasks("all=1"), id=second["id"])["values"] == {"deal": "D-7"}
+
+
+def test_a_date_time_field_takes_a_date_and_time_only(owner: Actor):
+    """``"format": "date-time"`` is checked at completion: RFC 3339, or a local date and time
+    as a browser's datetime-local input sends it; anything else is a 422 on the field."""
+    form = {
+        "type": "object",
+        "properties": {
+            "visit_at": {"type": "string", "format": "date-time"},
+            "email": {"type": "string", "format": "email"},
+        },
+    }
+    assert owner.upload(extra=form_process("visit", form)).status_code == 201
+    for wrong in ("tomorrow", "2026-12-05 10:30", "2026-13-05T10:30:00+08:00", "2026-12-05"):
+        task = owner.start("visit")["ready_tasks"][0]
+        response = owner.complete(task["id"], {"visit_at": wrong})
+        assert response.status_code == 422, (wrong, response.get_json())
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_form_data"
+        assert [d["field"] for d in error["details"]] == ["visit_at"], wrong
+    refused = owner.complete(task["id"], {"visit_at": "2026-12-05T10:30", "email": "nobody"})
+    assert [d["field"] for d in refused.get_json()["error"]["details"]] == ["email"]
+    for right in ("2026-12-05T10:30:00+08:00", "2026-12-05T02:30:00Z", "2026-12-05T10:30"):
+        task = owner.start("visit")["ready_tasks"][0]
+        done = owner.complete_ok(task["id"], {"visit_at": right})
+        assert done["data"]["visit_at"] == right
