@@ -23,6 +23,7 @@ from crm.webhooks import outbox
 from dialflow.db import add_loaded, as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
+from engine.business_keys import filter_key
 from engine.errors import TaskConflict, TaskNotFound
 from engine.forms import form_fields, form_values, validate_form_data, with_form_defaults
 from engine.models import (
@@ -66,7 +67,7 @@ def list_tasks(
     if process_id:
         query = query.where(WorkItem.process_id == process_id)
     if business_key:
-        query = query.where(WorkItem.business_key == business_key)
+        query = query.where(WorkItem.business_key == filter_key(business_key))
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())

@@ -24,7 +24,10 @@ TIME = {"type": "string", "format": "date-time", "nullable": True}
 # A business key a request gives: text, or an integer taken as its digits (an order number).
 KEY = {
     "oneOf": [{"type": "string"}, {"type": "integer"}],
-    "description": "text; an integer is taken as its digits",
+    "description": (
+        "text; an integer is taken as its digits. Stored and matched in Unicode NFC (é as one "
+        "code point or as e and a combining accent is one key); width and case are kept"
+    ),
 }
 # A date-time a request may leave empty ("" or null, as a form sends it): then it is now.
 TIME_OR_NOW = {
