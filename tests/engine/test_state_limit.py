@@ -1,0 +1,110 @@
+"""A step may not grow an instance's state past ``DIALFLOW_MAX_INSTANCE_STATE`` (4 MiB of
+stored JSON by default): the step is kept out (its handlers' writes undone, nothing of it
+stored), the instance stays where it was, in error with a ``data_too_large`` incident on
+the task that grew the data, and a retry after a fix goes on from there."""
+
+from __future__ import annotations
+
+from engine.models import ProcessInstance
+from tests.engine.conftest import notes_of
+
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+FORM = b'{"type": "object", "properties": {"count": {"type": "integer"}}}'
+GROWING = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="{SPIFF}" id="defs" targetNamespace="http://example.com/growth">
+  <bpmn:process id="growing" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="ask" name="How many lines">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="count.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:serviceTask id="note" name="Write note">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="crm.add_note" resultVariable="note_result">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id"/>
+            <spiffworkflow:parameter id="text" type="str" value="'lines: ' + str(count)"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:scriptTask id="grow" name="Collect lines">
+      <bpmn:script>lines = []
+for n in range(count):
+    lines.append("x" * 1000)</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="after" name="Read them"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="note"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="note" targetRef="grow"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="grow" targetRef="after"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_step_that_grows_the_data_past_the_limit_is_an_incident_and_kept_out(
+    owner, agent, db, make_customer
+):
+    customer = make_customer(actor=agent.user, name="数据客户", phone="13800138011")
+    assert owner.upload(extra=[("growing.bpmn", GROWING), ("count.json", FORM)]).status_code == 201
+    started = agent.start("growing", {"customer_id": customer.id})
+    (ask,) = started["ready_tasks"]
+    with db() as session:
+        before = session.get(ProcessInstance, started["id"]).state
+
+    grown = agent.complete(ask["id"], {"count": 5000})  # 5 MB of lines
+    assert grown.status_code == 200, grown.get_json()
+    instance = grown.get_json()
+    assert instance["status"] == "error"
+    (incident,) = instance["incidents"]
+    assert (incident["kind"], incident["element_id"]) == ("data_too_large", "grow")
+    assert "over the limit of 4,194,304" in incident["message"]
+    assert [t["id"] for t in instance["ready_tasks"]] == [ask["id"]]  # still to be done
+    assert "lines" not in instance["data"] and "count" not in instance["data"]
+    assert notes_of(db, customer.id) == []  # the handler's note went with the step
+    with db() as session:
+        assert session.get(ProcessInstance, started["id"]).state == before
+    assert agent.instance(started["id"])["incidents"] == instance["incidents"]
+
+    retried = owner.post(f"/api/v1/process-instances/{started['id']}/retry", json={})
+    assert retried.status_code == 200, retried.get_json()
+    assert retried.get_json()["status"] == "running"
+    assert retried.get_json()["incidents"] == []
+    done = agent.complete_ok(ask["id"], {"count": 3})
+    assert [t["name"] for t in done["ready_tasks"]] == ["after"]
+    assert len(done["data"]["lines"]) == 3
+    assert notes_of(db, customer.id) == ["lines: 3"]
+
+
+GROWING_AT_START = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="{SPIFF}" id="defs" targetNamespace="http://example.com/growth">
+  <bpmn:process id="growing_start" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="grow" name="Collect lines">
+      <bpmn:script>lines = ["x" * 1000 for n in range(count)]</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="grow"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="grow" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_start_that_grows_the_data_past_the_limit_is_refused(owner, agent, db):
+    assert owner.upload(extra=[("start.bpmn", GROWING_AT_START)]).status_code == 201
+    response = agent.post(
+        "/api/v1/process-instances", json={"process_id": "growing_start", "data": {"count": 5000}}
+    )
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "instance_data_too_large"
+    assert error["details"][0]["element_id"] == "grow"
+    with db() as session:
+        assert session.query(ProcessInstance).count() == 0
