@@ -215,6 +215,8 @@ def _offer(
                     task.data.update(payload)
 
     stepper.run(engine, session, step, send)
+    if step.kept_out is not None:  # it took the message and grew past the limit: refused
+        raise step.kept_out
     return matched
 
 

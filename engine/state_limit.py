@@ -12,7 +12,9 @@ state, work items, messages, audit entries), and the instance stays as it was be
 step, in error, with a ``data_too_large`` incident on that task. A retry after a fix (the
 diagram, by a migration, or the data) runs again from there: the person's task is open
 again, a due timer fires. A new instance's first step has nothing to stay at: its start is
-refused (422) and nothing is stored.
+refused (422) and nothing is stored. A message whose step is kept out is refused by that
+instance (``messages._offer``): refused by every candidate, the sender gets the 422 and
+nothing is stored, the incident neither.
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from dialflow.errors import DialflowError
+from dialflow.errors import InvalidInput
 from engine import webhook_events
 from engine.models import Incident, InstanceStatus
 
 _SIZE_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-class StateTooLarge(DialflowError):
-    status = 422
+class StateTooLarge(InvalidInput):
     code = "instance_data_too_large"
 
     def __init__(self, message: str, *, task_id: str | None, element_id: str | None) -> None:
@@ -111,5 +112,6 @@ def keep_out(
     step.audit.clear()
     step.incidents = [incident]
     step.open_incident = step.failed = True
+    step.kept_out = error
     webhook_events.incident_opened(session, row, incident)
     return incident

@@ -134,6 +134,8 @@ class Step:
     # After a new instance's first save: the work items it opened, as inserted (``OpenedItem``),
     # which are all the instance's open items. Its start answers with them without a read.
     opened: list[OpenedItem] = field(default_factory=list)
+    # Set when the step grew the state past the limit and was kept out (``state_limit``).
+    kept_out: Exception | None = None
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:

@@ -108,3 +108,42 @@ def test_a_start_that_grows_the_data_past_the_limit_is_refused(owner, agent, db)
     assert error["details"][0]["element_id"] == "grow"
     with db() as session:
         assert session.query(ProcessInstance).count() == 0
+
+
+GROWING_ON_MESSAGE = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="{SPIFF}" id="defs" targetNamespace="http://example.com/growth">
+  <bpmn:message id="m_ready" name="lines_ready"/>
+  <bpmn:process id="growing_message" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:messageEventDefinition id="med" messageRef="m_ready"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="grow" name="Collect lines">
+      <bpmn:script>lines = ["x" * 1000 for n in range(count)]</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="after" name="Read them"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="grow"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="grow" targetRef="after"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_message_whose_step_grows_past_the_limit_is_refused(owner, agent):
+    """Refused by the only instance waiting: the sender gets the 422, nothing is stored and
+    the instance still waits; a smaller message is taken."""
+    assert owner.upload(extra=[("message.bpmn", GROWING_ON_MESSAGE)]).status_code == 201
+    started = agent.start("growing_message", business_key="m-1")
+    message = {"name": "lines_ready", "business_key": "m-1", "payload": {"count": 5000}}
+    refused = agent.post("/api/v1/messages", json=message)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "instance_data_too_large"
+    waiting = agent.instance(started["id"])
+    assert (waiting["status"], waiting["incidents"]) == ("waiting", [])
+    taken = agent.post("/api/v1/messages", json={**message, "payload": {"count": 3}})
+    assert taken.get_json()["delivered_to"] == [started["id"]]
+    assert len(agent.instance(started["id"])["data"]["lines"]) == 3
