@@ -17,7 +17,7 @@ from dialflow.errors import DialflowError
 from engine.errors import FormInvalid, TaskConflict, TaskNotFound
 from engine.forms import form_values, validate_form_data
 from engine.inbox import customer_id_of
-from engine.models import WorkItem, WorkItemStatus
+from engine.models import InstanceStatus, WorkItem, WorkItemStatus
 from engine.tasks import (
     SUPERVISORS,
     claim,
@@ -74,7 +74,21 @@ def show(task_id: str) -> ResponseReturnValue:
             validate_form_data(schema, submission.data)
         else:
             with unit_of_work() as db:
-                complete(runtime().engine, db, task_id, submission.data, actor=current_user)
+                row = complete(runtime().engine, db, task_id, submission.data, actor=current_user)
+                # kept out (``engine.state_limit``): the instance is in error, the task open
+                kept_out = (
+                    row.status == InstanceStatus.ERROR
+                    and get_work_item(db, task_id, lock=True).status == WorkItemStatus.OPEN
+                )
+            if kept_out:
+                message = _l(
+                    "“%(title)s” was not completed: the process's data would grow too large "
+                    "after it. A process owner sees the incident; complete the task again once "
+                    "it is fixed.",
+                    title=task_title(item),
+                )
+                flash(message, "error")
+                return redirect(url_for("task.show", task_id=task_id))
             flash(_l("Task “%(title)s” completed.", title=task_title(item)), "ok")
             return redirect(url_for("inbox.index"))
     except FormInvalid as exc:

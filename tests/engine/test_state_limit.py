@@ -5,8 +5,11 @@ the task that grew the data, and a retry after a fix goes on from there."""
 
 from __future__ import annotations
 
+from crm.users import create_token
 from engine.models import ProcessInstance
-from tests.engine.conftest import notes_of
+from tests.conftest import PASSWORD, sign_in
+from tests.engine.conftest import Actor, notes_of
+from tests.web.test_pages import csrf_token
 
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 FORM = b'{"type": "object", "properties": {"count": {"type": "integer"}}}'
@@ -147,3 +150,26 @@ def test_a_message_whose_step_grows_past_the_limit_is_refused(owner, agent):
     taken = agent.post("/api/v1/messages", json={**message, "payload": {"count": 3}})
     assert taken.get_json()["delivered_to"] == [started["id"]]
     assert len(agent.instance(started["id"])["data"]["lines"]) == 3
+
+
+def test_the_task_page_says_a_completion_kept_out_was_not_done(
+    client, db, make_user, make_customer, owner
+):
+    user = make_user("agent", username="zhou", password=PASSWORD)
+    with db() as session:
+        token = create_token(session, user, name="test")
+    zhou = Actor(client, user, {"Authorization": f"Bearer {token}"})
+    customer = make_customer(actor=user, name="页面客户", phone="13800138012")
+    assert owner.upload(extra=[("growing.bpmn", GROWING), ("count.json", FORM)]).status_code == 201
+    started = zhou.start("growing", {"customer_id": customer.id})
+    task_id = started["ready_tasks"][0]["id"]
+
+    assert sign_in(client, "zhou").status_code == 302
+    page = client.get(f"/tasks/{task_id}").text
+    answer = client.post(
+        f"/tasks/{task_id}", data={"csrf_token": csrf_token(page), "field:count": "5000"}
+    )
+    assert answer.status_code == 302 and answer.location.endswith(f"/tasks/{task_id}")
+    shown = client.get(answer.location).text
+    assert "未完成：完成后流程数据将超出上限" in shown
+    assert zhou.instance(started["id"])["status"] == "error"
