@@ -43,7 +43,9 @@ class Runtime:
         if self._engine is None:
             from engine.service import ProcessEngine
 
-            self._engine = ProcessEngine(clock=self.clock)
+            self._engine = ProcessEngine(
+                clock=self.clock, max_state=self.settings.max_instance_state
+            )
         return self._engine
 
     def deploy_shipped_models(self) -> list[str]:

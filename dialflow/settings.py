@@ -45,6 +45,10 @@ class Settings:
     # Shared secret of the telephony webhook (HMAC-SHA256); unset disables the endpoint.
     telephony_secret: str | None = None
     import_max_rows: int = 200_000
+    # The most an instance's state may hold after a step, in characters of its stored JSON
+    # (its data, about once per branch under way): a step that grows it further is an
+    # incident on the task that grew it, and nothing of that step is kept.
+    max_instance_state: int = 4 * 1024 * 1024
     # Webhooks out: the time limit of one attempt (connect, send and read the answer together;
     # well under the 60 s claim lease), how long finished deliveries are kept (0: forever),
     # and the internal receivers allowed despite the refusal of internal addresses.
@@ -105,6 +109,15 @@ class Settings:
             else:
                 problems.append("DIALFLOW_IMPORT_MAX_ROWS must be a whole number of rows ≥ 1")
 
+        max_instance_state = _whole_number(
+            env,
+            "DIALFLOW_MAX_INSTANCE_STATE",
+            4 * 1024 * 1024,
+            64 * 1024,
+            1024 * 1024 * 1024,
+            "characters from 65536 to 1073741824",
+            problems,
+        )
         attempt_seconds = _whole_number(
             env, "DIALFLOW_WEBHOOK_ATTEMPT_SECONDS", 10, 1, 30, "seconds from 1 to 30", problems
         )
@@ -145,6 +158,7 @@ class Settings:
             "default_timezone": timezone,
             "telephony_secret": telephony_secret,
             "import_max_rows": import_max_rows,
+            "max_instance_state": max_instance_state,
             "webhook_attempt_seconds": attempt_seconds,
             "webhook_retention_days": retention_days,
             "webhook_allowed_networks": networks,

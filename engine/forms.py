@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
+from datetime import datetime
 from typing import Any
 
 from jsonschema import FormatChecker
@@ -10,10 +12,44 @@ from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
+from rfc3339_validator import validate_rfc3339
 
 from engine.errors import FormInvalid, FormUnusable
 
-_FORMATS = FormatChecker()
+# A browser's ``<input type=datetime-local>`` value: a local date and time, seconds optional.
+_LOCAL_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def is_date_time(value: object) -> bool:
+    """``"format": "date-time"``: RFC 3339 (``2026-12-05T10:30:00+08:00``, jsonschema's own
+    check, with the ``rfc3339-validator`` package it needs for it: without that package
+    jsonschema checked no date-time at all), or a local date and time as a browser's
+    datetime-local input writes it (``2026-12-05T10:30``, seconds optional), which the
+    processes read in the customer's or team's zone. Anything else (``tomorrow``, a 13th
+    month, a space for the ``T``) is refused; what is no text is left to ``type``."""
+    if not isinstance(value, str):
+        return True
+    if validate_rfc3339(value.upper()):
+        return True
+    if not _LOCAL_DATE_TIME.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _format_checker(draft: Any) -> FormatChecker:
+    """The form's own draft's format checks (``FormatChecker()`` holds every draft's, the
+    last registered winning: a 2020-12 form's ``time`` was checked as draft 3's), with
+    ``date-time`` as :func:`is_date_time`."""
+    checker = FormatChecker(())
+    checker.checkers = {**draft.FORMAT_CHECKER.checkers, "date-time": (is_date_time, ())}
+    return checker
+
+
+_FORMAT_CHECKERS: dict[Any, FormatChecker] = {}
 # A form's ``$ref`` is looked up in the form only: without a registry of its own, jsonschema
 # fetches an http(s) ``$ref`` from the network while it checks a task's data.
 _NOTHING_TO_FETCH = Registry()
@@ -29,7 +65,11 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
         )
     if not schema:
         return
-    validator = validator_for(schema)(schema, format_checker=_FORMATS, registry=_NOTHING_TO_FETCH)
+    draft = validator_for(schema)
+    formats = _FORMAT_CHECKERS.get(draft)
+    if formats is None:
+        formats = _FORMAT_CHECKERS[draft] = _format_checker(draft)
+    validator = draft(schema, format_checker=formats, registry=_NOTHING_TO_FETCH)
     try:
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     except Unresolvable as exc:  # a form deployed before deploys checked its references
@@ -172,6 +212,39 @@ def read_only(schema: dict[str, Any] | None) -> list[str]:
         for name, spec in properties.items()
         if isinstance(spec, dict) and spec.get("readOnly") is True
     ]
+
+
+def form_values(
+    schema: dict[str, Any] | None, data: Any, answered: Collection[str] = ()
+) -> dict[str, Any]:
+    """The instance's values of the form's own fields, which the task offers as the fields'
+    initial values (Camunda's Tasklist fills a field from the process variable of its name):
+    a field the data holds shows that value, else its ``default``.
+
+    Only the form's fields are offered, never the rest of the instance's data; never a field
+    marked ``"writeOnly": true`` (something asked for, such as a code, not to be shown back);
+    and never a person's answer: a field in ``answered`` (the fields of the instance's tasks
+    completed before) starts empty or with its default, so a director's approval does not
+    start with the manager's decision and a loop's next call with the last call's outcome. A
+    read-only field always shows the instance's value. A value of None (a field left empty
+    before) is no value: the default shows."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict) or not isinstance(data, dict):
+        return {}
+    shown = set(read_only(schema))
+    return {
+        name: data[name]
+        for name, spec in properties.items()
+        if data.get(name) is not None
+        and (name in shown or name not in answered)
+        and not (isinstance(spec, dict) and spec.get("writeOnly") is True)
+    }
+
+
+def form_fields(schema: Any) -> list[str]:
+    """The names of the form's fields (its top-level ``properties``)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return [str(name) for name in properties] if isinstance(properties, dict) else []
 
 
 def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:

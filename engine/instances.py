@@ -15,6 +15,7 @@ from crm.webhooks import outbox
 from dialflow.db import fetch
 from dialflow.errors import InvalidInput
 from engine import stepper
+from engine.business_keys import filter_key, normal_key
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict, InstanceNotFound, RetryCannotHelp
 from engine.event_subprocesses import closest_catchers
@@ -76,21 +77,13 @@ def start(
             "'data' must be a JSON object.",
             details=[{"field": "data", "message": "expected an object"}],
         )
-    if business_key is not None and (
-        not isinstance(business_key, str | int)
-        or isinstance(business_key, bool)  # true is no key (it was stored as "True")
-        or len(str(business_key)) > MAX_BUSINESS_KEY
-    ):
-        raise InvalidInput(
-            "'business_key' must be a string of at most 120 characters.",
-            details=[{"field": "business_key", "message": "invalid"}],
-        )
+    key = None if business_key is None else _checked_key(business_key)
     found, instance_id, subscribed = _version_and_id(session, process_id, version)
     step = stepper.begin(
         engine,
         session,
         found,
-        None if business_key is None else str(business_key),
+        key,
         data or {},
         actor,
         instance_id=instance_id,
@@ -109,7 +102,7 @@ def start(
     stepper.run(engine, session, step)
     from engine.tasks import opened_to_dict
 
-    return Started(step.row, [opened_to_dict(item) for item in step.opened])
+    return Started(step.row, [opened_to_dict(item, step.row.data) for item in step.opened])
 
 
 def _version_and_id(
@@ -172,6 +165,21 @@ def get_instance(session: Session, instance_id: int) -> ProcessInstance:
     return row
 
 
+def _checked_key(value: Any) -> str:
+    """The business key as stored (``engine.business_keys``), or a 422."""
+    key = (
+        normal_key(value)
+        if isinstance(value, str | int) and not isinstance(value, bool)  # true is no key
+        else None
+    )
+    if key is None or len(key) > MAX_BUSINESS_KEY:
+        raise InvalidInput(
+            "'business_key' must be a string of at most 120 characters.",
+            details=[{"field": "business_key", "message": "invalid"}],
+        )
+    return key
+
+
 def list_instances(
     session: Session,
     *,
@@ -193,7 +201,7 @@ def list_instances(
                 f"Unknown status {status!r}; use one of: {allowed}.", code="invalid_status"
             ) from None
     if business_key:
-        query = query.where(ProcessInstance.business_key == business_key)
+        query = query.where(ProcessInstance.business_key == filter_key(business_key))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(ProcessInstance.id.desc())
@@ -323,7 +331,7 @@ def instance_to_dict(
     from engine.tasks import open_tasks
 
     if ready_tasks is None:
-        ready_tasks = open_tasks(session, row.id)
+        ready_tasks = open_tasks(session, row.id, row.data)
     incidents = session.scalars(
         select(Incident).where(Incident.instance_id == row.id, Incident.resolved_at.is_(None))
     ).all()

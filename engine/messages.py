@@ -28,6 +28,7 @@ from crm.models import User
 from dialflow.db import Database
 from dialflow.errors import InvalidInput
 from engine import stepper
+from engine.business_keys import normal_key
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
 from engine.zeebe_messages import KEY_FIELD, SubscribedMessage, carried_key
@@ -61,13 +62,16 @@ def parse_message(body: dict[str, Any]) -> dict[str, Any]:
     problems = []
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         problems.append({"field": "name", "message": "a message name is required"})
+    business_key = body.get("business_key")
+    if isinstance(business_key, str | int) and not isinstance(business_key, bool):
+        business_key = normal_key(business_key)  # the same visible key: engine.business_keys
     for field, kinds in (
         ("business_key", (str, int)),
         ("message_id", (str,)),
         ("correlation", (dict,)),
         ("payload", (dict,)),
     ):
-        value = body.get(field)
+        value = business_key if field == "business_key" else body.get(field)
         if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
             problems.append({"field": field, "message": f"invalid {field}"})
         elif field in MAX_LENGTHS and value is not None and len(str(value)) > MAX_LENGTHS[field]:
@@ -75,10 +79,9 @@ def parse_message(body: dict[str, Any]) -> dict[str, Any]:
             problems.append({"field": field, "message": f"at most {MAX_LENGTHS[field]} characters"})
     if problems:
         raise InvalidInput("The message is not valid.", details=problems)
-    business_key = body.get("business_key")
     return {
         "name": name.strip(),
-        "business_key": None if business_key is None else str(business_key),
+        "business_key": business_key,
         "message_id": body.get("message_id"),
         "correlation": body.get("correlation") or {},
         "payload": body.get("payload") or {},
@@ -220,6 +223,8 @@ def _offer(
                     task.data.update(payload)
 
     stepper.run(engine, session, step, send)
+    if step.kept_out is not None:  # it took the message and grew past the limit: refused
+        raise step.kept_out
     return matched
 
 
@@ -435,7 +440,7 @@ def queue_message(
     record = ReceivedMessage(
         name=name,
         status="queued",
-        business_key=business_key,
+        business_key=None if business_key is None else normal_key(business_key),
         payload=json.loads(json.dumps(payload, default=str)),
         delivered_to=[],
         received_at=now,

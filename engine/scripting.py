@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -82,6 +83,9 @@ class StepContext:
     # The username of the instance's starter (``engine.starter``), read only when a start
     # event sets it.
     starter_source: Callable[[], str | None] = lambda: None
+    # The savepoint of the step's first writing handler, kept open so that a step kept out
+    # (``engine.state_limit``) undoes what its handlers wrote; released when it is saved.
+    savepoint: Any = None
 
     @property
     def instance_id(self) -> int:
@@ -184,7 +188,7 @@ class StepScriptEngine(PythonScriptEngine):
             if handler is not None and not handler.writes:
                 result = ctx.registry.call(operation_name, handler_context, arguments)
             else:
-                with ctx.session.begin_nested():
+                with _handler_savepoint(ctx):
                     result = ctx.registry.call(operation_name, handler_context, arguments)
         except (HandlerError, DialflowError) as exc:
             message = failure_text(exc)
@@ -193,6 +197,25 @@ class StepScriptEngine(PythonScriptEngine):
         except Exception as exc:
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return _RESULT_JSON.encode(result)
+
+
+@contextmanager
+def _handler_savepoint(ctx: StepContext) -> Iterator[None]:
+    """A writing handler runs in a savepoint, undone if it fails. The step's first one stays
+    open once the handler succeeded, as the step's own (``StepContext.savepoint``, released
+    when the step is saved, rolled back if it is kept out): no statement more than before."""
+    if ctx.savepoint is not None:
+        with ctx.session.begin_nested():
+            yield
+        return
+    ctx.savepoint = ctx.session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if ctx.savepoint.is_active:
+            ctx.savepoint.rollback()
+        ctx.savepoint = None
+        raise
 
 
 def failure_text(exc: Exception) -> str:

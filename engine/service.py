@@ -20,6 +20,9 @@ class ProcessEngine:
     specs: SpecCache = field(default_factory=SpecCache)
     # Each instance's last saved workflow, for its next step here (see ``engine.kept``).
     kept: KeptWorkflows = field(default_factory=KeptWorkflows)
+    # The most characters an instance's stored state may hold after a step
+    # (``Settings.max_instance_state``; ``stepper.save`` checks it).
+    max_state: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
         from engine import builtin_handlers

@@ -64,6 +64,7 @@ from engine.quiet_workflow import InstanceWorkflow
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
+from engine.state_limit import StateTooLarge, keep_out, too_large
 from engine.task_ids import id_text
 from engine.task_scripts import (
     failures_heard,
@@ -133,6 +134,8 @@ class Step:
     # After a new instance's first save: the work items it opened, as inserted (``OpenedItem``),
     # which are all the instance's open items. Its start answers with them without a read.
     opened: list[OpenedItem] = field(default_factory=list)
+    # Set when the step grew the state past the limit and was kept out (``state_limit``).
+    kept_out: Exception | None = None
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -308,6 +311,7 @@ def run(
     """
     failures: list[Exception] = []
     thrown: list[Any] = []  # signals: also broadcast to other instances, after the step
+    pending_before = set(session.new)  # what the step adds is dropped if it is kept out
     try:
         with (
             step_time(step.context.now),
@@ -331,7 +335,12 @@ def run(
     failures += heard
     incidents = [_open_incident(session, step, exc) for exc in failures]
     _queue_thrown_messages(session, step)
-    save(engine, session, step)
+    try:
+        save(engine, session, step)
+    except StateTooLarge as error:
+        if step.fresh:  # a new instance has no state to stay at: its start is refused
+            raise
+        return [keep_out(engine, session, step, error, pending_before)]
     signals.queue_thrown(session, step, thrown)
     for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
         if incident.resolved_at is None:  # not one the step's own end closed at once
@@ -474,10 +483,16 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         next_due_at = min((d for d in (next_due_at, step.retry_at) if d), default=None)
     ready = manual_ready_tasks(workflow)  # used twice
     status_before = status = row.status
+    state = engine.codec.encode(workflow)
+    if len(state) > engine.max_state:  # the length of what is stored anyway: no second pass
+        raise too_large(workflow, len(state), engine.max_state)
+    if step.context.savepoint is not None:  # the handlers' writes are the step's
+        step.context.savepoint.commit()
+        step.context.savepoint = None
     # Every column the step sets; the row's INSERT or UPDATE below stores them all, so they
     # go in without the attributes' change events (see ``_put``).
     values: dict[str, Any] = {
-        "state": engine.codec.encode(workflow),
+        "state": state,
         "waiting": waiting,
         "next_due_at": next_due_at,
         "data": _data_snapshot(workflow),

@@ -23,8 +23,9 @@ from crm.webhooks import outbox
 from dialflow.db import add_loaded, as_loaded, fetch
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
+from engine.business_keys import filter_key
 from engine.errors import TaskConflict, TaskNotFound
-from engine.forms import validate_form_data, with_form_defaults
+from engine.forms import form_fields, form_values, validate_form_data, with_form_defaults
 from engine.models import (
     InstanceStatus,
     ProcessInstance,
@@ -66,7 +67,7 @@ def list_tasks(
     if process_id:
         query = query.where(WorkItem.process_id == process_id)
     if business_key:
-        query = query.where(WorkItem.business_key == business_key)
+        query = query.where(WorkItem.business_key == filter_key(business_key))
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
@@ -331,8 +332,10 @@ _LOCK_ITEM_AND_INSTANCE = (
 )
 
 
-def open_tasks(session: Session, instance_id: int) -> list[dict[str, Any]]:
-    """The instance's open work items as the API shows them (``ready_tasks``), oldest first.
+def open_tasks(session: Session, instance_id: int, data: Any = None) -> list[dict[str, Any]]:
+    """The instance's open work items as the API shows them (``ready_tasks``), oldest first,
+    their ``values`` read from the instance's ``data`` (one more read, of the fields its
+    completed tasks asked for, when an open item has a form).
 
     Every start and completion answers with them: one read, run by the driver
     (``dialflow.db.fetch``), with the candidates joined, and no ORM objects built.
@@ -343,10 +346,16 @@ def open_tasks(session: Session, instance_id: int) -> list[dict[str, Any]]:
         _values, names = items.setdefault(values["id"], (values, []))
         if row[-1] is not None:
             names.append(row[-1])
-    return [
-        work_item_to_dict(SimpleNamespace(**values, candidate_names=sorted(names)))
-        for values, names in items.values()
+    opened = [
+        SimpleNamespace(**values, candidate_names=sorted(names)) for values, names in items.values()
     ]
+    sources: FormSources = {}
+    if any(form_fields(item.form_schema) for item in opened):
+        sources[instance_id] = (
+            data,
+            frozenset(_answered(session, {instance_id}).get(instance_id, ())),
+        )
+    return [work_item_to_dict(item, sources) for item in opened]
 
 
 _OPEN_ITEMS = (
@@ -360,9 +369,10 @@ _OPEN_ITEMS = (
 )
 
 
-def opened_to_dict(item: OpenedItem) -> dict[str, Any]:
-    """A work item just inserted (``Step.opened``) as :func:`open_tasks` would read it back:
-    times in UTC, the stored JSON's own copy of the form."""
+def opened_to_dict(item: OpenedItem, data: Any = None) -> dict[str, Any]:
+    """A work item just inserted (``Step.opened``, by a start: no task of the instance was
+    completed before) as :func:`open_tasks` would read it back: times in UTC, the stored
+    JSON's own copy of the form, ``values`` from the instance's ``data``."""
     values, names = item
     due_at = values["due_at"]
     return work_item_to_dict(
@@ -374,11 +384,50 @@ def opened_to_dict(item: OpenedItem) -> dict[str, Any]:
                 "form_schema": copy.deepcopy(values["form_schema"]),
             },
             candidate_names=names,
-        )
+        ),
+        {values["instance_id"]: (data, frozenset())},
     )
 
 
-def work_item_to_dict(item: WorkItem | SimpleNamespace) -> dict[str, Any]:
+FormSources = dict[int, tuple[Any, frozenset[str]]]
+
+
+def form_sources(session: Session, items: list[Any]) -> FormSources:
+    """What the items' forms offer (:func:`work_item_to_dict`'s ``values``), by instance id:
+    the instance's data and the fields its completed tasks asked for (a person's answers,
+    ``engine.forms.form_values``). Two reads for any number of items; none for items
+    without form fields."""
+    ids = {item.instance_id for item in items if form_fields(item.form_schema)}
+    if not ids:
+        return {}
+    data = dict(
+        session.execute(
+            select(ProcessInstance.id, ProcessInstance.data).where(ProcessInstance.id.in_(ids))
+        ).all()
+    )
+    answered = _answered(session, ids)
+    return {i: (data.get(i), frozenset(answered.get(i, ()))) for i in ids}
+
+
+def _answered(session: Session, ids: set[int]) -> dict[int, set[str]]:
+    answered: dict[int, set[str]] = {}
+    rows = session.execute(
+        select(WorkItem.instance_id, WorkItem.form_schema).where(
+            WorkItem.instance_id.in_(ids), WorkItem.status == WorkItemStatus.COMPLETED
+        )
+    )
+    for instance_id, schema in rows:
+        answered.setdefault(instance_id, set()).update(form_fields(schema))
+    return answered
+
+
+def work_item_to_dict(
+    item: WorkItem | SimpleNamespace, sources: FormSources | None = None
+) -> dict[str, Any]:
+    """The API's view of a task; ``values`` are the instance's values of its form's fields
+    that the fields start with (``engine.forms.form_values``; ``sources`` from
+    :func:`form_sources`)."""
+    data, answered = (sources or {}).get(item.instance_id, (None, frozenset()))
     return {
         "id": item.id,
         "name": item.element_id,
@@ -393,6 +442,7 @@ def work_item_to_dict(item: WorkItem | SimpleNamespace) -> dict[str, Any]:
         "priority": item.priority,
         "kind": item.kind,
         "form_schema": item.form_schema,
+        "values": form_values(item.form_schema, data, answered),
         "instructions": item.instructions,
         "status": item.status.value,
         "created_at": item.created_at.isoformat(),

@@ -15,7 +15,10 @@ Widgets, chosen per property:
 | ``object`` / ``array`` | a JSON ``<textarea>`` |
 
 A field marked ``"readOnly": true`` is shown disabled with the instance's value (else its
-default) and never sent: completing the task does not take it (``engine.forms``).
+default) and never sent: completing the task does not take it (``engine.forms``). Every
+other field starts with the instance's value of its name too, else its default, as
+Camunda's Tasklist fills a form from the process variables (``engine.forms.form_values``:
+the form's own fields only, never one marked ``"writeOnly": true``).
 
 A title written in both languages, ``"Outcome / 结果"`` (English, a slash, Chinese), shows
 the part of the user's language; the shipped forms use this.
@@ -94,7 +97,8 @@ def build_fields(
     values: Mapping[str, Any] | None = None,
 ) -> list[FormField]:
     """The fields to render; ``submitted`` (the raw form) keeps what the user typed;
-    ``values`` (the instance's data) fills the read-only fields."""
+    ``values`` (the instance's values of the form's fields, ``engine.forms.form_values``)
+    fills the read-only fields and starts the others, before the schema's defaults."""
     required = set((schema or {}).get("required") or [])
     fields = []
     for index, (name, prop) in enumerate(properties(schema).items()):
@@ -112,14 +116,12 @@ def build_fields(
             description=prop.get("description"),
             error=(errors or {}).get(name),
         )
-        if shown:
-            value = (values or {}).get(name, prop.get("default"))
-            item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
-        elif submitted is not None:
+        if submitted is not None and not shown:
             item.value = str(submitted.get(item.input_name, ""))
             item.checked = item.input_name in submitted
         else:
-            item.value, item.checked = _initial(prop, widget, tz)
+            value = (values or {}).get(name, prop.get("default"))
+            item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
         fields.append(item)
     return fields
 

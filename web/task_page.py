@@ -15,10 +15,18 @@ from crm.models import User
 from crm.snapshot import customer_snapshot
 from dialflow.errors import DialflowError
 from engine.errors import FormInvalid, TaskConflict, TaskNotFound
-from engine.forms import read_only, validate_form_data
+from engine.forms import form_values, validate_form_data
 from engine.inbox import customer_id_of
-from engine.models import ProcessInstance, WorkItem, WorkItemStatus
-from engine.tasks import SUPERVISORS, claim, complete, get_work_item, may_work_on, unclaim
+from engine.models import InstanceStatus, WorkItem, WorkItemStatus
+from engine.tasks import (
+    SUPERVISORS,
+    claim,
+    complete,
+    form_sources,
+    get_work_item,
+    may_work_on,
+    unclaim,
+)
 from web.auth import _safe_next
 from web.context import runtime, settings, unit_of_work
 from web.forms_schema import build_fields, field_errors, parse_submission
@@ -66,7 +74,21 @@ def show(task_id: str) -> ResponseReturnValue:
             validate_form_data(schema, submission.data)
         else:
             with unit_of_work() as db:
-                complete(runtime().engine, db, task_id, submission.data, actor=current_user)
+                row = complete(runtime().engine, db, task_id, submission.data, actor=current_user)
+                # kept out (``engine.state_limit``): the instance is in error, the task open
+                kept_out = (
+                    row.status == InstanceStatus.ERROR
+                    and get_work_item(db, task_id, lock=True).status == WorkItemStatus.OPEN
+                )
+            if kept_out:
+                message = _l(
+                    "“%(title)s” was not completed: the process's data would grow too large "
+                    "after it. A process owner sees the incident; complete the task again once "
+                    "it is fixed.",
+                    title=task_title(item),
+                )
+                flash(message, "error")
+                return redirect(url_for("task.show", task_id=task_id))
             flash(_l("Task “%(title)s” completed.", title=task_title(item)), "ok")
             return redirect(url_for("inbox.index"))
     except FormInvalid as exc:
@@ -153,13 +175,10 @@ def _context(db: Session, item: WorkItem) -> dict[str, Any]:
 
 
 def _shown_values(db: Session, item: WorkItem) -> dict[str, Any]:
-    """The instance's values of the form's read-only fields, which the page shows."""
-    names = read_only(item.form_schema)
-    if not names:
-        return {}
-    instance = db.get(ProcessInstance, item.instance_id)
-    data = instance.data if instance is not None and isinstance(instance.data, dict) else {}
-    return {name: data[name] for name in names if name in data}
+    """The instance's values of the form's fields (``engine.forms.form_values``): read-only
+    fields show them, the others start with them, as the API's ``values`` says."""
+    data, answered = form_sources(db, [item]).get(item.instance_id, (None, frozenset()))
+    return form_values(item.form_schema, data, answered)
 
 
 def _audit_snapshot(context: dict[str, Any]) -> None:

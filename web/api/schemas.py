@@ -24,7 +24,10 @@ TIME = {"type": "string", "format": "date-time", "nullable": True}
 # A business key a request gives: text, or an integer taken as its digits (an order number).
 KEY = {
     "oneOf": [{"type": "string"}, {"type": "integer"}],
-    "description": "text; an integer is taken as its digits",
+    "description": (
+        "text; an integer is taken as its digits. Stored and matched in Unicode NFC (é as one "
+        "code point or as e and a combining accent is one key); width and case are kept"
+    ),
 }
 # A date-time a request may leave empty ("" or null, as a form sends it): then it is now.
 TIME_OR_NOW = {
@@ -49,6 +52,13 @@ TASK = obj(
         "priority": INT,
         "kind": {"type": "string", "nullable": True},
         "form_schema": {"type": "object", "nullable": True},
+        "values": {
+            "type": "object",
+            "description": (
+                "the instance's values of the form's own fields (none marked writeOnly), "
+                "the fields' initial values; a field not here starts with its default"
+            ),
+        },
         "instructions": {"type": "string", "nullable": True},
         "status": STR,
         "created_at": {"type": "string", "format": "date-time"},

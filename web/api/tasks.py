@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from engine.instances import instance_to_dict
-from engine.tasks import assign, claim, complete, list_tasks, unclaim, work_item_to_dict
+from engine.models import WorkItem
+from engine.tasks import (
+    assign,
+    claim,
+    complete,
+    form_sources,
+    list_tasks,
+    unclaim,
+    work_item_to_dict,
+)
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
 from web.api.openapi import documented
 from web.api.schemas import ANY_OBJECT, INSTANCE, STR, TASK, obj, page
 from web.context import runtime, unit_of_work
+
+
+def _task(db: Session, item: WorkItem) -> dict[str, Any]:
+    """The task as the API shows it, with its form's ``values`` from its instance's data."""
+    return work_item_to_dict(item, form_sources(db, [item]))
 
 
 def _flag(name: str) -> bool:
@@ -49,7 +66,8 @@ def inbox() -> ResponseReturnValue:
             limit=limit,
             offset=offset,
         )
-        body = {"items": [work_item_to_dict(i) for i in items], "total": total}
+        sources = form_sources(db, items)
+        body = {"items": [work_item_to_dict(i, sources) for i in items], "total": total}
     return jsonify(body)
 
 
@@ -59,7 +77,7 @@ def inbox() -> ResponseReturnValue:
 def claim_task(task_id: str) -> ResponseReturnValue:
     with unit_of_work() as db:
         item = claim(db, task_id, actor=api_user(), now=runtime().clock.now())
-        body = work_item_to_dict(item)
+        body = _task(db, item)
     return jsonify(body)
 
 
@@ -73,7 +91,7 @@ def claim_task(task_id: str) -> ResponseReturnValue:
 @token_required
 def unclaim_task(task_id: str) -> ResponseReturnValue:
     with unit_of_work() as db:
-        body = work_item_to_dict(unclaim(db, task_id, actor=api_user()))
+        body = _task(db, unclaim(db, task_id, actor=api_user()))
     return jsonify(body)
 
 
@@ -90,7 +108,7 @@ def assign_task(task_id: str) -> ResponseReturnValue:
     body = json_body()
     with unit_of_work() as db:
         item = assign(db, task_id, body.get("user"), actor=api_user(), now=runtime().clock.now())
-        result = work_item_to_dict(item)
+        result = _task(db, item)
     return jsonify(result)
 
 
