@@ -9,6 +9,18 @@ SpiffWorkflow also counts a duration's years and months out one month at a time:
 from task data such as ``P99999999Y`` would hold the step busy for good. Durations longer than
 ``MAX_DURATION_YEARS`` raise ``ValueError`` instead (a task error, so an incident).
 
+A duration's months (and years) are calendar months, as in Camunda and Java's ``plusMonths``:
+the same day of the month that many months on, the month's last day when it has no such day.
+SpiffWorkflow 3.2 added the length of each month counted from the start's, so ``P1M`` from
+31 January was due on 3 March, and from 31 March on 1 May.
+
+A cycle with an end date, ``R/PT1H/2026-06-30T18:00:00+08:00`` (or ``R5/...``), repeats from
+now until the end, as Camunda 7 and Flowable read it: none after it, and at most the
+repetitions it names. SpiffWorkflow 3.2 read the end as the first repetition's end, so the
+cycle began one interval before the end date and then went on for ever. A cycle between two
+dates, ``R/<start>/<end>``, repeats the interval between them from the start (SpiffWorkflow
+failed the step with an ``AttributeError``).
+
 A timer is due at its due time itself: SpiffWorkflow 3.2 fires a date, duration or cycle timer
 only once its time is strictly before now, so a timer due at the instant the scheduler looked
 waited for a later pass (a second later in production, a further move of a test clock). Here
@@ -18,6 +30,7 @@ now`` and the start timers' ``next_start_at <= now`` do (``timers.py``, ``start_
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,12 +80,63 @@ def check_duration(parsed: dict[str, Any]) -> None:
 
 def _bounded_from_start(parsed_duration: dict[str, Any], start: Any = None) -> Any:
     check_duration(parsed_duration)
-    return _from_start(parsed_duration, start)
+    start = start or _now()
+    months = _whole_months(parsed_duration)
+    return _months_later(start, months) - start + _from_start(parsed_duration, start)
 
 
 def _bounded_from_end(parsed_duration: dict[str, Any], end: Any) -> Any:
     check_duration(parsed_duration)
-    return _from_end(parsed_duration, end)
+    months = _whole_months(parsed_duration)
+    return end - _months_later(end, -months) + _from_end(parsed_duration, end)
+
+
+def _whole_months(parsed: dict[str, Any]) -> int:
+    """Take the whole years and months out of a parsed duration (SpiffWorkflow counts what is
+    left: days, weeks, hours..., and a fraction of a month); returns them in months."""
+    years, months = parsed.get("years", 0), parsed.get("months", 0)
+    whole = int(years) * 12 + int(months)
+    parsed["years"] = years - int(years)
+    parsed["months"] = months - int(months)
+    return whole
+
+
+def _months_later(moment: datetime, months: int) -> datetime:
+    """The same day of the month ``months`` later (earlier when negative), or that month's
+    last day."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+_recurring = TimerEventDefinition.parse_iso_recurring_interval
+
+
+def _recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
+    """SpiffWorkflow's ``parse_iso_recurring_interval`` (cycles, first time, interval), with
+    the forms it misreads: a duration and an end (``R/PT1H/<end>``), repeated from now, the
+    cycles counted to the end, and a start and an end (``R/<start>/<end>``)."""
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    if len(parts) != 3 or parts[2].startswith("P"):
+        return _recurring(expression)
+    repeats = int(parts[0]) if parts[0] else -1
+    end = TimerEventDefinition.parse_time_or_duration(parts[2])
+    if parts[1].startswith("P"):
+        now = _now()
+        interval = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now
+        )
+        start = now + interval
+    else:
+        start = TimerEventDefinition.parse_time_or_duration(parts[1])
+        interval = end - start
+    if not isinstance(end, datetime) or interval <= timedelta(0):
+        raise ValueError(f"the cycle {expression!r} ends before its first repetition")
+    if parts[1].startswith("P"):
+        until_end = 0 if start > end else (end - start) // interval + 1
+        repeats = until_end if repeats < 0 else min(repeats, until_end)
+    return repeats, start, interval
 
 
 def _now() -> datetime:
@@ -146,6 +210,7 @@ def install() -> None:
     if TimerEventDefinition.get_timedelta_from_start is not _bounded_from_start:
         TimerEventDefinition.get_timedelta_from_start = staticmethod(_bounded_from_start)  # type: ignore[method-assign,assignment]
         TimerEventDefinition.get_timedelta_from_end = staticmethod(_bounded_from_end)  # type: ignore[method-assign,assignment]
+        TimerEventDefinition.parse_iso_recurring_interval = staticmethod(_recurring_interval)  # type: ignore[method-assign,assignment]
 
 
 install()  # at import: every caller of SpiffWorkflow's durations, in a step or not
