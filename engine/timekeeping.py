@@ -21,6 +21,10 @@ cycle began one interval before the end date and then went on for ever. A cycle 
 dates, ``R/<start>/<end>``, repeats the interval between them from the start (SpiffWorkflow
 failed the step with an ``AttributeError``).
 
+A date without an offset is in the server's local zone on that date, summer time included:
+SpiffWorkflow 3.2 read it with the offset the zone had when the server started, so a server in
+Europe/Berlin started in winter fired a July timer for 09:00 at 10:00.
+
 A timer is due at its due time itself: SpiffWorkflow 3.2 fires a date, duration or cycle timer
 only once its time is strictly before now, so a timer due at the instant the scheduler looked
 waited for a later pass (a second later in production, a further move of a test clock). Here
@@ -108,6 +112,15 @@ def _months_later(moment: datetime, months: int) -> datetime:
     year, month = divmod(index, 12)
     day = min(moment.day, monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
+
+
+def _get_datetime(expression: str) -> datetime:
+    """SpiffWorkflow's ``get_datetime``: the UTC instant of an ISO 8601 date, one without an
+    offset read in the server's zone with the offset it has on that date."""
+    moment = datetime.fromisoformat(expression)
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(UTC)
 
 
 _recurring = TimerEventDefinition.parse_iso_recurring_interval
@@ -211,6 +224,7 @@ def install() -> None:
         TimerEventDefinition.get_timedelta_from_start = staticmethod(_bounded_from_start)  # type: ignore[method-assign,assignment]
         TimerEventDefinition.get_timedelta_from_end = staticmethod(_bounded_from_end)  # type: ignore[method-assign,assignment]
         TimerEventDefinition.parse_iso_recurring_interval = staticmethod(_recurring_interval)  # type: ignore[method-assign,assignment]
+        TimerEventDefinition.get_datetime = staticmethod(_get_datetime)  # type: ignore[method-assign,assignment]
 
 
 install()  # at import: every caller of SpiffWorkflow's durations, in a step or not

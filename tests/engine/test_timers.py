@@ -544,3 +544,24 @@ def test_a_cycle_with_an_end_date_repeats_from_now_until_it(timed: Timed):
         timed.clock.set(firing)
         assert timed.advance() == 1
     assert timed.agent.instance(twice["id"])["waiting"] == []
+
+
+def test_a_date_without_offset_keeps_the_servers_summer_or_winter_time(timed: Timed, monkeypatch):
+    """A server in Europe/Berlin reads ``09:00`` of a summer day as 07:00 UTC and of a winter
+    day as 08:00 UTC, whenever it started (SpiffWorkflow kept the offset of its start)."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        timed.owner.deploy("timer_waits.bpmn")
+        for call_at, expected in (
+            ("2026-07-01T09:00:00", datetime(2026, 7, 1, 7, 0, tzinfo=UTC)),
+            ("2027-01-11T09:00:00", datetime(2027, 1, 11, 8, 0, tzinfo=UTC)),
+        ):
+            instance = timed.agent.start("wait_until", {"call_at": call_at})
+            assert due(instance) == [expected], call_at
+            timed.clock.set(expected)
+            assert timed.advance() == 1
+            assert timed.agent.instance(instance["id"])["status"] == "completed"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
