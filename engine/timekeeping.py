@@ -86,13 +86,13 @@ def _bounded_from_start(parsed_duration: dict[str, Any], start: Any = None) -> A
     check_duration(parsed_duration)
     start = start or _now()
     months = _whole_months(parsed_duration)
-    return _months_later(start, months) - start + _from_start(parsed_duration, start)
+    return months_later(start, months) - start + _from_start(parsed_duration, start)
 
 
 def _bounded_from_end(parsed_duration: dict[str, Any], end: Any) -> Any:
     check_duration(parsed_duration)
     months = _whole_months(parsed_duration)
-    return end - _months_later(end, -months) + _from_end(parsed_duration, end)
+    return end - months_later(end, -months) + _from_end(parsed_duration, end)
 
 
 def _whole_months(parsed: dict[str, Any]) -> int:
@@ -105,13 +105,29 @@ def _whole_months(parsed: dict[str, Any]) -> int:
     return whole
 
 
-def _months_later(moment: datetime, months: int) -> datetime:
+def months_later(moment: datetime, months: int) -> datetime:
     """The same day of the month ``months`` later (earlier when negative), or that month's
     last day."""
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     day = min(moment.day, monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
+
+
+def cycle_months(expression: str) -> tuple[int, float] | None:
+    """A cycle's interval when it counts calendar months (``R/P1M``): the whole months, and
+    the seconds of the rest of it; ``None`` for an interval without months, which is a fixed
+    number of seconds (SpiffWorkflow's repeats took the first month's length for every
+    month, so a monthly reminder from 4 May fell on 4 June, then 5 July, 5 August...)."""
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    duration = next((part for part in parts[1:] if part.startswith("P")), None)
+    if duration is None:
+        return None
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    months = _whole_months(parsed)
+    if not months:
+        return None
+    return months, _from_start(parsed, _now()).total_seconds()
 
 
 def _get_datetime(expression: str) -> datetime:
@@ -192,11 +208,16 @@ def _cycle_complete(self: CycleTimerEventDefinition, my_task: Any) -> bool:
             "next": start.isoformat(),
             "duration": duration.total_seconds(),
         }
+        monthly = cycle_months(expression)
+        if monthly is not None:  # the months, and the rest of the interval in seconds
+            event_value["months"], event_value["duration"] = monthly
     ready = False
     if event_value["cycles"] != 0:
         next_event = datetime.fromisoformat(event_value["next"])
         if next_event <= _now():
-            following = next_event + timedelta(seconds=event_value["duration"])
+            following = months_later(next_event, event_value.get("months", 0)) + timedelta(
+                seconds=event_value["duration"]
+            )
             event_value["next"] = following.isoformat()
             event_value["cycles"] -= 1
             ready = True

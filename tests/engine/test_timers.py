@@ -565,3 +565,16 @@ def test_a_date_without_offset_keeps_the_servers_summer_or_winter_time(timed: Ti
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_monthly_cycle_falls_on_the_same_day_each_month(timed: Timed):
+    """``R3/P1M`` from 4 May reminds on 4 June, 4 July and 4 August (SpiffWorkflow repeated
+    May's 31 days: 4 June, 5 July, 5 August)."""
+    timed.owner.deploy("timer_calendar.bpmn")
+    instance = timed.agent.start("remind_until", {"cycle": "R3/P1M"})
+    for month in (6, 7, 8):
+        firing = T0.replace(month=month)
+        assert due(timed.agent.instance(instance["id"])) == [firing]
+        timed.clock.set(firing)
+        assert timed.advance() == 1
+    assert timed.agent.instance(instance["id"])["waiting"] == []
