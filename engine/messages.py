@@ -202,7 +202,9 @@ def _offer(
             "(text or a number).",
             details=[{"field": "correlation", "message": f"{KEY_FIELD} is required"}],
         )
-    correlations = _correlations(step.workflow, definition, carried, message)
+    correlations = _as_own(
+        step.workflow, _correlations(step.workflow, definition, carried, message)
+    )
     if _keyed_otherwise(step.workflow, definition, correlations, message["name"]):
         return False
     event = BpmnEvent(definition, payload=carried, correlations=correlations)
@@ -314,6 +316,25 @@ def _keyed_otherwise(
             if own is not None and any(not _same(value, own) for value in given):
                 return True
     return False
+
+
+def _as_own(workflow: Any, correlations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The message's correlation values, each written as the instance's own value it names
+    (``"7"`` from a JSON client names ``7``, as a business key's digits and a Camunda 8 key
+    do): SpiffWorkflow compares a keyed conversation's values as they are, so an instance
+    keyed by its ``order_ref`` 7 never took a message for ``"7"``."""
+    keyed = [task.workflow.correlations for task in workflow.event_manager.tasks.values()]
+    keyed.append(workflow.correlations)
+    aligned: dict[str, dict[str, Any]] = {}
+    for key, values in correlations.items():
+        aligned[key] = dict(values)
+        for name, value in values.items():
+            owns = [own.get(key, {}).get(name) for own in keyed if own]
+            for own in owns:
+                if own is not None and value is not None and own != value and _same(value, own):
+                    aligned[key][name] = own
+                    break
+    return aligned
 
 
 def _same(value: Any, own: Any) -> bool:

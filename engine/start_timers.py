@@ -26,7 +26,7 @@ from dialflow.db import Database
 from engine import stepper
 from engine.models import ProcessVersion
 from engine.service import ProcessEngine
-from engine.timekeeping import step_time
+from engine.timekeeping import cycle_months, months_later, step_time
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,17 @@ def _reschedule(version: ProcessVersion, now: datetime) -> None:
         return
     _cycles, _start_at, interval = TimerEventDefinition.parse_iso_recurring_interval(timer["value"])
     step = timedelta(seconds=max(interval.total_seconds(), 1))
+    monthly = cycle_months(timer["value"])  # calendar months: not one fixed length
+
+    def after(moment: datetime) -> datetime:
+        if monthly is None:
+            return moment + step
+        return months_later(moment, monthly[0]) + timedelta(seconds=monthly[1])
+
     assert version.next_start_at is not None
-    upcoming = version.next_start_at + step
+    upcoming = after(version.next_start_at)
     while upcoming <= now:  # one start per instant: the one just made covers now
-        upcoming += step
+        upcoming = after(upcoming)
     version.next_start_at, version.starts_left = upcoming, left
 
 

@@ -9,6 +9,22 @@ SpiffWorkflow also counts a duration's years and months out one month at a time:
 from task data such as ``P99999999Y`` would hold the step busy for good. Durations longer than
 ``MAX_DURATION_YEARS`` raise ``ValueError`` instead (a task error, so an incident).
 
+A duration's months (and years) are calendar months, as in Camunda and Java's ``plusMonths``:
+the same day of the month that many months on, the month's last day when it has no such day.
+SpiffWorkflow 3.2 added the length of each month counted from the start's, so ``P1M`` from
+31 January was due on 3 March, and from 31 March on 1 May.
+
+A cycle with an end date, ``R/PT1H/2026-06-30T18:00:00+08:00`` (or ``R5/...``), repeats from
+now until the end, as Camunda 7 and Flowable read it: none after it, and at most the
+repetitions it names. SpiffWorkflow 3.2 read the end as the first repetition's end, so the
+cycle began one interval before the end date and then went on for ever. A cycle between two
+dates, ``R/<start>/<end>``, repeats the interval between them from the start (SpiffWorkflow
+failed the step with an ``AttributeError``).
+
+A date without an offset is in the server's local zone on that date, summer time included:
+SpiffWorkflow 3.2 read it with the offset the zone had when the server started, so a server in
+Europe/Berlin started in winter fired a July timer for 09:00 at 10:00.
+
 A timer is due at its due time itself: SpiffWorkflow 3.2 fires a date, duration or cycle timer
 only once its time is strictly before now, so a timer due at the instant the scheduler looked
 waited for a later pass (a second later in production, a further move of a test clock). Here
@@ -18,6 +34,7 @@ now`` and the start timers' ``next_start_at <= now`` do (``timers.py``, ``start_
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,12 +84,88 @@ def check_duration(parsed: dict[str, Any]) -> None:
 
 def _bounded_from_start(parsed_duration: dict[str, Any], start: Any = None) -> Any:
     check_duration(parsed_duration)
-    return _from_start(parsed_duration, start)
+    start = start or _now()
+    months = _whole_months(parsed_duration)
+    return months_later(start, months) - start + _from_start(parsed_duration, start)
 
 
 def _bounded_from_end(parsed_duration: dict[str, Any], end: Any) -> Any:
     check_duration(parsed_duration)
-    return _from_end(parsed_duration, end)
+    months = _whole_months(parsed_duration)
+    return end - months_later(end, -months) + _from_end(parsed_duration, end)
+
+
+def _whole_months(parsed: dict[str, Any]) -> int:
+    """Take the whole years and months out of a parsed duration (SpiffWorkflow counts what is
+    left: days, weeks, hours..., and a fraction of a month); returns them in months."""
+    years, months = parsed.get("years", 0), parsed.get("months", 0)
+    whole = int(years) * 12 + int(months)
+    parsed["years"] = years - int(years)
+    parsed["months"] = months - int(months)
+    return whole
+
+
+def months_later(moment: datetime, months: int) -> datetime:
+    """The same day of the month ``months`` later (earlier when negative), or that month's
+    last day."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def cycle_months(expression: str) -> tuple[int, float] | None:
+    """A cycle's interval when it counts calendar months (``R/P1M``): the whole months, and
+    the seconds of the rest of it; ``None`` for an interval without months, which is a fixed
+    number of seconds (SpiffWorkflow's repeats took the first month's length for every
+    month, so a monthly reminder from 4 May fell on 4 June, then 5 July, 5 August...)."""
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    duration = next((part for part in parts[1:] if part.startswith("P")), None)
+    if duration is None:
+        return None
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    months = _whole_months(parsed)
+    if not months:
+        return None
+    return months, _from_start(parsed, _now()).total_seconds()
+
+
+def _get_datetime(expression: str) -> datetime:
+    """SpiffWorkflow's ``get_datetime``: the UTC instant of an ISO 8601 date, one without an
+    offset read in the server's zone with the offset it has on that date."""
+    moment = datetime.fromisoformat(expression)
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(UTC)
+
+
+_recurring = TimerEventDefinition.parse_iso_recurring_interval
+
+
+def _recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
+    """SpiffWorkflow's ``parse_iso_recurring_interval`` (cycles, first time, interval), with
+    the forms it misreads: a duration and an end (``R/PT1H/<end>``), repeated from now, the
+    cycles counted to the end, and a start and an end (``R/<start>/<end>``)."""
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    if len(parts) != 3 or parts[2].startswith("P"):
+        return _recurring(expression)
+    repeats = int(parts[0]) if parts[0] else -1
+    end = TimerEventDefinition.parse_time_or_duration(parts[2])
+    if parts[1].startswith("P"):
+        now = _now()
+        interval = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now
+        )
+        start = now + interval
+    else:
+        start = TimerEventDefinition.parse_time_or_duration(parts[1])
+        interval = end - start
+    if not isinstance(end, datetime) or interval <= timedelta(0):
+        raise ValueError(f"the cycle {expression!r} ends before its first repetition")
+    if parts[1].startswith("P"):
+        until_end = 0 if start > end else (end - start) // interval + 1
+        repeats = until_end if repeats < 0 else min(repeats, until_end)
+    return repeats, start, interval
 
 
 def _now() -> datetime:
@@ -115,11 +208,16 @@ def _cycle_complete(self: CycleTimerEventDefinition, my_task: Any) -> bool:
             "next": start.isoformat(),
             "duration": duration.total_seconds(),
         }
+        monthly = cycle_months(expression)
+        if monthly is not None:  # the months, and the rest of the interval in seconds
+            event_value["months"], event_value["duration"] = monthly
     ready = False
     if event_value["cycles"] != 0:
         next_event = datetime.fromisoformat(event_value["next"])
         if next_event <= _now():
-            following = next_event + timedelta(seconds=event_value["duration"])
+            following = months_later(next_event, event_value.get("months", 0)) + timedelta(
+                seconds=event_value["duration"]
+            )
             event_value["next"] = following.isoformat()
             event_value["cycles"] -= 1
             ready = True
@@ -146,6 +244,8 @@ def install() -> None:
     if TimerEventDefinition.get_timedelta_from_start is not _bounded_from_start:
         TimerEventDefinition.get_timedelta_from_start = staticmethod(_bounded_from_start)  # type: ignore[method-assign,assignment]
         TimerEventDefinition.get_timedelta_from_end = staticmethod(_bounded_from_end)  # type: ignore[method-assign,assignment]
+        TimerEventDefinition.parse_iso_recurring_interval = staticmethod(_recurring_interval)  # type: ignore[method-assign,assignment]
+        TimerEventDefinition.get_datetime = staticmethod(_get_datetime)  # type: ignore[method-assign,assignment]
 
 
 install()  # at import: every caller of SpiffWorkflow's durations, in a step or not

@@ -347,3 +347,26 @@ def test_a_message_that_cancels_the_failed_task_closes_its_incident(timed):
         assert row is not None and row.next_due_at is None
         assert all(i.resolved_at is not None for i in row.incidents)
     assert timed.advance(seconds=11) == 0  # no retry of a task that is gone
+
+
+def test_a_correlation_value_names_the_instances_own_as_a_number_or_its_text(owner, agent):
+    """An instance keyed by ``order_ref`` 7 takes a message for ``"7"`` and one keyed by
+    ``"8"`` a message for ``8``, as a business key's digits do; each keeps its own value."""
+    owner.deploy("order_correlation.bpmn")
+    by_number = agent.start("payment_by_ref", {"order_ref": 7})
+    by_text = agent.start("payment_by_ref", {"order_ref": "8"})
+    other = agent.start("payment_by_ref", {"order_ref": 9})
+
+    for sent, instance in (("7", by_number), (8, by_text)):
+        response = agent.post(
+            URL, json={"name": "payment_confirmed", "correlation": {"order_ref": sent}}
+        )
+        assert response.status_code == 202, response.get_json()
+        assert response.get_json()["delivered_to"] == [instance["id"]]
+    assert agent.instance(by_number["id"])["data"] == {"order_ref": 7, "paid": True}
+    assert agent.instance(by_text["id"])["data"] == {"order_ref": "8", "paid": True}
+    assert agent.instance(other["id"])["status"] == "waiting"
+    unknown = agent.post(
+        URL, json={"name": "payment_confirmed", "correlation": {"order_ref": "10"}}
+    )
+    assert unknown.status_code == 404

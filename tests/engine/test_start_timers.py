@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from engine.models import ProcessInstance
+from tests.engine.conftest import T0, one_process
 
 
 def count_instances(timed, process_id: str) -> int:
@@ -45,3 +48,24 @@ def test_a_duration_start_timer_starts_once_and_a_new_version_replaces_the_sched
     assert timed.advance(hours=3) == 1  # hourly_review's first cycle (the rest come later)
     assert timed.advance(days=1) == 1
     assert count_instances(timed, "review_once") == 1
+
+
+def test_a_monthly_start_timer_starts_on_the_same_day_each_month(timed):
+    """``R3/P1M`` from 4 May starts an instance on 4 June, 4 July and 4 August (the schedule
+    moved by May's 31 days each time: 5 July, 5 August)."""
+    body = (
+        "<startEvent id=\"monthly\"><timerEventDefinition><timeCycle>'R3/P1M'"
+        "</timeCycle></timerEventDefinition></startEvent>"
+        '<sequenceFlow id="f1" sourceRef="monthly" targetRef="done"/><endEvent id="done"/>'
+    )
+    deployed = timed.owner.upload(extra=[("monthly.bpmn", one_process("monthly_report", body))])
+    assert deployed.status_code == 201, deployed.get_json()
+    for started, month in enumerate((6, 7, 8), start=1):
+        timed.clock.set(T0.replace(month=month) - timedelta(seconds=1))
+        timed.advance()
+        assert count_instances(timed, "monthly_report") == started - 1, month
+        timed.advance(seconds=1)
+        assert count_instances(timed, "monthly_report") == started, month
+    timed.clock.set(T0.replace(month=12))
+    timed.advance()
+    assert count_instances(timed, "monthly_report") == 3

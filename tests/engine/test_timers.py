@@ -498,3 +498,83 @@ def test_a_completion_after_a_deadline_passed_fires_it(timed: Timed):
     with timed.runtime.db.unit_of_work(read_only=True) as session:
         item = session.get(WorkItem, second["id"])
         assert item is not None and item.status == WorkItemStatus.CANCELLED
+
+
+def test_a_duration_in_months_is_due_on_that_day_or_the_months_last(timed: Timed):
+    """``P1M`` is a calendar month, as in Camunda: from 31 January to 28 February, not 3 March
+    (SpiffWorkflow added January's 31 days)."""
+    timed.owner.deploy("timer_calendar.bpmn")
+    for started, wait_for, expected in (
+        ((2026, 1, 31, 1), "P1M", (2026, 2, 28, 1)),
+        ((2026, 3, 31, 2), "P1M", (2026, 4, 30, 2)),
+        ((2026, 5, 15, 3), "P1Y2M1D", (2027, 7, 16, 3)),
+    ):
+        expected = datetime(*expected, tzinfo=UTC)
+        timed.clock.set(datetime(*started, tzinfo=UTC))
+        instance = timed.agent.start("follow_up_later", {"wait_for": wait_for})
+        assert due(instance) == [expected], wait_for
+        timed.clock.set(expected - timedelta(seconds=1))
+        assert timed.advance() == 0
+        assert timed.advance(seconds=1) == 1
+        assert timed.agent.instance(instance["id"])["data"]["woke_at"] == expected.isoformat()
+
+
+def test_a_cycle_with_an_end_date_repeats_from_now_until_it(timed: Timed):
+    """``R/PT1H/<end>`` reminds every hour from now and none after the end (Camunda 7,
+    Flowable); SpiffWorkflow began one hour before the end and never stopped."""
+    timed.owner.deploy("timer_calendar.bpmn")
+    end = T0 + timedelta(hours=3)
+    instance = timed.agent.start("remind_until", {"cycle": f"R/PT1H/{end.isoformat()}"})
+    for hour in (1, 2, 3):
+        assert due(timed.agent.instance(instance["id"])) == [T0 + timedelta(hours=hour)]
+        assert timed.advance(hours=1) == 1
+    seen = timed.agent.instance(instance["id"])
+    assert seen["waiting"] == [] and seen["status"] == "running"
+    assert timed.advance(days=1) == 0
+
+    # A start and an end: the interval between them, repeated from the start.
+    start = T0 + timedelta(days=2)
+    twice = timed.agent.start(
+        "remind_until",
+        {"cycle": f"R2/{start.isoformat()}/{(start + timedelta(minutes=30)).isoformat()}"},
+    )
+    assert twice["incidents"] == []
+    for firing in (start, start + timedelta(minutes=30)):
+        assert due(timed.agent.instance(twice["id"])) == [firing]
+        timed.clock.set(firing)
+        assert timed.advance() == 1
+    assert timed.agent.instance(twice["id"])["waiting"] == []
+
+
+def test_a_date_without_offset_keeps_the_servers_summer_or_winter_time(timed: Timed, monkeypatch):
+    """A server in Europe/Berlin reads ``09:00`` of a summer day as 07:00 UTC and of a winter
+    day as 08:00 UTC, whenever it started (SpiffWorkflow kept the offset of its start)."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        timed.owner.deploy("timer_waits.bpmn")
+        for call_at, expected in (
+            ("2026-07-01T09:00:00", datetime(2026, 7, 1, 7, 0, tzinfo=UTC)),
+            ("2027-01-11T09:00:00", datetime(2027, 1, 11, 8, 0, tzinfo=UTC)),
+        ):
+            instance = timed.agent.start("wait_until", {"call_at": call_at})
+            assert due(instance) == [expected], call_at
+            timed.clock.set(expected)
+            assert timed.advance() == 1
+            assert timed.agent.instance(instance["id"])["status"] == "completed"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_monthly_cycle_falls_on_the_same_day_each_month(timed: Timed):
+    """``R3/P1M`` from 4 May reminds on 4 June, 4 July and 4 August (SpiffWorkflow repeated
+    May's 31 days: 4 June, 5 July, 5 August)."""
+    timed.owner.deploy("timer_calendar.bpmn")
+    instance = timed.agent.start("remind_until", {"cycle": "R3/P1M"})
+    for month in (6, 7, 8):
+        firing = T0.replace(month=month)
+        assert due(timed.agent.instance(instance["id"])) == [firing]
+        timed.clock.set(firing)
+        assert timed.advance() == 1
+    assert timed.agent.instance(instance["id"])["waiting"] == []
