@@ -46,6 +46,7 @@ from engine.event_checks import (
     thrown_by,
 )
 from engine.event_places import place_problems
+from engine.qname_refs import unprefix_references
 from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
@@ -80,6 +81,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
+        unprefix_references(trees[name])  # errorRef="tns:x" names x, as the parser reads it
     processes = {
         process.get("id"): process
         for tree in trees.values()

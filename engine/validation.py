@@ -45,6 +45,7 @@ from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
 from engine.parser_messages import rewrite_parser_message
+from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
@@ -122,6 +123,7 @@ def parse_bundle(
         lines[name] = _line_index(tree)
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
+        _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
