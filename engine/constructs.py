@@ -167,6 +167,7 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
                 found.append(ctx.report(node, COMPENSATION))
             if local in ACTIVITIES:
                 found += _assignment_problems(node, ctx)
+            found += _property_associations(node, process, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found += event_subprocess_problems(node, container, ctx)
                 found += [
@@ -242,6 +243,58 @@ def _assignment_problems(node: Any, ctx: Context) -> list[dict[str, Any]]:
                     node,
                     f"the assignment to {name!r} in its {kind} is not supported: SpiffWorkflow "
                     f"does not run it and the task would stop on the missing value; {hint}",
+                    child,
+                )
+            )
+    return found
+
+
+def _property_associations(node: Any, process: Any, ctx: Context) -> list[dict[str, Any]]:
+    """A data association from or to a process ``<property>``, as Eclipse BPMN2 Modeler and
+    jBPM map a task's inputs and a message's content to a process variable: SpiffWorkflow
+    resolves associations to data objects only, and said "a data association of this task must
+    connect it to a data object" (of an event too), without naming the property."""
+    properties = {
+        prop.get("id"): prop.get("name") or prop.get("id")
+        for prop in children(process, "property")
+        if prop.get("id")
+    }
+    if not properties:
+        return []
+    event = "Event" in etree.QName(node).localname  # a catch maps outputs, a throw inputs
+    found = []
+    for child in node:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
+            continue
+        kind = etree.QName(child).localname
+        end = {"dataInputAssociation": "sourceRef", "dataOutputAssociation": "targetRef"}.get(kind)
+        refs = [(r.text or "").strip() for r in children(child, end)] if end else []
+        for ref in [r for r in refs if r in properties]:
+            verb = "reads process property" if end == "sourceRef" else "writes process property"
+            if event and end == "sourceRef":
+                hint = (
+                    "a message thrown carries a copy of the thrower's data (or what its "
+                    "spiffworkflow:messagePayload expression gives)"
+                )
+            elif event:
+                hint = (
+                    "a message's payload joins the instance's data under its own field names "
+                    "(to keep it whole under one name, give the message event definition "
+                    f"<extensionElements><spiffworkflow:messageVariable>{properties[ref]}"
+                    "</spiffworkflow:messageVariable></extensionElements>)"
+                )
+            else:
+                hint = (
+                    "forms, scripts and service parameters read and set the instance's data by name"
+                )
+            found.append(
+                ctx.report(
+                    node,
+                    f"its {kind} {child.get('id') or ''} {verb} {properties[ref]!r} "
+                    "(<bpmn:property>, a process variable declared as Eclipse BPMN2 Modeler "
+                    "and jBPM declare them); Dialflow keeps every variable in the instance's "
+                    "data by its name, without declaring it, and SpiffWorkflow maps data "
+                    f"associations to data objects only: leave out the association; {hint}",
                     child,
                 )
             )

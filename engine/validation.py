@@ -383,7 +383,8 @@ def _first_sayings(
     layer said more of it than that nothing reaches it (``_reach``); and after the XSD refused a
     file, only the schema speaks of the elements it named and of what names them, and the parser
     not of the file. What the pre-passes (``foreign``, ``unsupported``) say leaves out the
-    parser's words as before."""
+    parser's words as before, and its words on an element they named (a data association to
+    a process property, which the parser said was "to no data object")."""
     earlier = [
         p for p in found if not (p.get("_built") or p.get("_element") or p.get("_unreached"))
     ]
@@ -419,7 +420,9 @@ def _first_sayings(
         if p.get("_added") and file in refused_files:
             continue
         if p.get("_built") and (
-            p.get("_source", file) in files_said or said(elements_said, file, element_id)
+            p.get("_source", file) in files_said
+            or said(elements_said, file, element_id)
+            or said(named_before, file, element_id)
         ):
             hidden.add((file, element_id, p["message"]))
             continue
