@@ -409,7 +409,8 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} of {_label(_owner(element))} is written in {element.get('language')!r}; "
-                "Dialflow evaluates Python expressions",
+                "Dialflow evaluates Python expressions: write it in Python and leave out its "
+                "language attribute",
             )
         )
     feel = FEEL.match(body)
