@@ -15,6 +15,12 @@ from collections.abc import Callable
 
 from engine.event_checks import ON_EVENT_SUBPROCESS
 
+# What the parser's "Cannot resolve dataInputAssociation" is said as; left out where the
+# pre-pass named the element (a data association to a process property, ``constructs``).
+UNRESOLVED_ASSOCIATION = (
+    "a data association of this task must connect it to a data object of its process"
+)
+
 # The parser's messages, for problems the pre-pass did not already name (and to rewrite them).
 PARSER_MESSAGES = (
     (
@@ -110,8 +116,7 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
     ),
     (
         re.compile(r"^Cannot resolve data(Input|Output)Association"),
-        "a data association of this task must connect it to a data object of its process "
-        "(SpiffWorkflow cannot resolve what it points at)",
+        f"{UNRESOLVED_ASSOCIATION} (SpiffWorkflow cannot resolve what it points at)",
     ),
     (
         re.compile(

@@ -44,7 +44,7 @@ from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
-from engine.parser_messages import rewrite_parser_message
+from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
@@ -383,8 +383,8 @@ def _first_sayings(
     layer said more of it than that nothing reaches it (``_reach``); and after the XSD refused a
     file, only the schema speaks of the elements it named and of what names them, and the parser
     not of the file. What the pre-passes (``foreign``, ``unsupported``) say leaves out the
-    parser's words as before, and its words on an element they named (a data association to
-    a process property, which the parser said was "to no data object")."""
+    parser's words as before, and its "to no data object" on an element they named (a data
+    association to a process property, which they name with what to write)."""
     earlier = [
         p for p in found if not (p.get("_built") or p.get("_element") or p.get("_unreached"))
     ]
@@ -422,7 +422,7 @@ def _first_sayings(
         if p.get("_built") and (
             p.get("_source", file) in files_said
             or said(elements_said, file, element_id)
-            or said(named_before, file, element_id)
+            or (UNRESOLVED_ASSOCIATION in p["message"] and said(named_before, file, element_id))
         ):
             hidden.add((file, element_id, p["message"]))
             continue
