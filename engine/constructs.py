@@ -120,6 +120,11 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
 
 def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
+    properties = {  # the process's variables as Eclipse BPMN2 Modeler and jBPM declare them
+        prop.get("id"): prop.get("name") or prop.get("id")
+        for prop in children(process, "property")
+        if prop.get("id")
+    }
     for container in [process, *_descendants(process, CONTAINERS)]:
         outgoing: dict[str, int] = {}
         for flow in children(container, "sequenceFlow"):
@@ -167,7 +172,8 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
                 found.append(ctx.report(node, COMPENSATION))
             if local in ACTIVITIES:
                 found += _assignment_problems(node, ctx)
-            found += _property_associations(node, process, ctx)
+            if properties:
+                found += _property_associations(node, properties, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found += event_subprocess_problems(node, container, ctx)
                 found += [
@@ -249,18 +255,13 @@ def _assignment_problems(node: Any, ctx: Context) -> list[dict[str, Any]]:
     return found
 
 
-def _property_associations(node: Any, process: Any, ctx: Context) -> list[dict[str, Any]]:
+def _property_associations(
+    node: Any, properties: dict[str, str], ctx: Context
+) -> list[dict[str, Any]]:
     """A data association from or to a process ``<property>``, as Eclipse BPMN2 Modeler and
     jBPM map a task's inputs and a message's content to a process variable: SpiffWorkflow
     resolves associations to data objects only, and said "a data association of this task must
     connect it to a data object" (of an event too), without naming the property."""
-    properties = {
-        prop.get("id"): prop.get("name") or prop.get("id")
-        for prop in children(process, "property")
-        if prop.get("id")
-    }
-    if not properties:
-        return []
     event = "Event" in etree.QName(node).localname  # a catch maps outputs, a throw inputs
     found = []
     for child in node:
