@@ -45,6 +45,7 @@ from engine.event_checks import (
     throw_problems,
     thrown_by,
 )
+from engine.event_definition_refs import inline_event_definitions
 from engine.event_places import place_problems
 from engine.qname_refs import unprefix_references
 from engine.unthrown_errors import unthrown_boundary_problems
@@ -82,6 +83,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
         unprefix_references(trees[name])  # errorRef="tns:x" names x, as the parser reads it
+        inline_event_definitions(trees[name])  # an eventDefinitionRef held as the parser sees it
     processes = {
         process.get("id"): process
         for tree in trees.values()

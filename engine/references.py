@@ -78,6 +78,21 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                     file=name,
                 )
             )
+    for ref in tree.iter(f"{{{BPMN_NS}}}eventDefinitionRef"):
+        # the ones naming a global definition were replaced by it (``event_definition_refs``)
+        event = ref.getparent()
+        found.append(
+            problem(
+                f"{name}: {etree.QName(event).localname} {event.get('id')!r}: its "
+                f"eventDefinitionRef {(ref.text or '').strip()!r} names no event definition "
+                "declared in <definitions>, so the event has no trigger and would wait for "
+                "nothing; declare it there (such as <bpmn:timerEventDefinition id="
+                f"{(ref.text or '').strip()!r}>…) or draw the definition inside the event",
+                element_id=event.get("id"),
+                line=ref.sourceline,
+                file=name,
+            )
+        )
     found += collaboration_problems(name, tree, process_ids)
     found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
     return _said_by_spaced_ids(found + endless_loop_problems(name, tree))

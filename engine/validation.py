@@ -38,6 +38,7 @@ from engine.dmn_checks import decision_problems, duplicate_decisions, has_decisi
 from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
+from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
@@ -124,6 +125,7 @@ def parse_bundle(
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
+        _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
