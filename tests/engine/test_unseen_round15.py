@@ -116,6 +116,35 @@ def test_a_customer_not_reached_is_called_again_next_day_or_when_they_ask(
     ]
 
 
+DAY_TIMER = """      <timerEventDefinition id="_12_ED_1">
+        <timeDuration><![CDATA["P1D"]]></timeDuration>
+      </timerEventDefinition>"""
+MESSAGE = """  <message id="MSG_1" name="callback_requested"/>"""
+
+
+def declared_once(reference: str) -> bytes:
+    """The callback diagram with its day timer declared in <definitions> and the catch event
+    naming it by an eventDefinitionRef, as BPMN's schema allows."""
+    return edited(
+        "callback_scheduling.bpmn",
+        (DAY_TIMER, f"      <eventDefinitionRef>{reference}</eventDefinitionRef>"),
+        (MESSAGE, MESSAGE + "\n" + DAY_TIMER.replace('id="_12_ED_1"', 'id="TED_day"')),
+    )
+
+
+def test_a_timer_declared_once_and_referenced_by_the_event_fires(timed: Timed, make_customer):
+    assert upload(timed.owner, ("callbacks.bpmn", declared_once("tns:TED_day"))).status_code == 201
+    agent = timed.agent
+    started = agent.start("r15_callbacks", {"customer_id": make_customer().id, "attempts": 0})
+    waiting = agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": False})
+    assert {(w["kind"], w["name"]) for w in waiting["waiting"]} == {
+        ("message", "callback_requested"),
+        ("timer", "Next day"),
+    }
+    assert timed.advance(days=1) == 1
+    assert call_task(agent)["name"] == "_6"
+
+
 # -- complaint handling (ns3: export) with its follow-up (Enterprise Architect) ---------------
 
 COMPLAINT = ("complaint_handling.bpmn", "followup_call.bpmn")
@@ -295,6 +324,17 @@ EXPORTED = [
         '<intermediateCatchEvent id="_11"',
         ["messageRef 'MSG_9'", "<bpmn:message"],
         id="yaoqiang-message-missing",
+    ),
+    pytest.param(
+        "callback_scheduling.bpmn",
+        [
+            (DAY_TIMER, "      <eventDefinitionRef>TED_night</eventDefinitionRef>"),
+            (MESSAGE, MESSAGE + "\n" + DAY_TIMER.replace('id="_12_ED_1"', 'id="TED_day"')),
+        ],
+        "_12",
+        "<eventDefinitionRef>TED_night",
+        ["eventDefinitionRef 'TED_night' names no event definition", "wait for nothing"],
+        id="definition-reference-to-nothing",
     ),
     pytest.param(
         "complaint_handling.bpmn",
