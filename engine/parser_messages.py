@@ -78,6 +78,13 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         "you mean (with a collection, its length is the number of instances)",
     ),
     (
+        re.compile(r"^A loopMaximum or loopCondition must be specified for Loop Tasks"),
+        "a standard loop needs a loopCondition (it runs the activity again while the "
+        "condition holds, such as attempts < 3) or a loopMaximum (the most passes), as "
+        "Eclipse BPMN2 Modeler leaves it empty when the loop marker is set; for one pass per "
+        "item of a list, use multiInstanceLoopCharacteristics with loopDataInputRef",
+    ),
+    (
         re.compile(r"^No start event found"),
         "the process has no start event: draw one where it begins (a plain start event, or a "
         "message, timer or signal start event); an event-based gateway or a receive task with "
