@@ -263,10 +263,19 @@ CONDITION_1 = (
     '<bpmn2:conditionExpression xsi:type="bpmn2:tFormalExpression" id="FormalExpression_1">'
 )
 YAO_TIMER = '<timeDuration><![CDATA["P1D"]]></timeDuration>'
-YAO_CALL = '<userTask completionQuantity="1" id="_6"'
 ORACLE_ERROR = '<ns3:errorEventDefinition id="ERR_DEF2" errorRef="tns:REFUND_REFUSED"/>'
 VP_ESCALATION = '<bpmn2:escalationEventDefinition id="_big_def" escalationRef="tns:_esc_big"/>'
 BONITA_CONDITION = 'evaluatesToTypeRef="java:java.lang.Boolean">grade == "A"'
+
+REVIEW_IO = '<bpmn2:ioSpecification id="InputOutputSpecification_3">'
+REVIEW_IO_END = """        <bpmn2:outputSet id="OutputSet_5" name="Output Set 5"/>
+      </bpmn2:ioSpecification>"""
+YAO_CATCH = """      <incoming>_26</incoming>
+      <outgoing>_27</outgoing>
+      <outputSet/>"""
+YAO_CATCH_MOVED = """      <outputSet/>
+      <incoming>_26</incoming>
+      <outgoing>_27</outgoing>"""
 
 EXPORTED = [
     pytest.param(
@@ -302,20 +311,49 @@ EXPORTED = [
         id="eclipse-java-condition",
     ),
     pytest.param(
+        "lead_qualification.bpmn",
+        [(REVIEW_IO_END, REVIEW_IO_END + '\n      <bpmn2:standardLoopCharacteristics id="SL_1"/>')],
+        "UserTask_2",
+        '<bpmn2:userTask id="UserTask_2"',
+        ["a standard loop needs a loopCondition", "loopMaximum"],
+        id="eclipse-loop-marker-without-condition",
+    ),
+    pytest.param(
+        "lead_qualification.bpmn",
+        [
+            (
+                REVIEW_IO,
+                '<bpmn2:standardLoopCharacteristics id="SL_1" loopMaximum="2"/>\n' + REVIEW_IO,
+            )
+        ],
+        "InputOutputSpecification_3",
+        REVIEW_IO,
+        [
+            "<ioSpecification> is out of order in <userTask> 'UserTask_2'",
+            "dataOutputAssociation, performers, loop characteristics",
+            "move it before <standardLoopCharacteristics>",
+        ],
+        id="eclipse-loop-before-io-specification",
+    ),
+    pytest.param(
+        "callback_scheduling.bpmn",
+        [(YAO_CATCH, YAO_CATCH_MOVED)],
+        "_11",
+        YAO_CATCH_MOVED.split("\n")[1],
+        [
+            "<incoming> is out of order in <intermediateCatchEvent> '_11'",
+            "its input or output set, then its event definitions",
+            "move it before <outputSet>",
+        ],
+        id="yaoqiang-output-set-before-flows",
+    ),
+    pytest.param(
         "callback_scheduling.bpmn",
         [(YAO_TIMER, "<timeDuration><![CDATA[PT24H]]></timeDuration>")],
         "_12",
         '<intermediateCatchEvent id="_12"',
         ["'PT24H'", "quotes"],
         id="yaoqiang-unquoted-timer",
-    ),
-    pytest.param(
-        "callback_scheduling.bpmn",
-        [(YAO_CALL, YAO_CALL.replace('completionQuantity="1"', 'completionQuantity="2"'))],
-        "_6",
-        YAO_CALL.replace('completionQuantity="1"', 'completionQuantity="2"'),
-        ["completionQuantity"],
-        id="yaoqiang-completion-quantity",
     ),
     pytest.param(
         "callback_scheduling.bpmn",
@@ -347,14 +385,6 @@ EXPORTED = [
             "write the bare id 'REFUND_REFUSED'",
         ],
         id="oracle-error-in-another-namespace",
-    ),
-    pytest.param(
-        "complaint_handling.bpmn",
-        [("wants_refund and not refund_allowed", "${wantsRefund &amp;&amp; !refundAllowed}")],
-        "SUB_FLOW_REFUSE",
-        "${wantsRefund",
-        ["JUEL"],
-        id="oracle-juel-condition",
     ),
     pytest.param(
         "deal_approval.bpmn",
