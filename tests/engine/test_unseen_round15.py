@@ -168,6 +168,20 @@ def test_a_settled_complaint_is_followed_up_in_the_called_process(owner, agent, 
     assert done["data"]["followed_up"] == "settled"
 
 
+def test_the_follow_up_deployed_before_is_called_by_its_prefixed_name(owner, agent, make_customer):
+    """The caller names the called process ``ea:EAID_…``, the Enterprise Architect file's
+    namespace: deployed later on its own, it still reaches the version deployed before."""
+    deploy(owner, "followup_call.bpmn")
+    deploy(owner, "complaint_handling.bpmn")
+    started = agent.start("r15_complaint", {"customer_id": make_customer().id, "ticket": "T"})
+    after = agent.complete_ok(
+        started["ready_tasks"][0]["id"], {"wants_refund": False, "refund_allowed": False}
+    )
+    (call,) = after["ready_tasks"]
+    assert call["name"] == "EAID_T0000001_5B4D_4e1a_9C2E_0A1B2C3D4E5F"
+    assert agent.complete_ok(call["id"], {"settled": False})["data"]["followed_up"] == "open"
+
+
 def test_a_refused_refund_takes_the_error_path_to_the_manager_in_another_worker(
     owner, agent, actor, make_customer, db, settings: Settings
 ):
