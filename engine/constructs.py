@@ -286,6 +286,8 @@ def _property_associations(
                     f"<extensionElements><spiffworkflow:messageVariable>{properties[ref]}"
                     "</spiffworkflow:messageVariable></extensionElements>)"
                 )
+            elif etree.QName(node).localname == "callActivity":
+                hint = "a call activity passes the caller's data in and the called process's back"
             else:
                 hint = (
                     "forms, scripts and service parameters read and set the instance's data by name"
