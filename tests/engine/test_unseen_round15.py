@@ -456,3 +456,37 @@ def test_a_mistake_in_a_tools_file_is_refused_on_its_element_and_line(
     for words in expected:
         assert words in said, (words, said)
     nothing_deployed(db)
+
+
+def test_a_call_activity_mapping_a_process_property_is_told_what_a_call_passes(owner, db):
+    """Eclipse maps a process property into a called process through the call activity's
+    data input: the association is refused with what a call passes instead."""
+    text = edited(
+        "lead_qualification.bpmn",
+        (
+            '<bpmn2:userTask id="UserTask_2" name="Review the big budget">',
+            '<bpmn2:callActivity id="UserTask_2" name="Review the big budget" '
+            'calledElement="r15_lead_qualification">',
+        ),
+        (
+            REVIEW_IO + "\n        <bpmn2:inputSet",
+            REVIEW_IO
+            + '\n        <bpmn2:dataInput id="DataInput_5" name="budget"/>'
+            + "\n        <bpmn2:inputSet",
+        ),
+        (
+            REVIEW_IO_END + "\n    </bpmn2:userTask>",
+            REVIEW_IO_END
+            + '\n      <bpmn2:dataInputAssociation id="DataInputAssociation_5">'
+            + "<bpmn2:sourceRef>budget</bpmn2:sourceRef>"
+            + "<bpmn2:targetRef>DataInput_5</bpmn2:targetRef></bpmn2:dataInputAssociation>"
+            + "\n    </bpmn2:callActivity>",
+        ),
+    )
+    details = refused(upload(owner, ("lead_qualification.bpmn", text)))
+    said = {(d["element_id"], d["line"]): d["message"] for d in details}
+    association = line_in("<bpmn2:dataInputAssociation", text)
+    assert set(said) == {("UserTask_2", association)}
+    assert "reads process property 'budget'" in said["UserTask_2", association]
+    assert "a call activity passes the caller's data in" in said["UserTask_2", association]
+    nothing_deployed(db)
