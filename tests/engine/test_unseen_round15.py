@@ -168,6 +168,37 @@ def test_a_settled_complaint_is_followed_up_in_the_called_process(owner, agent, 
     assert done["data"]["followed_up"] == "settled"
 
 
+EA_SCRIPT = "      <bpmn:script>followed_up"
+EA_FLOW = '    <bpmn:sequenceFlow id="EAID_F0000001'
+EA_OBJECT = "EAID_0A1B2C3D_5B4D_4e1a_9C2E_0A1B2C3D4E5F"
+EA_REFERENCE = "EAID_DA000001_5B4D_4e1a_9C2E_0A1B2C3D4E5F"
+
+
+def test_an_enterprise_architect_data_object_holds_what_the_script_wrote(owner, agent):
+    """Enterprise Architect gives a data object an ``EAID_`` id and shows its name: the
+    script writes the name, and the data object holds it."""
+    text = edited(
+        "followup_call.bpmn",
+        (
+            EA_SCRIPT,
+            "      <bpmn:dataOutputAssociation>"
+            f"<bpmn:targetRef>{EA_REFERENCE}</bpmn:targetRef></bpmn:dataOutputAssociation>\n"
+            + EA_SCRIPT,
+        ),
+        (
+            EA_FLOW,
+            f'    <bpmn:dataObject id="{EA_OBJECT}" name="followed_up"/>\n'
+            f'    <bpmn:dataObjectReference id="{EA_REFERENCE}" name="followed_up" '
+            f'dataObjectRef="{EA_OBJECT}"/>\n' + EA_FLOW,
+        ),
+    )
+    assert upload(owner, ("followup_call.bpmn", text)).status_code == 201
+    started = agent.start("EAID_7F3C2A10_5B4D_4e1a_9C2E_0A1B2C3D4E5F", {})
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {"settled": True})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["data_objects"] == {"followed_up": "settled"}
+
+
 def test_the_follow_up_deployed_before_is_called_by_its_prefixed_name(owner, agent, make_customer):
     """The caller names the called process ``ea:EAID_…``, the Enterprise Architect file's
     namespace: deployed later on its own, it still reaches the version deployed before."""
