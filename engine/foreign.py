@@ -165,7 +165,8 @@ HINTS = {
 }
 # Where a setting means something else on a sequence flow.
 FLOW_HINTS = {
-    "priority": "Dialflow takes the first true condition in the order the flows are written",
+    "priority": "Dialflow takes the first true condition in the order the flows are written: "
+    "write the gateway's flows in the order of their priorities, lowest first",
 }
 EXPRESSION_TAGS = {
     "conditionExpression",
