@@ -322,6 +322,7 @@ YAO_CATCH_MOVED = """      <outputSet/>
       <incoming>_26</incoming>
       <outgoing>_27</outgoing>"""
 
+BIG_BUDGET_FLOW = '<bpmn2:sequenceFlow id="SequenceFlow_6" tns:priority="1"'
 EXPORTED = [
     pytest.param(
         "lead_qualification.bpmn",
@@ -391,6 +392,14 @@ EXPORTED = [
             "move it before <outputSet>",
         ],
         id="yaoqiang-output-set-before-flows",
+    ),
+    pytest.param(
+        "lead_qualification.bpmn",
+        [(BIG_BUDGET_FLOW, BIG_BUDGET_FLOW.replace('priority="1"', 'priority="0"'))],
+        "SequenceFlow_6",
+        '<bpmn2:sequenceFlow id="SequenceFlow_6"',
+        ["tns:priority='0'", "write the gateway's flows in the order of their priorities"],
+        id="eclipse-priorities-against-the-written-order",
     ),
     pytest.param(
         "callback_scheduling.bpmn",
