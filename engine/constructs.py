@@ -45,8 +45,10 @@ from engine.event_checks import (
     throw_problems,
     thrown_by,
 )
+from engine.event_definition_refs import inline_event_definitions
 from engine.event_places import place_problems
 from engine.payload_places import misplaced_payloads
+from engine.qname_refs import unprefix_references
 from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
@@ -81,6 +83,8 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
+        unprefix_references(trees[name])  # errorRef="tns:x" names x, as the parser reads it
+        inline_event_definitions(trees[name])  # an eventDefinitionRef held as the parser sees it
     processes = {
         process.get("id"): process
         for tree in trees.values()
@@ -120,6 +124,11 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
 
 def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
+    properties = {  # the process's variables as Eclipse BPMN2 Modeler and jBPM declare them
+        prop.get("id"): prop.get("name") or prop.get("id")
+        for prop in children(process, "property")
+        if prop.get("id")
+    }
     for container in [process, *_descendants(process, CONTAINERS)]:
         outgoing: dict[str, int] = {}
         for flow in children(container, "sequenceFlow"):
@@ -167,6 +176,8 @@ def _process_problems(process: Any, ctx: Context) -> list[dict[str, Any]]:
                 found.append(ctx.report(node, COMPENSATION))
             if local in ACTIVITIES:
                 found += _assignment_problems(node, ctx)
+            if properties:
+                found += _property_associations(node, properties, ctx)
             if local in CONTAINERS and node.get("triggeredByEvent") in ("true", "1"):
                 found += event_subprocess_problems(node, container, ctx)
                 found += [
@@ -242,6 +253,55 @@ def _assignment_problems(node: Any, ctx: Context) -> list[dict[str, Any]]:
                     node,
                     f"the assignment to {name!r} in its {kind} is not supported: SpiffWorkflow "
                     f"does not run it and the task would stop on the missing value; {hint}",
+                    child,
+                )
+            )
+    return found
+
+
+def _property_associations(
+    node: Any, properties: dict[str, str], ctx: Context
+) -> list[dict[str, Any]]:
+    """A data association from or to a process ``<property>``, as Eclipse BPMN2 Modeler and
+    jBPM map a task's inputs and a message's content to a process variable: SpiffWorkflow
+    resolves associations to data objects only, and said "a data association of this task must
+    connect it to a data object" (of an event too), without naming the property."""
+    event = "Event" in etree.QName(node).localname  # a catch maps outputs, a throw inputs
+    found = []
+    for child in node:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
+            continue
+        kind = etree.QName(child).localname
+        end = {"dataInputAssociation": "sourceRef", "dataOutputAssociation": "targetRef"}.get(kind)
+        refs = [(r.text or "").strip() for r in children(child, end)] if end else []
+        for ref in [r for r in refs if r in properties]:
+            verb = "reads process property" if end == "sourceRef" else "writes process property"
+            if event and end == "sourceRef":
+                hint = (
+                    "a message thrown carries a copy of the thrower's data (or what its "
+                    "spiffworkflow:messagePayload expression gives)"
+                )
+            elif event:
+                hint = (
+                    "a message's payload joins the instance's data under its own field names "
+                    "(to keep it whole under one name, give the message event definition "
+                    f"<extensionElements><spiffworkflow:messageVariable>{properties[ref]}"
+                    "</spiffworkflow:messageVariable></extensionElements>)"
+                )
+            elif etree.QName(node).localname == "callActivity":
+                hint = "a call activity passes the caller's data in and the called process's back"
+            else:
+                hint = (
+                    "forms, scripts and service parameters read and set the instance's data by name"
+                )
+            found.append(
+                ctx.report(
+                    node,
+                    f"its {kind} {child.get('id') or ''} {verb} {properties[ref]!r} "
+                    "(<bpmn:property>, a process variable declared as Eclipse BPMN2 Modeler "
+                    "and jBPM declare them); Dialflow keeps every variable in the instance's "
+                    "data by its name, without declaring it, and SpiffWorkflow maps data "
+                    f"associations to data objects only: leave out the association; {hint}",
                     child,
                 )
             )

@@ -22,6 +22,7 @@ from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.models import ModelBundle, ProcessVersion
+from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
@@ -314,6 +315,7 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
             tree = etree.fromstring(xml.encode(), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
+        unprefix_references(tree)  # calledElement="ea:EAID_…" calls EAID_…
         defined |= {pid for p in tree.iter(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
         called |= {
             ref for c in tree.iter(f"{{{BPMN_NS}}}callActivity") if (ref := called_process(c))

@@ -165,7 +165,8 @@ HINTS = {
 }
 # Where a setting means something else on a sequence flow.
 FLOW_HINTS = {
-    "priority": "Dialflow takes the first true condition in the order the flows are written",
+    "priority": "Dialflow takes the first true condition in the order the flows are written: "
+    "write the gateway's flows in the order of their priorities, lowest first",
 }
 EXPRESSION_TAGS = {
     "conditionExpression",
@@ -412,7 +413,8 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 name,
                 element,
                 f"{local} of {_label(_owner(element))} is written in {element.get('language')!r}; "
-                "Dialflow evaluates Python expressions",
+                "Dialflow evaluates Python expressions: write it in Python and leave out its "
+                "language attribute",
             )
         )
     feel = FEEL.match(body)

@@ -77,7 +77,49 @@ def honoured(local: str, owner: Any, value: str) -> bool:
         return _is_starter(owner, value) and lane_of(owner) is None
     if local == "initiator" and kind == "startEvent":
         return initiator_variable(owner) == value.strip() and sets_starter(owner, value.strip())
+    if local == "priority" and kind == "sequenceFlow":
+        return _priority_as_written(owner)
     return False
+
+
+def _priority_as_written(flow: Any) -> bool:
+    """Whether a sequence flow's jBPM ``priority`` (Eclipse BPMN2 Modeler writes
+    ``tns:priority="1"`` on every flow) orders nothing Dialflow would order otherwise: it
+    matters only on a conditional flow out of an exclusive gateway, where jBPM tries the
+    conditions by priority, lowest first, and Dialflow in the order the flows are written;
+    the two agree when the priorities of those flows never fall in that order. A flow after
+    one of a higher priority is refused (said where the order breaks)."""
+    scope = flow.getparent()
+    if scope is None:
+        return False
+    source_id = flow.get("sourceRef")
+    source = next((el for el in scope if el.get("id") == source_id), None)
+    if source is None or etree.QName(source).localname != "exclusiveGateway":
+        return True
+    conditional = [
+        f
+        for f in scope
+        if f.tag == flow.tag
+        and f.get("sourceRef") == source_id
+        and f.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+    ]
+    if flow not in conditional:
+        return True  # the default flow, or one without a condition: taken last either way
+    priorities = [_priority(f) for f in conditional]
+    if any(p is None for p in priorities):
+        return False
+    mine = priorities[conditional.index(flow)]
+    return all(earlier <= mine for earlier in priorities[: conditional.index(flow)])
+
+
+def _priority(flow: Any) -> int | None:
+    for attribute, value in flow.attrib.items():
+        if etree.QName(attribute).localname == "priority":
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
 
 
 def lane_of(element: Any) -> str | None:

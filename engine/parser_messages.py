@@ -15,6 +15,12 @@ from collections.abc import Callable
 
 from engine.event_checks import ON_EVENT_SUBPROCESS
 
+# What the parser's "Cannot resolve dataInputAssociation" is said as; left out where the
+# pre-pass named the element (a data association to a process property, ``constructs``).
+UNRESOLVED_ASSOCIATION = (
+    "a data association of this task must connect it to a data object of its process"
+)
+
 # The parser's messages, for problems the pre-pass did not already name (and to rewrite them).
 PARSER_MESSAGES = (
     (
@@ -72,6 +78,13 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         "you mean (with a collection, its length is the number of instances)",
     ),
     (
+        re.compile(r"^A loopMaximum or loopCondition must be specified for Loop Tasks"),
+        "a standard loop needs a loopCondition (it runs the activity again while the "
+        "condition holds, such as attempts < 3) or a loopMaximum (the most passes), as "
+        "Eclipse BPMN2 Modeler leaves it empty when the loop marker is set; for one pass per "
+        "item of a list, use multiInstanceLoopCharacteristics with loopDataInputRef",
+    ),
+    (
         re.compile(r"^No start event found"),
         "the process has no start event: draw one where it begins (a plain start event, or a "
         "message, timer or signal start event); an event-based gateway or a receive task with "
@@ -110,8 +123,7 @@ PARSER_REWORDED: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
     ),
     (
         re.compile(r"^Cannot resolve data(Input|Output)Association"),
-        "a data association of this task must connect it to a data object of its process "
-        "(SpiffWorkflow cannot resolve what it points at)",
+        f"{UNRESOLVED_ASSOCIATION} (SpiffWorkflow cannot resolve what it points at)",
     ),
     (
         re.compile(

@@ -24,6 +24,7 @@ from engine.bpmn_xml import ACTIVITIES, BPMN_NS, drawn_only, element_problem
 from engine.collaboration import collaboration_problems
 from engine.errors import problem
 from engine.loops import endless_loop_problems
+from engine.qname_refs import foreign_prefix
 from engine.wiring import wiring_problems
 
 
@@ -77,6 +78,21 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                     file=name,
                 )
             )
+    for ref in tree.iter(f"{{{BPMN_NS}}}eventDefinitionRef"):
+        # the ones naming a global definition were replaced by it (``event_definition_refs``)
+        event = ref.getparent()
+        found.append(
+            problem(
+                f"{name}: {etree.QName(event).localname} {event.get('id')!r}: its "
+                f"eventDefinitionRef {(ref.text or '').strip()!r} names no event definition "
+                "declared in <definitions>, so the event has no trigger and would wait for "
+                "nothing; declare it there (such as <bpmn:timerEventDefinition id="
+                f"{(ref.text or '').strip()!r}>…) or draw the definition inside the event",
+                element_id=event.get("id"),
+                line=ref.sourceline,
+                file=name,
+            )
+        )
     found += collaboration_problems(name, tree, process_ids)
     found += _structure_problems(name, tree, ids) + wiring_problems(name, tree)
     return _said_by_spaced_ids(found + endless_loop_problems(name, tree))
@@ -343,17 +359,18 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
         if local == "boundaryEvent":
             host = element.get("attachedToRef")
             if host not in ids:
-                report(element, f"is attached to {host!r}, which is no element of the model")
+                why = foreign_prefix(element, host or "")
+                report(
+                    element,
+                    f"is attached to {host!r}, which is no element of the model"
+                    + (f": {why}" if why else ""),
+                )
         if local in EVENT_REFERENCES:
             attribute, root = EVENT_REFERENCES[local]
             ref = element.get(attribute)
             if ref and ref not in roots[root]:
                 owner = element.getparent()
-                report(
-                    owner,
-                    f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
-                    f"(<bpmn:{root} id={ref!r} …/>) next to the process",
-                )
+                report(owner, _undeclared(element, attribute, ref, root))
         if (local in MESSAGE_TASKS or local == "messageEventDefinition") and element not in drawn:
             _message_problem(element, local, roots["message"], report)
         if local in GATEWAYS and not outgoing.get(element_id):
@@ -487,8 +504,16 @@ def _message_problem(element: Any, local: str, messages: set[str], report: Any) 
         verb = "sends" if local == "sendTask" else "waits for"
         report(element, f"has no messageRef; name the message it {verb}")
     elif ref not in messages:
-        report(
-            element,
-            f"messageRef {ref!r} names no <bpmn:message> of this file; declare it "
-            f"(<bpmn:message id={ref!r} …/>) next to the process",
-        )
+        report(element, _undeclared(element, "messageRef", ref, "message"))
+
+
+def _undeclared(element: Any, attribute: str, ref: str, root: str) -> str:
+    """``ref`` names no ``<bpmn:root>`` of this file: declare it, or (a prefixed QName whose
+    prefix is not this file's namespace) write it as the bare id."""
+    why = foreign_prefix(element, ref)
+    if why:
+        return f"{attribute} {ref!r} names no <bpmn:{root}> of this file: {why}"
+    return (
+        f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
+        f"(<bpmn:{root} id={ref!r} …/>) next to the process"
+    )

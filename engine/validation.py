@@ -38,13 +38,15 @@ from engine.dmn_checks import decision_problems, duplicate_decisions, has_decisi
 from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
+from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.links import join_links, link_problems
-from engine.parser_messages import rewrite_parser_message
+from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
+from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
@@ -122,6 +124,8 @@ def parse_bundle(
         lines[name] = _line_index(tree)
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
+        _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
+        _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
@@ -381,7 +385,8 @@ def _first_sayings(
     layer said more of it than that nothing reaches it (``_reach``); and after the XSD refused a
     file, only the schema speaks of the elements it named and of what names them, and the parser
     not of the file. What the pre-passes (``foreign``, ``unsupported``) say leaves out the
-    parser's words as before."""
+    parser's words as before, and its "to no data object" on an element they named (a data
+    association to a process property, which they name with what to write)."""
     earlier = [
         p for p in found if not (p.get("_built") or p.get("_element") or p.get("_unreached"))
     ]
@@ -417,7 +422,9 @@ def _first_sayings(
         if p.get("_added") and file in refused_files:
             continue
         if p.get("_built") and (
-            p.get("_source", file) in files_said or said(elements_said, file, element_id)
+            p.get("_source", file) in files_said
+            or said(elements_said, file, element_id)
+            or (UNRESOLVED_ASSOCIATION in p["message"] and said(named_before, file, element_id))
         ):
             hidden.add((file, element_id, p["message"]))
             continue

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from engine.bpmn_xml import BPMN_NS, CONTAINERS, SAFE_XML
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, SAFE_XML
 from engine.errors import problem
 from engine.file_kinds import is_svg, svg_message, upload_hint
 
@@ -217,9 +217,59 @@ _FLOW_ELEMENT = re.compile(
 )
 
 
-def _child_rank(local: str) -> int | None:
-    """A child's place in BPMN's order, or None for a child the order says nothing of."""
-    return _CHILD_RANK.get(local, 4 if _OWN_CONTENT.match(local) else None)
+# An activity's and an event's content after its flows, in BPMN's order: Eclipse BPMN2
+# Modeler and Yaoqiang write io specifications, data associations and input or output sets,
+# and an element put after them was said only as libxml2's "Expected is ( bpmn:rendering )".
+_ACTIVITY_CONTENT = {
+    "ioSpecification": 4,
+    "property": 5,
+    "dataInputAssociation": 6,
+    "dataOutputAssociation": 7,
+    "performer": 8,
+    "humanPerformer": 8,
+    "potentialOwner": 8,
+    "standardLoopCharacteristics": 9,
+    "multiInstanceLoopCharacteristics": 9,
+}
+_EVENT_CONTENT = {
+    "dataInput": 4,
+    "dataOutput": 4,
+    "dataInputAssociation": 5,
+    "dataOutputAssociation": 5,
+    "inputSet": 6,
+    "outputSet": 6,
+}
+_ACTIVITY_ORDER = (
+    "documentation first, then extensionElements, incoming, outgoing, ioSpecification, "
+    "property, dataInputAssociation, dataOutputAssociation, performers, loop characteristics, "
+    "then the task's own content (its script, its rendering)"
+)
+_EVENT_ORDER = (
+    "documentation first, then extensionElements, incoming, outgoing, its data inputs or "
+    "outputs, their associations, its input or output set, then its event definitions"
+)
+_PLAIN_ORDER = (
+    "documentation first, then extensionElements, incoming, outgoing, then the element's own "
+    "content"
+)
+
+
+def _child_rank(local: str, parent: str = "") -> int | None:
+    """A child's place in BPMN's order within a ``parent`` of that kind, or None for a child
+    the order says nothing of."""
+    if local in _CHILD_RANK:
+        return _CHILD_RANK[local]
+    if parent in ACTIVITIES:
+        return _ACTIVITY_CONTENT.get(local, 10 if _OWN_CONTENT.match(local) else None)
+    if parent.endswith("Event"):
+        return _EVENT_CONTENT.get(local, 7 if _OWN_CONTENT.match(local) else None)
+    return 4 if _OWN_CONTENT.match(local) else None
+
+
+def _order_of(parent: str) -> str:
+    if parent in ACTIVITIES:
+        return _ACTIVITY_ORDER
+    return _EVENT_ORDER if parent.endswith("Event") else _PLAIN_ORDER
 
 
 def _prefixes(tree: Any) -> dict[str, str]:
@@ -280,7 +330,7 @@ def _order_message(
         )
     if parent_local in CONTAINERS and (contents := _container_order(element, local, where)):
         return f"{message} {contents}"
-    rank = _child_rank(local)
+    rank = _child_rank(local, parent_local)
     if rank is None:
         return message
     # The earliest preceding sibling that BPMN's order puts after this element.
@@ -288,15 +338,14 @@ def _order_message(
         sibling
         for sibling in element.itersiblings(preceding=True)
         if isinstance(sibling.tag, str)
-        and (sibling_rank := _child_rank(etree.QName(sibling).localname)) is not None
+        and (sibling_rank := _child_rank(etree.QName(sibling).localname, parent_local)) is not None
         and sibling_rank > rank
     ]
     if later:
         first = later[-1]
         return (
             f"{message} <{local}> is out of order in {where}: BPMN's schema wants "
-            "documentation first, then extensionElements, incoming, outgoing, then the "
-            f"element's own content; move it before <{etree.QName(first).localname}> "
+            f"{_order_of(parent_local)}; move it before <{etree.QName(first).localname}> "
             f"(line {first.sourceline})"
         )
     return message
