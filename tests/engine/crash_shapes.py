@@ -1,5 +1,7 @@
-"""The shapes of the newest rounds of unseen diagrams (11 and 12), drawn small for the crash and
-race tests (``test_crash_shapes.py``, ``test_races_shapes.py``): every path writes a note on a
+"""The shapes of the newest rounds of unseen diagrams (11 and 12) and of the newest engine paths
+(Camunda 8 jobs and keyed messages, pre-scripts on activities, due timers after a reply), drawn
+small for the crash and race tests (``test_crash_shapes.py``, ``test_races_shapes.py``): every
+path writes a note on a
 customer through ``test.hold`` (``tests/engine/crash_diagrams.py``), the CRM write a killed
 step must not leave behind and a lost race must not write."""
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from tests.engine.crash_diagrams import END, START, chain, diagram, flow
+from tests.engine.crash_diagrams import END, HEAD, START, TASK, chain, diagram, flow
 
 
 def chain_in(prefix: str, *ids: str) -> str:
@@ -300,4 +302,155 @@ ASKED = diagram(
     + chain("start", "init", "next", "open", "ask", "tally", "more")
     + condition("back", "more", "next", "turn &lt; 3")
     + flow("to_done", "more", "end"),
+)
+
+
+# -- the newest engine paths: Camunda 8 jobs and keyed messages, pre-scripts on activities,
+# due timers after a reply --------------------------------------------------------------------
+
+ZEEBE_HEAD = HEAD.replace(
+    "<bpmn:definitions ", '<bpmn:definitions xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+)
+
+
+def zeebe_diagram(pid: str, body: str, before: str = "") -> str:
+    return diagram(pid, body, before).replace(HEAD, ZEEBE_HEAD, 1)
+
+
+def job(tid: str, text: str, outputs: tuple[tuple[str, str], ...] = ()) -> str:
+    """A Camunda 8 job worker of type ``test.hold`` noting ``text`` (FEEL) on the lead's
+    customer, its ``outputs`` (target, FEEL source) mapped from the job's result."""
+    mapped = "".join(f'<zeebe:output source="{s}" target="{t}"/>' for t, s in outputs)
+    return (
+        f'<bpmn:serviceTask id="{tid}"><bpmn:extensionElements>'
+        '<zeebe:taskDefinition type="test.hold"/><zeebe:ioMapping>'
+        '<zeebe:input source="=lead.customer_id" target="customer_id"/>'
+        f'<zeebe:input source="{text}" target="text"/>{mapped}'
+        "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>"
+    )
+
+
+def keyed(mid: str, name: str) -> str:
+    """A message with a Camunda 8 subscription keyed by the lead's id."""
+    return (
+        f'<bpmn:message id="{mid}" name="{name}"><bpmn:extensionElements>'
+        '<zeebe:subscription correlationKey="=lead.id"/></bpmn:extensionElements></bpmn:message>'
+    )
+
+
+# A prepared quote's job worker notes it and maps its result: the label from the note's text,
+# and a total that reads ``extra`` (an incident until a retry gives it), then a call.
+JOB_OUTPUTS = zeebe_diagram(
+    "held_job_outputs",
+    START
+    + '<bpmn:userTask id="prepare"/>'
+    + job(
+        "quote",
+        "=&#34;Quote for &#34; + lead.id",
+        (("label", "=noted + &#34; (&#34; + lead.id + &#34;)&#34;"), ("total", "=seats + extra")),
+    )
+    + TASK
+    + END
+    + chain("start", "prepare", "quote", "call", "end"),
+)
+
+# The answer to a quote, by the lead's key: a receive task, then a note of the answer; then a
+# follow-up (an intermediate catch by the same key), noted too, before a call.
+KEYED = zeebe_diagram(
+    "held_keyed",
+    START
+    + '<bpmn:receiveTask id="answer" messageRef="m_answer"/>'
+    + job("answered", "=&#34;Answer: &#34; + answer")
+    + catch("follow_up", message("m_follow_up"))
+    + job("followed", "=&#34;Follow-up: &#34; + topic")
+    + TASK
+    + END
+    + chain("start", "answer", "answered", "follow_up", "followed", "call", "end"),
+    before=keyed("m_answer", "held_quote_answer") + keyed("m_follow_up", "held_follow_up"),
+)
+
+# A message thrown to the follow-up of the lead ``lead_id`` (queued, delivered by the scheduler's
+# pass), its key in its payload.
+KEYED_THROWER = diagram(
+    "held_keyed_thrower",
+    START + '<bpmn:intermediateThrowEvent id="tell">'
+    '<bpmn:messageEventDefinition messageRef="m_follow_up">'
+    "<bpmn:extensionElements><spiffworkflow:messagePayload>"
+    '{"correlationKey": lead_id, "topic": topic}</spiffworkflow:messagePayload>'
+    "</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateThrowEvent>"
+    + END
+    + chain("start", "tell", "end"),
+    before='<bpmn:message id="m_follow_up" name="held_follow_up"/>',
+)
+
+_PRE = (
+    "<bpmn:extensionElements><spiffworkflow:preScript>share = 1 / parts"
+    "</spiffworkflow:preScript></bpmn:extensionElements>"
+)
+
+# A share worked out by a pre-script on a subprocess (``mode == 'sub'``) or a call activity,
+# beside a call with an hour's reminder (a non-interrupting timer); the first thing in the
+# subprocess or the called process notes the share, the reminder notes itself.
+PRE_SCRIPTED = diagram(
+    "held_pre_scripted",
+    START
+    + '<bpmn:parallelGateway id="fork"/>'
+    + '<bpmn:exclusiveGateway id="which" default="to_call"/>'
+    + f'<bpmn:subProcess id="sub">{_PRE}<bpmn:startEvent id="sub_start"/>'
+    + note("sub_note", "'share ' + str(share)")
+    + '<bpmn:endEvent id="sub_end"/>'
+    + chain_in("sub_f", "sub_start", "sub_note", "sub_end")
+    + "</bpmn:subProcess>"
+    + f'<bpmn:callActivity id="called" calledElement="held_share">{_PRE}</bpmn:callActivity>'
+    + '<bpmn:exclusiveGateway id="merged"/>'
+    + TASK
+    + _boundary("remind", "call", timer("PT1H"), interrupting=False)
+    + note("reminded", "'reminded'")
+    + '<bpmn:endEvent id="end_reminded"/>'
+    + '<bpmn:parallelGateway id="join"/>'
+    + END
+    + chain("start", "fork", "which")
+    + flow("r1", "remind", "reminded")
+    + flow("r2", "reminded", "end_reminded")
+    + condition("to_sub", "which", "sub", "mode == 'sub'")
+    + flow("to_call", "which", "called")
+    + flow("p1", "sub", "merged")
+    + flow("p2", "called", "merged")
+    + flow("p3", "merged", "join")
+    + flow("p4", "fork", "call")
+    + flow("p5", "call", "join")
+    + flow("p6", "join", "end"),
+)
+SHARE = diagram(
+    "held_share",
+    START
+    + note("called_note", "'called share ' + str(share)")
+    + END
+    + chain("start", "called_note", "end"),
+)
+
+# The reply awaited at an event-based gateway inside a subprocess (or two hours), noted; an
+# hour's reminder on the subprocess (a non-interrupting timer) notes that it is overdue.
+AWAIT_REPLY = diagram(
+    "held_await_reply",
+    START
+    + '<bpmn:subProcess id="await"><bpmn:startEvent id="w_start"/>'
+    + '<bpmn:eventBasedGateway id="w_gate"/>'
+    + catch("w_reply", message("m_reply"))
+    + catch("w_timeout", timer("PT2H"))
+    + note("w_replied", "'replied ' + answer")
+    + '<bpmn:userTask id="handle"/>'
+    + '<bpmn:endEvent id="w_end"/><bpmn:endEvent id="w_end_timeout"/>'
+    + chain_in("w_f", "w_start", "w_gate", "w_reply", "w_replied", "handle", "w_end")
+    + flow("w_f6", "w_gate", "w_timeout")
+    + flow("w_f7", "w_timeout", "w_end_timeout")
+    + "</bpmn:subProcess>"
+    + _boundary("overdue", "await", timer("PT1H"), interrupting=False)
+    + note("overdue_note", "'overdue'")
+    + '<bpmn:endEvent id="end_overdue"/>'
+    + END
+    + chain("start", "await", "end")
+    + flow("o1", "overdue", "overdue_note")
+    + flow("o2", "overdue_note", "end_overdue"),
+    before='<bpmn:message id="m_reply" name="late_reply"/>',
 )

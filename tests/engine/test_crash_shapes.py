@@ -3,7 +3,11 @@
 The shapes of rounds 11 and 12 (``crash_shapes.py``): an event-based gateway inside a
 subprocess inside a loop with event subprocesses at two levels, boundary events on call
 activities three deep, an inclusive split and join and a multi-instance activity in a loop,
-a message for one of two waiting catches, a cycle timer on a task. Each step runs in a real
+a message for one of two waiting catches, a cycle timer on a task; and the newest engine
+paths: a Camunda 8 job worker whose outputs are mapped from its result (and whose retry maps
+them again without the operator), messages matched by a Camunda 8 correlation key (sent, and
+queued by another instance), the retry of a pre-script failed on a call activity or a
+subprocess, a timer due before a reply fired in a pass of its own. Each step runs in a real
 child process (``crash_matrix_worker.py``) through the API or the background pass and is
 killed in a handler's CRM write, after the engine step (the CRM rows flushed, or the step's
 writes sent) or at commit. Every row of every table is then as before (the background pass
@@ -62,11 +66,15 @@ class Killer:
         self.timed, self.tmp_path, self.env, self.instance_id = timed, tmp_path, env, instance_id
         self.db: Callable[..., Any] = timed.runtime.db.unit_of_work
 
-    def post(self, point: str, url: str, body: dict[str, Any], *, nth: int = 1) -> None:
-        """POST ``url`` in a child process killed at ``point``: every row as before."""
+    def post(
+        self, point: str, url: str, body: dict[str, Any], *, nth: int = 1, actor: Any = None
+    ) -> None:
+        """POST ``url`` (as the agent, or ``actor``) in a child process on the test's clock,
+        killed at ``point``: every row as before."""
         before, seen = dump(self.db), view(self.timed, self.instance_id)
         action = {"post": url, "body": body}
-        crash(self.tmp_path, self.env, point, action, actor=self.timed.agent, nth=nth)
+        actor, clock = actor or self.timed.agent, self.timed.clock.now()
+        crash(self.tmp_path, self.env, point, action, actor=actor, nth=nth, clock=clock)
         assert changes(before, dump(self.db)) == {}
         assert view(self.timed, self.instance_id) == seen
 
@@ -79,6 +87,15 @@ class Killer:
         assert changes(before, dump(self.db, CLAIMS)) == {}
         assert view(self.timed, self.instance_id) == seen
         assert self.timed.advance() == 0  # still claimed by the dead pass
+
+    def queued(self, point: str) -> None:
+        """A background pass delivering a queued message killed at ``point``: every row as
+        before, the message still queued for the next pass."""
+        before, seen = dump(self.db, CLAIMS), view(self.timed, self.instance_id)
+        clock = self.timed.clock.now()
+        crash(self.tmp_path, self.env, point, {"pass": True}, clock=clock)
+        assert changes(before, dump(self.db, CLAIMS)) == {}
+        assert view(self.timed, self.instance_id) == seen
 
 
 def send(timed: Timed, body: dict[str, Any]) -> dict[str, Any]:
@@ -295,3 +312,175 @@ def test_a_cycle_timer_on_a_task_killed_while_firing_and_the_task_killed_while_c
     assert (done["status"], done["waiting"]) == ("completed", [])
     assert timed.advance(hours=3) == 0
     assert notes_of(db, customer.id) == ["reminder", "reminder", "called"]
+
+
+# -- the newest engine paths ------------------------------------------------------------------
+
+MESSAGES = "/api/v1/messages"
+
+
+def retry_url(instance_id: int) -> str:
+    return f"/api/v1/process-instances/{instance_id}/retry"
+
+
+def retried(timed: Timed, instance_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    response = timed.owner.post(retry_url(instance_id), json={"data": data})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_camunda_8_job_with_output_mappings_killed_in_its_write_and_at_commit(
+    timed_holding: Timed, make_customer, test_env, tmp_path
+):
+    """A job worker (``zeebe:taskDefinition``) whose outputs are mapped from its result: the
+    step that runs it killed in the operator's note and at commit, then its output that reads
+    a missing value an incident whose retry, killed at commit, maps the outputs again without
+    running the operator: the note is written once."""
+    timed = timed_holding
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.JOB_OUTPUTS)
+    customer = make_customer()
+    lead = {"id": "L-1", "customer_id": customer.id}
+    started = timed.agent.start("held_job_outputs", {"lead": lead, "seats": 4})
+    [prepare] = started["ready_tasks"]
+    kill = Killer(timed, tmp_path, test_env, started["id"])
+    url = f"/api/v1/tasks/{prepare['id']}/complete"
+
+    kill.post("handler", url, {"data": {}})
+    kill.post("commit", url, {"data": {}})
+    failed = timed.agent.complete_ok(prepare["id"])
+    [incident] = failed["incidents"]
+    assert (failed["status"], incident["element_id"]) == ("error", "quote"), failed
+    assert "the output 'total'" in incident["message"], incident
+    assert notes_of(db, customer.id) == ["Quote for L-1"]
+
+    kill.post("commit", retry_url(started["id"]), {"data": {"extra": 1}}, actor=timed.owner)
+    done = retried(timed, started["id"], {"extra": 1})
+    assert (done["status"], done["incidents"]) == ("running", [])
+    assert [t["name"] for t in done["ready_tasks"]] == ["call"]
+    assert (done["data"]["label"], done["data"]["total"]) == ("Quote for L-1 (L-1)", 5)
+    assert not {"noted", "_zeebe_job_result"} & set(done["data"]), done["data"]
+    assert notes_of(db, customer.id) == ["Quote for L-1"]
+
+
+def test_camunda_8_keyed_messages_killed_mid_step_are_taken_once(
+    timed_holding: Timed, make_customer, test_env, tmp_path
+):
+    """A message delivered by its correlation key (``zeebe:subscription``) to a receive task,
+    killed in the note of its path, is taken once when resent with the same ``message_id``;
+    one to an intermediate catch, killed at commit, is delivered when sent again; the other
+    lead's instance keeps waiting for its own key, and takes the one another instance throws
+    (queued) in the pass after the pass that delivered it was killed."""
+    timed = timed_holding
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.KEYED)
+    deploy(timed.owner, shapes.KEYED_THROWER)
+    mine, other = make_customer(), make_customer()
+    first, second = (
+        timed.agent.start("held_keyed", {"lead": {"id": f"L-{n}", "customer_id": c.id}})
+        for n, c in enumerate((mine, other), start=1)
+    )
+    kill = Killer(timed, tmp_path, test_env, first["id"])
+    key = {"correlationKey": "L-1"}
+    answer = {"name": "held_quote_answer", "correlation": key, "message_id": "answer-1"}
+    answer["payload"] = {"answer": "yes"}
+
+    kill.post("handler", MESSAGES, answer)
+    kill.post("writes", MESSAGES, answer)
+    assert send(timed, answer) == {"delivered_to": [first["id"]], "duplicate": False}
+    assert send(timed, answer)["duplicate"] is True
+    assert notes_of(db, mine.id) == ["Answer: yes"]
+
+    follow_up = {"name": "held_follow_up", "correlation": key, "payload": {"topic": "price"}}
+    kill.post("commit", MESSAGES, follow_up)
+    assert send(timed, follow_up)["delivered_to"] == [first["id"]]
+    assert notes_of(db, mine.id) == ["Answer: yes", "Follow-up: price"]
+    assert [name for _, name in view(timed, first["id"])["tasks"]] == ["call"]
+
+    answer = {**answer, "correlation": {"correlationKey": "L-2"}, "message_id": "answer-2"}
+    assert send(timed, answer)["delivered_to"] == [second["id"]]
+    assert (notes_of(db, mine.id)[-1], notes_of(db, other.id)) == (
+        "Follow-up: price",
+        ["Answer: yes"],
+    )
+
+    thrown = timed.agent.start("held_keyed_thrower", {"lead_id": "L-2", "topic": "queued"})
+    assert thrown["status"] == "completed", thrown
+    Killer(timed, tmp_path, test_env, second["id"]).queued("handler")
+    assert timed.advance() == 1
+    assert notes_of(db, other.id) == ["Answer: yes", "Follow-up: queued"]
+    assert [name for _, name in view(timed, second["id"])["tasks"]] == ["call"]
+    assert timed.advance() == 0
+    assert notes_of(db, mine.id) == ["Answer: yes", "Follow-up: price"]
+
+
+def test_retries_of_pre_scripts_failed_on_a_call_activity_and_a_subprocess_killed(
+    timed_holding: Timed, make_customer, test_env, tmp_path
+):
+    """A pre-script failing on a call activity (or a subprocess) is an incident on it; the
+    retry that runs it again, killed at commit (and in the subprocess's first note), is redone
+    once: the called process's note once, the call beside it untouched. The call's reminder,
+    come due before the retry (no pass ran), fires with the retry, once."""
+    timed = timed_holding
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.PRE_SCRIPTED, shapes.SHARE)
+    for mode, element, noted, points in (
+        ("call", "called", ["called share 0.25", "reminded"], ["commit"]),
+        ("sub", "sub", ["share 0.25"], ["handler", "commit"]),
+    ):
+        customer = make_customer()
+        data = {"customer_id": customer.id, "parts": 0, "mode": mode}
+        started = timed.agent.start("held_pre_scripted", data)
+        [incident] = started["incidents"]
+        assert (started["status"], incident["element_id"]) == ("error", element), started
+        [call] = started["ready_tasks"]
+        if mode == "call":  # the reminder comes due; the retry's step fires it
+            timed.clock.advance(timedelta(hours=1, minutes=10))
+        kill = Killer(timed, tmp_path, test_env, started["id"])
+        for point in points:
+            kill.post(point, retry_url(started["id"]), {"data": {"parts": 4}}, actor=timed.owner)
+        again = retried(timed, started["id"], {"parts": 4})
+        assert (again["status"], again["incidents"]) == ("running", []), again
+        assert [t["id"] for t in again["ready_tasks"]] == [call["id"]]
+        assert sorted(notes_of(db, customer.id)) == noted
+        assert timed.advance(seconds=31) == 0  # nothing left due
+        done = timed.agent.complete_ok(call["id"])
+        assert (done["status"], done["data"]["share"]) == ("completed", 0.25)
+        assert sorted(notes_of(db, customer.id)) == noted
+        timed.clock.advance(timedelta(hours=2))
+
+
+def test_a_timer_due_before_a_reply_fires_once_after_its_pass_is_killed_at_commit(
+    timed_holding: Timed, make_customer, test_env, tmp_path
+):
+    """The reply comes at 1h30, its overdue reminder due since 1h not yet fired: the reply's
+    step, killed at commit, and then the pass that fires the reminder in a step of its own,
+    killed at commit; after restart the reminder fires exactly once."""
+    timed = timed_holding
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, shapes.AWAIT_REPLY)
+    customer = make_customer()
+    data = {"customer_id": customer.id}
+    started = timed.agent.start("held_await_reply", data, business_key="r-1")
+    kill = Killer(timed, tmp_path, test_env, started["id"])
+    timed.clock.advance(timedelta(hours=1, minutes=30))
+    reply = {"name": "late_reply", "business_key": "r-1", "message_id": "late-1"}
+    reply["payload"] = {"answer": "yes"}
+
+    kill.post("commit", MESSAGES, reply)
+    assert send(timed, reply)["delivered_to"] == [started["id"]]
+    assert notes_of(db, customer.id) == ["replied yes"]
+    seen = view(timed, started["id"])
+    due = (T0 + timedelta(hours=1)).isoformat()
+    assert (seen["tasks"][0][1], seen["waiting"]) == ("handle", [("timer", "overdue", due)])
+
+    kill.background("commit")
+    assert timed.advance(seconds=31) == 1
+    assert notes_of(db, customer.id) == ["replied yes", "overdue"]
+    seen = view(timed, started["id"])
+    assert ([name for _, name in seen["tasks"]], seen["waiting"]) == (["handle"], [])
+    assert timed.advance(hours=3) == 0
+    [handle] = seen["tasks"]
+    done = timed.agent.complete_ok(handle[0])
+    assert (done["status"], done["waiting"]) == ("completed", [])
+    assert notes_of(db, customer.id) == ["replied yes", "overdue"]
