@@ -1,6 +1,9 @@
 """Delivering messages to waiting instances, correlated by business key or properties.
 
-Candidates come from ``event_waits`` (indexed by kind, name, business key); each is locked and
+Candidates come from ``event_waits`` (indexed by kind, name, and business key or the
+correlation value a wait expects, ``engine.wait_keys``: a message carrying a value loads the
+instances waiting for it and those whose value is not known, not every instance waiting for
+its name); each is locked and
 offered the message in id order, so two messages to one instance apply one after the other.
 A ``message_id`` seen before returns the first delivery's result without applying it again.
 Unmatched messages are recorded, never dropped silently. Each instance that takes a message
@@ -20,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +34,7 @@ from engine import stepper
 from engine.business_keys import normal_key
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
+from engine.wait_keys import carried
 from engine.zeebe_messages import KEY_FIELD, SubscribedMessage, carried_key
 
 log = logging.getLogger(__name__)
@@ -166,12 +170,42 @@ def _seen(session: Session, message_id: str) -> Delivery | None:
 
 
 def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
+    """The ids of the instances to offer the message, at most ``MAX_CANDIDATES``, in id order.
+
+    A message carrying correlation values (``wait_keys.carried``) goes first to the instances
+    whose wait expects one of them, then to those whose wait expects no value or a value of a
+    property the message does not name; those expecting another value of a property it names
+    would not take it. The limit never cuts the first for the second. Without values, every
+    wait of the name, as before. Each part is one seek in the index ``(kind, name,
+    correlation_property, correlation_key)``, so a message costs what it matches, not what
+    waits for its name; none is ordered, which would make SQLite walk every wait of the name
+    in instance id order instead.
+    """
     query = select(EventWait.instance_id).where(
         EventWait.kind == "message", EventWait.name == message["name"]
     )
     if message["business_key"] is not None:
         query = query.where(EventWait.business_key == message["business_key"])
-    return sorted(set(session.scalars(query.limit(MAX_CANDIDATES))))
+    values = carried(message)
+    if not values:
+        parts = [query]
+    else:
+        prop_ = EventWait.correlation_property
+        expecting = or_(
+            *(and_(prop_ == prop, EventWait.correlation_key == key) for prop, key in values.items())
+        )
+        if len(values) == 1:  # the others: below or above it
+            (named,) = values
+            others = [query.where(prop_ < named), query.where(prop_ > named)]
+        else:
+            others = [query.where(prop_.is_not(None), prop_.not_in(list(values)))]
+        parts = [query.where(expecting), query.where(prop_.is_(None)), *others]
+    found: set[int] = set()
+    for part in parts:
+        if len(found) >= MAX_CANDIDATES:
+            break
+        found.update(session.scalars(part.limit(MAX_CANDIDATES - len(found))))
+    return sorted(found)
 
 
 def _offer(

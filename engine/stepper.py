@@ -75,6 +75,7 @@ from engine.task_scripts import (
     rerun_pre_script,
 )
 from engine.timekeeping import step_time
+from engine.wait_keys import expected
 from engine.waits import sync_event_waits
 from engine.work_items import (
     OpenedItem,
@@ -836,30 +837,37 @@ def waiting_events(workflow: BpmnWorkflow) -> list[PendingBpmnEvent]:
     or a multiple event as one nameless event: neither its message could be matched nor its
     timer scheduled. Their parts are listed here, minus those already seen.
     """
-    events = []
-    for task in workflow.event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        if isinstance(definition, FirstEvent):  # an event-based gateway: timers of their own
-            events.extend(definition.waiting(task))
-        elif isinstance(definition, MultipleEventDefinition):
-            seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
-            events.extend(d.details(task) for d in definition.event_definitions if d not in seen)
-        else:
-            events.append(definition.details(task))
-    return events
+    return [event for task in workflow.event_manager.tasks.values() for event in _events(task)]
+
+
+def _events(task: Any) -> list[PendingBpmnEvent]:
+    """What one waiting task waits for (see ``waiting_events``)."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, FirstEvent):  # an event-based gateway: timers of their own
+        return definition.waiting(task)
+    if isinstance(definition, MultipleEventDefinition):
+        seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+        return [d.details(task) for d in definition.event_definitions if d not in seen]
+    return [definition.details(task)]
 
 
 def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
+    """The instance's waits as stored (``waiting``, ``event_waits``): a message wait whose
+    catch takes one correlation value only has it as ``correlation`` (``engine.wait_keys``)."""
     waiting = []
-    for event in waiting_events(workflow):
-        is_timer = "Timer" in event.event_type or "TimeDate" in event.event_type
-        entry: dict[str, Any] = {
-            "kind": "timer" if is_timer else _kind(event.event_type),
-            "name": event.name,
-        }
-        if is_timer and isinstance(event.value, str):
-            entry["due_at"] = _due_at(event.value)
-        waiting.append(entry)
+    for task in workflow.event_manager.tasks.values():
+        keys = expected(task)
+        for event in _events(task):
+            is_timer = "Timer" in event.event_type or "TimeDate" in event.event_type
+            entry: dict[str, Any] = {
+                "kind": "timer" if is_timer else _kind(event.event_type),
+                "name": event.name,
+            }
+            if is_timer and isinstance(event.value, str):
+                entry["due_at"] = _due_at(event.value)
+            elif entry["kind"] == "message" and event.name in keys:
+                entry["correlation"] = keys[event.name]
+            waiting.append(entry)
     return waiting
 
 

@@ -1,4 +1,9 @@
-"""Keep ``event_waits`` in step with what each instance waits for, after every step."""
+"""Keep ``event_waits`` in step with what each instance waits for, after every step.
+
+A message wait carries the correlation value its catch takes (``correlation_property`` and
+``correlation_key``, ``engine.wait_keys``) when the workflow knows it, so a message carrying
+that value finds its instances by index (``engine.messages``).
+"""
 
 from __future__ import annotations
 
@@ -25,21 +30,20 @@ def sync_event_waits(
     if not fresh:
         writes.append((delete(EventWait.__table__).where(EventWait.instance_id == row.id), None))
     if after:
-        writes.append(
-            (
-                insert(EventWait.__table__).inline(),
-                [
-                    {
-                        "instance_id": row.id,
-                        "kind": wait["kind"],
-                        "name": wait.get("name"),
-                        "business_key": row.business_key,
-                        "due_at": datetime.fromisoformat(wait["due_at"])
-                        if wait.get("due_at")
-                        else None,
-                    }
-                    for wait in after
-                ],
-            )
-        )
+        rows = [_row(row, wait) for wait in after]
+        writes.append((insert(EventWait.__table__).inline(), rows))
     return writes
+
+
+def _row(row: ProcessInstance, wait: dict[str, Any]) -> dict[str, Any]:
+    # one property and its value (``engine.wait_keys``), or none
+    ((prop, key),) = (wait.get("correlation") or {None: None}).items()
+    return {
+        "instance_id": row.id,
+        "kind": wait["kind"],
+        "name": wait.get("name"),
+        "business_key": row.business_key,
+        "correlation_property": prop,
+        "correlation_key": key,
+        "due_at": datetime.fromisoformat(wait["due_at"]) if wait.get("due_at") else None,
+    }

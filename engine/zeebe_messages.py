@@ -116,7 +116,7 @@ def subscribed(parser: Any, message_event: Any, definition: Any) -> Any:
     return definition
 
 
-def _as_text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     """A key as Camunda 8 compares it: text, or a number as its text; else none."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
@@ -127,7 +127,7 @@ def _as_text(value: Any) -> str | None:
 
 def carried_key(payload: Any) -> str | None:
     """The key a message carries (its correlation and payload values), as text."""
-    return _as_text(payload.get(KEY_FIELD)) if isinstance(payload, dict) else None
+    return as_text(payload.get(KEY_FIELD)) if isinstance(payload, dict) else None
 
 
 class SubscribedMessage(SpiffMessageEventDefinition):
@@ -154,7 +154,7 @@ class SubscribedMessage(SpiffMessageEventDefinition):
                 task=my_task,
                 exception=exc,
             ) from exc
-        text = _as_text(value)
+        text = as_text(value)
         if text is None:
             raise WorkflowTaskException(
                 f"the correlation key of message {self.name!r} ({self.key}) is {value!r}: a "
@@ -168,9 +168,9 @@ class SubscribedMessage(SpiffMessageEventDefinition):
         if not isinstance(sent, MessageEventDefinition) or sent.name != self.name:
             return False
         given = carried_key(event.payload)
-        return given is not None and given == self._kept(my_task)
+        return given is not None and given == self.kept(my_task)
 
-    def _kept(self, my_task: Any) -> str | None:
+    def kept(self, my_task: Any) -> str | None:
         """The key read when the task began to wait; read now when nothing read it then (a
         catch of several events, whose definition does not pass the wait on to this one)."""
         kept = my_task.internal_data.get(_KEPT, {})

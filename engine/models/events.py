@@ -14,7 +14,9 @@ from dialflow.db import Base, UTCDateTime, utcnow
 class EventWait(Base):
     """One event an instance waits for; rewritten after every step from the workflow's waits.
 
-    Messages are matched by ``(kind, name, business_key)`` without loading any workflow, a
+    Messages are matched by ``(kind, name, business_key)`` or, for a message that names
+    correlation values, ``(kind, name, correlation_property, correlation_key)`` without
+    loading any workflow, a
     signal's broadcast pages through ``(kind, name, instance_id)``; timers also keep their due
     time here (the earliest is copied to the instance row).
     """
@@ -22,6 +24,7 @@ class EventWait(Base):
     __tablename__ = "event_waits"
     __table_args__ = (
         Index(None, "kind", "name", "business_key"),
+        Index(None, "kind", "name", "correlation_property", "correlation_key"),  # keyed messages
         Index(None, "kind", "name", "instance_id"),  # a signal's waiting instances, by page
         Index(None, "instance_id"),
     )
@@ -31,6 +34,11 @@ class EventWait(Base):
     kind: Mapped[str] = mapped_column(String(20))  # timer, message, signal, ...
     name: Mapped[str | None] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(120))
+    # A message wait's correlation (``engine.wait_keys``): the message must carry this value
+    # of this property to be caught here (a Camunda 8 subscription's key: ``correlationKey``),
+    # as text; None when the catch takes any value or its value is not known.
+    correlation_property: Mapped[str | None] = mapped_column(String(200))
+    correlation_key: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

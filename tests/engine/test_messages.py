@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
+from engine import messages
 from engine.models import EventWait, ProcessInstance, ReceivedMessage
-from tests.engine.conftest import post_together
+from tests.engine.conftest import DIAGRAMS, post_together
+from tests.engine.diagram_folders import upload
 
 URL = "/api/v1/messages"
 
@@ -249,6 +253,40 @@ def test_correlation_properties_pick_one_of_two_instances_without_business_key(o
     assert left["status"] == "waiting" and left["incidents"] == []
     with db() as session:
         assert session.scalar(select(func.count(ReceivedMessage.id))) == 3
+
+
+@pytest.mark.parametrize("binding", ["spiffworkflow", "standard-bpmn-only"])
+def test_a_message_naming_its_correlation_reaches_its_instance_among_more_waiting(
+    owner, agent, monkeypatch, binding
+):
+    """Only so many waiting instances are loaded for one message (``MAX_CANDIDATES``); one
+    naming a correlation value in ``correlation`` goes first to the instances that hold that
+    value (by ``spiffworkflow:processVariableCorrelation``, or in their data as the property's
+    retrieval expression reads it), then to those that take any. It was offered to the first
+    instances waiting for its name, and the one it names was left out when more waited."""
+    monkeypatch.setattr(messages, "MAX_CANDIDATES", 3)
+    owner.deploy("payment_plain.bpmn")
+    text = (DIAGRAMS / "order_correlation.bpmn").read_bytes()
+    if binding == "standard-bpmn-only":
+        text = re.sub(
+            rb"<bpmn:extensionElements>.*?</bpmn:extensionElements>", b"", text, flags=re.S
+        )
+    assert upload(owner, ("order_correlation.bpmn", text)).status_code == 201
+    by_name = agent.start("payment_by_key", {})["id"]  # takes any payment
+    by_ref = {n: agent.start("payment_by_ref", {"order_ref": f"O-{n}"})["id"] for n in range(1, 6)}
+
+    body = {"name": "payment_confirmed", "correlation": {"order_ref": "O-5"}, "payload": {}}
+    sent = agent.post(URL, json={**body, "payload": {"amount": 3}})
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == [by_name, by_ref[5]]
+    assert agent.instance(by_ref[5])["data"]["amount"] == 3
+    waiting = agent.instance(by_ref[4])["waiting"]
+    assert waiting == [
+        {"kind": "message", "name": "payment_confirmed", "correlation": {"order_ref": "O-4"}}
+    ]
+    again = agent.post(URL, json={**body, "correlation": {"order_ref": "O-4"}})
+    assert again.get_json()["delivered_to"] == [by_ref[4]]
+    assert agent.instance(by_ref[3])["status"] == "waiting"
 
 
 def test_an_instance_the_message_lacks_the_keys_of_does_not_stop_the_others(owner, agent, db):

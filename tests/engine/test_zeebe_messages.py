@@ -13,7 +13,10 @@ is not what Dialflow runs stays refused on its element and line.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from engine import messages
+from engine.models import EventWait
 from tests.engine.conftest import by_element, notes_of, refused
 from tests.engine.diagram_folders import DiagramFolder, line_in, nothing_deployed, upload
 
@@ -190,3 +193,45 @@ def test_an_instance_migrated_onto_a_subscribing_version_is_matched_by_its_key(
     assert owner.post(url, json={"to_version": 2}).status_code == 200
     assert send(agent, "zm_lead_called", "L-6").status_code == 404
     assert send(agent, "zm_lead_called", "L-5").get_json()["delivered_to"] == [instance_id]
+
+
+def test_a_keyed_message_reaches_its_instance_among_more_waiting_than_are_offered(
+    owner, agent, monkeypatch, db
+):
+    """Only so many waiting instances are loaded for one message (``MAX_CANDIDATES``); a
+    message with a key is offered first to the instances waiting for that key, then to those
+    whose key is not known, so the one it names is never left out (it was answered 404 when
+    more instances waited than were loaded)."""
+    monkeypatch.setattr(messages, "MAX_CANDIDATES", 3)
+    plain = FOLDER.read(LEAD).replace(SUBSCRIBED.encode(), b"")  # the messages by name only
+    assert upload(owner, (LEAD, plain)).status_code == 201
+
+    def arrived(key):
+        started = send(agent, "zm_lead_arrived", payload={"lead": {"id": key}})
+        (instance_id,) = started.get_json()["delivered_to"]
+        return instance_id
+
+    by_name = arrived("any")  # waits for any message of the name: its key is not known
+    FOLDER.deploy(owner, LEAD)
+    keyed = {n: arrived(n) for n in range(1, 6)}  # five instances wait, each for its own key
+
+    called = send(agent, "zm_lead_called", "5")  # a number key matches its text
+    assert called.status_code == 202, called.get_json()
+    assert called.get_json()["delivered_to"] == [by_name, keyed[5]]
+    assert agent.instance(keyed[5])["status"] == "completed"
+    waiting = agent.instance(keyed[4])
+    assert waiting["status"] == "waiting"
+    assert waiting["waiting"] == [
+        {"kind": "message", "name": "zm_lead_called", "correlation": {"correlationKey": "4"}}
+    ]
+    assert send(agent, "zm_lead_called", 4).get_json()["delivered_to"] == [keyed[4]]
+    assert send(agent, "zm_lead_called", 6).status_code == 404
+
+    # a wait stored before keys were (no key: offered every message of the name) still takes it
+    with db() as session:
+        session.execute(
+            update(EventWait)
+            .where(EventWait.instance_id == keyed[2])
+            .values(correlation_property=None, correlation_key=None)
+        )
+    assert send(agent, "zm_lead_called", 2).get_json()["delivered_to"] == [keyed[2]]

@@ -77,7 +77,23 @@ INSTANCE = obj(
         },
         "data": ANY_OBJECT,
         "ready_tasks": {"type": "array", "items": TASK},
-        "waiting": {"type": "array", "items": obj({"kind": STR, "name": STR, "due_at": TIME})},
+        "waiting": {
+            "type": "array",
+            "items": obj(
+                {
+                    "kind": STR,
+                    "name": STR,
+                    "due_at": TIME,
+                    "correlation": {
+                        "type": "object",
+                        "additionalProperties": STR,
+                        "description": "a message wait that takes only this correlation value: "
+                        "its property (correlationKey for a Camunda 8 subscription) and the "
+                        "value as text; absent when any value is taken or it is not known",
+                    },
+                }
+            ),
+        },
         "incidents": {
             "type": "array",
             "items": obj(
