@@ -14,7 +14,8 @@ diagram, by a migration, or the data) runs again from there: the person's task i
 again, a due timer fires. A new instance's first step has nothing to stay at: its start is
 refused (422) and nothing is stored. A message whose step is kept out is refused by that
 instance (``messages._offer``): refused by every candidate, the sender gets the 422 and
-nothing is stored, the incident neither.
+nothing is stored, the incident neither. A signal is refused alike: that instance is not
+among those the broadcast reached, and still waits for it.
 """
 
 from __future__ import annotations

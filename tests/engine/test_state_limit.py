@@ -173,3 +173,43 @@ def test_the_task_page_says_a_completion_kept_out_was_not_done(
     shown = client.get(answer.location).text
     assert "未完成：完成后流程数据将超出上限" in shown
     assert zhou.instance(started["id"])["status"] == "error"
+
+
+GROWING_ON_SIGNAL = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="{SPIFF}" id="defs" targetNamespace="http://example.com/growth">
+  <bpmn:signal id="s_ready" name="price_list_ready"/>
+  <bpmn:process id="growing_signal" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:signalEventDefinition id="sed" signalRef="s_ready"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="grow" name="Collect lines">
+      <bpmn:script>lines = ["x" * 1000 for n in range(count)]</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="after" name="Read them"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="grow"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="grow" targetRef="after"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_signal_whose_step_grows_past_the_limit_is_not_said_to_have_reached_it(owner, agent):
+    """As a message: the instance whose step would grow past the limit refuses the signal
+    and still waits for it, the others take it; the broadcast does not list it as reached
+    (before: listed, the signal gone and the instance in error, its retry waiting for a
+    signal that had passed)."""
+    assert owner.upload(extra=[("signal.bpmn", GROWING_ON_SIGNAL)]).status_code == 201
+    large = agent.start("growing_signal", {"count": 5000})
+    small = agent.start("growing_signal", {"count": 3})
+    sent = owner.post("/api/v1/signals", json={"name": "price_list_ready"})
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == [small["id"]]
+    waiting = agent.instance(large["id"])
+    assert (waiting["status"], waiting["incidents"]) == ("waiting", [])
+    assert [w["name"] for w in waiting["waiting"]] == ["price_list_ready"]
+    assert [t["name"] for t in agent.instance(small["id"])["ready_tasks"]] == ["after"]
