@@ -15,7 +15,8 @@ again, a due timer fires. A new instance's first step has nothing to stay at: it
 refused (422) and nothing is stored. A message whose step is kept out is refused by that
 instance (``messages._offer``): refused by every candidate, the sender gets the 422 and
 nothing is stored, the incident neither. A signal is refused alike: that instance is not
-among those the broadcast reached, and still waits for it.
+among those the broadcast reached, and still waits for it. A timer start that would is
+skipped (logged) and its schedule goes on, so it does not hold up the other timer starts.
 """
 
 from __future__ import annotations

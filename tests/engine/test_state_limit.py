@@ -8,7 +8,7 @@ from __future__ import annotations
 from crm.users import create_token
 from engine.models import ProcessInstance
 from tests.conftest import PASSWORD, sign_in
-from tests.engine.conftest import Actor, notes_of
+from tests.engine.conftest import Actor, notes_of, one_process
 from tests.web.test_pages import csrf_token
 
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -213,3 +213,30 @@ def test_a_signal_whose_step_grows_past_the_limit_is_not_said_to_have_reached_it
     assert (waiting["status"], waiting["incidents"]) == ("waiting", [])
     assert [w["name"] for w in waiting["waiting"]] == ["price_list_ready"]
     assert [t["name"] for t in agent.instance(small["id"])["ready_tasks"]] == ["after"]
+
+
+def test_a_timer_start_over_the_limit_does_not_hold_up_the_other_timer_starts(timed):
+    """A process whose timer start would grow past the limit is not started, and its time
+    passes; before, the scheduler tried it again at every pass and, the earliest due, it
+    stopped every timer start due after it."""
+
+    def starting_in(process_id: str, minutes: int, script: str) -> tuple[str, bytes]:
+        body = (
+            f"<startEvent id=\"s\"><timerEventDefinition><timeDuration>'PT{minutes}M'"
+            "</timeDuration></timerEventDefinition></startEvent>"
+            f'<scriptTask id="grow"><script>{script}</script></scriptTask>'
+            '<userTask id="look"/><endEvent id="e"/>'
+            '<sequenceFlow id="f1" sourceRef="s" targetRef="grow"/>'
+            '<sequenceFlow id="f2" sourceRef="grow" targetRef="look"/>'
+            '<sequenceFlow id="f3" sourceRef="look" targetRef="e"/>'
+        )
+        return (f"{process_id}.bpmn", one_process(process_id, body))
+
+    large = starting_in("nightly_dump", 10, 'lines = ["x" * 1000 for n in range(5000)]')
+    assert timed.owner.upload(extra=[large]).status_code == 201
+    small = starting_in("morning_list", 20, "lines = []")
+    assert timed.owner.upload(extra=[small]).status_code == 201
+    assert timed.advance(minutes=15) == 0  # refused: nothing started
+    timed.advance(minutes=10)
+    listed = timed.owner.get("/api/v1/process-instances").get_json()["items"]
+    assert [(i["process_id"], i["status"]) for i in listed] == [("morning_list", "running")]
