@@ -17,6 +17,8 @@ instance (``messages._offer``): refused by every candidate, the sender gets the 
 nothing is stored, the incident neither. A signal is refused alike: that instance is not
 among those the broadcast reached, and still waits for it. A timer start that would is
 skipped (logged) and its schedule goes on, so it does not hold up the other timer starts.
+A migration whose step would is refused (``migration.migrate`` raises it, a bulk move lists
+the instance as refused): the instance stays on its version, as it was.
 """
 
 from __future__ import annotations

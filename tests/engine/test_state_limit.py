@@ -5,6 +5,8 @@ the task that grew the data, and a retry after a fix goes on from there."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from crm.users import create_token
 from engine.models import ProcessInstance
 from tests.conftest import PASSWORD, sign_in
@@ -240,3 +242,48 @@ def test_a_timer_start_over_the_limit_does_not_hold_up_the_other_timer_starts(ti
     timed.advance(minutes=10)
     listed = timed.owner.get("/api/v1/process-instances").get_json()["items"]
     assert [(i["process_id"], i["status"]) for i in listed] == [("morning_list", "running")]
+
+
+def test_a_migration_whose_step_grows_past_the_limit_is_refused_and_the_instance_stays(timed):
+    """The move fires the timer that came due, and the new version's script after it grows
+    the data too much: the move is refused (422, one by one or listed as refused in bulk), the
+    instance stays on its version, waiting. Before, the instance said version 2 over the
+    state of version 1, and its retry ran that state on version 2's elements."""
+
+    def version(grow: bool) -> tuple[str, bytes]:
+        after_wait = "grow" if grow else "after"
+        body = (
+            '<startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition>'
+            "<timeDuration>'PT1H'</timeDuration></timerEventDefinition></intermediateCatchEvent>"
+            '<userTask id="after"/><endEvent id="e"/>'
+            '<sequenceFlow id="f0" sourceRef="s" targetRef="wait"/>'
+            f'<sequenceFlow id="f1" sourceRef="wait" targetRef="{after_wait}"/>'
+            '<sequenceFlow id="f3" sourceRef="after" targetRef="e"/>'
+        )
+        if grow:
+            body += (
+                '<scriptTask id="grow"><script>lines = ["x" * 1000 for n in range(count)]'
+                '</script></scriptTask><sequenceFlow id="f2" sourceRef="grow" targetRef="after"/>'
+            )
+        return ("reminder.bpmn", one_process("reminder", body))
+
+    owner = timed.owner
+    assert owner.upload(extra=[version(grow=False)]).status_code == 201
+    started = owner.start("reminder", {"count": 5000})
+    assert owner.upload(extra=[version(grow=True)]).status_code == 201
+    timed.clock.advance(timedelta(hours=2))  # due, not yet fired
+
+    moved = owner.post(f"/api/v1/process-instances/{started['id']}/migrate", json={"to_version": 2})
+    assert moved.status_code == 422, moved.get_json()
+    assert moved.get_json()["error"]["code"] == "instance_data_too_large"
+    stayed = owner.instance(started["id"])
+    assert (stayed["version"], stayed["status"], stayed["incidents"]) == (1, "waiting", [])
+    assert [w["name"] for w in stayed["waiting"]] == ["wait"]
+
+    bulk = owner.post("/api/v1/process-models/reminder/versions/1/migrate", json={"to_version": 2})
+    assert bulk.status_code == 200, bulk.get_json()
+    assert (bulk.get_json()["migrated"], [r["id"] for r in bulk.get_json()["refused"]]) == (
+        [],
+        [started["id"]],
+    )
+    assert owner.instance(started["id"])["version"] == 1
