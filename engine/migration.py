@@ -92,6 +92,7 @@ def migrate(
     step.bundle = new_bundle
     step.respec = True
     # A timer that came due before the move fires in its step, as the scheduler would fire it.
+    step.refuses = True  # a step that would grow past the limit leaves the instance as it was
     stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
     if step.kept_out is not None:  # the move's step grew past the limit: it stays where it was
         raise step.kept_out

@@ -416,6 +416,7 @@ def _offer(
         caught = True
         _merge_payload(workflow, event)
 
+    step.refuses = True  # a step that would grow past the limit leaves the instance as it was
     stepper.run(engine, session, step, send)
     if step.kept_out is not None:  # it caught the signal and grew past the limit: refused
         raise step.kept_out

@@ -154,6 +154,25 @@ def test_a_message_whose_step_grows_past_the_limit_is_refused(owner, agent):
     assert len(agent.instance(started["id"])["data"]["lines"]) == 3
 
 
+def test_an_instance_that_refuses_a_message_others_take_is_left_as_it_was(owner, agent):
+    """Two instances wait for the message; one takes it, the step of the other would grow
+    past the limit: that one refuses it (listed as refused) and still waits, without an
+    incident. Before, it was left in error with a ``data_too_large`` incident whose retry
+    went back to waiting for a message that had passed."""
+    sized = GROWING_ON_MESSAGE.replace(b'"x" * 1000', b'"x" * size')
+    assert owner.upload(extra=[("message.bpmn", sized)]).status_code == 201
+    small = agent.start("growing_message", {"size": 1}, business_key="m-2")
+    large = agent.start("growing_message", {"size": 1000}, business_key="m-2")
+    message = {"name": "lines_ready", "business_key": "m-2", "payload": {"count": 5000}}
+    sent = agent.post("/api/v1/messages", json=message)
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == [small["id"]]
+    assert [r["instance_id"] for r in sent.get_json()["refused"]] == [large["id"]]
+    waiting = agent.instance(large["id"])
+    assert (waiting["status"], waiting["incidents"]) == ("waiting", [])
+    assert [w["name"] for w in waiting["waiting"]] == ["lines_ready"]
+
+
 def test_the_task_page_says_a_completion_kept_out_was_not_done(
     client, db, make_user, make_customer, owner
 ):
