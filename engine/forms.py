@@ -223,11 +223,11 @@ def form_values(
 
     Only the form's fields are offered, never the rest of the instance's data; never a field
     marked ``"writeOnly": true`` (something asked for, such as a code, not to be shown back);
-    and never a person's answer: a field in ``answered`` (the fields of the instance's tasks
-    completed before) starts empty or with its default, so a director's approval does not
-    start with the manager's decision and a loop's next call with the last call's outcome. A
-    read-only field always shows the instance's value. A value of None (a field left empty
-    before) is no value: the default shows."""
+    and never a person's answer: a field in ``answered`` (the fields the instance's tasks
+    completed before asked for, not those they showed read-only) starts empty or with its
+    default, so a director's approval does not start with the manager's decision and a loop's
+    next call with the last call's outcome. A read-only field always shows the instance's value.
+    A value of None (a field left empty before) is no value: the default shows."""
     properties = (schema or {}).get("properties")
     if not isinstance(properties, dict) or not isinstance(data, dict):
         return {}

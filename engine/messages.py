@@ -258,6 +258,7 @@ def _offer(
                 if task.internal_data.get(message["name"]) is carried or event in seen:
                     task.data.update(payload)
 
+    step.refuses = True  # a step that would grow past the limit leaves the instance as it was
     stepper.run(engine, session, step, send)
     if step.kept_out is not None:  # it took the message and grew past the limit: refused
         raise step.kept_out

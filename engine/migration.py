@@ -31,6 +31,7 @@ from engine.migrated_tasks import (
 )
 from engine.models import InstanceStatus, ProcessInstance, ProcessVersion
 from engine.service import ProcessEngine
+from engine.state_limit import StateTooLarge
 from engine.timekeeping import step_time
 
 # An instance in error moves with its incidents open: the fix of a failing script or of an
@@ -91,7 +92,10 @@ def migrate(
     step.bundle = new_bundle
     step.respec = True
     # A timer that came due before the move fires in its step, as the scheduler would fire it.
+    step.refuses = True  # a step that would grow past the limit leaves the instance as it was
     stepper.run(engine, session, step, lambda workflow: workflow.refresh_timers())
+    if step.kept_out is not None:  # the move's step grew past the limit: it stays where it was
+        raise step.kept_out
     audit.record(
         session,
         actor=actor,
@@ -182,7 +186,7 @@ def migrate_all(
             with database.unit_of_work() as session:
                 migrate(engine, session, instance_id, to_version, actor=actor)
             result.migrated.append(instance_id)
-        except InstanceConflict as exc:
+        except (InstanceConflict, StateTooLarge) as exc:
             result.refused.append(
                 {"id": instance_id, "reason": exc.message, "details": exc.details}
             )

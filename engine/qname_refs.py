@@ -2,13 +2,13 @@
 
 BPMN types the references from one element to another declared element (``messageRef``,
 ``errorRef``, ``escalationRef``, ``signalRef``, ``attachedToRef``, ``calledElement``,
-``processRef``, a message flow's ends …) as ``xsd:QName``: the id of the element in the
-namespace of the file that declares it. Most modelers write the bare id; tools that write XML
-through a schema binding (Oracle BPM, IBM BPM, the OMG's own examples, Trisotech) write it
-with a prefix bound to the file's ``targetNamespace``: ``errorRef="tns:REFUND_REFUSED"``.
-SpiffWorkflow looks references up as ids, so such a file was refused ("names no <bpmn:error>
-of this file; declare it (<bpmn:error id='tns:REFUND_REFUSED' …/>)", an id no XML can hold)
-although it means exactly the bare id.
+``processRef``, a message flow's ends, a flow node's ``incoming`` and ``outgoing`` …) as
+``xsd:QName``: the id of the element in the namespace of the file that declares it. Most
+modelers write the bare id; tools that write XML through a schema binding (Oracle BPM, IBM
+BPM, the OMG's own examples, Trisotech) write it with a prefix bound to the file's
+``targetNamespace``: ``errorRef="tns:REFUND_REFUSED"``. SpiffWorkflow looks references up as
+ids, so such a file was refused ("names no <bpmn:error> of this file; declare it (<bpmn:error
+id='tns:REFUND_REFUSED' …/>)", an id no XML can hold) although it means exactly the bare id.
 
 Before the checks and the parser see a BPMN file, each such reference whose prefix is bound
 to the file's own ``targetNamespace`` is written as the bare id; a call activity's
@@ -40,8 +40,11 @@ QNAME_ATTRIBUTES = frozenset(
         "correlationPropertyRef",
     }
 )
-# Elements whose text is such a QName reference.
-QNAME_TEXTS = frozenset({"correlationPropertyRef", "eventDefinitionRef", "messageFlowRef"})
+# Elements whose text is such a QName reference (a flow node's incoming and outgoing flows
+# too: the schema types them as QNames, unlike a sequence flow's IDREF ends).
+QNAME_TEXTS = frozenset(
+    {"correlationPropertyRef", "eventDefinitionRef", "messageFlowRef", "incoming", "outgoing"}
+)
 _MESSAGE_FLOW = f"{{{BPMN_NS}}}messageFlow"
 
 

@@ -59,6 +59,7 @@ from engine.models import (
     SignalDelivery,
 )
 from engine.service import ProcessEngine
+from engine.state_limit import StateTooLarge
 
 log = logging.getLogger(__name__)
 PAGE = 100  # waiting instances listed at a time (each then stepped in its own transaction)
@@ -376,6 +377,9 @@ def _deliver_once(
         return False  # another runner of this broadcast reached it first
     except DBAPIError:
         raise
+    except StateTooLarge as error:  # refused by the instance, which still waits
+        log.warning("signal %r refused by instance %s: %s", name, instance_id, error.message)
+        return False
     except Exception:
         log.exception("signal %r to instance %s failed; passed by", name, instance_id)
         return False
@@ -412,7 +416,10 @@ def _offer(
         caught = True
         _merge_payload(workflow, event)
 
+    step.refuses = True  # a step that would grow past the limit leaves the instance as it was
     stepper.run(engine, session, step, send)
+    if step.kept_out is not None:  # it caught the signal and grew past the limit: refused
+        raise step.kept_out
     if caught:
         session.add(SignalDelivery(broadcast_id=broadcast_id, instance_id=instance_id))
     return caught

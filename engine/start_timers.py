@@ -26,6 +26,7 @@ from dialflow.db import Database
 from engine import stepper
 from engine.models import ProcessVersion
 from engine.service import ProcessEngine
+from engine.state_limit import StateTooLarge
 from engine.timekeeping import cycle_months, months_later, step_time
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,13 @@ def start_due(engine: ProcessEngine, database: Database, limit: int = 50) -> int
             )
             if version is None:
                 return started
-            _start(engine, session, version)
+            try:
+                with session.begin_nested():  # a refused start undoes its handlers' writes
+                    _start(engine, session, version)
+                started += 1
+            except StateTooLarge as error:  # this start is refused; the schedule goes on
+                log.warning("timer start of %s refused: %s", version.process_id, error.message)
             _reschedule(version, now)
-            started += 1
     return started
 
 

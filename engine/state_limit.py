@@ -13,8 +13,13 @@ step, in error, with a ``data_too_large`` incident on that task. A retry after a
 diagram, by a migration, or the data) runs again from there: the person's task is open
 again, a due timer fires. A new instance's first step has nothing to stay at: its start is
 refused (422) and nothing is stored. A message whose step is kept out is refused by that
-instance (``messages._offer``): refused by every candidate, the sender gets the 422 and
-nothing is stored, the incident neither.
+instance (``messages._offer``), which is left as it was, without an incident (``Step.refuses``,
+:func:`undo`), whether other instances take the message or not; refused by every candidate,
+the sender gets the 422 and nothing is stored. A signal is refused alike: that instance is not
+among those the broadcast reached, and still waits for it. A timer start that would is
+skipped (logged) and its schedule goes on, so it does not hold up the other timer starts.
+A migration whose step would is refused (``migration.migrate`` raises it, a bulk move lists
+the instance as refused): the instance stays on its version, as it was.
 """
 
 from __future__ import annotations
@@ -77,22 +82,15 @@ def grower(workflow: Any) -> tuple[Any, int]:
 
 def keep_out(
     engine: Any, session: Session, step: Any, error: StateTooLarge, pending_before: set[Any]
-) -> Incident:
-    """Undo the step and leave the instance as it was before it, in error with an incident."""
-    context = step.context
-    if context.savepoint is not None:
-        if context.savepoint.is_active:
-            context.savepoint.rollback()  # the handlers' writes
-        context.savepoint = None
-    for obj in list(session.new):  # the step's incidents and queued messages
-        if obj not in pending_before:
-            session.expunge(obj)
-    row, now = step.row, context.now
-    if "incidents" in row.__dict__:  # those the step closed stay open
-        for earlier in row.incidents:
-            session.expire(earlier)
-    session.expire(row, ["trail"])
-    engine.kept.forget(row.id)  # the oversized workflow is no one's next step
+) -> Incident | None:
+    """Undo the step and leave the instance as it was before it, in error with an incident;
+    for a step whose caller refuses what it took (``step.refuses``: a message, a signal, a
+    move), as it was, with none (the caller raises ``step.kept_out``)."""
+    undo(engine, session, step, pending_before)
+    step.kept_out = error
+    if step.refuses:
+        return None
+    row, now = step.row, step.context.now
     incident = Incident(
         instance_id=row.id,
         task_id=error.task_id,
@@ -108,10 +106,27 @@ def keep_out(
     row.fire_claimed_until = None
     row.updated_at = now
     session.flush()
-    step.writes.clear()
-    step.audit.clear()
     step.incidents = [incident]
     step.open_incident = step.failed = True
-    step.kept_out = error
     webhook_events.incident_opened(session, row, incident)
     return incident
+
+
+def undo(engine: Any, session: Session, step: Any, pending_before: set[Any]) -> None:
+    """Leave the instance and the session as they were before the step."""
+    context = step.context
+    if context.savepoint is not None:
+        if context.savepoint.is_active:
+            context.savepoint.rollback()  # the handlers' writes
+        context.savepoint = None
+    for obj in list(session.new):  # the step's incidents and queued messages
+        if obj not in pending_before:
+            session.expunge(obj)
+    row = step.row
+    if "incidents" in row.__dict__:  # those the step closed stay open
+        for earlier in row.incidents:
+            session.expire(earlier)
+    session.expire(row, ["trail"])
+    engine.kept.forget(row.id)  # the oversized workflow is no one's next step
+    step.writes.clear()  # the use case's writes (a work item's completion) and audit entries
+    step.audit.clear()

@@ -137,6 +137,9 @@ class Step:
     opened: list[OpenedItem] = field(default_factory=list)
     # Set when the step grew the state past the limit and was kept out (``state_limit``).
     kept_out: Exception | None = None
+    # The caller refuses what the step took if it is kept out (a message, a signal, a move):
+    # the instance is left as it was, without an incident, and the caller raises ``kept_out``.
+    refuses: bool = False
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -341,7 +344,8 @@ def run(
     except StateTooLarge as error:
         if step.fresh:  # a new instance has no state to stay at: its start is refused
             raise
-        return [keep_out(engine, session, step, error, pending_before)]
+        kept_out = keep_out(engine, session, step, error, pending_before)
+        return [] if kept_out is None else [kept_out]
     signals.queue_thrown(session, step, thrown)
     for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
         if incident.resolved_at is None:  # not one the step's own end closed at once

@@ -25,7 +25,13 @@ from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
 from engine.business_keys import filter_key
 from engine.errors import TaskConflict, TaskNotFound
-from engine.forms import form_fields, form_values, validate_form_data, with_form_defaults
+from engine.forms import (
+    form_fields,
+    form_values,
+    read_only,
+    validate_form_data,
+    with_form_defaults,
+)
 from engine.models import (
     InstanceStatus,
     ProcessInstance,
@@ -417,7 +423,9 @@ def _answered(session: Session, ids: set[int]) -> dict[int, set[str]]:
         )
     )
     for instance_id, schema in rows:
-        answered.setdefault(instance_id, set()).update(form_fields(schema))
+        # a read-only field was shown, not answered: completing its task does not take it
+        shown = read_only(schema) if isinstance(schema, dict) else []
+        answered.setdefault(instance_id, set()).update(set(form_fields(schema)) - set(shown))
     return answered
 
 

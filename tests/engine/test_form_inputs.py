@@ -132,3 +132,55 @@ def test_a_date_time_field_takes_a_date_and_time_only(owner: Actor):
         task = owner.start("visit")["ready_tasks"][0]
         done = owner.complete_ok(task["id"], {"visit_at": right})
         assert done["data"]["visit_at"] == right
+
+
+def two_forms(process_id: str, first: dict, second: dict) -> list[tuple[str, bytes]]:
+    """A process of two user tasks in a row, ``first`` and ``second`` their forms."""
+
+    def task(n: int) -> str:
+        return f"""
+    <bpmn:userTask id="ask{n}" name="Ask {n}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="{process_id}_{n}.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>"""
+
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="{SPIFF}" id="defs" targetNamespace="http://example.com/forms">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="start"/>{task(0)}{task(1)}
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="ask0"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="ask0" targetRef="ask1"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="ask1" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    return [
+        (f"{process_id}.bpmn", xml.encode()),
+        (f"{process_id}_0.json", json.dumps(first).encode()),
+        (f"{process_id}_1.json", json.dumps(second).encode()),
+    ]
+
+
+def test_a_field_an_earlier_form_only_showed_is_still_offered(owner: Actor):
+    """A read-only field is shown, never answered (completing its task does not take it): a
+    later form that lets someone correct it starts with the instance's value. Before, it
+    started empty, as if the earlier task had answered it, and a completion that left it so
+    wrote None over the customer's name."""
+    review = {
+        "type": "object",
+        "properties": {
+            "customer_name": {"type": "string", "readOnly": True},
+            "name_wrong": {"type": "boolean"},
+        },
+    }
+    correct = {"type": "object", "properties": {"customer_name": {"type": "string"}}}
+    assert owner.upload(extra=two_forms("name_check", review, correct)).status_code == 201
+    started = owner.start("name_check", {"customer_name": "上海明远贸易"})
+    first = started["ready_tasks"][0]
+    assert first["values"] == {"customer_name": "上海明远贸易"}
+    (second,) = owner.complete_ok(first["id"], {"name_wrong": True})["ready_tasks"]
+    assert second["values"] == {"customer_name": "上海明远贸易"}
+    assert only(owner.tasks("all=1"), id=second["id"])["values"] == second["values"]
