@@ -430,13 +430,16 @@ def _answered(session: Session, ids: set[int]) -> dict[int, set[str]]:
 
 
 def work_item_to_dict(
-    item: WorkItem | SimpleNamespace, sources: FormSources | None = None
+    item: WorkItem | SimpleNamespace,
+    sources: FormSources | None = None,
+    *,
+    with_values: bool = True,
 ) -> dict[str, Any]:
     """The API's view of a task; ``values`` are the instance's values of its form's fields
     that the fields start with (``engine.forms.form_values``; ``sources`` from
-    :func:`form_sources`)."""
-    data, answered = (sources or {}).get(item.instance_id, (None, frozenset()))
-    return {
+    :func:`form_sources`). A list of tasks leaves them out unless asked (``with_values``):
+    the inbox reads the work items alone."""
+    task = {
         "id": item.id,
         "name": item.element_id,
         "title": item.title,
@@ -450,11 +453,14 @@ def work_item_to_dict(
         "priority": item.priority,
         "kind": item.kind,
         "form_schema": item.form_schema,
-        "values": form_values(item.form_schema, data, answered),
         "instructions": item.instructions,
         "status": item.status.value,
         "created_at": item.created_at.isoformat(),
     }
+    if with_values:
+        data, answered = (sources or {}).get(item.instance_id, (None, frozenset()))
+        task["values"] = form_values(item.form_schema, data, answered)
+    return task
 
 
 def _open_item(session: Session, task_id: str) -> WorkItem:

@@ -56,7 +56,8 @@ TASK = obj(
             "type": "object",
             "description": (
                 "the instance's values of the form's own fields (none marked writeOnly), "
-                "the fields' initial values; a field not here starts with its default"
+                "the fields' initial values; a field not here starts with its default. On one "
+                "task's answers always; in the inbox list only with values=1"
             ),
         },
         "instructions": {"type": "string", "nullable": True},
