@@ -294,6 +294,40 @@ def _check_expression(expression: str, what: str, report: Any, *, test: bool = F
         return
     if test:
         _check_no_assignment(expression, what, report)
+        _check_other_literals(expression, what, report)
+
+
+# How JSON, JavaScript, Java and FEEL spell Python's True, False and None: a condition
+# written with them (``approved == true``, as chat assistants and those languages write it)
+# deployed and failed at run time on a name no instance has.
+_OTHER_LITERALS = {
+    "true": "True",
+    "false": "False",
+    "null": "None",
+    "nil": "None",
+    "undefined": "None",
+}
+
+
+def _check_other_literals(expression: str, what: str, report: Any) -> None:
+    for node in ast.walk(ast.parse(expression, mode="eval")):
+        if isinstance(node, ast.Name) and node.id in _OTHER_LITERALS:
+            python = _OTHER_LITERALS[node.id]
+            report(
+                f"{what} uses {node.id!r} ({expression!r}), which is no Python name: Python "
+                f"writes it {python!r} ({_with_literal(expression, node.id, python)!r})"
+            )
+            return
+
+
+def _with_literal(expression: str, name: str, python: str) -> str:
+    """``expression`` with the names ``name`` written as Python's ``python``."""
+
+    class Literal(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.Name(id=python, ctx=node.ctx) if node.id == name else node
+
+    return ast.unparse(Literal().visit(ast.parse(expression, mode="eval")))
 
 
 def _check_no_assignment(expression: str, what: str, report: Any) -> None:
