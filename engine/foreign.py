@@ -176,7 +176,16 @@ EXPRESSION_TAGS = {
     "loopCardinality",
     "completionCondition",
 }
-PYTHON_LANGUAGES = {"", "python", "python3", "text/x-python", "text/python"}
+# ProcessMaker 4 writes a Python script's format as its MIME type.
+PYTHON_LANGUAGES = {
+    "",
+    "python",
+    "python3",
+    "text/x-python",
+    "text/python",
+    "application/x-python",
+    "application/python",
+}
 JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
 # Camunda 8 writes every expression in FEEL with a leading "=" ("=amount > 100").
 FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
