@@ -93,6 +93,8 @@ AS_DIALFLOW = {
     "config": "{}",
     "assignmentLock": "false",
     "allowReassignment": "false",
+    # ProcessMaker writes it empty on every sequence flow: no start event the flow begins
+    "startEvent": "",
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
