@@ -28,7 +28,7 @@ from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
 from engine.errors import problem
-from engine.foreign import PYTHON_LANGUAGES, is_juel
+from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.timekeeping import TooLong, check_duration
@@ -233,7 +233,7 @@ def flow_condition_problems(
 
         for condition in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
             language = (condition.get("language") or "").strip().lower()
-            if flow.get("sourceRef") in gateways and language in PYTHON_LANGUAGES:
+            if flow.get("sourceRef") in gateways and is_python(language):
                 expression = (condition.text or "").strip()
                 if not expression:
                     continue  # the parser's "without condition", said in plain words
