@@ -12,7 +12,8 @@ A cell written as a whole condition on its own column, as people write them with
 assistant's help (``budget > 10000 and budget < 60000`` in the Budget column, ``tier in ("gold",
 "silver")``, ``vip == True``), was compared as ``budget == (budget > 10000 and …)`` and never
 matched, without a word: it is rewritten with ``?`` where it names the column's input
-(``? > 10000 and ? < 60000``).
+(``? > 10000 and ? < 60000``). So are comparisons joined by ``and``/``or`` with nothing before
+their operators (``>= 100 and < 10000``, said "not Python: invalid syntax").
 """
 
 from __future__ import annotations
@@ -47,7 +48,27 @@ def unary_test(text: str) -> str:
         return f"not ({test})" if test else text
     if _RANGE.match(stripped) or len(_alternatives(stripped)) > 1:
         return _test(stripped) or text
-    return text
+    return _joined_tests(stripped) or text
+
+
+_JOINED = re.compile(r"""\s+(and|or)\s+(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+
+
+def _joined_tests(text: str) -> str | None:
+    """Comparisons on the input joined by ``and``/``or`` (``>= 100 and < 10000``, as chat
+    assistants write them; FEEL has no such test, Python no operand before the operators) as
+    the Python on ``?`` they mean (``? >= 100 and ? < 10000``), or ``None``."""
+    pieces = _JOINED.split(text)
+    if len(pieces) < 3:
+        return None
+    parts = pieces[::2]
+    tests = [_test(part) if _OPERATOR.match(part) else None for part in parts]
+    if not all(tests):
+        return None
+    joined = [tests[0]]
+    for word, test in zip(pieces[1::2], tests[1:], strict=True):
+        joined += [word, test]
+    return " ".join(t for t in joined if t)
 
 
 def translate_tree(tree: Any) -> None:
