@@ -415,8 +415,20 @@ def _check_script(
             where = f"line {exc.lineno} (line {first_line + exc.lineno - 1} of the file)"
         shown = script.splitlines()[exc.lineno - 1].strip() if exc.lineno else ""
         report(
-            f"{said} has a syntax error on {where}: {exc.msg}" + (f": {shown!r}" if shown else "")
+            f"{said} has a syntax error on {where}: {exc.msg}"
+            + (f": {shown!r}" if shown else "")
+            + _script_hint(exc.msg)
         )
+
+
+def _script_hint(message: str) -> str:
+    """What a script does instead of what its syntax error tried."""
+    if message.startswith("'return' outside function"):
+        return (
+            "; a script is no function: it returns nothing, and every variable it sets is "
+            "kept in the instance's data, so set the value instead of returning it"
+        )
+    return ""
 
 
 def script_lines(tree: Any) -> dict[str, int]:
