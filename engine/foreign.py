@@ -543,7 +543,12 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
         return any(
             marker in f["message"]
             for f in same
-            for marker in (":serviceTaskOperator> ", ":taskDefinition> ", ":ioMapping> ")
+            for marker in (
+                ":serviceTaskOperator> ",
+                ":taskDefinition> ",
+                ":ioMapping> ",
+                ":connector> ",
+            )
         )
     # a Camunda 8 export names the called process or decision in its own element only
     if "a call activity names the process it calls" in message:

@@ -177,6 +177,8 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
         if any(_is_dmn_type(a, v) for a, v in owner.attrib.items()):
             return "name the decision in a business rule task's spiffworkflow:calledDecisionId"
         return "give the operator what it needs as spiffworkflow:parameters"
+    if local == "connector" and value is None:
+        return _connector_hint(owner)
     if local == "assignee" and value is not None:
         return _assignee(owner, value)
     if local == "dueIn" and value is not None and value.strip().isdigit():
@@ -314,3 +316,22 @@ _FIXED = {
     "calledElementVersionTag": "remove it: a call activity calls the version of the process "
     "current when it was deployed",
 }
+
+
+_HTTP_CONNECTORS = {"http-connector", "soap-http-connector"}
+
+
+def _connector_hint(owner: Any) -> str | None:
+    """Camunda 7's HTTP connector: a call to a web address, which no Dialflow diagram makes."""
+    ids = {
+        (element.text or "").strip()
+        for element in owner.iter()
+        if isinstance(element.tag, str) and etree.QName(element).localname == "connectorId"
+    }
+    if not ids & _HTTP_CONNECTORS:
+        return None
+    return (
+        "Dialflow calls no web address from a diagram: name the handler that does the work "
+        "with <spiffworkflow:serviceTaskOperator> (such as crm.add_note), and to tell another "
+        "system, subscribe a webhook to the event (task.completed, process_instance.completed)"
+    )
