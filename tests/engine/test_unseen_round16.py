@@ -297,6 +297,14 @@ MISTAKES = [
     ),
     pytest.param(
         "kogito_callbacks.bpmn",
+        [(' name="callback_requested"/>', "/>")],
+        "_ASKED",
+        '<bpmn2:intermediateCatchEvent id="_ASKED"',
+        ["its message '_callback_requestedMessage' has no name", "name it"],
+        id="assistant-message-without-a-name",
+    ),
+    pytest.param(
+        "kogito_callbacks.bpmn",
         [
             (
                 'scriptFormat="http://www.python.org/python"',
