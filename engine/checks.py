@@ -28,7 +28,7 @@ from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
 from engine.errors import problem
-from engine.foreign import PYTHON_LANGUAGES, is_juel
+from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.timekeeping import TooLong, check_duration
@@ -233,7 +233,7 @@ def flow_condition_problems(
 
         for condition in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
             language = (condition.get("language") or "").strip().lower()
-            if flow.get("sourceRef") in gateways and language in PYTHON_LANGUAGES:
+            if flow.get("sourceRef") in gateways and is_python(language):
                 expression = (condition.text or "").strip()
                 if not expression:
                     continue  # the parser's "without condition", said in plain words
@@ -294,6 +294,40 @@ def _check_expression(expression: str, what: str, report: Any, *, test: bool = F
         return
     if test:
         _check_no_assignment(expression, what, report)
+        _check_other_literals(expression, what, report)
+
+
+# How JSON, JavaScript, Java and FEEL spell Python's True, False and None: a condition
+# written with them (``approved == true``, as chat assistants and those languages write it)
+# deployed and failed at run time on a name no instance has.
+_OTHER_LITERALS = {
+    "true": "True",
+    "false": "False",
+    "null": "None",
+    "nil": "None",
+    "undefined": "None",
+}
+
+
+def _check_other_literals(expression: str, what: str, report: Any) -> None:
+    for node in ast.walk(ast.parse(expression, mode="eval")):
+        if isinstance(node, ast.Name) and node.id in _OTHER_LITERALS:
+            python = _OTHER_LITERALS[node.id]
+            report(
+                f"{what} uses {node.id!r} ({expression!r}), which is no Python name: Python "
+                f"writes it {python!r} ({_with_literal(expression, node.id, python)!r})"
+            )
+            return
+
+
+def _with_literal(expression: str, name: str, python: str) -> str:
+    """``expression`` with the names ``name`` written as Python's ``python``."""
+
+    class Literal(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.Name(id=python, ctx=node.ctx) if node.id == name else node
+
+    return ast.unparse(Literal().visit(ast.parse(expression, mode="eval")))
 
 
 def _check_no_assignment(expression: str, what: str, report: Any) -> None:
@@ -381,8 +415,20 @@ def _check_script(
             where = f"line {exc.lineno} (line {first_line + exc.lineno - 1} of the file)"
         shown = script.splitlines()[exc.lineno - 1].strip() if exc.lineno else ""
         report(
-            f"{said} has a syntax error on {where}: {exc.msg}" + (f": {shown!r}" if shown else "")
+            f"{said} has a syntax error on {where}: {exc.msg}"
+            + (f": {shown!r}" if shown else "")
+            + _script_hint(exc.msg)
         )
+
+
+def _script_hint(message: str) -> str:
+    """What a script does instead of what its syntax error tried."""
+    if message.startswith("'return' outside function"):
+        return (
+            "; a script is no function: it returns nothing, and every variable it sets is "
+            "kept in the instance's data, so set the value instead of returning it"
+        )
+    return ""
 
 
 def script_lines(tree: Any) -> dict[str, int]:

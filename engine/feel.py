@@ -7,6 +7,13 @@ starts with an operator, ``?`` standing for the input), so those cells failed or
 matched, and an output ``true`` was an unknown name. Before the parser sees a DMN file, such
 cells are rewritten into that Python; cells that are Python already (``>= 10``, ``"East"``,
 ``in ("a", "b")``) are left as they are.
+
+A cell written as a whole condition on its own column, as people write them with a chat
+assistant's help (``budget > 10000 and budget < 60000`` in the Budget column, ``tier in ("gold",
+"silver")``, ``vip == True``), was compared as ``budget == (budget > 10000 and …)`` and never
+matched, without a word: it is rewritten with ``?`` where it names the column's input
+(``? > 10000 and ? < 60000``). So are comparisons joined by ``and``/``or`` with nothing before
+their operators (``>= 100 and < 10000``, said "not Python: invalid syntax").
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ _OPERATOR = re.compile(r"^(<=|>=|!=|<|>|=)\s*(.+)$", re.S)
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
 # SpiffWorkflow's own test for a ``?`` standing for the input: one outside quotes.
 _INPUT = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+# Where the column's input stands in a cell being rewritten, until it is written as ``?``.
+_MARK = "dialflow_cell_input"
 
 
 def unary_test(text: str) -> str:
@@ -39,18 +48,98 @@ def unary_test(text: str) -> str:
         return f"not ({test})" if test else text
     if _RANGE.match(stripped) or len(_alternatives(stripped)) > 1:
         return _test(stripped) or text
-    return text
+    return _joined_tests(stripped) or text
+
+
+_JOINED = re.compile(r"""\s+(and|or)\s+(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+
+
+def _joined_tests(text: str) -> str | None:
+    """Comparisons on the input joined by ``and``/``or`` (``>= 100 and < 10000``, as chat
+    assistants write them; FEEL has no such test, Python no operand before the operators) as
+    the Python on ``?`` they mean (``? >= 100 and ? < 10000``), or ``None``."""
+    pieces = _JOINED.split(text)
+    if len(pieces) < 3:
+        return None
+    parts = pieces[::2]
+    tests = [_test(part) if _OPERATOR.match(part) else None for part in parts]
+    if not all(tests):
+        return None
+    joined = [tests[0]]
+    for word, test in zip(pieces[1::2], tests[1:], strict=True):
+        joined += [word, test]
+    return " ".join(t for t in joined if t)
 
 
 def translate_tree(tree: Any) -> None:
     """Rewrite the input cells of a parsed DMN file in place (see the module's text)."""
     for element in tree.iter():
-        kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        kind = _local(element)
         if kind not in ("inputEntry", "outputEntry"):
             continue
         for text in element:
-            if isinstance(text.tag, str) and etree.QName(text).localname == "text" and text.text:
-                text.text = unary_test(text.text) if kind == "inputEntry" else literal(text.text)
+            if _local(text) == "text" and text.text:
+                if kind == "outputEntry":
+                    text.text = literal(text.text)
+                    continue
+                on_column = own_column_test(text.text, column_expression(element))
+                text.text = on_column or unary_test(text.text)
+
+
+def own_column_test(text: str, column: str | None) -> str | None:
+    """The cell ``text``, a whole condition naming its column's input ``column`` (``budget >
+    10000 and budget < 60000``), with ``?`` standing for that input; ``None`` for any other
+    cell (a unary test, a value, one with ``?`` already, one not naming the column)."""
+    if not column or _INPUT.search(text):
+        return None
+    try:
+        cell = ast.parse(text.strip(), mode="eval").body
+        wanted = ast.dump(ast.parse(column.strip(), mode="eval").body)
+    except SyntaxError:
+        return None
+    boolean = isinstance(cell, (ast.Compare, ast.BoolOp)) or (
+        isinstance(cell, ast.UnaryOp) and isinstance(cell.op, ast.Not)
+    )
+    if not boolean:
+        return None
+
+    class Input(ast.NodeTransformer):
+        found = False
+
+        def visit(self, node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.expr) and ast.dump(node) == wanted:
+                self.found = True
+                return ast.Name(id=_MARK, ctx=ast.Load())
+            return super().visit(node)
+
+    marker = Input()
+    rewritten = marker.visit(cell)
+    if not marker.found:
+        return None
+    return ast.unparse(rewritten).replace(_MARK, "?")
+
+
+def column_expression(cell: Any) -> str | None:
+    """The input expression of the column the rule cell ``cell`` is in, or ``None``."""
+    rule = cell.getparent()
+    table = rule.getparent() if rule is not None else None
+    if table is None:
+        return None
+    position = [c for c in rule if _local(c) == "inputEntry"].index(cell)
+    inputs = [i for i in table if _local(i) == "input"]
+    if position >= len(inputs):
+        return None
+    expression = next((e for e in inputs[position] if _local(e) == "inputExpression"), None)
+    text = (
+        next((t for t in expression if _local(t) == "text"), None)
+        if expression is not None
+        else None
+    )
+    return text.text if text is not None and text.text else None
+
+
+def _local(element: Any) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def literal(text: str) -> str:

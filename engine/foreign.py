@@ -93,6 +93,8 @@ AS_DIALFLOW = {
     "config": "{}",
     "assignmentLock": "false",
     "allowReassignment": "false",
+    # ProcessMaker writes it empty on every sequence flow: no start event the flow begins
+    "startEvent": "",
 }
 HINTS = {
     "assignee": "put the task in a lane (the lane names who works it)",
@@ -176,7 +178,27 @@ EXPRESSION_TAGS = {
     "loopCardinality",
     "completionCondition",
 }
-PYTHON_LANGUAGES = {"", "python", "python3", "text/x-python", "text/python"}
+# ProcessMaker 4 writes a Python script's format as its MIME type.
+PYTHON_LANGUAGES = {
+    "",
+    "python",
+    "python3",
+    "text/x-python",
+    "text/python",
+    "application/x-python",
+    "application/python",
+}
+# A language named by a URI in the way jBPM names Java (http://www.java.com/java): Python's own
+# site, as diagrams written for Dialflow in jBPM's style name it.
+PYTHON_URI = re.compile(r"^(?:https?://)?(?:www\.)?python\.org(?:/[\w./-]*)?$")
+
+
+def is_python(language: str | None) -> bool:
+    """Whether a ``language`` or ``scriptFormat`` value names Python (or nothing)."""
+    value = (language or "").strip().lower()
+    return value in PYTHON_LANGUAGES or PYTHON_URI.match(value) is not None
+
+
 JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
 # Camunda 8 writes every expression in FEEL with a leading "=" ("=amount > 100").
 FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
@@ -407,7 +429,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
     found = []
     body = (element.text or "").strip()
     language = (element.get("language") or "").strip().lower()
-    if language not in PYTHON_LANGUAGES:
+    if not is_python(language):
         found.append(
             _report(
                 name,
@@ -498,7 +520,7 @@ def _juel_hint(body: str, local: str = "") -> str:
 
 def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
     script_format = (element.get("scriptFormat") or "").strip().lower()
-    if script_format in PYTHON_LANGUAGES:
+    if is_python(script_format):
         return []
     return [
         _report(
@@ -521,7 +543,12 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
         return any(
             marker in f["message"]
             for f in same
-            for marker in (":serviceTaskOperator> ", ":taskDefinition> ", ":ioMapping> ")
+            for marker in (
+                ":serviceTaskOperator> ",
+                ":taskDefinition> ",
+                ":ioMapping> ",
+                ":connector> ",
+            )
         )
     # a Camunda 8 export names the called process or decision in its own element only
     if "a call activity names the process it calls" in message:

@@ -23,6 +23,7 @@ instance.)
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from typing import Any
@@ -79,7 +80,24 @@ def honoured(local: str, owner: Any, value: str) -> bool:
         return initiator_variable(owner) == value.strip() and sets_starter(owner, value.strip())
     if local == "priority" and kind == "sequenceFlow":
         return _priority_as_written(owner)
-    return False
+    if local == "config":
+        return _no_settings(value)
+    if local == "scriptRef" and kind == "scriptTask":
+        # ProcessMaker's stored script, written out in the task itself: the task runs that
+        script = owner.find(f"{{{BPMN_NS}}}script")
+        return script is not None and bool((script.text or "").strip())
+    # jBPM's name of a human task: Dialflow names it by its own name
+    return local == "taskName" and kind in _HUMAN
+
+
+def _no_settings(value: str) -> bool:
+    """Whether a ProcessMaker ``pm:config`` sets nothing: ``{}``, or every setting empty
+    (``{"web_entry":null}``, as ProcessMaker writes a task without a web entry)."""
+    try:
+        settings = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(settings, dict) and all(v in (None, "", [], {}) for v in settings.values())
 
 
 def _priority_as_written(flow: Any) -> bool:
@@ -159,8 +177,13 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
         if any(_is_dmn_type(a, v) for a, v in owner.attrib.items()):
             return "name the decision in a business rule task's spiffworkflow:calledDecisionId"
         return "give the operator what it needs as spiffworkflow:parameters"
+    if local == "connector" and value is None:
+        return _connector_hint(owner)
     if local == "assignee" and value is not None:
         return _assignee(owner, value)
+    if local == "dueIn" and value is not None and value.strip().isdigit():
+        # ProcessMaker counts a task's due time in hours
+        return f"give the task the property dueIn = 'PT{int(value.strip())}H'"
     if local == "initiator" and kind == "startEvent" and value is not None:
         return _initiator(owner, value.strip())
     if local in ("candidateGroups", "candidateUsers") and value is not None:
@@ -293,3 +316,22 @@ _FIXED = {
     "calledElementVersionTag": "remove it: a call activity calls the version of the process "
     "current when it was deployed",
 }
+
+
+_HTTP_CONNECTORS = {"http-connector", "soap-http-connector"}
+
+
+def _connector_hint(owner: Any) -> str | None:
+    """Camunda 7's HTTP connector: a call to a web address, which no Dialflow diagram makes."""
+    ids = {
+        (element.text or "").strip()
+        for element in owner.iter()
+        if isinstance(element.tag, str) and etree.QName(element).localname == "connectorId"
+    }
+    if not ids & _HTTP_CONNECTORS:
+        return None
+    return (
+        "Dialflow calls no web address from a diagram: name the handler that does the work "
+        "with <spiffworkflow:serviceTaskOperator> (such as crm.add_note), and to tell another "
+        "system, subscribe a webhook to the event (task.completed, process_instance.completed)"
+    )

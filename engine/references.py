@@ -351,6 +351,11 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
     for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
     drawn = drawn_only(tree)  # a collaboration's pools that do not run: only drawn
+    nameless = {
+        message.get("id")
+        for message in tree.iterfind(f"{{{BPMN_NS}}}message")
+        if message.get("id") and not (message.get("name") or "").strip()
+    }
     for element in tree.iter():
         if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
             continue
@@ -373,6 +378,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
                 report(owner, _undeclared(element, attribute, ref, root))
         if (local in MESSAGE_TASKS or local == "messageEventDefinition") and element not in drawn:
             _message_problem(element, local, roots["message"], report)
+            _nameless_message(element, local, nameless, report)
         if local in GATEWAYS and not outgoing.get(element_id):
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
         default = element.get("default")
@@ -505,6 +511,22 @@ def _message_problem(element: Any, local: str, messages: set[str], report: Any) 
         report(element, f"has no messageRef; name the message it {verb}")
     elif ref not in messages:
         report(element, _undeclared(element, "messageRef", ref, "message"))
+
+
+def _nameless_message(element: Any, local: str, nameless: set[str], report: Any) -> None:
+    """A message is sent and caught by its name: one declared without a name (``<message
+    id="Message_Callback"/>``, as hand-written files have it) deployed, and its catch waited
+    for a message named ``None`` that no API call can send."""
+    ref = element.get("messageRef")
+    if ref not in nameless:
+        return
+    owner = element.getparent() if local == "messageEventDefinition" else element
+    report(
+        owner,
+        f"its message {ref!r} has no name, and a message is sent and caught by its name (the "
+        f"name a POST /api/v1/messages gives): name it (<bpmn:message id={ref!r} "
+        f"name={ref!r}/>)",
+    )
 
 
 def _undeclared(element: Any, attribute: str, ref: str, root: str) -> str:

@@ -119,11 +119,20 @@ def script_helpers(now: datetime) -> dict[str, Any]:
     }
 
 
+# What Python itself writes into a script's namespace: its builtins, the types of annotated
+# assignments (``score: int = 5``, as chat assistants write scripts) and the warnings issued
+# (an unclosed ``open()``, ``warnings.warn``). They became task data: type names in every
+# instance, and a warning's registry, whose keys are tuples, failed the script on a variable
+# it never set.
+PYTHONS_OWN = frozenset({"__builtins__", "__annotations__", "__warningregistry__"})
+
+
 class ScriptEnvironment(TaskDataEnvironment):
     """Task data wins over helpers of the same name (a form field called ``date`` is fine).
 
     SpiffWorkflow's own environment refuses such data, and after a script removes every data
-    key named like a helper; this one keeps data as the script left it, minus functions.
+    key named like a helper; this one keeps data as the script left it, minus functions and
+    what Python itself wrote there (``PYTHONS_OWN``).
     A value the state cannot store (``check_storable`` raises) fails the script, leaving the
     task data untouched, instead of failing the whole step when the instance is saved.
     """
@@ -141,7 +150,7 @@ class ScriptEnvironment(TaskDataEnvironment):
         exec(script, scope)
         result = {}
         for key, value in scope.items():
-            if key == "__builtins__" or callable(value) or isinstance(value, types.ModuleType):
+            if key in PYTHONS_OWN or callable(value) or isinstance(value, types.ModuleType):
                 continue
             if key in self.globals and value is self.globals[key]:
                 continue

@@ -905,7 +905,16 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     try:
         return _json_copy(data)
     except (_NotPlain, RecursionError):
-        return json.loads(json.dumps(data, default=str))
+        return json.loads(json.dumps(data, default=_as_stored))
+
+
+def _as_stored(value: Any) -> Any:
+    """A value JSON cannot write, as the instance's state stores it: a set as the list of its
+    items (the answer showed a script's ``{'a', 'b'}`` as that text, the state and every later
+    answer a list), anything else as its text."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
 
 
 class _NotPlain(Exception):
