@@ -136,7 +136,11 @@ def _get_datetime(expression: str) -> datetime:
     moment = datetime.fromisoformat(expression)
     if moment.tzinfo is None:
         moment = moment.astimezone()
-    return moment.astimezone(UTC)
+    # SpiffWorkflow tells a date from a duration by ``isinstance`` of its module's
+    # ``datetime``, which ``install`` makes ``_StepDatetime``: a plain one read as neither, and a
+    # cycle from a start date (``R/2026-05-04T09:00:00+08:00/P1D``) was "invalid".
+    utc = moment.astimezone(UTC)
+    return _StepDatetime.combine(utc.date(), utc.timetz())
 
 
 _recurring = TimerEventDefinition.parse_iso_recurring_interval
