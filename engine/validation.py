@@ -44,6 +44,7 @@ from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
+from engine.iso_timers import quote_iso_timers
 from engine.links import join_links, link_problems
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
@@ -170,6 +171,7 @@ def parse_bundle(
             for spec in [parsed.specs[process_id], *parsed.subprocess_specs[process_id].values()]:
                 decide_by_hit_policy(spec)
                 carry_payloads(spec)
+                quote_iso_timers(spec)
                 first_event_wins(spec)
 
         file = process_files.get(process_id, "")

@@ -1,7 +1,7 @@
 """A refused deploy lists every problem of the diagram at once, whichever layer finds it.
 
 The XSD, the passes on the XML, SpiffWorkflow's parser and the semantic checks each stopped
-the ones after them: a diagram with an unknown operator, an unquoted timer and a missing form
+the ones after them: a diagram with an unknown operator, a misspelt timer and a missing form
 came back with one problem, and the next deploy named the next. Each case here breaks
 ``checks_base.bpmn`` in several independent ways (of different layers), on lines that stay
 where they are, and expects every problem in one 422, each with the message, element and line
@@ -32,12 +32,12 @@ BREAKS: dict[str, tuple[str, str, str, str, str]] = {
         '<bpmn:serviceTask id="note"',
         "unknown service operator 'crm.add_notes'",
     ),
-    "unquoted-timer": (
+    "misspelt-timer": (
         "'PT1M'",
-        "PT2H",
+        "PT2X",
         "pause",
         '<bpmn:intermediateCatchEvent id="pause"',
-        "write 'PT2H' in quotes",
+        "timer value 'PT2X' is not a valid ISO 8601 duration",
     ),
     "missing-form": (
         'value="ask-form.json"',
@@ -126,7 +126,7 @@ def assert_listed(details: list[dict[str, Any]], names: tuple[str, ...], text: s
 COMBINATIONS = {
     "checks-beside-a-missing-call": (
         "unknown-operator",
-        "unquoted-timer",
+        "misspelt-timer",
         "missing-form",
         "condition-syntax",
         "unknown-called-process",
@@ -134,7 +134,7 @@ COMBINATIONS = {
     "checks-beside-a-parser-failure": (
         "unknown-decision",
         "unknown-operator",
-        "unquoted-timer",
+        "misspelt-timer",
         "missing-form",
     ),
     "checks-beside-an-xsd-problem": (
@@ -147,7 +147,7 @@ COMBINATIONS = {
         "two-flows-out-of-a-task",
         "xsd-unknown-attribute",
         "unknown-called-process",
-        "unquoted-timer",
+        "misspelt-timer",
         "missing-form",
     ),
 }
@@ -212,7 +212,7 @@ OTHER = """<?xml version="1.0" encoding="UTF-8"?>
       </bpmn:extensionElements>
     </bpmn:serviceTask>
     <bpmn:intermediateCatchEvent id="other_wait">
-      <bpmn:timerEventDefinition><bpmn:timeDuration>PT3H</bpmn:timeDuration>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT3X</bpmn:timeDuration>
       </bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>
     <bpmn:endEvent id="other_end" />
@@ -239,14 +239,14 @@ def test_one_broken_process_hides_nothing_of_another_file(owner, db):
     assert set(found) == {"rule", "other_note", "other_wait"}, details
     assert "no_such_decision" in found["rule"]["message"]
     assert "unknown service operator 'crm.nope'" in found["other_note"]["message"]
-    assert "write 'PT3H' in quotes" in found["other_wait"]["message"]
+    assert "timer value 'PT3X' is not a valid" in found["other_wait"]["message"]
     assert found["other_wait"]["line"] == line_of('<bpmn:intermediateCatchEvent id="other', OTHER)
     assert_nothing_stored(owner, db)
 
 
 def test_a_malformed_file_beside_a_broken_one(owner, db):
     """A file that is no XML is said so and left there; the other file is checked whole."""
-    text = broken("unknown-operator", "unquoted-timer")
+    text = broken("unknown-operator", "misspelt-timer")
     response = owner.post(
         "/api/v1/process-models",
         json={
@@ -258,14 +258,14 @@ def test_a_malformed_file_beside_a_broken_one(owner, db):
     details = assert_refused(response)
     (torn,) = [d for d in details if d.get("file") == "torn.bpmn"]
     assert "malformed XML" in torn["message"] and torn["element_id"] is None
-    assert_listed(details, ("unknown-operator", "unquoted-timer"), text)
+    assert_listed(details, ("unknown-operator", "misspelt-timer"), text)
     assert_nothing_stored(owner, db)
 
 
 def test_a_flow_the_xsd_refuses_is_named_once(owner, db):
     """A flow without ``targetRef`` is the schema's problem; the passes after it do not say
     again that the end event's incoming flow "enters None", and the timer is still found."""
-    text = broken("unquoted-timer").replace(
+    text = broken("misspelt-timer").replace(
         '<bpmn:sequenceFlow id="f7" sourceRef="sub" targetRef="end" />',
         '<bpmn:sequenceFlow id="f7" sourceRef="sub" />',
     )
@@ -273,7 +273,7 @@ def test_a_flow_the_xsd_refuses_is_named_once(owner, db):
     (flow,) = [d for d in details if d["element_id"] == "f7"]
     assert "'targetRef' is required" in flow["message"]
     assert not [d for d in details if "None" in d["message"]], details
-    assert_listed(details, ("unquoted-timer",), text)
+    assert_listed(details, ("misspelt-timer",), text)
     assert_nothing_stored(owner, db)
 
 

@@ -123,12 +123,12 @@ BROKEN = [
         "longer than 100 years",
     ),
     (
-        "timer-unquoted",
+        "timer-misspelt",
         "'PT1M'",
-        "PT1H",
+        "PT1X",
         "pause",
         '<bpmn:intermediateCatchEvent id="pause"',
-        "quotes",
+        "timer value 'PT1X' is not a valid ISO 8601 duration",
     ),
     (
         "script-syntax-error",
@@ -209,7 +209,7 @@ def test_invalid_json_schema_form(owner, db):
 
 
 def test_all_problems_are_reported_together(owner, db):
-    broken = BASE.replace("total = len(lines) * 5", "total = (").replace("'PT1M'", "PT1M")
+    broken = BASE.replace("total = len(lines) * 5", "total = (").replace("'PT1M'", "PT1X")
     details = assert_refused(deploy_json(owner, broken))
     assert {d["element_id"] for d in details} >= {"calc", "pause"}
     assert_nothing_stored(owner, db)

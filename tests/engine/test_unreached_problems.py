@@ -45,7 +45,7 @@ PROCESS = (
     + "<spiffworkflow:calledDecisionId>no_such_table</spiffworkflow:calledDecisionId>"
     + "</bpmn:extensionElements></bpmn:businessRuleTask>\n"
     + '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition id="wait_def">'
-    + "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    + "<bpmn:timeDuration>PT1X</bpmn:timeDuration></bpmn:timerEventDefinition>"
     + "</bpmn:intermediateCatchEvent>\n"
     + '<bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="tally"/>\n'
     # an unreached subprocess: one reachability problem, and the problems inside it
@@ -84,7 +84,7 @@ def test_unreached_elements_are_refused_with_their_own_problems(owner: Actor):
     assert "form 'confirm-missing.json' is not part of the deploy" in found["confirm"]
     assert "syntax error" in found["tally"]
     assert "calls decision 'no_such_table', which no DMN file of this deploy has" in found["route"]
-    assert "write 'PT1H' in quotes" in found["wait"] or "'PT1H'" in found["wait"], found["wait"]
+    assert "timer value 'PT1X' is not a valid ISO 8601 duration" in found["wait"], found["wait"]
     assert "unknown service operator 'crm.ring_later'" in found["later_ring"]
     assert "nothing" not in found["later_ring"]  # the subprocess is the one unreached element
 

@@ -945,18 +945,18 @@ REFUSALS: dict[str, tuple[DiagramFolder, tuple[str, ...], str, Change, str, list
         ["form 'r10-number.json' is not part of the deploy"],
         'id="Activity_1number"',
     ),
-    "window-timer-given-a-bare-date": (
+    "window-timer-given-a-day-no-month-has": (
         CAD2,
         CADENCE_FILES[2],
         CADENCE_FILES[2][0],
         (
             (
                 '>gate["next_allowed_at"]</bpmn:timeDate>',
-                ">2026-05-05T09:00:00+08:00</bpmn:timeDate>",
+                ">2026-05-35T09:00:00+08:00</bpmn:timeDate>",
             ),
         ),
         "Event_1window",
-        ["timer expressions are Python: write '2026-05-05T09:00:00+08:00' in quotes"],
+        ["timer value '2026-05-35T09:00:00+08:00' is not a valid ISO 8601 date"],
         'id="Event_1window"',
     ),
     "generated-id-starting-with-a-digit": (
@@ -1053,7 +1053,7 @@ def test_a_timer_given_a_bare_date_is_said_once_and_as_a_timer(owner, db):
     messagePayload is not a valid Python expression" stood on a timer that has none."""
     body = CAD2.edited(
         CADENCE_FILES[2][0],
-        ('>gate["next_allowed_at"]</bpmn:timeDate>', ">2026-05-05T09:00:00+08:00</bpmn:timeDate>"),
+        ('>gate["next_allowed_at"]</bpmn:timeDate>', ">2026-05-35T09:00:00+08:00</bpmn:timeDate>"),
     )
     forms = [(n, CAD2.read(n)) for n in CADENCE_FILES[2][1:]]
     details = refused(upload(owner, (CADENCE_FILES[2][0], body), *forms))

@@ -403,11 +403,11 @@ EXPORTED = [
     ),
     pytest.param(
         "callback_scheduling.bpmn",
-        [(YAO_TIMER, "<timeDuration><![CDATA[PT24H]]></timeDuration>")],
+        [(YAO_TIMER, "<timeDuration><![CDATA[PT24X]]></timeDuration>")],
         "_12",
         '<intermediateCatchEvent id="_12"',
-        ["'PT24H'", "quotes"],
-        id="yaoqiang-unquoted-timer",
+        ["'PT24X'", "is not a valid ISO 8601 duration"],
+        id="yaoqiang-misspelt-timer",
     ),
     pytest.param(
         "callback_scheduling.bpmn",

@@ -878,11 +878,11 @@ VARIANTS = {
         [],
         {"Gateway_1reply": "event"},
     ),
-    "unquoted timer duration": (
+    "misspelt timer duration": (
         "after_sale_followup.bpmn",
-        [('>"P3D"<', ">P3D<")],
+        [('>"P3D"<', ">P3X<")],
         [],
-        {"Event_1noreply": "P3D"},
+        {"Event_1noreply": "timer value 'P3X' is not a valid ISO 8601 duration"},
     ),
     "send task naming no message": (
         "quote_collaboration.bpmn",

@@ -608,22 +608,22 @@ VARIANTS: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str | None
         [CHECK],
         {"main_on_slow": "escalationRef 'esc_slowly' names no <bpmn:escalation>"},
     ),
-    "unquoted duration on a boundary timer": (
+    "misspelt duration on a boundary timer": (
         TIMERS,
-        [('>"P2D"<', ">P2D<")],
+        [('>"P2D"<', ">P2X<")],
         [],
-        {"cb_expire": "write 'P2D' in quotes"},
+        {"cb_expire": "timer value 'P2X' is not a valid ISO 8601 duration"},
     ),
-    "unquoted duration without a type": (
+    "misspelt duration without a type": (
         TIMERS,
         [
             (
                 '<timeDuration xsi:type="tFormalExpression">"PT24H"</timeDuration>',
-                "<timeDuration>PT24H</timeDuration>",
+                "<timeDuration>PT24X</timeDuration>",
             )
         ],
         [],
-        {"cb_remind": "write 'PT24H' in quotes"},
+        {"cb_remind": "timer value 'PT24X' is not a valid ISO 8601 duration"},
     ),
     "the only process not executable": (
         TIMERS,

@@ -800,12 +800,12 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         ["crm.create_opportunity needs parameter 'title'"],
         'id="Activity_0opportunity"',
     ),
-    "cycle-without-quotes": (
+    "cycle-misspelt": (
         CADENCE,
         CADENCE[0],
-        (('"R3/PT1H"', "R3/PT1H"),),
+        (('"R3/PT1H"', "R3/PT1X"),),
         "lucid-b-still",
-        ["timer expressions are Python", "'R3/PT1H' in quotes"],
+        ["timer value 'R3/PT1X' is not a valid ISO 8601 cycle"],
         'id="lucid-b-still"',
     ),
     "date-in-words": (
