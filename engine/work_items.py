@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -27,6 +27,9 @@ from engine.task_ids import id_text
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
+# The work item's integer column holds priorities in this range on every database.
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+CANDIDATE_LIMIT = 160  # the candidates' name column; no user or team name is that long
 _UNCLAIMED = {
     "claimed_at": None,
     "claimed_by_id": None,
@@ -163,7 +166,8 @@ def candidates_for(task: Any, starter: str | None) -> list[str]:
     owners = task.data.get("lane_owners")
     if lane and isinstance(owners, dict) and isinstance(owners.get(lane), list | str):
         entries = owners[lane] if isinstance(owners[lane], list) else [owners[lane]]
-        return sorted({_candidate(str(e)) for e in entries if str(e).strip()})
+        names = {_candidate(str(e)) for e in entries if str(e).strip()}
+        return sorted(name for name in names if len(name) <= CANDIDATE_LIMIT)
     if lane:
         return [lane_group(lane)]
     return [f"user:{starter}"] if starter else []
@@ -469,8 +473,11 @@ def _due_at(
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else None
+    if isinstance(value, datetime) and value.tzinfo:
+        try:  # stored in UTC: a time at the calendar's edge may have no UTC time
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return None
     return None
 
 
@@ -482,6 +489,8 @@ def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str 
 def _priority(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> int:
     value = _evaluate(workflow, task, properties.get("priority"))
     try:
-        return int(value) if value is not None else 0
-    except (TypeError, ValueError):
+        number = int(value) if value is not None else 0
+    except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinity
         return 0
+    low, high = PRIORITY_RANGE
+    return max(low, min(high, number))

@@ -369,3 +369,56 @@ def test_the_instance_view_shows_the_flows_into_and_out_of_a_task_with_boundary_
     view = agent.get(url).get_json()
     assert view["flows"] == ["f1", "f2", "f3"]
     assert "cancelled" not in view["completed"] and "overdue" not in view["completed"]
+
+
+ODD_VALUES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs_odd" targetNamespace="http://dialflow.example/bpmn">
+  <bpmn:process id="odd_values" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_agent" name="agent"><bpmn:flowNodeRef>call</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="call" name="Call">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="priority" value="score" />
+        <spiffworkflow:property name="dueAt" value="callback_at" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "priority", "due_at", "candidates"),
+    [
+        # a lead score used as the priority, beyond what the column holds: the highest
+        ({"score": 1e300}, 2**31 - 1, None, ["group:agent"]),
+        ({"score": -(10**40)}, -(2**31), None, ["group:agent"]),
+        ({"score": 5, "callback_at": "9999-12-31T23:59:59-12:00"}, 5, None, ["group:agent"]),
+        ({"callback_at": "0001-01-01T00:30:00+08:00"}, 0, None, ["group:agent"]),
+        # an owner name no user or team could have is left out; the others stay
+        ({"lane_owners": {"agent": ["x" * 200, "agent_east"]}}, 0, None, ["user:agent_east"]),
+    ],
+)
+def test_odd_values_in_the_data_open_the_task_all_the_same(
+    owner, agent, data, priority, due_at, candidates
+):
+    """A priority, due time or lane owner read from the data that the work item's columns
+    cannot hold opened no task: the start (or the completion before it) answered 500."""
+    response = owner.upload(extra=[("odd_values.bpmn", ODD_VALUES)])
+    assert response.status_code == 201, response.get_json()
+    started = agent.post(
+        "/api/v1/process-instances", json={"process_id": "odd_values", "data": data}
+    )
+    assert started.status_code == 201, started.get_json()
+    (task,) = started.get_json()["ready_tasks"]
+    assert (task["priority"], task["due_at"], task["candidates"]) == (priority, due_at, candidates)
+    assert agent.instance(started.get_json()["id"])["ready_tasks"] == [task]
