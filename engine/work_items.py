@@ -11,7 +11,17 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -67,15 +77,17 @@ def lane_group(lane: str) -> str:
 
 
 def offered_to_nobody(session: Session) -> ColumnElement[bool]:
-    """Open, unassigned work items no one may claim: none of their candidates is a user, a
-    role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`). The team
-    board lists them to every manager, who can give them to an agent."""
+    """Open, unassigned work items no one may claim: none of their candidates is an active
+    user, a role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`, or
+    ``lane_owners`` naming only people who do not exist or have left). The team board lists
+    them to every manager, who can give them to an agent."""
     known = [f"group:{role}" for role in sorted(ROLE_NAMES)]
     known += [f"group:{name}" for name in session.scalars(select(Team.name))]
+    people = select(literal("user:") + User.username).where(User.active)
     candidates = WorkItemCandidate.__table__.c
     claimable = exists().where(
         candidates.work_item_id == WorkItem.id,
-        or_(candidates.name.startswith("user:", autoescape=True), candidates.name.in_(known)),
+        or_(candidates.name.in_(people), candidates.name.in_(known)),
     )
     return and_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.assignee_id.is_(None), ~claimable)
 
