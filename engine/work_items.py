@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
 # The work item's integer column holds priorities in this range on every database.
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+# Due times every time zone can show (a "9999-12-31T23:59:59Z" meaning "never" broke every inbox
+# listing it: Shanghai's time of it is past the calendar's end).
+DUE_RANGE = (
+    datetime.min.replace(tzinfo=UTC) + timedelta(days=1),
+    datetime.max.replace(tzinfo=UTC) - timedelta(days=1),
+)
 CANDIDATE_LIMIT = 160  # the candidates' name column; no user or team name is that long
 _UNCLAIMED = {
     "claimed_at": None,
@@ -476,21 +482,24 @@ def _due_at(
     if properties.get("dueIn"):
         try:
             parsed = TimerEventDefinition.parse_iso_duration(properties["dueIn"])
-            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            value = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
         except Exception:  # checked at deploy; stay tolerant of older versions
             return None
-    value = _evaluate(workflow, task, properties.get("dueAt"))
+    else:
+        value = _evaluate(workflow, task, properties.get("dueAt"))
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    if isinstance(value, datetime) and value.tzinfo:
-        try:  # stored in UTC: a time at the calendar's edge may have no UTC time
-            return value.astimezone(UTC)
-        except (OverflowError, ValueError):
-            return None
-    return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    try:  # stored in UTC: a time at the calendar's edge may have no UTC time
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    # Every page shows it in its reader's zone: a day off the calendar's ends has no local time
+    return value if DUE_RANGE[0] <= value <= DUE_RANGE[1] else None
 
 
 def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str | None:
