@@ -58,7 +58,8 @@ def list_tasks(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[WorkItem], int]:
-    """Open work items sorted by due time (no due time last), then by age."""
+    """Open work items sorted by due time (no due time last), then by age; items of one
+    instant in one fixed order (instance, then id), so paging neither repeats nor skips any."""
     query = select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN)
     claimable = claimable_by(viewer)
     if all_tasks:
@@ -77,7 +78,14 @@ def list_tasks(
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq)
+        .order_by(
+            WorkItem.due_at.is_(None),
+            WorkItem.due_at,
+            WorkItem.created_at,
+            WorkItem.seq,
+            WorkItem.instance_id,
+            WorkItem.id,
+        )
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))

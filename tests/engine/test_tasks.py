@@ -422,3 +422,20 @@ def test_odd_values_in_the_data_open_the_task_all_the_same(
     (task,) = started.get_json()["ready_tasks"]
     assert (task["priority"], task["due_at"], task["candidates"]) == (priority, due_at, candidates)
     assert agent.instance(started.get_json()["id"])["ready_tasks"] == [task]
+
+
+def test_paging_through_tasks_opened_at_one_instant_shows_each_once(timed):
+    """Tasks with equal due and creation times (leads started together) were sorted in no
+    fixed order: on PostgreSQL pages repeated some tasks and never showed others."""
+    timed.owner.deploy("lanes.bpmn", "approve-form.json")
+    manager = timed.actor("manager", username="boss", team="East")
+    started = [timed.agent.start("lane_routing")["id"] for _ in range(8)]
+    everything = manager.get("/api/v1/tasks?all=1&limit=200").get_json()
+    assert everything["total"] == 32
+    paged = []
+    for offset in range(0, 32, 5):
+        page = manager.get(f"/api/v1/tasks?all=1&limit=5&offset={offset}").get_json()
+        paged += [task["id"] for task in page["items"]]
+    assert paged == [task["id"] for task in everything["items"]]
+    assert len(set(paged)) == 32
+    assert {task["process_instance_id"] for task in everything["items"]} == set(started)
