@@ -182,6 +182,14 @@ def assign(
         raise InvalidInput(
             f"No active user {username!r}.", details=[{"field": "user", "message": "unknown user"}]
         )
+    if actor.role not in SUPERVISORS and not may_work_on(target, item):
+        # an agent hands on what they hold only to someone it is offered to; managers reassign
+        raise InvalidInput(
+            f"The task is not offered to {username.strip()!r}: delegate it to one of its "
+            "candidates, or ask a manager to reassign it.",
+            code="not_a_candidate",
+            details=[{"field": "user", "message": "not a candidate for this task"}],
+        )
     before = item.assignee_id
     item.assignee_id = target.id
     item.claimed_at = now

@@ -161,6 +161,16 @@ def test_claim_unclaim_assign(lanes, agent, actor):
     delegated = agent.post(f"{url}/assign", json={"user": colleague.username})
     assert delegated.status_code == 200
     assert delegated.get_json()["assignee"] == colleague.user.id
+    # An agent delegates only to a candidate: another team's agent would have held (and
+    # dialed the customer of) a task their team is not offered. A manager still may.
+    outside = colleague.post(f"{url}/assign", json={"user": west.username})
+    assert outside.status_code == 422
+    assert outside.get_json()["error"]["code"] == "not_a_candidate"
+    assert outside.get_json()["error"]["details"][0]["field"] == "user"
+    assert only(colleague.tasks("mine=1"), name="team_review")["id"] == review
+    assert west.tasks("mine=1") == []
+    assert manager.post(f"{url}/assign", json={"user": west.username}).status_code == 200
+    assert only(west.tasks("mine=1"), name="team_review")["id"] == review
 
     assert agent.post("/api/v1/tasks/no-such-task/claim").status_code == 404
     assert agent.complete("no-such-task").status_code == 404
