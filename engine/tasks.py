@@ -161,8 +161,16 @@ def unclaim(session: Session, task_id: str, *, actor: User) -> WorkItem:
         return item
     if item.assignee_id != actor.id and actor.role not in SUPERVISORS:
         raise Forbidden("Only the assignee or a manager may release this task.")
-    item.assignee_id = None
-    audit.record(session, actor=actor, action="unclaim", entity_type="task", entity_id=item.id)
+    before, item.assignee_id = item.assignee_id, None
+    audit.record(  # a manager's release says whose claim it ended
+        session,
+        actor=actor,
+        action="unclaim",
+        entity_type="task",
+        entity_id=item.id,
+        before={"assignee_id": before},
+        after={"assignee_id": None},
+    )
     return item
 
 

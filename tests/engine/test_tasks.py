@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from crm.models import AuditEntry
 from engine.instances import get_instance
 from engine.models import (
     InstanceStatus,
@@ -118,7 +119,7 @@ def test_inbox_views(lanes, agent, actor):
     assert all(t["process_instance_id"] == instance["id"] for t in everything["items"])
 
 
-def test_claim_unclaim_assign(lanes, agent, actor):
+def test_claim_unclaim_assign(lanes, agent, actor, db):
     colleague = actor("agent", username="agent_east2", team="East")
     west = actor("agent", username="agent_west", team="West")
     manager = actor("manager", username="boss", team="East")
@@ -147,6 +148,20 @@ def test_claim_unclaim_assign(lanes, agent, actor):
     released = agent.post(f"{url}/unclaim")
     assert released.status_code == 200
     assert released.get_json()["assignee"] is None
+    assert agent.post(f"{url}/claim").status_code == 200
+    assert manager.post(f"{url}/unclaim").status_code == 200
+    with db() as session:  # the manager's release says whose claim it ended
+        (entry,) = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "unclaim",
+                AuditEntry.entity_id == review,
+                AuditEntry.actor_id == manager.user.id,
+            )
+        ).all()
+        assert (entry.before, entry.after) == (
+            {"assignee_id": agent.user.id},
+            {"assignee_id": None},
+        )
     assert colleague.post(f"{url}/claim").status_code == 200
 
     # A manager reassigns; agents may only delegate what they hold.
