@@ -193,7 +193,9 @@ def candidates_for(task: Any, starter: str | None) -> list[str]:
 
 def _candidate(entry: str) -> str:
     entry = entry.strip()
-    if entry.startswith(("user:", "group:")):
+    if entry.startswith("group:"):  # a role as a lane names it: "group:Manager" is managers
+        return lane_group(entry[6:])
+    if entry.startswith("user:"):
         return entry
     return f"user:{entry}"
 

@@ -75,6 +75,10 @@ def test_lane_owners_in_data_override_the_lane(lanes, agent, actor):
     assert approve["candidates"] == ["group:East", "user:manager1"]
     assert approve["assignee"] is None
     assert names(manager.tasks("candidate=1")) == ["approve"]
+    # A role is named as a lane names it, whatever its case: "Manager" is the managers.
+    roles = agent.start("lane_routing", {"lane_owners": {"Approver": ["group:Manager "]}})
+    assert only(roles["ready_tasks"], name="approve")["candidates"] == ["group:manager"]
+    assert names(manager.tasks("candidate=1")) == ["approve", "approve"]
 
     single = agent.start("lane_routing", {"lane_owners": {"Approver": "manager1"}})
     approve = only(single["ready_tasks"], name="approve")
