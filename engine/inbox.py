@@ -109,7 +109,12 @@ def load_inbox(
         query = query.where(conditions[kind])
     items = session.scalars(
         query.order_by(
-            WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq
+            WorkItem.due_at.is_(None),
+            WorkItem.due_at,
+            WorkItem.created_at,
+            WorkItem.seq,
+            WorkItem.instance_id,
+            WorkItem.id,  # items of one instant keep one order, page after page
         ).limit(max(1, min(limit, MAX_ROWS)))
     ).all()
     rows = [

@@ -58,7 +58,8 @@ def list_tasks(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[WorkItem], int]:
-    """Open work items sorted by due time (no due time last), then by age."""
+    """Open work items sorted by due time (no due time last), then by age; items of one
+    instant in one fixed order (instance, then id), so paging neither repeats nor skips any."""
     query = select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN)
     claimable = claimable_by(viewer)
     if all_tasks:
@@ -77,7 +78,14 @@ def list_tasks(
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq)
+        .order_by(
+            WorkItem.due_at.is_(None),
+            WorkItem.due_at,
+            WorkItem.created_at,
+            WorkItem.seq,
+            WorkItem.instance_id,
+            WorkItem.id,
+        )
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))
@@ -153,8 +161,16 @@ def unclaim(session: Session, task_id: str, *, actor: User) -> WorkItem:
         return item
     if item.assignee_id != actor.id and actor.role not in SUPERVISORS:
         raise Forbidden("Only the assignee or a manager may release this task.")
-    item.assignee_id = None
-    audit.record(session, actor=actor, action="unclaim", entity_type="task", entity_id=item.id)
+    before, item.assignee_id = item.assignee_id, None
+    audit.record(  # a manager's release says whose claim it ended
+        session,
+        actor=actor,
+        action="unclaim",
+        entity_type="task",
+        entity_id=item.id,
+        before={"assignee_id": before},
+        after={"assignee_id": None},
+    )
     return item
 
 
@@ -173,6 +189,14 @@ def assign(
     if target is None:
         raise InvalidInput(
             f"No active user {username!r}.", details=[{"field": "user", "message": "unknown user"}]
+        )
+    if actor.role not in SUPERVISORS and not may_work_on(target, item):
+        # an agent hands on what they hold only to someone it is offered to; managers reassign
+        raise InvalidInput(
+            f"The task is not offered to {username.strip()!r}: delegate it to one of its "
+            "candidates, or ask a manager to reassign it.",
+            code="not_a_candidate",
+            details=[{"field": "user", "message": "not a candidate for this task"}],
         )
     before = item.assignee_id
     item.assignee_id = target.id

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -27,6 +37,15 @@ from engine.task_ids import id_text
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
+# The work item's integer column holds priorities in this range on every database.
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+# Due times every time zone can show (a "9999-12-31T23:59:59Z" meaning "never" broke every inbox
+# listing it: Shanghai's time of it is past the calendar's end).
+DUE_RANGE = (
+    datetime.min.replace(tzinfo=UTC) + timedelta(days=1),
+    datetime.max.replace(tzinfo=UTC) - timedelta(days=1),
+)
+CANDIDATE_LIMIT = 160  # the candidates' name column; no user or team name is that long
 _UNCLAIMED = {
     "claimed_at": None,
     "claimed_by_id": None,
@@ -64,15 +83,17 @@ def lane_group(lane: str) -> str:
 
 
 def offered_to_nobody(session: Session) -> ColumnElement[bool]:
-    """Open, unassigned work items no one may claim: none of their candidates is a user, a
-    role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`). The team
-    board lists them to every manager, who can give them to an agent."""
+    """Open, unassigned work items no one may claim: none of their candidates is an active
+    user, a role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`, or
+    ``lane_owners`` naming only people who do not exist or have left). The team board lists
+    them to every manager, who can give them to an agent."""
     known = [f"group:{role}" for role in sorted(ROLE_NAMES)]
     known += [f"group:{name}" for name in session.scalars(select(Team.name))]
+    people = select(literal("user:") + User.username).where(User.active)
     candidates = WorkItemCandidate.__table__.c
     claimable = exists().where(
         candidates.work_item_id == WorkItem.id,
-        or_(candidates.name.startswith("user:", autoescape=True), candidates.name.in_(known)),
+        or_(candidates.name.in_(people), candidates.name.in_(known)),
     )
     return and_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.assignee_id.is_(None), ~claimable)
 
@@ -163,7 +184,8 @@ def candidates_for(task: Any, starter: str | None) -> list[str]:
     owners = task.data.get("lane_owners")
     if lane and isinstance(owners, dict) and isinstance(owners.get(lane), list | str):
         entries = owners[lane] if isinstance(owners[lane], list) else [owners[lane]]
-        return sorted({_candidate(str(e)) for e in entries if str(e).strip()})
+        names = {_candidate(str(e)) for e in entries if str(e).strip()}
+        return sorted(name for name in names if len(name) <= CANDIDATE_LIMIT)
     if lane:
         return [lane_group(lane)]
     return [f"user:{starter}"] if starter else []
@@ -171,7 +193,9 @@ def candidates_for(task: Any, starter: str | None) -> list[str]:
 
 def _candidate(entry: str) -> str:
     entry = entry.strip()
-    if entry.startswith(("user:", "group:")):
+    if entry.startswith("group:"):  # a role as a lane names it: "group:Manager" is managers
+        return lane_group(entry[6:])
+    if entry.startswith("user:"):
         return entry
     return f"user:{entry}"
 
@@ -460,18 +484,24 @@ def _due_at(
     if properties.get("dueIn"):
         try:
             parsed = TimerEventDefinition.parse_iso_duration(properties["dueIn"])
-            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            value = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
         except Exception:  # checked at deploy; stay tolerant of older versions
             return None
-    value = _evaluate(workflow, task, properties.get("dueAt"))
+    else:
+        value = _evaluate(workflow, task, properties.get("dueAt"))
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else None
-    return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    try:  # stored in UTC: a time at the calendar's edge may have no UTC time
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    # Every page shows it in its reader's zone: a day off the calendar's ends has no local time
+    return value if DUE_RANGE[0] <= value <= DUE_RANGE[1] else None
 
 
 def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str | None:
@@ -482,6 +512,8 @@ def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str 
 def _priority(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> int:
     value = _evaluate(workflow, task, properties.get("priority"))
     try:
-        return int(value) if value is not None else 0
-    except (TypeError, ValueError):
+        number = int(value) if value is not None else 0
+    except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinity
         return 0
+    low, high = PRIORITY_RANGE
+    return max(low, min(high, number))

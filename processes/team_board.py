@@ -180,7 +180,14 @@ def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]
                 nobody,
             ),
         )
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at, WorkItem.seq)
+        .order_by(
+            WorkItem.due_at.is_(None),
+            WorkItem.due_at,
+            WorkItem.created_at,
+            WorkItem.seq,
+            WorkItem.instance_id,
+            WorkItem.id,
+        )
         .limit(MAX_TASKS)
     ).all()
     rows = [

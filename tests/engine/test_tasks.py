@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from crm.models import AuditEntry
 from engine.instances import get_instance
 from engine.models import (
     InstanceStatus,
@@ -74,6 +75,10 @@ def test_lane_owners_in_data_override_the_lane(lanes, agent, actor):
     assert approve["candidates"] == ["group:East", "user:manager1"]
     assert approve["assignee"] is None
     assert names(manager.tasks("candidate=1")) == ["approve"]
+    # A role is named as a lane names it, whatever its case: "Manager" is the managers.
+    roles = agent.start("lane_routing", {"lane_owners": {"Approver": ["group:Manager "]}})
+    assert only(roles["ready_tasks"], name="approve")["candidates"] == ["group:manager"]
+    assert names(manager.tasks("candidate=1")) == ["approve", "approve"]
 
     single = agent.start("lane_routing", {"lane_owners": {"Approver": "manager1"}})
     approve = only(single["ready_tasks"], name="approve")
@@ -118,7 +123,7 @@ def test_inbox_views(lanes, agent, actor):
     assert all(t["process_instance_id"] == instance["id"] for t in everything["items"])
 
 
-def test_claim_unclaim_assign(lanes, agent, actor):
+def test_claim_unclaim_assign(lanes, agent, actor, db):
     colleague = actor("agent", username="agent_east2", team="East")
     west = actor("agent", username="agent_west", team="West")
     manager = actor("manager", username="boss", team="East")
@@ -147,6 +152,20 @@ def test_claim_unclaim_assign(lanes, agent, actor):
     released = agent.post(f"{url}/unclaim")
     assert released.status_code == 200
     assert released.get_json()["assignee"] is None
+    assert agent.post(f"{url}/claim").status_code == 200
+    assert manager.post(f"{url}/unclaim").status_code == 200
+    with db() as session:  # the manager's release says whose claim it ended
+        (entry,) = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "unclaim",
+                AuditEntry.entity_id == review,
+                AuditEntry.actor_id == manager.user.id,
+            )
+        ).all()
+        assert (entry.before, entry.after) == (
+            {"assignee_id": agent.user.id},
+            {"assignee_id": None},
+        )
     assert colleague.post(f"{url}/claim").status_code == 200
 
     # A manager reassigns; agents may only delegate what they hold.
@@ -161,6 +180,16 @@ def test_claim_unclaim_assign(lanes, agent, actor):
     delegated = agent.post(f"{url}/assign", json={"user": colleague.username})
     assert delegated.status_code == 200
     assert delegated.get_json()["assignee"] == colleague.user.id
+    # An agent delegates only to a candidate: another team's agent would have held (and
+    # dialed the customer of) a task their team is not offered. A manager still may.
+    outside = colleague.post(f"{url}/assign", json={"user": west.username})
+    assert outside.status_code == 422
+    assert outside.get_json()["error"]["code"] == "not_a_candidate"
+    assert outside.get_json()["error"]["details"][0]["field"] == "user"
+    assert only(colleague.tasks("mine=1"), name="team_review")["id"] == review
+    assert west.tasks("mine=1") == []
+    assert manager.post(f"{url}/assign", json={"user": west.username}).status_code == 200
+    assert only(west.tasks("mine=1"), name="team_review")["id"] == review
 
     assert agent.post("/api/v1/tasks/no-such-task/claim").status_code == 404
     assert agent.complete("no-such-task").status_code == 404
@@ -369,3 +398,73 @@ def test_the_instance_view_shows_the_flows_into_and_out_of_a_task_with_boundary_
     view = agent.get(url).get_json()
     assert view["flows"] == ["f1", "f2", "f3"]
     assert "cancelled" not in view["completed"] and "overdue" not in view["completed"]
+
+
+ODD_VALUES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs_odd" targetNamespace="http://dialflow.example/bpmn">
+  <bpmn:process id="odd_values" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_agent" name="agent"><bpmn:flowNodeRef>call</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="call" name="Call">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="priority" value="score" />
+        <spiffworkflow:property name="dueAt" value="callback_at" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "priority", "due_at", "candidates"),
+    [
+        # a lead score used as the priority, beyond what the column holds: the highest
+        ({"score": 1e300}, 2**31 - 1, None, ["group:agent"]),
+        ({"score": -(10**40)}, -(2**31), None, ["group:agent"]),
+        ({"score": 5, "callback_at": "9999-12-31T23:59:59-12:00"}, 5, None, ["group:agent"]),
+        ({"callback_at": "0001-01-01T00:30:00+08:00"}, 0, None, ["group:agent"]),
+        # an owner name no user or team could have is left out; the others stay
+        ({"lane_owners": {"agent": ["x" * 200, "agent_east"]}}, 0, None, ["user:agent_east"]),
+    ],
+)
+def test_odd_values_in_the_data_open_the_task_all_the_same(
+    owner, agent, data, priority, due_at, candidates
+):
+    """A priority, due time or lane owner read from the data that the work item's columns
+    cannot hold opened no task: the start (or the completion before it) answered 500."""
+    response = owner.upload(extra=[("odd_values.bpmn", ODD_VALUES)])
+    assert response.status_code == 201, response.get_json()
+    started = agent.post(
+        "/api/v1/process-instances", json={"process_id": "odd_values", "data": data}
+    )
+    assert started.status_code == 201, started.get_json()
+    (task,) = started.get_json()["ready_tasks"]
+    assert (task["priority"], task["due_at"], task["candidates"]) == (priority, due_at, candidates)
+    assert agent.instance(started.get_json()["id"])["ready_tasks"] == [task]
+
+
+def test_paging_through_tasks_opened_at_one_instant_shows_each_once(timed):
+    """Tasks with equal due and creation times (leads started together) were sorted in no
+    fixed order: on PostgreSQL pages repeated some tasks and never showed others."""
+    timed.owner.deploy("lanes.bpmn", "approve-form.json")
+    manager = timed.actor("manager", username="boss", team="East")
+    started = [timed.agent.start("lane_routing")["id"] for _ in range(8)]
+    everything = manager.get("/api/v1/tasks?all=1&limit=200").get_json()
+    assert everything["total"] == 32
+    paged = []
+    for offset in range(0, 32, 5):
+        page = manager.get(f"/api/v1/tasks?all=1&limit=5&offset={offset}").get_json()
+        paged += [task["id"] for task in page["items"]]
+    assert paged == [task["id"] for task in everything["items"]]
+    assert len(set(paged)) == 32
+    assert {task["process_instance_id"] for task in everything["items"]} == set(started)

@@ -215,3 +215,16 @@ def test_non_numeric_business_keys_are_not_customers(desk, runtime, client):
             session, session.get(User, desk.agent.id), now=now, horizon=now, kind=InboxKind.MINE
         )
     assert [(r.customer_id, r.customer_name) for r in inbox.rows] == [(None, None)]
+
+
+def test_a_due_time_at_the_end_of_the_calendar_leaves_the_inbox_open(client, desk):
+    """A "never" due time such as 9999-12-31T23:59:59Z has no Shanghai time: every inbox
+    listing the task (the whole group's, for a claimable one) answered 500."""
+    queue = desk.start_queue(review_due="9999-12-31T23:59:59+00:00", callback_due=LONG_AGO)
+    review = next(t for t in queue["ready_tasks"] if t["name"] == "review_lead")
+    assert review["due_at"] is None
+    sign_in(client, "li")
+    page = client.get("/inbox", headers=EN)
+    assert page.status_code == 200
+    assert review["id"] in row_ids(page.text)
+    assert client.get(f"/tasks/{review['id']}", headers=EN).status_code == 200

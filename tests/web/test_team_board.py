@@ -203,3 +203,22 @@ def test_a_task_no_one_can_claim_is_on_every_managers_board_and_can_be_given_awa
     assert team["a2"].complete_ok(task["id"])["status"] == "completed"
     with team.db() as db:
         assert db.get(WorkItem, task["id"]).completed_by_id == team["a2"].user.id
+
+
+def test_a_task_whose_lane_owners_name_no_one_is_on_the_managers_board(team: Team) -> None:
+    """``lane_owners`` naming a user who does not exist (a typo) or has left, or a group that
+    is no team, offers the task to no one: it was on no board, found only among all tasks."""
+    deployed = team["owner"].post("/api/v1/process-models", json={"bpmn": NOBODYS_LANE})
+    assert deployed.status_code == 201, deployed.get_json()
+    with team.db() as db:
+        db.scalar(select(User).where(User.username == "a3")).active = False
+    owners = {"Field Sales": ["a_typo", "a3", "group:Nowhere"]}
+    (task,) = team["boss"].start("field_visit", {"lane_owners": owners})["ready_tasks"]
+    assert task["assignee"] is None
+    page = browser(team, "m_south").get("/team").text
+    marked = re.search(rf'data-task="{task["id"]}".*?</tr>', page, re.S)
+    assert marked and "data-offered-to-nobody" in marked.group(0)
+    # Naming one active agent is enough for the task not to be marked.
+    owners = {"Field Sales": ["a_typo", "a2"]}
+    (task,) = team["boss"].start("field_visit", {"lane_owners": owners})["ready_tasks"]
+    assert f'data-task="{task["id"]}"' not in browser(team, "m_south").get("/team").text

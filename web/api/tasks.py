@@ -105,7 +105,7 @@ def unclaim_task(task_id: str) -> ResponseReturnValue:
 
 @api_bp.post("/tasks/<task_id>/assign")
 @documented(
-    "Assign (or delegate) a task to a user",
+    "Assign (managers) or delegate (its assignee, to one of its candidates) a task to a user",
     tag="tasks",
     errors=(401, 403, 404, 409, 422),
     response=TASK,
