@@ -7,9 +7,9 @@ from flask.typing import ResponseReturnValue
 
 from crm import audit
 from crm.customers import customer_to_dict
-from crm.erasure import erase_customer
 from crm.scoping import may_see_full_phone
 from engine.timeline import customer_timeline
+from processes.erasure import erase_customer_and_end_processes
 from web.api import api_bp
 from web.api.auth import api_user, paging, token_required
 from web.api.openapi import documented
@@ -63,7 +63,9 @@ def get_timeline(customer_id: int) -> ResponseReturnValue:
 
 @api_bp.delete("/customers/<int:customer_id>")
 @documented(
-    "Erase the customer's personal data (PIPL): administrators only; idempotent; audited",
+    "Erase the customer's personal data (PIPL): administrators only; idempotent; audited. "
+    "The unfinished process instances keyed by the customer (their call cadence, callbacks, "
+    "approvals) are terminated with it",
     tag="customers",
     errors=(401, 403, 404),
     response=obj({**CUSTOMER["properties"], "erased_at": TIME}),
@@ -72,7 +74,7 @@ def get_timeline(customer_id: int) -> ResponseReturnValue:
 def delete_customer(customer_id: int) -> ResponseReturnValue:
     with unit_of_work() as db:
         user = api_user()
-        customer = erase_customer(db, customer_id, actor=user)
+        customer = erase_customer_and_end_processes(runtime().engine, db, customer_id, actor=user)
         body = customer_to_dict(customer, reveal_phone=may_see_full_phone(user, customer))
         body["erased_at"] = customer.erased_at.isoformat() if customer.erased_at else None
     return jsonify(body)

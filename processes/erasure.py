@@ -1,0 +1,41 @@
+"""Erasing a customer's personal data (``crm.erasure``) ends the processes working on them.
+
+A lead's call cadence, callbacks and approvals are keyed by the customer's id (the business
+key every shipped process is started with). Once the customer was erased, their open call
+task could never be completed (the compliance gate answers ``customer_not_found`` whatever
+the disposition) and stayed in the agent's inbox for good, with timers still firing for a
+customer no one may call. Erasure now terminates the unfinished instances of that business
+key in the same transaction, audited as terminations by the administrator who erased.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.erasure import erase_customer
+from crm.models import Customer, User
+from engine.instances import terminate
+from engine.models import InstanceStatus, ProcessInstance
+from engine.service import ProcessEngine
+
+_UNFINISHED = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+
+
+def erase_customer_and_end_processes(
+    engine: ProcessEngine, session: Session, customer_id: int, *, actor: User
+) -> Customer:
+    """``crm.erasure.erase_customer``, then every unfinished instance keyed by the customer
+    is terminated (none again on a repeated erasure: they are finished)."""
+    customer = erase_customer(session, customer_id, actor=actor)
+    instance_ids = session.scalars(
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.business_key == str(customer.id),
+            ProcessInstance.status.in_(_UNFINISHED),
+        )
+        .order_by(ProcessInstance.id)
+    ).all()
+    for instance_id in instance_ids:
+        terminate(engine, session, instance_id, actor=actor)
+    return customer
