@@ -47,6 +47,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
@@ -66,6 +67,7 @@ from engine.event_subprocesses import (
     left_to_event_subprocess,
     thrower_data,
 )
+from engine.hit_policies import DefaultsDMNParser
 from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
@@ -399,6 +401,9 @@ class DialflowParser(SpiffBpmnParser):
         comments: SpiffWorkflow 3.2 stopped at them with "Unknown type in decision table", on
         the BPMN file that called the decision. They are left out (the rules' entries for them,
         ``annotationEntry``, it skips itself).
+
+        Its decision is read by ``DefaultsDMNParser``, which keeps a COLLECT table's
+        aggregation and the outputs' default values (``engine.hit_policies``).
         """
         namespace = etree.QName(node).namespace
         for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
@@ -411,3 +416,6 @@ class DialflowParser(SpiffBpmnParser):
             root.extend(list(node))
             node = root
         super().add_dmn_xml(node, filename)
+        for dmn_parser in self.dmn_parsers.values():
+            if type(dmn_parser) is DMNParser:  # the one just made: the same, reading more
+                dmn_parser.__class__ = DefaultsDMNParser

@@ -3,12 +3,12 @@ or decide wrongly, all listed before the parser runs.
 
 A file that is no DMN or holds no decision, several decisions in one file (SpiffWorkflow 3.2
 reads one), decisions that are no decision table, hit policies other than UNIQUE, FIRST, ANY,
-COLLECT without aggregation and RULE ORDER, PRIORITY, OUTPUT ORDER (``engine.hit_policies``),
-outputs without a name and rules whose cells do not match the table's columns, and rule
-cells that are neither Python nor FEEL ``engine.feel`` can rewrite; and one decision
-id in two DMN files of a deploy (the parser would keep one of the two without a word). It
-lives apart from ``engine.constructs`` because DMN tables share nothing with the BPMN
-pre-pass but the shape of a problem.
+COLLECT (with or without an aggregation) and RULE ORDER, PRIORITY, OUTPUT ORDER
+(``engine.hit_policies``), outputs without a name and rules whose cells do not match the
+table's columns, and rule cells that are neither Python nor FEEL ``engine.feel`` can
+rewrite; and one decision id in two DMN files of a deploy (the parser would keep one of the
+two without a word). It lives apart from ``engine.constructs`` because DMN tables share
+nothing with the BPMN pre-pass but the shape of a problem.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from engine.errors import problem
 from engine.feel import literal, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
-from engine.hit_policies import REWRITTEN, priority_problems
+from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
 # the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
 # COLLECT a list per output; RULE ORDER, PRIORITY and OUTPUT ORDER are rewritten into those
-# (``engine.hit_policies``). A COLLECT aggregation (SUM, COUNT, MIN, MAX) would be ignored.
+# (``engine.hit_policies``), which also aggregates COLLECT's lists (SUM, MIN, MAX, COUNT).
 HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT", *REWRITTEN}
 _CELLS = {"inputExpression", "inputEntry", "outputEntry"}
 
@@ -227,12 +227,18 @@ def _table_problems(table: Any, report: Any) -> None:
     _shape_problems(table, report)
     for element, message in priority_problems(table):
         report(element, message)
-    if policy == "COLLECT" and table.get("aggregation"):
+    aggregation = (table.get("aggregation") or "").strip()
+    if aggregation and policy != "COLLECT":
         report(
             table,
-            f"COLLECT with aggregation {table.get('aggregation')} is not supported (the list of "
-            "values would come back unaggregated); drop the aggregation and sum, count or pick "
-            "in a script task after the decision",
+            f"aggregation {aggregation} applies to hit policy COLLECT only (this table's is "
+            f"{policy}): drop it, or make the hit policy COLLECT",
+        )
+    elif aggregation and aggregation not in AGGREGATIONS:
+        report(
+            table,
+            f"aggregation {aggregation!r} is none of DMN's: write SUM, MIN, MAX or COUNT (in "
+            "capitals)",
         )
     for element in table.iter():
         if not isinstance(element.tag, str):

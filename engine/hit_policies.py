@@ -26,6 +26,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.dmn.specs.model import HitPolicy
 
 from engine.feel import _alternatives, literal
@@ -132,6 +133,41 @@ def _local(element: Any) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+
+
+class DefaultsDMNParser(DMNParser):
+    """SpiffWorkflow's DMN parser, keeping what it drops: a COLLECT table's ``aggregation``
+    (C+, C<, C>, C#) and an output's ``<defaultOutputEntry>`` (the value when no rule
+    matches), which the engines below answer with."""
+
+    def _parse_decision_tables(self, decision: Any, element: Any) -> None:
+        super()._parse_decision_tables(decision, element)
+        tables = element.findall("dmn:decisionTable", namespaces=self.nsmap)
+        for table, table_element in zip(decision.decisionTables, tables, strict=False):
+            aggregation = (table_element.get("aggregation") or "").strip().upper()
+            table.aggregation = aggregation or None
+
+    def _parse_output(self, element: Any) -> Any:
+        output = super()._parse_output(element)
+        default = element.find("dmn:defaultOutputEntry/dmn:text", namespaces=self.nsmap)
+        text = (default.text or "").strip() if default is not None else ""
+        output.default = literal(text) if text else None
+        return output
+
+
+def _defaults(table: Any, task: Any) -> dict[str, Any]:
+    """Each output's value when no rule matches: its default, else null."""
+    engine = task.workflow.script_engine
+    return {
+        output.name: (
+            engine.evaluate(task, output.default) if getattr(output, "default", None) else None
+        )
+        for output in table.outputs
+        if output.name
+    }
+
+
 class _ReplacingEngine(DMNEngine):
     """A decision's outputs replace what the task data held under their names, as each run of
     a decision answers afresh. SpiffWorkflow 3.2 deep-merges the answer into the data: a list
@@ -181,7 +217,7 @@ class _SingleHitEngine(_ReplacingEngine):
     def decided(self, task: Any) -> dict[str, Any]:
         found = super().decided(task)
         if not found:
-            found = {output.name: None for output in self.decision_table.outputs if output.name}
+            found = _defaults(self.decision_table, task)
         return found
 
 
@@ -192,10 +228,35 @@ class _CollectEngine(_ReplacingEngine):
 
     def decided(self, task: Any) -> dict[str, Any]:
         found = super().decided(task)
+        if not found and any(getattr(o, "default", None) for o in self.decision_table.outputs):
+            found = {name: [value] for name, value in _defaults(self.decision_table, task).items()}
         for output in self.decision_table.outputs:
             if output.name:
                 found.setdefault(output.name, [])
+        aggregation = getattr(self.decision_table, "aggregation", None)
+        if aggregation in AGGREGATIONS:
+            found = {name: _aggregate(aggregation, values) for name, values in found.items()}
         return found
+
+
+def _aggregate(aggregation: str, values: list[Any]) -> Any:
+    """A COLLECT table's list of one output's values aggregated as DMN says (C+, C<, C>, C#);
+    null values are left out, and a sum, minimum or maximum of nothing is null."""
+    present = [value for value in values if value is not None]
+    if aggregation == "COUNT":
+        return len(present)
+    if not present:
+        return None
+    try:
+        if aggregation == "SUM":
+            return sum(present)
+        return min(present) if aggregation == "MIN" else max(present)
+    except TypeError:
+        kinds = ", ".join(sorted({type(value).__name__ for value in present}))
+        raise ValueError(
+            f"COLLECT with aggregation {aggregation} needs numbers (or values of one kind) "
+            f"from the matching rules, and they gave {kinds}: {present!r}"
+        ) from None
 
 
 SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
