@@ -21,9 +21,9 @@ from lxml import etree
 
 from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
-from engine.dmn_schema import dmn_xsd_problems
+from engine.dmn_schema import dmn_xsd_problems, has_schema
 from engine.errors import problem
-from engine.feel import literal, unary_test
+from engine.feel import expression, literal, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
@@ -228,18 +228,20 @@ def _table_problems(table: Any, report: Any) -> None:
     for element, message in priority_problems(table):
         report(element, message)
     aggregation = (table.get("aggregation") or "").strip()
-    if aggregation and policy != "COLLECT":
+    if aggregation and aggregation not in AGGREGATIONS:
+        if not has_schema(table.getroottree().getroot()):  # else its schema says so
+            report(
+                table,
+                f"aggregation {aggregation!r} is none of DMN's: write SUM, MIN, MAX or COUNT "
+                "(in capitals)",
+            )
+    elif aggregation and policy != "COLLECT":
         report(
             table,
             f"aggregation {aggregation} applies to hit policy COLLECT only (this table's is "
             f"{policy}): drop it, or make the hit policy COLLECT",
         )
-    elif aggregation and aggregation not in AGGREGATIONS:
-        report(
-            table,
-            f"aggregation {aggregation!r} is none of DMN's: write SUM, MIN, MAX or COUNT (in "
-            "capitals)",
-        )
+
     for element in table.iter():
         if not isinstance(element.tag, str):
             continue
@@ -253,10 +255,12 @@ def _table_problems(table: Any, report: Any) -> None:
         juel_text = juel_cell_problem(element, text) if local in _CELLS else None
         if juel_text:
             report(element, juel_text)
-        elif temporal_problem(local, text):
+        elif temporal_problem(local, text) and not (
+            local == "inputEntry" and "_feel_" in unary_test(text)
+        ):
             report(element, temporal_problem(local, text))
         elif local == "inputExpression":
-            problem_text = _python_problem(text, "eval")
+            problem_text = _python_problem(expression(text), "eval")
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")
         elif local == "inputEntry" and text != "-":
@@ -264,7 +268,7 @@ def _table_problems(table: Any, report: Any) -> None:
             if message:
                 report(element, message)
         elif local == "outputEntry":
-            problem_text = _python_problem(literal(text), "eval")
+            problem_text = _python_problem(expression(literal(text)), "eval")
             if problem_text:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
 
