@@ -394,8 +394,10 @@ class DialflowParser(SpiffBpmnParser):
         The KIE / Kogito editor binds the default namespace to the model's own
         (``xmlns="https://kiegroup.org/dmn/_…"``) and DMN to the prefix ``dmn:``; SpiffWorkflow
         3.2 then maps ``dmn`` to the default namespace, finds no decision and fails with
-        "IndexError: list index out of range". The root is rebuilt with DMN as its default
-        namespace (the children move over with their lines).
+        "IndexError: list index out of range". Trisotech and Signavio write DMN under a prefix
+        (``semantic:``, ``dmn:``) with no default namespace at all, where SpiffWorkflow failed
+        with "XPathEvalError: Undefined namespace prefix" on no element. The root is rebuilt
+        with DMN as its default namespace (the children move over with their lines).
 
         A decision table's annotation columns (DMN 1.2, written by KIE and Trisotech) are
         comments: SpiffWorkflow 3.2 stopped at them with "Unknown type in decision table", on
@@ -408,7 +410,7 @@ class DialflowParser(SpiffBpmnParser):
         namespace = etree.QName(node).namespace
         for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
             column.getparent().remove(column)
-        if node.nsmap.get(None) not in (None, namespace):
+        if node.nsmap.get(None) != namespace:
             nsmap = {**node.nsmap, None: namespace}
             root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)
             root.sourceline = node.sourceline
