@@ -23,7 +23,7 @@ from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems, has_schema
 from engine.errors import problem
-from engine.feel import expression, literal, unary_test
+from engine.feel import _NOT, _OPERATOR, _RANGE, _alternatives, expression, literal, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
@@ -225,6 +225,7 @@ def _table_problems(table: Any, report: Any) -> None:
             "OUTPUT ORDER",
         )
     _shape_problems(table, report)
+    _type_problems(table, report)
     for element, message in priority_problems(table):
         report(element, message)
     aggregation = (table.get("aggregation") or "").strip()
@@ -271,6 +272,95 @@ def _table_problems(table: Any, report: Any) -> None:
             problem_text = _python_problem(expression(literal(text)), "eval")
             if problem_text:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
+
+
+# A column's typeRef (FEEL's, XML Schema's or Camunda 7's names) → the Python kinds its
+# literal values may have; a typeRef not here (date, dateTime, a custom type) is not checked.
+_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **dict.fromkeys(
+        ("number", "integer", "int", "long", "double", "decimal", "float"),
+        ("a number", (int, float)),
+    ),
+    "string": ("text in quotes", (str,)),
+    "boolean": ("true or false", (bool,)),
+}
+_KIND_NAMES = {str: "text", bool: "a boolean", int: "a number", float: "a number"}
+
+
+def _type_problems(table: Any, report: Any) -> None:
+    """Literal values that are not of their column's typeRef: an output of ``"big"`` under
+    ``typeRef="number"`` set text where the gateway after the task compared numbers (and
+    failed there), and a rule cell ``"high"`` in a number column never matched."""
+    columns: dict[str, list[tuple[str, str]]] = {"inputEntry": [], "outputEntry": []}
+    for child in table:
+        local = _local(child) if isinstance(child.tag, str) else ""
+        if local == "input":
+            expression = next((c for c in child if _local(c) == "inputExpression"), None)
+            type_ref = expression.get("typeRef", "") if expression is not None else ""
+            columns["inputEntry"].append((child.get("label") or _text(expression), type_ref))
+        elif local == "output":
+            columns["outputEntry"].append((child.get("name") or "", child.get("typeRef", "")))
+            for default in (c for c in child if _local(c) == "defaultOutputEntry"):
+                _type_problem(default, _text(default), columns["outputEntry"][-1], report)
+    for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
+        for entry in ("inputEntry", "outputEntry"):
+            cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == entry]
+            for cell, column in zip(cells, columns[entry], strict=False):
+                _type_problem(cell, _text(cell), column, report)
+
+
+def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) -> None:
+    name, type_ref = column
+    wanted = _TYPES.get(type_ref.split(":")[-1].strip().lower())
+    if wanted is None or not text.strip() or text.strip() == "-":
+        return
+    described, kinds = wanted
+    output = _local(cell) != "inputEntry"
+    for value in _literals(text, output):
+        if value is None or (
+            isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+        ):
+            continue
+        part = "output" if output else "rule cell"
+        report(
+            cell,
+            f"{part} {text.strip()!r} is {_KIND_NAMES.get(type(value), type(value).__name__)} "
+            f"where its column {name!r} has typeRef {type_ref!r}: write {described}, or "
+            "change the column's typeRef",
+        )
+        return
+
+
+def _literals(text: str, output: bool) -> list[Any]:
+    """The literal values a cell compares with (or an output cell is), as Python values;
+    none for what is an expression of names."""
+    text = literal(text.strip())
+    if not output:
+        negated = _NOT.match(text)
+        if negated:
+            return _literals(negated.group(1), output)
+        parts = _alternatives(text)
+        if len(parts) > 1:
+            return [value for part in parts for value in _literals(part, output)]
+        bounds = _RANGE.match(text)
+        compared = _OPERATOR.match(text)
+        if bounds:
+            return _literals(bounds.group(2), True) + _literals(bounds.group(3), True)
+        if compared:
+            return _literals(compared.group(2), True)
+    try:
+        return [ast.literal_eval(text)]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return []
+
+
+def _text(element: Any) -> str:
+    if element is None:
+        return ""
+    for child in element:
+        if isinstance(child.tag, str) and _local(child) == "text":
+            return child.text or ""
+    return ""
 
 
 def _unary_test_problem(text: str) -> str | None:
