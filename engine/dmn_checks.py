@@ -1,8 +1,9 @@
 """DMN files checked at deploy: one problem per construct SpiffWorkflow 3.2 would refuse late
 or decide wrongly, all listed before the parser runs.
 
-A file that is no DMN or holds no decision, several decisions in one file (SpiffWorkflow 3.2
-reads one), decisions that are no decision table, hit policies other than UNIQUE, FIRST, ANY,
+A file that is no DMN or holds no decision, decisions that are no decision table, a
+decision requiring one the deploy does not have (or itself, through others) or a business
+knowledge model, hit policies other than UNIQUE, FIRST, ANY,
 COLLECT (with or without an aggregation) and RULE ORDER, PRIORITY, OUTPUT ORDER
 (``engine.hit_policies``), outputs without a name and rules whose cells do not match the
 table's columns, and rule cells that are neither Python nor FEEL ``engine.feel`` can
@@ -99,9 +100,11 @@ def _duplicate_ids(tree: Any, report: Any) -> None:
 
 def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
-    several decisions in one file, decisions that are no table, hit policies and aggregations
-    it does not implement, and cells that are not the Python its rules are evaluated as."""
+    decisions that are no table, requirements that cannot be met, hit policies and
+    aggregations it does not implement, values not of their column's typeRef, and cells that
+    are not the Python its rules are evaluated as."""
     found: list[dict[str, Any]] = []
+    every_decision = _decision_ids(dmn)
     for name, text in dmn.items():
         try:
             tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
@@ -136,12 +139,7 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                     file=name,
                 )
             )
-        for extra in decisions[1:]:
-            report(
-                extra,
-                f"is the {_ordinal(decisions.index(extra) + 1)} decision of this file; Dialflow "
-                "reads one decision per DMN file (SpiffWorkflow 3.2): put it in a file of its own",
-            )
+        _requirement_problems(tree, every_decision, report)
         for decision in decisions:
             tables = [
                 e for e in decision if isinstance(e.tag, str) and _local(e) == "decisionTable"
@@ -152,6 +150,84 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                 _table_problems(table, report)
         found[before:before] = _schema_problems(name, tree, found[before:])
     return found
+
+
+def _decision_ids(dmn: dict[str, str]) -> set[str]:
+    """The ids of the decisions of every DMN file of the deploy (what a requirement names)."""
+    ids: set[str] = set()
+    for text in dmn.values():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        ids |= {e.get("id") for e in tree if isinstance(e.tag, str) and _local(e) == "decision"}
+    return ids
+
+
+def required_ids(decision: Any, kind: str = "requiredDecision") -> list[tuple[Any, str]]:
+    """``(requirement element, id)`` for each decision (or, with ``kind``
+    ``requiredKnowledge``, business knowledge model) ``decision`` requires: its ``href``
+    (``#id``, or ``file.dmn#id``) without what comes before the ``#``."""
+    found = []
+    for requirement in decision:
+        if not isinstance(requirement.tag, str) or not _local(requirement).endswith("Requirement"):
+            continue
+        for required in requirement:
+            if isinstance(required.tag, str) and _local(required) == kind:
+                href = (required.get("href") or "").strip()
+                found.append((requirement, href.rsplit("#", 1)[-1]))
+    return found
+
+
+def _requirement_problems(tree: Any, every_decision: set[str], report: Any) -> None:
+    """A decision requirements graph runs when its decisions are decision tables: a decision
+    requiring another is decided after it, with its outputs in the data. What it requires must
+    be a decision of the deploy, and no decision may require itself through others; a business
+    knowledge model a decision requires is not evaluated (decision tables only)."""
+    decisions = {e.get("id"): e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"}
+    for decision_id, decision in decisions.items():
+        for requirement, required in required_ids(decision):
+            if required not in every_decision:
+                report(
+                    requirement if requirement.get("id") else decision,
+                    f"requires decision {required!r}, which no DMN file of this deploy has: "
+                    "add its file, or correct the requirement's href ('#' and the decision's id)",
+                )
+            elif _requires(decisions, required, decision_id, set()):
+                report(
+                    requirement if requirement.get("id") else decision,
+                    f"requires decision {required!r}, which requires {decision_id!r} in turn: "
+                    "a decision requirements graph may not go round in a circle",
+                )
+    for knowledge in tree:
+        if not isinstance(knowledge.tag, str) or _local(knowledge) != "businessKnowledgeModel":
+            continue
+        users = [
+            decision_id
+            for decision_id, decision in decisions.items()
+            if any(
+                ref == knowledge.get("id") for _, ref in required_ids(decision, "requiredKnowledge")
+            )
+        ]
+        if users:
+            report(
+                knowledge,
+                f"is a business knowledge model, which Dialflow does not evaluate (decision "
+                f"tables only), and decision {users[0]!r} requires it: write its logic into "
+                "that decision's table, or as a decision table of its own the decision requires "
+                "(<requiredDecision>)",
+            )
+
+
+def _requires(decisions: dict[str, Any], start: str, target: str, seen: set[str]) -> bool:
+    """Whether decision ``start`` requires ``target`` (in this file), directly or not."""
+    if start in seen or start not in decisions:
+        return False
+    seen.add(start)
+    for _, required in required_ids(decisions[start]):
+        if required == target or _requires(decisions, required, target, seen):
+            return True
+    return False
 
 
 def _schema_problems(name: str, tree: Any, said: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -406,7 +482,3 @@ def _python_problem(text: str, mode: str) -> str | None:
 
 def _local(element: Any) -> str:
     return etree.QName(element).localname
-
-
-def _ordinal(number: int) -> str:
-    return {2: "2nd", 3: "3rd"}.get(number, f"{number}th")

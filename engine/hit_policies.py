@@ -176,7 +176,11 @@ class _ReplacingEngine(DMNEngine):
     "visit"]`` gave ``["sms", "email"]``), and a dict output kept the keys it no longer has.
     The outputs are dropped from the data here, just before the task merges the answer."""
 
+    required: list[DMNEngine] = []
+
     def result(self, task: Any) -> dict[str, Any]:
+        for engine in self.required:  # the decisions this one requires, their outputs first
+            task.data.update(engine.result(task))
         found = self.decided(task)
         for name in found:
             task.data.pop(name, None)
@@ -262,14 +266,23 @@ def _aggregate(aggregation: str, values: list[Any]) -> Any:
 SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
 
 
+def engine_for(table: Any, required: list[Any] | tuple[Any, ...] = ()) -> DMNEngine:
+    """The engine that decides ``table`` as its hit policy says (see the engines above), after
+    the ``required`` engines of the decisions it requires (a decision requirements graph)."""
+    policy = table.hit_policy
+    if policy == HitPolicy.COLLECT.value:
+        engine: DMNEngine = _CollectEngine(table)
+    elif policy in SINGLE_HIT:
+        engine = _SingleHitEngine(table)
+    else:
+        engine = _ReplacingEngine(table)
+    engine.required = list(required)
+    return engine
+
+
 def decide_by_hit_policy(spec: BpmnProcessSpec) -> None:
     """Decision tables decide as their hit policy says (see the engines above)."""
     for task_spec in spec.task_specs.values():
         engine = getattr(task_spec, "dmnEngine", None)
-        if type(engine) is not DMNEngine:
-            continue
-        policy = engine.decision_table.hit_policy
-        if policy == HitPolicy.COLLECT.value:
-            task_spec.dmnEngine = _CollectEngine(engine.decision_table)
-        elif policy in SINGLE_HIT:
-            task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
+        if type(engine) is DMNEngine:
+            task_spec.dmnEngine = engine_for(engine.decision_table)
