@@ -15,7 +15,9 @@ nothing with the BPMN pre-pass but the shape of a problem.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -340,14 +342,49 @@ def _table_problems(table: Any, report: Any) -> None:
             problem_text = _python_problem(expression(text), "eval")
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")
+            else:
+                _unknown_calls(element, "input expression", text, expression(text), report)
         elif local == "inputEntry" and text != "-":
             message = _unary_test_problem(unary_test(text))
             if message:
                 report(element, message)
+            else:
+                _unknown_calls(element, "rule cell", text, unary_test(text), report)
         elif local == "outputEntry":
             problem_text = _python_problem(expression(literal(text)), "eval")
             if problem_text:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
+            else:
+                _unknown_calls(element, "output", text, expression(literal(text)), report)
+
+
+def _unknown_calls(element: Any, part: str, text: str, python: str, report: Any) -> None:
+    """A cell or expression calling a function that is neither Python's nor a script helper
+    (FEEL's ``matches(?, "^1")``, ``round up(…)``, ``day of week(…)``): it compiled, so it
+    deployed, and the decision failed when it ran with "name 'matches' is not defined"."""
+    from engine.scripting import script_helpers  # the helpers a decision's cells may call
+
+    candidate = _INPUT_MARK.sub("v", python)
+    try:
+        tree = ast.parse(candidate.strip(), mode="eval")
+    except SyntaxError:
+        try:
+            tree = ast.parse(f"v {candidate.strip()}", mode="eval")
+        except SyntaxError:
+            return
+    known = set(script_helpers(datetime.now(UTC))) | set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name not in known:
+                report(
+                    element,
+                    f"{part} {text!r} calls {name}(…), which Dialflow does not know (of FEEL's "
+                    "functions it reads count, string length, starts with, ends with, contains, "
+                    "date and date and time): use Python's (len, str, min, max, sum, abs, "
+                    "round), or work the value out in a script task before the decision",
+                )
+                return
 
 
 # A column's typeRef (FEEL's, XML Schema's or Camunda 7's names) → the Python kinds its
@@ -437,6 +474,9 @@ def _text(element: Any) -> str:
         if isinstance(child.tag, str) and _local(child) == "text":
             return child.text or ""
     return ""
+
+
+_INPUT_MARK = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 
 
 def _unary_test_problem(text: str) -> str | None:

@@ -21,6 +21,7 @@ file stays as uploaded.
 from __future__ import annotations
 
 import ast
+import builtins
 from typing import Any
 
 from lxml import etree
@@ -187,7 +188,36 @@ class _ReplacingEngine(DMNEngine):
         return found
 
     def decided(self, task: Any) -> dict[str, Any]:
+        _inputs_there(self.decision_table, task)
         return super().result(task)
+
+
+def _inputs_there(table: Any, task: Any) -> None:
+    """Fail with the input's name when an input expression reads data the instance does not
+    have (SpiffWorkflow said "Error evaluating expression 'x>= 0'. . Rule failed on row 1.
+    Business Rule Task 'None'.", naming neither the input nor what was missing)."""
+    known = getattr(task.workflow.script_engine.environment, "globals", {})
+    for column in table.inputs:
+        try:
+            names = {
+                node.id
+                for node in ast.walk(ast.parse((column.expression or "").strip(), mode="eval"))
+                if isinstance(node, ast.Name)
+            }
+        except SyntaxError:
+            continue
+        missing = sorted(
+            n for n in names if n not in task.data and n not in known and not hasattr(builtins, n)
+        )
+        if missing:
+            label = column.label or column.name or column.id
+            have = ", ".join(sorted(k for k in task.data if not k.startswith("_"))) or "nothing"
+            raise ValueError(
+                f"decision table {table.id!r}: input {label!r} reads "
+                f"{column.expression.strip()!r}, and the instance's data has no "
+                f"{', '.join(map(repr, missing))} (it has {have}); start the instance with "
+                "it, or set it in a task before the decision"
+            )
 
 
 class _SingleHitEngine(_ReplacingEngine):
