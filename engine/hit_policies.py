@@ -199,13 +199,12 @@ def _inputs_there(table: Any, task: Any) -> None:
     known = getattr(task.workflow.script_engine.environment, "globals", {})
     for column in table.inputs:
         try:
-            names = {
-                node.id
-                for node in ast.walk(ast.parse((column.expression or "").strip(), mode="eval"))
-                if isinstance(node, ast.Name)
-            }
+            nodes = list(ast.walk(ast.parse((column.expression or "").strip(), mode="eval")))
         except SyntaxError:
             continue
+        bound = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        bound |= {n.arg for n in nodes if isinstance(n, ast.arg)}  # a lambda's, a loop's
+        names = {n.id for n in nodes if isinstance(n, ast.Name)} - bound
         missing = sorted(
             n for n in names if n not in task.data and n not in known and not hasattr(builtins, n)
         )
