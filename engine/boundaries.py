@@ -15,6 +15,7 @@ error nothing catches fails (``CheckedEndEvent``) instead of ending its path qui
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from lxml import etree
@@ -47,6 +48,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
@@ -56,6 +58,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS
+from engine.dmn_checks import required_ids
 from engine.event_subprocesses import (
     THROWN_WITH,
     EndEventParser,
@@ -66,6 +69,7 @@ from engine.event_subprocesses import (
     left_to_event_subprocess,
     thrower_data,
 )
+from engine.hit_policies import DefaultsDMNParser, engine_for
 from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
@@ -371,6 +375,10 @@ class DialflowParser(SpiffBpmnParser):
         for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dmn_requires: dict[str, list[str]] = {}  # decision id -> the decisions it requires
+
     def _add_data_stores(self, bpmn: Any) -> None:
         """Every ``<bpmn:dataStore>`` taken as a store that holds nothing.
 
@@ -392,22 +400,62 @@ class DialflowParser(SpiffBpmnParser):
         The KIE / Kogito editor binds the default namespace to the model's own
         (``xmlns="https://kiegroup.org/dmn/_…"``) and DMN to the prefix ``dmn:``; SpiffWorkflow
         3.2 then maps ``dmn`` to the default namespace, finds no decision and fails with
-        "IndexError: list index out of range". The root is rebuilt with DMN as its default
-        namespace (the children move over with their lines).
+        "IndexError: list index out of range". Trisotech and Signavio write DMN under a prefix
+        (``semantic:``, ``dmn:``) with no default namespace at all, where SpiffWorkflow failed
+        with "XPathEvalError: Undefined namespace prefix" on no element. The root is rebuilt
+        with DMN as its default namespace (the children move over with their lines).
 
         A decision table's annotation columns (DMN 1.2, written by KIE and Trisotech) are
         comments: SpiffWorkflow 3.2 stopped at them with "Unknown type in decision table", on
         the BPMN file that called the decision. They are left out (the rules' entries for them,
         ``annotationEntry``, it skips itself).
+
+        Its decision is read by ``DefaultsDMNParser``, which keeps a COLLECT table's
+        aggregation and the outputs' default values (``engine.hit_policies``). A file of
+        several decisions (a decision requirements graph, as Trisotech, Kogito and Camunda
+        write it; SpiffWorkflow 3.2 reads one) is read one decision at a time, and what each
+        requires is kept for ``get_engine``.
         """
         namespace = etree.QName(node).namespace
         for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
             column.getparent().remove(column)
-        if node.nsmap.get(None) not in (None, namespace):
+        if node.nsmap.get(None) != namespace:
             nsmap = {**node.nsmap, None: namespace}
             root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)
             root.sourceline = node.sourceline
             root.text = node.text
             root.extend(list(node))
             node = root
+        decisions = [
+            e for e in node if isinstance(e.tag, str) and e.tag == f"{{{namespace}}}decision"
+        ]
+        for decision in decisions:
+            self.dmn_requires[decision.get("id")] = [ref for _, ref in required_ids(decision)]
+        if len(decisions) > 1:  # a decision requirements graph: one decision per parser
+            for decision in decisions:
+                root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=node.nsmap)
+                root.sourceline = node.sourceline
+                root.append(copy.deepcopy(decision))
+                self._add_one_decision(root, filename)
+        else:
+            self._add_one_decision(node, filename)
+
+    def _add_one_decision(self, node: Any, filename: str | None) -> None:
         super().add_dmn_xml(node, filename)
+        for dmn_parser in self.dmn_parsers.values():
+            if type(dmn_parser) is DMNParser:  # the one just made: the same, reading more
+                dmn_parser.__class__ = DefaultsDMNParser
+
+    def get_engine(self, decision_ref: str, node: Any) -> Any:
+        """The engine that decides ``decision_ref`` by its hit policy, after the decisions it
+        requires (``<requiredDecision>``), each with its outputs put into the data first."""
+        return self._engine(decision_ref, node, ())
+
+    def _engine(self, decision_ref: str, node: Any, path: tuple[str, ...]) -> Any:
+        table = super().get_engine(decision_ref, node).decision_table
+        required = [
+            self._engine(ref, node, (*path, decision_ref))
+            for ref in self.dmn_requires.get(decision_ref, [])
+            if ref in self.dmn_parsers and ref not in path and ref != decision_ref
+        ]
+        return engine_for(table, required)

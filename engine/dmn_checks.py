@@ -1,37 +1,40 @@
 """DMN files checked at deploy: one problem per construct SpiffWorkflow 3.2 would refuse late
 or decide wrongly, all listed before the parser runs.
 
-A file that is no DMN or holds no decision, several decisions in one file (SpiffWorkflow 3.2
-reads one), decisions that are no decision table, hit policies other than UNIQUE, FIRST, ANY,
-COLLECT without aggregation and RULE ORDER, PRIORITY, OUTPUT ORDER (``engine.hit_policies``),
-outputs without a name and rules whose cells do not match the table's columns, and rule
-cells that are neither Python nor FEEL ``engine.feel`` can rewrite; and one decision
-id in two DMN files of a deploy (the parser would keep one of the two without a word). It
-lives apart from ``engine.constructs`` because DMN tables share nothing with the BPMN
-pre-pass but the shape of a problem.
+A file that is no DMN or holds no decision, decisions that are no decision table, a
+decision requiring one the deploy does not have (or itself, through others) or a business
+knowledge model, hit policies other than UNIQUE, FIRST, ANY,
+COLLECT (with or without an aggregation) and RULE ORDER, PRIORITY, OUTPUT ORDER
+(``engine.hit_policies``), outputs without a name and rules whose cells do not match the
+table's columns, and rule cells that are neither Python nor FEEL ``engine.feel`` can
+rewrite; and one decision id in two DMN files of a deploy (the parser would keep one of the
+two without a word). It lives apart from ``engine.constructs`` because DMN tables share
+nothing with the BPMN pre-pass but the shape of a problem.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
 from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
-from engine.dmn_schema import dmn_xsd_problems
+from engine.dmn_schema import dmn_xsd_problems, has_schema
 from engine.errors import problem
-from engine.feel import literal, unary_test
+from engine.feel import _NOT, _OPERATOR, _RANGE, _alternatives, expression, literal, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
-from engine.hit_policies import REWRITTEN, priority_problems
+from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
 # the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
 # COLLECT a list per output; RULE ORDER, PRIORITY and OUTPUT ORDER are rewritten into those
-# (``engine.hit_policies``). A COLLECT aggregation (SUM, COUNT, MIN, MAX) would be ignored.
+# (``engine.hit_policies``), which also aggregates COLLECT's lists (SUM, MIN, MAX, COUNT).
 HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT", *REWRITTEN}
 _CELLS = {"inputExpression", "inputEntry", "outputEntry"}
 
@@ -99,9 +102,11 @@ def _duplicate_ids(tree: Any, report: Any) -> None:
 
 def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
-    several decisions in one file, decisions that are no table, hit policies and aggregations
-    it does not implement, and cells that are not the Python its rules are evaluated as."""
+    decisions that are no table, requirements that cannot be met, hit policies and
+    aggregations it does not implement, values not of their column's typeRef, and cells that
+    are not the Python its rules are evaluated as."""
     found: list[dict[str, Any]] = []
+    every_decision = _decision_ids(dmn)
     for name, text in dmn.items():
         try:
             tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
@@ -136,12 +141,7 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                     file=name,
                 )
             )
-        for extra in decisions[1:]:
-            report(
-                extra,
-                f"is the {_ordinal(decisions.index(extra) + 1)} decision of this file; Dialflow "
-                "reads one decision per DMN file (SpiffWorkflow 3.2): put it in a file of its own",
-            )
+        _requirement_problems(tree, every_decision, report)
         for decision in decisions:
             tables = [
                 e for e in decision if isinstance(e.tag, str) and _local(e) == "decisionTable"
@@ -152,6 +152,84 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
                 _table_problems(table, report)
         found[before:before] = _schema_problems(name, tree, found[before:])
     return found
+
+
+def _decision_ids(dmn: dict[str, str]) -> set[str]:
+    """The ids of the decisions of every DMN file of the deploy (what a requirement names)."""
+    ids: set[str] = set()
+    for text in dmn.values():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        ids |= {e.get("id") for e in tree if isinstance(e.tag, str) and _local(e) == "decision"}
+    return ids
+
+
+def required_ids(decision: Any, kind: str = "requiredDecision") -> list[tuple[Any, str]]:
+    """``(requirement element, id)`` for each decision (or, with ``kind``
+    ``requiredKnowledge``, business knowledge model) ``decision`` requires: its ``href``
+    (``#id``, or ``file.dmn#id``) without what comes before the ``#``."""
+    found = []
+    for requirement in decision:
+        if not isinstance(requirement.tag, str) or not _local(requirement).endswith("Requirement"):
+            continue
+        for required in requirement:
+            if isinstance(required.tag, str) and _local(required) == kind:
+                href = (required.get("href") or "").strip()
+                found.append((requirement, href.rsplit("#", 1)[-1]))
+    return found
+
+
+def _requirement_problems(tree: Any, every_decision: set[str], report: Any) -> None:
+    """A decision requirements graph runs when its decisions are decision tables: a decision
+    requiring another is decided after it, with its outputs in the data. What it requires must
+    be a decision of the deploy, and no decision may require itself through others; a business
+    knowledge model a decision requires is not evaluated (decision tables only)."""
+    decisions = {e.get("id"): e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"}
+    for decision_id, decision in decisions.items():
+        for requirement, required in required_ids(decision):
+            if required not in every_decision:
+                report(
+                    requirement if requirement.get("id") else decision,
+                    f"requires decision {required!r}, which no DMN file of this deploy has: "
+                    "add its file, or correct the requirement's href ('#' and the decision's id)",
+                )
+            elif _requires(decisions, required, decision_id, set()):
+                report(
+                    requirement if requirement.get("id") else decision,
+                    f"requires decision {required!r}, which requires {decision_id!r} in turn: "
+                    "a decision requirements graph may not go round in a circle",
+                )
+    for knowledge in tree:
+        if not isinstance(knowledge.tag, str) or _local(knowledge) != "businessKnowledgeModel":
+            continue
+        users = [
+            decision_id
+            for decision_id, decision in decisions.items()
+            if any(
+                ref == knowledge.get("id") for _, ref in required_ids(decision, "requiredKnowledge")
+            )
+        ]
+        if users:
+            report(
+                knowledge,
+                f"is a business knowledge model, which Dialflow does not evaluate (decision "
+                f"tables only), and decision {users[0]!r} requires it: write its logic into "
+                "that decision's table, or as a decision table of its own the decision requires "
+                "(<requiredDecision>)",
+            )
+
+
+def _requires(decisions: dict[str, Any], start: str, target: str, seen: set[str]) -> bool:
+    """Whether decision ``start`` requires ``target`` (in this file), directly or not."""
+    if start in seen or start not in decisions:
+        return False
+    seen.add(start)
+    for _, required in required_ids(decisions[start]):
+        if required == target or _requires(decisions, required, target, seen):
+            return True
+    return False
 
 
 def _schema_problems(name: str, tree: Any, said: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -225,15 +303,24 @@ def _table_problems(table: Any, report: Any) -> None:
             "OUTPUT ORDER",
         )
     _shape_problems(table, report)
+    _type_problems(table, report)
     for element, message in priority_problems(table):
         report(element, message)
-    if policy == "COLLECT" and table.get("aggregation"):
+    aggregation = (table.get("aggregation") or "").strip()
+    if aggregation and aggregation not in AGGREGATIONS:
+        if not has_schema(table.getroottree().getroot()):  # else its schema says so
+            report(
+                table,
+                f"aggregation {aggregation!r} is none of DMN's: write SUM, MIN, MAX or COUNT "
+                "(in capitals)",
+            )
+    elif aggregation and policy != "COLLECT":
         report(
             table,
-            f"COLLECT with aggregation {table.get('aggregation')} is not supported (the list of "
-            "values would come back unaggregated); drop the aggregation and sum, count or pick "
-            "in a script task after the decision",
+            f"aggregation {aggregation} applies to hit policy COLLECT only (this table's is "
+            f"{policy}): drop it, or make the hit policy COLLECT",
         )
+
     for element in table.iter():
         if not isinstance(element.tag, str):
             continue
@@ -247,20 +334,149 @@ def _table_problems(table: Any, report: Any) -> None:
         juel_text = juel_cell_problem(element, text) if local in _CELLS else None
         if juel_text:
             report(element, juel_text)
-        elif temporal_problem(local, text):
+        elif temporal_problem(local, text) and not (
+            local == "inputEntry" and "_feel_" in unary_test(text)
+        ):
             report(element, temporal_problem(local, text))
         elif local == "inputExpression":
-            problem_text = _python_problem(text, "eval")
+            problem_text = _python_problem(expression(text), "eval")
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")
+            else:
+                _unknown_calls(element, "input expression", text, expression(text), report)
         elif local == "inputEntry" and text != "-":
             message = _unary_test_problem(unary_test(text))
             if message:
                 report(element, message)
+            else:
+                _unknown_calls(element, "rule cell", text, unary_test(text), report)
         elif local == "outputEntry":
-            problem_text = _python_problem(literal(text), "eval")
+            problem_text = _python_problem(expression(literal(text)), "eval")
             if problem_text:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
+            else:
+                _unknown_calls(element, "output", text, expression(literal(text)), report)
+
+
+def _unknown_calls(element: Any, part: str, text: str, python: str, report: Any) -> None:
+    """A cell or expression calling a function that is neither Python's nor a script helper
+    (FEEL's ``matches(?, "^1")``, ``round up(…)``, ``day of week(…)``): it compiled, so it
+    deployed, and the decision failed when it ran with "name 'matches' is not defined"."""
+    from engine.scripting import script_helpers  # the helpers a decision's cells may call
+
+    candidate = _INPUT_MARK.sub("v", python)
+    try:
+        tree = ast.parse(candidate.strip(), mode="eval")
+    except SyntaxError:
+        try:
+            tree = ast.parse(f"v {candidate.strip()}", mode="eval")
+        except SyntaxError:
+            return
+    known = set(script_helpers(datetime.now(UTC))) | set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name not in known:
+                report(
+                    element,
+                    f"{part} {text!r} calls {name}(…), which Dialflow does not know (of FEEL's "
+                    "functions it reads count, string length, starts with, ends with, contains, "
+                    "date and date and time): use Python's (len, str, min, max, sum, abs, "
+                    "round), or work the value out in a script task before the decision",
+                )
+                return
+
+
+# A column's typeRef (FEEL's, XML Schema's or Camunda 7's names) → the Python kinds its
+# literal values may have; a typeRef not here (date, dateTime, a custom type) is not checked.
+_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **dict.fromkeys(
+        ("number", "integer", "int", "long", "double", "decimal", "float"),
+        ("a number", (int, float)),
+    ),
+    "string": ("text in quotes", (str,)),
+    "boolean": ("true or false", (bool,)),
+}
+_KIND_NAMES = {str: "text", bool: "a boolean", int: "a number", float: "a number"}
+
+
+def _type_problems(table: Any, report: Any) -> None:
+    """Literal values that are not of their column's typeRef: an output of ``"big"`` under
+    ``typeRef="number"`` set text where the gateway after the task compared numbers (and
+    failed there), and a rule cell ``"high"`` in a number column never matched."""
+    columns: dict[str, list[tuple[str, str]]] = {"inputEntry": [], "outputEntry": []}
+    for child in table:
+        local = _local(child) if isinstance(child.tag, str) else ""
+        if local == "input":
+            expression = next((c for c in child if _local(c) == "inputExpression"), None)
+            type_ref = expression.get("typeRef", "") if expression is not None else ""
+            columns["inputEntry"].append((child.get("label") or _text(expression), type_ref))
+        elif local == "output":
+            columns["outputEntry"].append((child.get("name") or "", child.get("typeRef", "")))
+            for default in (c for c in child if _local(c) == "defaultOutputEntry"):
+                _type_problem(default, _text(default), columns["outputEntry"][-1], report)
+    for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
+        for entry in ("inputEntry", "outputEntry"):
+            cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == entry]
+            for cell, column in zip(cells, columns[entry], strict=False):
+                _type_problem(cell, _text(cell), column, report)
+
+
+def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) -> None:
+    name, type_ref = column
+    wanted = _TYPES.get(type_ref.split(":")[-1].strip().lower())
+    if wanted is None or not text.strip() or text.strip() == "-":
+        return
+    described, kinds = wanted
+    output = _local(cell) != "inputEntry"
+    for value in _literals(text, output):
+        if value is None or (
+            isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+        ):
+            continue
+        part = "output" if output else "rule cell"
+        report(
+            cell,
+            f"{part} {text.strip()!r} is {_KIND_NAMES.get(type(value), type(value).__name__)} "
+            f"where its column {name!r} has typeRef {type_ref!r}: write {described}, or "
+            "change the column's typeRef",
+        )
+        return
+
+
+def _literals(text: str, output: bool) -> list[Any]:
+    """The literal values a cell compares with (or an output cell is), as Python values;
+    none for what is an expression of names."""
+    text = literal(text.strip())
+    if not output:
+        negated = _NOT.match(text)
+        if negated:
+            return _literals(negated.group(1), output)
+        parts = _alternatives(text)
+        if len(parts) > 1:
+            return [value for part in parts for value in _literals(part, output)]
+        bounds = _RANGE.match(text)
+        compared = _OPERATOR.match(text)
+        if bounds:
+            return _literals(bounds.group(2), True) + _literals(bounds.group(3), True)
+        if compared:
+            return _literals(compared.group(2), True)
+    try:
+        return [ast.literal_eval(text)]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return []
+
+
+def _text(element: Any) -> str:
+    if element is None:
+        return ""
+    for child in element:
+        if isinstance(child.tag, str) and _local(child) == "text":
+            return child.text or ""
+    return ""
+
+
+_INPUT_MARK = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 
 
 def _unary_test_problem(text: str) -> str | None:
@@ -306,7 +522,3 @@ def _python_problem(text: str, mode: str) -> str | None:
 
 def _local(element: Any) -> str:
     return etree.QName(element).localname
-
-
-def _ordinal(number: int) -> str:
-    return {2: "2nd", 3: "3rd"}.get(number, f"{number}th")

@@ -14,12 +14,23 @@ assistant's help (``budget > 10000 and budget < 60000`` in the Budget column, ``
 matched, without a word: it is rewritten with ``?`` where it names the column's input
 (``? > 10000 and ? < 60000``). So are comparisons joined by ``and``/``or`` with nothing before
 their operators (``>= 100 and < 10000``, said "not Python: invalid syntax").
+
+The same goes for what Camunda 7/8, Trisotech and Kogito write around the cells: an input
+expression that reads a field by FEEL's path (``lead.amount``, which Python reads as an
+attribute a JSON object does not have) or calls ``count(items)`` / ``string length(name)``,
+rule cells calling ``starts with(?, "138")``, ``ends with`` or ``contains``, and cells
+comparing with FEEL's ``date("2026-01-01")`` or ``date and time("…")``: the input is then read
+as a date (or a date and time, without a zone taken as UTC) by ``feel_date`` /
+``feel_date_time``, which the script engine offers as ``_feel_date`` / ``_feel_date_time``,
+so ``"2026-03-01"`` from a form compares in time order, and a null input matches no such
+cell.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from lxml import etree
@@ -34,9 +45,133 @@ _INPUT = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 _MARK = "dialflow_cell_input"
 
 
+_STRING = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
+_CALLS = (
+    (re.compile(r"(?<![\w.])string\s+length\s*\("), "len("),
+    (re.compile(r"(?<![\w.])count\s*\("), "len("),
+)
+_STRING_TESTS = re.compile(
+    r"""(?<![\w.])(starts\s+with|ends\s+with|contains)\s*\(\s*([^,()"']+?)\s*,\s*"""
+    r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')\s*\)"""
+)
+_TEMPORAL = re.compile(
+    r"""(?:(?<=\.\.)|(?<![\w.]))(date\s+and\s+time|date)\s*\(\s*("[^"]*"|'[^']*')\s*\)"""
+)
+# Names of the script engine's helpers: ``date.today()``-like reads on them stay attributes.
+_GLOBALS = {"datetime", "date", "timedelta", "ZoneInfo"}
+
+
+def feel_date(value: Any) -> date | None:
+    """FEEL's ``date(…)`` of an input: ISO text (a date and time gives its date), a date."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value).strip()[:10])
+
+
+def feel_date_time(value: Any) -> datetime | None:
+    """FEEL's ``date and time(…)`` of an input: ISO text or a datetime, without a zone read
+    as UTC (as ``parse_time`` reads it), a date as its midnight."""
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value).strip())
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _outside_strings(text: str, rewrite: Any) -> str:
+    parts = _STRING.split(text)
+    return "".join(rewrite(part) if index % 2 == 0 else part for index, part in enumerate(parts))
+
+
+def _functions(text: str) -> str:
+    """FEEL's ``count(…)``, ``string length(…)``, ``starts with(a, "x")``, ``ends with`` and
+    ``contains`` as Python."""
+
+    def string_test(found: re.Match[str]) -> str:
+        function, subject, operand = found.groups()
+        subject = f"str({subject} or '')"
+        function = " ".join(function.split())
+        if function == "contains":
+            return f"({operand} in {subject})"
+        method = "startswith" if function == "starts with" else "endswith"
+        return f"{subject}.{method}({operand})"
+
+    text = _STRING_TESTS.sub(string_test, text)
+
+    def calls(part: str) -> str:
+        for pattern, python in _CALLS:
+            part = pattern.sub(python, part)
+        return part
+
+    return _outside_strings(text, calls)
+
+
+def expression(text: str) -> str:
+    """An input expression (or an output cell) in FEEL as Python: its functions (above), and
+    a field read by FEEL's path (``lead.amount``) as Python reads a JSON object's
+    (``lead["amount"]``); a method call (``name.upper()``) or a helper's attribute stays."""
+    rewritten = _functions(text)
+    if "\n" in rewritten:
+        return rewritten
+    try:
+        tree = ast.parse(rewritten.strip(), mode="eval")
+    except SyntaxError:
+        return rewritten
+    offset = len(rewritten) - len(rewritten.lstrip())
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    edits = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or id(node) in called:
+            continue
+        root = node.value
+        while isinstance(root, ast.Attribute | ast.Subscript):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in _GLOBALS:
+            continue
+        start = node.value.end_col_offset or 0
+        edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
+    if not edits:
+        return rewritten
+    encoded = rewritten.strip().encode()
+    for start, end, replacement in sorted(edits, reverse=True):
+        encoded = encoded[:start] + replacement.encode() + encoded[end:]
+    return rewritten[:offset] + encoded.decode()
+
+
+def _temporal_test(text: str) -> str | None:
+    """A cell comparing with FEEL's ``date("…")`` or ``date and time("…")`` as a Python test
+    on the input read as one, false for a null input; ``None`` if it is no such cell."""
+    kinds: set[str] = set()
+
+    def literal_of(found: re.Match[str]) -> str:
+        kind = "date_time" if "time" in found.group(1) else "date"
+        kinds.add(kind)
+        return f"_feel_{kind}({found.group(2)})"
+
+    replaced = _TEMPORAL.sub(literal_of, text)
+    if len(kinds) != 1 or _INPUT.search(replaced):
+        return None
+    kind = kinds.pop()
+    negated = _NOT.match(replaced)
+    test = _test((negated.group(1) if negated else replaced).strip())
+    if test is None:
+        return None
+    test = _INPUT.sub(f"_feel_{kind}(?)", test)
+    guarded = f"_feel_{kind}(?) is not None and ({test})"
+    return f"_feel_{kind}(?) is not None and not ({test})" if negated else guarded
+
+
 def unary_test(text: str) -> str:
     """``text`` as SpiffWorkflow's Python cell, or unchanged if it is no FEEL of the kinds
     above (or already Python)."""
+    text = _functions(text)
+    temporal = _temporal_test(text.strip()) if _TEMPORAL.search(text) else None
+    if temporal:
+        return temporal
     stripped = text.strip()
     if not stripped or stripped == "-" or _INPUT.search(stripped):
         return text
@@ -75,15 +210,20 @@ def translate_tree(tree: Any) -> None:
     """Rewrite the input cells of a parsed DMN file in place (see the module's text)."""
     for element in tree.iter():
         kind = _local(element)
-        if kind not in ("inputEntry", "outputEntry"):
+        if kind != "inputEntry":
             continue
         for text in element:
             if _local(text) == "text" and text.text:
-                if kind == "outputEntry":
-                    text.text = literal(text.text)
-                    continue
                 on_column = own_column_test(text.text, column_expression(element))
                 text.text = on_column or unary_test(text.text)
+    # after the rule cells, which read their column's expression as written
+    for element in tree.iter():
+        kind = _local(element)
+        if kind not in ("outputEntry", "inputExpression", "defaultOutputEntry"):
+            continue
+        for text in element:
+            if _local(text) == "text" and text.text:
+                text.text = expression(literal(text.text))
 
 
 def own_column_test(text: str, column: str | None) -> str | None:
@@ -184,6 +324,8 @@ def _value(text: str) -> str | None:
     except SyntaxError:
         return None
     allowed = (ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return text if node.func.id.startswith("_feel_") else None  # a temporal literal
     return text if isinstance(node, allowed) else None
 
 

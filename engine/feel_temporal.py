@@ -2,9 +2,10 @@
 ``duration("P3D")``), as Camunda Modeler and other DMN editors write them.
 
 They read as Python calls, so a deploy took them, and the decision failed at run time: no
-such function takes text there (``date`` is Python's class, which wants numbers). They are
-refused at deploy on their cell, with the way that runs: a form's date is ISO 8601 text,
-which compares as text in date order.
+such function takes text there (``date`` is Python's class, which wants numbers). A rule cell
+comparing with ``date("…")`` or ``date and time("…")`` runs (``engine.feel`` reads the input
+as one); the others are refused at deploy on their cell, with the way that runs: a form's
+date is ISO 8601 text, which compares as text in date order.
 """
 
 from __future__ import annotations

@@ -21,11 +21,13 @@ file stays as uploaded.
 from __future__ import annotations
 
 import ast
+import builtins
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.dmn.specs.model import HitPolicy
 
 from engine.feel import _alternatives, literal
@@ -132,6 +134,41 @@ def _local(element: Any) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+
+
+class DefaultsDMNParser(DMNParser):
+    """SpiffWorkflow's DMN parser, keeping what it drops: a COLLECT table's ``aggregation``
+    (C+, C<, C>, C#) and an output's ``<defaultOutputEntry>`` (the value when no rule
+    matches), which the engines below answer with."""
+
+    def _parse_decision_tables(self, decision: Any, element: Any) -> None:
+        super()._parse_decision_tables(decision, element)
+        tables = element.findall("dmn:decisionTable", namespaces=self.nsmap)
+        for table, table_element in zip(decision.decisionTables, tables, strict=False):
+            aggregation = (table_element.get("aggregation") or "").strip().upper()
+            table.aggregation = aggregation or None
+
+    def _parse_output(self, element: Any) -> Any:
+        output = super()._parse_output(element)
+        default = element.find("dmn:defaultOutputEntry/dmn:text", namespaces=self.nsmap)
+        text = (default.text or "").strip() if default is not None else ""
+        output.default = literal(text) if text else None
+        return output
+
+
+def _defaults(table: Any, task: Any) -> dict[str, Any]:
+    """Each output's value when no rule matches: its default, else null."""
+    engine = task.workflow.script_engine
+    return {
+        output.name: (
+            engine.evaluate(task, output.default) if getattr(output, "default", None) else None
+        )
+        for output in table.outputs
+        if output.name
+    }
+
+
 class _ReplacingEngine(DMNEngine):
     """A decision's outputs replace what the task data held under their names, as each run of
     a decision answers afresh. SpiffWorkflow 3.2 deep-merges the answer into the data: a list
@@ -140,14 +177,46 @@ class _ReplacingEngine(DMNEngine):
     "visit"]`` gave ``["sms", "email"]``), and a dict output kept the keys it no longer has.
     The outputs are dropped from the data here, just before the task merges the answer."""
 
+    required: list[DMNEngine] = []
+
     def result(self, task: Any) -> dict[str, Any]:
+        for engine in self.required:  # the decisions this one requires, their outputs first
+            task.data.update(engine.result(task))
         found = self.decided(task)
         for name in found:
             task.data.pop(name, None)
         return found
 
     def decided(self, task: Any) -> dict[str, Any]:
+        _inputs_there(self.decision_table, task)
         return super().result(task)
+
+
+def _inputs_there(table: Any, task: Any) -> None:
+    """Fail with the input's name when an input expression reads data the instance does not
+    have (SpiffWorkflow said "Error evaluating expression 'x>= 0'. . Rule failed on row 1.
+    Business Rule Task 'None'.", naming neither the input nor what was missing)."""
+    known = getattr(task.workflow.script_engine.environment, "globals", {})
+    for column in table.inputs:
+        try:
+            nodes = list(ast.walk(ast.parse((column.expression or "").strip(), mode="eval")))
+        except SyntaxError:
+            continue
+        bound = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        bound |= {n.arg for n in nodes if isinstance(n, ast.arg)}  # a lambda's, a loop's
+        names = {n.id for n in nodes if isinstance(n, ast.Name)} - bound
+        missing = sorted(
+            n for n in names if n not in task.data and n not in known and not hasattr(builtins, n)
+        )
+        if missing:
+            label = column.label or column.name or column.id
+            have = ", ".join(sorted(k for k in task.data if not k.startswith("_"))) or "nothing"
+            raise ValueError(
+                f"decision table {table.id!r}: input {label!r} reads "
+                f"{column.expression.strip()!r}, and the instance's data has no "
+                f"{', '.join(map(repr, missing))} (it has {have}); start the instance with "
+                "it, or set it in a task before the decision"
+            )
 
 
 class _SingleHitEngine(_ReplacingEngine):
@@ -181,7 +250,7 @@ class _SingleHitEngine(_ReplacingEngine):
     def decided(self, task: Any) -> dict[str, Any]:
         found = super().decided(task)
         if not found:
-            found = {output.name: None for output in self.decision_table.outputs if output.name}
+            found = _defaults(self.decision_table, task)
         return found
 
 
@@ -192,23 +261,57 @@ class _CollectEngine(_ReplacingEngine):
 
     def decided(self, task: Any) -> dict[str, Any]:
         found = super().decided(task)
+        if not found and any(getattr(o, "default", None) for o in self.decision_table.outputs):
+            found = {name: [value] for name, value in _defaults(self.decision_table, task).items()}
         for output in self.decision_table.outputs:
             if output.name:
                 found.setdefault(output.name, [])
+        aggregation = getattr(self.decision_table, "aggregation", None)
+        if aggregation in AGGREGATIONS:
+            found = {name: _aggregate(aggregation, values) for name, values in found.items()}
         return found
 
 
+def _aggregate(aggregation: str, values: list[Any]) -> Any:
+    """A COLLECT table's list of one output's values aggregated as DMN says (C+, C<, C>, C#);
+    null values are left out, and a sum, minimum or maximum of nothing is null."""
+    present = [value for value in values if value is not None]
+    if aggregation == "COUNT":
+        return len(present)
+    if not present:
+        return None
+    try:
+        if aggregation == "SUM":
+            return sum(present)
+        return min(present) if aggregation == "MIN" else max(present)
+    except TypeError:
+        kinds = ", ".join(sorted({type(value).__name__ for value in present}))
+        raise ValueError(
+            f"COLLECT with aggregation {aggregation} needs numbers (or values of one kind) "
+            f"from the matching rules, and they gave {kinds}: {present!r}"
+        ) from None
+
+
 SINGLE_HIT = {HitPolicy.UNIQUE.value, "ANY", "FIRST"}
+
+
+def engine_for(table: Any, required: list[Any] | tuple[Any, ...] = ()) -> DMNEngine:
+    """The engine that decides ``table`` as its hit policy says (see the engines above), after
+    the ``required`` engines of the decisions it requires (a decision requirements graph)."""
+    policy = table.hit_policy
+    if policy == HitPolicy.COLLECT.value:
+        engine: DMNEngine = _CollectEngine(table)
+    elif policy in SINGLE_HIT:
+        engine = _SingleHitEngine(table)
+    else:
+        engine = _ReplacingEngine(table)
+    engine.required = list(required)
+    return engine
 
 
 def decide_by_hit_policy(spec: BpmnProcessSpec) -> None:
     """Decision tables decide as their hit policy says (see the engines above)."""
     for task_spec in spec.task_specs.values():
         engine = getattr(task_spec, "dmnEngine", None)
-        if type(engine) is not DMNEngine:
-            continue
-        policy = engine.decision_table.hit_policy
-        if policy == HitPolicy.COLLECT.value:
-            task_spec.dmnEngine = _CollectEngine(engine.decision_table)
-        elif policy in SINGLE_HIT:
-            task_spec.dmnEngine = _SingleHitEngine(engine.decision_table)
+        if type(engine) is DMNEngine:
+            task_spec.dmnEngine = engine_for(engine.decision_table)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import User
 from dialflow.errors import DialflowError
+from engine.feel import feel_date, feel_date_time
 from engine.state import StateCodec
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 
@@ -116,6 +117,9 @@ def script_helpers(now: datetime) -> dict[str, Any]:
         "date": date,
         "ZoneInfo": ZoneInfo,
         "fail": _fail,
+        # what ``engine.feel`` writes for FEEL's date(…) and date and time(…) in DMN cells
+        "_feel_date": feel_date,
+        "_feel_date_time": feel_date_time,
     }
 
 

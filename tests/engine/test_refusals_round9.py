@@ -493,13 +493,13 @@ REFUSALS: dict[str, tuple[Files, Expected]] = {
         ],
     ),
     "feel-function-in-a-cell": (
-        bundle((D, '<text>"enterprise"</text>', '<text>starts with(?, "ent")</text>')),
+        bundle((D, '<text>"enterprise"</text>', '<text>matches(?, "^ent")</text>')),
         [
             (
                 "UnaryTests_key2",
                 D,
                 'id="UnaryTests_key2"',
-                ["rule cell 'starts with(?, \"ent\")' is not Python"],
+                ["rule cell 'matches(?, \"^ent\")' calls matches(…), which Dialflow does not"],
             )
         ],
     ),

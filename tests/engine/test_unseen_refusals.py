@@ -157,20 +157,21 @@ def test_xsd_problems_are_element_level(owner, db, deployed_before, old, new, el
 
 
 def test_hit_policies_and_several_decisions_in_one_file(owner, db, deployed_before):
-    """FEEL cells are run as written (tests/engine/test_feel.py); what SpiffWorkflow cannot
-    run is refused on its element: an aggregation, a second decision, PRIORITY."""
+    """FEEL cells are run as written (tests/engine/test_feel.py), and so is COLLECT with SUM
+    (tests/engine/test_unseen_dmn.py); what SpiffWorkflow cannot run is refused on its
+    element: PRIORITY without output values."""
     bpmn = (DIAGRAMS / "deal_pricing.bpmn").read_text().replace("discount_tier", "feel_discount")
     response = upload_bytes(owner, [("pricing.bpmn", bpmn.encode()), *unseen("feel_pricing.dmn")])
     details = refused(response)
     found = by_element(details)
-    assert "aggregation SUM" in found["Table_feel"]
-    assert "2nd decision" in found["feel_priority"]
+    assert "Table_feel" not in found
+    assert "feel_priority" not in found  # a second decision of a file is read too
     assert "PRIORITY" in found["Table_priority"]
     assert not {"Cell_range", "Cell_list", "Cell_not", "Cell_any"} & set(found)
     assert not any("AttributeError" in d["message"] for d in details)
     assert all(d["file"] == "feel_pricing.dmn" for d in details)
-    table = next(d for d in details if d["element_id"] == "Table_feel")
-    assert table["line"] == line_of('id="Table_feel"', "feel_pricing.dmn")
+    table = next(d for d in details if d["element_id"] == "Table_priority")
+    assert table["line"] == line_of('id="Table_priority"', "feel_pricing.dmn")
     assert_unchanged(owner, db, deployed_before)
 
 

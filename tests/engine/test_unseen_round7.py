@@ -566,12 +566,12 @@ REFUSALS = {
         "Activity_0survey",
         ["survey-form.json"],
     ),
-    "feel-date-in-a-rule": (
+    "feel-duration-in-a-rule": (
         CONTACT_FILES,
         "contact_plan.dmn",
-        ('<text>&lt; "2026-06-01"</text>', '<text>&lt; date("2026-06-01")</text>'),
+        ('<text>&lt; "2026-06-01"</text>', '<text>&lt; duration("P3D")</text>'),
         "UnaryTests_s3",
-        ["FEEL's date(…)", "does not evaluate", '< "2026-06-01"'],
+        ["FEEL's duration(…)", "does not evaluate", '< "2026-06-01"'],
     ),
 }
 

@@ -840,12 +840,12 @@ REFUSALS: dict[str, tuple[tuple[str, ...], str, Change, str, list[str], str]] = 
         ["waits for escalation 'Hot lead', which nothing in this process throws"],
         'id="lucid-b-hot"',
     ),
-    "collect-with-a-count": (
+    "count-on-a-table-that-does-not-collect": (
         CADENCE,
         CADENCE[2],
-        (('hitPolicy="COLLECT"', 'hitPolicy="COLLECT" aggregation="COUNT"'),),
+        (('hitPolicy="COLLECT"', 'hitPolicy="FIRST" aggregation="COUNT"'),),
         "lucid-dt-followups",
-        ["COLLECT with aggregation COUNT is not supported"],
+        ["aggregation COUNT applies to hit policy COLLECT only"],
         'id="lucid-dt-followups"',
     ),
     "lane-inside-the-offer-listing-nothing": (
