@@ -23,7 +23,7 @@ from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems
 from engine.errors import problem
-from engine.feel import literal, unary_test
+from engine.feel import column_expression, literal, own_column_test, unary_test
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import REWRITTEN, priority_problems
@@ -254,7 +254,10 @@ def _table_problems(table: Any, report: Any) -> None:
             if problem_text:
                 report(element, f"input expression {text!r} is not Python: {problem_text}")
         elif local == "inputEntry" and text != "-":
-            message = _unary_test_problem(unary_test(text))
+            # as the run reads it: a condition on its own column (``not (amount > 10)``)
+            # is one on ``?``, no FEEL negation
+            cell = own_column_test(text, column_expression(element)) or unary_test(text)
+            message = _unary_test_problem(cell)
             if message:
                 report(element, message)
         elif local == "outputEntry":
