@@ -26,7 +26,17 @@ from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems, has_schema
 from engine.errors import problem
-from engine.feel import _NOT, _OPERATOR, _RANGE, _alternatives, expression, literal, unary_test
+from engine.feel import (
+    _NOT,
+    _OPERATOR,
+    _RANGE,
+    _alternatives,
+    column_expression,
+    expression,
+    literal,
+    own_column_test,
+    unary_test,
+)
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
@@ -345,7 +355,10 @@ def _table_problems(table: Any, report: Any) -> None:
             else:
                 _unknown_calls(element, "input expression", text, expression(text), report)
         elif local == "inputEntry" and text != "-":
-            message = _unary_test_problem(unary_test(text))
+            # as the run reads it: a condition on its own column (``not (amount > 10)``)
+            # is one on ``?``, no FEEL negation
+            cell = own_column_test(text, column_expression(element)) or unary_test(text)
+            message = _unary_test_problem(cell)
             if message:
                 report(element, message)
             else:

@@ -43,6 +43,8 @@ _LITERALS = {"true": "True", "false": "False", "null": "None"}
 _INPUT = re.compile(r"""\?(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 # Where the column's input stands in a cell being rewritten, until it is written as ``?``.
 _MARK = "dialflow_cell_input"
+# Where a text of the cell stands until it is written out (``_quoted``).
+_TEXT = "dialflow_cell_text_"
 
 
 _STRING = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
@@ -244,19 +246,39 @@ def own_column_test(text: str, column: str | None) -> str | None:
         return None
 
     class Input(ast.NodeTransformer):
-        found = False
+        def __init__(self) -> None:
+            self.found = False
+            self.texts: list[str] = []
 
         def visit(self, node: ast.AST) -> ast.AST:
             if isinstance(node, ast.expr) and ast.dump(node) == wanted:
                 self.found = True
                 return ast.Name(id=_MARK, ctx=ast.Load())
+            if isinstance(node, ast.JoinedStr):
+                return node
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # written out below without quote characters inside it
+                self.texts.append(node.value)
+                return ast.Name(id=f"{_TEXT}{len(self.texts) - 1}", ctx=ast.Load())
             return super().visit(node)
 
     marker = Input()
-    rewritten = marker.visit(cell)
+    rewritten = ast.unparse(marker.visit(cell))
     if not marker.found:
         return None
-    return ast.unparse(rewritten).replace(_MARK, "?")
+    inputs = rewritten.count(_MARK)
+    result = rewritten.replace(_MARK, "?")
+    for number in reversed(range(len(marker.texts))):
+        result = result.replace(f"{_TEXT}{number}", _quoted(marker.texts[number]))
+    # SpiffWorkflow takes a ``?`` for the input only where the quotes after it pair up
+    return result if len(_INPUT.findall(result)) == inputs else None
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a Python string literal holding no quote character inside its quotes (a
+    ``'`` in ``"O'Brien"`` made SpiffWorkflow miss the ``?`` before it)."""
+    escaped = text.encode("unicode_escape").decode("ascii")
+    return "'" + escaped.replace("'", "\\x27").replace('"', "\\x22") + "'"
 
 
 def column_expression(cell: Any) -> str | None:

@@ -356,6 +356,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
         for message in tree.iterfind(f"{{{BPMN_NS}}}message")
         if message.get("id") and not (message.get("name") or "").strip()
     }
+    nameless -= _thrown_and_caught_within(tree, nameless)
     for element in tree.iter():
         if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
             continue
@@ -527,6 +528,34 @@ def _nameless_message(element: Any, local: str, nameless: set[str], report: Any)
         f"name a POST /api/v1/messages gives): name it (<bpmn:message id={ref!r} "
         f"name={ref!r}/>)",
     )
+
+
+_THROWS = {"sendTask", "intermediateThrowEvent", "endEvent"}
+
+
+def _thrown_and_caught_within(tree: Any, messages: set[str]) -> set[str]:
+    """Those of ``messages`` that only one process throws and catches, each process that uses
+    them both throwing and catching them: SpiffWorkflow hands such a message to the catch
+    inside the instance, by its name as declared (none), which ran. A process's own message
+    start still needs a name, an instance being started by name."""
+    uses: dict[str, list[tuple[Any, bool]]] = {}
+    for process in tree.iter(f"{{{BPMN_NS}}}process"):
+        for element in process.iter():
+            if not isinstance(element.tag, str) or element.get("messageRef") not in messages:
+                continue
+            local = etree.QName(element).localname
+            node = element.getparent() if local == "messageEventDefinition" else element
+            node_local = etree.QName(node).localname
+            if node_local == "startEvent" and node.getparent() is process:
+                uses.setdefault(element.get("messageRef"), []).append((None, False))
+                continue
+            uses.setdefault(element.get("messageRef"), []).append((process, node_local in _THROWS))
+    internal = set()
+    for ref, used in uses.items():
+        processes = {process for process, _throws in used}
+        if len(processes) == 1 and None not in processes and len({t for _p, t in used}) == 2:
+            internal.add(ref)
+    return internal
 
 
 def _undeclared(element: Any, attribute: str, ref: str, root: str) -> str:
