@@ -31,7 +31,7 @@ from engine.errors import problem
 from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
-from engine.iso_timers import iso_literal
+from engine.iso_timers import meant_as_iso
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -566,11 +566,7 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     if cron:
         report(cron)
         return
-    if ISO_LIKE.match(expression) and iso_literal(expression) is None:
-        # ISO 8601 by its look but not as a whole (``PT1X``, ``P1D2``): checked as the text
-        # it is meant to be, so the problem says what a valid value looks like
-        expression = repr(expression)
-    expression = iso_literal(expression) or expression
+    expression = meant_as_iso(expression) or expression
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:

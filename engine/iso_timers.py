@@ -28,13 +28,27 @@ _DATE_TIME = (
     r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
 _PART = f"(?:{_DURATION}|{_DATE_TIME})"
-_ISO_8601 = re.compile(rf"(?:{_DURATION}|{_DATE_TIME}|R\d*/{_PART}(?:/{_PART})?)", re.IGNORECASE)
+# Upper case, as ISO 8601 writes its designators and every modeler does: a name in lower case
+# (``p1d``, ``pt_wait``) stays the variable it is.
+_ISO_8601 = re.compile(rf"(?:{_DURATION}|{_DATE_TIME}|R\d*/{_PART}(?:/{_PART})?)")
+# ISO 8601 by its look (``PT1X``, ``R3/PT1H/``, a 35th of May): checked as the value it
+# is meant to be, so the deploy says what a valid one looks like.
+LOOKS_ISO = re.compile(r"(?:R\d*/|P\d|PT|\d{4}-\d{2}-\d{2}T)")
 
 
 def iso_literal(expression: str | None) -> str | None:
     """The Python text of ``expression`` if it is a bare ISO 8601 value, else ``None``."""
     value = (expression or "").strip()
     if value and _ISO_8601.fullmatch(value):
+        return repr(value)
+    return None
+
+
+def meant_as_iso(expression: str) -> str | None:
+    """The Python text of ``expression`` as a bare ISO 8601 value, a misspelt one included:
+    what the deploy checks a timer as; ``None`` for Python (a variable, a quoted value)."""
+    value = expression.strip()
+    if iso_literal(value) or LOOKS_ISO.match(value):
         return repr(value)
     return None
 

@@ -94,3 +94,17 @@ def test_a_value_iso_8601_only_by_its_look_is_refused_on_its_event(timed: Timed)
         + 1
     )
     assert "timer value 'PT1X' is not a valid ISO 8601 duration" in detail["message"]
+
+
+def test_a_timer_named_by_a_variable_in_lower_case_reads_the_variable(timed: Timed):
+    """``pt_wait`` is a name, not ISO 8601 (whose designators are upper case): it was refused
+    as an unquoted duration; it is the variable it names."""
+    text = CAMUNDA.replace(">PT1H<", ">pt_wait<")
+    response = timed.owner.post("/api/v1/process-models", json={"bpmn": text})
+    assert response.status_code in (200, 201), response.get_json()
+    started = timed.agent.start("callback_window", {"pt_wait": "PT2H"})
+    assert timed.advance(hours=24) == 1  # tomorrow's 09:00: the call opens
+    assert timed.advance(minutes=10) + timed.advance(minutes=10) == 2  # the two reminders
+    assert timed.advance(minutes=99) == 0
+    assert timed.advance(minutes=1) == 1  # two hours, as the data says
+    assert timed.agent.instance(started["id"])["data"]["outcome"] == "missed"
