@@ -603,7 +603,12 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
-        report(f"timer expression is not valid Python: {expression!r} ({exc.msg})")
+        # "24 hours", "tomorrow at 9am": what a timer holds, said with the part's own example
+        report(
+            f"timer expression is not valid Python: {expression!r} ({exc.msg}); a timer holds an "
+            f"ISO 8601 {_timer_example(definition)}, or a Python expression that gives one, "
+            "such as the name of a variable a script set"
+        )
         return
     if not isinstance(tree.body, ast.Constant) or not isinstance(tree.body.value, str):
         return  # computed at run time from task data
