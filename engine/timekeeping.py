@@ -186,8 +186,10 @@ def _as_text(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
-        if seconds <= 0:
-            raise ValueError(f"the timer's duration {value} is not after now")
+        if seconds < 0:
+            raise ValueError(
+                f"the timer's duration is {seconds:g} seconds, negative: it would be due before now"
+            )
         return f"PT{int(seconds) if seconds.is_integer() else seconds}S"
     return value
 

@@ -167,6 +167,18 @@ def test_the_assistants_callback_waits_for_the_datetime_its_script_computed(
     assert (done["status"], done["incidents"]) == ("completed", [])
 
 
+def test_a_negative_timedelta_from_a_script_is_said_as_such(timed: Timed, make_customer):
+    callback = edited("ai_callback.bpmn", ("timedelta(days=1)", "timedelta(seconds=-5)"))
+    assert upload(timed.owner, ("ai_callback.bpmn", callback)).status_code == 201
+    started = timed.agent.start("r17_ai_callback", {"customer_id": make_customer().id})
+    timed.advance(hours=4)
+    after = timed.agent.complete_ok(timed.agent.tasks()[0]["id"], {})
+    assert after["status"] == "error"
+    (incident,) = after["incidents"]
+    assert "the timer's duration is -5 seconds, negative" in incident["message"]
+    assert started["id"] == after["id"]
+
+
 # -- the files with the mistakes such tools and hands make: refused on the element and line --
 
 RAISE = '<escalationEventDefinition id="_raise-def" escalationRef="_esc-director"/>'
