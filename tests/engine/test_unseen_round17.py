@@ -140,6 +140,25 @@ def test_a_script_raising_system_exit_is_the_scripts_incident_not_the_servers_en
     assert intake(agent, make_customer().id, "13800138000", 100, [])["status"] == "completed"
 
 
+def test_an_appian_error_thrown_without_its_ref_is_said_to_carry_no_code(
+    owner, agent, make_customer
+):
+    verify = edited(
+        "appian_verify.bpmn",
+        (
+            '<bpmn2:errorEventDefinition id="ed_1" errorRef="verify_err_phone"/>',
+            '<bpmn2:errorEventDefinition id="ed_1"/>',
+        ),
+    )
+    response = upload(owner, ("appian_verify.bpmn", verify), (INTAKE[0], diagram(INTAKE[0])))
+    assert response.status_code == 201, response.get_json()
+    started = intake(agent, make_customer().id, "12", 100, [])
+    (incident,) = started["incidents"]
+    assert (started["status"], incident["element_id"]) == ("error", "pn_3")
+    assert "it carries no error code" in incident["message"]
+    assert "give the throw the errorRef of the error its catch names" in incident["message"]
+
+
 # -- callback scheduling (written with a chat assistant): timers from a script's datetimes ---
 
 
