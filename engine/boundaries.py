@@ -218,11 +218,20 @@ class CheckedEndEvent(EndEvent):
         if uncaught:
             top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
             code = f" (code {definition.code!r})" if definition.code else ""
+            # A throw naming no error carries no code, and a boundary event naming an error
+            # takes its code alone: "nothing catches it" beside such a boundary event misled.
+            uncoded = (
+                ""
+                if definition.code
+                else "; it carries no error code (its errorEventDefinition names no error), and "
+                "a boundary event that names an error catches only that error's code: give the "
+                "throw the errorRef of the error its catch names"
+            )
             # On its task: the step holds this path only, and the other branches run on.
             raise WorkflowTaskException(
                 f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
                 "boundary error event of an enclosing subprocess or calling call activity takes "
-                "it; add one, or end the path with a plain end event",
+                f"it; add one, or end the path with a plain end event{uncoded}",
                 task=my_task,
             )
         return done

@@ -420,6 +420,39 @@ def _check_script(
             + (f": {shown!r}" if shown else "")
             + _script_hint(exc.msg)
         )
+        return
+    for call, lineno in _exits(script):
+        where = f"line {lineno}"
+        if first_line:
+            where = f"line {lineno} (line {first_line + lineno - 1} of the file)"
+        report(
+            f"{said} calls {call}() on {where}; that would stop the server's Python process, not "
+            "the script: to stop early, put the rest of the script under an if; to fail the "
+            "task with a code an error boundary event catches, call fail('CODE', 'message')"
+        )
+
+
+_EXITS = {"exit", "quit", "sys.exit", "os._exit", "os.abort"}
+
+
+def _exits(script: str) -> list[tuple[str, int]]:
+    """The calls of a script that end Python itself (``exit()``, ``sys.exit(1)``), as chat
+    assistants write them to stop a script early; each with its line in the script."""
+    found = []
+    for node in ast.walk(ast.parse(script)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func
+        called = (
+            name.id
+            if isinstance(name, ast.Name)
+            else f"{name.value.id}.{name.attr}"
+            if isinstance(name, ast.Attribute) and isinstance(name.value, ast.Name)
+            else None
+        )
+        if called in _EXITS:
+            found.append((called, node.lineno))
+    return sorted(found, key=lambda pair: pair[1])
 
 
 def _script_hint(message: str) -> str:
@@ -570,7 +603,12 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
-        report(f"timer expression is not valid Python: {expression!r} ({exc.msg})")
+        # "24 hours", "tomorrow at 9am": what a timer holds, said with the part's own example
+        report(
+            f"timer expression is not valid Python: {expression!r} ({exc.msg}); a timer holds an "
+            f"ISO 8601 {_timer_example(definition)}, or a Python expression that gives one, "
+            "such as the name of a variable a script set"
+        )
         return
     if not isinstance(tree.body, ast.Constant) or not isinstance(tree.body.value, str):
         return  # computed at run time from task data

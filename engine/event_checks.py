@@ -124,8 +124,12 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
             if code is None:  # no escalation or no code: SpiffWorkflow catches every one
                 caught = bool(ctx.thrown_escalations)
             else:
-                caught = bool(ctx.thrown_escalations & {code, None})
+                # A throw naming no escalation (or one without a code) throws no code, and a
+                # catch that names a code catches that code alone: the director was never
+                # asked, and the deploy said nothing.
+                caught = code in ctx.thrown_escalations
             if not caught:
+                uncoded = code is not None and None in ctx.thrown_escalations
                 found.append(
                     ctx.report(
                         node,
@@ -134,8 +138,15 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                             if escalation
                             else "waits for an escalation"
                         )
-                        + ", which nothing in this process throws; Dialflow delivers "
-                        "escalations only within one instance",
+                        + (
+                            f" (code {code!r}), which nothing in this process throws: an "
+                            "escalation thrown without escalationRef, or whose escalation has "
+                            "no escalationCode, throws no code and is caught only by a boundary "
+                            f"event that names no escalation; give the throw escalationRef={ref!r}"
+                            if uncoded
+                            else ", which nothing in this process throws; Dialflow delivers "
+                            "escalations only within one instance"
+                        ),
                     )
                 )
     return found

@@ -66,6 +66,20 @@ class ScriptFailed(Exception):
         self.message = str(message)
 
 
+class ScriptExited(Exception):
+    """A script's ``exit()``, ``quit()`` or ``sys.exit()``: Python's ``SystemExit``, which no
+    ``except Exception`` catches, went up through SpiffWorkflow and the request or worker; a
+    web worker or the scheduler itself stopped. Said as the script's failure instead."""
+
+    def __init__(self, code: Any) -> None:
+        said = "" if code is None else f" with {code!r}"
+        super().__init__(
+            f"the script called exit(){said}, which would stop the server's Python process, "
+            "not the script: to stop early, put the rest of the script under an if; to fail "
+            "the task with a code an error boundary event catches, call fail('CODE', 'message')"
+        )
+
+
 def _fail(code: str | None, message: str = "") -> None:
     raise ScriptFailed(code, message or f"failed with code {code}")
 
@@ -147,11 +161,25 @@ class ScriptEnvironment(TaskDataEnvironment):
         super().__init__(environment_globals)
         self.check_storable = check_storable
 
+    def evaluate(
+        self,
+        expression: str,
+        context: dict[str, Any],
+        external_context: dict[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return super().evaluate(expression, context, external_context)
+        except SystemExit as exc:  # a condition or timer calling exit()
+            raise ScriptExited(exc.code) from None
+
     def execute(
         self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
     ) -> bool:
         scope = {**self.globals, **(external_context or {}), **context}
-        exec(script, scope)
+        try:
+            exec(script, scope)
+        except SystemExit as exc:
+            raise ScriptExited(exc.code) from None
         result = {}
         for key, value in scope.items():
             if key in PYTHONS_OWN or callable(value) or isinstance(value, types.ModuleType):

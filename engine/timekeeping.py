@@ -38,7 +38,7 @@ from calendar import monthrange
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
@@ -176,11 +176,29 @@ def _now() -> datetime:
     return _StepDatetime.now(UTC)
 
 
+def _as_text(value: Any) -> Any:
+    """A timer expression's value as the ISO 8601 text SpiffWorkflow reads: a script's
+    ``datetime`` or ``date`` (``planned_at = datetime(...) + timedelta(hours=4)``) as its
+    ``isoformat()``, a ``timedelta`` as a duration in seconds (``PT14400S``). SpiffWorkflow 3.2
+    read only text and failed the step with ``'datetime.datetime' object has no attribute
+    'upper'``."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if seconds < 0:
+            raise ValueError(
+                f"the timer's duration is {seconds:g} seconds, negative: it would be due before now"
+            )
+        return f"PT{int(seconds) if seconds.is_integer() else seconds}S"
+    return value
+
+
 def _date_has_fired(self: TimeDateEventDefinition, my_task: Any) -> bool:
     """SpiffWorkflow's ``TimeDateEventDefinition.has_fired``, due at the due instant."""
     event_value = my_task._get_internal_data("event_value")
     if event_value is None:
-        event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        event_value = _as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
         my_task._set_internal_data(event_value=event_value)
     if TimerEventDefinition.parse_time_or_duration(event_value) <= _now():
         my_task._set_internal_data(event_fired=True)
@@ -191,7 +209,7 @@ def _duration_has_fired(self: DurationTimerEventDefinition, my_task: Any) -> boo
     """SpiffWorkflow's ``DurationTimerEventDefinition.has_fired``, due at the due instant."""
     event_value = my_task._get_internal_data("event_value")
     if event_value is None:
-        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        expression = _as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
         parsed = TimerEventDefinition.parse_iso_duration(expression)
         event_value = (_now() + TimerEventDefinition.get_timedelta_from_start(parsed)).isoformat()
         my_task._set_internal_data(event_value=event_value)
@@ -205,7 +223,7 @@ def _cycle_complete(self: CycleTimerEventDefinition, my_task: Any) -> bool:
     True when the next occurrence is due (its time is now or past)."""
     event_value = my_task._get_internal_data("event_value")
     if event_value is None:
-        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        expression = _as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
         cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(expression)
         event_value = {
             "cycles": cycles,
