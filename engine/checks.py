@@ -31,7 +31,7 @@ from engine.errors import problem
 from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
-from engine.iso_timers import meant_as_iso
+from engine.iso_timers import meant_as_iso, timer_definitions
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -90,14 +90,14 @@ def check_specs(
                 spec.outputs, spec.event_definition.event_definitions, strict=False
             ):
                 event_id = getattr(event, "bpmn_id", None) or event.name
-                for definition in _timer_definitions(held):
+                for definition in timer_definitions(held):
                     if isinstance(definition, CycleTimerEventDefinition):
                         report(_GATEWAY_CYCLE, element_id=event_id)
                         continue
                     _check_timer(definition, partial(report, element_id=event_id))
                 _check_message(held, partial(report, element_id=event_id))
         elif isinstance(spec, CatchingEvent):
-            for definition in _timer_definitions(spec.event_definition):
+            for definition in timer_definitions(spec.event_definition):
                 _check_timer(definition, report)
         if not isinstance(spec, EventBasedGateway):
             _check_message(getattr(spec, "event_definition", None), report)
@@ -546,14 +546,6 @@ _GATEWAY_CYCLE = (
     "one event, so write when that is as a duration (timeDuration, such as \"'PT1H'\") or a "
     "date (timeDate)"
 )
-
-
-def _timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:
-    if isinstance(definition, TimerEventDefinition):
-        yield definition
-    elif isinstance(definition, MultipleEventDefinition):
-        for inner in definition.event_definitions:
-            yield from _timer_definitions(inner)
 
 
 def _check_message(definition: Any, report: Any) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session, defer
 
 from crm.models import Customer, User
-from engine.models import WorkItem, WorkItemStatus
+from engine.models import INBOX_ORDER, WorkItem, WorkItemStatus
 from engine.tasks import mine_or_claimable
 
 CALLBACK_KIND = "callback"
@@ -107,16 +107,7 @@ def load_inbox(
     query = select(WorkItem).where(shown).options(defer(WorkItem.form_schema))
     if kind is not None:
         query = query.where(conditions[kind])
-    items = session.scalars(
-        query.order_by(
-            WorkItem.due_at.is_(None),
-            WorkItem.due_at,
-            WorkItem.created_at,
-            WorkItem.seq,
-            WorkItem.instance_id,
-            WorkItem.id,  # items of one instant keep one order, page after page
-        ).limit(max(1, min(limit, MAX_ROWS)))
-    ).all()
+    items = session.scalars(query.order_by(*INBOX_ORDER).limit(max(1, min(limit, MAX_ROWS)))).all()
     rows = [
         InboxRow(
             item=item,

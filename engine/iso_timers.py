@@ -56,15 +56,16 @@ def meant_as_iso(expression: str) -> str | None:
 def quote_iso_timers(spec: Any) -> None:
     """Every timer of ``spec`` written as a bare ISO 8601 value gets it as Python text."""
     for task_spec in spec.task_specs.values():
-        for definition in _timers(getattr(task_spec, "event_definition", None)):
+        for definition in timer_definitions(getattr(task_spec, "event_definition", None)):
             quoted = iso_literal(definition.expression)
             if quoted is not None:
                 definition.expression = quoted
 
 
-def _timers(definition: Any) -> Iterator[TimerEventDefinition]:
+def timer_definitions(definition: Any) -> Iterator[TimerEventDefinition]:
+    """The timers of an event definition, those inside a multiple one included."""
     if isinstance(definition, TimerEventDefinition):
         yield definition
     elif isinstance(definition, MultipleEventDefinition):
         for inner in definition.event_definitions:
-            yield from _timers(inner)
+            yield from timer_definitions(inner)

@@ -33,6 +33,7 @@ from engine.forms import (
     with_form_defaults,
 )
 from engine.models import (
+    INBOX_ORDER,
     InstanceStatus,
     ProcessInstance,
     WorkItem,
@@ -78,14 +79,7 @@ def list_tasks(
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
-        .order_by(
-            WorkItem.due_at.is_(None),
-            WorkItem.due_at,
-            WorkItem.created_at,
-            WorkItem.seq,
-            WorkItem.instance_id,
-            WorkItem.id,
-        )
+        .order_by(*INBOX_ORDER)
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))

@@ -20,7 +20,7 @@ from crm.models import Call, Customer, LeadAssignment, PoolClaim, PoolStatus, Ro
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 from engine import tasks
 from engine.inbox import customer_id_of
-from engine.models import WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.models import INBOX_ORDER, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.work_items import offered_to_nobody
 from processes import settings
 
@@ -180,14 +180,7 @@ def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]
                 nobody,
             ),
         )
-        .order_by(
-            WorkItem.due_at.is_(None),
-            WorkItem.due_at,
-            WorkItem.created_at,
-            WorkItem.seq,
-            WorkItem.instance_id,
-            WorkItem.id,
-        )
+        .order_by(*INBOX_ORDER)
         .limit(MAX_TASKS)
     ).all()
     rows = [
