@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
+from engine import sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -293,6 +294,8 @@ def _check_expression(expression: str, what: str, report: Any, *, test: bool = F
             f"{_comparison_hint(expression)}"
         )
         return
+    for _line, message in sandbox.problems_of(ast.parse(expression, mode="eval")):
+        report(f"{what} {message} ({expression!r})")
     if test:
         _check_no_assignment(expression, what, report)
         _check_other_literals(expression, what, report)
@@ -420,6 +423,12 @@ def _check_script(
             + (f": {shown!r}" if shown else "")
             + _script_hint(exc.msg)
         )
+        return
+    for line, message in sandbox.problems_of(ast.parse(script, mode="exec")):
+        where = f" on line {line}" if line else ""
+        if first_line and line:
+            where = f" on line {line} (line {first_line + line - 1} of the file)"
+        report(f"{said}{where} {message}")
 
 
 def _script_hint(message: str) -> str:
