@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
 
+from engine import sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -293,6 +294,8 @@ def _check_expression(expression: str, what: str, report: Any, *, test: bool = F
             f"{_comparison_hint(expression)}"
         )
         return
+    for _line, message in sandbox.problems_of(ast.parse(expression, mode="eval")):
+        report(f"{what} {message} ({expression!r})")
     if test:
         _check_no_assignment(expression, what, report)
         _check_other_literals(expression, what, report)
@@ -421,7 +424,8 @@ def _check_script(
             + _script_hint(exc.msg)
         )
         return
-    for call, lineno in _exits(script):
+    exits = _exits(script)
+    for call, lineno in exits:
         where = f"line {lineno}"
         if first_line:
             where = f"line {lineno} (line {first_line + lineno - 1} of the file)"
@@ -430,6 +434,14 @@ def _check_script(
             "the script: to stop early, put the rest of the script under an if; to fail the "
             "task with a code an error boundary event catches, call fail('CODE', 'message')"
         )
+    exit_lines = {lineno for _call, lineno in exits}
+    for line, message in sandbox.problems_of(ast.parse(script, mode="exec")):
+        if line in exit_lines:
+            continue  # said above, as the exit it is
+        where = f" on line {line}" if line else ""
+        if first_line and line:
+            where = f" on line {line} (line {first_line + line - 1} of the file)"
+        report(f"{said}{where} {message}")
 
 
 _EXITS = {"exit", "quit", "sys.exit", "os._exit", "os.abort"}

@@ -385,7 +385,9 @@ def _unknown_calls(element: Any, part: str, text: str, python: str, report: Any)
             tree = ast.parse(f"v {candidate.strip()}", mode="eval")
         except SyntaxError:
             return
-    known = set(script_helpers(datetime.now(UTC))) | set(dir(builtins))
+    from engine.sandbox import REMOVED  # builtins a cell has not
+
+    known = set(script_helpers(datetime.now(UTC))) | (set(dir(builtins)) - REMOVED)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id

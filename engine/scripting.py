@@ -16,6 +16,11 @@ may use these helpers and nothing else from outside the data:
                           on the script task with that ``errorCode`` (or none) catches it
 ========================  ==============================================================
 
+and Python's builtins except those that read files or run other code, and ``import`` of the
+modules ``engine.sandbox.ALLOWED_MODULES`` lists (math, random, re, json, statistics, …). What
+else they reach for fails them as an incident saying what is not available (and is refused
+at deploy when it can be seen there: ``engine.sandbox``).
+
 A service task's handler runs inside a savepoint of the step's transaction: when it fails,
 its own writes are undone, the step keeps what came before, and an incident is opened —
 unless an interrupting error boundary event on the task catches the failure
@@ -40,6 +45,7 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
+from engine.sandbox import SCRIPT_BUILTINS, explained
 from engine.state import StateCodec
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 
@@ -147,6 +153,7 @@ PYTHONS_OWN = frozenset({"__builtins__", "__annotations__", "__warningregistry__
 
 class ScriptEnvironment(TaskDataEnvironment):
     """Task data wins over helpers of the same name (a form field called ``date`` is fine).
+    Scripts and expressions run with ``engine.sandbox.SCRIPT_BUILTINS``.
 
     SpiffWorkflow's own environment refuses such data, and after a script removes every data
     key named like a helper; this one keeps data as the script left it, minus functions and
@@ -167,19 +174,40 @@ class ScriptEnvironment(TaskDataEnvironment):
         context: dict[str, Any],
         external_context: dict[str, Any] | None = None,
     ) -> Any:
+        scope = {
+            **self.globals,
+            **(external_context or {}),
+            **context,
+            "__builtins__": SCRIPT_BUILTINS,
+        }
         try:
-            return super().evaluate(expression, context, external_context)
-        except SystemExit as exc:  # a condition or timer calling exit()
+            return eval(expression, scope)
+        except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
+        except NameError as exc:
+            better = explained(exc)
+            if better is None:
+                raise
+            raise better from None
 
     def execute(
         self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
     ) -> bool:
-        scope = {**self.globals, **(external_context or {}), **context}
+        scope = {
+            **self.globals,
+            **(external_context or {}),
+            **context,
+            "__builtins__": SCRIPT_BUILTINS,
+        }
         try:
             exec(script, scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
+        except NameError as exc:
+            better = explained(exc)
+            if better is None:
+                raise
+            raise better from None
         result = {}
         for key, value in scope.items():
             if key in PYTHONS_OWN or callable(value) or isinstance(value, types.ModuleType):

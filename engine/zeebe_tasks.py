@@ -24,6 +24,7 @@ task unadopted, and ``mapping_hint`` says which mapping on which line.
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from lxml import etree
@@ -111,21 +112,52 @@ def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
     """The post-script that does what Camunda 8 does with a job's outputs: each source
     evaluated over the job's variables (the operator's result: the keys of a dict, else the
     one variable ``result``) on top of the instance's data, its value set under the target;
-    the job's variables themselves are not kept."""
-    lines = [
-        f"_job = {{**globals(), **({result} if isinstance({result}, dict) "
-        f"else {{'result': {result}}})}}"
-    ]
+    the job's variables themselves are not kept. Each name a source reads is looked up in the
+    job's variables first (``_over_job``): scripts have no ``eval`` or ``globals()``
+    (``engine.sandbox``)."""
+    lines = [f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}"]
     for target, python in outputs:
         said = f"the output {target!r} ({python}) cannot be read: "
+        try:
+            value = _over_job(python)
+        except SyntaxError as exc:
+            lines.append(f"raise ValueError({said + 'SyntaxError: ' + str(exc.msg)!r})")
+            continue
         lines += [
             "try:",
-            f"    {target} = eval({python!r}, _job)",
+            f"    {target} = {value}",
             "except Exception as _failure:",
             f"    raise ValueError({said!r} + type(_failure).__name__ + ': ' + str(_failure))",
         ]
     lines.append(f"del _job, {result}")
     return "\n".join(lines)
+
+
+def _over_job(python: str) -> str:
+    """``python`` with each name it reads taken from ``_job`` when the job has it, else from
+    the instance's data: ``(_job['x'] if 'x' in _job else x)``. Names a comprehension or
+    lambda inside binds are its own."""
+    tree = ast.parse(python.strip(), mode="eval")
+    own: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.comprehension):
+            own.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Lambda):
+            own.update(arg.arg for arg in ast.walk(node.args) if isinstance(arg, ast.arg))
+
+    class OverJob(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if not isinstance(node.ctx, ast.Load) or node.id in own:
+                return node
+            key = ast.Constant(node.id)
+            job = ast.Name("_job", ast.Load())
+            return ast.IfExp(
+                test=ast.Compare(key, [ast.In()], [job]),
+                body=ast.Subscript(job, key, ast.Load()),
+                orelse=node,
+            )
+
+    return ast.unparse(OverJob().visit(tree))
 
 
 def _operator(task: Any) -> str | None:

@@ -1,0 +1,133 @@
+"""Scripts and conditions reach only their data, the helpers and a short list of modules.
+
+A process owner's script ran as any Python on the server: ``import os``, ``open(...)``,
+``().__class__.__subclasses__()``. Now what can be seen at deploy is refused on its element
+and line, and what is built at run time fails the task as an incident.
+"""
+
+from __future__ import annotations
+
+from tests.engine.conftest import Actor
+from tests.engine.test_completion_failures import NS, between, deploy
+
+
+def upload(owner: Actor, process_id: str, body: str):
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="d" '
+        'targetNamespace="http://example.com/sandbox">\n'
+        f'<bpmn:process id="{process_id}" isExecutable="true">{body}</bpmn:process>\n'
+        "</bpmn:definitions>\n"
+    ).encode()
+    return owner.upload(extra=[(f"{process_id}.bpmn", content)])
+
+
+GATEWAY = (
+    '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>'
+    '<bpmn:exclusiveGateway id="g" default="no"/>'
+    '<bpmn:sequenceFlow id="yes" sourceRef="g" targetRef="e">'
+    "<bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    '<bpmn:sequenceFlow id="no" sourceRef="g" targetRef="e"/><bpmn:endEvent id="e"/>'
+)
+
+
+def test_imports_dunder_attributes_and_open_are_refused_at_deploy_on_their_line(owner):
+    body = (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>\n'
+        '<bpmn:scriptTask id="a"><bpmn:script>x = 1\nimport os\nos.system("id")'
+        "</bpmn:script></bpmn:scriptTask>\n"
+        '<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="b"/>\n'
+        '<bpmn:scriptTask id="b"><bpmn:script>k = ().__class__.__base__.__subclasses__()\n'
+        "text = open('/etc/passwd').read()</bpmn:script></bpmn:scriptTask>\n"
+        '<bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="g"/>\n'
+        '<bpmn:exclusiveGateway id="g" default="no"/>\n'
+        '<bpmn:sequenceFlow id="yes" sourceRef="g" targetRef="e">\n'
+        "<bpmn:conditionExpression>fail.__globals__ is not None</bpmn:conditionExpression>"
+        '</bpmn:sequenceFlow>\n<bpmn:sequenceFlow id="no" sourceRef="g" targetRef="e"/>'
+        '<bpmn:endEvent id="e"/>'
+    )
+    response = upload(owner, "sneaky", body)
+
+    assert response.status_code == 422
+    said = {
+        (d["element_id"], d["line"], d["message"].split(" which")[0])
+        for d in response.get_json()["error"]["details"]
+    }
+    assert said == {
+        ("a", 4, "script on line 2 (line 5 of the file) imports 'os',"),
+        (
+            "b",
+            8,
+            "script on line 1 (line 8 of the file) reads the attributes "
+            "'__class__', '__base__', '__subclasses__',",
+        ),
+        ("b", 8, "script on line 2 (line 9 of the file) calls open(),"),
+        ("yes", 12, "condition of sequence flow 'yes' reads the attribute '__globals__',"),
+    }
+    assert "math" in response.get_json()["error"]["details"][0]["message"]
+
+
+def test_a_module_imported_at_run_time_fails_as_an_incident(owner, agent):
+    deploy(owner, "imports", GATEWAY.format(condition="__import__(module).getcwd() != ''"))
+
+    started = agent.start("imports", {"module": "os"})
+
+    assert started["status"] != "completed"
+    [incident] = started["incidents"]
+    assert incident["element_id"] == "g"
+    assert "module 'os' is not available to scripts" in incident["message"]
+    assert "math" in incident["message"]
+
+
+def test_builtins_reached_at_run_time_are_not_there(owner, agent):
+    script = (
+        "reader = getattr(__builtins__, 'op' + 'en', None) or __builtins__.get('op' + 'en')\n"
+        "text = reader('/etc/passwd').read()"
+    )
+    deploy(
+        owner,
+        "reader",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("reader", {})
+
+    [incident] = started["incidents"]
+    assert incident["element_id"] == "a"
+    assert "root:" not in str(started)
+
+    script = "kind = getattr(now(), '__cla' + 'ss__')"
+    deploy(
+        owner,
+        "dunder",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    [incident] = agent.start("dunder", {})["incidents"]
+    assert "attribute '__class__' is not available to scripts" in incident["message"]
+
+
+def test_the_listed_modules_still_import(owner, agent):
+    script = (
+        "import math\nfrom statistics import mean\nimport re\n"
+        "root = math.sqrt(16) + mean([1, 3])\ndigits = re.sub(r'\\D', '', '138-0013')"
+    )
+    deploy(
+        owner,
+        "allowed",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("allowed", {})
+
+    assert (started["status"], started["incidents"]) == ("completed", [])
+    assert started["data"]["root"] == 6.0
+    assert started["data"]["digits"] == "1380013"
