@@ -209,7 +209,9 @@ def instances_of(db: Callable[..., Any], process_id: str) -> list[tuple[int, str
 
 def audit_actions(db: Callable[..., Any], action: str) -> list[dict[str, Any]]:
     with db() as session:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == action))
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
         return [dict(entry.after or {}) for entry in rows]
 
 

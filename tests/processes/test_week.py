@@ -186,7 +186,13 @@ def _check_the_books(team: Team, ids: dict[str, int]) -> None:
         # owners: every assignment and claim is in its table and in the audit log
         assignments = list(db.scalars(select(LeadAssignment)))
         claims = list(db.scalars(select(PoolClaim)))
-        audit = list(db.scalars(select(AuditEntry).where(AuditEntry.entity_type == "customer")))
+        audit = list(
+            db.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity_type == "customer")
+                .order_by(AuditEntry.id)
+            )
+        )
         assert len(assignments) == 8 and len(claims) == 1
         assert len([a for a in audit if a.action == "assign"]) == len(assignments)
         assert len([a for a in audit if a.action == "claim"]) == len(claims)

@@ -111,11 +111,13 @@ def test_daily_lead_cap_is_changed_validated_and_audited(team: Team) -> None:
     with team.db() as db:
         assert db.get(User, a1).daily_lead_cap is None
         entries = db.scalars(
-            select(AuditEntry).where(
+            select(AuditEntry)
+            .where(
                 AuditEntry.entity_type == "user",
                 AuditEntry.entity_id == str(a1),
                 AuditEntry.action == "update",
             )
+            .order_by(AuditEntry.id)
         ).all()
     assert [(e.before, e.after) for e in entries] == [
         ({"daily_lead_cap": None}, {"daily_lead_cap": 12}),
