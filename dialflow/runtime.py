@@ -42,7 +42,9 @@ class Runtime:
         """The BPMN engine, built on first use (the CLI's user commands never need it)."""
         if self._engine is None:
             from engine.service import ProcessEngine
+            from engine.timekeeping import use_zone
 
+            use_zone(self.settings.default_timezone)  # timer dates written without an offset
             self._engine = ProcessEngine(
                 clock=self.clock, max_state=self.settings.max_instance_state
             )

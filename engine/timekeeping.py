@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -130,12 +131,26 @@ def cycle_months(expression: str) -> tuple[int, float] | None:
     return months, _from_start(parsed, _now()).total_seconds()
 
 
+# The installation's zone (``Settings.default_timezone``, set by ``Runtime.build``): a timer date
+# without an offset is a time there. SpiffWorkflow read it in the server's zone, so on a server
+# running in UTC, as containers do, a callback drawn for 09:00 came at 17:00 in Shanghai.
+_local_zone: tzinfo | None = None
+
+
+def use_zone(name: str) -> None:
+    """Read timer dates written without an offset in the zone ``name`` (configuration, the
+    same in every process of an installation)."""
+    global _local_zone
+    _local_zone = ZoneInfo(name)
+
+
 def _get_datetime(expression: str) -> datetime:
     """SpiffWorkflow's ``get_datetime``: the UTC instant of an ISO 8601 date, one without an
-    offset read in the server's zone with the offset it has on that date."""
+    offset read in the installation's zone (``use_zone``; else the server's) with the offset
+    it has on that date."""
     moment = datetime.fromisoformat(expression)
     if moment.tzinfo is None:
-        moment = moment.astimezone()
+        moment = moment.replace(tzinfo=_local_zone) if _local_zone else moment.astimezone()
     # SpiffWorkflow tells a date from a duration by ``isinstance`` of its module's
     # ``datetime``, which ``install`` makes ``_StepDatetime``: a plain one read as neither, and a
     # cycle from a start date (``R/2026-05-04T09:00:00+08:00/P1D``) was "invalid".

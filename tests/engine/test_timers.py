@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,10 @@ from sqlalchemy import func, select
 
 from crm.models import Activity, Notification
 from dialflow.background import TimerLoop
+from dialflow.runtime import Runtime
+from dialflow.settings import Settings
 from engine.models import ProcessInstance, WorkItem, WorkItemStatus
+from engine.timekeeping import use_zone
 from engine.timers import fire_batch
 from tests.engine.conftest import T0, Timed, only
 
@@ -546,12 +550,30 @@ def test_a_cycle_with_an_end_date_repeats_from_now_until_it(timed: Timed):
     assert timed.agent.instance(twice["id"])["waiting"] == []
 
 
-def test_a_date_without_offset_keeps_the_servers_summer_or_winter_time(timed: Timed, monkeypatch):
-    """A server in Europe/Berlin reads ``09:00`` of a summer day as 07:00 UTC and of a winter
-    day as 08:00 UTC, whenever it started (SpiffWorkflow kept the offset of its start)."""
-    monkeypatch.setenv("TZ", "Europe/Berlin")
+def test_a_date_without_offset_is_a_time_of_the_installations_zone(timed: Timed, monkeypatch):
+    """``DIALFLOW_DEFAULT_TIMEZONE`` (Asia/Shanghai) on a server whose clock runs in New York:
+    a callback drawn for ``09:00`` comes at 09:00 in Shanghai, 01:00 UTC. SpiffWorkflow read it
+    in the server's zone (13:00 UTC, 21:00 in Shanghai)."""
+    monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
+        timed.owner.deploy("timer_waits.bpmn")
+        instance = timed.agent.start("wait_until", {"call_at": "2026-05-05T09:00:00"})
+        assert due(instance) == [datetime(2026, 5, 5, 1, 0, tzinfo=UTC)]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_date_without_offset_keeps_its_zones_summer_or_winter_time(
+    timed: Timed, settings: Settings, monkeypatch
+):
+    """An installation in Europe/Berlin reads ``09:00`` of a summer day as 07:00 UTC and of a
+    winter day as 08:00 UTC, whenever it started (SpiffWorkflow kept the offset of its start)."""
+    assert timed.runtime.engine is not None  # built first, in Asia/Shanghai
+    berlin = Runtime.build(dataclasses.replace(settings, default_timezone="Europe/Berlin"))
+    try:
+        assert berlin.engine is not None  # an engine reads its installation's zone when built
         timed.owner.deploy("timer_waits.bpmn")
         for call_at, expected in (
             ("2026-07-01T09:00:00", datetime(2026, 7, 1, 7, 0, tzinfo=UTC)),
@@ -563,8 +585,8 @@ def test_a_date_without_offset_keeps_the_servers_summer_or_winter_time(timed: Ti
             assert timed.advance() == 1
             assert timed.agent.instance(instance["id"])["status"] == "completed"
     finally:
-        monkeypatch.undo()
-        time.tzset()
+        berlin.close()
+        use_zone(settings.default_timezone)
 
 
 def test_a_monthly_cycle_falls_on_the_same_day_each_month(timed: Timed):
