@@ -7,6 +7,13 @@ checks on the XML of every executable process, run element by element by
 * A cancel boundary event on anything but a transaction subprocess was refused with
   SpiffWorkflow's own words ("Cancel Events may only be used with transactions"), marked on
   the activity rather than on the event to change.
+* A cancel end event in a transaction without a cancel boundary event ended the transaction
+  as if it had completed: the path after it ran (the deal went on to delivery).
+* A cancel boundary event marked ``cancelActivity="false"`` (BPMN: a cancel always
+  interrupts) ran its path and the one after the transaction; a second cancel boundary
+  event on one transaction ran both paths.
+* A cancel intermediate throw event (BPMN throws a cancel only from an end event) passed
+  as a plain event: the transaction went on and completed.
 * A start event with a trigger (message, timer, signal, ...) inside an embedded subprocess
   or transaction waited for it as an intermediate catch would: BPMN gives such a start event
   no trigger, and a modeller drawing one most often meant an event subprocess.
@@ -47,6 +54,30 @@ CANCEL_BOUNDARY = (
     "event inside it cancels; {where}. Make the subprocess a transaction (bpmn:transaction) "
     "with a cancel end event inside, or catch an error: an error end event inside and an error "
     "boundary event here"
+)
+
+CANCEL_UNCAUGHT = (
+    "a cancel end event cancels its transaction {where!r}, which has no cancel boundary event: "
+    "SpiffWorkflow 3.2 ended the transaction as if it had completed and the path after it ran. "
+    "Draw a cancel boundary event on {where!r} with the path to take when it is cancelled"
+)
+
+CANCEL_NON_INTERRUPTING = (
+    "a cancel boundary event always interrupts its transaction (BPMN): remove "
+    'cancelActivity="false", so that only its path goes on once the transaction is cancelled '
+    "(SpiffWorkflow 3.2 ran its path and the path after the transaction as well)"
+)
+
+CANCEL_TWICE = (
+    "is a second cancel boundary event on {where!r} (the first is {first!r}): both paths "
+    "would run when the transaction is cancelled; keep one and put a gateway after it where "
+    "the handling differs"
+)
+
+CANCEL_THROW = (
+    "a cancel event is thrown by an end event only (BPMN): SpiffWorkflow 3.2 passed this "
+    "intermediate throw event by and the transaction went on. Make it a cancel end event "
+    "inside the transaction, where its path stops"
 )
 
 PARALLEL_GATEWAY = (
@@ -106,10 +137,20 @@ def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[
     cancels = any(_kind(child) == "cancelEventDefinition" for child in node)
     if local == "endEvent" and inside != "transaction" and cancels:
         return [ctx.report(node, CANCEL_OUTSIDE)]
+    if local == "endEvent" and cancels and not _cancel_boundaries(container):
+        return [ctx.report(node, CANCEL_UNCAUGHT.format(where=container.get("id")))]
+    if local == "intermediateThrowEvent" and cancels:
+        return [ctx.report(node, CANCEL_THROW)]
     if local == "boundaryEvent" and cancels:
         where = _attached_to(node, container)
         if where is not None:
             return [ctx.report(node, CANCEL_BOUNDARY.format(where=where))]
+        if not _true(node.get("cancelActivity", "true")):
+            return [ctx.report(node, CANCEL_NON_INTERRUPTING)]
+        ref = (node.get("attachedToRef") or "").strip()
+        first = _cancel_boundaries(container, ref)[0]
+        if first is not node:
+            return [ctx.report(node, CANCEL_TWICE.format(where=ref, first=first.get("id")))]
     if local == "eventBasedGateway":
         if node.get("instantiate", "false").strip() in ("true", "1"):
             return [ctx.report(node, INSTANTIATING_GATEWAY)]
@@ -130,6 +171,22 @@ def _attached_to(boundary: Any, container: Any) -> str | None:
             what = "an embedded subprocess" if kind == "subProcess" else f"a {kind}"
             return f"{ref!r} is {what}, which nothing can cancel"
     return None
+
+
+def _cancel_boundaries(transaction: Any, ref: str | None = None) -> list[Any]:
+    """The cancel boundary events attached to ``transaction`` (given as the element, or by
+    ``ref`` when ``transaction`` is the container its boundary events are drawn in)."""
+    if ref is None:
+        ref, transaction = transaction.get("id"), transaction.getparent()
+    if transaction is None:
+        return []
+    return [
+        node
+        for node in transaction
+        if _kind(node) == "boundaryEvent"
+        and (node.get("attachedToRef") or "").strip() == ref
+        and any(_kind(child) == "cancelEventDefinition" for child in node)
+    ]
 
 
 def _true(value: str | None) -> bool:
