@@ -322,7 +322,9 @@ def event_subprocess_problems(node: Any, container: Any, ctx: Context) -> list[d
                 start,
                 "a cycle timer is not supported on the start event of an event subprocess "
                 "(SpiffWorkflow 3.2 would repeat it without interrupting and with the data of "
-                "the scope's start): use a duration or a date, or a cycle timer boundary event",
+                "the scope's start): use a duration or a date, or draw a non-interrupting "
+                'cycle timer boundary event (cancelActivity="false") on the activity it should '
+                "repeat during (a subprocess holding the work, to repeat during all of it)",
             )
         ]
     return []
@@ -419,7 +421,9 @@ def _trigger_key(element: Any, ref: str | None, tag: str, key: str) -> str | Non
 
 COMPENSATION = (
     "compensation is not supported: SpiffWorkflow 3.2 passes a compensation throw event by and "
-    "never runs a compensation handler; model the undo step on the path that needs it"
+    "never runs a compensation handler; draw the undo step as an ordinary task (without "
+    "isForCompensation or a compensation boundary event) on the path that needs it, where the "
+    "compensation throw event stands, one task per step in the order the undoing must happen"
 )
 
 
