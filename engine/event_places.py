@@ -6,7 +6,8 @@ checks on the XML of every executable process, run element by element by
   (BPMN allows it only inside a transaction, whose cancel boundary event takes it).
 * A cancel boundary event on anything but a transaction subprocess was refused with
   SpiffWorkflow's own words ("Cancel Events may only be used with transactions"), marked on
-  the activity rather than on the event to change.
+  the activity rather than on the event to change; so was one on a multi-instance or
+  looping transaction, said as if it were no transaction.
 * A cancel end event in a transaction without a cancel boundary event ended the transaction
   as if it had completed: the path after it ran (the deal went on to delivery).
 * A cancel boundary event marked ``cancelActivity="false"`` (BPMN: a cancel always
@@ -54,6 +55,13 @@ CANCEL_BOUNDARY = (
     "event inside it cancels; {where}. Make the subprocess a transaction (bpmn:transaction) "
     "with a cancel end event inside, or catch an error: an error end event inside and an error "
     "boundary event here"
+)
+
+CANCEL_ON_INSTANCES = (
+    "{where!r} is a multi-instance or looping transaction, whose instances SpiffWorkflow 3.2 "
+    "cannot give a cancel boundary event (it refused the transaction, saying a cancel event "
+    "belongs on a transaction). Put the transaction and this event in a subprocess, and make "
+    "that subprocess multi-instance or looping instead"
 )
 
 CANCEL_UNCAUGHT = (
@@ -142,12 +150,14 @@ def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[
     if local == "intermediateThrowEvent" and cancels:
         return [ctx.report(node, CANCEL_THROW)]
     if local == "boundaryEvent" and cancels:
+        ref = (node.get("attachedToRef") or "").strip()
+        if any(_kind(n) == "transaction" and n.get("id") == ref and _loops(n) for n in container):
+            return [ctx.report(node, CANCEL_ON_INSTANCES.format(where=ref))]
         where = _attached_to(node, container)
         if where is not None:
             return [ctx.report(node, CANCEL_BOUNDARY.format(where=where))]
         if not _true(node.get("cancelActivity", "true")):
             return [ctx.report(node, CANCEL_NON_INTERRUPTING)]
-        ref = (node.get("attachedToRef") or "").strip()
         first = _cancel_boundaries(container, ref)[0]
         if first is not node:
             return [ctx.report(node, CANCEL_TWICE.format(where=ref, first=first.get("id")))]
@@ -171,6 +181,13 @@ def _attached_to(boundary: Any, container: Any) -> str | None:
             what = "an embedded subprocess" if kind == "subProcess" else f"a {kind}"
             return f"{ref!r} is {what}, which nothing can cancel"
     return None
+
+
+def _loops(activity: Any) -> bool:
+    return any(
+        _kind(child) in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+        for child in activity
+    )
 
 
 def _cancel_boundaries(transaction: Any, ref: str | None = None) -> list[Any]:
