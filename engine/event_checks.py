@@ -103,14 +103,7 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
         ):
             found.append(ctx.report(node, NON_INTERRUPTING_ERROR))
         elif kind == "conditionalEventDefinition":
-            found.append(
-                ctx.report(
-                    node,
-                    "conditional events are not supported: nothing re-evaluates their "
-                    "condition when data changes; use an exclusive gateway, a timer or a "
-                    "message",
-                )
-            )
+            found.append(ctx.report(node, CONDITIONAL + CONDITIONAL_INSTEAD[local]))
         elif kind == "signalEventDefinition":
             # Signals are broadcast (``engine.signals``): a catch or signal start event waits
             # for a throw of any instance or ``POST /api/v1/signals``, so it needs a name only.
@@ -150,6 +143,30 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                     )
                 )
     return found
+
+
+CONDITIONAL = (
+    "conditional events are not supported: nothing re-evaluates their condition when data "
+    "changes (a condition false when the path arrives waited for good); "
+)
+# What to draw instead, by where the conditional event is: whatever changes the data (a
+# person, a CRM change, another process) tells the instance so with a message or a signal.
+CONDITIONAL_INSTEAD = {
+    "intermediateCatchEvent": (
+        "to wait until it holds, draw a message catch event for the message sent when it "
+        "becomes true (POST /api/v1/messages with the instance's business key), or a timer "
+        "catch event followed by an exclusive gateway that tests the condition and goes back "
+        "to the timer while it is false"
+    ),
+    "boundaryEvent": (
+        "draw a message or signal boundary event for the message or signal sent when it "
+        "becomes true, or a timer boundary event after which a gateway tests it"
+    ),
+    "startEvent": (
+        "start on the message or signal sent when it becomes true (a message or signal start "
+        "event), or on a timer whose path tests it with an exclusive gateway"
+    ),
+}
 
 
 def throw_problems(node: Any, ctx: Context) -> list[dict]:

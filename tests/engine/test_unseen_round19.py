@@ -271,7 +271,7 @@ REFUSED_CONSTRUCTS = [
     pytest.param(
         "plain_follow_up.bpmn",
         {"back_from_holiday": '<intermediateCatchEvent id="back_from_holiday"'},
-        ["conditional events are not supported", "a timer or a message"],
+        ["conditional events are not supported", "draw a message catch event"],
         id="hand-written-wait-until-a-condition",
     ),
     pytest.param(
@@ -314,6 +314,26 @@ def test_a_construct_dialflow_does_not_run_is_refused_on_its_element(owner, db, 
         for words in expected:
             assert words in detail["message"], (words, detail["message"])
     nothing_deployed(db)
+
+
+def test_the_follow_up_redrawn_as_the_refusal_says_waits_for_the_customers_return(owner, agent):
+    """The conditional event, redrawn as its refusal says: a message catch event for the
+    message sent when the customer is back (it said only "use an exclusive gateway, a timer
+    or a message")."""
+    deploy(owner, "plain_follow_up_redrawn.bpmn")
+    started = agent.start("r19_follow_up", business_key="customer-19")
+    assert (started["ready_tasks"], started["waiting"][0]["name"]) == ([], "r19_customer_back")
+    sent = agent.post(
+        "/api/v1/messages",
+        json={
+            "name": "r19_customer_back",
+            "business_key": "customer-19",
+            "payload": {"back_on": "2026-05-11"},
+        },
+    )
+    assert sent.status_code == 202, sent.get_json()
+    view = agent.instance(started["id"])
+    assert (open_tasks(view), view["data"]["back_on"]) == (["call"], "2026-05-11")
 
 
 def test_the_reminders_redrawn_as_the_refusal_says_remind_three_times(timed):
