@@ -8,6 +8,9 @@ checks on the XML of every executable process, run element by element by
   SpiffWorkflow's own words ("Cancel Events may only be used with transactions"), marked on
   the activity rather than on the event to change; so was one on a multi-instance or
   looping transaction, said as if it were no transaction.
+* A cancel end event in a plain subprocess inside a transaction cancels the transaction (as
+  it ran), and was refused as if it stood outside every transaction; one in an event
+  subprocess or a multi-instance or looping subprocess in between is refused as such.
 * A cancel end event in a transaction without a cancel boundary event ended the transaction
   as if it had completed: the path after it ran (the deal went on to delivery).
 * A cancel boundary event marked ``cancelActivity="false"`` (BPMN: a cancel always
@@ -48,6 +51,14 @@ CANCEL_OUTSIDE = (
     "cancel boundary event takes it; here SpiffWorkflow 3.2 ended the path as a plain end event. "
     "Draw a plain end event, or an error end event and an error boundary event to leave the "
     "subprocess another way"
+)
+
+CANCEL_NESTED = (
+    "a cancel end event cancels its transaction from inside it or from a plain embedded "
+    "subprocess inside it; here {where!r}, an event subprocess or a multi-instance or looping "
+    "subprocess, stands between it and transaction {tx!r}, which is not supported. End "
+    "{where!r} with an error end event, catch it with an error boundary event (or an error "
+    "event subprocess) around it, and go on to a cancel end event there"
 )
 
 CANCEL_BOUNDARY = (
@@ -143,10 +154,15 @@ def place_problems(node: Any, local: str, container: Any, ctx: Context) -> list[
     if local == "receiveTask" and _true(node.get("instantiate")):
         return [ctx.report(node, INSTANTIATING_RECEIVE)]
     cancels = any(_kind(child) == "cancelEventDefinition" for child in node)
-    if local == "endEvent" and inside != "transaction" and cancels:
-        return [ctx.report(node, CANCEL_OUTSIDE)]
-    if local == "endEvent" and cancels and not _cancel_boundaries(container):
-        return [ctx.report(node, CANCEL_UNCAUGHT.format(where=container.get("id")))]
+    if local == "endEvent" and cancels:
+        transaction, between = _cancelled_transaction(container)
+        if transaction is None:
+            return [ctx.report(node, CANCEL_OUTSIDE)]
+        if between is not None:
+            where = CANCEL_NESTED.format(where=between.get("id"), tx=transaction.get("id"))
+            return [ctx.report(node, where)]
+        if not _cancel_boundaries(transaction):
+            return [ctx.report(node, CANCEL_UNCAUGHT.format(where=transaction.get("id")))]
     if local == "intermediateThrowEvent" and cancels:
         return [ctx.report(node, CANCEL_THROW)]
     if local == "boundaryEvent" and cancels:
@@ -181,6 +197,24 @@ def _attached_to(boundary: Any, container: Any) -> str | None:
             what = "an embedded subprocess" if kind == "subProcess" else f"a {kind}"
             return f"{ref!r} is {what}, which nothing can cancel"
     return None
+
+
+def _cancelled_transaction(container: Any) -> tuple[Any, Any]:
+    """The transaction a cancel end event drawn in ``container`` cancels (itself, or the one
+    around the plain embedded subprocesses it stands in; SpiffWorkflow takes the cancel to
+    it through them), and the first container in between that is no plain subprocess (an
+    event subprocess, a multi-instance or looping one), if any; ``(None, None)`` outside
+    every transaction of the process."""
+    between = None
+    for scope in [container, *container.iterancestors()]:
+        kind = _kind(scope)
+        if kind == "transaction":
+            return scope, between
+        if kind not in ("subProcess", "adHocSubProcess"):
+            return None, None  # the process: no transaction around it
+        if between is None and (_true(scope.get("triggeredByEvent")) or _loops(scope)):
+            between = scope
+    return None, None
 
 
 def _loops(activity: Any) -> bool:

@@ -612,3 +612,80 @@ def test_link_definitions_left_unnamed_are_told_the_name_to_write(owner, db):
     for detail in details:
         assert 'write name="Calls" on it' in detail["message"], detail["message"]
     nothing_deployed(db)
+
+
+NESTED_CANCEL = """
+    <startEvent id="start"/>
+    <transaction id="contract" name="Sign the contract">
+      <startEvent id="contract_start"/>
+      <parallelGateway id="both"/>
+      <userTask id="invoice" name="Prepare the invoice"/>
+      <subProcess id="legal" name="Legal review">
+        <startEvent id="legal_start"/>
+        <subProcess id="clauses" name="Clauses"{looping}>
+          <startEvent id="clauses_start"/>
+          <userTask id="review" name="Review the clauses"/>
+          <exclusiveGateway id="acceptable" default="to_cancel"/>
+          <endEvent id="clauses_ok"/>
+          <endEvent id="cancel"><cancelEventDefinition/></endEvent>
+          <sequenceFlow id="c1" sourceRef="clauses_start" targetRef="review"/>
+          <sequenceFlow id="c2" sourceRef="review" targetRef="acceptable"/>
+          <sequenceFlow id="c3" sourceRef="acceptable" targetRef="clauses_ok">
+            <conditionExpression>ok</conditionExpression>
+          </sequenceFlow>
+          <sequenceFlow id="to_cancel" sourceRef="acceptable" targetRef="cancel"/>
+        </subProcess>
+        <endEvent id="legal_done"/>
+        <sequenceFlow id="l1" sourceRef="legal_start" targetRef="clauses"/>
+        <sequenceFlow id="l2" sourceRef="clauses" targetRef="legal_done"/>
+      </subProcess>
+      <parallelGateway id="joined"/>
+      <endEvent id="contract_done"/>
+      <sequenceFlow id="t1" sourceRef="contract_start" targetRef="both"/>
+      <sequenceFlow id="t2" sourceRef="both" targetRef="invoice"/>
+      <sequenceFlow id="t3" sourceRef="both" targetRef="legal"/>
+      <sequenceFlow id="t4" sourceRef="invoice" targetRef="joined"/>
+      <sequenceFlow id="t5" sourceRef="legal" targetRef="joined"/>
+      <sequenceFlow id="t6" sourceRef="joined" targetRef="contract_done"/>
+    </transaction>
+    <boundaryEvent id="cancelled" attachedToRef="contract"><cancelEventDefinition/></boundaryEvent>
+    <userTask id="deliver" name="Hand over to delivery"/>
+    <userTask id="win_back" name="Call to win the customer back"/>
+    <endEvent id="won"/>
+    <endEvent id="lost"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="contract"/>
+    <sequenceFlow id="f2" sourceRef="contract" targetRef="deliver"/>
+    <sequenceFlow id="f3" sourceRef="deliver" targetRef="won"/>
+    <sequenceFlow id="f4" sourceRef="cancelled" targetRef="win_back"/>
+    <sequenceFlow id="f5" sourceRef="win_back" targetRef="lost"/>
+"""
+
+
+def test_a_cancel_end_event_two_subprocesses_deep_cancels_its_transaction(owner, agent):
+    """Legal's clause review, a subprocess in a subprocess of the contract transaction, finds
+    the clauses unacceptable: the whole transaction is cancelled (the invoice leaves the
+    inbox) and its cancel path runs with the reviewer's reason. This was refused as a cancel
+    end event "outside a transaction subprocess"."""
+    content = one_process("r19_legal", NESTED_CANCEL.format(looping=""))
+    response = upload(owner, ("r19_legal.bpmn", content))
+    assert response.status_code == 201, response.get_json()
+    started = agent.start("r19_legal")
+    assert open_tasks(started) == ["invoice", "review"]
+    after = agent.complete_ok(
+        task_named(started, "review")["id"], {"ok": False, "reason": "liability clause"}
+    )
+    assert open_tasks(after) == ["win_back"]
+    assert after["data"]["reason"] == "liability clause"
+    assert [task["name"] for task in agent.tasks()] == ["win_back"]
+
+
+def test_a_cancel_end_event_in_a_looping_subprocess_of_a_transaction_is_refused(owner, db):
+    looping = ' ><standardLoopCharacteristics loopMaximum="2"/'
+    content = one_process("r19_legal", NESTED_CANCEL.format(looping=looping))
+    (detail,) = refused(upload(owner, ("r19_legal.bpmn", content)))
+    assert (detail["element_id"], detail["line"]) == (
+        "cancel",
+        line_in('<endEvent id="cancel">', content.decode()),
+    )
+    assert "'clauses', an event subprocess or a multi-instance or looping" in detail["message"]
+    nothing_deployed(db)
