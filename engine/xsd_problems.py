@@ -278,8 +278,8 @@ _UNNAMED_LINK = "Element 'bpmn:linkEventDefinition': The attribute 'name' is req
 
 def _link_name_message(message: str, tree: Any, path: str | None, prefixes: dict[str, str]) -> str:
     """libxml2's missing ``name`` of a link event definition said as what the name is for,
-    with the event's own name to write there when it has one (Signavio and hand-written
-    files name the event and leave the definition unnamed)."""
+    with the event's own name to write there when it has one (a file that names only the
+    events, as links are labelled on the page)."""
     if not message.startswith(_UNNAMED_LINK):
         return message
     try:
