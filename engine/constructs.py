@@ -52,8 +52,9 @@ from engine.qname_refs import unprefix_references
 from engine.unthrown_errors import unthrown_boundary_problems
 
 UNSUPPORTED_NODES = {
-    "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or "
-    "parallel gateway",
+    "complexGateway": "complex gateways are not supported: split with an exclusive gateway "
+    "(one way) or an inclusive gateway (every way whose condition holds), and join with an "
+    "inclusive gateway (the branches that were started) or a parallel gateway (all of them)",
     "adHocSubProcess": "ad-hoc subprocesses are not supported: SpiffWorkflow 3.2 fails one as "
     "soon as it starts, with or without a completion condition; draw the optional activities as "
     "branches of an inclusive gateway, or as user tasks of their own",

@@ -103,14 +103,7 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
         ):
             found.append(ctx.report(node, NON_INTERRUPTING_ERROR))
         elif kind == "conditionalEventDefinition":
-            found.append(
-                ctx.report(
-                    node,
-                    "conditional events are not supported: nothing re-evaluates their "
-                    "condition when data changes; use an exclusive gateway, a timer or a "
-                    "message",
-                )
-            )
+            found.append(ctx.report(node, CONDITIONAL + CONDITIONAL_INSTEAD[local]))
         elif kind == "signalEventDefinition":
             # Signals are broadcast (``engine.signals``): a catch or signal start event waits
             # for a throw of any instance or ``POST /api/v1/signals``, so it needs a name only.
@@ -150,6 +143,30 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                     )
                 )
     return found
+
+
+CONDITIONAL = (
+    "conditional events are not supported: nothing re-evaluates their condition when data "
+    "changes (a condition false when the path arrives waited for good); "
+)
+# What to draw instead, by where the conditional event is: whatever changes the data (a
+# person, a CRM change, another process) tells the instance so with a message or a signal.
+CONDITIONAL_INSTEAD = {
+    "intermediateCatchEvent": (
+        "to wait until it holds, draw a message catch event for the message sent when it "
+        "becomes true (POST /api/v1/messages with the instance's business key), or a timer "
+        "catch event followed by an exclusive gateway that tests the condition and goes back "
+        "to the timer while it is false"
+    ),
+    "boundaryEvent": (
+        "draw a message or signal boundary event for the message or signal sent when it "
+        "becomes true, or a timer boundary event after which a gateway tests it"
+    ),
+    "startEvent": (
+        "start on the message or signal sent when it becomes true (a message or signal start "
+        "event), or on a timer whose path tests it with an exclusive gateway"
+    ),
+}
 
 
 def throw_problems(node: Any, ctx: Context) -> list[dict]:
@@ -322,7 +339,9 @@ def event_subprocess_problems(node: Any, container: Any, ctx: Context) -> list[d
                 start,
                 "a cycle timer is not supported on the start event of an event subprocess "
                 "(SpiffWorkflow 3.2 would repeat it without interrupting and with the data of "
-                "the scope's start): use a duration or a date, or a cycle timer boundary event",
+                "the scope's start): use a duration or a date, or draw a non-interrupting "
+                'cycle timer boundary event (cancelActivity="false") on the activity it should '
+                "repeat during (a subprocess holding the work, to repeat during all of it)",
             )
         ]
     return []
@@ -419,7 +438,9 @@ def _trigger_key(element: Any, ref: str | None, tag: str, key: str) -> str | Non
 
 COMPENSATION = (
     "compensation is not supported: SpiffWorkflow 3.2 passes a compensation throw event by and "
-    "never runs a compensation handler; model the undo step on the path that needs it"
+    "never runs a compensation handler; draw the undo step as an ordinary task (without "
+    "isForCompensation or a compensation boundary event) on the path that needs it, where the "
+    "compensation throw event stands, one task per step in the order the undoing must happen"
 )
 
 

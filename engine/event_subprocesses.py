@@ -76,7 +76,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import (
+    CancelEventDefinition,
+    NoneEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -104,6 +107,9 @@ _THROWER: ContextVar[Any] = ContextVar("dialflow_thrower", default=None)
 # Caught again and again while the scope is active, each occurrence its own run.
 _REPEATING = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
 _SCOPED = (ErrorEventDefinition, EscalationEventDefinition)
+# Throws whose catch takes the thrower's data: errors and escalations, and a transaction's
+# cancel end event (its cancel boundary event's path sees what the transaction set).
+_CARRYING = (*_SCOPED, CancelEventDefinition)
 _UNFINISHED = TaskState.NOT_FINISHED_MASK
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 # A catch's internal data: what the path after it starts with, from the thrower.
@@ -317,7 +323,7 @@ def _subtree(task: Any) -> Iterator[Any]:
 
 
 class _ThrowsInScope:
-    """An error or escalation throw that records its task while it throws."""
+    """An error, escalation or cancel throw that records its task while it throws."""
 
     def _run_hook(self, my_task: Any) -> Any:
         token = _THROWER.set(my_task)
@@ -446,16 +452,18 @@ def left_to_event_subprocess(boundary: Any, event: Any) -> bool:
 
 def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
     """A copy of the data of the task throwing ``event`` (an error or escalation without a
-    payload expression) for ``catcher``, a boundary event of an embedded subprocess around
-    it: the path after it sees what the subprocess set before it threw, as an event
-    subprocess's run does (SpiffWorkflow 3.2 handed it the subprocess's data from before it
-    started). A called process's data stays its own: none of it comes back on an error.
+    payload expression, or a transaction's cancel) for ``catcher``, a boundary event of an
+    embedded subprocess or transaction around it: the path after it sees what the subprocess
+    set before it threw, as an event subprocess's run does (SpiffWorkflow 3.2 handed it the
+    subprocess's data from before it started: the reason an agent recorded for a refused
+    contract was gone on the transaction's cancel path). A called process's data stays its
+    own: none of it comes back on an error.
 
     A failing task's event carries its payload (``engine.caught_failures``: the data from
     before it ran, ``error_code`` and ``error_message``): a catch in its own process gets it
     all, one across a call activity only the code and message."""
     thrower = _THROWER.get()
-    if thrower is None or not isinstance(event.event_definition, _SCOPED):
+    if thrower is None or not isinstance(event.event_definition, _CARRYING):
         return None
     failed = failed_activity(thrower) is not None
     if event.payload is not None and not failed:
@@ -527,12 +535,12 @@ class EventStartParser(SpiffStartEventParser):
 
 
 class _ScopedThrowParser:
-    """Error and escalation throws become the classes that record their task."""
+    """Error, escalation and cancel throws become the classes that record their task."""
 
     SCOPED_CLASS: type
 
     def _create_task(self, event_definition: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(event_definition, _SCOPED):
+        if isinstance(event_definition, _CARRYING):
             self.spec_class = self.SCOPED_CLASS
         return super()._create_task(event_definition, *args, **kwargs)  # type: ignore[misc]
 

@@ -10,8 +10,10 @@ makes them plain events that pass straight through. The stored XML stays as uplo
 
 A link name is the ``linkEventDefinition``'s ``name``, else the event's own name; a throw and
 its catch must be in the same process or subprocess (BPMN's rule). A throw whose name no catch
-of its scope has, a name two catches share, and a throw with outgoing sequence flows are
-refused at deploy, each on its element.
+of its scope has, a catch whose name no throw of its scope has, a name two catches share, and
+a throw with outgoing sequence flows are refused at deploy, each on its element. A catch no
+throw names is marked (``UNLINKED``) when the links are joined, so the wiring checks do not
+also say that nothing leads to it, with a sequence flow to draw, nor to each element after it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from lxml import etree
 from engine.bpmn_xml import BPMN_NS, CONTAINERS, children, element_problem
 
 LINK = f"{{{BPMN_NS}}}linkEventDefinition"
+# Set by ``join_links`` on a link catch event that no throw names (refused by ``link_problems``).
+UNLINKED = "{urn:dialflow:links}unlinked"
 
 
 def link_problems(name: str, tree: Any) -> list[dict[str, Any]]:
@@ -43,6 +47,20 @@ def link_problems(name: str, tree: Any) -> list[dict[str, Any]]:
                         f"{len(elements)} link catch events here are named {link!r}; a link "
                         "throw event could not tell which one to go on at: rename one",
                     )
+        for link, elements in catches.items():
+            if link in throws:
+                continue
+            for element in elements:
+                report(
+                    element,
+                    f"no link throw event named {link!r} in the same process or subprocess "
+                    "leads here, so nothing after this catch would ever run: give the link "
+                    f"throw event that should go on here the name {link!r} (on its "
+                    "linkEventDefinition or on the event)"
+                    if link
+                    else "a link catch event needs a name (on its linkEventDefinition or on "
+                    "the event), the name of the link throw event whose flow goes on here",
+                )
         for link, elements in throws.items():
             for element in elements:
                 if not link:
@@ -81,6 +99,10 @@ def join_links(tree: Any) -> None:
                     flow.set("id", flow_id)
                     flow.set("sourceRef", element.get("id"))
                     flow.set("targetRef", targets[0].get("id"))
+        for link, elements in catches.items():
+            if link not in throws:
+                for element in elements:
+                    element.set(UNLINKED, "true")
         for elements in [*throws.values(), *catches.values()]:
             for element in elements:
                 for definition in element.findall(LINK):

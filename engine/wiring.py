@@ -30,6 +30,7 @@ from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, element_problem, executable_processes
 from engine.errors import problem
+from engine.links import UNLINKED
 
 # Elements a sequence flow may lead to and that run only when one does.
 REACHED_BY_FLOWS = ACTIVITIES | {
@@ -133,7 +134,7 @@ def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
     """Elements of ``process`` (and its subprocesses) that no path from where the process
     starts leads to, each reported once; those inside a subprocess that never runs are left
     to the subprocess's own problem."""
-    reached = reached_elements(process)
+    reached = reached_elements(process, unlinked=True)
     into: dict[str, list[str]] = {}  # element id -> the sources of the flows into it
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         into.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
@@ -169,11 +170,13 @@ def _unreached(name: str, process: Any) -> list[dict[str, Any]]:
     return found
 
 
-def reached_elements(process: Any) -> set[Any]:
+def reached_elements(process: Any, unlinked: bool = False) -> set[Any]:
     """The elements a path leads to from where ``process`` starts: its start events, the
     elements that start without an incoming flow (``_starts_alone``), then along sequence
     flows, to the boundary events of each activity reached and into each subprocess reached.
-    Elements only a loop of unreached elements leads to stay unreached."""
+    Elements only a loop of unreached elements leads to stay unreached. With ``unlinked``, a
+    link catch event no throw names counts as a start: ``engine.links`` says what is wrong
+    with it, and the elements after it are not unreached on their own account."""
     by_id = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
     after: dict[Any, list[Any]] = {}
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
@@ -201,6 +204,7 @@ def reached_elements(process: Any) -> set[Any]:
                 for child in element
                 if _local(child) == "startEvent"
                 or (isinstance(child.tag, str) and _starts_alone(child, has_start))
+                or (unlinked and isinstance(child.tag, str) and child.get(UNLINKED))
             ]
     return reached
 

@@ -125,6 +125,7 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
     for error in schema.error_log:
         message = _qname_message(_id_message(_NS.sub("bpmn:", error.message), tree))
         message = _order_message(message, tree, error.path, prefixes)
+        message = _link_name_message(message, tree, error.path, prefixes)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         found["_xsd"] = True
@@ -270,6 +271,29 @@ def _order_of(parent: str) -> str:
     if parent in ACTIVITIES:
         return _ACTIVITY_ORDER
     return _EVENT_ORDER if parent.endswith("Event") else _PLAIN_ORDER
+
+
+_UNNAMED_LINK = "Element 'bpmn:linkEventDefinition': The attribute 'name' is required but missing."
+
+
+def _link_name_message(message: str, tree: Any, path: str | None, prefixes: dict[str, str]) -> str:
+    """libxml2's missing ``name`` of a link event definition said as what the name is for,
+    with the event's own name to write there when it has one (a file that names only the
+    events, as links are labelled on the page)."""
+    if not message.startswith(_UNNAMED_LINK):
+        return message
+    try:
+        found = tree.getroottree().xpath(path, namespaces=prefixes) if path else []
+    except etree.XPathError:
+        found = []
+    event = found[0].getparent() if found and isinstance(found[0].tag, str) else None
+    named = " ".join((event.get("name") or "").split()) if event is not None else ""
+    write = f'name="{named}"' if named else "the link's name"
+    return (
+        f"a linkEventDefinition needs the link's name (BPMN requires it): write {write} on "
+        "it, the same on the link throw event and on the link catch event where the flow "
+        "goes on"
+    )
 
 
 def _prefixes(tree: Any) -> dict[str, str]:
