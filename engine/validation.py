@@ -51,6 +51,7 @@ from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
+from engine.zeebe_hints import binding_problems
 from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
@@ -340,6 +341,7 @@ def validate_bundle(
     foreign: list[dict[str, Any]] = []
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
+    foreign += binding_problems(bpmn)
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []

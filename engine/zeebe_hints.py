@@ -27,6 +27,9 @@ from typing import Any
 from lxml import etree
 
 from engine import foreign_hints, juel
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bundles import is_dependency
+from engine.errors import problem
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
@@ -123,16 +126,42 @@ def as_dialflow(element: Any) -> bool:
         )
     if qname.localname == "calledElement":
         process = (element.get("processId") or "").strip()
-        keys = set(element.attrib) - {"processId", "propagateAllChildVariables"}
+        keys = set(element.attrib) - {"processId", "propagateAllChildVariables", "bindingType"}
         return (
             kind == "callActivity"
             and not keys
+            and element.get("bindingType", "latest").strip() in BINDINGS
             and bool(process)
             and not is_feel(process)
             and process == ((owner.get("calledElement") or "").strip() or process)
             and element.get("propagateAllChildVariables", "true").strip().lower() == "true"
         )
     return False
+
+
+# Camunda 8.6's binding of a called process: ``latest`` (the default, written or not) and
+# ``deployment`` (the version deployed with the caller) both call what Dialflow calls, the
+# version current when the caller was deployed; ``deployment`` naming a process of no file of
+# the deploy is refused by ``binding_problems``. ``versionTag`` has no Dialflow meaning.
+BINDINGS = ("latest", "deployment")
+# What a Camunda 8 listener or linked resource is told to draw instead.
+_LISTENERS = {
+    "executionListeners": (
+        "Dialflow calls no job worker around an element: draw what the listener "
+        "{types} does as a service task (an operator from the handler registry) before the "
+        "element for a start listener, after it for an end listener"
+    ),
+    "taskListeners": (
+        "Dialflow calls no job worker when a user task changes: draw what the listener "
+        "{types} does as a service task (an operator from the handler registry) after the "
+        "user task for a completing listener, before it for a creating or assigning one; "
+        "who works the task is its lane"
+    ),
+    "linkedResources": (
+        "Dialflow runs no linked resource {types}: draw the work as a service task whose "
+        "operator from the handler registry does it, and remove <zeebe:linkedResources>"
+    ),
+}
 
 
 def hint_for(element: Any) -> str | None:
@@ -156,8 +185,24 @@ def hint_for(element: Any) -> str | None:
             "variables named after its output columns, so "
             f"resultVariable={element.get('resultVariable')!r} is not needed"
         )
+    if local in _LISTENERS:
+        types = sorted(
+            {
+                repr(item.get("type") or item.get("resourceId"))
+                for item in element
+                if isinstance(item.tag, str) and (item.get("type") or item.get("resourceId"))
+            }
+        )
+        return _LISTENERS[local].format(types=", ".join(types) or "").replace("  ", " ")
     if local == "calledElement" and kind == "callActivity":
         process = (element.get("processId") or "").strip()
+        binding = (element.get("bindingType") or "latest").strip()
+        if binding not in BINDINGS:
+            return (
+                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
+                f"versionTag; the call activity calls {process!r} as it was when the caller "
+                "was deployed (deploy them together to call the one deployed with it)"
+            )
         if is_feel(process):
             return (
                 "a call activity calls the process it names as written: name one process id "
@@ -230,3 +275,48 @@ def _flow_node(element: Any) -> Any:
     while node is not None and etree.QName(node).localname == "extensionElements":
         node = node.getparent()
     return node
+
+
+def binding_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
+    """A ``<zeebe:calledElement bindingType="deployment">`` whose process no file of this
+    deploy holds: Camunda 8 calls only the version deployed with the caller, and Dialflow
+    would call the one an earlier deploy left. One problem on the call activity."""
+    trees = {}
+    for name, text in bpmn.items():
+        try:
+            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+    deployed = {  # not the earlier deploys' files merged in for the processes they call
+        process.get("id")
+        for name, tree in trees.items()
+        if not is_dependency(name)
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+    }
+    found = []
+    for name, tree in trees.items():
+        if is_dependency(name):
+            continue  # checked when it was deployed
+        for element in tree.iter(f"{{{ZEEBE_NS}}}calledElement"):
+            process = (element.get("processId") or "").strip()
+            owner = _flow_node(element)
+            if (
+                (element.get("bindingType") or "").strip() != "deployment"
+                or not as_dialflow(element)
+                or process in deployed
+                or owner is None
+            ):
+                continue
+            found.append(
+                problem(
+                    f'{name}: <zeebe:calledElement bindingType="deployment"> on callActivity '
+                    f"{owner.get('id')!r} calls the version of {process!r} deployed with it, "
+                    f"and no file of this deploy holds process {process!r}: deploy its file "
+                    "with this one, or remove bindingType to call the version current when "
+                    "this one is deployed",
+                    element_id=owner.get("id"),
+                    line=element.sourceline,
+                    file=name,
+                )
+            )
+    return found
