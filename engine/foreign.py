@@ -23,6 +23,7 @@ from engine import (
     diagram_forms,
     foreign_hints,
     juel,
+    zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
     zeebe_schedule,
@@ -420,6 +421,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
+        or zeebe_decisions.adopted(element)  # a decision and its result variable: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only

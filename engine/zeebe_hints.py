@@ -32,6 +32,7 @@ from engine.bundles import is_dependency
 from engine.errors import problem
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
 _STRING = re.compile(r'("(?:\\.|[^"\\])*")')
 _FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
@@ -179,6 +180,29 @@ def hint_for(element: Any) -> str | None:
         return _mapping(element)
     if local == "calledDecision":
         decision = element.get("decisionId") or "<decision id>"
+        binding = (element.get("bindingType") or "latest").strip()
+        variable = (element.get("resultVariable") or "").strip()
+        if binding not in BINDINGS:
+            return (
+                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
+                "versionTag; a version calls the decision deployed with it"
+            )
+        if is_feel(decision):
+            return (
+                "a business rule task calls the decision it names as written: name one "
+                "decision id in decisionId"
+            )
+        if owner is not None and any(True for _ in owner.iter(f"{{{SPIFF_NS}}}calledDecisionId")):
+            return (
+                "the task names its decision twice: keep <zeebe:calledDecision> (the result "
+                "in resultVariable) or spiffworkflow:calledDecisionId (each output under its "
+                "own name)"
+            )
+        if not variable.isidentifier():
+            return (
+                f"name the variable the decision's result goes to in resultVariable (a name "
+                f"such as {decision.split('.')[-1].replace('-', '_') or 'result'}_result)"
+            )
         return (
             "name the decision in the task's extensionElements: <spiffworkflow:calledDecisionId>"
             f"{decision}</spiffworkflow:calledDecisionId>; the decision's outputs become "
