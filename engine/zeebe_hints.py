@@ -250,7 +250,25 @@ def hint_for(element: Any) -> str | None:
             "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "
             "and name it in the user task's formJsonSchemaFilename property"
         )
+    if local == "formDefinition" and kind == "userTask":
+        said = element.get("formId") or element.get("formKey") or element.get("externalReference")
+        return (
+            f"Dialflow shows JSON-Schema forms, not Camunda Forms (.form files) or external "
+            f"forms: write the fields of {said!r} as a JSON Schema file, deploy it with the "
+            "diagram and name it in the user task's formJsonSchemaFilename property"
+        )
     return None
+
+
+def said_elsewhere(element: Any) -> bool:
+    """True for ``<zeebe:adHoc>`` on an ad-hoc subprocess: the subprocess is refused itself
+    (``engine.constructs``, with what to draw instead), and its settings with it."""
+    owner = _flow_node(element)
+    return (
+        etree.QName(element).localname == "adHoc"
+        and owner is not None
+        and etree.QName(owner).localname == "adHocSubProcess"
+    )
 
 
 def _mapping(element: Any) -> str:
