@@ -10,13 +10,14 @@ to write instead. Here ``adopt`` writes them into the parsed tree as those prope
 
 - ``dueDate``: an ISO 8601 date-time with its offset (``2026-05-05T18:00:00+08:00``) as that
   text; a FEEL expression with a Python equivalent (``=callback_at``, ``=quote.due``) as that
-  Python; ``=now() + duration("PT4H")`` as ``dueIn`` ``PT4H``.
+  Python; ``=date and time("…")`` as its text; ``=now() + duration("PT4H")`` as ``dueIn``
+  ``PT4H``.
 - ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression with a
   Python equivalent.
 
 What has no faithful Dialflow meaning stays refused on its element, with what to write
 (``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
-with no Python here (``=if … then … else …``, ``=date and time(…)``), a date-time without an
+with no Python here (``=if … then … else …``, ``=today()``), a date-time without an
 offset, a priority outside 0..100, and a task that also sets the property itself.
 """
 
@@ -39,6 +40,7 @@ _DATE_TIME = re.compile(
 )
 _LOCAL_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _FROM_NOW = re.compile(r'^now\(\)\s*\+\s*duration\(\s*"(P[0-9YMWDTHS.]+)"\s*\)$')
+_DATE_TIME_LITERAL = re.compile(r'^date and time\(\s*"([^"]*)"\s*\)$')
 _KINDS = {"taskSchedule": ("dueDate",), "priorityDefinition": ("priority",)}
 
 
@@ -115,10 +117,12 @@ def hint_for(element: Any) -> str | None:
         due = (element.get("dueDate") or "").strip()
         if {"dueAt", "dueIn"} & written:
             return "the task's dueAt or dueIn property already says when it is due: keep one"
-        if _LOCAL_DATE_TIME.match(due):
+        literal = _DATE_TIME_LITERAL.match(due[1:].strip()) if zeebe_hints.is_feel(due) else None
+        text = literal.group(1) if literal else due
+        if _LOCAL_DATE_TIME.match(text):
             return (
                 f"dueDate {due!r} has no offset: write the date-time with its offset, such as "
-                f"'{due if 'T' in due else due + 'T18:00:00'}+08:00'"
+                f"'{text if 'T' in text else text + 'T18:00:00'}+08:00'"
             )
         return (
             f"dueDate {due!r} has no Python here: write an ISO 8601 date-time with its offset "
@@ -146,6 +150,9 @@ def _due(text: str) -> dict[str, str] | None:
     relative = _FROM_NOW.match(body)
     if relative:
         return {"dueIn": relative.group(1)}
+    literal = _DATE_TIME_LITERAL.match(body)
+    if literal:
+        return {"dueAt": repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
     python = zeebe_hints.feel_to_python(body)
     return {"dueAt": python} if python else None
 

@@ -226,7 +226,8 @@ def test_a_complaint_calls_the_refund_deployed_with_it_and_a_denial_is_explained
     customer = make_customer()
     started = timed.agent.start("r18_complaint", {"customer_id": customer.id})
     (log,) = started["ready_tasks"]
-    assert timed.agent.tasks()[0]["priority"] == 70
+    (listed,) = timed.agent.tasks()
+    assert (listed["priority"], due(listed)) == (70, datetime(2026, 5, 6, 4, 0, tzinfo=UTC))
     (approve,) = timed.agent.complete_ok(log["id"], {"refund_amount": 300})["ready_tasks"]
     assert (approve["name"], approve["lane"]) == ("Activity_approve_refund", "manager")
     (listed,) = boss.tasks()
@@ -264,6 +265,13 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         "Activity_2director",
         '<zeebe:taskSchedule dueDate="2026-05-08',
         ["dueDate '2026-05-08T18:00:00' has no offset", "'2026-05-08T18:00:00+08:00'"],
+    ),
+    "feel-date-without-offset": (
+        "complaint_handling.bpmn",
+        (("2026-05-06T12:00:00+08:00", "2026-05-06T12:00:00"),),
+        "Activity_log",
+        "<zeebe:taskSchedule",
+        ["has no offset", "'2026-05-06T12:00:00+08:00'"],
     ),
     "priority-in-words": (
         DEAL,
