@@ -42,7 +42,15 @@ _PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
 
 def feel_to_python(expression: str) -> str | None:
     """The FEEL ``expression`` (without its leading ``=``) as Python, or ``None`` when it does
-    not become an expression Python compiles from names it knows."""
+    not become an expression Python compiles from names it knows. ``if a then b else c`` is
+    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true."""
+    branches = _if_then_else(expression.strip())
+    if branches is not None:
+        python = [feel_to_python(part) for part in branches]
+        if any(part is None for part in python):
+            return None
+        condition, then, otherwise = python
+        return f"({then}) if ({condition}) is True else ({otherwise})"
     parts = _STRING.split(expression.strip())
     for index in range(0, len(parts), 2):  # outside string literals only
         text = re.sub(r"(?<![<>=!])=(?!=)", "==", parts[index])
@@ -60,6 +68,19 @@ def feel_to_python(expression: str) -> str | None:
     except SyntaxError:
         return None
     return _as_feel_reads(python, tree)
+
+
+_IF = re.compile(r"^if\s+(.+?)\s+then\s+(.+?)\s+else\s+(.+)$", re.DOTALL)
+
+
+def _if_then_else(expression: str) -> tuple[str, str, str] | None:
+    """The condition, then and else parts of a FEEL ``if … then … else …`` (matched outside
+    its string literals; ``else if`` nests in the else part), or ``None``."""
+    blank = _STRING.sub(lambda found: '"' + "_" * (len(found.group(0)) - 2) + '"', expression)
+    found = _IF.match(blank)
+    if found is None or re.search(r"\bif\b", blank[found.start(1) : found.end(2)]):
+        return None  # not one, or an if inside its condition or then part
+    return tuple(expression[found.start(i) : found.end(i)] for i in (1, 2, 3))  # type: ignore[return-value]
 
 
 def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
@@ -249,6 +270,11 @@ def hint_for(element: Any) -> str | None:
         return (
             "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "
             "and name it in the user task's formJsonSchemaFilename property"
+        )
+    if local == "taskHeaders" and kind == "userTask":
+        return (
+            "Dialflow reads no headers on a user task: remove them; what the task shows goes "
+            "in its properties (title, kind) and what it needs in the process data"
         )
     if local == "formDefinition" and kind == "userTask":
         said = element.get("formId") or element.get("formKey") or element.get("externalReference")

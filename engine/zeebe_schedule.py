@@ -17,7 +17,7 @@ to write instead. Here ``adopt`` writes them into the parsed tree as those prope
 
 What has no faithful Dialflow meaning stays refused on its element, with what to write
 (``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
-with no Python here (``=if … then … else …``, ``=today()``), a date-time without an
+with no Python here (``=today()``, ``=ceiling(…)``), a date-time without an
 offset, a priority outside 0..100, and a task that also sets the property itself.
 """
 
@@ -136,7 +136,8 @@ def hint_for(element: Any) -> str | None:
     if zeebe_hints.is_feel(value):
         return (
             f"priority {value!r} has no Python here: give the task the property priority, a "
-            "Python expression such as 90 if amount > 10000 else 50"
+            "Python expression such as 90 if amount > 10000 else 50, or write a FEEL name, "
+            "path or if … then … else over them"
         )
     return f"priority {value!r} is no whole number from 0 to 100: write one, such as 50"
 
