@@ -214,20 +214,27 @@ def test_the_campaign_stop_signal_cancels_the_callback_and_notes_it(
 COMPLAINT = ("complaint_handling.bpmn", "refund.bpmn")
 
 
-@pytest.mark.parametrize("refund_ok", [True, False], ids=["refunded", "denied"])
+@pytest.mark.parametrize(
+    ("vip", "rank", "refund_ok"),
+    [(True, 90, True), (False, 70, False)],
+    ids=["a-vip-refunded", "denied"],
+)
 def test_a_complaint_calls_the_refund_deployed_with_it_and_a_denial_is_explained(
-    timed: Timed, make_customer, db, refund_ok
+    timed: Timed, make_customer, db, vip, rank, refund_ok
 ):
     """``bindingType="deployment"`` on ``zeebe:calledElement`` was refused, with a hint
-    (name ``calledElement``) that, followed, was refused again."""
+    (name ``calledElement``) that, followed, was refused again; a FEEL ``if … then … else``
+    priority was refused as having no Python."""
     answer = deploy(timed.owner, *COMPLAINT)
     assert sorted(answer["process_ids"]) == ["r18_complaint", "r18_refund"]
     boss = timed.actor("manager", username="r18_boss", team="East")
     customer = make_customer()
-    started = timed.agent.start("r18_complaint", {"customer_id": customer.id})
+    started = timed.agent.start(
+        "r18_complaint", {"customer_id": customer.id, "customer": {"vip": vip}}
+    )
     (log,) = started["ready_tasks"]
     (listed,) = timed.agent.tasks()
-    assert (listed["priority"], due(listed)) == (70, datetime(2026, 5, 6, 4, 0, tzinfo=UTC))
+    assert (listed["priority"], due(listed)) == (rank, datetime(2026, 5, 6, 4, 0, tzinfo=UTC))
     (approve,) = timed.agent.complete_ok(log["id"], {"refund_amount": 300})["ready_tasks"]
     assert (approve["name"], approve["lane"]) == ("Activity_approve_refund", "manager")
     (listed,) = boss.tasks()
@@ -285,16 +292,11 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         '<zeebe:priorityDefinition priority="high"',
         ["priority 'high' is no whole number from 0 to 100"],
     ),
-    "priority-by-feel-if": (
+    "priority-by-feel-function": (
         DEAL,
-        (
-            (
-                'priority="=approval.rank"',
-                'priority="=if discount &gt; 15 then 90 else 50"',
-            ),
-        ),
+        ((' priority="=approval.rank"', ' priority="=ceiling(discount / 10) * 10"'),),
         "Activity_1manager",
-        'priority="=if discount',
+        'priority="=ceiling',
         ["has no Python here", "property priority"],
     ),
     "task-listener": (
@@ -413,6 +415,20 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         "Activity_2director",
         '<bpmn:adHocSubProcess id="Activity_2director"',
         ["ad-hoc subprocesses are not supported", "branches of an inclusive gateway"],
+    ),
+    "user-task-headers": (
+        DEAL,
+        (
+            (
+                '<zeebe:priorityDefinition priority="60" />',
+                '<zeebe:priorityDefinition priority="60" />\n        <zeebe:taskHeaders>\n'
+                '          <zeebe:header key="crm-view" value="quote" />\n'
+                "        </zeebe:taskHeaders>",
+            ),
+        ),
+        "Activity_0quote",
+        "<zeebe:taskHeaders>",
+        ["Dialflow reads no headers on a user task: remove them"],
     ),
     "linked-resource": (
         DEAL,
