@@ -19,7 +19,16 @@ from typing import Any
 
 from lxml import etree
 
-from engine import diagram_forms, foreign_hints, juel, zeebe_hints, zeebe_messages, zeebe_tasks
+from engine import (
+    diagram_forms,
+    foreign_hints,
+    juel,
+    zeebe_decisions,
+    zeebe_hints,
+    zeebe_messages,
+    zeebe_schedule,
+    zeebe_tasks,
+)
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.errors import problem
 from engine.expression_names import expression_name_problem
@@ -368,6 +377,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or foreign_hints.signal_hint(local, owner)
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
+        or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or diagram_forms.form_hint(local, owner, value)
         or foreign_hints.hint_for(local, owner, value)
@@ -408,8 +418,11 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or zeebe_hints.as_dialflow(element)
+        or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
+        or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
+        or zeebe_decisions.adopted(element)  # a decision and its result variable: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only

@@ -59,6 +59,7 @@ from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as SubprocessTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
+from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
 POST_SCRIPT_FAILED = "post_script_failed"
@@ -309,8 +310,9 @@ class PreScriptHeardCallActivity(PreScriptHeard, CallActivity):
     """A call activity whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardBusinessRuleTask(PreScriptHeard, BusinessRuleTask):
-    """A business-rule task whose failed pre-script is an incident on it alone."""
+class PreScriptHeardBusinessRuleTask(PreScriptHeard, ResultVariableDecision, BusinessRuleTask):
+    """A business-rule task whose failed pre-script is an incident on it alone; a Camunda 8
+    one sets its decision's result in its result variable (``engine.zeebe_decisions``)."""
 
 
 class PreScriptHeardSendTask(PreScriptHeard, SendTask):

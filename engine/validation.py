@@ -51,6 +51,9 @@ from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
+from engine.zeebe_decisions import adopt as adopt_decisions
+from engine.zeebe_hints import binding_problems
+from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
 
@@ -128,6 +131,8 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
+        _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
+        _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
@@ -338,6 +343,7 @@ def validate_bundle(
     foreign: list[dict[str, Any]] = []
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
+    foreign += binding_problems(bpmn)
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
     problems: list[dict[str, Any]] = []

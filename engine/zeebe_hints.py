@@ -27,8 +27,12 @@ from typing import Any
 from lxml import etree
 
 from engine import foreign_hints, juel
+from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bundles import is_dependency
+from engine.errors import problem
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
 _STRING = re.compile(r'("(?:\\.|[^"\\])*")')
 _FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
@@ -38,7 +42,15 @@ _PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
 
 def feel_to_python(expression: str) -> str | None:
     """The FEEL ``expression`` (without its leading ``=``) as Python, or ``None`` when it does
-    not become an expression Python compiles from names it knows."""
+    not become an expression Python compiles from names it knows. ``if a then b else c`` is
+    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true."""
+    branches = _if_then_else(expression.strip())
+    if branches is not None:
+        python = [feel_to_python(part) for part in branches]
+        if any(part is None for part in python):
+            return None
+        condition, then, otherwise = python
+        return f"({then}) if ({condition}) is True else ({otherwise})"
     parts = _STRING.split(expression.strip())
     for index in range(0, len(parts), 2):  # outside string literals only
         text = re.sub(r"(?<![<>=!])=(?!=)", "==", parts[index])
@@ -56,6 +68,19 @@ def feel_to_python(expression: str) -> str | None:
     except SyntaxError:
         return None
     return _as_feel_reads(python, tree)
+
+
+_IF = re.compile(r"^if\s+(.+?)\s+then\s+(.+?)\s+else\s+(.+)$", re.DOTALL)
+
+
+def _if_then_else(expression: str) -> tuple[str, str, str] | None:
+    """The condition, then and else parts of a FEEL ``if … then … else …`` (matched outside
+    its string literals; ``else if`` nests in the else part), or ``None``."""
+    blank = _STRING.sub(lambda found: '"' + "_" * (len(found.group(0)) - 2) + '"', expression)
+    found = _IF.match(blank)
+    if found is None or re.search(r"\bif\b", blank[found.start(1) : found.end(2)]):
+        return None  # not one, or an if inside its condition or then part
+    return tuple(expression[found.start(i) : found.end(i)] for i in (1, 2, 3))  # type: ignore[return-value]
 
 
 def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
@@ -123,16 +148,42 @@ def as_dialflow(element: Any) -> bool:
         )
     if qname.localname == "calledElement":
         process = (element.get("processId") or "").strip()
-        keys = set(element.attrib) - {"processId", "propagateAllChildVariables"}
+        keys = set(element.attrib) - {"processId", "propagateAllChildVariables", "bindingType"}
         return (
             kind == "callActivity"
             and not keys
+            and element.get("bindingType", "latest").strip() in BINDINGS
             and bool(process)
             and not is_feel(process)
             and process == ((owner.get("calledElement") or "").strip() or process)
             and element.get("propagateAllChildVariables", "true").strip().lower() == "true"
         )
     return False
+
+
+# Camunda 8.6's binding of a called process: ``latest`` (the default, written or not) and
+# ``deployment`` (the version deployed with the caller) both call what Dialflow calls, the
+# version current when the caller was deployed; ``deployment`` naming a process of no file of
+# the deploy is refused by ``binding_problems``. ``versionTag`` has no Dialflow meaning.
+BINDINGS = ("latest", "deployment")
+# What a Camunda 8 listener or linked resource is told to draw instead.
+_LISTENERS = {
+    "executionListeners": (
+        "Dialflow calls no job worker around an element: draw what the listener "
+        "{types} does as a service task (an operator from the handler registry) before the "
+        "element for a start listener, after it for an end listener"
+    ),
+    "taskListeners": (
+        "Dialflow calls no job worker when a user task changes: draw what the listener "
+        "{types} does as a service task (an operator from the handler registry) after the "
+        "user task for a completing listener, before it for a creating or assigning one; "
+        "who works the task is its lane"
+    ),
+    "linkedResources": (
+        "Dialflow runs no linked resource {types}: draw the work as a service task whose "
+        "operator from the handler registry does it, and remove <zeebe:linkedResources>"
+    ),
+}
 
 
 def hint_for(element: Any) -> str | None:
@@ -150,14 +201,53 @@ def hint_for(element: Any) -> str | None:
         return _mapping(element)
     if local == "calledDecision":
         decision = element.get("decisionId") or "<decision id>"
+        binding = (element.get("bindingType") or "latest").strip()
+        variable = (element.get("resultVariable") or "").strip()
+        if binding not in BINDINGS:
+            return (
+                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
+                "versionTag; a version calls the decision deployed with it"
+            )
+        if is_feel(decision):
+            return (
+                "a business rule task calls the decision it names as written: name one "
+                "decision id in decisionId"
+            )
+        if owner is not None and any(True for _ in owner.iter(f"{{{SPIFF_NS}}}calledDecisionId")):
+            return (
+                "the task names its decision twice: keep <zeebe:calledDecision> (the result "
+                "in resultVariable) or spiffworkflow:calledDecisionId (each output under its "
+                "own name)"
+            )
+        if not variable.isidentifier():
+            return (
+                f"name the variable the decision's result goes to in resultVariable (a name "
+                f"such as {decision.split('.')[-1].replace('-', '_') or 'result'}_result)"
+            )
         return (
             "name the decision in the task's extensionElements: <spiffworkflow:calledDecisionId>"
             f"{decision}</spiffworkflow:calledDecisionId>; the decision's outputs become "
             "variables named after its output columns, so "
             f"resultVariable={element.get('resultVariable')!r} is not needed"
         )
+    if local in _LISTENERS:
+        types = sorted(
+            {
+                repr(item.get("type") or item.get("resourceId"))
+                for item in element
+                if isinstance(item.tag, str) and (item.get("type") or item.get("resourceId"))
+            }
+        )
+        return _LISTENERS[local].format(types=", ".join(types) or "").replace("  ", " ")
     if local == "calledElement" and kind == "callActivity":
         process = (element.get("processId") or "").strip()
+        binding = (element.get("bindingType") or "latest").strip()
+        if binding not in BINDINGS:
+            return (
+                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
+                f"versionTag; the call activity calls {process!r} as it was when the caller "
+                "was deployed (deploy them together to call the one deployed with it)"
+            )
         if is_feel(process):
             return (
                 "a call activity calls the process it names as written: name one process id "
@@ -181,7 +271,30 @@ def hint_for(element: Any) -> str | None:
             "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "
             "and name it in the user task's formJsonSchemaFilename property"
         )
+    if local == "taskHeaders" and kind == "userTask":
+        return (
+            "Dialflow reads no headers on a user task: remove them; what the task shows goes "
+            "in its properties (title, kind) and what it needs in the process data"
+        )
+    if local == "formDefinition" and kind == "userTask":
+        said = element.get("formId") or element.get("formKey") or element.get("externalReference")
+        return (
+            f"Dialflow shows JSON-Schema forms, not Camunda Forms (.form files) or external "
+            f"forms: write the fields of {said!r} as a JSON Schema file, deploy it with the "
+            "diagram and name it in the user task's formJsonSchemaFilename property"
+        )
     return None
+
+
+def said_elsewhere(element: Any) -> bool:
+    """True for ``<zeebe:adHoc>`` on an ad-hoc subprocess: the subprocess is refused itself
+    (``engine.constructs``, with what to draw instead), and its settings with it."""
+    owner = _flow_node(element)
+    return (
+        etree.QName(element).localname == "adHoc"
+        and owner is not None
+        and etree.QName(owner).localname == "adHocSubProcess"
+    )
 
 
 def _mapping(element: Any) -> str:
@@ -230,3 +343,48 @@ def _flow_node(element: Any) -> Any:
     while node is not None and etree.QName(node).localname == "extensionElements":
         node = node.getparent()
     return node
+
+
+def binding_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
+    """A ``<zeebe:calledElement bindingType="deployment">`` whose process no file of this
+    deploy holds: Camunda 8 calls only the version deployed with the caller, and Dialflow
+    would call the one an earlier deploy left. One problem on the call activity."""
+    trees = {}
+    for name, text in bpmn.items():
+        try:
+            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+    deployed = {  # not the earlier deploys' files merged in for the processes they call
+        process.get("id")
+        for name, tree in trees.items()
+        if not is_dependency(name)
+        for process in tree.iter(f"{{{BPMN_NS}}}process")
+    }
+    found = []
+    for name, tree in trees.items():
+        if is_dependency(name):
+            continue  # checked when it was deployed
+        for element in tree.iter(f"{{{ZEEBE_NS}}}calledElement"):
+            process = (element.get("processId") or "").strip()
+            owner = _flow_node(element)
+            if (
+                (element.get("bindingType") or "").strip() != "deployment"
+                or not as_dialflow(element)
+                or process in deployed
+                or owner is None
+            ):
+                continue
+            found.append(
+                problem(
+                    f'{name}: <zeebe:calledElement bindingType="deployment"> on callActivity '
+                    f"{owner.get('id')!r} calls the version of {process!r} deployed with it, "
+                    f"and no file of this deploy holds process {process!r}: deploy its file "
+                    "with this one, or remove bindingType to call the version current when "
+                    "this one is deployed",
+                    element_id=owner.get("id"),
+                    line=element.sourceline,
+                    file=name,
+                )
+            )
+    return found

@@ -439,21 +439,6 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         "<zeebe:assignmentDefinition",
         ["lane_owners = {'<lane name>': account_owner}"],
     ),
-    "decision-called-the-zeebe-way": (
-        "lead_qualification.bpmn",
-        (
-            (
-                "<spiffworkflow:calledDecisionId>r13_lead_grade</spiffworkflow:calledDecisionId>",
-                '<zeebe:calledDecision decisionId="r13_lead_grade" resultVariable="grade" />',
-            ),
-        ),
-        "Activity_grade",
-        "<zeebe:calledDecision",
-        [
-            "<spiffworkflow:calledDecisionId>r13_lead_grade</spiffworkflow:calledDecisionId>",
-            "output columns",
-        ],
-    ),
     "decision-id-changed-in-the-dmn": (
         "lead_grade.dmn",
         (('<decision id="r13_lead_grade"', '<decision id="r13_leadgrade"'),),

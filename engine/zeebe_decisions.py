@@ -1,0 +1,125 @@
+"""Camunda 8 business rule tasks (``<zeebe:calledDecision decisionId resultVariable>``) run as
+drawn: the decision's result lands in ``resultVariable``, shaped as Camunda 8 shapes it.
+
+Camunda 8 writes a business rule task's decision only in ``<zeebe:calledDecision>``, and its
+result goes to ``resultVariable`` alone: a single-hit table's one output is the value itself,
+several outputs a dict by output name, no match null; a COLLECT table's one output a list of
+values, several a list of dicts, an aggregation (SUM, MIN, MAX, COUNT) its number. It was
+refused, with the hint to name the decision in ``spiffworkflow:calledDecisionId`` and drop
+``resultVariable``, which set the outputs under their own names: a process reading ``grade``
+from a table whose output is ``tier`` then failed, and a table of two outputs gave two
+variables where the diagram reads a dict.
+
+``adopt`` writes the decision as the task's ``spiffworkflow:calledDecisionId`` and the variable
+as its property ``zeebeResultVariable``; ``ResultVariableDecision`` (a mixin of Dialflow's
+business rule task class) then sets that variable from the decision's outputs, leaving the
+data's variables of the outputs' names as they were. A decision id written in FEEL, a
+``versionTag`` binding, or a result variable that names no variable stays refused
+(``engine.zeebe_hints``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine import zeebe_hints
+from engine.bpmn_xml import BPMN_NS
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
+_SPIFF = f"{{{SPIFF_NS}}}"
+_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
+RESULT_PROPERTY = "zeebeResultVariable"
+_ATTRIBUTES = {"decisionId", "resultVariable", "bindingType"}
+
+
+def adopted(element: Any) -> bool:
+    """True for a ``zeebe:calledDecision`` that ``adopt`` runs as drawn (see the module)."""
+    if element.tag != f"{_ZEEBE}calledDecision" or len(element):
+        return False
+    task = _task_of(element)
+    decision = (element.get("decisionId") or "").strip()
+    variable = (element.get("resultVariable") or "").strip()
+    return (
+        task is not None
+        and set(element.attrib) <= _ATTRIBUTES
+        and bool(decision)
+        and not zeebe_hints.is_feel(decision)
+        and variable.isidentifier()
+        and (element.get("bindingType") or "latest").strip() in zeebe_hints.BINDINGS
+        and not any(True for _ in task.iter(f"{_SPIFF}calledDecisionId"))
+        and len([e for e in task.iter(f"{_ZEEBE}calledDecision")]) == 1
+    )
+
+
+def adopt(tree: Any) -> None:
+    """Give each business rule task whose ``zeebe:calledDecision`` is adopted the
+    ``spiffworkflow:calledDecisionId`` and the result variable it says."""
+    for element in list(tree.iter(f"{_ZEEBE}calledDecision")):
+        if not adopted(element):
+            continue
+        extensions = element.getparent()
+        called = etree.SubElement(extensions, f"{_SPIFF}calledDecisionId")
+        called.text = element.get("decisionId").strip()
+        holder = extensions.find(f"{_SPIFF}properties")
+        if holder is None:
+            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
+        etree.SubElement(
+            holder,
+            f"{_SPIFF}property",
+            name=RESULT_PROPERTY,
+            value=element.get("resultVariable").strip(),
+        )
+
+
+class ResultVariableDecision:
+    """A business rule task that, given a result variable (``adopt``), sets the decision's
+    result there as Camunda 8 does instead of merging its outputs into the data."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        properties = (getattr(self, "extensions", None) or {}).get("properties", {})
+        variable = properties.get(RESULT_PROPERTY)
+        if not variable:
+            return super()._run_hook(my_task)  # type: ignore[misc]
+        engine = self.dmnEngine  # type: ignore[attr-defined]
+        try:
+            for required in getattr(engine, "required", []):  # a DRD's inputs, as before
+                my_task.data.update(required.result(my_task))
+            decide = getattr(engine, "decided", engine.result)
+            my_task.data[variable] = camunda_result(engine.decision_table, decide(my_task))
+        except SpiffWorkflowException as exc:
+            exc.add_note(f"Business Rule Task '{self.bpmn_name}'.")  # type: ignore[attr-defined]
+            raise
+        except Exception as exc:
+            error = WorkflowTaskException(str(exc), task=my_task)
+            error.add_note(f"Business Rule Task '{self.bpmn_name}'.")  # type: ignore[attr-defined]
+            raise error from exc
+        return super(BusinessRuleTaskMixin, self)._run_hook(my_task)  # type: ignore[misc]
+
+
+def camunda_result(table: Any, found: dict[str, Any]) -> Any:
+    """The decision's outputs ``found`` (by output name) as Camunda 8's decision result."""
+    names = [output.name for output in table.outputs if output.name]
+    if (table.hit_policy or "").upper() != "COLLECT":
+        if not found or all(found.get(name) is None for name in names):
+            return None
+        return found.get(names[0]) if len(names) == 1 else {n: found.get(n) for n in names}
+    if len(names) == 1:
+        return found.get(names[0], [])
+    if getattr(table, "aggregation", None):
+        return {name: found.get(name) for name in names}
+    columns = [found.get(name) or [] for name in names]
+    return [dict(zip(names, row, strict=False)) for row in zip(*columns, strict=False)]
+
+
+def _task_of(element: Any) -> Any:
+    parent = element.getparent()
+    if parent is None or parent.tag != _EXTENSIONS:
+        return None
+    task = parent.getparent()
+    return task if task is not None and task.tag == f"{{{BPMN_NS}}}businessRuleTask" else None

@@ -1,0 +1,193 @@
+"""A Camunda 8 user task's due date and priority, run as Dialflow's ``dueAt``/``dueIn`` and
+``priority``.
+
+Camunda Modeler 5.30+ (Camunda 8.6 and later) writes a user task's scheduling as
+``<zeebe:taskSchedule dueDate="…"/>`` and its priority as ``<zeebe:priorityDefinition
+priority="…"/>``. Dialflow has both: a work item's due time (the task property ``dueAt``, an
+expression giving an ISO 8601 date-time, or ``dueIn``, a duration from when the task is
+offered) and its priority (the property ``priority``). Both were refused with no word on what
+to write instead. Here ``adopt`` writes them into the parsed tree as those properties:
+
+- ``dueDate``: an ISO 8601 date-time with its offset (``2026-05-05T18:00:00+08:00``) as that
+  text; a FEEL expression with a Python equivalent (``=callback_at``, ``=quote.due``) as that
+  Python; ``=date and time("…")`` as its text; ``=now() + duration("PT4H")`` as ``dueIn``
+  ``PT4H``.
+- ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression with a
+  Python equivalent.
+
+What has no faithful Dialflow meaning stays refused on its element, with what to write
+(``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
+with no Python here (``=today()``, ``=ceiling(…)``), a date-time without an
+offset, a priority outside 0..100, and a task that also sets the property itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine import zeebe_hints
+from engine.bpmn_xml import BPMN_NS
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
+_SPIFF = f"{{{SPIFF_NS}}}"
+_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"
+)
+_LOCAL_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_FROM_NOW = re.compile(r'^now\(\)\s*\+\s*duration\(\s*"(P[0-9YMWDTHS.]+)"\s*\)$')
+_DATE_TIME_LITERAL = re.compile(r'^date and time\(\s*"([^"]*)"\s*\)$')
+_KINDS = {"taskSchedule": ("dueDate",), "priorityDefinition": ("priority",)}
+
+
+def properties_of(element: Any) -> dict[str, str] | None:
+    """The Dialflow properties (``dueAt``, ``dueIn``, ``priority``) a ``zeebe:taskSchedule``
+    or ``zeebe:priorityDefinition`` of a user task says, or ``None`` when it says something
+    Dialflow does not do (``hint_for`` says what)."""
+    local = etree.QName(element).localname
+    task = _task_of(element)
+    if local not in _KINDS or task is None or len(element) or (element.text or "").strip():
+        return None
+    if set(element.attrib) - set(_KINDS[local]):
+        return None  # followUpDate, or an attribute of a later version
+    found: dict[str, str] = {}
+    if local == "taskSchedule":
+        due = (element.get("dueDate") or "").strip()
+        said = _due(due) if due else {}
+        if said is None:
+            return None
+        found.update(said)
+    else:
+        priority = _priority(element.get("priority"))
+        if priority is None:
+            return None
+        found["priority"] = priority
+    written = _written_properties(task)
+    due = {"dueAt", "dueIn"}
+    if set(found) & written or (due & set(found) and due & written):
+        return None  # said twice: which one holds?
+    return found
+
+
+def adopted(element: Any) -> bool:
+    """True for a ``zeebe:taskSchedule`` or ``zeebe:priorityDefinition`` that ``adopt``
+    writes as Dialflow's own properties."""
+    return properties_of(element) is not None
+
+
+def adopt(tree: Any) -> None:
+    """Write each user task's adopted schedule and priority as its
+    ``spiffworkflow:properties`` (see the module)."""
+    for task in tree.iter(f"{{{BPMN_NS}}}userTask"):
+        said: dict[str, str] = {}
+        for local in _KINDS:
+            for element in _zeebe(task, local):
+                said.update(properties_of(element) or {})
+        if not said:
+            continue
+        extensions = task.find(_EXTENSIONS)
+        holder = extensions.find(f"{_SPIFF}properties")
+        if holder is None:
+            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
+        for name, value in said.items():
+            etree.SubElement(holder, f"{_SPIFF}property", name=name, value=value)
+
+
+def hint_for(element: Any) -> str | None:
+    """What to write for a schedule or priority ``adopt`` does not run, or ``None`` for
+    another element."""
+    local = etree.QName(element).localname
+    task = _task_of(element)
+    if local not in _KINDS:
+        return None
+    if task is None:
+        return "Dialflow schedules and ranks user tasks only: remove it"
+    if local == "taskSchedule" and element.get("followUpDate") is not None:
+        return (
+            f"Dialflow keeps no follow-up date: remove followUpDate="
+            f"{element.get('followUpDate')!r} (dueDate is kept as the task's due time; to "
+            "remind someone, draw a non-interrupting timer boundary event on the task)"
+        )
+    written = _written_properties(task)
+    if local == "taskSchedule":
+        due = (element.get("dueDate") or "").strip()
+        if {"dueAt", "dueIn"} & written:
+            return "the task's dueAt or dueIn property already says when it is due: keep one"
+        literal = _DATE_TIME_LITERAL.match(due[1:].strip()) if zeebe_hints.is_feel(due) else None
+        text = literal.group(1) if literal else due
+        if _LOCAL_DATE_TIME.match(text):
+            return (
+                f"dueDate {due!r} has no offset: write the date-time with its offset, such as "
+                f"'{text if 'T' in text else text + 'T18:00:00'}+08:00'"
+            )
+        return (
+            f"dueDate {due!r} has no Python here: write an ISO 8601 date-time with its offset "
+            "(2026-05-05T18:00:00+08:00), a FEEL name or path holding one (=callback_at), "
+            '=now() + duration("PT4H"), or give the task the property dueAt (a Python '
+            "expression giving the date-time)"
+        )
+    value = (element.get("priority") or "").strip()
+    if "priority" in written:
+        return "the task's priority property already says its priority: keep one"
+    if zeebe_hints.is_feel(value):
+        return (
+            f"priority {value!r} has no Python here: give the task the property priority, a "
+            "Python expression such as 90 if amount > 10000 else 50, or write a FEEL name, "
+            "path or if … then … else over them"
+        )
+    return f"priority {value!r} is no whole number from 0 to 100: write one, such as 50"
+
+
+def _due(text: str) -> dict[str, str] | None:
+    if _DATE_TIME.match(text):
+        return {"dueAt": repr(text)}
+    if not zeebe_hints.is_feel(text):
+        return None
+    body = text.strip()[1:].strip()
+    relative = _FROM_NOW.match(body)
+    if relative:
+        return {"dueIn": relative.group(1)}
+    literal = _DATE_TIME_LITERAL.match(body)
+    if literal:
+        return {"dueAt": repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
+    python = zeebe_hints.feel_to_python(body)
+    return {"dueAt": python} if python else None
+
+
+def _priority(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if zeebe_hints.is_feel(text):
+        return zeebe_hints.feel_to_python(text.strip()[1:])
+    if text.isdigit() and 0 <= int(text) <= 100:
+        return str(int(text))
+    return None
+
+
+def _written_properties(task: Any) -> set[str]:
+    return {
+        prop.get("name") or ""
+        for extensions in task.findall(_EXTENSIONS)
+        for holder in extensions.findall(f"{_SPIFF}properties")
+        for prop in holder.findall(f"{_SPIFF}property")
+    }
+
+
+def _zeebe(node: Any, local: str) -> list[Any]:
+    return [
+        found
+        for extensions in node.findall(_EXTENSIONS)
+        for found in extensions.findall(f"{_ZEEBE}{local}")
+    ]
+
+
+def _task_of(element: Any) -> Any:
+    """The user task whose own extensionElements hold ``element``, else ``None``."""
+    parent = element.getparent()
+    if parent is None or parent.tag != _EXTENSIONS:
+        return None
+    task = parent.getparent()
+    return task if task is not None and task.tag == f"{{{BPMN_NS}}}userTask" else None
