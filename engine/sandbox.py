@@ -14,14 +14,26 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
   removed builtin, and an attribute written ``__like_this__`` (``().__class__``) are refused
   on their element and line.
 
+A format string reads attributes too: ``"{0.__class__}".format(x)``, ``str.format_map`` and
+``string.Formatter`` reached ``__class__``, ``__globals__``... past both parts. A literal format
+string with such a field is refused at deploy (``dunder_field``); at run time a script's
+``.format`` and ``.format_map`` are read through ``FORMAT_GUARD`` (``engine.scripting`` rewrites
+the attribute, ``getattr`` does the same), which refuses a string with such a field before it
+is formatted, and the ``string`` and ``operator`` modules scripts import hold a ``Formatter``,
+``attrgetter`` and ``methodcaller`` that refuse them too. ``{0}``, ``{name}``, ``{x.attr}``,
+``{:>10}`` and ``{0[key]}`` format as before.
+
 The dictionaries are built once, at import: the step pays nothing per evaluation.
 """
 
 from __future__ import annotations
 
+import _string  # type: ignore[import-not-found]  # str.format's own field-name reader
 import ast
 import builtins
 import importlib
+import operator
+import string
 import types
 from typing import Any
 
@@ -96,6 +108,102 @@ def is_dunder(name: object) -> bool:
     )
 
 
+# The methods of ``str`` that read a format string's fields, attributes included.
+FORMAT_METHODS = frozenset({"format", "format_map"})
+# The name the rewritten scripts call ``FORMAT_GUARD`` by: no script can write it.
+FORMAT_GUARD_NAME = "<format attribute>"
+
+
+def dunder_field(template: object) -> tuple[str, str] | None:
+    """The first field of a format string that reads an attribute written ``__like_this__``
+    (``"{0.__class__}"``, nested in a format spec too), and that attribute; ``None`` if none."""
+    if not isinstance(template, str) or "__" not in template:
+        return None
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:  # malformed: formatting it says so itself
+        return None
+    for _text, field, spec, _conversion in parsed:
+        if field:
+            try:
+                _first, rest = _string.formatter_field_name_split(field)
+                names = [key for is_attribute, key in rest if is_attribute]
+            except ValueError:
+                names = []
+            for name in names:
+                if is_dunder(name):
+                    return "{" + field + "}", name
+        nested = dunder_field(spec) if spec else None
+        if nested is not None:
+            return nested
+    return None
+
+
+def _refuse_format(template: object) -> None:
+    found = dunder_field(template)
+    if found is not None:
+        field, name = found
+        raise NotAvailable(
+            f"attribute {name!r} is not available to scripts: the format field {field} reads it"
+        )
+
+
+def _format_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` for a script, where ``name`` is ``format`` or ``format_map``: refused for
+    a string whose fields read a dunder attribute; ``str.format`` itself checks the string it
+    is given."""
+    value = getattr(obj, name)
+    if name not in FORMAT_METHODS:
+        return value
+    if isinstance(obj, str):
+        _refuse_format(obj)
+    elif isinstance(obj, type) and issubclass(obj, str):
+        unbound = value
+
+        def checked(template: Any, *args: Any, **kwargs: Any) -> Any:
+            _refuse_format(template)
+            return unbound(template, *args, **kwargs)
+
+        return checked
+    return value
+
+
+FORMAT_GUARD = _format_attribute
+
+
+class _Formatter(string.Formatter):
+    """``string.Formatter`` refusing fields that read a dunder attribute."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        _refuse_format("{" + field_name + "}")
+        return super().get_field(field_name, args, kwargs)
+
+
+def _attrgetter(*names: str) -> Any:
+    """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``)."""
+    for name in names:
+        for part in str(name).split("."):
+            _refuse(part)
+    return operator.attrgetter(*names)
+
+
+def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``operator.methodcaller`` refusing dunder methods and checking format strings."""
+    _refuse(name)
+
+    def call(obj: Any) -> Any:
+        return _format_attribute(obj, name)(*args, **kwargs)
+
+    return call if name in FORMAT_METHODS else operator.methodcaller(name, *args, **kwargs)
+
+
+# What the modules scripts import hold instead of the reads of attributes by name they offer.
+_REPLACED = {
+    "string": {"Formatter": _Formatter},
+    "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
+}
+
+
 def _module_view(name: str) -> types.ModuleType:
     """The module's public names, without the modules it imports (``random._os``, ``uuid.os``)."""
     module = importlib.import_module(name)
@@ -103,6 +211,8 @@ def _module_view(name: str) -> types.ModuleType:
     for key, value in vars(module).items():
         if not key.startswith("_") and not isinstance(value, types.ModuleType):
             setattr(view, key, value)
+    for key, value in _REPLACED.get(name, {}).items():
+        setattr(view, key, value)
     return view
 
 
@@ -134,6 +244,13 @@ def _refuse(name: object) -> None:
 
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
     _refuse(name)
+    if name in FORMAT_METHODS:
+        try:
+            return _format_attribute(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
     return getattr(obj, name, *default)
 
 
@@ -162,8 +279,48 @@ SCRIPT_BUILTINS.update(
         "hasattr": _hasattr,
         "setattr": _setattr,
         "delattr": _delattr,
+        FORMAT_GUARD_NAME: FORMAT_GUARD,
     }
 )
+
+
+class _GuardFormat(ast.NodeTransformer):
+    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if node.attr not in FORMAT_METHODS or not isinstance(node.ctx, ast.Load):
+            return node
+        guarded = ast.Call(
+            func=ast.Name(id=FORMAT_GUARD_NAME, ctx=ast.Load()),
+            args=[node.value, ast.Constant(node.attr)],
+            keywords=[],
+        )
+        return ast.copy_location(guarded, node)
+
+
+_GUARDED: dict[tuple[str, str], Any] = {}
+
+
+def guarded(source: str, mode: str) -> Any:
+    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: the
+    source itself when it reads no ``format`` attribute, else its code with those reads
+    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept)."""
+    if "format" not in source:
+        return source
+    key = (source, mode)
+    code = _GUARDED.get(key)
+    if code is None:
+        try:  # ``eval`` itself strips leading spaces and tabs from an expression
+            tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
+            tree = ast.fix_missing_locations(_GuardFormat().visit(tree))
+            code = compile(tree, "<string>", mode)
+        except SyntaxError:
+            return source  # said by ``exec``/``eval`` themselves, as before
+        if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy
+            _GUARDED.clear()
+        _GUARDED[key] = code
+    return code
 
 
 def explained(exc: NameError) -> NameError | None:
@@ -204,6 +361,21 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
                     )
         elif isinstance(node, ast.Attribute) and is_dunder(node.attr):
             dunders.setdefault(node.lineno, []).append(node)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in FORMAT_METHODS | {"vformat"}
+        ):
+            for template in (node.func.value, *node.args[:1]):
+                field = dunder_field(template.value) if isinstance(template, ast.Constant) else None
+                if field is not None:
+                    say(
+                        node,
+                        f"format {field[0]}",
+                        f"formats the field {field[0]}, which reads the attribute "
+                        f"{field[1]!r}; scripts may not use it: format the data and the "
+                        "helpers' values instead",
+                    )
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id
             if name in REMOVED:

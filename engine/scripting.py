@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
-from engine.sandbox import SCRIPT_BUILTINS, explained
+from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
 from engine.state import StateCodec
 from engine.timekeeping import installation_zone, read_time
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
@@ -188,7 +188,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            return eval(expression, scope)
+            return eval(guarded(expression, "eval"), scope)
         except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
         except NameError as exc:
@@ -207,7 +207,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            exec(script, scope)
+            exec(guarded(script, "exec"), scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
         except NameError as exc:
