@@ -218,6 +218,15 @@ def _module_view(name: str) -> types.ModuleType:
 
 _VIEWS: dict[str, types.ModuleType] = {}
 
+# Modules that Python's own C code imports through the ``__import__`` of the running code:
+# ``datetime``'s ``strftime``, ``timetuple`` and ``format(now(), "%Y")`` import ``time``, and
+# ``strptime`` imports ``_strptime``; refused, ``now().strftime("%d.%m.%Y")`` failed the
+# script with "module 'time' is not available". The C code reads the module from
+# ``sys.modules`` and not what ``__import__`` returns, so a script importing them by name
+# gets an empty module: nothing of theirs (``time.sleep``) is offered.
+INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
+_EMPTY_VIEWS: dict[str, types.ModuleType] = {}
+
 
 def _import(
     name: str,
@@ -226,6 +235,9 @@ def _import(
     fromlist: Any = (),
     level: int = 0,
 ) -> types.ModuleType:
+    if level == 0 and name in INTERNAL_IMPORTS:
+        importlib.import_module(name)  # what the caller reads: ``sys.modules``
+        return _EMPTY_VIEWS.setdefault(name, types.ModuleType(name))
     top = name.partition(".")[0] if isinstance(name, str) else name
     if level != 0 or top not in ALLOWED_MODULES or name != top:
         raise NotAvailable(

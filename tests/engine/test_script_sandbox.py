@@ -246,3 +246,32 @@ def test_format_strings_without_dunder_fields_still_format(owner, agent):
             [i["message"] for i in started["incidents"]],
         )
         assert started["data"]["text"] == text, how
+
+
+def test_dates_format_and_parse_with_strftime_and_strptime(owner, agent):
+    """``now().strftime(...)``, ``"{0:%Y}".format(...)`` and ``datetime.strptime`` failed the
+    script with "module 'time' is not available": Python's datetime imports ``time`` and
+    ``_strptime`` through the script's ``__import__``. A script importing ``time`` itself gets
+    nothing of it."""
+    script = (
+        "stamp = parse_time('2026-05-04T09:30:00+08:00')\n"
+        "day = stamp.strftime('%d.%m.%Y %H:%M')\n"
+        "year = '{0:%Y}'.format(stamp)\n"
+        "parsed = datetime.strptime('04/05/2026', '%d/%m/%Y').date().isoformat()\n"
+        "sleeps = hasattr(__import__('ti' + 'me'), 'sleep')"
+    )
+    deploy(
+        owner,
+        "dates",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("dates", {})
+
+    assert (started["status"], started["incidents"]) == ("completed", [])
+    data = started["data"]
+    assert (data["day"], data["year"], data["parsed"]) == ("04.05.2026 09:30", "2026", "2026-05-04")
+    assert data["sleeps"] is False
