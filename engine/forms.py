@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
@@ -261,7 +262,10 @@ def item_values(schema: Any, name: str, item: Any) -> dict[str, Any] | None:
     if name in fields:
         values[name] = item
     values = {key: value for key, value in values.items() if value is not None}
-    return values or None
+    if not values:
+        return None
+    # stored as JSON: a script's datetime or set in the item as the text the data shows
+    return json.loads(json.dumps(values, default=str))
 
 
 def form_fields(schema: Any) -> list[str]:

@@ -28,9 +28,9 @@ FORM = {
 }
 
 
-def diagram(process_id: str, sequential: bool, around: str = "") -> str:
+def diagram(process_id: str, sequential: bool, around: str = "", prepare: str = "") -> str:
     """A call task per customer of ``customers``, itself multi-instance or (``around`` =
-    "subprocess") in a multi-instance embedded subprocess."""
+    "subprocess") in a multi-instance embedded subprocess; ``prepare``, a script run first."""
     loop = (
         f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
         "<bpmn:loopDataInputRef>customers</bpmn:loopDataInputRef>"
@@ -52,11 +52,17 @@ def diagram(process_id: str, sequential: bool, around: str = "") -> str:
             '<bpmn:endEvent id="se"/></bpmn:subProcess>'
         )
     first = "round" if around else "call"
+    if prepare:
+        call = (
+            f'<bpmn:scriptTask id="prepare"><bpmn:script>{prepare}</bpmn:script></bpmn:scriptTask>'
+            f'<bpmn:sequenceFlow id="fp" sourceRef="prepare" targetRef="{first}"/>{call}'
+        )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="d" '
         'targetNamespace="http://example.com/calls">'
         f'<bpmn:process id="{process_id}" isExecutable="true"><bpmn:startEvent id="s"/>'
-        f'<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="{first}"/>{call}'
+        f'<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="{"prepare" if prepare else first}"/>'
+        f"{call}"
         f'<bpmn:sequenceFlow id="f2" sourceRef="{first}" targetRef="e"/><bpmn:endEvent id="e"/>'
         "</bpmn:process></bpmn:definitions>"
     )
@@ -69,11 +75,13 @@ CUSTOMERS = [
 ]
 
 
-def deploy(owner: Actor, process_id: str, sequential: bool, around: str = "") -> None:
+def deploy(
+    owner: Actor, process_id: str, sequential: bool, around: str = "", prepare: str = ""
+) -> None:
     response = owner.post(
         "/api/v1/process-models",
         json={
-            "bpmn": diagram(process_id, sequential, around),
+            "bpmn": diagram(process_id, sequential, around, prepare),
             "forms": {"call-form.json": FORM},
         },
     )
@@ -137,3 +145,22 @@ def test_a_task_in_a_multi_instance_subprocess_starts_with_its_customer(owner, a
     assert [task["values"] for task in started["ready_tasks"]] == [
         expected(c) for c in CUSTOMERS[:2]
     ]
+
+
+def test_an_item_a_script_built_with_a_date_starts_its_form_as_text(owner, agent):
+    """A script's ``datetime`` in the item is offered as the text the instance's data shows
+    it as, not a step failing to store it."""
+    deploy(
+        owner,
+        "call_built",
+        sequential=False,
+        prepare="customers = [{'name': '王芳', 'since': parse_time('2026-05-04T09:00:00')}]",
+    )
+    started = agent.start("call_built")
+
+    assert started["incidents"] == [] and started["status"] == "running", started
+    [task] = started["ready_tasks"]
+    assert task["values"] == {
+        "name": "王芳",
+        "customer": {"name": "王芳", "since": "2026-05-04 09:00:00+08:00"},
+    }
