@@ -275,3 +275,23 @@ def test_dates_format_and_parse_with_strftime_and_strptime(owner, agent):
     data = started["data"]
     assert (data["day"], data["year"], data["parsed"]) == ("04.05.2026 09:30", "2026", "2026-05-04")
     assert data["sleeps"] is False
+
+
+def test_a_script_that_formats_still_fails_on_its_own_line(owner, agent):
+    """Regression guard for the rewritten ``.format`` reads: a script that formats and then
+    fails is still told on the line that failed, with Python's own words."""
+    script = "label = '{0}: {1}'.format('call', 1)\n\ntotal = 10 / count\nnote = label"
+    deploy(
+        owner,
+        "formats_then_fails",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    [incident] = agent.start("formats_then_fails", {"count": 0})["incidents"]
+
+    assert incident["element_id"] == "a"
+    assert incident["line"] == 3, incident
+    assert "division by zero" in incident["message"]
