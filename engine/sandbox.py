@@ -180,11 +180,25 @@ class _Formatter(string.Formatter):
 
 
 def _attrgetter(*names: str) -> Any:
-    """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``)."""
-    for name in names:
-        for part in str(name).split("."):
+    """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``) and
+    giving ``format``/``format_map`` through ``FORMAT_GUARD``."""
+    paths = [str(name).split(".") for name in names]
+    for path in paths:
+        for part in path:
             _refuse(part)
-    return operator.attrgetter(*names)
+    if not any(part in FORMAT_METHODS for path in paths for part in path):
+        return operator.attrgetter(*names)
+
+    def read(obj: Any, path: list[str]) -> Any:
+        for part in path:
+            obj = _format_attribute(obj, part)
+        return obj
+
+    def get(obj: Any) -> Any:
+        found = tuple(read(obj, path) for path in paths)
+        return found[0] if len(found) == 1 else found
+
+    return get
 
 
 def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:

@@ -186,7 +186,8 @@ FORMATTING = (
     "elif how == 'formatter':\n    text = string.Formatter().format(template, value)\n"
     "elif how == 'getattr':\n    text = getattr(template, 'format')(value)\n"
     "elif how == 'methodcaller':\n    text = operator.methodcaller('format', value)(template)\n"
-    "elif how == 'attrgetter':\n    text = str(operator.attrgetter(template)(value))"
+    "elif how == 'attrgetter':\n    text = str(operator.attrgetter(template)(value))\n"
+    "elif how == 'attrgetter format':\n    text = operator.attrgetter('format')(template)(value)"
 )
 
 
@@ -217,6 +218,7 @@ def test_a_format_string_from_the_data_reading_a_dunder_attribute_fails_as_an_in
         ("getattr", "{0:{0.__globals__}}", "__globals__"),
         ("methodcaller", "{0.__class__}", "__class__"),
         ("attrgetter", "__class__", "__class__"),
+        ("attrgetter format", "{0.__class__}", "__class__"),
     ):
         started = agent.start("formatting", {"how": how, "template": template})
         assert started["status"] == "error", (how, started["data"])
@@ -239,6 +241,7 @@ def test_format_strings_without_dunder_fields_still_format(owner, agent):
         ("getattr", "{0.year}", year),
         ("methodcaller", "{0.year}", year),
         ("attrgetter", "year", year),
+        ("attrgetter format", "{0.year}", year),
     ):
         started = agent.start("formatting", {"how": how, "template": template})
         assert (started["status"], started["incidents"]) == ("completed", []), (
