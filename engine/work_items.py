@@ -36,6 +36,7 @@ from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItem
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
 from engine.task_ids import id_text
+from engine.timekeeping import in_installation_zone
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
@@ -524,8 +525,11 @@ def _due_at(
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime):
         return None
+    # Without an offset (a form's datetime-local field), a time of the installation's zone,
+    # as a timer reads it: such a due time was dropped, and the task had none.
+    value = in_installation_zone(value)
     try:  # stored in UTC: a time at the calendar's edge may have no UTC time
         value = value.astimezone(UTC)
     except (OverflowError, ValueError):

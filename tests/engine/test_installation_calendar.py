@@ -17,6 +17,7 @@ from dialflow.settings import Settings
 from engine.timekeeping import use_zone
 from tests.engine.conftest import Timed, only
 from tests.engine.test_completion_failures import NS
+from tests.engine.test_tasks import DUE_IN_SHANGHAI
 
 # 00:30 on 31 January in Shanghai, the 30th in UTC.
 JUST_AFTER_LOCAL_MIDNIGHT = datetime(2026, 1, 30, 16, 30, tzinfo=UTC)
@@ -118,3 +119,15 @@ def test_a_day_over_the_change_to_summer_time_keeps_the_time_of_day(
     finally:
         berlin.close()
         use_zone(settings.default_timezone)
+
+
+def test_a_due_time_without_offset_is_a_time_of_the_installations_zone(owner, agent):
+    """A ``dueAt`` read from a form's date and time field (``2026-05-05T09:00``, no offset)
+    is due at 09:00 in Shanghai, as a timer on it would fire; the task had no due time."""
+    response = owner.upload(extra=[("due_in_shanghai.bpmn", DUE_IN_SHANGHAI)])
+    assert response.status_code == 201, response.get_json()
+
+    started = agent.start("due_in_shanghai", {"callback_at": "2026-05-05T09:00"})
+
+    [task] = started["ready_tasks"]
+    assert datetime.fromisoformat(task["due_at"]) == datetime(2026, 5, 5, 1, 0, tzinfo=UTC)
