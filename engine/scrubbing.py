@@ -4,7 +4,9 @@ An erasure (``processes.erasure``) blanks the customer's record, but the process
 on the customer kept copies of the name, phone and email in their data: the instance's data
 snapshot (the API's ``data``), the task data of every task in the stored workflow, the work
 items' titles, instructions and item values, the instance's waits and incident messages.
-``scrub_instances`` replaces each of the given texts there with a marker: a value equal to
+The messages received for the person's business keys and the signals their instances
+broadcast keep payloads too. ``scrub_instances`` replaces each of the given texts there with a
+marker: a value equal to
 one becomes the marker, and a longer text keeps its other words (``"Call 王芳"`` becomes
 ``"Call [erased]"``). Data keys, numbers and the workflow's own structure are left alone, so
 an instance still loads and reads as before, without the texts.
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Incident, ProcessInstance, WorkItem
+from engine.models import Incident, ProcessInstance, ReceivedMessage, SignalBroadcast, WorkItem
 
 # A text shorter than this is replaced only where it is a whole value, never inside another
 # text: one letter would be cut out of every word.
@@ -72,15 +74,33 @@ class _Scrubber:
 
 
 def scrub_instances(
-    session: Session, instance_ids: Collection[int], texts: Iterable[str], marker: str
+    session: Session,
+    instance_ids: Collection[int],
+    texts: Iterable[str],
+    marker: str,
+    business_keys: Collection[str] = (),
 ) -> int:
     """Replace ``texts`` with ``marker`` in the stored data of the instances (any status) and
-    their work items and incidents; returns how many instances held one. Runs in the
+    their work items and incidents, in the messages received for ``business_keys`` and the
+    signals the instances broadcast; returns how many instances held one. Runs in the
     caller's transaction."""
     scrubber = _Scrubber(texts, marker)
-    if not instance_ids or not scrubber.whole:
+    if not scrubber.whole:
         return 0
     ids = sorted(instance_ids)
+    if business_keys:
+        for message in session.scalars(
+            select(ReceivedMessage).where(ReceivedMessage.business_key.in_(list(business_keys)))
+        ):
+            message.payload = scrubber.value(message.payload)
+            message.correlation = scrubber.value(message.correlation)
+    if not ids:
+        session.flush()
+        return 0
+    for broadcast in session.scalars(
+        select(SignalBroadcast).where(SignalBroadcast.source_instance_id.in_(ids))
+    ):
+        broadcast.payload = scrubber.value(broadcast.payload)
     changed = 0
     for instance in session.scalars(
         select(ProcessInstance).where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)

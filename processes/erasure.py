@@ -49,7 +49,13 @@ def erase_customer_and_end_processes(
     for instance_id in instance_ids:
         terminate(engine, session, instance_id, actor=actor)
     if texts:
-        scrub_instances(session, _instances_of(session, customer.id), texts, ERASED_TEXT)
+        scrub_instances(
+            session,
+            _instances_of(session, customer.id),
+            texts,
+            ERASED_TEXT,
+            business_keys=[str(customer.id)],
+        )
     return customer
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
+from engine.models import ReceivedMessage
 from tests.processes.conftest import Team
 
 
@@ -85,6 +88,10 @@ def test_erasure_scrubs_the_customers_data_from_all_their_instances(team: Team) 
             texts.append(json.dumps(elements.get_json(), ensure_ascii=False))
         return texts
 
+    message = {"name": "callback_agreed", "business_key": str(erased["customer_id"])}
+    sent = admin.post("/api/v1/messages", json={**message, "payload": {"phone": phone}})
+    assert sent.status_code == 404, sent.get_json()  # nothing waits for it: recorded
+
     before = stored(erased["customer_id"]) + stored("follow-up-1")
     assert len(before) == 6 and all(any(p in t for t in before) for p in (name, phone, email))
     assert by_hand["ready_tasks"][0]["title"] == f"Call {phone}"
@@ -107,3 +114,10 @@ def test_erasure_scrubs_the_customers_data_from_all_their_instances(team: Team) 
     assert done.get_json()["status"] == "completed"
     assert any('"上海"' in text for text in after)  # not personal: kept
     assert any("保留客户" in text for text in stored(kept["customer_id"]))
+    with team.db() as session:  # no door reads a received message back: its row
+        payloads = session.scalars(
+            select(ReceivedMessage.payload).where(
+                ReceivedMessage.business_key == str(erased["customer_id"])
+            )
+        ).all()
+    assert payloads == [{"phone": "[erased]"}]
