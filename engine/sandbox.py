@@ -12,7 +12,8 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
   ``__name__``, ``__qualname__`` and ``__doc__``: ``type(value).__name__``);
 * at deploy (``problems_of``, from ``engine.checks``) an import of another module, a call of a
   removed builtin, and an attribute written ``__like_this__`` (``().__class__``) are refused
-  on their element and line.
+  on their element and line, and so is the name ``__builtins__`` (the builtins' one
+  dictionary, shared by every script the worker runs).
 
 A format string reads attributes too: ``"{0.__class__}".format(x)``, ``str.format_map`` and
 ``string.Formatter`` reached ``__class__``, ``__globals__``... past both parts. A literal format
@@ -387,6 +388,15 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
                     )
         elif isinstance(node, ast.Attribute) and is_dunder(node.attr):
             dunders.setdefault(node.lineno, []).append(node)
+        elif isinstance(node, ast.Name) and node.id == "__builtins__":
+            # One dictionary every script shares: ``__builtins__['len'] = ...`` changed
+            # ``len`` for every later script of every process run by that worker.
+            say(
+                node,
+                "__builtins__",
+                "uses __builtins__, which scripts may not use: call the builtins by their "
+                "names (len(items), getattr(value, 'name'))",
+            )
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

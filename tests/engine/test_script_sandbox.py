@@ -81,24 +81,27 @@ def test_a_module_imported_at_run_time_fails_as_an_incident(owner, agent):
 
 
 def test_builtins_reached_at_run_time_are_not_there(owner, agent):
+    """The builtins' dictionary is refused at deploy: reading ``open`` from it found nothing
+    (an incident), but writing to it changed the builtins of every later script of every
+    process run by the worker (``__builtins__['len'] = ...``)."""
     script = (
         "reader = getattr(__builtins__, 'op' + 'en', None) or __builtins__.get('op' + 'en')\n"
         "text = reader('/etc/passwd').read()"
     )
-    deploy(
-        owner,
-        "reader",
-        between(
-            "a",
-            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
-            "a",
-        ),
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
     )
-    started = agent.start("reader", {})
+    refused = upload(owner, "reader", body)
+    assert refused.status_code == 422
+    [detail] = refused.get_json()["error"]["details"]
+    assert (detail["element_id"], detail["line"]) == ("a", 3)
+    assert "uses __builtins__, which scripts may not use" in detail["message"]
 
-    [incident] = started["incidents"]
-    assert incident["element_id"] == "a"
-    assert "root:" not in str(started)
+    script = "__builtins__['len'] = lambda items: 0"
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    assert upload(owner, "shadow_len", body).status_code == 422
 
     script = "kind = getattr(now(), '__cla' + 'ss__')"
     deploy(
