@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import Activity, Call, Customer, Deal, DealStageChange, Role, User
+from crm.phones import display_phone, national_number
 from crm.scoping import visible_customers
 from dialflow.db import utcnow
 from dialflow.errors import Forbidden, NotFound
@@ -21,6 +22,31 @@ from dialflow.errors import Forbidden, NotFound
 ERASED_NAME = "[erased]"
 ERASED_TEXT = "[erased]"
 ERASERS = frozenset({Role.ADMIN})
+
+
+def personal_texts(customer: Customer) -> set[str]:
+    """The customer's personal data as texts other records may hold copies of: name,
+    company, email, address, notes, each phone number (E.164 and the national number people
+    type) and each contact's name, phone and email. Read before ``erase_customer`` blanks
+    them; empty when the customer is erased already."""
+    if customer.erased_at is not None:
+        return set()
+    texts = {
+        customer.name,
+        customer.company,
+        customer.email,
+        customer.address,
+        customer.notes,
+    }
+    numbers = [phone.e164 for phone in customer.phones]
+    for contact in customer.contacts:
+        texts.update((contact.name, contact.email))
+        numbers.append(contact.phone_e164)
+    for number in numbers:
+        if number:
+            texts.add(number)
+            texts.update((national_number(number), display_phone(number)))
+    return {text.strip() for text in texts if isinstance(text, str) and text.strip()}
 
 
 def erase_customer(session: Session, customer_id: int, *, actor: User) -> Customer:

@@ -56,6 +56,16 @@ def display_phone(e164: str, region: str = "CN") -> str:
     return phonenumbers.format_number(number, style)
 
 
+def national_number(e164: str) -> str | None:
+    """The number without its country code, as people type it at home (``13800138000``);
+    None for text that is no phone number."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.national_significant_number(number) or None
+
+
 def mask_phone(e164: str) -> str:
     """138****5678 style, for people who may not see the whole number."""
     national = e164[3:] if e164.startswith("+86") else e164.lstrip("+")

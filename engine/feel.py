@@ -20,7 +20,7 @@ expression that reads a field by FEEL's path (``lead.amount``, which Python read
 attribute a JSON object does not have) or calls ``count(items)`` / ``string length(name)``,
 rule cells calling ``starts with(?, "138")``, ``ends with`` or ``contains``, and cells
 comparing with FEEL's ``date("2026-01-01")`` or ``date and time("…")``: the input is then read
-as a date (or a date and time, without a zone taken as UTC) by ``feel_date`` /
+as a date (or a date and time, without a zone taken in the installation's zone) by ``feel_date`` /
 ``feel_date_time``, which the script engine offers as ``_feel_date`` / ``_feel_date_time``,
 so ``"2026-03-01"`` from a form compares in time order, and a null input matches no such
 cell.
@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from lxml import etree
+
+from engine.timekeeping import in_installation_zone
 
 _RANGE = re.compile(r"^([\[\(\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\]\)\[])$", re.S)
 _NOT = re.compile(r"^not\s*\((.*)\)$", re.S)
@@ -74,14 +76,15 @@ def feel_date(value: Any) -> date | None:
 
 def feel_date_time(value: Any) -> datetime | None:
     """FEEL's ``date and time(…)`` of an input: ISO text or a datetime, without a zone read
-    as UTC (as ``parse_time`` reads it), a date as its midnight."""
+    in the installation's zone (as timers and ``parse_time`` read it), a date as its
+    midnight there."""
     if value is None:
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if not isinstance(value, datetime):
         value = datetime.fromisoformat(str(value).strip())
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return in_installation_zone(value)
 
 
 def _outside_strings(text: str, rewrite: Any) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -215,7 +216,10 @@ def read_only(schema: dict[str, Any] | None) -> list[str]:
 
 
 def form_values(
-    schema: dict[str, Any] | None, data: Any, answered: Collection[str] = ()
+    schema: dict[str, Any] | None,
+    data: Any,
+    answered: Collection[str] = (),
+    own: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The instance's values of the form's own fields, which the task offers as the fields'
     initial values (Camunda's Tasklist fills a field from the process variable of its name):
@@ -227,18 +231,41 @@ def form_values(
     completed before asked for, not those they showed read-only) starts empty or with its
     default, so a director's approval does not start with the manager's decision and a loop's
     next call with the last call's outcome. A read-only field always shows the instance's value.
-    A value of None (a field left empty before) is no value: the default shows."""
+    A value of None (a field left empty before) is no value: the default shows.
+
+    ``own`` are the task's own values (``WorkItem.item_values``: the item a multi-instance
+    task is for, ``item_values``): they win over the instance's, answered or not, since the
+    instance's data never holds them and its other tasks' answers are other items'."""
     properties = (schema or {}).get("properties")
-    if not isinstance(properties, dict) or not isinstance(data, dict):
+    if not isinstance(properties, dict):
         return {}
+    data = data if isinstance(data, dict) else {}
     shown = set(read_only(schema))
+    own = own if isinstance(own, Mapping) else {}
     return {
-        name: data[name]
+        name: own[name] if own.get(name) is not None else data[name]
         for name, spec in properties.items()
-        if data.get(name) is not None
-        and (name in shown or name not in answered)
+        if (own.get(name) is not None or data.get(name) is not None)
+        and (own.get(name) is not None or name in shown or name not in answered)
         and not (isinstance(spec, dict) and spec.get("writeOnly") is True)
     }
+
+
+def item_values(schema: Any, name: str, item: Any) -> dict[str, Any] | None:
+    """What a multi-instance task's form starts with from the item it is for (the input
+    item ``name`` of its activity): the item itself for a field of that name, and the
+    item's own fields (an object's keys) the form has. ``None`` when the form has none."""
+    fields = set(form_fields(schema))
+    values: dict[str, Any] = {}
+    if isinstance(item, dict):
+        values.update({key: value for key, value in item.items() if key in fields})
+    if name in fields:
+        values[name] = item
+    values = {key: value for key, value in values.items() if value is not None}
+    if not values:
+        return None
+    # stored as JSON: a script's datetime or set in the item as the text the data shows
+    return json.loads(json.dumps(values, default=str))
 
 
 def form_fields(schema: Any) -> list[str]:

@@ -12,16 +12,29 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
   ``__name__``, ``__qualname__`` and ``__doc__``: ``type(value).__name__``);
 * at deploy (``problems_of``, from ``engine.checks``) an import of another module, a call of a
   removed builtin, and an attribute written ``__like_this__`` (``().__class__``) are refused
-  on their element and line.
+  on their element and line, and so is the name ``__builtins__`` (the builtins' one
+  dictionary, shared by every script the worker runs).
+
+A format string reads attributes too: ``"{0.__class__}".format(x)``, ``str.format_map`` and
+``string.Formatter`` reached ``__class__``, ``__globals__``... past both parts. A literal format
+string with such a field is refused at deploy (``dunder_field``); at run time a script's
+``.format`` and ``.format_map`` are read through ``FORMAT_GUARD`` (``engine.scripting`` rewrites
+the attribute, ``getattr`` does the same), which refuses a string with such a field before it
+is formatted, and the ``string`` and ``operator`` modules scripts import hold a ``Formatter``,
+``attrgetter`` and ``methodcaller`` that refuse them too. ``{0}``, ``{name}``, ``{x.attr}``,
+``{:>10}`` and ``{0[key]}`` format as before.
 
 The dictionaries are built once, at import: the step pays nothing per evaluation.
 """
 
 from __future__ import annotations
 
+import _string  # type: ignore[import-not-found]  # str.format's own field-name reader
 import ast
 import builtins
 import importlib
+import operator
+import string
 import types
 from typing import Any
 
@@ -96,6 +109,116 @@ def is_dunder(name: object) -> bool:
     )
 
 
+# The methods of ``str`` that read a format string's fields, attributes included.
+FORMAT_METHODS = frozenset({"format", "format_map"})
+# The name the rewritten scripts call ``FORMAT_GUARD`` by: no script can write it.
+FORMAT_GUARD_NAME = "<format attribute>"
+
+
+def dunder_field(template: object) -> tuple[str, str] | None:
+    """The first field of a format string that reads an attribute written ``__like_this__``
+    (``"{0.__class__}"``, nested in a format spec too), and that attribute; ``None`` if none."""
+    if not isinstance(template, str) or "__" not in template:
+        return None
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:  # malformed: formatting it says so itself
+        return None
+    for _text, field, spec, _conversion in parsed:
+        if field:
+            try:
+                _first, rest = _string.formatter_field_name_split(field)
+                names = [key for is_attribute, key in rest if is_attribute]
+            except ValueError:
+                names = []
+            for name in names:
+                if is_dunder(name):
+                    return "{" + field + "}", name
+        nested = dunder_field(spec) if spec else None
+        if nested is not None:
+            return nested
+    return None
+
+
+def _refuse_format(template: object) -> None:
+    found = dunder_field(template)
+    if found is not None:
+        field, name = found
+        raise NotAvailable(
+            f"attribute {name!r} is not available to scripts: the format field {field} reads it"
+        )
+
+
+def _format_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` for a script, where ``name`` is ``format`` or ``format_map``: refused for
+    a string whose fields read a dunder attribute; ``str.format`` itself checks the string it
+    is given."""
+    value = getattr(obj, name)
+    if name not in FORMAT_METHODS:
+        return value
+    if isinstance(obj, str):
+        _refuse_format(obj)
+    elif isinstance(obj, type) and issubclass(obj, str):
+        unbound = value
+
+        def checked(template: Any, *args: Any, **kwargs: Any) -> Any:
+            _refuse_format(template)
+            return unbound(template, *args, **kwargs)
+
+        return checked
+    return value
+
+
+FORMAT_GUARD = _format_attribute
+
+
+class _Formatter(string.Formatter):
+    """``string.Formatter`` refusing fields that read a dunder attribute."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        _refuse_format("{" + field_name + "}")
+        return super().get_field(field_name, args, kwargs)
+
+
+def _attrgetter(*names: str) -> Any:
+    """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``) and
+    giving ``format``/``format_map`` through ``FORMAT_GUARD``."""
+    paths = [str(name).split(".") for name in names]
+    for path in paths:
+        for part in path:
+            _refuse(part)
+    if not any(part in FORMAT_METHODS for path in paths for part in path):
+        return operator.attrgetter(*names)
+
+    def read(obj: Any, path: list[str]) -> Any:
+        for part in path:
+            obj = _format_attribute(obj, part)
+        return obj
+
+    def get(obj: Any) -> Any:
+        found = tuple(read(obj, path) for path in paths)
+        return found[0] if len(found) == 1 else found
+
+    return get
+
+
+def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``operator.methodcaller`` refusing dunder methods and checking format strings."""
+    _refuse(name)
+
+    def call(obj: Any) -> Any:
+        return _format_attribute(obj, name)(*args, **kwargs)
+
+    return call if name in FORMAT_METHODS else operator.methodcaller(name, *args, **kwargs)
+
+
+# What the modules scripts import hold instead of the reads of attributes by name they offer.
+_REPLACED = {
+    "string": {"Formatter": _Formatter},
+    "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
+}
+
+
 def _module_view(name: str) -> types.ModuleType:
     """The module's public names, without the modules it imports (``random._os``, ``uuid.os``)."""
     module = importlib.import_module(name)
@@ -103,10 +226,21 @@ def _module_view(name: str) -> types.ModuleType:
     for key, value in vars(module).items():
         if not key.startswith("_") and not isinstance(value, types.ModuleType):
             setattr(view, key, value)
+    for key, value in _REPLACED.get(name, {}).items():
+        setattr(view, key, value)
     return view
 
 
 _VIEWS: dict[str, types.ModuleType] = {}
+
+# Modules that Python's own C code imports through the ``__import__`` of the running code:
+# ``datetime``'s ``strftime``, ``timetuple`` and ``format(now(), "%Y")`` import ``time``, and
+# ``strptime`` imports ``_strptime``; refused, ``now().strftime("%d.%m.%Y")`` failed the
+# script with "module 'time' is not available". The C code reads the module from
+# ``sys.modules`` and not what ``__import__`` returns, so a script importing them by name
+# gets an empty module: nothing of theirs (``time.sleep``) is offered.
+INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
+_EMPTY_VIEWS: dict[str, types.ModuleType] = {}
 
 
 def _import(
@@ -116,6 +250,9 @@ def _import(
     fromlist: Any = (),
     level: int = 0,
 ) -> types.ModuleType:
+    if level == 0 and name in INTERNAL_IMPORTS:
+        importlib.import_module(name)  # what the caller reads: ``sys.modules``
+        return _EMPTY_VIEWS.setdefault(name, types.ModuleType(name))
     top = name.partition(".")[0] if isinstance(name, str) else name
     if level != 0 or top not in ALLOWED_MODULES or name != top:
         raise NotAvailable(
@@ -134,6 +271,13 @@ def _refuse(name: object) -> None:
 
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
     _refuse(name)
+    if name in FORMAT_METHODS:
+        try:
+            return _format_attribute(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
     return getattr(obj, name, *default)
 
 
@@ -162,8 +306,48 @@ SCRIPT_BUILTINS.update(
         "hasattr": _hasattr,
         "setattr": _setattr,
         "delattr": _delattr,
+        FORMAT_GUARD_NAME: FORMAT_GUARD,
     }
 )
+
+
+class _GuardFormat(ast.NodeTransformer):
+    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if node.attr not in FORMAT_METHODS or not isinstance(node.ctx, ast.Load):
+            return node
+        guarded = ast.Call(
+            func=ast.Name(id=FORMAT_GUARD_NAME, ctx=ast.Load()),
+            args=[node.value, ast.Constant(node.attr)],
+            keywords=[],
+        )
+        return ast.copy_location(guarded, node)
+
+
+_GUARDED: dict[tuple[str, str], Any] = {}
+
+
+def guarded(source: str, mode: str) -> Any:
+    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: the
+    source itself when it reads no ``format`` attribute, else its code with those reads
+    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept)."""
+    if "format" not in source:
+        return source
+    key = (source, mode)
+    code = _GUARDED.get(key)
+    if code is None:
+        try:  # ``eval`` itself strips leading spaces and tabs from an expression
+            tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
+            tree = ast.fix_missing_locations(_GuardFormat().visit(tree))
+            code = compile(tree, "<string>", mode)
+        except SyntaxError:
+            return source  # said by ``exec``/``eval`` themselves, as before
+        if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy
+            _GUARDED.clear()
+        _GUARDED[key] = code
+    return code
 
 
 def explained(exc: NameError) -> NameError | None:
@@ -204,6 +388,30 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
                     )
         elif isinstance(node, ast.Attribute) and is_dunder(node.attr):
             dunders.setdefault(node.lineno, []).append(node)
+        elif isinstance(node, ast.Name) and node.id == "__builtins__":
+            # One dictionary every script shares: ``__builtins__['len'] = ...`` changed
+            # ``len`` for every later script of every process run by that worker.
+            say(
+                node,
+                "__builtins__",
+                "uses __builtins__, which scripts may not use: call the builtins by their "
+                "names (len(items), getattr(value, 'name'))",
+            )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in FORMAT_METHODS | {"vformat"}
+        ):
+            for template in (node.func.value, *node.args[:1]):
+                field = dunder_field(template.value) if isinstance(template, ast.Constant) else None
+                if field is not None:
+                    say(
+                        node,
+                        f"format {field[0]}",
+                        f"formats the field {field[0]}, which reads the attribute "
+                        f"{field[1]!r}; scripts may not use it: format the data and the "
+                        "helpers' values instead",
+                    )
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id
             if name in REMOVED:

@@ -6,9 +6,12 @@ may use these helpers and nothing else from outside the data:
 ========================  ==============================================================
 ``now()``                 the current time (the engine's clock), timezone-aware UTC
 ``now_iso()``             the same as an ISO 8601 string
-``today(tz)``             today's date in ``tz`` (default Asia/Shanghai) as ``YYYY-MM-DD``
-``in_duration(iso)``      ISO time of now + an ISO 8601 duration, e.g. ``in_duration("PT4H")``
-``parse_time(text)``      an aware datetime from ISO 8601 text (naive text is read as UTC)
+``today(tz)``             today's date in ``tz`` (default: the installation's zone,
+                          ``DIALFLOW_DEFAULT_TIMEZONE``) as ``YYYY-MM-DD``
+``in_duration(iso)``      ISO time of now + an ISO 8601 duration, e.g. ``in_duration("PT4H")``;
+                          years, months, weeks and days on the installation's calendar
+``parse_time(text)``      an aware datetime from ISO 8601 text; text without an offset is a
+                          time of the installation's zone, as timers read it
 ``datetime``,             the classes from :mod:`datetime`
 ``timedelta``, ``date``
 ``ZoneInfo``              time zones, e.g. ``now().astimezone(ZoneInfo("Asia/Shanghai"))``
@@ -34,7 +37,7 @@ import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,8 +48,9 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
-from engine.sandbox import SCRIPT_BUILTINS, explained
+from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
 from engine.state import StateCodec
+from engine.timekeeping import installation_zone, read_time
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 
 
@@ -117,21 +121,24 @@ class StepContext:
         return self.starter_source()
 
 
+_SHANGHAI = "Asia/Shanghai"  # ``today()``'s zone before an engine set the installation's
+
+
 def script_helpers(now: datetime) -> dict[str, Any]:
     def in_duration(iso_duration: str) -> str:
         parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
         return (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
 
-    def parse_time(text: str) -> datetime:
-        value = datetime.fromisoformat(text)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def today(tz: str | None = None) -> str:
+        zone = ZoneInfo(tz) if tz is not None else installation_zone() or ZoneInfo(_SHANGHAI)
+        return now.astimezone(zone).date().isoformat()
 
     return {
         "now": lambda: now,
         "now_iso": lambda: now.isoformat(),
-        "today": lambda tz="Asia/Shanghai": now.astimezone(ZoneInfo(tz)).date().isoformat(),
+        "today": today,
         "in_duration": in_duration,
-        "parse_time": parse_time,
+        "parse_time": read_time,
         "datetime": datetime,
         "timedelta": timedelta,
         "date": date,
@@ -181,7 +188,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            return eval(expression, scope)
+            return eval(guarded(expression, "eval"), scope)
         except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
         except NameError as exc:
@@ -200,7 +207,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            exec(script, scope)
+            exec(guarded(script, "exec"), scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
         except NameError as exc:

@@ -27,7 +27,7 @@ from engine import stepper
 from engine.models import ProcessVersion
 from engine.service import ProcessEngine
 from engine.state_limit import StateTooLarge
-from engine.timekeeping import cycle_months, months_later, step_time
+from engine.timekeeping import calendar_later, cycle_calendar, step_time
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +142,13 @@ def _reschedule(version: ProcessVersion, now: datetime) -> None:
         return
     _cycles, _start_at, interval = TimerEventDefinition.parse_iso_recurring_interval(timer["value"])
     step = timedelta(seconds=max(interval.total_seconds(), 1))
-    monthly = cycle_months(timer["value"])  # calendar months: not one fixed length
+    calendar = cycle_calendar(timer["value"])  # calendar months and days: no fixed length
 
     def after(moment: datetime) -> datetime:
-        if monthly is None:
+        if calendar is None:
             return moment + step
-        return months_later(moment, monthly[0]) + timedelta(seconds=monthly[1])
+        months, days, seconds = calendar
+        return calendar_later(moment, months, days) + timedelta(seconds=seconds)
 
     assert version.next_start_at is not None
     upcoming = after(version.next_start_at)

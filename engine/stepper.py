@@ -877,7 +877,7 @@ def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
 
 def _due_at(value: str) -> str | None:
     """The due time with its offset, read as SpiffWorkflow reads it when it checks the timer:
-    a date or a time without offset is in the server's local zone; ISO week dates work too."""
+    a date or a time without offset is in the installation's zone; ISO week dates work too."""
     try:
         moment = TimerEventDefinition.parse_time_or_duration(value)
     except Exception:  # SpiffWorkflow fails the step on it; nothing to schedule

@@ -477,7 +477,9 @@ def work_item_to_dict(
     }
     if with_values:
         data, answered = (sources or {}).get(item.instance_id, (None, frozenset()))
-        task["values"] = form_values(item.form_schema, data, answered)
+        task["values"] = form_values(
+            item.form_schema, data, answered, getattr(item, "item_values", None)
+        )
     return task
 
 

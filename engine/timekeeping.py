@@ -21,9 +21,17 @@ cycle began one interval before the end date and then went on for ever. A cycle 
 dates, ``R/<start>/<end>``, repeats the interval between them from the start (SpiffWorkflow
 failed the step with an ``AttributeError``).
 
-A date without an offset is in the server's local zone on that date, summer time included:
-SpiffWorkflow 3.2 read it with the offset the zone had when the server started, so a server in
-Europe/Berlin started in winter fired a July timer for 09:00 at 10:00.
+A date without an offset is in the installation's zone (``use_zone``) on that date, summer
+time included: SpiffWorkflow 3.2 read it in the server's zone, with the offset it had when the
+server started, so a server in Europe/Berlin started in winter fired a July timer for 09:00 at
+10:00. Scripts' ``parse_time`` and FEEL's ``date and time`` read such text the same way
+(``read_time``).
+
+Calendar arithmetic (a duration's years, months, weeks and days) counts in the installation's
+zone, its hours, minutes and seconds as elapsed time: ``P1M`` from 31 January 00:30 in
+Shanghai (30 January 16:30 UTC) is due on 28 February 00:30 in Shanghai, where months counted
+in UTC gave 1 March 00:30; ``P1D`` over a change to summer time is the same time of day the
+next day, 23 hours later.
 
 A timer is due at its due time itself: SpiffWorkflow 3.2 fires a date, duration or cycle timer
 only once its time is strictly before now, so a timer due at the instant the scheduler looked
@@ -86,14 +94,14 @@ def check_duration(parsed: dict[str, Any]) -> None:
 def _bounded_from_start(parsed_duration: dict[str, Any], start: Any = None) -> Any:
     check_duration(parsed_duration)
     start = start or _now()
-    months = _whole_months(parsed_duration)
-    return months_later(start, months) - start + _from_start(parsed_duration, start)
+    months, days = _whole_months(parsed_duration), _whole_days(parsed_duration)
+    return calendar_later(start, months, days) - start + _from_start(parsed_duration, start)
 
 
 def _bounded_from_end(parsed_duration: dict[str, Any], end: Any) -> Any:
     check_duration(parsed_duration)
-    months = _whole_months(parsed_duration)
-    return end - months_later(end, -months) + _from_end(parsed_duration, end)
+    months, days = _whole_months(parsed_duration), _whole_days(parsed_duration)
+    return end - calendar_later(end, -months, -days) + _from_end(parsed_duration, end)
 
 
 def _whole_months(parsed: dict[str, Any]) -> int:
@@ -106,29 +114,50 @@ def _whole_months(parsed: dict[str, Any]) -> int:
     return whole
 
 
-def months_later(moment: datetime, months: int) -> datetime:
-    """The same day of the month ``months`` later (earlier when negative), or that month's
-    last day."""
-    index = moment.year * 12 + moment.month - 1 + months
+def _whole_days(parsed: dict[str, Any]) -> int:
+    """Take the whole weeks and days out of a parsed duration; returns them in days (what is
+    left is a fraction of a day or a week, elapsed time)."""
+    weeks, days = parsed.get("weeks", 0), parsed.get("days", 0)
+    whole = int(weeks) * 7 + int(days)
+    parsed["weeks"] = weeks - int(weeks)
+    parsed["days"] = days - int(days)
+    return whole
+
+
+def calendar_later(moment: datetime, months: int, days: int = 0) -> datetime:
+    """``months`` and then ``days`` later (earlier when negative) on the installation's
+    calendar: the same time of day on the same day of the month, or that month's last day.
+    An aware ``moment`` is counted in the installation's zone (``use_zone``; else its own)
+    and returned in its own zone; a naive one is counted as it is."""
+    if not months and not days:
+        return moment
+    zone = _local_zone if moment.tzinfo is not None else None
+    local = moment.astimezone(zone) if zone is not None else moment
+    index = local.year * 12 + local.month - 1 + months
     year, month = divmod(index, 12)
-    day = min(moment.day, monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+    day = min(local.day, monthrange(year, month + 1)[1])
+    # Wall-clock arithmetic: an aware datetime plus days keeps its time of day, and its zone
+    # gives the offset of the day it lands on.
+    shifted = local.replace(year=year, month=month + 1, day=day) + timedelta(days=days)
+    return shifted.astimezone(moment.tzinfo) if zone is not None else shifted
 
 
-def cycle_months(expression: str) -> tuple[int, float] | None:
-    """A cycle's interval when it counts calendar months (``R/P1M``): the whole months, and
-    the seconds of the rest of it; ``None`` for an interval without months, which is a fixed
-    number of seconds (SpiffWorkflow's repeats took the first month's length for every
-    month, so a monthly reminder from 4 May fell on 4 June, then 5 July, 5 August...)."""
+def cycle_calendar(expression: str) -> tuple[int, int, float] | None:
+    """A cycle's interval when it counts calendar months or days (``R/P1M``, ``R/P1D``): the
+    whole months, the whole days, and the seconds of the rest of it; ``None`` for an interval
+    of hours, minutes and seconds only, which is a fixed number of seconds (SpiffWorkflow's
+    repeats took the first month's length for every month, so a monthly reminder from 4 May
+    fell on 4 June, then 5 July, 5 August...; and a day as 24 hours, so a daily 09:00 in a
+    zone with summer time moved to 10:00)."""
     parts = expression.upper().replace("--", "/").strip("R").split("/")
     duration = next((part for part in parts[1:] if part.startswith("P")), None)
     if duration is None:
         return None
     parsed = TimerEventDefinition.parse_iso_duration(duration)
-    months = _whole_months(parsed)
-    if not months:
+    months, days = _whole_months(parsed), _whole_days(parsed)
+    if not months and not days:
         return None
-    return months, _from_start(parsed, _now()).total_seconds()
+    return months, days, _from_start(parsed, _now()).total_seconds()
 
 
 # The installation's zone (``Settings.default_timezone``, set by ``Runtime.build``): a timer date
@@ -144,13 +173,30 @@ def use_zone(name: str) -> None:
     _local_zone = ZoneInfo(name)
 
 
+def installation_zone() -> tzinfo | None:
+    """The zone ``use_zone`` set (``None`` before an engine was built: the server's)."""
+    return _local_zone
+
+
+def in_installation_zone(moment: datetime) -> datetime:
+    """A naive ``moment`` as a time of the installation's zone (``use_zone``; else the
+    server's) with the offset that zone has on that date; an aware one as it is."""
+    if moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=_local_zone) if _local_zone else moment.astimezone()
+
+
+def read_time(text: str) -> datetime:
+    """An aware datetime from ISO 8601 text, as timers read it: text without an offset is a
+    time of the installation's zone."""
+    return in_installation_zone(datetime.fromisoformat(text))
+
+
 def _get_datetime(expression: str) -> datetime:
     """SpiffWorkflow's ``get_datetime``: the UTC instant of an ISO 8601 date, one without an
     offset read in the installation's zone (``use_zone``; else the server's) with the offset
     it has on that date."""
-    moment = datetime.fromisoformat(expression)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_local_zone) if _local_zone else moment.astimezone()
+    moment = read_time(expression)
     # SpiffWorkflow tells a date from a duration by ``isinstance`` of its module's
     # ``datetime``, which ``install`` makes ``_StepDatetime``: a plain one read as neither, and a
     # cycle from a start date (``R/2026-05-04T09:00:00+08:00/P1D``) was "invalid".
@@ -245,16 +291,16 @@ def _cycle_complete(self: CycleTimerEventDefinition, my_task: Any) -> bool:
             "next": start.isoformat(),
             "duration": duration.total_seconds(),
         }
-        monthly = cycle_months(expression)
-        if monthly is not None:  # the months, and the rest of the interval in seconds
-            event_value["months"], event_value["duration"] = monthly
+        calendar = cycle_calendar(expression)
+        if calendar is not None:  # months and days, and the rest of the interval in seconds
+            event_value["months"], event_value["days"], event_value["duration"] = calendar
     ready = False
     if event_value["cycles"] != 0:
         next_event = datetime.fromisoformat(event_value["next"])
         if next_event <= _now():
-            following = months_later(next_event, event_value.get("months", 0)) + timedelta(
-                seconds=event_value["duration"]
-            )
+            following = calendar_later(
+                next_event, event_value.get("months", 0), event_value.get("days", 0)
+            ) + timedelta(seconds=event_value["duration"])
             event_value["next"] = following.isoformat()
             event_value["cycles"] -= 1
             ready = True

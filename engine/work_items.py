@@ -10,6 +10,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import (
     ColumnElement,
@@ -29,11 +30,13 @@ from crm.models import Role, Team, User
 from dialflow.db import mark_saved
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.diagram_forms import form_of
+from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
 from engine.task_ids import id_text
+from engine.timekeeping import in_installation_zone
 
 log = logging.getLogger(__name__)
 ROLE_NAMES = {role.value for role in Role}
@@ -463,9 +466,37 @@ def _item_values(
         "form_name": form_name,
         "form_schema": form_schema,
         "instructions": instructions_of(spec.extensions or {}, task.data),
+        "item_values": _multi_instance_values(task, form_schema),
         "assignee_id": assignee_id,
     }
     return values, candidates
+
+
+def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
+    """The values of the form's fields from the item of the multi-instance activity the task
+    is an instance of (the user task itself, or the embedded subprocess or call activity it
+    is in): the item is in the task's data, never in the instance's."""
+    if not form_fields(form_schema):
+        return None
+    current = task
+    for _level in range(_NESTED_LEVELS):
+        spec = getattr(current.parent, "task_spec", None)
+        if isinstance(spec, MultiInstanceTask):
+            item = spec.input_item
+            if item is None or item.bpmn_id not in task.data:
+                return None
+            return item_values(form_schema, item.bpmn_id, task.data[item.bpmn_id])
+        parent_id = getattr(current.workflow, "parent_task_id", None)
+        if parent_id is None:  # the top process: no activity around it
+            return None
+        current = current.workflow.top_workflow.get_task_from_id(parent_id)
+        if current is None:
+            return None
+    return None
+
+
+# How many subprocesses out a user task's multi-instance activity is looked for.
+_NESTED_LEVELS = 4
 
 
 def _evaluate(workflow: BpmnWorkflow, task: Any, expression: str | None) -> Any:
@@ -494,8 +525,11 @@ def _due_at(
             value = datetime.fromisoformat(value)
         except ValueError:
             return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime):
         return None
+    # Without an offset (a form's datetime-local field), a time of the installation's zone,
+    # as a timer reads it: such a due time was dropped, and the task had none.
+    value = in_installation_zone(value)
     try:  # stored in UTC: a time at the calendar's edge may have no UTC time
         value = value.astimezone(UTC)
     except (OverflowError, ValueError):

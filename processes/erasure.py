@@ -6,17 +6,24 @@ task could never be completed (the compliance gate answers ``customer_not_found`
 the disposition) and stayed in the agent's inbox for good, with timers still firing for a
 customer no one may call. Erasure now terminates the unfinished instances of that business
 key in the same transaction, audited as terminations by the administrator who erased.
+
+The processes also kept copies of the customer's name, phone and email in their stored data
+(the instance's ``data``, every task's data in the workflow, work-item titles such as "Call
+王芳"), finished instances too, readable through the API after the erasure. Every instance
+keyed by the customer (or whose data's ``customer_id`` is theirs) now has those values
+replaced with ``[erased]`` (``engine.scrubbing``), in the same transaction.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from crm.erasure import erase_customer
+from crm.erasure import ERASED_TEXT, erase_customer, personal_texts
 from crm.models import Customer, User
 from engine.instances import terminate
 from engine.models import InstanceStatus, ProcessInstance
+from engine.scrubbing import scrub_instances
 from engine.service import ProcessEngine
 
 _UNFINISHED = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
@@ -26,7 +33,10 @@ def erase_customer_and_end_processes(
     engine: ProcessEngine, session: Session, customer_id: int, *, actor: User
 ) -> Customer:
     """``crm.erasure.erase_customer``, then every unfinished instance keyed by the customer
-    is terminated (none again on a repeated erasure: they are finished)."""
+    is terminated (none again on a repeated erasure: they are finished), and the customer's
+    personal data is scrubbed from the stored data of all their instances."""
+    found = session.get(Customer, customer_id)
+    texts = personal_texts(found) if found is not None else set()
     customer = erase_customer(session, customer_id, actor=actor)
     instance_ids = session.scalars(
         select(ProcessInstance.id)
@@ -38,4 +48,31 @@ def erase_customer_and_end_processes(
     ).all()
     for instance_id in instance_ids:
         terminate(engine, session, instance_id, actor=actor)
+    if texts:
+        scrub_instances(
+            session,
+            _instances_of(session, customer.id),
+            texts,
+            ERASED_TEXT,
+            business_keys=[str(customer.id)],
+        )
     return customer
+
+
+def _instances_of(session: Session, customer_id: int) -> list[int]:
+    """Every instance, of any status, keyed by the customer or whose data's ``customer_id``
+    is theirs (a process started by hand with another business key)."""
+    customer_field = ProcessInstance.data["customer_id"]
+    if session.get_bind().dialect.name == "sqlite":  # a number or its text, as stored
+        refers = func.json_extract(ProcessInstance.data, "$.customer_id").in_(
+            [customer_id, str(customer_id)]
+        )
+    else:
+        refers = customer_field.as_string() == str(customer_id)
+    return list(
+        session.scalars(
+            select(ProcessInstance.id).where(
+                or_(ProcessInstance.business_key == str(customer_id), refers)
+            )
+        )
+    )

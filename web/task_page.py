@@ -178,7 +178,7 @@ def _shown_values(db: Session, item: WorkItem) -> dict[str, Any]:
     """The instance's values of the form's fields (``engine.forms.form_values``): read-only
     fields show them, the others start with them, as the API's ``values`` says."""
     data, answered = form_sources(db, [item]).get(item.instance_id, (None, frozenset()))
-    return form_values(item.form_schema, data, answered)
+    return form_values(item.form_schema, data, answered, item.item_values)
 
 
 def _audit_snapshot(context: dict[str, Any]) -> None:

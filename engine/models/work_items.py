@@ -52,6 +52,9 @@ class WorkItem(Base):
     form_name: Mapped[str | None] = mapped_column(String(200))
     form_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     instructions: Mapped[str | None] = mapped_column(String(2000))
+    # The values its form starts with that the instance's data does not hold: the item a
+    # multi-instance task is for ("call customer 3 of 5": customer 3's name and phone).
+    item_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Its place among the items its step opened, in the order of the process's tree: the
     # instances of a multi-instance activity open in one step, at one instant, and are listed

@@ -7,6 +7,8 @@ and line, and what is built at run time fails the task as an incident.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.engine.conftest import Actor
 from tests.engine.test_completion_failures import NS, between, deploy
 
@@ -79,24 +81,27 @@ def test_a_module_imported_at_run_time_fails_as_an_incident(owner, agent):
 
 
 def test_builtins_reached_at_run_time_are_not_there(owner, agent):
+    """The builtins' dictionary is refused at deploy: reading ``open`` from it found nothing
+    (an incident), but writing to it changed the builtins of every later script of every
+    process run by the worker (``__builtins__['len'] = ...``)."""
     script = (
         "reader = getattr(__builtins__, 'op' + 'en', None) or __builtins__.get('op' + 'en')\n"
         "text = reader('/etc/passwd').read()"
     )
-    deploy(
-        owner,
-        "reader",
-        between(
-            "a",
-            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
-            "a",
-        ),
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
     )
-    started = agent.start("reader", {})
+    refused = upload(owner, "reader", body)
+    assert refused.status_code == 422
+    [detail] = refused.get_json()["error"]["details"]
+    assert (detail["element_id"], detail["line"]) == ("a", 3)
+    assert "uses __builtins__, which scripts may not use" in detail["message"]
 
-    [incident] = started["incidents"]
-    assert incident["element_id"] == "a"
-    assert "root:" not in str(started)
+    script = "__builtins__['len'] = lambda items: 0"
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    assert upload(owner, "shadow_len", body).status_code == 422
 
     script = "kind = getattr(now(), '__cla' + 'ss__')"
     deploy(
@@ -131,3 +136,168 @@ def test_the_listed_modules_still_import(owner, agent):
     assert (started["status"], started["incidents"]) == ("completed", [])
     assert started["data"]["root"] == 6.0
     assert started["data"]["digits"] == "1380013"
+
+
+def test_a_literal_format_string_reading_a_dunder_attribute_is_refused_at_deploy(owner):
+    """``"{0.__class__}".format(x)`` read ``__class__`` although ``x.__class__`` is refused."""
+    body = (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>\n'
+        '<bpmn:scriptTask id="a"><bpmn:script>x = 1\nkind = "{0.__class__}".format(x)\n'
+        "mro = str.format('{0:{1.__class__.__mro__}}', x, x)</bpmn:script></bpmn:scriptTask>\n"
+        '<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="g"/>\n'
+        '<bpmn:exclusiveGateway id="g" default="no"/>\n'
+        '<bpmn:sequenceFlow id="yes" sourceRef="g" targetRef="e">\n'
+        "<bpmn:conditionExpression>'{v.__globals__}'.format_map({'v': fail}) != ''"
+        "</bpmn:conditionExpression>"
+        '</bpmn:sequenceFlow>\n<bpmn:sequenceFlow id="no" sourceRef="g" targetRef="e"/>'
+        '<bpmn:endEvent id="e"/>'
+    )
+    response = upload(owner, "formats", body)
+
+    assert response.status_code == 422
+    said = {
+        (d["element_id"], d["line"], d["message"].split(";")[0])
+        for d in response.get_json()["error"]["details"]
+    }
+    assert said == {
+        (
+            "a",
+            4,
+            "script on line 2 (line 5 of the file) formats the field {0.__class__}, which "
+            "reads the attribute '__class__'",
+        ),
+        (
+            "a",
+            4,
+            "script on line 3 (line 6 of the file) formats the field {1.__class__.__mro__}, "
+            "which reads the attribute '__class__'",
+        ),
+        (
+            "yes",
+            9,
+            "condition of sequence flow 'yes' formats the field {v.__globals__}, which reads "
+            "the attribute '__globals__'",
+        ),
+    }
+
+
+FORMATTING = (
+    "import operator\nimport string\nvalue = now()\n"
+    "if how == 'format':\n    text = template.format(value, {'k': 'v'}, name='Li')\n"
+    "elif how == 'format_map':\n    text = template.format_map({'v': value})\n"
+    "elif how == 'str.format':\n    text = str.format(template, value)\n"
+    "elif how == 'formatter':\n    text = string.Formatter().format(template, value)\n"
+    "elif how == 'getattr':\n    text = getattr(template, 'format')(value)\n"
+    "elif how == 'methodcaller':\n    text = operator.methodcaller('format', value)(template)\n"
+    "elif how == 'attrgetter':\n    text = str(operator.attrgetter(template)(value))\n"
+    "elif how == 'attrgetter format':\n    text = operator.attrgetter('format')(template)(value)"
+)
+
+
+def deploy_formatting(owner: Actor) -> None:
+    deploy(
+        owner,
+        "formatting",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{FORMATTING}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+
+
+def test_a_format_string_from_the_data_reading_a_dunder_attribute_fails_as_an_incident(
+    owner, agent
+):
+    """A template that comes from the data cannot be seen at deploy: formatting it with a
+    field that reads ``__class__`` (or ``__globals__`` through a format spec) fails the task,
+    by every way a script can format it."""
+    deploy_formatting(owner)
+    for how, template, attribute in (
+        ("format", "{0.__class__.__mro__}", "__class__"),
+        ("format_map", "{v.__class__}", "__class__"),
+        ("str.format", "{0.__class__}", "__class__"),
+        ("formatter", "{0.__class__}", "__class__"),
+        ("getattr", "{0:{0.__globals__}}", "__globals__"),
+        ("methodcaller", "{0.__class__}", "__class__"),
+        ("attrgetter", "__class__", "__class__"),
+        ("attrgetter format", "{0.__class__}", "__class__"),
+    ):
+        started = agent.start("formatting", {"how": how, "template": template})
+        assert started["status"] == "error", (how, started["data"])
+        [incident] = started["incidents"]
+        assert incident["element_id"] == "a"
+        assert f"attribute '{attribute}' is not available to scripts" in incident["message"], how
+        assert "text" not in started["data"]
+
+
+def test_format_strings_without_dunder_fields_still_format(owner, agent):
+    """Regression guard (this worked before): positional, named, attribute, index and
+    alignment fields format by every way a script can format them."""
+    deploy_formatting(owner)
+    year = str(datetime.now(UTC).year)
+    for how, template, text in (
+        ("format", "{0.year}|{0.year:>6}|{1[k]}|{name}|{name:>4}", f"{year}|  {year}|v|Li|  Li"),
+        ("format_map", "{v.year}-{v.tzinfo}", f"{year}-UTC"),
+        ("str.format", "[{.year:>6}]", f"[  {year}]"),
+        ("formatter", "{0.year}", year),
+        ("getattr", "{0.year}", year),
+        ("methodcaller", "{0.year}", year),
+        ("attrgetter", "year", year),
+        ("attrgetter format", "{0.year}", year),
+    ):
+        started = agent.start("formatting", {"how": how, "template": template})
+        assert (started["status"], started["incidents"]) == ("completed", []), (
+            how,
+            [i["message"] for i in started["incidents"]],
+        )
+        assert started["data"]["text"] == text, how
+
+
+def test_dates_format_and_parse_with_strftime_and_strptime(owner, agent):
+    """``now().strftime(...)``, ``"{0:%Y}".format(...)`` and ``datetime.strptime`` failed the
+    script with "module 'time' is not available": Python's datetime imports ``time`` and
+    ``_strptime`` through the script's ``__import__``. A script importing ``time`` itself gets
+    nothing of it."""
+    script = (
+        "stamp = parse_time('2026-05-04T09:30:00+08:00')\n"
+        "day = stamp.strftime('%d.%m.%Y %H:%M')\n"
+        "year = '{0:%Y}'.format(stamp)\n"
+        "parsed = datetime.strptime('04/05/2026', '%d/%m/%Y').date().isoformat()\n"
+        "sleeps = hasattr(__import__('ti' + 'me'), 'sleep')"
+    )
+    deploy(
+        owner,
+        "dates",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("dates", {})
+
+    assert (started["status"], started["incidents"]) == ("completed", [])
+    data = started["data"]
+    assert (data["day"], data["year"], data["parsed"]) == ("04.05.2026 09:30", "2026", "2026-05-04")
+    assert data["sleeps"] is False
+
+
+def test_a_script_that_formats_still_fails_on_its_own_line(owner, agent):
+    """Regression guard for the rewritten ``.format`` reads: a script that formats and then
+    fails is still told on the line that failed, with Python's own words."""
+    script = "label = '{0}: {1}'.format('call', 1)\n\ntotal = 10 / count\nnote = label"
+    deploy(
+        owner,
+        "formats_then_fails",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    [incident] = agent.start("formats_then_fails", {"count": 0})["incidents"]
+
+    assert incident["element_id"] == "a"
+    assert incident["line"] == 3, incident
+    assert "division by zero" in incident["message"]
