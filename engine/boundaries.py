@@ -73,10 +73,10 @@ from engine.hit_policies import DefaultsDMNParser, engine_for
 from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
+from engine.spiff_extensions import TrimmedDecisionParser, UntypedParametersParser
 from engine.starter import StarterStartEvent
 from engine.task_scripts import (
     PRE_SCRIPT_HEARD,
-    BuildingBusinessRuleTaskParser,
     PostScriptRetryingManualTask,
     PostScriptRetryingScriptTask,
     PostScriptRetryingServiceTask,
@@ -362,11 +362,11 @@ class DialflowParser(SpiffBpmnParser):
             PostScriptRetryingManualTask,
         ),
         full_tag("serviceTask"): (
-            with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
+            with_counting(UntypedParametersParser),
             PostScriptRetryingServiceTask,
         ),
         full_tag("businessRuleTask"): (
-            with_counting(BuildingBusinessRuleTaskParser),
+            with_counting(TrimmedDecisionParser),
             PreScriptHeardBusinessRuleTask,
         ),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
