@@ -334,6 +334,33 @@ def _triggers(event: Any) -> list[Any]:
     ]
 
 
+def _stray_default(element: Any, default: str, leaving: list[str], tree: Any) -> str:
+    """A ``default`` naming no flow out of its element, with the flow it meant where that can
+    be told (a flow out of it named so, as assistants write the label for the id; a flow
+    leaving another element) and the ids it may name."""
+    said = f"its default flow {default!r} is not one of its outgoing sequence flows"
+    flows = {f.get("id"): f for f in tree.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("id")}
+    labelled = [
+        flow_id
+        for flow_id in leaving
+        if flow_id in flows and (flows[flow_id].get("name") or "").strip() == default.strip()
+    ]
+    if len(labelled) == 1:
+        return (
+            f"{said}: {default!r} is the name of its flow {labelled[0]!r}, and default names "
+            f'a flow by its id: write default="{labelled[0]}"'
+        )
+    if default in flows:
+        said += f": {default!r} leaves {flows[default].get('sourceRef')!r}"
+    if not leaving:
+        return said
+    ids = ", ".join(repr(flow_id) for flow_id in leaving)
+    return (
+        f"{said}; the flows leaving it are {ids}: name the one taken when no condition holds "
+        "(it has no condition), or remove the default"
+    )
+
+
 def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
     """What the parser accepts but would run wrongly or fail on late, element by element:
     references to nothing (boundary hosts, default flows, errors, messages …), gateways with
@@ -384,10 +411,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
         default = element.get("default")
         if default and default not in outgoing.get(element_id, []):
-            report(
-                element,
-                f"its default flow {default!r} is not one of its outgoing sequence flows",
-            )
+            report(element, _stray_default(element, default, outgoing.get(element_id, []), tree))
         if local == "scriptTask":
             script = element.find(f"{{{BPMN_NS}}}script")
             if script is None or not (script.text or "").strip():
