@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.specs.base import TaskSpec
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
 from engine import sandbox
 from engine.bpmn_xml import BPMN_NS
@@ -60,6 +60,7 @@ def check_specs(
     conditions = conditions or {}
     scripts = scripts or {}
     problems: list[dict[str, Any]] = []
+    lanes = {lane for spec, _ in _all_task_specs(parsed) if (lane := getattr(spec, "lane", None))}
     for spec, file in _all_task_specs(parsed):
         element_id = getattr(spec, "bpmn_id", None) or spec.name
         here, flows_here = lines.get(file, {}), conditions.get(file, {})
@@ -84,6 +85,8 @@ def check_specs(
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
             _check_completion_check(spec, registry, report)
+        if isinstance(spec, UserTask | ManualTask):
+            _check_lane_owners(spec, lanes, report)
         if isinstance(spec, EventBasedGateway):
             # It holds its events' definitions, in the order of its outputs (SpiffWorkflow
             # moves them there): a timer's problem is reported on its own event.
@@ -507,6 +510,47 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     for name in ("dueAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
+
+
+def _check_lane_owners(spec: Any, lanes: set[str], report: Any) -> None:
+    """A person's task whose own pre-script gives ``lane_owners`` only for lanes no process of
+    the deploy has (a task in no lane given ``{"manager": [...]}``, as assistants write it
+    for SpiffWorkflow): ``lane_owners`` names who works a lane's tasks, so it never applied
+    and the task went to the instance's starter (outside every lane) or its own lane."""
+    try:
+        tree = ast.parse(spec.prescript or "")
+    except SyntaxError:
+        return  # said by the pre-script's own check
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "lane_owners" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            continue
+        keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+        if (
+            not keys
+            or len(keys) != len(node.value.keys)
+            or not all(isinstance(key, str) for key in keys)
+        ):
+            continue
+        if any(key in lanes for key in keys):
+            continue
+        named = ", ".join(repr(key) for key in keys)
+        where = f"the task is in lane {spec.lane!r}" if spec.lane else "the task is in no lane"
+        runs = (
+            "its lane's role or team works it"
+            if spec.lane
+            else "outside every lane the instance's starter works it"
+        )
+        report(
+            f"its pre-script sets lane_owners for {named}, which no lane of the deploy is "
+            f"named, and {where}: lane_owners names who works the tasks of a lane, so it "
+            f"never applies and {runs}; put the task in a lane named {keys[0]!r} (a lane "
+            "named as a role or team needs no lane_owners)"
+        )
+        return
 
 
 def _check_form(label: str, schema: dict[str, Any], report: Any) -> None:
