@@ -71,9 +71,9 @@ def honoured(local: str, owner: Any, value: str) -> bool:
     if local == "candidateGroups" and kind in _HUMAN:
         lane = lane_of(owner)
         group = value.strip()
-        return lane is not None and (
-            lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
-        )
+        if lane is None:  # the role named is the task's lane (``candidate_role``)
+            return group.lower() in _ROLES
+        return lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
     if local == "assignee" and kind in _HUMAN:
         return _is_starter(owner, value) and lane_of(owner) is None
     if local == "initiator" and kind == "startEvent":
@@ -138,6 +138,33 @@ def _priority(flow: Any) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+_CANDIDATE_GROUPS = tuple(
+    f"{{{namespace}}}candidateGroups"
+    for namespace in (
+        "http://camunda.org/schema/1.0/bpmn",
+        "http://activiti.org/bpmn",
+        "http://flowable.org/bpmn",
+    )
+)
+
+
+def candidate_roles(scope: Any) -> dict[str, str]:
+    """The user and manual tasks of ``scope`` (a process or subprocess element) that are in
+    no lane and whose ``camunda:candidateGroups`` (Activiti's, Flowable's) names one of
+    Dialflow's roles, by id → that role: such a task runs as if in a lane of that name (its
+    role works it), as chat assistants write the role on a task of a process without lanes;
+    without it the instance's starter worked it. One group naming no role, or several, is
+    refused with the lane to draw (``hint_for``)."""
+    found: dict[str, str] = {}
+    for kind in _HUMAN:
+        for task in scope.iter(f"{{{BPMN_NS}}}{kind}"):
+            for attribute in _CANDIDATE_GROUPS:
+                group = (task.get(attribute) or "").strip().lower()
+                if group in _ROLES and task.get("id") and lane_of(task) is None:
+                    found[task.get("id")] = group
+    return found
 
 
 def lane_of(element: Any) -> str | None:
