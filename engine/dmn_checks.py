@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import keyword
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -420,6 +421,13 @@ def _type_problems(table: Any, report: Any) -> None:
     ``typeRef="number"`` set text where the gateway after the task compared numbers (and
     failed there), and a rule cell ``"high"`` in a number column never matched."""
     columns: dict[str, list[tuple[str, str]]] = {"inputEntry": [], "outputEntry": []}
+    inputs = {
+        _text(expression).strip()
+        for child in table
+        if isinstance(child.tag, str) and _local(child) == "input"
+        for expression in child
+        if isinstance(expression.tag, str) and _local(expression) == "inputExpression"
+    }
     for child in table:
         local = _local(child) if isinstance(child.tag, str) else ""
         if local == "input":
@@ -429,18 +437,27 @@ def _type_problems(table: Any, report: Any) -> None:
         elif local == "output":
             columns["outputEntry"].append((child.get("name") or "", child.get("typeRef", "")))
             for default in (c for c in child if _local(c) == "defaultOutputEntry"):
-                _type_problem(default, _text(default), columns["outputEntry"][-1], report)
+                _type_problem(default, _text(default), columns["outputEntry"][-1], report, inputs)
     for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
         for entry in ("inputEntry", "outputEntry"):
             cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == entry]
             for cell, column in zip(cells, columns[entry], strict=False):
-                _type_problem(cell, _text(cell), column, report)
+                _type_problem(cell, _text(cell), column, report, inputs)
 
 
-def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) -> None:
+_BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_NOT_NAMES = {"true", "false", "null", "True", "False", "None"}
+
+
+def _type_problem(
+    cell: Any, text: str, column: tuple[str, str], report: Any, inputs: set[str] = frozenset()
+) -> None:
     name, type_ref = column
     wanted = _TYPES.get(type_ref.split(":")[-1].strip().lower())
     if wanted is None or not text.strip() or text.strip() == "-":
+        return
+    if wanted[1] == (str,) and _unquoted_text(text, inputs):
+        _unquoted_problem(cell, text.strip(), name, report)
         return
     described, kinds = wanted
     output = _local(cell) != "inputEntry"
@@ -457,6 +474,32 @@ def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) ->
             "change the column's typeRef",
         )
         return
+
+
+def _unquoted_text(text: str, inputs: set[str]) -> bool:
+    """Whether a cell of a string column is one bare word naming none of the table's inputs
+    (``referral`` for ``"referral"``): a name, read from the instance's data when it runs."""
+    word = text.strip()
+    return (
+        bool(_BARE_NAME.match(word))
+        and word not in _NOT_NAMES
+        and not keyword.iskeyword(word)
+        and word not in inputs
+    )
+
+
+def _unquoted_problem(cell: Any, word: str, column: str, report: Any) -> None:
+    """A string column's cell written as a bare word, as assistants write text in a table:
+    it deployed, and the decision failed on the first instance with a NameError."""
+    output = _local(cell) != "inputEntry"
+    part = "output" if output else "rule cell"
+    other = f"str({word})" if output else f"? == {word}"
+    report(
+        cell,
+        f"{part} {word!r} in column {column!r} (typeRef 'string') is a bare name, which the "
+        f'decision reads as a variable of the instance\'s data, not as text: write "{word}" '
+        f"in double quotes (to use the variable {word!r}, write {other})",
+    )
 
 
 def _literals(text: str, output: bool) -> list[Any]:
