@@ -651,6 +651,13 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
+        iso = duration_in_words(expression)
+        if iso is not None and isinstance(definition, DurationTimerEventDefinition):
+            report(
+                f"timer expression {expression!r} is a duration in words, which a timer does "
+                f"not read; ISO 8601 writes it {iso}: write {iso}"
+            )
+            return
         # "24 hours", "tomorrow at 9am": what a timer holds, said with the part's own example
         report(
             f"timer expression is not valid Python: {expression!r} ({exc.msg}); a timer holds an "
@@ -672,6 +679,35 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
         report(f"timer value {value!r}: {exc}")
     except Exception:  # SpiffWorkflow raises bare Exceptions for bad values
         report(f"timer value {value!r} is not a valid ISO 8601 {_timer_example(definition)}")
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)\.?\s*(?:,|and)?\s*", re.IGNORECASE)
+_DURATION_UNITS = {
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "W"),
+    **dict.fromkeys(("d", "day", "days"), "D"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "H"),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "M"),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "S"),
+}
+
+
+def duration_in_words(expression: str) -> str | None:
+    """The ISO 8601 duration a duration written in words or short units means ('24h',
+    '1 day', '2 hours 30 min', as assistants write timers), or None for anything else."""
+    text, at, amounts = expression.strip().strip("'\""), 0, {}
+    while at < len(text):
+        part = _DURATION_PART.match(text, at)
+        unit = _DURATION_UNITS.get(part.group(2).lower()) if part else None
+        if part is None or unit is None or unit in amounts:
+            return None
+        amounts[unit], at = int(part.group(1)), part.end()
+    if not amounts:
+        return None
+    if "W" in amounts and len(amounts) > 1:  # ISO 8601 writes weeks alone
+        amounts["D"] = amounts.get("D", 0) + 7 * amounts.pop("W")
+    date = "".join(f"{amounts[u]}{u}" for u in "WD" if u in amounts)
+    time = "".join(f"{amounts[u]}{u}" for u in "HMS" if u in amounts)
+    return f"P{date}" + (f"T{time}" if time else "")
 
 
 def _timer_example(definition: TimerEventDefinition) -> str:
