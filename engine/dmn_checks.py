@@ -341,6 +341,8 @@ def _table_problems(table: Any, report: Any) -> None:
         )
         text = (text_node.text or "").strip() if text_node is not None else ""
         if not text:
+            if local == "inputExpression":
+                _empty_input_problem(element, report)
             continue
         juel_text = juel_cell_problem(element, text) if local in _CELLS else None
         if juel_text:
@@ -370,6 +372,31 @@ def _table_problems(table: Any, report: Any) -> None:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
             else:
                 _unknown_calls(element, "output", text, expression(literal(text)), report)
+
+
+def _empty_input_problem(expression: Any, report: Any) -> None:
+    """An input whose ``inputExpression`` is empty while a rule tests its column: it deployed,
+    and the first instance to reach such a rule failed with SpiffWorkflow's bare
+    ``'Label'`` (it looked the column's label up in the data)."""
+    column = expression.getparent()
+    table = column.getparent() if column is not None else None
+    if table is None:
+        return
+    inputs = [c for c in table if isinstance(c.tag, str) and _local(c) == "input"]
+    place = inputs.index(column)
+    for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
+        cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == "inputEntry"]
+        if place < len(cells) and _text(cells[place]).strip() not in ("", "-"):
+            label = (column.get("label") or "").strip()
+            named = f"input {label!r}" if label else f"input {place + 1}"
+            guess = re.sub(r"\W+", "_", label.lower()).strip("_")
+            example = f", such as {guess}" if guess.isidentifier() else ""
+            report(
+                expression,
+                f"{named} has an empty inputExpression, and rule cells test its column: write "
+                f"in its <text> the variable (or Python expression) the column reads{example}",
+            )
+            return
 
 
 def _unknown_calls(element: Any, part: str, text: str, python: str, report: Any) -> None:
