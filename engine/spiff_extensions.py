@@ -3,7 +3,10 @@ them, where SpiffWorkflow 3.2's parser stopped at what the schema allows.
 
 A ``<spiffworkflow:calledDecisionId>`` written over three lines (the decision id between line
 breaks, as pretty-printed XML has it) was looked up with its spaces and refused as calling no
-decision of the deploy ("No DMN Diagram available with id …"); the id is read without them.
+decision of the deploy ("No DMN Diagram available with id …"); the id is read without them,
+and from a ``spiffworkflow:calledDecisionId`` attribute on the task (the schema allows
+attributes of other namespaces there) when the task has no such element: it was refused as
+naming no decision.
 A ``<spiffworkflow:parameter>`` without ``type`` (the schema makes it optional, and the
 parameter's value is what the handler gets: its type is the handler's, see
 ``handlers.registry``) stopped the parser with a bare ``KeyError('type')``; it is read as given.
@@ -27,11 +30,14 @@ _SERVICE_TASK_PARSER = SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("service
 
 
 class TrimmedDecisionParser(BuildingBusinessRuleTaskParser):
-    """A business rule task calling its decision by the id written, spaces around left out."""
+    """A business rule task calling its decision by the id written, spaces around left out,
+    in its extension element or else in an attribute of that name."""
 
     @staticmethod
     def get_decision_ref(node: Any) -> Any:
         decision = BusinessRuleTaskParser.get_decision_ref(node)
+        if decision is None:  # written as an attribute of the task, as assistants do
+            decision = node.get(f"{{{SPIFF_NS}}}calledDecisionId")
         return decision.strip() if isinstance(decision, str) else decision
 
 
