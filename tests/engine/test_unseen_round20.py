@@ -13,6 +13,7 @@ refused with ``422 invalid_bpmn`` on its element and line with what to write, no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -66,6 +67,30 @@ def test_leads_are_graded_by_the_table_the_assistant_wrote_and_routed_by_grade(
     assert notes_of(db, customer.id) == ["Nurture: grade C"]
     review = one(boss.tasks(), "Task_Review")
     assert boss.complete_ok(review["id"], {})["ready_tasks"][0]["name"] == "Task_CallNow"
+
+
+def test_a_decision_named_in_an_attribute_of_the_task_is_called(owner, agent, make_customer):
+    """``spiffworkflow:calledDecisionId="lead_grade"`` on the task, where SpiffWorkflow writes
+    an element: it was refused as naming no decision."""
+    text = edited(
+        INTAKE[0],
+        (
+            "      <bpmn:extensionElements>\n        <spiffworkflow:calledDecisionId>\n"
+            "          lead_grade\n        </spiffworkflow:calledDecisionId>\n"
+            "      </bpmn:extensionElements>\n",
+            "",
+        ),
+        (
+            '<bpmn:businessRuleTask id="Task_Grade" name="Grade lead">',
+            '<bpmn:businessRuleTask id="Task_Grade" name="Grade lead" '
+            'spiffworkflow:calledDecisionId="lead_grade">',
+        ),
+    )
+    assert upload(owner, (INTAKE[0], text), (INTAKE[1], diagram(INTAKE[1]))).status_code == 201
+    data = {"customer_id": make_customer().id, "budget": 20000, "source": "web"}
+    started = agent.start("r20_lead_intake", data)
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (after["data"]["grade"], after["incidents"]) == ("B", [])
 
 
 # -- callback cadence (for Camunda): candidateGroups naming a role, PT24H and P1D timers ---
@@ -129,6 +154,55 @@ def test_a_big_discount_is_escalated_to_the_director_while_the_deal_goes_on(
             }
         else:
             assert (after["status"], after["ready_tasks"]) == ("completed", [])
+
+
+POTENTIAL_OWNER = """<bpmn:userTask id="Task_ManualRefund" name="Refund by hand">
+      <bpmn:potentialOwner id="Owner_Refund">
+        <bpmn:resourceAssignmentExpression id="Expression_Refund">
+          <bpmn:formalExpression>manager</bpmn:formalExpression>
+        </bpmn:resourceAssignmentExpression>
+      </bpmn:potentialOwner>
+    </bpmn:userTask>"""
+
+
+def test_a_potential_owner_naming_a_role_gives_the_task_to_that_role(
+    owner, agent, actor, make_customer
+):
+    """BPMN's own way of giving a task to a group, on a task outside every lane: it was
+    refused as not supported."""
+    boss = actor("manager", username="boss", team="East")
+    text = edited(
+        "refund.bpmn",
+        ("<bpmn:flowNodeRef>Task_ManualRefund</bpmn:flowNodeRef>\n", ""),
+        ('<bpmn:userTask id="Task_ManualRefund" name="Refund by hand"/>', POTENTIAL_OWNER),
+    )
+    assert upload(owner, ("refund.bpmn", text)).status_code == 201
+    customer = make_customer()
+    deal = agent.post(
+        "/api/v1/deals", json={"customer_id": customer.id, "title": "Plan", "amount": "1000"}
+    ).get_json()
+    data = {"customer_id": customer.id, "deal_id": deal["id"], "deal_amount": 1000}
+    started = agent.start("r20_refund", data)
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {"refund_amount": 5000})
+    (by_hand,) = after["ready_tasks"]
+    assert (by_hand["lane"], by_hand["candidates"]) == ("manager", ["group:manager"])
+    assert agent.complete(by_hand["id"]).status_code == 403
+    assert boss.complete_ok(by_hand["id"], {})["status"] == "completed"
+
+
+def test_a_potential_owner_naming_no_role_is_still_refused(owner, db):
+    text = edited(
+        "refund.bpmn",
+        ("<bpmn:flowNodeRef>Task_ManualRefund</bpmn:flowNodeRef>\n", ""),
+        (
+            '<bpmn:userTask id="Task_ManualRefund" name="Refund by hand"/>',
+            POTENTIAL_OWNER.replace(">manager<", ">finance<"),
+        ),
+    )
+    (detail,) = refused(upload(owner, ("refund.bpmn", text)))
+    assert detail["element_id"] == "Task_ManualRefund"
+    assert "<potentialOwner> is not supported" in detail["message"]
+    nothing_deployed(db)
 
 
 # -- complaint: an error end event in a subprocess, a called follow-up ---------------------
@@ -356,6 +430,61 @@ def test_a_word_meant_as_a_variable_is_written_so_and_runs(owner, agent, make_cu
     started = agent.start("r20_lead_intake", data)
     after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
     assert (after["data"]["grade"], after["data"]["priority"]) == ("A", 2)
+
+
+def test_a_table_written_without_ids_grades_as_drawn(owner, agent, make_customer):
+    """DMN makes ids optional, and assistants leave them out of the table's rules and cells;
+    the deploy was refused with KeyError('id') on the business rule task."""
+    table = re.sub(
+        r' id="(DecisionTable|Input|Output|Rule|InputEntry|OutputEntry)[^"]*"',
+        "",
+        diagram("lead_grade.dmn").decode(),
+    ).encode()
+    assert b"<rule>" in table and b"<inputEntry>" in table
+    assert upload(owner, (INTAKE[0], diagram(INTAKE[0])), (INTAKE[1], table)).status_code == 201
+    grades = []
+    for budget, source in [(60000, "web"), (20000, "referral"), (20000, "web"), (100, "web")]:
+        data = {"customer_id": make_customer().id, "budget": budget, "source": source}
+        started = agent.start("r20_lead_intake", data)
+        after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+        grades.append((after["data"]["grade"], after["data"]["priority"], after["incidents"]))
+    assert grades == [("A", 1, []), ("A", 2, []), ("B", 3, []), ("C", 5, [])]
+
+
+def test_an_empty_output_cell_is_null(owner, agent, make_customer):
+    """It was "" (text in the integer column), where DMN has null."""
+    table = edited(
+        "lead_grade.dmn",
+        (
+            '<outputEntry id="OutputEntry_4_2"><text>5</text></outputEntry>',
+            '<outputEntry id="OutputEntry_4_2"><text></text></outputEntry>',
+        ),
+    )
+    assert upload(owner, (INTAKE[0], diagram(INTAKE[0])), (INTAKE[1], table)).status_code == 201
+    data = {"customer_id": make_customer().id, "budget": 100, "source": "web"}
+    started = agent.start("r20_lead_intake", data)
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (done["status"], done["data"]["grade"], done["data"]["priority"]) == (
+        "completed",
+        "C",
+        None,
+    )
+
+
+def test_an_empty_input_expression_a_rule_tests_is_refused_at_deploy(owner, db):
+    """It deployed, and a lead from a referral failed the grading with a bare 'Source'."""
+    table = edited("lead_grade.dmn", ("<text>source</text>", "<text></text>"))
+    (detail,) = refused(upload(owner, (INTAKE[0], diagram(INTAKE[0])), (INTAKE[1], table)))
+    assert (detail["element_id"], detail["line"]) == (
+        "InputExpression_Source",
+        line_in('<inputExpression id="InputExpression_Source"', table),
+    )
+    assert "input 'Source' has an empty inputExpression" in detail["message"]
+    assert (
+        "the variable (or Python expression) the column reads, such as source"
+        in (detail["message"])
+    )
+    nothing_deployed(db)
 
 
 def test_a_lowercase_hit_policy_is_refused_with_its_dmn_spelling(owner, db):
