@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
-from engine import sandbox
+from engine import juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -364,6 +364,10 @@ def _walrus_hint(node: ast.NamedExpr) -> str:
 def _comparison_hint(expression: str) -> str:
     """A comparison written with one ``=`` (as XPath, FEEL and spreadsheets write it, and
     Signavio files declare XPath), said with the ``==`` that compiles."""
+    if re.search(r"&&|\|\||===|!==", expression):
+        # JavaScript's and Java's operators, as assistants write a Python condition with them
+        python = juel.to_python(expression.replace("===", "==").replace("!==", "!="))
+        return f"; in Python, write {python!r}" if python else ""
     compared = re.sub(r"(?<![<>=!])=(?!=)", "==", expression)
     if compared == expression:
         return ""
@@ -437,6 +441,11 @@ def _check_script(
             "the script: to stop early, put the rest of the script under an if; to fail the "
             "task with a code an error boundary event catches, call fail('CODE', 'message')"
         )
+    for line, message in _engine_variable_calls(script):
+        where = f"line {line}"
+        if first_line:
+            where = f"line {line} (line {first_line + line - 1} of the file)"
+        report(f"{said} on {where} {message}")
     exit_lines = {lineno for _call, lineno in exits}
     for line, message in sandbox.problems_of(ast.parse(script, mode="exec")):
         if line in exit_lines:
@@ -445,6 +454,53 @@ def _check_script(
         if first_line and line:
             where = f" on line {line} (line {first_line + line - 1} of the file)"
         report(f"{said}{where} {message}")
+
+
+# What Camunda's, Activiti's and jBPM's scripts call to read and set process variables, as
+# assistants write them in a Python script too; Dialflow's scripts read and assign names.
+_ENGINE_OBJECTS = {"execution", "kcontext", "delegateTask"}
+_VARIABLE_METHODS = {"setVariable", "setVariableLocal", "getVariable", "getVariableLocal"}
+
+
+def _engine_variable_calls(script: str) -> list[tuple[int, str]]:
+    """``execution.setVariable("attempts", attempts + 1)`` (``getVariable``, jBPM's
+    ``kcontext``) in a Python script: it deployed, and the script failed with a NameError on
+    ``execution`` at run time. Each with its line and the Python that does it."""
+    tree = ast.parse(script, mode="exec")
+    assigned = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in _ENGINE_OBJECTS - assigned
+            and node.func.attr in _VARIABLE_METHODS
+        ):
+            continue
+        written = ast.get_source_segment(script, node) or node.func.attr
+        name = node.args[0] if node.args else None
+        variable = name.value if isinstance(name, ast.Constant) else None
+        if not isinstance(variable, str) or not variable.isidentifier():
+            instead = "read a variable by its name and set it by assigning it"
+        elif node.func.attr.startswith("set") and len(node.args) == 2:
+            value = ast.get_source_segment(script, node.args[1]) or "…"
+            instead = f"write {variable} = {value}"
+        else:
+            instead = f"write {variable}"
+        found.append(
+            (
+                node.lineno,
+                f"calls {written}: {node.func.value.id} is the Java engines' object, which "
+                f"Dialflow's Python scripts do not have (the data's variables are plain "
+                f"names): {instead}",
+            )
+        )
+    return sorted(found)
 
 
 _EXITS = {"exit", "quit", "sys.exit", "os._exit", "os.abort"}
