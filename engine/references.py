@@ -430,6 +430,37 @@ CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
 EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
 
 
+# The answers a gateway's branches are labelled with, which assistants also write as the
+# branch's condition; none is a variable a diagram has.
+_ANSWERS = {"yes", "no", "y", "n", "ok", "else", "otherwise", "default"}
+
+
+def _label_as_condition(flow: Any) -> str | None:
+    """A condition that is the branch's label (``Yes``, ``No``, ``Otherwise``, or the flow's
+    own capitalised name): Python reads it as a variable, so it deployed and the gateway
+    failed on a NameError the first time it ran."""
+    condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    text = (condition.text or "").strip() if condition is not None else ""
+    name = (flow.get("name") or "").strip()
+    if not text.isidentifier():
+        return None
+    if text.lower() not in _ANSWERS and not (text == name and text[:1].isupper()):
+        return None
+    otherwise = text.lower() in ("else", "otherwise", "default")
+    return (
+        f"its condition is {text!r}"
+        + (", its own label," if text == name else "")
+        + f" which Python reads as a variable named {text!r}, not as an answer: write the "
+        "test the branch stands for (such as approved == True or amount > 1000)"
+        + (
+            "; for the branch taken when no other holds, remove the condition and name the "
+            f'flow as the gateway\'s default (default="{flow.get("id")}")'
+            if otherwise
+            else ""
+        )
+    )
+
+
 def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
     """Conditions that would never be evaluated, and event-based gateways that lead to
     something other than an event: the first deployed and ran as if the condition were not
@@ -463,6 +494,8 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                     "default flow is taken when no condition holds, whatever its own says: "
                     "remove its condition or make it an ordinary flow",
                 )
+            elif (label := _label_as_condition(flow)) is not None:
+                report(flow, label)
         elif kind in CONDITIONAL_SOURCES and _chooses(source, flow, outgoing):
             gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
             report(
