@@ -197,6 +197,7 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
         message = _qname_message(_id_message(_NS.sub("bpmn:", error.message), tree))
         message = _order_message(message, tree, error.path, prefixes)
         message = _spiff_message(message, tree, error.path, prefixes)
+        message = _default_message(message)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         found["_xsd"] = True
@@ -547,3 +548,28 @@ def _attribute_at(
     except etree.XPathError:
         return None
     return found[0].get(name) if found and isinstance(found[0].tag, str) else None
+
+
+_GATEWAY_DEFAULT = re.compile(
+    r"^Element 'bpmn:(parallelGateway|eventBasedGateway)', attribute 'default': "
+    r"The attribute 'default' is not allowed\.$"
+)
+
+
+def _default_message(message: str) -> str:
+    """A ``default`` on a parallel or event-based gateway, which takes every flow out of it
+    (or the first event's): there is no branch for a default to name."""
+    found = _GATEWAY_DEFAULT.match(message)
+    if found is None:
+        return message
+    if found.group(1) == "parallelGateway":
+        return (
+            "a parallel gateway takes every outgoing flow and has no default flow: remove "
+            "default=, or make it an exclusive gateway (one way) or an inclusive gateway "
+            "(every true way) if its flows have conditions"
+        )
+    return (
+        "an event-based gateway goes the way of the first event that happens and has no "
+        "default flow: remove default= (a timer event after it is the way taken when nothing "
+        "else happens in time)"
+    )
