@@ -332,6 +332,46 @@ MISTAKES = [
         id="timer-in-short-units",
     ),
     pytest.param(
+        "callback_cadence.bpmn",
+        [("attempts = attempts + 1", 'execution.setVariable("attempts", attempts + 1)')],
+        "Task_Count",
+        '<bpmn:scriptTask id="Task_Count"',
+        [
+            'calls execution.setVariable("attempts", attempts + 1)',
+            "write attempts = attempts + 1",
+        ],
+        id="camunda-set-variable-in-a-python-script",
+    ),
+    pytest.param(
+        "callback_cadence.bpmn",
+        [(">reached == True<", ">Yes<")],
+        "Flow_Reached",
+        '<bpmn:sequenceFlow id="Flow_Reached"',
+        ["its condition is 'Yes', its own label,", "write the test the branch stands for"],
+        id="branch-label-as-its-condition",
+    ),
+    pytest.param(
+        "callback_cadence.bpmn",
+        [(">reached == True<", ">reached == True &amp;&amp; attempts &gt; 0<")],
+        "Flow_Reached",
+        '<bpmn:sequenceFlow id="Flow_Reached"',
+        ["in Python, write 'reached == True and attempts > 0'"],
+        id="javascript-and-in-a-python-condition",
+    ),
+    pytest.param(
+        "deal_approval.bpmn",
+        [
+            (
+                '<exclusiveGateway id="gw_merge" name="Approved?" default="flow_rejected"/>',
+                '<parallelGateway id="gw_merge" name="Approved?" default="flow_rejected"/>',
+            )
+        ],
+        "gw_merge",
+        '<parallelGateway id="gw_merge"',
+        ["a parallel gateway takes every outgoing flow and has no default flow: remove default="],
+        id="default-on-a-parallel-gateway",
+    ),
+    pytest.param(
         "refund.bpmn",
         [(NOTE_PARAMETER, NOTE_PARAMETER.replace('id="text"', 'name="text"'))],
         "Task_NoteRefund",
