@@ -266,7 +266,7 @@ def _id_message(message: str, tree: Any) -> str:
         )
     return (
         f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
-        "spaces or ':'"
+        f"spaces or ':': write such as {_valid_id(value)!r}, and the references to it alike"
     )
 
 
@@ -372,6 +372,13 @@ def _order_message(
             if attribute == "default" and len(value.split()) > 1
             else ""
         )
+        if value.strip() and not any(c.isspace() for c in value.strip()):
+            # one word, but no XML name: it starts with a digit, or holds ':' or a symbol
+            return (
+                f"attribute {attribute!r} names {value!r}, which is no valid id (an id starts "
+                "with a letter or '_' and holds no spaces, ':' or symbols): rename the element "
+                f"it means and this reference alike, such as {_valid_id(value)!r}"
+            )
         return (
             f"attribute {attribute!r} names {value!r}, which is no single id: it must name one "
             f"element by its id{more}"
@@ -573,3 +580,10 @@ def _default_message(message: str) -> str:
         "default flow: remove default= (a timer event after it is the way taken when nothing "
         "else happens in time)"
     )
+
+
+def _valid_id(value: str) -> str:
+    """``value`` made an XML name: symbols as ``_``, a leading digit (or ``-``, ``.``) behind
+    a ``_``."""
+    made = re.sub(r"[^\w.-]", "_", value.strip())
+    return made if made[:1].isalpha() or made[:1] == "_" else f"_{made}"

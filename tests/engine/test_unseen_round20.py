@@ -527,6 +527,29 @@ def test_an_empty_input_expression_a_rule_tests_is_refused_at_deploy(owner, db):
     nothing_deployed(db)
 
 
+def test_an_id_starting_with_a_digit_is_refused_with_an_id_to_write(owner, db):
+    """The flows naming it were said to name "no single id", though they named one word."""
+    text = edited(
+        "callback_cadence.bpmn",
+        ('<bpmn:scriptTask id="Task_Count"', '<bpmn:scriptTask id="1st_attempt"'),
+        ('targetRef="Task_Count"', 'targetRef="1st_attempt"'),
+        ('sourceRef="Task_Count"', 'sourceRef="1st_attempt"'),
+    )
+    details = refused(upload(owner, ("callback_cadence.bpmn", text)))
+    said = {(d["element_id"], d["line"]): d["message"] for d in details}
+    assert set(said) == {
+        ("1st_attempt", line_in('<bpmn:scriptTask id="1st_attempt"', text)),
+        ("Flow_3", line_in('<bpmn:sequenceFlow id="Flow_3"', text)),
+        ("Flow_4", line_in('<bpmn:sequenceFlow id="Flow_4"', text)),
+    }
+    assert "write such as '_1st_attempt'" in said[("1st_attempt", line_in("1st_attempt", text))]
+    for flow in ("Flow_3", "Flow_4"):
+        (message,) = [m for (element, _), m in said.items() if element == flow]
+        assert "names '1st_attempt', which is no valid id" in message
+        assert "such as '_1st_attempt'" in message
+    nothing_deployed(db)
+
+
 def test_a_lowercase_hit_policy_is_refused_with_its_dmn_spelling(owner, db):
     """A regression guard: ``hitPolicy="unique"`` was refused so before this round."""
     table = edited("lead_grade.dmn", ('hitPolicy="FIRST"', 'hitPolicy="unique"'))
