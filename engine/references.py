@@ -437,19 +437,20 @@ _ANSWERS = {"yes", "no", "y", "n", "ok", "else", "otherwise", "default"}
 
 def _label_as_condition(flow: Any) -> str | None:
     """A condition that is the branch's label (``Yes``, ``No``, ``Otherwise``, or the flow's
-    own capitalised name): Python reads it as a variable, so it deployed and the gateway
-    failed on a NameError the first time it ran."""
+    own capitalised name; a word in lower case is taken for the variable it may be): Python
+    reads it as a variable, so it deployed and the gateway failed on a NameError the first
+    time it ran."""
     condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
     text = (condition.text or "").strip() if condition is not None else ""
     name = (flow.get("name") or "").strip()
-    if not text.isidentifier():
-        return None
-    if text.lower() not in _ANSWERS and not (text == name and text[:1].isupper()):
+    if not text.isidentifier() or not text[:1].isupper():
+        return None  # a variable is written in lower case: ``ok``, ``approved``
+    if text.lower() not in _ANSWERS and text != name:
         return None
     otherwise = text.lower() in ("else", "otherwise", "default")
     return (
         f"its condition is {text!r}"
-        + (", its own label," if text == name else "")
+        + (", its own label," if text == name else ",")
         + f" which Python reads as a variable named {text!r}, not as an answer: write the "
         "test the branch stands for (such as approved == True or amount > 1000)"
         + (
