@@ -33,6 +33,7 @@ from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.iso_timers import meant_as_iso, timer_definitions
+from engine.script_text import expression_text, script_text
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -281,6 +282,7 @@ def _condition_text(condition: Any) -> str | None:
 
 def _check_expression(expression: str, what: str, report: Any, *, test: bool = False) -> None:
     """``expression`` compiles as Python; with ``test`` (a condition) it assigns nothing."""
+    expression = expression_text(expression)
     if is_juel(expression):
         return  # reported element by element by engine.foreign
     if not expression.strip():
@@ -418,6 +420,7 @@ def _check_script(
     """``first_line``: the file's line on which the script begins, if known. ``said`` names
     which of the task's scripts it is: a script task may hold a pre-script, its script and a
     post-script, and "script has a syntax error on line 1" named none."""
+    script = script_text(script)  # as it runs: without the XML's indentation
     try:
         compile(script, "<script>", "exec")
     except SyntaxError as exc:

@@ -46,6 +46,7 @@ from crm.models import User
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
 from engine.sandbox import SCRIPT_BUILTINS, explained
+from engine.script_text import expression_text, script_text
 from engine.state import StateCodec
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 
@@ -181,7 +182,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            return eval(expression, scope)
+            return eval(expression_text(expression), scope)
         except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
         except NameError as exc:
@@ -200,7 +201,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            exec(script, scope)
+            exec(script_text(script), scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
         except NameError as exc:
