@@ -129,6 +129,52 @@ def test_candidate_groups_naming_a_role_on_a_process_without_lanes_offer_the_tas
     assert boss.complete_ok(escalated["id"], {})["id"] == late["id"]
 
 
+def test_scripts_and_conditions_indented_with_the_xml_run_as_written(
+    timed: Timed, make_customer, db
+):
+    """Pretty-printed inside their tags, as assistants write them: they were refused with
+    "unexpected indent"."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:script>attempts = 0\nmax_attempts = 3</bpmn:script>",
+            "<bpmn:script><![CDATA[\n        attempts = 0\n        if attempts < 1:\n"
+            "            max_attempts = 3\n      ]]></bpmn:script>",
+        ),
+        (
+            "<bpmn:script>attempts = attempts + 1</bpmn:script>",
+            "<bpmn:script>attempts = attempts + 1\n        last_try = attempts</bpmn:script>",
+        ),
+        (
+            'language="python">reached == True</bpmn:conditionExpression>',
+            'language="python">\n        reached == True\n      </bpmn:conditionExpression>',
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    agent, customer = timed.agent, make_customer()
+    started = agent.start("r20_callback_cadence", {"customer_id": customer.id})
+    assert (started["data"]["attempts"], started["data"]["max_attempts"]) == (0, 3)
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": True})
+    assert (done["status"], done["incidents"], done["data"]["last_try"]) == ("completed", [], 1)
+    assert notes_of(db, customer.id) == ["Reached after 1 attempts"]
+
+
+def test_a_script_indented_wrongly_is_still_refused_on_its_line(owner, db):
+    """What is no Python once the XML's indentation is left out stays refused."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:script>attempts = 0\nmax_attempts = 3</bpmn:script>",
+            "<bpmn:script>\n        attempts = 0\n          max_attempts = 3\n</bpmn:script>",
+        ),
+    )
+    (detail,) = refused(upload(owner, ("callback_cadence.bpmn", text)))
+    assert (detail["element_id"], detail["line"]) == ("Task_Init", line_in('id="Task_Init"', text))
+    assert "unexpected indent" in detail["message"]
+    assert f"(line {line_in('  max_attempts = 3', text)} of the file)" in detail["message"]
+    nothing_deployed(db)
+
+
 # -- deal approval: an escalation from the manager's subprocess to the director ------------
 
 
