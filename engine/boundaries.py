@@ -73,10 +73,10 @@ from engine.hit_policies import DefaultsDMNParser, engine_for
 from engine.interrupts import stop_waiting
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
+from engine.spiff_extensions import TrimmedDecisionParser, UntypedParametersParser
 from engine.starter import StarterStartEvent
 from engine.task_scripts import (
     PRE_SCRIPT_HEARD,
-    BuildingBusinessRuleTaskParser,
     PostScriptRetryingManualTask,
     PostScriptRetryingScriptTask,
     PostScriptRetryingServiceTask,
@@ -339,6 +339,25 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
     }
 
 
+_TABLE_PARTS = ("decisionTable", "input", "output", "rule", "inputEntry", "outputEntry")
+
+
+def _give_table_ids(node: Any, namespace: str) -> None:
+    """An id for each part of a decision table written without one. DMN's schema makes ids
+    optional, and assistants leave them out of rules and cells; SpiffWorkflow 3.2 stopped
+    at the first with ``KeyError('id')``, said on the business rule task calling the table."""
+    taken = {e.get("id") for e in node.iter() if isinstance(e.tag, str) and e.get("id")}
+    count = 0
+    for part in _TABLE_PARTS:
+        for element in node.iter(f"{{{namespace}}}{part}"):
+            if element.get("id"):
+                continue
+            while (made := f"{part}_{count}") in taken:
+                count += 1
+            element.set("id", made)
+            taken.add(made)
+
+
 class DialflowParser(SpiffBpmnParser):
     """SpiffWorkflow's parser with boundary events that keep listening (see above),
     multi-instance activities whose completion condition can count (``engine.multi_instance``),
@@ -362,11 +381,11 @@ class DialflowParser(SpiffBpmnParser):
             PostScriptRetryingManualTask,
         ),
         full_tag("serviceTask"): (
-            with_counting(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
+            with_counting(UntypedParametersParser),
             PostScriptRetryingServiceTask,
         ),
         full_tag("businessRuleTask"): (
-            with_counting(BuildingBusinessRuleTaskParser),
+            with_counting(TrimmedDecisionParser),
             PreScriptHeardBusinessRuleTask,
         ),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
@@ -428,6 +447,7 @@ class DialflowParser(SpiffBpmnParser):
         namespace = etree.QName(node).namespace
         for column in node.findall(f".//{{{namespace}}}decisionTable/{{{namespace}}}annotation"):
             column.getparent().remove(column)
+        _give_table_ids(node, namespace)
         if node.nsmap.get(None) != namespace:
             nsmap = {**node.nsmap, None: namespace}
             root = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)

@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.specs.base import TaskSpec
-from SpiffWorkflow.spiff.specs.defaults import ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
-from engine import sandbox
+from engine import juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -33,6 +33,7 @@ from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.iso_timers import meant_as_iso, timer_definitions
+from engine.script_text import expression_text, script_text
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -60,6 +61,7 @@ def check_specs(
     conditions = conditions or {}
     scripts = scripts or {}
     problems: list[dict[str, Any]] = []
+    lanes = {lane for spec, _ in _all_task_specs(parsed) if (lane := getattr(spec, "lane", None))}
     for spec, file in _all_task_specs(parsed):
         element_id = getattr(spec, "bpmn_id", None) or spec.name
         here, flows_here = lines.get(file, {}), conditions.get(file, {})
@@ -84,6 +86,8 @@ def check_specs(
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
             _check_completion_check(spec, registry, report)
+        if isinstance(spec, UserTask | ManualTask):
+            _check_lane_owners(spec, lanes, report)
         if isinstance(spec, EventBasedGateway):
             # It holds its events' definitions, in the order of its outputs (SpiffWorkflow
             # moves them there): a timer's problem is reported on its own event.
@@ -278,6 +282,7 @@ def _condition_text(condition: Any) -> str | None:
 
 def _check_expression(expression: str, what: str, report: Any, *, test: bool = False) -> None:
     """``expression`` compiles as Python; with ``test`` (a condition) it assigns nothing."""
+    expression = expression_text(expression)
     if is_juel(expression):
         return  # reported element by element by engine.foreign
     if not expression.strip():
@@ -361,6 +366,10 @@ def _walrus_hint(node: ast.NamedExpr) -> str:
 def _comparison_hint(expression: str) -> str:
     """A comparison written with one ``=`` (as XPath, FEEL and spreadsheets write it, and
     Signavio files declare XPath), said with the ``==`` that compiles."""
+    if re.search(r"&&|\|\||===|!==", expression):
+        # JavaScript's and Java's operators, as assistants write a Python condition with them
+        python = juel.to_python(expression.replace("===", "==").replace("!==", "!="))
+        return f"; in Python, write {python!r}" if python else ""
     compared = re.sub(r"(?<![<>=!])=(?!=)", "==", expression)
     if compared == expression:
         return ""
@@ -411,6 +420,7 @@ def _check_script(
     """``first_line``: the file's line on which the script begins, if known. ``said`` names
     which of the task's scripts it is: a script task may hold a pre-script, its script and a
     post-script, and "script has a syntax error on line 1" named none."""
+    script = script_text(script)  # as it runs: without the XML's indentation
     try:
         compile(script, "<script>", "exec")
     except SyntaxError as exc:
@@ -434,6 +444,11 @@ def _check_script(
             "the script: to stop early, put the rest of the script under an if; to fail the "
             "task with a code an error boundary event catches, call fail('CODE', 'message')"
         )
+    for line, message in _engine_variable_calls(script):
+        where = f"line {line}"
+        if first_line:
+            where = f"line {line} (line {first_line + line - 1} of the file)"
+        report(f"{said} on {where} {message}")
     exit_lines = {lineno for _call, lineno in exits}
     for line, message in sandbox.problems_of(ast.parse(script, mode="exec")):
         if line in exit_lines:
@@ -442,6 +457,53 @@ def _check_script(
         if first_line and line:
             where = f" on line {line} (line {first_line + line - 1} of the file)"
         report(f"{said}{where} {message}")
+
+
+# What Camunda's, Activiti's and jBPM's scripts call to read and set process variables, as
+# assistants write them in a Python script too; Dialflow's scripts read and assign names.
+_ENGINE_OBJECTS = {"execution", "kcontext", "delegateTask"}
+_VARIABLE_METHODS = {"setVariable", "setVariableLocal", "getVariable", "getVariableLocal"}
+
+
+def _engine_variable_calls(script: str) -> list[tuple[int, str]]:
+    """``execution.setVariable("attempts", attempts + 1)`` (``getVariable``, jBPM's
+    ``kcontext``) in a Python script: it deployed, and the script failed with a NameError on
+    ``execution`` at run time. Each with its line and the Python that does it."""
+    tree = ast.parse(script, mode="exec")
+    assigned = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in _ENGINE_OBJECTS - assigned
+            and node.func.attr in _VARIABLE_METHODS
+        ):
+            continue
+        written = ast.get_source_segment(script, node) or node.func.attr
+        name = node.args[0] if node.args else None
+        variable = name.value if isinstance(name, ast.Constant) else None
+        if not isinstance(variable, str) or not variable.isidentifier():
+            instead = "read a variable by its name and set it by assigning it"
+        elif node.func.attr.startswith("set") and len(node.args) == 2:
+            value = ast.get_source_segment(script, node.args[1]) or "…"
+            instead = f"write {variable} = {value}"
+        else:
+            instead = f"write {variable}"
+        found.append(
+            (
+                node.lineno,
+                f"calls {written}: {node.func.value.id} is the Java engines' object, which "
+                f"Dialflow's Python scripts do not have (the data's variables are plain "
+                f"names): {instead}",
+            )
+        )
+    return sorted(found)
 
 
 _EXITS = {"exit", "quit", "sys.exit", "os._exit", "os.abort"}
@@ -507,6 +569,47 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     for name in ("dueAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
+
+
+def _check_lane_owners(spec: Any, lanes: set[str], report: Any) -> None:
+    """A person's task whose own pre-script gives ``lane_owners`` only for lanes no process of
+    the deploy has (a task in no lane given ``{"manager": [...]}``, as assistants write it
+    for SpiffWorkflow): ``lane_owners`` names who works a lane's tasks, so it never applied
+    and the task went to the instance's starter (outside every lane) or its own lane."""
+    try:
+        tree = ast.parse(spec.prescript or "")
+    except SyntaxError:
+        return  # said by the pre-script's own check
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "lane_owners" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            continue
+        keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+        if (
+            not keys
+            or len(keys) != len(node.value.keys)
+            or not all(isinstance(key, str) for key in keys)
+        ):
+            continue
+        if any(key in lanes for key in keys):
+            continue
+        named = ", ".join(repr(key) for key in keys)
+        where = f"the task is in lane {spec.lane!r}" if spec.lane else "the task is in no lane"
+        runs = (
+            "its lane's role or team works it"
+            if spec.lane
+            else "outside every lane the instance's starter works it"
+        )
+        report(
+            f"its pre-script sets lane_owners for {named}, which no lane of the deploy is "
+            f"named, and {where}: lane_owners names who works the tasks of a lane, so it "
+            f"never applies and {runs}; put the task in a lane named {keys[0]!r} (a lane "
+            "named as a role or team needs no lane_owners)"
+        )
+        return
 
 
 def _check_form(label: str, schema: dict[str, Any], report: Any) -> None:
@@ -607,6 +710,13 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
+        iso = duration_in_words(expression)
+        if iso is not None and isinstance(definition, DurationTimerEventDefinition):
+            report(
+                f"timer expression {expression!r} is a duration in words, which a timer does "
+                f"not read; ISO 8601 writes it {iso}: write {iso}"
+            )
+            return
         # "24 hours", "tomorrow at 9am": what a timer holds, said with the part's own example
         report(
             f"timer expression is not valid Python: {expression!r} ({exc.msg}); a timer holds an "
@@ -628,6 +738,35 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
         report(f"timer value {value!r}: {exc}")
     except Exception:  # SpiffWorkflow raises bare Exceptions for bad values
         report(f"timer value {value!r} is not a valid ISO 8601 {_timer_example(definition)}")
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)\.?\s*(?:,|and)?\s*", re.IGNORECASE)
+_DURATION_UNITS = {
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "W"),
+    **dict.fromkeys(("d", "day", "days"), "D"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "H"),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "M"),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "S"),
+}
+
+
+def duration_in_words(expression: str) -> str | None:
+    """The ISO 8601 duration a duration written in words or short units means ('24h',
+    '1 day', '2 hours 30 min', as assistants write timers), or None for anything else."""
+    text, at, amounts = expression.strip().strip("'\""), 0, {}
+    while at < len(text):
+        part = _DURATION_PART.match(text, at)
+        unit = _DURATION_UNITS.get(part.group(2).lower()) if part else None
+        if part is None or unit is None or unit in amounts:
+            return None
+        amounts[unit], at = int(part.group(1)), part.end()
+    if not amounts:
+        return None
+    if "W" in amounts and len(amounts) > 1:  # ISO 8601 writes weeks alone
+        amounts["D"] = amounts.get("D", 0) + 7 * amounts.pop("W")
+    date = "".join(f"{amounts[u]}{u}" for u in "WD" if u in amounts)
+    time = "".join(f"{amounts[u]}{u}" for u in "HMS" if u in amounts)
+    return f"P{date}" + (f"T{time}" if time else "")
 
 
 def _timer_example(definition: TimerEventDefinition) -> str:

@@ -47,6 +47,7 @@ from engine.event_checks import (
 )
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_places import place_problems
+from engine.foreign_hints import honoured_owner
 from engine.payload_places import misplaced_payloads
 from engine.qname_refs import unprefix_references
 from engine.unthrown_errors import unthrown_boundary_problems
@@ -231,7 +232,7 @@ def _assignment_problems(node: Any, ctx: Context) -> list[dict[str, Any]]:
         if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
             continue
         kind = etree.QName(child).localname
-        if kind in RESOURCE_ROLES:
+        if kind in RESOURCE_ROLES and not honoured_owner(node, child):
             found.append(ctx.report(node, f"<{kind}> is not supported: {BY_LANE}", child))
         elif kind in ("dataInputAssociation", "dataOutputAssociation") and any(
             etree.QName(part).localname in ("assignment", "transformation")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import keyword
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -340,6 +341,8 @@ def _table_problems(table: Any, report: Any) -> None:
         )
         text = (text_node.text or "").strip() if text_node is not None else ""
         if not text:
+            if local == "inputExpression":
+                _empty_input_problem(element, report)
             continue
         juel_text = juel_cell_problem(element, text) if local in _CELLS else None
         if juel_text:
@@ -369,6 +372,31 @@ def _table_problems(table: Any, report: Any) -> None:
                 report(element, f"output {text!r} is not a Python expression: {problem_text}")
             else:
                 _unknown_calls(element, "output", text, expression(literal(text)), report)
+
+
+def _empty_input_problem(expression: Any, report: Any) -> None:
+    """An input whose ``inputExpression`` is empty while a rule tests its column: it deployed,
+    and the first instance to reach such a rule failed with SpiffWorkflow's bare
+    ``'Label'`` (it looked the column's label up in the data)."""
+    column = expression.getparent()
+    table = column.getparent() if column is not None else None
+    if table is None:
+        return
+    inputs = [c for c in table if isinstance(c.tag, str) and _local(c) == "input"]
+    place = inputs.index(column)
+    for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
+        cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == "inputEntry"]
+        if place < len(cells) and _text(cells[place]).strip() not in ("", "-"):
+            label = (column.get("label") or "").strip()
+            named = f"input {label!r}" if label else f"input {place + 1}"
+            guess = re.sub(r"\W+", "_", label.lower()).strip("_")
+            example = f", such as {guess}" if guess.isidentifier() else ""
+            report(
+                expression,
+                f"{named} has an empty inputExpression, and rule cells test its column: write "
+                f"in its <text> the variable (or Python expression) the column reads{example}",
+            )
+            return
 
 
 def _unknown_calls(element: Any, part: str, text: str, python: str, report: Any) -> None:
@@ -420,6 +448,13 @@ def _type_problems(table: Any, report: Any) -> None:
     ``typeRef="number"`` set text where the gateway after the task compared numbers (and
     failed there), and a rule cell ``"high"`` in a number column never matched."""
     columns: dict[str, list[tuple[str, str]]] = {"inputEntry": [], "outputEntry": []}
+    inputs = {
+        _text(expression).strip()
+        for child in table
+        if isinstance(child.tag, str) and _local(child) == "input"
+        for expression in child
+        if isinstance(expression.tag, str) and _local(expression) == "inputExpression"
+    }
     for child in table:
         local = _local(child) if isinstance(child.tag, str) else ""
         if local == "input":
@@ -429,18 +464,27 @@ def _type_problems(table: Any, report: Any) -> None:
         elif local == "output":
             columns["outputEntry"].append((child.get("name") or "", child.get("typeRef", "")))
             for default in (c for c in child if _local(c) == "defaultOutputEntry"):
-                _type_problem(default, _text(default), columns["outputEntry"][-1], report)
+                _type_problem(default, _text(default), columns["outputEntry"][-1], report, inputs)
     for rule in (c for c in table if isinstance(c.tag, str) and _local(c) == "rule"):
         for entry in ("inputEntry", "outputEntry"):
             cells = [c for c in rule if isinstance(c.tag, str) and _local(c) == entry]
             for cell, column in zip(cells, columns[entry], strict=False):
-                _type_problem(cell, _text(cell), column, report)
+                _type_problem(cell, _text(cell), column, report, inputs)
 
 
-def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) -> None:
+_BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_NOT_NAMES = {"true", "false", "null", "True", "False", "None"}
+
+
+def _type_problem(
+    cell: Any, text: str, column: tuple[str, str], report: Any, inputs: set[str] = frozenset()
+) -> None:
     name, type_ref = column
     wanted = _TYPES.get(type_ref.split(":")[-1].strip().lower())
     if wanted is None or not text.strip() or text.strip() == "-":
+        return
+    if wanted[1] == (str,) and _unquoted_text(text, inputs):
+        _unquoted_problem(cell, text.strip(), name, report)
         return
     described, kinds = wanted
     output = _local(cell) != "inputEntry"
@@ -457,6 +501,32 @@ def _type_problem(cell: Any, text: str, column: tuple[str, str], report: Any) ->
             "change the column's typeRef",
         )
         return
+
+
+def _unquoted_text(text: str, inputs: set[str]) -> bool:
+    """Whether a cell of a string column is one bare word naming none of the table's inputs
+    (``referral`` for ``"referral"``): a name, read from the instance's data when it runs."""
+    word = text.strip()
+    return (
+        bool(_BARE_NAME.match(word))
+        and word not in _NOT_NAMES
+        and not keyword.iskeyword(word)
+        and word not in inputs
+    )
+
+
+def _unquoted_problem(cell: Any, word: str, column: str, report: Any) -> None:
+    """A string column's cell written as a bare word, as assistants write text in a table:
+    it deployed, and the decision failed on the first instance with a NameError."""
+    output = _local(cell) != "inputEntry"
+    part = "output" if output else "rule cell"
+    other = f"str({word})" if output else f"? == {word}"
+    report(
+        cell,
+        f"{part} {word!r} in column {column!r} (typeRef 'string') is a bare name, which the "
+        f'decision reads as a variable of the instance\'s data, not as text: write "{word}" '
+        f"in double quotes (to use the variable {word!r}, write {other})",
+    )
 
 
 def _literals(text: str, output: bool) -> list[Any]:

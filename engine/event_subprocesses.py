@@ -97,6 +97,7 @@ from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubp
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
 from engine.scope_merge import carry_run, merge_at_scope_end
 from engine.starter import StarterStartEvent, initiator_variable, sets_starter
@@ -561,6 +562,17 @@ class ScopeParser(SpiffProcessParser):
     def _parse(self) -> None:
         super()._parse()
         interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
+
+    def get_lane_name(self, node_id: str) -> str | None:
+        """The lane an element is listed in; a task outside every lane whose
+        ``camunda:candidateGroups`` names a role, that role (``foreign_hints.candidate_roles``)."""
+        lane = super().get_lane_name(node_id)
+        if lane is not None:
+            return lane
+        roles = self.__dict__.get("_candidate_roles")
+        if roles is None:
+            roles = self._candidate_roles = candidate_roles(self.node)
+        return roles.get(node_id)
 
     def parse_node(self, node: Any) -> Any:
         """A subprocess's element listed in the subprocess's own lane set runs in that lane

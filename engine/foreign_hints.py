@@ -71,9 +71,9 @@ def honoured(local: str, owner: Any, value: str) -> bool:
     if local == "candidateGroups" and kind in _HUMAN:
         lane = lane_of(owner)
         group = value.strip()
-        return lane is not None and (
-            lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
-        )
+        if lane is None:  # the role named is the task's lane (``candidate_role``)
+            return group.lower() in _ROLES
+        return lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
     if local == "assignee" and kind in _HUMAN:
         return _is_starter(owner, value) and lane_of(owner) is None
     if local == "initiator" and kind == "startEvent":
@@ -138,6 +138,65 @@ def _priority(flow: Any) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+_CANDIDATE_GROUPS = tuple(
+    f"{{{namespace}}}candidateGroups"
+    for namespace in (
+        "http://camunda.org/schema/1.0/bpmn",
+        "http://activiti.org/bpmn",
+        "http://flowable.org/bpmn",
+    )
+)
+
+
+def candidate_roles(scope: Any) -> dict[str, str]:
+    """The user and manual tasks of ``scope`` (a process or subprocess element) that are in
+    no lane and whose ``camunda:candidateGroups`` (Activiti's, Flowable's), or one
+    ``<bpmn:potentialOwner>`` (``owner_role``), names one of Dialflow's roles, by id → that
+    role: such a task runs as if in a lane of that name (its role works it), as chat
+    assistants write the role on a task of a process without lanes; without it the
+    instance's starter worked it. One group naming no role, or several, is refused with the
+    lane to draw (``hint_for``, ``constructs``)."""
+    found: dict[str, str] = {}
+    for kind in _HUMAN:
+        for task in scope.iter(f"{{{BPMN_NS}}}{kind}"):
+            if not task.get("id") or lane_of(task) is not None:
+                continue
+            for attribute in _CANDIDATE_GROUPS:
+                group = (task.get(attribute) or "").strip().lower()
+                if group in _ROLES:
+                    found[task.get("id")] = group
+            owners = [c for c in task if isinstance(c.tag, str) and c.tag in _OWNER_TAGS]
+            if len(owners) == 1 and (role := owner_role(owners[0])) is not None:
+                found[task.get("id")] = role
+    return found
+
+
+_OWNER_TAGS = {f"{{{BPMN_NS}}}potentialOwner", f"{{{BPMN_NS}}}humanPerformer"}
+
+
+def owner_role(owner: Any) -> str | None:
+    """The Dialflow role a ``<bpmn:potentialOwner>`` (or ``<bpmn:humanPerformer>``) names in
+    its ``<resourceAssignmentExpression><formalExpression>`` (``manager``, ``'manager'``), as
+    assistants write BPMN's own way of giving a task to a group; None for anything else."""
+    expressions = list(owner.iter(f"{{{BPMN_NS}}}formalExpression"))
+    if len(expressions) != 1 or owner.get("resourceRef"):
+        return None
+    text = (expressions[0].text or "").strip().strip("'\"").strip().lower()
+    return text if text in _ROLES else None
+
+
+def honoured_owner(task: Any, owner: Any) -> bool:
+    """Whether a task's one ``potentialOwner`` or ``humanPerformer`` names a role that works
+    it: the task is in no lane (it runs in that role's, ``candidate_roles``) or in a lane of
+    that role's name."""
+    role = owner_role(owner)
+    owners = [c for c in task if isinstance(c.tag, str) and c.tag in _OWNER_TAGS]
+    if role is None or len(owners) != 1:
+        return False
+    lane = lane_of(task)
+    return lane is None or lane.strip().lower() == role
 
 
 def lane_of(element: Any) -> str | None:

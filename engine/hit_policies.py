@@ -28,7 +28,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
-from SpiffWorkflow.dmn.specs.model import HitPolicy
+from SpiffWorkflow.dmn.specs.model import HitPolicy, OutputEntry
 
 from engine.feel import _alternatives, literal
 
@@ -148,6 +148,17 @@ class DefaultsDMNParser(DMNParser):
         for table, table_element in zip(decision.decisionTables, tables, strict=False):
             aggregation = (table_element.get("aggregation") or "").strip().upper()
             table.aggregation = aggregation or None
+
+    def _parse_input_output_element(
+        self, decision_table: Any, element: Any, cls: type, idx: int
+    ) -> Any:
+        """An empty output cell is null, as DMN (and Camunda) has it: SpiffWorkflow 3.2
+        answered ``""``, text under a number column, and the gateway after the task that
+        compared it with a number failed."""
+        entry = super()._parse_input_output_element(decision_table, element, cls, idx)
+        if cls is OutputEntry and not (entry.text or "").strip():
+            entry.text = "None"
+        return entry
 
     def _parse_output(self, element: Any) -> Any:
         output = super()._parse_output(element)

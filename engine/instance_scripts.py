@@ -27,6 +27,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.script_text import script_text
 from engine.task_scripts import heard_instead
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -52,7 +53,7 @@ def module_names(script: str) -> set[str]:
     function's own variables); none for a script that does not compile (the deploy checks
     say why)."""
     try:
-        top = symtable.symtable(script, "<script>", "exec")
+        top = symtable.symtable(script_text(script), "<script>", "exec")
     except (SyntaxError, ValueError):
         return set()
     names = {s.get_name() for s in top.get_symbols() if s.is_referenced() or s.is_assigned()}

@@ -334,6 +334,33 @@ def _triggers(event: Any) -> list[Any]:
     ]
 
 
+def _stray_default(element: Any, default: str, leaving: list[str], tree: Any) -> str:
+    """A ``default`` naming no flow out of its element, with the flow it meant where that can
+    be told (a flow out of it named so, as assistants write the label for the id; a flow
+    leaving another element) and the ids it may name."""
+    said = f"its default flow {default!r} is not one of its outgoing sequence flows"
+    flows = {f.get("id"): f for f in tree.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("id")}
+    labelled = [
+        flow_id
+        for flow_id in leaving
+        if flow_id in flows and (flows[flow_id].get("name") or "").strip() == default.strip()
+    ]
+    if len(labelled) == 1:
+        return (
+            f"{said}: {default!r} is the name of its flow {labelled[0]!r}, and default names "
+            f'a flow by its id: write default="{labelled[0]}"'
+        )
+    if default in flows:
+        said += f": {default!r} leaves {flows[default].get('sourceRef')!r}"
+    if not leaving:
+        return said
+    ids = ", ".join(repr(flow_id) for flow_id in leaving)
+    return (
+        f"{said}; the flows leaving it are {ids}: name the one taken when no condition holds "
+        "(it has no condition), or remove the default"
+    )
+
+
 def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]:
     """What the parser accepts but would run wrongly or fail on late, element by element:
     references to nothing (boundary hosts, default flows, errors, messages …), gateways with
@@ -384,10 +411,7 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
             report(element, "has no outgoing sequence flow; a gateway must lead somewhere")
         default = element.get("default")
         if default and default not in outgoing.get(element_id, []):
-            report(
-                element,
-                f"its default flow {default!r} is not one of its outgoing sequence flows",
-            )
+            report(element, _stray_default(element, default, outgoing.get(element_id, []), tree))
         if local == "scriptTask":
             script = element.find(f"{{{BPMN_NS}}}script")
             if script is None or not (script.text or "").strip():
@@ -404,6 +428,38 @@ def _structure_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, A
 CONDITIONAL_SOURCES = {"exclusiveGateway", "inclusiveGateway"}
 # What an event-based gateway may lead to (each waits for its event).
 EVENT_GATEWAY_TARGETS = {"intermediateCatchEvent", "receiveTask"}
+
+
+# The answers a gateway's branches are labelled with, which assistants also write as the
+# branch's condition; none is a variable a diagram has.
+_ANSWERS = {"yes", "no", "y", "n", "ok", "else", "otherwise", "default"}
+
+
+def _label_as_condition(flow: Any) -> str | None:
+    """A condition that is the branch's label (``Yes``, ``No``, ``Otherwise``, or the flow's
+    own capitalised name; a word in lower case is taken for the variable it may be): Python
+    reads it as a variable, so it deployed and the gateway failed on a NameError the first
+    time it ran."""
+    condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    text = (condition.text or "").strip() if condition is not None else ""
+    name = (flow.get("name") or "").strip()
+    if not text.isidentifier() or not text[:1].isupper():
+        return None  # a variable is written in lower case: ``ok``, ``approved``
+    if text.lower() not in _ANSWERS and text != name:
+        return None
+    otherwise = text.lower() in ("else", "otherwise", "default")
+    return (
+        f"its condition is {text!r}"
+        + (", its own label," if text == name else ",")
+        + f" which Python reads as a variable named {text!r}, not as an answer: write the "
+        "test the branch stands for (such as approved == True or amount > 1000)"
+        + (
+            "; for the branch taken when no other holds, remove the condition and name the "
+            f'flow as the gateway\'s default (default="{flow.get("id")}")'
+            if otherwise
+            else ""
+        )
+    )
 
 
 def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
@@ -441,6 +497,8 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
                     "default flow is taken when no condition holds, whatever its own says: "
                     "remove its condition or make it an ordinary flow",
                 )
+            elif (label := _label_as_condition(flow)) is not None:
+                report(flow, label)
         elif kind in CONDITIONAL_SOURCES and _chooses(source, flow, outgoing):
             gateway = "exclusive" if kind == "exclusiveGateway" else "inclusive"
             report(

@@ -49,6 +49,7 @@ from crm.models import User
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
 from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
+from engine.script_text import expression_text, script_text
 from engine.state import StateCodec
 from engine.timekeeping import installation_zone, read_time
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
@@ -188,7 +189,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            return eval(guarded(expression, "eval"), scope)
+            return eval(guarded(expression_text(expression), "eval"), scope)
         except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
         except NameError as exc:
@@ -207,7 +208,7 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            exec(guarded(script, "exec"), scope)
+            exec(guarded(script_text(script), "exec"), scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
         except NameError as exc:

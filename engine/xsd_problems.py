@@ -12,6 +12,7 @@ one place that reads libxml2's messages; the pipeline only asks whether a file p
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -46,6 +47,11 @@ def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doc
                 "amplification, as in a 'billion laughs' attack); a BPMN or DMN file needs no "
                 "<!DOCTYPE> and no entities"
             )
+        elif (undeclared := _UNDECLARED.match(exc.msg)) is not None:
+            message = _undeclared_prefix(*undeclared.groups())
+            element_id = _id_on_line(text, exc.lineno)
+            problems.append(problem(f"{name}: {message}", element_id, exc.lineno, name))
+            return None
         elif _at_the_end(text, exc.lineno) and "Extra content" not in exc.msg:
             message += (
                 "; the file ends here, before its elements are closed: it looks cut off "
@@ -84,6 +90,71 @@ def read_xml(name: str, text: str, problems: list[dict[str, Any]], *, refuse_doc
         )
         return None
     return tree
+
+
+_UNDECLARED = re.compile(
+    r"^Namespace prefix ([\w.-]+)(?: for ([\w.-]+))? on ([\w.-]+) is not defined"
+)
+# The namespaces of the prefixes BPMN files use, for a file that uses one it never declares.
+KNOWN_PREFIXES = {
+    "bpmn": BPMN_NS,
+    "bpmn2": BPMN_NS,
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+    "zeebe": "http://camunda.org/schema/zeebe/1.0",
+    "activiti": "http://activiti.org/bpmn",
+    "flowable": "http://flowable.org/bpmn",
+}
+
+
+def _undeclared_prefix(prefix: str, attribute: str | None, element: str) -> str:
+    """libxml2's "Namespace prefix camunda for assignee on userTask is not defined" (a file
+    using ``camunda:`` or ``xsi:`` without its ``xmlns:`` declaration, as chat assistants write
+    them) with the declaration to add."""
+    used = f"{prefix}:{attribute}" if attribute else f"<{prefix}:{element}>"
+    where = f" on <{element}>" if attribute else ""
+    said = f"uses the prefix {prefix!r} ({used}{where}) without declaring it"
+    namespace = KNOWN_PREFIXES.get(prefix)
+    if namespace is None:
+        return (
+            f'{said}: declare it on the root element (xmlns:{prefix}="<its namespace>") or '
+            "remove what uses it"
+        )
+    return f'{said}: declare it on the root element: xmlns:{prefix}="{namespace}"'
+
+
+def _id_on_line(text: str, line: int | None) -> str | None:
+    """The id of the innermost BPMN element open at the end of ``line`` (the line libxml2
+    stopped on), read from the text: the file is no XML a parser reads. An extension's
+    ``id`` (``<spiffworkflow:serviceTaskOperator id="crm.add_note">``) names no element."""
+    if line is None:
+        return None
+    upto = "\n".join(text.splitlines()[:line])
+    open_ids: list[str | None] = []
+    for tag in _TAG.finditer(upto):
+        closing, name, attributes, empty = tag.groups()
+        if closing:
+            if open_ids:
+                open_ids.pop()
+            continue
+        prefix = name.split(":")[0] if ":" in name else ""
+        # an extension's id names no element, an event definition's is its event's
+        named = prefix not in _EXTENSION_PREFIXES and not name.endswith("EventDefinition")
+        found = _ID.search(attributes) if named else None
+        if not empty:
+            open_ids.append(found.group(2) if found else None)
+        elif found and tag.end() >= len(upto) - len(upto.splitlines()[-1]):
+            return found.group(2)  # an empty element on the line itself
+    return next((element_id for element_id in reversed(open_ids) if element_id), None)
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w:.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
+_ID = re.compile(r"\sid\s*=\s*([\"'])(.*?)\1")
+_EXTENSION_PREFIXES = {"spiffworkflow", "camunda", "zeebe", "activiti", "flowable", "xsi"}
 
 
 def _at_the_end(text: str, line: int | None) -> bool:
@@ -126,6 +197,8 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
         message = _qname_message(_id_message(_NS.sub("bpmn:", error.message), tree))
         message = _order_message(message, tree, error.path, prefixes)
         message = _link_name_message(message, tree, error.path, prefixes)
+        message = _spiff_message(message, tree, error.path, prefixes)
+        message = _default_message(message)
         element_id = by_path.get(error.path or "") or by_line.get(error.line)
         found = problem(f"{name}: {message}", element_id=element_id, line=error.line, file=name)
         found["_xsd"] = True
@@ -194,7 +267,7 @@ def _id_message(message: str, tree: Any) -> str:
         )
     return (
         f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
-        "spaces or ':'"
+        f"spaces or ':': write such as {_valid_id(value)!r}, and the references to it alike"
     )
 
 
@@ -323,6 +396,13 @@ def _order_message(
             if attribute == "default" and len(value.split()) > 1
             else ""
         )
+        if value.strip() and not any(c.isspace() for c in value.strip()):
+            # one word, but no XML name: it starts with a digit, or holds ':' or a symbol
+            return (
+                f"attribute {attribute!r} names {value!r}, which is no valid id (an id starts "
+                "with a letter or '_' and holds no spaces, ':' or symbols): rename the element "
+                f"it means and this reference alike, such as {_valid_id(value)!r}"
+            )
         return (
             f"attribute {attribute!r} names {value!r}, which is no single id: it must name one "
             f"element by its id{more}"
@@ -413,15 +493,121 @@ def _container_order(element: Any, local: str, where: str) -> str | None:
 def _ids_by_path(tree: Any) -> dict[str, str]:
     """Each element's XPath (as libxml2 writes it in an error) → its id, or its nearest
     ancestor's. A line holds several elements in a file written on one line (minified
-    exports): by line alone, every problem was put on the line's last element."""
+    exports): by line alone, every problem was put on the line's last element. Only BPMN's
+    own elements (and their diagram's) have ids: a ``<spiffworkflow:serviceTaskOperator>``'s
+    or ``<spiffworkflow:parameter>``'s ``id`` names an operator or a parameter, so a problem
+    inside one is its task's, not an element called ``crm.add_note`` or ``customer_id``."""
     root = tree.getroottree()
     found: dict[str, str] = {}
     for element in tree.iter():
         if not isinstance(element.tag, str):
             continue
         owner = element
-        while owner is not None and not owner.get("id"):
+        while owner is not None and not (owner.get("id") and _has_xml_id(owner)):
             owner = owner.getparent()
         if owner is not None:
             found[root.getpath(element)] = owner.get("id")
     return found
+
+
+def _has_xml_id(element: Any) -> bool:
+    """Whether ``element``'s ``id`` is an XML id of the diagram (BPMN's, or its DI's)."""
+    return (etree.QName(element).namespace or "").startswith("http://www.omg.org/spec/")
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_SPIFF_ATTRIBUTE = re.compile(
+    r"^Element '\{" + re.escape(SPIFF_NS) + r"\}(\w+)', attribute '([\w:{}/.]+)': "
+    r"The attribute '[^']*' is not allowed\.$"
+)
+_SPIFF_UNEXPECTED = re.compile(
+    r"^Element '\{" + re.escape(SPIFF_NS) + r"\}(\w+)': This element is not expected\. "
+    r"Expected is \( \{" + re.escape(SPIFF_NS) + r"\}(\w+) \)\.$"
+)
+# The attributes SpiffWorkflow reads on its extensions, as its schema allows them.
+_SPIFF_ATTRIBUTES = {
+    "serviceTaskOperator": "id (the operator, such as crm.add_note) and resultVariable",
+    "parameter": "id (the parameter's name), type and value (a Python expression)",
+    "property": "name and value",
+}
+
+
+def _spiff_message(
+    message: str, tree: Any, path: str | None, prefixes: dict[str, str] | None = None
+) -> str:
+    """libxml2's words on a ``spiffworkflow:`` extension written slightly otherwise than
+    SpiffWorkflow's schema has it, as assistants write them: a parameter or operator named
+    with ``name=`` where it takes ``id=``, parameters written straight into the operator
+    without ``<spiffworkflow:parameters>`` around them. Said with what to write."""
+    attribute = _SPIFF_ATTRIBUTE.match(message)
+    if attribute:
+        kind, name = attribute.groups()
+        written = _attribute_at(tree, path, prefixes, name)
+        said = f"<spiffworkflow:{kind}> has no attribute {name!r}"
+        takes = _SPIFF_ATTRIBUTES.get(kind)
+        if takes is None:
+            return f"{said}; remove it"
+        if name == "name" and kind in ("serviceTaskOperator", "parameter"):
+            value = f"id={json.dumps(written)}" if written is not None else "id"
+            return f"{said}: it is named by its id: write {value}"
+        return f"{said}: it takes {takes}"
+    unexpected = _SPIFF_UNEXPECTED.match(message)
+    if unexpected:
+        kind, expected = unexpected.groups()
+        if (kind, expected) == ("parameter", "parameters"):
+            return (
+                "<spiffworkflow:parameter> is written straight into its "
+                "<spiffworkflow:serviceTaskOperator>; SpiffWorkflow reads the parameters "
+                "inside <spiffworkflow:parameters>: put them all in one "
+                "<spiffworkflow:parameters> element within the operator"
+            )
+        return (
+            f"<spiffworkflow:{kind}> is not expected here; SpiffWorkflow's schema has "
+            f"<spiffworkflow:{expected}> in its place"
+        )
+    return message.replace(f"{{{SPIFF_NS}}}", "spiffworkflow:")
+
+
+def _attribute_at(
+    tree: Any, path: str | None, prefixes: dict[str, str] | None, name: str
+) -> str | None:
+    """The value of attribute ``name`` of the element at ``path``, if it can be found."""
+    if not path:
+        return None
+    try:
+        found = tree.getroottree().xpath(path, namespaces=prefixes or {})
+    except etree.XPathError:
+        return None
+    return found[0].get(name) if found and isinstance(found[0].tag, str) else None
+
+
+_GATEWAY_DEFAULT = re.compile(
+    r"^Element 'bpmn:(parallelGateway|eventBasedGateway)', attribute 'default': "
+    r"The attribute 'default' is not allowed\.$"
+)
+
+
+def _default_message(message: str) -> str:
+    """A ``default`` on a parallel or event-based gateway, which takes every flow out of it
+    (or the first event's): there is no branch for a default to name."""
+    found = _GATEWAY_DEFAULT.match(message)
+    if found is None:
+        return message
+    if found.group(1) == "parallelGateway":
+        return (
+            "a parallel gateway takes every outgoing flow and has no default flow: remove "
+            "default=, or make it an exclusive gateway (one way) or an inclusive gateway "
+            "(every true way) if its flows have conditions"
+        )
+    return (
+        "an event-based gateway goes the way of the first event that happens and has no "
+        "default flow: remove default= (a timer event after it is the way taken when nothing "
+        "else happens in time)"
+    )
+
+
+def _valid_id(value: str) -> str:
+    """``value`` made an XML name: symbols as ``_``, a leading digit (or ``-``, ``.``) behind
+    a ``_``."""
+    made = re.sub(r"[^\w.-]", "_", value.strip())
+    return made if made[:1].isalpha() or made[:1] == "_" else f"_{made}"

@@ -185,7 +185,7 @@ REFUSED: dict[str, tuple[bytes, str, str]] = {
             around(
                 USER.format(
                     '<potentialOwner id="po"><resourceAssignmentExpression id="re">'
-                    "<formalExpression>manager</formalExpression>"
+                    "<formalExpression>finance</formalExpression>"
                     "</resourceAssignmentExpression></potentialOwner>"
                 )
             ),

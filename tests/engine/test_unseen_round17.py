@@ -228,7 +228,7 @@ MISTAKES = [
         [(">PT24H<", ">24 hours<")],
         "_reminder",
         '<boundaryEvent id="_reminder"',
-        ["'24 hours'", "ISO 8601 duration (timeDuration): write such as 'PT1H'"],
+        ["'24 hours' is a duration in words", "ISO 8601 writes it PT24H: write PT24H"],
         id="duration-in-words",
     ),
     pytest.param(

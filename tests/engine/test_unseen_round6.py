@@ -652,7 +652,7 @@ VARIANTS: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str | None
         TIMERS,
         [('\n             xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"', "")],
         [],
-        {None: "Namespace prefix xsi for type on timeDuration is not defined"},
+        {"cb_remind": 'declare it on the root element: xmlns:xsi="http://www.w3.org/2001/'},
     ),
     "HTML entity in a name": (
         TRIAGE_FILE,
