@@ -380,3 +380,71 @@ def test_an_instance_inside_the_called_process_migrates_and_returns_by_the_new_m
     done = _inside(agent, agent.instance(started["id"]))
     assert done["status"] == "completed", done["incidents"]
     assert done["data"]["approved_refund"] is True and "refund_approved" not in done["data"]
+
+
+CALL_LIST = """    <bpmn:callActivity id="Call" name="Call each contact" calledElement="dial">
+      <bpmn:extensionElements>
+        <camunda:in source="contact" target="phone"/>
+        <camunda:in sourceExpression="${campaign.name}" target="script_name"/>
+        <camunda:out source="outcome" target="outcome"/>
+      </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true">
+        <bpmn:loopDataInputRef>contacts</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>outcomes</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="contact"/>
+        <bpmn:outputDataItem id="outcome"/>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:callActivity>"""
+DIAL = """  <bpmn:process id="dial" isExecutable="true">
+    <bpmn:startEvent id="d_start"/>
+    <bpmn:sequenceFlow id="d1" sourceRef="d_start" targetRef="d_work"/>
+    <bpmn:scriptTask id="d_work" scriptFormat="python"><bpmn:script>seen = []
+try:
+    contacts
+    seen.append("contacts")
+except NameError:
+    pass
+outcome = "%s: %s (%s)" % (phone, script_name, seen)</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="d2" sourceRef="d_work" targetRef="d_end"/>
+    <bpmn:endEvent id="d_end"/>
+  </bpmn:process>"""
+
+
+def test_a_multi_instance_call_activity_gives_each_called_process_its_own_item(owner, agent):
+    content = _definitions(CAMUNDA, _caller("call_list", CALL_LIST) + "\n" + DIAL)
+    _deployed(owner, "call_list.bpmn", content)
+    done = agent.start(
+        "call_list", {"contacts": ["+8613800000001", "+8613800000002"], "campaign": {"name": "Q3"}}
+    )
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["outcomes"] == ["+8613800000001: Q3 ([])", "+8613800000002: Q3 ([])"]
+    assert {"phone", "script_name", "seen"}.isdisjoint(done["data"])
+
+
+@pytest.mark.parametrize("kind", ["userTask", "subProcess"])
+def test_an_io_mapping_on_a_user_task_or_subprocess_is_refused_with_the_scripts_to_draw(
+    owner, db, kind
+):
+    """Regression guard (refused before too): Camunda 8's mappings on a user task or an
+    embedded subprocess are told as the script tasks to draw around it."""
+    inner = (
+        '<bpmn:startEvent id="s_in"/><bpmn:sequenceFlow id="s1" sourceRef="s_in" '
+        'targetRef="s_out"/><bpmn:endEvent id="s_out"/>'
+        if kind == "subProcess"
+        else ""
+    )
+    call = f"""    <bpmn:{kind} id="Call" name="Review">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:input source="=deal.amount" target="amount"/>
+          <zeebe:output source="=approved" target="deal_approved"/>
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>{inner}
+    </bpmn:{kind}>"""
+    content = _definitions(ZEEBE, _caller("review", call))
+    details = refused(upload(owner, ("review.bpmn", content)))
+    said = by_element(details)["Call"]
+    assert "<zeebe:ioMapping>" in said
+    assert 'a script task before it: amount = deal["amount"]' in said
+    assert "a script task after it: deal_approved = approved" in said
+    nothing_deployed(db)
