@@ -58,14 +58,17 @@ _BEFORE_READY = "Error occurred in the Pre-Script"
 
 @dataclass(frozen=True)
 class Mapping:
-    """One variable mapping: ``target`` set to ``python`` evaluated (``name``: a variable
-    looked up, null when missing) as the mapping on ``line`` says (``said``)."""
+    """One variable mapping: ``target`` set to ``python`` evaluated, or to the value at
+    ``path`` (a variable, then fields of it: a field the data lacks is null, as JUEL and FEEL
+    read a map; a variable it lacks too unless ``root_needed``, as JUEL's expressions need
+    it), as the mapping on ``line`` says (``said``)."""
 
     target: str
     python: str | None
-    name: str | None
+    path: tuple[str, ...] | None
     line: int | None
     said: str
+    root_needed: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,10 @@ class CallMappings:
 
 
 def _read(task: Any, mapping: Mapping, scope: dict[str, Any], side: str) -> Any:
-    if mapping.name is not None:
-        return scope.get(mapping.name)
     try:
-        return task.workflow.script_engine.environment.evaluate(mapping.python, scope)
+        if mapping.path is None:
+            return task.workflow.script_engine.environment.evaluate(mapping.python, scope)
+        return _at(scope, mapping.path, mapping.root_needed)
     except Exception as exc:
         raise WorkflowTaskException(
             f"the {side} mapping {mapping.said} (line {mapping.line}) of call activity "
@@ -279,7 +282,7 @@ def _mapping(
                 (entry, f"{written}: source {source!r} is no variable name (letters, digits, _)")
             )
             return None
-        return Mapping(target, None, source, line, written)
+        return Mapping(target, None, (source,), line, written)
     expression = entry.get("sourceExpression", "")
     path = _PATH.match(expression)
     if path is None:
@@ -295,9 +298,21 @@ def _mapping(
             )
         )
         return None
-    parts = path.group(1).split(".")
-    python = parts[0] + "".join(f'["{part}"]' for part in parts[1:])
-    return Mapping(target, python, None, line, written)
+    return Mapping(target, None, tuple(path.group(1).split(".")), line, written, True)
+
+
+_FEEL_PATH = re.compile(r"^\s*=\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*$")
+_FEEL_WORDS = {"null", "true", "false", "not"}
+
+
+def _at(scope: dict[str, Any], path: tuple[str, ...], root_needed: bool) -> Any:
+    """The value at ``path`` in ``scope``; null where a map lacks a field (see ``Mapping``)."""
+    if root_needed and path[0] not in scope:
+        raise NameError(f"name {path[0]!r} is not defined")
+    value: Any = scope.get(path[0])
+    for field in path[1:]:
+        value = value.get(field) if isinstance(value, dict) else None
+    return value
 
 
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
@@ -362,7 +377,10 @@ def _zeebe(
                 )
             else:
                 said = f'<zeebe:{local} source="{source}" target="{target}"/>'
-                found[local].append(Mapping(target, python, None, entry.sourceline, said))
+                feel = _FEEL_PATH.match(source or "")
+                plain = feel is not None and feel.group(1) not in _FEEL_WORDS
+                path = tuple(feel.group(1).split(".")) if plain else None
+                found[local].append(Mapping(target, python, path, entry.sourceline, said))
     if problems:
         return None, problems
     outputs = tuple(found["output"])

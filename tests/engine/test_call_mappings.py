@@ -448,3 +448,27 @@ def test_an_io_mapping_on_a_user_task_or_subprocess_is_refused_with_the_scripts_
     assert 'a script task before it: amount = deal["amount"]' in said
     assert "a script task after it: deal_approved = approved" in said
     nothing_deployed(db)
+
+
+def test_a_field_the_data_lacks_maps_to_null_as_juel_and_feel_read_a_map(owner, agent):
+    """``${customer.id}`` and ``=deal.id`` of an object without that field are null, as the
+    Java engines and Camunda 8 read a map; a variable JUEL needs and the data lacks is an
+    incident on the call activity, which a retry with the variable starts."""
+    _deployed(owner, "complaint.bpmn", COMPLAINT)
+    done = _inside(agent, agent.start("complaint", {"complaint_amount": 20, "customer": {}}))
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["refund_ref"] == "R-None-20"
+    failed = agent.start("complaint", {"complaint_amount": 20})
+    assert failed["status"] == "error"
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "Call" and "customer" in incident["message"]
+    url = f"/api/v1/process-instances/{failed['id']}/retry"
+    fixed = owner.post(url, json={"data": {"customer": {"id": 4}}})
+    assert fixed.status_code == 200, fixed.get_json()
+    done = _inside(agent, fixed.get_json())
+    assert done["status"] == "completed" and done["data"]["refund_ref"] == "R-4-20"
+
+    _deployed(owner, "deal.bpmn", _deal())
+    done = _inside(agent, agent.start("deal", {"deal": {"amount": 10}}))
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["contract"] == "K-None"
