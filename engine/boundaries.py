@@ -58,6 +58,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS
+from engine.call_mappings import with_mappings
 from engine.dmn_checks import required_ids
 from engine.event_subprocesses import (
     THROWN_WITH,
@@ -402,6 +403,10 @@ class DialflowParser(SpiffBpmnParser):
         )
         for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
+    OVERRIDE_PARSER_CLASSES[full_tag("callActivity")] = (
+        with_mappings(OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][0]),
+        OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from engine import (
+    call_mappings,
     diagram_forms,
     foreign_hints,
     juel,
@@ -139,8 +140,8 @@ HINTS = {
     "serviceoperation": "choose a service operator from the handler registry",
     "collection": "name the list in loopDataInputRef and each item in inputDataItem",
     "elementVariable": "name the list in loopDataInputRef and each item in inputDataItem",
-    "in": "a called process gets all of the caller's data (map it with a script task)",
-    "out": "the caller gets all of the called process's data back (map it with a script task)",
+    "in": "Dialflow reads variable mappings on a call activity only",
+    "out": "Dialflow reads variable mappings on a call activity only",
     "initiator": "Dialflow sets the starter's variable from a process's start event only",
     "independent": "a called process ends with its caller; to start one that lives on, use "
     "a service task with the operator process.start",
@@ -375,6 +376,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
     hint = (
         (FLOW_HINTS.get(local) if flow else None)
         or foreign_hints.signal_hint(local, owner)
+        or call_mappings.hint(element)
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
@@ -397,6 +399,12 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if (
+            qname.localname == "inheritVariables"
+            and element.tag == f"{{{BPMN_NS}}}callActivity"
+            and call_mappings.maps_variables(element)
+        ):
+            continue  # the called process gets what the mappings give it
         found.append(
             _report(
                 name,
@@ -417,6 +425,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         qname.localname in HARMLESS
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
+        or call_mappings.runs(element)  # a call activity's variable mappings: run
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
@@ -429,7 +438,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     return [
         _report(
             name,
-            element,
+            call_mappings.problem_at(element),  # a mapping inside it: on its own line
             f"<{_prefix(element, qname.namespace, engine)}:{qname.localname}> on "
             f"{_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"

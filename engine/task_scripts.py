@@ -58,6 +58,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as SubprocessTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.zeebe_decisions import ResultVariableDecision
 
@@ -306,8 +307,9 @@ class PreScriptHeardTransaction(PreScriptHeard, TransactionSubprocess):
     """A transaction subprocess whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardCallActivity(PreScriptHeard, CallActivity):
-    """A call activity whose failed pre-script is an incident on it alone."""
+class PreScriptHeardCallActivity(PreScriptHeard, MappedCall, CallActivity):
+    """A call activity whose failed pre-script is an incident on it alone, passing and
+    taking back what its variable mappings say (``engine.call_mappings``)."""
 
 
 class PreScriptHeardBusinessRuleTask(PreScriptHeard, ResultVariableDecision, BusinessRuleTask):

@@ -14,8 +14,8 @@ What says what Dialflow does anyway passes (``as_dialflow``): ``<zeebe:userTask/
 works every user task itself, no job worker), ``<zeebe:assignmentDefinition
 candidateGroups>`` naming only the task's own lane, and ``<zeebe:calledElement>`` naming the
 process the call activity's ``calledElement`` names (or, with none, as a plain Camunda 8 export
-writes it, the process it calls: ``engine.zeebe_tasks``) while handing all the called process's
-data back.
+writes it, the process it calls: ``engine.zeebe_tasks``); its ``propagateAll…Variables`` flags
+and the call activity's ``zeebe:ioMapping`` run as drawn (``engine.call_mappings``).
 """
 
 from __future__ import annotations
@@ -148,7 +148,12 @@ def as_dialflow(element: Any) -> bool:
         )
     if qname.localname == "calledElement":
         process = (element.get("processId") or "").strip()
-        keys = set(element.attrib) - {"processId", "propagateAllChildVariables", "bindingType"}
+        keys = set(element.attrib) - {
+            "processId",
+            "propagateAllChildVariables",
+            "propagateAllParentVariables",
+            "bindingType",
+        }
         return (
             kind == "callActivity"
             and not keys
@@ -156,7 +161,10 @@ def as_dialflow(element: Any) -> bool:
             and bool(process)
             and not is_feel(process)
             and process == ((owner.get("calledElement") or "").strip() or process)
-            and element.get("propagateAllChildVariables", "true").strip().lower() == "true"
+            and all(
+                element.get(flag, "true").strip().lower() in ("true", "false")
+                for flag in ("propagateAllChildVariables", "propagateAllParentVariables")
+            )
         )
     return False
 
@@ -252,13 +260,6 @@ def hint_for(element: Any) -> str | None:
             return (
                 "a call activity calls the process it names as written: name one process id "
                 "in its calledElement attribute"
-            )
-        if element.get("propagateAllChildVariables", "true").strip().lower() == "false":
-            return (
-                "name the called process in the call activity's calledElement attribute: "
-                f"calledElement={process!r}, and remove <zeebe:calledElement>; Dialflow gives "
-                "the caller all of the called process's data back (propagateAllChildVariables="
-                '"false" is not what it does)'
             )
         return (
             "name the called process in the call activity's calledElement attribute: "

@@ -3,10 +3,10 @@
 A plain Camunda 8 export names a call activity's process only in ``<zeebe:calledElement
 processId="x"/>`` (no ``calledElement`` attribute), and a service task's work only in
 ``<zeebe:taskDefinition type="…"/>`` with its ``<zeebe:ioMapping>`` inputs. When the
-``processId`` is a plain id and the called process's data all comes back, the call activity
-calls ``x`` as ``calledElement="x"`` would; when the task definition names only a ``type`` and
-every input is a FEEL expression with a Python equivalent (``zeebe_hints``), the task runs the
-operator ``type`` with those inputs as its parameters, as a
+``processId`` is a plain id, the call activity calls ``x`` as ``calledElement="x"`` would
+(what data goes in and comes back: ``engine.call_mappings``); when the task definition
+names only a ``type`` and every input is a FEEL expression with a Python equivalent
+(``zeebe_hints``), the task runs the operator ``type`` with those inputs as its parameters, as a
 ``<spiffworkflow:serviceTaskOperator>`` would. ``adopt`` writes that into the parsed tree, so
 the parser, the deploy checks (``engine.checks``: an unknown operator, a missing or unknown
 parameter, a literal of the wrong type) and the run treat them as Dialflow's own.

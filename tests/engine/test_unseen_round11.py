@@ -570,7 +570,7 @@ EXPORTED = [
         [('<camunda:in variables="all" />', '<camunda:in variables="all" local="true" />')],
         "Activity_1cadence",
         'local="true"',
-        ["<camunda:in>", "gets all of the caller's data"],
+        ["<camunda:in>", 'remove local="true"', "none local to the call activity"],
         id="camunda-in-local",
     ),
     pytest.param(

@@ -414,16 +414,12 @@ def test_a_zeebe_script_and_input_mapping_are_told_as_python_that_runs(
 Change = tuple[tuple[str, str], ...]
 MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
     # (the file changed, its change, element refused, where its line is, words)
-    "children-variables-kept-in-the-called-process": (
+    "children-variables-flag-misspelt": (
         "lead_qualification.bpmn",
-        (('propagateAllChildVariables="true"', 'propagateAllChildVariables="false"'),),
+        (('propagateAllChildVariables="true"', 'propagateAllChildVariables="yes"'),),
         "Activity_follow_up",
         "<zeebe:calledElement",
-        [
-            "<zeebe:calledElement>",
-            "calledElement attribute: calledElement='r13_follow_up'",
-            "Dialflow gives the caller all of the called process's data back",
-        ],
+        ["<zeebe:calledElement>", 'propagateAllChildVariables="yes" takes "true" or "false"'],
     ),
     "candidate-group-of-another-name-than-the-lane": (
         "lead_qualification.bpmn",

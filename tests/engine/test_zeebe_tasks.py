@@ -86,11 +86,11 @@ MISTAKES = {
         "<zeebe:calledElement",
         ["<zeebe:calledElement>", "name one process id in its calledElement attribute"],
     ),
-    "child-variables-kept": (
-        ('propagateAllChildVariables="true"', 'propagateAllChildVariables="false"'),
+    "child-variables-flag-misspelt": (
+        ('propagateAllChildVariables="true"', 'propagateAllChildVariables="no"'),
         "Activity_price",
         "<zeebe:calledElement",
-        ["calledElement='z2_pricing'", "Dialflow gives the caller all of the called process"],
+        ["<zeebe:calledElement>", 'propagateAllChildVariables="no" takes "true" or "false"'],
     ),
 }
 
