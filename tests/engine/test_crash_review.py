@@ -1,0 +1,285 @@
+"""Concurrency and crashes as an operator meets them: a real ``dialflow serve`` answering many
+agents at once, killed (SIGKILL) in the middle of a step and started again, and steps that find
+the database held by someone else (SQLite's write lock held past the lock wait, a PostgreSQL row
+lock held by a stuck transaction, a deadlock inside a handler's CRM write).
+
+A step that cannot get its locks changes nothing and says so (``503 database_busy`` with
+``Retry-After``); the same request sent again goes through, once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from crm.models import Activity, Customer
+from dialflow.runtime import Runtime
+from dialflow.settings import Settings
+from engine.models import Incident, ProcessInstance, WorkItem
+from tests.conftest import PG_URL
+from tests.engine.conftest import Actor, actor_factory, one_process
+from web import create_app
+
+# The agent's call, then two CRM writes: a note, then the customer's name. The script after them
+# spins as long as the completion asks (``spin`` loop turns), to hold the step open.
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NOTE_THEN_RENAME = one_process(
+    "note_then_rename",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Call the customer" />
+    <serviceTask id="note" name="Write the note">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="crm.add_note" resultVariable="note_result">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="text" type="str" value="'Outcome: ' + outcome" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <serviceTask id="rename" name="Rename the customer">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="crm.update_customer" resultVariable="renamed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="fields" type="dict" value="{{'name': new_name}}" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <scriptTask id="spin" name="Spin">
+      <script>turns = sum(1 for _ in range(spin))</script>
+    </scriptTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="note" />
+    <sequenceFlow id="f3" sourceRef="note" targetRef="rename" />
+    <sequenceFlow id="f4" sourceRef="rename" targetRef="spin" />
+    <sequenceFlow id="f5" sourceRef="spin" targetRef="end" />
+""",
+)
+
+# Two calls in parallel branches; the join writes one note with both outcomes.
+BOTH_CALLS = one_process(
+    "both_calls",
+    f"""
+    <startEvent id="start" />
+    <parallelGateway id="split" />
+    <userTask id="call_a" name="Call the buyer" />
+    <userTask id="call_b" name="Call the decision maker" />
+    <parallelGateway id="join" />
+    <serviceTask id="note" name="Write the note">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="crm.add_note" resultVariable="note_result">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="text" type="str" value="a + ' / ' + b" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="split" />
+    <sequenceFlow id="f2" sourceRef="split" targetRef="call_a" />
+    <sequenceFlow id="f3" sourceRef="split" targetRef="call_b" />
+    <sequenceFlow id="f4" sourceRef="call_a" targetRef="join" />
+    <sequenceFlow id="f5" sourceRef="call_b" targetRef="join" />
+    <sequenceFlow id="f6" sourceRef="join" targetRef="note" />
+    <sequenceFlow id="f7" sourceRef="note" targetRef="end" />
+""",
+)
+
+
+def deploy(owner: Actor, name: str, content: bytes) -> None:
+    response = owner.upload(extra=[(name, content)])
+    assert response.status_code in (200, 201), response.get_json()
+
+
+def notes(db: Callable[..., Any], customer_id: int) -> list[str]:
+    with db(read_only=True) as session:
+        return list(
+            session.scalars(
+                select(Activity.body)
+                .where(Activity.customer_id == customer_id)
+                .order_by(Activity.id)
+            )
+        )
+
+
+def snapshot(db: Callable[..., Any], instance_id: int) -> tuple[Any, ...]:
+    """What a step changes: the instance row, its work items, its incidents."""
+    with db(read_only=True) as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row is not None
+        items = session.execute(
+            select(WorkItem.id, WorkItem.status, WorkItem.completed_at)
+            .where(WorkItem.instance_id == instance_id)
+            .order_by(WorkItem.id)
+        ).all()
+        incidents = session.scalar(
+            select(func.count()).select_from(Incident).where(Incident.instance_id == instance_id)
+        )
+        return (row.status, row.state, row.step_count, tuple(items), incidents)
+
+
+def customer_name(db: Callable[..., Any], customer_id: int) -> str:
+    with db(read_only=True) as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        return customer.name
+
+
+def assert_busy(status: int, body: dict[str, Any], headers: Any) -> None:
+    """The refusal of a step that could not get its locks: 503, a code, when to come back."""
+    assert status == 503, (status, body)
+    assert body["error"]["code"] == "database_busy", body
+    assert int(headers["Retry-After"]) >= 1
+
+
+# -- a database held past the lock wait ----------------------------------------------------
+
+
+@pytest.fixture
+def impatient(runtime: Runtime, test_env: dict[str, str]) -> Iterator[Any]:
+    """The app of a runtime that waits at most 1 s for a lock (``DIALFLOW_LOCK_WAIT_SECONDS``),
+    with a process owner and an agent."""
+    settings = Settings.from_env({**test_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"})
+    waiting = Runtime.build(settings)
+    app = create_app({"TESTING": True}, runtime=waiting)
+    make = actor_factory(app.test_client(), waiting.db.unit_of_work)
+    yield app, make("process_owner", username="po", team=None), make("agent", username="li")
+    waiting.close()
+
+
+def pg_connection(test_env: dict[str, str]) -> Any:
+    """A connection of another client (psql, a report, a stuck job) to the test database."""
+    import psycopg
+
+    url = make_url(test_env["DATABASE_URL"])
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        dbname=url.database,
+        user=url.username,
+        password=url.password,
+        options=f"-csearch_path={test_env['DATABASE_SCHEMA']}",
+    )
+
+
+def test_a_completion_behind_a_writer_holding_the_database_is_refused_busy_and_goes_through_later(
+    impatient, make_customer, db, test_env
+):
+    """Another writer holds what the step needs for longer than the lock wait: on SQLite the
+    database's write lock (a backup, a long import), on PostgreSQL the instance's row (a stuck
+    transaction). The completion is refused with 503 ``database_busy`` and ``Retry-After``
+    (it was a 500 "internal_error"), nothing of it is stored, and it goes through once the
+    writer is gone."""
+    _app, owner, agent = impatient
+    deploy(owner, "note_then_rename.bpmn", NOTE_THEN_RENAME)
+    customer = make_customer(name="王芳")
+    instance = agent.start(
+        "note_then_rename", {"customer_id": customer.id, "new_name": "王芳 (VIP)", "spin": 0}
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    if PG_URL:
+        holder = pg_connection(test_env)
+        holder.execute(
+            "SELECT id FROM process_instances WHERE id = %s FOR UPDATE", [instance["id"]]
+        )
+    else:
+        holder = sqlite3.connect(make_url(test_env["DATABASE_URL"]).database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        response = agent.complete(task_id, {"outcome": "interested"})
+        assert_busy(response.status_code, response.get_json(), response.headers)
+        assert time.monotonic() - started < 15  # the lock wait, not forever
+    finally:
+        holder.rollback() if PG_URL else holder.execute("ROLLBACK")
+        holder.close()
+
+    assert snapshot(db, instance["id"]) == before
+    assert notes(db, customer.id) == []
+    done = agent.complete_ok(task_id, {"outcome": "interested"})
+    assert done["status"] == "completed"
+    assert notes(db, customer.id) == ["Outcome: interested"]
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN: no deadlock")
+def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_the_instance(
+    app, owner, agent, make_customer, db, test_env
+):
+    """The completion's handler waits for the customer's row, which a report's transaction
+    holds while it waits for the instance's row: PostgreSQL breaks the deadlock by failing the
+    step's statement. The step is one transaction, so it is refused whole (503
+    ``database_busy``): before, the handler's failure became an incident, the agent's
+    completion answered 200 and the instance stood in error with "deadlock detected", its
+    note stored without the rename that belonged with it."""
+    deploy(owner, "note_then_rename.bpmn", NOTE_THEN_RENAME)
+    customer = make_customer(name="王芳")
+    instance = agent.start(
+        "note_then_rename", {"customer_id": customer.id, "new_name": "王芳 (VIP)", "spin": 0}
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    report = pg_connection(test_env)
+    report.execute("SET deadlock_timeout = '20s'")  # the step's backend detects it first
+    report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+    mine = report.info.backend_pid
+    answer: dict[str, Any] = {}
+
+    def complete() -> None:
+        response = app.test_client().post(
+            f"/api/v1/tasks/{task_id}/complete",
+            headers=agent.headers,
+            json={"data": {"outcome": "interested"}},
+        )
+        answer.update(
+            status=response.status_code, body=response.get_json(), headers=response.headers
+        )
+
+    thread = threading.Thread(target=complete)
+    thread.start()
+    try:
+        watcher = pg_connection(test_env)
+        watcher.autocommit = True
+        deadline = time.monotonic() + 20
+        while not watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [mine]
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the step never waited for the customer's row"
+            time.sleep(0.05)
+        watcher.close()
+        # The report now wants the instance the step holds: a deadlock.
+        report.execute(
+            "SELECT id FROM process_instances WHERE id = %s FOR UPDATE", [instance["id"]]
+        )
+    finally:
+        report.rollback()
+        report.close()
+        thread.join(30)
+    assert not thread.is_alive()
+
+    assert_busy(answer["status"], answer["body"], answer["headers"])
+    assert snapshot(db, instance["id"]) == before
+    assert notes(db, customer.id) == []
+    assert customer_name(db, customer.id) == "王芳"
+    done = agent.complete_ok(task_id, {"outcome": "interested"})
+    assert done["status"] == "completed"
+    assert notes(db, customer.id) == ["Outcome: interested"]
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
