@@ -9,10 +9,19 @@ A step that cannot get its locks changes nothing and says so (``503 database_bus
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +292,235 @@ def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_
     assert done["status"] == "completed"
     assert notes(db, customer.id) == ["Outcome: interested"]
     assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+# -- a real server: many agents at once, and SIGKILL in the middle of a step ---------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    """``dialflow serve`` (waitress, 8 threads, timers embedded) in a process of its own on
+    the test database, as an operator runs it."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.log = log
+        command = [sys.executable, "-c", "from dialflow.cli import main; main()", "serve"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port), "--threads", "8"],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, self.output()
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.HTTPError):
+                pass
+            assert time.monotonic() < deadline, self.output()
+            time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any, Any]:
+        """(status, JSON body, headers) of a POST; a dropped connection raises ``OSError``."""
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={**headers, "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read()), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null"), error.headers
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        assert self.process.wait(30) == -signal.SIGKILL
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def serve(test_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Server]]:
+    """Start ``dialflow serve`` processes on the test database; all stopped at the end."""
+    started: list[Server] = []
+
+    def start() -> Server:
+        server = Server(test_env, tmp_path / f"serve-{len(started)}.log")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_two_servers_take_many_completions_of_both_branches_at_once(
+    runtime, serve, owner, agent, make_customer, db
+):
+    """Two ``dialflow serve`` processes (8 threads each) on one database; for each of three
+    instances, eight agents' clicks complete each of its two parallel calls at the same
+    moment, 48 requests at once. Each call is completed exactly once (200), every other click
+    is 409 with a code, nothing answers 500, and each instance's join writes its note once,
+    with the outcomes of the two completions that won."""
+    servers = [serve(), serve()]
+    deploy(owner, "both_calls.bpmn", BOTH_CALLS)
+    rounds = []
+    for _ in range(3):
+        customer = make_customer()
+        instance = agent.start("both_calls", {"customer_id": customer.id})
+        tasks = {t["name"]: t["id"] for t in instance["ready_tasks"]}
+        rounds.append((customer.id, instance["id"], tasks["call_a"], tasks["call_b"]))
+    for server in servers:
+        server.wait_ready()
+
+    clicks = [
+        (task_id, {"data": {field: f"{field}{click}"}}, servers[click % 2])
+        for _customer, _instance, task_a, task_b in rounds
+        for task_id, field in ((task_a, "a"), (task_b, "b"))
+        for click in range(8)
+    ]
+    barrier = threading.Barrier(len(clicks))
+    answers: list[Any] = [None] * len(clicks)
+
+    def click(index: int) -> None:
+        task_id, body, server = clicks[index]
+        barrier.wait()
+        try:
+            answers[index] = server.post(f"/api/v1/tasks/{task_id}/complete", agent.headers, body)
+        except OSError as exc:
+            answers[index] = (None, repr(exc), None)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(len(clicks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert not any(thread.is_alive() for thread in threads)
+
+    won: dict[str, str] = {}
+    for (task_id, body, _server), (status, answer, _headers) in zip(clicks, answers, strict=True):
+        assert status in (200, 409), (status, answer)
+        if status == 200:
+            assert task_id not in won, f"{task_id} completed twice"
+            won[task_id] = next(iter(body["data"].values()))
+        else:
+            assert answer["error"]["code"] in ("task_closed", "task_conflict"), answer
+    for customer_id, instance_id, task_a, task_b in rounds:
+        assert {task_a, task_b} <= won.keys()
+        assert notes(db, customer_id) == [f"{won[task_a]} / {won[task_b]}"]
+        with db(read_only=True) as session:
+            row = session.get(ProcessInstance, instance_id)
+            assert row is not None
+            assert (row.status.value, row.step_count) == ("completed", 3)
+            assert row.data["a"] == won[task_a] and row.data["b"] == won[task_b]
+    for server in servers:
+        assert "Traceback" not in server.output(), server.output()
+
+
+def holds_step(test_env: dict[str, str], instance_id: int) -> bool:
+    """True while a step holds the instance (PostgreSQL: its row; SQLite: the write lock)."""
+    if PG_URL:
+        import psycopg
+
+        with pg_connection(test_env) as probe:
+            try:
+                probe.execute(
+                    "SELECT id FROM process_instances WHERE id = %s FOR UPDATE NOWAIT",
+                    [instance_id],
+                )
+            except psycopg.errors.LockNotAvailable:
+                return True
+            return False
+    probe = sqlite3.connect(make_url(test_env["DATABASE_URL"]).database, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def test_the_server_killed_in_the_middle_of_a_completion_leaves_the_task_to_complete_again(
+    runtime, serve, owner, agent, make_customer, db, test_env
+):
+    """SIGKILL to ``dialflow serve`` while a completion's step runs, after its handlers wrote
+    the note and renamed the customer (its script still spinning): no note, no rename, the
+    instance and its task as before the click. Started again, the server completes the same
+    task once, with both CRM writes."""
+    deploy(owner, "note_then_rename.bpmn", NOTE_THEN_RENAME)
+    customer = make_customer(name="王芳")
+    instance = agent.start(
+        "note_then_rename", {"customer_id": customer.id, "new_name": "王芳 (VIP)", "spin": 0}
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+    server = serve()
+    server.wait_ready()
+
+    answer: list[Any] = []
+
+    def click() -> None:
+        body = {"data": {"outcome": "interested", "spin": 10**10}}
+        try:
+            answer.append(server.post(f"/api/v1/tasks/{task_id}/complete", agent.headers, body))
+        except OSError as exc:
+            answer.append(exc)
+
+    thread = threading.Thread(target=click)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not holds_step(test_env, instance["id"]):
+        assert time.monotonic() < deadline and thread.is_alive(), (answer, server.output())
+        time.sleep(0.05)
+    time.sleep(1.0)  # the handlers run in milliseconds; the script spins for minutes
+    assert holds_step(test_env, instance["id"])
+    server.kill()
+    thread.join(30)
+    assert len(answer) == 1 and isinstance(answer[0], OSError), answer  # no answer came
+
+    assert snapshot(db, instance["id"]) == before
+    assert notes(db, customer.id) == []
+    assert customer_name(db, customer.id) == "王芳"
+
+    again = serve()
+    again.wait_ready()
+    status, done, _headers = again.post(
+        f"/api/v1/tasks/{task_id}/complete", agent.headers, {"data": {"outcome": "interested"}}
+    )
+    assert status == 200, done
+    assert done["status"] == "completed"
+    assert notes(db, customer.id) == ["Outcome: interested"]
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+    status, repeated, _headers = again.post(
+        f"/api/v1/tasks/{task_id}/complete", agent.headers, {"data": {"outcome": "interested"}}
+    )
+    assert status == 409, repeated
+    assert notes(db, customer.id) == ["Outcome: interested"]
