@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from crm.erasure import erase_customer
 from crm.models import Customer, User
+from engine import stepper
 from engine.instances import terminate
 from engine.models import InstanceStatus, ProcessInstance
 from engine.service import ProcessEngine
@@ -26,16 +27,25 @@ def erase_customer_and_end_processes(
     engine: ProcessEngine, session: Session, customer_id: int, *, actor: User
 ) -> Customer:
     """``crm.erasure.erase_customer``, then every unfinished instance keyed by the customer
-    is terminated (none again on a repeated erasure: they are finished)."""
-    customer = erase_customer(session, customer_id, actor=actor)
+    is terminated (none again on a repeated erasure: they are finished).
+
+    The instances are locked first, in id order, as every step locks its instance before it
+    writes CRM rows: a step under way on one of them (a completion writing the customer's
+    note) finishes before the erasure reads anything, so what it wrote is erased too and its
+    instance, now finished, is left as it ended. Locked after the erasure's writes, the
+    erasure had scrubbed only the notes it could see, then found the instance completed and
+    was refused (409), or deadlocked with a step that updated the customer."""
     instance_ids = session.scalars(
         select(ProcessInstance.id)
         .where(
-            ProcessInstance.business_key == str(customer.id),
+            ProcessInstance.business_key == str(customer_id),
             ProcessInstance.status.in_(_UNFINISHED),
         )
         .order_by(ProcessInstance.id)
+        .with_for_update()
     ).all()
+    customer = erase_customer(session, customer_id, actor=actor)
     for instance_id in instance_ids:
-        terminate(engine, session, instance_id, actor=actor)
+        if stepper.lock_instance(session, instance_id).status in _UNFINISHED:
+            terminate(engine, session, instance_id, actor=actor)
     return customer

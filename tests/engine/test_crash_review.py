@@ -110,6 +110,43 @@ BOTH_CALLS = one_process(
 )
 
 
+# The agent's call, then its note and the deal moved to proposal (two CRM writes).
+NOTE_THEN_STAGE = one_process(
+    "note_then_stage",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Call the customer" />
+    <serviceTask id="note" name="Write the note">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="crm.add_note" resultVariable="note_result">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="text" type="str" value="'Outcome: ' + outcome" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <serviceTask id="move_deal" name="Move the deal">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="crm.set_deal_stage" resultVariable="deal">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="deal_id" type="int" value="deal_id" />
+            <spiffworkflow:parameter id="stage" type="str" value="'proposal'" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="note" />
+    <sequenceFlow id="f3" sourceRef="note" targetRef="move_deal" />
+    <sequenceFlow id="f4" sourceRef="move_deal" targetRef="end" />
+""",
+)
+
+
 def deploy(owner: Actor, name: str, content: bytes) -> None:
     response = owner.upload(extra=[(name, content)])
     assert response.status_code in (200, 201), response.get_json()
@@ -524,3 +561,94 @@ def test_the_server_killed_in_the_middle_of_a_completion_leaves_the_task_to_comp
     )
     assert status == 409, repeated
     assert notes(db, customer.id) == ["Outcome: interested"]
+
+
+# -- an erasure racing a step on the customer's process -----------------------------------
+
+
+def blocked_by(watcher: Any, pid: int, besides: set[int] = frozenset()) -> set[int]:
+    """The backends waiting for a lock that ``pid`` holds (or waits ahead for)."""
+    rows = watcher.execute(
+        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+    ).fetchall()
+    return {row[0] for row in rows} - besides
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return found
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs the two one after the other, whole")
+def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_note_too(
+    app, owner, agent, actor, make_customer, db, test_env
+):
+    """An agent's completion is mid-step (its note written, its deal update waiting for a
+    lock) when an administrator erases the customer. The erasure waits for the step on the
+    customer's process and then erases what it wrote: the note is ``[erased]``. Before, the
+    erasure scrubbed the notes it could see, then waited to terminate the instance, found it
+    completed and was refused (409 "already completed"): the administrator's erasure failed
+    for a race they could not see."""
+    admin = actor("admin", username="dpo", team=None)
+    deploy(owner, "note_then_stage.bpmn", NOTE_THEN_STAGE)
+    customer = make_customer(name="王芳")
+    with db() as session:
+        from crm.deals import create_deal
+
+        deal = create_deal(
+            session, customer.id, {"title": "Annual plan", "amount": 1200}, actor=None, scoped=False
+        )
+    instance = agent.start(
+        "note_then_stage",
+        {"customer_id": customer.id, "deal_id": deal.id},
+        business_key=str(customer.id),
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+
+    holder = pg_connection(test_env)  # another session holding the deal's row for a while
+    holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
+    answers: dict[str, Any] = {}
+
+    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
+        client = app.test_client()
+        response = client.open(url, method=method, json=body, headers=headers)
+        answers[name] = (response.status_code, response.get_json())
+
+    completion = threading.Thread(
+        target=send,
+        args=(
+            "complete",
+            "POST",
+            f"/api/v1/tasks/{task_id}/complete",
+            {"data": {"outcome": "call back on 13900001111"}},
+            agent.headers,
+        ),
+    )
+    erasure = threading.Thread(
+        target=send,
+        args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
+    )
+    try:
+        completion.start()
+        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
+        erasure.start()
+        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
+    finally:
+        holder.rollback()
+        holder.close()
+        completion.join(30)
+        erasure.join(30)
+        watcher.close()
+
+    assert answers["complete"][0] == 200, answers
+    assert answers["erase"][0] == 200, answers
+    assert notes(db, customer.id) == ["[erased]"]
+    assert customer_name(db, customer.id) == "[erased]"
+    with db(read_only=True) as session:
+        row = session.get(ProcessInstance, instance["id"])
+        assert row is not None and row.status.value == "completed"
