@@ -78,6 +78,14 @@ NOTE_THEN_RENAME = one_process(
 """,
 )
 
+# An hour's wait, then the same two CRM writes, run by the timer pass.
+WAIT_THEN_RENAME = NOTE_THEN_RENAME.replace(b'"note_then_rename"', b'"wait_then_rename"').replace(
+    b'<userTask id="call" name="Call the customer" />',
+    b'<intermediateCatchEvent id="call" name="An hour later">'
+    b"<timerEventDefinition><timeDuration>'PT1H'</timeDuration></timerEventDefinition>"
+    b"</intermediateCatchEvent>",
+)
+
 # Two calls in parallel branches; the join writes one note with both outcomes.
 BOTH_CALLS = one_process(
     "both_calls",
@@ -193,6 +201,22 @@ def assert_busy(status: int, body: dict[str, Any], headers: Any) -> None:
     assert int(headers["Retry-After"]) >= 1
 
 
+def blocked_by(watcher: Any, pid: int, besides: set[int] = frozenset()) -> set[int]:
+    """The backends waiting for a lock that ``pid`` holds (or waits ahead for)."""
+    rows = watcher.execute(
+        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+    ).fetchall()
+    return {row[0] for row in rows} - besides
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return found
+
+
 # -- a database held past the lock wait ----------------------------------------------------
 
 
@@ -242,13 +266,12 @@ def test_a_completion_behind_a_writer_holding_the_database_is_refused_busy_and_g
 
     if PG_URL:
         holder = pg_connection(test_env)
-        holder.execute(
-            "SELECT id FROM process_instances WHERE id = %s FOR UPDATE", [instance["id"]]
-        )
+        hold = "SELECT id FROM process_instances WHERE id = %s FOR UPDATE"
     else:
         holder = sqlite3.connect(make_url(test_env["DATABASE_URL"]).database, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
+        hold = "BEGIN IMMEDIATE"
     try:
+        holder.execute(hold, [instance["id"]] if PG_URL else ())
         started = time.monotonic()
         response = agent.complete(task_id, {"outcome": "interested"})
         assert_busy(response.status_code, response.get_json(), response.headers)
@@ -283,10 +306,6 @@ def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_
     task_id = instance["ready_tasks"][0]["id"]
     before = snapshot(db, instance["id"])
 
-    report = pg_connection(test_env)
-    report.execute("SET deadlock_timeout = '20s'")  # the step's backend detects it first
-    report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
-    mine = report.info.backend_pid
     answer: dict[str, Any] = {}
 
     def complete() -> None:
@@ -300,17 +319,14 @@ def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_
         )
 
     thread = threading.Thread(target=complete)
-    thread.start()
+    report = pg_connection(test_env)
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
     try:
-        watcher = pg_connection(test_env)
-        watcher.autocommit = True
-        deadline = time.monotonic() + 20
-        while not watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [mine]
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline, "the step never waited for the customer's row"
-            time.sleep(0.05)
-        watcher.close()
+        report.execute("SET deadlock_timeout = '20s'")  # the step's backend detects it first
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        thread.start()
+        wait_for(lambda: blocked_by(watcher, report.info.backend_pid), "the step")
         # The report now wants the instance the step holds: a deadlock.
         report.execute(
             "SELECT id FROM process_instances WHERE id = %s FOR UPDATE", [instance["id"]]
@@ -318,7 +334,9 @@ def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_
     finally:
         report.rollback()
         report.close()
-        thread.join(30)
+        watcher.close()
+        if thread.is_alive():
+            thread.join(30)
     assert not thread.is_alive()
 
     assert_busy(answer["status"], answer["body"], answer["headers"])
@@ -329,6 +347,55 @@ def test_a_deadlock_in_a_handlers_crm_write_refuses_the_step_instead_of_failing_
     assert done["status"] == "completed"
     assert notes(db, customer.id) == ["Outcome: interested"]
     assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN: no deadlock")
+def test_a_timer_whose_handler_deadlocks_fires_again_after_its_claim_instead_of_failing(
+    timed, make_customer, test_env
+):
+    """The timer pass fires an instance whose handler then deadlocks with another session:
+    the step is lost whole (no incident, no note, the instance still waiting, its claim
+    standing), and once the claim runs out the next pass fires it once, with both writes.
+    Before, the deadlock was the instance's incident: status error, the note kept without
+    the rename, nothing fired again until someone retried it."""
+    db = timed.runtime.db.unit_of_work
+    deploy(timed.owner, "wait_then_rename.bpmn", WAIT_THEN_RENAME)
+    customer = make_customer(name="王芳")
+    instance = timed.agent.start(
+        "wait_then_rename",
+        {"customer_id": customer.id, "new_name": "王芳 (VIP)", "outcome": "called", "spin": 0},
+    )
+    before = snapshot(db, instance["id"])
+
+    fired: list[Any] = []
+    timer_pass = threading.Thread(target=lambda: fired.append(timed.advance(hours=1)))
+    report = pg_connection(test_env)
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
+    try:
+        report.execute("SET deadlock_timeout = '20s'")  # the step's backend detects it first
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        timer_pass.start()
+        wait_for(lambda: blocked_by(watcher, report.info.backend_pid), "the timer's step")
+        report.execute(
+            "SELECT id FROM process_instances WHERE id = %s FOR UPDATE", [instance["id"]]
+        )
+    finally:
+        report.rollback()
+        report.close()
+        watcher.close()
+        if timer_pass.is_alive():
+            timer_pass.join(30)
+    assert fired == [0]  # claimed, not fired
+
+    status, state, step_count, items, incidents = snapshot(db, instance["id"])
+    assert (status, state, step_count, items, incidents) == before
+    assert notes(db, customer.id) == []
+    assert timed.advance(seconds=5) == 0  # still claimed: not handed out twice
+    assert timed.advance(seconds=30) == 1  # the claim ran out: fired once
+    assert notes(db, customer.id) == ["Outcome: called"]
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+    assert snapshot(db, instance["id"])[0].value == "completed"
 
 
 # -- a real server: many agents at once, and SIGKILL in the middle of a step ---------------
@@ -566,22 +633,6 @@ def test_the_server_killed_in_the_middle_of_a_completion_leaves_the_task_to_comp
 # -- an erasure racing a step on the customer's process -----------------------------------
 
 
-def blocked_by(watcher: Any, pid: int, besides: set[int] = frozenset()) -> set[int]:
-    """The backends waiting for a lock that ``pid`` holds (or waits ahead for)."""
-    rows = watcher.execute(
-        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
-    ).fetchall()
-    return {row[0] for row in rows} - besides
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
-
-
 @pytest.mark.skipif(not PG_URL, reason="SQLite runs the two one after the other, whole")
 def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_note_too(
     app, owner, agent, actor, make_customer, db, test_env
@@ -609,7 +660,6 @@ def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_not
     task_id = instance["ready_tasks"][0]["id"]
 
     holder = pg_connection(test_env)  # another session holding the deal's row for a while
-    holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
     watcher = pg_connection(test_env)
     watcher.autocommit = True
     answers: dict[str, Any] = {}
@@ -634,6 +684,7 @@ def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_not
         args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
     )
     try:
+        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
         completion.start()
         [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
         erasure.start()
@@ -641,9 +692,10 @@ def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_not
     finally:
         holder.rollback()
         holder.close()
-        completion.join(30)
-        erasure.join(30)
         watcher.close()
+        for thread in (completion, erasure):
+            if thread.is_alive():
+                thread.join(30)
 
     assert answers["complete"][0] == 200, answers
     assert answers["erase"][0] == 200, answers
