@@ -286,6 +286,9 @@ def test_a_completion_behind_a_writer_holding_the_database_is_refused_busy_and_g
     assert done["status"] == "completed"
     assert notes(db, customer.id) == ["Outcome: interested"]
     assert customer_name(db, customer.id) == "王芳 (VIP)"
+    document = agent.get("/api/v1/openapi.json").get_json()
+    completion = document["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]
+    assert "database_busy" in completion["responses"]["503"]["description"]
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN: no deadlock")
