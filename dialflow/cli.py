@@ -13,6 +13,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialflow import schema
+from dialflow.db import lock_failure
 from dialflow.errors import DialflowError
 from dialflow.runtime import Runtime
 
@@ -35,6 +36,12 @@ def reports_errors(command: F) -> F:
             lines = [exc.message] + [_detail_line(d) for d in exc.details]
             fail("\n".join(lines))
         except OperationalError as exc:
+            if lock_failure(exc):
+                fail(
+                    "the database is busy: another transaction held what this command needs "
+                    "for longer than DIALFLOW_LOCK_WAIT_SECONDS; nothing was changed, run the "
+                    "command again"
+                )
             fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
         except ProgrammingError as exc:
             fail(

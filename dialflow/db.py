@@ -186,6 +186,32 @@ class Batch:
             self._pipeline.checks.append(callback)
 
 
+# SQLite's result codes for a lock held by another connection (SQLITE_BUSY) or by the same
+# one (SQLITE_LOCKED), their extended codes in the high bits; PostgreSQL's SQLSTATEs of a
+# serialization failure, a deadlock and a lock wait past ``lock_timeout``.
+_SQLITE_LOCK_CODES = frozenset({5, 6})
+_PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def lock_failure(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is the database failing a statement for
+    want of a lock: SQLite's "database is locked" after its busy timeout, PostgreSQL's lock
+    timeout, deadlock and serialization failure. The transaction is lost, nothing of it is
+    stored, and the same work can simply run again; it is no fault of the work itself."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        code = getattr(orig, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_LOCK_CODES:
+            return True
+        if getattr(orig, "sqlstate", None) in _PG_LOCK_STATES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def inserted_first(session: Session, row: Any) -> bool:
     """Insert ``row`` in a savepoint; False if a unique key refused it because another
     transaction stored the same key first (two requests doing the same at once: both missed
@@ -581,8 +607,9 @@ def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
     # JSON columns written as json.dumps writes them, without an encoder built per value.
     kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text.dumps}
+    wait = settings.lock_wait_seconds
     if settings.is_sqlite:
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": wait, "check_same_thread": False}
         if ":memory:" in url or url.rstrip("/") == "sqlite:":
             raise ValueError("Dialflow needs a SQLite file, not an in-memory database")
     else:
@@ -591,11 +618,15 @@ def build_engine(settings: Settings) -> Engine:
         kwargs["pool_recycle"] = 1800
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
+        # A lock held by a stuck transaction fails the waiting statement after the lock wait
+        # (``lock_failure``), as SQLite's busy timeout does, instead of holding it for good.
+        options = f"-clock_timeout={wait * 1000}"
         if settings.database_schema:
-            kwargs["connect_args"] = {"options": f"-csearch_path={settings.database_schema}"}
+            options += f" -csearch_path={settings.database_schema}"
+        kwargs["connect_args"] = {"options": options}
     engine = create_engine(url, **kwargs)
     if settings.is_sqlite:
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, wait)
     elif engine.dialect.driver == "psycopg":
         _carry_pipeline(engine)
     return engine
@@ -605,7 +636,7 @@ SQLITE_PAGE_SIZE = 2048
 SQLITE_WAL_CHECKPOINT_BYTES = 40_960_000  # 20,000 pages of 2 KB; 10,000 of an older 4 KB file
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, lock_wait_seconds: int = 30) -> None:
     """WAL lets readers work while a writer commits; foreign keys are off in SQLite by default.
 
     ``BEGIN IMMEDIATE`` takes the write lock at the start of a transaction, so two writers queue
@@ -623,7 +654,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={lock_wait_seconds * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A checkpoint copies the WAL into the database file and syncs both: its fixed cost
         # (two fsyncs), paid by whichever commit crosses the threshold, dominated the commits

@@ -68,6 +68,22 @@ class PayloadTooLarge(DialflowError):
     code = "payload_too_large"
 
 
+class DatabaseBusy(DialflowError):
+    """The database could not give the request its locks in time (another transaction held
+    them past the lock wait, or PostgreSQL broke a deadlock or a serialization conflict by
+    failing this one). Nothing of the request was stored; the same request may be sent again."""
+
+    status = 503
+    code = "database_busy"
+    retry_after = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is busy with other work on the same records; nothing was changed. "
+            "Try again in a moment."
+        )
+
+
 class ConfigurationError(DialflowError):
     """A setting is missing or malformed; raised at start, before anything is served."""
 

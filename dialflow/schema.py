@@ -32,7 +32,9 @@ def upgrade(engine: Engine, revision: str = "head", schema: str | None = None) -
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    # A read: on SQLite it takes no write lock, so a command checking the schema does not
+    # queue behind a writer (``dialflow.db``'s ``read_only`` begins with a plain BEGIN).
+    with engine.execution_options(read_only=True).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -56,6 +56,10 @@ class Settings:
     webhook_retention_days: int = 30
     webhook_allowed_networks: tuple[IPNetwork, ...] = ()
     webhook_allowed_hosts: tuple[str, ...] = ()
+    # How long a transaction waits for a lock another holds (SQLite's write lock, a PostgreSQL
+    # row or table lock) before it gives up: a request then answers 503 ``database_busy`` with
+    # ``Retry-After`` instead of waiting without end behind a stuck transaction.
+    lock_wait_seconds: int = 30
 
     @property
     def embedded(self) -> bool:
@@ -125,6 +129,9 @@ class Settings:
             env, "DIALFLOW_WEBHOOK_RETENTION_DAYS", 30, 0, 3650, "days from 0 to 3650", problems
         )
         networks, hosts = _allowed_targets(env.get("DIALFLOW_WEBHOOK_ALLOWED_TARGETS"), problems)
+        lock_wait = _whole_number(
+            env, "DIALFLOW_LOCK_WAIT_SECONDS", 30, 1, 600, "seconds from 1 to 600", problems
+        )
 
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
@@ -163,6 +170,7 @@ class Settings:
             "webhook_retention_days": retention_days,
             "webhook_allowed_networks": networks,
             "webhook_allowed_hosts": hosts,
+            "lock_wait_seconds": lock_wait,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -46,6 +46,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy.orm import Session
 
 from crm.models import User
+from dialflow.db import lock_failure
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
 from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
@@ -272,6 +273,8 @@ class StepScriptEngine(PythonScriptEngine):
             code = exc.code if isinstance(exc, HandlerError) else None
             raise ServiceTaskFailed(task, operation_name, message, code) from exc
         except Exception as exc:
+            if lock_failure(exc):  # the database's, not the task's: the whole step is lost
+                raise
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return _RESULT_JSON.encode(result)
 

@@ -41,6 +41,7 @@ from dialflow.db import (
     add_loaded,
     as_new,
     inserted_id,
+    lock_failure,
     make_loaded,
     mark_saved,
     pending_update,
@@ -335,6 +336,8 @@ def run(
     except _Deferred:
         step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
+        if lock_failure(exc):  # no incident: the database lost the step's transaction
+            raise
         failures.append(exc)
     failures += heard
     incidents = [_open_incident(session, step, exc) for exc in failures]
@@ -368,7 +371,12 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             raise
         except Exception as exc:
             task = getattr(exc, "task", None)
-            if isinstance(exc, RunawayLoop) or task is None or task.state != TaskState.ERROR:
+            if (
+                isinstance(exc, RunawayLoop)
+                or task is None
+                or task.state != TaskState.ERROR
+                or lock_failure(exc)
+            ):
                 raise
             _hold_failures(step)  # the next pass goes on beside it
             caught = None if _retries_left(step, exc) else catch_failure(exc)
@@ -452,7 +460,7 @@ def _in_place(step: Step, task: Any, run: Callable[[Any], Any]) -> None:
     try:
         run(task)
     except Exception as exc:
-        if getattr(exc, "task", None) is None or task.state != TaskState.ERROR:
+        if getattr(exc, "task", None) is None or task.state != TaskState.ERROR or lock_failure(exc):
             raise
         _hold_failures(step)
         step.failed_in_action.append(exc)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from crm.erasure import ERASED_TEXT, erase_customer, personal_texts
 from crm.models import Customer, User
+from engine import stepper
 from engine.instances import terminate
 from engine.models import InstanceStatus, ProcessInstance
 from engine.scrubbing import scrub_instances
@@ -34,20 +35,29 @@ def erase_customer_and_end_processes(
 ) -> Customer:
     """``crm.erasure.erase_customer``, then every unfinished instance keyed by the customer
     is terminated (none again on a repeated erasure: they are finished), and the customer's
-    personal data is scrubbed from the stored data of all their instances."""
-    found = session.get(Customer, customer_id)
-    texts = personal_texts(found) if found is not None else set()
-    customer = erase_customer(session, customer_id, actor=actor)
+    personal data is scrubbed from the stored data of all their instances.
+
+    The instances are locked first, in id order, as every step locks its instance before it
+    writes CRM rows: a step under way on one of them (a completion writing the customer's
+    note) finishes before the erasure reads anything, so what it wrote is erased too and its
+    instance, now finished, is left as it ended. Locked after the erasure's writes, the
+    erasure had scrubbed only the notes it could see, then found the instance completed and
+    was refused (409), or deadlocked with a step that updated the customer."""
     instance_ids = session.scalars(
         select(ProcessInstance.id)
         .where(
-            ProcessInstance.business_key == str(customer.id),
+            ProcessInstance.business_key == str(customer_id),
             ProcessInstance.status.in_(_UNFINISHED),
         )
         .order_by(ProcessInstance.id)
+        .with_for_update()
     ).all()
+    found = session.get(Customer, customer_id)
+    texts = personal_texts(found) if found is not None else set()
+    customer = erase_customer(session, customer_id, actor=actor)
     for instance_id in instance_ids:
-        terminate(engine, session, instance_id, actor=actor)
+        if stepper.lock_instance(session, instance_id).status in _UNFINISHED:
+            terminate(engine, session, instance_id, actor=actor)
     if texts:
         scrub_instances(
             session,

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dialflow.errors import DialflowError
+from dialflow.db import lock_failure
+from dialflow.errors import DatabaseBusy, DialflowError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ STATUS_MESSAGES = {
     422: _l("Some of the input is not valid."),
     429: _l("Too many requests. Wait a moment and try again."),
     500: _l("Something went wrong on our side."),
+    503: _l("Others are changing the same records right now. Wait a moment and try again."),
 }
 
 
@@ -146,5 +148,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if lock_failure(exc):  # rolled back whole: the client may send it again
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            return _domain_error(DatabaseBusy())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -337,3 +337,34 @@ def test_user_create_on_a_database_that_was_never_migrated_says_to_upgrade(
     env = {**cli_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}", "DATABASE_SCHEMA": None}
     result = invoke("user", "create", "x1", "--role", "agent", env=env)
     assert_error(result, "dialflow db upgrade")
+
+
+def test_a_command_behind_a_writer_holding_the_database_says_it_is_busy(invoke, cli_env, db):
+    """Another transaction holds what ``dialflow user create`` must write (SQLite's write lock,
+    PostgreSQL's users table) past ``DIALFLOW_LOCK_WAIT_SECONDS``: the command says the
+    database is busy and nothing was changed, and works once the writer is gone. It said
+    "cannot reach the database: database is locked" (PostgreSQL: it waited without end)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_URL
+    from tests.engine.test_crash_review import pg_connection
+
+    env = {**cli_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"}
+    if PG_URL:
+        holder = pg_connection(cli_env)
+        hold = "LOCK TABLE users IN EXCLUSIVE MODE"
+    else:
+        holder = sqlite3.connect(make_url(cli_env["DATABASE_URL"]).database, isolation_level=None)
+        hold = "BEGIN IMMEDIATE"
+    try:
+        holder.execute(hold)
+        busy = invoke("user", "create", "robot", "--role", "agent", env=env)
+    finally:
+        holder.rollback() if PG_URL else holder.execute("ROLLBACK")
+        holder.close()
+    assert_error(busy, "the database is busy", "nothing was changed, run the command again")
+    with db() as session:
+        assert count(session, User) == 0
+    assert invoke("user", "create", "robot", "--role", "agent", env=env).exit_code == 0

@@ -41,6 +41,8 @@ ERROR_RESPONSES = {
     "409": "Conflict with the current state",
     "413": "The body is larger than the server accepts",
     "422": "Invalid input; details name the fields or elements",
+    "503": "database_busy: another transaction held the records past the lock wait (or the "
+    "database broke a deadlock); nothing was changed, send it again after Retry-After seconds",
 }
 
 
@@ -117,7 +119,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta)
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta, method)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -159,7 +161,7 @@ def undocumented_routes(app: Flask) -> list[str]:
     )
 
 
-def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
+def _operation(rule: Any, meta: dict[str, Any], method: str = "GET") -> dict[str, Any]:
     parameters = [
         {
             "name": name,
@@ -211,6 +213,9 @@ def _operation(rule: Any, meta: dict[str, Any]) -> dict[str, Any]:
     if meta["request"] is not None and 413 not in errors:
         # Any body over MAX_CONTENT_LENGTH is refused before the view runs (web/errors.py).
         errors += (413,)
+    if method != "GET" and 503 not in errors:
+        # A write that cannot get its locks is rolled back whole (web/errors.py).
+        errors += (503,)
     for status in errors:
         responses[str(status)] = {
             "description": ERROR_RESPONSES.get(str(status), "Error"),
