@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import (
     DeclarativeBase,
     Session,
@@ -210,6 +211,13 @@ def lock_failure(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def pool_exhausted(exc: BaseException) -> bool:
+    """True if ``exc`` is the connection pool giving up: every connection was in use for the
+    whole lock wait (more requests at once than ``pool_size`` + ``max_overflow``). Nothing
+    of the request ran; like a lock failure, it may simply be sent again."""
+    return isinstance(exc, PoolTimeout)
 
 
 def inserted_first(session: Session, row: Any) -> bool:
@@ -608,6 +616,9 @@ def build_engine(settings: Settings) -> Engine:
     # JSON columns written as json.dumps writes them, without an encoder built per value.
     kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text.dumps}
     wait = settings.lock_wait_seconds
+    # More requests at once than connections: one waits for a connection as long as it would
+    # wait for a lock, then is refused busy (``pool_exhausted``), as for a lock.
+    kwargs["pool_timeout"] = wait
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": wait, "check_same_thread": False}
         if ":memory:" in url or url.rstrip("/") == "sqlite:":

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dialflow.db import lock_failure
+from dialflow.db import lock_failure, pool_exhausted
 from dialflow.errors import DatabaseBusy, DialflowError
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        if lock_failure(exc):  # rolled back whole: the client may send it again
+        if lock_failure(exc) or pool_exhausted(exc):  # nothing stored: it may be sent again
             log.warning("database busy on %s %s: %s", request.method, request.path, exc)
             return _domain_error(DatabaseBusy())
         log.exception("unhandled error on %s %s", request.method, request.path)

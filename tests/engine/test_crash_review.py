@@ -707,3 +707,31 @@ def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_not
     with db(read_only=True) as session:
         row = session.get(ProcessInstance, instance["id"])
         assert row is not None and row.status.value == "completed"
+
+
+# -- more requests at once than connections ------------------------------------------------
+
+
+def test_a_request_finding_every_connection_in_use_is_refused_busy(impatient) -> None:
+    """More requests at once than the pool's connections (``dialflow serve --threads 64``
+    with slow steps): the one left without a connection waited 30 s whatever the lock wait
+    and answered 500 "internal_error"; it now waits the lock wait and answers 503
+    ``database_busy`` with ``Retry-After``, and the same request goes through once a
+    connection is free."""
+    app, owner, _agent = impatient
+    engine = app.extensions["dialflow"].db.engine
+    held = []
+    try:
+        while True:  # every connection the pool has, and its overflow
+            try:
+                held.append(engine.pool.connect())
+            except Exception:
+                break
+        started = time.monotonic()
+        response = owner.get("/api/v1/process-models")
+        assert time.monotonic() - started < 10
+        assert_busy(response.status_code, response.get_json(), response.headers)
+    finally:
+        for connection in held:
+            connection.close()
+    assert owner.get("/api/v1/process-models").status_code == 200
