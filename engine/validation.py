@@ -298,8 +298,8 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
     for file, tree in trees.items():
         for el in tree.iter():
             name = el.get("name") if isinstance(el.tag, str) else None
-            if not name or not el.get("id"):
-                continue
+            if not name or not name.strip() or not el.get("id"):
+                continue  # a name of line breaks alone (`&#10;`) names nothing
             # the whole name with its spacing tidied, and its first line: messages keep only
             # their first line, and names from some modelers hold line breaks
             for form in {" ".join(name.split()), name.strip().splitlines()[0].strip()}:

@@ -1,0 +1,77 @@
+"""Diagrams written the way files of public BPMN collections are: names holding only line
+breaks (what some modelers export for an unnamed gateway or a process named by its id). Each
+is valid BPMN that Dialflow runs: it deploys and runs end to end through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.engine.conftest import Actor, one_process
+from tests.engine.diagram_folders import upload
+
+
+def deployed(owner: Actor, name: str, content: bytes) -> dict[str, Any]:
+    response = upload(owner, (name, content))
+    assert response.status_code == 201, response.get_data(as_text=True)[:2000]
+    return response.get_json()
+
+
+# -- a name of line breaks alone ----------------------------------------------------------------
+
+BLANK_NAMES = """
+    <startEvent id="lead_in" />
+    <sequenceFlow id="f1" sourceRef="lead_in" targetRef="qualify" />
+    <userTask id="qualify" name="Qualify the lead" />
+    <sequenceFlow id="f2" sourceRef="qualify" targetRef="interested" />
+    <exclusiveGateway id="interested" name="&#13;&#10;" default="f_no" />
+    <sequenceFlow id="f_yes" name="&#10;&#10;" sourceRef="interested" targetRef="note">
+      <conditionExpression>interested</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="f_no" sourceRef="interested" targetRef="done" />
+    <scriptTask id="note" name="Mark as hot">
+      <script>temperature = "hot"</script>
+    </scriptTask>
+    <sequenceFlow id="f3" sourceRef="note" targetRef="done" />
+    <endEvent id="done" name="&#10;" />
+"""
+
+
+def test_a_lead_process_whose_gateway_has_a_name_of_line_breaks_deploys_and_runs(owner, agent):
+    """An ARIS export names an unnamed gateway "&#13;&#10;"; such a name failed the deploy
+    with a 500 (an internal error) instead of deploying the valid diagram."""
+    body = one_process("corpus_blank_names", BLANK_NAMES).replace(
+        b'isExecutable="true"', b'isExecutable="true" name="&#10;&#10;"'
+    )
+    assert deployed(owner, "blank_names.bpmn", body)["process_ids"] == ["corpus_blank_names"]
+    started = agent.start("corpus_blank_names")
+    (qualify,) = started["ready_tasks"]
+    done = agent.complete_ok(qualify["id"], {"interested": True})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["temperature"] == "hot"
+
+
+def test_a_name_of_line_breaks_does_not_hide_the_problems_of_a_refused_deploy(owner):
+    """The same diagram with an operator no handler has is refused with that problem on
+    its task, not answered with a 500."""
+    body = one_process(
+        "corpus_blank_refused",
+        BLANK_NAMES.replace(
+            '<scriptTask id="note" name="Mark as hot">\n'
+            '      <script>temperature = "hot"</script>\n'
+            "    </scriptTask>",
+            '<serviceTask id="note" name="&#10;"><extensionElements>'
+            '<spiffworkflow:serviceTaskOperator id="crm.no_such_operator">'
+            "<spiffworkflow:parameters /></spiffworkflow:serviceTaskOperator>"
+            "</extensionElements></serviceTask>",
+        ),
+    ).replace(
+        b"<definitions ",
+        b'<definitions xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ',
+    )
+    response = upload(owner, ("blank_refused.bpmn", body))
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    details = response.get_json()["error"]["details"]
+    assert [(d["element_id"], "crm.no_such_operator" in d["message"]) for d in details] == [
+        ("note", True)
+    ]
