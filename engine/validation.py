@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from engine.boundaries import DialflowParser
-from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
 from engine.call_cycles import call_cycle_problems
 from engine.checks import (
     check_specs,
@@ -109,6 +109,7 @@ def parse_bundle(
             if not _guard([], name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name)):
                 unread |= _ids_in_text(_DECISION_TAG, text)
             continue
+        drop_comments(tree)  # the parser reads every child as an element
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
@@ -125,6 +126,7 @@ def parse_bundle(
         lines[name] = _line_index(tree)
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
+        drop_comments(tree)  # the parser reads every child as an element
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers

@@ -1,13 +1,14 @@
 """Diagrams written the way files of public BPMN collections are: names holding only line
-breaks (what some modelers export for an unnamed gateway or a process named by its id). Each
-is valid BPMN that Dialflow runs: it deploys and runs end to end through the API.
+breaks (what some modelers export for an unnamed gateway or a process named by its id) and XML
+comments left inside tasks where a modeler's user switched a part off. Each is valid BPMN that
+Dialflow runs: it deploys and runs end to end through the API.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.conftest import Actor, one_process
+from tests.engine.conftest import Actor, notes_of, one_process
 from tests.engine.diagram_folders import upload
 
 
@@ -75,3 +76,58 @@ def test_a_name_of_line_breaks_does_not_hide_the_problems_of_a_refused_deploy(ow
     assert [(d["element_id"], "crm.no_such_operator" in d["message"]) for d in details] == [
         ("note", True)
     ]
+
+
+# -- XML comments inside tasks ------------------------------------------------------------------
+
+COMMENTED = """
+    <startEvent id="lead_in" />
+    <sequenceFlow id="f1" sourceRef="lead_in" targetRef="score" />
+    <scriptTask id="score" name="Score the lead">
+      <!-- scored by hand until the dialler sends its own score
+      <dataOutputAssociation id="to_dialler"><targetRef>dialler</targetRef></dataOutputAssociation>
+      -->
+      <script>score = 40<!-- the base score -->
+score = score + 2</script>
+    </scriptTask>
+    <sequenceFlow id="f2" sourceRef="score" targetRef="call" />
+    <userTask id="call" name="Call the lead">
+      <!-- the call form comes later -->
+    </userTask>
+    <sequenceFlow id="f3" sourceRef="call" targetRef="note" />
+    <serviceTask id="note" name="Note the score">
+      <extensionElements>
+        <!-- the note quotes the score -->
+        <spiffworkflow:serviceTaskOperator id="crm.add_note">
+          <spiffworkflow:parameters>
+            <!-- the lead's customer -->
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="text" type="str" value="f'Score {score}'" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f4" sourceRef="note" targetRef="done" />
+    <endEvent id="done" />
+"""
+
+
+def test_comments_inside_a_script_task_and_a_service_task_are_ignored(
+    owner, agent, make_customer, db
+):
+    """A comment directly inside a script task made SpiffWorkflow's parser fail, and the
+    deploy was refused with "AttributeError(…'cython_function_or_method' object has no
+    attribute 'endswith')". Comments mean nothing: the diagram deploys and runs, and a
+    comment inside the script's text leaves the rest of the script in place."""
+    body = one_process("corpus_commented", COMMENTED).replace(
+        b"<definitions ",
+        b'<definitions xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ',
+    )
+    deployed(owner, "commented.bpmn", body)
+    customer = make_customer()
+    started = agent.start("corpus_commented", {"customer_id": customer.id})
+    assert started["data"]["score"] == 42
+    (call,) = started["ready_tasks"]
+    done = agent.complete_ok(call["id"])
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert notes_of(db, customer.id) == ["Score 42"]
