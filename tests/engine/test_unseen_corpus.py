@@ -131,3 +131,45 @@ def test_comments_inside_a_script_task_and_a_service_task_are_ignored(
     done = agent.complete_ok(call["id"])
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert notes_of(db, customer.id) == ["Score 42"]
+
+
+# -- a loop drawn back into a parallel gateway --------------------------------------------------
+
+REDIAL = """
+    <startEvent id="lead_in" />
+    <sequenceFlow id="f1" sourceRef="lead_in" targetRef="reset" />
+    <scriptTask id="reset" name="No attempt yet">
+      <script>attempts = 0</script>
+    </scriptTask>
+    <sequenceFlow id="f2" sourceRef="reset" targetRef="merge" />
+    <parallelGateway id="merge" />
+    <sequenceFlow id="f3" sourceRef="merge" targetRef="dial" />
+    <scriptTask id="dial" name="Dial">
+      <script>attempts += 1</script>
+    </scriptTask>
+    <sequenceFlow id="f4" sourceRef="dial" targetRef="again" />
+    <exclusiveGateway id="again" default="f_enough" />
+    <sequenceFlow id="f_again" sourceRef="again" targetRef="call">
+      <conditionExpression>attempts &lt; 3</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="f_enough" sourceRef="again" targetRef="done" />
+    <userTask id="call" name="Call the customer" />
+    <sequenceFlow id="f_back" sourceRef="call" targetRef="merge" />
+    <endEvent id="done" />
+"""
+
+
+def test_a_redial_loop_drawn_back_into_a_parallel_gateway_runs_each_pass(owner, agent):
+    """SpiffWorkflow's own examples draw a loop back into the parallel gateway the process
+    first came through. The first pass went on, but the second waited at the gateway for the
+    flow that had come in before the loop: the instance stayed running with nothing to do.
+    Each pass now waits only for the loop's own flow."""
+    deployed(owner, "redial.bpmn", one_process("corpus_redial", REDIAL))
+    view = agent.start("corpus_redial")
+    for attempt in (1, 2):
+        assert view["data"]["attempts"] == attempt
+        (call,) = view["ready_tasks"]
+        assert call["name"] == "call"
+        view = agent.complete_ok(call["id"])
+    assert (view["status"], view["incidents"], view["ready_tasks"]) == ("completed", [], [])
+    assert view["data"]["attempts"] == 3
