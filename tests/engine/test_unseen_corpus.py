@@ -1,15 +1,17 @@
 """Diagrams written the way files of public BPMN collections are: names holding only line
-breaks (what some modelers export for an unnamed gateway or a process named by its id) and XML
-comments left inside tasks where a modeler's user switched a part off. Each is valid BPMN that
-Dialflow runs: it deploys and runs end to end through the API.
+breaks (what some modelers export for an unnamed gateway or a process named by its id), XML
+comments left inside tasks where a modeler's user switched a part off, and a loop drawn back
+into the parallel gateway it first came through are valid BPMN that Dialflow runs: they deploy
+and run end to end through the API. A call two levels down to a process no file has is refused
+once, on its call activity and line.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.conftest import Actor, notes_of, one_process
-from tests.engine.diagram_folders import upload
+from tests.engine.conftest import Actor, notes_of, one_process, refused
+from tests.engine.diagram_folders import line_in, nothing_deployed, upload
 
 
 def deployed(owner: Actor, name: str, content: bytes) -> dict[str, Any]:
@@ -173,3 +175,29 @@ def test_a_redial_loop_drawn_back_into_a_parallel_gateway_runs_each_pass(owner, 
         view = agent.complete_ok(call["id"])
     assert (view["status"], view["incidents"], view["ready_tasks"]) == ("completed", [], [])
     assert view["data"]["attempts"] == 3
+
+
+# -- a called process calling a process no file has -------------------------------------------
+
+CALLS = """
+    <startEvent id="start" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="{call}" />
+    <callActivity id="{call}" calledElement="{called}" />
+    <sequenceFlow id="f2" sourceRef="{call}" targetRef="end" />
+    <endEvent id="end" />
+"""
+
+
+def test_a_missing_process_two_calls_down_is_said_once_on_the_call_activity(owner, db):
+    """A lead process calls the qualification, which calls a scoring process no file has.
+    The deploy said so on the qualification's call activity, and again, on no element and
+    no line, in the lead process's file: "The process 'corpus_score' was not found"."""
+    lead = one_process("corpus_lead", CALLS.format(call="qualify", called="corpus_qualify"))
+    qualify = one_process("corpus_qualify", CALLS.format(call="score", called="corpus_score"))
+    response = upload(owner, ("lead.bpmn", lead), ("qualify.bpmn", qualify))
+    details = refused(response)
+    assert [(d["element_id"], d["file"], d["line"]) for d in details] == [
+        ("score", "qualify.bpmn", line_in('<callActivity id="score"', qualify))
+    ]
+    assert "calls process 'corpus_score'" in details[0]["message"]
+    nothing_deployed(db)
