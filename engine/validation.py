@@ -290,6 +290,10 @@ def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
         return []
 
 
+# A parser failure said as the Python exception it raised (``_parse``): "ValueError: …"
+_RAW_EXCEPTION = re.compile(r"^[A-Z]\w*(Error|Exception): ")
+
+
 def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
     """Some parser errors name the element but carry no id ("Data Store with name Bank System
     has no implementation"): point them at the element of that name, the longest that the
@@ -309,8 +313,8 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
                     for key in (file, None):
                         named.setdefault(key, {}).setdefault(form, (el.get("id"), el.sourceline))
     for item in problems:
-        if item.get("element_id"):
-            continue
+        if item.get("element_id") or _RAW_EXCEPTION.match(item.get("message", "")):
+            continue  # Python's words, not the parser's: "ValueError" names no element "Error"
         file = item.get("file")
         message = item.get("message", "")
         if file and message.startswith(f"{file}: "):

@@ -3,7 +3,8 @@ breaks (what some modelers export for an unnamed gateway or a process named by i
 comments left inside tasks where a modeler's user switched a part off, and a loop drawn back
 into the parallel gateway it first came through are valid BPMN that Dialflow runs: they deploy
 and run end to end through the API. A call two levels down to a process no file has is refused
-once, on its call activity and line.
+once, on its call activity and line; an empty loop maximum once, on its task, not again in
+Python's words on an event named "Error".
 """
 
 from __future__ import annotations
@@ -200,4 +201,43 @@ def test_a_missing_process_two_calls_down_is_said_once_on_the_call_activity(owne
         ("score", "qualify.bpmn", line_in('<callActivity id="score"', qualify))
     ]
     assert "calls process 'corpus_score'" in details[0]["message"]
+    nothing_deployed(db)
+
+
+# -- a parser failure in Python's words is put on no element named like them -----------------
+
+BUSY_LINE = """
+    <startEvent id="start" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="dial" />
+    <subProcess id="dial" name="Dial">
+      <startEvent id="dial_start" />
+      <sequenceFlow id="d1" sourceRef="dial_start" targetRef="busy_signal" />
+      <endEvent id="busy_signal"><errorEventDefinition errorRef="busy" /></endEvent>
+    </subProcess>
+    <boundaryEvent id="on_busy" name="Error" attachedToRef="dial">
+      <errorEventDefinition errorRef="busy" />
+    </boundaryEvent>
+    <sequenceFlow id="f_busy" sourceRef="on_busy" targetRef="call_again" />
+    <userTask id="call_again" name="Call again">
+      <standardLoopCharacteristics loopMaximum="" />
+    </userTask>
+    <sequenceFlow id="f_again" sourceRef="call_again" targetRef="given_up" />
+    <endEvent id="given_up" />
+    <sequenceFlow id="f2" sourceRef="dial" targetRef="reached" />
+    <endEvent id="reached" />
+"""
+
+
+def test_an_empty_loop_maximum_is_said_once_on_its_task_not_on_an_event_named_error(owner, db):
+    """iGrafx names events by their kind ("Error") and may leave a loop's maximum empty. The
+    deploy said so on the task, and again as "ValueError: invalid literal for int() with base
+    10: ''" on the boundary event named "Error", whose name the exception's words held."""
+    body = one_process("corpus_busy_line", BUSY_LINE).replace(
+        b"<process ", b'<error id="busy" name="Busy" errorCode="busy" />\n  <process '
+    )
+    details = refused(upload(owner, ("busy_line.bpmn", body)))
+    assert [(d["element_id"], d["line"]) for d in details] == [
+        ("call_again", line_in("<standardLoopCharacteristics", body))
+    ]
+    assert "loopMaximum" in details[0]["message"]
     nothing_deployed(db)
