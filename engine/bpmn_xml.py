@@ -67,3 +67,21 @@ def drawn_only(tree: Any) -> set[Any]:
         if process not in running
         for element in process.iter()
     }
+
+
+def drop_comments(tree: Any) -> None:
+    """Take the XML comments and processing instructions out of ``tree``, keeping the text
+    around them. They mean nothing in BPMN or DMN, but SpiffWorkflow's parser reads an
+    element's children as elements (a comment in a script task failed its deploy with an
+    ``AttributeError``), and a comment inside a script's or condition's text cut it short."""
+    for node in list(tree.iter(etree.Comment, etree.ProcessingInstruction)):
+        parent = node.getparent()
+        if parent is None:
+            continue  # before or after the root element: outside what the parser reads
+        tail = node.tail or ""
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+        parent.remove(node)

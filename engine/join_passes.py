@@ -16,6 +16,7 @@ arrivals of earlier passes, are history.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -59,8 +60,17 @@ def _below(task: Any, ancestor: Any) -> bool:
 
 
 def parallel_may_fire(spec: Any, my_task: Any) -> bool:
-    """SpiffWorkflow's parallel join threshold over this pass's arrivals only."""
+    """SpiffWorkflow's parallel join threshold over this pass's arrivals only. A branch that
+    loops back into the join (a flow from after it, as SpiffWorkflow's own examples draw a
+    loop) arrives on a later pass, after the join fired: the flows that first came in, which
+    no path from the join leads to, cannot come again and are not waited for. SpiffWorkflow
+    let such a pass through by finding those flows above the branches it had predicted below
+    the join; once pruning had cut the earlier pass and those predictions, the join waited for
+    good and the instance stood still with nothing to do."""
     waiting_inputs = set(spec.inputs)
+    again, entering = _loop_inputs(spec, my_task.workflow.spec)
+    if my_task.parent is not None and my_task.parent.task_spec in again - entering:
+        waiting_inputs &= again
     for task in this_pass(spec, my_task, my_task.workflow.tasks.values()):
         if task is not my_task and task.is_descendant_of(my_task):
             node = task  # a later pass predicted below: it will not arrive before this fires
@@ -71,6 +81,37 @@ def parallel_may_fire(spec: Any, my_task: Any) -> bool:
         elif task.parent is not None and task.parent.state == TaskState.COMPLETED:
             waiting_inputs.discard(task.parent.task_spec)
     return not waiting_inputs
+
+
+_LOOP_INPUTS: weakref.WeakKeyDictionary[Any, tuple[set[Any], set[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _loop_inputs(spec: Any, process: Any) -> tuple[set[Any], set[Any]]:
+    """The join's inputs some path from the join leads back to, and those a path from the
+    process's start reaches without passing the join (computed once per join)."""
+    if spec not in _LOOP_INPUTS:
+        inputs = set(spec.inputs)
+        again = _reachable(spec.outputs, stop=None) & inputs
+        entering = _reachable([process.start], stop=spec) & inputs
+        _LOOP_INPUTS[spec] = (again, entering)
+    return _LOOP_INPUTS[spec]
+
+
+def _reachable(first: Any, stop: Any) -> set[Any]:
+    """The task specs some path of outputs leads to from ``first``, not going on past
+    ``stop``."""
+    found: set[Any] = set()
+    stack = list(first)
+    while stack:
+        each = stack.pop()
+        if each in found:
+            continue
+        found.add(each)
+        if each is not stop:
+            stack.extend(each.outputs)
+    return found
 
 
 def inclusive_may_fire(spec: Any, my_task: Any) -> bool:

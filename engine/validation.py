@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from engine.boundaries import DialflowParser
-from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
 from engine.call_cycles import call_cycle_problems
 from engine.checks import (
     check_specs,
@@ -112,6 +112,7 @@ def parse_bundle(
             if not _guard([], name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name)):
                 unread |= _ids_in_text(_DECISION_TAG, text)
             continue
+        drop_comments(tree)  # the parser reads every child as an element
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
@@ -128,6 +129,7 @@ def parse_bundle(
         lines[name] = _line_index(tree)
         if validate and not xsd_valid(name, tree, problems, lines[name]):
             schema_invalid.add(name)
+        drop_comments(tree)  # the parser reads every child as an element
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
@@ -293,6 +295,10 @@ def _xml_pass(guarded: bool, action: Callable[..., Any], *args: Any) -> Any:
         return []
 
 
+# A parser failure said as the Python exception it raised (``_parse``): "ValueError: …"
+_RAW_EXCEPTION = re.compile(r"^[A-Z]\w*(Error|Exception): ")
+
+
 def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
     """Some parser errors name the element but carry no id ("Data Store with name Bank System
     has no implementation"): point them at the element of that name, the longest that the
@@ -303,8 +309,8 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
     for file, tree in trees.items():
         for el in tree.iter():
             name = el.get("name") if isinstance(el.tag, str) else None
-            if not name or not el.get("id"):
-                continue
+            if not name or not name.strip() or not el.get("id"):
+                continue  # a name of line breaks alone (`&#10;`) names nothing
             # the whole name with its spacing tidied, and its first line: messages keep only
             # their first line, and names from some modelers hold line breaks
             for form in {" ".join(name.split()), name.strip().splitlines()[0].strip()}:
@@ -312,8 +318,8 @@ def _locate_by_name(problems: list[dict[str, Any]], trees: dict[str, Any]) -> No
                     for key in (file, None):
                         named.setdefault(key, {}).setdefault(form, (el.get("id"), el.sourceline))
     for item in problems:
-        if item.get("element_id"):
-            continue
+        if item.get("element_id") or _RAW_EXCEPTION.match(item.get("message", "")):
+            continue  # Python's words, not the parser's: "ValueError" names no element "Error"
         file = item.get("file")
         message = item.get("message", "")
         if file and message.startswith(f"{file}: "):
@@ -368,13 +374,32 @@ def validate_bundle(
     checked = check_specs(parsed, forms, registry, lines, conditions, scripts)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
-    problems = _first_sayings(foreign, unsupported, problems) + checked
+    problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)
     if problems:
         count = len(problems)
         raise InvalidBpmn(
             f"The model has {count} problem{'s' if count > 1 else ''}.", details=_dedupe(problems)
         )
     return parsed
+
+
+_NOT_FOUND = re.compile(r"^The process '([^']+)' was not found")
+
+
+def _said_by_the_caller(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The problems without the parser's "The process 'x' was not found" where a call
+    activity's own problem says it calls 'x', on its element and line: the parser said it
+    again on no element and no line, in the file of the process that called the caller."""
+    called = {
+        found.group(1)
+        for p in problems
+        if (found := re.search(r"calls process '([^']+)'", p.get("message", "")))
+    }
+    return [
+        p
+        for p in problems
+        if not ((found := _NOT_FOUND.match(p.get("message", ""))) and found.group(1) in called)
+    ]
 
 
 def _first_sayings(
