@@ -13,7 +13,11 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
 * at deploy (``problems_of``, from ``engine.checks``) an import of another module, a call of a
   removed builtin, and an attribute written ``__like_this__`` (``().__class__``) are refused
   on their element and line, and so is the name ``__builtins__`` (the builtins' one
-  dictionary, shared by every script the worker runs).
+  dictionary, shared by every script the worker runs). Attributes that lead to the
+  interpreter without a dunder are refused the same way, at deploy and in ``getattr``: a
+  generator's or a traceback's frame and a frame's globals (``gen.gi_frame.f_back``), and
+  private attributes written ``_like_this`` (``warnings.catch_warnings()._module.sys``), but
+  named tuples' ``_asdict``, ``_replace``, ``_fields``, ``_make`` (``is_refused_attribute``).
 
 A format string reads attributes too: ``"{0.__class__}".format(x)``, ``str.format_map`` and
 ``string.Formatter`` reached ``__class__``, ``__globals__``... past both parts. A literal format
@@ -21,7 +25,8 @@ string with such a field is refused at deploy (``dunder_field``); at run time a 
 ``.format`` and ``.format_map`` are read through ``FORMAT_GUARD`` (``engine.scripting`` rewrites
 the attribute, ``getattr`` does the same), which refuses a string with such a field before it
 is formatted, and the ``string`` and ``operator`` modules scripts import hold a ``Formatter``,
-``attrgetter`` and ``methodcaller`` that refuse them too. ``{0}``, ``{name}``, ``{x.attr}``,
+``attrgetter`` and ``methodcaller`` that refuse them too, none of which leads back to the
+unchecked one (by ``type()`` or ``mro()``). ``{0}``, ``{name}``, ``{x.attr}``,
 ``{:>10}`` and ``{0[key]}`` format as before.
 
 The dictionaries are built once, at import: the step pays nothing per evaluation.
@@ -33,9 +38,9 @@ import _string  # type: ignore[import-not-found]  # str.format's own field-name 
 import ast
 import builtins
 import importlib
-import operator
 import string
 import types
+from collections import UserString
 from typing import Any
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
@@ -109,6 +114,44 @@ def is_dunder(name: object) -> bool:
     )
 
 
+# Attributes without underscores that lead from a value to the interpreter: a generator's,
+# coroutine's or traceback's frame, and a frame's callers and globals. A script's generator
+# reached the frame that ran the script, and its globals held the real ``__import__``:
+# ``gen.gi_frame.f_back.f_back.f_globals``.
+INTERPRETER_ATTRIBUTES = frozenset(
+    {
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "cr_origin",
+        "ag_frame",
+        "ag_code",
+        "ag_await",
+        "f_back",
+        "f_builtins",
+        "f_code",
+        "f_globals",
+        "f_locals",
+        "tb_frame",
+        "tb_next",
+    }
+)
+# Named tuples' own methods and fields begin with one underscore (``row._asdict()``).
+NAMED_TUPLE_API = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults"})
+
+
+def is_refused_attribute(name: object) -> bool:
+    """An attribute scripts may not read or write: a dunder (but ``HARMLESS_DUNDERS``), one
+    of ``INTERPRETER_ATTRIBUTES``, or a private one written ``_like_this``: the modules'
+    objects keep other modules there (``warnings.catch_warnings()._module.sys``)."""
+    if not isinstance(name, str) or name in HARMLESS_DUNDERS or name in NAMED_TUPLE_API:
+        return False
+    return name.startswith("_") or name in INTERPRETER_ATTRIBUTES
+
+
 # The methods of ``str`` that read a format string's fields, attributes included.
 FORMAT_METHODS = frozenset({"format", "format_map"})
 # The name the rewritten scripts call ``FORMAT_GUARD`` by: no script can write it.
@@ -116,9 +159,10 @@ FORMAT_GUARD_NAME = "<format attribute>"
 
 
 def dunder_field(template: object) -> tuple[str, str] | None:
-    """The first field of a format string that reads an attribute written ``__like_this__``
-    (``"{0.__class__}"``, nested in a format spec too), and that attribute; ``None`` if none."""
-    if not isinstance(template, str) or "__" not in template:
+    """The first field of a format string that reads an attribute scripts may not read
+    (``"{0.__class__}"``, ``"{0.gi_frame}"``, nested in a format spec too), and that
+    attribute; ``None`` if none."""
+    if not isinstance(template, str) or "." not in template:  # no field reads an attribute
         return None
     try:
         parsed = list(string.Formatter().parse(template))
@@ -132,7 +176,7 @@ def dunder_field(template: object) -> tuple[str, str] | None:
             except ValueError:
                 names = []
             for name in names:
-                if is_dunder(name):
+                if is_refused_attribute(name):
                     return "{" + field + "}", name
         nested = dunder_field(spec) if spec else None
         if nested is not None:
@@ -152,13 +196,17 @@ def _refuse_format(template: object) -> None:
 def _format_attribute(obj: Any, name: str) -> Any:
     """``obj.name`` for a script, where ``name`` is ``format`` or ``format_map``: refused for
     a string whose fields read a dunder attribute; ``str.format`` itself checks the string it
-    is given."""
+    is given. The string is the one the method is bound to, whatever it was read from
+    (``super(Text, text).format``), or the text of a ``collections.UserString``."""
     value = getattr(obj, name)
     if name not in FORMAT_METHODS:
         return value
-    if isinstance(obj, str):
-        _refuse_format(obj)
-    elif isinstance(obj, type) and issubclass(obj, str):
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, UserString):
+        _refuse_format(owner.data)
+    elif isinstance(owner, str):
+        _refuse_format(owner)
+    elif value is getattr(str, name):
         unbound = value
 
         def checked(template: Any, *args: Any, **kwargs: Any) -> Any:
@@ -172,23 +220,40 @@ def _format_attribute(obj: Any, name: str) -> Any:
 FORMAT_GUARD = _format_attribute
 
 
-class _Formatter(string.Formatter):
-    """``string.Formatter`` refusing fields that read a dunder attribute."""
+def _get_field(self: Any, field_name: str, args: Any, kwargs: Any) -> Any:
+    """``string.Formatter.get_field`` refusing fields that read a dunder attribute."""
+    _refuse_format("{" + field_name + "}")
+    first, rest = _string.formatter_field_name_split(field_name)
+    obj = self.get_value(first, args, kwargs)
+    for is_attribute, key in rest:
+        obj = getattr(obj, key) if is_attribute else obj[key]
+    return obj, first
 
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
-        _refuse_format("{" + field_name + "}")
-        return super().get_field(field_name, args, kwargs)
+
+# ``string.Formatter`` with that ``get_field``, built from its methods rather than derived from
+# it: a subclass led back to it (``string.Formatter.mro()[1]().format("{0.__class__}", x)``).
+_Formatter = type(
+    "Formatter",
+    (),
+    {
+        **{
+            key: value
+            for key, value in vars(string.Formatter).items()
+            if key not in {"__dict__", "__weakref__"}
+        },
+        "get_field": _get_field,
+    },
+)
 
 
 def _attrgetter(*names: str) -> Any:
     """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``) and
-    giving ``format``/``format_map`` through ``FORMAT_GUARD``."""
+    giving ``format``/``format_map`` through ``FORMAT_GUARD``; a function, not an
+    ``operator.attrgetter``, whose type would be the unchecked one."""
     paths = [str(name).split(".") for name in names]
     for path in paths:
         for part in path:
             _refuse(part)
-    if not any(part in FORMAT_METHODS for path in paths for part in path):
-        return operator.attrgetter(*names)
 
     def read(obj: Any, path: list[str]) -> Any:
         for part in path:
@@ -203,13 +268,14 @@ def _attrgetter(*names: str) -> Any:
 
 
 def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``operator.methodcaller`` refusing dunder methods and checking format strings."""
+    """``operator.methodcaller`` refusing dunder methods and checking format strings; a
+    function, as ``_attrgetter``."""
     _refuse(name)
 
     def call(obj: Any) -> Any:
         return _format_attribute(obj, name)(*args, **kwargs)
 
-    return call if name in FORMAT_METHODS else operator.methodcaller(name, *args, **kwargs)
+    return call
 
 
 # What the modules scripts import hold instead of the reads of attributes by name they offer.
@@ -265,7 +331,7 @@ def _import(
 
 
 def _refuse(name: object) -> None:
-    if is_dunder(name):
+    if is_refused_attribute(name):
         raise NotAvailable(f"attribute {name!r} is not available to scripts")
 
 
@@ -386,7 +452,7 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
                         f"imports {name!r}, which scripts may not use; they may import "
                         f"{ALLOWED_SAID}",
                     )
-        elif isinstance(node, ast.Attribute) and is_dunder(node.attr):
+        elif isinstance(node, ast.Attribute) and is_refused_attribute(node.attr):
             dunders.setdefault(node.lineno, []).append(node)
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
             # One dictionary every script shares: ``__builtins__['len'] = ...`` changed

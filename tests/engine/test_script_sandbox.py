@@ -301,3 +301,127 @@ def test_a_script_that_formats_still_fails_on_its_own_line(owner, agent):
     assert incident["element_id"] == "a"
     assert incident["line"] == 3, incident
     assert "division by zero" in incident["message"]
+
+
+def test_frames_and_private_attributes_are_refused_at_deploy_on_their_line(owner):
+    """A generator's frame led to the frame that ran the script and to the real builtins
+    (``gen.gi_frame.f_back.f_back.f_globals``), and a module's object kept another module in
+    a private attribute (``warnings.catch_warnings()._module.sys``): both ran ``os``."""
+    script = (
+        "def calls():\n    yield seen.gi_frame.f_back\nseen = calls()\n"
+        "import warnings\nsystem = warnings.catch_warnings()._module.sys\n"
+        "label = '{0.f_globals}'.format(next(seen))"
+    )
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    response = upload(owner, "frames", body)
+
+    assert response.status_code == 422
+    said = {
+        (d["line"], d["message"].split(";")[0]) for d in response.get_json()["error"]["details"]
+    }
+    assert said == {
+        (
+            3,
+            "script on line 2 (line 4 of the file) reads the attributes 'gi_frame', 'f_back', "
+            "which scripts may not use: read the data and the helpers' values instead",
+        ),
+        (
+            3,
+            "script on line 5 (line 7 of the file) reads the attribute '_module', which "
+            "scripts may not use: read the data and the helpers' values instead",
+        ),
+        (
+            3,
+            "script on line 6 (line 8 of the file) formats the field {0.f_globals}, which "
+            "reads the attribute 'f_globals'",
+        ),
+    }
+
+
+ESCAPES = (
+    "import collections\nimport operator\nimport string\nimport warnings\nvalue = now()\n"
+    "def calls():\n    yield 1\n"
+    "class Text(str):\n    pass\n"
+    "if how == 'frame':\n    text = str(getattr(calls(), name))\n"
+    "elif how == 'private':\n    text = str(getattr(warnings.catch_warnings(), name))\n"
+    "elif how == 'attrgetter type':\n"
+    "    text = str(type(operator.attrgetter('year'))(name)(value))\n"
+    "elif how == 'methodcaller type':\n"
+    "    text = str(type(operator.methodcaller('isoformat'))(name)(value))\n"
+    "elif how == 'formatter base':\n"
+    "    base = [kind for kind in string.Formatter.mro() if kind is not object][-1]\n"
+    "    text = base().format(name, value)\n"
+    "elif how == 'super':\n    text = super(Text, Text(name)).format(value)\n"
+    "elif how == 'UserString':\n    text = collections.UserString(name).format(value)"
+)
+
+
+def test_the_unchecked_readers_behind_the_checks_fail_as_incidents(owner, agent):
+    """Names built at run time reached what the checks guard: a generator's frame, a private
+    attribute, the real ``attrgetter``/``methodcaller`` (the type of what the checked ones
+    returned), the real ``string.Formatter`` (the base of the checked one), and ``str.format``
+    bound through ``super()`` or run by ``collections.UserString``. Each fails the task."""
+    deploy(
+        owner,
+        "escapes",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{ESCAPES}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    for how, name, said in (
+        ("frame", "gi_frame", "attribute 'gi_frame' is not available to scripts"),
+        ("private", "_module", "attribute '_module' is not available to scripts"),
+        ("attrgetter type", "__class__", ""),
+        ("methodcaller type", "__reduce__", ""),
+        ("formatter base", "{0.__class__}", "attribute '__class__' is not available"),
+        ("super", "{0.__class__}", "attribute '__class__' is not available"),
+        ("UserString", "{0.__class__}", "attribute '__class__' is not available"),
+    ):
+        started = agent.start("escapes", {"how": how, "name": name})
+        assert started["status"] == "error", (how, started["data"])
+        [incident] = started["incidents"]
+        assert said in incident["message"], (how, incident["message"])
+        assert "text" not in started["data"], how
+
+
+def test_scripts_with_classes_generators_and_named_tuples_still_run(owner, agent):
+    """Regression guard (this worked before): what telesales scripts write — classes,
+    generators, named tuples' ``_asdict``, a ``string.Formatter`` of their own, f-strings
+    with ``!r``, ``UserString`` — runs as before."""
+    script = (
+        "import collections\nimport json\nimport string\n"
+        "Call = collections.namedtuple('Call', ['phone', 'minutes'])\n"
+        "class Tally:\n    def __init__(self):\n        self.total = 0\n"
+        "    def add(self, call):\n        self.total += call.minutes\n        return self\n"
+        "def calls():\n    for phone, minutes in [('138', 3), ('139', 4)]:\n"
+        "        yield Call(phone, minutes)\n"
+        "tally = Tally()\nrows = [tally.add(call) and call._asdict() for call in calls()]\n"
+        "class Upper(string.Formatter):\n"
+        "    def format_field(self, value, spec):\n        return str(value).upper()\n"
+        "label = Upper().format('{0}-{1!r}', 'li', 2) + f'|{tally.total!r:>4}|'\n"
+        "label += collections.UserString('{0}').format('ok')\n"
+        "payload = json.dumps(rows)\ndel tally"
+    )
+    deploy(
+        owner,
+        "tally",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("tally", {})
+
+    assert (started["status"], started["incidents"]) == ("completed", []), [
+        i["message"] for i in started["incidents"]
+    ]
+    assert started["data"]["label"] == "LI-2|   7|ok"
+    assert started["data"]["rows"] == [
+        {"phone": "138", "minutes": 3},
+        {"phone": "139", "minutes": 4},
+    ]
