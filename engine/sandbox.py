@@ -7,7 +7,8 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
 * at run time every script and expression sees ``SCRIPT_BUILTINS``: Python's builtins without
   those that read files, run other code or reach the interpreter (``REMOVED``), with an
   ``__import__`` that gives only the modules of ``ALLOWED_MODULES`` (as a copy holding their
-  public names, without the modules they import themselves: ``uuid.os``), and ``getattr``,
+  public names, without the modules they import themselves: ``uuid.os``, that no script can
+  change for the next one: ``math.tau = 0``), and ``getattr``,
   ``setattr``, ``delattr`` and ``hasattr`` refusing names written ``__like_this__`` (but
   ``__name__``, ``__qualname__`` and ``__doc__``: ``type(value).__name__``);
 * at deploy (``problems_of``, from ``engine.checks``) an import of another module, a call of a
@@ -279,21 +280,56 @@ def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 # What the modules scripts import hold instead of the reads of attributes by name they offer.
-_REPLACED = {
+def _process_wide(name: str) -> Any:
+    """What scripts call instead of a ``warnings`` function that changes how the whole server
+    treats warnings (``simplefilter("error")`` made every library's warning an exception)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NotAvailable(
+            f"warnings.{name}() is not available to scripts: it changes how every process "
+            "of the server treats warnings; scripts may call warnings.warn()"
+        )
+
+    return refuse
+
+
+_REPLACED: dict[str, dict[str, Any]] = {
     "string": {"Formatter": _Formatter},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
+    "warnings": {
+        **{
+            name: _process_wide(name)
+            for name in ("simplefilter", "filterwarnings", "resetwarnings", "catch_warnings")
+        },
+        "filters": (),
+    },
 }
+
+
+class _ModuleView(types.ModuleType):
+    """A module as scripts see it. One view serves every script the worker runs, so nothing
+    of it can be replaced or removed: ``math.sqrt = lambda x: 0`` in one script changed
+    ``math.sqrt`` for every later script of every process."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise NotAvailable(
+            f"module {self.__name__!r} cannot be changed by scripts: it is shared by every "
+            f"script; keep the value in a variable of your own instead of {self.__name__}.{name}"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
 
 
 def _module_view(name: str) -> types.ModuleType:
     """The module's public names, without the modules it imports (``random._os``, ``uuid.os``)."""
     module = importlib.import_module(name)
-    view = types.ModuleType(name, getattr(module, "__doc__", None))
+    view = _ModuleView(name, getattr(module, "__doc__", None))
+    names = vars(view)  # filled directly: the view itself refuses to be written
     for key, value in vars(module).items():
         if not key.startswith("_") and not isinstance(value, types.ModuleType):
-            setattr(view, key, value)
-    for key, value in _REPLACED.get(name, {}).items():
-        setattr(view, key, value)
+            names[key] = value
+    names.update(_REPLACED.get(name, {}))
     return view
 
 
@@ -318,7 +354,7 @@ def _import(
 ) -> types.ModuleType:
     if level == 0 and name in INTERNAL_IMPORTS:
         importlib.import_module(name)  # what the caller reads: ``sys.modules``
-        return _EMPTY_VIEWS.setdefault(name, types.ModuleType(name))
+        return _EMPTY_VIEWS.setdefault(name, _ModuleView(name))
     top = name.partition(".")[0] if isinstance(name, str) else name
     if level != 0 or top not in ALLOWED_MODULES or name != top:
         raise NotAvailable(
@@ -439,7 +475,25 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
             found.append((getattr(node, "lineno", None), message))
 
     dunders: dict[int, list[ast.Attribute]] = {}
+    modules = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store | ast.Del)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            say(
+                node,
+                f"write {node.value.id}.{node.attr}",
+                f"changes {node.value.id}.{node.attr}, which scripts may not do: a module is "
+                "shared by every script; keep the value in a variable of your own",
+            )
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = [alias.name for alias in node.names]
             if isinstance(node, ast.ImportFrom):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.engine.conftest import Actor
 from tests.engine.test_completion_failures import NS, between, deploy
 
@@ -341,11 +343,11 @@ def test_frames_and_private_attributes_are_refused_at_deploy_on_their_line(owner
 
 
 ESCAPES = (
-    "import collections\nimport operator\nimport string\nimport warnings\nvalue = now()\n"
+    "import collections\nimport operator\nimport string\nvalue = now()\n"
     "def calls():\n    yield 1\n"
     "class Text(str):\n    pass\n"
     "if how == 'frame':\n    text = str(getattr(calls(), name))\n"
-    "elif how == 'private':\n    text = str(getattr(warnings.catch_warnings(), name))\n"
+    "elif how == 'private':\n    text = str(getattr(collections.Counter(), name))\n"
     "elif how == 'attrgetter type':\n"
     "    text = str(type(operator.attrgetter('year'))(name)(value))\n"
     "elif how == 'methodcaller type':\n"
@@ -374,7 +376,7 @@ def test_the_unchecked_readers_behind_the_checks_fail_as_incidents(owner, agent)
     )
     for how, name, said in (
         ("frame", "gi_frame", "attribute 'gi_frame' is not available to scripts"),
-        ("private", "_module", "attribute '_module' is not available to scripts"),
+        ("private", "_keep_positive", "attribute '_keep_positive' is not available"),
         ("attrgetter type", "__class__", ""),
         ("methodcaller type", "__reduce__", ""),
         ("formatter base", "{0.__class__}", "attribute '__class__' is not available"),
@@ -425,3 +427,48 @@ def test_scripts_with_classes_generators_and_named_tuples_still_run(owner, agent
         {"phone": "138", "minutes": 3},
         {"phone": "139", "minutes": 4},
     ]
+
+
+@pytest.mark.filterwarnings("ignore:Lead .* has no phone")
+def test_a_script_cannot_change_a_module_or_the_warnings_for_the_scripts_after_it(owner, agent):
+    """The modules scripts import are one object per worker: ``math.tau = 0`` in one script
+    changed ``math.tau`` for every later script of every process, and
+    ``warnings.simplefilter("error")`` turned every warning of the server into an exception.
+    Seen at deploy, the change is refused on its line; built at run time, it is an incident
+    and the next script sees the module as it was."""
+    script = "import math as m\nm.tau = 0\ndel m.pi"
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    refused = upload(owner, "changes_math", body)
+    assert refused.status_code == 422
+    assert [d["message"].split(",")[0] for d in refused.get_json()["error"]["details"]] == [
+        "script on line 2 (line 4 of the file) changes m.tau",
+        "script on line 3 (line 5 of the file) changes m.pi",
+    ]
+
+    script = (
+        "import math\nimport warnings\n"
+        "if how == 'module':\n    setattr(math, 'tau', 0)\n"
+        "elif how == 'warnings':\n    getattr(warnings, 'simple' + 'filter')('error')\n"
+        "warnings.warn('Lead ' + how + ' has no phone')\ntau = math.tau"
+    )
+    deploy(
+        owner,
+        "changes",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    for how, said in (
+        ("module", "module 'math' cannot be changed by scripts"),
+        ("warnings", "warnings.simplefilter() is not available to scripts"),
+    ):
+        [incident] = agent.start("changes", {"how": how})["incidents"]
+        assert said in incident["message"], incident["message"]
+
+        after = agent.start("changes", {"how": "nothing"})
+        assert (after["status"], after["incidents"]) == ("completed", []), how
+        assert after["data"]["tau"] == 6.283185307179586
