@@ -434,8 +434,10 @@ _GUARDED: dict[tuple[str, str], Any] = {}
 def guarded(source: str, mode: str) -> Any:
     """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: the
     source itself when it reads no ``format`` attribute, else its code with those reads
-    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept)."""
-    if "format" not in source:
+    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept). Python reads
+    identifiers in their NFKC form: ``template.ｆormat`` (a full-width "f") is ``format``, so
+    only an ASCII text without the word needs no rewriting."""
+    if "format" not in source and source.isascii():
         return source
     key = (source, mode)
     code = _GUARDED.get(key)

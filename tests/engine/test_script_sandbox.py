@@ -472,3 +472,27 @@ def test_a_script_cannot_change_a_module_or_the_warnings_for_the_scripts_after_i
         after = agent.start("changes", {"how": "nothing"})
         assert (after["status"], after["incidents"]) == ("completed", []), how
         assert after["data"]["tau"] == 6.283185307179586
+
+
+def test_format_written_with_a_full_width_letter_is_checked_too(owner, agent):
+    """Python reads ``template.ｆormat`` (a full-width "f") as ``template.format``, and the
+    scripts whose text did not hold the word "format" ran unchecked: a template from the
+    data read ``__class__`` and ``__mro__``. It fails the task as ``.format`` does."""
+    script = "text = template.\uff46ormat(value)"
+    deploy(
+        owner,
+        "wide_format",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("wide_format", {"template": "{0.__class__.__mro__}", "value": 1})
+    assert started["status"] == "error", started["data"]
+    [incident] = started["incidents"]
+    assert "attribute '__class__' is not available to scripts" in incident["message"]
+    assert "text" not in started["data"]
+
+    fine = agent.start("wide_format", {"template": "{0:>4}", "value": 7})
+    assert (fine["status"], fine["data"]["text"]) == ("completed", "   7")
