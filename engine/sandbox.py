@@ -30,6 +30,14 @@ is formatted, and the ``string`` and ``operator`` modules scripts import hold a 
 unchecked one (by ``type()`` or ``mro()``). ``{0}``, ``{name}``, ``{x.attr}``,
 ``{:>10}`` and ``{0[key]}`` format as before.
 
+What the server itself uses is not for scripts to change: a write of an attribute
+(``obj.name = ...``, ``del obj.name``, ``setattr``) goes through ``_writable``, which refuses
+modules, what their views hold and the modules' classes and functions
+(``json.JSONEncoder.encode = ...`` changed every JSON answer); the functions that set a
+module's state for the whole process (``random.seed``, ``calendar.setfirstweekday``,
+``warnings.simplefilter``) are refused, and ``engine.scripting`` runs each script in a decimal
+context of its own.
+
 The dictionaries are built once, at import: the step pays nothing per evaluation.
 """
 
@@ -38,6 +46,7 @@ from __future__ import annotations
 import _string  # type: ignore[import-not-found]  # str.format's own field-name reader
 import ast
 import builtins
+import decimal
 import importlib
 import string
 import types
@@ -280,17 +289,28 @@ def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 # What the modules scripts import hold instead of the reads of attributes by name they offer.
-def _process_wide(name: str) -> Any:
-    """What scripts call instead of a ``warnings`` function that changes how the whole server
-    treats warnings (``simplefilter("error")`` made every library's warning an exception)."""
+def _process_wide(module: str, name: str, instead: str) -> Any:
+    """What scripts call instead of a function that changes the whole server's state
+    (``warnings.simplefilter("error")`` made every library's warning an exception,
+    ``calendar.setfirstweekday(6)`` every calendar's first day, ``random.seed(1)`` every
+    random number the server draws)."""
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise NotAvailable(
-            f"warnings.{name}() is not available to scripts: it changes how every process "
-            "of the server treats warnings; scripts may call warnings.warn()"
+            f"{module}.{name}() is not available to scripts: it changes it for every process "
+            f"of the server; {instead}"
         )
 
     return refuse
+
+
+def _decimal_contexts() -> dict[str, Any]:
+    """``decimal``'s template contexts as copies: ``decimal.DefaultContext.prec = 2`` set the
+    precision of every thread the server starts afterwards."""
+    return {
+        name: getattr(decimal, name).copy()
+        for name in ("DefaultContext", "BasicContext", "ExtendedContext")
+    }
 
 
 _REPLACED: dict[str, dict[str, Any]] = {
@@ -298,11 +318,21 @@ _REPLACED: dict[str, dict[str, Any]] = {
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
     "warnings": {
         **{
-            name: _process_wide(name)
+            name: _process_wide("warnings", name, "scripts may call warnings.warn()")
             for name in ("simplefilter", "filterwarnings", "resetwarnings", "catch_warnings")
         },
         "filters": (),
     },
+    "calendar": {
+        "setfirstweekday": _process_wide(
+            "calendar", "setfirstweekday", "use calendar.Calendar(firstweekday=6)"
+        )
+    },
+    "random": {
+        name: _process_wide("random", name, "use a generator of your own: random.Random(42)")
+        for name in ("seed", "setstate")
+    },
+    "decimal": _decimal_contexts(),
 }
 
 
@@ -330,7 +360,13 @@ def _module_view(name: str) -> types.ModuleType:
         if not key.startswith("_") and not isinstance(value, types.ModuleType):
             names[key] = value
     names.update(_REPLACED.get(name, {}))
+    _SHARED.update(id(value) for value in names.values())  # held by the view: kept alive
     return view
+
+
+# The ids of what the modules' views hold (``decimal.DefaultContext``): one object for every
+# script, which ``_writable`` keeps scripts from changing.
+_SHARED: set[int] = set()
 
 
 _VIEWS: dict[str, types.ModuleType] = {}
@@ -371,6 +407,34 @@ def _refuse(name: object) -> None:
         raise NotAvailable(f"attribute {name!r} is not available to scripts")
 
 
+# The name the rewritten scripts call ``_writable`` by: no script can write it.
+WRITE_GUARD_NAME = "<attribute write>"
+
+
+def _writable(obj: Any, name: str) -> Any:
+    """``obj``, whose attribute ``name`` a script writes or deletes (``obj.name = ...``,
+    ``setattr``), when scripts may change it: not a module, nor what a module's view holds
+    (``decimal.DefaultContext``), nor a class or function of a module. Those are the
+    server's own: ``json.JSONEncoder.encode = ...`` changed every JSON answer of the worker.
+    The script's own classes, functions and objects may be changed."""
+    _refuse(name)
+    if isinstance(obj, _ModuleView):
+        return obj  # which refuses, saying so
+    own = getattr(obj, "__module__", None) in (None, "builtins")
+    if (
+        id(obj) in _SHARED
+        or isinstance(obj, types.ModuleType)
+        or (isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType) and not own)
+    ):
+        named = isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType)
+        said = obj.__qualname__ if named else type(obj).__qualname__
+        raise NotAvailable(
+            f"{said}.{name} cannot be changed by scripts: it is the server's own, shared by "
+            "every script; keep the value in a variable of your own"
+        )
+    return obj
+
+
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
     _refuse(name)
     if name in FORMAT_METHODS:
@@ -389,13 +453,11 @@ def _hasattr(obj: Any, name: str) -> bool:
 
 
 def _setattr(obj: Any, name: str, value: Any) -> None:
-    _refuse(name)
-    setattr(obj, name, value)
+    setattr(_writable(obj, name), name, value)
 
 
 def _delattr(obj: Any, name: str) -> None:
-    _refuse(name)
-    delattr(obj, name)
+    delattr(_writable(obj, name), name)
 
 
 SCRIPT_BUILTINS: dict[str, Any] = {
@@ -409,16 +471,28 @@ SCRIPT_BUILTINS.update(
         "setattr": _setattr,
         "delattr": _delattr,
         FORMAT_GUARD_NAME: FORMAT_GUARD,
+        WRITE_GUARD_NAME: _writable,
     }
 )
 
 
 class _GuardFormat(ast.NodeTransformer):
-    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``."""
+    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``, and
+    ``x.name = ...`` (or ``del x.name``) written to ``_writable(x, "name")``."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
-        if node.attr not in FORMAT_METHODS or not isinstance(node.ctx, ast.Load):
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            node.value = ast.copy_location(
+                ast.Call(
+                    func=ast.Name(id=WRITE_GUARD_NAME, ctx=ast.Load()),
+                    args=[node.value, ast.Constant(node.attr)],
+                    keywords=[],
+                ),
+                node.value,
+            )
+            return node
+        if node.attr not in FORMAT_METHODS:
             return node
         guarded = ast.Call(
             func=ast.Name(id=FORMAT_GUARD_NAME, ctx=ast.Load()),
@@ -432,13 +506,11 @@ _GUARDED: dict[tuple[str, str], Any] = {}
 
 
 def guarded(source: str, mode: str) -> Any:
-    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: the
-    source itself when it reads no ``format`` attribute, else its code with those reads
-    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept). Python reads
-    identifiers in their NFKC form: ``template.ｆormat`` (a full-width "f") is ``format``, so
-    only an ASCII text without the word needs no rewriting."""
-    if "format" not in source and source.isascii():
-        return source
+    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: its
+    code with reads of ``format`` attributes through ``FORMAT_GUARD`` and writes of
+    attributes through ``_writable`` (compiled once per text; line numbers kept). Python
+    reads identifiers in their NFKC form: ``template.ｆormat`` (a full-width "f") is
+    ``format``."""
     key = (source, mode)
     code = _GUARDED.get(key)
     if code is None:
