@@ -293,7 +293,8 @@ def _process_wide(module: str, name: str, instead: str) -> Any:
     """What scripts call instead of a function that changes the whole server's state
     (``warnings.simplefilter("error")`` made every library's warning an exception,
     ``calendar.setfirstweekday(6)`` every calendar's first day, ``random.seed(1)`` every
-    random number the server draws)."""
+    random number the server draws, ``zoneinfo.reset_tzpath(["/nowhere"])`` every time zone
+    the server had not read yet)."""
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise NotAvailable(
@@ -333,6 +334,11 @@ _REPLACED: dict[str, dict[str, Any]] = {
         for name in ("seed", "setstate")
     },
     "decimal": _decimal_contexts(),
+    "zoneinfo": {
+        "reset_tzpath": _process_wide(
+            "zoneinfo", "reset_tzpath", "name the zone: ZoneInfo('Asia/Shanghai')"
+        )
+    },
 }
 
 

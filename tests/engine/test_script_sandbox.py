@@ -499,16 +499,18 @@ def test_format_written_with_a_full_width_letter_is_checked_too(owner, agent):
 
 
 SHARED_STATE = (
-    "import calendar\nimport collections\nimport decimal\nimport random\n"
+    "import calendar\nimport collections\nimport decimal\nimport random\nimport zoneinfo\n"
     "if how == 'class':\n"
     "    collections.Counter.most_common = lambda self, n=None: []\n"
     "elif how == 'precision':\n    decimal.getcontext().prec = 2\n"
     "elif how == 'template context':\n    decimal.DefaultContext.prec = 2\n"
     "elif how == 'first weekday':\n    calendar.setfirstweekday(6)\n"
     "elif how == 'seed':\n    random.seed(1)\n"
+    "elif how == 'zone path':\n    zoneinfo.reset_tzpath(['/nowhere'])\n"
     "third = str(decimal.Decimal(1) / decimal.Decimal(3))\n"
     "top = collections.Counter('aab').most_common(1)[0][0]\n"
     "weekday = calendar.firstweekday()\nprecision = decimal.DefaultContext.prec\n"
+    "berlin = str(zoneinfo.ZoneInfo.no_cache('Europe/Berlin'))\n"
     "class Tally:\n    pass\nTally.calls = 1\nTally.calls += 1\ncalls = Tally.calls"
 )
 
@@ -517,9 +519,9 @@ def test_a_script_cannot_change_the_servers_classes_or_settings(owner, agent):
     """A script changed what the server itself uses: a class of a module scripts import
     (``collections.Counter.most_common = ...``; ``json.JSONEncoder.encode`` the same way
     changed every JSON answer), the thread's decimal precision, the first day of the week of
-    every calendar, and the seed of every random number. Each is now refused as an incident
-    or kept to the script, and the next script finds them as they were; a script's own class
-    still changes."""
+    every calendar, the seed of every random number, and where time zones are read from.
+    Each is now refused as an incident or kept to the script, and the next script finds them
+    as they were; a script's own class still changes."""
     deploy(
         owner,
         "shared_state",
@@ -535,6 +537,7 @@ def test_a_script_cannot_change_the_servers_classes_or_settings(owner, agent):
         ("template context", "Context.prec cannot be changed by scripts"),
         ("first weekday", "calendar.setfirstweekday() is not available to scripts"),
         ("seed", "random.seed() is not available to scripts"),
+        ("zone path", "zoneinfo.reset_tzpath() is not available to scripts"),
     ):
         started = agent.start("shared_state", {"how": how})
         if said is None:  # kept to the script itself
@@ -548,3 +551,4 @@ def test_a_script_cannot_change_the_servers_classes_or_settings(owner, agent):
         assert after["data"]["third"] == "0." + "3" * 28, how
         assert (after["data"]["top"], after["data"]["weekday"]) == ("a", 0), how
         assert (after["data"]["precision"], after["data"]["calls"]) == (28, 2), how
+        assert after["data"]["berlin"] == "Europe/Berlin", how
