@@ -7,13 +7,18 @@ Python run by ``exec`` cannot be sandboxed completely; this is defence in depth,
 * at run time every script and expression sees ``SCRIPT_BUILTINS``: Python's builtins without
   those that read files, run other code or reach the interpreter (``REMOVED``), with an
   ``__import__`` that gives only the modules of ``ALLOWED_MODULES`` (as a copy holding their
-  public names, without the modules they import themselves: ``uuid.os``), and ``getattr``,
+  public names, without the modules they import themselves: ``uuid.os``, that no script can
+  change for the next one: ``math.tau = 0``), and ``getattr``,
   ``setattr``, ``delattr`` and ``hasattr`` refusing names written ``__like_this__`` (but
   ``__name__``, ``__qualname__`` and ``__doc__``: ``type(value).__name__``);
 * at deploy (``problems_of``, from ``engine.checks``) an import of another module, a call of a
   removed builtin, and an attribute written ``__like_this__`` (``().__class__``) are refused
   on their element and line, and so is the name ``__builtins__`` (the builtins' one
-  dictionary, shared by every script the worker runs).
+  dictionary, shared by every script the worker runs). Attributes that lead to the
+  interpreter without a dunder are refused the same way, at deploy and in ``getattr``: a
+  generator's or a traceback's frame and a frame's globals (``gen.gi_frame.f_back``), and
+  private attributes written ``_like_this`` (``warnings.catch_warnings()._module.sys``), but
+  named tuples' ``_asdict``, ``_replace``, ``_fields``, ``_make`` (``is_refused_attribute``).
 
 A format string reads attributes too: ``"{0.__class__}".format(x)``, ``str.format_map`` and
 ``string.Formatter`` reached ``__class__``, ``__globals__``... past both parts. A literal format
@@ -21,8 +26,17 @@ string with such a field is refused at deploy (``dunder_field``); at run time a 
 ``.format`` and ``.format_map`` are read through ``FORMAT_GUARD`` (``engine.scripting`` rewrites
 the attribute, ``getattr`` does the same), which refuses a string with such a field before it
 is formatted, and the ``string`` and ``operator`` modules scripts import hold a ``Formatter``,
-``attrgetter`` and ``methodcaller`` that refuse them too. ``{0}``, ``{name}``, ``{x.attr}``,
+``attrgetter`` and ``methodcaller`` that refuse them too, none of which leads back to the
+unchecked one (by ``type()`` or ``mro()``). ``{0}``, ``{name}``, ``{x.attr}``,
 ``{:>10}`` and ``{0[key]}`` format as before.
+
+What the server itself uses is not for scripts to change: a write of an attribute
+(``obj.name = ...``, ``del obj.name``, ``setattr``) goes through ``_writable``, which refuses
+modules, what their views hold and the modules' classes and functions
+(``json.JSONEncoder.encode = ...`` changed every JSON answer); the functions that set a
+module's state for the whole process (``random.seed``, ``calendar.setfirstweekday``,
+``warnings.simplefilter``) are refused, and ``engine.scripting`` runs each script in a decimal
+context of its own.
 
 The dictionaries are built once, at import: the step pays nothing per evaluation.
 """
@@ -32,10 +46,11 @@ from __future__ import annotations
 import _string  # type: ignore[import-not-found]  # str.format's own field-name reader
 import ast
 import builtins
+import decimal
 import importlib
-import operator
 import string
 import types
+from collections import UserString
 from typing import Any
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
@@ -109,6 +124,44 @@ def is_dunder(name: object) -> bool:
     )
 
 
+# Attributes without underscores that lead from a value to the interpreter: a generator's,
+# coroutine's or traceback's frame, and a frame's callers and globals. A script's generator
+# reached the frame that ran the script, and its globals held the real ``__import__``:
+# ``gen.gi_frame.f_back.f_back.f_globals``.
+INTERPRETER_ATTRIBUTES = frozenset(
+    {
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "cr_origin",
+        "ag_frame",
+        "ag_code",
+        "ag_await",
+        "f_back",
+        "f_builtins",
+        "f_code",
+        "f_globals",
+        "f_locals",
+        "tb_frame",
+        "tb_next",
+    }
+)
+# Named tuples' own methods and fields begin with one underscore (``row._asdict()``).
+NAMED_TUPLE_API = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults"})
+
+
+def is_refused_attribute(name: object) -> bool:
+    """An attribute scripts may not read or write: a dunder (but ``HARMLESS_DUNDERS``), one
+    of ``INTERPRETER_ATTRIBUTES``, or a private one written ``_like_this``: the modules'
+    objects keep other modules there (``warnings.catch_warnings()._module.sys``)."""
+    if not isinstance(name, str) or name in HARMLESS_DUNDERS or name in NAMED_TUPLE_API:
+        return False
+    return name.startswith("_") or name in INTERPRETER_ATTRIBUTES
+
+
 # The methods of ``str`` that read a format string's fields, attributes included.
 FORMAT_METHODS = frozenset({"format", "format_map"})
 # The name the rewritten scripts call ``FORMAT_GUARD`` by: no script can write it.
@@ -116,9 +169,10 @@ FORMAT_GUARD_NAME = "<format attribute>"
 
 
 def dunder_field(template: object) -> tuple[str, str] | None:
-    """The first field of a format string that reads an attribute written ``__like_this__``
-    (``"{0.__class__}"``, nested in a format spec too), and that attribute; ``None`` if none."""
-    if not isinstance(template, str) or "__" not in template:
+    """The first field of a format string that reads an attribute scripts may not read
+    (``"{0.__class__}"``, ``"{0.gi_frame}"``, nested in a format spec too), and that
+    attribute; ``None`` if none."""
+    if not isinstance(template, str) or "." not in template:  # no field reads an attribute
         return None
     try:
         parsed = list(string.Formatter().parse(template))
@@ -132,7 +186,7 @@ def dunder_field(template: object) -> tuple[str, str] | None:
             except ValueError:
                 names = []
             for name in names:
-                if is_dunder(name):
+                if is_refused_attribute(name):
                     return "{" + field + "}", name
         nested = dunder_field(spec) if spec else None
         if nested is not None:
@@ -152,13 +206,17 @@ def _refuse_format(template: object) -> None:
 def _format_attribute(obj: Any, name: str) -> Any:
     """``obj.name`` for a script, where ``name`` is ``format`` or ``format_map``: refused for
     a string whose fields read a dunder attribute; ``str.format`` itself checks the string it
-    is given."""
+    is given. The string is the one the method is bound to, whatever it was read from
+    (``super(Text, text).format``), or the text of a ``collections.UserString``."""
     value = getattr(obj, name)
     if name not in FORMAT_METHODS:
         return value
-    if isinstance(obj, str):
-        _refuse_format(obj)
-    elif isinstance(obj, type) and issubclass(obj, str):
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, UserString):
+        _refuse_format(owner.data)
+    elif isinstance(owner, str):
+        _refuse_format(owner)
+    elif value is getattr(str, name):
         unbound = value
 
         def checked(template: Any, *args: Any, **kwargs: Any) -> Any:
@@ -172,23 +230,40 @@ def _format_attribute(obj: Any, name: str) -> Any:
 FORMAT_GUARD = _format_attribute
 
 
-class _Formatter(string.Formatter):
-    """``string.Formatter`` refusing fields that read a dunder attribute."""
+def _get_field(self: Any, field_name: str, args: Any, kwargs: Any) -> Any:
+    """``string.Formatter.get_field`` refusing fields that read a dunder attribute."""
+    _refuse_format("{" + field_name + "}")
+    first, rest = _string.formatter_field_name_split(field_name)
+    obj = self.get_value(first, args, kwargs)
+    for is_attribute, key in rest:
+        obj = getattr(obj, key) if is_attribute else obj[key]
+    return obj, first
 
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
-        _refuse_format("{" + field_name + "}")
-        return super().get_field(field_name, args, kwargs)
+
+# ``string.Formatter`` with that ``get_field``, built from its methods rather than derived from
+# it: a subclass led back to it (``string.Formatter.mro()[1]().format("{0.__class__}", x)``).
+_Formatter = type(
+    "Formatter",
+    (),
+    {
+        **{
+            key: value
+            for key, value in vars(string.Formatter).items()
+            if key not in {"__dict__", "__weakref__"}
+        },
+        "get_field": _get_field,
+    },
+)
 
 
 def _attrgetter(*names: str) -> Any:
     """``operator.attrgetter`` refusing dunder attributes (``attrgetter("__class__")``) and
-    giving ``format``/``format_map`` through ``FORMAT_GUARD``."""
+    giving ``format``/``format_map`` through ``FORMAT_GUARD``; a function, not an
+    ``operator.attrgetter``, whose type would be the unchecked one."""
     paths = [str(name).split(".") for name in names]
     for path in paths:
         for part in path:
             _refuse(part)
-    if not any(part in FORMAT_METHODS for path in paths for part in path):
-        return operator.attrgetter(*names)
 
     def read(obj: Any, path: list[str]) -> Any:
         for part in path:
@@ -203,32 +278,101 @@ def _attrgetter(*names: str) -> Any:
 
 
 def _methodcaller(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``operator.methodcaller`` refusing dunder methods and checking format strings."""
+    """``operator.methodcaller`` refusing dunder methods and checking format strings; a
+    function, as ``_attrgetter``."""
     _refuse(name)
 
     def call(obj: Any) -> Any:
         return _format_attribute(obj, name)(*args, **kwargs)
 
-    return call if name in FORMAT_METHODS else operator.methodcaller(name, *args, **kwargs)
+    return call
 
 
 # What the modules scripts import hold instead of the reads of attributes by name they offer.
-_REPLACED = {
+def _process_wide(module: str, name: str, instead: str) -> Any:
+    """What scripts call instead of a function that changes the whole server's state
+    (``warnings.simplefilter("error")`` made every library's warning an exception,
+    ``calendar.setfirstweekday(6)`` every calendar's first day, ``random.seed(1)`` every
+    random number the server draws, ``zoneinfo.reset_tzpath(["/nowhere"])`` every time zone
+    the server had not read yet)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NotAvailable(
+            f"{module}.{name}() is not available to scripts: it changes it for every process "
+            f"of the server; {instead}"
+        )
+
+    return refuse
+
+
+def _decimal_contexts() -> dict[str, Any]:
+    """``decimal``'s template contexts as copies: ``decimal.DefaultContext.prec = 2`` set the
+    precision of every thread the server starts afterwards."""
+    return {
+        name: getattr(decimal, name).copy()
+        for name in ("DefaultContext", "BasicContext", "ExtendedContext")
+    }
+
+
+_REPLACED: dict[str, dict[str, Any]] = {
     "string": {"Formatter": _Formatter},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
+    "warnings": {
+        **{
+            name: _process_wide("warnings", name, "scripts may call warnings.warn()")
+            for name in ("simplefilter", "filterwarnings", "resetwarnings", "catch_warnings")
+        },
+        "filters": (),
+    },
+    "calendar": {
+        "setfirstweekday": _process_wide(
+            "calendar", "setfirstweekday", "use calendar.Calendar(firstweekday=6)"
+        )
+    },
+    "random": {
+        name: _process_wide("random", name, "use a generator of your own: random.Random(42)")
+        for name in ("seed", "setstate")
+    },
+    "decimal": _decimal_contexts(),
+    "zoneinfo": {
+        "reset_tzpath": _process_wide(
+            "zoneinfo", "reset_tzpath", "name the zone: ZoneInfo('Asia/Shanghai')"
+        )
+    },
 }
+
+
+class _ModuleView(types.ModuleType):
+    """A module as scripts see it. One view serves every script the worker runs, so nothing
+    of it can be replaced or removed: ``math.sqrt = lambda x: 0`` in one script changed
+    ``math.sqrt`` for every later script of every process."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise NotAvailable(
+            f"module {self.__name__!r} cannot be changed by scripts: it is shared by every "
+            f"script; keep the value in a variable of your own instead of {self.__name__}.{name}"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
 
 
 def _module_view(name: str) -> types.ModuleType:
     """The module's public names, without the modules it imports (``random._os``, ``uuid.os``)."""
     module = importlib.import_module(name)
-    view = types.ModuleType(name, getattr(module, "__doc__", None))
+    view = _ModuleView(name, getattr(module, "__doc__", None))
+    names = vars(view)  # filled directly: the view itself refuses to be written
     for key, value in vars(module).items():
         if not key.startswith("_") and not isinstance(value, types.ModuleType):
-            setattr(view, key, value)
-    for key, value in _REPLACED.get(name, {}).items():
-        setattr(view, key, value)
+            names[key] = value
+    names.update(_REPLACED.get(name, {}))
+    _SHARED.update(id(value) for value in names.values())  # held by the view: kept alive
     return view
+
+
+# The ids of what the modules' views hold (``decimal.DefaultContext``): one object for every
+# script, which ``_writable`` keeps scripts from changing.
+_SHARED: set[int] = set()
 
 
 _VIEWS: dict[str, types.ModuleType] = {}
@@ -252,7 +396,7 @@ def _import(
 ) -> types.ModuleType:
     if level == 0 and name in INTERNAL_IMPORTS:
         importlib.import_module(name)  # what the caller reads: ``sys.modules``
-        return _EMPTY_VIEWS.setdefault(name, types.ModuleType(name))
+        return _EMPTY_VIEWS.setdefault(name, _ModuleView(name))
     top = name.partition(".")[0] if isinstance(name, str) else name
     if level != 0 or top not in ALLOWED_MODULES or name != top:
         raise NotAvailable(
@@ -265,8 +409,36 @@ def _import(
 
 
 def _refuse(name: object) -> None:
-    if is_dunder(name):
+    if is_refused_attribute(name):
         raise NotAvailable(f"attribute {name!r} is not available to scripts")
+
+
+# The name the rewritten scripts call ``_writable`` by: no script can write it.
+WRITE_GUARD_NAME = "<attribute write>"
+
+
+def _writable(obj: Any, name: str) -> Any:
+    """``obj``, whose attribute ``name`` a script writes or deletes (``obj.name = ...``,
+    ``setattr``), when scripts may change it: not a module, nor what a module's view holds
+    (``decimal.DefaultContext``), nor a class or function of a module. Those are the
+    server's own: ``json.JSONEncoder.encode = ...`` changed every JSON answer of the worker.
+    The script's own classes, functions and objects may be changed."""
+    _refuse(name)
+    if isinstance(obj, _ModuleView):
+        return obj  # which refuses, saying so
+    own = getattr(obj, "__module__", None) in (None, "builtins")
+    if (
+        id(obj) in _SHARED
+        or isinstance(obj, types.ModuleType)
+        or (isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType) and not own)
+    ):
+        named = isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType)
+        said = obj.__qualname__ if named else type(obj).__qualname__
+        raise NotAvailable(
+            f"{said}.{name} cannot be changed by scripts: it is the server's own, shared by "
+            "every script; keep the value in a variable of your own"
+        )
+    return obj
 
 
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
@@ -287,13 +459,11 @@ def _hasattr(obj: Any, name: str) -> bool:
 
 
 def _setattr(obj: Any, name: str, value: Any) -> None:
-    _refuse(name)
-    setattr(obj, name, value)
+    setattr(_writable(obj, name), name, value)
 
 
 def _delattr(obj: Any, name: str) -> None:
-    _refuse(name)
-    delattr(obj, name)
+    delattr(_writable(obj, name), name)
 
 
 SCRIPT_BUILTINS: dict[str, Any] = {
@@ -307,16 +477,28 @@ SCRIPT_BUILTINS.update(
         "setattr": _setattr,
         "delattr": _delattr,
         FORMAT_GUARD_NAME: FORMAT_GUARD,
+        WRITE_GUARD_NAME: _writable,
     }
 )
 
 
 class _GuardFormat(ast.NodeTransformer):
-    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``."""
+    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``, and
+    ``x.name = ...`` (or ``del x.name``) written to ``_writable(x, "name")``."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
-        if node.attr not in FORMAT_METHODS or not isinstance(node.ctx, ast.Load):
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            node.value = ast.copy_location(
+                ast.Call(
+                    func=ast.Name(id=WRITE_GUARD_NAME, ctx=ast.Load()),
+                    args=[node.value, ast.Constant(node.attr)],
+                    keywords=[],
+                ),
+                node.value,
+            )
+            return node
+        if node.attr not in FORMAT_METHODS:
             return node
         guarded = ast.Call(
             func=ast.Name(id=FORMAT_GUARD_NAME, ctx=ast.Load()),
@@ -330,11 +512,11 @@ _GUARDED: dict[tuple[str, str], Any] = {}
 
 
 def guarded(source: str, mode: str) -> Any:
-    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: the
-    source itself when it reads no ``format`` attribute, else its code with those reads
-    through ``FORMAT_GUARD`` (compiled once per text; line numbers kept)."""
-    if "format" not in source:
-        return source
+    """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: its
+    code with reads of ``format`` attributes through ``FORMAT_GUARD`` and writes of
+    attributes through ``_writable`` (compiled once per text; line numbers kept). Python
+    reads identifiers in their NFKC form: ``template.ｆormat`` (a full-width "f") is
+    ``format``."""
     key = (source, mode)
     code = _GUARDED.get(key)
     if code is None:
@@ -373,7 +555,25 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
             found.append((getattr(node, "lineno", None), message))
 
     dunders: dict[int, list[ast.Attribute]] = {}
+    modules = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store | ast.Del)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            say(
+                node,
+                f"write {node.value.id}.{node.attr}",
+                f"changes {node.value.id}.{node.attr}, which scripts may not do: a module is "
+                "shared by every script; keep the value in a variable of your own",
+            )
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = [alias.name for alias in node.names]
             if isinstance(node, ast.ImportFrom):
@@ -386,7 +586,7 @@ def problems_of(tree: ast.AST) -> list[tuple[int | None, str]]:
                         f"imports {name!r}, which scripts may not use; they may import "
                         f"{ALLOWED_SAID}",
                     )
-        elif isinstance(node, ast.Attribute) and is_dunder(node.attr):
+        elif isinstance(node, ast.Attribute) and is_refused_attribute(node.attr):
             dunders.setdefault(node.lineno, []).append(node)
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
             # One dictionary every script shares: ``__builtins__['len'] = ...`` changed

@@ -32,6 +32,7 @@ unless an interrupting error boundary event on the task catches the failure
 
 from __future__ import annotations
 
+import decimal
 import json
 import types
 from collections.abc import Callable, Iterator
@@ -190,7 +191,8 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            return eval(guarded(expression_text(expression), "eval"), scope)
+            with decimal.localcontext():  # a script's precision is its own (see ``execute``)
+                return eval(guarded(expression_text(expression), "eval"), scope)
         except SystemExit as exc:  # a condition or timer raising SystemExit
             raise ScriptExited(exc.code) from None
         except NameError as exc:
@@ -209,7 +211,10 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
         }
         try:
-            exec(guarded(script_text(script), "exec"), scope)
+            # ``decimal.getcontext().prec = 2`` changed the thread's context: the server's
+            # own arithmetic on amounts in that thread afterwards, until it ended.
+            with decimal.localcontext():
+                exec(guarded(script_text(script), "exec"), scope)
         except SystemExit as exc:
             raise ScriptExited(exc.code) from None
         except NameError as exc:

@@ -5,7 +5,9 @@ key every shipped process is started with). Once the customer was erased, their 
 task could never be completed (the compliance gate answers ``customer_not_found`` whatever
 the disposition) and stayed in the agent's inbox for good, with timers still firing for a
 customer no one may call. Erasure now terminates the unfinished instances of that business
-key in the same transaction, audited as terminations by the administrator who erased.
+key in the same transaction, audited as terminations by the administrator who erased. The
+customer's keys are those of their timeline (``crm.timeline.business_keys``): ``customer-<id>``
+as well as the bare id; an instance keyed ``customer-<id>`` went on running, its data intact.
 
 The processes also kept copies of the customer's name, phone and email in their stored data
 (the instance's ``data``, every task's data in the workflow, work-item titles such as "Call
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crm.erasure import ERASED_TEXT, erase_customer, personal_texts
 from crm.models import Customer, User
+from crm.timeline import business_keys
 from engine import stepper
 from engine.instances import terminate
 from engine.models import InstanceStatus, ProcessInstance
@@ -46,7 +49,7 @@ def erase_customer_and_end_processes(
     instance_ids = session.scalars(
         select(ProcessInstance.id)
         .where(
-            ProcessInstance.business_key == str(customer_id),
+            ProcessInstance.business_key.in_(business_keys(customer_id)),
             ProcessInstance.status.in_(_UNFINISHED),
         )
         .order_by(ProcessInstance.id)
@@ -64,14 +67,15 @@ def erase_customer_and_end_processes(
             _instances_of(session, customer.id),
             texts,
             ERASED_TEXT,
-            business_keys=[str(customer.id)],
+            business_keys=business_keys(customer.id),
         )
     return customer
 
 
 def _instances_of(session: Session, customer_id: int) -> list[int]:
-    """Every instance, of any status, keyed by the customer or whose data's ``customer_id``
-    is theirs (a process started by hand with another business key)."""
+    """Every instance, of any status, keyed by the customer (``customer-<id>`` or the bare
+    id, as the customer's timeline reads them) or whose data's ``customer_id`` is theirs (a
+    process started by hand with another business key)."""
     customer_field = ProcessInstance.data["customer_id"]
     if session.get_bind().dialect.name == "sqlite":  # a number or its text, as stored
         refers = func.json_extract(ProcessInstance.data, "$.customer_id").in_(
@@ -82,7 +86,7 @@ def _instances_of(session: Session, customer_id: int) -> list[int]:
     return list(
         session.scalars(
             select(ProcessInstance.id).where(
-                or_(ProcessInstance.business_key == str(customer_id), refers)
+                or_(ProcessInstance.business_key.in_(business_keys(customer_id)), refers)
             )
         )
     )

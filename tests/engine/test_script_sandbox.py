@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.engine.conftest import Actor
 from tests.engine.test_completion_failures import NS, between, deploy
 
@@ -301,3 +303,252 @@ def test_a_script_that_formats_still_fails_on_its_own_line(owner, agent):
     assert incident["element_id"] == "a"
     assert incident["line"] == 3, incident
     assert "division by zero" in incident["message"]
+
+
+def test_frames_and_private_attributes_are_refused_at_deploy_on_their_line(owner):
+    """A generator's frame led to the frame that ran the script and to the real builtins
+    (``gen.gi_frame.f_back.f_back.f_globals``), and a module's object kept another module in
+    a private attribute (``warnings.catch_warnings()._module.sys``): both ran ``os``."""
+    script = (
+        "def calls():\n    yield seen.gi_frame.f_back\nseen = calls()\n"
+        "import warnings\nsystem = warnings.catch_warnings()._module.sys\n"
+        "label = '{0.f_globals}'.format(next(seen))"
+    )
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    response = upload(owner, "frames", body)
+
+    assert response.status_code == 422
+    said = {
+        (d["line"], d["message"].split(";")[0]) for d in response.get_json()["error"]["details"]
+    }
+    assert said == {
+        (
+            3,
+            "script on line 2 (line 4 of the file) reads the attributes 'gi_frame', 'f_back', "
+            "which scripts may not use: read the data and the helpers' values instead",
+        ),
+        (
+            3,
+            "script on line 5 (line 7 of the file) reads the attribute '_module', which "
+            "scripts may not use: read the data and the helpers' values instead",
+        ),
+        (
+            3,
+            "script on line 6 (line 8 of the file) formats the field {0.f_globals}, which "
+            "reads the attribute 'f_globals'",
+        ),
+    }
+
+
+ESCAPES = (
+    "import collections\nimport operator\nimport string\nvalue = now()\n"
+    "def calls():\n    yield 1\n"
+    "class Text(str):\n    pass\n"
+    "if how == 'frame':\n    text = str(getattr(calls(), name))\n"
+    "elif how == 'private':\n    text = str(getattr(collections.Counter(), name))\n"
+    "elif how == 'attrgetter type':\n"
+    "    text = str(type(operator.attrgetter('year'))(name)(value))\n"
+    "elif how == 'methodcaller type':\n"
+    "    text = str(type(operator.methodcaller('isoformat'))(name)(value))\n"
+    "elif how == 'formatter base':\n"
+    "    base = [kind for kind in string.Formatter.mro() if kind is not object][-1]\n"
+    "    text = base().format(name, value)\n"
+    "elif how == 'super':\n    text = super(Text, Text(name)).format(value)\n"
+    "elif how == 'UserString':\n    text = collections.UserString(name).format(value)"
+)
+
+
+def test_the_unchecked_readers_behind_the_checks_fail_as_incidents(owner, agent):
+    """Names built at run time reached what the checks guard: a generator's frame, a private
+    attribute, the real ``attrgetter``/``methodcaller`` (the type of what the checked ones
+    returned), the real ``string.Formatter`` (the base of the checked one), and ``str.format``
+    bound through ``super()`` or run by ``collections.UserString``. Each fails the task."""
+    deploy(
+        owner,
+        "escapes",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{ESCAPES}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    for how, name, said in (
+        ("frame", "gi_frame", "attribute 'gi_frame' is not available to scripts"),
+        ("private", "_keep_positive", "attribute '_keep_positive' is not available"),
+        ("attrgetter type", "__class__", ""),
+        ("methodcaller type", "__reduce__", ""),
+        ("formatter base", "{0.__class__}", "attribute '__class__' is not available"),
+        ("super", "{0.__class__}", "attribute '__class__' is not available"),
+        ("UserString", "{0.__class__}", "attribute '__class__' is not available"),
+    ):
+        started = agent.start("escapes", {"how": how, "name": name})
+        assert started["status"] == "error", (how, started["data"])
+        [incident] = started["incidents"]
+        assert said in incident["message"], (how, incident["message"])
+        assert "text" not in started["data"], how
+
+
+def test_scripts_with_classes_generators_and_named_tuples_still_run(owner, agent):
+    """Regression guard (this worked before): what telesales scripts write — classes,
+    generators, named tuples' ``_asdict``, a ``string.Formatter`` of their own, f-strings
+    with ``!r``, ``UserString`` — runs as before."""
+    script = (
+        "import collections\nimport json\nimport string\n"
+        "Call = collections.namedtuple('Call', ['phone', 'minutes'])\n"
+        "class Tally:\n    def __init__(self):\n        self.total = 0\n"
+        "    def add(self, call):\n        self.total += call.minutes\n        return self\n"
+        "def calls():\n    for phone, minutes in [('138', 3), ('139', 4)]:\n"
+        "        yield Call(phone, minutes)\n"
+        "tally = Tally()\nrows = [tally.add(call) and call._asdict() for call in calls()]\n"
+        "class Upper(string.Formatter):\n"
+        "    def format_field(self, value, spec):\n        return str(value).upper()\n"
+        "label = Upper().format('{0}-{1!r}', 'li', 2) + f'|{tally.total!r:>4}|'\n"
+        "label += collections.UserString('{0}').format('ok')\n"
+        "payload = json.dumps(rows)\ndel tally"
+    )
+    deploy(
+        owner,
+        "tally",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("tally", {})
+
+    assert (started["status"], started["incidents"]) == ("completed", []), [
+        i["message"] for i in started["incidents"]
+    ]
+    assert started["data"]["label"] == "LI-2|   7|ok"
+    assert started["data"]["rows"] == [
+        {"phone": "138", "minutes": 3},
+        {"phone": "139", "minutes": 4},
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:Lead .* has no phone")
+def test_a_script_cannot_change_a_module_or_the_warnings_for_the_scripts_after_it(owner, agent):
+    """The modules scripts import are one object per worker: ``math.tau = 0`` in one script
+    changed ``math.tau`` for every later script of every process, and
+    ``warnings.simplefilter("error")`` turned every warning of the server into an exception.
+    Seen at deploy, the change is refused on its line; built at run time, it is an incident
+    and the next script sees the module as it was."""
+    script = "import math as m\nm.tau = 0\ndel m.pi"
+    body = between(
+        "a", f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>', "a"
+    )
+    refused = upload(owner, "changes_math", body)
+    assert refused.status_code == 422
+    assert [d["message"].split(",")[0] for d in refused.get_json()["error"]["details"]] == [
+        "script on line 2 (line 4 of the file) changes m.tau",
+        "script on line 3 (line 5 of the file) changes m.pi",
+    ]
+
+    script = (
+        "import math\nimport warnings\n"
+        "if how == 'module':\n    setattr(math, 'tau', 0)\n"
+        "elif how == 'warnings':\n    getattr(warnings, 'simple' + 'filter')('error')\n"
+        "warnings.warn('Lead ' + how + ' has no phone')\ntau = math.tau"
+    )
+    deploy(
+        owner,
+        "changes",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    for how, said in (
+        ("module", "module 'math' cannot be changed by scripts"),
+        ("warnings", "warnings.simplefilter() is not available to scripts"),
+    ):
+        [incident] = agent.start("changes", {"how": how})["incidents"]
+        assert said in incident["message"], incident["message"]
+
+        after = agent.start("changes", {"how": "nothing"})
+        assert (after["status"], after["incidents"]) == ("completed", []), how
+        assert after["data"]["tau"] == 6.283185307179586
+
+
+def test_format_written_with_a_full_width_letter_is_checked_too(owner, agent):
+    """Python reads ``template.ｆormat`` (a full-width "f") as ``template.format``, and the
+    scripts whose text did not hold the word "format" ran unchecked: a template from the
+    data read ``__class__`` and ``__mro__``. It fails the task as ``.format`` does."""
+    script = "text = template.\uff46ormat(value)"
+    deploy(
+        owner,
+        "wide_format",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    started = agent.start("wide_format", {"template": "{0.__class__.__mro__}", "value": 1})
+    assert started["status"] == "error", started["data"]
+    [incident] = started["incidents"]
+    assert "attribute '__class__' is not available to scripts" in incident["message"]
+    assert "text" not in started["data"]
+
+    fine = agent.start("wide_format", {"template": "{0:>4}", "value": 7})
+    assert (fine["status"], fine["data"]["text"]) == ("completed", "   7")
+
+
+SHARED_STATE = (
+    "import calendar\nimport collections\nimport decimal\nimport random\nimport zoneinfo\n"
+    "if how == 'class':\n"
+    "    collections.Counter.most_common = lambda self, n=None: []\n"
+    "elif how == 'precision':\n    decimal.getcontext().prec = 2\n"
+    "elif how == 'template context':\n    decimal.DefaultContext.prec = 2\n"
+    "elif how == 'first weekday':\n    calendar.setfirstweekday(6)\n"
+    "elif how == 'seed':\n    random.seed(1)\n"
+    "elif how == 'zone path':\n    zoneinfo.reset_tzpath(['/nowhere'])\n"
+    "third = str(decimal.Decimal(1) / decimal.Decimal(3))\n"
+    "top = collections.Counter('aab').most_common(1)[0][0]\n"
+    "weekday = calendar.firstweekday()\nprecision = decimal.DefaultContext.prec\n"
+    "berlin = str(zoneinfo.ZoneInfo.no_cache('Europe/Berlin'))\n"
+    "class Tally:\n    pass\nTally.calls = 1\nTally.calls += 1\ncalls = Tally.calls"
+)
+
+
+def test_a_script_cannot_change_the_servers_classes_or_settings(owner, agent):
+    """A script changed what the server itself uses: a class of a module scripts import
+    (``collections.Counter.most_common = ...``; ``json.JSONEncoder.encode`` the same way
+    changed every JSON answer), the thread's decimal precision, the first day of the week of
+    every calendar, the seed of every random number, and where time zones are read from.
+    Each is now refused as an incident or kept to the script, and the next script finds them
+    as they were; a script's own class still changes."""
+    deploy(
+        owner,
+        "shared_state",
+        between(
+            "a",
+            f'<bpmn:scriptTask id="a"><bpmn:script>{SHARED_STATE}</bpmn:script></bpmn:scriptTask>',
+            "a",
+        ),
+    )
+    for how, said in (
+        ("class", "Counter.most_common cannot be changed by scripts"),
+        ("precision", None),
+        ("template context", "Context.prec cannot be changed by scripts"),
+        ("first weekday", "calendar.setfirstweekday() is not available to scripts"),
+        ("seed", "random.seed() is not available to scripts"),
+        ("zone path", "zoneinfo.reset_tzpath() is not available to scripts"),
+    ):
+        started = agent.start("shared_state", {"how": how})
+        if said is None:  # kept to the script itself
+            assert (started["status"], started["incidents"]) == ("completed", []), how
+        else:
+            [incident] = started["incidents"]
+            assert said in incident["message"], (how, incident["message"])
+
+        after = agent.start("shared_state", {"how": "nothing"})
+        assert (after["status"], after["incidents"]) == ("completed", []), how
+        assert after["data"]["third"] == "0." + "3" * 28, how
+        assert (after["data"]["top"], after["data"]["weekday"]) == ("a", 0), how
+        assert (after["data"]["precision"], after["data"]["calls"]) == (28, 2), how
+        assert after["data"]["berlin"] == "Europe/Berlin", how

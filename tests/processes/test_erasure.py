@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from engine.models import ReceivedMessage
+from engine.models import ProcessInstance, ReceivedMessage
 from tests.processes.conftest import Team
 
 
@@ -121,3 +121,46 @@ def test_erasure_scrubs_the_customers_data_from_all_their_instances(team: Team) 
             )
         ).all()
     assert payloads == [{"phone": "[erased]"}]
+
+
+def test_erasure_ends_and_scrubs_instances_keyed_customer_dash_id(team: Team) -> None:
+    """``customer-<id>`` is the business key the customer's timeline reads first; erasing the
+    customer left such an instance running, its call task in the owner's inbox with the
+    customer's phone in its title. Now it is terminated and scrubbed like one keyed by the
+    bare id; another customer's instance with the same data is untouched."""
+    phone = "+8613800004444"
+    erased = team.lead(name="赵六", phone="13800004444", region="上海")
+    kept = team.lead(name="钱七", phone="13800005555", region="上海")
+    owner, admin = team["owner"], team["admin"]
+    deployed = owner.post("/api/v1/process-models", json={"bpmn": FOLLOW_UP})
+    assert deployed.status_code == 201, deployed.get_json()
+    started = {
+        customer["customer_id"]: owner.start(
+            "hand_follow_up",
+            {"email": "x@example.com", "contact": {"phone": phone}},
+            business_key=f"customer-{customer['customer_id']}",
+        )
+        for customer in (erased, kept)
+    }
+    key = f"customer-{erased['customer_id']}"
+    message = {"name": "callback_agreed", "business_key": key, "payload": {"phone": phone}}
+    assert admin.post("/api/v1/messages", json=message).status_code == 404  # recorded
+
+    response = admin.client.delete(
+        f"/api/v1/customers/{erased['customer_id']}", headers=admin.headers
+    )
+    assert response.status_code == 200, response.get_json()
+
+    gone = admin.instance(started[erased["customer_id"]]["id"])
+    assert gone["status"] == "terminated"
+    assert phone not in json.dumps(gone, ensure_ascii=False)
+    other = admin.instance(started[kept["customer_id"]]["id"])
+    assert other["status"] != "terminated"
+    assert other["data"]["contact"] == {"phone": phone}  # the same text, another customer
+    with team.db() as session:  # no door reads a terminated instance's state back: its row
+        payloads = session.scalars(
+            select(ReceivedMessage.payload).where(ReceivedMessage.business_key == key)
+        ).all()
+        state = session.get(ProcessInstance, gone["id"]).state
+    assert payloads == [{"phone": "[erased]"}]
+    assert phone not in state and "[erased]" in state
