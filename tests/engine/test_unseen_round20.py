@@ -630,3 +630,80 @@ def test_a_lane_owner_naming_a_lane_of_the_process_still_deploys(owner, agent, m
     after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
     (refund,) = after["ready_tasks"]
     assert (refund["name"], refund["candidates"]) == ("Task_ManagerRefund", ["user:agent_east"])
+
+
+# -- a second look: what the round's new readings refused or changed that they should not --
+
+POTENTIAL_OWNER = (
+    "<bpmn:potentialOwner><bpmn:resourceAssignmentExpression><bpmn:formalExpression>{}"
+    "</bpmn:formalExpression></bpmn:resourceAssignmentExpression></bpmn:potentialOwner>"
+)
+
+
+def test_a_condition_true_on_a_branch_labelled_true_deploys_and_runs(timed: Timed, make_customer):
+    """``True`` is Python's constant, not a variable named like the label: it was refused as
+    "a variable named 'True'"."""
+    text = edited(
+        "callback_cadence.bpmn",
+        ('id="Flow_Reached" name="Yes"', 'id="Flow_Reached" name="True"'),
+        ('language="python">reached == True<', 'language="python">True<'),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    done = timed.agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": False})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+
+
+def test_candidate_groups_and_a_potential_owner_naming_two_roles_are_refused(owner, db):
+    """The task went to the potential owner's role and the candidate group was dropped
+    without a word; now each is said, on the task."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + POTENTIAL_OWNER.format("manager"),
+        ),
+    )
+    details = refused(upload(owner, ("callback_cadence.bpmn", text)))
+    assert {d["element_id"] for d in details} == {"Task_Call"}
+    said = " | ".join(d["message"] for d in details)
+    assert "camunda:candidateGroups='agent'" in said
+    assert "<potentialOwner> is not supported" in said
+    nothing_deployed(db)
+
+
+def test_one_role_in_candidate_groups_and_a_potential_owner_gives_the_task_to_it(
+    timed: Timed, make_customer
+):
+    """A regression guard: the two naming the same role agree."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + POTENTIAL_OWNER.format("Agent"),
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    (call,) = started["ready_tasks"]
+    assert (call["lane"], call["candidates"]) == ("agent", ["group:agent"])
+
+
+def test_a_zeebe_candidate_group_on_a_task_in_no_lane_is_still_refused(owner, db):
+    """Camunda 8's ``<zeebe:assignmentDefinition candidateGroups="manager"/>`` on a process
+    without lanes deployed, and the instance's starter worked the manager's task."""
+    text = re.sub(
+        r"<bpmn:laneSet .*?</bpmn:laneSet>\s*",
+        "",
+        DiagramFolder("unseen18").read("refund.bpmn").decode(),
+        flags=re.S,
+    )
+    details = refused(upload(owner, ("refund.bpmn", text.encode())))
+    assert {(d["element_id"], d["line"]) for d in details} == {
+        (
+            "Activity_approve_refund",
+            line_in('<zeebe:assignmentDefinition candidateGroups="manager"', text),
+        )
+    }
+    assert "put the task in a lane named 'manager'" in details[0]["message"]
+    nothing_deployed(db)
