@@ -707,3 +707,65 @@ def test_a_zeebe_candidate_group_on_a_task_in_no_lane_is_still_refused(owner, db
     }
     assert "put the task in a lane named 'manager'" in details[0]["message"]
     nothing_deployed(db)
+
+
+def test_a_condition_written_over_two_lines_runs_as_one(timed: Timed, make_customer):
+    """Pretty-printed with its ``and`` on a line of its own and a comment after it: it was
+    refused with "unexpected indent"."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            'language="python">reached == True</bpmn:conditionExpression>',
+            'language="python">\n        reached == True\n        and attempts &lt;= max_attempts'
+            "  # answered in time\n      </bpmn:conditionExpression>",
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    ends = []
+    for reached in (True, False):
+        started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+        done = timed.agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": reached})
+        ends.append((done["status"], [w["name"] for w in done["waiting"]], done["incidents"]))
+    assert ends == [("completed", [], []), ("waiting", ["Wait one day"], [])]
+
+
+def test_a_script_whose_text_starts_lines_at_the_left_margin_runs_as_written(
+    timed: Timed, make_customer
+):
+    """A message over two lines whose second line is written from the margin, in a script
+    indented with the XML: the text's line kept the script's indentation from being left
+    out, and it was refused with "unexpected indent". The text is kept as written."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:script>attempts = 0\nmax_attempts = 3</bpmn:script>",
+            "<bpmn:script>\n        attempts = 0\n        greeting = '''Dear customer,\n"
+            "we will call you back.'''\n        max_attempts = 3\n      </bpmn:script>",
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    assert (started["incidents"], started["data"]["max_attempts"]) == ([], 3)
+    assert started["data"]["greeting"] == "Dear customer,\nwe will call you back."
+
+
+def test_lane_owners_for_no_lane_in_an_indented_pre_script_are_refused(owner, db):
+    """The same pre-script as the refused one, pretty-printed inside its tags: it deployed
+    and the manager's task went to the instance's starter."""
+    text = edited(
+        "complaint.bpmn",
+        ("<bpmn:flowNodeRef>Task_ManagerRefund</bpmn:flowNodeRef>\n", ""),
+        (
+            MANAGER_REFUND,
+            MANAGER_REFUND + "\n      <bpmn:extensionElements><spiffworkflow:preScript>\n"
+            '          lane_owners = {"managers": ["group:manager"]}\n'
+            "        </spiffworkflow:preScript></bpmn:extensionElements>",
+        ),
+    )
+    (detail,) = refused(upload(owner, ("complaint.bpmn", text)))
+    assert (detail["element_id"], detail["line"]) == (
+        "Task_ManagerRefund",
+        line_in(MANAGER_REFUND, text),
+    )
+    assert "sets lane_owners for 'managers', which no lane of the deploy" in detail["message"]
+    nothing_deployed(db)
