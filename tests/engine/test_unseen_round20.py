@@ -769,3 +769,36 @@ def test_lane_owners_for_no_lane_in_an_indented_pre_script_are_refused(owner, db
     )
     assert "sets lane_owners for 'managers', which no lane of the deploy" in detail["message"]
     nothing_deployed(db)
+
+
+def test_a_bare_word_a_script_of_the_deploy_sets_is_read_as_that_variable(
+    owner, agent, make_customer
+):
+    """An output cell ``tier`` in a string column, ``tier`` set by a script before the
+    table: the table reads the variable, as it did before bare words were refused; it was
+    refused as text without its quotes."""
+    intake = edited(
+        INTAKE[0],
+        (
+            '<bpmn:userTask id="Task_Qualify" name="Qualify lead"/>',
+            '<bpmn:userTask id="Task_Qualify" name="Qualify lead"><bpmn:extensionElements>'
+            '<spiffworkflow:postScript>tier = "T-" + source</spiffworkflow:postScript>'
+            "</bpmn:extensionElements></bpmn:userTask>",
+        ),
+    )
+    table = edited(
+        "lead_grade.dmn",
+        (
+            '<outputEntry id="OutputEntry_3_1"><text>"B"</text>',
+            '<outputEntry id="OutputEntry_3_1"><text>tier</text>',
+        ),
+    )
+    assert upload(owner, (INTAKE[0], intake), (INTAKE[1], table)).status_code == 201
+    data = {"customer_id": make_customer().id, "budget": 20000, "source": "web"}
+    started = agent.start("r20_lead_intake", data)
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (after["data"]["grade"], after["data"]["priority"], after["incidents"]) == (
+        "T-web",
+        3,
+        [],
+    )
