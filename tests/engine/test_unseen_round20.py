@@ -802,3 +802,31 @@ def test_a_bare_word_a_script_of_the_deploy_sets_is_read_as_that_variable(
         3,
         [],
     )
+
+
+@pytest.mark.parametrize(
+    ("ending", "mark"),
+    [("\r\n", b""), ("\r\n", b"\xef\xbb\xbf"), ("\r", b"")],
+    ids=["crlf", "crlf-and-bom", "cr"],
+)
+def test_the_new_refusals_name_their_element_and_line_whatever_the_line_endings(
+    owner, db, ending, mark
+):
+    """CRLF (Windows) and a byte-order mark were said right; a file whose lines end in a
+    carriage return alone (classic Mac OS) had every problem on line 1, some on no element."""
+    name, changes, element, at, _expected = next(
+        p.values for p in MISTAKES if p.id == "camunda-prefix-never-declared"
+    )
+    text = edited(name, *changes)
+    written = mark + text.decode().replace("\n", ending).encode()
+    details = refused(upload(owner, (name, written)))
+    assert {(d["element_id"], d["line"]) for d in details} == {(element, line_in(at, text))}
+    label = edited(
+        "callback_cadence.bpmn", ('language="python">reached == True<', 'language="python">Yes<')
+    )
+    written = mark + label.decode().replace("\n", ending).encode()
+    details = refused(upload(owner, ("callback_cadence.bpmn", written)))
+    assert {(d["element_id"], d["line"]) for d in details} == {
+        ("Flow_Reached", line_in('<bpmn:sequenceFlow id="Flow_Reached"', label))
+    }
+    nothing_deployed(db)
