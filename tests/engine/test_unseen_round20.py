@@ -634,7 +634,7 @@ def test_a_lane_owner_naming_a_lane_of_the_process_still_deploys(owner, agent, m
 
 # -- a second look: what the round's new readings refused or changed that they should not --
 
-POTENTIAL_OWNER = (
+OWNER_NAMING = (
     "<bpmn:potentialOwner><bpmn:resourceAssignmentExpression><bpmn:formalExpression>{}"
     "</bpmn:formalExpression></bpmn:resourceAssignmentExpression></bpmn:potentialOwner>"
 )
@@ -661,7 +661,7 @@ def test_candidate_groups_and_a_potential_owner_naming_two_roles_are_refused(own
         "callback_cadence.bpmn",
         (
             "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
-            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + POTENTIAL_OWNER.format("manager"),
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + OWNER_NAMING.format("manager"),
         ),
     )
     details = refused(upload(owner, ("callback_cadence.bpmn", text)))
@@ -680,7 +680,7 @@ def test_one_role_in_candidate_groups_and_a_potential_owner_gives_the_task_to_it
         "callback_cadence.bpmn",
         (
             "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
-            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + POTENTIAL_OWNER.format("Agent"),
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + OWNER_NAMING.format("Agent"),
         ),
     )
     assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
