@@ -28,6 +28,7 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
 )
 _DECLARED = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
+_LONE_CR = re.compile(r"\r(?!\n)")
 _DECLARATION = re.compile(r"(<\?xml[^>]*?\sencoding\s*=\s*)([\"'])([^\"']*)\2")
 
 
@@ -294,7 +295,11 @@ def _utf16_without_mark(content: bytes) -> str | None:
 
 def unicode_declaration(text: str) -> str:
     """``text`` whose XML declaration, if it names an encoding other than UTF-8, names UTF-8:
-    Unicode text is parsed as its UTF-8 bytes, which the declaration must not contradict."""
+    Unicode text is parsed as its UTF-8 bytes, which the declaration must not contradict.
+    A line ending in a carriage return alone (classic Mac OS files) ends in a line feed, as
+    every XML parser reads it: libxml2 counts lines by line feeds, so every problem of such a
+    file was said on line 1 and on no element."""
+    text = _LONE_CR.sub("\n", text)
     found = _DECLARATION.match(text)
     if found is None or found.group(3).replace("_", "-").lower() in ("utf-8", "utf8"):
         return text

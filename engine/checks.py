@@ -577,7 +577,7 @@ def _check_lane_owners(spec: Any, lanes: set[str], report: Any) -> None:
     for SpiffWorkflow): ``lane_owners`` names who works a lane's tasks, so it never applied
     and the task went to the instance's starter (outside every lane) or its own lane."""
     try:
-        tree = ast.parse(spec.prescript or "")
+        tree = ast.parse(script_text(spec.prescript or ""))
     except SyntaxError:
         return  # said by the pre-script's own check
     for node in ast.walk(tree):

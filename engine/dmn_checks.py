@@ -41,6 +41,7 @@ from engine.feel import (
 from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
+from engine.script_text import script_text
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
 # the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
@@ -111,13 +112,17 @@ def _duplicate_ids(tree: Any, report: Any) -> None:
         )
 
 
-def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
+def decision_problems(
+    dmn: dict[str, str], bpmn: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """One problem per DMN construct SpiffWorkflow 3.2 would refuse late or decide wrongly:
     decisions that are no table, requirements that cannot be met, hit policies and
     aggregations it does not implement, values not of their column's typeRef, and cells that
-    are not the Python its rules are evaluated as."""
+    are not the Python its rules are evaluated as. ``bpmn``: the deploy's process files,
+    whose scripts name the variables a cell may read by a bare name."""
     found: list[dict[str, Any]] = []
     every_decision = _decision_ids(dmn)
+    variables = script_variables(bpmn or {})
     for name, text in dmn.items():
         try:
             tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
@@ -160,7 +165,7 @@ def decision_problems(dmn: dict[str, str]) -> list[dict[str, Any]]:
             if not tables:
                 report(decision, "is not a decision table; only decision tables are supported")
             for table in tables:
-                _table_problems(table, report)
+                _table_problems(table, report, variables)
         found[before:before] = _schema_problems(name, tree, found[before:])
     return found
 
@@ -295,7 +300,7 @@ def _shape_problems(table: Any, report: Any) -> None:
                 )
 
 
-def _table_problems(table: Any, report: Any) -> None:
+def _table_problems(table: Any, report: Any, variables: set[str] = frozenset()) -> None:
     policy = " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper()
     written = table.get("hitPolicy")
     if policy in HIT_POLICIES and written is not None and written != policy:
@@ -314,7 +319,7 @@ def _table_problems(table: Any, report: Any) -> None:
             "OUTPUT ORDER",
         )
     _shape_problems(table, report)
-    _type_problems(table, report)
+    _type_problems(table, report, variables)
     for element, message in priority_problems(table):
         report(element, message)
     aggregation = (table.get("aggregation") or "").strip()
@@ -443,7 +448,7 @@ _TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
 _KIND_NAMES = {str: "text", bool: "a boolean", int: "a number", float: "a number"}
 
 
-def _type_problems(table: Any, report: Any) -> None:
+def _type_problems(table: Any, report: Any, variables: set[str] = frozenset()) -> None:
     """Literal values that are not of their column's typeRef: an output of ``"big"`` under
     ``typeRef="number"`` set text where the gateway after the task compared numbers (and
     failed there), and a rule cell ``"high"`` in a number column never matched."""
@@ -454,7 +459,7 @@ def _type_problems(table: Any, report: Any) -> None:
         if isinstance(child.tag, str) and _local(child) == "input"
         for expression in child
         if isinstance(expression.tag, str) and _local(expression) == "inputExpression"
-    }
+    } | variables
     for child in table:
         local = _local(child) if isinstance(child.tag, str) else ""
         if local == "input":
@@ -503,9 +508,38 @@ def _type_problem(
         return
 
 
+def script_variables(bpmn: dict[str, str]) -> set[str]:
+    """The names the Python scripts of ``bpmn``'s files (script tasks, pre- and
+    post-scripts) assign: variables of the instance's data, which a cell may name bare
+    (``tier`` in a string column, set by ``tier = "gold"`` in a script before the task)."""
+    names: set[str] = set()
+    for text in bpmn.values():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+        for element in tree.iter():
+            if not isinstance(element.tag, str) or _local(element) not in _SCRIPTS:
+                continue
+            try:
+                script = ast.parse(script_text(element.text or ""))
+            except (SyntaxError, ValueError):
+                continue  # said by the script's own check, or not Python
+            names |= {
+                node.id
+                for node in ast.walk(script)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+            }
+    return names
+
+
+_SCRIPTS = {"script", "preScript", "postScript"}
+
+
 def _unquoted_text(text: str, inputs: set[str]) -> bool:
     """Whether a cell of a string column is one bare word naming none of the table's inputs
-    (``referral`` for ``"referral"``): a name, read from the instance's data when it runs."""
+    (``referral`` for ``"referral"``) nor a variable a script of the deploy sets: a name,
+    read from the instance's data when it runs."""
     word = text.strip()
     return (
         bool(_BARE_NAME.match(word))

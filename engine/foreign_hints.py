@@ -71,8 +71,8 @@ def honoured(local: str, owner: Any, value: str) -> bool:
     if local == "candidateGroups" and kind in _HUMAN:
         lane = lane_of(owner)
         group = value.strip()
-        if lane is None:  # the role named is the task's lane (``candidate_role``)
-            return group.lower() in _ROLES
+        if lane is None:  # the role named is the task's lane (``candidate_roles``)
+            return group.lower() in _ROLES and role_named(owner) == group.lower()
         return lane == group or (lane.lower() in _ROLES and lane.lower() == group.lower())
     if local == "assignee" and kind in _HUMAN:
         return _is_starter(owner, value) and lane_of(owner) is None
@@ -163,14 +163,27 @@ def candidate_roles(scope: Any) -> dict[str, str]:
         for task in scope.iter(f"{{{BPMN_NS}}}{kind}"):
             if not task.get("id") or lane_of(task) is not None:
                 continue
-            for attribute in _CANDIDATE_GROUPS:
-                group = (task.get(attribute) or "").strip().lower()
-                if group in _ROLES:
-                    found[task.get("id")] = group
-            owners = [c for c in task if isinstance(c.tag, str) and c.tag in _OWNER_TAGS]
-            if len(owners) == 1 and (role := owner_role(owners[0])) is not None:
+            if (role := role_named(task)) is not None:
                 found[task.get("id")] = role
     return found
+
+
+def role_named(task: Any) -> str | None:
+    """The one Dialflow role a task's ``candidateGroups`` and its one ``potentialOwner`` (or
+    ``humanPerformer``) name; None when they name none or disagree (``candidateGroups="agent"``
+    beside a potential owner ``manager``): the task was given to the last one read, and the
+    other was dropped without a word. Each is then refused with the lane to draw."""
+    named: set[str | None] = set()
+    for attribute in _CANDIDATE_GROUPS:
+        if group := (task.get(attribute) or "").strip().lower():
+            named.add(group)
+    owners = [c for c in task if isinstance(c.tag, str) and c.tag in _OWNER_TAGS]
+    if len(owners) > 1:
+        return None
+    if owners and (owner := owner_role(owners[0])) is not None:
+        named.add(owner)  # one naming no role is refused on its own
+    role = named.pop() if len(named) == 1 else None
+    return role if role in _ROLES else None
 
 
 _OWNER_TAGS = {f"{{{BPMN_NS}}}potentialOwner", f"{{{BPMN_NS}}}humanPerformer"}
@@ -196,7 +209,9 @@ def honoured_owner(task: Any, owner: Any) -> bool:
     if role is None or len(owners) != 1:
         return False
     lane = lane_of(task)
-    return lane is None or lane.strip().lower() == role
+    if lane is None:
+        return role_named(task) == role
+    return lane.strip().lower() == role
 
 
 def lane_of(element: Any) -> str | None:

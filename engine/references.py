@@ -15,6 +15,7 @@ from ``engine.validation`` so that the deploy pipeline holds no check of its own
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
@@ -443,8 +444,9 @@ def _label_as_condition(flow: Any) -> str | None:
     condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
     text = (condition.text or "").strip() if condition is not None else ""
     name = (flow.get("name") or "").strip()
-    if not text.isidentifier() or not text[:1].isupper():
-        return None  # a variable is written in lower case: ``ok``, ``approved``
+    if not text.isidentifier() or not text[:1].isupper() or keyword.iskeyword(text):
+        # a variable is written in lower case (``ok``, ``approved``); ``True`` is Python's
+        return None
     if text.lower() not in _ANSWERS and text != name:
         return None
     otherwise = text.lower() in ("else", "otherwise", "default")

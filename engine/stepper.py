@@ -62,6 +62,7 @@ from engine.models import (
 from engine.one_catch import new_step
 from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.quiet_workflow import InstanceWorkflow
+from engine.script_text import expression_text
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
@@ -812,7 +813,7 @@ def gateway_message(task: Any, exc: Exception) -> str:
 def _values_read(expression: str, data: dict[str, Any], helpers: dict[str, Any]) -> str:
     """`` (score = 50, region = 'East')``: the task data the expression reads."""
     try:
-        tree = ast.parse(expression, mode="eval")
+        tree = ast.parse(expression_text(expression), mode="eval")
     except SyntaxError:
         return ""
     names = dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))

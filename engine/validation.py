@@ -351,7 +351,7 @@ def validate_bundle(
         foreign += foreign_problems(name, text)
     foreign += binding_problems(bpmn)
     # every construct the parser would refuse one at a time, listed at once
-    unsupported = unsupported_problems(bpmn) + decision_problems(dmn)
+    unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []
     parsed = parse_bundle(bpmn, dmn, problems=problems, earlier=earlier)
     lines: Lines = {}

@@ -630,3 +630,203 @@ def test_a_lane_owner_naming_a_lane_of_the_process_still_deploys(owner, agent, m
     after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
     (refund,) = after["ready_tasks"]
     assert (refund["name"], refund["candidates"]) == ("Task_ManagerRefund", ["user:agent_east"])
+
+
+# -- a second look: what the round's new readings refused or changed that they should not --
+
+OWNER_NAMING = (
+    "<bpmn:potentialOwner><bpmn:resourceAssignmentExpression><bpmn:formalExpression>{}"
+    "</bpmn:formalExpression></bpmn:resourceAssignmentExpression></bpmn:potentialOwner>"
+)
+
+
+def test_a_condition_true_on_a_branch_labelled_true_deploys_and_runs(timed: Timed, make_customer):
+    """``True`` is Python's constant, not a variable named like the label: it was refused as
+    "a variable named 'True'"."""
+    text = edited(
+        "callback_cadence.bpmn",
+        ('id="Flow_Reached" name="Yes"', 'id="Flow_Reached" name="True"'),
+        ('language="python">reached == True<', 'language="python">True<'),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    done = timed.agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": False})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+
+
+def test_candidate_groups_and_a_potential_owner_naming_two_roles_are_refused(owner, db):
+    """The task went to the potential owner's role and the candidate group was dropped
+    without a word; now each is said, on the task."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + OWNER_NAMING.format("manager"),
+        ),
+    )
+    details = refused(upload(owner, ("callback_cadence.bpmn", text)))
+    assert {d["element_id"] for d in details} == {"Task_Call"}
+    said = " | ".join(d["message"] for d in details)
+    assert "camunda:candidateGroups='agent'" in said
+    assert "<potentialOwner> is not supported" in said
+    nothing_deployed(db)
+
+
+def test_one_role_in_candidate_groups_and_a_potential_owner_gives_the_task_to_it(
+    timed: Timed, make_customer
+):
+    """A regression guard: the two naming the same role agree."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>",
+            "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + OWNER_NAMING.format("Agent"),
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    (call,) = started["ready_tasks"]
+    assert (call["lane"], call["candidates"]) == ("agent", ["group:agent"])
+
+
+def test_a_zeebe_candidate_group_on_a_task_in_no_lane_is_still_refused(owner, db):
+    """Camunda 8's ``<zeebe:assignmentDefinition candidateGroups="manager"/>`` on a process
+    without lanes deployed, and the instance's starter worked the manager's task."""
+    text = re.sub(
+        r"<bpmn:laneSet .*?</bpmn:laneSet>\s*",
+        "",
+        DiagramFolder("unseen18").read("refund.bpmn").decode(),
+        flags=re.S,
+    )
+    details = refused(upload(owner, ("refund.bpmn", text.encode())))
+    assert {(d["element_id"], d["line"]) for d in details} == {
+        (
+            "Activity_approve_refund",
+            line_in('<zeebe:assignmentDefinition candidateGroups="manager"', text),
+        )
+    }
+    assert "put the task in a lane named 'manager'" in details[0]["message"]
+    nothing_deployed(db)
+
+
+def test_a_condition_written_over_two_lines_runs_as_one(timed: Timed, make_customer):
+    """Pretty-printed with its ``and`` on a line of its own and a comment after it: it was
+    refused with "unexpected indent"."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            'language="python">reached == True</bpmn:conditionExpression>',
+            'language="python">\n        reached == True\n        and attempts &lt;= max_attempts'
+            "  # answered in time\n      </bpmn:conditionExpression>",
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    ends = []
+    for reached in (True, False):
+        started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+        done = timed.agent.complete_ok(started["ready_tasks"][0]["id"], {"reached": reached})
+        ends.append((done["status"], [w["name"] for w in done["waiting"]], done["incidents"]))
+    assert ends == [("completed", [], []), ("waiting", ["Wait one day"], [])]
+
+
+def test_a_script_whose_text_starts_lines_at_the_left_margin_runs_as_written(
+    timed: Timed, make_customer
+):
+    """A message over two lines whose second line is written from the margin, in a script
+    indented with the XML: the text's line kept the script's indentation from being left
+    out, and it was refused with "unexpected indent". The text is kept as written."""
+    text = edited(
+        "callback_cadence.bpmn",
+        (
+            "<bpmn:script>attempts = 0\nmax_attempts = 3</bpmn:script>",
+            "<bpmn:script>\n        attempts = 0\n        greeting = '''Dear customer,\n"
+            "we will call you back.'''\n        max_attempts = 3\n      </bpmn:script>",
+        ),
+    )
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    assert (started["incidents"], started["data"]["max_attempts"]) == ([], 3)
+    assert started["data"]["greeting"] == "Dear customer,\nwe will call you back."
+
+
+def test_lane_owners_for_no_lane_in_an_indented_pre_script_are_refused(owner, db):
+    """The same pre-script as the refused one, pretty-printed inside its tags: it deployed
+    and the manager's task went to the instance's starter."""
+    text = edited(
+        "complaint.bpmn",
+        ("<bpmn:flowNodeRef>Task_ManagerRefund</bpmn:flowNodeRef>\n", ""),
+        (
+            MANAGER_REFUND,
+            MANAGER_REFUND + "\n      <bpmn:extensionElements><spiffworkflow:preScript>\n"
+            '          lane_owners = {"managers": ["group:manager"]}\n'
+            "        </spiffworkflow:preScript></bpmn:extensionElements>",
+        ),
+    )
+    (detail,) = refused(upload(owner, ("complaint.bpmn", text)))
+    assert (detail["element_id"], detail["line"]) == (
+        "Task_ManagerRefund",
+        line_in(MANAGER_REFUND, text),
+    )
+    assert "sets lane_owners for 'managers', which no lane of the deploy" in detail["message"]
+    nothing_deployed(db)
+
+
+def test_a_bare_word_a_script_of_the_deploy_sets_is_read_as_that_variable(
+    owner, agent, make_customer
+):
+    """An output cell ``tier`` in a string column, ``tier`` set by a script before the
+    table: the table reads the variable, as it did before bare words were refused; it was
+    refused as text without its quotes."""
+    intake = edited(
+        INTAKE[0],
+        (
+            '<bpmn:userTask id="Task_Qualify" name="Qualify lead"/>',
+            '<bpmn:userTask id="Task_Qualify" name="Qualify lead"><bpmn:extensionElements>'
+            '<spiffworkflow:postScript>tier = "T-" + source</spiffworkflow:postScript>'
+            "</bpmn:extensionElements></bpmn:userTask>",
+        ),
+    )
+    table = edited(
+        "lead_grade.dmn",
+        (
+            '<outputEntry id="OutputEntry_3_1"><text>"B"</text>',
+            '<outputEntry id="OutputEntry_3_1"><text>tier</text>',
+        ),
+    )
+    assert upload(owner, (INTAKE[0], intake), (INTAKE[1], table)).status_code == 201
+    data = {"customer_id": make_customer().id, "budget": 20000, "source": "web"}
+    started = agent.start("r20_lead_intake", data)
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (after["data"]["grade"], after["data"]["priority"], after["incidents"]) == (
+        "T-web",
+        3,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("ending", "mark"),
+    [("\r\n", b""), ("\r\n", b"\xef\xbb\xbf"), ("\r", b"")],
+    ids=["crlf", "crlf-and-bom", "cr"],
+)
+def test_the_new_refusals_name_their_element_and_line_whatever_the_line_endings(
+    owner, db, ending, mark
+):
+    """CRLF (Windows) and a byte-order mark were said right; a file whose lines end in a
+    carriage return alone (classic Mac OS) had every problem on line 1, some on no element."""
+    name, changes, element, at, _expected = next(
+        p.values for p in MISTAKES if p.id == "camunda-prefix-never-declared"
+    )
+    text = edited(name, *changes)
+    written = mark + text.decode().replace("\n", ending).encode()
+    details = refused(upload(owner, (name, written)))
+    assert {(d["element_id"], d["line"]) for d in details} == {(element, line_in(at, text))}
+    label = edited(
+        "callback_cadence.bpmn", ('language="python">reached == True<', 'language="python">Yes<')
+    )
+    written = mark + label.decode().replace("\n", ending).encode()
+    details = refused(upload(owner, ("callback_cadence.bpmn", written)))
+    assert {(d["element_id"], d["line"]) for d in details} == {
+        ("Flow_Reached", line_in('<bpmn:sequenceFlow id="Flow_Reached"', label))
+    }
+    nothing_deployed(db)
