@@ -257,6 +257,36 @@ def test_a_countersign_completes_when_half_of_the_approvers_voted(owner, agent):
     assert [t["name"] for t in twice["ready_tasks"]] == ["after"]  # 2 of 4: half
 
 
+# -- a standard loop's condition ----------------------------------------------------------
+
+CALL_AGAIN = diagram(
+    "call_again",
+    "\n".join(
+        [
+            '<bpmn2:startEvent id="start" />',
+            '<bpmn2:scriptTask id="dial">',
+            '  <bpmn2:standardLoopCharacteristics loopMaximum="5">',
+            '    <bpmn2:loopCondition xsi:type="bpmn2:tFormalExpression">'
+            "${attempts lt max_attempts}</bpmn2:loopCondition>",
+            "  </bpmn2:standardLoopCharacteristics>",
+            "  <bpmn2:script>attempts = attempts + 1</bpmn2:script>",
+            "</bpmn2:scriptTask>",
+            '<bpmn2:endEvent id="end" />',
+            flow("f1", "start", "dial"),
+            flow("f2", "dial", "end"),
+        ]
+    ),
+)
+
+
+@pytest.mark.parametrize(("data", "attempts"), [({"max_attempts": "3"}, 3), ({}, 1)])
+def test_a_loop_goes_on_while_its_juel_condition_holds(owner, agent, data, attempts):
+    deploy(owner, "call_again.bpmn", CALL_AGAIN)
+    done = agent.start("call_again", {"attempts": 0, **data})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["attempts"] == attempts  # no cap set: null compares false, one pass
+
+
 # -- what does not run is refused at deploy, on its element and line ----------------------
 
 
