@@ -1,5 +1,13 @@
-"""A JUEL expression (``${…}``, as Camunda 7, Activiti and Flowable write conditions) in the
-Python Dialflow evaluates, for the deploy's hint.
+"""JUEL (``${…}``, as Camunda 7, Activiti and Flowable write conditions): the conditions that
+run, and the Python a hint suggests for the rest.
+
+A condition (a sequence flow's, a multi-instance ``completionCondition``, a ``loopCondition``)
+is translated once, when its file is parsed (``translate_tree``), into Python calling
+``engine.juel_runtime``'s operators, so it runs with EL's coercions; one outside the subset
+EL's grammar is read for here (``Unsupported``) stays as written and is refused at deploy by
+``engine.foreign`` with why.
+
+For what is refused, ``to_python`` gives the hint:
 
 The hint used to repeat the expression's body, which is Python only in the simplest cases:
 ``approved == true && amount gt 1000 || !vip`` neither compiles nor runs. Here JUEL's
