@@ -256,6 +256,8 @@ def foreign_problems(name: str, text: str) -> list[dict[str, Any]]:
             found += _code_expression(name, element, qname.localname, tree)
         if qname.localname in EXPRESSION_TAGS:
             found += _expression(name, element, qname.localname)
+        elif qname.localname == "loopCondition" and juel.condition_body(element) is not None:
+            found += _juel_condition(name, element, qname.localname)
         if qname.localname == "scriptTask":
             found += _script_format(name, element)
         if qname.localname == "userTask":
@@ -448,6 +450,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
 
 
 def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
+    if juel.condition_body(element) is not None:
+        return _juel_condition(name, element, local)
     found = []
     body = (element.text or "").strip()
     language = (element.get("language") or "").strip().lower()
@@ -471,17 +475,36 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
                 f"Dialflow evaluates Python: {_feel_hint(feel.group(1).strip(), local)}",
             )
         )
-    juel = JUEL.match(body)
-    if juel:
+    written = JUEL.match(body)
+    if written:
         found.append(
             _report(
                 name,
                 element,
                 f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression; Dialflow "
-                f"evaluates Python: {_juel_hint(juel.group(1), local)}",
+                f"evaluates Python: {_juel_hint(written.group(1), local)}",
             )
         )
     return found
+
+
+def _juel_condition(name: str, element: Any, local: str) -> list[dict[str, Any]]:
+    """A JUEL condition (``engine.juel``) runs as drawn; one outside what runs is refused
+    with why and what to write."""
+    why = juel.translation_problem(element)
+    if why is None:
+        return []
+    body = (element.text or "").strip()
+    found = juel.condition_body(element) or ""
+    return [
+        _report(
+            name,
+            element,
+            f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression Dialflow does "
+            f"not run ({why}); Dialflow runs JUEL conditions over variables, literals and "
+            f"EL's operators, and Python: {_juel_hint(found, local)}",
+        )
+    ]
 
 
 def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict[str, Any]]:

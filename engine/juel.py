@@ -1,5 +1,13 @@
-"""A JUEL expression (``${…}``, as Camunda 7, Activiti and Flowable write conditions) in the
-Python Dialflow evaluates, for the deploy's hint.
+"""JUEL (``${…}``, as Camunda 7, Activiti and Flowable write conditions): the conditions that
+run, and the Python a hint suggests for the rest.
+
+A condition (a sequence flow's, a multi-instance ``completionCondition``, a ``loopCondition``)
+is translated once, when its file is parsed (``translate_tree``), into Python calling
+``engine.juel_runtime``'s operators, so it runs with EL's coercions; one outside the subset
+EL's grammar is read for here (``Unsupported``) stays as written and is refused at deploy by
+``engine.foreign`` with why.
+
+For what is refused, ``to_python`` gives the hint:
 
 The hint used to repeat the expression's body, which is Python only in the simplest cases:
 ``approved == true && amount gt 1000 || !vip`` neither compiles nor runs. Here JUEL's
@@ -15,6 +23,12 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
+
+from lxml import etree
+
+from engine.bpmn_xml import BPMN_NS
+from engine.juel_runtime import VARIABLES as _VARIABLES
 
 # Tokens: strings (either quote, with escapes), two-character operators, words, the rest.
 _TOKEN = re.compile(
@@ -101,3 +115,269 @@ def _item_access(dotted: str) -> str:
     """``order.customer.name`` as ``order["customer"]["name"]``."""
     first, *rest = dotted.split(".")
     return first + "".join(f'["{part}"]' for part in rest)
+
+
+# --- Conditions that run: JUEL translated to Python calling ``engine.juel_runtime`` ---------
+
+_LEX = re.compile(
+    r"""\s*(?:
+        (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
+      | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
+      | (?P<word>[^\W\d][\w$]*|\$[\w$]*)
+      | (?P<op>&&|\|\||==|!=|<=|>=|[-+*/%!<>()\[\].?:,])
+    )""",
+    re.X,
+)
+_RELATIONAL = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+_EQUALITY = {"==": "eq", "!=": "ne"}
+_MULTIPLICATIVE = {"*": "mul", "/": "div", "%": "mod"}
+_ADDITIVE = {"+": "add", "-": "sub"}
+# EL's reserved words that name operators and literals.
+_KEYWORDS = {
+    "and": "&&",
+    "or": "||",
+    "not": "!",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+}
+# The Java engines' objects a condition may only read a variable through.
+_EXECUTION = "execution"
+
+
+class Unsupported(Exception):
+    """A JUEL condition outside what Dialflow runs, with what is outside."""
+
+
+# translated Python → the JUEL it came from, for incidents that quote the condition
+_ORIGINALS: dict[str, str] = {}
+
+
+def translate_condition(body: str, *, counters: bool = False) -> str:
+    """The JUEL condition ``body`` (inside ``${…}``) as the Python Dialflow evaluates, whose
+    operators are ``engine.juel_runtime``'s functions. ``counters``: the multi-instance
+    counters may be read (a completion condition). Raises ``Unsupported`` for what is outside
+    the subset that runs (method calls, lambdas, ``instanceof``, the engines' own objects)."""
+    unquoted = re.sub(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'""", "''", _GET_VARIABLE.sub("", body))
+    names = [n for n in engine_names(unquoted) if not (counters and n in COUNTERS)]
+    if names:
+        listed = ", ".join(names)
+        raise Unsupported(
+            f"{listed} {'is' if len(names) == 1 else 'are'} set by the Java engines and not by "
+            "Dialflow"
+        )
+    python = f"_el_condition({_Parser(body).parse()})"
+    _ORIGINALS[python] = body
+    return python
+
+
+def original(python: str) -> str | None:
+    """The JUEL written in the diagram for a translated condition, or None."""
+    body = _ORIGINALS.get(python)
+    return None if body is None else "${" + body + "}"
+
+
+class _Parser:
+    """EL's grammar (Jakarta EL 1.22), for the subset that runs, as recursive descent."""
+
+    def __init__(self, body: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        position = 0
+        text = body.rstrip()
+        while position < len(text):
+            match = _LEX.match(text, position)
+            if match is None or match.end() == position:
+                raise Unsupported(f"{text[position:].strip()[:20]!r} is no JUEL this reads")
+            kind = match.lastgroup or ""
+            value = match.group(kind)
+            if kind == "word" and value in _KEYWORDS:
+                kind, value = "op", _KEYWORDS[value]
+            self.tokens.append((kind, value))
+            position = match.end()
+        self.at = 0
+
+    def peek(self, offset: int = 0) -> tuple[str, str]:
+        index = self.at + offset
+        return self.tokens[index] if index < len(self.tokens) else ("end", "")
+
+    def take(self, *values: str) -> str | None:
+        kind, value = self.peek()
+        if kind in ("op", "word") and value in values:
+            self.at += 1
+            return value
+        return None
+
+    def expect(self, value: str) -> None:
+        if self.take(value) is None:
+            raise Unsupported(f"expected {value!r} where {self.peek()[1] or 'the end'!r} is")
+
+    def parse(self) -> str:
+        if not self.tokens:
+            raise Unsupported("the expression is empty")
+        python = self.ternary()
+        if self.peek()[0] != "end":
+            raise Unsupported(f"{self.peek()[1]!r} is no JUEL operator this reads")
+        return python
+
+    def ternary(self) -> str:
+        test = self.or_()
+        if self.take("?") is None:
+            return test
+        then = self.ternary()
+        self.expect(":")
+        otherwise = self.ternary()
+        return f"({then} if _el_bool({test}) else {otherwise})"
+
+    def or_(self) -> str:
+        left = self.and_()
+        while self.take("||"):
+            left = f"(_el_bool({left}) or _el_bool({self.and_()}))"
+        return left
+
+    def and_(self) -> str:
+        left = self.equality()
+        while self.take("&&"):
+            left = f"(_el_bool({left}) and _el_bool({self.equality()}))"
+        return left
+
+    def _binary(self, table: dict[str, str], operand: Any) -> str:
+        left = operand()
+        while True:
+            operator = self.take(*table)
+            if operator is None:
+                return left
+            left = f"_el_{table[operator]}({left}, {operand()})"
+
+    def equality(self) -> str:
+        return self._binary(_EQUALITY, self.relational)
+
+    def relational(self) -> str:
+        if self.peek() == ("word", "instanceof") or self.peek(1) == ("word", "instanceof"):
+            raise Unsupported("instanceof tests a Java class")
+        return self._binary(_RELATIONAL, self.additive)
+
+    def additive(self) -> str:
+        return self._binary(_ADDITIVE, self.multiplicative)
+
+    def multiplicative(self) -> str:
+        return self._binary(_MULTIPLICATIVE, self.unary)
+
+    def unary(self) -> str:
+        if self.take("-"):
+            return f"_el_neg({self.unary()})"
+        if self.take("!"):
+            return f"(not _el_bool({self.unary()}))"
+        if self.peek() == ("word", "empty"):
+            self.at += 1
+            return f"_el_empty({self.unary()})"
+        return self.value()
+
+    def value(self) -> str:
+        kind, token = self.peek()
+        self.at += 1
+        if kind == "string":
+            python = repr(_unquote(token))
+        elif kind == "number":
+            python = repr(float(token)) if re.search(r"[.eE]", token) else token
+        elif kind == "op" and token == "(":
+            python = self.ternary()
+            self.expect(")")
+        elif kind == "word" and token in ("true", "false", "null"):
+            return {"true": "True", "false": "False", "null": "None"}[token]
+        elif kind == "word" and token == _EXECUTION:
+            python = self._execution_variable()
+        elif kind == "word":
+            if self.peek() == ("op", "("):
+                raise Unsupported(f"{token}(…) calls a function")
+            python = f"{_VARIABLES}.get({token!r})"
+        else:
+            raise Unsupported(f"{token or 'the end'!r} is out of place")
+        return self.suffixes(python)
+
+    def suffixes(self, python: str) -> str:
+        while True:
+            if self.take("."):
+                kind, name = self.peek()
+                if kind != "word":
+                    raise Unsupported(f"a property name is missing after '.' ({name!r})")
+                self.at += 1
+                if self.peek() == ("op", "("):
+                    raise Unsupported(f".{name}(…) calls a Java method")
+                python = f"_el_prop({python}, {name!r})"
+            elif self.take("["):
+                key = self.ternary()
+                self.expect("]")
+                if self.peek() == ("op", "("):
+                    raise Unsupported("[…](…) calls a Java method")
+                python = f"_el_prop({python}, {key})"
+            else:
+                return python
+
+    def _execution_variable(self) -> str:
+        """``execution.getVariable("x")``: the variable ``x``."""
+        if not (self.take(".") and self.take("getVariable") and self.take("(")):
+            raise Unsupported("execution is the Java engines' object; read a variable by its name")
+        kind, name = self.peek()
+        if kind != "string":
+            raise Unsupported("execution.getVariable(…) names its variable in quotes")
+        self.at += 1
+        self.expect(")")
+        return f"{_VARIABLES}.get({_unquote(name)!r})"
+
+
+def _unquote(token: str) -> str:
+    r"""A JUEL string literal's text: ``\\``, ``\'`` and ``\"`` are its only escapes."""
+    return re.sub(r"\\([\\'\"])", r"\1", token[1:-1])
+
+
+# ``${…}`` and ``#{…}``: the whole text of the element is one JUEL expression.
+_WHOLE = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+# How diagrams name EL as an expression's language (the default needs no name).
+JUEL_LANGUAGES = {"", "juel", "uel", "el", "jakarta.el", "javax.el"}
+# The elements whose JUEL conditions run: where each is, and whether it may read the
+# multi-instance counters.
+CONDITION_TAGS = {"conditionExpression": False, "completionCondition": True, "loopCondition": False}
+
+
+def condition_body(element: Any) -> str | None:
+    """The JUEL inside a condition element that runs as JUEL, or None (Python, FEEL, a
+    language named otherwise, another element)."""
+    local = etree.QName(element).localname
+    if local not in CONDITION_TAGS or etree.QName(element).namespace != BPMN_NS:
+        return None
+    if (element.get("language") or "").strip().lower() not in JUEL_LANGUAGES:
+        return None
+    found = _WHOLE.match(element.text or "")
+    return found.group(1) if found else None
+
+
+def translation_problem(element: Any) -> str | None:
+    """Why a JUEL condition element does not run (the parser's words), or None when it does."""
+    body = condition_body(element)
+    if body is None:
+        return None
+    try:
+        translate_condition(body, counters=CONDITION_TAGS[etree.QName(element).localname])
+    except Unsupported as exc:
+        return str(exc)
+    return None
+
+
+def translate_tree(tree: Any) -> None:
+    """Every JUEL condition of a BPMN file that runs, written as its Python before the parser
+    builds the file; one that does not is left as written (``engine.foreign`` refuses it)."""
+    for local, counters in CONDITION_TAGS.items():
+        for element in tree.iter(f"{{{BPMN_NS}}}{local}"):
+            body = condition_body(element)
+            if body is None:
+                continue
+            try:
+                element.text = translate_condition(body, counters=counters)
+            except Unsupported:
+                continue
+            element.attrib.pop("language", None)

@@ -50,6 +50,8 @@ from crm.models import User
 from dialflow.db import lock_failure
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
+from engine.juel_runtime import NAMES as JUEL_NAMES
+from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
 from engine.script_text import expression_text, script_text
 from engine.state import StateCodec
@@ -190,6 +192,12 @@ class ScriptEnvironment(TaskDataEnvironment):
             **context,
             "__builtins__": SCRIPT_BUILTINS,
         }
+        if "_el_" in expression:
+            # a JUEL condition as ``engine.juel`` translated it: EL's operators, and the
+            # variables it reads (absent ones are null), put after the data, which cannot
+            # shadow them
+            scope.update(JUEL_NAMES)
+            scope[JUEL_VARIABLES] = types.MappingProxyType({**(external_context or {}), **context})
         try:
             with decimal.localcontext():  # a script's precision is its own (see ``execute``)
                 return eval(guarded(expression_text(expression), "eval"), scope)

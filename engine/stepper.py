@@ -47,11 +47,12 @@ from dialflow.db import (
     pending_update,
     pipelined,
 )
-from engine import log_records, signals, webhook_events
+from engine import juel, log_records, signals, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.first_event import FirstEvent
+from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -793,9 +794,10 @@ def gateway_message(task: Any, exc: Exception) -> str:
         flow = f"to '{target.bpmn_name or target.bpmn_id or target_name}'"
         environment = getattr(task.workflow.script_engine, "environment", None)
         read = _values_read(expression, task.data, getattr(environment, "globals", {}))
-        conditions.append(f"{flow}: {expression}{read}")
+        drawn = juel.original(expression) or expression  # a JUEL condition as written
+        conditions.append(f"{flow}: {drawn}{read}")
         if isinstance(exc, WorkflowTaskException) and f"'{expression}'" in str(exc):
-            failed = f"{flow} ({expression}{read})"
+            failed = f"{flow} ({drawn}{read})"
     if failed is not None:
         cause = exc.__context__ if exc.__context__ is not None else exc
         detail = f"{type(cause).__name__}: {cause}"
@@ -816,13 +818,31 @@ def _values_read(expression: str, data: dict[str, Any], helpers: dict[str, Any])
         tree = ast.parse(expression_text(expression), mode="eval")
     except SyntaxError:
         return ""
-    names = dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    read = (_name_read(node) for node in ast.walk(tree))
+    names = dict.fromkeys(name for name in read if name is not None)
     values = [
         f"{name} = {reprlib.repr(data[name])}" if name in data else f"{name} not set"
         for name in names
         if name in data or (name not in _BUILTIN_NAMES and name not in helpers)
     ]
     return f" ({', '.join(values)})" if values else ""
+
+
+def _name_read(node: ast.AST) -> str | None:
+    """The name of the data ``node`` reads: a Python name, or the variable a translated JUEL
+    condition reads (``_el_vars.get("x")``); not EL's operators (``_el_gt``)."""
+    if isinstance(node, ast.Name):
+        return None if node.id.startswith("_el_") else node.id
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == JUEL_VARIABLES
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        return str(node.args[0].value)
+    return None
 
 
 _BUILTIN_NAMES = set(dir(builtins)) | {"True", "False", "None"}

@@ -45,6 +45,7 @@ from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
+from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
@@ -140,6 +141,7 @@ def parse_bundle(
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
+        _xml_pass(name in schema_invalid, translate_juel, tree)  # JUEL conditions as Python
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):

@@ -505,10 +505,10 @@ CRON_TIMER = "<timeCycle>0 0 9 * * ?</timeCycle>"
 EXPORTED = [
     pytest.param(
         "lead_assignment.bpmn",
-        [('grade == "A" and hot<', '${grade == "A" &amp;&amp; hot}<')],
+        [('grade == "A" and hot<', '${grade == "A" &amp;&amp; hot.booleanValue()}<')],
         "Flow_1gradeA",
         '${grade == "A"',
-        ["is a JUEL expression", """write 'grade == "A" and hot'"""],
+        ["is a JUEL expression Dialflow does not run", ".booleanValue(…) calls a Java method"],
         id="camunda-juel-and",
     ),
     pytest.param(
@@ -614,10 +614,10 @@ EXPORTED = [
     ),
     pytest.param(
         "call_cadence.bpmn20.xml",
-        [("<![CDATA[callbacks >= 2]]>", "<![CDATA[${callbacks ge 2}]]>")],
+        [("<![CDATA[callbacks >= 2]]>", "<![CDATA[${callbacks ge 2 && execution.id}]]>")],
         "sid-F-CB-LATE",
-        "${callbacks ge 2}",
-        ["write 'callbacks >= 2'"],
+        "${callbacks ge 2",
+        ["execution is set by the Java engines", "write a Python expression"],
         id="flowable-juel-ge",
     ),
     pytest.param(
@@ -692,8 +692,7 @@ EXPORTED = [
         [
             "activiti:collection='${directors}'",
             "loopDataInputRef",
-            "write 'nrOfCompletedInstances >= 1'",  # Dialflow's completion conditions count
-        ],
+        ],  # its JUEL completion condition over the counters runs (engine.juel)
         id="activiti-multi-instance",
     ),
     pytest.param(
@@ -848,18 +847,15 @@ def test_a_setting_as_the_tool_exported_it_is_refused_with_what_to_write(
     nothing_deployed(db)
 
 
-def test_the_python_a_juel_refusal_suggests_deploys_and_runs(owner, agent, make_customer, db):
-    """The hint once repeated the JUEL (``grade == "A" && hot``), which is no Python."""
+def test_juel_conditions_as_camunda_and_flowable_exported_them_run(owner, agent, make_customer, db):
+    """They were refused with the Python to write; they run as the Java engines run them."""
     name = "lead_assignment.bpmn"
-    text = edited(
-        name, ('grade == "A" and hot<', '${grade == "A" &amp;&amp; !empty hot}<')
-    ).decode()
-    others = [(n, diagram(n)) for n in LEADS[1:]]
-    (detail,) = refused(upload(owner, (name, text.encode()), *others))
-    suggested = detail["message"].split("write ")[-1]
-    assert suggested == """'grade == "A" and hot'"""
-    fixed = text.replace('${grade == "A" &amp;&amp; !empty hot}', suggested[1:-1])
-    response = upload(owner, (name, fixed.encode()), *others)
+    text = edited(name, ('grade == "A" and hot<', '${grade == "A" &amp;&amp; !empty hot}<'))
+    cadence = edited(
+        "call_cadence.bpmn20.xml", ("<![CDATA[callbacks >= 2]]>", "<![CDATA[${callbacks ge 2}]]>")
+    )
+    others = [(n, cadence if n == "call_cadence.bpmn20.xml" else diagram(n)) for n in LEADS[1:]]
+    response = upload(owner, (name, text), *others)
     assert response.status_code in (200, 201), response.get_json()
     customer = make_customer()
     started = agent.start("lead_assignment", lead(customer.id, "referral", 60000))

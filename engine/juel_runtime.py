@@ -1,0 +1,348 @@
+"""EL's operators and coercions, for the JUEL conditions ``engine.juel`` translates.
+
+Camunda 7, Activiti and Flowable write conditions in JUEL (``${amount > 1000}``), whose
+operators coerce their operands as the Jakarta Expression Language specifies: ``"1200" >
+1000`` compares numbers, ``null`` in a comparison is false, ``empty`` holds for null, "",
+[] and {}, ``a.b`` on a map reads its key (null when absent). Python's operators differ on
+each, so a translated condition calls these functions instead, and a diagram runs as its
+engine ran it. JSON data maps to EL's types as: ``None`` null, ``bool`` Boolean, ``int``
+Long, ``float`` Double, ``Decimal`` BigDecimal, ``str`` String, ``list`` List, ``dict`` Map.
+
+What EL cannot coerce (``"abc" > 5``, ``true == 1``) raises ``ELCoercionError``, which the
+gateway's incident says with the flow's condition. ``NAMES`` is what the script engine puts
+into a translated condition's scope, after the task data, so no variable can shadow them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# Java's Long.valueOf and Double.valueOf: what text they read as a number.
+_LONG = re.compile(r"[+-]?\d+")
+_DOUBLE = re.compile(
+    r"\s*[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?\s*", re.ASCII
+)
+
+
+class ELCoercionError(Exception):
+    """A value EL cannot coerce to the type its operator needs (an ``ELException``)."""
+
+
+def _said(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _floating_text(value: Any) -> bool:
+    """A String EL's arithmetic reads as a Double: one holding ``.``, ``e`` or ``E``."""
+    return isinstance(value, str) and any(c in value for c in ".eE")
+
+
+def to_long(value: Any, doing: str) -> int:
+    """EL's "coerce A to Long"."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise ELCoercionError(f"{doing}: {_said(value)} is a boolean, not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if not math.isfinite(value):
+            raise ELCoercionError(f"{doing}: {_said(value)} is no whole number")
+        return int(value)
+    if isinstance(value, str):
+        if _LONG.fullmatch(value):
+            return int(value)
+        raise ELCoercionError(f"{doing}: {_said(value)} is no whole number")
+    raise ELCoercionError(f"{doing}: {_said(value)} is not a number")
+
+
+def to_double(value: Any, doing: str) -> float:
+    """EL's "coerce A to Double"."""
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, bool):
+        raise ELCoercionError(f"{doing}: {_said(value)} is a boolean, not a number")
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        if _DOUBLE.fullmatch(value):
+            return float(value.strip().rstrip("fFdD"))
+        raise ELCoercionError(f"{doing}: {_said(value)} is not a number")
+    raise ELCoercionError(f"{doing}: {_said(value)} is not a number")
+
+
+def to_decimal(value: Any, doing: str) -> Decimal:
+    """EL's "coerce A to BigDecimal"."""
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ELCoercionError(f"{doing}: {_said(value)} is a boolean, not a number")
+    if isinstance(value, float):
+        return Decimal(repr(value))  # as Java's Double.toString writes it
+    if _is_number(value):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ELCoercionError(f"{doing}: {_said(value)} is not a number") from None
+    raise ELCoercionError(f"{doing}: {_said(value)} is not a number")
+
+
+def to_boolean(value: Any, doing: str = "reading a condition") -> bool:
+    """EL's "coerce A to Boolean": null and "" are false, a String is true only when it is
+    "true" (any case); a number, list or map is an error."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.lower() == "true"
+    raise ELCoercionError(f"{doing}: {_said(value)} is not a boolean")
+
+
+def to_text(value: Any) -> str:
+    """EL's "coerce A to String"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _numeric_kind(a: Any, b: Any, strings_floating: bool) -> str | None:
+    """The type EL's rules pick for two operands: decimal, double, long, or None."""
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return "decimal"
+    if isinstance(a, float) or isinstance(b, float):
+        return "double"
+    if strings_floating and (_floating_text(a) or _floating_text(b)):
+        return "double"
+    if (isinstance(a, int) and not isinstance(a, bool)) or (
+        isinstance(b, int) and not isinstance(b, bool)
+    ):
+        return "long"
+    return None
+
+
+def _as(kind: str, value: Any, doing: str) -> Any:
+    if kind == "decimal":
+        return to_decimal(value, doing)
+    if kind == "double":
+        return to_double(value, doing)
+    return to_long(value, doing)
+
+
+def eq(a: Any, b: Any) -> bool:
+    """``==`` / ``eq``."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    doing = f"comparing {_said(a)} with {_said(b)}"
+    kind = _numeric_kind(a, b, strings_floating=False)
+    if kind is not None:
+        return bool(_as(kind, a, doing) == _as(kind, b, doing))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return to_boolean(a, doing) == to_boolean(b, doing)
+    if isinstance(a, str) or isinstance(b, str):
+        return to_text(a) == to_text(b)
+    return bool(a == b)
+
+
+def ne(a: Any, b: Any) -> bool:
+    """``!=`` / ``ne``."""
+    return not eq(a, b)
+
+
+def _compare(a: Any, b: Any, operator: str) -> int | None:
+    """-1, 0 or 1 as EL orders ``a`` and ``b``; None when either is null."""
+    if a is None or b is None:
+        return None
+    doing = f"comparing {_said(a)} {operator} {_said(b)}"
+    kind = _numeric_kind(a, b, strings_floating=False)
+    if kind is not None:
+        x, y = _as(kind, a, doing), _as(kind, b, doing)
+    elif isinstance(a, str) or isinstance(b, str):
+        # Java's String.compareTo orders UTF-16 code units
+        x, y = to_text(a).encode("utf-16-be"), to_text(b).encode("utf-16-be")
+    elif isinstance(a, bool) and isinstance(b, bool):
+        x, y = a, b
+    else:
+        raise ELCoercionError(f"{doing}: they cannot be ordered")
+    return (x > y) - (x < y)
+
+
+def lt(a: Any, b: Any) -> bool:
+    """``<`` / ``lt``."""
+    order = _compare(a, b, "<")
+    return order is not None and order < 0
+
+
+def gt(a: Any, b: Any) -> bool:
+    """``>`` / ``gt``."""
+    order = _compare(a, b, ">")
+    return order is not None and order > 0
+
+
+def le(a: Any, b: Any) -> bool:
+    """``<=`` / ``le``."""
+    if a is b:
+        return True
+    order = _compare(a, b, "<=")
+    return order is not None and order <= 0
+
+
+def ge(a: Any, b: Any) -> bool:
+    """``>=`` / ``ge``."""
+    if a is b:
+        return True
+    order = _compare(a, b, ">=")
+    return order is not None and order >= 0
+
+
+def _arithmetic(a: Any, b: Any, operator: str) -> tuple[str, Any, Any]:
+    doing = f"computing {_said(a)} {operator} {_said(b)}"
+    kind = _numeric_kind(a, b, strings_floating=True) or "long"
+    return kind, _as(kind, a, doing), _as(kind, b, doing)
+
+
+def add(a: Any, b: Any) -> Any:
+    """``+``: numbers only (EL's ``+`` does not join text)."""
+    if a is None and b is None:
+        return 0
+    _, x, y = _arithmetic(a, b, "+")
+    return x + y
+
+
+def sub(a: Any, b: Any) -> Any:
+    """``-``."""
+    if a is None and b is None:
+        return 0
+    _, x, y = _arithmetic(a, b, "-")
+    return x - y
+
+
+def mul(a: Any, b: Any) -> Any:
+    """``*``."""
+    if a is None and b is None:
+        return 0
+    _, x, y = _arithmetic(a, b, "*")
+    return x * y
+
+
+def div(a: Any, b: Any) -> Any:
+    """``/`` / ``div``: a Double (a BigDecimal for BigDecimal operands), as Java divides
+    doubles: by zero it is infinite, or NaN for 0 / 0."""
+    if a is None and b is None:
+        return 0
+    doing = f"computing {_said(a)} / {_said(b)}"
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        x, y = to_decimal(a, doing), to_decimal(b, doing)
+        if y == 0:
+            raise ELCoercionError(f"{doing}: division by zero")
+        return x / y
+    x, y = to_double(a, doing), to_double(b, doing)
+    if y == 0:
+        if x == 0 or math.isnan(x):
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
+    return x / y
+
+
+def mod(a: Any, b: Any) -> Any:
+    """``%`` / ``mod``: Java's remainder, which takes the sign of ``a``."""
+    if a is None and b is None:
+        return 0
+    kind, x, y = _arithmetic(a, b, "%")
+    if kind == "long":
+        if y == 0:
+            raise ELCoercionError(f"computing {_said(a)} % {_said(b)}: division by zero")
+        remainder = abs(x) % abs(y)
+        return -remainder if x < 0 else remainder
+    if kind == "decimal":
+        if y == 0:
+            raise ELCoercionError(f"computing {_said(a)} % {_said(b)}: division by zero")
+        return x % y  # Decimal's % keeps the dividend's sign, as Java's remainder
+    if y == 0 or math.isinf(x) or math.isnan(x) or math.isnan(y):
+        return math.nan
+    return math.fmod(x, y)
+
+
+def neg(a: Any) -> Any:
+    """Unary ``-``."""
+    doing = f"computing -{_said(a)}"
+    if a is None:
+        return 0
+    if isinstance(a, str):
+        return -to_double(a, doing) if _floating_text(a) else -to_long(a, doing)
+    if _is_number(a):
+        return -a
+    raise ELCoercionError(f"{doing}: {_said(a)} is not a number")
+
+
+def empty(a: Any) -> bool:
+    """``empty``: null, "", an empty list or map."""
+    if a is None:
+        return True
+    if isinstance(a, (str, list, tuple, dict)):
+        return len(a) == 0
+    return False
+
+
+def prop(base: Any, key: Any) -> Any:
+    """``base.key`` / ``base[key]``: a map's value (null when it has none), a list's item
+    (null past its end), null on a null base."""
+    if base is None or key is None:
+        return None
+    if isinstance(base, dict):
+        return base.get(key) if isinstance(key, str) else None
+    if isinstance(base, (list, tuple)):
+        index = to_long(key, f"reading item {_said(key)} of a list")
+        return base[index] if 0 <= index < len(base) else None
+    raise ELCoercionError(f"reading {_said(key)} of {_said(base)}: it has no such property")
+
+
+def condition(value: Any) -> bool:
+    """A condition's value as the gateway takes it: coerced to Boolean."""
+    return to_boolean(value, "the condition's value")
+
+
+# The names a translated condition calls, as ``engine.scripting`` puts them in its scope.
+NAMES: dict[str, Any] = {
+    "_el_eq": eq,
+    "_el_ne": ne,
+    "_el_lt": lt,
+    "_el_gt": gt,
+    "_el_le": le,
+    "_el_ge": ge,
+    "_el_add": add,
+    "_el_sub": sub,
+    "_el_mul": mul,
+    "_el_div": div,
+    "_el_mod": mod,
+    "_el_neg": neg,
+    "_el_empty": empty,
+    "_el_prop": prop,
+    "_el_bool": to_boolean,
+    "_el_condition": condition,
+}
+# The variables a translated condition reads: ``_el_vars.get("amount")``.
+VARIABLES = "_el_vars"
