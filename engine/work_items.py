@@ -28,6 +28,8 @@ from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, Team, User
 from dialflow.db import mark_saved
+from engine.assignment_attributes import ASSIGNMENT, who_works
+from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
@@ -158,7 +160,8 @@ def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any
 def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
     """The named lanes of ``process`` that some user or manual task runs in: the last lane
     listing it, the lane of a subprocess's own lane set for what that lists, else the
-    subprocess's (``engine.subprocess_lanes``)."""
+    subprocess's (``engine.subprocess_lanes``). A user task whose assignment attributes say
+    who works it (``engine.assignment_attributes``) is in its lane for the drawing only."""
     lane_of: dict[str, Any] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
@@ -175,6 +178,8 @@ def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
             if kind in _SCOPES:
                 walk(element, lane)
             elif kind in _HUMAN and lane is not None and lane not in used:
+                if kind == "userTask" and read_assignment(element) is not None:
+                    continue  # its assignment attributes decide: the lane is the drawing
                 used.append(lane)
 
     walk(process, None)
@@ -439,13 +444,22 @@ def _item_values(
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
     form_name, form_schema = form_of(spec, bundle.forms)
-    candidates = candidates_for(task, None if spec.lane else starter())
-    single_user = [c for c in candidates if c.startswith("user:")]
-    assignee_id = None
-    if len(candidates) == 1 and single_user:
-        assignee_id = session.scalar(
-            select(User.id).where(User.username == single_user[0][5:], User.active)
+    said = (spec.extensions or {}).get(ASSIGNMENT)
+    if said:  # the task's assignment attributes decide; its lane is the drawing
+        candidates, assignee_id = who_works(
+            said,
+            task.data,
+            starter,
+            lambda: candidates_for(task, None if spec.lane else starter()),
+            lane_group,
+            lambda name: _active_user(session, name),
         )
+    else:
+        candidates = candidates_for(task, None if spec.lane else starter())
+        single_user = [c for c in candidates if c.startswith("user:")]
+        assignee_id = None
+        if len(candidates) == 1 and single_user:
+            assignee_id = _active_user(session, single_user[0][5:])
     values = {
         "instance_id": instance.id,
         "process_id": instance.process_id,
@@ -470,6 +484,10 @@ def _item_values(
         "assignee_id": assignee_id,
     }
     return values, candidates
+
+
+def _active_user(session: Session, username: str) -> int | None:
+    return session.scalar(select(User.id).where(User.username == username, User.active))
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
