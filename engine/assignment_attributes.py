@@ -34,6 +34,7 @@ expression, an empty value.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,6 +43,7 @@ from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
 
+log = logging.getLogger(__name__)
 # The key of a user task spec's extensions that holds what its attributes say.
 ASSIGNMENT = "dialflow_assignment"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -57,6 +59,7 @@ _JUEL_ANY = re.compile(r"[$#]\{")
 _FEEL_PATH = re.compile(rf"^\s*({_PATH})\s*$")
 _FEEL_TEXT = re.compile(r'^\s*"([^"\\]*)"\s*$')
 _FEEL_LIST = re.compile(r'^\s*\[\s*("[^"\\]*"(?:\s*,\s*"[^"\\]*")*)?\s*\]\s*$')
+ROLES = ("agent", "manager", "director", "process_owner", "admin")
 _NAME_LIMIT = 150  # longer than any username or team name; such an entry is no one
 Entry = dict[str, Any]  # {"text": name} | {"path": [names], "starter": bool} | {"starter": True}
 
@@ -158,10 +161,58 @@ def adopted(element: Any) -> bool:
     )
 
 
+_OWNERS = {f"{{{BPMN_NS}}}potentialOwner": "candidates", f"{{{BPMN_NS}}}humanPerformer": "assignee"}
+_RESOURCE = re.compile(r"^\s*(user|group)\s*\((.*)\)\s*$", re.DOTALL)
+
+
+def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
+    """What a ``<bpmn:potentialOwner>`` or ``<bpmn:humanPerformer>`` names in its one
+    formal expression: ``user(kermit), group(management)`` as Activiti and Flowable write
+    it, ``${var}`` inside too; a human performer's plain name or ``${var}`` is its user; a
+    potential owner's plain name only when it is a role (Activiti reads it as a group, jBPM
+    as a user); None when it cannot run (a ``resourceRef``, no or several expressions,
+    another expression)."""
+    kind = _OWNERS.get(owner.tag)
+    expressions = list(owner.iter(f"{{{BPMN_NS}}}formalExpression"))
+    if kind is None or owner.get("resourceRef") or len(expressions) != 1:
+        return None
+    starter_names = initiator_names(task)
+    said: dict[str, list[Entry]] = {}
+    parts = [p for p in (expressions[0].text or "").split(",") if p.strip()]
+    for part in parts:
+        found = _RESOURCE.match(part)
+        which, text = (found.group(1), found.group(2)) if found else (None, part)
+        entry = _entry(text.strip().strip("'\""), starter_names)
+        if entry is None or len(entry.get("text", "")) > _NAME_LIMIT:
+            return None
+        if (
+            which is None
+            and kind == "candidates"
+            and (entry.get("text") or "").lower() not in ROLES
+        ):
+            return None  # a plain name: a group to Activiti, a user to jBPM; say which
+        if kind == "assignee":
+            if which == "group":
+                return None
+            said.setdefault("assignee", []).append(entry)
+        else:
+            said.setdefault("candidateGroups" if which != "user" else "candidateUsers", []).append(
+                entry
+            )
+    if not said or len(said.get("assignee", [])) > 1:
+        return None
+    return said
+
+
+def owner_runs(task: Any, owner: Any) -> bool:
+    """Whether a user task's ``potentialOwner`` or ``humanPerformer`` runs (``owner_entries``)."""
+    return _is_user_task(task) and owner_entries(owner, task) is not None
+
+
 def read(task: Any) -> dict[str, list[Entry]] | None:
     """Who the attributes of the user task ``task`` name, by kind; None when they name no one
     (or only what the task's lane already says: ``foreign_hints.honoured``)."""
-    from engine.foreign_hints import honoured  # it reads this module's rules too
+    from engine.foreign_hints import honoured, honoured_owner  # they read this module
 
     said: dict[str, list[Entry]] = {}
     plain_lane = True
@@ -187,6 +238,13 @@ def read(task: Any) -> dict[str, list[Entry]] | None:
                     groups = definition.get(kind) or ""
                     if not (kind == "candidateGroups" and honoured(kind, task, groups)):
                         plain_lane = False
+    for owner in task:
+        if not isinstance(owner.tag, str) or owner.tag not in _OWNERS:
+            continue
+        for kind, entries in (owner_entries(owner, task) or {}).items():
+            said.setdefault(kind, []).extend(entries)
+        if not honoured_owner(task, owner):  # else its role is the task's lane
+            plain_lane = False
     if not said or plain_lane:
         return None  # the lane decides, as before (lane_owners still overrides it)
     return said
@@ -209,6 +267,10 @@ def who_works(
     groups = _names(said.get("candidateGroups", []), data, starter)
     others = {f"user:{name}" for name in users} | {group_name(name) for name in groups}
     assignee_id = active_user(assignee) if assignee is not None else None
+    if assignee is not None and assignee_id is None:
+        log.warning(
+            "assignee %r is no active user: the task is offered to its candidates", assignee
+        )
     candidates = set(others)
     if assignee_id is None and not others:
         candidates = set(lane_candidates())

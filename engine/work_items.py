@@ -129,7 +129,55 @@ def unmatched_lanes(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
             sep=" ",
         )
         for file, lane, name in _unmatched(session, bpmn)
-    ]
+    ] + _unknown_owners(session, bpmn)
+
+
+def _unknown_owners(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One warning per user task whose assignment attributes name, as written, a user who is
+    no active user or a group that is no role and no team: its tasks would reach nobody named
+    until they exist (``engine.assignment_attributes``)."""
+    named: list[tuple[str, Any, str, str]] = []  # (file, task, kind, name)
+    for file, text in bpmn.items():
+        try:
+            tree = etree.fromstring(text.encode(), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        for process in executable_processes(tree):
+            for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+                said = read_assignment(task) or {}
+                named += [
+                    (file, task, kind, entry["text"])
+                    for kind, entries in said.items()
+                    for entry in entries
+                    if "text" in entry
+                ]
+    if not named:
+        return []
+    users = {name for _, _, kind, name in named if kind != "candidateGroups"}
+    groups = {name for _, _, kind, name in named if kind == "candidateGroups"}
+    active = set(
+        session.scalars(select(User.username).where(User.username.in_(users), User.active))
+    )
+    teams = set(session.scalars(select(Team.name).where(Team.name.in_(groups))))
+    found = []
+    for file, task, kind, name in named:
+        if kind == "candidateGroups" and name.lower() not in ROLE_NAMES and name not in teams:
+            said = f"names the group {name!r} in {kind}, which is no role and no team"
+        elif kind != "candidateGroups" and name not in active:
+            said = f"names {name!r} in {kind}, who is no active user"
+        else:
+            continue
+        found.append(
+            element_problem(
+                file,
+                task,
+                f"{said}: until {'it exists' if kind == 'candidateGroups' else 'they do'}, "
+                "the task is offered to the others it names (else to its lane), and managers "
+                "see it on the team board when no one may claim it",
+                sep=" ",
+            )
+        )
+    return found
 
 
 def unmatched_lane_names(session: Session, bpmn: Mapping[str, str]) -> list[str]:

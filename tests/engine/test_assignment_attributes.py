@@ -224,6 +224,95 @@ def test_an_assignee_who_is_no_active_user_leaves_the_task_to_its_lane_and_on_th
     assert li.post(f"/api/v1/tasks/{tasks[0]['id']}/claim").status_code == 200
 
 
+def test_the_starter_named_as_assignee_works_the_task_in_a_lane(owner, actor):
+    """``${starter}`` (the start event's initiator variable) and Activiti's ``$INITIATOR``
+    in a lane: refused before ("draw the task outside every lane")."""
+    li = actor("agent", username="li", team="East")
+    text = java_engine(
+        "camunda",
+        CAMUNDA,
+        "c7_own",
+        [
+            ("Task_Prepare", "Sales", 'camunda:assignee="${starter}"'),
+            ("Task_Send", "Back office", 'camunda:assignee="$INITIATOR"'),
+        ],
+    )
+    assert deploy(owner, "own.bpmn", text).status_code == 201
+    (prepare,) = li.start("c7_own")["ready_tasks"]
+    assert (prepare["lane"], prepare["assignee"]) == ("Sales", li.user.id)
+    (send,) = li.complete_ok(prepare["id"])["ready_tasks"]
+    assert (send["lane"], send["assignee"], send["candidates"]) == (
+        "Back office",
+        li.user.id,
+        ["user:li"],
+    )
+    assert li.complete_ok(send["id"])["status"] == "completed"
+
+
+def test_names_no_one_answers_to_deploy_with_a_warning_and_reach_the_board(
+    owner, actor, app: Flask, db
+):
+    """A group "agents" (the role is "agent") and an assignee who is no user: the deploy
+    says so on the task, and the task, which no one may claim, is on the managers' board."""
+    boss = actor("manager", username="boss", team="East")
+    text = java_engine(
+        "camunda",
+        CAMUNDA,
+        "c7_unknown",
+        [("Task_Call", "Sales", 'camunda:assignee="kermit" camunda:candidateGroups="agents"')],
+    )
+    answer = deploy(owner, "unknown.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    warnings = answer.get_json()["warnings"]
+    assert [w["element_id"] for w in warnings] == ["Task_Call", "Task_Call"]
+    said = " | ".join(w["message"] for w in warnings)
+    assert "'kermit' in assignee, who is no active user" in said
+    assert "'agents' in candidateGroups, which is no role and no team" in said
+    (call,) = owner.start("c7_unknown")["ready_tasks"]
+    assert (call["assignee"], call["candidates"]) == (None, ["group:agents", "user:kermit"])
+    with db() as session:
+        session.get(type(boss.user), boss.user.id).password_hash = password_hash("correct-horse-42")
+    browser = app.test_client()
+    assert sign_in(browser, "boss").status_code == 302
+    assert f'data-task="{call["id"]}"' in browser.get("/team").text
+
+
+def test_bpmn_resource_roles_name_who_works_the_task(owner, actor):
+    """``<bpmn:humanPerformer>`` and ``<bpmn:potentialOwner>`` with Activiti's ``user(…)``
+    and ``group(…)``: refused before unless naming one role."""
+    rep = actor("agent", username="rep", team="East")
+    li = actor("agent", username="li", team="South")
+    boss = actor("manager", username="boss", team="East")
+    other = actor("agent", username="other", team="South")
+
+    def owned(tag: str, expression: str) -> str:
+        return (
+            f"<bpmn:{tag}><bpmn:resourceAssignmentExpression><bpmn:formalExpression>"
+            f"{expression}</bpmn:formalExpression></bpmn:resourceAssignmentExpression>"
+            f"</bpmn:{tag}>"
+        )
+
+    text = java_engine(
+        "camunda", CAMUNDA, "res_roles", [("Task_Call", "Sales", ""), ("Task_Check", "Sales", "")]
+    )
+    text = text.replace(
+        'name="Task_Call" />',
+        f'name="Task_Call">{owned("humanPerformer", "${salesRep}")}</bpmn:userTask>',
+    ).replace(
+        'name="Task_Check" />',
+        f'name="Task_Check">{owned("potentialOwner", "user(li), group(manager)")}</bpmn:userTask>',
+    )
+    answer = deploy(owner, "roles.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    (call,) = owner.start("res_roles", {"salesRep": "rep"})["ready_tasks"]
+    assert (call["assignee"], call["candidates"]) == (rep.user.id, ["user:rep"])
+    (check,) = rep.complete_ok(call["id"])["ready_tasks"]
+    assert (check["assignee"], check["candidates"]) == (None, ["group:manager", "user:li"])
+    assert other.post(f"/api/v1/tasks/{check['id']}/claim").status_code == 403
+    assert names(li.tasks("candidate=1")) == names(boss.tasks("candidate=1")) == ["Task_Check"]
+    assert boss.complete_ok(check["id"])["status"] == "completed"
+
+
 def test_a_camunda_8_approval_runs_by_its_assignment_definition(owner, actor):
     seller = actor("agent", username="seller", team="East")
     boss = actor("manager", username="c8_boss", team="East")
