@@ -136,7 +136,9 @@ def _is_user_task(element: Any) -> bool:
 
 def runs(local: str, owner: Any, value: str) -> bool:
     """Whether the Java engines' attribute ``local`` of ``value`` on ``owner`` runs here."""
-    return local in KINDS and _is_user_task(owner) and entries_of(local, value, owner) is not None
+    if local not in KINDS or not _is_user_task(owner):
+        return False
+    return not value.strip() or entries_of(local, value, owner) is not None  # empty: unsaid
 
 
 def zeebe_task(element: Any) -> Any:
@@ -156,7 +158,8 @@ def adopted(element: Any) -> bool:
     if task is None or not element.attrib or set(element.attrib) - set(KINDS):
         return False
     return all(
-        entries_of(kind, element.get(kind) or "", task, feel=True) is not None
+        not (element.get(kind) or "").strip()  # written empty: unsaid
+        or entries_of(kind, element.get(kind) or "", task, feel=True) is not None
         for kind in element.attrib
     )
 

@@ -325,8 +325,8 @@ def _assignment(element: Any, owner: Any) -> str:
     if owner is not None and owner.tag == f"{{{BPMN_NS}}}userTask":
         for kind in assignment_attributes.KINDS:
             value = element.get(kind)
-            if value is not None and (
-                assignment_attributes.entries_of(kind, value, owner, feel=True) is None
+            if (value or "").strip() and (
+                assignment_attributes.entries_of(kind, value or "", owner, feel=True) is None
             ):
                 said = assignment_attributes.hint(kind, owner, value, feel=True)
                 return f"{kind}={value!r}: {said}"
