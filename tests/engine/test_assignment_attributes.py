@@ -338,6 +338,34 @@ def test_a_camunda_8_approval_runs_by_its_assignment_definition(owner, actor):
     assert li.complete_ok(check["id"])["status"] == "completed"
 
 
+def test_each_approver_of_a_countersign_gets_their_own_task(owner, actor):
+    """A multi-instance user task over the approvers, ``camunda:assignee="${approver}"``
+    naming its input item: each instance is assigned to its approver."""
+    boss = actor("manager", username="boss", team="East")
+    chief = actor("director", username="chief", team=None)
+    text = java_engine(
+        "camunda",
+        CAMUNDA,
+        "c7_countersign",
+        [("Task_Sign", "Sales", 'camunda:assignee="${approver}"')],
+    ).replace(
+        'name="Task_Sign" camunda:assignee="${approver}"/>',
+        'name="Task_Sign" camunda:assignee="${approver}"><bpmn:multiInstanceLoopCharacteristics>'
+        "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>"
+        '<bpmn:inputDataItem id="approver"/></bpmn:multiInstanceLoopCharacteristics>'
+        "</bpmn:userTask>",
+    )
+    assert deploy(owner, "countersign.bpmn", text).status_code == 201
+    started = owner.start("c7_countersign", {"approvers": ["boss", "chief"]})
+    signs = started["ready_tasks"]
+    assert sorted(t["assignee"] for t in signs) == sorted([boss.user.id, chief.user.id])
+    (mine,) = boss.tasks("mine=1")
+    assert chief.complete(mine["id"]).status_code == 409
+    boss.complete_ok(mine["id"])
+    (theirs,) = chief.tasks("mine=1")
+    assert chief.complete_ok(theirs["id"])["status"] == "completed"
+
+
 def test_what_cannot_run_is_refused_on_the_task_and_the_attributes_line(owner, db):
     text = java_engine(
         "camunda",
