@@ -27,6 +27,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.assignment_attributes import owner_runs
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, SAFE_XML, children
 from engine.errors import problem
 from engine.event_checks import (
@@ -232,8 +233,20 @@ def _assignment_problems(node: Any, ctx: Context) -> list[dict[str, Any]]:
         if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
             continue
         kind = etree.QName(child).localname
-        if kind in RESOURCE_ROLES and not honoured_owner(node, child):
-            found.append(ctx.report(node, f"<{kind}> is not supported: {BY_LANE}", child))
+        if kind in RESOURCE_ROLES and not (honoured_owner(node, child) or owner_runs(node, child)):
+            said = f"<{kind}> is not supported: {BY_LANE}"
+            if etree.QName(node).localname == "userTask" and kind == "potentialOwner":
+                said += (
+                    ", or name who works it in one formalExpression without a resourceRef: "
+                    "user(name) and group(name) (a role or team), comma-separated, a name "
+                    "also as ${variable}"
+                )
+            elif etree.QName(node).localname == "userTask" and kind == "humanPerformer":
+                said += (
+                    ", or name who works it in one formalExpression without a resourceRef: "
+                    "a username or ${variable}"
+                )
+            found.append(ctx.report(node, said, child))
         elif kind in ("dataInputAssociation", "dataOutputAssociation") and any(
             etree.QName(part).localname in ("assignment", "transformation")
             for part in child

@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from engine import (
+    assignment_attributes,
     call_mappings,
     diagram_forms,
     foreign_hints,
@@ -384,6 +385,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or diagram_forms.form_hint(local, owner, value)
+        or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
@@ -401,6 +403,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
+            qname.localname, element, value
+        ):
+            continue  # who works the user task: run as drawn
         if (
             qname.localname == "inheritVariables"
             and element.tag == f"{{{BPMN_NS}}}callActivity"
@@ -434,6 +440,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run
+        or assignment_attributes.adopted(element)  # who works a user task: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only

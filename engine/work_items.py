@@ -28,6 +28,8 @@ from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, Team, User
 from dialflow.db import mark_saved
+from engine.assignment_attributes import ASSIGNMENT, who_works
+from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
@@ -127,7 +129,55 @@ def unmatched_lanes(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
             sep=" ",
         )
         for file, lane, name in _unmatched(session, bpmn)
-    ]
+    ] + _unknown_owners(session, bpmn)
+
+
+def _unknown_owners(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One warning per user task whose assignment attributes name, as written, a user who is
+    no active user or a group that is no role and no team: its tasks would reach nobody named
+    until they exist (``engine.assignment_attributes``)."""
+    named: list[tuple[str, Any, str, str]] = []  # (file, task, kind, name)
+    for file, text in bpmn.items():
+        try:
+            tree = etree.fromstring(text.encode(), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        for process in executable_processes(tree):
+            for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+                said = read_assignment(task) or {}
+                named += [
+                    (file, task, kind, entry["text"])
+                    for kind, entries in said.items()
+                    for entry in entries
+                    if "text" in entry
+                ]
+    if not named:
+        return []
+    users = {name for _, _, kind, name in named if kind != "candidateGroups"}
+    groups = {name for _, _, kind, name in named if kind == "candidateGroups"}
+    active = set(
+        session.scalars(select(User.username).where(User.username.in_(users), User.active))
+    )
+    teams = set(session.scalars(select(Team.name).where(Team.name.in_(groups))))
+    found = []
+    for file, task, kind, name in named:
+        if kind == "candidateGroups" and name.lower() not in ROLE_NAMES and name not in teams:
+            said = f"names the group {name!r} in {kind}, which is no role and no team"
+        elif kind != "candidateGroups" and name not in active:
+            said = f"names {name!r} in {kind}, who is no active user"
+        else:
+            continue
+        found.append(
+            element_problem(
+                file,
+                task,
+                f"{said}: until {'it exists' if kind == 'candidateGroups' else 'they do'}, "
+                "the task is offered to the others it names (else to its lane), and managers "
+                "see it on the team board when no one may claim it",
+                sep=" ",
+            )
+        )
+    return found
 
 
 def unmatched_lane_names(session: Session, bpmn: Mapping[str, str]) -> list[str]:
@@ -158,7 +208,8 @@ def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any
 def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
     """The named lanes of ``process`` that some user or manual task runs in: the last lane
     listing it, the lane of a subprocess's own lane set for what that lists, else the
-    subprocess's (``engine.subprocess_lanes``)."""
+    subprocess's (``engine.subprocess_lanes``). A user task whose assignment attributes say
+    who works it (``engine.assignment_attributes``) is in its lane for the drawing only."""
     lane_of: dict[str, Any] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
@@ -175,6 +226,8 @@ def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
             if kind in _SCOPES:
                 walk(element, lane)
             elif kind in _HUMAN and lane is not None and lane not in used:
+                if kind == "userTask" and read_assignment(element) is not None:
+                    continue  # its assignment attributes decide: the lane is the drawing
                 used.append(lane)
 
     walk(process, None)
@@ -439,13 +492,22 @@ def _item_values(
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
     form_name, form_schema = form_of(spec, bundle.forms)
-    candidates = candidates_for(task, None if spec.lane else starter())
-    single_user = [c for c in candidates if c.startswith("user:")]
-    assignee_id = None
-    if len(candidates) == 1 and single_user:
-        assignee_id = session.scalar(
-            select(User.id).where(User.username == single_user[0][5:], User.active)
+    said = (spec.extensions or {}).get(ASSIGNMENT)
+    if said:  # the task's assignment attributes decide; its lane is the drawing
+        candidates, assignee_id = who_works(
+            said,
+            task.data,
+            starter,
+            lambda: candidates_for(task, None if spec.lane else starter()),
+            lane_group,
+            lambda name: _active_user(session, name),
         )
+    else:
+        candidates = candidates_for(task, None if spec.lane else starter())
+        single_user = [c for c in candidates if c.startswith("user:")]
+        assignee_id = None
+        if len(candidates) == 1 and single_user:
+            assignee_id = _active_user(session, single_user[0][5:])
     values = {
         "instance_id": instance.id,
         "process_id": instance.process_id,
@@ -470,6 +532,10 @@ def _item_values(
         "assignee_id": assignee_id,
     }
     return values, candidates
+
+
+def _active_user(session: Session, username: str) -> int | None:
+    return session.scalar(select(User.id).where(User.username == username, User.active))
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import foreign_hints, juel
+from engine import assignment_attributes, foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import is_dependency
 from engine.errors import problem
@@ -322,6 +322,20 @@ def _mapping(element: Any) -> str:
 
 
 def _assignment(element: Any, owner: Any) -> str:
+    if owner is not None and owner.tag == f"{{{BPMN_NS}}}userTask":
+        for kind in assignment_attributes.KINDS:
+            value = element.get(kind)
+            if (value or "").strip() and (
+                assignment_attributes.entries_of(kind, value or "", owner, feel=True) is None
+            ):
+                said = assignment_attributes.hint(kind, owner, value, feel=True)
+                return f"{kind}={value!r}: {said}"
+        unknown = sorted(set(element.attrib) - set(assignment_attributes.KINDS))
+        if unknown:
+            return (
+                f"Dialflow reads assignee, candidateUsers and candidateGroups: remove "
+                f"{', '.join(unknown)}"
+            )
     assignee = element.get("assignee")
     if assignee:
         name = _FEEL.match(assignee)

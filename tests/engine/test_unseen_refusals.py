@@ -55,7 +55,8 @@ def test_camunda_7_tasklist_process_is_refused_element_by_element(owner, db, dep
     found = by_element(refused(upload_bytes(owner, unseen("camunda7_tasklist.bpmn"))))
     assert "camunda:formKey" in found["Start_quote"]
     review = found["Task_review"]
-    assert "camunda:candidateGroups" in review and "lane" in review
+    # candidateGroups="sales-managers" says who works it and runs; its due date does not
+    assert "camunda:candidateGroups" not in review and "camunda:dueDate" in review
     assert "camunda:collection" in review and "camunda:elementVariable" in review
     assert "camunda:decisionRef" in found["Task_rules"]
     assert "calledDecisionId" in found["Task_rules"]
@@ -73,7 +74,8 @@ def test_camunda_8_feel_condition_is_named_on_its_sequence_flow(owner, db, deplo
     details = refused(upload_bytes(owner, unseen("zeebe_lead.bpmn")))
     found = by_element(details)
     assert "<zeebe:taskDefinition>" in found["Task_enrich"]
-    assert "<zeebe:assignmentDefinition>" in found["Task_call"]
+    # candidateGroups="inside-sales" says who works the call and runs as drawn
+    assert "<zeebe:assignmentDefinition>" not in found.get("Task_call", "")
     flow = found["Flow_big"]
     assert "FEEL" in flow
     assert """'employees >= 50 and region == "East"'""" in flow

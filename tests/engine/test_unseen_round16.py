@@ -278,13 +278,14 @@ MISTAKES = [
         [
             (
                 URGENT_TASK,
-                URGENT_TASK + ' camunda:assignee="${manager}" '
+                # ${manager} runs (the username in the data); a method call on it cannot
+                URGENT_TASK + ' camunda:assignee="${manager.getUsername()}" '
                 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
             )
         ],
         "UserTask_Urgent",
         URGENT_TASK,
-        ["camunda:assignee='${manager}'", "lane_owners"],
+        ["camunda:assignee='${manager.getUsername()}'", "(a variable path)"],
         id="assistant-assignee-expression",
     ),
     pytest.param(
