@@ -17,8 +17,9 @@ counting is done by C iterators (``itertools``), so a loop pays almost nothing f
 * ``for x in ITER`` (and each ``for`` of a comprehension) runs over ``<loop>(ITER)``: a
   ``range`` in slices of ``EVERY`` (the clock read between them), a tuple, text, dictionary
   or set of at most ``EVERY`` items as it is (its length counted; none of them can grow
-  while it is iterated), anything else (a list, which the loop may append to, a generator,
-  ``itertools.count()``) through ``itertools.compress`` with a selector that counts.
+  while it is iterated), a longer list in slices read from it as the loop goes (the loop
+  may append to it), anything else (a short list, a generator, ``itertools.count()``)
+  through ``itertools.compress`` with a selector that counts.
 
 Once the deadline has passed, every later count raises again at once: a script that catches
 the failure (``except Exception``) inside a loop is stopped by the loop around it.
@@ -34,11 +35,13 @@ from __future__ import annotations
 import ast
 import time
 from collections.abc import Iterable, Iterator
-from itertools import chain, compress, repeat
+from itertools import chain, compress, islice, repeat
+from operator import length_hint
 from typing import Any
 
 DEFAULT_LIMIT = 10  # seconds, ``Settings.script_time_limit``
 EVERY = 1024  # iterations between two reads of the clock
+SMALL = 64  # a longer list is read in slices, a shorter one through ``compress``
 
 # The names the rewritten scripts use: no script can write them.
 TICKS_NAME = "<loop ticks>"
@@ -49,7 +52,6 @@ NAMES = frozenset({TICKS_NAME, LOOP_NAME})
 _BOUNDED = frozenset(
     {tuple, str, bytes, frozenset, dict, set, type({}.keys()), type({}.values()), type({}.items())}
 )
-_TIME_UP = object()  # what the clock reading answers when the time is not up
 
 
 class ScriptTimedOut(Exception):
@@ -74,8 +76,8 @@ class ScriptClock:
         self.limit = limit
         self.deadline: float | None = None
         self.budget = EVERY
-        # Never exhausted: the clock is read inside the active part of the chain, so a
-        # failure leaves the chain where it was and the next count fails again.
+        # Never exhausted: past the deadline the next part is an iterator that raises at
+        # every count, and a chain keeps the part that raised as its current one.
         self.ticks: Iterator[tuple[()]] = chain.from_iterable(map(self._part, repeat(())))
         self.selectors: Iterator[bool] = chain.from_iterable(map(self._part, repeat(True)))
         self.guards = {TICKS_NAME: self.ticks, LOOP_NAME: self.loop}
@@ -86,14 +88,19 @@ class ScriptClock:
             self.deadline = time.monotonic() + self.limit
 
     def _part(self, item: Any) -> Iterator[Any]:
-        return chain(repeat(item, EVERY), iter(self._read, None))
+        """The next ``EVERY`` counts, after a look at the clock."""
+        deadline = self.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            return iter(self._time_up, None)
+        return repeat(item, EVERY)
 
-    def _read(self) -> object:
-        """Raise once the deadline has passed (and at every later count); else end the part."""
+    def _time_up(self) -> None:
+        raise ScriptTimedOut(self.limit)
+
+    def _read(self) -> None:
         deadline = self.deadline
         if deadline is not None and time.monotonic() > deadline:
             raise ScriptTimedOut(self.limit)
-        return None  # the sentinel: this part of the count is over
 
     def spend(self, count: int) -> None:
         self.budget -= count
@@ -115,7 +122,17 @@ class ScriptClock:
         if kind in _BOUNDED and len(iterable) <= EVERY:  # type: ignore[arg-type]
             self.spend(len(iterable))  # type: ignore[arg-type]
             return iterable
+        if kind is list and len(iterable) > SMALL:  # type: ignore[arg-type]
+            # in slices read from the list as the loop goes (it may grow or change)
+            items = iter(iterable)
+            return chain.from_iterable(map(self._list_part, repeat(items)))
         return compress(iterable, self.selectors)
+
+    def _list_part(self, items: Iterator[Any]) -> Iterator[Any]:
+        if length_hint(items) == 0:  # what the loop's next step would find: the end
+            raise StopIteration  # ends the chain, as the list's own end would
+        self.spend(EVERY)
+        return islice(items, EVERY)
 
     def _range_part(self, whole: range, start: int) -> range:
         self.spend(EVERY)
