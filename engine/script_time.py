@@ -12,8 +12,8 @@ per text) so that its iterations are counted, and every ``EVERY`` of them the st
 the step turns into a ``script_timeout`` incident on the task, at the loop's line. The
 counting is done by C iterators (``itertools``), so a loop pays almost nothing for it:
 
-* ``while TEST: BODY`` runs as ``for () in <ticks>: if not TEST: break`` then ``BODY``:
-  ``<ticks>`` yields ``()`` ``EVERY`` times, then reads the clock;
+* ``while TEST: BODY`` runs as ``for () in <loop>(): if not TEST: break`` then ``BODY``:
+  the step's counts, ``()`` ``EVERY`` times, then a look at the clock, and so on;
 * ``for x in ITER`` (and each ``for`` of a comprehension) runs over ``<loop>(ITER)``: a
   ``range`` in slices of ``EVERY`` (the clock read between them), a tuple, text, dictionary
   or set of at most ``EVERY`` items as it is (its length counted; none of them can grow
@@ -43,10 +43,10 @@ DEFAULT_LIMIT = 10  # seconds, ``Settings.script_time_limit``
 EVERY = 1024  # iterations between two reads of the clock
 SMALL = 64  # a longer list is read in slices, a shorter one through ``compress``
 
-# The names the rewritten scripts use: no script can write them.
-TICKS_NAME = "<loop ticks>"
+# The name the rewritten scripts call ``ScriptClock.loop`` by: no script can write it.
 LOOP_NAME = "<loop guard>"
-NAMES = frozenset({TICKS_NAME, LOOP_NAME})
+NAMES = frozenset({LOOP_NAME})
+_WHILE: Any = object()  # ``loop()`` called for a ``while`` loop
 
 # A tuple, text, dictionary or set runs its loop over the items it had when the loop began.
 _BOUNDED = frozenset(
@@ -76,11 +76,12 @@ class ScriptClock:
         self.limit = limit
         self.deadline: float | None = None
         self.budget = EVERY
-        # Never exhausted: past the deadline the next part is an iterator that raises at
-        # every count, and a chain keeps the part that raised as its current one.
-        self.ticks: Iterator[tuple[()]] = chain.from_iterable(map(self._part, repeat(())))
-        self.selectors: Iterator[bool] = chain.from_iterable(map(self._part, repeat(True)))
-        self.guards = {TICKS_NAME: self.ticks, LOOP_NAME: self.loop}
+        # The counts, made when a loop first needs them (most steps run none). Never
+        # exhausted: past the deadline the next part is an iterator that raises at every
+        # count, and a chain keeps the part that raised as its current one.
+        self._ticks: Iterator[tuple[()]] | None = None
+        self._selectors: Iterator[bool] | None = None
+        self.guards = {LOOP_NAME: self.loop}
 
     def start(self) -> None:
         """The step's first script runs now: its deadline is the limit from now."""
@@ -108,8 +109,13 @@ class ScriptClock:
             self.budget = EVERY
             self._read()
 
-    def loop(self, iterable: Iterable[Any]) -> Iterable[Any]:
-        """What a rewritten ``for`` loop iterates instead of ``iterable``: the same items."""
+    def loop(self, iterable: Iterable[Any] = _WHILE) -> Iterable[Any]:
+        """What a rewritten ``for`` loop iterates instead of ``iterable``: the same items;
+        without one, the counts a rewritten ``while`` loop runs over."""
+        if iterable is _WHILE:
+            if self._ticks is None:
+                self._ticks = chain.from_iterable(map(self._part, repeat(())))
+            return self._ticks
         kind = type(iterable)
         if kind is range:
             size = len(iterable)  # type: ignore[arg-type]
@@ -126,7 +132,9 @@ class ScriptClock:
             # in slices read from the list as the loop goes (it may grow or change)
             items = iter(iterable)
             return chain.from_iterable(map(self._list_part, repeat(items)))
-        return compress(iterable, self.selectors)
+        if self._selectors is None:
+            self._selectors = chain.from_iterable(map(self._part, repeat(True)))
+        return compress(iterable, self._selectors)
 
     def _list_part(self, items: Iterator[Any]) -> Iterator[Any]:
         if length_hint(items) == 0:  # what the loop's next step would find: the end
@@ -169,7 +177,7 @@ class LoopGuard(ast.NodeTransformer):
         if node.orelse:  # rare: the count as a statement, leaving the loop as written
             count = ast.For(
                 target=ast.Tuple(elts=[], ctx=ast.Store()),
-                iter=ast.Name(id=TICKS_NAME, ctx=ast.Load()),
+                iter=_ticks(),
                 body=[ast.Break()],
                 orelse=[],
             )
@@ -180,11 +188,15 @@ class LoopGuard(ast.NodeTransformer):
         )
         loop = ast.For(
             target=ast.Tuple(elts=[], ctx=ast.Store()),
-            iter=ast.Name(id=TICKS_NAME, ctx=ast.Load()),
+            iter=_ticks(),
             body=[_located(leave, node), *node.body],
             orelse=[],
         )
         return _located(loop, node)
+
+
+def _ticks() -> ast.expr:
+    return ast.Call(func=ast.Name(id=LOOP_NAME, ctx=ast.Load()), args=[], keywords=[])
 
 
 def _guarded_iter(iterable: ast.expr) -> ast.expr:
