@@ -46,7 +46,9 @@ class Runtime:
 
             use_zone(self.settings.default_timezone)  # timer dates written without an offset
             self._engine = ProcessEngine(
-                clock=self.clock, max_state=self.settings.max_instance_state
+                clock=self.clock,
+                max_state=self.settings.max_instance_state,
+                script_time_limit=self.settings.script_time_limit,
             )
         return self._engine
 

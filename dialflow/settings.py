@@ -60,6 +60,9 @@ class Settings:
     # row or table lock) before it gives up: a request then answers 503 ``database_busy`` with
     # ``Retry-After`` instead of waiting without end behind a stuck transaction.
     lock_wait_seconds: int = 30
+    # How long the scripts, conditions and decision cells of one step may run together: a
+    # loop still running past it is stopped, an incident on its task (``engine.script_time``).
+    script_time_limit: int = 10
 
     @property
     def embedded(self) -> bool:
@@ -132,6 +135,9 @@ class Settings:
         lock_wait = _whole_number(
             env, "DIALFLOW_LOCK_WAIT_SECONDS", 30, 1, 600, "seconds from 1 to 600", problems
         )
+        script_time_limit = _whole_number(
+            env, "DIALFLOW_SCRIPT_TIME_LIMIT", 10, 1, 3600, "seconds from 1 to 3600", problems
+        )
 
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
@@ -171,6 +177,7 @@ class Settings:
             "webhook_allowed_networks": networks,
             "webhook_allowed_hosts": hosts,
             "lock_wait_seconds": lock_wait,
+            "script_time_limit": script_time_limit,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

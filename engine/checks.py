@@ -34,6 +34,7 @@ from engine.form_checks import form_problems, unknown_draft
 from engine.forms import ref_problem
 from engine.iso_timers import meant_as_iso, timer_definitions
 from engine.script_text import expression_text, script_text
+from engine.script_time import endless_loops
 from engine.timekeeping import TooLong, check_duration
 from handlers.registry import HandlerRegistry
 
@@ -450,7 +451,13 @@ def _check_script(
             where = f"line {line} (line {first_line + line - 1} of the file)"
         report(f"{said} on {where} {message}")
     exit_lines = {lineno for _call, lineno in exits}
-    for line, message in sandbox.problems_of(ast.parse(script, mode="exec")):
+    tree = ast.parse(script, mode="exec")
+    for line, message in endless_loops(tree):
+        where = f"line {line}"
+        if first_line:
+            where = f"line {line} (line {first_line + line - 1} of the file)"
+        report(f"{said} on {where} {message}")
+    for line, message in sandbox.problems_of(tree):
         if line in exit_lines:
             continue  # said above, as the exit it is
         where = f" on line {line}" if line else ""

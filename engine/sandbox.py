@@ -53,6 +53,8 @@ import types
 from collections import UserString
 from typing import Any
 
+from engine.script_time import LoopGuard, has_loops
+
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
 # Nothing here reads files, opens connections, starts processes or sleeps.
 ALLOWED_MODULES = frozenset(
@@ -513,8 +515,9 @@ _GUARDED: dict[tuple[str, str], Any] = {}
 
 def guarded(source: str, mode: str) -> Any:
     """What ``exec`` (``mode`` "exec") or ``eval`` ("eval") should run for ``source``: its
-    code with reads of ``format`` attributes through ``FORMAT_GUARD`` and writes of
-    attributes through ``_writable`` (compiled once per text; line numbers kept). Python
+    code with reads of ``format`` attributes through ``FORMAT_GUARD``, writes of
+    attributes through ``_writable`` and its loops counted against the step's time
+    (``engine.script_time.LoopGuard``), compiled once per text; line numbers kept. Python
     reads identifiers in their NFKC form: ``template.ｆormat`` (a full-width "f") is
     ``format``."""
     key = (source, mode)
@@ -522,8 +525,10 @@ def guarded(source: str, mode: str) -> Any:
     if code is None:
         try:  # ``eval`` itself strips leading spaces and tabs from an expression
             tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
-            tree = ast.fix_missing_locations(_GuardFormat().visit(tree))
-            code = compile(tree, "<string>", mode)
+            tree = _GuardFormat().visit(tree)
+            if has_loops(tree):
+                tree = LoopGuard().visit(tree)
+            code = compile(ast.fix_missing_locations(tree), "<string>", mode)
         except SyntaxError:
             return source  # said by ``exec``/``eval`` themselves, as before
         if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy

@@ -54,6 +54,7 @@ from engine.juel_runtime import NAMES as JUEL_NAMES
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
 from engine.script_text import expression_text, script_text
+from engine.script_time import DEFAULT_LIMIT, NAMES, ScriptClock
 from engine.state import StateCodec
 from engine.timekeeping import installation_zone, read_time
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
@@ -110,6 +111,8 @@ class StepContext:
     # A new instance is inserted once, with its state, when its first step is saved; a handler
     # that needs the id earlier gets the row inserted on demand.
     instance_id_source: Callable[[], int]
+    # Seconds the step's scripts may run together (``Settings.script_time_limit``).
+    script_time_limit: float = DEFAULT_LIMIT
     # The username of the instance's starter (``engine.starter``), read only when a start
     # event sets it.
     starter_source: Callable[[], str | None] = lambda: None
@@ -160,7 +163,7 @@ def script_helpers(now: datetime) -> dict[str, Any]:
 # (an unclosed ``open()``, ``warnings.warn``). They became task data: type names in every
 # instance, and a warning's registry, whose keys are tuples, failed the script on a variable
 # it never set.
-PYTHONS_OWN = frozenset({"__builtins__", "__annotations__", "__warningregistry__"})
+PYTHONS_OWN = frozenset({"__builtins__", "__annotations__", "__warningregistry__"}) | NAMES
 
 
 class ScriptEnvironment(TaskDataEnvironment):
@@ -172,13 +175,20 @@ class ScriptEnvironment(TaskDataEnvironment):
     what Python itself wrote there (``PYTHONS_OWN``).
     A value the state cannot store (``check_storable`` raises) fails the script, leaving the
     task data untouched, instead of failing the whole step when the instance is saved.
+    Their loops count against ``clock``, the step's time (``engine.script_time``), whose
+    deadline starts with the first script or expression.
     """
 
     def __init__(
-        self, environment_globals: dict[str, Any], check_storable: Callable[[str, Any], None]
+        self,
+        environment_globals: dict[str, Any],
+        check_storable: Callable[[str, Any], None],
+        clock: ScriptClock | None = None,
     ) -> None:
         super().__init__(environment_globals)
         self.check_storable = check_storable
+        self.clock = clock if clock is not None else ScriptClock()
+        self.guards = self.clock.guards
 
     def evaluate(
         self,
@@ -186,11 +196,14 @@ class ScriptEnvironment(TaskDataEnvironment):
         context: dict[str, Any],
         external_context: dict[str, Any] | None = None,
     ) -> Any:
+        if self.clock.deadline is None:
+            self.clock.start()
         scope = {
             **self.globals,
             **(external_context or {}),
             **context,
             "__builtins__": SCRIPT_BUILTINS,
+            **self.guards,  # after the data: no data key can stand in for them
         }
         if "_el_" in expression:
             # a JUEL condition as ``engine.juel`` translated it: EL's operators, and the
@@ -212,11 +225,14 @@ class ScriptEnvironment(TaskDataEnvironment):
     def execute(
         self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
     ) -> bool:
+        if self.clock.deadline is None:
+            self.clock.start()
         scope = {
             **self.globals,
             **(external_context or {}),
             **context,
             "__builtins__": SCRIPT_BUILTINS,
+            **self.guards,  # after the data: no data key can stand in for them
         }
         try:
             # ``decimal.getcontext().prec = 2`` changed the thread's context: the server's
@@ -254,7 +270,11 @@ class StepScriptEngine(PythonScriptEngine):
 
     def __init__(self, context: StepContext) -> None:
         super().__init__(
-            environment=ScriptEnvironment(script_helpers(context.now), context.codec.check_storable)
+            environment=ScriptEnvironment(
+                script_helpers(context.now),
+                context.codec.check_storable,
+                ScriptClock(context.script_time_limit),
+            )
         )
         self.context = context
 

@@ -23,6 +23,9 @@ class ProcessEngine:
     # The most characters an instance's stored state may hold after a step
     # (``Settings.max_instance_state``; ``stepper.save`` checks it).
     max_state: int = 4 * 1024 * 1024
+    # Seconds the scripts of one step may run (``Settings.script_time_limit``,
+    # ``engine.script_time``).
+    script_time_limit: float = 10
 
     def __post_init__(self) -> None:
         from engine import builtin_handlers

@@ -64,6 +64,7 @@ from engine.one_catch import new_step
 from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.quiet_workflow import InstanceWorkflow
 from engine.script_text import expression_text
+from engine.script_time import ScriptTimedOut, timed_out
 from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
@@ -174,6 +175,7 @@ def _context(
         starter_source=lambda: _starter(session, row, actor),
         business_key=business_key,
         codec=engine.codec,
+        script_time_limit=engine.script_time_limit,
     )
 
 
@@ -381,7 +383,9 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
             ):
                 raise
             _hold_failures(step)  # the next pass goes on beside it
-            caught = None if _retries_left(step, exc) else catch_failure(exc)
+            # the step's time is up: nothing more runs in it, the failure is an incident
+            stop = _retries_left(step, exc) or timed_out(exc) is not None
+            caught = None if stop else catch_failure(exc)
             if caught is None:
                 failures.append(exc)
             else:  # the catch's path runs next pass
@@ -697,6 +701,8 @@ def _incident(step: Step, exc: Exception) -> Incident:
         kind, message = "handler_error", str(exc)
     elif isinstance(exc, RunawayLoop):
         kind, message = "runaway_loop", str(exc)
+    elif (timeout := timed_out(exc)) is not None:
+        kind, message = "script_timeout", _timeout_message(timeout, exc)
     elif thrown_by_diagram(task):
         kind, message = "uncaught_error", str(exc)
     elif _is_gateway(task) and isinstance(exc, WorkflowException):
@@ -717,6 +723,22 @@ def _incident(step: Step, exc: Exception) -> Incident:
         message=message[:4000],
         line=line if isinstance(line, int) and line > 0 else None,
         created_at=step.context.now,
+    )
+
+
+def _timeout_message(timeout: ScriptTimedOut, exc: Exception) -> str:
+    """The limit, and the loop it stopped in: its line, or the expression it is in."""
+    line, shown = getattr(exc, "line_number", None), getattr(exc, "error_line", None) or ""
+    if isinstance(line, int) and line > 0:
+        where = f"it was stopped in the loop on line {line}"
+        where += f": {shown.strip()!r}" if shown.strip() else ""
+    elif exc is not timeout:
+        where = f"it was stopped in a loop ({str(exc).strip()})"
+    else:
+        where = "it was stopped in a loop"
+    return (
+        f"{timeout}; {where}. The loop did not end with this data: fix the data or the "
+        "script, then retry"
     )
 
 

@@ -262,3 +262,14 @@ def test_logging_spares_spiffworkflow_its_debug_details(tmp_path, spiff_levels, 
 
     assert "tasks" not in workflow.collect_log_extras()
     assert "data" not in task.collect_log_extras()
+
+
+def test_the_script_time_limit_defaults_to_ten_seconds_and_is_checked(tmp_path):
+    assert load(tmp_path, SECRET_KEY=KEY).script_time_limit == 10
+    assert load(tmp_path, SECRET_KEY=KEY, DIALFLOW_SCRIPT_TIME_LIMIT=" 2 ").script_time_limit == 2
+    for bad in ("0", "1.5", "ten", "3601"):
+        said = problems(tmp_path, SECRET_KEY=KEY, DIALFLOW_SCRIPT_TIME_LIMIT=bad)
+        assert (
+            f"DIALFLOW_SCRIPT_TIME_LIMIT must be a whole number of seconds from 1 to 3600, "
+            f"not {bad!r}"
+        ) in said
