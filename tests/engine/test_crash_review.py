@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from crm.models import Activity, Customer
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from engine.models import Incident, ProcessInstance, WorkItem
+from engine.service import ProcessEngine
+from handlers import build_registry
+from handlers.registry import HandlerContext, HandlerError
 from tests.conftest import PG_URL
 from tests.engine.conftest import Actor, actor_factory, one_process
 from web import create_app
@@ -735,3 +738,91 @@ def test_a_request_finding_every_connection_in_use_is_refused_busy(impatient) ->
         for connection in held:
             connection.close()
     assert owner.get("/api/v1/process-models").status_code == 200
+
+
+# -- a handler that says why it failed ------------------------------------------------------
+
+# The agent's call, then a handler that renames the customer and, like many handlers written
+# for an integration, turns any failure of its own into a ``HandlerError`` saying why.
+CALL_THEN_CAREFUL_RENAME = one_process(
+    "call_then_careful_rename",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Call the customer" />
+    <serviceTask id="rename" name="Rename the customer">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="test.careful_rename" resultVariable="renamed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="name" type="str" value="new_name" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="rename" />
+    <sequenceFlow id="f3" sourceRef="rename" targetRef="end" />
+""",
+)
+
+
+@pytest.fixture
+def careful(runtime: Runtime, test_env: dict[str, str]) -> Iterator[Any]:
+    """``impatient``'s app (1 s lock wait) whose engine knows ``test.careful_rename``: it
+    renames the customer and reports any failure as a ``HandlerError`` (code ``RENAME``)."""
+    registry = build_registry()
+
+    @registry.register("test.careful_rename", "Rename the customer, saying why not")
+    def careful_rename(ctx: HandlerContext, customer_id: int, name: str) -> dict[str, Any]:
+        try:
+            ctx.session.execute(
+                update(Customer).where(Customer.id == customer_id).values(name=name)
+            )
+        except Exception as exc:
+            raise HandlerError(f"the customer could not be renamed: {exc}", code="RENAME") from exc
+        return {"name": name}
+
+    settings = Settings.from_env({**test_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"})
+    waiting = Runtime.build(settings)
+    waiting._engine = ProcessEngine(registry=registry, clock=waiting.clock)
+    app = create_app({"TESTING": True}, runtime=waiting)
+    make = actor_factory(app.test_client(), waiting.db.unit_of_work)
+    yield app, make("process_owner", username="po", team=None), make("agent", username="li")
+    waiting.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+def test_a_handler_reporting_a_lock_wait_as_its_own_failure_refuses_the_step_busy(
+    careful, make_customer, db, test_env
+):
+    """A report's transaction holds the customer's row past the lock wait while the agent's
+    completion runs a handler that wraps every failure in a ``HandlerError``. The wait was
+    the database's, not the handler's: the completion is refused whole (503
+    ``database_busy``) and goes through when sent again. Before, the wrapped lock timeout
+    was the instance's incident: the completion answered 200, the task was done and the
+    instance stood in error with "lock timeout" until someone retried it."""
+    _app, owner, agent = careful
+    deploy(owner, "call_then_careful_rename.bpmn", CALL_THEN_CAREFUL_RENAME)
+    customer = make_customer(name="王芳")
+    instance = agent.start(
+        "call_then_careful_rename", {"customer_id": customer.id, "new_name": "王芳 (VIP)"}
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        response = agent.complete(task_id, {"outcome": "interested"})
+    finally:
+        report.rollback()
+        report.close()
+    assert_busy(response.status_code, response.get_json(), response.headers)
+    assert snapshot(db, instance["id"]) == before
+    assert customer_name(db, customer.id) == "王芳"
+
+    done = agent.complete_ok(task_id, {"outcome": "interested"})
+    assert done["status"] == "completed", done
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
