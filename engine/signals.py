@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Database
+from dialflow.db import Database, lock_failure
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.errors import InstanceNotFound
@@ -380,7 +380,9 @@ def _deliver_once(
     except StateTooLarge as error:  # refused by the instance, which still waits
         log.warning("signal %r refused by instance %s: %s", name, instance_id, error.message)
         return False
-    except Exception:
+    except Exception as exc:
+        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+            raise
         log.exception("signal %r to instance %s failed; passed by", name, instance_id)
         return False
 
@@ -493,7 +495,9 @@ def _start_once(
         return None  # another runner of this broadcast started it first
     except DBAPIError:
         raise
-    except Exception:
+    except Exception as exc:
+        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+            raise
         log.exception("signal %r could not start %s; passed by", name, process_id)
         return None
 

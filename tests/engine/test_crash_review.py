@@ -771,7 +771,9 @@ CALL_THEN_CAREFUL_RENAME = one_process(
 @pytest.fixture
 def careful(runtime: Runtime, test_env: dict[str, str]) -> Iterator[Any]:
     """``impatient``'s app (1 s lock wait) whose engine knows ``test.careful_rename``: it
-    renames the customer and reports any failure as a ``HandlerError`` (code ``RENAME``)."""
+    renames the customer and reports any failure as a ``HandlerError`` (code ``RENAME``);
+    and ``test.careful_check``, a completion check that locks the customer's row and
+    reports any failure as a ``HandlerError``."""
     registry = build_registry()
 
     @registry.register("test.careful_rename", "Rename the customer, saying why not")
@@ -783,6 +785,15 @@ def careful(runtime: Runtime, test_env: dict[str, str]) -> Iterator[Any]:
         except Exception as exc:
             raise HandlerError(f"the customer could not be renamed: {exc}", code="RENAME") from exc
         return {"name": name}
+
+    @registry.register("test.careful_check", "Refuse a call logged for a locked customer")
+    def careful_check(ctx: HandlerContext, customer_id: int) -> None:
+        try:
+            ctx.session.execute(
+                select(Customer.id).where(Customer.id == customer_id).with_for_update()
+            )
+        except Exception as exc:
+            raise HandlerError(f"the customer could not be checked: {exc}") from exc
 
     settings = Settings.from_env({**test_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"})
     waiting = Runtime.build(settings)
@@ -826,3 +837,172 @@ def test_a_handler_reporting_a_lock_wait_as_its_own_failure_refuses_the_step_bus
     done = agent.complete_ok(task_id, {"outcome": "interested"})
     assert done["status"] == "completed", done
     assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+# -- a queued message or a signal whose step cannot get its locks -------------------------------
+
+# Waits for the quote (thrown by ``quote_sender`` of the same business key), then renames the
+# customer: the message's step writes the customer's row. ``{rename}`` is the operator.
+QUOTE_THEN_RENAME = f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="defs_quote_then_rename" targetNamespace="http://dialflow.example/bpmn">
+  <message id="msg_quote_ready" name="quote_ready" />
+  <signal id="sig_prices" name="prices_changed" />
+  <process id="quote_then_rename" isExecutable="true">
+    <startEvent id="start" />
+    <eventBasedGateway id="which" />
+    <intermediateCatchEvent id="quote">
+      <messageEventDefinition messageRef="msg_quote_ready" />
+    </intermediateCatchEvent>
+    <intermediateCatchEvent id="prices">
+      <signalEventDefinition signalRef="sig_prices" />
+    </intermediateCatchEvent>
+    <serviceTask id="rename" name="Rename the customer">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="{{rename}}" resultVariable="renamed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="{{field}}" type="{{type}}" value="{{value}}" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="which" />
+    <sequenceFlow id="f2" sourceRef="which" targetRef="quote" />
+    <sequenceFlow id="f3" sourceRef="which" targetRef="prices" />
+    <sequenceFlow id="f4" sourceRef="quote" targetRef="rename" />
+    <sequenceFlow id="f5" sourceRef="prices" targetRef="rename" />
+    <sequenceFlow id="f6" sourceRef="rename" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+OPERATORS = {
+    "crm.update_customer": {"field": "fields", "type": "dict", "value": "{'name': new_name}"},
+    "test.careful_rename": {"field": "name", "type": "str", "value": "new_name"},
+}
+
+
+@pytest.fixture
+def careful_timed(careful) -> Iterator[Any]:
+    """``careful``'s app, and ``advance``: one pass of its scheduler."""
+    from dialflow.background import TimerLoop
+
+    app, owner, agent = careful
+    rt = app.extensions["dialflow"]
+
+    def advance() -> int:
+        return TimerLoop(rt).run_once()
+
+    yield app, owner, agent, advance
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+@pytest.mark.parametrize("operator", sorted(OPERATORS))
+@pytest.mark.parametrize("door", ["queued message", "signal"])
+def test_a_message_or_signal_whose_step_cannot_get_its_locks_is_delivered_later_not_lost(
+    careful_timed, make_customer, db, test_env, operator, door
+):
+    """A message an instance threw (delivered by the scheduler's pass) or a signal broadcast
+    through the API reaches an instance whose next task renames the customer, while a report
+    holds the customer's row past the lock wait. The delivery is lost whole and tried again:
+    the message stays queued, the signal's broadcast stays pending, and once the row is free
+    the next pass delivers it, with the rename. Before, a lock failure that reached the
+    delivery as the task's failure (any handler's, through SpiffWorkflow's task error, or
+    one the handler reported as its own) marked the message failed, or passed the instance
+    by for the signal: the instance waited for good."""
+    from engine.models import ReceivedMessage, SignalBroadcast
+
+    _app, owner, agent, advance = careful_timed
+    deploy(
+        owner,
+        "quote_then_rename.bpmn",
+        QUOTE_THEN_RENAME.format(rename=operator, **OPERATORS[operator]).encode(),
+    )
+    deploy(
+        owner, "quote_sender.bpmn", (ROOT / "tests/engine/diagrams/quote_sender.bpmn").read_bytes()
+    )
+    customer = make_customer(name="王芳")
+    waiting = agent.start(
+        "quote_then_rename",
+        {"customer_id": customer.id, "new_name": "王芳 (VIP)"},
+        business_key=f"customer-{customer.id}",
+    )
+    before = snapshot(db, waiting["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        if door == "queued message":
+            agent.start("quote_sender", {"amount": 100}, business_key=f"customer-{customer.id}")
+            advance()
+        else:
+            response = agent.post("/api/v1/signals", json={"name": "prices_changed"})
+            assert response.status_code in (202, 503), response.get_json()
+    finally:
+        report.rollback()
+        report.close()
+    assert snapshot(db, waiting["id"]) == before
+    assert customer_name(db, customer.id) == "王芳"
+    with db() as session:
+        if door == "queued message":
+            assert session.scalars(select(ReceivedMessage.status)).all() == ["queued"]
+        else:
+            assert session.scalars(select(SignalBroadcast.status)).all() == ["pending"]
+            # the request's claim on it, run out (a lease of minutes)
+            session.execute(update(SignalBroadcast).values(claimed_until=None))
+
+    advance()
+    with db(read_only=True) as session:
+        row = session.get(ProcessInstance, waiting["id"])
+        assert row is not None and row.status.value == "completed"
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+CHECKED_CALL = one_process(
+    "checked_call",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Log the call">
+      <extensionElements>
+        <spiffworkflow:properties xmlns:spiffworkflow="{SPIFF}">
+          <spiffworkflow:property name="completionCheck" value="test.careful_check" />
+        </spiffworkflow:properties>
+      </extensionElements>
+    </userTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+""",
+)
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+def test_a_completion_check_reporting_a_lock_wait_as_its_refusal_answers_busy(
+    careful, make_customer, db, test_env
+):
+    """The user task's completion check (the compliance gate before a call is logged)
+    locks the customer's row, which a report holds past the lock wait, and reports the
+    failure as its own ``HandlerError``. The agent is told the database is busy (503
+    ``database_busy``, send it again), not that the call may not be logged (409
+    ``completion_refused`` with the database's words), and the completion goes through
+    once the row is free."""
+    _app, owner, agent = careful
+    deploy(owner, "checked_call.bpmn", CHECKED_CALL)
+    customer = make_customer(name="王芳")
+    instance = agent.start("checked_call", {"customer_id": customer.id})
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        response = agent.complete(task_id, {"outcome": "interested"})
+    finally:
+        report.rollback()
+        report.close()
+    assert_busy(response.status_code, response.get_json(), response.headers)
+    assert snapshot(db, instance["id"]) == before
+    assert agent.complete_ok(task_id, {"outcome": "interested"})["status"] == "completed"
