@@ -1006,3 +1006,75 @@ def test_a_completion_check_reporting_a_lock_wait_as_its_refusal_answers_busy(
     assert_busy(response.status_code, response.get_json(), response.headers)
     assert snapshot(db, instance["id"]) == before
     assert agent.complete_ok(task_id, {"outcome": "interested"})["status"] == "completed"
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs the two one after the other, whole")
+def test_an_erasure_while_a_step_runs_on_an_instance_of_another_key_waits_for_it(
+    app, owner, agent, actor, make_customer, db, test_env
+):
+    """The customer's process was started by hand under the deal's key (``deal-<id>``), the
+    customer in its data: the erasure scrubs it too. An agent's completion is mid-step on it
+    (the customer's note written, the deal's update waiting for a lock) when an
+    administrator erases the customer. The erasure waits for the step, then erases the note
+    it wrote and scrubs the instance as the step left it: completed."""
+    admin = actor("admin", username="dpo", team=None)
+    deploy(owner, "note_then_stage.bpmn", NOTE_THEN_STAGE)
+    customer = make_customer(name="王芳")
+    with db() as session:
+        from crm.deals import create_deal
+
+        deal = create_deal(
+            session, customer.id, {"title": "Annual plan", "amount": 1200}, actor=None, scoped=False
+        )
+    instance = agent.start(
+        "note_then_stage",
+        {"customer_id": customer.id, "deal_id": deal.id, "contact": "王芳"},
+        business_key=f"deal-{deal.id}",
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+
+    holder = pg_connection(test_env)  # another session holding the deal's row for a while
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
+    answers: dict[str, Any] = {}
+
+    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
+        client = app.test_client()
+        response = client.open(url, method=method, json=body, headers=headers)
+        answers[name] = (response.status_code, response.get_json())
+
+    completion = threading.Thread(
+        target=send,
+        args=(
+            "complete",
+            "POST",
+            f"/api/v1/tasks/{task_id}/complete",
+            {"data": {"outcome": "interested"}},
+            agent.headers,
+        ),
+    )
+    erasure = threading.Thread(
+        target=send,
+        args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
+    )
+    try:
+        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
+        completion.start()
+        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
+        erasure.start()
+        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
+    finally:
+        holder.rollback()
+        holder.close()
+        watcher.close()
+        for thread in (completion, erasure):
+            if thread.is_alive():
+                thread.join(30)
+
+    assert answers["complete"][0] == 200, answers
+    assert answers["erase"][0] == 200, answers
+    assert notes(db, customer.id) == ["[erased]"]
+    view = agent.instance(instance["id"])
+    assert view["status"] == "completed", view
+    assert view["data"]["contact"] == "[erased]"
+    assert view["data"]["outcome"] == "interested"
