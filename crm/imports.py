@@ -40,7 +40,7 @@ from crm.models import (
     User,
 )
 from crm.spreadsheets import FileTooLarge, Sheet, read_sheet
-from dialflow.db import Database, utcnow
+from dialflow.db import Database, lock_failure, pool_exhausted, utcnow
 from dialflow.errors import DialflowError, DuplicateCustomer, Forbidden, InvalidInput
 from dialflow.strict_json import loads_strict
 
@@ -524,20 +524,37 @@ def run_import(
             batch = [row for _, row in zip(range(batch_rows), rows, strict=False)]
         except DialflowError as exc:  # the file turned out damaged part-way through
             return _fail_held(db, job_id, runner, now, exc)
+        try:
+            with db.unit_of_work() as session:
+                job = jobs.hold(session, job_id, runner, now())
+                if job is None:
+                    return "lost"  # another runner took over after our lease expired
+                if not batch:
+                    jobs.finish(job, now())
+                    _audit_done(session, job)
+                    return JobStatus.DONE.value
+                actor = session.get(User, job.created_by_id) if job.created_by_id else None
+                run.created, run.duplicates = [], []
+                run.batch(session, job, actor, batch)
+                if on_batch is not None and (run.created or run.duplicates):
+                    on_batch(session, job, run.created, run.duplicates)
+                job.rows_processed += len(batch)
+        except Exception as exc:
+            if lock_failure(exc) or pool_exhausted(exc):
+                _release_busy(db, job_id, runner, now)
+            raise
+
+
+def _release_busy(db: Database, job_id: int, runner: str, now: Callable[[], datetime]) -> None:
+    """``jobs.release_busy`` in a transaction of its own; when the database is still too
+    busy for that, the lease runs out and the attempt counts."""
+    try:
         with db.unit_of_work() as session:
-            job = jobs.hold(session, job_id, runner, now())
-            if job is None:
-                return "lost"  # another runner took over after our lease expired
-            if not batch:
-                jobs.finish(job, now())
-                _audit_done(session, job)
-                return JobStatus.DONE.value
-            actor = session.get(User, job.created_by_id) if job.created_by_id else None
-            run.created, run.duplicates = [], []
-            run.batch(session, job, actor, batch)
-            if on_batch is not None and (run.created or run.duplicates):
-                on_batch(session, job, run.created, run.duplicates)
-            job.rows_processed += len(batch)
+            jobs.release_busy(session, job_id, runner, now())
+    except Exception as exc:
+        if not (lock_failure(exc) or pool_exhausted(exc)):
+            raise
+        log.warning("import job %s: the database is busy; its lease will run out", job_id)
 
 
 def _fail_held(

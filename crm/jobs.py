@@ -135,6 +135,18 @@ def hold(session: Session, job_id: int, runner: str, now: datetime) -> Job | Non
     return job
 
 
+def release_busy(session: Session, job_id: int, runner: str, now: datetime) -> None:
+    """The runner's batch found the database busy (``dialflow.db.lock_failure``) and changed
+    nothing: the attempt is not counted, and the job is free to be handed out again. A busy
+    database is no fault of the file: counted, it failed the job after ``MAX_ATTEMPTS``."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.runner == runner, Job.status == JobStatus.RUNNING)
+        .values(attempts=Job.attempts - 1, lease_until=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def finish(job: Job, now: datetime) -> None:
     job.status = JobStatus.DONE
     job.finished_at = now

@@ -49,7 +49,9 @@ CAMUNDA_LIKE = {
 }
 ZEEBE_NS = zeebe_hints.ZEEBE_NS
 _EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
-_PATH = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\s*$")
+# A name starts with a letter of any script or _ (JUEL and FEEL take 客户.编号 as customer.id).
+_NAME = r"[^\W\d]\w*"
+_PATH = re.compile(rf"^\s*[$#]\{{\s*({_NAME}(?:\.{_NAME})*)\s*\}}\s*$")
 # A call activity's internal data between the called process's end and the outputs read.
 CALL_RESULT = "called_process_data"
 # SpiffWorkflow's note that marks a failure before the task was ready (``task_scripts``).
@@ -301,7 +303,7 @@ def _mapping(
     return Mapping(target, None, tuple(path.group(1).split(".")), line, written, True)
 
 
-_FEEL_PATH = re.compile(r"^\s*=\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*$")
+_FEEL_PATH = re.compile(rf"^\s*=\s*({_NAME}(?:\.{_NAME})*)\s*$")
 _FEEL_WORDS = {"null", "true", "false", "not"}
 
 

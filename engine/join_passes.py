@@ -71,6 +71,7 @@ def parallel_may_fire(spec: Any, my_task: Any) -> bool:
     again, entering = _loop_inputs(spec, my_task.workflow.spec)
     if my_task.parent is not None and my_task.parent.task_spec in again - entering:
         waiting_inputs &= again
+        waiting_inputs &= _still_reachable(spec, my_task)
     for task in this_pass(spec, my_task, my_task.workflow.tasks.values()):
         if task is not my_task and task.is_descendant_of(my_task):
             node = task  # a later pass predicted below: it will not arrive before this fires
@@ -97,6 +98,21 @@ def _loop_inputs(spec: Any, process: Any) -> tuple[set[Any], set[Any]]:
         entering = _reachable([process.start], stop=spec) & inputs
         _LOOP_INPUTS[spec] = (again, entering)
     return _LOOP_INPUTS[spec]
+
+
+def _still_reachable(spec: Any, my_task: Any) -> set[Any]:
+    """The task specs some live task (ready, waiting or started, not of the join) leads to
+    without passing the join. A loop's pass waits only for the loop flows a branch may still
+    take: when a gateway after the join chose the loop back into it, the flows of a wider
+    loop it did not choose (back before the split) come on no branch, and waiting for them
+    stopped the instance with nothing to do."""
+    live = [
+        task.task_spec
+        for task in my_task.workflow.tasks.values()
+        if task.task_spec is not spec
+        and task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    ]
+    return _reachable(live, stop=spec)
 
 
 def _reachable(first: Any, stop: Any) -> set[Any]:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Database
+from dialflow.db import Database, lock_failure
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.errors import InstanceNotFound
@@ -168,9 +168,33 @@ def broadcast(
         if seen is None:
             raise
         return seen
-    run(engine, database, broadcast_id, actor=actor)
+    try:
+        run(engine, database, broadcast_id, actor=actor)
+    except Exception as exc:
+        if not lock_failure(exc):
+            raise
+        # Stored and delivered in part: the scheduler's next pass goes on with it. Told
+        # "busy, send it again", a client sent a second broadcast and the instances and
+        # processes the first reached later got the signal twice.
+        log.warning("signal broadcast %s left to the scheduler: %s", broadcast_id, exc)
+        _leave_to_scheduler(database, broadcast_id)
     with database.unit_of_work(read_only=True) as session:
         return _outcome(session, session.get(SignalBroadcast, broadcast_id))
+
+
+def _leave_to_scheduler(database: Database, broadcast_id: int) -> None:
+    """End this request's claim on a pending broadcast, for the scheduler's next pass (if
+    the database is still too busy for that, the claim runs out after ``LEASE``)."""
+    try:
+        with database.unit_of_work() as session:
+            session.execute(
+                update(SignalBroadcast)
+                .where(SignalBroadcast.id == broadcast_id, SignalBroadcast.status == "pending")
+                .values(claimed_until=None)
+            )
+    except Exception as exc:
+        if not lock_failure(exc):
+            raise
 
 
 def previous_broadcast(database: Database, signal_id: str) -> Broadcast | None:
@@ -380,7 +404,9 @@ def _deliver_once(
     except StateTooLarge as error:  # refused by the instance, which still waits
         log.warning("signal %r refused by instance %s: %s", name, instance_id, error.message)
         return False
-    except Exception:
+    except Exception as exc:
+        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+            raise
         log.exception("signal %r to instance %s failed; passed by", name, instance_id)
         return False
 
@@ -493,7 +519,9 @@ def _start_once(
         return None  # another runner of this broadcast started it first
     except DBAPIError:
         raise
-    except Exception:
+    except Exception as exc:
+        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+            raise
         log.exception("signal %r could not start %s; passed by", name, process_id)
         return None
 

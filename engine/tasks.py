@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from crm import audit
 from crm.models import Role, User
 from crm.webhooks import outbox
-from dialflow.db import add_loaded, as_loaded, fetch
+from dialflow.db import add_loaded, as_loaded, fetch, lock_failure
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
 from engine import stepper, webhook_events
 from engine.business_keys import filter_key
@@ -284,6 +284,8 @@ def _run_completion_check(step: stepper.Step, task: Any, data: dict[str, Any]) -
     except DialflowError:
         raise
     except HandlerError as exc:
+        if lock_failure(exc):  # the database's, though the check reported it: 503, not 409
+            raise
         raise TaskConflict(str(exc), code="completion_refused") from exc
 
 

@@ -46,6 +46,10 @@ def erase_customer_and_end_processes(
     instance, now finished, is left as it ended. Locked after the erasure's writes, the
     erasure had scrubbed only the notes it could see, then found the instance completed and
     was refused (409), or deadlocked with a step that updated the customer."""
+    # Every instance the erasure scrubs, those found by their data's customer_id too: one
+    # started under another key with a step under way was read before the step committed
+    # and written back after it, and the erasure failed on the instance's changed version.
+    scrubbed = _instances_of(session, customer_id)
     instance_ids = session.scalars(
         select(ProcessInstance.id)
         .where(
@@ -64,7 +68,7 @@ def erase_customer_and_end_processes(
     if texts:
         scrub_instances(
             session,
-            _instances_of(session, customer.id),
+            scrubbed,
             texts,
             ERASED_TEXT,
             business_keys=business_keys(customer.id),
@@ -75,7 +79,8 @@ def erase_customer_and_end_processes(
 def _instances_of(session: Session, customer_id: int) -> list[int]:
     """Every instance, of any status, keyed by the customer (``customer-<id>`` or the bare
     id, as the customer's timeline reads them) or whose data's ``customer_id`` is theirs (a
-    process started by hand with another business key)."""
+    process started by hand with another business key), locked in id order as a step locks
+    its instance."""
     customer_field = ProcessInstance.data["customer_id"]
     if session.get_bind().dialect.name == "sqlite":  # a number or its text, as stored
         refers = func.json_extract(ProcessInstance.data, "$.customer_id").in_(
@@ -83,10 +88,9 @@ def _instances_of(session: Session, customer_id: int) -> list[int]:
         )
     else:
         refers = customer_field.as_string() == str(customer_id)
-    return list(
-        session.scalars(
-            select(ProcessInstance.id).where(
-                or_(ProcessInstance.business_key.in_(business_keys(customer_id)), refers)
-            )
-        )
+    query = (
+        select(ProcessInstance.id)
+        .where(or_(ProcessInstance.business_key.in_(business_keys(customer_id)), refers))
+        .order_by(ProcessInstance.id)
     )
+    return list(session.scalars(query.with_for_update()))

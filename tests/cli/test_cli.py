@@ -368,3 +368,57 @@ def test_a_command_behind_a_writer_holding_the_database_says_it_is_busy(invoke, 
     with db() as session:
         assert count(session, User) == 0
     assert invoke("user", "create", "robot", "--role", "agent", env=env).exit_code == 0
+
+
+def test_deploy_behind_a_writer_holding_the_database_says_it_is_busy(invoke, cli_env, db, tmp_path):
+    """``dialflow deploy`` while a step (or a backup, an import) holds SQLite's write lock, or
+    PostgreSQL's process versions, past ``DIALFLOW_LOCK_WAIT_SECONDS``: the command says the
+    database is busy and nothing was deployed, and deploys once the writer is gone."""
+    import sqlite3
+
+    from sqlalchemy import func, select
+    from sqlalchemy.engine import make_url
+
+    from engine.models import ProcessVersion
+    from tests.conftest import PG_URL
+    from tests.engine.conftest import one_process
+    from tests.engine.test_crash_review import pg_connection
+
+    path = tmp_path / "busy_deploy.bpmn"
+    path.write_bytes(
+        one_process(
+            "busy_deploy",
+            """
+            <startEvent id="start" />
+            <endEvent id="end" />
+            <sequenceFlow id="f1" sourceRef="start" targetRef="end" />
+            """,
+        )
+    )
+    env = {**cli_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"}
+
+    def deployed() -> int:
+        with db() as session:
+            return session.scalar(
+                select(func.count())
+                .select_from(ProcessVersion)
+                .where(ProcessVersion.process_id == "busy_deploy")
+            )
+
+    if PG_URL:
+        holder = pg_connection(cli_env)
+        hold = "LOCK TABLE process_versions IN EXCLUSIVE MODE"
+    else:
+        holder = sqlite3.connect(make_url(cli_env["DATABASE_URL"]).database, isolation_level=None)
+        hold = "BEGIN IMMEDIATE"
+    try:
+        holder.execute(hold)
+        busy = invoke("deploy", str(path), env=env)
+    finally:
+        holder.rollback() if PG_URL else holder.execute("ROLLBACK")
+        holder.close()
+    assert_error(busy, "the database is busy", "nothing was changed, run the command again")
+    assert deployed() == 0
+    done = invoke("deploy", str(path), env=env)
+    assert done.exit_code == 0, done.output
+    assert deployed() == 1

@@ -412,3 +412,51 @@ def test_the_sweeper_dispatches_jobs_nobody_works_on(db, runtime, manager):
     assert run_import(runtime.db, lost) == "done"
     assert JobSweeper(runtime, dispatch=dispatched.append).run_once() == []
     assert fresh not in dispatched
+
+
+def test_an_import_whose_batches_find_the_database_busy_is_not_failed_for_it(
+    db, runtime, manager, test_env
+):
+    """Another transaction (a backup, a long report) holds what the import's batches write
+    past the lock wait, run after run of the worker. Each such run changes nothing and is
+    not counted against the job's attempts: once the database is free the import runs to
+    the end. Before, the busy runs used up ``MAX_ATTEMPTS`` and the job failed with "Stopped
+    after 3 attempts", its rows never imported."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from dialflow.db import lock_failure
+    from dialflow.runtime import Runtime
+    from dialflow.settings import Settings
+    from tests.conftest import PG_URL
+    from tests.engine.test_crash_review import pg_connection
+
+    rows = [["姓名", "手机"]] + [[f"客户{i}", f"1380013{i:04d}"] for i in range(4)]
+    job_id = submit(db, manager, csv_bytes(rows))
+    busy = Runtime.build(Settings.from_env({**test_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"}))
+    clock = [utcnow()]
+    if PG_URL:
+        holder = pg_connection(test_env)
+        hold = "LOCK TABLE customers IN EXCLUSIVE MODE"
+    else:
+        holder = sqlite3.connect(make_url(test_env["DATABASE_URL"]).database, isolation_level=None)
+        hold = "BEGIN IMMEDIATE"
+    try:
+        holder.execute(hold)
+        for _ in range(jobs.MAX_ATTEMPTS + 1):
+            clock[0] += jobs.LEASE + timedelta(seconds=1)  # the sweeper hands it out again
+            with pytest.raises(Exception) as raised:
+                run_import(busy.db, job_id, now=lambda: clock[0])
+            assert lock_failure(raised.value)
+    finally:
+        holder.rollback() if PG_URL else holder.execute("ROLLBACK")
+        holder.close()
+    try:
+        clock[0] += jobs.LEASE + timedelta(seconds=1)
+        assert run_import(busy.db, job_id, now=lambda: clock[0]) == "done"
+    finally:
+        busy.close()
+    job, problems = job_state(db, job_id)
+    assert (job.rows_processed, job.rows_created, job.attempts) == (4, 4, 1)
+    assert problems == []

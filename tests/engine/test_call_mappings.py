@@ -472,3 +472,59 @@ def test_a_field_the_data_lacks_maps_to_null_as_juel_and_feel_read_a_map(owner, 
     done = _inside(agent, agent.start("deal", {"deal": {"amount": 10}}))
     assert done["status"] == "completed", done["incidents"]
     assert done["data"]["contract"] == "K-None"
+
+
+# A lead process as a Chinese team writes it: its variables named in Chinese.
+客户_CALLED = _called(
+    "grade_cn", "等级 = 'A' if 客户编号 &gt; 5 else 'B'\n说明 = '%s/%s' % (客户编号, 电话)"
+)
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "call"),
+    [
+        (
+            CAMUNDA,
+            """    <bpmn:callActivity id="Call" calledElement="grade_cn">
+      <bpmn:extensionElements>
+        <camunda:in sourceExpression="${客户.编号}" target="客户编号"/>
+        <camunda:in sourceExpression="${客户.电话}" target="电话"/>
+        <camunda:out source="等级" target="客户等级"/>
+        <camunda:out sourceExpression="${说明}" target="说明"/>
+      </bpmn:extensionElements>
+    </bpmn:callActivity>""",
+        ),
+        (
+            ZEEBE,
+            """    <bpmn:callActivity id="Call">
+      <bpmn:extensionElements>
+        <zeebe:calledElement processId="grade_cn" propagateAllChildVariables="false"/>
+        <zeebe:ioMapping>
+          <zeebe:input source="=客户.编号" target="客户编号"/>
+          <zeebe:input source="=客户.电话" target="电话"/>
+          <zeebe:output source="=等级" target="客户等级"/>
+          <zeebe:output source="=说明" target="说明"/>
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+    </bpmn:callActivity>""",
+        ),
+    ],
+    ids=["camunda7", "camunda8"],
+)
+def test_variables_named_in_chinese_map_as_latin_names_do(owner, agent, namespaces, call):
+    """Field paths of variables named in Chinese (``${客户.编号}``, ``=客户.编号``) read as
+    those of Latin names: JUEL and FEEL take any letter in a name. Camunda 7's were refused
+    at deploy as "not an expression"; Camunda 8's a field the data lacks (``客户.电话``)
+    failed the call activity instead of mapping to null."""
+    _deployed(
+        owner,
+        "grade_cn.bpmn",
+        _definitions(namespaces, _caller("lead_cn", call) + "\n" + 客户_CALLED),
+    )
+    started = agent.start("lead_cn", {"客户": {"编号": 7}})
+    assert started["status"] == "running", started["incidents"]
+    done = _inside(agent, started)
+    assert done["status"] == "completed", done["incidents"]
+    data = done["data"]
+    assert (data["客户等级"], data["说明"]) == ("A", "7/None"), data
+    assert {"客户编号", "电话", "等级"}.isdisjoint(data)

@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from crm.models import Activity, Customer
 from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from engine.models import Incident, ProcessInstance, WorkItem
+from engine.service import ProcessEngine
+from handlers import build_registry
+from handlers.registry import HandlerContext, HandlerError
 from tests.conftest import PG_URL
 from tests.engine.conftest import Actor, actor_factory, one_process
 from web import create_app
@@ -735,3 +738,345 @@ def test_a_request_finding_every_connection_in_use_is_refused_busy(impatient) ->
         for connection in held:
             connection.close()
     assert owner.get("/api/v1/process-models").status_code == 200
+
+
+# -- a handler that says why it failed ------------------------------------------------------
+
+# The agent's call, then a handler that renames the customer and, like many handlers written
+# for an integration, turns any failure of its own into a ``HandlerError`` saying why.
+CALL_THEN_CAREFUL_RENAME = one_process(
+    "call_then_careful_rename",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Call the customer" />
+    <serviceTask id="rename" name="Rename the customer">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="test.careful_rename" resultVariable="renamed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="name" type="str" value="new_name" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="rename" />
+    <sequenceFlow id="f3" sourceRef="rename" targetRef="end" />
+""",
+)
+
+
+@pytest.fixture
+def careful(runtime: Runtime, test_env: dict[str, str]) -> Iterator[Any]:
+    """``impatient``'s app (1 s lock wait) whose engine knows ``test.careful_rename``: it
+    renames the customer and reports any failure as a ``HandlerError`` (code ``RENAME``);
+    and ``test.careful_check``, a completion check that locks the customer's row and
+    reports any failure as a ``HandlerError``."""
+    registry = build_registry()
+
+    @registry.register("test.careful_rename", "Rename the customer, saying why not")
+    def careful_rename(ctx: HandlerContext, customer_id: int, name: str) -> dict[str, Any]:
+        try:
+            ctx.session.execute(
+                update(Customer).where(Customer.id == customer_id).values(name=name)
+            )
+        except Exception as exc:
+            raise HandlerError(f"the customer could not be renamed: {exc}", code="RENAME") from exc
+        return {"name": name}
+
+    @registry.register("test.careful_check", "Refuse a call logged for a locked customer")
+    def careful_check(ctx: HandlerContext, customer_id: int) -> None:
+        try:
+            ctx.session.execute(
+                select(Customer.id).where(Customer.id == customer_id).with_for_update()
+            )
+        except Exception as exc:
+            raise HandlerError(f"the customer could not be checked: {exc}") from exc
+
+    settings = Settings.from_env({**test_env, "DIALFLOW_LOCK_WAIT_SECONDS": "1"})
+    waiting = Runtime.build(settings)
+    waiting._engine = ProcessEngine(registry=registry, clock=waiting.clock)
+    app = create_app({"TESTING": True}, runtime=waiting)
+    make = actor_factory(app.test_client(), waiting.db.unit_of_work)
+    yield app, make("process_owner", username="po", team=None), make("agent", username="li")
+    waiting.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+def test_a_handler_reporting_a_lock_wait_as_its_own_failure_refuses_the_step_busy(
+    careful, make_customer, db, test_env
+):
+    """A report's transaction holds the customer's row past the lock wait while the agent's
+    completion runs a handler that wraps every failure in a ``HandlerError``. The wait was
+    the database's, not the handler's: the completion is refused whole (503
+    ``database_busy``) and goes through when sent again. Before, the wrapped lock timeout
+    was the instance's incident: the completion answered 200, the task was done and the
+    instance stood in error with "lock timeout" until someone retried it."""
+    _app, owner, agent = careful
+    deploy(owner, "call_then_careful_rename.bpmn", CALL_THEN_CAREFUL_RENAME)
+    customer = make_customer(name="王芳")
+    instance = agent.start(
+        "call_then_careful_rename", {"customer_id": customer.id, "new_name": "王芳 (VIP)"}
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        response = agent.complete(task_id, {"outcome": "interested"})
+    finally:
+        report.rollback()
+        report.close()
+    assert_busy(response.status_code, response.get_json(), response.headers)
+    assert snapshot(db, instance["id"]) == before
+    assert customer_name(db, customer.id) == "王芳"
+
+    done = agent.complete_ok(task_id, {"outcome": "interested"})
+    assert done["status"] == "completed", done
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+# -- a queued message or a signal whose step cannot get its locks -------------------------------
+
+# Waits for the quote (thrown by ``quote_sender`` of the same business key), then renames the
+# customer: the message's step writes the customer's row. ``{rename}`` is the operator.
+QUOTE_THEN_RENAME = f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="defs_quote_then_rename" targetNamespace="http://dialflow.example/bpmn">
+  <message id="msg_quote_ready" name="quote_ready" />
+  <signal id="sig_prices" name="prices_changed" />
+  <process id="quote_then_rename" isExecutable="true">
+    <startEvent id="start" />
+    <eventBasedGateway id="which" />
+    <intermediateCatchEvent id="quote">
+      <messageEventDefinition messageRef="msg_quote_ready" />
+    </intermediateCatchEvent>
+    <intermediateCatchEvent id="prices">
+      <signalEventDefinition signalRef="sig_prices" />
+    </intermediateCatchEvent>
+    <serviceTask id="rename" name="Rename the customer">
+      <extensionElements>
+        <spiffworkflow:serviceTaskOperator xmlns:spiffworkflow="{SPIFF}"
+            id="{{rename}}" resultVariable="renamed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="customer_id" type="int" value="customer_id" />
+            <spiffworkflow:parameter id="{{field}}" type="{{type}}" value="{{value}}" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </extensionElements>
+    </serviceTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="which" />
+    <sequenceFlow id="f2" sourceRef="which" targetRef="quote" />
+    <sequenceFlow id="f3" sourceRef="which" targetRef="prices" />
+    <sequenceFlow id="f4" sourceRef="quote" targetRef="rename" />
+    <sequenceFlow id="f5" sourceRef="prices" targetRef="rename" />
+    <sequenceFlow id="f6" sourceRef="rename" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+OPERATORS = {
+    "crm.update_customer": {"field": "fields", "type": "dict", "value": "{'name': new_name}"},
+    "test.careful_rename": {"field": "name", "type": "str", "value": "new_name"},
+}
+
+
+@pytest.fixture
+def careful_timed(careful) -> Iterator[Any]:
+    """``careful``'s app, and ``advance``: one pass of its scheduler."""
+    from dialflow.background import TimerLoop
+
+    app, owner, agent = careful
+    rt = app.extensions["dialflow"]
+
+    def advance() -> int:
+        return TimerLoop(rt).run_once()
+
+    yield app, owner, agent, advance
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+@pytest.mark.parametrize("operator", sorted(OPERATORS))
+@pytest.mark.parametrize("door", ["queued message", "signal"])
+def test_a_message_or_signal_whose_step_cannot_get_its_locks_is_delivered_later_not_lost(
+    careful_timed, make_customer, db, test_env, operator, door
+):
+    """A message an instance threw (delivered by the scheduler's pass) or a signal broadcast
+    through the API reaches an instance whose next task renames the customer, while a report
+    holds the customer's row past the lock wait. The delivery is lost whole and tried again:
+    the message stays queued, the broadcast pending, and once the row is free the
+    scheduler's next pass delivers it, with the rename. The signal's request answers 202
+    ``pending``: the broadcast was stored. Before, it answered 503 "send it again", and a
+    client that did had the signal broadcast twice; and a lock failure a handler reported as
+    its own failure marked the message failed, or passed the instance by for the signal:
+    the instance waited for good."""
+    from engine.models import ReceivedMessage, SignalBroadcast
+
+    _app, owner, agent, advance = careful_timed
+    deploy(
+        owner,
+        "quote_then_rename.bpmn",
+        QUOTE_THEN_RENAME.format(rename=operator, **OPERATORS[operator]).encode(),
+    )
+    deploy(
+        owner, "quote_sender.bpmn", (ROOT / "tests/engine/diagrams/quote_sender.bpmn").read_bytes()
+    )
+    customer = make_customer(name="王芳")
+    waiting = agent.start(
+        "quote_then_rename",
+        {"customer_id": customer.id, "new_name": "王芳 (VIP)"},
+        business_key=f"customer-{customer.id}",
+    )
+    before = snapshot(db, waiting["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        if door == "queued message":
+            agent.start("quote_sender", {"amount": 100}, business_key=f"customer-{customer.id}")
+            advance()
+        else:
+            response = agent.post("/api/v1/signals", json={"name": "prices_changed"})
+            # stored, to be delivered: not "busy, send it again", which would send it twice
+            assert response.status_code == 202, response.get_json()
+            answer = response.get_json()
+            assert (answer["pending"], answer["delivered_to"]) == (True, [])
+    finally:
+        report.rollback()
+        report.close()
+    assert snapshot(db, waiting["id"]) == before
+    assert customer_name(db, customer.id) == "王芳"
+    with db() as session:
+        if door == "queued message":
+            assert session.scalars(select(ReceivedMessage.status)).all() == ["queued"]
+        else:
+            assert session.scalars(select(SignalBroadcast.status)).all() == ["pending"]
+
+    advance()
+    with db(read_only=True) as session:
+        row = session.get(ProcessInstance, waiting["id"])
+        assert row is not None and row.status.value == "completed"
+    assert customer_name(db, customer.id) == "王芳 (VIP)"
+
+
+CHECKED_CALL = one_process(
+    "checked_call",
+    f"""
+    <startEvent id="start" />
+    <userTask id="call" name="Log the call">
+      <extensionElements>
+        <spiffworkflow:properties xmlns:spiffworkflow="{SPIFF}">
+          <spiffworkflow:property name="completionCheck" value="test.careful_check" />
+        </spiffworkflow:properties>
+      </extensionElements>
+    </userTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+""",
+)
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's write lock is taken whole at BEGIN")
+def test_a_completion_check_reporting_a_lock_wait_as_its_refusal_answers_busy(
+    careful, make_customer, db, test_env
+):
+    """The user task's completion check (the compliance gate before a call is logged)
+    locks the customer's row, which a report holds past the lock wait, and reports the
+    failure as its own ``HandlerError``. The agent is told the database is busy (503
+    ``database_busy``, send it again), not that the call may not be logged (409
+    ``completion_refused`` with the database's words), and the completion goes through
+    once the row is free."""
+    _app, owner, agent = careful
+    deploy(owner, "checked_call.bpmn", CHECKED_CALL)
+    customer = make_customer(name="王芳")
+    instance = agent.start("checked_call", {"customer_id": customer.id})
+    task_id = instance["ready_tasks"][0]["id"]
+    before = snapshot(db, instance["id"])
+
+    report = pg_connection(test_env)
+    try:
+        report.execute("SELECT id FROM customers WHERE id = %s FOR NO KEY UPDATE", [customer.id])
+        response = agent.complete(task_id, {"outcome": "interested"})
+    finally:
+        report.rollback()
+        report.close()
+    assert_busy(response.status_code, response.get_json(), response.headers)
+    assert snapshot(db, instance["id"]) == before
+    assert agent.complete_ok(task_id, {"outcome": "interested"})["status"] == "completed"
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs the two one after the other, whole")
+def test_an_erasure_while_a_step_runs_on_an_instance_of_another_key_waits_for_it(
+    app, owner, agent, actor, make_customer, db, test_env
+):
+    """The customer's process was started by hand under the deal's key (``deal-<id>``), the
+    customer in its data: the erasure scrubs it too. An agent's completion is mid-step on it
+    (the customer's note written, the deal's update waiting for a lock) when an
+    administrator erases the customer. The erasure waits for the step, then erases the note
+    it wrote and scrubs the instance as the step left it: completed."""
+    admin = actor("admin", username="dpo", team=None)
+    deploy(owner, "note_then_stage.bpmn", NOTE_THEN_STAGE)
+    customer = make_customer(name="王芳")
+    with db() as session:
+        from crm.deals import create_deal
+
+        deal = create_deal(
+            session, customer.id, {"title": "Annual plan", "amount": 1200}, actor=None, scoped=False
+        )
+    instance = agent.start(
+        "note_then_stage",
+        {"customer_id": customer.id, "deal_id": deal.id, "contact": "王芳"},
+        business_key=f"deal-{deal.id}",
+    )
+    task_id = instance["ready_tasks"][0]["id"]
+
+    holder = pg_connection(test_env)  # another session holding the deal's row for a while
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
+    answers: dict[str, Any] = {}
+
+    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
+        client = app.test_client()
+        response = client.open(url, method=method, json=body, headers=headers)
+        answers[name] = (response.status_code, response.get_json())
+
+    completion = threading.Thread(
+        target=send,
+        args=(
+            "complete",
+            "POST",
+            f"/api/v1/tasks/{task_id}/complete",
+            {"data": {"outcome": "interested"}},
+            agent.headers,
+        ),
+    )
+    erasure = threading.Thread(
+        target=send,
+        args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
+    )
+    try:
+        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
+        completion.start()
+        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
+        erasure.start()
+        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
+    finally:
+        holder.rollback()
+        holder.close()
+        watcher.close()
+        for thread in (completion, erasure):
+            if thread.is_alive():
+                thread.join(30)
+
+    assert answers["complete"][0] == 200, answers
+    assert answers["erase"][0] == 200, answers
+    assert notes(db, customer.id) == ["[erased]"]
+    view = agent.instance(instance["id"])
+    assert view["status"] == "completed", view
+    assert view["data"]["contact"] == "[erased]"
+    assert view["data"]["outcome"] == "interested"

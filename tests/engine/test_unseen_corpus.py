@@ -241,3 +241,64 @@ def test_an_empty_loop_maximum_is_said_once_on_its_task_not_on_an_event_named_er
     ]
     assert "loopMaximum" in details[0]["message"]
     nothing_deployed(db)
+
+
+# -- two loops back: into the join, and before the split ----------------------------------------
+
+CALL_BOTH = """
+    <startEvent id="lead_in" />
+    <sequenceFlow id="f1" sourceRef="lead_in" targetRef="round" />
+    <exclusiveGateway id="round" />
+    <sequenceFlow id="f2" sourceRef="round" targetRef="split" />
+    <parallelGateway id="split" />
+    <sequenceFlow id="f3" sourceRef="split" targetRef="call_buyer" />
+    <sequenceFlow id="f4" sourceRef="split" targetRef="call_boss" />
+    <userTask id="call_buyer" name="Call the buyer" />
+    <userTask id="call_boss" name="Call the decision maker" />
+    <sequenceFlow id="f5" sourceRef="call_buyer" targetRef="both" />
+    <sequenceFlow id="f6" sourceRef="call_boss" targetRef="both" />
+    <parallelGateway id="both" />
+    <sequenceFlow id="f7" sourceRef="both" targetRef="review" />
+    <userTask id="review" name="Review the calls" />
+    <sequenceFlow id="f8" sourceRef="review" targetRef="next" />
+    <exclusiveGateway id="next" default="f_done" />
+    <sequenceFlow id="f_review_again" sourceRef="next" targetRef="both">
+      <conditionExpression>then == 'review again'</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="f_call_again" sourceRef="next" targetRef="round">
+      <conditionExpression>then == 'call again'</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="f_done" sourceRef="next" targetRef="done" />
+    <endEvent id="done" />
+"""
+
+
+def test_a_review_looped_back_into_the_join_runs_when_a_wider_loop_was_not_chosen(owner, agent):
+    """Two loops leave the review: one back into the parallel gateway that joined the two
+    calls (review again), one back before the split (call both again). Choosing the review
+    again left the instance running with nothing to do: the gateway waited for the two
+    calls, which only the other loop would have made. It now waits for what a branch may
+    still bring, so the review comes back; calling again still waits for both calls."""
+    deployed(owner, "call_both.bpmn", one_process("corpus_call_both", CALL_BOTH))
+    view = agent.start("corpus_call_both")
+
+    def do(name: str, data: dict | None = None) -> dict:
+        (task,) = [t for t in view["ready_tasks"] if t["name"] == name]
+        return agent.complete_ok(task["id"], data or {})
+
+    def ready(view: dict) -> list[str]:
+        return sorted(t["name"] for t in view["ready_tasks"])
+
+    view = do("call_buyer")
+    view = do("call_boss")
+    assert ready(view) == ["review"]
+    view = do("review", {"then": "review again"})
+    assert (view["status"], ready(view)) == ("running", ["review"])
+    view = do("review", {"then": "call again"})
+    assert ready(view) == ["call_boss", "call_buyer"]
+    view = do("call_buyer")
+    assert ready(view) == ["call_boss"]  # the join waits for the other call
+    view = do("call_boss")
+    assert ready(view) == ["review"]
+    view = do("review", {"then": "done"})
+    assert (view["status"], view["incidents"], ready(view)) == ("completed", [], [])
