@@ -24,6 +24,7 @@ from engine import (
     call_mappings,
     diagram_forms,
     foreign_hints,
+    foreign_loops,
     juel,
     zeebe_decisions,
     zeebe_hints,
@@ -384,6 +385,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
+        or foreign_loops.hint(local, element)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
@@ -407,6 +409,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace in foreign_loops.JAVA_ENGINES and foreign_loops.runs(
+            qname.localname, element
+        ):
+            continue  # a multi-instance collection and its element variable: run
         if (
             qname.localname == "inheritVariables"
             and element.tag == f"{{{BPMN_NS}}}callActivity"
@@ -441,6 +447,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run
         or assignment_attributes.adopted(element)  # who works a user task: run
+        or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only
