@@ -480,7 +480,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
             )
         )
     feel = FEEL.match(body)
-    if feel:
+    if feel and foreign_loops.feel_condition(element) is None:  # one that runs: not refused
         found.append(
             _report(
                 name,

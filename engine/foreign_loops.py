@@ -9,7 +9,9 @@ SpiffWorkflow reads only BPMN's own ``loopDataInputRef`` / ``inputDataItem`` (an
 ``loopDataOutputRef`` / ``outputDataItem``), so such diagrams were refused with the hint to
 rewrite them. ``adopt`` writes them in that form before the parser builds the file: each
 instance gets its element variable, the completion condition (``engine.juel``) ends the
-activity early, Camunda 8's outputs are collected into its output collection.
+activity early, Camunda 8's outputs are collected into its output collection. Camunda 8's
+completion condition is FEEL (``=nrOfCompletedInstances >= 2``): one that becomes Python
+(``engine.zeebe_hints.feel_to_python``) is written as that Python.
 
 What cannot run as drawn stays refused by ``engine.foreign`` with ``hint``: a collection that
 is no variable (``${service.list()}``, ``=items[1]``), an activity that also gives a
@@ -23,6 +25,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 JAVA_ENGINES = {
@@ -105,6 +108,17 @@ def _zeebe_names(zeebe: Any) -> dict[str, str | None] | None:
     return names
 
 
+def feel_condition(element: Any) -> str | None:
+    """The Python of a multi-instance ``completionCondition`` written in FEEL, else None."""
+    parent = element.getparent()
+    body = (element.text or "").strip()
+    if element.tag != f"{_BPMN}completionCondition" or parent is None or parent.tag != _LOOP:
+        return None
+    if not body.startswith("=") or body.startswith("=="):
+        return None
+    return zeebe_hints.feel_to_python(body[1:])
+
+
 def runs(local: str, element: Any) -> bool:
     """Whether the Camunda 7/Flowable/Activiti attribute ``local`` on ``element`` is one of
     a multi-instance loop ``adopt`` runs as drawn."""
@@ -155,6 +169,11 @@ def adopt(tree: Any) -> None:
     """Write each adoptable foreign multi-instance loop as BPMN's ``loopDataInputRef`` and
     ``inputDataItem`` (and Camunda 8's outputs as ``loopDataOutputRef`` and
     ``outputDataItem``) before the parser reads the file."""
+    for condition in list(tree.iter(f"{_BPMN}completionCondition")):
+        python = feel_condition(condition)
+        if python is not None:
+            condition.text = python
+            condition.attrib.pop("language", None)
     for loop in list(tree.iter(_LOOP)):
         java = _java_names(loop)
         if java is not None:

@@ -115,6 +115,7 @@ C8_APPROVAL = f"""<?xml version="1.0" encoding="UTF-8"?>
           <zeebe:loopCharacteristics inputCollection="COLLECTION" inputElement="approver"
               outputCollection="results" outputElement="=decision"/>
         </bpmn:extensionElements>
+        <bpmn:completionCondition>=nrOfCompletedInstances >= 2</bpmn:completionCondition>
       </bpmn:multiInstanceLoopCharacteristics>
     </bpmn:userTask>
     <bpmn:endEvent id="end"/>
@@ -126,17 +127,21 @@ C8_APPROVAL = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_camunda_8_parallel_approval_collects_each_decision(owner, actor):
-    li = actor("manager", username="c8_li", team="East")
-    wu = actor("manager", username="c8_wu", team="East")
+    """Three approvers in parallel, a FEEL completion condition after two: the two
+    decisions are collected in the approvers' order, the third task ends unworked."""
+    li, wu, zhou = (actor("manager", username=n, team="East") for n in ("c8_li", "c8_wu", "zh"))
     text = C8_APPROVAL.replace("COLLECTION", "=approvers")
     answer = deploy(owner, "approval.bpmn", text)
     assert answer.status_code == 201, answer.get_json()
-    started = owner.start("c8_parallel_approval", {"approvers": ["c8_li", "c8_wu"]})
-    assert sorted(t["assignee"] for t in started["ready_tasks"]) == sorted([li.user.id, wu.user.id])
+    started = owner.start("c8_parallel_approval", {"approvers": ["c8_li", "c8_wu", "zh"]})
+    assert sorted(t["assignee"] for t in started["ready_tasks"]) == sorted(
+        [li.user.id, wu.user.id, zhou.user.id]
+    )
     (second,) = wu.tasks("mine=1")
-    wu.complete_ok(second["id"], {"decision": "no"})
+    assert wu.complete_ok(second["id"], {"decision": "no"})["status"] != "completed"
     (first,) = li.tasks("mine=1")
     assert li.complete_ok(first["id"], {"decision": "yes"})["status"] == "completed"
+    assert zhou.tasks("mine=1") == []
     data: dict[str, Any] = owner.instance(started["id"])["data"]
     assert data["results"] == ["yes", "no"]  # in the approvers' order
 
@@ -151,3 +156,52 @@ def test_a_collection_that_is_no_variable_is_refused_on_its_task_and_line(owner)
     assert text.splitlines()[line - 1].count("camunda:collection") == 1
     zeebe = refused(deploy(owner, "approval.bpmn", C8_APPROVAL.replace("COLLECTION", "=a[1]")))
     assert "zeebe:loopCharacteristics" in by_element(zeebe)["Task_Approve"]
+
+
+NESTED = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="{CAMUNDA}" id="d_nested" targetNamespace="http://x">
+  <bpmn:process id="c7_nested" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:subProcess id="Sub_Each">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true"
+          camunda:collection="${{deals}}" camunda:elementVariable="deal"/>
+      <bpmn:startEvent id="sub_start"/>
+      <bpmn:scriptTask id="Note"><bpmn:script>noted = noted + [deal]</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="sub_end"/>
+      <bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="Note"/>
+      <bpmn:sequenceFlow id="s2" sourceRef="Note" targetRef="sub_end"/>
+    </bpmn:subProcess>
+    <bpmn:callActivity id="Call_Each" calledElement="c7_dial">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true"
+          camunda:collection="customers" camunda:elementVariable="customer"/>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Sub_Each"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Sub_Each" targetRef="Call_Each"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Call_Each" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="c7_dial" isExecutable="true">
+    <bpmn:startEvent id="d_start"/>
+    <bpmn:scriptTask id="Dial">
+      <bpmn:script>dialed = dialed + [customer]</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="d_end"/>
+    <bpmn:sequenceFlow id="d1" sourceRef="d_start" targetRef="Dial"/>
+    <bpmn:sequenceFlow id="d2" sourceRef="Dial" targetRef="d_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_subprocess_and_a_call_activity_run_once_per_item(owner):
+    answer = deploy(owner, "nested.bpmn", NESTED)
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start(
+        "c7_nested",
+        {"deals": [7, 8], "noted": [], "customers": ["Ma", "Sun"], "dialed": []},
+    )
+    assert started["status"] == "completed", started
+    data = owner.instance(started["id"])["data"]
+    assert (data["noted"], data["dialed"]) == ([7, 8], ["Ma", "Sun"])
+    assert "deal" not in data and "customer" not in data
