@@ -616,6 +616,13 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
         return any(":calledDecision> " in f["message"] for f in same)
     if "has no script; write the Python it runs" in message:
         return any(":script> " in f["message"] for f in same)
+    # a multi-instance collection written as another engine's that does not run
+    if "must specify a cardinality or a loop input data reference" in message:
+        return any(
+            marker in f["message"]
+            for f in same
+            for marker in (":collection=", ":loopCharacteristics> ")
+        )
     return "is not executable" in message and bool(same)
 
 

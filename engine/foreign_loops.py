@@ -122,11 +122,12 @@ def feel_condition(element: Any) -> str | None:
 def runs(local: str, element: Any) -> bool:
     """Whether the Camunda 7/Flowable/Activiti attribute ``local`` on ``element`` is one of
     a multi-instance loop ``adopt`` runs as drawn."""
-    return (
-        local in ("collection", "elementVariable")
-        and element.tag == _LOOP
-        and _java_names(element) is not None
-    )
+    if element.tag != _LOOP:
+        return False
+    settings = _java_settings(element)
+    if local == "elementVariable" and "collection" in settings and _java_name(settings[local]):
+        return True  # a plain name: its collection, if it cannot run, says so
+    return local == "collection" and _java_names(element) is not None
 
 
 def adopted(element: Any) -> bool:

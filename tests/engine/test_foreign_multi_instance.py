@@ -151,11 +151,18 @@ def test_a_collection_that_is_no_variable_is_refused_on_its_task_and_line(owner)
     said = by_element(details)
     assert "camunda:collection='${service.list()}'" in said["Task_Sign"]
     assert "names one variable" in said["Task_Sign"]
+    # said once, on the collection: not on its element variable, nor as the parser's words
+    assert len(details) == 1, details
     (line,) = {d["line"] for d in details if "collection" in d["message"]}
     text = countersign("${service.list()}")
     assert text.splitlines()[line - 1].count("camunda:collection") == 1
     zeebe = refused(deploy(owner, "approval.bpmn", C8_APPROVAL.replace("COLLECTION", "=a[1]")))
-    assert "zeebe:loopCharacteristics" in by_element(zeebe)["Task_Approve"]
+    (detail,) = zeebe
+    assert (
+        detail["element_id"] == "Task_Approve"
+        and "<zeebe:loopCharacteristics>" in detail["message"]
+    )
+    assert "names one variable" in detail["message"]
 
 
 NESTED = f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -815,7 +815,6 @@ EXPORTED += [
         'flowable:collection="${leadService.open()}"',
         [
             "flowable:collection='${leadService.open()}'",
-            "flowable:elementVariable='lead'",
             "compute the list into a variable first",
         ],
         id="flowable-multi-instance-collection",
