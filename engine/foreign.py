@@ -24,6 +24,7 @@ from engine import (
     call_mappings,
     diagram_forms,
     foreign_hints,
+    foreign_loops,
     juel,
     zeebe_decisions,
     zeebe_hints,
@@ -384,6 +385,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
+        or foreign_loops.hint(local, element)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
@@ -407,6 +409,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace in foreign_loops.JAVA_ENGINES and foreign_loops.runs(
+            qname.localname, element
+        ):
+            continue  # a multi-instance collection and its element variable: run
         if (
             qname.localname == "inheritVariables"
             and element.tag == f"{{{BPMN_NS}}}callActivity"
@@ -441,6 +447,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run
         or assignment_attributes.adopted(element)  # who works a user task: run
+        or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
     ):
         return []  # report the outermost foreign element only
@@ -473,7 +480,7 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
             )
         )
     feel = FEEL.match(body)
-    if feel:
+    if feel and foreign_loops.feel_condition(element) is None:  # one that runs: not refused
         found.append(
             _report(
                 name,
@@ -609,6 +616,13 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
         return any(":calledDecision> " in f["message"] for f in same)
     if "has no script; write the Python it runs" in message:
         return any(":script> " in f["message"] for f in same)
+    # a multi-instance collection written as another engine's that does not run
+    if "must specify a cardinality or a loop input data reference" in message:
+        return any(
+            marker in f["message"]
+            for f in same
+            for marker in (":collection=", ":loopCharacteristics> ")
+        )
     return "is not executable" in message and bool(same)
 
 

@@ -43,6 +43,7 @@ from engine.event_payloads import carry_payloads
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
+from engine.foreign_loops import adopt as adopt_loops
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
 from engine.juel import translate_tree as translate_juel
@@ -136,6 +137,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
+        _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)

@@ -686,7 +686,8 @@ EXPORTED = [
                 '<userTask id="sid-MGR" name="经理审批 Manager approves"></userTask>',
                 '<userTask id="sid-MGR" name="经理审批 Manager approves">'
                 '<multiInstanceLoopCharacteristics isSequential="false" '
-                'activiti:collection="${directors}" activiti:elementVariable="director">'
+                'activiti:collection="${directory.directors()}" '
+                'activiti:elementVariable="director">'
                 "<completionCondition>${nrOfCompletedInstances &gt;= 1}</completionCondition>"
                 "</multiInstanceLoopCharacteristics></userTask>",
             )
@@ -694,9 +695,9 @@ EXPORTED = [
         "sid-MGR",
         '<userTask id="sid-MGR"',
         [
-            "activiti:collection='${directors}'",
-            "loopDataInputRef",
-        ],  # its JUEL completion condition over the counters runs (engine.juel)
+            "activiti:collection='${directory.directors()}'",
+            "names one variable",
+        ],  # a collection naming a variable runs (engine.foreign_loops); a method call not
         id="activiti-multi-instance",
     ),
     pytest.param(
@@ -806,16 +807,15 @@ EXPORTED += [
         <outputDataItem id="graded" name="graded"></outputDataItem>
       </multiInstanceLoopCharacteristics>""",
                 '<multiInstanceLoopCharacteristics isSequential="false" '
-                'flowable:collection="leads" flowable:elementVariable="lead">'
+                'flowable:collection="${leadService.open()}" flowable:elementVariable="lead">'
                 "</multiInstanceLoopCharacteristics>",
             )
         ],
         "sid-EACH",
-        'flowable:collection="leads"',
+        'flowable:collection="${leadService.open()}"',
         [
-            "flowable:collection='leads'",
-            "flowable:elementVariable='lead'",
-            "name the list in loopDataInputRef and each item in inputDataItem",
+            "flowable:collection='${leadService.open()}'",
+            "compute the list into a variable first",
         ],
         id="flowable-multi-instance-collection",
     ),
