@@ -654,9 +654,11 @@ def test_a_condition_true_on_a_branch_labelled_true_deploys_and_runs(timed: Time
     assert (done["status"], done["incidents"]) == ("completed", [])
 
 
-def test_candidate_groups_and_a_potential_owner_naming_two_roles_are_refused(owner, db):
+def test_candidate_groups_and_a_potential_owner_naming_two_roles_offer_the_task_to_both(
+    timed: Timed, make_customer
+):
     """The task went to the potential owner's role and the candidate group was dropped
-    without a word; now each is said, on the task."""
+    without a word; as Camunda reads them, both name who may work it."""
     text = edited(
         "callback_cadence.bpmn",
         (
@@ -664,12 +666,10 @@ def test_candidate_groups_and_a_potential_owner_naming_two_roles_are_refused(own
             "<bpmn:outgoing>Flow_3</bpmn:outgoing>" + OWNER_NAMING.format("manager"),
         ),
     )
-    details = refused(upload(owner, ("callback_cadence.bpmn", text)))
-    assert {d["element_id"] for d in details} == {"Task_Call"}
-    said = " | ".join(d["message"] for d in details)
-    assert "camunda:candidateGroups='agent'" in said
-    assert "<potentialOwner> is not supported" in said
-    nothing_deployed(db)
+    assert upload(timed.owner, ("callback_cadence.bpmn", text)).status_code == 201
+    started = timed.agent.start("r20_callback_cadence", {"customer_id": make_customer().id})
+    (call,) = started["ready_tasks"]
+    assert set(call["candidates"]) == {"group:agent", "group:manager"}, call
 
 
 def test_one_role_in_candidate_groups_and_a_potential_owner_gives_the_task_to_it(
@@ -689,24 +689,20 @@ def test_one_role_in_candidate_groups_and_a_potential_owner_gives_the_task_to_it
     assert (call["lane"], call["candidates"]) == ("agent", ["group:agent"])
 
 
-def test_a_zeebe_candidate_group_on_a_task_in_no_lane_is_still_refused(owner, db):
+def test_a_zeebe_candidate_group_on_a_task_in_no_lane_deploys_without_a_warning(owner, db):
     """Camunda 8's ``<zeebe:assignmentDefinition candidateGroups="manager"/>`` on a process
-    without lanes deployed, and the instance's starter worked the manager's task."""
+    without lanes gave the manager's task to the instance's starter; the group now decides
+    who works it (run end to end in ``test_assignment_attributes.py``), with no warning: the
+    group is a role."""
     text = re.sub(
         r"<bpmn:laneSet .*?</bpmn:laneSet>\s*",
         "",
         DiagramFolder("unseen18").read("refund.bpmn").decode(),
         flags=re.S,
     )
-    details = refused(upload(owner, ("refund.bpmn", text.encode())))
-    assert {(d["element_id"], d["line"]) for d in details} == {
-        (
-            "Activity_approve_refund",
-            line_in('<zeebe:assignmentDefinition candidateGroups="manager"', text),
-        )
-    }
-    assert "put the task in a lane named 'manager'" in details[0]["message"]
-    nothing_deployed(db)
+    response = upload(owner, ("refund.bpmn", text.encode()))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["warnings"] == []
 
 
 def test_a_condition_written_over_two_lines_runs_as_one(timed: Timed, make_customer):
