@@ -13,7 +13,8 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   ``=lead.owner``) read from the task's data when the task opens; ``${initiator}`` (a start
   event's ``initiator`` variable) and Activiti's ``$INITIATOR`` are the instance's starter.
   The task is assigned to that user and they are among its candidates (so they may claim it
-  again after releasing it);
+  again after releasing it). A variable holding several names (a list, ``"wang,zhao"``)
+  assigns none of them: each is a candidate, as ``candidateUsers`` would make them;
 - ``candidateUsers``: usernames, comma-separated, or paths to a list (or a comma-separated
   text) of usernames: each is a candidate (``user:<name>``);
 - ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries;
