@@ -123,7 +123,13 @@ try:
     while True:
         left.pop()
 except IndexError:
-    pass"""
+    pass
+named = {str(i): i for i in range(2000)}
+whole = (len(sorted(named)), max(3, 4), min([], default=0), len(list(named.items())))
+def sum(values):
+    return -1
+mine = sum(5)
+text = "-".join("abc")"""
 
 
 def test_ordinary_loops_over_ten_thousand_items_still_run(owner: Actor, agent: Actor):
@@ -143,6 +149,7 @@ def test_ordinary_loops_over_ten_thousand_items_still_run(owner: Actor, agent: A
     )
     assert data["by_key"] == {"0": 0, "1": 1, "2": 2}
     assert (data["rows"], data["first"], data["left"]) == (10_000, [1, 2, 3], [])
+    assert (data["whole"], data["mine"], data["text"]) == ([2000, 4, 0, 2000], -1, "a-b-c")
     assert not any(key.startswith("<") for key in data)
 
 
