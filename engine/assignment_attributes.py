@@ -13,7 +13,8 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   ``=lead.owner``) read from the task's data when the task opens; ``${initiator}`` (a start
   event's ``initiator`` variable) and Activiti's ``$INITIATOR`` are the instance's starter.
   The task is assigned to that user and they are among its candidates (so they may claim it
-  again after releasing it);
+  again after releasing it). A variable holding several names (a list, ``"wang,zhao"``)
+  assigns none of them: each is a candidate, as ``candidateUsers`` would make them;
 - ``candidateUsers``: usernames, comma-separated, or paths to a list (or a comma-separated
   text) of usernames: each is a candidate (``user:<name>``);
 - ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries;
@@ -265,8 +266,14 @@ def who_works(
     found, the task's data and the instance's starter (see the module): an assignee who is
     no active user assigns nobody, and the task stays with the other candidates, else with
     its lane (``lane_candidates``), the name kept among its candidates."""
-    assignee = next(iter(_names(said.get("assignee", []), data, starter)), None)
-    users = _names(said.get("candidateUsers", []), data, starter)
+    named = _names(said.get("assignee", []), data, starter)
+    # a variable holding several names (a list, "wang,zhao") assigns none of them: each is a
+    # candidate, as candidateUsers would make them (the first was assigned, the rest dropped)
+    assignee = named[0] if len(named) == 1 else None
+    users = [
+        *(named if len(named) > 1 else []),
+        *_names(said.get("candidateUsers", []), data, starter),
+    ]
     groups = _names(said.get("candidateGroups", []), data, starter)
     others = {f"user:{name}" for name in users} | {group_name(name) for name in groups}
     assignee_id = active_user(assignee) if assignee is not None else None

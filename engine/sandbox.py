@@ -53,7 +53,7 @@ import types
 from collections import UserString
 from typing import Any
 
-from engine.script_time import LoopGuard, has_loops
+from engine.script_time import LoopGuard, assigned_names, has_loops
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
 # Nothing here reads files, opens connections, starts processes or sleeps.
@@ -527,7 +527,7 @@ def guarded(source: str, mode: str) -> Any:
             tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
             tree = _GuardFormat().visit(tree)
             if has_loops(tree):
-                tree = LoopGuard().visit(tree)
+                tree = LoopGuard(assigned_names(tree)).visit(tree)
             code = compile(ast.fix_missing_locations(tree), "<string>", mode)
         except SyntaxError:
             return source  # said by ``exec``/``eval`` themselves, as before

@@ -21,6 +21,12 @@ counting is done by C iterators (``itertools``), so a loop pays almost nothing f
   may append to it), anything else (a short list, a generator, ``itertools.count()``)
   through ``itertools.compress`` with a selector that counts.
 
+Loops a script does not write count too: a call of a function or lambda it defines counts
+one pass (``f(k - 1) + f(k - 1)`` recursing 40 deep never loops, and ran for days), and the
+iterable given to a builtin that reads it whole (``sum(range(n))``, ``max``, ``sorted``,
+``list``, ``any``, ``"".join`` …) is read through ``<loop>(ITER)`` as a ``for`` would be
+(those ran in C and held the step for as long as the range was long).
+
 Once the deadline has passed, every later count raises again at once: a script that catches
 the failure (``except Exception``) inside a loop is stopped by the loop around it.
 
@@ -45,7 +51,14 @@ SMALL = 64  # a longer list is read in slices, a shorter one through ``compress`
 
 # The name the rewritten scripts call ``ScriptClock.loop`` by: no script can write it.
 LOOP_NAME = "<loop guard>"
-NAMES = frozenset({LOOP_NAME})
+CALL_NAME = "<call guard>"  # counts one call of a function or lambda the script defines
+NAMES = frozenset({LOOP_NAME, CALL_NAME})
+# Builtins that read an iterable whole (their first argument); ``min``/``max`` only when
+# given one, ``dict`` never (a mapping given to it is no list of its keys).
+_READ_WHOLE = frozenset(
+    {"sum", "sorted", "list", "tuple", "set", "frozenset", "any", "all", "min", "max"}
+)
+_ONE_ARGUMENT = frozenset({"min", "max"})
 _WHILE: Any = object()  # ``loop()`` called for a ``while`` loop
 
 # A tuple, text, dictionary or set runs its loop over the items it had when the loop began.
@@ -81,7 +94,7 @@ class ScriptClock:
         # count, and a chain keeps the part that raised as its current one.
         self._ticks: Iterator[tuple[()]] | None = None
         self._selectors: Iterator[bool] | None = None
-        self.guards = {LOOP_NAME: self.loop}
+        self.guards = {LOOP_NAME: self.loop, CALL_NAME: self.call}
 
     def start(self) -> None:
         """The step's first script runs now: its deadline is the limit from now."""
@@ -136,6 +149,14 @@ class ScriptClock:
             self._selectors = chain.from_iterable(map(self._part, repeat(True)))
         return compress(iterable, self._selectors)
 
+    def call(self) -> bool:
+        """A call of a function the script defines: one count (``True``, for a lambda's
+        ``<call>() and BODY``)."""
+        if self._ticks is None:
+            self._ticks = chain.from_iterable(map(self._part, repeat(())))
+        next(self._ticks)
+        return True
+
     def _list_part(self, items: Iterator[Any]) -> Iterator[Any]:
         if length_hint(items) == 0:  # what the loop's next step would find: the end
             raise StopIteration  # ends the chain, as the list's own end would
@@ -159,7 +180,38 @@ def timed_out(exc: BaseException | None) -> ScriptTimedOut | None:
 
 
 class LoopGuard(ast.NodeTransformer):
-    """Count the iterations of every ``for``/``while`` loop and comprehension (see above)."""
+    """Count the iterations of every ``for``/``while`` loop and comprehension, the calls of
+    the functions a script defines and the items of iterables builtins read whole (see
+    above)."""
+
+    def __init__(self, assigned: frozenset[str] = frozenset()) -> None:
+        # names the script itself binds: a ``sum`` it defines is not the builtin
+        self.assigned = assigned
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        count = ast.Expr(value=_call_count())
+        node.body.insert(0, _located(count, node.body[0]))
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        self.generic_visit(node)
+        body = ast.BoolOp(op=ast.And(), values=[_call_count(), node.body])
+        node.body = _located(body, node.body)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        reads_whole = (
+            isinstance(func, ast.Name)
+            and func.id in _READ_WHOLE
+            and func.id not in self.assigned
+            and (func.id not in _ONE_ARGUMENT or len(node.args) == 1)
+        ) or (isinstance(func, ast.Attribute) and func.attr == "join" and len(node.args) == 1)
+        if reads_whole and node.args and not isinstance(node.args[0], ast.Starred):
+            node.args[0] = _guarded_iter(node.args[0])
+        return node
 
     def visit_For(self, node: ast.For) -> ast.AST:
         self.generic_visit(node)
@@ -199,6 +251,10 @@ def _ticks() -> ast.expr:
     return ast.Call(func=ast.Name(id=LOOP_NAME, ctx=ast.Load()), args=[], keywords=[])
 
 
+def _call_count() -> ast.expr:
+    return ast.Call(func=ast.Name(id=CALL_NAME, ctx=ast.Load()), args=[], keywords=[])
+
+
 def _guarded_iter(iterable: ast.expr) -> ast.expr:
     call = ast.Call(func=ast.Name(id=LOOP_NAME, ctx=ast.Load()), args=[iterable], keywords=[])
     return _located(call, iterable)
@@ -213,7 +269,34 @@ def _located(node: Any, where: ast.AST) -> Any:
 
 
 def has_loops(tree: ast.AST) -> bool:
-    return any(isinstance(node, ast.For | ast.While | ast.comprehension) for node in ast.walk(tree))
+    """Whether ``tree`` loops, calls functions it defines or reads an iterable whole."""
+    return any(_loops(node) for node in ast.walk(tree))
+
+
+def _loops(node: ast.AST) -> bool:
+    if isinstance(node, ast.For | ast.While | ast.comprehension | ast.FunctionDef | ast.Lambda):
+        return True
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id in _READ_WHOLE) or (
+        isinstance(func, ast.Attribute) and func.attr == "join"
+    )
+
+
+def assigned_names(tree: ast.AST) -> frozenset[str]:
+    """The names a script binds itself (assignments, ``def``, ``class``, imports)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return frozenset(names)
 
 
 # Ways out of a loop besides its test: ``fail()`` is the scripts' own raise.

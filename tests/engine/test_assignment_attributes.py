@@ -397,3 +397,24 @@ def test_what_cannot_run_is_refused_on_the_task_and_the_attributes_line(owner, d
         )
         + 1
     )
+
+
+def test_an_assignee_variable_holding_several_names_offers_the_task_to_each(owner, actor):
+    wang = actor("agent", username="wang", team="East")
+    zhao = actor("agent", username="zhao", team="East")
+    text = java_engine(
+        "camunda", CAMUNDA, "c7_pair", [("Task_Call", "Sales", 'camunda:assignee="${reps}"')]
+    )
+    assert deploy(owner, "pair.bpmn", text).status_code == 201
+
+    # A list (or a comma-separated text) named wang alone as assignee; zhao never saw it.
+    for reps in (["wang", "zhao"], "wang,zhao"):
+        (task,) = owner.start("c7_pair", {"reps": reps})["ready_tasks"]
+        assert (task["assignee"], task["candidates"]) == (None, ["user:wang", "user:zhao"])
+        assert task["id"] in {t["id"] for t in zhao.tasks("candidate=1")}
+        assert zhao.post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+        assert wang.complete(task["id"]).status_code == 409  # zhao holds it
+
+    # regression guard: a number is read as a username (no such user: the lane's, as before)
+    (single,) = owner.start("c7_pair", {"reps": 7})["ready_tasks"]
+    assert (single["assignee"], single["candidates"]) == (None, ["group:Sales", "user:7"])

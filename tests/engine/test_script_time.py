@@ -123,7 +123,13 @@ try:
     while True:
         left.pop()
 except IndexError:
-    pass"""
+    pass
+named = {str(i): i for i in range(2000)}
+whole = (len(sorted(named)), max(3, 4), min([], default=0), len(list(named.items())))
+def sum(values):
+    return -1
+mine = sum(5)
+text = "-".join("abc")"""
 
 
 def test_ordinary_loops_over_ten_thousand_items_still_run(owner: Actor, agent: Actor):
@@ -143,6 +149,7 @@ def test_ordinary_loops_over_ten_thousand_items_still_run(owner: Actor, agent: A
     )
     assert data["by_key"] == {"0": 0, "1": 1, "2": 2}
     assert (data["rows"], data["first"], data["left"]) == (10_000, [1, 2, 3], [])
+    assert (data["whole"], data["mine"], data["text"]) == ([2000, 4, 0, 2000], -1, "a-b-c")
     assert not any(key.startswith("<") for key in data)
 
 
@@ -169,3 +176,49 @@ def test_a_while_true_with_no_way_out_is_refused_at_deploy_on_its_line(owner: Ac
     assert (detail["element_id"], detail["line"]) == ("spin", 3)
     assert detail["message"].startswith("script on line 2 (line 4 of the file) loops for ever")
     assert "break" in detail["message"]
+
+
+def test_a_builtin_reading_a_huge_range_whole_is_stopped(owner: Actor, agent: Actor):
+    # ``sum(range(n))`` has no loop in its text: the builtin loops in C, and held the step.
+    condition = "sum(range(size)) &gt; 0 and max(x for x in [1]) == 1"
+    deploy(owner, "summing", GATEWAY.format(condition=condition))
+
+    began = time.monotonic()
+    started = agent.start("summing", {"size": 10**15})
+
+    assert time.monotonic() - began < 10
+    assert started["status"] == "error"
+    [incident] = started["incidents"]
+    assert (incident["kind"], incident["element_id"]) == ("script_timeout", "g")
+
+    done = retry(owner, started["id"], {"size": 10})
+    assert done["status"] == "completed", done
+
+
+RECURSING = """def paths(k):
+    return 1 if k == 0 else paths(k - 1) + paths(k - 1)
+half = lambda k: 1 if k == 0 else half(k - 1) + half(k - 1)
+words = ",".join(str(w) for w in range(3))
+total = paths(depth) + half(depth)"""
+
+
+def test_a_recursion_without_a_loop_is_stopped_at_its_line(owner: Actor, agent: Actor):
+    # 2**40 calls and not one loop: nothing counted them and the step never ended.
+    body = f'<bpmn:scriptTask id="rec"><bpmn:script>{RECURSING}</bpmn:script></bpmn:scriptTask>'
+    deploy(owner, "recursing", between("rec", body, "rec"))
+
+    began = time.monotonic()
+    started = agent.start("recursing", {"depth": 40})
+
+    assert time.monotonic() - began < 10
+    assert started["status"] == "error"
+    [incident] = started["incidents"]
+    assert (incident["kind"], incident["element_id"], incident["line"]) == (
+        "script_timeout",
+        "rec",
+        2,
+    )
+
+    done = retry(owner, started["id"], {"depth": 3})
+    assert done["status"] == "completed", done
+    assert (done["data"]["total"], done["data"]["words"]) == (16, "0,1,2")
