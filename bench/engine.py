@@ -44,6 +44,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import text
 
+from bench.cpu import BackendWatcher, CpuSplit, measured
 from bench.floor import database_floor, templates
 from crm.users import create_user
 from dialflow import schema
@@ -114,6 +115,7 @@ class PersistedEngine:
 
     def __init__(self, settings: Settings) -> None:
         self.runtime = Runtime.build(settings)
+        self.backends = BackendWatcher(self.runtime.db.engine)
         schema.upgrade(self.runtime.db.engine, schema=settings.database_schema)
         self.engine = ProcessEngine(registry=bench_registry(), clock=self.runtime.clock)
         with self.runtime.db.unit_of_work() as session:
@@ -140,15 +142,17 @@ class PersistedEngine:
             with db.unit_of_work() as session:
                 complete(engine, session, task_id, {"outcome": "interested"}, actor=agent)
 
-    def rate(self, count: int, threads: int = 1) -> float:
+    def rate(self, count: int, threads: int = 1) -> tuple[float, CpuSplit]:
         """Instances per second from ``threads`` threads of this process (as a web server's
-        request threads would run them)."""
+        request threads would run them), and the CPU per instance on either side."""
         self._runs += 1
         per_thread = max(1, count // threads)
         names = [f"r{self._runs}t{k}-" for k in range(threads)]
         started = time.perf_counter()
         if threads == 1:
-            self.run_instances(names[0], per_thread)
+            _, cpu = measured(self.backends, lambda: self.run_instances(names[0], per_thread))
+            elapsed = time.perf_counter() - started
+            return per_thread / elapsed, cpu.per_instance_ms(per_thread)
         else:
             workers = [
                 threading.Thread(target=self.run_instances, args=(name, per_thread))
@@ -158,11 +162,11 @@ class PersistedEngine:
                 worker.start()
             for worker in workers:
                 worker.join()
-        return per_thread * threads / (time.perf_counter() - started)
+        return per_thread * threads / (time.perf_counter() - started), CpuSplit(0, 0, None)
 
-    def state_and_floor(self, count: int) -> tuple[int, float]:
+    def state_and_floor(self, count: int) -> tuple[int, tuple[float, CpuSplit]]:
         """The state's size at the user task, and the instances per second of the same
-        statements alone (bench/floor.py)."""
+        statements alone (bench/floor.py) with their CPU per instance."""
         with self.runtime.db.unit_of_work() as session:
             row = start_instance(
                 self.engine, session, "bench_call", data={"customer_id": 1}, actor=self.agent
@@ -170,7 +174,12 @@ class PersistedEngine:
             state_bytes = len(row.state.encode())
             instance_id, version_id = row.id, row.version_id
         values = templates(self.runtime.db.engine, instance_id)
-        return state_bytes, database_floor(self.runtime.db.engine, values, version_id, count)
+        engine = self.runtime.db.engine
+        floor, cpu = measured(
+            self.backends, lambda: database_floor(engine, values, version_id, count)
+        )
+        # The floor also runs a twentieth of ``count`` unmeasured instances first.
+        return state_bytes, (floor, cpu.per_instance_ms(count + max(10, count // 20)))
 
     def close(self) -> None:
         self.runtime.close()
@@ -186,14 +195,18 @@ class Measured:
         self.floors: list[float] = []
         self.floor_ratios: list[float] = []
         self.own_ms: list[float] = []
+        self.cpu: list[CpuSplit] = []
+        self.floor_cpu: list[CpuSplit] = []
         self.state_bytes: int | None = None
 
-    def add(self, rate: float, raw: float) -> None:
+    def add(self, rate: float, raw: float, cpu: CpuSplit) -> None:
         self.rates.append(rate)
         self.ratios.append(raw / rate)
+        self.cpu.append(cpu)
 
-    def add_floor(self, floor: float, raw: float, rate: float) -> None:
+    def add_floor(self, floor: float, raw: float, rate: float, cpu: CpuSplit) -> None:
         self.floors.append(floor)
+        self.floor_cpu.append(cpu)
         # An instance costs at least its statements plus SpiffWorkflow's own work.
         self.floor_ratios.append(raw / floor + 1)
         self.own_ms.append(1000 / rate - 1000 / floor - 1000 / raw)
@@ -211,6 +224,18 @@ class Measured:
                 f"lowest reachable ratio {median(self.floor_ratios):5.1f}x   "
                 f"engine's own time {median(self.own_ms):.2f} ms/instance"
             )
+        if self.floor_cpu:
+            print(f"  CPU per instance, run:          {cpu_line(self.cpu)}")
+            print(f"  CPU per instance, statements:   {cpu_line(self.floor_cpu)}")
+
+
+def cpu_line(splits: list[CpuSplit]) -> str:
+    """The medians of CPU splits in ms per instance: this process (user + kernel), server."""
+    user = median(s.user for s in splits)
+    system = median(s.system for s in splits)
+    servers = [s.server for s in splits if s.server is not None]
+    server = f", PostgreSQL's backend {median(servers):.2f} ms" if servers else ""
+    return f"this process {user + system:.2f} ms ({user:.2f} user + {system:.2f} kernel){server}"
 
 
 def sqlite_settings(tmp: str) -> Settings:
@@ -273,14 +298,14 @@ def main() -> None:
         lines = {label: Measured(label) for label, _target, _threads in targets}
         for _round in range(args.rounds):
             for label, target, threads in targets:
-                rate, raw = around(lambda t=target, n=threads: t.rate(count, n))
-                lines[label].add(rate, raw)
+                (rate, cpu), raw = around(lambda t=target, n=threads: t.rate(count, n))
+                lines[label].add(rate, raw, cpu)
                 if threads == 1:
-                    (state_bytes, floor), raw_floor = around(
+                    (state_bytes, (floor, floor_cpu)), raw_floor = around(
                         lambda t=target: t.state_and_floor(count)
                     )
                     lines[label].state_bytes = state_bytes
-                    lines[label].add_floor(floor, raw_floor, rate)
+                    lines[label].add_floor(floor, raw_floor, rate, floor_cpu)
         print(
             f"raw SpiffWorkflow, in memory     {median(raws):8.0f} instances/s   "
             f"(median of {len(raws)} runs, {min(raws):.0f}–{max(raws):.0f}, "

@@ -639,6 +639,52 @@ def test_the_server_killed_in_the_middle_of_a_completion_leaves_the_task_to_comp
 # -- an erasure racing a step on the customer's process -----------------------------------
 
 
+def erase_during_completion(
+    app: Any,
+    test_env: dict[str, str],
+    deal_id: int,
+    complete: tuple[str, dict[str, Any], dict[str, str]],
+    erase: tuple[int, dict[str, str]],
+) -> dict[str, tuple[int, Any]]:
+    """The answers to a task's completion (task id, data, headers) and a customer's erasure
+    (customer id, headers) sent while another session holds the deal's row: the completion's
+    step writes its note, then waits for the deal; the erasure is sent once the step waits,
+    and the deal is let go once the erasure waits for the step."""
+    task_id, data, agent_headers = complete
+    customer_id, admin_headers = erase
+    holder = pg_connection(test_env)  # another session holding the deal's row for a while
+    watcher = pg_connection(test_env)
+    watcher.autocommit = True
+    answers: dict[str, tuple[int, Any]] = {}
+
+    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
+        response = app.test_client().open(url, method=method, json=body, headers=headers)
+        answers[name] = (response.status_code, response.get_json())
+
+    url = f"/api/v1/tasks/{task_id}/complete"
+    completion = threading.Thread(
+        target=send, args=("complete", "POST", url, {"data": data}, agent_headers)
+    )
+    erasure = threading.Thread(
+        target=send,
+        args=("erase", "DELETE", f"/api/v1/customers/{customer_id}", None, admin_headers),
+    )
+    try:
+        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal_id])
+        completion.start()
+        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
+        erasure.start()
+        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
+    finally:
+        holder.rollback()
+        holder.close()
+        watcher.close()
+        for thread in (completion, erasure):
+            if thread.is_alive():
+                thread.join(30)
+    return answers
+
+
 @pytest.mark.skipif(not PG_URL, reason="SQLite runs the two one after the other, whole")
 def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_note_too(
     app, owner, agent, actor, make_customer, db, test_env
@@ -665,43 +711,13 @@ def test_an_erasure_while_a_completion_writes_the_customers_note_scrubs_that_not
     )
     task_id = instance["ready_tasks"][0]["id"]
 
-    holder = pg_connection(test_env)  # another session holding the deal's row for a while
-    watcher = pg_connection(test_env)
-    watcher.autocommit = True
-    answers: dict[str, Any] = {}
-
-    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
-        client = app.test_client()
-        response = client.open(url, method=method, json=body, headers=headers)
-        answers[name] = (response.status_code, response.get_json())
-
-    completion = threading.Thread(
-        target=send,
-        args=(
-            "complete",
-            "POST",
-            f"/api/v1/tasks/{task_id}/complete",
-            {"data": {"outcome": "call back on 13900001111"}},
-            agent.headers,
-        ),
+    answers = erase_during_completion(
+        app,
+        test_env,
+        deal.id,
+        (task_id, {"outcome": "call back on 13900001111"}, agent.headers),
+        (customer.id, admin.headers),
     )
-    erasure = threading.Thread(
-        target=send,
-        args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
-    )
-    try:
-        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
-        completion.start()
-        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
-        erasure.start()
-        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
-    finally:
-        holder.rollback()
-        holder.close()
-        watcher.close()
-        for thread in (completion, erasure):
-            if thread.is_alive():
-                thread.join(30)
 
     assert answers["complete"][0] == 200, answers
     assert answers["erase"][0] == 200, answers
@@ -1035,43 +1051,13 @@ def test_an_erasure_while_a_step_runs_on_an_instance_of_another_key_waits_for_it
     )
     task_id = instance["ready_tasks"][0]["id"]
 
-    holder = pg_connection(test_env)  # another session holding the deal's row for a while
-    watcher = pg_connection(test_env)
-    watcher.autocommit = True
-    answers: dict[str, Any] = {}
-
-    def send(name: str, method: str, url: str, body: Any, headers: dict[str, str]) -> None:
-        client = app.test_client()
-        response = client.open(url, method=method, json=body, headers=headers)
-        answers[name] = (response.status_code, response.get_json())
-
-    completion = threading.Thread(
-        target=send,
-        args=(
-            "complete",
-            "POST",
-            f"/api/v1/tasks/{task_id}/complete",
-            {"data": {"outcome": "interested"}},
-            agent.headers,
-        ),
+    answers = erase_during_completion(
+        app,
+        test_env,
+        deal.id,
+        (task_id, {"outcome": "interested"}, agent.headers),
+        (customer.id, admin.headers),
     )
-    erasure = threading.Thread(
-        target=send,
-        args=("erase", "DELETE", f"/api/v1/customers/{customer.id}", None, admin.headers),
-    )
-    try:
-        holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", [deal.id])
-        completion.start()
-        [step] = wait_for(lambda: blocked_by(watcher, holder.info.backend_pid), "the step")
-        erasure.start()
-        wait_for(lambda: blocked_by(watcher, step), "the erasure to wait for the step")
-    finally:
-        holder.rollback()
-        holder.close()
-        watcher.close()
-        for thread in (completion, erasure):
-            if thread.is_alive():
-                thread.join(30)
 
     assert answers["complete"][0] == 200, answers
     assert answers["erase"][0] == 200, answers
