@@ -52,15 +52,19 @@ def check_specs(
     lines: dict[str, dict[str, int]],
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] | None = None,
     scripts: dict[str, dict[str, int]] | None = None,
+    foreign_scripts: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Problems of the parsed specs, each with the file and line of its element. ``lines``
     and ``conditions`` (from ``conditions_by_gateway``, which lets a bad condition point at
     the sequence flow that holds it rather than at its gateway) are per file name: the files
     of one deploy often share element ids (``StartEvent_1``, ``Task_1``), as are ``scripts``
     (``script_lines``: where each script task's script begins, to name the file's line of a
-    script's syntax error)."""
+    script's syntax error). ``foreign_scripts`` (``foreign_script_ids``, per file): script tasks
+    whose script is in another language, which ``foreign.py`` refuses with the Python to write;
+    they are not compiled as Python too."""
     conditions = conditions or {}
     scripts = scripts or {}
+    foreign_scripts = foreign_scripts or {}
     problems: list[dict[str, Any]] = []
     lanes = {lane for spec, _ in _all_task_specs(parsed) if (lane := getattr(spec, "lane", None))}
     for spec, file in _all_task_specs(parsed):
@@ -82,7 +86,7 @@ def check_specs(
                 _check_expression(param.get("value", ""), f"parameter {name!r}", report)
             for message in registry.check_values(spec.operation_name, literals):
                 report(message)
-        if isinstance(spec, ScriptTask):
+        if isinstance(spec, ScriptTask) and element_id not in foreign_scripts.get(file, ()):
             _check_script(spec.script or "", report, scripts.get(file, {}).get(element_id))
         if isinstance(spec, UserTask):
             _check_user_task(spec, forms, report)
@@ -553,6 +557,15 @@ def script_lines(tree: Any) -> dict[str, int]:
         for task in tree.iter(f"{{{BPMN_NS}}}scriptTask")
         for script in task.iterfind(f"{{{BPMN_NS}}}script")
         if task.get("id")
+    }
+
+
+def foreign_script_ids(tree: Any) -> set[str]:
+    """The ids of script tasks whose ``scriptFormat`` names a language other than Python."""
+    return {
+        task.get("id")
+        for task in tree.iter(f"{{{BPMN_NS}}}scriptTask")
+        if task.get("id") and not is_python(task.get("scriptFormat"))
     }
 
 

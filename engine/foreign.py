@@ -26,6 +26,7 @@ from engine import (
     foreign_hints,
     foreign_loops,
     juel,
+    script_hints,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -581,12 +582,21 @@ def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
     script_format = (element.get("scriptFormat") or "").strip().lower()
     if is_python(script_format):
         return []
+    script = element.find(f"{{{BPMN_NS}}}script")
+    python = script_hints.python_for(script.text or "") if script is not None else None
+    if python is not None:
+        hint = f"; in Python it reads:\n{python}"
+    else:
+        hint = (
+            "; rewrite it in Python, where the process's data are plain variables: "
+            "assign one to set it (score = 10), read it by its name"
+        )
     return [
         _report(
             name,
             element,
             f"script of {_label(element)} is {element.get('scriptFormat')!r}; Dialflow runs "
-            "Python scripts",
+            f"Python scripts{hint}",
         )
     ]
 

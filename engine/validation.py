@@ -28,6 +28,7 @@ from engine.checks import (
     check_specs,
     conditions_by_gateway,
     flow_condition_problems,
+    foreign_script_ids,
     script_lines,
 )
 from engine.collaboration import message_flow_problems
@@ -361,6 +362,7 @@ def validate_bundle(
     lines: Lines = {}
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
     scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins
+    foreign_scripts: dict[str, set[str]] = {}  # per file: scripts in another language
     unbuilt: list[tuple[str, Any]] = []  # the XML of the processes read element by element
     for name, text in bpmn.items():
         try:
@@ -370,12 +372,13 @@ def validate_bundle(
         lines[name] = _line_index(tree)
         conditions[name] = conditions_by_gateway(tree)
         scripts[name] = script_lines(tree)
+        foreign_scripts[name] = foreign_script_ids(tree)
         unbuilt += [
             (name, p)
             for p in tree.iter(PROCESS)
             if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
         ]
-    checked = check_specs(parsed, forms, registry, lines, conditions, scripts)
+    checked = check_specs(parsed, forms, registry, lines, conditions, scripts, foreign_scripts)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)
