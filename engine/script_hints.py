@@ -4,11 +4,12 @@ Camunda 7, Flowable and Activiti diagrams carry script tasks in JavaScript or Gr
 (``scriptFormat="javascript"``), most of them a few lines that compute a value and store it
 with ``execution.setVariable``. Dialflow runs Python only and refuses such a script at deploy;
 for a script made only of assignments (``var s = 10;``, ``def hot = score > 20``,
-``execution.setVariable("score", s)``), one-line ``if (…) { … }`` and comments, the refusal shows the same lines in
-Python, each expression translated as a JUEL expression is (``engine.juel.to_python``: ``&&``,
-``||``, ``!``, ``==``, ``null``, ``execution.getVariable("x")``, ``lead.source`` as the map's
-key). Anything else (blocks over several lines, loops, method calls) gets no translation: a wrong
-suggestion would be worse than none.
+``execution.setVariable("score", s)``), one-line ``if (…) { … }`` and comments, the refusal
+shows the same lines in Python, each expression translated as a JUEL expression is
+(``engine.juel.to_python``: ``&&``, ``||``, ``!``, ``==``, ``null``,
+``execution.getVariable("x")``, ``lead.source`` as the map's key). Anything else (blocks over
+several lines, loops, method calls) gets no translation: a wrong suggestion would be worse
+than none.
 """
 
 from __future__ import annotations
