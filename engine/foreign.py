@@ -25,6 +25,7 @@ from engine import (
     diagram_forms,
     foreign_hints,
     foreign_loops,
+    java_schedule,
     juel,
     script_hints,
     zeebe_decisions,
@@ -410,6 +411,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace in assignment_attributes.JAVA_ENGINES and java_schedule.runs(
+            qname.localname, element, value
+        ):
+            continue  # a user task's due date or priority: kept
         if qname.namespace in foreign_loops.JAVA_ENGINES and foreign_loops.runs(
             qname.localname, element
         ):

@@ -47,6 +47,7 @@ from engine.foreign import foreign_problems, is_reported
 from engine.foreign_loops import adopt as adopt_loops
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
+from engine.java_schedule import adopt as adopt_java_schedules
 from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
@@ -137,6 +138,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
+        _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         if validate:

@@ -284,9 +284,9 @@ def test_flowable_and_jbpm_mappings_are_refused_with_the_dialflow_way(owner, db)
     assert "s" not in found  # Dialflow sets the starter's variable (engine.starter)
     assert "each" not in found  # its multi-instance over contacts runs (engine.foreign_loops)
     assert "call" not in found  # its flowable:in mapping runs (engine.call_mappings)
-    assert "the property dueIn" in found["due"] and "the property priority" in found["due"]
-    # its form is drawn in the diagram: it becomes the task's JSON-Schema form
-    assert "formProperty" not in found["due"]
+    # its due date and priority run (engine.java_schedule); its form is drawn in the diagram:
+    # it becomes the task's JSON-Schema form
+    assert "due" not in found
     assert "drools:serviceimplementation='Java'" in found["svc"]
     assert "choose a service operator" in found["svc"]
     nothing_deployed(db)

@@ -1,0 +1,113 @@
+"""A user task's ``dueDate`` and ``priority`` attributes, as Camunda 7, Flowable and Activiti
+write them, run as Dialflow's ``dueAt``/``dueIn`` and ``priority`` properties.
+
+Camunda Modeler (Camunda 7), the Flowable and Activiti designers put a user task's due date
+and priority in attributes: ``camunda:dueDate="${callbackAt}"``, ``flowable:dueDate="PT4H"``,
+``camunda:priority="80"``. Dialflow has both (a work item's due time, from the task property
+``dueAt``, a Python expression giving an ISO 8601 date-time, or ``dueIn``, a duration from
+when the task opens; and its ``priority``), but refused the attributes. ``adopt`` writes them
+into the parsed tree as those properties, with the Java engines' meaning:
+
+- ``dueDate``: an ISO 8601 duration (``PT4H``, ``P2D``: from when the task is created, as
+  those engines' due-date calendar reads it) is ``dueIn``; an ISO 8601 date-time is ``dueAt``
+  (without an offset it is in the installation's time zone, as the Java engines read it in
+  the server's); a JUEL variable path (``${callbackAt}``, ``#{lead.callback}``) is ``dueAt``
+  reading that variable when the task opens (a date-time text, as a form or a script sets it).
+- ``priority``: a whole number, or a JUEL expression that translates to Python
+  (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
+
+A method call (``${dateTime().plusDays(2).toDate()}``), a value of another shape, or a task that
+also sets the property itself stays refused on the task (``foreign.py``), with what to write.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine import juel
+from engine.assignment_attributes import JAVA_ENGINES
+from engine.bpmn_xml import BPMN_NS
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_SPIFF = f"{{{SPIFF_NS}}}"
+_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
+_USER_TASK = f"{{{BPMN_NS}}}userTask"
+ATTRIBUTES = ("dueDate", "priority")
+_DURATION = re.compile(
+    r"^P(?=\d|T\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$"
+)
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
+_WHOLE = re.compile(r"^-?\d+$")
+_JUEL_PATH = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\}\s*$")
+
+
+def runs(local: str, element: Any, value: str) -> bool:
+    """Whether the attribute ``local`` of ``element`` (its namespace one of the Java engines')
+    is one ``adopt`` writes as Dialflow's property."""
+    if local not in ATTRIBUTES or element.tag != _USER_TASK:
+        return False
+    said = _property(local, value)
+    return said is not None and not (_said_already(element) & _names_of(said))
+
+
+def adopt(tree: Any) -> None:
+    """Write each user task's adopted due date and priority as its
+    ``spiffworkflow:properties`` (see the module)."""
+    for task in tree.iter(_USER_TASK):
+        said: dict[str, str] = {}
+        for attribute, value in task.attrib.items():
+            qname = etree.QName(attribute)
+            if qname.namespace in JAVA_ENGINES and runs(qname.localname, task, value):
+                said.update(_property(qname.localname, value) or {})
+        if not said:
+            continue
+        extensions = task.find(_EXTENSIONS)
+        if extensions is None:
+            extensions = etree.Element(_EXTENSIONS)
+            task.insert(0, extensions)
+        holder = extensions.find(f"{_SPIFF}properties")
+        if holder is None:
+            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
+        for name, value in said.items():
+            etree.SubElement(holder, f"{_SPIFF}property", name=name, value=value)
+
+
+def _property(local: str, value: str) -> dict[str, str] | None:
+    """The Dialflow property an attribute's value says, or ``None`` if it says none."""
+    text = value.strip()
+    if local == "dueDate":
+        if _DURATION.match(text):
+            return {"dueIn": text}
+        if _DATE_TIME.match(text):
+            return {"dueAt": repr(text)}
+        path = _JUEL_PATH.match(text)
+        python = juel.to_python(path.group(1)) if path else None
+        return {"dueAt": python} if python else None
+    if _WHOLE.match(text):
+        return {"priority": str(int(text))}
+    found = _JUEL.match(text)
+    if found and not juel.engine_names(found.group(1)):
+        python = juel.to_python(found.group(1))
+        return {"priority": python} if python else None
+    return None
+
+
+def _names_of(said: dict[str, str]) -> set[str]:
+    names = set(said)
+    return names | {"dueAt", "dueIn"} if names & {"dueAt", "dueIn"} else names
+
+
+def _said_already(task: Any) -> set[str]:
+    """The properties the task's own ``spiffworkflow:properties`` set."""
+    return {
+        prop.get("name") or ""
+        for extensions in task.findall(_EXTENSIONS)
+        for holder in extensions.findall(f"{_SPIFF}properties")
+        for prop in holder.findall(f"{_SPIFF}property")
+    }
