@@ -21,13 +21,16 @@ from crm import imports, jobs
 from crm.models import Call, Customer, User
 from crm.users import authenticate, create_user
 from dialflow.cli import main
+from dialflow.clock import ManualClock
 from dialflow.errors import Conflict, InvalidInput
+from dialflow.runtime import Runtime
 from dialflow.settings import Settings
 from tests.conftest import PASSWORD, password_hash, sign_in
-from tests.engine.conftest import Actor, actor_factory
+from tests.engine.conftest import T0, Actor, actor_factory
 from tests.engine.test_assignment_attributes import CAMUNDA, java_engine
 from tests.sheets import csv_bytes, xlsx_bytes
 from tests.web.test_telephony import SECRET, send
+from web import create_app
 
 
 @pytest.fixture
@@ -359,3 +362,33 @@ def test_a_pbx_names_the_agent_of_a_call_in_chinese(client, db, make_customer):
         assert answer.status_code == 200, answer.get_json()
         with db() as session:
             assert session.get(Call, answer.get_json()["call_id"]).agent_id == zhang.id
+
+
+# --- the shipped telesales processes ------------------------------------------------------------
+
+
+def test_a_lead_reaches_a_chinese_agent_through_the_shipped_processes(runtime, settings):
+    """Routing, the daily caps, the call cadence and its quote approval name agents by
+    username: a team of 张三 and 李小龙 works its leads as a team of a1 and a2 does."""
+    clocked = Runtime.build(settings, clock=ManualClock(T0))
+    try:
+        clocked.deploy_shipped_models()
+        app = create_app({"TESTING": True}, runtime=clocked)
+        make = actor_factory(app.test_client(), clocked.db.unit_of_work)
+        boss = make("director", username="总监", team=None)
+        make("manager", username="王经理", team="华东一组", manager="总监")
+        zhang = make("agent", username="张三", team="华东一组", manager="王经理")
+        li = make("agent", username="李小龙", team="华东一组", manager="王经理")
+        owners = []
+        for phone in ("13800138000", "13800138001"):
+            body = {"name": "王小明", "phone": phone, "region": "上海", "source": "网络推广"}
+            answer = boss.post("/api/v1/leads", json=body)
+            assert answer.status_code == 201, answer.get_json()
+            owners.append(answer.get_json()["owner"])
+            customer_id = answer.get_json()["customer_id"]
+        assert owners == ["张三", "李小龙"]
+        (call,) = li.tasks(f"mine=1&business_key={customer_id}")
+        assert call["name"] == "call"
+        assert zhang.tasks(f"mine=1&business_key={customer_id}") == []
+    finally:
+        clocked.close()
