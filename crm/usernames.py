@@ -20,17 +20,24 @@ MAX_MARKS_IN_A_ROW = 3  # Thai and Devanagari stack two or three; more only hide
 PUNCTUATION = frozenset("_.-·")
 # Middle dots people type between the parts of a transliterated name, written as one.
 _MIDDLE_DOTS = str.maketrans(dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5\u16eb", "\u00b7"))
-# Characters a list shows as another one: the key holds the one they look like.
+# Characters a list shows as another one: the key holds the one they look like. Keyed by
+# their NFKC form, the one names hold (the Hangul letters ㅁ ㅣ are stored as ᄆ ᅵ).
+_LOOK_ALIKE_FORMS = {
+    # Cyrillic and Greek letters drawn as Latin ones
+    **dict(zip("аВсеԁһіјКМНоРрԛЅѕТԝхУу", "aBcedhijKMHoPpqSsTwxYy", strict=True)),
+    **dict(zip("АЕІЈОСХӏЬ", "AEIJOCXlb", strict=True)),
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧονικ", "ABEZHIKMNOPTYXovik", strict=True)),
+    # Latin letters of other alphabets, and a Han stroke, drawn as basic Latin ones
+    **dict(zip("ɑıɩȷɡǀ丨ㅣ", "aiijglll", strict=True)),
+    # kana, Bopomofo and Hangul drawn as Han characters
+    **dict(zip("カエロニトハタムヒヌヨーㅡヘ", "力工口二卜八夕厶匕又彐一一へ", strict=True)),
+    **dict(zip("ㄇㄈㄏㄋㄎㄚㄙㄩㄦㄅㄍ", "冂匚厂乃丂丫厶凵儿勹巜", strict=True)),
+    **dict(zip("ㄐㄒㄔㄕㄖㄗㄠㄡㄤㄧ", "丩丅彳尸日卩幺又尢一", strict=True)),
+    **dict(zip("ㅁㅅㅏ", "口人卜", strict=True)),
+    "·": ".",
+}
 _LOOK_ALIKES = str.maketrans(
-    {
-        # Cyrillic and Greek letters drawn as Latin ones
-        **dict(zip("аВсеԁһіјКМНоРрԛЅѕТԝхУу", "aBcedhijKMHoPpqSsTwxYy", strict=True)),
-        **dict(zip("АЕІЈОСХӏЬ", "AEIJOCXlb", strict=True)),
-        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧονικ", "ABEZHIKMNOPTYXovik", strict=True)),
-        # kana and Hangul drawn as Han characters
-        **dict(zip("カエロニトハタムーㅡヘ", "力工口二卜八夕厶一一へ", strict=True)),
-        "·": ".",
-    }
+    {unicodedata.normalize("NFKC", char): like for char, like in _LOOK_ALIKE_FORMS.items()}
 )
 # Scripts CJK names mix; any other name keeps to one script (digits and _ . - · go with all).
 _SCRIPT_MIXES = (

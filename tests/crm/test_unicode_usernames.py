@@ -114,11 +114,15 @@ def test_a_name_that_looks_like_another_users_is_a_conflict(db, subtests):
     new_user(db, "王力宏")
     new_user(db, "cop")
     new_user(db, "李.娜")
+    new_user(db, "admin")
+    new_user(db, "日本")
     for typed, twin in [
         ("ｚｈａｎｇ＿ｗｅｉ", "zhang_wei"),  # the same name, full-width
         ("王カ宏", "王力宏"),  # katakana ka for Han li
         ("сор", "cop"),  # all Cyrillic
         ("李·娜", "李.娜"),
+        ("ɑdmin", "admin"),  # Latin alpha
+        ("ㄖ本", "日本"),  # Bopomofo r for Han ri
     ]:
         with subtests.test(typed=typed):
             with pytest.raises(Conflict) as caught, db() as session:
