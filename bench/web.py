@@ -164,6 +164,7 @@ def _ensure_users(rt) -> None:  # type: ignore[no-untyped-def]
                 rows.append(
                     {
                         "username": f"bagent{n:03d}",
+                        "username_key": f"bagent{n:03d}",
                         "display_name": f"坐席{n:03d}",
                         "role": Role.AGENT,
                         "team_id": team_id,

@@ -25,6 +25,7 @@ from crm.models import (
 from crm.phones import mask_phone, normalize_phone, try_normalize_phone
 from crm.scoping import may_change_phone, visible_customers
 from crm.text_search import contains, id_in, searched
+from crm.usernames import normalise_username
 from crm.validation import MAX_ID, FieldErrors, boolean, choice, email, text, timezone
 from dialflow.errors import DuplicateCustomer, Forbidden, InvalidInput, NotFound
 
@@ -513,8 +514,11 @@ def _owner(session: Session, value: Any, errors: FieldErrors) -> User | None:
     if isinstance(value, int) and not 1 <= value <= MAX_ID:  # no such id; too large for SQL
         errors.add("owner", f"No active user {value!r}.")
         return None
-    column = User.id if isinstance(value, int) else User.username
-    user = session.scalar(select(User).where(column == value, User.active.is_(True)))
+    if isinstance(value, int):
+        found = User.id == value
+    else:
+        found = User.username == normalise_username(value)  # as typed: 张三 , ｚｈａｎｇ
+    user = session.scalar(select(User).where(found, User.active.is_(True)))
     if user is None:
         errors.add("owner", f"No active user {value!r}.")
     return user

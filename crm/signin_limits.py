@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import AuditEntry
+from crm.usernames import normalise_username
 from dialflow.errors import DialflowError
 
 MAX_FAILURES = 5
@@ -40,7 +41,8 @@ class TooManySignInAttempts(DialflowError):
 
 
 def attempt_key(username: str, address: str | None) -> str:
-    raw = f"{(username or '').strip().lower()}\0{address or '-'}"
+    # The name as sign-in looks it up: ``ａｄｍｉｎ`` is ``admin``'s count, not a fresh one.
+    raw = f"{normalise_username(username).lower()}\0{address or '-'}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -23,6 +23,7 @@ from crm import audit
 from crm.calls import MAX_CALL_SECONDS
 from crm.models import Call, CallDirection, Customer, CustomerPhone, TelephonyEvent, User
 from crm.phones import normalize_phone
+from crm.usernames import normalise_username
 from crm.validation import FieldErrors, aware_datetime, choice, text
 from dialflow.db import inserted_first, utcnow
 from dialflow.errors import DialflowError, InvalidInput, Unauthorized
@@ -195,4 +196,5 @@ def _customer_for(session: Session, e164: str) -> int | None:
 
 
 def _agent_id(session: Session, username: str) -> int | None:
-    return session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    name = normalise_username(username)
+    return session.scalar(select(User.id).where(User.username == name, User.active.is_(True)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import ApiToken, Role, Team, User
+from crm.usernames import normalise_username, username_key, username_problem
 from dialflow.errors import Conflict, InvalidInput, NotFound, field_error
 
 _hasher = PasswordHasher()
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
@@ -68,14 +67,10 @@ def create_user(
 ) -> User:
     """Create an active user; every problem with the input is reported in one error."""
     problems: list[dict[str, str]] = []
-    username = (username or "").strip()
-    if not USERNAME_RE.match(username):
-        problems.append(
-            {
-                "field": "username",
-                "message": "Usernames are 2–64 letters, digits, dots, dashes or underscores.",
-            }
-        )
+    username = normalise_username(username)
+    username_error = username_problem(username)
+    if username_error:
+        problems.append({"field": "username", "message": username_error})
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         problems.append(
             {
@@ -90,13 +85,21 @@ def create_user(
         parsed_role = Role.AGENT
     manager_user = None
     if manager:
-        manager_user = session.scalar(select(User).where(User.username == manager))
+        manager_user = find_user(session, manager)
         if manager_user is None:
             problems.append({"field": "manager", "message": f"No user named {manager!r}."})
     if problems:
         raise InvalidInput("The user could not be created.", details=problems)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    key = username_key(username)
+    twin = session.scalar(select(User.username).where(User.username_key == key))
+    if twin == username:
         raise Conflict(f"A user named {username!r} already exists.", code="duplicate_user")
+    if twin is not None:
+        raise Conflict(
+            f"{username!r} would look the same as the user {twin!r} in a list; "
+            "choose a name that differs in what it shows.",
+            code="duplicate_user",
+        )
 
     user = User(
         username=username,
@@ -120,8 +123,14 @@ def create_user(
     return user
 
 
+def find_user(session: Session, username: str | None) -> User | None:
+    """The user of this name as people type it (full-width, decomposed accents), else None."""
+    name = normalise_username(username)
+    return session.scalar(select(User).where(User.username == name)) if name else None
+
+
 def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         raise NotFound(f"No user named {username!r}.", code="user_not_found")
     return user
@@ -129,7 +138,7 @@ def get_user(session: Session, username: str) -> User:
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this password, else None (callers say only "wrong credentials")."""
-    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    user = find_user(session, username)
     if user is None or not user.active:
         _hasher.hash("constant-time-padding")  # the same work whether or not the user exists
         return None

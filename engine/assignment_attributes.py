@@ -16,7 +16,9 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   again after releasing it). A variable holding several names (a list, ``"wang,zhao"``)
   assigns none of them: each is a candidate, as ``candidateUsers`` would make them;
 - ``candidateUsers``: usernames, comma-separated, or paths to a list (or a comma-separated
-  text) of usernames: each is a candidate (``user:<name>``);
+  text) of usernames: each is a candidate (``user:<name>``). Chinese lists are read too
+  (``张三，李四``, ``张三、李四``), and a name as people type it is the user's as stored
+  (``crm.usernames``: full-width letters, a tone mark typed as a combining accent);
 - ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries;
 - Camunda 8's values as FEEL: ``=name`` or ``=a.b`` (a path), ``="text"``, ``=["a", "b"]``.
 
@@ -42,6 +44,7 @@ from typing import Any
 
 from lxml import etree
 
+from crm.usernames import normalise_username, split_names
 from engine.bpmn_xml import BPMN_NS
 
 log = logging.getLogger(__name__)
@@ -89,7 +92,7 @@ def _feel_entries(body: str, starter_names: set[str]) -> list[Entry] | None:
         return [_path(body.strip(), starter_names)]
     text = _FEEL_TEXT.match(body)
     if text:
-        return [{"text": t.strip()} for t in text.group(1).split(",") if t.strip()] or None
+        return [{"text": t} for t in split_names(text.group(1))] or None
     listed = _FEEL_LIST.match(body)
     if listed:
         items = re.findall(r'"([^"\\]*)"', listed.group(1) or "")
@@ -108,12 +111,12 @@ def entries_of(kind: str, value: str, owner: Any, *, feel: bool = False) -> list
         entry = _entry(text, starter_names)
         entries = [entry] if entry is not None else None
     else:
-        parts = [p for p in text.split(",") if p.strip()]
+        parts = split_names(text)  # 张三,李四 as 张三，李四 and 张三、李四 are written
         read = [_entry(p, starter_names) for p in parts]
         entries = None if not read or any(e is None for e in read) else read  # type: ignore[assignment]
     if entries is None or (kind == "assignee" and len(entries) != 1):
         return None
-    if kind == "assignee" and "," in entries[0].get("text", ""):
+    if kind == "assignee" and len(split_names(entries[0].get("text", ""))) > 1:
         return None  # one user: several are candidateUsers
     if any(len(e.get("text", "")) > _NAME_LIMIT for e in entries):
         return None
@@ -182,7 +185,7 @@ def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
         return None
     starter_names = initiator_names(task)
     said: dict[str, list[Entry]] = {}
-    parts = [p for p in (expressions[0].text or "").split(",") if p.strip()]
+    parts = split_names(expressions[0].text or "")
     for part in parts:
         found = _RESOURCE.match(part)
         which, text = (found.group(1), found.group(2)) if found else (None, part)
@@ -274,7 +277,7 @@ def who_works(
         *(named if len(named) > 1 else []),
         *_names(said.get("candidateUsers", []), data, starter),
     ]
-    groups = _names(said.get("candidateGroups", []), data, starter)
+    groups = _names(said.get("candidateGroups", []), data, starter, people=False)
     others = {f"user:{name}" for name in users} | {group_name(name) for name in groups}
     assignee_id = active_user(assignee) if assignee is not None else None
     if assignee is not None and assignee_id is None:
@@ -290,8 +293,14 @@ def who_works(
 
 
 def _names(
-    entries: list[Entry], data: Mapping[str, Any], starter: Callable[[], str | None]
+    entries: list[Entry],
+    data: Mapping[str, Any],
+    starter: Callable[[], str | None],
+    *,
+    people: bool = True,
 ) -> list[str]:
+    """The names the entries give; ``people``: usernames, as stored (``ｚｈａｎｇ`` is
+    ``zhang``, a decomposed ``ā`` one character), else groups as written."""
     found: list[str] = []
     for entry in entries:
         if "text" in entry:
@@ -303,7 +312,7 @@ def _names(
         else:
             values = starter()
         if isinstance(values, str):
-            values = values.split(",")
+            values = split_names(values)
         elif isinstance(values, int) and not isinstance(values, bool):
             values = [str(values)]
         elif not isinstance(values, list | tuple):
@@ -312,6 +321,8 @@ def _names(
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)
             name = value.strip() if isinstance(value, str) else ""
+            if people:
+                name = normalise_username(name)
             if name and len(name) <= _NAME_LIMIT and name not in found:
                 found.append(name)
     return found
@@ -340,7 +351,7 @@ def hint(local: str, owner: Any, value: str, *, feel: bool = False) -> str | Non
     several = "" if local == "assignee" else ", comma-separated"
     if not text:
         return f"name who works the task: {written}{several}"
-    if local == "assignee" and "," in text and not _JUEL_ANY.search(text):
+    if local == "assignee" and len(split_names(text)) > 1 and not _JUEL_ANY.search(text):
         return (
             f"the assignee is one user: write candidateUsers={text!r} for several "
             "(each may claim the task)"

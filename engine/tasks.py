@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 
 from crm import audit
 from crm.models import Role, User
+from crm.usernames import normalise_username
 from crm.webhooks import outbox
 from dialflow.db import add_loaded, as_loaded, fetch, lock_failure
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
@@ -179,7 +180,8 @@ def assign(
     item = _open_item(session, task_id)
     if actor.role not in SUPERVISORS and item.assignee_id != actor.id:
         raise Forbidden("Only the assignee (to delegate) or a manager may assign this task.")
-    target = session.scalar(select(User).where(User.username == username.strip(), User.active))
+    name = normalise_username(username)
+    target = session.scalar(select(User).where(User.username == name, User.active))
     if target is None:
         raise InvalidInput(
             f"No active user {username!r}.", details=[{"field": "user", "message": "unknown user"}]

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, Team, User
+from crm.usernames import normalise_username
 from dialflow.db import mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works
 from engine.assignment_attributes import read as read_assignment
@@ -153,7 +154,7 @@ def _unknown_owners(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
                 ]
     if not named:
         return []
-    users = {name for _, _, kind, name in named if kind != "candidateGroups"}
+    users = {normalise_username(name) for _, _, kind, name in named if kind != "candidateGroups"}
     groups = {name for _, _, kind, name in named if kind == "candidateGroups"}
     active = set(
         session.scalars(select(User.username).where(User.username.in_(users), User.active))
@@ -163,7 +164,7 @@ def _unknown_owners(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
     for file, task, kind, name in named:
         if kind == "candidateGroups" and name.lower() not in ROLE_NAMES and name not in teams:
             said = f"names the group {name!r} in {kind}, which is no role and no team"
-        elif kind != "candidateGroups" and name not in active:
+        elif kind != "candidateGroups" and normalise_username(name) not in active:
             said = f"names {name!r} in {kind}, who is no active user"
         else:
             continue
@@ -251,9 +252,8 @@ def _candidate(entry: str) -> str:
     entry = entry.strip()
     if entry.startswith("group:"):  # a role as a lane names it: "group:Manager" is managers
         return lane_group(entry[6:])
-    if entry.startswith("user:"):
-        return entry
-    return f"user:{entry}"
+    # a person as inboxes know them: ``user:`` and the name as stored (NFKC, as typed)
+    return f"user:{normalise_username(entry.removeprefix('user:'))}"
 
 
 def close_item(
@@ -535,7 +535,8 @@ def _item_values(
 
 
 def _active_user(session: Session, username: str) -> int | None:
-    return session.scalar(select(User.id).where(User.username == username, User.active))
+    name = normalise_username(username)
+    return session.scalar(select(User.id).where(User.username == name, User.active))
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:

@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.models.types import str_enum
+from crm.usernames import username_key
 from dialflow.db import Base, UTCDateTime, utcnow
 
 
@@ -37,6 +38,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the name looks like in a list (``crm.usernames``): no two users share it.
+    username_key: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role))
@@ -57,6 +60,11 @@ class User(Base):
     # The session protocol Flask-Login expects, without importing Flask into the domain.
     is_authenticated = True
     is_anonymous = False
+
+    @validates("username")
+    def _keep_key(self, _field: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
 
     @property
     def is_active(self) -> bool:

@@ -16,6 +16,7 @@ from crm.models import (
     User,
 )
 from crm.notes import add_note
+from crm.usernames import normalise_username
 from crm.validation import FieldErrors, decimal
 from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 from handlers.telesales.rules import after, candidate, manager_of, notify
@@ -50,7 +51,8 @@ def register(registry: HandlerRegistry) -> None:
             role = approver[6:]
             above = {"manager": "group:director", "director": "group:admin"}
             return {"approver": above.get(role, "group:admin")}
-        user = session.scalar(select(User).where(User.username == approver.removeprefix("user:")))
+        name = normalise_username(approver.removeprefix("user:"))
+        user = session.scalar(select(User).where(User.username == name))
         boss = manager_of(session, user)
         target = candidate(boss, "director" if user and user.role == Role.MANAGER else "admin")
         escalate = settings.effective(session, "approval", user.team_id if user else None)
