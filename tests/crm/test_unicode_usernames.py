@@ -13,13 +13,15 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from crm import imports, jobs
+from crm import audit, imports, jobs
 from crm.models import Call, Customer, User
-from crm.users import authenticate, create_user
+from crm.users import authenticate, create_token, create_user
+from dialflow import schema
 from dialflow.cli import main
 from dialflow.clock import ManualClock
 from dialflow.errors import Conflict, InvalidInput
@@ -396,3 +398,47 @@ def test_a_lead_reaches_a_chinese_agent_through_the_shipped_processes(runtime, s
         assert zhang.tasks(f"mine=1&business_key={customer_id}") == []
     finally:
         clocked.close()
+
+
+# --- the migration ------------------------------------------------------------------------------
+
+
+def test_revision_0019_keeps_what_refers_to_the_users(runtime):
+    """On SQLite the revision rebuilt ``users``; with foreign keys on, dropping the old table
+    deleted every API token and cleared every manager, or failed on the audit log's entries."""
+    engine = runtime.db.engine
+    config = schema.alembic_config()
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+
+    def held() -> list[Any]:
+        with engine.connect() as connection:
+            return [
+                connection.execute(text(sql)).all()
+                for sql in (
+                    "SELECT id, username, manager_id, team_id FROM users ORDER BY id",
+                    "SELECT user_id, name FROM api_tokens",
+                    "SELECT actor_id, action FROM audit_log WHERE actor_id IS NOT NULL",
+                )
+            ]
+
+    with runtime.db.unit_of_work() as session:
+        boss = create_user(session, username="boss", role="manager", team="t1")
+        agent = create_user(session, username="wang", role="agent", team="t1", manager="boss")
+        session.flush()
+        create_token(session, agent, name="pbx")
+        audit.record(session, actor=boss, action="probe", entity_type="user", entity_id="2")
+    before = held()
+    assert all(before), before
+    try:
+        migrate(command.downgrade, "0018")
+        assert held() == before
+        migrate(command.upgrade, "0019")
+        assert held() == before
+    finally:
+        schema.upgrade(engine, schema=runtime.settings.database_schema)
+    with runtime.db.unit_of_work() as session:
+        assert session.get(User, agent.id).username_key == "wang"
