@@ -588,7 +588,9 @@ def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
     if is_python(script_format):
         return []
     script = element.find(f"{{{BPMN_NS}}}script")
-    python = script_hints.python_for(script.text or "") if script is not None else None
+    python = (
+        script_hints.python_for(script.text or "", script_format) if script is not None else None
+    )
     if python is not None:
         hint = f"; in Python it reads:\n{python}"
     else:
