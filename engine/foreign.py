@@ -390,6 +390,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or foreign_loops.hint(local, element)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
+        or (java_schedule.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
