@@ -168,3 +168,11 @@ def test_a_due_date_on_a_service_task_is_told_to_go(owner) -> None:
         (message,) = [m for m in said if f"camunda:{attribute}=" in m]
         assert f"user tasks only: remove {attribute}" in message, said
         assert "give the task the property" not in message, said
+
+
+def test_a_due_date_variable_holding_a_duration_is_due_that_long_after(timed: Timed) -> None:
+    """The Java engines read a duration text (``"P2D"``) as from when the task opens; the
+    task had no due time."""
+    content = follow_up("callback_sla", 'camunda:dueDate="${sla}"')
+    listed = listed_task(timed, "callback_sla", content, {"sla": "P2DT4H"})
+    assert due(listed) == T0 + timedelta(days=2, hours=4), listed
