@@ -12,7 +12,8 @@ into the parsed tree as those properties, with the Java engines' meaning:
   those engines' due-date calendar reads it) is ``dueIn``; an ISO 8601 date-time is ``dueAt``
   (without an offset it is in the installation's time zone, as the Java engines read it in
   the server's); a JUEL variable path (``${callbackAt}``, ``#{lead.callback}``) is ``dueAt``
-  reading that variable when the task opens (a date-time text, as a form or a script sets it).
+  reading that variable when the task opens (a date-time text, as a form or a script sets it,
+  or a duration text such as ``"P2D"``, from then: ``work_items``).
 - ``priority``: a whole number, or a JUEL expression that translates to Python
   (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
 
