@@ -275,6 +275,24 @@ def test_chinese_lists_of_candidates_are_split_at_their_commas(owner, actor):
     assert task is None
 
 
+def test_a_group_named_with_a_chinese_comma_stays_one_group(owner, actor):
+    """Only lists of people are split at ``，`` and ``、`` (no username holds them): the team
+    华东、华南 was read as two groups no one is in, and its task offered to no one."""
+    agent = actor("agent", username="张三", team="华东、华南")
+    text = java_engine(
+        "camunda",
+        CAMUNDA,
+        "cn_team",
+        [("Task_A", "销售", 'camunda:candidateGroups="华东、华南"')],
+    )
+    answer = deploy(owner, "team.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json().get("warnings", []) == []
+    (task,) = owner.start("cn_team", {"reps": "华东、华南"})["ready_tasks"]
+    assert task["candidates"] == ["group:华东、华南"]
+    assert [t["id"] for t in agent.tasks("candidate=1")] == [task["id"]]
+
+
 def test_names_typed_decomposed_or_full_width_reach_their_user(owner, actor):
     """A name written with a combining tone mark, full-width letters or spaces around it in a
     diagram, in ``lane_owners`` or when assigning is the user's name as stored."""
