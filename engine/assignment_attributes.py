@@ -19,7 +19,8 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   text) of usernames: each is a candidate (``user:<name>``). Chinese lists are read too
   (``张三，李四``, ``张三、李四``), and a name as people type it is the user's as stored
   (``crm.usernames``: full-width letters, a tone mark typed as a combining accent);
-- ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries;
+- ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries, split at ``,``
+  only (a team may be named ``华东、华南``);
 - Camunda 8's values as FEEL: ``=name`` or ``=a.b`` (a path), ``="text"``, ``=["a", "b"]``.
 
 An assignee that names no active user when the task opens (unknown, deactivated, or a path
