@@ -31,7 +31,7 @@ _SET_VARIABLE = re.compile(
 # ``var s = 10``, ``let``/``const``, Groovy's ``def``, a Java type, or a bare ``s = 10``.
 _DECLARATION = re.compile(
     r"^(?:(?:var|let|const|def|final|String|Integer|int|long|Long|double|Double|boolean|"
-    r"Boolean|BigDecimal|Object|Map|List)\s+)?([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$",
+    r"Boolean|BigDecimal|Object|Map|List)\s+)?([^\W\d]\w*)\s*=(?!=)\s*(.+)$",
     re.S,
 )
 _COMMENT = re.compile(r"^\s*//\s?(.*)$")

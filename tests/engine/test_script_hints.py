@@ -122,6 +122,9 @@ def test_semicolons_and_slashes_in_strings_and_comments_after_code_translate() -
     script = 'var note = "a;b"; var url = "http://x.cn/a"; // where to call\nvar s = 1;'
     assert python_for(script) == 'note = "a;b"\nurl = "http://x.cn/a"  # where to call\ns = 1'
     assert python_for("var s = total // the sum") == "s = total  # the sum"  # no floor division
+    assert python_for('var 分数 = 基础分 + 5;\nexecution.setVariable("得分", 分数);') == (
+        "分数 = 基础分 + 5\n得分 = 分数"
+    )
     assert python_for("def greeting = 'Hello ${name}'", "Groovy") == "greeting = 'Hello ${name}'"
     assert python_for('execution.setVariable("half", execution.getVariable("x") / 2)') == (
         "half = x / 2"
