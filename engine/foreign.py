@@ -22,9 +22,11 @@ from lxml import etree
 from engine import (
     assignment_attributes,
     call_mappings,
+    camunda_decisions,
     diagram_forms,
     foreign_hints,
     foreign_loops,
+    java_async,
     java_schedule,
     juel,
     script_hints,
@@ -411,6 +413,14 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace in java_async.JAVA_ENGINES and java_async.honoured(
+            qname.localname, element, value
+        ):
+            continue  # a transaction setting: Dialflow saves every step (a worker's if async)
+        if qname.namespace in assignment_attributes.JAVA_ENGINES and camunda_decisions.runs(
+            qname.localname, element
+        ):
+            continue  # a business rule task's decision and result variable: run
         if qname.namespace in assignment_attributes.JAVA_ENGINES and java_schedule.runs(
             qname.localname, element, value
         ):

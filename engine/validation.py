@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
 from engine.call_cycles import call_cycle_problems
+from engine.camunda_decisions import adopt as adopt_camunda_decisions
 from engine.checks import (
     check_specs,
     conditions_by_gateway,
@@ -47,6 +48,7 @@ from engine.foreign import foreign_problems, is_reported
 from engine.foreign_loops import adopt as adopt_loops
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
+from engine.java_async import adopt as adopt_async
 from engine.java_schedule import adopt as adopt_java_schedules
 from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
@@ -140,6 +142,8 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
+        _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
+        _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)

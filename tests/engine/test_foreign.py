@@ -34,7 +34,8 @@ def test_camunda_7_diagram_is_reported_element_by_element():
     assert "camunda:formKey" in review
     notify = " ".join(found["notify"])
     assert "camunda:class" in notify and "operator" in notify
-    assert "camunda:asyncBefore" in notify and "<camunda:inputOutput>" in notify
+    # asyncBefore leaves a service task to a worker (engine.java_async): not reported
+    assert "camunda:asyncBefore" not in notify and "<camunda:inputOutput>" in notify
     assert "Flow_big" not in found  # its JUEL condition runs (engine.juel)
     assert "StartEvent_1" not in found  # its initiator is read by that assignee only
     # harmless tool settings pass; the JUEL condition is not reported as bad Python
