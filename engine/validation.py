@@ -31,6 +31,7 @@ from engine.checks import (
     script_lines,
 )
 from engine.collaboration import message_flow_problems
+from engine.collection_paths import read_paths
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
 from engine.data_objects import name_data_objects
@@ -183,6 +184,7 @@ def parse_bundle(
                 decide_by_hit_policy(spec)
                 carry_payloads(spec)
                 quote_iso_timers(spec)
+                read_paths(spec)  # multi-instance collections such as deal.approvers
                 first_event_wins(spec)
 
         file = process_files.get(process_id, "")
