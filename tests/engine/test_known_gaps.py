@@ -1,0 +1,97 @@
+"""Foreign diagrams that were refused or ran otherwise than their engine runs them: a
+multi-instance collection given as a path into the data, JUEL in timers and cardinalities,
+call activities' variables, ``spiffworkflow:property`` with its value as text, DMN integers
+and ``camunda:in local="true"``."""
+
+from __future__ import annotations
+
+from tests.engine.conftest import Timed
+from tests.engine.test_assignment_attributes import CAMUNDA, FLOWABLE, deploy, java_engine
+from tests.engine.test_foreign_multi_instance import C8_APPROVAL, countersign, multi_instance
+from tests.engine.test_iso_timers import CAMUNDA as CALLBACK
+
+
+def test_a_collection_given_as_a_path_gives_each_approver_a_task(owner, actor):
+    """``camunda:collection="${deal.approvers}"`` (Flowable's the same, Camunda 8's
+    ``=deal.approvers``) reads the list inside ``deal``: it was refused."""
+    signers = [actor("manager", username=name, team="East") for name in ("pa", "pb", "pc")]
+    ids = sorted(s.user.id for s in signers)
+    deal = {"deal": {"id": 7, "approvers": ["pa", "pb", "pc"]}}
+    answer = deploy(owner, "countersign.bpmn", countersign("${deal.approvers}"))
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start("c7_countersign", deal)
+    assert sorted(t["assignee"] for t in started["ready_tasks"]) == ids
+    flowable = multi_instance(
+        java_engine(
+            "flowable", FLOWABLE, "fl_sign", [("Sign", "Sales", 'flowable:assignee="${approver}"')]
+        ),
+        "Sign",
+        'flowable:collection="deal.approvers" flowable:elementVariable="approver"',
+    )
+    answer = deploy(owner, "sign.bpmn20.xml", flowable)
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start("fl_sign", deal)
+    assert sorted(t["assignee"] for t in started["ready_tasks"]) == ids
+    zeebe = C8_APPROVAL.replace("COLLECTION", "=deal.approvers")
+    answer = deploy(owner, "approval.bpmn", zeebe)
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start("c8_parallel_approval", deal)
+    assert sorted(t["assignee"] for t in started["ready_tasks"]) == ids
+    for signer in signers[:2]:
+        (task,) = [t for t in signer.tasks("mine=1") if t["process_id"] == "c8_parallel_approval"]
+        done = signer.complete_ok(task["id"], {"decision": signer.username})
+    assert done["status"] == "completed"
+    data = owner.instance(started["id"])["data"]
+    assert data["results"] == ["pa", "pb"] and data["deal"] == deal["deal"]
+
+
+JUEL_TIMERS = (
+    CALLBACK.replace("2026-05-05T09:00:00+08:00", "${reminderDate}")
+    .replace("R2/PT10M", "${cycle}")
+    .replace(">PT1H<", ">${waitTime}<")
+)
+
+
+def test_juel_timers_read_their_variables_as_iso_text(timed: Timed):
+    """``${reminderDate}``, ``${cycle}`` and ``${waitTime}`` are the ISO 8601 texts the
+    variables hold, as Camunda reads them: they were refused."""
+    response = timed.owner.post("/api/v1/process-models", json={"bpmn": JUEL_TIMERS})
+    assert response.status_code == 201, response.get_json()
+    data = {"reminderDate": "2026-05-05T09:00:00+08:00", "cycle": "R2/PT10M", "waitTime": "PT1H"}
+    started = timed.agent.start("callback_window", data)
+    (wait,) = started["waiting"]
+    assert wait["due_at"].startswith("2026-05-05T01:00:00")
+    assert timed.advance(hours=24) == 1
+    assert timed.advance(minutes=10) == 1  # the cycle's first reminder
+    assert timed.advance(minutes=10) == 1  # and its second, the last
+    assert timed.advance(minutes=39) == 0
+    assert timed.advance(minutes=1) == 1  # the hour is up: the interrupting timer
+    instance = timed.agent.instance(started["id"])
+    assert (instance["status"], instance["data"]["outcome"]) == ("completed", "missed")
+
+
+def test_a_juel_timer_whose_variable_is_missing_is_an_incident_on_its_event(timed: Timed):
+    response = timed.owner.post("/api/v1/process-models", json={"bpmn": JUEL_TIMERS})
+    assert response.status_code == 201, response.get_json()
+    started = timed.agent.start("callback_window", {"cycle": "R2/PT10M", "waitTime": "PT1H"})
+    assert started["status"] == "error", started
+    (incident,) = started["incidents"]
+    assert incident["element_id"] == "Event_window"
+    assert "${reminderDate}" in incident["message"] and "null" in incident["message"]
+
+
+def test_a_juel_cardinality_opens_that_many_tasks(owner):
+    text = multi_instance(
+        java_engine("camunda", CAMUNDA, "c7_count", [("Review", "Sales", "")]),
+        "Review",
+        "",
+        "<bpmn:loopCardinality>${approverCount}</bpmn:loopCardinality>",
+    )
+    answer = deploy(owner, "count.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start("c7_count", {"approverCount": "3"})  # EL coerces text to a number
+    assert [t["name"] for t in started["ready_tasks"]] == ["Review"] * 3
+    missing = owner.start("c7_count", {})
+    assert missing["status"] == "error", missing
+    (incident,) = missing["incidents"]
+    assert incident["element_id"] == "Review" and "${approverCount}" in incident["message"]
