@@ -2,7 +2,9 @@
 them, run as those engines run them.
 
 A call activity without mappings hands the called process all of the caller's data and
-takes all of its data back (SpiffWorkflow's way, kept). With mappings:
+takes all of its data back (SpiffWorkflow's way, kept). With mappings (one side's
+``variables="all"`` or ``inheritVariables`` alone is one: it took all of the called process's
+data back, where Camunda and Flowable bring back only what an ``out`` names):
 
 - Camunda 7, Activiti, Flowable (``<camunda:in source="lead_id" target="customer_id"/>``,
   ``sourceExpression="${lead.id}"``, ``variables="all"``, ``flowable:inheritVariables="true"``,
@@ -225,8 +227,10 @@ def _camunda(call: Any, entries: list[Any]) -> tuple[CallMappings | None, list[t
         said = _mapping(entry, side, keys, written, problems)
         if said is not None:
             found[side].append(said)
-    if problems or not (found["in"] or found["out"]):
-        return None, problems  # only the "all" forms: all of the data both ways
+    if problems:
+        return None, problems
+    if not (found["in"] or found["out"]) and every["in"] == every["out"]:
+        return None, []  # all both ways (or no variable named): all of the data both ways
     return (
         CallMappings(every["in"], tuple(found["in"]), every["out"], tuple(found["out"]), False),
         [],

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from tests.engine.conftest import Timed
 from tests.engine.test_assignment_attributes import CAMUNDA, FLOWABLE, deploy, java_engine
+from tests.engine.test_call_mappings import CAMUNDA as CALL_CAMUNDA
+from tests.engine.test_call_mappings import FLOWABLE as FLOWABLE_NS
+from tests.engine.test_call_mappings import REFUND, _caller, _definitions, _deployed, _inside
 from tests.engine.test_foreign_multi_instance import C8_APPROVAL, countersign, multi_instance
 from tests.engine.test_iso_timers import CAMUNDA as CALLBACK
 
@@ -95,3 +98,43 @@ def test_a_juel_cardinality_opens_that_many_tasks(owner):
     assert missing["status"] == "error", missing
     (incident,) = missing["incidents"]
     assert incident["element_id"] == "Review" and "${approverCount}" in incident["message"]
+
+
+def _only_all(side: str, namespace: str = CALL_CAMUNDA, attribute: str = "") -> bytes:
+    """The complaint calling its refund process with ``side`` (``in`` / ``out``) given as
+    ``variables="all"`` and nothing else, or ``attribute`` on the call activity alone."""
+    entry = f'<camunda:{side} variables="all"/>' if side else ""
+    call = (
+        f'    <bpmn:callActivity id="Call" name="Refund" calledElement="refund" {attribute}>\n'
+        f"      <bpmn:extensionElements>{entry}</bpmn:extensionElements>\n"
+        "    </bpmn:callActivity>"
+    )
+    return _definitions(namespace, _caller("complaint", call) + "\n" + REFUND)
+
+
+def test_a_call_activity_with_only_in_variables_all_brings_nothing_back(owner, agent):
+    """Camunda copies back only what ``<camunda:out>`` names (all with ``variables="all"``):
+    with only ``<camunda:in variables="all"/>`` the refund's data stayed in the caller."""
+    _deployed(owner, "complaint.bpmn", _only_all("in"))
+    started = agent.start("complaint", {"amount": 300, "customer_id": 7})
+    done = _inside(agent, started)
+    assert done["status"] == "completed", done["incidents"]
+    data = done["data"]
+    assert {"refund_id", "approved", "internal", "seen"}.isdisjoint(data), data
+    assert (data["amount"], data["customer_id"], data["done"]) == (300, 7, True)
+
+
+def test_a_call_activity_with_only_out_variables_all_gives_nothing_in(owner, agent):
+    _deployed(owner, "complaint.bpmn", _only_all("out"))
+    started = agent.start("complaint", {"amount": 300, "customer_id": 7})
+    assert started["status"] == "error", started  # the refund reads customer_id: not given
+    assert "customer_id" in started["incidents"][0]["message"]
+
+
+def test_flowable_inherit_variables_alone_brings_nothing_back(owner, agent):
+    content = _only_all("", FLOWABLE_NS, 'flowable:inheritVariables="true"')
+    _deployed(owner, "complaint.bpmn20.xml", content)
+    started = agent.start("complaint", {"amount": 300, "customer_id": 7})
+    done = _inside(agent, started)
+    assert done["status"] == "completed", done["incidents"]
+    assert {"refund_id", "approved", "internal", "seen"}.isdisjoint(done["data"])
