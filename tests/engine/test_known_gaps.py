@@ -5,12 +5,16 @@ and ``camunda:in local="true"``."""
 
 from __future__ import annotations
 
-from tests.engine.conftest import Timed
+from datetime import datetime, timedelta
+from io import BytesIO
+
+from tests.engine.conftest import DIAGRAMS, Timed, by_element, refused
 from tests.engine.test_assignment_attributes import CAMUNDA, FLOWABLE, deploy, java_engine
 from tests.engine.test_call_mappings import CAMUNDA as CALL_CAMUNDA
 from tests.engine.test_call_mappings import FLOWABLE as FLOWABLE_NS
 from tests.engine.test_call_mappings import REFUND, _caller, _definitions, _deployed, _inside
 from tests.engine.test_foreign_multi_instance import C8_APPROVAL, countersign, multi_instance
+from tests.engine.test_installation_calendar import MONTHLY
 from tests.engine.test_iso_timers import CAMUNDA as CALLBACK
 
 
@@ -138,3 +142,53 @@ def test_flowable_inherit_variables_alone_brings_nothing_back(owner, agent):
     done = _inside(agent, started)
     assert done["status"] == "completed", done["incidents"]
     assert {"refund_id", "approved", "internal", "seen"}.isdisjoint(done["data"])
+
+
+def test_a_property_whose_value_is_its_text_is_read(timed: Timed):
+    """``<spiffworkflow:property name="dueIn">PT4H</spiffworkflow:property>`` stopped the
+    parser with ``KeyError('value')``; it is read as ``value="PT4H"``."""
+    text = MONTHLY.replace(
+        '<spiffworkflow:property name="dueIn" value="P1M"/>',
+        '<spiffworkflow:property name="dueIn">\n  PT4H\n</spiffworkflow:property>',
+    )
+    response = timed.owner.upload(extra=[("monthly_follow_up.bpmn", text.encode())])
+    assert response.status_code == 201, response.get_json()
+    (task,) = timed.agent.start("monthly_follow_up")["ready_tasks"]
+    assert datetime.fromisoformat(task["due_at"]) == timed.clock.now() + timedelta(hours=4)
+    both = text.replace('name="dueIn">', 'name="dueIn" value="PT2H">')
+    details = refused(timed.owner.upload(extra=[("monthly_follow_up.bpmn", both.encode())]))
+    (detail,) = details
+    assert detail["element_id"] == "review" and "PT2H" in detail["message"], details
+    assert "spiffworkflow:property" in both.splitlines()[detail["line"] - 1]
+    empty = text.replace("\n  PT4H\n", "")
+    (detail,) = refused(timed.owner.upload(extra=[("monthly_follow_up.bpmn", empty.encode())]))
+    assert detail["element_id"] == "review" and "has no value" in detail["message"], detail
+
+
+def test_a_fraction_under_typeref_integer_is_refused_on_its_cell(owner):
+    """Camunda's DMN engine fails on ``5.5`` in an integer column (it takes a number only
+    when it is whole); it deployed and set 5.5. An input cell ``2500.5`` could never match."""
+    dmn = (
+        (DIAGRAMS / "feel_discount.dmn")
+        .read_text()
+        .replace('name="discount_pct" typeRef="number"', 'name="discount_pct" typeRef="integer"')
+        .replace('<outputEntry id="Out_mid"><text>3<', '<outputEntry id="Out_mid"><text>5.5<')
+        .replace('id="InExpr_amount" typeRef="number"', 'id="InExpr_amount" typeRef="integer"')
+        .replace("<text>[1000..5000]</text>", "<text>2500.5</text>")
+    )
+    bpmn = (DIAGRAMS / "deal_pricing.bpmn").read_text().replace("discount_tier", "feel_discount")
+    files = [(BytesIO(bpmn.encode()), "pricing.bpmn"), (BytesIO(dmn.encode()), "feel_discount.dmn")]
+    details = refused(owner.post("/api/v1/process-models", data={"file": files}))
+    found = by_element(details)
+    assert "output '5.5'" in found["Out_mid"] and "'integer'" in found["Out_mid"], details
+    assert "rule cell '2500.5'" in found["Cell_mid"], details
+    lines = {d["element_id"]: d["line"] for d in details}
+    assert 'id="Out_mid"' in dmn.splitlines()[lines["Out_mid"] - 1]
+    assert 'id="Cell_mid"' in dmn.splitlines()[lines["Cell_mid"] - 1]
+    whole = dmn.replace(">5.5<", ">5.0<").replace(">2500.5<", ">&gt; 2500.5<")
+    files = [
+        (BytesIO(bpmn.encode()), "pricing.bpmn"),
+        (BytesIO(whole.encode()), "feel_discount.dmn"),
+    ]
+    answer = owner.post("/api/v1/process-models", data={"file": files})
+    assert answer.status_code == 201, answer.get_json()
