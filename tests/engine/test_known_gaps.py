@@ -192,3 +192,57 @@ def test_a_fraction_under_typeref_integer_is_refused_on_its_cell(owner):
     ]
     answer = owner.post("/api/v1/process-models", data={"file": files})
     assert answer.status_code == 201, answer.get_json()
+
+
+SEEN_LOCAL = "seen = {}\n" + "".join(
+    f'try:\n    seen["{name}"] = {name}\nexcept NameError:\n    pass\n'
+    for name in ("customer", "who", "campaign", "campaign_local")
+)
+LOCAL_IN = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="{CAMUNDA}" id="d_local" targetNamespace="http://x">
+  <bpmn:process id="c7_local" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="Call_Each" calledElement="c7_greet">
+      <bpmn:extensionElements>
+        <camunda:in variables="all" local="true"/>
+        <camunda:in source="customer" target="who" local="true"/>
+        <camunda:in source="campaign" target="campaign_local" local="true"/>
+        <camunda:out source="seen" target="seen"/>
+      </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true"
+          camunda:collection="customers" camunda:elementVariable="customer"/>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Call_Each"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Call_Each" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="c7_greet" isExecutable="true">
+    <bpmn:startEvent id="g_start"/>
+    <bpmn:scriptTask id="Greet"><bpmn:script>{SEEN_LOCAL}</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="Look" name="Look"/>
+    <bpmn:endEvent id="g_end"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="g_start" targetRef="Greet"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="Greet" targetRef="Look"/>
+    <bpmn:sequenceFlow id="g3" sourceRef="Look" targetRef="g_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_camunda_in_local_gives_the_called_process_the_instance_s_own_item(owner, agent):
+    """``local="true"`` reads the call activity's own variables, as Camunda does: in a
+    multi-instance call activity each instance's item (``customer``); a variable of the
+    caller (``campaign``) is none of them, so null. It was refused."""
+    answer = deploy(owner, "local.bpmn", LOCAL_IN)
+    assert answer.status_code == 201, answer.get_json()
+    started = owner.start("c7_local", {"customers": ["Ma", "Sun"], "campaign": "spring"})
+    assert started["status"] == "running", started["incidents"]
+    (look,) = started["ready_tasks"]
+    started = owner.complete_ok(look["id"])
+    # the caller's campaign is no variable of the call activity: null, and not given
+    assert started["data"]["seen"] == {"customer": "Ma", "who": "Ma", "campaign_local": None}
+    (look,) = started["ready_tasks"]
+    done = owner.complete_ok(look["id"])
+    assert done["status"] == "completed", done
+    assert done["data"]["seen"] == {"customer": "Sun", "who": "Sun", "campaign_local": None}
