@@ -339,14 +339,16 @@ def timer(value: Any, written: str) -> str:
 
 def cardinality(value: Any, written: str) -> int:
     """A ``loopCardinality``'s ``${…}`` value as Camunda takes it: a number's integer part, a
-    text Java's ``Integer.parseInt`` reads; anything else, null first, is no count."""
-    if _is_number(value) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str) and _LONG.fullmatch(value):
+    text Java's ``Integer.parseInt`` reads, not below zero; anything else, null first, is no
+    count."""
+    whole = (_is_number(value) and math.isfinite(value)) or (
+        isinstance(value, str) and _LONG.fullmatch(value) is not None
+    )
+    if whole and int(value) >= 0:
         return int(value)
     raise ELValueError(
         f"the loopCardinality {written} read {_said(value)}: it takes a variable holding the "
-        "number of instances"
+        "number of instances, 0 or more"
     )
 
 

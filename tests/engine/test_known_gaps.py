@@ -102,6 +102,8 @@ def test_a_juel_cardinality_opens_that_many_tasks(owner):
     assert missing["status"] == "error", missing
     (incident,) = missing["incidents"]
     assert incident["element_id"] == "Review" and "${approverCount}" in incident["message"]
+    negative = owner.start("c7_count", {"approverCount": -1})
+    assert "read -1" in negative["incidents"][0]["message"], negative
 
 
 def _only_all(side: str, namespace: str = CALL_CAMUNDA, attribute: str = "") -> bytes:
