@@ -531,7 +531,8 @@ def _juel_condition(name: str, element: Any, local: str) -> list[dict[str, Any]]
             name,
             element,
             f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression Dialflow does "
-            f"not run ({why}); Dialflow runs JUEL conditions over variables, literals and "
+            f"not run ({why}); Dialflow runs JUEL conditions, timers and cardinalities over "
+            "variables, literals and "
             f"EL's operators, and Python: {_juel_hint(found, local)}",
         )
     ]

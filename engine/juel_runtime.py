@@ -31,6 +31,11 @@ class ELCoercionError(Exception):
     """A value EL cannot coerce to the type its operator needs (an ``ELException``)."""
 
 
+class ELValueError(ELCoercionError):
+    """A timer's or ``loopCardinality``'s ``${…}`` that read no value it takes: the message
+    names the expression written and what it read, the incident's whole text."""
+
+
 def _said(value: Any) -> str:
     if value is None:
         return "null"
@@ -320,6 +325,33 @@ def prop(base: Any, key: Any) -> Any:
     raise ELCoercionError(f"reading {_said(key)} of {_said(base)}: it has no such property")
 
 
+def timer(value: Any, written: str) -> str:
+    """A timer's ``${…}`` value as the ISO 8601 text SpiffWorkflow reads: Camunda takes a
+    String (JSON data holds no Date); anything else, null first, is no time."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ELValueError(
+        f"the timer {written} read {_said(value)}: it takes a variable holding an ISO 8601 text, "
+        "a duration such as 'PT1H', a date such as '2026-05-05T09:00:00+08:00' or a cycle such "
+        "as 'R3/PT10M'"
+    )
+
+
+def cardinality(value: Any, written: str) -> int:
+    """A ``loopCardinality``'s ``${…}`` value as Camunda takes it: a number's integer part, a
+    text Java's ``Integer.parseInt`` reads, not below zero; anything else, null first, is no
+    count."""
+    whole = (_is_number(value) and math.isfinite(value)) or (
+        isinstance(value, str) and _LONG.fullmatch(value) is not None
+    )
+    if whole and int(value) >= 0:
+        return int(value)
+    raise ELValueError(
+        f"the loopCardinality {written} read {_said(value)}: it takes a variable holding the "
+        "number of instances, 0 or more"
+    )
+
+
 def condition(value: Any) -> bool:
     """A condition's value as the gateway takes it: coerced to Boolean."""
     return to_boolean(value, "the condition's value")
@@ -343,6 +375,8 @@ NAMES: dict[str, Any] = {
     "_el_prop": prop,
     "_el_bool": to_boolean,
     "_el_condition": condition,
+    "_el_timer": timer,
+    "_el_cardinality": cardinality,
 }
 # The variables a translated condition reads: ``_el_vars.get("amount")``.
 VARIABLES = "_el_vars"

@@ -53,6 +53,7 @@ from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.first_event import FirstEvent
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
+from engine.juel_runtime import ELValueError
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -710,6 +711,8 @@ def _incident(step: Step, exc: Exception) -> Incident:
     elif isinstance(exc, WorkflowTaskException):
         kind = "script_error"
         message = str(exc).strip()  # SpiffWorkflow's text already starts with the error type
+        if isinstance(exc.__context__, ELValueError):  # a JUEL timer or count: not the Python
+            message = f"{type(exc.__context__).__name__}: {exc.__context__}"
     elif isinstance(exc, WorkflowException):
         kind, message = "engine_error", str(exc)
     else:

@@ -33,6 +33,7 @@ from engine.checks import (
     script_lines,
 )
 from engine.collaboration import message_flow_problems
+from engine.collection_paths import read_paths
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
 from engine.data_objects import name_data_objects
@@ -55,6 +56,7 @@ from engine.links import join_links, link_problems
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
+from engine.spiff_extensions import property_problems, text_values
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
@@ -148,9 +150,11 @@ def parse_bundle(
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
+            problems += _xml_pass(name in schema_invalid, property_problems, name, tree)
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         _xml_pass(name in schema_invalid, translate_juel, tree)  # JUEL conditions as Python
+        _xml_pass(name in schema_invalid, text_values, tree)  # <property>PT4H</property>
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):
@@ -190,6 +194,7 @@ def parse_bundle(
                 decide_by_hit_policy(spec)
                 carry_payloads(spec)
                 quote_iso_timers(spec)
+                read_paths(spec)  # multi-instance collections such as deal.approvers
                 first_event_wins(spec)
 
         file = process_files.get(process_id, "")
