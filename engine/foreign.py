@@ -24,6 +24,7 @@ from engine import (
     call_mappings,
     camunda_decisions,
     diagram_forms,
+    external_tasks,
     foreign_hints,
     foreign_loops,
     java_async,
@@ -413,6 +414,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace == external_tasks.CAMUNDA_NS and external_tasks.runs(
+            qname.localname, element
+        ):
+            continue  # an external task whose topic is an operator: Dialflow runs it
         if qname.namespace in java_async.JAVA_ENGINES and java_async.honoured(
             qname.localname, element, value
         ):
@@ -459,6 +464,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
+        or external_tasks.adopted(element)  # a Camunda 7 external task's parameters: run
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run

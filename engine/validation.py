@@ -43,6 +43,7 @@ from engine.element_specs import read_elements
 from engine.errors import InvalidBpmn, problem
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
+from engine.external_tasks import adopt as adopt_external_tasks
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
@@ -146,6 +147,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
+        _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)

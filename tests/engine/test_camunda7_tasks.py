@@ -184,3 +184,53 @@ def test_async_before_on_a_service_task_leaves_it_to_a_worker(timed: Timed) -> N
     assert (view["status"], view["data"]["tier"]) == ("completed", [{"tier": "A"}])  # resultList
     with timed.runtime.db.unit_of_work() as session:
         assert session.scalars(select(Notification.message)).all() == ["新线索已分配给你"]
+
+
+def external(topic: str, parameters: str) -> bytes:
+    """Start → an external service task of ``topic`` with ``parameters`` (inside
+    ``camunda:inputOutput``) → a user task → end."""
+    service = (
+        f'<bpmn:serviceTask id="tell" name="Tell the owner" camunda:type="external" '
+        f'camunda:topic="{topic}"><bpmn:extensionElements><camunda:inputOutput>{parameters}'
+        "</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<bpmn:definitions {CAMUNDA} id="defs" targetNamespace="http://bpmn.io/schema/bpmn">\n'
+        '<bpmn:process id="c7_external" isExecutable="true">\n'
+        f'<bpmn:startEvent id="start" />{service}<bpmn:userTask id="follow_up" />'
+        '<bpmn:endEvent id="end" />'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="tell" targetRef="follow_up" />'
+        '<bpmn:sequenceFlow id="f3" sourceRef="follow_up" targetRef="end" />'
+        "</bpmn:process>\n</bpmn:definitions>\n"
+    ).encode()
+
+
+def test_an_external_task_whose_topic_is_an_operator_runs_it(owner, agent, db) -> None:
+    """Its input parameters are the operator's (JUEL as Python, text as text); its output
+    parameters are read over what the operator returns."""
+    with db() as session:
+        create_user(session, username="li", role="agent")
+    parameters = (
+        '<camunda:inputParameter name="user">${lead.owner}</camunda:inputParameter>'
+        '<camunda:inputParameter name="message">新线索已分配给你</camunda:inputParameter>'
+        '<camunda:outputParameter name="noticeId">${notification_id}</camunda:outputParameter>'
+    )
+    response = owner.upload(extra=[("ext.bpmn", external("notify.user", parameters))])
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+    started = agent.start("c7_external", {"lead": {"owner": "li"}})
+    view = agent.instance(started["id"])
+    assert view["status"] == "running", view
+    with db() as session:
+        (notice,) = session.scalars(select(Notification)).all()
+        assert notice.message == "新线索已分配给你"
+    assert view["data"]["noticeId"] == notice.id
+
+
+def test_an_external_task_of_an_unknown_topic_or_java_parameter_is_refused(owner) -> None:
+    unknown = refused(owner.upload(extra=[("ext.bpmn", external("qualify-lead", ""))]))
+    assert "unknown service operator 'qualify-lead'" in by_element(unknown)["tell"]
+    java = '<camunda:inputParameter name="user">${lead.getOwner()}</camunda:inputParameter>'
+    said = by_element(refused(owner.upload(extra=[("ext.bpmn", external("notify.user", java))])))
+    assert "camunda:topic='notify.user'" in said["tell"], said
