@@ -59,6 +59,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 from engine.call_mappings import with_mappings
+from engine.caught_variables import caught_values, payload_values
 from engine.dmn_checks import required_ids
 from engine.event_subprocesses import (
     THROWN_WITH,
@@ -67,6 +68,8 @@ from engine.event_subprocesses import (
     ScopedEndEvent,
     ScopeParser,
     ThrowEventParser,
+    current_thrower,
+    failed_activity,
     left_to_event_subprocess,
     thrower_data,
 )
@@ -127,8 +130,14 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             return
         super().catch(my_task, event)
         thrown_with = thrower_data(event, my_task)
-        if thrown_with is not None:
-            my_task.internal_data[THROWN_WITH] = thrown_with
+        thrower = current_thrower()
+        failed = thrower is not None and failed_activity(thrower) is not None
+        caught = {
+            **payload_values(self.event_definition, event, failed),
+            **caught_values(self, event, thrower),  # camunda:errorCodeVariable
+        }
+        if thrown_with is not None or caught:
+            my_task.internal_data[THROWN_WITH] = {**(thrown_with or {}), **caught}
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
 

@@ -97,6 +97,7 @@ from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubp
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine.caught_variables import CAUGHT_AS, caught_values, mark_specs, payload_values
 from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
 from engine.scope_merge import carry_run, merge_at_scope_end
@@ -139,8 +140,18 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)
         thrower = _THROWER.get()
-        if thrower is not None and failed_activity(thrower) is not None:
-            my_task.internal_data[THROWN_WITH] = thrower_data(event, my_task)
+        thrown_with: dict[str, Any] = {}
+        if thrower is not None and (
+            failed_activity(thrower) is not None or thrower.workflow is not my_task.workflow
+        ):
+            # a failure's data, or what the subprocess the error or escalation left had set
+            # (the scope's open tasks hold that subprocess's data from before it started)
+            thrown_with = thrower_data(event, my_task) or {}
+        failed = thrower is not None and failed_activity(thrower) is not None
+        thrown_with |= payload_values(self.event_definition, event, failed)
+        thrown_with |= caught_values(self, event, thrower)  # camunda:errorCodeVariable
+        if thrown_with:
+            my_task.internal_data[THROWN_WITH] = thrown_with
 
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)  # no longer waiting
@@ -210,6 +221,8 @@ class ScopeStart(BpmnStartTask):
             lane=task_spec.lane,
             description=start.description,
         )
+        if hasattr(start, CAUGHT_AS):
+            setattr(listener, CAUGHT_AS, getattr(start, CAUGHT_AS))
         start.event_definition = NoneEventDefinition()  # inside, the run starts at once
         self.connect(listener)
         listener.connect(task_spec)
@@ -422,6 +435,11 @@ def throwing(thrower: Any) -> Iterator[None]:
         _THROWER.reset(token)
 
 
+def current_thrower() -> Any:
+    """The task throwing an error or escalation right now, if any."""
+    return _THROWER.get()
+
+
 def _own_listener(inner: Any) -> Any:
     """The listener spec whose event started ``inner``, if ``inner`` is a run."""
     if isinstance(inner.task_spec, EventSubprocess) and inner.parent is not None:
@@ -561,6 +579,7 @@ class ScopeParser(SpiffProcessParser):
 
     def _parse(self) -> None:
         super()._parse()
+        mark_specs(self.node, self.spec.task_specs)  # Camunda's caught error variables
         interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
 
     def get_lane_name(self, node_id: str) -> str | None:

@@ -22,6 +22,7 @@ from lxml import etree
 from engine import (
     assignment_attributes,
     call_mappings,
+    caught_variables,
     diagram_forms,
     foreign_hints,
     foreign_loops,
@@ -405,6 +406,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if qname.namespace == caught_variables.CAMUNDA_NS and caught_variables.runs(
+            qname.localname, element, value
+        ):
+            continue  # the variables a caught error's path finds it in: set
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value
         ):
