@@ -53,6 +53,9 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition as SpiffErrorEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
@@ -69,6 +72,7 @@ from engine.event_subprocesses import (
     ScopeParser,
     ThrowEventParser,
     current_thrower,
+    error_catches_around,
     failed_activity,
     left_to_event_subprocess,
     thrower_data,
@@ -89,6 +93,7 @@ from engine.task_scripts import (
     RetryingUserTaskParser,
     ScriptTaskWithScriptsParser,
 )
+from engine.thrown_codes import ComputedCodeError, thrown_by
 from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscribed
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
@@ -224,7 +229,7 @@ class CheckedEndEvent(EndEvent):
         before = len(top.bpmn_events)
         done = super()._run_hook(my_task)
         thrown = top.bpmn_events[before:]
-        uncaught = [event for event in thrown if event.event_definition is definition]
+        uncaught = [event for event in thrown if thrown_by(event, definition)]
         if uncaught:
             top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
             code = f" (code {definition.code!r})" if definition.code else ""
@@ -238,13 +243,25 @@ class CheckedEndEvent(EndEvent):
                 "throw the errorRef of the error its catch names"
             )
             # On its task: the step holds this path only, and the other branches run on.
+            named = f"error {definition.name!r}" if definition.name else "an error"
             raise WorkflowTaskException(
-                f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
-                "boundary error event of an enclosing subprocess or calling call activity takes "
-                f"it; add one, or end the path with a plain end event{uncoded}",
+                f"{named}{code} is thrown here and nothing catches it: no boundary error event "
+                "of an enclosing subprocess or calling call activity, and no error event "
+                f"subprocess around it, takes it{_other_codes(my_task)}; add one, or end the "
+                f"path with a plain end event{uncoded}",
                 task=my_task,
             )
         return done
+
+
+def _other_codes(thrower: Any) -> str:
+    """The catches around an error none of them took, with the codes they take instead."""
+    catches = [
+        f"{element!r} takes code {code!r} only"
+        for element, code in error_catches_around(thrower)
+        if code is not None
+    ]
+    return f" (around it: {', '.join(catches)})" if catches else ""
 
 
 class CheckedScopedEndEvent(CheckedEndEvent, ScopedEndEvent):
@@ -339,6 +356,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
+        ComputedCodeError: config[SpiffErrorEventDefinition],
         SubscribedMessage: config[SpiffMessageEventDefinition],
         SubscribingGateway: config[MultipleEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],

@@ -27,6 +27,7 @@ from engine import (
     foreign_hints,
     foreign_loops,
     juel,
+    thrown_codes,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -533,8 +534,8 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
     declaration, with the events that use it."""
     attribute = f"{kind}Code"
     code = (element.get(attribute) or "").strip()
-    if not is_juel(code) or not element.get("id"):
-        return []
+    if not is_juel(code) or not element.get("id") or thrown_codes.runs(element):
+        return []  # a FEEL code only throws name: computed when thrown
     ref = f"{kind}Ref"
     users = sorted(
         {
