@@ -232,7 +232,8 @@ class CheckedEndEvent(EndEvent):
         uncaught = [event for event in thrown if thrown_by(event, definition)]
         if uncaught:
             top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
-            code = f" (code {definition.code!r})" if definition.code else ""
+            thrown_code = uncaught[0].event_definition.code  # a computed one as computed
+            code = f" (code {thrown_code!r})" if thrown_code else ""
             # A throw naming no error carries no code, and a boundary event naming an error
             # takes its code alone: "nothing catches it" beside such a boundary event misled.
             uncoded = (

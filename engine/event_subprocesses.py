@@ -144,13 +144,11 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
         super().catch(my_task, event)
         thrower = _THROWER.get()
         thrown_with: dict[str, Any] = {}
-        if thrower is not None and (
-            failed_activity(thrower) is not None or thrower.workflow is not my_task.workflow
-        ):
+        failed = thrower is not None and failed_activity(thrower) is not None
+        if thrower is not None and (failed or thrower.workflow is not my_task.workflow):
             # a failure's data, or what the subprocess the error or escalation left had set
             # (the scope's open tasks hold that subprocess's data from before it started)
             thrown_with = thrower_data(event, my_task) or {}
-        failed = thrower is not None and failed_activity(thrower) is not None
         thrown_with |= payload_values(self.event_definition, event, failed)
         thrown_with |= caught_values(self, event, thrower)  # camunda:errorCodeVariable
         if thrown_with:

@@ -245,3 +245,27 @@ def test_a_flowable_error_ref_naming_no_error_is_its_code(owner, agent):
         after = agent.complete_ok(check["id"], {"result": result})
         assert after["incidents"] == []
         assert [task["name"] for task in after["ready_tasks"]] == ([path] if path else [])
+
+
+def test_a_computed_code_no_catch_takes_is_retried_with_the_data_fixed(owner, agent):
+    """A computed code that no catch takes: the incident says the code as computed and the
+    codes the catches around take; unlike a fixed code nothing catches, a retry with other
+    data computes it again, and the catch of the new code takes it."""
+    deploy(owner, "camunda8_computed_code.bpmn")
+    started = agent.start("c8_computed", {})
+    review = only(open_tasks(agent, started["id"]), name="Activity_review")
+    failed = agent.complete_ok(review["id"], {"rejected": True, "rejection": "FRAUD"})
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "Event_rejected"
+    assert incident["message"].startswith(
+        "error 'Rejected' (code 'FRAUD') is thrown here and nothing catches it"
+    )
+    assert (
+        "'Event_dnc' takes code 'DNC' only, 'Event_credit' takes code 'CREDIT' only"
+        in (incident["message"])
+    )
+    retried = owner.post(
+        f"/api/v1/process-instances/{started['id']}/retry", json={"data": {"rejection": "CREDIT"}}
+    )
+    assert retried.status_code == 200, retried.get_json()
+    assert [task["name"] for task in retried.get_json()["ready_tasks"]] == ["Activity_deposit"]
