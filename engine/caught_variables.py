@@ -1,12 +1,13 @@
 """The variables a caught error or escalation gives the path after its catch.
 
-Camunda 7's variables of a caught error or escalation, run as drawn.
+Camunda 7's variables of a caught error or escalation, and Flowable's, run as drawn.
 
 Camunda 7 lets an error catch (boundary event, event subprocess start) name the variables
 its path finds the error in: ``camunda:errorCodeVariable`` (the caught error's code) and
 ``camunda:errorMessageVariable`` (its message: a failing task's, or the
 ``camunda:errorMessage`` of the ``<bpmn:error>`` an error end or throw event names; null
-without one), and an escalation catch ``camunda:escalationCodeVariable``. They matter
+without one), and an escalation catch ``camunda:escalationCodeVariable``; Flowable's and Activiti's
+``errorVariableName`` holds the code as Camunda's ``errorCodeVariable`` does. They matter
 most on a catch-all, whose path otherwise cannot tell which error it took. They were refused
 at deploy ("remove it"), so such a diagram from Camunda Modeler had to be redrawn.
 
@@ -36,10 +37,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEven
 from engine.bpmn_xml import BPMN_NS
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-# attribute of the event definition → what of the caught event goes in the variable it names
+FLOWABLE_NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
+# attribute of the event definition (namespace, name) → what of the caught event goes in the
+# variable it names
 _NAMED = {
-    "errorEventDefinition": {"errorCodeVariable": "code", "errorMessageVariable": "message"},
-    "escalationEventDefinition": {"escalationCodeVariable": "code"},
+    "errorEventDefinition": {
+        (CAMUNDA_NS, "errorCodeVariable"): "code",
+        (CAMUNDA_NS, "errorMessageVariable"): "message",
+        **{(ns, "errorVariableName"): "code" for ns in FLOWABLE_NAMESPACES},
+    },
+    "escalationEventDefinition": {(CAMUNDA_NS, "escalationCodeVariable"): "code"},
 }
 _CATCHES = ("boundaryEvent", "startEvent")
 _THROWS = ("endEvent", "intermediateThrowEvent")
@@ -48,15 +55,15 @@ CAUGHT_AS = "caught_as"
 THROWN_MESSAGE = "thrown_message"
 
 
-def runs(local: str, element: Any, value: str) -> bool:
-    """Whether ``camunda:<local>="value"`` on ``element`` is a variable of a caught error or
-    escalation that Dialflow sets, or the message of an error an error throw carries."""
+def runs(namespace: str, local: str, element: Any, value: str) -> bool:
+    """Whether ``<namespace>:<local>="value"`` on ``element`` is a variable of a caught error
+    or escalation that Dialflow sets, or the message of an error an error throw carries."""
     kind = etree.QName(element).localname
     if kind == "error":
-        return local == "errorMessage"
+        return (namespace, local) == (CAMUNDA_NS, "errorMessage")
     owner = element.getparent()
     return (
-        local in _NAMED.get(kind, {})
+        (namespace, local) in _NAMED.get(kind, {})
         and owner is not None
         and etree.QName(owner).localname in _CATCHES
         and _is_name(value.strip())
@@ -76,8 +83,9 @@ def mark_specs(process_node: Any, specs: dict[str, Any]) -> None:
             local = etree.QName(event).localname
             if local in _CATCHES:
                 names = {
-                    part: definition.get(f"{{{CAMUNDA_NS}}}{attribute}", "").strip()
-                    for attribute, part in attributes.items()
+                    part: definition.get(f"{{{namespace}}}{attribute}", "").strip()
+                    for (namespace, attribute), part in attributes.items()
+                    if definition.get(f"{{{namespace}}}{attribute}")
                 }
                 names = {part: name for part, name in names.items() if _is_name(name)}
                 if names:

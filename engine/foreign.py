@@ -93,6 +93,9 @@ AS_DIALFLOW = {
     "formFieldValidation": "true",  # Flowable: completion data is checked against the form
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
     "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
+    # Flowable: the caught error's variable (errorVariableName) kept, in the path's data
+    "errorVariableTransient": "false",
+    "errorVariableLocalScope": "false",
     "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
     # Flowable call activities: the called process by its id, with all of the caller's data
     # and its business key, from the same deploy.
@@ -407,9 +410,7 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
-        if qname.namespace == caught_variables.CAMUNDA_NS and caught_variables.runs(
-            qname.localname, element, value
-        ):
+        if caught_variables.runs(qname.namespace or "", qname.localname, element, value):
             continue  # the variables a caught error's path finds it in: set
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value

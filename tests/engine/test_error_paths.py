@@ -237,7 +237,8 @@ def test_a_camunda_8_error_code_expression_is_computed_when_thrown(owner, agent)
 def test_a_flowable_error_ref_naming_no_error_is_its_code(owner, agent):
     """Flowable's (and Activiti's) shortcut: an ``errorRef`` naming no ``<error>`` of the
     file is the error code itself. Such a file deploys and each code takes its own boundary
-    event's path (both events were refused: "names no <bpmn:error> of this file")."""
+    event's path (both events were refused: "names no <bpmn:error> of this file"), and
+    ``flowable:errorVariableName`` holds the code caught (refused: "remove it")."""
     deploy(owner, "flowable_error_ref_as_code.bpmn")
     for result, path in (("dnc", "close"), ("wrong", "fix_number"), ("fine", None)):
         started = agent.start("flowable_screen", {})
@@ -245,6 +246,8 @@ def test_a_flowable_error_ref_naming_no_error_is_its_code(owner, agent):
         after = agent.complete_ok(check["id"], {"result": result})
         assert after["incidents"] == []
         assert [task["name"] for task in after["ready_tasks"]] == ([path] if path else [])
+        if path == "fix_number":
+            assert after["data"]["screening_error"] == "WRONG_NUMBER"
 
 
 def test_a_computed_code_no_catch_takes_is_retried_with_the_data_fixed(owner, agent):
