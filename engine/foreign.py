@@ -23,6 +23,7 @@ from engine import (
     assignment_attributes,
     call_mappings,
     camunda_decisions,
+    caught_variables,
     diagram_forms,
     external_tasks,
     foreign_hints,
@@ -31,6 +32,7 @@ from engine import (
     java_schedule,
     juel,
     script_hints,
+    thrown_codes,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -96,6 +98,9 @@ AS_DIALFLOW = {
     "formFieldValidation": "true",  # Flowable: completion data is checked against the form
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
     "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
+    # Flowable: the caught error's variable (errorVariableName) kept, in the path's data
+    "errorVariableTransient": "false",
+    "errorVariableLocalScope": "false",
     "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
     # Flowable call activities: the called process by its id, with all of the caller's data
     # and its business key, from the same deploy.
@@ -410,6 +415,8 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if caught_variables.runs(qname.namespace or "", qname.localname, element, value):
+            continue  # the variables a caught error's path finds it in: set
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value
         ):
@@ -551,8 +558,8 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
     declaration, with the events that use it."""
     attribute = f"{kind}Code"
     code = (element.get(attribute) or "").strip()
-    if not is_juel(code) or not element.get("id"):
-        return []
+    if not is_juel(code) or not element.get("id") or thrown_codes.runs(element):
+        return []  # a FEEL code only throws name: computed when thrown
     ref = f"{kind}Ref"
     users = sorted(
         {

@@ -40,6 +40,7 @@ from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
+from engine.error_code_refs import declare_code_refs
 from engine.errors import InvalidBpmn, problem
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
@@ -141,6 +142,7 @@ def parse_bundle(
         drop_comments(tree)  # the parser reads every child as an element
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
+        _xml_pass(name in schema_invalid, declare_code_refs, tree)  # Flowable's errorRef="DNC"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
