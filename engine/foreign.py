@@ -22,10 +22,13 @@ from lxml import etree
 from engine import (
     assignment_attributes,
     call_mappings,
+    designer_marks,
     diagram_forms,
     foreign_hints,
     foreign_loops,
     juel,
+    listeners,
+    skip_expressions,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -386,6 +389,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
+        or (listeners.hint(element) if value is None else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
@@ -401,10 +405,14 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
         engine = FOREIGN_ENGINES.get(qname.namespace or "")
         if engine is None or qname.localname in HARMLESS:
             continue
+        if designer_marks.attribute_passes(attribute, value):
+            continue  # an admin system's page setting: Flowable never reads it
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if skip_expressions.runs(attribute, element, value):
+            continue  # the gateway around the task is drawn (``engine.skip_expressions``)
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value
         ):
@@ -437,6 +445,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     parent = element.getparent()
     if (
         qname.localname in HARMLESS
+        or designer_marks.element_passes(element)  # an approval page's setting
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run
@@ -449,6 +458,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or assignment_attributes.adopted(element)  # who works a user task: run
         or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
+        or listeners.adopted(element)  # a listener that sets a variable: a script
     ):
         return []  # report the outermost foreign element only
     return [
