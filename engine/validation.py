@@ -48,9 +48,11 @@ from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
 from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
+from engine.listeners import adopt as adopt_listeners
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
+from engine.skip_expressions import adopt as adopt_skips
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
@@ -138,6 +140,8 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
+        _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
+        _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
