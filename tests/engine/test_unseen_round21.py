@@ -1,0 +1,203 @@
+"""A twenty-first round of unseen diagrams: Flowable diagrams as the Chinese admin systems
+telesales teams run export them (RuoYi-Flowable's and RuoYi-Flowable-Plus's designer,
+RuoYi-Vue-Pro / yudao, Flowable UI's modeler, bpmn-process-designer), with Chinese names,
+documentation, conditions and process ids. The processes: a lead follow-up (线索跟进), a
+callback cadence (回访), a discount countersign (折扣会签), an order review (订单审核), a
+complaint (投诉处理) and a refund approval (退款审批), each deployed through the API and run.
+
+What they held that was refused and runs now: the designers' own marks for their approval
+pages (``flowable:dataType``, ``flowable:text``, ``userType``, ``isSign``, ``buttonList``,
+``<flowable:buttonsSetting>``, ``<flowable:fieldsPermission>``, an empty ``formKey``), which
+Flowable never reads (``engine.designer_marks``); execution and task listeners that only set
+a variable (``engine.listeners``); ``flowable:skipExpression`` (``engine.skip_expressions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.engine.conftest import Timed, refused
+from tests.engine.diagram_folders import DiagramFolder, line_in, nothing_deployed, upload
+
+ROUND21 = DiagramFolder("round21")
+diagram, edited, deploy = ROUND21.read, ROUND21.edited, ROUND21.deploy
+SKIPPING = {"_FLOWABLE_SKIP_EXPRESSION_ENABLED": True}
+
+
+def one(tasks: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    (task,) = [task for task in tasks if task["name"] == name]
+    return task
+
+
+def test_a_lead_follow_up_with_the_designers_marks_runs_by_its_assignments(owner, agent, actor):
+    """RuoYi-Flowable's picker labels and buttons, an empty formKey: each was refused."""
+    boss = actor("manager", username="boss", team="East")
+    assert upload(owner, ("lead_followup.bpmn", diagram("lead_followup.bpmn"))).status_code == 201
+    routes = []
+    for intent in ["高", "低"]:
+        started = agent.start("r21_lead_followup", {})
+        (first,) = started["ready_tasks"]
+        assert (first["title"], first["candidates"]) == ("首次联系", ["user:agent_east"])
+        after = agent.complete_ok(first["id"], {"意向": intent})
+        routes.append((after["status"], [(t["title"], t["lane"]) for t in after["ready_tasks"]]))
+    assert routes == [("running", [("主管审核", "manager")]), ("completed", [])]
+    review = one(boss.tasks(), "Activity_04n1a8v")
+    assert boss.complete_ok(review["id"], {})["status"] == "completed"
+
+
+def test_a_callback_cadence_counts_its_calls_in_listeners(timed: Timed):
+    """A start event's listener sets the count, the call's end listener adds one, a daily
+    timer in between; the third unanswered call goes to the manager."""
+    boss = timed.actor("manager", username="boss", team="East")
+    deploy(timed.owner, "callback_cadence.bpmn")
+    agent = timed.agent
+    started = agent.start("r21-callback-cadence", {})
+    assert started["data"] == {"attempts": 0}
+    for attempt in (1, 2, 3):
+        after = agent.complete_ok(one(agent.tasks(), "Activity_0x9k2l3")["id"], {"reached": False})
+        assert (after["data"]["attempts"], after["incidents"]) == (attempt, [])
+        if attempt < 3:
+            assert [w["name"] for w in after["waiting"]] == ["等待一天"]
+            assert timed.advance(days=1) == 1
+    assert [t["title"] for t in after["ready_tasks"]] == ["主管处理"]
+    assert boss.complete_ok(one(boss.tasks(), "Activity_1manager")["id"])["status"] == "completed"
+
+    reached = agent.start("r21-callback-cadence", {})
+    done = agent.complete_ok(reached["ready_tasks"][0]["id"], {"reached": True})
+    assert (done["status"], done["data"]["attempts"]) == ("completed", 1)
+
+
+def test_a_discount_countersign_ends_when_half_have_signed(owner, agent, actor):
+    """``flowable:collection``/``elementVariable``, the assignee per instance, Flowable's
+    counters in the completion condition and a task listener run for each task."""
+    managers = [actor("manager", username=f"m{i}", team="East") for i in range(4)]
+    deploy(owner, "discount_countersign.bpmn20.xml")
+    started = agent.start("r21_discount_countersign", {"userList": ["m0", "m1", "m2", "m3"]})
+    assert sorted(t["candidates"][0] for t in started["ready_tasks"]) == [
+        "user:m0",
+        "user:m1",
+        "user:m2",
+        "user:m3",
+    ]
+    (first,) = managers[0].tasks()
+    after = managers[0].complete_ok(first["id"], {"pass": True})
+    assert (len(after["ready_tasks"]), after["data"]["signer"]) == (3, "m0")
+    (second,) = managers[1].tasks()
+    after = managers[1].complete_ok(second["id"], {"pass": True})
+    assert [(t["title"], t["candidates"]) for t in after["ready_tasks"]] == [
+        ("执行折扣", ["user:agent_east"])
+    ]
+    assert (after["data"]["signer"], after["incidents"]) == ("m1", [])
+    assert managers[2].tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "titles"),
+    [
+        ({"amount": 3000, "day": 2}, ["组长审核"]),  # without the variable nothing is skipped
+        ({**SKIPPING, "amount": 3000, "day": 2}, []),
+        ({**SKIPPING, "amount": 8000, "day": 2}, ["组长审核"]),
+        ({**SKIPPING, "amount": 3000, "day": 5}, ["财务审核"]),
+    ],
+)
+def test_an_order_review_skips_the_reviews_its_skip_expressions_name(owner, agent, data, titles):
+    deploy(owner, "order_review.bpmn20.xml")
+    started = agent.start("r21_order_review", data)
+    assert [t["title"] for t in started["ready_tasks"]] == titles
+    assert (started["status"], started["incidents"]) == (
+        "running" if titles else "completed",
+        [],
+    )
+
+
+def test_a_refund_skipped_below_500_and_approved_above(owner, agent, actor):
+    """yudao's approval-page settings pass; the leader's approval is skipped for a small
+    refund and decides a large one."""
+    leader = actor("manager", username="boss", team="East")
+    chief = actor("director", username="chief", team=None)
+    deploy(owner, "refund_approval.bpmn")
+    small = agent.start("r21_refund_approval", {**SKIPPING, "amount": 300, "pass": True})
+    assert [(t["title"], t["lane"]) for t in small["ready_tasks"]] == [("财务退款", "director")]
+    large = agent.start("r21_refund_approval", {**SKIPPING, "amount": 3000})
+    after = leader.complete_ok(large["ready_tasks"][0]["id"], {"pass": False})
+    assert (after["status"], after["incidents"]) == ("completed", [])
+    assert len(chief.tasks()) == 1
+
+
+def test_a_complaint_keeps_its_state_in_listeners_and_escalates_after_48_hours(timed: Timed):
+    """A process id in Chinese; task listeners on create and complete, an end event's
+    listener, a start listener on the manager's task reached by a timer."""
+    boss = timed.actor("manager", username="boss", team="East")
+    deploy(timed.owner, "complaint.bpmn")
+    agent = timed.agent
+    handled = agent.start("投诉处理_r21", {})
+    done = agent.complete_ok(handled["ready_tasks"][0]["id"], {})
+    assert (done["status"], done["data"]["状态"], done["data"]["closed"]) == (
+        "completed",
+        "已处理",
+        True,
+    )
+    late = agent.start("投诉处理_r21", {})
+    assert timed.advance(hours=48) == 1
+    escalated = one(boss.tasks(), "Activity_escalate")
+    closed = boss.complete_ok(escalated["id"])
+    assert (closed["id"], closed["data"]["状态"], closed["data"]["closed"]) == (
+        late["id"],
+        "已升级",
+        True,
+    )
+
+
+# -- what still cannot run: refused on the element and line, with what to draw -------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element", "words"),
+    [
+        (  # a listener on a flow: no script of an element runs there
+            '<bpmn:sequenceFlow id="Flow_5" sourceRef="Event_wait" targetRef="Activity_0x9k2l3" />',
+            '<bpmn:sequenceFlow id="Flow_5" sourceRef="Event_wait" targetRef="Activity_0x9k2l3">'
+            '<bpmn:extensionElements><flowable:executionListener event="take" '
+            "expression=\"${execution.setVariable('waiting', true)}\" />"
+            "</bpmn:extensionElements></bpmn:sequenceFlow>",
+            "Flow_5",
+            ["draw a script task on the flow whose script is 'waiting = True'"],
+        ),
+        (  # Java: nothing Dialflow can run
+            'name="主管处理" flowable:candidateGroups="manager" />',
+            'name="主管处理" flowable:candidateGroups="manager">'
+            '<bpmn:extensionElements><flowable:taskListener event="create" '
+            'class="com.ruoyi.flowable.listener.UserTaskListener" /></bpmn:extensionElements>'
+            "</bpmn:userTask>",
+            "Activity_1manager",
+            ["<flowable:taskListener>", "model the listener's work as a task"],
+        ),
+    ],
+)
+def test_listeners_that_cannot_run_are_refused_where_drawn(owner, db, old, new, element, words):
+    text = edited("callback_cadence.bpmn", (old, new))
+    (detail,) = refused(upload(owner, ("callback_cadence.bpmn", text)))
+    assert (detail["element_id"], detail["line"]) == (element, line_in(f'id="{element}"', text))
+    for word in words:
+        assert word in detail["message"], detail["message"]
+    nothing_deployed(db)
+
+
+def test_a_skip_expression_on_a_task_with_two_ways_out_is_refused(owner, db):
+    text = edited(
+        "order_review.bpmn20.xml",
+        (
+            '<endEvent id="end" name="审核完成"></endEvent>',
+            '<endEvent id="end" name="审核完成"></endEvent><endEvent id="end2"></endEvent>'
+            '<sequenceFlow id="f4" sourceRef="financeReview" targetRef="end2"></sequenceFlow>',
+        ),
+    )
+    details = refused(upload(owner, ("order_review.bpmn20.xml", text)))
+    skip = [d for d in details if "skipExpression" in d["message"]]
+    assert [(d["element_id"], d["line"]) for d in skip] == [
+        ("financeReview", line_in('id="financeReview"', text))
+    ]
+    assert "draw an exclusive gateway before the task" in skip[0]["message"]
+    nothing_deployed(db)
