@@ -21,7 +21,9 @@ from lxml import etree
 
 from engine import (
     assignment_attributes,
+    async_flags,
     call_mappings,
+    data_object_values,
     designer_marks,
     diagram_forms,
     foreign_hints,
@@ -390,6 +392,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
         or (listeners.hint(element) if value is None else None)
+        or (data_object_values.hint(element) if local == "value" else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
@@ -411,6 +414,8 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if async_flags.passes(attribute, element, value):
+            continue  # Dialflow saves each step and runs one at a time: a schedule it allows
         if skip_expressions.runs(attribute, element, value):
             continue  # the gateway around the task is drawn (``engine.skip_expressions``)
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
@@ -459,6 +464,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
         or listeners.adopted(element)  # a listener that sets a variable: a script
+        or data_object_values.adopted(element)  # a data object's value: set at the start
     ):
         return []  # report the outermost foreign element only
     return [

@@ -21,6 +21,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from engine.async_flags import adopt as adopt_async
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
 from engine.call_cycles import call_cycle_problems
@@ -33,6 +34,7 @@ from engine.checks import (
 from engine.collaboration import message_flow_problems
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
+from engine.data_object_values import adopt as adopt_values
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.dmn_schema import dmn_xsd_problems
@@ -140,8 +142,10 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
+        _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
         _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
         _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
+        _xml_pass(name in schema_invalid, adopt_async, tree)  # async service tasks: a worker
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)

@@ -733,19 +733,6 @@ EXPORTED = [
         COMPLAINT,
         [
             (
-                '<userTask id="sid-LOG" name="登记投诉 Log the complaint"',
-                '<userTask id="sid-LOG" name="登记投诉 Log the complaint" flowable:async="true"',
-            )
-        ],
-        "sid-LOG",
-        '<userTask id="sid-LOG"',
-        ["flowable:async='true'", "only a service task can be left to a worker"],
-        id="flowable-async-user-task",
-    ),
-    pytest.param(
-        COMPLAINT,
-        [
-            (
                 '<userTask id="sid-CALLBACK" name="主管回访 Manager calls back" '
                 'flowable:formFieldValidation="true"></userTask>',
                 '<userTask id="sid-CALLBACK" name="主管回访 Manager calls back" '

@@ -205,7 +205,6 @@ def test_a_timer_start_has_no_starter_and_its_condition_reads_none(timed: Timed)
 # -- the designers' exports, one mistake each: refused on the element and line ----------------
 
 LEADER_TASK = '<bpmn2:userTask id="Activity_leader" name="组长审批 Team leader approves"'
-VOTE_TASK = '<userTask id="sid-VOTE" name="会签意见 Vote on the discount"'
 MI = "<loopDataInputRef>approvers</loopDataInputRef>"
 CONDITION = "<![CDATA[nrOfCompletedInstances / nrOfInstances >= 0.5]]>"
 VERIFY = '<userTask id="task-verify" name="核实投诉 Verify the complaint"'
@@ -280,14 +279,6 @@ EXPORTED = [
         "<multiInstanceLoopCharacteristics",
         ["flowable:collection='${approvers}'", "loopDataInputRef"],
         id="flowable-collection",
-    ),
-    pytest.param(
-        "discount_countersign.bpmn20.xml",
-        [(VOTE_TASK, VOTE_TASK + ' flowable:async="true"')],
-        "sid-VOTE",
-        VOTE_TASK,
-        ["flowable:async='true'", "remove it: Dialflow saves each step"],
-        id="flowable-async-user-task",
     ),
     pytest.param(
         "refund_complaint.bpmn",
