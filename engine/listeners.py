@@ -132,7 +132,7 @@ def adopt(tree: Any) -> None:
                 line = assignment(listener) or ""
                 where = place(listener) or ""
                 if where in ("before", "after"):
-                    _script_task(holder.getparent(), where, line)
+                    script_task(holder.getparent(), where, line)
                     holder.remove(listener)
                     continue
                 loop = holder.getparent().find(_LOOP)
@@ -169,7 +169,7 @@ def hint(listener: Any) -> str | None:
 _BPMN = f"{{{BPMN_NS}}}"
 
 
-def _script_task(event: Any, side: str, line: str) -> None:
+def script_task(event: Any, side: str, line: str) -> None:
     """The script task running ``line`` drawn just ``before`` or ``after`` ``event``: the
     flows into (out of) the event go into (out of) it, and one flow joins the two. A second
     listener on the same side adds its line to that task."""
