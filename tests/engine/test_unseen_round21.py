@@ -201,3 +201,68 @@ def test_a_skip_expression_on_a_task_with_two_ways_out_is_refused(owner, db):
     ]
     assert "draw an exclusive gateway before the task" in skip[0]["message"]
     nothing_deployed(db)
+
+
+def test_an_order_confirmation_waits_for_the_customer_or_calls_again(timed: Timed):
+    """Flowable UI's export: ``flowable:async``/``exclusive`` on the agent's task (refused with
+    "remove it"), data objects with values (refused with no hint) that the start data
+    overrides, a form property, and an event-based gateway between a message and a timer."""
+    deploy(timed.owner, "order_confirm.bpmn20.xml")
+    agent = timed.agent
+    confirmed = agent.start("r21_order_confirm", {"maxCalls": 5}, business_key="order-1")
+    (submit,) = confirmed["ready_tasks"]
+    assert [f for f in submit["form_schema"]["properties"]] == ["remark"]
+    after = agent.complete_ok(submit["id"], {"remark": "加急"})
+    assert (after["data"]["orderStatus"], after["data"]["maxCalls"]) == ("待确认", 5)
+    assert sorted(w["kind"] for w in after["waiting"]) == ["message", "timer"]
+    sent = agent.post(
+        "/api/v1/messages", json={"name": "客户确认", "business_key": "order-1", "payload": {}}
+    )
+    assert sent.status_code in (200, 201, 202), sent.get_json()
+    assert agent.instance(confirmed["id"])["status"] == "completed"
+
+    silent = agent.start("r21_order_confirm", {})
+    agent.complete_ok(silent["ready_tasks"][0]["id"], {})
+    assert timed.advance(days=3) == 1
+    (recall,) = agent.tasks()
+    assert recall["title"] == "再次联系客户"
+    done = agent.complete_ok(recall["id"])
+    assert (done["status"], done["data"]["maxCalls"], done["data"]["orderStatus"]) == (
+        "completed",
+        3,
+        "待确认",
+    )
+
+
+def test_a_service_task_flowable_runs_asynchronously_is_left_to_a_worker(timed: Timed):
+    """``flowable:async="true"`` on a service task: Dialflow's async property, as Flowable
+    runs it in a job after the request."""
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:flowable="http://flowable.org/bpmn" '
+        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+        'targetNamespace="http://flowable.org/bpmn">\n'
+        '  <process id="r21_notify_later" name="通知坐席" isExecutable="true">\n'
+        '    <startEvent id="start" />\n'
+        '    <serviceTask id="tell" name="通知" flowable:async="true" flowable:exclusive="true">\n'
+        "      <extensionElements>\n"
+        '        <spiffworkflow:serviceTaskOperator id="notify.user" resultVariable="told">\n'
+        "          <spiffworkflow:parameters>\n"
+        '            <spiffworkflow:parameter id="user" type="str" value="recipient" />\n'
+        '            <spiffworkflow:parameter id="message" type="str" value="\'新线索\'" />\n'
+        "          </spiffworkflow:parameters>\n"
+        "        </spiffworkflow:serviceTaskOperator>\n"
+        "      </extensionElements>\n"
+        "    </serviceTask>\n"
+        '    <endEvent id="end" />\n'
+        '    <sequenceFlow id="f1" sourceRef="start" targetRef="tell" />\n'
+        '    <sequenceFlow id="f2" sourceRef="tell" targetRef="end" />\n'
+        "  </process>\n"
+        "</definitions>\n"
+    ).encode()
+    assert upload(timed.owner, ("notify_later.bpmn20.xml", text)).status_code == 201
+    started = timed.owner.start("r21_notify_later", {"recipient": "agent_east"})
+    assert started["status"] == "running"  # answered before the handler ran
+    assert timed.advance(seconds=1) == 1
+    assert timed.owner.instance(started["id"])["status"] == "completed"
