@@ -31,6 +31,7 @@ from engine import (
     juel,
     listeners,
     skip_expressions,
+    yudao_settings,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -392,6 +393,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
         or (listeners.hint(element) if value is None else None)
+        or (yudao_settings.hint(element) if value is None else None)
         or (data_object_values.hint(element) if local == "value" else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
@@ -451,6 +453,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     if (
         qname.localname in HARMLESS
         or designer_marks.element_passes(element)  # an approval page's setting
+        or yudao_settings.passes(element)  # yudao asks for what Dialflow does
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run

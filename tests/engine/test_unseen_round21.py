@@ -266,3 +266,58 @@ def test_a_service_task_flowable_runs_asynchronously_is_left_to_a_worker(timed: 
     assert started["status"] == "running"  # answered before the handler ran
     assert timed.advance(seconds=1) == 1
     assert timed.owner.instance(started["id"])["status"] == "completed"
+
+
+REJECT = "        <flowable:rejectHandlerType>1</flowable:rejectHandlerType>\n"
+
+
+def test_a_lead_transfer_from_yudao_runs_when_its_settings_ask_for_what_dialflow_does(
+    owner, agent, actor
+):
+    """yudao's approval settings: a person approves, the starter approves their own, no
+    approver goes to the managers, empty lists, its page's buttons and field permissions."""
+    boss = actor("manager", username="boss", team="East")
+    text = edited("lead_transfer_yudao.bpmn", (REJECT, ""))
+    assert upload(owner, ("lead_transfer_yudao.bpmn", text)).status_code == 201
+    started = agent.start("r21_lead_transfer", {"leadId": 7})
+    (review,) = boss.tasks()
+    assert (review["title"], review["lane"]) == ("主管审批", "manager")
+    assert boss.complete_ok(review["id"])["id"] == started["id"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (REJECT, REJECT, ["Dialflow has no reject button", "exclusive gateway after the task"]),
+        (
+            "<flowable:approveType>1</flowable:approveType>",
+            "<flowable:approveType>2</flowable:approveType>",
+            ["script task setting the outcome (pass = True)"],
+        ),
+        (
+            "<flowable:assignStartUserHandlerType>1</flowable:assignStartUserHandlerType>",
+            "<flowable:assignStartUserHandlerType>2</flowable:assignStartUserHandlerType>",
+            ["flowable:skipExpression such as"],
+        ),
+        (
+            "<flowable:assignEmptyHandlerType>4</flowable:assignEmptyHandlerType>",
+            "<flowable:assignEmptyHandlerType>3</flowable:assignEmptyHandlerType>",
+            ["on every manager's board", "lane_owners"],
+        ),
+    ],
+)
+def test_yudao_settings_dialflow_does_not_run_are_refused_with_what_to_draw(
+    owner, db, old, new, words
+):
+    text = edited("lead_transfer_yudao.bpmn", (old, new))
+    if old != REJECT:
+        text = text.replace(REJECT.encode(), b"")
+    (detail,) = refused(upload(owner, ("lead_transfer_yudao.bpmn", text)))
+    setting = new.strip().split(">")[0].lstrip("<")
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_1x0ptjx",
+        line_in(f"<{setting}>", text),
+    )
+    for word in words:
+        assert word in detail["message"], detail["message"]
+    nothing_deployed(db)
