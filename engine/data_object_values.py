@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
-from engine.listeners import script_task
+from engine.listeners import plain_start, script_task
 
 NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
 _BPMN = f"{{{BPMN_NS}}}"
@@ -50,17 +50,6 @@ def _python(data_object: Any, text: str) -> str | None:
     return repr(text)
 
 
-def _start_event(process: Any) -> Any | None:
-    starts = [
-        child
-        for child in process.findall(f"{_BPMN}startEvent")
-        if not any(etree.QName(c).localname.endswith("EventDefinition") for c in child)
-    ]
-    return (
-        starts[0] if len(starts) == 1 and len(process.findall(f"{_BPMN}startEvent")) == 1 else None
-    )
-
-
 def _assignment(data_object: Any) -> str | None:
     """The script lines setting a data object's variable unless the start data gave it."""
     value = _value(data_object)
@@ -68,7 +57,7 @@ def _assignment(data_object: Any) -> str | None:
     process = data_object.getparent()
     if value is None or not name.isidentifier() or process is None:
         return None
-    if process.tag != f"{_BPMN}process" or _start_event(process) is None:
+    if process.tag != f"{_BPMN}process" or plain_start(process) is None:
         return None
     python = _python(data_object, value.text or "")
     if python is None:
@@ -97,7 +86,7 @@ def adopt(tree: Any) -> None:
             if (line := _assignment(data_object)) is not None
         ]
         if lines:
-            script_task(_start_event(process), "after", "\n".join(lines))
+            script_task(plain_start(process), "after", "\n".join(lines))
 
 
 def hint(element: Any) -> str | None:

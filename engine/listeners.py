@@ -11,12 +11,15 @@ listener's ``start``, a task listener's ``create`` or ``assignment``) or ``postS
 execution listener's ``end``, a task listener's ``complete``), the value as the Python of its
 JUEL (``engine.juel.to_python``); a variable the value reads that the data lacks is an
 incident, as Flowable's "unknown property" is. A task listener of a multi-instance user task
-runs for each instance, as Flowable fires it for each task.
+runs for each instance, as Flowable fires it for each task. Events run no scripts: an event's
+listener becomes a script task drawn just after it (a start event's, an ``end`` listener's)
+or before it; a process's ``start`` listener one after its start event, when it has one
+plain start event.
 
 What stays refused (``engine.foreign``): a listener naming Java (``class``,
-``delegateExpression``), a script listener, one on a sequence flow (``take``) or a process,
-an execution listener of a multi-instance activity, and an expression that does more than
-set a variable (``hint`` gives the script to draw where it only sets one).
+``delegateExpression``), a script listener, one on a sequence flow (``take``), a process's
+other listeners, an execution listener of a multi-instance activity, and an expression that
+does more than set a variable (``hint`` gives the script to draw where it only sets one).
 """
 
 from __future__ import annotations
@@ -90,6 +93,10 @@ def place(listener: Any) -> str | None:
     if qname.namespace not in JAVA_ENGINES or qname.localname not in _KINDS or owner is None:
         return None
     kind = etree.QName(owner)
+    if kind.localname == "process" and kind.namespace == BPMN_NS:
+        # the instance's start: Flowable fires it before the start event's own listeners
+        starts = qname.localname == "executionListener" and listener.get("event") == "start"
+        return "process" if starts and plain_start(owner) is not None else None
     if kind.namespace != BPMN_NS or kind.localname not in _SCRIPTED | _EVENTS:
         return None
     if qname.localname == "taskListener" and kind.localname != "userTask":
@@ -104,6 +111,19 @@ def place(listener: Any) -> str | None:
     if qname.localname != "taskListener" or _has_scripts(holder):
         return None
     return where
+
+
+def plain_start(process: Any) -> Any | None:
+    """A process's start event when it has one and that one has no trigger, else None."""
+    starts = process.findall(f"{{{BPMN_NS}}}startEvent")
+    if len(starts) != 1:
+        return None
+    if any(
+        isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition")
+        for c in starts[0]
+    ):
+        return None
+    return starts[0]
 
 
 def _beside(event: str, where: str | None) -> str | None:
@@ -131,6 +151,10 @@ def adopt(tree: Any) -> None:
                 holder = listener.getparent()
                 line = assignment(listener) or ""
                 where = place(listener) or ""
+                if where == "process":
+                    script_task(plain_start(holder.getparent()), "after", line)
+                    holder.remove(listener)
+                    continue
                 if where in ("before", "after"):
                     script_task(holder.getparent(), where, line)
                     holder.remove(listener)
@@ -159,7 +183,10 @@ def hint(listener: Any) -> str | None:
     if kind == "sequenceFlow":
         return f"draw a script task on the flow whose script is {line!r}"
     if kind == "process":
-        return f"draw a script task after the start event whose script is {line!r}"
+        return (
+            f"draw a script task after the start event whose script is {line!r} (Dialflow "
+            "runs a process's start listener so when the process has one plain start event)"
+        )
     return (
         f"write {line!r} in a script task before or after {kind or 'the element'}, or as its "
         "spiffworkflow:preScript or postScript"

@@ -206,7 +206,8 @@ def test_a_skip_expression_on_a_task_with_two_ways_out_is_refused(owner, db):
 def test_an_order_confirmation_waits_for_the_customer_or_calls_again(timed: Timed):
     """Flowable UI's export: ``flowable:async``/``exclusive`` on the agent's task (refused with
     "remove it"), data objects with values (refused with no hint) that the start data
-    overrides, a form property, and an event-based gateway between a message and a timer."""
+    overrides, a process's start listener, a form property, and an event-based gateway
+    between a message and a timer."""
     deploy(timed.owner, "order_confirm.bpmn20.xml")
     agent = timed.agent
     confirmed = agent.start("r21_order_confirm", {"maxCalls": 5}, business_key="order-1")
@@ -214,6 +215,7 @@ def test_an_order_confirmation_waits_for_the_customer_or_calls_again(timed: Time
     assert [f for f in submit["form_schema"]["properties"]] == ["remark"]
     after = agent.complete_ok(submit["id"], {"remark": "加急"})
     assert (after["data"]["orderStatus"], after["data"]["maxCalls"]) == ("待确认", 5)
+    assert after["data"]["channel"] == "电销"  # the process's start listener
     assert sorted(w["kind"] for w in after["waiting"]) == ["message", "timer"]
     sent = agent.post(
         "/api/v1/messages", json={"name": "客户确认", "business_key": "order-1", "payload": {}}
