@@ -47,6 +47,46 @@ def test_a_lead_follow_up_with_the_designers_marks_runs_by_its_assignments(owner
     assert boss.complete_ok(review["id"], {})["status"] == "completed"
 
 
+@pytest.mark.parametrize(
+    ("condition", "data", "routed"),
+    [
+        ("${意向.equals('高')}", {"意向": "高"}, True),
+        ("${意向.equals('高')}", {"意向": "中"}, False),
+        ("${level.equals(1)}", {"level": 1}, True),
+        ("${level.equals(1)}", {"level": "1"}, False),  # Java's equals: a String is no Long
+        ("${tags.contains('vip') || note.trim().isEmpty()}", {"tags": ["vip"], "note": "x"}, True),
+        ("${tags.size() > 1 and note.startsWith('回访')}", {"tags": [1, 2], "note": "回访中"}, True),
+        ("${意向.equalsIgnoreCase('HIGH')}", {"意向": "high"}, True),
+    ],
+)
+def test_conditions_calling_javas_string_and_list_methods_run_as_java_runs_them(
+    owner, agent, actor, condition, data, routed
+):
+    """``${审批结果.equals('通过')}``, as Chinese tutorials write every condition: refused with
+    ".equals(…) calls a Java method"."""
+    actor("manager", username="boss", team="East")
+    text = edited(
+        "lead_followup.bpmn",
+        ("${意向 == '高'}", condition),
+        ("${!意向.equals('高')}", f"${{!({condition[2:-1]})}}"),
+    )
+    assert upload(owner, ("lead_followup.bpmn", text)).status_code == 201
+    started = agent.start("r21_lead_followup", {})
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], data)
+    assert (after["status"], after["incidents"]) == ("running" if routed else "completed", [])
+
+
+def test_a_java_method_on_a_missing_variable_is_an_incident_on_the_gateway(owner, agent):
+    deploy(owner, "lead_followup.bpmn")
+    started = agent.start("r21_lead_followup", {})
+    after = agent.complete_ok(started["ready_tasks"][0]["id"], {"意向": "高"})
+    assert after["status"] == "running"
+    failed = agent.complete(agent.start("r21_lead_followup", {})["ready_tasks"][0]["id"], {})
+    (incident,) = failed.get_json()["incidents"]
+    assert incident["element_id"] in ("Gateway_1k2j3h4", "Flow_low", "Flow_high")
+    assert "calling equals(…) on null" in incident["message"], incident
+
+
 def test_a_callback_cadence_counts_its_calls_in_listeners(timed: Timed):
     """A start event's listener sets the count, the call's end listener adds one, a daily
     timer in between; the third unanswered call goes to the manager."""
