@@ -103,7 +103,9 @@ def place(listener: Any) -> str | None:
         return None
     where = _PLACES[qname.localname].get((listener.get("event") or "").strip())
     if kind.localname in _EVENTS:
-        return _beside(kind.localname, where)
+        side = _beside(kind.localname, where)
+        # an event-based gateway's flows lead to its events themselves
+        return None if side == "before" and _after_event_gateway(owner) else side
     loop = owner.find(_LOOP)
     if where is None or loop is None:
         return where
@@ -111,6 +113,19 @@ def place(listener: Any) -> str | None:
     if qname.localname != "taskListener" or _has_scripts(holder):
         return None
     return where
+
+
+def _after_event_gateway(event: Any) -> bool:
+    scope = event.getparent()
+    sources = {
+        flow.get("sourceRef")
+        for flow in scope.iter(f"{{{BPMN_NS}}}sequenceFlow")
+        if flow.get("targetRef") == event.get("id")
+    }
+    return any(
+        element.tag == f"{{{BPMN_NS}}}eventBasedGateway" and element.get("id") in sources
+        for element in scope
+    )
 
 
 def plain_start(process: Any) -> Any | None:
@@ -187,6 +202,8 @@ def hint(listener: Any) -> str | None:
             f"draw a script task after the start event whose script is {line!r} (Dialflow "
             "runs a process's start listener so when the process has one plain start event)"
         )
+    if kind in _EVENTS or kind == "boundaryEvent":
+        return f"draw a script task after the {kind} whose script is {line!r}"
     return (
         f"write {line!r} in a script task before or after {kind or 'the element'}, or as its "
         "spiffworkflow:preScript or postScript"

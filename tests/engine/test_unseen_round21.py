@@ -55,7 +55,11 @@ def test_a_lead_follow_up_with_the_designers_marks_runs_by_its_assignments(owner
         ("${level.equals(1)}", {"level": 1}, True),
         ("${level.equals(1)}", {"level": "1"}, False),  # Java's equals: a String is no Long
         ("${tags.contains('vip') || note.trim().isEmpty()}", {"tags": ["vip"], "note": "x"}, True),
-        ("${tags.size() > 1 and note.startsWith('回访')}", {"tags": [1, 2], "note": "回访中"}, True),
+        (
+            "${tags.size() > 1 and note.startsWith('回访')}",
+            {"tags": [1, 2], "note": "回访中"},
+            True,
+        ),
         ("${意向.equalsIgnoreCase('HIGH')}", {"意向": "high"}, True),
     ],
 )
@@ -222,6 +226,27 @@ def test_listeners_that_cannot_run_are_refused_where_drawn(owner, db, old, new, 
     assert (detail["element_id"], detail["line"]) == (element, line_in(f'id="{element}"', text))
     for word in words:
         assert word in detail["message"], detail["message"]
+    nothing_deployed(db)
+
+
+def test_a_listener_on_an_event_an_event_based_gateway_waits_for_is_refused(owner, db):
+    """Its script task cannot stand between the gateway and the event: said with the one to
+    draw after the event."""
+    text = edited(
+        "order_confirm.bpmn20.xml",
+        (
+            '<intermediateCatchEvent id="sid-3days" name="三天未确认">',
+            '<intermediateCatchEvent id="sid-3days" name="三天未确认"><extensionElements>'
+            '<flowable:executionListener event="start" '
+            "expression=\"${execution.setVariable('chasing', true)}\"/></extensionElements>",
+        ),
+    )
+    (detail,) = refused(upload(owner, ("order_confirm.bpmn20.xml", text)))
+    assert (detail["element_id"], detail["line"]) == ("sid-3days", line_in('id="sid-3days"', text))
+    assert (
+        "draw a script task after the intermediateCatchEvent whose script is 'chasing = True'"
+        in detail["message"]
+    )
     nothing_deployed(db)
 
 
