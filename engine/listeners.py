@@ -14,12 +14,13 @@ incident, as Flowable's "unknown property" is. A task listener of a multi-instan
 runs for each instance, as Flowable fires it for each task. Events run no scripts: an event's
 listener becomes a script task drawn just after it (a start event's, an ``end`` listener's)
 or before it; a process's ``start`` listener one after its start event, when it has one
-plain start event.
+plain start event; a sequence flow's ``take`` listener one drawn on the flow.
 
 What stays refused (``engine.foreign``): a listener naming Java (``class``,
-``delegateExpression``), a script listener, one on a sequence flow (``take``), a process's
-other listeners, an execution listener of a multi-instance activity, and an expression that
-does more than set a variable (``hint`` gives the script to draw where it only sets one).
+``delegateExpression``), a script listener, one on a flow out of an event-based gateway, a
+process's other listeners, an execution listener of a multi-instance activity, and an
+expression that does more than set a variable (``hint`` gives the script to draw where it only
+sets one).
 """
 
 from __future__ import annotations
@@ -97,6 +98,11 @@ def place(listener: Any) -> str | None:
         # the instance's start: Flowable fires it before the start event's own listeners
         starts = qname.localname == "executionListener" and listener.get("event") == "start"
         return "process" if starts and plain_start(owner) is not None else None
+    if kind.localname == "sequenceFlow" and kind.namespace == BPMN_NS:
+        # taken: a script task on the flow, unless an event-based gateway's flow must lead
+        # to its event itself
+        takes = qname.localname == "executionListener" and listener.get("event", "take") == "take"
+        return "flow" if takes and not _from_event_gateway(owner) else None
     if kind.namespace != BPMN_NS or kind.localname not in _SCRIPTED | _EVENTS:
         return None
     if qname.localname == "taskListener" and kind.localname != "userTask":
@@ -113,6 +119,45 @@ def place(listener: Any) -> str | None:
     if qname.localname != "taskListener" or _has_scripts(holder):
         return None
     return where
+
+
+def _from_event_gateway(flow: Any) -> bool:
+    scope = flow.getparent()
+    return any(
+        element.tag == f"{{{BPMN_NS}}}eventBasedGateway"
+        and element.get("id") == flow.get("sourceRef")
+        for element in scope
+    )
+
+
+def _script_on_flow(flow: Any, line: str) -> None:
+    """The script task running ``line`` drawn on ``flow``: the flow (its condition kept)
+    leads to it, and a new flow from it to where the flow led. A second listener on the same
+    flow adds its line to that task."""
+    scope = flow.getparent()
+    task_id = f"{flow.get('id')}_listener"
+    existing = next((e for e in scope if e.get("id") == task_id), None)
+    if existing is not None:
+        script = existing.find(f"{_BPMN}script")
+        script.text = f"{script.text}\n{line}"
+        return
+    onward_id = f"{task_id}_flow"
+    target_id = flow.get("targetRef")
+    target = next((e for e in scope if e.get("id") == target_id), None)
+    if target is not None:
+        for entry in target.findall(f"{_BPMN}incoming"):
+            if (entry.text or "").strip() == flow.get("id"):
+                entry.text = onward_id
+    task = etree.Element(f"{_BPMN}scriptTask", id=task_id, scriptFormat="python")
+    task.set("name", f"{flow.get('name') or flow.get('id')}: listener")
+    etree.SubElement(task, f"{_BPMN}incoming").text = flow.get("id")
+    etree.SubElement(task, f"{_BPMN}outgoing").text = onward_id
+    etree.SubElement(task, f"{_BPMN}script").text = line
+    onward = etree.Element(f"{_BPMN}sequenceFlow", id=onward_id, sourceRef=task_id)
+    onward.set("targetRef", target_id or "")
+    flow.set("targetRef", task_id)
+    flow.addnext(task)
+    task.addnext(onward)
 
 
 def _after_event_gateway(event: Any) -> bool:
@@ -166,6 +211,10 @@ def adopt(tree: Any) -> None:
                 holder = listener.getparent()
                 line = assignment(listener) or ""
                 where = place(listener) or ""
+                if where == "flow":
+                    _script_on_flow(holder.getparent(), line)
+                    holder.remove(listener)
+                    continue
                 if where == "process":
                     script_task(plain_start(holder.getparent()), "after", line)
                     holder.remove(listener)
@@ -196,7 +245,10 @@ def hint(listener: Any) -> str | None:
     owner = holder.getparent() if holder is not None else None
     kind = etree.QName(owner).localname if owner is not None else ""
     if kind == "sequenceFlow":
-        return f"draw a script task on the flow whose script is {line!r}"
+        return (
+            "an event-based gateway's flow leads to its event itself: draw a script task "
+            f"after that event whose script is {line!r}"
+        )
     if kind == "process":
         return (
             f"draw a script task after the start event whose script is {line!r} (Dialflow "

@@ -92,8 +92,8 @@ def test_a_java_method_on_a_missing_variable_is_an_incident_on_the_gateway(owner
 
 
 def test_a_callback_cadence_counts_its_calls_in_listeners(timed: Timed):
-    """A start event's listener sets the count, the call's end listener adds one, a daily
-    timer in between; the third unanswered call goes to the manager."""
+    """A start event's listener sets the count, the call's end listener adds one, the flow
+    to a daily timer marks the wait; the third unanswered call goes to the manager."""
     boss = timed.actor("manager", username="boss", team="East")
     deploy(timed.owner, "callback_cadence.bpmn")
     agent = timed.agent
@@ -104,6 +104,7 @@ def test_a_callback_cadence_counts_its_calls_in_listeners(timed: Timed):
         assert (after["data"]["attempts"], after["incidents"]) == (attempt, [])
         if attempt < 3:
             assert [w["name"] for w in after["waiting"]] == ["等待一天"]
+            assert after["data"]["waiting"] is True  # the flow's take listener
             assert timed.advance(days=1) == 1
     assert [t["title"] for t in after["ready_tasks"]] == ["主管处理"]
     assert boss.complete_ok(one(boss.tasks(), "Activity_1manager")["id"])["status"] == "completed"
@@ -200,14 +201,13 @@ def test_a_complaint_keeps_its_state_in_listeners_and_escalates_after_48_hours(t
 @pytest.mark.parametrize(
     ("old", "new", "element", "words"),
     [
-        (  # a listener on a flow: no script of an element runs there
-            '<bpmn:sequenceFlow id="Flow_5" sourceRef="Event_wait" targetRef="Activity_0x9k2l3" />',
-            '<bpmn:sequenceFlow id="Flow_5" sourceRef="Event_wait" targetRef="Activity_0x9k2l3">'
-            '<bpmn:extensionElements><flowable:executionListener event="take" '
-            "expression=\"${execution.setVariable('waiting', true)}\" />"
-            "</bpmn:extensionElements></bpmn:sequenceFlow>",
-            "Flow_5",
-            ["draw a script task on the flow whose script is 'waiting = True'"],
+        (  # a listener doing more than setting a variable
+            '<flowable:executionListener event="take" '
+            "expression=\"${execution.setVariable('waiting', true)}\" />",
+            '<flowable:executionListener event="take" '
+            'expression="${smsService.send(execution)}" />',
+            "Flow_4",
+            ["<flowable:executionListener>", "model the listener's work as a task"],
         ),
         (  # Java: nothing Dialflow can run
             'name="主管处理" flowable:candidateGroups="manager" />',
@@ -223,7 +223,7 @@ def test_a_complaint_keeps_its_state_in_listeners_and_escalates_after_48_hours(t
 def test_listeners_that_cannot_run_are_refused_where_drawn(owner, db, old, new, element, words):
     text = edited("callback_cadence.bpmn", (old, new))
     (detail,) = refused(upload(owner, ("callback_cadence.bpmn", text)))
-    assert (detail["element_id"], detail["line"]) == (element, line_in(f'id="{element}"', text))
+    assert (detail["element_id"], detail["line"]) == (element, line_in(new, text))
     for word in words:
         assert word in detail["message"], detail["message"]
     nothing_deployed(db)
@@ -246,6 +246,26 @@ def test_a_listener_on_an_event_an_event_based_gateway_waits_for_is_refused(owne
     assert (
         "draw a script task after the intermediateCatchEvent whose script is 'chasing = True'"
         in detail["message"]
+    )
+    nothing_deployed(db)
+
+
+def test_a_listener_on_an_event_based_gateways_flow_is_refused(owner, db):
+    text = edited(
+        "order_confirm.bpmn20.xml",
+        (
+            '<sequenceFlow id="sid-4" sourceRef="sid-wait" targetRef="sid-3days"></sequenceFlow>',
+            '<sequenceFlow id="sid-4" sourceRef="sid-wait" targetRef="sid-3days">'
+            '<extensionElements><flowable:executionListener event="take" '
+            "expression=\"${execution.setVariable('chasing', true)}\"/></extensionElements>"
+            "</sequenceFlow>",
+        ),
+    )
+    (detail,) = refused(upload(owner, ("order_confirm.bpmn20.xml", text)))
+    assert (detail["element_id"], detail["line"]) == ("sid-4", line_in('id="sid-4"', text))
+    assert (
+        "draw a script task after that event whose script is 'chasing = True'"
+        in (detail["message"])
     )
     nothing_deployed(db)
 
