@@ -24,6 +24,8 @@ from engine import (
     call_mappings,
     camunda_decisions,
     caught_variables,
+    data_object_values,
+    designer_marks,
     diagram_forms,
     external_tasks,
     foreign_hints,
@@ -31,8 +33,11 @@ from engine import (
     java_async,
     java_schedule,
     juel,
+    listeners,
     script_hints,
+    skip_expressions,
     thrown_codes,
+    yudao_settings,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -396,6 +401,9 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
+        or (listeners.hint(element) if value is None else None)
+        or (yudao_settings.hint(element) if value is None else None)
+        or (data_object_values.hint(element) if local == "value" else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
@@ -411,12 +419,16 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
         engine = FOREIGN_ENGINES.get(qname.namespace or "")
         if engine is None or qname.localname in HARMLESS:
             continue
+        if designer_marks.attribute_passes(attribute, value):
+            continue  # an admin system's page setting: Flowable never reads it
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
         if caught_variables.runs(qname.namespace or "", qname.localname, element, value):
             continue  # the variables a caught error's path finds it in: set
+        if skip_expressions.runs(attribute, element, value):
+            continue  # the gateway around the task is drawn (``engine.skip_expressions``)
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value
         ):
@@ -465,6 +477,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     parent = element.getparent()
     if (
         qname.localname in HARMLESS
+        or designer_marks.element_passes(element)  # an approval page's setting
+        or yudao_settings.passes(element)  # yudao asks for what Dialflow does
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run
@@ -478,6 +492,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or assignment_attributes.adopted(element)  # who works a user task: run
         or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
+        or listeners.adopted(element)  # a listener that sets a variable: a script
+        or data_object_values.adopted(element)  # a data object's value: set at the start
     ):
         return []  # report the outermost foreign element only
     return [

@@ -28,6 +28,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
+from engine.juel_runtime import METHODS as _METHODS
 from engine.juel_runtime import VARIABLES as _VARIABLES
 
 # Tokens: strings (either quote, with escapes), two-character operators, words, the rest.
@@ -162,7 +163,8 @@ def translate_condition(body: str, *, counters: bool = False) -> str:
     """The JUEL condition ``body`` (inside ``${…}``) as the Python Dialflow evaluates, whose
     operators are ``engine.juel_runtime``'s functions. ``counters``: the multi-instance
     counters may be read (a completion condition). Raises ``Unsupported`` for what is outside
-    the subset that runs (method calls, lambdas, ``instanceof``, the engines' own objects)."""
+    the subset that runs (method calls other than the Java String and List methods
+    ``juel_runtime.call`` runs, lambdas, ``instanceof``, the engines' own objects)."""
     python = f"_el_condition({_expression(body, counters)})"
     _ORIGINALS[python] = body
     return python
@@ -313,7 +315,8 @@ class _Parser:
                     raise Unsupported(f"a property name is missing after '.' ({name!r})")
                 self.at += 1
                 if self.peek() == ("op", "("):
-                    raise Unsupported(f".{name}(…) calls a Java method")
+                    python = self._method(python, name)
+                    continue
                 python = f"_el_prop({python}, {name!r})"
             elif self.take("["):
                 key = self.ternary()
@@ -323,6 +326,21 @@ class _Parser:
                 python = f"_el_prop({python}, {key})"
             else:
                 return python
+
+    def _method(self, base: str, name: str) -> str:
+        """``base.name(…)``: one of the Java methods ``juel_runtime.call`` runs."""
+        if name not in _METHODS:
+            raise Unsupported(f".{name}(…) calls a Java method")
+        self.expect("(")
+        arguments: list[str] = []
+        if self.take(")") is None:
+            arguments.append(self.ternary())
+            while self.take(","):
+                arguments.append(self.ternary())
+            self.expect(")")
+        if len(arguments) != _METHODS[name]:
+            raise Unsupported(f".{name}(…) takes {_METHODS[name]} argument(s)")
+        return f"_el_call({', '.join([base, repr(name), *arguments])})"
 
     def _execution_variable(self) -> str:
         """``execution.getVariable("x")``: the variable ``x``."""

@@ -352,6 +352,68 @@ def cardinality(value: Any, written: str) -> int:
     )
 
 
+def java_equals(a: Any, b: Any) -> bool:
+    """Java's ``a.equals(b)`` over the types JSON data maps to: the same type and value (a
+    String never equals a number, a Long never a Double), false for null."""
+    if a is None or b is None:
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    for kind in (str, int, float, Decimal, list, dict):
+        if isinstance(a, kind) or isinstance(b, kind):
+            return isinstance(a, kind) and isinstance(b, kind) and a == b
+    return False
+
+
+def _text(value: Any, method: str) -> str:
+    if not isinstance(value, str):
+        raise ELCoercionError(f"{method}(…) takes a String, not {_said(value)}")
+    return value
+
+
+# Java's methods a condition may call on a String, List or Map: name → (arity, function).
+_METHODS: dict[str, tuple[int, Any]] = {
+    "equals": (1, java_equals),
+    "equalsIgnoreCase": (
+        1,
+        lambda a, b: isinstance(b, str) and _text(a, "equalsIgnoreCase").lower() == b.lower(),
+    ),
+    "contains": (1, lambda a, b: _contains(a, b)),
+    "startsWith": (1, lambda a, b: _text(a, "startsWith").startswith(_text(b, "startsWith"))),
+    "endsWith": (1, lambda a, b: _text(a, "endsWith").endswith(_text(b, "endsWith"))),
+    "isEmpty": (0, lambda a: len(_sized(a, "isEmpty", (str, list, tuple, dict))) == 0),
+    "size": (0, lambda a: len(_sized(a, "size", (list, tuple, dict)))),
+    "length": (0, lambda a: len(_text(a, "length"))),
+    "trim": (0, lambda a: _text(a, "trim").strip()),
+    "toUpperCase": (0, lambda a: _text(a, "toUpperCase").upper()),
+    "toLowerCase": (0, lambda a: _text(a, "toLowerCase").lower()),
+    "toString": (0, lambda a: to_text(a)),
+}
+METHODS = {name: arity for name, (arity, _) in _METHODS.items()}
+
+
+def _sized(value: Any, method: str, kinds: tuple[type, ...]) -> Any:
+    if not isinstance(value, kinds):
+        raise ELCoercionError(f"{_said(value)} has no {method}()")
+    return value
+
+
+def _contains(base: Any, item: Any) -> bool:
+    if isinstance(base, str):
+        return _text(item, "contains") in base
+    if isinstance(base, (list, tuple)):
+        return any(java_equals(element, item) for element in base)
+    raise ELCoercionError(f"{_said(base)} has no contains(…)")
+
+
+def call(base: Any, method: str, *arguments: Any) -> Any:
+    """``base.method(arguments)``, one of Java's String, List and Map methods conditions use
+    (``${outcome.equals('同意')}``, ``${userList.size() > 2}``); on null, as JUEL, an error."""
+    if base is None:
+        raise ELCoercionError(f"calling {method}(…) on null")
+    return _METHODS[method][1](base, *arguments)
+
+
 def condition(value: Any) -> bool:
     """A condition's value as the gateway takes it: coerced to Boolean."""
     return to_boolean(value, "the condition's value")
@@ -373,6 +435,7 @@ NAMES: dict[str, Any] = {
     "_el_neg": neg,
     "_el_empty": empty,
     "_el_prop": prop,
+    "_el_call": call,
     "_el_bool": to_boolean,
     "_el_condition": condition,
     "_el_timer": timer,

@@ -36,6 +36,7 @@ from engine.collaboration import message_flow_problems
 from engine.collection_paths import read_paths
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
+from engine.data_object_values import adopt as adopt_values
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.dmn_schema import dmn_xsd_problems
@@ -55,9 +56,11 @@ from engine.java_async import adopt as adopt_async
 from engine.java_schedule import adopt as adopt_java_schedules
 from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
+from engine.listeners import adopt as adopt_listeners
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
+from engine.skip_expressions import adopt as adopt_skips
 from engine.spiff_extensions import property_problems, text_values
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
@@ -151,6 +154,9 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
+        _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
+        _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
+        _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)

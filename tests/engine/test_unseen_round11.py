@@ -729,7 +729,7 @@ EXPORTED = [
             (
                 '<userTask id="sid-FIX" name="解决问题 Fix the problem"',
                 '<userTask id="sid-FIX" name="解决问题 Fix the problem" '
-                'flowable:skipExpression="${!wants_fix}"',
+                'flowable:skipExpression="${fixes.skip(execution)}"',  # a bean: Java
             )
         ],
         "sid-FIX",

@@ -240,10 +240,10 @@ EXPORTED = [
     ),
     pytest.param(
         "lead_approval.bpmn",
-        [(LEADER_TASK, LEADER_TASK + ' flowable:skipExpression="${skip}"')],
+        [(LEADER_TASK, LEADER_TASK + ' flowable:skipExpression="${bpmSkip.check(execution)}"')],
         "Activity_leader",
         LEADER_TASK,
-        ["flowable:skipExpression='${skip}'", "exclusive gateway before the task"],
+        ["flowable:skipExpression='${bpmSkip.check(execution)}'", "exclusive gateway before the"],
         id="flowable-skip-expression",
     ),
     pytest.param(
