@@ -53,12 +53,16 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition as SpiffErrorEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 from engine.call_mappings import with_mappings
+from engine.caught_variables import caught_values, payload_values
 from engine.dmn_checks import required_ids
 from engine.event_subprocesses import (
     THROWN_WITH,
@@ -67,6 +71,9 @@ from engine.event_subprocesses import (
     ScopedEndEvent,
     ScopeParser,
     ThrowEventParser,
+    current_thrower,
+    error_catches_around,
+    failed_activity,
     left_to_event_subprocess,
     thrower_data,
 )
@@ -86,6 +93,7 @@ from engine.task_scripts import (
     RetryingUserTaskParser,
     ScriptTaskWithScriptsParser,
 )
+from engine.thrown_codes import ComputedCodeError, thrown_by
 from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscribed
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
@@ -127,8 +135,14 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             return
         super().catch(my_task, event)
         thrown_with = thrower_data(event, my_task)
-        if thrown_with is not None:
-            my_task.internal_data[THROWN_WITH] = thrown_with
+        thrower = current_thrower()
+        failed = thrower is not None and failed_activity(thrower) is not None
+        caught = {
+            **payload_values(self.event_definition, event, failed),
+            **caught_values(self, event, thrower),  # camunda:errorCodeVariable
+        }
+        if thrown_with is not None or caught:
+            my_task.internal_data[THROWN_WITH] = {**(thrown_with or {}), **caught}
         if not self.cancel_activity and repeats(self.event_definition):
             wait_again(my_task)
 
@@ -215,10 +229,11 @@ class CheckedEndEvent(EndEvent):
         before = len(top.bpmn_events)
         done = super()._run_hook(my_task)
         thrown = top.bpmn_events[before:]
-        uncaught = [event for event in thrown if event.event_definition is definition]
+        uncaught = [event for event in thrown if thrown_by(event, definition)]
         if uncaught:
             top.bpmn_events = top.bpmn_events[:before] + [e for e in thrown if e not in uncaught]
-            code = f" (code {definition.code!r})" if definition.code else ""
+            thrown_code = uncaught[0].event_definition.code  # a computed one as computed
+            code = f" (code {thrown_code!r})" if thrown_code else ""
             # A throw naming no error carries no code, and a boundary event naming an error
             # takes its code alone: "nothing catches it" beside such a boundary event misled.
             uncoded = (
@@ -229,13 +244,25 @@ class CheckedEndEvent(EndEvent):
                 "throw the errorRef of the error its catch names"
             )
             # On its task: the step holds this path only, and the other branches run on.
+            named = f"error {definition.name!r}" if definition.name else "an error"
             raise WorkflowTaskException(
-                f"error {definition.name!r}{code} is thrown here and nothing catches it: no "
-                "boundary error event of an enclosing subprocess or calling call activity takes "
-                f"it; add one, or end the path with a plain end event{uncoded}",
+                f"{named}{code} is thrown here and nothing catches it: no boundary error event "
+                "of an enclosing subprocess or calling call activity, and no error event "
+                f"subprocess around it, takes it{_other_codes(my_task)}; add one, or end the "
+                f"path with a plain end event{uncoded}",
                 task=my_task,
             )
         return done
+
+
+def _other_codes(thrower: Any) -> str:
+    """The catches around an error none of them took, with the codes they take instead."""
+    catches = [
+        f"{element!r} takes code {code!r} only"
+        for element, code in error_catches_around(thrower)
+        if code is not None
+    ]
+    return f" (around it: {', '.join(catches)})" if catches else ""
 
 
 class CheckedScopedEndEvent(CheckedEndEvent, ScopedEndEvent):
@@ -330,6 +357,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         BranchMergingInclusiveGateway: config[InclusiveGateway],
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
+        ComputedCodeError: config[SpiffErrorEventDefinition],
         SubscribedMessage: config[SpiffMessageEventDefinition],
         SubscribingGateway: config[MultipleEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],

@@ -2,7 +2,9 @@
 them, run as those engines run them.
 
 A call activity without mappings hands the called process all of the caller's data and
-takes all of its data back (SpiffWorkflow's way, kept). With mappings:
+takes all of its data back (SpiffWorkflow's way, kept). With mappings (one side's
+``variables="all"`` or ``inheritVariables`` alone is one: it took all of the called process's
+data back, where Camunda and Flowable bring back only what an ``out`` names):
 
 - Camunda 7, Activiti, Flowable (``<camunda:in source="lead_id" target="customer_id"/>``,
   ``sourceExpression="${lead.id}"``, ``variables="all"``, ``flowable:inheritVariables="true"``,
@@ -20,7 +22,12 @@ takes all of its data back (SpiffWorkflow's way, kept). With mappings:
 
 Sources are Python as Dialflow's other expressions: a JUEL ``${…}`` that is a variable or a
 field path (``${lead.id}`` is ``lead["id"]``), FEEL as ``zeebe_hints`` turns it into Python.
-What does not run as drawn (a JUEL expression that is no path, ``local="true"``, a target
+An ``in`` with ``local="true"`` reads the call activity's own variables, as Camunda reads
+them: in a multi-instance call activity each instance's element variable (``loopCounter``,
+which Dialflow does not set, is not among them); elsewhere none, so a source is null and
+``variables="all"`` gives nothing.
+What does not run as drawn (a JUEL expression that is no path, an ``out`` with
+``local="true"`` (Camunda drops such a variable when the call activity ends), a target
 that is no variable name, a FEEL function with no Python) is refused at deploy on the call
 activity with the mapping's line (``problems``, from ``foreign.py``). An input that cannot be
 read is an incident on the call activity before the called process starts (retried like a
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
@@ -71,6 +78,7 @@ class Mapping:
     line: int | None
     said: str
     root_needed: bool = False
+    local: bool = False  # read from the call activity's own variables (``local="true"``)
 
 
 @dataclass(frozen=True)
@@ -82,13 +90,21 @@ class CallMappings:
     all_out: bool
     outputs: tuple[Mapping, ...]
     zeebe: bool
+    # The call activity's own variables, as Camunda keeps them on its execution: a
+    # multi-instance call activity's element variable (each instance's item).
+    local_names: tuple[str, ...] = ()
+    all_local: bool = False  # ``<camunda:in variables="all" local="true"/>``
 
     def child_data(self, task: Any) -> dict[str, Any]:
         """The data the called process starts with."""
         given: dict[str, Any] = deepcopy(task.data) if self.all_in else {}
+        local = {name: task.data[name] for name in self.local_names if name in task.data}
+        if self.all_local:
+            given.update(deepcopy(local))
         inputs: dict[str, Any] = {}
         for mapping in self.inputs:
             scope = {**task.data, **inputs} if self.zeebe else task.data
+            scope = local if mapping.local else scope
             inputs[mapping.target] = deepcopy(_read(task, mapping, scope, "input"))
         given.update(inputs)
         return given
@@ -202,7 +218,7 @@ _SIDES = ("in", "out")
 def _camunda(call: Any, entries: list[Any]) -> tuple[CallMappings | None, list[tuple[Any, str]]]:
     problems: list[tuple[Any, str]] = []
     found: dict[str, list[Mapping]] = {"in": [], "out": []}
-    every = {"in": False, "out": False}
+    every = {"in": False, "out": False, "local": False}
     for attribute, value in call.attrib.items():
         qname = etree.QName(attribute)
         if qname.namespace in CAMUNDA_LIKE and qname.localname == "inheritVariables":
@@ -211,7 +227,8 @@ def _camunda(call: Any, entries: list[Any]) -> tuple[CallMappings | None, list[t
         side = etree.QName(entry).localname
         keys = set(entry.attrib)
         written = _written(entry)
-        if (entry.get("local") or "false").strip().lower() != "false":
+        local = (entry.get("local") or "false").strip().lower()
+        if local not in ("false", "true") or (local == "true" and side == "out"):
             problems.append((entry, _local_hint(written, side)))
             continue
         keys.discard("local")
@@ -220,17 +237,40 @@ def _camunda(call: Any, entries: list[Any]) -> tuple[CallMappings | None, list[t
         if keys == {"variables"}:
             if entry.get("variables", "").strip() != "all":
                 problems.append((entry, f'{written}: variables takes "all" only'))
-            every[side] = True
+            every["local" if local == "true" else side] = True
             continue
         said = _mapping(entry, side, keys, written, problems)
         if said is not None:
-            found[side].append(said)
-    if problems or not (found["in"] or found["out"]):
-        return None, problems  # only the "all" forms: all of the data both ways
-    return (
-        CallMappings(every["in"], tuple(found["in"]), every["out"], tuple(found["out"]), False),
-        [],
+            found[side].append(replace(said, local=local == "true"))
+    if problems:
+        return None, problems
+    if not (found["in"] or found["out"] or every["local"]) and every["in"] == every["out"]:
+        return None, []  # all both ways (or no variable named): all of the data both ways
+    mappings = CallMappings(
+        every["in"],
+        tuple(found["in"]),
+        every["out"],
+        tuple(found["out"]),
+        False,
+        _element_variables(call),
+        every["local"],
     )
+    return mappings, []
+
+
+def _element_variables(call: Any) -> tuple[str, ...]:
+    """The variables local to each instance of the multi-instance call activity ``call``:
+    its element variable, as Camunda 7, Activiti and Flowable name it or as
+    ``foreign_loops.adopt`` wrote it (``inputDataItem``)."""
+    names: list[str] = []
+    for loop in call.iterfind(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        for attribute, value in loop.attrib.items():
+            qname = etree.QName(attribute)
+            if qname.namespace in CAMUNDA_LIKE and qname.localname == "elementVariable":
+                names.append(value.strip())
+        for item in loop.iterfind(f"{{{BPMN_NS}}}inputDataItem"):
+            names.append((item.get("name") or item.get("id") or "").strip())
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def _written(entry: Any) -> str:
@@ -240,11 +280,7 @@ def _written(entry: Any) -> str:
 
 def _local_hint(written: str, side: str) -> str:
     if side == "in":
-        return (
-            f"{written}: Dialflow keeps one set of data per instance, none local to the call "
-            'activity: remove local="true" and name what the called process gets with source '
-            'and target (in a multi-instance call activity, its item: source="<item>")'
-        )
+        return f'{written}: local takes "true" or "false"'
     return (
         f"{written}: a value local to the call activity would be dropped when it ends, and "
         'Dialflow keeps none: remove local="true" to set it in the caller\'s data'

@@ -18,9 +18,11 @@ a script's ``fail(code, message)``) and, beside a catch-all, wins. The failed ta
 cancelled (it is held as under way while the step runs, so what interrupts it cancels it)
 and the catch's path runs in the same step. In the task's process the path gets the data
 the task (or the multi-instance activity) had before it ran, plus ``error_code`` (or null)
-and ``error_message``; across a call activity only those two (``thrower_data``). A failed
-handler's CRM writes were already undone with its savepoint. The stepper asks only once the
-task's automatic retries are spent, and audits each caught failure (``audit_entry``).
+and ``error_message``, and the failure's own data (``HandlerError(data=...)``, a script's
+``fail(code, message, data)``) over it; across a call activity only those (``thrower_data``).
+A failed handler's CRM writes were already undone with its savepoint. The stepper asks only
+once the task's automatic retries are spent, and audits each caught failure
+(``audit_entry``).
 
 SpiffWorkflow 3.2 relied on: ``BpmnWorkflow.catch`` offers an event to every waiting catch
 of the instance whose ``catches`` is true, calls its ``catch`` and updates it (a boundary
@@ -47,7 +49,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from crm import audit
 from crm.models import User
-from engine.event_subprocesses import closest_catchers, failed_activity, throwing
+from engine.event_subprocesses import ERROR_DATA, closest_catchers, failed_activity, throwing
 from engine.interrupts import cancel_activity
 from engine.scripting import ScriptFailed, ServiceTaskFailed
 
@@ -75,9 +77,11 @@ def catch_failure(exc: Exception) -> CaughtFailure | None:
     if activity is None:
         return None
     code, message = _code_and_message(exc)
-    payload = {**deepcopy(activity.data), "error_code": code, "error_message": message}
+    data = _error_data(exc)
+    payload = {**deepcopy(activity.data), **data, "error_code": code, "error_message": message}
     # The class the parser gives error events: SpiffWorkflow matches events by class and code.
     event = BpmnEvent(SpiffErrorEventDefinition("failure", code=code), payload=payload)
+    setattr(event, ERROR_DATA, sorted(data))  # they cross a call activity with the code
     top = task.workflow.top_workflow
     with throwing(task):
         catchers = closest_catchers(task, event)
@@ -127,6 +131,15 @@ def audit_entry(caught: CaughtFailure, actor: User | None) -> Callable[[Any], di
             "caught_by": caught.caught_by,
         },
     )
+
+
+def _error_data(exc: Exception) -> dict[str, Any]:
+    """The data a handler's ``HandlerError(data=...)`` or a script's ``fail(code, message,
+    data)`` gives the catch's path."""
+    if isinstance(exc, ServiceTaskFailed):
+        return deepcopy(exc.data)
+    cause = exc.__cause__ or exc.__context__
+    return deepcopy(cause.data) if isinstance(cause, ScriptFailed) else {}
 
 
 def _code_and_message(exc: Exception) -> tuple[str | None, str]:

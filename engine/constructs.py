@@ -29,6 +29,7 @@ from lxml import etree
 
 from engine.assignment_attributes import owner_runs
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, SAFE_XML, children
+from engine.error_code_refs import declare_code_refs
 from engine.errors import problem
 from engine.event_checks import (
     COMPENSATION,
@@ -88,6 +89,7 @@ def unsupported_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
             continue  # reported by validation
         unprefix_references(trees[name])  # errorRef="tns:x" names x, as the parser reads it
         inline_event_definitions(trees[name])  # an eventDefinitionRef held as the parser sees it
+        declare_code_refs(trees[name])  # Activiti's and Flowable's errorRef naming the code
     processes = {
         process.get("id"): process
         for tree in trees.values()

@@ -446,6 +446,9 @@ _TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     "boolean": ("true or false", (bool,)),
 }
 _KIND_NAMES = {str: "text", bool: "a boolean", int: "a number", float: "a number"}
+# Camunda 7's whole-number typeRefs: its DMN engine takes a number there only when it is whole
+# (``IntegerDataTypeTransformer``, ``LongDataTypeTransformer``) and fails on 5.5.
+_WHOLE = {"integer", "int", "long"}
 
 
 def _type_problems(table: Any, report: Any, variables: set[str] = frozenset()) -> None:
@@ -506,6 +509,47 @@ def _type_problem(
             "change the column's typeRef",
         )
         return
+    if type_ref.split(":")[-1].strip().lower() in _WHOLE:
+        _fraction_problem(cell, text, column, report)
+
+
+def _fraction_problem(cell: Any, text: str, column: tuple[str, str], report: Any) -> None:
+    """A number that is not whole in a column of a whole-number typeRef: an output Camunda's
+    engine fails on (Dialflow set 5.5), or a rule cell that compares the column's whole value
+    for equality with it and so never matches."""
+    output = _local(cell) != "inputEntry"
+    values = _literals(text, True) if output else _compared_equal(text)
+    if not any(isinstance(v, float) and not v.is_integer() for v in values):
+        return
+    name, type_ref = column
+    if output:
+        said = (
+            f"output {text.strip()!r} is not a whole number where its column {name!r} has "
+            f"typeRef {type_ref!r}, which takes whole numbers only (Camunda's DMN engine fails "
+            "on it): write a whole number, or change the column's typeRef to double"
+        )
+    else:
+        said = (
+            f"rule cell {text.strip()!r} is not a whole number where its column {name!r} has "
+            f"typeRef {type_ref!r}: the column's whole value never equals it, so the rule never "
+            "matches; write a whole number, a comparison (> 2500.5), or change the typeRef"
+        )
+    report(cell, said)
+
+
+def _compared_equal(text: str) -> list[Any]:
+    """The literal values a rule cell compares its input with for equality (a value, or a
+    list of them); none for ranges, comparisons and negations."""
+    text = literal(text.strip())
+    parts = _alternatives(text)
+    if len(parts) > 1:
+        return [value for part in parts for value in _compared_equal(part)]
+    if _NOT.match(text) or _RANGE.match(text) or _OPERATOR.match(text):
+        return []
+    try:
+        return [ast.literal_eval(text)]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return []
 
 
 def script_variables(bpmn: dict[str, str]) -> set[str]:

@@ -97,6 +97,8 @@ from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubp
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine import thrown_codes
+from engine.caught_variables import CAUGHT_AS, caught_values, mark_specs, payload_values
 from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
 from engine.scope_merge import carry_run, merge_at_scope_end
@@ -117,6 +119,8 @@ _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERRO
 THROWN_WITH = "thrown_with"
 # What a failure's catch gets across a call activity: the called process's data stays its own.
 FAILURE_FIELDS = ("error_code", "error_message")
+# A failure's event: the names of the data its handler or script gave it, which cross too.
+ERROR_DATA = "error_data_names"
 
 
 class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
@@ -139,8 +143,16 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)
         thrower = _THROWER.get()
-        if thrower is not None and failed_activity(thrower) is not None:
-            my_task.internal_data[THROWN_WITH] = thrower_data(event, my_task)
+        thrown_with: dict[str, Any] = {}
+        failed = thrower is not None and failed_activity(thrower) is not None
+        if thrower is not None and (failed or thrower.workflow is not my_task.workflow):
+            # a failure's data, or what the subprocess the error or escalation left had set
+            # (the scope's open tasks hold that subprocess's data from before it started)
+            thrown_with = thrower_data(event, my_task) or {}
+        thrown_with |= payload_values(self.event_definition, event, failed)
+        thrown_with |= caught_values(self, event, thrower)  # camunda:errorCodeVariable
+        if thrown_with:
+            my_task.internal_data[THROWN_WITH] = thrown_with
 
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)  # no longer waiting
@@ -210,6 +222,8 @@ class ScopeStart(BpmnStartTask):
             lane=task_spec.lane,
             description=start.description,
         )
+        if hasattr(start, CAUGHT_AS):
+            setattr(listener, CAUGHT_AS, getattr(start, CAUGHT_AS))
         start.event_definition = NoneEventDefinition()  # inside, the run starts at once
         self.connect(listener)
         listener.connect(task_spec)
@@ -422,6 +436,41 @@ def throwing(thrower: Any) -> Iterator[None]:
         _THROWER.reset(token)
 
 
+def error_catches_around(thrower: Any) -> list[tuple[str, str | None]]:
+    """The error catches waiting around ``thrower`` (boundary events of the activities around
+    it, error event subprocesses of its scopes, out to the top process) as their element ids
+    and the codes they take (``None``: any), nearest first: what an incident of an error none
+    of them took names, so the process owner sees which code to catch where."""
+    found: list[tuple[str, str | None]] = []
+    workflow, inner = thrower.workflow, thrower
+    top = workflow.top_workflow
+    while True:
+        split = activity_of(inner).parent
+        if inner is not thrower and split is not None:
+            waiting = [t for t in split.children if isinstance(t.task_spec, BoundaryEvent)]
+            found += _error_codes(t for t in waiting if t.state == TaskState.WAITING)
+        own = _own_listener(inner)
+        found += _error_codes(t for t in _listeners(top, workflow) if t.task_spec is not own)
+        parent_id = workflow.parent_task_id
+        inner = top.get_task_from_id(parent_id) if parent_id is not None else None
+        if inner is None:
+            return found
+        workflow = inner.workflow
+
+
+def _error_codes(catches: Iterator[Any]) -> list[tuple[str, str | None]]:
+    return [
+        (t.task_spec.bpmn_id, t.task_spec.event_definition.code)
+        for t in catches
+        if isinstance(t.task_spec.event_definition, ErrorEventDefinition)
+    ]
+
+
+def current_thrower() -> Any:
+    """The task throwing an error or escalation right now, if any."""
+    return _THROWER.get()
+
+
 def _own_listener(inner: Any) -> Any:
     """The listener spec whose event started ``inner``, if ``inner`` is a run."""
     if isinstance(inner.task_spec, EventSubprocess) and inner.parent is not None:
@@ -476,7 +525,8 @@ def thrower_data(event: Any, catcher: Any) -> dict[str, Any] | None:
         outer = top.get_task_from_id(parent_id) if parent_id is not None else None
         if outer is None or isinstance(outer.task_spec, CallActivity):
             if failed:
-                return {key: deepcopy(event.payload.get(key)) for key in FAILURE_FIELDS}
+                crossing = (*FAILURE_FIELDS, *getattr(event, ERROR_DATA, ()))
+                return {key: deepcopy(event.payload.get(key)) for key in crossing}
             return None
         local |= instance_items(outer)
         workflow = outer.workflow
@@ -561,6 +611,8 @@ class ScopeParser(SpiffProcessParser):
 
     def _parse(self) -> None:
         super()._parse()
+        mark_specs(self.node, self.spec.task_specs)  # Camunda's caught error variables
+        thrown_codes.mark_specs(self.node, self.spec.task_specs)  # Camunda 8's "=code"
         interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
 
     def get_lane_name(self, node_id: str) -> str | None:

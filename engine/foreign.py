@@ -22,12 +22,22 @@ from lxml import etree
 from engine import (
     assignment_attributes,
     call_mappings,
+    camunda_decisions,
+    caught_variables,
+    data_object_values,
+    designer_marks,
     diagram_forms,
+    external_tasks,
     foreign_hints,
     foreign_loops,
+    java_async,
     java_schedule,
     juel,
+    listeners,
     script_hints,
+    skip_expressions,
+    thrown_codes,
+    yudao_settings,
     zeebe_decisions,
     zeebe_hints,
     zeebe_messages,
@@ -93,6 +103,9 @@ AS_DIALFLOW = {
     "formFieldValidation": "true",  # Flowable: completion data is checked against the form
     "exclusive": "true",  # Activiti/Flowable: jobs of one instance run one at a time
     "autoStoreVariables": "true",  # Activiti/Flowable: a script's variables are kept
+    # Flowable: the caught error's variable (errorVariableName) kept, in the path's data
+    "errorVariableTransient": "false",
+    "errorVariableLocalScope": "false",
     "async": "false",  # Activiti/Flowable: the step runs the task in the same transaction
     # Flowable call activities: the called process by its id, with all of the caller's data
     # and its business key, from the same deploy.
@@ -388,6 +401,9 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
+        or (listeners.hint(element) if value is None else None)
+        or (yudao_settings.hint(element) if value is None else None)
+        or (data_object_values.hint(element) if local == "value" else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or (java_schedule.hint(local, owner, value) if value is not None else None)
@@ -404,14 +420,32 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
         engine = FOREIGN_ENGINES.get(qname.namespace or "")
         if engine is None or qname.localname in HARMLESS:
             continue
+        if designer_marks.attribute_passes(attribute, value):
+            continue  # an admin system's page setting: Flowable never reads it
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if caught_variables.runs(qname.namespace or "", qname.localname, element, value):
+            continue  # the variables a caught error's path finds it in: set
+        if skip_expressions.runs(attribute, element, value):
+            continue  # the gateway around the task is drawn (``engine.skip_expressions``)
         if qname.namespace in assignment_attributes.JAVA_ENGINES and assignment_attributes.runs(
             qname.localname, element, value
         ):
             continue  # who works the user task: run as drawn
+        if qname.namespace == external_tasks.CAMUNDA_NS and external_tasks.runs(
+            qname.localname, element
+        ):
+            continue  # an external task whose topic is an operator: Dialflow runs it
+        if qname.namespace in java_async.JAVA_ENGINES and java_async.honoured(
+            qname.localname, element, value
+        ):
+            continue  # a transaction setting: Dialflow saves every step (a worker's if async)
+        if qname.namespace in assignment_attributes.JAVA_ENGINES and camunda_decisions.runs(
+            qname.localname, element
+        ):
+            continue  # a business rule task's decision and result variable: run
         if qname.namespace in assignment_attributes.JAVA_ENGINES and java_schedule.runs(
             qname.localname, element, value
         ):
@@ -444,18 +478,23 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     parent = element.getparent()
     if (
         qname.localname in HARMLESS
+        or designer_marks.element_passes(element)  # an approval page's setting
+        or yudao_settings.passes(element)  # yudao asks for what Dialflow does
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
+        or external_tasks.adopted(element)  # a Camunda 7 external task's parameters: run
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run
         or assignment_attributes.adopted(element)  # who works a user task: run
         or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
+        or listeners.adopted(element)  # a listener that sets a variable: a script
+        or data_object_values.adopted(element)  # a data object's value: set at the start
     ):
         return []  # report the outermost foreign element only
     return [
@@ -522,7 +561,8 @@ def _juel_condition(name: str, element: Any, local: str) -> list[dict[str, Any]]
             name,
             element,
             f"{local} {body!r} of {_label(_owner(element))} is a JUEL expression Dialflow does "
-            f"not run ({why}); Dialflow runs JUEL conditions over variables, literals and "
+            f"not run ({why}); Dialflow runs JUEL conditions, timers and cardinalities over "
+            "variables, literals and "
             f"EL's operators, and Python: {_juel_hint(found, local)}",
         )
     ]
@@ -535,8 +575,8 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
     declaration, with the events that use it."""
     attribute = f"{kind}Code"
     code = (element.get(attribute) or "").strip()
-    if not is_juel(code) or not element.get("id"):
-        return []
+    if not is_juel(code) or not element.get("id") or thrown_codes.runs(element):
+        return []  # a FEEL code only throws name: computed when thrown
     ref = f"{kind}Ref"
     users = sorted(
         {

@@ -376,7 +376,9 @@ _FIXED = {
     "instance only, send a message correlated by its business key",
     "candidateStarterGroups": "remove it: whoever may use the API may start an instance",
     "candidateStarterUsers": "remove it: whoever may use the API may start an instance",
-    "skipExpression": "draw an exclusive gateway before the task whose default flow goes around it",
+    "skipExpression": "Dialflow runs a skip expression that is a JUEL condition over the "
+    "process's variables, on a task with one unconditional outgoing flow; otherwise draw an "
+    "exclusive gateway before the task whose default flow goes around it",
     "triggerable": "wait for the answer with a receive task or message catch event after it",
     "failedJobRetryTimeCycle": 'retry the operator with <spiffworkflow:retry retries="3" '
     'backoff_base="2"/> inside its spiffworkflow:serviceTaskOperator',

@@ -11,10 +11,12 @@ rewrite them. ``adopt`` writes them in that form before the parser builds the fi
 instance gets its element variable, the completion condition (``engine.juel``) ends the
 activity early, Camunda 8's outputs are collected into its output collection. Camunda 8's
 completion condition is FEEL (``=nrOfCompletedInstances >= 2``): one that becomes Python
-(``engine.zeebe_hints.feel_to_python``) is written as that Python.
+(``engine.zeebe_hints.feel_to_python``) is written as that Python. A collection given as a
+path into the data (``${deal.approvers}``, ``=deal.approvers``) is written as that path,
+which ``engine.collection_paths`` reads.
 
 What cannot run as drawn stays refused by ``engine.foreign`` with ``hint``: a collection that
-is no variable (``${service.list()}``, ``=items[1]``), an activity that also gives a
+is no variable or path (``${service.list()}``, ``=items[1]``), an activity that also gives a
 cardinality or BPMN's own input collection.
 """
 
@@ -37,24 +39,26 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _BPMN = f"{{{BPMN_NS}}}"
 _LOOP = f"{_BPMN}multiInstanceLoopCharacteristics"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _JUEL = re.compile(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", re.DOTALL)
 _ZEEBE_ATTRIBUTES = {"inputCollection", "inputElement", "outputCollection", "outputElement"}
 
 
-def _java_name(value: str | None) -> str | None:
+def _java_name(value: str | None, shape: re.Pattern[str] = _NAME) -> str | None:
     """The variable a Camunda 7/Flowable/Activiti ``collection`` or ``elementVariable`` names
-    (``approvers`` or ``${approvers}``), else None."""
+    (``approvers`` or ``${approvers}``; with ``_PATH`` also ``${deal.approvers}``), else None."""
     text = (value or "").strip()
     found = _JUEL.match(text)
     name = found.group(1) if found else text
-    return name if _NAME.match(name) else None
+    return name if shape.match(name) else None
 
 
-def _feel_name(value: str | None) -> str | None:
-    """The variable a Camunda 8 setting names (``=approvers`` or ``approvers``), else None."""
+def _feel_name(value: str | None, shape: re.Pattern[str] = _NAME) -> str | None:
+    """The variable a Camunda 8 setting names (``=approvers`` or ``approvers``; with
+    ``_PATH`` also ``=deal.approvers``), else None."""
     text = (value or "").strip()
     name = text[1:].strip() if text.startswith("=") else text
-    return name if _NAME.match(name) else None
+    return name if shape.match(name) else None
 
 
 def _java_settings(loop: Any) -> dict[str, str | None]:
@@ -81,7 +85,7 @@ def _java_names(loop: Any) -> tuple[str, str | None] | None:
     settings = _java_settings(loop)
     if "collection" not in settings or _has_own_input(loop):
         return None
-    collection = _java_name(settings["collection"])
+    collection = _java_name(settings["collection"], _PATH)
     element = settings.get("elementVariable")
     item = _java_name(element) if element is not None and element.strip() else None
     if collection is None or (element is not None and element.strip() and item is None):
@@ -98,7 +102,8 @@ def _zeebe_names(zeebe: Any) -> dict[str, str | None] | None:
     names: dict[str, str | None] = {}
     for attribute in _ZEEBE_ATTRIBUTES:
         written = (zeebe.get(attribute) or "").strip()
-        names[attribute] = _feel_name(written) if written else None
+        shape = _PATH if attribute == "inputCollection" else _NAME
+        names[attribute] = _feel_name(written, shape) if written else None
         if written and names[attribute] is None:
             return None
     if names["inputCollection"] is None:
@@ -159,10 +164,10 @@ def hint(local: str, element: Any) -> str | None:
             "naming its instances"
         )
     return (
-        "Dialflow runs a multi-instance collection that names one variable "
-        '(collection="${approvers}" or "approvers", inputCollection="=approvers") with an '
-        "element variable that is a plain name; compute the list into a variable first, in a "
-        "script task, and name that variable"
+        "Dialflow runs a multi-instance collection that names one variable or a path into one "
+        '(collection="${approvers}", "approvers" or "${deal.approvers}", '
+        'inputCollection="=approvers") with an element variable that is a plain name; '
+        "compute the list into a variable first, in a script task, and name that variable"
     )
 
 

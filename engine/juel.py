@@ -28,6 +28,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
+from engine.juel_runtime import METHODS as _METHODS
 from engine.juel_runtime import VARIABLES as _VARIABLES
 
 # Tokens: strings (either quote, with escapes), two-character operators, words, the rest.
@@ -162,7 +163,16 @@ def translate_condition(body: str, *, counters: bool = False) -> str:
     """The JUEL condition ``body`` (inside ``${…}``) as the Python Dialflow evaluates, whose
     operators are ``engine.juel_runtime``'s functions. ``counters``: the multi-instance
     counters may be read (a completion condition). Raises ``Unsupported`` for what is outside
-    the subset that runs (method calls, lambdas, ``instanceof``, the engines' own objects)."""
+    the subset that runs (method calls other than the Java String and List methods
+    ``juel_runtime.call`` runs, lambdas, ``instanceof``, the engines' own objects)."""
+    python = f"_el_condition({_expression(body, counters)})"
+    _ORIGINALS[python] = body
+    return python
+
+
+def _expression(body: str, counters: bool) -> str:
+    """The JUEL ``body`` as Python over ``engine.juel_runtime``'s operators (``Unsupported``
+    for what is outside the subset that runs)."""
     unquoted = re.sub(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'""", "''", _GET_VARIABLE.sub("", body))
     names = [n for n in engine_names(unquoted) if not (counters and n in COUNTERS)]
     if names:
@@ -171,9 +181,7 @@ def translate_condition(body: str, *, counters: bool = False) -> str:
             f"{listed} {'is' if len(names) == 1 else 'are'} set by the Java engines and not by "
             "Dialflow"
         )
-    python = f"_el_condition({_Parser(body).parse()})"
-    _ORIGINALS[python] = body
-    return python
+    return _Parser(body).parse()
 
 
 def original(python: str) -> str | None:
@@ -307,7 +315,8 @@ class _Parser:
                     raise Unsupported(f"a property name is missing after '.' ({name!r})")
                 self.at += 1
                 if self.peek() == ("op", "("):
-                    raise Unsupported(f".{name}(…) calls a Java method")
+                    python = self._method(python, name)
+                    continue
                 python = f"_el_prop({python}, {name!r})"
             elif self.take("["):
                 key = self.ternary()
@@ -317,6 +326,21 @@ class _Parser:
                 python = f"_el_prop({python}, {key})"
             else:
                 return python
+
+    def _method(self, base: str, name: str) -> str:
+        """``base.name(…)``: one of the Java methods ``juel_runtime.call`` runs."""
+        if name not in _METHODS:
+            raise Unsupported(f".{name}(…) calls a Java method")
+        self.expect("(")
+        arguments: list[str] = []
+        if self.take(")") is None:
+            arguments.append(self.ternary())
+            while self.take(","):
+                arguments.append(self.ternary())
+            self.expect(")")
+        if len(arguments) != _METHODS[name]:
+            raise Unsupported(f".{name}(…) takes {_METHODS[name]} argument(s)")
+        return f"_el_call({', '.join([base, repr(name), *arguments])})"
 
     def _execution_variable(self) -> str:
         """``execution.getVariable("x")``: the variable ``x``."""
@@ -342,13 +366,31 @@ JUEL_LANGUAGES = {"", "juel", "uel", "el", "jakarta.el", "javax.el"}
 # The elements whose JUEL conditions run: where each is, and whether it may read the
 # multi-instance counters.
 CONDITION_TAGS = {"conditionExpression": False, "completionCondition": True, "loopCondition": False}
+# The elements whose JUEL value runs, and the ``engine.juel_runtime`` function that takes the
+# value as the element needs it: a timer's ISO 8601 text, a multi-instance count.
+VALUE_TAGS = {
+    "timeDate": "_el_timer",
+    "timeDuration": "_el_timer",
+    "timeCycle": "_el_timer",
+    "loopCardinality": "_el_cardinality",
+}
+
+
+def translate_value(body: str, function: str) -> str:
+    """The JUEL value ``body`` of a timer or cardinality as the Python that calls
+    ``function`` (``VALUE_TAGS``) on it, with the text written for what an incident says.
+    Raises ``Unsupported`` as ``translate_condition`` does."""
+    written = "${" + body.strip() + "}"
+    return f"{function}({_expression(body, False)}, {written!r})"
 
 
 def condition_body(element: Any) -> str | None:
-    """The JUEL inside a condition element that runs as JUEL, or None (Python, FEEL, a
-    language named otherwise, another element)."""
+    """The JUEL inside a condition, timer or cardinality element that runs as JUEL, or None
+    (Python, FEEL, a language named otherwise, another element)."""
     local = etree.QName(element).localname
-    if local not in CONDITION_TAGS or etree.QName(element).namespace != BPMN_NS:
+    if local not in (CONDITION_TAGS.keys() | VALUE_TAGS.keys()):
+        return None
+    if etree.QName(element).namespace != BPMN_NS:
         return None
     if (element.get("language") or "").strip().lower() not in JUEL_LANGUAGES:
         return None
@@ -362,22 +404,29 @@ def translation_problem(element: Any) -> str | None:
     if body is None:
         return None
     try:
-        translate_condition(body, counters=CONDITION_TAGS[etree.QName(element).localname])
+        _translate(etree.QName(element).localname, body)
     except Unsupported as exc:
         return str(exc)
     return None
 
 
+def _translate(local: str, body: str) -> str:
+    if local in VALUE_TAGS:
+        return translate_value(body, VALUE_TAGS[local])
+    return translate_condition(body, counters=CONDITION_TAGS[local])
+
+
 def translate_tree(tree: Any) -> None:
-    """Every JUEL condition of a BPMN file that runs, written as its Python before the parser
-    builds the file; one that does not is left as written (``engine.foreign`` refuses it)."""
-    for local, counters in CONDITION_TAGS.items():
+    """Every JUEL condition, timer and cardinality of a BPMN file that runs, written as its
+    Python before the parser builds the file; one that does not is left as written
+    (``engine.foreign`` refuses it)."""
+    for local in (*CONDITION_TAGS, *VALUE_TAGS):
         for element in tree.iter(f"{{{BPMN_NS}}}{local}"):
             body = condition_body(element)
             if body is None:
                 continue
             try:
-                element.text = translate_condition(body, counters=counters)
+                element.text = _translate(local, body)
             except Unsupported:
                 continue
             element.attrib.pop("language", None)

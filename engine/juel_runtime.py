@@ -31,6 +31,11 @@ class ELCoercionError(Exception):
     """A value EL cannot coerce to the type its operator needs (an ``ELException``)."""
 
 
+class ELValueError(ELCoercionError):
+    """A timer's or ``loopCardinality``'s ``${…}`` that read no value it takes: the message
+    names the expression written and what it read, the incident's whole text."""
+
+
 def _said(value: Any) -> str:
     if value is None:
         return "null"
@@ -320,6 +325,95 @@ def prop(base: Any, key: Any) -> Any:
     raise ELCoercionError(f"reading {_said(key)} of {_said(base)}: it has no such property")
 
 
+def timer(value: Any, written: str) -> str:
+    """A timer's ``${…}`` value as the ISO 8601 text SpiffWorkflow reads: Camunda takes a
+    String (JSON data holds no Date); anything else, null first, is no time."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ELValueError(
+        f"the timer {written} read {_said(value)}: it takes a variable holding an ISO 8601 text, "
+        "a duration such as 'PT1H', a date such as '2026-05-05T09:00:00+08:00' or a cycle such "
+        "as 'R3/PT10M'"
+    )
+
+
+def cardinality(value: Any, written: str) -> int:
+    """A ``loopCardinality``'s ``${…}`` value as Camunda takes it: a number's integer part, a
+    text Java's ``Integer.parseInt`` reads, not below zero; anything else, null first, is no
+    count."""
+    whole = (_is_number(value) and math.isfinite(value)) or (
+        isinstance(value, str) and _LONG.fullmatch(value) is not None
+    )
+    if whole and int(value) >= 0:
+        return int(value)
+    raise ELValueError(
+        f"the loopCardinality {written} read {_said(value)}: it takes a variable holding the "
+        "number of instances, 0 or more"
+    )
+
+
+def java_equals(a: Any, b: Any) -> bool:
+    """Java's ``a.equals(b)`` over the types JSON data maps to: the same type and value (a
+    String never equals a number, a Long never a Double), false for null."""
+    if a is None or b is None:
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    for kind in (str, int, float, Decimal, list, dict):
+        if isinstance(a, kind) or isinstance(b, kind):
+            return isinstance(a, kind) and isinstance(b, kind) and a == b
+    return False
+
+
+def _text(value: Any, method: str) -> str:
+    if not isinstance(value, str):
+        raise ELCoercionError(f"{method}(…) takes a String, not {_said(value)}")
+    return value
+
+
+# Java's methods a condition may call on a String, List or Map: name → (arity, function).
+_METHODS: dict[str, tuple[int, Any]] = {
+    "equals": (1, java_equals),
+    "equalsIgnoreCase": (
+        1,
+        lambda a, b: isinstance(b, str) and _text(a, "equalsIgnoreCase").lower() == b.lower(),
+    ),
+    "contains": (1, lambda a, b: _contains(a, b)),
+    "startsWith": (1, lambda a, b: _text(a, "startsWith").startswith(_text(b, "startsWith"))),
+    "endsWith": (1, lambda a, b: _text(a, "endsWith").endswith(_text(b, "endsWith"))),
+    "isEmpty": (0, lambda a: len(_sized(a, "isEmpty", (str, list, tuple, dict))) == 0),
+    "size": (0, lambda a: len(_sized(a, "size", (list, tuple, dict)))),
+    "length": (0, lambda a: len(_text(a, "length"))),
+    "trim": (0, lambda a: _text(a, "trim").strip()),
+    "toUpperCase": (0, lambda a: _text(a, "toUpperCase").upper()),
+    "toLowerCase": (0, lambda a: _text(a, "toLowerCase").lower()),
+    "toString": (0, lambda a: to_text(a)),
+}
+METHODS = {name: arity for name, (arity, _) in _METHODS.items()}
+
+
+def _sized(value: Any, method: str, kinds: tuple[type, ...]) -> Any:
+    if not isinstance(value, kinds):
+        raise ELCoercionError(f"{_said(value)} has no {method}()")
+    return value
+
+
+def _contains(base: Any, item: Any) -> bool:
+    if isinstance(base, str):
+        return _text(item, "contains") in base
+    if isinstance(base, (list, tuple)):
+        return any(java_equals(element, item) for element in base)
+    raise ELCoercionError(f"{_said(base)} has no contains(…)")
+
+
+def call(base: Any, method: str, *arguments: Any) -> Any:
+    """``base.method(arguments)``, one of Java's String, List and Map methods conditions use
+    (``${outcome.equals('同意')}``, ``${userList.size() > 2}``); on null, as JUEL, an error."""
+    if base is None:
+        raise ELCoercionError(f"calling {method}(…) on null")
+    return _METHODS[method][1](base, *arguments)
+
+
 def condition(value: Any) -> bool:
     """A condition's value as the gateway takes it: coerced to Boolean."""
     return to_boolean(value, "the condition's value")
@@ -341,8 +435,11 @@ NAMES: dict[str, Any] = {
     "_el_neg": neg,
     "_el_empty": empty,
     "_el_prop": prop,
+    "_el_call": call,
     "_el_bool": to_boolean,
     "_el_condition": condition,
+    "_el_timer": timer,
+    "_el_cardinality": cardinality,
 }
 # The variables a translated condition reads: ``_el_vars.get("amount")``.
 VARIABLES = "_el_vars"

@@ -63,23 +63,33 @@ from handlers.registry import HandlerContext, HandlerError, HandlerRegistry
 class ServiceTaskFailed(Exception):
     """Raised out of SpiffWorkflow with the real cause (3.2.0 would hide it as a NameError)."""
 
-    def __init__(self, task: Any, operator_id: str, message: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        task: Any,
+        operator_id: str,
+        message: str,
+        code: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         # Said once: the registry's own messages already start with the operator's id.
         named = message.startswith(f"{operator_id}:") or message.startswith(f"{operator_id} ")
         super().__init__(message if named else f"{operator_id}: {message}")
         self.task = task
         self.operator_id = operator_id
         self.code = code  # the handler's ``HandlerError(code=...)``, for error boundary events
+        self.data = data or {}  # its ``data=``, for the path of the catch that takes it
 
 
 class ScriptFailed(Exception):
-    """What a script's ``fail(code, message)`` raises: a failure with a code, which an error
-    boundary event on the script task naming that code catches."""
+    """What a script's ``fail(code, message, data)`` raises: a failure with a code, which an
+    error boundary event on the script task naming that code catches (``data``, a dict, joins
+    the data of the catch's path)."""
 
-    def __init__(self, code: str | None, message: str) -> None:
+    def __init__(self, code: str | None, message: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = None if code is None else str(code)
         self.message = str(message)
+        self.data = data or {}
 
 
 class ScriptExited(Exception):
@@ -96,8 +106,10 @@ class ScriptExited(Exception):
         )
 
 
-def _fail(code: str | None, message: str = "") -> None:
-    raise ScriptFailed(code, message or f"failed with code {code}")
+def _fail(code: str | None, message: str = "", data: dict[str, Any] | None = None) -> None:
+    if data is not None and not isinstance(data, dict):
+        raise TypeError(f"fail()'s data must be a dict, not {type(data).__name__}")
+    raise ScriptFailed(code, message or f"failed with code {code}", error_data(data))
 
 
 @dataclass
@@ -265,6 +277,14 @@ class ScriptEnvironment(TaskDataEnvironment):
 _RESULT_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
+def error_data(data: dict[str, Any] | None) -> dict[str, Any]:
+    """A failure's data as the instance's JSON state holds it (as a handler's result: values
+    JSON has no type for, dates and decimals, as text), keyed by text."""
+    if not data:
+        return {}
+    return {str(key): value for key, value in json.loads(_RESULT_JSON.encode(data)).items()}
+
+
 class StepScriptEngine(PythonScriptEngine):
     """Created per step: it carries that step's session and time, never shared between threads."""
 
@@ -304,7 +324,8 @@ class StepScriptEngine(PythonScriptEngine):
         except (HandlerError, DialflowError) as exc:
             message = failure_text(exc)
             code = exc.code if isinstance(exc, HandlerError) else None
-            raise ServiceTaskFailed(task, operation_name, message, code) from exc
+            data = error_data(exc.data) if isinstance(exc, HandlerError) else None
+            raise ServiceTaskFailed(task, operation_name, message, code, data) from exc
         except Exception as exc:
             if lock_failure(exc):  # the database's, not the task's: the whole step is lost
                 raise

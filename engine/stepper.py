@@ -53,6 +53,7 @@ from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.first_event import FirstEvent
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
+from engine.juel_runtime import ELValueError
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -78,6 +79,7 @@ from engine.task_scripts import (
     pre_script_failed,
     rerun_pre_script,
 )
+from engine.thrown_codes import ComputedCodeError
 from engine.timekeeping import step_time
 from engine.wait_keys import expected
 from engine.waits import sync_event_waits
@@ -704,12 +706,14 @@ def _incident(step: Step, exc: Exception) -> Incident:
     elif (timeout := timed_out(exc)) is not None:
         kind, message = "script_timeout", _timeout_message(timeout, exc)
     elif thrown_by_diagram(task):
-        kind, message = "uncaught_error", str(exc)
+        kind, message = "uncaught_error", str(exc).strip()
     elif _is_gateway(task) and isinstance(exc, WorkflowException):
         kind, message = "gateway_error", gateway_message(task, exc)
     elif isinstance(exc, WorkflowTaskException):
         kind = "script_error"
         message = str(exc).strip()  # SpiffWorkflow's text already starts with the error type
+        if isinstance(exc.__context__, ELValueError):  # a JUEL timer or count: not the Python
+            message = f"{type(exc.__context__).__name__}: {exc.__context__}"
     elif isinstance(exc, WorkflowException):
         kind, message = "engine_error", str(exc)
     else:
@@ -872,11 +876,13 @@ _BUILTIN_NAMES = set(dir(builtins)) | {"True", "False", "None"}
 
 def thrown_by_diagram(task: Any) -> bool:
     """An error end event whose error nothing catches (``boundaries.CheckedEndEvent``): its
-    failure is the version's own, and a retry would throw the error again."""
+    failure is the version's own, and a retry would throw the error again. Not one whose
+    code is computed from the data (``thrown_codes``): a retry with other data may help."""
     return (
         task is not None
         and isinstance(task.task_spec, CheckedEndEvent)
         and isinstance(task.task_spec.event_definition, ErrorEventDefinition)
+        and not isinstance(task.task_spec.event_definition, ComputedCodeError)
     )
 
 
@@ -908,7 +914,10 @@ def _events(task: Any) -> list[PendingBpmnEvent]:
 
 def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
     """The instance's waits as stored (``waiting``, ``event_waits``): a message wait whose
-    catch takes one correlation value only has it as ``correlation`` (``engine.wait_keys``)."""
+    catch takes one correlation value only has it as ``correlation`` (``engine.wait_keys``).
+    An error or escalation catch whose error has no name is named by the code it takes, else
+    by its element id (it was listed with ``"name": null``, where the API's schema says
+    text)."""
     waiting = []
     for task in workflow.event_manager.tasks.values():
         keys = expected(task)
@@ -918,6 +927,8 @@ def _waiting(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
                 "kind": "timer" if is_timer else _kind(event.event_type),
                 "name": event.name,
             }
+            if entry["name"] is None and entry["kind"] in _THROWN_INSIDE:
+                entry["name"] = event.value or task.task_spec.bpmn_id or task.task_spec.name
             if is_timer and isinstance(event.value, str):
                 entry["due_at"] = _due_at(event.value)
             elif entry["kind"] == "message" and event.name in keys:
@@ -934,6 +945,10 @@ def _due_at(value: str) -> str | None:
     except Exception:  # SpiffWorkflow fails the step on it; nothing to schedule
         return None
     return moment.isoformat() if isinstance(moment, datetime) else None
+
+
+# What only the instance itself throws, named by its code where the diagram gives no name.
+_THROWN_INSIDE = frozenset({"error", "escalation"})
 
 
 def _kind(event_type: str) -> str:

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
 from engine.call_cycles import call_cycle_problems
+from engine.camunda_decisions import adopt as adopt_camunda_decisions
 from engine.checks import (
     check_specs,
     conditions_by_gateway,
@@ -32,27 +33,35 @@ from engine.checks import (
     script_lines,
 )
 from engine.collaboration import message_flow_problems
+from engine.collection_paths import read_paths
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
+from engine.data_object_values import adopt as adopt_values
 from engine.data_objects import name_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
+from engine.error_code_refs import declare_code_refs
 from engine.errors import InvalidBpmn, problem
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
+from engine.external_tasks import adopt as adopt_external_tasks
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.foreign_loops import adopt as adopt_loops
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.iso_timers import quote_iso_timers
+from engine.java_async import adopt as adopt_async
 from engine.java_schedule import adopt as adopt_java_schedules
 from engine.juel import translate_tree as translate_juel
 from engine.links import join_links, link_problems
+from engine.listeners import adopt as adopt_listeners
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
+from engine.skip_expressions import adopt as adopt_skips
+from engine.spiff_extensions import property_problems, text_values
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
@@ -136,17 +145,26 @@ def parse_bundle(
         drop_comments(tree)  # the parser reads every child as an element
         _xml_pass(name in schema_invalid, unprefix_references, tree)  # errorRef="tns:x"
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
+        _xml_pass(name in schema_invalid, declare_code_refs, tree)  # Flowable's errorRef="DNC"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
+        _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
+        _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
+        _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
+        _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
+        _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
+        _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
+            problems += _xml_pass(name in schema_invalid, property_problems, name, tree)
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         _xml_pass(name in schema_invalid, translate_juel, tree)  # JUEL conditions as Python
+        _xml_pass(name in schema_invalid, text_values, tree)  # <property>PT4H</property>
         before = set(parser.process_parsers)
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):
@@ -186,6 +204,7 @@ def parse_bundle(
                 decide_by_hit_policy(spec)
                 carry_payloads(spec)
                 quote_iso_timers(spec)
+                read_paths(spec)  # multi-instance collections such as deal.approvers
                 first_event_wins(spec)
 
         file = process_files.get(process_id, "")

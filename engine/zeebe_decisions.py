@@ -35,6 +35,9 @@ _ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
 _SPIFF = f"{{{SPIFF_NS}}}"
 _EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
 RESULT_PROPERTY = "zeebeResultVariable"
+# Camunda 7's ``mapDecisionResult`` of a result variable (``engine.camunda_decisions``); a task
+# without it shapes the result as Camunda 8 does.
+MAPPING_PROPERTY = "camundaMapDecisionResult"
 _ATTRIBUTES = {"decisionId", "resultVariable", "bindingType"}
 
 
@@ -91,7 +94,13 @@ class ResultVariableDecision:
             for required in getattr(engine, "required", []):  # a DRD's inputs, as before
                 my_task.data.update(required.result(my_task))
             decide = getattr(engine, "decided", engine.result)
-            my_task.data[variable] = camunda_result(engine.decision_table, decide(my_task))
+            found = decide(my_task)
+            mapping = properties.get(MAPPING_PROPERTY)
+            if mapping:
+                result = camunda7_result(engine.decision_table, found, mapping)
+            else:
+                result = camunda_result(engine.decision_table, found)
+            my_task.data[variable] = result
         except SpiffWorkflowException as exc:
             exc.add_note(f"Business Rule Task '{self.bpmn_name}'.")  # type: ignore[attr-defined]
             raise
@@ -113,6 +122,47 @@ def camunda_result(table: Any, found: dict[str, Any]) -> Any:
         return found.get(names[0], [])
     if getattr(table, "aggregation", None):
         return {name: found.get(name) for name in names}
+    columns = [found.get(name) or [] for name in names]
+    return [dict(zip(names, row, strict=False)) for row in zip(*columns, strict=False)]
+
+
+def camunda7_result(table: Any, found: dict[str, Any], mapping: str) -> Any:
+    """The decision's outputs ``found`` as Camunda 7's ``mapDecisionResult`` maps them
+    (``engine.camunda_decisions``); a result its mapping cannot hold raises ``ValueError``."""
+    names = [output.name for output in table.outputs if output.name]
+    rows = _matched_rows(table, names, found)
+    if mapping == "resultList":
+        return rows
+    if mapping == "collectEntries":
+        if len(names) != 1:
+            raise ValueError(
+                f"collectEntries needs a decision of one output; this one has {len(names)} "
+                f"({', '.join(names)}): use resultList"
+            )
+        return [row[names[0]] for row in rows if row.get(names[0]) is not None]
+    if len(rows) > 1:
+        raise ValueError(
+            f"{mapping} needs at most one matched rule; {len(rows)} matched: use resultList "
+            "or collectEntries, or a single-hit policy"
+        )
+    if not rows:
+        return None
+    if mapping == "singleResult":
+        return rows[0]
+    if len(names) != 1:
+        raise ValueError(
+            f"singleEntry needs a decision of one output; this one has {len(names)} "
+            f"({', '.join(names)}): use singleResult"
+        )
+    return rows[0][names[0]]
+
+
+def _matched_rows(table: Any, names: list[str], found: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dict of outputs per matched rule (an aggregation's one result as one row)."""
+    if (table.hit_policy or "").upper() != "COLLECT" or getattr(table, "aggregation", None):
+        if not found or all(found.get(name) is None for name in names):
+            return []
+        return [{name: found.get(name) for name in names}]
     columns = [found.get(name) or [] for name in names]
     return [dict(zip(names, row, strict=False)) for row in zip(*columns, strict=False)]
 

@@ -76,11 +76,18 @@ class HandlerError(Exception):
 
     ``code`` names the failure for BPMN: an interrupting error boundary event on the service
     task whose error has that ``errorCode`` catches it (one without a code catches any
-    failure), and its path runs instead of an incident (``engine/caught_failures.py``)."""
+    failure), and its path runs instead of an incident (``engine/caught_failures.py``).
+    ``data`` (a dict of JSON values) joins the data of that path, as a Camunda 8 job error's
+    variables do: what the path needs to know of the refusal (``{"dnc_reason": …}``)."""
 
-    def __init__(self, *args: Any, code: str | None = None) -> None:
+    def __init__(
+        self, *args: Any, code: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(*args)
+        if data is not None and not isinstance(data, dict):
+            raise TypeError(f"HandlerError data must be a dict, not {type(data).__name__}")
         self.code = code
+        self.data = dict(data or {})
 
 
 class HandlerRegistry:

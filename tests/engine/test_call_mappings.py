@@ -251,8 +251,8 @@ def test_camunda8_deal_calls_the_contract_process_through_its_io_mapping(
         ),
         (
             COMPLAINT.replace(
-                b'<camunda:in source="note" target="note"/>',
-                b'<camunda:in source="note" target="note" local="true"/>',
+                b'<camunda:out source="approved" target="refund_approved"/>',
+                b'<camunda:out source="approved" target="refund_approved" local="true"/>',
             ),
             "Call",
             'remove local="true"',

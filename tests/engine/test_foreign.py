@@ -34,7 +34,8 @@ def test_camunda_7_diagram_is_reported_element_by_element():
     assert "camunda:formKey" in review
     notify = " ".join(found["notify"])
     assert "camunda:class" in notify and "operator" in notify
-    assert "camunda:asyncBefore" in notify and "<camunda:inputOutput>" in notify
+    # asyncBefore leaves a service task to a worker (engine.java_async): not reported
+    assert "camunda:asyncBefore" not in notify and "<camunda:inputOutput>" in notify
     assert "Flow_big" not in found  # its JUEL condition runs (engine.juel)
     assert "StartEvent_1" not in found  # its initiator is read by that assignee only
     # harmless tool settings pass; the JUEL condition is not reported as bad Python
@@ -95,14 +96,15 @@ def test_expression_languages_and_script_formats():
             language="javascript">x &gt; 1</bpmn:conditionExpression>
         </bpmn:sequenceFlow>
         <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition id="td">
-          <bpmn:timeDuration>${duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+          <bpmn:timeDuration>${duration.plusDays(1)}</bpmn:timeDuration></bpmn:timerEventDefinition>
         </bpmn:intermediateCatchEvent>
       </bpmn:process></bpmn:definitions>"""
     found = by_element(foreign_problems("x.bpmn", xml))
     assert set(found) == {"s1", "f1", "wait"}
     assert "'groovy'" in found["s1"][0]
     assert "'javascript'" in found["f1"][0]
-    assert "JUEL" in found["wait"][0] and "'duration'" in found["wait"][0]
+    # ${duration} runs (engine.juel); a Java method in a timer does not
+    assert "JUEL" in found["wait"][0] and "calls a Java method" in found["wait"][0]
 
 
 def test_foreign_problems_come_with_the_other_problems():

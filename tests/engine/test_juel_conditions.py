@@ -293,7 +293,7 @@ def test_a_loop_goes_on_while_its_juel_condition_holds(owner, agent, data, attem
 @pytest.mark.parametrize(
     ("condition", "said"),
     [
-        ("${notes.size() > 0}", ".size(…) calls a Java method"),
+        ("${notes.stream().count() > 0}", ".stream(…) calls a Java method"),
         ('${execution.setVariable("vip", true)}', "execution is set by the Java engines"),
         ("${leadService.isHot(lead)}", ".isHot(…) calls a Java method"),
         ("${loopCounter > 2}", "loopCounter is set by the Java engines"),

@@ -235,9 +235,10 @@ REFUSALS: dict[str, tuple[Files, Expected]] = {
             )
         ],
     ),
-    "error-code-as-a-feel-expression": (
-        bundle(extra=[(H, coded_end("error", "=errorCode"))]),
-        [("Late_1", H, 'id="Late_1"', ["has errorCode '=errorCode', an expression"])],
+    # (a FEEL error code that only throws name is computed when thrown: engine.thrown_codes)
+    "escalation-code-as-a-feel-expression": (
+        bundle(extra=[(H, coded_end("escalation", "=escalationCode"))]),
+        [("Late_1", H, 'id="Late_1"', ["has escalationCode '=escalationCode', an expression"])],
     ),
     "sequence-flow-from-a-task-to-itself": (
         bundle(

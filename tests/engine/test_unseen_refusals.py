@@ -59,13 +59,14 @@ def test_camunda_7_tasklist_process_is_refused_element_by_element(owner, db, dep
     assert "camunda:candidateGroups" not in review and "camunda:dueDate" in review
     # its multi-instance over ${reviewers}, each instance a reviewer, runs as drawn
     assert "camunda:collection" not in review and "camunda:elementVariable" not in review
-    assert "camunda:decisionRef" in found["Task_rules"]
-    assert "calledDecisionId" in found["Task_rules"]
+    # its camunda:decisionRef runs (engine.camunda_decisions): the decision's file is missing
+    assert "calls decision 'pricing'" in found["Task_rules"]
+    assert "add the .dmn file" in found["Task_rules"]
     # <camunda:in variables="all"/> and its out are what a call activity does: not refused
     assert "<camunda:in>" not in found["Call_contract"] and "'contract'" in found["Call_contract"]
     assert "camunda:calledElementBinding='latest'" in found["Call_contract"]
     assert "camunda:expression" in found["Task_mail"]
-    assert "JUEL" in found["Wait_answer"] and "'waitTime'" in found["Wait_answer"]
+    assert "Wait_answer" not in found  # its timer ${waitTime} reads the variable, as Camunda
     assert_unchanged(owner, db, deployed_before)
 
 

@@ -527,15 +527,17 @@ EXPORTED = [
                 GRADE_TASK,
                 '<bpmn:businessRuleTask id="Activity_0grade" name="线索分级 Grade the lead" '
                 'camunda:resultVariable="gradeResult" camunda:decisionRef="lead_grade" '
-                'camunda:mapDecisionResult="singleEntry">',
+                'camunda:mapDecisionResult="singleEntry" camunda:decisionRefBinding="version" '
+                'camunda:decisionRefVersion="2">',
             )
         ],
         "Activity_0grade",
         'camunda:resultVariable="gradeResult"',
+        # the latest version runs (engine.camunda_decisions); a version of its own does not
         [
             "camunda:decisionRef='lead_grade'",
             "spiffworkflow:calledDecisionId",
-            "the decision's outputs become variables named after its output columns",
+            "camunda:decisionRefVersion='2'",
         ],
         id="camunda-decision-ref",
     ),
@@ -544,12 +546,13 @@ EXPORTED = [
         [
             (
                 '<bpmn:startEvent id="StartEvent_1"',
-                '<bpmn:startEvent id="StartEvent_1" camunda:asyncBefore="true"',
+                '<bpmn:startEvent id="StartEvent_1" camunda:asyncBefore="yes"',
             )
         ],
         "StartEvent_1",
         '<bpmn:startEvent id="StartEvent_1"',
-        ["camunda:asyncBefore='true'", "remove it", "only a service task"],
+        # "true" or "false" pass (engine.java_async); a value no engine reads does not
+        ["camunda:asyncBefore='yes'", "remove it", "only a service task"],
         id="camunda-async-start",
     ),
     pytest.param(
@@ -563,16 +566,19 @@ EXPORTED = [
         ],
         "Activity_0interested",
         'camunda:type="external"',
-        ["camunda:type='external'", "no external worker fetches it", "camunda:topic='crm-note'"],
+        # a topic is run as the operator it names (engine.external_tasks): this one names none
+        ["unknown service operator 'crm-note'", "crm.add_note"],
         id="camunda-external-task",
     ),
     pytest.param(
         "lead_assignment.bpmn",
-        [('<camunda:in variables="all" />', '<camunda:in variables="all" local="true" />')],
+        # an in with local="true" runs (the call activity's own variables); an out would
+        # be dropped when the call activity ends
+        [('<camunda:out variables="all" />', '<camunda:out variables="all" local="true" />')],
         "Activity_1cadence",
         'local="true"',
-        ["<camunda:in>", 'remove local="true"', "none local to the call activity"],
-        id="camunda-in-local",
+        ["<camunda:out>", 'remove local="true"', "dropped when it ends"],
+        id="camunda-out-local",
     ),
     pytest.param(
         "lead_grade.dmn",
@@ -723,7 +729,7 @@ EXPORTED = [
             (
                 '<userTask id="sid-FIX" name="解决问题 Fix the problem"',
                 '<userTask id="sid-FIX" name="解决问题 Fix the problem" '
-                'flowable:skipExpression="${!wants_fix}"',
+                'flowable:skipExpression="${fixes.skip(execution)}"',  # a bean: Java
             )
         ],
         "sid-FIX",
@@ -736,12 +742,12 @@ EXPORTED = [
         [
             (
                 '<userTask id="sid-LOG" name="登记投诉 Log the complaint"',
-                '<userTask id="sid-LOG" name="登记投诉 Log the complaint" flowable:async="true"',
+                '<userTask id="sid-LOG" name="登记投诉 Log the complaint" flowable:async="yes"',
             )
         ],
         "sid-LOG",
         '<userTask id="sid-LOG"',
-        ["flowable:async='true'", "only a service task can be left to a worker"],
+        ["flowable:async='yes'", "only a service task can be left to a worker"],
         id="flowable-async-user-task",
     ),
     pytest.param(

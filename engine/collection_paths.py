@@ -1,0 +1,52 @@
+"""Multi-instance collections read by a path into the instance's data.
+
+Camunda 7, Activiti and Flowable (``collection="${deal.approvers}"``) and Camunda 8
+(``inputCollection="=deal.approvers"``) name the list as a path: the ``approvers`` field of
+the map ``deal``. ``engine.foreign_loops`` writes the path as the activity's
+``loopDataInputRef``; SpiffWorkflow 3.2 reads that as one top-level name
+(``data["deal.approvers"]``), so such diagrams were refused. ``read_paths`` (run on every
+built spec) makes the activity's input read the path as JUEL and FEEL read a map's fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+
+_MISSING = object()
+
+
+class DataPathReference(TaskDataReference):
+    """Task data named by a dotted path (``deal.approvers``); a key written with its dots
+    wins, as it did."""
+
+    def _walk(self, data: Mapping[str, Any]) -> Any:
+        if self.bpmn_id in data:
+            return data[self.bpmn_id]
+        value: Any = data
+        for part in self.bpmn_id.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return _MISSING
+            value = value[part]
+        return value
+
+    def get(self, my_task: Any) -> Any:
+        value = self._walk(my_task.data)
+        return None if value is _MISSING else value
+
+    def exists(self, my_task: Any) -> bool:
+        return self._walk(my_task.data) is not _MISSING
+
+
+def read_paths(spec: Any) -> None:
+    """Each multi-instance activity of ``spec`` whose input collection is a dotted path
+    reads it by that path."""
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, MultiInstanceTask):
+            continue
+        current = task_spec.data_input
+        if type(current) is TaskDataReference and "." in current.bpmn_id:
+            task_spec.data_input = DataPathReference(current.bpmn_id, current.bpmn_name)

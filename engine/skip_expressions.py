@@ -1,0 +1,126 @@
+"""Flowable's and Activiti's ``skipExpression`` on an activity, run as those engines run it.
+
+RuoYi-Vue-Pro (yudao) and the other admin systems write ``flowable:skipExpression="${…}"`` on
+approval tasks (skip the team leader's review of a small order); the engine skips the task,
+taking its outgoing flow, when the process variable ``_FLOWABLE_SKIP_EXPRESSION_ENABLED`` (or
+Activiti's ``_ACTIVITI_SKIP_EXPRESSION_ENABLED``) is true and the expression is true; without
+that variable the task runs. Such diagrams were refused with "draw an exclusive gateway
+before the task". ``adopt`` draws it, before the parser builds the file: an exclusive gateway
+``<task id>_skip`` takes the task's incoming flows, its default flow runs the task and a flow
+with the JUEL condition (the variable, then the expression, run by ``engine.juel``) goes where
+the task's outgoing flow goes.
+
+What stays refused (``engine.foreign``): a skip expression that is no JUEL condition Dialflow
+runs, and one on an activity without exactly one unconditional outgoing flow.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from engine import juel
+from engine.bpmn_xml import BPMN_NS
+
+NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
+_BPMN = f"{{{BPMN_NS}}}"
+_WHOLE = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+ENABLED = ("_FLOWABLE_SKIP_EXPRESSION_ENABLED", "_ACTIVITI_SKIP_EXPRESSION_ENABLED")
+
+
+def condition(value: str) -> str | None:
+    """The JUEL condition of the skip: enabled, then the expression; None when the
+    expression is no JUEL condition that runs."""
+    whole = _WHOLE.match(value)
+    if whole is None:
+        return None
+    found = whole.group(1)
+    enabled = " || ".join(f"{name} == true" for name in ENABLED)
+    body = f"({enabled}) && ({found})"
+    try:
+        juel.translate_condition(body)
+    except juel.Unsupported:
+        return None
+    return "${" + body + "}"
+
+
+def _outgoing(task: Any) -> Any | None:
+    """The task's one unconditional outgoing flow, else None."""
+    scope = task.getparent()
+    flows = [
+        flow
+        for flow in scope.iter(f"{_BPMN}sequenceFlow")
+        if flow.getparent() is scope and flow.get("sourceRef") == task.get("id")
+    ]
+    if len(flows) != 1 or flows[0].find(f"{_BPMN}conditionExpression") is not None:
+        return None
+    return flows[0]
+
+
+def runs(attribute: str, task: Any, value: str) -> bool:
+    """Whether a ``skipExpression`` attribute of ``task`` runs as drawn (``adopt``)."""
+    qname = etree.QName(attribute)
+    return (
+        qname.namespace in NAMESPACES
+        and qname.localname == "skipExpression"
+        and bool(task.get("id"))
+        and task.getparent() is not None
+        and _outgoing(task) is not None
+        and condition(value) is not None
+    )
+
+
+def adopt(tree: Any) -> None:
+    """Each skip expression that runs, drawn as the gateway around its task."""
+    for task in list(tree.iter(f"{_BPMN}*")):
+        for attribute, value in list(task.attrib.items()):
+            if runs(attribute, task, value):
+                _draw_gateway(task, _outgoing(task), condition(value) or "")
+                del task.attrib[attribute]
+
+
+def _draw_gateway(task: Any, outgoing: Any, skip: str) -> None:
+    scope = task.getparent()
+    task_id = task.get("id")
+    gateway_id, run_id, skip_id = f"{task_id}_skip", f"{task_id}_run", f"{task_id}_skipped"
+    for flow in scope.iter(f"{_BPMN}sequenceFlow"):
+        if flow.getparent() is scope and flow.get("targetRef") == task_id:
+            flow.set("targetRef", gateway_id)
+    gateway = etree.Element(f"{_BPMN}exclusiveGateway", id=gateway_id, default=run_id)
+    for entry in task.findall(f"{_BPMN}incoming"):
+        task.remove(entry)
+        etree.SubElement(gateway, f"{_BPMN}incoming").text = entry.text
+    etree.SubElement(gateway, f"{_BPMN}outgoing").text = run_id
+    etree.SubElement(gateway, f"{_BPMN}outgoing").text = skip_id
+    incoming = etree.Element(f"{_BPMN}incoming")
+    incoming.text = run_id
+    _first_flow_entry(task, incoming)
+    run = etree.Element(f"{_BPMN}sequenceFlow", id=run_id, sourceRef=gateway_id)
+    run.set("targetRef", task_id)
+    skipped = etree.Element(f"{_BPMN}sequenceFlow", id=skip_id, sourceRef=gateway_id)
+    skipped.set("targetRef", outgoing.get("targetRef"))
+    etree.SubElement(skipped, f"{_BPMN}conditionExpression").text = skip
+    target = next((e for e in scope if e.get("id") == outgoing.get("targetRef")), None)
+    if target is not None and target.find(f"{_BPMN}incoming") is not None:
+        entry = etree.Element(f"{_BPMN}incoming")
+        entry.text = skip_id
+        _first_flow_entry(target, entry)
+    task.addprevious(gateway)
+    task.addnext(run)
+    run.addnext(skipped)
+
+
+def _first_flow_entry(element: Any, entry: Any) -> None:
+    """``entry`` (an ``<incoming>``) placed where BPMN's order wants it: after the element's
+    documentation and extension elements, before everything else."""
+    position = 0
+    for index, child in enumerate(element):
+        if isinstance(child.tag, str) and etree.QName(child).localname in (
+            "documentation",
+            "extensionElements",
+            "incoming",
+        ):
+            position = index + 1
+    element.insert(position, entry)
