@@ -181,6 +181,7 @@ def adopted(element: Any) -> bool:
 
 _OWNERS = {f"{{{BPMN_NS}}}potentialOwner": "candidates", f"{{{BPMN_NS}}}humanPerformer": "assignee"}
 _RESOURCE = re.compile(r"^\s*(user|group)\s*\((.*)\)\s*$", re.DOTALL)
+_OUTSIDE_PARENTHESES = re.compile(r"[，、](?![^()]*\))")
 
 
 def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
@@ -196,7 +197,13 @@ def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
         return None
     starter_names = initiator_names(task)
     said: dict[str, list[Entry]] = {}
-    parts = split_names(expressions[0].text or "")
+    # ``user(张三)，group(华东、华南)``: a Chinese comma inside ``(…)`` is part of the name
+    parts = [
+        piece.strip()
+        for part in (expressions[0].text or "").split(",")
+        for piece in _OUTSIDE_PARENTHESES.split(part)
+        if piece.strip()
+    ]
     for part in parts:
         found = _RESOURCE.match(part)
         which, text = (found.group(1), found.group(2)) if found else (None, part)

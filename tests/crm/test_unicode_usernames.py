@@ -291,6 +291,17 @@ def test_a_group_named_with_a_chinese_comma_stays_one_group(owner, actor):
     (task,) = owner.start("cn_team", {"reps": "华东、华南"})["ready_tasks"]
     assert task["candidates"] == ["group:华东、华南"]
     assert [t["id"] for t in agent.tasks("candidate=1")] == [task["id"]]
+    li = actor("agent", username="李四", team="华北")
+    owners = owned("potentialOwner", "user(李四)，group(华东、华南)")
+    text = java_engine("camunda", CAMUNDA, "cn_owners", [("Task_B", "销售", "")]).replace(
+        'name="Task_B" />', f'name="Task_B">{owners}</bpmn:userTask>'
+    )
+    answer = deploy(owner, "owners.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json().get("warnings", []) == []
+    (task,) = owner.start("cn_owners")["ready_tasks"]
+    assert sorted(task["candidates"]) == ["group:华东、华南", "user:李四"]
+    assert [t["id"] for t in li.tasks("candidate=1")] == [task["id"]]
 
 
 def test_names_typed_decomposed_or_full_width_reach_their_user(owner, actor):
