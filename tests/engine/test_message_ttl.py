@@ -4,6 +4,7 @@ waits for it is kept and taken when the instance reaches the catch (``engine.mes
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -100,6 +101,25 @@ def task_of(actor, instance_id: int, element_id: str) -> dict:
     return task
 
 
+def race(app, headers: dict, requests: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
+    """POST each ``(url, body)`` from a thread of its own, released by one barrier."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def run(index: int, url: str, body: dict) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(url, headers=headers, json=body)
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
 def record(api, record_id: int | None = None, **where) -> ReceivedMessage:
     with api.runtime.db.unit_of_work() as session:
         query = select(ReceivedMessage)
@@ -164,16 +184,16 @@ def test_an_expired_message_is_not_taken_and_stays_recorded(api):
     assert (expired.status, expired.delivered_to) == ("unmatched", [])
 
 
-@pytest.mark.parametrize(
-    "value",
-    [-1, 1.5, True, "600", "P1M", "PT", "soon", 86401, "P2D", {"seconds": 5}, "PT1H" * 50],
-)
-def test_a_bad_time_to_live_is_refused_with_its_code(api, value):
-    response = api.agent.post(URL, json={"name": "call_ended", "time_to_live": value})
-    assert response.status_code == 422, response.get_json()
-    error = response.get_json()["error"]
-    assert error["code"] == "invalid_time_to_live", error
-    assert [d["field"] for d in error["details"]] == ["time_to_live"], error
+BAD_TIMES_TO_LIVE = [-1, 1.5, True, "600", "P1M", "PT", "soon", 86401, "P2D", {"s": 5}, "PT1H" * 50]
+
+
+def test_a_bad_time_to_live_is_refused_with_its_code(timed):
+    for value in BAD_TIMES_TO_LIVE:
+        response = timed.agent.post(URL, json={"name": "call_ended", "time_to_live": value})
+        assert response.status_code == 422, (value, response.get_json())
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_time_to_live", (value, error)
+        assert [d["field"] for d in error["details"]] == ["time_to_live"], (value, error)
 
 
 def test_one_kept_message_is_taken_by_one_of_two_instances_arriving_at_once(api):
@@ -249,3 +269,27 @@ def test_a_boundary_event_reached_after_its_message_takes_it(api):
     assert done["status"] == "completed", done
     assert not [t for t in agent.tasks("mine=1") if t["process_instance_id"] == instance["id"]]
     assert record(api, name="call_cancelled").delivered_to == [instance["id"]]
+
+
+def test_a_message_sent_as_its_instance_begins_to_wait_is_neither_lost_nor_taken_twice(api):
+    """The message and the start race: either the message finds the waiting instance, or it
+    is kept and the start's step takes it; never kept beside a waiting instance."""
+    agent = api.agent
+    for round_ in range(10):
+        key = f"L-race-{round_}"
+        message = {
+            "name": "paid",
+            "correlation": {"correlationKey": key},
+            "message_id": f"race-{round_}",
+            "time_to_live": 600,
+        }
+        start = {"process_id": "wait_for_payment", "data": {"lead_id": key}}
+        (sent, answer), (started, instance) = race(
+            api.app,
+            agent.headers,
+            [("/api/v1/messages", message), ("/api/v1/process-instances", start)],
+        )
+        assert (sent, started) == (202, 201), (answer, instance)
+        assert agent.instance(instance["id"])["status"] == "completed"
+        taken = record(api, message_id=f"race-{round_}")
+        assert (taken.status, taken.delivered_to) == ("delivered", [instance["id"]])
