@@ -119,7 +119,7 @@ def duplicate_of(record: ReceivedMessage, now: datetime) -> DuplicateBufferedMes
     if until is None or until <= now:
         return None
     return DuplicateBufferedMessage(
-        f"Message id {record.message_id!r} was received already and is kept until "
+        f"Message id {record.message_id!r} was received already, with a time to live until "
         f"{until.isoformat()}; it was not stored again.",
         details=[
             {
