@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from engine import message_buffer
 from engine.models import ReceivedMessage
 from tests.engine.conftest import T0, post_together
-from tests.engine.diagram_folders import upload
+from tests.engine.diagram_folders import DiagramFolder, upload
 
 URL = "/api/v1/messages"
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
@@ -293,3 +294,29 @@ def test_a_message_sent_as_its_instance_begins_to_wait_is_neither_lost_nor_taken
         assert agent.instance(instance["id"])["status"] == "completed"
         taken = record(api, message_id=f"race-{round_}")
         assert (taken.status, taken.delivered_to) == ("delivered", [instance["id"]])
+
+
+def test_an_event_based_gateway_and_an_event_subprocess_take_a_kept_message(api):
+    agent = api.agent
+    api.owner.deploy("reply_or_timeout.bpmn")
+    DiagramFolder("event_subprocesses").deploy(api.owner, "call_in.bpmn")
+    for name, key in (("customer_replied", "r-1"), ("order_cancelled", "c-1")):
+        kept = agent.post(URL, json={"name": name, "business_key": key, "time_to_live": "PT1H"})
+        assert kept.status_code == 202, kept.get_json()
+
+    replied = agent.instance(agent.start("reply_or_timeout", business_key="r-1")["id"])
+    assert (replied["status"], replied["data"]["outcome"]) == ("completed", "replied"), replied
+    cancelled = agent.instance(agent.start("call_in", business_key="c-1")["id"])
+    assert (cancelled["status"], cancelled["data"]["stage"]) == ("completed", "cancelled")
+    assert not [t for t in agent.tasks("mine=1") if t["process_instance_id"] == cancelled["id"]]
+
+
+def test_a_kept_message_is_found_among_more_kept_for_other_keys_than_one_look_up_reads(api):
+    agent = api.agent
+    for n in range(message_buffer.LOOKUP_LIMIT + 5):
+        body = {"name": "paid", "correlation": {"correlationKey": f"L-{n}"}, "time_to_live": 600}
+        assert agent.post(URL, json=body).status_code == 202
+    last = {"name": "paid", "correlation": {"correlationKey": "L-last"}, "time_to_live": 600}
+    assert agent.post(URL, json=last).status_code == 202
+    instance = agent.start("wait_for_payment", {"lead_id": "L-last"})
+    assert agent.instance(instance["id"])["status"] == "completed"
