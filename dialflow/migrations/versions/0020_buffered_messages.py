@@ -11,7 +11,7 @@ its name (its business key, its wait's value) looks it up by this index. Rows wr
 this revision have none: they stay undelivered, as they were.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05 22:10:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
