@@ -49,6 +49,7 @@ class Runtime:
                 clock=self.clock,
                 max_state=self.settings.max_instance_state,
                 script_time_limit=self.settings.script_time_limit,
+                message_ttl_max=self.settings.message_ttl_max,
             )
         return self._engine
 

@@ -63,6 +63,9 @@ class Settings:
     # How long the scripts, conditions and decision cells of one step may run together: a
     # loop still running past it is stopped, an incident on its task (``engine.script_time``).
     script_time_limit: int = 10
+    # The longest time to live a message may be sent with (``POST /api/v1/messages``): kept
+    # that long for an instance that has not reached its catch yet; 0 keeps none.
+    message_ttl_max: int = 86400
 
     @property
     def embedded(self) -> bool:
@@ -138,6 +141,15 @@ class Settings:
         script_time_limit = _whole_number(
             env, "DIALFLOW_SCRIPT_TIME_LIMIT", 10, 1, 3600, "seconds from 1 to 3600", problems
         )
+        message_ttl_max = _whole_number(
+            env,
+            "DIALFLOW_MESSAGE_TTL_MAX",
+            86400,
+            0,
+            30 * 86400,
+            "seconds from 0 to 2592000",
+            problems,
+        )
 
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
@@ -178,6 +190,7 @@ class Settings:
             "webhook_allowed_hosts": hosts,
             "lock_wait_seconds": lock_wait,
             "script_time_limit": script_time_limit,
+            "message_ttl_max": message_ttl_max,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

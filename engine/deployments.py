@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.models import User
 from dialflow.errors import Conflict
+from engine import starter_groups
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
@@ -68,7 +70,7 @@ def deploy(
     """Deploy ``bundle``; identical content returns the versions it already has. Both answer
     with the warnings of the content as things stand (``work_items.unmatched_lanes``)."""
     result = _deploy(engine, session, bundle, actor=actor, source=source)
-    return replace(result, warnings=unmatched_lanes(session, bundle.bpmn))
+    return replace(result, warnings=_warnings(session, bundle.bpmn))
 
 
 def _deploy(
@@ -171,7 +173,13 @@ def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResul
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
-    return CheckResult(own_ids, unmatched_lanes(session, bundle.bpmn))
+    return CheckResult(own_ids, _warnings(session, bundle.bpmn))
+
+
+def _warnings(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
+    """What a deploy answers without refusing: lanes and assignees nobody answers to, and
+    candidate starters that restrict nothing."""
+    return unmatched_lanes(session, bpmn) + starter_groups.warnings(bpmn)
 
 
 def deploy_directory(

@@ -36,6 +36,7 @@ from engine import (
     listeners,
     script_hints,
     skip_expressions,
+    starter_groups,
     thrown_codes,
     yudao_settings,
     zeebe_decisions,
@@ -426,6 +427,8 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if foreign_hints.honoured(qname.localname, element, value):
             continue
+        if starter_groups.passes(qname.namespace or "", qname.localname, element):
+            continue  # candidate starters: a deploy warning (``engine.starter_groups``)
         if caught_variables.runs(qname.namespace or "", qname.localname, element, value):
             continue  # the variables a caught error's path finds it in: set
         if skip_expressions.runs(attribute, element, value):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from dialflow.db import Database, lock_failure
 from dialflow.errors import InvalidInput
-from engine import stepper
+from engine import message_buffer, stepper
 from engine.business_keys import normal_key
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
@@ -50,6 +50,8 @@ class Delivery:
     # Instances that wait for the message but whose correlation properties it does not
     # carry: ``{"instance_id", "message"}`` each (others took it).
     refused: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # Taken by none, kept until then for an instance to come (``time_to_live``).
+    buffered_until: datetime | None = None
 
 
 class DuplicateMessage(Exception):
@@ -61,9 +63,14 @@ class DuplicateMessage(Exception):
 MAX_LENGTHS = {"business_key": 120, "message_id": 200}
 
 
-def parse_message(body: dict[str, Any]) -> dict[str, Any]:
+def parse_message(body: dict[str, Any], *, ttl_max: int = 0) -> dict[str, Any]:
+    """The message a request sends, checked; ``time_to_live`` (``message_buffer.parse_ttl``)
+    at most ``ttl_max`` seconds."""
     name = body.get("name")
     problems = []
+    ttl, wrong = message_buffer.parse_ttl(body.get(message_buffer.FIELD), ttl_max)
+    if wrong is not None:
+        problems.append({"field": message_buffer.FIELD, "message": wrong})
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         problems.append({"field": "name", "message": "a message name is required"})
     business_key = body.get("business_key")
@@ -82,13 +89,16 @@ def parse_message(body: dict[str, Any]) -> dict[str, Any]:
             # the columns of received_messages (PostgreSQL refuses a longer value: a 500)
             problems.append({"field": field, "message": f"at most {MAX_LENGTHS[field]} characters"})
     if problems:
-        raise InvalidInput("The message is not valid.", details=problems)
+        only_ttl = all(p["field"] == message_buffer.FIELD for p in problems)
+        code = "invalid_time_to_live" if only_ttl else None
+        raise InvalidInput("The message is not valid.", code=code, details=problems)
     return {
         "name": name.strip(),
         "business_key": business_key,
         "message_id": body.get("message_id"),
         "correlation": body.get("correlation") or {},
         "payload": body.get("payload") or {},
+        "time_to_live": ttl,
     }
 
 
@@ -96,7 +106,7 @@ def deliver(
     engine: ProcessEngine, session: Session, message: dict[str, Any], *, actor: User | None
 ) -> Delivery:
     if message["message_id"]:
-        seen = _seen(session, message["message_id"])
+        seen = _seen(session, message["message_id"], engine.clock.now())
         if seen is not None:
             return seen
     record = ReceivedMessage(
@@ -115,28 +125,53 @@ def deliver(
             session.flush()
     except IntegrityError:
         raise DuplicateMessage(message["message_id"]) from None
-    delivered, refusals = _offer_all(engine, session, message, actor)
+    offered: set[int] = set()
+    delivered, refusals = _offer_all(engine, session, message, actor, offered)
+    ttl = message.get("time_to_live")
+    if not delivered and not refusals and ttl is not None:
+        # Kept for an instance to come, unless one began to wait meanwhile (PostgreSQL: seen
+        # now that the name's lock is held, ``message_buffer``).
+        message_buffer.hold_name(session, message["name"])
+        delivered, refusals = _offer_all(engine, session, message, actor, offered, starts=False)
+        if not delivered and not refusals:
+            message_buffer.keep(record, message, engine.clock.now() + ttl)
     if refusals and not delivered:
         raise refusals[0][1]  # the sender learns what the message lacks; nothing is stored
     _record_outcome(record, delivered, refusals, status="delivered" if delivered else "unmatched")
-    return Delivery(record.id, delivered, refused=list(record.refused or []))
+    return Delivery(
+        record.id,
+        delivered,
+        refused=list(record.refused or []),
+        buffered_until=record.buffered_until,
+    )
 
 
 def _offer_all(
-    engine: ProcessEngine, session: Session, message: dict[str, Any], actor: User | None
+    engine: ProcessEngine,
+    session: Session,
+    message: dict[str, Any],
+    actor: User | None,
+    offered: set[int] | None = None,
+    *,
+    starts: bool = True,
 ) -> tuple[list[int], list[tuple[int, InvalidInput]]]:
-    """Offer the message to every waiting instance and start the processes it starts: the
-    instances that took it, and those that refused it (their correlation properties could not
-    be read from it), each refusal raised before that instance's step wrote anything."""
+    """Offer the message to every waiting instance (but those in ``offered``, which it then
+    holds too) and start the processes it starts: the instances that took it, and those that
+    refused it (their correlation properties could not be read from it), each refusal raised
+    before that instance's step wrote anything."""
+    offered = set() if offered is None else offered
     delivered: list[int] = []
     refusals: list[tuple[int, InvalidInput]] = []
     for instance_id in _candidates(session, message):
+        if instance_id in offered:
+            continue
+        offered.add(instance_id)
         try:
-            if _offer(engine, session, instance_id, message, actor):
+            if offer(engine, session, instance_id, message, actor):
                 delivered.append(instance_id)
         except InvalidInput as exc:
             refusals.append((instance_id, exc))
-    for version in _started_by(session, message["name"]):
+    for version in _started_by(session, message["name"]) if starts else []:
         delivered.append(_start(engine, session, version, message, actor))
     return delivered, refusals
 
@@ -155,16 +190,21 @@ def _record_outcome(
     record.error = text[:4000] or None
 
 
-def previous_delivery(session: Session, message_id: str) -> Delivery | None:
-    return _seen(session, message_id)
+def previous_delivery(session: Session, message_id: str, now: datetime) -> Delivery | None:
+    return _seen(session, message_id, now)
 
 
-def _seen(session: Session, message_id: str) -> Delivery | None:
+def _seen(session: Session, message_id: str, now: datetime) -> Delivery | None:
     """The first delivery of ``message_id``: a repeat answers as it did, naming the instances
-    it did not reach (the sender learns to send them a new message, not the same again)."""
+    it did not reach (the sender learns to send them a new message, not the same again).
+    While the first is kept for an instance to come (its time to live), the repeat is
+    refused: ``message_buffer.DuplicateBufferedMessage``."""
     record = session.scalar(select(ReceivedMessage).where(ReceivedMessage.message_id == message_id))
     if record is None:
         return None
+    refusal = message_buffer.duplicate_of(record, now)
+    if refusal is not None:
+        raise refusal
     refused = list(record.refused or [])
     return Delivery(record.id, list(record.delivered_to or []), duplicate=True, refused=refused)
 
@@ -208,13 +248,16 @@ def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
     return sorted(found)
 
 
-def _offer(
+def offer(
     engine: ProcessEngine,
     session: Session,
     instance_id: int,
     message: dict[str, Any],
     actor: User | None,
 ) -> bool:
+    """Offer the message to one instance, locked, in a step of its own: True when a waiting
+    catch took it; ``InvalidInput`` when the instance waits for it but cannot take it (the
+    correlation properties it lacks), before the step wrote anything."""
     row = stepper.lock_instance(session, instance_id)
     # An instance in error still waits in its other branches: the message is taken there
     # (not lost as unmatched) and the instance stays in error until its incident is retried.
@@ -470,6 +513,7 @@ def _deliver_record(engine: ProcessEngine, session: Session, record: ReceivedMes
         "message_id": None,
         "correlation": record.correlation or {},
         "payload": record.payload or {},
+        "time_to_live": None,
     }
     delivered, refusals = _offer_all(engine, session, message, None)
     status = "delivered" if delivered else "failed" if refusals else "unmatched"

@@ -26,6 +26,9 @@ class ProcessEngine:
     # Seconds the scripts of one step may run (``Settings.script_time_limit``,
     # ``engine.script_time``).
     script_time_limit: float = 10
+    # The longest time to live a message may be buffered for, in seconds
+    # (``Settings.message_ttl_max``, ``engine.message_buffer``).
+    message_ttl_max: int = 86400
 
     def __post_init__(self) -> None:
         from engine import builtin_handlers

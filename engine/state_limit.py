@@ -13,7 +13,7 @@ step, in error, with a ``data_too_large`` incident on that task. A retry after a
 diagram, by a migration, or the data) runs again from there: the person's task is open
 again, a due timer fires. A new instance's first step has nothing to stay at: its start is
 refused (422) and nothing is stored. A message whose step is kept out is refused by that
-instance (``messages._offer``), which is left as it was, without an incident (``Step.refuses``,
+instance (``messages.offer``), which is left as it was, without an incident (``Step.refuses``,
 :func:`undo`), whether other instances take the message or not; refused by every candidate,
 the sender gets the 422 and nothing is stored. A signal is refused alike: that instance is not
 among those the broadcast reached, and still waits for it. A timer start that would is

@@ -47,7 +47,7 @@ from dialflow.db import (
     pending_update,
     pipelined,
 )
-from engine import juel, log_records, signals, webhook_events
+from engine import juel, log_records, message_buffer, signals, webhook_events
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
@@ -146,6 +146,9 @@ class Step:
     # The caller refuses what the step took if it is kept out (a message, a signal, a move):
     # the instance is left as it was, without an incident, and the caller raises ``kept_out``.
     refuses: bool = False
+    # The message waits the last save opened: kept messages they take are given after it
+    # (``message_buffer.take``).
+    opened_waits: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -359,6 +362,8 @@ def run(
     for incident in incidents:  # saved, so it has its id; rare, so a statement of its own
         if incident.resolved_at is None:  # not one the step's own end closed at once
             webhook_events.incident_opened(session, step.row, incident)
+    if step.opened_waits:  # a message kept for it may be there already: taken in this transaction
+        message_buffer.take(engine, session, step.row, step.opened_waits)
     return incidents
 
 
@@ -573,6 +578,7 @@ def save(engine: ProcessEngine, session: Session, step: Step) -> None:
         step.opened = opened_items(item_writes)
     writes += item_writes
     writes += sync_event_waits(row, waiting_before, row.waiting, fresh=step.fresh)
+    step.opened_waits = message_buffer.opened(waiting_before, row.waiting)
     entries = [entry(row) for entry in step.audit]
     step.audit.clear()
     with pipelined(session) as batch:

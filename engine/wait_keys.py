@@ -80,7 +80,7 @@ def carried(message: dict[str, Any]) -> dict[str, str]:
     """``{property: value}`` a message carries, as waits store them: its ``correlation``
     values (a correlation property's value is read from the message, and one that reads
     otherwise than its ``correlation`` says is refused), and the subscription key as
-    ``messages._offer`` reads it (``correlation``, then ``payload``). A property named twice
+    ``messages.offer`` reads it (``correlation``, then ``payload``). A property named twice
     with two values is left out: each wait then takes or refuses the message itself."""
     found = {}
     for prop, value in message["correlation"].items():

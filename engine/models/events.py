@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialflow.db import Base, UTCDateTime, utcnow
@@ -42,11 +42,28 @@ class EventWait(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# The messages still buffered for an instance to start waiting for them
+# (``engine.message_buffer``): partial, so a buffer taken or never used costs the index nothing.
+BUFFERED = "status = 'unmatched' AND buffered_until IS NOT NULL"
+
+
 class ReceivedMessage(Base):
     """Every message sent to the API, delivered or not; ``message_id`` makes delivery idempotent."""
 
     __tablename__ = "received_messages"
-    __table_args__ = (Index(None, "name", "received_at"), Index(None, "status"))
+    __table_args__ = (
+        Index(None, "name", "received_at"),
+        Index(None, "status"),
+        Index(
+            "ix_received_messages_buffered",
+            "name",
+            "business_key",
+            "correlation_property",
+            "correlation_key",
+            sqlite_where=text(BUFFERED),
+            postgresql_where=text(BUFFERED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -61,3 +78,11 @@ class ReceivedMessage(Base):
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sent with a time to live and taken by no instance yet: an instance that starts waiting
+    # for it before then takes it (``engine.message_buffer``); None for every other message.
+    buffered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A kept message's one correlation value (``wait_keys.carried``), as a wait stores its own:
+    # a step finds the kept messages for its wait's value by index. None when it carries none
+    # or several (then each wait takes or refuses it itself).
+    correlation_property: Mapped[str | None] = mapped_column(String(200))
+    correlation_key: Mapped[str | None] = mapped_column(String(200))

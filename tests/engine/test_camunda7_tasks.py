@@ -234,3 +234,22 @@ def test_an_external_task_of_an_unknown_topic_or_java_parameter_is_refused(owner
     java = '<camunda:inputParameter name="user">${lead.getOwner()}</camunda:inputParameter>'
     said = by_element(refused(owner.upload(extra=[("ext.bpmn", external("notify.user", java))])))
     assert "camunda:topic='notify.user'" in said["tell"], said
+
+
+def test_candidate_starters_deploy_with_a_warning_that_they_restrict_nothing(
+    owner: Actor, agent: Actor
+) -> None:
+    """Camunda 7's engine does not check ``candidateStarterGroups`` either (its Tasklist only
+    lists the process for them); it was refused with "remove it"."""
+    diagram = rating("c7_starters", 'camunda:decisionRef="lead_tier"').replace(
+        b'<bpmn:process id="c7_starters" isExecutable="true"',
+        b'<bpmn:process id="c7_starters" isExecutable="true" '
+        b'camunda:candidateStarterGroups="manager" camunda:candidateStarterUsers="boss"',
+    )
+    response = owner.upload(extra=[("c7.bpmn", diagram), ("r.dmn", TIER)])
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+    (warning,) = response.get_json()["warnings"]
+    assert warning["element_id"] == "c7_starters" and warning["line"] == 3
+    assert "camunda:candidateStarterGroups='manager'" in warning["message"]
+    assert "restrict nothing" in warning["message"]
+    assert agent.start("c7_starters", {"score": 70})["status"] == "running"

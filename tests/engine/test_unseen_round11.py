@@ -791,20 +791,6 @@ EXPORTED += [
         id="flowable-cron-cycle",
     ),
     pytest.param(
-        COMPLAINT,
-        [
-            (
-                REFUSED_CATCH + '<errorEventDefinition errorRef="REFUND_REFUSED">',
-                REFUSED_CATCH + '<errorEventDefinition errorRef="REFUND_REFUSED" '
-                'flowable:errorVariableName="refundError">',
-            )
-        ],
-        "sid-REFUSED",
-        'flowable:errorVariableName="refundError"',
-        ["flowable:errorVariableName='refundError'", "reads error_code and error_message"],
-        id="flowable-error-variable",
-    ),
-    pytest.param(
         "lead_grading.bpmn20.xml",
         [
             (
