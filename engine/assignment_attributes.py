@@ -19,7 +19,8 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   text) of usernames: each is a candidate (``user:<name>``). Chinese lists are read too
   (``张三，李四``, ``张三、李四``), and a name as people type it is the user's as stored
   (``crm.usernames``: full-width letters, a tone mark typed as a combining accent);
-- ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries;
+- ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries, split at ``,``
+  only (a team may be named ``华东、华南``);
 - Camunda 8's values as FEEL: ``=name`` or ``=a.b`` (a path), ``="text"``, ``=["a", "b"]``.
 
 An assignee that names no active user when the task opens (unknown, deactivated, or a path
@@ -86,13 +87,22 @@ def _path(text: str, starter_names: set[str]) -> Entry:
     return {"path": names, "starter": len(names) == 1 and names[0] in starter_names}
 
 
-def _feel_entries(body: str, starter_names: set[str]) -> list[Entry] | None:
+def split_list(text: str, *, people: bool = True) -> list[str]:
+    """The names of a list: of people at ``,`` ``，`` ``、`` (no username holds those), of
+    groups at ``,`` only, as before Chinese lists were read: a team may be named
+    ``华东、华南``, and splitting its name offered its tasks to two groups no one is in."""
+    if people:
+        return split_names(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _feel_entries(body: str, starter_names: set[str], people: bool) -> list[Entry] | None:
     """A Camunda 8 FEEL value (without its ``=``): a path, a string or a list of strings."""
     if _FEEL_PATH.match(body) and body.strip() not in ("null", "true", "false"):
         return [_path(body.strip(), starter_names)]
     text = _FEEL_TEXT.match(body)
     if text:
-        return [{"text": t} for t in split_names(text.group(1))] or None
+        return [{"text": t} for t in split_list(text.group(1), people=people)] or None
     listed = _FEEL_LIST.match(body)
     if listed:
         items = re.findall(r'"([^"\\]*)"', listed.group(1) or "")
@@ -106,12 +116,13 @@ def entries_of(kind: str, value: str, owner: Any, *, feel: bool = False) -> list
     starter_names = initiator_names(owner)
     text = value.strip()
     if feel and text.startswith("=") and not text.startswith("=="):
-        entries = _feel_entries(text[1:], starter_names)
+        entries = _feel_entries(text[1:], starter_names, kind != "candidateGroups")
     elif kind == "assignee":
         entry = _entry(text, starter_names)
         entries = [entry] if entry is not None else None
     else:
-        parts = split_names(text)  # 张三,李四 as 张三，李四 and 张三、李四 are written
+        # 张三,李四 as 张三，李四 and 张三、李四 are written; a group's name keeps its 、
+        parts = split_list(text, people=kind != "candidateGroups")
         read = [_entry(p, starter_names) for p in parts]
         entries = None if not read or any(e is None for e in read) else read  # type: ignore[assignment]
     if entries is None or (kind == "assignee" and len(entries) != 1):
@@ -170,6 +181,7 @@ def adopted(element: Any) -> bool:
 
 _OWNERS = {f"{{{BPMN_NS}}}potentialOwner": "candidates", f"{{{BPMN_NS}}}humanPerformer": "assignee"}
 _RESOURCE = re.compile(r"^\s*(user|group)\s*\((.*)\)\s*$", re.DOTALL)
+_OUTSIDE_PARENTHESES = re.compile(r"[，、](?![^()]*\))")
 
 
 def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
@@ -185,7 +197,13 @@ def owner_entries(owner: Any, task: Any) -> dict[str, list[Entry]] | None:
         return None
     starter_names = initiator_names(task)
     said: dict[str, list[Entry]] = {}
-    parts = split_names(expressions[0].text or "")
+    # ``user(张三)，group(华东、华南)``: a Chinese comma inside ``(…)`` is part of the name
+    parts = [
+        piece.strip()
+        for part in (expressions[0].text or "").split(",")
+        for piece in _OUTSIDE_PARENTHESES.split(part)
+        if piece.strip()
+    ]
     for part in parts:
         found = _RESOURCE.match(part)
         which, text = (found.group(1), found.group(2)) if found else (None, part)
@@ -312,7 +330,7 @@ def _names(
         else:
             values = starter()
         if isinstance(values, str):
-            values = split_names(values)
+            values = split_list(values, people=people)
         elif isinstance(values, int) and not isinstance(values, bool):
             values = [str(values)]
         elif not isinstance(values, list | tuple):

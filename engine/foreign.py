@@ -407,6 +407,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (data_object_values.hint(element) if local == "value" else None)
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
+        or (java_schedule.hint(local, owner, value) if value is not None else None)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
@@ -631,7 +632,9 @@ def _script_format(name: str, element: Any) -> list[dict[str, Any]]:
     if is_python(script_format):
         return []
     script = element.find(f"{{{BPMN_NS}}}script")
-    python = script_hints.python_for(script.text or "") if script is not None else None
+    python = (
+        script_hints.python_for(script.text or "", script_format) if script is not None else None
+    )
     if python is not None:
         hint = f"; in Python it reads:\n{python}"
     else:

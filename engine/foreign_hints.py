@@ -30,7 +30,7 @@ from typing import Any
 
 from lxml import etree
 
-from crm.usernames import split_names
+from engine.assignment_attributes import split_list
 from engine.bpmn_xml import BPMN_NS
 from engine.starter import initiator_variable, sets_starter
 from engine.subprocess_lanes import own_lanes
@@ -329,7 +329,7 @@ def _initiator(start: Any, variable: str) -> str:
 
 
 def _candidates(local: str, value: str) -> str:
-    entries = split_names(value)
+    entries = split_list(value, people=local != "candidateGroups")
     if local == "candidateGroups":
         roles = [e for e in entries if e.lower() in _ROLES]
         if roles and len(roles) == len(entries) == 1:

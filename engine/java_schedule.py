@@ -12,7 +12,8 @@ into the parsed tree as those properties, with the Java engines' meaning:
   those engines' due-date calendar reads it) is ``dueIn``; an ISO 8601 date-time is ``dueAt``
   (without an offset it is in the installation's time zone, as the Java engines read it in
   the server's); a JUEL variable path (``${callbackAt}``, ``#{lead.callback}``) is ``dueAt``
-  reading that variable when the task opens (a date-time text, as a form or a script sets it).
+  reading that variable when the task opens (a date-time text, as a form or a script sets it,
+  or a duration text such as ``"P2D"``, from then: ``work_items``).
 - ``priority``: a whole number, or a JUEL expression that translates to Python
   (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
 
@@ -23,6 +24,7 @@ also sets the property itself stays refused on the task (``foreign.py``), with w
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -30,6 +32,7 @@ from lxml import etree
 from engine import juel
 from engine.assignment_attributes import JAVA_ENGINES
 from engine.bpmn_xml import BPMN_NS
+from engine.zeebe_schedule import properties_of as zeebe_properties
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _SPIFF = f"{{{SPIFF_NS}}}"
@@ -54,6 +57,28 @@ def runs(local: str, element: Any, value: str) -> bool:
         return False
     said = _property(local, value)
     return said is not None and not (_said_already(element) & _names_of(said))
+
+
+def hint(local: str, element: Any, value: str) -> str | None:
+    """What to write for a ``dueDate`` or ``priority`` attribute ``runs`` refused, when the
+    general hint would mislead (a task that is no user task, a day off the calendar, a task
+    whose due time or priority is said elsewhere too), else ``None``."""
+    if local not in ATTRIBUTES:
+        return None
+    if element.tag != _USER_TASK:
+        return f"Dialflow gives a due time and a priority to user tasks only: remove {local}"
+    said = _property(local, value)
+    if said is not None:
+        return (
+            f"the task says its {'due time' if local == 'dueDate' else local} elsewhere too "
+            "(its own property or zeebe:taskSchedule/zeebe:priorityDefinition): keep one"
+        )
+    if local == "dueDate" and _DATE_TIME.match(value.strip()):
+        return (
+            f"{value.strip()!r} is no time on the calendar: write a real date-time such as "
+            "2026-05-07T18:00:00+08:00"
+        )
+    return None
 
 
 def adopt(tree: Any) -> None:
@@ -85,9 +110,10 @@ def _property(local: str, value: str) -> dict[str, str] | None:
         if _DURATION.match(text):
             return {"dueIn": text}
         if _DATE_TIME.match(text):
-            return {"dueAt": repr(text)}
+            return {"dueAt": repr(text)} if _on_the_calendar(text) else None
         path = _JUEL_PATH.match(text)
-        python = juel.to_python(path.group(1)) if path else None
+        # ``${ lead . callback }`` is ``lead.callback``: spaced, Python read an attribute
+        python = juel.to_python(re.sub(r"\s+", "", path.group(1))) if path else None
         return {"dueAt": python} if python else None
     if _WHOLE.match(text):
         return {"priority": str(int(text))}
@@ -103,11 +129,30 @@ def _names_of(said: dict[str, str]) -> set[str]:
     return names | {"dueAt", "dueIn"} if names & {"dueAt", "dueIn"} else names
 
 
+def _on_the_calendar(text: str) -> bool:
+    """Whether a date-time's text names a real time (not ``2026-02-30``, not ``T25:00``)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _said_already(task: Any) -> set[str]:
-    """The properties the task's own ``spiffworkflow:properties`` set."""
-    return {
+    """The properties the task's own ``spiffworkflow:properties`` set, and those its
+    ``zeebe:taskSchedule`` and ``zeebe:priorityDefinition`` set (``engine.zeebe_schedule``,
+    adopted before: beside them the attribute was silently dropped)."""
+    own = {
         prop.get("name") or ""
         for extensions in task.findall(_EXTENSIONS)
         for holder in extensions.findall(f"{_SPIFF}properties")
         for prop in holder.findall(f"{_SPIFF}property")
     }
+    zeebe = {
+        name
+        for extensions in task.findall(_EXTENSIONS)
+        for element in extensions
+        if isinstance(element.tag, str)  # not a comment
+        for name in (zeebe_properties(element) or {})
+    }
+    return own | zeebe

@@ -580,13 +580,13 @@ def _due_at(
     workflow: BpmnWorkflow, task: Any, properties: dict[str, str], now: datetime
 ) -> datetime | None:
     if properties.get("dueIn"):
-        try:
-            parsed = TimerEventDefinition.parse_iso_duration(properties["dueIn"])
-            value = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-        except Exception:  # checked at deploy; stay tolerant of older versions
-            return None
+        value = _after(properties["dueIn"], now)
     else:
         value = _evaluate(workflow, task, properties.get("dueAt"))
+    if isinstance(value, str) and value.strip().startswith("P"):
+        # a variable holding a duration (``"P2D"``): from now, as the Java engines' due-date
+        # calendar reads one (``camunda:dueDate="${sla}"``); such a task had no due time
+        value = _after(value.strip(), now)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -603,6 +603,15 @@ def _due_at(
         return None
     # Every page shows it in its reader's zone: a day off the calendar's ends has no local time
     return value if DUE_RANGE[0] <= value <= DUE_RANGE[1] else None
+
+
+def _after(duration: str, now: datetime) -> datetime | None:
+    """``now`` plus the ISO 8601 ``duration``, or None when it is none or too long."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(duration)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    except Exception:  # SpiffWorkflow raises a bare Exception; OverflowError past year 9999
+        return None
 
 
 def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str | None:

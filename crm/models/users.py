@@ -38,8 +38,9 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    # What the name looks like in a list (``crm.usernames``): no two users share it.
-    username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the name looks like in a list (``crm.usernames``): no two users share it. A unique
+    # index, which SQLite adds without rebuilding ``users`` (migration 0019).
+    username_key: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role))

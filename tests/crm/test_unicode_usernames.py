@@ -13,13 +13,15 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from crm import imports, jobs
+from crm import audit, imports, jobs
 from crm.models import Call, Customer, User
-from crm.users import authenticate, create_user
+from crm.users import authenticate, create_token, create_user
+from dialflow import schema
 from dialflow.cli import main
 from dialflow.clock import ManualClock
 from dialflow.errors import Conflict, InvalidInput
@@ -273,6 +275,35 @@ def test_chinese_lists_of_candidates_are_split_at_their_commas(owner, actor):
     assert task is None
 
 
+def test_a_group_named_with_a_chinese_comma_stays_one_group(owner, actor):
+    """Only lists of people are split at ``，`` and ``、`` (no username holds them): the team
+    华东、华南 was read as two groups no one is in, and its task offered to no one."""
+    agent = actor("agent", username="张三", team="华东、华南")
+    text = java_engine(
+        "camunda",
+        CAMUNDA,
+        "cn_team",
+        [("Task_A", "销售", 'camunda:candidateGroups="华东、华南"')],
+    )
+    answer = deploy(owner, "team.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json().get("warnings", []) == []
+    (task,) = owner.start("cn_team", {"reps": "华东、华南"})["ready_tasks"]
+    assert task["candidates"] == ["group:华东、华南"]
+    assert [t["id"] for t in agent.tasks("candidate=1")] == [task["id"]]
+    li = actor("agent", username="李四", team="华北")
+    owners = owned("potentialOwner", "user(李四)，group(华东、华南)")
+    text = java_engine("camunda", CAMUNDA, "cn_owners", [("Task_B", "销售", "")]).replace(
+        'name="Task_B" />', f'name="Task_B">{owners}</bpmn:userTask>'
+    )
+    answer = deploy(owner, "owners.bpmn", text)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json().get("warnings", []) == []
+    (task,) = owner.start("cn_owners")["ready_tasks"]
+    assert sorted(task["candidates"]) == ["group:华东、华南", "user:李四"]
+    assert [t["id"] for t in li.tasks("candidate=1")] == [task["id"]]
+
+
 def test_names_typed_decomposed_or_full_width_reach_their_user(owner, actor):
     """A name written with a combining tone mark, full-width letters or spaces around it in a
     diagram, in ``lane_owners`` or when assigning is the user's name as stored."""
@@ -396,3 +427,47 @@ def test_a_lead_reaches_a_chinese_agent_through_the_shipped_processes(runtime, s
         assert zhang.tasks(f"mine=1&business_key={customer_id}") == []
     finally:
         clocked.close()
+
+
+# --- the migration ------------------------------------------------------------------------------
+
+
+def test_revision_0019_keeps_what_refers_to_the_users(runtime):
+    """On SQLite the revision rebuilt ``users``; with foreign keys on, dropping the old table
+    deleted every API token and cleared every manager, or failed on the audit log's entries."""
+    engine = runtime.db.engine
+    config = schema.alembic_config()
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+
+    def held() -> list[Any]:
+        with engine.connect() as connection:
+            return [
+                connection.execute(text(sql)).all()
+                for sql in (
+                    "SELECT id, username, manager_id, team_id FROM users ORDER BY id",
+                    "SELECT user_id, name FROM api_tokens",
+                    "SELECT actor_id, action FROM audit_log WHERE actor_id IS NOT NULL",
+                )
+            ]
+
+    with runtime.db.unit_of_work() as session:
+        boss = create_user(session, username="boss", role="manager", team="t1")
+        agent = create_user(session, username="wang", role="agent", team="t1", manager="boss")
+        session.flush()
+        create_token(session, agent, name="pbx")
+        audit.record(session, actor=boss, action="probe", entity_type="user", entity_id="2")
+    before = held()
+    assert all(before), before
+    try:
+        migrate(command.downgrade, "0018")
+        assert held() == before
+        migrate(command.upgrade, "0019")
+        assert held() == before
+    finally:
+        schema.upgrade(engine, schema=runtime.settings.database_schema)
+    with runtime.db.unit_of_work() as session:
+        assert session.get(User, agent.id).username_key == "wang"

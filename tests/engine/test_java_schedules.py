@@ -120,3 +120,59 @@ def test_a_due_date_beside_the_tasks_own_due_property_is_refused_as_said_twice(o
     )
     details = refused(owner.upload(extra=[("callback_twice.bpmn", content)]))
     assert "dueDate" in by_element(details)["callback"], details
+
+
+def test_a_spaced_variable_path_is_read_as_the_path(timed: Timed) -> None:
+    """``${ lead . callback }`` was read as Python attributes of a map: no due time."""
+    content = follow_up("callback_spaced", 'camunda:dueDate="${ lead . callback }"')
+    data = {"lead": {"callback": "2026-05-06T10:00:00+08:00"}}
+    listed = listed_task(timed, "callback_spaced", content, data)
+    assert due(listed) == datetime(2026, 5, 6, 2, 0, tzinfo=UTC), listed
+
+
+ZEEBE_SCHEDULE = (
+    '<extensionElements><zeebe:taskSchedule xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+    'dueDate="2026-05-07T18:00:00+08:00" /></extensionElements>'
+)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "inner", "said"),
+    [
+        # deployed, and the task silently had no due time
+        ('camunda:dueDate="2026-02-30T18:00:00"', "", "no time on the calendar"),
+        # deployed, one of the two due times silently dropped
+        ('camunda:dueDate="PT4H"', ZEEBE_SCHEDULE, "keep one"),
+    ],
+    ids=["february-30th", "beside-zeebe-task-schedule"],
+)
+def test_a_due_date_that_cannot_hold_is_refused_with_why(owner, attributes, inner, said) -> None:
+    content = follow_up("callback_cannot", attributes, inner=inner)
+    details = refused(owner.upload(extra=[("callback_cannot.bpmn", content)]))
+    assert len(details) == 1, details
+    assert "dueDate" in by_element(details)["callback"] and said in details[0]["message"]
+
+
+def test_a_due_date_on_a_service_task_is_told_to_go(owner) -> None:
+    """The refusal said to give the service task the property dueIn, which it never reads."""
+    content = follow_up("callback_service", "").replace(
+        '<userTask id="callback" name="回访客户" ></userTask>'.encode(),
+        b'<serviceTask id="callback" camunda:dueDate="PT4H" camunda:priority="80">'
+        b"<extensionElements><spiffworkflow:serviceTaskOperator "
+        b'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+        b'id="crm.add_note" /></extensionElements></serviceTask>',
+    )
+    assert b"serviceTask" in content
+    said = [d["message"] for d in refused(owner.upload(extra=[("callback_service.bpmn", content)]))]
+    for attribute in ("dueDate", "priority"):
+        (message,) = [m for m in said if f"camunda:{attribute}=" in m]
+        assert f"user tasks only: remove {attribute}" in message, said
+        assert "give the task the property" not in message, said
+
+
+def test_a_due_date_variable_holding_a_duration_is_due_that_long_after(timed: Timed) -> None:
+    """The Java engines read a duration text (``"P2D"``) as from when the task opens; the
+    task had no due time."""
+    content = follow_up("callback_sla", 'camunda:dueDate="${sla}"')
+    listed = listed_task(timed, "callback_sla", content, {"sla": "P2DT4H"})
+    assert due(listed) == T0 + timedelta(days=2, hours=4), listed

@@ -6,6 +6,8 @@ time as a Python syntax error ("invalid syntax: 'var s = 10;'")."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine.script_hints import python_for
 from tests.engine.conftest import Actor, by_element, refused
 
@@ -86,5 +88,61 @@ def test_scripts_beyond_assignments_get_no_translation() -> None:
     assert python_for("var d = new Date(); execution.setVariable('when', d);") is None
     assert python_for('println "hello"') is None
     assert python_for("if (x) {\n  s = 1;\n}") is None
-    assert python_for('var note = "a;b";') is None
     assert python_for("// only a comment") is None
+
+
+@pytest.mark.parametrize(
+    ("script", "script_format", "means"),
+    [
+        ('var label = "lead " + score;', "javascript", '"lead 7", Python: TypeError'),
+        ('var doubled = "5" * 2;', "javascript", '10, Python: "55"'),
+        ("var parity = tries % 2;", "javascript", "-1 for -7, Python: 1"),
+        ('def greeting = "Hello ${name}"', "groovy", "the name's value, Python: ${name}"),
+        ("var lead = {source: 1};", "javascript", "the key 'source', Python: its value"),
+        ("var ordered = a < b < c;", "javascript", "(a < b) < c, Python: a < b and b < c"),
+        ("var s = !a == b;", "javascript", "(!a) == b, Python: not (a == b)"),
+        ("int half = total / 2", "groovy", "3 for 7, Python: 3.5"),
+        ("var listed = 2 in picks;", "javascript", "an index 2, Python: the value 2"),
+        (
+            'var amount = execution.getVariable("amount") * 2;\n'
+            'execution.setVariable("gross", amount);',
+            "javascript",
+            "a local amount, Python: the process's amount doubled",
+        ),
+        ("x = 5 / 2", "ruby", "2, Python: 2.5"),
+    ],
+)
+def test_no_python_is_suggested_where_it_would_mean_something_else(
+    script: str, script_format: str, means: str
+) -> None:
+    assert python_for(script, script_format) is None, means
+
+
+def test_semicolons_and_slashes_in_strings_and_comments_after_code_translate() -> None:
+    script = 'var note = "a;b"; var url = "http://x.cn/a"; // where to call\nvar s = 1;'
+    assert python_for(script) == 'note = "a;b"\nurl = "http://x.cn/a"  # where to call\ns = 1'
+    assert python_for("var s = total // the sum") == "s = total  # the sum"  # no floor division
+    assert python_for('var 分数 = 基础分 + 5;\nexecution.setVariable("得分", 分数);') == (
+        "分数 = 基础分 + 5\n得分 = 分数"
+    )
+    assert python_for("def greeting = 'Hello ${name}'", "Groovy") == "greeting = 'Hello ${name}'"
+    assert python_for('execution.setVariable("half", execution.getVariable("x") / 2)') == (
+        "half = x / 2"
+    )
+
+
+def test_a_refusal_suggests_no_python_that_means_something_else(owner: Actor) -> None:
+    content = camunda_diagram(
+        "lead_greeting_groovy",
+        [
+            ("greet", "Groovy", 'def greeting = "Hello ${name}"'),
+            ("late", "ECMAScript", "<![CDATA[var late = tries > 3 && !done; // give up]]>"),
+            ("doubled", "text/javascript", 'var doubled = "5" * 2;'),
+        ],
+    )
+    said = by_element(refused(owner.upload(extra=[("lead_greeting.bpmn", content)])))
+    assert set(said) == {"greet", "late", "doubled"}, said
+    for element in ("greet", "doubled"):
+        assert "rewrite it in Python" in said[element], said[element]
+        assert "in Python it reads" not in said[element], said[element]
+    assert "in Python it reads:\nlate = tries > 3 and not done  # give up" in said["late"]

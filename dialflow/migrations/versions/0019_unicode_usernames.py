@@ -6,6 +6,10 @@ Its key is what the name looks like in a list (Cyrillic ``а`` read as Latin ``a
 would look the same as another's. Every username stored before was ASCII, whose key is the
 name itself, so existing users keep their names and their uniqueness exactly as before.
 
+SQLite alters ``users`` in place: a batch migration rebuilds the table, and with foreign keys
+on, dropping the old ``users`` ran the ``ON DELETE`` actions of every table referring to it
+(API tokens deleted, managers and owners cleared) or failed on the append-only audit log.
+
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-05 22:00:00
@@ -23,15 +27,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("username_key", sa.String(length=64), nullable=True))
-    op.execute("UPDATE users SET username_key = username")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.alter_column("username_key", existing_type=sa.String(length=64), nullable=False)
-        batch_op.create_unique_constraint("uq_users_username_key", ["username_key"])
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE users ADD COLUMN username_key VARCHAR(64) NOT NULL DEFAULT ''")
+        op.execute("UPDATE users SET username_key = username")
+    else:
+        op.add_column("users", sa.Column("username_key", sa.String(length=64), nullable=True))
+        op.execute("UPDATE users SET username_key = username")
+        op.alter_column("users", "username_key", existing_type=sa.String(length=64), nullable=False)
+    op.create_index("ix_users_username_key", "users", ["username_key"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_users_username_key", type_="unique")
-        batch_op.drop_column("username_key")
+    op.drop_index("ix_users_username_key", table_name="users")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE users DROP COLUMN username_key")
+    else:
+        op.drop_column("users", "username_key")
