@@ -1,7 +1,9 @@
 """Diagrams broken one way each, as a mutation of good ones breaks them: a sequence flow aimed at
 what is no flow node, a process, decision or ``spiffworkflow:`` extension without what names
 it. Each refused with a ``422 invalid_bpmn`` on its element and line in words, never a 500, a
-conflict to try again, or a Python exception's text."""
+conflict to try again, or a Python exception's text; and a multi-instance activity started
+without its input collection an incident on that activity that a retry with the collection
+gets past."""
 
 from __future__ import annotations
 
@@ -153,3 +155,42 @@ def test_a_decision_without_an_id_is_said_on_the_decision(owner):
 def test_the_same_decision_with_its_id_deploys(owner):
     response = deploy(owner, GRADING, name="grading.bpmn", dmn=LEAD_GRADE)
     assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("diagram", "process_id", "element", "collection"),
+    [
+        ("call_each_contact.bpmn", "call_each_contact", "call_contact", "contacts"),
+        (
+            "multi_instance_edges/replies_sequential.bpmn",
+            "replies_sequential",
+            "collect",
+            "customers",
+        ),
+    ],
+)
+def test_a_multi_instance_activity_without_its_collection_is_an_incident_on_it(
+    owner, diagram, process_id, element, collection
+):
+    """A parallel activity iterated ``None``: "TypeError: 'NoneType' object is not iterable",
+    an incident on no element and no task; a sequential one said "Missing data input for
+    multiinstance task". Neither left the activity in error, so a retry with the collection
+    ran nothing and the instance stayed running with nothing to do."""
+    owner.upload(extra=[(diagram.rsplit("/", 1)[-1], (DIAGRAMS / diagram).read_bytes())])
+    started = owner.start(process_id, {})
+    assert started["status"] == "error"
+    (incident,) = started["incidents"]
+    assert (incident["element_id"], bool(incident["task_id"])) == (element, True)
+    assert f"has no {collection!r}, its input collection" in incident["message"]
+    assert "Error" not in incident["message"]
+    not_a_list = owner.start(process_id, {collection: 5})
+    assert (
+        f"has {collection!r} = 5, where its input collection is a list"
+        in (not_a_list["incidents"][0]["message"])
+    )
+    url = f"/api/v1/process-instances/{started['id']}"
+    retried = owner.post(f"{url}/retry", json={"data": {collection: ["a", "b"]}})
+    assert retried.status_code == 200, retried.get_json()
+    assert retried.get_json()["incidents"] == []
+    view = owner.get(f"{url}/elements").get_json()
+    assert element in view["ready"] and not view["error"], view
