@@ -7,8 +7,11 @@ gets past."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from tests.conftest import PASSWORD, sign_in
 from tests.engine.conftest import DIAGRAMS, Actor, refused
 
 WAITS = (DIAGRAMS / "waits.bpmn").read_text()
@@ -194,3 +197,31 @@ def test_a_multi_instance_activity_without_its_collection_is_an_incident_on_it(
     assert retried.get_json()["incidents"] == []
     view = owner.get(f"{url}/elements").get_json()
     assert element in view["ready"] and not view["error"], view
+
+
+def test_a_nul_in_a_diagram_sent_as_json_is_said_with_its_file_and_line(owner, client, make_user):
+    """The modeler's deploy and the API's JSON deploy answered "Send a JSON object with
+    Content-Type: application/json." to a JSON object sent with that type (strict JSON
+    refuses the NUL, which PostgreSQL cannot store)."""
+    broken = WAITS.replace('name="Await payment"', 'name="Await\x00payment"')
+    line = line_of("Await", WAITS)
+    api = owner.post("/api/v1/process-models", json={"bpmn": {"waits.bpmn": broken}})
+    make_user("process_owner", username="web_po", password=PASSWORD)
+    assert sign_in(client, "web_po").status_code == 302
+    page = client.get("/process-models/new").text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    modeler = client.post(
+        "/process-models/deploy",
+        json={"bpmn": {"waits.bpmn": broken}},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+    for response in (api, modeler):
+        assert response.status_code == 422, response.get_json()
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_json"
+        assert (
+            f'a NUL character (\\u0000) on line {line} in bpmn["waits.bpmn"]' in (error["message"])
+        )
+        assert error["details"] == [
+            {"field": 'bpmn["waits.bpmn"]', "message": f"a NUL character (\\u0000) on line {line}"}
+        ]
