@@ -143,6 +143,21 @@ def test_a_message_or_error_without_an_id_is_said_on_its_line(owner, diagram, de
     assert f'give it one, such as id="{reference}"' in said["message"]
 
 
+@pytest.mark.parametrize(
+    ("written", "told"),
+    [("客户编号", 'write id="客户编号"'), ("名" * 300_000, "write id")],
+)
+def test_a_parameter_named_with_name_is_told_its_id_as_written(owner, written, told):
+    """The id to write was shown as JSON escapes ("\\u5ba2\\u6237…"), and a name of
+    300,000 characters was repeated whole, six times its length in escapes."""
+    broken = CALL_NOTE.replace('parameter id="text"', f'parameter name="{written}"')
+    details = refused(deploy(owner, broken))
+    (said,) = [d for d in details if "has no attribute 'name'" in d["message"]]
+    assert said["message"].endswith(told)
+    assert len(said["message"]) < 300
+    assert said["line"] == line_of('parameter id="text"', CALL_NOTE)
+
+
 def test_a_decision_without_an_id_is_said_on_the_decision(owner):
     """Its caller was refused with "TypeError('sequence item 0: expected str instance,
     NoneType found')"."""
