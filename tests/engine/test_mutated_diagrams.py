@@ -240,3 +240,19 @@ def test_a_nul_in_a_diagram_sent_as_json_is_said_with_its_file_and_line(owner, c
         assert error["details"] == [
             {"field": 'bpmn["waits.bpmn"]', "message": f"a NUL character (\\u0000) on line {line}"}
         ]
+
+
+@pytest.mark.parametrize(("value", "said"), [(None, "gave None"), (5, "gave 5 (of type int)")])
+def test_a_timer_whose_expression_gives_no_text_says_so(owner, value, said):
+    """A timeDuration reading a variable that holds None failed the step with
+    "AttributeError: 'NoneType' object has no attribute 'lower'"."""
+    reading = WAITS.replace("<bpmn:timeDuration>'PT2H'", "<bpmn:timeDuration>cool_off_for")
+    assert deploy(owner, reading).status_code == 201
+    started = owner.start("await_payment", {"cool_off_for": value})
+    assert started["status"] == "error"
+    (incident,) = started["incidents"]
+    assert (
+        f"the timer's expression {said}, where a timer needs an ISO 8601 text"
+        in (incident["message"])
+    )
+    assert "AttributeError" not in incident["message"]
