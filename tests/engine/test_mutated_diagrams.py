@@ -256,3 +256,16 @@ def test_a_timer_whose_expression_gives_no_text_says_so(owner, value, said):
         in (incident["message"])
     )
     assert "AttributeError" not in incident["message"]
+
+
+def test_an_empty_timer_is_told_what_to_write(owner):
+    """It said only "timer has no expression"."""
+    empty = WAITS.replace("<bpmn:timeDuration>'PT2H'</bpmn:timeDuration>", "<bpmn:timeDuration/>")
+    details = refused(deploy(owner, empty))
+    (said,) = [d for d in details if d["element_id"] == "cool_off"]
+    assert said["line"] == line_of('id="cool_off"', WAITS)
+    assert (
+        "timer has no expression; a timer holds an ISO 8601 duration (timeDuration)"
+        in (said["message"])
+    )
+    assert "'PT1H'" in said["message"]
