@@ -13,11 +13,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 
+class NotStorable(ValueError):
+    """JSON holding what the databases or our answers cannot: ``what``, at ``path`` (the
+    fields leading to it, as ``web.api.body_types`` names them: ``bpmn["x.bpmn"]``)."""
+
+    def __init__(self, what: str, path: str = "") -> None:
+        super().__init__(f"{what} in {path}" if path else what)
+        self.what, self.path = what, path
+
+
 def loads_strict(raw: bytes | str) -> Any:
-    """The JSON value of ``raw``; ValueError (or RecursionError) when it is not strict JSON."""
+    """The JSON value of ``raw``; ValueError (or RecursionError) when it is not strict JSON,
+    ``NotStorable`` when it is JSON holding what cannot be stored."""
     data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
     # In bytes, escapes are the only way a NUL or a lone surrogate gets into a string.
     if isinstance(raw, str) or b"\\u" in raw:
@@ -25,27 +36,50 @@ def loads_strict(raw: bytes | str) -> Any:
     return data
 
 
-def _check_text(value: Any) -> None:
-    """ValueError if a string in ``value`` (a key too) holds a NUL or a lone surrogate."""
+NUL = "\x00"
+
+
+def _check_text(value: Any, path: str = "") -> None:
+    """NotStorable if a string in ``value`` (a key too) holds a NUL or a lone surrogate."""
     if isinstance(value, dict):
         for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
+            _check_text(key, path)
+            _check_text(item, _field(path, key))
     elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
+        for index, item in enumerate(value):
+            _check_text(item, f"{path}[{index}]")
     elif isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("NUL in a string")
-        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+        if NUL in value:
+            raise NotStorable(f"a NUL character (\\u0000){_line_of(value, NUL)}", path)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            lone = value[exc.start]
+            raise NotStorable(
+                f"a lone surrogate (\\u{ord(lone):04x}){_line_of(value, lone)}", path
+            ) from None
+
+
+def _field(path: str, key: str) -> str:
+    named = key if re.fullmatch(r"[A-Za-z_]\w*", key) else json.dumps(key, ensure_ascii=False)
+    if named == key:
+        return f"{path}.{key}" if path else key
+    return f"{path}[{named}]"
+
+
+def _line_of(text: str, character: str) -> str:
+    """ " on line N" of a text of several lines (a diagram's XML), else nothing."""
+    if "\n" not in text:
+        return ""
+    return f" on line {text.count(chr(10), 0, text.index(character)) + 1}"
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise NotStorable(f"{name}, which is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is too large a number")
+        raise NotStorable(f"{text[:20]}, too large a number")
     return value

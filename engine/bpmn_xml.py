@@ -30,6 +30,24 @@ ACTIVITIES = frozenset(
         "adHocSubProcess",
     }
 )
+# What a sequence flow may connect: activities, events, gateways (and choreography
+# activities, which ``constructs.py`` refuses on their own).
+FLOW_NODES = ACTIVITIES | {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "implicitThrowEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "complexGateway",
+    "eventBasedGateway",
+    "choreographyTask",
+    "subChoreography",
+    "callChoreography",
+}
 # What holds flow elements: a process and its (event, ad-hoc) subprocesses and transactions.
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 

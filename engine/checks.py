@@ -718,7 +718,7 @@ def _check_message(definition: Any, report: Any) -> None:
 def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
     expression = (definition.expression or "").strip()
     if not expression:
-        report("timer has no expression")
+        report(f"timer has no expression; a timer holds an ISO 8601 {_timer_example(definition)}")
         return
     if is_juel(expression):
         return  # reported by engine.foreign

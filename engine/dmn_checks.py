@@ -42,6 +42,7 @@ from engine.feel_temporal import temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
 from engine.script_text import script_text
+from engine.unnamed_elements import unnamed_decision_problems
 
 # What SpiffWorkflow 3.2's DMN engine does with each hit policy: UNIQUE, FIRST and ANY return
 # the first matching rule (right for FIRST, and for UNIQUE and ANY tables that are correct),
@@ -148,6 +149,7 @@ def decision_problems(
             continue
         before = len(found)
         _duplicate_ids(tree, report)
+        found.extend(unnamed_decision_problems(name, tree))
         decisions = [e for e in tree if isinstance(e.tag, str) and _local(e) == "decision"]
         if not decisions:
             found.append(

@@ -36,7 +36,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
 from engine.instance_scripts import create_instance, scripts_to_instances
 from engine.loop_outputs import FreshOutputs
-from engine.task_scripts import PreScriptHeard
+from engine.task_scripts import PRE_SCRIPT_NOTE, PreScriptHeard
 
 # The activity task's internal data: the instance indexes of the items of its list output
 # collection, in the collection's order.
@@ -150,8 +150,57 @@ def _missing_output(spec: Any, child: Any) -> str:
     )
 
 
+class _InputChecked:
+    """An activity whose input collection is missing or no collection fails on itself, with
+    the variable named: SpiffWorkflow 3.2's parallel activity iterated ``None`` and failed
+    with "'NoneType' object is not iterable" on no task (an incident on no element, which a
+    retry could not reach), and its sequential one said "Missing data input for
+    multiinstance task"."""
+
+    def create_children(self, my_task: Any) -> Any:  # a parallel activity's
+        self._check_input(my_task)
+        return super().create_children(my_task)  # type: ignore[misc]
+
+    def init_remaining_items(self, my_task: Any) -> Any:  # a sequential activity's
+        self._check_input(my_task)
+        return super().init_remaining_items(my_task)  # type: ignore[misc]
+
+    def _check_input(self, my_task: Any) -> None:
+        """After the activity's data was inherited and its pre-script ran. It fails before
+        it is ready, as a pre-script that fails (``task_scripts.PreScriptHeard``): an
+        incident on the activity, whose retry makes it ready again with the retry's data,
+        creating its instances."""
+        problem = _input_problem(self, my_task)
+        if problem:
+            exc = WorkflowDataException(problem, my_task, data_input=self.data_input)
+            # Python's own note (SpiffWorkflow's would add "Error occurred in the Pre-Script"
+            # to the message): heard as a pre-script failure, told as what it is
+            BaseException.add_note(exc, PRE_SCRIPT_NOTE)
+            my_task._set_state(TaskState.ERROR)  # as SpiffWorkflow leaves a failed pre-script
+            raise exc
+
+
+def _input_problem(spec: Any, my_task: Any) -> str | None:
+    """What is wrong with the activity's input collection in ``my_task``'s data, if anything."""
+    if spec.data_input is None:
+        return None
+    name = spec.data_input.bpmn_id
+    where = f"The multi-instance activity {spec.bpmn_id or spec.name!r}"
+    fix = (
+        f"start the instance with {name!r} (a list), or set it in a script before the "
+        f"activity; a retry with {name!r} in its data goes on"
+    )
+    if not spec.data_input.exists(my_task):
+        held = "it holds " + (", ".join(repr(k) for k in sorted(my_task.data)) or "nothing")
+        return f"{where} has no {name!r}, its input collection, in its data ({held}): {fix}"
+    value = spec.data_input.get(my_task)
+    if value is None or isinstance(value, bool | int | float):
+        return f"{where} has {name!r} = {value!r}, where its input collection is a list: {fix}"
+    return None
+
+
 class CountingParallelMultiInstanceTask(
-    PreScriptHeard, _ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask
+    _InputChecked, PreScriptHeard, _ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask
 ):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
@@ -167,7 +216,7 @@ class CountingParallelMultiInstanceTask(
 
 
 class CountingSequentialMultiInstanceTask(
-    PreScriptHeard, _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
+    _InputChecked, PreScriptHeard, _ItemsPerInstance, FreshOutputs, SequentialMultiInstanceTask
 ):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))

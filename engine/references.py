@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import ACTIVITIES, BPMN_NS, drawn_only, element_problem
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS, FLOW_NODES, drawn_only, element_problem
 from engine.collaboration import collaboration_problems
 from engine.errors import problem
 from engine.loops import endless_loop_problems
@@ -219,7 +219,19 @@ def _scope_problems(name: str, tree: Any, ids: set[str]) -> list[dict[str, Any]]
         scope = flow.getparent()
         for attribute in ("sourceRef", "targetRef"):
             end = by_id.get(flow.get(attribute))
-            if end is None or end.getparent() is scope:
+            if end is None:
+                continue
+            end_kind = etree.QName(end).localname
+            if etree.QName(end).namespace != BPMN_NS or end_kind not in FLOW_NODES:
+                # a message, a flow, the process or the file's <definitions>: no end of a path
+                report(
+                    flow,
+                    f"has {attribute} {end.get('id')!r}, which is a <{end_kind}>, not an event, "
+                    "activity or gateway; a sequence flow connects those: point it at the "
+                    f"element the path {'comes from' if attribute == 'sourceRef' else 'goes to'}",
+                )
+                continue
+            if end.getparent() is scope:
                 continue
             where = end.getparent()
             kind = etree.QName(scope).localname

@@ -252,7 +252,20 @@ def _as_text(value: Any) -> Any:
                 f"the timer's duration is {seconds:g} seconds, negative: it would be due before now"
             )
         return f"PT{int(seconds) if seconds.is_integer() else seconds}S"
+    if not isinstance(value, str):  # SpiffWorkflow failed on None with "no attribute 'lower'"
+        raise ValueError(
+            f"the timer's expression gave {_shown(value)}, where a timer needs an ISO 8601 text "
+            "(a duration such as 'PT2H', a date-time such as '2026-05-04T09:00:00+08:00', a "
+            "cycle such as 'R3/PT1H'), a datetime or a timedelta: fix the expression or the "
+            "data it reads, then retry"
+        )
     return value
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+    return f"{shown} (of type {type(value).__name__})" if value is not None else "None"
 
 
 def _date_has_fired(self: TimeDateEventDefinition, my_task: Any) -> bool:

@@ -62,6 +62,8 @@ from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
 from engine.skip_expressions import adopt as adopt_skips
 from engine.spiff_extensions import property_problems, text_values
+from engine.unnamed_elements import PARSER_WORDS as UNNAMED_WORDS
+from engine.unnamed_elements import drop_unnamed_decisions, unnamed_bpmn_problems
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
@@ -126,12 +128,15 @@ def parse_bundle(
                 unread |= _ids_in_text(_DECISION_TAG, text)
             continue
         drop_comments(tree)  # the parser reads every child as an element
+        if not drop_unnamed_decisions(tree):  # said by dmn_checks; the parser failed on them
+            continue  # no decision left to parse
         rewrite_tree(tree)  # RULE ORDER, PRIORITY, OUTPUT ORDER as policies it decides
         translate_tree(tree)  # FEEL rule cells as the Python SpiffWorkflow evaluates
         _guard(problems, name, lambda tree=tree, name=name: parser.add_dmn_xml(tree, name))
     process_files: dict[str, str] = {}
     trees: dict[str, Any] = {}
     schema_invalid: set[str] = set()  # files the XSD refuses: their later passes are guarded
+    unnamed: list[dict[str, Any]] = []  # a file's elements without the id the parser needs
     for name, text in bpmn.items():
         tree = read_xml(name, text, problems, refuse_doctype=validate)
         if tree is None or (validate and not bpmn_root(name, tree, problems)):
@@ -161,6 +166,8 @@ def parse_bundle(
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)
             problems += _xml_pass(name in schema_invalid, property_problems, name, tree)
+            unnamed = _xml_pass(name in schema_invalid, unnamed_bpmn_problems, name, tree)
+            problems += unnamed
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
         _xml_pass(name in schema_invalid, translate_juel, tree)  # JUEL conditions as Python
@@ -169,6 +176,8 @@ def parse_bundle(
         add = lambda tree=tree, name=name: parser.add_bpmn_xml(tree, name)  # noqa: E731
         if _guard(problems, name, add, {name: _line_index(tree)}, mark="_added"):
             process_files.update({pid: name for pid in set(parser.process_parsers) - before})
+        elif validate and unnamed and UNNAMED_WORDS.match(problems[-1]["message"]):
+            problems.pop()  # "Message identifier is missing": said on its line
         else:
             _name_first_file(problems[-1], process_files)
     if validate:

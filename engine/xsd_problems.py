@@ -532,6 +532,9 @@ _SPIFF_ATTRIBUTES = {
 }
 
 
+_REPEATED = 200  # the longest value a message repeats
+
+
 def _spiff_message(
     message: str, tree: Any, path: str | None, prefixes: dict[str, str] | None = None
 ) -> str:
@@ -548,7 +551,12 @@ def _spiff_message(
         if takes is None:
             return f"{said}; remove it"
         if name == "name" and kind in ("serviceTaskOperator", "parameter"):
-            value = f"id={json.dumps(written)}" if written is not None else "id"
+            # as written (a Chinese name not as \u escapes), a value too long to repeat not
+            value = (
+                f"id={json.dumps(written, ensure_ascii=False)}"
+                if written is not None and len(written) <= _REPEATED
+                else "id"
+            )
             return f"{said}: it is named by its id: write {value}"
         return f"{said}: it takes {takes}"
     unexpected = _SPIFF_UNEXPECTED.match(message)

@@ -14,7 +14,7 @@ from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
 from dialflow.errors import Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
-from dialflow.strict_json import loads_strict
+from dialflow.strict_json import NotStorable, loads_strict
 from web import MAX_OFFSET
 from web.api import api_bp
 from web.api.body_types import refuse_wrong_types
@@ -52,6 +52,12 @@ def json_body(
     if request.is_json:
         try:
             data = loads_strict(request.get_data(cache=True))
+        except NotStorable as exc:  # JSON, but what cannot be stored: said as such
+            raise InvalidInput(
+                f"The body holds {exc}, which cannot be stored: remove it.",
+                code="invalid_json",
+                details=[{"field": exc.path, "message": exc.what}],
+            ) from None
         except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             data = None
     if data is None:
