@@ -22,10 +22,9 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _EXTENSIONS: dict[str, list[tuple[str, str, str | None]]] = {
     "serviceTaskOperator": [("id", 'the operator it calls, such as id="crm.add_note"', None)],
     "parameter": [("id", "the parameter's name, as the operator takes it", "value")],
-    "property": [
-        ("name", 'the property it sets, such as name="formJsonSchemaFilename"', None),
-        ("value", "the property's value", None),
-    ],
+    # a property's value may be its text; one with neither is said by
+    # ``spiff_extensions.property_problems``
+    "property": [("name", 'the property it sets, such as name="formJsonSchemaFilename"', None)],
     "taskMetadataValue": [("name", "the metadata's name", None)],
     "unitTest": [("id", "a name of the test", None)],
 }
