@@ -11,6 +11,7 @@ from lxml import etree
 from engine.errors import problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 # The activities: what a boundary event may be attached to, what a flow may lead to and run.
@@ -103,3 +104,22 @@ def drop_comments(tree: Any) -> None:
         else:
             parent.text = (parent.text or "") + tail
         parent.remove(node)
+
+
+def extension_elements(element: Any) -> Any:
+    """``element``'s ``<bpmn:extensionElements>``, added as its first child if it has none
+    (the passes that write a foreign setting as Dialflow's own write into it)."""
+    extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
+    if extensions is None:
+        extensions = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+        element.insert(0, extensions)
+    return extensions
+
+
+def add_spiff_property(element: Any, name: str, value: str) -> None:
+    """Give ``element`` the ``<spiffworkflow:property name value>`` in its properties."""
+    extensions = extension_elements(element)
+    holder = extensions.find(f"{{{SPIFF_NS}}}properties")
+    if holder is None:
+        holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")
+    etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=name, value=value)

@@ -29,12 +29,11 @@ from typing import Any
 from lxml import etree
 
 from engine.assignment_attributes import JAVA_ENGINES
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, add_spiff_property, extension_elements
 from engine.zeebe_decisions import MAPPING_PROPERTY, RESULT_PROPERTY
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _SPIFF = f"{{{SPIFF_NS}}}"
-_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
 _TASK = f"{{{BPMN_NS}}}businessRuleTask"
 MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries")
 ATTRIBUTES = {"decisionRef", "resultVariable", "mapDecisionResult", "decisionRefBinding"}
@@ -53,18 +52,11 @@ def adopt(tree: Any) -> None:
         if said is None:
             continue
         decision, variable, mapping = said
-        extensions = task.find(_EXTENSIONS)
-        if extensions is None:
-            extensions = etree.Element(_EXTENSIONS)
-            task.insert(0, extensions)
-        etree.SubElement(extensions, f"{_SPIFF}calledDecisionId").text = decision
-        if variable is None:
-            continue
-        holder = extensions.find(f"{_SPIFF}properties")
-        if holder is None:
-            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
-        etree.SubElement(holder, f"{_SPIFF}property", name=RESULT_PROPERTY, value=variable)
-        etree.SubElement(holder, f"{_SPIFF}property", name=MAPPING_PROPERTY, value=mapping)
+        called = etree.SubElement(extension_elements(task), f"{_SPIFF}calledDecisionId")
+        called.text = decision
+        if variable is not None:
+            add_spiff_property(task, RESULT_PROPERTY, variable)
+            add_spiff_property(task, MAPPING_PROPERTY, mapping)
 
 
 def _adoptable(task: Any) -> tuple[str, str | None, str] | None:

@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from engine import juel
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, extension_elements
 from engine.zeebe_tasks import JOB_RESULT, outputs_script
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -93,10 +93,7 @@ def adopt(tree: Any) -> None:
         if said is None:
             continue
         operator, parameters, outputs = said
-        extensions = task.find(_EXTENSIONS)
-        if extensions is None:
-            extensions = etree.Element(_EXTENSIONS)
-            task.insert(0, extensions)
+        extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
         if outputs:
             called.set("resultVariable", JOB_RESULT)

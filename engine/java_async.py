@@ -20,11 +20,10 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, add_spiff_property
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _SPIFF = f"{{{SPIFF_NS}}}"
-_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
 _SERVICE_TASK = f"{{{BPMN_NS}}}serviceTask"
 JAVA_ENGINES = {
     "http://camunda.org/schema/1.0/bpmn",
@@ -55,15 +54,8 @@ def adopt(tree: Any) -> None:
             for attribute, value in task.attrib.items()
         ):
             continue
-        extensions = task.find(_EXTENSIONS)
-        if extensions is None:
-            extensions = etree.Element(_EXTENSIONS)
-            task.insert(0, extensions)
-        holder = extensions.find(f"{_SPIFF}properties")
-        if holder is None:
-            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
-        if not any(p.get("name") == "async" for p in holder.findall(f"{_SPIFF}property")):
-            etree.SubElement(holder, f"{_SPIFF}property", name="async", value="true")
+        if not any(p.get("name") == "async" for p in task.iter(f"{_SPIFF}property")):
+            add_spiff_property(task, "async", "true")
 
 
 def _boolean(value: str) -> bool | None:

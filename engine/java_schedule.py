@@ -31,7 +31,7 @@ from lxml import etree
 
 from engine import juel
 from engine.assignment_attributes import JAVA_ENGINES
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import BPMN_NS, add_spiff_property
 from engine.zeebe_schedule import properties_of as zeebe_properties
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -90,17 +90,8 @@ def adopt(tree: Any) -> None:
             qname = etree.QName(attribute)
             if qname.namespace in JAVA_ENGINES and runs(qname.localname, task, value):
                 said.update(_property(qname.localname, value) or {})
-        if not said:
-            continue
-        extensions = task.find(_EXTENSIONS)
-        if extensions is None:
-            extensions = etree.Element(_EXTENSIONS)
-            task.insert(0, extensions)
-        holder = extensions.find(f"{_SPIFF}properties")
-        if holder is None:
-            holder = etree.SubElement(extensions, f"{_SPIFF}properties")
         for name, value in said.items():
-            etree.SubElement(holder, f"{_SPIFF}property", name=name, value=value)
+            add_spiff_property(task, name, value)
 
 
 def _property(local: str, value: str) -> dict[str, str] | None:

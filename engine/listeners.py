@@ -32,7 +32,7 @@ from typing import Any
 from lxml import etree
 
 from engine import juel
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 
 JAVA_ENGINES = (
     "http://camunda.org/schema/1.0/bpmn",
@@ -53,18 +53,7 @@ _PLACES = {
 }
 _LOOP = f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"
 # Elements whose spec runs a spiffworkflow:preScript and postScript.
-_SCRIPTED = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-}
+_SCRIPTED = ACTIVITIES - {"transaction", "adHocSubProcess"}
 # Events, whose specs run no scripts: the listener's work is a script task drawn beside them.
 _EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent"}
 
