@@ -61,6 +61,8 @@ def test_a_lead_follow_up_with_the_designers_marks_runs_by_its_assignments(owner
             True,
         ),
         ("${意向.equalsIgnoreCase('HIGH')}", {"意向": "high"}, True),
+        ("${note.trim().isEmpty()}", {"note": "\u3000 "}, False),  # Java trims ≤ U+0020 only
+        ("${name.length() == 2}", {"name": "𠮷"}, True),  # UTF-16 units: 𠮷 is two
     ],
 )
 def test_conditions_calling_javas_string_and_list_methods_run_as_java_runs_them(
@@ -155,6 +157,43 @@ def test_an_order_review_skips_the_reviews_its_skip_expressions_name(owner, agen
         "running" if titles else "completed",
         [],
     )
+
+
+# A review drawn beside another in parallel, skipped for a small order.
+SKIPPED_BESIDE_A_PARALLEL_BRANCH = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" targetNamespace="http://flowable.org/bpmn">
+  <process id="r21_parallel_review" isExecutable="true">
+    <startEvent id="start" />
+    <parallelGateway id="fork" />
+    <userTask id="leader" name="Leader" flowable:skipExpression="${amount &lt; 100}" />
+    <userTask id="finance" name="Finance" />
+    <parallelGateway id="join" />
+    <userTask id="ship" name="Ship" />
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="fork" />
+    <sequenceFlow id="f2" sourceRef="fork" targetRef="leader" />
+    <sequenceFlow id="f3" sourceRef="fork" targetRef="finance" />
+    <sequenceFlow id="f4" sourceRef="leader" targetRef="join" />
+    <sequenceFlow id="f5" sourceRef="finance" targetRef="join" />
+    <sequenceFlow id="f6" sourceRef="join" targetRef="ship" />
+    <sequenceFlow id="f7" sourceRef="ship" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize(("amount", "first"), [(50, ["finance"]), (500, ["finance", "leader"])])
+def test_a_task_skipped_before_a_parallel_join_lets_the_join_go_on(owner, agent, amount, first):
+    """The skip rejoins the task's own flow before the join: the join waited for a flow of
+    its own from the skip too, and the order stayed running with no task open."""
+    text = SKIPPED_BESIDE_A_PARALLEL_BRANCH
+    assert upload(owner, ("parallel_review.bpmn", text)).status_code == 201
+    started = agent.start("r21_parallel_review", {**SKIPPING, "amount": amount})
+    assert sorted(t["name"] for t in started["ready_tasks"]) == first
+    for task in sorted(started["ready_tasks"], key=lambda t: t["name"]):
+        after = agent.complete_ok(task["id"], {})
+    assert ([t["name"] for t in after["ready_tasks"]], after["incidents"]) == (["ship"], [])
 
 
 def test_a_refund_skipped_below_500_and_approved_above(owner, agent, actor):
