@@ -447,3 +447,49 @@ def test_yudao_settings_dialflow_does_not_run_are_refused_with_what_to_draw(
     for word in words:
         assert word in detail["message"], detail["message"]
     nothing_deployed(db)
+
+
+def data_objects(*objects: tuple[str, str, str]) -> bytes:
+    """A Flowable process whose data objects (name, xsd type, value) are set at its start."""
+    declared = "".join(
+        f'<dataObject id="d{n}" name="{name}" itemSubjectRef="xsd:{kind}"><extensionElements>'
+        f"<flowable:value>{value}</flowable:value></extensionElements></dataObject>\n"
+        for n, (name, kind, value) in enumerate(objects)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'
+        '  xmlns:flowable="http://flowable.org/bpmn"\n'
+        '  xmlns:xsd="http://www.w3.org/2001/XMLSchema" targetNamespace="http://flowable.org/bpmn">\n'
+        f'<process id="r21_data_objects" isExecutable="true">\n{declared}'
+        '<startEvent id="start" /><userTask id="check" name="Check" /><endEvent id="end" />\n'
+        '<sequenceFlow id="f1" sourceRef="start" targetRef="check" />\n'
+        '<sequenceFlow id="f2" sourceRef="check" targetRef="end" />\n'
+        "</process></definitions>\n"
+    ).encode()
+
+
+def test_data_objects_named_like_pythons_builtins_are_set_at_the_start(owner, agent):
+    """``max`` and ``type`` read Python's functions, so the value was never set."""
+    text = data_objects(
+        ("max", "int", "3"), ("type", "string", "新客户"), ("rate", "double", "1.5d")
+    )
+    assert upload(owner, ("data_objects.bpmn", text)).status_code == 201
+    started = agent.start("r21_data_objects", {})
+    assert (started["status"], started["incidents"]) == ("running", [])
+    assert {k: started["data"].get(k) for k in ("max", "type", "rate")} == {
+        "max": 3,
+        "type": "新客户",
+        "rate": 1.5,
+    }
+    given = agent.start("r21_data_objects", {"max": 9})
+    assert (given["data"]["max"], given["data"]["type"]) == (9, "新客户")
+
+
+@pytest.mark.parametrize("value", ["1e400", "NaN", "1_000"])
+def test_a_data_objects_number_java_would_not_read_as_json_is_refused_on_it(owner, db, value):
+    """1e400 deployed and every start was an incident: "name 'inf' is not defined"."""
+    text = data_objects(("rate", "double" if "_" not in value else "int", value))
+    (detail,) = refused(upload(owner, ("data_objects.bpmn", text)))
+    assert "Dialflow sets rate from a data object's value" in detail["message"], detail
+    nothing_deployed(db)
