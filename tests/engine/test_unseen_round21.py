@@ -493,3 +493,40 @@ def test_a_data_objects_number_java_would_not_read_as_json_is_refused_on_it(owne
     (detail,) = refused(upload(owner, ("data_objects.bpmn", text)))
     assert "Dialflow sets rate from a data object's value" in detail["message"], detail
     nothing_deployed(db)
+
+
+# A task whose complete listener counts the approval and whose end listener reads the count.
+COUNT_THEN_READ = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" targetNamespace="http://flowable.org/bpmn">
+  <process id="r21_listener_order" isExecutable="true">
+    <startEvent id="start" />
+    <userTask id="approve" name="Approve">
+      <extensionElements>
+        <flowable:executionListener event="end"
+          expression="${execution.setVariable('all_approved', approvals == 2)}" />
+        <flowable:taskListener event="complete"
+          expression="${task.setVariable('approvals', approvals + 1)}" />
+        <flowable:taskListener event="create"
+          expression="${task.setVariable('opened', approvals)}" />
+        <flowable:executionListener event="start"
+          expression="${execution.setVariable('approvals', approvals + 1)}" />
+      </extensionElements>
+    </userTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
+    <sequenceFlow id="f2" sourceRef="approve" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+
+def test_a_tasks_listeners_run_in_the_order_flowable_fires_them(owner, agent):
+    """Execution start, task create; then task complete, execution end, however the
+    designer listed them: the end listener ran before the complete listener it reads."""
+    assert upload(owner, ("listener_order.bpmn", COUNT_THEN_READ)).status_code == 201
+    started = agent.start("r21_listener_order", {"approvals": 0})
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    said = {k: done["data"][k] for k in ("opened", "approvals", "all_approved")}
+    assert said == {"opened": 1, "approvals": 2, "all_approved": True}
