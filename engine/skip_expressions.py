@@ -13,7 +13,9 @@ leaves: what follows has one flow in from the task, as drawn (a parallel join af
 for that one).
 
 What stays refused (``engine.foreign``): a skip expression that is no JUEL condition Dialflow
-runs, and one on an activity without exactly one unconditional outgoing flow.
+runs, one on an activity without exactly one unconditional outgoing flow, and one on an event
+(a gateway drawn before a start or boundary event was refused on elements the file does not
+have, at no line).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from engine import juel
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 
 NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
 _BPMN = f"{{{BPMN_NS}}}"
@@ -66,6 +68,8 @@ def runs(attribute: str, task: Any, value: str) -> bool:
     qname = etree.QName(attribute)
     return (
         qname.namespace in NAMESPACES
+        and etree.QName(task).namespace == BPMN_NS
+        and etree.QName(task).localname in ACTIVITIES  # an event has no skip: no gateway
         and qname.localname == "skipExpression"
         and bool(task.get("id"))
         and task.getparent() is not None

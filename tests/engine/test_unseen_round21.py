@@ -530,3 +530,16 @@ def test_a_tasks_listeners_run_in_the_order_flowable_fires_them(owner, agent):
     assert (done["status"], done["incidents"]) == ("completed", [])
     said = {k: done["data"][k] for k in ("opened", "approvals", "all_approved")}
     assert said == {"opened": 1, "approvals": 2, "all_approved": True}
+
+
+def test_a_skip_expression_on_an_event_is_refused_on_it_at_its_line(owner, db):
+    """A gateway was drawn before the start and boundary events: the deploy was refused on
+    ``start_skip`` and ``start_run``, elements the file does not have, at no line."""
+    text = edited(
+        "order_review.bpmn20.xml",
+        ('<startEvent id="start"', '<startEvent id="start" flowable:skipExpression="${true}"'),
+    )
+    (detail,) = refused(upload(owner, ("order_review.bpmn20.xml", text)))
+    assert (detail["element_id"], detail["line"]) == ("start", line_in('id="start"', text))
+    assert "on an activity only: remove it from the event" in detail["message"]
+    nothing_deployed(db)
