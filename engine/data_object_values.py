@@ -12,6 +12,8 @@ exactly one plain start event, or that its type cannot read, stays refused (``hi
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from lxml import etree
@@ -21,6 +23,10 @@ from engine.listeners import plain_start, script_task
 
 NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
 _BPMN = f"{{{BPMN_NS}}}"
+# What Java's Long.parseLong and Double.parseDouble read (ASCII digits, no "1_000", no
+# "nan" or "infinity" that Python's int() and float() also take).
+_JAVA_INTEGER = re.compile(r"[+-]?[0-9]+")
+_JAVA_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[dDfF]?")
 _NUMBERS = {"int": int, "integer": int, "long": int, "short": int, "double": float, "float": float}
 
 
@@ -43,10 +49,14 @@ def _python(data_object: Any, text: str) -> str | None:
         word = text.strip().lower()
         return {"true": "True", "false": "False"}.get(word)
     if kind in _NUMBERS:
-        try:
-            return repr(_NUMBERS[kind](text.strip()))
-        except ValueError:
-            return None
+        written = text.strip()
+        if _NUMBERS[kind] is int and _JAVA_INTEGER.fullmatch(written):
+            return repr(int(written))
+        if _NUMBERS[kind] is float and _JAVA_DECIMAL.fullmatch(written):
+            number = float(written.rstrip("dDfF"))
+            # 1e400 read as inf, which no script names and no JSON holds
+            return repr(number) if math.isfinite(number) else None
+        return None
     return repr(text)
 
 
@@ -62,7 +72,12 @@ def _assignment(data_object: Any) -> str | None:
     python = _python(data_object, value.text or "")
     if python is None:
         return None
-    return f"try:\n    {name}\nexcept NameError:\n    {name} = {python}"
+    # A name the start data did not give may still read a builtin or a script helper (max,
+    # type, today): only data is never callable.
+    return (
+        f"try:\n    if callable({name}):\n        raise NameError\n"
+        f"except NameError:\n    {name} = {python}"
+    )
 
 
 def adopted(element: Any) -> bool:

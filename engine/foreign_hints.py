@@ -268,6 +268,11 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
             "remove it: the decision's outputs become variables named after its output "
             "columns (the output's name)"
         )
+    if local == "skipExpression" and kind.endswith("Event"):
+        return (
+            "Dialflow runs a skip expression on an activity only: remove it from the event, "
+            "or draw an exclusive gateway whose default flow goes around what is skipped"
+        )
     if local == "resultVariable" and kind == "scriptTask":
         return "assign the result in the script itself (result = …)"
     if local == "resultVariable":

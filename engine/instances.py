@@ -100,8 +100,10 @@ def start(
         )
     )
     stepper.run(engine, session, step)
-    from engine.tasks import opened_to_dict
+    from engine.tasks import open_tasks, opened_to_dict
 
+    if step.took_kept:  # the take's steps completed or opened tasks after the first save
+        return Started(step.row, open_tasks(session, step.row.id, step.row.data))
     return Started(step.row, [opened_to_dict(item, step.row.data) for item in step.opened])
 
 

@@ -383,13 +383,25 @@ _METHODS: dict[str, tuple[int, Any]] = {
     "endsWith": (1, lambda a, b: _text(a, "endsWith").endswith(_text(b, "endsWith"))),
     "isEmpty": (0, lambda a: len(_sized(a, "isEmpty", (str, list, tuple, dict))) == 0),
     "size": (0, lambda a: len(_sized(a, "size", (list, tuple, dict)))),
-    "length": (0, lambda a: len(_text(a, "length"))),
-    "trim": (0, lambda a: _text(a, "trim").strip()),
+    "length": (0, lambda a: _java_length(_text(a, "length"))),
+    "trim": (0, lambda a: _text(a, "trim").strip(_JAVA_TRIMMED)),
     "toUpperCase": (0, lambda a: _text(a, "toUpperCase").upper()),
     "toLowerCase": (0, lambda a: _text(a, "toLowerCase").lower()),
     "toString": (0, lambda a: to_text(a)),
 }
 METHODS = {name: arity for name, (arity, _) in _METHODS.items()}
+
+
+# Java's String.trim() removes the characters up to U+0020 only: an ideographic space
+# (U+3000, typed by Chinese input methods) or a no-break space stays, as Python's strip()
+# would not leave it.
+_JAVA_TRIMMED = "".join(chr(code) for code in range(0x21))
+
+
+def _java_length(text: str) -> int:
+    """Java's String.length(): UTF-16 code units, so a character beyond the BMP (a rare
+    hanzi of a name such as 𠮷, an emoji) counts 2."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _sized(value: Any, method: str, kinds: tuple[type, ...]) -> Any:

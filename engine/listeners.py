@@ -192,36 +192,51 @@ def adopted(listener: Any) -> bool:
 def adopt(tree: Any) -> None:
     """Each listener that only sets a variable, written as a line of its element's pre- or
     post-script and taken out of the file the parser reads."""
-    for kind in _KINDS:
-        for namespace in JAVA_ENGINES:
-            for listener in list(tree.iter(f"{{{namespace}}}{kind}")):
-                if not adopted(listener):
-                    continue
-                holder = listener.getparent()
-                line = assignment(listener) or ""
-                where = place(listener) or ""
-                if where == "flow":
-                    _script_on_flow(holder.getparent(), line)
-                    holder.remove(listener)
-                    continue
-                if where == "process":
-                    script_task(plain_start(holder.getparent()), "after", line)
-                    holder.remove(listener)
-                    continue
-                if where in ("before", "after"):
-                    script_task(holder.getparent(), where, line)
-                    holder.remove(listener)
-                    continue
-                loop = holder.getparent().find(_LOOP)
-                if loop is not None:
-                    loop.set(f"{{{SPIFF_NS}}}scriptsOnInstances", "true")
-                script = holder.find(f"{{{SPIFF_NS}}}{where}")
-                if script is None:
-                    script = etree.SubElement(holder, f"{{{SPIFF_NS}}}{where}")
-                    script.text = line
-                else:
-                    script.text = f"{(script.text or '').rstrip()}\n{line}"
-                holder.remove(listener)
+    for listener in _in_firing_order(tree):
+        if not adopted(listener):  # as the file stands after the ones before it
+            continue
+        holder = listener.getparent()
+        line = assignment(listener) or ""
+        where = place(listener) or ""
+        if where == "flow":
+            _script_on_flow(holder.getparent(), line)
+        elif where == "process":
+            script_task(plain_start(holder.getparent()), "after", line)
+        elif where in ("before", "after"):
+            script_task(holder.getparent(), where, line)
+        else:
+            loop = holder.getparent().find(_LOOP)
+            if loop is not None:
+                loop.set(f"{{{SPIFF_NS}}}scriptsOnInstances", "true")
+            script = holder.find(f"{{{SPIFF_NS}}}{where}")
+            if script is None:
+                script = etree.SubElement(holder, f"{{{SPIFF_NS}}}{where}")
+                script.text = line
+            else:
+                script.text = f"{(script.text or '').rstrip()}\n{line}"
+        holder.remove(listener)
+
+
+def _in_firing_order(tree: Any) -> list[Any]:
+    """The listeners ``adopt`` writes, in the order their lines run on one element: an
+    execution listener's ``start`` before a task listener's ``create``, and a task listener's
+    ``complete`` before an execution listener's ``end`` (the task completes, then the
+    activity ends), however the designer listed them."""
+    found = [
+        listener
+        for kind in _KINDS
+        for namespace in JAVA_ENGINES
+        for listener in tree.iter(f"{{{namespace}}}{kind}")
+        if adopted(listener)
+    ]
+
+    def completes_first(listener: Any) -> int:
+        completes = etree.QName(listener).localname == "taskListener" and (
+            place(listener) == "postScript"
+        )
+        return 0 if completes else 1
+
+    return sorted(found, key=completes_first)  # stable: each kind keeps its order
 
 
 def hint(listener: Any) -> str | None:

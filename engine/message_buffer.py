@@ -149,15 +149,18 @@ def opened(before: list[dict[str, Any]] | None, after: list[dict[str, Any]]) -> 
     return new
 
 
-def take(engine: ProcessEngine, session: Session, row: ProcessInstance, waits: list[dict]) -> None:
+def take(engine: ProcessEngine, session: Session, row: ProcessInstance, waits: list[dict]) -> bool:
     """Give the instance the kept messages its new ``waits`` take, one after the other (each
-    take is a step, which may wait for more). Steps run by a take look no further
-    themselves: this loop does, without recursion."""
+    take is a step, which may wait for more); True when one was taken. Steps run by a take
+    look no further themselves: this loop does, without recursion."""
     if _taking.get():
-        return
+        return False
+    took = False
     with _taking_now():
         while waits and _take_one(engine, session, row, waits):
+            took = True
             waits = [w for w in row.waiting or [] if w.get("kind") == "message"]
+    return took
 
 
 @contextmanager

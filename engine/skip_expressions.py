@@ -7,11 +7,15 @@ Activiti's ``_ACTIVITI_SKIP_EXPRESSION_ENABLED``) is true and the expression is 
 that variable the task runs. Such diagrams were refused with "draw an exclusive gateway
 before the task". ``adopt`` draws it, before the parser builds the file: an exclusive gateway
 ``<task id>_skip`` takes the task's incoming flows, its default flow runs the task and a flow
-with the JUEL condition (the variable, then the expression, run by ``engine.juel``) goes where
-the task's outgoing flow goes.
+with the JUEL condition (the variable, then the expression, run by ``engine.juel``) goes to an
+exclusive gateway ``<task id>_skip_merge`` after the task, from which the task's outgoing flow
+leaves: what follows has one flow in from the task, as drawn (a parallel join after it waits
+for that one).
 
 What stays refused (``engine.foreign``): a skip expression that is no JUEL condition Dialflow
-runs, and one on an activity without exactly one unconditional outgoing flow.
+runs, one on an activity without exactly one unconditional outgoing flow, and one on an event
+(a gateway drawn before a start or boundary event was refused on elements the file does not
+have, at no line).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from engine import juel
-from engine.bpmn_xml import BPMN_NS
+from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 
 NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
 _BPMN = f"{{{BPMN_NS}}}"
@@ -64,6 +68,8 @@ def runs(attribute: str, task: Any, value: str) -> bool:
     qname = etree.QName(attribute)
     return (
         qname.namespace in NAMESPACES
+        and etree.QName(task).namespace == BPMN_NS
+        and etree.QName(task).localname in ACTIVITIES  # an event has no skip: no gateway
         and qname.localname == "skipExpression"
         and bool(task.get("id"))
         and task.getparent() is not None
@@ -82,9 +88,13 @@ def adopt(tree: Any) -> None:
 
 
 def _draw_gateway(task: Any, outgoing: Any, skip: str) -> None:
+    """The gateway before the task and, after it, a merge where the skip rejoins the task's
+    own outgoing flow: what follows still has one flow in from here (a parallel join after
+    the task waited for a second one, the skip's, and never went on)."""
     scope = task.getparent()
     task_id = task.get("id")
     gateway_id, run_id, skip_id = f"{task_id}_skip", f"{task_id}_run", f"{task_id}_skipped"
+    merge_id, done_id = f"{task_id}_skip_merge", f"{task_id}_done"
     for flow in scope.iter(f"{_BPMN}sequenceFlow"):
         if flow.getparent() is scope and flow.get("targetRef") == task_id:
             flow.set("targetRef", gateway_id)
@@ -97,19 +107,26 @@ def _draw_gateway(task: Any, outgoing: Any, skip: str) -> None:
     incoming = etree.Element(f"{_BPMN}incoming")
     incoming.text = run_id
     _first_flow_entry(task, incoming)
+    for entry in task.findall(f"{_BPMN}outgoing"):
+        if (entry.text or "").strip() == outgoing.get("id"):
+            entry.text = done_id
+    merge = etree.Element(f"{_BPMN}exclusiveGateway", id=merge_id)
+    etree.SubElement(merge, f"{_BPMN}incoming").text = done_id
+    etree.SubElement(merge, f"{_BPMN}incoming").text = skip_id
+    etree.SubElement(merge, f"{_BPMN}outgoing").text = outgoing.get("id")
     run = etree.Element(f"{_BPMN}sequenceFlow", id=run_id, sourceRef=gateway_id)
     run.set("targetRef", task_id)
     skipped = etree.Element(f"{_BPMN}sequenceFlow", id=skip_id, sourceRef=gateway_id)
-    skipped.set("targetRef", outgoing.get("targetRef"))
+    skipped.set("targetRef", merge_id)
     etree.SubElement(skipped, f"{_BPMN}conditionExpression").text = skip
-    target = next((e for e in scope if e.get("id") == outgoing.get("targetRef")), None)
-    if target is not None and target.find(f"{_BPMN}incoming") is not None:
-        entry = etree.Element(f"{_BPMN}incoming")
-        entry.text = skip_id
-        _first_flow_entry(target, entry)
+    done = etree.Element(f"{_BPMN}sequenceFlow", id=done_id, sourceRef=task_id)
+    done.set("targetRef", merge_id)
+    outgoing.set("sourceRef", merge_id)
     task.addprevious(gateway)
     task.addnext(run)
     run.addnext(skipped)
+    skipped.addnext(done)
+    done.addnext(merge)
 
 
 def _first_flow_entry(element: Any, entry: Any) -> None:

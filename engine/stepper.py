@@ -149,6 +149,8 @@ class Step:
     # The message waits the last save opened: kept messages they take are given after it
     # (``message_buffer.take``).
     opened_waits: list[dict[str, Any]] = field(default_factory=list)
+    # True once a kept message was taken after the save: ``opened`` is then out of date.
+    took_kept: bool = False
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -363,7 +365,7 @@ def run(
         if incident.resolved_at is None:  # not one the step's own end closed at once
             webhook_events.incident_opened(session, step.row, incident)
     if step.opened_waits:  # a message kept for it may be there already: taken in this transaction
-        message_buffer.take(engine, session, step.row, step.opened_waits)
+        step.took_kept = message_buffer.take(engine, session, step.row, step.opened_waits)
     return incidents
 
 

@@ -320,3 +320,40 @@ def test_a_kept_message_is_found_among_more_kept_for_other_keys_than_one_look_up
     assert agent.post(URL, json=last).status_code == 202
     instance = agent.start("wait_for_payment", {"lead_id": "L-last"})
     assert agent.instance(instance["id"])["status"] == "completed"
+
+
+# Waits for the approval at once, then opens the follow-up.
+APPROVED_THEN_FOLLOW_UP = definitions(
+    '<message id="m_approved" name="approved_ttl" />',
+    "approved_then_follow_up",
+    """
+    <startEvent id="start" />
+    <intermediateCatchEvent id="approved"><messageEventDefinition messageRef="m_approved" />
+    </intermediateCatchEvent>
+    <userTask id="follow_up" name="Follow up" />
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="approved" />
+    <sequenceFlow id="f2" sourceRef="approved" targetRef="follow_up" />
+    <sequenceFlow id="f3" sourceRef="follow_up" targetRef="end" />
+""",
+)
+
+
+def test_a_start_that_takes_a_kept_message_answers_with_the_tasks_open_after_the_take(api):
+    """The start's answer lists the tasks open once the kept message is taken: the take's
+    own step opened the follow-up, and a taken cancellation closed the call it opened."""
+    response = upload(api.owner, ("approved_then_follow_up.bpmn", APPROVED_THEN_FOLLOW_UP))
+    assert response.status_code in (200, 201), response.get_json()
+    agent = api.agent
+    for name, key in (("approved_ttl", "a-1"), ("call_cancelled", "c-7")):
+        kept = agent.post(URL, json={"name": name, "business_key": key, "time_to_live": 600})
+        assert kept.status_code == 202, kept.get_json()
+
+    started = agent.start("approved_then_follow_up", business_key="a-1")
+    assert [t["name"] for t in started["ready_tasks"]] == ["follow_up"], started
+    assert started["ready_tasks"] == agent.instance(started["id"])["ready_tasks"]
+
+    started = agent.start("call_or_cancel_ttl", business_key="c-7")
+    assert [t["name"] for t in started["ready_tasks"]] == ["prepare"], started
+    done = agent.complete_ok(task_of(agent, started["id"], "prepare")["id"])
+    assert (done["status"], done["ready_tasks"]) == ("completed", []), done

@@ -61,6 +61,8 @@ def test_a_lead_follow_up_with_the_designers_marks_runs_by_its_assignments(owner
             True,
         ),
         ("${意向.equalsIgnoreCase('HIGH')}", {"意向": "high"}, True),
+        ("${note.trim().isEmpty()}", {"note": "\u3000 "}, False),  # Java trims ≤ U+0020 only
+        ("${name.length() == 2}", {"name": "𠮷"}, True),  # UTF-16 units: 𠮷 is two
     ],
 )
 def test_conditions_calling_javas_string_and_list_methods_run_as_java_runs_them(
@@ -155,6 +157,43 @@ def test_an_order_review_skips_the_reviews_its_skip_expressions_name(owner, agen
         "running" if titles else "completed",
         [],
     )
+
+
+# A review drawn beside another in parallel, skipped for a small order.
+SKIPPED_BESIDE_A_PARALLEL_BRANCH = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" targetNamespace="http://flowable.org/bpmn">
+  <process id="r21_parallel_review" isExecutable="true">
+    <startEvent id="start" />
+    <parallelGateway id="fork" />
+    <userTask id="leader" name="Leader" flowable:skipExpression="${amount &lt; 100}" />
+    <userTask id="finance" name="Finance" />
+    <parallelGateway id="join" />
+    <userTask id="ship" name="Ship" />
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="fork" />
+    <sequenceFlow id="f2" sourceRef="fork" targetRef="leader" />
+    <sequenceFlow id="f3" sourceRef="fork" targetRef="finance" />
+    <sequenceFlow id="f4" sourceRef="leader" targetRef="join" />
+    <sequenceFlow id="f5" sourceRef="finance" targetRef="join" />
+    <sequenceFlow id="f6" sourceRef="join" targetRef="ship" />
+    <sequenceFlow id="f7" sourceRef="ship" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize(("amount", "first"), [(50, ["finance"]), (500, ["finance", "leader"])])
+def test_a_task_skipped_before_a_parallel_join_lets_the_join_go_on(owner, agent, amount, first):
+    """The skip rejoins the task's own flow before the join: the join waited for a flow of
+    its own from the skip too, and the order stayed running with no task open."""
+    text = SKIPPED_BESIDE_A_PARALLEL_BRANCH
+    assert upload(owner, ("parallel_review.bpmn", text)).status_code == 201
+    started = agent.start("r21_parallel_review", {**SKIPPING, "amount": amount})
+    assert sorted(t["name"] for t in started["ready_tasks"]) == first
+    for task in sorted(started["ready_tasks"], key=lambda t: t["name"]):
+        after = agent.complete_ok(task["id"], {})
+    assert ([t["name"] for t in after["ready_tasks"]], after["incidents"]) == (["ship"], [])
 
 
 def test_a_refund_skipped_below_500_and_approved_above(owner, agent, actor):
@@ -407,4 +446,100 @@ def test_yudao_settings_dialflow_does_not_run_are_refused_with_what_to_draw(
     )
     for word in words:
         assert word in detail["message"], detail["message"]
+    nothing_deployed(db)
+
+
+def data_objects(*objects: tuple[str, str, str]) -> bytes:
+    """A Flowable process whose data objects (name, xsd type, value) are set at its start."""
+    declared = "".join(
+        f'<dataObject id="d{n}" name="{name}" itemSubjectRef="xsd:{kind}"><extensionElements>'
+        f"<flowable:value>{value}</flowable:value></extensionElements></dataObject>\n"
+        for n, (name, kind, value) in enumerate(objects)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'
+        '  xmlns:flowable="http://flowable.org/bpmn"\n'
+        '  xmlns:xsd="http://www.w3.org/2001/XMLSchema" targetNamespace="http://flowable.org/bpmn">\n'
+        f'<process id="r21_data_objects" isExecutable="true">\n{declared}'
+        '<startEvent id="start" /><userTask id="check" name="Check" /><endEvent id="end" />\n'
+        '<sequenceFlow id="f1" sourceRef="start" targetRef="check" />\n'
+        '<sequenceFlow id="f2" sourceRef="check" targetRef="end" />\n'
+        "</process></definitions>\n"
+    ).encode()
+
+
+def test_data_objects_named_like_pythons_builtins_are_set_at_the_start(owner, agent):
+    """``max`` and ``type`` read Python's functions, so the value was never set."""
+    text = data_objects(
+        ("max", "int", "3"), ("type", "string", "新客户"), ("rate", "double", "1.5d")
+    )
+    assert upload(owner, ("data_objects.bpmn", text)).status_code == 201
+    started = agent.start("r21_data_objects", {})
+    assert (started["status"], started["incidents"]) == ("running", [])
+    assert {k: started["data"].get(k) for k in ("max", "type", "rate")} == {
+        "max": 3,
+        "type": "新客户",
+        "rate": 1.5,
+    }
+    given = agent.start("r21_data_objects", {"max": 9})
+    assert (given["data"]["max"], given["data"]["type"]) == (9, "新客户")
+
+
+@pytest.mark.parametrize("value", ["1e400", "NaN", "1_000"])
+def test_a_data_objects_number_java_would_not_read_as_json_is_refused_on_it(owner, db, value):
+    """1e400 deployed and every start was an incident: "name 'inf' is not defined"."""
+    text = data_objects(("rate", "double" if "_" not in value else "int", value))
+    (detail,) = refused(upload(owner, ("data_objects.bpmn", text)))
+    assert "Dialflow sets rate from a data object's value" in detail["message"], detail
+    nothing_deployed(db)
+
+
+# A task whose complete listener counts the approval and whose end listener reads the count.
+COUNT_THEN_READ = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" targetNamespace="http://flowable.org/bpmn">
+  <process id="r21_listener_order" isExecutable="true">
+    <startEvent id="start" />
+    <userTask id="approve" name="Approve">
+      <extensionElements>
+        <flowable:executionListener event="end"
+          expression="${execution.setVariable('all_approved', approvals == 2)}" />
+        <flowable:taskListener event="complete"
+          expression="${task.setVariable('approvals', approvals + 1)}" />
+        <flowable:taskListener event="create"
+          expression="${task.setVariable('opened', approvals)}" />
+        <flowable:executionListener event="start"
+          expression="${execution.setVariable('approvals', approvals + 1)}" />
+      </extensionElements>
+    </userTask>
+    <endEvent id="end" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
+    <sequenceFlow id="f2" sourceRef="approve" targetRef="end" />
+  </process>
+</definitions>
+"""
+
+
+def test_a_tasks_listeners_run_in_the_order_flowable_fires_them(owner, agent):
+    """Execution start, task create; then task complete, execution end, however the
+    designer listed them: the end listener ran before the complete listener it reads."""
+    assert upload(owner, ("listener_order.bpmn", COUNT_THEN_READ)).status_code == 201
+    started = agent.start("r21_listener_order", {"approvals": 0})
+    done = agent.complete_ok(started["ready_tasks"][0]["id"], {})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    said = {k: done["data"][k] for k in ("opened", "approvals", "all_approved")}
+    assert said == {"opened": 1, "approvals": 2, "all_approved": True}
+
+
+def test_a_skip_expression_on_an_event_is_refused_on_it_at_its_line(owner, db):
+    """A gateway was drawn before the start and boundary events: the deploy was refused on
+    ``start_skip`` and ``start_run``, elements the file does not have, at no line."""
+    text = edited(
+        "order_review.bpmn20.xml",
+        ('<startEvent id="start"', '<startEvent id="start" flowable:skipExpression="${true}"'),
+    )
+    (detail,) = refused(upload(owner, ("order_review.bpmn20.xml", text)))
+    assert (detail["element_id"], detail["line"]) == ("start", line_in('id="start"', text))
+    assert "on an activity only: remove it from the event" in detail["message"]
     nothing_deployed(db)
