@@ -6,12 +6,14 @@ local variables; what the worker completes it with, and the task's
 ``<camunda:outputParameter>``s over it, go back to the process. Dialflow is its own worker:
 when the topic names an operator of the handler registry (``crm.log_call``), ``adopt`` writes
 the task as a ``<spiffworkflow:serviceTaskOperator>`` with the input parameters as the
-operator's parameters (a JUEL value as its Python, ``engine.juel.to_python``; plain text as
-that text) and the output parameters as a post-script over the operator's result
-(``zeebe_tasks.outputs_script``: a dict's keys are the worker's variables, anything else the
-one variable ``result``), as a Camunda 8 job worker naming an operator runs
-(``zeebe_tasks``). The deploy's checks then treat it as Dialflow's own: an unknown operator or
-parameter is refused on the task with the operators there are.
+operator's parameters (a JUEL value as its Python, ``engine.juel.to_python``, or with EL's
+operators where Python has none, ``a ? b : c``; text with JUEL inside, ``Quote refused:
+${comment}``, as the string EL's composite expression builds,
+``engine.juel.translate_composite``; plain text as that text) and the output parameters as a
+post-script over the operator's result (``zeebe_tasks.outputs_script``: a dict's keys are the
+worker's variables, anything else the one variable ``result``), as a Camunda 8 job worker
+naming an operator runs (``zeebe_tasks``). The deploy's checks then treat it as Dialflow's
+own: an unknown operator or parameter is refused on the task with the operators there are.
 
 What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
 ``script`` parameter, JUEL with a Java method, an error event definition of the external task,
@@ -112,9 +114,13 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
         return None
     text = (parameter.text or "").strip()
     body = _JUEL.match(text)
+    if body is None and ("${" in text or "#{" in text):
+        composite = juel.translate_composite(text)  # text around JUEL: EL's composite
+        return (name, composite) if composite else None
     if body is None:
         return name, repr(text)
     if juel.engine_names(body.group(1)):
         return None
-    python = juel.to_python(body.group(1))
+    # plain Python where it reads so, else EL's operators (``a ? b : c``, ``empty``)
+    python = juel.to_python(body.group(1)) or juel.translate_expression(text)
     return (name, python) if python else None
