@@ -28,13 +28,13 @@ An ``in`` with ``local="true"`` reads the call activity's own variables, as Camu
 them: in a multi-instance call activity each instance's element variable (``loopCounter``,
 which Dialflow does not set, is not among them); elsewhere none, so a source is null and
 ``variables="all"`` gives nothing.
-What does not run as drawn (a JUEL expression outside the subset that runs (a Java method), an ``out`` with
-``local="true"`` (Camunda drops such a variable when the call activity ends), a target
-that is no variable name, a FEEL function with no Python) is refused at deploy on the call
-activity with the mapping's line (``problems``, from ``foreign.py``). An input that cannot be
-read is an incident on the call activity before the called process starts (retried like a
-failed pre-script); an output that cannot be read is one once it ended, whose retry reads
-the outputs again without running the called process twice.
+What does not run as drawn (a JUEL expression outside the subset that runs (a Java method),
+an ``out`` with ``local="true"`` (Camunda drops such a variable when the call activity
+ends), a target that is no variable name, a FEEL function with no Python) is refused at
+deploy on the call activity with the mapping's line (``problems``, from ``foreign.py``). An
+input that cannot be read is an incident on the call activity before the called process
+starts (retried like a failed pre-script); an output that cannot be read is one once it
+ended, whose retry reads the outputs again without running the called process twice.
 """
 
 from __future__ import annotations

@@ -397,6 +397,16 @@ def translate_expression(text: str) -> str | None:
         return None
 
 
+def untranslated(text: str) -> str | None:
+    """Why a value written with JUEL (``${lead.getOwner()}``) does not run, or None."""
+    for found in _EMBEDDED.finditer(text or ""):
+        try:
+            _expression(found.group(1), False)
+        except Unsupported as exc:
+            return str(exc)
+    return None
+
+
 # A ``${…}`` or ``#{…}`` inside a text, its quoted strings read whole (they may hold braces).
 _EMBEDDED = re.compile(r"""[$#]\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^}"'])*)\}""")
 
