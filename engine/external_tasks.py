@@ -153,7 +153,9 @@ def adopt(tree: Any) -> None:
         operator, parameters, outputs = said
         extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
-        if outputs:
+        if outputs or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
+            # with an input/output mapping Camunda 7 keeps only what the outputs set: the
+            # worker's variables stay local (kept as ``spiff__<task>_result`` without this)
             called.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
             script.text = outputs_script(JOB_RESULT, outputs)

@@ -138,7 +138,11 @@ def test_a_lead_follow_up_calls_its_attempt_and_takes_each_way_out(timed: Timed)
     )
     assert sent.status_code == 202, sent.get_json()
     assert timed.advance(seconds=1) == 1  # asyncBefore: a worker notes the win
-    assert agent.instance(ends["interested"]["id"])["status"] == "completed"
+    won = agent.instance(ends["interested"]["id"])
+    assert (won["status"], sorted(won["data"])) == (  # the note's result stays the worker's
+        "completed",
+        ["attempt", "call_notes", "call_outcome", "contract_no", "customer_id"],
+    )
     with db() as session:
         calls = [
             (c.notes, c.disposition.value) for c in session.scalars(select(Call).order_by(Call.id))
