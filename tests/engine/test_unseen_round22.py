@@ -77,6 +77,10 @@ def test_a_quote_goes_through_its_decision_lanes_and_external_tasks(owner, agent
     agent.complete_ok(only(large["ready_tasks"])["id"], {"title": "Big", "amount": 20000})
     approve, note = only(boss.tasks()), only(chief.tasks())
     assert (approve["lane"], note["lane"]) == ("manager", "director")
+    other = actor("manager", username="deputy", team="East")
+    assert boss.post(f"/api/v1/tasks/{approve['id']}/claim").status_code == 200
+    assert other.tasks() == []
+    assert other.complete(approve["id"], {"approved": True}).status_code in (403, 409)
     boss.complete_ok(approve["id"], {"approved": False, "comment": "too much"})
     refused_quote = chief.complete_ok(note["id"], {"director_note": "seen"})
     assert (refused_quote["status"], refused_quote["incidents"]) == ("completed", [])
