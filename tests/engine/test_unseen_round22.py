@@ -10,8 +10,13 @@ What ran wrongly or was refused and runs now: text around JUEL in an external ta
 parameter (``Quote refused: ${comment}``), which was passed as written; a JUEL ternary there,
 which refused the whole task with four problems none of which named it; a call activity's
 ``sourceExpression="${attempt + 1}"``; an error catch naming the code a CRM refusal carries
-(``customer_not_found``), which left an incident. A flow to an id with a typo is told the id
-it meant.
+(``customer_not_found``), which left an incident; an external task with an input/output
+mapping kept the worker's result in the instance's data (``spiff__<task>_result``). A flow to
+an id with a typo is told the id it meant; an external task's value that cannot be computed is
+said on its parameter's line (it was four problems, none naming it).
+
+Found and left: ``<camunda:formData>`` on a start event stays refused (with what to do):
+Dialflow has no start form to check a start's data against.
 """
 
 from __future__ import annotations
