@@ -21,18 +21,20 @@ data back, where Camunda and Flowable bring back only what an ``out`` names):
   process's data (none with ``propagateAllChildVariables="false"``).
 
 Sources are Python as Dialflow's other expressions: a JUEL ``${…}`` that is a variable or a
-field path (``${lead.id}`` is ``lead["id"]``), FEEL as ``zeebe_hints`` turns it into Python.
+field path (``${lead.id}`` is ``lead["id"]``), any other JUEL computed with EL's operators
+(``${attempt + 1}``, ``engine.juel.translate_expression``), FEEL as ``zeebe_hints`` turns it
+into Python.
 An ``in`` with ``local="true"`` reads the call activity's own variables, as Camunda reads
 them: in a multi-instance call activity each instance's element variable (``loopCounter``,
 which Dialflow does not set, is not among them); elsewhere none, so a source is null and
 ``variables="all"`` gives nothing.
-What does not run as drawn (a JUEL expression that is no path, an ``out`` with
-``local="true"`` (Camunda drops such a variable when the call activity ends), a target
-that is no variable name, a FEEL function with no Python) is refused at deploy on the call
-activity with the mapping's line (``problems``, from ``foreign.py``). An input that cannot be
-read is an incident on the call activity before the called process starts (retried like a
-failed pre-script); an output that cannot be read is one once it ended, whose retry reads
-the outputs again without running the called process twice.
+What does not run as drawn (a JUEL expression outside the subset that runs (a Java method),
+an ``out`` with ``local="true"`` (Camunda drops such a variable when the call activity
+ends), a target that is no variable name, a FEEL function with no Python) is refused at
+deploy on the call activity with the mapping's line (``problems``, from ``foreign.py``). An
+input that cannot be read is an incident on the call activity before the called process
+starts (retried like a failed pre-script); an output that cannot be read is one once it
+ended, whose retry reads the outputs again without running the called process twice.
 """
 
 from __future__ import annotations
@@ -323,6 +325,9 @@ def _mapping(
         return Mapping(target, None, (source,), line, written)
     expression = entry.get("sourceExpression", "")
     path = _PATH.match(expression)
+    computed = juel.translate_expression(expression) if path is None else None
+    if computed is not None:  # ${attempt + 1}: EL computes it, as Camunda 7 does
+        return Mapping(target, computed, None, line, written)
     if path is None:
         python = _juel_python(expression)
         where = "the caller's" if side == "in" else "the called process's"

@@ -6,16 +6,20 @@ local variables; what the worker completes it with, and the task's
 ``<camunda:outputParameter>``s over it, go back to the process. Dialflow is its own worker:
 when the topic names an operator of the handler registry (``crm.log_call``), ``adopt`` writes
 the task as a ``<spiffworkflow:serviceTaskOperator>`` with the input parameters as the
-operator's parameters (a JUEL value as its Python, ``engine.juel.to_python``; plain text as
-that text) and the output parameters as a post-script over the operator's result
-(``zeebe_tasks.outputs_script``: a dict's keys are the worker's variables, anything else the
-one variable ``result``), as a Camunda 8 job worker naming an operator runs
-(``zeebe_tasks``). The deploy's checks then treat it as Dialflow's own: an unknown operator or
-parameter is refused on the task with the operators there are.
+operator's parameters (a JUEL value as its Python, ``engine.juel.to_python``, or with EL's
+operators where Python has none, ``a ? b : c``; text with JUEL inside, ``Quote refused:
+${comment}``, as the string EL's composite expression builds,
+``engine.juel.translate_composite``; plain text as that text) and the output parameters as a
+post-script over the operator's result (``zeebe_tasks.outputs_script``: a dict's keys are the
+worker's variables, anything else the one variable ``result``), as a Camunda 8 job worker
+naming an operator runs (``zeebe_tasks``). The deploy's checks then treat it as Dialflow's
+own: an unknown operator or parameter is refused on the task with the operators there are.
 
 What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
-``script`` parameter, JUEL with a Java method, an error event definition of the external task,
-a task that also names an operator of its own) stays refused on the task (``foreign.py``).
+``script`` parameter, an error event definition of the external task, a task that also names
+an operator of its own) stays refused on the task (``foreign.py``); a value whose JUEL does not
+run (a Java method) is refused on its parameter's line, said as the one thing in the way
+(``uncomputed``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
 def runs(local: str, element: Any) -> bool:
     """Whether the ``camunda:`` attribute ``local`` of ``element`` is part of an external task
     ``adopt`` runs."""
-    return local in _ATTRIBUTES and external_operator(element) is not None
+    return local in _ATTRIBUTES and external_operator(element, lenient=True) is not None
 
 
 def adopted(element: Any) -> bool:
@@ -52,15 +56,16 @@ def adopted(element: Any) -> bool:
     return (
         element.tag == f"{_CAMUNDA}inputOutput"
         and task is not None
-        and external_operator(task) is not None
+        and external_operator(task, lenient=True) is not None
     )
 
 
 def external_operator(
-    task: Any,
+    task: Any, *, lenient: bool = False
 ) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]] | None:
     """The operator, its parameters (name, Python) and outputs (target, Python) of an external
-    service task that says only those, else ``None`` (see the module)."""
+    service task that says only those, else ``None`` (see the module). ``lenient``: a JUEL
+    value that does not run counts as its name (``uncomputed`` says it on its line)."""
     if task.tag != _SERVICE_TASK or (task.get(f"{_CAMUNDA}type") or "").strip() != "external":
         return None
     topic = (task.get(f"{_CAMUNDA}topic") or "").strip()
@@ -80,22 +85,77 @@ def external_operator(
                     continue
                 local = etree.QName(parameter).localname
                 said = _parameter(parameter)
+                if said is None and lenient and uncomputed_reason(parameter):
+                    said = (parameter.get("name", "").strip(), parameter.get("name", "").strip())
                 if local not in found or said is None:
                     return None
                 found[local].append(said)
     return topic, found["inputParameter"], found["outputParameter"]
 
 
+def uncomputed_reason(parameter: Any) -> str | None:
+    """Why the JUEL of an input or output parameter, shaped as one ``adopt`` runs, cannot be
+    computed (``.getOwner(…) calls a Java method``), or None."""
+    name = (parameter.get("name") or "").strip()
+    if not name.isidentifier() or len(parameter) or set(parameter.attrib) != {"name"}:
+        return None
+    if _parameter(parameter) is not None:
+        return None
+    text = (parameter.text or "").strip()
+    body = _JUEL.match(text)
+    names = juel.engine_names(body.group(1)) if body else []
+    if names:
+        return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} the Java engines' own"
+    return juel.untranslated(text)
+
+
+def uncomputed(parameter: Any) -> str | None:
+    """What to say of an external task's parameter whose JUEL alone keeps the task from
+    running as its operator, on the parameter's line; None for any other element. (Without
+    it the task was refused on its ``camunda:type``, ``topic`` and ``inputOutput`` as if
+    Dialflow ran no external task, none of them naming the value.)"""
+    if not isinstance(parameter.tag, str) or etree.QName(parameter).localname not in (
+        "inputParameter",
+        "outputParameter",
+    ):
+        return None
+    holder = parameter.getparent()
+    extensions = holder.getparent() if holder is not None else None
+    task = extensions.getparent() if extensions is not None else None
+    if task is None or holder.tag != f"{_CAMUNDA}inputOutput":
+        return None
+    said = external_operator(task, lenient=True)
+    reason = uncomputed_reason(parameter)
+    if said is None or reason is None:
+        return None
+    name = parameter.get("name", "").strip()
+    written = (parameter.text or "").strip()
+    if etree.QName(parameter).localname == "outputParameter":
+        instead = f"set {name} in a script task after the task, in Python"
+    else:
+        instead = (
+            f"compute it in a script task before the task, in Python ({name} = …), "
+            f"and write ${{{name}}} here"
+        )
+    return (
+        f"{parameter.get('name')!r} = {written} of external task {task.get('id')!r}: Dialflow "
+        f"runs the task as its operator {said[0]!r} but cannot compute this value ({reason}); "
+        f"{instead}"
+    )
+
+
 def adopt(tree: Any) -> None:
     """Write each adoptable external task as the operator it names (see the module)."""
     for task in tree.iter(_SERVICE_TASK):
-        said = external_operator(task)
+        said = external_operator(task, lenient=True)  # refused on a value it cannot compute
         if said is None:
             continue
         operator, parameters, outputs = said
         extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
-        if outputs:
+        if outputs or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
+            # with an input/output mapping Camunda 7 keeps only what the outputs set: the
+            # worker's variables stay local (kept as ``spiff__<task>_result`` without this)
             called.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
             script.text = outputs_script(JOB_RESULT, outputs)
@@ -112,9 +172,13 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
         return None
     text = (parameter.text or "").strip()
     body = _JUEL.match(text)
+    if body is None and ("${" in text or "#{" in text):
+        composite = juel.translate_composite(text)  # text around JUEL: EL's composite
+        return (name, composite) if composite else None
     if body is None:
         return name, repr(text)
     if juel.engine_names(body.group(1)):
         return None
-    python = juel.to_python(body.group(1))
+    # plain Python where it reads so, else EL's operators (``a ? b : c``, ``empty``)
+    python = juel.to_python(body.group(1)) or juel.translate_expression(text)
     return (name, python) if python else None

@@ -479,6 +479,9 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
 def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]]:
     engine = FOREIGN_ENGINES[qname.namespace]
     parent = element.getparent()
+    uncomputed = external_tasks.uncomputed(element)
+    if uncomputed is not None:  # the one value an external task cannot compute
+        return [_report(name, element, uncomputed)]
     if (
         qname.localname in HARMLESS
         or designer_marks.element_passes(element)  # an approval page's setting

@@ -384,6 +384,57 @@ def translate_value(body: str, function: str) -> str:
     return f"{function}({_expression(body, False)}, {written!r})"
 
 
+def translate_expression(text: str) -> str | None:
+    """A value written as JUEL, ``${attempt + 1}`` or text around ``${…}``, as the Python
+    that computes it with EL's operators; ``None`` when it is no JUEL or is outside the
+    subset that runs."""
+    whole = _WHOLE.match(text or "")
+    if whole is None or _EMBEDDED.fullmatch(text.strip()) is None:
+        return translate_composite(text or "")
+    try:
+        return _expression(whole.group(1), False)
+    except Unsupported:
+        return None
+
+
+def untranslated(text: str) -> str | None:
+    """Why a value written with JUEL (``${lead.getOwner()}``) does not run, or None."""
+    for found in _EMBEDDED.finditer(text or ""):
+        try:
+            _expression(found.group(1), False)
+        except Unsupported as exc:
+            return str(exc)
+    return None
+
+
+# A ``${…}`` or ``#{…}`` inside a text, its quoted strings read whole (they may hold braces).
+_EMBEDDED = re.compile(r"""[$#]\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^}"'])*)\}""")
+
+
+def translate_composite(text: str) -> str | None:
+    """A text with ``${…}`` inside it (``Quote refused: ${comment}``), which EL evaluates as a
+    composite expression, each part coerced to a string (null as ""), as the Python that
+    builds that string; ``None`` for a text without one or with a part outside the subset
+    that runs."""
+    parts: list[str] = []
+    end = 0
+    for found in _EMBEDDED.finditer(text):
+        if found.start() > end:
+            parts.append(repr(text[end : found.start()]))
+        try:
+            parts.append(f"_el_text({_expression(found.group(1), False)})")
+        except Unsupported:
+            return None
+        end = found.end()
+    if end == 0:
+        return None
+    if end < len(text):
+        parts.append(repr(text[end:]))
+    if "${" in text[end:] or "#{" in text[end:]:
+        return None
+    return " + ".join(parts)
+
+
 def condition_body(element: Any) -> str | None:
     """The JUEL inside a condition, timer or cardinality element that runs as JUEL, or None
     (Python, FEEL, a language named otherwise, another element)."""

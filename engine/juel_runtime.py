@@ -449,6 +449,7 @@ NAMES: dict[str, Any] = {
     "_el_prop": prop,
     "_el_call": call,
     "_el_bool": to_boolean,
+    "_el_text": to_text,
     "_el_condition": condition,
     "_el_timer": timer,
     "_el_cardinality": cardinality,

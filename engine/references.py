@@ -15,6 +15,7 @@ from ``engine.validation`` so that the deploy pipeline holds no check of its own
 
 from __future__ import annotations
 
+import difflib
 import keyword
 import re
 from typing import Any
@@ -27,6 +28,26 @@ from engine.errors import problem
 from engine.loops import endless_loop_problems
 from engine.qname_refs import foreign_prefix
 from engine.wiring import wiring_problems
+
+
+def _what_to_write(ref: str | None, attribute: str, tree: Any) -> str:
+    """What a flow end naming nothing should name: the flow node whose id is nearest to the
+    one written (a typo: ``Event_0snet7g4`` for ``Event_0sent7g4``), else how to draw it."""
+    nodes = [
+        el.get("id")
+        for el in tree.iter()
+        if isinstance(el.tag, str)
+        and etree.QName(el).localname in FLOW_NODES | {"participant"}
+        and el.get("id")
+    ]
+    near = difflib.get_close_matches((ref or "").strip(), nodes, n=1, cutoff=0.8)
+    end = "target" if attribute == "targetRef" else "source"
+    if near:
+        return f'; did you mean {near[0]!r}? Write {attribute}="{near[0]}"'
+    return (
+        f"; draw the flow from an element to an element, its {attribute} the id of its {end} "
+        "(a task, event or gateway), or remove the flow"
+    )
 
 
 def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
@@ -49,7 +70,7 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                 spaced = (
                     f" (it has a space: write {ref.strip()!r})"
                     if ref and ref != ref.strip() and ref.strip() in ids
-                    else ""
+                    else _what_to_write(ref, attribute, tree)
                 )
                 found.append(
                     problem(

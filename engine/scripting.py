@@ -323,7 +323,9 @@ class StepScriptEngine(PythonScriptEngine):
                     result = ctx.registry.call(operation_name, handler_context, arguments)
         except (HandlerError, DialflowError) as exc:
             message = failure_text(exc)
-            code = exc.code if isinstance(exc, HandlerError) else None
+            # a CRM refusal's own code too (``customer_not_found``), which a diagram's error
+            # catch names as Camunda 7's external task worker would report it
+            code = exc.code
             data = error_data(exc.data) if isinstance(exc, HandlerError) else None
             raise ServiceTaskFailed(task, operation_name, message, code, data) from exc
         except Exception as exc:

@@ -233,7 +233,8 @@ def test_an_external_task_of_an_unknown_topic_or_java_parameter_is_refused(owner
     assert "unknown service operator 'qualify-lead'" in by_element(unknown)["tell"]
     java = '<camunda:inputParameter name="user">${lead.getOwner()}</camunda:inputParameter>'
     said = by_element(refused(owner.upload(extra=[("ext.bpmn", external("notify.user", java))])))
-    assert "camunda:topic='notify.user'" in said["tell"], said
+    assert "Dialflow runs the task as its operator 'notify.user'" in said["tell"], said
+    assert ".getOwner(…) calls a Java method" in said["tell"], said
 
 
 def test_candidate_starters_deploy_with_a_warning_that_they_restrict_nothing(
