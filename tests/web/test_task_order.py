@@ -153,6 +153,10 @@ def test_the_inbox_page_orders_by_urgency_and_shows_every_priority(client, desk,
         assert f'data-priority="{priority}">{priority}</span>' in page
     assert 'class="badge prio prio-down" data-priority="-5"' in page
     assert 'class="badge prio prio-default" data-priority="0"' in page
+    # the task's own page too (it left out a priority of 0)
+    for title, priority in (("routine soon", 0), ("low undated", -5)):
+        task_page = client.get(f"/tasks/{work[title]}", headers=EN).text
+        assert f'data-priority="{priority}">{priority}</span>' in task_page
 
     by_priority = client.get("/inbox?sort=priority&kind=claimable", headers=EN).text
     assert titles(by_priority, work) == ORDERS["priority"]
