@@ -18,7 +18,8 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session, defer
 
 from crm.models import Customer, User
-from engine.models import INBOX_ORDER, WorkItem, WorkItemStatus
+from engine.models import WorkItem, WorkItemStatus
+from engine.task_order import DEFAULT_ORDER, TaskOrder, order_by
 from engine.tasks import mine_or_claimable
 
 CALLBACK_KIND = "callback"
@@ -76,9 +77,10 @@ def load_inbox(
     now: datetime,
     horizon: datetime,
     kind: InboxKind | None = None,
+    order: TaskOrder = DEFAULT_ORDER,
     limit: int = MAX_ROWS,
 ) -> Inbox:
-    """Rows sorted by due time (none last), then age; ``kind`` narrows the rows, not the counts."""
+    """Rows in ``order`` (``engine.task_order``); ``kind`` narrows the rows, not the counts."""
     mine = WorkItem.assignee_id == viewer.id
     # Within the shown items (mine or claimable), the unassigned ones are the claimable ones.
     claimable = WorkItem.assignee_id.is_(None)
@@ -107,7 +109,8 @@ def load_inbox(
     query = select(WorkItem).where(shown).options(defer(WorkItem.form_schema))
     if kind is not None:
         query = query.where(conditions[kind])
-    items = session.scalars(query.order_by(*INBOX_ORDER).limit(max(1, min(limit, MAX_ROWS)))).all()
+    query = query.order_by(*order_by(order, now=now)).limit(max(1, min(limit, MAX_ROWS)))
+    items = session.scalars(query).all()
     rows = [
         InboxRow(
             item=item,

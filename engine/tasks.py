@@ -34,7 +34,6 @@ from engine.forms import (
     with_form_defaults,
 )
 from engine.models import (
-    INBOX_ORDER,
     InstanceStatus,
     ProcessInstance,
     WorkItem,
@@ -42,6 +41,7 @@ from engine.models import (
     WorkItemStatus,
 )
 from engine.service import ProcessEngine
+from engine.task_order import DEFAULT_ORDER, TaskOrder, order_by
 from engine.work_items import OpenedItem, close_item, user_groups
 from handlers.registry import HandlerContext, HandlerError
 
@@ -59,9 +59,11 @@ def list_tasks(
     business_key: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    order: TaskOrder = DEFAULT_ORDER,
+    now: datetime,
 ) -> tuple[list[WorkItem], int]:
-    """Open work items sorted by due time (no due time last), then by age; items of one
-    instant in one fixed order (instance, then id), so paging neither repeats nor skips any."""
+    """Open work items in ``order`` at ``now`` (``engine.task_order``: by default the late
+    first, then by priority, due time and age)."""
     query = select(WorkItem).where(WorkItem.status == WorkItemStatus.OPEN)
     claimable = claimable_by(viewer)
     if all_tasks:
@@ -80,7 +82,7 @@ def list_tasks(
     # The total comes with the page (a window count): the matching items are found once.
     rows = session.execute(
         query.add_columns(func.count().over())
-        .order_by(*INBOX_ORDER)
+        .order_by(*order_by(order, now=now))
         .limit(max(1, min(limit, 200)))
         .offset(max(0, offset))
         .options(selectinload(WorkItem.candidates))

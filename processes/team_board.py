@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm import audit, pool
@@ -20,7 +20,8 @@ from crm.models import Call, Customer, LeadAssignment, PoolClaim, PoolStatus, Ro
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 from engine import tasks
 from engine.inbox import customer_id_of
-from engine.models import INBOX_ORDER, WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.models import WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.task_order import DEFAULT_ORDER, TaskOrder, order_by
 from engine.work_items import offered_to_nobody
 from processes import settings
 
@@ -161,26 +162,33 @@ def _counts(session: Session, key: Any, counted: Any, *where: Any) -> dict[int, 
     }
 
 
-def team_tasks(session: Session, team: Team, *, now: datetime) -> list[TeamTask]:
-    """Open tasks assigned to the team's people, or waiting for the team's group, and those
-    no one may claim (their lane names no role and no team): any manager may give them to
-    an agent of theirs."""
-    people = {u.id: u for u in session.scalars(select(User).where(User.team_id == team.id))}
+def _of_the_team(team: Team, people: list[int], nobody: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Open tasks assigned to the team's ``people``, or waiting for the team's group, and
+    those no one may claim (``nobody``: their lane names no role and no team): any manager
+    may give them to an agent of theirs."""
     group_item_ids = select(WorkItemCandidate.work_item_id).where(
         WorkItemCandidate.name == f"group:{team.name}"
     )
+    return and_(
+        WorkItem.status == WorkItemStatus.OPEN,
+        or_(
+            WorkItem.assignee_id.in_(people or [0]),
+            WorkItem.assignee_id.is_(None) & WorkItem.id.in_(group_item_ids),
+            nobody,
+        ),
+    )
+
+
+def team_tasks(
+    session: Session, team: Team, *, now: datetime, order: TaskOrder = DEFAULT_ORDER
+) -> list[TeamTask]:
+    """The team's open tasks (:func:`_of_the_team`), the first ``MAX_TASKS`` in ``order``."""
+    people = {u.id: u for u in session.scalars(select(User).where(User.team_id == team.id))}
     nobody = offered_to_nobody(session)
     items = session.scalars(
         select(WorkItem)
-        .where(
-            WorkItem.status == WorkItemStatus.OPEN,
-            or_(
-                WorkItem.assignee_id.in_(list(people) or [0]),
-                WorkItem.assignee_id.is_(None) & WorkItem.id.in_(group_item_ids),
-                nobody,
-            ),
-        )
-        .order_by(*INBOX_ORDER)
+        .where(_of_the_team(team, list(people), nobody))
+        .order_by(*order_by(order, now=now))
         .limit(MAX_TASKS)
     ).all()
     rows = [
@@ -222,8 +230,11 @@ def reassign(
     """Give one of the team's open tasks to another agent of the team (``engine.tasks.assign``)."""
     if not may_manage(actor, team):
         raise Forbidden("You may not manage this team.")
-    ours = {row.item.id for row in team_tasks(session, team, now=now)}
-    if task_id not in ours:
+    people = list(session.scalars(select(User.id).where(User.team_id == team.id)))
+    ours = select(WorkItem.id).where(
+        WorkItem.id == task_id, _of_the_team(team, people, offered_to_nobody(session))
+    )
+    if session.scalar(ours) is None:  # on the board, whichever of its orders and rows it shows
         raise NotFound("No such task in this team.", code="task_not_found")
     target = None
     numeric = isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from crm.models import User
 from engine.inbox import InboxKind, load_inbox
+from engine.task_order import TaskOrder, page_order
 from web.context import runtime, settings, unit_of_work
 
 inbox_bp = Blueprint("inbox", __name__)
@@ -21,6 +22,17 @@ KIND_LABELS = {
     InboxKind.CLAIMABLE: _l("Claimable"),
     InboxKind.CALLBACK: _l("Callbacks due"),
     InboxKind.OVERDUE: _l("Overdue"),
+}
+# The orders the inbox and the team board offer (``engine.task_order``), the default first:
+# each one's name and what it does.
+ORDER_CHOICES = {
+    TaskOrder.URGENCY: (
+        _l("Most urgent"),
+        _l("Overdue first, then higher priority, then sooner due, then older"),
+    ),
+    TaskOrder.DUE: (_l("Due time"), _l("Sooner due first, tasks without a due time last")),
+    TaskOrder.PRIORITY: (_l("Priority"), _l("Higher priority first, then sooner due")),
+    TaskOrder.CREATED: (_l("Oldest first"), _l("In the order the tasks opened")),
 }
 
 
@@ -45,10 +57,19 @@ def index() -> ResponseReturnValue:
         kind: InboxKind | None = InboxKind(request.args.get("kind", ""))
     except ValueError:
         kind = None
+    order = page_order(request.args.get("sort"))
     now = runtime().clock.now()
     zone = user_zone(current_user)
+    horizon = end_of_day(now, zone)
     with unit_of_work(read_only=True) as db:
-        inbox = load_inbox(db, current_user, now=now, horizon=end_of_day(now, zone), kind=kind)
+        inbox = load_inbox(db, current_user, now=now, horizon=horizon, kind=kind, order=order)
     return render_template(
-        "inbox/index.html", inbox=inbox, kind=kind, kinds=KIND_LABELS, zone=str(zone), now=now
+        "inbox/index.html",
+        inbox=inbox,
+        kind=kind,
+        kinds=KIND_LABELS,
+        order=order,
+        orders=ORDER_CHOICES,
+        zone=str(zone),
+        now=now,
     )

@@ -4,10 +4,9 @@ from engine.models.deployments import ModelBundle, ProcessVersion
 from engine.models.events import EventWait, ReceivedMessage
 from engine.models.instances import Incident, InstanceStatus, ProcessInstance
 from engine.models.signals import SignalBroadcast, SignalDelivery
-from engine.models.work_items import INBOX_ORDER, WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.models.work_items import WorkItem, WorkItemCandidate, WorkItemStatus
 
 __all__ = [
-    "INBOX_ORDER",
     "EventWait",
     "Incident",
     "InstanceStatus",

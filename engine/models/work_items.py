@@ -74,18 +74,6 @@ class WorkItem(Base):
         return sorted(c.name for c in self.candidates)
 
 
-# The order work items are listed in everywhere (inbox, task API, team board): soonest due
-# first, undated last, then as they opened; items of one instant keep one order page after page.
-INBOX_ORDER = (
-    WorkItem.due_at.is_(None),
-    WorkItem.due_at,
-    WorkItem.created_at,
-    WorkItem.seq,
-    WorkItem.instance_id,
-    WorkItem.id,
-)
-
-
 class WorkItemCandidate(Base):
     """Who may claim an item: ``user:<username>`` or ``group:<role or team>``."""
 

@@ -66,8 +66,15 @@ def test_agent_completes_a_task_from_the_inbox(page, day):
     rows = page.locator("table.inbox tbody tr")
     assert rows.count() == 3
     assert page.locator("tr.overdue").count() == 1
-    assert "王芳" in rows.nth(2).inner_text()  # due in two hours: after the other two
+    # The overdue task first, then the call (priority 3) before the callback (0) due sooner.
+    assert "王芳" in rows.nth(1).inner_text()
+    assert page.locator('[data-task] [data-priority="3"]').count() == 1
+    assert page.locator('[data-task] [data-priority="0"]').count() == 2
     screenshot(page, "inbox")
+    page.click('a[data-sort="due"]')
+    page.wait_for_url(re.compile(r"/inbox\?sort=due$"))
+    assert "王芳" in rows.nth(2).inner_text()  # due in two hours: after the other two
+    page.goto("/inbox")
 
     page.click(f'tr[data-task="{day["task"]}"] a.task-title')
     page.wait_for_url(re.compile(r"/tasks/"))

@@ -269,10 +269,10 @@ def test_due_at_title_and_priority(owner, agent, make_customer):
     assert email["title"] == "Email 王先生"
     assert email["priority"] == 2
     assert only(followup["ready_tasks"], name="call_back")["title"] == "Call back"
-    # Sorted by due time, tasks without one last.
-    inbox = agent.tasks()
-    assert len(inbox) == 3
-    assert inbox[0]["name"] == "call"
+    # By due time, tasks without one last (the higher priority first among them).
+    assert [t["name"] for t in agent.tasks("sort=due")] == ["call", "send_email", "call_back"]
+    # By default a higher priority comes before a due time that has not passed yet.
+    assert [t["name"] for t in agent.tasks()] == ["send_email", "call", "call_back"]
 
 
 def test_completing_a_task_whose_instance_the_session_already_holds(

@@ -55,7 +55,7 @@ def test_inbox_merges_mine_claimable_and_due_callbacks_sorted_by_due(client, des
     assert re.search(rf'<tr class="" data-task="{mine}"', page)
     assert f'<a href="/customers/{customer.id}">赵敏</a>' in page
     assert "记录通话结果" in page and "Review the new lead" in page
-    assert '<span class="badge prio">3</span>' in page
+    assert 'class="badge prio prio-up" data-priority="3">3</span>' in page
 
 
 def test_callbacks_due_after_today_stay_out_of_sight(client, desk):

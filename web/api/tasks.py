@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.instances import instance_to_dict
 from engine.models import WorkItem
+from engine.task_order import DEFAULT_ORDER, TaskOrder, parse_order
 from engine.tasks import (
     assign,
     claim,
@@ -21,7 +22,7 @@ from engine.tasks import (
 )
 from web.api import api_bp
 from web.api.auth import api_user, json_body, paging, token_required
-from web.api.openapi import documented
+from web.api.openapi import choice, documented
 from web.api.schemas import ANY_OBJECT, INSTANCE, STR, TASK, obj, page
 from web.context import runtime, unit_of_work
 
@@ -51,6 +52,13 @@ def _flag(name: str) -> bool:
             "1 = each task with its form's values (two more reads: the instances' data and "
             "their completed tasks' forms); without it the inbox reads the work items only"
         ),
+        "sort": choice(
+            f"order (default {DEFAULT_ORDER.value}): urgency = overdue first, then higher "
+            "priority, then sooner due (none last), then older; due = sooner due first (none "
+            "last), then higher priority, then older; priority = higher priority first, then "
+            "sooner due, then older; created = older first",
+            TaskOrder,
+        ),
         "limit": "page size",
         "offset": "skip",
     },
@@ -58,6 +66,7 @@ def _flag(name: str) -> bool:
 @token_required
 def inbox() -> ResponseReturnValue:
     limit, offset = paging()
+    order = parse_order(request.args.get("sort"))
     with unit_of_work(read_only=True) as db:
         items, total = list_tasks(
             db,
@@ -69,6 +78,8 @@ def inbox() -> ResponseReturnValue:
             business_key=request.args.get("business_key"),
             limit=limit,
             offset=offset,
+            order=order,
+            now=runtime().clock.now(),
         )
         if _flag("values"):
             sources = form_sources(db, items)

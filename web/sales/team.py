@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import Team
 from dialflow.errors import DialflowError, InvalidInput, NotFound
+from engine.task_order import DEFAULT_ORDER, page_order
 from processes.team_board import (
     agent_loads,
     may_manage,
@@ -21,7 +22,7 @@ from processes.team_board import (
 )
 from web import id_arg
 from web.context import runtime, unit_of_work
-from web.inbox import user_zone
+from web.inbox import ORDER_CHOICES, user_zone
 from web.sales import MANAGERS, roles_required, sales_bp
 from web.service_messages import task_title
 from web.task_page import refusal
@@ -42,6 +43,7 @@ def _team(db: Session, team_id: int | None) -> tuple[Team | None, list[Team]]:
 @roles_required(*MANAGERS)
 def team_board() -> ResponseReturnValue:
     team_id = id_arg("team")
+    order = page_order(request.args.get("sort"))
     now = runtime().clock.now()
     with unit_of_work(read_only=True) as db:
         team, teams = _team(db, team_id)
@@ -50,15 +52,20 @@ def team_board() -> ResponseReturnValue:
             team=team,
             teams=teams,
             loads=agent_loads(db, team, now=now) if team else [],
-            tasks=team_tasks(db, team, now=now) if team else [],
+            tasks=team_tasks(db, team, now=now, order=order) if team else [],
             agents=members(db, team) if team else [],
+            order=order,
+            orders=ORDER_CHOICES,
             now=now,
             zone=str(user_zone(current_user)),
         )
 
 
 def _back(team_id: int) -> ResponseReturnValue:
-    return redirect(url_for("sales.team_board", team=team_id))
+    """To the board, in the order it was shown in (a reassignment form says which)."""
+    order = page_order(request.form.get("sort"))
+    sort = None if order == DEFAULT_ORDER else order.value
+    return redirect(url_for("sales.team_board", team=team_id, sort=sort))
 
 
 @sales_bp.post("/team/<int:team_id>/tasks/<task_id>/reassign")
