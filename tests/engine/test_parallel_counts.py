@@ -198,3 +198,12 @@ def test_a_sign_off_whose_step_dies_counts_once_when_sent_again(
     body = managers["m2"].complete_ok(second, {})
     assert body["data"]["signed"] == 2
     assert [t["name"] for t in body["ready_tasks"]] == ["after"]
+
+
+def test_the_same_value_appended_by_two_instances_is_kept_twice(owner, agent):
+    deploy(owner, "twice", spiff("marks.append(approver[:1])"))
+    started = agent.start("twice", {"approvers": APPROVERS[:3], "marks": ["m"]})
+
+    body = complete_all(agent, sign_tasks(started), [1, 0, 2])
+
+    assert body["data"]["marks"] == ["m", "m", "m", "m"]  # was ["m"]
