@@ -207,3 +207,32 @@ def test_the_same_value_appended_by_two_instances_is_kept_twice(owner, agent):
     body = complete_all(agent, sign_tasks(started), [1, 0, 2])
 
     assert body["data"]["marks"] == ["m", "m", "m", "m"]  # was ["m"]
+
+
+SUBPROCESS = (
+    '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>'
+    '<bpmn:subProcess id="review"><bpmn:extensionElements>'
+    "<spiffworkflow:postScript>signed = signed + 1</spiffworkflow:postScript>"
+    "</bpmn:extensionElements>"
+    '<bpmn:multiInstanceLoopCharacteristics spiffworkflow:scriptsOnInstances="true">'
+    "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>"
+    '<bpmn:inputDataItem id="approver"/></bpmn:multiInstanceLoopCharacteristics>'
+    '<bpmn:startEvent id="rs"/><bpmn:sequenceFlow id="r1" sourceRef="rs" targetRef="sign"/>'
+    '<bpmn:userTask id="sign"/><bpmn:sequenceFlow id="r2" sourceRef="sign" targetRef="re"/>'
+    '<bpmn:endEvent id="re"/></bpmn:subProcess>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="after"/><bpmn:userTask id="after"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e"/><bpmn:endEvent id="e"/>'
+)
+
+
+def test_a_post_script_of_a_parallel_subprocess_counts_every_instance(owner, agent):
+    deploy(owner, "reviewed", SUBPROCESS)
+    started = agent.start("reviewed", {"approvers": APPROVERS[:3], "signed": 0, "note": ""})
+    first, second, third = sign_tasks(started)
+
+    agent.complete_ok(third, {"note": "needs a discount"})
+    agent.complete_ok(first, {})
+    body = agent.complete_ok(second, {})
+
+    assert (body["data"]["signed"], body["data"]["note"]) == (3, "needs a discount")
+    assert [t["name"] for t in body["ready_tasks"]] == ["after"]
