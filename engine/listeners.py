@@ -11,7 +11,8 @@ listener's ``start``, a task listener's ``create`` or ``assignment``) or ``postS
 execution listener's ``end``, a task listener's ``complete``), the value as the Python of its
 JUEL (``engine.juel.to_python``); a variable the value reads that the data lacks is an
 incident, as Flowable's "unknown property" is. A task listener of a multi-instance user task
-runs for each instance, as Flowable fires it for each task. Events run no scripts: an event's
+runs for each instance, as Flowable fires it for each task, on the data the instances share
+(``engine.instance_changes``: a count counts every sign-off). Events run no scripts: an event's
 listener becomes a script task drawn just after it (a start event's, an ``end`` listener's)
 or before it; a process's ``start`` listener one after its start event, when it has one
 plain start event; a sequence flow's ``take`` listener one drawn on the flow.

@@ -34,6 +34,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.condition_retries import CheckedStandardLoopTask, evaluate_or_fail, retried_condition
+from engine.instance_changes import forget_base, on_shared_data, remember_base
 from engine.instance_scripts import create_instance, scripts_to_instances
 from engine.loop_outputs import FreshOutputs
 from engine.task_scripts import PRE_SCRIPT_NOTE, PreScriptHeard
@@ -92,11 +93,16 @@ class _ItemsPerInstance:
         # an instance whose pre-script fails does not stop its siblings (instance_scripts)
         create_instance(super().create_child, my_task, item, key_or_index)  # type: ignore[misc]
 
-    def merge_child(self, workflow: Any, child: Any) -> None:
+    def _own_names(self, child: Any) -> set[str]:
+        """The variables of ``child`` that stay with it: its items, its owners."""
         items = [self.input_item] + ([self.output_item] if self.data_output is None else [])
         names = {item.bpmn_id for item in items if item is not None}
         if getattr(child.task_spec, "prescript", None):
             names.add("lane_owners")  # the owners its own pre-script gave it are its own
+        return names
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        names = self._own_names(child)
         kept = {name: child.data.pop(name) for name in names if name in child.data}
         try:
             super().merge_child(workflow, child)  # type: ignore[misc]
@@ -202,6 +208,22 @@ def _input_problem(spec: Any, my_task: Any) -> str | None:
 class CountingParallelMultiInstanceTask(
     _InputChecked, PreScriptHeard, _ItemsPerInstance, FreshOutputs, ParallelMultiInstanceTask
 ):
+    # its instances' changes and post-scripts go onto its data as each completes
+    SHARES_CHANGES = True
+
+    def _update_hook(self, my_task: Any) -> Any:
+        forget_base(my_task)  # a retry or a new pass creates its instances again
+        return super()._update_hook(my_task)
+
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        remember_base(my_task)
+        super().create_child(my_task, item, key_or_index)
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        has_output = self.data_output is not None and self.output_item is not None
+        with on_shared_data(child, self._own_names(child), has_output):
+            super().merge_child(workflow, child)
+
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
 
@@ -212,6 +234,7 @@ class CountingParallelMultiInstanceTask(
                 child.cancel()  # the finished ones stay as they are
         elif reached is False and not self.children_complete(my_task):
             return None  # the instances still running end it
+        forget_base(my_task)
         return super()._run_hook(my_task)
 
 

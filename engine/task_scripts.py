@@ -61,6 +61,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import assignment_attributes
 from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
+from engine.instance_changes import deferred
 from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
@@ -174,6 +175,8 @@ class PreScriptHeard:
         # A waiting catch (a receive task) takes its parent's data again and runs its
         # pre-script at every update while it waits (SpiffWorkflow): the fix its retry
         # brought stays over that data, or the pre-script failed again on the message.
+        if deferred(my_task, script):
+            return  # its activity runs it on the shared data (engine.instance_changes)
         fix = my_task.internal_data.get(RETRY_FIX)
         if fix and script is self.prescript:  # type: ignore[attr-defined]
             my_task.data.update(fix)
