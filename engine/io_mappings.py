@@ -16,28 +16,33 @@ What the two engines do, and what runs here:
   enclosing scope is as it was (a task setting it sets its own).
 - Outputs are evaluated, in order, when the element completes, over its variables (its inputs,
   what it set), and set in the enclosing scope.
-- What the element sets itself reaches the enclosing scope as without mappings, except where
-  the engine keeps it local: Camunda 8 with outputs on a task (a job's, a form's, a message's
-  variables are local then; the outputs alone leave it), and Camunda 7 with outputs on a user
-  task (the variables the person submitted are the task's own; the outputs map them). A
-  Camunda 8 subprocess's inner work reaches the process either way, as Zeebe propagates it
-  when it is set.
+- What the element sets itself reaches the enclosing scope as without mappings (a name an
+  input gave it excepted: that one is its own), except where the engine keeps it local:
+  Camunda 8 with outputs on a task (a job's, a form's, a message's variables are local then;
+  the outputs alone leave it). A Camunda 8 subprocess's inner work reaches the process either
+  way, as Zeebe propagates it when it is set. Camunda 7 sets what a task is completed with
+  (``TaskService#complete``, a submitted form) "at the highest possible point in the hierarchy
+  of variable scopes", the process instance unless a scope between holds the name (its user
+  guide, Process Variables), outputs or not: the submitted form reaches the process, its
+  fields named as inputs excepted.
 
 Values become Python as Dialflow's other foreign expressions do: JUEL by ``engine.juel`` (a
 variable path, EL's operators, a composite text), FEEL by ``zeebe_hints.python_of``, text as
 text, an empty parameter as null, a list or map built of such values, and a ``camunda:script``
 in Python as the expression it is. An activity's mappings run in its spec (``IoMapped``, wired
 by ``with_io``) around its pre- and post-scripts, so a mapping that cannot be read is an
-incident on the element, retried as a failed pre- or post-script is; an event's, which runs no
-script, as a script task drawn beside it (``adopt``: before a throw or end event, after a
-catch).
+incident on the element, retried as a failed pre- or post-script is; a multi-instance
+activity's inputs on each instance, as Camunda 7 applies them (its user guide: "the mapping is
+applied for every instance"); an event's, which runs no script, on a task drawn beside it
+(``adopt``: before a throw or end event, after a catch) that does nothing else.
 
-What does not run as drawn stays refused on the mapping's line (``problems``, from
+What does not run as drawn stays refused on the mapping's line (read by ``read``, said by
 ``foreign.py``): a script in another language, a script from a resource, JUEL calling Java, a
-FEEL function with no Python, a target that is no variable name; on the element, mappings on
-a multi-instance or looping activity, a start or boundary event, a signal or compensation
-event, a Camunda 8 message catch with outputs (its message's variables would not stay local),
-and one element mapped both as Camunda 7 and as Camunda 8.
+FEEL function with no Python, a target that is no variable name; on the element, outputs on a
+multi-instance activity (Camunda 7 supports none), mappings on a standard loop, a start or
+boundary event, a signal, message or compensation throw, a Camunda 8 message catch with outputs
+(its message's variables would not stay local), and one element mapped both as Camunda 7 and
+as Camunda 8.
 """
 
 from __future__ import annotations
@@ -180,10 +185,7 @@ def read(element: Any) -> tuple[IoMappings | None, list[tuple[Any, str]]]:
         return None, problems
     kind = _kind(element)
     outputs = tuple(found["output"])
-    local_work = bool(outputs) and (
-        (bool(zeebe) and kind not in ("subProcess", "transaction"))
-        or (not zeebe and kind == "userTask")
-    )
+    local_work = bool(outputs) and bool(zeebe) and kind not in ("subProcess", "transaction")
     return IoMappings(tuple(found["input"]), outputs, local_work), []
 
 
@@ -192,13 +194,29 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
     kind = _kind(element)
     at = holders[0]
     if kind in ACTIVITIES:
-        if any(element.find(loop) is not None for loop in _LOOPS):
+        if element.find(_LOOPS[1]) is not None:
             return [
                 (
                     at,
-                    "Dialflow does not map variables per instance of a looping or "
-                    "multi-instance activity: compute the values in a script task before it "
-                    "and set what it gives back in one after it",
+                    "Dialflow does not map variables on a looping activity: compute the "
+                    "values in a script task before it and set what it gives back in one "
+                    "after it",
+                )
+            ]
+        if element.find(_LOOPS[0]) is not None and any(
+            etree.QName(e).localname in ("output", "outputParameter")
+            for holder in holders
+            for e in holder
+            if isinstance(e.tag, str)
+        ):
+            return [
+                (
+                    at,
+                    "a multi-instance activity maps inputs for each instance, no outputs "
+                    "(Camunda 7 supports none there: each instance would overwrite the last): "
+                    "collect each instance's result in the output collection "
+                    "(loopDataOutputRef and outputDataItem, camunda:collection's "
+                    "counterpart) and read it after the activity",
                 )
             ]
         if element.get("triggeredByEvent") == "true":
@@ -306,46 +324,55 @@ class _Refused:
 
 
 def value_python(node: Any) -> str | _Refused | None:
-    """The Python of a Camunda 7 parameter's, list value's or map entry's value: its text
-    (``None`` for none: null), or its one ``camunda:list``, ``camunda:map`` or
-    ``camunda:script``."""
+    """The Python of a Camunda 7 parameter's or map entry's value: its text (``None`` for
+    none: null), or its one ``camunda:list``, ``camunda:map`` or ``camunda:script``."""
     inner = [child for child in node if isinstance(child.tag, str)]
     if not inner:
         return text_python(node.text or "", node.sourceline)
     if len(inner) > 1 or (node.text or "").strip():
         return _Refused("a value is its text, or one list, map or script", node.sourceline)
-    value = inner[0]
-    local = etree.QName(value).localname
+    return _structure_python(inner[0])
+
+
+_STRUCTURES = (f"{_CAMUNDA}list", f"{_CAMUNDA}map", f"{_CAMUNDA}script")
+
+
+def _structure_python(value: Any) -> str | _Refused:
+    """A ``camunda:list`` (its items are any child elements' texts, or nested lists, maps and
+    scripts), ``camunda:map`` (``camunda:entry`` elements, their keys text or JUEL) or
+    ``camunda:script`` as Python."""
+    if value.tag == f"{_CAMUNDA}script":
+        return _script_python(value)
+    children = [child for child in value if isinstance(child.tag, str)]
     if value.tag == f"{_CAMUNDA}list":
         items = []
-        for item in value:
-            if not isinstance(item.tag, str):
-                continue
-            if item.tag != f"{_CAMUNDA}value":
-                return _Refused("a <camunda:list> holds <camunda:value> elements", item.sourceline)
-            python = value_python(item)
+        for item in children:
+            python = _structure_python(item) if item.tag in _STRUCTURES else value_python(item)
             if isinstance(python, _Refused):
                 return python
             items.append(python or "None")
         return f"[{', '.join(items)}]"
     if value.tag == f"{_CAMUNDA}map":
         entries = []
-        for item in value:
-            if not isinstance(item.tag, str):
-                continue
+        for item in children:
             key = item.get("key")
             if item.tag != f"{_CAMUNDA}entry" or key is None:
                 return _Refused(
                     'a <camunda:map> holds <camunda:entry key="…"> elements', item.sourceline
                 )
+            key_python = text_python(key, item.sourceline)
             python = value_python(item)
-            if isinstance(python, _Refused):
-                return python
-            entries.append(f"{key!r}: {python or 'None'}")
+            for said in (key_python, python):
+                if isinstance(said, _Refused):
+                    return said
+            entries.append(f"{key_python or 'None'}: {python or 'None'}")
         return f"{{{', '.join(entries)}}}"
-    if value.tag == f"{_CAMUNDA}script":
-        return _script_python(value)
-    return _Refused(f"<camunda:{local}> is no value Dialflow reads", value.sourceline)
+    local = etree.QName(value).localname
+    return _Refused(
+        f"<{value.prefix or 'camunda'}:{local}> is no value Dialflow reads (text, JUEL, "
+        "<camunda:list>, <camunda:map>, <camunda:script>)",
+        value.sourceline,
+    )
 
 
 def _script_python(script: Any) -> str | _Refused:
@@ -499,8 +526,6 @@ def with_io(parser_class: type) -> type:
     class Parser(parser_class):  # type: ignore[misc, valid-type]
         def create_task(self) -> Any:
             task = super().create_task()
-            if any(self.node.find(loop) is not None for loop in _LOOPS):
-                return task
             io = read(self.node)[0]
             if io is None or not isinstance(task, IoMapped):
                 return task
@@ -510,6 +535,18 @@ def with_io(parser_class: type) -> type:
             if getattr(task, "postscript", None) is None:
                 task.postscript = NO_POSTSCRIPT  # the inputs are taken out even without outputs
             return task
+
+        def _copy_task_attrs(self, original: Any, loop_characteristics: Any = None) -> None:
+            # A multi-instance activity: SpiffWorkflow gives the activity its element's pre-
+            # and post-script; the mappings run on each instance (Camunda's), with theirs.
+            super()._copy_task_attrs(original, loop_characteristics)
+            if getattr(original, "io", None) is None:
+                return
+            for name, marker in (("prescript", NO_PRESCRIPT), ("postscript", NO_POSTSCRIPT)):
+                if getattr(self.task, name, None) is marker:
+                    setattr(self.task, name, None)
+                if getattr(original, name, None) is None:
+                    setattr(original, name, marker)
 
     Parser.__name__ = parser_class.__name__
     return Parser

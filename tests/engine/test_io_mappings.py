@@ -3,13 +3,15 @@ writes them for Camunda 7 (``camunda:inputOutput``) and Camunda 8 (``zeebe:ioMap
 
 They were refused at deploy ("map data with a script task"). Now inputs are the element's own
 variables while it runs (its form shows them) and are gone after it, a variable they covered
-as it was; outputs set what leaves it; Camunda 7 keeps what a person submitted on a task with
-outputs local, Camunda 8 merges a task's work when it has no outputs."""
+as it was; outputs set what leaves it; Camunda 7 sets what a person submitted on the process
+(a field named as an input excepted), Camunda 8 keeps it local when the task has outputs."""
 
 # ruff: noqa: E501  (diagrams written as Camunda Modeler writes them, one element a line)
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from tests.engine.conftest import Actor, by_element, refused
 
@@ -112,7 +114,7 @@ def _run(owner: Actor, agent: Actor, name: str, text: bytes, data: dict[str, Any
     return started
 
 
-def test_a_camunda_7_call_task_shows_its_inputs_and_keeps_the_submitted_form_local(
+def test_a_camunda_7_call_task_shows_its_inputs_and_hands_on_its_outputs(
     owner: Actor, agent: Actor
 ) -> None:
     outputs = """
@@ -129,12 +131,12 @@ def test_a_camunda_7_call_task_shows_its_inputs_and_keeps_the_submitted_form_loc
     [task] = started["ready_tasks"]
     assert task["values"]["customer_label"] == "Li Wei (Hangzhou)"
     assert "customer_label" not in started["data"]
-    done = agent.complete_ok(task["id"], {"outcome": "interested"})
+    done = agent.complete_ok(task["id"], {"outcome": "interested", "customer_label": "typed"})
     assert done["status"] == "completed", [i["message"] for i in done["incidents"]]
     data = done["data"]
     assert data["call_outcome"] == "interested" and data["call_score"] == 21
-    # the submitted field stays the task's own: Camunda 7 with output parameters
-    assert "outcome" not in data
+    # Camunda 7 sets what a task is completed with on the process instance, outputs or not
+    assert data["outcome"] == "interested"
     # inputs are gone, and the one that covered a process variable left it as it was
     for local in ("customer_label", "channels", "script_score", "deal_amount", "terms", "label"):
         assert local not in data, local
@@ -281,6 +283,7 @@ def test_mappings_that_cannot_run_stay_refused_on_their_line(owner: Actor) -> No
       <bpmn:extensionElements>
         <camunda:inputOutput>
           <camunda:inputParameter name="who">${lead.name}</camunda:inputParameter>
+          <camunda:outputParameter name="last">${outcome}</camunda:outputParameter>
         </camunda:inputOutput>
       </bpmn:extensionElements>
       <bpmn:multiInstanceLoopCharacteristics camunda:collection="${leads}" camunda:elementVariable="lead" />
@@ -309,6 +312,46 @@ def test_mappings_that_cannot_run_stay_refused_on_their_line(owner: Actor) -> No
         .strip()
         .startswith('<camunda:inputParameter name="label">')
     )
-    assert "per instance of a looping or multi-instance activity" in found["Activity_each"]
+    assert "maps inputs for each instance, no outputs" in found["Activity_each"]
     assert "getOwner" in found["Activity_java"] and "cannot be computed" in found["Activity_java"]
     assert "<camunda:inputOutput>" in found["StartEvent_1"]
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["parallel", "sequential"])
+def test_a_multi_instance_call_task_gives_each_instance_its_own_inputs(
+    owner: Actor, agent: Actor, sequential: bool
+) -> None:
+    """Camunda 7 applies a multi-instance activity's input mappings to each instance."""
+    body = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="Activity_each" name="Call each lead">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="who" label="Lead" type="string" />
+          <camunda:formField id="reached" label="Reached" type="boolean" />
+        </camunda:formData>
+        <camunda:inputOutput>
+          <camunda:inputParameter name="who">${lead.name} (${campaign})</camunda:inputParameter>
+        </camunda:inputOutput>
+      </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="SEQ" camunda:collection="${leads}" camunda:elementVariable="lead" />
+    </bpmn:userTask>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_each" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_each" targetRef="Event_end" />"""
+    body = body.replace("SEQ", "true" if sequential else "false")
+    leads = [{"name": "Wang Fang"}, {"name": "Chen Jie"}]
+    started = _run(
+        owner,
+        agent,
+        "c7_io_each",
+        diagram(C7, "c7_io_each", body),
+        {"leads": leads, "campaign": "Q3"},
+    )
+    shown = []
+    while started["ready_tasks"]:
+        task = started["ready_tasks"][0]
+        shown.append(task["values"]["who"])
+        started = done = agent.complete_ok(task["id"], {"reached": True})
+    assert sorted(shown) == ["Chen Jie (Q3)", "Wang Fang (Q3)"]
+    assert done["status"] == "completed", [i["message"] for i in done["incidents"]]
+    assert "who" not in done["data"] and done["data"]["reached"] is True
