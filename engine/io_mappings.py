@@ -59,6 +59,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import juel, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
+from engine.call_mappings import feel_path, value_at
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = zeebe_hints.ZEEBE_NS
@@ -111,6 +112,12 @@ class Parameter:
     python: str | None
     line: int | None
     said: str
+    path: tuple[str, ...] | None = None  # a FEEL source that only reads a variable path
+
+    @property
+    def root(self) -> str:
+        """The variable the target sets (``deal`` of Camunda 8's ``deal.commission``)."""
+        return self.target.split(".")[0]
 
 
 @dataclass(frozen=True)
@@ -149,10 +156,14 @@ def _kind(element: Any) -> str:
     return etree.QName(element).localname if etree.QName(element).namespace == BPMN_NS else ""
 
 
+# Events whose mappings are refused here with what to draw instead.
+_UNMAPPED_EVENTS = frozenset({"startEvent", "boundaryEvent"})
+
+
 def handles(element: Any) -> bool:
     """Whether the mappings of ``element`` (a flow node) are this module's to run or refuse."""
     kind = _kind(element)
-    return kind in ACTIVITIES or kind in THROWS or kind in CATCHES
+    return kind in ACTIVITIES or kind in THROWS or kind in CATCHES or kind in _UNMAPPED_EVENTS
 
 
 def read(element: Any) -> tuple[IoMappings | None, list[tuple[Any, str]]]:
@@ -222,6 +233,23 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
         if element.get("triggeredByEvent") == "true":
             return [(at, "an event subprocess maps no variables: map them in its first task")]
         return []
+    if kind in _UNMAPPED_EVENTS:
+        what = "a start event" if kind == "startEvent" else "a boundary event"
+        if not zeebe:
+            return [
+                (
+                    at,
+                    f"Camunda 7 maps no variables on {what} either (inputOutput is for tasks, "
+                    "subprocesses and the other events): set them in a script task after it",
+                )
+            ]
+        return [
+            (
+                at,
+                f"Dialflow maps no variables on {what}: its message's or error's variables "
+                "are in the data after it; set what the outputs set in a script task after it",
+            )
+        ]
     definition = _definition_kind(element)
     if kind in THROWS and definition in _THROW_KINDS:
         return []
@@ -275,10 +303,10 @@ def _zeebe_entry(entry: Any) -> tuple[str, Parameter] | str:
     others = sorted(set(entry.attrib) - {"source", "target"})
     if not target:
         return f"{where} has no target: name the variable it sets"
-    if not target.isidentifier():
+    if not all(part.isidentifier() for part in target.split(".")):
         return (
-            f"{where} sets {target!r}: a target names one variable (set a field of an object "
-            "in a script task)"
+            f"{where} sets {target!r}: a target names a variable or a field of one "
+            "(deal.commission)"
         )
     if others:
         return f"{where}: a mapping has a source and a target only, not {', '.join(others)}"
@@ -293,7 +321,8 @@ def _zeebe_entry(entry: Any) -> tuple[str, Parameter] | str:
                 "sum(), min()"
             )
     said = f'<zeebe:{local} source="{source or ""}" target="{target}"/>'
-    return local, Parameter(target, python, entry.sourceline, said)
+    path = feel_path(source)  # FEEL reads a missing variable or field as null
+    return local, Parameter(target, python, entry.sourceline, said, path)
 
 
 def _camunda_entry(entry: Any) -> tuple[str, Parameter] | str:
@@ -442,6 +471,8 @@ def _evaluate(task: Any, mapping: Parameter, scope: dict[str, Any], side: str) -
     if mapping.python is None:
         return None
     try:
+        if mapping.path is not None:
+            return value_at(scope, mapping.path)
         return task.workflow.script_engine.environment.evaluate(mapping.python, scope)
     except Exception as exc:
         raise WorkflowTaskException(
@@ -452,12 +483,31 @@ def _evaluate(task: Any, mapping: Parameter, scope: dict[str, Any], side: str) -
         ) from exc
 
 
+def _put(values: dict[str, Any], mapping: Parameter, value: Any, base: Any) -> None:
+    """Set ``mapping``'s target in ``values``: a variable, or a field of one (Camunda 8's
+    ``deal.commission``), set in a copy of ``base``, the variable as it was (an object made
+    where it was none)."""
+    fields = mapping.target.split(".")
+    if len(fields) == 1:
+        values[mapping.target] = value
+        return
+    root = deepcopy(base) if isinstance(base, dict) else {}
+    holder = root
+    for field in fields[1:-1]:
+        if not isinstance(holder.get(field), dict):
+            holder[field] = {}
+        holder = holder[field]
+    holder[fields[-1]] = value
+    values[fields[0]] = root
+
+
 def apply_inputs(task: Any, mappings: IoMappings) -> None:
     """Give ``task`` its inputs as its own variables, remembering what they cover."""
     data = task.data
     values: dict[str, Any] = {}
     for mapping in mappings.inputs:
-        values[mapping.target] = deepcopy(_evaluate(task, mapping, {**data, **values}, "input"))
+        value = deepcopy(_evaluate(task, mapping, {**data, **values}, "input"))
+        _put(values, mapping, value, values.get(mapping.root))  # a new variable of its own
     internal = task.internal_data
     applied = internal.get(APPLIED)
     again = applied is not None and all(
@@ -474,22 +524,34 @@ def apply_inputs(task: Any, mappings: IoMappings) -> None:
 def apply_outputs(task: Any, mappings: IoMappings) -> None:
     """Set ``task``'s outputs in what it hands on, its own variables taken out."""
     data = task.data
+    internal = task.internal_data
+    before = internal.get(BEFORE) if mappings.local_work else None
+    shadowed = internal.get(SHADOWED, {})
+
+    def outside(name: str) -> Any:  # the variable as the enclosing scope has it
+        if before is not None:
+            return before.get(name)
+        if name in shadowed:
+            existed, value = shadowed[name]
+            return value if existed else None
+        return data.get(name)
+
     values: dict[str, Any] = {}
     for mapping in mappings.outputs:
-        values[mapping.target] = deepcopy(_evaluate(task, mapping, {**data, **values}, "output"))
-    internal = task.internal_data
-    before = internal.pop(BEFORE, None)
-    if mappings.local_work and before is not None:
+        value = deepcopy(_evaluate(task, mapping, {**data, **values}, "output"))
+        base = values[mapping.root] if mapping.root in values else outside(mapping.root)
+        _put(values, mapping, value, base)
+    if before is not None:
         data.clear()
         data.update(before)
     else:
-        for name, (existed, value) in internal.get(SHADOWED, {}).items():
+        for name, (existed, value) in shadowed.items():
             if existed:
                 data[name] = value
             else:
                 data.pop(name, None)
-    internal.pop(SHADOWED, None)
-    internal.pop(APPLIED, None)
+    for key in (BEFORE, SHADOWED, APPLIED):
+        internal.pop(key, None)
     data.update(values)
 
 
@@ -558,7 +620,7 @@ def own_values(task: Any) -> dict[str, Any]:
     io = getattr(task.task_spec, "io", None)
     if io is None:
         return {}
-    return {m.target: task.data[m.target] for m in io.inputs if m.target in task.data}
+    return {m.root: task.data[m.root] for m in io.inputs if m.root in task.data}
 
 
 # --- events: a task beside them -----------------------------------------------------------
