@@ -85,7 +85,6 @@ ACTIVITIES = frozenset(
         "transaction",
     }
 )
-OWN_WAY = frozenset({"serviceTask", "callActivity"})
 THROWS = frozenset({"endEvent", "intermediateThrowEvent"})
 CATCHES = frozenset({"intermediateCatchEvent"})
 # Event definitions whose events run mappings: what the event does is untouched by them.
