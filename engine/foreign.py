@@ -30,6 +30,7 @@ from engine import (
     external_tasks,
     foreign_hints,
     foreign_loops,
+    io_mappings,
     java_async,
     java_schedule,
     juel,
@@ -397,6 +398,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         (FLOW_HINTS.get(local) if flow else None)
         or foreign_hints.signal_hint(local, owner)
         or call_mappings.hint(element)
+        or io_mappings.hint(element)
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
@@ -489,6 +491,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run
+        or io_mappings.runs(element)  # an activity's or event's own mappings: run
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
@@ -506,7 +509,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     return [
         _report(
             name,
-            call_mappings.problem_at(element),  # a mapping inside it: on its own line
+            # a mapping inside it: on its own line
+            io_mappings.problem_at(call_mappings.problem_at(element)),
             f"<{_prefix(element, qname.namespace, engine)}:{qname.localname}> on "
             f"{_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"

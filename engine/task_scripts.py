@@ -62,6 +62,7 @@ from engine import assignment_attributes
 from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.instance_changes import deferred
+from engine.io_mappings import IoMapped
 from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
@@ -291,7 +292,7 @@ class SubmittedPostScriptRetry(_WorkDone):
     filled in once more."""
 
 
-class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
+class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, IoMapped, ScriptTask):
     """A script task whose retry after a failed post-script does not run its script again."""
 
 
@@ -299,19 +300,19 @@ class PostScriptRetryingServiceTask(PreScriptHeard, PostScriptRetry, ServiceTask
     """A service task whose retry after a failed post-script does not call its handler again."""
 
 
-class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, UserTask):
+class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, UserTask):
     """A user task whose retry after a failed post-script keeps the submitted form."""
 
 
-class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, ManualTask):
+class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""
 
 
-class PreScriptHeardSubprocess(PreScriptHeard, SubprocessTask):
+class PreScriptHeardSubprocess(PreScriptHeard, IoMapped, SubprocessTask):
     """An embedded subprocess whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardTransaction(PreScriptHeard, TransactionSubprocess):
+class PreScriptHeardTransaction(PreScriptHeard, IoMapped, TransactionSubprocess):
     """A transaction subprocess whose failed pre-script is an incident on it alone."""
 
 
@@ -320,21 +321,23 @@ class PreScriptHeardCallActivity(PreScriptHeard, MappedCall, CallActivity):
     taking back what its variable mappings say (``engine.call_mappings``)."""
 
 
-class PreScriptHeardBusinessRuleTask(PreScriptHeard, ResultVariableDecision, BusinessRuleTask):
+class PreScriptHeardBusinessRuleTask(
+    PreScriptHeard, ResultVariableDecision, IoMapped, BusinessRuleTask
+):
     """A business-rule task whose failed pre-script is an incident on it alone; a Camunda 8
     one sets its decision's result in its result variable (``engine.zeebe_decisions``)."""
 
 
-class PreScriptHeardSendTask(PreScriptHeard, SendTask):
+class PreScriptHeardSendTask(PreScriptHeard, IoMapped, SendTask):
     """A send task whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardReceiveTask(PreScriptHeard, ReceiveTask):
+class PreScriptHeardReceiveTask(PreScriptHeard, IoMapped, ReceiveTask):
     """A receive task whose failed pre-script is an incident on it alone; retried, it runs
     the pre-script again and then waits for its message."""
 
 
-class PreScriptHeardTask(PreScriptHeard, NoneTask):
+class PreScriptHeardTask(PreScriptHeard, IoMapped, NoneTask):
     """A task of no kind (``<bpmn:task>``) whose failed pre-script is an incident on it alone."""
 
 

@@ -35,6 +35,7 @@ from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_proce
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
+from engine.io_mappings import own_values
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
@@ -528,7 +529,7 @@ def _item_values(
         "form_name": form_name,
         "form_schema": form_schema,
         "instructions": instructions_of(spec.extensions or {}, task.data),
-        "item_values": _multi_instance_values(task, form_schema),
+        "item_values": _own_values(task, form_schema),
         "assignee_id": assignee_id,
     }
     return values, candidates
@@ -537,6 +538,16 @@ def _item_values(
 def _active_user(session: Session, username: str) -> int | None:
     name = normalise_username(username)
     return session.scalar(select(User.id).where(User.username == name, User.active))
+
+
+def _own_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
+    """The values of the form's fields the task holds and the instance's data does not: its
+    multi-instance item's, and its element's input mappings (``engine.io_mappings``, local to
+    the task: the customer's name a call task's input gives its form)."""
+    values = _multi_instance_values(task, form_schema)
+    fields = set(form_fields(form_schema))
+    inputs = {k: v for k, v in own_values(task).items() if k in fields}
+    return {**(values or {}), **inputs} if inputs else values
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
