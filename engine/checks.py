@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
-from engine import juel, sandbox
+from engine import camunda_forms, juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -571,8 +571,12 @@ def foreign_script_ids(tree: Any) -> set[str]:
 
 def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None:
     properties = (spec.extensions or {}).get("properties", {})
+    camunda = camunda_forms.task_problems(spec, forms)  # a Camunda 8 task's .form file
     form_name, schema = form_of(spec, forms)
-    if form_name and schema is None:
+    if camunda:
+        for said in camunda:
+            report(said)
+    elif form_name and schema is None:
         report(_missing_form(form_name, forms))
     elif schema is not None:
         _check_form(
