@@ -38,6 +38,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 EMBEDDED_PREFIX = "camunda-forms:bpmn:"
 CAMUNDA_FORM_ID = "camundaFormId"  # the key of a .form file's id in a task spec's extensions
+CAMUNDA_FORM_LINE = "camundaFormLine"  # and of the line of the <zeebe:formDefinition> naming it
 _BINDINGS = ("latest", "deployment")
 # form-js components that show something and hold no data
 _SHOWN_ONLY = {
@@ -482,15 +483,16 @@ def embedded_form(element: Any) -> Any | None:
     return None
 
 
-def read(task: Any) -> tuple[str, Any] | None:
-    """For the parser: ``("schema", JSON Schema)`` for a user task with an embedded form that
-    converts, ``("file", form id)`` for one naming a ``.form`` file; else ``None``."""
+def read(task: Any) -> dict[str, Any] | None:
+    """For the parser, the task spec's extensions for its Camunda Form: the JSON Schema of an
+    embedded form that converts (``diagramForm``, as ``engine.diagram_forms`` keeps a drawn
+    form), or the id of the ``.form`` file it names and the line naming it; else ``None``."""
     found = definition(task)
     if found is None or _definition_problem(found) is not None:
         return None
     form_id = (found.get("formId") or "").strip()
     if form_id:
-        return "file", form_id
+        return {CAMUNDA_FORM_ID: form_id, CAMUNDA_FORM_LINE: found.sourceline}
     form = embedded_form(found)
     if form is None:
         return None
@@ -498,7 +500,7 @@ def read(task: Any) -> tuple[str, Any] | None:
         schema, refused = convert(json.loads(form.text or ""))
     except ValueError:
         return None
-    return None if refused else ("schema", schema)
+    return None if refused else {"diagramForm": schema}  # diagram_forms.DIAGRAM_FORM
 
 
 def file_form(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:

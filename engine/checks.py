@@ -72,9 +72,14 @@ def check_specs(
         here, flows_here = lines.get(file, {}), conditions.get(file, {})
 
         def report(
-            message: str, element_id: str = element_id, file: str = file, here: Any = here
+            message: str,
+            element_id: str = element_id,
+            file: str = file,
+            here: Any = here,
+            line: int | None = None,
         ) -> None:
-            problems.append(problem(message, element_id, here.get(element_id), file or None))
+            where = line or here.get(element_id)
+            problems.append(problem(message, element_id, where, file or None))
 
         if isinstance(spec, ServiceTask):
             literals = _literal_parameters(spec.operation_params, report)
@@ -573,9 +578,9 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
     properties = (spec.extensions or {}).get("properties", {})
     camunda = camunda_forms.task_problems(spec, forms)  # a Camunda 8 task's .form file
     form_name, schema = form_of(spec, forms)
-    if camunda:
+    if camunda:  # said on the line of the task's <zeebe:formDefinition>
         for said in camunda:
-            report(said)
+            report(said, line=(spec.extensions or {}).get(camunda_forms.CAMUNDA_FORM_LINE))
     elif form_name and schema is None:
         report(_missing_form(form_name, forms))
     elif schema is not None:

@@ -109,8 +109,7 @@ class RetryingUserTaskParser(UserTaskParser):
             extensions[DIAGRAM_FORM] = form
         camunda = camunda_forms.read(self.node) if node is None else None
         if camunda is not None:  # a Camunda 8 form: embedded (converted) or a .form file's id
-            kind, value = camunda
-            extensions[DIAGRAM_FORM if kind == "schema" else camunda_forms.CAMUNDA_FORM_ID] = value
+            extensions.update(camunda)
         said = assignment_attributes.read(self.node) if node is None else None
         if said is not None:
             extensions[assignment_attributes.ASSIGNMENT] = said

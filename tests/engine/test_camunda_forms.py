@@ -178,7 +178,7 @@ def test_a_form_file_deploys_as_json_and_from_a_cli_folder(owner: Actor, test_en
     assert detail["element_id"] == "Activity_call"
     assert "formId='call-result'> names a Camunda Form no .form file" in detail["message"]
     assert detail["line"] == line_in(
-        '<bpmn:userTask id="Activity_call"', (DIAGRAMS / DIAGRAM).read_text()
+        '<zeebe:formDefinition formId="call-result"', (DIAGRAMS / DIAGRAM).read_text()
     )
 
     body["forms"] = {"call-result.form": form}
@@ -239,7 +239,7 @@ def test_what_no_json_schema_says_is_refused_on_its_element_and_line(owner: Acto
         assert line_in(fragment, text) in lines["Activity_followup"], fragment
     assert "a process starts with the data sent with it" in found["StartEvent_1"]
     assert "names a Camunda Form no .form file of the deploy has" in found["Activity_callback"]
-    assert lines["Activity_callback"] == [line_in('id="Activity_callback"', text)]
+    assert lines["Activity_callback"] == [line_in('formId="callback-time"', text)]
     assert "no <zeebe:userTaskForm> of the file has that id" in found["Activity_gone"]
     assert lines["Activity_gone"] == [line_in("UserTaskForm_intent", text)]
     assert "Dialflow keeps no version tags" in found["Activity_tagged"]
