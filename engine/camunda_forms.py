@@ -78,7 +78,41 @@ def convert(form: Any) -> tuple[dict[str, Any], list[tuple[Mapping[str, Any], st
     _place_all(components, root, refused)
     if not root["properties"] and not refused:
         refused.append(({}, "it has no field that takes a value; add one or remove the form"))
+    _shown_objects(root)
+    for prop in root["properties"].values():
+        _object_default(prop)
     return _tidy(root), refused
+
+
+def _object_default(schema: dict[str, Any]) -> Any:
+    """An object's ``default`` from its fields' defaults (``quote.amount`` defaulting to 9800
+    gives ``quote`` ``{"amount": 9800}``, filled in when the completion leaves it out, as
+    form-js submits it), when its required fields all have one; the default, if any."""
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        return schema.get("default")
+    values = {
+        name: value
+        for name, prop in schema["properties"].items()
+        if (value := _object_default(prop)) is not None
+    }
+    if not values or schema.get("readOnly") or set(schema.get("required", [])) - set(values):
+        return None
+    schema["default"] = values
+    return values
+
+
+def _shown_objects(schema: dict[str, Any]) -> bool:
+    """Mark ``"readOnly"`` the objects (a group's ``path``, ``deal.title`` keys) whose fields
+    are all read-only, so the task shows them and keeps the instance's value (a completion
+    leaves out a field it does not take, and the instance's ``deal`` would become null);
+    whether ``schema`` itself is shown only."""
+    properties = schema.get("properties")
+    if schema.get("type") != "object" or not isinstance(properties, dict) or not properties:
+        return schema.get("readOnly") is True
+    shown = [_shown_objects(prop) for prop in properties.values()]
+    if all(shown) and schema.get("$schema") is None:
+        schema["readOnly"] = True
+    return all(shown)
 
 
 def _place_all(

@@ -302,3 +302,110 @@ def test_the_task_page_renders_the_camunda_form(client, db, make_user, owner: Ac
         ["basic", "pro"],
         {"name": "王经理"},
     )
+
+
+CALLBACK_PLAN = {
+    "id": "callback-plan",
+    "type": "default",
+    "components": [
+        {
+            "type": "group",
+            "label": "回拨安排",
+            "components": [
+                {"type": "datetime", "key": "day", "subtype": "date", "dateLabel": "回拨日期"},
+                {"type": "datetime", "key": "at", "subtype": "time", "timeLabel": "回拨时段"},
+            ],
+        },
+        {"type": "textfield", "key": "deal.title", "label": "商机名称", "disabled": True},
+        {"type": "textfield", "key": "deal.stage", "label": "阶段", "readonly": True},
+        {"type": "number", "key": "quote.amount", "label": "报价金额", "defaultValue": "9800"},
+        {
+            "type": "checkbox",
+            "key": "recordingConsent",
+            "label": "客户同意通话录音",
+            "validate": {"required": True},
+        },
+        {
+            "type": "dynamiclist",
+            "path": "attempts",
+            "label": "拨打记录",
+            "isRepeating": True,
+            "components": [
+                {
+                    "type": "textfield",
+                    "key": "phone",
+                    "label": "号码",
+                    "validate": {"required": True},
+                },
+                {
+                    "type": "select",
+                    "key": "result",
+                    "label": "结果",
+                    "values": [
+                        {"label": "忙线", "value": "busy"},
+                        {"label": "关机", "value": "off"},
+                    ],
+                },
+            ],
+        },
+    ],
+}
+
+
+def test_groups_lists_dotted_keys_and_times_become_nested_json_schema(owner: Actor):
+    body = {
+        "bpmn": (DIAGRAMS / DIAGRAM)
+        .read_text()
+        .replace('formId="call-result"', 'formId="callback-plan"'),
+        "forms": {"callback-plan.form": CALLBACK_PLAN},
+    }
+    assert owner.post("/api/v1/process-models", json=body).status_code == 201
+    started = owner.start("c8_call_result", {"deal": {"title": "年度续约", "stage": "报价"}})
+    schema = started["ready_tasks"][0]["form_schema"]
+    properties = schema["properties"]
+    assert set(properties) == {"day", "at", "deal", "quote", "recordingConsent", "attempts"}
+    assert properties["day"] == {"title": "回拨日期", "type": "string", "format": "date"}
+    assert properties["deal"] == {  # all its fields read-only: shown, kept
+        "type": "object",
+        "properties": {
+            "title": {"title": "商机名称", "type": "string", "readOnly": True},
+            "stage": {"title": "阶段", "type": "string", "readOnly": True},
+        },
+        "readOnly": True,
+    }
+    assert properties["quote"] == {
+        "type": "object",
+        "properties": {"amount": {"title": "报价金额", "type": "number", "default": 9800}},
+        "default": {"amount": 9800},
+    }
+    assert properties["recordingConsent"]["const"] is True
+    assert properties["attempts"]["items"]["required"] == ["phone"]
+    assert schema["required"] == ["recordingConsent"]
+
+    task_id = started["ready_tasks"][0]["id"]
+    wrong = {
+        "day": "2026-02-30",
+        "at": "25:00",
+        "quote": {"amount": "很多"},
+        "recordingConsent": False,
+        "attempts": [{"phone": "13800000000", "result": "busy"}, {"result": "lost"}],
+    }
+    assert invalid_fields(owner.complete(task_id, wrong)) == {
+        "day",
+        "at",
+        "quote.amount",
+        "recordingConsent",
+        "attempts.1.phone",
+        "attempts.1.result",
+    }
+    answer = {
+        "day": "2026-06-02",
+        "at": "14:30",
+        "recordingConsent": True,
+        "attempts": [{"phone": "13800000000", "result": "off"}],
+    }
+    done = owner.complete_ok(task_id, answer)
+    data = owner.instance(done["id"])["data"]
+    assert {key: data[key] for key in answer} == answer
+    assert data["deal"] == {"title": "年度续约", "stage": "报价"}  # read-only: kept
+    assert data["quote"] == {"amount": 9800}  # left out: its default
