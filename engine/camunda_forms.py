@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from dialflow.strict_json import loads_strict
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 
@@ -142,7 +143,7 @@ def _place_component(
         return
     if kind == "group":
         path = _path(component, "path", required=False)
-        children = list(component.get("components") or [])
+        children = _children(component)
         if not path:  # a group without a path only draws a frame: its fields are the form's
             _place_all(children, target, refused)
             return
@@ -155,7 +156,7 @@ def _place_component(
     if kind == "dynamiclist":
         path = _path(component, "path", required=True)
         item: dict[str, Any] = {"type": "object", "properties": {}}
-        _place_all(list(component.get("components") or []), item, refused)
+        _place_all(_children(component), item, refused)
         prop: dict[str, Any] = {"type": "array", "items": _tidy(item)}
         _put(target, path, _described(component, prop), False, component)
         return
@@ -181,6 +182,16 @@ def _place_component(
     key = _path(component, "key", required=True)
     prop, required = _field(component, kind, name)
     _put(target, key, _described(component, prop), required, component)
+
+
+def _children(component: Mapping[str, Any]) -> list[Any]:
+    """The components of a group or dynamic list."""
+    children = component.get("components")
+    if children is None:
+        return []
+    if not isinstance(children, list):
+        raise _Refused(component, f'{_named(component)} has "components" that are no list')
+    return children
 
 
 def _field(component: Mapping[str, Any], kind: str, name: str) -> tuple[dict[str, Any], bool]:
@@ -403,7 +414,9 @@ def _described(component: Mapping[str, Any], prop: dict[str, Any]) -> dict[str, 
     for keyword, text in (("title", label), ("description", component.get("description"))):
         if text is None or text == "":
             continue
-        if not isinstance(text, str) or text.startswith("="):
+        if not isinstance(text, str):
+            raise _Refused(component, f"{_named(component)} has a {keyword} that is no text")
+        if text.startswith("="):
             raise _Refused(
                 component,
                 f"{_named(component)} has a {keyword.replace('title', 'label')} computed by "
@@ -531,8 +544,8 @@ def read(task: Any) -> dict[str, Any] | None:
     if form is None:
         return None
     try:
-        schema, refused = convert(json.loads(form.text or ""))
-    except ValueError:
+        schema, refused = convert(loads_strict(form.text or ""))
+    except (ValueError, RecursionError):
         return None
     return None if refused else {"diagramForm": schema}  # diagram_forms.DIAGRAM_FORM
 
@@ -593,7 +606,7 @@ def problems(name: str, element: Any) -> list[dict[str, Any]] | None:
         return _embedded_problems(name, element)
     if qname.localname != "formDefinition":
         return None
-    task = element.getparent().getparent()
+    task = _flow_node(element)
     if task is None or task.tag != f"{{{BPMN_NS}}}userTask":
         return None
     said = _definition_problem(element)
@@ -622,6 +635,12 @@ def problems(name: str, element: Any) -> list[dict[str, Any]] | None:
             file=name,
         )
     ]
+
+
+def _flow_node(element: Any) -> Any:
+    """The BPMN element whose extensionElements hold ``element``, if any."""
+    extensions = element.getparent()
+    return extensions.getparent() if extensions is not None else None
 
 
 def _definition_problem(element: Any) -> str | None:
@@ -656,14 +675,14 @@ def _embedded_problems(name: str, form: Any) -> list[dict[str, Any]]:
     users = [
         owner
         for found in form.getroottree().iter(f"{{{ZEEBE_NS}}}formDefinition")
-        if embedded_form(found) is form and (owner := found.getparent().getparent()) is not None
+        if embedded_form(found) is form and (owner := _flow_node(found)) is not None
     ]
-    owner = users[0] if users else form.getparent().getparent()
+    owner = users[0] if users else _flow_node(form)
     element_id = owner.get("id") if owner is not None else None
     label = f"<{form.prefix or 'zeebe'}:userTaskForm> {form.get('id')!r}"
     try:
-        content = json.loads(text)
-    except ValueError as exc:
+        content = loads_strict(text)
+    except (ValueError, RecursionError) as exc:
         return [
             problem(
                 f"{name}: {label} is no JSON: {getattr(exc, 'msg', exc)}",
