@@ -8,8 +8,9 @@ SpiffWorkflow ignores foreign attributes and would run such a model without its 
 or service calls, or fail late on such a condition; these checks name each such place with a
 hint at the Dialflow way instead. Layout-only and tool-only extensions (modeler templates,
 history settings, Signavio metadata) pass. A user task's form drawn in the diagram
-(``<camunda:formData>``, ``<flowable:formProperty>``) becomes its JSON-Schema form; only what
-of it cannot is refused (``engine.diagram_forms``).
+(``<camunda:formData>``, ``<flowable:formProperty>``) and a Camunda 8 task's Camunda Form
+become its JSON-Schema form; only what of them cannot is refused (``engine.diagram_forms``,
+``engine.camunda_forms``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine import (
     assignment_attributes,
     call_mappings,
     camunda_decisions,
+    camunda_forms,
     caught_variables,
     data_object_values,
     designer_marks,
@@ -484,6 +486,9 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     uncomputed = external_tasks.uncomputed(element)
     if uncomputed is not None:  # the one value an external task cannot compute
         return [_report(name, element, uncomputed)]
+    form = camunda_forms.problems(name, element)
+    if form is not None:  # a Camunda 8 form: converted, or refused on its field's line
+        return form
     if (
         qname.localname in HARMLESS
         or designer_marks.element_passes(element)  # an approval page's setting

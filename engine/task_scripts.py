@@ -58,7 +58,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as SubprocessTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import assignment_attributes
+from engine import assignment_attributes, camunda_forms
 from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.instance_changes import deferred
@@ -93,8 +93,10 @@ class ScriptTaskWithScriptsParser(ScriptTaskParser):
 class RetryingUserTaskParser(UserTaskParser):
     """SpiffWorkflow's user task parser, building the spec class it is given (it builds its
     own ``UserTask`` whatever the class), with the form drawn in the diagram, if any, as a
-    JSON Schema in its extensions (``engine.diagram_forms``), and who its Camunda, Activiti,
-    Flowable or Zeebe assignment attributes name (``engine.assignment_attributes``)."""
+    JSON Schema in its extensions (``engine.diagram_forms``; a Camunda Form embedded in a
+    Camunda 8 diagram, or the id of its ``.form`` file, ``engine.camunda_forms``), and who
+    its Camunda, Activiti, Flowable or Zeebe assignment attributes name
+    (``engine.assignment_attributes``)."""
 
     def create_task(self) -> Any:
         task = super().create_task()
@@ -106,6 +108,9 @@ class RetryingUserTaskParser(UserTaskParser):
         form = diagram_form(self.node) if node is None else None
         if form is not None:
             extensions[DIAGRAM_FORM] = form
+        camunda = camunda_forms.read(self.node) if node is None else None
+        if camunda is not None:  # a Camunda 8 form: embedded (converted) or a .form file's id
+            extensions.update(camunda)
         said = assignment_attributes.read(self.node) if node is None else None
         if said is not None:
             extensions[assignment_attributes.ASSIGNMENT] = said

@@ -371,7 +371,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_0quote",
         "<zeebe:formDefinition",
-        ["not Camunda Forms", "fields of 'quote-form' as a JSON Schema file"],
+        ["names a Camunda Form no .form file", "deploy the .form file with the diagram"],
     ),
     "feel-script": (  # a regression guard: said as the Python to write
         DEAL,
