@@ -195,9 +195,10 @@ class Batch:
 
 # SQLite's result codes for a lock held by another connection (SQLITE_BUSY) or by the same
 # one (SQLITE_LOCKED), their extended codes in the high bits; PostgreSQL's SQLSTATEs of a
-# serialization failure, a deadlock and a lock wait past ``lock_timeout``.
+# serialization failure, a deadlock and a lock wait past ``lock_timeout``, and of a prepared
+# statement deallocated behind ``dialflow.wire``'s back (prepared again by the next attempt).
 _SQLITE_LOCK_CODES = frozenset({5, 6})
-_PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03"})
+_PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03", "26000"})
 
 
 def lock_failure(exc: BaseException) -> bool:
@@ -244,9 +245,9 @@ def inserted_first(session: Session, row: Any) -> bool:
 def pipelined(session: Session) -> Iterator[Batch]:
     """INSERTs and UPDATEs whose results nobody reads, sent without waiting for each.
 
-    On PostgreSQL they go into a psycopg pipeline that stays open after the block: the next
-    statement or the COMMIT travels with them and syncs it, so a step's writes and its commit
-    cost one round trip. A failing write raises there, as SQLAlchemy's ``DBAPIError`` family,
+    On PostgreSQL they are queued in libpq's pipeline (``dialflow.wire``), which stays open
+    after the block: the next read or the COMMIT travels with them and syncs it, so a step's
+    writes and its commit cost one round trip. A failing write raises there, as SQLAlchemy's ``DBAPIError`` family,
     and the transaction rolls back as usual. Elsewhere (SQLite) the statements just run.
     """
     connection = session.connection()
@@ -425,8 +426,9 @@ def _close_pipeline(
 
 
 def _carry_pipeline(engine: Engine) -> None:
-    """Statements after :func:`pipelined` join its pipeline and close it (one round trip);
-    a transaction's BEGIN travels with its first statement.
+    """Reads after :func:`pipelined` join its pipeline and sync it (one round trip); any
+    statement psycopg runs itself syncs it first; a transaction's BEGIN travels with its
+    first statement.
 
     psycopg sends BEGIN on its own before a transaction's first statement and waits for the
     answer, even in a pipeline: a round trip per transaction. Instead the driver connection
