@@ -248,7 +248,8 @@ def pipelined(session: Session) -> Iterator[Batch]:
     On PostgreSQL they are queued in libpq's pipeline (``dialflow.wire``), which stays open
     after the block: the next read or the COMMIT travels with them and syncs it, so a step's
     writes and its commit cost one round trip. A failing write raises there, as
-    SQLAlchemy's ``DBAPIError`` family, and the transaction rolls back as usual. Elsewhere (SQLite) the statements just run.
+    SQLAlchemy's ``DBAPIError`` family, and the transaction rolls back as usual. Elsewhere
+    (SQLite) the statements just run.
     """
     connection = session.connection()
     batch = Batch(connection)
