@@ -28,7 +28,7 @@ from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, Team, User
 from crm.usernames import normalise_username
-from dialflow.db import mark_saved
+from dialflow.db import fetch, mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works
 from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
@@ -64,6 +64,9 @@ Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a lis
 OpenedItem = tuple[dict[str, Any], list[str]]
 _INSERT_ITEMS = insert(WorkItem.__table__).inline()
 _INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
+_USERS = User.__table__
+# run by the driver itself (``dialflow.db.fetch``): in a step's pipeline on PostgreSQL
+_ACTIVE_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("name"), _USERS.c.active)
 _CLOSE = (
     update(WorkItem.__table__)
     .where(WorkItem.__table__.c.id == bindparam("_id"))
@@ -536,8 +539,8 @@ def _item_values(
 
 
 def _active_user(session: Session, username: str) -> int | None:
-    name = normalise_username(username)
-    return session.scalar(select(User.id).where(User.username == name, User.active))
+    found = fetch(session, _ACTIVE_USER, {"name": normalise_username(username)})
+    return found[0][0] if found else None
 
 
 def _own_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
