@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
@@ -999,10 +1000,15 @@ def _latest_task(workflow: BpmnWorkflow) -> Any:
 
 def _own_scope(workflow: BpmnWorkflow, scope: Any) -> bool:
     """Whether ``scope`` is the instance's process or a subprocess embedded in it (at any
-    depth), not a called process or anything inside one."""
+    depth), not a called process or anything inside one, nor one instance (or turn) of a
+    multi-instance or looping subprocess, whose item is that instance's alone."""
     while scope is not workflow:
         parent = workflow.get_task_from_id(scope.parent_task_id)
-        if parent is None or isinstance(parent.task_spec, CallActivity):
+        if (
+            parent is None
+            or isinstance(parent.task_spec, CallActivity)
+            or (parent.parent is not None and isinstance(parent.parent.task_spec, LoopTask))
+        ):
             return False
         scope = parent.workflow
     return True
