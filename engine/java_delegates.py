@@ -8,8 +8,9 @@ with "choose a service operator from the handler registry", and said again to ha
 by the parser, without saying which operators there are or how to name one in that file.
 ``hint`` says it with the operators whose words the class, bean or method name shares
 (``CreateOpportunityDelegate`` → ``crm.create_opportunity``), else all of them, written the way
-a Camunda 7 file keeps them: an external task whose topic is the operator (``engine.
-external_tasks`` runs it) with its parameters as input parameters.
+a Camunda 7 file keeps them: an external task whose topic is the operator
+(``engine.external_tasks`` runs it) with its parameters as input parameters; in a Flowable or
+Activiti file, a ``<spiffworkflow:serviceTaskOperator>``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from lxml import etree
 
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ATTRIBUTES = frozenset({"class", "delegateExpression", "expression"})
 _TASKS = frozenset({"serviceTask", "sendTask"})
 # Words of Java naming that say nothing of the work.
@@ -58,14 +60,16 @@ def _named(local: str, value: str) -> str:
 
 
 def guesses(local: str, value: str) -> list[tuple[str, tuple[str, ...]]]:
-    """The operators sharing most words with what the value names (none shared: none)."""
+    """The operators sharing most words with what the value names, the fewest other words
+    breaking a tie (``LogCallDelegate``: ``crm.log_call`` before ``compliance.may_log_call``);
+    none shared: none."""
     wanted = _words(_named(local, value))
-    scored = [
-        (len(wanted & _words(operator.replace(".", " ").replace("_", " "))), operator, params)
-        for operator, params in _operators()
-    ]
-    best = max((score for score, _, _ in scored), default=0)
-    return [(op, params) for score, op, params in scored if best and score == best]
+    scored = []
+    for operator, params in _operators():
+        words = _words(operator.replace(".", " ").replace("_", " "))
+        scored.append(((len(wanted & words), -len(words - wanted)), operator, params))
+    best = max((score for score, _, _ in scored), default=(0, 0))
+    return [(op, params) for score, op, params in scored if best[0] and score == best]
 
 
 def hint(local: str, owner: Any, value: str | None) -> str | None:
@@ -74,21 +78,40 @@ def hint(local: str, owner: Any, value: str | None) -> str | None:
         return None
     what = {"class": "class", "delegateExpression": "bean", "expression": "method"}[local]
     found = guesses(local, value)
+    camunda = any(
+        etree.QName(name).localname == local and etree.QName(name).namespace == CAMUNDA_NS
+        for name in owner.attrib
+    )
     if not found:
         listed = ", ".join(operator for operator, _ in _operators())
+        external = (
+            'an external task (camunda:type="external" camunda:topic="<operator>", its '
+            "parameters as <camunda:inputParameter>s) or "
+            if camunda
+            else ""
+        )
         return (
             f"Dialflow runs no Java {what}: name the Dialflow operator that does its work, as "
-            'an external task (camunda:type="external" camunda:topic="<operator>", its '
-            "parameters as <camunda:inputParameter>s) or with <spiffworkflow:serviceTaskOperator "
-            f'id="<operator>">; the operators are {listed}'
+            f'{external}<spiffworkflow:serviceTaskOperator id="<operator>"> with '
+            f"spiffworkflow:parameters; the operators are {listed}"
+        )
+    if camunda:
+        ways = "; or ".join(
+            f'camunda:type="external" camunda:topic="{operator}" with its parameters '
+            f"{', '.join(params)} as <camunda:inputParameter>s"
+            for operator, params in found
+        )
+        return (
+            f"Dialflow runs no Java {what}: name the Dialflow operator that does its work "
+            f'instead, written as {ways} (or <spiffworkflow:serviceTaskOperator id="'
+            f'{found[0][0]}"> with spiffworkflow:parameters)'
         )
     ways = "; or ".join(
-        f'camunda:type="external" camunda:topic="{operator}" with its parameters '
-        f"{', '.join(params)} as <camunda:inputParameter>s"
+        f'<spiffworkflow:serviceTaskOperator id="{operator}"> with its parameters '
+        f"{', '.join(params)} as spiffworkflow:parameters"
         for operator, params in found
     )
     return (
         f"Dialflow runs no Java {what}: name the Dialflow operator that does its work instead, "
-        f'written as {ways} (or <spiffworkflow:serviceTaskOperator id="{found[0][0]}"> with '
-        "spiffworkflow:parameters)"
+        f"written as {ways}"
     )
