@@ -1,13 +1,14 @@
 """A twenty-fourth round of unseen diagrams, from four tools' exports: two no round used
 (Camunda 7's example style, a process-mining export) and two seen before with other processes
-and other habits. Bonita Studio 2024's BPMN 2.0 export (``model:`` prefix, EMF ids, no incoming/outgoing lists,
-``implementation="##unspecified"``, Groovy declared for the file), Lucidchart's BPMN 2.0 export
-(BPMN as the default namespace, dotted ids, names with line breaks, a text annotation in the
-collaboration, one process per file), Camunda 7's classic example in the shape of its invoice
-approval (``embedded:app:forms/…`` form keys, a decision assigning the work, a due date of
-``${dateTime().plusDays(1).toDate()}``, ``camunda:class`` and ``camunda:delegateExpression``
-service tasks) and a process-mining export as PM4Py and ProM write a discovered model (plain
-tasks only, gateways with no conditions, ``isExecutable="false"``, ``id``-and-UUID ids).
+and other habits. Bonita Studio 2024's BPMN 2.0 export (``model:`` prefix, EMF ids, no
+incoming/outgoing lists, ``implementation="##unspecified"``, Groovy declared for the file),
+Lucidchart's BPMN 2.0 export (BPMN as the default namespace, dotted ids, names with line
+breaks, a text annotation in the collaboration, one process per file), Camunda 7's classic
+example in the shape of its invoice approval (``embedded:app:forms/…`` form keys, a decision
+assigning the work, a due date of ``${dateTime().plusDays(1).toDate()}``, ``camunda:class``
+and ``camunda:delegateExpression`` service tasks) and a process-mining export as PM4Py and
+ProM write a discovered model (plain tasks only, gateways with no conditions,
+``isExecutable="false"``, ``id``-and-UUID ids).
 
 The processes: a lead qualification routed by a decision table (Camunda 7), a quote approval
 signed off by a manager and finance at once (Lucidchart; PM4Py), a call-back loop on a timer
@@ -27,9 +28,11 @@ external task: ``engine.java_delegates``); a decision table's ``>= 5,000`` deplo
 an ``errorRef``/``escalationRef`` off by a character or missing Lucidchart's page prefix, and a
 misspelled ``calledElement``, were told to declare a new one (they are told the one meant,
 ``engine.near_ids``), the escalation's catch also said to wait for what nothing throws; a
-discovered model's branches were named by their UUIDs only (now by where they lead); and an
+discovered model's branches were named by their UUIDs only (now by where they lead); an
 instance waiting inside an embedded subprocess showed its data as it was when the subprocess
-began (the call-back loop's attempts stayed 0 until the team lead took over).
+began (the call-back loop's attempts stayed 0 until the team lead took over); and a Groovy
+``callback_after ?: "PT2H"`` in a timer was told what ISO 8601 durations look like (it is told
+the Python, ``callback_after or "PT2H"``: ``engine.elvis``).
 """
 
 from __future__ import annotations
@@ -432,7 +435,7 @@ NURTURE = 'camunda:type="external" camunda:topic="crm.add_note">'
             (BONITA_TIMER, BONITA_TIMER.replace("callback_after<", 'callback_after ?: "PT2H"<')),
             "_Hq0cHc4aEe-b1Nn8cRwB2g",
             'id="_Hq0cHc4aEe-b1Nn8cRwB2g"',
-            ["?:"],
+            ["uses Groovy's ?:", 'write callback_after or "PT2H"'],
             id="bonita-groovy-elvis-in-a-timer",
         ),
         pytest.param(
