@@ -28,6 +28,7 @@ from engine import camunda_forms, juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
+from engine.elvis import as_python
 from engine.errors import problem
 from engine.foreign import is_juel, is_python
 from engine.form_checks import form_problems, unknown_draft
@@ -744,6 +745,13 @@ def _check_timer(definition: TimerEventDefinition, report: Any) -> None:
             report(
                 f"timer expression {expression!r} is a duration in words, which a timer does "
                 f"not read; ISO 8601 writes it {iso}: write {iso}"
+            )
+            return
+        elvis = as_python(expression)
+        if elvis is not None:
+            report(
+                f"timer expression {expression!r} uses Groovy's ?: (its left side unless "
+                f"empty), which Python does not have: write {elvis}"
             )
             return
         # "24 hours", "tomorrow at 9am": what a timer holds, said with the part's own example

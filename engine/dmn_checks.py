@@ -23,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import dmn_thousands
 from engine.bpmn_xml import SAFE_XML, element_problem
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems, has_schema
@@ -352,8 +353,11 @@ def _table_problems(table: Any, report: Any, variables: set[str] = frozenset()) 
                 _empty_input_problem(element, report)
             continue
         juel_text = juel_cell_problem(element, text) if local in _CELLS else None
+        grouped = dmn_thousands.problem(local, text)
         if juel_text:
             report(element, juel_text)
+        elif grouped:
+            report(element, grouped)
         elif temporal_problem(local, text) and not (
             local == "inputEntry" and "_feel_" in unary_test(text)
         ):

@@ -110,6 +110,8 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
             found += _unnamed_signal(node, definition, "waits for", ctx)
         elif kind == "escalationEventDefinition" and _on_call_to_nothing(node):
             continue  # the call activity's own problem says why nothing is called
+        elif kind == "escalationEventDefinition" and _undeclared(definition, ctx.escalations):
+            continue  # ``references`` says it names no escalation (and which one it meant)
         elif kind == "escalationEventDefinition":
             ref = definition.get("escalationRef")
             escalation = _resolved(ref, ctx.escalations)
@@ -251,6 +253,13 @@ def escalation_codes(tree: Any) -> dict[str, str | None]:
         for element in tree.iter(f"{{{BPMN_NS}}}escalation")
         if element.get("id")
     }
+
+
+def _undeclared(definition: Any, escalations: dict[str, str]) -> bool:
+    """Whether the definition's escalationRef names no escalation of the file, with or
+    without a prefix: nothing could throw what is not declared, so that is the problem."""
+    ref = (definition.get("escalationRef") or "").strip()
+    return bool(ref) and ref not in escalations and ref.split(":")[-1] not in escalations
 
 
 def _resolved(ref: str | None, names: dict[str, Any]) -> str | None:

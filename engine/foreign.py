@@ -34,6 +34,7 @@ from engine import (
     foreign_loops,
     io_mappings,
     java_async,
+    java_delegates,
     java_schedule,
     juel,
     listeners,
@@ -412,6 +413,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or diagram_forms.form_hint(local, owner, value)
         or (assignment_attributes.hint(local, owner, value) if value is not None else None)
         or (java_schedule.hint(local, owner, value) if value is not None else None)
+        or java_delegates.hint(local, owner, value)
         or foreign_hints.hint_for(local, owner, value)
         or HINTS.get(local)
     )
@@ -680,6 +682,7 @@ def is_reported(other: dict[str, Any], foreign: list[dict[str, Any]]) -> bool:
                 ":taskDefinition> ",
                 ":ioMapping> ",
                 ":connector> ",
+                "Dialflow runs no Java",
             )
         )
     # a Camunda 8 export names the called process or decision in its own element only

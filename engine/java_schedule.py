@@ -13,12 +13,15 @@ into the parsed tree as those properties, with the Java engines' meaning:
   (without an offset it is in the installation's time zone, as the Java engines read it in
   the server's); a JUEL variable path (``${callbackAt}``, ``#{lead.callback}``) is ``dueAt``
   reading that variable when the task opens (a date-time text, as a form or a script sets it,
-  or a duration text such as ``"P2D"``, from then: ``work_items``).
+  or a duration text such as ``"P2D"``, from then: ``work_items``); ``dateTime()`` moved
+  forward by whole amounts (``${dateTime().plusDays(2).toDate()}``, as Camunda 7's examples
+  write it) is ``dueIn`` of that duration (``engine.joda_dates``).
 - ``priority``: a whole number, or a JUEL expression that translates to Python
   (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
 
-A method call (``${dateTime().plusDays(2).toDate()}``), a value of another shape, or a task that
-also sets the property itself stays refused on the task (``foreign.py``), with what to write.
+Another method call (``${dateTime().minusDays(2).toDate()}``), a value of another shape, or a
+task that also sets the property itself stays refused on the task (``foreign.py``), with what
+to write.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import juel
+from engine import joda_dates, juel
 from engine.assignment_attributes import JAVA_ENGINES
 from engine.bpmn_xml import BPMN_NS, add_spiff_property
 from engine.zeebe_schedule import properties_of as zeebe_properties
@@ -100,6 +103,9 @@ def _property(local: str, value: str) -> dict[str, str] | None:
     if local == "dueDate":
         if _DURATION.match(text):
             return {"dueIn": text}
+        moved = joda_dates.as_duration(text)  # ${dateTime().plusDays(1).toDate()}
+        if moved is not None:
+            return {"dueIn": moved}
         if _DATE_TIME.match(text):
             return {"dueAt": repr(text)} if _on_the_calendar(text) else None
         path = _JUEL_PATH.match(text)

@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import near_ids
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, FLOW_NODES, drawn_only, element_problem
 from engine.collaboration import collaboration_problems
 from engine.errors import problem
@@ -48,6 +49,11 @@ def _what_to_write(ref: str | None, attribute: str, tree: Any) -> str:
         f"; draw the flow from an element to an element, its {attribute} the id of its {end} "
         "(a task, event or gateway), or remove the flow"
     )
+
+
+def _called_meant(called: str, process_ids: set[str]) -> str:
+    intended = near_ids.meant(called, process_ids)
+    return f'; did you mean {intended!r}? Write calledElement="{intended}"' if intended else ""
 
 
 def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict[str, Any]]:
@@ -94,7 +100,7 @@ def reference_problems(name: str, tree: Any, process_ids: set[str]) -> list[dict
                     "in this process instead, or in a process of its own to call"
                     if called in global_tasks
                     else f"{name}: call activity calls process {called!r}, which is neither "
-                    "in this deploy nor deployed before",
+                    f"in this deploy nor deployed before{_called_meant(called, process_ids)}",
                     element_id=call.get("id"),
                     line=call.sourceline,
                     file=name,
@@ -539,7 +545,8 @@ def _flow_problems(tree: Any, drawn: set[Any], report: Any) -> None:
             report(
                 flow,
                 f"{_branch(source, flow)}leaves the {gateway} gateway {source.get('id')!r} "
-                "without a condition and is not its default flow: write its condition, or name "
+                f"without a condition (it leads to {_destination(target, outgoing, nodes)}) "
+                "and is not its default flow: write its condition, or name "
                 f'it as the gateway\'s default (default="{flow.get("id")}" on the gateway; a '
                 f"gateway has one){_unconditioned(source, outgoing, nodes)}",
             )
@@ -564,6 +571,28 @@ def _branch(gateway: Any, flow: Any) -> str:
     return f"({' of '.join(shown)}) " if shown else ""
 
 
+def _destination(target: Any, outgoing: dict[str, list[str]], nodes: dict[str, Any]) -> str:
+    """Where a branch leads, said so that a file with generated ids and unnamed flows (a
+    process-mining export's ``id``-and-UUID ids) can be found: the element's name, else its
+    kind and id, and past an unnamed gateway the names of what follows it."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", etree.QName(target).localname).lower()
+    name = " ".join((target.get("name") or "").split())
+    if name:
+        return f"{kind} {name!r}" if "gateway" in kind or "event" in kind else repr(name)
+    said = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} {target.get('id')!r}"
+    if "gateway" not in kind:
+        return said
+    after = [nodes.get(way) for way in outgoing.get(target.get("id"), [])]
+    names = [
+        repr(" ".join((node.get("name") or "").split()))
+        for way in after
+        if way is not None
+        and (node := nodes.get(way.get("targetRef"))) is not None
+        and (node.get("name") or "").strip()
+    ]
+    return f"{said}, then {' and '.join(names)}" if names else said
+
+
 def _unconditioned(gateway: Any, outgoing: dict[str, list[str]], nodes: dict[str, Any]) -> str:
     """When none of the gateway's branches has a condition and it has no default (Bizagi
     Modeler, for one, keeps conditions outside the file), how to write them all."""
@@ -575,8 +604,9 @@ def _unconditioned(gateway: Any, outgoing: dict[str, list[str]], nodes: dict[str
         return ""
     return (
         f"; none of the gateway's {len(ways)} branches has a condition (Bizagi Modeler, for "
-        "one, keeps them outside the file): write one on every branch but one and make that "
-        "one the default"
+        "one, keeps them outside the file; a process-mining export (PM4Py, ProM) has none, "
+        "its gateways drawing what the event log did, not when): write one on every branch "
+        "but one and make that one the default"
     )
 
 
@@ -654,11 +684,23 @@ def _thrown_and_caught_within(tree: Any, messages: set[str]) -> set[str]:
 
 
 def _undeclared(element: Any, attribute: str, ref: str, root: str) -> str:
-    """``ref`` names no ``<bpmn:root>`` of this file: declare it, or (a prefixed QName whose
-    prefix is not this file's namespace) write it as the bare id."""
+    """``ref`` names no ``<bpmn:root>`` of this file: the one of the file it meant, else
+    declare it, or (a prefixed QName whose prefix is not this file's namespace) write it as
+    the bare id."""
     why = foreign_prefix(element, ref)
     if why:
         return f"{attribute} {ref!r} names no <bpmn:{root}> of this file: {why}"
+    declared = {
+        el.get("id"): (el.get("name"), el.get(f"{root}Code"))
+        for el in element.getroottree().iter(f"{{{BPMN_NS}}}{root}")
+        if el.get("id")
+    }
+    intended = near_ids.meant(ref, declared, declared)
+    if intended is not None:
+        return (
+            f"{attribute} {ref!r} names no <bpmn:{root}> of this file; did you mean "
+            f'{intended!r}? Write {attribute}="{intended}"'
+        )
     return (
         f"{attribute} {ref!r} names no <bpmn:{root}> of this file; declare it "
         f"(<bpmn:{root} id={ref!r} …/>) next to the process"

@@ -24,6 +24,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
@@ -971,8 +973,8 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     data = dict(workflow.data)
     if workflow.is_completed():
         pass
-    elif workflow.last_task is not None:
-        data.update(workflow.last_task.data)
+    elif (latest := _latest_task(workflow)) is not None:
+        data.update(latest.data)
     else:  # e.g. right after a migration reset the tasks it was at
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             data.update(task.data)
@@ -980,6 +982,36 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
         return _json_copy(data)
     except (_NotPlain, RecursionError):
         return json.loads(json.dumps(data, default=_as_stored))
+
+
+def _latest_task(workflow: BpmnWorkflow) -> Any:
+    """The task completed last in the instance's own scope, inside its embedded subprocesses
+    too: the process's own last task is the one before a subprocess it is inside, so the data
+    of an instance waiting there (a callback loop counting its attempts inside a subprocess)
+    showed none of what the subprocess had done. A called process's data stays its own (it
+    gets only what its call activity passes), as do the subprocesses inside it."""
+    last = [
+        scope.last_task
+        for scope in (workflow, *workflow.subprocesses.values())
+        if scope.last_task is not None and _own_scope(workflow, scope)
+    ]
+    return max(last, key=lambda task: task.last_state_change, default=None)
+
+
+def _own_scope(workflow: BpmnWorkflow, scope: Any) -> bool:
+    """Whether ``scope`` is the instance's process or a subprocess embedded in it (at any
+    depth), not a called process or anything inside one, nor one instance (or turn) of a
+    multi-instance or looping subprocess, whose item is that instance's alone."""
+    while scope is not workflow:
+        parent = workflow.get_task_from_id(scope.parent_task_id)
+        if (
+            parent is None
+            or isinstance(parent.task_spec, CallActivity)
+            or (parent.parent is not None and isinstance(parent.parent.task_spec, LoopTask))
+        ):
+            return False
+        scope = parent.workflow
+    return True
 
 
 def _as_stored(value: Any) -> Any:

@@ -107,10 +107,13 @@ def test_expression_languages_and_script_formats():
     assert "JUEL" in found["wait"][0] and "calls a Java method" in found["wait"][0]
 
 
-def test_foreign_problems_come_with_the_other_problems():
+def test_a_java_class_is_said_once_with_the_operators_that_do_its_work():
+    """The parser's "must have an operator" said again what the class's problem says."""
     xml = (DIAGRAMS / "camunda7_discount.bpmn").read_text()
     details = problems_of("c.bpmn", xml)
-    assert any("must have an operator" in d["message"] for d in details)
+    assert not any("must have an operator" in d["message"] for d in details), details
+    (said,) = [d["message"] for d in details if "com.example.NotifyDirector" in d["message"]]
+    assert 'camunda:topic="notify.user" with its parameters user, message' in said, said
 
 
 def test_malformed_xml_is_left_to_validation():

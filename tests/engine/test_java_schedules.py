@@ -101,7 +101,7 @@ def test_a_due_date_variable_the_data_lacks_leaves_the_task_without_a_due_time(
 def test_a_due_date_method_call_and_a_priority_in_words_stay_refused_on_the_task(owner) -> None:
     content = follow_up(
         "callback_refused",
-        'camunda:dueDate="${dateTime().plusDays(2).toDate()}" camunda:priority="high"',
+        'camunda:dueDate="${dateTime().minusDays(2).toDate()}" camunda:priority="high"',
     )
     details = refused(owner.upload(extra=[("callback_refused.bpmn", content)]))
     said = by_element(details)
