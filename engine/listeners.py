@@ -11,11 +11,13 @@ listener's ``start``, a task listener's ``create`` or ``assignment``) or ``postS
 execution listener's ``end``, a task listener's ``complete``), the value as the Python of its
 JUEL with EL's operators and coercions, as a JUEL condition runs (``engine.juel.value_python``:
 ``amount + 1`` with ``amount`` the text "12" is 13, ``'5' + 1`` is 6); a variable the value
-reads that the data lacks is an incident, as Flowable's "unknown property" is. A task listener of a multi-instance user task
-runs for each instance, as Flowable fires it for each task, on the data the instances share
-(``engine.instance_changes``: a count counts every sign-off). Events run no scripts: an event's
-listener becomes a script task drawn just after it (a start event's, an ``end`` listener's)
-or before it; a process's ``start`` listener one after its start event, when it has one
+reads that the data lacks is an incident, as Flowable's "unknown property" is. A task listener
+of a multi-instance user task runs for each instance, as Flowable fires it for each task, on
+the data the instances share (``engine.instance_changes``: a count counts every sign-off). An
+execution listener of a task a ``skipExpression`` skips runs on the skip's path too, where
+Flowable fires it (``engine.skip_expressions``); its task listeners do not. Events run no
+scripts: an event's listener becomes a script task drawn just after it (a start event's, an
+``end`` listener's) or before it; a process's ``start`` listener one after its start event, when it has one
 plain start event; a sequence flow's ``take`` listener one drawn on the flow.
 
 What stays refused (``engine.foreign``): a listener naming Java (``class``,
