@@ -17,8 +17,8 @@ the data the instances share (``engine.instance_changes``: a count counts every 
 execution listener of a task a ``skipExpression`` skips runs on the skip's path too, where
 Flowable fires it (``engine.skip_expressions``); its task listeners do not. Events run no
 scripts: an event's listener becomes a script task drawn just after it (a start event's, an
-``end`` listener's) or before it; a process's ``start`` listener one after its start event, when it has one
-plain start event; a sequence flow's ``take`` listener one drawn on the flow.
+``end`` listener's) or before it; a process's ``start`` listener one after its start event,
+when it has one plain start event; a sequence flow's ``take`` listener one drawn on the flow.
 
 What stays refused (``engine.foreign``): a listener naming Java (``class``,
 ``delegateExpression``), a script listener, one on a flow out of an event-based gateway, a
