@@ -29,7 +29,7 @@ the activity's data at once; the variables it creates stay the instance's until 
 as before (a lead's grade computed in each instance is no other instance's). The instance
 remembers the values the script left (``_SYNCED``), so what it carries from there is not taken
 for its own change when it completes: N instances count N, in any order. Scripts of a
-subprocess nested inside the instance still run on their own copy.
+subprocess nested inside the instance, or of a called process, still run on their own copy.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 # The activity task's internal data: its data when its instances were created.
@@ -122,16 +123,17 @@ def on_shared_data(child: Any, own_names: set[str], has_output: bool) -> Iterato
 
 def _instance_around(task: Any) -> Any | None:
     """The instance of a parallel multi-instance subprocess whose own sub-workflow ``task`` is
-    in (not a subprocess nested deeper), or None."""
+    in (not a subprocess nested deeper), or None. A called process is not the caller's
+    scope: its scripts set its own data, which its outputs map back as it ends."""
     if _base_of(task) is not None:
         return None  # an instance's own post-script: ``on_shared_data`` runs it
     parent_id = getattr(task.workflow, "parent_task_id", None)
     if parent_id is None:
         return None
     instance = task.workflow.top_workflow.get_task_from_id(parent_id)
-    if instance is None or _base_of(instance) is None:
+    if instance is None or isinstance(instance.task_spec, CallActivity):
         return None
-    return instance
+    return instance if _base_of(instance) is not None else None
 
 
 @contextmanager
