@@ -25,31 +25,41 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def reports_errors(command: F) -> F:
-    """Turn domain and database errors into one clear line on stderr and exit status 1."""
+BUSY = (
+    "the database is busy: another transaction held what this command needs for longer than "
+    "DIALFLOW_LOCK_WAIT_SECONDS; nothing was changed, run the command again"
+)
+
+
+def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
+    """Turn domain and database errors into one clear line on stderr and exit status 1.
+
+    A lock failure is said as ``busy`` whatever carries it: SQLAlchemy's ``OperationalError``,
+    the driver's own error (a bulk copy), or a handler's ``HandlerError`` raised from it
+    (``dialflow.db.lock_failure`` reads the causes); it went up as a traceback."""
+    if command is None:
+        return functools.partial(reports_errors, busy=busy)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except DialflowError as exc:
-            lines = [exc.message] + [_detail_line(d) for d in exc.details]
-            fail("\n".join(lines))
-        except OperationalError as exc:
+        except Exception as exc:
             if lock_failure(exc):
+                fail(busy)
+            if isinstance(exc, DialflowError):
+                lines = [exc.message] + [_detail_line(d) for d in exc.details]
+                fail("\n".join(lines))
+            if isinstance(exc, OperationalError):
+                fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+            if isinstance(exc, ProgrammingError):
                 fail(
-                    "the database is busy: another transaction held what this command needs "
-                    "for longer than DIALFLOW_LOCK_WAIT_SECONDS; nothing was changed, run the "
-                    "command again"
+                    "the database schema is missing or out of date; run `dialflow db upgrade` "
+                    f"({str(exc.orig).strip().splitlines()[0]})"
                 )
-            fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
-        except ProgrammingError as exc:
-            fail(
-                "the database schema is missing or out of date; run `dialflow db upgrade` "
-                f"({str(exc.orig).strip().splitlines()[0]})"
-            )
+            raise
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _detail_line(detail: dict[str, Any]) -> str:
@@ -187,7 +197,11 @@ def token_create(username: str, name: str) -> None:
     show_default=True,
     help="Leads sent through the shipped processes (calls, callbacks, quotes to approve).",
 )
-@reports_errors
+@reports_errors(
+    busy="the database is busy: another transaction (another seeder, a running step) held what "
+    "the demo needs for longer than DIALFLOW_LOCK_WAIT_SECONDS; the part being seeded was "
+    "undone, what this command printed above stays; run the command again"
+)
 def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: int) -> None:
     """Seed demo teams, logins, customers, calls and deals over the past 60 days."""
     from sqlalchemy import func, select

@@ -6,8 +6,9 @@ local variables; what the worker completes it with, and the task's
 ``<camunda:outputParameter>``s over it, go back to the process. Dialflow is its own worker:
 when the topic names an operator of the handler registry (``crm.log_call``), ``adopt`` writes
 the task as a ``<spiffworkflow:serviceTaskOperator>`` with the input parameters as the
-operator's parameters (a JUEL value as its Python, ``engine.juel.to_python``, or with EL's
-operators where Python has none, ``a ? b : c``; text with JUEL inside, ``Quote refused:
+operator's parameters (a JUEL value as the Python computing it with EL's operators and
+coercions, ``engine.juel.value_python``: ``${amount}`` compared or added as EL does,
+``a ? b : c``; text with JUEL inside, ``Quote refused:
 ${comment}``, as the string EL's composite expression builds,
 ``engine.juel.translate_composite``; plain text as that text) and the output parameters as a
 post-script over the operator's result (``zeebe_tasks.outputs_script``: a dict's keys are the
@@ -179,6 +180,6 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
         return name, repr(text)
     if juel.engine_names(body.group(1)):
         return None
-    # plain Python where it reads so, else EL's operators (``a ? b : c``, ``empty``)
-    python = juel.to_python(body.group(1)) or juel.translate_expression(text)
+    # EL's operators and coercions, as a JUEL condition runs (``'5' + 1`` is 6)
+    python = juel.value_python(body.group(1))
     return (name, python) if python else None

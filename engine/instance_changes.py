@@ -20,6 +20,16 @@ output collection, only what the post-script changed reaches the activity beside
 item, as before only the output item did. A post-script that fails, or an instance that ends
 without its output item, leaves the activity's data untouched and the instance's data as it
 was, so its retry counts once.
+
+A script inside a parallel multi-instance subprocess (a script task counting ``count = count +
+1``, a task's pre- or post-script there) runs the same way, as the Java engines set a process
+variable from inside the subprocess: it reads the process's variables (the activity's data) as
+they are now with what the instance changed over them, and what it changed of them is set on
+the activity's data at once; the variables it creates stay the instance's until it completes,
+as before (a lead's grade computed in each instance is no other instance's). The instance
+remembers the values the script left (``_SYNCED``), so what it carries from there is not taken
+for its own change when it completes: N instances count N, in any order. Scripts of a
+subprocess nested inside the instance, or of a called process, still run on their own copy.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 # The activity task's internal data: its data when its instances were created.
@@ -37,6 +48,10 @@ BASE = "instance_base"
 # An instance's internal data: its post-script ran (``engine.task_scripts``).
 _POST_SCRIPT_RAN = "post_script_ran"
 _POST_SCRIPT_NOTE = "Error occurred in the Post-Script"
+
+# An instance's internal data: its data as its last inner script left it, the activity's data
+# then with what the instance had not yet put there.
+_SYNCED = "instance_synced"
 
 _running: ContextVar[Any] = ContextVar("shared_post_script", default=None)
 
@@ -79,6 +94,7 @@ def on_shared_data(child: Any, own_names: set[str], has_output: bool) -> Iterato
     if base is None:
         yield
         return
+    base = child.internal_data.get(_SYNCED, base)
     activity = child.parent
     before = child.data
     rebased = deepcopy(activity.data)
@@ -103,6 +119,59 @@ def on_shared_data(child: Any, own_names: set[str], has_output: bool) -> Iterato
         child.data = before
         child.internal_data.pop(_POST_SCRIPT_RAN, None)  # its retry runs it again
         raise
+
+
+def _instance_around(task: Any) -> Any | None:
+    """The instance of a parallel multi-instance subprocess whose own sub-workflow ``task`` is
+    in (not a subprocess nested deeper), or None. A called process is not the caller's
+    scope: its scripts set its own data, which its outputs map back as it ends."""
+    if _base_of(task) is not None:
+        return None  # an instance's own post-script: ``on_shared_data`` runs it
+    parent_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_id is None:
+        return None
+    instance = task.workflow.top_workflow.get_task_from_id(parent_id)
+    if instance is None or isinstance(instance.task_spec, CallActivity):
+        return None
+    return instance if _base_of(instance) is not None else None
+
+
+@contextmanager
+def on_shared_data_inside(task: Any) -> Iterator[None]:
+    """Around a script run on ``task``: inside a parallel multi-instance subprocess, run it
+    with the process's variables (the activity's data) as they are now, the instance's own
+    changes over them, and set what it changed of them on the activity's data (see the
+    module); elsewhere, as it is. A variable the process does not have stays the instance's
+    until it completes, as a script's temporary values stay out of the other instances."""
+    instance = _instance_around(task)
+    if instance is None:
+        yield
+        return
+    activity = instance.parent
+    base = instance.internal_data.get(_SYNCED, _base_of(instance)) or {}
+    own_names = getattr(activity.task_spec, "_own_names", lambda _: set())(instance)
+    shared = [key for key in activity.data if key not in own_names]
+    before = task.data
+    view = {key: deepcopy(activity.data[key]) for key in shared}
+    _apply(view, {key: before[key] for key in shared if key in before}, base)
+    ready = deepcopy(view)
+    task.data = {**before, **view}
+    try:
+        yield
+    except Exception:
+        task.data = before  # a retry runs it again on the instance's own data
+        raise
+    synced = deepcopy(base)
+    for key in shared:
+        value = task.data.get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        if value != ready[key]:
+            activity.data[key] = deepcopy(value)
+        elif key in before and base.get(key, _MISSING) != before[key]:
+            continue  # its own change, not the script's: put there as the instance completes
+        synced[key] = deepcopy(value)
+    instance.internal_data[_SYNCED] = synced
 
 
 def _run_post_script(child: Any) -> None:

@@ -22,6 +22,7 @@ Dialflow does not (``nrOfInstances`` …, ``execution``, ``task``) are named.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from typing import Any
 
@@ -170,9 +171,11 @@ def translate_condition(body: str, *, counters: bool = False) -> str:
     return python
 
 
-def _expression(body: str, counters: bool) -> str:
+def _expression(body: str, counters: bool, by_name: bool = False) -> str:
     """The JUEL ``body`` as Python over ``engine.juel_runtime``'s operators (``Unsupported``
-    for what is outside the subset that runs)."""
+    for what is outside the subset that runs). ``by_name``: its variables are read as Python
+    names, so one the data lacks fails (Flowable's "unknown property"), where a condition
+    reads it as null."""
     unquoted = re.sub(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'""", "''", _GET_VARIABLE.sub("", body))
     names = [n for n in engine_names(unquoted) if not (counters and n in COUNTERS)]
     if names:
@@ -181,7 +184,18 @@ def _expression(body: str, counters: bool) -> str:
             f"{listed} {'is' if len(names) == 1 else 'are'} set by the Java engines and not by "
             "Dialflow"
         )
-    return _Parser(body).parse()
+    return _Parser(body, by_name).parse()
+
+
+def value_python(body: str) -> str | None:
+    """The JUEL value ``body`` (inside ``${…}``) of a listener's ``setVariable`` or an external
+    task's input parameter as the Python computing it with EL's operators and coercions
+    (``'5' + 1`` is 6, ``amount > 10`` compares a text holding a number as that number), each
+    variable read by its name; ``None`` when it is outside the subset that runs."""
+    try:
+        return _expression(body, False, by_name=True)
+    except Unsupported:
+        return None
 
 
 def original(python: str) -> str | None:
@@ -193,7 +207,8 @@ def original(python: str) -> str | None:
 class _Parser:
     """EL's grammar (Jakarta EL 1.22), for the subset that runs, as recursive descent."""
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, by_name: bool = False) -> None:
+        self.by_name = by_name
         self.tokens: list[tuple[str, str]] = []
         position = 0
         text = body.rstrip()
@@ -302,7 +317,7 @@ class _Parser:
         elif kind == "word":
             if self.peek() == ("op", "("):
                 raise Unsupported(f"{token}(…) calls a function")
-            python = f"{_VARIABLES}.get({token!r})"
+            python = self._variable(token)
         else:
             raise Unsupported(f"{token or 'the end'!r} is out of place")
         return self.suffixes(python)
@@ -351,7 +366,15 @@ class _Parser:
             raise Unsupported("execution.getVariable(…) names its variable in quotes")
         self.at += 1
         self.expect(")")
-        return f"{_VARIABLES}.get({_unquote(name)!r})"
+        return self._variable(_unquote(name))
+
+    def _variable(self, name: str) -> str:
+        """Reading the variable ``name``: by its name, or from the data (null when absent)."""
+        if not self.by_name:
+            return f"{_VARIABLES}.get({name!r})"
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_el_"):
+            raise Unsupported(f"{name!r} is no name a script reads")
+        return name
 
 
 def _unquote(token: str) -> str:

@@ -9,13 +9,16 @@ refused with "model the listener's work as a task". ``adopt`` writes each one, b
 parser builds the file, as a line of the element's ``spiffworkflow:preScript`` (an execution
 listener's ``start``, a task listener's ``create`` or ``assignment``) or ``postScript`` (an
 execution listener's ``end``, a task listener's ``complete``), the value as the Python of its
-JUEL (``engine.juel.to_python``); a variable the value reads that the data lacks is an
-incident, as Flowable's "unknown property" is. A task listener of a multi-instance user task
-runs for each instance, as Flowable fires it for each task, on the data the instances share
-(``engine.instance_changes``: a count counts every sign-off). Events run no scripts: an event's
-listener becomes a script task drawn just after it (a start event's, an ``end`` listener's)
-or before it; a process's ``start`` listener one after its start event, when it has one
-plain start event; a sequence flow's ``take`` listener one drawn on the flow.
+JUEL with EL's operators and coercions, as a JUEL condition runs (``engine.juel.value_python``:
+``amount + 1`` with ``amount`` the text "12" is 13, ``'5' + 1`` is 6); a variable the value
+reads that the data lacks is an incident, as Flowable's "unknown property" is. A task listener
+of a multi-instance user task runs for each instance, as Flowable fires it for each task, on
+the data the instances share (``engine.instance_changes``: a count counts every sign-off). An
+execution listener of a task a ``skipExpression`` skips runs on the skip's path too, where
+Flowable fires it (``engine.skip_expressions``); its task listeners do not. Events run no
+scripts: an event's listener becomes a script task drawn just after it (a start event's, an
+``end`` listener's) or before it; a process's ``start`` listener one after its start event,
+when it has one plain start event; a sequence flow's ``take`` listener one drawn on the flow.
 
 What stays refused (``engine.foreign``): a listener naming Java (``class``,
 ``delegateExpression``), a script listener, one on a flow out of an event-based gateway, a
@@ -32,7 +35,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import juel
+from engine import juel, skip_expressions
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS
 
 JAVA_ENGINES = (
@@ -71,7 +74,7 @@ def assignment(listener: Any) -> str | None:
     name, value = setter.group(2).strip(), setter.group(3)
     if not name.isidentifier() or keyword.iskeyword(name) or juel.engine_names(value):
         return None
-    python = juel.to_python(value)
+    python = juel.value_python(value)
     return None if python is None else f"{name} = {python}"
 
 
@@ -206,7 +209,14 @@ def adopt(tree: Any) -> None:
         elif where in ("before", "after"):
             script_task(holder.getparent(), where, line)
         else:
-            loop = holder.getparent().find(_LOOP)
+            owner = holder.getparent()
+            if etree.QName(listener).localname == "executionListener" and skip_expressions.skips(
+                owner
+            ):
+                # Flowable fires a skipped activity's execution listeners too
+                event = "start" if where == "preScript" else "end"
+                skip_expressions.note_skipped_line(owner, event, line)
+            loop = owner.find(_LOOP)
             if loop is not None:
                 loop.set(f"{{{SPIFF_NS}}}scriptsOnInstances", "true")
             script = holder.find(f"{{{SPIFF_NS}}}{where}")

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from engine.service import ProcessEngine
 
 FIELD = "time_to_live"
-# Kept messages looked at per look-up: the oldest first; a catch takes one of them.
+# Kept messages read per look-up, the oldest first; a catch takes one of them, and when none
+# of them is one it may take (each is another key's), the next look-up reads on from there.
 LOOKUP_LIMIT = 50
 INDEX = "ix_received_messages_buffered"  # revision 0020
 # ISO 8601 durations of a fixed length: weeks, days, hours, minutes, seconds.
@@ -183,29 +184,46 @@ def _take_one(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_SHARE, {"texts": [_lock_text(n) for n in names]})
     now = engine.clock.now()
-    for record_id in _lookup(session, waits, row.business_key, now):
-        record = session.get(ReceivedMessage, record_id)
-        assert record is not None
-        message = _message(record)
-        if not any(_may_take(wait, message) for wait in waits):
-            continue
-        if not _lock(session, record.id, now):  # another step is taking it
-            continue
-        try:
-            matched = offer(engine, session, row.id, message, None)
-        except InvalidInput:  # refused by this instance (its correlation): kept for others
-            continue
-        if matched:
-            record.status = "delivered"
-            record.delivered_to = [row.id]
-            return True
-    return False
+    after = 0
+    while True:
+        # a page at a time: the messages of other keys the index cannot tell from this
+        # one's (carrying two values, or another property's) may be more than one page
+        ids = _lookup(session, waits, row.business_key, now, after)
+        records = {
+            record.id: record
+            for record in session.scalars(
+                select(ReceivedMessage).where(ReceivedMessage.id.in_(ids))
+            )
+        }
+        for record_id in ids:
+            record = records[record_id]
+            message = _message(record)
+            if not any(_may_take(wait, message) for wait in waits):
+                continue
+            if not _lock(session, record.id, now):  # another step is taking it
+                continue
+            try:
+                matched = offer(engine, session, row.id, message, None)
+            except InvalidInput:  # refused by this instance (its correlation): kept for others
+                continue
+            if matched:
+                record.status = "delivered"
+                record.delivered_to = [row.id]
+                return True
+        if len(ids) < LOOKUP_LIMIT:
+            return False
+        after = ids[-1]
 
 
 def _lookup(
-    session: Session, waits: list[dict[str, Any]], business_key: str | None, now: datetime
+    session: Session,
+    waits: list[dict[str, Any]],
+    business_key: str | None,
+    now: datetime,
+    after: int = 0,
 ) -> list[int]:
-    """The ids of the oldest kept messages the waits may take: one part per seek in the
+    """The ids after ``after`` of the oldest kept messages the waits may take (at most
+    ``LOOKUP_LIMIT``): one part per seek in the
     partial index (of the wait's name; for the instance's business key or none; for a wait
     expecting a value, those carrying it, none or several, or a value of another property),
     united. Written as SQL: SQLite reads ``business_key IS NULL`` as less selective than
@@ -213,7 +231,7 @@ def _lookup(
     ``INDEXED BY``, which SQLAlchemy does not write for it, says otherwise."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     source = f"received_messages INDEXED BY {INDEX}" if sqlite else "received_messages"
-    params: dict[str, Any] = {"now": now, "business_key": business_key}
+    params: dict[str, Any] = {"now": now, "business_key": business_key, "after": after}
     keys = ["business_key IS NULL"] + (["business_key = :business_key"] if business_key else [])
     parts = []
     for n, (name, expected) in enumerate(sorted({_wait_key(w) for w in waits}, key=repr)):
@@ -231,7 +249,7 @@ def _lookup(
             for value in values:
                 parts.append(
                     f"SELECT id FROM {source} WHERE {BUFFERED} AND buffered_until > :now "
-                    f"AND name = :name{n} AND {key}{value}"
+                    f"AND name = :name{n} AND {key}{value} AND id > :after"
                 )
     statement = sql_text(
         f"SELECT id FROM ({' UNION ALL '.join(parts)}) AS kept ORDER BY id LIMIT {LOOKUP_LIMIT}"

@@ -50,6 +50,7 @@ from crm.models import User
 from dialflow.db import lock_failure
 from dialflow.errors import DialflowError
 from engine.feel import feel_date, feel_date_time
+from engine.instance_changes import on_shared_data_inside
 from engine.juel_runtime import NAMES as JUEL_NAMES
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.sandbox import SCRIPT_BUILTINS, explained, guarded
@@ -246,6 +247,10 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
             **self.guards,  # after the data: no data key can stand in for them
         }
+        if "_el_" in script:
+            # a listener's JUEL value as ``engine.juel.value_python`` wrote it: EL's
+            # operators, put after the data (callables, never kept as data)
+            scope.update(JUEL_NAMES)
         try:
             # ``decimal.getcontext().prec = 2`` changed the thread's context: the server's
             # own arithmetic on amounts in that thread afterwards, until it ended.
@@ -297,6 +302,13 @@ class StepScriptEngine(PythonScriptEngine):
             )
         )
         self.context = context
+
+    def execute(
+        self, task: Any, script: str, external_context: dict[str, Any] | None = None
+    ) -> Any:
+        # a script inside a parallel multi-instance subprocess sets the activity's data
+        with on_shared_data_inside(task):
+            return super().execute(task, script, external_context)
 
     def call_service(
         self,

@@ -12,6 +12,12 @@ exclusive gateway ``<task id>_skip_merge`` after the task, from which the task's
 leaves: what follows has one flow in from the task, as drawn (a parallel join after it waits
 for that one).
 
+A skipped activity's execution listeners still run, as Flowable fires them (``start`` before
+the activity's behaviour skips it, ``end`` as it leaves): ``engine.listeners`` notes each line
+on the task (``note_skipped_line``) and the skip's flow runs them in a script task drawn on it.
+Its task listeners do not: Flowable creates no skipped user task, so neither ``create`` nor
+``complete`` fires.
+
 What stays refused (``engine.foreign``): a skip expression that is no JUEL condition Dialflow
 runs, one on an activity without exactly one unconditional outgoing flow, and one on an event
 (a gateway drawn before a start or boundary event was refused on elements the file does not
@@ -32,6 +38,10 @@ NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
 _BPMN = f"{{{BPMN_NS}}}"
 _WHOLE = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
 ENABLED = ("_FLOWABLE_SKIP_EXPRESSION_ENABLED", "_ACTIVITI_SKIP_EXPRESSION_ENABLED")
+# Where ``engine.listeners`` notes an execution listener's line on a task that may be skipped
+# (taken off before the parser reads the file): ``start`` lines, then ``end`` lines.
+_NOTED = "{urn:dialflow:skipped-listeners}"
+_EVENTS = ("start", "end")
 
 
 def condition(value: str) -> str | None:
@@ -76,6 +86,29 @@ def runs(attribute: str, task: Any, value: str) -> bool:
         and _outgoing(task) is not None
         and condition(value) is not None
     )
+
+
+def skips(task: Any) -> bool:
+    """Whether ``task`` has a skip expression ``adopt`` draws."""
+    return any(runs(attribute, task, value) for attribute, value in task.attrib.items())
+
+
+def note_skipped_line(task: Any, event: str, line: str) -> None:
+    """Note the line of an execution listener's ``event`` (``start`` or ``end``) of ``task``,
+    which also runs when the task is skipped."""
+    key = f"{_NOTED}{event}"
+    noted = task.get(key)
+    task.set(key, line if noted is None else f"{noted}\n{line}")
+
+
+def _skipped_lines(task: Any) -> list[str]:
+    """The noted lines, start ones first, taken off the task."""
+    lines: list[str] = []
+    for event in _EVENTS:
+        noted = task.attrib.pop(f"{_NOTED}{event}", None)
+        if noted is not None:
+            lines.extend(noted.split("\n"))
+    return lines
 
 
 def adopt(tree: Any) -> None:
@@ -127,6 +160,28 @@ def _draw_gateway(task: Any, outgoing: Any, skip: str) -> None:
     run.addnext(skipped)
     skipped.addnext(done)
     done.addnext(merge)
+    lines = _skipped_lines(task)
+    if lines:
+        _listeners_on_skip(task, skipped, merge, lines)
+
+
+def _listeners_on_skip(task: Any, skipped: Any, merge: Any, lines: list[str]) -> None:
+    """A script task on the skip's flow running the task's execution listeners."""
+    task_id = task.get("id")
+    script_id, onward_id = f"{task_id}_skipped_listeners", f"{task_id}_skipped_on"
+    script = etree.Element(f"{_BPMN}scriptTask", id=script_id, scriptFormat="python")
+    script.set("name", f"{task.get('name') or task_id}: listeners (skipped)")
+    etree.SubElement(script, f"{_BPMN}incoming").text = skipped.get("id")
+    etree.SubElement(script, f"{_BPMN}outgoing").text = onward_id
+    etree.SubElement(script, f"{_BPMN}script").text = "\n".join(lines)
+    onward = etree.Element(f"{_BPMN}sequenceFlow", id=onward_id, sourceRef=script_id)
+    onward.set("targetRef", merge.get("id"))
+    for entry in merge.findall(f"{_BPMN}incoming"):
+        if entry.text == skipped.get("id"):
+            entry.text = onward_id
+    skipped.set("targetRef", script_id)
+    skipped.addnext(script)
+    script.addnext(onward)
 
 
 def _first_flow_entry(element: Any, entry: Any) -> None:

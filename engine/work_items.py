@@ -16,7 +16,9 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     exists,
+    func,
     insert,
     literal,
     or_,
@@ -97,15 +99,47 @@ def offered_to_nobody(session: Session) -> ColumnElement[bool]:
     user, a role or an existing team (a lane nobody matches, see :func:`unmatched_lanes`, or
     ``lane_owners`` naming only people who do not exist or have left). The team board lists
     them to every manager, who can give them to an agent."""
+    candidates = WorkItemCandidate.__table__.c
+    claimable = exists().where(
+        candidates.work_item_id == WorkItem.id, _claimable(session, candidates.name)
+    )
+    return and_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.assignee_id.is_(None), ~claimable)
+
+
+def offered_to_group_or_nobody(session: Session, group: str) -> ColumnElement[bool]:
+    """Open, unassigned work items offered to ``group`` (``group:<team>``) or to no one who
+    may claim them (:func:`offered_to_nobody`), told by one seek of each such item's
+    candidates by its id: the team board's unassigned tasks. (The group's items read by the
+    candidates' name were every item ever offered to it, done ones too.)"""
+    candidates = WorkItemCandidate.__table__.c
+    # 2: offered to the group; 1: to someone else who may claim it; 0 or none: to no one
+    offered = (
+        select(
+            func.max(
+                case(
+                    (candidates.name == group, 2),
+                    (_claimable(session, candidates.name), 1),
+                    else_=0,
+                )
+            )
+        )
+        .where(candidates.work_item_id == WorkItem.id)
+        .scalar_subquery()
+    )
+    return and_(
+        WorkItem.status == WorkItemStatus.OPEN,
+        WorkItem.assignee_id.is_(None),
+        func.coalesce(offered, 0) != 1,
+    )
+
+
+def _claimable(session: Session, name: Any) -> ColumnElement[bool]:
+    """Whether a candidate's ``name`` is one who may claim: an active user, a role or an
+    existing team."""
     known = [f"group:{role}" for role in sorted(ROLE_NAMES)]
     known += [f"group:{name}" for name in session.scalars(select(Team.name))]
     people = select(literal("user:") + User.username).where(User.active)
-    candidates = WorkItemCandidate.__table__.c
-    claimable = exists().where(
-        candidates.work_item_id == WorkItem.id,
-        or_(candidates.name.in_(people), candidates.name.in_(known)),
-    )
-    return and_(WorkItem.status == WorkItemStatus.OPEN, WorkItem.assignee_id.is_(None), ~claimable)
+    return or_(name.in_(people), name.in_(known))
 
 
 # Elements whose lane decides who works on them: user and manual tasks, and subprocesses,

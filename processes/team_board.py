@@ -20,9 +20,9 @@ from crm.models import Call, Customer, LeadAssignment, PoolClaim, PoolStatus, Ro
 from dialflow.errors import Forbidden, InvalidInput, NotFound
 from engine import tasks
 from engine.inbox import customer_id_of
-from engine.models import WorkItem, WorkItemCandidate, WorkItemStatus
+from engine.models import WorkItem, WorkItemStatus
 from engine.task_order import DEFAULT_ORDER, TaskOrder, order_by
-from engine.work_items import offered_to_nobody
+from engine.work_items import offered_to_group_or_nobody, offered_to_nobody
 from processes import settings
 
 SEES_EVERY_TEAM = frozenset({Role.DIRECTOR, Role.ADMIN})
@@ -162,19 +162,21 @@ def _counts(session: Session, key: Any, counted: Any, *where: Any) -> dict[int, 
     }
 
 
-def _of_the_team(team: Team, people: list[int], nobody: ColumnElement[bool]) -> ColumnElement[bool]:
+def _of_the_team(session: Session, team: Team, people: list[int]) -> ColumnElement[bool]:
     """Open tasks assigned to the team's ``people``, or waiting for the team's group, and
-    those no one may claim (``nobody``: their lane names no role and no team): any manager
-    may give them to an agent of theirs."""
-    group_item_ids = select(WorkItemCandidate.work_item_id).where(
-        WorkItemCandidate.name == f"group:{team.name}"
-    )
+    those no one may claim (their lane names no role and no team): any manager may give
+    them to an agent of theirs.
+
+    Read from the open items alone, through ``work_items (assignee_id, status, due_at)``: the
+    people's, and the unassigned ones, each of those with one seek of its candidates by its
+    id (``offered_to_group_or_nobody``). The team's group was read as the list of every item
+    ever offered to it, done ones too, each then looked up: ~100 ms at 200,000 items, growing
+    with the team's history (``bench/team_board.py``)."""
     return and_(
         WorkItem.status == WorkItemStatus.OPEN,
         or_(
             WorkItem.assignee_id.in_(people or [0]),
-            WorkItem.assignee_id.is_(None) & WorkItem.id.in_(group_item_ids),
-            nobody,
+            offered_to_group_or_nobody(session, f"group:{team.name}"),
         ),
     )
 
@@ -184,10 +186,9 @@ def team_tasks(
 ) -> list[TeamTask]:
     """The team's open tasks (:func:`_of_the_team`), the first ``MAX_TASKS`` in ``order``."""
     people = {u.id: u for u in session.scalars(select(User).where(User.team_id == team.id))}
-    nobody = offered_to_nobody(session)
     items = session.scalars(
         select(WorkItem)
-        .where(_of_the_team(team, list(people), nobody))
+        .where(_of_the_team(session, team, list(people)))
         .order_by(*order_by(order, now=now))
         .limit(MAX_TASKS)
     ).all()
@@ -202,6 +203,7 @@ def team_tasks(
     ]
     unassigned = [row.item.id for row in rows if row.item.assignee_id is None]
     if unassigned:
+        nobody = offered_to_nobody(session)
         orphans = set(
             session.scalars(select(WorkItem.id).where(WorkItem.id.in_(unassigned), nobody))
         )
@@ -231,9 +233,7 @@ def reassign(
     if not may_manage(actor, team):
         raise Forbidden("You may not manage this team.")
     people = list(session.scalars(select(User.id).where(User.team_id == team.id)))
-    ours = select(WorkItem.id).where(
-        WorkItem.id == task_id, _of_the_team(team, people, offered_to_nobody(session))
-    )
+    ours = select(WorkItem.id).where(WorkItem.id == task_id, _of_the_team(session, team, people))
     if session.scalar(ours) is None:  # on the board, whichever of its orders and rows it shows
         raise NotFound("No such task in this team.", code="task_not_found")
     target = None

@@ -357,3 +357,30 @@ def test_a_start_that_takes_a_kept_message_answers_with_the_tasks_open_after_the
     assert [t["name"] for t in started["ready_tasks"]] == ["prepare"], started
     done = agent.complete_ok(task_of(agent, started["id"], "prepare")["id"])
     assert (done["status"], done["ready_tasks"]) == ("completed", []), done
+
+
+@pytest.mark.parametrize("shared", ["IS NULL", "another property"])
+def test_a_kept_message_is_found_behind_more_kept_for_other_keys_than_a_look_up_reads(api, shared):
+    """Messages for other keys that the index cannot tell apart from this key's (they carry
+    two values, or a value of another property, so none stores this key's property) come
+    before it: a look-up reads the oldest ``LOOKUP_LIMIT`` and the instance looks further,
+    where it stopped at the first page and waited for good."""
+    agent = api.agent
+
+    def correlation(key: str) -> dict[str, str]:
+        if shared == "IS NULL":
+            return {"correlationKey": key, "channel": "web"}  # two values: no property kept
+        return {"order_ref": key}  # another property: refused by the wait's instance
+
+    for n in range(message_buffer.LOOKUP_LIMIT + 10):
+        body = {"name": "paid", "correlation": correlation(f"L-{n}"), "time_to_live": 600}
+        assert agent.post(URL, json=body).status_code == 202
+    mine = {"correlationKey": "L-last", **({"channel": "web"} if shared == "IS NULL" else {})}
+    last = {"name": "paid", "correlation": mine, "time_to_live": 600}
+    assert agent.post(URL, json=last).status_code == 202
+
+    instance = agent.start("wait_for_payment", {"lead_id": "L-last"})
+
+    assert agent.instance(instance["id"])["status"] == "completed"
+    taken = record(api, status="delivered")
+    assert taken.correlation["correlationKey"] == "L-last"
