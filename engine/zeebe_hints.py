@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import assignment_attributes, foreign_hints, juel
+from engine import assignment_attributes, feel_functions, foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import is_dependency
 from engine.errors import problem
@@ -38,28 +38,37 @@ _STRING = re.compile(r'("(?:\\.|[^"\\])*")')
 _FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
 _UNKNOWN_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
+# Names in translated FEEL that are no variable: Python's functions and literals.
+_NOT_VARIABLES = _PYTHON_CALLS | {"True", "False", "None"}
 
 
-def feel_to_python(expression: str) -> str | None:
+def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
     """The FEEL ``expression`` (without its leading ``=``) as Python, or ``None`` when it does
     not become an expression Python compiles from names it knows. ``if a then b else c`` is
-    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true."""
+    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true.
+    ``runs``: the Python runs in Dialflow, so FEEL's functions (``contains``, ``upper case``,
+    ``date and time`` …) are calls of ``engine.feel_functions``' helpers; a hint, which a
+    person copies, has no such calls."""
     branches = _if_then_else(expression.strip())
     if branches is not None:
-        python = [feel_to_python(part) for part in branches]
+        python = [feel_to_python(part, runs=runs) for part in branches]
         if any(part is None for part in python):
             return None
         condition, then, otherwise = python
         return f"({then}) if ({condition}) is True else ({otherwise})"
     parts = _STRING.split(expression.strip())
+    known = _PYTHON_CALLS | (set(feel_functions.NAMES.values()) if runs else set())
     for index in range(0, len(parts), 2):  # outside string literals only
-        text = re.sub(r"(?<![<>=!])=(?!=)", "==", parts[index])
+        text = parts[index]
+        if runs:
+            text = _FEEL_CALL.sub(_helper_call, text)
+        text = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
         for feel, python in _FUNCTIONS.items():
             text = re.sub(rf"(?<![\w.]){feel}\s*\(", f"{python}(", text)
         parts[index] = text
     body = "".join(parts)
-    if any(name not in _PYTHON_CALLS for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
-        return None  # a FEEL function (date and time(), is defined() …) with no Python here
+    if any(name not in known for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
+        return None  # a FEEL function (is defined() …) with no Python here
     python = juel.to_python(body)
     if python is None:
         return None
@@ -67,7 +76,24 @@ def feel_to_python(expression: str) -> str | None:
         tree = ast.parse(python, mode="eval")
     except SyntaxError:
         return None
-    return _as_feel_reads(python, tree)
+    read = _as_feel_reads(python, tree, runs=runs)
+    return _with_feel_arithmetic(read) if runs and read is not None else read
+
+
+# A call of one of FEEL's functions ``engine.feel_functions`` runs, its name's words spaced
+# in any way (``date and time(``, ``upper  case(``); longer names first.
+_FEEL_CALL = re.compile(
+    r"(?<![\w.])("
+    + "|".join(
+        r"\s+".join(map(re.escape, name.split()))
+        for name in sorted(feel_functions.NAMES, key=len, reverse=True)
+    )
+    + r")\s*\("
+)
+
+
+def _helper_call(found: re.Match[str]) -> str:
+    return feel_functions.NAMES[" ".join(found.group(1).split())] + "("
 
 
 _IF = re.compile(r"^if\s+(.+?)\s+then\s+(.+?)\s+else\s+(.+)$", re.DOTALL)
@@ -83,16 +109,29 @@ def _if_then_else(expression: str) -> tuple[str, str, str] | None:
     return tuple(expression[found.start(i) : found.end(i)] for i in (1, 2, 3))  # type: ignore[return-value]
 
 
-def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
+def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | None:
     """``python`` reading data as FEEL does: a list's items counted from 1 (``items[1]`` is
     ``items[0]``; ``items[-1]`` the last in both), a field after an index by its name
     (``items[1].name``), a context's keys as names (``{a: 1}``); ``None`` for a filter or an
-    index Python reads otherwise (``items[x > 1]``, ``items[i]``, ``items[0]``)."""
+    index Python reads otherwise (``items[x > 1]``, ``items[i]``, ``items[0]``). ``runs``:
+    a variable the data lacks and a missing field are null, as FEEL reads them
+    (``_feel_vars.get("x")``, ``_feel_get(lead, "email")``: ``engine.feel_functions``)."""
     edits: list[tuple[int, int, str]] = []  # (start, end, text) in UTF-8 bytes of ``python``
+    keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys}
     for node in ast.walk(tree):
+        if runs and isinstance(node, ast.Name) and node.id not in _NOT_VARIABLES:
+            if not node.id.startswith("_feel_") and id(node) not in keys:
+                edits.append(
+                    (node.col_offset, node.end_col_offset or 0, f"_feel_vars.get({node.id!r})")
+                )
+            continue
         if isinstance(node, ast.Subscript):
             index = node.slice
             if isinstance(index, ast.Constant) and isinstance(index.value, str):
+                if runs:  # a field by its name, null when missing
+                    edits.append((node.col_offset, node.col_offset, "_feel_get("))
+                    end = node.end_col_offset or 0
+                    edits.append((node.value.end_col_offset or 0, end, f", {index.value!r})"))
                 continue  # a field by its name (``lead["tier"]``)
             if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
                 index = index.operand  # counted from the end, the same in both
@@ -106,7 +145,11 @@ def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
             edits.append((index.col_offset, index.end_col_offset or 0, str(index.value - 1)))
         elif isinstance(node, ast.Attribute):
             start = node.value.end_col_offset or 0
-            edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
+            if runs:
+                edits.append((node.col_offset, node.col_offset, "_feel_get("))
+                edits.append((start, node.end_col_offset or 0, f", {node.attr!r})"))
+            else:
+                edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
         elif isinstance(node, ast.Dict):
             edits += [
                 (key.col_offset, key.end_col_offset or 0, f'"{key.id}"')
@@ -117,6 +160,48 @@ def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement.encode() + text[end:]
     return text.decode()
+
+
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_ORDERING = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">="}
+
+
+def _with_feel_arithmetic(python: str) -> str:
+    """``python`` with each ``+ - * / **`` a call of ``_feel_arithmetic`` (FEEL's numbers are
+    decimals: ``0.1 + 0.2`` is ``0.3``, a null operand gives null), each ``< > <= >=`` one of
+    ``_feel_compare`` (null with a null operand or values of two kinds), and ``str(…)``
+    ``_feel_string(…)`` (FEEL's ``string(36000)`` is ``"36000"``, ``string(true)`` ``"true"``)."""
+
+    class Feel(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+            self.generic_visit(node)
+            operator = _ARITHMETIC.get(type(node.op))
+            if operator is None:
+                return node
+            return ast.Call(
+                ast.Name("_feel_arithmetic", ast.Load()),
+                [ast.Constant(operator), node.left, node.right],
+                [],
+            )
+
+        def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            self.generic_visit(node)
+            operator = _ORDERING.get(type(node.ops[0]))
+            if len(node.ops) != 1 or operator is None:
+                return node
+            return ast.Call(
+                ast.Name("_feel_compare", ast.Load()),
+                [ast.Constant(operator), node.left, node.comparators[0]],
+                [],
+            )
+
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id == "str":
+                node.func = ast.Name("_feel_string", ast.Load())
+            return node
+
+    return ast.unparse(Feel().visit(ast.parse(python, mode="eval")))
 
 
 def is_feel(text: str | None) -> bool:
