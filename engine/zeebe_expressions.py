@@ -28,7 +28,7 @@ _ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
 _BPMN = f"{{{BPMN_NS}}}"
 _EXTENSIONS = f"{_BPMN}extensionElements"
 TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
-_PYTHON_LANGUAGES = ("", "python", "python3", "feel")
+_PYTHON_LANGUAGES = ("", "python", "python3")
 _MODELER_NS = "http://camunda.org/schema/modeler/1.0"
 
 

@@ -64,6 +64,7 @@ def test_a_lead_is_normalised_graded_and_routed_by_feel(owner, agent, actor, db)
         2,
         "A",
     )
+    assert not [key for key in vip["data"] if key.startswith("_")]  # no helper kept as data
     task = only(boss.tasks())
     assert (task["name"], task["lane"]) == ("Activity_0vip", "manager")
     assert agent.tasks() == []
@@ -181,7 +182,7 @@ def test_a_nurture_waits_for_the_reply_the_stop_signal_or_its_own_wait(timed: Ti
         data = {"lead": {"id": key, "customer_id": cid, "name": key}, "wait_for": wait_for}
         return agent.start("r23_lead_nurture", data)
 
-    keen, cool, scored, silent, stopped = (
+    keen, cool, scored, waiting, stopped = (
         nurture(key) for key in ("L-1", "L-2", "L-3", "L-4", "L-5")
     )
     assert reply(agent, "L-1", text="YES please").status_code == 202
@@ -196,7 +197,7 @@ def test_a_nurture_waits_for_the_reply_the_stop_signal_or_its_own_wait(timed: Ti
     agent.start("r23_campaign_stop", {})
     timed.advance()
     assert agent.instance(stopped["id"])["status"] == "completed"
-    assert agent.instance(silent["id"])["status"] == "completed"
+    assert agent.instance(waiting["id"])["status"] == "completed"
     assert notes_of(db)[:2] == ["Offer sent to L-1", "Offer sent to L-2"]
 
 
