@@ -127,18 +127,19 @@ def _ceiling(number: Any) -> int:
     return math.ceil(number)
 
 
-def _rounded(number: Any, scale: Any, rounding: str) -> float | None:
+def _rounded(number: Any, scale: Any, rounding: str) -> int | float | None:
     if number is None or scale is None:
         return None
     exponent = Decimal(1).scaleb(-int(scale))
-    return float(Decimal(str(number)).quantize(exponent, rounding=rounding))
+    result = Decimal(str(number)).quantize(exponent, rounding=rounding)
+    return int(result) if result == result.to_integral_value() else float(result)
 
 
-def _round_half_up(number: Any, scale: Any = 0) -> float | None:
+def _round_half_up(number: Any, scale: Any = 0) -> int | float | None:
     return _rounded(number, scale, ROUND_HALF_UP)
 
 
-def _decimal(number: Any, scale: Any) -> float | None:
+def _decimal(number: Any, scale: Any) -> int | float | None:
     return _rounded(number, scale, ROUND_HALF_EVEN)
 
 
@@ -291,6 +292,21 @@ def _string(value: Any) -> str | None:
     return str(value)
 
 
+def _is_defined(variables: Any, path: str) -> bool:
+    """FEEL's ``is defined(a.b)``: the data has ``a`` (and ``a`` the field ``b``), null or not."""
+    value: Any = variables
+    for part in path.split("."):
+        if not hasattr(value, "keys") or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def _get_or_else(value: Any, default: Any) -> Any:
+    """FEEL's ``get or else(value, default)``: ``default`` when ``value`` is null."""
+    return default if value is None else value
+
+
 # FEEL's name (words single-spaced) → the helper a translated expression calls.
 NAMES = {
     "contains": "_feel_contains",
@@ -317,7 +333,10 @@ NAMES = {
     "duration": "_feel_duration",
     "now": "_feel_now",
     "today": "_feel_today",
+    "get or else": "_feel_get_or_else",
 }
+# The helpers a translated expression calls: FEEL's functions and ``is defined``.
+CALLED = {*NAMES.values(), "_feel_is_defined"}
 _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_contains": _contains,
     "_feel_starts_with": _starts_with,
@@ -344,6 +363,8 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_string": _string,
     "_feel_compare": _compare,
     "_feel_evaluate": _evaluate,
+    "_feel_is_defined": _is_defined,
+    "_feel_get_or_else": _get_or_else,
 }
 
 

@@ -155,6 +155,7 @@ def untranslated(text: str | None) -> str:
         if re.search(rf"\b{keyword}\b", blank):
             return said
     known = set(feel_functions.NAMES) | {"count", "string", "abs", "sum", "min", "max", "not"}
+    known.add("is defined")
     for found in _CALL.finditer(blank):
         words = found.group(1).split()
         while words and words[0] in _OPERATORS:

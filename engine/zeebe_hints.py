@@ -57,10 +57,11 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
         condition, then, otherwise = python
         return f"({then}) if ({condition}) is True else ({otherwise})"
     parts = _STRING.split(expression.strip())
-    known = _PYTHON_CALLS | (set(feel_functions.NAMES.values()) if runs else set())
+    known = _PYTHON_CALLS | (feel_functions.CALLED if runs else set())
     for index in range(0, len(parts), 2):  # outside string literals only
         text = parts[index]
         if runs:
+            text = _IS_DEFINED.sub(_defined_call, text)
             text = _FEEL_CALL.sub(_helper_call, text)
         text = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
         for feel, python in _FUNCTIONS.items():
@@ -90,6 +91,18 @@ _FEEL_CALL = re.compile(
     )
     + r")\s*\("
 )
+
+
+# ``is defined(lead.email)``: whether the data has the variable (and the path's fields),
+# null or not, which no value read as null can tell.
+_IS_DEFINED = re.compile(
+    r"(?<![\w.])is\s+defined\s*\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\)"
+)
+
+
+def _defined_call(found: re.Match[str]) -> str:
+    path = ".".join(part.strip() for part in found.group(1).split("."))
+    return f"_feel_is_defined(_feel_vars, {path!r})"
 
 
 def _helper_call(found: re.Match[str]) -> str:

@@ -252,7 +252,7 @@ def test_a_feel_condition_runs_as_drawn(owner, agent, manager, make_customer):
         '=lead_source = "referral" and budget >= 50000',
         '=count(contacts) > 0 or grade = "A"',
         '=lead.tier = "gold" or grade = "A"',
-        '=is defined(grade) and grade = "A"',
+        '=some g in grades satisfies g = "A"',
     ],
     ids=["equals", "and", "count", "path", "no-python"],
 )
@@ -263,10 +263,10 @@ def test_feel_conditions_run_as_drawn(owner, agent, make_customer, feel):
     text = edited("lead_qualification.bpmn", ('grade == "A"', feel.replace(">", "&gt;")))
     files = [("lead_qualification.bpmn", text), *[(n, diagram(n)) for n in LEADS[1:]]]
     answer = upload(owner, *files)
-    if "is defined" in feel:
+    if "satisfies" in feel:
         (detail,) = refused(answer)
         assert detail["element_id"] == "Flow_hot"
-        assert "holding FEEL's function is defined()" in detail["message"]
+        assert "holding a 'some/every … satisfies' quantifier" in detail["message"]
         return
     assert answer.status_code == 201, answer.get_json()
     customer = make_customer()

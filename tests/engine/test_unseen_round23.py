@@ -83,7 +83,7 @@ def test_a_lead_is_normalised_graded_and_routed_by_feel(owner, agent, actor, db)
 def test_a_callback_waits_for_the_agreed_time_and_the_chosen_answer_window(timed: Timed):
     """``=date and time(callback_at)`` (a local time, read in the installation's zone),
     ``=duration(answer_within)`` and ``=duration("P1D")`` were refused with the Python to write;
-    ``=if attempt = null then 1 else attempt + 1`` reads the unset ``attempt`` as null."""
+    ``=if is defined(attempt) then attempt + 1 else 1`` counts from the unset ``attempt``."""
     deploy(timed.owner, "callback.bpmn")
     agent = timed.agent
     started = agent.start("r23_callback", {})
@@ -211,7 +211,9 @@ def test_a_renewal_is_priced_checked_and_ends_by_its_computed_error_code(owner, 
     cid = customer(db)
     within = renewal(agent, cid, 1000.05, 2000, uplift=0.1)
     assert (within["status"], within["data"]["new_price"]) == ("completed", 1100.06)
-    assert notes_of(db) == ["Renewed at 1100.06"]
+    default = renewal(agent, cid, 1000, 2000)  # get or else(uplift, 0.05): no uplift given
+    assert (default["status"], default["data"]["new_price"]) == ("completed", 1050)
+    assert notes_of(db) == ["Renewed at 1100.06", "Renewed at 1050"]
     over = renewal(agent, cid, 1000, 1000, uplift=0.2)
     assert only(over["ready_tasks"])["name"] == "Activity_negotiate"
     lost = renewal(agent, cid, 1000, 500, uplift=0.2)
@@ -227,8 +229,9 @@ def test_a_failing_feel_script_is_an_incident_on_its_task_and_a_retry_runs_it(ow
     (incident,) = started["incidents"]
     assert (started["status"], incident["element_id"]) == ("error", "Activity_price")
     assert incident["message"] == (
-        "ValueError:the FEEL expression '=round half up(contract.price * (1 + uplift), 2)' "
-        "cannot be computed: TypeError: cannot compute '1000' * 1.1 (text and a number)."
+        "ValueError:the FEEL expression '=round half up(contract.price * (1 + get or else("
+        "uplift, 0.05)), 2)' cannot be computed: TypeError: cannot compute '1000' * 1.1 "
+        "(text and a number)."
     )
     retried = owner.post(
         f"/api/v1/process-instances/{started['id']}/retry",
@@ -247,12 +250,15 @@ def test_a_feel_script_with_a_part_that_does_not_run_is_refused_naming_it(owner,
         "=sum(for line in lines return line.amount)": "a 'for … in … return' loop",
         "=sort(amounts, function(x, y) x &lt; y)": "FEEL's function sort()",
         "=count(lines[amount &gt; 100])": "the filter [amount > 100]",
-        "=if is defined(uplift) then uplift else 0.05": "FEEL's function is defined()",
+        "=get value(contract, &#34;price&#34;) * 1.1": "FEEL's function get value()",
     }
     for written, said in cases.items():
         text = edited(
             "renewal.bpmn",
-            ('"=round half up(contract.price * (1 + uplift), 2)"', f'"{written}"'),
+            (
+                '"=round half up(contract.price * (1 + get or else(uplift, 0.05)), 2)"',
+                f'"{written}"',
+            ),
         )
         (detail,) = refused(upload(owner, ("renewal.bpmn", text)))
         assert (detail["element_id"], detail["line"]) == (
@@ -275,7 +281,7 @@ def test_a_feel_condition_with_a_part_that_does_not_run_is_refused_naming_it(own
     assert (detail["element_id"], detail["line"]) == ("Flow_b2", line_in("between", text))
     assert "holding FEEL's 'between … and …'" in detail["message"], detail["message"]
 
-    text = edited("renewal.bpmn", ('errorCode="=if', 'errorCode="=if is defined(uplift) and'))
+    text = edited("renewal.bpmn", ('errorCode="=if', 'errorCode="=if sort(codes)[1] = null and'))
     (detail,) = refused(upload(owner, ("renewal.bpmn", text)))
-    assert (detail["element_id"], detail["line"]) == ("Error_budget", line_in("is defined", text))
-    assert "a FEEL expression holding FEEL's function is defined()" in detail["message"]
+    assert (detail["element_id"], detail["line"]) == ("Error_budget", line_in("sort(codes)", text))
+    assert "a FEEL expression holding FEEL's function sort()" in detail["message"]
