@@ -292,6 +292,30 @@ def _string(value: Any) -> str | None:
     return str(value)
 
 
+def _filter(items: Any, test: Callable[[Any], Any]) -> Any:
+    """FEEL's ``items[…]``: the items the condition holds for (``orders[amount > 100]``,
+    ``decisions[item = false]``); an expression giving a number is an index counted from 1,
+    as FEEL decides by the value (``items[i]``)."""
+    if items is None:
+        return None
+    listed = items if isinstance(items, list) else [items]
+    results = [test(item) for item in listed]
+    if results and all(_is_number(result) for result in results):
+        position = int(results[0])
+        if position == 0 or abs(position) > len(listed):
+            return None
+        return listed[position - 1] if position > 0 else listed[position]
+    return [item for item, result in zip(listed, results, strict=True) if result is True]
+
+
+def _item_field(item: Any, name: str, variables: Any) -> Any:
+    """A name in a filter: the item's field when the item is a context holding it (FEEL reads
+    it first), else the variable."""
+    if isinstance(item, dict) and name in item:
+        return item[name]
+    return variables.get(name)
+
+
 def _is_defined(variables: Any, path: str) -> bool:
     """FEEL's ``is defined(a.b)``: the data has ``a`` (and ``a`` the field ``b``), null or not."""
     value: Any = variables
@@ -336,7 +360,7 @@ NAMES = {
     "get or else": "_feel_get_or_else",
 }
 # The helpers a translated expression calls: FEEL's functions and ``is defined``.
-CALLED = {*NAMES.values(), "_feel_is_defined"}
+CALLED = {*NAMES.values(), "_feel_is_defined"}  # and, not called by name: _feel_filter
 _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_contains": _contains,
     "_feel_starts_with": _starts_with,
@@ -365,6 +389,8 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_evaluate": _evaluate,
     "_feel_is_defined": _is_defined,
     "_feel_get_or_else": _get_or_else,
+    "_feel_filter": _filter,
+    "_feel_item_field": _item_field,
 }
 
 

@@ -9,8 +9,9 @@ file (``engine.zeebe_hints.feel_to_python`` with FEEL's functions,
 variable, the condition and the timer their Python. A script, condition or timer that fails
 when it runs is an incident on its element, as a Python one is.
 
-What does not become Python (a FEEL function with no helper, a filter, ``between``, a
-``for``/``some``/``every`` expression, a script without a result variable) stays refused by
+What does not become Python (a FEEL function with no helper, ``between`` over more than
+names and numbers, a ``for``/``some``/``every`` expression, a script without a result
+variable) stays refused by
 ``engine.foreign``, which says the part that does not run (``untranslated``).
 """
 
@@ -137,7 +138,7 @@ def adopt(tree: Any) -> None:
 
 # What FEEL writes that has no Python here, and how to name it.
 _KEYWORDS = {
-    "between": "FEEL's 'between … and …' (write x >= a and x <= b)",
+    "between": "FEEL's 'between … and …' over more than names and numbers",
     "instance of": "FEEL's 'instance of'",
     "satisfies": "a 'some/every … satisfies' quantifier",
     "return": "a 'for … in … return' loop",

@@ -61,6 +61,7 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
     for index in range(0, len(parts), 2):  # outside string literals only
         text = parts[index]
         if runs:
+            text = _BETWEEN.sub(r"\1\2(\4 <= \3 and \3 <= \5)", text)
             text = _IS_DEFINED.sub(_defined_call, text)
             text = _FEEL_CALL.sub(_helper_call, text)
         text = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
@@ -90,6 +91,15 @@ _FEEL_CALL = re.compile(
         for name in sorted(feel_functions.NAMES, key=len, reverse=True)
     )
     + r")\s*\("
+)
+
+
+# ``amount between 1000 and 5000`` over names, paths and numbers (text is blanked here),
+# standing alone between ``and``/``or``/brackets: ``b * 2`` as a bound stays untranslated
+_OPERAND = r"(-?[\w.]+)"
+_BETWEEN = re.compile(
+    rf"(^|[(,\[]|\b(?:and|or|if|then|else)\s)(\s*){_OPERAND}\s+between\s+{_OPERAND}\s+and\s+"
+    rf"{_OPERAND}(?=\s*(?:$|[),\]]|\b(?:and|or|then|else)\b))"
 )
 
 
@@ -130,19 +140,36 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
     a variable the data lacks and a missing field are null, as FEEL reads them
     (``_feel_vars.get("x")``, ``_feel_get(lead, "email")``: ``engine.feel_functions``)."""
     edits: list[tuple[int, int, str]] = []  # (start, end, text) in UTF-8 bytes of ``python``
+    # (at, at, depth, text): of two at one place, the outer node's goes first
+    inserts: list[tuple[int, int, int, str]] = []
+    depth = _depths(tree)
     keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys}
+    filters = [node for node in ast.walk(tree) if runs and _is_filter(node)]
+    in_filters = {id(name) for node in filters for name in ast.walk(node.slice)}
     for node in ast.walk(tree):
         if runs and isinstance(node, ast.Name) and node.id not in _NOT_VARIABLES:
-            if not node.id.startswith("_feel_") and id(node) not in keys:
-                edits.append(
-                    (node.col_offset, node.end_col_offset or 0, f"_feel_vars.get({node.id!r})")
-                )
+            if node.id.startswith("_feel_") or id(node) in keys:
+                continue
+            start, end = node.col_offset, node.end_col_offset or 0
+            if id(node) not in in_filters:
+                edits.append((start, end, f"_feel_vars.get({node.id!r})"))
+            elif node.id != "item":  # in a filter: the item's field, else the variable
+                edits.append((start, end, f"_feel_item_field(item, {node.id!r}, _feel_vars)"))
+            continue
+        if runs and _is_filter(node):
+            index = node.slice
+            inserts.append((node.col_offset, node.col_offset, depth[id(node)], "_feel_filter("))
+            after = node.value.end_col_offset or 0
+            edits.append((after, index.col_offset, ", lambda item: "))
+            edits.append((index.end_col_offset or 0, node.end_col_offset or 0, ")"))
             continue
         if isinstance(node, ast.Subscript):
             index = node.slice
             if isinstance(index, ast.Constant) and isinstance(index.value, str):
                 if runs:  # a field by its name, null when missing
-                    edits.append((node.col_offset, node.col_offset, "_feel_get("))
+                    inserts.append(
+                        (node.col_offset, node.col_offset, depth[id(node)], "_feel_get(")
+                    )
                     end = node.end_col_offset or 0
                     edits.append((node.value.end_col_offset or 0, end, f", {index.value!r})"))
                 continue  # a field by its name (``lead["tier"]``)
@@ -159,7 +186,7 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
         elif isinstance(node, ast.Attribute):
             start = node.value.end_col_offset or 0
             if runs:
-                edits.append((node.col_offset, node.col_offset, "_feel_get("))
+                inserts.append((node.col_offset, node.col_offset, depth[id(node)], "_feel_get("))
                 edits.append((start, node.end_col_offset or 0, f", {node.attr!r})"))
             else:
                 edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
@@ -170,9 +197,33 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
                 if isinstance(key, ast.Name)
             ]
     text = python.encode()
-    for start, end, replacement in sorted(edits, reverse=True):
+    every = [(start, end, 0, said) for start, end, said in edits] + inserts
+    for start, end, _depth, replacement in sorted(every, reverse=True):
         text = text[:start] + replacement.encode() + text[end:]
     return text.decode()
+
+
+def _depths(tree: ast.AST) -> dict[int, int]:
+    """Each node's depth in ``tree`` (by ``id``)."""
+    found = {id(tree): 0}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            found[id(child)] = found[id(node)] + 1
+    return found
+
+
+def _is_filter(node: ast.AST) -> bool:
+    """A FEEL filter or computed index, ``items[amount > 100]``, ``items[i]``: a subscript
+    by anything but a field's name or a whole number."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    index = node.slice
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+        index = index.operand
+    return not (
+        isinstance(index, ast.Constant)
+        and (isinstance(index.value, str) or type(index.value) is int)
+    )
 
 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}

@@ -353,13 +353,13 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         '<zeebe:calledDecision decisionId="r18_nurture_channels"',
         ["name the variable the decision's result goes to in resultVariable"],
     ),
-    # a FEEL condition runs as drawn (``engine.zeebe_expressions``); one with a filter does not
+    # a FEEL condition runs as drawn (``engine.zeebe_expressions``); a quantifier does not
     "feel-condition": (
         "lead_qualification.bpmn",
-        (('score["tier"] in ("hot", "warm")', "=count(score.reasons[weight > 1]) > 0"),),
+        (('score["tier"] in ("hot", "warm")', "=some r in score.reasons satisfies r.weight > 1"),),
         "Flow_hot",
-        "=count(score.reasons",
-        ["is a FEEL expression (Camunda 8) holding the filter [weight > 1]"],
+        "=some r in score.reasons",
+        ["is a FEEL expression (Camunda 8) holding a 'some/every … satisfies' quantifier"],
     ),
     "camunda-form": (
         DEAL,
