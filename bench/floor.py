@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from crm.audit import _INSERT as INSERT_AUDIT
 from crm.webhooks import outbox
+from dialflow.wire import Wire
 from engine.instances import _LATEST, _LATEST_AND_ID
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.stepper import _INSERT as INSERT_INSTANCE
@@ -67,26 +68,43 @@ class _Driver:
         if self.postgres:
             self.driver.autocommit = True  # BEGIN and COMMIT are sent as Dialflow sends them
         self._compile = lambda statement, params: direct_statement(self.dialect, statement, params)
+        self.wire: Wire | None = None
 
     def run(self, statement: Any, params: Any) -> Any:
+        """Run (on SQLite) or queue in the open wire (on PostgreSQL) one statement."""
         direct = self._compile(statement, params)
         assert direct is not None, "the engine's statements are run by the driver itself"
+        if self.wire is not None:
+            return direct, direct.send(self.wire, params)
         return direct, direct.execute(self.driver.cursor(), params)
 
-    def read(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        direct, cursor = self.run(statement, params)
-        return direct.rows(cursor)
+    def open(self, *, begin: bool) -> None:
+        """On PostgreSQL, a pipeline for what follows, as ``dialflow.db`` opens one."""
+        if self.postgres:
+            self.wire = Wire(self.driver)
+            if begin:
+                self.wire.send_plain(b"BEGIN")
 
-    def begin_and_read(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def sync(self, *, commit: bool) -> None:
+        if self.wire is not None:
+            if commit:
+                self.wire.send_plain(b"COMMIT")
+            self.wire.sync()
+            self.wire = None
+        elif commit:
+            self.driver.execute("COMMIT")
+
+    def read(self, statement: Any, params: dict[str, Any], *, begin: bool = False) -> Any:
+        """The rows of one read, after BEGIN if ``begin``, synced at once."""
         if not self.postgres:
-            self.driver.execute("BEGIN IMMEDIATE")
-            return self.read(statement, params)
-        cursor = self.driver.cursor()
-        direct = self._compile(statement, params)
-        with self.driver.pipeline():
-            self.driver.execute("BEGIN")
-            direct.execute(cursor, params)
-        return direct.rows(cursor)
+            if begin:
+                self.driver.execute("BEGIN IMMEDIATE")
+            direct, cursor = self.run(statement, params)
+            return direct.rows(cursor)
+        self.open(begin=begin)
+        direct, result = self.run(statement, params)
+        self.sync(commit=False)
+        return direct.converted(result.rows)
 
     def close(self) -> None:
         self.raw.close()
@@ -107,15 +125,12 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         if driver.postgres:  # the look-up on its own; BEGIN goes with the writes
             found = driver.read(latest, {"process_id": instance["process_id"]})
         else:
-            found = driver.begin_and_read(latest, {"process_id": instance["process_id"]})
+            found = driver.read(latest, {"process_id": instance["process_id"]}, begin=True)
         assert found and found[0][0] == version_id
         row = {k: v for k, v in instance.items() if k != "id"}
         row.update(business_key=f"floor{n}", lock_version=1, step_count=1)
         item_id = str(uuid.uuid4())
-        pipeline = driver.driver.pipeline() if driver.postgres else None
-        if pipeline is not None:
-            pipeline.__enter__()
-            driver.driver.execute("BEGIN")
+        driver.open(begin=True)
         if driver.postgres:
             instance_id = found[0][5]
             driver.run(INSERT_INSTANCE, {"id": instance_id, **row})
@@ -128,15 +143,11 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         audit = {"at": row["started_at"], "actor_id": user_id, "entity_type": "process_instance"}
         audit.update(action="start", entity_id=str(instance_id), before=None, source=None)
         driver.run(INSERT_AUDIT, [{**audit, "after": {"process_id": row["process_id"]}}])
-        driver.driver.execute("COMMIT")
-        if pipeline is not None:
-            pipeline.__exit__(None, None, None)
+        driver.sync(commit=True)
 
-        locked = driver.begin_and_read(_LOCK_ROWS, {"task_id": item_id})
+        locked = driver.read(_LOCK_ROWS, {"task_id": item_id}, begin=True)
         assert locked
-        pipeline = driver.driver.pipeline() if driver.postgres else None
-        if pipeline is not None:
-            pipeline.__enter__()
+        driver.open(begin=False)
         closed = {"status": WorkItemStatus.COMPLETED, "completed_at": row["updated_at"]}
         closed.update(completed_by_id=user_id, assignee_id=user_id)
         driver.run(_CLOSE, {"_id": item_id, **closed})
@@ -146,9 +157,7 @@ def database_floor(engine: Engine, values: dict[str, Any], version_id: int, coun
         if locked[0][-2]:  # a webhook subscription exists: the outbox's writes
             for event in events:
                 driver.run(outbox.FAN_OUT, event)
-        driver.driver.execute("COMMIT")
-        if pipeline is not None:
-            pipeline.__exit__(None, None, None)
+        driver.sync(commit=True)
 
     try:
         for n in range(max(10, count // 20)):

@@ -239,7 +239,7 @@ def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: in
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @reports_errors
 def deploy(paths: tuple[Path, ...]) -> None:
-    """Deploy .bpmn/.dmn/form .json files (or folders of them) as one bundle."""
+    """Deploy .bpmn/.dmn/form (.json, .form) files (or folders of them) as one bundle."""
     from engine.bundles import Bundle
     from engine.deployments import deploy as deploy_bundle
 

@@ -156,20 +156,26 @@ class Batch:
         """Run ``statement``; give the result to :meth:`rowcount`, not to anything else.
 
         A plain INSERT or UPDATE with its parameters skips SQLAlchemy's execution machinery
-        (most of such a statement's cost, see ``dialflow.direct``): the driver runs it, in
-        the pipeline on PostgreSQL.
+        (most of such a statement's cost, see ``dialflow.direct``): the driver runs it, queued
+        in libpq's pipeline on PostgreSQL (``dialflow.wire``).
         """
         if parameters:
             direct = direct_statement(self.connection.dialect, statement, parameters)
             if direct is not None:
-                driver = (
-                    self._pipeline.driver
-                    if self._pipeline is not None
-                    else self.connection.connection.driver_connection
-                )
                 with _as_dbapi_error(self.connection, direct.sql, parameters):
+                    if self._pipeline is not None:
+                        return direct.send(self._current().wire, parameters)
+                    driver = self.connection.connection.driver_connection
                     return direct.execute(driver.cursor(), parameters)
         return self.connection.execute(statement, parameters)
+
+    def _current(self) -> _Pipeline:
+        """The batch's pipeline; a new one if a statement that needed results closed it."""
+        assert self._pipeline is not None
+        if self._pipeline.closed:
+            self._pipeline = _open_pipeline(self.connection)
+            self._pipeline.batching = True
+        return self._pipeline
 
     @staticmethod
     def rowcount(result: Any) -> int:
@@ -184,14 +190,15 @@ class Batch:
         if self._pipeline is None:
             callback()
         else:
-            self._pipeline.checks.append(callback)
+            self._current().checks.append(callback)
 
 
 # SQLite's result codes for a lock held by another connection (SQLITE_BUSY) or by the same
 # one (SQLITE_LOCKED), their extended codes in the high bits; PostgreSQL's SQLSTATEs of a
-# serialization failure, a deadlock and a lock wait past ``lock_timeout``.
+# serialization failure, a deadlock and a lock wait past ``lock_timeout``, and of a prepared
+# statement deallocated behind ``dialflow.wire``'s back (prepared again by the next attempt).
 _SQLITE_LOCK_CODES = frozenset({5, 6})
-_PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03"})
+_PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03", "26000"})
 
 
 def lock_failure(exc: BaseException) -> bool:
@@ -238,10 +245,11 @@ def inserted_first(session: Session, row: Any) -> bool:
 def pipelined(session: Session) -> Iterator[Batch]:
     """INSERTs and UPDATEs whose results nobody reads, sent without waiting for each.
 
-    On PostgreSQL they go into a psycopg pipeline that stays open after the block: the next
-    statement or the COMMIT travels with them and syncs it, so a step's writes and its commit
-    cost one round trip. A failing write raises there, as SQLAlchemy's ``DBAPIError`` family,
-    and the transaction rolls back as usual. Elsewhere (SQLite) the statements just run.
+    On PostgreSQL they are queued in libpq's pipeline (``dialflow.wire``), which stays open
+    after the block: the next read or the COMMIT travels with them and syncs it, so a step's
+    writes and its commit cost one round trip. A failing write raises there, as
+    SQLAlchemy's ``DBAPIError`` family, and the transaction rolls back as usual. Elsewhere
+    (SQLite) the statements just run.
     """
     connection = session.connection()
     batch = Batch(connection)
@@ -250,9 +258,7 @@ def pipelined(session: Session) -> Iterator[Batch]:
         return
     pipeline = connection.info.get(_PIPELINE)
     if pipeline is None:
-        pipeline = connection.info[_PIPELINE] = _Pipeline(connection.connection.driver_connection)
-        if connection.info.pop(_BEGIN, False):  # the transaction's BEGIN goes first
-            pipeline.driver.execute("BEGIN")
+        pipeline = _open_pipeline(connection)
     batch._pipeline = pipeline
     pipeline.batching = True
     try:
@@ -260,7 +266,15 @@ def pipelined(session: Session) -> Iterator[Batch]:
     except BaseException:
         _close_pipeline(connection.info, raise_errors=False, run_checks=False)
         raise
-    pipeline.batching = False
+    batch._current().batching = False
+
+
+def _open_pipeline(connection: Connection) -> _Pipeline:
+    """A pipeline for ``connection``'s next statements, the transaction's owed BEGIN first."""
+    pipeline = connection.info[_PIPELINE] = _Pipeline(connection.connection.driver_connection)
+    if connection.info.pop(_BEGIN, False):
+        pipeline.wire.send_plain(b"BEGIN")
+    return pipeline
 
 
 def fetch(
@@ -287,14 +301,21 @@ def fetch(
     if direct is None:
         return [tuple(row) for row in connection.execute(statement, parameters)]
     driver = connection.connection.driver_connection
-    cursor = driver.cursor()
     info = connection.info
     with _as_dbapi_error(connection, direct.sql, parameters):
-        if may_precede_begin and info.get(_BEGIN) and info.get(_PIPELINE) is None:
-            direct.execute(cursor, parameters)  # autocommit: BEGIN stays owed
-        elif not _send(info, driver, lambda: direct.execute(cursor, parameters)):
-            direct.execute(cursor, parameters)
-        return direct.rows(cursor)
+        if direct.wire is None or connection.dialect not in _CARRYING:
+            cursor = driver.cursor()
+            return direct.rows(direct.execute(cursor, parameters))
+        # PostgreSQL: the read travels with what is owed (the pipeline's writes, or the
+        # transaction's BEGIN unless it may precede it) and syncs them.
+        pipeline = info.get(_PIPELINE)
+        if pipeline is None:
+            pipeline = info[_PIPELINE] = _Pipeline(driver)
+            if not (may_precede_begin and info.get(_BEGIN)) and info.pop(_BEGIN, False):
+                pipeline.wire.send_plain(b"BEGIN")
+        result = direct.send(pipeline.wire, parameters)
+        _close_pipeline(info, raise_errors=True)
+        return direct.converted(result.rows)
 
 
 def inserted_id(session: Session, statement: Any, returning: Any, values: dict[str, Any]) -> int:
@@ -334,14 +355,11 @@ class _as_dbapi_error:
 
 
 def _send(info: dict[Any, Any], driver: Any, execute: Callable[[], Any]) -> bool:
-    """Run ``execute`` (which sends one statement with parameters on ``driver``) so that it
-    travels with what PostgreSQL is owed: the writes of a pipeline left open (synced with it)
-    or the transaction's deferred BEGIN. ``False`` if nothing was owed and it was not run."""
-    pipeline = info.get(_PIPELINE)
-    if pipeline is not None and not pipeline.batching:
-        execute()
-        _close_pipeline(info, raise_errors=True)
-        return True
+    """Before ``execute`` (which sends one statement with parameters on ``driver`` through
+    psycopg) the pipeline's writes are synced; if the transaction's BEGIN is owed, it travels
+    with the statement in psycopg's pipeline. ``False`` if nothing was owed and it was not
+    run."""
+    _close_pipeline(info, raise_errors=True)
     if not info.pop(_BEGIN, False):
         return False
     with driver.pipeline():
@@ -359,29 +377,29 @@ _CARRYING: weakref.WeakSet[Any] = weakref.WeakSet()  # dialects of engines with 
 
 
 class _Pipeline:
-    """A psycopg pipeline left open after :func:`pipelined` until something needs results."""
+    """The writes of :func:`pipelined` (and what joins them) queued in libpq's pipeline
+    (``dialflow.wire``) until something needs results."""
+
+    __slots__ = ("batching", "checks", "closed", "driver", "wire")
 
     def __init__(self, driver: Any) -> None:
-        self._driver = self.driver = driver
-        self._context = driver.pipeline()
-        self._context.__enter__()
+        from dialflow.wire import Wire
+
+        self.driver = driver
+        self.wire = Wire(driver)
         self.batching = False
-        self.checks: list[Callable[[], None]] = []
+        self.closed = False
+        self.checks = self.wire.checks
 
     def close(self, *, raise_errors: bool, run_checks: bool, commit: bool = False) -> None:
         import psycopg
 
-        error = None
+        self.closed = True
         try:
             if commit:
-                self._driver.execute("COMMIT")
-        except psycopg.Error as exc:
-            error = exc
-        try:
-            self._context.__exit__(None, None, None)
-        except psycopg.Error as exc:
-            error = error or exc  # the first failure is the cause; later ones say "aborted"
-        if error is not None:
+                self.wire.send_plain(b"COMMIT")
+            self.wire.sync(raise_errors=raise_errors)
+        except psycopg.Error as error:  # the first failure is the cause; later ones say "aborted"
             if raise_errors:
                 raise DBAPIError.instance(None, None, error, psycopg.Error) from error
             return
@@ -409,8 +427,9 @@ def _close_pipeline(
 
 
 def _carry_pipeline(engine: Engine) -> None:
-    """Statements after :func:`pipelined` join its pipeline and close it (one round trip);
-    a transaction's BEGIN travels with its first statement.
+    """Reads after :func:`pipelined` join its pipeline and sync it (one round trip); any
+    statement psycopg runs itself syncs it first; a transaction's BEGIN travels with its
+    first statement.
 
     psycopg sends BEGIN on its own before a transaction's first statement and waits for the
     answer, even in a pipeline: a round trip per transaction. Instead the driver connection
@@ -426,20 +445,13 @@ def _carry_pipeline(engine: Engine) -> None:
         except NotImplementedError:  # the dialect's first connect has no pooled record yet
             return None
 
-    def pending(info: dict[Any, Any] | None) -> _Pipeline | None:
-        pipeline = info.get(_PIPELINE) if info is not None else None
-        return pipeline if pipeline is not None and not pipeline.batching else None
-
     def run(cursor: Any, info: dict[Any, Any] | None, statement: str, parameters: Any) -> bool:
         if info is None:
             return False
         if not parameters or getattr(cursor, "name", None):
             # Without parameters the SQL may hold several commands, which a pipeline (the
             # extended protocol) refuses; a server-side cursor cannot run in one either.
-            if pending(info) is not None:
-                cursor.execute(statement, parameters)
-                _close_pipeline(info, raise_errors=True)
-                return True
+            _close_pipeline(info, raise_errors=True)
             if info.pop(_BEGIN, False):
                 cursor.connection.execute("BEGIN")
             return False
@@ -469,8 +481,7 @@ def _carry_pipeline(engine: Engine) -> None:
         info = info_of(context)
         if info is None:
             return
-        if pending(info) is not None:
-            _close_pipeline(info, raise_errors=True)
+        _close_pipeline(info, raise_errors=True)
         if info.pop(_BEGIN, False):
             cursor.connection.execute("BEGIN")
 
@@ -635,6 +646,10 @@ def build_engine(settings: Settings) -> Engine:
         if settings.database_schema:
             options += f" -csearch_path={settings.database_schema}"
         kwargs["connect_args"] = {"options": options}
+        if url.startswith("postgresql+psycopg:") or url.startswith("postgresql:"):
+            # The statements every step runs are prepared by ``dialflow.wire``; psycopg's own
+            # preparing would, at every rollback, deallocate them all with its own.
+            kwargs["connect_args"]["prepare_threshold"] = None
     engine = create_engine(url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine, wait)

@@ -19,12 +19,16 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 
+from dialflow.wire import Wire, WireResult, WireStatement
+
 
 class DirectStatement:
     """One statement compiled for one dialect and one set of parameter keys."""
 
     def __init__(self, statement: Any, compiled: Any, dialect: Dialect, keys: tuple[str, ...]):
         self.sql: str = compiled.string
+        # On PostgreSQL the statement can also be sent through libpq's pipeline (``wire``).
+        self.wire = WireStatement(self.sql) if dialect.driver == "psycopg" else None
         self._compiled = compiled
         self._bind_processors = list(compiled._bind_processors.items())
         # Every parameter of the SQL is named by a given key or has a fixed value of its own
@@ -95,9 +99,31 @@ class DirectStatement:
             cursor.executemany(self.sql, [self.values(p) for p in parameters])
         return cursor
 
+    def send(self, wire: Wire, parameters: dict[str, Any] | list[dict[str, Any]]) -> Any:
+        """Queue the statement in ``wire`` (once per set of parameters); the result's
+        ``rowcount`` and ``rows`` are there once the wire has synced."""
+        statement = self.wire
+        assert statement is not None, "a statement for psycopg"
+        if isinstance(parameters, dict):
+            return wire.send(statement, self._ordered(statement, parameters))
+        results = [wire.send(statement, self._ordered(statement, p)) for p in parameters]
+        return results[0] if len(results) == 1 else _Results(results)
+
+    def _ordered(self, statement: WireStatement, parameters: dict[str, Any]) -> list[Any]:
+        values = self.values(parameters)
+        assert isinstance(values, dict)
+        try:
+            return [values[key] for key in statement.keys]
+        except KeyError as exc:
+            raise StatementError(f"no value for {exc}", self.sql, parameters, exc) from exc
+
     def rows(self, cursor: Any) -> list[tuple[Any, ...]]:
         """The fetched rows, each value converted by its column's type."""
-        fetched = cursor.fetchall()
+        return self.converted(cursor.fetchall())
+
+    def converted(self, fetched: Any) -> list[tuple[Any, ...]]:
+        """``fetched`` rows (a driver's, or a :class:`WireResult`'s), each value converted
+        by its column's type."""
         processors = self._result_processors
         if not processors:
             return [tuple(row) for row in fetched]
@@ -112,6 +138,19 @@ class DirectStatement:
                     values[place] = process(value)
             rows.append(tuple(values))
         return rows
+
+
+class _Results:
+    """The results of one statement queued once per set of parameters: its rows matched."""
+
+    __slots__ = ("_results",)
+
+    def __init__(self, results: list[WireResult]) -> None:
+        self._results = results
+
+    @property
+    def rowcount(self) -> int:
+        return sum(result.rowcount for result in self._results)
 
 
 # Statements are built once, at import; they are kept alive here so their ids stay theirs.

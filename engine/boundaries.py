@@ -82,6 +82,8 @@ from engine.event_subprocesses import (
 )
 from engine.hit_policies import DefaultsDMNParser, engine_for
 from engine.interrupts import stop_waiting
+from engine.io_mappings import ACTIVITIES as IO_ACTIVITIES
+from engine.io_mappings import with_io
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
 from engine.spiff_extensions import TrimmedDecisionParser, UntypedParametersParser
@@ -100,6 +102,7 @@ from engine.thrown_codes import ComputedCodeError, ComputedCodeEscalation, throw
 from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscribed
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
+_IO_TAGS = {full_tag(kind) for kind in IO_ACTIVITIES}  # their own io mappings
 # The elements whose parser reads a message event definition.
 _MESSAGE_TAGS = {
     full_tag(kind)
@@ -439,6 +442,10 @@ class DialflowParser(SpiffBpmnParser):
         with_mappings(OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][0]),
         OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1],
     )
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (with_io(parser) if tag in _IO_TAGS else parser, spec)
+        for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""A bundle: the BPMN, DMN and JSON-Schema form files of one deploy, addressed by content."""
+"""A bundle: the BPMN, DMN and form files of one deploy (JSON-Schema ``.json`` forms and Camunda
+Forms, ``.form``), addressed by content."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lxml import etree
 
 from dialflow.strict_json import loads_strict
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.camunda_forms import duplicate_ids, file_problem
 from engine.errors import InvalidBpmn, problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -91,9 +93,11 @@ class Bundle:
                 bpmn[name] = text
             elif suffix == ".dmn":
                 dmn[name] = text
-            elif suffix == ".json":
+            elif suffix in (".json", ".form"):
                 try:
                     forms[name] = loads_strict(text)
+                    if suffix == ".form" and (said := file_problem(name, forms[name])):
+                        problems.append(problem(said, file=name))
                 except json.JSONDecodeError as exc:
                     reason = exc.msg
                     if reason.startswith("Invalid control character"):
@@ -113,12 +117,13 @@ class Bundle:
                 problems.append(
                     problem(
                         f"{name}: is {kind} archive; Dialflow takes the files themselves: "
-                        "unpack it and upload the .bpmn, .dmn and .json files inside",
+                        "unpack it and upload the .bpmn, .dmn, .json and .form files inside",
                         file=name,
                     )
                 )
             else:
-                problems.append(problem(f"{name}: expected .bpmn, .dmn or .json", file=name))
+                problems.append(problem(f"{name}: expected .bpmn, .dmn, .json or .form", file=name))
+        problems += [problem(said) for said in duplicate_ids(forms)]
         if problems:
             raise InvalidBpmn("Some files could not be read.", details=problems)
         return cls(bpmn=bpmn, dmn=dmn, forms=forms)
@@ -147,7 +152,7 @@ class Bundle:
         forms = data.get("forms") or {}
         if not isinstance(forms, dict) or not all(isinstance(v, dict) for v in forms.values()):
             raise InvalidBpmn(
-                "'forms' must map file names to JSON Schema objects",
+                "'forms' must map file names to JSON Schema (or Camunda Form) objects",
                 details=[problem("bad 'forms' field")],
             )
         bundle = cls(
@@ -160,6 +165,12 @@ class Bundle:
             for name in (*bundle.bpmn, *bundle.dmn, *bundle.forms)
             if (found := name_problem(name.strip()))
         ]
+        unnamed += [  # a Camunda Form sent as JSON, checked as its .form file would be
+            problem(said, file=name)
+            for name, form in bundle.forms.items()
+            if name.lower().endswith(".form") and (said := file_problem(name, form))
+        ]
+        unnamed += [problem(said) for said in duplicate_ids(bundle.forms)]
         if unnamed:  # the keys are file names, checked as an upload's names are
             raise InvalidBpmn("Some files could not be read.", details=unnamed)
         large = [
@@ -189,7 +200,7 @@ class Bundle:
                 [
                     p
                     for p in sorted(path.rglob("*"))
-                    if p.is_file() and p.suffix.lower() in (".bpmn", ".dmn", ".json")
+                    if p.is_file() and p.suffix.lower() in (".bpmn", ".dmn", ".json", ".form")
                 ]
                 if path.is_dir()
                 else [path]
@@ -224,7 +235,7 @@ def is_dependency(name: str) -> bool:
 def name_problem(name: str) -> dict[str, Any] | None:
     """Why ``name`` cannot name a file of a deploy, if it cannot."""
     if not name:
-        return problem("a file without a name: name it .bpmn, .dmn or .json")
+        return problem("a file without a name: name it .bpmn, .dmn, .json or .form")
     if is_dependency(name):
         return problem(
             f"{name!r}: names beginning with '@', a number and '/' are kept for the files of "

@@ -348,6 +348,20 @@ _FEEL_PATH = re.compile(rf"^\s*=\s*({_NAME}(?:\.{_NAME})*)\s*$")
 _FEEL_WORDS = {"null", "true", "false", "not"}
 
 
+def feel_path(source: str | None) -> tuple[str, ...] | None:
+    """The variable path a FEEL source only reads (``=lead.id``: ``("lead", "id")``), read as
+    FEEL reads it, null where the data lacks it (``value_at``); ``None`` for anything else."""
+    feel = _FEEL_PATH.match(source or "")
+    if feel is None or feel.group(1) in _FEEL_WORDS:
+        return None
+    return tuple(feel.group(1).split("."))
+
+
+def value_at(scope: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in ``scope``, null where a variable or field is missing."""
+    return _at(scope, path, False)
+
+
 def _at(scope: dict[str, Any], path: tuple[str, ...], root_needed: bool) -> Any:
     """The value at ``path`` in ``scope``; null where a map lacks a field (see ``Mapping``)."""
     if root_needed and path[0] not in scope:

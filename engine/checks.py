@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
-from engine import juel, sandbox
+from engine import camunda_forms, juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -72,9 +72,14 @@ def check_specs(
         here, flows_here = lines.get(file, {}), conditions.get(file, {})
 
         def report(
-            message: str, element_id: str = element_id, file: str = file, here: Any = here
+            message: str,
+            element_id: str = element_id,
+            file: str = file,
+            here: Any = here,
+            line: int | None = None,
         ) -> None:
-            problems.append(problem(message, element_id, here.get(element_id), file or None))
+            where = line or here.get(element_id)
+            problems.append(problem(message, element_id, where, file or None))
 
         if isinstance(spec, ServiceTask):
             literals = _literal_parameters(spec.operation_params, report)
@@ -571,8 +576,12 @@ def foreign_script_ids(tree: Any) -> set[str]:
 
 def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None:
     properties = (spec.extensions or {}).get("properties", {})
+    camunda = camunda_forms.task_problems(spec, forms)  # a Camunda 8 task's .form file
     form_name, schema = form_of(spec, forms)
-    if form_name and schema is None:
+    if camunda:  # said on the line of the task's <zeebe:formDefinition>
+        for said in camunda:
+            report(said, line=(spec.extensions or {}).get(camunda_forms.CAMUNDA_FORM_LINE))
+    elif form_name and schema is None:
         report(_missing_form(form_name, forms))
     elif schema is not None:
         _check_form(

@@ -27,6 +27,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
+from engine.camunda_forms import CAMUNDA_FORM_ID, form_of_file
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda 7.0-7.3 wrote camunda: for this one
@@ -140,11 +141,15 @@ def problems(task: Any) -> list[Problem]:
 
 def form_of(spec: Any, forms: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     """The task spec's form: its ``formJsonSchemaFilename`` and that file's schema, else the
+    ``.form`` file its Camunda 8 ``formId`` names and that form as a JSON Schema, else the
     form drawn in the diagram (no file name)."""
     extensions = spec.extensions or {}
     name = extensions.get("properties", {}).get("formJsonSchemaFilename")
     if name:
         return name, forms.get(name)
+    form_id = extensions.get(CAMUNDA_FORM_ID)
+    if form_id:
+        return form_of_file(form_id, forms)
     return None, extensions.get(DIAGRAM_FORM)
 
 

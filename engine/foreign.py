@@ -8,8 +8,9 @@ SpiffWorkflow ignores foreign attributes and would run such a model without its 
 or service calls, or fail late on such a condition; these checks name each such place with a
 hint at the Dialflow way instead. Layout-only and tool-only extensions (modeler templates,
 history settings, Signavio metadata) pass. A user task's form drawn in the diagram
-(``<camunda:formData>``, ``<flowable:formProperty>``) becomes its JSON-Schema form; only what
-of it cannot is refused (``engine.diagram_forms``).
+(``<camunda:formData>``, ``<flowable:formProperty>``) and a Camunda 8 task's Camunda Form
+become its JSON-Schema form; only what of them cannot is refused (``engine.diagram_forms``,
+``engine.camunda_forms``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine import (
     assignment_attributes,
     call_mappings,
     camunda_decisions,
+    camunda_forms,
     caught_variables,
     data_object_values,
     designer_marks,
@@ -30,6 +32,7 @@ from engine import (
     external_tasks,
     foreign_hints,
     foreign_loops,
+    io_mappings,
     java_async,
     java_schedule,
     juel,
@@ -398,6 +401,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         (FLOW_HINTS.get(local) if flow else None)
         or foreign_hints.signal_hint(local, owner)
         or call_mappings.hint(element)
+        or io_mappings.hint(element)
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
@@ -484,6 +488,9 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     uncomputed = external_tasks.uncomputed(element)
     if uncomputed is not None:  # the one value an external task cannot compute
         return [_report(name, element, uncomputed)]
+    form = camunda_forms.problems(name, element)
+    if form is not None:  # a Camunda 8 form: converted, or refused on its field's line
+        return form
     if (
         qname.localname in HARMLESS
         or designer_marks.element_passes(element)  # an approval page's setting
@@ -491,6 +498,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or (parent is not None and etree.QName(parent).namespace == qname.namespace)
         or foreign_hints.as_dialflow(element)
         or call_mappings.runs(element)  # a call activity's variable mappings: run
+        or io_mappings.runs(element)  # an activity's or event's own mappings: run
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
@@ -509,7 +517,8 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
     return [
         _report(
             name,
-            call_mappings.problem_at(element),  # a mapping inside it: on its own line
+            # a mapping inside it: on its own line
+            io_mappings.problem_at(call_mappings.problem_at(element)),
             f"<{_prefix(element, qname.namespace, engine)}:{qname.localname}> on "
             f"{_label(_owner(element))} is "
             f"{_engine_label(engine)}-specific and Dialflow does not execute it"

@@ -270,20 +270,21 @@ def hint(listener: Any) -> str | None:
 _BPMN = f"{{{BPMN_NS}}}"
 
 
-def script_task(event: Any, side: str, line: str) -> None:
+def script_task(event: Any, side: str, line: str, kind: str = "listener") -> None:
     """The script task running ``line`` drawn just ``before`` or ``after`` ``event``: the
     flows into (out of) the event go into (out of) it, and one flow joins the two. A second
-    listener on the same side adds its line to that task."""
+    listener on the same side adds its line to that task. ``kind`` names what it runs (its
+    id and name say it: ``listener``, ``mappings``)."""
     scope = event.getparent()
     event_id = event.get("id") or ""
-    task_id = f"{event_id}_listener_{side}"
+    task_id = f"{event_id}_{kind}_{side}"
     existing = next((e for e in scope if e.get("id") == task_id), None)
     if existing is not None:
         script = existing.find(f"{_BPMN}script")
         script.text = f"{script.text}\n{line}"
         return
     task = etree.Element(f"{_BPMN}scriptTask", id=task_id, scriptFormat="python")
-    task.set("name", f"{event.get('name') or event_id}: listener")
+    task.set("name", f"{event.get('name') or event_id}: {kind}")
     end, other = ("sourceRef", "targetRef") if side == "after" else ("targetRef", "sourceRef")
     listed = "outgoing" if side == "after" else "incoming"
     for flow in scope.iter(f"{_BPMN}sequenceFlow"):

@@ -58,10 +58,11 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as SubprocessTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import assignment_attributes
+from engine import assignment_attributes, camunda_forms
 from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.instance_changes import deferred
+from engine.io_mappings import IoMapped
 from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
@@ -92,8 +93,10 @@ class ScriptTaskWithScriptsParser(ScriptTaskParser):
 class RetryingUserTaskParser(UserTaskParser):
     """SpiffWorkflow's user task parser, building the spec class it is given (it builds its
     own ``UserTask`` whatever the class), with the form drawn in the diagram, if any, as a
-    JSON Schema in its extensions (``engine.diagram_forms``), and who its Camunda, Activiti,
-    Flowable or Zeebe assignment attributes name (``engine.assignment_attributes``)."""
+    JSON Schema in its extensions (``engine.diagram_forms``; a Camunda Form embedded in a
+    Camunda 8 diagram, or the id of its ``.form`` file, ``engine.camunda_forms``), and who
+    its Camunda, Activiti, Flowable or Zeebe assignment attributes name
+    (``engine.assignment_attributes``)."""
 
     def create_task(self) -> Any:
         task = super().create_task()
@@ -105,6 +108,9 @@ class RetryingUserTaskParser(UserTaskParser):
         form = diagram_form(self.node) if node is None else None
         if form is not None:
             extensions[DIAGRAM_FORM] = form
+        camunda = camunda_forms.read(self.node) if node is None else None
+        if camunda is not None:  # a Camunda 8 form: embedded (converted) or a .form file's id
+            extensions.update(camunda)
         said = assignment_attributes.read(self.node) if node is None else None
         if said is not None:
             extensions[assignment_attributes.ASSIGNMENT] = said
@@ -291,7 +297,7 @@ class SubmittedPostScriptRetry(_WorkDone):
     filled in once more."""
 
 
-class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, ScriptTask):
+class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, IoMapped, ScriptTask):
     """A script task whose retry after a failed post-script does not run its script again."""
 
 
@@ -299,19 +305,19 @@ class PostScriptRetryingServiceTask(PreScriptHeard, PostScriptRetry, ServiceTask
     """A service task whose retry after a failed post-script does not call its handler again."""
 
 
-class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, UserTask):
+class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, UserTask):
     """A user task whose retry after a failed post-script keeps the submitted form."""
 
 
-class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, ManualTask):
+class PostScriptRetryingManualTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, ManualTask):
     """A manual task whose retry after a failed post-script keeps its completion."""
 
 
-class PreScriptHeardSubprocess(PreScriptHeard, SubprocessTask):
+class PreScriptHeardSubprocess(PreScriptHeard, IoMapped, SubprocessTask):
     """An embedded subprocess whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardTransaction(PreScriptHeard, TransactionSubprocess):
+class PreScriptHeardTransaction(PreScriptHeard, IoMapped, TransactionSubprocess):
     """A transaction subprocess whose failed pre-script is an incident on it alone."""
 
 
@@ -320,21 +326,23 @@ class PreScriptHeardCallActivity(PreScriptHeard, MappedCall, CallActivity):
     taking back what its variable mappings say (``engine.call_mappings``)."""
 
 
-class PreScriptHeardBusinessRuleTask(PreScriptHeard, ResultVariableDecision, BusinessRuleTask):
+class PreScriptHeardBusinessRuleTask(
+    PreScriptHeard, ResultVariableDecision, IoMapped, BusinessRuleTask
+):
     """A business-rule task whose failed pre-script is an incident on it alone; a Camunda 8
     one sets its decision's result in its result variable (``engine.zeebe_decisions``)."""
 
 
-class PreScriptHeardSendTask(PreScriptHeard, SendTask):
+class PreScriptHeardSendTask(PreScriptHeard, IoMapped, SendTask):
     """A send task whose failed pre-script is an incident on it alone."""
 
 
-class PreScriptHeardReceiveTask(PreScriptHeard, ReceiveTask):
+class PreScriptHeardReceiveTask(PreScriptHeard, IoMapped, ReceiveTask):
     """A receive task whose failed pre-script is an incident on it alone; retried, it runs
     the pre-script again and then waits for its message."""
 
 
-class PreScriptHeardTask(PreScriptHeard, NoneTask):
+class PreScriptHeardTask(PreScriptHeard, IoMapped, NoneTask):
     """A task of no kind (``<bpmn:task>``) whose failed pre-script is an incident on it alone."""
 
 

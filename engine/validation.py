@@ -51,6 +51,7 @@ from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.foreign_loops import adopt as adopt_loops
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
+from engine.io_mappings import adopt as adopt_event_mappings
 from engine.iso_timers import quote_iso_timers
 from engine.java_async import adopt as adopt_async
 from engine.java_schedule import adopt as adopt_java_schedules
@@ -161,6 +162,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
+        _xml_pass(name in schema_invalid, adopt_event_mappings, tree)  # events' io mappings
         _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
         _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
         _xml_pass(name in schema_invalid, adopt_feel, tree)  # FEEL scripts, conditions, timers

@@ -28,13 +28,14 @@ from sqlalchemy.orm.util import identity_key
 
 from crm.models import Role, Team, User
 from crm.usernames import normalise_username
-from dialflow.db import mark_saved
+from dialflow.db import fetch, mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works
 from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
+from engine.io_mappings import own_values
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
@@ -63,6 +64,9 @@ Write = tuple[Any, Any]  # a statement and its parameters (None, a dict or a lis
 OpenedItem = tuple[dict[str, Any], list[str]]
 _INSERT_ITEMS = insert(WorkItem.__table__).inline()
 _INSERT_CANDIDATES = insert(WorkItemCandidate.__table__).inline()
+_USERS = User.__table__
+# run by the driver itself (``dialflow.db.fetch``): in a step's pipeline on PostgreSQL
+_ACTIVE_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("name"), _USERS.c.active)
 _CLOSE = (
     update(WorkItem.__table__)
     .where(WorkItem.__table__.c.id == bindparam("_id"))
@@ -528,15 +532,25 @@ def _item_values(
         "form_name": form_name,
         "form_schema": form_schema,
         "instructions": instructions_of(spec.extensions or {}, task.data),
-        "item_values": _multi_instance_values(task, form_schema),
+        "item_values": _own_values(task, form_schema),
         "assignee_id": assignee_id,
     }
     return values, candidates
 
 
 def _active_user(session: Session, username: str) -> int | None:
-    name = normalise_username(username)
-    return session.scalar(select(User.id).where(User.username == name, User.active))
+    found = fetch(session, _ACTIVE_USER, {"name": normalise_username(username)})
+    return found[0][0] if found else None
+
+
+def _own_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
+    """The values of the form's fields the task holds and the instance's data does not: its
+    multi-instance item's, and its element's input mappings (``engine.io_mappings``, local to
+    the task: the customer's name a call task's input gives its form)."""
+    values = _multi_instance_values(task, form_schema)
+    fields = set(form_fields(form_schema))
+    inputs = {k: v for k, v in own_values(task).items() if k in fields}
+    return {**(values or {}), **inputs} if inputs else values
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:

@@ -416,22 +416,23 @@ def hint_for(element: Any) -> str | None:
         )
     if local == "assignmentDefinition":
         return _assignment(element, owner)
-    if local == "userTaskForm":
-        return (
-            "Dialflow shows JSON-Schema forms: write the form's fields as a JSON Schema file "
-            "and name it in the user task's formJsonSchemaFilename property"
-        )
     if local == "taskHeaders" and kind == "userTask":
         return (
             "Dialflow reads no headers on a user task: remove them; what the task shows goes "
             "in its properties (title, kind) and what it needs in the process data"
         )
     if local == "formDefinition" and kind == "userTask":
-        said = element.get("formId") or element.get("formKey") or element.get("externalReference")
+        said = element.get("externalReference") or element.get("formKey")
         return (
-            f"Dialflow shows JSON-Schema forms, not Camunda Forms (.form files) or external "
-            f"forms: write the fields of {said!r} as a JSON Schema file, deploy it with the "
-            "diagram and name it in the user task's formJsonSchemaFilename property"
+            f"Dialflow shows no external form ({said!r}): build the form as a Camunda Form "
+            "(a .form file deployed with the diagram, named by formId) or a JSON Schema file "
+            "named in the user task's formJsonSchemaFilename property"
+        )
+    if local == "formDefinition" and kind == "startEvent":
+        return (
+            "a process starts with the data sent with it (POST /api/v1/process-instances "
+            '"data"), which no start form checks; put the form on a user task after the start, '
+            "where Dialflow shows it"
         )
     return None
 

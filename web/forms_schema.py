@@ -12,7 +12,8 @@ Widgets, chosen per property:
 | string, ``"format": "email"`` | ``<input type=email>`` |
 | string with ``"x-widget": "textarea"`` or ``maxLength`` > 200 | ``<textarea>`` |
 | other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
-| ``object`` / ``array`` | a JSON ``<textarea>`` |
+| ``array`` whose ``items`` are choices (``enum`` or ``oneOf`` consts) | a checkbox per choice |
+| ``object`` / other ``array`` | a JSON ``<textarea>`` |
 
 A field marked ``"readOnly": true`` is shown disabled with the instance's value (else its
 default) and never sent: completing the task does not take it (``engine.forms``). Every
@@ -49,7 +50,7 @@ PREFIX = "field:"  # keeps schema property names apart from csrf_token and frien
 class FormField:
     name: str
     label: str
-    widget: str  # text, email, textarea, number, date, datetime, select, checkbox, json
+    widget: str  # text, email, textarea, number, date, datetime, select, checkbox, choices, json
     required: bool
     input_name: str
     input_id: str
@@ -57,6 +58,7 @@ class FormField:
     options: list[tuple[str, str]] = field(default_factory=list)
     value: str = ""
     checked: bool = False
+    selected: list[str] = field(default_factory=list)  # the choices ticked (``choices``)
     description: str | None = None
     error: str | None = None
 
@@ -112,16 +114,21 @@ def build_fields(
             input_name=PREFIX + name,
             input_id=f"field-{index}",
             attrs={"disabled": True} if shown else _html_attributes(prop, widget, name in required),
-            options=_options(prop) if widget == "select" else [],
+            options=_options(_choice_items(prop) if widget == "choices" else prop)
+            if widget in ("select", "choices")
+            else [],
             description=prop.get("description"),
             error=(errors or {}).get(name),
         )
         if submitted is not None and not shown:
             item.value = str(submitted.get(item.input_name, ""))
             item.checked = item.input_name in submitted
+            item.selected = _all(submitted, item.input_name) if widget == "choices" else []
         else:
             value = (values or {}).get(name, prop.get("default"))
             item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
+            if widget == "choices" and isinstance(value, list):
+                item.selected = [_option_value(v) for v in value]
         fields.append(item)
     return fields
 
@@ -134,6 +141,8 @@ def widget_for(prop: Mapping[str, Any]) -> str:
         return "checkbox"
     if kind in ("integer", "number"):
         return "number"
+    if kind == "array" and _choice_items(prop) is not None:
+        return "choices"
     if kind in ("object", "array"):
         return "json"
     fmt = prop.get("format")
@@ -164,6 +173,16 @@ def parse_submission(
         key = PREFIX + name
         if widget == "checkbox":
             data[name] = key in form
+            continue
+        if widget == "choices":
+            ticked = _all(form, key)
+            if ticked:
+                try:
+                    data[name] = [
+                        _convert(_choice_items(prop) or {}, "select", v, tz) for v in ticked
+                    ]
+                except ValueError as exc:
+                    errors[name] = str(exc)
             continue
         raw = str(form.get(key, ""))
         if not raw.strip():
@@ -203,6 +222,22 @@ def _type(prop: Mapping[str, Any]) -> str:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
     return str(kind)
+
+
+def _choice_items(prop: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``items`` of an array field whose items are choices (a checklist), else None."""
+    items = prop.get("items")
+    if isinstance(items, Mapping) and ("enum" in items or _one_of_consts(items) is not None):
+        return items
+    return None
+
+
+def _all(form: Mapping[str, str], key: str) -> list[str]:
+    """Every value a form sent under ``key`` (a checkbox per choice sends one each)."""
+    getlist = getattr(form, "getlist", None)
+    if getlist is not None:
+        return [str(value) for value in getlist(key)]
+    return [str(form[key])] if key in form else []
 
 
 def _one_of_consts(prop: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
@@ -333,6 +368,8 @@ def _message(prop: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
         return _("Enter at most %(count)s characters.", count=prop.get("maxLength"))
     if kind == "pattern":
         return _("The value does not have the expected form.")
+    if kind == "minItems":
+        return _("Choose at least %(count)s of the options.", count=prop.get("minItems"))
     if kind in ("enum", "const", "oneOf", "anyOf"):
         return _("Choose one of the options.")
     if kind == "format":

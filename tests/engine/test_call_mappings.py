@@ -422,14 +422,16 @@ def test_a_multi_instance_call_activity_gives_each_called_process_its_own_item(o
 
 
 @pytest.mark.parametrize("kind", ["userTask", "subProcess"])
-def test_an_io_mapping_on_a_user_task_or_subprocess_is_refused_with_the_scripts_to_draw(
-    owner, db, kind
-):
-    """Regression guard (refused before too): Camunda 8's mappings on a user task or an
-    embedded subprocess are told as the script tasks to draw around it."""
+def test_an_io_mapping_on_a_user_task_or_subprocess_runs_as_camunda_8_runs_it(owner, agent, kind):
+    """Camunda 8's mappings on a user task or an embedded subprocess were refused with the
+    script tasks to draw around it; they run (``engine.io_mappings``): the input is the
+    element's own, the output is what leaves it."""
     inner = (
         '<bpmn:startEvent id="s_in"/><bpmn:sequenceFlow id="s1" sourceRef="s_in" '
-        'targetRef="s_out"/><bpmn:endEvent id="s_out"/>'
+        'targetRef="s_work"/><bpmn:scriptTask id="s_work" scriptFormat="python"><bpmn:script>'
+        "approved = amount &lt; 5000</bpmn:script></bpmn:scriptTask>"
+        '<bpmn:sequenceFlow id="s2" sourceRef="s_work" targetRef="s_out"/>'
+        '<bpmn:endEvent id="s_out"/>'
         if kind == "subProcess"
         else ""
     )
@@ -442,12 +444,15 @@ def test_an_io_mapping_on_a_user_task_or_subprocess_is_refused_with_the_scripts_
       </bpmn:extensionElements>{inner}
     </bpmn:{kind}>"""
     content = _definitions(ZEEBE, _caller("review", call))
-    details = refused(upload(owner, ("review.bpmn", content)))
-    said = by_element(details)["Call"]
-    assert "<zeebe:ioMapping>" in said
-    assert 'a script task before it: amount = deal["amount"]' in said
-    assert "a script task after it: deal_approved = approved" in said
-    nothing_deployed(db)
+    response = upload(owner, ("review.bpmn", content))
+    assert response.status_code == 201, response.get_json()
+    started = agent.start("review", {"deal": {"amount": 1200}})
+    if kind == "userTask":
+        [task] = started["ready_tasks"]
+        started = agent.complete_ok(task["id"], {"approved": True})
+    assert started["status"] == "completed", started["incidents"]
+    assert started["data"]["deal_approved"] is True
+    assert "amount" not in started["data"]
 
 
 def test_a_field_the_data_lacks_maps_to_null_as_juel_and_feel_read_a_map(owner, agent):

@@ -218,7 +218,7 @@ def test_all_problems_are_reported_together(owner, db):
 @pytest.mark.parametrize(
     ("files", "fragment"),
     [
-        ([("notes.txt", b"call them back")], "expected .bpmn, .dmn or .json"),
+        ([("notes.txt", b"call them back")], "expected .bpmn, .dmn, .json or .form"),
         ([("call_note.bpmn", "<?xml version='1.0'?><a>é</a>".encode("latin-1"))], "UTF-8"),
         ([("form.json", b"{not json")], "invalid JSON"),
         ([("only-form.json", b"{}")], "at least one .bpmn file"),

@@ -455,7 +455,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "r13_follow_up",
         "<zeebe:userTaskForm",
-        ["JSON Schema file", "formJsonSchemaFilename"],
+        ["select 'disposition' lists no values", 'list each choice in "values"'],
     ),
     "error-code-as-feel": (
         DISCOUNT,

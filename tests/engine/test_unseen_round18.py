@@ -372,7 +372,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_0quote",
         "<zeebe:formDefinition",
-        ["not Camunda Forms", "fields of 'quote-form' as a JSON Schema file"],
+        ["names a Camunda Form no .form file", "deploy the .form file with the diagram"],
     ),
     "feel-script": (  # a FEEL script runs as drawn; one calling a function Dialflow lacks not
         DEAL,

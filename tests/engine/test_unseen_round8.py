@@ -698,7 +698,7 @@ def test_a_camunda_8_export_is_refused_setting_by_setting(owner, db):
     problems = by_element(details)
     # the message's subscription by =order_no deploys: its catches match by that key
     expected = {
-        "Activity_qualify": ["<zeebe:formDefinition>", "formJsonSchemaFilename"],
+        "Activity_qualify": ["formId='qualify-lead'> names a Camunda Form", "deploy the .form"],
         # a Camunda 8 decision runs, its result in resultVariable: the table is not deployed
         "Activity_discount": ["calls decision 'r8_discount'", "add the .dmn file that has it"],
         # Activity_price's zeebe:script, Event_week's =duration("P7D") and Flow_05's FEEL

@@ -32,7 +32,8 @@ BUNDLE_FILES = obj(
         "file": {
             "type": "array",
             "items": {"type": "string", "format": "binary"},
-            "description": ".bpmn, .dmn and form .json files, one field named file each",
+            "description": ".bpmn, .dmn and form files (JSON Schema .json, Camunda Form "
+            ".form), one field named file each",
         }
     },
     required=["file"],

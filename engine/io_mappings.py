@@ -1,0 +1,692 @@
+"""Input and output mappings on tasks, subprocesses and events, run as Camunda 7 and 8 run them.
+
+Camunda 7 writes ``<camunda:inputOutput>`` (``<camunda:inputParameter name="x">`` holding text,
+JUEL ``${…}``, text around JUEL, ``<camunda:list>``, ``<camunda:map>`` or a
+``<camunda:script>``; ``<camunda:outputParameter>`` alike), Camunda 8 ``<zeebe:ioMapping>``
+(``<zeebe:input source="=expr" target="x"/>``, ``<zeebe:output …/>``), on user, manual, script,
+send, receive, business rule and plain tasks, embedded subprocesses and intermediate and end
+events. Service tasks and call activities map their own way (``external_tasks``,
+``zeebe_tasks``, ``call_mappings``). They were refused ("map data with a script task").
+
+What the two engines do, and what runs here:
+
+- Inputs are evaluated, in order (each sees the ones before it), when the element is entered,
+  and are the element's own variables: its form's values, its scripts, conditions and
+  properties see them; once it ends they are gone, and a variable of the same name in the
+  enclosing scope is as it was (a task setting it sets its own).
+- Outputs are evaluated, in order, when the element completes, over its variables (its inputs,
+  what it set), and set in the enclosing scope.
+- What the element sets itself reaches the enclosing scope as without mappings (a name an
+  input gave it excepted: that one is its own), except where the engine keeps it local:
+  Camunda 8 with outputs on a task (a job's, a form's, a message's variables are local then;
+  the outputs alone leave it). A Camunda 8 subprocess's inner work reaches the process either
+  way, as Zeebe propagates it when it is set. Camunda 7 sets what a task is completed with
+  (``TaskService#complete``, a submitted form) "at the highest possible point in the hierarchy
+  of variable scopes", the process instance unless a scope between holds the name (its user
+  guide, Process Variables), outputs or not: the submitted form reaches the process, its
+  fields named as inputs excepted.
+
+Values become Python as Dialflow's other foreign expressions do: JUEL by ``engine.juel`` (a
+variable path, EL's operators, a composite text), FEEL by ``zeebe_hints.python_of``, text as
+text, an empty parameter as null, a list or map built of such values, and a ``camunda:script``
+in Python as the expression it is. An activity's mappings run in its spec (``IoMapped``, wired
+by ``with_io``) around its pre- and post-scripts, so a mapping that cannot be read is an
+incident on the element, retried as a failed pre- or post-script is; a multi-instance
+activity's inputs on each instance, as Camunda 7 applies them (its user guide: "the mapping is
+applied for every instance"); an event's, which runs no script, on a task drawn beside it
+(``adopt``: before a throw or end event, after a catch) that does nothing else.
+
+What does not run as drawn stays refused on the mapping's line (read by ``read``, said by
+``foreign.py``): a script in another language, a script from a resource, JUEL calling Java, a
+FEEL function with no Python, a target that is no variable name; on the element, outputs on a
+multi-instance activity (Camunda 7 supports none), mappings on a standard loop, a start or
+boundary event, a signal, message or compensation throw, a Camunda 8 message catch with outputs
+(its message's variables would not stay local), and one element mapped both as Camunda 7 and
+as Camunda 8.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import juel, zeebe_hints
+from engine.bpmn_xml import BPMN_NS
+from engine.call_mappings import feel_path, value_at
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = zeebe_hints.ZEEBE_NS
+_CAMUNDA = f"{{{CAMUNDA_NS}}}"
+_ZEEBE = f"{{{ZEEBE_NS}}}"
+_EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
+_LOOPS = (
+    f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics",
+    f"{{{BPMN_NS}}}standardLoopCharacteristics",
+)
+# Activities whose spec runs the mappings (``IoMapped``); service tasks and call activities
+# map their own way.
+ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "subProcess",
+        "transaction",
+    }
+)
+THROWS = frozenset({"endEvent", "intermediateThrowEvent"})
+CATCHES = frozenset({"intermediateCatchEvent"})
+# Event definitions whose events run mappings: what the event does is untouched by them.
+_THROW_KINDS = frozenset(
+    {"", "terminateEventDefinition", "errorEventDefinition", "escalationEventDefinition"}
+)
+_CATCH_KINDS = frozenset({"timerEventDefinition", "messageEventDefinition"})
+# Internal data an activity keeps between its entry and its completion.
+SHADOWED = "io_shadowed"  # {input: [it was there before, its value then]}
+APPLIED = "io_applied"  # {input: the value given}, to tell a retry from a new entry
+BEFORE = "io_before"  # the data before the inputs, where what the element sets is local
+# Pre- and post-scripts given to an activity that has none, so its inputs and outputs run
+# where SpiffWorkflow runs them (with their failures heard, ``engine.task_scripts``).
+NO_PRESCRIPT = "pass  # the element's input mappings"
+NO_POSTSCRIPT = "pass  # the element's output mappings"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One mapping: ``target`` set to ``python`` evaluated (``None``: null), as the mapping on
+    ``line`` says (``said``)."""
+
+    target: str
+    python: str | None
+    line: int | None
+    said: str
+    path: tuple[str, ...] | None = None  # a FEEL source that only reads a variable path
+
+    @property
+    def root(self) -> str:
+        """The variable the target sets (``deal`` of Camunda 8's ``deal.commission``)."""
+        return self.target.split(".")[0]
+
+
+@dataclass(frozen=True)
+class IoMappings:
+    """An element's inputs and outputs, and whether what it sets itself stays local
+    (``local_work``: only the outputs leave it)."""
+
+    inputs: tuple[Parameter, ...]
+    outputs: tuple[Parameter, ...]
+    local_work: bool
+
+
+def _own(element: Any, namespace: str, local: str) -> list[Any]:
+    return [
+        found
+        for extensions in element.findall(_EXTENSIONS)
+        for found in extensions.findall(f"{{{namespace}}}{local}")
+    ]
+
+
+def mapping_elements(element: Any) -> list[Any]:
+    """The ``camunda:inputOutput`` and ``zeebe:ioMapping`` elements of ``element``."""
+    return _own(element, CAMUNDA_NS, "inputOutput") + _own(element, ZEEBE_NS, "ioMapping")
+
+
+def _definition_kind(event: Any) -> str:
+    kinds = [
+        etree.QName(child).localname
+        for child in event
+        if isinstance(child.tag, str) and etree.QName(child).localname.endswith("EventDefinition")
+    ]
+    return kinds[0] if len(kinds) == 1 else ("" if not kinds else "several")
+
+
+def _kind(element: Any) -> str:
+    return etree.QName(element).localname if etree.QName(element).namespace == BPMN_NS else ""
+
+
+# Events whose mappings are refused here with what to draw instead.
+_UNMAPPED_EVENTS = frozenset({"startEvent", "boundaryEvent"})
+
+
+def handles(element: Any) -> bool:
+    """Whether the mappings of ``element`` (a flow node) are this module's to run or refuse."""
+    kind = _kind(element)
+    return kind in ACTIVITIES or kind in THROWS or kind in CATCHES or kind in _UNMAPPED_EVENTS
+
+
+def read(element: Any) -> tuple[IoMappings | None, list[tuple[Any, str]]]:
+    """The mappings of ``element`` (``None`` when it has none) and the problems of those that
+    cannot run as drawn, each with the element to say it on."""
+    camunda = _own(element, CAMUNDA_NS, "inputOutput")
+    zeebe = _own(element, ZEEBE_NS, "ioMapping")
+    if not camunda and not zeebe:
+        return None, []
+    if camunda and zeebe:
+        return None, [
+            (zeebe[0], "the element maps variables both as Camunda 7 and as Camunda 8: keep one")
+        ]
+    problems = _element_problems(element, camunda or zeebe, bool(zeebe))
+    if problems:
+        return None, problems
+    found: dict[str, list[Parameter]] = {"input": [], "output": []}
+    holders = camunda or zeebe
+    if len(holders) > 1:
+        return None, [(holders[1], "an element has one mapping element: merge them")]
+    for entry in holders[0]:
+        if not isinstance(entry.tag, str):
+            continue
+        said = _zeebe_entry(entry) if zeebe else _camunda_entry(entry)
+        if isinstance(said, str):
+            problems.append((entry, said))
+        else:
+            found[said[0]].append(said[1])
+    if problems:
+        return None, problems
+    kind = _kind(element)
+    outputs = tuple(found["output"])
+    local_work = bool(outputs) and bool(zeebe) and kind not in ("subProcess", "transaction")
+    return IoMappings(tuple(found["input"]), outputs, local_work), []
+
+
+def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tuple[Any, str]]:
+    """What keeps an element's mappings from running at all, said on its first mapping."""
+    kind = _kind(element)
+    at = holders[0]
+    if kind in ACTIVITIES:
+        if element.find(_LOOPS[1]) is not None:
+            return [
+                (
+                    at,
+                    "Dialflow does not map variables on a looping activity: compute the "
+                    "values in a script task before it and set what it gives back in one "
+                    "after it",
+                )
+            ]
+        if element.find(_LOOPS[0]) is not None and any(
+            etree.QName(e).localname in ("output", "outputParameter")
+            for holder in holders
+            for e in holder
+            if isinstance(e.tag, str)
+        ):
+            return [
+                (
+                    at,
+                    "a multi-instance activity maps inputs for each instance, no outputs "
+                    "(Camunda 7 supports none there: each instance would overwrite the last): "
+                    "collect each instance's result in the output collection "
+                    "(loopDataOutputRef and outputDataItem, camunda:collection's "
+                    "counterpart) and read it after the activity",
+                )
+            ]
+        if element.get("triggeredByEvent") == "true":
+            return [(at, "an event subprocess maps no variables: map them in its first task")]
+        return []
+    if kind in _UNMAPPED_EVENTS:
+        what = "a start event" if kind == "startEvent" else "a boundary event"
+        if not zeebe:
+            return [
+                (
+                    at,
+                    f"Camunda 7 maps no variables on {what} either (inputOutput is for tasks, "
+                    "subprocesses and the other events): set them in a script task after it",
+                )
+            ]
+        return [
+            (
+                at,
+                f"Dialflow maps no variables on {what}: its message's or error's variables "
+                "are in the data after it; set what the outputs set in a script task after it",
+            )
+        ]
+    definition = _definition_kind(element)
+    if kind in THROWS and definition in _THROW_KINDS:
+        return []
+    if kind in CATCHES and definition in _CATCH_KINDS:
+        if (
+            zeebe
+            and definition == "messageEventDefinition"
+            and any(
+                etree.QName(e).localname == "output"
+                for h in holders
+                for e in h
+                if isinstance(e.tag, str)
+            )
+        ):
+            return [
+                (
+                    at,
+                    "Dialflow merges a message's variables into the process, where Camunda 8 "
+                    "keeps them local to an event with outputs: remove the outputs and use the "
+                    "message's variables as they come, or set them in a script task after it",
+                )
+            ]
+        return []
+    what = definition.replace("EventDefinition", "") or "plain"
+    return [
+        (
+            at,
+            f"Dialflow maps variables on tasks, subprocesses and plain, timer and message "
+            f"intermediate and end events, not on a {what} {kind}: compute them in a script "
+            "task beside it",
+        )
+    ]
+
+
+def _written(entry: Any) -> str:
+    attributes = " ".join(f'{etree.QName(k).localname}="{v}"' for k, v in entry.attrib.items())
+    prefix = entry.prefix or ("zeebe" if etree.QName(entry).namespace == ZEEBE_NS else "camunda")
+    return f"<{prefix}:{etree.QName(entry).localname}{' ' if attributes else ''}{attributes}>"
+
+
+def _zeebe_entry(entry: Any) -> tuple[str, Parameter] | str:
+    local = etree.QName(entry).localname
+    where = f"<zeebe:{local}> on line {entry.sourceline}"
+    if entry.tag != f"{_ZEEBE}{local}" or local not in ("input", "output") or len(entry):
+        return (
+            f"{where} is no mapping: an ioMapping holds <zeebe:input> and <zeebe:output> "
+            "elements, each with a source and a target"
+        )
+    target = (entry.get("target") or "").strip()
+    source = entry.get("source")
+    others = sorted(set(entry.attrib) - {"source", "target"})
+    if not target:
+        return f"{where} has no target: name the variable it sets"
+    if not all(part.isidentifier() for part in target.split(".")):
+        return (
+            f"{where} sets {target!r}: a target names a variable or a field of one "
+            "(deal.commission)"
+        )
+    if others:
+        return f"{where}: a mapping has a source and a target only, not {', '.join(others)}"
+    if source is None or not source.strip() or source.strip() == "=":
+        python = None  # Camunda 8 maps a mapping without a source to null
+    else:
+        python = zeebe_hints.python_of(source.strip())
+        if python is None:
+            return (
+                f"{where}: its source {source!r} has no Python Dialflow evaluates: write it "
+                "with variables, fields (lead.id), literals and count(), string(), abs(), "
+                "sum(), min()"
+            )
+    said = f'<zeebe:{local} source="{source or ""}" target="{target}"/>'
+    path = feel_path(source)  # FEEL reads a missing variable or field as null
+    return local, Parameter(target, python, entry.sourceline, said, path)
+
+
+def _camunda_entry(entry: Any) -> tuple[str, Parameter] | str:
+    local = etree.QName(entry).localname
+    written = _written(entry)
+    if entry.tag not in (f"{_CAMUNDA}inputParameter", f"{_CAMUNDA}outputParameter"):
+        return (
+            f"{written} (line {entry.sourceline}) is no parameter: an inputOutput holds "
+            "<camunda:inputParameter> and <camunda:outputParameter> elements"
+        )
+    name = (entry.get("name") or "").strip()
+    if not name.isidentifier():
+        return (
+            f"{written} on line {entry.sourceline}: name the variable it sets in name (letters, "
+            "digits, _)"
+        )
+    python = value_python(entry)
+    if isinstance(python, _Refused):
+        return f"{written} on line {python.line or entry.sourceline}: {python.why}"
+    side = "input" if local == "inputParameter" else "output"
+    return side, Parameter(name, python, entry.sourceline, f"{written} ({name})")
+
+
+@dataclass(frozen=True)
+class _Refused:
+    why: str
+    line: int | None
+
+
+def value_python(node: Any) -> str | _Refused | None:
+    """The Python of a Camunda 7 parameter's or map entry's value: its text (``None`` for
+    none: null), or its one ``camunda:list``, ``camunda:map`` or ``camunda:script``."""
+    inner = [child for child in node if isinstance(child.tag, str)]
+    if not inner:
+        return text_python(node.text or "", node.sourceline)
+    if len(inner) > 1 or (node.text or "").strip():
+        return _Refused("a value is its text, or one list, map or script", node.sourceline)
+    return _structure_python(inner[0])
+
+
+_STRUCTURES = (f"{_CAMUNDA}list", f"{_CAMUNDA}map", f"{_CAMUNDA}script")
+
+
+def _structure_python(value: Any) -> str | _Refused:
+    """A ``camunda:list`` (its items are any child elements' texts, or nested lists, maps and
+    scripts), ``camunda:map`` (``camunda:entry`` elements, their keys text or JUEL) or
+    ``camunda:script`` as Python."""
+    if value.tag == f"{_CAMUNDA}script":
+        return _script_python(value)
+    children = [child for child in value if isinstance(child.tag, str)]
+    if value.tag == f"{_CAMUNDA}list":
+        items = []
+        for item in children:
+            python = _structure_python(item) if item.tag in _STRUCTURES else value_python(item)
+            if isinstance(python, _Refused):
+                return python
+            items.append(python or "None")
+        return f"[{', '.join(items)}]"
+    if value.tag == f"{_CAMUNDA}map":
+        entries = []
+        for item in children:
+            key = item.get("key")
+            if item.tag != f"{_CAMUNDA}entry" or key is None:
+                return _Refused(
+                    'a <camunda:map> holds <camunda:entry key="…"> elements', item.sourceline
+                )
+            key_python = text_python(key, item.sourceline)
+            python = value_python(item)
+            for said in (key_python, python):
+                if isinstance(said, _Refused):
+                    return said
+            entries.append(f"{key_python or 'None'}: {python or 'None'}")
+        return f"{{{', '.join(entries)}}}"
+    local = etree.QName(value).localname
+    return _Refused(
+        f"<{value.prefix or 'camunda'}:{local}> is no value Dialflow reads (text, JUEL, "
+        "<camunda:list>, <camunda:map>, <camunda:script>)",
+        value.sourceline,
+    )
+
+
+def _script_python(script: Any) -> str | _Refused:
+    from engine.foreign import is_python  # foreign imports this module
+
+    language = script.get("scriptFormat")
+    if script.get("resource") is not None:
+        return _Refused(
+            "a script read from a resource is not in the diagram: write its Python in "
+            '<camunda:script scriptFormat="python">',
+            script.sourceline,
+        )
+    if not is_python(language):
+        return _Refused(
+            f"its value is a {language!r} script; Dialflow evaluates Python: write it as "
+            'a Python expression in <camunda:script scriptFormat="python">, or as ${…}',
+            script.sourceline,
+        )
+    text = (script.text or "").strip()
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return _Refused(
+            "a Python script giving a value is one expression (its value is the "
+            "parameter's): write the expression, or compute it in a script task",
+            script.sourceline,
+        )
+    return f"({text})"
+
+
+_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+
+
+def text_python(text: str, line: int | None = None) -> str | _Refused | None:
+    """A Camunda 7 value written as text: JUEL ``${…}`` as its Python, text around JUEL as the
+    string EL's composite expression builds, plain text as that text; none as null."""
+    text = text.strip()
+    if not text:
+        return None
+    whole = _JUEL.match(text)
+    body = whole.group(1) if whole else None
+    if body is None and ("${" in text or "#{" in text):
+        composite = juel.translate_composite(text)
+        if composite is None:
+            return _Refused(_why_not(text), line)
+        return composite
+    if body is None:
+        return repr(text)
+    if juel.engine_names(body):
+        return _Refused(_why_not(text), line)
+    python = juel.to_python(body) or juel.translate_expression(text)
+    return python if python else _Refused(_why_not(text), line)
+
+
+def _why_not(text: str) -> str:
+    reason = juel.untranslated(text) or "outside the JUEL Dialflow runs"
+    return (
+        f"{text} cannot be computed ({reason}); compute it in Python in a script task before "
+        "the element"
+    )
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _evaluate(task: Any, mapping: Parameter, scope: dict[str, Any], side: str) -> Any:
+    if mapping.python is None:
+        return None
+    try:
+        if mapping.path is not None:
+            return value_at(scope, mapping.path)
+        return task.workflow.script_engine.environment.evaluate(mapping.python, scope)
+    except Exception as exc:
+        raise WorkflowTaskException(
+            f"the {side} mapping {mapping.said} (line {mapping.line}) of "
+            f"{task.task_spec.bpmn_id!r} cannot be read: {type(exc).__name__}: {exc}",
+            task=task,
+            exception=exc,
+        ) from exc
+
+
+def _put(values: dict[str, Any], mapping: Parameter, value: Any, base: Any) -> None:
+    """Set ``mapping``'s target in ``values``: a variable, or a field of one (Camunda 8's
+    ``deal.commission``), set in a copy of ``base``, the variable as it was (an object made
+    where it was none)."""
+    fields = mapping.target.split(".")
+    if len(fields) == 1:
+        values[mapping.target] = value
+        return
+    root = deepcopy(base) if isinstance(base, dict) else {}
+    holder = root
+    for field in fields[1:-1]:
+        if not isinstance(holder.get(field), dict):
+            holder[field] = {}
+        holder = holder[field]
+    holder[fields[-1]] = value
+    values[fields[0]] = root
+
+
+def apply_inputs(task: Any, mappings: IoMappings) -> None:
+    """Give ``task`` its inputs as its own variables, remembering what they cover."""
+    data = task.data
+    values: dict[str, Any] = {}
+    for mapping in mappings.inputs:
+        value = deepcopy(_evaluate(task, mapping, {**data, **values}, "input"))
+        _put(values, mapping, value, values.get(mapping.root))  # a new variable of its own
+    internal = task.internal_data
+    applied = internal.get(APPLIED)
+    again = applied is not None and all(
+        name in data and data[name] == value for name, value in applied.items()
+    )
+    if not again:  # entered now (a waiting receive task takes its parent's data again)
+        internal[SHADOWED] = {name: [name in data, deepcopy(data.get(name))] for name in values}
+        if mappings.local_work:
+            internal[BEFORE] = deepcopy(data)
+    internal[APPLIED] = deepcopy(values)
+    data.update(values)
+
+
+def apply_outputs(task: Any, mappings: IoMappings) -> None:
+    """Set ``task``'s outputs in what it hands on, its own variables taken out."""
+    data = task.data
+    internal = task.internal_data
+    before = internal.get(BEFORE) if mappings.local_work else None
+    shadowed = internal.get(SHADOWED, {})
+
+    def outside(name: str) -> Any:  # the variable as the enclosing scope has it
+        if before is not None:
+            return before.get(name)
+        if name in shadowed:
+            existed, value = shadowed[name]
+            return value if existed else None
+        return data.get(name)
+
+    values: dict[str, Any] = {}
+    for mapping in mappings.outputs:
+        value = deepcopy(_evaluate(task, mapping, {**data, **values}, "output"))
+        base = values[mapping.root] if mapping.root in values else outside(mapping.root)
+        _put(values, mapping, value, base)
+    if before is not None:
+        data.clear()
+        data.update(before)
+    else:
+        for name, (existed, value) in shadowed.items():
+            if existed:
+                data[name] = value
+            else:
+                data.pop(name, None)
+    for key in (BEFORE, SHADOWED, APPLIED):
+        internal.pop(key, None)
+    data.update(values)
+
+
+class IoMapped:
+    """A task spec running its element's ``io`` mappings (``None``: it has none): the inputs
+    before its pre-script, the outputs after its post-script (see the module)."""
+
+    io: IoMappings | None = None
+
+    def execute_script(self, my_task: Any, script: str) -> None:
+        io = self.io
+        pre = script is getattr(self, "prescript", None) and my_task.state != TaskState.COMPLETED
+        post = script is getattr(self, "postscript", None) and my_task.state == TaskState.COMPLETED
+        if io is not None and pre:
+            try:
+                apply_inputs(my_task, io)
+            except Exception:
+                my_task._set_state(TaskState.ERROR)
+                raise
+        if script is not NO_PRESCRIPT and script is not NO_POSTSCRIPT:
+            super().execute_script(my_task, script)  # type: ignore[misc]
+        if io is not None and post:
+            try:
+                apply_outputs(my_task, io)
+            except Exception:
+                my_task._set_state(TaskState.ERROR)
+                raise
+
+
+def with_io(parser_class: type) -> type:
+    """``parser_class`` giving each spec its element's mappings (``io``), and the pre- or
+    post-script they run beside where it has none."""
+
+    class Parser(parser_class):  # type: ignore[misc, valid-type]
+        def create_task(self) -> Any:
+            task = super().create_task()
+            io = read(self.node)[0]
+            if io is None or not isinstance(task, IoMapped):
+                return task
+            task.io = io
+            if (io.inputs or io.local_work) and getattr(task, "prescript", None) is None:
+                task.prescript = NO_PRESCRIPT
+            if getattr(task, "postscript", None) is None:
+                task.postscript = NO_POSTSCRIPT  # the inputs are taken out even without outputs
+            return task
+
+        def _copy_task_attrs(self, original: Any, loop_characteristics: Any = None) -> None:
+            # A multi-instance activity: SpiffWorkflow gives the activity its element's pre-
+            # and post-script; the mappings run on each instance (Camunda's), with theirs.
+            super()._copy_task_attrs(original, loop_characteristics)
+            if getattr(original, "io", None) is None:
+                return
+            for name, marker in (("prescript", NO_PRESCRIPT), ("postscript", NO_POSTSCRIPT)):
+                if getattr(self.task, name, None) is marker:
+                    setattr(self.task, name, None)
+                if getattr(original, name, None) is None:
+                    setattr(original, name, marker)
+
+    Parser.__name__ = parser_class.__name__
+    return Parser
+
+
+def own_values(task: Any) -> dict[str, Any]:
+    """The inputs of ``task``'s element as they are in its data: values its form shows that
+    the instance's data does not hold."""
+    io = getattr(task.task_spec, "io", None)
+    if io is None:
+        return {}
+    return {m.root: task.data[m.root] for m in io.inputs if m.root in task.data}
+
+
+# --- events: a task beside them -----------------------------------------------------------
+
+
+def adopt(tree: Any) -> None:
+    """Each intermediate or end event's mappings that run, moved onto a script task drawn
+    beside it (before a throw or end event, after a catch) that does nothing else: its spec
+    runs them as an activity's (``IoMapped``), the event's inputs local to it."""
+    from engine.bpmn_xml import extension_elements
+    from engine.listeners import script_task
+
+    for kind in sorted(THROWS | CATCHES):
+        for event in list(tree.iter(f"{{{BPMN_NS}}}{kind}")):
+            mappings, problems = read(event)
+            if mappings is None or problems:
+                continue
+            side = "after" if kind in CATCHES else "before"
+            script_task(event, side, "pass", kind="mappings")
+            task_id = f"{event.get('id')}_mappings_{side}"
+            task = next(e for e in event.getparent() if e.get("id") == task_id)
+            extensions = extension_elements(task)
+            for holder in mapping_elements(event):
+                extensions.append(holder)
+
+
+# --- deploy checks (``foreign.py``) -------------------------------------------------------
+
+
+def _owner(element: Any) -> Any:
+    holder = element.getparent()
+    holder = holder.getparent() if holder is not None and holder.tag == _EXTENSIONS else None
+    return holder
+
+
+def runs(element: Any) -> bool:
+    """True for a ``camunda:inputOutput`` or ``zeebe:ioMapping`` this module runs as drawn."""
+    if etree.QName(element).localname not in ("inputOutput", "ioMapping"):
+        return False
+    owner = _owner(element)
+    if owner is None or not handles(owner):
+        return False
+    mappings, problems = read(owner)
+    return mappings is not None and not problems
+
+
+def hint(element: Any) -> str | None:
+    """What to write instead, for a mapping element this module does not run."""
+    owner = _owner(element)
+    if owner is None or not handles(owner):
+        return None
+    said = [message for at, message in read(owner)[1] if _inside(at, element)]
+    return "; ".join(said) if said else None
+
+
+def problem_at(element: Any) -> Any:
+    """The first entry of the mapping ``element`` that cannot run (its line is the one to
+    say), else ``element``."""
+    owner = _owner(element)
+    if owner is None or not handles(owner):
+        return element
+    return next((at for at, _ in read(owner)[1] if _inside(at, element)), element)
+
+
+def _inside(node: Any, ancestor: Any) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
