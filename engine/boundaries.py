@@ -56,6 +56,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition as SpiffErrorEventDefinition,
 )
 from SpiffWorkflow.spiff.specs.event_definitions import (
+    EscalationEventDefinition as SpiffEscalationEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
@@ -95,7 +98,7 @@ from engine.task_scripts import (
     RetryingUserTaskParser,
     ScriptTaskWithScriptsParser,
 )
-from engine.thrown_codes import ComputedCodeError, thrown_by
+from engine.thrown_codes import ComputedCodeError, ComputedCodeEscalation, thrown_by
 from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscribed
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
@@ -361,6 +364,7 @@ def serializer_config(config: dict[type, Any]) -> dict[type, Any]:
         CheckedScopedEndEvent: config[EndEvent],
         TaskMessage: config[SpiffMessageEventDefinition],
         ComputedCodeError: config[SpiffErrorEventDefinition],
+        ComputedCodeEscalation: config[SpiffEscalationEventDefinition],
         SubscribedMessage: config[SpiffMessageEventDefinition],
         SubscribingGateway: config[MultipleEventDefinition],
         PostScriptRetryingServiceTask: config[ServiceTask],

@@ -34,6 +34,7 @@ from lxml import etree
 
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, children
 from engine.errors import problem
+from engine.zeebe_hints import is_feel
 from engine.zeebe_tasks import called_process
 
 THROWS = {"intermediateThrowEvent", "endEvent"}
@@ -122,7 +123,9 @@ def catch_problems(node: Any, local: str, top_level: bool, ctx: Context) -> list
                 # A throw naming no escalation (or one without a code) throws no code, and a
                 # catch that names a code catches that code alone: the director was never
                 # asked, and the deploy said nothing.
-                caught = code in ctx.thrown_escalations
+                caught = code in ctx.thrown_escalations or any(
+                    is_feel(thrown) for thrown in ctx.thrown_escalations
+                )  # a code computed when thrown (``engine.thrown_codes``) may be this one
             if not caught:
                 uncoded = code is not None and None in ctx.thrown_escalations
                 found.append(

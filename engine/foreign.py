@@ -44,6 +44,7 @@ from engine import (
     thrown_codes,
     yudao_settings,
     zeebe_decisions,
+    zeebe_expressions,
     zeebe_hints,
     zeebe_messages,
     zeebe_schedule,
@@ -405,6 +406,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
+        or (zeebe_expressions.script_hint(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
         or (listeners.hint(element) if value is None else None)
@@ -511,6 +513,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted
         or listeners.adopted(element)  # a listener that sets a variable: a script
         or data_object_values.adopted(element)  # a data object's value: set at the start
+        or zeebe_expressions.adopted(element)  # a FEEL script task: its Python runs
     ):
         return []  # report the outermost foreign element only
     return [
@@ -543,12 +546,17 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
             )
         )
     feel = FEEL.match(body)
-    if feel and foreign_loops.feel_condition(element) is None:  # one that runs: not refused
+    if (
+        feel
+        and foreign_loops.feel_condition(element) is None
+        and not zeebe_expressions.expression_runs(element)
+    ):  # one that runs: not refused
         found.append(
             _report(
                 name,
                 element,
-                f"{local} {body!r} of {_label(_owner(element))} is a FEEL expression (Camunda 8); "
+                f"{local} {body!r} of {_label(_owner(element))} is a FEEL expression (Camunda 8)"
+                f"{_untranslated(body)}; "
                 f"Dialflow evaluates Python: {_feel_hint(feel.group(1).strip(), local)}",
             )
         )
@@ -563,6 +571,13 @@ def _expression(name: str, element: Any, local: str) -> list[dict[str, Any]]:
             )
         )
     return found
+
+
+def _untranslated(body: str) -> str:
+    """The part of a FEEL expression that keeps it from running, when one does."""
+    if zeebe_expressions.python(body) is not None:
+        return ""  # it runs elsewhere (a sequence flow's condition), not here
+    return f" holding {zeebe_expressions.untranslated(body)}"
 
 
 def _juel_condition(name: str, element: Any, local: str) -> list[dict[str, Any]]:
@@ -603,6 +618,18 @@ def _code_expression(name: str, element: Any, kind: str, tree: Any) -> list[dict
         }
     )
     used = f" (thrown or caught by {', '.join(repr(u) for u in users)})" if users else ""
+    if FEEL.match(code) and zeebe_expressions.python(code) is None:
+        return [
+            _report(
+                name,
+                element,
+                f"{kind} {element.get('id')!r}{used} has {attribute} {code!r}, a FEEL "
+                f"expression holding {zeebe_expressions.untranslated(code)}, so its code "
+                "cannot be computed when it is thrown: write the code itself, such as "
+                f'{attribute}="late", or an expression over the data with FEEL\'s operators '
+                "and string, list and number functions",
+            )
+        ]
     return [
         _report(
             name,

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from crm.models import User
 from dialflow.db import lock_failure
 from dialflow.errors import DialflowError
+from engine import feel_functions
 from engine.feel import feel_date, feel_date_time
 from engine.instance_changes import on_shared_data_inside
 from engine.juel_runtime import NAMES as JUEL_NAMES
@@ -142,6 +143,8 @@ class StepContext:
         return self.starter_source()
 
 
+# The data a translated FEEL expression reads, absent variables as null (``_feel_vars.get``).
+FEEL_VARIABLES = "_feel_vars"
 _SHANGHAI = "Asia/Shanghai"  # ``today()``'s zone before an engine set the installation's
 
 
@@ -168,6 +171,8 @@ def script_helpers(now: datetime) -> dict[str, Any]:
         # what ``engine.feel`` writes for FEEL's date(…) and date and time(…) in DMN cells
         "_feel_date": feel_date,
         "_feel_date_time": feel_date_time,
+        # FEEL's functions in what Camunda 8 diagrams write (``engine.zeebe_hints``)
+        **feel_functions.helpers(now),
     }
 
 
@@ -218,6 +223,8 @@ class ScriptEnvironment(TaskDataEnvironment):
             "__builtins__": SCRIPT_BUILTINS,
             **self.guards,  # after the data: no data key can stand in for them
         }
+        if FEEL_VARIABLES in expression:  # FEEL as engine.zeebe_expressions wrote it
+            scope[FEEL_VARIABLES] = types.MappingProxyType({**(external_context or {}), **context})
         if "_el_" in expression:
             # a JUEL condition as ``engine.juel`` translated it: EL's operators, and the
             # variables it reads (absent ones are null), put after the data, which cannot
@@ -251,6 +258,8 @@ class ScriptEnvironment(TaskDataEnvironment):
             # a listener's JUEL value as ``engine.juel.value_python`` wrote it: EL's
             # operators, put after the data (callables, never kept as data)
             scope.update(JUEL_NAMES)
+        if FEEL_VARIABLES in script:  # FEEL as engine.zeebe_expressions wrote it
+            scope[FEEL_VARIABLES] = types.MappingProxyType({**(external_context or {}), **context})
         try:
             # ``decimal.getcontext().prec = 2`` changed the thread's context: the server's
             # own arithmetic on amounts in that thread afterwards, until it ended.
@@ -265,7 +274,9 @@ class ScriptEnvironment(TaskDataEnvironment):
             raise better from None
         result = {}
         for key, value in scope.items():
-            if key in PYTHONS_OWN or callable(value) or isinstance(value, types.ModuleType):
+            if key in PYTHONS_OWN or key == FEEL_VARIABLES:
+                continue
+            if callable(value) or isinstance(value, types.ModuleType):
                 continue
             if key in self.globals and value is self.globals[key]:
                 continue

@@ -49,7 +49,7 @@ from dialflow.db import (
     pending_update,
     pipelined,
 )
-from engine import juel, log_records, message_buffer, signals, webhook_events
+from engine import juel, log_records, message_buffer, signals, webhook_events, zeebe_expressions
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
@@ -68,7 +68,7 @@ from engine.pruning import RunawayLoop, Trail, prune_history, run_engine_steps
 from engine.quiet_workflow import InstanceWorkflow
 from engine.script_text import expression_text
 from engine.script_time import ScriptTimedOut, timed_out
-from engine.scripting import ServiceTaskFailed, StepContext, StepScriptEngine
+from engine.scripting import FEEL_VARIABLES, ServiceTaskFailed, StepContext, StepScriptEngine
 from engine.service import ProcessEngine
 from engine.specs import LoadedBundle
 from engine.state_limit import StateTooLarge, keep_out, too_large
@@ -830,7 +830,8 @@ def gateway_message(task: Any, exc: Exception) -> str:
         flow = f"to '{target.bpmn_name or target.bpmn_id or target_name}'"
         environment = getattr(task.workflow.script_engine, "environment", None)
         read = _values_read(expression, task.data, getattr(environment, "globals", {}))
-        drawn = juel.original(expression) or expression  # a JUEL condition as written
+        # a JUEL or FEEL condition as written
+        drawn = juel.original(expression) or zeebe_expressions.original(expression) or expression
         conditions.append(f"{flow}: {drawn}{read}")
         if isinstance(exc, WorkflowTaskException) and f"'{expression}'" in str(exc):
             failed = f"{flow} ({drawn}{read})"
@@ -868,12 +869,12 @@ def _name_read(node: ast.AST) -> str | None:
     """The name of the data ``node`` reads: a Python name, or the variable a translated JUEL
     condition reads (``_el_vars.get("x")``); not EL's operators (``_el_gt``)."""
     if isinstance(node, ast.Name):
-        return None if node.id.startswith("_el_") else node.id
+        return None if node.id.startswith(("_el_", "_feel_")) else node.id
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == JUEL_VARIABLES
+        and node.func.value.id in (JUEL_VARIABLES, FEEL_VARIABLES)
         and node.args
         and isinstance(node.args[0], ast.Constant)
     ):

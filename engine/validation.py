@@ -68,6 +68,7 @@ from engine.unnamed_elements import drop_unnamed_decisions, unnamed_bpmn_problem
 from engine.wiring import reached_elements
 from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
+from engine.zeebe_expressions import adopt as adopt_feel
 from engine.zeebe_hints import binding_problems
 from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
@@ -164,6 +165,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_event_mappings, tree)  # events' io mappings
         _xml_pass(name in schema_invalid, adopt_listeners, tree)  # listeners setting variables
         _xml_pass(name in schema_invalid, adopt_skips, tree)  # skipExpression: a gateway
+        _xml_pass(name in schema_invalid, adopt_feel, tree)  # FEEL scripts, conditions, timers
         if validate:
             problems += _xml_pass(name in schema_invalid, link_problems, name, tree)
             problems += _xml_pass(name in schema_invalid, untriggered_catches, name, tree)

@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import assignment_attributes, foreign_hints, juel
+from engine import assignment_attributes, feel_functions, foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import is_dependency
 from engine.errors import problem
@@ -38,28 +38,39 @@ _STRING = re.compile(r'("(?:\\.|[^"\\])*")')
 _FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
 _UNKNOWN_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
+# Names in translated FEEL that are no variable: Python's functions and literals.
+_NOT_VARIABLES = _PYTHON_CALLS | {"True", "False", "None"}
 
 
-def feel_to_python(expression: str) -> str | None:
+def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
     """The FEEL ``expression`` (without its leading ``=``) as Python, or ``None`` when it does
     not become an expression Python compiles from names it knows. ``if a then b else c`` is
-    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true."""
+    ``(b) if (a) is True else (c)``: FEEL takes the else branch for anything but true.
+    ``runs``: the Python runs in Dialflow, so FEEL's functions (``contains``, ``upper case``,
+    ``date and time`` …) are calls of ``engine.feel_functions``' helpers; a hint, which a
+    person copies, has no such calls."""
     branches = _if_then_else(expression.strip())
     if branches is not None:
-        python = [feel_to_python(part) for part in branches]
+        python = [feel_to_python(part, runs=runs) for part in branches]
         if any(part is None for part in python):
             return None
         condition, then, otherwise = python
         return f"({then}) if ({condition}) is True else ({otherwise})"
     parts = _STRING.split(expression.strip())
+    known = _PYTHON_CALLS | (feel_functions.CALLED if runs else set())
     for index in range(0, len(parts), 2):  # outside string literals only
-        text = re.sub(r"(?<![<>=!])=(?!=)", "==", parts[index])
+        text = parts[index]
+        if runs:
+            text = _BETWEEN.sub(r"\1\2(\4 <= \3 and \3 <= \5)", text)
+            text = _IS_DEFINED.sub(_defined_call, text)
+            text = _FEEL_CALL.sub(_helper_call, text)
+        text = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
         for feel, python in _FUNCTIONS.items():
             text = re.sub(rf"(?<![\w.]){feel}\s*\(", f"{python}(", text)
         parts[index] = text
     body = "".join(parts)
-    if any(name not in _PYTHON_CALLS for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
-        return None  # a FEEL function (date and time(), is defined() …) with no Python here
+    if any(name not in known for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
+        return None  # a FEEL function (is defined() …) with no Python here
     python = juel.to_python(body)
     if python is None:
         return None
@@ -67,7 +78,45 @@ def feel_to_python(expression: str) -> str | None:
         tree = ast.parse(python, mode="eval")
     except SyntaxError:
         return None
-    return _as_feel_reads(python, tree)
+    read = _as_feel_reads(python, tree, runs=runs)
+    return _with_feel_arithmetic(read) if runs and read is not None else read
+
+
+# A call of one of FEEL's functions ``engine.feel_functions`` runs, its name's words spaced
+# in any way (``date and time(``, ``upper  case(``); longer names first.
+_FEEL_CALL = re.compile(
+    r"(?<![\w.])("
+    + "|".join(
+        r"\s+".join(map(re.escape, name.split()))
+        for name in sorted(feel_functions.NAMES, key=len, reverse=True)
+    )
+    + r")\s*\("
+)
+
+
+# ``amount between 1000 and 5000`` over names, paths and numbers (text is blanked here),
+# standing alone between ``and``/``or``/brackets: ``b * 2`` as a bound stays untranslated
+_OPERAND = r"(-?[\w.]+)"
+_BETWEEN = re.compile(
+    rf"(^|[(,\[]|\b(?:and|or|if|then|else)\s)(\s*){_OPERAND}\s+between\s+{_OPERAND}\s+and\s+"
+    rf"{_OPERAND}(?=\s*(?:$|[),\]]|\b(?:and|or|then|else)\b))"
+)
+
+
+# ``is defined(lead.email)``: whether the data has the variable (and the path's fields),
+# null or not, which no value read as null can tell.
+_IS_DEFINED = re.compile(
+    r"(?<![\w.])is\s+defined\s*\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\)"
+)
+
+
+def _defined_call(found: re.Match[str]) -> str:
+    path = ".".join(part.strip() for part in found.group(1).split("."))
+    return f"_feel_is_defined(_feel_vars, {path!r})"
+
+
+def _helper_call(found: re.Match[str]) -> str:
+    return feel_functions.NAMES[" ".join(found.group(1).split())] + "("
 
 
 _IF = re.compile(r"^if\s+(.+?)\s+then\s+(.+?)\s+else\s+(.+)$", re.DOTALL)
@@ -83,16 +132,46 @@ def _if_then_else(expression: str) -> tuple[str, str, str] | None:
     return tuple(expression[found.start(i) : found.end(i)] for i in (1, 2, 3))  # type: ignore[return-value]
 
 
-def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
+def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | None:
     """``python`` reading data as FEEL does: a list's items counted from 1 (``items[1]`` is
     ``items[0]``; ``items[-1]`` the last in both), a field after an index by its name
     (``items[1].name``), a context's keys as names (``{a: 1}``); ``None`` for a filter or an
-    index Python reads otherwise (``items[x > 1]``, ``items[i]``, ``items[0]``)."""
+    index Python reads otherwise (``items[x > 1]``, ``items[i]``, ``items[0]``). ``runs``:
+    a variable the data lacks and a missing field are null, as FEEL reads them
+    (``_feel_vars.get("x")``, ``_feel_get(lead, "email")``: ``engine.feel_functions``)."""
     edits: list[tuple[int, int, str]] = []  # (start, end, text) in UTF-8 bytes of ``python``
+    # (at, at, depth, text): of two at one place, the outer node's goes first
+    inserts: list[tuple[int, int, int, str]] = []
+    depth = _depths(tree)
+    keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys}
+    filters = [node for node in ast.walk(tree) if runs and _is_filter(node)]
+    in_filters = {id(name) for node in filters for name in ast.walk(node.slice)}
     for node in ast.walk(tree):
+        if runs and isinstance(node, ast.Name) and node.id not in _NOT_VARIABLES:
+            if node.id.startswith("_feel_") or id(node) in keys:
+                continue
+            start, end = node.col_offset, node.end_col_offset or 0
+            if id(node) not in in_filters:
+                edits.append((start, end, f"_feel_vars.get({node.id!r})"))
+            elif node.id != "item":  # in a filter: the item's field, else the variable
+                edits.append((start, end, f"_feel_item_field(item, {node.id!r}, _feel_vars)"))
+            continue
+        if runs and _is_filter(node):
+            index = node.slice
+            inserts.append((node.col_offset, node.col_offset, depth[id(node)], "_feel_filter("))
+            after = node.value.end_col_offset or 0
+            edits.append((after, index.col_offset, ", lambda item: "))
+            edits.append((index.end_col_offset or 0, node.end_col_offset or 0, ")"))
+            continue
         if isinstance(node, ast.Subscript):
             index = node.slice
             if isinstance(index, ast.Constant) and isinstance(index.value, str):
+                if runs:  # a field by its name, null when missing
+                    inserts.append(
+                        (node.col_offset, node.col_offset, depth[id(node)], "_feel_get(")
+                    )
+                    end = node.end_col_offset or 0
+                    edits.append((node.value.end_col_offset or 0, end, f", {index.value!r})"))
                 continue  # a field by its name (``lead["tier"]``)
             if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
                 index = index.operand  # counted from the end, the same in both
@@ -106,7 +185,11 @@ def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
             edits.append((index.col_offset, index.end_col_offset or 0, str(index.value - 1)))
         elif isinstance(node, ast.Attribute):
             start = node.value.end_col_offset or 0
-            edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
+            if runs:
+                inserts.append((node.col_offset, node.col_offset, depth[id(node)], "_feel_get("))
+                edits.append((start, node.end_col_offset or 0, f", {node.attr!r})"))
+            else:
+                edits.append((start, node.end_col_offset or 0, f'["{node.attr}"]'))
         elif isinstance(node, ast.Dict):
             edits += [
                 (key.col_offset, key.end_col_offset or 0, f'"{key.id}"')
@@ -114,9 +197,75 @@ def _as_feel_reads(python: str, tree: ast.AST) -> str | None:
                 if isinstance(key, ast.Name)
             ]
     text = python.encode()
-    for start, end, replacement in sorted(edits, reverse=True):
+    every = [(start, end, 0, said) for start, end, said in edits] + inserts
+    for start, end, _depth, replacement in sorted(every, reverse=True):
         text = text[:start] + replacement.encode() + text[end:]
     return text.decode()
+
+
+def _depths(tree: ast.AST) -> dict[int, int]:
+    """Each node's depth in ``tree`` (by ``id``)."""
+    found = {id(tree): 0}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            found[id(child)] = found[id(node)] + 1
+    return found
+
+
+def _is_filter(node: ast.AST) -> bool:
+    """A FEEL filter or computed index, ``items[amount > 100]``, ``items[i]``: a subscript
+    by anything but a field's name or a whole number."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    index = node.slice
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+        index = index.operand
+    return not (
+        isinstance(index, ast.Constant)
+        and (isinstance(index.value, str) or type(index.value) is int)
+    )
+
+
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_ORDERING = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">="}
+
+
+def _with_feel_arithmetic(python: str) -> str:
+    """``python`` with each ``+ - * / **`` a call of ``_feel_arithmetic`` (FEEL's numbers are
+    decimals: ``0.1 + 0.2`` is ``0.3``, a null operand gives null), each ``< > <= >=`` one of
+    ``_feel_compare`` (null with a null operand or values of two kinds), and ``str(…)``
+    ``_feel_string(…)`` (FEEL's ``string(36000)`` is ``"36000"``, ``string(true)`` ``"true"``)."""
+
+    class Feel(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+            self.generic_visit(node)
+            operator = _ARITHMETIC.get(type(node.op))
+            if operator is None:
+                return node
+            return ast.Call(
+                ast.Name("_feel_arithmetic", ast.Load()),
+                [ast.Constant(operator), node.left, node.right],
+                [],
+            )
+
+        def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            self.generic_visit(node)
+            operator = _ORDERING.get(type(node.ops[0]))
+            if len(node.ops) != 1 or operator is None:
+                return node
+            return ast.Call(
+                ast.Name("_feel_compare", ast.Load()),
+                [ast.Constant(operator), node.left, node.comparators[0]],
+                [],
+            )
+
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id == "str":
+                node.func = ast.Name("_feel_string", ast.Load())
+            return node
+
+    return ast.unparse(Feel().visit(ast.parse(python, mode="eval")))
 
 
 def is_feel(text: str | None) -> bool:

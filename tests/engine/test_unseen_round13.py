@@ -229,18 +229,13 @@ def test_a_bizagi_callback_request_runs_in_its_lanes(owner, agent, manager, want
 # -- what a Camunda 8 export says that Dialflow does not: the Python to write, which runs ----
 
 
-def test_a_feel_condition_is_told_as_the_python_that_runs(owner, agent, manager, make_customer):
-    """``=take_on = true`` was told as ``take_on == true``, which names an unknown ``true``."""
+def test_a_feel_condition_runs_as_drawn(owner, agent, manager, make_customer):
+    """``=take_on = true`` was told as ``take_on == true``, which names an unknown ``true``;
+    then as the Python to write (``take_on == True``); it runs as drawn now
+    (``engine.zeebe_expressions``)."""
     text = edited("lead_qualification.bpmn", ("take_on == True", "=take_on = true"))
     files = [("lead_qualification.bpmn", text), *[(n, diagram(n)) for n in LEADS[1:]]]
-    (detail,) = refused(upload(owner, *files))
-    assert (detail["element_id"], detail["line"]) == ("Flow_take", line_in("=take_on", text))
-    assert "is a FEEL expression (Camunda 8)" in detail["message"]
-    python = suggested(detail["message"])
-    assert python == "take_on == True"
-    # the suggestion deploys and runs: the manager takes the lead on
-    rewritten = text.replace(b"=take_on = true", python.encode())
-    answer = upload(owner, ("lead_qualification.bpmn", rewritten), *files[1:])
+    answer = upload(owner, *files)
     assert answer.status_code == 201, answer.get_json()
     customer = make_customer()
     (review,) = agent.start("r13_lead_qualification", lead(customer.id, "web", 20000))[
@@ -251,51 +246,40 @@ def test_a_feel_condition_is_told_as_the_python_that_runs(owner, agent, manager,
 
 
 @pytest.mark.parametrize(
-    ("feel", "python"),
+    "feel",
     [
-        ('=grade = "A"', 'grade == "A"'),
-        (
-            '=lead_source = "referral" and budget >= 50000',
-            'lead_source == "referral" and budget >= 50000',
-        ),
-        ('=count(contacts) > 0 or grade = "A"', 'len(contacts) > 0 or grade == "A"'),
-        ('=lead.tier = "gold" or grade = "A"', 'lead["tier"] == "gold" or grade == "A"'),
-        ('=is defined(grade) and grade = "A"', None),
+        '=grade = "A"',
+        '=lead_source = "referral" and budget >= 50000',
+        '=count(contacts) > 0 or grade = "A"',
+        '=lead.tier = "gold" or grade = "A"',
+        '=some g in grades satisfies g = "A"',
     ],
     ids=["equals", "and", "count", "path", "no-python"],
 )
-def test_feel_conditions_become_the_python_that_runs(owner, agent, make_customer, feel, python):
+def test_feel_conditions_run_as_drawn(owner, agent, make_customer, feel):
     """A FEEL path ``lead.tier`` was told as ``lead.tier``, which fails on task data (JSON
-    objects), ``count()`` as itself, and a FEEL function with no Python as Python."""
-    text = edited("lead_qualification.bpmn", ('grade == "A"', feel))
+    objects), ``count()`` as itself; they run as drawn now, and a FEEL function with no
+    Python here is refused, naming it."""
+    text = edited("lead_qualification.bpmn", ('grade == "A"', feel.replace(">", "&gt;")))
     files = [("lead_qualification.bpmn", text), *[(n, diagram(n)) for n in LEADS[1:]]]
-    (detail,) = refused(upload(owner, *files))
-    assert detail["element_id"] == "Flow_hot"
-    if python is None:
-        assert "rewrite it as a Python expression over the process's data" in detail["message"]
+    answer = upload(owner, *files)
+    if "satisfies" in feel:
+        (detail,) = refused(answer)
+        assert detail["element_id"] == "Flow_hot"
+        assert "holding a 'some/every … satisfies' quantifier" in detail["message"]
         return
-    assert suggested(detail["message"]) == python
-    rewritten = edited("lead_qualification.bpmn", ('grade == "A"', python.replace("<", "&lt;")))
-    answer = upload(owner, ("lead_qualification.bpmn", rewritten), *files[1:])
     assert answer.status_code == 201, answer.get_json()
     customer = make_customer()
     data = {**lead(customer.id, "referral", 80000), "contacts": [1], "lead": {"tier": "gold"}}
     (call,) = agent.start("r13_lead_qualification", data)["ready_tasks"]
-    assert call["name"] == "Activity_call"  # the hot branch, under the suggested condition
+    assert call["name"] == "Activity_call"  # the hot branch, under the FEEL condition
 
 
-def test_a_feel_timer_is_told_as_the_duration_that_runs(timed: Timed, make_customer):
+def test_a_feel_timer_runs_as_drawn(timed: Timed, make_customer):
+    """``=duration("PT2H")`` was told as ``"PT2H"`` to write; it runs as drawn now."""
     text = edited("follow_up.bpmn", ('>"PT2H"<', '>=duration("PT2H")<'))
     files = [(n, diagram(n)) for n in LEADS if n != "follow_up.bpmn"] + [("follow_up.bpmn", text)]
-    (detail,) = refused(upload(timed.owner, *files))
-    assert (detail["element_id"], detail["line"]) == (
-        "Event_callback",
-        line_in("=duration", text),
-    )
-    python = suggested(detail["message"])
-    assert python == '"PT2H"'
-    rewritten = text.replace(b'=duration("PT2H")', python.encode())
-    answer = upload(timed.owner, *files[:-1], ("follow_up.bpmn", rewritten))
+    answer = upload(timed.owner, *files)
     assert answer.status_code == 201, answer.get_json()
     customer = make_customer()
     started = timed.agent.start("r13_lead_qualification", lead(customer.id, "referral", 90000))
@@ -381,24 +365,22 @@ def zeebe_quote(price: str | None = None, mapping: str | None = None) -> bytes:
     ).encode()
 
 
-def test_a_zeebe_script_and_input_mapping_are_told_as_python_that_runs(
+def test_a_zeebe_script_runs_and_an_input_mapping_is_told_as_python_that_runs(
     owner, agent, make_customer, db
 ):
     """They were told "write the Python the task runs in its <script>" and "map data with a
-    script task", with no Python."""
+    script task", with no Python; the FEEL script runs as drawn now
+    (``engine.zeebe_expressions``)."""
     text = zeebe_quote()
     problems = by_element(refused(upload(owner, ("r13_quote.bpmn", text))))
-    assert set(problems) == {"Activity_price", "Activity_note"}, problems
-    price = "price = seats * unit_price * (100 - discount) / 100"
-    # said once: the zeebe:script, not again as a script task without a script
-    assert " | " not in problems["Activity_price"], problems["Activity_price"]
-    assert f"write the Python in its <script>: {price}" in problems["Activity_price"]
+    assert set(problems) == {"Activity_note"}, problems
     note = problems["Activity_note"]
     assert "<zeebe:taskDefinition>" in note and "choose a service operator" in note
     mapping = 'customer_id = lead["customer_id"]; text = "Quote: " + str(price)'
     assert f"map data with a script task before it: {mapping}" in note
     assert "the operator's result in its resultVariable" in note
-    answer = upload(owner, ("r13_quote.bpmn", zeebe_quote(price, mapping)))
+    # the FEEL script as drawn, the mapping as suggested: FEEL's price is the decimal 2700
+    answer = upload(owner, ("r13_quote.bpmn", zeebe_quote(mapping=mapping)))
     assert answer.status_code == 201, answer.get_json()
     customer = make_customer()
     done = agent.start(
@@ -406,7 +388,7 @@ def test_a_zeebe_script_and_input_mapping_are_told_as_python_that_runs(
         {"lead": {"customer_id": customer.id}, "seats": 10, "unit_price": 300, "discount": 10},
     )
     assert done["status"] == "completed", done["incidents"]
-    assert notes_of(db, customer.id) == ["Quote: 2700.0"]
+    assert notes_of(db, customer.id) == ["Quote: 2700"]
 
 
 # -- one mistake each, as people make them in these tools -----------------------------------

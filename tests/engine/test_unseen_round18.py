@@ -353,12 +353,13 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         '<zeebe:calledDecision decisionId="r18_nurture_channels"',
         ["name the variable the decision's result goes to in resultVariable"],
     ),
-    "feel-condition": (  # a regression guard: said as the Python that runs
+    # a FEEL condition runs as drawn (``engine.zeebe_expressions``); a quantifier does not
+    "feel-condition": (
         "lead_qualification.bpmn",
-        (('score["tier"] in ("hot", "warm")', '=score.tier = "hot"'),),
+        (('score["tier"] in ("hot", "warm")', "=some r in score.reasons satisfies r.weight > 1"),),
         "Flow_hot",
-        '=score.tier = "hot"',
-        ["is a FEEL expression (Camunda 8)", """write 'score["tier"] == "hot"'"""],
+        "=some r in score.reasons",
+        ["is a FEEL expression (Camunda 8) holding a 'some/every … satisfies' quantifier"],
     ),
     "camunda-form": (
         DEAL,
@@ -373,21 +374,22 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         "<zeebe:formDefinition",
         ["names a Camunda Form no .form file", "deploy the .form file with the diagram"],
     ),
-    "feel-script": (  # a regression guard: said as the Python to write
+    "feel-script": (  # a FEEL script runs as drawn; one calling a function Dialflow lacks not
         DEAL,
         (
             (
                 NOTE_TASK,
                 '<bpmn:scriptTask id="Activity_0note" name="Note the approval">\n'
                 "      <bpmn:extensionElements>\n"
-                '        <zeebe:script expression="=discount * 100" resultVariable="basis" />\n'
+                '        <zeebe:script expression="=sort(discounts)[1] * 100" '
+                'resultVariable="basis" />\n'
                 "      </bpmn:extensionElements>",
             ),
             ("</bpmn:serviceTask>", "</bpmn:scriptTask>"),
         ),
         "Activity_0note",
         "<zeebe:script",
-        ["write the Python in its <script>: basis = discount * 100"],
+        ["its expression '=sort(discounts)[1] * 100' holds FEEL's function sort()"],
     ),
     "ad-hoc-subprocess": (
         DEAL,

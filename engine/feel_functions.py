@@ -1,0 +1,412 @@
+"""FEEL's built-in functions as Camunda 8 diagrams call them, for FEEL that runs as Python.
+
+Camunda 8 writes conditions, script tasks and timers in FEEL, and its users call FEEL's
+functions there as a matter of course: ``contains(lead.source, "web")``, ``upper case(name)``,
+``list contains(tags, "vip")``, ``string length(phone) > 6``, ``date and time(callback_at)``,
+``now() + duration("PT4H")``. ``engine.zeebe_hints.feel_to_python`` writes each call as a call
+of the helper here (``NAMES``: the FEEL name, its words single-spaced, to the helper's), which
+the script engine offers beside its own (``engine.scripting.script_helpers``). They read as
+FEEL does: a null argument gives null (``upper case(null)`` is null, not a failure), positions
+in a string count from 1, a duration of days and hours is a ``timedelta`` (so date arithmetic
+and timers take it), one of years or months stays its ISO text, which a timer reads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.feel import feel_date, feel_date_time
+from engine.timekeeping import installation_zone
+
+_SHANGHAI = "Asia/Shanghai"  # the zone before an engine set the installation's
+
+
+def _text(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with FEEL's null in, null out: any argument null gives null."""
+
+    def null_safe(*args: Any) -> Any:
+        if any(arg is None for arg in args):
+            return None
+        return function(*args)
+
+    null_safe.__name__ = function.__name__
+    return null_safe
+
+
+@_text
+def _contains(string: Any, match: Any) -> bool:
+    return str(match) in str(string)
+
+
+@_text
+def _starts_with(string: Any, match: Any) -> bool:
+    return str(string).startswith(str(match))
+
+
+@_text
+def _ends_with(string: Any, match: Any) -> bool:
+    return str(string).endswith(str(match))
+
+
+@_text
+def _upper_case(string: Any) -> str:
+    return str(string).upper()
+
+
+@_text
+def _lower_case(string: Any) -> str:
+    return str(string).lower()
+
+
+@_text
+def _string_length(string: Any) -> int:
+    return len(str(string))
+
+
+@_text
+def _trim(string: Any) -> str:
+    return str(string).strip()
+
+
+def _substring(string: Any, start: Any, length: Any = None) -> str | None:
+    """FEEL's ``substring``: ``start`` counts from 1, a negative one from the end."""
+    if string is None or start is None:
+        return None
+    text, first = str(string), int(start)
+    begin = first - 1 if first > 0 else len(text) + first
+    begin = max(begin, 0)
+    return text[begin:] if length is None else text[begin : begin + int(length)]
+
+
+@_text
+def _matches(string: Any, pattern: Any) -> bool:
+    return re.search(str(pattern), str(string)) is not None
+
+
+def _string_join(items: Any, delimiter: Any = "") -> str | None:
+    if items is None:
+        return None
+    return str(delimiter or "").join(str(item) for item in items if item is not None)
+
+
+def _list_contains(items: Any, element: Any) -> bool | None:
+    return None if items is None else element in items
+
+
+def _is_empty(items: Any) -> bool | None:
+    return None if items is None else len(items) == 0
+
+
+def _append(items: Any, *more: Any) -> list[Any] | None:
+    return None if items is None else [*items, *more]
+
+
+def _distinct_values(items: Any) -> list[Any] | None:
+    if items is None:
+        return None
+    kept: list[Any] = []
+    for item in items:
+        if item not in kept:
+            kept.append(item)
+    return kept
+
+
+@_text
+def _floor(number: Any) -> int:
+    return math.floor(number)
+
+
+@_text
+def _ceiling(number: Any) -> int:
+    return math.ceil(number)
+
+
+def _rounded(number: Any, scale: Any, rounding: str) -> int | float | None:
+    if number is None or scale is None:
+        return None
+    exponent = Decimal(1).scaleb(-int(scale))
+    result = Decimal(str(number)).quantize(exponent, rounding=rounding)
+    return int(result) if result == result.to_integral_value() else float(result)
+
+
+def _round_half_up(number: Any, scale: Any = 0) -> int | float | None:
+    return _rounded(number, scale, ROUND_HALF_UP)
+
+
+def _decimal(number: Any, scale: Any) -> int | float | None:
+    return _rounded(number, scale, ROUND_HALF_EVEN)
+
+
+@_text
+def _number(text: Any) -> int | float:
+    value = float(str(text).strip())
+    return int(value) if value.is_integer() and "." not in str(text) else value
+
+
+_DAY_TIME = re.compile(
+    r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
+)
+
+
+def _duration(text: Any) -> timedelta | str | None:
+    """FEEL's ``duration("…")``: days, hours, minutes and seconds as a ``timedelta``; a
+    duration of years or months (``P1M``) as its ISO text, which timers read as calendar
+    months (a ``timedelta`` cannot hold one)."""
+    if text is None or isinstance(text, timedelta):
+        return text
+    written = str(text).strip()
+    found = _DAY_TIME.match(written)
+    if found is None or written.upper() in ("P", "PT") or written.upper().endswith("T"):
+        if re.match(r"^-?P(?:\d+Y)?(?:\d+M)?$", written, re.IGNORECASE) and len(written) > 1:
+            return written
+        raise ValueError(f"duration({written!r}) is no ISO 8601 duration such as PT4H or P3D")
+    sign, days, hours, minutes, seconds = found.groups()
+    value = timedelta(
+        days=int(days or 0),
+        hours=int(hours or 0),
+        minutes=int(minutes or 0),
+        seconds=float(seconds or 0),
+    )
+    return -value if sign else value
+
+
+def _get(value: Any, key: str) -> Any:
+    """FEEL's path ``value.key``: null on null or a missing key, each item's on a list."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, list):
+        return [_get(item, key) for item in value]
+    if key.startswith("_"):
+        return None  # no object's private parts
+    if isinstance(value, date | timedelta):
+        return getattr(value, key, None)  # a date's year, a duration's days
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _arithmetic(operator: str, left: Any, right: Any) -> Any:
+    """FEEL's ``+ - * / **``: numbers as decimals (``0.1 + 0.2`` is ``0.3``, ``10 / 4`` is
+    ``2.5``), a whole result an ``int``; a null operand gives null; anything else (text,
+    dates and durations) as Python computes it."""
+    if left is None or right is None:
+        return None
+    if not (_is_number(left) and _is_number(right)):
+        try:
+            return _PYTHON_ARITHMETIC[operator](left, right)
+        except TypeError:
+            raise TypeError(
+                f"cannot compute {left!r} {operator} {right!r} ({_kind(left)} and {_kind(right)})"
+            ) from None
+    a, b = Decimal(str(left)), Decimal(str(right))
+    if operator == "**":
+        result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
+    else:
+        result = _PYTHON_ARITHMETIC[operator](a, b)
+    if result == result.to_integral_value():
+        return int(result)
+    return float(result)
+
+
+def _kind(value: Any) -> str:
+    """``value``'s FEEL type, in words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if _is_number(value):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, timedelta):
+        return "a duration"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a context"
+    return type(value).__name__
+
+
+def _evaluate(written: str, compute: Callable[[], Any]) -> Any:
+    """A script task's FEEL expression ``written`` computed by ``compute``: a failure says
+    the expression as the diagram has it, not the Python it runs as."""
+    try:
+        return compute()
+    except Exception as exc:
+        raise ValueError(
+            f"the FEEL expression {written!r} cannot be computed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+_PYTHON_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "**": lambda a, b: a**b,
+}
+
+
+def _compare(operator: str, left: Any, right: Any) -> bool | None:
+    """FEEL's ``< > <= >=``: null when an operand is null or the two cannot be compared
+    (text with a number), where Python failed."""
+    if left is None or right is None:
+        return None
+    try:
+        return _ORDERINGS[operator](left, right)
+    except TypeError:
+        return None
+
+
+_ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _string(value: Any) -> str | None:
+    """FEEL's ``string(…)``: null is null, booleans ``true``/``false``, a whole number without
+    ``.0``, dates and times as ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _filter(items: Any, test: Callable[[Any], Any]) -> Any:
+    """FEEL's ``items[…]``: the items the condition holds for (``orders[amount > 100]``,
+    ``decisions[item = false]``); an expression giving a number is an index counted from 1,
+    as FEEL decides by the value (``items[i]``)."""
+    if items is None:
+        return None
+    listed = items if isinstance(items, list) else [items]
+    results = [test(item) for item in listed]
+    if results and all(_is_number(result) for result in results):
+        position = int(results[0])
+        if position == 0 or abs(position) > len(listed):
+            return None
+        return listed[position - 1] if position > 0 else listed[position]
+    return [item for item, result in zip(listed, results, strict=True) if result is True]
+
+
+def _item_field(item: Any, name: str, variables: Any) -> Any:
+    """A name in a filter: the item's field when the item is a context holding it (FEEL reads
+    it first), else the variable."""
+    if isinstance(item, dict) and name in item:
+        return item[name]
+    return variables.get(name)
+
+
+def _is_defined(variables: Any, path: str) -> bool:
+    """FEEL's ``is defined(a.b)``: the data has ``a`` (and ``a`` the field ``b``), null or not."""
+    value: Any = variables
+    for part in path.split("."):
+        if not hasattr(value, "keys") or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def _get_or_else(value: Any, default: Any) -> Any:
+    """FEEL's ``get or else(value, default)``: ``default`` when ``value`` is null."""
+    return default if value is None else value
+
+
+# FEEL's name (words single-spaced) → the helper a translated expression calls.
+NAMES = {
+    "contains": "_feel_contains",
+    "starts with": "_feel_starts_with",
+    "ends with": "_feel_ends_with",
+    "upper case": "_feel_upper_case",
+    "lower case": "_feel_lower_case",
+    "string length": "_feel_string_length",
+    "substring": "_feel_substring",
+    "trim": "_feel_trim",
+    "matches": "_feel_matches",
+    "string join": "_feel_string_join",
+    "list contains": "_feel_list_contains",
+    "is empty": "_feel_is_empty",
+    "append": "_feel_append",
+    "distinct values": "_feel_distinct_values",
+    "floor": "_feel_floor",
+    "ceiling": "_feel_ceiling",
+    "round half up": "_feel_round_half_up",
+    "decimal": "_feel_decimal",
+    "number": "_feel_number",
+    "date and time": "_feel_date_time",
+    "date": "_feel_date",
+    "duration": "_feel_duration",
+    "now": "_feel_now",
+    "today": "_feel_today",
+    "get or else": "_feel_get_or_else",
+}
+# The helpers a translated expression calls: FEEL's functions and ``is defined``.
+CALLED = {*NAMES.values(), "_feel_is_defined"}  # and, not called by name: _feel_filter
+_HELPERS: dict[str, Callable[..., Any]] = {
+    "_feel_contains": _contains,
+    "_feel_starts_with": _starts_with,
+    "_feel_ends_with": _ends_with,
+    "_feel_upper_case": _upper_case,
+    "_feel_lower_case": _lower_case,
+    "_feel_string_length": _string_length,
+    "_feel_substring": _substring,
+    "_feel_trim": _trim,
+    "_feel_matches": _matches,
+    "_feel_string_join": _string_join,
+    "_feel_list_contains": _list_contains,
+    "_feel_is_empty": _is_empty,
+    "_feel_append": _append,
+    "_feel_distinct_values": _distinct_values,
+    "_feel_floor": _floor,
+    "_feel_ceiling": _ceiling,
+    "_feel_round_half_up": _round_half_up,
+    "_feel_decimal": _decimal,
+    "_feel_number": _number,
+    "_feel_duration": _duration,
+    "_feel_get": _get,
+    "_feel_arithmetic": _arithmetic,
+    "_feel_string": _string,
+    "_feel_compare": _compare,
+    "_feel_evaluate": _evaluate,
+    "_feel_is_defined": _is_defined,
+    "_feel_get_or_else": _get_or_else,
+    "_feel_filter": _filter,
+    "_feel_item_field": _item_field,
+}
+
+
+def helpers(now: datetime) -> dict[str, Callable[..., Any]]:
+    """The helpers for a step whose time is ``now``: FEEL's ``now()`` is the step's time,
+    ``today()`` its date in the installation's zone."""
+
+    def feel_today() -> date:
+        zone = installation_zone() or ZoneInfo(_SHANGHAI)
+        return now.astimezone(zone).date()
+
+    # ``_feel_date``/``_feel_date_time`` the script engine offers already (``engine.feel``)
+    return {
+        **_HELPERS,
+        "_feel_date": feel_date,
+        "_feel_date_time": feel_date_time,
+        "_feel_now": lambda: now,
+        "_feel_today": feel_today,
+    }
