@@ -1,15 +1,15 @@
-"""A step's statements sent to PostgreSQL through libpq's pipeline, one flush per round trip.
+"""A step's statements sent to PostgreSQL through libpq's pipeline, their answers read once.
 
 psycopg's cursor runs a statement through several layers of Python (query conversion,
-preparation bookkeeping, a generator per send, a flush per statement, even in its pipeline
-mode): for the dozen statements of a workflow step that costs more than the engine's own
-work on the step, and each flush wakes the server once more. The statements every step runs
+preparation bookkeeping, generators that send and poll for results after each statement,
+even in its pipeline mode): for the dozen statements of a workflow step that costs more than
+the engine's own work on the step. The statements every step runs
 are few and fixed (``dialflow.direct``), so here they are sent on psycopg's own libpq
 connection directly: its values converted by psycopg's adapters (as text, with the types
 psycopg gives them), prepared once per connection and set of types under a name of its own,
-queued in libpq's pipeline and sent in one flush when their
-results are needed. Rows are read with psycopg's loaders and errors raised as psycopg raises
-them, so callers see what the cursor gave them.
+queued in libpq's pipeline (each written to the socket as it is queued, without waiting) and
+their answers read in one go when they are needed. Rows are read with psycopg's loaders and
+errors raised as psycopg raises them, so callers see what the cursor gave them.
 
 A :class:`Wire` lives from its first statement to its sync; while it is open nothing else may
 use the connection (``dialflow.db`` syncs it before any other statement runs).
@@ -129,6 +129,9 @@ class Wire:
             self.pgconn.send_query_params(statement.sql, params, types)
         result = WireResult()
         self._pending.append(result)
+        # Out at once, without waiting: the server works on it while the step goes on. (A
+        # full socket leaves the rest in libpq's buffer for the sync.)
+        self.pgconn.flush()
         return result
 
     def sync(self, *, raise_errors: bool = True) -> None:

@@ -1,5 +1,5 @@
 """On PostgreSQL a step's statements go through libpq's pipeline (``dialflow.wire``): a start
-and a completion are two flushes each with nothing sent through psycopg's cursor; values of
+and a completion are two round trips each with nothing sent through psycopg's cursor; values of
 every kind come back as they went in, a state of megabytes included; a failing statement
 rolls the step back whole; prepared statements deallocated behind Dialflow's back (an
 administrator's ``DEALLOCATE ALL``, a pooler) cost one refused attempt, answered "busy, try
@@ -55,7 +55,8 @@ def deployed(owner: Any) -> None:
 
 
 class _Sends:
-    """Counts the wire's flushes and the statements psycopg's own cursors execute."""
+    """Counts the wire's syncs (each one round trip) and the statements psycopg's own cursors
+    execute."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.flushes = 0
@@ -91,7 +92,7 @@ def _start(runtime: Any, agent: Any, data: dict[str, Any]) -> tuple[int, str]:
         return started.row.id, started.ready_tasks[0]["id"]
 
 
-def test_a_start_and_a_completion_are_two_flushes_each(runtime, deployed, agent, sends):
+def test_a_start_and_a_completion_are_two_round_trips_each(runtime, deployed, agent, sends):
     # Warm: the statements get prepared, the version's diagram is known to this process.
     _instance_id, first_task = _start(runtime, agent, {"customer_id": 1})
     with runtime.db.unit_of_work() as session:
