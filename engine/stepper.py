@@ -486,6 +486,8 @@ def _in_place(step: Step, task: Any, run: Callable[[Any], Any]) -> None:
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
     mark_pre_script_failure(exc)  # its retry runs the pre-script again
     incident = _incident(step, exc)
+    if "\x00" in incident.message:  # a script's or handler's own words; PostgreSQL's text
+        incident.message = incident.message.replace("\x00", "\\x00")  # holds no NUL
     incident.attempts = step.attempts.get(incident.task_id or "", 1)
     incident.retry_at = _automatic_retry_at(exc, incident.attempts, step.context.now)
     session.add(incident)
