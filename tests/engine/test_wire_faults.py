@@ -1,8 +1,9 @@
 """What breaks under the wire (``dialflow.wire``) on PostgreSQL, and what the API answers: a
 backend terminated while a completion's pipeline is in flight (``503 database_unavailable``,
-the connection replaced, the task completed by the next request), an interrupt inside the
-wire's wait (raised as itself), a column changing type under the prepared reads (one
-``503 database_busy``), and a failing script's message holding a NUL (an incident)."""
+the connection replaced, the task completed by the next request), or under a service task's
+handler (the step lost, no incident written on a dead connection: 503 too), an interrupt
+inside the wire's wait (raised as itself), a column changing type under the prepared reads
+(one ``503 database_busy``), and a failing script's message holding a NUL (an incident)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 import dialflow.wire
+from engine.service import ProcessEngine
 from engine.tasks import complete
+from handlers import build_registry
+from handlers.registry import HandlerContext
 from tests.conftest import backend
 from tests.engine.test_wire import _DIAGRAM
 
@@ -75,6 +79,34 @@ def test_a_backend_terminated_mid_completion_is_a_503_and_the_task_completes_nex
     monkeypatch.setattr(dialflow.wire.Wire, "sync", sync)
     _still_open(agent, instance_id, task_id)
     assert agent.complete_ok(task_id, _DONE)["status"] == "completed"
+
+
+@postgresql_only
+def test_a_backend_terminated_under_a_handler_is_a_503_not_an_incident(
+    runtime, owner, agent, other, make_customer
+):
+    registry = build_registry()
+
+    @registry.register("test.sleep", "Ends its own database session")
+    def terminated(ctx: HandlerContext, seconds: int) -> dict[str, Any]:
+        if seconds:
+            pid = ctx.session.scalar(text("SELECT pg_backend_pid()"))
+            with other.connect() as session:
+                session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            ctx.session.scalar(text("SELECT 1"))
+        return {"slept": seconds}
+
+    runtime._engine = ProcessEngine(registry=registry, clock=runtime.clock)
+    owner.deploy("slow_note.bpmn", "call-form.json")
+    instance = agent.start("slow_note", {"customer_id": make_customer().id})
+    task_id = instance["ready_tasks"][0]["id"]
+    response = agent.complete(task_id, {"outcome": "interested", "sleep_seconds": 1})
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["code"] == "database_unavailable"
+    _still_open(agent, instance["id"], task_id)
+    assert agent.instance(instance["id"])["incidents"] == []
+    done = agent.complete_ok(task_id, {"outcome": "interested", "sleep_seconds": 0})
+    assert (done["status"], done["data"]["slept"]) == ("completed", {"slept": 0})
 
 
 @postgresql_only
