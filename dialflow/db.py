@@ -253,6 +253,23 @@ def _lost_state(error: BaseException) -> bool:
     return state is None or state.startswith(("08", "57P"))
 
 
+def statement_cancelled(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is PostgreSQL cancelling a statement
+    (57014): past a ``statement_timeout`` an administrator set for Dialflow's role, mostly
+    while it waited for a row lock, or by ``pg_cancel_backend``. The transaction is lost
+    whole, as for a lock failure; a request may be sent again. (A handler's own statement
+    cancelled is still that task's failure, an incident.)"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        if getattr(orig, "sqlstate", None) == "57014":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def pool_exhausted(exc: BaseException) -> bool:
     """True if ``exc`` is the connection pool giving up: every connection was in use for the
     whole lock wait (more requests at once than ``pool_size`` + ``max_overflow``). Nothing

@@ -3,7 +3,9 @@ backend terminated while a completion's pipeline is in flight (``503 database_un
 the connection replaced, the task completed by the next request), or under a service task's
 handler (the step lost, no incident written on a dead connection: 503 too), an interrupt
 inside the wire's wait (raised as itself), a column changing type under the prepared reads
-(one ``503 database_busy``), and a failing script's message holding a NUL (an incident)."""
+(one ``503 database_busy``), a row lock waited for past an administrator's
+``statement_timeout`` (``503 database_busy``), and a failing script's message holding a NUL
+(an incident)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 import dialflow.wire
@@ -164,3 +166,23 @@ def test_a_nul_in_a_failing_scripts_message_is_an_incident(runtime, owner, agent
     assert incident["element_id"] == "score"
     assert "no such outcome: interested\\x00" in incident["message"]
     assert agent.instance(instance_id)["incidents"] == [incident]
+
+
+@postgresql_only
+def test_a_statement_timeout_on_a_locked_instance_is_a_busy_answer(runtime, deployed, agent):
+    instance_id, task_id = _started(agent)
+    runtime.db.engine.dispose()  # every connection from here on: the role's statement_timeout
+
+    @event.listens_for(runtime.db.engine, "connect")
+    def _timeout(driver: Any, _record: Any) -> None:
+        driver.execute("SET statement_timeout = 300")
+
+    lock = text("SELECT 1 FROM process_instances WHERE id = :id FOR UPDATE")
+    with runtime.db.engine.connect() as holder:  # a long transaction holding the instance
+        holder.execute(lock, {"id": instance_id})
+        response = agent.complete(task_id, _DONE)
+        holder.rollback()
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["code"] == "database_busy"
+    _still_open(agent, instance_id, task_id)
+    assert agent.complete_ok(task_id, _DONE)["status"] == "completed"
