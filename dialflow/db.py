@@ -196,7 +196,9 @@ class Batch:
 # SQLite's result codes for a lock held by another connection (SQLITE_BUSY) or by the same
 # one (SQLITE_LOCKED), their extended codes in the high bits; PostgreSQL's SQLSTATEs of a
 # serialization failure, a deadlock and a lock wait past ``lock_timeout``, and of a prepared
-# statement deallocated behind ``dialflow.wire``'s back (prepared again by the next attempt).
+# statement deallocated behind ``dialflow.wire``'s back (prepared again by the next attempt;
+# so is one whose table changed type under it, "cached plan must not change result type",
+# which the wire marks ``prepared_lost``: its SQLSTATE, 0A000, says only "not supported").
 _SQLITE_LOCK_CODES = frozenset({5, 6})
 _PG_LOCK_STATES = frozenset({"40001", "40P01", "55P03", "26000"})
 
@@ -215,6 +217,54 @@ def lock_failure(exc: BaseException) -> bool:
         if isinstance(code, int) and code & 0xFF in _SQLITE_LOCK_CODES:
             return True
         if getattr(orig, "sqlstate", None) in _PG_LOCK_STATES:
+            return True
+        if getattr(orig, "prepared_lost", False):  # ``dialflow.wire`` prepares it afresh
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is PostgreSQL's connection dropping under
+    the work: its backend terminated (``pg_terminate_backend``, a restart: SQLSTATE class
+    57P), a connection exception (class 08), or psycopg finding the connection closed or
+    lost (no SQLSTATE). The transaction is gone; the pool replaces the connection, and the
+    work may be sent again (a COMMIT cut off on its way may have been stored: a repeated
+    completion then finds its task done)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        if type(orig).__module__.startswith("psycopg") and _lost_state(orig):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _lost_state(error: BaseException) -> bool:
+    import psycopg
+
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith(("08", "57P"))
+
+
+def statement_cancelled(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is PostgreSQL cancelling a statement
+    (57014): past a ``statement_timeout`` an administrator set for Dialflow's role, mostly
+    while it waited for a row lock, or by ``pg_cancel_backend``. The transaction is lost
+    whole, as for a lock failure; a request may be sent again. (A handler's own statement
+    cancelled is still that task's failure, an incident.)"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        if getattr(orig, "sqlstate", None) == "57014":
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -348,10 +398,28 @@ class _as_dbapi_error:
 
     def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> bool:
         if exc is not None:
+            lost = _invalidate_if_lost(self.connection, exc)
             error = self.connection.dialect.loaded_dbapi.Error
             if isinstance(exc, error):
-                raise DBAPIError.instance(self.sql, self.parameters, exc, error) from exc
+                raise DBAPIError.instance(
+                    self.sql, self.parameters, exc, error, connection_invalidated=lost
+                ) from exc
         return False
+
+
+def _invalidate_if_lost(connection: Connection, exc: BaseException) -> bool:
+    """Invalidate ``connection`` if its driver connection was closed under a statement run
+    directly (the server ended it, or an interrupt cut ``dialflow.wire`` off mid-answer):
+    SQLAlchemy did not run the statement, so it would not know, and its rollback would then
+    fail on the closed connection with an error of its own, raised over ``exc`` (a
+    ``KeyboardInterrupt`` became an ``OperationalError``). The pool replaces the connection."""
+    if connection.invalidated:
+        return True
+    driver = connection.connection.driver_connection
+    if not getattr(driver, "closed", False):  # sqlite3's connection has no ``closed``
+        return False
+    connection.invalidate(exc if isinstance(exc, Exception) else None)
+    return True
 
 
 def _send(info: dict[Any, Any], driver: Any, execute: Callable[[], Any]) -> bool:

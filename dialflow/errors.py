@@ -84,6 +84,22 @@ class DatabaseBusy(DialflowError):
         )
 
 
+class DatabaseUnavailable(DialflowError):
+    """The connection to the database dropped while the request ran (the server restarted,
+    or an administrator ended the session). Its transaction is gone unless its COMMIT had
+    already reached the server; the pool opens a new connection for the next request."""
+
+    status = 503
+    code = "database_unavailable"
+    retry_after = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The connection to the database was lost while the request ran; it was most "
+            "likely not stored. Try again in a moment: a repeated request finds what was."
+        )
+
+
 class ConfigurationError(DialflowError):
     """A setting is missing or malformed; raised at start, before anything is served."""
 

@@ -156,8 +156,10 @@ class Wire:
                     failure = failure or errors.error_from_result(result, conn.encoding)
                     if failure.sqlstate in _LOST_PREPARED:
                         # deallocated behind this module's back (DISCARD ALL), or a table
-                        # changed under a prepared read: prepare afresh from the next pipeline
+                        # changed under a prepared read: prepare afresh from the next pipeline,
+                        # and say so (``dialflow.db.lock_failure``: the work may run again)
                         conn.prepared.clear()
+                        failure.prepared_lost = True  # type: ignore[attr-defined]
                 if entry is _PREPARE:
                     key = next(names)
                     if status != ExecStatus.COMMAND_OK:  # never reached the server, or refused
@@ -172,6 +174,10 @@ class Wire:
             result = _next_result(pgconn)
             while result is None:
                 result = _next_result(pgconn)
+            if result.status == ExecStatus.FATAL_ERROR:
+                # the server's last words instead of the sync: its backend was terminated
+                # (57P01 ``pg_terminate_backend``, a shutdown) after answering the queries
+                raise failure or errors.error_from_result(result, conn.encoding)
             if result.status != ExecStatus.PIPELINE_SYNC:
                 raise errors.InternalError(f"expected the pipeline's end, got {result.status}")
             pgconn.exit_pipeline_mode()

@@ -47,7 +47,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy.orm import Session
 
 from crm.models import User
-from dialflow.db import lock_failure
+from dialflow.db import connection_lost, lock_failure
 from dialflow.errors import DialflowError
 from engine import feel_functions
 from engine.feel import feel_date, feel_date_time
@@ -352,8 +352,8 @@ class StepScriptEngine(PythonScriptEngine):
             data = error_data(exc.data) if isinstance(exc, HandlerError) else None
             raise ServiceTaskFailed(task, operation_name, message, code, data) from exc
         except Exception as exc:
-            if lock_failure(exc):  # the database's, not the task's: the whole step is lost
-                raise
+            if lock_failure(exc) or connection_lost(exc):  # the database's, not the task's:
+                raise  # the whole step is lost
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return _RESULT_JSON.encode(result)
 

@@ -42,6 +42,7 @@ from dialflow.db import (
     Batch,
     add_loaded,
     as_new,
+    connection_lost,
     inserted_id,
     lock_failure,
     make_loaded,
@@ -349,8 +350,8 @@ def run(
     except _Deferred:
         step.deferred = True  # the task stays READY; the state up to it is saved
     except Exception as exc:
-        if lock_failure(exc):  # no incident: the database lost the step's transaction
-            raise
+        if lock_failure(exc) or connection_lost(exc):  # no incident: the database lost the
+            raise  # step's transaction
         failures.append(exc)
     failures += heard
     incidents = [_open_incident(session, step, exc) for exc in failures]
@@ -391,6 +392,7 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
                 or task is None
                 or task.state != TaskState.ERROR
                 or lock_failure(exc)
+                or connection_lost(exc)
             ):
                 raise
             _hold_failures(step)  # the next pass goes on beside it
@@ -477,7 +479,12 @@ def _in_place(step: Step, task: Any, run: Callable[[Any], Any]) -> None:
     try:
         run(task)
     except Exception as exc:
-        if getattr(exc, "task", None) is None or task.state != TaskState.ERROR or lock_failure(exc):
+        if (
+            getattr(exc, "task", None) is None
+            or task.state != TaskState.ERROR
+            or lock_failure(exc)
+            or connection_lost(exc)
+        ):
             raise
         _hold_failures(step)
         step.failed_in_action.append(exc)
@@ -486,6 +493,8 @@ def _in_place(step: Step, task: Any, run: Callable[[Any], Any]) -> None:
 def _open_incident(session: Session, step: Step, exc: Exception) -> Incident:
     mark_pre_script_failure(exc)  # its retry runs the pre-script again
     incident = _incident(step, exc)
+    if "\x00" in incident.message:  # a script's or handler's own words; PostgreSQL's text
+        incident.message = incident.message.replace("\x00", "\\x00")  # holds no NUL
     incident.attempts = step.attempts.get(incident.task_id or "", 1)
     incident.retry_at = _automatic_retry_at(exc, incident.attempts, step.context.now)
     session.add(incident)

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dialflow.db import lock_failure, pool_exhausted
-from dialflow.errors import DatabaseBusy, DialflowError
+from dialflow.db import connection_lost, lock_failure, pool_exhausted, statement_cancelled
+from dialflow.errors import DatabaseBusy, DatabaseUnavailable, DialflowError
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        if lock_failure(exc) or pool_exhausted(exc):  # nothing stored: it may be sent again
+        if lock_failure(exc) or pool_exhausted(exc) or statement_cancelled(exc):
+            # nothing stored: it may be sent again
             log.warning("database busy on %s %s: %s", request.method, request.path, exc)
             return _domain_error(DatabaseBusy())
+        if connection_lost(exc):  # the pool replaces the connection; the request may be resent
+            log.warning("database connection lost on %s %s: %s", request.method, request.path, exc)
+            return _domain_error(DatabaseUnavailable())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")

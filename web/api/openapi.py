@@ -42,7 +42,9 @@ ERROR_RESPONSES = {
     "413": "The body is larger than the server accepts",
     "422": "Invalid input; details name the fields or elements",
     "503": "database_busy: another transaction held the records past the lock wait (or the "
-    "database broke a deadlock); nothing was changed, send it again after Retry-After seconds",
+    "database broke a deadlock); nothing was changed, send it again after Retry-After seconds; "
+    "database_unavailable: the connection to the database was lost while the request ran, "
+    "send it again after Retry-After seconds (a repeated request finds what was stored)",
 }
 
 
