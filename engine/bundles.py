@@ -318,6 +318,11 @@ def unicode_declaration(text: str) -> str:
 
 
 def _utf8_text(content: bytes) -> str:
+    """A JSON file's text: UTF-8, or UTF-16/32 after its byte-order mark, as Windows Notepad
+    saves "Unicode" (it was told "binary data (an image or an archive?)")."""
+    for mark, codec, label in BOMS:
+        if content.startswith(mark):
+            return _decode(content, codec, label)
     return _decode(content, "utf-8-sig", "UTF-8")
 
 

@@ -24,7 +24,7 @@ def as_python(text: str) -> str | None:
     python = " or ".join(part.strip() for part in parts)
     try:
         ast.parse(python, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep to parse: no translation
         return None
     return python if _outside_strings(text) else None
 

@@ -422,7 +422,7 @@ def _script_python(script: Any) -> str | _Refused:
     text = (script.text or "").strip()
     try:
         ast.parse(text, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep to parse: no translation
         return _Refused(
             "a Python script giving a value is one expression (its value is the "
             "parameter's): write the expression, or compute it in a script task",

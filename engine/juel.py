@@ -99,7 +99,7 @@ def to_python(body: str) -> str | None:
     python = re.sub(r"\( ", "(", python)
     try:
         ast.parse(python, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep to parse: no translation
         return None
     return python
 

@@ -468,6 +468,43 @@ def _delattr(obj: Any, name: str) -> None:
     delattr(_writable(obj, name), name)
 
 
+SIZE_GUARD_NAME = "<sized operator>"
+MAX_RESULT_BITS = 4_000_000  # an integer of about 1.2 million digits
+MAX_REPEATED = 50_000_000  # characters or items one repetition makes
+
+
+def _too_large(op: str, left: Any, right: Any) -> bool:
+    """Whether ``left op right`` would build a number or sequence no step could finish:
+    Python computes ``10 ** 10 ** 10`` or ``"x" * 10 ** 12`` in one bytecode instruction,
+    where the step's time limit (counted in loops) never gets a say."""
+    if op == "*":
+        for count, seq in ((left, right), (right, left)):
+            if isinstance(count, int) and isinstance(seq, str | bytes | list | tuple):
+                return count * len(seq) > MAX_REPEATED
+        return False
+    if not isinstance(left, int) or not isinstance(right, int):
+        return False
+    if op == "<<":
+        return right + left.bit_length() > MAX_RESULT_BITS
+    return right > 0 and abs(left) > 1 and left.bit_length() * right > MAX_RESULT_BITS * 2
+
+
+_SIZED = {ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*"}
+_OPERATE = {"**": lambda a, b: a**b, "<<": lambda a, b: a << b, "*": lambda a, b: a * b}
+
+
+def _sized(op: str, left: Any, right: Any) -> Any:
+    """``left op right``, refused with a ``ValueError`` when it is too large to compute."""
+    if _too_large(op, left, right):
+        raise ValueError(f"{op!r} gives a value too large to compute here")
+    return _OPERATE[op](left, right)
+
+
+def _pow(base: Any, exp: Any, mod: Any = None) -> Any:
+    """``pow`` with the size check of ``**`` (a modulus keeps the result small)."""
+    return pow(base, exp, mod) if mod is not None else _sized("**", base, exp)
+
+
 SCRIPT_BUILTINS: dict[str, Any] = {
     key: value for key, value in vars(builtins).items() if key not in REMOVED
 }
@@ -478,6 +515,8 @@ SCRIPT_BUILTINS.update(
         "hasattr": _hasattr,
         "setattr": _setattr,
         "delattr": _delattr,
+        "pow": _pow,
+        SIZE_GUARD_NAME: _sized,
         FORMAT_GUARD_NAME: FORMAT_GUARD,
         WRITE_GUARD_NAME: _writable,
     }
@@ -485,8 +524,25 @@ SCRIPT_BUILTINS.update(
 
 
 class _GuardFormat(ast.NodeTransformer):
-    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``, and
-    ``x.name = ...`` (or ``del x.name``) written to ``_writable(x, "name")``."""
+    """``x.format`` and ``x.format_map`` read as ``FORMAT_GUARD(x, "format")``,
+    ``x.name = ...`` (or ``del x.name``) written to ``_writable(x, "name")``, and ``a ** b``,
+    ``a << b`` and ``a * b`` (``x **= b`` of a name too) computed by ``_sized``."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        op = _SIZED.get(type(node.op))
+        if op is None:
+            return node
+        return ast.copy_location(_sized_call(op, node.left, node.right), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        op = _SIZED.get(type(node.op))
+        if op is None or not isinstance(node.target, ast.Name):
+            return node
+        read = ast.Name(id=node.target.id, ctx=ast.Load())
+        value = _sized_call(op, read, node.value)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
@@ -508,6 +564,14 @@ class _GuardFormat(ast.NodeTransformer):
             keywords=[],
         )
         return ast.copy_location(guarded, node)
+
+
+def _sized_call(op: str, left: ast.expr, right: ast.expr) -> ast.Call:
+    return ast.Call(
+        func=ast.Name(id=SIZE_GUARD_NAME, ctx=ast.Load()),
+        args=[ast.Constant(op), left, right],
+        keywords=[],
+    )
 
 
 _GUARDED: dict[tuple[str, str], Any] = {}

@@ -107,7 +107,7 @@ def python_for(script: str, script_format: str = "javascript") -> str | None:
         return None  # ``var amount = execution.getVariable("amount") * 2``: a local there
     try:
         ast.parse(python)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep to parse: no translation
         return None
     return python
 

@@ -76,7 +76,7 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
         return None
     try:
         tree = ast.parse(python, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # too deep to parse: no translation
         return None
     read = _as_feel_reads(python, tree, runs=runs)
     return _with_feel_arithmetic(read) if runs and read is not None else read
