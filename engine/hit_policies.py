@@ -209,8 +209,9 @@ class _ReplacingEngine(DMNEngine):
         rules that match anything."""
         try:
             return super().evaluate(input_expr, match_expr, task)
-        except Exception:
-            if _is_null(input_expr, task):
+        except Exception as failure:
+            causes = (failure, failure.__cause__, failure.__context__)
+            if any(isinstance(c, TypeError) for c in causes) and _is_null(input_expr, task):
                 return False
             raise
 

@@ -48,8 +48,8 @@ from tests.engine.diagram_folders import (
     DiagramFolder,
     deals_of,
     line_in,
-    notifications_of,
     nothing_deployed,
+    notifications_of,
     upload,
 )
 
@@ -368,7 +368,8 @@ BROKEN = {
                 QPR[1],
                 [
                     (
-                        '<dmn:inputEntry id="EAID_UT000004_1A2B_4c3d_9E8F_001122334455"><dmn:text>-</dmn:text></dmn:inputEntry>\n',
+                        '<dmn:inputEntry id="EAID_UT000004_1A2B_4c3d_9E8F_001122334455">'
+                        "<dmn:text>-</dmn:text></dmn:inputEntry>\n",
                         "",
                     )
                 ],
