@@ -27,7 +27,7 @@ import keyword
 import re
 from typing import Any
 
-from engine.bpmn_xml import BPMN_NS, element_problem
+from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes
 
 # bpmn.io and Camunda Modeler, Eclipse BPMN2 Modeler, Enterprise Architect; Yaoqiang's
 # DO_<process id>_<n> is matched against the process the data object is in.
@@ -93,7 +93,8 @@ def unwritable_data_objects(file: str, tree: Any) -> list[dict[str, Any]]:
     objects = {el.get("id"): el for el in tree.iter(_DATA_OBJECT) if el.get("id")}
     references = {el.get("id"): el for el in tree.iter(_REFERENCE) if el.get("id")}
     found = []
-    for association in tree.iter(_OUTPUT):
+    running = [a for process in executable_processes(tree) for a in process.iter(_OUTPUT)]
+    for association in running:
         target = (association.findtext(f"{{{BPMN_NS}}}targetRef") or "").strip()
         reference = references.get(target)
         data_object = objects.get(
