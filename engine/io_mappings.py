@@ -451,7 +451,8 @@ def text_python(text: str, line: int | None = None) -> str | _Refused | None:
         return repr(text)
     if juel.engine_names(body):
         return _Refused(_why_not(text), line)
-    python = juel.to_python(body) or juel.translate_expression(text)
+    # EL's operators and coercions ("12" + 1 is 13, "12" == 12), as conditions and listeners
+    python = juel.translate_expression(text)
     return python if python else _Refused(_why_not(text), line)
 
 
