@@ -31,6 +31,7 @@ from typing import Any
 from lxml import etree
 
 from dialflow.strict_json import loads_strict
+from engine import form_conditions
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 
@@ -142,7 +143,8 @@ def _place_component(
 ) -> None:
     kind = str(component.get("type") or "")
     name = _named(component)
-    _no_condition(component, name)
+    if kind not in _INPUTS:
+        _no_condition(component, name)
     if kind in _SHOWN_ONLY:
         return
     if kind == "group":
@@ -185,6 +187,9 @@ def _place_component(
         )
     key = _path(component, "key", required=True)
     prop, required = _field(component, kind, name)
+    rule = _hide_rule(component, name)
+    if rule is not None:  # shown and asked for only while the condition does not hold
+        prop[form_conditions.HIDE] = rule
     _put(target, key, _described(component, prop), required, component)
 
 
@@ -398,15 +403,33 @@ def _flag(component: Mapping[str, Any], name: str, attribute: str) -> bool:
     )
 
 
+def _hide_rule(component: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The ``x-hide-if`` of an input field hidden by a simple condition (``None``: none)."""
+    conditional = component.get("conditional")
+    hide = conditional.get("hide") if isinstance(conditional, Mapping) else conditional
+    if not hide:
+        return None
+    rule = form_conditions.parse(hide) if isinstance(hide, str) else None
+    if rule is None:
+        raise _Refused(
+            component,
+            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide), which "
+            "Dialflow does not evaluate in a form: write it as comparisons of a field with a "
+            'text, number, true, false or null (=status = "lost"), joined by and or by or; '
+            "or draw a gateway before two user tasks with a form each",
+        )
+    return rule
+
+
 def _no_condition(component: Mapping[str, Any], name: str) -> None:
     conditional = component.get("conditional")
     hide = conditional.get("hide") if isinstance(conditional, Mapping) else conditional
     if hide:
         raise _Refused(
             component,
-            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide), which "
-            "Dialflow does not evaluate in a form: every field shows; remove the condition, or "
-            "draw a gateway before two user tasks with a form each",
+            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide); Dialflow "
+            "hides input fields only, not a group, list or text: put the condition on each "
+            "field inside it, or remove it",
         )
 
 

@@ -99,3 +99,82 @@ def test_form_refs_that_cannot_be_shown_are_refused_on_their_task(owner: Actor) 
     assert "camunda:formRef='no-such-form' names a Camunda Form no .form file" in found[
         "c7_form_missing"
     ]
+
+
+LOST_REASON = {
+    "id": "call-result",
+    "type": "default",
+    "components": [
+        {
+            "type": "radio",
+            "key": "outcome",
+            "label": "Outcome",
+            "values": [
+                {"label": "Interested", "value": "interested"},
+                {"label": "Lost", "value": "lost"},
+            ],
+            "validate": {"required": True},
+        },
+        {
+            "type": "textfield",
+            "key": "lost_reason",
+            "label": "Why lost",
+            "validate": {"required": True},
+            "conditional": {"hide": '=outcome != "lost"'},
+        },
+        {
+            "type": "number",
+            "key": "budget",
+            "label": "Budget",
+            "conditional": {"hide": "=outcome = null or outcome = \"lost\""},
+        },
+    ],
+}
+
+
+def test_a_field_hidden_by_a_simple_condition_is_not_asked_for_nor_kept(
+    owner: Actor, agent: Actor
+) -> None:
+    """form-js hides ``lost_reason`` unless the outcome is "lost" and submits no hidden
+    field: a hidden required field is not required, and a value sent for it is not kept."""
+    text = c7('camunda:formRef="call-result"')
+    response = owner.upload(extra=[("c7_form_ref.bpmn", text), _form_file(LOST_REASON)])
+    assert response.status_code in (200, 201), response.get_json()  # was refused
+    [task] = agent.start("c7_form_ref", {})["ready_tasks"]
+    assert task["form_schema"]["properties"]["lost_reason"]["x-hide-if"] == {
+        "any": False,
+        "tests": [[["outcome"], "!=", "lost"]],
+    }
+    shown = agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"outcome": "lost"}})
+    assert shown.status_code == 422, shown.get_json()
+    assert [d["field"] for d in shown.get_json()["error"]["details"]] == ["lost_reason"]
+    done = agent.complete_ok(
+        task["id"], {"outcome": "interested", "lost_reason": "typed before", "budget": 5000}
+    )
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["outcome"] == "interested" and done["data"]["budget"] == 5000
+    assert "lost_reason" not in done["data"]  # hidden: not submitted
+
+
+def test_a_lost_call_keeps_its_reason_and_drops_the_hidden_budget(
+    owner: Actor, agent: Actor
+) -> None:
+    text = c7('camunda:formRef="call-result"')
+    response = owner.upload(extra=[("c7_form_ref.bpmn", text), _form_file(LOST_REASON)])
+    assert response.status_code in (200, 201), response.get_json()
+    [task] = agent.start("c7_form_ref", {})["ready_tasks"]
+    done = agent.complete_ok(
+        task["id"], {"outcome": "lost", "lost_reason": "price", "budget": 1}
+    )
+    assert done["data"]["lost_reason"] == "price" and "budget" not in done["data"]
+
+
+def test_a_condition_outside_the_simple_ones_stays_refused_on_its_field(owner: Actor) -> None:
+    form = json.loads(json.dumps(LOST_REASON))
+    form["components"][1]["conditional"]["hide"] = '=count(outcome) > 1 and outcome != "lost"'
+    text = c7('camunda:formRef="call-result"')
+    [message] = by_element(
+        refused(owner.upload(extra=[("c7_form_ref.bpmn", text), _form_file(form)]))
+    ).values()
+    assert "hidden by the FEEL condition '=count(outcome) > 1" in message
+    assert 'joined by and or by or' in message
