@@ -90,15 +90,18 @@ def test_form_refs_that_cannot_be_shown_are_refused_on_their_task(owner: Actor) 
     }
     found = {}
     for process_id, attributes in cases.items():
-        response = owner.upload(extra=[(f"{process_id}.bpmn", c7(attributes, process_id)), _form_file()])
+        response = owner.upload(
+            extra=[(f"{process_id}.bpmn", c7(attributes, process_id)), _form_file()]
+        )
         [message] = by_element(refused(response)).values()
         found[process_id] = message
     assert "Dialflow keeps no form versions" in found["c7_form_version"]
     assert "chooses the form by an expression" in found["c7_form_expression"]
     assert "a task shows one form" in found["c7_form_twice"]
-    assert "camunda:formRef='no-such-form' names a Camunda Form no .form file" in found[
-        "c7_form_missing"
-    ]
+    assert (
+        "camunda:formRef='no-such-form' names a Camunda Form no .form file"
+        in found["c7_form_missing"]
+    )
 
 
 LOST_REASON = {
@@ -126,7 +129,7 @@ LOST_REASON = {
             "type": "number",
             "key": "budget",
             "label": "Budget",
-            "conditional": {"hide": "=outcome = null or outcome = \"lost\""},
+            "conditional": {"hide": '=outcome = null or outcome = "lost"'},
         },
     ],
 }
@@ -163,9 +166,7 @@ def test_a_lost_call_keeps_its_reason_and_drops_the_hidden_budget(
     response = owner.upload(extra=[("c7_form_ref.bpmn", text), _form_file(LOST_REASON)])
     assert response.status_code in (200, 201), response.get_json()
     [task] = agent.start("c7_form_ref", {})["ready_tasks"]
-    done = agent.complete_ok(
-        task["id"], {"outcome": "lost", "lost_reason": "price", "budget": 1}
-    )
+    done = agent.complete_ok(task["id"], {"outcome": "lost", "lost_reason": "price", "budget": 1})
     assert done["data"]["lost_reason"] == "price" and "budget" not in done["data"]
 
 
@@ -177,4 +178,4 @@ def test_a_condition_outside_the_simple_ones_stays_refused_on_its_field(owner: A
         refused(owner.upload(extra=[("c7_form_ref.bpmn", text), _form_file(form)]))
     ).values()
     assert "hidden by the FEEL condition '=count(outcome) > 1" in message
-    assert 'joined by and or by or' in message
+    assert "joined by and or by or" in message
