@@ -624,7 +624,7 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
             f"<zeebe:formDefinition formId={form_id!r}>"
         )
         return [
-            f"{named} names a Camunda Form no .form file of the deploy has (its \"id\" is "
+            f'{named} names a Camunda Form no .form file of the deploy has (its "id" is '
             "the one named); deploy the .form file with the diagram"
             + (f" (the deploy has {', '.join(have)})" if have else "")
         ]

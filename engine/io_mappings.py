@@ -36,13 +36,24 @@ activity's inputs on each instance, as Camunda 7 applies them (its user guide: "
 applied for every instance"); an event's, which runs no script, on a task drawn beside it
 (``adopt``: before a throw or end event, after a catch) that does nothing else.
 
+Events run theirs on a task drawn beside them (``adopt``): a Camunda 8 start or boundary
+event's outputs on a task after it, where what a message, signal, error or escalation carried
+stays out of the data the outputs are set in (Camunda 8 keeps it local to an event with
+outputs; ``caught``: the data before the event is the data handed on, with the outputs), as
+for a Camunda 8 message catch with outputs; a message throw or end event is drawn as the send
+task it is, so its message is sent with its inputs and they are gone after it (Camunda runs a
+message throw's implementation with them). A Camunda 8 multi-instance activity's outputs run
+on each instance and reach the process (``multi_instance`` sets them from each sequential
+instance, where SpiffWorkflow merged only the output item); a standard loop's mappings run on
+each turn, its ``loopCondition`` reading the outputs.
+
 What does not run as drawn stays refused on the mapping's line (read by ``read``, said by
 ``foreign.py``): a script in another language, a script from a resource, JUEL calling Java, a
-FEEL function with no Python, a target that is no variable name; on the element, outputs on a
-multi-instance activity (Camunda 7 supports none), mappings on a standard loop, a start or
-boundary event, a signal, message or compensation throw, a Camunda 8 message catch with outputs
-(its message's variables would not stay local), and one element mapped both as Camunda 7 and
-as Camunda 8.
+FEEL function with no Python, a target that is no variable name; on the element, what Camunda
+refuses itself: Camunda 7 mappings on a start or boundary event ("camunda:inputOutput mapping
+unsupported for element type") and outputs on a multi-instance activity, Camunda 8 inputs on a
+start or boundary event; mappings on a signal or compensation throw, on an event subprocess,
+and one element mapped both as Camunda 7 and as Camunda 8.
 """
 
 from __future__ import annotations
