@@ -125,7 +125,23 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _holds(test: list[Any], data: Any) -> bool:
+_COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+
+
+def _well_formed(test: Any) -> bool:
+    """A test as ``parse`` writes it (a hand-written form may hold anything there)."""
+    return (
+        isinstance(test, list)
+        and len(test) == 3
+        and isinstance(test[0], list)
+        and all(isinstance(key, str) for key in test[0])
+        and test[1] in _COMPARISONS
+    )
+
+
+def _holds(test: Any, data: Any) -> bool:
+    if not _well_formed(test):
+        return False  # not a rule this module wrote: it hides nothing
     path, operator, expected = test
     value = _value_at(data, path)
     if operator in ("=", "!="):

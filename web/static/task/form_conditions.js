@@ -53,15 +53,20 @@
     return value >= expected;
   }
 
-  function hidden(rule, values) {
-    var results = rule.tests.map(function (test) { return holds(test, values); });
-    return rule.any ? results.some(Boolean) : results.every(Boolean);
+  function hidden(text, values) {
+    try {
+      var rule = JSON.parse(text);
+      var results = rule.tests.map(function (test) { return holds(test, values); });
+      return rule.any ? results.some(Boolean) : results.every(Boolean);
+    } catch (error) {
+      return false;  // not a rule the server wrote: the field shows
+    }
   }
 
   function update() {
     var values = data();
     ruled.forEach(function (field) {
-      var hide = hidden(JSON.parse(field.getAttribute("data-hide-if")), values);
+      var hide = hidden(field.getAttribute("data-hide-if"), values);
       field.hidden = hide;
       field.querySelectorAll("input, select, textarea").forEach(function (input) {
         if (input.hasAttribute("data-read-only")) { return; }
