@@ -124,6 +124,33 @@ def test_a_camunda_8_message_boundary_and_catch_hand_on_their_outputs(
     }
 
 
+def test_a_camunda_8_error_boundary_hands_on_its_outputs_only(owner: Actor, agent: Actor) -> None:
+    """The caught failure's code, message and data stay local to the boundary event: the
+    process gets what its outputs set."""
+    body = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:scriptTask id="Activity_dial" name="Dial">
+      <bpmn:script>fail("NO_ANSWER", "nobody picked up", {"tries": 3})</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:boundaryEvent id="Event_failed" attachedToRef="Activity_dial">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:output source="=tries" target="dial_tries" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:errorEventDefinition id="Def_err" />
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Activity_review" name="Review" />
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_dial" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_dial" targetRef="Event_end" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Event_failed" targetRef="Activity_review" />
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Activity_review" targetRef="Event_end" />"""
+    _deploy(owner, "c8_err", diagram(C8, "c8_io_err", body))
+    started = agent.start("c8_io_err", {"owner": "li"})
+    assert started["status"] == "running", started["incidents"]
+    assert started["data"] == {"owner": "li", "dial_tries": 3}
+
+
 def test_a_message_throw_and_end_send_their_inputs_and_drop_them(timed: Any) -> None:
     """Camunda 7 runs a message throw's implementation with its inputs: here its message
     carries them (and the data), and the sender's data does not keep them."""
