@@ -7,6 +7,7 @@ and the CRM writes of its handlers therefore share one transaction.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -275,6 +276,34 @@ def pool_exhausted(exc: BaseException) -> bool:
     whole lock wait (more requests at once than ``pool_size`` + ``max_overflow``). Nothing
     of the request ran; like a lock failure, it may simply be sent again."""
     return isinstance(exc, PoolTimeout)
+
+
+def retryable_failure(exc: BaseException) -> str | None:
+    """What the database did to fail the work, in a few words, when running it again is the
+    cure (a lock not granted, a statement cancelled, the connection lost, no free connection;
+    the transaction rolled back whole); None for any other error. Background passes log it
+    as one line and retry, commands say it as one line, instead of a traceback."""
+    if lock_failure(exc):
+        return "busy: a lock was not granted in time"
+    if statement_cancelled(exc):
+        return "busy: a statement was cancelled (statement_timeout or pg_cancel_backend)"
+    if connection_lost(exc):
+        return "unavailable: the connection was lost"
+    if pool_exhausted(exc):
+        return "busy: every connection was in use"
+    return None
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log work that failed and will be tried again (``what`` says what and when): one
+    warning line when the database failed it for a reason a retry cures, else the traceback."""
+    reason = retryable_failure(exc)
+    if reason is None:
+        logger.error("%s", what, exc_info=exc)
+        return
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    logger.warning("%s (database %s: %s)", what, reason, said)
 
 
 def inserted_first(session: Session, row: Any) -> bool:

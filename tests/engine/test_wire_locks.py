@@ -6,10 +6,17 @@ again completes the task once.
 The deadlock is the server's own error, raised once by a trigger on the instance's UPDATE (the
 write the wire queues with the commit; a real deadlock picks its victim by timing); the lock
 timeout is a real one, the instance's row held by another connection while the completion's
-locked read waits for it."""
+locked read waits for it.
+
+A statement cancelled by the role's ``statement_timeout`` inside a scheduler pass is logged as
+one warning line that says so and the pass is tried again: nothing is lost, the timer fires
+once the table is free (it was logged with a traceback, as any bug is)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +24,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
+from dialflow.background import TimerLoop
 from engine.models import ProcessInstance
 from tests.conftest import backend
 from tests.engine.test_wire import _DIAGRAM
@@ -128,3 +136,47 @@ def test_a_real_lock_timeout_on_the_locked_read_is_busy_and_a_retry_completes(
     done = agent.complete_ok(task_id, _DONE)
     assert done["status"] == "completed"
     assert _snapshot(runtime, instance_id)[1] == before[1] + 1
+
+
+def test_a_statement_timeout_in_a_scheduler_pass_is_one_logged_line_and_a_retry(
+    runtime, owner, agent, caplog
+):
+    owner.deploy("timer_waits.bpmn")
+    instance_id = agent.start("wait_seconds", {"wait_for": "PT1S"})["id"]
+    time.sleep(1.1)  # due
+    runtime.db.engine.dispose()  # every connection from here on: the role's statement_timeout
+
+    @event.listens_for(runtime.db.engine, "connect")
+    def _timeout(driver: Any, _record: Any) -> None:
+        driver.execute("SET statement_timeout = 300")
+
+    loop = TimerLoop(runtime, interval=0.05)
+    caplog.set_level(logging.WARNING, logger="dialflow.background")
+    with runtime.db.engine.connect() as holder:  # a long report, a VACUUM FULL: claims wait
+        holder.execute(text("SET statement_timeout = 0"))
+        holder.execute(text("LOCK TABLE process_instances IN EXCLUSIVE MODE"))
+        passes = threading.Thread(target=loop.run_forever, daemon=True)
+        passes.start()
+        deadline = time.monotonic() + 20
+        while len(caplog.records) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _snapshot(runtime, instance_id)[0] == "waiting"
+        holder.rollback()
+    deadline = time.monotonic() + 20
+    while _snapshot(runtime, instance_id)[0] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loop.stopped.set()
+    passes.join(timeout=10)
+
+    records = [r for r in caplog.records if r.name == "dialflow.background"]
+    assert len(records) >= 2, [r.getMessage() for r in caplog.records]  # tried again
+    for record in records:
+        assert record.levelno == logging.WARNING
+        assert record.exc_info is None  # no traceback
+        message = record.getMessage()
+        assert "\n" not in message
+        assert message.startswith("timer pass failed; trying again (database busy: a statement")
+        assert "statement_timeout" in message and "canceling statement" in message
+    status, step_count = _snapshot(runtime, instance_id)[:2]
+    assert status == "completed"
+    assert step_count == 2  # started, fired: once each

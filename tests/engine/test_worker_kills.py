@@ -27,7 +27,7 @@ from dialflow.background import TimerLoop, celery_app, celery_dispatcher
 from dialflow.runtime import Runtime
 from engine.models import ProcessInstance
 from tests.conftest import backend
-from tests.engine.test_celery import (  # noqa: F401  (fixtures)
+from tests.engine.test_celery import (
     WORKER,
     Processes,
     celery_env,
@@ -36,6 +36,8 @@ from tests.engine.test_celery import (  # noqa: F401  (fixtures)
     redis_url,
     wait_for,
 )
+
+__all__ = ["celery_env", "holding_engine", "processes", "redis_url"]  # test_celery's fixtures
 
 pytestmark = [
     pytest.mark.redis,
@@ -72,7 +74,8 @@ class HeldStep:
 
     def start_worker(self, name: str) -> Any:
         worker = self.processes.start(name, sys.executable, WORKER, self.marker, 120)
-        wait_for(lambda: "ready." in self.processes.log(name), 30, f"{name} to start", self.processes)
+        started = lambda: "ready." in self.processes.log(name)  # noqa: E731
+        wait_for(started, 30, f"{name} to start", self.processes)
         return worker
 
     def hold(self, agent: Any, loop: TimerLoop) -> None:
@@ -148,9 +151,7 @@ def test_sigterm_to_every_process_of_the_worker_rolls_back_and_redelivers(
     processes.start("worker-2", sys.executable, WORKER, held.marker, 120)
     # No scheduler pass from here: the instance stays claimed, only the message redelivered
     # by worker 1 can reach worker 2.
-    wait_for(
-        lambda: held.row().status.value == "completed", 45, "worker 2 to fire", processes
-    )
+    wait_for(lambda: held.row().status.value == "completed", 45, "worker 2 to fire", processes)
     held.assert_fired_once()
     holders = held.holders()
     assert len(holders) == 2 and holders[0] != holders[1], holders
