@@ -13,7 +13,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialflow import schema
-from dialflow.db import lock_failure, statement_cancelled
+from dialflow.db import held_alone, lock_failure, statement_cancelled
 from dialflow.errors import DialflowError
 from dialflow.runtime import Runtime
 
@@ -213,13 +213,26 @@ def token_create(username: str, name: str) -> None:
 )
 def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: int) -> None:
     """Seed demo teams, logins, customers, calls and deals over the past 60 days."""
+    rt = runtime()
+    require_schema(rt)
+
+    def waiting() -> None:
+        click.echo("waiting for another `dialflow seed-demo` on this database to finish", err=True)
+
+    # Two seeders at once (two `make run`s, a deploy's start hook twice) both found no users,
+    # or read the same customer count: the demo seeded twice, or failed on the logins.
+    with held_alone(rt.db.engine, "dialflow seed-demo", waiting):
+        _seed_demo(rt, customer_count, if_empty, rng_seed, lead_count)
+
+
+def _seed_demo(
+    rt: Runtime, customer_count: int, if_empty: bool, rng_seed: int, lead_count: int
+) -> None:
     from sqlalchemy import func, select
 
     from crm import demo
     from crm.models import User
 
-    rt = runtime()
-    require_schema(rt)
     with rt.db.unit_of_work() as session:
         if if_empty and session.scalar(select(func.count(User.id))):
             click.echo("demo skipped: the database already has users")

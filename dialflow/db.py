@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, text, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -304,6 +304,33 @@ def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     logger.warning("%s (database %s: %s)", what, reason, said)
+
+
+@contextmanager
+def held_alone(engine: Engine, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Run the block while no other process runs a block of the same ``name`` on this
+    database (and schema): on PostgreSQL a session advisory lock on a connection of its own,
+    waited for without a lock timeout once ``on_wait`` has said so. SQLite needs none: its
+    write transactions begin with the database's write lock (``BEGIN IMMEDIATE``), so what
+    one reads before writing stays true until it commits."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = text("SELECT hashtext(current_schema() || ':' || :name)")
+    with engine.connect() as connection:
+        lock_id = connection.scalar(key, {"name": name})
+        connection.commit()
+        got = connection.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id})
+        if not got:
+            on_wait()
+            connection.execute(text("SET LOCAL lock_timeout = 0"))  # this wait only
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+        connection.commit()  # a session lock: kept past the transaction, ended by unlock
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+            connection.commit()
 
 
 def inserted_first(session: Session, row: Any) -> bool:
