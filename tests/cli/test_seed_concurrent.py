@@ -41,7 +41,8 @@ def test_two_seeders_at_once_seed_as_one_after_the_other(runtime, cli_env, db):
     app_name = f"seed-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_SCHEMA"}
     env.update({k: v for k, v in cli_env.items() if v is not None})
-    env.update(PGAPPNAME=app_name, PYTHONPATH=str(ROOT))
+    # the first waits behind the holder until the second has started, however slowly
+    env.update(PGAPPNAME=app_name, PYTHONPATH=str(ROOT), DIALFLOW_LOCK_WAIT_SECONDS="300")
     argv = [str(DIALFLOW), "seed-demo", "--customers", "40", "--leads", "0"]
 
     holder = pg_connection(cli_env)  # both seeders meet behind the users table, then race
@@ -55,7 +56,7 @@ def test_two_seeders_at_once_seed_as_one_after_the_other(runtime, cli_env, db):
         ]
         waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
         waiting += " AND wait_event_type = 'Lock'"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while _fresh(holder).execute(waiting, (app_name,)).fetchone()[0] < 2:
             assert time.monotonic() < deadline, "the two seeders never both waited"
             assert all(s.poll() is None for s in seeders), [s.communicate() for s in seeders]
