@@ -27,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_hints
+from engine import zeebe_expressions
 from engine.bpmn_xml import BPMN_NS
 
 JAVA_ENGINES = {
@@ -121,7 +121,7 @@ def feel_condition(element: Any) -> str | None:
         return None
     if not body.startswith("=") or body.startswith("=="):
         return None
-    return zeebe_hints.feel_to_python(body[1:])
+    return zeebe_expressions.python(body)
 
 
 def runs(local: str, element: Any) -> bool:

@@ -47,6 +47,18 @@ def python(text: str | None) -> str | None:
     return found
 
 
+def value_python(value: str | None) -> str | None:
+    """A Camunda 8 ``source``/``correlationKey``/``dueDate``-like value as the Python that runs
+    it: FEEL (``=…``) as ``python`` translates it, with FEEL's functions, null for a missing
+    variable or field and decimal arithmetic; a literal as that text. ``None``: FEEL that does
+    not become Python (``untranslated`` says which part)."""
+    if value is None:
+        return None
+    if zeebe_hints.is_feel(value):
+        return python(value)
+    return repr(value)
+
+
 def original(python: str) -> str | None:
     """The FEEL written in the diagram for a translated expression, or None."""
     return _ORIGINALS.get(python.strip())
@@ -131,9 +143,14 @@ def adopt(tree: Any) -> None:
     for local in ("conditionExpression", *TIMER_TAGS):
         for element in tree.iter(f"{_BPMN}{local}"):
             found = _expression_python(element)
-            if found is not None:
-                element.text = found
-                element.attrib.pop("language", None)
+            if found is None:
+                continue
+            if local == "conditionExpression":  # null or no boolean: an incident, as Zeebe
+                written = (element.text or "").strip()
+                found = f"_feel_condition({written!r}, lambda: {found})"
+                _ORIGINALS[found] = written
+            element.text = found
+            element.attrib.pop("language", None)
 
 
 # What FEEL writes that has no Python here, and how to name it.
@@ -152,6 +169,9 @@ def untranslated(text: str | None) -> str:
     """The part of the FEEL ``text`` (with its ``=``) that keeps it from running, in words."""
     body = (text or "").strip()[1:]
     blank = zeebe_hints._STRING.sub('""', body)
+    ranged = re.search(r"[\w)\]]\s*\.\.\s*[\w(\[-]", blank)
+    if ranged:
+        return f"FEEL's range {ranged.group(0)!r}, which Dialflow does not iterate"
     for keyword, said in _KEYWORDS.items():
         if re.search(rf"\b{keyword}\b", blank):
             return said

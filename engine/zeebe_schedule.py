@@ -28,7 +28,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_hints
+from engine import zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -154,14 +154,14 @@ def _due(text: str) -> dict[str, str] | None:
     literal = _DATE_TIME_LITERAL.match(body)
     if literal:
         return {"dueAt": repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
-    python = zeebe_hints.feel_to_python(body)
+    python = zeebe_expressions.python(text)
     return {"dueAt": python} if python else None
 
 
 def _priority(value: str | None) -> str | None:
     text = (value or "").strip()
     if zeebe_hints.is_feel(text):
-        return zeebe_hints.feel_to_python(text.strip()[1:])
+        return zeebe_expressions.python(text)
     if text.isdigit() and 0 <= int(text) <= 100:
         return str(int(text))
     return None
