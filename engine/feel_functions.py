@@ -8,7 +8,11 @@ of the helper here (``NAMES``: the FEEL name, its words single-spaced, to the he
 the script engine offers beside its own (``engine.scripting.script_helpers``). They read as
 FEEL does: a null argument gives null (``upper case(null)`` is null, not a failure), positions
 in a string count from 1, a duration of days and hours is a ``timedelta`` (so date arithmetic
-and timers take it), one of years or months stays its ISO text, which a timer reads.
+and timers take it), one of years or months stays its ISO text, which a timer reads. The list,
+number, context and calendar functions (``sum``, ``mean``, ``sort``, ``day of week`` …) are
+``engine.feel_builtins``'; ``for``/``some``/``every`` iterate with ``_feel_items`` and decide
+with ``_feel_some``/``_feel_every``; a flow's condition is checked to be a boolean by
+``_feel_condition``.
 """
 
 from __future__ import annotations
@@ -208,13 +212,18 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
             return None  # FEEL adds no booleans (Python counts them as 1 and 0)
         if isinstance(left, str) != isinstance(right, str):
             return None  # FEEL: text and a number (or a list …) is null, as Zeebe computes it
+        if isinstance(left, list | tuple | dict) or isinstance(right, list | tuple | dict):
+            return None  # FEEL adds or multiplies no lists and contexts
         try:
             return _PYTHON_ARITHMETIC[operator](left, right)
         except (TypeError, ValueError, OverflowError):
             return None  # null, as FEEL gives for operands of kinds it does not combine
     a, b = Decimal(str(left)), Decimal(str(right))
     if operator == "**":
-        result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
+        try:
+            result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
+        except (ArithmeticError, OverflowError):  # decimal.Overflow: past what a number holds
+            raise ValueError("'**' gives a value too large to compute here") from None
     elif operator == "/" and b == 0:
         return None  # FEEL: division by zero is null
     else:

@@ -10,8 +10,10 @@ SpiffWorkflow reads only BPMN's own ``loopDataInputRef`` / ``inputDataItem`` (an
 rewrite them. ``adopt`` writes them in that form before the parser builds the file: each
 instance gets its element variable, the completion condition (``engine.juel``) ends the
 activity early, Camunda 8's outputs are collected into its output collection. Camunda 8's
-completion condition is FEEL (``=nrOfCompletedInstances >= 2``): one that becomes Python
-(``engine.zeebe_hints.feel_to_python``) is written as that Python. A collection given as a
+completion condition is FEEL (``=nrOfCompletedInstances >= 2``, ``=some d in decisions
+satisfies d = false``): one that becomes Python is written as the Python
+``engine.zeebe_expressions`` runs it (FEEL's functions, quantifiers, null for what is
+missing). A collection given as a
 path into the data (``${deal.approvers}``, ``=deal.approvers``) is written as that path,
 which ``engine.collection_paths`` reads.
 

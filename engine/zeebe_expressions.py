@@ -9,10 +9,16 @@ file (``engine.zeebe_hints.feel_to_python`` with FEEL's functions,
 variable, the condition and the timer their Python. A script, condition or timer that fails
 when it runs is an incident on its element, as a Python one is.
 
+The same translation (``python``, ``value_python``) runs FEEL everywhere else a Camunda 8
+diagram writes it: input and output mappings of tasks, events and call activities, a
+multi-instance completion condition, a message's correlation key, a user task's due date
+and priority, an error or escalation code. A flow's condition is a boolean, as Zeebe takes
+it: null or another value is a failure of the gateway (``_feel_condition``), not a flow left.
+
 What does not become Python (a FEEL function with no helper, ``between`` over more than
-names and numbers, a ``for``/``some``/``every`` expression, a script without a result
-variable) stays refused by
-``engine.foreign``, which says the part that does not run (``untranslated``).
+names and numbers, a range ``1..3``, ``instance of``, a script without a result variable)
+stays refused by ``engine.foreign`` and the mappings' checks, which say the part that does
+not run (``untranslated``).
 """
 
 from __future__ import annotations

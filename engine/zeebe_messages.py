@@ -89,8 +89,9 @@ def hint_for(element: Any) -> str | None:
             'name the key the message is matched by: correlationKey="=lead_id" (the variable '
             "that holds it when the instance begins to wait)"
         )
+    part = f" (it holds {zeebe_expressions.untranslated(key)})" if zeebe_hints.is_feel(key) else ""
     return (
-        f"its correlationKey {key!r} has no Python Dialflow evaluates: write the key as a "
+        f"its correlationKey {key!r} has no Python Dialflow evaluates{part}: write the key as a "
         'variable or a field of one (="=lead_id", "=lead.id"), or correlate by business key: '
         "start the instance with the business key and send the message with that business_key"
     )

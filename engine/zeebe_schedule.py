@@ -9,15 +9,14 @@ offered) and its priority (the property ``priority``). Both were refused with no
 to write instead. Here ``adopt`` writes them into the parsed tree as those properties:
 
 - ``dueDate``: an ISO 8601 date-time with its offset (``2026-05-05T18:00:00+08:00``) as that
-  text; a FEEL expression with a Python equivalent (``=callback_at``, ``=quote.due``) as that
-  Python; ``=date and time("…")`` as its text; ``=now() + duration("PT4H")`` as ``dueIn``
-  ``PT4H``.
-- ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression with a
-  Python equivalent.
+  text; a FEEL expression (``=callback_at``, ``=now() + duration("P1D") * 2``) as the Python
+  ``engine.zeebe_expressions`` runs it, FEEL's functions included; ``=date and time("…")``
+  as its text; ``=now() + duration("PT4H")`` as ``dueIn`` ``PT4H``.
+- ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression run so.
 
 What has no faithful Dialflow meaning stays refused on its element, with what to write
 (``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
-with no Python here (``=today()``, ``=ceiling(…)``), a date-time without an
+with no Python here (a range, a function with no helper), a date-time without an
 offset, a priority outside 0..100, and a task that also sets the property itself.
 """
 

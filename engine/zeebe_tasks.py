@@ -117,7 +117,8 @@ def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
     (``engine.sandbox``)."""
     lines = [f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}"]
     for target, python in outputs:
-        said = f"the output {target!r} ({python}) cannot be read: "
+        shown = zeebe_expressions.original(python) or python  # FEEL as the diagram has it
+        said = f"the output {target!r} ({shown}) cannot be read: "
         try:
             value = _over_job(python)
         except SyntaxError as exc:
