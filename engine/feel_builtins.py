@@ -4,7 +4,8 @@ Camunda 8 users call them daily in mappings, conditions and scripts: ``sum(order
 ``mean(scores)``, ``max(a, b)``, ``index of(tags, "vip")``, ``substring before(email, "@")``,
 ``split(phones, ",")``, ``round down(price * 0.9, 2)``, ``modulo(attempt, 3)``,
 ``day of week(today())``, ``years and months duration(birthday, today())``, ``get value(lead,
-"tier")``, ``sort(amounts, function(a, b) a > b)``. Each reads as FEEL does: a null argument
+"tier")``, ``sort(amounts, function(a, b) a > b)``, and Zeebe's ``cycle(duration("PT1H"))``
+for a timer cycle. Each reads as FEEL does: a null argument
 (or a list holding null where numbers are summed) gives null, not a failure; a list function
 takes its items as one list or as several arguments (``max([1, 2])`` and ``max(1, 2)``);
 positions count from 1; numbers are decimals, a whole result an ``int``. ``NAMES`` maps each
@@ -20,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_UP, Decimal
 from typing import Any
 
-from engine.feel import feel_date
+from engine.feel import feel_date, feel_date_time
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -272,6 +273,32 @@ def _time(*args: Any) -> time | None:
     return time.fromisoformat(str(value).strip())
 
 
+def _date_and_time(*args: Any) -> datetime | None:
+    """FEEL's ``date and time("…")`` and ``date and time(date, time)``."""
+    if not args or any(arg is None for arg in args):
+        return None
+    if len(args) == 2:
+        day, moment = feel_date(args[0]), _time(args[1])
+        if day is None or moment is None:
+            return None
+        return feel_date_time(datetime.combine(day, moment))
+    return feel_date_time(args[0])
+
+
+def _cycle(*args: Any) -> str | None:
+    """Zeebe's ``cycle(duration)`` and ``cycle(repetitions, duration)`` for a timer cycle:
+    ``R/PT1H``, ``R3/PT1H``."""
+    if not args or any(arg is None for arg in args):
+        return None
+    *counted, every = args
+    if isinstance(every, timedelta):  # days kept as days: a timer counts them on the calendar
+        seconds = every.seconds + every.microseconds / 1_000_000
+        time_part = f"T{int(seconds) if seconds.is_integer() else seconds}S" if seconds else ""
+        every = f"P{every.days}D{time_part}" if every.days else f"P{time_part or 'T0S'}"
+    repeats = str(int(counted[0])) if counted else ""
+    return f"R{repeats}/{every}"
+
+
 def _day_of_week(value: Any) -> str | None:
     return _DAYS[value.weekday()] if isinstance(value, date) else None
 
@@ -364,6 +391,8 @@ HELPERS: dict[str, tuple[str, Callable[..., Any]]] = {
     "modulo": ("_feel_modulo", _modulo),
     "date": ("_feel_date_of", _date),
     "time": ("_feel_time", _time),
+    "date and time": ("_feel_date_and_time", _date_and_time),
+    "cycle": ("_feel_cycle", _cycle),
     "day of week": ("_feel_day_of_week", _day_of_week),
     "month of year": ("_feel_month_of_year", _month_of_year),
     "day of year": ("_feel_day_of_year", _day_of_year),

@@ -97,6 +97,8 @@ REVIEW_OUTPUTS = {
     "round": "=modulo(attempt, 3)",
     "biggest": "=max(for l in lines return l.qty)",
     "outcome": '=replace(outcome, "^(\\w+) .*$", "$1")',
+    "callback": '=string(date and time(date(signed_on), time("18:00:00")))',
+    "repeat": '=cycle(3, duration("P1D"))',
 }
 ORDER = (
     """    <bpmn:startEvent id="Begin"/>
@@ -199,6 +201,8 @@ def test_mappings_of_a_task_a_job_and_a_call_run_feel_as_zeebe_does(owner, agent
         "round": 1,
         "biggest": 7,
         "outcome": "agreed",
+        "callback": "2026-05-04T18:00:00+08:00",  # the installation's zone
+        "repeat": "R3/P1D",
     }
     assert got["noted"] is True and "note_id" not in got
     assert (got["joined"], got["weight"], got["was_missing"]) == ("ab-1+cd-2", 3, None)
