@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_expressions
+from engine import collection_paths, zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 JAVA_ENGINES = {
@@ -106,6 +106,10 @@ def _zeebe_names(zeebe: Any) -> dict[str, str | None] | None:
         written = (zeebe.get(attribute) or "").strip()
         shape = _PATH if attribute == "inputCollection" else _NAME
         names[attribute] = _feel_name(written, shape) if written else None
+        if attribute == "inputCollection" and written and names[attribute] is None:
+            python = zeebe_expressions.python(written)  # any FEEL giving the list
+            if python is not None:
+                names[attribute] = collection_paths.expression_name(written, python)
         if written and names[attribute] is None:
             return None
     if names["inputCollection"] is None:
@@ -165,11 +169,20 @@ def hint(local: str, element: Any) -> str | None:
             "the activity already gives loopCardinality or loopDataInputRef: keep one way of "
             "naming its instances"
         )
+    written = ""
+    if loop is not element:  # Camunda 8: which part of a FEEL collection does not run
+        collection = (element.get("inputCollection") or "").strip()
+        if zeebe_hints.is_feel(collection) and zeebe_expressions.python(collection) is None:
+            written = (
+                f" (inputCollection {collection!r} holds "
+                f"{zeebe_expressions.untranslated(collection)})"
+            )
     return (
         "Dialflow runs a multi-instance collection that names one variable or a path into one "
         '(collection="${approvers}", "approvers" or "${deal.approvers}", '
-        'inputCollection="=approvers") with an element variable that is a plain name; '
-        "compute the list into a variable first, in a script task, and name that variable"
+        'inputCollection="=approvers", or in Camunda 8 any FEEL expression it runs) with an '
+        f"element variable that is a plain name{written}; compute the list into a variable "
+        "first, in a script task, and name that variable"
     )
 
 

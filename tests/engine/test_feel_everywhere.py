@@ -219,7 +219,8 @@ APPROVAL = """    <bpmn:startEvent id="Begin"/>
       </bpmn:extensionElements>
       <bpmn:multiInstanceLoopCharacteristics>
         <bpmn:extensionElements>
-          <zeebe:loopCharacteristics inputCollection="=approvers" inputElement="approver"
+          <zeebe:loopCharacteristics inputCollection="=distinct values(approvers)"
+            inputElement="approver"
             outputCollection="decisions" outputElement="=approved"/>
         </bpmn:extensionElements>
         <bpmn:completionCondition xsi:type="bpmn:tFormalExpression">
@@ -240,7 +241,7 @@ PAID = """  <bpmn:message id="Message_paid" name="feel_paid">
 
 def test_a_quantifier_ends_a_countersign_and_a_computed_key_takes_the_message(owner, agent):
     deployed(owner, ("approval.bpmn", zeebe("feel_approval", APPROVAL, before=PAID)))
-    data = {"approvers": ["wang", "zhao", "li"], "order": {"code": " ab-7 "}}
+    data = {"approvers": ["wang", "zhao", "wang", "li"], "order": {"code": " ab-7 "}}
     started = agent.start("feel_approval", data)
     first, *_others = started["ready_tasks"]
     assert len(started["ready_tasks"]) == 3
