@@ -8,7 +8,8 @@ the map ``deal``. ``engine.foreign_loops`` writes the path as the activity's
 built spec) makes the activity's input read the path as JUEL and FEEL read a map's fields,
 and a Camunda 8 collection written as another FEEL expression (``=distinct values(a)``,
 ``=orders[amount > 100].id``) computes it over the activity's data
-(``DataExpressionReference``).
+(``DataExpressionReference``), and an ``outputElement`` written as one (``={id: approver, ok:
+approved}``) over each instance's data (``OutputExpressionReference``).
 """
 
 from __future__ import annotations
@@ -66,13 +67,36 @@ class DataExpressionReference(TaskDataReference):
             return False
 
 
-# ``loopDataInputRef`` name ``engine.foreign_loops`` writes → (FEEL as written, its Python)
+class OutputExpressionReference(DataExpressionReference):
+    """A Camunda 8 ``outputElement`` written as a FEEL expression (``={id: approver, ok:
+    approved}``), computed over each instance's data when it completes, its element variable
+    with it (``own_items``, which ``engine.multi_instance`` keeps out of the merge): null is
+    an item too, as Zeebe collects it."""
+
+    def get(self, my_task: Any) -> Any:
+        environment = my_task.workflow.script_engine.environment
+        scope = {**my_task.data, **getattr(my_task, "own_items", {})}
+        return environment.evaluate(self.python, scope)
+
+    def exists(self, my_task: Any) -> bool:
+        if isinstance(my_task.task_spec, MultiInstanceTask):
+            return False  # the activity itself holds no item (SpiffWorkflow asks, to refuse one)
+        try:
+            self.get(my_task)
+        except Exception:  # said as an output the instance did not give
+            return False
+        return True
+
+
+# ``loopDataInputRef``/``outputDataItem`` name ``engine.foreign_loops`` writes → (FEEL as
+# written, its Python)
 EXPRESSIONS: dict[str, tuple[str, str]] = {}
 
 
-def expression_name(written: str, python: str) -> str:
-    """The name a FEEL input collection is written under as ``loopDataInputRef``."""
-    name = "_feel_collection_" + hashlib.sha1(written.encode()).hexdigest()[:16]
+def expression_name(written: str, python: str, kind: str = "collection") -> str:
+    """The name a FEEL input collection (``kind`` "collection") or output element ("output")
+    is written under as ``loopDataInputRef`` or ``outputDataItem``."""
+    name = f"_feel_{kind}_" + hashlib.sha1(written.encode()).hexdigest()[:16]
     EXPRESSIONS[name] = (written, python)
     return name
 
@@ -88,3 +112,6 @@ def read_paths(spec: Any) -> None:
             task_spec.data_input = DataExpressionReference(*EXPRESSIONS[current.bpmn_id])
         elif type(current) is TaskDataReference and "." in current.bpmn_id:
             task_spec.data_input = DataPathReference(current.bpmn_id, current.bpmn_name)
+        item = task_spec.output_item
+        if type(item) is TaskDataReference and item.bpmn_id in EXPRESSIONS:
+            task_spec.output_item = OutputExpressionReference(*EXPRESSIONS[item.bpmn_id])

@@ -106,10 +106,12 @@ def _zeebe_names(zeebe: Any) -> dict[str, str | None] | None:
         written = (zeebe.get(attribute) or "").strip()
         shape = _PATH if attribute == "inputCollection" else _NAME
         names[attribute] = _feel_name(written, shape) if written else None
-        if attribute == "inputCollection" and written and names[attribute] is None:
-            python = zeebe_expressions.python(written)  # any FEEL giving the list
+        expression = attribute in ("inputCollection", "outputElement")
+        if expression and zeebe_hints.is_feel(written) and names[attribute] is None:
+            python = zeebe_expressions.python(written)  # any FEEL giving the list or item
             if python is not None:
-                names[attribute] = collection_paths.expression_name(written, python)
+                kind = "collection" if attribute == "inputCollection" else "output"
+                names[attribute] = collection_paths.expression_name(written, python, kind)
         if written and names[attribute] is None:
             return None
     if names["inputCollection"] is None:

@@ -221,10 +221,10 @@ APPROVAL = """    <bpmn:startEvent id="Begin"/>
         <bpmn:extensionElements>
           <zeebe:loopCharacteristics inputCollection="=distinct values(approvers)"
             inputElement="approver"
-            outputCollection="decisions" outputElement="=approved"/>
+            outputCollection="decisions" outputElement="={who: approver, ok: approved}"/>
         </bpmn:extensionElements>
         <bpmn:completionCondition xsi:type="bpmn:tFormalExpression">
-          =some d in decisions satisfies d = false
+          =some d in decisions satisfies d.ok = false
         </bpmn:completionCondition>
       </bpmn:multiInstanceLoopCharacteristics>
     </bpmn:userTask>
@@ -248,6 +248,8 @@ def test_a_quantifier_ends_a_countersign_and_a_computed_key_takes_the_message(ow
     after = agent.complete_ok(first["id"], {"approved": False})
     assert after["ready_tasks"] == [], "one refusal ends the countersign"
     assert [w["kind"] for w in after["waiting"]] == ["message"]
+    (decided,) = [d for d in after["data"]["decisions"] if d]  # a context per instance
+    assert decided["ok"] is False and decided["who"] in {"wang", "zhao", "li"}, decided
     other = agent.post(
         "/api/v1/messages",
         json={"name": "feel_paid", "correlation": {"correlationKey": "ab-7"}},
