@@ -21,7 +21,10 @@ Dialflow's model of a work item (its candidates and assignee), as ``lane_owners`
   (``crm.usernames``: full-width letters, a tone mark typed as a combining accent);
 - ``candidateGroups``: roles or team names, as ``lane_owners``' ``group:`` entries, split at ``,``
   only (a team may be named ``华东、华南``);
-- Camunda 8's values as FEEL: ``=name`` or ``=a.b`` (a path), ``="text"``, ``=["a", "b"]``.
+- Camunda 8's values as FEEL: ``=name`` or ``=a.b`` (a path), ``="text"``, ``=["a", "b"]``,
+  and any other FEEL expression ``engine.zeebe_expressions`` runs (``=if amount > 10000 then
+  "boss" else owner``, ``=upper case(region)``), computed over the task's data when it opens
+  (``with_values``).
 
 An assignee that names no active user when the task opens (unknown, deactivated, or a path
 the data does not hold) assigns nobody: the task stays with the other candidates the
@@ -107,7 +110,24 @@ def _feel_entries(body: str, starter_names: set[str], people: bool) -> list[Entr
     if listed:
         items = re.findall(r'"([^"\\]*)"', listed.group(1) or "")
         return [{"text": item.strip()} for item in items if item.strip()] or None
-    return None
+    from engine import zeebe_expressions  # it reads this module's names through zeebe_hints
+
+    python = zeebe_expressions.python(f"={body}")  # computed when the task opens
+    return [{"python": python}] if python is not None else None
+
+
+def with_values(
+    said: Mapping[str, list[Entry]], evaluate: Callable[[str], Any]
+) -> dict[str, list[Entry]]:
+    """``said`` with each FEEL expression's value (``evaluate`` runs its Python over the
+    task's data when the task opens: ``=if amount > 10000 then "boss" else owner``)."""
+    return {
+        kind: [
+            {**entry, "value": evaluate(entry["python"])} if "python" in entry else entry
+            for entry in entries
+        ]
+        for kind, entries in said.items()
+    }
 
 
 def entries_of(kind: str, value: str, owner: Any, *, feel: bool = False) -> list[Entry] | None:
@@ -327,6 +347,8 @@ def _names(
             values = _read_path(data, entry["path"])
             if values is None and entry.get("starter"):
                 values = starter()
+        elif "python" in entry:  # a FEEL expression, computed by ``with_values``
+            values = entry.get("value")
         else:
             values = starter()
         if isinstance(values, str):
@@ -374,9 +396,18 @@ def hint(local: str, owner: Any, value: str, *, feel: bool = False) -> str | Non
             f"the assignee is one user: write candidateUsers={text!r} for several "
             "(each may claim the task)"
         )
+    if feel and text.startswith("="):
+        from engine import zeebe_expressions  # it reads this module's names through zeebe_hints
+
+        return (
+            f"{text!r} holds {zeebe_expressions.untranslated(text)}: write {written}"
+            f"{several}, or any FEEL expression Dialflow runs over the task's data (=if "
+            'amount > 10000 then "boss" else lead.owner); or compute who in a script task '
+            "before it, store the username in a variable and write =thatVariable"
+        )
     return (
         f"Dialflow reads {text!r} only as {written}{several}, read from the task's data when "
         "the task opens; compute who in a script task before it (a method call, arithmetic "
         "or a function cannot run here), store the username in a variable and write "
-        "${thatVariable}" + (" (=thatVariable)" if feel else "")
+        "${thatVariable}"
     )

@@ -48,7 +48,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import juel, zeebe_hints
+from engine import juel, zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 CAMUNDA_LIKE = {
@@ -407,7 +407,7 @@ def _zeebe(
                 continue
             target = (entry.get("target") or "").strip()
             source = entry.get("source")
-            python = zeebe_hints.python_of(source)
+            python = zeebe_expressions.value_python(source)
             if not target:
                 problems.append((entry, f"{where} has no target: name the variable it sets"))
             elif not target.isidentifier():
@@ -423,8 +423,8 @@ def _zeebe(
                     (
                         entry,
                         f"{where}: its source {source!r} has no Python Dialflow evaluates: "
-                        "write it with variables, fields (lead.id), literals and count(), "
-                        "string(), abs(), sum(), min()",
+                        f"it holds {zeebe_expressions.untranslated(source)}; compute the "
+                        "value in a script task",
                     )
                 )
             elif set(entry.attrib) != {"source", "target"}:

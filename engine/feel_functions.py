@@ -8,7 +8,11 @@ of the helper here (``NAMES``: the FEEL name, its words single-spaced, to the he
 the script engine offers beside its own (``engine.scripting.script_helpers``). They read as
 FEEL does: a null argument gives null (``upper case(null)`` is null, not a failure), positions
 in a string count from 1, a duration of days and hours is a ``timedelta`` (so date arithmetic
-and timers take it), one of years or months stays its ISO text, which a timer reads.
+and timers take it), one of years or months stays its ISO text, which a timer reads. The list,
+number, context and calendar functions (``sum``, ``mean``, ``sort``, ``day of week`` …) are
+``engine.feel_builtins``'; ``for``/``some``/``every`` iterate with ``_feel_items`` and decide
+with ``_feel_some``/``_feel_every``; a flow's condition is checked to be a boolean by
+``_feel_condition``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import feel_builtins
 from engine.feel import feel_date, feel_date_time
 from engine.timekeeping import installation_zone
 
@@ -197,20 +202,30 @@ def _is_number(value: Any) -> bool:
 
 def _arithmetic(operator: str, left: Any, right: Any) -> Any:
     """FEEL's ``+ - * / **``: numbers as decimals (``0.1 + 0.2`` is ``0.3``, ``10 / 4`` is
-    ``2.5``), a whole result an ``int``; a null operand gives null; anything else (text,
-    dates and durations) as Python computes it."""
+    ``2.5``), a whole result an ``int``; a null operand gives null, and so do operands FEEL
+    does not combine (``"1000" * 1.1``, text and a number); text with text, dates and
+    durations as Python computes them."""
     if left is None or right is None:
         return None
     if not (_is_number(left) and _is_number(right)):
+        if isinstance(left, bool) or isinstance(right, bool):
+            return None  # FEEL adds no booleans (Python counts them as 1 and 0)
+        if isinstance(left, str) != isinstance(right, str):
+            return None  # FEEL: text and a number (or a list …) is null, as Zeebe computes it
+        if isinstance(left, list | tuple | dict) or isinstance(right, list | tuple | dict):
+            return None  # FEEL adds or multiplies no lists and contexts
         try:
             return _PYTHON_ARITHMETIC[operator](left, right)
-        except TypeError:
-            raise TypeError(
-                f"cannot compute {left!r} {operator} {right!r} ({_kind(left)} and {_kind(right)})"
-            ) from None
+        except (TypeError, ValueError, OverflowError):
+            return None  # null, as FEEL gives for operands of kinds it does not combine
     a, b = Decimal(str(left)), Decimal(str(right))
     if operator == "**":
-        result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
+        try:
+            result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
+        except (ArithmeticError, OverflowError):  # decimal.Overflow: past what a number holds
+            raise ValueError("'**' gives a value too large to compute here") from None
+    elif operator == "/" and b == 0:
+        return None  # FEEL: division by zero is null
     else:
         result = _PYTHON_ARITHMETIC[operator](a, b)
     if result == result.to_integral_value():
@@ -326,6 +341,43 @@ def _is_defined(variables: Any, path: str) -> bool:
     return True
 
 
+def _iterated(items: Any) -> list[Any]:
+    """What a FEEL ``for``/``some``/``every`` iterates: a list's items, a single value as a
+    list of one (FEEL's singleton list), nothing for null."""
+    if items is None:
+        return []
+    return list(items) if isinstance(items, list | tuple) else [items]
+
+
+def _some(results: list[Any]) -> bool | None:
+    """FEEL's ``some … satisfies``: true when one result is true, false when all are false
+    (or there are none), else null."""
+    if any(result is True for result in results):
+        return True
+    return False if all(result is False for result in results) else None
+
+
+def _every(results: list[Any]) -> bool | None:
+    """FEEL's ``every … satisfies``: false when one result is false, true when all are true
+    (or there are none), else null."""
+    if any(result is False for result in results):
+        return False
+    return True if all(result is True for result in results) else None
+
+
+def _condition(written: str, compute: Callable[[], Any]) -> bool:
+    """A sequence flow's FEEL condition ``written``: a boolean, as Zeebe takes it; null or
+    anything else is a failure (Zeebe's incident on the gateway), not a flow not taken."""
+    value = compute()
+    if isinstance(value, bool):
+        return value
+    said = "null" if value is None else f"{_kind(value)} {value!r}"
+    raise ValueError(
+        f"the condition {written!r} evaluated to {said}: Zeebe takes a flow's condition "
+        "when it is true, leaves it when it is false, and stops the gateway for anything else"
+    )
+
+
 def _get_or_else(value: Any, default: Any) -> Any:
     """FEEL's ``get or else(value, default)``: ``default`` when ``value`` is null."""
     return default if value is None else value
@@ -358,9 +410,19 @@ NAMES = {
     "now": "_feel_now",
     "today": "_feel_today",
     "get or else": "_feel_get_or_else",
+    "string": "_feel_string",
+    "is defined": "_feel_is_defined_value",
+    # and the list, number, context and calendar functions of ``engine.feel_builtins``
+    **{name: helper for name, (helper, _function) in feel_builtins.HELPERS.items()},
 }
 # The helpers a translated expression calls: FEEL's functions and ``is defined``.
-CALLED = {*NAMES.values(), "_feel_is_defined"}  # and, not called by name: _feel_filter
+CALLED = {
+    *NAMES.values(),
+    "_feel_is_defined",
+    "_feel_items",
+    "_feel_some",
+    "_feel_every",
+}  # and, not called by name: _feel_filter
 _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_contains": _contains,
     "_feel_starts_with": _starts_with,
@@ -391,6 +453,12 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_get_or_else": _get_or_else,
     "_feel_filter": _filter,
     "_feel_item_field": _item_field,
+    "_feel_items": _iterated,
+    "_feel_some": _some,
+    "_feel_every": _every,
+    "_feel_condition": _condition,
+    "_feel_is_defined_value": lambda value: value is not None,
+    **dict(feel_builtins.HELPERS.values()),
 }
 
 

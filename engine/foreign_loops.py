@@ -10,8 +10,10 @@ SpiffWorkflow reads only BPMN's own ``loopDataInputRef`` / ``inputDataItem`` (an
 rewrite them. ``adopt`` writes them in that form before the parser builds the file: each
 instance gets its element variable, the completion condition (``engine.juel``) ends the
 activity early, Camunda 8's outputs are collected into its output collection. Camunda 8's
-completion condition is FEEL (``=nrOfCompletedInstances >= 2``): one that becomes Python
-(``engine.zeebe_hints.feel_to_python``) is written as that Python. A collection given as a
+completion condition is FEEL (``=nrOfCompletedInstances >= 2``, ``=some d in decisions
+satisfies d = false``): one that becomes Python is written as the Python
+``engine.zeebe_expressions`` runs it (FEEL's functions, quantifiers, null for what is
+missing). A collection given as a
 path into the data (``${deal.approvers}``, ``=deal.approvers``) is written as that path,
 which ``engine.collection_paths`` reads.
 
@@ -27,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_hints
+from engine import collection_paths, zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 JAVA_ENGINES = {
@@ -104,6 +106,12 @@ def _zeebe_names(zeebe: Any) -> dict[str, str | None] | None:
         written = (zeebe.get(attribute) or "").strip()
         shape = _PATH if attribute == "inputCollection" else _NAME
         names[attribute] = _feel_name(written, shape) if written else None
+        expression = attribute in ("inputCollection", "outputElement")
+        if expression and zeebe_hints.is_feel(written) and names[attribute] is None:
+            python = zeebe_expressions.python(written)  # any FEEL giving the list or item
+            if python is not None:
+                kind = "collection" if attribute == "inputCollection" else "output"
+                names[attribute] = collection_paths.expression_name(written, python, kind)
         if written and names[attribute] is None:
             return None
     if names["inputCollection"] is None:
@@ -121,7 +129,7 @@ def feel_condition(element: Any) -> str | None:
         return None
     if not body.startswith("=") or body.startswith("=="):
         return None
-    return zeebe_hints.feel_to_python(body[1:])
+    return zeebe_expressions.python(body)
 
 
 def runs(local: str, element: Any) -> bool:
@@ -163,11 +171,20 @@ def hint(local: str, element: Any) -> str | None:
             "the activity already gives loopCardinality or loopDataInputRef: keep one way of "
             "naming its instances"
         )
+    written = ""
+    if loop is not element:  # Camunda 8: which part of a FEEL collection does not run
+        collection = (element.get("inputCollection") or "").strip()
+        if zeebe_hints.is_feel(collection) and zeebe_expressions.python(collection) is None:
+            written = (
+                f" (inputCollection {collection!r} holds "
+                f"{zeebe_expressions.untranslated(collection)})"
+            )
     return (
         "Dialflow runs a multi-instance collection that names one variable or a path into one "
         '(collection="${approvers}", "approvers" or "${deal.approvers}", '
-        'inputCollection="=approvers") with an element variable that is a plain name; '
-        "compute the list into a variable first, in a script task, and name that variable"
+        'inputCollection="=approvers", or in Camunda 8 any FEEL expression it runs) with an '
+        f"element variable that is a plain name{written}; compute the list into a variable "
+        "first, in a script task, and name that variable"
     )
 
 

@@ -68,7 +68,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import juel, zeebe_hints
+from engine import juel, zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 from engine.call_mappings import feel_path, value_at
 
@@ -333,12 +333,12 @@ def _zeebe_entry(entry: Any) -> tuple[str, Parameter] | str:
     if source is None or not source.strip() or source.strip() == "=":
         python = None  # Camunda 8 maps a mapping without a source to null
     else:
-        python = zeebe_hints.python_of(source.strip())
+        python = zeebe_expressions.value_python(source.strip())
         if python is None:
             return (
-                f"{where}: its source {source!r} has no Python Dialflow evaluates: write it "
-                "with variables, fields (lead.id), literals and count(), string(), abs(), "
-                "sum(), min()"
+                f"{where}: its source {source!r} has no Python Dialflow evaluates: it holds "
+                f"{zeebe_expressions.untranslated(source)}; compute the value in a script task "
+                "before the element"
             )
     said = f'<zeebe:{local} source="{source or ""}" target="{target}"/>'
     path = feel_path(source)  # FEEL reads a missing variable or field as null

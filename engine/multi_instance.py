@@ -105,6 +105,7 @@ class _ItemsPerInstance:
     def merge_child(self, workflow: Any, child: Any) -> None:
         names = self._own_names(child)
         kept = {name: child.data.pop(name) for name in names if name in child.data}
+        child.own_items = kept  # what a FEEL output element reads (engine.collection_paths)
         try:
             super().merge_child(workflow, child)  # type: ignore[misc]
         except WorkflowDataException as exc:
@@ -119,6 +120,7 @@ class _ItemsPerInstance:
             ) from exc
         finally:
             child.data.update(kept)  # the instance's own record keeps them
+            del child.own_items
         self._put_in_place(child)
 
     def _put_in_place(self, child: Any) -> None:

@@ -216,7 +216,10 @@ def rerun_pre_script(task: Any, fix: dict[str, Any] | None = None) -> None:
         _marking(lambda: spec._update(task))
         return
     try:
-        spec.execute_script(task, spec.prescript)
+        if hasattr(spec, "execute_script"):  # a timer's catch has none: its timer failed
+            spec.execute_script(task, spec.prescript)
+        elif isinstance(spec, CatchingEvent):
+            spec.event_definition.has_fired(task)  # read again, failing as it failed first
     except Exception as exc:
         exc.add_note(PRE_SCRIPT_NOTE)
         mark_pre_script_failure(exc)

@@ -42,14 +42,16 @@ now`` and the start timers' ``next_start_at <= now`` do (``timers.py``, ``start_
 
 from __future__ import annotations
 
+import functools
 from calendar import monthrange
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -57,6 +59,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.util.task import TaskState
 
 from dialflow.clock import pin_time
 
@@ -268,6 +271,37 @@ def _shown(value: Any) -> str:
     return f"{shown} (of type {type(value).__name__})" if value is not None else "None"
 
 
+_BEFORE_WAITING = "Error occurred in the Pre-Script"  # engine.task_scripts.PRE_SCRIPT_NOTE
+
+
+def _on_the_timer(check: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """``check`` (a timer's ``has_fired``) failing as an error of the timer's task: a
+    duration past ``MAX_DURATION_YEARS`` or a text that is no ISO 8601 time was an incident on
+    no element (``engine_error``), which the process owner could not place."""
+
+    @functools.wraps(check)
+    def on_the_timer(self: Any, my_task: Any) -> bool:
+        try:
+            return check(self, my_task)
+        except WorkflowTaskException:
+            raise  # its expression failed: said on its task already
+        except Exception as exc:
+            failure = WorkflowTaskException(
+                f"the timer of {my_task.task_spec.bpmn_id!r} cannot be set: "
+                f"{type(exc).__name__}: {exc}",
+                task=my_task,
+                exception=exc,
+            )
+            # failed before it began to wait, as a failed pre-script: its retry reads the
+            # timer again and waits (``engine.task_scripts.rerun_pre_script``)
+            failure.add_note(_BEFORE_WAITING)
+            my_task._set_state(TaskState.ERROR)
+            raise failure from exc
+
+    return on_the_timer
+
+
+@_on_the_timer
 def _date_has_fired(self: TimeDateEventDefinition, my_task: Any) -> bool:
     """SpiffWorkflow's ``TimeDateEventDefinition.has_fired``, due at the due instant."""
     event_value = my_task._get_internal_data("event_value")
@@ -279,6 +313,7 @@ def _date_has_fired(self: TimeDateEventDefinition, my_task: Any) -> bool:
     return bool(my_task._get_internal_data("event_fired", False))
 
 
+@_on_the_timer
 def _duration_has_fired(self: DurationTimerEventDefinition, my_task: Any) -> bool:
     """SpiffWorkflow's ``DurationTimerEventDefinition.has_fired``, due at the due instant."""
     event_value = my_task._get_internal_data("event_value")
@@ -292,6 +327,7 @@ def _duration_has_fired(self: DurationTimerEventDefinition, my_task: Any) -> boo
     return bool(my_task._get_internal_data("event_fired", False))
 
 
+@_on_the_timer
 def _cycle_complete(self: CycleTimerEventDefinition, my_task: Any) -> bool:
     """SpiffWorkflow's ``CycleTimerEventDefinition.cycle_complete``, due at the due instant:
     True when the next occurrence is due (its time is now or past)."""

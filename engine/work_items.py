@@ -31,7 +31,7 @@ from sqlalchemy.orm.util import identity_key
 from crm.models import Role, Team, User
 from crm.usernames import normalise_username
 from dialflow.db import fetch, mark_saved
-from engine.assignment_attributes import ASSIGNMENT, who_works
+from engine.assignment_attributes import ASSIGNMENT, who_works, with_values
 from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
 from engine.diagram_forms import form_of
@@ -539,7 +539,7 @@ def _item_values(
     said = (spec.extensions or {}).get(ASSIGNMENT)
     if said:  # the task's assignment attributes decide; its lane is the drawing
         candidates, assignee_id = who_works(
-            said,
+            with_values(said, lambda python: _evaluate(workflow, task, python)),
             task.data,
             starter,
             lambda: candidates_for(task, None if spec.lane else starter()),

@@ -9,10 +9,16 @@ file (``engine.zeebe_hints.feel_to_python`` with FEEL's functions,
 variable, the condition and the timer their Python. A script, condition or timer that fails
 when it runs is an incident on its element, as a Python one is.
 
+The same translation (``python``, ``value_python``) runs FEEL everywhere else a Camunda 8
+diagram writes it: input and output mappings of tasks, events and call activities, a
+multi-instance completion condition, a message's correlation key, a user task's due date
+and priority, an error or escalation code. A flow's condition is a boolean, as Zeebe takes
+it: null or another value is a failure of the gateway (``_feel_condition``), not a flow left.
+
 What does not become Python (a FEEL function with no helper, ``between`` over more than
-names and numbers, a ``for``/``some``/``every`` expression, a script without a result
-variable) stays refused by
-``engine.foreign``, which says the part that does not run (``untranslated``).
+names and numbers, a range ``1..3``, ``instance of``, a script without a result variable)
+stays refused by ``engine.foreign`` and the mappings' checks, which say the part that does
+not run (``untranslated``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,18 @@ def python(text: str | None) -> str | None:
     if found is not None:
         _ORIGINALS[found] = (text or "").strip()
     return found
+
+
+def value_python(value: str | None) -> str | None:
+    """A Camunda 8 ``source``/``correlationKey``/``dueDate``-like value as the Python that runs
+    it: FEEL (``=…``) as ``python`` translates it, with FEEL's functions, null for a missing
+    variable or field and decimal arithmetic; a literal as that text. ``None``: FEEL that does
+    not become Python (``untranslated`` says which part)."""
+    if value is None:
+        return None
+    if zeebe_hints.is_feel(value):
+        return python(value)
+    return repr(value)
 
 
 def original(python: str) -> str | None:
@@ -131,9 +149,14 @@ def adopt(tree: Any) -> None:
     for local in ("conditionExpression", *TIMER_TAGS):
         for element in tree.iter(f"{_BPMN}{local}"):
             found = _expression_python(element)
-            if found is not None:
-                element.text = found
-                element.attrib.pop("language", None)
+            if found is None:
+                continue
+            if local == "conditionExpression":  # null or no boolean: an incident, as Zeebe
+                written = (element.text or "").strip()
+                found = f"_feel_condition({written!r}, lambda: {found})"
+                _ORIGINALS[found] = written
+            element.text = found
+            element.attrib.pop("language", None)
 
 
 # What FEEL writes that has no Python here, and how to name it.
@@ -152,6 +175,9 @@ def untranslated(text: str | None) -> str:
     """The part of the FEEL ``text`` (with its ``=``) that keeps it from running, in words."""
     body = (text or "").strip()[1:]
     blank = zeebe_hints._STRING.sub('""', body)
+    ranged = re.search(r"[\w)\]]\s*\.\.\s*[\w(\[-]", blank)
+    if ranged:
+        return f"FEEL's range {ranged.group(0)!r}, which Dialflow does not iterate"
     for keyword, said in _KEYWORDS.items():
         if re.search(rf"\b{keyword}\b", blank):
             return said

@@ -49,6 +49,11 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
     ``runs``: the Python runs in Dialflow, so FEEL's functions (``contains``, ``upper case``,
     ``date and time`` …) are calls of ``engine.feel_functions``' helpers; a hint, which a
     person copies, has no such calls."""
+    if runs:
+        bound = binders_as_python(expression)
+        if bound is None:
+            return None
+        expression = bound
     branches = _if_then_else(expression.strip())
     if branches is not None:
         python = [feel_to_python(part, runs=runs) for part in branches]
@@ -68,6 +73,9 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
         for feel, python in _FUNCTIONS.items():
             text = re.sub(rf"(?<![\w.]){feel}\s*\(", f"{python}(", text)
         parts[index] = text
+    if runs:  # a regular expression's ``\d``, ``\w`` in FEEL text: kept, as FEEL keeps it
+        for index in range(1, len(parts), 2):
+            parts[index] = re.sub(r'\\(?![\\"nrtu])', r"\\\\", parts[index])
     body = "".join(parts)
     if any(name not in known for name in _UNKNOWN_CALL.findall(_STRING.sub('""', body))):
         return None  # a FEEL function (is defined() …) with no Python here
@@ -80,6 +88,118 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
         return None
     read = _as_feel_reads(python, tree, runs=runs)
     return _with_feel_arithmetic(read) if runs and read is not None else read
+
+
+# FEEL's expressions that bind names: ``for x in xs return …``, ``some x in xs satisfies …``,
+# ``every …`` and ``function(a, b) …`` (as ``sort`` takes one).
+_BINDER = re.compile(r"(?<![\w.])(for|some|every)\s+([A-Za-z_]\w*)\s+in\s")
+_FUNCTION = re.compile(r"(?<![\w.])function\s*\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)?\s*\)")
+_OPENERS, _CLOSERS = "([{", ")]}"
+
+
+def binders_as_python(expression: str) -> str | None:
+    """``expression`` with its ``for``/``some``/``every`` and ``function`` expressions written
+    as Python (a list comprehension over ``_feel_items(…)``, ``_feel_some([…])``,
+    ``_feel_every([…])``, a ``lambda``), innermost first; the rest stays FEEL. ``None`` when
+    one is not complete (no ``return``/``satisfies``, a range ``1..3``)."""
+    text = expression
+    limit = len(text)
+    while True:
+        blank = _STRING.sub(lambda found: '"' + "_" * (len(found.group(0)) - 2) + '"', text)
+        found = [m for m in (*_BINDER.finditer(blank), *_FUNCTION.finditer(blank))]
+        found = [m for m in found if m.start() < limit]
+        if not found:
+            return text
+        match = max(found, key=lambda m: m.start())
+        rewritten = _binder_python(text, blank, match)
+        if rewritten is None:
+            return None
+        text, limit = rewritten, match.start()
+
+
+def _binder_python(text: str, blank: str, match: re.Match[str]) -> str | None:
+    """``text`` with the binder ``match`` found (in ``blank``, ``text`` with its strings
+    blanked) rewritten as Python up to the end of its body."""
+    if match.re is _FUNCTION:
+        names = ", ".join(n.strip() for n in (match.group(1) or "").split(",") if n.strip())
+        end = _body_end(blank, match.end())
+        body = text[match.end() : end].strip()
+        if not body:
+            return None
+        return f"{text[: match.start()]}(lambda {names}: ({body})){text[end:]}"
+    keyword = match.group(1)
+    closing = "return" if keyword == "for" else "satisfies"
+    contexts: list[tuple[str, str]] = []
+    name, at = match.group(2), match.end()
+    while True:
+        stop = _context_end(blank, at, closing)
+        if stop is None:
+            return None
+        end, word_end, more = stop
+        source = text[at:end].strip()
+        if not source or ".." in blank[at:end]:
+            return None  # a range: not read here
+        contexts.append((name, source))
+        if more is None:
+            break
+        name, at = more
+    body_end = _body_end(blank, word_end)
+    body = text[word_end:body_end].strip()
+    if not body:
+        return None
+    loops = " ".join(f"for {n} in _feel_items({source})" for n, source in contexts)
+    listed = f"[({body}) {loops}]"
+    python = listed if keyword == "for" else f"_feel_{keyword}({listed})"
+    return f"{text[: match.start()]}{python}{text[body_end:]}"
+
+
+_NEXT_CONTEXT = re.compile(r",\s*([A-Za-z_]\w*)\s+in\s")
+
+
+def _context_end(
+    blank: str, start: int, closing: str
+) -> tuple[int, int, tuple[str, int] | None] | None:
+    """Where an iteration context's list ends: at ``closing`` (``return``/``satisfies``) or at
+    a comma before the next ``name in``, at depth 0. (end, where the body or next context
+    begins, the next context's (name, start) or None)."""
+    depth = 0
+    index = start
+    while index < len(blank):
+        char = blank[index]
+        if char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS:
+            depth -= 1
+            if depth < 0:
+                return None
+        elif depth == 0:
+            word = re.match(rf"(?<![\w.]){closing}(?![\w.])", blank[index:])
+            if word and (
+                index == 0 or not (blank[index - 1].isalnum() or blank[index - 1] in "_.")
+            ):
+                return index, index + len(closing), None
+            following = _NEXT_CONTEXT.match(blank, index) if char == "," else None
+            if following:
+                return index, index, (following.group(1), following.end())
+        index += 1
+    return None
+
+
+def _body_end(blank: str, start: int) -> int:
+    """Where a binder's body ends: at the bracket closing the group it stands in, a comma of
+    that group, or the end of the expression."""
+    depth = 0
+    for index in range(start, len(blank)):
+        char = blank[index]
+        if char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS:
+            if depth == 0:
+                return index
+            depth -= 1
+        elif char == "," and depth == 0:
+            return index
+    return len(blank)
 
 
 # A call of one of FEEL's functions ``engine.feel_functions`` runs, its name's words spaced
@@ -146,9 +266,10 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
     keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys}
     filters = [node for node in ast.walk(tree) if runs and _is_filter(node)]
     in_filters = {id(name) for node in filters for name in ast.walk(node.slice)}
+    bound = _bound_names(tree)
     for node in ast.walk(tree):
         if runs and isinstance(node, ast.Name) and node.id not in _NOT_VARIABLES:
-            if node.id.startswith("_feel_") or id(node) in keys:
+            if node.id.startswith("_feel_") or id(node) in keys or id(node) in bound:
                 continue
             start, end = node.col_offset, node.end_col_offset or 0
             if id(node) not in in_filters:
@@ -201,6 +322,28 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
     for start, end, _depth, replacement in sorted(every, reverse=True):
         text = text[:start] + replacement.encode() + text[end:]
     return text.decode()
+
+
+def _bound_names(tree: ast.AST) -> set[int]:
+    """The ``Name`` nodes (by ``id``) that read or bind a name a comprehension or lambda
+    around them binds (a ``for``/``some``/``every`` item, a ``function``'s parameter)."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ListComp):
+            names = {
+                name.id
+                for loop in node.generators
+                for name in ast.walk(loop.target)
+                if isinstance(name, ast.Name)
+            }
+        elif isinstance(node, ast.Lambda):
+            names = {arg.arg for arg in node.args.args}
+        else:
+            continue
+        found.update(
+            id(name) for name in ast.walk(node) if isinstance(name, ast.Name) and name.id in names
+        )
+    return found
 
 
 def _depths(tree: ast.AST) -> dict[int, int]:

@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
 
-from engine import zeebe_hints
+from engine import zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 KEY_FIELD = "correlationKey"  # the message's correlation value holding the key
@@ -60,7 +60,7 @@ def key_expression(message: Any) -> str | None:
     key = (found[0].get("correlationKey") or "").strip()
     if not key or not zeebe_hints.is_feel(key):
         return repr(key) if key else None  # a fixed key, as the Modeler's text field writes
-    return zeebe_hints.python_of(key)
+    return zeebe_expressions.python(key)
 
 
 def adopted(element: Any) -> bool:
@@ -89,8 +89,9 @@ def hint_for(element: Any) -> str | None:
             'name the key the message is matched by: correlationKey="=lead_id" (the variable '
             "that holds it when the instance begins to wait)"
         )
+    part = f" (it holds {zeebe_expressions.untranslated(key)})" if zeebe_hints.is_feel(key) else ""
     return (
-        f"its correlationKey {key!r} has no Python Dialflow evaluates: write the key as a "
+        f"its correlationKey {key!r} has no Python Dialflow evaluates{part}: write the key as a "
         'variable or a field of one (="=lead_id", "=lead.id"), or correlate by business key: '
         "start the instance with the business key and send the message with that business_key"
     )

@@ -9,15 +9,14 @@ offered) and its priority (the property ``priority``). Both were refused with no
 to write instead. Here ``adopt`` writes them into the parsed tree as those properties:
 
 - ``dueDate``: an ISO 8601 date-time with its offset (``2026-05-05T18:00:00+08:00``) as that
-  text; a FEEL expression with a Python equivalent (``=callback_at``, ``=quote.due``) as that
-  Python; ``=date and time("…")`` as its text; ``=now() + duration("PT4H")`` as ``dueIn``
-  ``PT4H``.
-- ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression with a
-  Python equivalent.
+  text; a FEEL expression (``=callback_at``, ``=now() + duration("P1D") * 2``) as the Python
+  ``engine.zeebe_expressions`` runs it, FEEL's functions included; ``=date and time("…")``
+  as its text; ``=now() + duration("PT4H")`` as ``dueIn`` ``PT4H``.
+- ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression run so.
 
 What has no faithful Dialflow meaning stays refused on its element, with what to write
 (``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
-with no Python here (``=today()``, ``=ceiling(…)``), a date-time without an
+with no Python here (a range, a function with no helper), a date-time without an
 offset, a priority outside 0..100, and a task that also sets the property itself.
 """
 
@@ -28,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_hints
+from engine import zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -154,14 +153,14 @@ def _due(text: str) -> dict[str, str] | None:
     literal = _DATE_TIME_LITERAL.match(body)
     if literal:
         return {"dueAt": repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
-    python = zeebe_hints.feel_to_python(body)
+    python = zeebe_expressions.python(text)
     return {"dueAt": python} if python else None
 
 
 def _priority(value: str | None) -> str | None:
     text = (value or "").strip()
     if zeebe_hints.is_feel(text):
-        return zeebe_hints.feel_to_python(text.strip()[1:])
+        return zeebe_expressions.python(text)
     if text.isdigit() and 0 <= int(text) <= 100:
         return str(int(text))
     return None

@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import zeebe_hints
+from engine import zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -102,7 +102,7 @@ def _mapped(entry: Any) -> tuple[str, str] | None:
     """A mapping's (target, Python of its source), when its target names a variable and its
     source becomes Python."""
     target = (entry.get("target") or "").strip()
-    python = zeebe_hints.python_of(entry.get("source"))
+    python = zeebe_expressions.value_python(entry.get("source"))
     if not target.isidentifier() or python is None or set(entry.attrib) != {"source", "target"}:
         return None
     return target, python
@@ -117,7 +117,8 @@ def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
     (``engine.sandbox``)."""
     lines = [f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}"]
     for target, python in outputs:
-        said = f"the output {target!r} ({python}) cannot be read: "
+        shown = zeebe_expressions.original(python) or python  # FEEL as the diagram has it
+        said = f"the output {target!r} ({shown}) cannot be read: "
         try:
             value = _over_job(python)
         except SyntaxError as exc:
@@ -149,6 +150,10 @@ def _over_job(python: str) -> str:
         def visit_Name(self, node: ast.Name) -> ast.AST:
             if not isinstance(node.ctx, ast.Load) or node.id in own:
                 return node
+            if node.id == "_feel_vars":  # FEEL's variables: the job's over the data's
+                return ast.Dict([None, None], [node, ast.Name("_job", ast.Load())])
+            if node.id.startswith(("_feel_", "_el_")):
+                return node  # a helper, never the job's
             key = ast.Constant(node.id)
             job = ast.Name("_job", ast.Load())
             return ast.IfExp(
@@ -247,11 +252,11 @@ def mapping_hint(element: Any) -> str | None:
                 f"{where} sets {target!r}: a target names one variable (set a field of an "
                 "object in a script task after the task)"
             )
-        if zeebe_hints.python_of(source) is None:
+        if zeebe_expressions.value_python(source) is None:
             return (
-                f"{where}: its source {source!r} has no Python Dialflow evaluates: write it "
-                "with variables, fields (lead.id), literals and count(), string(), abs(), "
-                "sum(), min()"
+                f"{where}: its source {source!r} has no Python Dialflow evaluates: it holds "
+                f"{zeebe_expressions.untranslated(source)}; compute the value in a script "
+                "task"
             )
         others = sorted(set(entry.attrib) - {"source", "target"})
         return f"{where}: a mapping has a source and a target only (not {', '.join(others)})"

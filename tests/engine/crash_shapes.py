@@ -339,7 +339,8 @@ def keyed(mid: str, name: str) -> str:
 
 
 # A prepared quote's job worker notes it and maps its result: the label from the note's text,
-# and a total that reads ``extra`` (an incident until a retry gives it), then a call.
+# and a total that reads ``extra`` as a number (an incident until a retry gives one: a missing
+# one would be FEEL's null), then a call.
 JOB_OUTPUTS = zeebe_diagram(
     "held_job_outputs",
     START
@@ -347,7 +348,10 @@ JOB_OUTPUTS = zeebe_diagram(
     + job(
         "quote",
         "=&#34;Quote for &#34; + lead.id",
-        (("label", "=noted + &#34; (&#34; + lead.id + &#34;)&#34;"), ("total", "=seats + extra")),
+        (
+            ("label", "=noted + &#34; (&#34; + lead.id + &#34;)&#34;"),
+            ("total", "=seats + number(extra)"),
+        ),
     )
     + TASK
     + END

@@ -378,7 +378,7 @@ def test_what_cannot_run_is_refused_on_the_task_and_the_attributes_line(owner, d
             ("Task_Two", "Sales", 'camunda:assignee="li,wu"'),
         ],
     )
-    zeebe = ZEEBE.replace('assignee="=deal.owner"', 'assignee="=upper case(deal.owner)"')
+    zeebe = ZEEBE.replace('assignee="=deal.owner"', 'assignee="=before(deal.owner)"')
     found = by_element(refused(deploy(owner, "refused.bpmn", text)))
     assert "camunda:assignee='${taskService.getOwner(task)}'" in found["Task_Method"]
     assert "${variable} / ${object.field}" in found["Task_Method"]
@@ -388,13 +388,11 @@ def test_what_cannot_run_is_refused_on_the_task_and_the_attributes_line(owner, d
     assert "candidateUsers='li,wu'" in found["Task_Two"]
     details = refused(deploy(owner, "c8.bpmn", zeebe))
     (detail,) = [d for d in details if d["element_id"] == "Task_Approve"]
-    assert "assignee='=upper case(deal.owner)'" in detail["message"]
+    assert "assignee='=before(deal.owner)'" in detail["message"]
     assert "FEEL name or path" in detail["message"]
     assert (
         detail["line"]
-        == zeebe.splitlines().index(
-            next(line for line in zeebe.splitlines() if "upper case" in line)
-        )
+        == zeebe.splitlines().index(next(line for line in zeebe.splitlines() if "before(" in line))
         + 1
     )
 

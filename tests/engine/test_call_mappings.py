@@ -272,7 +272,11 @@ def test_camunda8_deal_calls_the_contract_process_through_its_io_mapping(
             "Call",
             "a target names one variable",
         ),
-        (_deal(outputs=OUTPUT.replace("=contract_no", "=now()")), "Call", "has no Python"),
+        (
+            _deal(outputs=OUTPUT.replace("=contract_no", "=for i in 1..3 return contract_no")),
+            "Call",
+            "FEEL's range '1..3'",
+        ),
         (_deal(flags=' propagateAllChildVariables="maybe"'), "Call", 'takes "true" or "false"'),
     ],
     ids=[
@@ -305,7 +309,7 @@ def _marker(words: str, line: str) -> bool:
         'source="refund_id"/>',
         "refund.approved",
         "deal.contract",
-        "now()",
+        "1..3",
         "maybe",
     ):
         if part in line:
@@ -316,14 +320,21 @@ def _marker(words: str, line: str) -> bool:
 def test_a_failing_input_or_output_is_an_incident_on_the_call_activity_its_retry_fixes(
     owner, agent
 ):
-    _deployed(owner, "deal.bpmn", _deal(' propagateAllChildVariables="false"'))
-    failed = agent.start("deal", {"deal": {"id": 12}})  # no amount: the input fails
+    signed = '<zeebe:input source="=string(date(deal.signed_on))" target="signed_on"/>'
+    content = _deal(' propagateAllChildVariables="false"').replace(
+        b"        </zeebe:ioMapping>", f"          {signed}\n        </zeebe:ioMapping>".encode(), 1
+    )
+    _deployed(owner, "deal.bpmn", content)
+    # a date that is none: the input fails (a missing field would be null, as FEEL reads it)
+    failed = agent.start("deal", {"deal": {"id": 12, "amount": 2000, "signed_on": "soon"}})
     assert failed["status"] == "error"
     [incident] = failed["incidents"]
-    assert incident["element_id"] == "Call" and "net" in incident["message"]
+    assert incident["element_id"] == "Call" and "signed_on" in incident["message"]
     assert [t for t in agent.tasks() if t["process_instance_id"] == failed["id"]] == []
     url = f"/api/v1/process-instances/{failed['id']}/retry"
-    fixed = owner.post(url, json={"data": {"deal": {"id": 12, "amount": 2000}}})
+    fixed = owner.post(
+        url, json={"data": {"deal": {"id": 12, "amount": 2000, "signed_on": "2026-05-04"}}}
+    )
     assert fixed.status_code == 200, fixed.get_json()
     assert fixed.get_json()["status"] == "running", fixed.get_json()["incidents"]
     done = _inside(agent, fixed.get_json())
@@ -331,19 +342,22 @@ def test_a_failing_input_or_output_is_an_incident_on_the_call_activity_its_retry
 
     # an output the called process did not set: an incident once it ended, whose retry
     # reads the outputs again without running the called process twice
-    content = _deal(outputs=OUTPUT.replace("=contract_no", "=contract_no + suffix"))
+    content = _deal(  # the caller's suffix, kept out of the called process
+        ' propagateAllParentVariables="false"',
+        outputs=OUTPUT.replace("=contract_no", "=contract_no + string(date(suffix).year)"),
+    )
     _deployed(owner, "deal.bpmn", content)
-    started = agent.start("deal", {"deal": {"id": 5, "amount": 10}})
+    started = agent.start("deal", {"deal": {"id": 5, "amount": 10}, "suffix": "soon"})
     ended = _inside(agent, started)
     assert ended["status"] == "error"
     [incident] = ended["incidents"]
     assert incident["element_id"] == "Call" and "suffix" in incident["message"]
     url = f"/api/v1/process-instances/{started['id']}/retry"
-    fixed = owner.post(url, json={"data": {"suffix": "/2026"}})
+    fixed = owner.post(url, json={"data": {"suffix": "2026-01-01"}})
     assert fixed.status_code == 200, fixed.get_json()
     body = fixed.get_json()
     assert body["status"] == "completed", body["incidents"]
-    assert body["data"]["contract"] == "K-5/2026" and "contract_no" not in body["data"]
+    assert body["data"]["contract"] == "K-52026" and "contract_no" not in body["data"]
 
 
 def test_a_retry_after_an_incident_in_the_called_process_keeps_the_mappings(owner, agent):

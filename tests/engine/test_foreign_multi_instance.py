@@ -156,13 +156,15 @@ def test_a_collection_that_is_no_variable_is_refused_on_its_task_and_line(owner)
     (line,) = {d["line"] for d in details if "collection" in d["message"]}
     text = countersign("${service.list()}")
     assert text.splitlines()[line - 1].count("camunda:collection") == 1
-    zeebe = refused(deploy(owner, "approval.bpmn", C8_APPROVAL.replace("COLLECTION", "=a[1]")))
+    written = "=for i in 1..3 return a[i]"  # a range: no Python (``=a[1]`` runs now)
+    zeebe = refused(deploy(owner, "approval.bpmn", C8_APPROVAL.replace("COLLECTION", written)))
     (detail,) = zeebe
     assert (
         detail["element_id"] == "Task_Approve"
         and "<zeebe:loopCharacteristics>" in detail["message"]
     )
     assert "names one variable" in detail["message"]
+    assert "FEEL's range '1..3'" in detail["message"]
 
 
 NESTED = f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -239,15 +239,15 @@ REFUSALS: dict[str, tuple[Files, Expected]] = {
     # (a FEEL error code that only throws name is computed when thrown: engine.thrown_codes)
     "escalation-code-as-a-feel-expression": (
         # a FEEL code computes when thrown (``engine.thrown_codes``): one that cannot is refused
-        bundle(extra=[(H, coded_end("escalation", "=sort(codes)[1]"))]),
+        bundle(extra=[(H, coded_end("escalation", "=remove(codes, 1)[1]"))]),
         [
             (
                 "Late_1",
                 H,
                 'id="Late_1"',
                 [
-                    "has escalationCode '=sort(codes)[1]', a FEEL expression holding FEEL's "
-                    "function sort()"
+                    "has escalationCode '=remove(codes, 1)[1]', a FEEL expression holding FEEL's "
+                    "function remove()"
                 ],
             )
         ],

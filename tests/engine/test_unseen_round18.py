@@ -294,9 +294,9 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
     ),
     "priority-by-feel-function": (
         DEAL,
-        ((' priority="=approval.rank"', ' priority="=ceiling(discount / 10) * 10"'),),
+        ((' priority="=approval.rank"', ' priority="=remove(ranks, 1)[1]"'),),
         "Activity_1manager",
-        'priority="=ceiling',
+        'priority="=remove',
         ["has no Python here", "property priority"],
     ),
     "task-listener": (
@@ -356,10 +356,10 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
     # a FEEL condition runs as drawn (``engine.zeebe_expressions``); a quantifier does not
     "feel-condition": (
         "lead_qualification.bpmn",
-        (('score["tier"] in ("hot", "warm")', "=some r in score.reasons satisfies r.weight > 1"),),
+        (('score["tier"] in ("hot", "warm")', "=score.reasons instance of list"),),
         "Flow_hot",
-        "=some r in score.reasons",
-        ["is a FEEL expression (Camunda 8) holding a 'some/every … satisfies' quantifier"],
+        "=score.reasons instance of",
+        ["is a FEEL expression (Camunda 8) holding FEEL's 'instance of'"],
     ),
     "camunda-form": (
         DEAL,
@@ -381,7 +381,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
                 NOTE_TASK,
                 '<bpmn:scriptTask id="Activity_0note" name="Note the approval">\n'
                 "      <bpmn:extensionElements>\n"
-                '        <zeebe:script expression="=sort(discounts)[1] * 100" '
+                '        <zeebe:script expression="=remove(discounts, 1)[1] * 100" '
                 'resultVariable="basis" />\n'
                 "      </bpmn:extensionElements>",
             ),
@@ -389,7 +389,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_0note",
         "<zeebe:script",
-        ["its expression '=sort(discounts)[1] * 100' holds FEEL's function sort()"],
+        ["its expression '=remove(discounts, 1)[1] * 100' holds FEEL's function remove()"],
     ),
     "ad-hoc-subprocess": (
         DEAL,

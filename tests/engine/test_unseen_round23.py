@@ -178,7 +178,8 @@ def reply(actor: Actor, key: str, **payload: Any) -> Any:
 
 
 def test_a_nurture_waits_for_the_reply_the_stop_signal_or_its_own_wait(timed: Timed):
-    """A reply's FEEL condition reads a field the reply lacks (``reply.score``) as null;
+    """A reply's FEEL condition reads its text and score (a reply without a score, whose
+    condition is null, is an incident on the gateway: ``test_feel_everywhere.py``);
     ``=duration(wait_for)`` was refused with the Python to write."""
     owner, agent = timed.owner, timed.agent
     db = timed.runtime.db.unit_of_work
@@ -194,7 +195,7 @@ def test_a_nurture_waits_for_the_reply_the_stop_signal_or_its_own_wait(timed: Ti
     )
     assert reply(agent, "L-1", text="YES please").status_code == 202
     assert only(agent.instance(keen["id"])["ready_tasks"])["name"] == "Activity_call"
-    assert reply(agent, "L-2", text="not now").status_code == 202
+    assert reply(agent, "L-2", text="not now", score=3).status_code == 202
     assert agent.instance(cool["id"])["status"] == "completed"
     assert reply(agent, "L-3", text="maybe", score=9).status_code == 202
     assert only(agent.instance(scored["id"])["ready_tasks"])["name"] == "Activity_call"
@@ -227,22 +228,21 @@ def test_a_renewal_is_priced_checked_and_ends_by_its_computed_error_code(owner, 
     assert (lost["status"], lost["ready_tasks"], lost["incidents"]) == ("completed", [], [])
 
 
-def test_a_failing_feel_script_is_an_incident_on_its_task_and_a_retry_runs_it(owner, agent, db):
-    """A price sent as text: the script fails on its task, the FEEL expression said as the
-    diagram has it (not the Python it runs as); a retry with the price fixed runs it."""
+def test_a_price_sent_as_text_is_an_incident_on_the_gateway_and_a_retry_runs_it(owner, agent, db):
+    """A price sent as text: FEEL's text times a number is null (the script sets null, as
+    Zeebe computes it), and the gateway's condition over it is null: an incident on the
+    gateway, the FEEL said as the diagram has it; a retry with the price fixed runs on."""
     deploy(owner, "renewal.bpmn")
     cid = customer(db)
     started = renewal(agent, cid, "1000", 2000, uplift=0.1)
     (incident,) = started["incidents"]
-    assert (started["status"], incident["element_id"]) == ("error", "Activity_price")
-    assert incident["message"] == (
-        "ValueError:the FEEL expression '=round half up(contract.price * (1 + get or else("
-        "uplift, 0.05)), 2)' cannot be computed: TypeError: cannot compute '1000' * 1.1 "
-        "(text and a number)."
-    )
+    assert (started["status"], incident["element_id"]) == ("error", "Gateway_budget")
+    assert "=new_price between 0 and customer.budget" in incident["message"]
+    assert "evaluated to null" in incident["message"]
+    assert agent.instance(started["id"])["data"]["new_price"] is None
     retried = owner.post(
         f"/api/v1/process-instances/{started['id']}/retry",
-        json={"data": {"contract": {"price": 1000}}},
+        json={"data": {"new_price": 1100}},
     )
     assert retried.status_code == 200, retried.get_json()
     view = agent.instance(started["id"])
@@ -254,10 +254,10 @@ def test_a_failing_feel_script_is_an_incident_on_its_task_and_a_retry_runs_it(ow
 
 def test_a_feel_script_with_a_part_that_does_not_run_is_refused_naming_it(owner, db):
     cases = {
-        "=sum(for line in lines return line.amount)": "a 'for … in … return' loop",
-        "=sort(amounts, function(x, y) x &lt; y)": "FEEL's function sort()",
-        "=every line in lines satisfies line.amount &gt; 0": "a 'some/every … satisfies'",
-        "=get value(contract, &#34;price&#34;) * 1.1": "FEEL's function get value()",
+        "=sum(for i in 1..3 return i)": "FEEL's range '1..3'",
+        "=list replace(amounts, 1, 0)": "FEEL's function list replace()",
+        "=contract.price instance of number": "FEEL's 'instance of'",
+        "=get value(contract, &#34;price&#34;) * 1.1 + before(1, 2)": "FEEL's function before()",
     }
     for written, said in cases.items():
         text = edited(
@@ -289,7 +289,9 @@ def test_a_feel_condition_with_a_part_that_does_not_run_is_refused_naming_it(own
     assert (detail["element_id"], detail["line"]) == ("Flow_b2", line_in("between", text))
     assert "holding FEEL's 'between … and …' over more than names" in detail["message"]
 
-    text = edited("renewal.bpmn", ('errorCode="=if', 'errorCode="=if sort(codes)[1] = null and'))
+    text = edited(
+        "renewal.bpmn", ('errorCode="=if', 'errorCode="=if reverse2(codes)[1] = null and')
+    )
     (detail,) = refused(upload(owner, ("renewal.bpmn", text)))
-    assert (detail["element_id"], detail["line"]) == ("Error_budget", line_in("sort(codes)", text))
-    assert "a FEEL expression holding FEEL's function sort()" in detail["message"]
+    assert (detail["element_id"], detail["line"]) == ("Error_budget", line_in("reverse2(", text))
+    assert "a FEEL expression holding FEEL's function reverse2()" in detail["message"]

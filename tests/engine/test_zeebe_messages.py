@@ -102,10 +102,10 @@ OUTPUT = '<zeebe:output source="=note_id" target="quote_note" />'
 MISTAKES = {
     # (change, element, where its line is, words)
     "key-with-no-python": (
-        (SUBSCRIPTION, ACCEPTED + '<zeebe:subscription correlationKey="=upper case(lead.id)" />'),
+        (SUBSCRIPTION, ACCEPTED + '<zeebe:subscription correlationKey="=before(lead.id)" />'),
         "Message_accepted",
-        '<zeebe:subscription correlationKey="=upper',
-        ["<zeebe:subscription>", "has no Python Dialflow evaluates", "business_key"],
+        '<zeebe:subscription correlationKey="=before',
+        ["<zeebe:subscription>", "has no Python Dialflow evaluates", "before()", "business_key"],
     ),
     "no-key": (
         (SUBSCRIPTION, ACCEPTED + "<zeebe:subscription />"),
@@ -114,10 +114,10 @@ MISTAKES = {
         ["<zeebe:subscription>", 'name the key the message is matched by: correlationKey="'],
     ),
     "output-source-with-no-python": (
-        (OUTPUT, '<zeebe:output source="=get value(note_id)" target="quote_note" />'),
+        (OUTPUT, '<zeebe:output source="=list replace(note_id)" target="quote_note" />'),
         "Activity_note",
         "<zeebe:ioMapping>",
-        ["<zeebe:ioMapping>", "its source '=get value(note_id)' has no Python"],
+        ["<zeebe:ioMapping>", "its source '=list replace(note_id)' has no Python", "replace()"],
     ),
     "output-without-target": (
         (OUTPUT, '<zeebe:output source="=note_id" />'),
@@ -165,15 +165,17 @@ def test_an_event_subprocess_and_an_event_based_gateway_subscribe(owner, agent, 
 def test_an_output_that_cannot_be_read_is_an_incident_retried_without_the_operator_again(
     owner, agent, make_customer, db
 ):
-    text = FOLDER.edited(QUOTE, (OUTPUT, OUTPUT.replace("=note_id", "=note_id + extra")))
+    source = "=note_id + day of year(date(extra))"  # a missing extra would be null
+    text = FOLDER.edited(QUOTE, (OUTPUT, OUTPUT.replace("=note_id", source)))
     assert upload(owner, (QUOTE, text)).status_code == 201
     customer = make_customer()
-    started = agent.start("zm_quote_answer", {"lead": {"id": "L-1", "customer_id": customer.id}})
+    lead = {"id": "L-1", "customer_id": customer.id}
+    started = agent.start("zm_quote_answer", {"lead": lead, "extra": "soon"})
     (incident,) = started["incidents"]
     assert incident["element_id"] == "Activity_note", incident
-    assert "the output 'quote_note' (note_id + extra) cannot be read" in incident["message"]
+    assert f"the output 'quote_note' ({source}) cannot be read" in incident["message"]
     url = f"/api/v1/process-instances/{started['id']}/retry"
-    retried = owner.post(url, json={"data": {"extra": 1}})
+    retried = owner.post(url, json={"data": {"extra": "2026-01-01"}})
     assert retried.status_code == 200, retried.get_json()
     data = retried.get_json()["data"]
     assert data["quote_note"] == int(data["note_label"].split()[1]) + 1, data

@@ -118,9 +118,10 @@ def test_feel_list_indexes_count_from_one(owner, agent, make_customer, db):
     """FEEL counts a list's items from 1 (``notes[1]`` is the first, ``notes[-1]`` the last),
     and an item's fields are read by path after an index too (``lead.contacts[1].name``):
     the input mapping ``=notes[1]`` gave the operator the second note, and
-    ``=lead.contacts[1].name`` failed on the data's object. A filter has no Python here:
-    ``=notes[item != ""]`` ran as ``notes[True]``, the second note; it is refused."""
-    filtered = INPUT_TEXT.replace(FEEL_TEXT, "=notes[item != &#34;&#34;]")
+    ``=lead.contacts[1].name`` failed on the data's object. A range has no Python here:
+    ``=for i in 1..2 return notes[i]`` is refused (a filter, ``=notes[item != ""]``, ran as
+    ``notes[True]``, the second note; it runs as FEEL's filter now: ``test_feel_everywhere``)."""
+    filtered = INPUT_TEXT.replace(FEEL_TEXT, "=for i in 1..2 return notes[i]")
     text = ZEEBE2.edited(QUOTE, (INPUT_TEXT, filtered))
     details = refused(upload(owner, (QUOTE, text), (PRICING, ZEEBE2.read(PRICING))))
     assert set(by_element(details)) == {"Activity_note"}, details
