@@ -546,9 +546,16 @@ def apply_inputs(task: Any, mappings: IoMappings) -> None:
 def _before_catch(task: Any) -> dict[str, Any]:
     """The data as it was before the event ``task`` is drawn after caught what it carried:
     the data of the task before that event (a boundary event's activity's split, a start
-    event's instance start, the task before an intermediate catch)."""
+    event's instance start, the task before an intermediate catch; an event subprocess's
+    start event's, the scope's data before its event, which its run started with)."""
+    from engine.event_subprocesses import keep_event_local  # it imports the specs here
+
     event = task.parent
     before = event.parent if event is not None else None
+    if before is not None and before.parent is None:  # the start of a run of a (sub)process
+        scope = keep_event_local(task.workflow)  # an event subprocess's: its event's data out
+        if scope is not None:
+            return scope
     return before.data if before is not None else {}
 
 

@@ -1,0 +1,87 @@
+"""Known gaps, round 2: Camunda 8 outputs on the start events of event subprocesses (message
+and timer, interrupting and not), signal throws with input mappings, and element ids that are
+no XML ids. Each through the API, as a process owner deploys and an agent works."""
+
+# ruff: noqa: E501  (diagrams written as Camunda Modeler writes them, one element a line)
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.engine.conftest import Actor
+from tests.engine.test_io_mappings import C8, diagram
+from tests.engine.test_mappings_more import _deploy, _message
+
+DROP = '  </bpmn:process>\n  <bpmn:message id="Message_drop" name="lead_dropped" />\n'
+
+
+def _event_subprocess(start: str, interrupting: bool) -> str:
+    flag = "true" if interrupting else "false"
+    return f"""    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="Activity_work" name="Work" />
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_work" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_work" targetRef="Event_end" />
+    <bpmn:subProcess id="Activity_events" triggeredByEvent="true">
+      <bpmn:startEvent id="Event_start" isInterrupting="{flag}">
+        <bpmn:extensionElements>
+          <zeebe:ioMapping>
+            <zeebe:output source="{{out}}" target="handled" />
+          </zeebe:ioMapping>
+        </bpmn:extensionElements>
+        {start}
+      </bpmn:startEvent>
+      <bpmn:userTask id="Activity_handle" name="Handle" />
+      <bpmn:endEvent id="Event_handled" />
+      <bpmn:sequenceFlow id="Flow_e1" sourceRef="Event_start" targetRef="Activity_handle" />
+      <bpmn:sequenceFlow id="Flow_e2" sourceRef="Activity_handle" targetRef="Event_handled" />
+    </bpmn:subProcess>"""
+
+
+def _ready(actor: Actor, instance_id: int) -> dict[str, str]:
+    return {t["name"]: t["id"] for t in actor.instance(instance_id)["ready_tasks"]}
+
+
+def _finish(actor: Actor, instance_id: int, interrupting: bool) -> dict[str, Any]:
+    ready = _ready(actor, instance_id)
+    expected = {"Activity_handle"} | (set() if interrupting else {"Activity_work"})
+    assert set(ready) == expected
+    for task_id in ready.values():
+        actor.complete_ok(task_id)
+    done = actor.instance(instance_id)
+    assert done["status"] == "completed", done["incidents"]
+    return done["data"]
+
+
+@pytest.mark.parametrize("interrupting", [True, False], ids=["interrupting", "non-interrupting"])
+def test_an_event_subprocess_message_start_hands_on_its_outputs_only(
+    owner: Actor, interrupting: bool
+) -> None:
+    start = '<bpmn:messageEventDefinition id="Def_drop" messageRef="Message_drop" />'
+    body = _event_subprocess(start, interrupting).replace("{out}", "=reason")
+    process = f"c8_esp_msg_{int(interrupting)}"
+    _deploy(
+        owner, process, diagram(C8, process, body).replace(b"  </bpmn:process>\n", DROP.encode())
+    )
+    started = owner.start(process, {"owner": "li"})
+    assert started["status"] == "running", started["incidents"]
+    payload = {"reason": "wrong number", "noise": 1}
+    assert _message(owner, "lead_dropped", payload) == [started["id"]]
+    data = _finish(owner, started["id"], interrupting)
+    assert data == {"owner": "li", "handled": "wrong number"}  # reason and noise stay local
+
+
+@pytest.mark.parametrize("interrupting", [True, False], ids=["interrupting", "non-interrupting"])
+def test_an_event_subprocess_timer_start_runs_its_outputs(timed: Any, interrupting: bool) -> None:
+    start = '<bpmn:timerEventDefinition id="Def_t"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+    body = _event_subprocess(start, interrupting).replace("{out}", "=&quot;late&quot;")
+    process = f"c8_esp_timer_{int(interrupting)}"
+    namespaces = C8 + ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    owner = timed.owner
+    _deploy(owner, process, diagram(namespaces, process, body))
+    started = owner.start(process, {"owner": "li"})
+    assert started["status"] == "running", started["incidents"]
+    assert timed.advance(hours=2) == 1
+    data = _finish(owner, started["id"], interrupting)
+    assert data == {"owner": "li", "handled": "late"}
