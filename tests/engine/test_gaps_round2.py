@@ -85,3 +85,41 @@ def test_an_event_subprocess_timer_start_runs_its_outputs(timed: Any, interrupti
     assert timed.advance(hours=2) == 1
     data = _finish(owner, started["id"], interrupting)
     assert data == {"owner": "li", "handled": "late"}
+
+
+def _bad_id_body(bad: str, ref: str) -> str:
+    return f"""    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="{bad}" name="Call" />
+    <bpmn:userTask id="Activity_review" name="Review" />
+    <bpmn:userTask id="Activity_orphan" name="Orphan" />
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="{ref}" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="{ref}" targetRef="Activity_review" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Activity_review" targetRef="Event_end" />
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Activity_orphan" targetRef="Event_end" />"""
+
+
+@pytest.mark.parametrize(
+    ("bad", "ref", "fix"),
+    [
+        ("Activity_call(1)", "Activity_call1", "remove '(' and ')'"),
+        ("Activity call", "Activity_call", "remove the space"),
+        ("1Activity_call", "Activity_call", "start it with a letter or '_', not '1'"),
+    ],
+)
+def test_an_id_that_is_no_xml_id_is_said_on_its_line_without_follow_on_breaks(
+    owner: Actor, bad: str, ref: str, fix: str
+) -> None:
+    response = owner.upload(
+        extra=[("bad_id.bpmn", diagram(C8, "c8_bad_id", _bad_id_body(bad, ref)))]
+    )
+    assert response.status_code == 422
+    details = response.get_json()["error"]["details"]
+    said = {(d["element_id"], d["line"]): d["message"] for d in details}
+    message = said.pop((bad, 5))
+    assert f"id {bad!r} is no valid XML id: {fix}" in message
+    assert f"'Flow_1' (targetRef {ref!r}, line 9)" in message
+    assert f"'Flow_2' (sourceRef {ref!r}, line 10)" in message
+    # the review and end after it are reached through it; the orphan is not, and is said
+    [orphan] = said.values()
+    assert "Activity_orphan" in orphan and "nothing leads to this task" in orphan
