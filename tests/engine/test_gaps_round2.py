@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import Actor
+from tests.engine.conftest import Actor, by_element, refused
 from tests.engine.test_io_mappings import C8, diagram
 from tests.engine.test_mappings_more import _deploy, _message
 
@@ -123,3 +123,84 @@ def test_an_id_that_is_no_xml_id_is_said_on_its_line_without_follow_on_breaks(
     # the review and end after it are reached through it; the orphan is not, and is said
     [orphan] = said.values()
     assert "Activity_orphan" in orphan and "nothing leads to this task" in orphan
+
+
+SIGNALS = '  </bpmn:process>\n  <bpmn:signal id="Signal_paused" name="lead_paused" />\n'
+
+
+def test_a_signal_throw_sends_its_inputs_as_the_signals_variables(timed: Any) -> None:
+    """Camunda 8's signal throw broadcasts its inputs: the catching instance gets them, the
+    thrower's data does not keep them; an end event's signal alike."""
+    thrower = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:intermediateThrowEvent id="Event_pause" name="Pause">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:input source="=lead.phone" target="phone" />
+          <zeebe:input source="=&quot;budget cut&quot;" target="reason" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:signalEventDefinition id="Def_pause" signalRef="Signal_paused" />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:userTask id="Activity_next" name="Next" />
+    <bpmn:endEvent id="Event_end">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:input source="=lead.phone" target="phone" />
+          <zeebe:input source="=&quot;closed&quot;" target="reason" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:signalEventDefinition id="Def_end" signalRef="Signal_paused" />
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_pause" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Event_pause" targetRef="Activity_next" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Activity_next" targetRef="Event_end" />"""
+    receiver = """    <bpmn:startEvent id="StartEvent_r" />
+    <bpmn:intermediateCatchEvent id="Event_paused">
+      <bpmn:signalEventDefinition id="Def_r" signalRef="Signal_paused" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Activity_paused" name="Paused" />
+    <bpmn:endEvent id="Event_r_end" />
+    <bpmn:sequenceFlow id="Flow_r1" sourceRef="StartEvent_r" targetRef="Event_paused" />
+    <bpmn:sequenceFlow id="Flow_r2" sourceRef="Event_paused" targetRef="Activity_paused" />
+    <bpmn:sequenceFlow id="Flow_r3" sourceRef="Activity_paused" targetRef="Event_r_end" />"""
+    owner = timed.owner
+    with_signal = SIGNALS.encode()
+    _deploy(
+        owner,
+        "c8_signal_inputs",
+        diagram(C8, "c8_signal_thrower", thrower).replace(b"  </bpmn:process>\n", with_signal),
+        diagram(C8, "c8_signal_receiver", receiver).replace(b"  </bpmn:process>\n", with_signal),
+    )
+    first = owner.start("c8_signal_receiver")["id"]
+    sent = owner.start("c8_signal_thrower", {"lead": {"phone": "13800138000"}})
+    assert sent["status"] == "running", sent["incidents"]
+    assert sent["data"] == {"lead": {"phone": "13800138000"}}  # the inputs are gone
+    assert timed.advance(seconds=1) >= 1
+    assert owner.instance(first)["data"] == {"phone": "13800138000", "reason": "budget cut"}
+    second = owner.start("c8_signal_receiver")["id"]
+    [next_task] = owner.instance(sent["id"])["ready_tasks"]
+    owner.complete_ok(next_task["id"])
+    done = owner.instance(sent["id"])
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"] == {"lead": {"phone": "13800138000"}}
+    assert timed.advance(seconds=1) >= 1
+    assert owner.instance(second)["data"] == {"phone": "13800138000", "reason": "closed"}
+
+
+def test_outputs_on_a_signal_throw_stay_refused_with_what_to_write(owner: Actor) -> None:
+    body = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:intermediateThrowEvent id="Event_pause">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:input source="=1" target="x" />
+          <zeebe:output source="=2" target="y" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:signalEventDefinition id="Def_pause" signalRef="Signal_paused" />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_pause" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Event_pause" targetRef="Event_end" />"""
+    text = diagram(C8, "c8_signal_outputs", body).replace(b"  </bpmn:process>\n", SIGNALS.encode())
+    found = by_element(refused(owner.upload(extra=[("c8_signal_outputs.bpmn", text)])))
+    assert "a signal throw maps inputs only" in found["Event_pause"]
