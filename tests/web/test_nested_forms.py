@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import PASSWORD, sign_in
 from tests.engine.test_camunda7_forms import c7
+from tests.engine.test_io_mappings import C8, diagram
 from tests.web.test_pages import csrf_token
 from tests.web.workspace import bearer
 
@@ -177,3 +178,81 @@ def test_a_value_that_cannot_be_typed_is_said_on_its_nested_input(client, task):
     assert answer.status_code == 422
     assert 'class="field-error"' in field_html(answer.text, "/contact/address/floor")
     assert 'class="field-error"' in field_html(answer.text, "/contact/phones")
+
+
+DEAL_SCHEMA = {
+    "type": "object",
+    "required": ["deal"],
+    "properties": {
+        "deal": {
+            "type": "object",
+            "title": "Deal",
+            "required": ["billing"],
+            "properties": {
+                "title": {"type": "string"},
+                "billing": {
+                    "type": "object",
+                    "title": "Billing",
+                    "required": ["city"],
+                    "properties": {
+                        "city": {"type": "string", "title": "City"},
+                        "seats": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        }
+    },
+}
+
+
+def test_a_json_schema_object_inside_an_object_renders_and_submits_nested(client, db, make_user):
+    agent = make_user("agent", username="li", team="East", password=PASSWORD)
+    owner = bearer(db, make_user("process_owner", username="po", team=None))
+    form = (
+        "<spiffworkflow:properties><spiffworkflow:property "
+        'name="formJsonSchemaFilename" value="deal.schema.json" /></spiffworkflow:properties>'
+    )
+    bpmn = diagram(
+        C8,
+        "json_schema_nested",
+        f"""    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="Activity_deal" name="Deal">
+      <bpmn:extensionElements>{form}</bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_deal" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_deal" targetRef="Event_end" />""",
+    )
+    files = [
+        (BytesIO(bpmn), "json_schema_nested.bpmn"),
+        (BytesIO(json.dumps(DEAL_SCHEMA).encode()), "deal.schema.json"),
+    ]
+    deployed = client.post(
+        "/api/v1/process-models",
+        headers=owner,
+        data={"file": files},
+        content_type="multipart/form-data",
+    )
+    assert deployed.status_code in (200, 201), deployed.get_json()
+    headers = bearer(db, agent)
+    started = client.post(
+        "/api/v1/process-instances", headers=headers, json={"process_id": "json_schema_nested"}
+    ).get_json()
+    task_id = started["ready_tasks"][0]["id"]
+    assert sign_in(client, "li").status_code == 302
+    page = client.get(f"/tasks/{task_id}").text
+    assert 'data-field="/deal/billing"' in page and 'name="field:deal"' not in page
+    answer = post(
+        client, task_id, {"field:/deal/title": "年度合同", "field:/deal/billing/seats": "0"}
+    )
+    assert answer.status_code == 422
+    assert 'class="field-error"' in field_html(answer.text, "/deal/billing/city")
+    assert 'class="field-error"' in field_html(answer.text, "/deal/billing/seats")
+    answer = post(
+        client,
+        task_id,
+        {"field:/deal/billing/city": "杭州", "field:/deal/billing/seats": "5"},
+    )
+    assert answer.status_code == 302, answer.text
+    done = client.get(f"/api/v1/process-instances/{started['id']}", headers=headers).get_json()
+    assert done["data"] == {"deal": {"billing": {"city": "杭州", "seats": 5}}}
