@@ -217,7 +217,8 @@ def parse_submission(
     (keyed by ``field_key``).
 
     Empty inputs are left out, so the schema's ``required`` reports them; a group's object
-    is sent when one of its fields has a value or the group is required.
+    is sent when one of its fields was given (an unticked checkbox is not) or the group is
+    required.
     """
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -232,8 +233,11 @@ def _parse(
     tz: ZoneInfo,
     data: dict[str, Any],
     errors: dict[str, str],
-) -> None:
+) -> bool:
+    """Fill ``data`` from the inputs of ``schema``'s fields; whether any was given (an
+    unticked checkbox is not)."""
     required = set((schema or {}).get("required") or [])
+    given = False
     for name, prop in properties(schema).items():
         if _read_only(prop):
             continue  # shown, not taken
@@ -242,16 +246,19 @@ def _parse(
         key = PREFIX + field_key(parts)
         if widget == "group":
             inner: dict[str, Any] = {}
-            _parse(prop, parts, form, tz, inner, errors)
-            if inner or name in required:
+            inner_given = _parse(prop, parts, form, tz, inner, errors)
+            if inner_given or name in required:
                 data[name] = inner
+            given = given or inner_given
             continue
         if widget == "checkbox":
             data[name] = key in form
+            given = given or data[name]
             continue
         if widget == "choices":
             ticked = _all(form, key)
             if ticked:
+                given = True
                 try:
                     data[name] = [
                         _convert(_choice_items(prop) or {}, "select", v, tz) for v in ticked
@@ -262,10 +269,12 @@ def _parse(
         raw = str(form.get(key, ""))
         if not raw.strip():
             continue
+        given = True
         try:
             data[name] = _convert(prop, widget, raw, tz)
         except ValueError as exc:
             errors[field_key(parts)] = str(exc)
+    return given
 
 
 def field_errors(

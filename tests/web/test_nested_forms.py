@@ -200,7 +200,15 @@ DEAL_SCHEMA = {
                     },
                 },
             },
-        }
+        },
+        "followup": {  # optional: left out when nothing in it is given
+            "type": "object",
+            "required": ["when"],
+            "properties": {
+                "when": {"type": "string", "format": "date"},
+                "urgent": {"type": "boolean"},
+            },
+        },
     },
 }
 
