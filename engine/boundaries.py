@@ -86,6 +86,7 @@ from engine.io_mappings import ACTIVITIES as IO_ACTIVITIES
 from engine.io_mappings import with_io
 from engine.joins import BranchMergingInclusiveGateway, BranchMergingParallelGateway
 from engine.multi_instance import with_counting
+from engine.signal_inputs import with_signal_inputs
 from engine.spiff_extensions import TrimmedDecisionParser, UntypedParametersParser
 from engine.starter import StarterStartEvent
 from engine.task_scripts import (
@@ -103,6 +104,7 @@ from engine.zeebe_messages import SubscribedMessage, SubscribingGateway, subscri
 
 _ACTIVITY_TAGS = {full_tag(kind) for kind in ACTIVITIES}
 _IO_TAGS = {full_tag(kind) for kind in IO_ACTIVITIES}  # their own io mappings
+_THROW_TAGS = {full_tag("endEvent"), full_tag("intermediateThrowEvent")}  # signal inputs
 # The elements whose parser reads a message event definition.
 _MESSAGE_TAGS = {
     full_tag(kind)
@@ -444,6 +446,10 @@ class DialflowParser(SpiffBpmnParser):
     )
     OVERRIDE_PARSER_CLASSES = {
         tag: (with_io(parser) if tag in _IO_TAGS else parser, spec)
+        for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
+    }
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (with_signal_inputs(parser) if tag in _THROW_TAGS else parser, spec)
         for tag, (parser, spec) in OVERRIDE_PARSER_CLASSES.items()
     }
 

@@ -33,8 +33,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import (
     MessageEventDefinition as SpiffMessageEventDefinition,
 )
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    SignalEventDefinition as SpiffSignalEventDefinition,
+)
 
 from engine.boundaries import TaskMessage
+from engine.signal_inputs import SignalWithInputs
 from engine.zeebe_messages import subscribe_gateway
 
 _WITH_PAYLOAD = (ItemAwareEventDefinition, MessageEventDefinition)
@@ -128,5 +132,6 @@ def register(registry: Any) -> None:
     for own, base in (
         (MultipleCatch, MultipleEventDefinition),
         (DataMessage, SpiffMessageEventDefinition),
+        (SignalWithInputs, SpiffSignalEventDefinition),
     ):
         SPIFF_CONFIG[base](own, registry)

@@ -101,7 +101,7 @@ from engine import thrown_codes
 from engine.caught_variables import CAUGHT_AS, caught_values, mark_specs, payload_values
 from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
-from engine.scope_merge import carry_run, merge_at_scope_end
+from engine.scope_merge import DATA_BEFORE_EVENT, KEPT_LOCAL, carry_run, merge_at_scope_end
 from engine.starter import StarterStartEvent, initiator_variable, sets_starter
 from engine.subprocess_lanes import lane_inside
 
@@ -157,8 +157,13 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)  # no longer waiting
         my_task.data = scope_data(my_task)
+        carried = my_task.internal_data.pop(THROWN_WITH, None)
+        payload = my_task.internal_data.get(getattr(self.event_definition, "name", None))
+        if carried or payload:  # the scope's data without what the event carried, for the
+            # start event's Camunda 8 outputs, which keep it local (``io_mappings``)
+            my_task.internal_data[DATA_BEFORE_EVENT] = deepcopy(my_task.data)
         # a failure's data: the failed task's from before it ran, with its code and message
-        my_task.data.update(my_task.internal_data.pop(THROWN_WITH, None) or {})
+        my_task.data.update(carried or {})
         if self.cancel_activity:
             _cancel_rest_of_scope(my_task)
         elif isinstance(self.event_definition, _REPEATING) and my_task.parent is not None:
@@ -168,6 +173,23 @@ class EventSubprocessStart(CatchingEvent, BpmnSpecMixin):
 
 def is_listener(task: Any) -> bool:
     return isinstance(task.task_spec, EventSubprocessStart)
+
+
+def keep_event_local(run: Any) -> dict[str, Any] | None:
+    """The scope's data without what the event carried, for the run ``run`` (a workflow) of
+    an event subprocess whose start event carried something, else None; the event is marked
+    kept local, so the scope's end does not take what it carried either (``scope_merge``)."""
+    if run.parent_task_id is None or run.parent_workflow is None:
+        return None
+    task = run.parent_workflow.get_task_from_id(run.parent_task_id)
+    while task is not None and not is_listener(task):
+        if not isinstance(task.task_spec, EventSubprocess):
+            return None
+        task = task.parent
+    if task is None or DATA_BEFORE_EVENT not in task.internal_data:
+        return None
+    task.internal_data[KEPT_LOCAL] = True
+    return task.internal_data[DATA_BEFORE_EVENT]
 
 
 def scope_data(listener: Any) -> dict[str, Any]:

@@ -280,6 +280,9 @@ def hint_for(local: str, owner: Any, value: str | None) -> str | None:
     return _FIXED.get(local)
 
 
+_THROWING = ("endEvent", "intermediateThrowEvent")
+
+
 def signal_hint(local: str, owner: Any) -> str | None:
     """What a signal carries in Dialflow, for the data a Camunda 7 ``<camunda:in>`` or a
     Camunda 8 ``<zeebe:ioMapping>`` gives a signal event: Camunda copies the variables named
@@ -292,6 +295,8 @@ def signal_hint(local: str, owner: Any) -> str | None:
     definition = owner.find(f"{{{BPMN_NS}}}signalEventDefinition")
     if local not in (*_ALL_VARIABLES, "ioMapping") or definition is None:
         return None
+    if local == "ioMapping" and etree.QName(owner).localname in _THROWING:
+        return None  # a throw's inputs are what its signal carries (``signal_inputs``)
     ref = definition.get("signalRef")
     signal = f'<bpmn:signal id="{ref}">' if ref else "the <bpmn:signal>"
     return (

@@ -52,8 +52,9 @@ What does not run as drawn stays refused on the mapping's line (read by ``read``
 FEEL function with no Python, a target that is no variable name; on the element, what Camunda
 refuses itself: Camunda 7 mappings on a start or boundary event ("camunda:inputOutput mapping
 unsupported for element type") and outputs on a multi-instance activity, Camunda 8 inputs on a
-start or boundary event; mappings on a signal or compensation throw, on an event subprocess,
-and one element mapped both as Camunda 7 and as Camunda 8.
+start or boundary event; outputs on a signal throw (its inputs are what its signal carries,
+``signal_inputs``), mappings on a compensation throw, on an event subprocess, and one element
+mapped both as Camunda 7 and as Camunda 8.
 """
 
 from __future__ import annotations
@@ -291,6 +292,17 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
         return []
     if kind in THROWS and definition == "messageEventDefinition":
         return []  # run as the send task it is drawn as (``adopt``)
+    if kind in THROWS and definition == "signalEventDefinition":
+        if "output" in _sides(holders):
+            return [
+                (
+                    at,
+                    "a signal throw maps inputs only, the variables its signal carries "
+                    "(Camunda 8's signal variables); nothing runs in it to hand outputs on: "
+                    "remove the outputs, or set the values in a script task before it",
+                )
+            ]
+        return []  # its inputs are what its signal carries (``signal_inputs``)
     if kind in CATCHES and definition in _CATCH_KINDS:
         return []
     what = definition.replace("EventDefinition", "") or "plain"
@@ -523,6 +535,12 @@ def _put(values: dict[str, Any], mapping: Parameter, value: Any, base: Any) -> N
     values[fields[0]] = root
 
 
+def evaluate_input(task: Any, mapping: Parameter, values: dict[str, Any]) -> None:
+    """Set one input's value in ``values`` (the inputs so far, over ``task``'s data)."""
+    value = deepcopy(_evaluate(task, mapping, {**task.data, **values}, "input"))
+    _put(values, mapping, value, values.get(mapping.root))
+
+
 def apply_inputs(task: Any, mappings: IoMappings) -> None:
     """Give ``task`` its inputs as its own variables, remembering what they cover."""
     data = task.data
@@ -546,9 +564,16 @@ def apply_inputs(task: Any, mappings: IoMappings) -> None:
 def _before_catch(task: Any) -> dict[str, Any]:
     """The data as it was before the event ``task`` is drawn after caught what it carried:
     the data of the task before that event (a boundary event's activity's split, a start
-    event's instance start, the task before an intermediate catch)."""
+    event's instance start, the task before an intermediate catch; an event subprocess's
+    start event's, the scope's data before its event, which its run started with)."""
+    from engine.event_subprocesses import keep_event_local  # it imports the specs here
+
     event = task.parent
     before = event.parent if event is not None else None
+    if before is not None and before.parent is None:  # the start of a run of a (sub)process
+        scope = keep_event_local(task.workflow)  # an event subprocess's: its event's data out
+        if scope is not None:
+            return scope
     return before.data if before is not None else {}
 
 
@@ -673,6 +698,8 @@ def adopt(tree: Any) -> None:
             if kind in THROWS and definition == "messageEventDefinition":
                 _as_send_task(event)
                 continue
+            if kind in THROWS and definition == "signalEventDefinition":
+                continue  # its spec sends its inputs with its signal (``signal_inputs``)
             side = "before" if kind in THROWS else "after"
             script_task(event, side, "pass", kind="mappings")
             task_id = f"{event.get('id')}_mappings_{side}"

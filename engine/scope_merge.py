@@ -29,6 +29,19 @@ from engine.join_passes import this_pass
 # What a pruned run carries to its scope's end: the scope's data as its event found it, and
 # the run's own changes since.
 SEEN, CHANGED = "seen", "changed"
+# On a listener whose event carried data: the scope's data before it (``DATA_BEFORE_EVENT``),
+# and whether its run kept that data local (``KEPT_LOCAL``: a Camunda 8 start event with
+# outputs, ``io_mappings``), so the run saw the scope's data without it.
+DATA_BEFORE_EVENT, KEPT_LOCAL = "data_before_event", "event_kept_local"
+
+
+def seen_by_run(listener: Any) -> dict[str, Any]:
+    """The scope's data as the run of ``listener`` found it: what its event carried in, unless
+    the run kept that local."""
+    internal = listener.internal_data
+    if internal.get(KEPT_LOCAL) and DATA_BEFORE_EVENT in internal:
+        return internal[DATA_BEFORE_EVENT]
+    return listener.data
 
 
 def changes(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -38,8 +51,10 @@ def changes(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 def carry_run(carried: dict[str, Any], listener: Any, run: Any) -> None:
     """Add a finished run (``run``: its event subprocess task) to what ``carried`` holds for
     the scope's end, ``listener`` being the task its event started it from."""
-    DeepMerge.merge(carried.setdefault(SEEN, {}), deepcopy(listener.data))
-    DeepMerge.merge(carried.setdefault(CHANGED, {}), deepcopy(changes(run.data, listener.data)))
+    DeepMerge.merge(carried.setdefault(SEEN, {}), deepcopy(seen_by_run(listener)))
+    DeepMerge.merge(
+        carried.setdefault(CHANGED, {}), deepcopy(changes(run.data, seen_by_run(listener)))
+    )
 
 
 def merge_at_scope_end(
@@ -68,7 +83,7 @@ def merge_at_scope_end(
         my_task._inherit_data()
         DeepMerge.merge(my_task.data, carried.get(CHANGED, carried))
         return
-    base = base_task.data
+    base = seen_by_run(base_task) if is_listener(base_task) else base_task.data
     starts = [_run_start(task, base_task, is_listener) for task in arrivals]
     data = deepcopy(base)
     main = [task for task, start in zip(arrivals, starts, strict=True) if start is None]
@@ -83,7 +98,7 @@ def merge_at_scope_end(
     for task, start in zip(arrivals, starts, strict=True):
         if start is not None:
             later = main_ended is None or task.last_state_change > main_ended
-            runs.append((start.data, changes(task.parent.data, start.data), later))
+            runs.append((seen_by_run(start), changes(task.parent.data, seen_by_run(start)), later))
     if not main:  # interrupted: the scope's data as the run found it
         for seen, _, _ in runs:
             DeepMerge.merge(data, deepcopy(changes(seen, base)))

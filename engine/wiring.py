@@ -28,6 +28,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import xml_ids
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, element_problem, executable_processes
 from engine.errors import problem
 from engine.links import UNLINKED
@@ -178,11 +179,15 @@ def reached_elements(process: Any, unlinked: bool = False) -> set[Any]:
     link catch event no throw names counts as a start: ``engine.links`` says what is wrong
     with it, and the elements after it are not unreached on their own account."""
     by_id = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
+    # a flow naming an element whose id is no XML id as it was meant runs to it: the id's
+    # problem says so, and what follows is not unreached on its own account
+    meant = xml_ids.meant_refs(process)
     after: dict[Any, list[Any]] = {}
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        target = by_id.get(flow.get("targetRef"))
+        source, target_id = flow.get("sourceRef"), flow.get("targetRef")
+        target = by_id.get(meant.get(target_id, target_id))
         if target is not None:
-            after.setdefault(flow.get("sourceRef"), []).append(target)
+            after.setdefault(meant.get(source, source), []).append(target)
     for boundary in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         host = boundary.get("attachedToRef")
         # a boundary event on no element is refused elsewhere: not a reason to refuse more

@@ -19,6 +19,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine import xml_ids
 from engine.bpmn_xml import ACTIVITIES, BPMN_NS, CONTAINERS, SAFE_XML
 from engine.errors import problem
 from engine.file_kinds import is_svg, svg_message, upload_hint
@@ -277,8 +278,41 @@ def _id_message(message: str, tree: Any) -> str:
             "each element needs an id of its own"
         )
     return (
-        f"id {value!r} is no valid XML id: it must start with a letter or '_' and hold no "
-        f"spaces or ':': write such as {_valid_id(value)!r}, and the references to it alike"
+        f"id {value!r} is no valid XML id: {_fix_of(value)} (an id starts with a letter or "
+        "'_' and holds only letters, digits, '_', '-' and '.'): write such as "
+        f"{_valid_id(value)!r}, and the references to it alike{_meant_by(tree, value)}"
+    )
+
+
+def _fix_of(value: str) -> str:
+    """What to change in ``value``: the characters to remove, a first character to change."""
+    said = [
+        "the space" if ch == " " else "the tab" if ch == "\t" else repr(ch)
+        for ch in xml_ids.to_remove(value)
+    ]
+    fixes = []
+    if said:
+        listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+        fixes.append(f"remove {listed}")
+    if value[:1].isdigit() or value[:1] in ("-", "."):
+        fixes.append(f"start it with a letter or '_', not {value[:1]!r}")
+    return "; ".join(fixes) or "write it as a name"
+
+
+def _meant_by(tree: Any, value: str) -> str:
+    """The flows that name the element by the id most likely meant for it, which no element
+    has: they are to name its new id too."""
+    flows = xml_ids.flows_meaning(tree.getroot() if hasattr(tree, "getroot") else tree, value)
+    if not flows:
+        return ""
+    said = [
+        f"{flow.get('id')!r} ({end} {flow.get(end)!r}, line {flow.sourceline})"
+        for flow, end in flows
+    ]
+    named = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return (
+        f"; the sequence flow{'s' if len(said) > 1 else ''} {named} most likely "
+        f"mean{'' if len(said) > 1 else 's'} this element: name its new id there too"
     )
 
 

@@ -13,7 +13,13 @@ Widgets, chosen per property:
 | string with ``"x-widget": "textarea"`` or ``maxLength`` > 200 | ``<textarea>`` |
 | other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
 | ``array`` whose ``items`` are choices (``enum`` or ``oneOf`` consts) | a checkbox per choice |
-| ``object`` / other ``array`` | a JSON ``<textarea>`` |
+| ``object`` with ``properties`` (a Camunda Form group) | a ``<fieldset>`` of its own fields |
+| ``object`` without ``properties`` / other ``array`` | a JSON ``<textarea>`` |
+
+An object's fields nest to any depth; a nested field's input is named by its JSON Pointer
+(``field:/contact/phone``), a top-level field's by its name, and the submission is read back
+into the nested object, each object sent when one of its fields has a value (or it is
+required), so the schema's messages land beside the nested input they are about.
 
 A field marked ``"readOnly": true`` is shown disabled with the instance's value (else its
 default) and never sent: completing the task does not take it (``engine.forms``). Every
@@ -32,7 +38,7 @@ messages are shown beside their fields.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -52,7 +58,8 @@ PREFIX = "field:"  # keeps schema property names apart from csrf_token and frien
 class FormField:
     name: str
     label: str
-    widget: str  # text, email, textarea, number, date, datetime, select, checkbox, choices, json
+    # text, email, textarea, number, date, datetime, select, checkbox, choices, json, group
+    widget: str
     required: bool
     input_name: str
     input_id: str
@@ -64,6 +71,12 @@ class FormField:
     description: str | None = None
     error: str | None = None
     hide_if: str | None = None  # JSON of the field's ``x-hide-if`` (``engine.form_conditions``)
+    children: list[FormField] = field(default_factory=list)  # a group's own fields
+
+    @property
+    def flagged(self) -> bool:
+        """Whether this field or one inside it has an error to show."""
+        return bool(self.error) or any(child.flagged for child in self.children)
 
 
 @dataclass
@@ -103,33 +116,67 @@ def build_fields(
 ) -> list[FormField]:
     """The fields to render; ``submitted`` (the raw form) keeps what the user typed;
     ``values`` (the instance's values of the form's fields, ``engine.forms.form_values``)
-    fills the read-only fields and starts the others, before the schema's defaults."""
+    fills the read-only fields and starts the others, before the schema's defaults.
+    ``errors`` are keyed by ``field_key`` (a top-level field's name)."""
+    return _build(schema, (), submitted, errors or {}, tz, values or {}, "field", shown=False)
+
+
+def field_key(path: tuple[str, ...]) -> str:
+    """A field's name for a top-level field, else its JSON Pointer (``/contact/phone``)."""
+    if len(path) == 1:
+        return path[0]
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _build(
+    schema: Mapping[str, Any] | None,
+    path: tuple[str, ...],
+    submitted: Mapping[str, str] | None,
+    errors: Mapping[str, str],
+    tz: ZoneInfo,
+    values: Mapping[str, Any],
+    id_base: str,
+    *,
+    shown: bool,
+) -> list[FormField]:
     required = set((schema or {}).get("required") or [])
     fields = []
     for index, (name, prop) in enumerate(properties(schema).items()):
+        parts = (*path, name)
+        key = field_key(parts)
         widget = widget_for(prop)
-        shown = _read_only(prop)
+        read_only = shown or _read_only(prop)
         item = FormField(
-            name=name,
+            name=key,
             label=bilingual(str(prop.get("title") or name)),
             widget=widget,
-            required=name in required and not shown,
-            input_name=PREFIX + name,
-            input_id=f"field-{index}",
-            attrs={"disabled": True} if shown else _html_attributes(prop, widget, name in required),
+            required=name in required and not read_only,
+            input_name=PREFIX + key,
+            input_id=f"{id_base}-{index}",
+            attrs={"disabled": True}
+            if read_only
+            else _html_attributes(prop, widget, name in required),
             options=_options(_choice_items(prop) if widget == "choices" else prop)
             if widget in ("select", "choices")
             else [],
             description=prop.get("description"),
-            error=(errors or {}).get(name),
-            hide_if=json.dumps(prop[HIDE]) if isinstance(prop.get(HIDE), dict) else None,
+            error=errors.get(key),
+            hide_if=json.dumps(prop[HIDE])
+            if isinstance(prop.get(HIDE), dict) and not path
+            else None,
         )
-        if submitted is not None and not shown:
+        value = values.get(name, prop.get("default"))
+        if widget == "group":
+            inner = value if isinstance(value, Mapping) else {}
+            item.attrs = {}
+            item.children = _build(
+                prop, parts, submitted, errors, tz, inner, item.input_id, shown=read_only
+            )
+        elif submitted is not None and not read_only:
             item.value = str(submitted.get(item.input_name, ""))
             item.checked = item.input_name in submitted
             item.selected = _all(submitted, item.input_name) if widget == "choices" else []
         else:
-            value = (values or {}).get(name, prop.get("default"))
             item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
             if widget == "choices" and isinstance(value, list):
                 item.selected = [_option_value(v) for v in value]
@@ -147,6 +194,8 @@ def widget_for(prop: Mapping[str, Any]) -> str:
         return "number"
     if kind == "array" and _choice_items(prop) is not None:
         return "choices"
+    if kind == "object" and properties(prop):
+        return "group"
     if kind in ("object", "array"):
         return "json"
     fmt = prop.get("format")
@@ -164,54 +213,103 @@ def widget_for(prop: Mapping[str, Any]) -> str:
 def parse_submission(
     schema: Mapping[str, Any] | None, form: Mapping[str, str], *, tz: ZoneInfo
 ) -> Submission:
-    """Typed data for the schema's properties; values that cannot be typed become errors.
+    """Typed data for the schema's properties; values that cannot be typed become errors
+    (keyed by ``field_key``).
 
-    Empty inputs are left out, so the schema's ``required`` reports them.
+    Empty inputs are left out, so the schema's ``required`` reports them; a group's object
+    is sent when one of its fields was given (an unticked checkbox is not) or the group is
+    required.
     """
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    _parse(schema, (), form, tz, data, errors)
+    return Submission(data, errors)
+
+
+def _parse(
+    schema: Mapping[str, Any] | None,
+    path: tuple[str, ...],
+    form: Mapping[str, str],
+    tz: ZoneInfo,
+    data: dict[str, Any],
+    errors: dict[str, str],
+) -> bool:
+    """Fill ``data`` from the inputs of ``schema``'s fields; whether any was given (an
+    unticked checkbox is not)."""
+    required = set((schema or {}).get("required") or [])
+    given = False
     for name, prop in properties(schema).items():
         if _read_only(prop):
             continue  # shown, not taken
+        parts = (*path, name)
         widget = widget_for(prop)
-        key = PREFIX + name
+        key = PREFIX + field_key(parts)
+        if widget == "group":
+            inner: dict[str, Any] = {}
+            inner_given = _parse(prop, parts, form, tz, inner, errors)
+            if inner_given or name in required:
+                data[name] = inner
+            given = given or inner_given
+            continue
         if widget == "checkbox":
             data[name] = key in form
+            given = given or data[name]
             continue
         if widget == "choices":
             ticked = _all(form, key)
             if ticked:
+                given = True
                 try:
                     data[name] = [
                         _convert(_choice_items(prop) or {}, "select", v, tz) for v in ticked
                     ]
                 except ValueError as exc:
-                    errors[name] = str(exc)
+                    errors[field_key(parts)] = str(exc)
             continue
         raw = str(form.get(key, ""))
         if not raw.strip():
             continue
+        given = True
         try:
             data[name] = _convert(prop, widget, raw, tz)
         except ValueError as exc:
-            errors[name] = str(exc)
-    return Submission(data, errors)
+            errors[field_key(parts)] = str(exc)
+    return given
 
 
 def field_errors(
     schema: Mapping[str, Any] | None, details: list[dict[str, Any]]
 ) -> tuple[dict[str, str], list[str]]:
-    """``FormInvalid`` details → one readable message per top-level field, plus the rest."""
-    props = properties(schema)
+    """``FormInvalid`` details → one readable message per field (the innermost one rendered
+    that the detail's dotted path is about, keyed by ``field_key``), plus the rest."""
+    rendered = dict(_rendered(schema, ()))
     by_field: dict[str, str] = {}
     general: list[str] = []
     for detail in details:
-        name = str(detail.get("field") or "").split(".")[0]
-        if name in props:
-            by_field.setdefault(name, _message(props[name], detail))
+        said = str(detail.get("field") or "")
+        owner = max(
+            (dotted for dotted in rendered if said == dotted or said.startswith(dotted + ".")),
+            key=len,
+            default=None,
+        )
+        if owner is not None:
+            key, prop = rendered[owner]
+            by_field.setdefault(key, _message(prop, detail))
         else:
             general.append(str(detail.get("message") or ""))
     return by_field, general
+
+
+def _rendered(
+    schema: Mapping[str, Any] | None, path: tuple[str, ...]
+) -> Iterator[tuple[str, tuple[str, Mapping[str, Any]]]]:
+    """Every rendered field: its dotted path (as validation details name it) → its key and
+    property."""
+    for name, prop in properties(schema).items():
+        parts = (*path, name)
+        yield ".".join(parts), (field_key(parts), prop)
+        if widget_for(prop) == "group":
+            yield from _rendered(prop, parts)
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def test_the_task_page_renders_the_camunda_form(client, db, make_user, owner: Ac
         "csrf_token": csrf_token(page),
         "field:outcome": "connected",
         "field:products": ["basic", "pro"],
-        "field:contact": '{"name": "王经理"}',
+        "field:/contact/name": "王经理",  # the group's own input, no JSON box
         "field:notes": "客户有兴趣，下周报价",
     }
     assert client.post(f"/tasks/{task_id}", data=form).status_code == 302
