@@ -162,18 +162,32 @@ def _over_job(python: str) -> str:
 
 def _operator(task: Any) -> str | None:
     """The operator a service task's ``<zeebe:taskDefinition type>`` names, when that is all
-    it says (no retries, headers, or FEEL type) and no operator of Dialflow's is also there."""
+    it says (its retries at most, no headers or FEEL type) and no operator of Dialflow's is
+    also there."""
     if etree.QName(task).localname != "serviceTask":
         return None
     definitions = _zeebe(task, "taskDefinition")
     if len(definitions) != 1 or len(definitions[0]) > 0:
         return None
     operator = (definitions[0].get("type") or "").strip()
-    if set(definitions[0].attrib) != {"type"} or not operator or zeebe_hints.is_feel(operator):
+    if set(definitions[0].attrib) - {"retries"} != {"type"} or not operator:
+        return None
+    if zeebe_hints.is_feel(operator) or job_retries(definitions[0]) is None:
         return None
     if any(True for _ in task.iter(f"{_SPIFF}serviceTaskOperator")):
         return None  # said twice: the foreign check names the Zeebe one
     return operator
+
+
+def job_retries(definition: Any) -> int | None:
+    """The automatic retries a task definition's ``retries`` asks for, as
+    ``<spiffworkflow:retry retries>`` counts them (after the first attempt): Camunda 8 counts
+    attempts, ``retries="3"`` (the modeler's default) failing the job for good on its third;
+    ``None`` when it is no whole number of at least 1."""
+    written = (definition.get("retries") or "1").strip()
+    if not written.isdigit() or int(written) < 1:
+        return None
+    return int(written) - 1
 
 
 def adopted(element: Any) -> bool:
@@ -205,6 +219,7 @@ def adopt(tree: Any) -> None:
         operator, parameters, outputs = found
         extensions = task.find(_EXTENSIONS)
         said = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
+        retries = job_retries(_zeebe(task, "taskDefinition")[0])
         if outputs:
             said.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
@@ -212,6 +227,8 @@ def adopt(tree: Any) -> None:
         listed = etree.SubElement(said, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)
+        if retries:
+            etree.SubElement(said, f"{_SPIFF}retry", retries=str(retries))
 
 
 def mapping_hint(element: Any) -> str | None:

@@ -1,0 +1,130 @@
+"""Round 26: telesales processes as the newest modellers export them, deployed and run through
+the API: Camunda Web Modeler / Desktop Modeler 5.3x for Camunda 8.7–8.8, spiff-arena's own
+modeller, Flowable 7.1 and Camunda 7.22.
+
+What was refused and runs now: a Camunda 8 job worker's ``retries`` (the modeler's default
+``retries="3"`` refused the whole task; it is now that many attempts, as Camunda counts
+them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from crm.customers import create_customer
+from crm.models import Activity
+from tests.engine.conftest import Actor, Timed, refused
+from tests.engine.diagram_folders import DiagramFolder, line_in, upload
+
+ROUND26 = DiagramFolder("round26")
+diagram, edited, deploy = ROUND26.read, ROUND26.edited, ROUND26.deploy
+QUALIFY = ("c8_lead_qualify.bpmn", "lead_grade.dmn")
+CALLBACK = ("spiff_callback_request.bpmn", "callback_priority.dmn")
+
+
+def customer(db: Any) -> int:
+    with db() as session:
+        return create_customer(
+            session, {"name": "Li Na", "phones": ["+8613900139000"]}, actor=None
+        ).id
+
+
+def notes_of(db: Any) -> list[str]:
+    with db() as session:
+        return [a.body for a in session.scalars(select(Activity).order_by(Activity.id))]
+
+
+def only(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    (task,) = tasks
+    return task
+
+
+def test_a_camunda_88_lead_is_noted_qualified_by_named_users_and_graded(timed: Timed):
+    """A native user task offered to ``candidateUsers`` with its priority, a decision called
+    with ``bindingType="deployment"`` (a version tag on the process and the decision), and
+    the job worker's ``retries="3"``: three attempts, as Camunda 8 counts them."""
+    owner, agent = timed.owner, timed.agent
+    db = timed.runtime.db.unit_of_work
+    boss = timed.actor("manager", username="boss", team="East")
+    deputy = timed.actor("manager", username="deputy", team="East")
+    deploy(owner, *QUALIFY)
+    cid = customer(db)
+    hot = agent.start("r26_lead_qualify", {"customer_id": cid, "source": "web", "budget": 80000})
+    task = only(boss.tasks())
+    assert (task["name"], task["priority"]) == ("Activity_qualify", 75)
+    assert only(deputy.tasks())["id"] == task["id"]
+    assert agent.tasks() == []
+    graded = boss.complete_ok(task["id"], {})
+    assert graded["data"]["grade"] == "A"
+    call = only(agent.tasks())
+    assert call["name"] == "Activity_call"
+    assert agent.complete_ok(call["id"], {})["status"] == "completed"
+    cold = agent.start("r26_lead_qualify", {"customer_id": cid, "source": "fair", "budget": 900})
+    done = deputy.complete_ok(only(deputy.tasks())["id"], {})
+    assert (done["status"], done["data"]["grade"]) == ("completed", "C")
+    assert notes_of(db) == ["Lead from web", "Lead from fair"]
+    assert agent.instance(hot["id"])["status"] == "completed"
+    assert cold["id"] != hot["id"]
+
+    # a note for a customer that does not exist: retried twice by itself, then an incident
+    failing = agent.start("r26_lead_qualify", {"customer_id": 999999, "source": "web"})
+    (first,) = failing["incidents"]
+    assert (first["element_id"], first["attempts"]) == ("Activity_note", 1)
+    assert first["retry_at"] is not None
+    retry_at = datetime.fromisoformat(first["retry_at"])
+    assert timed.advance(retry_at - timed.clock.now()) == 1
+    (second,) = agent.instance(failing["id"])["incidents"]
+    assert (second["attempts"], second["retry_at"] is not None) == (2, True)
+    assert timed.advance(timedelta(hours=1)) == 1
+    (last,) = agent.instance(failing["id"])["incidents"]
+    assert (last["attempts"], last["retry_at"]) == (3, None)
+
+
+def reply(actor: Actor, ref: str, **payload: Any) -> Any:
+    body = {"name": "r26_customer_reply", "correlation": {"request_ref": ref}}
+    return actor.post("/api/v1/messages", json={**body, "payload": payload})
+
+
+def test_a_spiff_arena_callback_is_noted_prioritised_called_and_answered(owner, agent, db):
+    """A guest's task (``allowGuest``, ``guestConfirmation``: spiff-arena's public pages, shown
+    here as the agent's), Jinja instructions, a pre-script setting the correlation value the
+    reply is matched by, a message caught into its ``messageVariable``, and a signal boundary
+    with its button label."""
+    deploy(owner, *CALLBACK)
+    cid = customer(db)
+    started = agent.start("r26_callback_request", {"customer_id": cid})
+    request = only(started["ready_tasks"])
+    assert request["instructions"] == "Leave your number and a good time to call."
+    view = agent.complete_ok(
+        request["id"], {"phone": "+8613900139000", "preferred_time": "15:00", "vip": True}
+    )
+    assert (view["data"]["priority"], view["data"]["noted"]) == ("high", {"note_id": 1})
+    call = only(view["ready_tasks"])
+    assert call["instructions"] == "Call +8613900139000 around 15:00 (high priority), a VIP."
+    assert call["kind"] == "callback"  # a property as spiff-arena writes it: text
+    waiting = agent.complete_ok(call["id"], {"outcome": "asked to confirm by SMS"})
+    assert (waiting["data"]["request_ref"], waiting["data"]["called"]) == (f"CB-{cid}", True)
+    assert reply(agent, "CB-999", text="wrong").status_code == 404
+    answered = reply(agent, f"CB-{cid}", text="confirmed")
+    assert answered.status_code == 202, answered.get_json()
+    done = agent.instance(started["id"])
+    assert (done["status"], done["data"]["reply"]["text"]) == ("completed", "confirmed")
+    assert notes_of(db) == ["Callback requested at 15:00"]
+
+    # a normal priority; the manager gives up while the agent has not called
+    other = agent.start("r26_callback_request", {"customer_id": cid})
+    view = agent.complete_ok(
+        only(other["ready_tasks"])["id"],
+        {"phone": "+8613900139000", "preferred_time": "09:30", "vip": False},
+    )
+    assert only(view["ready_tasks"])["instructions"] == (
+        "Call +8613900139000 around 09:30 (normal priority)."
+    )
+    sent = owner.post("/api/v1/signals", json={"name": "r26_give_up", "signal_id": "gu-1"})
+    assert sent.status_code in (200, 202), sent.get_json()
+    gave_up = agent.instance(other["id"])
+    assert (gave_up["status"], gave_up["ready_tasks"]) == ("completed", [])
+    assert "called" not in gave_up["data"]
