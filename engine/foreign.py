@@ -46,6 +46,7 @@ from engine import (
     zeebe_decisions,
     zeebe_expressions,
     zeebe_hints,
+    zeebe_jobs,
     zeebe_messages,
     zeebe_schedule,
     zeebe_tasks,
@@ -406,6 +407,7 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
+        or (zeebe_jobs.listener_problem(element) if zeebe else None)
         or (zeebe_expressions.script_hint(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
@@ -504,6 +506,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
+        or zeebe_jobs.adopted(element)  # listeners naming operators: service tasks
         or external_tasks.adopted(element)  # a Camunda 7 external task's parameters: run
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept

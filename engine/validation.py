@@ -70,6 +70,8 @@ from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
 from engine.zeebe_expressions import adopt as adopt_feel
 from engine.zeebe_hints import binding_problems
+from engine.zeebe_jobs import adopt as adopt_job_listeners
+from engine.zeebe_jobs import unknown_types
 from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
@@ -154,6 +156,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, declare_code_refs, tree)  # Flowable's errorRef="DNC"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
+        _xml_pass(name in schema_invalid, adopt_job_listeners, tree)  # their listeners' jobs
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
@@ -391,6 +394,7 @@ def validate_bundle(
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
     foreign += binding_problems(bpmn)
+    foreign += unknown_types(bpmn, registry)
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []

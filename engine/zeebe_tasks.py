@@ -31,6 +31,7 @@ from lxml import etree
 
 from engine import zeebe_hints
 from engine.bpmn_xml import BPMN_NS
+from engine.zeebe_jobs import job_retries
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
@@ -177,17 +178,6 @@ def _operator(task: Any) -> str | None:
     if any(True for _ in task.iter(f"{_SPIFF}serviceTaskOperator")):
         return None  # said twice: the foreign check names the Zeebe one
     return operator
-
-
-def job_retries(definition: Any) -> int | None:
-    """The automatic retries a task definition's ``retries`` asks for, as
-    ``<spiffworkflow:retry retries>`` counts them (after the first attempt): Camunda 8 counts
-    attempts, ``retries="3"`` (the modeler's default) failing the job for good on its third;
-    ``None`` when it is no whole number of at least 1."""
-    written = (definition.get("retries") or "1").strip()
-    if not written.isdigit() or int(written) < 1:
-        return None
-    return int(written) - 1
 
 
 def adopted(element: Any) -> bool:

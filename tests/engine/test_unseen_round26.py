@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.customers import create_customer
-from crm.models import Activity
-from tests.engine.conftest import Actor, Timed, refused
-from tests.engine.diagram_folders import DiagramFolder, line_in, upload
+from crm.models import Activity, Call
+from tests.engine.conftest import Actor, Timed
+from tests.engine.diagram_folders import DiagramFolder
 
 ROUND26 = DiagramFolder("round26")
 diagram, edited, deploy = ROUND26.read, ROUND26.edited, ROUND26.deploy
@@ -42,10 +42,17 @@ def only(tasks: list[dict[str, Any]]) -> dict[str, Any]:
     return task
 
 
-def test_a_camunda_88_lead_is_noted_qualified_by_named_users_and_graded(timed: Timed):
+def calls_of(db: Any) -> list[tuple[int, str]]:
+    with db() as session:
+        return [(c.customer_id, c.disposition.value) for c in session.scalars(select(Call))]
+
+
+def test_a_camunda_88_lead_is_noted_qualified_by_named_users_graded_and_called(timed: Timed):
     """A native user task offered to ``candidateUsers`` with its priority, a decision called
-    with ``bindingType="deployment"`` (a version tag on the process and the decision), and
-    the job worker's ``retries="3"``: three attempts, as Camunda 8 counts them."""
+    with ``bindingType="deployment"`` (a version tag on the process and the decision), a task
+    listener on ``completing`` and an execution listener on ``end`` whose job types are
+    operators (each run once the task is done, with the data it was completed with), and the
+    job worker's ``retries="3"``: three attempts, as Camunda 8 counts them."""
     owner, agent = timed.owner, timed.agent
     db = timed.runtime.db.unit_of_work
     boss = timed.actor("manager", username="boss", team="East")
@@ -57,17 +64,21 @@ def test_a_camunda_88_lead_is_noted_qualified_by_named_users_and_graded(timed: T
     assert (task["name"], task["priority"]) == ("Activity_qualify", 75)
     assert only(deputy.tasks())["id"] == task["id"]
     assert agent.tasks() == []
-    graded = boss.complete_ok(task["id"], {})
+    graded = boss.complete_ok(task["id"], {"text": "Budget confirmed"})
     assert graded["data"]["grade"] == "A"
+    assert notes_of(db) == ["Lead from web", "Budget confirmed"]
     call = only(agent.tasks())
     assert call["name"] == "Activity_call"
-    assert agent.complete_ok(call["id"], {})["status"] == "completed"
-    cold = agent.start("r26_lead_qualify", {"customer_id": cid, "source": "fair", "budget": 900})
-    done = deputy.complete_ok(only(deputy.tasks())["id"], {})
-    assert (done["status"], done["data"]["grade"]) == ("completed", "C")
-    assert notes_of(db) == ["Lead from web", "Lead from fair"]
+    assert calls_of(db) == []
+    done = agent.complete_ok(call["id"], {"disposition": "connected_interested"})
+    assert done["status"] == "completed"
+    assert calls_of(db) == [(cid, "connected_interested")]
     assert agent.instance(hot["id"])["status"] == "completed"
-    assert cold["id"] != hot["id"]
+    agent.start("r26_lead_qualify", {"customer_id": cid, "source": "fair", "budget": 900})
+    cold = deputy.complete_ok(only(deputy.tasks())["id"], {"text": "No budget"})
+    assert (cold["status"], cold["data"]["grade"]) == ("completed", "C")
+    assert notes_of(db)[2:] == ["Lead from fair", "No budget"]
+    assert len(calls_of(db)) == 1
 
     # a note for a customer that does not exist: retried twice by itself, then an incident
     failing = agent.start("r26_lead_qualify", {"customer_id": 999999, "source": "web"})
