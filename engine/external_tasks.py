@@ -15,9 +15,15 @@ post-script over the operator's result (``zeebe_tasks.outputs_script``: a dict's
 worker's variables, anything else the one variable ``result``), as a Camunda 8 job worker
 naming an operator runs (``zeebe_tasks``). The deploy's checks then treat it as Dialflow's
 own: an unknown operator or parameter is refused on the task with the operators there are.
+A ``<camunda:errorEventDefinition errorRef expression="${…}">`` (Camunda 7.12+) throws its
+error when the worker is done and its expression holds over the worker's variables and the
+process's: the post-script's first lines, ``fail(code, message)`` as a script's failure, which
+the error's boundary event catches (``engine.caught_failures``); the operator's writes stay,
+as the worker's work was done.
 
 What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
-``script`` parameter, an error event definition of the external task, a task that also names
+``script`` parameter, an error event definition naming no error of the file or whose
+expression does not run, a task that also names
 an operator of its own) stays refused on the task (``foreign.py``); a value whose JUEL does not
 run (a Java method) is refused on its parameter's line, said as the one thing in the way
 (``uncomputed``).
@@ -32,7 +38,7 @@ from lxml import etree
 
 from engine import juel
 from engine.bpmn_xml import BPMN_NS, extension_elements
-from engine.zeebe_tasks import JOB_RESULT, outputs_script
+from engine.zeebe_tasks import JOB_RESULT, outputs_script, over_job
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -51,11 +57,12 @@ def runs(local: str, element: Any) -> bool:
 
 
 def adopted(element: Any) -> bool:
-    """True for the ``<camunda:inputOutput>`` of an external task ``adopt`` runs."""
+    """True for the ``<camunda:inputOutput>`` and error event definitions of an external task
+    ``adopt`` runs."""
     parent = element.getparent()
     task = parent.getparent() if parent is not None and parent.tag == _EXTENSIONS else None
     return (
-        element.tag == f"{_CAMUNDA}inputOutput"
+        element.tag in (f"{_CAMUNDA}inputOutput", f"{_CAMUNDA}errorEventDefinition")
         and task is not None
         and external_operator(task, lenient=True) is not None
     )
@@ -79,8 +86,10 @@ def external_operator(
         for element in extensions:
             if not isinstance(element.tag, str) or not element.tag.startswith(_CAMUNDA):
                 continue
+            if element.tag == f"{_CAMUNDA}errorEventDefinition" and error_thrown(element):
+                continue  # thrown by the post-script (``error_checks``)
             if element.tag != f"{_CAMUNDA}inputOutput":
-                return None  # an error event definition, a field
+                return None  # a field, an error event definition that does not run
             for parameter in element:
                 if not isinstance(parameter.tag, str):
                     continue
@@ -92,6 +101,37 @@ def external_operator(
                     return None
                 found[local].append(said)
     return topic, found["inputParameter"], found["outputParameter"]
+
+
+def error_thrown(definition: Any) -> tuple[str, str, str] | None:
+    """A ``<camunda:errorEventDefinition errorRef expression>`` of an external task as the
+    (code, message, Python condition) it throws the error by: Camunda 7 evaluates each when
+    the worker completes the task, over the worker's variables and the process's, and throws
+    the first whose expression holds. ``None`` when it names no ``<bpmn:error>`` of the file,
+    or its expression is no JUEL that runs."""
+    if len(definition) or set(definition.attrib) - {"id", "errorRef", "expression"}:
+        return None
+    ref = (definition.get("errorRef") or "").strip()
+    body = _JUEL.match(definition.get("expression") or "")
+    errors = definition.getroottree().getroot().findall(f"{{{BPMN_NS}}}error")
+    error = next((e for e in errors if e.get("id") == ref), None)
+    python = juel.value_python(body.group(1)) if body else None
+    if error is None or python is None:
+        return None
+    code = (error.get("errorCode") or "").strip() or ref
+    message = error.get(f"{_CAMUNDA}errorMessage") or error.get("name") or code
+    return code, message, f"_el_condition({python})"
+
+
+def error_checks(task: Any) -> str:
+    """The post-script lines that throw the first error whose expression holds, each read
+    over the worker's variables (``_job``) and the instance's data."""
+    lines = []
+    for extensions in task.findall(_EXTENSIONS):
+        for definition in extensions.findall(f"{_CAMUNDA}errorEventDefinition"):
+            code, message, python = error_thrown(definition)  # type: ignore[misc]
+            lines.append(f"if {over_job(python)}:\n    fail({code!r}, {message!r})")
+    return "\n".join(lines)
 
 
 def uncomputed_reason(parameter: Any) -> str | None:
@@ -154,12 +194,13 @@ def adopt(tree: Any) -> None:
         operator, parameters, outputs = said
         extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
-        if outputs or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
+        throws = task.find(f"{_EXTENSIONS}/{_CAMUNDA}errorEventDefinition") is not None
+        if outputs or throws or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
             # with an input/output mapping Camunda 7 keeps only what the outputs set: the
             # worker's variables stay local (kept as ``spiff__<task>_result`` without this)
             called.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
-            script.text = outputs_script(JOB_RESULT, outputs)
+            script.text = outputs_script(JOB_RESULT, outputs, error_checks(task))
         listed = etree.SubElement(called, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)

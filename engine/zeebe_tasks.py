@@ -109,18 +109,20 @@ def _mapped(entry: Any) -> tuple[str, str] | None:
     return target, python
 
 
-def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
+def outputs_script(result: str, outputs: list[tuple[str, str]], before: str = "") -> str:
     """The post-script that does what Camunda 8 does with a job's outputs: each source
     evaluated over the job's variables (the operator's result: the keys of a dict, else the
     one variable ``result``) on top of the instance's data, its value set under the target;
     the job's variables themselves are not kept. Each name a source reads is looked up in the
-    job's variables first (``_over_job``): scripts have no ``eval`` or ``globals()``
+    job's variables first (``over_job``): scripts have no ``eval`` or ``globals()``
     (``engine.sandbox``)."""
     lines = [f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}"]
+    if before:  # what is checked over the job's variables first (a Camunda 7 error's throw)
+        lines.append(before)
     for target, python in outputs:
         said = f"the output {target!r} ({python}) cannot be read: "
         try:
-            value = _over_job(python)
+            value = over_job(python)
         except SyntaxError as exc:
             lines.append(f"raise ValueError({said + 'SyntaxError: ' + str(exc.msg)!r})")
             continue
@@ -134,7 +136,7 @@ def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def _over_job(python: str) -> str:
+def over_job(python: str) -> str:
     """``python`` with each name it reads taken from ``_job`` when the job has it, else from
     the instance's data: ``(_job['x'] if 'x' in _job else x)``. Names a comprehension or
     lambda inside binds are its own."""

@@ -139,3 +139,21 @@ def test_a_spiff_arena_callback_is_noted_prioritised_called_and_answered(owner, 
     gave_up = agent.instance(other["id"])
     assert (gave_up["status"], gave_up["ready_tasks"]) == ("completed", [])
     assert "called" not in gave_up["data"]
+
+
+def test_a_camunda_722_external_task_throws_its_error_by_expression(owner, agent, db):
+    """``<camunda:errorEventDefinition errorRef expression="${days_overdue > 30}">`` on an
+    external task whose topic is an operator (refused before, with the task's mappings and a
+    "must have an operator" besides): the call is logged, then the overdue error's path runs."""
+    deploy(owner, "c7_payment_check.bpmn")
+    cid = customer(db)
+    data = {"customer_id": cid, "disposition": "connected_other"}
+    paid = agent.start("r26_payment_check", {**data, "days_overdue": 30})
+    assert (paid["status"], paid["ready_tasks"]) == ("completed", [])
+    overdue = agent.start("r26_payment_check", {**data, "days_overdue": "45"})
+    task = only(overdue["ready_tasks"])
+    assert task["name"] == "Activity_collect"
+    assert overdue["data"]["error_code"] == "PAYMENT_OVERDUE"
+    assert not [key for key in overdue["data"] if key.startswith("_")]
+    assert calls_of(db) == [(cid, "connected_other")] * 2
+    assert agent.complete_ok(task["id"], {})["status"] == "completed"
