@@ -29,6 +29,7 @@ from engine import (
     data_object_values,
     designer_marks,
     diagram_forms,
+    event_registry,
     external_tasks,
     foreign_hints,
     foreign_loops,
@@ -508,6 +509,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
         or zeebe_jobs.adopted(element)  # listeners naming operators: service tasks
         or external_tasks.adopted(element)  # a Camunda 7 external task's parameters: run
+        or event_registry.adopted(element)  # a Flowable event registry start: a message's
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run

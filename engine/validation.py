@@ -45,6 +45,7 @@ from engine.error_code_refs import declare_code_refs
 from engine.errors import InvalidBpmn, problem
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
+from engine.event_registry import adopt as adopt_registry_starts
 from engine.external_tasks import adopt as adopt_external_tasks
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
@@ -157,6 +158,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, declare_code_refs, tree)  # Flowable's errorRef="DNC"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
         _xml_pass(name in schema_invalid, adopt_job_listeners, tree)  # their listeners' jobs
+        _xml_pass(name in schema_invalid, adopt_registry_starts, tree)  # Flowable's events
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables

@@ -23,12 +23,11 @@ settings ``zeebe_tasks`` runs is an operator the deploy's checks name as unknown
 from __future__ import annotations
 
 from functools import cache
-from itertools import pairwise
 from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem
+from engine.bpmn_xml import BPMN_NS, SAFE_XML, chain_beside, element_problem
 from engine.zeebe_hints import ZEEBE_NS, is_feel
 from handlers.registry import HandlerRegistry
 
@@ -172,11 +171,8 @@ def adopt(tree: Any) -> None:
 
 
 def _insert(owner: Any, listeners: list[Any], before: bool) -> None:
-    """Service tasks for ``listeners`` chained before (or after) ``owner``: its incoming
-    (outgoing) flows moved onto the chain's first (last) task."""
-    scope, own = owner.getparent(), owner.get("id")
-    side = "targetRef" if before else "sourceRef"
-    moved = _flows(owner, side)
+    """Service tasks for ``listeners`` chained before (or after) ``owner``."""
+    own = owner.get("id")
     tasks = []
     for index, listener in enumerate(listeners, 1):
         job = listener.get("type").strip()
@@ -187,31 +183,8 @@ def _insert(owner: Any, listeners: list[Any], before: bool) -> None:
         operator_element(
             etree.SubElement(task, _EXTENSIONS), job, job_retries(listener) or 0, params
         )
-        scope.insert(scope.index(owner) + 1, task)
         tasks.append(task)
-        for lane in scope.iter(f"{_BPMN}lane"):
-            if any((ref.text or "").strip() == own for ref in lane.findall(f"{_BPMN}flowNodeRef")):
-                etree.SubElement(lane, f"{_BPMN}flowNodeRef").text = task_id
-    chain = [*tasks, owner] if before else [owner, *tasks]
-    end = tasks[0] if before else tasks[-1]
-    listed = f"{_BPMN}{'incoming' if before else 'outgoing'}"
-    ids = {flow.get("id") for flow in moved}
-    for flow in moved:
-        flow.set(side, end.get("id"))
-    for entry in owner.findall(listed):  # the flows' <incoming>/<outgoing> entries move too
-        if (entry.text or "").strip() in ids:
-            end.append(entry)
-    for source, target in pairwise(chain):
-        flow_id = f"{source.get('id')}__to__{target.get('id')}"
-        etree.SubElement(
-            scope,
-            f"{_BPMN}sequenceFlow",
-            id=flow_id,
-            sourceRef=source.get("id"),
-            targetRef=target.get("id"),
-        )
-        etree.SubElement(source, f"{_BPMN}outgoing").text = flow_id
-        etree.SubElement(target, f"{_BPMN}incoming").text = flow_id
+    chain_beside(owner, tasks, before=before)
 
 
 def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str, Any]]:

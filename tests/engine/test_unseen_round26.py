@@ -157,3 +157,24 @@ def test_a_camunda_722_external_task_throws_its_error_by_expression(owner, agent
     assert not [key for key in overdue["data"] if key.startswith("_")]
     assert calls_of(db) == [(cid, "connected_other")] * 2
     assert agent.complete_ok(task["id"], {})["status"] == "completed"
+
+
+def test_a_flowable_event_registry_start_runs_on_the_event_sent_as_a_message(owner, agent, db):
+    """``<flowable:eventType>leadCreated</flowable:eventType>`` on a plain start event, with
+    ``eventOutParameter`` mappings and a Kafka channel (nine refusals, none saying what the
+    start was): the process starts on a ``leadCreated`` message, the mapped fields only in its
+    data; the channel nobody reads is a deploy warning."""
+    answer = deploy(owner, "flowable_web_lead.bpmn")
+    (channel,) = [w for w in answer["warnings"] if w["element_id"] == "startLeadCreated"]
+    assert "channelType 'kafka'" in channel["message"]
+    assert '"name": "leadCreated"' in channel["message"]
+    cid = customer(db)
+    event = {"customerId": cid, "source": "web form", "utm": "spring"}
+    sent = agent.post("/api/v1/messages", json={"name": "leadCreated", "payload": event})
+    assert sent.status_code in (200, 201, 202), sent.get_json()
+    (started,) = [i for i in agent.get("/api/v1/process-instances").get_json()["items"]]
+    view = agent.instance(started["id"])
+    assert view["data"] == {"customer_id": cid, "source": "web form"}
+    call = only(view["ready_tasks"])
+    assert (call["name"], call["lane"]) == ("callLead", "agent")
+    assert agent.complete_ok(call["id"], {})["status"] == "completed"
