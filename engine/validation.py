@@ -72,7 +72,7 @@ from engine.zeebe_decisions import adopt as adopt_decisions
 from engine.zeebe_expressions import adopt as adopt_feel
 from engine.zeebe_hints import binding_problems
 from engine.zeebe_jobs import adopt as adopt_job_listeners
-from engine.zeebe_jobs import unknown_types
+from engine.zeebe_jobs import retries_problems, said_as_jobs, unknown_types
 from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
@@ -396,7 +396,8 @@ def validate_bundle(
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
     foreign += binding_problems(bpmn)
-    foreign += unknown_types(bpmn, registry)
+    jobs = unknown_types(bpmn, registry)
+    foreign += jobs + retries_problems(bpmn)
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []
@@ -421,6 +422,7 @@ def validate_bundle(
             if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
         ]
     checked = check_specs(parsed, forms, registry, lines, conditions, scripts, foreign_scripts)
+    checked = said_as_jobs(checked, jobs)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)

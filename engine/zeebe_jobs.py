@@ -16,8 +16,9 @@ register (``listener_hint``).
 A service task whose ``<zeebe:taskDefinition type>`` names no operator (a Camunda connector
 such as ``io.camunda:http-json:1`` from a modeler template, a job worker of the team's own)
 is refused on the task naming the type and the handler to register (``unknown_types``): the
-task's other settings were refused one by one and the type itself was never named (one whose
-settings ``zeebe_tasks`` runs is an operator the deploy's checks name as unknown).
+task's other settings were refused one by one and the type itself was never named (the
+deploy's checks no longer also call it an unknown operator, ``said_as_jobs``). A ``retries``
+that is no whole number of at least 1 is refused on its line (``retries_problems``).
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def placement_problem(holder: Any) -> str | None:
                 f"the {kind} on {listener.get('eventType')!r} has no place in the flow: "
                 f"Dialflow runs {' and '.join(repr(e) for e in _PLACES[kind])} listeners"
             )
-        if not job or is_feel(job) or job_retries(listener) is None:
-            return "a listener's type names one operator, its retries a whole number"
+        if not job or is_feel(job):
+            return "a listener's type names one operator"
         if set(listener.attrib) - {"type", "eventType", "retries"}:
             return "a listener has a type, an eventType and retries only"
         if job not in registry():
@@ -105,11 +106,15 @@ def placement_problem(holder: Any) -> str | None:
 
 def listener_problem(element: Any) -> str | None:
     """For a listener list that does not run, why, with what to do (``None`` for other
-    elements, and for a list whose listeners the general hint covers)."""
+    elements)."""
     if element.tag not in (f"{_ZEEBE}executionListeners", f"{_ZEEBE}taskListeners"):
         return None
     said = placement_problem(element)
-    return said if said and "handler registry" in said else None
+    if said is None or "handler registry" in said:
+        return said
+    return (
+        f"{said}; draw the listener's work as a service task (an operator of the handler registry)"
+    )
 
 
 def listener_hint(job: str) -> str:
@@ -191,8 +196,6 @@ def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str
     """A service task whose ``<zeebe:taskDefinition type>`` names no operator of ``known``:
     one problem on the task, naming the type (a connector's template too) and the handler to
     register."""
-    from engine.zeebe_tasks import service_mappings  # it reads job_retries from here
-
     found = []
     for name, text in bpmn.items():
         try:
@@ -206,8 +209,6 @@ def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str
                 continue
             if task.find(f"{_EXTENSIONS}/{_SPIFF}serviceTaskOperator") is not None:
                 continue  # said twice: the foreign check names it
-            if service_mappings(task) is not None:
-                continue  # runs as that operator: the deploy's checks name the unknown one
             template = task.get(f"{_ZEEBE}modelerTemplate")
             what = (
                 f"the Camunda connector {job!r} (modeler template {template!r})"
@@ -225,4 +226,48 @@ def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str
                     + ", ".join(sorted(h["id"] for h in known.describe())),
                 )
             )
+    return found
+
+
+def said_as_jobs(checked: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``checked`` without the checks' "unknown service operator" on a task ``unknown_types``
+    named (a job worker whose mappings ran as that operator's parameters)."""
+    named = {(p.get("file"), p.get("element_id")) for p in jobs}
+    return [
+        p
+        for p in checked
+        if not (
+            (p.get("file"), p.get("element_id")) in named
+            and p.get("message", "").startswith("unknown service operator")
+        )
+    ]
+
+
+def retries_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
+    """A job's ``retries`` (a task definition's or a listener's) that is no whole number of at
+    least 1, on its line: the task ran with none before, or was refused as no operator."""
+    found = []
+    for name, text in bpmn.items():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        jobs = tree.iter(f"{_ZEEBE}taskDefinition", f"{_ZEEBE}executionListener")
+        for job in [*jobs, *tree.iter(f"{_ZEEBE}taskListener")]:
+            owner = job
+            while owner is not None and etree.QName(owner).namespace != BPMN_NS:
+                owner = owner.getparent()
+            owner = owner.getparent() if owner is not None and owner.tag == _EXTENSIONS else owner
+            if owner is None or job_retries(job) is not None:
+                continue
+            problem = element_problem(
+                name,
+                owner,
+                f"<zeebe:{etree.QName(job).localname}> retries={job.get('retries')!r}: "
+                "Camunda 8 counts a job's attempts as a whole number of at least 1 (the "
+                'modeler writes retries="3"), and Dialflow runs the operator at most that '
+                "many times",
+            )
+            problem["line"] = job.sourceline
+            found.append(problem)
     return found

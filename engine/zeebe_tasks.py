@@ -175,8 +175,8 @@ def _operator(task: Any) -> str | None:
     operator = (definitions[0].get("type") or "").strip()
     if set(definitions[0].attrib) - {"retries"} != {"type"} or not operator:
         return None
-    if zeebe_hints.is_feel(operator) or job_retries(definitions[0]) is None:
-        return None
+    if zeebe_hints.is_feel(operator):
+        return None  # a retries that is no number is said by zeebe_jobs.retries_problems
     if any(True for _ in task.iter(f"{_SPIFF}serviceTaskOperator")):
         return None  # said twice: the foreign check names the Zeebe one
     return operator

@@ -178,3 +178,21 @@ def test_a_flowable_event_registry_start_runs_on_the_event_sent_as_a_message(own
     call = only(view["ready_tasks"])
     assert (call["name"], call["lane"]) == ("callLead", "agent")
     assert agent.complete_ok(call["id"], {})["status"] == "completed"
+
+
+def test_a_camunda_87_quote_is_noted_unless_the_customer_cancels_first(owner, agent, db):
+    """A job worker from a modeler template (``zeebe:modelerTemplate``, its type an operator),
+    and a message start in an interrupting event subprocess matched by ``=quote_id``."""
+    deploy(owner, "c8_quote_note.bpmn")
+    cid = customer(db)
+    sent = agent.start("r26_quote_send", {"customer_id": cid, "quote_id": "Q-1"})
+    done = agent.complete_ok(only(sent["ready_tasks"])["id"], {"amount": 12800})
+    assert done["status"] == "completed"
+    assert notes_of(db) == ["Quote Q-1 sent: 12800"]
+    cancelled = agent.start("r26_quote_send", {"customer_id": cid, "quote_id": "Q-2"})
+    body = {"name": "r26_quote_cancelled", "correlation": {"correlationKey": "Q-2"}}
+    assert agent.post("/api/v1/messages", json=body).status_code == 202
+    view = agent.instance(cancelled["id"])
+    assert (view["status"], view["ready_tasks"]) == ("completed", [])
+    assert agent.tasks() == []
+    assert notes_of(db) == ["Quote Q-1 sent: 12800", "Lead closed: not interested"]
