@@ -49,40 +49,73 @@ def _settings(start: Any) -> list[Any]:
     ]
 
 
-def event_type(start: Any) -> str | None:
-    """The event type a start event is started by, when all its Flowable settings are ones
-    ``adopt`` runs; else ``None``."""
+def _declared_type(start: Any) -> str | None:
+    """The ``<flowable:eventType>`` of a process's plain start event, else ``None``."""
     if start.tag != f"{_BPMN}startEvent" or etree.QName(start.getparent()).localname != "process":
         return None
     if any(etree.QName(c).localname.endswith("EventDefinition") for c in start if c.tag):
         return None
-    found = None
+    types = [_text(i) for i in _settings(start) if etree.QName(i).localname == "eventType"]
+    return types[0] if len(types) == 1 and types[0] else None
+
+
+def blocker(start: Any) -> tuple[Any, str] | None:
+    """The first setting of an event registry start that keeps it from running as a message
+    start, and why; ``None`` when all of them run."""
     for item in _settings(start):
         local = etree.QName(item).localname
-        if local == "eventType" and _text(item):
-            found = _text(item)
-        elif local == "eventOutParameter":
+        if local == "eventOutParameter":
             target = (item.get("target") or "").strip()
-            source = (item.get("source") or "").strip()
-            if not (target.isidentifier() and source) or len(item):
-                return None
-        elif local == "startEventCorrelationConfiguration":
-            if _text(item) != "startNewInstance":
-                return None
-        elif local not in _TEXTS:
-            return None
-    return found
+            if not (target.isidentifier() and (item.get("source") or "").strip()) or len(item):
+                return item, "an out parameter maps one event field (source) to a variable name"
+        elif local == "startEventCorrelationConfiguration" and _text(item) != "startNewInstance":
+            return item, (
+                f"{_text(item)!r}: Dialflow starts a new instance for every event (it keeps no "
+                "reference ids for events to be matched by)"
+            )
+        elif local == "eventCorrelationParameter":
+            return item, (
+                "Dialflow starts a new instance for every event: no correlation parameter "
+                "decides whether one starts"
+            )
+        elif local not in _TEXTS and local != "startEventCorrelationConfiguration":
+            return item, "Dialflow reads the event type, its out parameters and the channel"
+    return None
+
+
+def event_type(start: Any) -> str | None:
+    """The event type a start event is started by, when all its Flowable settings are ones
+    ``adopt`` runs; else ``None``."""
+    kind = _declared_type(start)
+    return kind if kind is not None and blocker(start) is None else None
+
+
+def _start_of(element: Any) -> Any:
+    extensions = element.getparent()
+    if extensions is None or extensions.tag != _EXTENSIONS:
+        return None
+    return extensions.getparent()
 
 
 def adopted(element: Any) -> bool:
-    """True for a Flowable setting of a start event ``adopt`` runs as a message start."""
-    extensions = element.getparent()
-    start = extensions.getparent() if extensions is not None else None
+    """True for a Flowable setting of an event registry start that is not what keeps it from
+    running (that one alone is refused, with ``hint``)."""
+    start = _start_of(element)
+    if start is None or _declared_type(start) is None:
+        return False
+    said = blocker(start)
+    return said is None or said[0] is not element
+
+
+def hint(element: Any) -> str | None:
+    """What keeps an event registry start from running, said on that setting."""
+    start = _start_of(element)
+    said = blocker(start) if start is not None and _declared_type(start) else None
+    if said is None or said[0] is not element:
+        return None
     return (
-        extensions is not None
-        and extensions.tag == _EXTENSIONS
-        and start is not None
-        and event_type(start) is not None
+        f"{said[1]}; without it the process starts on each {_declared_type(start)!r} event sent "
+        "as a message (POST /api/v1/messages), the out parameters mapping its fields"
     )
 
 

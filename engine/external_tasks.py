@@ -61,6 +61,8 @@ def adopted(element: Any) -> bool:
     ``adopt`` runs."""
     parent = element.getparent()
     task = parent.getparent() if parent is not None and parent.tag == _EXTENSIONS else None
+    if element.tag == f"{_CAMUNDA}errorEventDefinition" and error_thrown(element) is None:
+        return False  # said with ``error_hint``
     return (
         element.tag in (f"{_CAMUNDA}inputOutput", f"{_CAMUNDA}errorEventDefinition")
         and task is not None
@@ -86,8 +88,10 @@ def external_operator(
         for element in extensions:
             if not isinstance(element.tag, str) or not element.tag.startswith(_CAMUNDA):
                 continue
-            if element.tag == f"{_CAMUNDA}errorEventDefinition" and error_thrown(element):
-                continue  # thrown by the post-script (``error_checks``)
+            if element.tag == f"{_CAMUNDA}errorEventDefinition" and (
+                lenient or error_thrown(element)
+            ):
+                continue  # thrown by the post-script (``error_checks``), else ``error_hint``
             if element.tag != f"{_CAMUNDA}inputOutput":
                 return None  # a field, an error event definition that does not run
             for parameter in element:
@@ -113,7 +117,7 @@ def error_thrown(definition: Any) -> tuple[str, str, str] | None:
         return None
     ref = (definition.get("errorRef") or "").strip()
     body = _JUEL.match(definition.get("expression") or "")
-    errors = definition.getroottree().getroot().findall(f"{{{BPMN_NS}}}error")
+    errors = definition.getroottree().getroot().iter(f"{{{BPMN_NS}}}error")
     error = next((e for e in errors if e.get("id") == ref), None)
     python = juel.value_python(body.group(1)) if body else None
     if error is None or python is None:
@@ -123,13 +127,40 @@ def error_thrown(definition: Any) -> tuple[str, str, str] | None:
     return code, message, f"_el_condition({python})"
 
 
+def error_hint(definition: Any) -> str | None:
+    """Why an external task's error event definition does not run (``error_thrown``)."""
+    if definition.tag != f"{_CAMUNDA}errorEventDefinition":
+        return None
+    if len(definition) or set(definition.attrib) - {"id", "errorRef", "expression"}:
+        return "an error event definition has an errorRef and an expression only"
+    ref = (definition.get("errorRef") or "").strip()
+    errors = [e.get("id") for e in definition.getroottree().getroot().iter(f"{{{BPMN_NS}}}error")]
+    if ref not in errors:
+        there = f" (there is {', '.join(repr(e) for e in errors)})" if errors else ""
+        return (
+            f"errorRef={ref!r} names no <bpmn:error> of this file{there}: declare it with "
+            "the errorCode its boundary event catches, or name the one meant"
+        )
+    expression = definition.get("expression") or ""
+    body = _JUEL.match(expression)
+    if body is None:
+        return f"expression={expression!r}: write the condition as JUEL, ${{…}}"
+    reason = juel.untranslated(expression.strip())
+    return (
+        f"expression={expression!r} does not run: {reason or 'write it in the JUEL Dialflow runs'}"
+    )
+
+
 def error_checks(task: Any) -> str:
     """The post-script lines that throw the first error whose expression holds, each read
     over the worker's variables (``_job``) and the instance's data."""
     lines = []
     for extensions in task.findall(_EXTENSIONS):
         for definition in extensions.findall(f"{_CAMUNDA}errorEventDefinition"):
-            code, message, python = error_thrown(definition)  # type: ignore[misc]
+            thrown = error_thrown(definition)
+            if thrown is None:
+                continue  # refused on its line (``error_hint``)
+            code, message, python = thrown
             lines.append(f"if {over_job(python)}:\n    fail({code!r}, {message!r})")
     return "\n".join(lines)
 

@@ -409,6 +409,8 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
         or (zeebe_jobs.listener_problem(element) if zeebe else None)
+        or event_registry.hint(element)
+        or external_tasks.error_hint(element)
         or (zeebe_expressions.script_hint(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
