@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from crm.customers import create_customer
 from crm.models import Activity, Call
-from tests.engine.conftest import Actor, Timed
-from tests.engine.diagram_folders import DiagramFolder
+from tests.engine.conftest import Actor, Timed, refused
+from tests.engine.diagram_folders import DiagramFolder, line_in, upload
 
 ROUND26 = DiagramFolder("round26")
 diagram, edited, deploy = ROUND26.read, ROUND26.edited, ROUND26.deploy
@@ -196,3 +196,133 @@ def test_a_camunda_87_quote_is_noted_unless_the_customer_cancels_first(owner, ag
     assert (view["status"], view["ready_tasks"]) == ("completed", [])
     assert agent.tasks() == []
     assert notes_of(db) == ["Quote Q-1 sent: 12800", "Lead closed: not interested"]
+
+
+# -- what stays refused: one problem, on its element and line, saying what to do ------------
+
+
+def only_problem(actor: Actor, name: str, text: bytes, *more: str) -> dict[str, Any]:
+    files = [(name, text), *[(extra, diagram(extra)) for extra in more]]
+    (detail,) = refused(upload(actor, *files))
+    return detail
+
+
+def test_a_connector_or_a_job_type_no_operator_has_is_refused_naming_the_handler(owner):
+    """The REST connector's job type from its modeler template (its inputs were refused one by
+    one and the type itself never named), and a task listener's unknown type."""
+    text = edited(
+        "c8_quote_note.bpmn",
+        ('type="crm.add_note" retries="3"', 'type="io.camunda:http-json:1" retries="3"'),
+        ("com.example.dialflow.note", "io.camunda.connectors.HttpJson.v2"),
+    )
+    detail = only_problem(owner, "c8_quote_note.bpmn", text)
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_send",
+        line_in('<bpmn:serviceTask id="Activity_send"', text),
+    )
+    said = detail["message"]
+    assert "the Camunda connector 'io.camunda:http-json:1'" in said
+    assert "modeler template 'io.camunda.connectors.HttpJson.v2'" in said
+    assert "register a handler named 'io.camunda:http-json:1'" in said
+    assert "build_registry()" in said and "crm.add_note" in said
+
+    text = edited(
+        "c8_lead_qualify.bpmn", ('"completing" type="crm.add_note"', '"completing" type="x.note"')
+    )
+    detail = only_problem(owner, "c8_lead_qualify.bpmn", text, "lead_grade.dmn")
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_qualify",
+        line_in("<zeebe:taskListeners>", text),
+    )
+    assert "no operator 'x.note' to run the listener's job" in detail["message"]
+    assert "register a handler named 'x.note'" in detail["message"]
+
+
+def test_a_listener_or_a_job_setting_that_cannot_run_is_refused_saying_why(owner):
+    """A task listener on ``assigning`` (no place in the flow), a ``retries`` that is no
+    number (the task was refused as naming no operator), a decision bound by version tag."""
+    qualify = "c8_lead_qualify.bpmn"
+    text = edited(qualify, ('"completing" type="crm.add_note"', '"assigning" type="crm.add_note"'))
+    detail = only_problem(owner, qualify, text, "lead_grade.dmn")
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_qualify",
+        line_in("<zeebe:taskListeners>", text),
+    )
+    assert "the taskListener on 'assigning' has no place in the flow" in detail["message"]
+    assert "'creating' and 'completing'" in detail["message"]
+
+    text = edited(
+        qualify,
+        (
+            'retries="3" />\n        <zeebe:ioMapping>',
+            'retries="three" />\n        <zeebe:ioMapping>',
+        ),
+    )
+    detail = only_problem(owner, qualify, text, "lead_grade.dmn")
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_note",
+        line_in('retries="three"', text),
+    )
+    assert "retries='three'" in detail["message"]
+    assert "a whole number of at least 1" in detail["message"]
+
+    text = edited(qualify, ('bindingType="deployment"', 'bindingType="versionTag" versionTag="v3"'))
+    detail = only_problem(owner, qualify, text, "lead_grade.dmn")
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_grade",
+        line_in('bindingType="versionTag"', text),
+    )
+    assert "Dialflow keeps no version tags" in detail["message"]
+
+
+def test_spiff_flowable_and_camunda_7_settings_that_cannot_run_are_refused_on_their_line(owner):
+    """A spiff-arena data store (as its modeller draws a kkv or JSON store), a Flowable event
+    registry start matched by a correlation parameter (ten refusals before, none saying what
+    the start was), and a Camunda 7 error naming no error (five, one a "service task must
+    have an operator")."""
+    text = edited(
+        "spiff_callback_request.bpmn",
+        (
+            '    <bpmn:endEvent id="Event_done">',
+            '    <bpmn:dataStoreReference id="DataStoreReference_contacts" name="Contacts" '
+            'dataStoreRef="contacts_store" />\n    <bpmn:endEvent id="Event_done">',
+        ),
+        (
+            '  <bpmn:signal id="give_up"',
+            '  <bpmn:dataStore id="contacts_store" />\n  <bpmn:signal id="give_up"',
+        ),
+    )
+    detail = only_problem(owner, "spiff_callback_request.bpmn", text, "callback_priority.dmn")
+    assert (detail["element_id"], detail["line"]) == (
+        "DataStoreReference_contacts",
+        line_in('<bpmn:dataStoreReference id="DataStoreReference_contacts"', text),
+    )
+    assert "data stores are not supported" in detail["message"]
+
+    text = edited(
+        "flowable_web_lead.bpmn",
+        (
+            "<flowable:channelKey>",
+            '<flowable:eventCorrelationParameter name="customerId" value="${customerId}">'
+            "</flowable:eventCorrelationParameter>\n        <flowable:channelKey>",
+        ),
+    )
+    detail = only_problem(owner, "flowable_web_lead.bpmn", text)
+    assert (detail["element_id"], detail["line"]) == (
+        "startLeadCreated",
+        line_in("<flowable:eventCorrelationParameter", text),
+    )
+    assert "no correlation parameter decides whether one starts" in detail["message"]
+    assert "each 'leadCreated' event sent as a message" in detail["message"]
+
+    text = edited(
+        "c7_payment_check.bpmn",
+        ('errorRef="Error_overdue" expression', 'errorRef="Error_late" expression'),
+    )
+    detail = only_problem(owner, "c7_payment_check.bpmn", text)
+    assert (detail["element_id"], detail["line"]) == (
+        "Activity_check",
+        line_in("<camunda:errorEventDefinition", text),
+    )
+    assert "errorRef='Error_late' names no <bpmn:error> of this file" in detail["message"]
+    assert "(there is 'Error_overdue')" in detail["message"]
