@@ -92,7 +92,8 @@ def placement_problem(holder: Any) -> str | None:
         if set(listener.attrib) - {"type", "eventType", "retries"}:
             return "a listener has a type, an eventType and retries only"
         if job not in registry():
-            return listener_hint(job)
+            where = "the user task" if kind == "taskListener" else "it"
+            return listener_hint(job, f"{place} {where}")
         side = "targetRef" if place == "before" else "sourceRef"
         flows = _flows(owner, side)
         if not flows:
@@ -117,12 +118,14 @@ def listener_problem(element: Any) -> str | None:
     )
 
 
-def listener_hint(job: str) -> str:
-    """What to do about a listener whose job type no operator of the registry has."""
+def listener_hint(job: str, where: str) -> str:
+    """What to do about a listener whose job type no operator of the registry has; ``where``
+    its work would be drawn (``after the user task``)."""
     return (
         f"the handler registry has no operator {job!r} to run the listener's job: register a "
         f"handler named {job!r} (registry.register({job!r}, …) in a module of handlers/, "
-        "listed in build_registry()), or draw the listener's work as a service task"
+        f"listed in build_registry()), or draw what the listener {job!r} does as a service "
+        f"task {where}"
     )
 
 
