@@ -3,8 +3,16 @@ the API: Camunda Web Modeler / Desktop Modeler 5.3x for Camunda 8.7–8.8, spiff
 modeller, Flowable 7.1 and Camunda 7.22.
 
 What was refused and runs now: a Camunda 8 job worker's ``retries`` (the modeler's default
-``retries="3"`` refused the whole task; it is now that many attempts, as Camunda counts
-them).
+``retries="3"`` refused the whole task; now that many attempts, as Camunda counts them);
+Camunda 8 execution and task listeners whose job type is an operator of the handler registry
+(refused with "draw it as a service task"); a Camunda 7 external task's
+``camunda:errorEventDefinition`` thrown by its expression (five refusals, one that the task had
+no operator); a Flowable event registry start (ten bare refusals), now a message start.
+What ran wrongly: a message giving its correlation by the property's name was matched to its
+instance and then refused there (spiff-arena's ``messagePath`` reads another field); a
+``kind`` property written as a word (spiff-arena's and Zeebe's properties are text) gave no
+kind. What is said better: a connector's or job worker's type no operator has, named with the
+handler to register (its settings were refused one by one, the type never named).
 """
 
 from __future__ import annotations
