@@ -120,7 +120,7 @@ def test_a_spiff_arena_callback_is_noted_prioritised_called_and_answered(owner, 
     view = agent.complete_ok(
         request["id"], {"phone": "+8613900139000", "preferred_time": "15:00", "vip": True}
     )
-    assert (view["data"]["priority"], view["data"]["noted"]) == ("high", {"note_id": 1})
+    assert (view["data"]["priority"], list(view["data"]["noted"])) == ("high", ["note_id"])
     call = only(view["ready_tasks"])
     assert call["instructions"] == "Call +8613900139000 around 15:00 (high priority), a VIP."
     assert call["kind"] == "callback"  # a property as spiff-arena writes it: text
