@@ -4,6 +4,7 @@ in the shape a deploy's ``422`` lists it."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from lxml import etree
@@ -123,3 +124,41 @@ def add_spiff_property(element: Any, name: str, value: str) -> None:
     if holder is None:
         holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")
     etree.SubElement(holder, f"{{{SPIFF_NS}}}property", name=name, value=value)
+
+
+def chain_beside(owner: Any, tasks: list[Any], *, before: bool) -> None:
+    """Draw ``tasks`` (new elements) in a chain before (or after) the flow node ``owner``, in
+    its scope and lanes: its incoming (outgoing) flows, and their ``<incoming>``
+    (``<outgoing>``) entries, moved onto the chain's first (last) task, new flows between."""
+    scope, own = owner.getparent(), owner.get("id")
+    side = "targetRef" if before else "sourceRef"
+    moved = [f for f in scope.findall(f"{{{BPMN_NS}}}sequenceFlow") if f.get(side) == own]
+    lanes = [
+        lane
+        for lane in scope.iter(f"{{{BPMN_NS}}}lane")
+        if any((r.text or "").strip() == own for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"))
+    ]
+    for task in reversed(tasks):
+        scope.insert(scope.index(owner) + 1, task)
+    for task in tasks:
+        for lane in lanes:
+            etree.SubElement(lane, f"{{{BPMN_NS}}}flowNodeRef").text = task.get("id")
+    chain = [*tasks, owner] if before else [owner, *tasks]
+    end = tasks[0] if before else tasks[-1]
+    ids = {flow.get("id") for flow in moved}
+    for flow in moved:
+        flow.set(side, end.get("id"))
+    for entry in owner.findall(f"{{{BPMN_NS}}}{'incoming' if before else 'outgoing'}"):
+        if (entry.text or "").strip() in ids:
+            end.append(entry)
+    for source, target in pairwise(chain):
+        flow_id = f"{source.get('id')}__to__{target.get('id')}"
+        etree.SubElement(
+            scope,
+            f"{{{BPMN_NS}}}sequenceFlow",
+            id=flow_id,
+            sourceRef=source.get("id"),
+            targetRef=target.get("id"),
+        )
+        etree.SubElement(source, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        etree.SubElement(target, f"{{{BPMN_NS}}}incoming").text = flow_id

@@ -52,6 +52,7 @@ from crm.models import User
 from engine.event_subprocesses import ERROR_DATA, closest_catchers, failed_activity, throwing
 from engine.interrupts import cancel_activity
 from engine.scripting import ScriptFailed, ServiceTaskFailed
+from engine.zeebe_tasks import JOB_RESULT
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,10 @@ def catch_failure(exc: Exception) -> CaughtFailure | None:
         return None
     code, message = _code_and_message(exc)
     data = _error_data(exc)
-    payload = {**deepcopy(activity.data), **data, "error_code": code, "error_message": message}
+    # not the job's variables a post-script failed over (a Camunda 7 error's throw): kept
+    # only until the outputs are read from them (``zeebe_tasks.JOB_RESULT``)
+    held = {key: value for key, value in activity.data.items() if key != JOB_RESULT}
+    payload = {**deepcopy(held), **data, "error_code": code, "error_message": message}
     # The class the parser gives error events: SpiffWorkflow matches events by class and code.
     event = BpmnEvent(SpiffErrorEventDefinition("failure", code=code), payload=payload)
     setattr(event, ERROR_DATA, sorted(data))  # they cross a call activity with the code

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.models import User
 from dialflow.errors import Conflict
-from engine import starter_groups
+from engine import event_registry, starter_groups
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
@@ -178,8 +178,9 @@ def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResul
 
 def _warnings(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
     """What a deploy answers without refusing: lanes and assignees nobody answers to, and
-    candidate starters that restrict nothing."""
-    return unmatched_lanes(session, bpmn) + starter_groups.warnings(bpmn)
+    candidate starters that restrict nothing, event registry channels no one reads."""
+    found = unmatched_lanes(session, bpmn) + starter_groups.warnings(bpmn)
+    return found + event_registry.warnings(bpmn)
 
 
 def deploy_directory(

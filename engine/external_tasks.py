@@ -15,9 +15,15 @@ post-script over the operator's result (``zeebe_tasks.outputs_script``: a dict's
 worker's variables, anything else the one variable ``result``), as a Camunda 8 job worker
 naming an operator runs (``zeebe_tasks``). The deploy's checks then treat it as Dialflow's
 own: an unknown operator or parameter is refused on the task with the operators there are.
+A ``<camunda:errorEventDefinition errorRef expression="${…}">`` (Camunda 7.12+) throws its
+error when the worker is done and its expression holds over the worker's variables and the
+process's: the post-script's first lines, ``fail(code, message)`` as a script's failure, which
+the error's boundary event catches (``engine.caught_failures``); the operator's writes stay,
+as the worker's work was done.
 
 What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
-``script`` parameter, an error event definition of the external task, a task that also names
+``script`` parameter, an error event definition naming no error of the file or whose
+expression does not run, a task that also names
 an operator of its own) stays refused on the task (``foreign.py``); a value whose JUEL does not
 run (a Java method) is refused on its parameter's line, said as the one thing in the way
 (``uncomputed``).
@@ -32,7 +38,7 @@ from lxml import etree
 
 from engine import juel
 from engine.bpmn_xml import BPMN_NS, extension_elements
-from engine.zeebe_tasks import JOB_RESULT, outputs_script
+from engine.zeebe_tasks import JOB_RESULT, outputs_script, over_job
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -51,11 +57,14 @@ def runs(local: str, element: Any) -> bool:
 
 
 def adopted(element: Any) -> bool:
-    """True for the ``<camunda:inputOutput>`` of an external task ``adopt`` runs."""
+    """True for the ``<camunda:inputOutput>`` and error event definitions of an external task
+    ``adopt`` runs."""
     parent = element.getparent()
     task = parent.getparent() if parent is not None and parent.tag == _EXTENSIONS else None
+    if element.tag == f"{_CAMUNDA}errorEventDefinition" and error_thrown(element) is None:
+        return False  # said with ``error_hint``
     return (
-        element.tag == f"{_CAMUNDA}inputOutput"
+        element.tag in (f"{_CAMUNDA}inputOutput", f"{_CAMUNDA}errorEventDefinition")
         and task is not None
         and external_operator(task, lenient=True) is not None
     )
@@ -79,8 +88,12 @@ def external_operator(
         for element in extensions:
             if not isinstance(element.tag, str) or not element.tag.startswith(_CAMUNDA):
                 continue
+            if element.tag == f"{_CAMUNDA}errorEventDefinition" and (
+                lenient or error_thrown(element)
+            ):
+                continue  # thrown by the post-script (``error_checks``), else ``error_hint``
             if element.tag != f"{_CAMUNDA}inputOutput":
-                return None  # an error event definition, a field
+                return None  # a field, an error event definition that does not run
             for parameter in element:
                 if not isinstance(parameter.tag, str):
                     continue
@@ -92,6 +105,64 @@ def external_operator(
                     return None
                 found[local].append(said)
     return topic, found["inputParameter"], found["outputParameter"]
+
+
+def error_thrown(definition: Any) -> tuple[str, str, str] | None:
+    """A ``<camunda:errorEventDefinition errorRef expression>`` of an external task as the
+    (code, message, Python condition) it throws the error by: Camunda 7 evaluates each when
+    the worker completes the task, over the worker's variables and the process's, and throws
+    the first whose expression holds. ``None`` when it names no ``<bpmn:error>`` of the file,
+    or its expression is no JUEL that runs."""
+    if len(definition) or set(definition.attrib) - {"id", "errorRef", "expression"}:
+        return None
+    ref = (definition.get("errorRef") or "").strip()
+    body = _JUEL.match(definition.get("expression") or "")
+    errors = definition.getroottree().getroot().iter(f"{{{BPMN_NS}}}error")
+    error = next((e for e in errors if e.get("id") == ref), None)
+    python = juel.value_python(body.group(1)) if body else None
+    if error is None or python is None:
+        return None
+    code = (error.get("errorCode") or "").strip() or ref
+    message = error.get(f"{_CAMUNDA}errorMessage") or error.get("name") or code
+    return code, message, f"_el_condition({python})"
+
+
+def error_hint(definition: Any) -> str | None:
+    """Why an external task's error event definition does not run (``error_thrown``)."""
+    if definition.tag != f"{_CAMUNDA}errorEventDefinition":
+        return None
+    if len(definition) or set(definition.attrib) - {"id", "errorRef", "expression"}:
+        return "an error event definition has an errorRef and an expression only"
+    ref = (definition.get("errorRef") or "").strip()
+    errors = [e.get("id") for e in definition.getroottree().getroot().iter(f"{{{BPMN_NS}}}error")]
+    if ref not in errors:
+        there = f" (there is {', '.join(repr(e) for e in errors)})" if errors else ""
+        return (
+            f"errorRef={ref!r} names no <bpmn:error> of this file{there}: declare it with "
+            "the errorCode its boundary event catches, or name the one meant"
+        )
+    expression = definition.get("expression") or ""
+    body = _JUEL.match(expression)
+    if body is None:
+        return f"expression={expression!r}: write the condition as JUEL, ${{…}}"
+    reason = juel.untranslated(expression.strip())
+    return (
+        f"expression={expression!r} does not run: {reason or 'write it in the JUEL Dialflow runs'}"
+    )
+
+
+def error_checks(task: Any) -> str:
+    """The post-script lines that throw the first error whose expression holds, each read
+    over the worker's variables (``_job``) and the instance's data."""
+    lines = []
+    for extensions in task.findall(_EXTENSIONS):
+        for definition in extensions.findall(f"{_CAMUNDA}errorEventDefinition"):
+            thrown = error_thrown(definition)
+            if thrown is None:
+                continue  # refused on its line (``error_hint``)
+            code, message, python = thrown
+            lines.append(f"if {over_job(python)}:\n    fail({code!r}, {message!r})")
+    return "\n".join(lines)
 
 
 def uncomputed_reason(parameter: Any) -> str | None:
@@ -154,12 +225,13 @@ def adopt(tree: Any) -> None:
         operator, parameters, outputs = said
         extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
-        if outputs or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
+        throws = task.find(f"{_EXTENSIONS}/{_CAMUNDA}errorEventDefinition") is not None
+        if outputs or throws or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
             # with an input/output mapping Camunda 7 keeps only what the outputs set: the
             # worker's variables stay local (kept as ``spiff__<task>_result`` without this)
             called.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
-            script.text = outputs_script(JOB_RESULT, outputs)
+            script.text = outputs_script(JOB_RESULT, outputs, error_checks(task))
         listed = etree.SubElement(called, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)

@@ -29,6 +29,7 @@ from engine import (
     data_object_values,
     designer_marks,
     diagram_forms,
+    event_registry,
     external_tasks,
     foreign_hints,
     foreign_loops,
@@ -46,6 +47,7 @@ from engine import (
     zeebe_decisions,
     zeebe_expressions,
     zeebe_hints,
+    zeebe_jobs,
     zeebe_messages,
     zeebe_schedule,
     zeebe_tasks,
@@ -406,6 +408,9 @@ def _hint(local: str, element: Any, value: str | None = None) -> str:
         or (zeebe_tasks.mapping_hint(element) if zeebe else None)
         or (zeebe_messages.hint_for(element) if zeebe else None)
         or (zeebe_schedule.hint_for(element) if zeebe else None)
+        or (zeebe_jobs.listener_problem(element) if zeebe else None)
+        or event_registry.hint(element)
+        or external_tasks.error_hint(element)
         or (zeebe_expressions.script_hint(element) if zeebe else None)
         or (zeebe_hints.hint_for(element) if zeebe else None)
         or foreign_loops.hint(local, element)
@@ -511,7 +516,9 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_hints.as_dialflow(element)
         or zeebe_hints.said_elsewhere(element)  # an ad-hoc subprocess's: it is refused
         or zeebe_tasks.adopted(element)  # a job worker naming an operator: runs it
+        or zeebe_jobs.adopted(element)  # listeners naming operators: service tasks
         or external_tasks.adopted(element)  # a Camunda 7 external task's parameters: run
+        or event_registry.adopted(element)  # a Flowable event registry start: a message's
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run

@@ -271,7 +271,7 @@ def offer(
     payload = dict(message["payload"])
     # SpiffWorkflow reads the correlation properties from the payload of the message it
     # catches; the values named in ``correlation`` are part of the message too.
-    carried = {**message["correlation"], **payload}
+    carried = by_retrieval(definition, {**message["correlation"], **payload}, message)
     if isinstance(definition, SubscribedMessage) and carried_key(carried) is None:
         raise InvalidInput(
             f"Message {message['name']!r} is awaited by a subscription matched by its "
@@ -432,6 +432,23 @@ def _waits_for(task: Any, name: str) -> bool:
         isinstance(candidate, MessageEventDefinition) and candidate.name == name
         for candidate in getattr(definition, "event_definitions", None) or [definition]
     )
+
+
+def by_retrieval(
+    definition: Any, carried: dict[str, Any], message: dict[str, Any]
+) -> dict[str, Any]:
+    """``carried`` with each correlation property the message's ``correlation`` names by the
+    property's own name also under the field its retrieval expression reads, when that is one
+    name the message lacks: spiff-arena names a property (``request_ref``) apart from the
+    payload field it reads (``<messagePath>ref</messagePath>``), and a message giving
+    ``{"correlation": {"request_ref": "CB-7"}}`` was matched to its instance by that value, then
+    refused there because ``ref`` was not defined."""
+    given = message["correlation"]
+    for prop in getattr(definition, "correlation_properties", None) or []:
+        path = (prop.retrieval_expression or "").strip()
+        if prop.name in given and path.isidentifier() and path not in carried:
+            carried = {**carried, path: given[prop.name]}
+    return carried
 
 
 def _correlations(

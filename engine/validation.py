@@ -45,6 +45,7 @@ from engine.error_code_refs import declare_code_refs
 from engine.errors import InvalidBpmn, problem
 from engine.event_definition_refs import inline_event_definitions
 from engine.event_payloads import carry_payloads
+from engine.event_registry import adopt as adopt_registry_starts
 from engine.external_tasks import adopt as adopt_external_tasks
 from engine.feel import translate_tree
 from engine.first_event import first_event_wins
@@ -70,6 +71,8 @@ from engine.xsd_problems import bpmn_root, read_xml, xsd_valid
 from engine.zeebe_decisions import adopt as adopt_decisions
 from engine.zeebe_expressions import adopt as adopt_feel
 from engine.zeebe_hints import binding_problems
+from engine.zeebe_jobs import adopt as adopt_job_listeners
+from engine.zeebe_jobs import retries_problems, said_as_jobs, unknown_types
 from engine.zeebe_schedule import adopt as adopt_schedules
 from engine.zeebe_tasks import adopt
 from handlers.registry import HandlerRegistry
@@ -154,6 +157,8 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, inline_event_definitions, tree)  # global timers …
         _xml_pass(name in schema_invalid, declare_code_refs, tree)  # Flowable's errorRef="DNC"
         _xml_pass(name in schema_invalid, adopt, tree)  # Camunda 8 calls and job workers
+        _xml_pass(name in schema_invalid, adopt_job_listeners, tree)  # their listeners' jobs
+        _xml_pass(name in schema_invalid, adopt_registry_starts, tree)  # Flowable's events
         _xml_pass(name in schema_invalid, adopt_schedules, tree)  # due dates, priorities
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
@@ -391,6 +396,8 @@ def validate_bundle(
     for name, text in bpmn.items():
         foreign += foreign_problems(name, text)
     foreign += binding_problems(bpmn)
+    jobs = unknown_types(bpmn, registry)
+    foreign += jobs + retries_problems(bpmn)
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []
@@ -415,6 +422,7 @@ def validate_bundle(
             if p.get("id") in parsed.unbuilt and parsed.files.get(p.get("id")) in (name, "")
         ]
     checked = check_specs(parsed, forms, registry, lines, conditions, scripts, foreign_scripts)
+    checked = said_as_jobs(checked, jobs)
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)

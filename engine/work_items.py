@@ -669,8 +669,17 @@ def _after(duration: str, now: datetime) -> datetime | None:
 
 
 def _kind(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> str | None:
-    kind = _evaluate(workflow, task, properties.get("kind"))
+    """The task's ``kind`` property evaluated; one bare word naming no variable of the data
+    is that word, as spiff-arena's and Zeebe's properties are text (``value="callback"``
+    gave no kind, with a warning only in the log)."""
+    written = (properties.get("kind") or "").strip()
+    if written.isidentifier() and written not in task.data and written not in _NAMES:
+        return written[:40]
+    kind = _evaluate(workflow, task, written)
     return str(kind)[:40] if kind else None
+
+
+_NAMES = {"True", "False", "None"}
 
 
 def _priority(workflow: BpmnWorkflow, task: Any, properties: dict[str, str]) -> int:

@@ -31,6 +31,7 @@ from lxml import etree
 
 from engine import zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
+from engine.zeebe_jobs import job_retries
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ZEEBE = f"{{{zeebe_hints.ZEEBE_NS}}}"
@@ -108,19 +109,21 @@ def _mapped(entry: Any) -> tuple[str, str] | None:
     return target, python
 
 
-def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
+def outputs_script(result: str, outputs: list[tuple[str, str]], before: str = "") -> str:
     """The post-script that does what Camunda 8 does with a job's outputs: each source
     evaluated over the job's variables (the operator's result: the keys of a dict, else the
     one variable ``result``) on top of the instance's data, its value set under the target;
     the job's variables themselves are not kept. Each name a source reads is looked up in the
-    job's variables first (``_over_job``): scripts have no ``eval`` or ``globals()``
+    job's variables first (``over_job``): scripts have no ``eval`` or ``globals()``
     (``engine.sandbox``)."""
     lines = [f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}"]
+    if before:  # what is checked over the job's variables first (a Camunda 7 error's throw)
+        lines.append(before)
     for target, python in outputs:
         shown = zeebe_expressions.original(python) or python  # FEEL as the diagram has it
         said = f"the output {target!r} ({shown}) cannot be read: "
         try:
-            value = _over_job(python)
+            value = over_job(python)
         except SyntaxError as exc:
             lines.append(f"raise ValueError({said + 'SyntaxError: ' + str(exc.msg)!r})")
             continue
@@ -134,7 +137,7 @@ def outputs_script(result: str, outputs: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def _over_job(python: str) -> str:
+def over_job(python: str) -> str:
     """``python`` with each name it reads taken from ``_job`` when the job has it, else from
     the instance's data: ``(_job['x'] if 'x' in _job else x)``. Names a comprehension or
     lambda inside binds are its own."""
@@ -167,15 +170,18 @@ def _over_job(python: str) -> str:
 
 def _operator(task: Any) -> str | None:
     """The operator a service task's ``<zeebe:taskDefinition type>`` names, when that is all
-    it says (no retries, headers, or FEEL type) and no operator of Dialflow's is also there."""
+    it says (its retries at most, no headers or FEEL type) and no operator of Dialflow's is
+    also there."""
     if etree.QName(task).localname != "serviceTask":
         return None
     definitions = _zeebe(task, "taskDefinition")
     if len(definitions) != 1 or len(definitions[0]) > 0:
         return None
     operator = (definitions[0].get("type") or "").strip()
-    if set(definitions[0].attrib) != {"type"} or not operator or zeebe_hints.is_feel(operator):
+    if set(definitions[0].attrib) - {"retries"} != {"type"} or not operator:
         return None
+    if zeebe_hints.is_feel(operator):
+        return None  # a retries that is no number is said by zeebe_jobs.retries_problems
     if any(True for _ in task.iter(f"{_SPIFF}serviceTaskOperator")):
         return None  # said twice: the foreign check names the Zeebe one
     return operator
@@ -210,6 +216,7 @@ def adopt(tree: Any) -> None:
         operator, parameters, outputs = found
         extensions = task.find(_EXTENSIONS)
         said = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
+        retries = job_retries(_zeebe(task, "taskDefinition")[0])
         if outputs:
             said.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
@@ -217,6 +224,8 @@ def adopt(tree: Any) -> None:
         listed = etree.SubElement(said, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)
+        if retries:
+            etree.SubElement(said, f"{_SPIFF}retry", retries=str(retries))
 
 
 def mapping_hint(element: Any) -> str | None:

@@ -74,7 +74,7 @@ def test_camunda_8_feel_condition_is_named_on_its_sequence_flow(owner, db, deplo
     stopped first and the condition went unmentioned; alone it read "not valid Python"."""
     details = refused(upload_bytes(owner, unseen("zeebe_lead.bpmn")))
     found = by_element(details)
-    assert "<zeebe:taskDefinition>" in found["Task_enrich"]
+    assert "runs job type 'enrich-lead'" in found["Task_enrich"]  # no operator of that name
     # candidateGroups="inside-sales" says who works the call and runs as drawn
     assert "<zeebe:assignmentDefinition>" not in found.get("Task_call", "")
     # the FEEL condition runs as drawn (``engine.zeebe_expressions``)

@@ -325,7 +325,7 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_stopnote",
         "<zeebe:executionListeners>",
-        ["listener 'sync-crm'", "after it for an end listener"],
+        ["listener 'sync-crm'", "as a service task after it", "no operator 'sync-crm'"],
     ),
     "called-process-by-version-tag": (
         "complaint_handling.bpmn",

@@ -48,7 +48,7 @@ MISTAKES = {
         ),
         "Activity_note",
         NOTE,
-        ["unknown service operator 'add-note'; known operators: ", "crm.add_note"],
+        ["runs job type 'add-note'", "register a handler named 'add-note'", "crm.add_note"],
     ),
     "required-parameter-not-mapped": (
         (INPUT_TEXT, ""),
