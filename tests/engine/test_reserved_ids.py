@@ -224,3 +224,43 @@ def test_a_failing_script_named_end_is_an_incident_on_it(owner: Actor) -> None:
     assert [i["element_id"] for i in instance["incidents"]] == ["End"]
     response = owner.get(f"/api/v1/process-instances/{instance['id']}/elements")
     assert response.get_json()["error"] == ["End"]
+
+
+def test_instances_move_between_versions_by_the_ids_drawn(owner: Actor, agent: Actor) -> None:
+    """Version 2 adds ``Root`` after ``End``: an instance waiting in ``End`` moves and goes on
+    to it; to version 3, without a task, the move is refused naming ``End``."""
+    v1 = one_process(
+        "p",
+        lane("End")
+        + '<startEvent id="Start"/>'
+        + user("End")
+        + '<endEvent id="e"/>'
+        + flows(("Start", "End"), ("End", "e")),
+    )
+    v2 = one_process(
+        "p",
+        lane("End", "Root")
+        + '<startEvent id="Start"/>'
+        + user("End")
+        + user("Root")
+        + '<endEvent id="e"/>'
+        + flows(("Start", "End"), ("End", "Root"), ("Root", "e")),
+    )
+    v3 = one_process("p", '<startEvent id="Start"/><endEvent id="e"/>' + flows(("Start", "e")))
+    for content in (v1, v2, v3):
+        assert upload(owner, ("f.bpmn", content)).status_code == 201
+    first = owner.start("p", version=1)
+    second = owner.start("p", version=1)
+    for instance in (first, second):
+        assert (instance["version"], [t["name"] for t in instance["ready_tasks"]]) == (1, ["End"])
+    url = "/api/v1/process-instances/{}/migrate"
+    refused = owner.post(url.format(second["id"]), json={"to_version": 3})
+    assert refused.status_code == 409, refused.get_json()
+    assert [d["element_id"] for d in refused.get_json()["error"]["details"]] == ["End"]
+    moved = owner.post(url.format(first["id"]), json={"to_version": 2})
+    assert moved.status_code == 200, moved.get_json()
+    for element_id in ("End", "Root"):
+        (task,) = [t for t in agent.tasks() if t["process_instance_id"] == first["id"]]
+        assert (task["name"], task["title"]) == (element_id, f"Do {element_id}")
+        agent.complete_ok(task["id"])
+    assert owner.instance(first["id"])["status"] == "completed"
