@@ -79,3 +79,22 @@ def by_element(spec: Any) -> dict[str, Any]:
         if element is not None:
             specs[name] = element
     return specs
+
+
+def name_shared_scope_id(found: dict[str, Any], process_parsers: dict[str, Any]) -> None:
+    """The parser's "Duplicate process ID" on a subprocess, said as what to do.
+
+    SpiffWorkflow keeps every process and embedded subprocess of a deploy in one table by id,
+    and a workflow finds a subprocess's spec there by name: two files that each draw a
+    subprocess ``Sub``, or a subprocess with the id of a process of another file, cannot run
+    side by side. The refusal said only "Duplicate process ID: Sub."."""
+    element_id = found.get("element_id")
+    other = process_parsers.get(element_id or "")
+    if other is None or not found.get("message", "").startswith("Duplicate process ID"):
+        return
+    kind = "process" if other.node.tag.endswith("}process") else "subprocess"
+    found["message"] = (
+        f"subprocess {element_id!r}: the {kind} {element_id!r} of {other.filename} has this "
+        "id too, and every process and subprocess of a deploy needs an id of its own "
+        "(SpiffWorkflow finds a subprocess by its id); rename this subprocess"
+    )

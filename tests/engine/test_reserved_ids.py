@@ -264,3 +264,39 @@ def test_instances_move_between_versions_by_the_ids_drawn(owner: Actor, agent: A
         assert (task["name"], task["title"]) == (element_id, f"Do {element_id}")
         agent.complete_ok(task["id"])
     assert owner.instance(first["id"])["status"] == "completed"
+
+
+def subprocess_in(process_id: str, task_id: str) -> bytes:
+    """A process whose subprocess ``Sub`` holds the user task ``task_id``."""
+    return one_process(
+        process_id,
+        lane("Sub", task_id)
+        + '<startEvent id="s"/><subProcess id="Sub"><startEvent id="s1"/>'
+        + user(task_id)
+        + '<endEvent id="e1"/><sequenceFlow id="g1" sourceRef="s1" targetRef="'
+        + task_id
+        + '"/><sequenceFlow id="g2" sourceRef="'
+        + task_id
+        + '" targetRef="e1"/></subProcess><endEvent id="e"/>'
+        + flows(("s", "Sub"), ("Sub", "e")),
+    )
+
+
+def test_a_subprocess_id_shared_across_files_is_refused_with_what_to_rename(
+    owner: Actor,
+) -> None:
+    """Two files each drawing a subprocess ``Sub`` (or one named as another file's process)
+    cannot run side by side: SpiffWorkflow finds subprocesses by id in one table. Before,
+    the refusal said only "Duplicate process ID: Sub."."""
+    other = one_process("Sub", '<startEvent id="qs"/><endEvent id="qe"/>' + flows(("qs", "qe")))
+    for files, kind in (
+        ([subprocess_in("p", "a"), subprocess_in("r", "b")], "subprocess"),
+        ([subprocess_in("p", "a"), other], "process"),
+    ):
+        response = upload(owner, *((f"f{n}.bpmn", content) for n, content in enumerate(files)))
+        assert response.status_code == 422, response.get_json()
+        (detail,) = response.get_json()["error"]["details"]
+        assert (detail["element_id"], detail["line"]) == ("Sub", 6)
+        assert detail["file"] in ("f0.bpmn", "f1.bpmn")
+        assert f"the {kind} 'Sub' of " in detail["message"]
+        assert detail["message"].endswith("rename this subprocess")
