@@ -61,6 +61,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     SIGNAL_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.control import (
     BoundaryEventJoin,
     BoundaryEventSplit,
@@ -97,7 +98,7 @@ from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubp
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from engine import thrown_codes
+from engine import reserved_ids, thrown_codes
 from engine.caught_variables import CAUGHT_AS, caught_values, mark_specs, payload_values
 from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
@@ -633,8 +634,10 @@ class ScopeParser(SpiffProcessParser):
 
     def _parse(self) -> None:
         super()._parse()
-        mark_specs(self.node, self.spec.task_specs)  # Camunda's caught error variables
-        thrown_codes.mark_specs(self.node, self.spec.task_specs)  # Camunda 8's "=code"
+        reserved_ids.restore_element_ids(self.spec)
+        specs = reserved_ids.by_element(self.spec)
+        mark_specs(self.node, specs)  # Camunda's caught error variables
+        thrown_codes.mark_specs(self.node, specs)  # Camunda 8's "=code"
         interrupting_joins(self.spec)  # an interrupt cancels what runs inside the activity
 
     def get_lane_name(self, node_id: str) -> str | None:
@@ -658,12 +661,31 @@ class ScopeParser(SpiffProcessParser):
             key = node.get("id")
             self.lane = lane_inside(self.node, key) or self.lanes_by_node_id.get(key) or outer
         try:
-            return super().parse_node(node)
+            key = reserved_ids.spec_key(self.spec, node.get("id"))
+            if key == node.get("id"):
+                return super().parse_node(node)
+            # named as one of SpiffWorkflow's own specs: held under its internal name
+            return self.spec.task_specs.get(key) or self._parse_new(node)
         finally:
             self.lane = outer
 
+    def _parse_new(self, node: Any) -> Any:
+        """``ProcessParser.parse_node`` past its look-up by id, which finds SpiffWorkflow's
+        own spec of that name."""
+        node_parser, spec_class = self.parser._get_parser_class(node.tag)
+        if not node_parser or not spec_class:
+            raise ValidationException(
+                "There is no support implemented for this task type.",
+                node=node,
+                file_name=self.filename,
+            )
+        return node_parser(self, spec_class, node, self.nsmap, lane=self.lane).parse_node()
+
     def create_spec(self) -> Any:
         spec = super().create_spec()
+        reserved_ids.guard(
+            spec, reserved_ids.taken_names(spec, self.node, self.boundary_events_by_attached)
+        )
         if self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
             spec.start.__class__ = ScopeStart
             spec.end.__class__ = ScopeEnd

@@ -62,6 +62,7 @@ from engine.listeners import adopt as adopt_listeners
 from engine.parser_messages import UNRESOLVED_ASSOCIATION, rewrite_parser_message
 from engine.qname_refs import unprefix_references
 from engine.references import declared_elsewhere, reference_problems, untriggered_catches
+from engine.reserved_ids import name_shared_scope_id
 from engine.skip_expressions import adopt as adopt_skips
 from engine.spiff_extensions import property_problems, text_values
 from engine.unnamed_elements import PARSER_WORDS as UNNAMED_WORDS
@@ -229,7 +230,10 @@ def parse_bundle(
 
         file = process_files.get(process_id, "")
         process_parser = parser.process_parsers[process_id]
-        if not _guard(problems, file, load, lines, mark="_built") and validate:
+        built = _guard(problems, file, load, lines, mark="_built")
+        if not built:
+            name_shared_scope_id(problems[-1], parser.process_parsers)
+        if not built and validate:
             parsed.specs.pop(process_id, None)
             parsed.subprocess_specs.pop(process_id, None)
             unbuilt = _read_unbuilt(process_parser, problems, file, lines, seen)
