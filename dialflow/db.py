@@ -8,8 +8,7 @@ and the CRM writes of its handlers therefore share one transaction.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -127,22 +126,46 @@ class Database:
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
 
-    @contextmanager
-    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """One transaction: commit when the block ends normally, roll back on any exception.
 
         ``read_only`` only changes how SQLite begins (a shared, not a reserved, lock); pages
         that merely read then never queue behind a writer.
         """
-        session = (self._reader_factory if read_only else self.session_factory)()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        return UnitOfWork(self._reader_factory if read_only else self.session_factory)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class UnitOfWork:
+    """``with session.begin():`` on a new session, closed after: :meth:`Database.unit_of_work`.
+
+    A class rather than a ``@contextmanager`` generator, which costs several times more to
+    enter and leave, and every request and step enters one."""
+
+    __slots__ = ("_factory", "_session", "_transaction")
+
+    def __init__(self, factory: Callable[[], Session]) -> None:
+        self._factory = factory
+
+    def __enter__(self) -> Session:
+        session = self._session = self._factory()
+        try:
+            self._transaction = session.begin()
+            self._transaction.__enter__()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        try:
+            self._transaction.__exit__(kind, error, trace)
+        finally:
+            self._session.close()
 
 
 class Batch:
@@ -291,32 +314,41 @@ def inserted_first(session: Session, row: Any) -> bool:
     return True
 
 
-@contextmanager
-def pipelined(session: Session) -> Iterator[Batch]:
+class pipelined:  # lower case: entered as the function it was, ``with pipelined(session):``
     """INSERTs and UPDATEs whose results nobody reads, sent without waiting for each.
 
     On PostgreSQL they are queued in libpq's pipeline (``dialflow.wire``), which stays open
     after the block: the next read or the COMMIT travels with them and syncs it, so a step's
     writes and its commit cost one round trip. A failing write raises there, as
     SQLAlchemy's ``DBAPIError`` family, and the transaction rolls back as usual. Elsewhere
-    (SQLite) the statements just run.
+    (SQLite) the statements just run. (A class, not a generator: every step enters it.)
     """
-    connection = session.connection()
-    batch = Batch(connection)
-    if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
-        yield batch
-        return
-    pipeline = connection.info.get(_PIPELINE)
-    if pipeline is None:
-        pipeline = _open_pipeline(connection)
-    batch._pipeline = pipeline
-    pipeline.batching = True
-    try:
-        yield batch
-    except BaseException:
-        _close_pipeline(connection.info, raise_errors=False, run_checks=False)
-        raise
-    batch._current().batching = False
+
+    __slots__ = ("_batch", "_session")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __enter__(self) -> Batch:
+        connection = self._session.connection()
+        batch = self._batch = Batch(connection)
+        if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
+            return batch
+        pipeline = connection.info.get(_PIPELINE)
+        if pipeline is None:
+            pipeline = _open_pipeline(connection)
+        batch._pipeline = pipeline
+        pipeline.batching = True
+        return batch
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        batch = self._batch
+        if batch._pipeline is None:
+            return
+        if kind is not None:
+            _close_pipeline(batch.connection.info, raise_errors=False, run_checks=False)
+            return
+        batch._current().batching = False
 
 
 def _open_pipeline(connection: Connection) -> _Pipeline:
