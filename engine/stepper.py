@@ -266,6 +266,12 @@ def begin(
             "started_by_id": actor.id if actor else None,
             "started_at": now,
             "updated_at": now,
+            # What reading them unset gives, set: the step reads them (its first INSERT
+            # stores these, the counters its own), and an unset attribute costs a lookup.
+            "trail": None,
+            "ended_at": None,
+            "step_count": None,
+            "lock_version": None,
         },
     )
     context = _context(engine, session, row, actor, business_key)
