@@ -19,6 +19,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from dialflow.clock import SystemClock, pin_time
+from dialflow.db import log_failure
 from dialflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,8 @@ class TimerLoop:
         while not self.stopped.is_set():
             try:
                 busy = self.run_once()
-            except Exception:
-                log.exception("timer pass failed; trying again")
+            except Exception as exc:
+                log_failure(log, "timer pass failed; trying again", exc)
                 busy = 0
             if not busy:
                 self.stopped.wait(self.interval)
@@ -165,8 +166,8 @@ class TimerLoop:
 def _logged(work: Callable[[Any, Any], int], rt: Runtime, what: str) -> int:
     try:
         return work(rt.engine, rt.db)
-    except Exception:
-        log.exception("%s failed; trying again next pass", what)
+    except Exception as exc:
+        log_failure(log, f"{what} failed; trying again next pass", exc)
         return 0
 
 
@@ -218,8 +219,8 @@ def dispatch_job(rt: Runtime, job_id: int) -> None:
 def _run_logged(rt: Runtime, job_id: int) -> None:
     try:
         run_job(rt, job_id)
-    except Exception:  # the lease expires and the sweeper retries (up to MAX_ATTEMPTS)
-        log.exception("job %s stopped; it will be retried", job_id)
+    except Exception as exc:  # the lease expires and the sweeper retries (up to MAX_ATTEMPTS)
+        log_failure(log, f"job {job_id} stopped; it will be retried", exc)
 
 
 @functools.cache
@@ -256,8 +257,8 @@ class JobSweeper:
         while not self.stopped.is_set():
             try:
                 self.run_once()
-            except Exception:
-                log.exception("job sweep failed; trying again")
+            except Exception as exc:
+                log_failure(log, "job sweep failed; trying again", exc)
             self.stopped.wait(self.interval)
 
     def start_thread(self) -> threading.Thread:
@@ -322,8 +323,8 @@ class WebhookSender:
         sent = deliver_webhooks(self.rt)
         try:
             self.purge.run_if_due()
-        except Exception:  # retention can wait; sending must go on
-            log.exception("webhook retention pass failed; trying again later")
+        except Exception as exc:  # retention can wait; sending must go on
+            log_failure(log, "webhook retention pass failed; trying again later", exc)
         return sent
 
     def run_forever(self) -> None:
@@ -331,8 +332,8 @@ class WebhookSender:
             self.rt.webhooks_due.clear()
             try:
                 sent = self.run_once()
-            except Exception:
-                log.exception("webhook pass failed; trying again")
+            except Exception as exc:
+                log_failure(log, "webhook pass failed; trying again", exc)
                 sent = 0
             if not sent:
                 self.rt.webhooks_due.wait(self.interval)
@@ -383,16 +384,16 @@ class WebhookSweeper:
             self.dispatch()
         try:
             self.purge.run_if_due()
-        except Exception:  # retention can wait; queuing must go on
-            log.exception("webhook retention pass failed; trying again later")
+        except Exception as exc:  # retention can wait; queuing must go on
+            log_failure(log, "webhook retention pass failed; trying again later", exc)
         return tasks
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():
             try:
                 self.run_once()
-            except Exception:
-                log.exception("webhook sweep failed; trying again")
+            except Exception as exc:
+                log_failure(log, "webhook sweep failed; trying again", exc)
             self.stopped.wait(self.interval)
 
     def start_thread(self) -> threading.Thread:

@@ -13,7 +13,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialflow import schema
-from dialflow.db import lock_failure
+from dialflow.db import held_alone, lock_failure, statement_cancelled
 from dialflow.errors import DialflowError
 from dialflow.runtime import Runtime
 
@@ -29,6 +29,11 @@ BUSY = (
     "the database is busy: another transaction held what this command needs for longer than "
     "DIALFLOW_LOCK_WAIT_SECONDS; nothing was changed, run the command again"
 )
+CANCELLED = (
+    "the database cancelled a statement of this command (past the statement_timeout set for "
+    "its role or database, or by an administrator); its transaction was rolled back, run the "
+    "command again"
+)
 
 
 def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
@@ -36,7 +41,9 @@ def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
 
     A lock failure is said as ``busy`` whatever carries it: SQLAlchemy's ``OperationalError``,
     the driver's own error (a bulk copy), or a handler's ``HandlerError`` raised from it
-    (``dialflow.db.lock_failure`` reads the causes); it went up as a traceback."""
+    (``dialflow.db.lock_failure`` reads the causes); it went up as a traceback. A statement
+    the server cancelled (57014, a ``statement_timeout``) is said as that: it was "cannot
+    reach the database", or a traceback when the driver raised it from a bulk copy."""
     if command is None:
         return functools.partial(reports_errors, busy=busy)
 
@@ -47,6 +54,8 @@ def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
         except Exception as exc:
             if lock_failure(exc):
                 fail(busy)
+            if statement_cancelled(exc):  # an OperationalError too: no "cannot reach"
+                fail(CANCELLED)
             if isinstance(exc, DialflowError):
                 lines = [exc.message] + [_detail_line(d) for d in exc.details]
                 fail("\n".join(lines))
@@ -204,13 +213,26 @@ def token_create(username: str, name: str) -> None:
 )
 def seed_demo(customer_count: int, if_empty: bool, rng_seed: int, lead_count: int) -> None:
     """Seed demo teams, logins, customers, calls and deals over the past 60 days."""
+    rt = runtime()
+    require_schema(rt)
+
+    def waiting() -> None:
+        click.echo("waiting for another `dialflow seed-demo` on this database to finish", err=True)
+
+    # Two seeders at once (two `make run`s, a deploy's start hook twice) both found no users,
+    # or read the same customer count: the demo seeded twice, or failed on the logins.
+    with held_alone(rt.db.engine, "dialflow seed-demo", waiting):
+        _seed_demo(rt, customer_count, if_empty, rng_seed, lead_count)
+
+
+def _seed_demo(
+    rt: Runtime, customer_count: int, if_empty: bool, rng_seed: int, lead_count: int
+) -> None:
     from sqlalchemy import func, select
 
     from crm import demo
     from crm.models import User
 
-    rt = runtime()
-    require_schema(rt)
     with rt.db.unit_of_work() as session:
         if if_empty and session.scalar(select(func.count(User.id))):
             click.echo("demo skipped: the database already has users")

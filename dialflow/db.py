@@ -7,13 +7,15 @@ and the CRM writes of its handlers therefore share one transaction.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, update
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, text, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -322,6 +324,61 @@ def pool_exhausted(exc: BaseException) -> bool:
     whole lock wait (more requests at once than ``pool_size`` + ``max_overflow``). Nothing
     of the request ran; like a lock failure, it may simply be sent again."""
     return isinstance(exc, PoolTimeout)
+
+
+def retryable_failure(exc: BaseException) -> str | None:
+    """What the database did to fail the work, in a few words, when running it again is the
+    cure (a lock not granted, a statement cancelled, the connection lost, no free connection;
+    the transaction rolled back whole); None for any other error. Background passes log it
+    as one line and retry, commands say it as one line, instead of a traceback."""
+    if lock_failure(exc):
+        return "busy: a lock was not granted in time"
+    if statement_cancelled(exc):
+        return "busy: a statement was cancelled (statement_timeout or pg_cancel_backend)"
+    if connection_lost(exc):
+        return "unavailable: the connection was lost"
+    if pool_exhausted(exc):
+        return "busy: every connection was in use"
+    return None
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log work that failed and will be tried again (``what`` says what and when): one
+    warning line when the database failed it for a reason a retry cures, else the traceback."""
+    reason = retryable_failure(exc)
+    if reason is None:
+        logger.error("%s", what, exc_info=exc)
+        return
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    logger.warning("%s (database %s: %s)", what, reason, said)
+
+
+@contextmanager
+def held_alone(engine: Engine, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Run the block while no other process runs a block of the same ``name`` on this
+    database (and schema): on PostgreSQL a session advisory lock on a connection of its own,
+    waited for without a lock timeout once ``on_wait`` has said so. SQLite needs none: its
+    write transactions begin with the database's write lock (``BEGIN IMMEDIATE``), so what
+    one reads before writing stays true until it commits."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = text("SELECT hashtext(current_schema() || ':' || :name)")
+    with engine.connect() as connection:
+        lock_id = connection.scalar(key, {"name": name})
+        connection.commit()
+        got = connection.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id})
+        if not got:
+            on_wait()
+            connection.execute(text("SET LOCAL lock_timeout = 0"))  # this wait only
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+        connection.commit()  # a session lock: kept past the transaction, ended by unlock
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+            connection.commit()
 
 
 def inserted_first(session: Session, row: Any) -> bool:

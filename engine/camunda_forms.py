@@ -31,6 +31,7 @@ from typing import Any
 from lxml import etree
 
 from dialflow.strict_json import loads_strict
+from engine import form_conditions
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 
@@ -40,6 +41,10 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 EMBEDDED_PREFIX = "camunda-forms:bpmn:"
 CAMUNDA_FORM_ID = "camundaFormId"  # the key of a .form file's id in a task spec's extensions
 CAMUNDA_FORM_LINE = "camundaFormLine"  # and of the line of the <zeebe:formDefinition> naming it
+CAMUNDA_FORM_SAID = "camundaFormSaid"  # how the task names it, when not by <zeebe:formDefinition>
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+# Camunda 7's attributes naming a user task's Camunda Form (``camunda:formRef``).
+FORM_REF_ATTRIBUTES = ("formRef", "formRefBinding", "formRefVersion")
 _BINDINGS = ("latest", "deployment")
 # form-js components that show something and hold no data
 _SHOWN_ONLY = {
@@ -138,7 +143,8 @@ def _place_component(
 ) -> None:
     kind = str(component.get("type") or "")
     name = _named(component)
-    _no_condition(component, name)
+    if kind not in _INPUTS:
+        _no_condition(component, name)
     if kind in _SHOWN_ONLY:
         return
     if kind == "group":
@@ -181,6 +187,9 @@ def _place_component(
         )
     key = _path(component, "key", required=True)
     prop, required = _field(component, kind, name)
+    rule = _hide_rule(component, name)
+    if rule is not None:  # shown and asked for only while the condition does not hold
+        prop[form_conditions.HIDE] = rule
     _put(target, key, _described(component, prop), required, component)
 
 
@@ -394,15 +403,33 @@ def _flag(component: Mapping[str, Any], name: str, attribute: str) -> bool:
     )
 
 
+def _hide_rule(component: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The ``x-hide-if`` of an input field hidden by a simple condition (``None``: none)."""
+    conditional = component.get("conditional")
+    hide = conditional.get("hide") if isinstance(conditional, Mapping) else conditional
+    if not hide:
+        return None
+    rule = form_conditions.parse(hide) if isinstance(hide, str) else None
+    if rule is None:
+        raise _Refused(
+            component,
+            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide), which "
+            "Dialflow does not evaluate in a form: write it as comparisons of a field with a "
+            'text, number, true, false or null (=status = "lost"), joined by and or by or; '
+            "or draw a gateway before two user tasks with a form each",
+        )
+    return rule
+
+
 def _no_condition(component: Mapping[str, Any], name: str) -> None:
     conditional = component.get("conditional")
     hide = conditional.get("hide") if isinstance(conditional, Mapping) else conditional
     if hide:
         raise _Refused(
             component,
-            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide), which "
-            "Dialflow does not evaluate in a form: every field shows; remove the condition, or "
-            "draw a gateway before two user tasks with a form each",
+            f"{name} is hidden by the FEEL condition {hide!r} (conditional.hide); Dialflow "
+            "hides input fields only, not a group, list or text: put the condition on each "
+            "field inside it, or remove it",
         )
 
 
@@ -534,6 +561,13 @@ def read(task: Any) -> dict[str, Any] | None:
     """For the parser, the task spec's extensions for its Camunda Form: the JSON Schema of an
     embedded form that converts (``diagramForm``, as ``engine.diagram_forms`` keeps a drawn
     form), or the id of the ``.form`` file it names and the line naming it; else ``None``."""
+    form_ref = (task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+    if form_ref and form_ref_problem(task) is None:  # Camunda 7's camunda:formRef
+        return {
+            CAMUNDA_FORM_ID: form_ref,
+            CAMUNDA_FORM_LINE: task.sourceline,
+            CAMUNDA_FORM_SAID: f"camunda:formRef={form_ref!r}",
+        }
     found = definition(task)
     if found is None or _definition_problem(found) is not None:
         return None
@@ -586,9 +620,12 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
             for n, c in forms.items()
             if n.lower().endswith(".form") and isinstance(c, Mapping)
         )
+        named = (spec.extensions or {}).get(CAMUNDA_FORM_SAID) or (
+            f"<zeebe:formDefinition formId={form_id!r}>"
+        )
         return [
-            f"<zeebe:formDefinition formId={form_id!r}> names a Camunda Form no .form file of "
-            f'the deploy has (its "id" is the formId); deploy the .form file with the diagram'
+            f'{named} names a Camunda Form no .form file of the deploy has (its "id" is '
+            "the one named); deploy the .form file with the diagram"
             + (f" (the deploy has {', '.join(have)})" if have else "")
         ]
     _schema, refused = convert(content)
@@ -635,6 +672,55 @@ def problems(name: str, element: Any) -> list[dict[str, Any]] | None:
             file=name,
         )
     ]
+
+
+def form_ref_problem(task: Any) -> str | None:
+    """Why a Camunda 7 user task's ``camunda:formRef`` cannot be its form (``None``: it is,
+    the ``.form`` file of that ``id`` deployed with it or before, ``task_problems`` checking
+    it is there): Camunda 7 reads ``latest`` and ``deployment`` bindings as Dialflow reads a
+    deploy's forms; a ``version`` binding, a form chosen by an expression or a second form
+    cannot be shown as drawn."""
+    form_ref = (task.get(f"{{{CAMUNDA_NS}}}formRef") or "").strip()
+    binding = (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip()
+    if task.tag != f"{{{BPMN_NS}}}userTask":
+        return None  # a start event's form: refused with diagram_forms' words
+    if not form_ref:
+        return "camunda:formRef names no form: name the id of a deployed .form file"
+    if "${" in form_ref or "#{" in form_ref:
+        return (
+            f"camunda:formRef={form_ref!r} chooses the form by an expression when the task "
+            "runs; name one .form file's id"
+        )
+    if binding == "version":
+        return (
+            "Dialflow keeps no form versions: a task shows the .form file deployed with its "
+            'diagram, else the latest one deployed; write camunda:formRefBinding="latest" or '
+            '"deployment" and remove camunda:formRefVersion'
+        )
+    if binding not in _BINDINGS:
+        return f'camunda:formRefBinding is "latest", "deployment" or "version", not {binding!r}'
+    other = task.get(f"{{{CAMUNDA_NS}}}formKey") or _other_form(task)
+    if other:
+        return (
+            f"userTask {task.get('id')!r} names a Camunda Form by camunda:formRef and also "
+            f"{other!r}; a task shows one form: keep one of them"
+        )
+    return None
+
+
+def form_ref_passes(local: str, task: Any) -> bool | str:
+    """For ``foreign.py``: ``True`` when the Camunda 7 form attribute ``local`` of ``task``
+    is read as drawn, the problem to say on ``formRef`` when it cannot be, ``False`` for an
+    attribute this module does not read (or one said with ``formRef``'s problem)."""
+    if local not in FORM_REF_ATTRIBUTES or task.tag != f"{{{BPMN_NS}}}userTask":
+        return False
+    has_ref = task.get(f"{{{CAMUNDA_NS}}}formRef") is not None
+    said = form_ref_problem(task) if has_ref else "camunda:formRef is missing"
+    if said is None:
+        return True
+    if local == "formRef" or not has_ref:
+        return said
+    return True  # said once, on formRef
 
 
 def _flow_node(element: Any) -> Any:

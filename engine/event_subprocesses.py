@@ -628,10 +628,13 @@ class ScopeParser(SpiffProcessParser):
 
     def parse_node(self, node: Any) -> Any:
         """A subprocess's element listed in the subprocess's own lane set runs in that lane
-        (``engine.subprocess_lanes``), not in the subprocess's."""
+        (``engine.subprocess_lanes``), not in the subprocess's; else one listed in a lane of
+        the process (TIBCO Business Studio and Signavio list a subprocess's tasks in the
+        pool's lanes they are drawn in) runs in that one."""
         outer = self.lane
         if outer is not None:
-            self.lane = lane_inside(self.node, node.get("id")) or outer
+            key = node.get("id")
+            self.lane = lane_inside(self.node, key) or self.lanes_by_node_id.get(key) or outer
         try:
             return super().parse_node(node)
         finally:

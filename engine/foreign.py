@@ -431,6 +431,13 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             continue
         if designer_marks.attribute_passes(attribute, value):
             continue  # an admin system's page setting: Flowable never reads it
+        if qname.namespace == camunda_forms.CAMUNDA_NS:
+            form_ref = camunda_forms.form_ref_passes(qname.localname, element)
+            if form_ref is True:
+                continue  # a Camunda 7 user task's .form file: its form (``camunda_forms``)
+            if isinstance(form_ref, str):
+                found.append(_report(name, element, f"{_label(element)}: {form_ref}"))
+                continue
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
         if foreign_hints.honoured(qname.localname, element, value):

@@ -15,6 +15,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 from rfc3339_validator import validate_rfc3339
 
+from engine import form_conditions
 from engine.errors import FormInvalid, FormUnusable
 
 # A browser's ``<input type=datetime-local>`` value: a local date and time, seconds optional.
@@ -66,6 +67,8 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
         )
     if not schema:
         return
+    data = form_conditions.without_hidden(schema, data)  # form-js submits no hidden field
+    schema = form_conditions.shown_schema(schema, data)
     draft = validator_for(schema)
     formats = _FORMAT_CHECKERS.get(draft)
     if formats is None:

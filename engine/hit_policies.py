@@ -202,6 +202,27 @@ class _ReplacingEngine(DMNEngine):
         _inputs_there(self.decision_table, task)
         return super().result(task)
 
+    def evaluate(self, input_expr: Any, match_expr: Any, task: Any) -> Any:
+        """A test that cannot compare a null input (``>= 60`` on a score no rule of a COLLECT
+        SUM table gave) does not match, as FEEL's comparison with null is null: the decision
+        failed with "Error evaluating expression 'score>= 60'" instead of going on to the
+        rules that match anything."""
+        try:
+            return super().evaluate(input_expr, match_expr, task)
+        except Exception as failure:
+            causes = (failure, failure.__cause__, failure.__context__)
+            if any(isinstance(c, TypeError) for c in causes) and _is_null(input_expr, task):
+                return False
+            raise
+
+
+def _is_null(input_expr: Any, task: Any) -> bool:
+    """Whether an input expression is null for the task's data."""
+    try:
+        return task.workflow.script_engine.evaluate(task, input_expr) is None
+    except Exception:
+        return False
+
 
 def _inputs_there(table: Any, task: Any) -> None:
     """Fail with the input's name when an input expression reads data the instance does not

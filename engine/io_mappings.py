@@ -36,13 +36,24 @@ activity's inputs on each instance, as Camunda 7 applies them (its user guide: "
 applied for every instance"); an event's, which runs no script, on a task drawn beside it
 (``adopt``: before a throw or end event, after a catch) that does nothing else.
 
+Events run theirs on a task drawn beside them (``adopt``): a Camunda 8 start or boundary
+event's outputs on a task after it, where what a message, signal, error or escalation carried
+stays out of the data the outputs are set in (Camunda 8 keeps it local to an event with
+outputs; ``caught``: the data before the event is the data handed on, with the outputs), as
+for a Camunda 8 message catch with outputs; a message throw or end event is drawn as the send
+task it is, so its message is sent with its inputs and they are gone after it (Camunda runs a
+message throw's implementation with them). A Camunda 8 multi-instance activity's outputs run
+on each instance and reach the process (``multi_instance`` sets them from each sequential
+instance, where SpiffWorkflow merged only the output item); a standard loop's mappings run on
+each turn, its ``loopCondition`` reading the outputs.
+
 What does not run as drawn stays refused on the mapping's line (read by ``read``, said by
 ``foreign.py``): a script in another language, a script from a resource, JUEL calling Java, a
-FEEL function with no Python, a target that is no variable name; on the element, outputs on a
-multi-instance activity (Camunda 7 supports none), mappings on a standard loop, a start or
-boundary event, a signal, message or compensation throw, a Camunda 8 message catch with outputs
-(its message's variables would not stay local), and one element mapped both as Camunda 7 and
-as Camunda 8.
+FEEL function with no Python, a target that is no variable name; on the element, what Camunda
+refuses itself: Camunda 7 mappings on a start or boundary event ("camunda:inputOutput mapping
+unsupported for element type") and outputs on a multi-instance activity, Camunda 8 inputs on a
+start or boundary event; mappings on a signal or compensation throw, on an event subprocess,
+and one element mapped both as Camunda 7 and as Camunda 8.
 """
 
 from __future__ import annotations
@@ -127,6 +138,9 @@ class IoMappings:
     inputs: tuple[Parameter, ...]
     outputs: tuple[Parameter, ...]
     local_work: bool
+    # A task drawn after a Camunda 8 catch with outputs (``adopt``): the data before the event
+    # caught, not what it caught, is what the outputs are set in.
+    caught: bool = False
 
 
 def _own(element: Any, namespace: str, local: str) -> list[Any]:
@@ -155,14 +169,28 @@ def _kind(element: Any) -> str:
     return etree.QName(element).localname if etree.QName(element).namespace == BPMN_NS else ""
 
 
-# Events whose mappings are refused here with what to draw instead.
-_UNMAPPED_EVENTS = frozenset({"startEvent", "boundaryEvent"})
+# Events whose Camunda 8 outputs run on a task drawn after them (Camunda 7 maps none there).
+_STARTS_AND_BOUNDARIES = frozenset({"startEvent", "boundaryEvent"})
+# Their definitions whose event carries variables (a message's, an error's), local to the
+# event in Camunda 8 when it has outputs; a timer's and a plain start's carry none.
+_CARRYING = frozenset(
+    {
+        "messageEventDefinition",
+        "signalEventDefinition",
+        "errorEventDefinition",
+        "escalationEventDefinition",
+    }
+)
+_CAUGHT_KINDS = _CARRYING | {"", "timerEventDefinition"}
+# The attribute ``adopt`` marks a task drawn after such an event with: what the event carried
+# stays out of the data its outputs hand on.
+CAUGHT = "{https://dialflow.dev/io}caught"
 
 
 def handles(element: Any) -> bool:
     """Whether the mappings of ``element`` (a flow node) are this module's to run or refuse."""
     kind = _kind(element)
-    return kind in ACTIVITIES or kind in THROWS or kind in CATCHES or kind in _UNMAPPED_EVENTS
+    return kind in ACTIVITIES or kind in THROWS or kind in CATCHES or kind in _STARTS_AND_BOUNDARIES
 
 
 def read(element: Any) -> tuple[IoMappings | None, list[tuple[Any, str]]]:
@@ -196,7 +224,19 @@ def read(element: Any) -> tuple[IoMappings | None, list[tuple[Any, str]]]:
     kind = _kind(element)
     outputs = tuple(found["output"])
     local_work = bool(outputs) and bool(zeebe) and kind not in ("subProcess", "transaction")
-    return IoMappings(tuple(found["input"]), outputs, local_work), []
+    caught = local_work and element.get(CAUGHT) == "true"
+    return IoMappings(tuple(found["input"]), outputs, local_work, caught), []
+
+
+def _sides(holders: list[Any]) -> set[str]:
+    """``input`` and ``output``: the sides the mapping elements ``holders`` map."""
+    sides = set()
+    for holder in holders:
+        for entry in holder:
+            if isinstance(entry.tag, str):
+                local = etree.QName(entry).localname
+                sides.add("output" if local in ("output", "outputParameter") else "input")
+    return sides
 
 
 def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tuple[Any, str]]:
@@ -204,21 +244,7 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
     kind = _kind(element)
     at = holders[0]
     if kind in ACTIVITIES:
-        if element.find(_LOOPS[1]) is not None:
-            return [
-                (
-                    at,
-                    "Dialflow does not map variables on a looping activity: compute the "
-                    "values in a script task before it and set what it gives back in one "
-                    "after it",
-                )
-            ]
-        if element.find(_LOOPS[0]) is not None and any(
-            etree.QName(e).localname in ("output", "outputParameter")
-            for holder in holders
-            for e in holder
-            if isinstance(e.tag, str)
-        ):
+        if element.find(_LOOPS[0]) is not None and not zeebe and "output" in _sides(holders):
             return [
                 (
                     at,
@@ -232,7 +258,8 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
         if element.get("triggeredByEvent") == "true":
             return [(at, "an event subprocess maps no variables: map them in its first task")]
         return []
-    if kind in _UNMAPPED_EVENTS:
+    definition = _definition_kind(element)
+    if kind in _STARTS_AND_BOUNDARIES:
         what = "a start event" if kind == "startEvent" else "a boundary event"
         if not zeebe:
             return [
@@ -242,35 +269,29 @@ def _element_problems(element: Any, holders: list[Any], zeebe: bool) -> list[tup
                     "subprocesses and the other events): set them in a script task after it",
                 )
             ]
-        return [
-            (
-                at,
-                f"Dialflow maps no variables on {what}: its message's or error's variables "
-                "are in the data after it; set what the outputs set in a script task after it",
-            )
-        ]
-    definition = _definition_kind(element)
-    if kind in THROWS and definition in _THROW_KINDS:
-        return []
-    if kind in CATCHES and definition in _CATCH_KINDS:
-        if (
-            zeebe
-            and definition == "messageEventDefinition"
-            and any(
-                etree.QName(e).localname == "output"
-                for h in holders
-                for e in h
-                if isinstance(e.tag, str)
-            )
-        ):
+        if "input" in _sides(holders):
             return [
                 (
                     at,
-                    "Dialflow merges a message's variables into the process, where Camunda 8 "
-                    "keeps them local to an event with outputs: remove the outputs and use the "
-                    "message's variables as they come, or set them in a script task after it",
+                    f"Camunda 8 maps only outputs on {what} (nothing runs in it to read "
+                    "inputs): remove the inputs, or compute the values in the outputs",
                 )
             ]
+        if definition not in _CAUGHT_KINDS:
+            return [
+                (
+                    at,
+                    f"Dialflow maps outputs on a plain, timer, message, signal, error or "
+                    f"escalation {what}, not on a {definition or 'plain'} one: set the values "
+                    "in a script task after it",
+                )
+            ]
+        return []
+    if kind in THROWS and definition in _THROW_KINDS:
+        return []
+    if kind in THROWS and definition == "messageEventDefinition":
+        return []  # run as the send task it is drawn as (``adopt``)
+    if kind in CATCHES and definition in _CATCH_KINDS:
         return []
     what = definition.replace("EventDefinition", "") or "plain"
     return [
@@ -451,7 +472,9 @@ def text_python(text: str, line: int | None = None) -> str | _Refused | None:
         return repr(text)
     if juel.engine_names(body):
         return _Refused(_why_not(text), line)
-    python = juel.to_python(body) or juel.translate_expression(text)
+    # EL's operators and coercions ("12" + 1 is 13, "12" == 12), as listeners compute a
+    # value: a variable the data lacks fails, as Camunda 7's "Cannot resolve identifier"
+    python = juel.value_python(body)
     return python if python else _Refused(_why_not(text), line)
 
 
@@ -515,9 +538,18 @@ def apply_inputs(task: Any, mappings: IoMappings) -> None:
     if not again:  # entered now (a waiting receive task takes its parent's data again)
         internal[SHADOWED] = {name: [name in data, deepcopy(data.get(name))] for name in values}
         if mappings.local_work:
-            internal[BEFORE] = deepcopy(data)
+            internal[BEFORE] = deepcopy(_before_catch(task) if mappings.caught else data)
     internal[APPLIED] = deepcopy(values)
     data.update(values)
+
+
+def _before_catch(task: Any) -> dict[str, Any]:
+    """The data as it was before the event ``task`` is drawn after caught what it carried:
+    the data of the task before that event (a boundary event's activity's split, a start
+    event's instance start, the task before an intermediate catch)."""
+    event = task.parent
+    before = event.parent if event is not None else None
+    return before.data if before is not None else {}
 
 
 def apply_outputs(task: Any, mappings: IoMappings) -> None:
@@ -632,18 +664,61 @@ def adopt(tree: Any) -> None:
     from engine.bpmn_xml import extension_elements
     from engine.listeners import script_task
 
-    for kind in sorted(THROWS | CATCHES):
+    for kind in sorted(THROWS | CATCHES | _STARTS_AND_BOUNDARIES):
         for event in list(tree.iter(f"{{{BPMN_NS}}}{kind}")):
             mappings, problems = read(event)
             if mappings is None or problems:
                 continue
-            side = "after" if kind in CATCHES else "before"
+            definition = _definition_kind(event)
+            if kind in THROWS and definition == "messageEventDefinition":
+                _as_send_task(event)
+                continue
+            side = "before" if kind in THROWS else "after"
             script_task(event, side, "pass", kind="mappings")
             task_id = f"{event.get('id')}_mappings_{side}"
             task = next(e for e in event.getparent() if e.get("id") == task_id)
+            if side == "after" and definition in _CARRYING:
+                task.set(CAUGHT, "true")
             extensions = extension_elements(task)
             for holder in mapping_elements(event):
                 extensions.append(holder)
+
+
+def _as_send_task(event: Any) -> None:
+    """A message throw or end event with mappings drawn as the send task it is (same id,
+    message, mappings), so its inputs are there when its message takes the data and gone
+    after, as Camunda runs a message throw's implementation with them; an end event's path
+    then ends at a plain end event after it."""
+    definition = event.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    task = etree.Element(f"{{{BPMN_NS}}}sendTask", dict(event.attrib))
+    if definition is not None and definition.get("messageRef"):
+        task.set("messageRef", definition.get("messageRef"))
+    for child in list(event):
+        if child is definition:
+            for inner in list(definition):  # a payload or a job worker's settings
+                task.append(inner)
+            continue
+        if isinstance(child.tag, str) and etree.QName(child).localname == "outgoing":
+            continue
+        task.append(child)
+    event.addprevious(task)
+    event.getparent().remove(event)
+    if _kind(event) != "endEvent":
+        for child in event:
+            if isinstance(child.tag, str) and etree.QName(child).localname == "outgoing":
+                task.append(child)
+        return
+    end_id = f"{event.get('id')}_end"
+    flow_id = f"{end_id}_flow"
+    etree.SubElement(task, f"{{{BPMN_NS}}}outgoing").text = flow_id
+    end = etree.Element(f"{{{BPMN_NS}}}endEvent", id=end_id)
+    etree.SubElement(end, f"{{{BPMN_NS}}}incoming").text = flow_id
+    task.addnext(end)
+    end.addnext(
+        etree.Element(
+            f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=task.get("id"), targetRef=end_id
+        )
+    )
 
 
 # --- deploy checks (``foreign.py``) -------------------------------------------------------

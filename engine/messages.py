@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
-from dialflow.db import Database, lock_failure
+from dialflow.db import Database, retryable_failure
 from dialflow.errors import InvalidInput
 from engine import message_buffer, stepper
 from engine.business_keys import normal_key
@@ -498,7 +498,7 @@ def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) 
         except Exception as exc:
             # a lock failure that reached here as a task's failure (a handler reporting it
             # as its own) is the database's too: the message stays queued for the next pass
-            if record_id is None or lock_failure(exc):
+            if record_id is None or retryable_failure(exc):
                 raise
             log.exception("queued message %s failed; marked failed", record_id)
             _mark_failed(database, record_id, f"{type(exc).__name__}: {exc}")

@@ -20,6 +20,7 @@ the instances finish in.
 from __future__ import annotations
 
 import bisect
+from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException, WorkflowTaskException
@@ -243,6 +244,18 @@ class CountingSequentialMultiInstanceTask(
 ):
     def check_completion_condition(self, my_task: Any) -> bool:
         return evaluate_or_fail(my_task, lambda: completion_reached(self, my_task))
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        super().merge_child(workflow, child)
+        # Camunda 8 sets each instance's output mappings in the process (``io_mappings``);
+        # with an output collection SpiffWorkflow merged only the output item.
+        io = getattr(child.task_spec, "io", None)
+        if io is None or self.data_output is None:
+            return
+        item = self.output_item.bpmn_id if self.output_item is not None else None
+        for mapping in io.outputs:
+            if mapping.root != item and mapping.root in child.data:
+                child.parent.data[mapping.root] = deepcopy(child.data[mapping.root])
 
     def _run_hook(self, my_task: Any) -> bool | None:
         reached = retried_condition(my_task, lambda: completion_reached(self, my_task))

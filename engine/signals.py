@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.models import User
-from dialflow.db import Database, lock_failure
+from dialflow.db import Database, lock_failure, log_failure, retryable_failure
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.errors import InstanceNotFound
@@ -310,8 +310,9 @@ def run_batch(engine: ProcessEngine, database: Database, broadcast_ids: list[int
     for broadcast_id in broadcast_ids:
         try:
             done += run(engine, database, broadcast_id)
-        except Exception:
-            log.exception("signal broadcast %s stopped; it will be claimed again", broadcast_id)
+        except Exception as exc:
+            what = f"signal broadcast {broadcast_id} stopped; it will be claimed again"
+            log_failure(log, what, exc)
     return done
 
 
@@ -410,7 +411,7 @@ def _deliver_once(
         log.warning("signal %r refused by instance %s: %s", name, instance_id, error.message)
         return False
     except Exception as exc:
-        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+        if retryable_failure(exc):  # the database's, though a task reported it: claimed again
             raise
         log.exception("signal %r to instance %s failed; passed by", name, instance_id)
         return False
@@ -525,7 +526,7 @@ def _start_once(
     except DBAPIError:
         raise
     except Exception as exc:
-        if lock_failure(exc):  # the database's, though a task reported it: claimed again
+        if retryable_failure(exc):  # the database's, though a task reported it: claimed again
             raise
         log.exception("signal %r could not start %s; passed by", name, process_id)
         return None

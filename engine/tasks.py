@@ -23,7 +23,7 @@ from crm.usernames import normalise_username
 from crm.webhooks import outbox
 from dialflow.db import add_loaded, as_loaded, fetch, lock_failure
 from dialflow.errors import DialflowError, Forbidden, InvalidInput
-from engine import stepper, webhook_events
+from engine import form_conditions, stepper, webhook_events
 from engine.business_keys import filter_key
 from engine.errors import TaskConflict, TaskNotFound
 from engine.forms import (
@@ -219,7 +219,8 @@ def complete(
     item, row, subscribed = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
     validate_form_data(item.form_schema, data)
-    data = with_form_defaults(item.form_schema, data)
+    data = form_conditions.without_hidden(item.form_schema, data)  # hidden: not submitted
+    data = with_form_defaults(form_conditions.shown_schema(item.form_schema, data), data)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from dialflow.db import Database
+from dialflow.db import Database, log_failure
 from engine import stepper
 from engine.instances import retry
 from engine.models import (
@@ -95,8 +95,9 @@ def fire_batch(engine: ProcessEngine, database: Database, instance_ids: list[int
         try:
             with database.unit_of_work() as session:
                 fired += fire(engine, session, instance_id)
-        except Exception:
-            log.exception("timer of instance %s failed; it will be claimed again", instance_id)
+        except Exception as exc:
+            what = f"timer of instance {instance_id} failed; it will be claimed again"
+            log_failure(log, what, exc)
     return fired
 
 

@@ -37,7 +37,7 @@ from engine.collection_paths import read_paths
 from engine.constructs import unsupported_problems
 from engine.correlations import correlation_problems
 from engine.data_object_values import adopt as adopt_values
-from engine.data_objects import name_data_objects
+from engine.data_objects import name_data_objects, unwritable_data_objects
 from engine.dmn_checks import decision_problems, duplicate_decisions, has_decision, is_dmn
 from engine.dmn_schema import dmn_xsd_problems
 from engine.element_specs import read_elements
@@ -174,6 +174,8 @@ def parse_bundle(
             problems += unnamed
         _xml_pass(name in schema_invalid, join_links, tree)  # the parser knows no link events
         _xml_pass(name in schema_invalid, name_data_objects, tree)  # bpmn.io's generated ids
+        if validate:  # a data object no task can write
+            problems += _xml_pass(name in schema_invalid, unwritable_data_objects, name, tree)
         _xml_pass(name in schema_invalid, translate_juel, tree)  # JUEL conditions as Python
         _xml_pass(name in schema_invalid, text_values, tree)  # <property>PT4H</property>
         before = set(parser.process_parsers)

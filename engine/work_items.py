@@ -246,9 +246,10 @@ def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any
 
 def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
     """The named lanes of ``process`` that some user or manual task runs in: the last lane
-    listing it, the lane of a subprocess's own lane set for what that lists, else the
-    subprocess's (``engine.subprocess_lanes``). A user task whose assignment attributes say
-    who works it (``engine.assignment_attributes``) is in its lane for the drawing only."""
+    listing it, the lane of a subprocess's own lane set for what that lists, else a lane of
+    the process listing it, else the subprocess's (``engine.subprocess_lanes``). A user task
+    whose assignment attributes say who works it (``engine.assignment_attributes``) is in its
+    lane for the drawing only."""
     lane_of: dict[str, Any] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
@@ -261,7 +262,12 @@ def _lanes_in_use(process: Any) -> list[tuple[Any, str]]:
         for element in scope:
             kind = etree.QName(element).localname if isinstance(element.tag, str) else ""
             key = element.get("id") or ""
-            lane = inside.get(key, inherited) if inherited is not None else lane_of.get(key)
+            listed = lane_of.get(key)
+            if inherited is None:
+                lane = listed
+            else:  # a subprocess's own lanes, else the process's lane listing it, else its own
+                named = listed is not None and (listed.get("name") or "").strip()
+                lane = inside.get(key, listed if named else inherited)
             if kind in _SCOPES:
                 walk(element, lane)
             elif kind in _HUMAN and lane is not None and lane not in used:

@@ -187,6 +187,7 @@ def xsd_valid(name: str, tree: Any, problems: list[dict[str, Any]], lines: dict[
     """Every XSD error of the file (marked ``_xsd``), on its element."""
     VALIDATOR.preprocess(tree)
     _qualify_xsi_types(tree)
+    _drop_model_extensions(tree)
     schema = VALIDATOR.validator
     if schema.validate(tree):
         return True
@@ -220,6 +221,16 @@ def _qualify_xsi_types(tree: Any) -> None:
             continue
         if etree.QName(element).namespace == BPMN_NS and element.prefix:
             element.set(_XSI_TYPE, f"{element.prefix}:{value}")
+
+
+def _drop_model_extensions(tree: Any) -> None:
+    """``<extensionElements>`` directly in ``<definitions>`` taken out: Imixs-BPMN keeps its
+    model's settings there (``txtworkflowmodelversion``) in every file it writes, and the
+    schema, which gives ``<definitions>`` no extension elements, refused the whole file for
+    settings no engine reads. What stands elsewhere out of place is still said."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    for element in root.findall(f"{{{BPMN_NS}}}extensionElements"):
+        root.remove(element)
 
 
 _BAD_QNAME = re.compile(

@@ -56,6 +56,10 @@ PAGE_MESSAGES = {
     ),
     "webhook_not_found": _l("This webhook does not exist."),
     "delivery_not_found": _l("This webhook delivery does not exist."),
+    "database_unavailable": _l(
+        "The connection to the database was lost; what you sent was most likely not saved. "
+        "Wait a moment and try again."
+    ),
 }
 STATUS_MESSAGES = {
     400: _l("The request was not valid."),

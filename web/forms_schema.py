@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from engine.form_conditions import HIDE
+
 TEXTAREA_FROM_LENGTH = 200
 BILINGUAL_SEPARATOR = " / "
 PREFIX = "field:"  # keeps schema property names apart from csrf_token and friends
@@ -61,6 +63,7 @@ class FormField:
     selected: list[str] = field(default_factory=list)  # the choices ticked (``choices``)
     description: str | None = None
     error: str | None = None
+    hide_if: str | None = None  # JSON of the field's ``x-hide-if`` (``engine.form_conditions``)
 
 
 @dataclass
@@ -119,6 +122,7 @@ def build_fields(
             else [],
             description=prop.get("description"),
             error=(errors or {}).get(name),
+            hide_if=json.dumps(prop[HIDE]) if isinstance(prop.get(HIDE), dict) else None,
         )
         if submitted is not None and not shown:
             item.value = str(submitted.get(item.input_name, ""))

@@ -1,8 +1,10 @@
 """Child process of ``test_celery.py``: ``dialflow worker`` whose engine knows ``test.hold``.
 
 The runtime comes from the environment (the test's database and ``REDIS_URL``). ``test.hold``
-appends this process's id to MARKER_FILE, then sleeps HOLD_SECONDS: the test kills a worker
-with SIGKILL while it holds a timer's step open, then starts one that does not hold.
+appends this process's id to MARKER_FILE, then sleeps HOLD_SECONDS, or less once the file named
+by ``DIALFLOW_TEST_RELEASE`` exists: the test kills or stops a worker while it holds a timer's
+step open (the step's CRM note written, not committed), then releases it or starts one that
+does not hold.
 
 Usage: ``python celery_worker.py MARKER_FILE HOLD_SECONDS [dialflow worker options...]``
 """
@@ -30,7 +32,10 @@ def run(marker: Path, hold_seconds: float, options: list[str]) -> None:
     def hold(ctx: HandlerContext) -> dict[str, Any]:
         with marker.open("a") as handle:
             handle.write(f"{os.getpid()}\n")
-        time.sleep(hold_seconds)
+        release = os.environ.get("DIALFLOW_TEST_RELEASE")
+        deadline = time.monotonic() + hold_seconds
+        while time.monotonic() < deadline and not (release and Path(release).exists()):
+            time.sleep(0.05)
         return {"held": hold_seconds}
 
     runtime._engine = ProcessEngine(registry=registry, clock=runtime.clock)

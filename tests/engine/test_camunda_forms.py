@@ -224,7 +224,8 @@ def test_what_no_json_schema_says_is_refused_on_its_element_and_line(owner: Acto
     followup = found["Activity_followup"]
     for words, fragment in (
         (
-            "hidden by the FEEL condition '=outcome != \"callback\"' (conditional.hide)",
+            "hidden by the FEEL condition '=outcome != \"callback\" or count(agents) > 2' "
+            "(conditional.hide)",
             '"callbackAt"',
         ),
         (

@@ -1,9 +1,13 @@
 """A call cadence of 2,000 attempts: it ends after exactly 2,000 passes, state and step time
-stay flat (SpiffWorkflow alone stalls silently past ~333 passes and grows with each one)."""
+stay flat (SpiffWorkflow alone stalls silently past ~333 passes and grows with each one).
+
+Step time is this process's CPU time (the engine, and SQLite, run here), the least of 20
+interleaved steps on each side: other processes on a loaded machine add wall time, not CPU
+time, and only ever add, so the least is the step's own cost. (The median of wall times
+failed under load.)"""
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -15,7 +19,7 @@ from engine.models import ProcessInstance, WorkItem, WorkItemStatus
 from engine.tasks import complete
 
 PASSES = 2_000
-TIMED = 20  # steps per median
+TIMED = 20  # steps timed on each side
 
 
 class Driver:
@@ -39,9 +43,9 @@ class Driver:
         return items[0]
 
     def step(self) -> float:
-        """Complete the open call; returns the seconds the whole transaction took."""
+        """Complete the open call; returns the CPU seconds the whole transaction took here."""
         assert not self.finished, f"the instance ended after {self.passes} passes"
-        started = time.perf_counter()
+        started = time.process_time()
         with self.runtime.db.unit_of_work() as session:
             actor = session.get(User, self.user_id)
             row = complete(
@@ -54,7 +58,7 @@ class Driver:
                 )
             )
             status = row.status.value
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         if next_item is None:
             assert status == "completed", (self.passes, status)
             self.finished = True
@@ -119,12 +123,12 @@ def test_two_thousand_passes_end_exactly_and_stay_flat(runtime, owner, agent, ca
         ).all()
     assert dict(calls) == {WorkItemStatus.COMPLETED: PASSES}
 
-    late_ms, early_ms = statistics.median(late) * 1000, statistics.median(early) * 1000
+    late_ms, early_ms = min(late) * 1000, min(early) * 1000
     with capsys.disabled():
         print(
             f"\ncall cadence, {PASSES} passes in {time.perf_counter() - started:.1f} s: "
             f"state {size_at_10:,} B at pass 10, {size_at_2000:,} B at pass {PASSES}; "
-            f"median step {early_ms:.2f} ms at pass ~10, {late_ms:.2f} ms at pass ~{PASSES}"
+            f"least step CPU {early_ms:.2f} ms at pass ~10, {late_ms:.2f} ms at pass ~{PASSES}"
         )
     assert size_at_2000 < 2 * size_at_10, (size_at_10, size_at_2000)
     assert late_ms < 2 * early_ms, (early_ms, late_ms)

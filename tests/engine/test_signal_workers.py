@@ -1,6 +1,10 @@
 """Signals thrown by instances, delivered by ``dialflow worker`` (Celery, real Redis) as the
 scheduler hands their broadcasts out; a worker killed in the middle of one loses nothing and
-reaches no instance twice. Redis as in ``test_celery.py`` (skipped when unreachable)."""
+reaches no instance twice. Redis as in ``test_celery.py`` (skipped when unreachable).
+
+The scheduler's claims run out on its own clock, moved past ``signals.LEASE`` (60 s) once the
+test has seen the claim stand: a 5-second lease ran out by itself on a loaded machine before
+the test looked, and the broadcast was handed out twice as the test saw it."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy import func, select
 
 from crm.models import Activity
 from dialflow.background import TimerLoop, celery_app, celery_dispatcher, signal_dispatcher
+from dialflow.clock import ManualClock
 from dialflow.runtime import Runtime
 from engine import signals
 from engine.models import ProcessInstance, SignalBroadcast, SignalDelivery
@@ -63,7 +68,7 @@ PAUSER = (
 
 
 def test_a_killed_worker_leaves_the_broadcast_to_the_next_without_repeats(
-    runtime, owner, agent, make_customer, tmp_path, monkeypatch, request
+    runtime, owner, agent, make_customer, tmp_path, request
 ):
     request.getfixturevalue("holding_engine")  # this process's engine knows test.hold
     procs = request.getfixturevalue("processes")
@@ -97,8 +102,8 @@ def test_a_killed_worker_leaves_the_broadcast_to_the_next_without_repeats(
     assert broadcast().status == "pending"
     before = rows()
 
-    monkeypatch.setattr(signals, "LEASE", timedelta(seconds=5))  # the scheduler's claims
-    scheduler = Runtime.build(replace(runtime.settings, redis_url=broker))
+    clock = ManualClock()  # the scheduler's: its claims run out when the test says
+    scheduler = Runtime.build(replace(runtime.settings, redis_url=broker), clock=clock)
     app = celery_app(scheduler)
     loop = TimerLoop(
         scheduler, dispatch=celery_dispatcher(app), dispatch_signals=signal_dispatcher(app)
@@ -115,9 +120,12 @@ def test_a_killed_worker_leaves_the_broadcast_to_the_next_without_repeats(
         assert notes() == 0
         assert broadcast().status == "pending"
         assert loop.run_once() == 0  # still claimed: not handed out twice
+        clock.advance(signals.LEASE - timedelta(seconds=1))
+        assert loop.run_once() == 0  # claimed for the whole lease
 
         procs.start("worker-2", sys.executable, WORKER, marker, 0)
-        wait_for(loop.run_once, 45, "the claim to end and the broadcast to go out", procs)
+        clock.advance(timedelta(seconds=2))  # the lease has run out
+        wait_for(loop.run_once, 45, "the broadcast to go out again", procs)
         wait_for(lambda: broadcast().status == "delivered", 30, "worker 2 to deliver", procs)
         done = rows()
         assert all(done[i].status.value == "completed" for i in waiting)

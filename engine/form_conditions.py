@@ -1,0 +1,221 @@
+"""Form fields hidden by a simple condition on other fields (form-js ``conditional.hide``).
+
+A Camunda Form hides a field while a FEEL condition on the form's data holds
+(``=status = "lost"``), and form-js submits no hidden field, so a required field that is
+hidden is not asked for. A JSON Schema has no word for it: ``camunda_forms`` writes the
+condition, read here (``parse``), as the field's ``x-hide-if`` annotation
+(``{"any": false, "tests": [[["status"], "=", "lost"]]}``); the task page hides and shows the
+field as the agent types (``web/static/form_conditions.js`` reads the same annotation), and
+completion checks and keeps the data without the hidden fields (``shown_schema``,
+``without_hidden``).
+
+The conditions read are comparisons of a variable or field path with a literal (text, number,
+``true``, ``false``, ``null``) by ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, a path alone
+(true), ``not(path)``, joined by ``and`` or by ``or`` (one of the two). FEEL's own meaning is
+kept: ``=`` compares values of one type (text "1" is not the number 1), a missing value is
+null, and an ordering of null or of values of different types is null, which hides nothing.
+Anything else stays refused at deploy on the field's line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from copy import deepcopy
+from typing import Any
+
+HIDE = "x-hide-if"
+_TOKEN = re.compile(
+    r'\s*(?:(?P<text>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?)|(?P<op>!=|<=|>=|=|<|>)'
+    r"|(?P<paren>[()])|(?P<name>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*))"
+)
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+def parse(feel: str) -> dict[str, Any] | None:
+    """The ``x-hide-if`` annotation for the FEEL condition ``feel`` (``=`` before it or not),
+    or ``None`` when it is outside what is read here."""
+    text = feel.strip()
+    text = text[1:] if text.startswith("=") else text
+    tokens = _tokens(text)
+    if not tokens:
+        return None
+    connectives = {value for kind, value in tokens if kind == "name" and value in ("and", "or")}
+    if len(connectives) > 1:
+        return None
+    tests = []
+    for part in _split(tokens, connectives):
+        test = _test(part)
+        if test is None:
+            return None
+        tests.append(test)
+    return {"any": connectives == {"or"}, "tests": tests}
+
+
+def _tokens(text: str) -> list[tuple[str, str]] | None:
+    tokens: list[tuple[str, str]] = []
+    at = 0
+    while at < len(text.rstrip()):
+        found = _TOKEN.match(text, at)
+        if found is None or found.end() == at:
+            return None
+        kind = found.lastgroup or ""
+        tokens.append((kind, found.group(kind)))
+        at = found.end()
+    return tokens
+
+
+def _split(tokens: list[tuple[str, str]], connectives: set[str]) -> list[list[tuple[str, str]]]:
+    parts: list[list[tuple[str, str]]] = [[]]
+    for token in tokens:
+        if token[0] == "name" and token[1] in connectives:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts
+
+
+def _literal(token: tuple[str, str]) -> tuple[bool, Any]:
+    kind, value = token
+    if kind == "text":
+        return True, json.loads(value)
+    if kind == "number":
+        return True, float(value) if "." in value else int(value)
+    if kind == "name" and value in _LITERALS:
+        return True, _LITERALS[value]
+    return False, None
+
+
+def _path(token: tuple[str, str]) -> list[str] | None:
+    kind, value = token
+    if kind != "name" or value in _LITERALS or value in ("and", "or", "not"):
+        return None
+    return value.split(".")
+
+
+def _test(part: list[tuple[str, str]]) -> list[Any] | None:
+    """One comparison as ``[path, operator, literal]``."""
+    if len(part) == 1 and (path := _path(part[0])) is not None:
+        return [path, "=", True]
+    if len(part) == 4 and part[0] == ("name", "not") and part[1] == ("paren", "("):
+        if part[3] == ("paren", ")") and (path := _path(part[2])) is not None:
+            return [path, "=", False]
+        return None
+    if len(part) != 3 or part[1][0] != "op":
+        return None
+    path, (is_literal, value) = _path(part[0]), _literal(part[2])
+    if path is None or not is_literal:
+        return None
+    return [path, part[1][1], value]
+
+
+def _value_at(data: Any, path: list[str]) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+_COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+
+
+def _well_formed(test: Any) -> bool:
+    """A test as ``parse`` writes it (a hand-written form may hold anything there)."""
+    return (
+        isinstance(test, list)
+        and len(test) == 3
+        and isinstance(test[0], list)
+        and all(isinstance(key, str) for key in test[0])
+        and test[1] in _COMPARISONS
+    )
+
+
+def _holds(test: Any, data: Any) -> bool:
+    if not _well_formed(test):
+        return False  # not a rule this module wrote: it hides nothing
+    path, operator, expected = test
+    value = _value_at(data, path)
+    if operator in ("=", "!="):
+        if value is None or expected is None:
+            same = value is None and expected is None
+        else:
+            same = _kind(value) == _kind(expected) and value == expected
+        return same if operator == "=" else not same
+    if value is None or expected is None or _kind(value) != _kind(expected):
+        return False  # null in FEEL: hides nothing
+    if not isinstance(value, int | float | str):
+        return False
+    return {
+        "<": value < expected,
+        "<=": value <= expected,
+        ">": value > expected,
+        ">=": value >= expected,
+    }[operator]
+
+
+def hidden(rule: Any, data: Any) -> bool:
+    """Whether the field with ``x-hide-if`` ``rule`` is hidden for the form's ``data``."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("tests"), list):
+        return False
+    results = [_holds(test, data) for test in rule["tests"]]
+    return any(results) if rule.get("any") else all(results)
+
+
+def _has_rules(schema: Any) -> bool:
+    return isinstance(schema, dict) and HIDE in json.dumps(schema)
+
+
+def shown_schema(schema: Any, data: Any) -> Any:
+    """``schema`` without the fields hidden for ``data`` (not in ``properties``, not
+    ``required``); ``schema`` itself when it hides nothing."""
+    if not _has_rules(schema):
+        return schema
+    shown = deepcopy(schema)
+    _drop_hidden(shown, data)
+    return shown
+
+
+def _drop_hidden(node: Any, data: Any) -> None:
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict):
+        return
+    for name, prop in list(properties.items()):
+        if isinstance(prop, dict) and hidden(prop.get(HIDE), data):
+            del properties[name]
+            if isinstance(node.get("required"), list):
+                node["required"] = [n for n in node["required"] if n != name]
+        elif isinstance(prop, dict):
+            _drop_hidden(prop, data)
+    if node.get("required") == []:
+        del node["required"]
+
+
+def without_hidden(schema: Any, data: Any) -> Any:
+    """``data`` without the values of the fields hidden for it (form-js submits none)."""
+    if not _has_rules(schema) or not isinstance(data, dict):
+        return data
+    kept = deepcopy(data)
+    _strip(schema, kept, data)
+    return kept
+
+
+def _strip(node: Any, values: Any, data: Any) -> None:
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict) or not isinstance(values, dict):
+        return
+    for name, prop in properties.items():
+        if not isinstance(prop, dict):
+            continue
+        if hidden(prop.get(HIDE), data):
+            values.pop(name, None)
+        elif name in values:
+            _strip(prop, values[name], data)

@@ -1,0 +1,84 @@
+// Fields hidden by a simple condition on other fields (a Camunda Form's conditional.hide),
+// as engine/form_conditions.py reads the field's "x-hide-if": hidden while it holds, and not
+// submitted then (its inputs disabled), as form-js hides and leaves out a hidden field.
+(function () {
+  "use strict";
+  var form = document.getElementById("task-form");
+  if (!form) { return; }
+  var ruled = form.querySelectorAll(".field[data-hide-if]");
+  if (!ruled.length) { return; }
+
+  function valueOf(field) {
+    var inputs = field.querySelectorAll("input, select, textarea");
+    if (field.classList.contains("field-checkbox")) { return inputs[0].checked; }
+    if (field.classList.contains("field-choices")) {
+      return Array.prototype.filter.call(inputs, function (i) { return i.checked; })
+        .map(function (i) { return i.value; });
+    }
+    var raw = inputs.length ? inputs[0].value : "";
+    if (raw === "") { return null; }
+    if (field.classList.contains("field-number")) { return Number(raw); }
+    return raw;
+  }
+
+  function data() {
+    var values = {};
+    form.querySelectorAll(".field[data-field]").forEach(function (field) {
+      values[field.getAttribute("data-field")] = valueOf(field);
+    });
+    return values;
+  }
+
+  function at(values, path) {
+    var value = values;
+    for (var i = 0; i < path.length; i++) {
+      if (value === null || typeof value !== "object") { return null; }
+      value = value[path[i]] === undefined ? null : value[path[i]];
+    }
+    return value;
+  }
+
+  function holds(test, values) {
+    var value = at(values, test[0]), op = test[1], expected = test[2];
+    if (op === "=" || op === "!=") {
+      var same = value === null || expected === null
+        ? value === null && expected === null
+        : typeof value === typeof expected && value === expected;
+      return op === "=" ? same : !same;
+    }
+    if (value === null || expected === null || typeof value !== typeof expected) { return false; }
+    if (op === "<") { return value < expected; }
+    if (op === "<=") { return value <= expected; }
+    if (op === ">") { return value > expected; }
+    return value >= expected;
+  }
+
+  function hidden(text, values) {
+    try {
+      var rule = JSON.parse(text);
+      var results = rule.tests.map(function (test) { return holds(test, values); });
+      return rule.any ? results.some(Boolean) : results.every(Boolean);
+    } catch (error) {
+      return false;  // not a rule the server wrote: the field shows
+    }
+  }
+
+  function update() {
+    var values = data();
+    ruled.forEach(function (field) {
+      var hide = hidden(field.getAttribute("data-hide-if"), values);
+      field.hidden = hide;
+      field.querySelectorAll("input, select, textarea").forEach(function (input) {
+        if (input.hasAttribute("data-read-only")) { return; }
+        input.disabled = hide;
+      });
+    });
+  }
+
+  form.querySelectorAll(".field[data-hide-if] [disabled]").forEach(function (input) {
+    input.setAttribute("data-read-only", "");
+  });
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+})();
