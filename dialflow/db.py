@@ -158,7 +158,7 @@ class UnitOfWork:
     A closed session holds nothing (no objects, no connection, no transaction) and is
     used again by the thread's next unit of work (``idle``, this thread's), as SQLAlchemy
     allows, rather than a new one built: building and closing one cost some 80,000
-    instructions, a sixth of what an empty transaction costs through SQLAlchemy. A unit of
+    instructions, a seventh of what an empty transaction costs through SQLAlchemy. A unit of
     work begun inside another gets a session of its own. A class rather than a
     ``@contextmanager`` generator, which costs several times more to enter and leave: every
     request and step enters one."""
