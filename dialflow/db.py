@@ -8,6 +8,7 @@ and the CRM writes of its handlers therefore share one transaction.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -127,23 +128,71 @@ class Database:
         self._reader_factory = sessionmaker(
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
+        self._idle = _IdleSessions()
 
-    @contextmanager
-    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """One transaction: commit when the block ends normally, roll back on any exception.
 
         ``read_only`` only changes how SQLite begins (a shared, not a reserved, lock); pages
         that merely read then never queue behind a writer.
         """
-        session = (self._reader_factory if read_only else self.session_factory)()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        return UnitOfWork(
+            self._reader_factory if read_only else self.session_factory, self._idle.sessions
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _IdleSessions(threading.local):
+    """Per thread, the session each factory's last unit of work closed, to be used again."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[Any, Session] = {}
+
+
+class UnitOfWork:
+    """``with session.begin():`` on a session of its own, closed after: see
+    :meth:`Database.unit_of_work`.
+
+    A closed session holds nothing (no objects, no connection, no transaction) and is
+    used again by the thread's next unit of work (``idle``, this thread's), as SQLAlchemy
+    allows, rather than a new one built: building and closing one cost some 80,000
+    instructions, a seventh of what an empty transaction costs through SQLAlchemy. A unit of
+    work begun inside another gets a session of its own. A class rather than a
+    ``@contextmanager`` generator, which costs several times more to enter and leave: every
+    request and step enters one."""
+
+    __slots__ = ("_factory", "_idle", "_session", "_transaction")
+
+    def __init__(self, factory: Callable[[], Session], idle: dict[Any, Session]) -> None:
+        self._factory, self._idle = factory, idle
+
+    def __enter__(self) -> Session:
+        session = self._idle.pop(self._factory, None)
+        if session is None:
+            session = self._factory()
+        self._session = session
+        try:
+            self._transaction = session.begin()
+            self._transaction.__enter__()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        session = self._session
+        try:
+            self._transaction.__exit__(kind, error, trace)
+        finally:
+            session.close()
+            info = session.__dict__.get("info")  # what the transaction noted is its own
+            if info:
+                info.clear()
+            self._idle.setdefault(self._factory, session)
 
 
 class Batch:
@@ -347,32 +396,41 @@ def inserted_first(session: Session, row: Any) -> bool:
     return True
 
 
-@contextmanager
-def pipelined(session: Session) -> Iterator[Batch]:
+class pipelined:  # lower case: entered as the function it was, ``with pipelined(session):``
     """INSERTs and UPDATEs whose results nobody reads, sent without waiting for each.
 
     On PostgreSQL they are queued in libpq's pipeline (``dialflow.wire``), which stays open
     after the block: the next read or the COMMIT travels with them and syncs it, so a step's
     writes and its commit cost one round trip. A failing write raises there, as
     SQLAlchemy's ``DBAPIError`` family, and the transaction rolls back as usual. Elsewhere
-    (SQLite) the statements just run.
+    (SQLite) the statements just run. (A class, not a generator: every step enters it.)
     """
-    connection = session.connection()
-    batch = Batch(connection)
-    if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
-        yield batch
-        return
-    pipeline = connection.info.get(_PIPELINE)
-    if pipeline is None:
-        pipeline = _open_pipeline(connection)
-    batch._pipeline = pipeline
-    pipeline.batching = True
-    try:
-        yield batch
-    except BaseException:
-        _close_pipeline(connection.info, raise_errors=False, run_checks=False)
-        raise
-    batch._current().batching = False
+
+    __slots__ = ("_batch", "_session")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __enter__(self) -> Batch:
+        connection = self._session.connection()
+        batch = self._batch = Batch(connection)
+        if connection.dialect not in _CARRYING:  # SQLite, or an engine not from build_engine
+            return batch
+        pipeline = connection.info.get(_PIPELINE)
+        if pipeline is None:
+            pipeline = _open_pipeline(connection)
+        batch._pipeline = pipeline
+        pipeline.batching = True
+        return batch
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        batch = self._batch
+        if batch._pipeline is None:
+            return
+        if kind is not None:
+            _close_pipeline(batch.connection.info, raise_errors=False, run_checks=False)
+            return
+        batch._current().batching = False
 
 
 def _open_pipeline(connection: Connection) -> _Pipeline:

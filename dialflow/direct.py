@@ -53,6 +53,15 @@ class DirectStatement:
             self._places = [
                 (name, name in self._fixed, processors.get(name)) for name in self._order
             ]
+        # The same for the wire (PostgreSQL's pipeline): each ``$n`` in order, when every key
+        # of the statement is a given or a fixed one.
+        self._wire_places: list[tuple[str, bool, Callable[[Any], Any] | None]] | None = None
+        if self.wire is not None and self._keys is not None:
+            processors = dict(self._bind_processors)
+            if set(self.wire.keys) <= self._keys | self._fixed.keys():
+                self._wire_places = [
+                    (name, name in self._fixed, processors.get(name)) for name in self.wire.keys
+                ]
         # The columns whose values are converted, by their place in the row.
         self._result_processors: list[tuple[int, Callable[[Any], Any]]] = []
         if getattr(statement, "is_select", False):
@@ -110,6 +119,17 @@ class DirectStatement:
         return results[0] if len(results) == 1 else _Results(results)
 
     def _ordered(self, statement: WireStatement, parameters: dict[str, Any]) -> list[Any]:
+        places = self._wire_places
+        if places is not None and parameters.keys() == self._keys:
+            # One pass, as ``values`` does for sqlite3's places.
+            fixed, converted = self._fixed, []
+            try:
+                for name, is_fixed, process in places:
+                    value = fixed[name] if is_fixed else parameters[name]
+                    converted.append(value if process is None else process(value))
+            except Exception as exc:
+                raise StatementError(str(exc), self.sql, parameters, exc) from exc
+            return converted
         values = self.values(parameters)
         assert isinstance(values, dict)
         try:

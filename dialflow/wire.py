@@ -18,6 +18,7 @@ use the connection (``dialflow.db`` syncs it before any other statement runs).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import re
 import select
@@ -138,9 +139,7 @@ class Wire:
         """Send what is queued, read every answer, leave pipeline mode. The first failure
         is raised (later statements only say the pipeline was aborted) if ``raise_errors``;
         a connection that cannot be read to the end is closed, for its pool to replace."""
-        from psycopg import errors
-        from psycopg.pq import ExecStatus
-
+        errors, ExecStatus = _psycopg_names()
         pgconn, conn = self.pgconn, self._conn
         failure: Exception | None = None
         try:
@@ -188,6 +187,17 @@ class Wire:
             raise
         if failure is not None and raise_errors:
             raise failure
+
+
+@functools.cache
+def _psycopg_names() -> tuple[Any, Any]:
+    """psycopg's ``errors`` module and ``ExecStatus``, imported on first use (SQLite needs no
+    psycopg) and kept: an import statement in :meth:`Wire.sync` cost a few microseconds on
+    every sync, searching the package for the names each time."""
+    from psycopg import errors
+    from psycopg.pq import ExecStatus
+
+    return errors, ExecStatus
 
 
 def _flush(pgconn: Any) -> None:

@@ -30,8 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -227,23 +225,30 @@ def _outcome(session: Session, row: SignalBroadcast, *, duplicate: bool = False)
 # -- thrown by an instance: the outbox -----------------------------------------------------
 
 
-@contextmanager
-def thrown_in(workflow: Any, thrown: list[Any]) -> Iterator[None]:
+class thrown_in:  # lower case: called as the function it was, ``with thrown_in(...):``
     """Hear the signals ``workflow`` throws while the block runs (into ``thrown``), whether a
     catch of the instance takes them or not: SpiffWorkflow hands every throw to the top
-    workflow's ``catch``, and keeps only those nothing inside caught for ``get_events``."""
-    catch = workflow.catch
+    workflow's ``catch``, and keeps only those nothing inside caught for ``get_events``. A
+    class, not a generator: every step enters it."""
 
-    def hearing(event: Any) -> Any:
-        if isinstance(event.event_definition, SignalEventDefinition):
-            thrown.append(event)
-        return catch(event)
+    __slots__ = ("_thrown", "_workflow")
 
-    workflow.catch = hearing
-    try:
-        yield
-    finally:
-        workflow.__dict__.pop("catch", None)
+    def __init__(self, workflow: Any, thrown: list[Any]) -> None:
+        self._workflow, self._thrown = workflow, thrown
+
+    def __enter__(self) -> None:
+        workflow, thrown = self._workflow, self._thrown
+        catch = workflow.catch
+
+        def hearing(event: Any) -> Any:
+            if isinstance(event.event_definition, SignalEventDefinition):
+                thrown.append(event)
+            return catch(event)
+
+        workflow.catch = hearing
+
+    def __exit__(self, *_: object) -> None:
+        self._workflow.__dict__.pop("catch", None)
 
 
 def queue_thrown(session: Session, step: Any, thrown: list[Any]) -> None:

@@ -12,8 +12,7 @@ import builtins
 import json
 import logging
 import reprlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -267,6 +266,12 @@ def begin(
             "started_by_id": actor.id if actor else None,
             "started_at": now,
             "updated_at": now,
+            # What reading them unset gives, set: the step reads them (its first INSERT
+            # stores these, the counters its own), and an unset attribute costs a lookup.
+            "trail": None,
+            "ended_at": None,
+            "step_count": None,
+            "lock_version": None,
         },
     )
     context = _context(engine, session, row, actor, business_key)
@@ -405,8 +410,7 @@ def _run_branches(step: Step, trail: Trail, failures: list[Exception]) -> None:
                 step.audit.append(audit_entry(caught, step.context.actor))
 
 
-@contextmanager
-def _failures_held(step: Step) -> Iterator[None]:
+class _failures_held:  # lower case: entered as the function it was
     """Hold the failed tasks out of ERROR while the step runs, and put them back after.
 
     SpiffWorkflow counts a task in ERROR as finished: an inclusive join would stop waiting
@@ -414,12 +418,20 @@ def _failures_held(step: Step) -> Iterator[None]:
     already passed, and what follows the join never runs), a terminate end event or an
     interrupting boundary event would leave it in ERROR. Held as STARTED, a failed task is
     still under way, as it is for the process: joins wait for it, and what ends it cancels
-    it. Only an instance in error has failed tasks when its step begins."""
-    if step.row.status == InstanceStatus.ERROR:
-        _hold_failures(step)
-    try:
-        yield
-    finally:
+    it. Only an instance in error has failed tasks when its step begins. (A class, not a
+    generator: every step enters it.)"""
+
+    __slots__ = ("_step",)
+
+    def __init__(self, step: Step) -> None:
+        self._step = step
+
+    def __enter__(self) -> None:
+        if self._step.row.status == InstanceStatus.ERROR:
+            _hold_failures(self._step)
+
+    def __exit__(self, *_: object) -> None:
+        step = self._step
         for task_id, task in step.held.items():
             if task.state == TaskState.STARTED:
                 task._set_state(TaskState.ERROR)
@@ -796,8 +808,17 @@ class _Deferred(Exception):
 
 
 def is_async(task_spec: Any) -> bool:
-    properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-    return str(properties.get("async", "")).strip().lower() in ("true", "1", "yes")
+    """Whether the task's ``async`` property is set. Asked before every task a step runs;
+    a spec's properties never change once parsed, so the answer is kept on the spec."""
+    found = task_spec.__dict__.get(_IS_ASYNC)
+    if found is None:
+        properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+        found = str(properties.get("async", "")).strip().lower() in ("true", "1", "yes")
+        task_spec.__dict__[_IS_ASYNC] = found
+    return found
+
+
+_IS_ASYNC = "_dialflow_is_async"
 
 
 def _hold(step: Step, task: Any) -> None:

@@ -30,8 +30,6 @@ then the task becomes ready (an activity creates its instances, a subprocess sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -142,15 +140,19 @@ def mark_pre_script_failure(exc: Exception) -> bool:
     return True
 
 
-@contextmanager
-def failures_heard() -> Iterator[list[Exception]]:
-    """Collect the pre-script failures heard while the block runs (a step)."""
-    heard: list[Exception] = []
-    token = _heard.set(heard)
-    try:
-        yield heard
-    finally:
-        _heard.reset(token)
+class failures_heard:  # lower case: called as the function it was, ``with failures_heard():``
+    """Collect the pre-script failures heard while the block runs (a step); ``as`` gives
+    the list. A class, not a generator: every step enters it."""
+
+    __slots__ = ("_heard", "_token")
+
+    def __enter__(self) -> list[Exception]:
+        self._heard: list[Exception] = []
+        self._token = _heard.set(self._heard)
+        return self._heard
+
+    def __exit__(self, *_: object) -> None:
+        _heard.reset(self._token)
 
 
 def heard_instead(exc: Exception) -> bool:
