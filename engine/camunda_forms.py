@@ -34,6 +34,7 @@ from dialflow.strict_json import loads_strict
 from engine import form_conditions
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
+from engine.version_bindings import binding_refusal
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -732,9 +733,12 @@ def _flow_node(element: Any) -> Any:
 def _definition_problem(element: Any) -> str | None:
     binding = (element.get("bindingType") or "latest").strip()
     if binding not in _BINDINGS:
-        return (
-            f"Dialflow keeps no version tags: remove bindingType={binding!r} and versionTag; "
-            "a version shows the form deployed with it (or the latest one deployed)"
+        return binding_refusal(
+            element,
+            "form",
+            (element.get("formId") or "").strip(),
+            'bindingType="deployment" shows the form deployed with this diagram (deploy the '
+            "tagged .form file with it), without a binding the latest one deployed",
         )
     form_id = (element.get("formId") or "").strip()
     if form_id and element.get("formKey"):

@@ -19,7 +19,9 @@ A ``<camunda:errorEventDefinition errorRef expression="${…}">`` (Camunda 7.12+
 error when the worker is done and its expression holds over the worker's variables and the
 process's: the post-script's first lines, ``fail(code, message)`` as a script's failure, which
 the error's boundary event catches (``engine.caught_failures``); the operator's writes stay,
-as the worker's work was done.
+as the worker's work was done. Without an input/output mapping the worker's variables reach
+the process as from the same task without error definitions (they were dropped:
+``checks_keeping_result``).
 
 What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
 ``script`` parameter, an error event definition naming no error of the file or whose
@@ -165,6 +167,25 @@ def error_checks(task: Any) -> str:
     return "\n".join(lines)
 
 
+def default_result(task: Any) -> str:
+    """The variable SpiffWorkflow keeps a service task's result in when it names none."""
+    return f"spiff__{task.get('id', '').replace('-', '_')}_result"
+
+
+def checks_keeping_result(result: str, checks: str) -> str:
+    """The post-script throwing ``checks`` over the worker's variables (``result``, a dict's
+    keys, else the one variable ``result``), leaving ``result`` in the data as it was: what an
+    external task without an input/output mapping hands the process (Camunda 7 sets what
+    the worker completes it with on the execution)."""
+    return "\n".join(
+        [
+            f"_job = {result} if isinstance({result}, dict) else {{'result': {result}}}",
+            checks,
+            "del _job",
+        ]
+    )
+
+
 def uncomputed_reason(parameter: Any) -> str | None:
     """Why the JUEL of an input or output parameter, shaped as one ``adopt`` runs, cannot be
     computed (``.getOwner(…) calls a Java method``), or None."""
@@ -226,12 +247,16 @@ def adopt(tree: Any) -> None:
         extensions = extension_elements(task)
         called = etree.SubElement(extensions, f"{_SPIFF}serviceTaskOperator", id=operator)
         throws = task.find(f"{_EXTENSIONS}/{_CAMUNDA}errorEventDefinition") is not None
-        if outputs or throws or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
+        if outputs or task.find(f"{_EXTENSIONS}/{_CAMUNDA}inputOutput") is not None:
             # with an input/output mapping Camunda 7 keeps only what the outputs set: the
             # worker's variables stay local (kept as ``spiff__<task>_result`` without this)
             called.set("resultVariable", JOB_RESULT)
             script = etree.SubElement(extensions, f"{_SPIFF}postScript")
             script.text = outputs_script(JOB_RESULT, outputs, error_checks(task))
+        elif throws:
+            # without one the worker's variables reach the process, error definitions or not
+            script = etree.SubElement(extensions, f"{_SPIFF}postScript")
+            script.text = checks_keeping_result(default_result(task), error_checks(task))
         listed = etree.SubElement(called, f"{_SPIFF}parameters")
         for name, python in parameters:
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)

@@ -329,7 +329,8 @@ class StepScriptEngine(PythonScriptEngine):
         **_: Any,
     ) -> str:
         ctx = self.context
-        arguments = {name: param.get("value") for name, param in operation_params.items()}
+        handler = ctx.registry.get(operation_name)
+        arguments = given_arguments(handler, operation_params)
         handler_context = HandlerContext(
             session=ctx.session,
             actor=ctx.actor,
@@ -337,7 +338,6 @@ class StepScriptEngine(PythonScriptEngine):
             business_key=ctx.business_key,
             now=ctx.now,
         )
-        handler = ctx.registry.get(operation_name)
         try:
             if handler is not None and not handler.writes:
                 result = ctx.registry.call(operation_name, handler_context, arguments)
@@ -356,6 +356,20 @@ class StepScriptEngine(PythonScriptEngine):
                 raise  # the whole step is lost
             raise ServiceTaskFailed(task, operation_name, f"{type(exc).__name__}: {exc}") from exc
         return _RESULT_JSON.encode(result)
+
+
+def given_arguments(handler: Any, operation_params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters' values, a null one of an optional parameter left out: as at deploy
+    (``engine.checks``), it leaves the parameter to its default, as if not given (a listener
+    passes an optional parameter the data may lack, ``engine.zeebe_jobs``)."""
+    optional = (
+        {name for name, p in handler.parameters.items() if not p.required} if handler else set()
+    )
+    return {
+        name: param.get("value")
+        for name, param in operation_params.items()
+        if not (param.get("value") is None and name in optional)
+    }
 
 
 @contextmanager

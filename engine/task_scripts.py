@@ -61,6 +61,7 @@ from engine.call_mappings import MappedCall
 from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.instance_changes import deferred
 from engine.io_mappings import IoMapped
+from engine.job_variables import JobVariablesMerged
 from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
@@ -306,8 +307,11 @@ class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, IoMapped, Sc
     """A script task whose retry after a failed post-script does not run its script again."""
 
 
-class PostScriptRetryingServiceTask(PreScriptHeard, PostScriptRetry, ServiceTask):
-    """A service task whose retry after a failed post-script does not call its handler again."""
+class PostScriptRetryingServiceTask(
+    PreScriptHeard, PostScriptRetry, JobVariablesMerged, ServiceTask
+):
+    """A service task whose retry after a failed post-script does not call its handler again
+    (a Camunda 8 listener's sets its job's variables, ``engine.job_variables``)."""
 
 
 class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, UserTask):

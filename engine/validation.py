@@ -51,6 +51,7 @@ from engine.feel import translate_tree
 from engine.first_event import first_event_wins
 from engine.foreign import foreign_problems, is_reported
 from engine.foreign_loops import adopt as adopt_loops
+from engine.foreign_properties import adopt as adopt_properties
 from engine.hit_policies import decide_by_hit_policy, rewrite_tree
 from engine.io_mappings import adopt as adopt_event_mappings
 from engine.iso_timers import quote_iso_timers
@@ -165,6 +166,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
+        _xml_pass(name in schema_invalid, adopt_properties, tree)  # zeebe:/camunda:properties
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values

@@ -30,6 +30,7 @@ from engine import assignment_attributes, feel_functions, foreign_hints, juel
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import is_dependency
 from engine.errors import problem
+from engine.version_bindings import binding_refusal
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -466,6 +467,8 @@ def as_dialflow(element: Any) -> bool:
 # version current when the caller was deployed; ``deployment`` naming a process of no file of
 # the deploy is refused by ``binding_problems``. ``versionTag`` has no Dialflow meaning.
 BINDINGS = ("latest", "deployment")
+
+
 # What a Camunda 8 listener or linked resource is told to draw instead.
 _LISTENERS = {
     "executionListeners": (
@@ -504,9 +507,12 @@ def hint_for(element: Any) -> str | None:
         binding = (element.get("bindingType") or "latest").strip()
         variable = (element.get("resultVariable") or "").strip()
         if binding not in BINDINGS:
-            return (
-                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
-                "versionTag; a version calls the decision deployed with it"
+            return binding_refusal(
+                element,
+                "decision",
+                decision,
+                'bindingType="deployment" calls the decision deployed with this diagram '
+                "(deploy the tagged DMN file with it)",
             )
         if is_feel(decision):
             return (
@@ -543,10 +549,13 @@ def hint_for(element: Any) -> str | None:
         process = (element.get("processId") or "").strip()
         binding = (element.get("bindingType") or "latest").strip()
         if binding not in BINDINGS:
-            return (
-                f"Dialflow keeps no version tags: remove bindingType={binding!r} and "
-                f"versionTag; the call activity calls {process!r} as it was when the caller "
-                "was deployed (deploy them together to call the one deployed with it)"
+            return binding_refusal(
+                element,
+                "process",
+                process,
+                f'bindingType="deployment" calls the {process!r} deployed with this diagram '
+                "(deploy the tagged file with it), without a binding the version current when "
+                "this diagram is deployed",
             )
         if is_feel(process):
             return (

@@ -6,12 +6,14 @@ worker of that type does the work, with the instance's variables. Dialflow is it
 a listener whose type is an operator of the handler registry (``crm.add_note``) runs as a
 service task of that operator drawn beside its element (``adopt``, on the parsed tree): a
 start listener (or a task listener on ``creating``) before the element, an end listener (or
-``completing``) after it, in the order written, each with the operator's required parameters
-read from the instance's data under their own names (as a job worker reads variables) and
-``retries`` as a job's. Listeners it cannot place so (another event type, an element that is
-a gateway, no flow in or out, a conditional flow out, a type that is FEEL) stay refused with
-what to draw (``zeebe_hints``), and so does a type no operator has, said with the handler to
-register (``listener_hint``).
+``completing``) after it, in the order written, each with the operator's parameters read
+from the element's input mappings or the instance's data under their own names (as a job
+worker reads variables; an optional one only when the data has it, ``listener_parameters``)
+and ``retries`` as a job's; the operator's result is the job's variables, set in the data
+(``engine.job_variables``). Listeners it cannot place so (another event type, an element
+that is a gateway, no flow in or out, a conditional flow out, a type that is FEEL) stay
+refused with what to draw (``zeebe_hints``), and so does a type no operator has, said with
+the handler to register (``listener_hint``).
 
 A service task whose ``<zeebe:taskDefinition type>`` names no operator (a Camunda connector
 such as ``io.camunda:http-json:1`` from a modeler template, a job worker of the team's own)
@@ -28,7 +30,9 @@ from typing import Any
 
 from lxml import etree
 
+from engine import zeebe_expressions
 from engine.bpmn_xml import BPMN_NS, SAFE_XML, chain_beside, element_problem
+from engine.job_variables import JOB_VARIABLES
 from engine.zeebe_hints import ZEEBE_NS, is_feel
 from handlers.registry import HandlerRegistry
 
@@ -40,6 +44,8 @@ _PLACES = {
     "executionListener": {"start": "before", "end": "after"},
     "taskListener": {"creating": "before", "completing": "after"},
 }
+# the data as a mapping, in an expression that names it (``engine.scripting.FEEL_VARIABLES``)
+_DATA = "_feel_vars"
 _NOT_PLACED = ("exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
 
 
@@ -147,13 +153,17 @@ def job_retries(element: Any) -> int | None:
     return int(written) - 1
 
 
-def operator_element(parent: Any, operator: str, retries: int, params: list[str]) -> Any:
-    """``<spiffworkflow:serviceTaskOperator>`` of ``operator`` under ``parent``, each of
-    ``params`` read from the data under its own name."""
-    said = etree.SubElement(parent, f"{_SPIFF}serviceTaskOperator", id=operator)
+def operator_element(
+    parent: Any, operator: str, retries: int, params: list[tuple[str, str]]
+) -> Any:
+    """``<spiffworkflow:serviceTaskOperator>`` of ``operator`` under ``parent`` with ``params``
+    (name, Python of its value), its result the job's variables (``engine.job_variables``)."""
+    said = etree.SubElement(
+        parent, f"{_SPIFF}serviceTaskOperator", id=operator, resultVariable=JOB_VARIABLES
+    )
     listed = etree.SubElement(said, f"{_SPIFF}parameters")
-    for name in params:
-        etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=name)
+    for name, python in params:
+        etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)
     if retries:
         etree.SubElement(said, f"{_SPIFF}retry", retries=str(retries))
     return said
@@ -186,13 +196,47 @@ def _insert(owner: Any, listeners: list[Any], before: bool) -> None:
         job = listener.get("type").strip()
         task_id = f"{own}__{listener.get('eventType').strip()}_listener_{index}"
         task = etree.Element(f"{_BPMN}serviceTask", id=task_id, name=f"{job} ({own})")
-        handler = registry().get(job)
-        params = [p.name for p in handler.parameters.values() if p.required] if handler else []
+        params = listener_parameters(job, owner)
         operator_element(
             etree.SubElement(task, _EXTENSIONS), job, job_retries(listener) or 0, params
         )
         tasks.append(task)
     chain_beside(owner, tasks, before=before)
+
+
+def listener_parameters(job: str, owner: Any) -> list[tuple[str, str]]:
+    """The operator's parameters (name, Python of the value) for a listener of ``owner``, as a
+    job worker reads the variables it sees: an input mapping of the element that sets the
+    name (Camunda runs a start listener after the inputs, an end listener sees them too),
+    else the data's variable of that name; an optional parameter the data lacks is left to
+    its default (``engine.scripting.given_arguments``), as a worker reads what it finds."""
+    handler = registry().get(job)
+    if handler is None:
+        return []
+    inputs = element_inputs(owner)
+    found = []
+    for parameter in handler.parameters.values():
+        name = parameter.name
+        if name in inputs:
+            found.append((name, inputs[name]))
+        elif parameter.required:
+            found.append((name, name))
+        else:
+            found.append((name, f"{_DATA}.get({name!r})"))
+    return found
+
+
+def element_inputs(owner: Any) -> dict[str, str]:
+    """The ``<zeebe:input>`` mappings of ``owner`` whose source becomes Python: target →
+    Python of the source."""
+    found = {}
+    for extensions in owner.findall(_EXTENSIONS):
+        for entry in extensions.iterfind(f"{_ZEEBE}ioMapping/{_ZEEBE}input"):
+            target = (entry.get("target") or "").strip()
+            python = zeebe_expressions.value_python(entry.get("source"))
+            if target.isidentifier() and python is not None:
+                found[target] = python
+    return found
 
 
 def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str, Any]]:
