@@ -174,48 +174,74 @@ def _has_rules(schema: Any) -> bool:
     return isinstance(schema, dict) and HIDE in json.dumps(schema)
 
 
+def _ruled(node: Any, at: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every field with ``x-hide-if`` under ``node``, in form order, as (path, rule)."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for name, prop in properties.items():
+        if isinstance(prop, dict) and HIDE in prop:
+            found.append(((*at, name), prop[HIDE]))
+        found.extend(_ruled(prop, (*at, name)))
+    return found
+
+
+def _without(data: Any, paths: set[tuple[str, ...]]) -> Any:
+    kept = deepcopy(data)
+    for path in sorted(paths, key=len):
+        owner = kept
+        for key in path[:-1]:
+            owner = owner.get(key) if isinstance(owner, dict) else None
+        if isinstance(owner, dict):
+            owner.pop(path[-1], None)
+    return kept
+
+
+def hidden_paths(schema: Any, data: Any) -> set[tuple[str, ...]]:
+    """The paths of the fields hidden for ``data``. A hidden field is not submitted, so its
+    value hides or shows no other field: each rule is read on the data without the hidden
+    fields' values, until that settles (one answer whatever stale value a hidden field still
+    holds, on the task page and through the API alike). It was read on every value sent, and
+    then the required fields read again without the hidden ones: a field sent was dropped
+    and asked for."""
+    rules = _ruled(schema)
+    found: set[tuple[str, ...]] = set()
+    for _ in range(len(rules) + 1):  # a chain of n rules settles in n passes
+        seen = _without(data, found) if found else data
+        now = {path for path, rule in rules if hidden(rule, seen)}
+        if now == found:
+            break
+        found = now
+    return found
+
+
 def shown_schema(schema: Any, data: Any) -> Any:
-    """``schema`` without the fields hidden for ``data`` (not in ``properties``, not
-    ``required``); ``schema`` itself when it hides nothing."""
+    """``schema`` without the fields hidden for the submitted ``data`` (not in
+    ``properties``, not ``required``); ``schema`` itself when it hides nothing."""
     if not _has_rules(schema):
         return schema
     shown = deepcopy(schema)
-    _drop_hidden(shown, data)
+    for path in sorted(hidden_paths(schema, data), key=len, reverse=True):
+        _drop(shown, path)
     return shown
 
 
-def _drop_hidden(node: Any, data: Any) -> None:
+def _drop(node: Any, path: tuple[str, ...]) -> None:
+    for key in path[:-1]:
+        node = (node.get("properties") or {}).get(key) if isinstance(node, dict) else None
     properties = node.get("properties") if isinstance(node, dict) else None
-    if not isinstance(properties, dict):
+    if not isinstance(properties, dict) or path[-1] not in properties:
         return
-    for name, prop in list(properties.items()):
-        if isinstance(prop, dict) and hidden(prop.get(HIDE), data):
-            del properties[name]
-            if isinstance(node.get("required"), list):
-                node["required"] = [n for n in node["required"] if n != name]
-        elif isinstance(prop, dict):
-            _drop_hidden(prop, data)
-    if node.get("required") == []:
-        del node["required"]
+    del properties[path[-1]]
+    if isinstance(node.get("required"), list):
+        node["required"] = [n for n in node["required"] if n != path[-1]]
+        if not node["required"]:
+            del node["required"]
 
 
 def without_hidden(schema: Any, data: Any) -> Any:
     """``data`` without the values of the fields hidden for it (form-js submits none)."""
     if not _has_rules(schema) or not isinstance(data, dict):
         return data
-    kept = deepcopy(data)
-    _strip(schema, kept, data)
-    return kept
-
-
-def _strip(node: Any, values: Any, data: Any) -> None:
-    properties = node.get("properties") if isinstance(node, dict) else None
-    if not isinstance(properties, dict) or not isinstance(values, dict):
-        return
-    for name, prop in properties.items():
-        if not isinstance(prop, dict):
-            continue
-        if hidden(prop.get(HIDE), data):
-            values.pop(name, None)
-        elif name in values:
-            _strip(prop, values[name], data)
+    return _without(data, hidden_paths(schema, data))

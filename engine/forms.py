@@ -67,8 +67,11 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
         )
     if not schema:
         return
-    data = form_conditions.without_hidden(schema, data)  # form-js submits no hidden field
-    schema = form_conditions.shown_schema(schema, data)
+    # form-js submits no hidden field; which are hidden is read on the data as sent
+    schema, data = (
+        form_conditions.shown_schema(schema, data),
+        form_conditions.without_hidden(schema, data),
+    )
     draft = validator_for(schema)
     formats = _FORMAT_CHECKERS.get(draft)
     if formats is None:

@@ -219,8 +219,9 @@ def complete(
     item, row, subscribed = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
     validate_form_data(item.form_schema, data)
+    shown = form_conditions.shown_schema(item.form_schema, data)
     data = form_conditions.without_hidden(item.form_schema, data)  # hidden: not submitted
-    data = with_form_defaults(form_conditions.shown_schema(item.form_schema, data), data)
+    data = with_form_defaults(shown, data)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)
