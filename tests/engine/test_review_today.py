@@ -1,5 +1,6 @@
-"""Review of the day's merged work, attacked through the API: form fields hidden by a
-condition on another hidden field, ..."""
+"""Review of the day's merged work, attacked through the API: a form field hidden by a
+condition on a field that is hidden itself; what the instance's diagram shows of the tasks a
+deploy draws beside events with mappings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 
 from tests.engine.conftest import Actor
 from tests.engine.test_camunda7_forms import c7
+from tests.engine.test_io_mappings import C7, C8, diagram
+from tests.engine.test_mappings_more import _deploy, _with_messages
 
 CHAINED = {
     "id": "call-result",
@@ -56,3 +59,55 @@ def test_a_field_hidden_by_a_hidden_field_is_decided_once(owner: Actor, agent: A
     assert done.status_code == 200, done.get_json()
     data = done.get_json()["data"]
     assert data["next_step"] == "send the contract" and "lost_reason" not in data
+
+
+def test_the_diagram_shows_the_events_with_mappings_not_the_tasks_drawn_for_them(
+    owner: Actor, agent: Actor
+) -> None:
+    """A boundary event's outputs run on a task drawn after it, a message end event with
+    inputs is drawn as a send task and a plain end: the canvas lights the flow out of the
+    boundary event and names only the diagram's own elements."""
+    body = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:scriptTask id="Activity_dial" name="Dial">
+      <bpmn:script>fail("NO_ANSWER", "nobody picked up", {"tries": 3})</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:boundaryEvent id="Event_failed" attachedToRef="Activity_dial">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:output source="=tries" target="dial_tries" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:errorEventDefinition id="Def_err" />
+    </bpmn:boundaryEvent>
+    <bpmn:subProcess id="Sub_notify">
+      <bpmn:startEvent id="Sub_start" />
+      <bpmn:endEvent id="Event_dropped">
+        <bpmn:extensionElements>
+          <zeebe:ioMapping>
+            <zeebe:input source="=dial_tries" target="tries" />
+          </zeebe:ioMapping>
+        </bpmn:extensionElements>
+        <bpmn:messageEventDefinition id="Def_drop" messageRef="Message_drop" />
+      </bpmn:endEvent>
+      <bpmn:sequenceFlow id="Flow_s" sourceRef="Sub_start" targetRef="Event_dropped" />
+    </bpmn:subProcess>
+    <bpmn:userTask id="Activity_review" name="Review" />
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_dial" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_dial" targetRef="Event_end" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Event_failed" targetRef="Sub_notify" />
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Sub_notify" targetRef="Activity_review" />
+    <bpmn:sequenceFlow id="Flow_5" sourceRef="Activity_review" targetRef="Event_end" />"""
+    _deploy(owner, "c8_drawn", _with_messages(diagram(C8, "c8_drawn", body)))
+    started = agent.start("c8_drawn", {})
+    assert started["status"] == "running", started["incidents"]
+    states = owner.get(f"/api/v1/process-instances/{started['id']}/elements").get_json()
+    assert states["completed"] == [
+        "Event_dropped",
+        "Event_failed",
+        "StartEvent_1",
+        "Sub_notify",
+        "Sub_start",
+    ]  # had Event_dropped_end and Event_failed_mappings_after
+    assert states["ready"] == ["Activity_review"]
+    assert states["flows"] == ["Flow_3", "Flow_4", "Flow_s"]  # Flow_3 was not lit
