@@ -1,11 +1,17 @@
 """Review of the day's merged work, attacked through the API: a form field hidden by a
 condition on a field that is hidden itself; what the instance's diagram shows of the tasks a
-deploy draws beside events with mappings."""
+deploy draws beside events with mappings; a queued message whose instance another
+transaction holds, in the scheduler's pass."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
+from sqlalchemy import event, text
+
+from tests.conftest import backend
 from tests.engine.conftest import Actor
 from tests.engine.test_camunda7_forms import c7
 from tests.engine.test_io_mappings import C7, C8, diagram
@@ -111,3 +117,35 @@ def test_the_diagram_shows_the_events_with_mappings_not_the_tasks_drawn_for_them
     ]  # had Event_dropped_end and Event_failed_mappings_after
     assert states["ready"] == ["Activity_review"]
     assert states["flows"] == ["Flow_3", "Flow_4", "Flow_s"]  # Flow_3 was not lit
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="row locks and lock_timeout: PostgreSQL")
+def test_a_queued_message_whose_instance_is_held_holds_up_no_other(timed: Any) -> None:
+    """The first queued message's instance is held by a long transaction: its delivery waits
+    past ``lock_timeout`` and it stays queued, but the message behind it, for another
+    customer, is delivered in the same pass (the pass stopped at the first, pass after pass,
+    for as long as the lock was held)."""
+    owner = timed.owner
+    owner.deploy("quote_waiter.bpmn")
+    owner.deploy("quote_sender.bpmn")
+    held = owner.start("quote_waiter", business_key="customer-7")
+    free = owner.start("quote_waiter", business_key="customer-8")
+    owner.start("quote_sender", {"amount": 1}, business_key="customer-7")  # queued first
+    owner.start("quote_sender", {"amount": 2}, business_key="customer-8")
+    engine = timed.runtime.db.engine
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _short_wait(driver: Any, _record: Any) -> None:
+        driver.execute("SET lock_timeout = 300")
+
+    with engine.connect() as holder:
+        holder.execute(
+            text("SELECT 1 FROM process_instances WHERE id = :id FOR UPDATE"), {"id": held["id"]}
+        )
+        timed.advance(seconds=1)
+        holder.rollback()
+    assert owner.instance(free["id"])["data"]["amount"] == 2  # was still waiting
+    assert owner.instance(held["id"])["status"] == "waiting"
+    timed.advance(seconds=1)  # the lock is gone: delivered now
+    assert owner.instance(held["id"])["data"]["amount"] == 1
