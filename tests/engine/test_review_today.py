@@ -1,7 +1,7 @@
 """Review of the day's merged work, attacked through the API: a form field hidden by a
 condition on a field that is hidden itself; what the instance's diagram shows of the tasks a
 deploy draws beside events with mappings; a queued message whose instance another
-transaction holds, in the scheduler's pass."""
+transaction holds, in the scheduler's pass; a DMN output computed from a null input."""
 
 from __future__ import annotations
 
@@ -149,3 +149,66 @@ def test_a_queued_message_whose_instance_is_held_holds_up_no_other(timed: Any) -
     assert owner.instance(held["id"])["status"] == "waiting"
     timed.advance(seconds=1)  # the lock is gone: delivered now
     assert owner.instance(held["id"])["data"]["amount"] == 1
+
+
+_NULL_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="x">
+  <bpmn:process id="null_points" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:businessRuleTask id="Activity_points" name="Points">
+      <bpmn:extensionElements>
+        <spiffworkflow:calledDecisionId>points</spiffworkflow:calledDecisionId>
+      </bpmn:extensionElements>
+    </bpmn:businessRuleTask>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_points" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_points" targetRef="Event_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""  # noqa: E501
+
+
+def _null_dmn(hit_policy: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_points" name="Points" namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="points" name="Points">
+    <decisionTable id="Table_points" {hit_policy}>
+      <input id="Input_score" label="Score">
+        <inputExpression id="Expr_score" typeRef="number"><text>score</text></inputExpression>
+      </input>
+      <output id="Output_points" label="Points" name="points" typeRef="number" />
+      <rule id="Rule_hot">
+        <inputEntry id="In_hot"><text>&gt;= 60</text></inputEntry>
+        <outputEntry id="Out_hot"><text>100</text></outputEntry>
+      </rule>
+      <rule id="Rule_any">
+        <inputEntry id="In_any"><text>-</text></inputEntry>
+        <outputEntry id="Out_any"><text>score * 2</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("hit_policy", "scored"),
+    [('hitPolicy="FIRST"', 60), ('hitPolicy="COLLECT" aggregation="SUM"', 260)],
+    ids=["first", "collect_sum"],
+)
+def test_an_output_computed_from_a_null_input_is_null(
+    owner: Actor, agent: Actor, hit_policy: str, scored: int
+) -> None:
+    """FEEL's ``score * 2`` with no score is null: the decision answers null, as Camunda's
+    does (it failed with "Error evaluating expression 'score * 2'", an incident)."""
+    files = [
+        ("null_points.bpmn", _NULL_BPMN.encode()),
+        ("points.dmn", _null_dmn(hit_policy).encode()),
+    ]
+    response = owner.upload(extra=files)
+    assert response.status_code in (200, 201), response.get_json()
+    unknown = agent.start("null_points", {"score": None})
+    assert (unknown["status"], unknown["incidents"]) == ("completed", [])
+    assert unknown["data"]["points"] is None
+    known = agent.start("null_points", {"score": 30 if "FIRST" in hit_policy else 80})
+    assert known["data"]["points"] == scored
