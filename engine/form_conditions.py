@@ -198,14 +198,47 @@ def _without(data: Any, paths: set[tuple[str, ...]]) -> Any:
     return kept
 
 
-def hidden_paths(schema: Any, data: Any) -> set[tuple[str, ...]]:
-    """The paths of the fields hidden for ``data``. A hidden field is not submitted, so its
-    value hides or shows no other field: each rule is read on the data without the hidden
-    fields' values, until that settles (one answer whatever stale value a hidden field still
-    holds, on the task page and through the API alike). It was read on every value sent, and
-    then the required fields read again without the hidden ones: a field sent was dropped
-    and asked for."""
+def context_of(schema: Any, instance_data: Any) -> dict[str, Any]:
+    """What the conditions read besides the data sent: the instance's values (those a
+    read-only field shows, which the task page does not submit, and the variables no field
+    shows), not those of the fields the agent fills in, whose value is what was sent."""
+    if not _has_rules(schema) or not isinstance(instance_data, dict):
+        return {}
+    properties = schema.get("properties") or {}
+    return {
+        name: value
+        for name, value in instance_data.items()
+        if not isinstance(properties.get(name), dict) or properties[name].get("readOnly") is True
+    }
+
+
+def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
+    """The instance's values of the variables the conditions read that no field of the form
+    shows, for the task page to read them as the server does (only those: the page shows no
+    other data)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not isinstance(instance_data, dict):
+        return {}
+    names = {
+        test[0][0]
+        for _path, rule in _ruled(schema)
+        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
+        if _well_formed(test) and test[0]
+    }
+    return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
+
+
+def hidden_paths(
+    schema: Any, data: Any, context: dict[str, Any] | None = None
+) -> set[tuple[str, ...]]:
+    """The paths of the fields hidden for ``data`` (the instance's ``context`` under it). A
+    hidden field is not submitted, so its value hides or shows no other field: each rule is
+    read on the data without the hidden fields' values, until that settles (one answer
+    whatever stale value a hidden field still holds, on the task page and through the API
+    alike). It was read on every value sent, and then the required fields read again without
+    the hidden ones: a field sent was dropped and asked for."""
     rules = _ruled(schema)
+    data = {**context, **data} if context and isinstance(data, dict) else data
     found: set[tuple[str, ...]] = set()
     for _ in range(len(rules) + 1):  # a chain of n rules settles in n passes
         seen = _without(data, found) if found else data
@@ -216,13 +249,13 @@ def hidden_paths(schema: Any, data: Any) -> set[tuple[str, ...]]:
     return found
 
 
-def shown_schema(schema: Any, data: Any) -> Any:
+def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
     """``schema`` without the fields hidden for the submitted ``data`` (not in
     ``properties``, not ``required``); ``schema`` itself when it hides nothing."""
     if not _has_rules(schema):
         return schema
     shown = deepcopy(schema)
-    for path in sorted(hidden_paths(schema, data), key=len, reverse=True):
+    for path in sorted(hidden_paths(schema, data, context), key=len, reverse=True):
         _drop(shown, path)
     return shown
 
@@ -240,8 +273,8 @@ def _drop(node: Any, path: tuple[str, ...]) -> None:
             del node["required"]
 
 
-def without_hidden(schema: Any, data: Any) -> Any:
+def without_hidden(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
     """``data`` without the values of the fields hidden for it (form-js submits none)."""
     if not _has_rules(schema) or not isinstance(data, dict):
         return data
-    return _without(data, hidden_paths(schema, data))
+    return _without(data, hidden_paths(schema, data, context))

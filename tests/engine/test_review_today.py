@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from tests.conftest import backend
 from tests.engine.conftest import Actor
 from tests.engine.test_camunda7_forms import c7
-from tests.engine.test_io_mappings import C7, C8, diagram
+from tests.engine.test_io_mappings import C8, diagram
 from tests.engine.test_mappings_more import _deploy, _with_messages
 
 CHAINED = {
@@ -45,14 +45,37 @@ CHAINED = {
 }
 
 
-def _task(owner: Actor, agent: Actor, form: dict) -> dict:
+BY_THE_INSTANCE = {
+    "id": "call-result",
+    "type": "default",
+    "components": [
+        {"type": "textfield", "key": "tier", "label": "Tier", "readonly": True},
+        {
+            "type": "number",
+            "key": "budget",
+            "label": "Budget",
+            "validate": {"required": True},
+            "conditional": {"hide": '=tier = "vip"'},
+        },
+        {
+            "type": "textfield",
+            "key": "callback",
+            "label": "Call back when",
+            "validate": {"required": True},
+            "conditional": {"hide": '=segment = "dormant"'},
+        },
+    ],
+}
+
+
+def _task(owner: Actor, agent: Actor, form: dict, data: dict | None = None) -> dict:
     files = [
         ("c7_form_ref.bpmn", c7('camunda:formRef="call-result"')),
         ("call-result.form", json.dumps(form).encode()),
     ]
     response = owner.upload(extra=files)
     assert response.status_code in (200, 201), response.get_json()
-    [task] = agent.start("c7_form_ref", {})["ready_tasks"]
+    [task] = agent.start("c7_form_ref", data or {})["ready_tasks"]
     return task
 
 
@@ -65,6 +88,22 @@ def test_a_field_hidden_by_a_hidden_field_is_decided_once(owner: Actor, agent: A
     assert done.status_code == 200, done.get_json()
     data = done.get_json()["data"]
     assert data["next_step"] == "send the contract" and "lost_reason" not in data
+
+
+def test_conditions_read_the_instance_values_the_form_does_not_send(
+    owner: Actor, agent: Actor
+) -> None:
+    """``tier`` is a read-only field (the task page does not submit it) and ``segment`` no
+    field at all: their values are the instance's, as Camunda's form data holds them. Both
+    hidden fields were asked for: the page hid them and answered "required"."""
+    task = _task(owner, agent, BY_THE_INSTANCE, {"tier": "vip", "segment": "dormant"})
+    done = agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}})
+    assert done.status_code == 200, done.get_json()
+    other = _task(owner, agent, BY_THE_INSTANCE, {"tier": "basic", "segment": "active"})
+    asked = agent.post(f"/api/v1/tasks/{other['id']}/complete", json={"data": {}})
+    assert asked.status_code == 422, asked.get_json()
+    fields = sorted(d["field"] for d in asked.get_json()["error"]["details"])
+    assert fields == ["budget", "callback"]
 
 
 def test_the_diagram_shows_the_events_with_mappings_not_the_tasks_drawn_for_them(
@@ -188,7 +227,7 @@ def _null_dmn(hit_policy: str) -> str:
     </decisionTable>
   </decision>
 </definitions>
-"""  # noqa: E501
+"""
 
 
 @pytest.mark.parametrize(

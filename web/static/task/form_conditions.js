@@ -22,7 +22,8 @@
   }
 
   function data() {
-    var values = {};
+    // the instance's values of the variables the conditions read that no field shows
+    var values = JSON.parse(form.getAttribute("data-hide-context") || "{}");
     form.querySelectorAll(".field[data-field]").forEach(function (field) {
       values[field.getAttribute("data-field")] = valueOf(field);
     });
