@@ -476,11 +476,13 @@ def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) 
     ``failed`` with the error, its transaction rolled back. Either way the queue goes on: a
     message nobody can correct never holds up the ones behind it. Errors of the database
     itself leave the message queued for the next pass; one that waited too long for a lock
-    or a statement (its instance held by a long transaction) is passed by until then, the
-    queue going on behind it (it stopped the pass, pass after pass).
+    or a statement (its instance held by a long transaction) is passed by until then, with
+    the messages of its keys (for the same instance: not waited for again), the queue going
+    on behind them (it stopped the pass, pass after pass).
     """
     handled = 0
     passed_by: list[int] = []
+    held: set[tuple[str | None, str]] = set()  # the keys of the messages passed by
     for _ in range(limit):
         record_id = None
         try:
@@ -494,11 +496,16 @@ def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) 
                 if record is None:
                     return handled
                 record_id = record.id
+                keys = (record.business_key, json.dumps(record.correlation, sort_keys=True))
+                if keys in held:
+                    passed_by.append(record_id)
+                    continue
                 _deliver_record(engine, session, record)
         except Exception as exc:
             if record_id is not None and (lock_failure(exc) or statement_cancelled(exc)):
                 log_failure(log, f"queued message {record_id} kept for the next pass", exc)
                 passed_by.append(record_id)
+                held.add(keys)
                 continue
             if isinstance(exc, DBAPIError):
                 raise
