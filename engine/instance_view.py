@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import AuditEntry, User
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.listeners import drawn_for
 from engine.models import (
     InstanceStatus,
     ModelBundle,
@@ -75,24 +76,19 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
     return result
 
 
-# The tasks a deploy draws beside an element to run what it cannot run itself, named after
-# it: listeners and mappings before or after an event (``engine.listeners.script_task``), the
-# plain end after a message end event drawn as a send task (``engine.io_mappings``).
-_DRAWN_SUFFIXES = ("_mappings_after", "_mappings_before", "_listener_after", "_listener_before")
-
-
 def _drawn_as(element_id: str, drawn: set[str]) -> str:
     """The id of the element of the stored diagram that ``element_id`` is part of: itself,
-    or the event a task drawn beside it belongs to (its id leaked to the canvas, and the flows
-    through it were never lit: the flow out of a boundary event with outputs ran from its
-    mappings task)."""
+    or the event a task drawn beside it belongs to (``listeners.drawn_for``; and the plain
+    end after a message end event drawn as a send task, ``io_mappings``): their ids leaked
+    to the canvas, and the flows through them were never lit (the flow out of a boundary
+    event with outputs ran from its mappings task)."""
     if element_id in drawn:
         return element_id
-    for suffix in (*_DRAWN_SUFFIXES, "_end"):
-        owner = element_id.removesuffix(suffix)
-        if owner != element_id and owner in drawn:
-            return owner
-    return element_id
+    owner = drawn_for(element_id, drawn)
+    if owner == element_id:
+        end_of = element_id.removesuffix("_end")
+        return end_of if end_of in drawn else element_id
+    return owner
 
 
 def _flows(tree: Any, pairs: set[tuple[str, str]]) -> set[str]:

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from tests.conftest import backend
 from tests.engine.conftest import Actor
 from tests.engine.test_camunda7_forms import c7
-from tests.engine.test_io_mappings import C8, diagram
+from tests.engine.test_io_mappings import C7, C8, diagram
 from tests.engine.test_mappings_more import _deploy, _with_messages
 
 CHAINED = {
@@ -157,6 +157,31 @@ def test_the_diagram_shows_the_events_with_mappings_not_the_tasks_drawn_for_them
     ]  # had Event_dropped_end and Event_failed_mappings_after
     assert states["ready"] == ["Activity_review"]
     assert states["flows"] == ["Flow_3", "Flow_4", "Flow_s"]  # Flow_3 was not lit
+
+
+def test_a_failing_listener_of_an_event_is_an_incident_on_that_event(
+    owner: Actor, agent: Actor
+) -> None:
+    """An event's end listener runs on a task drawn after the event; when it fails, the
+    incident is on the event (it named ``Event_logged_listener_after``, in no diagram, and
+    the diagram lit no element in error); a retry meets it again."""
+    body = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:intermediateThrowEvent id="Event_logged" name="Logged">
+      <bpmn:extensionElements>
+        <camunda:executionListener event="end" expression="${execution.setVariable('tries', no_such_value + 1)}" />
+      </bpmn:extensionElements>
+    </bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_logged" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Event_logged" targetRef="Event_end" />"""  # noqa: E501
+    _deploy(owner, "c7_logged", diagram(C7, "c7_logged", body))
+    started = agent.start("c7_logged", {})
+    for _ in range(2):
+        [incident] = owner.instance(started["id"])["incidents"]
+        assert incident["element_id"] == "Event_logged"
+        states = owner.get(f"/api/v1/process-instances/{started['id']}/elements").get_json()
+        assert states["error"] == ["Event_logged"]
+        owner.post(f"/api/v1/process-instances/{started['id']}/retry")
 
 
 @pytest.mark.skipif(backend() != "postgresql", reason="row locks and lock_timeout: PostgreSQL")
