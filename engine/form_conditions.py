@@ -174,48 +174,107 @@ def _has_rules(schema: Any) -> bool:
     return isinstance(schema, dict) and HIDE in json.dumps(schema)
 
 
-def shown_schema(schema: Any, data: Any) -> Any:
-    """``schema`` without the fields hidden for ``data`` (not in ``properties``, not
-    ``required``); ``schema`` itself when it hides nothing."""
-    if not _has_rules(schema):
-        return schema
-    shown = deepcopy(schema)
-    _drop_hidden(shown, data)
-    return shown
-
-
-def _drop_hidden(node: Any, data: Any) -> None:
+def _ruled(node: Any, at: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every field with ``x-hide-if`` under ``node``, in form order, as (path, rule)."""
     properties = node.get("properties") if isinstance(node, dict) else None
     if not isinstance(properties, dict):
-        return
-    for name, prop in list(properties.items()):
-        if isinstance(prop, dict) and hidden(prop.get(HIDE), data):
-            del properties[name]
-            if isinstance(node.get("required"), list):
-                node["required"] = [n for n in node["required"] if n != name]
-        elif isinstance(prop, dict):
-            _drop_hidden(prop, data)
-    if node.get("required") == []:
-        del node["required"]
+        return []
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for name, prop in properties.items():
+        if isinstance(prop, dict) and HIDE in prop:
+            found.append(((*at, name), prop[HIDE]))
+        found.extend(_ruled(prop, (*at, name)))
+    return found
 
 
-def without_hidden(schema: Any, data: Any) -> Any:
-    """``data`` without the values of the fields hidden for it (form-js submits none)."""
-    if not _has_rules(schema) or not isinstance(data, dict):
-        return data
+def _without(data: Any, paths: set[tuple[str, ...]]) -> Any:
     kept = deepcopy(data)
-    _strip(schema, kept, data)
+    for path in sorted(paths, key=len):
+        owner = kept
+        for key in path[:-1]:
+            owner = owner.get(key) if isinstance(owner, dict) else None
+        if isinstance(owner, dict):
+            owner.pop(path[-1], None)
     return kept
 
 
-def _strip(node: Any, values: Any, data: Any) -> None:
+def context_of(schema: Any, instance_data: Any) -> dict[str, Any]:
+    """What the conditions read besides the data sent: the instance's values (those a
+    read-only field shows, which the task page does not submit, and the variables no field
+    shows), not those of the fields the agent fills in, whose value is what was sent."""
+    if not _has_rules(schema) or not isinstance(instance_data, dict):
+        return {}
+    properties = schema.get("properties") or {}
+    return {
+        name: value
+        for name, value in instance_data.items()
+        if not isinstance(properties.get(name), dict) or properties[name].get("readOnly") is True
+    }
+
+
+def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
+    """The instance's values of the variables the conditions read that no field of the form
+    shows, for the task page to read them as the server does (only those: the page shows no
+    other data)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not isinstance(instance_data, dict):
+        return {}
+    names = {
+        test[0][0]
+        for _path, rule in _ruled(schema)
+        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
+        if _well_formed(test) and test[0]
+    }
+    return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
+
+
+def hidden_paths(
+    schema: Any, data: Any, context: dict[str, Any] | None = None
+) -> set[tuple[str, ...]]:
+    """The paths of the fields hidden for ``data`` (the instance's ``context`` under it). A
+    hidden field is not submitted, so its value hides or shows no other field: each rule is
+    read on the data without the hidden fields' values, until that settles (one answer
+    whatever stale value a hidden field still holds, on the task page and through the API
+    alike). It was read on every value sent, and then the required fields read again without
+    the hidden ones: a field sent was dropped and asked for."""
+    rules = _ruled(schema)
+    data = {**context, **data} if context and isinstance(data, dict) else data
+    found: set[tuple[str, ...]] = set()
+    for _ in range(len(rules) + 1):  # a chain of n rules settles in n passes
+        seen = _without(data, found) if found else data
+        now = {path for path, rule in rules if hidden(rule, seen)}
+        if now == found:
+            break
+        found = now
+    return found
+
+
+def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
+    """``schema`` without the fields hidden for the submitted ``data`` (not in
+    ``properties``, not ``required``); ``schema`` itself when it hides nothing."""
+    if not _has_rules(schema):
+        return schema
+    shown = deepcopy(schema)
+    for path in sorted(hidden_paths(schema, data, context), key=len, reverse=True):
+        _drop(shown, path)
+    return shown
+
+
+def _drop(node: Any, path: tuple[str, ...]) -> None:
+    for key in path[:-1]:
+        node = (node.get("properties") or {}).get(key) if isinstance(node, dict) else None
     properties = node.get("properties") if isinstance(node, dict) else None
-    if not isinstance(properties, dict) or not isinstance(values, dict):
+    if not isinstance(properties, dict) or path[-1] not in properties:
         return
-    for name, prop in properties.items():
-        if not isinstance(prop, dict):
-            continue
-        if hidden(prop.get(HIDE), data):
-            values.pop(name, None)
-        elif name in values:
-            _strip(prop, values[name], data)
+    del properties[path[-1]]
+    if isinstance(node.get("required"), list):
+        node["required"] = [n for n in node["required"] if n != path[-1]]
+        if not node["required"]:
+            del node["required"]
+
+
+def without_hidden(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
+    """``data`` without the values of the fields hidden for it (form-js submits none)."""
+    if not _has_rules(schema) or not isinstance(data, dict):
+        return data
+    return _without(data, hidden_paths(schema, data, context))

@@ -58,8 +58,12 @@ _NOTHING_TO_FETCH = Registry()
 _DATA_KEYWORDS = ("enum", "const", "default", "examples")  # values, not schemas
 
 
-def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
-    """Raise ``FormInvalid`` (422) with one ``{"field", "message"}`` detail per problem."""
+def validate_form_data(
+    schema: dict[str, Any] | None, data: Any, context: dict[str, Any] | None = None
+) -> None:
+    """Raise ``FormInvalid`` (422) with one ``{"field", "message"}`` detail per problem;
+    ``context`` (``form_conditions.context_of``) is what the fields' hide conditions read
+    besides ``data``."""
     if not isinstance(data, dict):
         raise FormInvalid(
             "Task data must be a JSON object.",
@@ -67,8 +71,11 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
         )
     if not schema:
         return
-    data = form_conditions.without_hidden(schema, data)  # form-js submits no hidden field
-    schema = form_conditions.shown_schema(schema, data)
+    # form-js submits no hidden field; which are hidden is read on the data as sent
+    schema, data = (
+        form_conditions.shown_schema(schema, data, context),
+        form_conditions.without_hidden(schema, data, context),
+    )
     draft = validator_for(schema)
     formats = _FORMAT_CHECKERS.get(draft)
     if formats is None:

@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.dmn.specs.model import HitPolicy, OutputEntry
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.feel import _alternatives, literal
 
@@ -200,7 +201,14 @@ class _ReplacingEngine(DMNEngine):
 
     def decided(self, task: Any) -> dict[str, Any]:
         _inputs_there(self.decision_table, task)
-        return super().result(task)
+        matched = self.decide(task)
+        if self.decision_table.hit_policy == HitPolicy.COLLECT.value:
+            found: dict[str, Any] = {}
+            for rule in matched:
+                for key, value in outputs(rule, task).items():
+                    found.setdefault(key, []).append(value)
+            return found
+        return outputs(matched[0], task) if matched else {}
 
     def evaluate(self, input_expr: Any, match_expr: Any, task: Any) -> Any:
         """A test that cannot compare a null input (``>= 60`` on a score no rule of a COLLECT
@@ -214,6 +222,45 @@ class _ReplacingEngine(DMNEngine):
             if any(isinstance(c, TypeError) for c in causes) and _is_null(input_expr, task):
                 return False
             raise
+
+
+def outputs(rule: Any, task: Any) -> dict[str, Any]:
+    """``rule``'s outputs (``Rule.output_as_dict``), an output computed from a null value
+    (``score * 2`` when no score is known, ``name + " call"``) null, as FEEL computes it: it
+    failed the decision with "Error evaluating expression 'score * 2'"."""
+    engine = task.workflow.script_engine
+    found: dict[str, Any] = {}
+    for entry in rule.outputEntries:
+        key = entry.output.name or entry.output.label
+        value: Any = ""
+        if getattr(entry, "text", None):
+            try:
+                value = engine.evaluate(task, entry.text)
+            except Exception as failure:
+                if not _null_operand(failure):
+                    raise
+                value = None
+        *owners, name = key.split(".")  # a dotted name sets a value inside a dict
+        for owner in reversed(owners[1:]):
+            value, name = {name: value}, owner
+        if owners:
+            found[owners[0]] = DeepMerge.merge(found.get(owners[0], {}), {name: value})
+        else:
+            found[key] = value
+    return found
+
+
+def _null_operand(failure: BaseException) -> bool:
+    """Whether ``failure`` is Python's refusal of a null operand (``None * 2``, ``None[0]``,
+    ``"a" + None``), FEEL's null."""
+    seen: BaseException | None = failure
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, TypeError) and "NoneType" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_null(input_expr: Any, task: Any) -> bool:
@@ -271,8 +318,8 @@ class _SingleHitEngine(_ReplacingEngine):
                     f"decision table {table.id!r} has hit policy UNIQUE but rules {ids} all "
                     "match; make the rules exclusive or use hit policy FIRST"
                 )
-            outputs = [rule.output_as_dict(task) for rule in matched]
-            if any(output != outputs[0] for output in outputs[1:]):
+            answers = [outputs(rule, task) for rule in matched]
+            if any(answer != answers[0] for answer in answers[1:]):
                 raise ValueError(
                     f"decision table {table.id!r} has hit policy ANY but rules {ids} match "
                     "with different outputs; make them agree or use hit policy FIRST"

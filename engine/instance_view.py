@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import AuditEntry, User
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.listeners import drawn_for
 from engine.models import (
     InstanceStatus,
     ModelBundle,
@@ -43,18 +44,23 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
     bundle = engine.specs.for_version(session, row.version_id)
     spec, subprocess_specs = bundle.spec(row.process_id)
     workflow = engine.codec.decode(row.state, spec, subprocess_specs)
+    xml = row.version.bundle.bpmn[row.version.bpmn_file]
+    tree = etree.fromstring(xml.encode(), SAFE_XML)
+    drawn = {e.get("id") for e in tree.iter() if isinstance(e.tag, str) and e.get("id")}
     for task in workflow.get_tasks():
         element_id = getattr(task.task_spec, "bpmn_id", None)
         name = STATE_NAMES.get(task.state)
         if element_id is None or name is None:
             continue
-        found[name].add(element_id)
+        shown = _drawn_as(element_id, drawn)
+        if shown == element_id or name == "error":
+            found[name].add(shown)
         source = flow_source(task)
         if source is not None and source.state == TaskState.COMPLETED:
             pairs.add((source.task_spec.bpmn_id, element_id))
     trail = Trail(row.trail)  # what pruning took from the tree
-    found["completed"] |= trail.elements
-    pairs |= trail.flows
+    found["completed"] |= {e for e in trail.elements if _drawn_as(e, drawn) == e}
+    pairs = {(_drawn_as(a, drawn), _drawn_as(b, drawn)) for a, b in pairs | trail.flows}
     done_items = session.scalars(
         select(WorkItem.element_id).where(
             WorkItem.instance_id == row.id, WorkItem.status == WorkItemStatus.COMPLETED
@@ -64,16 +70,29 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
     found["completed"] -= found["ready"] | found["waiting"] | found["error"]
     for incident in row.incidents:
         if incident.resolved_at is None and incident.element_id:
-            found["error"].add(incident.element_id)
-    xml = row.version.bundle.bpmn[row.version.bpmn_file]
+            found["error"].add(_drawn_as(incident.element_id, drawn))
     result: dict[str, Any] = {name: sorted(ids) for name, ids in found.items()}
-    result["flows"] = sorted(_flows(xml, pairs))
+    result["flows"] = sorted(_flows(tree, pairs))
     return result
 
 
-def _flows(xml: str, pairs: set[tuple[str, str]]) -> set[str]:
+def _drawn_as(element_id: str, drawn: set[str]) -> str:
+    """The id of the element of the stored diagram that ``element_id`` is part of: itself,
+    or the event a task drawn beside it belongs to (``listeners.drawn_for``; and the plain
+    end after a message end event drawn as a send task, ``io_mappings``): their ids leaked
+    to the canvas, and the flows through them were never lit (the flow out of a boundary
+    event with outputs ran from its mappings task)."""
+    if element_id in drawn:
+        return element_id
+    owner = drawn_for(element_id, drawn)
+    if owner == element_id:
+        end_of = element_id.removesuffix("_end")
+        return end_of if end_of in drawn else element_id
+    return owner
+
+
+def _flows(tree: Any, pairs: set[tuple[str, str]]) -> set[str]:
     """Ids of the sequence flows from a completed element to the element that followed it."""
-    tree = etree.fromstring(xml.encode(), SAFE_XML)
     return {
         flow.get("id")
         for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow")

@@ -511,10 +511,18 @@ def _evaluate(task: Any, mapping: Parameter, scope: dict[str, Any], side: str) -
     except Exception as exc:
         raise WorkflowTaskException(
             f"the {side} mapping {mapping.said} (line {mapping.line}) of "
-            f"{task.task_spec.bpmn_id!r} cannot be read: {type(exc).__name__}: {exc}",
+            f"{_element_of(task)!r} cannot be read: {type(exc).__name__}: {exc}",
             task=task,
             exception=exc,
         ) from exc
+
+
+def _element_of(task: Any) -> str:
+    """The diagram's element whose mappings ``task`` runs (an event's, on a task drawn for
+    them, ``adopt``)."""
+    from engine.listeners import drawn_for
+
+    return drawn_for(task.task_spec.bpmn_id or "", task.workflow.spec.task_specs)
 
 
 def _put(values: dict[str, Any], mapping: Parameter, value: Any, base: Any) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Container
 from typing import Any
 
 from lxml import etree
@@ -278,6 +279,21 @@ def hint(listener: Any) -> str | None:
 
 
 _BPMN = f"{{{BPMN_NS}}}"
+
+
+# The ids of the tasks ``script_task`` draws: the event's id with one of these after it.
+DRAWN_SUFFIXES = ("_listener_before", "_listener_after", "_mappings_before", "_mappings_after")
+
+
+def drawn_for(element_id: str, known: Container[str]) -> str:
+    """The id of the element a task ``script_task`` drew belongs to (its event, among the
+    ``known`` ids), else ``element_id`` itself: what an incident, its message and the
+    instance's diagram name, the drawn task being no element of the diagram."""
+    for suffix in DRAWN_SUFFIXES:
+        owner = element_id.removesuffix(suffix)
+        if owner != element_id and owner in known:
+            return owner
+    return element_id
 
 
 def script_task(event: Any, side: str, line: str, kind: str = "listener") -> None:

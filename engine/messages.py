@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
-from dialflow.db import Database, retryable_failure
+from dialflow.db import Database, lock_failure, log_failure, retryable_failure, statement_cancelled
 from dialflow.errors import InvalidInput
 from engine import message_buffer, stepper
 from engine.business_keys import normal_key
@@ -492,27 +492,40 @@ def deliver_queued(engine: ProcessEngine, database: Database, limit: int = 100) 
     cannot be read from it) is not delivered there; one that fails otherwise is marked
     ``failed`` with the error, its transaction rolled back. Either way the queue goes on: a
     message nobody can correct never holds up the ones behind it. Errors of the database
-    itself leave the message queued for the next pass.
+    itself leave the message queued for the next pass; one that waited too long for a lock
+    or a statement (its instance held by a long transaction) is passed by until then, with
+    the messages of its keys (for the same instance: not waited for again), the queue going
+    on behind them (it stopped the pass, pass after pass).
     """
     handled = 0
+    passed_by: list[int] = []
+    held: set[tuple[str | None, str]] = set()  # the keys of the messages passed by
     for _ in range(limit):
         record_id = None
         try:
             with database.unit_of_work() as session:
+                queued = select(ReceivedMessage).where(ReceivedMessage.status == "queued")
+                if passed_by:
+                    queued = queued.where(ReceivedMessage.id.not_in(passed_by))
                 record = session.scalar(
-                    select(ReceivedMessage)
-                    .where(ReceivedMessage.status == "queued")
-                    .order_by(ReceivedMessage.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
+                    queued.order_by(ReceivedMessage.id).limit(1).with_for_update(skip_locked=True)
                 )
                 if record is None:
                     return handled
                 record_id = record.id
+                keys = (record.business_key, json.dumps(record.correlation, sort_keys=True))
+                if keys in held:
+                    passed_by.append(record_id)
+                    continue
                 _deliver_record(engine, session, record)
-        except DBAPIError:
-            raise
         except Exception as exc:
+            if record_id is not None and (lock_failure(exc) or statement_cancelled(exc)):
+                log_failure(log, f"queued message {record_id} kept for the next pass", exc)
+                passed_by.append(record_id)
+                held.add(keys)
+                continue
+            if isinstance(exc, DBAPIError):
+                raise
             # a lock failure that reached here as a task's failure (a handler reporting it
             # as its own) is the database's too: the message stays queued for the next pass
             if record_id is None or retryable_failure(exc):

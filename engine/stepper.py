@@ -56,6 +56,7 @@ from engine.errors import InstanceNotFound
 from engine.first_event import FirstEvent
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.juel_runtime import ELValueError
+from engine.listeners import drawn_for
 from engine.models import (
     Incident,
     InstanceStatus,
@@ -753,12 +754,19 @@ def _incident(step: Step, exc: Exception) -> Incident:
     return Incident(
         instance_id=step.context.instance_id,
         task_id=str(task.id) if task is not None else None,
-        element_id=(task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None,
+        element_id=_element_of(task) if task is not None else None,
         kind=kind,
         message=message[:4000],
         line=line if isinstance(line, int) and line > 0 else None,
         created_at=step.context.now,
     )
+
+
+def _element_of(task: Any) -> str:
+    """The diagram's element the failed ``task`` is: a task drawn beside an event for its
+    listeners or mappings is that event (the incident named ``Event_late_mappings_after``)."""
+    element = task.task_spec.bpmn_id or task.task_spec.name
+    return drawn_for(element, task.workflow.spec.task_specs)
 
 
 def _timeout_message(timeout: ScriptTimedOut, exc: Exception) -> str:

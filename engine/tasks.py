@@ -218,9 +218,13 @@ def complete(
     """Validate against the form, then advance the instance; one transaction, one winner."""
     item, row, subscribed = _lock_item_and_instance(session, task_id)
     _check_can_complete(item, actor)
-    validate_form_data(item.form_schema, data)
-    data = form_conditions.without_hidden(item.form_schema, data)  # hidden: not submitted
-    data = with_form_defaults(form_conditions.shown_schema(item.form_schema, data), data)
+    # the hide conditions read the instance's values too (a read-only field's, not submitted)
+    instance = {**(row.data or {}), **(item.item_values or {})}
+    seen = form_conditions.context_of(item.form_schema, instance)
+    validate_form_data(item.form_schema, data, seen)
+    shown = form_conditions.shown_schema(item.form_schema, data, seen)
+    data = form_conditions.without_hidden(item.form_schema, data, seen)  # hidden: not submitted
+    data = with_form_defaults(shown, data)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)

@@ -14,6 +14,7 @@ from crm import audit
 from crm.models import User
 from crm.snapshot import customer_snapshot
 from dialflow.errors import DialflowError
+from engine import form_conditions
 from engine.errors import FormInvalid, TaskConflict, TaskNotFound
 from engine.forms import form_values, validate_form_data
 from engine.inbox import customer_id_of
@@ -71,7 +72,7 @@ def show(task_id: str) -> ResponseReturnValue:
     errors, general = dict(submission.errors), []
     try:
         if errors:  # report the schema's complaints about the other fields at the same time
-            validate_form_data(schema, submission.data)
+            validate_form_data(schema, submission.data, context["condition_context"])
         else:
             with unit_of_work() as db:
                 row = complete(runtime().engine, db, task_id, submission.data, actor=current_user)
@@ -170,15 +171,21 @@ def _context(db: Session, item: WorkItem) -> dict[str, Any]:
         "completed_by": names.get(item.completed_by_id or 0),
         "mine": item.assignee_id == current_user.id,
         "candidates": item.candidate_names,
-        "values": _shown_values(db, item),
+        **_shown_values(db, item),
     }
 
 
 def _shown_values(db: Session, item: WorkItem) -> dict[str, Any]:
     """The instance's values of the form's fields (``engine.forms.form_values``): read-only
-    fields show them, the others start with them, as the API's ``values`` says."""
+    fields show them, the others start with them, as the API's ``values`` says; and what the
+    fields' hide conditions read besides the form (``engine.form_conditions``)."""
     data, answered = form_sources(db, [item]).get(item.instance_id, (None, frozenset()))
-    return form_values(item.form_schema, data, answered, item.item_values)
+    instance = {**(data or {}), **(item.item_values or {})}
+    return {
+        "values": form_values(item.form_schema, data, answered, item.item_values),
+        "condition_context": form_conditions.context_of(item.form_schema, instance),
+        "hide_context": form_conditions.variables_read(item.form_schema, instance),
+    }
 
 
 def _audit_snapshot(context: dict[str, Any]) -> None:

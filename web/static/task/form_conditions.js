@@ -22,7 +22,8 @@
   }
 
   function data() {
-    var values = {};
+    // the instance's values of the variables the conditions read that no field shows
+    var values = JSON.parse(form.getAttribute("data-hide-context") || "{}");
     form.querySelectorAll(".field[data-field]").forEach(function (field) {
       values[field.getAttribute("data-field")] = valueOf(field);
     });
@@ -63,10 +64,30 @@
     }
   }
 
+  // A hidden field is not submitted, so its value (typed before it hid) hides or shows no
+  // other field: the rules are read without the hidden fields' values until that settles,
+  // as engine/form_conditions.py reads what is submitted.
+  function hiddenFields(values) {
+    var hide = [];
+    for (var pass = 0; pass <= ruled.length; pass++) {
+      var seen = Object.assign({}, values);
+      ruled.forEach(function (field, i) {
+        if (hide[i]) { seen[field.getAttribute("data-field")] = null; }
+      });
+      var now = Array.prototype.map.call(ruled, function (field) {
+        return hidden(field.getAttribute("data-hide-if"), seen);
+      });
+      var settled = now.every(function (hide_i, i) { return hide_i === Boolean(hide[i]); });
+      hide = now;
+      if (settled) { break; }
+    }
+    return hide;
+  }
+
   function update() {
-    var values = data();
-    ruled.forEach(function (field) {
-      var hide = hidden(field.getAttribute("data-hide-if"), values);
+    var hideAll = hiddenFields(data());
+    ruled.forEach(function (field, i) {
+      var hide = hideAll[i];
       field.hidden = hide;
       field.querySelectorAll("input, select, textarea").forEach(function (input) {
         if (input.hasAttribute("data-read-only")) { return; }
