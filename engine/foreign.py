@@ -213,11 +213,14 @@ EXPRESSION_TAGS = {
     "loopCardinality",
     "completionCondition",
 }
-# ProcessMaker 4 writes a Python script's format as its MIME type.
+# ProcessMaker 4 writes a Python script's format as its MIME type; hand-written files give
+# that type without its "text/" or Python's file extension.
 PYTHON_LANGUAGES = {
     "",
     "python",
     "python3",
+    "py",
+    "x-python",
     "text/x-python",
     "text/python",
     "application/x-python",

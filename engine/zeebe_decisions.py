@@ -88,7 +88,13 @@ class ResultVariableDecision:
         properties = (getattr(self, "extensions", None) or {}).get("properties", {})
         variable = properties.get(RESULT_PROPERTY)
         if not variable:
-            return super()._run_hook(my_task)  # type: ignore[misc]
+            try:
+                return super()._run_hook(my_task)  # type: ignore[misc]
+            except SpiffWorkflowException as exc:
+                # SpiffWorkflow's note names the task by its name: 'None' for one without
+                unnamed = "Business Rule Task 'None'."
+                exc.notes = [self._note() if n == unnamed else n for n in exc.notes]
+                raise
         engine = self.dmnEngine  # type: ignore[attr-defined]
         try:
             for required in getattr(engine, "required", []):  # a DRD's inputs, as before
@@ -102,13 +108,18 @@ class ResultVariableDecision:
                 result = camunda_result(engine.decision_table, found)
             my_task.data[variable] = result
         except SpiffWorkflowException as exc:
-            exc.add_note(f"Business Rule Task '{self.bpmn_name}'.")  # type: ignore[attr-defined]
+            exc.add_note(self._note())
             raise
         except Exception as exc:
             error = WorkflowTaskException(str(exc), task=my_task)
-            error.add_note(f"Business Rule Task '{self.bpmn_name}'.")  # type: ignore[attr-defined]
+            error.add_note(self._note())
             raise error from exc
         return super(BusinessRuleTaskMixin, self)._run_hook(my_task)  # type: ignore[misc]
+
+    def _note(self) -> str:
+        """The note naming the task in a decision's failure: its name, else its id."""
+        name = getattr(self, "bpmn_name", None) or getattr(self, "bpmn_id", None)
+        return f"Business Rule Task '{name}'."
 
 
 def camunda_result(table: Any, found: dict[str, Any]) -> Any:
