@@ -15,8 +15,9 @@ FEEL name to its helper, which ``engine.feel_functions`` offers to the script en
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_UP, Decimal
 from typing import Any
@@ -62,6 +63,34 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
     if items is None or not all(_is_number(item) for item in items):
         return None  # FEEL: null for null or anything but numbers
     return [Decimal(str(item)) for item in items]
+
+
+def same_key(value: Any) -> Any:
+    """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
+    boolean never a number (Python's ``True == 1``); a list or context by its JSON text. Lets
+    ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
+    hours over 10^6 items and could not be stopped by the step's time limit."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, list | tuple | dict):
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    try:
+        hash(value)
+    except TypeError:
+        return ("text", repr(value))
+    return value
+
+
+def distinct(items: Iterable[Any]) -> list[Any]:
+    """``items`` without repeats (FEEL's equality, ``same_key``), in their first order."""
+    seen: set[Any] = set()
+    kept: list[Any] = []
+    for item in items:
+        key = same_key(item)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 def _sum(*args: Any) -> int | float | None:
@@ -138,7 +167,8 @@ def _flatten(items: Any) -> list[Any] | None:
 def _index_of(items: Any, match: Any) -> list[int] | None:
     if items is None:
         return None
-    return [position for position, item in enumerate(items, start=1) if item == match]
+    key = same_key(match)
+    return [position for position, item in enumerate(items, start=1) if same_key(item) == key]
 
 
 def _concatenate(*lists: Any) -> list[Any] | None:
@@ -162,11 +192,7 @@ def _sublist(items: Any, start: Any, length: Any = None) -> list[Any] | None:
 def _union(*lists: Any) -> list[Any] | None:
     if any(not isinstance(part, list) for part in lists):
         return None
-    kept: list[Any] = []
-    for item in (item for part in lists for item in part):
-        if item not in kept:
-            kept.append(item)
-    return kept
+    return distinct(item for part in lists for item in part)
 
 
 def _sort(items: Any, precedes: Any = None) -> list[Any] | None:

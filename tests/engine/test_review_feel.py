@@ -1,0 +1,95 @@
+"""FEEL as Camunda's FEEL reads it, through the API: three-valued ``and``/``or``/``not``,
+list positions out of range as null, booleans never equal to numbers in list functions, and
+``distinct values``/``union`` over 10^5 items within the step's time.
+
+Before: ``null and false`` was null and ``null or false`` false (Python's ``and``/``or``),
+``not(null)`` true, so ``=not(vip)`` without ``vip`` took its flow where Zeebe stops the
+gateway; ``lines[3]`` of two lines failed the task (FEEL: null) and ``[1,2,3][0]`` was refused
+at deploy; ``list contains([1], true)`` was true; ``distinct values`` compared each item with
+every one kept, hours over 10^6 items, where the step's time limit could not stop it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.engine.test_feel_everywhere import deployed, flows, q, zeebe
+
+
+def scripted(expression: str) -> str:
+    """A process whose script task sets ``out`` to the FEEL ``expression``."""
+    return f"""    <bpmn:startEvent id="Begin"/>
+    <bpmn:scriptTask id="Calc">
+      <bpmn:extensionElements>
+        <zeebe:script expression="{q(expression)}" resultVariable="out"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="Done"/>
+""" + flows("Begin>Calc", "Calc>Done")
+
+
+# FEEL → what Camunda's FEEL gives (docs.camunda.io: boolean expressions, list expressions)
+EVERYDAY = {
+    "null_and_false": ("null and false", False),
+    "true_and_null": ("true and null", None),
+    "text_and_true": ('"a" and true', None),
+    "null_or_false": ("null or false", None),
+    "null_or_true": ("null or true", True),
+    "not_null": ("not(vip)", None),
+    "not_number": ("not(1)", None),
+    "not_false": ("not(false)", True),
+    "past_the_end": ("lines[3]", None),
+    "before_the_start": ("lines[-3]", None),
+    "position_zero": ("[1, 2, 3][0]", None),
+    "last": ("lines[-1].sku", "b"),
+    "of_null": ("nothing[1]", None),
+    "true_is_no_one": ("list contains([1], true)", False),
+    "distinct": ("distinct values([1, true, 1.0, [1], [1]])", [1, True, [1]]),
+    "union": ("union([1, 2], [2, true])", [1, 2, True]),
+    "index": ("index of([1, true], true)", [2]),
+}
+
+
+def test_everyday_feel_reads_as_camunda_does(owner, agent):
+    context = ", ".join(f"{name}: {feel}" for name, (feel, _want) in EVERYDAY.items())
+    deployed(owner, ("everyday.bpmn", zeebe("feel_everyday", scripted("={" + context + "}"))))
+    lines = [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]
+    done = agent.start("feel_everyday", {"lines": lines})
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["out"] == {name: want for name, (_feel, want) in EVERYDAY.items()}
+
+
+GATE = """    <bpmn:startEvent id="Begin"/>
+    <bpmn:exclusiveGateway id="Plain" default="Flow_Plain_Vip"/>
+    <bpmn:endEvent id="Standard"/>
+    <bpmn:endEvent id="Vip"/>
+    <bpmn:sequenceFlow id="Flow_Begin_Plain" sourceRef="Begin" targetRef="Plain"/>
+    <bpmn:sequenceFlow id="Flow_Plain_Standard" sourceRef="Plain" targetRef="Standard">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+        =not(vip)
+      </bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="Flow_Plain_Vip" sourceRef="Plain" targetRef="Vip"/>"""
+
+
+def test_not_of_a_missing_variable_stops_the_gateway(owner, agent):
+    """Zeebe: ``not(null)`` is null, and a null condition is an incident on the gateway."""
+    deployed(owner, ("not.bpmn", zeebe("feel_not", GATE)))
+    assert agent.start("feel_not", {"vip": False})["status"] == "completed"
+    stopped = agent.start("feel_not", {})
+    (incident,) = stopped["incidents"]
+    assert (stopped["status"], incident["element_id"]) == ("error", "Plain"), incident
+    assert "evaluated to null" in incident["message"]
+
+
+def test_distinct_values_of_many_items_takes_no_time(owner, agent):
+    """25,600 numbers, made by two ``for``s over 160: kept by a set, not by a scan of every
+    item kept so far (seconds here, hours at 10^6, and no time limit could stop it)."""
+    feel = "=count(distinct values(flatten(for x in big return for y in big return x * 1000 + y)))"
+    deployed(owner, ("distinct.bpmn", zeebe("feel_distinct", scripted(feel))))
+    began = time.process_time()
+    done = agent.start("feel_distinct", {"big": list(range(160))})
+    spent = time.process_time() - began
+    assert done["status"] == "completed", done["incidents"]
+    assert done["data"]["out"] == 160 * 160
+    assert spent < 2.5, f"{spent:.1f} s of CPU"
