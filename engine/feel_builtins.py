@@ -14,6 +14,7 @@ FEEL name to its helper, which ``engine.feel_functions`` offers to the script en
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import re
@@ -341,6 +342,30 @@ def _week_of_year(value: Any) -> int | None:
     return value.isocalendar()[1] if isinstance(value, date) else None
 
 
+class YearsMonths(str):
+    """A FEEL duration of years and months (``P1Y2M``): its ISO text, which timers read and
+    the data stores, that ``date + duration("P1M")`` moves by calendar months
+    (``moved_by_months``); as plain text the sum was null."""
+
+
+_YEARS_MONTHS = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?$", re.IGNORECASE)
+
+
+def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
+    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
+    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+    found = _YEARS_MONTHS.match(duration.strip())
+    if found is None:
+        return None
+    months = int(found.group(2) or 0) * 12 + int(found.group(3) or 0)
+    months *= sign * (-1 if found.group(1) else 1)
+    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    if not 1 <= year <= 9999:
+        return None
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
 def _years_and_months(start: Any, end: Any) -> str | None:
     """FEEL's ``years and months duration(from, to)``: the whole months between, as the ISO
     text a timer reads (``P1Y2M``)."""
@@ -353,7 +378,7 @@ def _years_and_months(start: Any, end: Any) -> str | None:
     months = (high.year - low.year) * 12 + high.month - low.month - (high.day < low.day)
     years, months = divmod(months, 12)
     text = f"P{years}Y{months}M" if years and months else f"P{years}Y" if years else f"P{months}M"
-    return ("-" if sign < 0 and (years or months) else "") + text
+    return YearsMonths(("-" if sign < 0 and (years or months) else "") + text)
 
 
 def _get_value(context: Any, key: Any) -> Any:

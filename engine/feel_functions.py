@@ -166,7 +166,7 @@ def _duration(text: Any) -> timedelta | str | None:
     found = _DAY_TIME.match(written)
     if found is None or written.upper() in ("P", "PT") or written.upper().endswith("T"):
         if re.match(r"^-?P(?:\d+Y)?(?:\d+M)?$", written, re.IGNORECASE) and len(written) > 1:
-            return written
+            return feel_builtins.YearsMonths(written)
         raise ValueError(f"duration({written!r}) is no ISO 8601 duration such as PT4H or P3D")
     sign, days, hours, minutes, seconds = found.groups()
     value = timedelta(
@@ -205,6 +205,9 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if not (_is_number(left) and _is_number(right)):
+        moved = _calendar_sum(operator, left, right)
+        if moved is not None:
+            return moved
         if isinstance(left, bool) or isinstance(right, bool):
             return None  # FEEL adds no booleans (Python counts them as 1 and 0)
         if isinstance(left, str) != isinstance(right, str):
@@ -228,6 +231,17 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
     if result == result.to_integral_value():
         return int(result)
     return float(result)
+
+
+def _calendar_sum(operator: str, left: Any, right: Any) -> date | None:
+    """A date or date-time plus or minus a duration of years and months, or such a duration
+    plus a date; None for any other operands."""
+    months = feel_builtins.YearsMonths
+    if operator in ("+", "-") and isinstance(left, date) and isinstance(right, months):
+        return feel_builtins.moved_by_months(left, right, 1 if operator == "+" else -1)
+    if operator == "+" and isinstance(left, months) and isinstance(right, date):
+        return feel_builtins.moved_by_months(right, left, 1)
+    return None
 
 
 def _kind(value: Any) -> str:

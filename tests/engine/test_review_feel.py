@@ -1,12 +1,14 @@
 """FEEL as Camunda's FEEL reads it, through the API: three-valued ``and``/``or``/``not``,
-list positions out of range as null, booleans never equal to numbers in list functions, and
+list positions out of range as null, booleans never equal to numbers in list functions, a
+date plus a duration of months, and
 ``distinct values``/``union`` over 10^5 items within the step's time.
 
 Before: ``null and false`` was null and ``null or false`` false (Python's ``and``/``or``),
 ``not(null)`` true, so ``=not(vip)`` without ``vip`` took its flow where Zeebe stops the
 gateway; ``lines[3]`` of two lines failed the task (FEEL: null) and ``[1,2,3][0]`` was refused
 at deploy; ``list contains([1], true)`` was true; ``distinct values`` compared each item with
-every one kept, hours over 10^6 items, where the step's time limit could not stop it.
+every one kept, hours over 10^6 items, where the step's time limit could not stop it;
+``date("2026-01-31") + duration("P1M")`` was null (FEEL: 2026-02-28).
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ EVERYDAY = {
     "distinct": ("distinct values([1, true, 1.0, [1], [1]])", [1, True, [1]]),
     "union": ("union([1, 2], [2, true])", [1, 2, True]),
     "index": ("index of([1, true], true)", [2]),
+    "a_month_on": ('date("2026-01-31") + duration("P1M")', "2026-02-28"),
+    "a_year_back": ('date("2024-02-29") - duration("P1Y")', "2023-02-28"),
+    "tenure_on": (
+        'date("2026-05-04") + years and months duration(date("2020-01-15"), date("2026-03-20"))',
+        "2032-07-04",
+    ),
+    "months_kept": ('duration("P2M")', "P2M"),
 }
 
 
