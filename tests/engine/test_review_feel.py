@@ -102,3 +102,47 @@ def test_distinct_values_of_many_items_takes_no_time(owner, agent):
     assert done["status"] == "completed", done["incidents"]
     assert done["data"]["out"] == 160 * 160
     assert spent < 2.5, f"{spent:.1f} s of CPU"
+
+
+# -- a signal throw whose inputs no instance could hold ---------------------------------------
+
+PAUSED = '  </bpmn:process>\n  <bpmn:signal id="Signal_paused" name="lead_paused" />\n'
+THROWER = """    <bpmn:startEvent id="Begin" />
+    <bpmn:intermediateThrowEvent id="Pause">
+      <bpmn:extensionElements>
+        <zeebe:ioMapping>
+          <zeebe:input source="=for x in calls return calls" target="history" />
+        </zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:signalEventDefinition id="Def_pause" signalRef="Signal_paused" />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="Done" />
+""" + flows("Begin>Pause", "Pause>Done")
+RECEIVER = """    <bpmn:startEvent id="Listen" />
+    <bpmn:intermediateCatchEvent id="Paused">
+      <bpmn:signalEventDefinition id="Def_paused" signalRef="Signal_paused" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Review" />
+    <bpmn:endEvent id="Reviewed" />
+""" + flows("Listen>Paused", "Paused>Review", "Review>Reviewed")
+
+
+def test_a_signal_too_large_for_any_instance_is_an_incident_on_its_throw(timed):
+    """1,100 × 1,100 numbers (7 MB) in the signal's inputs: every receiver refused them and kept
+    waiting while the thrower went on; now the throw stops with an incident a retry runs."""
+    owner = timed.owner
+    signal = PAUSED.encode()
+    thrower = zeebe("signal_thrower", THROWER).replace(b"  </bpmn:process>\n", signal)
+    receiver = zeebe("signal_receiver", RECEIVER).replace(b"  </bpmn:process>\n", signal)
+    deployed(owner, ("thrower.bpmn", thrower), ("receiver.bpmn", receiver))
+    waiting = owner.start("signal_receiver")["id"]
+    thrown = owner.start("signal_thrower", {"calls": list(range(1100))})
+    (incident,) = thrown["incidents"]
+    assert (thrown["status"], incident["element_id"]) == ("error", "Pause"), incident
+    assert "more than an instance may hold" in incident["message"], incident["message"]
+    retried = owner.post(
+        f"/api/v1/process-instances/{thrown['id']}/retry", json={"data": {"calls": [1, 2]}}
+    )
+    assert retried.get_json()["status"] == "completed", retried.get_json()
+    assert timed.advance(seconds=1) >= 1
+    assert owner.instance(waiting)["data"] == {"history": [[1, 2], [1, 2]]}
