@@ -14,9 +14,11 @@ FEEL name to its helper, which ``engine.feel_functions`` offers to the script en
 
 from __future__ import annotations
 
+import calendar
 import functools
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_UP, Decimal
 from typing import Any
@@ -62,6 +64,34 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
     if items is None or not all(_is_number(item) for item in items):
         return None  # FEEL: null for null or anything but numbers
     return [Decimal(str(item)) for item in items]
+
+
+def same_key(value: Any) -> Any:
+    """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
+    boolean never a number (Python's ``True == 1``); a list or context by its JSON text. Lets
+    ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
+    hours over 10^6 items and could not be stopped by the step's time limit."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, list | tuple | dict):
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    try:
+        hash(value)
+    except TypeError:
+        return ("text", repr(value))
+    return value
+
+
+def distinct(items: Iterable[Any]) -> list[Any]:
+    """``items`` without repeats (FEEL's equality, ``same_key``), in their first order."""
+    seen: set[Any] = set()
+    kept: list[Any] = []
+    for item in items:
+        key = same_key(item)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 def _sum(*args: Any) -> int | float | None:
@@ -138,7 +168,8 @@ def _flatten(items: Any) -> list[Any] | None:
 def _index_of(items: Any, match: Any) -> list[int] | None:
     if items is None:
         return None
-    return [position for position, item in enumerate(items, start=1) if item == match]
+    key = same_key(match)
+    return [position for position, item in enumerate(items, start=1) if same_key(item) == key]
 
 
 def _concatenate(*lists: Any) -> list[Any] | None:
@@ -162,11 +193,7 @@ def _sublist(items: Any, start: Any, length: Any = None) -> list[Any] | None:
 def _union(*lists: Any) -> list[Any] | None:
     if any(not isinstance(part, list) for part in lists):
         return None
-    kept: list[Any] = []
-    for item in (item for part in lists for item in part):
-        if item not in kept:
-            kept.append(item)
-    return kept
+    return distinct(item for part in lists for item in part)
 
 
 def _sort(items: Any, precedes: Any = None) -> list[Any] | None:
@@ -315,6 +342,30 @@ def _week_of_year(value: Any) -> int | None:
     return value.isocalendar()[1] if isinstance(value, date) else None
 
 
+class YearsMonths(str):
+    """A FEEL duration of years and months (``P1Y2M``): its ISO text, which timers read and
+    the data stores, that ``date + duration("P1M")`` moves by calendar months
+    (``moved_by_months``); as plain text the sum was null."""
+
+
+_YEARS_MONTHS = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?$", re.IGNORECASE)
+
+
+def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
+    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
+    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+    found = _YEARS_MONTHS.match(duration.strip())
+    if found is None:
+        return None
+    months = int(found.group(2) or 0) * 12 + int(found.group(3) or 0)
+    months *= sign * (-1 if found.group(1) else 1)
+    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    if not 1 <= year <= 9999:
+        return None
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
 def _years_and_months(start: Any, end: Any) -> str | None:
     """FEEL's ``years and months duration(from, to)``: the whole months between, as the ISO
     text a timer reads (``P1Y2M``)."""
@@ -327,7 +378,7 @@ def _years_and_months(start: Any, end: Any) -> str | None:
     months = (high.year - low.year) * 12 + high.month - low.month - (high.day < low.day)
     years, months = divmod(months, 12)
     text = f"P{years}Y{months}M" if years and months else f"P{years}Y" if years else f"P{months}M"
-    return ("-" if sign < 0 and (years or months) else "") + text
+    return YearsMonths(("-" if sign < 0 and (years or months) else "") + text)
 
 
 def _get_value(context: Any, key: Any) -> Any:

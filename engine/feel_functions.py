@@ -100,10 +100,6 @@ def _string_join(items: Any, delimiter: Any = "") -> str | None:
     return str(delimiter or "").join(str(item) for item in items if item is not None)
 
 
-def _list_contains(items: Any, element: Any) -> bool | None:
-    return None if items is None else element in items
-
-
 def _is_empty(items: Any) -> bool | None:
     return None if items is None else len(items) == 0
 
@@ -112,14 +108,15 @@ def _append(items: Any, *more: Any) -> list[Any] | None:
     return None if items is None else [*items, *more]
 
 
-def _distinct_values(items: Any) -> list[Any] | None:
+def _list_contains(items: Any, element: Any) -> bool | None:
     if items is None:
         return None
-    kept: list[Any] = []
-    for item in items:
-        if item not in kept:
-            kept.append(item)
-    return kept
+    key = feel_builtins.same_key(element)
+    return any(feel_builtins.same_key(item) == key for item in items)
+
+
+def _distinct_values(items: Any) -> list[Any] | None:
+    return None if items is None else feel_builtins.distinct(items)
 
 
 @_text
@@ -169,7 +166,7 @@ def _duration(text: Any) -> timedelta | str | None:
     found = _DAY_TIME.match(written)
     if found is None or written.upper() in ("P", "PT") or written.upper().endswith("T"):
         if re.match(r"^-?P(?:\d+Y)?(?:\d+M)?$", written, re.IGNORECASE) and len(written) > 1:
-            return written
+            return feel_builtins.YearsMonths(written)
         raise ValueError(f"duration({written!r}) is no ISO 8601 duration such as PT4H or P3D")
     sign, days, hours, minutes, seconds = found.groups()
     value = timedelta(
@@ -208,6 +205,9 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if not (_is_number(left) and _is_number(right)):
+        moved = _calendar_sum(operator, left, right)
+        if moved is not None:
+            return moved
         if isinstance(left, bool) or isinstance(right, bool):
             return None  # FEEL adds no booleans (Python counts them as 1 and 0)
         if isinstance(left, str) != isinstance(right, str):
@@ -231,6 +231,17 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
     if result == result.to_integral_value():
         return int(result)
     return float(result)
+
+
+def _calendar_sum(operator: str, left: Any, right: Any) -> date | None:
+    """A date or date-time plus or minus a duration of years and months, or such a duration
+    plus a date; None for any other operands."""
+    months = feel_builtins.YearsMonths
+    if operator in ("+", "-") and isinstance(left, date) and isinstance(right, months):
+        return feel_builtins.moved_by_months(left, right, 1 if operator == "+" else -1)
+    if operator == "+" and isinstance(left, months) and isinstance(right, date):
+        return feel_builtins.moved_by_months(right, left, 1)
+    return None
 
 
 def _kind(value: Any) -> str:
@@ -365,6 +376,38 @@ def _every(results: list[Any]) -> bool | None:
     return True if all(result is True for result in results) else None
 
 
+def _index(items: Any, position: int) -> Any:
+    """FEEL's ``items[2]``, ``items[-1]``: counted from 1 (from the end when negative); null
+    for null, position 0 or one past either end. A value that is no list is a list of one."""
+    if items is None:
+        return None
+    listed = items if isinstance(items, list | tuple) else [items]
+    if position == 0 or abs(position) > len(listed):
+        return None
+    return listed[position - 1] if position > 0 else listed[position]
+
+
+def _and(*values: Any) -> bool | None:
+    """FEEL's ``and``: false when one operand is false, true when all are true, else null
+    (``null and false`` is false, ``"a" and true`` null; Python gave None and True)."""
+    if any(value is False for value in values):
+        return False
+    return True if all(value is True for value in values) else None
+
+
+def _or(*values: Any) -> bool | None:
+    """FEEL's ``or``: true when one operand is true, false when all are false, else null
+    (``null or false`` is null; Python gave False)."""
+    if any(value is True for value in values):
+        return True
+    return False if all(value is False for value in values) else None
+
+
+def _not(value: Any) -> bool | None:
+    """FEEL's ``not(…)``: null for anything but a boolean (Python's ``not None`` is True)."""
+    return (not value) if isinstance(value, bool) else None
+
+
 def _condition(written: str, compute: Callable[[], Any]) -> bool:
     """A sequence flow's FEEL condition ``written``: a boolean, as Zeebe takes it; null or
     anything else is a failure (Zeebe's incident on the gateway), not a flow not taken."""
@@ -457,6 +500,10 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_some": _some,
     "_feel_every": _every,
     "_feel_condition": _condition,
+    "_feel_index": _index,
+    "_feel_and": _and,
+    "_feel_or": _or,
+    "_feel_not": _not,
     "_feel_is_defined_value": lambda value: value is not None,
     **dict(feel_builtins.HELPERS.values()),
 }

@@ -103,6 +103,14 @@ def validate_form_data(
         for name in read_only(schema)
         if name in data
     ]
+    details += [
+        {
+            "field": ".".join(path),
+            "message": f"{'.'.join(path)!r} is read-only: the task shows it but does not take it",
+            "validator": "readOnly",
+        }
+        for path in _nested_read_only(schema, data)
+    ]
     if details:
         raise FormInvalid(
             f"The form has {len(details)} invalid field{'s' if len(details) > 1 else ''}.",
@@ -223,6 +231,68 @@ def read_only(schema: dict[str, Any] | None) -> list[str]:
         for name, spec in properties.items()
         if isinstance(spec, dict) and spec.get("readOnly") is True
     ]
+
+
+def _groups(schema: Any) -> dict[str, dict[str, Any]]:
+    """A schema's object fields with fields of their own (a Camunda Form group), by name."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    return {
+        str(name): spec
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and isinstance(spec.get("properties"), dict)
+    }
+
+
+def _nested_read_only(
+    schema: Any, data: Any, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """The paths (``contact``, ``id``) of read-only fields inside groups that ``data`` sets:
+    ``read_only`` sees the top level only, so a completion overwrote ``contact.id``."""
+    if not isinstance(data, dict):
+        return
+    for name, group in _groups(schema).items():
+        inner = data.get(name)
+        if not isinstance(inner, dict) or group.get("readOnly") is True:
+            continue  # a read-only group: said by ``read_only`` at the top level
+        for field in read_only(group):
+            if field in inner:
+                yield (*path, name, field)
+        yield from _nested_read_only(group, inner, (*path, name))
+
+
+def with_kept_fields(schema: Any, before: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each group's object (``contact``) completed from the instance's
+    (``before``): its read-only fields and the keys the form does not show stay as they were;
+    the fields the form edits are what was submitted (left out: gone). Without it, the form's
+    ``{"contact": {"name": …}}`` replaced the whole object, and ``contact.id``, shown
+    read-only, was lost."""
+    if not isinstance(before, Mapping):
+        return data
+    merged = dict(data)
+    for name, group in _groups(schema).items():
+        if group.get("readOnly") is True or not isinstance(before.get(name), dict):
+            continue
+        sent = data.get(name)
+        if sent is not None and not isinstance(sent, dict):
+            continue  # not an object: the schema's validation said so
+        kept = _kept_object(group, before[name], sent or {})
+        if kept or name in data:
+            merged[name] = kept
+    return merged
+
+
+def _kept_object(group: dict[str, Any], before: dict[str, Any], sent: dict[str, Any]) -> dict:
+    fields = group["properties"]
+    edited = {name for name, spec in fields.items() if not _is_read_only(spec)}
+    kept = {key: value for key, value in before.items() if key not in edited}
+    kept.update(sent)
+    return with_kept_fields(group, before, kept)
+
+
+def _is_read_only(spec: Any) -> bool:
+    return isinstance(spec, dict) and spec.get("readOnly") is True
 
 
 def form_values(

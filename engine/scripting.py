@@ -127,6 +127,8 @@ class StepContext:
     instance_id_source: Callable[[], int]
     # Seconds the step's scripts may run together (``Settings.script_time_limit``).
     script_time_limit: float = DEFAULT_LIMIT
+    # The most characters an instance's state may hold (``Settings.max_instance_state``).
+    max_state: int = 4 * 1024 * 1024
     # The username of the instance's starter (``engine.starter``), read only when a start
     # event sets it.
     starter_source: Callable[[], str | None] = lambda: None

@@ -7,15 +7,18 @@ a payload (the ``spiffworkflow:payloadExpression`` of the ``<bpmn:signal>``, els
 so such a throw was refused; here its definition is a ``SignalWithInputs``, whose payload is
 its inputs (over the payload expression's object, if any), evaluated as an activity's are
 (``io_mappings``) and never written to the thrower's data. An input that cannot be read fails
-the event, an incident on it that a retry runs again. Outputs on a signal throw stay refused
-(``io_mappings``): nothing runs in it to hand them on.
+the event, an incident on it that a retry runs again, and so do inputs more than an instance
+may hold (every catching instance refused them and still waited; the thrower went on).
+Outputs on a signal throw stay refused (``io_mappings``): nothing runs in it to hand them on.
 """
 
 from __future__ import annotations
 
+import json
 from copy import deepcopy
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 
@@ -38,11 +41,34 @@ class SignalWithInputs(SignalEventDefinition):
         for mapping in self.inputs:
             evaluate_input(my_task, mapping, values)
         payload.update(values)
+        _check_size(my_task, payload)
         my_task.workflow.top_workflow.catch(BpmnEvent(self, payload=payload))
 
     def __eq__(self, other: Any) -> bool:
         # a catch's definition is SpiffWorkflow's class: a signal matches by its name
         return isinstance(other, SignalEventDefinition) and self.name == other.name
+
+
+def _check_size(my_task: Any, payload: dict[str, Any]) -> None:
+    """Fail the throw (an incident on it, which a retry runs again) when its variables alone
+    are more than an instance may hold: every catching instance refused them, each still
+    waiting, and the thrower went on as if it had been heard."""
+    context = getattr(my_task.workflow.script_engine, "context", None)
+    limit = getattr(context, "max_state", None)
+    if limit is None:
+        return
+    size = len(json.dumps(payload, default=str, ensure_ascii=False))
+    if size > limit:
+        raise WorkflowTaskException(
+            f"the signal {_signal_name(my_task)!r} thrown by {my_task.task_spec.bpmn_id!r} would "
+            f"carry {size:,} characters of variables, more than an instance may hold "
+            f"({limit:,}): no instance could take it. Map less into the signal's inputs",
+            task=my_task,
+        )
+
+
+def _signal_name(my_task: Any) -> str:
+    return str(getattr(my_task.task_spec.event_definition, "name", ""))
 
 
 def with_signal_inputs(parser_class: type) -> type:

@@ -186,6 +186,7 @@ def _context(
         business_key=business_key,
         codec=engine.codec,
         script_time_limit=engine.script_time_limit,
+        max_state=engine.max_state,
     )
 
 

@@ -32,6 +32,7 @@ from engine.forms import (
     read_only,
     validate_form_data,
     with_form_defaults,
+    with_kept_fields,
 )
 from engine.models import (
     InstanceStatus,
@@ -224,13 +225,14 @@ def complete(
     validate_form_data(item.form_schema, data, seen)
     shown = form_conditions.shown_schema(item.form_schema, data, seen)
     data = form_conditions.without_hidden(item.form_schema, data, seen)  # hidden: not submitted
-    data = with_form_defaults(shown, data)
     if row.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETED):
         raise TaskConflict(f"The process instance is {row.status.value}.")
     step = stepper.load(engine, session, row, actor)
     task = step.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY:
         raise TaskConflict("The task is no longer waiting for input.")
+    data = with_kept_fields(item.form_schema, task.data, data)  # a group's other keys stay
+    data = with_form_defaults(shown, data)
     _run_completion_check(step, task, data)
     step.writes.append(
         close_item(

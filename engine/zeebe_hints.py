@@ -295,6 +295,13 @@ def _as_feel_reads(python: str, tree: ast.AST, *, runs: bool = False) -> str | N
                     end = node.end_col_offset or 0
                     edits.append((node.value.end_col_offset or 0, end, f", {index.value!r})"))
                 continue  # a field by its name (``lead["tier"]``)
+            if runs and _is_position(index):  # FEEL's position: null out of range
+                inserts.append((node.col_offset, node.col_offset, depth[id(node)], "_feel_index("))
+                position = ast.unparse(index)
+                edits.append(
+                    (node.value.end_col_offset or 0, node.end_col_offset or 0, f", {position})")
+                )
+                continue
             if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
                 index = index.operand  # counted from the end, the same in both
                 if isinstance(index, ast.Constant) and type(index.value) is int and index.value:
@@ -347,6 +354,13 @@ def _bound_names(tree: ast.AST) -> set[int]:
     return found
 
 
+def _is_position(index: ast.AST) -> bool:
+    """A whole number written as a list's index (``[2]``, ``[-1]``, ``[0]``)."""
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+        index = index.operand
+    return isinstance(index, ast.Constant) and type(index.value) is int
+
+
 def _depths(tree: ast.AST) -> dict[int, int]:
     """Each node's depth in ``tree`` (by ``id``)."""
     found = {id(tree): 0}
@@ -377,7 +391,8 @@ _ORDERING = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">="}
 def _with_feel_arithmetic(python: str) -> str:
     """``python`` with each ``+ - * / **`` a call of ``_feel_arithmetic`` (FEEL's numbers are
     decimals: ``0.1 + 0.2`` is ``0.3``, a null operand gives null), each ``< > <= >=`` one of
-    ``_feel_compare`` (null with a null operand or values of two kinds), and ``str(…)``
+    ``_feel_compare`` (null with a null operand or values of two kinds), ``and``/``or``/``not``
+    FEEL's three-valued ``_feel_and``/``_feel_or``/``_feel_not``, and ``str(…)``
     ``_feel_string(…)`` (FEEL's ``string(36000)`` is ``"36000"``, ``string(true)`` ``"true"``)."""
 
     class Feel(ast.NodeTransformer):
@@ -402,6 +417,17 @@ def _with_feel_arithmetic(python: str) -> str:
                 [ast.Constant(operator), node.left, node.comparators[0]],
                 [],
             )
+
+        def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+            self.generic_visit(node)
+            helper = "_feel_and" if isinstance(node.op, ast.And) else "_feel_or"
+            return ast.Call(ast.Name(helper, ast.Load()), node.values, [])
+
+        def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+            self.generic_visit(node)
+            if not isinstance(node.op, ast.Not):
+                return node
+            return ast.Call(ast.Name("_feel_not", ast.Load()), [node.operand], [])
 
         def visit_Call(self, node: ast.Call) -> ast.AST:
             self.generic_visit(node)

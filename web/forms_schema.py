@@ -122,8 +122,10 @@ def build_fields(
 
 
 def field_key(path: tuple[str, ...]) -> str:
-    """A field's name for a top-level field, else its JSON Pointer (``/contact/phone``)."""
-    if len(path) == 1:
+    """A field's name for a top-level field, else its JSON Pointer (``/contact/phone``). A
+    top-level name that begins with ``/`` is a pointer too (``/~1contact~1phone``): as itself
+    it named the same input as the nested field its text spells, and one took the other's."""
+    if len(path) == 1 and not path[0].startswith("/"):
         return path[0]
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
 
