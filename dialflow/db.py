@@ -159,7 +159,8 @@ class UnitOfWork:
     used again by the thread's next unit of work (``idle``, this thread's), as SQLAlchemy
     allows, rather than a new one built: building and closing one cost some 80,000
     instructions, a seventh of what an empty transaction costs through SQLAlchemy. A unit of
-    work begun inside another gets a session of its own. A class rather than a
+    work begun inside another gets a session of its own, and so does one after a session
+    was used past its unit of work (``_touched``). A class rather than a
     ``@contextmanager`` generator, which costs several times more to enter and leave: every
     request and step enters one."""
 
@@ -170,7 +171,7 @@ class UnitOfWork:
 
     def __enter__(self) -> Session:
         session = self._idle.pop(self._factory, None)
-        if session is None:
+        if session is None or _touched(session):
             session = self._factory()
         self._session = session
         try:
@@ -193,6 +194,19 @@ class UnitOfWork:
             if info:
                 info.clear()
             self._idle.setdefault(self._factory, session)
+
+
+def _touched(session: Session) -> bool:
+    """Whether ``session`` was used after its unit of work closed it: by whoever kept it (a
+    result read later, a callback run after the commit). Such a use begins a transaction of its
+    own, or commits and keeps what it loaded (not expired on commit), or leaves a note in
+    ``info``; the next unit of work would begin on it ("A transaction is already begun") or see
+    those objects for the rows it reads. It is left to its holder, and a new session built."""
+    return (
+        session.in_transaction()
+        or len(session.identity_map) > 0
+        or bool(session.__dict__.get("info"))
+    )
 
 
 class Batch:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from SpiffWorkflow.bpmn.util.diff import diff_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from crm import audit
 from crm.models import User
 from dialflow.db import Database
 from dialflow.errors import InvalidInput
-from engine import stepper
+from engine import reserved_ids, stepper
 from engine.deployments import latest_version
 from engine.errors import InstanceConflict
 from engine.event_subprocesses import arm_new_listeners
@@ -72,7 +71,9 @@ def migrate(
     new_bundle = engine.specs.for_version(session, target.id)
     spec, dependencies = new_bundle.spec(row.process_id)
     workflow = step.workflow
-    top_diff, sub_diffs = diff_workflow(engine.codec.registry, workflow, spec, dependencies)
+    top_diff, sub_diffs = reserved_ids.diff_by_element(
+        engine.codec.registry, workflow, spec, dependencies
+    )
     blockers = _blockers(workflow, top_diff, sub_diffs)
     if blockers:
         raise InstanceConflict(
@@ -122,7 +123,9 @@ def check(
         return [{"element_id": None, "line": None, "message": "already on that version"}]
     step = stepper.load(engine, session, row, None)
     spec, dependencies = engine.specs.for_version(session, target.id).spec(row.process_id)
-    top_diff, sub_diffs = diff_workflow(engine.codec.registry, step.workflow, spec, dependencies)
+    top_diff, sub_diffs = reserved_ids.diff_by_element(
+        engine.codec.registry, step.workflow, spec, dependencies
+    )
     return _blockers(step.workflow, top_diff, sub_diffs)
 
 

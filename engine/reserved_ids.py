@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 
 SUFFIX = " [element]"
 _BOUNDARY_PARTS = (".BoundaryEventSplit", ".BoundaryEventJoin")
@@ -98,3 +99,58 @@ def name_shared_scope_id(found: dict[str, Any], process_parsers: dict[str, Any])
         "id too, and every process and subprocess of a deploy needs an id of its own "
         "(SpiffWorkflow finds a subprocess by its id); rename this subprocess"
     )
+
+
+class ElementSpecDiff(SpecDiff):
+    """SpiffWorkflow's diff of two versions of a process, which aligns task specs by name,
+    with an element whose id is reserved in only one of them aligned to the same element of
+    the other. A user task ``StartEventSplit`` is held under that name in a version with one
+    start event and as ``StartEventSplit [element]`` in one with two, where the name is
+    SpiffWorkflow's split: a migration moved the waiting task onto the split (the instance
+    started over) or, the other way, refused it as an element the new version lacks."""
+
+    def __init__(self, registry: Any, original: Any, new: Any) -> None:
+        super().__init__(registry, original, new)
+        reserved = getattr(original, "reserved_names", frozenset()) | getattr(
+            new, "reserved_names", frozenset()
+        )
+        drawn = by_element(new)
+        for spec, candidate in list(self.alignment.items()):
+            element = _element(spec)
+            if element == _element(candidate) or not (
+                _reserved(spec, reserved) or _reserved(candidate, reserved)
+            ):
+                continue
+            match = drawn.get(element) if element is not None else None
+            if match is not None and _element(match) != element:
+                match = None  # the name is SpiffWorkflow's own spec there: no such element
+            self.alignment[spec] = match
+            self.comparisons.pop(spec, None)
+            if match is not None:
+                self.comparisons[spec] = self._compare_task_specs(spec, match)
+                if match in self.added:
+                    self.added.remove(match)
+
+
+def _element(spec: Any) -> str | None:
+    return getattr(spec, "bpmn_id", None) if spec is not None else None
+
+
+def _reserved(spec: Any, reserved: frozenset[str]) -> bool:
+    return spec is not None and (spec.name.endswith(SUFFIX) or spec.name in reserved)
+
+
+def diff_by_element(registry: Any, workflow: Any, spec: Any, dependencies: dict[str, Any]) -> Any:
+    """``diff_workflow`` of SpiffWorkflow with :class:`ElementSpecDiff`: the workflow's diff
+    to ``spec`` and, by subprocess id, each subprocess's to its process in ``dependencies``
+    (None where that process is not there)."""
+    top = WorkflowDiff(workflow, ElementSpecDiff(registry, workflow.spec, spec))
+    subprocesses = {
+        sub_id: (
+            WorkflowDiff(sub, ElementSpecDiff(registry, sub.spec, dependencies[sub.spec.name]))
+            if sub.spec.name in dependencies
+            else None
+        )
+        for sub_id, sub in workflow.subprocesses.items()
+    }
+    return top, subprocesses
