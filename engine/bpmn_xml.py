@@ -4,6 +4,7 @@ in the shape a deploy's ``422`` lists it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -69,6 +70,17 @@ def element_problem(file: str, element: Any, message: str, *, sep: str = ": ") -
         line=element.sourceline,
         file=file,
     )
+
+
+def readable_trees(files: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+    """Each of ``files`` (name → XML text) that is well-formed, parsed with ``SAFE_XML``, with
+    its name; a malformed one is left out, the deploy's validation says what is wrong with it."""
+    for name, text in files.items():
+        try:
+            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        yield name, tree
 
 
 def executable_processes(tree: Any) -> list[Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from lxml import etree
 
 from engine import dmn_thousands
-from engine.bpmn_xml import SAFE_XML, element_problem
+from engine.bpmn_xml import element_problem, readable_trees
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems, has_schema
 from engine.errors import problem
@@ -125,11 +125,7 @@ def decision_problems(
     found: list[dict[str, Any]] = []
     every_decision = _decision_ids(dmn)
     variables = script_variables(bpmn or {})
-    for name, text in dmn.items():
-        try:
-            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # reported by validation
+    for name, tree in readable_trees(dmn):
 
         def report(element: Any, message: str, name: str = name) -> None:
             found.append(element_problem(name, element, message))
@@ -176,11 +172,7 @@ def decision_problems(
 def _decision_ids(dmn: dict[str, str]) -> set[str]:
     """The ids of the decisions of every DMN file of the deploy (what a requirement names)."""
     ids: set[str] = set()
-    for text in dmn.values():
-        try:
-            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for _, tree in readable_trees(dmn):
         ids |= {e.get("id") for e in tree if isinstance(e.tag, str) and _local(e) == "decision"}
     return ids
 
@@ -563,11 +555,7 @@ def script_variables(bpmn: dict[str, str]) -> set[str]:
     post-scripts) assign: variables of the instance's data, which a cell may name bare
     (``tier`` in a string column, set by ``tier = "gold"`` in a script before the task)."""
     names: set[str] = set()
-    for text in bpmn.values():
-        try:
-            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # reported by validation
+    for _, tree in readable_trees(bpmn):
         for element in tree.iter():
             if not isinstance(element.tag, str) or _local(element) not in _SCRIPTS:
                 continue

@@ -24,7 +24,13 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, chain_beside, element_problem, executable_processes
+from engine.bpmn_xml import (
+    BPMN_NS,
+    chain_beside,
+    element_problem,
+    executable_processes,
+    readable_trees,
+)
 
 FLOWABLE_NS = "http://flowable.org/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -152,11 +158,7 @@ def adopt(tree: Any) -> None:
 def warnings(bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
     """A warning on each adopted start that names a channel Dialflow does not read."""
     found = []
-    for file, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode(), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for file, tree in readable_trees(bpmn):
         for process in executable_processes(tree):
             for start in process.findall(f"{_BPMN}startEvent"):
                 kind = event_type(start)

@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
+from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes, readable_trees
 
 JAVA_ENGINES = {
     "http://camunda.org/schema/1.0/bpmn": "camunda",
@@ -35,11 +35,7 @@ def passes(namespace: str, local: str, element: Any) -> bool:
 def warnings(bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
     """One warning per executable process that names candidate starters."""
     found = []
-    for file, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode(), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for file, tree in readable_trees(bpmn):
         for process in executable_processes(tree):
             said = [
                 f"{JAVA_ENGINES[etree.QName(a).namespace]}:{etree.QName(a).localname}={v!r}"

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from engine.boundaries import DialflowParser
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, drop_comments
+from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
 from engine.call_cycles import call_cycle_problems
 from engine.camunda_decisions import adopt as adopt_camunda_decisions
 from engine.checks import (
@@ -259,13 +258,7 @@ _CALLED = re.compile(r"The process '([^']+)' was not found|calls decision '([^']
 
 
 def _earlier_trees(earlier: dict[str, str]) -> dict[str, Any]:
-    trees = {}
-    for name, text in earlier.items():
-        try:
-            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # stored by an earlier deploy; nothing to say of it now
-    return trees
+    return dict(readable_trees(earlier))
 
 
 def _calls_unread(found: dict[str, Any], unread: set[str]) -> bool:
@@ -413,11 +406,7 @@ def validate_bundle(
     scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins
     foreign_scripts: dict[str, set[str]] = {}  # per file: scripts in another language
     unbuilt: list[tuple[str, Any]] = []  # the XML of the processes read element by element
-    for name, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode(), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # said by parse_bundle
+    for name, tree in readable_trees(bpmn):
         lines[name] = _line_index(tree)
         conditions[name] = conditions_by_gateway(tree)
         scripts[name] = script_lines(tree)

@@ -33,7 +33,7 @@ from crm.usernames import normalise_username
 from dialflow.db import fetch, mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works, with_values
 from engine.assignment_attributes import read as read_assignment
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, element_problem, executable_processes
+from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes, readable_trees
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
@@ -176,11 +176,7 @@ def _unknown_owners(session: Session, bpmn: Mapping[str, str]) -> list[dict[str,
     no active user or a group that is no role and no team: its tasks would reach nobody named
     until they exist (``engine.assignment_attributes``)."""
     named: list[tuple[str, Any, str, str]] = []  # (file, task, kind, name)
-    for file, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode(), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for file, tree in readable_trees(bpmn):
         for process in executable_processes(tree):
             for task in process.iter(f"{{{BPMN_NS}}}userTask"):
                 said = read_assignment(task) or {}
@@ -226,11 +222,7 @@ def unmatched_lane_names(session: Session, bpmn: Mapping[str, str]) -> list[str]
 
 def _unmatched(session: Session, bpmn: Mapping[str, str]) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
-    for file, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode(), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # validation reported it
+    for file, tree in readable_trees(bpmn):
         for process in executable_processes(tree):
             found += [(file, lane, name) for lane, name in _lanes_in_use(process)]
     if not found:

@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 
 from engine import assignment_attributes, feel_functions, foreign_hints, juel
-from engine.bpmn_xml import BPMN_NS, SAFE_XML
+from engine.bpmn_xml import BPMN_NS, readable_trees
 from engine.bundles import is_dependency
 from engine.errors import problem
 from engine.version_bindings import binding_refusal
@@ -692,12 +692,7 @@ def binding_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
     """A ``<zeebe:calledElement bindingType="deployment">`` whose process no file of this
     deploy holds: Camunda 8 calls only the version deployed with the caller, and Dialflow
     would call the one an earlier deploy left. One problem on the call activity."""
-    trees = {}
-    for name, text in bpmn.items():
-        try:
-            trees[name] = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    trees = dict(readable_trees(bpmn))
     deployed = {  # not the earlier deploys' files merged in for the processes they call
         process.get("id")
         for name, tree in trees.items()

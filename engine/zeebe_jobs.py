@@ -31,7 +31,7 @@ from typing import Any
 from lxml import etree
 
 from engine import zeebe_expressions
-from engine.bpmn_xml import BPMN_NS, SAFE_XML, chain_beside, element_problem
+from engine.bpmn_xml import BPMN_NS, chain_beside, element_problem, readable_trees
 from engine.job_variables import JOB_VARIABLES
 from engine.zeebe_hints import ZEEBE_NS, is_feel
 from handlers.registry import HandlerRegistry
@@ -244,11 +244,7 @@ def unknown_types(bpmn: dict[str, str], known: HandlerRegistry) -> list[dict[str
     one problem on the task, naming the type (a connector's template too) and the handler to
     register."""
     found = []
-    for name, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for name, tree in readable_trees(bpmn):
         for definition in tree.iter(f"{_ZEEBE}taskDefinition"):
             task = _owner(definition)
             job = (definition.get("type") or "").strip()
@@ -294,11 +290,7 @@ def retries_problems(bpmn: dict[str, str]) -> list[dict[str, Any]]:
     """A job's ``retries`` (a task definition's or a listener's) that is no whole number of at
     least 1, on its line: the task ran with none before, or was refused as no operator."""
     found = []
-    for name, text in bpmn.items():
-        try:
-            tree = etree.fromstring(text.encode("utf-8"), SAFE_XML)
-        except (etree.XMLSyntaxError, ValueError):
-            continue
+    for name, tree in readable_trees(bpmn):
         jobs = tree.iter(f"{_ZEEBE}taskDefinition", f"{_ZEEBE}executionListener")
         for job in [*jobs, *tree.iter(f"{_ZEEBE}taskListener")]:
             owner = job
