@@ -135,6 +135,34 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     return path
 
 
+@pytest.fixture(scope="session")
+def _sqlite_shipped_template(
+    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path | None
+) -> Path:
+    """The migrated template with ``bpmn/`` deployed as the ``team`` fixture deploys it (on
+    its clock, at T0). Deploying the shipped diagrams cost that fixture about 180 ms of CPU a
+    test; on this copy its own deploy finds every bundle there (content-addressed) and adds
+    nothing, so the test's database holds the same rows. PostgreSQL deploys per test."""
+    from dialflow.clock import ManualClock
+    from tests.engine.conftest import T0
+
+    folder = tmp_path_factory.mktemp("shipped")
+    path = folder / "dialflow.db"
+    shutil.copy(_sqlite_template, path)  # type: ignore[arg-type]
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "DIALFLOW_ENV": "test",
+            "SECRET_KEY": "x" * 32,
+            "DIALFLOW_VAR_DIR": str(folder / "var"),
+        }
+    )
+    runtime = Runtime.build(settings, clock=ManualClock(T0))
+    runtime.deploy_shipped_models()
+    runtime.close()
+    return path
+
+
 @pytest.fixture
 def test_env(
     request: pytest.FixtureRequest,
@@ -157,8 +185,11 @@ def test_env(
     if PG_URL:
         env.update(DATABASE_URL=PG_URL, DATABASE_SCHEMA=_pg_schema or "")
     else:
+        template = _sqlite_template
+        if "team" in request.fixturenames:  # tests.processes.conftest.team
+            template = request.getfixturevalue("_sqlite_shipped_template")
         db_file = tmp_path / "dialflow.db"
-        shutil.copy(_sqlite_template, db_file)  # type: ignore[arg-type]
+        shutil.copy(template, db_file)  # type: ignore[arg-type]
         env["DATABASE_URL"] = f"sqlite:///{db_file}"
     return env
 
