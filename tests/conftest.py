@@ -7,6 +7,7 @@ process (xdist worker) on PostgreSQL migrates its own schema once and truncates 
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import re
 import shutil
@@ -90,6 +91,15 @@ def _parse_each_url_rule_once() -> None:
 
 _compile_each_url_builder_once()
 _parse_each_url_rule_once()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collecting imports the whole codebase and every test module: some 160,000 objects
+    that live to the end. Each of the garbage collector's full passes walked them all again
+    (about a tenth of the tests' CPU); frozen once collected, the passes walk only what the
+    tests made. Nothing frozen is garbage: it was collected just before."""
+    gc.collect()
+    gc.freeze()
 
 
 def backend() -> str:
