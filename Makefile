@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://127.0.0.1:5432/test
-PYTEST_ARGS ?= -n auto -q
+PYTEST_ARGS ?= -n auto --dist worksteal -q
 
 .PHONY: run test test-sqlite test-postgres lint format i18n bench clean
 
