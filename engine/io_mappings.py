@@ -700,8 +700,8 @@ def adopt(tree: Any) -> None:
     for kind in sorted(THROWS | CATCHES | _STARTS_AND_BOUNDARIES):
         for event in list(tree.iter(f"{{{BPMN_NS}}}{kind}")):
             mappings, problems = read(event)
-            if mappings is None or problems:
-                continue
+            if mappings is None or problems or not event.get("id"):
+                continue  # an event without an id: wiring says so, with its line
             definition = _definition_kind(event)
             if kind in THROWS and definition == "messageEventDefinition":
                 _as_send_task(event)
