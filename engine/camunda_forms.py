@@ -43,6 +43,7 @@ EMBEDDED_PREFIX = "camunda-forms:bpmn:"
 CAMUNDA_FORM_ID = "camundaFormId"  # the key of a .form file's id in a task spec's extensions
 CAMUNDA_FORM_LINE = "camundaFormLine"  # and of the line of the <zeebe:formDefinition> naming it
 CAMUNDA_FORM_SAID = "camundaFormSaid"  # how the task names it, when not by <zeebe:formDefinition>
+CAMUNDA_FORM_BINDING = "camundaFormBinding"  # "latest" or "deployment" (engine.latest_forms)
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 # Camunda 7's attributes naming a user task's Camunda Form (``camunda:formRef``).
 FORM_REF_ATTRIBUTES = ("formRef", "formRefBinding", "formRefVersion")
@@ -568,13 +569,18 @@ def read(task: Any) -> dict[str, Any] | None:
             CAMUNDA_FORM_ID: form_ref,
             CAMUNDA_FORM_LINE: task.sourceline,
             CAMUNDA_FORM_SAID: f"camunda:formRef={form_ref!r}",
+            CAMUNDA_FORM_BINDING: (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip(),
         }
     found = definition(task)
     if found is None or _definition_problem(found) is not None:
         return None
     form_id = (found.get("formId") or "").strip()
     if form_id:
-        return {CAMUNDA_FORM_ID: form_id, CAMUNDA_FORM_LINE: found.sourceline}
+        return {
+            CAMUNDA_FORM_ID: form_id,
+            CAMUNDA_FORM_LINE: found.sourceline,
+            CAMUNDA_FORM_BINDING: (found.get("bindingType") or "latest").strip(),
+        }
     form = embedded_form(found)
     if form is None:
         return None
@@ -598,6 +604,14 @@ def file_form(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:
     return None, None
 
 
+def bound_forms(extensions: Mapping[str, Any], forms: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The forms a task's binding lets it name: with ``deployment``, not the earlier deploys'
+    files added for ``latest`` bindings (``engine.latest_forms``, named ``@<deploy id>/…``)."""
+    if extensions.get(CAMUNDA_FORM_BINDING) != "deployment":
+        return forms
+    return {name: content for name, content in forms.items() if not name.startswith("@")}
+
+
 def form_of_file(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:
     """The work item's form name and JSON Schema for a task naming the ``.form`` file
     ``form_id`` (``None`` for the schema when it is missing or does not convert)."""
@@ -614,6 +628,7 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
     form_id = (spec.extensions or {}).get(CAMUNDA_FORM_ID)
     if not form_id:
         return None
+    forms = bound_forms(spec.extensions, forms)
     name, content = file_form(form_id, forms)
     if content is None:
         have = sorted(
