@@ -16,8 +16,9 @@ builds the task (``read``); a ``.form`` file when the work item opens (``file_fo
 What a JSON Schema cannot say (options from a variable or FEEL, ``conditional.hide``, FEEL in
 a label or a limit, a file picker, a computed ``expression`` field, a phone check) is refused
 on the form's element, on the line of the field in an embedded form (``problems``, from
-``foreign.py``); a ``.form`` file's refusals and a ``formId`` no file of the deploy has are
-said on the task (``task_problems``, from ``checks.py``).
+``foreign.py``); a ``.form`` file's refusals and a ``formId`` no file of the deploy has (nor,
+with the ``latest`` binding, an earlier deploy: ``engine.latest_forms``) are said on the task
+(``task_problems``, from ``checks.py``).
 """
 
 from __future__ import annotations
@@ -639,9 +640,11 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
         named = (spec.extensions or {}).get(CAMUNDA_FORM_SAID) or (
             f"<zeebe:formDefinition formId={form_id!r}>"
         )
+        latest = (spec.extensions or {}).get(CAMUNDA_FORM_BINDING, "latest") != "deployment"
         return [
-            f'{named} names a Camunda Form no .form file of the deploy has (its "id" is '
-            "the one named); deploy the .form file with the diagram"
+            f"{named} names a Camunda Form no .form file of the deploy has"
+            + (", nor any deployed before" if latest else "")
+            + ' (its "id" is the one named); deploy the .form file with the diagram'
             + (f" (the deploy has {', '.join(have)})" if have else "")
         ]
     _schema, refused = convert(content)
