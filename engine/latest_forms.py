@@ -28,7 +28,7 @@ from engine.camunda_forms import CAMUNDA_NS, ZEEBE_NS
 from engine.models import ModelBundle
 
 LATEST = "latest"
-_SCAN_BATCH = 50  # deploys read at a time, newest first, until one has the form
+_SCAN_BATCH = 50  # deploys read at a time
 
 
 def binding_of(task: Any) -> str:
@@ -73,16 +73,15 @@ def form_ids(forms: Mapping[str, Any]) -> set[str]:
     }
 
 
-def newest(
-    session: Session, form_id: str, *, newer_than: int | None = None
-) -> tuple[int, str, Any] | None:
+def newest(session: Session, form_id: str) -> tuple[int, str, Any] | None:
     """The deploy id, file name and content of the newest ``.form`` file whose ``id`` is
-    ``form_id`` (only in deploys after ``newer_than`` when given), else ``None``."""
-    query = select(ModelBundle.id, ModelBundle.forms).order_by(ModelBundle.id.desc())
-    if newer_than is not None:
-        query = query.where(ModelBundle.id > newer_than)
-    rows = session.execute(query.execution_options(yield_per=_SCAN_BATCH))
-    try:
+    ``form_id``, else ``None``."""
+    below: int | None = None
+    while True:  # a batch of deploys at a time, newest first, until one has the form
+        query = select(ModelBundle.id, ModelBundle.forms).order_by(ModelBundle.id.desc())
+        if below is not None:
+            query = query.where(ModelBundle.id < below)
+        rows = session.execute(query.limit(_SCAN_BATCH)).all()
         for bundle_id, forms in rows:
             for name, content in reversed(list((forms or {}).items())):
                 if (
@@ -91,9 +90,9 @@ def newest(
                     and content.get("id") == form_id
                 ):
                     return bundle_id, name, content
-    finally:
-        rows.close()
-    return None
+        if len(rows) < _SCAN_BATCH:
+            return None
+        below = rows[-1][0]
 
 
 def with_earlier_forms(session: Session, sources: Bundle) -> Bundle:
