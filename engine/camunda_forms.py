@@ -16,8 +16,9 @@ builds the task (``read``); a ``.form`` file when the work item opens (``file_fo
 What a JSON Schema cannot say (options from a variable or FEEL, ``conditional.hide``, FEEL in
 a label or a limit, a file picker, a computed ``expression`` field, a phone check) is refused
 on the form's element, on the line of the field in an embedded form (``problems``, from
-``foreign.py``); a ``.form`` file's refusals and a ``formId`` no file of the deploy has are
-said on the task (``task_problems``, from ``checks.py``).
+``foreign.py``); a ``.form`` file's refusals and a ``formId`` no file of the deploy has (nor,
+with the ``latest`` binding, an earlier deploy: ``engine.latest_forms``) are said on the task
+(``task_problems``, from ``checks.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ EMBEDDED_PREFIX = "camunda-forms:bpmn:"
 CAMUNDA_FORM_ID = "camundaFormId"  # the key of a .form file's id in a task spec's extensions
 CAMUNDA_FORM_LINE = "camundaFormLine"  # and of the line of the <zeebe:formDefinition> naming it
 CAMUNDA_FORM_SAID = "camundaFormSaid"  # how the task names it, when not by <zeebe:formDefinition>
+CAMUNDA_FORM_BINDING = "camundaFormBinding"  # "latest" or "deployment" (engine.latest_forms)
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 # Camunda 7's attributes naming a user task's Camunda Form (``camunda:formRef``).
 FORM_REF_ATTRIBUTES = ("formRef", "formRefBinding", "formRefVersion")
@@ -568,13 +570,18 @@ def read(task: Any) -> dict[str, Any] | None:
             CAMUNDA_FORM_ID: form_ref,
             CAMUNDA_FORM_LINE: task.sourceline,
             CAMUNDA_FORM_SAID: f"camunda:formRef={form_ref!r}",
+            CAMUNDA_FORM_BINDING: (task.get(f"{{{CAMUNDA_NS}}}formRefBinding") or "latest").strip(),
         }
     found = definition(task)
     if found is None or _definition_problem(found) is not None:
         return None
     form_id = (found.get("formId") or "").strip()
     if form_id:
-        return {CAMUNDA_FORM_ID: form_id, CAMUNDA_FORM_LINE: found.sourceline}
+        return {
+            CAMUNDA_FORM_ID: form_id,
+            CAMUNDA_FORM_LINE: found.sourceline,
+            CAMUNDA_FORM_BINDING: (found.get("bindingType") or "latest").strip(),
+        }
     form = embedded_form(found)
     if form is None:
         return None
@@ -598,6 +605,14 @@ def file_form(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:
     return None, None
 
 
+def bound_forms(extensions: Mapping[str, Any], forms: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The forms a task's binding lets it name: with ``deployment``, not the earlier deploys'
+    files added for ``latest`` bindings (``engine.latest_forms``, named ``@<deploy id>/…``)."""
+    if extensions.get(CAMUNDA_FORM_BINDING) != "deployment":
+        return forms
+    return {name: content for name, content in forms.items() if not name.startswith("@")}
+
+
 def form_of_file(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:
     """The work item's form name and JSON Schema for a task naming the ``.form`` file
     ``form_id`` (``None`` for the schema when it is missing or does not convert)."""
@@ -614,6 +629,7 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
     form_id = (spec.extensions or {}).get(CAMUNDA_FORM_ID)
     if not form_id:
         return None
+    forms = bound_forms(spec.extensions, forms)
     name, content = file_form(form_id, forms)
     if content is None:
         have = sorted(
@@ -624,9 +640,11 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
         named = (spec.extensions or {}).get(CAMUNDA_FORM_SAID) or (
             f"<zeebe:formDefinition formId={form_id!r}>"
         )
+        latest = (spec.extensions or {}).get(CAMUNDA_FORM_BINDING, "latest") != "deployment"
         return [
-            f'{named} names a Camunda Form no .form file of the deploy has (its "id" is '
-            "the one named); deploy the .form file with the diagram"
+            f"{named} names a Camunda Form no .form file of the deploy has"
+            + (", nor any deployed before" if latest else "")
+            + ' (its "id" is the one named); deploy the .form file with the diagram'
             + (f" (the deploy has {', '.join(have)})" if have else "")
         ]
     _schema, refused = convert(content)

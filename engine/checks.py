@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, ScriptTask, ServiceTask, UserTask
 
-from engine import camunda_forms, juel, sandbox
+from engine import camunda_forms, form_conditions, juel, sandbox
 from engine.bpmn_xml import BPMN_NS
 from engine.cron_timers import cron_problem
 from engine.diagram_forms import form_of
@@ -655,6 +655,8 @@ def _check_form(label: str, schema: dict[str, Any], report: Any) -> None:
     if found := ref_problem(schema):
         report(f"{label}: {found}")
     for found in form_problems(schema):
+        report(f"{label}: {found}")
+    for found in form_conditions.cycle_problems(schema):
         report(f"{label}: {found}")
 
 

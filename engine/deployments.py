@@ -23,6 +23,7 @@ from engine import event_registry, starter_groups
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
+from engine.latest_forms import with_earlier_forms
 from engine.models import ModelBundle, ProcessVersion
 from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
@@ -86,7 +87,9 @@ def _deploy(
     if existing is not None:
         return existing
     direct = _called_bundle_ids(session, bundle)
-    sources = merge_dependencies(bundle, dependency_bundles(session, direct))
+    sources = with_earlier_forms(
+        session, merge_dependencies(bundle, dependency_bundles(session, direct))
+    )
     parsed = validate_bundle(
         sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
     )
@@ -166,7 +169,9 @@ def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResul
     """The checks of ``deploy`` without storing anything: the process ids and the warnings a
     deploy would answer, or ``InvalidBpmn``."""
     direct = _called_bundle_ids(session, bundle)
-    sources = merge_dependencies(bundle, dependency_bundles(session, direct))
+    sources = with_earlier_forms(
+        session, merge_dependencies(bundle, dependency_bundles(session, direct))
+    )
     parsed = validate_bundle(
         sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
     )

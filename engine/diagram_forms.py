@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
-from engine.camunda_forms import CAMUNDA_FORM_ID, form_of_file
+from engine.camunda_forms import CAMUNDA_FORM_ID, bound_forms, form_of_file
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda 7.0-7.3 wrote camunda: for this one
@@ -149,7 +149,7 @@ def form_of(spec: Any, forms: dict[str, Any]) -> tuple[str | None, dict[str, Any
         return name, forms.get(name)
     form_id = extensions.get(CAMUNDA_FORM_ID)
     if form_id:
-        return form_of_file(form_id, forms)
+        return form_of_file(form_id, bound_forms(extensions, forms))
     return None, extensions.get(DIAGRAM_FORM)
 
 

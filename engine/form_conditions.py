@@ -278,3 +278,75 @@ def without_hidden(schema: Any, data: Any, context: dict[str, Any] | None = None
     if not _has_rules(schema) or not isinstance(data, dict):
         return data
     return _without(data, hidden_paths(schema, data, context))
+
+
+def _reads(test_path: list[str], field: tuple[str, ...]) -> bool:
+    """Whether a condition reading ``test_path`` reads ``field``'s value (the field itself,
+    an object holding it, or a value inside it)."""
+    shorter = min(len(test_path), len(field))
+    return tuple(test_path[:shorter]) == field[:shorter]
+
+
+def cycles(schema: Any) -> list[list[tuple[str, ...]]]:
+    """The fields whose hide conditions read each other round in a circle (``a`` hidden by a
+    condition on ``b``, ``b`` by one on ``a``; or a field by one on itself), each circle as
+    its fields' paths in form order. Such a form has no one answer for what is shown: the
+    page and the server would flip the fields on every pass."""
+    rules = [(path, rule) for path, rule in _ruled(schema) if isinstance(rule, dict)]
+    reads: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    for path, rule in rules:
+        tests = [t for t in rule.get("tests") or [] if _well_formed(t)]
+        reads[path] = {other for other, _rule in rules if any(_reads(t[0], other) for t in tests)}
+    order = {path: index for index, (path, _rule) in enumerate(rules)}
+    found: list[list[tuple[str, ...]]] = []
+    placed: set[tuple[str, ...]] = set()
+    for path, _rule in rules:
+        if path in placed:
+            continue
+        circle = sorted(
+            (other for other in reads if _reach(reads, path, other) and _reach(reads, other, path)),
+            key=order.__getitem__,
+        )
+        if circle and (len(circle) > 1 or path in reads[path]):
+            found.append(circle)
+            placed.update(circle)
+    return found
+
+
+def _reach(
+    reads: dict[tuple[str, ...], set[tuple[str, ...]]], start: tuple[str, ...], end: tuple[str, ...]
+) -> bool:
+    """Whether ``end`` is read from ``start`` through one condition or more."""
+    seen: set[tuple[str, ...]] = set()
+    todo = list(reads.get(start, ()))
+    while todo:
+        at = todo.pop()
+        if at == end:
+            return True
+        if at not in seen:
+            seen.add(at)
+            todo.extend(reads.get(at, ()))
+    return False
+
+
+def cycle_problems(schema: Any) -> list[str]:
+    """One sentence per circle of hide conditions, naming its fields (``contact.phone`` for a
+    nested one), for ``engine.checks`` to put on the user task."""
+    said = []
+    for circle in cycles(schema):
+        names = [".".join(path) for path in circle]
+        if len(names) == 1:
+            said.append(
+                f"the field {names[0]!r} is hidden by a condition on its own value "
+                "(conditional.hide): hiding it empties the value that hid it, so it would "
+                "show and hide by turns; base the condition on another field"
+            )
+            continue
+        listed = ", ".join(repr(n) for n in names)
+        said.append(
+            f"the fields {listed} are hidden by conditions on each other in a cycle "
+            "(conditional.hide): hiding one changes what hides the others, so no one answer "
+            "says which are shown; base at least one of the conditions on a field outside "
+            "the cycle"
+        )
+    return said

@@ -34,10 +34,12 @@ from dialflow.db import fetch, mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works, with_values
 from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes, readable_trees
+from engine.camunda_forms import CAMUNDA_FORM_BINDING, CAMUNDA_FORM_ID
 from engine.diagram_forms import form_of
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
 from engine.io_mappings import own_values
+from engine.latest_forms import LATEST, forms_when_opened
 from engine.models import ProcessInstance, WorkItem, WorkItemCandidate, WorkItemStatus
 from engine.specs import LoadedBundle
 from engine.subprocess_lanes import own_lanes
@@ -515,6 +517,17 @@ def _fill(
     item.candidates = [WorkItemCandidate(name=name) for name in candidates]
 
 
+def _forms_of(session: Session, spec: Any, bundle: LoadedBundle) -> Mapping[str, Any]:
+    """The forms the task opens with: its version's, and for a Camunda Form named with the
+    ``latest`` binding the newest ``.form`` file of that id deployed so far
+    (``engine.latest_forms``)."""
+    extensions = spec.extensions or {}
+    form_id = extensions.get(CAMUNDA_FORM_ID)
+    if not form_id or extensions.get(CAMUNDA_FORM_BINDING, LATEST) != LATEST:
+        return bundle.forms
+    return forms_when_opened(session, form_id, bundle.forms)
+
+
 def _item_values(
     session: Session,
     task: Any,
@@ -527,7 +540,7 @@ def _item_values(
     """The work item's columns (all but id and the claim/completion ones) and candidates."""
     spec = task.task_spec
     properties = (spec.extensions or {}).get("properties", {})
-    form_name, form_schema = form_of(spec, bundle.forms)
+    form_name, form_schema = form_of(spec, _forms_of(session, spec, bundle))
     said = (spec.extensions or {}).get(ASSIGNMENT)
     if said:  # the task's assignment attributes decide; its lane is the drawing
         candidates, assignee_id = who_works(

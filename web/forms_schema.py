@@ -78,6 +78,12 @@ class FormField:
         """Whether this field or one inside it has an error to show."""
         return bool(self.error) or any(child.flagged for child in self.children)
 
+    @property
+    def conditional(self) -> bool:
+        """Whether this field or one inside it is hidden by a condition (the page then runs
+        ``static/task/form_conditions.js``)."""
+        return bool(self.hide_if) or any(child.conditional for child in self.children)
+
 
 @dataclass
 class Submission:
@@ -163,9 +169,7 @@ def _build(
             else [],
             description=prop.get("description"),
             error=errors.get(key),
-            hide_if=json.dumps(prop[HIDE])
-            if isinstance(prop.get(HIDE), dict) and not path
-            else None,
+            hide_if=json.dumps(prop[HIDE]) if isinstance(prop.get(HIDE), dict) else None,
         )
         value = values.get(name, prop.get("default"))
         if widget == "group":

@@ -265,3 +265,20 @@ def test_a_json_schema_object_inside_an_object_renders_and_submits_nested(client
     done = client.get(f"/api/v1/process-instances/{started['id']}", headers=headers).get_json()
     # the optional follow-up was left out (every field of a form is in the data: null)
     assert done["data"] == {"deal": {"billing": {"city": "杭州", "seats": 5}}, "followup": None}
+
+
+def test_an_item_of_a_nested_list_refused_by_the_schema_is_said_beside_the_list(client, task):
+    """A list inside a group is one JSON input, as a top-level list is: what the schema says
+    of one of its items is shown beside that input, and what was typed is kept."""
+    answer = post(
+        client,
+        task[0],
+        {
+            "field:/contact/name": "王芳",
+            "field:/contact/address/city": "上海",
+            "field:/contact/phones": '[{"number": 13800138000}]',
+        },
+    )
+    assert answer.status_code == 422
+    phones = field_html(answer.text, "/contact/phones")
+    assert 'class="field-error"' in phones and "13800138000" in phones

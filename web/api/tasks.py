@@ -135,6 +135,13 @@ def assign_task(task_id: str) -> ResponseReturnValue:
 @documented(
     "Complete a task with form data (validated against its JSON Schema)",
     tag="tasks",
+    description=(
+        "Values sent for fields the form hides (a field's `x-hide-if`, a Camunda Form's "
+        "`conditional.hide`) are dropped: the instance does not keep them, and a hidden "
+        "required field is not asked for. Which fields are hidden is read on the data sent "
+        "(and the instance's values of what the form does not send), as the task page hides "
+        "them."
+    ),
     errors=(401, 403, 404, 409, 422),
     response=INSTANCE,
     request=obj({"data": ANY_OBJECT}),

@@ -21,11 +21,31 @@
     return raw;
   }
 
+  // A field's path in the form's data: a top-level field is named by its name, a field
+  // inside a group by its JSON Pointer ("/contact/phone"), as web/forms_schema.py names it.
+  function pathOf(field) {
+    var name = field.getAttribute("data-field");
+    if (name.charAt(0) !== "/") { return [name]; }
+    return name.slice(1).split("/").map(function (part) {
+      return part.replace(/~1/g, "/").replace(/~0/g, "~");
+    });
+  }
+
+  function put(values, path, value) {
+    var owner = values;
+    for (var i = 0; i < path.length - 1; i++) {
+      if (owner[path[i]] === null || typeof owner[path[i]] !== "object") { owner[path[i]] = {}; }
+      owner = owner[path[i]];
+    }
+    owner[path[path.length - 1]] = value;
+  }
+
   function data() {
     // the instance's values of the variables the conditions read that no field shows
     var values = JSON.parse(form.getAttribute("data-hide-context") || "{}");
     form.querySelectorAll(".field[data-field]").forEach(function (field) {
-      values[field.getAttribute("data-field")] = valueOf(field);
+      if (field.classList.contains("field-group")) { return; }  // its fields say its object
+      put(values, pathOf(field), valueOf(field));
     });
     return values;
   }
@@ -70,9 +90,9 @@
   function hiddenFields(values) {
     var hide = [];
     for (var pass = 0; pass <= ruled.length; pass++) {
-      var seen = Object.assign({}, values);
+      var seen = JSON.parse(JSON.stringify(values));
       ruled.forEach(function (field, i) {
-        if (hide[i]) { seen[field.getAttribute("data-field")] = null; }
+        if (hide[i]) { put(seen, pathOf(field), null); }
       });
       var now = Array.prototype.map.call(ruled, function (field) {
         return hidden(field.getAttribute("data-hide-if"), seen);
