@@ -32,6 +32,7 @@ import ast
 import re
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
@@ -77,14 +78,27 @@ def feel_date(value: Any) -> date | None:
 def feel_date_time(value: Any) -> datetime | None:
     """FEEL's ``date and time(…)`` of an input: ISO text or a datetime, without a zone read
     in the installation's zone (as timers and ``parse_time`` read it), a date as its
-    midnight there."""
+    midnight there; FEEL's ``2024-03-01T10:00:00@Europe/Berlin`` in the zone it names."""
     if value is None:
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if not isinstance(value, datetime):
-        value = datetime.fromisoformat(str(value).strip())
+        local, at, zone = str(value).strip().partition("@")
+        value = datetime.fromisoformat(local)
+        if at:
+            if value.tzinfo is not None:
+                raise ValueError(f"{str(value)!r} gives both an offset and a zone")
+            value = value.replace(tzinfo=_zone(zone))
     return in_installation_zone(value)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (``Europe/Berlin``); ValueError for one there is none of."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a name such as "../x": ValueError
+        raise ValueError(f"there is no time zone {name.strip()!r}") from None
 
 
 def _outside_strings(text: str, rewrite: Any) -> str:

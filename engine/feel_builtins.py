@@ -23,6 +23,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_UP, Decimal
 from typing import Any
 
+import regex
+
 from engine.feel import feel_date, feel_date_time
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -202,14 +204,30 @@ def _sort(items: Any, precedes: Any = None) -> list[Any] | None:
     if items is None:
         return None
     if precedes is None:
-        return sorted(items)
+        try:
+            return sorted(items)
+        except TypeError:  # items of kinds that do not compare: null, as FEEL
+            return None
+
+    def before(a: Any, b: Any) -> bool:
+        answer = precedes(a, b)
+        if not isinstance(answer, bool):
+            raise _NoOrder  # FEEL: a function that does not answer true or false sorts nothing
+        return answer
 
     def order(a: Any, b: Any) -> int:
-        if precedes(a, b) is True:
+        if before(a, b):
             return -1
-        return 1 if precedes(b, a) is True else 0
+        return 1 if before(b, a) else 0
 
-    return sorted(items, key=functools.cmp_to_key(order))
+    try:
+        return sorted(items, key=functools.cmp_to_key(order))
+    except _NoOrder:
+        return None
+
+
+class _NoOrder(Exception):
+    """``sort``'s function answered something other than a boolean (null, a number)."""
 
 
 def _text_part(text: Any, match: Any, before: bool) -> str | None:
@@ -235,22 +253,80 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> st
     if text is None or pattern is None or replacement is None:
         return None
     python = re.sub(r"\$(\d+)", r"\\g<\1>", str(replacement))
-    return re.sub(str(pattern), python, str(text), flags=_flags(flags))
+    return _patterned(
+        "replace",
+        pattern,
+        lambda: regex.sub(
+            str(pattern), python, str(text), flags=_flags(flags), timeout=PATTERN_SECONDS
+        ),
+    )
 
 
 def _split(text: Any, delimiter: Any) -> list[str] | None:
     if text is None or delimiter is None:
         return None
-    return re.split(str(delimiter), str(text))
+    return _patterned(
+        "split", delimiter, lambda: regex.split(str(delimiter), str(text), timeout=PATTERN_SECONDS)
+    )
 
 
 def _flags(flags: Any) -> int:
     found = 0
     for flag in str(flags or ""):
-        found |= {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "x": re.VERBOSE}.get(
-            flag, 0
-        )
+        found |= {
+            "i": regex.IGNORECASE,
+            "s": regex.DOTALL,
+            "m": regex.MULTILINE,
+            "x": regex.VERBOSE,
+        }.get(flag, 0)
     return found
+
+
+# How long one ``matches``, ``replace`` or ``split`` may search. Python's ``re`` runs in C and
+# no time limit reaches it: ``matches(text, "(a|aa)+$")`` over 40 letters and a ``!`` tried
+# 2^40 ways and held the step (and the worker) for hours. The ``regex`` package looks at the
+# clock as it backtracks.
+PATTERN_SECONDS = 0.5
+
+
+class PatternTimedOut(ValueError):
+    """A regular expression of ``matches``, ``replace`` or ``split`` searched past
+    ``PATTERN_SECONDS``: it backtracks without end on this text."""
+
+
+def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+    try:
+        return search()
+    except TimeoutError:
+        raise PatternTimedOut(
+            f"{function}(): the regular expression {str(pattern)!r} searched for more than "
+            f"{PATTERN_SECONDS} s without an answer on this text (a group repeated inside a "
+            "repeat, such as (a|aa)+, tries every way to split the text); write it so that "
+            "one way matches, then retry"
+        ) from None
+
+
+def matches(text: Any, pattern: Any, flags: Any = None) -> bool | None:
+    """FEEL's ``matches(input, pattern, flags)``: whether the pattern is found in the text."""
+    if text is None or pattern is None:
+        return None
+    found = _patterned(
+        "matches",
+        pattern,
+        lambda: regex.search(str(pattern), str(text), flags=_flags(flags), timeout=PATTERN_SECONDS),
+    )
+    return found is not None
+
+
+def pattern_timed_out(exc: BaseException | None) -> PatternTimedOut | None:
+    """The ``PatternTimedOut`` behind ``exc`` (a FEEL script's failure wraps it)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, PatternTimedOut):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 def _rounding(rounding: str) -> Callable[..., Any]:
@@ -281,35 +357,44 @@ def _date(*args: Any) -> date | None:
     """FEEL's ``date("2026-05-04")``, ``date(date and time)`` and ``date(2026, 5, 4)``."""
     if any(arg is None for arg in args):
         return None
-    if len(args) == 3:
-        return date(*(int(arg) for arg in args))
-    return feel_date(args[0])
+    try:
+        if len(args) == 3:
+            return date(*(int(arg) for arg in args))
+        return feel_date(args[0])
+    except (ValueError, TypeError, OverflowError):
+        return None  # FEEL: text that is no date (``date("soon")``) is null
 
 
 def _time(*args: Any) -> time | None:
     """FEEL's ``time("10:30:00")``, ``time(date and time)`` and ``time(10, 30, 0)``."""
     if not args or any(arg is None for arg in args):
         return None
-    if len(args) >= 3:
-        return time(int(args[0]), int(args[1]), int(args[2]))
     value = args[0]
-    if isinstance(value, datetime):
-        return value.timetz()
-    if isinstance(value, time):
-        return value
-    return time.fromisoformat(str(value).strip())
+    try:
+        if len(args) >= 3:
+            return time(int(args[0]), int(args[1]), int(args[2]))
+        if isinstance(value, datetime):
+            return value.timetz()
+        if isinstance(value, time):
+            return value
+        return time.fromisoformat(str(value).strip())
+    except (ValueError, TypeError, OverflowError):
+        return None  # FEEL: text that is no time is null
 
 
 def _date_and_time(*args: Any) -> datetime | None:
     """FEEL's ``date and time("…")`` and ``date and time(date, time)``."""
     if not args or any(arg is None for arg in args):
         return None
-    if len(args) == 2:
-        day, moment = feel_date(args[0]), _time(args[1])
-        if day is None or moment is None:
-            return None
-        return feel_date_time(datetime.combine(day, moment))
-    return feel_date_time(args[0])
+    try:
+        if len(args) == 2:
+            day, moment = feel_date(args[0]), _time(args[1])
+            if day is None or moment is None:
+                return None
+            return feel_date_time(datetime.combine(day, moment))
+        return feel_date_time(args[0])
+    except (ValueError, TypeError, OverflowError):
+        return None  # FEEL: text that is no date and time (or names no zone) is null
 
 
 def _cycle(*args: Any) -> str | None:
@@ -340,6 +425,23 @@ def _day_of_year(value: Any) -> int | None:
 
 def _week_of_year(value: Any) -> int | None:
     return value.isocalendar()[1] if isinstance(value, date) else None
+
+
+def iso_duration(value: timedelta) -> str:
+    """A days-time duration as FEEL writes it: ``P28D``, ``PT2H30M``, ``P1DT0.5S``, ``-P1D``,
+    ``PT0S``; Python's text (``28 days, 0:00:00``) was what the data showed."""
+    micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    sign, micros = ("-" if micros < 0 else ""), abs(micros)
+    days, rest = divmod(micros, 86_400_000_000)
+    hours, rest = divmod(rest, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds = Decimal(rest) / 1_000_000
+    time_part = "".join(
+        f"{amount}{unit}" for amount, unit in ((hours, "H"), (minutes, "M")) if amount
+    ) + (f"{seconds.normalize():f}S" if seconds else "")
+    if not days and not time_part:
+        return "PT0S"
+    return f"{sign}P{f'{days}D' if days else ''}{f'T{time_part}' if time_part else ''}"
 
 
 class YearsMonths(str):

@@ -89,11 +89,6 @@ def _substring(string: Any, start: Any, length: Any = None) -> str | None:
     return text[begin:] if length is None else text[begin : begin + int(length)]
 
 
-@_text
-def _matches(string: Any, pattern: Any) -> bool:
-    return re.search(str(pattern), str(string)) is not None
-
-
 def _string_join(items: Any, delimiter: Any = "") -> str | None:
     if items is None:
         return None
@@ -145,9 +140,17 @@ def _decimal(number: Any, scale: Any) -> int | float | None:
     return _rounded(number, scale, ROUND_HALF_EVEN)
 
 
-@_text
-def _number(text: Any) -> int | float:
-    value = float(str(text).strip())
+def _number(text: Any) -> int | float | None:
+    """FEEL's ``number("1500")``: null for null and for text that is no number
+    (``number("x")``, ``"NaN"``, ``"inf"``), as FEEL gives; it failed the task."""
+    if text is None or isinstance(text, bool) or "_" in str(text):
+        return None  # Python reads ``1_000``; FEEL does not
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
     return int(value) if value.is_integer() and "." not in str(text) else value
 
 
@@ -159,7 +162,8 @@ _DAY_TIME = re.compile(
 def _duration(text: Any) -> timedelta | str | None:
     """FEEL's ``duration("…")``: days, hours, minutes and seconds as a ``timedelta``; a
     duration of years or months (``P1M``) as its ISO text, which timers read as calendar
-    months (a ``timedelta`` cannot hold one)."""
+    months (a ``timedelta`` cannot hold one); null for text that is no duration, as FEEL
+    gives (it failed the task)."""
     if text is None or isinstance(text, timedelta):
         return text
     written = str(text).strip()
@@ -167,7 +171,7 @@ def _duration(text: Any) -> timedelta | str | None:
     if found is None or written.upper() in ("P", "PT") or written.upper().endswith("T"):
         if re.match(r"^-?P(?:\d+Y)?(?:\d+M)?$", written, re.IGNORECASE) and len(written) > 1:
             return feel_builtins.YearsMonths(written)
-        raise ValueError(f"duration({written!r}) is no ISO 8601 duration such as PT4H or P3D")
+        return None
     sign, days, hours, minutes, seconds = found.groups()
     value = timedelta(
         days=int(days or 0),
@@ -296,6 +300,43 @@ def _compare(operator: str, left: Any, right: Any) -> bool | None:
         return None
 
 
+def _equal(operator: str, left: Any, right: Any) -> bool | None:
+    """FEEL's ``=`` and ``!=``: null equals null alone; values of two kinds are not compared
+    (``1 = true``, ``"1" = 1`` are null; Python's ``1 == True`` was true); lists and contexts
+    item by item."""
+    same = _equals(left, right)
+    if operator == "=" or same is None:
+        return same
+    return not same
+
+
+def _equals(left: Any, right: Any) -> bool | None:
+    if left is None or right is None:
+        return left is None and right is None
+    kind = _equality_kind(left)
+    if kind != _equality_kind(right):
+        return None
+    if kind == "a list":
+        if len(left) != len(right):
+            return False
+        return _and(*(_equals(a, b) for a, b in zip(left, right, strict=True)))
+    if kind == "a context":
+        if left.keys() != right.keys():
+            return False
+        return _and(*(_equals(left[key], right[key]) for key in left))
+    try:
+        return bool(left == right)
+    except TypeError:
+        return None
+
+
+def _equality_kind(value: Any) -> str:
+    """``value``'s FEEL type for ``=``: a duration of months is no text."""
+    if isinstance(value, feel_builtins.YearsMonths):
+        return "a duration of years and months"
+    return "a list" if isinstance(value, tuple) else _kind(value)
+
+
 _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b,
     ">": lambda a, b: a > b,
@@ -315,6 +356,8 @@ def _string(value: Any) -> str | None:
         return str(int(value))
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return feel_builtins.iso_duration(value)
     return str(value)
 
 
@@ -475,7 +518,7 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_string_length": _string_length,
     "_feel_substring": _substring,
     "_feel_trim": _trim,
-    "_feel_matches": _matches,
+    "_feel_matches": feel_builtins.matches,
     "_feel_string_join": _string_join,
     "_feel_list_contains": _list_contains,
     "_feel_is_empty": _is_empty,
@@ -491,6 +534,7 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_arithmetic": _arithmetic,
     "_feel_string": _string,
     "_feel_compare": _compare,
+    "_feel_equal": _equal,
     "_feel_evaluate": _evaluate,
     "_feel_is_defined": _is_defined,
     "_feel_get_or_else": _get_or_else,

@@ -53,6 +53,7 @@ from engine import juel, log_records, message_buffer, signals, webhook_events, z
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
+from engine.feel_builtins import iso_duration, pattern_timed_out
 from engine.first_event import FirstEvent
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.juel_runtime import ELValueError
@@ -738,6 +739,8 @@ def _incident(step: Step, exc: Exception) -> Incident:
         kind, message = "runaway_loop", str(exc)
     elif (timeout := timed_out(exc)) is not None:
         kind, message = "script_timeout", _timeout_message(timeout, exc)
+    elif pattern_timed_out(exc) is not None:  # FEEL's matches/replace/split, said with the FEEL
+        kind, message = "pattern_timeout", str(exc).strip()
     elif thrown_by_diagram(task):
         kind, message = "uncaught_error", str(exc).strip()
     elif _is_gateway(task) and isinstance(exc, WorkflowException):
@@ -1057,9 +1060,13 @@ def _own_scope(workflow: BpmnWorkflow, scope: Any) -> bool:
 def _as_stored(value: Any) -> Any:
     """A value JSON cannot write, as the instance's state stores it: a set as the list of its
     items (the answer showed a script's ``{'a', 'b'}`` as that text, the state and every later
-    answer a list), anything else as its text."""
+    answer a list), a days-time duration as FEEL writes it (``P28D``, where Python's text was
+    ``28 days, 0:00:00``; a duration of months is its ISO text already), anything else as its
+    text."""
     if isinstance(value, set | frozenset):
         return list(value)
+    if isinstance(value, timedelta):
+        return iso_duration(value)
     return str(value)
 
 

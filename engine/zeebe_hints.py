@@ -37,7 +37,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _FEEL = re.compile(r"^\s*=(?!=)(.*)$", re.DOTALL)
 _STRING = re.compile(r'("(?:\\.|[^"\\])*")')
 _FUNCTIONS = {"count": "len", "string": "str", "abs": "abs", "sum": "sum", "min": "min"}
-_UNKNOWN_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+_UNKNOWN_CALL = re.compile(r"(?<![\w.])([^\W\d]\w*)\s*\(")
 _PYTHON_CALLS = {"len", "str", "abs", "sum", "min", "max", "not"}
 # Names in translated FEEL that are no variable: Python's functions and literals.
 _NOT_VARIABLES = _PYTHON_CALLS | {"True", "False", "None"}
@@ -93,8 +93,11 @@ def feel_to_python(expression: str, *, runs: bool = False) -> str | None:
 
 # FEEL's expressions that bind names: ``for x in xs return …``, ``some x in xs satisfies …``,
 # ``every …`` and ``function(a, b) …`` (as ``sort`` takes one).
-_BINDER = re.compile(r"(?<![\w.])(for|some|every)\s+([A-Za-z_]\w*)\s+in\s")
-_FUNCTION = re.compile(r"(?<![\w.])function\s*\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)?\s*\)")
+# A name is a letter of any script or ``_``, then letters, digits and ``_`` (``客户``), as the
+# rest of the translation reads names (``客户列表[1].金额``).
+_NAME = r"[^\W\d]\w*"
+_BINDER = re.compile(rf"(?<![\w.])(for|some|every)\s+({_NAME})\s+in\s")
+_FUNCTION = re.compile(rf"(?<![\w.])function\s*\(\s*({_NAME}(?:\s*,\s*{_NAME})*)?\s*\)")
 _OPENERS, _CLOSERS = "([{", ")]}"
 
 
@@ -154,7 +157,7 @@ def _binder_python(text: str, blank: str, match: re.Match[str]) -> str | None:
     return f"{text[: match.start()]}{python}{text[body_end:]}"
 
 
-_NEXT_CONTEXT = re.compile(r",\s*([A-Za-z_]\w*)\s+in\s")
+_NEXT_CONTEXT = re.compile(rf",\s*({_NAME})\s+in\s")
 
 
 def _context_end(
@@ -226,9 +229,7 @@ _BETWEEN = re.compile(
 
 # ``is defined(lead.email)``: whether the data has the variable (and the path's fields),
 # null or not, which no value read as null can tell.
-_IS_DEFINED = re.compile(
-    r"(?<![\w.])is\s+defined\s*\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\)"
-)
+_IS_DEFINED = re.compile(rf"(?<![\w.])is\s+defined\s*\(\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*\)")
 
 
 def _defined_call(found: re.Match[str]) -> str:
@@ -386,12 +387,14 @@ def _is_filter(node: ast.AST) -> bool:
 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _ORDERING = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">="}
+_EQUALITY = {ast.Eq: "=", ast.NotEq: "!="}
 
 
 def _with_feel_arithmetic(python: str) -> str:
     """``python`` with each ``+ - * / **`` a call of ``_feel_arithmetic`` (FEEL's numbers are
     decimals: ``0.1 + 0.2`` is ``0.3``, a null operand gives null), each ``< > <= >=`` one of
-    ``_feel_compare`` (null with a null operand or values of two kinds), ``and``/``or``/``not``
+    ``_feel_compare`` (null with a null operand or values of two kinds), each ``=``/``!=`` one
+    of ``_feel_equal`` (null for values of two kinds: ``1 = true``), ``and``/``or``/``not``
     FEEL's three-valued ``_feel_and``/``_feel_or``/``_feel_not``, and ``str(…)``
     ``_feel_string(…)`` (FEEL's ``string(36000)`` is ``"36000"``, ``string(true)`` ``"true"``)."""
 
@@ -409,11 +412,13 @@ def _with_feel_arithmetic(python: str) -> str:
 
         def visit_Compare(self, node: ast.Compare) -> ast.AST:
             self.generic_visit(node)
-            operator = _ORDERING.get(type(node.ops[0]))
+            kind = type(node.ops[0])
+            operator = _ORDERING.get(kind) or _EQUALITY.get(kind)
             if len(node.ops) != 1 or operator is None:
                 return node
+            helper = "_feel_compare" if kind in _ORDERING else "_feel_equal"
             return ast.Call(
-                ast.Name("_feel_compare", ast.Load()),
+                ast.Name(helper, ast.Load()),
                 [ast.Constant(operator), node.left, node.comparators[0]],
                 [],
             )

@@ -165,17 +165,17 @@ def test_an_event_subprocess_and_an_event_based_gateway_subscribe(owner, agent, 
 def test_an_output_that_cannot_be_read_is_an_incident_retried_without_the_operator_again(
     owner, agent, make_customer, db
 ):
-    source = "=note_id + day of year(date(extra))"  # a missing extra would be null
+    source = "=note_id + 10 ** extra"  # too large to compute; a missing extra would be null
     text = FOLDER.edited(QUOTE, (OUTPUT, OUTPUT.replace("=note_id", source)))
     assert upload(owner, (QUOTE, text)).status_code == 201
     customer = make_customer()
     lead = {"id": "L-1", "customer_id": customer.id}
-    started = agent.start("zm_quote_answer", {"lead": lead, "extra": "soon"})
+    started = agent.start("zm_quote_answer", {"lead": lead, "extra": 10**7})
     (incident,) = started["incidents"]
     assert incident["element_id"] == "Activity_note", incident
     assert f"the output 'quote_note' ({source}) cannot be read" in incident["message"]
     url = f"/api/v1/process-instances/{started['id']}/retry"
-    retried = owner.post(url, json={"data": {"extra": "2026-01-01"}})
+    retried = owner.post(url, json={"data": {"extra": 0}})
     assert retried.status_code == 200, retried.get_json()
     data = retried.get_json()["data"]
     assert data["quote_note"] == int(data["note_label"].split()[1]) + 1, data
