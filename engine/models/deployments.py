@@ -38,6 +38,8 @@ class ProcessVersion(Base):
         UniqueConstraint("process_id", "version"),
         UniqueConstraint("process_id", "bundle_id"),
         Index(None, "bundle_id"),
+        # A call activity bound by ``versionTag``: the newest version of a process with a tag.
+        Index(None, "process_id", "version_tag"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -46,6 +48,8 @@ class ProcessVersion(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="RESTRICT"))
     bpmn_file: Mapped[str] = mapped_column(String(200))
+    # The process's version tag as deployed (``<zeebe:versionTag value>``, ``camunda:versionTag``).
+    version_tag: Mapped[str | None] = mapped_column(String(200))
     # Names of the messages whose arrival starts an instance (message start events).
     start_messages: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Names of the signals that start an instance (signal start events of the process).
