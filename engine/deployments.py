@@ -21,9 +21,9 @@ from crm.models import User
 from dialflow.errors import Conflict
 from engine import event_registry, starter_groups, version_tags
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
-from engine.bundles import Bundle, merge_dependencies
+from engine.bundles import Bundle, decision_ids, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
-from engine.models import ModelBundle, ProcessVersion
+from engine.models import DecisionTag, ModelBundle, ProcessVersion
 from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
@@ -124,6 +124,10 @@ def _deploy(
                     )
                     for pid in own_ids
                 ]
+                session.add_all(
+                    DecisionTag(bundle_id=row.id, decision_id=decision, version_tag=tag)
+                    for decision, tag in _own_decision_tags(bundle.dmn).items()
+                )
                 session.flush()
             break
         except IntegrityError:
@@ -298,6 +302,78 @@ def _new_version(
     return version
 
 
+def _own_decision_tags(dmn: Mapping[str, str]) -> dict[str, str]:
+    """Decision id → the version tag it carries in the deploy's own DMN files."""
+    found: dict[str, str] = {}
+    for xml in dmn.values():
+        try:
+            found.update(version_tags.decision_tags(etree.fromstring(xml.encode(), SAFE_XML)))
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+    return found
+
+
+def _tagged_decision_bundle_ids(
+    session: Session, bundle: Bundle, calls: list[tuple[str, version_tags.TagBinding]]
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Decision id → the newest bundle holding it with the tag the business rule tasks name,
+    and the problems of the tasks no deployed decision answers (or two tags of one decision
+    ask for two decisions of one id)."""
+    if not calls:
+        return {}, []
+    own: dict[str, str | None] = dict.fromkeys(decision_ids(bundle.dmn))
+    own.update(_own_decision_tags(bundle.dmn))
+    found: dict[str, int] = {}
+    asked: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    for name, call in calls:
+        where = (
+            f"{name}: businessRuleTask {call.call_id!r} calls decision {call.process_id!r} by "
+            f"version tag {call.tag!r}"
+        )
+
+        def refuse(message: str, name: str = name, call: version_tags.TagBinding = call) -> None:
+            problems.append(problem(message, element_id=call.call_id, line=call.line, file=name))
+
+        if call.process_id in own:
+            tag = own[call.process_id]
+            if tag != call.tag:
+                refuse(
+                    f"{where}, and this deploy holds decision {call.process_id!r} "
+                    f"{f'tagged {tag!r}' if tag else 'without a version tag'}: a deploy runs "
+                    "one decision of each id; deploy the tagged DMN file on its own, or call "
+                    "the one deployed with this diagram (no binding)"
+                )
+            continue
+        earlier = asked.setdefault(call.process_id, call.tag)
+        if earlier != call.tag:
+            refuse(
+                f"{where} and another task calls it by version tag {earlier!r}: a deploy runs "
+                "one decision of each id; bind every call of it the same way"
+            )
+            continue
+        if call.process_id in found:
+            continue
+        bundle_id = session.scalar(
+            select(DecisionTag.bundle_id)
+            .where(
+                DecisionTag.decision_id == call.process_id,
+                DecisionTag.version_tag == call.tag,
+            )
+            .order_by(DecisionTag.bundle_id.desc())
+            .limit(1)
+        )
+        if bundle_id is None:
+            refuse(
+                f"{where}, and {version_tags.describe(call.process_id, call.tag)}: deploy the "
+                f"DMN file whose decision carries <zeebe:versionTag value={call.tag!r}> first, "
+                "or correct the tag"
+            )
+            continue
+        found[call.process_id] = bundle_id
+    return found, problems
+
+
 def _process_tags(bpmn: Mapping[str, str]) -> dict[str, str]:
     """Process id → the version tag it carries in ``bpmn`` (``engine.version_tags``)."""
     found: dict[str, str] = {}
@@ -350,6 +426,7 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
     defined: dict[str, str | None] = {}  # process id -> its version tag in this deploy
     tag_calls: list[tuple[str, version_tags.TagBinding]] = []
     latest_calls: dict[str, str | None] = {}  # process id -> a call activity calling its latest
+    decision_calls: list[tuple[str, version_tags.TagBinding]] = []
     for name, xml in bundle.bpmn.items():
         try:
             tree = etree.fromstring(xml.encode(), SAFE_XML)
@@ -361,6 +438,7 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
                 defined[pid] = version_tags.process_tag(process)
         bound = version_tags.bindings(tree)
         tag_calls += [(name, b) for b in bound]
+        decision_calls += [(name, b) for b in version_tags.decision_bindings(tree)]
         bound_ids = {b.call_id for b in bound}
         for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
             ref = called_process(call)
@@ -368,12 +446,14 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
                 called.add(ref)
                 latest_calls.setdefault(ref, call.get("id"))
     tagged, problems = _tagged_bundle_ids(session, tag_calls, defined, latest_calls)
+    decided, decision_problems = _tagged_decision_bundle_ids(session, bundle, decision_calls)
+    problems += decision_problems
     if problems:
         count = len(problems)
         raise InvalidBpmn(
             f"The model has {count} problem{'s' if count > 1 else ''}.", details=problems
         )
-    found: list[int] = list(dict.fromkeys(tagged.values()))
+    found: list[int] = list(dict.fromkeys([*decided.values(), *tagged.values()]))
     for process_id in sorted(called - set(defined) - set(tagged)):
         bundle_id = session.scalar(
             select(ProcessVersion.bundle_id)

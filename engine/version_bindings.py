@@ -2,10 +2,9 @@
 
 Camunda 8.6 binds a call activity's process, a business rule task's decision and a user
 task's form by ``latest``, ``deployment`` or ``versionTag`` (the latest deployed version whose
-``<zeebe:versionTag>`` has the tag). Dialflow runs all three for a called process (a tag
-written as text: ``engine.version_tags``), the first two for decisions and forms: those are
-no rows of their own but files of a deploy, and resolving their tags needs a table of
-(bundle, decision or form id, tag).
+``<zeebe:versionTag>`` has the tag). Dialflow runs all three for a called process and a
+decision (a tag written as text: ``engine.version_tags``), the first two for forms: resolving
+a form's tag (its JSON's ``versionTag``) would need a table like ``decision_tags``.
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ from typing import Any
 
 
 def binding_refusal(element: Any, what: str, target: str, instead: str) -> str:
-    """Why a ``bindingType`` other than ``latest`` or ``deployment`` on ``element`` (a called
-    element, decision or form definition) does not run, with what to write. ``versionTag``
-    would need each deployed version's tag, which ``process_versions`` does not store (a
-    migration would add it); the target's own ``<zeebe:versionTag>`` stays in its file."""
+    """Why a ``bindingType`` on ``element`` (a called element, decision or form definition)
+    does not run, with what to write: no Camunda binding, a version tag that is no text, or
+    a form's version tag, which Dialflow does not keep."""
     binding = (element.get("bindingType") or "").strip()
     tag = (element.get("versionTag") or "").strip()
     if binding != "versionTag":
@@ -25,7 +23,7 @@ def binding_refusal(element: Any, what: str, target: str, instead: str) -> str:
             f'bindingType={binding!r} is no Camunda binding: write bindingType="deployment" '
             f'(the {what} deployed with this diagram) or "latest"'
         )
-    if what == "process":  # a tag Dialflow cannot read as text
+    if what in ("process", "decision"):  # a tag Dialflow cannot read as text
         return (
             f"versionTag={tag!r} is no version tag written as text: write the tag the called "
             'process carries in its <zeebe:versionTag value>, such as versionTag="v1"'

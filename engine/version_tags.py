@@ -27,15 +27,18 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
 _BINDING = f"{{{CAMUNDA_NS}}}calledElementBinding"
 _VERSION_TAG = f"{{{CAMUNDA_NS}}}calledElementVersionTag"
+_DECISION_BINDING = f"{{{CAMUNDA_NS}}}decisionRefBinding"
+_DECISION_TAG = f"{{{CAMUNDA_NS}}}decisionRefVersionTag"
 MAX_LENGTH = 200  # process_versions.version_tag
 
 
 @dataclass(frozen=True)
 class TagBinding:
-    """A call activity calling ``process_id`` by the version tag ``tag``."""
+    """A call activity calling ``process_id`` (or a business rule task calling that decision)
+    by the version tag ``tag``."""
 
     call_id: str | None
-    process_id: str
+    process_id: str  # the process called, or the decision a business rule task calls
     tag: str
     line: int | None
 
@@ -105,6 +108,50 @@ def bindings(tree: Any) -> list[TagBinding]:
     return found
 
 
+def decision_tags(tree: Any) -> dict[str, str]:
+    """Decision id → version tag, for the tagged decisions of a parsed DMN file (any DMN
+    version: elements are read by local name)."""
+    found = {}
+    for decision in tree.iter():
+        if not isinstance(decision.tag, str) or not decision.tag.endswith("}decision"):
+            continue
+        tag = (decision.get(f"{{{CAMUNDA_NS}}}versionTag") or "").strip()
+        for child in decision:
+            if isinstance(child.tag, str) and child.tag.endswith("}extensionElements"):
+                for said in child.findall(f"{{{ZEEBE_NS}}}versionTag"):
+                    tag = (said.get("value") or "").strip() or tag
+        if tag and (decision_id := decision.get("id")):
+            found[decision_id] = tag[:MAX_LENGTH]
+    return found
+
+
+def decision_bindings(tree: Any) -> list[TagBinding]:
+    """The business rule tasks of a parsed BPMN file calling their decision by version tag
+    (``TagBinding.process_id`` is the decision's id)."""
+    found = []
+    for task in tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        decision = (task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+        tag = camunda_decision_binding(task)
+        line = task.sourceline
+        if tag is None:
+            for extensions in task.findall(_EXTENSIONS):
+                for element in extensions.findall(f"{{{ZEEBE_NS}}}calledDecision"):
+                    tag = zeebe_binding(element) or tag
+                    if tag is not None:
+                        decision = (element.get("decisionId") or "").strip()
+                        line = element.sourceline
+        if tag is not None and decision:
+            found.append(TagBinding(task.get("id"), decision, tag, line))
+    return found
+
+
+def camunda_decision_binding(task: Any) -> str | None:
+    """The tag a Camunda 7 business rule task bound by ``versionTag`` names, else ``None``."""
+    if (task.get(_DECISION_BINDING) or "").strip() != "versionTag":
+        return None
+    return _plain(task.get(_DECISION_TAG))
+
+
 def _plain(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text or text.startswith("=") or "${" in text or "#{" in text:
@@ -112,6 +159,6 @@ def _plain(value: str | None) -> str | None:
     return text
 
 
-def describe(process_id: str, tag: str) -> str:
+def describe(target: str, tag: str) -> str:
     """How a problem names the version asked for."""
-    return f"no deployed version of {process_id!r} carries version tag {tag!r}"
+    return f"no deployed version of {target!r} carries version tag {tag!r}"

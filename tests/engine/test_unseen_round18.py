@@ -10,9 +10,9 @@ one, ``now() + duration(…)``) and priority (0 to 100 or a FEEL path), a busine
 decision with its result in ``resultVariable`` shaped as Camunda 8 shapes it (a dict of the
 outputs, a COLLECT's list), a call activity bound to the process deployed with it. What has no
 Dialflow meaning (a follow-up date without an offset, listeners, linked resources, Camunda
-Forms, a decision bound by version tag, a process bound to a tag the deploy's own version does
-not carry, an ad-hoc subprocess, a FEEL expression with no Python) is refused on its element
-and line, saying what to write instead; nothing is deployed.
+Forms, a decision or process bound to a tag the deploy's own version of it does not carry,
+an ad-hoc subprocess, a FEEL expression with no Python) is refused on its element and line,
+saying what to write instead; nothing is deployed.
 """
 
 from __future__ import annotations
@@ -353,7 +353,10 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_score",
         '<zeebe:calledDecision decisionId="r18_lead_score"',
-        ["Dialflow keeps no version tags of a decision, only of processes: remove bindingType"],
+        [
+            "calls decision 'r18_lead_score' by version tag 'v4', and this deploy holds "
+            "decision 'r18_lead_score' without a version tag"
+        ],
     ),
     "decision-without-result-variable": (
         "lead_qualification.bpmn",

@@ -150,3 +150,66 @@ def test_a_follow_up_date_from_now_and_a_malformed_one(owner, agent):
     )
     assert detail["element_id"] == "call"
     assert "followUpDate '2026-05-06T10:00:00' has no offset" in detail["message"]
+
+
+def table(grade: str, tag: str, *, c7: bool = False) -> bytes:
+    said = (
+        f' camunda:versionTag="{tag}">'
+        if c7
+        else f'><extensionElements><zeebe:versionTag value="{tag}" /></extensionElements>'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" '
+        f"{CAMUNDA if c7 else ZEEBE} "
+        'id="vt_defs" name="Grades" namespace="http://camunda.org/schema/1.0/dmn">\n'
+        f'  <decision id="vt_grade" name="Grade"{said}\n'
+        '    <decisionTable id="vt_table" hitPolicy="UNIQUE">\n'
+        '      <input id="vt_in" label="Amount"><inputExpression id="vt_expr" typeRef="number">'
+        "<text>amount</text></inputExpression></input>\n"
+        '      <output id="vt_out" label="Grade" name="grade" typeRef="string" />\n'
+        '      <rule id="vt_rule"><inputEntry id="vt_any"><text>-</text></inputEntry>'
+        f'<outputEntry id="vt_val"><text>"{grade}"</text></outputEntry></rule>\n'
+        "    </decisionTable>\n  </decision>\n</definitions>\n"
+    ).encode()
+
+
+def carrier(n: int) -> bytes:
+    return definitions(ZEEBE, chain("vt_carrier", f'<bpmn:userTask id="carry_{n}" />'))
+
+
+def test_a_business_rule_task_bound_by_version_tag_calls_the_tagged_decision(owner, agent):
+    for n, (grade, tag) in enumerate((("A", "v1"), ("B", "v2"), ("C", "v1"))):
+        response = owner.upload(
+            extra=[(f"carrier{n}.bpmn", carrier(n)), ("grades.dmn", table(grade, tag))]
+        )
+        assert response.status_code == 201, response.get_json()
+    task = (
+        '<bpmn:businessRuleTask id="grade"><bpmn:extensionElements>\n<zeebe:calledDecision '
+        'decisionId="vt_grade" resultVariable="grade" bindingType="versionTag" versionTag="{}" />'
+        "\n</bpmn:extensionElements></bpmn:businessRuleTask>"
+    )
+    after = '<bpmn:userTask id="after" />'
+    deployed(owner, "rules.bpmn", definitions(ZEEBE, chain("vt_rules", task.format("v2"), after)))
+    assert agent.start("vt_rules", {"amount": 5})["data"]["grade"] == "B"
+    deployed(owner, "rules1.bpmn", definitions(ZEEBE, chain("vt_rules1", task.format("v1"), after)))
+    assert agent.start("vt_rules1", {"amount": 5})["data"]["grade"] == "C"
+
+    text = definitions(ZEEBE, chain("vt_rules9", task.format("v9"), after))
+    (detail,) = refused(owner.upload(extra=[("rules9.bpmn", text)]))
+    assert (detail["element_id"], detail["line"]) == ("grade", 4)  # its calledDecision
+    assert "no deployed version of 'vt_grade' carries version tag 'v9'" in detail["message"]
+
+
+def test_a_camunda_7_business_rule_task_bound_by_version_tag(owner, agent):
+    for n, (grade, tag) in enumerate((("A", "v1"), ("B", "v2"))):
+        files = [(f"carrier{n}.bpmn", carrier(n)), ("grades.dmn", table(grade, tag, c7=True))]
+        assert owner.upload(extra=files).status_code == 201
+    task = (
+        '<bpmn:businessRuleTask id="grade" camunda:decisionRef="vt_grade" '
+        'camunda:resultVariable="grade" camunda:mapDecisionResult="singleEntry" '
+        'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="v1" />'
+    )
+    after = '<bpmn:userTask id="after" />'
+    deployed(owner, "rules.bpmn", definitions(CAMUNDA, chain("vt_c7_rules", task, after)))
+    assert agent.start("vt_c7_rules", {"amount": 5})["data"]["grade"] == "A"
