@@ -429,6 +429,11 @@ def _process_ids(xml: str) -> set[str]:
     return {pid for p in tree.iterfind(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
 
 
+def decision_ids(dmn: Mapping[str, str]) -> set[str]:
+    """The ids of the decisions of DMN files (name → XML); unreadable files hold none."""
+    return {i for xml in dmn.values() for i in _decision_ids(xml)}
+
+
 def _decision_ids(xml: str) -> set[str]:
     try:
         tree = etree.fromstring(xml.encode(), SAFE_XML)

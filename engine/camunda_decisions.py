@@ -28,6 +28,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine import version_tags
 from engine.assignment_attributes import JAVA_ENGINES
 from engine.bpmn_xml import BPMN_NS, add_spiff_property, extension_elements
 from engine.zeebe_decisions import MAPPING_PROPERTY, RESULT_PROPERTY
@@ -36,7 +37,13 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _SPIFF = f"{{{SPIFF_NS}}}"
 _TASK = f"{{{BPMN_NS}}}businessRuleTask"
 MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries")
-ATTRIBUTES = {"decisionRef", "resultVariable", "mapDecisionResult", "decisionRefBinding"}
+ATTRIBUTES = {
+    "decisionRef",
+    "resultVariable",
+    "mapDecisionResult",
+    "decisionRefBinding",
+    "decisionRefVersionTag",
+}
 
 
 def runs(local: str, element: Any) -> bool:
@@ -72,9 +79,13 @@ def _adoptable(task: Any) -> tuple[str, str | None, str] | None:
     decision = said.get("decisionRef", "")
     if not decision or not _is_id(decision):
         return None
-    if said.get("decisionRefBinding", "latest") != "latest":
+    # by version tag: the decision of the newest deploy carrying it (``engine.version_tags``)
+    tagged = version_tags.camunda_decision_binding(task) is not None
+    if said.get("decisionRefBinding", "latest") != "latest" and not tagged:
         return None
-    if set(said) & {"decisionRefVersion", "decisionRefVersionTag", "decisionRefTenantId"}:
+    if set(said) & {"decisionRefVersion", "decisionRefTenantId"}:
+        return None
+    if "decisionRefVersionTag" in said and not tagged:
         return None
     mapping = said.get("mapDecisionResult", "resultList")
     variable = said.get("resultVariable")

@@ -588,15 +588,17 @@ def _check_user_task(spec: UserTask, forms: dict[str, Any], report: Any) -> None
         _check_form(
             f"form {form_name!r}" if form_name else "the form drawn in the diagram", schema, report
         )
-    due_in = properties.get("dueIn")
-    if due_in:
+    for within in ("dueIn", "followUpIn"):
+        due_in = properties.get(within)
+        if not due_in:
+            continue
         try:
             check_duration(TimerEventDefinition.parse_iso_duration(due_in))
         except TooLong as exc:
-            report(f"dueIn {due_in!r}: {exc}")
+            report(f"{within} {due_in!r}: {exc}")
         except Exception:  # SpiffWorkflow raises a bare Exception
-            report(f"dueIn {due_in!r} is not an ISO 8601 duration such as PT4H")
-    for name in ("dueAt", "priority", "title"):
+            report(f"{within} {due_in!r} is not an ISO 8601 duration such as PT4H")
+    for name in ("dueAt", "followUpAt", "priority", "title"):
         if properties.get(name):
             _check_expression(properties[name], name, report)
 

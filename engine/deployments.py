@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.models import User
 from dialflow.errors import Conflict
-from engine import event_registry, starter_groups
+from engine import event_registry, starter_groups, version_tags
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
-from engine.bundles import Bundle, merge_dependencies
+from engine.bundles import Bundle, decision_ids, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
 from engine.latest_forms import with_earlier_forms
-from engine.models import ModelBundle, ProcessVersion
+from engine.models import DecisionTag, ModelBundle, ProcessVersion
 from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
@@ -96,6 +96,7 @@ def _deploy(
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
+    tags = _process_tags(bundle.bpmn)
     attempt = 0
     while True:
         attempt += 1
@@ -122,9 +123,14 @@ def _deploy(
                         parsed.files[pid],
                         start_event_names(parsed.specs[pid], MessageEventDefinition),
                         start_event_names(parsed.specs[pid], SignalEventDefinition),
+                        tags.get(pid),
                     )
                     for pid in own_ids
                 ]
+                session.add_all(
+                    DecisionTag(bundle_id=row.id, decision_id=decision, version_tag=tag)
+                    for decision, tag in _own_decision_tags(bundle.dmn).items()
+                )
                 session.flush()
             break
         except IntegrityError:
@@ -214,18 +220,30 @@ def latest_version(session: Session, process_id: str, version: int | None = None
 
 
 def list_models(session: Session) -> list[dict[str, object]]:
+    """Each deployed process with its versions, oldest first, and beside them
+    ``version_tags``: each version's tag (``None`` for an untagged one), in the same order."""
     rows = session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version).order_by(
-            ProcessVersion.process_id, ProcessVersion.version
-        )
+        select(
+            ProcessVersion.process_id,
+            ProcessVersion.name,
+            ProcessVersion.version,
+            ProcessVersion.version_tag,
+        ).order_by(ProcessVersion.process_id, ProcessVersion.version)
     ).all()
     models: dict[str, dict[str, object]] = {}
-    for process_id, name, version in rows:
+    for process_id, name, version, tag in rows:
         entry = models.setdefault(
             process_id,
-            {"process_id": process_id, "name": name, "latest_version": version, "versions": []},
+            {
+                "process_id": process_id,
+                "name": name,
+                "latest_version": version,
+                "versions": [],
+                "version_tags": [],
+            },
         )
         entry["versions"].append(version)  # type: ignore[attr-defined]
+        entry["version_tags"].append(tag)  # type: ignore[attr-defined]
         entry["latest_version"] = version
         entry["name"] = name or entry["name"]
     return list(models.values())
@@ -266,6 +284,7 @@ def _new_version(
     bpmn_file: str,
     messages: list[str],
     signals: list[str],
+    version_tag: str | None = None,
 ) -> ProcessVersion:
     current = (
         session.scalar(
@@ -281,10 +300,94 @@ def _new_version(
         bpmn_file=bpmn_file,
         start_messages=messages,
         start_signals=signals,
+        version_tag=version_tag,
         created_at=bundle.deployed_at,
     )
     session.add(version)
     return version
+
+
+def _own_decision_tags(dmn: Mapping[str, str]) -> dict[str, str]:
+    """Decision id → the version tag it carries in the deploy's own DMN files."""
+    found: dict[str, str] = {}
+    for xml in dmn.values():
+        try:
+            found.update(version_tags.decision_tags(etree.fromstring(xml.encode(), SAFE_XML)))
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+    return found
+
+
+def _tagged_decision_bundle_ids(
+    session: Session, bundle: Bundle, calls: list[tuple[str, version_tags.TagBinding]]
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Decision id → the newest bundle holding it with the tag the business rule tasks name,
+    and the problems of the tasks no deployed decision answers (or two tags of one decision
+    ask for two decisions of one id)."""
+    if not calls:
+        return {}, []
+    own: dict[str, str | None] = dict.fromkeys(decision_ids(bundle.dmn))
+    own.update(_own_decision_tags(bundle.dmn))
+    found: dict[str, int] = {}
+    asked: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    for name, call in calls:
+        where = (
+            f"{name}: businessRuleTask {call.call_id!r} calls decision {call.process_id!r} by "
+            f"version tag {call.tag!r}"
+        )
+
+        def refuse(message: str, name: str = name, call: version_tags.TagBinding = call) -> None:
+            problems.append(problem(message, element_id=call.call_id, line=call.line, file=name))
+
+        if call.process_id in own:
+            tag = own[call.process_id]
+            if tag != call.tag:
+                refuse(
+                    f"{where}, and this deploy holds decision {call.process_id!r} "
+                    f"{f'tagged {tag!r}' if tag else 'without a version tag'}: a deploy runs "
+                    "one decision of each id; deploy the tagged DMN file on its own, or call "
+                    "the one deployed with this diagram (no binding)"
+                )
+            continue
+        earlier = asked.setdefault(call.process_id, call.tag)
+        if earlier != call.tag:
+            refuse(
+                f"{where} and another task calls it by version tag {earlier!r}: a deploy runs "
+                "one decision of each id; bind every call of it the same way"
+            )
+            continue
+        if call.process_id in found:
+            continue
+        bundle_id = session.scalar(
+            select(DecisionTag.bundle_id)
+            .where(
+                DecisionTag.decision_id == call.process_id,
+                DecisionTag.version_tag == call.tag,
+            )
+            .order_by(DecisionTag.bundle_id.desc())
+            .limit(1)
+        )
+        if bundle_id is None:
+            refuse(
+                f"{where}, and {version_tags.describe(call.process_id, call.tag)}: deploy the "
+                f"DMN file whose decision carries <zeebe:versionTag value={call.tag!r}> first, "
+                "or correct the tag"
+            )
+            continue
+        found[call.process_id] = bundle_id
+    return found, problems
+
+
+def _process_tags(bpmn: Mapping[str, str]) -> dict[str, str]:
+    """Process id → the version tag it carries in ``bpmn`` (``engine.version_tags``)."""
+    found: dict[str, str] = {}
+    for xml in bpmn.values():
+        try:
+            found.update(version_tags.process_tags(etree.fromstring(xml.encode(), SAFE_XML)))
+        except (etree.XMLSyntaxError, ValueError):
+            continue  # reported by validation
+    return found
 
 
 def _pooled(session: Session, sources: Bundle) -> dict[str, str]:
@@ -321,21 +424,42 @@ def _pooled(session: Session, sources: Bundle) -> dict[str, str]:
 
 
 def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
-    """Latest deployed bundles of processes called by ``bundle`` but not defined in it."""
+    """Latest deployed bundles of processes called by ``bundle`` but not defined in it, and
+    for a call bound by version tag the bundle of the newest version carrying the tag
+    (``engine.version_tags``); a tag no version carries is refused here."""
     called: set[str] = set()
-    defined: set[str] = set()
-    for xml in bundle.bpmn.values():
+    defined: dict[str, str | None] = {}  # process id -> its version tag in this deploy
+    tag_calls: list[tuple[str, version_tags.TagBinding]] = []
+    latest_calls: dict[str, str | None] = {}  # process id -> a call activity calling its latest
+    decision_calls: list[tuple[str, version_tags.TagBinding]] = []
+    for name, xml in bundle.bpmn.items():
         try:
             tree = etree.fromstring(xml.encode(), SAFE_XML)
         except (etree.XMLSyntaxError, ValueError):
             continue  # reported by validation
         unprefix_references(tree)  # calledElement="ea:EAID_…" calls EAID_…
-        defined |= {pid for p in tree.iter(f"{{{BPMN_NS}}}process") if (pid := p.get("id"))}
-        called |= {
-            ref for c in tree.iter(f"{{{BPMN_NS}}}callActivity") if (ref := called_process(c))
-        }
-    found: list[int] = []
-    for process_id in sorted(called - defined):
+        for process in tree.iter(f"{{{BPMN_NS}}}process"):
+            if pid := process.get("id"):
+                defined[pid] = version_tags.process_tag(process)
+        bound = version_tags.bindings(tree)
+        tag_calls += [(name, b) for b in bound]
+        decision_calls += [(name, b) for b in version_tags.decision_bindings(tree)]
+        bound_ids = {b.call_id for b in bound}
+        for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
+            ref = called_process(call)
+            if ref and call.get("id") not in bound_ids:
+                called.add(ref)
+                latest_calls.setdefault(ref, call.get("id"))
+    tagged, problems = _tagged_bundle_ids(session, tag_calls, defined, latest_calls)
+    decided, decision_problems = _tagged_decision_bundle_ids(session, bundle, decision_calls)
+    problems += decision_problems
+    if problems:
+        count = len(problems)
+        raise InvalidBpmn(
+            f"The model has {count} problem{'s' if count > 1 else ''}.", details=problems
+        )
+    found: list[int] = list(dict.fromkeys([*decided.values(), *tagged.values()]))
+    for process_id in sorted(called - set(defined) - set(tagged)):
         bundle_id = session.scalar(
             select(ProcessVersion.bundle_id)
             .where(ProcessVersion.process_id == process_id)
@@ -345,3 +469,64 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
         if bundle_id is not None and bundle_id not in found:
             found.append(bundle_id)
     return found
+
+
+def _tagged_bundle_ids(
+    session: Session,
+    tag_calls: list[tuple[str, version_tags.TagBinding]],
+    defined: Mapping[str, str | None],
+    latest_calls: Mapping[str, str | None],
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Process id → the bundle of its newest version carrying the tag its calls name, and the
+    problems of the calls no such version (or no single version) answers."""
+    found: dict[str, int] = {}
+    asked: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    for name, call in tag_calls:
+        where = f"{name}: callActivity {call.call_id!r} calls {call.process_id!r} by version tag"
+
+        def refuse(message: str, name: str = name, call: version_tags.TagBinding = call) -> None:
+            problems.append(problem(message, element_id=call.call_id, line=call.line, file=name))
+
+        if call.process_id in defined:
+            own = defined[call.process_id]
+            if own != call.tag:
+                refuse(
+                    f"{where} {call.tag!r}, and this deploy holds process {call.process_id!r} "
+                    f"{f'tagged {own!r}' if own else 'without a version tag'}: a deploy runs "
+                    "one version of each process it calls; deploy the called process on its "
+                    "own, or call the one deployed with this diagram (no binding)"
+                )
+            continue
+        earlier = asked.setdefault(call.process_id, call.tag)
+        if earlier != call.tag or call.process_id in latest_calls:
+            other = (
+                f"version tag {earlier!r}"
+                if earlier != call.tag
+                else f"its latest version (callActivity {latest_calls[call.process_id]!r})"
+            )
+            refuse(
+                f"{where} {call.tag!r} and another call calls it by {other}: a deploy runs one "
+                "version of each process it calls; bind every call of it the same way"
+            )
+            continue
+        if call.process_id in found:
+            continue
+        bundle_id = session.scalar(
+            select(ProcessVersion.bundle_id)
+            .where(
+                ProcessVersion.process_id == call.process_id,
+                ProcessVersion.version_tag == call.tag,
+            )
+            .order_by(ProcessVersion.version.desc())
+            .limit(1)
+        )
+        if bundle_id is None:
+            refuse(
+                f"{where} {call.tag!r}, and "
+                f"{version_tags.describe(call.process_id, call.tag)}: deploy the version "
+                f"tagged {call.tag!r} first, or correct the tag"
+            )
+            continue
+        found[call.process_id] = bundle_id
+    return found, problems

@@ -43,6 +43,7 @@ from engine import (
     skip_expressions,
     starter_groups,
     thrown_codes,
+    version_tags,
     yudao_settings,
     zeebe_decisions,
     zeebe_expressions,
@@ -448,6 +449,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
                 continue
         if AS_DIALFLOW.get(qname.localname) == value.strip().lower():
             continue
+        if qname.namespace == version_tags.CAMUNDA_NS and version_tags.camunda_passes(
+            qname.localname, element
+        ):
+            continue  # a call bound by version tag: the newest version carrying it
         if foreign_hints.honoured(qname.localname, element, value):
             continue
         if starter_groups.passes(qname.namespace or "", qname.localname, element):

@@ -4,13 +4,13 @@ Camunda Modeler writes a task's generic properties as ``<zeebe:properties><zeebe
 name="kind" value="callback"/></zeebe:properties>`` (Camunda 8) or ``<camunda:properties>``
 (Camunda 7): name and value pairs the engine keeps for whoever reads the model. Dialflow reads
 some properties of an element itself (``spiffworkflow:properties``: a work item's ``title``,
-``kind``, ``priority``, ``dueIn`` and ``dueAt``, a user task's ``completionCheck`` and
-``instructionsForEndUser``, a service task's ``async``); ``adopt`` writes such a Camunda
-property as that ``spiffworkflow:property`` (an XML pass of ``validation.parse_bundle``), so it
-is read, checked at deploy and evaluated the same way (the work item's kind was none). A
-property the element already says itself (or by ``zeebe:taskSchedule``,
-``zeebe:priorityDefinition``, ``camunda:dueDate``, …, adopted before) keeps that; other names
-(``owner``, ``team``) stay the modeller's bookkeeping.
+``kind``, ``priority``, ``dueIn`` and ``dueAt``, ``followUpIn`` and ``followUpAt``, a user
+task's ``completionCheck`` and ``instructionsForEndUser``, a service task's ``async``);
+``adopt`` writes such a Camunda property as that ``spiffworkflow:property`` (an XML pass of
+``validation.parse_bundle``), so it is read, checked at deploy and evaluated the same way (the
+work item's kind was none). A property the element already says itself (or by
+``zeebe:taskSchedule``, ``zeebe:priorityDefinition``, ``camunda:dueDate``, …, adopted before)
+keeps that; other names (``owner``, ``team``) stay the modeller's bookkeeping.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ DIALFLOW_PROPERTIES = frozenset(
         "priority",
         "dueIn",
         "dueAt",
+        "followUpIn",
+        "followUpAt",
         "completionCheck",
         "instructionsForEndUser",
         "async",

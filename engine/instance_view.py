@@ -161,6 +161,7 @@ def versions_of(session: Session, process_id: str) -> list[dict[str, Any]]:
         {
             "version": version.version,
             "name": version.name,
+            "version_tag": version.version_tag,
             "deployed_by": deployer,
             "deployed_at": version.created_at,
             "source": bundle.source,

@@ -411,13 +411,14 @@ def opened_to_dict(item: OpenedItem, data: Any = None) -> dict[str, Any]:
     completed before) as :func:`open_tasks` would read it back: times in UTC, the stored
     JSON's own copy of the form, ``values`` from the instance's ``data``."""
     values, names = item
-    due_at = values["due_at"]
+    due_at, follow_up_at = values["due_at"], values["follow_up_at"]
     return work_item_to_dict(
         SimpleNamespace(
             **{
                 **values,
                 "created_at": values["created_at"].astimezone(UTC),
                 "due_at": due_at.astimezone(UTC) if due_at is not None else None,
+                "follow_up_at": follow_up_at.astimezone(UTC) if follow_up_at else None,
                 "form_schema": copy.deepcopy(values["form_schema"]),
             },
             candidate_names=names,
@@ -481,6 +482,7 @@ def work_item_to_dict(
         "assignee": item.assignee_id,
         "candidates": item.candidate_names,
         "due_at": item.due_at.isoformat() if item.due_at else None,
+        "follow_up_at": item.follow_up_at.isoformat() if item.follow_up_at else None,
         "priority": item.priority,
         "kind": item.kind,
         "form_schema": item.form_schema,

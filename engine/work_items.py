@@ -572,6 +572,7 @@ def _item_values(
         "status": WorkItemStatus.OPEN,
         "created_at": now,
         "due_at": _due_at(workflow, task, properties, now),
+        "follow_up_at": _due_at(workflow, task, properties, now, "followUpAt", "followUpIn"),
         "priority": _priority(workflow, task, properties),
         "kind": _kind(workflow, task, properties),
         "form_name": form_name,
@@ -636,12 +637,19 @@ def _evaluate(workflow: BpmnWorkflow, task: Any, expression: str | None) -> Any:
 
 
 def _due_at(
-    workflow: BpmnWorkflow, task: Any, properties: dict[str, str], now: datetime
+    workflow: BpmnWorkflow,
+    task: Any,
+    properties: dict[str, str],
+    now: datetime,
+    at: str = "dueAt",
+    within: str = "dueIn",
 ) -> datetime | None:
-    if properties.get("dueIn"):
-        value = _after(properties["dueIn"], now)
+    """The instant the property ``within`` (a duration from now) or ``at`` (an expression)
+    says: the due time, or with ``followUpAt``/``followUpIn`` the follow-up date."""
+    if properties.get(within):
+        value = _after(properties[within], now)
     else:
-        value = _evaluate(workflow, task, properties.get("dueAt"))
+        value = _evaluate(workflow, task, properties.get(at))
     if isinstance(value, str) and value.strip().startswith("P"):
         # a variable holding a duration (``"P2D"``): from now, as the Java engines' due-date
         # calendar reads one (``camunda:dueDate="${sla}"``); such a task had no due time

@@ -13,9 +13,10 @@ variables where the diagram reads a dict.
 ``adopt`` writes the decision as the task's ``spiffworkflow:calledDecisionId`` and the variable
 as its property ``zeebeResultVariable``; ``ResultVariableDecision`` (a mixin of Dialflow's
 business rule task class) then sets that variable from the decision's outputs, leaving the
-data's variables of the outputs' names as they were. A decision id written in FEEL, a
-``versionTag`` binding, or a result variable that names no variable stays refused
-(``engine.zeebe_hints``).
+data's variables of the outputs' names as they were. A ``versionTag`` binding calls the
+decision of the newest deploy carrying the tag (resolved when deployed, ``engine.version_tags``).
+A decision id written in FEEL, a tag that is no text, or a result variable that names no
+variable stays refused (``engine.zeebe_hints``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import zeebe_hints
+from engine import version_tags, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -48,13 +49,15 @@ def adopted(element: Any) -> bool:
     task = _task_of(element)
     decision = (element.get("decisionId") or "").strip()
     variable = (element.get("resultVariable") or "").strip()
+    # by version tag: the decision of the newest deploy carrying it (``engine.version_tags``)
+    tagged = version_tags.zeebe_binding(element) is not None
     return (
         task is not None
-        and set(element.attrib) <= _ATTRIBUTES
+        and set(element.attrib) <= (_ATTRIBUTES | ({"versionTag"} if tagged else set()))
         and bool(decision)
         and not zeebe_hints.is_feel(decision)
         and variable.isidentifier()
-        and (element.get("bindingType") or "latest").strip() in zeebe_hints.BINDINGS
+        and (tagged or (element.get("bindingType") or "latest").strip() in zeebe_hints.BINDINGS)
         and not any(True for _ in task.iter(f"{_SPIFF}calledDecisionId"))
         and len([e for e in task.iter(f"{_ZEEBE}calledDecision")]) == 1
     )

@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import assignment_attributes, feel_functions, foreign_hints, juel
+from engine import assignment_attributes, feel_functions, foreign_hints, juel, version_tags
 from engine.bpmn_xml import BPMN_NS, readable_trees
 from engine.bundles import is_dependency
 from engine.errors import problem
@@ -478,10 +478,11 @@ def as_dialflow(element: Any) -> bool:
             "propagateAllParentVariables",
             "bindingType",
         }
+        tagged = version_tags.zeebe_binding(element) is not None  # the newest tagged version
         return (
             kind == "callActivity"
-            and not keys
-            and element.get("bindingType", "latest").strip() in BINDINGS
+            and not (keys - {"versionTag"} if tagged else keys)
+            and (tagged or element.get("bindingType", "latest").strip() in BINDINGS)
             and bool(process)
             and not is_feel(process)
             and process == ((owner.get("calledElement") or "").strip() or process)
@@ -496,7 +497,8 @@ def as_dialflow(element: Any) -> bool:
 # Camunda 8.6's binding of a called process: ``latest`` (the default, written or not) and
 # ``deployment`` (the version deployed with the caller) both call what Dialflow calls, the
 # version current when the caller was deployed; ``deployment`` naming a process of no file of
-# the deploy is refused by ``binding_problems``. ``versionTag`` has no Dialflow meaning.
+# the deploy is refused by ``binding_problems``. ``versionTag`` (with a plain tag) calls the
+# newest deployed version carrying it (``engine.version_tags``, resolved when deployed).
 BINDINGS = ("latest", "deployment")
 
 

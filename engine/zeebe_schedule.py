@@ -14,8 +14,11 @@ to write instead. Here ``adopt`` writes them into the parsed tree as those prope
   as its text; ``=now() + duration("PT4H")`` as ``dueIn`` ``PT4H``.
 - ``priority``: a whole number from 0 to 100 (Camunda's range), or a FEEL expression run so.
 
+- ``followUpDate``: as ``dueDate``, as the properties ``followUpAt``/``followUpIn``: the work
+  item's follow-up date (when to look at it again), shown beside its due time.
+
 What has no faithful Dialflow meaning stays refused on its element, with what to write
-(``hint_for``): a ``followUpDate`` (Dialflow keeps no follow-up date), a FEEL expression
+(``hint_for``): a FEEL expression
 with no Python here (a range, a function with no helper), a date-time without an
 offset, a priority outside 0..100, and a task that also sets the property itself.
 """
@@ -40,7 +43,9 @@ _DATE_TIME = re.compile(
 _LOCAL_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _FROM_NOW = re.compile(r'^now\(\)\s*\+\s*duration\(\s*"(P[0-9YMWDTHS.]+)"\s*\)$')
 _DATE_TIME_LITERAL = re.compile(r'^date and time\(\s*"([^"]*)"\s*\)$')
-_KINDS = {"taskSchedule": ("dueDate",), "priorityDefinition": ("priority",)}
+_KINDS = {"taskSchedule": ("dueDate", "followUpDate"), "priorityDefinition": ("priority",)}
+# The properties a date of ``zeebe:taskSchedule`` becomes: an instant, or a duration from now.
+_DATES = {"dueDate": ("dueAt", "dueIn"), "followUpDate": ("followUpAt", "followUpIn")}
 
 
 def properties_of(element: Any) -> dict[str, str] | None:
@@ -52,22 +57,24 @@ def properties_of(element: Any) -> dict[str, str] | None:
     if local not in _KINDS or task is None or len(element) or (element.text or "").strip():
         return None
     if set(element.attrib) - set(_KINDS[local]):
-        return None  # followUpDate, or an attribute of a later version
+        return None  # an attribute of a later version
     found: dict[str, str] = {}
     if local == "taskSchedule":
-        due = (element.get("dueDate") or "").strip()
-        said = _due(due) if due else {}
-        if said is None:
-            return None
-        found.update(said)
+        for attribute, names in _DATES.items():
+            text = (element.get(attribute) or "").strip()
+            said = _due(text, *names) if text else {}
+            if said is None:
+                return None
+            found.update(said)
     else:
         priority = _priority(element.get("priority"))
         if priority is None:
             return None
         found["priority"] = priority
     written = _written_properties(task)
-    due = {"dueAt", "dueIn"}
-    if set(found) & written or (due & set(found) and due & written):
+    if set(found) & written or any(
+        set(pair) & set(found) and set(pair) & written for pair in _DATES.values()
+    ):
         return None  # said twice: which one holds?
     return found
 
@@ -105,30 +112,20 @@ def hint_for(element: Any) -> str | None:
         return None
     if task is None:
         return "Dialflow schedules and ranks user tasks only: remove it"
-    if local == "taskSchedule" and element.get("followUpDate") is not None:
-        return (
-            f"Dialflow keeps no follow-up date: remove followUpDate="
-            f"{element.get('followUpDate')!r} (dueDate is kept as the task's due time; to "
-            "remind someone, draw a non-interrupting timer boundary event on the task)"
-        )
     written = _written_properties(task)
     if local == "taskSchedule":
+        follow_up = (element.get("followUpDate") or "").strip()
+        if follow_up and {"followUpAt", "followUpIn"} & written:
+            return (
+                "the task's followUpAt or followUpIn property already says its follow-up "
+                "date: keep one"
+            )
+        if follow_up and _due(follow_up, "followUpAt", "followUpIn") is None:
+            return _date_hint("followUpDate", follow_up, "followUpAt")
         due = (element.get("dueDate") or "").strip()
         if {"dueAt", "dueIn"} & written:
             return "the task's dueAt or dueIn property already says when it is due: keep one"
-        literal = _DATE_TIME_LITERAL.match(due[1:].strip()) if zeebe_hints.is_feel(due) else None
-        text = literal.group(1) if literal else due
-        if _LOCAL_DATE_TIME.match(text):
-            return (
-                f"dueDate {due!r} has no offset: write the date-time with its offset, such as "
-                f"'{text if 'T' in text else text + 'T18:00:00'}+08:00'"
-            )
-        return (
-            f"dueDate {due!r} has no Python here: write an ISO 8601 date-time with its offset "
-            "(2026-05-05T18:00:00+08:00), a FEEL name or path holding one (=callback_at), "
-            '=now() + duration("PT4H"), or give the task the property dueAt (a Python '
-            "expression giving the date-time)"
-        )
+        return _date_hint("dueDate", due, "dueAt")
     value = (element.get("priority") or "").strip()
     if "priority" in written:
         return "the task's priority property already says its priority: keep one"
@@ -141,20 +138,38 @@ def hint_for(element: Any) -> str | None:
     return f"priority {value!r} is no whole number from 0 to 100: write one, such as 50"
 
 
-def _due(text: str) -> dict[str, str] | None:
+def _date_hint(attribute: str, due: str, instant: str) -> str:
+    """What to write for a ``dueDate`` or ``followUpDate`` ``_due`` does not run."""
+    literal = _DATE_TIME_LITERAL.match(due[1:].strip()) if zeebe_hints.is_feel(due) else None
+    text = literal.group(1) if literal else due
+    if _LOCAL_DATE_TIME.match(text):
+        return (
+            f"{attribute} {due!r} has no offset: write the date-time with its offset, such as "
+            f"'{text if 'T' in text else text + 'T18:00:00'}+08:00'"
+        )
+    return (
+        f"{attribute} {due!r} has no Python here: write an ISO 8601 date-time with its offset "
+        "(2026-05-05T18:00:00+08:00), a FEEL name or path holding one (=callback_at), "
+        f'=now() + duration("PT4H"), or give the task the property {instant} (a Python '
+        "expression giving the date-time)"
+    )
+
+
+def _due(text: str, at: str = "dueAt", within: str = "dueIn") -> dict[str, str] | None:
+    """The property (``at``: an instant, ``within``: a duration from now) a date says."""
     if _DATE_TIME.match(text):
-        return {"dueAt": repr(text)}
+        return {at: repr(text)}
     if not zeebe_hints.is_feel(text):
         return None
     body = text.strip()[1:].strip()
     relative = _FROM_NOW.match(body)
     if relative:
-        return {"dueIn": relative.group(1)}
+        return {within: relative.group(1)}
     literal = _DATE_TIME_LITERAL.match(body)
     if literal:
-        return {"dueAt": repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
+        return {at: repr(literal.group(1))} if _DATE_TIME.match(literal.group(1)) else None
     python = zeebe_expressions.python(text)
-    return {"dueAt": python} if python else None
+    return {at: python} if python else None
 
 
 def _priority(value: str | None) -> str | None:

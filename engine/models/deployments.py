@@ -38,6 +38,8 @@ class ProcessVersion(Base):
         UniqueConstraint("process_id", "version"),
         UniqueConstraint("process_id", "bundle_id"),
         Index(None, "bundle_id"),
+        # A call activity bound by ``versionTag``: the newest version of a process with a tag.
+        Index(None, "process_id", "version_tag"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -46,6 +48,8 @@ class ProcessVersion(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="RESTRICT"))
     bpmn_file: Mapped[str] = mapped_column(String(200))
+    # The process's version tag as deployed (``<zeebe:versionTag value>``, ``camunda:versionTag``).
+    version_tag: Mapped[str | None] = mapped_column(String(200))
     # Names of the messages whose arrival starts an instance (message start events).
     start_messages: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Names of the signals that start an instance (signal start events of the process).
@@ -58,3 +62,21 @@ class ProcessVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bundle: Mapped[ModelBundle] = relationship(back_populates="versions")
+
+
+class DecisionTag(Base):
+    """A DMN decision of a deploy carrying a version tag (``<zeebe:versionTag value>`` in the
+    decision's extensionElements, ``camunda:versionTag``): a business rule task bound by
+    ``versionTag`` calls the decision of the newest bundle holding it with that tag. Decisions
+    are files of a bundle, not rows of their own, so the tag is kept here."""
+
+    __tablename__ = "decision_tags"
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "decision_id"),
+        Index(None, "decision_id", "version_tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="CASCADE"))
+    decision_id: Mapped[str] = mapped_column(String(200))
+    version_tag: Mapped[str] = mapped_column(String(200))

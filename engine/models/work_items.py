@@ -46,6 +46,8 @@ class WorkItem(Base):
     status: Mapped[WorkItemStatus] = mapped_column(str_enum(WorkItemStatus))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When to look at the task again (``zeebe:taskSchedule followUpDate``): shown, not enforced.
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # What the task is to the inbox ("callback", "call", ...): the task's ``kind`` property.
     kind: Mapped[str | None] = mapped_column(String(40))

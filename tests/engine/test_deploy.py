@@ -29,7 +29,13 @@ def test_multipart_deploy_is_content_addressed(client, make_user):
     assert again.get_json() == body
 
     assert owner.models() == [
-        {"process_id": "call_note", "name": "Call and note", "latest_version": 1, "versions": [1]}
+        {
+            "process_id": "call_note",
+            "name": "Call and note",
+            "latest_version": 1,
+            "versions": [1],
+            "version_tags": [None],
+        }
     ]
     xml = owner.get("/api/v1/process-models/call_note/versions/1/bpmn")
     assert xml.status_code == 200
@@ -77,6 +83,7 @@ def test_changed_content_is_the_next_version(owner):
             "name": "Call and note (v2)",
             "latest_version": 3,
             "versions": [1, 2, 3],
+            "version_tags": [None, None, None],
         }
     ]
     v1 = owner.get("/api/v1/process-models/call_note/versions/1/bpmn").text

@@ -6,8 +6,8 @@ properties naming a property Dialflow reads (``kind``, ``priority``) are read as
 own (ignored); a Camunda 8 listener passes the operator's optional parameters the data has and
 the element's input mappings, and its job's variables are set in the data (only the required
 parameters, read from the data, and the result kept under the drawn task's name). A binding
-by version tag stays refused, saying which tag of which process cannot be looked up; a
-binding to the deployment calls the version deployed with the caller.
+by version tag to a process deployed with the caller carrying that tag calls it; a binding
+to the deployment calls the version deployed with the caller.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dialflow.runtime import Runtime
 from engine.service import ProcessEngine
 from handlers import build_registry
 from handlers.registry import HandlerContext
-from tests.engine.conftest import Actor, refused
+from tests.engine.conftest import Actor
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 ZEEBE = 'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"'
@@ -171,7 +171,7 @@ def test_a_zeebe_property_a_task_also_says_itself_keeps_the_tasks_own(owner, age
     assert [(t["kind"], t["priority"]) for t in agent.tasks()] == [("call", 30)]
 
 
-# -- 3. bindings: by version tag refused precisely, by deployment the one deployed with it --
+# -- 3. bindings: by version tag the tagged one, by deployment the one deployed with it ----
 
 
 def called(version: str) -> str:
@@ -187,18 +187,16 @@ def caller(binding: str) -> str:
     return chain("r26g_caller", call)
 
 
-def test_a_call_bound_by_version_tag_is_refused_naming_the_tag_it_cannot_look_up(owner):
+def test_a_call_bound_by_version_tag_calls_the_tagged_process_deployed_with_it(owner, agent):
     tagged = called("v2").replace(
         'isExecutable="true">',
         'isExecutable="true"><bpmn:extensionElements><zeebe:versionTag value="v2" />'
         "</bpmn:extensionElements>",
     )
     body = caller('bindingType="versionTag" versionTag="v2"') + tagged
-    detail = only(refused(owner.upload(extra=[("tagged.bpmn", definitions(ZEEBE, body))])))
-    said = detail["message"]
-    assert detail["element_id"] == "call"
-    assert "the process 'r26g_called' tagged 'v2' cannot be looked up" in said
-    assert "bindingType=\"deployment\" calls the 'r26g_called' deployed with this" in said
+    deployed(owner, "tagged.bpmn", definitions(ZEEBE, body))
+    agent.start("r26g_caller")
+    assert [t["name"] for t in agent.tasks()] == ["work_v2"]
 
 
 def test_a_call_bound_to_the_deployment_calls_the_version_deployed_with_it(owner, agent):

@@ -9,9 +9,10 @@ What Dialflow has runs as drawn: a user task's due date (an ISO date-time, a FEE
 one, ``now() + duration(…)``) and priority (0 to 100 or a FEEL path), a business rule task's
 decision with its result in ``resultVariable`` shaped as Camunda 8 shapes it (a dict of the
 outputs, a COLLECT's list), a call activity bound to the process deployed with it. What has no
-Dialflow meaning (a follow-up date, listeners, linked resources, Camunda Forms, version-tag
-bindings, an ad-hoc subprocess, a FEEL expression with no Python) is refused on its element
-and line, saying what to write instead; nothing is deployed.
+Dialflow meaning (a follow-up date without an offset, listeners, linked resources, Camunda
+Forms, a decision or process bound to a tag the deploy's own version of it does not carry,
+an ad-hoc subprocess, a FEEL expression with no Python) is refused on its element and line,
+saying what to write instead; nothing is deployed.
 """
 
 from __future__ import annotations
@@ -259,12 +260,17 @@ GROUPS.update(dict.fromkeys(COMPLAINT, COMPLAINT))
 Change = tuple[tuple[str, str], ...]
 MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
     # (the file changed, its change, element refused, where its line is, words)
-    "follow-up-date": (
+    "follow-up-date-without-offset": (
         CADENCE,
-        (('dueDate="=callback_at" />', 'dueDate="=callback_at" followUpDate="=remind_at" />'),),
+        (
+            (
+                'dueDate="=callback_at" />',
+                'dueDate="=callback_at" followUpDate="2026-05-06T10:00:00" />',
+            ),
+        ),
         "Activity_callback",
         "<zeebe:taskSchedule",
-        ["Dialflow keeps no follow-up date: remove followUpDate='=remind_at'"],
+        ["followUpDate '2026-05-06T10:00:00' has no offset", "'2026-05-06T10:00:00+08:00'"],
     ),
     "due-date-without-offset": (
         DEAL,
@@ -332,7 +338,10 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         (('bindingType="deployment"', 'bindingType="versionTag" versionTag="1.2"'),),
         "Activity_refund",
         "<zeebe:calledElement",
-        ["Dialflow keeps no version tags: remove bindingType='versionTag'"],
+        [
+            "calls 'r18_refund' by version tag '1.2', and this deploy holds process 'r18_refund'",
+            "a deploy runs one version of each process it calls",
+        ],
     ),
     "decision-by-version-tag": (
         "lead_qualification.bpmn",
@@ -344,7 +353,10 @@ MISTAKES: dict[str, tuple[str, Change, str, str, list[str]]] = {
         ),
         "Activity_score",
         '<zeebe:calledDecision decisionId="r18_lead_score"',
-        ["Dialflow keeps no version tags: remove bindingType='versionTag'"],
+        [
+            "calls decision 'r18_lead_score' by version tag 'v4', and this deploy holds "
+            "decision 'r18_lead_score' without a version tag"
+        ],
     ),
     "decision-without-result-variable": (
         "lead_qualification.bpmn",

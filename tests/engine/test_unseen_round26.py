@@ -280,7 +280,7 @@ def test_a_listener_or_a_job_setting_that_cannot_run_is_refused_saying_why(owner
         "Activity_grade",
         line_in('bindingType="versionTag"', text),
     )
-    assert "Dialflow keeps no version tags" in detail["message"]
+    assert "by version tag 'v3', and this deploy holds decision" in detail["message"]
 
 
 def test_spiff_flowable_and_camunda_7_settings_that_cannot_run_are_refused_on_their_line(owner):

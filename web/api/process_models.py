@@ -213,6 +213,8 @@ def version_pair() -> tuple[int, int]:
                 "name": STR,
                 "latest_version": INT,
                 "versions": {"type": "array", "items": INT},
+                # each version's tag (zeebe:versionTag, camunda:versionTag), null when none
+                "version_tags": {"type": "array", "items": {"type": "string", "nullable": True}},
             }
         )
     ),

@@ -49,6 +49,11 @@ TASK = obj(
         "assignee": {"type": "integer", "nullable": True},
         "candidates": {"type": "array", "items": STR},
         "due_at": TIME,
+        "follow_up_at": {
+            **TIME,
+            "description": "when to look at the task again (zeebe:taskSchedule followUpDate, "
+            "the followUpAt/followUpIn properties); null when none",
+        },
         "priority": INT,
         "kind": {"type": "string", "nullable": True},
         "form_schema": {"type": "object", "nullable": True},
