@@ -14,12 +14,26 @@ Widgets, chosen per property:
 | other strings | ``<input type=text>`` with ``minlength``/``maxlength``/``pattern`` |
 | ``array`` whose ``items`` are choices (``enum`` or ``oneOf`` consts) | a checkbox per choice |
 | ``object`` with ``properties`` (a Camunda Form group) | a ``<fieldset>`` of its own fields |
+| other ``array`` of objects with ``properties`` or of scalars (form-js ``dynamiclist``) | rows |
 | ``object`` without ``properties`` / other ``array`` | a JSON ``<textarea>`` |
+
+A list's rows hold an object item's fields (the same widgets) or a scalar item's one input,
+with "Add row" / "Remove" buttons (``static/task/form_lists.js``) kept within ``minItems`` and
+``maxItems``. A list inside a list's row stays one JSON input.
 
 An object's fields nest to any depth; a nested field's input is named by its JSON Pointer
 (``field:/contact/phone``), a top-level field's by its name, and the submission is read back
 into the nested object, each object sent when one of its fields has a value (or it is
 required), so the schema's messages land beside the nested input they are about.
+
+A list's rows are named by their position too (``field:/contacts/1/phone``, a scalar item's
+``field:/tags/1``) and each row sends a marker, ``row:<list>`` = its index, in page order: the
+rows are read in that order, whatever their indexes (the page's script adds rows with new ones
+and removes rows without renumbering), a row with nothing typed in it is left out, and the
+list is sent when a row is given (or it is required). The submission is renumbered first
+(``_renumbered``), so what the schema says of item 1 (``contacts.1.phone``) is shown beside
+the second row shown again. A list sent as JSON text under its own name (``field:contacts``,
+as the page sent it before it had rows) is still read.
 
 A field marked ``"readOnly": true`` is shown disabled with the instance's value (else its
 default) and never sent: completing the task does not take it (``engine.forms``). Every
@@ -38,27 +52,31 @@ messages are shown beside their fields.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from engine.form_conditions import HIDE
 
 TEXTAREA_FROM_LENGTH = 200
 BILINGUAL_SEPARATOR = " / "
 PREFIX = "field:"  # keeps schema property names apart from csrf_token and friends
+ROW_PREFIX = "row:"  # a list's rows, one marker each: ``row:contacts`` = the row's index
+NEW_ROW = "__index__"  # the index of the page's template row, replaced by the script
 
 
 @dataclass
 class FormField:
     name: str
     label: str
-    # text, email, textarea, number, date, datetime, select, checkbox, choices, json, group
+    # text, email, textarea, number, date, datetime, select, checkbox, choices, json, group, list
     widget: str
     required: bool
     input_name: str
@@ -72,17 +90,52 @@ class FormField:
     error: str | None = None
     hide_if: str | None = None  # JSON of the field's ``x-hide-if`` (``engine.form_conditions``)
     children: list[FormField] = field(default_factory=list)  # a group's own fields
+    rows: list[ListRow] = field(default_factory=list)  # a list's rows
+    template: ListRow | None = None  # a new row of a list (index ``__index__``), for the script
+    min_items: int = 0
+    max_items: int | None = None
 
     @property
     def flagged(self) -> bool:
         """Whether this field or one inside it has an error to show."""
-        return bool(self.error) or any(child.flagged for child in self.children)
+        return (
+            bool(self.error)
+            or any(child.flagged for child in self.children)
+            or any(cell.flagged for row in self.rows for cell in row.fields)
+        )
+
+    @property
+    def has_list(self) -> bool:
+        """Whether this field or one inside it is a list of rows (the page then runs
+        ``static/task/form_lists.js``)."""
+        return self.widget == "list" or any(child.has_list for child in self.children)
+
+    @property
+    def row_marker(self) -> str:
+        """The name of the hidden input each of a list's rows sends its index under."""
+        return ROW_PREFIX + self.name
+
+    @property
+    def can_add(self) -> bool:
+        return self.max_items is None or len(self.rows) < self.max_items
+
+    @property
+    def can_remove(self) -> bool:
+        return len(self.rows) > self.min_items
 
     @property
     def conditional(self) -> bool:
         """Whether this field or one inside it is hidden by a condition (the page then runs
         ``static/task/form_conditions.js``)."""
         return bool(self.hide_if) or any(child.conditional for child in self.children)
+
+
+@dataclass
+class ListRow:
+    """One item of a list: its index (the inputs' names hold it) and its inputs."""
+
+    index: str
+    fields: list[FormField]
 
 
 @dataclass
@@ -124,7 +177,8 @@ def build_fields(
     ``values`` (the instance's values of the form's fields, ``engine.forms.form_values``)
     fills the read-only fields and starts the others, before the schema's defaults.
     ``errors`` are keyed by ``field_key`` (a top-level field's name)."""
-    return _build(schema, (), submitted, errors or {}, tz, values or {}, "field", shown=False)
+    form = _renumbered(schema, submitted) if submitted is not None else None
+    return _build(schema, (), form, errors or {}, tz, values or {}, "field", shown=False)
 
 
 def field_key(path: tuple[str, ...]) -> str:
@@ -133,6 +187,10 @@ def field_key(path: tuple[str, ...]) -> str:
     it named the same input as the nested field its text spells, and one took the other's."""
     if len(path) == 1 and not path[0].startswith("/"):
         return path[0]
+    return _pointer(path)
+
+
+def _pointer(path: tuple[str, ...]) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
 
 
@@ -146,48 +204,177 @@ def _build(
     id_base: str,
     *,
     shown: bool,
+    in_list: bool = False,
 ) -> list[FormField]:
     required = set((schema or {}).get("required") or [])
-    fields = []
-    for index, (name, prop) in enumerate(properties(schema).items()):
-        parts = (*path, name)
-        key = field_key(parts)
-        widget = widget_for(prop)
-        read_only = shown or _read_only(prop)
-        item = FormField(
-            name=key,
-            label=bilingual(str(prop.get("title") or name)),
-            widget=widget,
-            required=name in required and not read_only,
-            input_name=PREFIX + key,
-            input_id=f"{id_base}-{index}",
-            attrs={"disabled": True}
-            if read_only
-            else _html_attributes(prop, widget, name in required),
-            options=_options(_choice_items(prop) if widget == "choices" else prop)
-            if widget in ("select", "choices")
-            else [],
-            description=prop.get("description"),
-            error=errors.get(key),
-            hide_if=json.dumps(prop[HIDE]) if isinstance(prop.get(HIDE), dict) else None,
+    return [
+        _field(
+            prop,
+            (*path, name),
+            bilingual(str(prop.get("title") or name)),
+            name in required,
+            submitted,
+            errors,
+            tz,
+            values.get(name, prop.get("default")),
+            f"{id_base}-{index}",
+            shown=shown,
+            in_list=in_list,
         )
-        value = values.get(name, prop.get("default"))
-        if widget == "group":
-            inner = value if isinstance(value, Mapping) else {}
-            item.attrs = {}
-            item.children = _build(
-                prop, parts, submitted, errors, tz, inner, item.input_id, shown=read_only
+        for index, (name, prop) in enumerate(properties(schema).items())
+    ]
+
+
+def _field(
+    prop: Mapping[str, Any],
+    parts: tuple[str, ...],
+    label: str,
+    required: bool,
+    submitted: Mapping[str, str] | None,
+    errors: Mapping[str, str],
+    tz: ZoneInfo,
+    value: Any,
+    input_id: str,
+    *,
+    shown: bool,
+    in_list: bool,
+) -> FormField:
+    """One field at ``parts``, starting with ``value`` unless ``submitted`` says otherwise."""
+    key = field_key(parts)
+    widget = _widget(prop, in_list)
+    read_only = shown or _read_only(prop)
+    item = FormField(
+        name=key,
+        label=label,
+        widget=widget,
+        required=required and not read_only,
+        input_name=PREFIX + key,
+        input_id=input_id,
+        attrs={"disabled": True} if read_only else _html_attributes(prop, widget, required),
+        options=_options(_choice_items(prop) if widget == "choices" else prop)
+        if widget in ("select", "choices")
+        else [],
+        description=prop.get("description"),
+        error=errors.get(key),
+        # the page's conditions read fields by their path: not the rows of a list
+        hide_if=json.dumps(prop[HIDE])
+        if isinstance(prop.get(HIDE), dict) and not in_list
+        else None,
+    )
+    if widget == "group":
+        inner = value if isinstance(value, Mapping) else {}
+        item.attrs = {"disabled": True} if read_only else {}
+        item.children = _build(
+            prop, parts, submitted, errors, tz, inner, input_id, shown=read_only, in_list=in_list
+        )
+    elif widget == "list":
+        item.attrs = {"disabled": True} if read_only else {}
+        _fill_rows(item, prop, parts, submitted, errors, tz, value, read_only=read_only)
+    elif submitted is not None and not read_only:
+        item.value = str(submitted.get(item.input_name, ""))
+        item.checked = item.input_name in submitted
+        item.selected = _all(submitted, item.input_name) if widget == "choices" else []
+    else:
+        item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
+        if widget == "choices" and isinstance(value, list):
+            item.selected = [_option_value(v) for v in value]
+    return item
+
+
+def _fill_rows(
+    item: FormField,
+    prop: Mapping[str, Any],
+    parts: tuple[str, ...],
+    submitted: Mapping[str, str] | None,
+    errors: Mapping[str, str],
+    tz: ZoneInfo,
+    value: Any,
+    *,
+    read_only: bool,
+) -> None:
+    """A list's rows: what was submitted (renumbered), else the items of ``value``; at least
+    ``minItems`` of them, and the template row the page's script adds."""
+    items = _row_items(prop) or {}
+    low, high = prop.get("minItems"), prop.get("maxItems")
+    item.min_items = low if isinstance(low, int) and not isinstance(low, bool) and low > 0 else 0
+    item.max_items = high if isinstance(high, int) and not isinstance(high, bool) else None
+    label = bilingual(str(items.get("title"))) if items.get("title") else item.label
+    marker = ROW_PREFIX + item.name
+    if submitted is not None and not read_only and marker in submitted:
+        count = _row_count(submitted, marker)
+        listed: list[Any] = []
+        source: Mapping[str, str] | None = submitted
+    else:
+        listed = value if isinstance(value, list) else []
+        if submitted is not None and not read_only:  # a list sent as JSON text
+            listed = _json_list(submitted.get(item.input_name))
+        count, source = len(listed), None
+    for position in range(max(count, item.min_items)):
+        start = listed[position] if position < len(listed) else None
+        item.rows.append(
+            _row(
+                items,
+                parts,
+                str(position),
+                label,
+                source,
+                errors,
+                tz,
+                start,
+                item.input_id,
+                read_only,
             )
-        elif submitted is not None and not read_only:
-            item.value = str(submitted.get(item.input_name, ""))
-            item.checked = item.input_name in submitted
-            item.selected = _all(submitted, item.input_name) if widget == "choices" else []
-        else:
-            item.value, item.checked = _initial({**prop, "default": value}, widget, tz)
-            if widget == "choices" and isinstance(value, list):
-                item.selected = [_option_value(v) for v in value]
-        fields.append(item)
-    return fields
+        )
+    if not read_only:
+        item.template = _row(items, parts, NEW_ROW, label, None, {}, tz, None, item.input_id, False)
+
+
+def _row(
+    items: Mapping[str, Any],
+    parts: tuple[str, ...],
+    index: str,
+    label: str,
+    submitted: Mapping[str, str] | None,
+    errors: Mapping[str, str],
+    tz: ZoneInfo,
+    value: Any,
+    id_base: str,
+    read_only: bool,
+) -> ListRow:
+    """One row: an object item's fields, or a scalar item's one input (``/tags/1``)."""
+    row = (*parts, index)
+    row_id = f"{id_base}-{index}"
+    if _widget(items, True) == "group":
+        inner = value if isinstance(value, Mapping) else {}
+        cells = _build(
+            items, row, submitted, errors, tz, inner, row_id, shown=read_only, in_list=True
+        )
+    else:
+        start = items.get("default") if value is None else value
+        cells = [
+            _field(
+                items,
+                row,
+                label,
+                False,
+                submitted,
+                errors,
+                tz,
+                start,
+                row_id,
+                shown=read_only,
+                in_list=True,
+            )
+        ]
+    return ListRow(index, cells)
+
+
+def _json_list(raw: str | None) -> list[Any]:
+    try:
+        value = json.loads(raw or "")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def widget_for(prop: Mapping[str, Any]) -> str:
@@ -202,6 +389,8 @@ def widget_for(prop: Mapping[str, Any]) -> str:
         return "choices"
     if kind == "object" and properties(prop):
         return "group"
+    if kind == "array" and _row_items(prop) is not None:
+        return "list"
     if kind in ("object", "array"):
         return "json"
     fmt = prop.get("format")
@@ -216,6 +405,20 @@ def widget_for(prop: Mapping[str, Any]) -> str:
     return "text"
 
 
+def _widget(prop: Mapping[str, Any], in_list: bool) -> str:
+    """``widget_for``, but a list inside a list's row is one JSON input."""
+    widget = widget_for(prop)
+    return "json" if in_list and widget == "list" else widget
+
+
+def _row_items(prop: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``items`` of a list shown as rows (an object with fields, or one scalar), else None."""
+    items = prop.get("items")
+    if not isinstance(items, Mapping) or widget_for(items) in ("json", "list", "choices"):
+        return None
+    return items
+
+
 def parse_submission(
     schema: Mapping[str, Any] | None, form: Mapping[str, str], *, tz: ZoneInfo
 ) -> Submission:
@@ -224,12 +427,15 @@ def parse_submission(
 
     Empty inputs are left out, so the schema's ``required`` reports them; a group's object
     is sent when one of its fields was given (an unticked checkbox is not) or the group is
-    required.
+    required; a list's rows likewise.
     """
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    _parse(schema, (), form, tz, data, errors)
+    _parse(schema, (), _renumbered(schema, form), tz, data, errors)
     return Submission(data, errors)
+
+
+_ABSENT = object()
 
 
 def _parse(
@@ -239,6 +445,7 @@ def _parse(
     tz: ZoneInfo,
     data: dict[str, Any],
     errors: dict[str, str],
+    in_list: bool = False,
 ) -> bool:
     """Fill ``data`` from the inputs of ``schema``'s fields; whether any was given (an
     unticked checkbox is not)."""
@@ -248,74 +455,182 @@ def _parse(
         if _read_only(prop):
             continue  # shown, not taken
         parts = (*path, name)
-        widget = widget_for(prop)
-        key = PREFIX + field_key(parts)
+        widget = _widget(prop, in_list)
         if widget == "group":
             inner: dict[str, Any] = {}
-            inner_given = _parse(prop, parts, form, tz, inner, errors)
+            inner_given = _parse(prop, parts, form, tz, inner, errors, in_list)
             if inner_given or name in required:
                 data[name] = inner
             given = given or inner_given
             continue
-        if widget == "checkbox":
-            data[name] = key in form
-            given = given or data[name]
+        if widget == "list":
+            rows_given, rows = _parse_list(prop, parts, form, tz, errors)
+            if rows is not None and (rows_given or name in required):
+                data[name] = rows
+            given = given or rows_given
             continue
-        if widget == "choices":
-            ticked = _all(form, key)
-            if ticked:
-                given = True
-                try:
-                    data[name] = [
-                        _convert(_choice_items(prop) or {}, "select", v, tz) for v in ticked
-                    ]
-                except ValueError as exc:
-                    errors[field_key(parts)] = str(exc)
-            continue
-        raw = str(form.get(key, ""))
-        if not raw.strip():
-            continue
-        given = True
+        value_given, value = _read_value(prop, widget, parts, form, tz, errors)
+        if widget == "checkbox" or value is not _ABSENT:
+            data[name] = value
+        given = given or value_given
+    return given
+
+
+def _read_value(
+    prop: Mapping[str, Any],
+    widget: str,
+    parts: tuple[str, ...],
+    form: Mapping[str, str],
+    tz: ZoneInfo,
+    errors: dict[str, str],
+) -> tuple[bool, Any]:
+    """Whether the input at ``parts`` was given, and its typed value (``_ABSENT`` when empty
+    or when it could not be typed, which is then an error)."""
+    key = PREFIX + field_key(parts)
+    if widget == "checkbox":
+        return key in form, key in form
+    if widget == "choices":
+        ticked = _all(form, key)
+        if not ticked:
+            return False, _ABSENT
         try:
-            data[name] = _convert(prop, widget, raw, tz)
+            return True, [_convert(_choice_items(prop) or {}, "select", v, tz) for v in ticked]
         except ValueError as exc:
             errors[field_key(parts)] = str(exc)
-    return given
+            return True, _ABSENT
+    raw = str(form.get(key, ""))
+    if not raw.strip():
+        return False, _ABSENT
+    try:
+        return True, _convert(prop, widget, raw, tz)
+    except ValueError as exc:
+        errors[field_key(parts)] = str(exc)
+        return True, _ABSENT
+
+
+def _parse_list(
+    prop: Mapping[str, Any],
+    parts: tuple[str, ...],
+    form: Mapping[str, str],
+    tz: ZoneInfo,
+    errors: dict[str, str],
+) -> tuple[bool, list[Any] | None]:
+    """A list's items from its rows (renumbered: ``_renumbered``), else from the JSON text
+    sent under its name; whether any was given."""
+    key = field_key(parts)
+    items = _row_items(prop) or {}
+    marker = ROW_PREFIX + key
+    if marker not in form:
+        given, value = _read_value(prop, "json", parts, form, tz, errors)
+        return given, (None if value is _ABSENT else value)
+    rows: list[Any] = []
+    for position in range(_row_count(form, marker)):
+        row = (*parts, str(position))
+        if _widget(items, True) == "group":
+            inner: dict[str, Any] = {}
+            _parse(items, row, form, tz, inner, errors, in_list=True)
+            rows.append(inner)
+        else:
+            _given, value = _read_value(items, _widget(items, True), row, form, tz, errors)
+            rows.append(None if value is _ABSENT else value)
+    return bool(rows), rows
+
+
+def _list_paths(
+    schema: Mapping[str, Any] | None, path: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    """Every list shown as rows, at any depth of groups."""
+    for name, prop in properties(schema).items():
+        widget = widget_for(prop)
+        if widget == "list":
+            yield (*path, name)
+        elif widget == "group":
+            yield from _list_paths(prop, (*path, name))
+
+
+def _row_count(form: Mapping[str, str], marker: str) -> int:
+    return sum(1 for index in _all(form, marker) if index)
+
+
+def _renumbered(schema: Mapping[str, Any] | None, form: Mapping[str, str]) -> Mapping[str, str]:
+    """The form with each list's rows numbered 0, 1, … in the order their markers came, a
+    row with nothing typed in it left out: the page's script adds rows with fresh indexes and
+    removes rows without renumbering the others, and the schema numbers items by position."""
+    lists = [parts for parts in _list_paths(schema, ()) if ROW_PREFIX + field_key(parts) in form]
+    if not lists:
+        return form
+    out: MultiDict[str, str] = MultiDict()
+    for name in form:
+        out.setlist(name, _all(form, name))
+    for parts in lists:
+        marker = ROW_PREFIX + field_key(parts)
+        prefix = PREFIX + _pointer(parts) + "/"
+        cells: dict[str, list[tuple[str, list[str]]]] = {}
+        for name in [name for name in out if name.startswith(prefix)]:
+            index, slash, rest = name[len(prefix) :].partition("/")
+            cells.setdefault(index, []).append((slash + rest, out.getlist(name)))
+            del out[name]
+        order = dict.fromkeys(i for i in out.getlist(marker) if _ROW_INDEX.fullmatch(i))
+        kept = [
+            index
+            for index in order
+            if any(value.strip() for _tail, values in cells.get(index, []) for value in values)
+        ]
+        # an empty marker says the list was shown, with no row
+        out.setlist(marker, [str(position) for position in range(len(kept))] or [""])
+        for position, index in enumerate(kept):
+            for tail, values in cells[index]:
+                out.setlist(f"{prefix}{position}{tail}", values)
+    return out
+
+
+_ROW_INDEX = re.compile(r"[0-9]{1,6}")
 
 
 def field_errors(
     schema: Mapping[str, Any] | None, details: list[dict[str, Any]]
 ) -> tuple[dict[str, str], list[str]]:
     """``FormInvalid`` details → one readable message per field (the innermost one rendered
-    that the detail's dotted path is about, keyed by ``field_key``), plus the rest."""
-    rendered = dict(_rendered(schema, ()))
+    that the detail's dotted path is about, keyed by ``field_key``: an item's input of a list,
+    ``contacts.1.phone`` → ``/contacts/1/phone``), plus the rest."""
     by_field: dict[str, str] = {}
     general: list[str] = []
     for detail in details:
         said = str(detail.get("field") or "")
-        owner = max(
-            (dotted for dotted in rendered if said == dotted or said.startswith(dotted + ".")),
-            key=len,
-            default=None,
-        )
+        owner = _owner(schema, (), said, in_list=False) if said else None
         if owner is not None:
-            key, prop = rendered[owner]
+            key, prop = owner
             by_field.setdefault(key, _message(prop, detail))
         else:
             general.append(str(detail.get("message") or ""))
     return by_field, general
 
 
-def _rendered(
-    schema: Mapping[str, Any] | None, path: tuple[str, ...]
-) -> Iterator[tuple[str, tuple[str, Mapping[str, Any]]]]:
-    """Every rendered field: its dotted path (as validation details name it) → its key and
-    property."""
-    for name, prop in properties(schema).items():
+def _owner(
+    schema: Mapping[str, Any] | None, path: tuple[str, ...], said: str, *, in_list: bool
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The innermost rendered field the dotted path ``said`` is about: its key and property
+    (longer names first: a name may hold a dot)."""
+    for name, prop in sorted(properties(schema).items(), key=lambda kv: -len(kv[0])):
+        if said != name and not said.startswith(name + "."):
+            continue
         parts = (*path, name)
-        yield ".".join(parts), (field_key(parts), prop)
-        if widget_for(prop) == "group":
-            yield from _rendered(prop, parts)
+        rest = said[len(name) + 1 :]
+        widget = _widget(prop, in_list)
+        inner = None
+        if rest and widget == "group":
+            inner = _owner(prop, parts, rest, in_list=in_list)
+        elif rest and widget == "list":
+            index, _dot, after = rest.partition(".")
+            items = _row_items(prop) or {}
+            if _ROW_INDEX.fullmatch(index):
+                row = (*parts, index)
+                if _widget(items, True) != "group":
+                    inner = (field_key(row), items)
+                elif after:  # an object item as a whole has no input: the list says it
+                    inner = _owner(items, row, after, in_list=True)
+        return inner or (field_key(parts), prop)
+    return None
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -476,6 +791,10 @@ def _message(prop: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
         return _("Enter at most %(count)s characters.", count=prop.get("maxLength"))
     if kind == "pattern":
         return _("The value does not have the expected form.")
+    if kind == "minItems" and widget_for(prop) == "list":
+        return ngettext("Add at least %(num)d row.", "Add at least %(num)d rows.", prop[kind])
+    if kind == "maxItems" and widget_for(prop) == "list":
+        return ngettext("Keep at most %(num)d row.", "Keep at most %(num)d rows.", prop[kind])
     if kind == "minItems":
         return _("Choose at least %(count)s of the options.", count=prop.get("minItems"))
     if kind in ("enum", "const", "oneOf", "anyOf"):

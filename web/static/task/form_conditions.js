@@ -44,7 +44,11 @@
     // the instance's values of the variables the conditions read that no field shows
     var values = JSON.parse(form.getAttribute("data-hide-context") || "{}");
     form.querySelectorAll(".field[data-field]").forEach(function (field) {
-      if (field.classList.contains("field-group")) { return; }  // its fields say its object
+      // a group's fields say its object; a list's rows are not read by conditions
+      if (field.classList.contains("field-group") || field.classList.contains("field-list")) {
+        return;
+      }
+      if (field.closest(".list-row")) { return; }
       put(values, pathOf(field), valueOf(field));
     });
     return values;
