@@ -346,6 +346,27 @@ def commit_unknown(exc: BaseException) -> bool:
     return False
 
 
+def connect_failed(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is a new connection that could not be
+    opened (refused, no such host, wrong password: the engine's ``handle_error`` marks it),
+    not a connection lost under work already begun (``connection_lost``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "connect_failed", False):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _mark_connect_failure(context: Any) -> None:
+    if context.connection is None:  # SQLAlchemy's sign of a failure to connect
+        for error in (context.sqlalchemy_exception, context.original_exception):
+            if error is not None:
+                error.connect_failed = True
+
+
 def _refused_first(exc: BaseException) -> bool:
     """Whether the server answered a statement sent with the COMMIT with an error before the
     connection went (``dialflow.wire`` marks it): the transaction was aborted, the COMMIT
@@ -904,6 +925,7 @@ def build_engine(settings: Settings) -> Engine:
     engine = create_engine(url, **kwargs)
     # First of the engine's "commit" listeners: the pipeline's sends the COMMIT in its own.
     event.listen(engine, "commit", _note_commit)
+    event.listen(engine, "handle_error", _mark_connect_failure)
     if settings.is_sqlite:
         _tune_sqlite(engine, wait)
     elif engine.dialect.driver == "psycopg":
