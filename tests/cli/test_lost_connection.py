@@ -73,3 +73,42 @@ def test_a_database_refusing_connections_cannot_be_reached(invoke, cli_env):
     assert_error(result, "cannot reach the database")
     assert "lost" not in result.stderr
     assert result.exit_code == 1
+
+
+def test_a_connection_lost_after_a_commands_commit_says_its_outcome_is_unknown(
+    invoke, db, monkeypatch
+):
+    """The server stored the new user; the answer to the COMMIT never came back."""
+    import sqlite3
+
+    from sqlalchemy.engine.default import DefaultDialect
+
+    commit = DefaultDialect.do_commit
+    inserted: list[bool] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO users"):
+            inserted.append(True)
+
+    def committed_then_lost(dialect: Any, dbapi_connection: Any) -> None:
+        commit(dialect, dbapi_connection)
+        if inserted:
+            inserted.clear()
+            if PG_URL:
+                import psycopg
+
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+
+    event.listen(Engine, "before_cursor_execute", note)
+    monkeypatch.setattr(DefaultDialect, "do_commit", committed_then_lost)
+    try:
+        unknown = invoke("user", "create", "robot", "--role", "agent")
+    finally:
+        monkeypatch.setattr(DefaultDialect, "do_commit", commit)
+        event.remove(Engine, "before_cursor_execute", note)
+    assert_error(unknown, "while the command's changes were being committed", "may or may not")
+    assert "cannot reach" not in unknown.stderr
+    with db() as session:
+        assert count(session, User) == 1  # stored: a second run would say it exists
+    assert invoke("user", "create", "robot", "--role", "agent").exit_code == 1
