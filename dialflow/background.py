@@ -18,6 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 
+from dialflow.backoff import DEFAULT_CAP, Backoff
 from dialflow.clock import SystemClock, pin_time
 from dialflow.db import log_failure
 from dialflow.runtime import Runtime
@@ -29,11 +30,24 @@ WEBHOOK_QUEUE = "webhooks"
 BATCH = 50
 WEBHOOK_PASSES = 10  # batches one webhook task sends before it leaves the rest to the next
 PURGE_EVERY = 600.0  # seconds between retention passes over the webhook delivery log
+# A timer pass that keeps failing is tried again after 1 s, 2 s, 4 s... at most every 30 s:
+# once the database is back, due timers fire within half a minute.
+TIMER_BACKOFF_FIRST = 1.0
+TIMER_BACKOFF_CAP = 30.0
+
+
+def transport_options(visibility_seconds: int) -> dict[str, Any]:
+    """Redis transport options of every Celery app of Dialflow (worker, scheduler, producers):
+    how long a task taken and not acknowledged stays with its worker
+    (``DIALFLOW_BROKER_VISIBILITY_SECONDS``) before Redis hands it out again."""
+    return {"visibility_timeout": visibility_seconds}
 
 
 def celery_app(rt: Runtime) -> Celery:
     app = Celery("dialflow", broker=rt.settings.redis_url, set_as_current=True)
     app.conf.update(
+        # Set, not Redis' default hour: a longer import would be handed out twice.
+        broker_transport_options=transport_options(rt.settings.broker_visibility_seconds),
         task_acks_late=True,  # a worker killed mid-task leaves the message for another worker
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -94,6 +108,7 @@ class TimerLoop:
         dispatch: Callable[[list[int]], None] | None = None,
         claim_for: timedelta | None = None,
         dispatch_signals: Callable[[list[int]], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         from engine.timers import CLAIM_FOR
 
@@ -104,6 +119,17 @@ class TimerLoop:
         self.dispatch_signals = dispatch_signals
         self.claim_for = claim_for or CLAIM_FOR
         self.stopped = threading.Event()
+        first = max(interval, TIMER_BACKOFF_FIRST)
+
+        def backoff(what: str) -> Backoff:
+            return Backoff(what, log, first=first, cap=TIMER_BACKOFF_CAP, monotonic=monotonic)
+
+        # The pass as a whole (claiming due timers), and each other kind of work on its own:
+        # one failing kind backs off while the others go on every pass.
+        self.backoff = backoff("timer pass")
+        self.kinds = {
+            kind: backoff(kind) for kind in ("timer starts", "queued messages", "signal broadcasts")
+        }
 
     def run_once(self) -> int:
         """One pass: start instances whose timer start event is due (here: rare, one step
@@ -121,9 +147,9 @@ class TimerLoop:
         with self.rt.db.unit_of_work(read_only=True) as session:
             starts, messages, signals = pending_work(session, self.rt.clock.now())
         # Each kind of work on its own: a failure in one never holds up the due timers.
-        started = _logged(start_due, self.rt, "timer starts") if starts else 0
-        started += _logged(deliver_queued, self.rt, "queued messages") if messages else 0
-        started += _logged(self._signals, self.rt, "signal broadcasts") if signals else 0
+        started = self._kind(start_due, "timer starts") if starts else 0
+        started += self._kind(deliver_queued, "queued messages") if messages else 0
+        started += self._kind(self._signals, "signal broadcasts") if signals else 0
         with self.rt.db.unit_of_work() as session:
             ids = claim_due(session, self.rt.clock.now(), claim_for=self.claim_for)
         if not ids:
@@ -133,6 +159,20 @@ class TimerLoop:
         for start in range(0, len(ids), BATCH):
             self.dispatch(ids[start : start + BATCH])
         return started + len(ids)
+
+    def _kind(self, work: Callable[[Any, Any], int], what: str) -> int:
+        """Run one kind of work unless it is backing off after failures; failures are counted
+        (``Backoff``), never raised: the due timers go on."""
+        backoff = self.kinds[what]
+        if not backoff.ready():
+            return 0
+        try:
+            done = work(self.rt.engine, self.rt.db)
+        except Exception as exc:
+            backoff.failed(exc)
+            return 0
+        backoff.succeeded()
+        return done
 
     def _signals(self, engine: Any, database: Any) -> int:
         """Pending signal broadcasts: claimed (for ``engine.signals.LEASE``) and run here, or
@@ -149,26 +189,24 @@ class TimerLoop:
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():
-            try:
-                busy = self.run_once()
-            except Exception as exc:
-                log_failure(log, "timer pass failed; trying again", exc)
-                busy = 0
-            if not busy:
-                self.stopped.wait(self.interval)
+            wait = self.next_pass()
+            if wait:
+                self.stopped.wait(wait)
+
+    def next_pass(self) -> float:
+        """One pass of :meth:`run_forever`; how long to wait before the next: none while there
+        is work, the interval when idle, growing delays while the pass keeps failing."""
+        try:
+            busy = self.run_once()
+        except Exception as exc:
+            return self.backoff.failed(exc)
+        self.backoff.succeeded()
+        return 0.0 if busy else self.interval
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="dialflow-timers", daemon=True)
         thread.start()
         return thread
-
-
-def _logged(work: Callable[[Any, Any], int], rt: Runtime, what: str) -> int:
-    try:
-        return work(rt.engine, rt.db)
-    except Exception as exc:
-        log_failure(log, f"{what} failed; trying again next pass", exc)
-        return 0
 
 
 def celery_dispatcher(app: Celery) -> Callable[[list[int]], None]:
@@ -211,7 +249,7 @@ def dispatch_job(rt: Runtime, job_id: int) -> None:
             target=_run_logged, args=(rt, job_id), name=f"dialflow-job-{job_id}", daemon=True
         ).start()
     else:
-        _producer(rt.settings.redis_url).send_task(
+        _producer(rt.settings.redis_url, rt.settings.broker_visibility_seconds).send_task(
             "dialflow.run_job", args=[job_id], queue=IMPORT_QUEUE
         )
 
@@ -224,8 +262,10 @@ def _run_logged(rt: Runtime, job_id: int) -> None:
 
 
 @functools.cache
-def _producer(redis_url: str | None) -> Celery:
-    return Celery("dialflow", broker=redis_url, set_as_current=False)
+def _producer(redis_url: str | None, visibility_seconds: int) -> Celery:
+    app = Celery("dialflow", broker=redis_url, set_as_current=False)
+    app.conf.broker_transport_options = transport_options(visibility_seconds)
+    return app
 
 
 class JobSweeper:
@@ -243,6 +283,7 @@ class JobSweeper:
         self.interval = interval
         self.dispatch = dispatch or (lambda job_id: dispatch_job(rt, job_id))
         self.stopped = threading.Event()
+        self.backoff = Backoff("job sweep", log, first=interval, cap=max(DEFAULT_CAP, interval))
 
     def run_once(self) -> list[int]:
         from crm.jobs import stale_jobs
@@ -255,11 +296,16 @@ class JobSweeper:
 
     def run_forever(self) -> None:
         while not self.stopped.is_set():
-            try:
-                self.run_once()
-            except Exception as exc:
-                log_failure(log, "job sweep failed; trying again", exc)
-            self.stopped.wait(self.interval)
+            self.stopped.wait(self.next_pass())
+
+    def next_pass(self) -> float:
+        """One sweep; how long to wait before the next (growing while sweeps fail)."""
+        try:
+            self.run_once()
+        except Exception as exc:
+            return self.backoff.failed(exc)
+        self.backoff.succeeded()
+        return self.interval
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="dialflow-jobs", daemon=True)
@@ -316,6 +362,7 @@ class WebhookSender:
         self.interval = interval
         self.stopped = threading.Event()
         self.purge = DeliveryPurge(rt)
+        self.backoff = Backoff("webhook pass", log, first=interval)
 
     def run_once(self) -> int:
         """One pass: send what is due, then delete expired deliveries if it is time; the
@@ -333,8 +380,10 @@ class WebhookSender:
             try:
                 sent = self.run_once()
             except Exception as exc:
-                log_failure(log, "webhook pass failed; trying again", exc)
-                sent = 0
+                # a commit's wake-up does not cut the delay short: the database just failed
+                self.stopped.wait(self.backoff.failed(exc))
+                continue
+            self.backoff.succeeded()
             if not sent:
                 self.rt.webhooks_due.wait(self.interval)
 
@@ -365,12 +414,13 @@ class WebhookSweeper:
         self.interval = interval
         self.most_tasks = most_tasks
         self.dispatch = dispatch or (
-            lambda: _producer(rt.settings.redis_url).send_task(
-                "dialflow.deliver_webhooks", queue=WEBHOOK_QUEUE
-            )
+            lambda: _producer(
+                rt.settings.redis_url, rt.settings.broker_visibility_seconds
+            ).send_task("dialflow.deliver_webhooks", queue=WEBHOOK_QUEUE)
         )
         self.stopped = threading.Event()
         self.purge = DeliveryPurge(rt)
+        self.backoff = Backoff("webhook sweep", log, first=interval)
 
     def run_once(self) -> int:
         """One pass: queue tasks for the due deliveries (how many were queued), then delete
@@ -393,7 +443,9 @@ class WebhookSweeper:
             try:
                 self.run_once()
             except Exception as exc:
-                log_failure(log, "webhook sweep failed; trying again", exc)
+                self.stopped.wait(self.backoff.failed(exc))
+                continue
+            self.backoff.succeeded()
             self.stopped.wait(self.interval)
 
     def start_thread(self) -> threading.Thread:

@@ -13,7 +13,14 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialflow import schema
-from dialflow.db import held_alone, lock_failure, statement_cancelled
+from dialflow.db import (
+    commit_unknown,
+    connect_failed,
+    connection_lost,
+    held_alone,
+    lock_failure,
+    statement_cancelled,
+)
 from dialflow.errors import DialflowError
 from dialflow.runtime import Runtime
 
@@ -35,6 +42,17 @@ CANCELLED = (
     "command again"
 )
 
+LOST = (
+    "the connection to the database was lost during the command (the server restarted or went "
+    "away, or an administrator ended the session): {detail}; what the command had not "
+    "committed was rolled back; once the database is back, run the command again"
+)
+COMMIT_UNKNOWN = (
+    "the connection to the database was lost while the command's changes were being "
+    "committed: they may or may not be stored ({detail}); look whether they are there before "
+    "running the command again"
+)
+
 
 def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
     """Turn domain and database errors into one clear line on stderr and exit status 1.
@@ -43,7 +61,10 @@ def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
     the driver's own error (a bulk copy), or a handler's ``HandlerError`` raised from it
     (``dialflow.db.lock_failure`` reads the causes); it went up as a traceback. A statement
     the server cancelled (57014, a ``statement_timeout``) is said as that: it was "cannot
-    reach the database", or a traceback when the driver raised it from a bulk copy."""
+    reach the database", or a traceback when the driver raised it from a bulk copy. A
+    connection lost during the command (the server went away, the session was ended) is said
+    as that, not as a database that cannot be reached (a connection refused), and lost once
+    its COMMIT was sent, as changes that may or may not be stored."""
     if command is None:
         return functools.partial(reports_errors, busy=busy)
 
@@ -59,8 +80,12 @@ def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
             if isinstance(exc, DialflowError):
                 lines = [exc.message] + [_detail_line(d) for d in exc.details]
                 fail("\n".join(lines))
+            if connection_lost(exc) and not connect_failed(exc):
+                if commit_unknown(exc):
+                    fail(COMMIT_UNKNOWN.format(detail=_first_line(exc)))
+                fail(LOST.format(detail=_first_line(exc)))
             if isinstance(exc, OperationalError):
-                fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+                fail(f"cannot reach the database: {_first_line(exc)}")
             if isinstance(exc, ProgrammingError):
                 fail(
                     "the database schema is missing or out of date; run `dialflow db upgrade` "
@@ -69,6 +94,12 @@ def reports_errors(command: F | None = None, *, busy: str = BUSY) -> Any:
             raise
 
     return wrapper
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's first line of what the database said (or of the error itself)."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
 
 
 def _detail_line(detail: dict[str, Any]) -> str:

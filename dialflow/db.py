@@ -187,7 +187,16 @@ class UnitOfWork:
     ) -> None:
         session = self._session
         try:
-            self._transaction.__exit__(kind, error, trace)
+            if kind is None:
+                _COMMITTING.sent = False
+                try:
+                    self._transaction.__exit__(None, None, None)
+                except BaseException as exc:
+                    if _COMMITTING.sent and connection_lost(exc) and not _refused_first(exc):
+                        exc.commit_unknown = True  # type: ignore[attr-defined]
+                    raise
+            else:
+                self._transaction.__exit__(kind, error, trace)
         finally:
             session.close()
             info = session.__dict__.get("info")  # what the transaction noted is its own
@@ -303,6 +312,73 @@ def connection_lost(exc: BaseException) -> bool:
             return True
         orig = current.orig if isinstance(current, DBAPIError) else current
         if type(orig).__module__.startswith("psycopg") and _lost_state(orig):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class _Committing(threading.local):
+    """Per thread: whether the unit of work being committed has sent its COMMIT (the engine's
+    ``commit`` event fired), so a connection lost after it is told from one lost before."""
+
+    sent = False
+
+
+_COMMITTING = _Committing()
+
+
+def _note_commit(_connection: Connection) -> None:
+    _COMMITTING.sent = True
+
+
+def commit_unknown(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is the connection lost once a unit of
+    work's COMMIT was on its way (:class:`UnitOfWork` marks it): the server may have stored
+    the transaction or not, and nothing here can tell which. Lost before the COMMIT, nothing
+    was stored (``connection_lost`` alone)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "commit_unknown", False):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connect_failed(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised from) is a new connection that could not be
+    opened (refused, no such host, wrong password: the engine's ``handle_error`` marks it),
+    not a connection lost under work already begun (``connection_lost``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "connect_failed", False):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _mark_connect_failure(context: Any) -> None:
+    if context.connection is None:  # SQLAlchemy's sign of a failure to connect
+        for error in (context.sqlalchemy_exception, context.original_exception):
+            if error is not None:
+                error.connect_failed = True
+
+
+def _refused_first(exc: BaseException) -> bool:
+    """Whether the server answered a statement sent with the COMMIT with an error before the
+    connection went (``dialflow.wire`` marks it): the transaction was aborted, the COMMIT
+    could only roll it back, so nothing was stored."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        if getattr(orig, "refused_before_commit", False):
+            return True
+        if getattr(current, "refused_before_commit", False):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -847,6 +923,9 @@ def build_engine(settings: Settings) -> Engine:
             # preparing would, at every rollback, deallocate them all with its own.
             kwargs["connect_args"]["prepare_threshold"] = None
     engine = create_engine(url, **kwargs)
+    # First of the engine's "commit" listeners: the pipeline's sends the COMMIT in its own.
+    event.listen(engine, "commit", _note_commit)
+    event.listen(engine, "handle_error", _mark_connect_failure)
     if settings.is_sqlite:
         _tune_sqlite(engine, wait)
     elif engine.dialect.driver == "psycopg":

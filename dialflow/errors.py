@@ -100,6 +100,26 @@ class DatabaseUnavailable(DialflowError):
         )
 
 
+class CommitUnknown(DialflowError):
+    """The connection to the database dropped after the request's COMMIT was sent and before
+    its answer came (``dialflow.db.commit_unknown``): the server may have stored the work or
+    not, and no one here can tell. Unlike ``database_unavailable`` a client must not simply
+    send a non-idempotent request again: it reads first (the instance, the task, the record)
+    to see whether the change is there."""
+
+    status = 503
+    code = "commit_unknown"
+    retry_after = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The connection to the database was lost while the request's changes were being "
+            "committed; they may or may not have been stored. Check before sending it again: "
+            "GET the process instance or task (or the record) it changed to see whether the "
+            "change is there."
+        )
+
+
 class ConfigurationError(DialflowError):
     """A setting is missing or malformed; raised at start, before anything is served."""
 

@@ -66,6 +66,14 @@ class Settings:
     # The longest time to live a message may be sent with (``POST /api/v1/messages``): kept
     # that long for an instance that has not reached its catch yet; 0 keeps none.
     message_ttl_max: int = 86400
+    # How long Redis keeps a task a worker took but has not acknowledged (tasks are
+    # acknowledged when they end, ``acks_late``) before it hands it to another worker: past
+    # the longest task. The longest is an import of the most rows a file may hold
+    # (``DIALFLOW_IMPORT_MAX_ROWS``, up to 10,000,000, some 4 hours at 700 rows/s); Redis'
+    # own hour would hand a longer one out twice, where the job's lease (``crm.jobs``) is all
+    # that stops a second run. A worker killed mid-task loses nothing meanwhile: the
+    # scheduler's sweeps hand its job (lease expired) and timers (claim expired) out again.
+    broker_visibility_seconds: int = 12 * 3600
 
     @property
     def embedded(self) -> bool:
@@ -151,6 +159,16 @@ class Settings:
             problems,
         )
 
+        broker_visibility = _whole_number(
+            env,
+            "DIALFLOW_BROKER_VISIBILITY_SECONDS",
+            12 * 3600,
+            60,
+            7 * 86400,
+            "seconds from 60 to 604800",
+            problems,
+        )
+
         schema = (env.get("DATABASE_SCHEMA") or "").strip() or None
         if schema and not schema.replace("_", "").isalnum():
             problems.append("DATABASE_SCHEMA may hold only letters, digits and underscores")
@@ -191,6 +209,7 @@ class Settings:
             "lock_wait_seconds": lock_wait,
             "script_time_limit": script_time_limit,
             "message_ttl_max": message_ttl_max,
+            "broker_visibility_seconds": broker_visibility,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -93,7 +93,7 @@ def _text_formats(count: int) -> list[Any]:
 class Wire:
     """libpq's pipeline on one psycopg connection, open until :meth:`sync`."""
 
-    __slots__ = ("_conn", "_names", "_pending", "checks", "pgconn")
+    __slots__ = ("_commit_at", "_conn", "_names", "_pending", "checks", "pgconn")
 
     def __init__(self, driver: Any) -> None:
         conn = getattr(driver, "_dialflow_wire", None)
@@ -105,9 +105,12 @@ class Wire:
         self._pending: list[Any] = []  # per queued query: a WireResult, _PREPARE or None
         self._names: list[Any] = []  # the keys of ``prepared`` added in this pipeline, in order
         self.checks: list[Callable[[], None]] = []
+        self._commit_at = -1  # the COMMIT's place among the queued queries, if one is queued
 
     def send_plain(self, sql: bytes) -> None:
         """Queue a statement without parameters or rows (BEGIN, COMMIT)."""
+        if sql == b"COMMIT":
+            self._commit_at = len(self._pending)
         self.pgconn.send_query_params(sql, None)
         self._pending.append(None)
 
@@ -142,16 +145,19 @@ class Wire:
         errors, ExecStatus = _psycopg_names()
         pgconn, conn = self.pgconn, self._conn
         failure: Exception | None = None
+        failed_at = -1
         try:
             pgconn.pipeline_sync()
             _flush(pgconn)
             names = iter(self._names)
-            for entry in self._pending:
+            for place, entry in enumerate(self._pending):
                 result = _next_result(pgconn)
                 while result is None:  # the end of the previous query's results
                     result = _next_result(pgconn)
                 status = result.status
                 if status == ExecStatus.FATAL_ERROR:
+                    if failure is None:
+                        failed_at = place
                     failure = failure or errors.error_from_result(result, conn.encoding)
                     if failure.sqlstate in _LOST_PREPARED:
                         # deallocated behind this module's back (DISCARD ALL), or a table
@@ -180,10 +186,15 @@ class Wire:
             if result.status != ExecStatus.PIPELINE_SYNC:
                 raise errors.InternalError(f"expected the pipeline's end, got {result.status}")
             pgconn.exit_pipeline_mode()
-        except BaseException:
+        except BaseException as exc:
             for key in self._names:
                 conn.prepared.pop(key, None)
             _close_broken(pgconn)
+            if failure is not None and 0 <= failed_at < self._commit_at:
+                # The server refused a statement queued before the COMMIT, then the connection
+                # went: the transaction was aborted, the COMMIT could not store it
+                # (``dialflow.db.commit_unknown`` is then false).
+                exc.refused_before_commit = True  # type: ignore[attr-defined]
             raise
         if failure is not None and raise_errors:
             raise failure

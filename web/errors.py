@@ -9,8 +9,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dialflow.db import connection_lost, lock_failure, pool_exhausted, statement_cancelled
-from dialflow.errors import DatabaseBusy, DatabaseUnavailable, DialflowError
+from dialflow.db import (
+    commit_unknown,
+    connection_lost,
+    lock_failure,
+    pool_exhausted,
+    statement_cancelled,
+)
+from dialflow.errors import CommitUnknown, DatabaseBusy, DatabaseUnavailable, DialflowError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,11 @@ PAGE_MESSAGES = {
     "database_unavailable": _l(
         "The connection to the database was lost; what you sent was most likely not saved. "
         "Wait a moment and try again."
+    ),
+    "commit_unknown": _l(
+        "The connection to the database was lost while your changes were being saved; they "
+        "may or may not have been saved. Reload the page to see whether they are there "
+        "before you try again."
     ),
 }
 STATUS_MESSAGES = {
@@ -156,6 +167,14 @@ def init_app(app: Flask) -> None:
             # nothing stored: it may be sent again
             log.warning("database busy on %s %s: %s", request.method, request.path, exc)
             return _domain_error(DatabaseBusy())
+        if commit_unknown(exc):  # lost once the COMMIT was sent: stored or not, no one knows
+            log.warning(
+                "database connection lost during the commit of %s %s: %s",
+                request.method,
+                request.path,
+                exc,
+            )
+            return _domain_error(CommitUnknown())
         if connection_lost(exc):  # the pool replaces the connection; the request may be resent
             log.warning("database connection lost on %s %s: %s", request.method, request.path, exc)
             return _domain_error(DatabaseUnavailable())

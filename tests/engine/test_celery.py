@@ -240,7 +240,8 @@ def test_killed_worker_loses_nothing_and_the_timer_fires_once(
         assert len(holders) == 2 and holders[0] != holders[1]  # one pass in each worker
         assert loop.run_once() == 0
 
-        # The killed worker's message comes back after Redis' visibility timeout (an hour):
+        # The killed worker's message comes back after Redis' visibility timeout
+        # (DIALFLOW_BROKER_VISIBILITY_SECONDS):
         # the same id handed out again changes nothing.
         dispatch([instance_id])
 

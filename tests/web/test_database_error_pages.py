@@ -61,3 +61,25 @@ def test_a_lost_connection_has_its_own_page_text(
     assert busy.status_code == 503
     assert busy_text in busy.text
     assert lost_text not in busy.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "unknown_text"),
+    [
+        (EN, "they may or may not have been saved. Reload the page"),
+        (ZH, "修改可能已保存，也可能没有。请先刷新页面查看"),
+    ],
+    ids=["en", "zh_CN"],
+)
+def test_a_connection_lost_during_the_commit_says_the_outcome_is_unknown(
+    client, desk, monkeypatch, headers, unknown_text
+):
+    sign_in(client, "li")
+    lost = OperationalError("COMMIT", {}, _Lost(), connection_invalidated=True)
+    lost.commit_unknown = True  # what the unit of work marks once its COMMIT was sent
+    monkeypatch.setattr(web.customers, "search_customers", _failing(lost))
+    page = client.get("/customers", headers=headers)
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    assert unknown_text in page.text
+    assert "most likely not saved" not in page.text and "很可能没有保存" not in page.text

@@ -44,7 +44,10 @@ ERROR_RESPONSES = {
     "503": "database_busy: another transaction held the records past the lock wait (or the "
     "database broke a deadlock); nothing was changed, send it again after Retry-After seconds; "
     "database_unavailable: the connection to the database was lost while the request ran, "
-    "send it again after Retry-After seconds (a repeated request finds what was stored)",
+    "send it again after Retry-After seconds (a repeated request finds what was stored); "
+    "commit_unknown: the connection was lost after the request's COMMIT was sent, so its "
+    "changes may or may not be stored: GET the instance, task or record it changed before "
+    "sending it again",
 }
 
 
