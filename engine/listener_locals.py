@@ -34,7 +34,11 @@ def remember(task: Any, variables: dict[str, Any]) -> None:
         return
     owner = match["owner"]
     earlier = _record_above(task, owner)
-    shadowed = dict(earlier["shadowed"]) if earlier is not None else {}
+    own = task.internal_data.get(LOCALS)  # a retry's run again: what the first run noted stays
+    shadowed = {
+        **(own["shadowed"] if own is not None else {}),
+        **(earlier["shadowed"] if earlier is not None else {}),
+    }
     for name in variables:
         if name not in shadowed:
             shadowed[name] = [name in task.data, deepcopy(task.data.get(name))]
