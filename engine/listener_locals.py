@@ -18,6 +18,7 @@ import re
 from copy import deepcopy
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 
 # the service task ``zeebe_jobs._insert`` draws for a start (or creating) listener of ``owner``
@@ -46,19 +47,34 @@ def remember(task: Any, variables: dict[str, Any]) -> None:
 
 
 def _record_above(task: Any, owner: str) -> dict[str, Any] | None:
-    """The record of the start listener right before ``task`` (past SpiffWorkflow's split
-    before an activity with boundary events), if it is one of ``owner``'s."""
+    """The record of the start listener right before ``task``, if it is one of ``owner``'s,
+    or the copy SpiffWorkflow's split before an activity with boundary events took of it
+    (``carry``: the tree is pruned above that split while the activity runs)."""
     parent = task.parent
-    while parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+    while parent is not None:
+        record = parent.internal_data.get(LOCALS)
+        if record is not None:
+            return record if record.get("owner") == owner else None
+        if not isinstance(parent.task_spec, BoundaryEventSplit):
+            return None
         parent = parent.parent
-    record = parent.internal_data.get(LOCALS) if parent is not None else None
-    return record if record is not None and record.get("owner") == owner else None
+    return None
 
 
-def forget(_workflow: Any, task: Any) -> None:
-    """``task``'s element completed: what its start listeners set is as it was before them,
-    but for what its output mappings set (``engine.io_mappings``)."""
-    record = _record_above(task, getattr(task.task_spec, "bpmn_id", None) or "")
+def carry(_workflow: Any, split: Any, owner: str) -> None:
+    """The split before ``owner``'s boundary events completed: it keeps the record of the
+    listeners before it, for the activity and its boundary events to read."""
+    record = _record_above(split, owner)
+    if record is not None:
+        split.internal_data[LOCALS] = deepcopy(record)
+
+
+def forget(_workflow: Any, task: Any, owner: str) -> None:
+    """``task`` completed: what the start listeners of ``owner`` (its element, or the activity
+    it is a boundary event of) set is as it was before them, but for what its output mappings
+    set (``engine.io_mappings``). A boundary event's path runs in the scope around the
+    activity, which never had them."""
+    record = _record_above(task, owner)
     if record is None:
         return
     io = getattr(task.task_spec, "io", None)
@@ -82,9 +98,24 @@ def has_start_listeners(node: Any) -> bool:
 
 
 def keep_local(spec: Any, node: Any) -> None:
-    """Give ``spec``, the element ``node``'s, the completion that forgets its start
-    listeners' variables (once)."""
-    if getattr(spec, "forgets_listener_locals", False) or not has_start_listeners(node):
+    """Give ``spec``, the element ``node``'s, the completion that forgets the variables of its
+    start listeners, or of those of the activity it is a boundary event of (once)."""
+    own = node.get("id")
+    if isinstance(spec, BoundaryEventSplit):  # before an activity with boundary events
+        if has_start_listeners(node) and not getattr(spec, "forgets_listener_locals", False):
+            spec.forgets_listener_locals = True
+            spec.completed_event.connect(carry, own)
+        spec = next((o for o in spec.outputs if getattr(o, "bpmn_id", None) == own), None)
+    if spec is None or getattr(spec, "forgets_listener_locals", False):
+        return
+    owner = node
+    if etree.QName(node).localname == "boundaryEvent":
+        attached = node.get("attachedToRef")
+        scope = node.getparent()
+        owner = (
+            next((e for e in scope if e.get("id") == attached), None) if scope is not None else None
+        )
+    if owner is None or not has_start_listeners(owner):
         return
     spec.forgets_listener_locals = True
-    spec.completed_event.connect(forget)
+    spec.completed_event.connect(forget, owner.get("id"))

@@ -51,6 +51,44 @@ def test_a_start_listeners_job_variables_are_its_elements_own(owner, agent, db) 
     assert "note_id" not in done["data"]
 
 
+LISTENED_BOUNDARY = """    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="Activity_call" name="Call">
+      <bpmn:extensionElements>
+        <zeebe:executionListeners>
+          <zeebe:executionListener eventType="start" type="crm.add_note" />
+        </zeebe:executionListeners>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="Event_dropped" attachedToRef="Activity_call">
+      <bpmn:messageEventDefinition id="Def_drop" messageRef="Message_drop" />
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Activity_review" name="Review" />
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:endEvent id="Event_called" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_call" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_call" targetRef="Event_called" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Event_dropped" targetRef="Activity_review" />
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Activity_review" targetRef="Event_end" />"""
+
+
+def test_a_boundary_events_path_has_none_of_its_activitys_listener_variables(
+    owner: Actor, agent: Actor, db
+) -> None:
+    _deploy(owner, "ls_dropped", _with_messages(diagram(C8, "ls_dropped", LISTENED_BOUNDARY)))
+    lead = {"text": "Calling", "customer_id": customer(db)}
+    started = agent.start("ls_dropped", lead)
+    assert "note_id" in started["data"]
+    assert _message(owner, "lead_dropped", {"reason": "wrong number"}) == [started["id"]]
+    review = only(owner.instance(started["id"])["ready_tasks"])
+    data = agent.complete_ok(review["id"], {})["data"]
+    assert data["reason"] == "wrong number"
+    assert "note_id" not in data
+
+    called = agent.start("ls_dropped", lead)
+    done = agent.complete_ok(only(called["ready_tasks"])["id"], {})
+    assert (done["status"], "note_id" in done["data"]) == ("completed", False)
+
+
 BOUNDARY = """    <bpmn:startEvent id="StartEvent_1" />
     <bpmn:userTask id="Activity_call" name="Call" />
     <bpmn:boundaryEvent id="Event_dropped" attachedToRef="Activity_call">
