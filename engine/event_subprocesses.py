@@ -98,7 +98,7 @@ from SpiffWorkflow.spiff.specs.defaults import EventSubprocess as SpiffEventSubp
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from engine import reserved_ids, thrown_codes
+from engine import listener_locals, reserved_ids, thrown_codes
 from engine.caught_variables import CAUGHT_AS, caught_values, mark_specs, payload_values
 from engine.foreign_hints import candidate_roles
 from engine.interrupts import InterruptingBoundaryEventJoin, cancel_activity, interrupting_joins
@@ -663,9 +663,11 @@ class ScopeParser(SpiffProcessParser):
         try:
             key = reserved_ids.spec_key(self.spec, node.get("id"))
             if key == node.get("id"):
-                return super().parse_node(node)
-            # named as one of SpiffWorkflow's own specs: held under its internal name
-            return self.spec.task_specs.get(key) or self._parse_new(node)
+                spec = super().parse_node(node)
+            else:  # named as one of SpiffWorkflow's own specs: held under its internal name
+                spec = self.spec.task_specs.get(key) or self._parse_new(node)
+            listener_locals.keep_local(spec, node)  # a start listener's variables its own
+            return spec
         finally:
             self.lane = outer
 

@@ -7,6 +7,7 @@ trail that pruning keeps of what it dropped, plus the elements of completed work
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -25,9 +26,11 @@ from engine.models import (
     WorkItem,
     WorkItemStatus,
 )
-from engine.pruning import Trail, flow_source
+from engine.pruning import Trail, element_of, flow_source
 from engine.service import ProcessEngine
 
+# the service task ``zeebe_jobs`` draws for one of an element's Camunda 8 listeners
+_JOB_LISTENER = re.compile(r"^(?P<owner>.+)__(?:start|end|creating|completing)_listener_\d+$")
 STATE_NAMES = {
     TaskState.COMPLETED: "completed",
     TaskState.READY: "ready",
@@ -48,7 +51,7 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
     tree = etree.fromstring(xml.encode(), SAFE_XML)
     drawn = {e.get("id") for e in tree.iter() if isinstance(e.tag, str) and e.get("id")}
     for task in workflow.get_tasks():
-        element_id = getattr(task.task_spec, "bpmn_id", None)
+        element_id = element_of(task)
         name = STATE_NAMES.get(task.state)
         if element_id is None or name is None:
             continue
@@ -57,7 +60,7 @@ def element_states(engine: ProcessEngine, session: Session, row: ProcessInstance
             found[name].add(shown)
         source = flow_source(task)
         if source is not None and source.state == TaskState.COMPLETED:
-            pairs.add((source.task_spec.bpmn_id, element_id))
+            pairs.add((element_of(source), element_id))
     trail = Trail(row.trail)  # what pruning took from the tree
     found["completed"] |= {e for e in trail.elements if _drawn_as(e, drawn) == e}
     pairs = {(_drawn_as(a, drawn), _drawn_as(b, drawn)) for a, b in pairs | trail.flows}
@@ -81,9 +84,14 @@ def _drawn_as(element_id: str, drawn: set[str]) -> str:
     or the event a task drawn beside it belongs to (``listeners.drawn_for``; and the plain
     end after a message end event drawn as a send task, ``io_mappings``): their ids leaked
     to the canvas, and the flows through them were never lit (the flow out of a boundary
-    event with outputs ran from its mappings task)."""
+    event with outputs ran from its mappings task); a Camunda 8 listener's task
+    (``Activity_call__start_listener_1``) is its element's, so the flow into an element with
+    a start listener is lit, as is one passed before a move to a version without it."""
     if element_id in drawn:
         return element_id
+    listened = _JOB_LISTENER.match(element_id)  # a Camunda 8 listener's (``zeebe_jobs``)
+    if listened is not None and listened["owner"] in drawn:
+        return listened["owner"]
     owner = drawn_for(element_id, drawn)
     if owner == element_id:
         end_of = element_id.removesuffix("_end")

@@ -619,6 +619,25 @@ def apply_outputs(task: Any, mappings: IoMappings) -> None:
     data.update(values)
 
 
+def hide_carried(task: Any, shown: dict[str, Any]) -> None:
+    """Take out of ``shown``, the data an instance shows, what the event before ``task`` carried
+    when ``task`` runs that Camunda 8 catch's outputs (``caught``) and is in an incident: the
+    message's (signal's, error's, escalation's) variables are the event's own until its
+    outputs are set, and a retry hands on the outputs only, but they showed in the instance's
+    data while the outputs were in the incident."""
+    io = getattr(task.task_spec, "io", None)
+    before = task.internal_data.get(BEFORE)
+    if task.state != TaskState.ERROR or io is None or not io.caught or before is None:
+        return
+    for name, value in task.data.items():
+        if name not in shown or shown[name] != value:
+            continue  # not the carried value the instance shows
+        if name not in before:
+            del shown[name]
+        elif before[name] != value:
+            shown[name] = deepcopy(before[name])
+
+
 class IoMapped:
     """A task spec running its element's ``io`` mappings (``None``: it has none): the inputs
     before its pre-script, the outputs after its post-script (see the module)."""

@@ -1,8 +1,8 @@
 """A Camunda 8 listener's job variables, set in the data as Camunda sets them.
 
 Camunda 8 completes a listener's job with variables: a start listener's become the element's
-own, an end listener's go to the scope around it, as output mappings' do; either way what
-comes after reads them by name. ``engine.zeebe_jobs`` runs a listener as a service task of
+own (``engine.listener_locals`` takes them out when it ends), an end listener's go to the
+scope around it, as output mappings' do. ``engine.zeebe_jobs`` runs a listener as a service task of
 its operator whose result variable is ``JOB_VARIABLES``: the operator's result is the job's
 variables (a dict's keys; any other result the one variable ``result``, as
 ``engine.zeebe_tasks`` reads a job worker's), set in the task's data once the operator ran.
@@ -13,6 +13,8 @@ which no diagram reads.
 from __future__ import annotations
 
 from typing import Any
+
+from engine.listener_locals import remember
 
 JOB_VARIABLES = "_zeebe_listener_job"
 
@@ -32,5 +34,7 @@ class JobVariablesMerged:
     def _execute(self, my_task: Any) -> bool:
         done = super()._execute(my_task)  # type: ignore[misc]
         if self.result_variable == JOB_VARIABLES:
-            my_task.data.update(job_variables(my_task.data.pop(JOB_VARIABLES, None)))
+            variables = job_variables(my_task.data.pop(JOB_VARIABLES, None))
+            remember(my_task, variables)  # a start listener's stay its element's
+            my_task.data.update(variables)
         return done

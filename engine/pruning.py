@@ -17,8 +17,10 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSpl
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine import reserved_ids
 from engine.due_timers import run_passes
 from engine.event_subprocesses import drop_finished_runs
+from engine.removed_elements import RemovedElement
 
 
 def prune_history(workflow: BpmnWorkflow, trail: Trail | None = None) -> int:
@@ -89,7 +91,7 @@ class Trail:
         self.changed = False
 
     def add(self, task: Any) -> None:
-        element = getattr(task.task_spec, "bpmn_id", None)
+        element = element_of(task)
         if element is None or task.state != TaskState.COMPLETED:
             return
         if element not in self.elements:
@@ -108,7 +110,7 @@ class Trail:
         source_task = flow_source(task)
         if source_task is None:
             return
-        pair = (source_task.task_spec.bpmn_id, getattr(task.task_spec, "bpmn_id", None))
+        pair = (element_of(source_task), element_of(task))
         if pair[1] is not None and pair not in self.flows:
             self.flows.add(pair)
             self.changed = True
@@ -136,9 +138,25 @@ def flow_source(task: Any) -> Any | None:
         if child.task_spec not in outputs:
             return None
         child, parent = parent, parent.parent
-    if parent is None or getattr(parent.task_spec, "bpmn_id", None) is None:
+    if parent is None or element_of(parent) is None:
         return None
-    return parent if child.task_spec in parent.task_spec.outputs else None
+    if child.task_spec in parent.task_spec.outputs:
+        return parent
+    # a step of the version before a move: a finished task that version alone drew (a task
+    # drawn for a listener or mappings) leads nowhere now, and what it led to is not among
+    # the outputs of its spec
+    moved = (child.task_spec, parent.task_spec)
+    return parent if any(isinstance(spec, RemovedElement) for spec in moved) else None
+
+
+def element_of(task: Any) -> str | None:
+    """The element id of ``task``: its spec's, or for a finished task whose element the
+    version its instance moved to no longer draws (``RemovedElement``), the one its name
+    holds (an element renamed for a reserved id, ``End [element]``, as ``End``)."""
+    spec = task.task_spec
+    if isinstance(spec, RemovedElement):
+        return spec.name.removesuffix(reserved_ids.SUFFIX)
+    return getattr(spec, "bpmn_id", None)
 
 
 def _prune(workflow: Any, trail: Trail | None) -> int:

@@ -55,6 +55,7 @@ from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
 from engine.feel_builtins import iso_duration, pattern_timed_out
 from engine.first_event import FirstEvent
+from engine.io_mappings import hide_carried
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
 from engine.juel_runtime import ELValueError
 from engine.listeners import drawn_for
@@ -1018,6 +1019,8 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
         pass
     elif (latest := _latest_task(workflow)) is not None:
         data.update(latest.data)
+        for failed in workflow.get_tasks(state=TaskState.ERROR):
+            hide_carried(failed, data)  # a catch's carried data, its outputs in an incident
     else:  # e.g. right after a migration reset the tasks it was at
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             data.update(task.data)
