@@ -20,6 +20,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from engine.aps_decisions import adopt as adopt_aps_decisions
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
 from engine.call_cycles import call_cycle_problems
@@ -164,6 +165,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
+        _xml_pass(name in schema_invalid, adopt_aps_decisions, tree)  # APS decision tasks
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_properties, tree)  # zeebe:/camunda:properties
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
