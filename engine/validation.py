@@ -20,6 +20,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from engine.activiti_connectors import adopt as adopt_activiti_connectors
 from engine.aps_decisions import adopt as adopt_aps_decisions
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
@@ -169,6 +170,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_properties, tree)  # zeebe:/camunda:properties
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
+        _xml_pass(name in schema_invalid, adopt_activiti_connectors, tree)  # Activiti 7's
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
         _xml_pass(name in schema_invalid, adopt_event_mappings, tree)  # events' io mappings

@@ -327,9 +327,75 @@ def test_an_aps_table_reading_a_misspelled_variable_is_an_incident_on_its_decisi
     (incident,) = view["incidents"]
     assert view["status"] == "error"
     assert incident["element_id"] == "routeQuote", incident
+    open("/tmp/r28inc2.txt", "w").write(incident["message"])
     assert "discont" in incident["message"], incident["message"]
     assert "Traceback" not in incident["message"]
     assert deals_of(db, cid) == []
+
+
+# -- Activiti 7: a lead intake whose service tasks are Cloud Connectors naming operators ------
+
+A7 = "activiti7_lead_intake.bpmn"
+A7_PROCESS = "process-7c1e9a42-5b3d-4f6e-a8c0-9d2b1e4f7a63"
+
+
+def test_the_activiti7_connectors_open_the_deal_and_tell_the_manager(owner, agent, actor, db):
+    """Every variable goes to the connector and what it answers comes back: the deal's
+    operator reads ``customer_id``, ``amount`` and ``title``, ``notify.user`` its ``user`` and
+    ``message``; the deal's id is in the data after it."""
+    boss = actor("manager", username="boss", team="East")
+    deploy(owner, A7)
+    cid = customer(db)
+    started = agent.start(
+        A7_PROCESS, {"customer_id": cid, "user": "boss", "message": "A deal to review"}
+    )
+    qualify = only(started["ready_tasks"])
+    assert (qualify["title"], qualify["lane"]) == ("Qualify the lead", "agent")
+    assert boss.complete(qualify["id"], {"interested": True}).status_code == 403
+    view = agent.complete_ok(
+        qualify["id"], {"interested": True, "amount": 4200, "title": "Twelve headsets"}
+    )
+    assert view["incidents"] == []
+    assert deals_of(db, cid) == [("Twelve headsets", "4200.00", "qualification")]
+    assert notifications_of(db, boss) == ["A deal to review"]
+    review = only(boss.tasks())
+    assert (review["title"], review["lane"]) == ("Review the new deal", "manager")
+    assert agent.complete(review["id"], {}).status_code == 403
+    done = boss.complete_ok(review["id"], {})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert done["data"]["id"] == deals_of_ids(db, cid)[0]
+
+
+def deals_of_ids(db: Any, customer_id: int) -> list[int]:
+    from crm.models import Deal
+
+    with db() as session:
+        return list(session.scalars(select(Deal.id).where(Deal.customer_id == customer_id)))
+
+
+def test_the_activiti7_note_connector_writes_why_the_lead_was_not_interested(owner, agent, db):
+    deploy(owner, A7)
+    cid = customer(db)
+    started = agent.start(A7_PROCESS, {"customer_id": cid})
+    done = agent.complete_ok(
+        only(started["ready_tasks"])["id"], {"interested": False, "text": "Has a supplier"}
+    )
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert notes_of(db, cid) == ["Has a supplier"]
+    assert deals_of(db, cid) == []
+    assert "EndEvent_0f6y2wc" in went_through(agent, started["id"])
+
+
+def test_an_activiti7_connector_missing_its_variable_is_an_incident_naming_it(owner, agent, db):
+    deploy(owner, A7)
+    cid = customer(db)
+    started = agent.start(A7_PROCESS, {"customer_id": cid})
+    view = agent.complete_ok(only(started["ready_tasks"])["id"], {"interested": False})
+    (incident,) = view["incidents"]
+    assert incident["element_id"] == "ServiceTask_1n4c7hz"
+    open("/tmp/r28inc.txt", "w").write(incident["message"])
+    assert "text" in incident["message"] and "Traceback" not in incident["message"]
+    assert notes_of(db, cid) == []
 
 
 # -- the mistakes these exports and their editors make: refused on the element and line -------
@@ -453,6 +519,15 @@ BROKEN = {
         [(APS[0], []), (APS[1], [('hitPolicy="FIRST"', 'hitPolicy="FRIST"')])],
         APS[1],
         ("decisionTable_3012", '<decisionTable id="decisionTable_3012"', "hit policy FRIST"),
+    ),
+    "a connector naming no operator (Activiti 7)": (
+        [(A7, [('implementation="crm.add_note"', 'implementation="crm.add_nte"')])],
+        A7,
+        (
+            "ServiceTask_1n4c7hz",
+            '<bpmn2:serviceTask id="ServiceTask_1n4c7hz"',
+            "unknown service operator 'crm.add_nte'",
+        ),
     ),
     "a called process misspelled (Oracle BPM)": (
         [
