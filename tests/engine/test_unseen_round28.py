@@ -1,4 +1,4 @@
-"""Round 28 of unseen diagrams, telesales processes as five more tools export BPMN 2.0.
+"""Round 28 of unseen diagrams: telesales processes as seven more tools export BPMN 2.0.
 
 Visual Paradigm 17 (a lead qualification: every schema default written out, empty
 documentation, XPath declared for Python conditions, a service task's error caught and fixed
@@ -8,16 +8,26 @@ from a variable, given up to the manager after three tries), Alfresco Process Se
 quote approval whose decision task is APS's DMN delegate with the table's key in a field, JUEL
 conditions, manager and director lanes), Oracle BPM Studio 12c (an order handover calling a
 reusable set-up process in another file, whose error end event is caught on the call
-activity; empty io specifications everywhere) and IBM BPM 8.6 (a complaint escalation with
+activity; empty io specifications everywhere), IBM BPM 8.6 (a complaint escalation with
 JAXB's ``ns3:`` prefix: a severe complaint escalated without stopping the agent, a refund
-thrown as an error out of the subprocess). Each is deployed through the API and run along its
-paths as the lanes' users, with the CRM writes checked; then the mistakes these exports and
-their editors make, each refused with ``422 invalid_bpmn`` on its element and line.
+thrown as an error out of the subprocess), Activiti 7's Modeling App (a lead intake whose
+service tasks are Cloud Connectors: ``implementation`` alone) and a Visio drawing through a
+vsdx-to-BPMN converter, Visio having no BPMN export of its own (a callback confirmed by the
+customer's message or chased after a day, behind an event-based gateway; ``Sheet.7`` ids).
+Each is deployed through the API and run along its paths as the lanes' users, with the CRM
+writes checked; then the mistakes these exports and their editors make, each refused with
+``422 invalid_bpmn`` on its element and line.
 
-What was refused and runs now: APS's decision task (``activiti:class`` its
-``KieDecisionTaskDelegate``, ``decisionTableReferenceKey`` its field) was refused as a Java
-class, with a hint to record a deal's decision instead; it runs as the business rule task it
-is (``engine.aps_decisions``).
+What was refused or said badly, and runs or is said now: APS's decision task
+(``activiti:class`` its ``KieDecisionTaskDelegate``, ``decisionTableReferenceKey`` its field)
+was refused as a Java class, with a hint to record a deal's decision instead; it runs as the
+business rule task it is (``engine.aps_decisions``). Activiti 7's connector naming an operator
+was refused as a service task without one; it runs the operator with the variables of its
+parameters' names and sets what it answers (``engine.activiti_connectors``). A service task's
+parameter reading a variable the data lacks failed with "Error evaluating expression 'text'.
+Did you mean one of '[…]'?"; it names the parameter, the operator and what the data has
+(``engine.service_parameters``). A rule cell ``>> 5`` (a ``>`` typed twice) deployed as a
+Python bit shift that never matched; it is refused on its cell (``engine.dmn_checks``).
 """
 
 from __future__ import annotations
@@ -399,6 +409,56 @@ def test_an_activiti7_connector_missing_its_variable_is_an_incident_naming_it(ow
     assert notes_of(db, cid) == []
 
 
+# -- Visio (through a converter): a callback confirmed by the customer's message, or chased --
+
+VISIO = "visio_callback_confirmation.bpmn"
+
+
+def test_the_visio_callback_confirmed_by_message_is_called_and_logged(timed: Timed):
+    deploy(timed.owner, VISIO)
+    db, agent = timed.runtime.db.unit_of_work, timed.agent
+    cid = customer(db)
+    started = agent.start("Page-1", {"customer_id": cid, "slot": "10:30"}, business_key="cb-1")
+    assert (started["status"], started["incidents"]) == ("waiting", [])
+    assert sorted(w["kind"] for w in started["waiting"]) == ["message", "timer"]
+    assert notes_of(db, cid) == ["Asked to confirm the callback at 10:30"]
+    sent = agent.post(
+        "/api/v1/messages",
+        json={"name": "callback_confirmed", "business_key": "cb-1", "payload": {"slot": "11:00"}},
+    )
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == [started["id"]]
+    call = only(agent.tasks())
+    assert (call["title"], call["lane"]) == ("Call at the\nconfirmed slot", "agent")
+    assert agent.instance(started["id"])["waiting"] == []  # the timer is gone with the race
+    done = agent.complete_ok(call["id"], {"outcome": "connected_interested", "talked_s": 240})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert calls_of(db) == [("connected_interested", 240)]
+    assert done["data"]["slot"] == "11:00"  # the message's payload
+    assert timed.advance(days=2) == 0
+
+
+def test_the_visio_callback_nobody_confirms_is_chased_by_the_manager_after_a_day(timed: Timed):
+    deploy(timed.owner, VISIO)
+    db, agent = timed.runtime.db.unit_of_work, timed.agent
+    boss = timed.actor("manager", username="boss", team="East")
+    started = agent.start(
+        "Page-1", {"customer_id": customer(db), "slot": "15:00"}, business_key="cb-2"
+    )
+    assert timed.advance(hours=23, minutes=59) == 0
+    assert timed.advance(minutes=1) == 1
+    chase = only(boss.tasks())
+    assert (chase["title"], chase["lane"]) == ("Chase the\ncustomer", "manager")
+    late = agent.post(
+        "/api/v1/messages", json={"name": "callback_confirmed", "business_key": "cb-2"}
+    )
+    assert late.status_code == 404, late.get_json()
+    assert agent.tasks() == []
+    done = boss.complete_ok(chase["id"], {})
+    assert (done["status"], done["incidents"]) == ("completed", [])
+    assert "Sheet.14" in went_through(agent, started["id"])
+
+
 # -- the mistakes these exports and their editors make: refused on the element and line -------
 
 BROKEN = {
@@ -534,6 +594,21 @@ BROKEN = {
             '<bpmn2:serviceTask id="ServiceTask_1n4c7hz"',
             "unknown service operator 'crm.add_nte'",
         ),
+    ),
+    "a connector's name kept with its space (Visio)": (
+        [
+            (
+                VISIO,
+                [
+                    (
+                        '<sequenceFlow id="Dynamic_connector.28"',
+                        '<sequenceFlow id="Dynamic connector.28"',
+                    )
+                ],
+            )
+        ],
+        VISIO,
+        ("Dynamic connector.28", '<sequenceFlow id="Dynamic connector.28"', "no valid XML id"),
     ),
     "a called process misspelled (Oracle BPM)": (
         [
