@@ -14,7 +14,11 @@ variable ``result``). It was refused as a service task without an operator, the 
 naming ``implementation`` as something Dialflow does not run.
 
 A dotted name no operator has (``crm.add_nte``, a Java class) is written the same way, so the
-deploy's checks say the operator is unknown, with the operators there are. BPMN's own values
+deploy's checks say the operator is unknown, with the operators there are. The project's
+extensions file (``<process id>-extensions.json``, deployed beside as a JSON file) is not
+read: a mapping it gives such a task's inputs or outputs is refused on the task
+(``mapping_problems``), where it was kept and silently not run (the operator read other
+variables than the mapping named). BPMN's own values
 (``##WebService``, ``##unspecified``), URIs, and a task that says more (a Java delegate, an
 external topic, a Zeebe task definition, an operator of its own) are left to what reads them.
 """
@@ -26,7 +30,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, extension_elements
+from engine.bpmn_xml import BPMN_NS, element_problem, extension_elements, readable_trees
 from engine.job_variables import JOB_VARIABLES
 from engine.zeebe_jobs import listener_parameters
 
@@ -67,3 +71,35 @@ def adopt(tree: Any) -> None:
         listed = etree.SubElement(called, f"{_SPIFF}parameters")
         for name, python in listener_parameters(operator, task):
             etree.SubElement(listed, f"{_SPIFF}parameter", id=name, type="any", value=python)
+
+
+def mapping_problems(bpmn: dict[str, str], forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """A connector task whose inputs or outputs an Activiti 7 extensions file of the deploy
+    maps: one problem on the task, naming the file, since Dialflow does not read it."""
+    mapped: dict[str, str] = {}  # task id → the file mapping it
+    for form_name, content in forms.items():
+        extensions = content.get("extensions") if isinstance(content, dict) else None
+        mappings = extensions.get("mappings") if isinstance(extensions, dict) else None
+        for task_id, mapping in (mappings or {}).items() if isinstance(mappings, dict) else ():
+            if isinstance(mapping, dict) and (mapping.get("inputs") or mapping.get("outputs")):
+                mapped.setdefault(str(task_id), form_name)
+    found = []
+    for name, tree in readable_trees(bpmn):
+        for task in tree.iter(_SERVICE):
+            operator = connector(task)
+            if operator is None or task.get("id") not in mapped:
+                continue
+            said = ", ".join(n for n, _ in listener_parameters(operator, task)) or "none"
+            found.append(
+                element_problem(
+                    name,
+                    task,
+                    f"{mapped[task.get('id')]} maps the inputs or outputs of this Activiti 7 "
+                    f"connector ({operator}), which Dialflow does not read: the operator gets "
+                    f"the variables of its parameters' names ({said}) and sets what it "
+                    "answers; write the mapping as its <spiffworkflow:serviceTaskOperator "
+                    f'id="{operator}"> parameters in the task instead, or leave it out of the '
+                    "extensions file",
+                )
+            )
+    return found

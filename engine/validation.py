@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from engine.activiti_connectors import adopt as adopt_activiti_connectors
+from engine.activiti_connectors import mapping_problems as connector_mappings
 from engine.aps_decisions import adopt as adopt_aps_decisions
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
@@ -401,6 +402,7 @@ def validate_bundle(
     foreign += binding_problems(bpmn)
     jobs = unknown_types(bpmn, registry)
     foreign += jobs + retries_problems(bpmn)
+    foreign += connector_mappings(bpmn, forms)  # Activiti 7's extensions file: not read
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []

@@ -32,6 +32,7 @@ Python bit shift that never matched; it is refused on its cell (``engine.dmn_che
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -407,6 +408,34 @@ def test_an_activiti7_connector_missing_its_variable_is_an_incident_naming_it(ow
         "(it has customer_id, interested)"
     ), incident["message"]
     assert notes_of(db, cid) == []
+
+
+A7_EXTENSIONS = {
+    "id": A7_PROCESS,
+    "extensions": {
+        "properties": {},
+        "mappings": {
+            "ServiceTask_1n4c7hz": {"inputs": {"text": {"type": "variable", "value": "reason"}}}
+        },
+        "constants": {},
+    },
+}
+
+
+def test_an_activiti7_extensions_file_mapping_a_connector_is_refused_on_the_task(owner, db):
+    """The mapping ``text`` ← ``reason`` was kept as a form file and never read: the note
+    took ``text``, not the reason."""
+    name = f"{A7_PROCESS}-extensions.json"
+    details = refused(upload(owner, (A7, diagram(A7)), (name, json.dumps(A7_EXTENSIONS).encode())))
+    (detail,) = details
+    assert (detail["element_id"], detail["file"]) == ("ServiceTask_1n4c7hz", A7)
+    assert detail["line"] == line_in('<bpmn2:serviceTask id="ServiceTask_1n4c7hz"', diagram(A7))
+    assert (
+        f"{name} maps the inputs or outputs of this Activiti 7 connector (crm.add_note)"
+        in (detail["message"])
+    )
+    assert "(customer_id, text)" in detail["message"]
+    nothing_deployed(db)
 
 
 # -- Visio (through a converter): a callback confirmed by the customer's message, or chased --
