@@ -647,6 +647,13 @@ def _unary_test_problem(text: str) -> str | None:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
         error = _python_problem(f"v {text}", "eval")
+        shift = re.match(r"^\s*(>>|<<)\s*(.*)$", text)
+        if error is None and shift:  # '>> 20': a '>' typed twice, no comparison at all
+            meant = f"{shift.group(1)[0]} {shift.group(2).strip()}"
+            return (
+                f"rule cell {text!r} shifts the input's bits in Python and compares nothing "
+                f"(FEEL has no {shift.group(1)!r}): write {meant!r}"
+            )
         if error is None:
             return None
         if re.match(r"^\s*[\[(].*\.\..*[\])]\s*$", text):

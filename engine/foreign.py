@@ -21,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from engine import (
+    aps_decisions,
     assignment_attributes,
     call_mappings,
     camunda_decisions,
@@ -477,6 +478,10 @@ def _foreign_attributes(name: str, element: Any) -> list[dict[str, Any]]:
             qname.localname, element
         ):
             continue  # a business rule task's decision and result variable: run
+        if qname.namespace == aps_decisions.ACTIVITI_NS and aps_decisions.runs(
+            qname.localname, element
+        ):
+            continue  # an APS decision task: its table runs
         if qname.namespace in assignment_attributes.JAVA_ENGINES and java_schedule.runs(
             qname.localname, element, value
         ):
@@ -530,6 +535,7 @@ def _foreign_element(name: str, element: Any, qname: Any) -> list[dict[str, Any]
         or zeebe_messages.adopted(element)  # a message's key: its catches match by it
         or zeebe_schedule.adopted(element)  # a user task's due date or priority: kept
         or zeebe_decisions.adopted(element)  # a decision and its result variable: run
+        or aps_decisions.adopted(element)  # an APS decision task's table: run
         or assignment_attributes.adopted(element)  # who works a user task: run
         or foreign_loops.adopted(element)  # a multi-instance collection: run
         or diagram_forms.is_drawn_form(element)  # a user task's form: converted

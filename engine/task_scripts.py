@@ -62,6 +62,7 @@ from engine.diagram_forms import DIAGRAM_FORM, diagram_form
 from engine.instance_changes import deferred
 from engine.io_mappings import IoMapped
 from engine.job_variables import JobVariablesMerged
+from engine.service_parameters import ParametersNamed
 from engine.zeebe_decisions import ResultVariableDecision
 
 # A task's internal data: its own work is done, its post-script failed.
@@ -308,10 +309,11 @@ class PostScriptRetryingScriptTask(PreScriptHeard, PostScriptRetry, IoMapped, Sc
 
 
 class PostScriptRetryingServiceTask(
-    PreScriptHeard, PostScriptRetry, JobVariablesMerged, ServiceTask
+    PreScriptHeard, PostScriptRetry, JobVariablesMerged, ParametersNamed, ServiceTask
 ):
     """A service task whose retry after a failed post-script does not call its handler again
-    (a Camunda 8 listener's sets its job's variables, ``engine.job_variables``)."""
+    (a Camunda 8 listener's sets its job's variables, ``engine.job_variables``; a parameter
+    reading data the instance lacks is said as that, ``engine.service_parameters``)."""
 
 
 class PostScriptRetryingUserTask(PreScriptHeard, SubmittedPostScriptRetry, IoMapped, UserTask):

@@ -20,6 +20,9 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from engine.activiti_connectors import adopt as adopt_activiti_connectors
+from engine.activiti_connectors import mapping_problems as connector_mappings
+from engine.aps_decisions import adopt as adopt_aps_decisions
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
 from engine.call_cycles import call_cycle_problems
@@ -164,9 +167,11 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_java_schedules, tree)  # the same, Camunda 7
         _xml_pass(name in schema_invalid, adopt_decisions, tree)  # decisions' result variables
         _xml_pass(name in schema_invalid, adopt_camunda_decisions, tree)  # the same, Camunda 7
+        _xml_pass(name in schema_invalid, adopt_aps_decisions, tree)  # APS decision tasks
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_properties, tree)  # zeebe:/camunda:properties
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
+        _xml_pass(name in schema_invalid, adopt_activiti_connectors, tree)  # Activiti 7's
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
         _xml_pass(name in schema_invalid, adopt_event_mappings, tree)  # events' io mappings
@@ -427,6 +432,7 @@ def validate_bundle(
     foreign += binding_problems(bpmn)
     jobs = unknown_types(bpmn, registry)
     foreign += jobs + retries_problems(bpmn)
+    foreign += connector_mappings(bpmn, forms)  # Activiti 7's extensions file: not read
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []
