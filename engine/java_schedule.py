@@ -70,9 +70,9 @@ def runs(local: str, element: Any, value: str) -> bool:
 
 
 def hint(local: str, element: Any, value: str) -> str | None:
-    """What to write for a ``dueDate``, ``followUpDate`` or ``priority`` attribute ``runs`` refused, when the
-    general hint would mislead (a task that is no user task, a day off the calendar, a task
-    whose due time or priority is said elsewhere too), else ``None``."""
+    """What to write for a ``dueDate``, ``followUpDate`` or ``priority`` attribute ``runs``
+    refused, when the general hint would mislead (a task that is no user task, a day off the
+    calendar, a task whose due time or priority is said elsewhere too), else ``None``."""
     if local not in ATTRIBUTES:
         return None
     if element.tag != _USER_TASK:
