@@ -36,6 +36,8 @@ from engine import form_conditions
 from engine.bpmn_xml import BPMN_NS
 from engine.errors import problem
 from engine.version_bindings import binding_refusal
+from engine.version_tags import MAX_LENGTH as MAX_TAG_LENGTH
+from engine.version_tags import zeebe_binding
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -44,7 +46,8 @@ EMBEDDED_PREFIX = "camunda-forms:bpmn:"
 CAMUNDA_FORM_ID = "camundaFormId"  # the key of a .form file's id in a task spec's extensions
 CAMUNDA_FORM_LINE = "camundaFormLine"  # and of the line of the <zeebe:formDefinition> naming it
 CAMUNDA_FORM_SAID = "camundaFormSaid"  # how the task names it, when not by <zeebe:formDefinition>
-CAMUNDA_FORM_BINDING = "camundaFormBinding"  # "latest" or "deployment" (engine.latest_forms)
+CAMUNDA_FORM_BINDING = "camundaFormBinding"  # "latest", "deployment" or "versionTag"
+CAMUNDA_FORM_TAG = "camundaFormTag"  # the tag of the "versionTag" binding (engine.form_tags)
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 # Camunda 7's attributes naming a user task's Camunda Form (``camunda:formRef``).
 FORM_REF_ATTRIBUTES = ("formRef", "formRefBinding", "formRefVersion")
@@ -577,10 +580,12 @@ def read(task: Any) -> dict[str, Any] | None:
         return None
     form_id = (found.get("formId") or "").strip()
     if form_id:
+        tag = (zeebe_binding(found) or "")[:MAX_TAG_LENGTH]  # as a .form file's is kept
         return {
             CAMUNDA_FORM_ID: form_id,
             CAMUNDA_FORM_LINE: found.sourceline,
             CAMUNDA_FORM_BINDING: (found.get("bindingType") or "latest").strip(),
+            **({CAMUNDA_FORM_TAG: tag} if tag else {}),
         }
     form = embedded_form(found)
     if form is None:
@@ -607,7 +612,16 @@ def file_form(form_id: str, forms: Mapping[str, Any]) -> tuple[str | None, Any]:
 
 def bound_forms(extensions: Mapping[str, Any], forms: Mapping[str, Any]) -> Mapping[str, Any]:
     """The forms a task's binding lets it name: with ``deployment``, not the earlier deploys'
-    files added for ``latest`` bindings (``engine.latest_forms``, named ``@<deploy id>/…``)."""
+    files added for ``latest`` bindings (``engine.latest_forms``, named ``@<deploy id>/…``);
+    with ``versionTag``, only the ``.form`` files carrying the tag (``engine.form_tags``)."""
+    tag = extensions.get(CAMUNDA_FORM_TAG)
+    if extensions.get(CAMUNDA_FORM_BINDING) == "versionTag" and tag:
+        return {
+            name: content
+            for name, content in forms.items()
+            if not name.lower().endswith(".form")
+            or (isinstance(content, Mapping) and form_tag(content) == tag)
+        }
     if extensions.get(CAMUNDA_FORM_BINDING) != "deployment":
         return forms
     return {name: content for name, content in forms.items() if not name.startswith("@")}
@@ -631,6 +645,14 @@ def task_problems(spec: Any, forms: Mapping[str, Any]) -> list[str] | None:
         return None
     forms = bound_forms(spec.extensions, forms)
     name, content = file_form(form_id, forms)
+    tag = (spec.extensions or {}).get(CAMUNDA_FORM_TAG)
+    if content is None and tag:
+        return [
+            f'<zeebe:formDefinition formId={form_id!r} bindingType="versionTag">: no '
+            f"deployed form of id {form_id!r} carries version tag {tag!r}: deploy the "
+            f'.form file whose JSON says "versionTag": {tag!r} first (or with the diagram), '
+            "or correct the tag"
+        ]
     if content is None:
         have = sorted(
             f"{n!r} (id {c.get('id')!r})"
@@ -748,9 +770,15 @@ def _flow_node(element: Any) -> Any:
     return extensions.getparent() if extensions is not None else None
 
 
+def form_tag(content: Any) -> str | None:
+    """A ``.form`` file's version tag (form-js's top-level ``"versionTag"``), else ``None``."""
+    tag = content.get("versionTag") if isinstance(content, Mapping) else None
+    return (tag.strip()[:MAX_TAG_LENGTH] or None) if isinstance(tag, str) else None
+
+
 def _definition_problem(element: Any) -> str | None:
     binding = (element.get("bindingType") or "latest").strip()
-    if binding not in _BINDINGS:
+    if binding not in _BINDINGS and zeebe_binding(element) is None:
         return binding_refusal(
             element,
             "form",

@@ -23,8 +23,9 @@ from engine import event_registry, starter_groups, version_tags
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, decision_ids, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
+from engine.form_tags import own_tags, with_tagged_forms
 from engine.latest_forms import with_earlier_forms
-from engine.models import DecisionTag, ModelBundle, ProcessVersion
+from engine.models import DecisionTag, FormTag, ModelBundle, ProcessVersion
 from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
@@ -87,9 +88,8 @@ def _deploy(
     if existing is not None:
         return existing
     direct = _called_bundle_ids(session, bundle)
-    sources = with_earlier_forms(
-        session, merge_dependencies(bundle, dependency_bundles(session, direct))
-    )
+    merged = merge_dependencies(bundle, dependency_bundles(session, direct))
+    sources = with_tagged_forms(session, with_earlier_forms(session, merged))
     parsed = validate_bundle(
         sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
     )
@@ -130,6 +130,10 @@ def _deploy(
                 session.add_all(
                     DecisionTag(bundle_id=row.id, decision_id=decision, version_tag=tag)
                     for decision, tag in _own_decision_tags(bundle.dmn).items()
+                )
+                session.add_all(
+                    FormTag(bundle_id=row.id, form_id=form_id, version_tag=tag)
+                    for form_id, tag in own_tags(bundle.forms).items()
                 )
                 session.flush()
             break
@@ -175,9 +179,8 @@ def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResul
     """The checks of ``deploy`` without storing anything: the process ids and the warnings a
     deploy would answer, or ``InvalidBpmn``."""
     direct = _called_bundle_ids(session, bundle)
-    sources = with_earlier_forms(
-        session, merge_dependencies(bundle, dependency_bundles(session, direct))
-    )
+    merged = merge_dependencies(bundle, dependency_bundles(session, direct))
+    sources = with_tagged_forms(session, with_earlier_forms(session, merged))
     parsed = validate_bundle(
         sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
     )

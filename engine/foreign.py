@@ -180,6 +180,8 @@ HINTS = {
     "autoStoreVariables": "Dialflow keeps every variable a script sets",
     "priority": "give the task the property priority",
     "dueDate": "give the task the property dueIn (a duration such as 'PT4H') or dueAt",
+    "followUpDate": "give the task the property followUpIn (a duration such as 'P1D') or "
+    "followUpAt",
     "formProperty": "pick a JSON-Schema form (formJsonSchemaFilename)",
     "assignment": "put the task in a lane (the lane names who works it; outside every lane, "
     "the instance's starter works it)",

@@ -42,6 +42,8 @@ class InboxRow:
     overdue: bool
     customer_id: int | None = None
     customer_name: str | None = None
+    # Its follow-up date (``follow_up_at``) has come: the page marks it "follow up now".
+    follow_up_now: bool = False
 
 
 @dataclass
@@ -117,6 +119,7 @@ def load_inbox(
             kind=_kind_of(item, viewer),
             overdue=item.due_at is not None and item.due_at < now,
             customer_id=customer_id_of(item.business_key),
+            follow_up_now=item.follow_up_at is not None and item.follow_up_at <= now,
         )
         for item in items
     ]

@@ -1,5 +1,6 @@
-"""A user task's ``dueDate`` and ``priority`` attributes, as Camunda 7, Flowable and Activiti
-write them, run as Dialflow's ``dueAt``/``dueIn`` and ``priority`` properties.
+"""A user task's ``dueDate``, ``followUpDate`` and ``priority`` attributes, as Camunda 7, Flowable
+and Activiti write them, run as Dialflow's ``dueAt``/``dueIn``, ``followUpAt``/``followUpIn`` and
+``priority`` properties.
 
 Camunda Modeler (Camunda 7), the Flowable and Activiti designers put a user task's due date
 and priority in attributes: ``camunda:dueDate="${callbackAt}"``, ``flowable:dueDate="PT4H"``,
@@ -16,6 +17,9 @@ into the parsed tree as those properties, with the Java engines' meaning:
   or a duration text such as ``"P2D"``, from then: ``work_items``); ``dateTime()`` moved
   forward by whole amounts (``${dateTime().plusDays(2).toDate()}``, as Camunda 7's examples
   write it) is ``dueIn`` of that duration (``engine.joda_dates``).
+- ``followUpDate`` (Camunda 7's ``camunda:followUpDate``, when to look at the task again):
+  read as ``dueDate`` is, as the ``followUpIn``/``followUpAt`` properties, the work item's
+  ``follow_up_at``; it was refused as an attribute Dialflow does not read.
 - ``priority``: a whole number, or a JUEL expression that translates to Python
   (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
 
@@ -41,7 +45,10 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _SPIFF = f"{{{SPIFF_NS}}}"
 _EXTENSIONS = f"{{{BPMN_NS}}}extensionElements"
 _USER_TASK = f"{{{BPMN_NS}}}userTask"
-ATTRIBUTES = ("dueDate", "priority")
+ATTRIBUTES = ("dueDate", "followUpDate", "priority")
+# A date attribute → the properties it is written as: a time (expression), a duration from now.
+_DATES = {"dueDate": ("dueAt", "dueIn"), "followUpDate": ("followUpAt", "followUpIn")}
+_SAID_AS = {"dueDate": "due time", "followUpDate": "follow-up date", "priority": "priority"}
 _DURATION = re.compile(
     r"^P(?=\d|T\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$"
 )
@@ -63,20 +70,23 @@ def runs(local: str, element: Any, value: str) -> bool:
 
 
 def hint(local: str, element: Any, value: str) -> str | None:
-    """What to write for a ``dueDate`` or ``priority`` attribute ``runs`` refused, when the
-    general hint would mislead (a task that is no user task, a day off the calendar, a task
-    whose due time or priority is said elsewhere too), else ``None``."""
+    """What to write for a ``dueDate``, ``followUpDate`` or ``priority`` attribute ``runs``
+    refused, when the general hint would mislead (a task that is no user task, a day off the
+    calendar, a task whose due time or priority is said elsewhere too), else ``None``."""
     if local not in ATTRIBUTES:
         return None
     if element.tag != _USER_TASK:
-        return f"Dialflow gives a due time and a priority to user tasks only: remove {local}"
+        return (
+            "Dialflow gives a due time, a follow-up date and a priority to user tasks only: "
+            f"remove {local}"
+        )
     said = _property(local, value)
     if said is not None:
         return (
-            f"the task says its {'due time' if local == 'dueDate' else local} elsewhere too "
+            f"the task says its {_SAID_AS[local]} elsewhere too "
             "(its own property or zeebe:taskSchedule/zeebe:priorityDefinition): keep one"
         )
-    if local == "dueDate" and _DATE_TIME.match(value.strip()):
+    if local in _DATES and _DATE_TIME.match(value.strip()):
         return (
             f"{value.strip()!r} is no time on the calendar: write a real date-time such as "
             "2026-05-07T18:00:00+08:00"
@@ -85,7 +95,7 @@ def hint(local: str, element: Any, value: str) -> str | None:
 
 
 def adopt(tree: Any) -> None:
-    """Write each user task's adopted due date and priority as its
+    """Write each user task's adopted due date, follow-up date and priority as its
     ``spiffworkflow:properties`` (see the module)."""
     for task in tree.iter(_USER_TASK):
         said: dict[str, str] = {}
@@ -100,18 +110,19 @@ def adopt(tree: Any) -> None:
 def _property(local: str, value: str) -> dict[str, str] | None:
     """The Dialflow property an attribute's value says, or ``None`` if it says none."""
     text = value.strip()
-    if local == "dueDate":
+    if local in _DATES:
+        at, within = _DATES[local]
         if _DURATION.match(text):
-            return {"dueIn": text}
+            return {within: text}
         moved = joda_dates.as_duration(text)  # ${dateTime().plusDays(1).toDate()}
         if moved is not None:
-            return {"dueIn": moved}
+            return {within: moved}
         if _DATE_TIME.match(text):
-            return {"dueAt": repr(text)} if _on_the_calendar(text) else None
+            return {at: repr(text)} if _on_the_calendar(text) else None
         path = _JUEL_PATH.match(text)
         # ``${ lead . callback }`` is ``lead.callback``: spaced, Python read an attribute
         python = juel.to_python(re.sub(r"\s+", "", path.group(1))) if path else None
-        return {"dueAt": python} if python else None
+        return {at: python} if python else None
     if _WHOLE.match(text):
         return {"priority": str(int(text))}
     found = _JUEL.match(text)
@@ -123,7 +134,10 @@ def _property(local: str, value: str) -> dict[str, str] | None:
 
 def _names_of(said: dict[str, str]) -> set[str]:
     names = set(said)
-    return names | {"dueAt", "dueIn"} if names & {"dueAt", "dueIn"} else names
+    for pair in _DATES.values():
+        if names & set(pair):
+            names |= set(pair)
+    return names
 
 
 def _on_the_calendar(text: str) -> bool:

@@ -6,7 +6,8 @@ whose time has come ahead of the rest of the list), then the higher priority (Ca
 a dialer hopper's sense: a higher number is more urgent; no priority is 0, a negative one is
 below it), then the sooner due (no due time last), then the older. The other orders are one
 of those keys first: ``due`` (soonest due, undated last), ``priority`` (highest first),
-``created`` (oldest first, as they opened).
+``created`` (oldest first, as they opened), ``follow_up`` (the soonest follow-up date first, so
+those whose follow-up date has passed lead, then the higher priority; no follow-up date last).
 
 Every order ends with the item's age, its place among the items its step opened, its
 instance and its id, so items that tie keep one order page after page. ``urgency`` reads the
@@ -30,6 +31,7 @@ class TaskOrder(enum.StrEnum):
     DUE = "due"
     PRIORITY = "priority"
     CREATED = "created"
+    FOLLOW_UP = "follow_up"
 
 
 DEFAULT_ORDER = TaskOrder.URGENCY
@@ -38,6 +40,7 @@ DEFAULT_ORDER = TaskOrder.URGENCY
 _AS_OPENED = (WorkItem.created_at, WorkItem.seq, WorkItem.instance_id, WorkItem.id)
 _SOONEST_DUE = (WorkItem.due_at.is_(None), WorkItem.due_at)  # no due time last
 _HIGHEST_PRIORITY = WorkItem.priority.desc()
+_SOONEST_FOLLOW_UP = (WorkItem.follow_up_at.is_(None), WorkItem.follow_up_at)  # none last
 
 
 def order_by(order: TaskOrder, *, now: datetime) -> tuple[Any, ...]:
@@ -48,6 +51,8 @@ def order_by(order: TaskOrder, *, now: datetime) -> tuple[Any, ...]:
         return (_HIGHEST_PRIORITY, *_SOONEST_DUE, *_AS_OPENED)
     if order == TaskOrder.CREATED:
         return _AS_OPENED
+    if order == TaskOrder.FOLLOW_UP:
+        return (*_SOONEST_FOLLOW_UP, _HIGHEST_PRIORITY, *_SOONEST_DUE, *_AS_OPENED)
     late_first = case((WorkItem.due_at < now, 0), else_=1)
     return (late_first, _HIGHEST_PRIORITY, *_SOONEST_DUE, *_AS_OPENED)
 

@@ -34,8 +34,9 @@ from dialflow.db import fetch, mark_saved
 from engine.assignment_attributes import ASSIGNMENT, who_works, with_values
 from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes, readable_trees
-from engine.camunda_forms import CAMUNDA_FORM_BINDING, CAMUNDA_FORM_ID
+from engine.camunda_forms import CAMUNDA_FORM_BINDING, CAMUNDA_FORM_ID, CAMUNDA_FORM_TAG
 from engine.diagram_forms import form_of
+from engine.form_tags import forms_when_opened as forms_tagged
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
 from engine.io_mappings import own_values
@@ -520,9 +521,13 @@ def _fill(
 def _forms_of(session: Session, spec: Any, bundle: LoadedBundle) -> Mapping[str, Any]:
     """The forms the task opens with: its version's, and for a Camunda Form named with the
     ``latest`` binding the newest ``.form`` file of that id deployed so far
-    (``engine.latest_forms``)."""
+    (``engine.latest_forms``), for one named by ``versionTag`` the newest carrying the tag
+    deployed up to the version's deploy (``engine.form_tags``)."""
     extensions = spec.extensions or {}
     form_id = extensions.get(CAMUNDA_FORM_ID)
+    tag = extensions.get(CAMUNDA_FORM_TAG)
+    if form_id and tag and extensions.get(CAMUNDA_FORM_BINDING) == "versionTag":
+        return forms_tagged(session, bundle.bundle_id, form_id, tag, bundle.forms)
     if not form_id or extensions.get(CAMUNDA_FORM_BINDING, LATEST) != LATEST:
         return bundle.forms
     return forms_when_opened(session, form_id, bundle.forms)

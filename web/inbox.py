@@ -33,6 +33,10 @@ ORDER_CHOICES = {
     TaskOrder.DUE: (_l("Due time"), _l("Sooner due first, tasks without a due time last")),
     TaskOrder.PRIORITY: (_l("Priority"), _l("Higher priority first, then sooner due")),
     TaskOrder.CREATED: (_l("Oldest first"), _l("In the order the tasks opened")),
+    TaskOrder.FOLLOW_UP: (
+        _l("Follow-up date"),
+        _l("Follow-up date passed first, then sooner follow-up; tasks without one last"),
+    ),
 }
 
 

@@ -1,6 +1,6 @@
 """The engine's tables. Importing this package registers them with the shared metadata."""
 
-from engine.models.deployments import DecisionTag, ModelBundle, ProcessVersion
+from engine.models.deployments import DecisionTag, FormTag, ModelBundle, ProcessVersion
 from engine.models.events import EventWait, ReceivedMessage
 from engine.models.instances import Incident, InstanceStatus, ProcessInstance
 from engine.models.signals import SignalBroadcast, SignalDelivery
@@ -9,6 +9,7 @@ from engine.models.work_items import WorkItem, WorkItemCandidate, WorkItemStatus
 __all__ = [
     "DecisionTag",
     "EventWait",
+    "FormTag",
     "Incident",
     "InstanceStatus",
     "ModelBundle",

@@ -80,3 +80,22 @@ class DecisionTag(Base):
     bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="CASCADE"))
     decision_id: Mapped[str] = mapped_column(String(200))
     version_tag: Mapped[str] = mapped_column(String(200))
+
+
+class FormTag(Base):
+    """A Camunda Form (``.form`` file) of a deploy carrying a version tag (form-js writes it as
+    the JSON's top-level ``"versionTag"``): a user task bound by ``versionTag``
+    (``<zeebe:formDefinition bindingType="versionTag">``) shows the form of the newest bundle
+    holding that id with that tag. Forms are files of a bundle, not rows of their own, so the
+    tag is kept here, as ``DecisionTag`` keeps a decision's."""
+
+    __tablename__ = "form_tags"
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "form_id"),
+        Index(None, "form_id", "version_tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("model_bundles.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(String(200))
+    version_tag: Mapped[str] = mapped_column(String(200))

@@ -243,7 +243,8 @@ def test_what_no_json_schema_says_is_refused_on_its_element_and_line(owner: Acto
     assert lines["Activity_callback"] == [line_in('formId="callback-time"', text)]
     assert "no <zeebe:userTaskForm> of the file has that id" in found["Activity_gone"]
     assert lines["Activity_gone"] == [line_in("UserTaskForm_intent", text)]
-    assert "Dialflow keeps no version tags" in found["Activity_tagged"]
+    tagged = "no deployed form of id 'deal-amount' carries version tag 'v2'"
+    assert tagged in found["Activity_tagged"]
     assert "both a Camunda Form and formJsonSchemaFilename 'deal.json'" in found["Activity_two"]
     # a .form file's refusal is said on the task that shows it
     assert "textfield 'mobile' (联系电话) is checked as a phone number" in found["Activity_phone"]

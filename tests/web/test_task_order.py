@@ -131,16 +131,16 @@ def test_the_api_lists_the_late_first_then_by_priority_and_sort_picks_another(cl
     assert refused.status_code == 422
     error = refused.get_json()["error"]
     assert error["code"] == "invalid_sort"
-    assert "urgency, due, priority, created" in error["message"]
+    assert "urgency, due, priority, created, follow_up" in error["message"]
     assert error["details"] == [
-        {"field": "sort", "message": "one of: urgency, due, priority, created"}
+        {"field": "sort", "message": "one of: urgency, due, priority, created, follow_up"}
     ]
 
 
 def test_the_openapi_document_offers_the_orders(client):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/tasks"]["get"]
     sort = next(p for p in operation["parameters"] if p["name"] == "sort")
-    assert sort["schema"]["enum"] == ["urgency", "due", "priority", "created"]
+    assert sort["schema"]["enum"] == ["urgency", "due", "priority", "created", "follow_up"]
 
 
 def test_the_inbox_page_orders_by_urgency_and_shows_every_priority(client, desk, work):

@@ -56,7 +56,9 @@ def _flag(name: str) -> bool:
             f"order (default {DEFAULT_ORDER.value}): urgency = overdue first, then higher "
             "priority, then sooner due (none last), then older; due = sooner due first (none "
             "last), then higher priority, then older; priority = higher priority first, then "
-            "sooner due, then older; created = older first",
+            "sooner due, then older; created = older first; follow_up = sooner follow-up date "
+            "first (those whose follow-up date has passed lead; none last), then higher "
+            "priority, then sooner due, then older",
             TaskOrder,
         ),
         "limit": "page size",
