@@ -71,8 +71,12 @@ def downgrade() -> None:
     with op.batch_alter_table("decision_tags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_decision_tags_decision_id_version_tag"))
     op.drop_table("decision_tags")
-    with op.batch_alter_table("work_items", schema=None) as batch_op:
-        batch_op.drop_column("follow_up_at")
-    with op.batch_alter_table("process_versions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_process_versions_process_id_version_tag"))
-        batch_op.drop_column("version_tag")
+    op.drop_index("ix_process_versions_process_id_version_tag", table_name="process_versions")
+    # SQLite drops a plain column in place: a batch copy of process_versions would drop a table
+    # that instances reference, which SQLite's foreign keys refuse once any instance exists.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE work_items DROP COLUMN follow_up_at")
+        op.execute("ALTER TABLE process_versions DROP COLUMN version_tag")
+    else:
+        op.drop_column("work_items", "follow_up_at")
+        op.drop_column("process_versions", "version_tag")
