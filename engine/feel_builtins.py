@@ -453,14 +453,26 @@ class YearsMonths(str):
 _YEARS_MONTHS = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?$", re.IGNORECASE)
 
 
-def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
-    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
-    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+def months_in(duration: Any) -> int | None:
+    """The months a duration of years and months holds (``P1Y2M`` 14, ``-P3M`` -3); None for
+    anything else. FEEL compares such durations by them: ``P12M`` is ``P1Y``, and ``P9M`` is
+    less than ``P1Y`` (as text they were unequal, and ``"P9M" >= "P1Y"``)."""
+    if not isinstance(duration, str):
+        return None
     found = _YEARS_MONTHS.match(duration.strip())
     if found is None:
         return None
     months = int(found.group(2) or 0) * 12 + int(found.group(3) or 0)
-    months *= sign * (-1 if found.group(1) else 1)
+    return -months if found.group(1) else months
+
+
+def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
+    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
+    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+    months = months_in(duration)
+    if months is None:
+        return None
+    months *= sign
     year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         return None

@@ -291,9 +291,17 @@ _PYTHON_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
 
 def _compare(operator: str, left: Any, right: Any) -> bool | None:
     """FEEL's ``< > <= >=``: null when an operand is null or the two cannot be compared
-    (text with a number), where Python failed."""
+    (text with a number), where Python failed; durations of years and months by their months
+    (``P9M < P1Y``; as text ``"P9M" >= "P1Y"`` was true)."""
     if left is None or right is None:
         return None
+    months = feel_builtins.YearsMonths
+    if isinstance(left, months) or isinstance(right, months):  # by their months, not as text
+        if not (isinstance(left, months) and isinstance(right, months)):
+            return None
+        left, right = feel_builtins.months_in(left), feel_builtins.months_in(right)
+        if left is None or right is None:
+            return None
     try:
         return _ORDERINGS[operator](left, right)
     except TypeError:
@@ -324,6 +332,8 @@ def _equals(left: Any, right: Any) -> bool | None:
         if left.keys() != right.keys():
             return False
         return _and(*(_equals(left[key], right[key]) for key in left))
+    if kind == "a duration of years and months":  # P12M is P1Y
+        return feel_builtins.months_in(left) == feel_builtins.months_in(right)
     try:
         return bool(left == right)
     except TypeError:

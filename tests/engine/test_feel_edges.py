@@ -186,3 +186,23 @@ def test_patterns_that_need_no_backtracking_answer_at_once(owner, agent):
     out = computed(owner, agent, "feel_patterns_fine", cases)
     assert out == {name: want for name, (_feel, want) in cases.items()}
     assert time.monotonic() - began < 5
+
+
+YEARS_AND_MONTHS = {
+    "nine_months_short_of_a_year": (
+        'years and months duration(date("2024-01-01"), date("2024-10-01")) >= duration("P1Y")',
+        False,
+    ),
+    "ten_months_more_than_two": ('duration("P10M") > duration("P2M")', True),
+    "twelve_months_a_year": ('duration("P12M") = duration("P1Y")', True),
+    "a_year_not_thirteen_months": ('duration("P1Y") != duration("P13M")', True),
+    "back_before_none": ('duration("-P1M") < duration("P0M")', True),
+    "text_is_no_duration": ('duration("P1M") < "P2M"', None),
+}
+
+
+def test_durations_of_years_and_months_compare_by_their_months(owner, agent):
+    """Before: compared as their text, ``P9M >= P1Y`` was true (``"9" > "1"``), so a renewal
+    condition on a contract's age took its flow three months in, and ``P12M = P1Y`` false."""
+    out = computed(owner, agent, "feel_years_months", YEARS_AND_MONTHS)
+    assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
