@@ -206,3 +206,39 @@ def test_durations_of_years_and_months_compare_by_their_months(owner, agent):
     condition on a contract's age took its flow three months in, and ``P12M = P1Y`` false."""
     out = computed(owner, agent, "feel_years_months", YEARS_AND_MONTHS)
     assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
+
+
+BERLIN_FALL_BACK = "2024-10-27T{}@Europe/Berlin"  # at 03:00 summer time the clocks go back
+ON_THE_TIME_LINE = {
+    "two_hours_on": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("01:30:00")}") + duration("PT2H"))',
+        "2024-10-27T02:30:00+01:00",
+    ),
+    "two_hours_back": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("03:30:00")}") - duration("PT2H"))',
+        "2024-10-27T02:30:00+02:00",
+    ),
+    "five_hours_between": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("04:00:00")}") - '
+        f'date and time("{BERLIN_FALL_BACK.format("00:00:00")}"))',
+        "PT5H",
+    ),
+    "an_hour_later_is_later": (
+        f'date and time("{BERLIN_FALL_BACK.format("02:30:00")}") + duration("PT1H") > '
+        f'date and time("{BERLIN_FALL_BACK.format("02:30:00")}")',
+        True,
+    ),
+    "spring_gap": (
+        'string(date and time("2024-03-31T01:30:00@Europe/Berlin") + duration("PT1H"))',
+        "2024-03-31T03:30:00+02:00",
+    ),
+}
+
+
+def test_a_zoned_date_and_time_moves_on_the_time_line_over_a_clock_change(owner, agent):
+    """FEEL adds a duration to a zoned date and time on the time line. Before, Python added
+    it to the clock: over the night Berlin's clocks go back, 01:30 + 2 hours was 03:30 (an
+    hour late), 04:00 - 00:00 four hours, and 01:30 + 1 hour the night they go forward 02:30,
+    a time Berlin skips; the second 02:30 of the night compares later than the first."""
+    out = computed(owner, agent, "feel_time_line", ON_THE_TIME_LINE)
+    assert out == {name: want for name, (_feel, want) in ON_THE_TIME_LINE.items()}
