@@ -294,7 +294,61 @@ class PatternTimedOut(ValueError):
     ``PATTERN_SECONDS``: it backtracks without end on this text."""
 
 
+# How many atoms a pattern's counted repeats may write out. ``regex`` compiles a repeat's
+# least count as that many copies (``\d{1000000}`` took a second and 260 MB before any
+# search, ``\d{1000000000}`` every byte of memory the worker had), in C, where neither
+# ``PATTERN_SECONDS`` nor the step's time limit reaches; Python's ``re`` kept the count.
+# 10,000 copies are 2.6 MB, and ``regex`` keeps the last 500 patterns compiled.
+MOST_REPEATED = 10_000
+_COUNT = re.compile(r"\{(\d*)(?:,\d*)?\}")
+
+
+def written_out(pattern: str) -> int:
+    """About how many atoms ``regex`` writes out compiling ``pattern``: each atom once, a
+    group as its atoms, times the least count of a ``{m}``/``{m,n}`` after it (nested counts
+    multiply)."""
+    groups = [[0, 0]]  # per open group: [atoms so far, atoms of its last item]
+    at, end = 0, len(pattern)
+    while at < end:
+        char, size = pattern[at], 1
+        at += 1
+        if char == "\\":
+            named = pattern[at : at + 1] in ("p", "P", "N", "x", "u", "U")
+            at += 1
+            if named and pattern[at : at + 1] == "{":  # \p{L}, \x{263a}
+                at = pattern.find("}", at) + 1 or end
+        elif char == "[":  # a set is one atom: to its closing ]
+            at += pattern[at : at + 1] == "^"
+            at += pattern[at : at + 1] == "]"
+            while at < end and pattern[at] != "]":
+                at += 2 if pattern[at] == "\\" else 1
+            at += 1
+        elif char == "(":
+            groups.append([0, 0])
+            continue
+        elif char == ")" and len(groups) > 1:
+            size = max(groups.pop()[0], 1)
+        elif char in "*+?|":
+            continue  # a least count of 0 or 1 writes nothing out again
+        elif char == "{" and (count := _COUNT.match(pattern, at - 1)) is not None:
+            at = count.end()
+            least = int(count.group(1) or 0)
+            group = groups[-1]
+            group[0] += group[1] * (least - 1)  # the item was counted once already
+            group[1] *= least
+            continue
+        groups[-1][0] += size
+        groups[-1][1] = size
+    return sum(group[0] for group in groups)
+
+
 def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+    if written_out(str(pattern)) > MOST_REPEATED:
+        raise ValueError(
+            f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
+            f"than {MOST_REPEATED:,} times in all ({{m}} counts), more than can be searched "
+            "here; write a smaller count (or + or * for any number), then retry"
+        )
     try:
         return search()
     except TimeoutError:

@@ -242,3 +242,16 @@ def test_a_zoned_date_and_time_moves_on_the_time_line_over_a_clock_change(owner,
     a time Berlin skips; the second 02:30 of the night compares later than the first."""
     out = computed(owner, agent, "feel_time_line", ON_THE_TIME_LINE)
     assert out == {name: want for name, (_feel, want) in ON_THE_TIME_LINE.items()}
+
+
+def test_a_pattern_counting_past_what_can_be_written_out_is_an_incident_at_once(owner, agent):
+    """``regex`` writes a counted repeat out as that many copies when it compiles, in C,
+    out of reach of the pattern's and the step's time limits: ``\\d{1000000}`` took a second
+    and 260 MB before the search began, ``\\d{1000000000}`` all the worker's memory (Python's
+    ``re`` kept the count). Now such a pattern is an incident naming it, before compiling."""
+    feel = 'matches(text, "\\d{1000000}")'
+    deployed(owner, ("feel_pattern_count.bpmn", zeebe("feel_pattern_count", scripted("=" + feel))))
+    stopped = agent.start("feel_pattern_count", {"text": "13812345678"})
+    (incident,) = stopped["incidents"]
+    assert (stopped["status"], incident["element_id"]) == ("error", "Calc"), incident
+    assert "\\d{1000000}" in incident["message"] and "retry" in incident["message"], incident
