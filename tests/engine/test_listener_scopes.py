@@ -180,3 +180,24 @@ def test_a_missing_called_process_in_a_file_drawing_a_process_twice_is_on_its_ca
         }
     ]
 
+
+def test_a_start_listeners_variables_go_when_its_element_ends_after_a_move(
+    owner: Actor, agent: Actor, db
+) -> None:
+    """An instance moved, while its task is open, to a version whose task has no start
+    listener: the listener's ``note_id`` was kept in the process's data for good when the
+    task was done, over the process's own; it goes with the task, as in the version it ran."""
+    deployed(owner, "ls_moved_locals.bpmn", _start_listened("ls_moved_locals"))
+    started = agent.start(
+        "ls_moved_locals", {"text": "Calling", "customer_id": customer(db), "note_id": "mine"}
+    )
+    assert isinstance(started["data"]["note_id"], int)  # the listener's, while the task is open
+    task = '<bpmn:userTask id="call"><bpmn:extensionElements><zeebe:userTask />'
+    task += "</bpmn:extensionElements></bpmn:userTask>"
+    plain = chain("ls_moved_locals", task, '<bpmn:userTask id="wrap_up" />')
+    deployed(owner, "ls_moved_locals.bpmn", definitions(ZEEBE, plain))
+    url = f"/api/v1/process-instances/{started['id']}/migrate"
+    moved = owner.post(url, json={"to_version": 2})
+    assert moved.status_code == 200, moved.get_json()
+    done = agent.complete_ok(only(started["ready_tasks"])["id"], {})
+    assert done["data"]["note_id"] == "mine"
