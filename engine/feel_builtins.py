@@ -128,12 +128,25 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
         items = _items(args)
         if not items or any(item is None for item in items):
             return None
+        key = _order_of(items)
+        if key is False:
+            return None
         try:
-            return pick(items)
+            return pick(items, key=key)
         except TypeError:  # items of kinds that do not compare: null, as FEEL
             return None
 
     return extreme
+
+
+def _order_of(items: list[Any]) -> Callable[[Any], Any] | bool | None:
+    """The key ``min``, ``max`` and ``sort`` order ``items`` by: durations of years and months
+    by their months (as text ``P2M`` came after ``P10M``); False when only some are such
+    durations (null, as FEEL); None for Python's own order."""
+    months = [isinstance(item, YearsMonths) for item in items]
+    if not any(months):
+        return None
+    return months_in if all(months) else False
 
 
 def _count(items: Any) -> int | None:
@@ -204,8 +217,11 @@ def _sort(items: Any, precedes: Any = None) -> list[Any] | None:
     if items is None:
         return None
     if precedes is None:
+        key = _order_of(list(items))
+        if key is False:
+            return None
         try:
-            return sorted(items)
+            return sorted(items, key=key)
         except TypeError:  # items of kinds that do not compare: null, as FEEL
             return None
 

@@ -198,12 +198,18 @@ YEARS_AND_MONTHS = {
     "a_year_not_thirteen_months": ('duration("P1Y") != duration("P13M")', True),
     "back_before_none": ('duration("-P1M") < duration("P0M")', True),
     "text_is_no_duration": ('duration("P1M") < "P2M"', None),
+    "longest": ('max(duration("P10M"), duration("P2M"))', "P10M"),
+    "in_order": (
+        'sort([duration("P1Y"), duration("P10M"), duration("P2M")])',
+        ["P2M", "P10M", "P1Y"],
+    ),
 }
 
 
 def test_durations_of_years_and_months_compare_by_their_months(owner, agent):
     """Before: compared as their text, ``P9M >= P1Y`` was true (``"9" > "1"``), so a renewal
-    condition on a contract's age took its flow three months in, and ``P12M = P1Y`` false."""
+    condition on a contract's age took its flow three months in, ``P12M = P1Y`` was false,
+    the longer of ``P10M`` and ``P2M`` ``P2M``, and ``sort`` put ``P10M`` first."""
     out = computed(owner, agent, "feel_years_months", YEARS_AND_MONTHS)
     assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
 
