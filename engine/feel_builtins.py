@@ -128,12 +128,25 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
         items = _items(args)
         if not items or any(item is None for item in items):
             return None
+        key = _order_of(items)
+        if key is False:
+            return None
         try:
-            return pick(items)
+            return pick(items, key=key)
         except TypeError:  # items of kinds that do not compare: null, as FEEL
             return None
 
     return extreme
+
+
+def _order_of(items: list[Any]) -> Callable[[Any], Any] | bool | None:
+    """The key ``min``, ``max`` and ``sort`` order ``items`` by: durations of years and months
+    by their months (as text ``P2M`` came after ``P10M``); False when only some are such
+    durations (null, as FEEL); None for Python's own order."""
+    months = [isinstance(item, YearsMonths) for item in items]
+    if not any(months):
+        return None
+    return months_in if all(months) else False
 
 
 def _count(items: Any) -> int | None:
@@ -204,8 +217,11 @@ def _sort(items: Any, precedes: Any = None) -> list[Any] | None:
     if items is None:
         return None
     if precedes is None:
+        key = _order_of(list(items))
+        if key is False:
+            return None
         try:
-            return sorted(items)
+            return sorted(items, key=key)
         except TypeError:  # items of kinds that do not compare: null, as FEEL
             return None
 
@@ -294,7 +310,61 @@ class PatternTimedOut(ValueError):
     ``PATTERN_SECONDS``: it backtracks without end on this text."""
 
 
+# How many atoms a pattern's counted repeats may write out. ``regex`` compiles a repeat's
+# least count as that many copies (``\d{1000000}`` took a second and 260 MB before any
+# search, ``\d{1000000000}`` every byte of memory the worker had), in C, where neither
+# ``PATTERN_SECONDS`` nor the step's time limit reaches; Python's ``re`` kept the count.
+# 10,000 copies are 2.6 MB, and ``regex`` keeps the last 500 patterns compiled.
+MOST_REPEATED = 10_000
+_COUNT = re.compile(r"\{(\d*)(?:,\d*)?\}")
+
+
+def written_out(pattern: str) -> int:
+    """About how many atoms ``regex`` writes out compiling ``pattern``: each atom once, a
+    group as its atoms, times the least count of a ``{m}``/``{m,n}`` after it (nested counts
+    multiply)."""
+    groups = [[0, 0]]  # per open group: [atoms so far, atoms of its last item]
+    at, end = 0, len(pattern)
+    while at < end:
+        char, size = pattern[at], 1
+        at += 1
+        if char == "\\":
+            named = pattern[at : at + 1] in ("p", "P", "N", "x", "u", "U")
+            at += 1
+            if named and pattern[at : at + 1] == "{":  # \p{L}, \x{263a}
+                at = pattern.find("}", at) + 1 or end
+        elif char == "[":  # a set is one atom: to its closing ]
+            at += pattern[at : at + 1] == "^"
+            at += pattern[at : at + 1] == "]"
+            while at < end and pattern[at] != "]":
+                at += 2 if pattern[at] == "\\" else 1
+            at += 1
+        elif char == "(":
+            groups.append([0, 0])
+            continue
+        elif char == ")" and len(groups) > 1:
+            size = max(groups.pop()[0], 1)
+        elif char in "*+?|":
+            continue  # a least count of 0 or 1 writes nothing out again
+        elif char == "{" and (count := _COUNT.match(pattern, at - 1)) is not None:
+            at = count.end()
+            least = int(count.group(1) or 0)
+            group = groups[-1]
+            group[0] += group[1] * (least - 1)  # the item was counted once already
+            group[1] *= least
+            continue
+        groups[-1][0] += size
+        groups[-1][1] = size
+    return sum(group[0] for group in groups)
+
+
 def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+    if written_out(str(pattern)) > MOST_REPEATED:
+        raise ValueError(
+            f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
+            f"than {MOST_REPEATED:,} times in all ({{m}} counts), more than can be searched "
+            "here; write a smaller count (or + or * for any number), then retry"
+        )
     try:
         return search()
     except TimeoutError:
@@ -453,14 +523,26 @@ class YearsMonths(str):
 _YEARS_MONTHS = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?$", re.IGNORECASE)
 
 
-def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
-    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
-    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+def months_in(duration: Any) -> int | None:
+    """The months a duration of years and months holds (``P1Y2M`` 14, ``-P3M`` -3); None for
+    anything else. FEEL compares such durations by them: ``P12M`` is ``P1Y``, and ``P9M`` is
+    less than ``P1Y`` (as text they were unequal, and ``"P9M" >= "P1Y"``)."""
+    if not isinstance(duration, str):
+        return None
     found = _YEARS_MONTHS.match(duration.strip())
     if found is None:
         return None
     months = int(found.group(2) or 0) * 12 + int(found.group(3) or 0)
-    months *= sign * (-1 if found.group(1) else 1)
+    return -months if found.group(1) else months
+
+
+def moved_by_months(moment: date, duration: str, sign: int) -> date | None:
+    """``moment`` moved by the years and months of ``duration`` (``sign`` -1 to go back), its
+    day kept or the month's last (FEEL: 31 January + P1M is 28 February)."""
+    months = months_in(duration)
+    if months is None:
+        return None
+    months *= sign
     year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -210,6 +210,8 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
         return None
     if not (_is_number(left) and _is_number(right)):
         moved = _calendar_sum(operator, left, right)
+        if moved is None:
+            moved = _on_the_time_line(operator, left, right)
         if moved is not None:
             return moved
         if isinstance(left, bool) or isinstance(right, bool):
@@ -246,6 +248,34 @@ def _calendar_sum(operator: str, left: Any, right: Any) -> date | None:
     if operator == "+" and isinstance(left, months) and isinstance(right, date):
         return feel_builtins.moved_by_months(right, left, 1)
     return None
+
+
+def _zoned(value: Any) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None
+
+
+def _on_the_time_line(operator: str, left: Any, right: Any) -> datetime | timedelta | None:
+    """A date and time plus or minus a duration, or the duration between two, counted on the
+    time line as FEEL counts them; None for any other operands. Python counts by the clock
+    within one zone: the night the clocks go back, ``01:30@Europe/Berlin`` + ``PT2H`` was
+    ``03:30``, an hour late, and ``04:00`` - ``00:00`` that day four hours, not five."""
+    try:
+        if operator == "-" and _zoned(left) and _zoned(right):
+            return left.astimezone(UTC) - right.astimezone(UTC)
+        if operator == "+" and isinstance(left, timedelta) and _zoned(right):
+            left, right = right, left
+        if operator in ("+", "-") and _zoned(left) and isinstance(right, timedelta):
+            moved = left.astimezone(UTC) + (right if operator == "+" else -right)
+            return moved.astimezone(left.tzinfo)
+    except OverflowError:
+        return None  # past year 9999: null, as Python's own sum below gives
+    return None
+
+
+def _instant(value: Any) -> Any:
+    """A zoned date and time as its instant (UTC): Python compares two of one zone by their
+    clock, so the two 02:30 of the night the clocks go back were equal."""
+    return value.astimezone(UTC) if _zoned(value) else value
 
 
 def _kind(value: Any) -> str:
@@ -291,11 +321,19 @@ _PYTHON_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
 
 def _compare(operator: str, left: Any, right: Any) -> bool | None:
     """FEEL's ``< > <= >=``: null when an operand is null or the two cannot be compared
-    (text with a number), where Python failed."""
+    (text with a number), where Python failed; durations of years and months by their months
+    (``P9M < P1Y``; as text ``"P9M" >= "P1Y"`` was true)."""
     if left is None or right is None:
         return None
+    months = feel_builtins.YearsMonths
+    if isinstance(left, months) or isinstance(right, months):  # by their months, not as text
+        if not (isinstance(left, months) and isinstance(right, months)):
+            return None
+        left, right = feel_builtins.months_in(left), feel_builtins.months_in(right)
+        if left is None or right is None:
+            return None
     try:
-        return _ORDERINGS[operator](left, right)
+        return _ORDERINGS[operator](_instant(left), _instant(right))
     except TypeError:
         return None
 
@@ -324,8 +362,10 @@ def _equals(left: Any, right: Any) -> bool | None:
         if left.keys() != right.keys():
             return False
         return _and(*(_equals(left[key], right[key]) for key in left))
+    if kind == "a duration of years and months":  # P12M is P1Y
+        return feel_builtins.months_in(left) == feel_builtins.months_in(right)
     try:
-        return bool(left == right)
+        return bool(_instant(left) == _instant(right))
     except TypeError:
         return None
 

@@ -99,7 +99,8 @@ def has_start_listeners(node: Any) -> bool:
 
 def keep_local(spec: Any, node: Any) -> None:
     """Give ``spec``, the element ``node``'s, the completion that forgets the variables of its
-    start listeners, or of those of the activity it is a boundary event of (once)."""
+    start listeners, or of those of the activity it is a boundary event of (once); it finds
+    none to forget when no listener ran right before."""
     own = node.get("id")
     if isinstance(spec, BoundaryEventSplit):  # before an activity with boundary events
         if has_start_listeners(node) and not getattr(spec, "forgets_listener_locals", False):
@@ -115,7 +116,9 @@ def keep_local(spec: Any, node: Any) -> None:
         owner = (
             next((e for e in scope if e.get("id") == attached), None) if scope is not None else None
         )
-    if owner is None or not has_start_listeners(owner):
+    if owner is None or not owner.get("id"):
         return
+    # every element, not only those drawn with start listeners: an instance moved, past its
+    # listeners, to a version drawing none, kept their variables in its data for good
     spec.forgets_listener_locals = True
     spec.completed_event.connect(forget, owner.get("id"))

@@ -186,3 +186,78 @@ def test_patterns_that_need_no_backtracking_answer_at_once(owner, agent):
     out = computed(owner, agent, "feel_patterns_fine", cases)
     assert out == {name: want for name, (_feel, want) in cases.items()}
     assert time.monotonic() - began < 5
+
+
+YEARS_AND_MONTHS = {
+    "nine_months_short_of_a_year": (
+        'years and months duration(date("2024-01-01"), date("2024-10-01")) >= duration("P1Y")',
+        False,
+    ),
+    "ten_months_more_than_two": ('duration("P10M") > duration("P2M")', True),
+    "twelve_months_a_year": ('duration("P12M") = duration("P1Y")', True),
+    "a_year_not_thirteen_months": ('duration("P1Y") != duration("P13M")', True),
+    "back_before_none": ('duration("-P1M") < duration("P0M")', True),
+    "text_is_no_duration": ('duration("P1M") < "P2M"', None),
+    "longest": ('max(duration("P10M"), duration("P2M"))', "P10M"),
+    "in_order": (
+        'sort([duration("P1Y"), duration("P10M"), duration("P2M")])',
+        ["P2M", "P10M", "P1Y"],
+    ),
+}
+
+
+def test_durations_of_years_and_months_compare_by_their_months(owner, agent):
+    """Before: compared as their text, ``P9M >= P1Y`` was true (``"9" > "1"``), so a renewal
+    condition on a contract's age took its flow three months in, ``P12M = P1Y`` was false,
+    the longer of ``P10M`` and ``P2M`` ``P2M``, and ``sort`` put ``P10M`` first."""
+    out = computed(owner, agent, "feel_years_months", YEARS_AND_MONTHS)
+    assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
+
+
+BERLIN_FALL_BACK = "2024-10-27T{}@Europe/Berlin"  # at 03:00 summer time the clocks go back
+ON_THE_TIME_LINE = {
+    "two_hours_on": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("01:30:00")}") + duration("PT2H"))',
+        "2024-10-27T02:30:00+01:00",
+    ),
+    "two_hours_back": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("03:30:00")}") - duration("PT2H"))',
+        "2024-10-27T02:30:00+02:00",
+    ),
+    "five_hours_between": (
+        f'string(date and time("{BERLIN_FALL_BACK.format("04:00:00")}") - '
+        f'date and time("{BERLIN_FALL_BACK.format("00:00:00")}"))',
+        "PT5H",
+    ),
+    "an_hour_later_is_later": (
+        f'date and time("{BERLIN_FALL_BACK.format("02:30:00")}") + duration("PT1H") > '
+        f'date and time("{BERLIN_FALL_BACK.format("02:30:00")}")',
+        True,
+    ),
+    "spring_gap": (
+        'string(date and time("2024-03-31T01:30:00@Europe/Berlin") + duration("PT1H"))',
+        "2024-03-31T03:30:00+02:00",
+    ),
+}
+
+
+def test_a_zoned_date_and_time_moves_on_the_time_line_over_a_clock_change(owner, agent):
+    """FEEL adds a duration to a zoned date and time on the time line. Before, Python added
+    it to the clock: over the night Berlin's clocks go back, 01:30 + 2 hours was 03:30 (an
+    hour late), 04:00 - 00:00 four hours, and 01:30 + 1 hour the night they go forward 02:30,
+    a time Berlin skips; the second 02:30 of the night compares later than the first."""
+    out = computed(owner, agent, "feel_time_line", ON_THE_TIME_LINE)
+    assert out == {name: want for name, (_feel, want) in ON_THE_TIME_LINE.items()}
+
+
+def test_a_pattern_counting_past_what_can_be_written_out_is_an_incident_at_once(owner, agent):
+    """``regex`` writes a counted repeat out as that many copies when it compiles, in C,
+    out of reach of the pattern's and the step's time limits: ``\\d{1000000}`` took a second
+    and 260 MB before the search began, ``\\d{1000000000}`` all the worker's memory (Python's
+    ``re`` kept the count). Now such a pattern is an incident naming it, before compiling."""
+    feel = 'matches(text, "\\d{1000000}")'
+    deployed(owner, ("feel_pattern_count.bpmn", zeebe("feel_pattern_count", scripted("=" + feel))))
+    stopped = agent.start("feel_pattern_count", {"text": "13812345678"})
+    (incident,) = stopped["incidents"]
+    assert (stopped["status"], incident["element_id"]) == ("error", "Calc"), incident
+    assert "\\d{1000000}" in incident["message"] and "retry" in incident["message"], incident
