@@ -567,14 +567,23 @@ def _parse_list(
 
 def _list_paths(
     schema: Mapping[str, Any] | None, path: tuple[str, ...]
-) -> Iterator[tuple[str, ...]]:
-    """Every list shown as rows, at any depth of groups."""
+) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """Every list shown as rows, at any depth of groups, with its property."""
     for name, prop in properties(schema).items():
         widget = widget_for(prop)
         if widget == "list":
-            yield (*path, name)
+            yield (*path, name), prop
         elif widget == "group":
             yield from _list_paths(prop, (*path, name))
+
+
+def _ticks_only(items: Mapping[str, Any]) -> bool:
+    """Whether a row of these items has checkboxes alone: nothing sent is then a row of
+    ``false``, not a blank row."""
+    widget = _widget(items, True)
+    if widget == "group":
+        return all(_ticks_only(prop) for prop in properties(items).values())
+    return widget == "checkbox"
 
 
 def _row_count(form: Mapping[str, str], marker: str) -> int:
@@ -583,15 +592,20 @@ def _row_count(form: Mapping[str, str], marker: str) -> int:
 
 def _renumbered(schema: Mapping[str, Any] | None, form: Mapping[str, str]) -> Mapping[str, str]:
     """The form with each list's rows numbered 0, 1, … in the order their markers came, a
-    row with nothing typed in it left out: the page's script adds rows with fresh indexes and
-    removes rows without renumbering the others, and the schema numbers items by position."""
-    lists = [parts for parts in _list_paths(schema, ()) if ROW_PREFIX + field_key(parts) in form]
+        row with nothing typed in it left out: the page's script adds rows with fresh indexes and
+        removes rows without renumbering the others, and the schema numbers items by position. A
+    row of checkboxes alone is never blank: unticked, it is an item of ``false``."""
+    lists = [
+        (parts, prop)
+        for parts, prop in _list_paths(schema, ())
+        if ROW_PREFIX + field_key(parts) in form
+    ]
     if not lists:
         return form
     out: MultiDict[str, str] = MultiDict()
     for name in form:
         out.setlist(name, _all(form, name))
-    for parts in lists:
+    for parts, prop in lists:
         marker = ROW_PREFIX + field_key(parts)
         prefix = PREFIX + _pointer(parts) + "/"
         cells: dict[str, list[tuple[str, list[str]]]] = {}
@@ -600,15 +614,17 @@ def _renumbered(schema: Mapping[str, Any] | None, form: Mapping[str, str]) -> Ma
             cells.setdefault(index, []).append((slash + rest, out.getlist(name)))
             del out[name]
         order = dict.fromkeys(i for i in out.getlist(marker) if _ROW_INDEX.fullmatch(i))
+        ticks = _ticks_only(_row_items(prop) or {})
         kept = [
             index
             for index in order
-            if any(value.strip() for _tail, values in cells.get(index, []) for value in values)
+            if ticks
+            or any(value.strip() for _tail, values in cells.get(index, []) for value in values)
         ]
         # an empty marker says the list was shown, with no row
         out.setlist(marker, [str(position) for position in range(len(kept))] or [""])
         for position, index in enumerate(kept):
-            for tail, values in cells[index]:
+            for tail, values in cells.get(index, []):
                 out.setlist(f"{prefix}{position}{tail}", values)
     return out
 

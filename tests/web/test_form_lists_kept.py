@@ -38,6 +38,7 @@ SCHEMA = {
             },
         },
         "tags": {"type": "array", "default": ["new"], "items": {"type": "string"}},
+        "answers": {"type": "array", "items": {"type": "boolean", "title": "Yes"}},
     },
 }
 
@@ -47,6 +48,7 @@ STARTING = {
         {"id": 9, "name": "李雷"},
     ],
     "tags": ["vip", "north"],
+    "answers": [True, False, True],
 }
 
 
@@ -143,3 +145,11 @@ def test_a_list_whose_rows_were_all_removed_is_stored_empty(client, db, make_use
     assert done.status_code == 302, done.text  # a required list without minItems may be empty
     data = instance(client, instance_id, headers)["data"]
     assert data["contacts"] == [] and data["tags"] == []  # not null, not the default back
+
+
+def test_an_unticked_row_of_a_list_of_booleans_stays_false(client, db, make_user):
+    task_id, instance_id, headers = start(client, db, make_user)
+    page = client.get(f"/tasks/{task_id}").text
+    done = client.post(f"/tasks/{task_id}", data=submitted(page, {}, {"field:outcome": "reached"}))
+    assert done.status_code == 302, done.text
+    assert instance(client, instance_id, headers)["data"]["answers"] == [True, False, True]
