@@ -86,6 +86,7 @@ def _deploy(
     content_hash = bundle.content_hash()
     existing = _existing(session, content_hash)
     if existing is not None:
+        _tag_earlier(session, existing, bundle)
         return existing
     direct = _called_bundle_ids(session, bundle)
     merged = merge_dependencies(bundle, dependency_bundles(session, direct))
@@ -263,6 +264,38 @@ def _existing(session: Session, content_hash: str) -> DeployResult | None:
         return None
     versions = sorted(row.versions, key=lambda v: v.id)
     return DeployResult(row.id, versions, created=False)
+
+
+def _tag_earlier(session: Session, found: DeployResult, bundle: Bundle) -> None:
+    """The version tags ``bundle``'s files carry given to its versions and decisions deployed
+    before tags were kept (revision 0021), which have none: a binding to such a tag is refused
+    with "deploy the version tagged … first", and deploying the same files again (identical
+    content, the deploy it already is) is how that is answered."""
+    tags = _process_tags(bundle.bpmn)
+    for version in found.versions:
+        if version.version_tag is None and tags.get(version.process_id):
+            version.version_tag = tags[version.process_id]
+    decisions = _own_decision_tags(bundle.dmn)
+    if not decisions:
+        return
+    have = set(
+        session.scalars(
+            select(DecisionTag.decision_id).where(DecisionTag.bundle_id == found.bundle_id)
+        )
+    )
+    missing = [
+        DecisionTag(bundle_id=found.bundle_id, decision_id=decision, version_tag=tag)
+        for decision, tag in decisions.items()
+        if decision not in have
+    ]
+    if not missing:
+        return
+    try:
+        with session.begin_nested():
+            session.add_all(missing)
+            session.flush()
+    except IntegrityError:
+        pass  # the same files deployed again at this moment gave them
 
 
 def start_event_names(spec: Any, kind: type) -> list[str]:

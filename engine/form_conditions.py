@@ -298,13 +298,16 @@ def cycles(schema: Any) -> list[list[tuple[str, ...]]]:
         tests = [t for t in rule.get("tests") or [] if _well_formed(t)]
         reads[path] = {other for other, _rule in rules if any(_reads(t[0], other) for t in tests)}
     order = {path: index for index, (path, _rule) in enumerate(rules)}
+    # what each field's conditions reach, walked once per field: asked of every pair, a form
+    # of 400 conditions each on the field before took half a minute to deploy
+    reached = {path: _reached(reads, path) for path in reads}
     found: list[list[tuple[str, ...]]] = []
     placed: set[tuple[str, ...]] = set()
     for path, _rule in rules:
         if path in placed:
             continue
         circle = sorted(
-            (other for other in reads if _reach(reads, path, other) and _reach(reads, other, path)),
+            (other for other in reached[path] if path in reached[other]),
             key=order.__getitem__,
         )
         if circle and (len(circle) > 1 or path in reads[path]):
@@ -313,20 +316,19 @@ def cycles(schema: Any) -> list[list[tuple[str, ...]]]:
     return found
 
 
-def _reach(
-    reads: dict[tuple[str, ...], set[tuple[str, ...]]], start: tuple[str, ...], end: tuple[str, ...]
-) -> bool:
-    """Whether ``end`` is read from ``start`` through one condition or more."""
+def _reached(
+    reads: dict[tuple[str, ...], set[tuple[str, ...]]], start: tuple[str, ...]
+) -> set[tuple[str, ...]]:
+    """The fields read from ``start`` through one condition or more (``start`` itself when
+    it is in a circle)."""
     seen: set[tuple[str, ...]] = set()
     todo = list(reads.get(start, ()))
     while todo:
         at = todo.pop()
-        if at == end:
-            return True
         if at not in seen:
             seen.add(at)
             todo.extend(reads.get(at, ()))
-    return False
+    return seen
 
 
 def cycle_problems(schema: Any) -> list[str]:

@@ -15,11 +15,12 @@ of an id is the one in the deploy with the highest id that has it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
@@ -75,10 +76,19 @@ def form_ids(forms: Mapping[str, Any]) -> set[str]:
 
 def newest(session: Session, form_id: str) -> tuple[int, str, Any] | None:
     """The deploy id, file name and content of the newest ``.form`` file whose ``id`` is
-    ``form_id``, else ``None``."""
+    ``form_id``, else ``None``.
+
+    Only the deploys whose forms' stored text holds the id as JSON writes it are read (the
+    column is written by ``json.dumps``, ``dialflow.json_text``): every deploy's forms were read
+    and decoded each time a task opened, 0.1–0.2 s among 500 deploys. The database still
+    reads every row's text (an index would need a table of form ids); the contents found are
+    checked here as before."""
+    said = cast(ModelBundle.forms, Text).contains(json.dumps(form_id), autoescape=True)
     below: int | None = None
     while True:  # a batch of deploys at a time, newest first, until one has the form
-        query = select(ModelBundle.id, ModelBundle.forms).order_by(ModelBundle.id.desc())
+        query = (
+            select(ModelBundle.id, ModelBundle.forms).where(said).order_by(ModelBundle.id.desc())
+        )
         if below is not None:
             query = query.where(ModelBundle.id < below)
         rows = session.execute(query.limit(_SCAN_BATCH)).all()

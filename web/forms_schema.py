@@ -30,7 +30,12 @@ A list's rows are named by their position too (``field:/contacts/1/phone``, a sc
 ``field:/tags/1``) and each row sends a marker, ``row:<list>`` = its index, in page order: the
 rows are read in that order, whatever their indexes (the page's script adds rows with new ones
 and removes rows without renumbering), a row with nothing typed in it is left out, and the
-list is sent when a row is given (or it is required). The submission is renumbered first
+list is sent when a row is given (or it is required); a list shown whose rows were all
+removed is sent empty (a list-level ``row:<list>`` marker with no index says it was shown),
+not left out to become its default or null, unless it has a ``minItems``. A row's read-only
+cell is shown disabled and sent back as a hidden input holding its value as JSON
+(``FormField.kept``): the rows replace the whole list, so its items kept their read-only
+fields only so. The submission is renumbered first
 (``_renumbered``), so what the schema says of item 1 (``contacts.1.phone``) is shown beside
 the second row shown again. A list sent as JSON text under its own name (``field:contacts``,
 as the page sent it before it had rows) is still read.
@@ -94,6 +99,9 @@ class FormField:
     template: ListRow | None = None  # a new row of a list (index ``__index__``), for the script
     min_items: int = 0
     max_items: int | None = None
+    # a read-only cell of a list's row: its value as JSON, sent back in a hidden input, since
+    # the rows sent replace the whole list and the disabled input is not sent
+    kept: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -261,6 +269,11 @@ def _field(
         if isinstance(prop.get(HIDE), dict) and not in_list
         else None,
     )
+    if in_list and not shown and _read_only(prop):
+        if submitted is not None:  # shown again: what the row kept when it was sent
+            value = _json_value(submitted.get(item.input_name))
+        if value is not None and NEW_ROW not in parts:
+            item.kept = json.dumps(value, ensure_ascii=False)
     if widget == "group":
         inner = value if isinstance(value, Mapping) else {}
         item.attrs = {"disabled": True} if read_only else {}
@@ -295,8 +308,8 @@ def _fill_rows(
     """A list's rows: what was submitted (renumbered), else the items of ``value``; at least
     ``minItems`` of them, and the template row the page's script adds."""
     items = _row_items(prop) or {}
-    low, high = prop.get("minItems"), prop.get("maxItems")
-    item.min_items = low if isinstance(low, int) and not isinstance(low, bool) and low > 0 else 0
+    high = prop.get("maxItems")
+    item.min_items = _min_items(prop)
     item.max_items = high if isinstance(high, int) and not isinstance(high, bool) else None
     label = bilingual(str(items.get("title"))) if items.get("title") else item.label
     marker = ROW_PREFIX + item.name
@@ -370,11 +383,20 @@ def _row(
 
 
 def _json_list(raw: str | None) -> list[Any]:
-    try:
-        value = json.loads(raw or "")
-    except ValueError:
-        return []
+    value = _json_value(raw)
     return value if isinstance(value, list) else []
+
+
+def _json_value(raw: str | None) -> Any:
+    try:
+        return json.loads(raw or "")
+    except ValueError:
+        return None
+
+
+def _min_items(prop: Mapping[str, Any]) -> int:
+    low = prop.get("minItems")
+    return low if isinstance(low, int) and not isinstance(low, bool) and low > 0 else 0
 
 
 def widget_for(prop: Mapping[str, Any]) -> str:
@@ -452,9 +474,13 @@ def _parse(
     required = set((schema or {}).get("required") or [])
     given = False
     for name, prop in properties(schema).items():
-        if _read_only(prop):
-            continue  # shown, not taken
         parts = (*path, name)
+        if _read_only(prop):
+            if in_list:  # a row's read-only cell: the item keeps it (``FormField.kept``)
+                kept = _json_value(form.get(PREFIX + field_key(parts)))
+                if kept is not None:
+                    data[name] = kept
+            continue  # shown, not taken
         widget = _widget(prop, in_list)
         if widget == "group":
             inner: dict[str, Any] = {}
@@ -465,7 +491,10 @@ def _parse(
             continue
         if widget == "list":
             rows_given, rows = _parse_list(prop, parts, form, tz, errors)
-            if rows is not None and (rows_given or name in required):
+            # every row removed (the list shown, none sent): the list is empty, not left out
+            # (the schema's default or null), unless it asks for rows it was not given
+            emptied = rows == [] and not _min_items(prop)
+            if rows is not None and (rows_given or name in required or emptied):
                 data[name] = rows
             given = given or rows_given
             continue
@@ -538,14 +567,23 @@ def _parse_list(
 
 def _list_paths(
     schema: Mapping[str, Any] | None, path: tuple[str, ...]
-) -> Iterator[tuple[str, ...]]:
-    """Every list shown as rows, at any depth of groups."""
+) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """Every list shown as rows, at any depth of groups, with its property."""
     for name, prop in properties(schema).items():
         widget = widget_for(prop)
         if widget == "list":
-            yield (*path, name)
+            yield (*path, name), prop
         elif widget == "group":
             yield from _list_paths(prop, (*path, name))
+
+
+def _ticks_only(items: Mapping[str, Any]) -> bool:
+    """Whether a row of these items has checkboxes alone: nothing sent is then a row of
+    ``false``, not a blank row."""
+    widget = _widget(items, True)
+    if widget == "group":
+        return all(_ticks_only(prop) for prop in properties(items).values())
+    return widget == "checkbox"
 
 
 def _row_count(form: Mapping[str, str], marker: str) -> int:
@@ -554,15 +592,20 @@ def _row_count(form: Mapping[str, str], marker: str) -> int:
 
 def _renumbered(schema: Mapping[str, Any] | None, form: Mapping[str, str]) -> Mapping[str, str]:
     """The form with each list's rows numbered 0, 1, … in the order their markers came, a
-    row with nothing typed in it left out: the page's script adds rows with fresh indexes and
-    removes rows without renumbering the others, and the schema numbers items by position."""
-    lists = [parts for parts in _list_paths(schema, ()) if ROW_PREFIX + field_key(parts) in form]
+        row with nothing typed in it left out: the page's script adds rows with fresh indexes and
+        removes rows without renumbering the others, and the schema numbers items by position. A
+    row of checkboxes alone is never blank: unticked, it is an item of ``false``."""
+    lists = [
+        (parts, prop)
+        for parts, prop in _list_paths(schema, ())
+        if ROW_PREFIX + field_key(parts) in form
+    ]
     if not lists:
         return form
     out: MultiDict[str, str] = MultiDict()
     for name in form:
         out.setlist(name, _all(form, name))
-    for parts in lists:
+    for parts, prop in lists:
         marker = ROW_PREFIX + field_key(parts)
         prefix = PREFIX + _pointer(parts) + "/"
         cells: dict[str, list[tuple[str, list[str]]]] = {}
@@ -571,15 +614,17 @@ def _renumbered(schema: Mapping[str, Any] | None, form: Mapping[str, str]) -> Ma
             cells.setdefault(index, []).append((slash + rest, out.getlist(name)))
             del out[name]
         order = dict.fromkeys(i for i in out.getlist(marker) if _ROW_INDEX.fullmatch(i))
+        ticks = _ticks_only(_row_items(prop) or {})
         kept = [
             index
             for index in order
-            if any(value.strip() for _tail, values in cells.get(index, []) for value in values)
+            if ticks
+            or any(value.strip() for _tail, values in cells.get(index, []) for value in values)
         ]
         # an empty marker says the list was shown, with no row
         out.setlist(marker, [str(position) for position in range(len(kept))] or [""])
         for position, index in enumerate(kept):
-            for tail, values in cells[index]:
+            for tail, values in cells.get(index, []):
                 out.setlist(f"{prefix}{position}{tail}", values)
     return out
 

@@ -75,3 +75,18 @@ def test_deployment_binding_still_needs_the_form_in_its_own_deploy(owner: Actor)
     [message] = by_element(refused(owner.upload(extra=[("missing.bpmn", missing)]))).values()
     assert "camunda:formRef='no-such-form' names a Camunda Form no .form file" in message
     assert "call-result" not in message  # the earlier deploy's form is not offered as this one
+
+
+def test_the_latest_form_of_an_id_in_chinese_or_with_like_wildcards(owner: Actor, agent: Actor):
+    # the newest deploy holding the id is found by the id's text as the forms column stores it
+    for form_id, title in (("回访_表%", "客户名称"), ("回访X表%", "别的表"), ("回访_表", "又一个")):
+        form = {**json.loads(json.dumps(FORM)), "id": form_id}
+        form["components"][0]["label"] = title
+        name = f"{abs(hash(form_id))}.form"
+        attribute = f'camunda:formRef="{form_id}"'
+        process = f"p{abs(hash(form_id))}"
+        files = [(f"{process}.bpmn", c7(attribute, process)), (name, json.dumps(form).encode())]
+        deployed(owner.upload(extra=files))
+    deployed(owner.upload(extra=[("later.bpmn", c7('camunda:formRef="回访_表%"', "later"))]))
+    [task] = agent.start("later", {"customer": "李伟"})["ready_tasks"]
+    assert task["form_schema"]["properties"]["customer"]["title"] == "客户名称"

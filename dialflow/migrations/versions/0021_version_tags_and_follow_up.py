@@ -5,7 +5,8 @@
 ``<zeebe:versionTag value>``, Camunda 7's ``camunda:versionTag``). A call activity bound by
 ``versionTag`` calls the newest version carrying the tag, looked up by this index; such a
 binding was refused, as no version kept its tag. Versions deployed before this revision have
-none (their files still say it, a redeploy of the same files finds them as they are).
+none (their files still say it: a redeploy of the same files gives them their tags,
+``engine.deployments._tag_earlier``).
 
 ``decision_tags (bundle_id, decision_id, version_tag)`` with the index
 ``ix_decision_tags_decision_id_version_tag``: the DMN decisions of a deploy carrying a tag (a
