@@ -105,10 +105,10 @@ def test_a_long_chain_of_hide_conditions_deploys_in_a_moment(owner: Actor) -> No
     # a wizard of 300 fields, each shown once the one before is filled: each pair of fields
     # was walked for a cycle (13 s for 300, half a minute for 400)
     fields = [_text("f0"), *(_text(f"f{n}", f"=f{n - 1} = null") for n in range(1, 300))]
-    began = time.perf_counter()
+    began = time.process_time()  # the deploy runs in this process; load elsewhere does not count
     answer = _upload(owner, *fields)
     assert answer.status_code in (200, 201), answer.get_json()
-    assert time.perf_counter() - began < 6
+    assert time.process_time() - began < 6
     fields[0] = _text("f0", "=f299 = null")  # round in a circle: refused, naming all 300
     [message] = by_element(refused(_upload(owner, *fields))).values()
     assert "the fields 'f0', 'f1', 'f2'," in message and "'f299' are hidden" in message
