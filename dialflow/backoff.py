@@ -12,6 +12,7 @@ Attempts in between are logged at DEBUG.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -43,6 +44,7 @@ class Backoff:
         self.failures = 0
         self.failing_since = 0.0
         self.retry_at = 0.0
+        self._doublings_to_cap = math.ceil(math.log2(self.cap / first)) if first > 0 else 0
 
     def ready(self) -> bool:
         """Whether the work may be tried now (not failing, or its delay has run out)."""
@@ -52,7 +54,9 @@ class Backoff:
         """Count a failure; the delay before the next attempt, in seconds."""
         now = self.monotonic()
         self.failures += 1
-        delay = min(self.cap, self.first * 2 ** (self.failures - 1))
+        # the exponent stops growing once the cap is reached: 2.0 ** 1024 overflows a float
+        doublings = min(self.failures - 1, self._doublings_to_cap)
+        delay = min(self.cap, self.first * 2**doublings)
         self.retry_at = now + delay
         if self.failures == 1:
             self.failing_since = now

@@ -137,7 +137,9 @@ class Database:
         that merely read then never queue behind a writer.
         """
         return UnitOfWork(
-            self._reader_factory if read_only else self.session_factory, self._idle.sessions
+            self._reader_factory if read_only else self.session_factory,
+            self._idle.sessions,
+            read_only,
         )
 
     def dispose(self) -> None:
@@ -164,10 +166,12 @@ class UnitOfWork:
     ``@contextmanager`` generator, which costs several times more to enter and leave: every
     request and step enters one."""
 
-    __slots__ = ("_factory", "_idle", "_session", "_transaction")
+    __slots__ = ("_factory", "_idle", "_read_only", "_session", "_transaction")
 
-    def __init__(self, factory: Callable[[], Session], idle: dict[Any, Session]) -> None:
-        self._factory, self._idle = factory, idle
+    def __init__(
+        self, factory: Callable[[], Session], idle: dict[Any, Session], read_only: bool = False
+    ) -> None:
+        self._factory, self._idle, self._read_only = factory, idle, read_only
 
     def __enter__(self) -> Session:
         session = self._idle.pop(self._factory, None)
@@ -192,7 +196,14 @@ class UnitOfWork:
                 try:
                     self._transaction.__exit__(None, None, None)
                 except BaseException as exc:
-                    if _COMMITTING.sent and connection_lost(exc) and not _refused_first(exc):
+                    # A reader's COMMIT stores nothing: lost, it is a connection lost alone (the
+                    # token's look-up that begins every API request is one).
+                    if (
+                        _COMMITTING.sent
+                        and not self._read_only
+                        and connection_lost(exc)
+                        and not _refused_first(exc)
+                    ):
                         exc.commit_unknown = True  # type: ignore[attr-defined]
                     raise
             else:
@@ -332,10 +343,10 @@ def _note_commit(_connection: Connection) -> None:
 
 
 def commit_unknown(exc: BaseException) -> bool:
-    """True if ``exc`` (or what it was raised from) is the connection lost once a unit of
-    work's COMMIT was on its way (:class:`UnitOfWork` marks it): the server may have stored
-    the transaction or not, and nothing here can tell which. Lost before the COMMIT, nothing
-    was stored (``connection_lost`` alone)."""
+    """True if ``exc`` (or what it was raised from) is the connection lost once a writing
+    unit of work's COMMIT was on its way (:class:`UnitOfWork` marks it): the server may have
+    stored the transaction or not, and nothing here can tell which. Lost before the COMMIT, or
+    at a read-only unit of work's, nothing was stored (``connection_lost`` alone)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -16,9 +16,11 @@ naming ``implementation`` as something Dialflow does not run.
 A dotted name no operator has (``crm.add_nte``, a Java class) is written the same way, so the
 deploy's checks say the operator is unknown, with the operators there are. The project's
 extensions file (``<process id>-extensions.json``, deployed beside as a JSON file) is not
-read: a mapping it gives such a task's inputs or outputs is refused on the task
-(``mapping_problems``), where it was kept and silently not run (the operator read other
-variables than the mapping named). BPMN's own values
+read: a mapping it gives such a task's inputs or outputs, or a constant it hands the task,
+is refused on the task (``mapping_problems``), where it was kept and silently not run (the
+operator read other variables than the mapping named); in the file as Activiti 7.0 wrote it
+(``extensions.mappings``) or keyed by process as 7.1 and later write it
+(``extensions.<process>.mappings``). BPMN's own values
 (``##WebService``, ``##unspecified``), URIs, and a task that says more (a Java delegate, an
 external topic, a Zeebe task definition, an operator of its own) are left to what reads them.
 """
@@ -75,14 +77,19 @@ def adopt(tree: Any) -> None:
 
 def mapping_problems(bpmn: dict[str, str], forms: dict[str, Any]) -> list[dict[str, Any]]:
     """A connector task whose inputs or outputs an Activiti 7 extensions file of the deploy
-    maps: one problem on the task, naming the file, since Dialflow does not read it."""
-    mapped: dict[str, str] = {}  # task id → the file mapping it
+    maps, or to which it hands constants: one problem on the task, naming the file, since
+    Dialflow does not read it."""
+    mapped: dict[str, tuple[str, str]] = {}  # task id → the file mapping it, and what it maps
     for form_name, content in forms.items():
-        extensions = content.get("extensions") if isinstance(content, dict) else None
-        mappings = extensions.get("mappings") if isinstance(extensions, dict) else None
-        for task_id, mapping in (mappings or {}).items() if isinstance(mappings, dict) else ():
-            if isinstance(mapping, dict) and (mapping.get("inputs") or mapping.get("outputs")):
-                mapped.setdefault(str(task_id), form_name)
+        for extension in _extensions(content):
+            mappings = extension.get("mappings")
+            for task_id, mapping in mappings.items() if isinstance(mappings, dict) else ():
+                if isinstance(mapping, dict) and (mapping.get("inputs") or mapping.get("outputs")):
+                    mapped.setdefault(str(task_id), (form_name, "inputs or outputs"))
+            constants = extension.get("constants")  # values handed to the connector too
+            for task_id, given in constants.items() if isinstance(constants, dict) else ():
+                if given:
+                    mapped.setdefault(str(task_id), (form_name, "inputs (its constants)"))
     found = []
     for name, tree in readable_trees(bpmn):
         for task in tree.iter(_SERVICE):
@@ -90,11 +97,12 @@ def mapping_problems(bpmn: dict[str, str], forms: dict[str, Any]) -> list[dict[s
             if operator is None or task.get("id") not in mapped:
                 continue
             said = ", ".join(n for n, _ in listener_parameters(operator, task)) or "none"
+            file, what = mapped[task.get("id")]
             found.append(
                 element_problem(
                     name,
                     task,
-                    f"{mapped[task.get('id')]} maps the inputs or outputs of this Activiti 7 "
+                    f"{file} maps the {what} of this Activiti 7 "
                     f"connector ({operator}), which Dialflow does not read: the operator gets "
                     f"the variables of its parameters' names ({said}) and sets what it "
                     "answers; write the mapping as its <spiffworkflow:serviceTaskOperator "
@@ -103,3 +111,15 @@ def mapping_problems(bpmn: dict[str, str], forms: dict[str, Any]) -> list[dict[s
                 )
             )
     return found
+
+
+def _extensions(content: Any) -> list[dict[str, Any]]:
+    """The extensions an Activiti 7 extensions file gives: ``{"extensions": {"mappings": …}}``
+    as Activiti 7.0 wrote it, or keyed by the process they belong to, as 7.1 and later write
+    them (``{"extensions": {"Process_1": {"mappings": …, "constants": …}}}``)."""
+    extensions = content.get("extensions") if isinstance(content, dict) else None
+    if not isinstance(extensions, dict):
+        return []
+    if any(key in extensions for key in ("mappings", "constants", "properties")):
+        return [extensions]
+    return [value for value in extensions.values() if isinstance(value, dict)]

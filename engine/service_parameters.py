@@ -34,14 +34,20 @@ class ParametersNamed:
                 if not missing:
                     raise
                 have = ", ".join(sorted(k for k in task.data if not k.startswith("_")))
-                raise WorkflowTaskException(
+                failure = WorkflowTaskException(
                     f"parameter {name!r} of {self.operation_name} reads "
                     f"{str(param['value']).strip()!r}, and the instance's data has no "
                     f"{', '.join(map(repr, missing))} (it has {have or 'nothing'}); start the "
                     "instance with it, or set it in a task before this one",
                     task=task,
-                ) from exc
-            evaluated[name] = {"value": value, "type": param["type"]}
+                )
+            else:
+                evaluated[name] = {"value": value, "type": param["type"]}
+                continue
+            # Raised outside the ``except``, with no cause: an error catch around the task
+            # reads its message from a failure's cause (``caught_failures``), which would be
+            # SpiffWorkflow's "Error evaluating expression" said again.
+            raise failure
         return evaluated
 
 

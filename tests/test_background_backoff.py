@@ -107,3 +107,42 @@ def test_a_failing_job_sweep_backs_off_to_five_minutes(runtime, monkeypatch, cap
     monkeypatch.undo()
     assert sweeper.next_pass() == 30
     assert len(_lines(caplog)) == 2 and "job sweep works again after 6" in _lines(caplog)[1]
+
+
+def test_queued_messages_failing_for_a_day_never_hold_up_the_timers(runtime, monkeypatch, caplog):
+    """A queued message that fails every attempt (a poison record) keeps its 30 s delay past
+    the 1,024th attempt (8.5 hours), where the doubling overflowed a float: the error aborted
+    every pass before its due timers were claimed."""
+    clock = FakeClock()
+    loop = TimerLoop(runtime, interval=0.5, monotonic=clock)
+    caplog.set_level(logging.INFO, logger="dialflow")
+    attempts: list[float] = []
+    claims: list[float] = []
+
+    def deliver(*_args: Any) -> int:
+        attempts.append(clock.now)
+        raise RuntimeError("a queued message's process cannot be loaded")
+
+    def claimed(*_args: Any, **_kwargs: Any) -> list[int]:
+        claims.append(clock.now)
+        return []
+
+    monkeypatch.setattr(engine.timers, "pending_work", lambda *_a: (0, 1, 0))
+    monkeypatch.setattr(engine.messages, "deliver_queued", deliver)
+    monkeypatch.setattr(engine.timers, "claim_due", claimed)
+    passes = 1100
+    for _ in range(passes):  # each pass 30 s after the last: every one tries the messages
+        assert loop.next_pass() == 0.5
+        clock.now += 30
+    assert len(attempts) == passes  # each 30 s delay over when the next pass comes
+    assert len(claims) == passes  # the timers' part of every pass ran
+    assert len(_lines(caplog)) == 1, _lines(caplog)[:3]
+
+
+def test_a_job_sweep_failing_for_days_stays_at_five_minutes(runtime, monkeypatch, caplog):
+    sweeper = JobSweeper(runtime, interval=30.0, dispatch=lambda _id: None)
+    caplog.set_level(logging.INFO, logger="dialflow")
+    monkeypatch.setattr(crm.jobs, "stale_jobs", _database_gone)
+    waits = {sweeper.next_pass() for _ in range(1100)}  # some 3.8 days of sweeps
+    assert max(waits) == 300
+    assert len(_lines(caplog)) == 1

@@ -388,3 +388,20 @@ def test_a_loop_activity_boundary_takes_a_failing_pass(owner, agent, db):
 
     fine = agent.start("failure_loop", {"passes": 0, "stop_at": 9})
     assert (fine["status"], fine["data"]["passes"]) == ("completed", 5)
+
+
+def test_a_catch_all_boundary_takes_a_parameter_reading_a_missing_variable_by_its_name(
+    owner, agent
+):
+    """The path's ``error_message`` is what the incident would say, naming the parameter, the
+    operator and what the data has; it was SpiffWorkflow's "Error evaluating expression
+    'recipient'. Did you mean 'customer_id'?"."""
+    owner.deploy("failure_caught.bpmn")
+    started = agent.start("sms_or_call", {"customer_id": 1})
+    assert (started["status"], started["incidents"]) == ("running", [])
+    assert ready(started) == ["call_instead"]
+    assert started["data"]["error_message"] == (
+        "parameter 'user' of notify.user reads 'recipient', and the instance's data has no "
+        "'recipient' (it has customer_id); start the instance with it, or set it in a task "
+        "before this one."
+    )

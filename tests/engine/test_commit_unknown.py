@@ -99,3 +99,41 @@ def test_a_connection_lost_before_the_commit_was_sent_is_database_unavailable(
     assert instance["status"] == "running"
     assert [task["id"] for task in instance["ready_tasks"]] == [task_id]
     assert agent.complete_ok(task_id, _DONE)["status"] == "completed"
+
+
+def test_a_connection_lost_at_a_read_s_commit_is_database_unavailable(runtime, agent, started):
+    """A read-only unit of work stores nothing: its COMMIT lost is no change of unknown fate.
+    The bearer token's look-up that begins every API request is one: a completion whose
+    look-up lost its connection never reached its write, and was told to GET the instance
+    before sending it again as if it might have been stored."""
+    instance_id, task_id = started
+    engine = runtime.db.engine
+    dialect = engine.dialect
+    commit = dialect.do_commit
+    reading: list[bool] = []
+
+    def note(connection: Any) -> None:
+        reading.append(connection.get_execution_options().get("read_only", False))
+
+    def read_then_lost(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        if reading[-1] and len(reading) == 1:  # the request's first read: the token's
+            raise _lost_connection()
+
+    event.listen(engine, "commit", note)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(dialect, "do_commit", read_then_lost)
+    try:
+        response = agent.complete(task_id, _DONE)
+        reading.clear()
+        page = agent.get(f"/api/v1/process-instances/{instance_id}")
+    finally:
+        monkeypatch.undo()
+        event.remove(engine, "commit", note)
+
+    for answer in (response, page):
+        assert answer.status_code == 503, answer.get_json()
+        assert answer.get_json()["error"]["code"] == "database_unavailable"
+    instance = agent.instance(instance_id)
+    assert [task["id"] for task in instance["ready_tasks"]] == [task_id]
+    assert agent.complete_ok(task_id, _DONE)["status"] == "completed"

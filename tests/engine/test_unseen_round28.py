@@ -438,6 +438,46 @@ def test_an_activiti7_extensions_file_mapping_a_connector_is_refused_on_the_task
     nothing_deployed(db)
 
 
+# Activiti 7.1 and later key the extensions by the process they belong to (the runtime's
+# ``ProcessExtensionModel``: a map of process key → properties, mappings, constants).
+A7_KEYED_EXTENSIONS = {
+    "id": "process-model-1",
+    "extensions": {A7_PROCESS: A7_EXTENSIONS["extensions"]},
+}
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        A7_KEYED_EXTENSIONS,
+        {
+            "id": "process-model-1",
+            "extensions": {
+                A7_PROCESS: {
+                    "properties": {},
+                    "mappings": {},
+                    "constants": {"ServiceTask_1n4c7hz": {"text": {"value": "Not interested"}}},
+                }
+            },
+        },
+    ],
+    ids=["mapping keyed by process", "constant"],
+)
+def test_an_activiti7_extensions_file_keyed_by_process_is_refused_on_the_task(
+    owner, db, extensions
+):
+    """The extensions of Activiti 7.1 and later, keyed by the process: a mapping, or a
+    constant handed to the connector, was kept as a form file and the note took the ``text``
+    variable instead."""
+    name = f"{A7_PROCESS}-extensions.json"
+    details = refused(upload(owner, (A7, diagram(A7)), (name, json.dumps(extensions).encode())))
+    (detail,) = details
+    assert (detail["element_id"], detail["file"]) == ("ServiceTask_1n4c7hz", A7)
+    assert f"{name} maps " in detail["message"]
+    assert "this Activiti 7 connector (crm.add_note)" in detail["message"]
+    nothing_deployed(db)
+
+
 # -- Visio (through a converter): a callback confirmed by the customer's message, or chased --
 
 VISIO = "visio_callback_confirmation.bpmn"
