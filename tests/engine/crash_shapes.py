@@ -350,7 +350,7 @@ JOB_OUTPUTS = zeebe_diagram(
         "=&#34;Quote for &#34; + lead.id",
         (
             ("label", "=noted + &#34; (&#34; + lead.id + &#34;)&#34;"),
-            ("total", "=seats + number(extra)"),
+            ("total", "=seats + 10 ** extra / 10 ** extra"),
         ),
     )
     + TASK

@@ -341,7 +341,9 @@ def test_a_camunda_8_job_with_output_mappings_killed_in_its_write_and_at_commit(
     deploy(timed.owner, shapes.JOB_OUTPUTS)
     customer = make_customer()
     lead = {"id": "L-1", "customer_id": customer.id}
-    started = timed.agent.start("held_job_outputs", {"lead": lead, "seats": 4, "extra": "x"})
+    started = timed.agent.start(
+        "held_job_outputs", {"lead": lead, "seats": 4, "extra": 10**7}
+    )  # a power too large to compute
     [prepare] = started["ready_tasks"]
     kill = Killer(timed, tmp_path, test_env, started["id"])
     url = f"/api/v1/tasks/{prepare['id']}/complete"
