@@ -514,6 +514,24 @@ def iso_duration(value: timedelta) -> str:
     return f"{sign}P{f'{days}D' if days else ''}{f'T{time_part}' if time_part else ''}"
 
 
+def as_stored(value: Any) -> Any:
+    """A value JSON cannot write, as the instance's data stores it (``json.dumps``'s
+    ``default``): a set as the list of its items, a days-time duration as FEEL writes it
+    (``P28D``, where Python's text was ``28 days, 0:00:00``; a duration of months is its ISO
+    text already), anything else (a date, a date and time) as its text."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    return str(value)
+
+
+def stored_json(value: Any) -> Any:
+    """``value`` as JSON stores it, its values JSON cannot write as ``as_stored`` writes
+    them: what a message, a signal or a task's form carries reads as the instance's data."""
+    return json.loads(json.dumps(value, default=as_stored))
+
+
 class YearsMonths(str):
     """A FEEL duration of years and months (``P1Y2M``): its ISO text, which timers read and
     the data stores, that ``date + duration("P1M")`` moves by calendar months
