@@ -305,7 +305,13 @@ def _flags(flags: Any) -> int:
 PATTERN_SECONDS = 0.5
 
 
-class PatternTimedOut(ValueError):
+class Refused(ValueError):
+    """A FEEL function's failure that stops the step with an incident, where a value of the
+    wrong type gives null (``engine.feel_functions``' ``_null_on_wrong_types``): a pattern
+    that cannot be searched, a number too large to compute."""
+
+
+class PatternTimedOut(Refused):
     """A regular expression of ``matches``, ``replace`` or ``split`` searched past
     ``PATTERN_SECONDS``: it backtracks without end on this text."""
 
@@ -360,7 +366,7 @@ def written_out(pattern: str) -> int:
 
 def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
     if written_out(str(pattern)) > MOST_REPEATED:
-        raise ValueError(
+        raise Refused(
             f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
             f"than {MOST_REPEATED:,} times in all ({{m}} counts), more than can be searched "
             "here; write a smaller count (or + or * for any number), then retry"

@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from tests.engine.conftest import Actor, Timed
+from tests.engine.test_feel_edges import computed
 from tests.engine.test_feel_everywhere import deployed, flows, q, zeebe
+from tests.engine.test_review_feel import scripted
 
 GAP = '=date("2024-03-01") - date("2024-02-02")'  # P28D
 DAY = '=date("2024-03-01")'
@@ -177,3 +179,28 @@ def test_a_form_starts_with_its_task_inputs_of_a_duration_and_a_date(
     started = agent.start("one_gap")
     (task,) = started["ready_tasks"]
     assert task["values"] == {"gap": "P1DT2H", "note": "2024-03-01"}
+
+
+WRONG_TYPES = {
+    "floor": ('floor("x")', None),
+    "ceiling": ('ceiling("x")', None),
+    "substring_from": ('substring("abc", "x")', None),
+    "substring_length": ('substring("abc", 1, "x")', None),
+    "abs": ('abs("x")', None),
+    "round_half_up": ('round half up("x", 2)', None),
+    "decimal": ('decimal(1.5, "x")', None),
+    "sublist": ('sublist([1, 2], "x")', None),
+    "still_floors": ("floor(1.5)", 1),
+    "still_cuts": ('substring("abc", 2)', "bc"),
+}
+
+
+def test_a_function_given_the_wrong_type_is_null(owner: Actor, agent: Actor) -> None:
+    """Before: each but ``abs`` failed the task (Python's TypeError or ValueError)."""
+    out = computed(owner, agent, "feel_wrong_types", WRONG_TYPES)
+    assert out == {name: want for name, (_feel, want) in WRONG_TYPES.items()}
+    # more arguments than the function takes still fails, as it did
+    deployed(owner, ("feel_floor_two.bpmn", zeebe("feel_floor_two", scripted("=floor(1.5, 2)"))))
+    stopped = agent.start("feel_floor_two")
+    (incident,) = stopped["incidents"]
+    assert (stopped["status"], incident["element_id"]) == ("error", "Calc"), incident
