@@ -70,11 +70,14 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
 
 def same_key(value: Any) -> Any:
     """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
-    boolean never a number (Python's ``True == 1``); a list or context by its JSON text. Lets
+    boolean never a number (Python's ``True == 1``); a duration of years and months by its
+    months (``P12M`` is ``P1Y``, and no text); a list or context by its JSON text. Lets
     ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
     hours over 10^6 items and could not be stopped by the step's time limit."""
     if isinstance(value, bool):
         return ("boolean", value)
+    if isinstance(value, YearsMonths):
+        return ("months", months_in(value))
     if isinstance(value, list | tuple | dict):
         return ("json", json.dumps(value, sort_keys=True, default=str))
     try:

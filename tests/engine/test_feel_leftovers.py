@@ -204,3 +204,26 @@ def test_a_function_given_the_wrong_type_is_null(owner: Actor, agent: Actor) -> 
     stopped = agent.start("feel_floor_two")
     (incident,) = stopped["incidents"]
     assert (stopped["status"], incident["element_id"]) == ("error", "Calc"), incident
+
+
+YEARS_AND_MONTHS = {
+    "contains": ('list contains([duration("P1Y")], duration("P12M"))', True),
+    "not_contains": ('list contains([duration("P1Y")], duration("P13M"))', False),
+    "not_text": ('list contains(["P1Y"], duration("P1Y"))', False),
+    "distinct": (
+        'distinct values([duration("P1Y"), duration("P12M"), duration("P2M")])',
+        ["P1Y", "P2M"],
+    ),
+    "index": (
+        'index of([duration("P12M"), duration("P2M"), duration("P1Y")], duration("P1Y"))',
+        [1, 3],
+    ),
+    "union": ('union([duration("P1Y")], [duration("P12M")])', ["P1Y"]),
+}
+
+
+def test_list_functions_find_a_duration_of_months_by_its_months(owner: Actor, agent: Actor) -> None:
+    """Before: they compared the text, so ``P12M`` was not ``P1Y`` (as ``=`` says it is now),
+    and ``P1Y`` the text ``"P1Y"``."""
+    out = computed(owner, agent, "feel_list_months", YEARS_AND_MONTHS)
+    assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
