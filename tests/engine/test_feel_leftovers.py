@@ -227,3 +227,18 @@ def test_list_functions_find_a_duration_of_months_by_its_months(owner: Actor, ag
     and ``P1Y`` the text ``"P1Y"``."""
     out = computed(owner, agent, "feel_list_months", YEARS_AND_MONTHS)
     assert out == {name: want for name, (_feel, want) in YEARS_AND_MONTHS.items()}
+
+
+ZONED = {
+    "date_with_zone": ('date and time("2024-03-01@Europe/Berlin")', None),
+    "with_time": (
+        'string(date and time("2024-03-01T10:00:00@Europe/Berlin"))',
+        "2024-03-01T10:00:00+01:00",
+    ),
+}
+
+
+def test_a_date_with_a_zone_and_no_time_is_no_date_and_time(owner: Actor, agent: Actor) -> None:
+    """Before: read as midnight in Berlin; Camunda 8's FEEL gives null."""
+    out = computed(owner, agent, "feel_zoned_dates", ZONED)
+    assert out == {name: want for name, (_feel, want) in ZONED.items()}
