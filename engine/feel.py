@@ -78,7 +78,9 @@ def feel_date(value: Any) -> date | None:
 def feel_date_time(value: Any) -> datetime | None:
     """FEEL's ``date and time(…)`` of an input: ISO text or a datetime, without a zone read
     in the installation's zone (as timers and ``parse_time`` read it), a date as its
-    midnight there; FEEL's ``2024-03-01T10:00:00@Europe/Berlin`` in the zone it names."""
+    midnight there; FEEL's ``2024-03-01T10:00:00@Europe/Berlin`` in the zone it names. A
+    date with a zone and no time (``2024-03-01@Europe/Berlin``) is no date and time in
+    Camunda 8's FEEL: ValueError (it was read as midnight in that zone)."""
     if value is None:
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -86,11 +88,21 @@ def feel_date_time(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         local, at, zone = str(value).strip().partition("@")
         value = datetime.fromisoformat(local)
+        if at and _date_alone(local):
+            raise ValueError(f"{local.strip()!r} gives a zone ({zone.strip()}) but no time of day")
         if at:
             if value.tzinfo is not None:
                 raise ValueError(f"{str(value)!r} gives both an offset and a zone")
             value = value.replace(tzinfo=_zone(zone))
     return in_installation_zone(value)
+
+
+def _date_alone(text: str) -> bool:
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _zone(name: str) -> ZoneInfo:

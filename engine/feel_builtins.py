@@ -70,11 +70,14 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
 
 def same_key(value: Any) -> Any:
     """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
-    boolean never a number (Python's ``True == 1``); a list or context by its JSON text. Lets
+    boolean never a number (Python's ``True == 1``); a duration of years and months by its
+    months (``P12M`` is ``P1Y``, and no text); a list or context by its JSON text. Lets
     ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
     hours over 10^6 items and could not be stopped by the step's time limit."""
     if isinstance(value, bool):
         return ("boolean", value)
+    if isinstance(value, YearsMonths):
+        return ("months", months_in(value))
     if isinstance(value, list | tuple | dict):
         return ("json", json.dumps(value, sort_keys=True, default=str))
     try:
@@ -305,7 +308,13 @@ def _flags(flags: Any) -> int:
 PATTERN_SECONDS = 0.5
 
 
-class PatternTimedOut(ValueError):
+class Refused(ValueError):
+    """A FEEL function's failure that stops the step with an incident, where a value of the
+    wrong type gives null (``engine.feel_functions``' ``_null_on_wrong_types``): a pattern
+    that cannot be searched, a number too large to compute."""
+
+
+class PatternTimedOut(Refused):
     """A regular expression of ``matches``, ``replace`` or ``split`` searched past
     ``PATTERN_SECONDS``: it backtracks without end on this text."""
 
@@ -360,7 +369,7 @@ def written_out(pattern: str) -> int:
 
 def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
     if written_out(str(pattern)) > MOST_REPEATED:
-        raise ValueError(
+        raise Refused(
             f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
             f"than {MOST_REPEATED:,} times in all ({{m}} counts), more than can be searched "
             "here; write a smaller count (or + or * for any number), then retry"
@@ -512,6 +521,24 @@ def iso_duration(value: timedelta) -> str:
     if not days and not time_part:
         return "PT0S"
     return f"{sign}P{f'{days}D' if days else ''}{f'T{time_part}' if time_part else ''}"
+
+
+def as_stored(value: Any) -> Any:
+    """A value JSON cannot write, as the instance's data stores it (``json.dumps``'s
+    ``default``): a set as the list of its items, a days-time duration as FEEL writes it
+    (``P28D``, where Python's text was ``28 days, 0:00:00``; a duration of months is its ISO
+    text already), anything else (a date, a date and time) as its text."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    return str(value)
+
+
+def stored_json(value: Any) -> Any:
+    """``value`` as JSON stores it, its values JSON cannot write as ``as_stored`` writes
+    them: what a message, a signal or a task's form carries reads as the instance's data."""
+    return json.loads(json.dumps(value, default=as_stored))
 
 
 class YearsMonths(str):

@@ -17,6 +17,8 @@ with ``_feel_some``/``_feel_every``; a flow's condition is checked to be a boole
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import re
 from collections.abc import Callable
@@ -35,12 +37,12 @@ _SHANGHAI = "Asia/Shanghai"  # the zone before an engine set the installation's
 def _text(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` with FEEL's null in, null out: any argument null gives null."""
 
+    @functools.wraps(function)  # its signature too: a call with too many arguments fails
     def null_safe(*args: Any) -> Any:
         if any(arg is None for arg in args):
             return None
         return function(*args)
 
-    null_safe.__name__ = function.__name__
     return null_safe
 
 
@@ -229,7 +231,7 @@ def _arithmetic(operator: str, left: Any, right: Any) -> Any:
         try:
             result = a ** int(b) if b == b.to_integral_value() else Decimal(float(a) ** float(b))
         except (ArithmeticError, OverflowError):  # decimal.Overflow: past what a number holds
-            raise ValueError("'**' gives a value too large to compute here") from None
+            raise feel_builtins.Refused("'**' gives a value too large to compute here") from None
     elif operator == "/" and b == 0:
         return None  # FEEL: division by zero is null
     else:
@@ -549,6 +551,37 @@ CALLED = {
     "_feel_some",
     "_feel_every",
 }  # and, not called by name: _feel_filter
+
+
+def _null_on_wrong_types(function: Callable[..., Any]) -> Callable[..., Any]:
+    """FEEL's ``function`` giving null for arguments of a type it does not take
+    (``floor("x")``, ``substring("abc", "x")``, ``round half up("x", 2)``), as Camunda 8's
+    FEEL does, where Python's TypeError or ValueError failed the task: in one place, not in
+    each function. A call with a number of arguments the function has none for still fails,
+    and so does a ``Refused`` one (a pattern that cannot be searched)."""
+
+    @functools.wraps(function)
+    def called(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except feel_builtins.Refused:
+            raise
+        except (TypeError, ValueError, ArithmeticError):
+            if not _takes(function, args):
+                raise  # a count of arguments the function has no form for
+            return None
+
+    return called
+
+
+def _takes(function: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    try:
+        inspect.signature(function).bind(*args)
+    except TypeError:
+        return False
+    return True
+
+
 _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_contains": _contains,
     "_feel_starts_with": _starts_with,
@@ -591,6 +624,9 @@ _HELPERS: dict[str, Callable[..., Any]] = {
     "_feel_is_defined_value": lambda value: value is not None,
     **dict(feel_builtins.HELPERS.values()),
 }
+_HELPERS.update(
+    {name: _null_on_wrong_types(_HELPERS[name]) for name in NAMES.values() if name in _HELPERS}
+)
 
 
 def helpers(now: datetime) -> dict[str, Callable[..., Any]]:

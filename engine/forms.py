@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
@@ -17,6 +16,7 @@ from rfc3339_validator import validate_rfc3339
 
 from engine import form_conditions
 from engine.errors import FormInvalid, FormUnusable
+from engine.feel_builtins import stored_json
 
 # A browser's ``<input type=datetime-local>`` value: a local date and time, seconds optional.
 _LOCAL_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
@@ -344,8 +344,8 @@ def item_values(schema: Any, name: str, item: Any) -> dict[str, Any] | None:
     values = {key: value for key, value in values.items() if value is not None}
     if not values:
         return None
-    # stored as JSON: a script's datetime or set in the item as the text the data shows
-    return json.loads(json.dumps(values, default=str))
+    # stored as JSON: a datetime, duration or set in the item as the data shows it
+    return stored_json(values)
 
 
 def form_fields(schema: Any) -> list[str]:

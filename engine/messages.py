@@ -32,6 +32,7 @@ from dialflow.db import Database, lock_failure, log_failure, retryable_failure, 
 from dialflow.errors import InvalidInput
 from engine import message_buffer, stepper
 from engine.business_keys import normal_key
+from engine.feel_builtins import stored_json
 from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
 from engine.service import ProcessEngine
 from engine.wait_keys import carried
@@ -573,7 +574,7 @@ def queue_message(
         name=name,
         status="queued",
         business_key=None if business_key is None else normal_key(business_key),
-        payload=json.loads(json.dumps(payload, default=str)),
+        payload=stored_json(payload),
         delivered_to=[],
         received_at=now,
     )

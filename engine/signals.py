@@ -27,7 +27,6 @@ instances already reached.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from dialflow.db import Database, lock_failure, log_failure, retryable_failure
 from dialflow.errors import InvalidInput
 from engine import stepper
 from engine.errors import InstanceNotFound
+from engine.feel_builtins import stored_json
 from engine.models import (
     EventWait,
     InstanceStatus,
@@ -263,7 +263,7 @@ def queue_thrown(session: Session, step: Any, thrown: list[Any]) -> None:
         session.add(
             SignalBroadcast(
                 name=name,
-                payload=json.loads(json.dumps(event.payload, default=str)),
+                payload=stored_json(event.payload),
                 source_instance_id=step.row.id,
                 status="pending",
                 offered_up_to=0,

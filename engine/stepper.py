@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 import logging
 import reprlib
 from collections.abc import Callable
@@ -53,7 +52,7 @@ from engine import juel, log_records, message_buffer, signals, webhook_events, z
 from engine.boundaries import CheckedEndEvent
 from engine.caught_failures import audit_entry, catch_failure
 from engine.errors import InstanceNotFound
-from engine.feel_builtins import iso_duration, pattern_timed_out
+from engine.feel_builtins import pattern_timed_out, stored_json
 from engine.first_event import FirstEvent
 from engine.io_mappings import hide_carried
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
@@ -809,7 +808,7 @@ def _queue_thrown_messages(session: Session, step: Step) -> None:
                 status="queued",
                 correlation=correlation or None,
                 business_key=None if correlation else step.row.business_key,
-                payload=json.loads(json.dumps(payload, default=str)),
+                payload=stored_json(payload),
                 delivered_to=[],
                 received_at=step.context.now,
             )
@@ -1027,7 +1026,7 @@ def _data_snapshot(workflow: BpmnWorkflow) -> dict[str, Any]:
     try:
         return _json_copy(data)
     except (_NotPlain, RecursionError):
-        return json.loads(json.dumps(data, default=_as_stored))
+        return stored_json(data)
 
 
 def _latest_task(workflow: BpmnWorkflow) -> Any:
@@ -1058,19 +1057,6 @@ def _own_scope(workflow: BpmnWorkflow, scope: Any) -> bool:
             return False
         scope = parent.workflow
     return True
-
-
-def _as_stored(value: Any) -> Any:
-    """A value JSON cannot write, as the instance's state stores it: a set as the list of its
-    items (the answer showed a script's ``{'a', 'b'}`` as that text, the state and every later
-    answer a list), a days-time duration as FEEL writes it (``P28D``, where Python's text was
-    ``28 days, 0:00:00``; a duration of months is its ISO text already), anything else as its
-    text."""
-    if isinstance(value, set | frozenset):
-        return list(value)
-    if isinstance(value, timedelta):
-        return iso_duration(value)
-    return str(value)
 
 
 class _NotPlain(Exception):

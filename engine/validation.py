@@ -259,15 +259,23 @@ def parse_bundle(
     return parsed
 
 
-def _locate_missing_calls(problems: list[dict[str, Any]], trees: dict[str, Any]) -> None:
+def _locate_missing_calls(problems: list[dict[str, Any]], bpmn: dict[str, str]) -> None:
     """The parser's "The process 'x' was not found" that is left (no call activity's own
     problem says it) put on the call activity calling 'x' (in the problem's file first), with
     its line: in a file drawing a process twice, whose elements only the schema speaks of, it
-    was said on no element and no line, with a "did you mean" naming the process drawn twice."""
-    for item in problems:
-        found = _NOT_FOUND.match(item.get("message", ""))
-        if item.get("element_id") or found is None:
-            continue
+    was said on no element and no line, with a "did you mean" naming the process drawn twice.
+    The files are read again only when there is such a problem (every deploy read them, a
+    deploy without a problem too)."""
+    unplaced = [
+        (item, found)
+        for item in problems
+        if not item.get("element_id")
+        and (found := _NOT_FOUND.match(item.get("message", ""))) is not None
+    ]
+    if not unplaced:
+        return
+    trees = dict(readable_trees(bpmn))
+    for item, found in unplaced:
         called = found.group(1)
         files = sorted(trees, key=lambda name: name != item.get("file"))
         call = next(
@@ -457,7 +465,7 @@ def validate_bundle(
     for name, process in unbuilt:
         checked += flow_condition_problems(process, lines[name], name)
     problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)
-    _locate_missing_calls(problems, dict(readable_trees(bpmn)))
+    _locate_missing_calls(problems, bpmn)
     if problems:
         count = len(problems)
         raise InvalidBpmn(

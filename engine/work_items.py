@@ -36,6 +36,7 @@ from engine.assignment_attributes import read as read_assignment
 from engine.bpmn_xml import BPMN_NS, element_problem, executable_processes, readable_trees
 from engine.camunda_forms import CAMUNDA_FORM_BINDING, CAMUNDA_FORM_ID, CAMUNDA_FORM_TAG
 from engine.diagram_forms import form_of
+from engine.feel_builtins import stored_json
 from engine.form_tags import forms_when_opened as forms_tagged
 from engine.forms import form_fields, item_values
 from engine.instructions import instructions_of
@@ -597,11 +598,12 @@ def _active_user(session: Session, username: str) -> int | None:
 def _own_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
     """The values of the form's fields the task holds and the instance's data does not: its
     multi-instance item's, and its element's input mappings (``engine.io_mappings``, local to
-    the task: the customer's name a call task's input gives its form)."""
+    the task: the customer's name a call task's input gives its form), stored as the data
+    shows them (an input of a duration or a date failed the task's opening, a 500)."""
     values = _multi_instance_values(task, form_schema)
     fields = set(form_fields(form_schema))
     inputs = {k: v for k, v in own_values(task).items() if k in fields}
-    return {**(values or {}), **inputs} if inputs else values
+    return {**(values or {}), **stored_json(inputs)} if inputs else values
 
 
 def _multi_instance_values(task: Any, form_schema: Any) -> dict[str, Any] | None:
