@@ -15,6 +15,10 @@ The conditions read are comparisons of a variable or field path with a literal (
 kept: ``=`` compares values of one type (text "1" is not the number 1), a missing value is
 null, and an ordering of null or of values of different types is null, which hides nothing.
 Anything else stays refused at deploy on the field's line.
+
+A field of a list's row is read as form-js reads it in a dynamic list: ``this.kind`` is the
+row's own ``kind``, ``parent.x`` the scope around the row, any other name the form's data
+from the root (as at top level and inside a group, whose ``path`` scopes nothing in form-js).
 """
 
 from __future__ import annotations

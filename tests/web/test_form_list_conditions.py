@@ -99,3 +99,25 @@ def test_a_rows_cells_carry_their_conditions_on_the_page(client, db, make_user):
     template = page[page.index('<template class="list-template">') :]
     found = re.search(r'data-field="/contacts/__index__/company"([^>]*)>', template)
     assert found and "data-hide-if" in found.group(1), template[:2000]
+
+
+def test_row_cells_hiding_each_other_are_refused_at_deploy(client, db, make_user):
+    owner = bearer(db, make_user("process_owner", username="po", team=None))
+    cells = [
+        {"type": "textfield", "key": "a", "conditional": {"hide": '=this.b = "x"'}},
+        {"type": "textfield", "key": "b", "conditional": {"hide": '=this.a = "x"'}},
+    ]
+    form = {**FORM, "components": [{"type": "dynamiclist", "path": "rows", "components": cells}]}
+    files = [
+        (BytesIO(c7('camunda:formRef="call-result" camunda:assignee="li"')), "c7_form_ref.bpmn"),
+        (BytesIO(json.dumps(form).encode()), "call-result.form"),
+    ]
+    refused = client.post(
+        "/api/v1/process-models",
+        headers=owner,
+        data={"file": files},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422, refused.get_json()
+    [detail] = refused.get_json()["error"]["details"]
+    assert "'rows[].a', 'rows[].b'" in detail["message"], detail
