@@ -5,7 +5,9 @@ jsonschema's ``check_schema`` accepted each of these, and the task deployed: a `
 no draft jsonschema knows (checked as the latest draft, whatever the form meant), ``required``
 naming a field the form does not have (the task page shows no such field, so the form could
 never be sent), an empty ``enum`` (no value is ever valid), and a ``default`` that its own
-field refuses (it was filled in for a field left out, and then refused, or stored as it was).
+field refuses (it was filled in for a field left out, and then refused, or stored as it was),
+and a list whose ``minItems`` is above ``MAX_MIN_ITEMS`` (the task page builds that many rows
+before anyone types: 20,000 took 2.3 s to render and no one fills them in).
 Each is said as one sentence naming the field (``company.name`` for a nested one), for
 ``engine.checks`` to put on the user task.
 """
@@ -21,6 +23,8 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 _NOTHING_TO_FETCH = Registry()
+# The most rows a list's ``minItems`` may ask the task page to build at once.
+MAX_MIN_ITEMS = 1_000
 # Where a schema holds schemas: by name (``properties``), in a list (``allOf``), or one.
 _NAMED = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
 _LISTED = ("allOf", "anyOf", "oneOf", "prefixItems")
@@ -60,6 +64,13 @@ def form_problems(schema: dict[str, Any]) -> list[str]:
                     f"not among its properties ({have}): the task page shows no such field, so "
                     "the form could never be sent; add the property or take it out of required"
                 )
+        low = sub.get("minItems")
+        if isinstance(low, int | float) and not isinstance(low, bool) and low > MAX_MIN_ITEMS:
+            found.append(
+                f"{field} asks for at least {low:,} items (minItems), more than the "
+                f"{MAX_MIN_ITEMS:,} rows a task page builds; lower minItems, or take such data "
+                "in another way (an import, a service task)"
+            )
         if sub.get("enum") == []:
             found.append(
                 f"{field} has an empty enum, so no value is ever valid; list the values to "

@@ -15,14 +15,21 @@ The conditions read are comparisons of a variable or field path with a literal (
 kept: ``=`` compares values of one type (text "1" is not the number 1), a missing value is
 null, and an ordering of null or of values of different types is null, which hides nothing.
 Anything else stays refused at deploy on the field's line.
+
+A field of a list's row is read as form-js reads it in a dynamic list: ``this.kind`` is the
+row's own ``kind``, ``parent.x`` the scope around the row, any other name the form's data
+from the root (as at top level and inside a group, whose ``path`` scopes nothing in form-js).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from copy import deepcopy
 from typing import Any
+
+from jsonschema.validators import validator_for
 
 HIDE = "x-hide-if"
 _TOKEN = re.compile(
@@ -109,12 +116,34 @@ def _test(part: list[tuple[str, str]]) -> list[Any] | None:
     return [path, part[1][1], value]
 
 
-def _value_at(data: Any, path: list[str]) -> Any:
+def _value_at(data: Any, path: Sequence[str | int]) -> Any:
     for key in path:
-        if not isinstance(data, dict):
+        if isinstance(key, int):
+            data = data[key] if isinstance(data, list) and 0 <= key < len(data) else None
+        elif isinstance(data, dict):
+            data = data.get(key)
+        else:
             return None
-        data = data.get(key)
     return data
+
+
+# form-js reads a condition inside a dynamic list's row with the row's item as ``this`` and
+# the scope around it as ``parent`` (``_this_``, ``_parent_`` the same); any other name is
+# the form's data from the root, as at top level (a group's ``path`` scopes nothing).
+_THIS = ("this", "_this_")
+_PARENT = ("parent", "_parent_")
+SCOPE_NAMES = frozenset((*_THIS, *_PARENT, "i", "_i_"))
+
+
+def _resolved(path: list[str], scopes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """Where in the form's data the condition's ``path`` reads, for a field within the
+    ``scopes`` (the root ``()``, then each list row around the field, innermost last);
+    ``None``: nothing (``parent`` at top level, as form-js's null)."""
+    if path and path[0] in _THIS:
+        return (*scopes[-1], *path[1:])
+    if path and path[0] in _PARENT:
+        return (*scopes[-2], *path[1:]) if len(scopes) > 1 else None
+    return tuple(path)
 
 
 def _kind(value: Any) -> str:
@@ -139,11 +168,12 @@ def _well_formed(test: Any) -> bool:
     )
 
 
-def _holds(test: Any, data: Any) -> bool:
+def _holds(test: Any, data: Any, scopes: Sequence[tuple[Any, ...]] = ((),)) -> bool:
     if not _well_formed(test):
         return False  # not a rule this module wrote: it hides nothing
     path, operator, expected = test
-    value = _value_at(data, path)
+    at = _resolved(path, scopes)
+    value = None if at is None else _value_at(data, at)
     if operator in ("=", "!="):
         if value is None or expected is None:
             same = value is None and expected is None
@@ -162,11 +192,12 @@ def _holds(test: Any, data: Any) -> bool:
     }[operator]
 
 
-def hidden(rule: Any, data: Any) -> bool:
-    """Whether the field with ``x-hide-if`` ``rule`` is hidden for the form's ``data``."""
+def hidden(rule: Any, data: Any, scopes: Sequence[tuple[Any, ...]] = ((),)) -> bool:
+    """Whether the field with ``x-hide-if`` ``rule`` is hidden for the form's ``data``
+    (``scopes``: the list rows around the field, ``_resolved``)."""
     if not isinstance(rule, dict) or not isinstance(rule.get("tests"), list):
         return False
-    results = [_holds(test, data) for test in rule["tests"]]
+    results = [_holds(test, data, scopes) for test in rule["tests"]]
     return any(results) if rule.get("any") else all(results)
 
 
@@ -184,15 +215,42 @@ def _ruled(node: Any, at: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], A
         if isinstance(prop, dict) and HIDE in prop:
             found.append(((*at, name), prop[HIDE]))
         found.extend(_ruled(prop, (*at, name)))
+        items = prop.get("items") if isinstance(prop, dict) else None
+        found.extend(_ruled(items, (*at, name, ROW)))
     return found
 
 
-def _without(data: Any, paths: set[tuple[str, ...]]) -> Any:
+ROW = "[]"  # a list's item in a field's path within the schema (``contacts``, ``[]``, ``name``)
+
+
+def _placed(
+    node: Any, data: Any, at: tuple[Any, ...] = (), scopes: tuple[tuple[Any, ...], ...] = ((),)
+) -> list[tuple[tuple[Any, ...], Any, tuple[tuple[Any, ...], ...]]]:
+    """Every field with ``x-hide-if`` as ``data`` holds it, in form order, as (path in the
+    data, rule, scopes): a field of a list's item once per row (``contacts``, ``1``,
+    ``name``), with that row among its scopes."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    found: list[tuple[tuple[Any, ...], Any, tuple[tuple[Any, ...], ...]]] = []
+    for name, prop in properties.items():
+        path = (*at, name)
+        if isinstance(prop, dict) and HIDE in prop:
+            found.append((path, prop[HIDE], scopes))
+        found.extend(_placed(prop, data, path, scopes))
+        items = prop.get("items") if isinstance(prop, dict) else None
+        rows = _value_at(data, path)
+        if isinstance(items, dict) and isinstance(rows, list):
+            for index in range(len(rows)):
+                row = (*path, index)
+                found.extend(_placed(items, data, row, (*scopes, row)))
+    return found
+
+
+def _without(data: Any, paths: set[tuple[Any, ...]]) -> Any:
     kept = deepcopy(data)
     for path in sorted(paths, key=len):
-        owner = kept
-        for key in path[:-1]:
-            owner = owner.get(key) if isinstance(owner, dict) else None
+        owner = _value_at(kept, path[:-1])
         if isinstance(owner, dict):
             owner.pop(path[-1], None)
     return kept
@@ -223,7 +281,7 @@ def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
         test[0][0]
         for _path, rule in _ruled(schema)
         for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
-        if _well_formed(test) and test[0]
+        if _well_formed(test) and test[0] and test[0][0] not in SCOPE_NAMES
     }
     return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
 
@@ -237,12 +295,12 @@ def hidden_paths(
     whatever stale value a hidden field still holds, on the task page and through the API
     alike). It was read on every value sent, and then the required fields read again without
     the hidden ones: a field sent was dropped and asked for."""
-    rules = _ruled(schema)
     data = {**context, **data} if context and isinstance(data, dict) else data
-    found: set[tuple[str, ...]] = set()
+    rules = _placed(schema, data)
+    found: set[tuple[Any, ...]] = set()
     for _ in range(len(rules) + 1):  # a chain of n rules settles in n passes
         seen = _without(data, found) if found else data
-        now = {path for path, rule in rules if hidden(rule, seen)}
+        now = {path for path, rule, scopes in rules if hidden(rule, seen, scopes)}
         if now == found:
             break
         found = now
@@ -255,22 +313,46 @@ def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) 
     if not _has_rules(schema):
         return schema
     shown = deepcopy(schema)
-    for path in sorted(hidden_paths(schema, data, context), key=len, reverse=True):
-        _drop(shown, path)
+    found = hidden_paths(schema, data, context)
+    if found:
+        tuples = "prefixItems" not in validator_for(schema).VALIDATORS
+        _drop(shown, data, found, (), tuples)
     return shown
 
 
-def _drop(node: Any, path: tuple[str, ...]) -> None:
-    for key in path[:-1]:
-        node = (node.get("properties") or {}).get(key) if isinstance(node, dict) else None
+def _drop(
+    node: Any, data: Any, hidden: set[tuple[Any, ...]], at: tuple[Any, ...], tuples: bool
+) -> None:
+    """Take the ``hidden`` fields out of ``node`` (the schema of ``data`` at ``at``). A list
+    whose rows hide different fields gets a schema per row: ``prefixItems`` (draft 2020-12),
+    or ``items`` as a list (``additionalItems`` the item's schema) before it."""
     properties = node.get("properties") if isinstance(node, dict) else None
-    if not isinstance(properties, dict) or path[-1] not in properties:
+    if isinstance(properties, dict):
+        for name in list(properties):
+            if (*at, name) in hidden:
+                del properties[name]
+                if isinstance(node.get("required"), list):
+                    node["required"] = [n for n in node["required"] if n != name]
+                    if not node["required"]:
+                        del node["required"]
+            else:
+                inner = data.get(name) if isinstance(data, dict) else None
+                _drop(properties[name], inner, hidden, (*at, name), tuples)
+    items = node.get("items") if isinstance(node, dict) else None
+    depth = len(at)
+    if not isinstance(items, dict) or not isinstance(data, list):
         return
-    del properties[path[-1]]
-    if isinstance(node.get("required"), list):
-        node["required"] = [n for n in node["required"] if n != path[-1]]
-        if not node["required"]:
-            del node["required"]
+    if not any(len(p) > depth and p[:depth] == at and isinstance(p[depth], int) for p in hidden):
+        return
+    rows = []
+    for index, row in enumerate(data):
+        one = deepcopy(items)
+        _drop(one, row, hidden, (*at, index), tuples)
+        rows.append(one)
+    if tuples:
+        node["items"], node["additionalItems"] = rows, items
+    else:
+        node["prefixItems"] = rows
 
 
 def without_hidden(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
@@ -280,11 +362,17 @@ def without_hidden(schema: Any, data: Any, context: dict[str, Any] | None = None
     return _without(data, hidden_paths(schema, data, context))
 
 
-def _reads(test_path: list[str], field: tuple[str, ...]) -> bool:
-    """Whether a condition reading ``test_path`` reads ``field``'s value (the field itself,
-    an object holding it, or a value inside it)."""
-    shorter = min(len(test_path), len(field))
-    return tuple(test_path[:shorter]) == field[:shorter]
+def _reads(test_path: list[str], at: tuple[str, ...], field: tuple[str, ...]) -> bool:
+    """Whether a condition reading ``test_path`` on the field at ``at`` reads ``field``'s
+    value (the field itself, an object holding it, or a value inside it), a list's row read
+    as any row (``ROW``)."""
+    scopes: list[tuple[Any, ...]] = [()]
+    scopes += [at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW]
+    read = _resolved(test_path, scopes)
+    if read is None:
+        return False
+    shorter = min(len(read), len(field))
+    return tuple(read[:shorter]) == field[:shorter]
 
 
 def cycles(schema: Any) -> list[list[tuple[str, ...]]]:
@@ -296,7 +384,9 @@ def cycles(schema: Any) -> list[list[tuple[str, ...]]]:
     reads: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     for path, rule in rules:
         tests = [t for t in rule.get("tests") or [] if _well_formed(t)]
-        reads[path] = {other for other, _rule in rules if any(_reads(t[0], other) for t in tests)}
+        reads[path] = {
+            other for other, _rule in rules if any(_reads(t[0], path, other) for t in tests)
+        }
     order = {path: index for index, (path, _rule) in enumerate(rules)}
     # what each field's conditions reach, walked once per field: asked of every pair, a form
     # of 400 conditions each on the field before took half a minute to deploy
@@ -336,7 +426,7 @@ def cycle_problems(schema: Any) -> list[str]:
     nested one), for ``engine.checks`` to put on the user task."""
     said = []
     for circle in cycles(schema):
-        names = [".".join(path) for path in circle]
+        names = [".".join(path).replace(f".{ROW}.", "[].") for path in circle]
         if len(names) == 1:
             said.append(
                 f"the field {names[0]!r} is hidden by a condition on its own value "

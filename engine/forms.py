@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
@@ -59,11 +60,15 @@ _DATA_KEYWORDS = ("enum", "const", "default", "examples")  # values, not schemas
 
 
 def validate_form_data(
-    schema: dict[str, Any] | None, data: Any, context: dict[str, Any] | None = None
+    schema: dict[str, Any] | None,
+    data: Any,
+    context: dict[str, Any] | None = None,
+    stored: Mapping[str, Any] | None = None,
 ) -> None:
     """Raise ``FormInvalid`` (422) with one ``{"field", "message"}`` detail per problem;
     ``context`` (``form_conditions.context_of``) is what the fields' hide conditions read
-    besides ``data``."""
+    besides ``data``; ``stored`` (the instance's data) is what the read-only cells of a
+    list's items must match (``list_read_only``)."""
     if not isinstance(data, dict):
         raise FormInvalid(
             "Task data must be a JSON object.",
@@ -110,6 +115,15 @@ def validate_form_data(
             "validator": "readOnly",
         }
         for path in _nested_read_only(schema, data)
+    ]
+    details += [
+        {
+            "field": ".".join(path),
+            "message": f"{'.'.join(path)!r} is read-only: the value sent is not that of an "
+            "item of the list the task showed (a new row sends no read-only value)",
+            "validator": "readOnly",
+        }
+        for path in list_read_only(schema, data, stored)
     ]
     if details:
         raise FormInvalid(
@@ -368,3 +382,91 @@ def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> d
         if name not in data and name not in kept
     }
     return {**filled, **data}
+
+
+def list_read_only(schema: Any, data: Any, stored: Any) -> Iterator[tuple[str, ...]]:
+    """The paths (``contacts``, ``1``, ``id``) of read-only cells of list items whose value
+    sent is not that of an item ``stored`` (the instance's list, else the list's default).
+
+    The rows sent replace the whole list, so an item's read-only cells come back with it
+    (the task page sends them as hidden inputs); they were taken as sent, so an agent could
+    change an item's read-only ``id``. Items have no identity but their read-only cells, and
+    rows may be removed or reordered, so each item sent is matched to a stored item (each
+    used once) by the read-only cells it sends: an item that sends none is a new row; one
+    whose values no stored item has is refused on the first cell that matches none. Refused,
+    not overwritten with a stored value: which stored item a changed row was is unknowable,
+    and silently writing another item's ``id`` over it would lose what the agent typed."""
+    yield from _lists_read_only(schema, data, stored, ())
+
+
+def _lists_read_only(
+    schema: Any, data: Any, stored: Any, path: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not isinstance(data, dict):
+        return
+    stored = stored if isinstance(stored, Mapping) else {}
+    for name, spec in properties.items():
+        if not isinstance(spec, dict) or _is_read_only(spec) or name not in data:
+            continue  # a read-only list or group: refused whole by ``read_only``
+        sent, at = data[name], (*path, str(name))
+        if isinstance(spec.get("properties"), dict):
+            yield from _lists_read_only(spec, sent, stored.get(name), at)
+        items = spec.get("items")
+        if isinstance(sent, list) and isinstance(items, dict):
+            before = stored.get(name, spec.get("default"))
+            yield from _rows_read_only(items, sent, before if isinstance(before, list) else [], at)
+
+
+def _cells(items: Any, at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """An item's read-only cells, by path within the item (inside its groups too)."""
+    properties = items.get("properties") if isinstance(items, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    found: list[tuple[str, ...]] = []
+    for name, spec in properties.items():
+        if _is_read_only(spec):
+            found.append((*at, str(name)))
+        elif isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
+            found.extend(_cells(spec, (*at, str(name))))
+    return found
+
+
+_ABSENT = object()
+
+
+def _cell(item: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(item, dict) or key not in item:
+            return _ABSENT
+        item = item[key]
+    return item
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: ``1`` is not ``true``, nor ``1.0``; an absent value is ``null``."""
+    a, b = (None if v is _ABSENT else v for v in (a, b))
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _rows_read_only(
+    items: dict[str, Any], sent: list[Any], stored: list[Any], path: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    cells = _cells(items)
+    unused = [item for item in stored if isinstance(item, dict)]
+    for index, row in enumerate(sent):
+        if not isinstance(row, dict):
+            continue  # not an object: the schema's validation says so
+        given = [cell for cell in cells if _cell(row, cell) is not _ABSENT]
+        match = None
+        if given:
+            candidates = unused
+            for cell in given:
+                candidates = [s for s in candidates if _same(_cell(s, cell), _cell(row, cell))]
+                if not candidates:
+                    yield (*path, str(index), *cell)
+                    break
+            else:
+                match = candidates[0]
+                unused = [s for s in unused if s is not match]
+        yield from _lists_read_only(items, row, match, (*path, str(index)))

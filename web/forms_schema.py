@@ -135,7 +135,12 @@ class FormField:
     def conditional(self) -> bool:
         """Whether this field or one inside it is hidden by a condition (the page then runs
         ``static/task/form_conditions.js``)."""
-        return bool(self.hide_if) or any(child.conditional for child in self.children)
+        rows = [*self.rows, *([self.template] if self.template else [])]
+        return (
+            bool(self.hide_if)
+            or any(child.conditional for child in self.children)
+            or any(cell.conditional for row in rows for cell in row.fields)
+        )
 
 
 @dataclass
@@ -264,10 +269,8 @@ def _field(
         else [],
         description=prop.get("description"),
         error=errors.get(key),
-        # the page's conditions read fields by their path: not the rows of a list
-        hide_if=json.dumps(prop[HIDE])
-        if isinstance(prop.get(HIDE), dict) and not in_list
-        else None,
+        # a row's cell reads its row as ``this`` (``static/task/form_conditions.js``)
+        hide_if=json.dumps(prop[HIDE]) if isinstance(prop.get(HIDE), dict) else None,
     )
     if in_list and not shown and _read_only(prop):
         if submitted is not None:  # shown again: what the row kept when it was sent

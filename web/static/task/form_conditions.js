@@ -5,8 +5,6 @@
   "use strict";
   var form = document.getElementById("task-form");
   if (!form) { return; }
-  var ruled = form.querySelectorAll(".field[data-hide-if]");
-  if (!ruled.length) { return; }
 
   function valueOf(field) {
     var inputs = field.querySelectorAll("input, select, textarea");
@@ -40,18 +38,53 @@
     owner[path[path.length - 1]] = value;
   }
 
-  function data() {
-    // the instance's values of the variables the conditions read that no field shows
-    var values = JSON.parse(form.getAttribute("data-hide-context") || "{}");
-    form.querySelectorAll(".field[data-field]").forEach(function (field) {
-      // a group's fields say its object; a list's rows are not read by conditions
+  function rowsAround(field) {
+    // the list rows a field is in, outermost first
+    var rows = [], row = field.closest(".list-row");
+    while (row) {
+      rows.unshift(row);
+      row = row.parentElement.closest(".list-row");
+    }
+    return rows;
+  }
+
+  function rowPath(row) {
+    var list = row.closest(".field-list");
+    return pathOf(list).concat([row.getAttribute("data-index")]);
+  }
+
+  // The values a scope holds: the form's (scope null: every field outside the lists' rows,
+  // with the instance's values the conditions read) or a row's (its own cells, by their path
+  // within the row); the fields in "skip" (hidden) are not submitted, so not read.
+  function valuesOf(scope, skip) {
+    var values = scope ? {} : JSON.parse(form.getAttribute("data-hide-context") || "{}");
+    var base = scope ? rowPath(scope).length : 0;
+    var fields = (scope || form).querySelectorAll(".field[data-field]");
+    fields.forEach(function (field) {
+      // a group's fields say its object; a list's rows are read as their scope
       if (field.classList.contains("field-group") || field.classList.contains("field-list")) {
         return;
       }
-      if (field.closest(".list-row")) { return; }
-      put(values, pathOf(field), valueOf(field));
+      if (field.closest(".list-row") !== scope || skip.indexOf(field) >= 0) { return; }
+      var path = pathOf(field).slice(base);
+      if (!path.length) { return; }  // a list of scalars: its row holds no field by name
+      put(values, path, valueOf(field));
     });
     return values;
+  }
+
+  // Where a condition's path reads, as form-js reads it in a dynamic list's row: "this" is
+  // the row's item, "parent" the scope around it; any other name is the form's data.
+  function scoped(path, field, read) {
+    var rows = rowsAround(field), head = path[0];
+    if (head === "this" || head === "_this_") {
+      return { values: read(rows.length ? rows[rows.length - 1] : null), path: path.slice(1) };
+    }
+    if (head === "parent" || head === "_parent_") {
+      if (!rows.length) { return null; }
+      return { values: read(rows.length > 1 ? rows[rows.length - 2] : null), path: path.slice(1) };
+    }
+    return { values: read(null), path: path };
   }
 
   function at(values, path) {
@@ -63,8 +96,9 @@
     return value;
   }
 
-  function holds(test, values) {
-    var value = at(values, test[0]), op = test[1], expected = test[2];
+  function holds(test, field, read) {
+    var where = scoped(test[0], field, read);
+    var value = where ? at(where.values, where.path) : null, op = test[1], expected = test[2];
     if (op === "=" || op === "!=") {
       var same = value === null || expected === null
         ? value === null && expected === null
@@ -78,10 +112,10 @@
     return value >= expected;
   }
 
-  function hidden(text, values) {
+  function hidden(text, field, read) {
     try {
       var rule = JSON.parse(text);
-      var results = rule.tests.map(function (test) { return holds(test, values); });
+      var results = rule.tests.map(function (test) { return holds(test, field, read); });
       return rule.any ? results.some(Boolean) : results.every(Boolean);
     } catch (error) {
       return false;  // not a rule the server wrote: the field shows
@@ -91,15 +125,17 @@
   // A hidden field is not submitted, so its value (typed before it hid) hides or shows no
   // other field: the rules are read without the hidden fields' values until that settles,
   // as engine/form_conditions.py reads what is submitted.
-  function hiddenFields(values) {
+  function hiddenFields(ruled) {
     var hide = [];
     for (var pass = 0; pass <= ruled.length; pass++) {
-      var seen = JSON.parse(JSON.stringify(values));
-      ruled.forEach(function (field, i) {
-        if (hide[i]) { put(seen, pathOf(field), null); }
-      });
-      var now = Array.prototype.map.call(ruled, function (field) {
-        return hidden(field.getAttribute("data-hide-if"), seen);
+      var skip = ruled.filter(function (field, i) { return hide[i]; });
+      var cache = new Map();
+      var read = function (scope) {
+        if (!cache.has(scope)) { cache.set(scope, valuesOf(scope, skip)); }
+        return cache.get(scope);
+      };
+      var now = ruled.map(function (field) {
+        return hidden(field.getAttribute("data-hide-if"), field, read);
       });
       var settled = now.every(function (hide_i, i) { return hide_i === Boolean(hide[i]); });
       hide = now;
@@ -109,7 +145,9 @@
   }
 
   function update() {
-    var hideAll = hiddenFields(data());
+    // read again each time: the list's rows are added and removed
+    var ruled = Array.prototype.slice.call(form.querySelectorAll(".field[data-hide-if]"));
+    var hideAll = hiddenFields(ruled);
     ruled.forEach(function (field, i) {
       var hide = hideAll[i];
       field.hidden = hide;
@@ -120,9 +158,14 @@
     });
   }
 
-  form.querySelectorAll(".field[data-hide-if] [disabled]").forEach(function (input) {
-    input.setAttribute("data-read-only", "");
-  });
+  function markReadOnly(root) {
+    root.querySelectorAll(".field[data-hide-if] [disabled]").forEach(function (input) {
+      input.setAttribute("data-read-only", "");
+    });
+  }
+  markReadOnly(form);
+  // a new row's read-only cells are disabled in its template already
+  form.querySelectorAll("template.list-template").forEach(function (t) { markReadOnly(t.content); });
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   update();
