@@ -80,24 +80,31 @@ def _opened(raw: bytes) -> int:
 
 
 def _check_depth(value: Any) -> None:
-    """NotStorable if ``value`` nests objects and lists deeper than ``MAX_DEPTH``; walked
-    without recursion, named by the path to the first value too deep (its first levels)."""
+    """NotStorable if ``value`` nests objects and lists deeper than ``MAX_DEPTH``."""
+    path = too_deep_at(value)
+    if path is not None:
+        raise NotStorable(f"values nested more than {MAX_DEPTH} levels deep", path)
+
+
+def too_deep_at(value: Any) -> str | None:
+    """The path (its first levels) to the first value of ``value`` nested deeper than
+    ``MAX_DEPTH`` objects and lists, or None; walked without recursion."""
     stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
         item, depth, path = stack.pop()
         if depth > MAX_DEPTH:
-            shown = path if len(path) <= 80 else path[:80] + "…"
-            raise NotStorable(f"values nested more than {MAX_DEPTH} levels deep", shown)
+            return path if len(path) <= 80 else path[:80] + "…"
         if isinstance(item, dict):
             for key, child in item.items():
                 if isinstance(child, dict | list):
                     stack.append((child, depth + 1, _field(path, key) if len(path) <= 80 else path))
-        elif isinstance(item, list):
+        elif isinstance(item, list | tuple):
             for index, child in enumerate(item):
-                if isinstance(child, dict | list):
+                if isinstance(child, dict | list | tuple):
                     stack.append(
                         (child, depth + 1, f"{path}[{index}]" if len(path) <= 80 else path)
                     )
+    return None
 
 
 def reserved_key_at(value: Any) -> str | None:
@@ -109,8 +116,8 @@ def reserved_key_at(value: Any) -> str | None:
         if isinstance(item, dict):
             if RESERVED_KEY in item:
                 return path
-            stack.extend((child, _field(path, key)) for key, child in item.items())
-        elif isinstance(item, list):
+            stack.extend((child, _field(path, str(key))) for key, child in item.items())
+        elif isinstance(item, list | tuple):
             stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
     return None
 

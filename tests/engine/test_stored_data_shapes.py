@@ -1,8 +1,9 @@
-"""What a client sends that an instance's stored state could not hold: values nested hundreds
-of levels deep, and objects with a ``typename`` key, which SpiffWorkflow's serializer reads
-as the type of a stored object. Both were taken: the step that stored them answered 500, or
-the instance answered 500 on every step once it was next read from the database (a restart,
-another worker). They are refused with a 422 naming the field, and nothing changes."""
+"""What an instance's stored state could not hold: values nested hundreds of levels deep, and
+objects with a ``typename`` key, which SpiffWorkflow's serializer reads as the type of a stored
+object. Both were taken: the step that stored them answered 500, or the instance answered 500
+on every step once it was next read from the database (a restart, another worker), or read the
+object back as a date. Sent by a client, they are refused with a 422 naming the field and
+nothing changes; set by a script, its task fails with an incident."""
 
 from __future__ import annotations
 
@@ -133,3 +134,43 @@ def test_a_field_named_typename_is_refused_by_every_engine_write(
         assert "'typename'" in error["message"]
         assert error["details"][0]["field"].split(".")[0] in ("data", "payload")
     assert_unchanged(agent, runtime, waiting, before, db)
+
+
+SCRIPT_THEN_ASK = """
+<startEvent id="start"><outgoing>f1</outgoing></startEvent>
+<scriptTask id="build"><incoming>f1</incoming><outgoing>f2</outgoing>
+  <script>{script}</script></scriptTask>
+<userTask id="ask"><incoming>f2</incoming><outgoing>f3</outgoing></userTask>
+<endEvent id="end"><incoming>f3</incoming></endEvent>
+<sequenceFlow id="f1" sourceRef="start" targetRef="build"/>
+<sequenceFlow id="f2" sourceRef="build" targetRef="ask"/>
+<sequenceFlow id="f3" sourceRef="ask" targetRef="end"/>
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        ("deep = {}\nfor _ in range(600):\n    deep = {'a': deep}", "nested more than 64"),
+        ("when = {'typename': 'datetime', 'value': 'soon'}", "a key 'typename'"),
+        ("when = [{'typename': 'datetime', 'value': '2026-05-04T09:00:00'}]", "a key 'typename'"),
+    ],
+    ids=["600-levels", "typename-unreadable", "typename-read-as-a-date"],
+)
+def test_a_script_setting_data_the_state_cannot_hold_fails_on_its_task(
+    owner: Actor, agent: Actor, runtime: Runtime, script: str, said: str
+) -> None:
+    """The script's task fails (an incident) instead: the instance was saved with it, then
+    answered 500 on every step once read back from the database (its termination too), or
+    read the object back as a date."""
+    xml = one_process("builds", SCRIPT_THEN_ASK.format(script=script))
+    assert owner.upload(extra=[("builds.bpmn", xml)]).status_code == 201
+    started = agent.start("builds")
+    assert started["status"] == "error", started
+    [incident] = started["incidents"]
+    assert incident["element_id"] == "build"
+    assert said in incident["message"]
+    runtime.engine.kept.clear()
+    terminated = owner.post(f"/api/v1/process-instances/{started['id']}/terminate", json={})
+    assert terminated.status_code == 200, terminated.get_json()
+    assert terminated.get_json()["status"] == "terminated"
