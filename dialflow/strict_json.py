@@ -6,7 +6,10 @@ float (``1e400`` reads as infinity), lone surrogates (``"\\udcff"``, which no da
 as UTF-8) and NULs (``"\\u0000"``, which PostgreSQL's text and JSON columns refuse). Each would
 later be a 500 — in a column, in ``int()``, or as invalid JSON in our own answer — so the text is
 refused whole before anything reads it. Nesting deeper than Python's parser goes is a
-RecursionError, which callers refuse alike.
+RecursionError, which callers refuse alike. Nesting deeper than ``MAX_DEPTH`` is refused too:
+an instance keeps what it is sent, and SpiffWorkflow's serializer reads and writes its state
+recursively, so data nested a few hundred levels failed the step that stored it, or every
+step after the instance was next read from the database (500s; an instance no one could move).
 """
 
 from __future__ import annotations
@@ -26,10 +29,22 @@ class NotStorable(ValueError):
         self.what, self.path = what, path
 
 
+# Levels of objects and lists a value may nest: far beyond any form or payload, well within
+# what SpiffWorkflow's serializer can write and read again (it failed from about 250).
+MAX_DEPTH = 64
+
+# A key SpiffWorkflow's serializer reads as the type of a stored object: an object of an
+# instance's data holding it came back as that type (a datetime, an event) or failed to.
+RESERVED_KEY = "typename"
+
+
 def loads_strict(raw: bytes | str) -> Any:
     """The JSON value of ``raw``; ValueError (or RecursionError) when it is not strict JSON,
     ``NotStorable`` when it is JSON holding what cannot be stored."""
     data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    opened = raw.count("{") + raw.count("[") if isinstance(raw, str) else _opened(raw)
+    if opened > MAX_DEPTH:  # fewer openings cannot nest deeper: nothing to walk
+        _check_depth(data)
     # In bytes, escapes are the only way a NUL or a lone surrogate gets into a string.
     if isinstance(raw, str) or b"\\u" in raw:
         _check_text(data)
@@ -58,6 +73,53 @@ def _check_text(value: Any, path: str = "") -> None:
             raise NotStorable(
                 f"a lone surrogate (\\u{ord(lone):04x}){_line_of(value, lone)}", path
             ) from None
+
+
+def _opened(raw: bytes) -> int:
+    return raw.count(b"{") + raw.count(b"[")
+
+
+def _check_depth(value: Any) -> None:
+    """NotStorable if ``value`` nests objects and lists deeper than ``MAX_DEPTH``."""
+    path = too_deep_at(value)
+    if path is not None:
+        raise NotStorable(f"values nested more than {MAX_DEPTH} levels deep", path)
+
+
+def too_deep_at(value: Any) -> str | None:
+    """The path (its first levels) to the first value of ``value`` nested deeper than
+    ``MAX_DEPTH`` objects and lists, or None; walked without recursion."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        item, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return path if len(path) <= 80 else path[:80] + "…"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1, _field(path, key) if len(path) <= 80 else path))
+        elif isinstance(item, list | tuple):
+            for index, child in enumerate(item):
+                if isinstance(child, dict | list | tuple):
+                    stack.append(
+                        (child, depth + 1, f"{path}[{index}]" if len(path) <= 80 else path)
+                    )
+    return None
+
+
+def reserved_key_at(value: Any) -> str | None:
+    """The path of the first object in ``value`` with a key ``RESERVED_KEY`` (``""`` for
+    ``value`` itself), or None."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            if RESERVED_KEY in item:
+                return path
+            stack.extend((child, _field(path, str(key))) for key, child in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+    return None
 
 
 def _field(path: str, key: str) -> str:

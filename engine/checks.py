@@ -37,6 +37,7 @@ from engine.iso_timers import meant_as_iso, timer_definitions
 from engine.script_text import expression_text, script_text
 from engine.script_time import endless_loops
 from engine.timekeeping import TooLong, check_duration
+from engine.too_complex import TOO_DEEP, too_deep
 from handlers.registry import HandlerRegistry
 
 if TYPE_CHECKING:
@@ -302,6 +303,9 @@ def _check_expression(expression: str, what: str, report: Any, *, test: bool = F
             "and make the flow its gateway's default"
         )
         return
+    if too_deep(expression, "eval"):
+        report(f"{what} is {TOO_DEEP}")
+        return
     try:
         compile(expression, "<expression>", "eval")
     except SyntaxError as exc:
@@ -432,6 +436,9 @@ def _check_script(
     which of the task's scripts it is: a script task may hold a pre-script, its script and a
     post-script, and "script has a syntax error on line 1" named none."""
     script = script_text(script)  # as it runs: without the XML's indentation
+    if too_deep(script, "exec"):
+        report(f"{said} is {TOO_DEEP}")
+        return
     try:
         compile(script, "<script>", "exec")
     except SyntaxError as exc:

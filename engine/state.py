@@ -31,6 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
+from dialflow.strict_json import MAX_DEPTH, RESERVED_KEY, reserved_key_at, too_deep_at
 from engine import event_payloads, first_event
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
@@ -236,14 +237,30 @@ class StateCodec:
         return self._dumps(dct)
 
     def check_storable(self, name: str, value: Any) -> None:
-        """Raise ``TypeError`` naming ``name`` if ``value`` cannot be kept in task data."""
+        """Raise ``TypeError`` naming ``name`` if ``value`` cannot be kept in task data: also
+        values nested deeper than clients may send them, and an object with the key that
+        SpiffWorkflow's serializer reads as a stored type (the state was written, and every
+        step after it was next read from the database failed, a termination too)."""
         try:
-            json.dumps(value, cls=self._serializer._encoder_cls, allow_nan=False)
-        except (TypeError, ValueError) as exc:
+            text = json.dumps(value, cls=self._serializer._encoder_cls, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(
                 f"{name!r} holds a value that cannot be stored as task data "
                 f"({type(value).__name__}: {exc}); use numbers, text, lists, dicts, datetimes"
             ) from None
+        if text.count("{") + text.count("[") > MAX_DEPTH and (
+            (deep := too_deep_at(value)) is not None
+        ):
+            raise TypeError(
+                f"{name!r} holds values nested more than {MAX_DEPTH} levels deep"
+                f"{f' (at {deep})' if deep else ''}, which cannot be stored as task data"
+            )
+        if f'"{RESERVED_KEY}"' in text and (at := reserved_key_at(value)) is not None:
+            raise TypeError(
+                f"{name!r} holds an object with a key {RESERVED_KEY!r}"
+                f"{f' (at {at})' if at else ''}, which the stored state reads as the type of "
+                "a value: rename the key"
+            )
 
     def decode(
         self, text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]

@@ -68,6 +68,7 @@ from engine.references import declared_elsewhere, reference_problems, untriggere
 from engine.reserved_ids import name_shared_scope_id
 from engine.skip_expressions import adopt as adopt_skips
 from engine.spiff_extensions import property_problems, text_values
+from engine.too_complex import TOO_COMPLEX, too_complex_problems
 from engine.unnamed_elements import PARSER_WORDS as UNNAMED_WORDS
 from engine.unnamed_elements import drop_unnamed_decisions, unnamed_bpmn_problems
 from engine.wiring import reached_elements
@@ -428,7 +429,28 @@ def validate_bundle(
 ) -> ParsedBundle:
     """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` listing
     every problem found if any. One problem does not hide another: the checks run on what the
-    parser built, and on a process it could not build element by element."""
+    parser built, and on a process it could not build element by element. A script or
+    expression too deep for Python to compile is said alone, on its element (``too_complex``):
+    the checks cannot read it."""
+    try:
+        return _validate_bundle(bpmn, dmn, forms, registry, earlier)
+    except TOO_COMPLEX:
+        found = too_complex_problems(bpmn, dmn)
+        if not found:
+            raise
+        count = len(found)
+        raise InvalidBpmn(
+            f"The model has {count} problem{'s' if count > 1 else ''}.", details=found
+        ) from None
+
+
+def _validate_bundle(
+    bpmn: dict[str, str],
+    dmn: dict[str, str],
+    forms: dict[str, Any],
+    registry: HandlerRegistry,
+    earlier: dict[str, str] | None,
+) -> ParsedBundle:
     if not bpmn:
         raise InvalidBpmn(
             "Nothing to deploy: no .bpmn file.",

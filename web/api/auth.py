@@ -14,7 +14,7 @@ from crm.models import User
 from crm.users import authenticate, create_token, token_needs_touch, touch_token, user_for_token
 from dialflow.db import utcnow
 from dialflow.errors import Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
-from dialflow.strict_json import NotStorable, loads_strict
+from dialflow.strict_json import RESERVED_KEY, NotStorable, loads_strict, reserved_key_at
 from web import MAX_OFFSET
 from web.api import api_bp
 from web.api.body_types import refuse_wrong_types
@@ -60,6 +60,9 @@ def json_body(
             ) from None
         except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             data = None
+        raw = request.get_data(cache=True)
+        if data is not None and (RESERVED_KEY.encode() in raw or b"\\u" in raw):
+            _refuse_reserved_key(data)
     if data is None:
         raise InvalidInput(
             "Send a JSON object with Content-Type: application/json.", code="invalid_json"
@@ -68,6 +71,20 @@ def json_body(
         raise InvalidInput("The body must be a JSON object.", code="invalid_json")
     refuse_wrong_types(data, code=invalid_code)
     return data
+
+
+def _refuse_reserved_key(data: Any) -> None:
+    """422 for an object holding the key the engine's stored state reads as a type: an
+    instance given it (as data, a payload, a fix) could not be read back (500 on every step)."""
+    path = reserved_key_at(data)
+    if path is not None:
+        raise InvalidInput(
+            f"The body has a field named '{RESERVED_KEY}'"
+            + (f" in {path}" if path else "")
+            + ": Dialflow keeps that name for the types of what it stores. Rename the field.",
+            code="invalid_json",
+            details=[{"field": path, "message": f"'{RESERVED_KEY}' is a reserved field name"}],
+        )
 
 
 def token_required(view: F) -> F:

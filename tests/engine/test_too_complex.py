@@ -1,0 +1,89 @@
+"""Scripts, conditions and DMN cells too deeply nested for Python to compile: the deploy
+answered 500 (``RecursionError``, ``MemoryError`` where the checks expect a ``SyntaxError``);
+it is a 422 naming the element and its line, and nothing is deployed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.conftest import DIAGRAMS, Actor, one_process
+
+LONG_SUM = "+".join(["1"] * 20_000)
+
+
+def script_then_gateway(script: str, condition: str = "x == 1") -> str:
+    return f"""
+<startEvent id="start"><outgoing>f1</outgoing></startEvent>
+<scriptTask id="calc"><incoming>f1</incoming><outgoing>f2</outgoing>
+  <script>{script}</script></scriptTask>
+<exclusiveGateway id="gate" default="f4"><incoming>f2</incoming><outgoing>f3</outgoing>
+  <outgoing>f4</outgoing></exclusiveGateway>
+<endEvent id="big"><incoming>f3</incoming></endEvent>
+<endEvent id="small"><incoming>f4</incoming></endEvent>
+<sequenceFlow id="f1" sourceRef="start" targetRef="calc"/>
+<sequenceFlow id="f2" sourceRef="calc" targetRef="gate"/>
+<sequenceFlow id="f3" sourceRef="gate" targetRef="big">
+  <conditionExpression>{condition}</conditionExpression></sequenceFlow>
+<sequenceFlow id="f4" sourceRef="gate" targetRef="small"/>
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "condition", "element", "line"),
+    [
+        (f"x = {LONG_SUM}", "x == 1", "calc", 8),
+        ("x = " + "-" * 20_000 + "1", "x == 1", "calc", 8),
+        ("x = 1", f"x == {LONG_SUM}", "f3", 16),
+    ],
+    ids=["long-sum-script", "unary-run-script", "long-sum-condition"],
+)
+def test_a_script_or_condition_too_deep_to_compile_is_refused_on_its_element(
+    owner: Actor, script: str, condition: str, element: str, line: int
+) -> None:
+    xml = one_process("deep_sum", script_then_gateway(script, condition))
+    response = owner.upload(extra=[("deep_sum.bpmn", xml)])
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_bpmn"
+    [detail] = error["details"]
+    assert (detail["element_id"], detail["file"], detail["line"]) == (
+        element,
+        "deep_sum.bpmn",
+        line,
+    )
+    assert "too deeply nested for Python to run" in detail["message"]
+    assert owner.models() == []
+
+
+def test_a_decision_cell_too_deep_to_compile_is_refused_on_its_cell(owner: Actor) -> None:
+    table = (DIAGRAMS / "discount.dmn").read_text()
+    table = table.replace("&gt;= 100000", f"&gt;= {LONG_SUM}", 1)
+    response = owner.upload("deal_pricing.bpmn", extra=[("discount.dmn", table.encode())])
+    assert response.status_code == 422, response.get_json()
+    details = response.get_json()["error"]["details"]
+    assert [(d["element_id"], d["file"]) for d in details] == [
+        ("UnaryTests_gold_amount", "discount.dmn")
+    ]
+    assert owner.models() == []
+
+
+def test_a_script_python_compiles_but_the_script_engine_cannot_run_is_refused(
+    owner: Actor,
+) -> None:
+    """A sum of 900 terms compiles, but the script engine's rewrite of it recursed too deep:
+    it deployed and every run failed ("maximum recursion depth exceeded")."""
+    xml = one_process("long_sum", script_then_gateway("x = " + "+".join(["1"] * 900)))
+    response = owner.upload(extra=[("long_sum.bpmn", xml)])
+    assert response.status_code == 422, response.get_json()
+    [detail] = response.get_json()["error"]["details"]
+    assert detail["element_id"] == "calc"
+    assert "script is too deeply nested for Python to run" in detail["message"]
+
+
+def test_a_long_script_the_script_engine_runs_still_deploys_and_runs(
+    owner: Actor, agent: Actor
+) -> None:
+    """Pins what already worked: a sum of 100 terms is no problem."""
+    xml = one_process("long_sum", script_then_gateway("x = " + "+".join(["1"] * 100)))
+    assert owner.upload(extra=[("long_sum.bpmn", xml)]).status_code == 201
+    assert agent.start("long_sum")["data"]["x"] == 100
