@@ -71,15 +71,19 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
 def same_key(value: Any) -> Any:
     """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
     boolean never a number (Python's ``True == 1``); a duration of years and months by its
-    months (``P12M`` is ``P1Y``, and no text); a list or context by its JSON text. Lets
-    ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
-    hours over 10^6 items and could not be stopped by the step's time limit."""
+    months (``P12M`` is ``P1Y``, and no text); a list or context by the keys of its items,
+    at any depth (by their JSON text, ``[duration("P1Y")]`` was not ``[duration("P12M")]``
+    nor ``[1]`` ``[1.0]``). Lets ``distinct values`` and ``union`` keep items by a set, where
+    a scan of what they kept took hours over 10^6 items and could not be stopped by the
+    step's time limit."""
     if isinstance(value, bool):
         return ("boolean", value)
     if isinstance(value, YearsMonths):
         return ("months", months_in(value))
-    if isinstance(value, list | tuple | dict):
-        return ("json", json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(same_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("context", frozenset((str(k), same_key(item)) for k, item in value.items()))
     try:
         hash(value)
     except TypeError:
@@ -252,6 +256,8 @@ class _NoOrder(Exception):
 def _text_part(text: Any, match: Any, before: bool) -> str | None:
     if text is None or match is None:
         return None
+    if not all(isinstance(v, str) and not isinstance(v, YearsMonths) for v in (text, match)):
+        raise TypeError("FEEL's string functions take strings")  # null, as FEEL gives
     written, found = str(text), str(match)
     at = written.find(found)
     if at < 0:
