@@ -278,7 +278,7 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> st
     if text is None or pattern is None or replacement is None:
         return None
     python = re.sub(r"\$(\d+)", r"\\g<\1>", str(replacement))
-    return _patterned(
+    return patterned(
         "replace",
         pattern,
         lambda: regex.sub(
@@ -290,7 +290,7 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> st
 def _split(text: Any, delimiter: Any) -> list[str] | None:
     if text is None or delimiter is None:
         return None
-    return _patterned(
+    return patterned(
         "split", delimiter, lambda: regex.split(str(delimiter), str(text), timeout=PATTERN_SECONDS)
     )
 
@@ -373,7 +373,7 @@ def written_out(pattern: str) -> int:
     return sum(group[0] for group in groups)
 
 
-def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+def patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
     if written_out(str(pattern)) > MOST_REPEATED:
         raise Refused(
             f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
@@ -395,7 +395,7 @@ def matches(text: Any, pattern: Any, flags: Any = None) -> bool | None:
     """FEEL's ``matches(input, pattern, flags)``: whether the pattern is found in the text."""
     if text is None or pattern is None:
         return None
-    found = _patterned(
+    found = patterned(
         "matches",
         pattern,
         lambda: regex.search(str(pattern), str(text), flags=_flags(flags), timeout=PATTERN_SECONDS),
