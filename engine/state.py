@@ -98,17 +98,19 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 
 
 def _holds_years_months(value: Any) -> bool:
-    """Whether a ``YearsMonths`` is anywhere in ``value``, made of dicts and lists."""
-    stack = [value]
+    """Whether a ``YearsMonths`` is anywhere in ``value``, made of dicts and lists (each
+    looked into once: a list holding itself is json's to refuse)."""
+    stack, seen = [value], set()
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind is YearsMonths:
             return True
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
+        if kind is dict or kind is list or kind is tuple:
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if kind is dict else item)
     return False
 
 
