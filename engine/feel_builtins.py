@@ -71,15 +71,19 @@ def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
 def same_key(value: Any) -> Any:
     """A key equal for values FEEL calls equal: numbers by value (``1`` and ``1.0``), but a
     boolean never a number (Python's ``True == 1``); a duration of years and months by its
-    months (``P12M`` is ``P1Y``, and no text); a list or context by its JSON text. Lets
-    ``distinct values`` and ``union`` keep items by a set, where a scan of what they kept took
-    hours over 10^6 items and could not be stopped by the step's time limit."""
+    months (``P12M`` is ``P1Y``, and no text); a list or context by the keys of its items,
+    at any depth (by their JSON text, ``[duration("P1Y")]`` was not ``[duration("P12M")]``
+    nor ``[1]`` ``[1.0]``). Lets ``distinct values`` and ``union`` keep items by a set, where
+    a scan of what they kept took hours over 10^6 items and could not be stopped by the
+    step's time limit."""
     if isinstance(value, bool):
         return ("boolean", value)
     if isinstance(value, YearsMonths):
         return ("months", months_in(value))
-    if isinstance(value, list | tuple | dict):
-        return ("json", json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(same_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("context", frozenset((str(k), same_key(item)) for k, item in value.items()))
     try:
         hash(value)
     except TypeError:
@@ -252,6 +256,8 @@ class _NoOrder(Exception):
 def _text_part(text: Any, match: Any, before: bool) -> str | None:
     if text is None or match is None:
         return None
+    if not all(isinstance(v, str) and not isinstance(v, YearsMonths) for v in (text, match)):
+        raise TypeError("FEEL's string functions take strings")  # null, as FEEL gives
     written, found = str(text), str(match)
     at = written.find(found)
     if at < 0:
@@ -272,7 +278,7 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> st
     if text is None or pattern is None or replacement is None:
         return None
     python = re.sub(r"\$(\d+)", r"\\g<\1>", str(replacement))
-    return _patterned(
+    return patterned(
         "replace",
         pattern,
         lambda: regex.sub(
@@ -284,7 +290,7 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> st
 def _split(text: Any, delimiter: Any) -> list[str] | None:
     if text is None or delimiter is None:
         return None
-    return _patterned(
+    return patterned(
         "split", delimiter, lambda: regex.split(str(delimiter), str(text), timeout=PATTERN_SECONDS)
     )
 
@@ -367,7 +373,7 @@ def written_out(pattern: str) -> int:
     return sum(group[0] for group in groups)
 
 
-def _patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+def patterned(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
     if written_out(str(pattern)) > MOST_REPEATED:
         raise Refused(
             f"{function}(): the regular expression {str(pattern)!r} repeats its parts more "
@@ -389,7 +395,7 @@ def matches(text: Any, pattern: Any, flags: Any = None) -> bool | None:
     """FEEL's ``matches(input, pattern, flags)``: whether the pattern is found in the text."""
     if text is None or pattern is None:
         return None
-    found = _patterned(
+    found = patterned(
         "matches",
         pattern,
         lambda: regex.search(str(pattern), str(text), flags=_flags(flags), timeout=PATTERN_SECONDS),

@@ -46,37 +46,58 @@ def _text(function: Callable[..., Any]) -> Callable[..., Any]:
     return null_safe
 
 
-@_text
+def _strings(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, a FEEL string function, null for null and refusing what is no string
+    (``_null_on_wrong_types`` makes that null too): ``string length(12)`` was 2, as Python's
+    ``str(12)`` has two letters, where FEEL gives null. A duration of years and months
+    (``YearsMonths``) is held as its text but is no string."""
+
+    @functools.wraps(function)
+    def checked(*args: Any) -> Any:
+        if any(arg is None for arg in args):
+            return None
+        if not all(_is_text(arg) for arg in args):
+            raise TypeError(f"{function.__name__}: FEEL's string functions take strings")
+        return function(*args)
+
+    return checked
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and not isinstance(value, feel_builtins.YearsMonths)
+
+
+@_strings
 def _contains(string: Any, match: Any) -> bool:
     return str(match) in str(string)
 
 
-@_text
+@_strings
 def _starts_with(string: Any, match: Any) -> bool:
     return str(string).startswith(str(match))
 
 
-@_text
+@_strings
 def _ends_with(string: Any, match: Any) -> bool:
     return str(string).endswith(str(match))
 
 
-@_text
+@_strings
 def _upper_case(string: Any) -> str:
     return str(string).upper()
 
 
-@_text
+@_strings
 def _lower_case(string: Any) -> str:
     return str(string).lower()
 
 
-@_text
+@_strings
 def _string_length(string: Any) -> int:
     return len(str(string))
 
 
-@_text
+@_strings
 def _trim(string: Any) -> str:
     return str(string).strip()
 
@@ -85,6 +106,8 @@ def _substring(string: Any, start: Any, length: Any = None) -> str | None:
     """FEEL's ``substring``: ``start`` counts from 1, a negative one from the end."""
     if string is None or start is None:
         return None
+    if not _is_text(string):
+        raise TypeError("substring: FEEL's string functions take strings")
     text, first = str(string), int(start)
     begin = first - 1 if first > 0 else len(text) + first
     begin = max(begin, 0)

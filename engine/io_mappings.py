@@ -69,7 +69,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import juel, zeebe_expressions, zeebe_hints
+from engine import juel, listener_locals, zeebe_expressions, zeebe_hints
 from engine.bpmn_xml import BPMN_NS
 from engine.call_mappings import feel_path, value_at
 
@@ -582,7 +582,7 @@ def _before_catch(task: Any) -> dict[str, Any]:
         scope = keep_event_local(task.workflow)  # an event subprocess's: its event's data out
         if scope is not None:
             return scope
-    return before.data if before is not None else {}
+    return listener_locals.outside(before) if before is not None else {}
 
 
 def apply_outputs(task: Any, mappings: IoMappings) -> None:

@@ -79,13 +79,32 @@ def forget(_workflow: Any, task: Any, owner: str) -> None:
         return
     io = getattr(task.task_spec, "io", None)
     mapped = {mapping.root for mapping in io.outputs} if io is not None else set()
+    _put_back(record, task.data, mapped)
+
+
+def outside(task: Any) -> dict[str, Any]:
+    """``task``'s data as the scope around the element its start listeners ran for has it:
+    what they set put back as it was before them. ``task`` is the last one before an event
+    that caught something (the split before an activity with boundary events, which keeps
+    the listeners' record, ``carry``): the event's outputs (``engine.io_mappings``) hand on
+    that data, which held the listeners' variables, as the activity's own were the scope's."""
+    record = task.internal_data.get(LOCALS)
+    if record is None:
+        return task.data
+    data = dict(task.data)
+    _put_back(record, data, set())
+    return data
+
+
+def _put_back(record: dict[str, Any], data: dict[str, Any], kept: set[str]) -> None:
+    """Each name the listeners of ``record`` set, but those in ``kept``, as before them."""
     for name, (existed, value) in record["shadowed"].items():
-        if name in mapped:
+        if name in kept:
             continue
         if existed:
-            task.data[name] = deepcopy(value)
+            data[name] = deepcopy(value)
         else:
-            task.data.pop(name, None)
+            data.pop(name, None)
 
 
 def has_start_listeners(node: Any) -> bool:

@@ -53,6 +53,7 @@ import types
 from collections import UserString
 from typing import Any
 
+from engine import script_regex
 from engine.script_time import LoopGuard, assigned_names, has_loops
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
@@ -336,6 +337,8 @@ _REPLACED: dict[str, dict[str, Any]] = {
         for name in ("seed", "setstate")
     },
     "decimal": _decimal_contexts(),
+    # searches stopped at FEEL's time limit: ``re`` runs in C, past the step's
+    "re": script_regex.NAMES,
     "zoneinfo": {
         "reset_tzpath": _process_wide(
             "zoneinfo", "reset_tzpath", "name the zone: ZoneInfo('Asia/Shanghai')"

@@ -51,6 +51,7 @@ from dialflow.db import connection_lost, lock_failure
 from dialflow.errors import DialflowError
 from engine import feel_functions
 from engine.feel import feel_date, feel_date_time
+from engine.feel_builtins import as_stored
 from engine.instance_changes import on_shared_data_inside
 from engine.juel_runtime import NAMES as JUEL_NAMES
 from engine.juel_runtime import VARIABLES as JUEL_VARIABLES
@@ -290,14 +291,16 @@ class ScriptEnvironment(TaskDataEnvironment):
         return True
 
 
-# ``json.dumps(result, default=str, ensure_ascii=False)``, without building an encoder for
-# every service task: an encoder holds only its options, so one serves every thread.
-_RESULT_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+# ``json.dumps(result, default=as_stored, ensure_ascii=False)``, without building an encoder
+# for every service task: an encoder holds only its options, so one serves every thread. A
+# value JSON has no type for is written as the instance's data shows it (``as_stored``): a
+# duration ``P28D``, where ``default=str`` stored Python's ``28 days, 0:00:00``.
+_RESULT_JSON = json.JSONEncoder(default=as_stored, ensure_ascii=False)
 
 
 def error_data(data: dict[str, Any] | None) -> dict[str, Any]:
     """A failure's data as the instance's JSON state holds it (as a handler's result: values
-    JSON has no type for, dates and decimals, as text), keyed by text."""
+    JSON has no type for, dates, durations and decimals, as text), keyed by text."""
     if not data:
         return {}
     return {str(key): value for key, value in json.loads(_RESULT_JSON.encode(data)).items()}

@@ -35,6 +35,7 @@ from dialflow.strict_json import MAX_DEPTH, RESERVED_KEY, reserved_key_at, too_d
 from engine import event_payloads, first_event
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
+from engine.feel_builtins import YearsMonths
 from engine.multi_instance import serializer_config as multi_instance_config
 from engine.quiet_workflow import InstanceWorkflow
 from engine.removed_elements import KeepingTaskConverter
@@ -95,6 +96,23 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+def _holds_years_months(value: Any) -> bool:
+    """Whether a ``YearsMonths`` is anywhere in ``value``, made of dicts and lists (each
+    looked into once: a list holding itself is json's to refuse)."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is YearsMonths:
+            return True
+        if kind is dict or kind is list or kind is tuple:
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if kind is dict else item)
+    return False
 
 
 def _plain_task_typename(registry: Any) -> str | None:
@@ -221,6 +239,11 @@ class StateCodec:
         registry.register(
             date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"])
         )
+        # A FEEL duration of years and months, text to json: kept as one, or after a wait
+        # ``ym = duration("P12M")`` compared text with a duration (null).
+        registry.register(
+            YearsMonths, lambda v: {"value": str(v)}, lambda v: YearsMonths(v["value"])
+        )
         event_payloads.register(registry)
         first_event.register(registry)
         self._converter = _SpecFreeWorkflowConverter(InstanceWorkflow, registry)
@@ -288,7 +311,9 @@ class StateCodec:
         else:
             if not self._workflow_differs(dct):
                 return text.decode()
-        return json.dumps(dct, cls=self._serializer._encoder_cls, separators=(",", ":"))
+        # json writes a subclass of str as text without asking its encoder: typed first
+        typed = self.registry.convert(dct) if _holds_years_months(dct) else dct
+        return json.dumps(typed, cls=self._serializer._encoder_cls, separators=(",", ":"))
 
     def _loads(self, text: str) -> Any:
         try:
@@ -304,6 +329,8 @@ class StateCodec:
 
     def _default(self, value: Any) -> Any:
         """What json writes for ``value``, a value orjson does not write itself."""
+        if type(value) is YearsMonths:
+            return self._spiff_default(value)  # its typed dictionary, as ``_dumps``' json
         if isinstance(value, _JSON_BASE_TYPES):
             # A subclass: json writes it as its base type without asking its encoder (an
             # OrderedDict in its own order, not its dict's): json's call.

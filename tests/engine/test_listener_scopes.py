@@ -201,3 +201,38 @@ def test_a_start_listeners_variables_go_when_its_element_ends_after_a_move(
     assert moved.status_code == 200, moved.get_json()
     done = agent.complete_ok(only(started["ready_tasks"])["id"], {})
     assert done["data"]["note_id"] == "mine"
+
+
+MAPPED_BOUNDARY = LISTENED_BOUNDARY.replace(
+    '    <bpmn:boundaryEvent id="Event_dropped" attachedToRef="Activity_call">\n',
+    '    <bpmn:boundaryEvent id="Event_dropped" attachedToRef="Activity_call">\n'
+    "      <bpmn:extensionElements>\n"
+    "        <zeebe:ioMapping>\n"
+    '          <zeebe:output source="=reason" target="drop_reason" />\n'
+    "        </zeebe:ioMapping>\n"
+    "      </bpmn:extensionElements>\n",
+)
+
+
+def test_a_boundary_event_with_outputs_brings_back_none_of_its_activitys_listener_variables(
+    owner: Actor, agent: Actor, db
+) -> None:
+    """Before: the boundary event's outputs ran on a task drawn after it, which handed on the
+    listener's ``note_id`` (the activity's own) to the process, over the process's own."""
+    assert MAPPED_BOUNDARY != LISTENED_BOUNDARY
+    _deploy(owner, "ls_mapped_drop", _with_messages(diagram(C8, "ls_mapped_drop", MAPPED_BOUNDARY)))
+    lead = {"text": "Calling", "customer_id": customer(db), "note_id": "the lead's"}
+    started = agent.start("ls_mapped_drop", lead)
+    assert isinstance(started["data"]["note_id"], int)  # the open task's own
+    assert _message(owner, "lead_dropped", {"reason": "wrong number"}) == [started["id"]]
+    review = only(owner.instance(started["id"])["ready_tasks"])
+    data = agent.complete_ok(review["id"], {})["data"]
+    assert data["drop_reason"] == "wrong number"
+    assert "reason" not in data  # the message's variables stay the event's
+    assert data["note_id"] == "the lead's"
+
+    fresh = agent.start("ls_mapped_drop", {k: v for k, v in lead.items() if k != "note_id"})
+    assert _message(owner, "lead_dropped", {"reason": "moved away"}) == [fresh["id"]]
+    review = only(owner.instance(fresh["id"])["ready_tasks"])
+    data = agent.complete_ok(review["id"], {})["data"]
+    assert (data["drop_reason"], "note_id" in data) == ("moved away", False)

@@ -1,0 +1,197 @@
+"""The ``re`` a script imports: Python's functions, searched by ``regex`` with a time limit.
+
+Python's ``re`` runs in C, where the step's time limit (``engine.script_time``) cannot reach:
+``re.match(r"(a|aa)+$", "a" * 40 + "b")`` in a script tries 2^40 ways and held the step, and
+the worker, for hours. FEEL's ``matches``, ``replace`` and ``split`` search with the ``regex``
+package, which looks at the clock as it backtracks; scripts now get the same: ``NAMES``
+replaces, in the module view ``engine.sandbox`` gives scripts for ``re``, every function that
+searches (``match``, ``search``, ``sub``, ``compile`` and the methods of what it compiles…) by
+one of ``regex`` given ``PATTERN_SECONDS``. A search past it, or a pattern whose counted
+repeats would be written out past ``MOST_REPEATED`` copies, fails the task as FEEL's does:
+a ``pattern_timeout`` incident naming the pattern (``engine.feel_builtins``), retried after a
+fix. ``regex`` reads patterns as ``re`` does (its version 0); its match objects answer as
+``re``'s. What would still search with ``re`` (``Scanner``, ``template``) is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import regex
+
+from engine.feel_builtins import PATTERN_SECONDS, patterned
+
+# ``re``'s flags by name, as ``regex`` numbers them (``ASCII`` and ``DEBUG`` differ).
+_FLAGS = {
+    name: getattr(regex, name)
+    for name in (
+        "A",
+        "ASCII",
+        "I",
+        "IGNORECASE",
+        "L",
+        "LOCALE",
+        "M",
+        "MULTILINE",
+        "S",
+        "DOTALL",
+        "U",
+        "UNICODE",
+        "X",
+        "VERBOSE",
+        "DEBUG",
+    )
+}
+
+
+def _flags(flags: Any) -> int:
+    """``flags`` as ``regex`` reads them: one of ``re.RegexFlag`` by its names."""
+    if isinstance(flags, re.RegexFlag):
+        found = 0
+        for flag in re.RegexFlag:
+            if flag in flags and flag.name in _FLAGS:
+                found |= _FLAGS[flag.name]
+        return found
+    return int(flags)
+
+
+def _searched(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
+    """``search()`` under the time limit, said as ``re.function()`` of ``pattern``."""
+    return patterned(f"re.{function}", pattern, search)
+
+
+class Pattern:
+    """What ``re.compile`` gives a script: a compiled pattern whose searches stop at the
+    time limit."""
+
+    __slots__ = ("_compiled",)
+
+    def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled
+
+    @property
+    def pattern(self) -> Any:
+        return self._compiled.pattern
+
+    @property
+    def flags(self) -> int:
+        return self._compiled.flags
+
+    @property
+    def groups(self) -> int:
+        return self._compiled.groups
+
+    @property
+    def groupindex(self) -> dict[str, int]:
+        return dict(self._compiled.groupindex)
+
+    def __repr__(self) -> str:
+        return f"re.compile({self._compiled.pattern!r})"
+
+    def _run(self, function: str, *args: Any, **options: Any) -> Any:
+        method = getattr(self._compiled, function)
+        given = {key: value for key, value in options.items() if value is not None}
+        return _searched(
+            function,
+            self._compiled.pattern,
+            lambda: method(*args, timeout=PATTERN_SECONDS, **given),
+        )
+
+    def match(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._run("match", string, pos=pos, endpos=endpos)
+
+    def fullmatch(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._run("fullmatch", string, pos=pos, endpos=endpos)
+
+    def search(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._run("search", string, pos=pos, endpos=endpos)
+
+    def findall(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._run("findall", string, pos=pos, endpos=endpos)
+
+    def finditer(
+        self, string: Any, pos: int | None = None, endpos: int | None = None
+    ) -> Iterator[Any]:
+        # every match found within the limit, not lazily past it
+        found = self._run("finditer", string, pos=pos, endpos=endpos)
+        return iter(_searched("finditer", self._compiled.pattern, lambda: list(found)))
+
+    def sub(self, repl: Any, string: Any, count: int = 0) -> Any:
+        return self._run("sub", repl, string, count)
+
+    def subn(self, repl: Any, string: Any, count: int = 0) -> Any:
+        return self._run("subn", repl, string, count)
+
+    def split(self, string: Any, maxsplit: int = 0) -> Any:
+        return self._run("split", string, maxsplit)
+
+
+def compile(pattern: Any, flags: Any = 0) -> Pattern:
+    if isinstance(pattern, Pattern):
+        return pattern
+    return _searched("compile", pattern, lambda: Pattern(regex.compile(pattern, _flags(flags))))
+
+
+def match(pattern: Any, string: Any, flags: Any = 0) -> Any:
+    return compile(pattern, flags).match(string)
+
+
+def fullmatch(pattern: Any, string: Any, flags: Any = 0) -> Any:
+    return compile(pattern, flags).fullmatch(string)
+
+
+def search(pattern: Any, string: Any, flags: Any = 0) -> Any:
+    return compile(pattern, flags).search(string)
+
+
+def findall(pattern: Any, string: Any, flags: Any = 0) -> Any:
+    return compile(pattern, flags).findall(string)
+
+
+def finditer(pattern: Any, string: Any, flags: Any = 0) -> Iterator[Any]:
+    return compile(pattern, flags).finditer(string)
+
+
+def sub(pattern: Any, repl: Any, string: Any, count: int = 0, flags: Any = 0) -> Any:
+    return compile(pattern, flags).sub(repl, string, count)
+
+
+def subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: Any = 0) -> Any:
+    return compile(pattern, flags).subn(repl, string, count)
+
+
+def split(pattern: Any, string: Any, maxsplit: int = 0, flags: Any = 0) -> Any:
+    return compile(pattern, flags).split(string, maxsplit)
+
+
+def _searches_with_re(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        from engine.sandbox import NotAvailable  # the sandbox imports this module
+
+        raise NotAvailable(
+            f"re.{name} is not available to scripts: it searches with no time limit; "
+            "use re.compile(...) and its match, search, findall or sub"
+        )
+
+    return refuse
+
+
+# What a script's ``re`` holds instead of ``re``'s own names.
+NAMES: dict[str, Any] = {
+    **_FLAGS,
+    "compile": compile,
+    "match": match,
+    "fullmatch": fullmatch,
+    "search": search,
+    "findall": findall,
+    "finditer": finditer,
+    "sub": sub,
+    "subn": subn,
+    "split": split,
+    "error": regex.error,
+    "Pattern": Pattern,
+    "Scanner": _searches_with_re("Scanner"),
+    "template": _searches_with_re("template"),
+}
