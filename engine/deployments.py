@@ -89,6 +89,7 @@ def _deploy(
         version_tags.tag_earlier(
             session, existing.bundle_id, existing.versions, bundle.bpmn, bundle.dmn
         )
+        form_tags.tag_earlier(session, existing.bundle_id, bundle.forms)
         return existing
     direct, parsed, sources, own_ids = _validated(engine, session, bundle)
     tags = version_tags.bpmn_process_tags(bundle.bpmn)

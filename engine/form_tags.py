@@ -29,6 +29,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import version_tags
@@ -61,6 +62,27 @@ def tag_rows(bundle_id: int, forms: Mapping[str, Any]) -> list[FormTag]:
         FormTag(bundle_id=bundle_id, form_id=form_id, version_tag=tag)
         for form_id, tag in own_tags(forms).items()
     ]
+
+
+def tag_earlier(session: Session, bundle_id: int, forms: Mapping[str, Any]) -> None:
+    """The version tags of ``forms`` given to the deploy ``bundle_id`` of the same files made
+    before tags of forms were kept (revision 0022), which has none: a task bound by such a tag
+    is refused with "deploy the .form file … first", and deploying the same files again
+    (identical content, the deploy it already is) is how that is answered, as
+    ``version_tags.tag_earlier`` does for processes and decisions."""
+    rows = tag_rows(bundle_id, forms)
+    if not rows:
+        return
+    have = set(session.scalars(select(FormTag.form_id).where(FormTag.bundle_id == bundle_id)))
+    missing = [row for row in rows if row.form_id not in have]
+    if not missing:
+        return
+    try:
+        with session.begin_nested():
+            session.add_all(missing)
+            session.flush()
+    except IntegrityError:
+        pass  # the same files deployed again at this moment gave them
 
 
 def length_problems(forms: Mapping[str, Any]) -> list[dict[str, Any]]:

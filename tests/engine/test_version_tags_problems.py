@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 from io import BytesIO
 
+from sqlalchemy import delete
+
+from engine.models import FormTag
 from tests.engine.conftest import Actor, refused
 from tests.engine.test_round26_gaps import ZEEBE, chain, definitions, deployed
 from tests.engine.test_version_tags import carrier, deploy_three_versions, table, zeebe_caller
@@ -173,3 +176,18 @@ def test_a_version_tag_too_long_to_keep_is_refused_where_it_is_written(owner):
     (detail,) = refused(owner.upload(extra=[("c.bpmn", carrier(5)), ("quote.form", form)]))
     assert detail["file"] == "quote.form"
     assert 'a "versionTag" of 201 characters' in detail["message"]
+
+
+def test_the_same_form_deployed_again_gives_an_earlier_form_its_tag(owner, agent, db):
+    files = [("carrier.bpmn", carrier(6)), ("quote.form", tagged_form("quote", "v1"))]
+    assert owner.upload(extra=files).status_code == 201
+    with db() as session:  # as revision 0022 left a form deployed before it: no tag stored
+        session.execute(delete(FormTag))
+    (detail,) = refused(owner.upload(extra=[("caller.bpmn", form_caller("quote"))]))
+    assert "no deployed form of id 'quote' carries version tag 'v1'" in detail["message"]
+
+    # as the refusal asks: the tagged form deployed (again, the same files)
+    assert owner.upload(extra=files).status_code == 200
+    deployed(owner, "caller.bpmn", form_caller("quote"))
+    (task,) = agent.start("vt_long_form")["ready_tasks"]
+    assert list(task["form_schema"]["properties"]) == ["price"]
