@@ -131,7 +131,7 @@ def tagged_forms(bpmn: Mapping[str, str]) -> set[tuple[str, str]]:
                     tag = version_tags.zeebe_binding(definition)
                     form_id = (definition.get("formId") or "").strip()
                     if tag and form_id:
-                        found.add((form_id, tag[: version_tags.MAX_LENGTH]))
+                        found.add((form_id, tag))
     return found
 
 

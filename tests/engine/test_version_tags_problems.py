@@ -191,3 +191,13 @@ def test_the_same_form_deployed_again_gives_an_earlier_form_its_tag(owner, agent
     deployed(owner, "caller.bpmn", form_caller("quote"))
     (task,) = agent.start("vt_long_form")["ready_tasks"]
     assert list(task["form_schema"]["properties"]) == ["price"]
+
+
+def test_a_form_binding_longer_than_a_kept_tag_does_not_find_the_tag_it_begins_with(owner):
+    kept = "t" * 200
+    files = [("carrier.bpmn", carrier(7)), ("quote.form", tagged_form("quote", kept))]
+    assert owner.upload(extra=files).status_code == 201
+    text = form_caller("quote").replace(b'versionTag="v1"', f'versionTag="{kept}x"'.encode())
+    (detail,) = refused(owner.upload(extra=[("caller.bpmn", text)]))
+    assert detail["element_id"] == "quote_task"
+    assert f"carries version tag '{kept}x'" in detail["message"]
