@@ -580,7 +580,7 @@ def read(task: Any) -> dict[str, Any] | None:
         return None
     form_id = (found.get("formId") or "").strip()
     if form_id:
-        tag = (zeebe_binding(found) or "")[:MAX_TAG_LENGTH]  # as a .form file's is kept
+        tag = zeebe_binding(found) or ""  # whole: a longer tag than is kept finds no form
         return {
             CAMUNDA_FORM_ID: form_id,
             CAMUNDA_FORM_LINE: found.sourceline,

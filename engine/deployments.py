@@ -19,18 +19,18 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.models import User
 from dialflow.errors import Conflict
-from engine import event_registry, starter_groups, version_tags
+from engine import event_registry, form_tags, starter_groups, version_tags
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle, decision_ids, merge_dependencies
 from engine.errors import InvalidBpmn, ProcessNotFound, problem
-from engine.form_tags import own_tags, with_tagged_forms
+from engine.form_tags import with_tagged_forms
 from engine.latest_forms import with_earlier_forms
-from engine.models import DecisionTag, FormTag, ModelBundle, ProcessVersion
+from engine.models import ModelBundle, ProcessVersion
 from engine.qname_refs import unprefix_references
 from engine.service import ProcessEngine
 from engine.specs import dependency_bundles
 from engine.start_timers import schedule, start_timer_of
-from engine.validation import validate_bundle
+from engine.validation import ParsedBundle, validate_bundle
 from engine.work_items import unmatched_lanes
 from engine.zeebe_tasks import called_process
 
@@ -86,18 +86,13 @@ def _deploy(
     content_hash = bundle.content_hash()
     existing = _existing(session, content_hash)
     if existing is not None:
-        _tag_earlier(session, existing, bundle)
+        version_tags.tag_earlier(
+            session, existing.bundle_id, existing.versions, bundle.bpmn, bundle.dmn
+        )
+        form_tags.tag_earlier(session, existing.bundle_id, bundle.forms)
         return existing
-    direct = _called_bundle_ids(session, bundle)
-    merged = merge_dependencies(bundle, dependency_bundles(session, direct))
-    sources = with_tagged_forms(session, with_earlier_forms(session, merged))
-    parsed = validate_bundle(
-        sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
-    )
-    own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
-    if not own_ids:
-        raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
-    tags = _process_tags(bundle.bpmn)
+    direct, parsed, sources, own_ids = _validated(engine, session, bundle)
+    tags = version_tags.bpmn_process_tags(bundle.bpmn)
     attempt = 0
     while True:
         attempt += 1
@@ -128,14 +123,8 @@ def _deploy(
                     )
                     for pid in own_ids
                 ]
-                session.add_all(
-                    DecisionTag(bundle_id=row.id, decision_id=decision, version_tag=tag)
-                    for decision, tag in _own_decision_tags(bundle.dmn).items()
-                )
-                session.add_all(
-                    FormTag(bundle_id=row.id, form_id=form_id, version_tag=tag)
-                    for form_id, tag in own_tags(bundle.forms).items()
-                )
+                session.add_all(version_tags.decision_tag_rows(row.id, bundle.dmn))
+                session.add_all(form_tags.tag_rows(row.id, bundle.forms))
                 session.flush()
             break
         except IntegrityError:
@@ -179,16 +168,31 @@ class CheckResult:
 def check(engine: ProcessEngine, session: Session, bundle: Bundle) -> CheckResult:
     """The checks of ``deploy`` without storing anything: the process ids and the warnings a
     deploy would answer, or ``InvalidBpmn``."""
-    direct = _called_bundle_ids(session, bundle)
+    _direct, _parsed, _sources, own_ids = _validated(engine, session, bundle)
+    return CheckResult(own_ids, _warnings(session, bundle.bpmn))
+
+
+def _validated(
+    engine: ProcessEngine, session: Session, bundle: Bundle
+) -> tuple[list[int], ParsedBundle, Bundle, list[str]]:
+    """The bundles ``bundle`` depends on, what validation built of it with them, the files
+    validated (the deploy's with its dependencies' and earlier forms) and the ids of the
+    deploy's own processes; or ``InvalidBpmn`` with every problem, the tags' first."""
+    direct, tag_problems = _called_bundle_ids(session, bundle)
     merged = merge_dependencies(bundle, dependency_bundles(session, direct))
     sources = with_tagged_forms(session, with_earlier_forms(session, merged))
     parsed = validate_bundle(
-        sources.bpmn, sources.dmn, sources.forms, engine.registry, _pooled(session, sources)
+        sources.bpmn,
+        sources.dmn,
+        sources.forms,
+        engine.registry,
+        _pooled(session, sources),
+        first=tag_problems,
     )
     own_ids = [pid for pid, file in parsed.files.items() if file in bundle.bpmn]
     if not own_ids:
         raise InvalidBpmn("The files define no process.", details=[problem("no <bpmn:process>")])
-    return CheckResult(own_ids, _warnings(session, bundle.bpmn))
+    return direct, parsed, sources, own_ids
 
 
 def _warnings(session: Session, bpmn: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -266,38 +270,6 @@ def _existing(session: Session, content_hash: str) -> DeployResult | None:
     return DeployResult(row.id, versions, created=False)
 
 
-def _tag_earlier(session: Session, found: DeployResult, bundle: Bundle) -> None:
-    """The version tags ``bundle``'s files carry given to its versions and decisions deployed
-    before tags were kept (revision 0021), which have none: a binding to such a tag is refused
-    with "deploy the version tagged … first", and deploying the same files again (identical
-    content, the deploy it already is) is how that is answered."""
-    tags = _process_tags(bundle.bpmn)
-    for version in found.versions:
-        if version.version_tag is None and tags.get(version.process_id):
-            version.version_tag = tags[version.process_id]
-    decisions = _own_decision_tags(bundle.dmn)
-    if not decisions:
-        return
-    have = set(
-        session.scalars(
-            select(DecisionTag.decision_id).where(DecisionTag.bundle_id == found.bundle_id)
-        )
-    )
-    missing = [
-        DecisionTag(bundle_id=found.bundle_id, decision_id=decision, version_tag=tag)
-        for decision, tag in decisions.items()
-        if decision not in have
-    ]
-    if not missing:
-        return
-    try:
-        with session.begin_nested():
-            session.add_all(missing)
-            session.flush()
-    except IntegrityError:
-        pass  # the same files deployed again at this moment gave them
-
-
 def start_event_names(spec: Any, kind: type) -> list[str]:
     """Names of the events of ``kind`` (a message or signal event definition class) that
     start this process: what a message or a broadcast signal of that name starts."""
@@ -343,89 +315,6 @@ def _new_version(
     return version
 
 
-def _own_decision_tags(dmn: Mapping[str, str]) -> dict[str, str]:
-    """Decision id → the version tag it carries in the deploy's own DMN files."""
-    found: dict[str, str] = {}
-    for xml in dmn.values():
-        try:
-            found.update(version_tags.decision_tags(etree.fromstring(xml.encode(), SAFE_XML)))
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # reported by validation
-    return found
-
-
-def _tagged_decision_bundle_ids(
-    session: Session, bundle: Bundle, calls: list[tuple[str, version_tags.TagBinding]]
-) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Decision id → the newest bundle holding it with the tag the business rule tasks name,
-    and the problems of the tasks no deployed decision answers (or two tags of one decision
-    ask for two decisions of one id)."""
-    if not calls:
-        return {}, []
-    own: dict[str, str | None] = dict.fromkeys(decision_ids(bundle.dmn))
-    own.update(_own_decision_tags(bundle.dmn))
-    found: dict[str, int] = {}
-    asked: dict[str, str] = {}
-    problems: list[dict[str, Any]] = []
-    for name, call in calls:
-        where = (
-            f"{name}: businessRuleTask {call.call_id!r} calls decision {call.process_id!r} by "
-            f"version tag {call.tag!r}"
-        )
-
-        def refuse(message: str, name: str = name, call: version_tags.TagBinding = call) -> None:
-            problems.append(problem(message, element_id=call.call_id, line=call.line, file=name))
-
-        if call.process_id in own:
-            tag = own[call.process_id]
-            if tag != call.tag:
-                refuse(
-                    f"{where}, and this deploy holds decision {call.process_id!r} "
-                    f"{f'tagged {tag!r}' if tag else 'without a version tag'}: a deploy runs "
-                    "one decision of each id; deploy the tagged DMN file on its own, or call "
-                    "the one deployed with this diagram (no binding)"
-                )
-            continue
-        earlier = asked.setdefault(call.process_id, call.tag)
-        if earlier != call.tag:
-            refuse(
-                f"{where} and another task calls it by version tag {earlier!r}: a deploy runs "
-                "one decision of each id; bind every call of it the same way"
-            )
-            continue
-        if call.process_id in found:
-            continue
-        bundle_id = session.scalar(
-            select(DecisionTag.bundle_id)
-            .where(
-                DecisionTag.decision_id == call.process_id,
-                DecisionTag.version_tag == call.tag,
-            )
-            .order_by(DecisionTag.bundle_id.desc())
-            .limit(1)
-        )
-        if bundle_id is None:
-            refuse(
-                f"{where}, and {version_tags.describe(call.process_id, call.tag)}: deploy the "
-                f"DMN file whose decision carries <zeebe:versionTag value={call.tag!r}> first, "
-                "or correct the tag"
-            )
-            continue
-        found[call.process_id] = bundle_id
-    return found, problems
-
-
-def _process_tags(bpmn: Mapping[str, str]) -> dict[str, str]:
-    """Process id → the version tag it carries in ``bpmn`` (``engine.version_tags``)."""
-    found: dict[str, str] = {}
-    for xml in bpmn.values():
-        try:
-            found.update(version_tags.process_tags(etree.fromstring(xml.encode(), SAFE_XML)))
-        except (etree.XMLSyntaxError, ValueError):
-            continue  # reported by validation
-    return found
-
-
 def _pooled(session: Session, sources: Bundle) -> dict[str, str]:
     """The files of the processes deployed before (latest versions) that the deploy's pools
     name and the deploy does not define: a pool may stand for a process deployed on its own,
@@ -459,15 +348,18 @@ def _pooled(session: Session, sources: Bundle) -> dict[str, str]:
     return files
 
 
-def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
+def _called_bundle_ids(session: Session, bundle: Bundle) -> tuple[list[int], list[dict[str, Any]]]:
     """Latest deployed bundles of processes called by ``bundle`` but not defined in it, and
-    for a call bound by version tag the bundle of the newest version carrying the tag
-    (``engine.version_tags``); a tag no version carries is refused here."""
+    for a call or business rule task bound by version tag the bundle of the newest version
+    carrying the tag (``engine.version_tags``), nearest first; and the problems of the tags
+    (none carries it, one deploy binding one target two ways, a tag too long to keep), which
+    validation says first, beside its own."""
     called: set[str] = set()
     defined: dict[str, str | None] = {}  # process id -> its version tag in this deploy
-    tag_calls: list[tuple[str, version_tags.TagBinding]] = []
+    tag_calls: version_tags.Calls = []
     latest_calls: dict[str, str | None] = {}  # process id -> a call activity calling its latest
-    decision_calls: list[tuple[str, version_tags.TagBinding]] = []
+    decision_calls: version_tags.Calls = []
+    latest_decisions: dict[str, str | None] = {}  # decision id -> a task calling its latest
     for name, xml in bundle.bpmn.items():
         try:
             tree = etree.fromstring(xml.encode(), SAFE_XML)
@@ -480,20 +372,25 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
         bound = version_tags.bindings(tree)
         tag_calls += [(name, b) for b in bound]
         decision_calls += [(name, b) for b in version_tags.decision_bindings(tree)]
+        for decision, task_id in version_tags.latest_decision_calls(tree).items():
+            latest_decisions.setdefault(decision, task_id)
         bound_ids = {b.call_id for b in bound}
         for call in tree.iter(f"{{{BPMN_NS}}}callActivity"):
             ref = called_process(call)
             if ref and call.get("id") not in bound_ids:
                 called.add(ref)
                 latest_calls.setdefault(ref, call.get("id"))
-    tagged, problems = _tagged_bundle_ids(session, tag_calls, defined, latest_calls)
-    decided, decision_problems = _tagged_decision_bundle_ids(session, bundle, decision_calls)
-    problems += decision_problems
-    if problems:
-        count = len(problems)
-        raise InvalidBpmn(
-            f"The model has {count} problem{'s' if count > 1 else ''}.", details=problems
-        )
+    problems = version_tags.length_problems(bundle.bpmn, bundle.dmn)
+    problems += form_tags.length_problems(bundle.forms)
+    tagged, found_problems = version_tags.resolve_processes(
+        session, tag_calls, defined, latest_calls
+    )
+    own: dict[str, str | None] = dict.fromkeys(decision_ids(bundle.dmn))
+    own.update(version_tags.dmn_decision_tags(bundle.dmn))
+    decided, decision_problems = version_tags.resolve_decisions(
+        session, decision_calls, own, latest_decisions
+    )
+    problems += found_problems + decision_problems
     found: list[int] = list(dict.fromkeys([*decided.values(), *tagged.values()]))
     for process_id in sorted(called - set(defined) - set(tagged)):
         bundle_id = session.scalar(
@@ -504,65 +401,4 @@ def _called_bundle_ids(session: Session, bundle: Bundle) -> list[int]:
         )
         if bundle_id is not None and bundle_id not in found:
             found.append(bundle_id)
-    return found
-
-
-def _tagged_bundle_ids(
-    session: Session,
-    tag_calls: list[tuple[str, version_tags.TagBinding]],
-    defined: Mapping[str, str | None],
-    latest_calls: Mapping[str, str | None],
-) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Process id → the bundle of its newest version carrying the tag its calls name, and the
-    problems of the calls no such version (or no single version) answers."""
-    found: dict[str, int] = {}
-    asked: dict[str, str] = {}
-    problems: list[dict[str, Any]] = []
-    for name, call in tag_calls:
-        where = f"{name}: callActivity {call.call_id!r} calls {call.process_id!r} by version tag"
-
-        def refuse(message: str, name: str = name, call: version_tags.TagBinding = call) -> None:
-            problems.append(problem(message, element_id=call.call_id, line=call.line, file=name))
-
-        if call.process_id in defined:
-            own = defined[call.process_id]
-            if own != call.tag:
-                refuse(
-                    f"{where} {call.tag!r}, and this deploy holds process {call.process_id!r} "
-                    f"{f'tagged {own!r}' if own else 'without a version tag'}: a deploy runs "
-                    "one version of each process it calls; deploy the called process on its "
-                    "own, or call the one deployed with this diagram (no binding)"
-                )
-            continue
-        earlier = asked.setdefault(call.process_id, call.tag)
-        if earlier != call.tag or call.process_id in latest_calls:
-            other = (
-                f"version tag {earlier!r}"
-                if earlier != call.tag
-                else f"its latest version (callActivity {latest_calls[call.process_id]!r})"
-            )
-            refuse(
-                f"{where} {call.tag!r} and another call calls it by {other}: a deploy runs one "
-                "version of each process it calls; bind every call of it the same way"
-            )
-            continue
-        if call.process_id in found:
-            continue
-        bundle_id = session.scalar(
-            select(ProcessVersion.bundle_id)
-            .where(
-                ProcessVersion.process_id == call.process_id,
-                ProcessVersion.version_tag == call.tag,
-            )
-            .order_by(ProcessVersion.version.desc())
-            .limit(1)
-        )
-        if bundle_id is None:
-            refuse(
-                f"{where} {call.tag!r}, and "
-                f"{version_tags.describe(call.process_id, call.tag)}: deploy the version "
-                f"tagged {call.tag!r} first, or correct the tag"
-            )
-            continue
-        found[call.process_id] = bundle_id
     return found, problems

@@ -16,6 +16,10 @@ form"). Each deploy's tagged ``.form`` files are kept as ``form_tags`` rows (``F
   the task's own (deploy ids only grow): the form is fixed when the diagram is deployed, as a
   call activity's tagged version is, and a form deployed later with the same tag reaches only
   diagrams deployed after it.
+
+A tagged ``.form`` file whose id or tag is longer than the columns keeping them (200
+characters) is refused at deploy (``length_problems``): it was deployed untagged, and a task
+naming its tag was then told no form carries it.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import version_tags
 from engine.bpmn_xml import BPMN_NS, SAFE_XML
 from engine.bundles import Bundle
 from engine.camunda_forms import form_tag
+from engine.errors import problem
 from engine.models import FormTag, ModelBundle
 
 MAX_ID = 200  # form_tags.form_id
@@ -50,6 +56,66 @@ def own_tags(forms: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+def tag_rows(bundle_id: int, forms: Mapping[str, Any]) -> list[FormTag]:
+    """The ``form_tags`` rows of a deploy's tagged ``.form`` files."""
+    return [
+        FormTag(bundle_id=bundle_id, form_id=form_id, version_tag=tag)
+        for form_id, tag in own_tags(forms).items()
+    ]
+
+
+def tag_earlier(session: Session, bundle_id: int, forms: Mapping[str, Any]) -> None:
+    """The version tags of ``forms`` given to the deploy ``bundle_id`` of the same files made
+    before tags of forms were kept (revision 0022), which has none: a task bound by such a tag
+    is refused with "deploy the .form file … first", and deploying the same files again
+    (identical content, the deploy it already is) is how that is answered, as
+    ``version_tags.tag_earlier`` does for processes and decisions."""
+    rows = tag_rows(bundle_id, forms)
+    if not rows:
+        return
+    have = set(session.scalars(select(FormTag.form_id).where(FormTag.bundle_id == bundle_id)))
+    missing = [row for row in rows if row.form_id not in have]
+    if not missing:
+        return
+    try:
+        with session.begin_nested():
+            session.add_all(missing)
+            session.flush()
+    except IntegrityError:
+        pass  # the same files deployed again at this moment gave them
+
+
+def length_problems(forms: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A ``.form`` file carrying a version tag whose id, or tag, is longer than
+    ``form_tags`` keeps (200 characters), said on the file."""
+    found: list[dict[str, Any]] = []
+    for name, content in forms.items():
+        if not name.lower().endswith(".form") or not isinstance(content, Mapping):
+            continue
+        tag, form_id = content.get("versionTag"), content.get("id")
+        if not isinstance(tag, str) or not tag.strip() or not isinstance(form_id, str):
+            continue
+        said = f"{name}: the Camunda Form {form_id[:40]!r}{'…' if len(form_id) > 40 else ''}"
+        if len(form_id) > MAX_ID:
+            found.append(
+                problem(
+                    f"{said} carries a version tag, and its id is {len(form_id)} characters "
+                    f"long; a form carrying a version tag may have an id of at most {MAX_ID}: "
+                    "shorten it (and the formId of the tasks naming it)",
+                    file=name,
+                )
+            )
+        if len(tag.strip()) > version_tags.MAX_LENGTH:
+            found.append(
+                problem(
+                    f'{said} carries a "versionTag" of {len(tag.strip())} characters; Dialflow '
+                    f"keeps version tags of at most {version_tags.MAX_LENGTH}: shorten it",
+                    file=name,
+                )
+            )
+    return found
+
+
 def tagged_forms(bpmn: Mapping[str, str]) -> set[tuple[str, str]]:
     """The (form id, tag) pairs the user tasks of ``bpmn`` name with the ``versionTag``
     binding."""
@@ -65,7 +131,7 @@ def tagged_forms(bpmn: Mapping[str, str]) -> set[tuple[str, str]]:
                     tag = version_tags.zeebe_binding(definition)
                     form_id = (definition.get("formId") or "").strip()
                     if tag and form_id:
-                        found.add((form_id, tag[: version_tags.MAX_LENGTH]))
+                        found.add((form_id, tag))
     return found
 
 

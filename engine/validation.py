@@ -426,18 +426,23 @@ def validate_bundle(
     forms: dict[str, Any],
     registry: HandlerRegistry,
     earlier: dict[str, str] | None = None,
+    *,
+    first: list[dict[str, Any]] | None = None,
 ) -> ParsedBundle:
     """Parse with XSD validation and run the semantic checks; raise ``InvalidBpmn`` listing
     every problem found if any. One problem does not hide another: the checks run on what the
-    parser built, and on a process it could not build element by element. A script or
-    expression too deep for Python to compile is said alone, on its element (``too_complex``):
-    the checks cannot read it."""
+    parser built, and on a process it could not build element by element. ``first``: problems
+    the deploy found before (its version tags, ``engine.version_tags``), listed first; what the
+    checks say again of the target a tag could not find is left out (``_said_by_the_tags``).
+    A script or expression too deep for Python to compile is said alone, on its element
+    (``too_complex``), after ``first``: the checks cannot read it."""
     try:
-        return _validate_bundle(bpmn, dmn, forms, registry, earlier)
+        return _validate_bundle(bpmn, dmn, forms, registry, earlier, first=first)
     except TOO_COMPLEX:
         found = too_complex_problems(bpmn, dmn)
         if not found:
             raise
+        found = [*(first or []), *found]
         count = len(found)
         raise InvalidBpmn(
             f"The model has {count} problem{'s' if count > 1 else ''}.", details=found
@@ -450,6 +455,8 @@ def _validate_bundle(
     forms: dict[str, Any],
     registry: HandlerRegistry,
     earlier: dict[str, str] | None,
+    *,
+    first: list[dict[str, Any]] | None = None,
 ) -> ParsedBundle:
     if not bpmn:
         raise InvalidBpmn(
@@ -488,6 +495,7 @@ def _validate_bundle(
         checked += flow_condition_problems(process, lines[name], name)
     problems = _said_by_the_caller(_first_sayings(foreign, unsupported, problems) + checked)
     _locate_missing_calls(problems, bpmn)
+    problems = [*(first or []), *_said_by_the_tags(problems, first or [])]
     if problems:
         count = len(problems)
         raise InvalidBpmn(
@@ -508,6 +516,33 @@ def _called_process(call: Any) -> str:
         zeebe = next(call.iter(_ZEEBE_CALLED), None)
         written = zeebe.get("processId") if zeebe is not None else None
     return (written or "").strip()
+
+
+def _said_by_the_tags(
+    problems: list[dict[str, Any]], tags: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The problems without those on an element a tag problem is on (or on no element) that
+    name the process or decision the tag problem says it calls: with the tag unanswered the
+    called target was not added to the deploy, and "calls decision 'x', which no DMN file of
+    this deploy has" said again what the tag problem says."""
+    called = {
+        (p.get("file"), p.get("element_id"), found.group(1))
+        for p in tags
+        if (found := re.search(r" calls (?:decision )?'([^']+)' by version tag", p["message"]))
+    }
+    targets = {target for _file, _element, target in called}
+
+    def repeats(p: dict[str, Any]) -> bool:
+        message = p.get("message", "")
+        if p.get("element_id") is None:
+            return any(f"'{target}'" in message for target in targets)
+        return any(
+            f"'{target}'" in message
+            for file, element, target in called
+            if element == p.get("element_id") and p.get("file") in (file, None)
+        )
+
+    return [p for p in problems if not repeats(p)]
 
 
 def _said_by_the_caller(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:

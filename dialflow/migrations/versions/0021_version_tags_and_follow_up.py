@@ -6,7 +6,7 @@
 ``versionTag`` calls the newest version carrying the tag, looked up by this index; such a
 binding was refused, as no version kept its tag. Versions deployed before this revision have
 none (their files still say it: a redeploy of the same files gives them their tags,
-``engine.deployments._tag_earlier``).
+``engine.version_tags.tag_earlier``).
 
 ``decision_tags (bundle_id, decision_id, version_tag)`` with the index
 ``ix_decision_tags_decision_id_version_tag``: the DMN decisions of a deploy carrying a tag (a

@@ -7,7 +7,7 @@
 (``<zeebe:formDefinition formId bindingType="versionTag" versionTag>``) shows the form of the
 newest bundle holding that id with that tag; such a binding was refused ("Dialflow keeps no
 version tags of a form"). Forms deployed before this revision have no row (a redeploy of the
-same files finds them as they are).
+same files gives them their tags, ``engine.form_tags.tag_earlier``).
 
 Revision ID: 0022
 Revises: 0021
