@@ -1,21 +1,40 @@
-"""Round 29 of unseen diagrams: telesales processes as tools no earlier round used write them.
+"""Round 29 of unseen diagrams: telesales processes as eight tools no earlier round used write
+BPMN 2.0 and DMN.
 
-Intalio|Designer 6 (a lead graded by a script and sent by an exclusive gateway with a default
-flow to the manager's approval or straight to the deal; ``bpmn2:`` EMF ids), Cameo Systems
-Modeler / MagicDraw (a quote prepared by the agent while the manager checks the credit, a
-parallel split and join, the deal or a note after it; ``semantic:`` prefix, MagicDraw ids),
-ProcessOn (a manager's list of leads called back one by one by a multi-instance user task as
-the BPMN specification writes its loop, the interested ones noted; Chinese labels, no
-incoming/outgoing lists). Each is deployed through the API and run along its paths as the
-lanes' users (403 for the wrong lane) with the CRM writes checked; then the mistakes these
-exports and their editors make, each refused with ``422 invalid_bpmn`` on its element and line.
+Intalio|Designer 6 (a lead graded by a script, sent by an exclusive gateway with a default flow
+to the manager's approval or straight to the deal; ``bpmn2:``, EMF ids, its own attributes),
+Cameo Systems Modeler / MagicDraw (the agent's quote and the manager's credit check in
+parallel, joined, then the deal or a note; ``semantic:`` prefix, MagicDraw's ``_19_0_3_`` ids),
+ProcessOn (a manager's list of leads called back one by one by a multi-instance user task
+whose loop is written as the BPMN specification writes it, the interested ones noted; Chinese
+labels, no incoming/outgoing lists), GenMyModel (a complaint whose subprocess throws a refund
+error, caught by an interrupting boundary, or a severe escalation, caught beside it), iGrafx
+(an order handover calling a credit check in another file, variables passed both ways),
+Eclipse Papyrus (a collaboration of two pools, the customer's drawn only, message flows
+between them, the sales pool waiting for the customer's answer), Cawemo then Camunda 7's
+Desktop Modeler (a generated ``camunda:formData`` form, a list, a map and a Python script in
+input/output mappings, an external task whose topic is an operator) and QPR ProcessDesigner (a
+COLLECT table with a date column choosing the actions, an inclusive gateway whose default flow
+is taken when none applies). Each is deployed through the API and run along its paths as the
+lanes' users (403 for the wrong lane) with the CRM writes and final data checked; then the
+mistakes these exports and their editors make, each refused with ``422 invalid_bpmn`` on its
+element and line.
 
-Beside them, two deploy leftovers of round 28. What was refused or said badly, and runs or is
-said now: a DMN column's ``typeRef="numbr"`` (a typo) deployed and its values went unchecked;
-it is refused on its element with the type meant (``engine.dmn_types``). A file whose root is
-in a wrong namespace (a BPMN draft's, ``https``, DI's) was refused with its file and line but
-no element; the root is named by its id (``engine.xsd_problems``, and a DMN file's root in
-``engine.dmn_checks``).
+What was refused or said badly, and runs or is said now: a Camunda 7 external task with a
+``camunda:script`` (Python), ``camunda:list`` or ``camunda:map`` parameter was refused whole,
+four times, as if Dialflow ran no external task; it runs with the Python those build
+(``engine.external_tasks``), and a JavaScript script there is said once, on its parameter's
+line. A DMN input expression ``date(signed_up)`` (FEEL's date of a variable) failed the
+decision ("Error evaluating expression"), Python's ``date`` wanting three numbers; it reads
+the value as FEEL does, ``date and time(x)`` too (``engine.feel``). A rule cell
+``>= date("2026-13-01")`` deployed and failed the decision each time its rule was reached; it
+is refused on its cell (``engine.feel_temporal``). Two deploy leftovers of round 28: a column's
+``typeRef="numbr"`` deployed and its values went unchecked; it is refused on its element with
+the type meant (``engine.dmn_types``). A file whose root is in a wrong namespace (a BPMN
+draft's, ``https``, DI's) was refused with file and line but no element; the root is named by
+its id (``engine.xsd_problems``; a DMN file's root, ``engine.dmn_checks``). Not done: Activiti
+7's extensions-file mappings stay refused on the task (running them needs the extension files
+read where the specs are built, at deploy and when an instance loads them).
 """
 
 from __future__ import annotations
