@@ -3,8 +3,9 @@ went unchecked (``engine.dmn_checks`` checks values against the types it knows a
 rest alone, as it must for a file's own ``itemDefinition``).
 
 A typeRef is known when it is one of FEEL's types, XML Schema's built-in types (DMN 1.1 and
-Camunda 7 write those) or an ``itemDefinition`` of the file, with or without a prefix
-(``feel:number``, ``xsd:string``, ``tns:tLeadTier``).
+Camunda 7 write those) or an ``itemDefinition`` (or ``itemComponent``) of the file, with or
+without a prefix (``feel:number``, ``xsd:string``, ``tns:tLeadTier``); a qualified name in a
+file that imports other models may name one of theirs and is left alone.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ KNOWN = frozenset(_FEEL | _XSD)
 def type_ref_problems(tree: Any, report: Callable[[Any, str], None]) -> None:
     """Each ``typeRef`` attribute of the file naming no type, said on its element (or, when
     that has no id, on the nearest one that has: an ``inputExpression`` written without)."""
+    locals_ = [(e, etree.QName(e).localname) for e in tree.iter() if isinstance(e.tag, str)]
     own = {
         (item.get("name") or "").strip()
-        for item in tree.iter()
-        if isinstance(item.tag, str) and etree.QName(item).localname == "itemDefinition"
+        for item, local in locals_
+        if local in ("itemDefinition", "itemComponent")
     } - {""}
+    imports = any(local == "import" for _, local in locals_)
     for element in tree.iter():
         written = element.get("typeRef") if isinstance(element.tag, str) else None
         if written is None:
@@ -48,6 +51,8 @@ def type_ref_problems(tree: Any, report: Callable[[Any, str], None]) -> None:
         local = name.rsplit(":", 1)[-1] if ":" in name and " " not in name else name
         if not name or local in KNOWN or name in own or local in own:
             continue
+        if imports and ("." in name or ":" in name):
+            continue  # a type of an imported model (``model.tCustomer``): not ours to know
         if local.lower() in {k.lower() for k in KNOWN}:
             guess: str | None = next(k for k in KNOWN if k.lower() == local.lower())
         else:
