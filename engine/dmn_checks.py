@@ -27,6 +27,7 @@ from engine import dmn_thousands
 from engine.bpmn_xml import element_problem, readable_trees
 from engine.dmn_juel import juel_cell_problem
 from engine.dmn_schema import dmn_xsd_problems, has_schema
+from engine.dmn_types import type_ref_problems
 from engine.errors import problem
 from engine.feel import (
     _NOT,
@@ -39,7 +40,7 @@ from engine.feel import (
     own_column_test,
     unary_test,
 )
-from engine.feel_temporal import temporal_problem
+from engine.feel_temporal import literal_problem, temporal_problem
 from engine.file_kinds import upload_hint
 from engine.hit_policies import AGGREGATIONS, REWRITTEN, priority_problems
 from engine.script_text import script_text
@@ -139,6 +140,7 @@ def decision_problems(
                     + ", where a DMN file has the <definitions> of a DMN version "
                     "(such as https://www.omg.org/spec/DMN/20191111/MODEL/)"
                     + upload_hint(tree, "dmn"),
+                    element_id=tree.get("id"),
                     line=tree.sourceline,
                     file=name,
                 )
@@ -157,6 +159,7 @@ def decision_problems(
                 )
             )
         _requirement_problems(tree, every_decision, report)
+        type_ref_problems(tree, report)
         for decision in decisions:
             tables = [
                 e for e in decision if isinstance(e.tag, str) and _local(e) == "decisionTable"
@@ -350,6 +353,8 @@ def _table_problems(table: Any, report: Any, variables: set[str] = frozenset()) 
             report(element, juel_text)
         elif grouped:
             report(element, grouped)
+        elif local == "inputEntry" and literal_problem(text):
+            report(element, literal_problem(text) or "")
         elif temporal_problem(local, text) and not (
             local == "inputEntry" and "_feel_" in unary_test(text)
         ):

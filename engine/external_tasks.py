@@ -23,8 +23,12 @@ as the worker's work was done. Without an input/output mapping the worker's vari
 the process as from the same task without error definitions (they were dropped:
 ``checks_keeping_result``).
 
-What does not become that (a topic written as an expression, a ``camunda:list``, ``map`` or
-``script`` parameter, an error event definition naming no error of the file or whose
+A parameter whose value is a ``camunda:list``, ``map`` or Python ``script`` is the Python
+building it (``io_mappings.value_python``, as a task's input/output mapping reads it): the
+task with one was refused whole, four times, never saying the value was in the way.
+
+What does not become that (a topic written as an expression, a JavaScript script or a
+resource as a parameter's value, an error event definition naming no error of the file or whose
 expression does not run, a task that also names
 an operator of its own) stays refused on the task (``foreign.py``); a value whose JUEL does not
 run (a Java method) is refused on its parameter's line, said as the one thing in the way
@@ -190,10 +194,15 @@ def uncomputed_reason(parameter: Any) -> str | None:
     """Why the JUEL of an input or output parameter, shaped as one ``adopt`` runs, cannot be
     computed (``.getOwner(…) calls a Java method``), or None."""
     name = (parameter.get("name") or "").strip()
-    if not name.isidentifier() or len(parameter) or set(parameter.attrib) != {"name"}:
+    if not name.isidentifier() or set(parameter.attrib) != {"name"}:
         return None
     if _parameter(parameter) is not None:
         return None
+    if len(parameter):  # a JavaScript script, a resource: what io_mappings says of it
+        from engine.io_mappings import value_python
+
+        refused = value_python(parameter)
+        return None if refused is None or isinstance(refused, str) else refused.why
     text = (parameter.text or "").strip()
     body = _JUEL.match(text)
     names = juel.engine_names(body.group(1)) if body else []
@@ -222,7 +231,10 @@ def uncomputed(parameter: Any) -> str | None:
     if said is None or reason is None:
         return None
     name = parameter.get("name", "").strip()
-    written = (parameter.text or "").strip()
+    inner = next((c for c in parameter if isinstance(c.tag, str)), None)
+    written = (parameter.text or "").strip() or (
+        f"<{inner.prefix or 'camunda'}:{etree.QName(inner).localname}>" if inner is not None else ""
+    )
     if etree.QName(parameter).localname == "outputParameter":
         instead = f"set {name} in a script task after the task, in Python"
     else:
@@ -266,8 +278,10 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
     """An input or output parameter's (name, Python of its value), when its value is text or
     JUEL that becomes Python."""
     name = (parameter.get("name") or "").strip()
-    if not name.isidentifier() or len(parameter) or set(parameter.attrib) != {"name"}:
+    if not name.isidentifier() or set(parameter.attrib) != {"name"}:
         return None
+    if len(parameter):
+        return _structured(name, parameter)
     text = (parameter.text or "").strip()
     body = _JUEL.match(text)
     if body is None and ("${" in text or "#{" in text):
@@ -280,3 +294,14 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
     # EL's operators and coercions, as a JUEL condition runs (``'5' + 1`` is 6)
     python = juel.value_python(body.group(1))
     return (name, python) if python else None
+
+
+def _structured(name: str, parameter: Any) -> tuple[str, str] | None:
+    """A parameter whose value is a ``camunda:list``, ``map`` or Python ``script``, as the
+    Python building it (``io_mappings`` reads those of a task's input/output mapping alike);
+    a worker gets such values as any other. Anything else inside a parameter (a JavaScript
+    script, a resource) is None: refused as before."""
+    from engine.io_mappings import value_python  # it imports what imports this module
+
+    python = value_python(parameter)
+    return (name, python) if isinstance(python, str) else None

@@ -55,6 +55,9 @@ _CALLS = (
     (re.compile(r"(?<![\w.])string\s+length\s*\("), "len("),
     (re.compile(r"(?<![\w.])count\s*\("), "len("),
 )
+# FEEL's ``date and time(x)`` in an input expression: never Python (nor ``date(x)`` of one
+# argument, ``_feel_date_call``); a rule cell's literal is read by ``_temporal_test``
+_DATE_TIME_CALL = re.compile(r"(?<![\w.])date\s+and\s+time\s*\(")
 _STRING_TESTS = re.compile(
     r"""(?<![\w.])(starts\s+with|ends\s+with|contains)\s*\(\s*([^,()"']+?)\s*,\s*"""
     r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')\s*\)"""
@@ -145,7 +148,9 @@ def expression(text: str) -> str:
     """An input expression (or an output cell) in FEEL as Python: its functions (above), and
     a field read by FEEL's path (``lead.amount``) as Python reads a JSON object's
     (``lead["amount"]``); a method call (``name.upper()``) or a helper's attribute stays."""
-    rewritten = _functions(text)
+    rewritten = _outside_strings(
+        _functions(text), lambda part: _DATE_TIME_CALL.sub("_feel_date_time(", part)
+    )
     if "\n" in rewritten:
         return rewritten
     try:
@@ -156,6 +161,10 @@ def expression(text: str) -> str:
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     edits = []
     for node in ast.walk(tree):
+        if _feel_date_call(node):  # Python's date takes three: date(signed_up) failed the task
+            func = node.func
+            edits.append((func.col_offset, func.end_col_offset or 0, "_feel_date"))
+            continue
         if not isinstance(node, ast.Attribute) or id(node) in called:
             continue
         root = node.value
@@ -171,6 +180,19 @@ def expression(text: str) -> str:
     for start, end, replacement in sorted(edits, reverse=True):
         encoded = encoded[:start] + replacement.encode() + encoded[end:]
     return rewritten[:offset] + encoded.decode()
+
+
+def _feel_date_call(node: Any) -> bool:
+    """FEEL's ``date(x)`` of one argument (ISO text, a date and time): Python's ``date`` takes
+    a year, a month and a day, so such a call is never Python's."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "date"
+        and len(node.args) == 1
+        and not node.keywords
+        and not isinstance(node.args[0], ast.Starred)
+    )
 
 
 def _temporal_test(text: str) -> str | None:

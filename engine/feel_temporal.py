@@ -5,12 +5,17 @@ They read as Python calls, so a deploy took them, and the decision failed at run
 such function takes text there (``date`` is Python's class, which wants numbers). A rule cell
 comparing with ``date("…")`` or ``date and time("…")`` runs (``engine.feel`` reads the input
 as one); the others are refused at deploy on their cell, with the way that runs: a form's
-date is ISO 8601 text, which compares as text in date order.
+date is ISO 8601 text, which compares as text in date order. A rule cell that runs, whose
+literal is no date (``date("2026-13-01")``, a typed month), is refused on its cell: it failed
+the decision each time the rule was reached.
 """
 
 from __future__ import annotations
 
 import re
+
+from engine.feel import _TEMPORAL as _LITERAL
+from engine.feel import feel_date, feel_date_time
 
 _TEMPORAL = re.compile(
     r"""(?<![\w.])(date\s+and\s+time|years\s+and\s+months\s+duration|date|time|duration)"""
@@ -32,3 +37,21 @@ def temporal_problem(local: str, text: str) -> str | None:
         "decision would fail when it runs): compare ISO 8601 text instead, as forms send "
         "dates, e.g. '< \"2026-06-01\"' or '>= \"2026-06-01T09:00:00+08:00\"'"
     )
+
+
+def literal_problem(text: str) -> str | None:
+    """What is wrong with the first ``date("…")`` or ``date and time("…")`` literal of the rule
+    cell ``text`` that is none (``feel_date`` cannot read it), or None."""
+    for found in _LITERAL.finditer(text):
+        kind = " ".join(found.group(1).split())
+        written = found.group(2)[1:-1]
+        try:
+            (feel_date_time if kind == "date and time" else feel_date)(written)
+        except ValueError as error:
+            example = "2026-06-01" if kind == "date" else "2026-06-01T09:00:00+08:00"
+            return (
+                f"rule cell {text!r}: {kind}({found.group(2)}) is no {kind} ({error}), so the "
+                f"decision would fail each time it reaches the rule: write an ISO 8601 "
+                f'{kind} such as {kind}("{example}")'
+            )
+    return None

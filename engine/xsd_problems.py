@@ -177,6 +177,7 @@ def bpmn_root(name: str, tree: Any, problems: list[dict[str, Any]]) -> bool:
             + (f" of {root.namespace!r}" if root.namespace else " without a namespace")
             + f", where a BPMN file has the <definitions> of {BPMN_NS!r}"
             + upload_hint(tree, "bpmn"),
+            element_id=tree.get("id"),  # the root named, as its own problems name it
             line=tree.sourceline,
             file=name,
         )

@@ -148,11 +148,25 @@ REFUSALS: dict[str, tuple[Files, Expected]] = {
     # and what calls it is not said to call "no DMN file" or "no process of this deploy"
     "dmn-as-bpmn": (
         bundle(extra=[("r9_discount.bpmn", ROUND9.read(D))], drop=(D,)),
-        [(None, "r9_discount.bpmn", 2, ["is a DMN file", "give it the extension .dmn"])],
+        [
+            (
+                "Definitions_r9disc",
+                "r9_discount.bpmn",
+                2,
+                ["is a DMN file", "give it the extension .dmn"],
+            )
+        ],
     ),
     "bpmn-as-dmn": (
         bundle(extra=[("r9_handover.dmn", ROUND9.read(H))], drop=(H,)),
-        [(None, "r9_handover.dmn", 4, ["is a BPMN file", "give it the extension .bpmn"])],
+        [
+            (
+                "Definitions_r9h",
+                "r9_handover.dmn",
+                4,
+                ["is a BPMN file", "give it the extension .bpmn"],
+            )
+        ],
     ),
     "gbk-without-declaration": (
         bundle(extra=[(H, GBK_HANDOVER)]),

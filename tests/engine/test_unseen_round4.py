@@ -1015,7 +1015,11 @@ BROKEN = {
     "bpmn-file-named-dmn": (  # was "XPathEvalError: Undefined namespace prefix"
         [same(ACTIVITI[0]), ("approval_tier.dmn", diagram(CARDANIT[0]))],
         [
-            (None, "approval_tier.dmn: is no DMN file: its root is <definitions> of", "<bpmn:defi"),
+            (
+                "id-2f1c7e0a-3b5d-4c8e-9f1a-6d2b4e8c0a13",  # the root, by its id
+                "approval_tier.dmn: is no DMN file: its root is <definitions> of",
+                "<bpmn:defi",
+            ),
             ("businessruletask1", "calls decision 'approval_tier'", 'id="businessruletask1"'),
         ],
     ),
@@ -1023,7 +1027,7 @@ BROKEN = {
         [("quote_rules.bpmn", diagram(ACTIVITI[1]))],
         [
             (
-                None,
+                "_8F3A2B1C-7D6E-4F5A-9B8C-1D2E3F4A5B6C",  # the root, by its id
                 "is no BPMN 2.0 file: its root is <definitions> of "
                 "'http://www.omg.org/spec/DMN/20180521/MODEL/'",
                 "<dmn:definitions",

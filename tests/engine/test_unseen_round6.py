@@ -646,7 +646,7 @@ VARIANTS: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str | None
         TIMERS,
         [("BPMN/20100524/MODEL", "BPMN/20100501/MODEL")],
         [],
-        {None: "is no BPMN 2.0 file"},
+        {"cb_defs": "is no BPMN 2.0 file"},  # the root, by its id
     ),
     "xsi prefix not declared": (
         TIMERS,
