@@ -294,7 +294,11 @@ def hidden_paths(
     read on the data without the hidden fields' values, until that settles (one answer
     whatever stale value a hidden field still holds, on the task page and through the API
     alike). It was read on every value sent, and then the required fields read again without
-    the hidden ones: a field sent was dropped and asked for."""
+    the hidden ones: a field sent was dropped and asked for.
+
+    A read-only cell of a list's row is read so too, but is not among the paths: it is the
+    stored item's own value, which the row carries back (``engine.forms.list_read_only``
+    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it."""
     data = {**context, **data} if context and isinstance(data, dict) else data
     rules = _placed(schema, data)
     found: set[tuple[Any, ...]] = set()
@@ -304,7 +308,20 @@ def hidden_paths(
         if now == found:
             break
         found = now
-    return found
+    return {path for path in found if not _carried(schema, path)}
+
+
+def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
+    """Whether the field at ``path`` in the data is a read-only cell of a list's row."""
+    node = schema
+    for key in path:
+        if isinstance(key, int):
+            node = node.get("items") if isinstance(node, dict) else None
+        else:
+            properties = node.get("properties") if isinstance(node, dict) else None
+            node = properties.get(key) if isinstance(properties, dict) else None
+    in_row = any(isinstance(key, int) for key in path)
+    return in_row and isinstance(node, dict) and node.get("readOnly") is True
 
 
 def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:

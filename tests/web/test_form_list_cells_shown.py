@@ -1,0 +1,189 @@
+"""The read-only cells of a list's rows as the task page shows them and sends them back: a
+cell's ``default`` shown for an item that has no value of it, a list shown from its default
+where the instance holds null, and a cell hidden by a row condition. Each of these rows was
+one the task showed, and the page could not be completed (the agent cannot change a
+read-only cell) or lost the item's value; a value no item has stays refused."""
+
+from __future__ import annotations
+
+import json
+from io import BytesIO
+from typing import Any
+
+from tests.conftest import PASSWORD, sign_in
+from tests.engine.test_io_mappings import C8, diagram
+from tests.web.test_form_lists_kept import instance, submitted
+from tests.web.workspace import bearer
+
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+
+
+def start(client, db, make_user, schema: dict, data: dict) -> tuple[str, str, dict[str, str]]:
+    agent = make_user("agent", username="li", team="East", password=PASSWORD)
+    owner = bearer(db, make_user("process_owner", username="po", team=None))
+    form = (
+        "<spiffworkflow:properties><spiffworkflow:property "
+        'name="formJsonSchemaFilename" value="rows.schema.json" /></spiffworkflow:properties>'
+    )
+    bpmn = diagram(
+        C8,
+        "row_cells",
+        f"""    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:userTask id="Activity_rows" name="Rows">
+      <bpmn:extensionElements>{form}</bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Event_end" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_rows" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_rows" targetRef="Event_end" />""",
+    )
+    files = [
+        (BytesIO(bpmn), "row_cells.bpmn"),
+        (BytesIO(json.dumps(schema).encode()), "rows.schema.json"),
+    ]
+    deployed = client.post(
+        "/api/v1/process-models",
+        headers=owner,
+        data={"file": files},
+        content_type="multipart/form-data",
+    )
+    assert deployed.status_code in (200, 201), deployed.get_json()
+    headers = bearer(db, agent)
+    body = {"process_id": "row_cells", "data": data}
+    started = client.post("/api/v1/process-instances", headers=headers, json=body).get_json()
+    assert sign_in(client, "li").status_code == 302
+    return started["ready_tasks"][0]["id"], started["id"], headers
+
+
+def form_of(item: dict[str, Any], **contacts: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "outcome": {"type": "string"},
+            "contacts": {"type": "array", "items": item, **contacts},
+        },
+    }
+
+
+STATUS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "readOnly": True},
+        "status": {"type": "string", "readOnly": True, "default": "new"},
+        "name": {"type": "string"},
+    },
+}
+
+
+def complete(client, task_id: str, headers: dict[str, str], data: dict) -> tuple[int, dict]:
+    answer = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json={"data": data})
+    return answer.status_code, answer.get_json()
+
+
+def test_a_read_only_cells_default_shown_for_an_item_without_it_completes(client, db, make_user):
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(STATUS), {"contacts": [{"id": 7, "name": "王芳"}]}
+    )
+    page = client.get(f"/tasks/{task_id}").text
+    form = submitted(page, {}, {"field:outcome": "reached"})
+    assert json.loads(form["field:/contacts/0/status"]) == "new"  # the page shows the default
+    done = client.post(f"/tasks/{task_id}", data=form)
+    assert done.status_code == 302, done.text
+    stored = instance(client, instance_id, headers)["data"]["contacts"]
+    assert stored == [{"id": 7, "status": "new", "name": "王芳"}]
+
+    # another value than the default, for an item without one, is still no item shown
+    task_id, _instance_id, headers = restart(client, headers, {"contacts": [{"id": 7}]})
+    forged = {"contacts": [{"id": 7, "status": "won", "name": "x"}]}
+    status, body = complete(client, task_id, headers, forged)
+    assert status == 422 and [d["field"] for d in body["error"]["details"]] == ["contacts.0.status"]
+
+
+def test_a_row_the_page_adds_for_min_items_completes(client, db, make_user):
+    # the instance holds no contact: the page shows the one row minItems asks for, with the
+    # read-only cell's default, which the agent cannot change
+    task_id, instance_id, headers = start(client, db, make_user, form_of(STATUS, minItems=1), {})
+    page = client.get(f"/tasks/{task_id}").text
+    form = submitted(page, {}, {"field:outcome": "reached", "field:/contacts/0/name": "李雷"})
+    done = client.post(f"/tasks/{task_id}", data=form)
+    assert done.status_code == 302, done.text
+    stored = instance(client, instance_id, headers)["data"]["contacts"]
+    assert stored == [{"status": "new", "name": "李雷"}]
+
+
+def restart(client, headers: dict[str, str], data: dict) -> tuple[str, str, dict[str, str]]:
+    body = {"process_id": "row_cells", "data": data}
+    started = client.post("/api/v1/process-instances", headers=headers, json=body).get_json()
+    return started["ready_tasks"][0]["id"], started["id"], headers
+
+
+ID_NAME = {
+    "type": "object",
+    "properties": {"id": {"type": "integer", "readOnly": True}, "name": {"type": "string"}},
+}
+
+
+def test_a_list_shown_from_its_default_where_the_instance_holds_null_completes(
+    client, db, make_user
+):
+    default = [{"id": 1, "name": "总部"}]
+    schema = form_of(ID_NAME, default=default)
+    task_id, instance_id, headers = start(client, db, make_user, schema, {"contacts": None})
+    page = client.get(f"/tasks/{task_id}").text
+    form = submitted(page, {}, {"field:outcome": "reached", "field:/contacts/0/name": "总部2"})
+    done = client.post(f"/tasks/{task_id}", data=form)
+    assert done.status_code == 302, done.text
+    stored = instance(client, instance_id, headers)["data"]["contacts"]
+    assert stored == [{"id": 1, "name": "总部2"}]
+
+    # an id neither the instance nor the default has stays refused
+    task_id, _instance_id, headers = restart(client, headers, {"contacts": None})
+    status, body = complete(client, task_id, headers, {"contacts": [{"id": 2, "name": "x"}]})
+    assert status == 422 and [d["field"] for d in body["error"]["details"]] == ["contacts.0.id"]
+
+
+HIDDEN_ID = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string", "enum": ["person", "business"]},
+        "id": {
+            "type": "integer",
+            "readOnly": True,
+            "x-hide-if": {"tests": [[["this", "kind"], "=", "person"]]},
+        },
+        "company": {
+            "type": "string",
+            "x-hide-if": {"tests": [[["this", "kind"], "!=", "business"]]},
+        },
+    },
+}
+
+
+def test_a_read_only_cell_hidden_by_its_row_keeps_the_items_value(client, db, make_user):
+    contacts = [{"id": 7, "kind": "person"}, {"id": 9, "kind": "business", "company": "ACME"}]
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(HIDDEN_ID), {"contacts": contacts}
+    )
+    page = client.get(f"/tasks/{task_id}").text
+    done = client.post(f"/tasks/{task_id}", data=submitted(page, {}, {"field:outcome": "x"}))
+    assert done.status_code == 302, done.text
+    assert instance(client, instance_id, headers)["data"]["contacts"] == contacts
+
+    # hidden or not, a read-only cell sent must be that of an item shown
+    task_id, _instance_id, headers = restart(client, headers, {"contacts": contacts})
+    forged = [{"id": 8, "kind": "person"}]
+    status, body = complete(client, task_id, headers, {"contacts": forged})
+    assert status == 422 and [d["field"] for d in body["error"]["details"]] == ["contacts.0.id"]
+
+
+def test_a_draft_07_form_whose_rows_hide_cells_still_refuses_a_forged_read_only_cell(
+    client, db, make_user
+):
+    schema = {"$schema": DRAFT_07, **form_of(HIDDEN_ID)}
+    contacts = [{"id": 9, "kind": "business", "company": "ACME"}]
+    task_id, instance_id, headers = start(client, db, make_user, schema, {"contacts": contacts})
+    # the second row hides its cells, so the first is checked against a schema per row
+    forged = [{"id": 999, "kind": "business", "company": "ACME"}, {"kind": "person"}]
+    status, body = complete(client, task_id, headers, {"contacts": forged})
+    assert status == 422, body
+    assert [d["field"] for d in body["error"]["details"]] == ["contacts.0.id"]
+    assert instance(client, instance_id, headers)["data"]["contacts"] == contacts
