@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
@@ -456,9 +455,19 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """JSON equality: ``1`` is not ``true``, nor ``1.0``; an absent value is ``null``."""
+    """JSON equality: ``1`` is not ``true`` nor ``"1"``, but is ``1.0`` (a number stored as
+    ``7.0`` comes back as ``7`` from a client in JavaScript, which has one number type, as
+    JSON Schema's ``const`` compares them); an absent value is ``null``."""
     a, b = (None if v is _ABSENT else v for v in (a, b))
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
 
 
 def _shown_as(stored: Any, cell: tuple[str, ...], spec: dict) -> Any:

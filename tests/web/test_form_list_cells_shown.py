@@ -187,3 +187,24 @@ def test_a_draft_07_form_whose_rows_hide_cells_still_refuses_a_forged_read_only_
     assert status == 422, body
     assert [d["field"] for d in body["error"]["details"]] == ["contacts.0.id"]
     assert instance(client, instance_id, headers)["data"]["contacts"] == contacts
+
+
+def test_a_whole_number_stored_as_a_float_matches_the_same_number_sent(client, db, make_user):
+    # a script or a decision stored 7.0; a client in JavaScript sends it back as 7
+    item = {
+        "type": "object",
+        "properties": {"price": {"type": "number", "readOnly": True}, "name": {"type": "string"}},
+    }
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(item), {"contacts": [{"price": 7.0, "name": "a"}]}
+    )
+    status, body = complete(client, task_id, headers, {"contacts": [{"price": 7, "name": "b"}]})
+    assert status == 200, body
+    assert instance(client, instance_id, headers)["data"]["contacts"] == [{"price": 7, "name": "b"}]
+
+    # a true is no 1, nor a text "7" the number 7
+    for forged in (True, "7", 7.5):
+        task_id, _instance_id, headers = restart(client, headers, {"contacts": [{"price": 7.0}]})
+        status, body = complete(client, task_id, headers, {"contacts": [{"price": forged}]})
+        assert status == 422, (forged, body)
+        assert "contacts.0.price" in [d["field"] for d in body["error"]["details"]]
