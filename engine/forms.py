@@ -496,7 +496,15 @@ def _rows_read_only(
                 wrong = cell
                 break
         if given and wrong is None:
-            match = candidates[0]
+            # rather the item whose other read-only cells are empty too, as the row's are
+            match = next(
+                (
+                    c
+                    for c in candidates
+                    if all(_same(_shown_as(c, x, y), _cell(row, x)) for x, y in cells)
+                ),
+                candidates[0],
+            )
             unused = [s for s in unused if s is not match]
         elif wrong is not None and not all(
             "default" in spec and _same(spec["default"], _cell(row, cell)) for cell, spec in given

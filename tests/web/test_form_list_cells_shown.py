@@ -208,3 +208,24 @@ def test_a_whole_number_stored_as_a_float_matches_the_same_number_sent(client, d
         status, body = complete(client, task_id, headers, {"contacts": [{"price": forged}]})
         assert status == 422, (forged, body)
         assert "contacts.0.price" in [d["field"] for d in body["error"]["details"]]
+
+
+def test_reordered_items_match_the_item_whose_read_only_cells_they_carry(client, db, make_user):
+    # the first item has a read-only date, the second none: sent the other way round, the
+    # row without a date is the second item, not the first (which the next row then needs)
+    item = {
+        "type": "object",
+        "properties": {
+            "source": {"type": "string", "readOnly": True},
+            "since": {"type": "string", "readOnly": True},
+            "name": {"type": "string"},
+        },
+    }
+    contacts = [{"source": "import", "since": "2026-01-02", "name": "a"}, {"source": "import"}]
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(item), {"contacts": contacts}
+    )
+    sent = [{"source": "import", "name": "b"}, {"source": "import", "since": "2026-01-02"}]
+    status, body = complete(client, task_id, headers, {"contacts": sent})
+    assert status == 200, body
+    assert instance(client, instance_id, headers)["data"]["contacts"] == sent
