@@ -299,6 +299,12 @@ def hidden_paths(
     A read-only cell of a list's row is read so too, but is not among the paths: it is the
     stored item's own value, which the row carries back (``engine.forms.list_read_only``
     checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it."""
+    return {path for path in _all_hidden(schema, data, context) if not _carried(schema, path)}
+
+
+def _all_hidden(
+    schema: Any, data: Any, context: dict[str, Any] | None = None
+) -> set[tuple[Any, ...]]:
     data = {**context, **data} if context and isinstance(data, dict) else data
     rules = _placed(schema, data)
     found: set[tuple[Any, ...]] = set()
@@ -308,7 +314,7 @@ def hidden_paths(
         if now == found:
             break
         found = now
-    return {path for path in found if not _carried(schema, path)}
+    return found
 
 
 def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
@@ -326,11 +332,12 @@ def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
 
 def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
     """``schema`` without the fields hidden for the submitted ``data`` (not in
-    ``properties``, not ``required``); ``schema`` itself when it hides nothing."""
+    ``properties``, not ``required``; a read-only cell of a row, which the row carries, not
+    ``required`` only); ``schema`` itself when it hides nothing."""
     if not _has_rules(schema):
         return schema
     shown = deepcopy(schema)
-    found = hidden_paths(schema, data, context)
+    found = _all_hidden(schema, data, context)
     if found:
         tuples = "prefixItems" not in validator_for(schema).VALIDATORS
         _drop(shown, data, found, (), tuples)
@@ -347,7 +354,10 @@ def _drop(
     if isinstance(properties, dict):
         for name in list(properties):
             if (*at, name) in hidden:
-                del properties[name]
+                prop = properties[name]
+                in_row = any(isinstance(key, int) for key in at)
+                if not (in_row and isinstance(prop, dict) and prop.get("readOnly") is True):
+                    del properties[name]  # a row's read-only cell stays: the row carries it
                 if isinstance(node.get("required"), list):
                     node["required"] = [n for n in node["required"] if n != name]
                     if not node["required"]:

@@ -229,3 +229,15 @@ def test_reordered_items_match_the_item_whose_read_only_cells_they_carry(client,
     status, body = complete(client, task_id, headers, {"contacts": sent})
     assert status == 200, body
     assert instance(client, instance_id, headers)["data"]["contacts"] == sent
+
+
+def test_a_required_read_only_cell_its_row_hides_is_not_asked_of_a_new_row(client, db, make_user):
+    item = {**HIDDEN_ID, "required": ["id"]}
+    contacts = [{"id": 9, "kind": "business", "company": "ACME"}]
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(item), {"contacts": contacts}
+    )
+    sent = [*contacts, {"kind": "person"}]  # a new person: its id hidden, none to give
+    status, body = complete(client, task_id, headers, {"contacts": sent})
+    assert status == 200, body
+    assert instance(client, instance_id, headers)["data"]["contacts"] == sent
