@@ -67,7 +67,9 @@ def validate_form_data(
     """Raise ``FormInvalid`` (422) with one ``{"field", "message"}`` detail per problem;
     ``context`` (``form_conditions.context_of``) is what the fields' hide conditions read
     besides ``data``; ``stored`` (the instance's data) is what the read-only cells of a
-    list's items must match (``list_read_only``)."""
+    list's items must match (``list_read_only``), not checked without it (the task page's
+    messages on a form it could not read, before ``engine.tasks.complete`` checks them: each
+    row's read-only cells were said to be no item shown, beside the real mistake)."""
     if not isinstance(data, dict):
         raise FormInvalid(
             "Task data must be a JSON object.",
@@ -125,7 +127,7 @@ def validate_form_data(
             "item of the list the task showed (a new row sends no read-only value)",
             "validator": "readOnly",
         }
-        for path in list_read_only(whole, data, stored)
+        for path in (list_read_only(whole, data, stored) if stored is not None else ())
     ]
     if details:
         raise FormInvalid(

@@ -241,3 +241,22 @@ def test_a_required_read_only_cell_its_row_hides_is_not_asked_of_a_new_row(clien
     status, body = complete(client, task_id, headers, {"contacts": sent})
     assert status == 200, body
     assert instance(client, instance_id, headers)["data"]["contacts"] == sent
+
+
+def test_a_typing_mistake_on_the_page_says_nothing_of_the_rows_read_only_cells(
+    client, db, make_user
+):
+    schema = form_of(ID_NAME)
+    schema["properties"]["calls"] = {"type": "integer"}
+    contacts = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    task_id, instance_id, headers = start(client, db, make_user, schema, {"contacts": contacts})
+    page = client.get(f"/tasks/{task_id}").text
+    typo = submitted(page, {}, {"field:outcome": "x", "field:calls": "three"})
+    answer = client.post(f"/tasks/{task_id}", data=typo)
+    assert answer.status_code == 422
+    assert answer.text.count('class="field-error"') == 1  # the number typed, no other
+    assert "is read-only" not in answer.text
+    # corrected, the task completes with the rows as they were
+    fixed = submitted(answer.text, {}, {"field:calls": "3"})
+    assert client.post(f"/tasks/{task_id}", data=fixed).status_code == 302
+    assert instance(client, instance_id, headers)["data"]["contacts"] == contacts
