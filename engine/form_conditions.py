@@ -294,7 +294,17 @@ def hidden_paths(
     read on the data without the hidden fields' values, until that settles (one answer
     whatever stale value a hidden field still holds, on the task page and through the API
     alike). It was read on every value sent, and then the required fields read again without
-    the hidden ones: a field sent was dropped and asked for."""
+    the hidden ones: a field sent was dropped and asked for.
+
+    A read-only cell of a list's row is read so too, but is not among the paths: it is the
+    stored item's own value, which the row carries back (``engine.forms.list_read_only``
+    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it."""
+    return {path for path in _all_hidden(schema, data, context) if not _carried(schema, path)}
+
+
+def _all_hidden(
+    schema: Any, data: Any, context: dict[str, Any] | None = None
+) -> set[tuple[Any, ...]]:
     data = {**context, **data} if context and isinstance(data, dict) else data
     rules = _placed(schema, data)
     found: set[tuple[Any, ...]] = set()
@@ -307,13 +317,27 @@ def hidden_paths(
     return found
 
 
+def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
+    """Whether the field at ``path`` in the data is a read-only cell of a list's row."""
+    node = schema
+    for key in path:
+        if isinstance(key, int):
+            node = node.get("items") if isinstance(node, dict) else None
+        else:
+            properties = node.get("properties") if isinstance(node, dict) else None
+            node = properties.get(key) if isinstance(properties, dict) else None
+    in_row = any(isinstance(key, int) for key in path)
+    return in_row and isinstance(node, dict) and node.get("readOnly") is True
+
+
 def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
     """``schema`` without the fields hidden for the submitted ``data`` (not in
-    ``properties``, not ``required``); ``schema`` itself when it hides nothing."""
+    ``properties``, not ``required``; a read-only cell of a row, which the row carries, not
+    ``required`` only); ``schema`` itself when it hides nothing."""
     if not _has_rules(schema):
         return schema
     shown = deepcopy(schema)
-    found = hidden_paths(schema, data, context)
+    found = _all_hidden(schema, data, context)
     if found:
         tuples = "prefixItems" not in validator_for(schema).VALIDATORS
         _drop(shown, data, found, (), tuples)
@@ -330,7 +354,10 @@ def _drop(
     if isinstance(properties, dict):
         for name in list(properties):
             if (*at, name) in hidden:
-                del properties[name]
+                prop = properties[name]
+                in_row = any(isinstance(key, int) for key in at)
+                if not (in_row and isinstance(prop, dict) and prop.get("readOnly") is True):
+                    del properties[name]  # a row's read-only cell stays: the row carries it
                 if isinstance(node.get("required"), list):
                     node["required"] = [n for n in node["required"] if n != name]
                     if not node["required"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
@@ -68,7 +67,9 @@ def validate_form_data(
     """Raise ``FormInvalid`` (422) with one ``{"field", "message"}`` detail per problem;
     ``context`` (``form_conditions.context_of``) is what the fields' hide conditions read
     besides ``data``; ``stored`` (the instance's data) is what the read-only cells of a
-    list's items must match (``list_read_only``)."""
+    list's items must match (``list_read_only``), not checked without it (the task page's
+    messages on a form it could not read, before ``engine.tasks.complete`` checks them: each
+    row's read-only cells were said to be no item shown, beside the real mistake)."""
     if not isinstance(data, dict):
         raise FormInvalid(
             "Task data must be a JSON object.",
@@ -76,7 +77,10 @@ def validate_form_data(
         )
     if not schema:
         return
-    # form-js submits no hidden field; which are hidden is read on the data as sent
+    # form-js submits no hidden field; which are hidden is read on the data as sent. The
+    # list items' read-only cells are checked on the whole form: a list whose rows hide
+    # different cells has a schema per row in a draft-07 form, and no ``items`` to read
+    whole = schema
     schema, data = (
         form_conditions.shown_schema(schema, data, context),
         form_conditions.without_hidden(schema, data, context),
@@ -123,7 +127,7 @@ def validate_form_data(
             "item of the list the task showed (a new row sends no read-only value)",
             "validator": "readOnly",
         }
-        for path in list_read_only(schema, data, stored)
+        for path in (list_read_only(whole, data, stored) if stored is not None else ())
     ]
     if details:
         raise FormInvalid(
@@ -386,7 +390,9 @@ def with_form_defaults(schema: dict[str, Any] | None, data: dict[str, Any]) -> d
 
 def list_read_only(schema: Any, data: Any, stored: Any) -> Iterator[tuple[str, ...]]:
     """The paths (``contacts``, ``1``, ``id``) of read-only cells of list items whose value
-    sent is not that of an item ``stored`` (the instance's list, else the list's default).
+    sent is not that of an item ``stored`` (the instance's list) or of the list's default,
+    the task page's rows when the instance holds none (or null). A cell an item has no value
+    of is shown, and sent back, with the cell's ``default``, and a new row may send that too.
 
     The rows sent replace the whole list, so an item's read-only cells come back with it
     (the task page sends them as hidden inputs); they were taken as sent, so an agent could
@@ -410,23 +416,30 @@ def _lists_read_only(
         if not isinstance(spec, dict) or _is_read_only(spec) or name not in data:
             continue  # a read-only list or group: refused whole by ``read_only``
         sent, at = data[name], (*path, str(name))
+        before, default = stored.get(name), spec.get("default")
         if isinstance(spec.get("properties"), dict):
-            yield from _lists_read_only(spec, sent, stored.get(name), at)
+            # the page shows a group the instance holds none of from its default
+            inner = before if isinstance(before, Mapping) else default
+            yield from _lists_read_only(spec, sent, inner, at)
         items = spec.get("items")
         if isinstance(sent, list) and isinstance(items, dict):
-            before = stored.get(name, spec.get("default"))
-            yield from _rows_read_only(items, sent, before if isinstance(before, list) else [], at)
+            # the page shows a list the instance holds none of (or null) from its default,
+            # whose items are the form's own, no forgery
+            shown = [*(before if isinstance(before, list) else [])]
+            shown += default if isinstance(default, list) else []
+            yield from _rows_read_only(items, sent, shown, at)
 
 
-def _cells(items: Any, at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """An item's read-only cells, by path within the item (inside its groups too)."""
+def _cells(items: Any, at: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], dict]]:
+    """An item's read-only cells, by path within the item (inside its groups too), with
+    their schemas."""
     properties = items.get("properties") if isinstance(items, dict) else None
     if not isinstance(properties, dict):
         return []
-    found: list[tuple[str, ...]] = []
+    found: list[tuple[tuple[str, ...], dict]] = []
     for name, spec in properties.items():
         if _is_read_only(spec):
-            found.append((*at, str(name)))
+            found.append(((*at, str(name)), spec))
         elif isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
             found.extend(_cells(spec, (*at, str(name))))
     return found
@@ -444,9 +457,26 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """JSON equality: ``1`` is not ``true``, nor ``1.0``; an absent value is ``null``."""
+    """JSON equality: ``1`` is not ``true`` nor ``"1"``, but is ``1.0`` (a number stored as
+    ``7.0`` comes back as ``7`` from a client in JavaScript, which has one number type, as
+    JSON Schema's ``const`` compares them); an absent value is ``null``."""
     a, b = (None if v is _ABSENT else v for v in (a, b))
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _shown_as(stored: Any, cell: tuple[str, ...], spec: dict) -> Any:
+    """The value the task page shows in a stored item's read-only ``cell``: the item's,
+    else the cell's ``default`` (``web.forms_schema``), else nothing."""
+    value = _cell(stored, cell)
+    return spec.get("default", _ABSENT) if value is _ABSENT else value
 
 
 def _rows_read_only(
@@ -457,16 +487,29 @@ def _rows_read_only(
     for index, row in enumerate(sent):
         if not isinstance(row, dict):
             continue  # not an object: the schema's validation says so
-        given = [cell for cell in cells if _cell(row, cell) is not _ABSENT]
-        match = None
-        if given:
-            candidates = unused
-            for cell in given:
-                candidates = [s for s in candidates if _same(_cell(s, cell), _cell(row, cell))]
-                if not candidates:
-                    yield (*path, str(index), *cell)
-                    break
-            else:
-                match = candidates[0]
-                unused = [s for s in unused if s is not match]
+        given = [(cell, spec) for cell, spec in cells if _cell(row, cell) is not _ABSENT]
+        match, wrong = None, None
+        candidates = unused
+        for cell, spec in given:
+            candidates = [
+                s for s in candidates if _same(_shown_as(s, cell, spec), _cell(row, cell))
+            ]
+            if not candidates:
+                wrong = cell
+                break
+        if given and wrong is None:
+            # rather the item whose other read-only cells are empty too, as the row's are
+            match = next(
+                (
+                    c
+                    for c in candidates
+                    if all(_same(_shown_as(c, x, y), _cell(row, x)) for x, y in cells)
+                ),
+                candidates[0],
+            )
+            unused = [s for s in unused if s is not match]
+        elif wrong is not None and not all(
+            "default" in spec and _same(spec["default"], _cell(row, cell)) for cell, spec in given
+        ):  # a new row may send what the page starts it with
+            yield (*path, str(index), *wrong)
         yield from _lists_read_only(items, row, match, (*path, str(index)))
