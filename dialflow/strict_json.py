@@ -86,40 +86,69 @@ def _check_depth(value: Any) -> None:
         raise NotStorable(f"values nested more than {MAX_DEPTH} levels deep", path)
 
 
+# The way to a value: the way to its container and its key (text) or index, None at the top.
+_Trail = tuple[Any, str | int] | None
+
+
 def too_deep_at(value: Any) -> str | None:
     """The path (its first levels) to the first value of ``value`` nested deeper than
     ``MAX_DEPTH`` objects and lists, or None; walked without recursion."""
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
-    while stack:
-        item, depth, path = stack.pop()
-        if depth > MAX_DEPTH:
-            return path if len(path) <= 80 else path[:80] + "…"
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if isinstance(child, dict | list):
-                    stack.append((child, depth + 1, _field(path, key) if len(path) <= 80 else path))
-        elif isinstance(item, list | tuple):
-            for index, child in enumerate(item):
-                if isinstance(child, dict | list | tuple):
-                    stack.append(
-                        (child, depth + 1, f"{path}[{index}]" if len(path) <= 80 else path)
-                    )
-    return None
+    found = shape_problem(value, depth=True, key=False)
+    return None if found is None else found[1]
 
 
 def reserved_key_at(value: Any) -> str | None:
     """The path of the first object in ``value`` with a key ``RESERVED_KEY`` (``""`` for
     ``value`` itself), or None."""
-    stack: list[tuple[Any, str]] = [(value, "")]
+    found = shape_problem(value, depth=False, key=True)
+    return None if found is None else found[1]
+
+
+def shape_problem(value: Any, *, depth: bool, key: bool) -> tuple[str, str] | None:
+    """``("depth", path)`` for a value nested deeper than ``MAX_DEPTH`` (with ``depth``; its
+    path's first levels), else ``("key", path)`` for the first object with a key
+    ``RESERVED_KEY`` (with ``key``), else None. One walk for both, without recursion, looking
+    only into objects and lists (dicts, lists, tuples), keyed by text or not (a script's
+    ``{101: [...]}``), and writing a path only for what it found: a path for every value took
+    four times as long as writing the value's JSON."""
+    if not depth and not key:
+        return None
+    keyed: list[_Trail] = []  # the way to the first object with the key, once found
+    stack: list[tuple[Any, int, _Trail]] = [(value, 1, None)]
     while stack:
-        item, path = stack.pop()
+        item, level, trail = stack.pop()
+        if depth and level > MAX_DEPTH:
+            path = _path(trail)
+            return "depth", path if len(path) <= 80 else path[:80] + "…"
         if isinstance(item, dict):
-            if RESERVED_KEY in item:
-                return path
-            stack.extend((child, _field(path, str(key))) for key, child in item.items())
+            if key and not keyed and RESERVED_KEY in item:
+                if not depth:
+                    return "key", _path(trail)
+                keyed.append(trail)  # said unless a value is nested too deep
+            stack.extend(
+                (child, level + 1, (trail, str(name)))
+                for name, child in item.items()
+                if isinstance(child, dict | list | tuple)
+            )
         elif isinstance(item, list | tuple):
-            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
-    return None
+            stack.extend(
+                (child, level + 1, (trail, index))
+                for index, child in enumerate(item)
+                if isinstance(child, dict | list | tuple)
+            )
+    return ("key", _path(keyed[0])) if keyed else None
+
+
+def _path(trail: _Trail) -> str:
+    """The path ``_field`` and ``[index]`` write for ``trail``."""
+    steps: list[str | int] = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    path = ""
+    for step in reversed(steps):
+        path = f"{path}[{step}]" if isinstance(step, int) else _field(path, step)
+    return path
 
 
 def _field(path: str, key: str) -> str:

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
-from dialflow.strict_json import MAX_DEPTH, RESERVED_KEY, reserved_key_at, too_deep_at
+from dialflow.strict_json import MAX_DEPTH, RESERVED_KEY, shape_problem
 from engine import event_payloads, first_event
 from engine.boundaries import serializer_config
 from engine.event_subprocesses import serializer_config as event_subprocess_config
@@ -271,18 +271,21 @@ class StateCodec:
                 f"{name!r} holds a value that cannot be stored as task data "
                 f"({type(value).__name__}: {exc}); use numbers, text, lists, dicts, datetimes"
             ) from None
-        if text.count("{") + text.count("[") > MAX_DEPTH and (
-            (deep := too_deep_at(value)) is not None
-        ):
+        found = shape_problem(
+            value,
+            depth=text.count("{") + text.count("[") > MAX_DEPTH,  # fewer cannot nest deeper
+            key=f'"{RESERVED_KEY}"' in text,
+        )
+        if found is not None and found[0] == "depth":
             raise TypeError(
                 f"{name!r} holds values nested more than {MAX_DEPTH} levels deep"
-                f"{f' (at {deep})' if deep else ''}, which cannot be stored as task data"
+                f"{f' (at {found[1]})' if found[1] else ''}, which cannot be stored as task data"
             )
-        if f'"{RESERVED_KEY}"' in text and (at := reserved_key_at(value)) is not None:
+        if found is not None:
             raise TypeError(
                 f"{name!r} holds an object with a key {RESERVED_KEY!r}"
-                f"{f' (at {at})' if at else ''}, which the stored state reads as the type of "
-                "a value: rename the key"
+                f"{f' (at {found[1]})' if found[1] else ''}, which the stored state reads as "
+                "the type of a value: rename the key"
             )
 
     def decode(

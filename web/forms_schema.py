@@ -68,6 +68,13 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from dialflow.strict_json import (
+    MAX_DEPTH,
+    RESERVED_KEY,
+    NotStorable,
+    loads_strict,
+    reserved_key_at,
+)
 from engine.form_conditions import HIDE
 
 TEXTAREA_FROM_LENGTH = 200
@@ -799,11 +806,32 @@ def _convert(prop: Mapping[str, Any], widget: str, raw: str, tz: ZoneInfo) -> An
             moment = moment.replace(tzinfo=tz)
         return moment.isoformat(timespec="seconds")
     if widget == "json":
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise ValueError(_("Enter valid JSON.")) from None
+        return _stored_json(raw)
     return raw
+
+
+def _stored_json(raw: str) -> Any:
+    """A JSON input's value, refused as the API refuses a body the instance's state could not
+    hold (``dialflow.strict_json``): kept, it failed every step once read back."""
+    try:
+        value = loads_strict(raw)
+    except NotStorable as exc:
+        if exc.what.startswith("values nested"):
+            raise ValueError(
+                _("Enter JSON nested at most %(levels)d levels deep.", levels=MAX_DEPTH)
+            ) from None
+        raise ValueError(_("Enter valid JSON.")) from None
+    except (ValueError, RecursionError):
+        raise ValueError(_("Enter valid JSON.")) from None
+    if reserved_key_at(value) is not None:
+        raise ValueError(
+            _(
+                "Rename the field “%(name)s”: Dialflow keeps that name for the types of what "
+                "it stores.",
+                name=RESERVED_KEY,
+            )
+        )
+    return value
 
 
 def _number(raw: str, *, integer: bool) -> int | float:
