@@ -9,6 +9,9 @@ same text for the same workflow would decode to the same structure. Where orjson
 or read something differently (integers beyond 64 bits, non-string keys, NaN and infinities,
 UUIDs and enums in data, lone surrogates), that call falls back to ``json``; states written
 by ``json`` read the same.
+
+SpiffWorkflow reads every object holding a ``typename`` key as a stored type. A data object
+holding one, from any source, is written inside a ``KEYED_OBJECT`` and read back as it was.
 """
 
 from __future__ import annotations
