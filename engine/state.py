@@ -9,6 +9,9 @@ same text for the same workflow would decode to the same structure. Where orjson
 or read something differently (integers beyond 64 bits, non-string keys, NaN and infinities,
 UUIDs and enums in data, lone surrogates), that call falls back to ``json``; states written
 by ``json`` read the same.
+
+SpiffWorkflow reads every object holding a ``typename`` key as a stored type. A data object
+holding one, from any source, is written inside a ``KEYED_OBJECT`` and read back as it was.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
 )
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -115,6 +119,80 @@ def _holds_years_months(value: Any) -> bool:
     return False
 
 
+# A data object holding ``RESERVED_KEY`` (a form field, a handler's result, a script's change in
+# place, any source) is stored inside one of these: SpiffWorkflow reads every object holding
+# that key as a stored type, so it came back as a datetime or an event, or failed every step.
+KEYED_OBJECT = "dialflow.KeyedObject"
+
+
+class _KeyedObject:
+    """Registered for ``KEYED_OBJECT``'s reading; objects are written by ``_Registry``."""
+
+
+class _Registry(DefaultRegistry):
+    """SpiffWorkflow's registry, writing data objects that hold ``RESERVED_KEY`` as
+    ``{"typename": KEYED_OBJECT, "value": object}`` (values converted as usual)."""
+
+    def convert(self, obj: Any) -> Any:
+        if (
+            isinstance(obj, dict)
+            and RESERVED_KEY in obj
+            and not self._encoder_mode
+            and obj.__class__ not in self.typenames
+        ):
+            return {RESERVED_KEY: KEYED_OBJECT, "value": super().convert(obj)}
+        return super().convert(obj)
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every object holding ``RESERVED_KEY`` written as ``_Registry`` writes it;
+    other values left for the encoder, as they were."""
+    if isinstance(value, dict):
+        inner = {key: _escaped(item) for key, item in value.items()}
+        return {RESERVED_KEY: KEYED_OBJECT, "value": inner} if RESERVED_KEY in value else inner
+    if isinstance(value, list | tuple):
+        return [_escaped(item) for item in value]
+    return value
+
+
+def _holds_keyed(values: list[Any]) -> bool:
+    """Whether an object in ``values`` (of dicts and lists) holds ``RESERVED_KEY``."""
+    stack = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if RESERVED_KEY in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _raw_data(dct: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task dictionaries of a workflow's dictionary (its subprocesses' too) whose ``data``
+    and ``delta`` are the task's data as it is, not converted: SpiffWorkflow's layout."""
+    raw = []
+    for workflow in (dct, *dct["subprocesses"].values()):
+        tasks = list(workflow["tasks"].values())
+        if tasks and tasks[0].keys() == _TASK_KEYS:
+            raw += tasks
+    return raw
+
+
+def _escape_keyed(dct: dict[str, Any]) -> None:
+    """Write the objects holding ``RESERVED_KEY`` in the tasks' data of ``dct`` escaped."""
+    for task in _raw_data(dct):
+        task["data"] = _escaped(task["data"])
+        delta = task["delta"]
+        if delta:
+            task["delta"] = {**delta, "updates": _escaped(delta.get("updates", {}))}
+
+
+class _Keyed(Exception):
+    """A task's data holds an object with ``RESERVED_KEY``: written escaped."""
+
+
 def _plain_task_typename(registry: Any) -> str | None:
     """The typename under which ``registry`` writes a ``Task`` if it does so with SpiffWorkflow's
     own ``TaskConverter`` (what :func:`_task_to_dict` repeats); else ``None``."""
@@ -178,6 +256,8 @@ def _is_plain(value: Any) -> bool:
         item = pop()
         kind = type(item)
         if kind is dict:
+            if RESERVED_KEY in item:
+                return False  # written escaped by the registry
             extend(item.values())
         elif kind is list:
             extend(item)
@@ -233,7 +313,14 @@ class StateCodec:
             {
                 **event_subprocess_config(multi_instance_config(serializer_config(SPIFF_CONFIG))),
                 Task: KeepingTaskConverter,  # a finished task of an element a move removed
-            }
+            },
+            _Registry(),
+        )
+        registry.register(
+            _KeyedObject,
+            lambda v: {},
+            lambda v: {key: registry.restore(item) for key, item in v["value"].items()},
+            typename=KEYED_OBJECT,
         )
         # Scripts may use the ``date`` helper; SpiffWorkflow only knows datetime and timedelta.
         registry.register(
@@ -310,12 +397,18 @@ class StateCodec:
         try:
             text = orjson.dumps(dct, default=self._default, option=_ORJSON_OPTIONS)
         except orjson.JSONEncodeError:
-            pass  # json encodes it, or raises its own error
+            keyed = None  # json encodes it, or raises its own error
         else:
-            if not self._workflow_differs(dct):
-                return text.decode()
+            try:
+                if not self._workflow_differs(dct):
+                    return text.decode()
+                keyed = None  # differs elsewhere, maybe before the key was seen
+            except _Keyed:
+                keyed = True
+        if keyed or _holds_keyed([v for t in _raw_data(dct) for v in (t["data"], t["delta"])]):
+            _escape_keyed(dct)
         # json writes a subclass of str as text without asking its encoder: typed first
-        typed = self.registry.convert(dct) if _holds_years_months(dct) else dct
+        typed = self._years_months_typed(dct) if _holds_years_months(dct) else dct
         return json.dumps(typed, cls=self._serializer._encoder_cls, separators=(",", ":"))
 
     def _loads(self, text: str) -> Any:
@@ -329,6 +422,18 @@ class StateCodec:
             except orjson.JSONDecodeError:
                 pass  # NaN, Infinity, escaped lone surrogates, floats beyond range: json's call
         return json.loads(text)
+
+    def _years_months_typed(self, value: Any) -> Any:
+        """``value`` with each ``YearsMonths`` as its typed dictionary (the registry's whole
+        conversion would write the workflow's and tasks' own dictionaries as data)."""
+        kind = type(value)
+        if kind is YearsMonths:
+            return self._spiff_default(value)
+        if isinstance(value, dict):
+            return {key: self._years_months_typed(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._years_months_typed(item) for item in value]
+        return value
 
     def _default(self, value: Any) -> Any:
         """What json writes for ``value``, a value orjson does not write itself."""
@@ -344,19 +449,21 @@ class StateCodec:
         """Whether orjson's text for a workflow's dictionary (which it encoded) would decode
         differently from json's, looking only where data can be."""
         values: list[Any] = []
+        raw: list[Any] = []  # the tasks' data as it is: raises ``_Keyed`` if it holds the key
         for workflow in (dct, *dct["subprocesses"].values()):
             values += [v for k, v in workflow.items() if k not in _WORKFLOW_PLAIN_KEYS]
             tasks = list(workflow["tasks"].values())
             # Every task has the layout of SpiffWorkflow's one task converter.
             if not tasks or tasks[0].keys() == _TASK_KEYS:
                 for task in tasks:
-                    values += (task["data"], task["delta"], task["internal_data"])
+                    raw += (task["data"], task["delta"])
+                    values.append(task["internal_data"])
             else:  # a layout this module does not know: all but the plain keys
                 for task in tasks:
                     values += [v for k, v in task.items() if k not in _TASK_PLAIN_KEYS]
-        return self._differs(values)
+        return self._differs(raw, keyed=True) or self._differs(values)
 
-    def _differs(self, values: list[Any]) -> bool:
+    def _differs(self, values: list[Any], keyed: bool = False) -> bool:
         """Whether orjson's text for ``values`` (which it encoded) would decode differently from
         json's: NaN and infinities (orjson writes null), UUIDs and enums (orjson writes their
         text or value where json writes SpiffWorkflow's dictionary or raises).
@@ -370,6 +477,8 @@ class StateCodec:
             kind = type(item)
             if kind is dict:
                 if item:
+                    if keyed and RESERVED_KEY in item:
+                        raise _Keyed
                     extend(item.values())
             elif kind is str or kind is int or kind is bool or item is None:
                 continue
@@ -383,5 +492,9 @@ class StateCodec:
             elif isinstance(item, UUID | Enum):
                 return True
             else:
-                push(self._default(item))  # what orjson was given in its place
+                written = self._default(item)  # what orjson was given in its place
+                if type(written) is dict:  # its own typename is no data's
+                    extend(written.values())
+                else:
+                    push(written)
         return False
