@@ -6,10 +6,8 @@ no draft jsonschema knows (checked as the latest draft, whatever the form meant)
 naming a field the form does not have (the task page shows no such field, so the form could
 never be sent), an empty ``enum`` (no value is ever valid), and a ``default`` that its own
 field refuses (it was filled in for a field left out, and then refused, or stored as it was),
-a list whose ``minItems`` is above ``MAX_MIN_ITEMS`` (the task page builds that many rows
-before anyone types: 20,000 took 2.3 s to render and no one fills them in), and a field named
-``typename`` (``dialflow.strict_json.RESERVED_KEY``: the instance kept the object holding it,
-then failed every step once it read its state back, as the API refuses such data).
+and a list whose ``minItems`` is above ``MAX_MIN_ITEMS`` (the task page builds that many rows
+before anyone types: 20,000 took 2.3 s to render and no one fills them in).
 Each is said as one sentence naming the field (``company.name`` for a nested one), for
 ``engine.checks`` to put on the user task.
 """
@@ -23,8 +21,6 @@ from typing import Any
 from jsonschema.validators import validator_for
 from referencing import Registry
 from referencing.exceptions import Unresolvable
-
-from dialflow.strict_json import RESERVED_KEY
 
 _NOTHING_TO_FETCH = Registry()
 # The most rows a list's ``minItems`` may ask the task page to build at once.
@@ -68,12 +64,6 @@ def form_problems(schema: dict[str, Any]) -> list[str]:
                     f"not among its properties ({have}): the task page shows no such field, so "
                     "the form could never be sent; add the property or take it out of required"
                 )
-        if isinstance(properties, dict) and RESERVED_KEY in properties:
-            found.append(
-                f"{field} has a field named {RESERVED_KEY!r}, a name Dialflow keeps for the "
-                "types of what it stores (an instance given it could not be read back): "
-                "rename the field"
-            )
         low = sub.get("minItems")
         if isinstance(low, int | float) and not isinstance(low, bool) and low > MAX_MIN_ITEMS:
             found.append(

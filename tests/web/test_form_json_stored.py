@@ -1,11 +1,12 @@
 """A task page's JSON input (a free object, a list of lists) takes what the instance's state
-can hold, as the API does; a form with a field named ``typename`` is refused at deploy.
+can hold, as the API does.
 
 Before: the page read the text with ``json.loads``: an object with a ``typename`` key (which
 SpiffWorkflow's serializer reads as a stored type), or values nested hundreds of levels deep,
 were kept, and the instance answered 500 on every step once read back from the database;
-the API refuses both (``dialflow.strict_json``). A form's field named ``typename`` did the
-same once the form was sent."""
+the API refuses both (``dialflow.strict_json``). A form's own field named ``typename`` is
+kept as typed (``engine.state`` wraps such objects when it stores them;
+tests/web/test_typename_form_field.py)."""
 
 from __future__ import annotations
 
@@ -98,34 +99,3 @@ def test_json_it_can_hold_is_kept(client, task) -> None:
     url = f"/api/v1/process-instances/{instance_id}"
     shown = client.get(url, headers=headers).get_json()
     assert shown["data"]["extra"] == {"tags": [["vip"]], "type": "x"}
-
-
-@pytest.mark.parametrize(
-    ("schema", "field"),
-    [
-        ({"type": "object", "properties": {"typename": {"type": "string"}}}, "the form"),
-        (
-            {
-                "type": "object",
-                "properties": {
-                    "contacts": {
-                        "type": "array",
-                        "items": {"type": "object", "properties": {"typename": {"type": "string"}}},
-                    }
-                },
-            },
-            "contacts",
-        ),
-    ],
-    ids=["top", "list-row"],
-)
-def test_a_form_with_a_field_named_typename_is_refused_at_deploy(
-    client, db, make_user, schema: dict[str, object], field: str
-) -> None:
-    """It deployed, and the instance whose form was sent failed every later step (500)."""
-    owner = bearer(db, make_user("process_owner", username="po", team=None))
-    deployed = deploy(client, owner, schema)
-    assert deployed.status_code == 422, deployed.get_json()
-    [detail] = deployed.get_json()["error"]["details"]
-    assert detail["element_id"] == "Activity_extra", detail
-    assert f"{field} has a field named 'typename'" in detail["message"], detail
