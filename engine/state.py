@@ -156,16 +156,21 @@ def _escaped(value: Any) -> Any:
 
 
 def _holds_keyed(values: list[Any]) -> bool:
-    """Whether an object in ``values`` (of dicts and lists) holds ``RESERVED_KEY``."""
-    stack = list(values)
+    """Whether an object in ``values`` (of dicts and lists) holds ``RESERVED_KEY`` (each
+    looked into once: a list holding itself is json's to refuse)."""
+    stack, seen = list(values), set()
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
-            if RESERVED_KEY in item:
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+        if isinstance(item, dict | list | tuple):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, dict):
+                if RESERVED_KEY in item:
+                    return True
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
     return False
 
 
@@ -406,7 +411,10 @@ class StateCodec:
             except _Keyed:
                 keyed = True
         if keyed or _holds_keyed([v for t in _raw_data(dct) for v in (t["data"], t["delta"])]):
-            _escape_keyed(dct)
+            try:
+                _escape_keyed(dct)
+            except RecursionError:
+                raise ValueError("Circular reference detected") from None  # as json says it
         # json writes a subclass of str as text without asking its encoder: typed first
         typed = self._years_months_typed(dct) if _holds_years_months(dct) else dct
         return json.dumps(typed, cls=self._serializer._encoder_cls, separators=(",", ":"))

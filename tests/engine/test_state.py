@@ -392,3 +392,13 @@ def test_the_data_snapshot_is_what_json_stores():
     for stored_otherwise in ({"t": (1, 2)}, {1: "x"}, {"s": {1}}, {"d": datetime.now(UTC)}):
         with pytest.raises(_NotPlain):
             _json_copy(stored_otherwise)
+
+
+def test_a_list_holding_itself_and_a_keyed_object_is_refused_not_walked_for_ever():
+    """The search for objects holding ``typename`` looked into a list holding itself without
+    end (the step hung, its memory growing); json refuses it, as before."""
+    loop = _circular()
+    loop.append({"typename": "lead"})
+    workflow, _ = at_user_task({"value": loop}, everywhere=False)
+    with pytest.raises(ValueError):
+        CODEC.encode(workflow)
