@@ -13,12 +13,14 @@ a whole number; unknown types are refused with the type meant (``did you mean 'l
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from crm.customers import create_customer
-from tests.engine.conftest import DIAGRAMS, by_element, only, refused
+from engine.specs import SpecCache
+from tests.engine.conftest import DIAGRAMS, by_element, notes_of, only, refused
 from tests.engine.diagram_folders import DiagramFolder, line_in, nothing_deployed, upload
 from tests.engine.test_assignment_attributes import CAMUNDA, java_engine
 from tests.engine.test_foreign_multi_instance import C8_APPROVAL, multi_instance
@@ -217,4 +219,112 @@ def test_a_camunda_7_field_of_type_double_is_said_to_have_no_camunda_type(owner,
     (detail,) = refused(upload(owner, ("call.bpmn", changed.encode())))
     assert "which Camunda 7 has no form type for" in detail["message"]
     assert "use long for a whole number" in detail["message"]
+    nothing_deployed(db)
+
+
+# -- 4. Activiti 7 extensions files mapping a connector's inputs and outputs ----------------
+
+ROUND28 = DiagramFolder("round28")
+A7 = "activiti7_lead_intake.bpmn"
+A7_PROCESS = "process-7c1e9a42-5b3d-4f6e-a8c0-9d2b1e4f7a63"
+NOTE_TASK = "ServiceTask_1n4c7hz"
+
+
+def extensions(mapping: dict[str, Any], constants: Any = None, keyed: bool = True) -> bytes:
+    """An Activiti 7 extensions file mapping the note connector: keyed by the process as 7.1
+    and later write it, or (``keyed`` false) as 7.0 did."""
+    extension = {
+        "properties": {},
+        "mappings": {NOTE_TASK: mapping} if mapping else {},
+        "constants": {NOTE_TASK: constants} if constants else {},
+    }
+    body = {A7_PROCESS: extension} if keyed else extension
+    return json.dumps({"id": "process-model-1", "extensions": body}).encode()
+
+
+def not_interested(owner, agent, db, file: bytes, data: dict[str, Any]) -> dict[str, Any]:
+    """Deploy the lead intake with ``file`` beside it and send a lead that is not interested,
+    the bundle read again from storage; the finished instance's view."""
+    name = f"{A7_PROCESS}-extensions.json"
+    answer = upload(owner, (A7, ROUND28.read(A7)), (name, file))
+    assert answer.status_code == 201, answer.get_json()
+    engine = agent.client.application.extensions["dialflow"].engine
+    engine.specs = SpecCache()  # parsed again from storage, as after a restart
+    started = agent.start(A7_PROCESS, {"customer_id": (cid := customer(db))})
+    done = agent.complete_ok(only(started["ready_tasks"])["id"], {"interested": False, **data})
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    done["customer_id"] = cid
+    return done
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["7.1 keyed by process", "7.0"])
+def test_an_activiti7_mapping_hands_the_connector_its_inputs_and_sets_its_outputs(
+    owner, agent, db, keyed
+):
+    """``text`` ← ``reason`` and ``note`` ← ``note_id``: it was refused (and before that,
+    kept and never read: the note took ``text``, every variable came back)."""
+    mapping = {
+        "inputs": {
+            "text": {"type": "variable", "value": "reason"},
+            "customer_id": {"type": "variable", "value": "customer_id"},
+        },
+        "outputs": {"note": {"type": "variable", "value": "note_id"}},
+    }
+    done = not_interested(
+        owner, agent, db, extensions(mapping, keyed=keyed), {"reason": "Has a supplier"}
+    )
+    assert notes_of(db, done["customer_id"]) == ["Has a supplier"]
+    assert isinstance(done["data"]["note"], int) and "note_id" not in done["data"]
+
+
+def test_an_activiti7_constant_is_handed_to_the_connector_over_the_variables(owner, agent, db):
+    """A task the file only hands a constant gets every variable, the constant over the one
+    of its name, and what it answers comes back, as Activiti runs it."""
+    file = extensions({}, constants={"text": {"value": "Not interested"}})
+    done = not_interested(owner, agent, db, file, {"text": "ignored"})
+    assert notes_of(db, done["customer_id"]) == ["Not interested"]
+    assert done["data"]["note_id"] > 0
+
+
+def test_an_activiti7_mapped_task_sets_only_the_outputs_it_maps(owner, agent, db):
+    """Mapped inputs and no outputs: nothing the connector answers is set."""
+    mapping = {
+        "inputs": {
+            "text": {"type": "value", "value": "Called twice, no interest"},
+            "customer_id": {"type": "variable", "value": "customer_id"},
+        }
+    }
+    done = not_interested(owner, agent, db, extensions(mapping), {})
+    assert notes_of(db, done["customer_id"]) == ["Called twice, no interest"]
+    assert "note_id" not in done["data"]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "said"),
+    [
+        (
+            {"inputs": {"body": {"type": "variable", "value": "reason"}}},
+            "it gives body, which crm.add_note has no parameter for (customer_id, text)",
+        ),
+        (
+            {"inputs": {"text": {"type": "variable", "value": "reason"}}},
+            "it does not map customer_id, which crm.add_note needs",
+        ),
+        (
+            {"inputs": {"text": {"type": "variable", "value": "${reason}"}}},
+            "its input 'text' names '${reason}', no variable",
+        ),
+        ({"mappingType": "MAP_ALL"}, "it says mappingType, which Dialflow does not read"),
+    ],
+    ids=["unknown parameter", "required left out", "expression", "mappingType"],
+)
+def test_an_activiti7_mapping_that_cannot_run_is_refused_on_its_task(owner, db, mapping, said):
+    name = f"{A7_PROCESS}-extensions.json"
+    text = ROUND28.read(A7)
+    (detail,) = refused(upload(owner, (A7, text), (name, extensions(mapping))))
+    assert (detail["element_id"], detail["file"]) == (NOTE_TASK, A7)
+    assert detail["line"] == line_in(f'<bpmn2:serviceTask id="{NOTE_TASK}"', text)
+    assert (
+        f"{name} maps this Activiti 7 connector (crm.add_note), but {said}" in (detail["message"])
+    )
     nothing_deployed(db)
