@@ -24,14 +24,16 @@ _TEMPORAL = re.compile(
     r"""\s*\(\s*["']"""
 )
 _PART = {"inputExpression": "input expression", "inputEntry": "rule cell", "outputEntry": "output"}
+_WHEN = {"inputExpression": "it runs", "inputEntry": "it reaches the rule"}  # a literal fails
 
 
 def temporal_problem(local: str, text: str) -> str | None:
     """What is wrong with a DMN cell or expression ``text`` (of element ``local``) that holds a
     FEEL temporal literal; None if it holds none."""
     found = _TEMPORAL.search(text) if local in _PART else None
-    if found is not None and local == "inputExpression" and not _TEMPORAL.search(expression(text)):
-        return None  # each literal is FEEL's date or date and time of one text, which run
+    if found is not None and local == "inputExpression":
+        # FEEL's date or date and time of one text runs: what is left is the function said
+        found = _TEMPORAL.search(expression(text))
     if found is None:
         return None
     function = " ".join(found.group(1).split())
@@ -56,7 +58,7 @@ def literal_problem(text: str, local: str = "inputEntry") -> str | None:
             example = "2026-06-01" if kind == "date" else "2026-06-01T09:00:00+08:00"
             return (
                 f"{_PART[local]} {text!r}: {kind}({found.group(2)}) is no {kind} ({error}), so the "
-                f"decision would fail each time it reaches the rule: write an ISO 8601 "
+                f"decision would fail each time {_WHEN[local]}: write an ISO 8601 "
                 f'{kind} such as {kind}("{example}")'
             )
     return None

@@ -81,6 +81,16 @@ def test_a_dmn_input_expression_whose_date_literal_is_no_date_is_refused_on_it(o
         'input expression \'date("2026-13-01")\': date("2026-13-01") is no date'
         in (detail["message"])
     )
+    assert "would fail each time it runs:" in detail["message"]  # not "reaches the rule"
+    nothing_deployed(db)
+
+
+def test_a_dmn_input_expression_with_a_duration_beside_its_date_is_told_the_duration(owner, db):
+    """The date literal runs, the duration does not: it was said to use FEEL's date(…)."""
+    bpmn, dmn, text = with_input('date("2026-03-01") + duration("P1D")')
+    (detail,) = refused(upload(owner, (bpmn, ROUND29.read(bpmn)), (dmn, text)))
+    assert detail["element_id"] == "qpr_ie_signed"
+    assert "uses FEEL's duration(…), which Dialflow does not evaluate" in detail["message"]
     nothing_deployed(db)
 
 
@@ -232,14 +242,15 @@ NOTE_TASK = "ServiceTask_1n4c7hz"
 
 def extensions(mapping: dict[str, Any], constants: Any = None, keyed: bool = True) -> bytes:
     """An Activiti 7 extensions file mapping the note connector: keyed by the process as 7.1
-    and later write it, or (``keyed`` false) as 7.0 did."""
+    and later write it, or (``keyed`` false) as 7.0 did, for the process of its ``id``."""
     extension = {
         "properties": {},
         "mappings": {NOTE_TASK: mapping} if mapping else {},
         "constants": {NOTE_TASK: constants} if constants else {},
     }
     body = {A7_PROCESS: extension} if keyed else extension
-    return json.dumps({"id": "process-model-1", "extensions": body}).encode()
+    named = "process-model-1" if keyed else A7_PROCESS
+    return json.dumps({"id": named, "extensions": body}).encode()
 
 
 def not_interested(owner, agent, db, file: bytes, data: dict[str, Any]) -> dict[str, Any]:
@@ -278,9 +289,10 @@ def test_an_activiti7_mapping_hands_the_connector_its_inputs_and_sets_its_output
 
 
 def test_an_activiti7_constant_is_handed_to_the_connector_over_the_variables(owner, agent, db):
-    """A task the file only hands a constant gets every variable, the constant over the one
-    of its name, and what it answers comes back, as Activiti runs it."""
-    file = extensions({}, constants={"text": {"value": "Not interested"}})
+    """A task a file as Activiti 7.0 wrote it only hands a constant gets every variable, the
+    constant over the one of its name, and what it answers comes back, as Activiti 7.0 ran
+    it (7.1 and later hand such a task the constants only: ``test_activiti7_mapping_types``)."""
+    file = extensions({}, constants={"text": {"value": "Not interested"}}, keyed=False)
     done = not_interested(owner, agent, db, file, {"text": "ignored"})
     assert notes_of(db, done["customer_id"]) == ["Not interested"]
     assert done["data"]["note_id"] > 0
@@ -314,7 +326,11 @@ def test_an_activiti7_mapped_task_sets_only_the_outputs_it_maps(owner, agent, db
             {"inputs": {"text": {"type": "variable", "value": "${reason}"}}},
             "its input 'text' names '${reason}', no variable",
         ),
-        ({"mappingType": "MAP_ALL"}, "it says mappingType, which Dialflow does not read"),
+        (
+            {"mappingType": "NONE"},
+            "its mappingType 'NONE' is none of Activiti's (MAP_ALL, MAP_ALL_INPUTS, "
+            "MAP_ALL_OUTPUTS), so Activiti cannot read the file",
+        ),
     ],
     ids=["unknown parameter", "required left out", "expression", "mappingType"],
 )
