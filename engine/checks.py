@@ -420,6 +420,8 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
         _check_expression(spec.cardinality, "loopCardinality", report)
     if spec.condition:
         _check_expression(spec.condition, "completionCondition", report, test=True)
+    if spec.data_input is not None and spec.input_item is None:
+        report(_itemless_problem(spec.data_input))
     for kind, item in (("inputDataItem", spec.input_item), ("outputDataItem", spec.output_item)):
         name = getattr(item, "bpmn_name", None)
         if item is not None and name and name != item.bpmn_id:
@@ -427,6 +429,25 @@ def _check_loop(spec: MultiInstanceTask | StandardLoopTask, report: Any) -> None
                 f"{kind} {item.bpmn_id!r} is named {name!r}, but each instance's task data "
                 f"would be named by its id, {item.bpmn_id!r}: give it id and name {name!r}"
             )
+
+
+def _itemless_problem(collection: Any) -> str:
+    """A multi-instance activity over a collection whose instances are given no item: neither
+    SpiffWorkflow nor Dialflow (which sets no ``loopCounter``) gives an instance anything of
+    its element, so every instance ran alike (a countersign's approvers each got the same
+    task, none told which approver it was for). The item's name suggested is the collection's
+    last name in the singular (``deal.approvers``: ``approver``)."""
+    written = str(getattr(collection, "bpmn_name", None) or collection.bpmn_id)
+    last = written.split(".")[-1]
+    item = last[:-1] if len(last) > 1 and last.endswith("s") and not last.endswith("ss") else ""
+    item = item if item.isidentifier() else "item"
+    return (
+        f"loops over {written!r} (loopDataInputRef) without an inputDataItem, so no instance "
+        "would see which item it is for: every instance would run alike. Name the item each "
+        f'instance gets: <bpmn:inputDataItem id="{item}" name="{item}"/> (Camunda 7, Flowable, '
+        f'Activiti: camunda:elementVariable="{item}"; Camunda 8: inputElement="{item}"), or, '
+        "if the instances need no item, give a loopCardinality instead of the collection"
+    )
 
 
 def _check_script(

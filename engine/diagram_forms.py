@@ -12,7 +12,10 @@ true`` (shown, never taken from the agent: ``engine.forms``), and the data under
 ids. The parser keeps it on the task spec (``DIAGRAM_FORM`` in its extensions, ``form_of``),
 so the deploy checks it as any form and the work item carries it.
 
-What has no faithful JSON Schema (custom types and validators, ``${…}`` expressions, a field
+A field type the engine it was drawn for does not register (``integer``, ``Long``, ``number``
+on a Camunda 7 field) is refused on the field with the type meant (``did you mean 'long'?``):
+``integer`` deployed as a whole number though Camunda refuses the diagram. What has no
+faithful JSON Schema (custom types and validators, ``${…}`` expressions, a field
 kept under another variable, hidden fields) is refused on its user task, and so is a task
 with both a drawn form and ``formJsonSchemaFilename`` (``problems``, from ``foreign.py``).
 """
@@ -28,6 +31,7 @@ from lxml import etree
 
 from engine.bpmn_xml import BPMN_NS
 from engine.camunda_forms import CAMUNDA_FORM_ID, bound_forms, form_of_file
+from engine.near_ids import meant
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda 7.0-7.3 wrote camunda: for this one
@@ -42,11 +46,25 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "long": {"type": "integer"},
-    "integer": {"type": "integer"},
     "double": {"type": "number"},
     "boolean": {"type": "boolean"},
     "date": {"type": "string"},
     "enum": {"type": "string"},
+}
+# The form types each engine registers: Camunda 7's are string, long, boolean, date and enum
+# (any other is a custom type it refuses unless registered); Flowable and Activiti add double.
+# ``integer`` is none of them (Camunda refuses it at deploy): it deployed here as a whole
+# number, and a diagram that ran in Dialflow failed in the engine it was drawn for.
+_CAMUNDA_TYPES = ("string", "long", "boolean", "date", "enum")
+_ACTIVITI_TYPES = (*_CAMUNDA_TYPES, "double")
+# What people write for those types, as the type meant (a decimal one is ``double``).
+_SAID_AS = {
+    **dict.fromkeys(("integer", "int", "short", "bigint", "biginteger", "number"), "long"),
+    **dict.fromkeys(("double", "float", "decimal", "bigdecimal", "real"), "double"),
+    **dict.fromkeys(("bool", "checkbox"), "boolean"),
+    **dict.fromkeys(("text", "str", "textarea", "textfield", "varchar"), "string"),
+    **dict.fromkeys(("datetime", "timestamp", "localdate", "time"), "date"),
+    **dict.fromkeys(("select", "dropdown", "radio", "choice", "options"), "enum"),
 }
 _JAVA_DATE = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _DEFAULT_DATE_PATTERN = "dd/MM/yyyy"  # Camunda's and Flowable's when a field names none
@@ -340,13 +358,12 @@ def _flag(field: Any, name: str, attribute: str, default: bool) -> bool:
 
 
 def _typed(field: Any, name: str, kind: str, pattern: str | None) -> dict[str, Any]:
-    if kind not in _TYPES:
-        raise _Refused(
-            field,
-            f"field {name!r} has the custom type {kind!r}, which Dialflow has no widget or "
-            "check for; use string, long, double, boolean, date or enum, or write the form as "
-            "a JSON-Schema form (formJsonSchemaFilename)",
-        )
+    qname = etree.QName(field)
+    java = qname.localname == "formProperty" and qname.namespace != CAMUNDA_NS
+    known = _ACTIVITI_TYPES if java else _CAMUNDA_TYPES
+    if kind not in known:
+        engine = "Activiti" if qname.namespace == ACTIVITI_NS else "Flowable"
+        raise _Refused(field, _unknown_type(name, kind, known, engine if java else "Camunda 7"))
     prop = dict(_TYPES[kind])
     if kind == "date":
         prop["format"] = "date-time" if _has_time(pattern or _DEFAULT_DATE_PATTERN) else "date"
@@ -371,6 +388,33 @@ def _typed(field: Any, name: str, kind: str, pattern: str | None) -> dict[str, A
             )
         prop["oneOf"] = [{"const": value, "title": title} for value, title in choices]
     return prop
+
+
+def _unknown_type(name: str, kind: str, known: tuple[str, ...], engine: str) -> str:
+    """Why field ``name`` of type ``kind`` is refused, with the type meant when there is one
+    (``integer``: ``long``; ``Long``: ``long``; ``strng``: ``string``)."""
+    folded = kind.strip().lower().replace("_", "").replace("-", "")
+    guess = next((k for k in known if k == folded), None) or _SAID_AS.get(folded)
+    if folded == "number" and "double" in known:
+        guess = "double"  # a number with decimals or without, which double holds
+    if guess is None:
+        guess = meant(kind.strip(), known)
+    listed = ", ".join(known)
+    if guess == "double" and guess not in known:
+        return (
+            f"field {name!r} has the type {kind!r}, which {engine} has no form type for (its "
+            f"types are {listed}): use long for a whole number, or write the form as a "
+            "JSON-Schema form (formJsonSchemaFilename) for a number with decimals"
+        )
+    if guess is not None:
+        return (
+            f"field {name!r} has the type {kind!r}, which {engine} has no form type for: did "
+            f"you mean {guess!r}? (its types are {listed})"
+        )
+    return (
+        f"field {name!r} has the custom type {kind!r}, which Dialflow has no widget or check "
+        f"for; use {listed}, or write the form as a JSON-Schema form (formJsonSchemaFilename)"
+    )
 
 
 def _constraint(constraint: Any, name: str, prop: dict[str, Any]) -> str:

@@ -353,8 +353,8 @@ def _table_problems(table: Any, report: Any, variables: set[str] = frozenset()) 
             report(element, juel_text)
         elif grouped:
             report(element, grouped)
-        elif local == "inputEntry" and literal_problem(text):
-            report(element, literal_problem(text) or "")
+        elif local in ("inputEntry", "inputExpression") and literal_problem(text, local):
+            report(element, literal_problem(text, local) or "")
         elif temporal_problem(local, text) and not (
             local == "inputEntry" and "_feel_" in unary_test(text)
         ):

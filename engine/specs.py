@@ -97,7 +97,7 @@ class SpecCache:
         own = Bundle(bpmn=bundle.bpmn, dmn=bundle.dmn, forms=bundle.forms)
         sources = merge_dependencies(own, dependency_bundles(session, bundle.dependencies or []))
         # Validated when deployed: parse without the XSD pass.
-        parsed = parse_bundle(sources.bpmn, sources.dmn, validate=False)
+        parsed = parse_bundle(sources.bpmn, sources.dmn, validate=False, forms=sources.forms)
         for spec in _all_specs(parsed):
             hear_instances(spec)
         loaded = LoadedBundle(bundle_id, parsed, sources.forms)

@@ -13,7 +13,7 @@ recursive calls in ``engine.call_cycles``, constructs in ``engine.constructs`` a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from engine.activiti_connectors import adopt as adopt_activiti_connectors
 from engine.activiti_connectors import mapping_problems as connector_mappings
+from engine.activiti_connectors import task_mappings
 from engine.aps_decisions import adopt as adopt_aps_decisions
 from engine.boundaries import DialflowParser
 from engine.bpmn_xml import BPMN_NS, drop_comments, readable_trees
@@ -109,15 +110,19 @@ def parse_bundle(
     validate: bool = True,
     problems: list[dict[str, Any]] | None = None,
     earlier: dict[str, str] | None = None,
+    forms: Mapping[str, Any] | None = None,
 ) -> ParsedBundle:
-    """Parse BPMN and DMN texts. With ``validate``, XSD errors, the XML passes' problems and
-    the parser's are collected into ``problems``, and every process is built (or read element
-    by element) even when another one has problems, so that a deploy lists them all at once.
+    """Parse BPMN and DMN texts (``forms``: the bundle's JSON files, for the Activiti 7
+    extensions files that map connectors, ``engine.activiti_connectors.task_mappings``).
+    With ``validate``, XSD errors, the XML passes' problems and the parser's are collected
+    into ``problems``, and every process is built (or read element by element) even when
+    another one has problems, so that a deploy lists them all at once.
     Problems carry private marks for ``validate_bundle``: ``_xsd`` (the schema's), ``_added``
     (the parser's on a file), ``_built`` (on a process), ``_element`` (on one element).
     ``earlier`` are the files of processes deployed before that the deploy's pools name: they
     are known, and their messages checked against the message flows, but not parsed."""
     problems = [] if problems is None else problems
+    connector_maps = task_mappings(forms)  # Activiti 7's extensions files
     parser = DialflowParser()
     lines: Lines = {}  # per file: two files of a deploy often share ids such as StartEvent_1
     decisions: dict[str, str] = {}  # decision id -> the DMN file that has it
@@ -172,7 +177,7 @@ def parse_bundle(
         _xml_pass(name in schema_invalid, adopt_async, tree)  # camunda:asyncBefore on services
         _xml_pass(name in schema_invalid, adopt_properties, tree)  # zeebe:/camunda:properties
         _xml_pass(name in schema_invalid, adopt_external_tasks, tree)  # topics of operators
-        _xml_pass(name in schema_invalid, adopt_activiti_connectors, tree)  # Activiti 7's
+        _xml_pass(name in schema_invalid, adopt_activiti_connectors, tree, connector_maps)
         _xml_pass(name in schema_invalid, adopt_loops, tree)  # multi-instance collections
         _xml_pass(name in schema_invalid, adopt_values, tree)  # data objects' values
         _xml_pass(name in schema_invalid, adopt_event_mappings, tree)  # events' io mappings
@@ -469,11 +474,11 @@ def _validate_bundle(
     foreign += binding_problems(bpmn)
     jobs = unknown_types(bpmn, registry)
     foreign += jobs + retries_problems(bpmn)
-    foreign += connector_mappings(bpmn, forms)  # Activiti 7's extensions file: not read
+    foreign += connector_mappings(bpmn, forms)  # Activiti 7's mappings that cannot run
     # every construct the parser would refuse one at a time, listed at once
     unsupported = unsupported_problems(bpmn) + decision_problems(dmn, bpmn)
     problems: list[dict[str, Any]] = []
-    parsed = parse_bundle(bpmn, dmn, problems=problems, earlier=earlier)
+    parsed = parse_bundle(bpmn, dmn, problems=problems, earlier=earlier, forms=forms)
     lines: Lines = {}
     conditions: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # per file
     scripts: dict[str, dict[str, int]] = {}  # per file: where each script begins

@@ -32,9 +32,9 @@ is refused on its cell (``engine.feel_temporal``). Two deploy leftovers of round
 ``typeRef="numbr"`` deployed and its values went unchecked; it is refused on its element with
 the type meant (``engine.dmn_types``). A file whose root is in a wrong namespace (a BPMN
 draft's, ``https``, DI's) was refused with file and line but no element; the root is named by
-its id (``engine.xsd_problems``; a DMN file's root, ``engine.dmn_checks``). Not done: Activiti
-7's extensions-file mappings stay refused on the task (running them needs the extension files
-read where the specs are built, at deploy and when an instance loads them).
+its id (``engine.xsd_problems``; a DMN file's root, ``engine.dmn_checks``). Not done then:
+Activiti 7's extensions-file mappings stayed refused on the task; they run since
+(``tests.engine.test_deploy_gaps``).
 """
 
 from __future__ import annotations
