@@ -434,6 +434,15 @@ def untranslated(text: str) -> str | None:
 _EMBEDDED = re.compile(r"""[$#]\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^}"'])*)\}""")
 
 
+def whole_body(text: str) -> str | None:
+    """The JUEL inside a text that is one ``${…}`` (or ``#{…}``) and nothing else; None for
+    plain text and for JUEL among other text. ``${product} with ${perk}`` starts with ``${`` and
+    ends with ``}`` yet is EL's composite of two expressions: read as one, its body
+    ``product} with ${perk`` ran nowhere and refused the task holding it, never said why."""
+    found = _EMBEDDED.fullmatch(text.strip())
+    return found.group(1) if found else None
+
+
 def translate_composite(text: str) -> str | None:
     """A text with ``${…}`` inside it (``Quote refused: ${comment}``), which EL evaluates as a
     composite expression, each part coerced to a string (null as ""), as the Python that
