@@ -285,6 +285,8 @@ def offer(
     )
     if _keyed_otherwise(step.workflow, definition, correlations, message["name"]):
         return False
+    if _held_otherwise(step.workflow, definition, message):
+        return False
     event = BpmnEvent(definition, payload=carried, correlations=correlations)
     matched = False
 
@@ -393,6 +395,35 @@ def _keyed_otherwise(
                 continue
             given = [correlations.get(key, {}).get(prop.name) for key in prop.correlation_keys]
             if own is not None and any(not _same(value, own) for value in given):
+                return True
+    return False
+
+
+def _held_otherwise(workflow: Any, definition: Any, message: dict[str, Any]) -> bool:
+    """Whether a catch without correlation properties waits in an instance whose variables give
+    a value the message's ``correlation`` names another one, so the message is not for it.
+
+    Camunda 7 and Activiti diagrams declare no correlation property: their engines correlate a
+    message by the business key or by the instance's variables, given with the message
+    (``processInstanceVariableEquals``, the REST API's ``correlationKeys``). A message for
+    contract C-2 sent as ``"correlation": {"contract_no": "C-2"}`` went to every instance
+    waiting for its name, C-1's too, which opened a deal for the wrong customer. A variable
+    the instance does not hold (or holds as null) says nothing: the message is taken, as
+    before. A Camunda 8 subscription compares its own key (``zeebe_messages``).
+    """
+    given = message["correlation"]
+    if (
+        not given
+        or getattr(definition, "correlation_properties", None)
+        or isinstance(definition, SubscribedMessage)
+    ):
+        return False
+    for task in workflow.event_manager.tasks.values():
+        if not _waits_for(task, message["name"]):
+            continue
+        for name, value in given.items():
+            own = task.data.get(name)
+            if own is not None and not _same(value, own):
                 return True
     return False
 

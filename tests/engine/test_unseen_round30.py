@@ -17,12 +17,18 @@ call activity). Each is deployed through the API and run along its paths as the 
 (403 for the wrong lane) with the CRM writes checked; then the mistakes these exports and their
 editors make, each refused with ``422 invalid_bpmn`` on its element and line.
 
-What was refused and runs now: an external task's input parameter holding two JUEL
-expressions with text between them (``${product} with ${perk}``) was read as one expression,
-``product} with ${perk``, and refused the whole task four times, none naming the parameter
-(``engine.juel.whole_body``; a task's ``camunda:inputOutput`` alike). The other diagrams, paths
-and refusals ran or were said as here before this round: those tests pin behaviour that was
-already right.
+What ran wrongly and runs as drawn now: a message for one contract, correlated as the Java
+engines correlate it (by the instance's variables, the diagram declaring no correlation
+property), went to every instance waiting for its name and opened a deal for each customer
+(``engine.messages._held_otherwise``).
+
+What was refused and runs now: an external task's input parameter holding two JUEL expressions
+with text between them (``${product} with ${perk}``) was read as one expression, ``product}
+with ${perk``, and refused the whole task four times, none naming the parameter
+(``engine.juel.whole_body``; a task's ``camunda:inputOutput`` alike).
+
+The other diagrams, paths and refusals ran or were said as here before this round: those tests
+pin behaviour that was already right.
 """
 
 from __future__ import annotations
@@ -175,8 +181,11 @@ def test_the_activiti_refund_is_approved_or_its_rejection_caught(
     assert record["title"] == "Record the refund request"
     answer = {"amount": amount, "reason": "broken headset"}
     assert boss.complete(record["id"], answer).status_code == 403
+    assert agent.complete(record["id"], {"reason": "x"}).status_code == 422  # required amount
+    assert agent.complete(record["id"], {**answer, "amount": "lots"}).status_code == 422  # long
     view = agent.complete_ok(record["id"], answer)
     assert view["incidents"] == []
+    assert view["data"]["requester"] == agent.username  # activiti:initiator
     if approved is not None:
         approve = only(boss.tasks())
         assert approve["title"] == "Approve the refund"
@@ -219,6 +228,39 @@ def test_the_renewal_signed_by_message_opens_its_deal(timed: Timed):
     assert (done["status"], done["incidents"]) == ("completed", [])
     assert deals_of(db, cid) == [("Renewal C-2026-031", "36000.00", "qualification")]
     assert timed.advance(days=15) == 0  # the timer went with the gateway
+
+
+def test_a_renewal_message_naming_its_contract_reaches_that_contract_s_instance_alone(
+    timed: Timed,
+):
+    """The Java engines correlate by the instance's variables (``correlationKeys``); the
+    diagram declares no correlation property. The message for C-2 went to C-1's instance too,
+    which opened a renewal deal for the wrong customer."""
+    deploy(timed.owner, RENEWAL)
+    db = timed.runtime.db.unit_of_work
+    waiting = {}
+    for number, phone in (("C-1", "+8613700137031"), ("C-2", "+8613700137032")):
+        with db() as session:
+            cid = create_customer(session, {"name": number, "phones": [phone]}, actor=None).id
+        data = {"customer_id": cid, "contract_no": number, "yearly_fee": 1200}
+        started = timed.agent.start("contract_renewal", data)
+        timed.agent.complete_ok(only(started["ready_tasks"])["id"], {})
+        waiting[number] = (cid, started["id"])
+    sent = timed.agent.post(
+        "/api/v1/messages", json={"name": "renewal_signed", "correlation": {"contract_no": "C-2"}}
+    )
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json()["delivered_to"] == [waiting["C-2"][1]]
+    (c1, first), (c2, second) = waiting["C-1"], waiting["C-2"]
+    assert timed.agent.instance(first)["status"] == "waiting"
+    assert timed.agent.instance(second)["status"] == "completed"
+    assert deals_of(db, c1) == []
+    assert deals_of(db, c2) == [("Renewal C-2", "1200.00", "qualification")]
+    again = timed.agent.post(
+        "/api/v1/messages", json={"name": "renewal_signed", "correlation": {"contract_no": "C-9"}}
+    )
+    assert again.status_code == 404, again.get_json()  # no contract C-9 waits
+    assert timed.agent.instance(first)["status"] == "waiting"
 
 
 @pytest.mark.parametrize("interested", [True, False])
