@@ -25,7 +25,9 @@ property), went to every instance waiting for its name and opened a deal for eac
 What was refused and runs now: an external task's input parameter holding two JUEL expressions
 with text between them (``${product} with ${perk}``) was read as one expression, ``product}
 with ${perk``, and refused the whole task four times, none naming the parameter
-(``engine.juel.whole_body``; a task's ``camunda:inputOutput`` alike).
+(``engine.juel.whole_body``; a task's ``camunda:inputOutput`` alike). A user task's
+``activiti:priority`` (``camunda:``, ``flowable:``) written as a JUEL ternary was refused; it is
+computed as EL computes it (``engine.java_schedule``).
 
 The other diagrams, paths and refusals ran or were said as here before this round: those tests
 pin behaviour that was already right.
@@ -53,9 +55,9 @@ ROUND30 = DiagramFolder("round30")
 diagram, edited, deploy = ROUND30.read, ROUND30.edited, ROUND30.deploy
 
 
-def customer(db: Any, name: str = "Zhou Min") -> int:
+def customer(db: Any, name: str = "Zhou Min", phone: str = "+8613700137030") -> int:
     with db() as session:
-        return create_customer(session, {"name": name, "phones": ["+8613700137030"]}, actor=None).id
+        return create_customer(session, {"name": name, "phones": [phone]}, actor=None).id
 
 
 def went_through(actor: Actor, instance_id: int) -> list[str]:
@@ -195,6 +197,36 @@ def test_the_activiti_refund_is_approved_or_its_rejection_caught(
     assert notes_of(db, cid) == [note]
     ended = "endevent3" if approved is False else "endevent2"
     assert ended in went_through(agent, started["id"])
+
+
+def test_an_activiti_priority_written_as_a_juel_ternary_orders_the_approvals(
+    owner, agent, actor, db
+):
+    """``activiti:priority="${amount > 800 ? 80 : 50}"`` (and Camunda's, Flowable's) was
+    refused ("give the task the property priority"); it is computed when the task opens."""
+    boss = actor("manager", username="boss", team="East")
+    text = edited(
+        ACTIVITI,
+        (
+            'name="Approve the refund" activiti:candidateGroups="manager">',
+            'name="Approve the refund" activiti:candidateGroups="manager" '
+            'activiti:dueDate="${approve_by}" activiti:priority="${amount &gt; 800 ? 80 : 50}">',
+        ),
+    )
+    response = upload(owner, (ACTIVITI, text))
+    assert response.status_code == 201, response.get_json()
+    for amount, phone in ((600, "+8613700137061"), (900, "+8613700137091")):
+        data = {"customer_id": customer(db, str(amount), phone), "approve_by": "2030-01-07T10:00"}
+        started = agent.start("refundProcess", data)
+        view = agent.complete_ok(
+            only(started["ready_tasks"])["id"], {"amount": amount, "reason": "late"}
+        )
+        assert view["incidents"] == []
+    approvals = boss.tasks()
+    assert [(t["priority"], t["due_at"]) for t in approvals] == [
+        (80, "2030-01-07T02:00:00+00:00"),
+        (50, "2030-01-07T02:00:00+00:00"),
+    ]
 
 
 # -- Camunda model API: a renewal signed by message, or chased after 14 days -----------------
