@@ -204,8 +204,8 @@ def uncomputed_reason(parameter: Any) -> str | None:
         refused = value_python(parameter)
         return None if refused is None or isinstance(refused, str) else refused.why
     text = (parameter.text or "").strip()
-    body = _JUEL.match(text)
-    names = juel.engine_names(body.group(1)) if body else []
+    body = juel.whole_body(text)
+    names = juel.engine_names(body) if body is not None else []
     if names:
         return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} the Java engines' own"
     return juel.untranslated(text)
@@ -283,16 +283,16 @@ def _parameter(parameter: Any) -> tuple[str, str] | None:
     if len(parameter):
         return _structured(name, parameter)
     text = (parameter.text or "").strip()
-    body = _JUEL.match(text)
+    body = juel.whole_body(text)
     if body is None and ("${" in text or "#{" in text):
         composite = juel.translate_composite(text)  # text around JUEL: EL's composite
         return (name, composite) if composite else None
     if body is None:
         return name, repr(text)
-    if juel.engine_names(body.group(1)):
+    if juel.engine_names(body):
         return None
     # EL's operators and coercions, as a JUEL condition runs (``'5' + 1`` is 6)
-    python = juel.value_python(body.group(1))
+    python = juel.value_python(body)
     return (name, python) if python else None
 
 

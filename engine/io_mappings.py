@@ -60,7 +60,6 @@ mapped both as Camunda 7 and as Camunda 8.
 from __future__ import annotations
 
 import ast
-import re
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -464,17 +463,13 @@ def _script_python(script: Any) -> str | _Refused:
     return f"({text})"
 
 
-_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
-
-
 def text_python(text: str, line: int | None = None) -> str | _Refused | None:
     """A Camunda 7 value written as text: JUEL ``${…}`` as its Python, text around JUEL as the
     string EL's composite expression builds, plain text as that text; none as null."""
     text = text.strip()
     if not text:
         return None
-    whole = _JUEL.match(text)
-    body = whole.group(1) if whole else None
+    body = juel.whole_body(text)  # ``${a} with ${b}`` is a composite, not one expression
     if body is None and ("${" in text or "#{" in text):
         composite = juel.translate_composite(text)
         if composite is None:

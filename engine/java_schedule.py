@@ -20,8 +20,10 @@ into the parsed tree as those properties, with the Java engines' meaning:
 - ``followUpDate`` (Camunda 7's ``camunda:followUpDate``, when to look at the task again):
   read as ``dueDate`` is, as the ``followUpIn``/``followUpAt`` properties, the work item's
   ``follow_up_at``; it was refused as an attribute Dialflow does not read.
-- ``priority``: a whole number, or a JUEL expression that translates to Python
-  (``${amount > 10000 ? 90 : 50}`` does not; ``${lead.priority}`` does).
+- ``priority``: a whole number, or a JUEL expression computed over the task's data when it
+  opens: a variable path (``${lead.priority}``), or EL's operators and coercions
+  (``${amount > 10000 ? 90 : 50}``, ``engine.juel.value_python``; it was refused, though
+  priorities are often written so).
 
 Another method call (``${dateTime().minusDays(2).toDate()}``), a value of another shape, or a
 task that also sets the property itself stays refused on the task (``foreign.py``), with what
@@ -55,7 +57,6 @@ _DURATION = re.compile(
 _DATE_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
 _WHOLE = re.compile(r"^-?\d+$")
 _JUEL_PATH = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\}\s*$")
 
@@ -125,9 +126,10 @@ def _property(local: str, value: str) -> dict[str, str] | None:
         return {at: python} if python else None
     if _WHOLE.match(text):
         return {"priority": str(int(text))}
-    found = _JUEL.match(text)
-    if found and not juel.engine_names(found.group(1)):
-        python = juel.to_python(found.group(1))
+    body = juel.whole_body(text)
+    if body is not None and not juel.engine_names(body):
+        # a path as Python reads it; else EL's operators and coercions (``a ? b : c``)
+        python = juel.to_python(body) or juel.value_python(body)
         return {"priority": python} if python else None
     return None
 

@@ -434,16 +434,34 @@ def untranslated(text: str) -> str | None:
 _EMBEDDED = re.compile(r"""[$#]\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^}"'])*)\}""")
 
 
+def whole_body(text: str) -> str | None:
+    """The JUEL inside a text that is one ``${…}`` (or ``#{…}``) and nothing else; None for
+    plain text and for JUEL among other text. ``${product} with ${perk}`` starts with ``${`` and
+    ends with ``}`` yet is EL's composite of two expressions: read as one, its body
+    ``product} with ${perk`` ran nowhere and refused the task holding it, never said why."""
+    found = _EMBEDDED.fullmatch(text.strip())
+    return found.group(1) if found else None
+
+
 def translate_composite(text: str) -> str | None:
-    """A text with ``${…}`` inside it (``Quote refused: ${comment}``), which EL evaluates as a
+    r"""A text with ``${…}`` inside it (``Quote refused: ${comment}``), which EL evaluates as a
     composite expression, each part coerced to a string (null as ""), as the Python that
     builds that string; ``None`` for a text without one or with a part outside the subset
-    that runs."""
+    that runs. ``\${a}`` (and ``\#{a}``) is EL's escape, the text ``${a}``: it was read as a
+    backslash followed by ``a``'s value."""
     parts: list[str] = []
+    literal = ""
     end = 0
     for found in _EMBEDDED.finditer(text):
-        if found.start() > end:
-            parts.append(repr(text[end : found.start()]))
+        start = found.start()
+        if text[start - 1 : start] == "\\":  # EL's escape: ``\${a}`` is the text ``${a}``
+            literal += text[end : start - 1] + found.group(0)
+            end = found.end()
+            continue
+        literal += text[end:start]
+        if literal:
+            parts.append(repr(literal))
+            literal = ""
         try:
             parts.append(f"_el_text({_expression(found.group(1), False)})")
         except Unsupported:
@@ -451,10 +469,11 @@ def translate_composite(text: str) -> str | None:
         end = found.end()
     if end == 0:
         return None
-    if end < len(text):
-        parts.append(repr(text[end:]))
     if "${" in text[end:] or "#{" in text[end:]:
         return None
+    literal += text[end:]
+    if literal:
+        parts.append(repr(literal))
     return " + ".join(parts)
 
 

@@ -16,27 +16,34 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, not_, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import User
 from dialflow.db import Database, lock_failure, log_failure, retryable_failure, statement_cancelled
 from dialflow.errors import InvalidInput
-from engine import message_buffer, stepper
+from engine import message_buffer, one_catch, stepper
 from engine.business_keys import normal_key
+from engine.event_subprocesses import EventSubprocessStart, scope_data
 from engine.feel_builtins import stored_json
-from engine.models import EventWait, InstanceStatus, ProcessVersion, ReceivedMessage
+from engine.models import (
+    EventWait,
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    ReceivedMessage,
+)
 from engine.service import ProcessEngine
 from engine.wait_keys import carried
-from engine.zeebe_messages import KEY_FIELD, SubscribedMessage, carried_key
+from engine.zeebe_messages import KEY_FIELD, SubscribedMessage, as_text, carried_key
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 1000
@@ -220,7 +227,8 @@ def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
     wait of the name, as before. Each part is one seek in the index ``(kind, name,
     correlation_property, correlation_key)``, so a message costs what it matches, not what
     waits for its name; none is ordered, which would make SQLite walk every wait of the name
-    in instance id order instead.
+    in instance id order instead. The waits expecting no value are read by the variables the
+    message names (``_by_variables``): those parts read each such wait's instance's data.
     """
     query = select(EventWait.instance_id).where(
         EventWait.kind == "message", EventWait.name == message["name"]
@@ -240,13 +248,51 @@ def _candidates(session: Session, message: dict[str, Any]) -> list[int]:
             others = [query.where(prop_ < named), query.where(prop_ > named)]
         else:
             others = [query.where(prop_.is_not(None), prop_.not_in(list(values)))]
-        parts = [query.where(expecting), query.where(prop_.is_(None)), *others]
+        unkeyed = query.where(prop_.is_(None))
+        parts = [query.where(expecting), *_by_variables(unkeyed, message), *others]
     found: set[int] = set()
     for part in parts:
         if len(found) >= MAX_CANDIDATES:
             break
+        if isinstance(part, _UnlessFound):
+            if found:
+                continue
+            part = part.query
         found.update(session.scalars(part.limit(MAX_CANDIDATES - len(found))))
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class _UnlessFound:
+    """A part of ``_candidates`` read only when the parts before it found no instance."""
+
+    query: Any
+
+
+def _by_variables(unkeyed: Any, message: dict[str, Any]) -> list[Any]:
+    """The waits without a correlation value (``unkeyed``) in the order they may take a
+    message whose ``correlation`` names variables (``_held_otherwise``), read from each
+    instance's latest data (``process_instances.data``): those holding the values named and
+    none other first, then those holding none of them, then (``_UnlessFound``: only when nothing
+    else was found) those holding another value, which would pass the message over after
+    being read. Such a message was offered to every instance waiting for its name, at most
+    ``MAX_CANDIDATES`` of them: among 10,000 waiting contracts, the one it named was not
+    reached when it was not among the first 1,000 (404), and each message read 1,000."""
+    named = {name: as_text(value) for name, value in message["correlation"].items()}
+    texts = {name: text for name, text in named.items() if text is not None}
+    if not texts:
+        return [unkeyed]
+    data = ProcessInstance.data
+    held = {name: data[name].as_string() for name in texts}
+    differs = or_(
+        *(and_(held[n].is_not(None), cast(held[n], String) != text) for n, text in texts.items())
+    )
+    joined = unkeyed.join(ProcessInstance, ProcessInstance.id == EventWait.instance_id)
+    return [
+        joined.where(not_(differs), or_(*(held[n].is_not(None) for n in texts))),
+        joined.where(*(held[n].is_(None) for n in texts)),
+        _UnlessFound(joined.where(differs)),
+    ]
 
 
 def offer(
@@ -285,6 +331,9 @@ def offer(
     )
     if _keyed_otherwise(step.workflow, definition, correlations, message["name"]):
         return False
+    ruled_out = _held_otherwise(step.workflow, definition, message)
+    if ruled_out is None:
+        return False
     event = BpmnEvent(definition, payload=carried, correlations=correlations)
     matched = False
 
@@ -303,7 +352,8 @@ def offer(
                     task.data.update(payload)
 
     step.refuses = True  # a step that would grow past the limit leaves the instance as it was
-    stepper.run(engine, session, step, send)
+    with one_catch.ruling_out(message["name"], ruled_out):
+        stepper.run(engine, session, step, send)
     if step.kept_out is not None:  # it took the message and grew past the limit: refused
         raise step.kept_out
     return matched
@@ -397,6 +447,51 @@ def _keyed_otherwise(
     return False
 
 
+def _held_otherwise(
+    workflow: Any, definition: Any, message: dict[str, Any]
+) -> frozenset[Any] | None:
+    """The ids of the instance's catches of the message that hold another value of a variable
+    its ``correlation`` names, which the message passes over; None when every catch of it
+    does, so the message is not for the instance.
+
+    Camunda 7 and Activiti diagrams declare no correlation property: their engines correlate a
+    message by the business key or by the instance's variables, given with the message
+    (``processInstanceVariableEquals``, the REST API's ``correlationKeys``). A message for
+    contract C-2 sent as ``"correlation": {"contract_no": "C-2"}`` went to every instance
+    waiting for its name, C-1's too, which opened a deal for the wrong customer. Each catch is
+    judged by the data its path runs with (``_variables``): the items of a multi-instance
+    receive task each wait for their own contract's message. A variable the catch does not
+    hold (or holds as null) says nothing: the message is taken, as before. A Camunda 8
+    subscription compares its own key (``zeebe_messages``).
+    """
+    given = message["correlation"]
+    if (
+        not given
+        or getattr(definition, "correlation_properties", None)
+        or isinstance(definition, SubscribedMessage)
+    ):
+        return frozenset()
+    waiting = [t for t in workflow.event_manager.tasks.values() if _waits_for(t, message["name"])]
+    ruled_out = frozenset(
+        task.id
+        for task in waiting
+        if any(
+            (own := _variables(task).get(name)) is not None and not _same(value, own)
+            for name, value in given.items()
+        )
+    )
+    return None if waiting and len(ruled_out) == len(waiting) else ruled_out
+
+
+def _variables(task: Any) -> dict[str, Any]:
+    """The data a waiting catch's path runs with once it takes a message: an event
+    subprocess's start reads its scope's data as it is then (``scope_data``; its own is the
+    scope's when it began to wait, so a contract renumbered since was compared as it was)."""
+    if isinstance(task.task_spec, EventSubprocessStart):
+        return scope_data(task)
+    return task.data
+
+
 def _as_own(workflow: Any, correlations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The message's correlation values, each written as the instance's own value it names
     (``"7"`` from a JSON client names ``7``, as a business key's digits and a Camunda 8 key
@@ -418,13 +513,18 @@ def _as_own(workflow: Any, correlations: dict[str, dict[str, Any]]) -> dict[str,
 
 def _same(value: Any, own: Any) -> bool:
     """A message's value names the instance's own (``None``: it names none); ``"5"`` from a
-    JSON client names ``5``."""
-    scalars = (str, int, float)
-    return (
-        value is None
-        or value == own
-        or (isinstance(value, scalars) and isinstance(own, scalars) and str(value) == str(own))
-    )
+    JSON client names ``5`` and ``5.0`` (as ``wait_keys`` stores a key); an ISO 8601 text
+    names the date or date-time a script set (JSON has no dates)."""
+    if value is None or value == own:
+        return True
+    if isinstance(own, date) and isinstance(value, str):
+        try:
+            read = (datetime if isinstance(own, datetime) else date).fromisoformat(value)
+        except ValueError:
+            return False
+        return read == own
+    text = as_text(value)
+    return text is not None and text == as_text(own)
 
 
 def _waits_for(task: Any, name: str) -> bool:

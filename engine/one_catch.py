@@ -21,6 +21,9 @@ errors, escalations and timers are delivered as SpiffWorkflow delivers them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -28,6 +31,20 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import EventManager
 
 WAIT_ORDER = "wait_order"
+# ``(message name, catch ids)``: the catches a message sent in now passes over
+_RULED_OUT: ContextVar[tuple[str, frozenset[Any]] | None] = ContextVar("ruled_out", default=None)
+
+
+@contextmanager
+def ruling_out(name: str, task_ids: frozenset[Any]) -> Iterator[None]:
+    """A message of ``name`` sent to the instance meanwhile passes over these catches (their
+    instance's variables give another value of one its correlation names,
+    ``messages._held_otherwise``): it moves the one that waited longest of the others."""
+    token = _RULED_OUT.set((name, task_ids))
+    try:
+        yield
+    finally:
+        _RULED_OUT.reset(token)
 
 
 class OneCatchEventManager(EventManager):
@@ -61,6 +78,9 @@ class OneCatchEventManager(EventManager):
             return super().catch(event, internal)
         self.update_collaboration(event)
         catching = [t for t in self.tasks.values() if t.task_spec.catches(t, event)]
+        ruled_out = _RULED_OUT.get()
+        if not internal and ruled_out and ruled_out[0] == event.event_definition.name:
+            catching = [t for t in catching if t.id not in ruled_out[1]]
         if not catching:
             if internal:  # nothing here waits for it: it leaves the instance
                 self.workflow.bpmn_events.append(event)

@@ -29,7 +29,9 @@ TIME_TO_LIVE = {
 @api_bp.post("/messages")
 @documented(
     "Deliver a message (by business key or correlation; a Camunda 8 subscription's key as "
-    "correlation.correlationKey) to one waiting catch of each instance; a repeated message_id "
+    "correlation.correlationKey) to one waiting catch of each instance; a catch without "
+    "correlation properties is skipped when its instance holds a variable the correlation "
+    "names with another value (Camunda 7's correlationKeys); a repeated message_id "
     "applies once; with a time_to_live, one nothing waits for yet is kept for the first catch "
     "that begins to wait for it",
     tag="messages",
