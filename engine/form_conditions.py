@@ -17,7 +17,9 @@ null, and an ordering of null or of values of different types is null, which hid
 Anything else stays refused at deploy on the field's line.
 
 A field of a list's row is read as form-js reads it in a dynamic list: ``this.kind`` is the
-row's own ``kind``, ``parent.x`` the scope around the row, any other name the form's data
+row's own ``kind``, ``parent`` the context around the row (so ``parent.x`` is the root's
+``x``, and ``parent.this.x`` the outer row's ``x`` in a nested list), ``i`` the rows'
+1-based positions unless the data holds a variable ``i``, any other name the form's data
 from the root (as at top level and inside a group, whose ``path`` scopes nothing in form-js).
 """
 
@@ -127,22 +129,52 @@ def _value_at(data: Any, path: Sequence[str | int]) -> Any:
     return data
 
 
-# form-js reads a condition inside a dynamic list's row with the row's item as ``this`` and
-# the scope around it as ``parent`` (``_this_``, ``_parent_`` the same); any other name is
-# the form's data from the root, as at top level (a group's ``path`` scopes nothing).
+# form-js reads a condition with a context per scope, ``{this, parent, i, ...data,
+# _this_, _parent_, _i_}`` (``buildExpressionContext``): ``this`` the scope's item (the root's
+# data at top level), ``parent`` the context around it (null at top level), ``i`` the 1-based
+# positions of the rows around the field, outermost first; any other name the form's data
+# from the root, in every scope. The data is spread after ``i``: a variable named ``i`` is
+# read, not the positions (``_i_`` is always the positions). ``parent.x`` therefore reads the
+# root's ``x`` (as ``x``), the row around a nested row's item is ``parent.this``.
 _THIS = ("this", "_this_")
 _PARENT = ("parent", "_parent_")
-SCOPE_NAMES = frozenset((*_THIS, *_PARENT, "i", "_i_"))
+_INDEX = ("i", "_i_")
+SCOPE_NAMES = frozenset((*_THIS, *_PARENT, *_INDEX))
+ALWAYS_SCOPE_NAMES = frozenset((*_THIS, *_PARENT, "_i_"))  # ``i`` may be a variable
 
 
-def _resolved(path: list[str], scopes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+class _Positions(tuple):
+    """``i``: the 1-based positions of the rows around a field, a list in FEEL."""
+
+
+class _Context(dict):
+    """``parent`` alone: a context, never null, equal to no literal."""
+
+
+def _positions(scope: tuple[Any, ...]) -> _Positions:
+    return _Positions(key + 1 for key in scope if isinstance(key, int))
+
+
+def _resolved(
+    path: list[str], scopes: Sequence[tuple[Any, ...]], data: Any = None
+) -> tuple[Any, ...] | _Positions | _Context | None:
     """Where in the form's data the condition's ``path`` reads, for a field within the
-    ``scopes`` (the root ``()``, then each list row around the field, innermost last);
-    ``None``: nothing (``parent`` at top level, as form-js's null)."""
-    if path and path[0] in _THIS:
-        return (*scopes[-1], *path[1:])
-    if path and path[0] in _PARENT:
-        return (*scopes[-2], *path[1:]) if len(scopes) > 1 else None
+    ``scopes`` (the root ``()``, then each list row around the field, innermost last): a
+    path, the rows' positions (``i``), a context (``parent`` alone); ``None``: nothing
+    (``parent`` at top level, as form-js's null)."""
+    level = len(scopes) - 1
+    while path and path[0] in _PARENT:
+        if level == 0:
+            return None
+        level, path = level - 1, path[1:]
+        if not path:
+            return _Context()
+    head, rest = (path[0], path[1:]) if path else ("", [])
+    if head in _THIS:
+        return (*scopes[level], *rest)
+    is_variable = head == "i" and isinstance(data, dict) and "i" in data
+    if head in _INDEX and not is_variable:
+        return None if rest else _positions(scopes[level])
     return tuple(path)
 
 
@@ -172,8 +204,13 @@ def _holds(test: Any, data: Any, scopes: Sequence[tuple[Any, ...]] = ((),)) -> b
     if not _well_formed(test):
         return False  # not a rule this module wrote: it hides nothing
     path, operator, expected = test
-    at = _resolved(path, scopes)
-    value = None if at is None else _value_at(data, at)
+    at = _resolved(path, scopes, data)
+    if isinstance(at, _Positions):
+        value: Any = list(at)
+    elif isinstance(at, _Context) or at is None:
+        value = at
+    else:
+        value = _value_at(data, at)
     if operator in ("=", "!="):
         if value is None or expected is None:
             same = value is None and expected is None
@@ -281,7 +318,7 @@ def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
         test[0][0]
         for _path, rule in _ruled(schema)
         for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
-        if _well_formed(test) and test[0] and test[0][0] not in SCOPE_NAMES
+        if _well_formed(test) and test[0] and test[0][0] not in ALWAYS_SCOPE_NAMES
     }
     return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
 
@@ -298,8 +335,16 @@ def hidden_paths(
 
     A read-only cell of a list's row is read so too, but is not among the paths: it is the
     stored item's own value, which the row carries back (``engine.forms.list_read_only``
-    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it."""
-    return {path for path in _all_hidden(schema, data, context) if not _carried(schema, path)}
+    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it.
+    A hidden group of a row drops its other fields only, for the same reason."""
+    found: set[tuple[Any, ...]] = set()
+    for path in _all_hidden(schema, data, context):
+        node = _node_at(schema, path)
+        if not _in_row(path):
+            found.add(path)
+        elif not _is_read_only(node):
+            found.update(_editable_parts(node, path))
+    return found
 
 
 def _all_hidden(
@@ -317,8 +362,8 @@ def _all_hidden(
     return found
 
 
-def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
-    """Whether the field at ``path`` in the data is a read-only cell of a list's row."""
+def _node_at(schema: Any, path: tuple[Any, ...]) -> Any:
+    """The schema of the field at ``path`` in the data (a list's row by its index)."""
     node = schema
     for key in path:
         if isinstance(key, int):
@@ -326,8 +371,50 @@ def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
         else:
             properties = node.get("properties") if isinstance(node, dict) else None
             node = properties.get(key) if isinstance(properties, dict) else None
-    in_row = any(isinstance(key, int) for key in path)
-    return in_row and isinstance(node, dict) and node.get("readOnly") is True
+    return node
+
+
+def _in_row(path: tuple[Any, ...]) -> bool:
+    return any(isinstance(key, int) for key in path)
+
+
+def _is_read_only(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("readOnly") is True
+
+
+def _editable_parts(node: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """What a hidden field of a list's row drops: the field, or, for a group holding
+    read-only cells, its other fields (at any depth), the cells staying with the item (the
+    stored item's values, which the row carries back); dropped whole, a hidden group lost
+    them, and the item its ``id``."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict) or not _has_read_only(node):
+        return [path]
+    parts: list[tuple[Any, ...]] = []
+    for name, prop in properties.items():
+        if not _is_read_only(prop):
+            parts.extend(_editable_parts(prop, (*path, name)))
+    return parts
+
+
+def _has_read_only(node: Any) -> bool:
+    """Whether a group holds a read-only field (inside its groups too)."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict):
+        return False
+    return any(_is_read_only(prop) or _has_read_only(prop) for prop in properties.values())
+
+
+def _read_only_part(node: dict[str, Any]) -> dict[str, Any]:
+    """A hidden group of a list's row as completion checks it: its read-only cells alone
+    (the row carries them), none required."""
+    kept = {key: value for key, value in node.items() if key not in ("properties", "required")}
+    kept["properties"] = {
+        name: prop if _is_read_only(prop) else _read_only_part(prop)
+        for name, prop in node["properties"].items()
+        if _is_read_only(prop) or _has_read_only(prop)
+    }
+    return kept
 
 
 def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
@@ -355,9 +442,10 @@ def _drop(
         for name in list(properties):
             if (*at, name) in hidden:
                 prop = properties[name]
-                in_row = any(isinstance(key, int) for key in at)
-                if not (in_row and isinstance(prop, dict) and prop.get("readOnly") is True):
-                    del properties[name]  # a row's read-only cell stays: the row carries it
+                if not _in_row(at) or not (_is_read_only(prop) or _has_read_only(prop)):
+                    del properties[name]
+                elif not _is_read_only(prop):  # a row's read-only cells stay: the row carries them
+                    properties[name] = _read_only_part(prop)
                 if isinstance(node.get("required"), list):
                     node["required"] = [n for n in node["required"] if n != name]
                     if not node["required"]:
@@ -395,8 +483,8 @@ def _reads(test_path: list[str], at: tuple[str, ...], field: tuple[str, ...]) ->
     as any row (``ROW``)."""
     scopes: list[tuple[Any, ...]] = [()]
     scopes += [at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW]
-    read = _resolved(test_path, scopes)
-    if read is None:
+    read = _resolved(test_path, scopes, {"i": None})  # ``i`` may be a field
+    if not isinstance(read, tuple) or isinstance(read, _Positions):
         return False
     shorter = min(len(read), len(field))
     return tuple(read[:shorter]) == field[:shorter]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
@@ -479,13 +480,17 @@ def _shown_as(stored: Any, cell: tuple[str, ...], spec: dict) -> Any:
     return spec.get("default", _ABSENT) if value is _ABSENT else value
 
 
-def _rows_read_only(
-    items: dict[str, Any], sent: list[Any], stored: list[Any], path: tuple[str, ...]
-) -> Iterator[tuple[str, ...]]:
-    cells = _cells(items)
+def _matched(
+    cells: list[tuple[tuple[str, ...], dict]], sent: list[Any], stored: list[Any]
+) -> list[tuple[Any, tuple[str, ...] | None]]:
+    """Each row sent with the stored item it is (``None``: a new row, or no item) and the
+    first read-only cell whose value no unmatched item has (``None``: none), each stored
+    item matched once."""
     unused = [item for item in stored if isinstance(item, dict)]
-    for index, row in enumerate(sent):
+    found: list[tuple[Any, tuple[str, ...] | None]] = []
+    for row in sent:
         if not isinstance(row, dict):
+            found.append((None, None))
             continue  # not an object: the schema's validation says so
         given = [(cell, spec) for cell, spec in cells if _cell(row, cell) is not _ABSENT]
         match, wrong = None, None
@@ -508,8 +513,104 @@ def _rows_read_only(
                 candidates[0],
             )
             unused = [s for s in unused if s is not match]
-        elif wrong is not None and not all(
+        found.append((match, wrong))
+    return found
+
+
+def _rows_read_only(
+    items: dict[str, Any], sent: list[Any], stored: list[Any], path: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    cells = _cells(items)
+    matched = _matched(cells, sent, stored)
+    for index, (row, (match, wrong)) in enumerate(zip(sent, matched, strict=True)):
+        if not isinstance(row, dict):
+            continue
+        given = [(cell, spec) for cell, spec in cells if _cell(row, cell) is not _ABSENT]
+        if wrong is not None and not all(
             "default" in spec and _same(spec["default"], _cell(row, cell)) for cell, spec in given
         ):  # a new row may send what the page starts it with
             yield (*path, str(index), *wrong)
         yield from _lists_read_only(items, row, match, (*path, str(index)))
+
+
+def with_stored_cells(schema: Any, data: Any, stored: Any) -> Any:
+    """``data`` with each list item sent without any of its read-only cells, whose other
+    values are all those of a stored item no other row is (``stored``: the instance's data),
+    given that item's read-only cells back: it is that item, sent back unchanged by a
+    client that leaves read-only values out (as OpenAPI clients leave out ``readOnly``
+    properties). Without it the item became a new row and lost its ``id``. An item whose
+    values differ from every stored item's stays a new row: which item an edited one was is
+    unknowable without its read-only cells, and another item's ``id`` is not guessed."""
+    if not isinstance(schema, dict) or not isinstance(data, dict):
+        return data
+    return _filled(schema, data, stored if isinstance(stored, Mapping) else {})
+
+
+def _filled(schema: dict[str, Any], data: dict[str, Any], stored: Mapping[str, Any]) -> dict:
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return data
+    out = dict(data)
+    for name, spec in properties.items():
+        if not isinstance(spec, dict) or _is_read_only(spec) or name not in data:
+            continue
+        sent, before, default = data[name], stored.get(name), spec.get("default")
+        if isinstance(spec.get("properties"), dict) and isinstance(sent, dict):
+            inner = before if isinstance(before, Mapping) else default
+            out[name] = _filled(spec, sent, inner if isinstance(inner, Mapping) else {})
+        items = spec.get("items")
+        if isinstance(sent, list) and isinstance(items, dict) and _cells(items):
+            shown = [*(before if isinstance(before, list) else [])]
+            shown += default if isinstance(default, list) else []
+            out[name] = _filled_rows(items, sent, shown)
+    return out
+
+
+def _filled_rows(items: dict[str, Any], sent: list[Any], stored: list[Any]) -> list[Any]:
+    cells = _cells(items)
+    matched = _matched(cells, sent, stored)
+    unused = [s for s in stored if isinstance(s, dict) and all(s is not m for m, _wrong in matched)]
+    rows = list(sent)
+    for index, row in enumerate(sent):
+        bare = isinstance(row, dict) and all(_cell(row, c) is _ABSENT for c, _spec in cells)
+        if not bare:
+            continue
+        same = next((s for s in unused if _same(_editable(s, cells), _editable(row, cells))), None)
+        if same is not None:
+            unused = [s for s in unused if s is not same]
+            rows[index] = _with_cells(row, same, cells)
+    return rows
+
+
+def _editable(item: dict[str, Any], cells: list[tuple[tuple[str, ...], dict]]) -> Any:
+    """``item`` without its read-only cells (a group left empty by them: gone)."""
+    return _pruned(item, {cell for cell, _spec in cells}, ())
+
+
+def _pruned(value: Any, cells: set[tuple[str, ...]], at: tuple[str, ...]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    kept = {}
+    for key, inner in value.items():
+        path = (*at, key)
+        if path in cells:
+            continue
+        pruned = _pruned(inner, cells, path)
+        if not (isinstance(inner, dict) and inner and pruned == {}):
+            kept[key] = pruned
+    return kept
+
+
+def _with_cells(row: dict[str, Any], item: dict[str, Any], cells: list) -> dict[str, Any]:
+    """``row`` with the read-only cells ``item`` holds."""
+    filled = deepcopy(row)
+    for cell, _spec in cells:
+        value = _cell(item, cell)
+        if value is _ABSENT:
+            continue
+        owner = filled
+        for key in cell[:-1]:
+            owner = owner.setdefault(key, {}) if isinstance(owner, dict) else None
+        if isinstance(owner, dict):
+            owner[cell[-1]] = deepcopy(value)
+    return filled
