@@ -17,8 +17,9 @@ null, and an ordering of null or of values of different types is null, which hid
 Anything else stays refused at deploy on the field's line.
 
 A field of a list's row is read as form-js reads it in a dynamic list: ``this.kind`` is the
-row's own ``kind``, ``parent`` the context around the row (so ``parent.x`` is the root's
-``x``, and ``parent.this.x`` the outer row's ``x`` in a nested list), ``i`` the rows'
+row's own ``kind``, ``parent`` the context around the row, holding the outer scope's item
+(so ``parent.x``, as ``parent.this.x``, is the outer row's ``x`` in a nested list and the
+root's in a top-level row; ``parent.parent.x`` the root's from a nested row), ``i`` the rows'
 1-based positions unless the data holds a variable ``i``, any other name the form's data
 from the root (as at top level and inside a group, whose ``path`` scopes nothing in form-js).
 """
@@ -129,18 +130,19 @@ def _value_at(data: Any, path: Sequence[str | int]) -> Any:
     return data
 
 
-# form-js reads a condition with a context per scope, ``{this, parent, i, ...data,
-# _this_, _parent_, _i_}`` (``buildExpressionContext``): ``this`` the scope's item (the root's
-# data at top level), ``parent`` the context around it (null at top level), ``i`` the 1-based
-# positions of the rows around the field, outermost first; any other name the form's data
-# from the root, in every scope. The data is spread after ``i``: a variable named ``i`` is
-# read, not the positions (``_i_`` is always the positions). ``parent.x`` therefore reads the
-# root's ``x`` (as ``x``), the row around a nested row's item is ``parent.this``.
+# form-js reads a condition with a context per scope, ``{this, parent, i, ...data, _this_,
+# _parent_, _i_}`` (``buildExpressionContext``): ``this`` the scope's item (the root's data at
+# top level), ``i`` the 1-based positions of the rows around the field, outermost first, any
+# other name the form's data from the root, in every scope; the data is spread after ``i``,
+# so a variable named ``i`` is read, not the positions (``_i_`` is always the positions).
+# ``parent`` is the context around the row (null at top level) built so with the outer
+# scope's item spread in it (form-js 1.8.8, #1191, ``RepetitionScaffold``): ``parent.x`` is
+# the outer row's ``x`` in a nested list's row, the root's in a top-level row, as is
+# ``parent.this.x``; ``parent.parent.x`` the root's from a nested row.
 _THIS = ("this", "_this_")
 _PARENT = ("parent", "_parent_")
 _INDEX = ("i", "_i_")
-SCOPE_NAMES = frozenset((*_THIS, *_PARENT, *_INDEX))
-ALWAYS_SCOPE_NAMES = frozenset((*_THIS, *_PARENT, "_i_"))  # ``i`` may be a variable
+_ANY_I = object()  # ``_resolved``'s data for a check at deploy: any scope may hold an ``i``
 
 
 class _Positions(tuple):
@@ -162,20 +164,30 @@ def _resolved(
     ``scopes`` (the root ``()``, then each list row around the field, innermost last): a
     path, the rows' positions (``i``), a context (``parent`` alone); ``None``: nothing
     (``parent`` at top level, as form-js's null)."""
-    level = len(scopes) - 1
+    level, within = len(scopes) - 1, False
     while path and path[0] in _PARENT:
         if level == 0:
             return None
-        level, path = level - 1, path[1:]
+        level, path, within = level - 1, path[1:], True
         if not path:
             return _Context()
     head, rest = (path[0], path[1:]) if path else ("", [])
     if head in _THIS:
         return (*scopes[level], *rest)
-    is_variable = head == "i" and isinstance(data, dict) and "i" in data
-    if head in _INDEX and not is_variable:
+    # a parent context holds its scope's item, the field's own context the form's data
+    base = scopes[level] if within else ()
+    if head in _INDEX and not (head == "i" and _holds_i(data, base)):
         return None if rest else _positions(scopes[level])
-    return tuple(path)
+    return (*base, *path)
+
+
+def _holds_i(data: Any, at: tuple[Any, ...]) -> bool:
+    """Whether the object at ``at`` in ``data`` has a key ``i``, a variable over the rows'
+    positions."""
+    if data is _ANY_I:
+        return True
+    value = _value_at(data, at)
+    return isinstance(value, dict) and "i" in value
 
 
 def _kind(value: Any) -> str:
@@ -310,17 +322,26 @@ def context_of(schema: Any, instance_data: Any) -> dict[str, Any]:
 def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
     """The instance's values of the variables the conditions read that no field of the form
     shows, for the task page to read them as the server does (only those: the page shows no
-    other data)."""
+    other data): ``x``, and ``this.x`` at top level, ``parent.x`` in a list's row (it read
+    the root's ``x`` on the server, null on the page)."""
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict) or not isinstance(instance_data, dict):
         return {}
-    names = {
-        test[0][0]
-        for _path, rule in _ruled(schema)
-        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
-        if _well_formed(test) and test[0] and test[0][0] not in ALWAYS_SCOPE_NAMES
-    }
+    names = set()
+    for path, rule in _ruled(schema):
+        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []:
+            if not _well_formed(test):
+                continue
+            read = _resolved(test[0], _scopes_of(path), instance_data)
+            if type(read) is tuple and read and ROW not in read:
+                names.add(read[0])
     return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
+
+
+def _scopes_of(at: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The scopes of the field at ``at`` in the schema: the root, then each list row around
+    it (``ROW``)."""
+    return [(), *(at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW)]
 
 
 def hidden_paths(
@@ -481,9 +502,7 @@ def _reads(test_path: list[str], at: tuple[str, ...], field: tuple[str, ...]) ->
     """Whether a condition reading ``test_path`` on the field at ``at`` reads ``field``'s
     value (the field itself, an object holding it, or a value inside it), a list's row read
     as any row (``ROW``)."""
-    scopes: list[tuple[Any, ...]] = [()]
-    scopes += [at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW]
-    read = _resolved(test_path, scopes, {"i": None})  # ``i`` may be a field
+    read = _resolved(test_path, _scopes_of(at), _ANY_I)  # ``i`` may be a field
     if not isinstance(read, tuple) or isinstance(read, _Positions):
         return False
     shorter = min(len(read), len(field))

@@ -147,13 +147,18 @@ def test_i_without_such_a_variable_is_the_rows_positions(client, db, make_user):
     assert instance(client, instance_id, headers)["data"]["contacts"] == [{"kind": "b"}]
 
 
-# a phone of a contact: its ext hidden by ``parent.kind``, its memo by ``parent.this.kind``
+# a phone of a contact: its ext hidden by ``parent.kind``, its memo by ``parent.this.kind``,
+# its note by ``parent.parent.kind``
 PHONE = {
     "type": "object",
     "properties": {
         "number": {"type": "string"},
-        "ext": {"type": "string", "x-hide-if": hide(["parent", "kind"], "=", "person")},
+        "ext": {"type": "string", "x-hide-if": hide(["parent", "kind"], "=", "business")},
         "memo": {"type": "string", "x-hide-if": hide(["parent", "this", "kind"], "=", "person")},
+        "note": {
+            "type": "string",
+            "x-hide-if": hide(["parent", "parent", "kind"], "=", "business"),
+        },
     },
 }
 CONTACT = {
@@ -167,10 +172,11 @@ NESTED_FORM = {
 
 
 def test_parent_in_a_nested_lists_row_is_the_context_around_it(client, db, make_user):
-    # form-js: ``parent`` is the outer row's context, whose names are the form's data
-    # (``parent.kind`` the root's kind), and whose item is ``parent.this``
+    # form-js (1.8.8 on, #1191): ``parent`` is the outer row's context, which holds the outer
+    # row's item (``parent.kind`` the contact's kind, as ``parent.this.kind``); the root's
+    # data is ``parent.parent``'s (the branch read ``parent.kind`` as the root's kind)
     task_id, instance_id, headers = start(client, db, make_user, NESTED_FORM, {})
-    phone = {"number": "021-5555", "ext": "12", "memo": "前台"}
+    phone = {"number": "021-5555", "ext": "12", "memo": "前台", "note": "总机"}
     sent = {"kind": "business", "contacts": [{"kind": "person", "phones": [phone]}]}
     status, body = complete(client, task_id, headers, sent)
     assert status == 200, body

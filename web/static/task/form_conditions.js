@@ -92,15 +92,18 @@
   }
 
   // What a condition's path reads, as form-js builds its context per scope ({this, parent,
-  // i, ...data}): "this" the scope's item (the form's data at top level), "parent" the
-  // context around it (null at top level; "parent.x" is the form's x, "parent.this.x" the
-  // outer row's x), "i" the rows' positions unless the data holds a variable "i" ("_i_"
-  // always); any other name the form's data from the root, in every scope.
+  // i, ...data}): "this" the scope's item (the form's data at top level), "i" the rows'
+  // positions unless the data holds a variable "i" ("_i_" always), any other name the form's
+  // data from the root, in every scope; "parent" the context around the row (null at top
+  // level), holding the outer scope's item (form-js 1.8.8): "parent.x" and "parent.this.x"
+  // are the outer row's x, the form's x in a top-level row (the page's only rows: a list
+  // inside a row is one JSON input), as engine/form_conditions.py reads them.
   function valueAt(path, field, read) {
-    var rows = rowsAround(field), level = rows.length;
+    var rows = rowsAround(field), level = rows.length, within = false;
     while (path.length && (path[0] === "parent" || path[0] === "_parent_")) {
       if (level === 0) { return null; }
       level -= 1;
+      within = true;
       path = path.slice(1);
       if (!path.length) { return {}; }  // a context: no literal equals it
     }
@@ -109,12 +112,14 @@
       return at(read(level ? rows[level - 1] : null), rest);
     }
     var own = Object.prototype.hasOwnProperty;
+    var scope = within && level ? read(rows[level - 1]) : null;
     // an empty field "i" is not submitted, so it is no variable on the server either
-    var variable = head === "i" && (own.call(context, "i") || (own.call(root, "i") && root.i !== null));
+    var variable = head === "i" && (scope ? own.call(scope, "i")
+      : own.call(context, "i") || (own.call(root, "i") && root.i !== null));
     if ((head === "i" || head === "_i_") && !variable) {
       return rest.length ? null : positions(rows.slice(0, level));
     }
-    return at(root, path);
+    return at(scope || root, path);
   }
 
   function holds(test, field, read) {
