@@ -547,7 +547,8 @@ def _rows_read_only(
 def with_stored_cells(
     schema: Any, data: Any, stored: Any, context: dict[str, Any] | None = None
 ) -> Any:
-    """``data`` with each list item sent without any of its read-only cells, whose other
+    """``data`` with each list item sent without any of its read-only cells (or with a
+    cell's ``default`` alone, which the task shows where an item has none), whose other
     values are all those of a stored item no other row is (``stored``: the instance's data),
     given that item's read-only cells back: it is that item, sent back unchanged by a
     client that leaves read-only values out (as OpenAPI clients leave out ``readOnly``
@@ -608,24 +609,34 @@ def _filled_rows(
     hides: _Hides,
 ) -> list[Any]:
     cells = _cells(items)
-    matched = _matched(cells, sent, stored)
+    plain = [isinstance(row, dict) and _sends_no_cell(row, cells) for row in sent]
+    matched = _matched(
+        cells, [None if p else row for row, p in zip(sent, plain, strict=True)], stored
+    )
     used = {id(match) for match, _wrong in matched if match is not None}
-    # the items not yet matched by their values, per set of parts the rows hide
-    alike: dict[frozenset[tuple[Any, ...]], dict[Any, deque[dict[str, Any]]]] = {}
+    # the items not yet matched, by their values, per parts the rows hide and cells they send
+    alike: dict[Any, dict[Any, deque[dict[str, Any]]]] = {}
     rows = list(sent)
     for index, (row, (match, _wrong)) in enumerate(zip(sent, matched, strict=True)):
         if not isinstance(row, dict):
             continue
-        if cells and all(_cell(row, cell) is _ABSENT for cell, _spec in cells):
+        if cells and plain[index]:
             hidden = frozenset(hides.get((*at, index), ()))
-            if hidden not in alike:
-                index_of: dict[Any, deque[dict[str, Any]]] = {}
+            given = [(cell, spec) for cell, spec in cells if _cell(row, cell) is not _ABSENT]
+            kind = (hidden, tuple(cell for cell, _spec in given))
+            if kind not in alike:
+                alike[kind] = {}
                 for item in stored:
                     if isinstance(item, dict) and id(item) not in used:
-                        key = _value_key(_editable(item, items, hidden))
-                        index_of.setdefault(key, deque()).append(item)
-                alike[hidden] = index_of
-            same = alike[hidden].get(_value_key(_editable(row, items, hidden)))
+                        shown = [_shown_as(item, cell, spec) for cell, spec in given]
+                        key = (
+                            _value_key(_editable(item, items, hidden)),
+                            _value_key(shown, loose=False),
+                        )
+                        alike[kind].setdefault(key, deque()).append(item)
+            sent_cells = [_cell(row, cell) for cell, _spec in given]
+            key = (_value_key(_editable(row, items, hidden)), _value_key(sent_cells, loose=False))
+            same = alike[kind].get(key)
             while same and id(same[0]) in used:
                 same.popleft()
             if same:
@@ -636,6 +647,16 @@ def _filled_rows(
         inner = match if isinstance(match, Mapping) else {}
         rows[index] = _filled(items, row, inner, (*at, index), hides)
     return rows
+
+
+def _sends_no_cell(row: dict[str, Any], cells: list[tuple[tuple[str, ...], dict]]) -> bool:
+    """Whether ``row`` sends no read-only value but a cell's ``default`` (what the page
+    starts a new row with, which a client may send back): which item it is, its values say."""
+    return all(
+        _cell(row, cell) is _ABSENT
+        or ("default" in spec and _same(spec["default"], _cell(row, cell)))
+        for cell, spec in cells
+    )
 
 
 def _shown_items(items: Any, before: Any, default: Any) -> list[Any]:

@@ -1,15 +1,15 @@
 """Items sent back through the API without their read-only cells, matched to the instance's
 items: a list's default item is no second copy of a stored one, the items of a list inside
 an item keep their cells too, a group sent empty and a null value are as left out, what a
-row hides is not compared, and a long list is matched in linear time. The task page is
-given the variables a row's ``parent.x`` reads."""
+row hides is not compared, a cell's default sent is as none, and a long list is matched in
+linear time. The task page is given the variables a row's ``parent.x`` reads."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from tests.web.test_form_list_cells_shown import complete, form_of, restart, start
+from tests.web.test_form_list_cells_shown import STATUS, complete, form_of, restart, start
 from tests.web.test_form_lists_kept import instance
 from tests.web.test_form_rows import CONTACTS, GROUPED, ID_NAME, hide
 
@@ -121,6 +121,19 @@ def test_an_item_sent_back_without_what_its_row_hides_keeps_its_cells(client, db
     status, body = complete(client, task_id, headers, {"contacts": sent})
     assert status == 200, body
     assert contacts(client, instance_id, headers) == CONTACTS
+
+
+def test_an_item_sent_back_with_a_cells_default_alone_keeps_its_cells(client, db, make_user):
+    # the task shows the cell's default where the item has none, and a client may send it
+    # back: the row was taken as the first item showing it (王芳's), and 李雷 lost its id
+    stored = [{"id": 7, "name": "王芳"}, {"id": 9, "name": "李雷"}]
+    task_id, instance_id, headers = start(
+        client, db, make_user, form_of(STATUS), {"contacts": stored}
+    )
+    sent = [{"name": "李雷", "status": "new"}]
+    status, body = complete(client, task_id, headers, {"contacts": sent})
+    assert status == 200, body
+    assert contacts(client, instance_id, headers) == [{"id": 9, "name": "李雷", "status": "new"}]
 
 
 def test_a_long_list_sent_back_without_its_cells_is_matched_quickly(client, db, make_user):
