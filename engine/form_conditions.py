@@ -17,7 +17,10 @@ null, and an ordering of null or of values of different types is null, which hid
 Anything else stays refused at deploy on the field's line.
 
 A field of a list's row is read as form-js reads it in a dynamic list: ``this.kind`` is the
-row's own ``kind``, ``parent.x`` the scope around the row, any other name the form's data
+row's own ``kind``, ``parent`` the context around the row, holding the outer scope's item
+(so ``parent.x``, as ``parent.this.x``, is the outer row's ``x`` in a nested list and the
+root's in a top-level row; ``parent.parent.x`` the root's from a nested row), ``i`` the rows'
+1-based positions unless the data holds a variable ``i``, any other name the form's data
 from the root (as at top level and inside a group, whose ``path`` scopes nothing in form-js).
 """
 
@@ -127,23 +130,64 @@ def _value_at(data: Any, path: Sequence[str | int]) -> Any:
     return data
 
 
-# form-js reads a condition inside a dynamic list's row with the row's item as ``this`` and
-# the scope around it as ``parent`` (``_this_``, ``_parent_`` the same); any other name is
-# the form's data from the root, as at top level (a group's ``path`` scopes nothing).
+# form-js reads a condition with a context per scope, ``{this, parent, i, ...data, _this_,
+# _parent_, _i_}`` (``buildExpressionContext``): ``this`` the scope's item (the root's data at
+# top level), ``i`` the 1-based positions of the rows around the field, outermost first, any
+# other name the form's data from the root, in every scope; the data is spread after ``i``,
+# so a variable named ``i`` is read, not the positions (``_i_`` is always the positions).
+# ``parent`` is the context around the row (null at top level) built so with the outer
+# scope's item spread in it (form-js 1.8.8, #1191, ``RepetitionScaffold``): ``parent.x`` is
+# the outer row's ``x`` in a nested list's row, the root's in a top-level row, as is
+# ``parent.this.x``; ``parent.parent.x`` the root's from a nested row.
 _THIS = ("this", "_this_")
 _PARENT = ("parent", "_parent_")
-SCOPE_NAMES = frozenset((*_THIS, *_PARENT, "i", "_i_"))
+_INDEX = ("i", "_i_")
+_ANY_I = object()  # ``_resolved``'s data for a check at deploy: any scope may hold an ``i``
 
 
-def _resolved(path: list[str], scopes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+class _Positions(tuple):
+    """``i``: the 1-based positions of the rows around a field, a list in FEEL."""
+
+
+class _Context(dict):
+    """``parent`` alone: a context, never null, equal to no literal."""
+
+
+def _positions(scope: tuple[Any, ...]) -> _Positions:
+    return _Positions(key + 1 for key in scope if isinstance(key, int))
+
+
+def _resolved(
+    path: list[str], scopes: Sequence[tuple[Any, ...]], data: Any = None
+) -> tuple[Any, ...] | _Positions | _Context | None:
     """Where in the form's data the condition's ``path`` reads, for a field within the
-    ``scopes`` (the root ``()``, then each list row around the field, innermost last);
-    ``None``: nothing (``parent`` at top level, as form-js's null)."""
-    if path and path[0] in _THIS:
-        return (*scopes[-1], *path[1:])
-    if path and path[0] in _PARENT:
-        return (*scopes[-2], *path[1:]) if len(scopes) > 1 else None
-    return tuple(path)
+    ``scopes`` (the root ``()``, then each list row around the field, innermost last): a
+    path, the rows' positions (``i``), a context (``parent`` alone); ``None``: nothing
+    (``parent`` at top level, as form-js's null)."""
+    level, within = len(scopes) - 1, False
+    while path and path[0] in _PARENT:
+        if level == 0:
+            return None
+        level, path, within = level - 1, path[1:], True
+        if not path:
+            return _Context()
+    head, rest = (path[0], path[1:]) if path else ("", [])
+    if head in _THIS:
+        return (*scopes[level], *rest)
+    # a parent context holds its scope's item, the field's own context the form's data
+    base = scopes[level] if within else ()
+    if head in _INDEX and not (head == "i" and _holds_i(data, base)):
+        return None if rest else _positions(scopes[level])
+    return (*base, *path)
+
+
+def _holds_i(data: Any, at: tuple[Any, ...]) -> bool:
+    """Whether the object at ``at`` in ``data`` has a key ``i``, a variable over the rows'
+    positions."""
+    if data is _ANY_I:
+        return True
+    value = _value_at(data, at)
+    return isinstance(value, dict) and "i" in value
 
 
 def _kind(value: Any) -> str:
@@ -172,8 +216,13 @@ def _holds(test: Any, data: Any, scopes: Sequence[tuple[Any, ...]] = ((),)) -> b
     if not _well_formed(test):
         return False  # not a rule this module wrote: it hides nothing
     path, operator, expected = test
-    at = _resolved(path, scopes)
-    value = None if at is None else _value_at(data, at)
+    at = _resolved(path, scopes, data)
+    if isinstance(at, _Positions):
+        value: Any = list(at)
+    elif isinstance(at, _Context) or at is None:
+        value = at
+    else:
+        value = _value_at(data, at)
     if operator in ("=", "!="):
         if value is None or expected is None:
             same = value is None and expected is None
@@ -273,17 +322,26 @@ def context_of(schema: Any, instance_data: Any) -> dict[str, Any]:
 def variables_read(schema: Any, instance_data: Any) -> dict[str, Any]:
     """The instance's values of the variables the conditions read that no field of the form
     shows, for the task page to read them as the server does (only those: the page shows no
-    other data)."""
+    other data): ``x``, and ``this.x`` at top level, ``parent.x`` in a list's row (it read
+    the root's ``x`` on the server, null on the page)."""
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict) or not isinstance(instance_data, dict):
         return {}
-    names = {
-        test[0][0]
-        for _path, rule in _ruled(schema)
-        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []
-        if _well_formed(test) and test[0] and test[0][0] not in SCOPE_NAMES
-    }
+    names = set()
+    for path, rule in _ruled(schema):
+        for test in (rule.get("tests") if isinstance(rule, dict) else None) or []:
+            if not _well_formed(test):
+                continue
+            read = _resolved(test[0], _scopes_of(path), instance_data)
+            if type(read) is tuple and read and ROW not in read:
+                names.add(read[0])
     return {n: instance_data[n] for n in sorted(names - set(properties)) if n in instance_data}
+
+
+def _scopes_of(at: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The scopes of the field at ``at`` in the schema: the root, then each list row around
+    it (``ROW``)."""
+    return [(), *(at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW)]
 
 
 def hidden_paths(
@@ -298,8 +356,16 @@ def hidden_paths(
 
     A read-only cell of a list's row is read so too, but is not among the paths: it is the
     stored item's own value, which the row carries back (``engine.forms.list_read_only``
-    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it."""
-    return {path for path in _all_hidden(schema, data, context) if not _carried(schema, path)}
+    checks it), not an answer; left out, the item lost it (its ``id``) when its row hid it.
+    A hidden group of a row drops its other fields only, for the same reason."""
+    found: set[tuple[Any, ...]] = set()
+    for path in _all_hidden(schema, data, context):
+        node = _node_at(schema, path)
+        if not _in_row(path):
+            found.add(path)
+        elif not _is_read_only(node):
+            found.update(_editable_parts(node, path))
+    return found
 
 
 def _all_hidden(
@@ -317,8 +383,8 @@ def _all_hidden(
     return found
 
 
-def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
-    """Whether the field at ``path`` in the data is a read-only cell of a list's row."""
+def _node_at(schema: Any, path: tuple[Any, ...]) -> Any:
+    """The schema of the field at ``path`` in the data (a list's row by its index)."""
     node = schema
     for key in path:
         if isinstance(key, int):
@@ -326,8 +392,50 @@ def _carried(schema: Any, path: tuple[Any, ...]) -> bool:
         else:
             properties = node.get("properties") if isinstance(node, dict) else None
             node = properties.get(key) if isinstance(properties, dict) else None
-    in_row = any(isinstance(key, int) for key in path)
-    return in_row and isinstance(node, dict) and node.get("readOnly") is True
+    return node
+
+
+def _in_row(path: tuple[Any, ...]) -> bool:
+    return any(isinstance(key, int) for key in path)
+
+
+def _is_read_only(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("readOnly") is True
+
+
+def _editable_parts(node: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """What a hidden field of a list's row drops: the field, or, for a group holding
+    read-only cells, its other fields (at any depth), the cells staying with the item (the
+    stored item's values, which the row carries back); dropped whole, a hidden group lost
+    them, and the item its ``id``."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict) or not _has_read_only(node):
+        return [path]
+    parts: list[tuple[Any, ...]] = []
+    for name, prop in properties.items():
+        if not _is_read_only(prop):
+            parts.extend(_editable_parts(prop, (*path, name)))
+    return parts
+
+
+def _has_read_only(node: Any) -> bool:
+    """Whether a group holds a read-only field (inside its groups too)."""
+    properties = node.get("properties") if isinstance(node, dict) else None
+    if not isinstance(properties, dict):
+        return False
+    return any(_is_read_only(prop) or _has_read_only(prop) for prop in properties.values())
+
+
+def _read_only_part(node: dict[str, Any]) -> dict[str, Any]:
+    """A hidden group of a list's row as completion checks it: its read-only cells alone
+    (the row carries them), none required."""
+    kept = {key: value for key, value in node.items() if key not in ("properties", "required")}
+    kept["properties"] = {
+        name: prop if _is_read_only(prop) else _read_only_part(prop)
+        for name, prop in node["properties"].items()
+        if _is_read_only(prop) or _has_read_only(prop)
+    }
+    return kept
 
 
 def shown_schema(schema: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
@@ -355,9 +463,10 @@ def _drop(
         for name in list(properties):
             if (*at, name) in hidden:
                 prop = properties[name]
-                in_row = any(isinstance(key, int) for key in at)
-                if not (in_row and isinstance(prop, dict) and prop.get("readOnly") is True):
-                    del properties[name]  # a row's read-only cell stays: the row carries it
+                if not _in_row(at) or not (_is_read_only(prop) or _has_read_only(prop)):
+                    del properties[name]
+                elif not _is_read_only(prop):  # a row's read-only cells stay: the row carries them
+                    properties[name] = _read_only_part(prop)
                 if isinstance(node.get("required"), list):
                     node["required"] = [n for n in node["required"] if n != name]
                     if not node["required"]:
@@ -393,10 +502,8 @@ def _reads(test_path: list[str], at: tuple[str, ...], field: tuple[str, ...]) ->
     """Whether a condition reading ``test_path`` on the field at ``at`` reads ``field``'s
     value (the field itself, an object holding it, or a value inside it), a list's row read
     as any row (``ROW``)."""
-    scopes: list[tuple[Any, ...]] = [()]
-    scopes += [at[: i + 1] for i, key in enumerate(at[:-1]) if key == ROW]
-    read = _resolved(test_path, scopes)
-    if read is None:
+    read = _resolved(test_path, _scopes_of(at), _ANY_I)  # ``i`` may be a field
+    if not isinstance(read, tuple) or isinstance(read, _Positions):
         return False
     shorter = min(len(read), len(field))
     return tuple(read[:shorter]) == field[:shorter]

@@ -33,6 +33,7 @@ from engine.forms import (
     validate_form_data,
     with_form_defaults,
     with_kept_fields,
+    with_stored_cells,
 )
 from engine.models import (
     InstanceStatus,
@@ -222,6 +223,7 @@ def complete(
     # the hide conditions read the instance's values too (a read-only field's, not submitted)
     instance = {**(row.data or {}), **(item.item_values or {})}
     seen = form_conditions.context_of(item.form_schema, instance)
+    data = with_stored_cells(item.form_schema, data, instance, seen)  # items sent back as they were
     validate_form_data(item.form_schema, data, seen, instance)
     shown = form_conditions.shown_schema(item.form_schema, data, seen)
     data = form_conditions.without_hidden(item.form_schema, data, seen)  # hidden: not submitted

@@ -495,7 +495,9 @@ def _parse(
         if widget == "group":
             inner: dict[str, Any] = {}
             inner_given = _parse(prop, parts, form, tz, inner, errors, in_list)
-            if inner_given or name in required:
+            # a row's group holding its read-only cells alone (nothing typed, or hidden by a
+            # condition) is sent with them: left out, the item lost them
+            if inner_given or name in required or (in_list and inner):
                 data[name] = inner
             given = given or inner_given
             continue

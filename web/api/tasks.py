@@ -142,7 +142,19 @@ def assign_task(task_id: str) -> ResponseReturnValue:
         "`conditional.hide`) are dropped: the instance does not keep them, and a hidden "
         "required field is not asked for. Which fields are hidden is read on the data sent "
         "(and the instance's values of what the form does not send), as the task page hides "
-        "them."
+        "them; a read-only cell of a list's item is kept even when its row hides it or the "
+        "group holding it. A list's items replace the list. Send each item kept with its "
+        "read-only cells (`readOnly` in the form, such as an `id`) as the task shows them: "
+        "an item sent with another value there is refused (422, `contacts.1.id`). An item "
+        "sent without any of its read-only cells (or with a cell's `default` alone) whose "
+        "other values are all those of an item "
+        "the instance holds (matched once each, in order; a null value counts as none, a "
+        "group sent empty as one left out; the items of a list inside it are matched so "
+        "within that item) is that item and keeps its read-only cells, as a client leaving "
+        "`readOnly` properties out sends an unchanged item back; an item whose values match "
+        "no item's is a new item, without read-only "
+        "values: an edited item sent without its read-only cells cannot be told from a new "
+        "one, so its `id` is not guessed and the stored item it was is removed."
     ),
     errors=(401, 403, 404, 409, 422),
     response=INSTANCE,

@@ -5,6 +5,8 @@
   "use strict";
   var form = document.getElementById("task-form");
   if (!form) { return; }
+  // the instance's values of the variables the conditions read that no field shows
+  var context = JSON.parse(form.getAttribute("data-hide-context") || "{}");
 
   function valueOf(field) {
     var inputs = field.querySelectorAll("input, select, textarea");
@@ -57,7 +59,7 @@
   // with the instance's values the conditions read) or a row's (its own cells, by their path
   // within the row); the fields in "skip" (hidden) are not submitted, so not read.
   function valuesOf(scope, skip) {
-    var values = scope ? {} : JSON.parse(form.getAttribute("data-hide-context") || "{}");
+    var values = scope ? {} : JSON.parse(JSON.stringify(context));
     var base = scope ? rowPath(scope).length : 0;
     var fields = (scope || form).querySelectorAll(".field[data-field]");
     fields.forEach(function (field) {
@@ -73,20 +75,6 @@
     return values;
   }
 
-  // Where a condition's path reads, as form-js reads it in a dynamic list's row: "this" is
-  // the row's item, "parent" the scope around it; any other name is the form's data.
-  function scoped(path, field, read) {
-    var rows = rowsAround(field), head = path[0];
-    if (head === "this" || head === "_this_") {
-      return { values: read(rows.length ? rows[rows.length - 1] : null), path: path.slice(1) };
-    }
-    if (head === "parent" || head === "_parent_") {
-      if (!rows.length) { return null; }
-      return { values: read(rows.length > 1 ? rows[rows.length - 2] : null), path: path.slice(1) };
-    }
-    return { values: read(null), path: path };
-  }
-
   function at(values, path) {
     var value = values;
     for (var i = 0; i < path.length; i++) {
@@ -96,9 +84,46 @@
     return value;
   }
 
+  // The 1-based positions of rows among their list's rows (form-js's "i"), outermost first.
+  function positions(rows) {
+    return rows.map(function (row) {
+      return Array.prototype.indexOf.call(row.parentElement.children, row) + 1;
+    });
+  }
+
+  // What a condition's path reads, as form-js builds its context per scope ({this, parent,
+  // i, ...data}): "this" the scope's item (the form's data at top level), "i" the rows'
+  // positions unless the data holds a variable "i" ("_i_" always), any other name the form's
+  // data from the root, in every scope; "parent" the context around the row (null at top
+  // level), holding the outer scope's item (form-js 1.8.8): "parent.x" and "parent.this.x"
+  // are the outer row's x, the form's x in a top-level row (the page's only rows: a list
+  // inside a row is one JSON input), as engine/form_conditions.py reads them.
+  function valueAt(path, field, read) {
+    var rows = rowsAround(field), level = rows.length, within = false;
+    while (path.length && (path[0] === "parent" || path[0] === "_parent_")) {
+      if (level === 0) { return null; }
+      level -= 1;
+      within = true;
+      path = path.slice(1);
+      if (!path.length) { return {}; }  // a context: no literal equals it
+    }
+    var head = path[0], rest = path.slice(1), root = read(null);
+    if (head === "this" || head === "_this_") {
+      return at(read(level ? rows[level - 1] : null), rest);
+    }
+    var own = Object.prototype.hasOwnProperty;
+    var scope = within && level ? read(rows[level - 1]) : null;
+    // an empty field "i" is not submitted, so it is no variable on the server either
+    var variable = head === "i" && (scope ? own.call(scope, "i")
+      : own.call(context, "i") || (own.call(root, "i") && root.i !== null));
+    if ((head === "i" || head === "_i_") && !variable) {
+      return rest.length ? null : positions(rows.slice(0, level));
+    }
+    return at(scope || root, path);
+  }
+
   function holds(test, field, read) {
-    var where = scoped(test[0], field, read);
-    var value = where ? at(where.values, where.path) : null, op = test[1], expected = test[2];
+    var value = valueAt(test[0], field, read), op = test[1], expected = test[2];
     if (op === "=" || op === "!=") {
       var same = value === null || expected === null
         ? value === null && expected === null
