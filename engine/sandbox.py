@@ -53,7 +53,7 @@ import types
 from collections import UserString
 from typing import Any
 
-from engine import script_regex
+from engine import fixed_depth, script_regex
 from engine.script_time import LoopGuard, assigned_names, has_loops
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
@@ -590,18 +590,28 @@ def guarded(source: str, mode: str) -> Any:
     key = (source, mode)
     code = _GUARDED.get(key)
     if code is None:
-        try:  # ``eval`` itself strips leading spaces and tabs from an expression
-            tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
-            tree = _GuardFormat().visit(tree)
-            if has_loops(tree):
-                tree = LoopGuard(assigned_names(tree)).visit(tree)
-            code = compile(ast.fix_missing_locations(tree), "<string>", mode)
-        except SyntaxError:
+        # at one depth whoever asks (``engine.fixed_depth``): a text the deploy's checks
+        # prepared (``engine.too_complex``) is prepared the same way in every step
+        code = fixed_depth.run(lambda: _prepared(source, mode))
+        if code is None:
             return source  # said by ``exec``/``eval`` themselves, as before
         if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy
             _GUARDED.clear()
         _GUARDED[key] = code
     return code
+
+
+def _prepared(source: str, mode: str) -> Any:
+    """``source`` parsed, rewritten and compiled (``guarded``), or None for a syntax error;
+    ``RecursionError`` or ``MemoryError`` for a text nested too deep."""
+    try:  # ``eval`` itself strips leading spaces and tabs from an expression
+        tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
+        tree = _GuardFormat().visit(tree)
+        if has_loops(tree):
+            tree = LoopGuard(assigned_names(tree)).visit(tree)
+        return compile(ast.fix_missing_locations(tree), "<string>", mode)
+    except SyntaxError:
+        return None
 
 
 def explained(exc: NameError) -> NameError | None:

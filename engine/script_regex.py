@@ -11,13 +11,19 @@ repeats would be written out past ``MOST_REPEATED`` copies, fails the task as FE
 a ``pattern_timeout`` incident naming the pattern (``engine.feel_builtins``), retried after a
 fix. ``regex`` reads patterns as ``re`` does (its version 0); its match objects answer as
 ``re``'s. What would still search with ``re`` (``Scanner``, ``template``) is refused.
+
+No ``regex`` object reaches a script: a match's ``re`` was ``regex``'s own pattern, whose
+``m.re.search(text)`` (``sub``, ``findall``, ``scanner``…) searched with no limit, from any
+match (``finditer``'s, a ``sub`` function's); a script sees ``Match``, ``Pattern`` and
+``Scanner`` here, whose every search is limited, and whose ``re``/``pattern`` lead back to them.
 """
 
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import regex
 
@@ -62,14 +68,37 @@ def _searched(function: str, pattern: Any, search: Callable[[], Any]) -> Any:
     return patterned(f"re.{function}", pattern, search)
 
 
+_REGEX_PATTERN = type(regex.compile(""))
+_REGEX_MATCH = type(regex.compile("").match(""))
+
+
+def _not_made_here(kind: str) -> NoReturn:
+    raise TypeError(f"cannot create 're.{kind}' instances")
+
+
 class Pattern:
     """What ``re.compile`` gives a script: a compiled pattern whose searches stop at the
     time limit."""
 
     __slots__ = ("_compiled",)
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, compiled: Any) -> None:
+        if not isinstance(compiled, _REGEX_PATTERN):
+            _not_made_here("Pattern")  # as ``re.Pattern(...)``: a script wraps nothing
         self._compiled = compiled
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pattern) and self._compiled == other._compiled
+
+    def __hash__(self) -> int:
+        return hash(self._compiled)
+
+    def __copy__(self) -> Pattern:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Pattern:
+        return self
 
     @property
     def pattern(self) -> Any:
@@ -99,14 +128,17 @@ class Pattern:
             lambda: method(*args, timeout=PATTERN_SECONDS, **given),
         )
 
+    def _found(self, found: Any) -> Match | None:
+        return None if found is None else Match(found, self)
+
     def match(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return self._run("match", string, pos=pos, endpos=endpos)
+        return self._found(self._run("match", string, pos=pos, endpos=endpos))
 
     def fullmatch(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return self._run("fullmatch", string, pos=pos, endpos=endpos)
+        return self._found(self._run("fullmatch", string, pos=pos, endpos=endpos))
 
     def search(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return self._run("search", string, pos=pos, endpos=endpos)
+        return self._found(self._run("search", string, pos=pos, endpos=endpos))
 
     def findall(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Any:
         return self._run("findall", string, pos=pos, endpos=endpos)
@@ -116,16 +148,122 @@ class Pattern:
     ) -> Iterator[Any]:
         # every match found within the limit, not lazily past it
         found = self._run("finditer", string, pos=pos, endpos=endpos)
-        return iter(_searched("finditer", self._compiled.pattern, lambda: list(found)))
+        listed = _searched("finditer", self._compiled.pattern, lambda: list(found))
+        return iter([Match(each, self) for each in listed])
+
+    def scanner(self, string: Any, pos: int | None = None, endpos: int | None = None) -> Scanner:
+        return Scanner(self._run("scanner", string, pos=pos, endpos=endpos), self)
+
+    def _replacement(self, repl: Any) -> Any:
+        """``repl``, a function given this module's ``Match`` (``m.re`` searching limited)."""
+        if not callable(repl):
+            return repl
+        return lambda found: repl(Match(found, self))
 
     def sub(self, repl: Any, string: Any, count: int = 0) -> Any:
-        return self._run("sub", repl, string, count)
+        return self._run("sub", self._replacement(repl), string, count)
 
     def subn(self, repl: Any, string: Any, count: int = 0) -> Any:
-        return self._run("subn", repl, string, count)
+        return self._run("subn", self._replacement(repl), string, count)
 
     def split(self, string: Any, maxsplit: int = 0) -> Any:
         return self._run("split", string, maxsplit)
+
+
+class Match:
+    """A match as ``re`` gives it, whose ``re`` is the ``Pattern`` that found it."""
+
+    __slots__ = ("_found", "_pattern")
+    __class_getitem__ = classmethod(types.GenericAlias)
+
+    def __init__(self, found: Any, pattern: Pattern) -> None:
+        if not isinstance(found, _REGEX_MATCH) or not isinstance(pattern, Pattern):
+            _not_made_here("Match")
+        self._found = found
+        self._pattern = pattern
+
+    @property
+    def re(self) -> Pattern:
+        return self._pattern
+
+    @property
+    def string(self) -> Any:
+        return self._found.string
+
+    @property
+    def pos(self) -> int:
+        return self._found.pos
+
+    @property
+    def endpos(self) -> int:
+        return self._found.endpos
+
+    @property
+    def lastindex(self) -> int | None:
+        return self._found.lastindex
+
+    @property
+    def lastgroup(self) -> str | None:
+        return self._found.lastgroup
+
+    @property
+    def regs(self) -> tuple[tuple[int, int], ...]:
+        return self._found.regs
+
+    def group(self, *groups: Any) -> Any:
+        return self._found.group(*groups)
+
+    def __getitem__(self, group: Any) -> Any:
+        return self._found[group]
+
+    def groups(self, default: Any = None) -> tuple[Any, ...]:
+        return self._found.groups(default)
+
+    def groupdict(self, default: Any = None) -> dict[str, Any]:
+        return self._found.groupdict(default)
+
+    def start(self, group: Any = 0) -> int:
+        return self._found.start(group)
+
+    def end(self, group: Any = 0) -> int:
+        return self._found.end(group)
+
+    def span(self, group: Any = 0) -> tuple[int, int]:
+        return self._found.span(group)
+
+    def expand(self, template: Any) -> Any:
+        return self._found.expand(template)
+
+    def __repr__(self) -> str:
+        return f"<re.Match object; span={self.span()!r}, match={self.group()!r}>"
+
+    def __copy__(self) -> Match:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Match:
+        return self
+
+
+class Scanner:
+    """What ``Pattern.scanner`` gives: its ``match`` and ``search`` limited, one by one."""
+
+    __slots__ = ("_pattern", "_scanner")
+
+    def __init__(self, scanner: Any, pattern: Pattern) -> None:
+        self._scanner = scanner
+        self._pattern = pattern
+
+    @property
+    def pattern(self) -> Pattern:
+        return self._pattern
+
+    def match(self) -> Match | None:
+        said = self._pattern._compiled.pattern
+        return self._pattern._found(_searched("scanner", said, self._scanner.match))
+
+    def search(self) -> Match | None:
+        said = self._pattern._compiled.pattern
+        return self._pattern._found(_searched("scanner", said, self._scanner.search))
 
 
 def compile(pattern: Any, flags: Any = 0) -> Pattern:
@@ -192,6 +330,7 @@ NAMES: dict[str, Any] = {
     "split": split,
     "error": regex.error,
     "Pattern": Pattern,
+    "Match": Match,
     "Scanner": _searches_with_re("Scanner"),
     "template": _searches_with_re("template"),
 }

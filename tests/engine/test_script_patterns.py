@@ -89,3 +89,81 @@ def test_ordinary_re_in_a_script_still_works(owner: Actor, agent: Actor) -> None
     assert (data["counted"], data["doubled"]) == (3, "a11b22")
     assert data["spans"] == [[0, 1], [2, 4], [5, 8]]
     assert (data["escaped"], data["broken"]) == ("1\\+1", True)
+
+
+BACKTRACKS = 'P = r"(a|aa)+$"\nimport re\n'
+# Routes to a compiled pattern other than ``re``'s functions: each searched with no limit.
+ROUTES = {
+    "match.re.search": "found = re.match(P, 'a').re.search(text)",
+    "match.re.sub": "found = re.match(P, 'a').re.sub('', text)",
+    "match.re.findall": "found = re.fullmatch(P, 'a').re.findall(text)",
+    "match.re.finditer": "found = list(re.search(P, 'a').re.finditer(text))",
+    "finditer-match.re": "found = next(re.finditer(P, 'a')).re.split(text)",
+    "sub-function-match.re": "found = re.sub(P, lambda m: str(m.re.subn('', text)), 'a')",
+    "compiled.scanner": "found = re.compile(P).scanner(text).search()",
+    "scanner.pattern": "found = re.compile(P).scanner('a').pattern.match(text)",
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES.values()), ids=list(ROUTES))
+def test_every_route_to_a_compiled_pattern_stops_at_the_time_limit(
+    owner: Actor, agent: Actor, route: str
+) -> None:
+    """A match's ``re`` was ``regex``'s own pattern and searched with no limit: a script
+    reaching it from any match (``finditer``'s, a ``sub`` function's) held the worker for
+    hours, as ``re`` did. ``scanner`` was missing, as ``re`` has it."""
+    _scripted(owner, "pattern_route", BACKTRACKS + route)
+    began = time.monotonic()
+    stopped = agent.start("pattern_route", {"text": "a" * 40 + "b"})
+    spent = time.monotonic() - began
+    assert stopped["status"] == "error", stopped
+    (incident,) = stopped["incidents"]
+    assert incident["kind"] == "pattern_timeout", incident
+    assert "(a|aa)+$" in incident["message"], incident
+    assert spent < 8, f"{spent:.1f} s"
+
+
+THROUGH_MATCHES = r"""import re
+m = re.search(r"(\d+)-(\d+)", "call 010-5555 now")
+again = m.re.sub(r"\2-\1", "010-5555")
+same = m.re == re.compile(r"(\d+)-(\d+)") and m.re.pattern == r"(\d+)-(\d+)"
+kinds = isinstance(m, re.Match) and isinstance(m.re, re.Pattern)
+shown = [repr(m), repr(m.re)]
+parts = [m[1], m.group(2), m.start(2), m.end(), list(m.span(1)), m.lastindex, m.string]
+template = m.expand(r"\2/\1")
+spans = [list(f.re.search("x 1-2").span()) for f in re.finditer(r"(\d+)-(\d+)", "1-2 3-4")]
+scanned = []
+s = re.compile(r"\d").scanner("a1b2")
+while (f := s.search()) is not None:
+    scanned.append(f.group())
+named = re.sub(r"(?P<d>\d)", lambda f: f.re.pattern[:3] + f["d"], "a1")
+try:
+    re.Pattern("x")
+    made = True
+except TypeError:
+    made = False
+del m, s, f  # kept, they would fail the task: the instance's data holds no match
+"""
+
+
+def test_matches_and_patterns_reached_through_a_match_answer_as_re_s(
+    owner: Actor, agent: Actor
+) -> None:
+    """A match's ``re``, a scanner and the matches a ``sub`` function is given work as
+    ``re``'s do (``m.re`` compared equal to no ``re.compile`` before, nor was an
+    ``re.Match``)."""
+    _scripted(owner, "match_re", THROUGH_MATCHES.replace("&", "&amp;").replace("<", "&lt;"))
+    done = agent.start("match_re", {})
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    data = done["data"]
+    assert data["again"] == "5555-010"
+    assert (data["same"], data["kinds"]) == (True, True)
+    assert data["shown"] == [
+        "<re.Match object; span=(5, 13), match='010-5555'>",
+        "re.compile('(\\\\d+)-(\\\\d+)')",
+    ]
+    assert data["parts"] == ["010", "5555", 9, 13, [5, 8], 2, "call 010-5555 now"]
+    assert data["template"] == "5555/010"
+    assert data["spans"] == [[2, 5], [2, 5]]
+    assert data["scanned"] == ["1", "2"]
+    assert (data["named"], data["made"]) == ("a(?P1", False)
