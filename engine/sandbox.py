@@ -318,7 +318,7 @@ def _decimal_contexts() -> dict[str, Any]:
 
 
 _REPLACED: dict[str, dict[str, Any]] = {
-    "string": {"Formatter": _Formatter},
+    "string": {"Formatter": _Formatter, "Template": script_regex.Template},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
     "warnings": {
         **{
@@ -590,9 +590,13 @@ def guarded(source: str, mode: str) -> Any:
     key = (source, mode)
     code = _GUARDED.get(key)
     if code is None:
-        # at one depth whoever asks (``engine.fixed_depth``): a text the deploy's checks
-        # prepared (``engine.too_complex``) is prepared the same way in every step
-        code = fixed_depth.run(lambda: _prepared(source, mode))
+        try:  # where it is asked: no thread to wait for, none to queue behind
+            code = prepared(source, mode)
+        except RecursionError:
+            # too deep from here: again at one depth whoever asks (``engine.fixed_depth``),
+            # so a text the deploy's checks prepared (``engine.too_complex``) is prepared
+            # in every step, however deep it stands
+            code = fixed_depth.run(lambda: prepared(source, mode))
         if code is None:
             return source  # said by ``exec``/``eval`` themselves, as before
         if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy
@@ -601,7 +605,7 @@ def guarded(source: str, mode: str) -> Any:
     return code
 
 
-def _prepared(source: str, mode: str) -> Any:
+def prepared(source: str, mode: str) -> Any:
     """``source`` parsed, rewritten and compiled (``guarded``), or None for a syntax error;
     ``RecursionError`` or ``MemoryError`` for a text nested too deep."""
     try:  # ``eval`` itself strips leading spaces and tabs from an expression

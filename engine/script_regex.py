@@ -21,6 +21,7 @@ match (``finditer``'s, a ``sub`` function's); a script sees ``Match``, ``Pattern
 from __future__ import annotations
 
 import re
+import string
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -302,6 +303,45 @@ def subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: Any = 0) -
 
 def split(pattern: Any, string: Any, maxsplit: int = 0, flags: Any = 0) -> Any:
     return compile(pattern, flags).split(string, maxsplit)
+
+
+def _template_subclass(cls: type) -> None:
+    """``string.Template.__init_subclass__`` with the pattern compiled here: a script's
+    ``class T(string.Template): pattern = r"(a|aa)+$"`` (or ``idpattern``, ``delimiter``)
+    was compiled by ``re`` and ``T.pattern.search(text)``, ``T(text).substitute()`` searched
+    with no time limit."""
+    if "pattern" in vars(cls):
+        written = cls.pattern  # type: ignore[attr-defined]
+    else:
+        delim = re.escape(cls.delimiter)  # type: ignore[attr-defined]
+        named = cls.idpattern  # type: ignore[attr-defined]
+        braced = cls.braceidpattern or named  # type: ignore[attr-defined]
+        written = rf"""
+        {delim}(?:
+          (?P<escaped>{delim})  |
+          (?P<named>{named})    |
+          {{(?P<braced>{braced})}} |
+          (?P<invalid>)
+        )
+        """
+    cls.pattern = compile(written, cls.flags | re.VERBOSE)  # type: ignore[attr-defined]
+
+
+# What a script's ``string`` holds as ``Template``: ``string.Template``'s own methods, its
+# subclasses' patterns compiled here; a class apart, whose ``mro()`` leads to no ``re`` one.
+Template = type(
+    "Template",
+    (),
+    {
+        **{
+            key: value
+            for key, value in vars(string.Template).items()
+            if key not in {"__dict__", "__weakref__", "__init_subclass__", "pattern"}
+        },
+        "__init_subclass__": classmethod(_template_subclass),
+    },
+)
+_template_subclass(Template)
 
 
 def _searches_with_re(name: str) -> Callable[..., Any]:

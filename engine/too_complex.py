@@ -10,8 +10,9 @@ rewrite ``sandbox.guarded`` gives every script at run time walks the tree recurs
 fails sooner (a sum of about 330 terms, an ``elif`` chain of about 490 branches): such a
 script deployed and failed every run (an incident, "maximum recursion depth exceeded");
 ``checks.py`` refuses it with ``too_deep``, which prepares the text exactly as a step does.
-Both prepare it on the thread of ``engine.fixed_depth``, so how deep the deploy or the step
-stood does not change the answer: no margin is needed, and what the check lets through runs.
+The check prepares it on the thread of ``engine.fixed_depth``, where a step prepares a text
+too deep where the step stood, so how deep the deploy or the step stood does not change the
+answer: no margin is needed, and what the check lets through runs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import sandbox
+from engine import fixed_depth, sandbox
 from engine.bpmn_xml import SAFE_XML, element_problem
 
 TOO_COMPLEX = (RecursionError, MemoryError)
@@ -56,9 +57,10 @@ def too_complex_problems(*files: Mapping[str, str]) -> list[dict[str, Any]]:
 def too_deep(source: str, mode: str) -> bool:
     """Whether preparing ``source`` as the script engine runs it (``mode`` "exec" for a
     script, "eval" for an expression) fails for its depth: the same preparation, at the same
-    depth (``engine.fixed_depth``), as every step's."""
+    depth (``engine.fixed_depth``), as a step's that was too deep where it stood (a step
+    prepares a text where it stands first, ``sandbox.guarded``)."""
     try:
-        sandbox.guarded(source, mode)
+        fixed_depth.run(lambda: sandbox.prepared(source, mode))
     except TOO_COMPLEX:
         return True
     except (SyntaxError, ValueError):

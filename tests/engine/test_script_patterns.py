@@ -167,3 +167,67 @@ def test_matches_and_patterns_reached_through_a_match_answer_as_re_s(
     assert data["spans"] == [[2, 5], [2, 5]]
     assert data["scanned"] == ["1", "2"]
     assert (data["named"], data["made"]) == ("a(?P1", False)
+
+
+# ``string.Template`` compiles a subclass's pattern itself: with ``re``, searched unlimited.
+TEMPLATES = {
+    "pattern": (
+        "class T(string.Template):\n"
+        "    pattern = r'(?P<escaped>(a|aa)+$)|(?P<named>x)|(?P<braced>y)|(?P<invalid>z)'\n"
+        "found = T.pattern.search(text)"
+    ),
+    "idpattern": (
+        "class T(string.Template):\n    idpattern = r'(a|aa)+$'\nfound = T('$' + text).substitute()"
+    ),
+}
+
+
+@pytest.mark.parametrize("route", list(TEMPLATES.values()), ids=list(TEMPLATES))
+def test_a_template_subclass_pattern_stops_at_the_time_limit(
+    owner: Actor, agent: Actor, route: str
+) -> None:
+    """A script's ``string.Template`` subclass had its ``pattern`` (or the one its
+    ``idpattern`` makes) compiled by Python's ``re``: ``T.pattern.search(text)`` and
+    ``T(text).substitute()`` searched with no limit and held the worker for hours."""
+    _scripted(owner, "template_route", ("import string\n" + route).replace("<", "&lt;"))
+    began = time.monotonic()
+    stopped = agent.start("template_route", {"text": "a" * 40 + "b"})
+    spent = time.monotonic() - began
+    assert stopped["status"] == "error", stopped
+    (incident,) = stopped["incidents"]
+    assert incident["kind"] == "pattern_timeout", incident
+    assert "(a|aa)+$" in incident["message"], incident
+    assert spent < 8, f"{spent:.1f} s"
+
+
+TEMPLATING = """import string
+paid = string.Template("$who pays ${amount} $$").substitute(who="Li", amount=5)
+kept = string.Template("$who $x").safe_substitute({"who": "Li"})
+class Percent(string.Template):
+    delimiter = "%"
+percent = Percent("%name!").substitute(name="Wang")
+names = string.Template("$a ${b} $$").get_identifiers()
+valid = [string.Template("$a").is_valid(), string.Template("$").is_valid()]
+try:
+    string.Template("x $ y").substitute()
+except ValueError as exc:
+    invalid = str(exc)
+try:
+    string.Template.delimiter = "#"
+    shared = "changed"
+except Exception:
+    shared = "refused"
+"""
+
+
+def test_string_template_in_a_script_still_works(owner: Actor, agent: Actor) -> None:
+    """Passes on the old code too: ``string.Template`` and its subclasses substitute as
+    Python's do, and the class every script shares cannot be changed by one."""
+    _scripted(owner, "script_template", TEMPLATING)
+    done = agent.start("script_template", {})
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    data = done["data"]
+    assert (data["paid"], data["kept"], data["percent"]) == ("Li pays 5 $", "Li $x", "Wang!")
+    assert (data["names"], data["valid"]) == (["a", "b"], [True, False])
+    assert data["invalid"] == "Invalid placeholder in string: line 1, col 3"
+    assert data["shared"] == "refused"
