@@ -337,9 +337,16 @@ def _check_other_literals(expression: str, what: str, report: Any) -> None:
     for node in ast.walk(ast.parse(expression, mode="eval")):
         if isinstance(node, ast.Name) and node.id in _OTHER_LITERALS:
             python = _OTHER_LITERALS[node.id]
+            try:
+                written = f" ({_with_literal(expression, node.id, python)!r})"
+            except RecursionError:
+                # ``ast.unparse`` recurses as deep as the expression, on this stack: one the
+                # script engine runs (``too_deep``) was answered "too deeply nested" with no
+                # element
+                written = ""
             report(
                 f"{what} uses {node.id!r} ({expression!r}), which is no Python name: Python "
-                f"writes it {python!r} ({_with_literal(expression, node.id, python)!r})"
+                f"writes it {python!r}{written}"
             )
             return
 

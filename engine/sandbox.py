@@ -53,7 +53,7 @@ import types
 from collections import UserString
 from typing import Any
 
-from engine import script_regex
+from engine import fixed_depth, script_regex
 from engine.script_time import LoopGuard, assigned_names, has_loops
 
 # Modules a telesales process owner may want in a script: numbers, text, dates, collections.
@@ -318,7 +318,7 @@ def _decimal_contexts() -> dict[str, Any]:
 
 
 _REPLACED: dict[str, dict[str, Any]] = {
-    "string": {"Formatter": _Formatter},
+    "string": {"Formatter": _Formatter, "Template": script_regex.Template},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
     "warnings": {
         **{
@@ -590,18 +590,32 @@ def guarded(source: str, mode: str) -> Any:
     key = (source, mode)
     code = _GUARDED.get(key)
     if code is None:
-        try:  # ``eval`` itself strips leading spaces and tabs from an expression
-            tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
-            tree = _GuardFormat().visit(tree)
-            if has_loops(tree):
-                tree = LoopGuard(assigned_names(tree)).visit(tree)
-            code = compile(ast.fix_missing_locations(tree), "<string>", mode)
-        except SyntaxError:
+        try:  # where it is asked: no thread to wait for, none to queue behind
+            code = prepared(source, mode)
+        except RecursionError:
+            # too deep from here: again at one depth whoever asks (``engine.fixed_depth``),
+            # so a text the deploy's checks prepared (``engine.too_complex``) is prepared
+            # in every step, however deep it stands
+            code = fixed_depth.run(lambda: prepared(source, mode))
+        if code is None:
             return source  # said by ``exec``/``eval`` themselves, as before
         if len(_GUARDED) >= 4096:  # texts come from deployed diagrams: a bound, not a cache policy
             _GUARDED.clear()
         _GUARDED[key] = code
     return code
+
+
+def prepared(source: str, mode: str) -> Any:
+    """``source`` parsed, rewritten and compiled (``guarded``), or None for a syntax error;
+    ``RecursionError`` or ``MemoryError`` for a text nested too deep."""
+    try:  # ``eval`` itself strips leading spaces and tabs from an expression
+        tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, mode=mode)
+        tree = _GuardFormat().visit(tree)
+        if has_loops(tree):
+            tree = LoopGuard(assigned_names(tree)).visit(tree)
+        return compile(ast.fix_missing_locations(tree), "<string>", mode)
+    except SyntaxError:
+        return None
 
 
 def explained(exc: NameError) -> NameError | None:

@@ -1,5 +1,5 @@
 """Scripts and expressions too deeply nested for Python to compile or for the script engine
-to prepare (``x = 1+1+…`` of a thousand terms, a long run of unary minus), named on their
+to prepare (``x = 1+1+…`` of thousands of terms, a long run of unary minus), named on their
 element.
 
 ``compile`` and ``ast.parse`` raise ``RecursionError`` or ``MemoryError`` on such text, not
@@ -7,26 +7,26 @@ element.
 the latter: the deploy answered 500. ``validation.validate_bundle`` asks this module for the
 elements only once its checks have raised one of those. Below Python's own limit, the
 rewrite ``sandbox.guarded`` gives every script at run time walks the tree recursively and
-fails sooner: a script of 900 terms deployed and failed every run (an incident, "maximum
-recursion depth exceeded"); ``checks.py`` refuses it with ``too_deep``.
+fails sooner (a sum of about 330 terms, an ``elif`` chain of about 490 branches): such a
+script deployed and failed every run (an incident, "maximum recursion depth exceeded");
+``checks.py`` refuses it with ``too_deep``, which prepares the text exactly as a step does.
+The check prepares it on the thread of ``engine.fixed_depth``, where a step prepares a text
+too deep where the step stood, so how deep the deploy or the step stood does not change the
+answer: no margin is needed, and what the check lets through runs.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
 
-from engine import sandbox
+from engine import fixed_depth, sandbox
 from engine.bpmn_xml import SAFE_XML, element_problem
 
 TOO_COMPLEX = (RecursionError, MemoryError)
-
-# Frames a step may stand deeper than a deploy's checks when it prepares a script: a text
-# prepared only just here must count as too deep, as it fails there.
-_CHECK_DEPTH = 150
 
 TOO_DEEP = (
     "too deeply nested for Python to run (a very long chain of operators or brackets): "
@@ -56,9 +56,11 @@ def too_complex_problems(*files: Mapping[str, str]) -> list[dict[str, Any]]:
 
 def too_deep(source: str, mode: str) -> bool:
     """Whether preparing ``source`` as the script engine runs it (``mode`` "exec" for a
-    script, "eval" for an expression) fails for its depth."""
+    script, "eval" for an expression) fails for its depth: the same preparation, at the same
+    depth (``engine.fixed_depth``), as a step's that was too deep where it stood (a step
+    prepares a text where it stands first, ``sandbox.guarded``)."""
     try:
-        _below(_CHECK_DEPTH, lambda: sandbox.guarded(source, mode))
+        fixed_depth.run(lambda: sandbox.prepared(source, mode))
     except TOO_COMPLEX:
         return True
     except (SyntaxError, ValueError):
@@ -74,11 +76,6 @@ def _too_deep(text: str) -> bool:
         or too_deep(stripped, "eval")
         or too_deep(f"v {stripped}", "eval")  # ``>= 1+1+…``: tested against the column
     )
-
-
-def _below(frames: int, action: Callable[[], Any]) -> Any:
-    """``action()`` called ``frames`` Python frames deeper than here."""
-    return action() if frames <= 0 else _below(frames - 1, action)
 
 
 def _with_id(element: Any) -> Any:

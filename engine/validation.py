@@ -69,6 +69,7 @@ from engine.references import declared_elsewhere, reference_problems, untriggere
 from engine.reserved_ids import name_shared_scope_id
 from engine.skip_expressions import adopt as adopt_skips
 from engine.spiff_extensions import property_problems, text_values
+from engine.too_complex import MESSAGE as TOO_COMPLEX_SAID
 from engine.too_complex import TOO_COMPLEX, too_complex_problems
 from engine.unnamed_elements import PARSER_WORDS as UNNAMED_WORDS
 from engine.unnamed_elements import drop_unnamed_decisions, unnamed_bpmn_problems
@@ -443,10 +444,14 @@ def validate_bundle(
     (``too_complex``), after ``first``: the checks cannot read it."""
     try:
         return _validate_bundle(bpmn, dmn, forms, registry, earlier, first=first)
-    except TOO_COMPLEX:
+    except TOO_COMPLEX as exc:
         found = too_complex_problems(bpmn, dmn)
         if not found:
-            raise
+            if not isinstance(exc, RecursionError):
+                raise
+            # a text the script engine prepares (``too_deep``) that a check, standing deeper
+            # than ``engine.fixed_depth``, could not read: said, not answered with a 500
+            found = [problem(f"The model {TOO_COMPLEX_SAID}")]
         found = [*(first or []), *found]
         count = len(found)
         raise InvalidBpmn(

@@ -251,3 +251,42 @@ def test_the_fields_of_records_are_documented(client, actor, owner, make_custome
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         undocumented += _undocumented(schema, response.get_json(), url)
     assert undocumented == []
+
+
+def test_the_limits_of_a_json_body_are_documented_on_every_operation_reading_one(client):
+    """A body nested more than 64 levels deep and an object holding a ``typename`` key are
+    refused ``422 invalid_json`` (``dialflow.strict_json``, ``json_body``); the document said
+    neither. Each operation with a JSON body now says both, on its request body and its 422,
+    but the telephony event, which keeps a ``typename`` key (it is read without ``json_body``)."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    said: dict[str, list[str]] = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody")
+            if body is None or "application/json" not in body["content"]:
+                continue
+            for where, text in (
+                ("requestBody", body.get("description", "")),
+                ("422", operation["responses"]["422"]["description"]),
+            ):
+                limits = [
+                    name
+                    for name, words in (
+                        ("invalid_json", "422 invalid_json"),
+                        ("depth", "more than 64 levels deep"),
+                        ("typename", "a key named 'typename'"),
+                    )
+                    if words in text
+                ]
+                said[f"{method} {path} {where}"] = limits
+    assert said, "no operation with a JSON body"
+    everything = ["invalid_json", "depth", "typename"]
+    telephony = {key for key in said if key.startswith("post /api/v1/telephony/")}
+    assert telephony, sorted(said)
+    assert {key: said[key] for key in telephony} == {
+        key: ["invalid_json", "depth"] for key in telephony
+    }
+    others = {key: limits for key, limits in said.items() if key not in telephony}
+    assert {key for key, limits in others.items() if limits != everything} == set()
+    assert "post /api/v1/customers requestBody" in others
+    assert "post /api/v1/process-models 422" in others  # JSON beside multipart

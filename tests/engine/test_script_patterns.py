@@ -89,3 +89,145 @@ def test_ordinary_re_in_a_script_still_works(owner: Actor, agent: Actor) -> None
     assert (data["counted"], data["doubled"]) == (3, "a11b22")
     assert data["spans"] == [[0, 1], [2, 4], [5, 8]]
     assert (data["escaped"], data["broken"]) == ("1\\+1", True)
+
+
+BACKTRACKS = 'P = r"(a|aa)+$"\nimport re\n'
+# Routes to a compiled pattern other than ``re``'s functions: each searched with no limit.
+ROUTES = {
+    "match.re.search": "found = re.match(P, 'a').re.search(text)",
+    "match.re.sub": "found = re.match(P, 'a').re.sub('', text)",
+    "match.re.findall": "found = re.fullmatch(P, 'a').re.findall(text)",
+    "match.re.finditer": "found = list(re.search(P, 'a').re.finditer(text))",
+    "finditer-match.re": "found = next(re.finditer(P, 'a')).re.split(text)",
+    "sub-function-match.re": "found = re.sub(P, lambda m: str(m.re.subn('', text)), 'a')",
+    "compiled.scanner": "found = re.compile(P).scanner(text).search()",
+    "scanner.pattern": "found = re.compile(P).scanner('a').pattern.match(text)",
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES.values()), ids=list(ROUTES))
+def test_every_route_to_a_compiled_pattern_stops_at_the_time_limit(
+    owner: Actor, agent: Actor, route: str
+) -> None:
+    """A match's ``re`` was ``regex``'s own pattern and searched with no limit: a script
+    reaching it from any match (``finditer``'s, a ``sub`` function's) held the worker for
+    hours, as ``re`` did. ``scanner`` was missing, as ``re`` has it."""
+    _scripted(owner, "pattern_route", BACKTRACKS + route)
+    began = time.monotonic()
+    stopped = agent.start("pattern_route", {"text": "a" * 40 + "b"})
+    spent = time.monotonic() - began
+    assert stopped["status"] == "error", stopped
+    (incident,) = stopped["incidents"]
+    assert incident["kind"] == "pattern_timeout", incident
+    assert "(a|aa)+$" in incident["message"], incident
+    assert spent < 8, f"{spent:.1f} s"
+
+
+THROUGH_MATCHES = r"""import re
+m = re.search(r"(\d+)-(\d+)", "call 010-5555 now")
+again = m.re.sub(r"\2-\1", "010-5555")
+same = m.re == re.compile(r"(\d+)-(\d+)") and m.re.pattern == r"(\d+)-(\d+)"
+kinds = isinstance(m, re.Match) and isinstance(m.re, re.Pattern)
+shown = [repr(m), repr(m.re)]
+parts = [m[1], m.group(2), m.start(2), m.end(), list(m.span(1)), m.lastindex, m.string]
+template = m.expand(r"\2/\1")
+spans = [list(f.re.search("x 1-2").span()) for f in re.finditer(r"(\d+)-(\d+)", "1-2 3-4")]
+scanned = []
+s = re.compile(r"\d").scanner("a1b2")
+while (f := s.search()) is not None:
+    scanned.append(f.group())
+named = re.sub(r"(?P<d>\d)", lambda f: f.re.pattern[:3] + f["d"], "a1")
+try:
+    re.Pattern("x")
+    made = True
+except TypeError:
+    made = False
+del m, s, f  # kept, they would fail the task: the instance's data holds no match
+"""
+
+
+def test_matches_and_patterns_reached_through_a_match_answer_as_re_s(
+    owner: Actor, agent: Actor
+) -> None:
+    """A match's ``re``, a scanner and the matches a ``sub`` function is given work as
+    ``re``'s do (``m.re`` compared equal to no ``re.compile`` before, nor was an
+    ``re.Match``)."""
+    _scripted(owner, "match_re", THROUGH_MATCHES.replace("&", "&amp;").replace("<", "&lt;"))
+    done = agent.start("match_re", {})
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    data = done["data"]
+    assert data["again"] == "5555-010"
+    assert (data["same"], data["kinds"]) == (True, True)
+    assert data["shown"] == [
+        "<re.Match object; span=(5, 13), match='010-5555'>",
+        "re.compile('(\\\\d+)-(\\\\d+)')",
+    ]
+    assert data["parts"] == ["010", "5555", 9, 13, [5, 8], 2, "call 010-5555 now"]
+    assert data["template"] == "5555/010"
+    assert data["spans"] == [[2, 5], [2, 5]]
+    assert data["scanned"] == ["1", "2"]
+    assert (data["named"], data["made"]) == ("a(?P1", False)
+
+
+# ``string.Template`` compiles a subclass's pattern itself: with ``re``, searched unlimited.
+TEMPLATES = {
+    "pattern": (
+        "class T(string.Template):\n"
+        "    pattern = r'(?P<escaped>(a|aa)+$)|(?P<named>x)|(?P<braced>y)|(?P<invalid>z)'\n"
+        "found = T.pattern.search(text)"
+    ),
+    "idpattern": (
+        "class T(string.Template):\n    idpattern = r'(a|aa)+$'\nfound = T('$' + text).substitute()"
+    ),
+}
+
+
+@pytest.mark.parametrize("route", list(TEMPLATES.values()), ids=list(TEMPLATES))
+def test_a_template_subclass_pattern_stops_at_the_time_limit(
+    owner: Actor, agent: Actor, route: str
+) -> None:
+    """A script's ``string.Template`` subclass had its ``pattern`` (or the one its
+    ``idpattern`` makes) compiled by Python's ``re``: ``T.pattern.search(text)`` and
+    ``T(text).substitute()`` searched with no limit and held the worker for hours."""
+    _scripted(owner, "template_route", ("import string\n" + route).replace("<", "&lt;"))
+    began = time.monotonic()
+    stopped = agent.start("template_route", {"text": "a" * 40 + "b"})
+    spent = time.monotonic() - began
+    assert stopped["status"] == "error", stopped
+    (incident,) = stopped["incidents"]
+    assert incident["kind"] == "pattern_timeout", incident
+    assert "(a|aa)+$" in incident["message"], incident
+    assert spent < 8, f"{spent:.1f} s"
+
+
+TEMPLATING = """import string
+paid = string.Template("$who pays ${amount} $$").substitute(who="Li", amount=5)
+kept = string.Template("$who $x").safe_substitute({"who": "Li"})
+class Percent(string.Template):
+    delimiter = "%"
+percent = Percent("%name!").substitute(name="Wang")
+names = string.Template("$a ${b} $$").get_identifiers()
+valid = [string.Template("$a").is_valid(), string.Template("$").is_valid()]
+try:
+    string.Template("x $ y").substitute()
+except ValueError as exc:
+    invalid = str(exc)
+try:
+    string.Template.delimiter = "#"
+    shared = "changed"
+except Exception:
+    shared = "refused"
+"""
+
+
+def test_string_template_in_a_script_still_works(owner: Actor, agent: Actor) -> None:
+    """Passes on the old code too: ``string.Template`` and its subclasses substitute as
+    Python's do, and the class every script shares cannot be changed by one."""
+    _scripted(owner, "script_template", TEMPLATING)
+    done = agent.start("script_template", {})
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    data = done["data"]
+    assert (data["paid"], data["kept"], data["percent"]) == ("Li pays 5 $", "Li $x", "Wang!")
+    assert (data["names"], data["valid"]) == (["a", "b"], [True, False])
+    assert data["invalid"] == "Invalid placeholder in string: line 1, col 3"
+    assert data["shared"] == "refused"

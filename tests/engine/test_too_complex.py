@@ -4,8 +4,12 @@ it is a 422 naming the element and its line, and nothing is deployed."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 
+from engine import fixed_depth, sandbox
 from tests.engine.conftest import DIAGRAMS, Actor, one_process
 
 LONG_SUM = "+".join(["1"] * 20_000)
@@ -87,3 +91,83 @@ def test_a_long_script_the_script_engine_runs_still_deploys_and_runs(
     xml = one_process("long_sum", script_then_gateway("x = " + "+".join(["1"] * 100)))
     assert owner.upload(extra=[("long_sum.bpmn", xml)]).status_code == 201
     assert agent.start("long_sum")["data"]["x"] == 100
+
+
+ELIF_CHAIN = (
+    "".join(f"{'if' if i == 0 else 'elif'} x == {i}:\n    y = {i}\n" for i in range(450))
+    + "else:\n    y = -1\n"
+)
+SUM_280 = "+".join(["1"] * 280)
+
+
+@pytest.mark.parametrize(
+    ("script", "condition", "data"),
+    [
+        (f"x = {SUM_280}", "x == 280", {"x": 280}),
+        ("x = 449\n" + ELIF_CHAIN, "y == 449", {"x": 449, "y": 449}),
+        ("x = ' 1 '" + ".strip()" * 160, "x == '1'", {"x": "1"}),
+        ("x = 280", f"x == {SUM_280}", {"x": 280}),
+    ],
+    ids=["sum-280-terms", "elif-450-branches", "160-chained-calls", "condition-sum-280"],
+)
+def test_what_the_script_engine_can_prepare_deploys_and_runs_whoever_prepares_it(
+    owner: Actor,
+    agent: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    script: str,
+    condition: str,
+    data: dict[str, Any],
+) -> None:
+    """These ran in every step but were refused at deploy: the check prepared them 150 frames
+    deeper than the deploy stood, a margin for steps standing deeper. Both now prepare them on
+    one thread of fixed depth, so the check refuses only what a step could not run."""
+    xml = one_process("long_text", script_then_gateway(script, condition))
+    response = owner.upload(extra=[("long_text.bpmn", xml)])
+    assert response.status_code == 201, response.get_json()
+    # the step prepares the texts itself, as a worker that did not deploy them does
+    monkeypatch.setattr(sandbox, "_GUARDED", {})
+    done = agent.start("long_text")
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    assert done["data"] == data
+
+
+def test_a_long_condition_with_another_literal_is_said_as_such_on_its_flow(owner: Actor) -> None:
+    """A condition the script engine runs (320 terms) that writes ``true``: the check that
+    suggests ``True`` rewrote it with ``ast.unparse``, which recursed deeper than the deploy
+    stood, and the deploy was refused as "too deeply nested" on no element."""
+    condition = "x == true or y == " + "+".join(["1"] * 320)
+    xml = one_process("long_true", script_then_gateway("x = 1", condition))
+    response = owner.upload(extra=[("long_true.bpmn", xml)])
+    assert response.status_code == 422, response.get_json()
+    [detail] = response.get_json()["error"]["details"]
+    assert detail["element_id"] == "f3", detail
+    assert "uses 'true'" in detail["message"] and "'True'" in detail["message"], detail
+    assert owner.models() == []
+
+
+def test_a_step_prepares_its_script_while_the_thread_of_fixed_depth_is_busy(
+    owner: Actor, agent: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every script a step prepared went through the process's one thread of fixed depth,
+    behind whatever it was preparing (a deploy's text of 40,000 lines held every step for
+    seconds). A step prepares where it stands; only a text too deep there goes to it."""
+    xml = one_process("while_busy", script_then_gateway("x = 1 + 1", "x == 2"))
+    assert owner.upload(extra=[("while_busy.bpmn", xml)]).status_code == 201
+    monkeypatch.setattr(sandbox, "_GUARDED", {})  # as a worker that did not deploy them
+    begun, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        begun.set()
+        release.wait(30)  # a bound, should the step wait behind it
+
+    holder = threading.Thread(target=fixed_depth.run, args=(hold,))
+    holder.start()
+    begun.wait()
+    try:
+        done = agent.start("while_busy")
+        held = not release.is_set() and holder.is_alive()
+    finally:
+        release.set()
+        holder.join()
+    assert (done["status"], done["incidents"]) == ("completed", []), done["incidents"]
+    assert held, "the step waited for the thread of fixed depth"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from crm.webhooks.signing import SCHEME
+from dialflow.strict_json import MAX_DEPTH, RESERVED_KEY
 from web import MAX_ID, MAX_OFFSET
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,26 @@ ERROR_RESPONSES = {
     "sending it again",
 }
 
+# What ``web.api.auth.json_body`` (``dialflow.strict_json``) refuses of a JSON body, said on
+# every operation that reads one: the request body's description and its 422 answer.
+INVALID_JSON = (
+    "422 invalid_json: the body is refused whole, nothing stored, when it is not JSON or not "
+    "a JSON object; holds NaN, Infinity or a number beyond a float's range, or a string with "
+    "a NUL (\\u0000) or a lone surrogate; nests objects and lists more than "
+    f"{MAX_DEPTH} levels deep (the body itself is level 1)"
+)
+JSON_BODY = "Sent as JSON: an object (Content-Type: application/json)."
+RESERVED_KEY_SAID = (
+    f"; or holds, in any of its objects at any depth, a key named '{RESERVED_KEY}', which "
+    "Dialflow keeps for the types of what it stores (rename the field)"
+)
+
+
+def invalid_json(*, reserved_key: bool = True) -> str:
+    """What a JSON body answered ``422 invalid_json`` held; ``reserved_key``: the view reads
+    it with ``json_body``, which refuses a ``typename`` key too."""
+    return INVALID_JSON + (RESERVED_KEY_SAID if reserved_key else "") + "."
+
 
 def choice(description: str, values: Iterable[str], *, empty_is_none: bool = True) -> dict:
     """A query parameter taking one of ``values``; sent empty, the filter is not given
@@ -79,6 +100,7 @@ def documented(
     also: dict[int, tuple[str, dict[str, Any] | None]] | None = None,
     other_requests: dict[str, dict[str, Any]] | None = None,
     other_responses: dict[str, dict[str, Any]] | None = None,
+    reserved_key: bool = True,
 ) -> Callable[[F], F]:
     """``query``: each parameter's description (its schema text, or that of ``QUERY_SCHEMAS``),
     or the parameter's fields (``description``, ``schema``…; ``choice`` builds them).
@@ -86,7 +108,8 @@ def documented(
     schema (None: the same as ``status``'s).
     ``other_requests``: other media types the view reads its body from
     (``multipart/form-data`` beside JSON), with their schema. ``other_responses``: other media
-    types of the success answer (an export's XLSX beside CSV), with their schema."""
+    types of the success answer (an export's XLSX beside CSV), with their schema.
+    ``reserved_key``: a JSON body with a ``typename`` key is refused (``json_body`` reads it)."""
 
     def decorate(view: F) -> F:
         setattr(
@@ -107,6 +130,7 @@ def documented(
                 "also": also or {},
                 "other_requests": other_requests or {},
                 "other_responses": other_responses or {},
+                "reserved_key": reserved_key,
             },
         )
         return view
@@ -214,16 +238,26 @@ def _operation(rule: Any, meta: dict[str, Any], method: str = "GET") -> dict[str
                 }
             },
         }
+    json_request = meta["request"] is not None and (
+        meta["content_type"] == "application/json"
+        or "application/json" in meta.get("other_requests", {})
+    )
     errors = tuple(meta["errors"])
+    if json_request and 422 not in errors:
+        errors += (422,)  # a body ``json_body`` refuses (``invalid_json``)
     if meta["request"] is not None and 413 not in errors:
         # Any body over MAX_CONTENT_LENGTH is refused before the view runs (web/errors.py).
         errors += (413,)
     if method != "GET" and 503 not in errors:
         # A write that cannot get its locks is rolled back whole (web/errors.py).
         errors += (503,)
+    refused = invalid_json(reserved_key=meta.get("reserved_key", True))
     for status in errors:
+        described = ERROR_RESPONSES.get(str(status), "Error")
+        if status == 422 and json_request:
+            described = f"{described}; {refused}"
         responses[str(status)] = {
-            "description": ERROR_RESPONSES.get(str(status), "Error"),
+            "description": described,
             "content": {"application/json": {"schema": ERROR}},
         }
     operation: dict[str, Any] = {
@@ -240,6 +274,7 @@ def _operation(rule: Any, meta: dict[str, Any], method: str = "GET") -> dict[str
     if meta["request"] is not None:
         operation["requestBody"] = {
             "required": True,
+            **({"description": f"{JSON_BODY} {refused}"} if json_request else {}),
             "content": {
                 meta["content_type"]: {"schema": meta["request"]},
                 **{

@@ -26,6 +26,7 @@ NULLABLE_STR = {"type": "string", "nullable": True}
     tag="telephony",
     auth=False,
     errors=(401, 422, 503),
+    reserved_key=False,  # read by ``loads_strict`` alone: a ``typename`` key is kept
     request=obj(
         {
             "event_id": STR,
