@@ -177,7 +177,7 @@ def _drop_finished_instances(workflow: Any, trail: Trail | None) -> int:
     contacts kept its 100 instances, 45 KB, in the state until the next step moved on."""
     removed = 0
     for task in list(workflow.tasks.values()):
-        if task.state != TaskState.COMPLETED or not isinstance(task.task_spec, LoopTask):
+        if task._state != _COMPLETED or not isinstance(task.task_spec, LoopTask):
             continue
         instances = [
             child

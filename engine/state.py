@@ -246,7 +246,7 @@ def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> d
         "parent": id_text(parent_id) if parent is not None else None,
         "children": list(map(id_text, children)) if children else [],
         "last_state_change": task.last_state_change,
-        "state": task.state,
+        "state": task._state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
         "internal_data": internal,

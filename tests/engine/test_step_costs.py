@@ -223,3 +223,20 @@ def test_a_utc_datetime_column_converts_in_one_call_where_the_driver_takes_datet
     assert process(None) is None
     with pytest.raises(ValueError, match="naive datetime"):
         process(datetime(2026, 1, 2))
+
+
+def test_a_step_without_message_waits_counts_none():
+    """Every save asked which message waits it opened, building a ``Counter`` of the waits
+    before (a generator, a key function per wait) even when the instance waits for no
+    message: now one look at the waits. What is opened is as before."""
+    from engine.message_buffer import opened
+
+    timer = {"kind": "timer", "name": None, "due_at": "2026-01-02T03:04:05+00:00"}
+    message = {"kind": "message", "name": "reply", "correlation": {"customer_id": 7}}
+    other = {**message, "correlation": {"customer_id": 8}}
+    assert _calls(lambda: opened([message, timer], [timer]))[1] == 2  # the lambda, opened
+    assert opened([message], [timer]) == []
+    assert opened(None, [timer, message]) == [message]
+    assert opened([message], [message, other]) == [other]
+    assert opened([message], [message, message]) == [message]
+    assert opened([message], [{"kind": "message", "name": None}]) == []
