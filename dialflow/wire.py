@@ -24,7 +24,7 @@ import itertools
 import re
 import select
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 _NAMES = itertools.count(1)
@@ -93,15 +93,23 @@ def _text_formats(count: int) -> list[Any]:
 
 
 def _formats(values: Sequence[Any]) -> list[Any] | None:
-    """The formats ``values`` are sent in: text, but a ``datetime`` in binary, the same
-    instant under the same type (psycopg's text form of one is ``str(value)``, whose UTC offset
-    and C formatting cost some 10,000 instructions a value; the binary form is arithmetic).
-    ``None`` when none is a ``datetime`` (all text)."""
+    """The formats ``values`` are sent in: text, but a ``datetime`` in UTC (what every
+    ``UTCDateTime`` column gives) or naive in binary, the same instant under the same type
+    (psycopg's text form of one is ``str(value)``, whose UTC offset and C formatting cost some
+    10,000 instructions a value; the binary form is arithmetic). Any other time zone stays
+    text: psycopg's binary form subtracts, which fails for a ``tzinfo`` without an offset
+    (its text, without one, means the session's time zone) and keeps the microseconds of an
+    offset the text refused. ``None`` when none is sent in binary (all text)."""
     if datetime not in map(type, values):
         return None
     from psycopg.adapt import PyFormat
 
-    return [PyFormat.BINARY if type(v) is datetime else PyFormat.TEXT for v in values]
+    formats = [PyFormat.BINARY if _binary(v) else PyFormat.TEXT for v in values]
+    return formats if PyFormat.BINARY in formats else None
+
+
+def _binary(value: Any) -> bool:
+    return type(value) is datetime and (value.tzinfo is UTC or value.tzinfo is None)
 
 
 class Wire:
