@@ -102,14 +102,24 @@ def _formats(values: Sequence[Any]) -> list[Any] | None:
     offset the text refused. ``None`` when none is sent in binary (all text)."""
     if datetime not in map(type, values):
         return None
+    text, binary = _FORMATS or _psycopg_formats()
+    formats = [
+        binary if type(v) is datetime and (v.tzinfo is UTC or v.tzinfo is None) else text
+        for v in values
+    ]
+    return formats if binary in formats else None
+
+
+_FORMATS: list[Any] = []  # psycopg's PyFormat.TEXT and .BINARY, once imported
+
+
+def _psycopg_formats() -> list[Any]:
+    """psycopg's text and binary ``PyFormat``, imported once (an import statement, and an
+    enum member read in Python 3.11, cost a microsecond or so each time)."""
     from psycopg.adapt import PyFormat
 
-    formats = [PyFormat.BINARY if _binary(v) else PyFormat.TEXT for v in values]
-    return formats if PyFormat.BINARY in formats else None
-
-
-def _binary(value: Any) -> bool:
-    return type(value) is datetime and (value.tzinfo is UTC or value.tzinfo is None)
+    _FORMATS[:] = [PyFormat.TEXT, PyFormat.BINARY]
+    return _FORMATS
 
 
 class Wire:
