@@ -5,7 +5,10 @@ parameter is cast or stored as either, the same refusal where the type does not 
 statement prepared for a datetime, then given ``None``, then a datetime again, and one
 deallocated by ``DISCARD ALL`` behave as before. Each is compared, on a session whose time
 zone and date style are not the defaults, with the same statement run through psycopg's
-cursor with text parameters. Pins behaviour that was already right."""
+cursor with text parameters. Pins behaviour that was already right before datetimes went in
+binary; sending every datetime in binary broke two: a ``tzinfo`` without an offset (a
+``TypeError`` instead of the session's time zone) and an offset with microseconds (stored,
+where its text was refused)."""
 
 from __future__ import annotations
 
