@@ -71,12 +71,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         """On SQLite, :meth:`process_bind_param` and SQLite's own text of the UTC time (its
         default storage format) in one function: the same text, joined from the fields
         (:func:`sqlite_text`) instead of a dictionary of the seven fields formatted, for
-        every time every step writes."""
-        if (
-            dialect.name != "sqlite"
-            or getattr(self.impl_instance, "_storage_format", None) != _SQLITE_DATETIME
-            or type(self).process_bind_param is not UTCDateTime.process_bind_param
-        ):
+        every time every step writes. Elsewhere, where the driver takes the datetime itself,
+        :func:`_as_utc`, one call instead of SQLAlchemy's two."""
+        if type(self).process_bind_param is not UTCDateTime.process_bind_param:
+            return super().bind_processor(dialect)
+        if dialect.name != "sqlite":
+            if self.impl_instance.bind_processor(dialect) is not None:
+                return super().bind_processor(dialect)
+            return _as_utc  # the driver's own datetime (psycopg): one call, not two
+        if getattr(self.impl_instance, "_storage_format", None) != _SQLITE_DATETIME:
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
@@ -89,6 +92,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             return sqlite_text(value)
 
         return process
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """:meth:`UTCDateTime.process_bind_param`, as one function (a UTC time as it is, which
+    ``astimezone(UTC)`` also gives)."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return value.astimezone(UTC)
 
 
 _TWO_DIGITS = [f"{n:02d}" for n in range(100)]

@@ -5,11 +5,12 @@ preparation bookkeeping, generators that send and poll for results after each st
 even in its pipeline mode): for the dozen statements of a workflow step that costs more than
 the engine's own work on the step. The statements every step runs
 are few and fixed (``dialflow.direct``), so here they are sent on psycopg's own libpq
-connection directly: its values converted by psycopg's adapters (as text, with the types
-psycopg gives them), prepared once per connection and set of types under a name of its own,
-queued in libpq's pipeline (each written to the socket as it is queued, without waiting) and
-their answers read in one go when they are needed. Rows are read with psycopg's loaders and
-errors raised as psycopg raises them, so callers see what the cursor gave them.
+connection directly: its values converted by psycopg's adapters (as text, datetimes in
+binary, with the types psycopg gives them), prepared once per connection and set of types
+under a name of its own, queued in libpq's pipeline (each written to the socket as it is
+queued, without waiting) and their answers read in one go when they are needed. Rows are read
+with psycopg's loaders and errors raised as psycopg raises them, so callers see what the
+cursor gave them.
 
 A :class:`Wire` lives from its first statement to its sync; while it is open nothing else may
 use the connection (``dialflow.db`` syncs it before any other statement runs).
@@ -23,6 +24,7 @@ import itertools
 import re
 import select
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 _NAMES = itertools.count(1)
@@ -90,6 +92,36 @@ def _text_formats(count: int) -> list[Any]:
     return formats
 
 
+def _formats(values: Sequence[Any]) -> list[Any] | None:
+    """The formats ``values`` are sent in: text, but a ``datetime`` in UTC (what every
+    ``UTCDateTime`` column gives) or naive in binary, the same instant under the same type
+    (psycopg's text form of one is ``str(value)``, whose UTC offset and C formatting cost some
+    10,000 instructions a value; the binary form is arithmetic). Any other time zone stays
+    text: psycopg's binary form subtracts, which fails for a ``tzinfo`` without an offset
+    (its text, without one, means the session's time zone) and keeps the microseconds of an
+    offset the text refused. ``None`` when none is sent in binary (all text)."""
+    if datetime not in map(type, values):
+        return None
+    text, binary = _FORMATS or _psycopg_formats()
+    formats = [
+        binary if type(v) is datetime and (v.tzinfo is UTC or v.tzinfo is None) else text
+        for v in values
+    ]
+    return formats if binary in formats else None
+
+
+_FORMATS: list[Any] = []  # psycopg's PyFormat.TEXT and .BINARY, once imported
+
+
+def _psycopg_formats() -> list[Any]:
+    """psycopg's text and binary ``PyFormat``, imported once (an import statement, and an
+    enum member read in Python 3.11, cost a microsecond or so each time)."""
+    from psycopg.adapt import PyFormat
+
+    _FORMATS[:] = [PyFormat.TEXT, PyFormat.BINARY]
+    return _FORMATS
+
+
 class Wire:
     """libpq's pipeline on one psycopg connection, open until :meth:`sync`."""
 
@@ -118,7 +150,13 @@ class Wire:
         """Queue ``statement`` with ``values`` in its keys' order."""
         conn = self._conn
         transformer = conn.transformer
-        params = transformer.dump_sequence(values, _text_formats(len(values)))
+        formats = _formats(values)
+        if formats is None:
+            params = transformer.dump_sequence(values, _text_formats(len(values)))
+            sent_formats = None
+        else:
+            params = transformer.dump_sequence(values, formats)
+            sent_formats = transformer.formats
         types = transformer.types
         key = (statement, types)
         name = conn.prepared.get(key)
@@ -128,9 +166,9 @@ class Wire:
             self._pending.append(_PREPARE)
             self._names.append(key)
         if name is not None:
-            self.pgconn.send_query_prepared(name, params, None)
+            self.pgconn.send_query_prepared(name, params, sent_formats)
         else:
-            self.pgconn.send_query_params(statement.sql, params, types)
+            self.pgconn.send_query_params(statement.sql, params, types, sent_formats)
         result = WireResult()
         self._pending.append(result)
         # Out at once, without waiting: the server works on it while the step goes on. (A

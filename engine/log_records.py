@@ -27,7 +27,7 @@ SHIPPED_SET_STATE = Task._set_state
 def _set_state(self: Task, value: int) -> None:
     """``Task._set_state`` of SpiffWorkflow 3.2 (force the state), its logging guarded."""
     logger = spiff_task.logger
-    if value != self.state:
+    if value != self._state:  # ``state``, without its property
         elapsed = time.time() - self.last_state_change
         self.last_state_change = time.time()
         self._state = value

@@ -134,6 +134,11 @@ def duplicate_of(record: ReceivedMessage, now: datetime) -> DuplicateBufferedMes
 
 def opened(before: list[dict[str, Any]] | None, after: list[dict[str, Any]]) -> list[dict]:
     """The message waits of ``after`` that ``before`` did not have (each counted)."""
+    for wait in after:
+        if wait.get("kind") == "message" and wait.get("name"):
+            break
+    else:  # no message wait (most steps): nothing opened, and nothing to count
+        return []
 
     def key(wait: dict[str, Any]) -> tuple[Any, ...]:
         return wait.get("name"), tuple(sorted((wait.get("correlation") or {}).items()))

@@ -161,11 +161,11 @@ def element_of(task: Any) -> str | None:
 
 def _prune(workflow: Any, trail: Trail | None) -> int:
     # Failed tasks count as live: each keeps its place and its parent for the retry.
-    live = [t for t in workflow.tasks.values() if not t.has_state(_HISTORY)]
+    live = [t for t in workflow.tasks.values() if not t._state & _HISTORY]  # ``has_state``
     if not live:
         return 0
     removed = 0
-    for first, keep in _cuts(workflow.task_tree, _live_children(live)):
+    for first, keep in _cuts(workflow.task_tree, _live_children(live, workflow.tasks)):
         removed += _cut(workflow, first, keep, trail)
     return removed + _drop_finished_instances(workflow, trail)
 
@@ -177,7 +177,7 @@ def _drop_finished_instances(workflow: Any, trail: Trail | None) -> int:
     contacts kept its 100 instances, 45 KB, in the state until the next step moved on."""
     removed = 0
     for task in list(workflow.tasks.values()):
-        if task.state != TaskState.COMPLETED or not isinstance(task.task_spec, LoopTask):
+        if task._state != _COMPLETED or not isinstance(task.task_spec, LoopTask):
             continue
         instances = [
             child
@@ -207,22 +207,25 @@ def _below(task: Any) -> list[Any]:
 
 
 _HISTORY = TaskState.COMPLETED | TaskState.CANCELLED
+_COMPLETED = TaskState.COMPLETED
 
 
-def _live_children(live: list[Any]) -> dict[Any, list[Any]]:
+def _live_children(live: list[Any], tasks: dict[Any, Any]) -> dict[Any, list[Any]]:
     """By task id, the children through which each task leads to live tasks: the live part
-    of the tree, walked up from the live tasks only as far as it is new."""
+    of the tree, walked up from the live tasks only as far as it is new. ``tasks``: their
+    workflow's task map, where a task's ``parent`` is looked up."""
     children_of: dict[Any, list[Any]] = {}
+    parent_of = tasks.get
     for task in live:
-        parent = task.parent
+        parent = parent_of(task._parent)
         while parent is not None:
             children = children_of.get(parent.id)
             if children is not None:
-                if not any(child is task for child in children):
-                    children.append(task)
+                if task not in children:  # the same task, not an equal one (tasks are
+                    children.append(task)  # compared by identity)
                 break
             children_of[parent.id] = [task]
-            task, parent = parent, parent.parent
+            task, parent = parent, parent_of(parent._parent)
     return children_of
 
 
@@ -255,7 +258,7 @@ def _last_completed(task: Any, live: dict[Any, list[Any]]) -> Any:
     """The deepest of the completed tasks from ``task`` down that lead one way only; ``None``
     if ``task`` is not completed."""
     last = None
-    while task.state == TaskState.COMPLETED:
+    while task._state == _COMPLETED:  # ``state``, without its property
         last = task
         children = live.get(task.id, ())
         if len(children) != 1:

@@ -14,12 +14,16 @@ workflows Dialflow creates and decodes are of this class; SpiffWorkflow itself i
 
 Its walks of the task tree (``get_tasks``, the WAITING tasks updated after each completed
 task, ``is_completed``) are ``engine.task_walk``'s generators: the same tasks in the same
-order as SpiffWorkflow's iterator objects, at a fraction of their cost.
+order as SpiffWorkflow's iterator objects, at a fraction of their cost. A walk for one state
+that no task of the workflow is in (no subprocess to look into) is not made at all: most are
+such (the WAITING tasks after each completed task, the READY ones of a step's last pass, the
+failed ones), and whether any task is in that state is asked of the task map in C.
 """
 
 from __future__ import annotations
 
 import logging
+from operator import attrgetter
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -28,6 +32,14 @@ from engine.one_catch import Workflow
 from engine.task_walk import simple, walk
 
 _LOGGER = logging.getLogger("spiff.workflow")  # SpiffWorkflow's own, in SpiffWorkflow/workflow.py
+_STATE = attrgetter("_state")  # a task's state (one bit of ``TaskState``)
+_WAITING = TaskState.WAITING
+_ONE_STATE = frozenset({"state"})
+
+
+def _none_in(state: int, tasks: dict[Any, Any]) -> bool:
+    """Whether no task in ``tasks`` is in ``state``, a single ``TaskState`` bit."""
+    return state not in map(_STATE, tasks.values())
 
 
 class InstanceWorkflow(Workflow):
@@ -42,12 +54,23 @@ class InstanceWorkflow(Workflow):
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
         """``BpmnTaskIterator``'s walk (into subprocesses), a generator when it can be."""
         if simple(kwargs):
+            if (
+                first_task is None
+                and not self.subprocesses
+                and kwargs.keys() == _ONE_STATE
+                and kwargs["state"].bit_count() == 1
+                and _none_in(kwargs["state"], self.tasks)
+            ):
+                return iter(())  # the walk would find none: every task it visits is in the map
             return walk(first_task or self.task_tree, self.subprocesses, **kwargs)
         return super().get_tasks_iterator(first_task, **kwargs)
 
     def update_waiting_tasks(self) -> None:
         """SpiffWorkflow's, after every completed task: its plain ``TaskIterator``'s walk
-        (not into subprocesses), each WAITING task updated as it is reached."""
+        (not into subprocesses), each WAITING task updated as it is reached (none, most
+        often: then no walk)."""
+        if _none_in(_WAITING, self.tasks):
+            return
         for task in walk(self.task_tree, None, state=TaskState.WAITING):
             task.task_spec._update(task)
 

@@ -219,25 +219,34 @@ def _task_to_dict(task: Task, typename: str, convert: Callable[[Any], Any]) -> d
     if parent is None:
         data, delta = task.data, {}
     else:
+        # The comprehensions only where they find something: in Python 3.11 each one is a
+        # function made and called, for every task at every save.
         before, after = parent.data, task.data
         data = {}
         delta = {
-            "updates": {k: v for k, v in after.items() if k not in before or v != before[k]},
-            "deletions": [k for k in before if k not in after],
+            "updates": (
+                {k: v for k, v in after.items() if k not in before or v != before[k]}
+                if before
+                else dict(after)  # nothing before: all of it is new
+            ),
+            "deletions": (
+                [] if before.keys() <= after.keys() else [k for k in before if k not in after]
+            ),
         }
     internal = task.internal_data
     if not internal:
         internal = {}
-    elif all(type(v) in _PLAIN_INTERNAL for v in internal.values()):
+    elif _PLAIN_INTERNAL.issuperset(map(type, internal.values())):
         internal = dict(internal)  # what the registry's conversion gives for plain values
     else:
         internal = convert(internal)
+    children = task._children
     return {
         "id": id_text(task.id),
         "parent": id_text(parent_id) if parent is not None else None,
-        "children": [id_text(child) for child in task._children],
+        "children": list(map(id_text, children)) if children else [],
         "last_state_change": task.last_state_change,
-        "state": task.state,
+        "state": task._state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
         "internal_data": internal,

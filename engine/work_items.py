@@ -331,8 +331,11 @@ def _manual_ready_in_maps(workflow: BpmnWorkflow) -> list[Any]:
         task
         for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values()))
         for task in tasks.values()
-        if task.state == TaskState.READY and task.task_spec.manual
+        if task._state == _READY and task.task_spec.manual  # ``state``, without its property
     ]
+
+
+_READY = TaskState.READY
 
 
 def sync_work_items(

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator, TaskState
+from SpiffWorkflow.workflow import Workflow
 
+from engine.quiet_workflow import InstanceWorkflow
 from engine.task_walk import walk
 
 STATES = [
@@ -44,6 +46,13 @@ MASKS = [
 class Spec:
     def __init__(self, name: str, manual: bool) -> None:
         self.name, self.manual = name, manual
+
+    def _update(self, task: Any) -> None:
+        """What ``update_waiting_tasks`` calls on each WAITING task: here, recorded."""
+        UPDATED.append(task)
+
+
+UPDATED: list[Any] = []
 
 
 SPECS = [Spec(f"s{i}", i % 3 == 0) for i in range(6)]
@@ -172,3 +181,40 @@ def test_each_step_finds_what_spiffworkflows_iterator_finds_as_the_tree_changes(
             steps += 1
             if changing and rng.random() < 0.3:
                 _change(rng, top)
+
+
+@pytest.mark.parametrize("block", range(2))
+def test_an_instance_workflows_skipped_walks_are_those_that_find_nothing(block):
+    """``InstanceWorkflow`` makes no walk for a single state no task of its map is in, when it
+    has no subprocess (``engine.quiet_workflow``): on the same random trees, with and without
+    subprocesses, each of its walks from the root (skipped or made, the tree changing as it
+    goes) finds what SpiffWorkflow's does, and ``update_waiting_tasks`` updates the same
+    WAITING tasks in the same order as SpiffWorkflow's own. Pins behaviour that was already
+    right (the walks were made before)."""
+    for seed in range(block * 100, block * 100 + 100):
+        rng = random.Random(seed)
+        top = _tree(rng)
+        if rng.random() < 0.6:
+            top.subprocesses.clear()  # the walk stays in the top tree: it may be skipped
+        state = rng.choice(STATES + MASKS)
+        absent = [s for s in STATES if s not in {t._state for t in top.tasks.values()}]
+        if absent and rng.random() < 0.5:  # none in the top map: in a subprocess, maybe
+            state = rng.choice(absent)
+        mine = InstanceWorkflow.get_tasks_iterator(top, state=state)  # type: ignore[arg-type]
+        theirs = BpmnTaskIterator(top.task_tree, state=state)
+        changing = rng.random() < 0.6
+        steps = 0
+        while True:
+            found = next(mine, None)
+            assert found is next(theirs, None), (seed, steps, state)
+            if found is None:
+                break
+            steps += 1
+            if changing and rng.random() < 0.3:
+                _change(rng, top)
+        UPDATED.clear()
+        InstanceWorkflow.update_waiting_tasks(top)  # type: ignore[arg-type]
+        updated, UPDATED[:] = list(UPDATED), []
+        Workflow.update_waiting_tasks(top)  # type: ignore[arg-type]
+        assert updated == UPDATED, seed
+        assert all(a is b for a, b in zip(updated, UPDATED, strict=True)), seed
