@@ -10,8 +10,11 @@ its open task as the API's answer carries it; complete) with state, work items, 
 webhook outbox stored.
 Prints instances/s for each, the ratio to the baseline, and the persisted state size at the user
 task; then the rate of the same SQL statements sent from the driver with no engine
-(bench/floor.py), which bounds the ratio any engine on this database can reach here. Targets
-on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL, state ≤ 4 KB, ratio ≤ 5×.
+(bench/floor.py), which bounds the ratio any engine on this database can reach here, and what
+one durable commit waits for the disk on this machine (machines of one kind differ, and so does
+the load of other writers: one thread waits for it twice an instance, whatever the engine
+does). Targets on a 2-core machine, one process: ≥ 250 instances/s on PostgreSQL, state
+≤ 4 KB, ratio ≤ 5×.
 
 A shared machine's speed drifts by tens of percent within a minute, so the raw baseline is
 measured right before and right after every persisted measurement, and each ratio is taken
@@ -181,6 +184,31 @@ class PersistedEngine:
         # The floor also runs a twentieth of ``count`` unmeasured instances first.
         return state_bytes, (floor, cpu.per_instance_ms(count + max(10, count // 20)))
 
+    def commit_wait_ms(self, count: int = 300) -> float | None:
+        """On PostgreSQL, what one durable commit waits for the disk here: a one-row INSERT
+        committed with ``synchronous_commit`` on, less the same with it off (medians of two
+        runs each). A step commits once and an instance takes two, so one thread waits this
+        twice an instance whatever the engine does; threads share the flushes."""
+        if self.runtime.db.engine.dialect.name != "postgresql":
+            return None
+        raw = self.runtime.db.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            driver.autocommit = True
+            driver.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (n integer)")
+            seconds: dict[str, list[float]] = {"on": [], "off": []}
+            for mode in ("off", "on", "off", "on"):
+                driver.execute(f"SET synchronous_commit = {mode}")
+                started = time.perf_counter()
+                for n in range(count):
+                    with driver.transaction():
+                        driver.execute("INSERT INTO bench_commit_probe VALUES (%s)", (n,))
+                seconds[mode].append((time.perf_counter() - started) / count)
+            driver.execute("RESET synchronous_commit")
+        finally:
+            raw.close()
+        return 1000 * (median(seconds["on"]) - median(seconds["off"]))
+
     def close(self) -> None:
         self.runtime.close()
 
@@ -313,6 +341,12 @@ def main() -> None:
         )
         for line in lines.values():
             line.report()
+        if not args.skip_postgres:
+            wait = postgres.commit_wait_ms()
+            print(
+                f"  a durable commit's wait for the disk here {wait:.2f} ms "
+                "(two commits an instance; one thread waits for both, threads share them)"
+            )
     finally:
         for _label, target, threads in targets:
             if threads == 1:
